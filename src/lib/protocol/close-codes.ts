@@ -1,0 +1,108 @@
+/**
+ * @module protocol/close-codes
+ * Every WebSocket close code aco uses, with what it means and whether a client should
+ * reconnect. 4000–4499: reconnect (with backoff); 4500–4999: do not reconnect.
+ */
+
+export interface CloseCodeInfo {
+	code: number;
+	name: string;
+	reconnect: boolean;
+	description: string;
+}
+
+export const CloseCode = {
+	NORMAL: 1000,
+	GOING_AWAY: 1001,
+	POLICY: 1008,
+	TOO_BIG: 1009,
+	INTERNAL: 1011,
+	RESTART: 1012,
+	OVERLOADED: 1013,
+	IDLE_TIMEOUT: 4000,
+	PING_TIMEOUT: 4001,
+	SLOW_CONSUMER: 4002,
+	RATE_LIMITED: 4003,
+	UNAUTHORIZED: 4500,
+	FORBIDDEN_ORIGIN: 4501,
+	PROTOCOL_VIOLATION: 4502
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
+	1000: { code: 1000, name: 'normal', reconnect: false, description: 'The connection was closed on purpose.' },
+	1001: {
+		code: 1001,
+		name: 'going_away',
+		reconnect: true,
+		description: 'The server is shutting down; reconnect with backoff.'
+	},
+	1006: {
+		code: 1006,
+		name: 'abnormal',
+		reconnect: true,
+		description: 'The connection dropped without a close frame.'
+	},
+	1008: { code: 1008, name: 'policy', reconnect: false, description: 'A policy was violated.' },
+	1009: {
+		code: 1009,
+		name: 'too_big',
+		reconnect: true,
+		description: 'A frame was larger than the server accepts.'
+	},
+	1011: { code: 1011, name: 'internal', reconnect: true, description: 'The server hit an unexpected error.' },
+	1012: { code: 1012, name: 'restart', reconnect: true, description: 'The server is restarting.' },
+	1013: {
+		code: 1013,
+		name: 'overloaded',
+		reconnect: true,
+		description: 'The server is at its connection limit; try again later.'
+	},
+	4000: {
+		code: 4000,
+		name: 'idle_timeout',
+		reconnect: true,
+		description: 'No heartbeat arrived within the idle timeout.'
+	},
+	4001: {
+		code: 4001,
+		name: 'ping_timeout',
+		reconnect: true,
+		description: 'The connection did not answer a ping (half-open TCP).'
+	},
+	4002: {
+		code: 4002,
+		name: 'slow_consumer',
+		reconnect: true,
+		description: 'The client read too slowly; reconnect and resume from the last seq.'
+	},
+	4003: {
+		code: 4003,
+		name: 'rate_limited',
+		reconnect: true,
+		description: 'The client sent too many messages; reconnect after backing off.'
+	},
+	4500: { code: 4500, name: 'unauthorized', reconnect: false, description: 'A valid token is required.' },
+	4501: {
+		code: 4501,
+		name: 'forbidden_origin',
+		reconnect: false,
+		description: 'The page origin is not allowed.'
+	},
+	4502: {
+		code: 4502,
+		name: 'protocol_violation',
+		reconnect: false,
+		description: 'The client does not speak this protocol version.'
+	}
+};
+
+/** Whether a client should reconnect after a close with this code. Unknown codes: by range. */
+export function shouldReconnect(code: number): boolean {
+	const info = CLOSE_CODES[code];
+	if (info) return info.reconnect;
+	if (code >= 4000 && code < 4500) return true;
+	if (code >= 4500 && code < 5000) return false;
+	return true;
+}

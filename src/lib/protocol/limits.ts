@@ -1,0 +1,21 @@
+/**
+ * @module protocol/limits
+ * Defaults both sides rely on. The server may be configured otherwise and says so in `welcome`.
+ */
+
+/** How often a client sends `connection.heartbeat`. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/** A client silent this long is closed with 4000. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** Largest inbound frame the hub accepts; a larger one closes with 1009. */
+export const DEFAULT_MAX_INBOUND_BYTES = 64 * 1024;
+/** Connections one server accepts; the upgrade is refused with 503 beyond it. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** Subscriptions one client may hold at once. */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
+/** Ids one filter may list (task ids, run ids). */
+export const MAX_FILTER_IDS = 1000;
+/** The WebSocket path. */
+export const WS_PATH = '/ws';
+/** Protocol version spoken over WS_PATH. */
+export const PROTOCOL_VERSION = 1;

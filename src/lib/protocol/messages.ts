@@ -1,0 +1,162 @@
+/**
+ * @module protocol/messages
+ * The frames that travel over the hub: server → client envelopes and control replies, and
+ * client → server messages with their validation (zod). Server messages are trusted JSON;
+ * client messages are parsed with {@link parseClientMessage}, which never throws.
+ */
+import { z } from 'zod';
+import { EVENT_TYPES, type EventDataMap, type EventType } from './events';
+import { TASK_STATUSES } from './models';
+import { MAX_FILTER_IDS, MAX_SUBSCRIPTIONS_PER_CLIENT } from './limits';
+
+// ---------- server → client ----------
+
+/** One numbered event: the seed's envelope plus `seq`. */
+export interface EventEnvelope<T extends EventType = EventType> {
+	type: T;
+	seq: number;
+	timestamp: string;
+	data: EventDataMap[T];
+}
+
+export type AnyEventEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
+
+export interface WelcomeData {
+	client_id: string;
+	/** changes whenever history is lost (e.g. a restart) */
+	epoch: string;
+	/** the seq of the newest event sent so far (0 if none) */
+	seq: number;
+	protocol: number;
+	heartbeat_interval_ms: number;
+	idle_timeout_ms: number;
+	limits: { max_message_bytes: number; max_subscriptions: number };
+}
+
+export interface ErrorData {
+	code: string;
+	message: string;
+	retryable: boolean;
+	/** the `id` of the client message this answers, if it had one */
+	ref?: string;
+}
+
+export interface ControlDataMap {
+	welcome: WelcomeData;
+	'connection.heartbeat': { server_time: string; ref?: string };
+	subscribed: { id: string; filter: EventFilter; ref?: string };
+	unsubscribed: { id: string | null; ref?: string };
+	/** the gap since the client's last seq was replayed */
+	resumed: { replayed: number; ref?: string };
+	/** the gap could not be replayed: reload a snapshot over REST */
+	reset: { missed: number | null; epoch: string; seq: number; reason: string; ref?: string };
+	/** events were dropped for this client under backpressure */
+	dropped: { count: number; from_seq: number; to_seq: number };
+	error: ErrorData;
+}
+
+export type ControlType = keyof ControlDataMap;
+
+export interface ControlMessage<T extends ControlType = ControlType> {
+	type: T;
+	timestamp: string;
+	data: ControlDataMap[T];
+}
+
+export type AnyControlMessage = { [K in ControlType]: ControlMessage<K> }[ControlType];
+
+export interface BatchMessage {
+	type: 'batch';
+	events: AnyEventEnvelope[];
+}
+
+export type ServerMessage = AnyEventEnvelope | AnyControlMessage | BatchMessage;
+
+export function isEventEnvelope(msg: ServerMessage): msg is AnyEventEnvelope {
+	return 'seq' in msg && typeof (msg as { seq?: unknown }).seq === 'number';
+}
+
+// ---------- client → server ----------
+
+const id = z.string().min(1).max(128);
+const ids = z.array(id).max(MAX_FILTER_IDS);
+
+/** Which events a subscription delivers. Empty or missing lists mean "any". */
+export const eventFilterSchema = z
+	.object({
+		task_ids: ids.optional(),
+		run_ids: ids.optional(),
+		/** exact event types, or a family wildcard such as `task.*` */
+		types: z
+			.array(
+				z
+					.string()
+					.refine((t) => (EVENT_TYPES as readonly string[]).includes(t) || /^(task|tool|workflow)\.\*$/.test(t), {
+						message: 'unknown event type'
+					})
+			)
+			.max(EVENT_TYPES.length + 3)
+			.optional(),
+		statuses: z.array(z.enum(TASK_STATUSES)).max(TASK_STATUSES.length).optional()
+	})
+	.strict();
+
+export type EventFilter = z.infer<typeof eventFilterSchema>;
+
+const base = { id: z.string().max(128).optional() };
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+	z.object({ type: z.literal('connection.heartbeat'), timestamp: z.string().max(64).optional(), ...base }),
+	z.object({
+		type: z.literal('subscribe'),
+		/** subscription id; a second subscribe with the same id replaces the filter */
+		sub: z.string().min(1).max(64).default('default'),
+		filter: eventFilterSchema.default({}),
+		...base
+	}),
+	z.object({ type: z.literal('unsubscribe'), sub: z.string().min(1).max(64).optional(), ...base }),
+	z.object({
+		type: z.literal('resume'),
+		epoch: z.string().min(1).max(128),
+		seq: z.number().int().nonnegative(),
+		...base
+	})
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; error: ErrorData };
+
+export const MAX_SUBSCRIPTIONS = MAX_SUBSCRIPTIONS_PER_CLIENT;
+
+/** Parses and validates one text frame from a client. Never throws. */
+export function parseClientMessage(raw: string): ParseResult {
+	let json: unknown;
+	try {
+		json = JSON.parse(raw);
+	} catch {
+		return fail('invalid_json', 'The message is not valid JSON. Send one JSON object per frame.');
+	}
+	if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+		return fail('invalid_message', 'The message must be a JSON object with a "type" field.');
+	}
+	const result = clientMessageSchema.safeParse(json);
+	if (result.success) return { ok: true, message: result.data };
+	const ref = typeof (json as { id?: unknown }).id === 'string' ? (json as { id: string }).id : undefined;
+	const type = (json as { type?: unknown }).type;
+	const known = ['connection.heartbeat', 'subscribe', 'unsubscribe', 'resume'];
+	if (typeof type !== 'string' || !known.includes(type)) {
+		return fail(
+			'unknown_type',
+			`Unknown message type ${JSON.stringify(type)}; expected one of ${known.join(', ')}.`,
+			ref
+		);
+	}
+	const issue = result.error.issues[0];
+	const path = issue?.path.length ? issue.path.join('.') : '(message)';
+	return fail('invalid_message', `Invalid "${type}" message: ${path}: ${issue?.message ?? 'invalid'}.`, ref);
+}
+
+function fail(code: string, message: string, ref?: string): ParseResult {
+	return { ok: false, error: { code, message, retryable: false, ...(ref ? { ref } : {}) } };
+}

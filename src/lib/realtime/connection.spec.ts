@@ -1,0 +1,364 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeConnection, defaultHubUrl, type ConnectionOptions } from './connection.svelte';
+import { socketFactory } from './test-socket';
+
+const task = { task_id: 't1', run_id: null, progress: 10, message: null };
+
+function setup(options: ConnectionOptions = {}) {
+	const factory = socketFactory();
+	const target = new EventTarget();
+	let online = true;
+	const connection = new RealtimeConnection({
+		url: 'ws://aco.test/ws',
+		createSocket: factory.create,
+		target,
+		isOnline: () => online,
+		now: () => Date.now(),
+		backoff: { random: () => 0.5 },
+		...options
+	});
+	return {
+		connection,
+		factory,
+		target,
+		setOnline(value: boolean) {
+			online = value;
+			target.dispatchEvent(new Event(value ? 'online' : 'offline'));
+		},
+		/** opens the newest socket and sends the welcome */
+		accept(welcome: Parameters<ReturnType<typeof socketFactory>['last']['welcome']>[0] = {}) {
+			factory.last.open();
+			factory.last.welcome(welcome);
+			return factory.last;
+		}
+	};
+}
+
+describe('RealtimeConnection', () => {
+	beforeEach(() => {
+		vi.useFakeTimers();
+	});
+	afterEach(() => {
+		vi.useRealTimers();
+	});
+
+	it('derives the hub URL from the page origin, wss on https', () => {
+		expect(defaultHubUrl({ protocol: 'http:', host: 'localhost:3000' })).toBe('ws://localhost:3000/ws');
+		expect(defaultHubUrl({ protocol: 'https:', host: 'aco.example' })).toBe('wss://aco.example/ws');
+	});
+
+	it('is connecting until the welcome arrives, then connected', () => {
+		const { connection, factory, accept } = setup();
+		connection.connect();
+		expect(factory.sockets).toHaveLength(1);
+		expect(factory.last.url).toBe('ws://aco.test/ws');
+		expect(connection.state).toBe('connecting');
+		accept({ client_id: 'abc' });
+		expect(connection.state).toBe('connected');
+		expect(connection.clientId).toBe('abc');
+		connection.destroy();
+	});
+
+	it('sends a heartbeat at the interval the welcome names', () => {
+		const { connection, accept } = setup();
+		connection.connect();
+		const socket = accept({ heartbeat_interval_ms: 1000 });
+		vi.advanceTimersByTime(3500);
+		const beats = socket.sentOfType('connection.heartbeat');
+		expect(beats).toHaveLength(3);
+		expect(typeof beats[0].timestamp).toBe('string');
+		connection.destroy();
+	});
+
+	it('sends remembered subscriptions after the welcome and again after every reconnect', () => {
+		const { connection, factory, accept } = setup();
+		connection.subscribe('dash', { types: ['task.*'] });
+		connection.connect();
+		const first = accept();
+		expect(first.sentOfType('subscribe')).toEqual([
+			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] } }
+		]);
+
+		connection.subscribe('task:t1', { task_ids: ['t1'] });
+		connection.unsubscribe('dash');
+		expect(first.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'dash' }]);
+
+		first.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		const second = accept();
+		expect(factory.sockets).toHaveLength(2);
+		expect(second.sentOfType('subscribe').map((m) => m.sub)).toEqual(['task:t1']);
+		connection.destroy();
+	});
+
+	it('delivers every event, unpacking batches, and tracks the newest seq', () => {
+		const { connection, accept } = setup();
+		const seen: number[] = [];
+		connection.onEvent((e) => seen.push(e.seq));
+		connection.connect();
+		const socket = accept({ seq: 4 });
+		socket.event({ type: 'task.progress', seq: 5, data: task });
+		socket.receive({
+			type: 'batch',
+			events: [
+				{ type: 'task.progress', seq: 6, timestamp: '', data: task },
+				{ type: 'task.progress', seq: 7, timestamp: '', data: task }
+			]
+		});
+		expect(seen).toEqual([5, 6, 7]);
+		expect(connection.seq).toBe(7);
+		connection.destroy();
+	});
+
+	it('ignores events it has already seen (a replay overlap)', () => {
+		const { connection, accept } = setup();
+		const seen: number[] = [];
+		connection.onEvent((e) => seen.push(e.seq));
+		connection.connect();
+		const socket = accept({ seq: 0 });
+		socket.event({ type: 'task.progress', seq: 1, data: task });
+		socket.event({ type: 'task.progress', seq: 2, data: task });
+		socket.event({ type: 'task.progress', seq: 2, data: task });
+		socket.event({ type: 'task.progress', seq: 1, data: task });
+		expect(seen).toEqual([1, 2]);
+		connection.destroy();
+	});
+
+	it('shows a countdown and reconnects after the backoff delay when the connection drops', () => {
+		const { connection, factory, accept } = setup({ backoff: { random: () => 0.999, baseMs: 4000 } });
+		connection.connect();
+		accept();
+		factory.last.serverClose(1006, 'gone');
+		expect(connection.state).toBe('reconnecting');
+		expect(connection.lastClose).toEqual({ code: 1006, reason: 'gone' });
+		expect(connection.attempt).toBe(1);
+		expect(connection.secondsUntilRetry).toBe(4);
+		vi.advanceTimersByTime(1100);
+		expect(connection.secondsUntilRetry).toBe(3);
+		expect(factory.sockets).toHaveLength(1);
+		vi.advanceTimersByTime(3000);
+		expect(factory.sockets).toHaveLength(2);
+		expect(connection.secondsUntilRetry).toBeNull();
+		connection.destroy();
+	});
+
+	it('does not reconnect after a close code in the 4500–4999 range', () => {
+		const { connection, factory, accept } = setup();
+		connection.connect();
+		accept();
+		factory.last.serverClose(4502, 'protocol violation');
+		expect(connection.state).toBe('offline');
+		expect(connection.offlineReason).toBe('closed');
+		vi.advanceTimersByTime(120_000);
+		expect(factory.sockets).toHaveLength(1);
+		connection.destroy();
+	});
+
+	it('reconnects after a server restart (1012) and a slow-consumer close (4002)', () => {
+		const { connection, factory, accept } = setup();
+		connection.connect();
+		accept();
+		factory.last.serverClose(1012);
+		vi.runOnlyPendingTimers();
+		accept();
+		factory.last.serverClose(4002);
+		vi.runOnlyPendingTimers();
+		expect(factory.sockets).toHaveLength(3);
+		connection.destroy();
+	});
+
+	it('grows the delay while attempts fail and starts over after a connection that stayed up', () => {
+		const { connection, factory, accept } = setup({ backoff: { random: () => 0.999 }, stableAfterMs: 5000 });
+		connection.connect();
+		accept();
+		const windows: number[] = [];
+		for (let i = 0; i < 3; i++) {
+			factory.last.serverClose(1006);
+			windows.push(connection.secondsUntilRetry!);
+			vi.runOnlyPendingTimers();
+		}
+		expect(windows).toEqual([1, 1, 2]);
+		expect(connection.attempt).toBe(3);
+		accept();
+		vi.advanceTimersByTime(5000);
+		expect(connection.attempt).toBe(0);
+		factory.last.serverClose(1006);
+		expect(connection.secondsUntilRetry).toBe(1);
+		connection.destroy();
+	});
+
+	it('gives up after the attempt limit and tries again on retryNow', () => {
+		const { connection, factory, accept } = setup({ backoff: { maxAttempts: 2, random: () => 0 } });
+		connection.connect();
+		accept();
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		factory.last.serverClose(1006);
+		expect(connection.state).toBe('offline');
+		expect(connection.offlineReason).toBe('gave_up');
+		vi.advanceTimersByTime(60_000);
+		expect(factory.sockets).toHaveLength(3);
+
+		connection.retryNow();
+		expect(factory.sockets).toHaveLength(4);
+		accept();
+		expect(connection.state).toBe('connected');
+		connection.destroy();
+	});
+
+	it('retryNow skips the wait', () => {
+		const { connection, factory, accept } = setup({ backoff: { random: () => 0.999, baseMs: 20_000 } });
+		connection.connect();
+		accept();
+		factory.last.serverClose(1006);
+		expect(connection.state).toBe('reconnecting');
+		connection.retryNow();
+		expect(factory.sockets).toHaveLength(2);
+		expect(connection.nextRetryAt).toBeNull();
+		connection.destroy();
+	});
+
+	it('waits offline while the browser is offline and reconnects at once when it comes back', () => {
+		const { connection, factory, accept, setOnline } = setup({
+			backoff: { random: () => 0.999, baseMs: 20_000 }
+		});
+		connection.connect();
+		const first = accept();
+		setOnline(false);
+		expect(connection.state).toBe('offline');
+		expect(connection.offlineReason).toBe('network');
+		expect(first.closedWith?.code).toBe(1000);
+		vi.advanceTimersByTime(120_000);
+		expect(factory.sockets).toHaveLength(1);
+		setOnline(true);
+		expect(factory.sockets).toHaveLength(2);
+		accept();
+		expect(connection.state).toBe('connected');
+		connection.destroy();
+	});
+
+	it('calls the reconnect handlers after a reconnect but not after the first connect', () => {
+		const { connection, factory, accept } = setup();
+		const reasons: string[] = [];
+		connection.onReconnected((reason) => reasons.push(reason));
+		connection.connect();
+		accept();
+		expect(reasons).toEqual([]);
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		accept();
+		expect(reasons).toEqual(['reconnect']);
+		connection.destroy();
+	});
+
+	it('resumes from the last seq on a reconnect within the same epoch, but not across epochs', () => {
+		const { connection, accept } = setup();
+		connection.connect();
+		const first = accept({ epoch: 'e1', seq: 3 });
+		first.event({ type: 'task.progress', seq: 9, data: task });
+		first.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		const second = accept({ epoch: 'e1', seq: 12 });
+		expect(second.sentOfType('resume')).toEqual([{ type: 'resume', epoch: 'e1', seq: 9 }]);
+
+		second.serverClose(1012);
+		vi.runOnlyPendingTimers();
+		const third = accept({ epoch: 'e2', seq: 0 });
+		expect(third.sentOfType('resume')).toEqual([]);
+		expect(connection.epoch).toBe('e2');
+		connection.destroy();
+	});
+
+	it('asks stores to resync on reset and takes the new position', () => {
+		const { connection, accept } = setup();
+		const reasons: string[] = [];
+		connection.onReconnected((reason) => reasons.push(reason));
+		connection.connect();
+		const socket = accept();
+		socket.receive({
+			type: 'reset',
+			timestamp: '',
+			data: { missed: 40, epoch: 'e9', seq: 77, reason: 'gap' }
+		});
+		expect(reasons).toEqual(['reset']);
+		expect(connection.epoch).toBe('e9');
+		expect(connection.seq).toBe(77);
+		connection.destroy();
+	});
+
+	it('passes control messages to their handlers', () => {
+		const { connection, accept } = setup();
+		const dropped: number[] = [];
+		connection.onControl('dropped', (data) => dropped.push(data.count));
+		connection.connect();
+		accept().receive({ type: 'dropped', timestamp: '', data: { count: 5, from_seq: 1, to_seq: 5 } });
+		expect(dropped).toEqual([5]);
+		connection.destroy();
+	});
+
+	it('drops and retries a socket that opens but never says welcome', () => {
+		const { connection, factory } = setup({ welcomeTimeoutMs: 1000 });
+		connection.connect();
+		factory.last.open();
+		vi.advanceTimersByTime(1000);
+		expect(factory.last.closedWith?.code).toBe(4000);
+		expect(connection.state).toBe('reconnecting');
+		vi.runOnlyPendingTimers();
+		expect(factory.sockets).toHaveLength(2);
+		connection.destroy();
+	});
+
+	it('reports state changes to listeners', () => {
+		const { connection, factory, accept } = setup();
+		const changes: string[] = [];
+		connection.onStateChange((state, previous) => changes.push(`${previous}->${state}`));
+		connection.connect();
+		accept();
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		accept();
+		expect(changes).toEqual(['connecting->connected', 'connected->reconnecting', 'reconnecting->connected']);
+		connection.destroy();
+	});
+
+	it('keeps working when a handler throws', () => {
+		const { connection, accept } = setup();
+		const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+		const seen: number[] = [];
+		connection.onEvent(() => {
+			throw new Error('boom');
+		});
+		connection.onEvent((e) => seen.push(e.seq));
+		connection.connect();
+		accept().event({ type: 'task.progress', seq: 1, data: task });
+		expect(seen).toEqual([1]);
+		expect(errors).toHaveBeenCalled();
+		errors.mockRestore();
+		connection.destroy();
+	});
+
+	it('leaves no timer, socket or listener behind after destroy', () => {
+		const { connection, factory, accept, setOnline } = setup();
+		connection.connect();
+		accept();
+		factory.last.serverClose(1006);
+		expect(vi.getTimerCount()).toBeGreaterThan(0);
+		connection.destroy();
+		expect(vi.getTimerCount()).toBe(0);
+		setOnline(true);
+		expect(factory.sockets).toHaveLength(1);
+		expect(connection.state).toBe('offline');
+		expect(connection.offlineReason).toBe('destroyed');
+	});
+
+	it('closes an open socket on destroy and stops its heartbeat', () => {
+		const { connection, accept } = setup();
+		connection.connect();
+		const socket = accept();
+		connection.destroy();
+		expect(socket.closedWith?.code).toBe(1000);
+		expect(vi.getTimerCount()).toBe(0);
+	});
+});

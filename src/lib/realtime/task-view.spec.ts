@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { ApiClient } from '$lib/api';
+import { RealtimeConnection } from './connection.svelte';
+import { TaskView } from './task-view.svelte';
+import { socketFactory } from './test-socket';
+import { deferred, makeExecution, makeLines, makeTask, ndjson, scriptedFetch, settle } from './test-fixtures';
+import type { Execution, LogLine } from '$lib/protocol';
+
+function setup(options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void> } = {}) {
+	const state = {
+		task: makeTask({ id: 't1' }),
+		executions: options.executions ?? [],
+		log: options.log ?? []
+	};
+	const { fetch, calls } = scriptedFetch({
+		'GET /api/v1/tasks/t1': () => ({ task: { ...state.task, executions: state.executions } }),
+		'POST /api/v1/tasks/t1/cancel': () => ({
+			task: { ...state.task, status: 'cancelled', executions: state.executions }
+		}),
+		'GET /api/v1/executions/x1/log': async (url) => {
+			if (options.holdLog) await options.holdLog;
+			const after = Number(url.searchParams.get('after') ?? 0);
+			return ndjson(state.log.filter((l) => l.n > after));
+		}
+	});
+	const factory = socketFactory();
+	const connection = new RealtimeConnection({
+		url: 'ws://aco.test/ws',
+		createSocket: factory.create,
+		target: new EventTarget(),
+		backoff: { random: () => 0 }
+	});
+	connection.connect();
+	factory.last.open();
+	factory.last.welcome();
+	const view = new TaskView({ connection, taskId: 't1', api: new ApiClient(fetch), onError: () => {} });
+	return { state, calls, factory, connection, view };
+}
+
+function output(n: number, text = `line ${n}`, is_stderr = false) {
+	return {
+		type: 'tool.output' as const,
+		seq: 100 + n,
+		data: {
+			task_id: 't1',
+			run_id: null,
+			execution_id: 'x1',
+			line: n,
+			output: text,
+			is_stderr,
+			timestamp: '2030-01-01T00:00:00.000Z'
+		}
+	};
+}
+
+describe('TaskView', () => {
+	it('subscribes to the task before it loads anything', async () => {
+		const { view, factory, calls, connection } = setup();
+		view.start();
+		expect(factory.last.sentOfType('subscribe')).toEqual([
+			{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] } }
+		]);
+		expect(calls).toEqual(['GET /api/v1/tasks/t1']);
+		await settle();
+		expect(view.status).toBe('ready');
+		expect(view.task?.name).toBe('Build');
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('says when the task does not exist', async () => {
+		const { view, connection } = setup();
+		const missing = new TaskView({
+			connection,
+			taskId: 'nope',
+			api: new ApiClient(scriptedFetch({}).fetch)
+		});
+		missing.start();
+		await settle();
+		expect(missing.status).toBe('not_found');
+		missing.destroy();
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('shows a page opened mid-run: the backlog, then live lines, with no gap and no repeat', async () => {
+		const held = deferred();
+		const { view, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 3 })],
+			log: makeLines(1, 4),
+			holdLog: held.promise
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		// lines 4 and 5 arrive live while the backlog (1–4) is still loading
+		factory.last.event(output(4));
+		factory.last.event(output(5, 'oops', true));
+		held.resolve();
+		await settle();
+		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5]);
+		expect(log.lines[4]).toMatchObject({ stream: 'stderr', text: 'oops' });
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('adds executions as they start and updates them as they finish', async () => {
+		const { view, factory, connection } = setup();
+		view.start();
+		await settle();
+		const execution = makeExecution({ id: 'x2', step: 1 });
+		factory.last.event({
+			type: 'tool.started',
+			seq: 1,
+			data: { task_id: 't1', run_id: null, execution_id: 'x2', execution }
+		});
+		expect(view.executions.map((e) => e.id)).toEqual(['x2']);
+		const done = { ...execution, status: 'failed' as const, exit_code: 2, line_count: 7 };
+		factory.last.event({
+			type: 'tool.failed',
+			seq: 2,
+			data: {
+				task_id: 't1',
+				run_id: null,
+				execution_id: 'x2',
+				exit_code: 2,
+				signal: null,
+				error: null,
+				duration_ms: 10,
+				line_count: 7,
+				execution: done
+			}
+		});
+		expect(view.executions[0]).toMatchObject({ status: 'failed', exit_code: 2 });
+		expect(view.logFor('x2').total).toBe(7);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('ignores events of other tasks', async () => {
+		const { view, factory, connection } = setup();
+		view.start();
+		await settle();
+		factory.last.event({
+			type: 'task.progress',
+			seq: 1,
+			data: { task_id: 'other', run_id: null, progress: 99, message: 'not mine' }
+		});
+		expect(view.task?.progress).toBe(0);
+		factory.last.event({
+			type: 'task.progress',
+			seq: 2,
+			data: { task_id: 't1', run_id: null, progress: 30, message: 'mine' }
+		});
+		expect(view.task).toMatchObject({ progress: 30, message: 'mine' });
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('after a reconnect fetches the lines written while it was away', async () => {
+		const { view, state, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		state.log = makeLines(1, 6);
+		factory.last.serverClose(1006);
+		await new Promise((r) => setTimeout(r, 5));
+		factory.last.open();
+		factory.last.welcome();
+		await settle();
+		expect(calls).toContain('GET /api/v1/executions/x1/log?format=ndjson&after=2');
+		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('cancels the task and shows the new status', async () => {
+		const { view, connection } = setup();
+		view.start();
+		await settle();
+		expect(view.canCancel).toBe(true);
+		await view.cancel();
+		expect(view.task?.status).toBe('cancelled');
+		expect(view.canCancel).toBe(false);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('focuses the newest running execution', async () => {
+		const { view, connection } = setup({
+			executions: [
+				makeExecution({ id: 'x1', step: 0, status: 'succeeded' }),
+				makeExecution({ id: 'x2', step: 1, status: 'running' }),
+				makeExecution({ id: 'x3', step: 2, status: 'running' })
+			]
+		});
+		view.start();
+		await settle();
+		expect(view.focusExecution?.id).toBe('x3');
+		view.destroy();
+		connection.destroy();
+	});
+});

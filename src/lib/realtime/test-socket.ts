@@ -1,0 +1,88 @@
+/**
+ * @module realtime/test-socket
+ * A scripted stand-in for the browser WebSocket, for specs of the connection and the stores:
+ * records what the client sent and lets a test play the server's part.
+ */
+import type { AnyEventEnvelope, ClientMessage, WelcomeData } from '$lib/protocol';
+import type { WebSocketLike } from './connection.svelte';
+
+export class FakeSocket implements WebSocketLike {
+	readyState = 0;
+	onopen: ((ev: unknown) => void) | null = null;
+	onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+	onmessage: ((ev: { data: unknown }) => void) | null = null;
+	onerror: ((ev: unknown) => void) | null = null;
+	readonly sent: ClientMessage[] = [];
+	closedWith: { code?: number; reason?: string } | null = null;
+
+	constructor(readonly url: string) {}
+
+	send(data: string): void {
+		this.sent.push(JSON.parse(data) as ClientMessage);
+	}
+
+	close(code?: number, reason?: string): void {
+		this.closedWith = { code, reason };
+		this.readyState = 3;
+	}
+
+	// ---------- the server's side ----------
+
+	open(): void {
+		this.readyState = 1;
+		this.onopen?.({});
+	}
+
+	welcome(data: Partial<WelcomeData> = {}): void {
+		this.receive({
+			type: 'welcome',
+			timestamp: new Date().toISOString(),
+			data: {
+				client_id: 'c1',
+				epoch: 'e1',
+				seq: 0,
+				protocol: 1,
+				heartbeat_interval_ms: 30_000,
+				idle_timeout_ms: 120_000,
+				limits: { max_message_bytes: 65536, max_subscriptions: 32 },
+				...data
+			}
+		});
+	}
+
+	receive(message: unknown): void {
+		this.onmessage?.({ data: JSON.stringify(message) });
+	}
+
+	event(event: Omit<AnyEventEnvelope, 'timestamp'> & { timestamp?: string }): void {
+		this.receive({ timestamp: new Date().toISOString(), ...event });
+	}
+
+	/** the server (or the network) closes the connection */
+	serverClose(code = 1006, reason = ''): void {
+		this.readyState = 3;
+		this.onclose?.({ code, reason });
+	}
+
+	sentOfType<T extends ClientMessage['type']>(type: T): Extract<ClientMessage, { type: T }>[] {
+		return this.sent.filter((m): m is Extract<ClientMessage, { type: T }> => m.type === type);
+	}
+}
+
+/** A socket factory that keeps every socket it made, newest last. */
+export function socketFactory() {
+	const sockets: FakeSocket[] = [];
+	return {
+		sockets,
+		create: (url: string) => {
+			const socket = new FakeSocket(url);
+			sockets.push(socket);
+			return socket;
+		},
+		get last(): FakeSocket {
+			const socket = sockets.at(-1);
+			if (!socket) throw new Error('no socket was created');
+			return socket;
+		}
+	};
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it, vi } from 'vitest';
+import { RealtimeConnection } from './connection.svelte';
+import { startToastFeed, type Toaster } from './toast-feed';
+import { socketFactory } from './test-socket';
+import { makeRun, makeTask } from './test-fixtures';
+
+function setup(options: { hidden?: boolean } = {}) {
+	const shown: string[] = [];
+	const toaster: Toaster = {
+		success: (m) => shown.push(`success: ${m}`),
+		error: (m) => shown.push(`error: ${m}`),
+		blank: (m) => shown.push(`blank: ${m}`),
+		errorLink: (text, detail, href) => shown.push(`error: ${text} (${detail}) -> ${href}`)
+	};
+	const notified: string[] = [];
+	const notifier = {
+		notify: (title: string) => {
+			if (options.hidden) notified.push(title);
+			return !!options.hidden;
+		}
+	};
+	const factory = socketFactory();
+	const connection = new RealtimeConnection({
+		url: 'ws://aco.test/ws',
+		createSocket: factory.create,
+		target: new EventTarget(),
+		backoff: { random: () => 0 }
+	});
+	const stop = startToastFeed(connection, { toaster, notifier });
+	connection.connect();
+	factory.last.open();
+	factory.last.welcome();
+	return { shown, notified, factory, connection, stop };
+}
+
+describe('toast feed', () => {
+	it('shows a failed task as an error toast with a link to the task', () => {
+		const { shown, factory, connection } = setup();
+		const task = makeTask({ id: 'abc', name: 'Flaky', status: 'failed' });
+		factory.last.event({
+			type: 'task.failed',
+			seq: 1,
+			data: { task_id: 'abc', run_id: 'r1', status: 'failed', error: 'exit code 1', duration_ms: 3, task }
+		});
+		expect(shown).toEqual(['error: Task "Flaky" failed (exit code 1) -> /tasks/abc']);
+		connection.destroy();
+	});
+
+	it('toasts a workflow that finished or failed, and stays quiet about tasks inside it', () => {
+		const { shown, factory, connection } = setup();
+		const task = makeTask({ run_id: 'r1', status: 'succeeded' });
+		factory.last.event({
+			type: 'task.completed',
+			seq: 1,
+			data: { task_id: task.id, run_id: 'r1', status: 'succeeded', duration_ms: 1, task }
+		});
+		factory.last.event({
+			type: 'workflow.completed',
+			seq: 2,
+			data: { run_id: 'r1', workflow: 'demo', status: 'succeeded', duration_ms: 1, run: makeRun() }
+		});
+		factory.last.event({
+			type: 'workflow.failed',
+			seq: 3,
+			data: {
+				run_id: 'r2',
+				workflow: 'nightly',
+				status: 'failed',
+				error: 'lint failed',
+				duration_ms: 1,
+				run: makeRun({ id: 'r2', workflow: 'nightly' })
+			}
+		});
+		expect(shown).toEqual([
+			'success: Workflow "demo" succeeded',
+			'error: Workflow "nightly" failed: lint failed'
+		]);
+		connection.destroy();
+	});
+
+	it('does not toast the same event twice', () => {
+		const { shown, factory, connection } = setup();
+		const data = {
+			run_id: 'r1',
+			workflow: 'demo',
+			status: 'succeeded' as const,
+			duration_ms: 1,
+			run: makeRun()
+		};
+		factory.last.event({ type: 'workflow.completed', seq: 1, data });
+		factory.last.receive({
+			type: 'reset',
+			timestamp: '',
+			data: { missed: 1, epoch: 'e1', seq: 0, reason: '' }
+		});
+		factory.last.event({ type: 'workflow.completed', seq: 1, data });
+		expect(shown).toHaveLength(1);
+		connection.destroy();
+	});
+
+	it('tells of a lost and a restored connection, but not of the first connect', () => {
+		vi.useFakeTimers();
+		const { shown, factory, connection } = setup();
+		expect(shown).toEqual([]);
+		factory.last.serverClose(1006);
+		expect(shown).toEqual(['error: Connection lost; reconnecting…']);
+		vi.runOnlyPendingTimers();
+		factory.last.open();
+		factory.last.welcome();
+		expect(shown.at(-1)).toBe('success: Connection restored');
+		connection.destroy();
+		vi.useRealTimers();
+	});
+
+	it('sends a browser notification for failures when the tab is hidden', () => {
+		const { notified, factory, connection } = setup({ hidden: true });
+		const task = makeTask({ id: 'abc', name: 'Flaky', status: 'failed' });
+		factory.last.event({
+			type: 'task.failed',
+			seq: 1,
+			data: { task_id: 'abc', run_id: null, status: 'failed', error: null, duration_ms: 3, task }
+		});
+		expect(notified).toEqual(['Task "Flaky" failed']);
+		connection.destroy();
+	});
+
+	it('stops and unsubscribes', () => {
+		const { shown, factory, connection, stop } = setup();
+		stop();
+		expect(factory.last.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'toasts' }]);
+		factory.last.event({
+			type: 'workflow.completed',
+			seq: 1,
+			data: { run_id: 'r1', workflow: 'demo', status: 'succeeded', duration_ms: 1, run: makeRun() }
+		});
+		expect(shown).toEqual([]);
+		connection.destroy();
+	});
+});

@@ -1,0 +1,55 @@
+/**
+ * @module http/log-stream
+ * Streams an execution's log out of the store chunk by chunk, so a download of any size holds
+ * one chunk in memory and a slow reader slows the reads (pull-based ReadableStream).
+ */
+import type { LogLine } from '../../protocol/models';
+import type { Store } from '../store/types';
+
+export type LogFormat = 'text' | 'ndjson';
+
+export function formatLines(lines: LogLine[], format: LogFormat): string {
+	let out = '';
+	if (format === 'ndjson') {
+		for (const line of lines) out += JSON.stringify(line) + '\n';
+	} else {
+		for (const line of lines) out += line.text + '\n';
+	}
+	return out;
+}
+
+export function logStream(
+	store: Store,
+	executionId: string,
+	options: { after?: number; format: LogFormat; upTo?: number }
+): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
+	const iterator = store
+		.iterateLogLines(executionId, { after: options.after ?? 0, chunk: 2000 })
+		[Symbol.asyncIterator]();
+	// A running tool keeps appending: stop at the line count seen when the download began, so
+	// the file is a consistent prefix rather than a moving target.
+	const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			try {
+				const { value, done } = await iterator.next();
+				if (done) {
+					controller.close();
+					return;
+				}
+				const lines = value.length && value[value.length - 1].n > upTo ? value.filter((l) => l.n <= upTo) : value;
+				if (lines.length) controller.enqueue(encoder.encode(formatLines(lines, options.format)));
+				if (lines.length < value.length) {
+					await iterator.return?.();
+					controller.close();
+				}
+			} catch (err) {
+				controller.error(err);
+			}
+		},
+		async cancel() {
+			await iterator.return?.();
+		}
+	});
+}

@@ -1,0 +1,27 @@
+/**
+ * @module http/query
+ * Validated query parameters for the REST API; a bad value is a 400 naming the parameter.
+ */
+import { z } from 'zod';
+import { TASK_STATUSES } from '../../protocol/models';
+import { ApiError } from './responses';
+
+export const limitParam = z.coerce.number().int().min(1).max(1000).optional();
+export const statusParam = z.enum(TASK_STATUSES).optional();
+export const afterParam = z.coerce.number().int().min(0).optional();
+
+/** Parses `url.searchParams` against a shape of zod schemas; unknown parameters are ignored. */
+export function parseQuery<S extends z.ZodRawShape>(url: URL, shape: S): z.infer<z.ZodObject<S>> {
+	const raw: Record<string, string> = {};
+	for (const key of Object.keys(shape)) {
+		const value = url.searchParams.get(key);
+		if (value !== null && value !== '') raw[key] = value;
+	}
+	const result = z.object(shape).safeParse(raw);
+	if (!result.success) {
+		const issue = result.error.issues[0];
+		const name = String(issue?.path[0] ?? 'query');
+		throw new ApiError(400, 'invalid_query', `Query parameter "${name}": ${issue?.message ?? 'invalid'}.`);
+	}
+	return result.data;
+}

@@ -1,0 +1,47 @@
+/**
+ * @module http/responses
+ * JSON responses and errors for the REST API: every error is `{ error: { code, message } }`
+ * with the matching status, so clients can branch on `code` and show `message`.
+ */
+import type { ApiErrorBody } from '../../protocol/models';
+
+export class ApiError extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		message: string,
+		readonly details?: unknown
+	) {
+		super(message);
+	}
+}
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }
+	});
+}
+
+export function errorResponse(err: unknown): Response {
+	if (err instanceof ApiError) {
+		const body: ApiErrorBody = {
+			error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
+		};
+		return json(body, err.status);
+	}
+	const body: ApiErrorBody = { error: { code: 'internal', message: 'The server hit an unexpected error.' } };
+	return json(body, 500);
+}
+
+export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `No ${what} with id "${id}".`);
+
+/** Runs a handler and turns thrown ApiErrors (and anything else) into JSON error responses. */
+export async function handle(fn: () => Promise<Response> | Response, onUnexpected?: (err: unknown) => void): Promise<Response> {
+	try {
+		return await fn();
+	} catch (err) {
+		if (!(err instanceof ApiError)) onUnexpected?.(err);
+		return errorResponse(err);
+	}
+}

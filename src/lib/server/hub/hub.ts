@@ -1,0 +1,199 @@
+/**
+ * @module hub/hub
+ * The WebSocket hub: composes the pool (admission, registry), sessions (one client each),
+ * the heartbeat (liveness), the router (client messages) and the broadcaster (bus → clients).
+ * Each concern lives in its own module; this one wires them and owns the lifecycle
+ * `running → closing → closed`.
+ *
+ * @example
+ * const hub = createHub({ bus, config: config.hub, logger: logger.child({ component: 'hub' }) });
+ * server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+ * await hub.close(1001, 'server shutting down');
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { CloseCode } from '../../protocol/close-codes';
+import { PROTOCOL_VERSION } from '../../protocol/limits';
+import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
+import type { EventBus } from '../bus/types';
+import type { HubConfig } from '../config';
+import type { Logger } from '../logger';
+import { Broadcaster } from './broadcast';
+import { createCounters } from './counters';
+import { encodeControl } from './frames';
+import { Heartbeat } from './heartbeat';
+import { HubError } from './hub-error';
+import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
+import { createNoHistoryReplayer } from './resume';
+import { Router } from './router';
+import { Session } from './session';
+import type { Hub, HubStats } from './types';
+
+/** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
+/** How long `close()` waits for sockets to finish closing before terminating the rest. */
+export const DEFAULT_FORCE_CLOSE_MS = 1_500;
+export const DEFAULT_SHUTDOWN_REASON = 'server shutting down';
+
+export interface HubDeps {
+	bus: EventBus;
+	config: HubConfig;
+	logger: Logger;
+}
+
+type HubState = 'running' | 'closing' | 'closed';
+
+export function createHub(deps: HubDeps): Hub {
+	const { bus, config, logger } = deps;
+	const counters = createCounters();
+	const pool = new SessionPool(config.maxConnections);
+	const sessions = () => pool.values();
+	const broadcaster = new Broadcaster({
+		bus,
+		sessions,
+		counters,
+		logger: logger.child({ part: 'broadcast' })
+	});
+	const position = () => broadcaster.position;
+	const router = new Router({
+		position,
+		replayer: createNoHistoryReplayer(position),
+		counters,
+		logger: logger.child({ part: 'router' })
+	});
+	const heartbeat = new Heartbeat({
+		sessions,
+		heartbeatIntervalMs: config.heartbeatIntervalMs,
+		idleTimeoutMs: config.idleTimeoutMs,
+		logger: logger.child({ part: 'heartbeat' })
+	});
+	// `closeTimeout` exists in ws ≥ 8.18 but not yet in @types/ws; it bounds a close
+	// handshake the peer never answers (half-open TCP) so the socket does not linger 30 s.
+	const wsOptions: ServerOptions & { closeTimeout: number } = {
+		noServer: true,
+		maxPayload: config.maxInboundBytes,
+		perMessageDeflate: false,
+		clientTracking: false,
+		// Handlers are synchronous and cheap; yielding between frames would only add latency.
+		allowSynchronousEvents: true,
+		closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS
+	};
+	const wss = new WebSocketServer(wsOptions);
+
+	let state: HubState = 'running';
+	let closing: Promise<void> | null = null;
+	broadcaster.start();
+	heartbeat.start();
+	logger.info({ epoch: broadcaster.epoch, max_connections: pool.max }, 'hub started');
+
+	function welcome(clientId: string): WelcomeData {
+		return {
+			client_id: clientId,
+			epoch: broadcaster.epoch,
+			seq: broadcaster.position.seq,
+			protocol: PROTOCOL_VERSION,
+			heartbeat_interval_ms: config.heartbeatIntervalMs,
+			idle_timeout_ms: config.idleTimeoutMs,
+			limits: { max_message_bytes: config.maxInboundBytes, max_subscriptions: MAX_SUBSCRIPTIONS }
+		};
+	}
+
+	function onConnection(ws: WebSocket, req: IncomingMessage): void {
+		const id = randomUUID();
+		const session = new Session({
+			id,
+			socket: ws,
+			counters,
+			logger: logger.child({ client_id: id }),
+			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
+			onClose: (s, code, reason) => {
+				pool.remove(s);
+				logger.debug({ client_id: s.id, code, reason, active: pool.size }, 'client disconnected');
+			}
+		});
+		pool.add(session);
+		logger.debug({ client_id: id, remote: req.socket.remoteAddress, active: pool.size }, 'client connected');
+		session.send(encodeControl('welcome', welcome(id)));
+	}
+
+	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+		try {
+			if (state !== 'running') {
+				pool.recordRejected();
+				refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
+				return;
+			}
+			if (!pool.hasCapacity()) {
+				pool.recordRejected();
+				logger.warn(
+					{ max: pool.max, remote: req.socket.remoteAddress },
+					'connection limit reached, upgrade refused'
+				);
+				refuseUpgrade(
+					socket,
+					503,
+					HubError.overCapacity(pool.max, DEFAULT_RETRY_AFTER_S),
+					DEFAULT_RETRY_AFTER_S
+				);
+				return;
+			}
+			// A malformed handshake is answered by ws itself (400 and the reason), without a callback.
+			wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+		} catch (err) {
+			counters.errors += 1;
+			logger.error({ err, url: req.url }, 'upgrade failed');
+			socket.destroy();
+		}
+	}
+
+	async function shutdown(code: number, reason: string): Promise<void> {
+		state = 'closing';
+		broadcaster.stop();
+		heartbeat.stop();
+		const open = [...pool.values()];
+		logger.info({ code, connections: open.length }, 'hub closing');
+		for (const session of open) session.close(code, reason);
+		const allClosed = Promise.all(open.map((s) => s.closed));
+		let timer: NodeJS.Timeout | undefined;
+		const timedOut = new Promise<boolean>((resolve) => {
+			timer = setTimeout(() => resolve(true), DEFAULT_FORCE_CLOSE_MS);
+			timer.unref();
+		});
+		const forced = await Promise.race([allClosed.then(() => false), timedOut]);
+		clearTimeout(timer);
+		if (forced) {
+			for (const session of open) session.terminate();
+			await allClosed;
+		}
+		wss.close();
+		state = 'closed';
+		logger.info({ forced }, 'hub closed');
+	}
+
+	return {
+		handleUpgrade,
+		stats(): HubStats {
+			const { epoch, seq } = broadcaster.position;
+			return {
+				timestamp: new Date().toISOString(),
+				epoch,
+				seq,
+				connections: pool.stats(),
+				messages: {
+					sent: counters.messagesSent,
+					received: counters.messagesReceived,
+					bytes_sent: counters.bytesSent,
+					bytes_received: counters.bytesReceived
+				},
+				errors: counters.errors,
+				events_by_type: { ...counters.eventsByType }
+			};
+		},
+		close(code: number = CloseCode.GOING_AWAY, reason: string = DEFAULT_SHUTDOWN_REASON): Promise<void> {
+			closing ??= shutdown(code, reason);
+			return closing;
+		}
+	};
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { FakeWebSocket } from '../../../../tests/helpers/fake-ws';
+import { createLogger } from '../logger';
+import type { StreamPosition } from './broadcast';
+import { createCounters } from './counters';
+import { createNoHistoryReplayer, type Replayer } from './resume';
+import { Router } from './router';
+import { Session, type SessionSocket } from './session';
+
+const NOW = new Date('2024-01-01T00:00:00.000Z');
+
+function make(replayer?: Replayer) {
+	const counters = createCounters();
+	const position: StreamPosition = { epoch: 'e1', seq: 7 };
+	const router = new Router({
+		position: () => position,
+		replayer: replayer ?? createNoHistoryReplayer(() => position),
+		counters,
+		logger: createLogger('silent'),
+		now: () => NOW
+	});
+	const socket = new FakeWebSocket();
+	const session = new Session({
+		id: 'c1',
+		socket: socket as unknown as SessionSocket,
+		counters,
+		logger: createLogger('silent'),
+		onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
+		onClose: () => {}
+	});
+	const send = (message: unknown) =>
+		socket.receive(typeof message === 'string' ? message : JSON.stringify(message));
+	const last = () => socket.json().at(-1)!;
+	return { session, socket, counters, send, last };
+}
+
+describe('Router', () => {
+	it('answers a heartbeat with the server time and the ref', () => {
+		const { send, last } = make();
+		send({ type: 'connection.heartbeat', id: 'h1' });
+		expect(last()).toEqual({
+			type: 'connection.heartbeat',
+			timestamp: NOW.toISOString(),
+			data: { server_time: NOW.toISOString(), ref: 'h1' }
+		});
+	});
+
+	it('stores a subscription under its id (default "default") and confirms it', () => {
+		const { session, send, last } = make();
+		send({ type: 'subscribe', filter: { task_ids: ['t1'] } });
+		expect(last()).toMatchObject({
+			type: 'subscribed',
+			data: { id: 'default', filter: { task_ids: ['t1'] } }
+		});
+		expect(session.subscriptions.get('default')).toEqual({ task_ids: ['t1'] });
+	});
+
+	it('removes one subscription or all and confirms with the id or null', () => {
+		const { session, send, last } = make();
+		send({ type: 'subscribe', sub: 'a' });
+		send({ type: 'subscribe', sub: 'b' });
+		send({ type: 'unsubscribe', sub: 'a' });
+		expect(last()).toMatchObject({ type: 'unsubscribed', data: { id: 'a' } });
+		send({ type: 'unsubscribe' });
+		expect(last()).toMatchObject({ type: 'unsubscribed', data: { id: null } });
+		expect(session.subscriptions.size).toBe(0);
+	});
+
+	it('resumes a client at the current position and resets any other', () => {
+		const { send, last } = make();
+		send({ type: 'resume', epoch: 'e1', seq: 7, id: 'r' });
+		expect(last()).toMatchObject({ type: 'resumed', data: { replayed: 0, ref: 'r' } });
+		send({ type: 'resume', epoch: 'e1', seq: 3 });
+		expect(last()).toMatchObject({
+			type: 'reset',
+			data: { missed: null, epoch: 'e1', seq: 7, reason: 'history not available' }
+		});
+		send({ type: 'resume', epoch: 'e0', seq: 7 });
+		expect(last().type).toBe('reset');
+	});
+
+	it('answers bad JSON, unknown types, bad payloads and binary frames with errors and counts them', () => {
+		const { socket, counters, send } = make();
+		send('{');
+		send({ type: 'nope', id: 'n' });
+		send({ type: 'subscribe', filter: { statuses: ['sleeping'] } });
+		send(JSON.stringify([1]));
+		socket.receive(Buffer.from('{"type":"connection.heartbeat"}'), true);
+		const replies = socket.json<{ type: string; data: { code: string; ref?: string } }>();
+		expect(replies.map((r) => r.type)).toEqual(['error', 'error', 'error', 'error', 'error']);
+		expect(replies.map((r) => r.data.code)).toEqual([
+			'invalid_json',
+			'unknown_type',
+			'invalid_message',
+			'invalid_message',
+			'binary_not_supported'
+		]);
+		expect(replies[1]!.data.ref).toBe('n');
+		expect(counters.errors).toBe(5);
+	});
+
+	it('turns a failing handler into an internal error reply instead of throwing', () => {
+		const { send, last } = make({
+			resume: () => {
+				throw new Error('history store down');
+			}
+		});
+		expect(() => send({ type: 'resume', epoch: 'e1', seq: 1, id: 'x' })).not.toThrow();
+		expect(last()).toMatchObject({ type: 'error', data: { code: 'internal', retryable: true, ref: 'x' } });
+	});
+});

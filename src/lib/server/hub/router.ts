@@ -1,0 +1,126 @@
+/**
+ * @module hub/router
+ * Handles each frame a client sends: validates it against the protocol and answers it.
+ * A bad frame (binary, not JSON, unknown type, wrong fields) is answered with an `error`
+ * reply and never throws, so the connection stays usable.
+ */
+import type { RawData } from 'ws';
+import {
+	parseClientMessage,
+	type ClientMessage,
+	type ControlDataMap,
+	type ControlType
+} from '../../protocol/messages';
+import type { Logger } from '../logger';
+import type { StreamPosition } from './broadcast';
+import type { HubCounters } from './counters';
+import { encodeControl } from './frames';
+import { HubError } from './hub-error';
+import type { Replayer } from './resume';
+import type { Session } from './session';
+
+export interface RouterOptions {
+	position: () => StreamPosition;
+	replayer: Replayer;
+	counters: HubCounters;
+	logger: Logger;
+	now?: () => Date;
+}
+
+export class Router {
+	#options: RouterOptions;
+	#now: () => Date;
+
+	constructor(options: RouterOptions) {
+		this.#options = options;
+		this.#now = options.now ?? (() => new Date());
+	}
+
+	/** Entry point for a session's inbound frames. Never throws. */
+	handleFrame(session: Session, data: RawData, isBinary: boolean): void {
+		if (isBinary) {
+			this.#fail(session, HubError.binaryFrame());
+			return;
+		}
+		const parsed = parseClientMessage(toText(data));
+		if (!parsed.ok) {
+			this.#fail(session, HubError.fromErrorData(parsed.error), parsed.error.ref);
+			return;
+		}
+		try {
+			this.#dispatch(session, parsed.message);
+		} catch (err) {
+			const ref = parsed.message.id;
+			if (err instanceof HubError) {
+				this.#fail(session, err, ref);
+				return;
+			}
+			this.#options.logger.error(
+				{ err, client_id: session.id, type: parsed.message.type },
+				'message handler failed'
+			);
+			this.#fail(session, HubError.internal(err), ref);
+		}
+	}
+
+	#dispatch(session: Session, message: ClientMessage): void {
+		const ref = message.id;
+		switch (message.type) {
+			case 'connection.heartbeat':
+				this.#reply(session, 'connection.heartbeat', {
+					server_time: this.#now().toISOString(),
+					...refOf(ref)
+				});
+				return;
+			case 'subscribe':
+				session.subscribe(message.sub, message.filter);
+				this.#reply(session, 'subscribed', { id: message.sub, filter: message.filter, ...refOf(ref) });
+				return;
+			case 'unsubscribe':
+				session.unsubscribe(message.sub);
+				this.#reply(session, 'unsubscribed', { id: message.sub ?? null, ...refOf(ref) });
+				return;
+			case 'resume': {
+				const outcome = this.#options.replayer.resume(session, { epoch: message.epoch, seq: message.seq });
+				if (outcome.kind === 'resumed') {
+					this.#reply(session, 'resumed', { replayed: outcome.replayed, ...refOf(ref) });
+					return;
+				}
+				const { epoch, seq } = this.#options.position();
+				this.#reply(session, 'reset', {
+					missed: outcome.missed,
+					epoch,
+					seq,
+					reason: outcome.reason,
+					...refOf(ref)
+				});
+				return;
+			}
+			default: {
+				// parseClientMessage only returns the types above; a new one must be routed here.
+				const unhandled: never = message;
+				throw new Error(`unrouted client message ${JSON.stringify(unhandled)}`);
+			}
+		}
+	}
+
+	#reply<T extends ControlType>(session: Session, type: T, data: ControlDataMap[T]): void {
+		session.send(encodeControl(type, data, this.#now()));
+	}
+
+	#fail(session: Session, error: HubError, ref?: string): void {
+		this.#options.counters.errors += 1;
+		this.#options.logger.debug({ client_id: session.id, code: error.code }, error.message);
+		this.#reply(session, 'error', error.toErrorData(ref));
+	}
+}
+
+function refOf(ref: string | undefined): { ref?: string } {
+	return ref === undefined ? {} : { ref };
+}
+
+function toText(data: RawData): string {
+	if (Buffer.isBuffer(data)) return data.toString('utf8');
+	if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+	return Buffer.from(data).toString('utf8');
+}

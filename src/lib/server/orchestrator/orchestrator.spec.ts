@@ -1,0 +1,442 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../protocol';
+import { MemoryBus } from '../bus/memory-bus';
+import type { OrchestratorConfig } from '../config';
+import { openSqliteStore } from '../store/sqlite-store';
+import type { Store } from '../store/types';
+import { createOrchestrator, INTERRUPTED_REASON } from './orchestrator';
+import { WorkflowNotFoundError, type Orchestrator } from './types';
+
+const logger = pino({ level: 'silent' });
+const NODE = JSON.stringify(process.execPath);
+
+let dir: string;
+let store: Store;
+let bus: MemoryBus;
+let events: AnyDomainEvent[];
+let orchestrator: Orchestrator;
+
+function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } = {}): void {
+	const config: OrchestratorConfig = {
+		workflowsDir: dir,
+		concurrency: 4,
+		killGraceMs: 300,
+		maxLineLength: 1024,
+		...options.config
+	};
+	orchestrator = createOrchestrator({ store: options.store ?? store, bus, config, logger });
+}
+
+beforeEach(() => {
+	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-orchestrator-'));
+	store = openSqliteStore(dir, { filename: ':memory:' });
+	bus = new MemoryBus();
+	events = [];
+	bus.subscribe((event) => events.push(event));
+	setup();
+});
+
+afterEach(async () => {
+	await orchestrator.shutdown();
+	await store.close();
+	fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function workflow(name: string, yaml: string): void {
+	fs.writeFileSync(path.join(dir, `${name}.yml`), `name: ${name}\n${yaml}`);
+}
+
+/** resolves with the run's final event */
+function ended(
+	runId: string,
+	timeoutMs = 10_000
+): Promise<DomainEvent<'workflow.completed' | 'workflow.failed'>> {
+	return waitFor(
+		(event) =>
+			(event.type === 'workflow.completed' || event.type === 'workflow.failed') &&
+			event.data.run_id === runId,
+		timeoutMs
+	) as Promise<DomainEvent<'workflow.completed' | 'workflow.failed'>>;
+}
+
+function waitFor(match: (event: AnyDomainEvent) => boolean, timeoutMs = 10_000): Promise<AnyDomainEvent> {
+	const seen = events.find(match);
+	if (seen) return Promise.resolve(seen);
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error('timed out waiting for an event')), timeoutMs);
+		const unsubscribe = bus.subscribe((event) => {
+			if (!match(event)) return;
+			clearTimeout(timer);
+			unsubscribe();
+			resolve(event);
+		});
+	});
+}
+
+type EventOf<T extends EventType> = Extract<AnyDomainEvent, { type: T }>;
+const ofType = <T extends EventType>(type: T) =>
+	events.filter((event): event is EventOf<T> => event.type === type);
+
+/** event types with the task key they are about, leaving out output and progress */
+function timeline(run: WorkflowRun): string[] {
+	const keys = new Map<string, string>();
+	for (const event of ofType('task.created')) keys.set(event.data.task_id, event.data.task.key);
+	return events
+		.filter((event) => event.type !== 'tool.output' && event.type !== 'task.progress')
+		.filter((event) => !('run_id' in event.data) || event.data.run_id === run.id)
+		.map((event) => {
+			const data = event.data as { task_id?: string; status?: string };
+			if (event.type.startsWith('workflow.')) return `${event.type}:${data.status}`;
+			const status = event.type === 'task.status' ? `:${data.status}` : '';
+			return `${event.type}${status}(${keys.get(data.task_id!)})`;
+		});
+}
+
+describe('orchestrator', () => {
+	it('runs a workflow to success, publishing its events in order with the stored records', async () => {
+		workflow(
+			'small',
+			`tasks:
+  first:
+    steps:
+      - run: ${NODE}
+        args: [-e, "console.log('hello'); console.error('careful')"]
+  second:
+    needs: [first]
+    steps:
+      - run: echo second
+`
+		);
+		const run = await orchestrator.startRun('small');
+		expect(run).toMatchObject({ workflow: 'small', status: 'running', total_weight: 2 });
+		const end = await ended(run.id);
+		expect(end.type).toBe('workflow.completed');
+
+		expect(timeline(run)).toEqual([
+			'task.created(first)',
+			'task.created(second)',
+			'workflow.progress:running',
+			'task.status:running(first)',
+			'tool.started(first)',
+			'tool.completed(first)',
+			'task.completed(first)',
+			'workflow.progress:running',
+			'task.status:running(second)',
+			'tool.started(second)',
+			'tool.completed(second)',
+			'task.completed(second)',
+			'workflow.progress:running',
+			'workflow.completed:succeeded'
+		]);
+
+		const progress = ofType('workflow.progress').map((event) => event.data.progress);
+		expect(progress).toEqual([0, 50, 100]);
+
+		// the output of a tool arrives between its start and its completion, numbered 1..n
+		const firstExec = ofType('tool.started')[0].data.execution;
+		const output = ofType('tool.output').filter((event) => event.data.execution_id === firstExec.id);
+		expect(output.map((event) => [event.data.line, event.data.output, event.data.is_stderr])).toEqual([
+			[1, 'hello', false],
+			[2, 'careful', true]
+		]);
+		const completed = ofType('tool.completed')[0].data;
+		expect(completed).toMatchObject({ exit_code: 0, line_count: 2 });
+		expect(events.indexOf(output[1])).toBeLessThan(events.indexOf(ofType('tool.completed')[0]));
+		expect((await store.readLogLines(firstExec.id)).map((line) => line.text)).toEqual(['hello', 'careful']);
+
+		// payloads carry the records as stored
+		expect(completed.execution).toEqual(await store.getExecution(firstExec.id));
+		const lastTask = ofType('task.completed')[1].data.task;
+		expect(lastTask).toEqual(await store.getTask(lastTask.id));
+		expect(lastTask).toMatchObject({ status: 'succeeded', progress: 100, error: null });
+		expect(end.data.run).toEqual(await store.getRun(run.id));
+		expect(end.data.run).toMatchObject({ status: 'succeeded', progress: 100, finished_weight: 2 });
+		expect(end.data.run.duration_ms).toBeGreaterThanOrEqual(0);
+	});
+
+	it('fails the dependants of a failed task and the run, naming the cause', async () => {
+		workflow(
+			'broken',
+			`tasks:
+  setup:
+    steps:
+      - run: echo preparing; exit 3
+      - run: echo never runs
+  build:
+    needs: [setup]
+    steps: [{ run: echo build }]
+  package:
+    needs: [build]
+    steps: [{ run: echo package }]
+`
+		);
+		const run = await orchestrator.startRun('broken');
+		const end = await ended(run.id);
+		expect(end.type).toBe('workflow.failed');
+		expect(end.data).toMatchObject({ status: 'failed', error: "task 'setup' failed" });
+
+		const failed = ofType('task.failed').map((event) => [event.data.task.key, event.data.error]);
+		expect(failed).toEqual([
+			['setup', "step 'echo preparing; exit 3' failed: exited with code 3"],
+			['build', "needs 'setup', which failed"],
+			['package', "needs 'build', which failed"]
+		]);
+		expect(ofType('tool.failed').map((event) => event.data.exit_code)).toEqual([3]);
+		expect(ofType('tool.started')).toHaveLength(1);
+		const tasks = await store.listTasks({ run_id: run.id });
+		expect(tasks.map((task) => task.status).sort()).toEqual(['failed', 'failed', 'failed']);
+	});
+
+	it('lets an optional task fail without failing its dependants or the run', async () => {
+		workflow(
+			'tolerant',
+			`tasks:
+  lint:
+    optional: true
+    steps: [{ run: echo lint problems; exit 1 }]
+  package:
+    needs: [lint]
+    steps: [{ run: echo packaged }]
+`
+		);
+		const run = await orchestrator.startRun('tolerant');
+		const end = await ended(run.id);
+		expect(end.type).toBe('workflow.completed');
+		expect(ofType('task.failed').map((event) => event.data.task.key)).toEqual(['lint']);
+		expect(ofType('task.completed').map((event) => event.data.task.key)).toEqual(['package']);
+		expect(end.data.run.progress).toBe(100);
+	});
+
+	it('sets task progress from ::progress lines, and from finished steps otherwise', async () => {
+		workflow(
+			'progress',
+			`tasks:
+  reported:
+    steps:
+      - run: echo "::progress value=30::thirty percent"; echo "::progress value=75::"
+  counted:
+    steps:
+      - run: "true"
+      - run: "true"
+`
+		);
+		const run = await orchestrator.startRun('progress');
+		await ended(run.id);
+		const byTask = (key: string) => {
+			const id = ofType('task.created').find((event) => event.data.task.key === key)!.data.task_id;
+			return ofType('task.progress')
+				.filter((event) => event.data.task_id === id)
+				.map((event) => [event.data.progress, event.data.message]);
+		};
+		expect(byTask('reported')).toContainEqual([30, 'thirty percent']);
+		expect(byTask('reported')).toContainEqual([75, 'thirty percent']);
+		expect(byTask('counted').map(([progress]) => progress)).toContain(50);
+		const reported = ofType('task.completed').find((event) => event.data.task.key === 'reported')!;
+		expect(reported.data.task.progress).toBe(100);
+		// the ::progress lines stay in the log
+		expect(ofType('tool.output').map((event) => event.data.output)).toContain(
+			'::progress value=30::thirty percent'
+		);
+	});
+
+	it('cancels a run: the running tool is killed quickly and queued tasks are cancelled', async () => {
+		workflow(
+			'slow',
+			`tasks:
+  wait:
+    steps: [{ run: sleep, args: ['30'] }]
+  after:
+    needs: [wait]
+    steps: [{ run: echo never }]
+`
+		);
+		const run = await orchestrator.startRun('slow');
+		await waitFor((event) => event.type === 'tool.started');
+		const started = Date.now();
+		expect(await orchestrator.cancelRun(run.id)).toBe(true);
+		const end = await ended(run.id);
+		expect(Date.now() - started).toBeLessThan(2_000);
+		expect(end.data).toMatchObject({ status: 'cancelled', error: 'cancelled' });
+		const tasks = await store.listTasks({ run_id: run.id });
+		expect(tasks.map((task) => [task.key, task.status]).sort()).toEqual([
+			['after', 'cancelled'],
+			['wait', 'cancelled']
+		]);
+		expect(ofType('tool.failed')[0].data.execution).toMatchObject({ status: 'cancelled', signal: 'SIGTERM' });
+		expect(await orchestrator.cancelRun(run.id)).toBe(false);
+		expect(await orchestrator.cancelRun('run_unknown')).toBe(false);
+	});
+
+	it('cancels one running task and fails the tasks that need it', async () => {
+		workflow(
+			'partial',
+			`tasks:
+  wait:
+    steps: [{ run: sleep, args: ['30'] }]
+  after:
+    needs: [wait]
+    steps: [{ run: echo never }]
+`
+		);
+		const run = await orchestrator.startRun('partial');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		expect(await orchestrator.cancelTask(started.data.task_id)).toBe(true);
+		const end = await ended(run.id);
+		expect(end.data).toMatchObject({ status: 'failed', error: "task 'wait' was cancelled" });
+		expect(ofType('task.failed').map((event) => event.data.error)).toEqual([
+			"needs 'wait', which was cancelled"
+		]);
+		expect(await orchestrator.cancelTask(started.data.task_id)).toBe(false);
+	});
+
+	it('cancels a queued task at once, storing it before the call resolves', async () => {
+		workflow(
+			'queue',
+			`tasks:
+  wait:
+    steps: [{ run: sleep, args: ['30'] }]
+  later:
+    needs: [wait]
+    steps: [{ run: echo never }]
+  last:
+    needs: [later]
+    steps: [{ run: echo never }]
+`
+		);
+		const run = await orchestrator.startRun('queue');
+		const later = ofType('task.created').find((event) => event.data.task.key === 'later')!.data.task;
+		expect(await orchestrator.cancelTask(later.id)).toBe(true);
+		expect(await store.getTask(later.id)).toMatchObject({
+			status: 'cancelled',
+			error: 'cancelled before it started'
+		});
+		const tasks = await store.listTasks({ run_id: run.id });
+		expect(tasks.find((task) => task.key === 'last')).toMatchObject({
+			status: 'failed',
+			error: "needs 'later', which was cancelled"
+		});
+		expect(tasks.find((task) => task.key === 'wait')!.status).toMatch(/queued|running/);
+		await orchestrator.cancelRun(run.id);
+		expect((await ended(run.id)).data.status).toBe('cancelled');
+	});
+
+	it('marks running tools, their tasks and the run interrupted on shutdown, and starts nothing after', async () => {
+		workflow(
+			'long',
+			`tasks:
+  wait:
+    steps: [{ run: sleep, args: ['30'] }]
+  after:
+    needs: [wait]
+    steps: [{ run: echo never }]
+`
+		);
+		const run = await orchestrator.startRun('long');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		const began = Date.now();
+		await orchestrator.shutdown();
+		expect(Date.now() - began).toBeLessThan(2_000);
+		expect(await store.getRun(run.id)).toMatchObject({ status: 'interrupted', error: INTERRUPTED_REASON });
+		const tasks = await store.listTasks({ run_id: run.id });
+		expect(tasks.map((task) => task.status)).toEqual(['interrupted', 'interrupted']);
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
+		expect(ofType('workflow.failed')[0].data.status).toBe('interrupted');
+		await expect(orchestrator.startRun('long')).rejects.toThrow(/shutting down/);
+	});
+
+	it('fails a task whose command does not exist, with a clear error', async () => {
+		workflow(
+			'missing',
+			`tasks:
+  ghost:
+    steps: [{ name: summon, run: aco-no-such-command, args: [--now] }]
+`
+		);
+		const run = await orchestrator.startRun('missing');
+		const end = await ended(run.id);
+		expect(end.data.status).toBe('failed');
+		expect(ofType('tool.failed')[0].data).toMatchObject({
+			exit_code: null,
+			error: 'command not found: aco-no-such-command'
+		});
+		expect(ofType('task.failed')[0].data.error).toBe(
+			"step 'summon' failed: command not found: aco-no-such-command"
+		);
+	});
+
+	it('keeps to the concurrency limit across runs', async () => {
+		await orchestrator.shutdown();
+		setup({ config: { concurrency: 1 } });
+		workflow(
+			'pair',
+			`tasks:
+  a:
+    steps: [{ run: sleep, args: ['0.1'] }]
+  b:
+    steps: [{ run: sleep, args: ['0.1'] }]
+`
+		);
+		const runs = [await orchestrator.startRun('pair'), await orchestrator.startRun('pair')];
+		await Promise.all(runs.map((run) => ended(run.id)));
+		let running = 0;
+		let most = 0;
+		for (const event of events) {
+			if (event.type === 'task.status' && event.data.status === 'running') most = Math.max(most, ++running);
+			if (event.type === 'task.completed' || event.type === 'task.failed') running--;
+		}
+		expect(most).toBe(1);
+		expect(ofType('task.completed')).toHaveLength(4);
+	});
+
+	it('fails a task cleanly when the store fails under it, and keeps going', async () => {
+		await orchestrator.shutdown();
+		const failing = new Proxy(store, {
+			get(target, prop) {
+				if (prop === 'createExecution') return () => Promise.reject(new Error('disk I/O error'));
+				const value = Reflect.get(target, prop);
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		setup({ store: failing });
+		workflow('doomed', 'tasks:\n  a:\n    steps: [{ run: echo hi }]\n');
+		const run = await orchestrator.startRun('doomed');
+		const end = await ended(run.id);
+		expect(end.data.status).toBe('failed');
+		expect(ofType('task.failed')[0].data.error).toBe('internal error: disk I/O error');
+	});
+
+	it('rejects an unknown workflow and one whose file is broken', async () => {
+		workflow('bad', 'tasks:\n  a:\n    steps: [{ name: x }]\n');
+		await expect(orchestrator.startRun('nope')).rejects.toBeInstanceOf(WorkflowNotFoundError);
+		await expect(orchestrator.startRun('bad')).rejects.toBeInstanceOf(WorkflowNotFoundError);
+	});
+
+	it('lists loadable workflows and reports the broken files', async () => {
+		workflow('good', 'tasks:\n  a:\n    steps: [{ run: echo hi }]\n');
+		workflow('bad', 'tasks:\n  a:\n    steps: [{ name: x }]\n');
+		const { workflows, errors } = await orchestrator.listWorkflows();
+		expect(workflows.map((summary) => summary.name)).toEqual(['good']);
+		expect(errors).toEqual([
+			{ file: path.join(dir, 'bad.yml'), reason: 'line 4: tasks.a.steps[0].run: required' }
+		]);
+	});
+
+	it('marks work left running by a previous process as interrupted on recover', async () => {
+		const task = await store.createTask({
+			run_id: null,
+			key: 'old',
+			name: 'old',
+			needs: [],
+			weight: 1,
+			optional: false,
+			step_count: 1
+		});
+		await store.updateTask(task.id, { status: 'running' });
+		await orchestrator.recover();
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'interrupted', error: INTERRUPTED_REASON });
+	});
+});

@@ -1,0 +1,90 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DomainEvent, Task } from '../../protocol';
+import { MemoryBus } from '../bus/memory-bus';
+import { openSqliteStore } from '../store/sqlite-store';
+import type { Store } from '../store/types';
+import { TaskProgress } from './task-progress';
+
+const logger = pino({ level: 'silent' });
+let store: Store;
+let bus: MemoryBus;
+let events: DomainEvent<'task.progress'>[];
+let task: Task;
+
+beforeEach(async () => {
+	store = openSqliteStore('', { filename: ':memory:' });
+	bus = new MemoryBus();
+	events = [];
+	bus.subscribe(
+		(event) => event.type === 'task.progress' && events.push(event as DomainEvent<'task.progress'>)
+	);
+	task = await store.createTask({
+		run_id: null,
+		key: 't',
+		name: 't',
+		needs: [],
+		weight: 1,
+		optional: false,
+		step_count: 1
+	});
+});
+
+afterEach(async () => {
+	await store.close();
+});
+
+describe('TaskProgress', () => {
+	it('stores progress and message, then publishes task.progress', async () => {
+		const progress = new TaskProgress({ store, bus, logger, task });
+		progress.set(45, 'compiling');
+		await progress.idle();
+		expect(await store.getTask(task.id)).toMatchObject({ progress: 45, message: 'compiling' });
+		expect(events.map((event) => event.data)).toEqual([
+			{ task_id: task.id, run_id: null, progress: 45, message: 'compiling' }
+		]);
+	});
+
+	it('writes only the latest of values set while a write is in flight, never losing a field', async () => {
+		const progress = new TaskProgress({ store, bus, logger, task });
+		progress.set(10, 'first');
+		progress.set(20);
+		progress.set(30);
+		progress.set(undefined, 'last message');
+		await progress.idle();
+		expect(events.map((event) => [event.data.progress, event.data.message])).toEqual([
+			[10, 'first'],
+			[30, 'last message']
+		]);
+		expect(await store.getTask(task.id)).toMatchObject({ progress: 30, message: 'last message' });
+	});
+
+	it('clamps progress to 0–100', async () => {
+		const progress = new TaskProgress({ store, bus, logger, task });
+		progress.set(250);
+		await progress.idle();
+		expect(progress.progress).toBe(100);
+		expect((await store.getTask(task.id))!.progress).toBe(100);
+	});
+
+	it('survives a store failure and keeps accepting values', async () => {
+		let fail = true;
+		const flaky: Store = Object.create(store, {
+			updateTask: {
+				value: async (id: string, patch: object) => {
+					if (fail) {
+						fail = false;
+						throw new Error('locked');
+					}
+					return store.updateTask(id, patch);
+				}
+			}
+		});
+		const progress = new TaskProgress({ store: flaky, bus, logger, task });
+		progress.set(5);
+		await progress.idle();
+		progress.set(6);
+		await progress.idle();
+		expect(events.map((event) => event.data.progress)).toEqual([6]);
+	});
+});

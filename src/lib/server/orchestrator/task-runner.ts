@@ -1,0 +1,204 @@
+/**
+ * @module orchestrator/task-runner
+ * Runs one task: its steps in order, each as a tool execution with its own log, stopping at
+ * the first step that fails. Owns the task's records from `running` to its final status and
+ * publishes their events. `run()` never rejects: whatever goes wrong (a tool, the store) ends
+ * as a failed task with a reason, and the returned record always has a final status.
+ */
+import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
+import type { EventBus } from '../bus/types';
+import type { OrchestratorConfig } from '../config';
+import type { Logger } from '../logger';
+import type { Store } from '../store/types';
+import { taskChanged, toolEnded, toolStarted } from './emit';
+import { LogPipeline } from './log-pipeline';
+import { TaskProgress } from './task-progress';
+import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
+import type { StepDef, TaskDef } from './workflow-file';
+import type { WorkflowCommand } from './workflow-commands';
+
+export type StopReason = 'cancelled' | 'interrupted';
+
+export interface TaskRunnerDeps {
+	store: Store;
+	bus: EventBus;
+	logger: Logger;
+	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'>;
+	/** the error a task stopped by a shutdown is left with */
+	interruptedReason: string;
+}
+
+type StepOutcome = { status: ExecutionStatus; error: string | null };
+
+export class TaskRunner {
+	#deps: TaskRunnerDeps;
+	#def: TaskDef;
+	#task: Task;
+	#log: Logger;
+	#stop: StopReason | null = null;
+	#tool: ToolHandle | null = null;
+	#progress: TaskProgress | null = null;
+	/** once a tool reports `::progress`, finished steps no longer move the bar */
+	#progressFromTool = false;
+
+	constructor(deps: TaskRunnerDeps, task: Task, def: TaskDef) {
+		this.#deps = deps;
+		this.#task = task;
+		this.#def = def;
+		this.#log = deps.logger.child({ task_id: task.id, task: def.key });
+	}
+
+	/** Stops the task: the running tool gets SIGTERM (SIGKILL after the grace period), no further step starts. */
+	stop(reason: StopReason): void {
+		this.#stop ??= reason;
+		this.#tool?.cancel();
+	}
+
+	/** Runs the task to its end and returns its final stored record. */
+	async run(): Promise<Task> {
+		let outcome: { status: TaskStatus; error: string | null };
+		try {
+			outcome = await this.#runSteps();
+		} catch (err) {
+			this.#log.error({ err }, 'task failed on an internal error');
+			outcome = { status: 'failed', error: `internal error: ${(err as Error)?.message ?? String(err)}` };
+		}
+		return this.#finish(outcome.status, outcome.error);
+	}
+
+	async #runSteps(): Promise<{ status: TaskStatus; error: string | null }> {
+		const { store, bus } = this.#deps;
+		if (this.#stop) return this.#stopped();
+		const startedAt = new Date().toISOString();
+		this.#task = await store.updateTask(this.#task.id, { status: 'running', started_at: startedAt });
+		taskChanged(bus, this.#task);
+		this.#progress = new TaskProgress({ store, bus, logger: this.#log, task: this.#task });
+
+		const steps = this.#def.steps;
+		for (const [index, step] of steps.entries()) {
+			if (this.#stop) return this.#stopped();
+			if (!this.#progressFromTool)
+				this.#progress.set(undefined, `${step.name} (${index + 1}/${steps.length})`);
+			const result = await this.#runStep(index, step);
+			if (result.status !== 'succeeded') {
+				if (result.status === 'cancelled' || result.status === 'interrupted') return this.#stopped();
+				return { status: 'failed', error: `step '${step.name}' failed: ${result.error}` };
+			}
+			if (!this.#progressFromTool) this.#progress.set(Math.floor(((index + 1) / steps.length) * 100));
+		}
+		return { status: 'succeeded', error: null };
+	}
+
+	async #runStep(index: number, step: StepDef): Promise<StepOutcome> {
+		const { store, bus, config } = this.#deps;
+		const task = this.#task;
+		let execution = await store.createExecution({
+			task_id: task.id,
+			step: index,
+			name: step.name,
+			command: step.command,
+			args: step.args,
+			cwd: step.cwd
+		});
+		toolStarted(bus, task, execution);
+		const log = this.#log.child({ execution_id: execution.id, step: index });
+		const pipeline = new LogPipeline({
+			store,
+			bus,
+			logger: log,
+			task_id: task.id,
+			run_id: task.run_id,
+			execution_id: execution.id,
+			onCommand: (command) => this.#command(command)
+		});
+		const tool = runTool(
+			{ command: step.command, args: step.args, cwd: step.cwd, env: step.env, timeoutMs: step.timeoutMs },
+			{
+				killGraceMs: config.killGraceMs,
+				maxLineLength: config.maxLineLength,
+				onLine: (stream, text) => pipeline.push(stream, text)
+			}
+		);
+		this.#tool = tool;
+		// a stop that arrived while the execution was being created
+		if (this.#stop) tool.cancel();
+		const result = await tool.result;
+		this.#tool = null;
+		// every line is stored before the completion is announced
+		await pipeline.close();
+
+		const outcome = this.#outcome(result);
+		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
+		execution = await this.#updateExecution(execution, result, outcome, log);
+		toolEnded(bus, task, execution);
+		return outcome;
+	}
+
+	#outcome(result: ToolResult): StepOutcome {
+		if (result.cancelled) {
+			const status = this.#stop ?? 'cancelled';
+			return { status, error: status === 'interrupted' ? this.#deps.interruptedReason : 'cancelled' };
+		}
+		if (result.error) return { status: 'failed', error: result.error };
+		if (result.signal) return { status: 'failed', error: `killed by ${result.signal}` };
+		if (result.exitCode !== 0) return { status: 'failed', error: `exited with code ${result.exitCode}` };
+		return { status: 'succeeded', error: null };
+	}
+
+	/** Stores how the step ended; a store failure is logged and the step's outcome still counts. */
+	async #updateExecution(
+		execution: Execution,
+		result: ToolResult,
+		outcome: StepOutcome,
+		log: Logger
+	): Promise<Execution> {
+		const patch = {
+			status: outcome.status,
+			exit_code: result.exitCode,
+			signal: result.signal,
+			error: outcome.error,
+			finished_at: new Date().toISOString(),
+			duration_ms: result.durationMs
+		};
+		try {
+			return await this.#deps.store.updateExecution(execution.id, patch);
+		} catch (err) {
+			log.error({ err }, 'storing the end of an execution failed');
+			return { ...execution, ...patch };
+		}
+	}
+
+	#command(command: WorkflowCommand): void {
+		if (command.kind !== 'progress') return;
+		this.#progressFromTool = true;
+		// a bare `::progress value=N::` keeps the message the task already shows
+		this.#progress?.set(command.value, command.message ?? undefined);
+	}
+
+	#stopped(): { status: TaskStatus; error: string | null } {
+		const status = this.#stop ?? 'cancelled';
+		return { status, error: status === 'interrupted' ? this.#deps.interruptedReason : 'cancelled' };
+	}
+
+	/** Stores the final status; if even that fails, the caller still gets a final record. */
+	async #finish(status: TaskStatus, error: string | null): Promise<Task> {
+		await this.#progress?.idle();
+		const now = new Date();
+		const startedAt = this.#task.started_at;
+		try {
+			this.#task = await this.#deps.store.updateTask(this.#task.id, {
+				status,
+				error,
+				finished_at: now.toISOString(),
+				duration_ms: startedAt ? now.getTime() - Date.parse(startedAt) : null,
+				...(status === 'succeeded' ? { progress: 100 } : {})
+			});
+		} catch (err) {
+			this.#log.error({ err, status }, 'storing the final task status failed');
+			this.#task = { ...this.#task, status, error, finished_at: now.toISOString() };
+		}
+		taskChanged(this.#deps.bus, this.#task);
+		this.#log.info({ status, error }, 'task ended');
+		return this.#task;
+	}
+}

@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LogStream } from '../../protocol';
+import { runTool, type ToolRunnerOptions, type ToolSpec } from './tool-runner';
+
+type Line = [LogStream, string];
+
+function start(
+	spec: Partial<ToolSpec> & Pick<ToolSpec, 'command'>,
+	options: Partial<ToolRunnerOptions> = {}
+) {
+	const lines: Line[] = [];
+	const tool = runTool(
+		{ args: [], cwd: os.tmpdir(), ...spec },
+		{
+			killGraceMs: 500,
+			maxLineLength: 1024,
+			drainMs: 300,
+			onLine: (stream, text) => lines.push([stream, text]),
+			...options
+		}
+	);
+	return { tool, lines };
+}
+
+function node(script: string) {
+	return { command: process.execPath, args: ['-e', script] };
+}
+
+/** true while a process with this id runs (a zombie waiting to be reaped does not count) */
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+	} catch {
+		return false;
+	}
+	try {
+		return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+	} catch {
+		return true;
+	}
+}
+
+describe('runTool', () => {
+	it('hands on stdout and stderr lines and resolves with the exit code', async () => {
+		const { tool, lines } = start(
+			node(
+				'console.log("out 1"); console.error("err 1"); process.stdout.write("no newline"); process.exitCode = 3'
+			)
+		);
+		const result = await tool.result;
+		expect(result).toMatchObject({
+			exitCode: 3,
+			signal: null,
+			error: null,
+			timedOut: false,
+			cancelled: false
+		});
+		expect(lines).toContainEqual(['stdout', 'out 1']);
+		expect(lines).toContainEqual(['stderr', 'err 1']);
+		expect(lines).toContainEqual(['stdout', 'no newline']);
+		expect(lines).toHaveLength(3);
+	});
+
+	it('runs a shell command in the given cwd with env merged over the environment', async () => {
+		const { tool, lines } = start({
+			command: 'sh',
+			args: ['-c', 'pwd; echo "$ACO_TEST_VAR"; test -n "$PATH" && echo has-path'],
+			cwd: '/',
+			env: { ACO_TEST_VAR: 'from-spec' }
+		});
+		expect((await tool.result).exitCode).toBe(0);
+		expect(lines.map(([, text]) => text)).toEqual(['/', 'from-spec', 'has-path']);
+	});
+
+	it('resolves a command that does not exist as a failure with a clear error', async () => {
+		const { tool, lines } = start({ command: 'aco-no-such-command-xyz' });
+		expect(tool.pid).toBeNull();
+		expect(await tool.result).toMatchObject({
+			exitCode: null,
+			error: 'command not found: aco-no-such-command-xyz',
+			cancelled: false
+		});
+		expect(lines).toEqual([]);
+	});
+
+	it('resolves a missing working directory as a failure naming the directory', async () => {
+		const cwd = path.join(os.tmpdir(), 'aco-definitely-missing-dir');
+		const { tool } = start({ command: 'true', cwd });
+		expect((await tool.result).error).toBe(`working directory not found: ${cwd}`);
+	});
+
+	it('stops a command that runs past its timeout', async () => {
+		const started = Date.now();
+		const { tool } = start({ command: 'sleep', args: ['30'], timeoutMs: 200 });
+		const result = await tool.result;
+		expect(Date.now() - started).toBeLessThan(3_000);
+		expect(result).toMatchObject({
+			timedOut: true,
+			cancelled: false,
+			signal: 'SIGTERM',
+			error: 'timed out after 0.2 s'
+		});
+	});
+
+	it('cancels the whole process group, grandchildren included', async () => {
+		const { tool, lines } = start({ command: 'sh', args: ['-c', 'sleep 30 & echo $!; wait'] });
+		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const grandchild = Number(lines[0][1]);
+		expect(alive(grandchild)).toBe(true);
+		const started = Date.now();
+		tool.cancel();
+		const result = await tool.result;
+		expect(Date.now() - started).toBeLessThan(2_000);
+		expect(result).toMatchObject({ cancelled: true, error: 'cancelled' });
+		expect(alive(grandchild)).toBe(false);
+	});
+
+	it('kills with SIGKILL after the grace period when SIGTERM is ignored', async () => {
+		const { tool, lines } = start(
+			node(
+				'process.on("SIGTERM", () => console.log("ignoring")); console.log("ready"); setInterval(() => {}, 1000)'
+			),
+			{ killGraceMs: 200 }
+		);
+		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		tool.cancel();
+		const result = await tool.result;
+		expect(result).toMatchObject({ cancelled: true, signal: 'SIGKILL' });
+		expect(lines.map(([, text]) => text)).toEqual(['ready', 'ignoring']);
+	});
+
+	it('does not wait for ever on a background process that keeps the output open', async () => {
+		const started = Date.now();
+		const { tool } = start({ command: 'sh', args: ['-c', 'sleep 30 & echo started'] });
+		const result = await tool.result;
+		expect(result.exitCode).toBe(0);
+		expect(Date.now() - started).toBeLessThan(3_000);
+	});
+
+	it('reports a process killed by a signal', async () => {
+		const { tool } = start({ command: 'sh', args: ['-c', 'kill -9 $$'] });
+		expect(await tool.result).toMatchObject({
+			exitCode: null,
+			signal: 'SIGKILL',
+			cancelled: false,
+			timedOut: false
+		});
+	});
+
+	it('keeps reading output when the line consumer throws', async () => {
+		let calls = 0;
+		const { tool } = start(node('console.log("a"); console.log("b")'), {
+			onLine: () => {
+				calls++;
+				throw new Error('consumer broke');
+			}
+		});
+		expect((await tool.result).exitCode).toBe(0);
+		expect(calls).toBe(2);
+	});
+});

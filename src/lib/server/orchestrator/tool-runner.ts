@@ -1,0 +1,239 @@
+/**
+ * @module orchestrator/tool-runner
+ * Runs one step as a child process in its own process group, hands its output on line by line
+ * and stops it on timeout or cancel: SIGTERM to the whole group, SIGKILL after a grace period.
+ * It never throws and never rejects: a command that cannot start is a failed result with a
+ * reason a person understands.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type { LogStream } from '../../protocol';
+import { LineSplitter } from './line-splitter';
+
+export interface ToolSpec {
+	command: string;
+	args: readonly string[];
+	cwd: string;
+	/** merged over process.env */
+	env?: Readonly<Record<string, string>>;
+	/** null or undefined: no timeout */
+	timeoutMs?: number | null;
+}
+
+export interface ToolRunnerOptions {
+	/** time between SIGTERM and SIGKILL */
+	killGraceMs: number;
+	maxLineLength: number;
+	onLine: (stream: LogStream, text: string) => void;
+	/**
+	 * after the process exits, how long its output pipes may stay open (held by a background
+	 * child it left behind) before the group is killed and the pipes closed
+	 */
+	drainMs?: number;
+}
+
+export interface ToolResult {
+	exitCode: number | null;
+	signal: string | null;
+	/** why it could not run or was stopped; null for a process that exited by itself */
+	error: string | null;
+	timedOut: boolean;
+	cancelled: boolean;
+	durationMs: number;
+}
+
+export interface ToolHandle {
+	/** the process id, or null when it could not start */
+	readonly pid: number | null;
+	/** settles once the process has ended and every output line has been handed on */
+	readonly result: Promise<ToolResult>;
+	/** stops the process group; the result says `cancelled` */
+	cancel(): void;
+}
+
+export const DEFAULT_DRAIN_MS = 2_000;
+
+/**
+ * @example
+ * const tool = runTool({ command: 'node', args: ['-e', 'console.log(1)'], cwd: '/tmp' },
+ *   { killGraceMs: 5000, maxLineLength: 65536, onLine: (stream, text) => log(stream, text) });
+ * const { exitCode } = await tool.result;
+ */
+export function runTool(spec: ToolSpec, options: ToolRunnerOptions): ToolHandle {
+	return new ToolRun(spec, { drainMs: DEFAULT_DRAIN_MS, ...options });
+}
+
+class ToolRun implements ToolHandle {
+	readonly result: Promise<ToolResult>;
+	#options: Required<ToolRunnerOptions>;
+	#child: ChildProcess | null = null;
+	#startedAt = Date.now();
+	#resolve!: (result: ToolResult) => void;
+	#settled = false;
+	#exited = false;
+	#exit: { code: number | null; signal: string | null } | null = null;
+	#spawnError: string | null = null;
+	#timedOut = false;
+	#cancelled = false;
+	#timeoutMs: number | null;
+	#timers = new Set<NodeJS.Timeout>();
+	#splitters: Record<LogStream, LineSplitter>;
+
+	constructor(spec: ToolSpec, options: Required<ToolRunnerOptions>) {
+		this.#options = options;
+		this.#timeoutMs = spec.timeoutMs ?? null;
+		this.result = new Promise((resolve) => (this.#resolve = resolve));
+		this.#splitters = {
+			stdout: new LineSplitter((line) => this.#line('stdout', line), {
+				maxLineLength: options.maxLineLength
+			}),
+			stderr: new LineSplitter((line) => this.#line('stderr', line), { maxLineLength: options.maxLineLength })
+		};
+		this.#start(spec);
+	}
+
+	get pid(): number | null {
+		return this.#child?.pid ?? null;
+	}
+
+	cancel(): void {
+		if (this.#settled || this.#cancelled) return;
+		// a process that already exited by itself keeps its own result; only leftovers are killed
+		if (!this.#exited) this.#cancelled = true;
+		this.#terminate();
+	}
+
+	#start(spec: ToolSpec): void {
+		// spawn reports a missing cwd as "spawn <command> ENOENT", which blames the wrong thing
+		if (!isDirectory(spec.cwd)) {
+			this.#spawnError = `working directory not found: ${spec.cwd}`;
+			this.#settle();
+			return;
+		}
+		let child: ChildProcess;
+		try {
+			child = spawn(spec.command, [...spec.args], {
+				cwd: spec.cwd,
+				env: { ...process.env, ...spec.env },
+				// its own process group, so a cancel reaches the grandchildren too
+				detached: true,
+				stdio: ['ignore', 'pipe', 'pipe']
+			});
+		} catch (err) {
+			this.#spawnError = describeSpawnError(spec.command, err);
+			this.#settle();
+			return;
+		}
+		this.#child = child;
+		child.stdout!.on('data', (chunk: Buffer) => this.#splitters.stdout.write(chunk));
+		child.stderr!.on('data', (chunk: Buffer) => this.#splitters.stderr.write(chunk));
+		child.on('error', (err) => {
+			// after a successful start, 'error' only reports a failed kill; the exit still settles
+			if (child.pid !== undefined) return;
+			this.#spawnError = describeSpawnError(spec.command, err);
+			this.#settle();
+		});
+		child.on('exit', (code, signal) => {
+			this.#exited = true;
+			this.#exit = { code, signal };
+			// a background child may hold the pipes open; do not wait for it for ever
+			this.#timer(this.#options.drainMs, () => {
+				this.#killGroup('SIGKILL');
+				child.stdout?.destroy();
+				child.stderr?.destroy();
+				this.#settle();
+			});
+		});
+		child.on('close', () => this.#settle());
+		if (this.#timeoutMs !== null) {
+			this.#timer(this.#timeoutMs, () => {
+				this.#timedOut = true;
+				this.#terminate();
+			});
+		}
+		if (this.#cancelled) this.#terminate();
+	}
+
+	#terminate(): void {
+		if (!this.#child || this.#child.pid === undefined) return;
+		if (this.#exited) {
+			// the leader is gone; whatever it left in its group goes now
+			this.#killGroup('SIGKILL');
+			return;
+		}
+		this.#killGroup('SIGTERM');
+		this.#timer(this.#options.killGraceMs, () => this.#killGroup('SIGKILL'));
+	}
+
+	#killGroup(signal: NodeJS.Signals): void {
+		const pid = this.#child?.pid;
+		if (pid === undefined || this.#settled) return;
+		try {
+			process.kill(-pid, signal);
+		} catch {
+			// ESRCH: the group has already gone
+		}
+	}
+
+	#line(stream: LogStream, text: string): void {
+		try {
+			this.#options.onLine(stream, text);
+		} catch {
+			// a consumer's failure must not stop the process's output from being read
+		}
+	}
+
+	#timer(ms: number, fn: () => void): void {
+		const timer = setTimeout(() => {
+			this.#timers.delete(timer);
+			fn();
+		}, ms);
+		timer.unref();
+		this.#timers.add(timer);
+	}
+
+	#settle(): void {
+		if (this.#settled) return;
+		this.#splitters.stdout.end();
+		this.#splitters.stderr.end();
+		this.#settled = true;
+		for (const timer of this.#timers) clearTimeout(timer);
+		this.#timers.clear();
+		const exit = this.#exit;
+		this.#resolve({
+			exitCode: exit?.code ?? null,
+			signal: exit?.signal ?? null,
+			error: this.#describeError(),
+			timedOut: this.#timedOut,
+			cancelled: this.#cancelled && !this.#timedOut,
+			durationMs: Date.now() - this.#startedAt
+		});
+	}
+
+	#describeError(): string | null {
+		if (this.#spawnError) return this.#spawnError;
+		if (this.#timedOut) return `timed out after ${formatSeconds(this.#timeoutMs!)}`;
+		if (this.#cancelled) return 'cancelled';
+		return null;
+	}
+}
+
+function isDirectory(dir: string): boolean {
+	try {
+		return fs.statSync(dir).isDirectory();
+	} catch {
+		return false;
+	}
+}
+
+function describeSpawnError(command: string, err: unknown): string {
+	const code = (err as NodeJS.ErrnoException)?.code;
+	if (code === 'ENOENT') return `command not found: ${command}`;
+	if (code === 'EACCES') return `permission denied: ${command} is not executable`;
+	return `could not start ${command}: ${(err as Error)?.message ?? String(err)}`;
+}
+
+function formatSeconds(ms: number): string {
+	const seconds = ms / 1000;
+	return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}

@@ -1,0 +1,28 @@
+/**
+ * @module orchestrator/types
+ * What the rest of the server sees of the orchestrator.
+ */
+import type { WorkflowLoadError, WorkflowRun, WorkflowSummary } from '../../protocol';
+
+export interface Orchestrator {
+	/** (re)reads the workflows folder; broken files are reported, the others load */
+	listWorkflows(): Promise<{ workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }>;
+	/** creates the run and its tasks, starts scheduling, resolves once they are stored */
+	startRun(workflowName: string): Promise<WorkflowRun>;
+	/** cancels every unfinished task of a run; false if the run is unknown or already over */
+	cancelRun(runId: string): Promise<boolean>;
+	/** cancels one task (SIGTERM to its process group, SIGKILL after the grace period) */
+	cancelTask(taskId: string): Promise<boolean>;
+	/** marks what a dead process left running as interrupted; call once at start */
+	recover(): Promise<void>;
+	/** stops running tools, marks their tasks interrupted, waits for the writes */
+	shutdown(): Promise<void>;
+}
+
+/** Thrown by startRun for a workflow that does not exist or does not load. */
+export class WorkflowNotFoundError extends Error {
+	readonly code = 'workflow_not_found';
+	constructor(name: string) {
+		super(`No workflow named "${name}"`);
+	}
+}

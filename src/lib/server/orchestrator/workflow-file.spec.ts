@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { describePath, parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
+
+const FILE = '/flows/ci.yml';
+
+function ok(result: ParseResult): WorkflowDef {
+	if (!result.ok) throw new Error(`expected the file to load, got: ${result.error.reason}`);
+	return result.workflow;
+}
+
+function reason(result: ParseResult, file = FILE): string {
+	if (result.ok) throw new Error('expected the file to be rejected');
+	expect(result.error.file).toBe(file);
+	return result.error.reason;
+}
+
+describe('parseWorkflowFile', () => {
+	it('reads a complete workflow with every field', () => {
+		const workflow = ok(
+			parseWorkflowFile(
+				`name: ci
+description: Build and test
+tasks:
+  setup:
+    steps:
+      - run: npm ci
+  build:
+    name: Build
+    needs: [setup]
+    optional: true
+    weight: 2
+    steps:
+      - name: compile
+        run: node
+        args: [-e, "console.log(1)", 3]
+        cwd: ./sub
+        env: { MODE: prod, LEVEL: 2 }
+        timeout: 1.5
+`,
+				FILE
+			)
+		);
+		expect(workflow).toEqual({
+			name: 'ci',
+			description: 'Build and test',
+			file: FILE,
+			tasks: [
+				{
+					key: 'setup',
+					name: 'setup',
+					needs: [],
+					optional: false,
+					weight: 1,
+					steps: [
+						{ name: 'npm ci', command: 'sh', args: ['-c', 'npm ci'], cwd: '/flows', env: {}, timeoutMs: null }
+					]
+				},
+				{
+					key: 'build',
+					name: 'Build',
+					needs: ['setup'],
+					optional: true,
+					weight: 2,
+					steps: [
+						{
+							name: 'compile',
+							command: 'node',
+							args: ['-e', 'console.log(1)', '3'],
+							cwd: '/flows/sub',
+							env: { MODE: 'prod', LEVEL: '2' },
+							timeoutMs: 1500
+						}
+					]
+				}
+			]
+		});
+	});
+
+	it('names the workflow after its file when the name is missing', () => {
+		expect(
+			ok(parseWorkflowFile('tasks:\n  a:\n    steps: [{ run: ls }]\n', '/x/nightly-build.yaml')).name
+		).toBe('nightly-build');
+	});
+
+	it('accepts needs given as a single string', () => {
+		const workflow = ok(
+			parseWorkflowFile(
+				'tasks:\n  a:\n    steps: [{run: ls}]\n  b:\n    needs: a\n    steps: [{run: ls}]\n',
+				FILE
+			)
+		);
+		expect(workflow.tasks[1].needs).toEqual(['a']);
+	});
+
+	it('reports a YAML syntax error with its line', () => {
+		expect(reason(parseWorkflowFile('name: x\ntasks:\n  build: [\n', FILE))).toMatch(/^line \d+: /);
+	});
+
+	it('reports a missing step command by its path and line', () => {
+		const text = 'tasks:\n  build:\n    steps:\n      - name: compile\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe('line 4: tasks.build.steps[0].run: required');
+	});
+
+	it('reports a misspelt key where it is written', () => {
+		const text = 'tasks:\n  build:\n    steps:\n      - run: make\n        timeot: 5\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe("line 5: tasks.build.steps[0]: unknown key 'timeot'");
+	});
+
+	it('reports a value of the wrong type', () => {
+		const text = 'tasks:\n  build:\n    steps:\n      - run: make\n        timeout: soon\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe(
+			'line 5: tasks.build.steps[0].timeout: must be a number'
+		);
+	});
+
+	it('reports a need that names no task', () => {
+		const text = 'tasks:\n  build:\n    needs: [setup]\n    steps: [{run: make}]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe("line 3: tasks.build.needs[0]: unknown task 'setup'");
+	});
+
+	it('reports a dependency cycle with the tasks on it', () => {
+		const text =
+			'tasks:\n  a:\n    needs: [c]\n    steps: [{run: ls}]\n  b:\n    needs: [a]\n    steps: [{run: ls}]\n' +
+			'  c:\n    needs: [b]\n    steps: [{run: ls}]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toMatch(
+			/dependency cycle (a|b|c) → (a|b|c) → (a|b|c) → \1/
+		);
+	});
+
+	it('reports a task that needs itself as a cycle', () => {
+		const text = 'tasks:\n  a:\n    needs: [a]\n    steps: [{run: ls}]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toContain('dependency cycle a → a');
+	});
+
+	it('reports an empty file, a file without tasks and a file that is not a mapping', () => {
+		expect(reason(parseWorkflowFile('', FILE))).toBe('the file is empty');
+		expect(reason(parseWorkflowFile('name: x\n', FILE))).toBe('line 1: tasks: required');
+		expect(reason(parseWorkflowFile('tasks: {}\n', FILE))).toBe('tasks: a workflow needs at least one task');
+		expect(reason(parseWorkflowFile('- a\n- b\n', FILE))).toContain('expected a mapping');
+	});
+
+	it('reports a task without steps and a task key that cannot be used', () => {
+		expect(reason(parseWorkflowFile('tasks:\n  a:\n    steps: []\n', FILE))).toBe(
+			'line 3: tasks.a.steps: needs at least 1 item'
+		);
+		expect(reason(parseWorkflowFile('tasks:\n  "9 lives":\n    steps: [{run: ls}]\n', FILE))).toContain(
+			'tasks.9 lives: not a valid task key'
+		);
+	});
+
+	it('reports duplicate task keys', () => {
+		const text = 'tasks:\n  a:\n    steps: [{run: ls}]\n  a:\n    steps: [{run: ls}]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 4: .*unique/);
+	});
+
+	it('lists a few problems at once and counts the rest', () => {
+		const text = 'tasks:\n' + ['a', 'b', 'c', 'd', 'e'].map((key) => `  ${key}:\n    steps: []\n`).join('');
+		const text2 = reason(parseWorkflowFile(text, FILE));
+		expect(text2.split('; ')).toHaveLength(4);
+		expect(text2).toMatch(/and 2 more problems$/);
+	});
+
+	it('rejects a file name that cannot serve as a workflow name', () => {
+		const file = '/x/my flow.yml';
+		expect(reason(parseWorkflowFile('tasks:\n  a:\n    steps: [{run: ls}]\n', file), file)).toContain(
+			"set 'name'"
+		);
+	});
+});
+
+describe('describePath', () => {
+	it('writes keys with dots and indexes in brackets', () => {
+		expect(describePath(['tasks', 'build', 'steps', 0, 'run'])).toBe('tasks.build.steps[0].run');
+		expect(describePath([])).toBe('(top level)');
+	});
+});

@@ -1,0 +1,259 @@
+/**
+ * @module orchestrator/workflow-file
+ * Parses and validates one workflow YAML file into a `WorkflowDef`. Every problem becomes one
+ * human sentence with the line it is on ("line 7: tasks.build.steps[0].run: required"), so a
+ * person can fix the file without reading a stack trace.
+ */
+import path from 'node:path';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import type { WorkflowLoadError } from '../../protocol';
+
+export interface StepDef {
+	name: string;
+	command: string;
+	args: string[];
+	/** absolute; the workflow file's folder unless the step says otherwise */
+	cwd: string;
+	/** merged over process.env when the step runs */
+	env: Record<string, string>;
+	/** null: no timeout */
+	timeoutMs: number | null;
+}
+
+export interface TaskDef {
+	key: string;
+	name: string;
+	needs: string[];
+	optional: boolean;
+	weight: number;
+	steps: StepDef[];
+}
+
+export interface WorkflowDef {
+	name: string;
+	description: string | null;
+	/** absolute path of the file it came from */
+	file: string;
+	/** tasks in file order */
+	tasks: TaskDef[];
+}
+
+export type ParseResult = { ok: true; workflow: WorkflowDef } | { ok: false; error: WorkflowLoadError };
+
+/** Names go into URLs (`/workflows/{name}/runs`), so they stay plain. */
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** shown issues per file; the rest are counted */
+const MAX_REASONS = 3;
+/** a step without a name is shown by its command line, cut to this length */
+const MAX_DEFAULT_STEP_NAME = 60;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const stepSchema = z.strictObject({
+	name: z.string().min(1).optional(),
+	run: z.string().trim().min(1),
+	args: z.array(scalar).optional(),
+	cwd: z.string().min(1).optional(),
+	env: z.record(z.string(), scalar).optional(),
+	timeout: z.number().positive().optional()
+});
+
+const taskSchema = z.strictObject({
+	name: z.string().min(1).optional(),
+	needs: z.union([z.string(), z.array(z.string())]).optional(),
+	optional: z.boolean().optional(),
+	weight: z.number().positive().optional(),
+	steps: z.array(stepSchema).min(1)
+});
+
+const workflowSchema = z.strictObject({
+	name: z.string().regex(NAME_PATTERN, "use letters, digits, '.', '_' or '-'").optional(),
+	description: z.string().optional(),
+	tasks: z.record(z.string().regex(KEY_PATTERN, "use letters, digits, '_' or '-'"), taskSchema)
+});
+
+type RawWorkflow = z.infer<typeof workflowSchema>;
+type PathKey = string | number;
+
+/**
+ * Parses the text of one workflow file.
+ * @example parseWorkflowFile(fs.readFileSync(file, 'utf8'), file)
+ */
+export function parseWorkflowFile(text: string, file: string): ParseResult {
+	const fail = (reason: string): ParseResult => ({ ok: false, error: { file, reason } });
+	const lineCounter = new LineCounter();
+	const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+	if (doc.errors.length > 0) {
+		const err = doc.errors[0];
+		const line = err.linePos?.[0].line;
+		const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+		return fail(line ? `line ${line}: ${message}` : message);
+	}
+	const input: unknown = doc.toJS();
+	if (input === null || input === undefined) return fail('the file is empty');
+	if (!isMap(doc.contents)) return fail("expected a mapping with 'name' and 'tasks' at the top");
+
+	const parsed = workflowSchema.safeParse(input);
+	if (!parsed.success) {
+		const reasons = parsed.error.issues.map((issue) => {
+			// an unknown key is shown where it is written, not where its mapping starts
+			const at = [
+				...(issue.path as PathKey[]),
+				...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])
+			];
+			const where = lineOf(doc, lineCounter, at);
+			const text = `${describePath(issue.path as PathKey[])}: ${describeIssue(issue, input)}`;
+			return where ? `line ${where}: ${text}` : text;
+		});
+		return fail(joinReasons(reasons));
+	}
+
+	const name = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
+	if (!NAME_PATTERN.test(name)) {
+		return fail(`name: "${name}" (from the file name) must use letters, digits, '.', '_' or '-'; set 'name'`);
+	}
+	const tasks = toTaskDefs(parsed.data, path.dirname(file));
+	const graphProblems = checkGraph(tasks).map((problem) => {
+		const where = lineOf(doc, lineCounter, problem.path);
+		return where ? `line ${where}: ${problem.reason}` : problem.reason;
+	});
+	if (graphProblems.length > 0) return fail(joinReasons(graphProblems));
+	if (tasks.length === 0) return fail('tasks: a workflow needs at least one task');
+
+	return { ok: true, workflow: { name, description: parsed.data.description ?? null, file, tasks } };
+}
+
+function toTaskDefs(raw: RawWorkflow, dir: string): TaskDef[] {
+	return Object.entries(raw.tasks).map(([key, task]) => ({
+		key,
+		name: task.name ?? key,
+		needs: typeof task.needs === 'string' ? [task.needs] : (task.needs ?? []),
+		optional: task.optional ?? false,
+		weight: task.weight ?? 1,
+		steps: task.steps.map((step) => {
+			// a command line without args goes through the shell, like `run:` in GitHub Actions
+			const shell = step.args === undefined;
+			const command = shell ? 'sh' : step.run;
+			const args = shell ? ['-c', step.run] : step.args!;
+			return {
+				name: step.name ?? defaultStepName(shell ? step.run : [step.run, ...args].join(' ')),
+				command,
+				args,
+				cwd: step.cwd ? path.resolve(dir, step.cwd) : dir,
+				env: step.env ?? {},
+				timeoutMs: step.timeout === undefined ? null : Math.round(step.timeout * 1000)
+			};
+		})
+	}));
+}
+
+function defaultStepName(commandLine: string): string {
+	const line = commandLine.replace(/\s+/g, ' ').trim();
+	return line.length > MAX_DEFAULT_STEP_NAME ? line.slice(0, MAX_DEFAULT_STEP_NAME - 1) + '…' : line;
+}
+
+/** Unknown needs and cycles, each with the YAML path it points at. */
+function checkGraph(tasks: TaskDef[]): { path: PathKey[]; reason: string }[] {
+	const byKey = new Map(tasks.map((task) => [task.key, task]));
+	const problems: { path: PathKey[]; reason: string }[] = [];
+	for (const task of tasks) {
+		task.needs.forEach((need, i) => {
+			if (!byKey.has(need)) {
+				const at: PathKey[] = ['tasks', task.key, 'needs', i];
+				problems.push({ path: at, reason: `${describePath(at)}: unknown task '${need}'` });
+			}
+		});
+	}
+	if (problems.length > 0) return problems;
+
+	// depth-first search; a task met again while still on the stack closes a cycle
+	const state = new Map<string, 'visiting' | 'done'>();
+	const stack: string[] = [];
+	const visit = (key: string): string[] | null => {
+		if (state.get(key) === 'done') return null;
+		if (state.get(key) === 'visiting') return [...stack.slice(stack.indexOf(key)), key];
+		state.set(key, 'visiting');
+		stack.push(key);
+		for (const need of byKey.get(key)!.needs) {
+			const cycle = visit(need);
+			if (cycle) return cycle;
+		}
+		stack.pop();
+		state.set(key, 'done');
+		return null;
+	};
+	for (const task of tasks) {
+		const cycle = visit(task.key);
+		if (cycle) {
+			// shown in the direction work flows: a → b means b needs a
+			const shown = [...cycle].reverse().join(' → ');
+			return [{ path: ['tasks', cycle[0], 'needs'], reason: `tasks: dependency cycle ${shown}` }];
+		}
+	}
+	return [];
+}
+
+/** `['tasks', 'build', 'steps', 0, 'run']` → `tasks.build.steps[0].run` */
+export function describePath(at: readonly PathKey[]): string {
+	let out = '';
+	for (const key of at) {
+		out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
+	}
+	return out || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+	switch (issue.code) {
+		case 'invalid_type':
+			return valueAt(input, issue.path as PathKey[]) === undefined
+				? 'required'
+				: `must be ${article(issue.expected)}`;
+		case 'unrecognized_keys':
+			return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+		case 'too_small':
+			if (issue.origin === 'array')
+				return `needs at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
+			if (issue.origin === 'string') return 'must not be empty';
+			return `must be greater than ${issue.minimum}`;
+		case 'invalid_key':
+			return "not a valid task key: start with a letter or '_', then letters, digits, '_' or '-'";
+		case 'invalid_union':
+			return 'has the wrong type';
+		default:
+			return issue.message;
+	}
+}
+
+function article(expected: string): string {
+	if (expected === 'record' || expected === 'object') return 'a mapping';
+	if (expected === 'array') return 'a list';
+	return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function valueAt(input: unknown, at: readonly PathKey[]): unknown {
+	let value = input;
+	for (const key of at) {
+		if (value === null || typeof value !== 'object') return undefined;
+		value = (value as Record<PathKey, unknown>)[key];
+	}
+	return value;
+}
+
+/** The line of the deepest node on `at` that exists in the document (a missing key → its parent). */
+function lineOf(doc: Document, lineCounter: LineCounter, at: readonly PathKey[]): number | null {
+	for (let depth = at.length; depth >= 0; depth--) {
+		const node = doc.getIn(at.slice(0, depth), true);
+		if (node && typeof node === 'object' && 'range' in node && Array.isArray(node.range)) {
+			return lineCounter.linePos(node.range[0]).line;
+		}
+	}
+	return null;
+}
+
+function joinReasons(reasons: string[]): string {
+	const shown = reasons.slice(0, MAX_REASONS).join('; ');
+	const more = reasons.length - MAX_REASONS;
+	return more > 0 ? `${shown}; and ${more} more problem${more === 1 ? '' : 's'}` : shown;
+}

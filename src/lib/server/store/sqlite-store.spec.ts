@@ -1,0 +1,427 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LogLine } from '../../protocol';
+import { MIGRATIONS } from './migrations';
+import { openSqliteStore } from './sqlite-store';
+import type { NewTask, Store } from './types';
+
+const TS = '2024-01-01T00:00:00.000Z';
+
+function lines(from: number, to: number, stream: LogLine['stream'] = 'stdout'): LogLine[] {
+	const out: LogLine[] = [];
+	for (let n = from; n <= to; n++) out.push({ n, stream, ts: TS, text: `line ${n}` });
+	return out;
+}
+
+function newTask(overrides: Partial<NewTask> = {}): NewTask {
+	return {
+		run_id: null,
+		key: 'build',
+		name: 'Build',
+		needs: [],
+		weight: 1,
+		optional: false,
+		step_count: 1,
+		...overrides
+	};
+}
+
+async function collect(iterable: AsyncIterable<LogLine[]>): Promise<LogLine[][]> {
+	const chunks: LogLine[][] = [];
+	for await (const chunk of iterable) chunks.push(chunk);
+	return chunks;
+}
+
+describe('sqlite store in memory', () => {
+	let store: Store;
+	beforeEach(() => {
+		store = openSqliteStore('', { filename: ':memory:' });
+	});
+	afterEach(async () => {
+		await store.close();
+	});
+
+	it('creates a run with defaults and reads it back', async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 3 });
+		expect(run).toEqual({
+			id: expect.stringMatching(/^run_[\w-]+$/),
+			workflow: 'demo',
+			status: 'queued',
+			progress: 0,
+			total_weight: 3,
+			finished_weight: 0,
+			created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+			started_at: null,
+			finished_at: null,
+			duration_ms: null,
+			error: null
+		});
+		expect(await store.getRun(run.id)).toEqual(run);
+		expect(await store.getRun('run_missing')).toBeNull();
+	});
+
+	it('creates a task with its needs and optional flag mapped back from JSON and 0/1', async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 2 });
+		const task = await store.createTask(
+			newTask({
+				run_id: run.id,
+				key: 'test',
+				needs: ['build', 'lint'],
+				weight: 2,
+				optional: true,
+				step_count: 3
+			})
+		);
+		expect(task).toMatchObject({
+			run_id: run.id,
+			key: 'test',
+			status: 'queued',
+			progress: 0,
+			message: null,
+			needs: ['build', 'lint'],
+			weight: 2,
+			optional: true,
+			step_count: 3,
+			started_at: null,
+			error: null
+		});
+		expect(task.id).toMatch(/^task_/);
+		expect(await store.getTask(task.id)).toEqual(task);
+	});
+
+	it('applies a partial patch, can set a column back to null, and returns the updated record', async () => {
+		const task = await store.createTask(newTask());
+		const running = await store.updateTask(task.id, {
+			status: 'running',
+			progress: 45,
+			message: 'compiling'
+		});
+		expect(running).toMatchObject({ status: 'running', progress: 45, message: 'compiling', key: 'build' });
+		const cleared = await store.updateTask(task.id, { message: null, progress: undefined });
+		expect(cleared).toMatchObject({ status: 'running', progress: 45, message: null });
+		expect(await store.getTask(task.id)).toEqual(cleared);
+
+		const run = await store.createRun({ workflow: 'demo', total_weight: 4 });
+		const done = await store.updateRun(run.id, {
+			finished_weight: 4,
+			progress: 100,
+			status: 'succeeded',
+			duration_ms: 12
+		});
+		expect(done).toMatchObject({ finished_weight: 4, progress: 100, status: 'succeeded', duration_ms: 12 });
+	});
+
+	it('throws a clear error when updating an id that does not exist', async () => {
+		await expect(store.updateRun('run_nope', { status: 'running' })).rejects.toThrow(
+			'run run_nope not found'
+		);
+		await expect(store.updateTask('task_nope', { progress: 1 })).rejects.toThrow('task task_nope not found');
+		await expect(store.updateExecution('exec_nope', { exit_code: 0 })).rejects.toThrow(
+			'execution exec_nope not found'
+		);
+	});
+
+	it('refuses a task whose run does not exist, naming the run', async () => {
+		await expect(store.createTask(newTask({ run_id: 'run_ghost' }))).rejects.toThrow(
+			/run run_ghost does not exist/
+		);
+	});
+
+	it('lists runs newest first with status and workflow filters and a limit', async () => {
+		const a = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const b = await store.createRun({ workflow: 'other', total_weight: 1 });
+		const c = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		await store.updateRun(b.id, { status: 'running' });
+
+		expect((await store.listRuns()).map((r) => r.id)).toEqual([c.id, b.id, a.id]);
+		expect((await store.listRuns({ workflow: 'demo' })).map((r) => r.id)).toEqual([c.id, a.id]);
+		expect((await store.listRuns({ status: 'running' })).map((r) => r.id)).toEqual([b.id]);
+		expect(await store.listRuns({ status: 'running', workflow: 'demo' })).toEqual([]);
+		expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual([c.id, b.id]);
+	});
+
+	it('lists tasks newest first filtered by run and status, capping the limit at 1000', async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 2 });
+		const first = await store.createTask(newTask({ run_id: run.id, key: 'one' }));
+		const second = await store.createTask(newTask({ run_id: run.id, key: 'two' }));
+		const alone = await store.createTask(newTask({ key: 'alone' }));
+		await store.updateTask(first.id, { status: 'failed' });
+
+		expect((await store.listTasks()).map((t) => t.key)).toEqual(['alone', 'two', 'one']);
+		expect((await store.listTasks({ run_id: run.id })).map((t) => t.id)).toEqual([second.id, first.id]);
+		expect((await store.listTasks({ run_id: run.id, status: 'failed' })).map((t) => t.id)).toEqual([
+			first.id
+		]);
+		expect((await store.listTasks({ status: 'queued' })).map((t) => t.id)).toEqual([alone.id, second.id]);
+
+		for (let i = 0; i < 1100; i++) await store.createTask(newTask({ key: `bulk${i}` }));
+		expect(await store.listTasks()).toHaveLength(100);
+		expect(await store.listTasks({ limit: 5000 })).toHaveLength(1000);
+	});
+
+	it('creates executions running with args from JSON and lists them in step order', async () => {
+		const task = await store.createTask(newTask({ step_count: 2 }));
+		const second = await store.createExecution({
+			task_id: task.id,
+			step: 1,
+			name: 'test',
+			command: 'npm',
+			args: ['test', '--', '--run'],
+			cwd: '/tmp'
+		});
+		const first = await store.createExecution({
+			task_id: task.id,
+			step: 0,
+			name: 'build',
+			command: 'make',
+			args: [],
+			cwd: null
+		});
+		expect(second).toMatchObject({
+			status: 'running',
+			args: ['test', '--', '--run'],
+			cwd: '/tmp',
+			line_count: 0,
+			exit_code: null,
+			signal: null,
+			finished_at: null
+		});
+		expect(second.id).toMatch(/^exec_/);
+		expect(second.started_at).toMatch(/Z$/);
+		expect((await store.listExecutions(task.id)).map((e) => e.id)).toEqual([first.id, second.id]);
+		expect(
+			await store.updateExecution(first.id, { status: 'failed', exit_code: null, signal: 'SIGTERM' })
+		).toMatchObject({
+			status: 'failed',
+			signal: 'SIGTERM'
+		});
+		await expect(
+			store.createExecution({ task_id: 'task_ghost', step: 0, name: 'x', command: 'x', args: [], cwd: null })
+		).rejects.toThrow(/task task_ghost does not exist/);
+	});
+
+	describe('log lines', () => {
+		let execId: string;
+		beforeEach(async () => {
+			const task = await store.createTask(newTask());
+			execId = (
+				await store.createExecution({
+					task_id: task.id,
+					step: 0,
+					name: 's',
+					command: 'c',
+					args: [],
+					cwd: null
+				})
+			).id;
+		});
+
+		it('appends and reads lines in order with after and limit', async () => {
+			await store.appendLogLines(execId, [...lines(1, 3), { n: 4, stream: 'stderr', ts: TS, text: 'oops' }]);
+			await store.appendLogLines(execId, lines(5, 6));
+			expect(await store.readLogLines(execId)).toEqual([
+				...lines(1, 3),
+				{ n: 4, stream: 'stderr', ts: TS, text: 'oops' },
+				...lines(5, 6)
+			]);
+			expect((await store.readLogLines(execId, { after: 2, limit: 3 })).map((l) => l.n)).toEqual([3, 4, 5]);
+			expect(await store.readLogLines(execId, { after: 6 })).toEqual([]);
+			expect((await store.getExecution(execId))!.line_count).toBe(6);
+		});
+
+		it('ignores repeated line numbers and keeps line_count at the highest stored number', async () => {
+			await store.appendLogLines(execId, lines(1, 5));
+			await store.appendLogLines(execId, [
+				{ n: 4, stream: 'stderr', ts: TS, text: 'replayed 4' },
+				{ n: 5, stream: 'stderr', ts: TS, text: 'replayed 5' },
+				...lines(6, 7)
+			]);
+			await store.appendLogLines(execId, lines(2, 3));
+			const stored = await store.readLogLines(execId);
+			expect(stored.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+			expect(stored[3]).toEqual({ n: 4, stream: 'stdout', ts: TS, text: 'line 4' });
+			expect((await store.getExecution(execId))!.line_count).toBe(7);
+		});
+
+		it('rejects lines for an unknown execution and stores none of them', async () => {
+			await expect(store.appendLogLines('exec_ghost', lines(1, 2))).rejects.toThrow(
+				'execution exec_ghost not found'
+			);
+			expect(await store.readLogLines('exec_ghost')).toEqual([]);
+		});
+
+		it('caps a read at 10000 lines and defaults to 1000', async () => {
+			await store.appendLogLines(execId, lines(1, 12_000));
+			expect(await store.readLogLines(execId)).toHaveLength(1000);
+			expect(await store.readLogLines(execId, { limit: 50_000 })).toHaveLength(10_000);
+		});
+
+		it('iterates 25,000 lines in chunks, all of them in order', async () => {
+			await store.appendLogLines(execId, lines(1, 25_000));
+			const chunks = await collect(store.iterateLogLines(execId));
+			expect(chunks).toHaveLength(25);
+			expect(chunks.every((c) => c.length === 1000)).toBe(true);
+			const all = chunks.flat();
+			expect(all).toHaveLength(25_000);
+			expect(all.every((l, i) => l.n === i + 1 && l.text === `line ${i + 1}`)).toBe(true);
+
+			const tail = (await collect(store.iterateLogLines(execId, { after: 24_990, chunk: 4 }))).map((c) =>
+				c.map((l) => l.n)
+			);
+			expect(tail).toEqual([
+				[24991, 24992, 24993, 24994],
+				[24995, 24996, 24997, 24998],
+				[24999, 25000]
+			]);
+		});
+
+		it('sees lines appended while it iterates', async () => {
+			await store.appendLogLines(execId, lines(1, 2500));
+			const seen: number[] = [];
+			for await (const chunk of store.iterateLogLines(execId, { chunk: 1000 })) {
+				seen.push(...chunk.map((l) => l.n));
+				if (seen.length === 1000) await store.appendLogLines(execId, lines(2501, 3200));
+			}
+			expect(seen).toEqual(Array.from({ length: 3200 }, (_, i) => i + 1));
+		});
+	});
+
+	it('marks running and queued work interrupted, keeping task progress, and counts it', async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 3 });
+		await store.updateRun(run.id, { status: 'running' });
+		const doneRun = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		await store.updateRun(doneRun.id, { status: 'succeeded' });
+		const running = await store.createTask(newTask({ run_id: run.id, key: 'a' }));
+		await store.updateTask(running.id, { status: 'running', progress: 60 });
+		const queued = await store.createTask(newTask({ run_id: run.id, key: 'b' }));
+		const failed = await store.createTask(newTask({ run_id: run.id, key: 'c' }));
+		await store.updateTask(failed.id, { status: 'failed', error: 'exit 1' });
+		const exec = await store.createExecution({
+			task_id: running.id,
+			step: 0,
+			name: 's',
+			command: 'c',
+			args: [],
+			cwd: null
+		});
+		const finished = await store.createExecution({
+			task_id: failed.id,
+			step: 0,
+			name: 's',
+			command: 'c',
+			args: [],
+			cwd: null
+		});
+		await store.updateExecution(finished.id, { status: 'failed', exit_code: 1 });
+
+		const counts = await store.markInterrupted('server restarted');
+		expect(counts).toEqual({ runs: 1, tasks: 2, executions: 1 });
+
+		const interruptedTask = (await store.getTask(running.id))!;
+		expect(interruptedTask).toMatchObject({ status: 'interrupted', progress: 60, error: 'server restarted' });
+		expect(interruptedTask.finished_at).not.toBeNull();
+		expect(await store.getTask(queued.id)).toMatchObject({ status: 'interrupted' });
+		expect(await store.getTask(failed.id)).toMatchObject({
+			status: 'failed',
+			error: 'exit 1',
+			finished_at: null
+		});
+		expect(await store.getRun(run.id)).toMatchObject({ status: 'interrupted', error: 'server restarted' });
+		expect(await store.getRun(doneRun.id)).toMatchObject({ status: 'succeeded', error: null });
+		expect(await store.getExecution(exec.id)).toMatchObject({
+			status: 'interrupted',
+			error: 'server restarted'
+		});
+		expect(await store.getExecution(finished.id)).toMatchObject({ status: 'failed', exit_code: 1 });
+
+		expect(await store.markInterrupted('again')).toEqual({ runs: 0, tasks: 0, executions: 0 });
+	});
+
+	it('closes idempotently and refuses work afterwards', async () => {
+		await store.close();
+		await store.close();
+		await expect(store.getRun('run_x')).rejects.toThrow('store is closed');
+	});
+});
+
+describe('sqlite store on disk', () => {
+	let dir: string;
+	beforeEach(() => {
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-store-'));
+	});
+	afterEach(() => {
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
+
+	it('keeps runs, tasks, executions and log lines across close and reopen, in WAL mode', async () => {
+		const dataDir = path.join(dir, 'data');
+		const store = openSqliteStore(dataDir);
+		const run = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const task = await store.createTask(newTask({ run_id: run.id, needs: ['x'] }));
+		const exec = await store.createExecution({
+			task_id: task.id,
+			step: 0,
+			name: 's',
+			command: 'c',
+			args: ['a'],
+			cwd: null
+		});
+		await store.appendLogLines(exec.id, lines(1, 300));
+		await store.updateTask(task.id, { status: 'running', progress: 10 });
+		expect(fs.existsSync(path.join(dataDir, 'aco.db-wal'))).toBe(true);
+		await store.close();
+
+		const db = new Database(path.join(dataDir, 'aco.db'), { readonly: true });
+		expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+		expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+		db.close();
+
+		const reopened = openSqliteStore(dataDir);
+		try {
+			expect(await reopened.getRun(run.id)).toEqual(run);
+			expect(await reopened.getTask(task.id)).toMatchObject({
+				status: 'running',
+				progress: 10,
+				needs: ['x']
+			});
+			expect(await reopened.getExecution(exec.id)).toMatchObject({ args: ['a'], line_count: 300 });
+			expect(await reopened.readLogLines(exec.id, { after: 298 })).toEqual(lines(299, 300));
+			expect(await reopened.markInterrupted('restart')).toEqual({ runs: 1, tasks: 1, executions: 1 });
+		} finally {
+			await reopened.close();
+		}
+	});
+
+	it('orders lists by created_at first and by id among equal timestamps', async () => {
+		const store = openSqliteStore(dir);
+		const [a, b, c] = [
+			await store.createRun({ workflow: 'demo', total_weight: 1 }),
+			await store.createRun({ workflow: 'demo', total_weight: 1 }),
+			await store.createRun({ workflow: 'demo', total_weight: 1 })
+		];
+		// another writer (or a clock that stepped) made the first-created run the newest
+		const db = new Database(path.join(dir, 'aco.db'));
+		db.prepare('UPDATE runs SET created_at = ? WHERE id = ?').run('2999-01-01T00:00:00.000Z', a.id);
+		db.prepare('UPDATE runs SET created_at = ? WHERE id IN (?, ?)').run(
+			'2000-01-01T00:00:00.000Z',
+			b.id,
+			c.id
+		);
+		db.close();
+		try {
+			expect((await store.listRuns()).map((r) => r.id)).toEqual([a.id, c.id, b.id]);
+		} finally {
+			await store.close();
+		}
+	});
+
+	it('refuses a database written by a newer schema', async () => {
+		const db = new Database(path.join(dir, 'aco.db'));
+		db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+		db.close();
+		expect(() => openSqliteStore(dir)).toThrow(/newer than this aco knows/);
+	});
+});

@@ -1,0 +1,273 @@
+/**
+ * @module store/sqlite-store
+ * The embedded `Store`: one better-sqlite3 connection in WAL mode. Every statement is prepared
+ * once; methods are async to honour the interface but do their work synchronously, which in
+ * SQLite is faster than any hand-off to a thread would be for rows this small.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Execution, LogLine, Task, WorkflowRun } from '../../protocol';
+import { newId } from '../ids';
+import { migrate } from './migrations';
+import { patchParams, toExecution, toRun, toTask } from './rows';
+import { prepareStatements, type Params, type Statements } from './statements';
+import type {
+	ExecutionPatch,
+	InterruptedCounts,
+	ListRunsQuery,
+	ListTasksQuery,
+	NewExecution,
+	NewRun,
+	NewTask,
+	ReadLinesQuery,
+	RunPatch,
+	Store,
+	TaskPatch
+} from './types';
+
+export const DEFAULT_FILENAME = 'aco.db';
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1_000;
+export const DEFAULT_READ_LIMIT = 1_000;
+export const MAX_READ_LIMIT = 10_000;
+export const DEFAULT_CHUNK = 1_000;
+
+export interface SqliteStoreOptions {
+	/** file name inside `dataDir` (default `aco.db`); `':memory:'` for a private in-memory database */
+	filename?: string;
+	/** how long a write waits for another connection's lock before failing */
+	busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating and migrating when needed) the database in `dataDir`.
+ * @example const store = openSqliteStore('./data'); // ./data/aco.db
+ */
+export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {}): Store {
+	const filename = options.filename ?? DEFAULT_FILENAME;
+	const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+	let location = ':memory:';
+	if (filename !== ':memory:') {
+		fs.mkdirSync(dataDir, { recursive: true });
+		location = path.resolve(dataDir, filename);
+	}
+	const db = new Database(location, { timeout: busyTimeoutMs });
+	try {
+		db.pragma('journal_mode = WAL');
+		// NORMAL under WAL loses at most the last commits on power loss, never consistency
+		db.pragma('synchronous = NORMAL');
+		db.pragma('foreign_keys = ON');
+		migrate(db);
+		return new SqliteStore(db);
+	} catch (err) {
+		db.close();
+		throw err;
+	}
+}
+
+/** a whole number in [min, max], or the fallback when none was given */
+function clampInt(value: number | undefined, fallback: number, min: number, max: number): number {
+	if (value === undefined || !Number.isFinite(value)) return fallback;
+	return Math.min(max, Math.max(min, Math.floor(value)));
+}
+
+function filtersOf(query: Record<string, unknown>, names: string[]): { key: string; params: Params } {
+	const used = names.filter((name) => query[name] !== undefined && query[name] !== null);
+	const params: Params = {};
+	for (const name of used) params[name] = query[name] as string;
+	return { key: used.join(','), params };
+}
+
+/** turns a foreign-key failure on insert into an error that names the missing parent */
+function rethrowMissingParent(err: unknown, what: string): never {
+	if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+		throw new Error(`${what} does not exist`, { cause: err });
+	}
+	throw err;
+}
+
+class SqliteStore implements Store {
+	#db: Database.Database;
+	#stmt: Statements;
+	#closed = false;
+	#appendLines: (executionId: string, lines: LogLine[]) => void;
+	#markInterrupted: (reason: string, now: string) => InterruptedCounts;
+
+	constructor(db: Database.Database) {
+		this.#db = db;
+		const stmt = (this.#stmt = prepareStatements(db));
+		this.#appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
+			if (!stmt.executionExists.get(executionId)) throw new Error(`execution ${executionId} not found`);
+			for (const line of lines) stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text);
+			stmt.syncLineCount.run({ id: executionId });
+		});
+		this.#markInterrupted = db.transaction((reason: string, now: string) => ({
+			runs: stmt.interruptRuns.run({ reason, now }).changes,
+			tasks: stmt.interruptTasks.run({ reason, now }).changes,
+			executions: stmt.interruptExecutions.run({ reason, now }).changes
+		}));
+	}
+
+	#assertOpen(): void {
+		if (this.#closed) throw new Error('store is closed');
+	}
+
+	async createRun(input: NewRun): Promise<WorkflowRun> {
+		this.#assertOpen();
+		const row = this.#stmt.insertRun.get({
+			id: newId('run'),
+			workflow: input.workflow,
+			total_weight: input.total_weight,
+			created_at: new Date().toISOString()
+		});
+		return toRun(row!);
+	}
+
+	async updateRun(id: string, patch: RunPatch): Promise<WorkflowRun> {
+		this.#assertOpen();
+		const row = this.#stmt.updateRun.get(patchParams('runs', id, patch));
+		if (!row) throw new Error(`run ${id} not found`);
+		return toRun(row);
+	}
+
+	async getRun(id: string): Promise<WorkflowRun | null> {
+		this.#assertOpen();
+		const row = this.#stmt.getRun.get(id);
+		return row ? toRun(row) : null;
+	}
+
+	async listRuns(query: ListRunsQuery = {}): Promise<WorkflowRun[]> {
+		this.#assertOpen();
+		const { key, params } = filtersOf({ ...query }, ['status', 'workflow']);
+		params.limit = clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT);
+		return this.#stmt.listRuns.get(key)!.all(params).map(toRun);
+	}
+
+	async createTask(input: NewTask): Promise<Task> {
+		this.#assertOpen();
+		try {
+			const row = this.#stmt.insertTask.get({
+				id: newId('task'),
+				run_id: input.run_id,
+				key: input.key,
+				name: input.name,
+				needs: JSON.stringify(input.needs),
+				weight: input.weight,
+				optional: input.optional ? 1 : 0,
+				step_count: input.step_count,
+				created_at: new Date().toISOString()
+			});
+			return toTask(row!);
+		} catch (err) {
+			rethrowMissingParent(err, `cannot create task "${input.key}": run ${input.run_id}`);
+		}
+	}
+
+	async updateTask(id: string, patch: TaskPatch): Promise<Task> {
+		this.#assertOpen();
+		const row = this.#stmt.updateTask.get(patchParams('tasks', id, patch));
+		if (!row) throw new Error(`task ${id} not found`);
+		return toTask(row);
+	}
+
+	async getTask(id: string): Promise<Task | null> {
+		this.#assertOpen();
+		const row = this.#stmt.getTask.get(id);
+		return row ? toTask(row) : null;
+	}
+
+	async listTasks(query: ListTasksQuery = {}): Promise<Task[]> {
+		this.#assertOpen();
+		const { key, params } = filtersOf({ ...query }, ['status', 'run_id']);
+		params.limit = clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT);
+		return this.#stmt.listTasks.get(key)!.all(params).map(toTask);
+	}
+
+	async createExecution(input: NewExecution): Promise<Execution> {
+		this.#assertOpen();
+		try {
+			const row = this.#stmt.insertExecution.get({
+				id: newId('exec'),
+				task_id: input.task_id,
+				step: input.step,
+				name: input.name,
+				command: input.command,
+				args: JSON.stringify(input.args),
+				cwd: input.cwd,
+				started_at: new Date().toISOString()
+			});
+			return toExecution(row!);
+		} catch (err) {
+			rethrowMissingParent(err, `cannot create execution "${input.name}": task ${input.task_id}`);
+		}
+	}
+
+	async updateExecution(id: string, patch: ExecutionPatch): Promise<Execution> {
+		this.#assertOpen();
+		const row = this.#stmt.updateExecution.get(patchParams('executions', id, patch));
+		if (!row) throw new Error(`execution ${id} not found`);
+		return toExecution(row);
+	}
+
+	async getExecution(id: string): Promise<Execution | null> {
+		this.#assertOpen();
+		const row = this.#stmt.getExecution.get(id);
+		return row ? toExecution(row) : null;
+	}
+
+	async listExecutions(taskId: string): Promise<Execution[]> {
+		this.#assertOpen();
+		return this.#stmt.listExecutions.all(taskId).map(toExecution);
+	}
+
+	async appendLogLines(executionId: string, lines: LogLine[]): Promise<void> {
+		this.#assertOpen();
+		if (lines.length === 0) return;
+		this.#appendLines(executionId, lines);
+	}
+
+	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
+		this.#assertOpen();
+		const limit = clampInt(query.limit, DEFAULT_READ_LIMIT, 0, MAX_READ_LIMIT);
+		return this.#stmt.readLines.all(executionId, query.after ?? 0, limit);
+	}
+
+	/**
+	 * Keyset pages (`n > last`), each its own short read, so no read transaction stays open
+	 * across yields and lines appended meanwhile show up until a short page says the end is reached.
+	 */
+	async *iterateLogLines(
+		executionId: string,
+		query: { after?: number; chunk?: number } = {}
+	): AsyncGenerator<LogLine[], void, undefined> {
+		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
+		let last = query.after ?? 0;
+		for (;;) {
+			this.#assertOpen();
+			const lines = this.#stmt.readLines.all(executionId, last, chunk);
+			if (lines.length === 0) return;
+			last = lines[lines.length - 1].n;
+			yield lines;
+			if (lines.length < chunk) return;
+		}
+	}
+
+	async markInterrupted(reason: string): Promise<InterruptedCounts> {
+		this.#assertOpen();
+		return this.#markInterrupted(reason, new Date().toISOString());
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		try {
+			// lets SQLite refresh planner statistics it found worth keeping; never worth failing a shutdown for
+			this.#db.pragma('optimize');
+		} catch {
+			// ignored on purpose, see above
+		}
+		this.#db.close();
+	}
+}

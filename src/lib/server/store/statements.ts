@@ -1,0 +1,81 @@
+/**
+ * @module store/statements
+ * Every SQL statement the SQLite store runs, prepared once per connection. List queries get one
+ * statement per combination of filters, so each can use its own index instead of `(@x IS NULL OR …)`.
+ */
+import type Database from 'better-sqlite3';
+import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, patchSql } from './rows';
+import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
+
+export type Params = Record<string, string | number | null>;
+
+export function prepareStatements(db: Database.Database) {
+	const listVariants = <Row>(table: string, columns: string, filters: string[]) => {
+		const variants = new Map<string, Database.Statement<[Params], Row>>();
+		for (let mask = 0; mask < 1 << filters.length; mask++) {
+			const used = filters.filter((_, i) => mask & (1 << i));
+			const where = used.length ? ` WHERE ${used.map((f) => `${f} = @${f}`).join(' AND ')}` : '';
+			const sql = `SELECT ${columns} FROM ${table}${where} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+			variants.set(used.join(','), db.prepare<Params, Row>(sql));
+		}
+		return variants;
+	};
+	return {
+		insertRun: db.prepare<Params, RunRow>(
+			`INSERT INTO runs (id, workflow, status, progress, total_weight, finished_weight, created_at)
+			 VALUES (@id, @workflow, 'queued', 0, @total_weight, 0, @created_at) RETURNING ${RUN_COLUMNS}`
+		),
+		updateRun: db.prepare<Params, RunRow>(patchSql('runs', RUN_COLUMNS)),
+		getRun: db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+		listRuns: listVariants<RunRow>('runs', RUN_COLUMNS, ['status', 'workflow']),
+
+		insertTask: db.prepare<Params, TaskRow>(
+			`INSERT INTO tasks (id, run_id, key, name, status, progress, needs, weight, optional, step_count, created_at)
+			 VALUES (@id, @run_id, @key, @name, 'queued', 0, @needs, @weight, @optional, @step_count, @created_at)
+			 RETURNING ${TASK_COLUMNS}`
+		),
+		updateTask: db.prepare<Params, TaskRow>(patchSql('tasks', TASK_COLUMNS)),
+		getTask: db.prepare<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+		listTasks: listVariants<TaskRow>('tasks', TASK_COLUMNS, ['status', 'run_id']),
+
+		insertExecution: db.prepare<Params, ExecutionRow>(
+			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)
+			 VALUES (@id, @task_id, @step, @name, @command, @args, @cwd, 'running', @started_at, 0)
+			 RETURNING ${EXECUTION_COLUMNS}`
+		),
+		updateExecution: db.prepare<Params, ExecutionRow>(patchSql('executions', EXECUTION_COLUMNS)),
+		getExecution: db.prepare<[string], ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = ?`
+		),
+		listExecutions: db.prepare<[string], ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = ? ORDER BY step, started_at, id`
+		),
+		executionExists: db.prepare<[string], number>('SELECT 1 FROM executions WHERE id = ?').pluck(),
+
+		insertLine: db.prepare<[string, number, string, string, string]>(
+			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text) VALUES (?, ?, ?, ?, ?)'
+		),
+		// MAX(n) over the primary key is one index seek, however long the log
+		syncLineCount: db.prepare<Params>(
+			`UPDATE executions SET line_count = COALESCE((SELECT MAX(n) FROM log_lines WHERE execution_id = @id), 0)
+			 WHERE id = @id`
+		),
+		readLines: db.prepare<[string, number, number], LogRow>(
+			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?`
+		),
+
+		interruptRuns: db.prepare<Params>(
+			`UPDATE runs SET status = 'interrupted', finished_at = @now, error = @reason
+			 WHERE status IN ('running', 'queued')`
+		),
+		interruptTasks: db.prepare<Params>(
+			`UPDATE tasks SET status = 'interrupted', finished_at = @now, error = @reason
+			 WHERE status IN ('running', 'queued')`
+		),
+		interruptExecutions: db.prepare<Params>(
+			`UPDATE executions SET status = 'interrupted', finished_at = @now, error = @reason WHERE status = 'running'`
+		)
+	};
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

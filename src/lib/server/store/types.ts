@@ -1,0 +1,119 @@
+/**
+ * @module store/types
+ * The persistence seam. Callers only see this interface, so a network database (PostgreSQL)
+ * can replace the embedded SQLite store without touching them; every method is async for that
+ * reason even where SQLite answers synchronously.
+ */
+import type {
+	Execution,
+	ExecutionStatus,
+	LogLine,
+	RunStatus,
+	Task,
+	TaskStatus,
+	WorkflowRun
+} from '../../protocol';
+
+export interface NewRun {
+	workflow: string;
+	total_weight: number;
+}
+
+export type RunPatch = Partial<
+	Pick<
+		WorkflowRun,
+		'status' | 'progress' | 'finished_weight' | 'started_at' | 'finished_at' | 'duration_ms' | 'error'
+	>
+>;
+
+export interface NewTask {
+	run_id: string | null;
+	key: string;
+	name: string;
+	needs: string[];
+	weight: number;
+	optional: boolean;
+	step_count: number;
+}
+
+export type TaskPatch = Partial<
+	Pick<
+		Task,
+		'status' | 'progress' | 'message' | 'started_at' | 'finished_at' | 'duration_ms' | 'error' | 'step_count'
+	>
+>;
+
+export interface NewExecution {
+	task_id: string;
+	step: number;
+	name: string;
+	command: string;
+	args: string[];
+	cwd: string | null;
+}
+
+export type ExecutionPatch = Partial<
+	Pick<Execution, 'status' | 'exit_code' | 'signal' | 'finished_at' | 'duration_ms' | 'error'>
+>;
+
+export interface ListRunsQuery {
+	status?: RunStatus;
+	workflow?: string;
+	limit?: number;
+}
+
+export interface ListTasksQuery {
+	status?: TaskStatus;
+	run_id?: string;
+	limit?: number;
+}
+
+export interface ReadLinesQuery {
+	/** only lines with a number greater than this */
+	after?: number;
+	/** at most this many lines (the store may cap it) */
+	limit?: number;
+}
+
+export interface InterruptedCounts {
+	runs: number;
+	tasks: number;
+	executions: number;
+}
+
+export interface Store {
+	createRun(input: NewRun): Promise<WorkflowRun>;
+	updateRun(id: string, patch: RunPatch): Promise<WorkflowRun>;
+	getRun(id: string): Promise<WorkflowRun | null>;
+	/** newest first */
+	listRuns(query?: ListRunsQuery): Promise<WorkflowRun[]>;
+
+	createTask(input: NewTask): Promise<Task>;
+	updateTask(id: string, patch: TaskPatch): Promise<Task>;
+	getTask(id: string): Promise<Task | null>;
+	/** newest first */
+	listTasks(query?: ListTasksQuery): Promise<Task[]>;
+
+	createExecution(input: NewExecution): Promise<Execution>;
+	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;
+	getExecution(id: string): Promise<Execution | null>;
+	/** in step order */
+	listExecutions(taskId: string): Promise<Execution[]>;
+
+	/**
+	 * Appends lines to an execution's log in one transaction and advances its `line_count`.
+	 * Line numbers must continue the log (n = line_count + 1, + 2, …); a line whose number is
+	 * already stored is ignored, so a repeated append stores nothing twice.
+	 */
+	appendLogLines(executionId: string, lines: LogLine[]): Promise<void>;
+	/** lines in number order */
+	readLogLines(executionId: string, query?: ReadLinesQuery): Promise<LogLine[]>;
+	/** the whole log (or the part after `after`) in chunks, so a download never holds it all */
+	iterateLogLines(executionId: string, query?: { after?: number; chunk?: number }): AsyncIterable<LogLine[]>;
+
+	/** marks everything left `running` or `queued` by a process that died as `interrupted` */
+	markInterrupted(reason: string): Promise<InterruptedCounts>;
+	close(): Promise<void>;
+}
+
+export type { ExecutionStatus };
