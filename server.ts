@@ -30,7 +30,9 @@ async function loadHandler(): Promise<RequestHandler> {
 		const mod = (await import(/* @vite-ignore */ path)) as { handler: RequestHandler };
 		return mod.handler;
 	} catch (err) {
-		throw new Error(`Could not load the app from build/handler.js; run "npm run build" first. (${String(err)})`);
+		throw new Error(
+			`Could not load the app from build/handler.js; run "npm run build" first. (${String(err)})`
+		);
 	}
 }
 
@@ -62,7 +64,10 @@ export async function startServer(config: AcoConfig = loadConfig()): Promise<Run
 	const { port } = server.address() as AddressInfo;
 	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 	const url = `http://${host}:${port}`;
-	logger.info({ url, port, dataDir: config.dataDir, workflowsDir: config.orchestrator.workflowsDir }, 'listening');
+	logger.info(
+		{ url, port, dataDir: config.dataDir, workflowsDir: config.orchestrator.workflowsDir },
+		'listening'
+	);
 
 	let closing: Promise<void> | null = null;
 	return {

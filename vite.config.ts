@@ -12,7 +12,9 @@ function acoDev(): Plugin {
 		apply: 'serve',
 		async configureServer(server: ViteDevServer) {
 			if (process.env.VITEST || !server.httpServer) return;
-			const { attachDev } = (await server.ssrLoadModule('/src/lib/server/dev.ts')) as typeof import('./src/lib/server/dev');
+			const { attachDev } = (await server.ssrLoadModule(
+				'/src/lib/server/dev.ts'
+			)) as typeof import('./src/lib/server/dev');
 			await attachDev(server.httpServer);
 		}
 	};

@@ -43,11 +43,18 @@ step('lint', 'npm', ['run', '--silent', 'lint']);
 
 const vitestJson = path.join(reports, 'vitest.json');
 fs.rmSync(vitestJson, { force: true });
-const vitestOk = run('vitest', npx, ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]);
+const vitestOk = run('vitest', npx, [
+	'vitest',
+	'run',
+	'--reporter=default',
+	'--reporter=json',
+	`--outputFile.json=${vitestJson}`
+]);
 const v = readJson(vitestJson);
 if (v) {
 	passed += v.numPassedTests ?? 0;
-	failed += (v.numFailedTests ?? 0) + (v.numFailedTestSuites && !v.numFailedTests ? v.numFailedTestSuites : 0);
+	failed +=
+		(v.numFailedTests ?? 0) + (v.numFailedTestSuites && !v.numFailedTests ? v.numFailedTestSuites : 0);
 	if (!vitestOk && !v.numFailedTests && !v.numFailedTestSuites) {
 		failed += 1;
 		failures.push('vitest (exited non-zero)');

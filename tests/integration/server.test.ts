@@ -61,7 +61,11 @@ describe('aco server', () => {
 		const missing = await api<{ error: { code: string } }>(aco, 'GET', '/api/v1/nope');
 		expect(missing.status).toBe(404);
 		expect(missing.body.error.code).toBe('not_found');
-		const badQuery = await api<{ error: { code: string; message: string } }>(aco, 'GET', '/api/v1/tasks?status=sleeping');
+		const badQuery = await api<{ error: { code: string; message: string } }>(
+			aco,
+			'GET',
+			'/api/v1/tasks?status=sleeping'
+		);
 		expect(badQuery.status).toBe(400);
 		expect(badQuery.body.error.message).toContain('status');
 		const noTask = await api<{ error: { code: string } }>(aco, 'GET', '/api/v1/tasks/task_missing');
@@ -114,7 +118,9 @@ describe('aco server', () => {
 		expect(order(of('task.completed', first))).toBeLessThan(order(of('tool.started', second)));
 		expect(order(of('task.completed', second))).toBeLessThan(all.length - 1);
 		expect(all.at(-1)?.type).toBe('workflow.completed');
-		const progress = all.filter(of('task.progress', first)).map((e) => (e as EventEnvelope<'task.progress'>).data.progress);
+		const progress = all
+			.filter(of('task.progress', first))
+			.map((e) => (e as EventEnvelope<'task.progress'>).data.progress);
 		// progress is coalesced (latest value wins), so fast lines may merge; it only rises and ends at 100
 		expect(progress).toEqual([...progress].sort((a, b) => a - b));
 		expect(progress.at(-1)).toBe(100);
@@ -128,7 +134,10 @@ describe('aco server', () => {
 		expect(executions).toHaveLength(3);
 		for (const execution of executions) {
 			const streamed = all
-				.filter((e): e is EventEnvelope<'tool.output'> => e.type === 'tool.output' && e.data.execution_id === execution.id)
+				.filter(
+					(e): e is EventEnvelope<'tool.output'> =>
+						e.type === 'tool.output' && e.data.execution_id === execution.id
+				)
 				.map((e) => e.data);
 			expect(streamed.map((l) => l.line)).toEqual(streamed.map((_, i) => i + 1));
 			expect(execution.line_count).toBe(streamed.length);
@@ -139,20 +148,36 @@ describe('aco server', () => {
 			const text = await res.text();
 			expect(text).toBe(streamed.map((l) => l.output + '\n').join(''));
 
-			const ndjson = await (await fetch(`${aco.url}/api/v1/executions/${execution.id}/log?format=ndjson`)).text();
-			const lines = ndjson.trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+			const ndjson = await (
+				await fetch(`${aco.url}/api/v1/executions/${execution.id}/log?format=ndjson`)
+			).text();
+			const lines = ndjson
+				.trim()
+				.split('\n')
+				.map((l) => JSON.parse(l) as LogLine);
 			expect(lines.map((l) => [l.n, l.stream, l.text])).toEqual(
 				streamed.map((l) => [l.line, l.is_stderr ? 'stderr' : 'stdout', l.output])
 			);
 			const after = await (await fetch(`${aco.url}/api/v1/executions/${execution.id}/log?after=1`)).text();
-			expect(after).toBe(streamed.slice(1).map((l) => l.output + '\n').join(''));
+			expect(after).toBe(
+				streamed
+					.slice(1)
+					.map((l) => l.output + '\n')
+					.join('')
+			);
 		}
 		const counting = executions.find((e) => e.task_id === first)!;
 		const text = await (await fetch(`${aco.url}/api/v1/executions/${counting.id}/log?format=ndjson`)).text();
-		const stderr = text.trim().split('\n').map((l) => JSON.parse(l) as LogLine).filter((l) => l.stream === 'stderr');
+		const stderr = text
+			.trim()
+			.split('\n')
+			.map((l) => JSON.parse(l) as LogLine)
+			.filter((l) => l.stream === 'stderr');
 		expect(stderr.map((l) => l.text)).toEqual(['a warning on stderr']);
 		const partial = executions.find((e) => e.name === 'two')!;
-		expect(await (await fetch(`${aco.url}/api/v1/executions/${partial.id}/log`)).text()).toBe('no newline at end\n');
+		expect(await (await fetch(`${aco.url}/api/v1/executions/${partial.id}/log`)).text()).toBe(
+			'no newline at end\n'
+		);
 		await client.close();
 	});
 
@@ -167,7 +192,9 @@ describe('aco server', () => {
 		expect(byKey.after.status).toBe('failed');
 		expect(byKey.after.error ?? byKey.after.message).toContain('breaks');
 		expect(byKey.flaky.status).toBe('failed');
-		const failed = events(client).filter((e) => e.type === 'task.failed').map((e) => (e.data as { task_id: string }).task_id);
+		const failed = events(client)
+			.filter((e) => e.type === 'task.failed')
+			.map((e) => (e.data as { task_id: string }).task_id);
 		expect(failed.sort()).toEqual([byKey.breaks.id, byKey.after.id, byKey.flaky.id].sort());
 		const breaks = await api<TaskResponse>(aco, 'GET', `/api/v1/tasks/${byKey.breaks.id}`);
 		expect(breaks.body.task.executions[0]).toMatchObject({ status: 'failed', exit_code: 3 });

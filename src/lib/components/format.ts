@@ -64,7 +64,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 	return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
-/** The first 8 characters of an id, enough to tell runs apart at a glance. */
+/** The last 8 characters of an id (the random part), enough to tell runs apart at a glance. */
 export function shortId(id: string): string {
-	return id.length > 8 ? id.slice(0, 8) : id;
+	return id.length > 8 ? id.slice(-8) : id;
 }

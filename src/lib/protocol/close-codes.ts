@@ -31,7 +31,12 @@ export const CloseCode = {
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
 export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
-	1000: { code: 1000, name: 'normal', reconnect: false, description: 'The connection was closed on purpose.' },
+	1000: {
+		code: 1000,
+		name: 'normal',
+		reconnect: false,
+		description: 'The connection was closed on purpose.'
+	},
 	1001: {
 		code: 1001,
 		name: 'going_away',

@@ -91,9 +91,12 @@ export const eventFilterSchema = z
 			.array(
 				z
 					.string()
-					.refine((t) => (EVENT_TYPES as readonly string[]).includes(t) || /^(task|tool|workflow)\.\*$/.test(t), {
-						message: 'unknown event type'
-					})
+					.refine(
+						(t) => (EVENT_TYPES as readonly string[]).includes(t) || /^(task|tool|workflow)\.\*$/.test(t),
+						{
+							message: 'unknown event type'
+						}
+					)
 			)
 			.max(EVENT_TYPES.length + 3)
 			.optional(),

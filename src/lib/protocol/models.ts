@@ -5,7 +5,14 @@
  * Timestamps are ISO-8601 strings in UTC; durations are milliseconds.
  */
 
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export const TASK_STATUSES = [
+	'queued',
+	'running',
+	'succeeded',
+	'failed',
+	'cancelled',
+	'interrupted'
+] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type RunStatus = TaskStatus;
 

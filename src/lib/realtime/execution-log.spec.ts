@@ -120,6 +120,17 @@ describe('ExecutionLog', () => {
 		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5]);
 	});
 
+	it('fetches lines an execution record says exist but never arrived live', async () => {
+		const server = serverLog(2);
+		const log = new ExecutionLog('x1', { api: server.api });
+		log.open();
+		await settle();
+		server.grow(4);
+		log.noteLineCount(4);
+		await settle();
+		expect(numbers(log.lines)).toEqual([1, 2, 3, 4]);
+	});
+
 	it('holds no lines before it is opened, but counts them', async () => {
 		const server = serverLog(0);
 		const log = new ExecutionLog('x1', { api: server.api });

@@ -87,9 +87,13 @@ export class ExecutionLog {
 		return this.#lines.map((line) => line.text).join('\n');
 	}
 
-	/** Records that at least `count` lines exist (from an execution record). */
+	/**
+	 * Records that at least `count` lines exist (from an execution record). Lines this view has
+	 * not got (dropped under backpressure, say, with no later line to reveal the hole) are fetched.
+	 */
 	noteLineCount(count: number): void {
 		if (count > this.#known) this.#known = count;
+		if (this.#phase === 'live' && count > this.#last && !this.#fetching) void this.#catchUp();
 	}
 
 	/** Loads the backlog (only its last maxLines) and goes live. Idempotent. */
@@ -103,7 +107,7 @@ export class ExecutionLog {
 
 	/** One live line from a `tool.output` event. */
 	push(line: LogLine): void {
-		this.noteLineCount(line.n);
+		if (line.n > this.#known) this.#known = line.n;
 		if (this.#phase === 'idle' || line.n <= this.#last) return;
 		if (this.#fetching || line.n > this.#last + 1) {
 			this.#pending.set(line.n, line);
@@ -182,7 +186,7 @@ export class ExecutionLog {
 			this.#staged.push(line);
 			this.#last = line.n;
 		}
-		this.noteLineCount(this.#last);
+		if (this.#last > this.#known) this.#known = this.#last;
 		this.#drainPending();
 		this.#queueFlush();
 	}

@@ -100,7 +100,9 @@ export class TaskView {
 		if (this.#teardown.length) return;
 		this.#teardown.push(
 			this.#connection.onEvent((event) => this.apply(event)),
-			this.#connection.onReconnected(() => this.#resync())
+			this.#connection.onReconnected(() => this.#resync()),
+			// the hub dropped events for this page: some output lines may be missing
+			this.#connection.onControl('dropped', () => this.#resyncLogs())
 		);
 		this.#connection.subscribe(taskSubscription(this.taskId), { task_ids: [this.taskId] });
 		void this.load();
@@ -211,6 +213,10 @@ export class TaskView {
 
 	#resync(): void {
 		void this.load();
+		this.#resyncLogs();
+	}
+
+	#resyncLogs(): void {
 		for (const log of this.#logs.values()) log.resync();
 	}
 }

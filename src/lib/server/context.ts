@@ -28,7 +28,10 @@ export interface AcoContext {
 	close(closeCode?: number): Promise<void>;
 }
 
-export async function createContext(config: AcoConfig, logger: Logger = createLogger(config.logLevel)): Promise<AcoContext> {
+export async function createContext(
+	config: AcoConfig,
+	logger: Logger = createLogger(config.logLevel)
+): Promise<AcoContext> {
 	fs.mkdirSync(config.dataDir, { recursive: true });
 	const store = openSqliteStore(config.dataDir);
 	const bus = new MemoryBus({ onError: (err) => logger.error({ err }, 'bus listener failed') });

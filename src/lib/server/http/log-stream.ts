@@ -24,9 +24,8 @@ export function logStream(
 	options: { after?: number; format: LogFormat; upTo?: number }
 ): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
-	const iterator = store
-		.iterateLogLines(executionId, { after: options.after ?? 0, chunk: 2000 })
-		[Symbol.asyncIterator]();
+	const lines = store.iterateLogLines(executionId, { after: options.after ?? 0, chunk: 2000 });
+	const iterator = lines[Symbol.asyncIterator]();
 	// A running tool keeps appending: stop at the line count seen when the download began, so
 	// the file is a consistent prefix rather than a moving target.
 	const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
@@ -38,7 +37,8 @@ export function logStream(
 					controller.close();
 					return;
 				}
-				const lines = value.length && value[value.length - 1].n > upTo ? value.filter((l) => l.n <= upTo) : value;
+				const lines =
+					value.length && value[value.length - 1].n > upTo ? value.filter((l) => l.n <= upTo) : value;
 				if (lines.length) controller.enqueue(encoder.encode(formatLines(lines, options.format)));
 				if (lines.length < value.length) {
 					await iterator.return?.();

@@ -34,10 +34,14 @@ export function errorResponse(err: unknown): Response {
 	return json(body, 500);
 }
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `No ${what} with id "${id}".`);
+export const notFound = (what: string, id: string) =>
+	new ApiError(404, 'not_found', `No ${what} with id "${id}".`);
 
 /** Runs a handler and turns thrown ApiErrors (and anything else) into JSON error responses. */
-export async function handle(fn: () => Promise<Response> | Response, onUnexpected?: (err: unknown) => void): Promise<Response> {
+export async function handle(
+	fn: () => Promise<Response> | Response,
+	onUnexpected?: (err: unknown) => void
+): Promise<Response> {
 	try {
 		return await fn();
 	} catch (err) {

@@ -3,7 +3,12 @@ import { json } from '$lib/server/http/responses';
 
 const notFound: RequestHandler = ({ url, request }) =>
 	json(
-		{ error: { code: 'not_found', message: `No API endpoint ${request.method} ${url.pathname}. See /api/v1/healthz.` } },
+		{
+			error: {
+				code: 'not_found',
+				message: `No API endpoint ${request.method} ${url.pathname}. See /api/v1/healthz.`
+			}
+		},
 		404
 	);
 

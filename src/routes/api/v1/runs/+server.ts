@@ -5,8 +5,15 @@ import { limitParam, parseQuery, statusParam } from '$lib/server/http/query';
 import type { RunsResponse } from '$lib/protocol';
 
 export const GET: RequestHandler = ({ locals, url }) =>
-	handle(async () => {
-		const query = parseQuery(url, { status: statusParam, workflow: z.string().max(200).optional(), limit: limitParam });
-		const body: RunsResponse = { runs: await locals.aco.store.listRuns(query) };
-		return json(body);
-	}, (err) => locals.aco.logger.error({ err }, 'GET /runs failed'));
+	handle(
+		async () => {
+			const query = parseQuery(url, {
+				status: statusParam,
+				workflow: z.string().max(200).optional(),
+				limit: limitParam
+			});
+			const body: RunsResponse = { runs: await locals.aco.store.listRuns(query) };
+			return json(body);
+		},
+		(err) => locals.aco.logger.error({ err }, 'GET /runs failed')
+	);

@@ -6,21 +6,29 @@ import { logStream } from '$lib/server/http/log-stream';
 
 /** The whole log (or the lines after `after`), streamed; also while the tool still runs. */
 export const GET: RequestHandler = ({ locals, params, url }) =>
-	handle(async () => {
-		const { store } = locals.aco;
-		const query = parseQuery(url, { after: afterParam, format: z.enum(['text', 'ndjson']).optional() });
-		const execution = await store.getExecution(params.id);
-		if (!execution) throw notFound('execution', params.id);
-		const format = query.format ?? 'text';
-		const filename = `aco-${execution.id}${format === 'ndjson' ? '.ndjson' : '.log'}`;
-		const stream = logStream(store, execution.id, { after: query.after, format, upTo: execution.line_count });
-		return new Response(stream, {
-			headers: {
-				'content-type': format === 'ndjson' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8',
-				'content-disposition': `attachment; filename="${filename}"`,
-				'cache-control': 'no-store',
-				'x-aco-line-count': String(execution.line_count),
-				'x-aco-execution-status': execution.status
-			}
-		});
-	}, (err) => locals.aco.logger.error({ err }, 'GET /executions/:id/log failed'));
+	handle(
+		async () => {
+			const { store } = locals.aco;
+			const query = parseQuery(url, { after: afterParam, format: z.enum(['text', 'ndjson']).optional() });
+			const execution = await store.getExecution(params.id);
+			if (!execution) throw notFound('execution', params.id);
+			const format = query.format ?? 'text';
+			const filename = `aco-${execution.id}${format === 'ndjson' ? '.ndjson' : '.log'}`;
+			const stream = logStream(store, execution.id, {
+				after: query.after,
+				format,
+				upTo: execution.line_count
+			});
+			return new Response(stream, {
+				headers: {
+					'content-type':
+						format === 'ndjson' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8',
+					'content-disposition': `attachment; filename="${filename}"`,
+					'cache-control': 'no-store',
+					'x-aco-line-count': String(execution.line_count),
+					'x-aco-execution-status': execution.status
+				}
+			});
+		},
+		(err) => locals.aco.logger.error({ err }, 'GET /executions/:id/log failed')
+	);
