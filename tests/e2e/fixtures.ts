@@ -1,0 +1,74 @@
+/**
+ * Playwright fixtures: every test gets its own real aco server (server.ts on the build, a fresh
+ * SQLite folder, the shipped demo workflow) that it can stop and start again on the same port.
+ */
+import { test as base, expect } from '@playwright/test';
+import { startAco, type AcoProcess, type StartOptions } from '../helpers/server';
+import type { RunResponse, TaskResponse, Task } from '../../src/lib/protocol';
+
+export class AcoServer {
+	#process: AcoProcess | null = null;
+	#options: StartOptions;
+
+	constructor(options: StartOptions) {
+		this.#options = options;
+	}
+
+	get url(): string {
+		return this.#running.url;
+	}
+
+	get #running(): AcoProcess {
+		if (!this.#process) throw new Error('aco is not running');
+		return this.#process;
+	}
+
+	async start(): Promise<void> {
+		const previous = this.#process;
+		this.#process = await startAco({
+			...this.#options,
+			dataDir: previous?.dataDir ?? this.#options.dataDir,
+			port: previous?.port ?? this.#options.port
+		});
+	}
+
+	async stop(): Promise<void> {
+		await this.#process?.stop('SIGTERM');
+	}
+
+	async api<T>(method: string, path: string): Promise<T> {
+		const res = await fetch(this.url + path, { method });
+		if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+		return (await res.json()) as T;
+	}
+
+	startRun(workflow: string): Promise<RunResponse> {
+		return this.api<RunResponse>('POST', `/api/v1/workflows/${workflow}/runs`);
+	}
+
+	async task(id: string): Promise<TaskResponse['task']> {
+		return (await this.api<TaskResponse>('GET', `/api/v1/tasks/${id}`)).task;
+	}
+
+	async runTasks(runId: string): Promise<Task[]> {
+		return (await this.api<{ tasks: Task[] }>('GET', `/api/v1/runs/${runId}`)).tasks;
+	}
+
+	async logText(executionId: string): Promise<string> {
+		return (await fetch(`${this.url}/api/v1/executions/${executionId}/log`)).text();
+	}
+}
+
+export const test = base.extend<{ aco: AcoServer }>({
+	// Playwright reads the fixture list from the first parameter, so it must be a pattern
+	// eslint-disable-next-line no-empty-pattern
+	aco: async ({}, use) => {
+		// the demo's pause per item; a little faster than a person would run it, still live to watch
+		const server = new AcoServer({ env: { ACO_DEMO_TICK_MS: '150' } });
+		await server.start();
+		await use(server);
+		await server.stop();
+	}
+});
+
+export { expect };
