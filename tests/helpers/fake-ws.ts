@@ -13,6 +13,7 @@ export interface SentFrame {
 
 export class FakeWebSocket extends EventEmitter {
 	readyState: number = WebSocket.OPEN;
+	bufferedAmount = 0;
 	readonly sent: SentFrame[] = [];
 	readonly closeCalls: { code: number | undefined; reason: string | undefined }[] = [];
 	pings = 0;

@@ -24,7 +24,8 @@ const BASE_CONFIG: HubConfig = {
 	maxConnections: 50,
 	heartbeatIntervalMs: 30_000,
 	idleTimeoutMs: 120_000,
-	maxInboundBytes: 1024
+	maxInboundBytes: 1024,
+	maxBufferedBytes: 4 * 1024 * 1024
 };
 
 interface HubServer {
@@ -538,6 +539,48 @@ describe('hub: connection limit', () => {
 		await expect.poll(() => s.hub.stats().connections.active).toBe(1);
 		const again = await s.join();
 		expect(again.isOpen).toBe(true);
+	});
+});
+
+describe('hub: slow consumers', () => {
+	let s: HubServer;
+	beforeAll(async () => {
+		s = await startHubServer({ maxBufferedBytes: 256 * 1024 });
+	});
+	afterAll(() => s.stop());
+
+	it('closes a client that stops reading with 4002 once its unread bytes pass the cap, and keeps serving the others', async () => {
+		const slow = await s.join();
+		const fast = await s.join();
+		await slow.request({ type: 'subscribe', filter: {} });
+		await fast.request({ type: 'subscribe', filter: {} });
+		// stop reading: the kernel buffers fill, then ws starts queueing in bufferedAmount
+		(slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+		const big = 'x'.repeat(16 * 1024);
+		let sent = 0;
+		const deadline = Date.now() + 20_000;
+		while (s.hub.stats().slow_consumer_closes === 0 && Date.now() < deadline) {
+			for (let i = 0; i < 50; i += 1) {
+				sent += 1;
+				s.bus.publish({
+					...output('t-slow', null, sent),
+					data: { ...output('t-slow', null, sent).data, output: big }
+				});
+			}
+			await new Promise((resolve) => setTimeout(resolve, 5));
+		}
+		expect(s.hub.stats().slow_consumer_closes).toBe(1);
+		(slow.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+		expect((await slow.waitForClose(5_000)).code).toBe(4002);
+
+		// the reader that kept up got every event, in order
+		const seen = await fast.next(
+			(m) => isEventEnvelope(m) && (m.data as { line?: number }).line === sent,
+			20_000
+		);
+		expect(seen).toBeTruthy();
+		const lines = events(fast.messages).map((e) => (e.data as { line: number }).line);
+		expect(lines).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
 	});
 });
 

@@ -16,6 +16,8 @@ export interface HubConfig {
 	heartbeatIntervalMs: number;
 	idleTimeoutMs: number;
 	maxInboundBytes: number;
+	/** unread bytes one client may leave in its socket before it is closed with 4002 */
+	maxBufferedBytes: number;
 }
 
 export interface OrchestratorConfig {
@@ -42,6 +44,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 type Env = Record<string, string | undefined>;
 
@@ -66,7 +69,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			maxConnections: int(env, 'ACO_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
 			heartbeatIntervalMs: int(env, 'ACO_HEARTBEAT_INTERVAL_MS', DEFAULT_HEARTBEAT_INTERVAL_MS, 10),
 			idleTimeoutMs: int(env, 'ACO_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, 10),
-			maxInboundBytes: int(env, 'ACO_MAX_INBOUND_BYTES', DEFAULT_MAX_INBOUND_BYTES, 256)
+			maxInboundBytes: int(env, 'ACO_MAX_INBOUND_BYTES', DEFAULT_MAX_INBOUND_BYTES, 256),
+			maxBufferedBytes: int(env, 'ACO_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024)
 		},
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),

@@ -12,6 +12,8 @@ export interface HubCounters {
 	bytesReceived: number;
 	/** protocol errors answered, socket errors and internal failures */
 	errors: number;
+	/** clients closed with 4002 because they left too many bytes unread */
+	slowConsumerCloses: number;
 	/** events broadcast, by event type (counted once per event, not per recipient) */
 	eventsByType: Record<string, number>;
 }
@@ -23,6 +25,7 @@ export function createCounters(): HubCounters {
 		messagesReceived: 0,
 		bytesReceived: 0,
 		errors: 0,
+		slowConsumerCloses: 0,
 		eventsByType: {}
 	};
 }

@@ -106,6 +106,7 @@ export function createHub(deps: HubDeps): Hub {
 			id,
 			socket: ws,
 			counters,
+			maxBufferedBytes: config.maxBufferedBytes,
 			logger: logger.child({ client_id: id }),
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {
@@ -188,6 +189,7 @@ export function createHub(deps: HubDeps): Hub {
 					bytes_received: counters.bytesReceived
 				},
 				errors: counters.errors,
+				slow_consumer_closes: counters.slowConsumerCloses,
 				events_by_type: { ...counters.eventsByType }
 			};
 		},

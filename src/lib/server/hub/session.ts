@@ -7,6 +7,8 @@
 import { WebSocket, type RawData } from 'ws';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { matchesFilter } from '../../protocol/filter';
+import { CloseCode } from '../../protocol/close-codes';
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
@@ -18,7 +20,10 @@ const MAX_CLOSE_REASON_BYTES = 123;
 export type SessionState = 'open' | 'closing' | 'closed';
 
 /** The parts of a `ws` WebSocket a session uses (narrow, so specs can pass a fake). */
-export type SessionSocket = Pick<WebSocket, 'readyState' | 'send' | 'ping' | 'close' | 'terminate' | 'on'>;
+export type SessionSocket = Pick<
+	WebSocket,
+	'readyState' | 'bufferedAmount' | 'send' | 'ping' | 'close' | 'terminate' | 'on'
+>;
 
 export interface SessionOptions {
 	id: string;
@@ -30,6 +35,8 @@ export interface SessionOptions {
 	/** called once, when the socket has closed */
 	onClose: (session: Session, code: number, reason: string) => void;
 	maxSubscriptions?: number;
+	/** unread bytes allowed before the slow-consumer close (see DEFAULT_MAX_BUFFERED_BYTES) */
+	maxBufferedBytes?: number;
 	now?: () => number;
 }
 
@@ -41,6 +48,7 @@ export class Session {
 	#logger: Logger;
 	#now: () => number;
 	#maxSubscriptions: number;
+	#maxBufferedBytes: number;
 	#state: SessionState = 'open';
 	#lastSeenAt: number;
 	#awaitingPong = false;
@@ -54,6 +62,7 @@ export class Session {
 		this.#logger = options.logger;
 		this.#now = options.now ?? Date.now;
 		this.#maxSubscriptions = options.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
+		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
 		this.connectedAt = this.#now();
 		this.#lastSeenAt = this.connectedAt;
 
@@ -107,10 +116,18 @@ export class Session {
 	/** Sends one text frame; returns false (and sends nothing) once the session is closing. */
 	send(data: string | Buffer): boolean {
 		if (this.#state !== 'open' || this.#socket.readyState !== WebSocket.OPEN) return false;
+		const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+		// ws queues without limit while the peer does not read; a bounded buffer turns that into
+		// the documented slow-consumer close, and the client resumes (or reloads) on reconnect.
+		if (this.#socket.bufferedAmount + size > this.#maxBufferedBytes) {
+			this.#counters.slowConsumerCloses += 1;
+			this.close(CloseCode.SLOW_CONSUMER, 'client reads too slowly; reconnect and resume');
+			return false;
+		}
 		// A Buffer is sent as text so one encoded broadcast frame can go to every client.
 		this.#socket.send(data, { binary: false });
 		this.#counters.messagesSent += 1;
-		this.#counters.bytesSent += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+		this.#counters.bytesSent += size;
 		return true;
 	}
 

@@ -12,6 +12,8 @@ export interface HubStats {
 	connections: { active: number; total_created: number; rejected: number; max: number };
 	messages: { sent: number; received: number; bytes_sent: number; bytes_received: number };
 	errors: number;
+	/** clients closed as slow consumers (4002) */
+	slow_consumer_closes: number;
 	events_by_type: Record<string, number>;
 }
 
