@@ -242,4 +242,24 @@ describe('aco server restart', () => {
 			await second.stop();
 		}
 	});
+
+	it('marks what a killed process left running as interrupted when it starts again', async () => {
+		const first = await startAco({ workflowsDir: FIXTURES });
+		const client = await subscriber(first, { types: ['tool.output'] });
+		const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
+		await client.next((m) => m.type === 'tool.output', 10_000);
+		await first.stop('SIGKILL');
+
+		const second = await startAco({ workflowsDir: FIXTURES, dataDir: first.dataDir });
+		try {
+			const detail = await api<RunDetailResponse>(second, 'GET', `/api/v1/runs/${body.run.id}`);
+			expect(detail.body.run.status).toBe('interrupted');
+			const task = await api<TaskResponse>(second, 'GET', `/api/v1/tasks/${detail.body.tasks[0].id}`);
+			expect(task.body.task.status).toBe('interrupted');
+			expect(task.body.task.error).toMatch(/server stopped/);
+			expect(task.body.task.executions[0].status).toBe('interrupted');
+		} finally {
+			await second.stop();
+		}
+	});
 });
