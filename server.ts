@@ -100,6 +100,8 @@ async function main(): Promise<void> {
 		console.error(`aco: ${err instanceof Error ? err.message : String(err)}`);
 		process.exit(1);
 	}
+	// The JSON logs go to stdout; a person starting the app wants the address in plain words.
+	process.stderr.write(`aco is running at ${running.url} (Ctrl-C to stop)\n`);
 	let signals = 0;
 	const stop = (signal: string) => {
 		signals += 1;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { AnyEventEnvelope } from '$lib/protocol';
+import { decodeFrame, StreamPosition } from './stream-position';
+
+const data = { task_id: 't1', run_id: null, progress: 10, message: null };
+const event = (seq: number) => ({ type: 'task.progress', seq, timestamp: '', data }) as AnyEventEnvelope;
+
+describe('decodeFrame', () => {
+	it('reads one event', () => {
+		expect(decodeFrame(JSON.stringify(event(3)))).toEqual({ events: [event(3)], control: null });
+	});
+
+	it('unpacks a batch into its events, in order', () => {
+		const frame = decodeFrame(JSON.stringify({ type: 'batch', events: [event(1), event(2)] }));
+		expect(frame?.events.map((e) => e.seq)).toEqual([1, 2]);
+		expect(frame?.control).toBeNull();
+	});
+
+	it('reads a control message, which has no seq', () => {
+		const dropped = { type: 'dropped', timestamp: '', data: { count: 2, from_seq: 1, to_seq: 2 } };
+		expect(decodeFrame(JSON.stringify(dropped))).toEqual({ events: [], control: dropped });
+	});
+
+	it('returns null for a frame that is not JSON', () => {
+		expect(decodeFrame('{not json')).toBeNull();
+	});
+});
+
+describe('StreamPosition', () => {
+	it('passes new events and drops the ones a replay repeats', () => {
+		const position = new StreamPosition();
+		position.moveTo('e1', 0);
+		expect([1, 2, 2, 1, 3].map((seq) => position.advance(event(seq)))).toEqual([
+			true,
+			true,
+			false,
+			false,
+			true
+		]);
+		expect(position.seq).toBe(3);
+	});
+
+	it('takes the server position on the first welcome', () => {
+		const position = new StreamPosition();
+		expect(position.welcome({ epoch: 'e1', seq: 40 }, false)).toBeNull();
+		expect([position.epoch, position.seq]).toEqual(['e1', 40]);
+	});
+
+	it('asks to resume from its own seq on a reconnect within the same epoch', () => {
+		const position = new StreamPosition();
+		position.welcome({ epoch: 'e1', seq: 3 }, false);
+		position.advance(event(9));
+		expect(position.welcome({ epoch: 'e1', seq: 12 }, true)).toEqual({ epoch: 'e1', seq: 9 });
+		expect(position.seq).toBe(9);
+	});
+
+	it('starts over from the server position when the epoch changed or nothing was seen yet', () => {
+		const position = new StreamPosition();
+		position.welcome({ epoch: 'e1', seq: 5 }, false);
+		expect(position.welcome({ epoch: 'e2', seq: 1 }, true)).toBeNull();
+		expect([position.epoch, position.seq]).toEqual(['e2', 1]);
+
+		const fresh = new StreamPosition();
+		fresh.welcome({ epoch: 'e1', seq: 0 }, false);
+		expect(fresh.welcome({ epoch: 'e1', seq: 7 }, true)).toBeNull();
+		expect(fresh.seq).toBe(7);
+	});
+});

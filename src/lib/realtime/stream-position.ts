@@ -1,0 +1,73 @@
+/**
+ * @module realtime/stream-position
+ * Where this client stands in the hub's event stream: the history's `epoch` and the newest `seq`
+ * seen. It drops events a replay repeats, decides on each welcome whether to ask the server to
+ * resume or to start from the server's position, and unpacks the frames the stream arrives in.
+ */
+import {
+	isEventEnvelope,
+	type AnyControlMessage,
+	type AnyEventEnvelope,
+	type ServerMessage,
+	type WelcomeData
+} from '$lib/protocol';
+
+/** What one text frame carried: its events in order (a batch unpacked) or one control message. */
+export interface DecodedFrame {
+	events: AnyEventEnvelope[];
+	control: AnyControlMessage | null;
+}
+
+/** Splits a text frame into its messages; null when the frame is not JSON. */
+export function decodeFrame(raw: string): DecodedFrame | null {
+	let message: ServerMessage;
+	try {
+		message = JSON.parse(raw) as ServerMessage;
+	} catch {
+		return null;
+	}
+	if (message.type === 'batch') return { events: message.events ?? [], control: null };
+	if (isEventEnvelope(message)) return { events: [message], control: null };
+	return { events: [], control: message as AnyControlMessage };
+}
+
+export class StreamPosition {
+	#epoch: string | null = null;
+	#seq = 0;
+
+	get epoch(): string | null {
+		return this.#epoch;
+	}
+	/** the newest event seq seen */
+	get seq(): number {
+		return this.#seq;
+	}
+
+	/** Whether the event is new to this client; a new one moves the position on. */
+	advance(event: AnyEventEnvelope): boolean {
+		// a replay after `resume` may repeat what this client already saw
+		if (this.#seq > 0 && event.seq <= this.#seq) return false;
+		this.#seq = event.seq;
+		return true;
+	}
+
+	/**
+	 * A welcome arrived. On a reconnect within the same history, returns the position to resume
+	 * from; otherwise takes the server's position and returns null.
+	 */
+	welcome(
+		data: Pick<WelcomeData, 'epoch' | 'seq'>,
+		isReconnect: boolean
+	): { epoch: string; seq: number } | null {
+		if (isReconnect && this.#epoch === data.epoch && this.#seq > 0)
+			return { epoch: data.epoch, seq: this.#seq };
+		this.moveTo(data.epoch, data.seq);
+		return null;
+	}
+
+	/** Takes the position the server names (a welcome, or a `reset` after a gap it could not replay). */
+	moveTo(epoch: string, seq: number): void {
+		this.#epoch = epoch;
+		this.#seq = seq;
+	}
+}
