@@ -1,13 +1,31 @@
 import type { Handle } from '@sveltejs/kit';
 import { getContext } from '$lib/server/global';
+import { json } from '$lib/server/http/responses';
+import { isAllowedOrigin } from '$lib/server/origin';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const handle: Handle = async ({ event, resolve }) => {
 	const aco = getContext();
 	if (!aco) {
-		return new Response(
-			JSON.stringify({ error: { code: 'not_ready', message: 'The aco server is not started yet.' } }),
-			{ status: 503, headers: { 'content-type': 'application/json' } }
-		);
+		return json({ error: { code: 'not_ready', message: 'The aco server is not started yet.' } }, 503);
+	}
+	// A cross-site page may send "simple" POSTs without a preflight; it must not start or
+	// cancel work. Requests without an Origin (curl, the CLI) are not from a browser page.
+	const { request, url } = event;
+	if (!SAFE_METHODS.has(request.method)) {
+		const origin = request.headers.get('origin');
+		if (!isAllowedOrigin(origin, url.host, aco.config.hub.allowedOrigins)) {
+			return json(
+				{
+					error: {
+						code: 'forbidden_origin',
+						message: `Requests from pages on ${origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
+					}
+				},
+				403
+			);
+		}
 	}
 	event.locals.aco = aco;
 	return resolve(event);

@@ -25,7 +25,8 @@ const BASE_CONFIG: HubConfig = {
 	heartbeatIntervalMs: 30_000,
 	idleTimeoutMs: 120_000,
 	maxInboundBytes: 1024,
-	maxBufferedBytes: 4 * 1024 * 1024
+	maxBufferedBytes: 4 * 1024 * 1024,
+	allowedOrigins: ['https://dashboard.example']
 };
 
 interface HubServer {
@@ -516,6 +517,25 @@ function closeCodeIn(bytes: Buffer): number | null {
 	}
 	return null;
 }
+
+describe('hub: origins', () => {
+	let s: HubServer;
+	beforeAll(async () => {
+		s = await startHubServer();
+	});
+	afterAll(() => s.stop());
+
+	it('refuses an upgrade from a page on another site with 403 and admits its own page, listed origins and non-browser clients', async () => {
+		const host = new URL(s.url).host;
+		const foreign = await upgradeRequest(s.url, { Origin: 'https://evil.example' });
+		expect(foreign.status).toBe(403);
+		expect(JSON.parse(foreign.body)).toMatchObject({ error: { code: 'forbidden_origin' } });
+		expect((await upgradeRequest(s.url, { Origin: `http://${host}` })).status).toBe(101);
+		expect((await upgradeRequest(s.url, { Origin: 'https://dashboard.example' })).status).toBe(101);
+		expect((await upgradeRequest(s.url)).status).toBe(101);
+		await expect(s.connect({ origin: 'https://evil.example' })).rejects.toThrow(/403/);
+	});
+});
 
 describe('hub: connection limit', () => {
 	let s: HubServer;

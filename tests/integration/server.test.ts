@@ -82,6 +82,21 @@ describe('aco server', () => {
 		expect(body.errors[0].reason).toContain('does-not-exist');
 	});
 
+	it('refuses to start runs for a page on another site, but not for its own page or curl', async () => {
+		const post = (origin?: string) =>
+			fetch(`${aco.url}/api/v1/workflows/nope/runs`, {
+				method: 'POST',
+				headers: origin ? { origin } : {}
+			});
+		const foreign = await post('https://evil.example');
+		expect(foreign.status).toBe(403);
+		expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('forbidden_origin');
+		expect((await post(aco.url)).status).toBe(404);
+		expect((await post()).status).toBe(404);
+		const ws = await upgradeRequest(aco.wsUrl, { Origin: 'https://evil.example' });
+		expect(ws.status).toBe(403);
+	});
+
 	it('refuses WebSocket upgrades on any path but /ws', async () => {
 		const res = await upgradeRequest(aco.url + '/not-ws');
 		expect(res.status).toBe(404);

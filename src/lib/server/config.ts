@@ -10,6 +10,7 @@ import {
 	DEFAULT_MAX_CONNECTIONS,
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
+import { parseOrigins } from './origin';
 
 export interface HubConfig {
 	maxConnections: number;
@@ -18,6 +19,8 @@ export interface HubConfig {
 	maxInboundBytes: number;
 	/** unread bytes one client may leave in its socket before it is closed with 4002 */
 	maxBufferedBytes: number;
+	/** page origins besides the server's own that may open the hub and call the API from a browser */
+	allowedOrigins: string[];
 }
 
 export interface OrchestratorConfig {
@@ -70,7 +73,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			heartbeatIntervalMs: int(env, 'ACO_HEARTBEAT_INTERVAL_MS', DEFAULT_HEARTBEAT_INTERVAL_MS, 10),
 			idleTimeoutMs: int(env, 'ACO_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, 10),
 			maxInboundBytes: int(env, 'ACO_MAX_INBOUND_BYTES', DEFAULT_MAX_INBOUND_BYTES, 256),
-			maxBufferedBytes: int(env, 'ACO_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024)
+			maxBufferedBytes: int(env, 'ACO_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024),
+			allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS)
 		},
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),

@@ -10,6 +10,7 @@
  * server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
  * await hub.close(1001, 'server shutting down');
  */
+import { isAllowedOrigin } from '../origin';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -124,6 +125,13 @@ export function createHub(deps: HubDeps): Hub {
 			if (state !== 'running') {
 				pool.recordRejected();
 				refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
+				return;
+			}
+			const origin = req.headers.origin;
+			if (!isAllowedOrigin(origin, req.headers.host, config.allowedOrigins)) {
+				pool.recordRejected();
+				logger.warn({ origin, remote: req.socket.remoteAddress }, 'upgrade from a foreign origin refused');
+				refuseUpgrade(socket, 403, HubError.forbiddenOrigin(String(origin)));
 				return;
 			}
 			if (!pool.hasCapacity()) {
