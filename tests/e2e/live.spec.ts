@@ -36,6 +36,13 @@ test('the dashboard runs the demo workflow and shows its progress rise to 100 wi
 	// the optional lint task fails on purpose: an error toast names it and links to it
 	const toast = page.getByRole('status').filter({ hasText: 'Task "Lint (flaky)" failed' });
 	await expect(toast.first()).toBeVisible();
+	const lint = (
+		await aco.api<{ tasks: { id: string; key: string }[] }>('GET', '/api/v1/tasks?status=failed')
+	).tasks.find((t) => t.key === 'flaky-lint')!;
+	await expect(toast.first().getByRole('link', { name: 'Open task' })).toHaveAttribute(
+		'href',
+		`/tasks/${lint.id}`
+	);
 	await expect(page.getByTestId('task-row').filter({ hasText: 'Lint (flaky)' })).toHaveAttribute(
 		'data-status',
 		'failed'
