@@ -62,6 +62,13 @@ export async function startServer(config: AcoConfig = loadConfig()): Promise<Run
 		});
 	});
 	const { port } = server.address() as AddressInfo;
+	if (!isLoopback(config.host)) {
+		// Until token auth lands, anyone who can reach this address can start runs and read logs.
+		logger.warn(
+			{ host: config.host },
+			'listening beyond loopback without authentication: anyone who can reach this address can start workflows and read every log'
+		);
+	}
 	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 	const url = `http://${host}:${port}`;
 	logger.info(
@@ -90,6 +97,10 @@ export async function startServer(config: AcoConfig = loadConfig()): Promise<Run
 			return closing;
 		}
 	};
+}
+
+function isLoopback(host: string): boolean {
+	return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 async function main(): Promise<void> {
