@@ -54,13 +54,20 @@ export async function startServer(config: AcoConfig = loadConfig()): Promise<Run
 		else socket.destroy();
 	});
 
-	await new Promise<void>((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(config.port, config.host, () => {
-			server.off('error', reject);
-			resolve();
+	try {
+		await new Promise<void>((resolve, reject) => {
+			server.once('error', reject);
+			server.listen(config.port, config.host, () => {
+				server.off('error', reject);
+				resolve();
+			});
 		});
-	});
+	} catch (err) {
+		// e.g. EADDRINUSE: release the data folder's lock and the database before reporting it
+		setContext(undefined);
+		await context.close(1001);
+		throw err;
+	}
 	const { port } = server.address() as AddressInfo;
 	if (!isLoopback(config.host)) {
 		// Until token auth lands, anyone who can reach this address can start runs and read logs.

@@ -28,5 +28,24 @@ export const handle: Handle = async ({ event, resolve }) => {
 		}
 	}
 	event.locals.aco = aco;
-	return resolve(event);
+	const response = await resolve(event);
+	// SvelteKit answers a method an endpoint lacks itself, in plain text; the API promises JSON errors
+	if (
+		response.status === 405 &&
+		url.pathname.startsWith('/api/') &&
+		!response.headers.get('content-type')?.includes('json')
+	) {
+		const allow = response.headers.get('allow') ?? '';
+		return json(
+			{
+				error: {
+					code: 'method_not_allowed',
+					message: `${request.method} is not allowed on ${url.pathname}; use ${allow || 'another method'}.`
+				}
+			},
+			405,
+			allow ? { allow } : {}
+		);
+	}
+	return response;
 };

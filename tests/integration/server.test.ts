@@ -74,6 +74,16 @@ describe('aco server', () => {
 		expect(noWorkflow).toMatchObject({ status: 404, body: { error: { code: 'workflow_not_found' } } });
 	});
 
+	it('answers a method an endpoint does not have with 405, the allowed methods and a JSON error', async () => {
+		const res = await fetch(`${aco.url}/api/v1/healthz`, { method: 'POST' });
+		expect(res.status).toBe(405);
+		expect(res.headers.get('allow')).toContain('GET');
+		expect(res.headers.get('content-type')).toContain('application/json');
+		const body = (await res.json()) as { error: { code: string; message: string } };
+		expect(body.error.code).toBe('method_not_allowed');
+		expect(body.error.message).toContain('GET');
+	});
+
 	it('lists the workflows and reports a broken file with its path and reason', async () => {
 		const { body } = await api<WorkflowsResponse>(aco, 'GET', '/api/v1/workflows');
 		expect(body.workflows.map((w) => w.name).sort()).toEqual(['failing', 'quick', 'slow']);
@@ -255,6 +265,25 @@ describe('aco server restart', () => {
 			expect(log.split('\n')[0]).toBe('tick 1');
 		} finally {
 			await second.stop();
+		}
+	});
+
+	it("refuses to start a second server on a data folder in use, leaving the first one's running work alone", async () => {
+		const first = await startAco({ workflowsDir: FIXTURES });
+		try {
+			const client = await subscriber(first, { types: ['tool.output'] });
+			const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
+			await client.next((m) => m.type === 'tool.output', 10_000);
+			const second = startAco({ workflowsDir: FIXTURES, dataDir: first.dataDir });
+			// a second server that did start must not outlive the test
+			second.then((aco) => aco.stop()).catch(() => {});
+			await expect(second).rejects.toThrow(/data folder .* is in use/);
+			const detail = await api<RunDetailResponse>(first, 'GET', `/api/v1/runs/${body.run.id}`);
+			expect(detail.body.run.status).toBe('running');
+			expect(detail.body.tasks[0].status).toBe('running');
+			await client.close();
+		} finally {
+			await first.stop();
 		}
 	});
 

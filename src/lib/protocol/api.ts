@@ -7,7 +7,7 @@
  * | -------------------------------------- | ------------------------------------------ |
  * | GET  /api/v1/healthz                   | HealthResponse                             |
  * | GET  /api/v1/workflows                 | WorkflowsResponse                          |
- * | POST /api/v1/workflows/{name}/runs     | 201 RunResponse                            |
+ * | POST /api/v1/workflows/{name}/runs     | 201 RunResponse (503 while shutting down)  |
  * | GET  /api/v1/runs?status=&workflow=&limit= | RunsResponse (newest first)            |
  * | GET  /api/v1/runs/{id}                 | RunDetailResponse                          |
  * | POST /api/v1/runs/{id}/cancel          | RunResponse (409 when already finished)    |

@@ -154,6 +154,22 @@ describe('RealtimeConnection', () => {
 		connection.destroy();
 	});
 
+	it('stays offline after a 4500–4999 close when the network drops and comes back; Retry now still tries', () => {
+		const { connection, factory, accept, setOnline } = setup();
+		connection.connect();
+		accept();
+		factory.last.serverClose(4501, 'origin not allowed');
+		setOnline(false);
+		setOnline(true);
+		vi.advanceTimersByTime(120_000);
+		expect(factory.sockets).toHaveLength(1);
+		expect(connection.state).toBe('offline');
+		expect(connection.offlineReason).toBe('closed');
+		connection.retryNow();
+		expect(factory.sockets).toHaveLength(2);
+		connection.destroy();
+	});
+
 	it('reconnects after a server restart (1012) and a slow-consumer close (4002)', () => {
 		const { connection, factory, accept } = setup();
 		connection.connect();

@@ -6,7 +6,7 @@ import { socketFactory } from './test-socket';
 import { deferred, makeRun, makeTask, scriptedFetch, settle } from './test-fixtures';
 import type { Task, WorkflowRun } from '$lib/protocol';
 
-function setup(snapshot: { tasks?: Task[]; runs?: WorkflowRun[] } = {}) {
+function setup(snapshot: { tasks?: Task[]; runs?: WorkflowRun[] } = {}, { connected = true } = {}) {
 	const state = {
 		tasks: snapshot.tasks ?? [],
 		runs: snapshot.runs ?? [],
@@ -51,9 +51,11 @@ function setup(snapshot: { tasks?: Task[]; runs?: WorkflowRun[] } = {}) {
 		taskLimit: 3,
 		onError: (err, context) => errors.push(`${context}: ${(err as Error).message}`)
 	});
-	connection.connect();
-	factory.last.open();
-	factory.last.welcome();
+	if (connected) {
+		connection.connect();
+		factory.last.open();
+		factory.last.welcome();
+	}
 	return { state, calls, factory, connection, store, errors };
 }
 
@@ -182,6 +184,54 @@ describe('DashboardStore', () => {
 		await settle();
 		expect(await store.startRun('nope')).toBeNull();
 		expect(errors).toEqual(['Could not start workflow "nope": No workflow named "nope".']);
+		store.destroy();
+		connection.destroy();
+	});
+
+	it('reloads once its subscription is in place when it loaded before the first connect', async () => {
+		// a page mounts before the layout opens the socket: its snapshot is read before the hub
+		// delivers anything to it, so a change in between would otherwise never show
+		const task = makeTask();
+		const { store, state, calls, factory, connection } = setup({ tasks: [task] }, { connected: false });
+		store.start();
+		await settle();
+		state.tasks = [{ ...task, status: 'succeeded', progress: 100 }];
+		connection.connect();
+		factory.last.open();
+		factory.last.welcome();
+		expect(store.tasks[0].status).toBe('running');
+		const before = calls.length;
+		factory.last.receive({
+			type: 'subscribed',
+			timestamp: new Date().toISOString(),
+			data: { id: 'dashboard', filter: { types: ['task.*', 'workflow.*'] } }
+		});
+		await settle();
+		expect(calls.length).toBe(before + 5);
+		expect(store.tasks[0].status).toBe('succeeded');
+		// later acknowledgements (after each reconnect) do not reload again: the resync does
+		factory.last.receive({
+			type: 'subscribed',
+			timestamp: new Date().toISOString(),
+			data: { id: 'dashboard', filter: { types: ['task.*', 'workflow.*'] } }
+		});
+		await settle();
+		expect(calls.length).toBe(before + 5);
+		store.destroy();
+		connection.destroy();
+	});
+
+	it('does not reload on the acknowledgement when it subscribed on an open connection', async () => {
+		const { store, calls, factory, connection } = setup();
+		store.start();
+		await settle();
+		factory.last.receive({
+			type: 'subscribed',
+			timestamp: new Date().toISOString(),
+			data: { id: 'dashboard', filter: { types: ['task.*', 'workflow.*'] } }
+		});
+		await settle();
+		expect(calls.length).toBe(5);
 		store.destroy();
 		connection.destroy();
 	});

@@ -131,6 +131,29 @@ describe('ExecutionLog', () => {
 		expect(numbers(log.lines)).toEqual([1, 2, 3, 4]);
 	});
 
+	it('fetches lines an execution record names while the backlog is still loading', async () => {
+		// the backlog request went out when the server had 3 lines; a newer record says 5, and the
+		// lines in between came before this page was subscribed, so no live line will reveal them
+		const held = deferred();
+		let lines = makeLines(1, 3);
+		const { fetch } = scriptedFetch({
+			'GET /api/v1/executions/x1/log': async (url) => {
+				const after = Number(url.searchParams.get('after') ?? 0);
+				const answer = lines.filter((l) => l.n > after);
+				await held.promise;
+				return ndjson(answer);
+			}
+		});
+		const log = new ExecutionLog('x1', { api: new ApiClient(fetch), lineCount: 3 });
+		log.open();
+		lines = makeLines(1, 5);
+		log.noteLineCount(5);
+		held.resolve();
+		await settle();
+		await settle();
+		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5]);
+	});
+
 	it('holds no lines before it is opened, but counts them', async () => {
 		const server = serverLog(0);
 		const log = new ExecutionLog('x1', { api: server.api });

@@ -93,7 +93,8 @@ export class ExecutionLog {
 	 */
 	noteLineCount(count: number): void {
 		if (count > this.#known) this.#known = count;
-		if (this.#phase === 'live' && count > this.#last && !this.#fetching) void this.#catchUp();
+		// while a fetch runs, #catchUp only asks for one more round: that fetch may predate these lines
+		if ((this.#phase === 'live' || this.#phase === 'loading') && count > this.#last) void this.#catchUp();
 	}
 
 	/** Loads the backlog (only its last maxLines) and goes live. Idempotent. */

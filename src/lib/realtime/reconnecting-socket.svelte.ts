@@ -221,15 +221,16 @@ export class ReconnectingSocket {
 		this.#listener.onStateChange(state, previous);
 	}
 
+	// a server that said stop (4500–4999) is not asked again until the user presses Retry now
 	readonly #onOnline = () => {
-		if (this.#destroyed || this.#socket) return;
+		if (this.#destroyed || this.#socket || this.#offlineReason === 'closed') return;
 		this.#retry.restartDelays();
 		this.#open();
 	};
 
 	// The browser knows before a TCP timeout would: stop retrying into the void and wait for `online`.
 	readonly #onOffline = () => {
-		if (this.#destroyed) return;
+		if (this.#destroyed || this.#offlineReason === 'closed') return;
 		this.#detach(1000, 'browser went offline');
 		this.#timers.clear();
 		this.#goOffline('network');

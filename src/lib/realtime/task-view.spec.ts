@@ -6,7 +6,9 @@ import { socketFactory } from './test-socket';
 import { deferred, makeExecution, makeLines, makeTask, ndjson, scriptedFetch, settle } from './test-fixtures';
 import type { Execution, LogLine } from '$lib/protocol';
 
-function setup(options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void> } = {}) {
+function setup(
+	options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void>; connected?: boolean } = {}
+) {
 	const state = {
 		task: makeTask({ id: 't1' }),
 		executions: options.executions ?? [],
@@ -30,9 +32,11 @@ function setup(options: { executions?: Execution[]; log?: LogLine[]; holdLog?: P
 		target: new EventTarget(),
 		backoff: { random: () => 0 }
 	});
-	connection.connect();
-	factory.last.open();
-	factory.last.welcome();
+	if (options.connected !== false) {
+		connection.connect();
+		factory.last.open();
+		factory.last.welcome();
+	}
 	const view = new TaskView({ connection, taskId: 't1', api: new ApiClient(fetch), onError: () => {} });
 	return { state, calls, factory, connection, view };
 }
@@ -203,6 +207,40 @@ describe('TaskView', () => {
 		view.start();
 		await settle();
 		expect(view.focusExecution?.id).toBe('x3');
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('loads again once its subscription is in place when it loaded before the first connect', async () => {
+		// the page mounts before the layout opens the socket: a step that ends between the first
+		// load and the subscription would otherwise stay "running" on the page for good
+		const { view, state, calls, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2),
+			connected: false
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		state.task = { ...state.task, status: 'succeeded', progress: 100 };
+		state.executions = [makeExecution({ status: 'succeeded', exit_code: 0, line_count: 3 })];
+		state.log = makeLines(1, 3);
+		connection.connect();
+		factory.last.open();
+		factory.last.welcome();
+		factory.last.receive({
+			type: 'subscribed',
+			timestamp: new Date().toISOString(),
+			data: { id: 'task:t1', filter: { task_ids: ['t1'] } }
+		});
+		await settle();
+		await settle();
+		expect(view.task?.status).toBe('succeeded');
+		expect(view.executions[0].status).toBe('succeeded');
+		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3]);
+		expect(calls.filter((c) => c === 'GET /api/v1/tasks/t1')).toHaveLength(2);
 		view.destroy();
 		connection.destroy();
 	});

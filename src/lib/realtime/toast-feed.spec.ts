@@ -6,9 +6,11 @@ import { makeRun, makeTask } from './test-fixtures';
 
 function setup(options: { hidden?: boolean } = {}) {
 	const shown: string[] = [];
+	/** the id of each error toast, in order: toasts with one id replace each other on screen */
+	const errorIds: (string | undefined)[] = [];
 	const toaster: Toaster = {
 		success: (m) => shown.push(`success: ${m}`),
-		error: (m) => shown.push(`error: ${m}`),
+		error: (m, o) => shown.push(`error: ${m}`) && errorIds.push(o?.id),
 		blank: (m) => shown.push(`blank: ${m}`),
 		errorLink: (text, detail, href) => shown.push(`error: ${text} (${detail}) -> ${href}`)
 	};
@@ -30,7 +32,7 @@ function setup(options: { hidden?: boolean } = {}) {
 	connection.connect();
 	factory.last.open();
 	factory.last.welcome();
-	return { shown, notified, factory, connection, stop };
+	return { shown, errorIds, notified, factory, connection, stop };
 }
 
 describe('toast feed', () => {
@@ -134,6 +136,37 @@ describe('toast feed', () => {
 			data: { run_id: 'r1', workflow: 'demo', status: 'succeeded', duration_ms: 1, run: makeRun() }
 		});
 		expect(shown).toEqual([]);
+		connection.destroy();
+	});
+
+	it('groups the tasks that did not run because a task they need failed into one toast per run', () => {
+		const { shown, errorIds, notified, factory, connection } = setup({ hidden: true });
+		const root = makeTask({ id: 'root', name: 'Root', run_id: 'r1', status: 'failed' });
+		root.started_at = root.created_at;
+		factory.last.event({
+			type: 'task.failed',
+			seq: 1,
+			data: { task_id: 'root', run_id: 'r1', status: 'failed', error: 'exit 2', duration_ms: 3, task: root }
+		});
+		['d1', 'd2', 'd3'].forEach((id, i) => {
+			const error = "needs 'root', which failed";
+			const task = makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error });
+			factory.last.event({
+				type: 'task.failed',
+				seq: 2 + i,
+				data: { task_id: id, run_id: 'r1', status: 'failed', error, duration_ms: null, task }
+			});
+		});
+		expect(shown).toEqual([
+			'error: Task "Root" failed (exit 2) -> /tasks/root',
+			`error: Task "d1" did not run: needs 'root', which failed`,
+			'error: 2 tasks did not run because a task they need failed',
+			'error: 3 tasks did not run because a task they need failed'
+		]);
+		// one toast on screen for the three: each update replaces the last
+		expect(new Set(errorIds).size).toBe(1);
+		expect(errorIds[0]).toBeDefined();
+		expect(notified).toEqual(['Task "Root" failed']);
 		connection.destroy();
 	});
 });

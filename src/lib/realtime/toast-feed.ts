@@ -2,7 +2,8 @@
  * @module realtime/toast-feed
  * Turns events into toasts and background notifications, kept quiet on purpose: failures and
  * finished workflows are what people need to hear about; a task succeeding inside a workflow is
- * not (the workflow's own toast covers it). Also tells of the connection being lost and restored,
+ * not (the workflow's own toast covers it), and the dependants a failure stopped share one toast
+ * per run. Also tells of the connection being lost and restored,
  * but not of the very first connect.
  */
 import toast, { type Renderable } from 'svelte-french-toast';
@@ -60,6 +61,8 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	const notifier = options.notifier;
 	const taskSucceeded = options.taskSucceeded ?? 'standalone';
 	const seen = new Set<string>();
+	/** per run, how many tasks failed without running because a task they need failed */
+	const blockedByRun = new Map<string, number>();
 	let wasConnected = false;
 
 	function once(key: string): boolean {
@@ -74,6 +77,10 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 			case 'task.failed': {
 				const { task, error } = event.data;
 				if (!once(`task.failed:${task.id}`)) return;
+				if (task.run_id !== null && task.started_at === null) {
+					blocked(task.run_id, task.name, error);
+					return;
+				}
 				const title = `Task "${task.name}" failed`;
 				toaster.errorLink(title, error, taskHref(task.id), { duration: 10_000 });
 				notifier?.notify(title, { body: error ?? undefined, url: taskHref(task.id), tag: task.id });
@@ -105,6 +112,20 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 				return;
 			}
 		}
+	}
+
+	// A failure fails every task that needs it: one toast per run that counts them (the failure
+	// itself and the workflow have their own), rather than a stack of toasts covering the page.
+	function blocked(runId: string, name: string, error: string | null): void {
+		const count = (blockedByRun.get(runId) ?? 0) + 1;
+		blockedByRun.delete(runId);
+		blockedByRun.set(runId, count);
+		if (blockedByRun.size > SEEN_LIMIT) blockedByRun.delete(blockedByRun.keys().next().value as string);
+		const text =
+			count === 1
+				? `Task "${name}" did not run${error ? `: ${error}` : ''}`
+				: `${count} tasks did not run because a task they need failed`;
+		toaster.error(text, { id: `blocked:${runId}`, duration: 8000 });
 	}
 
 	function onState(state: ConnectionState, previous: ConnectionState): void {

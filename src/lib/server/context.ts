@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import type { AcoConfig } from './config';
+import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
 import type { EventBus } from './bus/types';
@@ -33,7 +34,14 @@ export async function createContext(
 	logger: Logger = createLogger(config.logLevel)
 ): Promise<AcoContext> {
 	fs.mkdirSync(config.dataDir, { recursive: true });
-	const store = openSqliteStore(config.dataDir);
+	const lock = lockDataDir(config.dataDir);
+	let store: Store;
+	try {
+		store = openSqliteStore(config.dataDir);
+	} catch (err) {
+		lock.release();
+		throw err;
+	}
 	const bus = new MemoryBus({ onError: (err) => logger.error({ err }, 'bus listener failed') });
 	const orchestrator = createOrchestrator({
 		store,
@@ -59,6 +67,7 @@ export async function createContext(
 				await orchestrator.shutdown();
 				await bus.close();
 				await store.close();
+				lock.release();
 			})();
 			return closing;
 		}

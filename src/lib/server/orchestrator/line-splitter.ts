@@ -38,9 +38,12 @@ export class LineSplitter {
 
 	write(chunk: Buffer | string): void {
 		if (this.#ended) return;
+		// the pending partial line holds no newline: search only what arrived, or a tool writing a
+		// long line a few bytes at a time costs quadratic time
+		const searchFrom = this.#partial.length;
 		const text = this.#partial + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
 		let start = 0;
-		for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+		for (let nl = text.indexOf('\n', searchFrom); nl !== -1; nl = text.indexOf('\n', start)) {
 			// CRLF ends a line like LF; a bare \r inside a line is progress-bar redrawing, kept for the viewer
 			const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
 			this.#emit(text.slice(start, end));

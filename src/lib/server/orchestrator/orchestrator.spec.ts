@@ -9,7 +9,7 @@ import type { OrchestratorConfig } from '../config';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON } from './orchestrator';
-import { WorkflowNotFoundError, type Orchestrator } from './types';
+import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
 
 const logger = pino({ level: 'silent' });
 const NODE = JSON.stringify(process.execPath);
@@ -346,6 +346,50 @@ describe('orchestrator', () => {
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
 		expect(ofType('workflow.failed')[0].data.status).toBe('interrupted');
 		await expect(orchestrator.startRun('long')).rejects.toThrow(/shutting down/);
+	});
+
+	it('refuses new runs once shutdown has begun with a shutting_down error', async () => {
+		workflow('quick', 'tasks:\n  a:\n    steps: [{ run: echo hi }]\n');
+		const starting = orchestrator.startRun('quick');
+		await orchestrator.shutdown();
+		await expect(starting).rejects.toMatchObject({ code: 'shutting_down' });
+		await expect(orchestrator.startRun('quick')).rejects.toBeInstanceOf(OrchestratorClosedError);
+	});
+
+	it('waits for a run being stored when shutdown begins, and leaves it interrupted rather than queued', async () => {
+		await orchestrator.shutdown();
+		const fileStore = openSqliteStore(dir);
+		// a store with network latency (PostgreSQL), so shutdown can begin between the run's writes
+		const slow = new Proxy(fileStore, {
+			get(target, prop) {
+				const value = Reflect.get(target, prop);
+				if (prop === 'createTask') {
+					return async (...args: Parameters<Store['createTask']>) => {
+						await new Promise((resolve) => setTimeout(resolve, 50));
+						return target.createTask(...args);
+					};
+				}
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		setup({ store: slow });
+		workflow('pair', 'tasks:\n  a:\n    steps: [{ run: echo a }]\n  b:\n    steps: [{ run: echo b }]\n');
+		const starting = orchestrator.startRun('pair');
+		while ((await fileStore.listRuns()).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+		await orchestrator.shutdown();
+		// what the context does next
+		await fileStore.close();
+		await starting.catch(() => {});
+
+		const reopened = openSqliteStore(dir);
+		try {
+			const [run] = await reopened.listRuns();
+			expect(run.status).toBe('interrupted');
+			const tasks = await reopened.listTasks({ run_id: run.id });
+			expect(tasks.map((task) => task.status)).toEqual(['interrupted', 'interrupted']);
+		} finally {
+			await reopened.close();
+		}
 	});
 
 	it('fails a task whose command does not exist, with a clear error', async () => {

@@ -33,7 +33,7 @@ import {
 } from './run-state';
 import { TaskRunner, type StopReason } from './task-runner';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
-import { WorkflowNotFoundError, type Orchestrator } from './types';
+import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
 
 export { INTERRUPTED_REASON };
 
@@ -56,6 +56,8 @@ class WorkflowOrchestrator implements Orchestrator {
 	#running = 0;
 	#closed = false;
 	#shutdown: Promise<void> | null = null;
+	/** startRun calls still writing their run's records */
+	#starting = new Set<Promise<WorkflowRun>>();
 	#reportedErrors = '[]';
 
 	constructor(deps: OrchestratorDeps) {
@@ -75,8 +77,20 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	async startRun(workflowName: string): Promise<WorkflowRun> {
-		if (this.#closed) throw new Error('the orchestrator is shutting down; no new runs start');
+		if (this.#closed) throw new OrchestratorClosedError();
+		const starting = this.#startRun(workflowName);
+		this.#starting.add(starting);
+		try {
+			return await starting;
+		} finally {
+			this.#starting.delete(starting);
+		}
+	}
+
+	async #startRun(workflowName: string): Promise<WorkflowRun> {
 		const { workflows } = await loadWorkflows(this.#deps.config.workflowsDir);
+		// nothing is stored yet, so a shutdown that began meanwhile can still refuse the run
+		if (this.#closed) throw new OrchestratorClosedError();
 		const workflow = workflows.find((candidate) => candidate.name === workflowName);
 		if (!workflow) throw new WorkflowNotFoundError(workflowName);
 
@@ -158,6 +172,8 @@ class WorkflowOrchestrator implements Orchestrator {
 	shutdown(): Promise<void> {
 		this.#shutdown ??= (async () => {
 			this.#closed = true;
+			// a run whose records are being written joins #runs when they are, and is interrupted then
+			await Promise.allSettled([...this.#starting]);
 			const runs = [...this.#runs.values()];
 			for (const state of runs) this.#interrupt(state);
 			this.#pump();

@@ -105,6 +105,11 @@ describe('runTool', () => {
 		});
 	});
 
+	it('does not stop a command early when its timeout is longer than a Node timer can hold', async () => {
+		const { tool } = start({ ...node('setTimeout(() => {}, 200)'), timeoutMs: 40 * 24 * 3600 * 1000 });
+		expect(await tool.result).toMatchObject({ exitCode: 0, timedOut: false, error: null });
+	});
+
 	it('cancels the whole process group, grandchildren included', async () => {
 		const { tool, lines } = start({ command: 'sh', args: ['-c', 'sleep 30 & echo $!; wait'] });
 		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -130,6 +135,30 @@ describe('runTool', () => {
 		const result = await tool.result;
 		expect(result).toMatchObject({ cancelled: true, signal: 'SIGKILL' });
 		expect(lines.map(([, text]) => text)).toEqual(['ready', 'ignoring']);
+	});
+
+	it('kills a grandchild that ignores SIGTERM and does not hold the output once the grace period is over', async () => {
+		const script = '(trap "" TERM; exec sleep 30) >/dev/null 2>&1 </dev/null & echo $!; wait';
+		const { tool, lines } = start({ command: 'sh', args: ['-c', script] }, { killGraceMs: 200 });
+		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const grandchild = Number(lines[0][1]);
+		tool.cancel();
+		expect(await tool.result).toMatchObject({ cancelled: true });
+		await new Promise((resolve) => setTimeout(resolve, 400));
+		expect(alive(grandchild)).toBe(false);
+	});
+
+	it('stays cancelled when its timeout passes during the grace period of a cancel', async () => {
+		const { tool, lines } = start(
+			{
+				...node('process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'),
+				timeoutMs: 300
+			},
+			{ killGraceMs: 600 }
+		);
+		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		tool.cancel();
+		expect(await tool.result).toMatchObject({ cancelled: true, timedOut: false, error: 'cancelled' });
 	});
 
 	it('does not wait for ever on a background process that keeps the output open', async () => {

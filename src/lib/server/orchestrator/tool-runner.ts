@@ -52,6 +52,8 @@ export interface ToolHandle {
 }
 
 export const DEFAULT_DRAIN_MS = 2_000;
+/** Node fires a timer set beyond 2^31 − 1 ms after 1 ms instead; a longer timeout waits this long */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * @example
@@ -77,6 +79,8 @@ class ToolRun implements ToolHandle {
 	#cancelled = false;
 	#timeoutMs: number | null;
 	#timers = new Set<NodeJS.Timeout>();
+	/** SIGKILL for the group after the grace period; outlives the result (see #terminate) */
+	#escalation: NodeJS.Timeout | null = null;
 	#splitters: Record<LogStream, LineSplitter>;
 
 	constructor(spec: ToolSpec, options: Required<ToolRunnerOptions>) {
@@ -147,6 +151,8 @@ class ToolRun implements ToolHandle {
 		child.on('close', () => this.#settle());
 		if (this.#timeoutMs !== null) {
 			this.#timer(this.#timeoutMs, () => {
+				// a cancel already under way stays a cancel, not a timeout
+				if (this.#cancelled) return;
 				this.#timedOut = true;
 				this.#terminate();
 			});
@@ -162,12 +168,22 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#killGroup('SIGTERM');
-		this.#timer(this.#options.killGraceMs, () => this.#killGroup('SIGKILL'));
+		if (this.#escalation) return;
+		// Not cleared when the result settles: the leader may exit on SIGTERM while a grandchild that
+		// ignores it (and no longer holds the output pipes) lives on in the group.
+		this.#escalation = setTimeout(
+			() => {
+				this.#escalation = null;
+				this.#killGroup('SIGKILL', true);
+			},
+			Math.min(this.#options.killGraceMs, MAX_TIMER_MS)
+		);
+		this.#escalation.unref();
 	}
 
-	#killGroup(signal: NodeJS.Signals): void {
+	#killGroup(signal: NodeJS.Signals, evenIfSettled = false): void {
 		const pid = this.#child?.pid;
-		if (pid === undefined || this.#settled) return;
+		if (pid === undefined || (this.#settled && !evenIfSettled)) return;
 		try {
 			process.kill(-pid, signal);
 		} catch {
@@ -184,10 +200,13 @@ class ToolRun implements ToolHandle {
 	}
 
 	#timer(ms: number, fn: () => void): void {
-		const timer = setTimeout(() => {
-			this.#timers.delete(timer);
-			fn();
-		}, ms);
+		const timer = setTimeout(
+			() => {
+				this.#timers.delete(timer);
+				fn();
+			},
+			Math.min(ms, MAX_TIMER_MS)
+		);
 		timer.unref();
 		this.#timers.add(timer);
 	}

@@ -26,3 +26,11 @@ export class WorkflowNotFoundError extends Error {
 		super(`No workflow named "${name}"`);
 	}
 }
+
+/** Thrown by startRun once shutdown has begun; the REST API answers it with 503. */
+export class OrchestratorClosedError extends Error {
+	readonly code = 'shutting_down';
+	constructor() {
+		super('The server is shutting down; no new runs start. Try again once it is back.');
+	}
+}

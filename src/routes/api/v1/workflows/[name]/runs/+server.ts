@@ -21,6 +21,9 @@ export const POST: RequestHandler = ({ locals, params }) =>
 						`No workflow named "${params.name}". GET /api/v1/workflows lists them.`
 					);
 				}
+				if ((err as { code?: string })?.code === 'shutting_down') {
+					throw new ApiError(503, 'shutting_down', (err as Error).message);
+				}
 				throw err;
 			}
 		},
