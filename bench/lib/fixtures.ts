@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { LogStream } from '../../src/lib/protocol/models';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite-store';
 import type { Store } from '../../src/lib/server/store/types';
+import { createStandaloneTask, createTestExecution } from '../../src/lib/server/store/test-records';
 
 export interface BenchStore {
 	dir: string;
@@ -23,23 +24,8 @@ export interface BenchStore {
 export async function openBenchStore(name: string): Promise<BenchStore> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), `aco-bench-${name}-`));
 	const store = openSqliteStore(dir);
-	const task = await store.createTask({
-		run_id: null,
-		key: name,
-		name,
-		needs: [],
-		weight: 1,
-		optional: false,
-		step_count: 1
-	});
-	const execution = await store.createExecution({
-		task_id: task.id,
-		step: 0,
-		name,
-		command: 'bench',
-		args: [],
-		cwd: null
-	});
+	const task = await createStandaloneTask(store, { key: name, name });
+	const execution = await createTestExecution(store, task.id, { name, command: 'bench' });
 	let disposed = false;
 	return {
 		dir,

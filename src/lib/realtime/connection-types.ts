@@ -11,7 +11,12 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'off
 /** why the state is 'offline': the browser has no network, the attempts ran out, the server said stop, or destroy() */
 export type OfflineReason = 'network' | 'gave_up' | 'closed' | 'destroyed';
 /** why stores should reload: a reconnect, or the server could not replay the gap */
-export type ResyncReason = 'reconnect' | 'reset';
+/**
+ * Why a store should reload what it shows: a reconnect, a `reset` (history could not cover the
+ * gap), or `subscribed` — the first connect's subscriptions are now live, and anything loaded
+ * before that may have changed unseen.
+ */
+export type ResyncReason = 'reconnect' | 'reset' | 'subscribed';
 
 export interface CloseInfo {
 	code: number;

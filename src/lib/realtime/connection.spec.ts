@@ -91,6 +91,28 @@ describe('RealtimeConnection', () => {
 		connection.destroy();
 	});
 
+	it('asks stores to reload once the subscriptions made before the first connect are all confirmed', () => {
+		const { connection, accept } = setup();
+		const reasons: string[] = [];
+		connection.onReconnected((reason) => reasons.push(reason));
+		connection.subscribe('dash', { types: ['task.*'] });
+		connection.subscribe('task:t1', { task_ids: ['t1'] });
+		connection.connect();
+		const socket = accept();
+		const confirm = (id: string) =>
+			socket.receive({ type: 'subscribed', timestamp: new Date().toISOString(), data: { id, filter: {} } });
+		confirm('dash');
+		expect(reasons).toEqual([]);
+		confirm('task:t1');
+		expect(reasons).toEqual(['subscribed']);
+		// a subscription made on the open connection, and repeated confirmations, ask for nothing
+		connection.subscribe('task:t2', { task_ids: ['t2'] });
+		confirm('task:t2');
+		confirm('dash');
+		expect(reasons).toEqual(['subscribed']);
+		connection.destroy();
+	});
+
 	it('delivers every event, unpacking batches, and tracks the newest seq', () => {
 		const { connection, accept } = setup();
 		const seen: number[] = [];

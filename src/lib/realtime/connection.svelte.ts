@@ -52,6 +52,9 @@ export class RealtimeConnection {
 	readonly #now: () => number;
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
 	readonly #subscriptions = new Map<string, EventFilter>();
+	// subscriptions made before the first connect, until the hub confirms them
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
+	readonly #unconfirmed = new Set<string>();
 	readonly #events = new Emitter<[AnyEventEnvelope]>();
 	readonly #controls = new Emitter<[AnyControlMessage]>();
 	readonly #resyncs = new Emitter<[ResyncReason]>();
@@ -134,6 +137,7 @@ export class RealtimeConnection {
 
 	unsubscribe(sub: string): void {
 		if (!this.#subscriptions.delete(sub)) return;
+		if (this.#unconfirmed.delete(sub) && this.#unconfirmed.size === 0) this.#resyncs.emit('subscribed');
 		if (this.state === 'connected') this.#socket.send({ type: 'unsubscribe', sub });
 	}
 
@@ -149,7 +153,11 @@ export class RealtimeConnection {
 		});
 	}
 
-	/** Called after a REconnect (not the first connect) and on `reset`: reload what may be missed. */
+	/**
+	 * Called when what a store loaded may be stale: after a REconnect, on `reset`, and once the
+	 * subscriptions made before the first connect are confirmed (a page loads before the socket
+	 * is up, so nothing reached it in between).
+	 */
 	onReconnected(handler: ResyncHandler): () => void {
 		return this.#resyncs.add(handler);
 	}
@@ -182,7 +190,11 @@ export class RealtimeConnection {
 
 	#onControl(message: AnyControlMessage): void {
 		if (message.type === 'welcome') this.#onWelcome(message.data);
-		else if (message.type === 'reset') {
+		else if (message.type === 'subscribed') {
+			if (this.#unconfirmed.delete(message.data.id) && this.#unconfirmed.size === 0) {
+				this.#resyncs.emit('subscribed');
+			}
+		} else if (message.type === 'reset') {
 			this.#position.moveTo(message.data.epoch, message.data.seq);
 			this.#resyncs.emit('reset');
 		}
@@ -193,7 +205,10 @@ export class RealtimeConnection {
 		const isReconnect = this.#socket.hasConnected;
 		const resumeFrom = this.#position.welcome(data, isReconnect);
 		this.#clientId = data.client_id;
-		for (const [sub, filter] of this.#subscriptions) this.#socket.send({ type: 'subscribe', sub, filter });
+		for (const [sub, filter] of this.#subscriptions) {
+			if (!isReconnect) this.#unconfirmed.add(sub);
+			this.#socket.send({ type: 'subscribe', sub, filter });
+		}
 		if (resumeFrom) this.#socket.send({ type: 'resume', ...resumeFrom });
 		const heartbeatMs =
 			data.heartbeat_interval_ms > 0 ? data.heartbeat_interval_ms : DEFAULT_HEARTBEAT_INTERVAL_MS;

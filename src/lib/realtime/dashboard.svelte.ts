@@ -2,8 +2,8 @@
  * @module realtime/dashboard
  * The dashboard's live data: workflows, recent runs and recent tasks, loaded over REST and kept
  * current by `task.*` and `workflow.*` events (which carry whole records, so an event is an
- * upsert). The snapshot is reloaded after every reconnect, since events may have been missed, and
- * once more when a first load ran before the hub confirmed the subscription.
+ * upsert). The snapshot is reloaded whenever the connection says it may be stale (see
+ * `onReconnected`).
  */
 import { SvelteSet } from 'svelte/reactivity';
 import { ApiClient } from '$lib/api';
@@ -106,16 +106,6 @@ export class DashboardStore {
 			this.#connection.onEvent((event) => this.apply(event)),
 			this.#connection.onReconnected(() => void this.load())
 		);
-		if (this.#connection.state !== 'connected') {
-			// a page mounts before the layout opens the socket, so this first snapshot is read before
-			// the hub delivers anything here: read it again once the subscription is in place
-			const off = this.#connection.onControl('subscribed', ({ id }) => {
-				if (id !== DASHBOARD_SUBSCRIPTION) return;
-				off();
-				void this.load();
-			});
-			this.#teardown.push(off);
-		}
 		this.#connection.subscribe(DASHBOARD_SUBSCRIPTION, { types: ['task.*', 'workflow.*'] });
 		void this.load();
 	}

@@ -3,7 +3,7 @@
  * Everything /tasks/[id] shows: the task, its executions and one {@link ExecutionLog} per
  * execution, loaded over REST and kept live by the task's `task.*` and `tool.*` events.
  * It subscribes before it loads anything, so nothing that happens during the load is missed; when
- * the socket was not up yet, it loads again once the hub confirms the subscription.
+ * the socket was not up yet, the connection's resync (`subscribed`) loads it again.
  */
 import { ApiClient } from '$lib/api';
 import { isTerminal, type AnyEventEnvelope, type Execution, type Task, type TaskDetail } from '$lib/protocol';
@@ -105,18 +105,7 @@ export class TaskView {
 			// the hub dropped events for this page: some output lines may be missing
 			this.#connection.onControl('dropped', () => this.#resyncLogs())
 		);
-		const sub = taskSubscription(this.taskId);
-		if (this.#connection.state !== 'connected') {
-			// the page mounts before the layout opens the socket, so this first load is read before
-			// the hub delivers anything here: load again once the subscription is in place
-			const off = this.#connection.onControl('subscribed', ({ id }) => {
-				if (id !== sub) return;
-				off();
-				this.#resync();
-			});
-			this.#teardown.push(off);
-		}
-		this.#connection.subscribe(sub, { task_ids: [this.taskId] });
+		this.#connection.subscribe(taskSubscription(this.taskId), { task_ids: [this.taskId] });
 		void this.load();
 	}
 

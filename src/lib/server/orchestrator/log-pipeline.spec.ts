@@ -6,6 +6,7 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
+import { createStandaloneTask, createTestExecution } from '../store/test-records';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -18,23 +19,8 @@ beforeEach(async () => {
 	bus = new MemoryBus();
 	events = [];
 	bus.subscribe((event) => events.push(event));
-	const task = await store.createTask({
-		run_id: null,
-		key: 't',
-		name: 't',
-		needs: [],
-		weight: 1,
-		optional: false,
-		step_count: 1
-	});
-	const execution = await store.createExecution({
-		task_id: task.id,
-		step: 0,
-		name: 's',
-		command: 'x',
-		args: [],
-		cwd: null
-	});
+	const task = await createStandaloneTask(store);
+	const execution = await createTestExecution(store, task.id);
 	ids = { task_id: task.id, run_id: null, execution_id: execution.id };
 });
 

@@ -10,6 +10,7 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON } from './orchestrator';
 import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
+import { createStandaloneTask } from '../store/test-records';
 
 const logger = pino({ level: 'silent' });
 const NODE = JSON.stringify(process.execPath);
@@ -470,15 +471,7 @@ describe('orchestrator', () => {
 	});
 
 	it('marks work left running by a previous process as interrupted on recover', async () => {
-		const task = await store.createTask({
-			run_id: null,
-			key: 'old',
-			name: 'old',
-			needs: [],
-			weight: 1,
-			optional: false,
-			step_count: 1
-		});
+		const task = await createStandaloneTask(store, { key: 'old', name: 'old' });
 		await store.updateTask(task.id, { status: 'running' });
 		await orchestrator.recover();
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'interrupted', error: INTERRUPTED_REASON });

@@ -5,6 +5,7 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { TaskProgress } from './task-progress';
+import { createStandaloneTask } from '../store/test-records';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -19,15 +20,7 @@ beforeEach(async () => {
 	bus.subscribe(
 		(event) => event.type === 'task.progress' && events.push(event as DomainEvent<'task.progress'>)
 	);
-	task = await store.createTask({
-		run_id: null,
-		key: 't',
-		name: 't',
-		needs: [],
-		weight: 1,
-		optional: false,
-		step_count: 1
-	});
+	task = await createStandaloneTask(store);
 });
 
 afterEach(async () => {

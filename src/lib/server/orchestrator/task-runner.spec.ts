@@ -7,6 +7,7 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { TaskRunner } from './task-runner';
 import type { StepDef, TaskDef } from './workflow-file';
+import { createStandaloneTask } from '../store/test-records';
 
 const logger = pino({ level: 'silent' });
 const REASON = 'the server stopped';
@@ -39,15 +40,7 @@ async function setupRunner(
 	target: Store = store
 ): Promise<{ runner: TaskRunner; task: Task }> {
 	const def: TaskDef = { key: 't', name: 't', needs: [], optional: false, weight: 1, steps };
-	const task = await store.createTask({
-		run_id: null,
-		key: 't',
-		name: 't',
-		needs: [],
-		weight: 1,
-		optional: false,
-		step_count: steps.length
-	});
+	const task = await createStandaloneTask(store, { step_count: steps.length });
 	const deps = {
 		store: target,
 		bus,
