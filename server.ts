@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
+import type { Logger } from './src/lib/server/logger';
 import { hubUpgradeListener } from './src/lib/server/upgrade';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
@@ -36,9 +37,18 @@ async function loadHandler(): Promise<RequestHandler> {
 	}
 }
 
-export async function startServer(config: AcoConfig = loadConfig()): Promise<RunningServer> {
+export interface StartOptions {
+	/** where the server logs; JSON lines on stdout at `config.logLevel` when omitted */
+	logger?: Logger;
+}
+
+/** Starts aco on `config` (read from the environment by default); `aco server` calls this. */
+export async function startServer(
+	config: AcoConfig = loadConfig(),
+	options: StartOptions = {}
+): Promise<RunningServer> {
 	const handler = await loadHandler();
-	const context = await createContext(config);
+	const context = await createContext(config, options.logger);
 	setContext(context);
 	const { logger } = context;
 
@@ -69,8 +79,8 @@ export async function startServer(config: AcoConfig = loadConfig()): Promise<Run
 		throw err;
 	}
 	const { port } = server.address() as AddressInfo;
-	if (!isLoopback(config.host)) {
-		// Until token auth lands, anyone who can reach this address can start runs and read logs.
+	if (!isLoopback(config.host) && config.token === null) {
+		// Without ACO_TOKEN, anyone who can reach this address can start runs and read logs.
 		logger.warn(
 			{ host: config.host },
 			'listening beyond loopback without authentication: anyone who can reach this address can start workflows and read every log'

@@ -2,6 +2,8 @@ import type { Handle } from '@sveltejs/kit';
 import { getContext } from '$lib/server/global';
 import { json } from '$lib/server/http/responses';
 import { isAllowedOrigin } from '$lib/server/origin';
+import { assertAuthorized } from '$lib/server/ingest/auth';
+import { isIngestError } from '$lib/server/ingest/ingest-error';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -25,6 +27,13 @@ export const handle: Handle = async ({ event, resolve }) => {
 				},
 				403
 			);
+		}
+		// with ACO_TOKEN set, anything that starts, cancels or ingests work needs the token
+		try {
+			assertAuthorized(request.headers.get('authorization'), aco.config.token);
+		} catch (err) {
+			if (!isIngestError(err)) throw err;
+			return json({ error: { code: err.code, message: err.message } }, 401, { 'www-authenticate': 'Bearer' });
 		}
 	}
 	event.locals.aco = aco;

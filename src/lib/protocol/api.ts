@@ -12,6 +12,8 @@
  * | GET  /api/v1/runs/{id}                 | RunDetailResponse                          |
  * | POST /api/v1/runs/{id}/cancel          | RunResponse (409 when already finished)    |
  * | GET  /api/v1/tasks?status=&run_id=&limit= | TasksResponse (newest first)            |
+ * | POST /api/v1/tasks                     | 201 IngestTaskResponse (ingest; see ./ingest.ts) |
+ * | POST /api/v1/tasks/{id}/events         | IngestEventsResponse (ingest; see ./ingest.ts)   |
  * | GET  /api/v1/tasks/{id}                | TaskResponse (with executions)             |
  * | POST /api/v1/tasks/{id}/cancel         | TaskResponse (409 when already finished)   |
  * | GET  /api/v1/executions/{id}           | ExecutionResponse                          |

@@ -9,3 +9,4 @@ export * from './close-codes';
 export * from './limits';
 export * from './filter';
 export * from './api';
+export * from './ingest';

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { EVENT_TYPES, type EventDataMap, type EventType } from './events';
 import { TASK_STATUSES } from './models';
 import { MAX_FILTER_IDS, MAX_SUBSCRIPTIONS_PER_CLIENT } from './limits';
+import type { IngestAckData } from './ingest';
 
 // ---------- server → client ----------
 
@@ -53,6 +54,8 @@ export interface ControlDataMap {
 	/** events were dropped for this client under backpressure */
 	dropped: { count: number; from_seq: number; to_seq: number };
 	error: ErrorData;
+	/** a producer's message was applied (see protocol/ingest) */
+	'ingest.ack': IngestAckData;
 }
 
 export type ControlType = keyof ControlDataMap;

@@ -4,7 +4,7 @@
  * carries a version, so the lifecycle decides: a record never moves back from finished to
  * running, or from running to queued, whichever source arrived last.
  */
-import { isTerminal } from '$lib/protocol';
+import { isTerminal } from '../protocol';
 
 interface Lifecycle {
 	id: string;

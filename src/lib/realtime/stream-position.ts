@@ -10,7 +10,7 @@ import {
 	type AnyEventEnvelope,
 	type ServerMessage,
 	type WelcomeData
-} from '$lib/protocol';
+} from '../protocol';
 
 /** What one text frame carried: its events in order (a batch unpacked) or one control message. */
 export interface DecodedFrame {

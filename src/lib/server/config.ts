@@ -38,6 +38,8 @@ export interface AcoConfig {
 	host: string;
 	dataDir: string;
 	logLevel: string;
+	/** when set, mutations (REST POSTs) and WebSocket producers must present it as a bearer token */
+	token: string | null;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
 }
@@ -68,6 +70,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		host: env.HOST || DEFAULT_HOST,
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
+		token: env.ACO_TOKEN || null,
 		hub: {
 			maxConnections: int(env, 'ACO_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
 			heartbeatIntervalMs: int(env, 'ACO_HEARTBEAT_INTERVAL_MS', DEFAULT_HEARTBEAT_INTERVAL_MS, 10),

@@ -11,6 +11,7 @@ import {
 	type ControlDataMap,
 	type ControlType
 } from '../../protocol/messages';
+import { handleProducerFrame } from '../ingest/producer';
 import type { Logger } from '../logger';
 import type { StreamPosition } from './broadcast';
 import type { HubCounters } from './counters';
@@ -42,7 +43,10 @@ export class Router {
 			this.#fail(session, HubError.binaryFrame());
 			return;
 		}
-		const parsed = parseClientMessage(toText(data));
+		const text = toText(data);
+		// producers (aco exec, scripts) share the socket; their messages live in ingest/producer
+		if (handleProducerFrame(session, text)) return;
+		const parsed = parseClientMessage(text);
 		if (!parsed.ok) {
 			this.#fail(session, HubError.fromErrorData(parsed.error), parsed.error.ref);
 			return;

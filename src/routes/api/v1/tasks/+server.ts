@@ -2,7 +2,10 @@ import type { RequestHandler } from './$types';
 import { z } from 'zod';
 import { handle, json } from '$lib/server/http/responses';
 import { limitParam, parseQuery, statusParam } from '$lib/server/http/query';
-import type { TasksResponse } from '$lib/protocol';
+import { handleIngest } from '$lib/server/ingest/http';
+import { ingestFor } from '$lib/server/ingest/registry';
+import { readJson, validate } from '$lib/server/ingest/validate';
+import { createTaskSchema, type IngestTaskResponse, type TasksResponse } from '$lib/protocol';
 
 export const GET: RequestHandler = ({ locals, url }) =>
 	handle(
@@ -16,4 +19,17 @@ export const GET: RequestHandler = ({ locals, url }) =>
 			return json(body);
 		},
 		(err) => locals.aco.logger.error({ err }, 'GET /tasks failed')
+	);
+
+/** Creates a stand-alone task (ingest API); a repeated Idempotency-Key returns the same task with 200. */
+export const POST: RequestHandler = ({ locals, request }) =>
+	handleIngest(
+		async () => {
+			const input = validate(createTaskSchema, await readJson(request), 'task');
+			const key = request.headers.get('idempotency-key');
+			const body: IngestTaskResponse = await ingestFor(locals.aco).createTask(input, key || null);
+			return json(body, body.existing ? 200 : 201, { location: `/api/v1/tasks/${body.task.id}` });
+		},
+		locals.aco.logger,
+		'POST /tasks'
 	);

@@ -1,0 +1,225 @@
+/**
+ * @module cli/commands/exec
+ * `aco exec [--name …] -- <command…>`: runs a local command with its output printed as usual,
+ * and reports it to the server as a stand-alone task (each stdout/stderr line numbered, with
+ * `::progress` understood by the server). Everything is spooled to disk first, so the command
+ * runs the same when the server is down; what the server has not acknowledged when the command
+ * ends is retried for `--retry-for` ms and otherwise left for the next `aco` invocation.
+ * Exits with the command's own code (128 + signal number when a signal ended it).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { IngestEventInput } from '../../lib/protocol/ingest';
+import { LineSplitter } from '../../lib/server/orchestrator/line-splitter';
+import {
+	CONNECTION_OPTIONS,
+	CliError,
+	connectionOf,
+	helpText,
+	intOption,
+	parseCommand,
+	type CommandSpec
+} from '../args';
+import { SUMMARIES } from './summaries';
+import { Delivery } from '../exec/delivery';
+import { Spool, spoolDir } from '../exec/spool';
+import { AcoHttp } from '../http';
+
+/** how long the last output waits to be sent with more */
+export const DEFAULT_FLUSH_MS = 50;
+/** how long to keep trying to reach the server after the command ended */
+export const DEFAULT_RETRY_FOR_MS = 30_000;
+const MAX_LINE_LENGTH = 16 * 1024;
+/** one output event carries at most this much text, so a request stays small */
+const MAX_EVENT_BYTES = 128 * 1024;
+const MAX_NAME_LENGTH = 200;
+
+export const spec: CommandSpec = {
+	name: 'exec',
+	usage: 'aco exec [--name <name>] [--url <url>] -- <command> [args…]',
+	summary: SUMMARIES.exec,
+	details: [
+		'The output is printed as usual and streamed to the server line by line (stdout and stderr),',
+		'"::progress value=N::message" lines set the task progress, and aco exits with the command\'s',
+		'own exit code. When the server cannot be reached the command still runs; its output is kept',
+		`in ${spoolDir()} (ACO_SPOOL_DIR) and sent when the server is back, or by the next aco command.`
+	],
+	options: {
+		name: {
+			type: 'string',
+			short: 'n',
+			value: '<name>',
+			description: 'task name (default: the command line)'
+		},
+		'retry-for': {
+			type: 'string',
+			value: '<ms>',
+			description: `keep trying to deliver after the command ended (env ACO_EXEC_RETRY_MS, default ${DEFAULT_RETRY_FOR_MS})`
+		},
+		quiet: { type: 'boolean', short: 'q', description: 'do not print delivery notices on stderr' },
+		...CONNECTION_OPTIONS
+	},
+	positionals: { min: 1, max: Number.MAX_SAFE_INTEGER, names: 'the command to run (after --)' }
+};
+
+export async function exec(argv: string[]): Promise<number> {
+	// everything after `--` is the command, options included
+	const dash = argv.indexOf('--');
+	const own = dash === -1 ? argv : argv.slice(0, dash);
+	const parsed = parseCommand({ ...spec, positionals: { ...spec.positionals!, min: 0 } }, own);
+	if (parsed.help) {
+		process.stdout.write(helpText(spec));
+		return 0;
+	}
+	const command = dash === -1 ? parsed.positionals : [...parsed.positionals, ...argv.slice(dash + 1)];
+	if (command.length === 0) throw new CliError(`aco exec: missing the command to run. Usage: ${spec.usage}`);
+	const connection = connectionOf(parsed.values);
+	const retryFor = intOption(
+		'exec',
+		'retry-for',
+		parsed.values['retry-for'] ?? process.env.ACO_EXEC_RETRY_MS,
+		DEFAULT_RETRY_FOR_MS
+	);
+	const quiet = parsed.values.quiet === true;
+	const notice = (text: string) => {
+		if (!quiet) process.stderr.write(`aco: ${text}\n`);
+	};
+
+	const name = (typeof parsed.values.name === 'string' && parsed.values.name) || command.join(' ');
+	const spool = Spool.create(spoolDir(), {
+		id: randomUUID(),
+		url: connection.url,
+		task: { name: name.slice(0, MAX_NAME_LENGTH), message: null, status: 'running' }
+	});
+	const delivery = new Delivery({
+		http: new AcoHttp(connection),
+		spool,
+		onOffline: (err) =>
+			notice(`${err.message} The command runs anyway; its output is kept in ${spool.file}.`),
+		onOnline: () => notice(`reached the aco server again; sending the kept output.`),
+		onRejected: (err) =>
+			notice(`the server refused the task (${err.message}); its output stays in ${spool.file}.`)
+	});
+	const report = (events: IngestEventInput[]) => {
+		spool.append(events);
+		delivery.kick();
+	};
+
+	report([
+		{
+			type: 'tool.start',
+			step: 0,
+			name: command[0],
+			command: command[0],
+			args: command.slice(1),
+			cwd: process.cwd()
+		}
+	]);
+	const result = await runChild(command, report);
+	report([
+		{
+			type: 'tool.end',
+			step: 0,
+			exit_code: result.code,
+			signal: result.signal,
+			...(result.error ? { error: result.error } : {})
+		},
+		result.code === 0
+			? { type: 'status', status: 'succeeded' }
+			: { type: 'status', status: 'failed', error: result.error ?? describeEnd(result) }
+	]);
+	spool.markComplete();
+
+	const outcome = await delivery.drain(retryFor);
+	delivery.stop();
+	if (outcome === 'delivered') {
+		spool.remove();
+	} else if (outcome === 'pending') {
+		notice(
+			`could not reach the aco server at ${connection.url} within ${retryFor} ms; the log is kept in ${spool.file} and the next aco command will send it.`
+		);
+	}
+	return result.exitCode;
+}
+
+interface ChildResult {
+	code: number | null;
+	signal: string | null;
+	/** why the command could not run at all (not found, not executable) */
+	error: string | null;
+	exitCode: number;
+}
+
+function runChild(command: string[], report: (events: IngestEventInput[]) => void): Promise<ChildResult> {
+	return new Promise((resolve) => {
+		let n = 0;
+		let pending: { n: number; stream: 'stdout' | 'stderr'; text: string; ts: string }[] = [];
+		let pendingBytes = 0;
+		let timer: NodeJS.Timeout | null = null;
+		const flush = () => {
+			if (timer) clearTimeout(timer);
+			timer = null;
+			if (pending.length === 0) return;
+			report([{ type: 'output', step: 0, lines: pending }]);
+			pending = [];
+			pendingBytes = 0;
+		};
+		const line = (stream: 'stdout' | 'stderr') => (text: string) => {
+			pending.push({ n: ++n, stream, text, ts: new Date().toISOString() });
+			pendingBytes += text.length * 3; // UTF-8 at worst
+			if (pending.length >= 1_000 || pendingBytes >= MAX_EVENT_BYTES) flush();
+			else timer ??= setTimeout(flush, DEFAULT_FLUSH_MS);
+		};
+		const splitters = {
+			stdout: new LineSplitter(line('stdout'), { maxLineLength: MAX_LINE_LENGTH }),
+			stderr: new LineSplitter(line('stderr'), { maxLineLength: MAX_LINE_LENGTH })
+		};
+
+		const child = spawn(command[0], command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'] });
+		child.stdout.on('data', (chunk: Buffer) => {
+			process.stdout.write(chunk);
+			splitters.stdout.write(chunk);
+		});
+		child.stderr.on('data', (chunk: Buffer) => {
+			process.stderr.write(chunk);
+			splitters.stderr.write(chunk);
+		});
+		// the command decides what a signal means; aco only passes it on and waits for the end
+		const forward = (signal: NodeJS.Signals) => () => {
+			if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+		};
+		const signals = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+		for (const [signal, handler] of signals) process.on(signal, handler);
+
+		let spawnError: string | null = null;
+		child.once('error', (err: NodeJS.ErrnoException) => {
+			spawnError =
+				err.code === 'ENOENT'
+					? `command not found: ${command[0]}`
+					: `could not run ${command[0]}: ${err.message}`;
+		});
+		child.once('close', (code, signal) => {
+			for (const [name, handler] of signals) process.off(name, handler);
+			splitters.stdout.end();
+			splitters.stderr.end();
+			flush();
+			if (spawnError) {
+				process.stderr.write(`aco: ${spawnError}\n`);
+				resolve({
+					code: null,
+					signal: null,
+					error: spawnError,
+					exitCode: spawnError.startsWith('command not found') ? 127 : 126
+				});
+				return;
+			}
+			const number = signal ? (os.constants.signals[signal] ?? 0) : 0;
+			resolve({ code, signal, error: null, exitCode: signal ? 128 + number : (code ?? 1) });
+		});
+	});
+}
+
+function describeEnd(result: ChildResult): string {
+	return result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
+}

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HttpError, UnreachableError } from '../http';
+import { Delivery } from './delivery';
+import { Spool, leftoverSpools } from './spool';
+
+/** A server that is down for the first `downFor` requests, then records what it is sent. */
+function fakeServer(downFor: number) {
+	const calls: { method: string; path: string; body: unknown; headers?: Record<string, string> }[] = [];
+	let attempts = 0;
+	return {
+		calls,
+		http: {
+			async request<T>(
+				method: string,
+				path: string,
+				options: { body?: unknown; headers?: Record<string, string> } = {}
+			) {
+				attempts++;
+				if (attempts <= downFor) throw new UnreachableError('cannot reach the aco server');
+				calls.push({ method, path, body: options.body, headers: options.headers });
+				return (path === '/tasks' ? { task: { id: 'task_1' }, existing: false } : {}) as T;
+			}
+		}
+	};
+}
+
+describe('delivery of a spool', () => {
+	let dir: string;
+
+	beforeEach(() => {
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-spool-spec-'));
+	});
+	afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+	it('retries while the server is down, then sends the create and every event in order, once', async () => {
+		const spool = Spool.create(dir, { id: 'abc', url: 'http://x', task: { name: 'n' } });
+		const server = fakeServer(3);
+		let offline = 0;
+		const delivery = new Delivery({
+			http: server.http,
+			spool,
+			retryMinMs: 5,
+			retryMaxMs: 10,
+			batchEvents: 2,
+			onOffline: () => offline++
+		});
+		spool.append([
+			{ type: 'tool.start', step: 0, name: 's' },
+			{ type: 'output', step: 0, lines: [{ n: 1, text: 'a' }] },
+			{ type: 'output', step: 0, lines: [{ n: 2, text: 'b' }] }
+		]);
+		delivery.kick();
+		spool.markComplete();
+		expect(await delivery.drain(2_000)).toBe('delivered');
+		expect(offline).toBe(1);
+		expect(server.calls.map((c) => c.path)).toEqual([
+			'/tasks',
+			'/tasks/task_1/events',
+			'/tasks/task_1/events'
+		]);
+		expect(server.calls[0].headers).toEqual({ 'idempotency-key': 'abc' });
+		expect(server.calls.flatMap((c) => (c.body as { events?: unknown[] }).events ?? [])).toHaveLength(3);
+	});
+
+	it('splits events into requests that stay under the byte budget', async () => {
+		const spool = Spool.create(dir, { id: 'big', url: 'http://x', task: { name: 'n' } });
+		const text = 'x'.repeat(1_000);
+		spool.append(
+			Array.from({ length: 10 }, (_, i) => ({
+				type: 'output' as const,
+				step: 0,
+				lines: [{ n: i + 1, text }]
+			}))
+		);
+		spool.markComplete();
+		const server = fakeServer(0);
+		const delivery = new Delivery({ http: server.http, spool, batchBytes: 3_500 });
+		expect(await delivery.drain(1_000)).toBe('delivered');
+		const sizes = server.calls.slice(1).map((c) => (c.body as { events: unknown[] }).events.length);
+		expect(sizes).toEqual([3, 3, 3, 1]);
+	});
+
+	it('picks up where the state file says after a restart, and leaves live owners alone', async () => {
+		const spool = Spool.create(dir, { id: 'def', url: 'http://x', task: { name: 'n' } });
+		spool.append([
+			{ type: 'progress', progress: 1 },
+			{ type: 'progress', progress: 2 }
+		]);
+		spool.acknowledge('task_1', 1);
+		spool.markComplete();
+		// this process owns it, so it is not a leftover
+		expect(leftoverSpools(dir)).toEqual([]);
+
+		const reopened = Spool.open(spool.file)!;
+		expect(reopened.state).toEqual({ task_id: 'task_1', acked: 1, complete: true });
+		const server = fakeServer(0);
+		expect(await new Delivery({ http: server.http, spool: reopened }).drain(1_000)).toBe('delivered');
+		expect(server.calls).toEqual([
+			{
+				method: 'POST',
+				path: '/tasks/task_1/events',
+				body: { events: [{ type: 'progress', progress: 2 }] },
+				headers: undefined
+			}
+		]);
+	});
+
+	it('stops at a refusal and keeps the spool', async () => {
+		const spool = Spool.create(dir, { id: 'ghi', url: 'http://x', task: { name: 'n' } });
+		spool.markComplete();
+		const refused: HttpError[] = [];
+		const delivery = new Delivery({
+			http: { request: async () => Promise.reject(new HttpError(401, 'unauthorized', 'token')) },
+			spool,
+			onRejected: (err) => refused.push(err)
+		});
+		expect(await delivery.drain(1_000)).toBe('rejected');
+		expect(refused).toHaveLength(1);
+		expect(fs.existsSync(spool.file)).toBe(true);
+	});
+});

@@ -1,0 +1,182 @@
+/**
+ * @module cli/exec/delivery
+ * Sends a spool to the server in order: the task create (with the spool id as idempotency key),
+ * then its events in batches, each acknowledged in the spool's state. While the server cannot
+ * be reached it retries with backoff; every request is idempotent on the server (same key →
+ * same task, same line numbers → stored once), so a batch whose answer was lost is resent safely.
+ */
+import type { IngestEventInput, IngestEventsResponse, IngestTaskResponse } from '../../lib/protocol/ingest';
+import { HttpError, UnreachableError, type AcoHttp } from '../http';
+import type { Spool } from './spool';
+
+export const DEFAULT_BATCH_EVENTS = 200;
+/** request bodies stay well under the server's limit (adapter-node's BODY_SIZE_LIMIT, 512 KiB) */
+export const DEFAULT_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_RETRY_MIN_MS = 200;
+export const DEFAULT_RETRY_MAX_MS = 2_000;
+
+export interface DeliveryOptions {
+	http: Pick<AcoHttp, 'request'>;
+	spool: Spool;
+	batchEvents?: number;
+	batchBytes?: number;
+	retryMinMs?: number;
+	retryMaxMs?: number;
+	/** the server could not be reached (called once per outage) */
+	onOffline?: (err: UnreachableError) => void;
+	/** the server answered again after an outage */
+	onOnline?: () => void;
+	/** the server refused the spool for good (bad token, invalid event); delivery stops */
+	onRejected?: (err: HttpError) => void;
+}
+
+export type DeliveryOutcome = 'delivered' | 'pending' | 'rejected';
+
+export class Delivery {
+	#options: Required<Omit<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>> &
+		Pick<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>;
+	#running: Promise<void> | null = null;
+	#again = false;
+	#offline = false;
+	#rejected: HttpError | null = null;
+	#timer: NodeJS.Timeout | null = null;
+	#wake: (() => void) | null = null;
+	#stopped = false;
+	#delay: number;
+
+	constructor(options: DeliveryOptions) {
+		this.#options = {
+			batchEvents: DEFAULT_BATCH_EVENTS,
+			batchBytes: DEFAULT_BATCH_BYTES,
+			retryMinMs: DEFAULT_RETRY_MIN_MS,
+			retryMaxMs: DEFAULT_RETRY_MAX_MS,
+			...options
+		};
+		this.#delay = this.#options.retryMinMs;
+	}
+
+	get offline(): boolean {
+		return this.#offline;
+	}
+
+	get outcome(): DeliveryOutcome {
+		if (this.#rejected) return 'rejected';
+		return this.#options.spool.delivered ? 'delivered' : 'pending';
+	}
+
+	/** Sends whatever is not acknowledged yet; call after appending to the spool. */
+	kick(): void {
+		if (this.#stopped || this.#rejected) return;
+		if (this.#running) {
+			this.#again = true;
+			return;
+		}
+		this.#running = this.#loop().finally(() => {
+			this.#running = null;
+		});
+	}
+
+	/** Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed. */
+	async drain(timeoutMs: number): Promise<DeliveryOutcome> {
+		const deadline = Date.now() + timeoutMs;
+		this.kick();
+		while (this.outcome === 'pending' && !this.#stopped && Date.now() < deadline) {
+			this.#wakeNow();
+			// not unref'd: this wait is what keeps the process alive until delivery ends
+			await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))));
+			if (!this.#running && this.outcome === 'pending') this.kick();
+		}
+		return this.outcome;
+	}
+
+	/** Stops retrying; what is not delivered stays in the spool. */
+	stop(): void {
+		this.#stopped = true;
+		this.#wakeNow();
+	}
+
+	async #loop(): Promise<void> {
+		do {
+			this.#again = false;
+			while (!this.#stopped && !this.#rejected && this.#pending()) {
+				try {
+					await this.#sendOnce();
+					this.#delay = this.#options.retryMinMs;
+					if (this.#offline) {
+						this.#offline = false;
+						this.#options.onOnline?.();
+					}
+				} catch (err) {
+					if (err instanceof HttpError && err.status !== 408 && err.status !== 429) {
+						this.#rejected = err;
+						this.#options.onRejected?.(err);
+						return;
+					}
+					if (!this.#offline && err instanceof UnreachableError) {
+						this.#offline = true;
+						this.#options.onOffline?.(err);
+					}
+					await this.#sleep(this.#delay);
+					this.#delay = Math.min(this.#delay * 2, this.#options.retryMaxMs);
+				}
+			}
+		} while (this.#again && !this.#stopped);
+	}
+
+	#pending(): boolean {
+		const { spool } = this.#options;
+		return spool.state.task_id === null || spool.state.acked < spool.events.length;
+	}
+
+	async #sendOnce(): Promise<void> {
+		const { spool, http } = this.#options;
+		let taskId = spool.state.task_id;
+		if (taskId === null) {
+			const created = await http.request<IngestTaskResponse>('POST', '/tasks', {
+				body: spool.header.task,
+				headers: { 'idempotency-key': spool.header.id }
+			});
+			taskId = created.task.id;
+			spool.acknowledge(taskId, 0);
+		}
+		const from = spool.state.acked;
+		const events = this.#batch(from);
+		if (events.length === 0) return;
+		await http.request<IngestEventsResponse>('POST', `/tasks/${encodeURIComponent(taskId)}/events`, {
+			body: { events }
+		});
+		spool.acknowledge(taskId, from + events.length);
+	}
+
+	/** the events from `from` that fit one request (at least one) */
+	#batch(from: number): IngestEventInput[] {
+		const { spool, batchEvents, batchBytes } = this.#options;
+		const events: IngestEventInput[] = [];
+		let bytes = 0;
+		for (let i = from; i < spool.events.length && events.length < batchEvents; i++) {
+			const size = Buffer.byteLength(JSON.stringify(spool.events[i]));
+			if (events.length > 0 && bytes + size > batchBytes) break;
+			events.push(spool.events[i]);
+			bytes += size;
+		}
+		return events;
+	}
+
+	#sleep(ms: number): Promise<void> {
+		return new Promise((resolve) => {
+			this.#wake = () => {
+				if (this.#timer) clearTimeout(this.#timer);
+				this.#timer = null;
+				this.#wake = null;
+				resolve();
+			};
+			this.#timer = setTimeout(() => this.#wake?.(), ms);
+			this.#timer.unref();
+		});
+	}
+
+	#wakeNow(): void {
+		// only on stop: a drain must not cut the backoff short while the server is down
+		if (this.#stopped) this.#wake?.();
+	}
+}

@@ -1,0 +1,57 @@
+/**
+ * @module cli/exec/leftovers
+ * Delivers the spools earlier `aco exec` runs could not (the server was down when they gave
+ * up). Each `aco` command that talks to a server calls this on the side; a spool whose command
+ * never finished (aco was killed) is closed as failed first, so its task does not run for ever.
+ */
+import type { Connection } from '../args';
+import { AcoHttp } from '../http';
+import { Delivery } from './delivery';
+import { leftoverSpools, spoolDir } from './spool';
+
+export const DEFAULT_LEFTOVER_TIMEOUT_MS = 5_000;
+
+export interface LeftoverOptions {
+	token: Connection['token'];
+	timeoutMs?: number;
+	dir?: string;
+	notice?: (text: string) => void;
+}
+
+/** Tries each leftover spool once (bounded by `timeoutMs`); returns how many were delivered. */
+export async function deliverLeftovers(options: LeftoverOptions): Promise<number> {
+	const { token, timeoutMs, dir, notice } = {
+		timeoutMs: DEFAULT_LEFTOVER_TIMEOUT_MS,
+		dir: spoolDir(),
+		...options
+	};
+	let delivered = 0;
+	for (const spool of leftoverSpools(dir)) {
+		if (!spool.state.complete) {
+			spool.append([
+				{ type: 'status', status: 'failed', error: 'aco exec stopped before the command ended' }
+			]);
+			spool.markComplete();
+		}
+		const delivery = new Delivery({
+			http: new AcoHttp({ url: spool.header.url, token }),
+			spool,
+			retryMaxMs: 500,
+			// another command is waiting: one failed attempt is enough to know the server is still away
+			onOffline: () => delivery.stop()
+		});
+		const outcome = await delivery.drain(timeoutMs);
+		delivery.stop();
+		if (outcome === 'delivered') {
+			spool.remove();
+			delivered++;
+			notice?.(
+				`sent the kept log of "${spool.header.task.name}" to ${spool.header.url} (task ${spool.state.task_id}).`
+			);
+		} else if (outcome === 'pending') {
+			// still unreachable: stop here rather than wait the timeout once per spool
+			break;
+		}
+	}
+	return delivered;
+}

@@ -1,0 +1,172 @@
+/**
+ * @module cli/follow/follow-log
+ * `aco logs <execution-or-task> --follow`: prints the stored log over REST, then the live
+ * `tool.output` lines, with no gap and no duplicate (by line number), and returns once the tool
+ * (or, for a task, the task and all its tools) has finished and every line is printed.
+ */
+import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
+import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
+import { RestClient, RestError } from '../realtime/rest';
+import { cleanLine, painter, type Output } from './format';
+import { TailSet } from './tails';
+
+export interface FollowLogOptions {
+	url: string;
+	token?: string;
+	/** one of the two */
+	executionId?: string;
+	taskId?: string;
+	/** one JSON LogLine per line ({ n, stream, ts, text }), as `?format=ndjson` serves it */
+	ndjson?: boolean;
+	out: Output;
+	/** where errors and connection notes go; stderr by default */
+	err?: Output;
+	/** for tests: a socket factory, shorter backoff */
+	client?: Partial<RealtimeClientOptions>;
+	gapRetryDelayMs?: number;
+}
+
+const SUBSCRIPTION = 'follow-log';
+
+/** Follows one execution's or one task's log; resolves with the exit code (0 when printed whole). */
+export async function followLog(options: FollowLogOptions): Promise<number> {
+	const err = options.err ?? process.stderr;
+	if (!options.executionId === !options.taskId) {
+		err.write('aco: give either an execution id or a task id to follow.\n');
+		return 2;
+	}
+	const rest = new RestClient(options);
+	const paint = painter(options.out);
+	const print = (lines: LogLine[]) => {
+		let chunk = '';
+		for (const line of lines) {
+			if (options.ndjson) chunk += JSON.stringify(line) + '\n';
+			else if (line.stream === 'stderr') chunk += paint('red', cleanLine(line.text)) + '\n';
+			else chunk += cleanLine(line.text) + '\n';
+		}
+		options.out.write(chunk);
+	};
+
+	let failure: unknown = null;
+	const tails = new TailSet({
+		rest,
+		onLines: (_id, lines) => print(lines),
+		onError: (e) => (failure ??= e),
+		gapRetryDelayMs: options.gapRetryDelayMs
+	});
+
+	try {
+		// what to follow: one execution, or every execution of a task in step order
+		const target = await loadTarget(rest, options);
+		if (target.done) {
+			for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
+			await tails.idle();
+			return finish(failure, err);
+		}
+		return await followLive(options, rest, tails, target.taskId, err, () => failure);
+	} catch (e) {
+		return finish(e, err);
+	} finally {
+		tails.destroy();
+	}
+}
+
+interface Target {
+	taskId: string;
+	executions: Execution[];
+	/** nothing more will be written */
+	done: boolean;
+}
+
+async function loadTarget(rest: RestClient, options: FollowLogOptions): Promise<Target> {
+	if (options.executionId) {
+		const { execution } = await rest.getExecution(options.executionId);
+		return { taskId: execution.task_id, executions: [execution], done: execution.status !== 'running' };
+	}
+	const { task } = await rest.getTask(options.taskId!);
+	return { taskId: task.id, executions: byStep(task), done: isTerminal(task.status) };
+}
+
+function byStep(task: TaskDetail): Execution[] {
+	return [...task.executions].sort((a, b) => a.step - b.step);
+}
+
+function followLive(
+	options: FollowLogOptions,
+	rest: RestClient,
+	tails: TailSet,
+	taskId: string,
+	err: Output,
+	failure: () => unknown
+): Promise<number> {
+	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	const wanted = (executionId: string) => !options.executionId || executionId === options.executionId;
+	return new Promise<number>((resolve) => {
+		let ended = false;
+		const end = async (code: number | null) => {
+			if (ended) return;
+			ended = true;
+			if (code === null) {
+				await tails.idle();
+				code = finish(failure(), err);
+			}
+			client.destroy();
+			resolve(code);
+		};
+
+		// reload what the target looks like now; finished means: print what is left, then stop
+		const reload = async () => {
+			try {
+				const target = await loadTarget(rest, options);
+				for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
+				tails.resyncAll();
+				if (target.done) await end(null);
+			} catch (e) {
+				await end(finish(e, err));
+			}
+		};
+
+		client.onEvent((event) => {
+			if (event.type === 'tool.output' && wanted(event.data.execution_id)) {
+				const { line: n, output: text, is_stderr, timestamp: ts } = event.data;
+				tails.push(event.data.execution_id, { n, text, stream: is_stderr ? 'stderr' : 'stdout', ts });
+			} else if (event.type === 'tool.started' && wanted(event.data.execution_id)) {
+				tails.ensure(event.data.execution_id);
+			} else if (
+				(event.type === 'tool.completed' || event.type === 'tool.failed') &&
+				wanted(event.data.execution_id)
+			) {
+				tails.noteLineCount(event.data.execution_id, event.data.line_count);
+				if (options.executionId) void end(null);
+			} else if (event.type.startsWith('task.') && !options.executionId) {
+				const status = (event.data as { task?: { status: string } }).task?.status;
+				if (status && isTerminal(status)) void reload();
+			}
+		});
+		client.onResync(() => void reload());
+		client.onStateChange((state) => {
+			if (state === 'reconnecting' && client.attempt <= 1)
+				err.write('aco: lost the connection to the server; reconnecting…\n');
+			if (state === 'offline' && client.offlineReason !== 'destroyed') {
+				const close = client.lastClose;
+				void end(
+					finish(
+						new Error(
+							`the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`
+						),
+						err
+					)
+				);
+			}
+		});
+		client.subscribe(SUBSCRIPTION, { task_ids: [taskId], types: ['tool.*', 'task.*'] });
+		client.connect();
+	});
+}
+
+function finish(error: unknown, err: Output): number {
+	if (!error) return 0;
+	const message = error instanceof RestError || error instanceof Error ? error.message : String(error);
+	err.write(`aco: ${message}\n`);
+	return 1;
+}

@@ -1,0 +1,203 @@
+/**
+ * @module cli/follow/follow-run
+ * `aco run <workflow> --follow`: prints a run's tasks as they start and end, their progress in
+ * steps of 10%, and every line of their tools' output (backlog over REST, then live, by line
+ * number), until the run ends. Exit code 0 only when the run succeeded.
+ */
+import type { AnyEventEnvelope } from '../../lib/protocol/messages';
+import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
+import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
+import { RestClient } from '../realtime/rest';
+import {
+	cleanLine,
+	formatDuration,
+	painter,
+	STATUS_COLOR,
+	STATUS_MARK,
+	type Output,
+	type Paint
+} from './format';
+import { TailSet } from './tails';
+
+export interface FollowRunOptions {
+	url: string;
+	token?: string;
+	runId: string;
+	out: Output;
+	/** where errors and connection notes go; stderr by default */
+	err?: Output;
+	client?: Partial<RealtimeClientOptions>;
+	gapRetryDelayMs?: number;
+}
+
+const SUBSCRIPTION = 'follow-run';
+/** Progress is printed when it crosses a multiple of this many percent. */
+const PROGRESS_STEP = 10;
+
+/** What has been printed about each task, so a reload repeats nothing. */
+interface Printed {
+	status: string;
+	progressStep: number;
+}
+
+export function followRun(options: FollowRunOptions): Promise<number> {
+	const err = options.err ?? process.stderr;
+	const rest = new RestClient(options);
+	const paint = painter(options.out);
+	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	const tasks = new Map<string, Task>();
+	const printed = new Map<string, Printed>();
+	const execTask = new Map<string, string>();
+	let failure: unknown = null;
+	const tails = new TailSet({
+		rest,
+		onLines: (executionId, lines) => printLines(executionId, lines),
+		onError: (e) => (failure ??= e),
+		gapRetryDelayMs: options.gapRetryDelayMs
+	});
+
+	const label = (taskId: string) => tasks.get(taskId)?.key ?? taskId;
+	const printLines = (executionId: string, lines: LogLine[]) => {
+		const prefix = paint('dim', `[${label(execTask.get(executionId) ?? '?')}]`);
+		let chunk = '';
+		for (const line of lines) {
+			const text = cleanLine(line.text);
+			chunk += `${prefix} ${line.stream === 'stderr' ? paint('red', text) : text}\n`;
+		}
+		options.out.write(chunk);
+	};
+	const noteTask = (task: Task) => {
+		tasks.set(task.id, task);
+		options.out.write(describeTask(task, printed, paint));
+	};
+
+	return new Promise<number>((resolve) => {
+		let ended = false;
+		const end = async (run: WorkflowRun | null, error?: unknown) => {
+			if (ended) return;
+			ended = true;
+			if (run) {
+				try {
+					await loadExecutions(run.id);
+				} catch (e) {
+					failure ??= e;
+				}
+				await tails.idle();
+			}
+			client.destroy();
+			tails.destroy();
+			const problem = error ?? failure;
+			if (problem) err.write(`aco: ${problem instanceof Error ? problem.message : String(problem)}\n`);
+			if (run) options.out.write(describeRun(run, paint));
+			resolve(!problem && run?.status === 'succeeded' ? 0 : 1);
+		};
+
+		// every task's executions: their tails open (backlog) and learn how many lines exist
+		const loadExecutions = async (runId: string) => {
+			const { tasks: list } = await rest.getRun(runId);
+			for (const task of list.sort((a, b) => (a.started_at ?? '~').localeCompare(b.started_at ?? '~'))) {
+				if (task.status === 'queued') continue;
+				const { task: detail } = await rest.getTask(task.id);
+				for (const execution of detail.executions.sort((a, b) => a.step - b.step)) {
+					execTask.set(execution.id, task.id);
+					tails.noteLineCount(execution.id, execution.line_count);
+				}
+			}
+		};
+
+		const reload = async () => {
+			try {
+				const { run, tasks: list } = await rest.getRun(options.runId);
+				for (const task of list) noteTask(task);
+				await loadExecutions(run.id);
+				tails.resyncAll();
+				if (isTerminal(run.status)) await end(run);
+			} catch (e) {
+				await end(null, e);
+			}
+		};
+
+		client.onEvent((event) => onEvent(event));
+		const onEvent = (event: AnyEventEnvelope) => {
+			switch (event.type) {
+				case 'task.created':
+				case 'task.status':
+				case 'task.completed':
+				case 'task.failed':
+					noteTask(event.data.task);
+					return;
+				case 'task.progress': {
+					const task = tasks.get(event.data.task_id);
+					if (task && !isTerminal(task.status)) {
+						noteTask({ ...task, progress: event.data.progress, message: event.data.message });
+					}
+					return;
+				}
+				case 'tool.started':
+					execTask.set(event.data.execution_id, event.data.task_id);
+					tails.ensure(event.data.execution_id);
+					return;
+				case 'tool.output': {
+					const { execution_id, task_id, line: n, output: text, is_stderr, timestamp: ts } = event.data;
+					execTask.set(execution_id, task_id);
+					tails.push(execution_id, { n, text, stream: is_stderr ? 'stderr' : 'stdout', ts });
+					return;
+				}
+				case 'tool.completed':
+				case 'tool.failed':
+					execTask.set(event.data.execution_id, event.data.task_id);
+					tails.noteLineCount(event.data.execution_id, event.data.line_count);
+					return;
+				case 'workflow.completed':
+				case 'workflow.failed':
+					void end(event.data.run);
+					return;
+			}
+		};
+		client.onResync(() => void reload());
+		client.onStateChange((state) => {
+			if (state === 'reconnecting' && client.attempt <= 1) {
+				err.write('aco: lost the connection to the server; reconnecting…\n');
+			}
+			if (state === 'offline' && client.offlineReason !== 'destroyed') {
+				const close = client.lastClose;
+				const why = `the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`;
+				void end(null, new Error(why));
+			}
+		});
+		client.subscribe(SUBSCRIPTION, { run_ids: [options.runId] });
+		client.connect();
+	});
+}
+
+/** The line(s) a task's change earns, or '' when nothing worth printing changed. */
+export function describeTask(task: Task, printed: Map<string, Printed>, paint: Paint): string {
+	const before = printed.get(task.id);
+	const step = Math.floor(task.progress / PROGRESS_STEP);
+	const name = paint('bold', task.name || task.key);
+	let out = '';
+	if (!before || before.status !== task.status) {
+		if (task.status === 'running') out += `${paint('cyan', STATUS_MARK.running)} ${name} started\n`;
+		else if (isTerminal(task.status)) {
+			const took = formatDuration(task.duration_ms);
+			const why = task.status === 'failed' && task.error ? `: ${task.error}` : '';
+			const mark = paint(STATUS_COLOR[task.status], `${STATUS_MARK[task.status]} ${task.status}`);
+			out += `${mark} ${name}${took ? ` in ${took}` : ''}${why}\n`;
+		}
+	} else if (task.status === 'running' && step > before.progressStep) {
+		const message = task.message ? ` ${task.message}` : '';
+		out += `${paint('dim', `… ${task.name || task.key} ${Math.round(task.progress)}%${message}`)}\n`;
+	}
+	printed.set(task.id, { status: task.status, progressStep: Math.max(step, before?.progressStep ?? 0) });
+	return out;
+}
+
+export function describeRun(run: WorkflowRun, paint: Paint): string {
+	const took = formatDuration(run.duration_ms);
+	const mark = paint(
+		STATUS_COLOR[run.status],
+		`${STATUS_MARK[run.status]} Run ${run.workflow} ${run.status}`
+	);
+	const why = run.status !== 'succeeded' && run.error ? `: ${run.error}` : '';
+	return `${mark}${took ? ` in ${took}` : ''}${why}\n`;
+}

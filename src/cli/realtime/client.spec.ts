@@ -1,0 +1,194 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { socketFactory } from '../../lib/realtime/test-socket';
+import { hubUrl } from './socket';
+import { RealtimeClient, type ResyncReason } from './client';
+
+const progress = (seq: number, value = seq) => ({
+	type: 'task.progress' as const,
+	seq,
+	data: { task_id: 't1', run_id: null, progress: value, message: null }
+});
+
+function setup() {
+	const factory = socketFactory();
+	const client = new RealtimeClient({
+		url: 'http://aco.test:3000',
+		createSocket: factory.create,
+		backoff: { baseMs: 100, capMs: 1000, random: () => 0.5 },
+		welcomeTimeoutMs: 2_000,
+		stableAfterMs: 5_000
+	});
+	const resyncs: ResyncReason[] = [];
+	const seen: number[] = [];
+	client.onResync((reason) => resyncs.push(reason));
+	client.onEvent((event) => seen.push(event.seq));
+	return { client, factory, resyncs, seen };
+}
+
+describe('RealtimeClient', () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
+
+	it('derives the hub URL from the server address', () => {
+		expect(hubUrl('http://127.0.0.1:3000')).toBe('ws://127.0.0.1:3000/ws');
+		expect(hubUrl('https://aco.example/base/')).toBe('wss://aco.example/base/ws');
+		expect(hubUrl('ws://h:1/ws')).toBe('ws://h:1/ws');
+		expect(() => hubUrl('ftp://x')).toThrow(/http:\/\//);
+	});
+
+	it('subscribes after the welcome and says so once the hub confirms', () => {
+		const { client, factory, resyncs } = setup();
+		client.subscribe('tasks', { types: ['task.*'] });
+		client.connect();
+		expect(client.state).toBe('connecting');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 7 });
+		expect(client.state).toBe('connected');
+		expect(factory.last.sentOfType('subscribe')).toEqual([
+			{ type: 'subscribe', sub: 'tasks', filter: { types: ['task.*'] } }
+		]);
+		expect(resyncs).toEqual([]);
+		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
+		expect(resyncs).toEqual(['subscribed']);
+		expect(client.seq).toBe(7);
+		client.destroy();
+	});
+
+	it('unpacks batches and drops events a replay repeats', () => {
+		const { client, factory, seen } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome({ seq: 0 });
+		factory.last.receive({ type: 'batch', events: [progress(1), progress(2)] });
+		factory.last.event(progress(2));
+		factory.last.event(progress(3));
+		expect(seen).toEqual([1, 2, 3]);
+		client.destroy();
+	});
+
+	it('reconnects after a dropped connection, re-subscribes, resumes from the last seq and asks for a reload', () => {
+		const { client, factory, resyncs } = setup();
+		client.subscribe('tasks');
+		client.connect();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
+		factory.last.event(progress(4));
+		factory.last.serverClose(1012, 'restart');
+		expect(client.state).toBe('reconnecting');
+		expect(client.lastClose).toMatchObject({ code: 1012, description: 'The server is restarting.' });
+		expect(factory.sockets).toHaveLength(1);
+		vi.advanceTimersByTime(50); // full jitter: 0.5 × 100 ms
+		expect(factory.sockets).toHaveLength(2);
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 9 });
+		expect(factory.last.sent.map((m) => m.type)).toEqual(['subscribe', 'resume']);
+		expect(factory.last.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
+		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
+		expect(resyncs).toEqual(['subscribed', 'reconnect']);
+		client.destroy();
+	});
+
+	it('does not resume into a new epoch: it takes the server position and reloads', () => {
+		const { client, factory, resyncs } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1' });
+		factory.last.event(progress(4));
+		factory.last.serverClose(1001);
+		vi.advanceTimersByTime(100);
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e2', seq: 2 });
+		expect(factory.last.sentOfType('resume')).toEqual([]);
+		expect(client.epoch).toBe('e2');
+		expect(resyncs).toEqual(['subscribed', 'reconnect']);
+		client.destroy();
+	});
+
+	it('stays offline after a close code that forbids reconnecting', () => {
+		const { client, factory } = setup();
+		const states: string[] = [];
+		client.onStateChange((state) => states.push(state));
+		client.connect();
+		factory.last.open();
+		factory.last.serverClose(4500, 'token required');
+		vi.advanceTimersByTime(60_000);
+		expect(factory.sockets).toHaveLength(1);
+		expect(client.state).toBe('offline');
+		expect(client.offlineReason).toBe('closed');
+		expect(client.lastClose?.description).toBe('A valid token is required.');
+		expect(states).toEqual(['offline']);
+		client.destroy();
+	});
+
+	it('backs off longer after each failed attempt and starts over after a stable connection', () => {
+		const { client, factory } = setup();
+		client.connect();
+		factory.last.serverClose(1006);
+		vi.advanceTimersByTime(50);
+		factory.last.serverClose(1006);
+		vi.advanceTimersByTime(99);
+		expect(factory.sockets).toHaveLength(2);
+		vi.advanceTimersByTime(1);
+		expect(factory.sockets).toHaveLength(3);
+		expect(client.attempt).toBe(2);
+		factory.last.open();
+		factory.last.welcome();
+		vi.advanceTimersByTime(5_000);
+		expect(client.attempt).toBe(0);
+		client.destroy();
+	});
+
+	it('reloads on reset (history lost) and on dropped (backpressure)', () => {
+		const { client, factory, resyncs } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome();
+		factory.last.receive({
+			type: 'reset',
+			timestamp: '',
+			data: { missed: null, epoch: 'e9', seq: 50, reason: 'gone' }
+		});
+		factory.last.receive({ type: 'dropped', timestamp: '', data: { count: 3, from_seq: 51, to_seq: 53 } });
+		expect(resyncs).toEqual(['subscribed', 'reset', 'dropped']);
+		expect(client.epoch).toBe('e9');
+		expect(client.seq).toBe(50);
+		client.destroy();
+	});
+
+	it('beats at the interval the welcome names', () => {
+		const { client, factory } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome({ heartbeat_interval_ms: 1_000 });
+		vi.advanceTimersByTime(3_100);
+		expect(factory.last.sentOfType('connection.heartbeat')).toHaveLength(3);
+		client.destroy();
+	});
+
+	it('drops a socket that opens but never says welcome, and tries again', () => {
+		const { client, factory } = setup();
+		client.connect();
+		factory.last.open();
+		vi.advanceTimersByTime(2_000);
+		expect(factory.sockets[0].closedWith?.code).toBe(4000);
+		expect(client.state).toBe('reconnecting');
+		vi.advanceTimersByTime(50);
+		expect(factory.sockets).toHaveLength(2);
+		client.destroy();
+	});
+
+	it('destroy closes the socket, stops retrying and is idempotent', () => {
+		const { client, factory } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome();
+		client.destroy();
+		client.destroy();
+		expect(factory.last.closedWith?.code).toBe(1000);
+		expect(client.state).toBe('offline');
+		expect(client.offlineReason).toBe('destroyed');
+		vi.advanceTimersByTime(60_000);
+		expect(factory.sockets).toHaveLength(1);
+	});
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { LogLine } from '../../lib/protocol/models';
+import { LogTail } from './log-tail';
+
+const line = (n: number): LogLine => ({
+	n,
+	stream: 'stdout',
+	ts: '2026-01-01T00:00:00.000Z',
+	text: `line ${n}`
+});
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => line(from + i));
+
+/** A store of `count` lines served over a fake REST call; `count` may grow while the test runs. */
+function store(initial: number) {
+	const state = { count: initial, calls: [] as number[] };
+	const rest = {
+		getLogLines: async (_id: string, after = 0) => {
+			state.calls.push(after);
+			return range(after + 1, state.count);
+		}
+	};
+	return { state, rest };
+}
+
+function tail(rest: { getLogLines: (id: string, after?: number) => Promise<LogLine[]> }, after = 0) {
+	const got: number[] = [];
+	const t = new LogTail('x1', {
+		rest,
+		after,
+		gapRetryDelayMs: 1,
+		onLines: (lines) => got.push(...lines.map((l) => l.n))
+	});
+	return { t, got };
+}
+
+describe('LogTail', () => {
+	it('hands on the backlog, then live lines, each line once', async () => {
+		const { state, rest } = store(3);
+		const { t, got } = tail(rest);
+		t.push(line(3)); // arrived while subscribed, before the backlog loaded
+		t.push(line(4));
+		state.count = 4;
+		await t.open();
+		t.push(line(4));
+		t.push(line(5));
+		expect(got).toEqual([1, 2, 3, 4, 5]);
+	});
+
+	it('fills a hole a live line reveals by fetching after the last line', async () => {
+		const { state, rest } = store(2);
+		const { t, got } = tail(rest);
+		await t.open();
+		state.count = 6;
+		t.push(line(6));
+		await t.idle();
+		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(state.calls).toEqual([0, 2]);
+	});
+
+	it('fetches lines a completion counts that never arrived live', async () => {
+		const { state, rest } = store(1);
+		const { t, got } = tail(rest);
+		await t.open();
+		state.count = 3;
+		t.noteLineCount(3);
+		await t.idle();
+		expect(got).toEqual([1, 2, 3]);
+	});
+
+	it('skips a hole the server cannot fill rather than stall', async () => {
+		const { rest } = store(2);
+		const { t, got } = tail(rest);
+		await t.open();
+		t.push(line(5));
+		await t.idle();
+		expect(got).toEqual([1, 2, 5]);
+	});
+
+	it('starts after a given line to show only the end of a long log', async () => {
+		const { rest } = store(10);
+		const { t, got } = tail(rest, 7);
+		await t.open();
+		expect(got).toEqual([8, 9, 10]);
+	});
+});

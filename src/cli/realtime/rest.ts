@@ -1,0 +1,108 @@
+/**
+ * @module cli/realtime/rest
+ * The REST calls the terminal views make (snapshots, logs, cancel), with the token as a bearer
+ * header. Failures become a {@link RestError} whose message is one line a person can act on.
+ */
+import {
+	API_BASE,
+	type ExecutionResponse,
+	type RunDetailResponse,
+	type TaskResponse,
+	type TasksResponse
+} from '../../lib/protocol/api';
+import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/models';
+import { httpBase } from '../http';
+
+export class RestError extends Error {
+	constructor(
+		/** HTTP status; 0 when the server could not be reached */
+		readonly status: number,
+		readonly code: string,
+		message: string
+	) {
+		super(message);
+		this.name = 'RestError';
+	}
+}
+
+export interface RestOptions {
+	/** the server's address, e.g. http://127.0.0.1:3000 */
+	url: string;
+	token?: string;
+	fetch?: typeof fetch;
+}
+
+export class RestClient {
+	readonly base: string;
+	readonly #token: string | undefined;
+	readonly #fetch: typeof fetch;
+
+	constructor(options: RestOptions) {
+		this.base = httpBase(options.url);
+		this.#token = options.token;
+		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+	}
+
+	getRun(id: string, signal?: AbortSignal): Promise<RunDetailResponse> {
+		return this.#json('GET', `/runs/${encodeURIComponent(id)}`, signal);
+	}
+
+	listTasks(q: { status?: TaskStatus; limit?: number } = {}, signal?: AbortSignal): Promise<TasksResponse> {
+		const params = new URLSearchParams();
+		if (q.status) params.set('status', q.status);
+		if (q.limit) params.set('limit', String(q.limit));
+		const search = params.size ? `?${params}` : '';
+		return this.#json('GET', `/tasks${search}`, signal);
+	}
+
+	getTask(id: string, signal?: AbortSignal): Promise<TaskResponse> {
+		return this.#json('GET', `/tasks/${encodeURIComponent(id)}`, signal);
+	}
+
+	cancelTask(id: string): Promise<TaskResponse> {
+		return this.#json('POST', `/tasks/${encodeURIComponent(id)}/cancel`);
+	}
+
+	getExecution(id: string, signal?: AbortSignal): Promise<ExecutionResponse> {
+		return this.#json('GET', `/executions/${encodeURIComponent(id)}`, signal);
+	}
+
+	/** The stored lines of an execution after line `after`, in order. */
+	async getLogLines(executionId: string, after = 0, signal?: AbortSignal): Promise<LogLine[]> {
+		const search = after > 0 ? `&after=${after}` : '';
+		const path = `/executions/${encodeURIComponent(executionId)}/log?format=ndjson${search}`;
+		const res = await this.#send('GET', path, signal);
+		const lines: LogLine[] = [];
+		for (const row of (await res.text()).split('\n')) if (row.trim()) lines.push(JSON.parse(row) as LogLine);
+		return lines;
+	}
+
+	async #json<T>(method: string, path: string, signal?: AbortSignal): Promise<T> {
+		return (await (await this.#send(method, path, signal)).json()) as T;
+	}
+
+	async #send(method: string, path: string, signal?: AbortSignal): Promise<Response> {
+		const url = `${this.base}${API_BASE}${path}`;
+		const headers: Record<string, string> = { accept: 'application/json' };
+		if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+		let res: Response;
+		try {
+			res = await this.#fetch(url, { method, headers, signal });
+		} catch (err) {
+			if ((err as Error)?.name === 'AbortError') throw err;
+			throw new RestError(0, 'network', `Could not reach the aco server at ${this.base}; is it running?`);
+		}
+		if (res.ok) return res;
+		let body: Partial<ApiErrorBody> | null = null;
+		try {
+			body = (await res.json()) as Partial<ApiErrorBody>;
+		} catch {
+			// not JSON (a proxy's error page): the status line has to do
+		}
+		throw new RestError(
+			res.status,
+			body?.error?.code ?? `http_${res.status}`,
+			body?.error?.message ?? `${method} ${url} failed with HTTP ${res.status}.`
+		);
+	}
+}

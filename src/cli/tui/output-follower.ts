@@ -1,0 +1,141 @@
+/**
+ * @module cli/tui/output-follower
+ * The output panel's feed: follows the selected task's newest tool. On a new selection it
+ * subscribes to that task's `tool.*` events, asks REST for its executions and opens a LogTail on
+ * the newest (the last DEFAULT_LOG_LINES of it), so backlog and live lines meet with no gap; a
+ * later step replaces the panel's execution when it starts.
+ */
+import type { AnyEventEnvelope } from '../../lib/protocol/messages';
+import type { Execution, Task } from '../../lib/protocol/models';
+import type { RealtimeClient } from '../realtime/client';
+import { LogTail } from '../realtime/log-tail';
+import type { RestClient } from '../realtime/rest';
+import { DEFAULT_LOG_LINES, type DashboardModel } from './model';
+
+const OUTPUT_SUBSCRIPTION = 'watch-output';
+
+export interface OutputFollowerOptions {
+	model: DashboardModel;
+	client: Pick<RealtimeClient, 'subscribe'>;
+	rest: Pick<RestClient, 'getTask' | 'getLogLines'>;
+	/** something shown changed */
+	invalidate: () => void;
+}
+
+export class OutputFollower {
+	readonly #options: OutputFollowerOptions;
+	#taskId: string | null = null;
+	/** the step of the execution the panel shows */
+	#shownStep: number | null = null;
+	#tail: LogTail | null = null;
+	#destroyed = false;
+
+	constructor(options: OutputFollowerOptions) {
+		this.#options = options;
+	}
+
+	/** Points the panel at `task`'s newest tool; `refresh` asks again for the task it already shows. */
+	follow(task: Task, refresh = false): void {
+		const { model, client, rest } = this.#options;
+		if (task.id === this.#taskId && !refresh) return;
+		if (task.id !== this.#taskId) {
+			this.#taskId = task.id;
+			this.#shownStep = null;
+			this.#tail?.destroy();
+			this.#tail = null;
+			model.showOutput({ taskId: task.id, executionId: null, title: '', status: task.status });
+			client.subscribe(OUTPUT_SUBSCRIPTION, { task_ids: [task.id], types: ['tool.*'] });
+		}
+		const taskId = task.id;
+		rest.getTask(taskId).then(
+			({ task: detail }) => {
+				if (this.#destroyed || this.#taskId !== taskId) return;
+				const newest = [...detail.executions].sort((a, b) => b.step - a.step)[0];
+				if (newest) this.#show(newest);
+			},
+			(err) => this.#fail(taskId, err)
+		);
+	}
+
+	/** A `tool.*` event: a new step, a line, or the end of the step shown. */
+	onToolEvent(event: AnyEventEnvelope): void {
+		const data = event.data as { task_id?: string; execution_id?: string };
+		if (!this.#taskId || data.task_id !== this.#taskId) return;
+		const panel = this.#options.model.output;
+		switch (event.type) {
+			case 'tool.started':
+				this.#show(event.data.execution);
+				return;
+			case 'tool.output':
+				if (panel?.executionId !== data.execution_id) return;
+				this.#tail?.push({
+					n: event.data.line,
+					text: event.data.output,
+					stream: event.data.is_stderr ? 'stderr' : 'stdout',
+					ts: event.data.timestamp
+				});
+				return;
+			case 'tool.completed':
+			case 'tool.failed':
+				if (!panel || panel.executionId !== data.execution_id) return;
+				panel.status = event.data.execution.status;
+				this.#tail?.noteLineCount(event.data.line_count);
+				this.#options.invalidate();
+				return;
+		}
+	}
+
+	/** After a reconnect: fetch the lines that came meanwhile. */
+	resync(): void {
+		this.#tail?.resync();
+	}
+
+	destroy(): void {
+		this.#destroyed = true;
+		this.#tail?.destroy();
+		this.#tail = null;
+	}
+
+	#show(execution: Execution): void {
+		const { model, rest, invalidate } = this.#options;
+		const current = model.output;
+		if (current?.executionId === execution.id && this.#tail) {
+			current.status = execution.status;
+			this.#tail.noteLineCount(execution.line_count);
+			invalidate();
+			return;
+		}
+		// a newer step replaces an older one; a late answer about an older step changes nothing
+		if (current?.executionId && execution.step < (this.#shownStep ?? -1)) return;
+		const steps = model.selected?.step_count ?? 0;
+		const title = `${execution.name}${steps > 1 ? ` (step ${execution.step + 1} of ${steps})` : ''}`;
+		this.#tail?.destroy();
+		model.showOutput({
+			taskId: execution.task_id,
+			executionId: execution.id,
+			title,
+			status: execution.status
+		});
+		this.#shownStep = execution.step;
+		const executionId = execution.id;
+		this.#tail = new LogTail(executionId, {
+			rest,
+			after: Math.max(0, execution.line_count - DEFAULT_LOG_LINES),
+			onLines: (lines) => {
+				model.appendOutput(executionId, lines);
+				invalidate();
+			},
+			onError: (err) => this.#fail(execution.task_id, err)
+		});
+		this.#tail.noteLineCount(execution.line_count);
+		void this.#tail.open();
+		invalidate();
+	}
+
+	#fail(taskId: string, err: unknown): void {
+		const panel = this.#options.model.output;
+		if (this.#destroyed || this.#taskId !== taskId || !panel) return;
+		panel.error = err instanceof Error ? err.message : String(err);
+		this.#options.invalidate();
+	}
+}

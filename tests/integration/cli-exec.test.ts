@@ -1,0 +1,139 @@
+/**
+ * `aco exec` against the real server: the command's output printed and streamed as a task, its
+ * exit code kept, and its log delivered complete even when the server comes up only later.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventEnvelope, LogLine, TaskResponse, TasksResponse } from '../../src/lib/protocol';
+import { freePort, runCli, startCli } from '../helpers/cli';
+import { startAco, tempDir, type AcoProcess } from '../helpers/server';
+import { connect, type TestClient } from '../helpers/ws-client';
+
+async function getJson<T>(aco: AcoProcess, path: string): Promise<T> {
+	return (await (await fetch(`${aco.url}/api/v1${path}`)).json()) as T;
+}
+
+async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {
+	const text = await (await fetch(`${aco.url}/api/v1/executions/${executionId}/log?format=ndjson`)).text();
+	return text
+		.split('\n')
+		.filter(Boolean)
+		.map((l) => JSON.parse(l) as LogLine);
+}
+
+describe('aco exec', () => {
+	let aco: AcoProcess;
+	let spool: string;
+
+	beforeAll(async () => {
+		aco = await startAco();
+		spool = tempDir('aco-spool-');
+	});
+	afterAll(async () => {
+		await aco?.stop();
+	});
+
+	it("prints the output, exits with the command's code and leaves a failed task with both streams", async () => {
+		const watcher: TestClient = await connect(aco.wsUrl);
+		await watcher.nextOfType('welcome');
+		await watcher.request({ type: 'subscribe', sub: 'all', filter: { types: ['task.*'] } });
+
+		const result = await runCli(
+			['exec', '--name', 'streams', '--', 'sh', '-c', 'echo a; echo b >&2; exit 3'],
+			{
+				ACO_URL: aco.url,
+				ACO_SPOOL_DIR: spool
+			}
+		);
+		expect(result.code).toBe(3);
+		expect(result.stdout).toBe('a\n');
+		expect(result.stderr).toContain('b\n');
+
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'streams', status: 'failed', run_id: null });
+		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
+		expect(task.executions[0]).toMatchObject({ status: 'failed', exit_code: 3, command: 'sh' });
+		const lines = await logOf(aco, task.executions[0].id);
+		expect(lines.map((l) => [l.n, l.stream, l.text])).toEqual([
+			[1, 'stdout', 'a'],
+			[2, 'stderr', 'b']
+		]);
+		// what a browser is told
+		const failed = await watcher.next<EventEnvelope<'task.failed'>>((m) => m.type === 'task.failed');
+		expect(failed.data).toMatchObject({ task_id: task.id, status: 'failed' });
+		await watcher.close();
+		expect(fs.readdirSync(spool)).toEqual([]);
+	});
+
+	it('exits with 128 + the signal number when a signal ends the command, and reports progress lines', async () => {
+		const result = await runCli(
+			['exec', '--', 'sh', '-c', 'echo "::progress value=60::most of it"; kill -TERM $$'],
+			{ ACO_URL: aco.url, ACO_SPOOL_DIR: spool }
+		);
+		expect(result.code).toBe(143);
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ status: 'failed', progress: 60, message: 'most of it' });
+	});
+
+	it('runs the command while the server is down and delivers the whole log once it is up', async () => {
+		const dataDir = tempDir();
+		const port = await freePort();
+
+		const script = 'for i in 1 2 3 4 5; do echo line $i; sleep 0.1; done; echo done >&2';
+		const run = startCli(['exec', '--name', 'offline', '--', 'sh', '-c', script], {
+			ACO_URL: `http://127.0.0.1:${port}`,
+			ACO_SPOOL_DIR: spool,
+			ACO_EXEC_RETRY_MS: '20000'
+		});
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		const later = await startAco({ dataDir, port });
+		try {
+			const result = await run.done;
+			expect(result.code).toBe(0);
+			expect(result.stderr).toMatch(/cannot reach the aco server/);
+			const { tasks } = await getJson<TasksResponse>(later, '/tasks?limit=1');
+			expect(tasks[0]).toMatchObject({ name: 'offline', status: 'succeeded' });
+			const { task } = await getJson<TaskResponse>(later, `/tasks/${tasks[0].id}`);
+			const lines = await logOf(later, task.executions[0].id);
+			expect(lines.map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'done']);
+			expect(fs.readdirSync(spool)).toEqual([]);
+		} finally {
+			await later.stop();
+		}
+	});
+
+	it('keeps the log on disk when the server stays away, and the next aco command sends it', async () => {
+		const dataDir = tempDir();
+		const port = await freePort();
+		const url = `http://127.0.0.1:${port}`;
+		const ownSpool = tempDir('aco-spool-');
+
+		const result = await runCli(['exec', '--name', 'kept', '--retry-for', '300', '--', 'echo', 'kept line'], {
+			ACO_URL: url,
+			ACO_SPOOL_DIR: ownSpool
+		});
+		expect(result.code).toBe(0);
+		expect(result.stdout).toBe('kept line\n');
+		expect(result.stderr).toMatch(/the log is kept in .*next aco command will send it/);
+		expect(fs.readdirSync(ownSpool).filter((f) => f.endsWith('.ndjson'))).toHaveLength(1);
+
+		const later = await startAco({ dataDir, port });
+		try {
+			const next = await runCli(['logs', 'exec_none', '--url', url], { ACO_SPOOL_DIR: ownSpool });
+			expect(next.code).toBe(1);
+			expect(next.stderr).toMatch(/sent the kept log of "kept"/);
+			const { tasks } = await getJson<TasksResponse>(later, '/tasks?limit=1');
+			expect(tasks[0]).toMatchObject({ name: 'kept', status: 'succeeded' });
+			expect(fs.readdirSync(ownSpool)).toEqual([]);
+		} finally {
+			await later.stop();
+		}
+	});
+
+	it('says what is wrong in one line for a bad invocation', async () => {
+		const result = await runCli(['exec', '--nme', 'x', '--', 'true'], { ACO_SPOOL_DIR: spool });
+		expect(result.code).toBe(2);
+		expect(result.stderr.trim().split('\n')).toHaveLength(1);
+		expect(result.stderr).toMatch(/Unknown option '--nme'/);
+	});
+});
