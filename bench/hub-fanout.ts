@@ -1,11 +1,13 @@
 /**
  * @module bench/hub-fanout
  * Hub fan-out: aco's hub on a loopback HTTP server with many real `ws` clients (in a child
- * process) subscribed to everything. Each round publishes a load phase flat out (deliveries per
- * second, the server's synchronous time per event) and then a paced phase (publish → receipt
- * latency without a backlog), and fails unless every client got every event once, in seq order.
- * Baseline, in the same run and with as many clients of its own: a naive broadcaster that
- * serialises each event again for every client (see hub-fanout/servers.ts). Both servers stay
+ * process) subscribed to everything. Each round publishes a load phase flat out, in bursts of
+ * BURST events per event-loop turn as a tool's output chunk arrives (deliveries per second, the
+ * server's time per event, frames per delivery), and then a paced phase, one event at a time
+ * (publish → receipt latency without a backlog: batching must not add any), and fails unless
+ * every client got every event once, in seq order.
+ * Baseline, in the same run and with as many clients of its own: the hub's previous broadcast,
+ * one frame per event and client, each event serialised once (see hub-fanout/servers.ts). Both servers stay
  * up with their clients connected, and rounds alternate between them, so a burst of load from
  * elsewhere on a shared machine hits both alike.
  */
@@ -13,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyDomainEvent } from '../src/lib/protocol/events';
 import type { ClientsReport } from './hub-fanout/clients.child';
 import { eventMix } from './hub-fanout/events';
-import { startHubServer, startNaiveServer, type FanoutServer } from './hub-fanout/servers';
+import { startHubServer, startPerEventServer, type FanoutServer } from './hub-fanout/servers';
 import { BenchChild } from './lib/child';
 import { check, printTable, type BenchSummary, type Metric } from './lib/report';
 import { medianOf, nowUs, yieldToLoop } from './lib/stats';
@@ -25,13 +27,15 @@ export const LOAD_EVENTS = 400;
 export const PACED_EVENTS = 50;
 export const PACE_MS = 15;
 export const WARMUP_EVENTS = 100;
+/** events published per event-loop turn in the load phase, like the lines of one output chunk */
+export const BURST = 10;
 export const ROUNDS = 5;
 const CONNECT_TIMEOUT_MS = 20_000;
 const DELIVERY_TIMEOUT_MS = 60_000;
 const REPLY_TIMEOUT_MS = 10_000;
 const CLIENTS_MODULE = new URL('./hub-fanout/clients.child.ts', import.meta.url);
 
-type Kind = 'hub' | 'naive';
+type Kind = 'hub' | 'perEvent';
 
 interface FanoutRun extends Record<string, number> {
 	deliveriesPerSecond: number;
@@ -40,7 +44,8 @@ interface FanoutRun extends Record<string, number> {
 	p50Ms: number;
 	p99Ms: number;
 	maxMs: number;
-	bytesPerFrame: number;
+	bytesPerDelivery: number;
+	framesPerDelivery: number;
 	loadSeconds: number;
 }
 
@@ -51,7 +56,7 @@ interface Target {
 	published: number;
 }
 
-/** Publishes events[from..to) and records each publish time; `paceMs` 0 means one per event-loop turn. */
+/** Publishes events[from..to) and records each publish time; `paceMs` 0 means BURST per event-loop turn. */
 async function publish(
 	target: Target,
 	events: AnyDomainEvent[],
@@ -67,7 +72,7 @@ async function publish(
 		publishedUs[i] = at;
 		target.server.bus.publish(events[i]);
 		busyUs += nowUs() - at;
-		if (!range.paceMs) await yieldToLoop();
+		if (!range.paceMs && (i - range.from) % BURST === BURST - 1) await yieldToLoop();
 	}
 	return busyUs;
 }
@@ -115,7 +120,8 @@ async function round(
 		p50Ms: report.latencyUs.p50 / 1000,
 		p99Ms: report.latencyUs.p99 / 1000,
 		maxMs: report.latencyUs.max / 1000,
-		bytesPerFrame: report.bytes / report.received,
+		bytesPerDelivery: report.bytes / report.received,
+		framesPerDelivery: report.frames / report.received,
 		loadSeconds
 	};
 }
@@ -128,7 +134,7 @@ async function measure(clients: BenchChild, targets: Target[]): Promise<Record<K
 	const warmup = eventMix(WARMUP_EVENTS);
 	for (const target of targets) await round(target, clients, warmup, WARMUP_EVENTS);
 	const events = eventMix(LOAD_EVENTS + PACED_EVENTS);
-	const runs: Record<Kind, FanoutRun[]> = { hub: [], naive: [] };
+	const runs: Record<Kind, FanoutRun[]> = { hub: [], perEvent: [] };
 	for (let r = 0; r < ROUNDS; r++) {
 		// alternate which goes first, so neither always follows the other's backlog
 		const order = r % 2 ? [...targets].reverse() : targets;
@@ -139,7 +145,7 @@ async function measure(clients: BenchChild, targets: Target[]): Promise<Record<K
 
 function report(runs: Record<Kind, FanoutRun[]>): BenchSummary {
 	const a = medianOf(runs.hub);
-	const b = medianOf(runs.naive);
+	const b = medianOf(runs.perEvent);
 	const throughput: Metric = {
 		label: 'deliveries per second (flat out)',
 		unit: '',
@@ -164,13 +170,21 @@ function report(runs: Record<Kind, FanoutRun[]>): BenchSummary {
 	});
 	const p99 = ms('latency p99 (paced)', a.p99Ms, b.p99Ms);
 	printTable(
-		`Hub fan-out: ${CLIENTS} clients each, hub vs JSON.stringify per client; median of ${ROUNDS} rounds`,
+		`Hub fan-out: ${CLIENTS} clients each, hub (batches) vs one frame per event; median of ${ROUNDS} rounds`,
 		[
 			throughput,
 			serverTime,
 			ms('latency p50 (paced)', a.p50Ms, b.p50Ms),
 			p99,
 			ms('latency max (paced)', a.maxMs, b.maxMs),
+			{
+				label: 'frames per delivery (whole round)',
+				unit: '',
+				aco: a.framesPerDelivery,
+				baseline: b.framesPerDelivery,
+				better: 'lower',
+				digits: 2
+			},
 			{
 				label: 'time to deliver the load phase',
 				unit: 's',
@@ -181,10 +195,11 @@ function report(runs: Record<Kind, FanoutRun[]>): BenchSummary {
 			}
 		],
 		[
-			`a round: ${LOAD_EVENTS} events flat out (one per event-loop turn), ` +
+			`a round: ${LOAD_EVENTS} events flat out (${BURST} per event-loop turn), ` +
 				`then ${PACED_EVENTS} paced one every ${PACE_MS} ms`,
 			'every client received every event once and in seq order, in every round (checked)',
-			`a delivery is one event reaching one client; frames average ${Math.round(a.bytesPerFrame)} bytes`,
+			`a delivery is one event reaching one client; ${Math.round(a.bytesPerDelivery)} bytes per delivery ` +
+				`(baseline ${Math.round(b.bytesPerDelivery)})`,
 			'latency: bus.publish → receipt, over every client of the paced events; clients run in a child process'
 		]
 	);
@@ -196,8 +211,12 @@ export async function runHubFanout(): Promise<BenchSummary> {
 	const targets: Target[] = [];
 	let runs: Record<Kind, FanoutRun[]>;
 	try {
-		targets.push({ kind: 'hub', server: await startHubServer(CLIENTS), published: 0 });
-		targets.push({ kind: 'naive', server: await startNaiveServer(), published: 0 });
+		targets.push({
+			kind: 'hub',
+			server: await startHubServer(CLIENTS, LOAD_EVENTS + PACED_EVENTS),
+			published: 0
+		});
+		targets.push({ kind: 'perEvent', server: await startPerEventServer(), published: 0 });
 		runs = await measure(clients, targets);
 	} finally {
 		try {

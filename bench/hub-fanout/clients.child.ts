@@ -3,7 +3,7 @@
  * The fan-out bench's WebSocket clients, in a child process so they do not share the server's
  * event loop. One group of clients per server, all connected for the whole bench so rounds
  * can alternate between servers without reconnecting. Each client subscribes to everything,
- * records when each event arrived and checks that seqs arrive 1, 2, 3, … across every round
+ * unpacks `batch` frames, records when each event arrived and checks that seqs arrive 1, 2, 3, … across every round
  * without a gap, a repeat or a reordering. Latency is receipt time minus the publish time the
  * parent sends with `report` (both on the machine's shared monotonic clock).
  *
@@ -24,6 +24,8 @@ export interface ClientsReport {
 	/** closes the server started (e.g. 4002 for a slow consumer), one line per distinct code */
 	closes: string[];
 	bytes: number;
+	/** frames that carried events (a batch counts one) */
+	frames: number;
 	/** when the last of the round's first `loadEvents` events reached its last client */
 	loadDeliveredUs: number;
 	/** publish → receipt over the round's later (paced) events, every client */
@@ -40,6 +42,35 @@ const CLOSE_GRACE_MS = 1_000;
 const SEQ_KEY = Buffer.from('","seq":');
 const SEQ_KEY_MAX_OFFSET = 40;
 
+const BATCH_HEAD = Buffer.from('{"type":"batch"');
+
+/**
+ * The seqs of the events in a frame: one for an event, several for a `batch`, none for a
+ * control frame. Within a batch every event starts `{"type":"<type>","seq":N`, and the bench's
+ * payloads never contain that key, so each occurrence is one event.
+ */
+function eventSeqs(frame: Buffer): number[] {
+	if (frame.subarray(0, BATCH_HEAD.length).equals(BATCH_HEAD)) {
+		const seqs: number[] = [];
+		for (let at = frame.indexOf(SEQ_KEY); at >= 0; at = frame.indexOf(SEQ_KEY, at + SEQ_KEY.length)) {
+			seqs.push(readInt(frame, at + SEQ_KEY.length));
+		}
+		return seqs;
+	}
+	const seq = eventSeq(frame);
+	return seq < 0 ? [] : [seq];
+}
+
+function readInt(frame: Buffer, from: number): number {
+	let n = 0;
+	for (let i = from; i < frame.length; i++) {
+		const digit = frame[i] - 48;
+		if (digit < 0 || digit > 9) break;
+		n = n * 10 + digit;
+	}
+	return n;
+}
+
 /**
  * The seq of an event frame, or -1 for a control frame. Read from the bytes rather than
  * with JSON.parse: the clients share two cores with the server, and parsing the same frames
@@ -48,13 +79,7 @@ const SEQ_KEY_MAX_OFFSET = 40;
 function eventSeq(frame: Buffer): number {
 	const at = frame.indexOf(SEQ_KEY);
 	if (at < 0 || at > SEQ_KEY_MAX_OFFSET) return -1;
-	let seq = 0;
-	for (let i = at + SEQ_KEY.length; i < frame.length; i++) {
-		const digit = frame[i] - 48;
-		if (digit < 0 || digit > 9) break;
-		seq = seq * 10 + digit;
-	}
-	return seq;
+	return readInt(frame, at + SEQ_KEY.length);
 }
 
 class Group {
@@ -74,6 +99,7 @@ class Group {
 	arrivals = new Int32Array(0);
 	awaitedSeq = 0;
 	received = 0;
+	frames = 0;
 	bytes = 0;
 	orderErrorCount = 0;
 	orderErrors: string[] = [];
@@ -92,6 +118,7 @@ class Group {
 			arrivals: new Int32Array(events),
 			awaitedSeq: 0,
 			received: 0,
+			frames: 0,
 			bytes: 0,
 			orderErrorCount: 0,
 			orderErrors: []
@@ -108,12 +135,18 @@ class Group {
 	}
 
 	onFrame(client: number, frame: Buffer, onSubscribed: () => void): void {
-		const seq = eventSeq(frame);
-		if (seq < 0) {
+		const seqs = eventSeqs(frame);
+		if (seqs.length === 0) {
 			if ((JSON.parse(frame.toString()) as { type: string }).type === 'subscribed') onSubscribed();
 			return;
 		}
+		this.frames += 1;
+		this.bytes += frame.length;
 		const now = nowUs();
+		for (const seq of seqs) this.#onEvent(client, seq, now);
+	}
+
+	#onEvent(client: number, seq: number, now: number): void {
 		if (seq !== this.nextSeq[client]) {
 			this.#orderError(`client ${client}: expected seq ${this.nextSeq[client]}, got ${seq}`);
 		}
@@ -129,7 +162,6 @@ class Group {
 		this.counts[client] += 1;
 		this.arrivals[index] += 1;
 		this.received += 1;
-		this.bytes += frame.length;
 		if (seq === this.awaitedSeq && this.fullyDelivered(seq)) {
 			this.awaitedSeq = 0;
 			reply({ ok: 'delivered', seq });
@@ -189,6 +221,7 @@ class Group {
 				([code, n]) => `${n} ${this.name} clients closed by the server with ${code}`
 			),
 			bytes: this.bytes,
+			frames: this.frames,
 			loadDeliveredUs,
 			latencyUs: {
 				p50: percentile(sorted, 50),

@@ -1,6 +1,7 @@
 /**
  * @module tests/helpers/ws-client
- * A WebSocket client for tests: collects every frame the server sends, waits for the next
+ * A WebSocket client for tests: collects every frame the server sends (unpacking batches into
+ * `messages`, keeping the frames as sent in `frames`), waits for the next
  * one matching a predicate (frames that arrived before the wait are found too), sends
  * requests and awaits their replies, and waits for the close code. Plus `upgradeRequest` for
  * upgrades that are expected to be refused, where the HTTP status and body matter.
@@ -8,7 +9,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
-import type { ServerMessage } from '../../src/lib/protocol/messages';
+import type { BatchMessage, ServerMessage } from '../../src/lib/protocol/messages';
 
 export const DEFAULT_WAIT_MS = 2_000;
 
@@ -27,8 +28,10 @@ function refOf(message: ServerMessage): string | undefined {
 
 export class TestClient {
 	readonly ws: WebSocket;
-	/** every parsed frame, in arrival order */
+	/** every message in arrival order, the events of a `batch` frame unpacked one by one */
 	readonly messages: ServerMessage[] = [];
+	/** every parsed frame as it came, batches included */
+	readonly frames: ServerMessage[] = [];
 	/** frames that were not JSON (the server should never send one) */
 	readonly invalidFrames: string[] = [];
 	#cursor = 0;
@@ -41,7 +44,10 @@ export class TestClient {
 		ws.on('message', (data: RawData, isBinary: boolean) => {
 			const text = isBinary ? `<binary ${rawLength(data)} bytes>` : data.toString();
 			try {
-				this.messages.push(JSON.parse(text) as ServerMessage);
+				const frame = JSON.parse(text) as ServerMessage;
+				this.frames.push(frame);
+				if (frame.type === 'batch') this.messages.push(...(frame as BatchMessage).events);
+				else this.messages.push(frame);
 			} catch {
 				this.invalidFrames.push(text);
 			}

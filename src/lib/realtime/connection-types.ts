@@ -10,13 +10,26 @@ import type { BackoffOptions } from './backoff';
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 /** why the state is 'offline': the browser has no network, the attempts ran out, the server said stop, or destroy() */
 export type OfflineReason = 'network' | 'gave_up' | 'closed' | 'destroyed';
-/** why stores should reload: a reconnect, or the server could not replay the gap */
 /**
- * Why a store should reload what it shows: a reconnect, a `reset` (history could not cover the
- * gap), or `subscribed` — the first connect's subscriptions are now live, and anything loaded
- * before that may have changed unseen.
+ * What the connection indicator shows: the socket's state, with `connected` split into `live`
+ * and `resyncing` (a resume is unanswered, or stores are reloading what they may have missed).
  */
-export type ResyncReason = 'reconnect' | 'reset' | 'subscribed';
+export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'reconnecting' | 'offline';
+/**
+ * Why a store should reload what it shows: `reset` (the hub could not replay the gap),
+ * `dropped` (the hub dropped low-priority events for this client under backpressure),
+ * `reconnect` (back after a gap the hub was not asked about or did not answer for), or
+ * `subscribed` — the first connect's subscriptions are now live, and anything loaded before
+ * that may have changed unseen. A clean `resumed` needs no reload and asks for none.
+ */
+export type ResyncReason = 'reconnect' | 'reset' | 'dropped' | 'subscribed';
+
+/** A resync whose reloads have all finished. */
+export interface ResyncInfo {
+	reason: ResyncReason;
+	/** events the hub said were missed (a `reset`); null when it did not know or did not say */
+	missed: number | null;
+}
 
 export interface CloseInfo {
 	code: number;
@@ -41,6 +54,10 @@ export interface ConnectionOptions {
 	backoff?: BackoffOptions;
 	stableAfterMs?: number;
 	welcomeTimeoutMs?: number;
+	/** the least wait after a close that asks the client to slow down (4003 rate-limited, 1013) */
+	slowDownDelayMs?: number;
+	/** how long to wait for the answer to `resume` before reloading over REST anyway */
+	resumeTimeoutMs?: number;
 	/** where `online`/`offline` events come from; `window` by default */
 	target?: EventTarget;
 	/** whether the browser believes it has a network; `navigator.onLine` by default */
@@ -53,5 +70,7 @@ export type ControlHandler<T extends ControlType> = (
 	data: ControlDataMap[T],
 	message: ControlMessage<T>
 ) => void;
-export type ResyncHandler = (reason: ResyncReason) => void;
+/** May return the reload's promise: the connection shows `resyncing` until it settles. */
+export type ResyncHandler = (reason: ResyncReason) => unknown;
+export type ResyncedHandler = (info: ResyncInfo) => void;
 export type StateHandler = (state: ConnectionState, previous: ConnectionState) => void;

@@ -277,7 +277,7 @@ describe('RealtimeConnection', () => {
 		connection.destroy();
 	});
 
-	it('calls the reconnect handlers after a reconnect but not after the first connect', () => {
+	it('asks stores to reload after a reconnect only when the hub answers reset, not after resumed', () => {
 		const { connection, factory, accept } = setup();
 		const reasons: string[] = [];
 		connection.onReconnected((reason) => reasons.push(reason));
@@ -286,12 +286,16 @@ describe('RealtimeConnection', () => {
 		expect(reasons).toEqual([]);
 		factory.last.serverClose(1006);
 		vi.runOnlyPendingTimers();
-		accept();
-		expect(reasons).toEqual(['reconnect']);
+		accept().resumed(0);
+		expect(reasons).toEqual([]);
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		accept().reset({ missed: 3 });
+		expect(reasons).toEqual(['reset']);
 		connection.destroy();
 	});
 
-	it('resumes from the last seq on a reconnect within the same epoch, but not across epochs', () => {
+	it('resumes from the last seq on every reconnect, also across epochs, with an id to match the answer', () => {
 		const { connection, accept } = setup();
 		connection.connect();
 		const first = accept({ epoch: 'e1', seq: 3 });
@@ -299,12 +303,15 @@ describe('RealtimeConnection', () => {
 		first.serverClose(1006);
 		vi.runOnlyPendingTimers();
 		const second = accept({ epoch: 'e1', seq: 12 });
-		expect(second.sentOfType('resume')).toEqual([{ type: 'resume', epoch: 'e1', seq: 9 }]);
+		expect(second.sentOfType('resume')).toEqual([{ type: 'resume', epoch: 'e1', seq: 9, id: 'resume-1' }]);
+		// the resume goes after the subscriptions, so the replay covers what they match
+		expect(second.sent.at(-1)?.type).toBe('resume');
+		second.resumed(0);
 
 		second.serverClose(1012);
 		vi.runOnlyPendingTimers();
 		const third = accept({ epoch: 'e2', seq: 0 });
-		expect(third.sentOfType('resume')).toEqual([]);
+		expect(third.sentOfType('resume')).toEqual([{ type: 'resume', epoch: 'e1', seq: 9, id: 'resume-2' }]);
 		expect(connection.epoch).toBe('e2');
 		connection.destroy();
 	});

@@ -1,12 +1,14 @@
 /**
  * @module realtime/connection
  * The browser's one WebSocket to the hub: connects, says hello with heartbeats, remembers
- * subscriptions and re-sends them after every reconnect, reconnects with full-jitter backoff
- * unless the close code forbids it, and tells stores when they may have missed something so
- * they reload over REST. Components read its getters; nothing else touches the socket.
+ * subscriptions and re-sends them after every reconnect, then asks the hub to `resume` from the
+ * last seq seen. A clean `resumed` replays the gap and needs nothing else; `reset` (the gap could
+ * not be replayed) and `dropped` (backpressure dropped low-priority events) make stores reload
+ * over REST, and the indicator says `resyncing` until they have. Components read its getters;
+ * nothing else touches the socket.
  *
- * This module speaks the protocol; keeping the socket open is reconnecting-socket's job,
- * and the position in the event stream is stream-position's.
+ * This module speaks the protocol; keeping the socket open is reconnecting-socket's job, the
+ * position in the event stream is stream-position's, and ordering a replay is resume-gate's.
  */
 import {
 	DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -22,10 +24,13 @@ import type {
 	CloseInfo,
 	ConnectionOptions,
 	ConnectionState,
+	ConnectionStatus,
 	ControlHandler,
 	EventHandler,
 	OfflineReason,
+	ResyncedHandler,
 	ResyncHandler,
+	ResyncInfo,
 	ResyncReason,
 	StateHandler
 } from './connection-types';
@@ -35,9 +40,12 @@ import {
 	DEFAULT_WELCOME_TIMEOUT_MS,
 	ReconnectingSocket
 } from './reconnecting-socket.svelte';
+import { DEFAULT_RESUME_TIMEOUT_MS, ResumeGate } from './resume-gate';
 import { decodeFrame, StreamPosition } from './stream-position';
 
 export type * from './connection-types';
+export { DEFAULT_RESUME_TIMEOUT_MS } from './resume-gate';
+export { DEFAULT_SLOW_DOWN_DELAY_MS } from './close-policy';
 export {
 	DEFAULT_STABLE_AFTER_MS,
 	DEFAULT_WELCOME_TIMEOUT_MS,
@@ -46,10 +54,17 @@ export {
 
 export class RealtimeConnection {
 	#clientId = $state<string | null>(null);
+	/** a resume is waiting for its answer */
+	#resuming = $state(false);
+	/** resyncs whose reloads have not all settled */
+	#reloading = $state(0);
 
 	readonly #socket: ReconnectingSocket;
 	readonly #position = new StreamPosition();
+	readonly #gate = new ResumeGate();
 	readonly #now: () => number;
+	readonly #resumeTimeoutMs: number;
+	#destroyed = false;
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
 	readonly #subscriptions = new Map<string, EventFilter>();
 	// subscriptions made before the first connect, until the hub confirms them
@@ -57,11 +72,13 @@ export class RealtimeConnection {
 	readonly #unconfirmed = new Set<string>();
 	readonly #events = new Emitter<[AnyEventEnvelope]>();
 	readonly #controls = new Emitter<[AnyControlMessage]>();
-	readonly #resyncs = new Emitter<[ResyncReason]>();
+	readonly #resyncs = new Emitter<[ResyncReason], unknown>();
+	readonly #resynced = new Emitter<[ResyncInfo]>();
 	readonly #states = new Emitter<[ConnectionState, ConnectionState]>();
 
 	constructor(options: ConnectionOptions = {}) {
 		this.#now = options.now ?? (() => Date.now());
+		this.#resumeTimeoutMs = options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS;
 		this.#socket = new ReconnectingSocket(
 			{
 				stableAfterMs: DEFAULT_STABLE_AFTER_MS,
@@ -71,7 +88,7 @@ export class RealtimeConnection {
 			},
 			{
 				onText: (raw) => this.#onMessage(raw),
-				onStateChange: (state, previous) => this.#states.emit(state, previous)
+				onStateChange: (state, previous) => this.#onStateChange(state, previous)
 			}
 		);
 	}
@@ -80,6 +97,12 @@ export class RealtimeConnection {
 
 	get state(): ConnectionState {
 		return this.#socket.state;
+	}
+	/** what the indicator shows: the socket's state, with `connected` split into `live` and `resyncing` */
+	get status(): ConnectionStatus {
+		const state = this.#socket.state;
+		if (state !== 'connected') return state;
+		return this.#resuming || this.#reloading > 0 ? 'resyncing' : 'live';
 	}
 	get offlineReason(): OfflineReason | null {
 		return this.#socket.offlineReason;
@@ -154,12 +177,19 @@ export class RealtimeConnection {
 	}
 
 	/**
-	 * Called when what a store loaded may be stale: after a REconnect, on `reset`, and once the
-	 * subscriptions made before the first connect are confirmed (a page loads before the socket
-	 * is up, so nothing reached it in between).
+	 * Called when what a store loaded may be stale: on `reset`, on `dropped`, after a reconnect
+	 * the hub did not answer a resume for, and once the subscriptions made before the first
+	 * connect are confirmed (a page loads before the socket is up, so nothing reached it in
+	 * between). Not after a clean `resumed`: the replay brought everything. The handler may
+	 * return its reload's promise; the indicator shows `resyncing` until it settles.
 	 */
 	onReconnected(handler: ResyncHandler): () => void {
 		return this.#resyncs.add(handler);
+	}
+
+	/** Called once per resync when every reload it asked for has settled (toasts "reloaded"). */
+	onResynced(handler: ResyncedHandler): () => void {
+		return this.#resynced.add(handler);
 	}
 
 	onStateChange(handler: StateHandler): () => void {
@@ -170,9 +200,12 @@ export class RealtimeConnection {
 	destroy(): void {
 		// the socket reports its last state ('offline', 'destroyed') before the handlers go
 		this.#socket.destroy();
+		this.#destroyed = true;
+		this.#gate.discard();
 		this.#events.clear();
 		this.#controls.clear();
 		this.#resyncs.clear();
+		this.#resynced.clear();
 		this.#states.clear();
 	}
 
@@ -184,19 +217,43 @@ export class RealtimeConnection {
 			console.error('aco: ignored a frame that is not JSON');
 			return;
 		}
-		for (const event of frame.events) if (this.#position.advance(event)) this.#events.emit(event);
+		for (const event of frame.events) if (!this.#gate.hold(event)) this.#deliver(event);
 		if (frame.control) this.#onControl(frame.control);
 	}
 
+	#deliver(event: AnyEventEnvelope): void {
+		if (this.#position.advance(event)) this.#events.emit(event);
+	}
+
 	#onControl(message: AnyControlMessage): void {
-		if (message.type === 'welcome') this.#onWelcome(message.data);
-		else if (message.type === 'subscribed') {
-			if (this.#unconfirmed.delete(message.data.id) && this.#unconfirmed.size === 0) {
-				this.#resyncs.emit('subscribed');
-			}
-		} else if (message.type === 'reset') {
-			this.#position.moveTo(message.data.epoch, message.data.seq);
-			this.#resyncs.emit('reset');
+		switch (message.type) {
+			case 'welcome':
+				this.#onWelcome(message.data);
+				break;
+			case 'subscribed':
+				if (this.#unconfirmed.delete(message.data.id) && this.#unconfirmed.size === 0) {
+					this.#resync('subscribed');
+				}
+				break;
+			case 'resumed':
+				this.#endResume();
+				break;
+			case 'reset':
+				// what arrived meanwhile is newer than the gap: apply it, then take the server's position
+				this.#endResume();
+				this.#position.moveTo(message.data.epoch, message.data.seq);
+				this.#resync('reset', message.data.missed);
+				break;
+			case 'dropped':
+				this.#resync('dropped');
+				break;
+			case 'error':
+				// the hub refused the resume itself: reload rather than wait for the timeout
+				if (message.data.ref !== undefined && message.data.ref === this.#gate.ref) {
+					this.#endResume();
+					this.#resync('reconnect');
+				}
+				break;
 		}
 		this.#controls.emit(message);
 	}
@@ -205,15 +262,50 @@ export class RealtimeConnection {
 		const isReconnect = this.#socket.hasConnected;
 		const resumeFrom = this.#position.welcome(data, isReconnect);
 		this.#clientId = data.client_id;
+		// subscriptions first: the hub replays what matches the subscriptions it holds
 		for (const [sub, filter] of this.#subscriptions) {
 			if (!isReconnect) this.#unconfirmed.add(sub);
 			this.#socket.send({ type: 'subscribe', sub, filter });
 		}
-		if (resumeFrom) this.#socket.send({ type: 'resume', ...resumeFrom });
+		if (resumeFrom) {
+			const id = this.#gate.open(this.#resumeTimeoutMs, () => {
+				console.error('aco: the hub did not answer resume; reloading instead');
+				this.#endResume();
+				this.#resync('reconnect');
+			});
+			this.#resuming = true;
+			this.#socket.send({ type: 'resume', ...resumeFrom, id });
+		}
 		const heartbeatMs =
 			data.heartbeat_interval_ms > 0 ? data.heartbeat_interval_ms : DEFAULT_HEARTBEAT_INTERVAL_MS;
 		this.#socket.established(heartbeatMs, () => this.#heartbeat());
-		if (isReconnect) this.#resyncs.emit('reconnect');
+		if (isReconnect && !resumeFrom) this.#resync('reconnect');
+	}
+
+	/** The resume was answered (or given up on): apply what the gate held, in seq order. */
+	#endResume(): void {
+		this.#resuming = false;
+		for (const event of this.#gate.release()) this.#deliver(event);
+	}
+
+	#resync(reason: ResyncReason, missed: number | null = null): void {
+		// the first connect's reload is the page loading, not a resync worth showing
+		const shown = reason !== 'subscribed';
+		if (shown) this.#reloading++;
+		const reloads = this.#resyncs.emit(reason);
+		void Promise.allSettled(reloads).then(() => {
+			if (shown) this.#reloading--;
+			if (!this.#destroyed) this.#resynced.emit({ reason, missed });
+		});
+	}
+
+	#onStateChange(state: ConnectionState, previous: ConnectionState): void {
+		// the socket went before the resume was answered: the next one asks again from the same seq
+		if (state !== 'connected' && this.#gate.pending) {
+			this.#gate.discard();
+			this.#resuming = false;
+		}
+		this.#states.emit(state, previous);
 	}
 
 	#heartbeat(): void {

@@ -149,7 +149,7 @@ describe('DashboardStore', () => {
 		connection.destroy();
 	});
 
-	it('reloads the snapshot after a reconnect', async () => {
+	it('reloads the snapshot when the hub answers the resume with reset, and says resyncing until it is in', async () => {
 		const { store, state, calls, factory, connection } = setup();
 		store.start();
 		await settle();
@@ -158,10 +158,55 @@ describe('DashboardStore', () => {
 		factory.last.serverClose(1006);
 		await new Promise((r) => setTimeout(r, 5));
 		factory.last.open();
-		factory.last.welcome();
+		factory.last.welcome({ epoch: 'e2' });
+		expect(connection.status).toBe('resyncing');
+		await settle();
+		expect(calls.length).toBe(before);
+		const held = deferred();
+		state.hold = held.promise;
+		factory.last.reset({ missed: 12, epoch: 'e2', seq: 3 });
+		await settle();
+		expect(connection.status).toBe('resyncing');
+		held.resolve();
 		await settle();
 		expect(calls.length).toBe(before + 5);
 		expect(store.tasks.map((t) => t.id)).toEqual(['while-away']);
+		expect(connection.status).toBe('live');
+		store.destroy();
+		connection.destroy();
+	});
+
+	it('does not reload after a clean resume: the replay brings what changed', async () => {
+		const { store, state, calls, factory, connection } = setup();
+		store.start();
+		await settle();
+		const task = makeTask({ id: 'replayed', status: 'running' });
+		state.tasks = [makeTask({ id: 'from-rest' })];
+		const before = calls.length;
+		factory.last.serverClose(1006);
+		await new Promise((r) => setTimeout(r, 5));
+		factory.last.open();
+		factory.last.welcome();
+		factory.last.event({ type: 'task.created', seq: 1, data: { task_id: task.id, run_id: null, task } });
+		factory.last.resumed(1);
+		await settle();
+		expect(calls.length).toBe(before);
+		expect(store.tasks.map((t) => t.id)).toEqual(['replayed']);
+		expect(connection.status).toBe('live');
+		store.destroy();
+		connection.destroy();
+	});
+
+	it('reloads the snapshot when the hub says it dropped events for this client', async () => {
+		const { store, state, calls, factory, connection } = setup();
+		store.start();
+		await settle();
+		state.tasks = [makeTask({ id: 't1', progress: 80 })];
+		const before = calls.length;
+		factory.last.dropped(4, 10, 13);
+		await settle();
+		expect(calls.length).toBe(before + 5);
+		expect(store.tasks[0].progress).toBe(80);
 		store.destroy();
 		connection.destroy();
 	});

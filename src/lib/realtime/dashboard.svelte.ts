@@ -3,7 +3,8 @@
  * The dashboard's live data: workflows, recent runs and recent tasks, loaded over REST and kept
  * current by `task.*` and `workflow.*` events (which carry whole records, so an event is an
  * upsert). The snapshot is reloaded whenever the connection says it may be stale (see
- * `onReconnected`).
+ * `onReconnected`: a `reset`, a `dropped` notice, an unanswered resume), not after a clean
+ * `resumed`, whose replay brought every event.
  */
 import { SvelteSet } from 'svelte/reactivity';
 import { ApiClient } from '$lib/api';
@@ -104,7 +105,8 @@ export class DashboardStore {
 		this.#abort = new AbortController();
 		this.#teardown.push(
 			this.#connection.onEvent((event) => this.apply(event)),
-			this.#connection.onReconnected(() => void this.load())
+			// returned, so the connection indicator says "resyncing" until the reload is in
+			this.#connection.onReconnected(() => this.load())
 		);
 		this.#connection.subscribe(DASHBOARD_SUBSCRIPTION, { types: ['task.*', 'workflow.*'] });
 		void this.load();

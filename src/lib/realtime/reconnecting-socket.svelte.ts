@@ -1,12 +1,13 @@
 /**
  * @module realtime/reconnecting-socket
  * Keeps one WebSocket to the hub open: opens it, drops one that is not established in time,
- * reconnects after a close with full-jitter backoff unless the close code forbids it, waits
- * while the browser is offline and tries at once when it is back, and holds the state the
- * connection indicator shows. It knows nothing of the protocol: its owner reads the frames and
+ * reconnects after a close as the close code says (close-policy: at once, with full-jitter
+ * backoff, with a longer one, or not at all), waits while the browser is offline and tries at
+ * once when it is back, and holds the state the connection indicator shows. It knows nothing of the protocol: its owner reads the frames and
  * calls {@link ReconnectingSocket.established} when the server's welcome arrives.
  */
-import { WS_PATH, shouldReconnect, type ClientMessage } from '$lib/protocol';
+import { WS_PATH, type ClientMessage } from '$lib/protocol';
+import { reconnectPlan } from './close-policy';
 import type {
 	CloseInfo,
 	ConnectionOptions,
@@ -202,9 +203,19 @@ export class ReconnectingSocket {
 		this.#timers.clear();
 		this.#lastClose = { code, reason };
 		if (this.#destroyed) return;
-		if (!shouldReconnect(code)) this.#goOffline('closed');
+		const plan = reconnectPlan(code, {
+			attempt: this.#retry.attempt,
+			slowDownDelayMs: this.#options.slowDownDelayMs
+		});
+		if (plan.action === 'stop') this.#goOffline('closed');
 		else if (!this.#isOnline()) this.#goOffline('network');
-		else if (this.#retry.schedule(() => this.#open())) this.#setState('reconnecting', null);
+		else if (
+			this.#retry.schedule(() => this.#open(), {
+				immediate: plan.action === 'now',
+				minDelayMs: plan.action === 'backoff' ? plan.minDelayMs : 0
+			})
+		)
+			this.#setState('reconnecting', null);
 		else this.#goOffline('gave_up');
 	}
 

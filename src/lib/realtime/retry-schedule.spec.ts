@@ -94,4 +94,20 @@ describe('RetrySchedule', () => {
 		expect(retry.attempt).toBe(0);
 		retry.cancel();
 	});
+
+	it('retries on the next turn when asked to be immediate, still counting the attempt', () => {
+		const retry = schedule();
+		const fired = vi.fn();
+		retry.schedule(fired, { immediate: true });
+		expect(retry.attempt).toBe(1);
+		vi.advanceTimersByTime(0);
+		expect(fired).toHaveBeenCalledOnce();
+	});
+
+	it('waits at least the minimum delay, with the jitter on top', () => {
+		const retry = schedule({ backoff: { random: () => 0.5, baseMs: 1000 } });
+		retry.schedule(() => {}, { minDelayMs: 5000 });
+		expect(retry.nextRetryAt).toBe(Date.now() + 5500);
+		retry.cancel();
+	});
 });

@@ -14,6 +14,14 @@ export interface RetryScheduleOptions {
 	countdownTickMs?: number;
 }
 
+/** How one retry deviates from the plain backoff delay. */
+export interface ScheduleOptions {
+	/** retry on the next turn of the event loop (the attempt still counts) */
+	immediate?: boolean;
+	/** wait at least this long; the backoff's jitter is added on top */
+	minDelayMs?: number;
+}
+
 export class RetrySchedule {
 	#attempt = $state(0);
 	#nextRetryAt = $state<number | null>(null);
@@ -53,13 +61,14 @@ export class RetrySchedule {
 	}
 
 	/**
-	 * Waits the backoff's next delay, then ends the countdown and calls `retry`. Returns false,
-	 * scheduling nothing, once the attempt limit is reached.
+	 * Waits the backoff's next delay (or what `options` make of it), then ends the countdown and
+	 * calls `retry`. Returns false, scheduling nothing, once the attempt limit is reached.
 	 */
-	schedule(retry: () => void): boolean {
+	schedule(retry: () => void, options: ScheduleOptions = {}): boolean {
 		this.cancel();
-		const delay = this.#backoff.next();
-		if (delay === null) return false;
+		const jitter = this.#backoff.next();
+		if (jitter === null) return false;
+		const delay = options.immediate ? 0 : (options.minDelayMs ?? 0) + jitter;
 		this.#attempt = this.#backoff.attempt;
 		this.#now = this.#clock();
 		this.#nextRetryAt = this.#now + delay;

@@ -54,15 +54,29 @@ describe('StreamPosition', () => {
 		expect(position.seq).toBe(9);
 	});
 
-	it('starts over from the server position when the epoch changed or nothing was seen yet', () => {
+	it('asks a new epoch to resume from the old position, and counts the new epoch from the server position', () => {
 		const position = new StreamPosition();
 		position.welcome({ epoch: 'e1', seq: 5 }, false);
-		expect(position.welcome({ epoch: 'e2', seq: 1 }, true)).toBeNull();
+		position.advance(event(8));
+		// the server answers `reset` with what was missed; the new epoch's own events are not "seen"
+		expect(position.welcome({ epoch: 'e2', seq: 1 }, true)).toEqual({ epoch: 'e1', seq: 8 });
 		expect([position.epoch, position.seq]).toEqual(['e2', 1]);
+		expect(position.advance(event(2))).toBe(true);
+	});
 
-		const fresh = new StreamPosition();
-		fresh.welcome({ epoch: 'e1', seq: 0 }, false);
-		expect(fresh.welcome({ epoch: 'e1', seq: 7 }, true)).toBeNull();
-		expect(fresh.seq).toBe(7);
+	it('resumes from 0 when nothing had happened yet at the first connect', () => {
+		const position = new StreamPosition();
+		position.welcome({ epoch: 'e1', seq: 0 }, false);
+		expect(position.welcome({ epoch: 'e1', seq: 7 }, true)).toEqual({ epoch: 'e1', seq: 0 });
+		expect(position.seq).toBe(0);
+	});
+
+	it('never moves back within one epoch when the server names an older position', () => {
+		const position = new StreamPosition();
+		position.moveTo('e1', 10);
+		position.moveTo('e1', 4);
+		expect(position.seq).toBe(10);
+		position.moveTo('e2', 4);
+		expect([position.epoch, position.seq]).toEqual(['e2', 4]);
 	});
 });

@@ -1,8 +1,8 @@
 /**
  * @module realtime/stream-position
  * Where this client stands in the hub's event stream: the history's `epoch` and the newest `seq`
- * seen. It drops events a replay repeats, decides on each welcome whether to ask the server to
- * resume or to start from the server's position, and unpacks the frames the stream arrives in.
+ * seen. It drops events a replay repeats, decides on each welcome where to ask the server to
+ * resume from, and unpacks the frames the stream arrives in.
  */
 import {
 	isEventEnvelope,
@@ -52,21 +52,27 @@ export class StreamPosition {
 	}
 
 	/**
-	 * A welcome arrived. On a reconnect within the same history, returns the position to resume
-	 * from; otherwise takes the server's position and returns null.
+	 * A welcome arrived. On a reconnect returns the position to resume from: the server answers
+	 * `resumed` or, when its history cannot cover the gap (a new epoch after a restart, say),
+	 * `reset` with how much was missed. A new epoch's events count from the server's position at
+	 * once, so they are not mistaken for ones already seen. On the first connect takes the
+	 * server's position and returns null.
 	 */
 	welcome(
 		data: Pick<WelcomeData, 'epoch' | 'seq'>,
 		isReconnect: boolean
 	): { epoch: string; seq: number } | null {
-		if (isReconnect && this.#epoch === data.epoch && this.#seq > 0)
-			return { epoch: data.epoch, seq: this.#seq };
-		this.moveTo(data.epoch, data.seq);
-		return null;
+		const from = isReconnect && this.#epoch !== null ? { epoch: this.#epoch, seq: this.#seq } : null;
+		if (!from || from.epoch !== data.epoch) this.moveTo(data.epoch, data.seq);
+		return from;
 	}
 
-	/** Takes the position the server names (a welcome, or a `reset` after a gap it could not replay). */
+	/**
+	 * Takes the position the server names (a welcome, or a `reset` after a gap it could not
+	 * replay). Within one epoch it never moves back: events seen meanwhile stay seen.
+	 */
 	moveTo(epoch: string, seq: number): void {
+		if (epoch === this.#epoch && seq < this.#seq) return;
 		this.#epoch = epoch;
 		this.#seq = seq;
 	}

@@ -162,7 +162,7 @@ describe('TaskView', () => {
 		connection.destroy();
 	});
 
-	it('after a reconnect fetches the lines written while it was away', async () => {
+	it('after a reset reloads the task and fetches the lines written while it was away', async () => {
 		const { view, state, factory, calls, connection } = setup({
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
@@ -173,13 +173,67 @@ describe('TaskView', () => {
 		log.open();
 		await settle();
 		state.log = makeLines(1, 6);
-		factory.last.serverClose(1006);
+		state.task = { ...state.task, status: 'succeeded', progress: 100 };
+		factory.last.serverClose(1012);
 		await new Promise((r) => setTimeout(r, 5));
 		factory.last.open();
-		factory.last.welcome();
+		factory.last.welcome({ epoch: 'e2' });
+		factory.last.reset({ missed: 9, epoch: 'e2' });
 		await settle();
 		expect(calls).toContain('GET /api/v1/executions/x1/log?format=ndjson&after=2');
 		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(view.task?.status).toBe('succeeded');
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('after a clean resume applies the replayed lines once each, without asking REST', async () => {
+		const { view, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		factory.last.event(output(3));
+		factory.last.serverClose(1006);
+		await new Promise((r) => setTimeout(r, 5));
+		const before = calls.length;
+		factory.last.open();
+		factory.last.welcome();
+		// live line 6 overtakes the replay of 4–5, and the replay repeats 3 and 6
+		factory.last.receive({ type: 'batch', events: [{ ...output(6), timestamp: '' }] });
+		factory.last.receive({
+			type: 'batch',
+			events: [3, 4, 5, 6].map((n) => ({ ...output(n), timestamp: '' }))
+		});
+		factory.last.resumed(4);
+		await settle();
+		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(calls.length).toBe(before);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('after a dropped notice fetches the output lines it did not get', async () => {
+		const { view, state, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		// lines 3–5 were written but their events were dropped under backpressure; none came after
+		state.log = makeLines(1, 5);
+		factory.last.dropped(3, 103, 105);
+		await settle();
+		await settle();
+		expect(calls).toContain('GET /api/v1/executions/x1/log?format=ndjson&after=2');
+		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5]);
 		view.destroy();
 		connection.destroy();
 	});

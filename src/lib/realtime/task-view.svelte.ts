@@ -101,9 +101,9 @@ export class TaskView {
 		if (this.#teardown.length) return;
 		this.#teardown.push(
 			this.#connection.onEvent((event) => this.apply(event)),
-			this.#connection.onReconnected(() => this.#resync()),
-			// the hub dropped events for this page: some output lines may be missing
-			this.#connection.onControl('dropped', () => this.#resyncLogs())
+			// a reset, an unanswered resume, or a `dropped` notice (output lines or a status may
+			// be missing): reload the task and fetch each open log's missing lines
+			this.#connection.onReconnected(() => this.#resync())
 		);
 		this.#connection.subscribe(taskSubscription(this.taskId), { task_ids: [this.taskId] });
 		void this.load();
@@ -212,12 +212,8 @@ export class TaskView {
 		this.#executions = list.sort(byStep);
 	}
 
-	#resync(): void {
-		void this.load();
-		this.#resyncLogs();
-	}
-
-	#resyncLogs(): void {
+	#resync(): Promise<void> {
 		for (const log of this.#logs.values()) log.resync();
+		return this.load();
 	}
 }

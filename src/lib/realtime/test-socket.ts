@@ -58,6 +58,25 @@ export class FakeSocket implements WebSocketLike {
 		this.receive({ timestamp: new Date().toISOString(), ...event });
 	}
 
+	/** the hub replayed the gap (the replayed events are sent before, with {@link event}) */
+	resumed(replayed = 0, ref?: string): void {
+		this.receive({ type: 'resumed', timestamp: new Date().toISOString(), data: { replayed, ref } });
+	}
+
+	/** the hub could not replay the gap: reload over REST */
+	reset(data: { missed?: number | null; epoch?: string; seq?: number; reason?: string } = {}): void {
+		this.receive({
+			type: 'reset',
+			timestamp: new Date().toISOString(),
+			data: { missed: null, epoch: 'e1', seq: 0, reason: 'history not available', ...data }
+		});
+	}
+
+	/** backpressure dropped events for this client */
+	dropped(count: number, from_seq: number, to_seq: number): void {
+		this.receive({ type: 'dropped', timestamp: new Date().toISOString(), data: { count, from_seq, to_seq } });
+	}
+
 	/** the server (or the network) closes the connection */
 	serverClose(code = 1006, reason = ''): void {
 		this.readyState = 3;

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeConnection } from './connection.svelte';
-import { startToastFeed, type Toaster } from './toast-feed';
+import { missedUpdatesText, startToastFeed, type Toaster } from './toast-feed';
 import { socketFactory } from './test-socket';
 import { makeRun, makeTask } from './test-fixtures';
 
@@ -112,6 +112,46 @@ describe('toast feed', () => {
 		expect(shown.at(-1)).toBe('success: Connection restored');
 		connection.destroy();
 		vi.useRealTimers();
+	});
+
+	it('tells once per reset that updates were missed and reloaded, and nothing after a clean resume', async () => {
+		vi.useFakeTimers();
+		const { shown, factory, connection } = setup();
+		connection.onReconnected(() => Promise.resolve());
+		const missed = () => shown.filter((m) => m.includes('Missed'));
+		factory.last.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		factory.last.open();
+		factory.last.welcome();
+		factory.last.resumed(3);
+		factory.last.dropped(2, 5, 6);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(missed()).toEqual([]);
+
+		factory.last.serverClose(1012);
+		vi.runOnlyPendingTimers();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e2' });
+		factory.last.reset({ missed: 12, epoch: 'e2' });
+		await vi.advanceTimersByTimeAsync(0);
+		expect(missed()).toEqual(['blank: Missed 12 updates while disconnected — reloaded']);
+		connection.destroy();
+		vi.useRealTimers();
+	});
+
+	it('words the missed-updates toast for one and for an unknown count', () => {
+		expect(missedUpdatesText(1)).toBe('Missed 1 update while disconnected — reloaded');
+		expect(missedUpdatesText(null)).toBe('Missed updates while disconnected — reloaded');
+		expect(missedUpdatesText(0)).toBe('Missed updates while disconnected — reloaded');
+	});
+
+	it('says why the server closed the connection for good', () => {
+		const { shown, factory, connection } = setup();
+		factory.last.serverClose(4501, '');
+		expect(shown.at(-1)).toBe(
+			'error: The server closed the connection: The page origin is not allowed. (code 4501) Press Retry now to try again.'
+		);
+		connection.destroy();
 	});
 
 	it('sends a browser notification for failures when the tab is hidden', () => {

@@ -3,21 +3,34 @@
  * Turns events into toasts and background notifications, kept quiet on purpose: failures and
  * finished workflows are what people need to hear about; a task succeeding inside a workflow is
  * not (the workflow's own toast covers it), and the dependants a failure stopped share one toast
- * per run. Also tells of the connection being lost and restored,
- * but not of the very first connect.
+ * per run. Also tells of the connection being lost and restored (but not of the very first
+ * connect), and once per `reset` that events were missed and the page reloaded them — not after
+ * a clean resume, whose replay lost nothing.
  */
 import toast, { type Renderable } from 'svelte-french-toast';
 import type { ResolvedPathname } from '$app/types';
 import type { AnyEventEnvelope } from '$lib/protocol';
 import ToastLink from '$lib/components/ToastLink.svelte';
 import { taskHref } from '$lib/components/paths';
-import type { ConnectionState, RealtimeConnection } from './connection.svelte';
+import { closeExplanation } from './close-policy';
+import type { ConnectionState, RealtimeConnection, ResyncInfo } from './connection.svelte';
 import type { NotifyOptions } from './notifications.svelte';
 
 export const TOAST_SUBSCRIPTION = 'toasts';
 /** Remembered event keys, so a replayed event does not toast twice. */
 const SEEN_LIMIT = 500;
 const CONNECTION_TOAST_ID = 'connection';
+/** its own id: it follows "Connection restored" rather than replacing it */
+const RESYNC_TOAST_ID = 'resync';
+
+/**
+ * The toast after a `reset` whose reload finished. Without a count (or with 0: after a restart
+ * the hub counts only the new epoch's events, and the old one's tail is unknown) it says so.
+ */
+export function missedUpdatesText(missed: number | null): string {
+	if (!missed) return 'Missed updates while disconnected — reloaded';
+	return `Missed ${missed} update${missed === 1 ? '' : 's'} while disconnected — reloaded`;
+}
 
 /** The toast calls the feed makes; svelte-french-toast by default. */
 export interface Toaster {
@@ -136,9 +149,9 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 		}
 		if (previous !== 'connected' || connection.offlineReason === 'destroyed') return;
 		if (state === 'offline' && connection.offlineReason === 'closed') {
-			const reason = connection.lastClose?.reason;
+			const close = connection.lastClose;
 			toaster.error(
-				`The server closed the connection${reason ? `: ${reason}` : ''}. Reload the page to try again.`,
+				`The server closed the connection${close ? `: ${closeExplanation(close)}` : '.'} Press Retry now to try again.`,
 				{
 					id: CONNECTION_TOAST_ID,
 					duration: 10_000
@@ -154,14 +167,21 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 		}
 	}
 
+	function onResynced({ reason, missed }: ResyncInfo): void {
+		if (reason !== 'reset') return;
+		toaster.blank(missedUpdatesText(missed), { id: RESYNC_TOAST_ID, duration: 6000 });
+	}
+
 	connection.subscribe(TOAST_SUBSCRIPTION, {
 		types: ['task.failed', 'task.completed', 'workflow.completed', 'workflow.failed']
 	});
 	const offEvent = connection.onEvent(onEvent);
 	const offState = connection.onStateChange(onState);
+	const offResynced = connection.onResynced(onResynced);
 	return () => {
 		offEvent();
 		offState();
+		offResynced();
 		connection.unsubscribe(TOAST_SUBSCRIPTION);
 	};
 }

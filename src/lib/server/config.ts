@@ -17,10 +17,38 @@ export interface HubConfig {
 	heartbeatIntervalMs: number;
 	idleTimeoutMs: number;
 	maxInboundBytes: number;
-	/** unread bytes one client may leave in its socket before it is closed with 4002 */
+	/** byte cap of one client's outbound queue, its socket's unread bytes included */
 	maxBufferedBytes: number;
 	/** page origins besides the server's own that may open the hub and call the API from a browser */
 	allowedOrigins: string[];
+	/** connections one remote address may hold at once */
+	maxConnectionsPerIp: number;
+	/** history kept for `resume`: at most this many events, bytes and this age */
+	historyMaxEvents: number;
+	historyMaxBytes: number;
+	historyMaxAgeMs: number;
+	/** token bucket per client: messages per second and burst */
+	rateLimitPerSecond: number;
+	rateLimitBurst: number;
+	/** refused messages within RATE_LIMIT_WINDOW_MS after which the client is closed with 4003 */
+	rateLimitMaxViolations: number;
+	/** events one client's outbound queue holds before low-priority ones are coalesced or dropped */
+	queueMaxMessages: number;
+	/** events per `batch` frame, and the longest a queued event waits for a writable socket */
+	batchMaxEvents: number;
+	batchFlushMs: number;
+	compression: CompressionConfig;
+}
+
+export const COMPRESSION_LEVELS = ['none', 'fast', 'default', 'best'] as const;
+export type CompressionLevel = (typeof COMPRESSION_LEVELS)[number];
+
+export interface CompressionConfig {
+	level: CompressionLevel;
+	/** frames smaller than this are sent uncompressed */
+	thresholdBytes: number;
+	/** zlib operations running at once across all clients */
+	concurrency: number;
 }
 
 export interface OrchestratorConfig {
@@ -50,6 +78,19 @@ export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
+export const DEFAULT_HISTORY_MAX_EVENTS = 10_000;
+export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_HISTORY_MAX_AGE_MS = 10 * 60_000;
+export const DEFAULT_RATE_LIMIT_PER_SECOND = 100;
+export const DEFAULT_RATE_LIMIT_BURST = 200;
+export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 100;
+export const DEFAULT_QUEUE_MAX_MESSAGES = 100;
+export const DEFAULT_BATCH_MAX_EVENTS = 10;
+export const DEFAULT_BATCH_FLUSH_MS = 100;
+export const DEFAULT_COMPRESSION_LEVEL: CompressionLevel = 'none';
+export const DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
+export const DEFAULT_COMPRESSION_CONCURRENCY = 10;
 
 type Env = Record<string, string | undefined>;
 
@@ -63,6 +104,47 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
 	return value;
 }
 
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+	const raw = env[name];
+	if (raw === undefined || raw === '') return fallback;
+	if (!(allowed as readonly string[]).includes(raw)) {
+		throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+	}
+	return raw as T;
+}
+
+/** The hub's configuration with every default; tests spread their overrides over it. */
+export function defaultHubConfig(): HubConfig {
+	return loadHubConfig({});
+}
+
+/** Reads the hub's part of the configuration from environment variables. */
+export function loadHubConfig(env: Env): HubConfig {
+	return {
+		maxConnections: int(env, 'ACO_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
+		heartbeatIntervalMs: int(env, 'ACO_HEARTBEAT_INTERVAL_MS', DEFAULT_HEARTBEAT_INTERVAL_MS, 10),
+		idleTimeoutMs: int(env, 'ACO_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, 10),
+		maxInboundBytes: int(env, 'ACO_MAX_INBOUND_BYTES', DEFAULT_MAX_INBOUND_BYTES, 256),
+		maxBufferedBytes: int(env, 'ACO_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024),
+		allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS),
+		maxConnectionsPerIp: int(env, 'ACO_MAX_CONNECTIONS_PER_IP', DEFAULT_MAX_CONNECTIONS_PER_IP, 1),
+		historyMaxEvents: int(env, 'ACO_HISTORY_MAX_EVENTS', DEFAULT_HISTORY_MAX_EVENTS, 0),
+		historyMaxBytes: int(env, 'ACO_HISTORY_MAX_BYTES', DEFAULT_HISTORY_MAX_BYTES, 0),
+		historyMaxAgeMs: int(env, 'ACO_HISTORY_MAX_AGE_MS', DEFAULT_HISTORY_MAX_AGE_MS, 0),
+		rateLimitPerSecond: int(env, 'ACO_RATE_LIMIT_PER_SECOND', DEFAULT_RATE_LIMIT_PER_SECOND, 1),
+		rateLimitBurst: int(env, 'ACO_RATE_LIMIT_BURST', DEFAULT_RATE_LIMIT_BURST, 1),
+		rateLimitMaxViolations: int(env, 'ACO_RATE_LIMIT_MAX_VIOLATIONS', DEFAULT_RATE_LIMIT_MAX_VIOLATIONS, 1),
+		queueMaxMessages: int(env, 'ACO_QUEUE_MAX_MESSAGES', DEFAULT_QUEUE_MAX_MESSAGES, 1),
+		batchMaxEvents: int(env, 'ACO_BATCH_MAX_EVENTS', DEFAULT_BATCH_MAX_EVENTS, 1),
+		batchFlushMs: int(env, 'ACO_BATCH_FLUSH_MS', DEFAULT_BATCH_FLUSH_MS, 1),
+		compression: {
+			level: oneOf(env, 'ACO_COMPRESSION', COMPRESSION_LEVELS, DEFAULT_COMPRESSION_LEVEL),
+			thresholdBytes: int(env, 'ACO_COMPRESSION_THRESHOLD_BYTES', DEFAULT_COMPRESSION_THRESHOLD_BYTES, 0),
+			concurrency: int(env, 'ACO_COMPRESSION_CONCURRENCY', DEFAULT_COMPRESSION_CONCURRENCY, 1)
+		}
+	};
+}
+
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
 	return {
@@ -71,14 +153,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
 		token: env.ACO_TOKEN || null,
-		hub: {
-			maxConnections: int(env, 'ACO_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
-			heartbeatIntervalMs: int(env, 'ACO_HEARTBEAT_INTERVAL_MS', DEFAULT_HEARTBEAT_INTERVAL_MS, 10),
-			idleTimeoutMs: int(env, 'ACO_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, 10),
-			maxInboundBytes: int(env, 'ACO_MAX_INBOUND_BYTES', DEFAULT_MAX_INBOUND_BYTES, 256),
-			maxBufferedBytes: int(env, 'ACO_MAX_BUFFERED_BYTES', DEFAULT_MAX_BUFFERED_BYTES, 1024),
-			allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS)
-		},
+		hub: loadHubConfig(env),
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),

@@ -16,6 +16,7 @@ import { createOrchestrator } from './orchestrator/orchestrator';
 import type { Orchestrator } from './orchestrator/types';
 import { createHub } from './hub/hub';
 import type { Hub } from './hub/types';
+import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 
 export interface AcoContext {
 	config: AcoConfig;
@@ -24,6 +25,8 @@ export interface AcoContext {
 	bus: EventBus;
 	orchestrator: Orchestrator;
 	hub: Hub;
+	/** process figures for /api/v1/system/metrics */
+	system: SystemMetrics;
 	startedAt: string;
 	/** stops tools, closes sockets with `closeCode`, closes the bus and the database; idempotent */
 	close(closeCode?: number): Promise<void>;
@@ -50,7 +53,14 @@ export async function createContext(
 		logger: logger.child({ component: 'orchestrator' })
 	});
 	await orchestrator.recover();
-	const hub = createHub({ bus, config: config.hub, logger: logger.child({ component: 'hub' }) });
+	const hub = createHub({
+		bus,
+		config: config.hub,
+		logger: logger.child({ component: 'hub' }),
+		processMetrics: true
+	});
+
+	const system = createSystemMetrics();
 
 	let closing: Promise<void> | null = null;
 	return {
@@ -60,10 +70,12 @@ export async function createContext(
 		bus,
 		orchestrator,
 		hub,
+		system,
 		startedAt: new Date().toISOString(),
 		close(closeCode = 1001) {
 			closing ??= (async () => {
 				await hub.close(closeCode, 'server shutting down');
+				system.close();
 				await orchestrator.shutdown();
 				await bus.close();
 				await store.close();

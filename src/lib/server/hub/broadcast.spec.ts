@@ -5,7 +5,12 @@ import { MemoryBus } from '../bus/memory-bus';
 import { createLogger } from '../logger';
 import { Broadcaster, createEpoch } from './broadcast';
 import { createCounters } from './counters';
+import { FilterIndex } from './filter-index';
+import { History } from './history';
 import { Session, type SessionSocket } from './session';
+
+/** Sessions write in a microtask after the events of a tick were queued. */
+const flushed = () => new Promise((resolve) => setImmediate(resolve));
 
 const progress = (taskId: string, value = 1): AnyDomainEvent => ({
 	type: 'task.progress',
@@ -20,6 +25,8 @@ function make() {
 		}
 	});
 	const counters = createCounters();
+	const index = new FilterIndex<Session>();
+	const history = new History({ maxEvents: 100, maxBytes: 1e6, maxAgeMs: 0 });
 	const sessions: Session[] = [];
 	const sockets: FakeWebSocket[] = [];
 	const add = (taskIds?: string[]) => {
@@ -28,28 +35,32 @@ function make() {
 			id: `c${sessions.length}`,
 			socket: socket as unknown as SessionSocket,
 			counters,
+			index,
+			batchMaxEvents: 1,
 			logger: createLogger('silent'),
 			onMessage: () => {},
 			onClose: () => {}
 		});
 		if (taskIds) session.subscribe('s', { task_ids: taskIds });
+		session.endResumeWindow();
 		sessions.push(session);
 		sockets.push(socket);
 		return socket;
 	};
 	const broadcaster = new Broadcaster({
 		bus,
-		sessions: () => sessions,
+		index,
+		history,
 		counters,
 		logger: createLogger('silent'),
 		epoch: 'e1'
 	});
-	return { bus, counters, broadcaster, add, sessions };
+	return { bus, counters, broadcaster, add, sessions, history, index };
 }
 
 describe('Broadcaster', () => {
-	it('numbers events from the bus and sends the envelope to matching sessions only', () => {
-		const { bus, broadcaster, add } = make();
+	it('numbers events from the bus and sends the envelope to matching sessions only', async () => {
+		const { bus, broadcaster, add, history } = make();
 		const t1 = add(['t1']);
 		const t2 = add(['t2']);
 		const none = add();
@@ -57,6 +68,8 @@ describe('Broadcaster', () => {
 		bus.publish(progress('t1'));
 		bus.publish(progress('t2'));
 		bus.publish(progress('t1', 2));
+		await flushed();
+		expect(history.since(0)?.map((e) => e.seq)).toEqual([1, 2, 3]);
 		expect(t1.json()).toEqual([
 			{ type: 'task.progress', seq: 1, timestamp: '2024-01-01T00:00:00.000Z', data: progress('t1').data },
 			{ type: 'task.progress', seq: 3, timestamp: '2024-01-01T00:00:00.000Z', data: progress('t1', 2).data }
@@ -66,35 +79,48 @@ describe('Broadcaster', () => {
 		expect(broadcaster.position).toEqual({ epoch: 'e1', seq: 3 });
 	});
 
-	it('serialises an event once and sends the same bytes to every recipient', () => {
+	it('serialises an event once and sends the same bytes to every recipient', async () => {
 		const { broadcaster, add } = make();
 		const a = add(['t1']);
 		const b = add(['t1']);
 		expect(broadcaster.publish(progress('t1'))).toBe(2);
+		await flushed();
 		expect(a.sent[0]!.data).toBeInstanceOf(Buffer);
 		expect(a.sent[0]!.data).toBe(b.sent[0]!.data);
 	});
 
-	it('counts events by type once per event, whoever receives them', () => {
+	it('counts events by type once per event, whoever receives them', async () => {
 		const { broadcaster, counters, add } = make();
 		add(['t1']);
 		add(['t1']);
 		broadcaster.publish(progress('t1'));
 		broadcaster.publish(progress('nobody'));
+		await flushed();
 		expect(counters.eventsByType).toEqual({ 'task.progress': 2 });
 		expect(counters.messagesSent).toBe(2);
 	});
 
-	it('keeps sending to the others when one session fails', () => {
+	it('keeps sending to the others when one session fails', async () => {
 		const { broadcaster, counters, add, sessions } = make();
 		add(['t1']);
 		const healthy = add(['t1']);
-		sessions[0]!.send = () => {
+		sessions[0]!.deliver = () => {
 			throw new Error('socket exploded');
 		};
 		expect(broadcaster.publish(progress('t1'))).toBe(1);
+		await flushed();
 		expect(healthy.sent).toHaveLength(1);
 		expect(counters.errors).toBe(1);
+	});
+
+	it('asks the index, not every session, and forgets a closed session', async () => {
+		const { broadcaster, add, sessions, index } = make();
+		const socket = add(['t1']);
+		expect(index.size).toBe(1);
+		sessions[0]!.close(1000);
+		socket.finishClose();
+		expect(index.size).toBe(0);
+		expect(broadcaster.publish(progress('t1'))).toBe(0);
 	});
 
 	it('stops taking events from the bus after stop()', () => {

@@ -1,16 +1,19 @@
 /**
  * @module hub/broadcast
- * Takes events off the bus, numbers them, and sends each to the sessions that want it.
- * The position (`epoch` + `seq`) is the stream offset clients resume from: `seq` rises by
- * one per event on this hub, and `epoch` is made fresh at every start because nothing of the
- * stream survives a restart. An event is serialised once, however many sessions receive it.
+ * Takes events from the bus, numbers them, keeps them in history and queues them for the
+ * sessions that want them. The position (`epoch` + `seq`) is the stream offset clients resume
+ * from: `seq` rises by one per event on this hub, and `epoch` is made fresh at every start
+ * because nothing of the stream survives a restart. An event is serialised once and matched
+ * once, through the filter index, however many sessions there are.
  */
 import { randomBytes } from 'node:crypto';
 import type { AnyDomainEvent } from '../../protocol/events';
 import type { EventBus } from '../bus/types';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
+import type { FilterIndex } from './filter-index';
 import { encodeEvent } from './frames';
+import type { History, HistoryEntry } from './history';
 import type { Session } from './session';
 
 export interface StreamPosition {
@@ -21,7 +24,8 @@ export interface StreamPosition {
 
 export interface BroadcasterOptions {
 	bus: EventBus;
-	sessions: () => Iterable<Session>;
+	index: FilterIndex<Session>;
+	history: History;
 	counters: HubCounters;
 	logger: Logger;
 	epoch?: string;
@@ -47,6 +51,10 @@ export class Broadcaster {
 		return { epoch: this.epoch, seq: this.#seq };
 	}
 
+	get seq(): number {
+		return this.#seq;
+	}
+
 	start(): void {
 		if (this.#unsubscribe) return;
 		this.#unsubscribe = this.#options.bus.subscribe((event) => this.publish(event));
@@ -57,18 +65,23 @@ export class Broadcaster {
 		this.#unsubscribe = null;
 	}
 
-	/** Numbers the event and sends it to every session that wants it; returns the recipients. */
+	/** Numbers the event, keeps it, and queues it for every session that wants it; returns the recipients. */
 	publish(event: AnyDomainEvent): number {
-		const { counters, logger } = this.#options;
+		const { counters, logger, index, history } = this.#options;
 		const seq = ++this.#seq;
 		counters.eventsByType[event.type] = (counters.eventsByType[event.type] ?? 0) + 1;
-		let frame: Buffer | null = null;
+		const entry: Omit<HistoryEntry, 'storedAt'> = {
+			seq,
+			event,
+			frame: encodeEvent(event, seq),
+			at: performance.now()
+		};
+		history.append(entry);
 		let recipients = 0;
-		for (const session of this.#options.sessions()) {
+		for (const session of index.match(event)) {
 			try {
-				if (!session.wants(event)) continue;
-				frame ??= encodeEvent(event, seq);
-				if (session.send(frame)) recipients += 1;
+				session.deliver(entry as HistoryEntry);
+				recipients += 1;
 			} catch (err) {
 				// One broken session must not keep the event from the others.
 				counters.errors += 1;

@@ -20,3 +20,18 @@ export function encodeEvent(event: AnyDomainEvent, seq: number): Buffer {
 	const envelope: EventEnvelope = { type: event.type, seq, timestamp: event.timestamp, data: event.data };
 	return Buffer.from(JSON.stringify(envelope));
 }
+
+const BATCH_HEAD = Buffer.from('{"type":"batch","events":[');
+const BATCH_COMMA = Buffer.from(',');
+const BATCH_TAIL = Buffer.from(']}');
+
+/** A `batch` frame from already encoded envelopes, without parsing or serialising them again. */
+export function encodeBatch(frames: readonly Buffer[]): Buffer {
+	const parts: Buffer[] = [BATCH_HEAD];
+	frames.forEach((frame, i) => {
+		if (i > 0) parts.push(BATCH_COMMA);
+		parts.push(frame);
+	});
+	parts.push(BATCH_TAIL);
+	return Buffer.concat(parts);
+}

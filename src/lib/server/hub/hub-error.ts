@@ -69,6 +69,15 @@ export class HubError extends Error {
 		);
 	}
 
+	static tooManyFromAddress(max: number, retryAfterS: number): HubError {
+		return new HubError(
+			'too_many_connections_from_address',
+			`This address already holds ${max} WebSocket connections, the most allowed per address. ` +
+				`Close unused tabs or clients, or retry in ${retryAfterS} s.`,
+			{ closeCode: CloseCode.OVERLOADED, retryable: true }
+		);
+	}
+
 	static forbiddenOrigin(origin: string): HubError {
 		return new HubError(
 			'forbidden_origin',
@@ -82,6 +91,15 @@ export class HubError extends Error {
 			'shutting_down',
 			'The server is shutting down and accepts no new connections. Reconnect with backoff.',
 			{ closeCode: CloseCode.GOING_AWAY, retryable: true }
+		);
+	}
+
+	static rateLimited(perSecond: number): HubError {
+		return new HubError(
+			'rate_limited',
+			`Too many messages: this connection may send ${perSecond} per second. Messages beyond that are ignored, ` +
+				'and a client that keeps sending them is disconnected with 4003. Slow down.',
+			{ closeCode: null, retryable: true }
 		);
 	}
 

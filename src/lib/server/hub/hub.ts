@@ -1,7 +1,9 @@
 /**
  * @module hub/hub
- * The WebSocket hub: composes the pool (admission, registry), sessions (one client each),
- * the heartbeat (liveness), the router (client messages) and the broadcaster (bus → clients).
+ * The WebSocket hub: composes the pool (admission, registry), sessions (one client each, with
+ * its rate limit and bounded queue), the heartbeat (liveness), the router (client messages),
+ * the broadcaster (bus → filter index → clients), history (replay on resume), compression and
+ * metrics.
  * Each concern lives in its own module; this one wires them and owns the lifecycle
  * `running → closing → closed`.
  *
@@ -22,15 +24,20 @@ import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
 import { Broadcaster } from './broadcast';
+import { deflateOptions } from './compression';
 import { createCounters } from './counters';
+import { FilterIndex } from './filter-index';
 import { encodeControl } from './frames';
 import { Heartbeat } from './heartbeat';
+import { History } from './history';
 import { HubError } from './hub-error';
+import { HubMetrics } from './metrics';
+import { createFigures, type HubFigures } from './figures';
 import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
-import { createNoHistoryReplayer } from './resume';
+import { createHistoryReplayer } from './resume';
 import { Router } from './router';
-import { Session } from './session';
-import type { Hub, HubStats } from './types';
+import { Session, type RawSocket } from './session';
+import type { Hub } from './types';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
@@ -42,6 +49,8 @@ export interface HubDeps {
 	bus: EventBus;
 	config: HubConfig;
 	logger: Logger;
+	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
+	processMetrics?: boolean;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -49,18 +58,38 @@ type HubState = 'running' | 'closing' | 'closed';
 export function createHub(deps: HubDeps): Hub {
 	const { bus, config, logger } = deps;
 	const counters = createCounters();
-	const pool = new SessionPool(config.maxConnections);
+	const startedAt = Date.now();
+	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
+	const index = new FilterIndex<Session>();
+	const history = new History({
+		maxEvents: config.historyMaxEvents,
+		maxBytes: config.historyMaxBytes,
+		maxAgeMs: config.historyMaxAgeMs
+	});
 	const broadcaster = new Broadcaster({
 		bus,
-		sessions,
+		index,
+		history,
 		counters,
 		logger: logger.child({ part: 'broadcast' })
 	});
 	const position = () => broadcaster.position;
+	const figures: HubFigures = createFigures({
+		config,
+		counters,
+		pool,
+		history,
+		index,
+		position: () => broadcaster.position,
+		latency: () => metrics.latencySummary(),
+		startedAt
+	});
+	const metrics = new HubMetrics({ counters, live: figures.live, processMetrics: deps.processMetrics });
+	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,
-		replayer: createNoHistoryReplayer(position),
+		replayer: createHistoryReplayer(history, position),
 		counters,
 		logger: logger.child({ part: 'router' })
 	});
@@ -75,13 +104,18 @@ export function createHub(deps: HubDeps): Hub {
 	const wsOptions: ServerOptions & { closeTimeout: number } = {
 		noServer: true,
 		maxPayload: config.maxInboundBytes,
-		perMessageDeflate: false,
+		perMessageDeflate: deflateOptions(config.compression),
 		clientTracking: false,
 		// Handlers are synchronous and cheap; yielding between frames would only add latency.
 		allowSynchronousEvents: true,
 		closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS
 	};
 	const wss = new WebSocketServer(wsOptions);
+	// ws emits errors of the server itself here (not of sockets); without a listener they would throw
+	wss.on('error', (err) => {
+		counters.errors += 1;
+		logger.error({ err }, 'WebSocket server error');
+	});
 
 	let state: HubState = 'running';
 	let closing: Promise<void> | null = null;
@@ -101,13 +135,26 @@ export function createHub(deps: HubDeps): Hub {
 		};
 	}
 
-	function onConnection(ws: WebSocket, req: IncomingMessage): void {
+	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket): void {
 		const id = randomUUID();
 		const session = new Session({
 			id,
 			socket: ws,
+			rawSocket: raw,
+			remoteAddress: remoteOf(req),
 			counters,
+			index,
+			position: () => broadcaster.seq,
 			maxBufferedBytes: config.maxBufferedBytes,
+			queueMaxMessages: config.queueMaxMessages,
+			batchMaxEvents: config.batchMaxEvents,
+			batchFlushMs: config.batchFlushMs,
+			rateLimit: {
+				perSecond: config.rateLimitPerSecond,
+				burst: config.rateLimitBurst,
+				maxViolations: config.rateLimitMaxViolations
+			},
+			onDelivered,
 			logger: logger.child({ client_id: id }),
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {
@@ -123,19 +170,19 @@ export function createHub(deps: HubDeps): Hub {
 	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
 		try {
 			if (state !== 'running') {
-				pool.recordRejected();
+				pool.recordRejected('shutting_down');
 				refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
 				return;
 			}
 			const origin = req.headers.origin;
 			if (!isAllowedOrigin(origin, req.headers.host, config.allowedOrigins)) {
-				pool.recordRejected();
+				pool.recordRejected('origin');
 				logger.warn({ origin, remote: req.socket.remoteAddress }, 'upgrade from a foreign origin refused');
 				refuseUpgrade(socket, 403, HubError.forbiddenOrigin(String(origin)));
 				return;
 			}
 			if (!pool.hasCapacity()) {
-				pool.recordRejected();
+				pool.recordRejected('capacity');
 				logger.warn(
 					{ max: pool.max, remote: req.socket.remoteAddress },
 					'connection limit reached, upgrade refused'
@@ -148,8 +195,23 @@ export function createHub(deps: HubDeps): Hub {
 				);
 				return;
 			}
+			const remote = remoteOf(req);
+			if (!pool.hasCapacityFor(remote)) {
+				pool.recordRejected('per_ip');
+				logger.warn(
+					{ remote, max_per_ip: pool.maxPerIp },
+					'per-address connection limit reached, upgrade refused'
+				);
+				refuseUpgrade(
+					socket,
+					429,
+					HubError.tooManyFromAddress(pool.maxPerIp, DEFAULT_RETRY_AFTER_S),
+					DEFAULT_RETRY_AFTER_S
+				);
+				return;
+			}
 			// A malformed handshake is answered by ws itself (400 and the reason), without a callback.
-			wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+			wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket as unknown as RawSocket));
 		} catch (err) {
 			counters.errors += 1;
 			logger.error({ err, url: req.url }, 'upgrade failed');
@@ -183,27 +245,18 @@ export function createHub(deps: HubDeps): Hub {
 
 	return {
 		handleUpgrade,
-		stats(): HubStats {
-			const { epoch, seq } = broadcaster.position;
-			return {
-				timestamp: new Date().toISOString(),
-				epoch,
-				seq,
-				connections: pool.stats(),
-				messages: {
-					sent: counters.messagesSent,
-					received: counters.messagesReceived,
-					bytes_sent: counters.bytesSent,
-					bytes_received: counters.bytesReceived
-				},
-				errors: counters.errors,
-				slow_consumer_closes: counters.slowConsumerCloses,
-				events_by_type: { ...counters.eventsByType }
-			};
+		stats: figures.stats,
+		async metrics() {
+			return { contentType: metrics.contentType, body: await metrics.text() };
 		},
 		close(code: number = CloseCode.GOING_AWAY, reason: string = DEFAULT_SHUTDOWN_REASON): Promise<void> {
 			closing ??= shutdown(code, reason);
 			return closing;
 		}
 	};
+}
+
+/** The peer's address as the pool counts it (no proxy headers are trusted). */
+function remoteOf(req: IncomingMessage): string {
+	return req.socket.remoteAddress ?? 'unknown';
 }

@@ -4,7 +4,7 @@ import { HubError } from './hub-error';
 import { refuseUpgrade, SessionPool } from './pool';
 import type { Session } from './session';
 
-const session = (id: string) => ({ id }) as Session;
+const session = (id: string, remoteAddress = '10.0.0.1') => ({ id, remoteAddress }) as Session;
 
 describe('SessionPool', () => {
 	it('has capacity until it holds the maximum, and again after a removal', () => {
@@ -19,14 +19,36 @@ describe('SessionPool', () => {
 		expect(pool.get('b')?.id).toBe('b');
 	});
 
-	it('counts active, created and rejected connections', () => {
-		const pool = new SessionPool(5);
+	it('counts active, created and rejected connections, by reason', () => {
+		const pool = new SessionPool(5, 3);
 		const a = session('a');
 		pool.add(a);
 		pool.add(session('b'));
 		pool.remove(a);
-		pool.recordRejected();
-		expect(pool.stats()).toEqual({ active: 1, total_created: 2, rejected: 1, max: 5 });
+		pool.recordRejected('capacity');
+		pool.recordRejected('per_ip');
+		pool.recordRejected('per_ip');
+		expect(pool.stats()).toEqual({
+			active: 1,
+			total_created: 2,
+			rejected: 3,
+			rejected_by_reason: { capacity: 1, per_ip: 2, origin: 0, shutting_down: 0 },
+			max: 5,
+			max_per_ip: 3,
+			addresses: 1
+		});
+	});
+
+	it('limits connections per remote address and frees a slot when one leaves', () => {
+		const pool = new SessionPool(10, 2);
+		const a = session('a', '10.0.0.1');
+		pool.add(a);
+		pool.add(session('b', '10.0.0.1'));
+		expect(pool.hasCapacityFor('10.0.0.1')).toBe(false);
+		expect(pool.hasCapacityFor('10.0.0.2')).toBe(true);
+		pool.remove(a);
+		expect(pool.hasCapacityFor('10.0.0.1')).toBe(true);
+		expect(pool.countFor('10.0.0.1')).toBe(1);
 	});
 
 	it('ignores the removal of a session it does not hold, even one with a held id', () => {

@@ -14,24 +14,37 @@ import type { Session } from './session';
 /** Seconds a refused client is told to wait before trying again. */
 export const DEFAULT_RETRY_AFTER_S = 5;
 
+/** Why an upgrade was refused. */
+export type RejectReason = 'capacity' | 'per_ip' | 'origin' | 'shutting_down';
+
 export interface PoolStats {
 	active: number;
 	total_created: number;
 	rejected: number;
+	rejected_by_reason: Record<RejectReason, number>;
 	max: number;
+	max_per_ip: number;
+	/** distinct remote addresses connected */
+	addresses: number;
 }
 
 export class SessionPool {
 	readonly max: number;
+	readonly maxPerIp: number;
 	#sessions = new Map<string, Session>();
+	#perIp = new Map<string, number>();
 	#totalCreated = 0;
-	#rejected = 0;
+	#rejected: Record<RejectReason, number> = { capacity: 0, per_ip: 0, origin: 0, shutting_down: 0 };
 
-	constructor(maxConnections: number) {
+	constructor(maxConnections: number, maxPerIp = maxConnections) {
 		if (!Number.isInteger(maxConnections) || maxConnections < 1) {
 			throw new RangeError(`maxConnections must be an integer ≥ 1, got ${maxConnections}`);
 		}
+		if (!Number.isInteger(maxPerIp) || maxPerIp < 1) {
+			throw new RangeError(`maxPerIp must be an integer ≥ 1, got ${maxPerIp}`);
+		}
 		this.max = maxConnections;
+		this.maxPerIp = maxPerIp;
 	}
 
 	get size(): number {
@@ -46,15 +59,29 @@ export class SessionPool {
 		return this.#sessions.size < this.max;
 	}
 
+	/** Whether one more connection from this remote address fits. */
+	hasCapacityFor(address: string): boolean {
+		return (this.#perIp.get(address) ?? 0) < this.maxPerIp;
+	}
+
+	/** connections open from this remote address */
+	countFor(address: string): number {
+		return this.#perIp.get(address) ?? 0;
+	}
+
 	add(session: Session): void {
 		if (this.#sessions.has(session.id)) throw new Error(`duplicate client id ${session.id}`);
 		this.#sessions.set(session.id, session);
+		this.#perIp.set(session.remoteAddress, (this.#perIp.get(session.remoteAddress) ?? 0) + 1);
 		this.#totalCreated += 1;
 	}
 
 	/** Removes the session if it is still registered; returns whether it was. */
 	remove(session: Session): boolean {
 		if (this.#sessions.get(session.id) !== session) return false;
+		const left = (this.#perIp.get(session.remoteAddress) ?? 1) - 1;
+		if (left > 0) this.#perIp.set(session.remoteAddress, left);
+		else this.#perIp.delete(session.remoteAddress);
 		return this.#sessions.delete(session.id);
 	}
 
@@ -67,16 +94,20 @@ export class SessionPool {
 	}
 
 	/** Counts a refused upgrade. */
-	recordRejected(): void {
-		this.#rejected += 1;
+	recordRejected(reason: RejectReason): void {
+		this.#rejected[reason] += 1;
 	}
 
 	stats(): PoolStats {
+		const byReason = { ...this.#rejected };
 		return {
 			active: this.#sessions.size,
 			total_created: this.#totalCreated,
-			rejected: this.#rejected,
-			max: this.max
+			rejected: Object.values(byReason).reduce((a, b) => a + b, 0),
+			rejected_by_reason: byReason,
+			max: this.max,
+			max_per_ip: this.maxPerIp,
+			addresses: this.#perIp.size
 		};
 	}
 }

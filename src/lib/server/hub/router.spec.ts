@@ -1,20 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { FakeWebSocket } from '../../../../tests/helpers/fake-ws';
+import type { AnyDomainEvent } from '../../protocol/events';
 import { createLogger } from '../logger';
 import type { StreamPosition } from './broadcast';
 import { createCounters } from './counters';
-import { createNoHistoryReplayer, type Replayer } from './resume';
+import { createHistoryReplayer, OTHER_EPOCH_REASON, TOO_OLD_REASON, type Replayer } from './resume';
+import { History } from './history';
 import { Router } from './router';
 import { Session, type SessionSocket } from './session';
 
 const NOW = new Date('2024-01-01T00:00:00.000Z');
+const progressEvent: AnyDomainEvent = {
+	type: 'task.progress',
+	timestamp: NOW.toISOString(),
+	data: { task_id: 't1', run_id: null, progress: 1, message: null }
+};
 
 function make(replayer?: Replayer) {
 	const counters = createCounters();
 	const position: StreamPosition = { epoch: 'e1', seq: 7 };
+	// history holds seqs 6 and 7 of the 7 events so far
+	const history = new History({ maxEvents: 2, maxBytes: 1e6, maxAgeMs: 0 });
+	for (let seq = 1; seq <= 7; seq++) {
+		history.append({ seq, event: progressEvent, frame: Buffer.from('{}'), at: 0 });
+	}
 	const router = new Router({
 		position: () => position,
-		replayer: replayer ?? createNoHistoryReplayer(() => position),
+		replayer: replayer ?? createHistoryReplayer(history, () => position),
 		counters,
 		logger: createLogger('silent'),
 		now: () => NOW
@@ -66,17 +78,22 @@ describe('Router', () => {
 		expect(session.subscriptions.size).toBe(0);
 	});
 
-	it('resumes a client at the current position and resets any other', () => {
-		const { send, last } = make();
+	it('resumes a client history covers and resets one it does not, saying how many it missed', () => {
+		const { send, last, counters } = make();
 		send({ type: 'resume', epoch: 'e1', seq: 7, id: 'r' });
 		expect(last()).toMatchObject({ type: 'resumed', data: { replayed: 0, ref: 'r' } });
+		send({ type: 'resume', epoch: 'e1', seq: 5 });
+		expect(last()).toMatchObject({ type: 'resumed', data: { replayed: 0 } });
 		send({ type: 'resume', epoch: 'e1', seq: 3 });
 		expect(last()).toMatchObject({
 			type: 'reset',
-			data: { missed: null, epoch: 'e1', seq: 7, reason: 'history not available' }
+			data: { missed: 4, epoch: 'e1', seq: 7, reason: TOO_OLD_REASON }
 		});
 		send({ type: 'resume', epoch: 'e0', seq: 7 });
-		expect(last().type).toBe('reset');
+		expect(last()).toMatchObject({ type: 'reset', data: { missed: 7, reason: OTHER_EPOCH_REASON } });
+		send({ type: 'resume', epoch: 'e1', seq: 8 });
+		expect(last()).toMatchObject({ type: 'reset', data: { missed: null } });
+		expect([counters.resumes, counters.resets]).toEqual([2, 3]);
 	});
 
 	it('answers bad JSON, unknown types, bad payloads and binary frames with errors and counts them', () => {

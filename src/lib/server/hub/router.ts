@@ -69,6 +69,10 @@ export class Router {
 
 	#dispatch(session: Session, message: ClientMessage): void {
 		const ref = message.id;
+		// subscriptions come first after a reconnect; anything else means the client is set up
+		if (message.type !== 'subscribe' && message.type !== 'unsubscribe' && message.type !== 'resume') {
+			session.endResumeWindow();
+		}
 		switch (message.type) {
 			case 'connection.heartbeat':
 				this.#reply(session, 'connection.heartbeat', {
@@ -86,10 +90,14 @@ export class Router {
 				return;
 			case 'resume': {
 				const outcome = this.#options.replayer.resume(session, { epoch: message.epoch, seq: message.seq });
+				session.endResumeWindow();
 				if (outcome.kind === 'resumed') {
+					this.#options.counters.resumes += 1;
+					this.#options.counters.eventsReplayed += outcome.replayed;
 					this.#reply(session, 'resumed', { replayed: outcome.replayed, ...refOf(ref) });
 					return;
 				}
+				this.#options.counters.resets += 1;
 				const { epoch, seq } = this.#options.position();
 				this.#reply(session, 'reset', {
 					missed: outcome.missed,

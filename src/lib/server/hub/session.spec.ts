@@ -3,6 +3,9 @@ import { FakeWebSocket } from '../../../../tests/helpers/fake-ws';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { createLogger } from '../logger';
 import { createCounters } from './counters';
+import type { Task } from '../../protocol/models';
+import { FilterIndex } from './filter-index';
+import type { HistoryEntry } from './history';
 import { HubError } from './hub-error';
 import { Session, type SessionOptions, type SessionSocket } from './session';
 
@@ -148,4 +151,125 @@ describe('Session', () => {
 		session.subscribe('b', { task_ids: ['t1'] });
 		expect(session.wants(progress('t1'))).toBe(true);
 	});
+
+	it('writes the events of one tick as one batch frame, at once, and at most batchMaxEvents per frame', async () => {
+		const { session, socket, counters } = make({ batchMaxEvents: 3 });
+		for (let seq = 1; seq <= 4; seq++) session.deliver(entry(seq, progress(`t${seq}`)));
+		expect(socket.sent).toHaveLength(0);
+		await flushed();
+		const frames = socket.json<{ type: string; seq?: number; events?: { seq: number }[] }>();
+		expect(frames.map((f) => f.events?.map((e) => e.seq) ?? f.seq)).toEqual([[1, 2, 3], 4]);
+		expect([counters.eventsDelivered, counters.batchesSent, counters.messagesSent]).toEqual([4, 1, 2]);
+	});
+
+	it('holds events while the socket is backed up and writes them once it drains', async () => {
+		const { session, socket } = make({ batchFlushMs: 5, writeHighWaterBytes: 100 });
+		socket.bufferedAmount = 1000;
+		session.deliver(entry(1, progress('t1')));
+		await flushed();
+		expect(socket.sent).toHaveLength(0);
+		socket.bufferedAmount = 0;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect(socket.json().map((f) => (f as { seq?: number }).seq)).toEqual([1]);
+	});
+
+	it('drops old low events for a full queue with one notice, and closes with 4002 rather than lose a failure', async () => {
+		const { session, socket, counters } = make({ queueMaxMessages: 2, writeHighWaterBytes: 100 });
+		socket.bufferedAmount = 1000;
+		session.deliver(entry(1, output(1)));
+		session.deliver(entry(2, output(2)));
+		session.deliver(entry(3, output(3)));
+		expect(counters.eventsDropped).toBe(1);
+		socket.bufferedAmount = 0;
+		await flushed();
+		const frames = socket.json<{ type: string; data?: unknown; events?: { seq: number }[] }>();
+		expect(frames[0]).toMatchObject({ type: 'dropped', data: { count: 1, from_seq: 1, to_seq: 1 } });
+		expect(frames[1]!.events?.map((e) => e.seq)).toEqual([2, 3]);
+		socket.bufferedAmount = 1000;
+		session.deliver(entry(4, failed()));
+		session.deliver(entry(5, failed()));
+		expect(session.state).toBe('open');
+		session.deliver(entry(6, failed()));
+		expect(socket.closeCalls).toEqual([{ code: 4002, reason: expect.stringContaining('resume') }]);
+		expect(counters.slowConsumerCloses).toBe(1);
+	});
+
+	it('replays only what did not reach it live, ahead of newer queued events', async () => {
+		let seq = 5;
+		const { session, socket } = make({ position: () => seq });
+		session.subscribe('a', { task_ids: ['t1'] });
+		seq = 6;
+		session.deliver(entry(6, progress('t1')));
+		const history = [4, 5, 6].map((n) => entry(n, progress('t1')));
+		expect(session.replay(history)).toBe(2);
+		session.endResumeWindow();
+		await flushed();
+		const frames = socket.json<{ events?: { seq: number }[] }>();
+		expect(frames[0]!.events?.map((e) => e.seq)).toEqual([4, 5, 6]);
+	});
+
+	it('holds live events from the first subscription until the resume window ends, then refuses an overtaken replay', async () => {
+		const { session, socket } = make({ position: () => 9 });
+		session.subscribe('a', {});
+		session.deliver(entry(10, progress('t1')));
+		await flushed();
+		expect(socket.sent).toHaveLength(0);
+		session.endResumeWindow();
+		await flushed();
+		expect(session.replay([entry(9, progress('t1'))])).toBeNull();
+	});
+
+	it('throttles a flooding client with one error, then closes it with 4003', () => {
+		const { session, socket, onMessage, counters } = make({
+			rateLimit: { perSecond: 1, burst: 2, maxViolations: 3 }
+		});
+		for (let i = 0; i < 6; i++) socket.receive('{"type":"connection.heartbeat"}');
+		expect(onMessage).toHaveBeenCalledTimes(2);
+		expect(socket.json().filter((f) => f.type === 'error')).toHaveLength(1);
+		expect(counters.rateLimitViolations).toBe(4);
+		expect(socket.closeCalls.map((c) => c.code)).toEqual([4003]);
+		expect(session.state).toBe('closing');
+	});
+
+	it('frees its queue, timer and index entries when it closes', async () => {
+		const index = new FilterIndex<Session>();
+		const { session, socket } = make({ index, batchFlushMs: 10_000, writeHighWaterBytes: 1 });
+		session.subscribe('a', {});
+		socket.bufferedAmount = 10;
+		session.deliver(entry(1, progress('t1')));
+		await flushed();
+		expect(session.queueDepth).toBe(1);
+		socket.finishClose(1006, '');
+		expect([session.queueDepth, index.size, session.subscriptionCount]).toEqual([0, 0, 0]);
+	});
 });
+
+const flushed = () => new Promise((resolve) => setImmediate(resolve));
+
+function entry(seq: number, event: AnyDomainEvent): HistoryEntry {
+	return { seq, event, frame: Buffer.from(JSON.stringify({ type: event.type, seq })), at: 0, storedAt: 0 };
+}
+
+function output(line: number): AnyDomainEvent {
+	return {
+		type: 'tool.output',
+		timestamp: '2024-01-01T00:00:00.000Z',
+		data: {
+			task_id: 't1',
+			run_id: null,
+			execution_id: 'x1',
+			line,
+			output: 'x',
+			is_stderr: false,
+			timestamp: '2024-01-01T00:00:00.000Z'
+		}
+	};
+}
+
+function failed(): AnyDomainEvent {
+	return {
+		type: 'task.failed',
+		timestamp: '2024-01-01T00:00:00.000Z',
+		data: { task_id: 't1', run_id: null, status: 'failed', error: 'x', duration_ms: 1, task: {} as Task }
+	};
+}

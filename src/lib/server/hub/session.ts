@@ -1,21 +1,42 @@
 /**
  * @module hub/session
- * One connected client: its socket, id, subscriptions and liveness marks. Sending on a
- * closing socket is a no-op, `close()` is idempotent, and the socket always has an `'error'`
+ * One connected client: its socket, subscriptions, liveness marks and rate limit; its queue
+ * and batched writes are its {@link Writer} (writer.ts).
+ * Resume window: a reconnecting client sends `subscribe` and then `resume`. Were live events
+ * written between the two, the replay would arrive after newer events and the client would
+ * take it for repeats. So from its first subscription until its first other message (the
+ * resume, a heartbeat) or `batchFlushMs`, whichever comes first, the session queues live
+ * events without writing them; the replay is merged in ahead of them. A queue half full ends
+ * the window early (a resume after that gets `reset` rather than costing events).
+ * Sending on a closing socket is a no-op, `close()` is idempotent and frees the queue, the
+ * timers, the subscriptions and their index entries, and the socket always has an `'error'`
  * listener (without one, a socket error would crash the process).
  */
 import { WebSocket, type RawData } from 'ws';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { matchesFilter } from '../../protocol/filter';
 import { CloseCode } from '../../protocol/close-codes';
-import { DEFAULT_MAX_BUFFERED_BYTES } from '../config';
+import {
+	DEFAULT_BATCH_FLUSH_MS,
+	DEFAULT_BATCH_MAX_EVENTS,
+	DEFAULT_MAX_BUFFERED_BYTES,
+	DEFAULT_QUEUE_MAX_MESSAGES
+} from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
+import type { FilterIndex } from './filter-index';
+import { encodeControl } from './frames';
+import type { HistoryEntry } from './history';
 import { HubError } from './hub-error';
+import { RateLimiter, type RateLimitOptions } from './rate-limit';
+import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket } from './writer';
+
+export { DEFAULT_WRITE_HIGH_WATER_BYTES, type RawSocket } from './writer';
 
 /** A close frame's reason may hold at most 123 bytes (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
+export const SLOW_CONSUMER_REASON = 'client reads too slowly; reconnect and resume';
 
 export type SessionState = 'open' | 'closing' | 'closed';
 
@@ -30,41 +51,85 @@ export interface SessionOptions {
 	socket: SessionSocket;
 	counters: HubCounters;
 	logger: Logger;
-	/** called for every inbound frame, after the idle mark is refreshed */
+	/** called for every inbound frame the rate limit lets through, after the idle mark is refreshed */
 	onMessage: (session: Session, data: RawData, isBinary: boolean) => void;
 	/** called once, when the socket has closed */
 	onClose: (session: Session, code: number, reason: string) => void;
+	rawSocket?: RawSocket;
+	/** where the session's subscriptions are filed for the broadcaster */
+	index?: FilterIndex<Session>;
+	/** the hub's newest seq, to know from which event a new subscription is live */
+	position?: () => number;
+	remoteAddress?: string;
 	maxSubscriptions?: number;
-	/** unread bytes allowed before the slow-consumer close (see DEFAULT_MAX_BUFFERED_BYTES) */
+	/** byte cap of the outbound queue, socket buffer included */
 	maxBufferedBytes?: number;
+	queueMaxMessages?: number;
+	batchMaxEvents?: number;
+	batchFlushMs?: number;
+	writeHighWaterBytes?: number;
+	rateLimit?: RateLimitOptions;
+	/** delivery latency of each written event, ms */
+	onDelivered?: (latencyMs: number) => void;
 	now?: () => number;
+}
+
+interface Subscription {
+	filter: EventFilter;
+	/** the hub seq when it was made: later events reach the session live */
+	since: number;
 }
 
 export class Session {
 	readonly id: string;
 	readonly connectedAt: number;
+	readonly remoteAddress: string;
+	#options: SessionOptions;
 	#socket: SessionSocket;
 	#counters: HubCounters;
 	#logger: Logger;
 	#now: () => number;
 	#maxSubscriptions: number;
-	#maxBufferedBytes: number;
+	#batchFlushMs: number;
 	#state: SessionState = 'open';
 	#lastSeenAt: number;
 	#awaitingPong = false;
-	#subscriptions = new Map<string, EventFilter>();
+	#subscriptions = new Map<string, Subscription>();
+	#writer: Writer;
+	#limiter: RateLimiter | null;
+	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
+	#window: 'idle' | 'holding' | 'live' = 'idle';
+	#windowTimer: NodeJS.Timeout | null = null;
 	#closed: Promise<void>;
 
 	constructor(options: SessionOptions) {
 		this.id = options.id;
+		this.#options = options;
 		this.#socket = options.socket;
 		this.#counters = options.counters;
 		this.#logger = options.logger;
 		this.#now = options.now ?? Date.now;
 		this.#maxSubscriptions = options.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
-		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+		this.#batchFlushMs = options.batchFlushMs ?? DEFAULT_BATCH_FLUSH_MS;
+		this.#writer = new Writer({
+			socket: options.socket,
+			rawSocket: options.rawSocket,
+			counters: options.counters,
+			logger: options.logger,
+			clientId: options.id,
+			maxMessages: options.queueMaxMessages ?? DEFAULT_QUEUE_MAX_MESSAGES,
+			maxBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+			batchMaxEvents: options.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS,
+			batchFlushMs: this.#batchFlushMs,
+			writeHighWaterBytes: options.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES,
+			isOpen: () => this.#state === 'open',
+			onOverflow: (what) => this.#slowClose(what),
+			onDelivered: options.onDelivered
+		});
+		this.remoteAddress = options.remoteAddress ?? '';
 		this.connectedAt = this.#now();
 		this.#lastSeenAt = this.connectedAt;
+		this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, this.connectedAt) : null;
 
 		let resolveClosed!: () => void;
 		this.#closed = new Promise((resolve) => (resolveClosed = resolve));
@@ -73,18 +138,14 @@ export class Session {
 			this.#counters.errors += 1;
 			this.#logger.debug({ err, client_id: this.id }, 'socket error');
 		});
-		socket.on('message', (data: RawData, isBinary: boolean) => {
-			this.#lastSeenAt = this.#now();
-			this.#counters.messagesReceived += 1;
-			this.#counters.bytesReceived += rawByteLength(data);
-			options.onMessage(this, data, isBinary);
-		});
+		socket.on('message', (data: RawData, isBinary: boolean) => this.#receive(data, isBinary));
 		socket.on('pong', () => {
 			this.#awaitingPong = false;
 		});
 		socket.on('close', (code: number, reason: Buffer) => {
 			this.#state = 'closed';
-			this.#subscriptions.clear();
+			this.#release();
+			if (options.rawSocket) this.#counters.closedWireBytes += options.rawSocket.bytesWritten;
 			options.onClose(this, code, reason.toString());
 			resolveClosed();
 		});
@@ -105,7 +166,25 @@ export class Session {
 	}
 
 	get subscriptions(): ReadonlyMap<string, EventFilter> {
-		return this.#subscriptions;
+		return new Map([...this.#subscriptions].map(([sub, { filter }]) => [sub, filter]));
+	}
+
+	get subscriptionCount(): number {
+		return this.#subscriptions.size;
+	}
+
+	/** items waiting in the outbound queue */
+	get queueDepth(): number {
+		return this.#writer.depth;
+	}
+
+	get queueBytes(): number {
+		return this.#writer.bytes;
+	}
+
+	/** wire bytes written so far (0 without a raw socket) */
+	get wireBytes(): number {
+		return this.#options.rawSocket?.bytesWritten ?? 0;
 	}
 
 	/** resolves once the socket has closed */
@@ -113,22 +192,42 @@ export class Session {
 		return this.#closed;
 	}
 
-	/** Sends one text frame; returns false (and sends nothing) once the session is closing. */
+	/**
+	 * Sends a control frame, after anything already queued so replies keep their order.
+	 * Returns false (and sends nothing) once the session is closing.
+	 */
 	send(data: string | Buffer): boolean {
-		if (this.#state !== 'open' || this.#socket.readyState !== WebSocket.OPEN) return false;
-		const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-		// ws queues without limit while the peer does not read; a bounded buffer turns that into
-		// the documented slow-consumer close, and the client resumes (or reloads) on reconnect.
-		if (this.#socket.bufferedAmount + size > this.#maxBufferedBytes) {
-			this.#counters.slowConsumerCloses += 1;
-			this.close(CloseCode.SLOW_CONSUMER, 'client reads too slowly; reconnect and resume');
-			return false;
+		if (this.#state !== 'open') return false;
+		return this.#writer.send(data);
+	}
+
+	/** Queues a live event for this client (the broadcaster decided it matches). */
+	deliver(entry: HistoryEntry): void {
+		if (this.#state !== 'open') return;
+		this.#writer.deliver(entry);
+		// a resume this late would cost events: rather let the stream flow and answer it with reset
+		if (this.#window === 'holding' && this.#writer.underPressure) this.endResumeWindow();
+	}
+
+	/**
+	 * Queues the events of `entries` (history after the client's seq) that match a subscription
+	 * and did not already reach the session live, ahead of newer queued events. Returns how many,
+	 * or null when some were already overtaken on the wire by a newer event (the client would
+	 * take them for repeats), so only a reset is honest.
+	 */
+	replay(entries: readonly HistoryEntry[]): number | null {
+		const missed: HistoryEntry[] = [];
+		for (const entry of entries) {
+			let wanted = false;
+			let live = false;
+			for (const { filter, since } of this.#subscriptions.values()) {
+				if (!matchesFilter(filter, entry.event)) continue;
+				wanted = true;
+				if (since < entry.seq) live = true;
+			}
+			if (wanted && !live) missed.push(entry);
 		}
-		// A Buffer is sent as text so one encoded broadcast frame can go to every client.
-		this.#socket.send(data, { binary: false });
-		this.#counters.messagesSent += 1;
-		this.#counters.bytesSent += size;
-		return true;
+		return this.#writer.replay(missed);
 	}
 
 	ping(): void {
@@ -141,7 +240,7 @@ export class Session {
 	close(code: number, reason = ''): void {
 		if (this.#state !== 'open') return;
 		this.#state = 'closing';
-		this.#subscriptions.clear();
+		this.#release();
 		try {
 			this.#socket.close(code, truncateReason(reason));
 		} catch (err) {
@@ -155,7 +254,7 @@ export class Session {
 	terminate(): void {
 		if (this.#state === 'closed') return;
 		this.#state = 'closing';
-		this.#subscriptions.clear();
+		this.#release();
 		this.#socket.terminate();
 	}
 
@@ -164,10 +263,29 @@ export class Session {
 	 * @throws {HubError} `too_many_subscriptions` when a new id would exceed the limit
 	 */
 	subscribe(sub: string, filter: EventFilter): void {
+		if (this.#state !== 'open') return;
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
-		this.#subscriptions.set(sub, filter);
+		this.#subscriptions.set(sub, { filter, since: this.#options.position?.() ?? 0 });
+		this.#options.index?.set(this, sub, filter);
+		if (this.#window === 'idle') {
+			this.#window = 'holding';
+			this.#writer.hold = true;
+			this.#windowTimer = setTimeout(() => this.endResumeWindow(), this.#batchFlushMs);
+			this.#windowTimer.unref();
+		}
+	}
+
+	/** Ends the resume window (see the module comment): live events flow from now on. Idempotent. */
+	endResumeWindow(): void {
+		if (this.#windowTimer) {
+			clearTimeout(this.#windowTimer);
+			this.#windowTimer = null;
+		}
+		if (this.#window === 'live') return;
+		this.#window = 'live';
+		this.#writer.hold = false;
 	}
 
 	/**
@@ -178,20 +296,68 @@ export class Session {
 		if (sub === undefined) {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
+			this.#options.index?.removeOwner(this);
 			return removed;
 		}
 		if (!this.#subscriptions.delete(sub)) {
 			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
 		}
+		this.#options.index?.remove(this, sub);
 		return [sub];
 	}
 
 	/** Whether any subscription wants the event; a session without subscriptions wants none. */
 	wants(event: AnyDomainEvent): boolean {
-		for (const filter of this.#subscriptions.values()) {
+		for (const { filter } of this.#subscriptions.values()) {
 			if (matchesFilter(filter, event)) return true;
 		}
 		return false;
+	}
+
+	#receive(data: RawData, isBinary: boolean): void {
+		const now = this.#now();
+		this.#lastSeenAt = now;
+		this.#counters.messagesReceived += 1;
+		this.#counters.bytesReceived += rawByteLength(data);
+		// frames still arriving after the close began are not answered (nor counted as violations again)
+		if (this.#state !== 'open') return;
+		if (this.#limiter) {
+			const { decision, first } = this.#limiter.take(now);
+			if (decision !== 'ok') {
+				this.#counters.rateLimitViolations += 1;
+				if (decision === 'close') {
+					this.#counters.rateLimitCloses += 1;
+					this.#logger.warn({ client_id: this.id, remote: this.remoteAddress }, 'closing a flooding client');
+					this.close(CloseCode.RATE_LIMITED, 'too many messages; back off before reconnecting');
+				} else if (first) {
+					// once per window: answering every refused message would let a flood amplify itself
+					this.#logger.warn({ client_id: this.id, remote: this.remoteAddress }, 'client rate limited');
+					const error = HubError.rateLimited(this.#options.rateLimit!.perSecond);
+					this.send(encodeControl('error', error.toErrorData()));
+				}
+				return;
+			}
+		}
+		this.#options.onMessage(this, data, isBinary);
+	}
+
+	#slowClose(what: string): void {
+		this.#counters.slowConsumerCloses += 1;
+		this.#logger.info(
+			{ client_id: this.id, queued: this.#writer.depth, buffered: this.#socket.bufferedAmount },
+			`closing slow client: its queue cannot take ${what}`
+		);
+		this.close(CloseCode.SLOW_CONSUMER, SLOW_CONSUMER_REASON);
+	}
+
+	#release(): void {
+		this.#subscriptions.clear();
+		this.#options.index?.removeOwner(this);
+		this.#writer.release();
+		if (this.#windowTimer) {
+			clearTimeout(this.#windowTimer);
+			this.#windowTimer = null;
+		}
 	}
 }
 

@@ -1,0 +1,50 @@
+/**
+ * @module realtime/close-policy
+ * What the browser does after the hub closes the socket, read off the close-code table in
+ * protocol/close-codes: stop (4500–4999 and the other "do not reconnect" codes), come back at
+ * once (4002, the server dropped a slow reader that should resume right away), or back off —
+ * longer after a close that says "you are too much" (4003 rate-limited, 1013 overloaded).
+ * Also the sentence the connection indicator shows for a close.
+ */
+import { CLOSE_CODES, CloseCode, shouldReconnect } from '$lib/protocol';
+import type { CloseInfo } from './connection-types';
+
+/** The least wait after a close that asks the client to slow down (4003, 1013). */
+export const DEFAULT_SLOW_DOWN_DELAY_MS = 5_000;
+
+export type ReconnectPlan =
+	| { action: 'stop' }
+	/** reconnect without waiting */
+	| { action: 'now' }
+	/** reconnect after the backoff's delay, and at least `minDelayMs` */
+	| { action: 'backoff'; minDelayMs: number };
+
+export interface ClosePolicyOptions {
+	/** attempts since the last good connection (0: the connection that closed had stayed up) */
+	attempt: number;
+	slowDownDelayMs?: number;
+}
+
+/**
+ * The plan for a close with `code`. A slow-consumer close reconnects at once only when the
+ * connection before it had stayed up: a client that is closed as slow again straight away
+ * would otherwise reconnect in a tight loop, so it backs off like any other failure.
+ */
+export function reconnectPlan(code: number, options: ClosePolicyOptions): ReconnectPlan {
+	if (!shouldReconnect(code)) return { action: 'stop' };
+	if (code === CloseCode.SLOW_CONSUMER && options.attempt === 0) return { action: 'now' };
+	if (code === CloseCode.RATE_LIMITED || code === CloseCode.OVERLOADED) {
+		return { action: 'backoff', minDelayMs: options.slowDownDelayMs ?? DEFAULT_SLOW_DOWN_DELAY_MS };
+	}
+	return { action: 'backoff', minDelayMs: 0 };
+}
+
+/**
+ * Why the server closed, for people: the server's reason when it gave one, else the table's
+ * description of the code, with the code for reference (e.g. in a bug report).
+ * @example closeExplanation({ code: 4501, reason: '' }) // 'The page origin is not allowed. (code 4501)'
+ */
+export function closeExplanation(close: CloseInfo): string {
+	const text = close.reason.trim() || CLOSE_CODES[close.code]?.description || 'No reason was given.';
+	return `${text.replace(/[.\s]*$/, '')}. (code ${close.code})`;
+}

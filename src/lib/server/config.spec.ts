@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { defaultHubConfig, loadHubConfig } from './config';
+
+describe('hub configuration', () => {
+	it('has the documented defaults', () => {
+		expect(defaultHubConfig()).toMatchObject({
+			maxConnections: 1000,
+			heartbeatIntervalMs: 30_000,
+			idleTimeoutMs: 120_000,
+			maxInboundBytes: 64 * 1024,
+			historyMaxEvents: 10_000,
+			rateLimitPerSecond: 100,
+			queueMaxMessages: 100,
+			batchMaxEvents: 10,
+			batchFlushMs: 100,
+			compression: { level: 'none' }
+		});
+	});
+
+	it('reads the hub settings from the environment', () => {
+		const config = loadHubConfig({
+			ACO_HISTORY_MAX_EVENTS: '50',
+			ACO_MAX_CONNECTIONS_PER_IP: '3',
+			ACO_RATE_LIMIT_BURST: '7',
+			ACO_COMPRESSION: 'best',
+			ACO_COMPRESSION_THRESHOLD_BYTES: '0'
+		});
+		expect(config).toMatchObject({
+			historyMaxEvents: 50,
+			maxConnectionsPerIp: 3,
+			rateLimitBurst: 7,
+			compression: { level: 'best', thresholdBytes: 0 }
+		});
+	});
+
+	it('names the variable and the allowed values when one is wrong', () => {
+		expect(() => loadHubConfig({ ACO_COMPRESSION: 'max' })).toThrow(
+			/ACO_COMPRESSION must be one of none, fast, default, best/
+		);
+		expect(() => loadHubConfig({ ACO_QUEUE_MAX_MESSAGES: '0' })).toThrow(
+			/ACO_QUEUE_MAX_MESSAGES must be an integer ≥ 1/
+		);
+	});
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { AnyDomainEvent } from '../../protocol/events';
+import { History } from './history';
+
+const event: AnyDomainEvent = {
+	type: 'task.progress',
+	timestamp: '2024-01-01T00:00:00.000Z',
+	data: { task_id: 't', run_id: null, progress: 1, message: null }
+};
+
+function fill(history: History, from: number, to: number, bytes = 10): void {
+	for (let seq = from; seq <= to; seq++) history.append({ seq, event, frame: Buffer.alloc(bytes), at: 0 });
+}
+
+describe('History', () => {
+	it('returns every event after a seq, in order, and nothing for an up-to-date client', () => {
+		const history = new History({ maxEvents: 100, maxBytes: 1e9, maxAgeMs: 0 });
+		fill(history, 1, 10);
+		expect(history.since(7)?.map((e) => e.seq)).toEqual([8, 9, 10]);
+		expect(history.since(10)).toEqual([]);
+		expect(history.since(0)?.length).toBe(10);
+	});
+
+	it('keeps at most maxEvents and says it cannot cover a gap reaching past the oldest', () => {
+		const history = new History({ maxEvents: 5, maxBytes: 1e9, maxAgeMs: 0 });
+		fill(history, 1, 10);
+		expect(history.size).toBe(5);
+		expect(history.since(5)?.map((e) => e.seq)).toEqual([6, 7, 8, 9, 10]);
+		expect(history.since(4)).toBeNull();
+	});
+
+	it('bounds bytes and age, and refuses a seq from beyond its newest event', () => {
+		let now = 0;
+		const history = new History({ maxEvents: 100, maxBytes: 3 * (100 + 64), maxAgeMs: 1000, now: () => now });
+		fill(history, 1, 5, 100);
+		expect(history.size).toBe(3);
+		now = 2000;
+		fill(history, 6, 6, 100);
+		expect(history.stats()).toMatchObject({ events: 1, oldest_seq: 6, newest_seq: 6 });
+		expect(history.since(7)).toBeNull();
+	});
+
+	it('with no history at all still resumes a client that missed nothing', () => {
+		const history = new History({ maxEvents: 0, maxBytes: 0, maxAgeMs: 0 });
+		fill(history, 1, 3);
+		expect(history.since(3)).toEqual([]);
+		expect(history.since(2)).toBeNull();
+	});
+
+	it('refuses a seq that skips', () => {
+		const history = new History({ maxEvents: 5, maxBytes: 1e9, maxAgeMs: 0 });
+		fill(history, 1, 1);
+		expect(() => fill(history, 3, 3)).toThrow(RangeError);
+	});
+});

@@ -1,0 +1,192 @@
+/**
+ * The browser's side of "no lost event", against a real server: a restart (new epoch) is
+ * answered with `reset`, and the task page says what it missed, reloads and goes on live; a
+ * short network loss is answered with `resumed`, and the replay fills the gap without a reload
+ * or a toast; a terminal close stays offline and says why until Retry now. Screenshots of the
+ * indicator's states go to the test's output folder.
+ */
+import type { Page, WebSocket as PwWebSocket } from '@playwright/test';
+import { AcoServer, test as base, expect } from './fixtures';
+
+// the demo at a pace that leaves time to cut the connection while a step still writes output
+const test = base.extend<{ aco: AcoServer }>({
+	// eslint-disable-next-line no-empty-pattern
+	aco: async ({}, use) => {
+		const server = new AcoServer({ env: { ACO_DEMO_TICK_MS: '300' } });
+		await server.start();
+		await use(server);
+		await server.stop();
+	}
+});
+
+const MISSED_TOAST = /Missed (\d+ )?updates? while disconnected — reloaded/;
+
+/** Every control message the page's sockets receive, parsed. */
+function recordControls(page: Page): { type: string; data: Record<string, unknown> }[] {
+	const controls: { type: string; data: Record<string, unknown> }[] = [];
+	page.on('websocket', (ws: PwWebSocket) => {
+		ws.on('framereceived', ({ payload }) => {
+			if (typeof payload !== 'string') return;
+			const message = JSON.parse(payload) as { type: string; seq?: number; data: Record<string, unknown> };
+			if (message.type !== 'batch' && typeof message.seq !== 'number') controls.push(message);
+		});
+	});
+	return controls;
+}
+
+/** Starts the demo and waits until its build task is running and has written a few lines. */
+async function runningBuild(aco: AcoServer) {
+	const { run } = await aco.startRun('demo');
+	const build = (await aco.runTasks(run.id)).find((t) => t.key === 'build')!;
+	await expect
+		.poll(async () => (await aco.task(build.id)).executions[0]?.line_count ?? 0, { timeout: 30_000 })
+		.toBeGreaterThan(2);
+	return { run, build };
+}
+
+/** Each step's log on the page is lines 1..line_count of the server's record: no gap, no repeat. */
+async function expectCompleteLogs(page: Page, aco: AcoServer, taskId: string): Promise<void> {
+	const { executions } = await aco.task(taskId);
+	for (const execution of executions) {
+		const panel = page.locator(`[data-testid="execution"][data-execution-id="${execution.id}"]`);
+		const lines = panel.getByTestId('log-line');
+		if ((await lines.count()) === 0) continue; // a closed step renders no lines
+		await expect
+			.poll(() => lines.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-n')))))
+			.toEqual(Array.from({ length: execution.line_count }, (_, i) => i + 1));
+	}
+}
+
+test('after a server restart the task page tells what it missed, reloads, and goes on live', async ({
+	page,
+	aco
+}, testInfo) => {
+	const controls = recordControls(page);
+	const { build } = await runningBuild(aco);
+	await page.goto(`${aco.url}/tasks/${build.id}`);
+	const status = page.getByTestId('connection-status');
+	await expect(status).toHaveAttribute('data-status', 'live');
+	await expect(page.getByTestId('log-line').first()).toHaveAttribute('data-n', '1');
+	await status.screenshot({ path: testInfo.outputPath('indicator-live.png') });
+
+	await aco.stop();
+	await expect(status).toHaveAttribute('data-status', /reconnecting|offline/);
+	await expect(status).toHaveText(/Reconnecting|Offline/);
+	await page.screenshot({ path: testInfo.outputPath('restart-reconnecting.png') });
+
+	// hold the reload back, to see the indicator say so while the page catches up
+	let release!: () => void;
+	const held = new Promise<void>((resolve) => (release = resolve));
+	await page.route('**/api/v1/tasks/*', async (route) => {
+		await held;
+		await route.continue();
+	});
+	await aco.start();
+	await expect(status).toHaveAttribute('data-status', 'resyncing', { timeout: 45_000 });
+	await expect(status).toContainText('Resyncing');
+	await status.screenshot({ path: testInfo.outputPath('indicator-resyncing.png') });
+	await expect(page.getByText(MISSED_TOAST)).toHaveCount(0);
+	release();
+
+	await expect(page.getByText(MISSED_TOAST)).toBeVisible();
+	await expect(status).toHaveAttribute('data-status', 'live');
+	const reset = controls.find((c) => c.type === 'reset');
+	expect(reset?.data.reason).toMatch(/restart/);
+	expect(controls.filter((c) => c.type === 'resumed')).toEqual([]);
+	await page.screenshot({ path: testInfo.outputPath('restart-reloaded.png') });
+
+	// the state after the reload is the server's: the restart interrupted the task
+	const task = await aco.task(build.id);
+	await expect(page.getByTestId('task-header')).toHaveAttribute('data-status', task.status);
+	await expectCompleteLogs(page, aco, build.id);
+
+	// live again on the same connection: a run started now appears without a page load
+	await page.getByRole('link', { name: '← Dashboard' }).click();
+	const second = await aco.startRun('demo');
+	await expect(page.locator(`[data-testid="run-row"][data-run-id="${second.run.id}"]`)).toBeVisible();
+	// one reset, one toast
+	expect(controls.filter((c) => c.type === 'reset')).toHaveLength(1);
+	await expect(page.getByText(MISSED_TOAST)).toHaveCount(1);
+});
+
+test('a short network loss resumes with a replay: every line once, no reload, no missed toast', async ({
+	page,
+	context,
+	aco
+}, testInfo) => {
+	const controls = recordControls(page);
+	const { build } = await runningBuild(aco);
+	const logFetches: string[] = [];
+	page.on('request', (req) => {
+		if (req.url().includes('/log')) logFetches.push(req.url());
+	});
+	await page.goto(`${aco.url}/tasks/${build.id}`);
+	const status = page.getByTestId('connection-status');
+	await expect(status).toHaveAttribute('data-status', 'live');
+	const lines = page.getByTestId('execution').first().getByTestId('log-line');
+	await expect(lines.first()).toHaveAttribute('data-n', '1');
+
+	// the browser says it is offline: the client closes the socket and waits for `online`
+	await context.setOffline(true);
+	await expect(status).toHaveAttribute('data-status', 'offline');
+	await expect(status).toContainText('no network');
+	await status.screenshot({ path: testInfo.outputPath('indicator-offline-network.png') });
+	const before = (await aco.task(build.id)).executions[0].line_count;
+	await expect
+		.poll(async () => (await aco.task(build.id)).executions[0].line_count, { timeout: 10_000 })
+		.toBeGreaterThan(before + 2);
+	const fetchesBefore = logFetches.length;
+	await context.setOffline(false);
+
+	await expect(status).toHaveAttribute('data-status', 'live');
+	await expect.poll(() => controls.some((c) => c.type === 'resumed' || c.type === 'reset')).toBe(true);
+	const answer = controls.find((c) => c.type === 'resumed' || c.type === 'reset')!;
+	expect(answer.type, `the hub answered the resume with ${JSON.stringify(answer)}`).toBe('resumed');
+	expect(answer.data.replayed).toBeGreaterThan(0);
+	// the replay brought the lines written meanwhile: nothing was fetched over REST for them
+	expect(logFetches.slice(fetchesBefore)).toEqual([]);
+
+	await expect(page.getByTestId('task-header')).toHaveAttribute('data-status', 'succeeded', {
+		timeout: 60_000
+	});
+	await expectCompleteLogs(page, aco, build.id);
+	await expect(page.getByText(MISSED_TOAST)).toHaveCount(0);
+	expect(controls.filter((c) => c.type === 'reset')).toEqual([]);
+	await page.screenshot({ path: testInfo.outputPath('resumed-done.png'), fullPage: true });
+});
+
+test('a terminal close stays offline and says why; Retry now reconnects', async ({ page, aco }, testInfo) => {
+	// keep the page's sockets reachable, to close one with a code from the "do not reconnect" range
+	await page.addInitScript(() => {
+		const Native = window.WebSocket;
+		const sockets: WebSocket[] = [];
+		(window as unknown as { acoSockets: WebSocket[] }).acoSockets = sockets;
+		window.WebSocket = class extends Native {
+			constructor(url: string | URL, protocols?: string | string[]) {
+				super(url, protocols);
+				sockets.push(this);
+			}
+		};
+	});
+	await page.goto(aco.url);
+	const status = page.getByTestId('connection-status');
+	await expect(status).toHaveAttribute('data-status', 'live');
+
+	await page.evaluate(() =>
+		(window as unknown as { acoSockets: WebSocket[] }).acoSockets.at(-1)!.close(4501)
+	);
+	await expect(status).toHaveAttribute('data-status', 'offline');
+	await expect(status).toContainText('The page origin is not allowed. (code 4501)');
+	await expect(page.getByText(/The server closed the connection/)).toBeVisible();
+	await status.screenshot({ path: testInfo.outputPath('indicator-offline-closed.png') });
+	await page.waitForTimeout(1500);
+	expect(
+		await page.evaluate(() => (window as unknown as { acoSockets: WebSocket[] }).acoSockets.length)
+	).toBe(1);
+
+	await status.getByRole('button', { name: 'Retry now' }).click();
+	await expect(status).toHaveAttribute('data-status', 'live');
+	expect(
+		await page.evaluate(() => (window as unknown as { acoSockets: WebSocket[] }).acoSockets.length)
+	).toBe(2);
+});
