@@ -149,12 +149,15 @@ describe('runTool', () => {
 	});
 
 	it('stays cancelled when its timeout passes during the grace period of a cancel', async () => {
+		// sh starts in milliseconds even on a loaded machine, so "ready" comes well before the
+		// timeout; an ignored SIGTERM is inherited by `sleep`, so only the SIGKILL ends the group
 		const { tool, lines } = start(
 			{
-				...node('process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'),
-				timeoutMs: 300
+				command: 'sh',
+				args: ['-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'],
+				timeoutMs: 1_000
 			},
-			{ killGraceMs: 600 }
+			{ killGraceMs: 2_000 }
 		);
 		while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
 		tool.cancel();
