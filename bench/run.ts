@@ -11,6 +11,7 @@
 import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
+import { runLogQuery } from './log-query';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -21,7 +22,8 @@ interface Bench {
 const BENCHES: Bench[] = [
 	{ name: 'log-ingest', run: runLogIngest },
 	{ name: 'hub-fanout', run: runHubFanout },
-	{ name: 'log-download', run: runLogDownload }
+	{ name: 'log-download', run: runLogDownload },
+	{ name: 'log-query', run: runLogQuery }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */

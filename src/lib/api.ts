@@ -9,6 +9,10 @@ import {
 	type ApiErrorBody,
 	type ExecutionResponse,
 	type LogLine,
+	type LogLinesResponse,
+	type LogOutlineResponse,
+	type LogSearchResponse,
+	type LogStreamFilter,
 	type RunDetailResponse,
 	type RunResponse,
 	type RunsResponse,
@@ -42,6 +46,24 @@ export interface ListTasksQuery {
 	status?: TaskStatus;
 	run_id?: string;
 	limit?: number;
+}
+
+/** A range of lines: from a line number, from the k-th line of one stream (`index`), or the last `tail`. */
+export interface LinesQuery {
+	from?: number;
+	index?: number;
+	tail?: number;
+	limit?: number;
+	stream?: LogStreamFilter;
+}
+
+export interface SearchQuery {
+	q: string;
+	regex?: boolean;
+	caseSensitive?: boolean;
+	limit?: number;
+	/** only matches on lines after this one */
+	after?: number;
 }
 
 export interface LogQuery {
@@ -124,6 +146,34 @@ export class ApiClient {
 		const path = `${logDownloadUrl(executionId)}${query({ format: 'ndjson', after: q.after || undefined })}`;
 		const res = await this.#send('GET', path, q.signal);
 		return parseNdjsonLines(await res.text());
+	}
+
+	/** A range of an execution's stored lines (`/lines`). */
+	getLogRange(executionId: string, q: LinesQuery, signal?: AbortSignal): Promise<LogLinesResponse> {
+		return this.#json('GET', `/executions/${encodeURIComponent(executionId)}/lines${query(q)}`, signal);
+	}
+
+	/** Matches over the whole stored log, counted exactly on the server (`/search`). */
+	searchLog(executionId: string, q: SearchQuery, signal?: AbortSignal): Promise<LogSearchResponse> {
+		const params = {
+			q: q.q,
+			regex: q.regex ? 1 : 0,
+			case: q.caseSensitive ? 1 : 0,
+			limit: q.limit,
+			after: q.after
+		};
+		return this.#json('GET', `/executions/${encodeURIComponent(executionId)}/search${query(params)}`, signal);
+	}
+
+	/** Groups and annotations of a log (`/outline`). */
+	getLogOutline(executionId: string, signal?: AbortSignal): Promise<LogOutlineResponse> {
+		return this.#json('GET', `/executions/${encodeURIComponent(executionId)}/outline`, signal);
+	}
+
+	/** The whole log as text, ANSI codes stripped or kept. */
+	async getLogText(executionId: string, ansi: 'strip' | 'keep', signal?: AbortSignal): Promise<string> {
+		const res = await this.#send('GET', `${logDownloadUrl(executionId)}?ansi=${ansi}`, signal);
+		return res.text();
 	}
 
 	async #json<T>(method: string, path: string, signal?: AbortSignal): Promise<T> {

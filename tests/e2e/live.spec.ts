@@ -81,11 +81,25 @@ test('a task page streams the log live from line 1, and Download and Copy give t
 	const expected = await aco.logText(execution.id);
 	expect(expected.split('\n').length - 1).toBe(execution.line_count);
 
-	// no gap and no duplicate: line numbers 1..N in order
-	const numbers = await panel
-		.getByTestId('log-line')
-		.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-n'))));
-	expect(numbers).toEqual(Array.from({ length: execution.line_count }, (_, i) => i + 1));
+	// no gap and no duplicate: the (virtualized) view has N rows, 1..N in order from top to bottom
+	const scroller = panel.getByTestId('log-lines');
+	await expect(scroller).toHaveAttribute('data-rows', String(execution.line_count));
+	const drawn = () =>
+		panel.getByTestId('log-line').evaluateAll((els) =>
+			els
+				.map((el) => ({ n: Number(el.getAttribute('data-n')), y: el.getBoundingClientRect().top }))
+				.sort((a, b) => a.y - b.y)
+				.map((row) => row.n)
+		);
+	const consecutive = (numbers: number[]) => numbers.map((_, i) => numbers[0] + i);
+	const bottom = await drawn();
+	expect(bottom).toEqual(consecutive(bottom));
+	expect(bottom.at(-1)).toBe(execution.line_count);
+	await scroller.evaluate((el) => (el.scrollTop = 0));
+	await expect(panel.locator('[data-testid="log-line"][data-n="1"]')).toBeInViewport();
+	const top = await drawn();
+	expect(top).toEqual(consecutive(top));
+	expect(top[0]).toBe(1);
 	await expect(panel.getByTestId('log-line').filter({ hasText: 'compile' }).first()).toBeVisible();
 
 	const [download] = await Promise.all([

@@ -17,12 +17,60 @@
  * | GET  /api/v1/tasks/{id}                | TaskResponse (with executions)             |
  * | POST /api/v1/tasks/{id}/cancel         | TaskResponse (409 when already finished)   |
  * | GET  /api/v1/executions/{id}           | ExecutionResponse                          |
- * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?format=ndjson` one LogLine JSON per line |
+ * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?format=ndjson` one LogLine JSON per line; `?ansi=keep|strip` (text, default keep) |
+ * | GET  /api/v1/executions/{id}/lines     | LogLinesResponse (see below)               |
+ * | GET  /api/v1/executions/{id}/search    | LogSearchResponse (see below)              |
+ * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |
  * | GET  /api/v1/realtime/stats            | RealtimeStatsResponse                      |
  * | GET  /api/v1/system/metrics            | SystemMetricsResponse                      |
  * | GET  /metrics                          | Prometheus text (prom-client)              |
+ *
+ * Log lines are the {@link LogLine} records as stored and as NDJSON downloads them:
+ * `{ n, stream, ts, text }` (`n` is the 1-based line number, `ts` the ISO timestamp), the same
+ * shape everywhere, so the browser merges REST pages and live `tool.output` events by `n`.
+ *
+ * `GET …/lines` — one of these selects the page, in this order of precedence:
+ * - `tail=<n ≥ 1>`: the last n lines (of the stream filter);
+ * - `index=<k ≥ 0>`: the k-th line (0-based) of the stream filter onwards; with `stream=both`
+ *   index k is line k + 1, so a virtual list over a filtered view can address rows directly;
+ * - `from=<line ≥ 1>` (default 1): lines numbered ≥ from (of the stream filter).
+ * Plus `limit=<1…5000>` (default 1000) and `stream=both|stdout|stderr` (default both).
+ *
+ * `GET …/search` — `q` (required, non-empty), `regex=0|1` (JavaScript RegExp syntax, default 0),
+ * `case=0|1` (case-sensitive, default 0), `limit=<1…10000>` (default 1000), `after=<line>` (only
+ * matches on lines > after), `stream=both|stdout|stderr` (default both). It matches
+ * `displayText(text)` from `src/lib/log/terminal.ts` (what a terminal shows: ANSI stripped, `\r`
+ * applied, tabs expanded), so `ranges` are `[start, end)` UTF-16 offsets into that string and
+ * line up with `displaySpans(text)`. Empty matches are ignored (a line matches when it has a
+ * non-empty match). `total` counts matching lines in the whole log as stored when the search ran.
+ * Errors: 400 `invalid_regex` (message names the problem), 400 `search_timeout` (the pattern
+ * took too long: a catastrophic-backtracking regex), 400 `invalid_query`.
+ *
+ * `GET …/outline` — `::group::name` / `::endgroup::` sections and `::error|warning|notice::`
+ * annotations, kept at ingest so it is cheap on any log size. Groups do not nest (as in GitHub
+ * Actions): a `::group::` while one is open ends the open one on the line before. `end` is the
+ * line of `::endgroup::` (or the line before the next `::group::`), null while still open.
+ *
+ * Live progress bars: a tool that redraws a line with `\r` and prints no newline for 1 s has
+ * the line so far stored and streamed as a line with `partial: true` (LogLine.partial, also on
+ * `tool.output`); the pieces of an overlong line (> 64 KiB) are partial too. The next line
+ * continues the same terminal line: the text download writes no newline after a partial line,
+ * so it stays byte-identical to what the tool printed (CRLF aside, stored as LF). A viewer may
+ * show a partial line followed by its continuation as one row, e.g. only the continuation
+ * (its `displayText` after `\r` is the bar's newest state) — or simply as rows of their own.
+ *
+ * `GET …/outline` also has `truncated: true` when there were more than 10,000 groups or annotations.
  */
-import type { Execution, Task, TaskDetail, WorkflowLoadError, WorkflowRun, WorkflowSummary } from './models';
+import type {
+	Execution,
+	LogLine,
+	LogStream,
+	Task,
+	TaskDetail,
+	WorkflowLoadError,
+	WorkflowRun,
+	WorkflowSummary
+} from './models';
 
 export const API_BASE = '/api/v1';
 
@@ -137,4 +185,68 @@ export interface SystemMetricsResponse {
 		load_average: number[];
 	};
 	hub: RealtimeStatsResponse;
+}
+
+/** `stream` query parameter of the log endpoints */
+export type LogStreamFilter = LogStream | 'both';
+
+export const MAX_LOG_PAGE_LINES = 5_000;
+export const DEFAULT_LOG_PAGE_LINES = 1_000;
+export const MAX_LOG_SEARCH_MATCHES = 10_000;
+export const DEFAULT_LOG_SEARCH_MATCHES = 1_000;
+
+export interface LogLinesResponse {
+	execution_id: string;
+	/** the stream filter the page was read with */
+	stream: LogStreamFilter;
+	/** lines stored in this stream filter (the length of a virtual list over it) */
+	total: number;
+	/** highest line number stored (all streams) */
+	last_line: number;
+	/** 0-based index, within the stream filter, of `lines[0]` (null when `lines` is empty) */
+	first_index: number | null;
+	/** in line-number order */
+	lines: LogLine[];
+}
+
+export interface LogSearchMatch {
+	/** line number */
+	line: number;
+	/** `[start, end)` UTF-16 offsets into `displayText(text)` of the line, in order, non-empty */
+	ranges: [number, number][];
+}
+
+export interface LogSearchResponse {
+	/** matching lines in the whole log (exact) */
+	total: number;
+	/** the first `limit` matching lines after `after`, in line order */
+	matches: LogSearchMatch[];
+	/** more matching lines follow the last one returned */
+	truncated: boolean;
+}
+
+export interface LogGroup {
+	name: string;
+	/** line of `::group::` */
+	start: number;
+	/** line that ends the group, null while it is still open */
+	end: number | null;
+}
+
+export type LogAnnotationLevel = 'error' | 'warning' | 'notice';
+
+export interface LogAnnotation {
+	line: number;
+	level: LogAnnotationLevel;
+	message: string;
+	/** from `::error file=…,line=…::` when given */
+	file?: string;
+	file_line?: number;
+}
+
+/** at most 10,000 groups and 10,000 annotations (the first ones); `truncated` says more exist */
+export interface LogOutlineResponse {
+	groups: LogGroup[];
+	annotations: LogAnnotation[];
+	truncated: boolean;
 }

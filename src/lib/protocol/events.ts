@@ -23,7 +23,14 @@ export interface EventDataMap {
 	'task.failed': TaskRef & { status: 'failed'; error: string | null; duration_ms: number | null; task: Task };
 	'tool.started': ExecutionRef & { execution: Execution };
 	/** one line of a tool's output; `output` is the text without its line terminator */
-	'tool.output': ExecutionRef & { line: number; output: string; is_stderr: boolean; timestamp: string };
+	'tool.output': ExecutionRef & {
+		line: number;
+		output: string;
+		is_stderr: boolean;
+		timestamp: string;
+		/** the tool printed no newline after `output` yet; the next line continues it (LogLine.partial) */
+		partial?: true;
+	};
 	'tool.completed': ExecutionRef & {
 		exit_code: number | null;
 		duration_ms: number | null;

@@ -97,6 +97,12 @@ export interface LogLine {
 	ts: string;
 	/** the line's text without its terminator */
 	text: string;
+	/**
+	 * present (true) when the tool printed no newline after this text yet: a live progress
+	 * snapshot (`\r` redraws pending for a while) or a piece of an overlong line. The next line
+	 * continues it on the same terminal line; downloads add no newline after it.
+	 */
+	partial?: true;
 }
 
 /** A task with its executions, as `GET /api/v1/tasks/{id}` returns it. */

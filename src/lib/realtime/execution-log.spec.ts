@@ -1,186 +1,196 @@
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '$lib/api';
-import { ExecutionLog } from './execution-log.svelte';
-import { deferred, makeLines, ndjson, scriptedFetch, settle } from './test-fixtures';
-import type { LogLine } from '$lib/protocol';
+import { heldNumbers, logServer } from '$lib/logview/test-log-server';
+import { ExecutionLog, type ExecutionLogOptions } from './execution-log.svelte';
+import { deferred, makeLines, settle } from './test-fixtures';
 
-/** A server log of `count` lines that can grow, answering `?after=` like the real endpoint. */
-function serverLog(count: number) {
-	let lines = makeLines(1, count);
-	const { fetch, calls } = scriptedFetch({
-		'GET /api/v1/executions/x1/log': (url) => {
-			const after = Number(url.searchParams.get('after') ?? 0);
-			return ndjson(lines.filter((l) => l.n > after));
-		}
+function setup(count: number, options: ExecutionLogOptions = {}) {
+	const server = logServer('x1', makeLines(1, count));
+	const log = new ExecutionLog('x1', {
+		api: new ApiClient(server.fetch),
+		pageSize: 10,
+		refetchDelayMs: 0,
+		...options
 	});
-	return {
-		api: new ApiClient(fetch),
-		calls,
-		grow(to: number) {
-			lines = makeLines(1, to);
-		}
-	};
+	return { server, log };
 }
 
-const numbers = (lines: LogLine[]) => lines.map((l) => l.n);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('ExecutionLog', () => {
-	it('loads the backlog when opened, as NDJSON', async () => {
-		const server = serverLog(3);
-		const log = new ExecutionLog('x1', { api: server.api, lineCount: 3 });
+	it('opens with the last page and knows how many lines there are', async () => {
+		const { server, log } = setup(95);
 		log.open();
 		await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 3]);
+		expect(server.calls).toEqual(['GET /api/v1/executions/x1/lines?tail=10&limit=10&stream=both']);
 		expect(log.phase).toBe('live');
-		expect(server.calls).toEqual(['GET /api/v1/executions/x1/log?format=ndjson']);
+		expect(log.total).toBe(95);
+		expect(log.lastLine).toBe(95);
+		expect(heldNumbers(log).slice(-10)).toEqual(range(86, 95));
+		expect(log.line(1)).toBeUndefined();
 	});
 
-	it('merges live lines that arrive during the backlog load without a gap or a duplicate', async () => {
+	it('fetches the pages the view shows, once, wherever they are', async () => {
+		const { server, log } = setup(95);
+		log.open();
+		await settle();
+		log.ensure(range(41, 55));
+		log.ensure(range(41, 55));
+		await settle();
+		const pageCalls = server.calls.filter((c) => c.includes('from='));
+		expect(pageCalls).toEqual([
+			'GET /api/v1/executions/x1/lines?from=41&limit=10&stream=both',
+			'GET /api/v1/executions/x1/lines?from=51&limit=10&stream=both'
+		]);
+		expect(range(41, 55).map((n) => log.line(n)?.text)).toEqual(range(41, 55).map((n) => `line ${n}`));
+	});
+
+	it('keeps a bounded window, dropping the pages farthest from the view', async () => {
+		const { log } = setup(1000, { maxLines: 50 });
+		log.open();
+		await settle();
+		for (let from = 1; from <= 991; from += 10) {
+			log.ensure(range(from, from + 9));
+			await settle();
+		}
+		expect(log.held).toBeLessThanOrEqual(50);
+		// what the reader looks at now is held
+		expect(log.line(995)?.n).toBe(995);
+		expect(log.line(5)).toBeUndefined();
+	});
+
+	it('merges live lines that arrive while the first page loads, without a gap or a duplicate', async () => {
+		const { server, log } = setup(5);
 		const held = deferred();
-		const { fetch } = scriptedFetch({
-			'GET /api/v1/executions/x1/log': async () => {
-				await held.promise;
-				return ndjson(makeLines(1, 5));
-			}
-		});
-		const log = new ExecutionLog('x1', { api: new ApiClient(fetch) });
+		server.state.hold = held.promise;
 		log.open();
 		for (const line of makeLines(4, 7)) log.push(line);
-		expect(log.lines).toEqual([]);
 		held.resolve();
 		await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+		expect(heldNumbers(log)).toEqual(range(1, 7));
 	});
 
-	it('ignores repeated live lines', async () => {
-		const server = serverLog(2);
-		const log = new ExecutionLog('x1', { api: server.api });
+	it('holds a line once however often it comes', async () => {
+		const { log } = setup(3);
 		log.open();
 		await settle();
-		for (const line of [...makeLines(2, 3), ...makeLines(3, 4)]) log.push(line);
+		for (const line of [...makeLines(2, 4), ...makeLines(3, 5)]) log.push(line);
 		await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4]);
+		expect(log.total).toBe(5);
+		expect(heldNumbers(log)).toEqual(range(1, 5));
+		expect(log.held).toBe(5);
 	});
 
 	it('fetches the missing lines when a live line skips ahead', async () => {
-		const server = serverLog(2);
-		const log = new ExecutionLog('x1', { api: server.api });
+		const { server, log } = setup(3);
 		log.open();
 		await settle();
-		server.grow(6);
+		server.state.lines = makeLines(1, 8);
+		log.push(makeLines(8, 8)[0]);
+		await settle();
+		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/lines?from=4&limit=4&stream=both');
+		expect(heldNumbers(log)).toEqual(range(1, 8));
+	});
+
+	it('asks again for lines the server had not stored yet when asked', async () => {
+		const { server, log } = setup(3);
+		log.open();
+		await settle();
 		log.push(makeLines(6, 6)[0]);
 		await settle();
-		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/log?format=ndjson&after=2');
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5, 6]);
-	});
-
-	it('skips a hole the server cannot fill instead of stalling', async () => {
-		const server = serverLog(2);
-		const log = new ExecutionLog('x1', { api: server.api, gapRetryDelayMs: 0 });
-		log.open();
+		expect(heldNumbers(log)).toEqual([1, 2, 3, null, null, 6]);
+		server.state.lines = makeLines(1, 6);
+		log.ensure(range(1, 6));
 		await settle();
-		log.push(makeLines(5, 5)[0]);
-		for (let i = 0; i < 10; i++) await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 5]);
-		expect(log.phase).toBe('live');
-	});
-
-	it('keeps at most maxLines, dropping the oldest, and says how many exist', async () => {
-		const server = serverLog(3);
-		const log = new ExecutionLog('x1', { api: server.api, maxLines: 4 });
-		log.open();
 		await settle();
-		for (const line of makeLines(4, 10)) log.push(line);
-		await settle();
-		expect(numbers(log.lines)).toEqual([7, 8, 9, 10]);
-		expect(log.total).toBe(10);
-		expect(log.dropped).toBe(6);
-		expect(log.truncated).toBe(true);
-	});
-
-	it('loads only the tail of a log longer than maxLines', async () => {
-		const server = serverLog(100);
-		const log = new ExecutionLog('x1', { api: server.api, maxLines: 10, lineCount: 100 });
-		log.open();
-		await settle();
-		expect(server.calls).toEqual(['GET /api/v1/executions/x1/log?format=ndjson&after=90']);
-		expect(numbers(log.lines)).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
-		expect(log.dropped).toBe(90);
-	});
-
-	it('fetches what came after the last line on resync', async () => {
-		const server = serverLog(3);
-		const log = new ExecutionLog('x1', { api: server.api });
-		log.open();
-		await settle();
-		server.grow(5);
-		log.resync();
-		await settle();
-		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/log?format=ndjson&after=3');
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5]);
+		expect(heldNumbers(log)).toEqual(range(1, 6));
 	});
 
 	it('fetches lines an execution record says exist but never arrived live', async () => {
-		const server = serverLog(2);
-		const log = new ExecutionLog('x1', { api: server.api });
+		const { server, log } = setup(2);
 		log.open();
 		await settle();
-		server.grow(4);
+		server.state.lines = makeLines(1, 4);
 		log.noteLineCount(4);
 		await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4]);
+		expect(heldNumbers(log)).toEqual(range(1, 4));
 	});
 
-	it('fetches lines an execution record names while the backlog is still loading', async () => {
-		// the backlog request went out when the server had 3 lines; a newer record says 5, and the
-		// lines in between came before this page was subscribed, so no live line will reveal them
-		const held = deferred();
-		let lines = makeLines(1, 3);
-		const { fetch } = scriptedFetch({
-			'GET /api/v1/executions/x1/log': async (url) => {
-				const after = Number(url.searchParams.get('after') ?? 0);
-				const answer = lines.filter((l) => l.n > after);
-				await held.promise;
-				return ndjson(answer);
-			}
-		});
-		const log = new ExecutionLog('x1', { api: new ApiClient(fetch), lineCount: 3 });
+	it('reads lines again from a given line on refetchFrom', async () => {
+		const { server, log } = setup(3);
 		log.open();
-		lines = makeLines(1, 5);
-		log.noteLineCount(5);
-		held.resolve();
 		await settle();
+		server.state.lines = makeLines(1, 6);
+		log.refetchFrom(2);
 		await settle();
-		expect(numbers(log.lines)).toEqual([1, 2, 3, 4, 5]);
+		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/lines?from=2&limit=10&stream=both');
+		expect(heldNumbers(log)).toEqual(range(1, 6));
+	});
+
+	it('publishes many live lines as one change per frame', async () => {
+		const frames: (() => void)[] = [];
+		const { log } = setup(0, { frame: (cb) => frames.push(cb) });
+		log.open();
+		await settle();
+		frames.splice(0).forEach((cb) => cb());
+		const before = log.version;
+		for (const line of makeLines(1, 10_000)) log.push(line);
+		expect(log.total).toBe(0);
+		expect(frames).toHaveLength(1);
+		frames.splice(0).forEach((cb) => cb());
+		expect(log.total).toBe(10_000);
+		expect(log.version).toBe(before + 1);
+		// and memory stays bounded while they stream
+		expect(log.held).toBeLessThanOrEqual(20_000);
+	});
+
+	it('addresses one stream by its own positions when filtered', async () => {
+		const lines = makeLines(1, 30).map((l) => (l.n % 3 === 0 ? { ...l, stream: 'stderr' as const } : l));
+		const server = logServer('x1', lines);
+		const log = new ExecutionLog('x1', { api: new ApiClient(server.fetch), pageSize: 4 });
+		log.open();
+		await settle();
+		log.setFilter('stderr');
+		await settle();
+		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/lines?tail=4&limit=4&stream=stderr');
+		expect(log.total).toBe(10);
+		log.ensure([1, 2]);
+		await settle();
+		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/lines?index=0&limit=4&stream=stderr');
+		// the first page of stderr and its last page (the tail it opened with); the middle is not asked for
+		expect(heldNumbers(log)).toEqual([3, 6, 9, 12, null, null, 21, 24, 27, 30]);
+	});
+
+	it('copies a small log from memory and a large one from the server', async () => {
+		const { server, log } = setup(3);
+		log.open();
+		await settle();
+		expect(await log.wholeText()).toEqual({ text: 'line 1\nline 2\nline 3', lines: 3 });
+		expect(server.calls.some((c) => c.includes('/log'))).toBe(false);
+
+		const big = setup(25);
+		big.log.open();
+		await settle();
+		expect(await big.log.wholeText()).toMatchObject({ lines: 25 });
+		expect(big.server.calls.at(-1)).toBe('GET /api/v1/executions/x1/log?ansi=strip');
 	});
 
 	it('holds no lines before it is opened, but counts them', async () => {
-		const server = serverLog(0);
-		const log = new ExecutionLog('x1', { api: server.api });
+		const { server, log } = setup(0);
 		for (const line of makeLines(1, 3)) log.push(line);
 		await settle();
-		expect(log.lines).toEqual([]);
-		expect(log.total).toBe(3);
+		expect(log.held).toBe(0);
 		expect(server.calls).toEqual([]);
-	});
-
-	it('copies the held lines as text', async () => {
-		const server = serverLog(2);
-		const log = new ExecutionLog('x1', { api: server.api });
-		log.open();
-		await settle();
-		expect(log.text()).toBe('line 1\nline 2');
 	});
 
 	it('reports a failed load and can retry', async () => {
 		let fail = true;
-		const { fetch } = scriptedFetch({
-			'GET /api/v1/executions/x1/log': () =>
-				fail
-					? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
-					: ndjson(makeLines(1, 1))
-		});
-		const log = new ExecutionLog('x1', { api: new ApiClient(fetch) });
+		const server = logServer('x1', makeLines(1, 1));
+		const failing: typeof fetch = async (input, init) =>
+			fail
+				? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
+				: server.fetch(input, init);
+		const log = new ExecutionLog('x1', { api: new ApiClient(failing) });
 		log.open();
 		await settle();
 		expect(log.phase).toBe('error');
@@ -189,6 +199,6 @@ describe('ExecutionLog', () => {
 		log.retry();
 		await settle();
 		expect(log.phase).toBe('live');
-		expect(numbers(log.lines)).toEqual([1]);
+		expect(heldNumbers(log)).toEqual([1]);
 	});
 });

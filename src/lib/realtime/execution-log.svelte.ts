@@ -1,79 +1,114 @@
 /**
  * @module realtime/execution-log
- * One execution's log as the page holds it: the backlog loaded over REST merged with live
- * `tool.output` lines by line number, so a viewer that opens mid-run sees every line once.
+ * One execution's log as the page holds it, at any size: a bounded window of lines
+ * ({@link LineCache}) filled by range requests for what the reader looks at, and by live
+ * `tool.output` lines. Line numbers decide everything: a line is stored under its number, so a
+ * backlog page and a live line can never duplicate each other, and a live line numbered past the
+ * newest known one tells how many lines exist (the lines in between are fetched).
  *
- * The owner subscribes BEFORE calling {@link ExecutionLog.open}; live lines that arrive while the
- * backlog loads wait in `pending`. A line never appears twice (n ≤ last is ignored) and a hole
- * (a live line with n > last + 1) is filled by fetching `?after=last`. At most `maxLines` stay in
- * memory; older ones are dropped and the view says so.
+ * The owner subscribes BEFORE calling {@link ExecutionLog.open}. Lines arriving while the first
+ * page loads are kept; the page then only adds what they do not cover.
+ *
+ * Positions: with the `both` filter a position is a line number; with `stdout` or `stderr` it is
+ * the 1-based index of a line within that stream (the server's `index=k` is position k + 1).
+ *
+ * Rendering cost is decoupled from the line rate: lines go into the cache as they come, and the
+ * reactive counters (`total`, `version`) change at most once per animation frame.
  */
 import { ApiClient, isAbortError } from '$lib/api';
-import type { LogLine } from '$lib/protocol';
+import { DEFAULT_PAGE_SIZE, LineCache } from '$lib/logview/line-cache';
+import type { LogFilter, LogLine, LogLinesResponse } from '$lib/logview/types';
 
-export const DEFAULT_MAX_LINES = 5_000;
-/** Fetches that bring nothing new before a hole is accepted as lost (the store may lag the event). */
-const GAP_RETRIES = 3;
-const GAP_RETRY_DELAY_MS = 300;
+/** lines kept in memory per execution (the window around the viewport) */
+export const DEFAULT_MAX_LINES = 20_000;
+/** a page the server could not fill completely (it lags the live event) is asked again after this */
+const REFETCH_DELAY_MS = 400;
+/** how often a stream-filtered view re-reads its tail while lines arrive */
+const STREAM_REFRESH_MS = 250;
+/** a workflow command that changes the outline (groups, annotations) */
+const OUTLINE_COMMAND = /^::(?:group|endgroup|error|warning|notice)\b/;
 
 export type LogPhase = 'idle' | 'loading' | 'live' | 'error';
 
 export interface ExecutionLogOptions {
 	api?: ApiClient;
+	/** lines kept in memory */
 	maxLines?: number;
+	pageSize?: number;
 	/** lines known to exist already (the execution's `line_count`) */
 	lineCount?: number;
-	gapRetryDelayMs?: number;
+	refetchDelayMs?: number;
+	/** runs a publish at the next frame (requestAnimationFrame in a browser) */
+	frame?: (callback: () => void) => void;
+}
+
+function defaultFrame(callback: () => void): void {
+	if (typeof requestAnimationFrame === 'function') requestAnimationFrame(callback);
+	else queueMicrotask(callback);
 }
 
 export class ExecutionLog {
 	readonly executionId: string;
-	readonly maxLines: number;
 
-	#lines = $state.raw<LogLine[]>([]);
-	#last = $state(0);
-	#known = $state(0);
+	#filter = $state<LogFilter>('both');
+	#total = $state(0);
+	#lastLine = $state(0);
+	#version = $state(0);
 	#phase = $state<LogPhase>('idle');
 	#error = $state<string | null>(null);
 
 	readonly #api: ApiClient;
-	readonly #gapRetryDelayMs: number;
-	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- lines waiting for a hole to fill, never rendered
-	readonly #pending = new Map<number, LogLine>();
+	readonly #cache: LineCache;
+	readonly #refetchDelayMs: number;
+	readonly #frame: (callback: () => void) => void;
 	readonly #abort = new AbortController();
-	/** lines accepted but not yet published to `lines`, flushed once per microtask */
-	#staged: LogLine[] = [];
-	#flushQueued = false;
-	#fetching = false;
-	#fetchAgain = false;
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
+	readonly #inflight = new Set<number>();
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
+	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+	readonly #outlineListeners: (() => void)[] = [];
+	/** the newest line number known (published as `lastLine` once per frame) */
+	#last = 0;
+	/** lines in the filtered stream (stdout/stderr filters) */
+	#streamTotal = 0;
+	/** bumped when the filter changes: answers to older requests are dropped */
+	#epoch = 0;
+	#publishQueued = false;
+	#outlineChanged = false;
+	#streamRefreshTimer: ReturnType<typeof setTimeout> | null = null;
+	#retryTimer: ReturnType<typeof setTimeout> | null = null;
+	/** the positions the view shows, to fetch again what a lagging server could not give */
+	#wanted: number[] = [];
 
 	constructor(executionId: string, options: ExecutionLogOptions = {}) {
+		const opts = { maxLines: DEFAULT_MAX_LINES, pageSize: DEFAULT_PAGE_SIZE, ...options };
 		this.executionId = executionId;
-		this.#api = options.api ?? new ApiClient();
-		this.maxLines = options.maxLines ?? DEFAULT_MAX_LINES;
-		this.#known = options.lineCount ?? 0;
-		this.#gapRetryDelayMs = options.gapRetryDelayMs ?? GAP_RETRY_DELAY_MS;
+		this.#api = opts.api ?? new ApiClient();
+		this.#cache = new LineCache({
+			pageSize: opts.pageSize,
+			maxPages: Math.ceil(opts.maxLines / opts.pageSize)
+		});
+		this.#last = opts.lineCount ?? 0;
+		this.#lastLine = this.#last;
+		this.#total = this.#last;
+		this.#refetchDelayMs = opts.refetchDelayMs ?? REFETCH_DELAY_MS;
+		this.#frame = opts.frame ?? defaultFrame;
 	}
 
-	/** the lines held, oldest first (at most maxLines) */
-	get lines(): LogLine[] {
-		return this.#lines;
-	}
-	/** the number of the newest line held in order */
-	get last(): number {
-		return this.#last;
-	}
-	/** how many lines the execution has, as far as this page knows */
+	/** positions in the current filter (the number of lines the view can show) */
 	get total(): number {
-		return Math.max(this.#known, this.#last);
+		return this.#total;
 	}
-	/** lines before the first one held (dropped to stay within maxLines, or never loaded) */
-	get dropped(): number {
-		const first = this.#lines[0];
-		return first ? first.n - 1 : this.#last;
+	/** the newest line number (all streams) */
+	get lastLine(): number {
+		return this.#lastLine;
 	}
-	get truncated(): boolean {
-		return this.dropped > 0;
+	/** changes whenever lines held change; read it to re-render */
+	get version(): number {
+		return this.#version;
+	}
+	get filter(): LogFilter {
+		return this.#filter;
 	}
 	get phase(): LogPhase {
 		return this.#phase;
@@ -81,47 +116,35 @@ export class ExecutionLog {
 	get error(): string | null {
 		return this.#error;
 	}
-
-	/** The held lines as text, one per line (what Copy copies). */
-	text(): string {
-		return this.#lines.map((line) => line.text).join('\n');
+	/** lines held in memory (bounded) */
+	get held(): number {
+		void this.#version;
+		return this.#cache.size;
+	}
+	get pageSize(): number {
+		return this.#cache.pageSize;
 	}
 
-	/**
-	 * Records that at least `count` lines exist (from an execution record). Lines this view has
-	 * not got (dropped under backpressure, say, with no later line to reveal the hole) are fetched.
-	 */
-	noteLineCount(count: number): void {
-		if (count > this.#known) this.#known = count;
-		// while a fetch runs, #catchUp only asks for one more round: that fetch may predate these lines
-		if ((this.#phase === 'live' || this.#phase === 'loading') && count > this.#last) void this.#catchUp();
+	/** The line at a position, if held. */
+	line(pos: number): LogLine | undefined {
+		void this.#version;
+		return this.#cache.get(pos);
 	}
 
-	/** Loads the backlog (only its last maxLines) and goes live. Idempotent. */
+	/** Calls `listener` (at most once per frame) when live output carried a group or annotation command. */
+	onOutlineChange(listener: () => void): () => void {
+		this.#outlineListeners.push(listener);
+		return () => {
+			const i = this.#outlineListeners.indexOf(listener);
+			if (i >= 0) this.#outlineListeners.splice(i, 1);
+		};
+	}
+
+	/** Loads the last page and goes live. Idempotent. */
 	open(): void {
 		if (this.#phase !== 'idle') return;
 		this.#phase = 'loading';
-		// a huge log: skip straight to the part that would be kept anyway
-		this.#last = Math.max(0, this.#known - this.maxLines);
-		void this.#catchUp();
-	}
-
-	/** One live line from a `tool.output` event. */
-	push(line: LogLine): void {
-		if (line.n > this.#known) this.#known = line.n;
-		if (this.#phase === 'idle' || line.n <= this.#last) return;
-		if (this.#fetching || line.n > this.#last + 1) {
-			this.#pending.set(line.n, line);
-			void this.#catchUp();
-			return;
-		}
-		this.#accept([line]);
-	}
-
-	/** After a reconnect: fetch whatever came after the last line held. */
-	resync(): void {
-		if (this.#phase === 'idle') return;
-		void this.#catchUp();
+		void this.#loadTail();
 	}
 
 	/** Retry after an error. */
@@ -129,113 +152,234 @@ export class ExecutionLog {
 		if (this.#phase !== 'error') return;
 		this.#phase = 'loading';
 		this.#error = null;
-		void this.#catchUp();
+		void this.#loadTail();
+	}
+
+	/** Shows all lines, or one stream's; the window starts over (positions change meaning). */
+	setFilter(filter: LogFilter): void {
+		if (filter === this.#filter) return;
+		this.#filter = filter;
+		this.#epoch++;
+		this.#cache.clear();
+		this.#inflight.clear();
+		this.#streamTotal = 0;
+		this.#wanted = [];
+		this.#total = filter === 'both' ? this.#last : 0;
+		this.#version++;
+		if (this.#phase === 'idle') return;
+		this.#phase = 'loading';
+		void this.#loadTail();
+	}
+
+	/** One live line from a `tool.output` event. */
+	push(line: LogLine): void {
+		const previous = this.#last;
+		if (line.n > this.#last) this.#last = line.n;
+		if (this.#phase === 'idle') {
+			this.#schedulePublish();
+			return;
+		}
+		if (OUTLINE_COMMAND.test(line.text)) this.#outlineChanged = true;
+		if (this.#filter === 'both') {
+			this.#cache.set(line.n, line);
+			// a hole: lines previous+1 … n-1 exist but never came (dropped under backpressure, say)
+			if (this.#phase === 'live' && line.n > previous + 1) this.#fetchGap(previous + 1, line.n - 1);
+		} else if (line.stream === this.#filter) this.#scheduleStreamRefresh();
+		this.#schedulePublish();
+	}
+
+	/** Records that at least `count` lines exist (an execution record); the visible ones get fetched. */
+	noteLineCount(count: number): void {
+		if (count <= this.#last) return;
+		const previous = this.#last;
+		this.#last = count;
+		// records are rare: publish at once, so a step's line count is right before it is opened
+		this.#lastLine = count;
+		if (this.#filter === 'both') this.#total = count;
+		if (this.#phase === 'idle') return;
+		if (this.#filter !== 'both') this.#scheduleStreamRefresh();
+		// lines that exist but never came live (they predate the subscription, or were dropped)
+		else if (this.#phase === 'live') this.#fetchGap(previous + 1, count);
+		this.#schedulePublish();
+	}
+
+	/** After a reconnect: learn what came since the newest line held. */
+	resync(): void {
+		this.refetchFrom(this.#last + 1);
+	}
+
+	/**
+	 * Forgets the lines held from `line` on and reads them again (after `dropped` notices or a
+	 * reconnect, when live lines may be missing with no later line to reveal the hole).
+	 */
+	refetchFrom(line: number): void {
+		if (this.#phase === 'idle') return;
+		if (this.#filter !== 'both') {
+			this.#scheduleStreamRefresh();
+			return;
+		}
+		const from = Math.max(1, line);
+		this.#cache.dropFrom(from);
+		void this.#fetch({ from, limit: this.pageSize }, from);
+	}
+
+	/**
+	 * Fetches what the view needs: call with the positions on screen (and a margin). Pages already
+	 * held or on their way are not asked again; the cache keeps the pages around these.
+	 */
+	ensure(positions: readonly number[]): void {
+		this.#wanted = positions.slice();
+		if (!positions.length) return;
+		this.#cache.focus(positions[Math.floor(positions.length / 2)]);
+		if (this.#phase !== 'live') return;
+		const total = this.#filter === 'both' ? this.#last : this.#streamTotal;
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local, never rendered
+		const pages = new Set<number>();
+		for (const pos of positions) {
+			if (pos < 1 || pos > total || this.#cache.has(pos)) continue;
+			pages.add(this.#cache.pageOf(pos));
+		}
+		for (const page of pages) {
+			if (this.#inflight.has(page)) continue;
+			const first = page * this.pageSize + 1;
+			const query = this.#filter === 'both' ? { from: first } : { index: first - 1 };
+			void this.#fetch({ ...query, limit: this.pageSize }, first, page);
+		}
+	}
+
+	/** The whole log as plain text for Copy: from memory when every line is held, else from the server. */
+	async wholeText(): Promise<{ text: string; lines: number }> {
+		const held = this.#filter === 'both' ? this.#cache.prefix(this.#last) : null;
+		if (held) return { text: held.map((l) => l.text).join('\n'), lines: held.length };
+		const text = await this.#api.getLogText(this.executionId, 'strip', this.#abort.signal);
+		const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+		return { text: body, lines: body === '' ? 0 : body.split('\n').length };
 	}
 
 	destroy(): void {
 		this.#abort.abort();
-		this.#pending.clear();
+		for (const timer of this.#timers) clearTimeout(timer);
+		this.#timers.clear();
+		this.#cache.clear();
 	}
 
-	async #catchUp(): Promise<void> {
-		if (this.#fetching) {
-			this.#fetchAgain = true;
-			return;
-		}
-		this.#fetching = true;
-		let fruitless = 0;
+	async #loadTail(): Promise<void> {
+		const epoch = this.#epoch;
 		try {
-			do {
-				this.#fetchAgain = false;
-				const before = this.#last;
-				const lines = await this.#api.getLogLines(this.executionId, {
-					after: this.#last,
-					signal: this.#abort.signal
-				});
-				this.#accept(lines);
-				this.#drainPending();
-				if (!this.#hasHole()) fruitless = 0;
-				else if (this.#last > before) fruitless = 0;
-				else if (++fruitless >= GAP_RETRIES) {
-					// the server does not have the missing lines: go on rather than stall the view
-					this.#skipHole();
-					fruitless = 0;
-				} else await this.#sleep(this.#gapRetryDelayMs);
-			} while (this.#fetchAgain || this.#hasHole());
+			const stream = this.#filter;
+			const res = await this.#api.getLogRange(
+				this.executionId,
+				{ tail: this.pageSize, limit: this.pageSize, stream },
+				this.#abort.signal
+			);
+			if (epoch !== this.#epoch) return;
+			this.#apply(res, 0);
 			this.#phase = 'live';
+			this.#error = null;
+			this.#schedulePublish();
+			// lines may have arrived while the page was on its way, and the view may want others
+			this.ensure(this.#wanted);
 		} catch (err) {
-			if (isAbortError(err) || this.#abort.signal.aborted) return;
+			if (isAbortError(err) || this.#abort.signal.aborted || epoch !== this.#epoch) return;
 			this.#phase = 'error';
 			this.#error = err instanceof Error ? err.message : String(err);
-		} finally {
-			this.#fetching = false;
 		}
 	}
 
-	#hasHole(): boolean {
-		return this.#pending.size > 0;
-	}
-
-	/** Appends the lines that continue the sequence; anything at or before `last` is a duplicate. */
-	#accept(lines: readonly LogLine[]): void {
-		for (const line of lines) {
-			if (line.n <= this.#last) continue;
-			if (line.n > this.#last + 1) {
-				this.#pending.set(line.n, line);
-				continue;
+	/** Stores a page. `firstPos` is the position of its first line when known (> 0), for stream filters. */
+	#apply(res: LogLinesResponse, firstPos: number): void {
+		if (res.last_line > this.#last) this.#last = res.last_line;
+		if (this.#filter === 'both') {
+			for (const line of res.lines) {
+				if (line.n > this.#last) this.#last = line.n;
+				this.#cache.set(line.n, line);
 			}
-			this.#staged.push(line);
-			this.#last = line.n;
+			return;
 		}
-		if (this.#last > this.#known) this.#known = this.#last;
-		this.#drainPending();
-		this.#queueFlush();
+		this.#streamTotal = res.total;
+		const first =
+			typeof res.first_index === 'number'
+				? res.first_index + 1
+				: firstPos > 0
+					? firstPos
+					: res.total - res.lines.length + 1;
+		res.lines.forEach((line, i) => this.#cache.set(first + i, line));
 	}
 
-	#drainPending(): void {
-		if (!this.#pending.size) return;
-		for (const n of [...this.#pending.keys()].sort((a, b) => a - b)) {
-			const line = this.#pending.get(n)!;
-			if (n <= this.#last) this.#pending.delete(n);
-			else if (n === this.#last + 1) {
-				this.#pending.delete(n);
-				this.#staged.push(line);
-				this.#last = n;
-			} else break;
-		}
-		this.#queueFlush();
-	}
-
-	#skipHole(): void {
-		const first = Math.min(...this.#pending.keys());
-		this.#last = first - 1;
-		this.#drainPending();
-	}
-
-	#queueFlush(): void {
-		if (this.#flushQueued || !this.#staged.length) return;
-		this.#flushQueued = true;
-		// one new array per burst of lines, not per line: a WebSocket frame carries several
-		queueMicrotask(() => {
-			this.#flushQueued = false;
-			if (!this.#staged.length) return;
-			const next = this.#lines.concat(this.#staged);
-			this.#staged = [];
-			this.#lines = next.length > this.maxLines ? next.slice(next.length - this.maxLines) : next;
-		});
-	}
-
-	#sleep(ms: number): Promise<void> {
-		return new Promise((resolve) => {
-			const timer = setTimeout(resolve, ms);
-			this.#abort.signal.addEventListener(
-				'abort',
-				() => {
-					clearTimeout(timer);
-					resolve();
-				},
-				{ once: true }
+	async #fetch(
+		query: { from?: number; index?: number; tail?: number; limit: number },
+		firstPos: number,
+		page?: number
+	): Promise<void> {
+		const epoch = this.#epoch;
+		if (page !== undefined) this.#inflight.add(page);
+		try {
+			const res = await this.#api.getLogRange(
+				this.executionId,
+				{ ...query, stream: this.#filter },
+				this.#abort.signal
 			);
+			if (epoch !== this.#epoch) return;
+			this.#apply(res, firstPos);
+			this.#schedulePublish();
+			// the server may not have stored every line it has announced yet: ask again shortly
+			if (page !== undefined && !this.#cache.isComplete(page, this.#currentTotal())) this.#scheduleRetry();
+		} catch (err) {
+			if (isAbortError(err) || this.#abort.signal.aborted) return;
+			this.#scheduleRetry();
+		} finally {
+			if (page !== undefined && epoch === this.#epoch) this.#inflight.delete(page);
+		}
+	}
+
+	#fetchGap(from: number, to: number): void {
+		// only the newest page of a long hole: the rest is fetched if the reader scrolls there
+		const start = Math.max(from, to - this.pageSize + 1);
+		void this.#fetch({ from: start, limit: to - start + 1 }, start);
+	}
+
+	#currentTotal(): number {
+		return this.#filter === 'both' ? this.#last : this.#streamTotal;
+	}
+
+	#scheduleRetry(): void {
+		if (this.#retryTimer) return;
+		this.#retryTimer = this.#timer(() => {
+			this.#retryTimer = null;
+			this.ensure(this.#wanted);
+		}, this.#refetchDelayMs);
+	}
+
+	#scheduleStreamRefresh(): void {
+		if (this.#streamRefreshTimer || this.#phase !== 'live') return;
+		this.#streamRefreshTimer = this.#timer(() => {
+			this.#streamRefreshTimer = null;
+			void this.#fetch({ tail: this.pageSize, limit: this.pageSize }, 0);
+		}, STREAM_REFRESH_MS);
+	}
+
+	#timer(callback: () => void, ms: number): ReturnType<typeof setTimeout> {
+		const timer = setTimeout(() => {
+			this.#timers.delete(timer);
+			callback();
+		}, ms);
+		this.#timers.add(timer);
+		return timer;
+	}
+
+	#schedulePublish(): void {
+		if (this.#publishQueued) return;
+		this.#publishQueued = true;
+		this.#frame(() => {
+			this.#publishQueued = false;
+			if (this.#abort.signal.aborted) return;
+			this.#lastLine = this.#last;
+			this.#total = this.#currentTotal();
+			this.#version++;
+			if (this.#outlineChanged) {
+				this.#outlineChanged = false;
+				for (const listener of this.#outlineListeners) listener();
+			}
 		});
 	}
 }

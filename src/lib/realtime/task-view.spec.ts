@@ -3,7 +3,8 @@ import { ApiClient } from '$lib/api';
 import { RealtimeConnection } from './connection.svelte';
 import { TaskView } from './task-view.svelte';
 import { socketFactory } from './test-socket';
-import { deferred, makeExecution, makeLines, makeTask, ndjson, scriptedFetch, settle } from './test-fixtures';
+import { heldNumbers } from '$lib/logview/test-log-server';
+import { deferred, makeExecution, makeLines, makeTask, scriptedFetch, settle } from './test-fixtures';
 import type { Execution, LogLine } from '$lib/protocol';
 
 function setup(
@@ -19,10 +20,12 @@ function setup(
 		'POST /api/v1/tasks/t1/cancel': () => ({
 			task: { ...state.task, status: 'cancelled', executions: state.executions }
 		}),
-		'GET /api/v1/executions/x1/log': async (url) => {
+		'GET /api/v1/executions/x1/lines': async (url) => {
 			if (options.holdLog) await options.holdLog;
-			const after = Number(url.searchParams.get('after') ?? 0);
-			return ndjson(state.log.filter((l) => l.n > after));
+			const from = Number(url.searchParams.get('from') ?? 1);
+			const tail = Number(url.searchParams.get('tail') ?? 0);
+			const lines = tail ? state.log.slice(-tail) : state.log.filter((l) => l.n >= from);
+			return { total: state.log.length, last_line: state.log.at(-1)?.n ?? 0, first_index: null, lines };
 		}
 	});
 	const factory = socketFactory();
@@ -103,8 +106,8 @@ describe('TaskView', () => {
 		factory.last.event(output(5, 'oops', true));
 		held.resolve();
 		await settle();
-		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5]);
-		expect(log.lines[4]).toMatchObject({ stream: 'stderr', text: 'oops' });
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5]);
+		expect(log.line(5)).toMatchObject({ stream: 'stderr', text: 'oops' });
 		view.destroy();
 		connection.destroy();
 	});
@@ -180,8 +183,8 @@ describe('TaskView', () => {
 		factory.last.welcome({ epoch: 'e2' });
 		factory.last.reset({ missed: 9, epoch: 'e2' });
 		await settle();
-		expect(calls).toContain('GET /api/v1/executions/x1/log?format=ndjson&after=2');
-		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(calls).toContain('GET /api/v1/executions/x1/lines?from=3&limit=500&stream=both');
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(view.task?.status).toBe('succeeded');
 		view.destroy();
 		connection.destroy();
@@ -211,7 +214,7 @@ describe('TaskView', () => {
 		});
 		factory.last.resumed(4);
 		await settle();
-		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(calls.length).toBe(before);
 		view.destroy();
 		connection.destroy();
@@ -232,8 +235,8 @@ describe('TaskView', () => {
 		factory.last.dropped(3, 103, 105);
 		await settle();
 		await settle();
-		expect(calls).toContain('GET /api/v1/executions/x1/log?format=ndjson&after=2');
-		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5]);
+		expect(calls).toContain('GET /api/v1/executions/x1/lines?from=3&limit=500&stream=both');
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5]);
 		view.destroy();
 		connection.destroy();
 	});
@@ -293,7 +296,7 @@ describe('TaskView', () => {
 		await settle();
 		expect(view.task?.status).toBe('succeeded');
 		expect(view.executions[0].status).toBe('succeeded');
-		expect(log.lines.map((l) => l.n)).toEqual([1, 2, 3]);
+		expect(heldNumbers(log)).toEqual([1, 2, 3]);
 		expect(calls.filter((c) => c === 'GET /api/v1/tasks/t1')).toHaveLength(2);
 		view.destroy();
 		connection.destroy();

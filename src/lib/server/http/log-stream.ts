@@ -4,16 +4,33 @@
  * one chunk in memory and a slow reader slows the reads (pull-based ReadableStream).
  */
 import type { LogLine } from '../../protocol/models';
+import { stripAnsi } from '../../log/ansi';
 import type { Store } from '../store/types';
 
 export type LogFormat = 'text' | 'ndjson';
 
-export function formatLines(lines: LogLine[], format: LogFormat): string {
+export interface FormatOptions {
+	format: LogFormat;
+	/** text only: keep escape sequences as printed (default) or strip them */
+	ansi?: 'keep' | 'strip';
+}
+
+/**
+ * Text is the tool's output as printed: each line and its newline, except after a `partial` line
+ * (a progress snapshot or a piece of an overlong line, stored before its newline came), which the
+ * next line continues.
+ */
+export function formatLines(lines: LogLine[], options: FormatOptions | LogFormat): string {
+	const { format, ansi } = typeof options === 'string' ? { format: options, ansi: 'keep' } : options;
 	let out = '';
 	if (format === 'ndjson') {
 		for (const line of lines) out += JSON.stringify(line) + '\n';
-	} else {
-		for (const line of lines) out += line.text + '\n';
+		return out;
+	}
+	const strip = ansi === 'strip';
+	for (const line of lines) {
+		const text = strip ? stripAnsi(line.text) : line.text;
+		out += line.partial ? text : text + '\n';
 	}
 	return out;
 }
@@ -21,7 +38,7 @@ export function formatLines(lines: LogLine[], format: LogFormat): string {
 export function logStream(
 	store: Store,
 	executionId: string,
-	options: { after?: number; format: LogFormat; upTo?: number }
+	options: FormatOptions & { after?: number; upTo?: number }
 ): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
 	const lines = store.iterateLogLines(executionId, { after: options.after ?? 0, chunk: 2000 });
@@ -39,7 +56,7 @@ export function logStream(
 				}
 				const lines =
 					value.length && value[value.length - 1].n > upTo ? value.filter((l) => l.n <= upTo) : value;
-				if (lines.length) controller.enqueue(encoder.encode(formatLines(lines, options.format)));
+				if (lines.length) controller.enqueue(encoder.encode(formatLines(lines, options)));
 				if (lines.length < value.length) {
 					await iterator.return?.();
 					controller.close();

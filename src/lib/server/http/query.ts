@@ -9,6 +9,12 @@ import { ApiError } from './responses';
 export const limitParam = z.coerce.number().int().min(1).max(1000).optional();
 export const statusParam = z.enum(TASK_STATUSES).optional();
 export const afterParam = z.coerce.number().int().min(0).optional();
+/** `0|1` (also `false|true`) */
+export const flagParam = z
+	.enum(['0', '1', 'false', 'true'], { message: 'expected 0 or 1' })
+	.transform((v) => v === '1' || v === 'true')
+	.optional();
+export const streamParam = z.enum(['both', 'stdout', 'stderr']).optional();
 
 /** Parses `url.searchParams` against a shape of zod schemas; unknown parameters are ignored. */
 export function parseQuery<S extends z.ZodRawShape>(url: URL, shape: S): z.infer<z.ZodObject<S>> {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LineSplitter } from './line-splitter';
 
 function split(chunks: (Buffer | string)[], maxLineLength?: number): string[] {
@@ -87,5 +87,80 @@ describe('LineSplitter', () => {
 		splitter.end();
 		splitter.write(Buffer.from('late\n'));
 		expect(lines).toEqual([]);
+	});
+
+	describe('live progress bars', () => {
+		function live(progressFlushMs = 1000) {
+			const pieces: [string, boolean][] = [];
+			const splitter = new LineSplitter((line, partial) => pieces.push([line, partial]), { progressFlushMs });
+			return {
+				pieces,
+				write: (text: string) => splitter.write(Buffer.from(text)),
+				end: () => splitter.end()
+			};
+		}
+
+		it('hands on a \r-redrawn line without newline as a partial snapshot after a pause', async () => {
+			vi.useFakeTimers();
+			try {
+				const { pieces, write } = live();
+				write('  0%|\r 50%|#');
+				expect(pieces).toEqual([]);
+				await vi.advanceTimersByTimeAsync(1000);
+				expect(pieces).toEqual([['  0%|\r 50%|#', true]]);
+				write('\r100%|##\nnext\n');
+				expect(pieces.slice(1)).toEqual([
+					['\r100%|##', false],
+					['next', false]
+				]);
+			} finally {
+				vi.useRealTimers();
+			}
+		});
+
+		it('joins back to exactly what the tool printed: a newline only after non-partial pieces', async () => {
+			vi.useFakeTimers();
+			try {
+				const { pieces, write, end } = live(10);
+				const printed = ['a\r', 'b\rc', '\rd\n', 'plain\r\n', 'x\ry', '\rz'];
+				for (const chunk of printed) {
+					write(chunk);
+					await vi.advanceTimersByTimeAsync(20);
+				}
+				end();
+				const joined = pieces.map(([text, partial]) => text + (partial ? '' : '\n')).join('');
+				// byte for byte, except that CRLF is stored as LF
+				expect(joined).toBe('a\rb\rc\rd\nplain\nx\ry\rz');
+				expect(pieces.some(([, partial]) => partial)).toBe(true);
+			} finally {
+				vi.useRealTimers();
+			}
+		});
+
+		it('does not snapshot a line that merely ends in \r (a CRLF half) or has none', async () => {
+			vi.useFakeTimers();
+			try {
+				const { pieces, write } = live(10);
+				write('waiting for the rest');
+				write('line ending in CR\r');
+				await vi.advanceTimersByTimeAsync(50);
+				expect(pieces).toEqual([]);
+			} finally {
+				vi.useRealTimers();
+			}
+		});
+
+		it('marks the pieces of an overlong line partial, all but the last', () => {
+			const pieces: [string, boolean][] = [];
+			const splitter = new LineSplitter((line, partial) => pieces.push([line, partial]), {
+				maxLineLength: 4
+			});
+			splitter.write('abcdefghij\n');
+			expect(pieces).toEqual([
+				['abcd', true],
+				['efgh', true],
+				['ij', false]
+			]);
+		});
 	});
 });

@@ -4,15 +4,31 @@
  * line or inside a multi-byte character; neither may show in the result. A line longer than the
  * limit is handed on in pieces, so one runaway line cannot hold unbounded memory, and nothing
  * is ever dropped.
+ *
+ * Every piece handed on says whether it ended with a newline. Two kinds do not (`partial`):
+ * the pieces of an overlong line, and live progress snapshots — a tool that redraws a line with
+ * `\r` (tqdm, npm, curl) and prints no newline for `progressFlushMs` has the line so far handed
+ * on, so the viewer sees the bar move instead of nothing until the newline. Whatever comes next
+ * continues that terminal line, so joining pieces (newline only after non-partial ones) gives
+ * back exactly what the tool printed (CRLF aside, stored as LF).
  */
 import { StringDecoder } from 'node:string_decoder';
 
 export interface LineSplitterOptions {
 	/** lines longer than this (in UTF-16 code units) are emitted in pieces of this length */
 	maxLineLength?: number;
+	/**
+	 * how long an unfinished line holding a `\r` may wait before it is handed on as a partial
+	 * progress snapshot; 0 turns snapshots off
+	 */
+	progressFlushMs?: number;
 }
 
 export const DEFAULT_SPLITTER_MAX_LINE_LENGTH = 64 * 1024;
+export const DEFAULT_PROGRESS_FLUSH_MS = 1_000;
+
+/** `partial`: no newline followed this text (yet); the next piece continues its terminal line */
+export type OnLine = (line: string, partial: boolean) => void;
 
 /**
  * @example
@@ -24,16 +40,23 @@ export class LineSplitter {
 	#decoder = new StringDecoder('utf8');
 	#partial = '';
 	#ended = false;
-	#onLine: (line: string) => void;
+	#onLine: OnLine;
 	#max: number;
+	#progressFlushMs: number;
+	#progressTimer: NodeJS.Timeout | null = null;
 
-	constructor(onLine: (line: string) => void, options: LineSplitterOptions = {}) {
-		const { maxLineLength } = { maxLineLength: DEFAULT_SPLITTER_MAX_LINE_LENGTH, ...options };
+	constructor(onLine: OnLine, options: LineSplitterOptions = {}) {
+		const { maxLineLength, progressFlushMs } = {
+			maxLineLength: DEFAULT_SPLITTER_MAX_LINE_LENGTH,
+			progressFlushMs: DEFAULT_PROGRESS_FLUSH_MS,
+			...options
+		};
 		if (!Number.isInteger(maxLineLength) || maxLineLength < 2) {
 			throw new RangeError(`maxLineLength must be an integer ≥ 2, got ${maxLineLength}`);
 		}
 		this.#onLine = onLine;
 		this.#max = maxLineLength;
+		this.#progressFlushMs = progressFlushMs;
 	}
 
 	write(chunk: Buffer | string): void {
@@ -51,6 +74,8 @@ export class LineSplitter {
 		}
 		this.#partial = text.slice(start);
 		this.#spillPartial();
+		if (start > 0) this.#clearProgressTimer();
+		this.#scheduleProgress();
 	}
 
 	/** Flushes a last line that had no newline. Further writes are ignored. */
@@ -59,21 +84,47 @@ export class LineSplitter {
 		const rest = this.#partial + this.#decoder.end();
 		this.#partial = '';
 		this.#ended = true;
+		this.#clearProgressTimer();
 		if (rest.length > 0) this.#emit(rest);
+	}
+
+	/**
+	 * A progress snapshot is due once an unfinished line with a `\r` in it (a redraw, not a
+	 * CRLF's first half at its very end) has waited `progressFlushMs`; a newline first cancels it.
+	 */
+	#scheduleProgress(): void {
+		if (this.#progressTimer || this.#progressFlushMs <= 0) return;
+		const cr = this.#partial.indexOf('\r');
+		if (cr === -1 || cr === this.#partial.length - 1) return;
+		this.#progressTimer = setTimeout(() => {
+			this.#progressTimer = null;
+			if (this.#ended || this.#partial.length === 0) return;
+			// a trailing \r may be the first half of a CRLF still to come: it stays
+			const keep = this.#partial.endsWith('\r') ? 1 : 0;
+			const snapshot = this.#partial.slice(0, this.#partial.length - keep);
+			this.#partial = this.#partial.slice(this.#partial.length - keep);
+			if (snapshot.length > 0) this.#onLine(snapshot, true);
+		}, this.#progressFlushMs);
+		this.#progressTimer.unref();
+	}
+
+	#clearProgressTimer(): void {
+		if (this.#progressTimer) clearTimeout(this.#progressTimer);
+		this.#progressTimer = null;
 	}
 
 	#emit(line: string): void {
 		if (line.length <= this.#max) {
-			this.#onLine(line);
+			this.#onLine(line, false);
 			return;
 		}
 		let start = 0;
 		while (line.length - start > this.#max) {
 			const end = this.#cut(line, start);
-			this.#onLine(line.slice(start, end));
+			this.#onLine(line.slice(start, end), true);
 			start = end;
 		}
-		this.#onLine(line.slice(start));
+		this.#onLine(line.slice(start), false);
 	}
 
 	/**
@@ -86,7 +137,7 @@ export class LineSplitter {
 		while (text.length - start > this.#max) {
 			if (text.length - start === this.#max + 1 && text.endsWith('\r')) break;
 			const end = this.#cut(text, start);
-			this.#onLine(text.slice(start, end));
+			this.#onLine(text.slice(start, end), true);
 			start = end;
 		}
 		if (start > 0) this.#partial = text.slice(start);

@@ -55,10 +55,12 @@ export class LogPipeline {
 		return this.#count;
 	}
 
-	push(stream: LogStream, text: string): void {
+	/** `partial`: the tool printed no newline after `text` yet (a progress snapshot, see LogLine) */
+	push(stream: LogStream, text: string, partial = false): void {
 		if (this.#closed) return;
 		const { bus, task_id, run_id, execution_id } = this.#options;
 		const line: LogLine = { n: ++this.#count, stream, ts: new Date().toISOString(), text };
+		if (partial) line.partial = true;
 		this.#buffer.push(line);
 		publish(bus, 'tool.output', {
 			task_id,
@@ -67,9 +69,10 @@ export class LogPipeline {
 			line: line.n,
 			output: text,
 			is_stderr: stream === 'stderr',
-			timestamp: line.ts
+			timestamp: line.ts,
+			...(partial ? { partial: true as const } : {})
 		});
-		this.#command(text);
+		if (!partial) this.#command(text);
 		if (this.#buffer.length >= this.#options.maxBatchLines) this.#flush();
 		else this.#schedule();
 	}

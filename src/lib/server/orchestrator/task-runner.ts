@@ -116,7 +116,7 @@ export class TaskRunner {
 			{
 				killGraceMs: config.killGraceMs,
 				maxLineLength: config.maxLineLength,
-				onLine: (stream, text) => pipeline.push(stream, text)
+				onLine: (stream, text, partial) => pipeline.push(stream, text, partial)
 			}
 		);
 		this.#tool = tool;

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { LogStream } from '../../protocol';
-import { LineSplitter } from './line-splitter';
+import { DEFAULT_PROGRESS_FLUSH_MS, LineSplitter } from './line-splitter';
 
 export interface ToolSpec {
 	command: string;
@@ -24,7 +24,10 @@ export interface ToolRunnerOptions {
 	/** time between SIGTERM and SIGKILL */
 	killGraceMs: number;
 	maxLineLength: number;
-	onLine: (stream: LogStream, text: string) => void;
+	/** `partial`: no newline followed the text yet (see LineSplitter) */
+	onLine: (stream: LogStream, text: string, partial: boolean) => void;
+	/** how long a `\r`-redrawn line without newline waits before it is handed on (LineSplitter) */
+	progressFlushMs?: number;
 	/**
 	 * after the process exits, how long its output pipes may stay open (held by a background
 	 * child it left behind) before the group is killed and the pipes closed
@@ -62,7 +65,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * const { exitCode } = await tool.result;
  */
 export function runTool(spec: ToolSpec, options: ToolRunnerOptions): ToolHandle {
-	return new ToolRun(spec, { drainMs: DEFAULT_DRAIN_MS, ...options });
+	return new ToolRun(spec, {
+		drainMs: DEFAULT_DRAIN_MS,
+		progressFlushMs: DEFAULT_PROGRESS_FLUSH_MS,
+		...options
+	});
 }
 
 class ToolRun implements ToolHandle {
@@ -87,11 +94,13 @@ class ToolRun implements ToolHandle {
 		this.#options = options;
 		this.#timeoutMs = spec.timeoutMs ?? null;
 		this.result = new Promise((resolve) => (this.#resolve = resolve));
+		const splitterOptions = {
+			maxLineLength: options.maxLineLength,
+			progressFlushMs: options.progressFlushMs
+		};
 		this.#splitters = {
-			stdout: new LineSplitter((line) => this.#line('stdout', line), {
-				maxLineLength: options.maxLineLength
-			}),
-			stderr: new LineSplitter((line) => this.#line('stderr', line), { maxLineLength: options.maxLineLength })
+			stdout: new LineSplitter((line, partial) => this.#line('stdout', line, partial), splitterOptions),
+			stderr: new LineSplitter((line, partial) => this.#line('stderr', line, partial), splitterOptions)
 		};
 		this.#start(spec);
 	}
@@ -129,8 +138,8 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#child = child;
-		child.stdout!.on('data', (chunk: Buffer) => this.#splitters.stdout.write(chunk));
-		child.stderr!.on('data', (chunk: Buffer) => this.#splitters.stderr.write(chunk));
+		this.#pump(child.stdout!, this.#splitters.stdout);
+		this.#pump(child.stderr!, this.#splitters.stderr);
 		child.on('error', (err) => {
 			// after a successful start, 'error' only reports a failed kill; the exit still settles
 			if (child.pid !== undefined) return;
@@ -158,6 +167,20 @@ class ToolRun implements ToolHandle {
 			});
 		}
 		if (this.#cancelled) this.#terminate();
+	}
+
+	/**
+	 * Hands a pipe's chunks to its splitter, one chunk per event-loop turn. Left flowing, libuv
+	 * reads a flooding pipe many times per turn, and a tool printing as fast as it can would
+	 * starve every other request; paused between chunks, the tool waits on a full pipe instead,
+	 * as it would on a slow terminal.
+	 */
+	#pump(stream: NodeJS.ReadableStream, splitter: LineSplitter): void {
+		stream.on('data', (chunk: Buffer) => {
+			splitter.write(chunk);
+			stream.pause();
+			setImmediate(() => stream.resume());
+		});
 	}
 
 	#terminate(): void {
@@ -191,9 +214,9 @@ class ToolRun implements ToolHandle {
 		}
 	}
 
-	#line(stream: LogStream, text: string): void {
+	#line(stream: LogStream, text: string, partial: boolean): void {
 		try {
-			this.#options.onLine(stream, text);
+			this.#options.onLine(stream, text, partial);
 		} catch {
 			// a consumer's failure must not stop the process's output from being read
 		}

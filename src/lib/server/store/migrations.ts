@@ -8,6 +8,7 @@
  * mean rebuilding the table in SQLite; the protocol types guard them instead.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { logMarkOf } from './log-marks';
 
 type Db = BetterSqlite3.Database;
 
@@ -93,6 +94,49 @@ export const MIGRATIONS: readonly Migration[] = [
 				PRIMARY KEY (execution_id, n)
 			) WITHOUT ROWID;
 		`
+	},
+	{
+		version: 2,
+		name: 'per-stream line index and log outline marks',
+		up: (db) => {
+			// sn: the line's 1-based rank within its own stream, so "the k-th stderr line" and
+			// "how many stdout lines" are each one index seek however long the log
+			db.exec(`
+				ALTER TABLE log_lines ADD COLUMN sn INTEGER NOT NULL DEFAULT 0;
+				-- 1: the tool printed no newline after this text (see LogLine.partial)
+				ALTER TABLE log_lines ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;
+				UPDATE log_lines SET sn = ranked.rn
+				FROM (
+					SELECT execution_id, n, ROW_NUMBER() OVER (PARTITION BY execution_id, stream ORDER BY n) AS rn
+					FROM log_lines
+				) AS ranked
+				WHERE log_lines.execution_id = ranked.execution_id AND log_lines.n = ranked.n;
+				CREATE INDEX log_lines_stream ON log_lines (execution_id, stream, sn);
+
+				-- groups and annotations found at ingest, so the outline never scans the log
+				CREATE TABLE log_marks (
+					execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+					n INTEGER NOT NULL,
+					kind TEXT NOT NULL,
+					text TEXT NOT NULL,
+					file TEXT,
+					file_line INTEGER,
+					PRIMARY KEY (execution_id, n)
+				) WITHOUT ROWID;
+			`);
+			const insert = db.prepare(
+				'INSERT OR IGNORE INTO log_marks (execution_id, n, kind, text, file, file_line) VALUES (?, ?, ?, ?, ?, ?)'
+			);
+			const rows = db
+				.prepare<[], { execution_id: string; n: number; text: string }>(
+					"SELECT execution_id, n, text FROM log_lines WHERE text LIKE '%::%'"
+				)
+				.all();
+			for (const row of rows) {
+				const mark = logMarkOf(row.text);
+				if (mark) insert.run(row.execution_id, row.n, mark.kind, mark.text, mark.file, mark.file_line);
+			}
+		}
 	}
 ];
 

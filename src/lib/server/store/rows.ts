@@ -6,6 +6,7 @@
 import type {
 	Execution,
 	ExecutionStatus,
+	LogLine,
 	LogStream,
 	RunStatus,
 	Task,
@@ -23,7 +24,7 @@ export const TASK_COLUMNS =
 export const EXECUTION_COLUMNS =
 	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error';
 
-export const LOG_COLUMNS = 'n, stream, ts, text';
+export const LOG_COLUMNS = 'n, stream, ts, text, partial';
 
 export type RunRow = WorkflowRun;
 
@@ -41,6 +42,13 @@ export interface LogRow {
 	stream: LogStream;
 	ts: string;
 	text: string;
+	partial: number;
+}
+
+export function toLogLine(row: LogRow): LogLine {
+	const line: LogLine = { n: row.n, stream: row.stream, ts: row.ts, text: row.text };
+	if (row.partial) line.partial = true;
+	return line;
 }
 
 // Records are rebuilt key by key so a new column can never leak into an API response unnoticed.

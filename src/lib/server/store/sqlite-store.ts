@@ -7,16 +7,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Execution, LogLine, Task, WorkflowRun } from '../../protocol';
+import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../protocol';
 import { newId } from '../ids';
+import { buildOutline, logMarkOf } from './log-marks';
+import { readLogPage } from './log-pages';
 import { migrate } from './migrations';
-import { patchParams, toExecution, toRun, toTask } from './rows';
+import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
 import type {
 	ExecutionPatch,
 	InterruptedCounts,
+	IterateLinesQuery,
 	ListRunsQuery,
 	ListTasksQuery,
+	LogPage,
+	LogPageQuery,
 	NewExecution,
 	NewRun,
 	NewTask,
@@ -100,7 +105,29 @@ class SqliteStore implements Store {
 		const stmt = (this.#stmt = prepareStatements(db));
 		this.#appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
 			if (!stmt.executionExists.get(executionId)) throw new Error(`execution ${executionId} not found`);
-			for (const line of lines) stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text);
+			const ranks = {
+				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
+				stderr: stmt.streamCount.get(executionId, 'stderr') ?? 0
+			};
+			for (const line of lines) {
+				const rank = ranks[line.stream] + 1;
+				// a line already stored (a repeated append) keeps its rank and adds none
+				if (
+					stmt.insertLine.run(
+						executionId,
+						line.n,
+						line.stream,
+						line.ts,
+						line.text,
+						rank,
+						line.partial ? 1 : 0
+					).changes === 0
+				)
+					continue;
+				ranks[line.stream] = rank;
+				const mark = logMarkOf(line.text);
+				if (mark) stmt.insertMark.run(executionId, line.n, mark.kind, mark.text, mark.file, mark.file_line);
+			}
 			stmt.syncLineCount.run({ id: executionId });
 		});
 		this.#markInterrupted = db.transaction((reason: string, now: string) => ({
@@ -231,7 +258,7 @@ class SqliteStore implements Store {
 	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
 		this.#assertOpen();
 		const limit = clampInt(query.limit, DEFAULT_READ_LIMIT, 0, MAX_READ_LIMIT);
-		return this.#stmt.readLines.all(executionId, query.after ?? 0, limit);
+		return this.#stmt.readLines.all(executionId, query.after ?? 0, limit).map(toLogLine);
 	}
 
 	/**
@@ -240,18 +267,79 @@ class SqliteStore implements Store {
 	 */
 	async *iterateLogLines(
 		executionId: string,
-		query: { after?: number; chunk?: number } = {}
+		query: IterateLinesQuery = {}
 	): AsyncGenerator<LogLine[], void, undefined> {
 		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
+		const { stream } = query;
 		let last = query.after ?? 0;
+		// one stream: keyset on its rank, starting at the rank of its first line after `after`
+		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
 		for (;;) {
 			this.#assertOpen();
-			const lines = this.#stmt.readLines.all(executionId, last, chunk);
+			let lines: LogLine[];
+			if (stream) {
+				const rows = this.#stmt.readStreamLines.all(executionId, stream, rank, chunk);
+				if (rows.length) rank = rows[rows.length - 1].sn + 1;
+				lines = rows.map(toLogLine);
+			} else {
+				lines = this.#stmt.readLines.all(executionId, last, chunk).map(toLogLine);
+			}
 			if (lines.length === 0) return;
 			last = lines[lines.length - 1].n;
 			yield lines;
 			if (lines.length < chunk) return;
 		}
+	}
+
+	async *scanLogText(
+		executionId: string,
+		query: IterateLinesQuery = {}
+	): AsyncGenerator<[number, string][], void, undefined> {
+		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
+		const { stream } = query;
+		let last = query.after ?? 0;
+		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
+		for (;;) {
+			this.#assertOpen();
+			let rows: [number, string][];
+			if (stream) {
+				const ranked = this.#stmt.scanStreamText.all(executionId, stream, rank, chunk);
+				if (ranked.length) rank = ranked[ranked.length - 1][2] + 1;
+				rows = ranked as unknown as [number, string][];
+			} else {
+				rows = this.#stmt.scanText.all(executionId, last, chunk);
+			}
+			if (rows.length === 0) return;
+			last = rows[rows.length - 1][0];
+			yield rows;
+			if (rows.length < chunk) return;
+		}
+	}
+
+	#rankAfter(executionId: string, stream: LogStream, after: number): number {
+		const at = this.#stmt.firstLineFrom.get(executionId, after + 1);
+		if (!at) return Number.MAX_SAFE_INTEGER;
+		return at.stream === stream ? at.sn : at.n - at.sn + 1;
+	}
+
+	async readLogPage(executionId: string, query: LogPageQuery = {}): Promise<LogPage> {
+		this.#assertOpen();
+		return readLogPage(this.#stmt, executionId, query);
+	}
+
+	async readLogLinesAt(executionId: string, lines: readonly number[]): Promise<LogLine[]> {
+		this.#assertOpen();
+		const found: LogLine[] = [];
+		for (const n of lines) {
+			const line = this.#stmt.readLine.get(executionId, n);
+			if (line) found.push(toLogLine(line));
+		}
+		return found;
+	}
+
+	async readLogOutline(executionId: string): Promise<LogOutlineResponse> {
+		this.#assertOpen();
+		return buildOutline(this.#stmt.readMarks.iterate(executionId));
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {

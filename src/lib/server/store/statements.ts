@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, patchSql } from './rows';
 import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
+import type { LogMarkRow } from './log-marks';
 
 export type Params = Record<string, string | number | null>;
 
@@ -52,8 +53,43 @@ export function prepareStatements(db: Database.Database) {
 		),
 		executionExists: db.prepare<[string], number>('SELECT 1 FROM executions WHERE id = ?').pluck(),
 
-		insertLine: db.prepare<[string, number, string, string, string]>(
-			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text) VALUES (?, ?, ?, ?, ?)'
+		insertLine: db.prepare<[string, number, string, string, string, number, number]>(
+			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
+		),
+		// MIN/MAX over an index prefix are one seek each
+		streamCount: db
+			.prepare<[string, string], number | null>(
+				'SELECT MAX(sn) FROM log_lines WHERE execution_id = ? AND stream = ?'
+			)
+			.pluck(),
+		lastLine: db
+			.prepare<[string], number | null>('SELECT MAX(n) FROM log_lines WHERE execution_id = ?')
+			.pluck(),
+		firstLineFrom: db.prepare<[string, number], { n: number; stream: string; sn: number }>(
+			'SELECT n, stream, sn FROM log_lines WHERE execution_id = ? AND n >= ? ORDER BY n LIMIT 1'
+		),
+		readStreamLines: db.prepare<[string, string, number, number], LogRow & { sn: number }>(
+			`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = ? AND stream = ? AND sn >= ? ORDER BY sn LIMIT ?`
+		),
+		// search reads millions of lines: only what it matches, as arrays (no row objects)
+		scanText: db
+			.prepare<[string, number, number], [number, string]>(
+				'SELECT n, text FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?'
+			)
+			.raw(),
+		scanStreamText: db
+			.prepare<[string, string, number, number], [number, string, number]>(
+				'SELECT n, text, sn FROM log_lines WHERE execution_id = ? AND stream = ? AND sn >= ? ORDER BY sn LIMIT ?'
+			)
+			.raw(),
+		readLine: db.prepare<[string, number], LogRow>(
+			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n = ?`
+		),
+		insertMark: db.prepare<[string, number, string, string, string | null, number | null]>(
+			'INSERT OR IGNORE INTO log_marks (execution_id, n, kind, text, file, file_line) VALUES (?, ?, ?, ?, ?, ?)'
+		),
+		readMarks: db.prepare<[string], LogMarkRow>(
+			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = ? ORDER BY n'
 		),
 		// MAX(n) over the primary key is one index seek, however long the log
 		syncLineCount: db.prepare<Params>(

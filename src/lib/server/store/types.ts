@@ -8,6 +8,10 @@ import type {
 	Execution,
 	ExecutionStatus,
 	LogLine,
+	LogLinesResponse,
+	LogOutlineResponse,
+	LogStream,
+	LogStreamFilter,
 	RunStatus,
 	Task,
 	TaskStatus,
@@ -75,6 +79,29 @@ export interface ReadLinesQuery {
 	limit?: number;
 }
 
+/** which page of a log to read; precedence tail > index > from (see protocol/api LogLinesResponse) */
+export interface LogPageQuery {
+	stream?: LogStreamFilter;
+	/** the last `tail` lines */
+	tail?: number;
+	/** from the index-th line (0-based) of the stream filter */
+	index?: number;
+	/** from the first line numbered ≥ from (default 1) */
+	from?: number;
+	limit?: number;
+}
+
+export type LogPage = Omit<LogLinesResponse, 'execution_id' | 'stream'>;
+
+export interface IterateLinesQuery {
+	/** only lines numbered greater than this */
+	after?: number;
+	/** lines per chunk */
+	chunk?: number;
+	/** only this stream */
+	stream?: LogStream;
+}
+
 export interface InterruptedCounts {
 	runs: number;
 	tasks: number;
@@ -109,7 +136,15 @@ export interface Store {
 	/** lines in number order */
 	readLogLines(executionId: string, query?: ReadLinesQuery): Promise<LogLine[]>;
 	/** the whole log (or the part after `after`) in chunks, so a download never holds it all */
-	iterateLogLines(executionId: string, query?: { after?: number; chunk?: number }): AsyncIterable<LogLine[]>;
+	iterateLogLines(executionId: string, query?: IterateLinesQuery): AsyncIterable<LogLine[]>;
+	/** like iterateLogLines, but only `[n, text]` pairs: the cheap read a search scans with */
+	scanLogText(executionId: string, query?: IterateLinesQuery): AsyncIterable<[number, string][]>;
+	/** one page of a log for a (virtual) list view, with the counts it needs */
+	readLogPage(executionId: string, query?: LogPageQuery): Promise<LogPage>;
+	/** single lines by number, in the order asked; missing ones are left out */
+	readLogLinesAt(executionId: string, lines: readonly number[]): Promise<LogLine[]>;
+	/** groups and annotations, kept at ingest */
+	readLogOutline(executionId: string): Promise<LogOutlineResponse>;
 
 	/** marks everything left `running` or `queued` by a process that died as `interrupted` */
 	markInterrupted(reason: string): Promise<InterruptedCounts>;

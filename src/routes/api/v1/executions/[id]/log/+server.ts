@@ -4,12 +4,19 @@ import { handle, notFound } from '$lib/server/http/responses';
 import { afterParam, parseQuery } from '$lib/server/http/query';
 import { logStream } from '$lib/server/http/log-stream';
 
-/** The whole log (or the lines after `after`), streamed; also while the tool still runs. */
+/**
+ * The whole log (or the lines after `after`), streamed; also while the tool still runs. Text is
+ * as the tool printed it (`?ansi=strip` removes escape sequences); NDJSON has one LogLine a line.
+ */
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
 			const { store } = locals.aco;
-			const query = parseQuery(url, { after: afterParam, format: z.enum(['text', 'ndjson']).optional() });
+			const query = parseQuery(url, {
+				after: afterParam,
+				format: z.enum(['text', 'ndjson']).optional(),
+				ansi: z.enum(['keep', 'strip']).optional()
+			});
 			const execution = await store.getExecution(params.id);
 			if (!execution) throw notFound('execution', params.id);
 			const format = query.format ?? 'text';
@@ -17,6 +24,7 @@ export const GET: RequestHandler = ({ locals, params, url }) =>
 			const stream = logStream(store, execution.id, {
 				after: query.after,
 				format,
+				ansi: query.ansi ?? 'keep',
 				upTo: execution.line_count
 			});
 			return new Response(stream, {

@@ -1,0 +1,110 @@
+/**
+ * @module log/workflow-commands
+ * Recognises GitHub Actions-style workflow commands in a line of tool output
+ * (`::name key=value,…::message`), so scripts written for Actions report progress, fold groups
+ * and annotate here too. Parsing only; what a command does is up to the caller (the orchestrator
+ * applies `progress` and `add-mask`, the store keeps the log outline, the browser folds groups).
+ * Pure: shared by server and browser.
+ */
+
+export type WorkflowCommand =
+	| { kind: 'progress'; value: number; message: string | null }
+	| { kind: 'group'; title: string }
+	| { kind: 'endgroup' }
+	| { kind: 'error' | 'warning' | 'notice'; message: string; params: Record<string, string> }
+	| { kind: 'add-mask'; value: string };
+
+/** `::name params::message`; the name is lower-case letters and dashes, params are optional */
+const COMMAND = /^\s*::([a-z][a-z-]*)(?:\s+([^:]*))?::(.*)$/i;
+
+/**
+ * @example
+ * parseWorkflowCommand('::progress value=45::Compiling') // { kind: 'progress', value: 45, message: 'Compiling' }
+ * parseWorkflowCommand('plain output') // null
+ */
+export function parseWorkflowCommand(line: string): WorkflowCommand | null {
+	if (!line.includes('::')) return null;
+	const match = COMMAND.exec(line);
+	if (!match) return null;
+	const name = match[1].toLowerCase();
+	const params = parseParams(match[2] ?? '');
+	const message = unescapeData(match[3]);
+
+	switch (name) {
+		case 'progress': {
+			const raw = params.value ?? '';
+			const value = Number(raw.trim().replace(/%$/, ''));
+			if (raw.trim() === '' || !Number.isFinite(value)) return null;
+			return { kind: 'progress', value: Math.min(100, Math.max(0, value)), message: message.trim() || null };
+		}
+		case 'group':
+			return { kind: 'group', title: message };
+		case 'endgroup':
+			return { kind: 'endgroup' };
+		case 'error':
+		case 'warning':
+		case 'notice':
+			return { kind: name, message, params };
+		case 'add-mask':
+			return message.trim() ? { kind: 'add-mask', value: message.trim() } : null;
+		default:
+			return null;
+	}
+}
+
+function parseParams(text: string): Record<string, string> {
+	const params: Record<string, string> = {};
+	for (const part of text.split(',')) {
+		const eq = part.indexOf('=');
+		if (eq <= 0) continue;
+		params[part.slice(0, eq).trim().toLowerCase()] = unescapeProperty(part.slice(eq + 1));
+	}
+	return params;
+}
+
+// GitHub's escaping: data escapes %, CR and LF; properties also escape ':' and ','
+function unescapeData(text: string): string {
+	return text.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
+}
+
+function unescapeProperty(text: string): string {
+	return text
+		.replace(/%0D/gi, '\r')
+		.replace(/%0A/gi, '\n')
+		.replace(/%3A/gi, ':')
+		.replace(/%2C/gi, ',')
+		.replace(/%25/g, '%');
+}
+
+/** The commands that shape how a log reads (groups and annotations), as the log view uses them. */
+export type LogCommand =
+	| { kind: 'group'; name: string }
+	| { kind: 'endgroup' }
+	| { kind: 'error' | 'warning' | 'notice'; message: string; file?: string; line?: number };
+
+/**
+ * @example
+ * parseLogCommand('::group::Install') // { kind: 'group', name: 'Install' }
+ * parseLogCommand('::error file=a.ts,line=3::Boom') // { kind: 'error', message: 'Boom', file: 'a.ts', line: 3 }
+ */
+export function parseLogCommand(text: string): LogCommand | null {
+	const command = parseWorkflowCommand(text);
+	if (!command) return null;
+	switch (command.kind) {
+		case 'group':
+			return { kind: 'group', name: command.title };
+		case 'endgroup':
+			return command;
+		case 'error':
+		case 'warning':
+		case 'notice': {
+			const out: LogCommand = { kind: command.kind, message: command.message };
+			if (command.params.file) out.file = command.params.file;
+			const line = Number(command.params.line);
+			if (command.params.line && Number.isInteger(line) && line > 0) out.line = line;
+			return out;
+		}
+		default:
+			return null;
+	}
+}

@@ -1,0 +1,29 @@
+/**
+ * @module logview/types
+ * The log view's shapes: the endpoints' bodies from the shared protocol, and the filter.
+ */
+import type {
+	LogAnnotation,
+	LogGroup,
+	LogLine,
+	LogLinesResponse,
+	LogOutlineResponse,
+	LogSearchMatch,
+	LogSearchResponse,
+	LogStream,
+	LogStreamFilter
+} from '$lib/protocol';
+
+export type {
+	LogAnnotation,
+	LogGroup,
+	LogLine,
+	LogLinesResponse,
+	LogOutlineResponse,
+	LogSearchMatch,
+	LogSearchResponse,
+	LogStream
+};
+
+/** Which lines the view shows. */
+export type LogFilter = LogStreamFilter;

@@ -1,0 +1,69 @@
+/**
+ * @module store/log-marks
+ * The log outline (groups and annotations) as rows kept beside the lines: a mark is stored at
+ * ingest for each `::group::`, `::endgroup::`, `::error::`, `::warning::` and `::notice::` line,
+ * so the outline of a log of millions of lines is read from a few rows instead of a scan.
+ */
+import type { LogAnnotation, LogGroup, LogOutlineResponse } from '../../protocol/api';
+import { parseLogCommand } from '../../log/workflow-commands';
+
+export interface LogMarkRow {
+	n: number;
+	kind: 'group' | 'endgroup' | 'error' | 'warning' | 'notice';
+	/** the group's name or the annotation's message */
+	text: string;
+	file: string | null;
+	file_line: number | null;
+}
+
+/** groups and annotations each listed at most this many times; a log that has more says `truncated` */
+export const MAX_OUTLINE_ENTRIES = 10_000;
+
+/** the mark a line makes, or null for an ordinary line (cheap for those: one `includes`) */
+export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
+	if (!text.includes('::')) return null;
+	const command = parseLogCommand(text);
+	if (!command) return null;
+	if (command.kind === 'group') return { kind: 'group', text: command.name, file: null, file_line: null };
+	if (command.kind === 'endgroup') return { kind: 'endgroup', text: '', file: null, file_line: null };
+	return {
+		kind: command.kind,
+		text: command.message,
+		file: command.file ?? null,
+		file_line: command.line ?? null
+	};
+}
+
+/**
+ * Builds the outline from marks in line order. Groups do not nest, as in GitHub Actions: a
+ * `::group::` while one is open ends the open one on the line before it.
+ */
+export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
+	const groups: LogGroup[] = [];
+	const annotations: LogAnnotation[] = [];
+	let open: LogGroup | null = null;
+	let truncated = false;
+	for (const mark of marks) {
+		if (mark.kind === 'group') {
+			if (open) open.end = mark.n - 1;
+			open = null;
+			if (groups.length >= MAX_OUTLINE_ENTRIES) {
+				truncated = true;
+				continue;
+			}
+			open = { name: mark.text, start: mark.n, end: null };
+			groups.push(open);
+		} else if (mark.kind === 'endgroup') {
+			if (open) open.end = mark.n;
+			open = null;
+		} else if (annotations.length < MAX_OUTLINE_ENTRIES) {
+			const annotation: LogAnnotation = { line: mark.n, level: mark.kind, message: mark.text };
+			if (mark.file !== null) annotation.file = mark.file;
+			if (mark.file_line !== null) annotation.file_line = mark.file_line;
+			annotations.push(annotation);
+		} else {
+			truncated = true;
+		}
+	}
+	return { groups, annotations, truncated };
+}

@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LogLine } from '../../protocol';
+import { LogSearcher } from './log-search';
+import { openSqliteStore } from './sqlite-store';
+import { createStandaloneTask, createTestExecution } from './test-records';
+import type { Store } from './types';
+
+const TS = '2024-01-01T00:00:00.000Z';
+
+/** lines 1..count; every 3rd on stderr */
+function mixed(count: number, text = (n: number) => `line ${n}`, from = 1): LogLine[] {
+	return Array.from({ length: count }, (_, i) => {
+		const n = from + i;
+		return { n, stream: n % 3 === 0 ? 'stderr' : 'stdout', ts: TS, text: text(n) };
+	});
+}
+
+describe('log pages, outline and search', () => {
+	let store: Store;
+	let executionId: string;
+
+	beforeEach(async () => {
+		store = openSqliteStore('', { filename: ':memory:' });
+		const task = await createStandaloneTask(store);
+		executionId = (await createTestExecution(store, task.id)).id;
+	});
+	afterEach(async () => {
+		await store.close();
+	});
+
+	it('pages by line number, by stream index, from a line number within a stream, and as a tail', async () => {
+		await store.appendLogLines(executionId, mixed(30));
+		const numbers = (page: { lines: LogLine[] }) => page.lines.map((l) => l.n);
+
+		const from = await store.readLogPage(executionId, { from: 10, limit: 3 });
+		expect(from).toMatchObject({ total: 30, last_line: 30, first_index: 9 });
+		expect(numbers(from)).toEqual([10, 11, 12]);
+
+		const stderr = await store.readLogPage(executionId, { stream: 'stderr', index: 2, limit: 2 });
+		expect(stderr).toMatchObject({ total: 10, last_line: 30, first_index: 2 });
+		expect(numbers(stderr)).toEqual([9, 12]);
+
+		// line 10 is stdout: the first stderr line from it is 12, the 4th stderr line
+		const stderrFrom = await store.readLogPage(executionId, { stream: 'stderr', from: 10, limit: 2 });
+		expect(stderrFrom.first_index).toBe(3);
+		expect(numbers(stderrFrom)).toEqual([12, 15]);
+		const stdoutFrom = await store.readLogPage(executionId, { stream: 'stdout', from: 9, limit: 2 });
+		expect(stdoutFrom).toMatchObject({ total: 20, first_index: 6 });
+		expect(numbers(stdoutFrom)).toEqual([10, 11]);
+
+		expect(numbers(await store.readLogPage(executionId, { tail: 4 }))).toEqual([27, 28, 29, 30]);
+		expect(numbers(await store.readLogPage(executionId, { stream: 'stdout', tail: 2 }))).toEqual([28, 29]);
+		expect(await store.readLogPage(executionId, { from: 31 })).toMatchObject({
+			lines: [],
+			first_index: null
+		});
+		expect(await store.readLogPage(executionId, { stream: 'stderr', index: 10 })).toMatchObject({
+			lines: []
+		});
+	});
+
+	it('keeps stream ranks right across batches and ignores a repeated append', async () => {
+		await store.appendLogLines(executionId, mixed(10));
+		await store.appendLogLines(executionId, mixed(10));
+		await store.appendLogLines(executionId, mixed(5, undefined, 11));
+		const page = await store.readLogPage(executionId, { stream: 'stderr', index: 0, limit: 100 });
+		expect(page.total).toBe(5);
+		expect(page.lines.map((l) => l.n)).toEqual([3, 6, 9, 12, 15]);
+	});
+
+	it('iterates one stream in chunks', async () => {
+		await store.appendLogLines(executionId, mixed(100));
+		const seen: number[] = [];
+		for await (const chunk of store.iterateLogLines(executionId, { stream: 'stderr', chunk: 7, after: 50 })) {
+			seen.push(...chunk.map((l) => l.n));
+		}
+		expect(seen).toEqual(
+			mixed(100)
+				.filter((l) => l.stream === 'stderr' && l.n > 50)
+				.map((l) => l.n)
+		);
+	});
+
+	it('keeps partial lines flagged', async () => {
+		await store.appendLogLines(executionId, [
+			{ n: 1, stream: 'stdout', ts: TS, text: ' 10%\r 20%', partial: true },
+			{ n: 2, stream: 'stdout', ts: TS, text: '\r100%' }
+		]);
+		expect(await store.readLogLines(executionId)).toEqual([
+			{ n: 1, stream: 'stdout', ts: TS, text: ' 10%\r 20%', partial: true },
+			{ n: 2, stream: 'stdout', ts: TS, text: '\r100%' }
+		]);
+	});
+
+	it('builds the outline from the lines stored, groups not nesting', async () => {
+		const texts = [
+			'::group::Install',
+			'x',
+			'::endgroup::',
+			'::error file=a.ts,line=3::Boom',
+			'::group::Build',
+			'::warning::careful',
+			'::group::Test',
+			'::notice::ok'
+		];
+		await store.appendLogLines(
+			executionId,
+			mixed(texts.length, (n) => texts[n - 1])
+		);
+		expect(await store.readLogOutline(executionId)).toEqual({
+			groups: [
+				{ name: 'Install', start: 1, end: 3 },
+				{ name: 'Build', start: 5, end: 6 },
+				{ name: 'Test', start: 7, end: null }
+			],
+			annotations: [
+				{ line: 4, level: 'error', message: 'Boom', file: 'a.ts', file_line: 3 },
+				{ line: 6, level: 'warning', message: 'careful' },
+				{ line: 8, level: 'notice', message: 'ok' }
+			],
+			truncated: false
+		});
+	});
+
+	describe('search', () => {
+		const texts = (n: number) =>
+			n % 5 === 0
+				? `\x1b[31mERROR\x1b[0m\tin ${n}`
+				: n % 7 === 0
+					? `progress 10%\rerror fixed ${n}`
+					: `ok ${n}`;
+
+		it('counts matches over the whole log and pages them with offsets into displayText', async () => {
+			await store.appendLogLines(executionId, mixed(1000, texts));
+			const searcher = new LogSearcher(store, { chunkLines: 64 });
+			const expected = mixed(1000, texts).filter((l) => l.n % 5 === 0 || l.n % 7 === 0);
+			const result = await searcher.search(executionId, { q: 'error', limit: 3 });
+			expect(result.total).toBe(expected.length);
+			expect(result.truncated).toBe(true);
+			expect(result.matches).toEqual([
+				{ line: 5, ranges: [[0, 5]] },
+				{ line: 7, ranges: [[0, 5]] },
+				{ line: 10, ranges: [[0, 5]] }
+			]);
+			const after = await searcher.search(executionId, { q: 'error', after: 990, limit: 10 });
+			expect(after.matches.map((m) => m.line)).toEqual([994, 995, 1000]);
+			expect(after.truncated).toBe(false);
+			expect((await searcher.search(executionId, { q: 'error', caseSensitive: true })).total).toBe(
+				expected.filter((l) => l.n % 5 !== 0).length
+			);
+			// \t is expanded before matching, the overwritten "progress" is gone
+			expect((await searcher.search(executionId, { q: 'ERROR {3}in', regex: true })).total).toBe(200);
+			expect((await searcher.search(executionId, { q: 'progress' })).total).toBe(0);
+			expect((await searcher.search(executionId, { q: 'in 1', stream: 'stderr' })).total).toBe(
+				mixed(1000, texts).filter((l) => l.stream === 'stderr' && l.n % 5 === 0 && /in 1/.test(`in ${l.n}`))
+					.length
+			);
+		});
+
+		it('extends a cached search with lines stored since', async () => {
+			const searcher = new LogSearcher(store);
+			await store.appendLogLines(executionId, mixed(100, texts));
+			expect((await searcher.search(executionId, { q: 'ERROR', caseSensitive: true })).total).toBe(20);
+			await store.appendLogLines(executionId, mixed(100, texts, 101));
+			expect((await searcher.search(executionId, { q: 'ERROR', caseSensitive: true })).total).toBe(40);
+		});
+
+		it('treats plain text literally and ignores empty regex matches', async () => {
+			await store.appendLogLines(
+				executionId,
+				mixed(3, (n) => (n === 2 ? 'a.b (c)' : 'axb c'))
+			);
+			const searcher = new LogSearcher(store);
+			expect((await searcher.search(executionId, { q: 'a.b (c)' })).matches).toEqual([
+				{ line: 2, ranges: [[0, 7]] }
+			]);
+			expect((await searcher.search(executionId, { q: 'z*', regex: true })).total).toBe(0);
+		});
+
+		it('rejects an invalid regex naming the problem, and an empty query', async () => {
+			const searcher = new LogSearcher(store);
+			await expect(searcher.search(executionId, { q: '(unclosed', regex: true })).rejects.toMatchObject({
+				code: 'invalid_regex',
+				message: expect.stringContaining('Unterminated group')
+			});
+			await expect(searcher.search(executionId, { q: '' })).rejects.toMatchObject({ code: 'invalid_query' });
+		});
+
+		it('stops a catastrophically backtracking regex with a timeout instead of hanging', async () => {
+			await store.appendLogLines(
+				executionId,
+				mixed(5, () => 'a'.repeat(40) + '!')
+			);
+			const searcher = new LogSearcher(store, { chunkTimeoutMs: 100 });
+			const started = performance.now();
+			await expect(searcher.search(executionId, { q: '(a+)+$', regex: true })).rejects.toMatchObject({
+				code: 'search_timeout'
+			});
+			expect(performance.now() - started).toBeLessThan(5_000);
+		});
+
+		it('yields to the event loop while it scans', async () => {
+			await store.appendLogLines(executionId, mixed(5000, texts));
+			const searcher = new LogSearcher(store, { chunkLines: 100 });
+			let ticks = 0;
+			const timer = setInterval(() => ticks++, 0);
+			await searcher.search(executionId, { q: 'ok' });
+			clearInterval(timer);
+			expect(ticks).toBeGreaterThan(5);
+		});
+	});
+});

@@ -1,0 +1,39 @@
+import type { RequestHandler } from './$types';
+import { z } from 'zod';
+import { ApiError, handle, json, notFound } from '$lib/server/http/responses';
+import { afterParam, flagParam, parseQuery, streamParam } from '$lib/server/http/query';
+import { LogSearchError, logSearcherFor } from '$lib/server/store/log-search';
+import { MAX_LOG_SEARCH_MATCHES, type LogSearchResponse } from '$lib/protocol';
+
+/** Search the whole log on the server: exact count, the first `limit` matches after `after`. */
+export const GET: RequestHandler = ({ locals, params, url }) =>
+	handle(
+		async () => {
+			const { store } = locals.aco;
+			const query = parseQuery(url, {
+				q: z.string({ message: 'give the text to search for' }),
+				regex: flagParam,
+				case: flagParam,
+				limit: z.coerce.number().int().min(1).max(MAX_LOG_SEARCH_MATCHES).optional(),
+				after: afterParam,
+				stream: streamParam
+			});
+			const execution = await store.getExecution(params.id);
+			if (!execution) throw notFound('execution', params.id);
+			try {
+				const body: LogSearchResponse = await logSearcherFor(store).search(execution.id, {
+					q: query.q,
+					regex: query.regex,
+					caseSensitive: query.case,
+					limit: query.limit,
+					after: query.after,
+					stream: query.stream
+				});
+				return json(body);
+			} catch (err) {
+				if (err instanceof LogSearchError) throw new ApiError(400, err.code, err.message);
+				throw err;
+			}
+		},
+		(err) => locals.aco.logger.error({ err }, 'GET /executions/:id/search failed')
+	);

@@ -1,0 +1,347 @@
+/**
+ * The log view at size, in Chromium against the real server: a 200,000-line log opens at its
+ * end fast and scrolls anywhere by range requests; a 10,000 lines/s stream keeps the main thread
+ * free; follow mode pauses and resumes; search, line links, folding, download and copy work.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+import { ROOT } from '../helpers/server';
+import { AcoServer, test as base, expect } from './fixtures';
+
+const WORKFLOWS = path.join(ROOT, 'tests/fixtures/e2e-logs');
+const BIG_LINES = 200_000;
+
+interface Ran {
+	taskId: string;
+	executionId: string;
+}
+
+async function runOnly(server: AcoServer, workflow: string): Promise<string> {
+	const { run } = await server.startRun(workflow);
+	const [task] = await server.runTasks(run.id);
+	return task.id;
+}
+
+async function finished(server: AcoServer, taskId: string): Promise<Ran> {
+	await expect
+		.poll(async () => (await server.task(taskId)).status, { timeout: 90_000, intervals: [250] })
+		.toBe('succeeded');
+	const task = await server.task(taskId);
+	return { taskId, executionId: task.executions[0].id };
+}
+
+const test = base.extend<object, { logs: AcoServer; big: Ran }>({
+	logs: [
+		// eslint-disable-next-line no-empty-pattern
+		async ({}, use) => {
+			const server = new AcoServer({ workflowsDir: WORKFLOWS, env: { E2E_LOG_LINES: String(BIG_LINES) } });
+			await server.start();
+			await use(server);
+			await server.stop();
+		},
+		{ scope: 'worker', timeout: 60_000 }
+	],
+	big: [
+		async ({ logs }, use) => use(await finished(logs, await runOnly(logs, 'big'))),
+		{ scope: 'worker', timeout: 120_000 }
+	]
+});
+
+// tall enough that the task header and the log panel are both on screen; no trace, whose
+// recorder snapshots the DOM on the page's main thread and would be measured as long tasks
+test.use({ viewport: { width: 1280, height: 1100 }, trace: 'off' });
+
+function panel(page: Page) {
+	return page.getByTestId('execution').first();
+}
+
+/** the line numbers drawn inside the viewport (not the overscan), top to bottom */
+async function visibleNumbers(page: Page): Promise<number[]> {
+	return page.getByTestId('log-lines').evaluate((scroller) => {
+		const box = scroller.getBoundingClientRect();
+		return [...scroller.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
+			.filter((row) => {
+				const r = row.getBoundingClientRect();
+				return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+			})
+			.map((row) => ({ n: Number(row.dataset.n), top: row.getBoundingClientRect().top }))
+			.sort((a, b) => a.top - b.top)
+			.map((row) => row.n);
+	});
+}
+
+test('a 200,000-line log opens at its last line in under 2 s and shows the right lines in the middle', async ({
+	page,
+	logs,
+	big
+}, testInfo) => {
+	const started = Date.now();
+	await page.goto(`${logs.url}/tasks/${big.taskId}`);
+	await expect(panel(page).locator(`[data-testid="log-line"][data-n="${BIG_LINES}"]`)).toBeInViewport();
+	const openMs = Date.now() - started;
+	testInfo.annotations.push({ type: 'open-ms', description: String(openMs) });
+	console.log(`200,000-line log: last line visible after ${openMs} ms`);
+	expect(openMs).toBeLessThan(2_000);
+	await expect(panel(page).getByTestId('line-count')).toHaveText('200,000');
+	// only what is on screen is in the DOM
+	expect(await panel(page).getByTestId('log-line').count()).toBeLessThan(200);
+	await page.screenshot({ path: testInfo.outputPath('big-log-end.png'), fullPage: true });
+
+	const scroller = page.getByTestId('log-lines');
+	await scroller.evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+	await expect(
+		panel(page)
+			.getByText(/^row 99\d{3} ok/)
+			.first()
+	).toBeVisible();
+	const numbers = await visibleNumbers(page);
+	expect(numbers.length).toBeGreaterThan(10);
+	// consecutive lines around the middle, each showing its own text
+	expect(numbers).toEqual(numbers.map((_, i) => numbers[0] + i));
+	expect(Math.abs(numbers[0] - BIG_LINES / 2)).toBeLessThan(100);
+	for (const n of numbers.slice(0, 5)) {
+		await expect(panel(page).locator(`[data-testid="log-line"][data-n="${n}"]`)).toContainText(`row ${n} `);
+	}
+	// and the very top is line 1
+	await scroller.evaluate((el) => (el.scrollTop = 0));
+	await expect(panel(page).locator('[data-testid="log-line"][data-n="1"]')).toContainText('row 1 ok');
+	expect((await visibleNumbers(page))[0]).toBe(1);
+});
+
+test('the end of the log shows ANSI colours, folds groups and lists errors and warnings', async ({
+	page,
+	logs,
+	big
+}, testInfo) => {
+	await page.goto(`${logs.url}/tasks/${big.taskId}`);
+	const log = panel(page);
+	await expect(log.locator(`[data-testid="log-line"][data-n="${BIG_LINES}"]`)).toBeInViewport();
+	// colours are classes and spans, never markup from the log
+	const lines = log.getByTestId('log-lines');
+	await expect(lines.locator('.fg-green', { hasText: 'green' })).toBeVisible();
+	await expect(lines.getByText('<script>alert("not html")</script> stays text')).toBeVisible();
+	await expect(lines.locator('script')).toHaveCount(0);
+	await expect(lines.getByRole('link', { name: 'a safe link' })).toHaveAttribute(
+		'rel',
+		'noopener noreferrer'
+	);
+	await expect(lines.getByText('an unsafe one')).toBeVisible();
+	await expect(lines.getByRole('link', { name: 'an unsafe one' })).toHaveCount(0);
+	// the \r progress line shows its final state only
+	await expect(lines.getByText('100%|##########| done')).toBeVisible();
+	await expect(lines.getByText(/50%\|#####/)).toHaveCount(0);
+
+	// timestamps on and off
+	await log.getByRole('checkbox', { name: 'Timestamps' }).check();
+	await expect(lines.locator('.ts').first()).toHaveText(/^\d\d:\d\d:\d\d\.\d{3}$/);
+	await log.getByRole('checkbox', { name: 'Timestamps' }).uncheck();
+	await expect(lines.locator('.ts')).toHaveCount(0);
+
+	const annotations = log.getByTestId('log-annotations');
+	await expect(annotations).toContainText('1 error');
+	await expect(annotations).toContainText('1 warning');
+	await page.screenshot({ path: testInfo.outputPath('ansi-groups.png'), fullPage: true });
+
+	const group = log.getByTestId('log-group').filter({ hasText: 'Build summary' });
+	await expect(lines.getByText(/^app\.js/)).toBeVisible();
+	await group.click();
+	await expect(group).toHaveAttribute('aria-expanded', 'false');
+	await expect(lines.getByText('deploying to staging')).toBeVisible();
+	await expect(lines.getByText(/^app\.js/)).toHaveCount(0);
+	await page.screenshot({ path: testInfo.outputPath('group-folded.png'), fullPage: true });
+	// remembered across a reload
+	await page.reload();
+	await expect(log.getByTestId('log-group').filter({ hasText: 'Build summary' })).toHaveAttribute(
+		'aria-expanded',
+		'false'
+	);
+	await log.getByTestId('log-group').filter({ hasText: 'Build summary' }).click();
+
+	// an annotation jumps to its line
+	await annotations.getByRole('button', { name: /3 tests failed/ }).click();
+	await expect(log.locator('[aria-current="true"]')).toHaveAttribute('data-n', String(BIG_LINES - 1));
+});
+
+test('search counts matches in the whole log, steps through them and highlights them in place', async ({
+	page,
+	logs,
+	big
+}, testInfo) => {
+	await page.goto(`${logs.url}/tasks/${big.taskId}`);
+	const log = panel(page);
+	await expect(log.locator(`[data-testid="log-line"][data-n="${BIG_LINES}"]`)).toBeInViewport();
+	const search = log.getByTestId('log-search');
+	await search.fill('checkpoint');
+	await search.press('Enter');
+	// every 1000th line of the 199,986 regular ones
+	await expect(log.getByTestId('search-summary')).toHaveText('1 of 199 lines');
+	const current = log.locator('[data-testid="log-line"][aria-current="true"]');
+	await expect(current).toHaveAttribute('data-n', '1000');
+	await expect(current).toBeInViewport();
+	await expect(current.locator('mark')).toHaveText('checkpoint');
+	await log.getByRole('button', { name: 'Next match' }).click();
+	await expect(log.getByTestId('search-summary')).toHaveText('2 of 199 lines');
+	await expect(current).toHaveAttribute('data-n', '2000');
+	await page.screenshot({ path: testInfo.outputPath('search-highlight.png'), fullPage: true });
+
+	await search.fill('row 123456 ');
+	await search.press('Enter');
+	await expect(log.getByTestId('search-summary')).toHaveText('1 of 1 lines');
+	await expect(current).toHaveAttribute('data-n', '123456');
+	await expect(current).toBeInViewport();
+});
+
+test('a line link opens the log at that line, highlighted, though it was never loaded', async ({
+	page,
+	logs,
+	big
+}) => {
+	await page.goto(`${logs.url}/tasks/${big.taskId}`);
+	const log = panel(page);
+	await expect(log.locator(`[data-testid="log-line"][data-n="${BIG_LINES}"]`)).toBeInViewport();
+	await log.getByRole('link', { name: `Link to line ${BIG_LINES - 5}` }).click();
+	await expect(page).toHaveURL(`${logs.url}/tasks/${big.taskId}?exec=${big.executionId}#L${BIG_LINES - 5}`);
+
+	await page.goto(`${logs.url}/tasks/${big.taskId}?exec=${big.executionId}#L54321`);
+	const row = log.locator('[data-testid="log-line"][data-n="54321"]');
+	await expect(row).toBeInViewport();
+	await expect(row).toHaveAttribute('aria-current', 'true');
+	await expect(row).toContainText('row 54321 ok');
+});
+
+test('Download gives the whole log as text or NDJSON, and Copy copies all 200,000 lines', async ({
+	page,
+	context,
+	logs,
+	big
+}) => {
+	await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: logs.url });
+	await page.goto(`${logs.url}/tasks/${big.taskId}`);
+	const log = panel(page);
+	await expect(log.locator(`[data-testid="log-line"][data-n="${BIG_LINES}"]`)).toBeInViewport();
+
+	const expected = await (
+		await fetch(`${logs.url}/api/v1/executions/${big.executionId}/log?ansi=strip`)
+	).text();
+	const [text] = await Promise.all([
+		page.waitForEvent('download'),
+		log.getByRole('link', { name: 'Download' }).click()
+	]);
+	expect(fs.readFileSync((await text.path())!, 'utf8')).toBe(expected);
+	expect(expected.split('\n')).toHaveLength(BIG_LINES + 1);
+
+	const [ndjson] = await Promise.all([
+		page.waitForEvent('download'),
+		log.getByRole('link', { name: 'NDJSON' }).click()
+	]);
+	const rows = fs
+		.readFileSync((await ndjson.path())!, 'utf8')
+		.trimEnd()
+		.split('\n');
+	expect(rows).toHaveLength(BIG_LINES);
+	expect(JSON.parse(rows[41])).toMatchObject({ n: 42, stream: 'stdout', text: 'row 42 ok ............' });
+
+	await log.getByRole('button', { name: 'Copy' }).click();
+	await expect(page.getByText('Copied 200,000 lines')).toBeVisible();
+	const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+	expect(clipboard.split('\n')).toHaveLength(BIG_LINES);
+	expect(clipboard.split('\n')[122]).toBe('row 123 ok ...');
+});
+
+test('follow mode pauses when the reader scrolls up and resumes from the "new lines" button', async ({
+	page,
+	logs
+}) => {
+	const taskId = await runOnly(logs, 'ticker');
+	await page.goto(`${logs.url}/tasks/${taskId}`);
+	const log = panel(page);
+	const lineCount = async () =>
+		Number((await log.getByTestId('line-count').textContent())!.replace(/,/g, ''));
+	await expect.poll(lineCount, { timeout: 20_000 }).toBeGreaterThan(60);
+	const newest = async () => Math.max(...(await visibleNumbers(page)));
+	// following: the newest line stays in view as lines arrive
+	const first = await newest();
+	await expect.poll(newest).toBeGreaterThan(first + 5);
+
+	await page.getByTestId('log-lines').hover();
+	await page.mouse.wheel(0, -300);
+	const button = log.getByTestId('log-follow');
+	await expect(button).toBeVisible();
+	// a wheel scroll is animated: let it come to rest
+	await page.waitForTimeout(500);
+	const held = await visibleNumbers(page);
+	await expect(button).toHaveText(/↓ \d+ new lines?/);
+	await page.waitForTimeout(600);
+	// paused: the view holds still while lines keep coming
+	expect(await visibleNumbers(page)).toEqual(held);
+	const unseen = Number((await button.textContent())!.match(/\d+/)![0]);
+	expect(unseen).toBeGreaterThan(3);
+
+	await button.click();
+	await expect(button).toBeHidden();
+	await expect.poll(newest).toBeGreaterThan(Math.max(...held) + unseen - 1);
+	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+});
+
+test('the stream filter shows only stderr or only stdout, and all again', async ({ page, logs }) => {
+	const taskId = await runOnly(logs, 'ticker');
+	await page.goto(`${logs.url}/tasks/${taskId}`);
+	const log = panel(page);
+	const rows = log.getByTestId('log-line');
+	const lineCount = async () =>
+		Number((await log.getByTestId('line-count').textContent())!.replace(/,/g, ''));
+	await expect.poll(lineCount, { timeout: 20_000 }).toBeGreaterThan(60);
+	const streams = () =>
+		rows.evaluateAll((els) => [...new Set(els.map((el) => el.getAttribute('data-stream')))]);
+
+	await log.getByRole('radio', { name: 'stderr' }).click();
+	await expect(rows.first()).toContainText('warn');
+	expect(await streams()).toEqual(['stderr']);
+	await log.getByRole('radio', { name: 'stdout' }).click();
+	await expect(rows.first()).toContainText('tick');
+	expect(await streams()).toEqual(['stdout']);
+	await log.getByRole('radio', { name: 'All' }).click();
+	await expect.poll(async () => (await streams()).sort()).toEqual(['stderr', 'stdout']);
+	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+});
+
+test.describe('under a fast stream', () => {
+	test('a live stream of 10,000 lines/s for 10 s causes no main-thread task over 200 ms', async ({
+		page,
+		logs
+	}) => {
+		await page.addInitScript(() => {
+			const w = window as unknown as { longTasks: number[] };
+			w.longTasks = [];
+			new PerformanceObserver((list) => {
+				for (const entry of list.getEntries()) w.longTasks.push(entry.duration);
+			}).observe({ type: 'longtask', buffered: true });
+		});
+		const taskId = await runOnly(logs, 'stream');
+		await page.goto(`${logs.url}/tasks/${taskId}`);
+		const log = panel(page);
+		// the tool waits 3 s before it streams: the page is up before the first line
+		await expect(log.getByTestId('line-count')).toHaveText('0', { timeout: 20_000 });
+		await expect(log.getByTestId('line-count')).not.toHaveText('0', { timeout: 20_000 });
+		// measure the 10 s of streaming; nothing else runs in the page meanwhile (Playwright's
+		// own probes would be measured too)
+		await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks = []));
+		await page.waitForTimeout(10_000);
+		const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+		const longest = Math.max(0, ...longTasks);
+		console.log(`10,000 lines/s: ${longTasks.length} long tasks, longest ${Math.round(longest)} ms`);
+		expect(longest).toBeLessThan(200);
+		// it followed to the end and shows every line, with no gap and no duplicate
+		await expect(page.getByTestId('task-header')).toHaveAttribute('data-status', 'succeeded', {
+			timeout: 30_000
+		});
+		await expect(log.getByTestId('line-count')).toHaveText('100,000');
+		await expect(log.locator('[data-testid="log-line"][data-n="100000"]')).toBeInViewport();
+		const numbers = await visibleNumbers(page);
+		expect(numbers).toEqual(numbers.map((_, i) => numbers[0] + i));
+		for (const n of numbers.slice(-3)) {
+			await expect(log.locator(`[data-testid="log-line"][data-n="${n}"]`)).toContainText(`tick ${n} `);
+		}
+	});
+});
