@@ -24,7 +24,8 @@ function setup(
 			if (options.holdLog) await options.holdLog;
 			const from = Number(url.searchParams.get('from') ?? 1);
 			const tail = Number(url.searchParams.get('tail') ?? 0);
-			const lines = tail ? state.log.slice(-tail) : state.log.filter((l) => l.n >= from);
+			const limit = Number(url.searchParams.get('limit') ?? 1000);
+			const lines = (tail ? state.log.slice(-tail) : state.log.slice(from - 1)).slice(0, limit);
 			return { total: state.log.length, last_line: state.log.at(-1)?.n ?? 0, first_index: null, lines };
 		}
 	});
@@ -112,6 +113,28 @@ describe('TaskView', () => {
 		connection.destroy();
 	});
 
+	it('keeps a live progress snapshot marked partial, as the stored line is', async () => {
+		const { view, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 0 })],
+			log: []
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		factory.last.event({
+			...output(1, ' 40%|####'),
+			data: { ...output(1, ' 40%|####').data, partial: true }
+		});
+		factory.last.event(output(2, '\r100%|##########|'));
+		await settle();
+		expect(log.line(1)).toMatchObject({ text: ' 40%|####', partial: true });
+		expect(log.line(2)).not.toHaveProperty('partial');
+		view.destroy();
+		connection.destroy();
+	});
+
 	it('adds executions as they start and updates them as they finish', async () => {
 		const { view, factory, connection } = setup();
 		view.start();
@@ -186,6 +209,43 @@ describe('TaskView', () => {
 		expect(calls).toContain('GET /api/v1/executions/x1/lines?from=3&limit=500&stream=both');
 		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(view.task?.status).toBe('succeeded');
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('after a reset on a long log fetches only the newest lines it missed, not the whole log again', async () => {
+		const { view, state, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 100_000 })],
+			log: makeLines(1, 100_000)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		factory.last.serverClose(1012);
+		await new Promise((r) => setTimeout(r, 5));
+		// 50,000 lines were written meanwhile; a live line comes in a batch before the answer
+		state.log = makeLines(1, 150_001);
+		state.executions = [makeExecution({ line_count: 150_000 })];
+		const before = calls.length;
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e2' });
+		factory.last.receive({ type: 'batch', events: [{ ...output(150_001), timestamp: '' }] });
+		factory.last.reset({ missed: 50_001, epoch: 'e2' });
+		await settle();
+		await settle();
+		const reads = calls.slice(before).filter((c) => c.includes('/lines'));
+		expect(reads.length).toBeGreaterThan(0);
+		expect(reads.length).toBeLessThanOrEqual(3);
+		for (const read of reads)
+			expect(Number(new URL(read.split(' ')[1], 'http://x').searchParams.get('limit'))).toBeLessThanOrEqual(
+				500
+			);
+		expect(log.total).toBe(150_001);
+		// the newest page is there with no gap; what lies between is fetched when scrolled to
+		expect(heldNumbers(log).slice(-500)).toEqual(Array.from({ length: 500 }, (_, i) => 149_502 + i));
+		expect(log.held).toBeLessThan(2_000);
 		view.destroy();
 		connection.destroy();
 	});

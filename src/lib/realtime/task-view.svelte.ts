@@ -180,12 +180,14 @@ export class TaskView {
 				this.#upsertExecution(event.data.execution);
 				return;
 			case 'tool.output': {
-				const { execution_id, line, output, is_stderr, timestamp } = event.data;
+				const { execution_id, line, output, is_stderr, timestamp, partial } = event.data;
 				this.logFor(execution_id).push({
 					n: line,
 					stream: is_stderr ? 'stderr' : 'stdout',
 					ts: timestamp,
-					text: output
+					text: output,
+					// a progress snapshot the next line continues: drawn as the stored line is
+					...(partial ? { partial } : {})
 				});
 				// output of an execution this page never heard start: fetch its record
 				if (!this.#executions.some((e) => e.id === execution_id)) void this.load();
