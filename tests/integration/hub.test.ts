@@ -8,9 +8,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyDomainEvent, DomainEvent } from '../../src/lib/protocol/events';
 import type { AnyEventEnvelope, ControlMessage, ServerMessage } from '../../src/lib/protocol/messages';
 import { isEventEnvelope, MAX_SUBSCRIPTIONS } from '../../src/lib/protocol/messages';
-import type { Task, TaskStatus } from '../../src/lib/protocol/models';
+import type { TaskStatus } from '../../src/lib/protocol/models';
 import { defaultHubConfig, type HubConfig } from '../../src/lib/server/config';
-import { startHubServer as startSharedHubServer, type HubServer } from '../helpers/hub-server';
+import {
+	failed,
+	NOW,
+	output,
+	progress,
+	startHubServer as startSharedHubServer,
+	task,
+	type HubServer
+} from '../helpers/hub-server';
 import { upgradeRequest, type TestClient } from '../helpers/ws-client';
 
 // ---------- a hub on a real server ----------
@@ -31,73 +39,11 @@ function startHubServer(overrides: Partial<HubConfig> = {}): Promise<HubServer> 
 
 // ---------- events ----------
 
-const NOW = '2024-01-01T00:00:00.000Z';
-
-function task(id: string, runId: string | null, status: TaskStatus = 'running'): Task {
-	return {
-		id,
-		run_id: runId,
-		key: id,
-		name: id,
-		status,
-		progress: 0,
-		message: null,
-		needs: [],
-		weight: 1,
-		optional: false,
-		step_count: 1,
-		created_at: NOW,
-		started_at: NOW,
-		finished_at: null,
-		duration_ms: null,
-		error: null
-	};
-}
-
-function progress(taskId: string, runId: string | null, value: number): DomainEvent<'task.progress'> {
-	return {
-		type: 'task.progress',
-		timestamp: NOW,
-		data: { task_id: taskId, run_id: runId, progress: value, message: null }
-	};
-}
-
 function status(taskId: string, runId: string | null, value: TaskStatus): DomainEvent<'task.status'> {
 	return {
 		type: 'task.status',
 		timestamp: NOW,
 		data: { task_id: taskId, run_id: runId, status: value, message: null, task: task(taskId, runId, value) }
-	};
-}
-
-function failed(taskId: string, runId: string | null): DomainEvent<'task.failed'> {
-	return {
-		type: 'task.failed',
-		timestamp: NOW,
-		data: {
-			task_id: taskId,
-			run_id: runId,
-			status: 'failed',
-			error: 'boom',
-			duration_ms: 5,
-			task: task(taskId, runId, 'failed')
-		}
-	};
-}
-
-function output(taskId: string, runId: string | null, line: number): DomainEvent<'tool.output'> {
-	return {
-		type: 'tool.output',
-		timestamp: NOW,
-		data: {
-			task_id: taskId,
-			run_id: runId,
-			execution_id: `${taskId}-x`,
-			line,
-			output: `line ${line}`,
-			is_stderr: false,
-			timestamp: NOW
-		}
 	};
 }
 
