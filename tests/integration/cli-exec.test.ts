@@ -65,6 +65,24 @@ describe('aco exec', () => {
 		expect(fs.readdirSync(spool)).toEqual([]);
 	});
 
+	it('gives an overlong line back whole in the download and in aco logs', async () => {
+		const result = await runCli(
+			['exec', '--name', 'long', '--', 'sh', '-c', 'head -c 40000 /dev/zero | tr "\\0" x; echo; echo end'],
+			{ ACO_URL: aco.url, ACO_SPOOL_DIR: spool }
+		);
+		expect(result.code).toBe(0);
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
+		const lines = await logOf(aco, task.executions[0].id);
+		expect(lines.length).toBeGreaterThan(2);
+		const text = await (await fetch(`${aco.url}/api/v1/executions/${task.executions[0].id}/log`)).text();
+		expect(text).toBe('x'.repeat(40_000) + '\nend\n');
+		const printed = await runCli(['logs', task.executions[0].id, '--follow', '--url', aco.url], {
+			ACO_SPOOL_DIR: spool
+		});
+		expect(printed.stdout === text).toBe(true);
+	});
+
 	it('exits with 128 + the signal number when a signal ends the command, and reports progress lines', async () => {
 		const result = await runCli(
 			['exec', '--', 'sh', '-c', 'echo "::progress value=60::most of it"; kill -TERM $$'],

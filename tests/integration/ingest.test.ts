@@ -160,6 +160,17 @@ describe('ingest API', () => {
 		const notJson = await post<{ error: { code: string } }>(aco, `/tasks/${created.task.id}/events`, '{oops');
 		expect(notJson.status).toBe(400);
 		expect(notJson.body.error.code).toBe('invalid_json');
+
+		// beyond adapter-node's BODY_SIZE_LIMIT (512 KiB): the sender's mistake, said as such
+		const lines = Array.from({ length: 12 }, () => ({ text: 'y'.repeat(60_000) }));
+		const tooBig = await post<{ error: { code: string; message: string } }>(
+			aco,
+			`/tasks/${created.task.id}/events`,
+			{ events: [{ type: 'output', step: 0, lines }] }
+		);
+		expect(tooBig.status).toBe(413);
+		expect(tooBig.body.error).toMatchObject({ code: 'payload_too_large' });
+		expect(tooBig.body.error.message).toMatch(/fewer lines/);
 	});
 
 	it('accepts a producer on the WebSocket once it presented the token', async () => {

@@ -154,7 +154,7 @@ interface ChildResult {
 function runChild(command: string[], report: (events: IngestEventInput[]) => void): Promise<ChildResult> {
 	return new Promise((resolve) => {
 		let n = 0;
-		let pending: { n: number; stream: 'stdout' | 'stderr'; text: string; ts: string }[] = [];
+		let pending: { n: number; stream: 'stdout' | 'stderr'; text: string; ts: string; partial?: true }[] = [];
 		let pendingBytes = 0;
 		let timer: NodeJS.Timeout | null = null;
 		const flush = () => {
@@ -165,8 +165,10 @@ function runChild(command: string[], report: (events: IngestEventInput[]) => voi
 			pending = [];
 			pendingBytes = 0;
 		};
-		const line = (stream: 'stdout' | 'stderr') => (text: string) => {
-			pending.push({ n: ++n, stream, text, ts: new Date().toISOString() });
+		// a partial piece (a `\r` snapshot, part of an overlong line) says so, or the download would gain a newline
+		const line = (stream: 'stdout' | 'stderr') => (text: string, partial: boolean) => {
+			const ts = new Date().toISOString();
+			pending.push({ n: ++n, stream, text, ts, ...(partial ? { partial: true as const } : {}) });
 			pendingBytes += text.length * 3; // UTF-8 at worst
 			if (pending.length >= 1_000 || pendingBytes >= MAX_EVENT_BYTES) flush();
 			else timer ??= setTimeout(flush, DEFAULT_FLUSH_MS);

@@ -40,9 +40,14 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 	const print = (lines: LogLine[]) => {
 		let chunk = '';
 		for (const line of lines) {
-			if (options.ndjson) chunk += JSON.stringify(line) + '\n';
-			else if (line.stream === 'stderr') chunk += paint('red', cleanLine(line.text)) + '\n';
-			else chunk += cleanLine(line.text) + '\n';
+			if (options.ndjson) {
+				chunk += JSON.stringify(line) + '\n';
+				continue;
+			}
+			const text = cleanLine(line.text);
+			// a partial line (a piece of an overlong line, a progress snapshot) is continued by the
+			// next one, as in the download
+			chunk += (line.stream === 'stderr' ? paint('red', text) : text) + (line.partial ? '' : '\n');
 		}
 		options.out.write(chunk);
 	};
@@ -128,8 +133,9 @@ function followLive(
 
 		client.onEvent((event) => {
 			if (event.type === 'tool.output' && wanted(event.data.execution_id)) {
-				const { line: n, output: text, is_stderr, timestamp: ts } = event.data;
-				tails.push(event.data.execution_id, { n, text, stream: is_stderr ? 'stderr' : 'stdout', ts });
+				const { line: n, output: text, is_stderr, timestamp: ts, partial } = event.data;
+				const stream = is_stderr ? 'stderr' : 'stdout';
+				tails.push(event.data.execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
 			} else if (event.type === 'tool.started' && wanted(event.data.execution_id)) {
 				tails.ensure(event.data.execution_id);
 			} else if (

@@ -50,7 +50,12 @@ export const ingestLineSchema = z
 		stream: z.enum(['stdout', 'stderr']).default('stdout'),
 		text: text(MAX_INGEST_LINE_LENGTH),
 		/** when the line was written (ISO-8601); the server's clock when omitted */
-		ts: z.iso.datetime({ offset: true }).optional()
+		ts: z.iso.datetime({ offset: true }).optional(),
+		/**
+		 * no newline followed the text (a `\r` progress snapshot, a piece of an overlong line): the
+		 * next line continues it (LogLine.partial)
+		 */
+		partial: z.boolean().optional()
 	})
 	.strict();
 

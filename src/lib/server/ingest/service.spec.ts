@@ -9,6 +9,7 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { isIngestError } from './ingest-error';
+import { formatLines } from '../http/log-stream';
 import { IngestService } from './service';
 
 const logger = pino({ level: 'silent' });
@@ -70,6 +71,34 @@ describe('ingest service', () => {
 		);
 		const [execution] = await store.listExecutions(task.id);
 		expect((await store.readLogLines(execution.id)).map((l) => l.text)).toEqual(['one', 'two']);
+	});
+
+	it('stores, streams and downloads a line marked partial as one the next line continues', async () => {
+		const { task } = await service.createTask({ name: 't' });
+		await service.applyEvents(
+			task.id,
+			events([
+				{ type: 'tool.start', step: 0, name: 's' },
+				{
+					type: 'output',
+					step: 0,
+					lines: [
+						{ text: 'working 50%\r', partial: true },
+						{ text: 'working 100%' },
+						{ text: '::error::boom' }
+					]
+				}
+			])
+		);
+		const [execution] = await store.listExecutions(task.id);
+		const stored = await store.readLogLines(execution.id);
+		expect(stored.map((l) => l.partial ?? false)).toEqual([true, false, false]);
+		expect(formatLines(stored, 'text')).toBe('working 50%\rworking 100%\n::error::boom\n');
+		const output = published.filter((e) => e.type === 'tool.output');
+		expect(output.map((e) => e.data.partial ?? false)).toEqual([true, false, false]);
+		expect((await store.readLogOutline(execution.id)).annotations).toMatchObject([
+			{ line: 3, level: 'error' }
+		]);
 	});
 
 	it('coalesces progress lines of one batch into one write and one event', async () => {

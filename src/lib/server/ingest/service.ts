@@ -260,7 +260,13 @@ export class IngestService {
 					`${at}.lines.${index}.n: step ${event.step} has lines 1–${count} stored, so the next line is ${count + 1}, not ${n}. Resend the missing lines first.`
 				);
 			}
-			accepted.push({ n, stream: line.stream, ts: line.ts ?? now(), text: line.text });
+			accepted.push({
+				n,
+				stream: line.stream,
+				ts: line.ts ?? now(),
+				text: line.text,
+				...(line.partial ? { partial: true as const } : {})
+			});
 			count = n;
 		}
 		execution = await this.#store(batch, execution, accepted);
@@ -268,6 +274,8 @@ export class IngestService {
 		else batch.counts.ignored++;
 		if (isTerminal(batch.task.status)) return;
 		for (const line of accepted) {
+			// as in the runner's pipeline: a line still being written is no command yet
+			if (line.partial) continue;
 			const command = parseWorkflowCommand(line.text);
 			if (command?.kind !== 'progress') continue;
 			batch.pending = {
@@ -292,7 +300,8 @@ export class IngestService {
 				line: line.n,
 				output: line.text,
 				is_stderr: line.stream === 'stderr',
-				timestamp: line.ts
+				timestamp: line.ts,
+				...(line.partial ? { partial: true as const } : {})
 			});
 		}
 		return updated;

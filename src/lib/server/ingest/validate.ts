@@ -17,7 +17,18 @@ export function validate<S extends z.ZodType>(schema: S, body: unknown, what: st
 
 /** Reads a JSON body; a body that is not JSON is a 400, not a crash. */
 export async function readJson(request: Request): Promise<unknown> {
-	const text = await request.text();
+	let text: string;
+	try {
+		text = await request.text();
+	} catch (err) {
+		// SvelteKit's adapter errors the body stream with status 413 past BODY_SIZE_LIMIT
+		if ((err as { status?: unknown } | null)?.status !== 413) throw err;
+		throw new IngestError(
+			413,
+			'payload_too_large',
+			`The request body is larger than this server accepts (${(err as Error).message}); send fewer lines per request.`
+		);
+	}
 	if (!text.trim())
 		throw new IngestError(400, 'invalid_request', 'The request body is empty; send a JSON object.');
 	try {

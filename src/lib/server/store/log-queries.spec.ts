@@ -199,6 +199,19 @@ describe('log pages, outline and search', () => {
 			expect(performance.now() - started).toBeLessThan(5_000);
 		});
 
+		it('also bounds a pattern that backtracks only after a line has matched', async () => {
+			// `ok` makes the line match at once; finding the ranges past it is what backtracks
+			await store.appendLogLines(executionId, [
+				{ n: 1, stream: 'stdout', ts: TS, text: 'ok ' + 'a'.repeat(27) + '!' }
+			]);
+			const searcher = new LogSearcher(store, { chunkTimeoutMs: 100 });
+			const started = performance.now();
+			await expect(searcher.search(executionId, { q: 'ok|(a+)+$', regex: true })).rejects.toMatchObject({
+				code: 'search_timeout'
+			});
+			expect(performance.now() - started).toBeLessThan(2_000);
+		});
+
 		it('yields to the event loop while it scans', async () => {
 			await store.appendLogLines(executionId, mixed(5000, texts));
 			const searcher = new LogSearcher(store, { chunkLines: 100 });

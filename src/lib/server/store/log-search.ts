@@ -136,11 +136,11 @@ export class LogSearcher {
 		entry.busy = scan.catch(() => undefined);
 		try {
 			await scan;
+			return await this.#page(executionId, re, entry, query);
 		} catch (err) {
 			this.#cache.delete(key);
 			throw err;
 		}
-		return this.#page(executionId, re, entry, query);
 	}
 
 	#entry(key: string): CacheEntry {
@@ -179,23 +179,28 @@ export class LogSearcher {
 
 	#matchChunk(re: RegExp, lines: [number, string][], into: number[]): void {
 		const found: number[] = [];
-		this.#context.job = () => {
+		this.#bounded(lines.length, () => {
 			for (const [n, text] of lines) if (hasMatch(re, displayText(text))) found.push(n);
-		};
+		});
+		for (const n of found) into.push(n);
+	}
+
+	/** runs `job` under the chunk timeout (V8 interrupts even a backtracking RegExp) */
+	#bounded(lineCount: number, job: () => void): void {
+		this.#context.job = job;
 		try {
 			this.#script.runInContext(this.#context, { timeout: this.#options.chunkTimeoutMs });
 		} catch (err) {
 			if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
 				throw new LogSearchError(
 					'search_timeout',
-					`The pattern took longer than ${this.#options.chunkTimeoutMs} ms on ${lines.length} lines (catastrophic backtracking?). Simplify the regular expression, e.g. avoid nested quantifiers like (a+)+.`
+					`The pattern took longer than ${this.#options.chunkTimeoutMs} ms on ${lineCount} lines (catastrophic backtracking?). Simplify the regular expression, e.g. avoid nested quantifiers like (a+)+.`
 				);
 			}
 			throw err;
 		} finally {
 			this.#context.job = () => undefined;
 		}
-		for (const n of found) into.push(n);
 	}
 
 	async #page(
@@ -216,10 +221,11 @@ export class LogSearcher {
 		}
 		const wanted = all.slice(lo, lo + limit);
 		const lines = await this.#store.readLogLinesAt(executionId, wanted);
-		const matches: LogSearchMatch[] = lines.map((line) => ({
-			line: line.n,
-			ranges: matchRanges(re, displayText(line.text))
-		}));
+		// every range of a line can backtrack where finding its first match did not
+		let matches: LogSearchMatch[] = [];
+		this.#bounded(lines.length, () => {
+			matches = lines.map((line) => ({ line: line.n, ranges: matchRanges(re, displayText(line.text)) }));
+		});
 		return { total: all.length, matches, truncated: lo + limit < all.length };
 	}
 }
