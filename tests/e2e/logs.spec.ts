@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
+import type { LogOutlineResponse } from '../../src/lib/protocol';
 import { ROOT } from '../helpers/server';
 import { AcoServer, test as base, expect } from './fixtures';
 
@@ -316,6 +317,46 @@ test('follow mode pauses when the reader scrolls up and resumes from the "new li
 	await expect(button).toBeHidden();
 	await expect.poll(newest).toBeGreaterThan(Math.max(...held) + unseen);
 	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+});
+
+test('a \\r progress bar shows as one row that changes, ending at 100 % above "done"', async ({
+	page,
+	logs
+}) => {
+	const taskId = await runOnly(logs, 'progress');
+	await page.goto(`${logs.url}/tasks/${taskId}`);
+	const log = panel(page);
+	const bars = log.locator('[data-testid="log-line"]', { hasText: /\[[# ]{10}\] \d+%/ });
+	// live: one bar row at any time, whose state moves on
+	const seen = new Set<string>();
+	let most = 0;
+	await expect
+		.poll(
+			async () => {
+				const texts = await bars.allTextContents();
+				most = Math.max(most, texts.length);
+				if (texts[0]) seen.add(texts[0].match(/\d+%/)![0]);
+				return seen.size;
+			},
+			{ timeout: 15_000, intervals: [100] }
+		)
+		.toBeGreaterThanOrEqual(2);
+	expect(most).toBe(1);
+	const ran = await finished(logs, taskId);
+	await expect(log.locator('[data-testid="log-line"]', { hasText: /\bdone\b/ })).toHaveCount(1);
+	await expect(bars).toHaveCount(1);
+	await expect(bars).toContainText('[##########] 100%');
+	await page.screenshot({ path: test.info().outputPath('progress-bar.png') });
+
+	const frames = Array.from({ length: 35 }, (_, k) => {
+		const i = k + 1;
+		return `\r[${'#'.repeat(Math.round((i / 35) * 10)).padEnd(10)}] ${Math.round((i / 35) * 100)}%`;
+	});
+	expect(await logs.logText(ran.executionId)).toBe(`start\n${frames.join('')}\ndone\n`);
+	// the gutter shows the run's last line, the one that finished the bar
+	const outline = await logs.api<LogOutlineResponse>('GET', `/api/v1/executions/${ran.executionId}/outline`);
+	expect(outline.progress).toEqual([{ start: 2, end: expect.any(Number) }]);
+	await expect(bars).toHaveAttribute('data-n', String(outline.progress[0].end));
 });
 
 test('the stream filter shows only stderr or only stdout, and all again', async ({ page, logs }) => {

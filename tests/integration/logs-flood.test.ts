@@ -102,6 +102,8 @@ describe('a tool flooding its output', () => {
 				{ line: 4, level: 'warning', message: 'Deprecated API', file: 'a.ts', file_line: 3 },
 				{ line: 5, level: 'error', message: 'Boom' }
 			],
+			// the bar's snapshot and the line that finished it show as one row
+			progress: [{ start: 6, end: 7 }],
 			truncated: false
 		});
 		const ndjson = await (

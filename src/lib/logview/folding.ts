@@ -1,16 +1,22 @@
 /**
  * @module logview/folding
- * Folding math: which line numbers a set of collapsed `::group::` sections hides, and the
- * mapping between view rows (0-based, hidden lines skipped) and line numbers (1-based).
+ * Folding math: which line numbers a set of collapsed `::group::` sections and the progress-bar
+ * runs hide, and the mapping between view rows (0-based, hidden lines skipped) and line numbers
+ * (1-based). A group shows its first line (the toggle); a run, always folded, shows its last (the
+ * bar's newest state).
  * Both directions are binary searches over the merged hidden ranges, so a log with thousands of
  * folded groups still maps a scroll position in microseconds.
  */
-import type { LogGroup } from './types';
+import type { LogGroup, LogProgressRun } from './types';
 
-/** lines `from..to` (inclusive) are hidden */
+/**
+ * lines `from..to` (inclusive) are hidden; `shownAfter`: a hidden line is shown by the row after
+ * the range (a progress run's newest line) instead of the one before (a group's toggle)
+ */
 export interface HiddenRange {
 	from: number;
 	to: number;
+	shownAfter?: boolean;
 }
 
 /**
@@ -21,7 +27,8 @@ export interface HiddenRange {
 export function hiddenRanges(
 	groups: readonly LogGroup[],
 	collapsed: ReadonlySet<number>,
-	total: number
+	total: number,
+	progress: readonly LogProgressRun[] = []
 ): HiddenRange[] {
 	const raw: HiddenRange[] = [];
 	for (const group of groups) {
@@ -29,11 +36,19 @@ export function hiddenRanges(
 		const to = Math.min(group.end ?? total, total);
 		if (to > group.start) raw.push({ from: group.start + 1, to });
 	}
+	// a run hides all but its last line; an open one reaches the newest line so far
+	for (const run of progress) {
+		const last = Math.min(run.end ?? total, total);
+		if (last > run.start) raw.push({ from: run.start, to: last - 1, shownAfter: true });
+	}
 	raw.sort((a, b) => a.from - b.from);
 	const merged: HiddenRange[] = [];
 	for (const range of raw) {
 		const prev = merged.at(-1);
-		if (prev && range.from <= prev.to + 1) prev.to = Math.max(prev.to, range.to);
+		// ranges that touch stay apart when they show their lines on different sides (a run right
+		// after a folded group); overlapping ones merge into the outer, which decides
+		const touches = (p: HiddenRange) => range.from === p.to + 1 && range.shownAfter === p.shownAfter;
+		if (prev && (range.from <= prev.to || touches(prev))) prev.to = Math.max(prev.to, range.to);
 		else merged.push({ ...range });
 	}
 	return merged;
@@ -105,11 +120,11 @@ export class FoldMap {
 		}
 		if (found < 0) return n - 1;
 		const range = this.#ranges[found];
-		if (n <= range.to) return range.from - 2 - this.#before[found];
+		if (n <= range.to) return range.from - (range.shownAfter ? 1 : 2) - this.#before[found];
 		return n - 1 - (this.#before[found] + range.to - range.from + 1);
 	}
 
-	/** Whether line `n` is inside a collapsed group. */
+	/** Whether line `n` is inside a collapsed group or is a progress run's older state. */
 	isHidden(n: number): boolean {
 		return this.#covers(n);
 	}

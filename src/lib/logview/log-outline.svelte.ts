@@ -1,24 +1,29 @@
 /**
  * @module logview/log-outline
- * A log's `::group::` sections and `::error::`/`::warning::`/`::notice::` annotations (read from
- * the server's `/outline`, kept at ingest, so cheap on any log size), and which groups the reader
+ * A log's `::group::` sections, `::error::`/`::warning::`/`::notice::` annotations and progress-bar
+ * runs (read from the server's `/outline`, kept at ingest, so cheap on any log size; runs also
+ * followed from live lines, so a bar stays one row between loads), and which groups the reader
  * folded — remembered per execution in localStorage.
  */
 import { ApiClient, isAbortError } from '$lib/api';
+import { progressInfo, progressStep } from '$lib/log/progress-runs';
 import {
 	NO_LINES,
 	annotationsByLine,
 	groupEnds,
 	groupsByStart,
+	mergeProgress,
 	parseCollapsed,
 	revealing,
 	toggled
 } from './outline-index';
-import type { LogAnnotation, LogGroup } from './types';
+import type { LogAnnotation, LogGroup, LogLine, LogProgressRun } from './types';
 
 const STORAGE_PREFIX = 'aco.log.folds.';
 /** live output with many commands asks for the outline at most this often */
 const REFRESH_DELAY_MS = 500;
+/** live run starts and ends remembered between loads (a load brings them all anyway) */
+const MAX_LIVE_RUN_EVENTS = 10_000;
 
 export interface LogOutlineOptions {
 	api?: ApiClient;
@@ -40,6 +45,9 @@ export class LogOutline {
 	#groups = $state.raw<LogGroup[]>([]);
 	#annotations = $state.raw<LogAnnotation[]>([]);
 	#collapsed = $state.raw<ReadonlySet<number>>(NO_LINES);
+	#serverProgress = $state.raw<LogProgressRun[]>([]);
+	#liveStarts = $state.raw<number[]>([]);
+	#liveCloses = $state.raw<number[]>([]);
 
 	readonly #api: ApiClient;
 	readonly #storage: Pick<Storage, 'getItem' | 'setItem'> | null;
@@ -68,6 +76,11 @@ export class LogOutline {
 		return this.#collapsed;
 	}
 
+	/** progress-bar runs, each shown as its last line */
+	get progress(): LogProgressRun[] {
+		return this.#progress;
+	}
+
 	/** The group whose `::group::` line is `line`. */
 	groupAt(line: number): LogGroup | undefined {
 		return this.#groupsByStart.get(line);
@@ -84,6 +97,7 @@ export class LogOutline {
 	readonly #groupsByStart = $derived(groupsByStart(this.#groups));
 	readonly #groupEnds = $derived(groupEnds(this.#groups));
 	readonly #annotationsByLine = $derived(annotationsByLine(this.#annotations));
+	readonly #progress = $derived(mergeProgress(this.#serverProgress, this.#liveStarts, this.#liveCloses));
 
 	async load(): Promise<void> {
 		if (this.#loading) {
@@ -97,6 +111,7 @@ export class LogOutline {
 				const outline = await this.#api.getLogOutline(this.executionId, this.#abort.signal);
 				this.#groups = outline.groups;
 				this.#annotations = outline.annotations;
+				this.#serverProgress = outline.progress ?? [];
 			} while (this.#again);
 		} catch (err) {
 			// the outline is an aid: the log still shows without it
@@ -113,6 +128,26 @@ export class LogOutline {
 			this.#timer = null;
 			void this.load();
 		}, this.#refreshDelayMs);
+	}
+
+	/**
+	 * A live line (and the one numbered before it, when held): opens or ends a progress run at
+	 * once, so the bar stays one row; the next load confirms it.
+	 */
+	noteLive(line: LogLine, previous: LogLine | undefined): void {
+		// the line before not held (a gap, a filtered view): the rule cannot be applied, the server can
+		if (previous === undefined) {
+			if (line.partial || this.#progress.at(-1)?.end === null) this.scheduleRefresh();
+			return;
+		}
+		// most lines: neither a snapshot nor after one
+		if (!line.partial && !previous.partial) return;
+		const step = progressStep(progressInfo(previous), progressInfo(line));
+		if (step.closeAt !== null) {
+			this.#liveCloses = [...this.#liveCloses.slice(1 - MAX_LIVE_RUN_EVENTS), step.closeAt];
+		}
+		if (step.start) this.#liveStarts = [...this.#liveStarts.slice(1 - MAX_LIVE_RUN_EVENTS), line.n];
+		this.scheduleRefresh();
 	}
 
 	toggle(start: number): void {

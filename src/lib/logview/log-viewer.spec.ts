@@ -53,6 +53,7 @@ describe('LogViewer', () => {
 		server.state.outline = {
 			groups: [{ name: 'deps', start: 5, end: 15 }],
 			annotations: [],
+			progress: [],
 			truncated: false
 		};
 		viewer.start();
@@ -92,5 +93,47 @@ describe('LogViewer', () => {
 		expect(server.calls.some((c) => c.includes('/search') && c.includes('after=50'))).toBe(true);
 		await viewer.findPrevious();
 		expect(viewer.highlight).toBe(50);
+	});
+
+	it('shows a live progress bar as one row that changes, and a link into it opens that row', async () => {
+		const { log, viewer } = setup(5);
+		viewer.start();
+		await settle();
+		const bar = (n: number, text: string, partial: boolean) =>
+			({
+				n,
+				stream: 'stdout',
+				ts: '2024-01-01T00:00:00.000Z',
+				text,
+				...(partial ? { partial } : {})
+			}) as const;
+		log.push(bar(6, '\r[#   ] 25%', true));
+		await settle();
+		expect(viewer.rows).toBe(6);
+		log.push(bar(7, '\r[##  ] 50%', true));
+		log.push(bar(8, '\r[### ] 75%', true));
+		await settle();
+		expect(viewer.rows).toBe(6);
+		expect(viewer.rowToPos(5)).toBe(8);
+		log.push(bar(9, '\r[####] 100%', false));
+		log.push(bar(10, 'done', false));
+		await settle();
+		expect(viewer.rows).toBe(7);
+		expect([viewer.rowToPos(5), viewer.rowToPos(6)]).toEqual([9, 10]);
+
+		viewer.jumpTo(7);
+		expect(viewer.scrollRequest?.row).toBe(5);
+		expect(viewer.highlight).toBe(9);
+	});
+
+	it('opens no progress run from a snapshot whose previous line is not held (a stream filter)', async () => {
+		const { log, viewer } = setup(5);
+		viewer.start();
+		await settle();
+		viewer.setFilter('stdout');
+		log.push({ n: 6, stream: 'stdout', ts: '2024-01-01T00:00:00.000Z', text: '\r50%', partial: true });
+		log.push({ n: 7, stream: 'stdout', ts: '2024-01-01T00:00:00.000Z', text: '\r60%', partial: true });
+		await settle();
+		expect(viewer.outline.progress).toEqual([]);
 	});
 });

@@ -3,7 +3,8 @@
  * What one open log panel shows, on top of the execution's {@link ExecutionLog}: its outline and
  * folds, a search, follow mode with the count of lines that arrived while the reader looked
  * elsewhere, the highlighted line (from a `#L123` link or a jump), timestamps on or off, and
- * the mapping between view rows and log positions (folded groups take no rows).
+ * the mapping between view rows and log positions (folded groups take no rows, a progress-bar
+ * run takes one).
  */
 import { ApiClient } from '$lib/api';
 import type { ExecutionLog } from '$lib/realtime/execution-log.svelte';
@@ -45,7 +46,9 @@ export class LogViewer {
 
 	readonly #folds = $derived.by(() =>
 		this.log.filter === 'both'
-			? new FoldMap(hiddenRanges(this.outline.groups, this.outline.collapsed, this.log.total))
+			? new FoldMap(
+					hiddenRanges(this.outline.groups, this.outline.collapsed, this.log.total, this.outline.progress)
+				)
 			: new FoldMap()
 	);
 
@@ -87,6 +90,7 @@ export class LogViewer {
 	start(): void {
 		this.log.open();
 		this.#teardown.push(this.log.onOutlineChange(() => this.outline.scheduleRefresh()));
+		this.#teardown.push(this.log.onLiveLine((line, previous) => this.outline.noteLive(line, previous)));
 		const target = this.#highlight;
 		if (target !== null) this.jumpTo(target);
 		// remembered folds change which row shows the target: aim again once they are known
@@ -134,8 +138,10 @@ export class LogViewer {
 		if (this.log.filter !== 'both') this.log.setFilter('both');
 		this.outline.reveal(line);
 		this.pause();
-		this.#highlight = line;
-		this.#scrollRequest = { row: this.posToRow(line), seq: ++this.#seq };
+		const row = this.posToRow(line);
+		// a progress bar's older state is drawn over: its run's row (the newest state) stands in
+		this.#highlight = this.#folds.isHidden(line) ? this.rowToPos(row) : line;
+		this.#scrollRequest = { row, seq: ++this.#seq };
 	}
 
 	/** Marks a line (its number was clicked) without moving the view. */

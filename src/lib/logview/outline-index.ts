@@ -3,7 +3,7 @@
  * Lookups over an outline, rebuilt whenever it is replaced (never mutated after), and the
  * folded-group set's updates, each returning a new set.
  */
-import type { LogAnnotation, LogGroup, LogSearchMatch } from './types';
+import type { LogAnnotation, LogGroup, LogProgressRun, LogSearchMatch } from './types';
 
 export function groupsByStart(groups: readonly LogGroup[]): ReadonlyMap<number, LogGroup> {
 	return new Map(groups.map((g) => [g.start, g]));
@@ -52,3 +52,31 @@ export function parseCollapsed(raw: string | null | undefined): ReadonlySet<numb
 }
 
 export const NO_LINES: ReadonlySet<number> = new Set();
+
+/**
+ * The server's progress runs with what live lines showed since (runs opened, runs ended), which
+ * the outline learns only at its next load: an open run ends at the first live close after it.
+ */
+export function mergeProgress(
+	server: readonly LogProgressRun[],
+	liveStarts: readonly number[],
+	liveCloses: readonly number[]
+): LogProgressRun[] {
+	const ends = new Map<number, number | null>(server.map((run) => [run.start, run.end]));
+	for (const start of liveStarts) if (!ends.has(start)) ends.set(start, null);
+	const closes = [...liveCloses].sort((a, b) => a - b);
+	return [...ends]
+		.sort((a, b) => a[0] - b[0])
+		.map(([start, end]) => ({ start, end: end ?? firstAtLeast(closes, start) }));
+}
+
+function firstAtLeast(sorted: readonly number[], value: number): number | null {
+	let lo = 0;
+	let hi = sorted.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >> 1;
+		if (sorted[mid] < value) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo < sorted.length ? sorted[lo] : null;
+}

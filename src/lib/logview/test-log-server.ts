@@ -17,7 +17,7 @@ export interface FakeLogServer {
 export function logServer(executionId: string, lines: LogLine[] = []) {
 	const state: FakeLogServer = {
 		lines,
-		outline: { groups: [], annotations: [], truncated: false },
+		outline: { groups: [], annotations: [], progress: [], truncated: false },
 		search: () => ({ total: 0, matches: [], truncated: false }),
 		hold: null
 	};

@@ -8,6 +8,7 @@ import type {
 	LogLine,
 	LogLinesResponse,
 	LogOutlineResponse,
+	LogProgressRun,
 	LogSearchMatch,
 	LogSearchResponse,
 	LogStream,
@@ -20,6 +21,7 @@ export type {
 	LogLine,
 	LogLinesResponse,
 	LogOutlineResponse,
+	LogProgressRun,
 	LogSearchMatch,
 	LogSearchResponse,
 	LogStream

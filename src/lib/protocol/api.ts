@@ -59,7 +59,16 @@
  * show a partial line followed by its continuation as one row, e.g. only the continuation
  * (its `displayText` after `\r` is the bar's newest state) — or simply as rows of their own.
  *
- * `GET …/outline` also has `truncated: true` when there were more than 10,000 groups or annotations.
+ * `GET …/outline` also has `progress`: the runs of such snapshots, `[{ start, end }]` in line order,
+ * each to be shown as ONE row, its newest line (`end`, the gutter shows that number; a link to a
+ * line inside the run opens that row). A run is a stretch of partial lines holding `\r`, of one
+ * stream on consecutive line numbers, plus the next line when it continues them with a `\r` of
+ * its own (its display is the bar's final state); `end: null` while the run is still the
+ * newest output (it then reaches the last line so far). Runs are recorded at ingest (the rule:
+ * src/lib/log/progress-runs.ts); logs stored before that have none.
+ *
+ * `GET …/outline` also has `truncated: true` when there were more than 10,000 groups,
+ * annotations or progress runs.
  */
 import type {
 	Execution,
@@ -245,8 +254,16 @@ export interface LogAnnotation {
 }
 
 /** at most 10,000 groups and 10,000 annotations (the first ones); `truncated` says more exist */
+/** A progress bar redrawn over lines `start…end`, shown as line `end` (see `…/outline`). */
+export interface LogProgressRun {
+	start: number;
+	/** the run's last line, null while it is still the newest output */
+	end: number | null;
+}
+
 export interface LogOutlineResponse {
 	groups: LogGroup[];
 	annotations: LogAnnotation[];
+	progress: LogProgressRun[];
 	truncated: boolean;
 }

@@ -28,6 +28,9 @@ const STREAM_REFRESH_MS = 250;
 /** a workflow command that changes the outline (groups, annotations) */
 const OUTLINE_COMMAND = /^::(?:group|endgroup|error|warning|notice)\b/;
 
+/** `previous`: the line numbered `line.n - 1`, when held */
+export type LiveLineListener = (line: LogLine, previous: LogLine | undefined) => void;
+
 export type LogPhase = 'idle' | 'loading' | 'live' | 'error';
 
 export interface ExecutionLogOptions {
@@ -67,6 +70,7 @@ export class ExecutionLog {
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 	readonly #outlineListeners: (() => void)[] = [];
+	readonly #lineListeners: LiveLineListener[] = [];
 	/** the newest line number known (published as `lastLine` once per frame) */
 	#last = 0;
 	/** lines in the filtered stream (stdout/stderr filters) */
@@ -131,6 +135,18 @@ export class ExecutionLog {
 		return this.#cache.get(pos);
 	}
 
+	/**
+	 * Calls `listener` with each live line and the line numbered just before it when held (only
+	 * with all streams shown: a filtered window holds positions, not line numbers).
+	 */
+	onLiveLine(listener: LiveLineListener): () => void {
+		this.#lineListeners.push(listener);
+		return () => {
+			const i = this.#lineListeners.indexOf(listener);
+			if (i >= 0) this.#lineListeners.splice(i, 1);
+		};
+	}
+
 	/** Calls `listener` (at most once per frame) when live output carried a group or annotation command. */
 	onOutlineChange(listener: () => void): () => void {
 		this.#outlineListeners.push(listener);
@@ -180,6 +196,10 @@ export class ExecutionLog {
 			return;
 		}
 		if (OUTLINE_COMMAND.test(line.text)) this.#outlineChanged = true;
+		if (this.#lineListeners.length > 0) {
+			const before = this.#filter === 'both' ? this.#cache.get(line.n - 1) : undefined;
+			for (const listener of this.#lineListeners) listener(line, before);
+		}
 		if (this.#filter === 'both') {
 			this.#cache.set(line.n, line);
 			// a hole: lines previous+1 … n-1 exist but never came (dropped under backpressure, say)

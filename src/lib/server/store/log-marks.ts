@@ -35,7 +35,7 @@ export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
 }
 
 /**
- * Builds the outline from marks in line order. Groups do not nest, as in GitHub Actions: a
+ * Builds the outline from marks in line order (progress runs are added from their own table). Groups do not nest, as in GitHub Actions: a
  * `::group::` while one is open ends the open one on the line before it.
  */
 export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
@@ -65,5 +65,5 @@ export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 			truncated = true;
 		}
 	}
-	return { groups, annotations, truncated };
+	return { groups, annotations, progress: [], truncated };
 }

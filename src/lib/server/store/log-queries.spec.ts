@@ -118,6 +118,7 @@ describe('log pages, outline and search', () => {
 				{ line: 6, level: 'warning', message: 'careful' },
 				{ line: 8, level: 'notice', message: 'ok' }
 			],
+			progress: [],
 			truncated: false
 		});
 	});

@@ -137,6 +137,20 @@ export const MIGRATIONS: readonly Migration[] = [
 				if (mark) insert.run(row.execution_id, row.n, mark.kind, mark.text, mark.file, mark.file_line);
 			}
 		}
+	},
+	{
+		version: 3,
+		name: 'progress bar runs',
+		// runs of `\r` progress snapshots found at ingest (log/progress-runs); end_n NULL while open.
+		// Logs stored before keep no runs: their snapshots show as rows of their own.
+		up: `
+			CREATE TABLE log_progress (
+				execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+				start INTEGER NOT NULL,
+				end_n INTEGER,
+				PRIMARY KEY (execution_id, start)
+			) WITHOUT ROWID;
+		`
 	}
 ];
 

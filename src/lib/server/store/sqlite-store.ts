@@ -9,7 +9,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../protocol';
 import { newId } from '../ids';
-import { buildOutline, logMarkOf } from './log-marks';
+import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf } from './log-marks';
+import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
 import { readLogPage } from './log-pages';
 import { migrate } from './migrations';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
@@ -109,6 +110,7 @@ class SqliteStore implements Store {
 				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
 				stderr: stmt.streamCount.get(executionId, 'stderr') ?? 0
 			};
+			let prev: ProgressLineInfo | undefined;
 			for (const line of lines) {
 				const rank = ranks[line.stream] + 1;
 				// a line already stored (a repeated append) keeps its rank and adds none
@@ -127,6 +129,13 @@ class SqliteStore implements Store {
 				ranks[line.stream] = rank;
 				const mark = logMarkOf(line.text);
 				if (mark) stmt.insertMark.run(executionId, line.n, mark.kind, mark.text, mark.file, mark.file_line);
+				// the line before is the batch's previous one, or stored by an earlier batch
+				if (prev?.n !== line.n - 1) prev = this.#storedProgressInfo(executionId, line.n - 1);
+				const info = progressInfo(line);
+				const step = progressStep(prev, info);
+				if (step.closeAt !== null) stmt.closeProgress.run(step.closeAt, executionId, step.closeAt);
+				if (step.start) stmt.openProgress.run(executionId, line.n);
+				prev = info;
 			}
 			stmt.syncLineCount.run({ id: executionId });
 		});
@@ -135,6 +144,18 @@ class SqliteStore implements Store {
 			tasks: stmt.interruptTasks.run({ reason, now }).changes,
 			executions: stmt.interruptExecutions.run({ reason, now }).changes
 		}));
+	}
+
+	#storedProgressInfo(executionId: string, n: number): ProgressLineInfo | undefined {
+		if (n < 1) return undefined;
+		const row = this.#stmt.lineProgressInfo.get(executionId, n);
+		if (!row) return undefined;
+		return {
+			n,
+			stream: row.stream === 'stderr' ? 'stderr' : 'stdout',
+			partial: row.partial === 1,
+			cr: row.cr === 1
+		};
 	}
 
 	#assertOpen(): void {
@@ -339,7 +360,11 @@ class SqliteStore implements Store {
 
 	async readLogOutline(executionId: string): Promise<LogOutlineResponse> {
 		this.#assertOpen();
-		return buildOutline(this.#stmt.readMarks.iterate(executionId));
+		const outline = buildOutline(this.#stmt.readMarks.iterate(executionId));
+		const runs = this.#stmt.readProgress.all(executionId, MAX_OUTLINE_ENTRIES + 1);
+		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
+		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));
+		return outline;
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {

@@ -88,6 +88,18 @@ export function prepareStatements(db: Database.Database) {
 		insertMark: db.prepare<[string, number, string, string, string | null, number | null]>(
 			'INSERT OR IGNORE INTO log_marks (execution_id, n, kind, text, file, file_line) VALUES (?, ?, ?, ?, ?, ?)'
 		),
+		lineProgressInfo: db.prepare<[string, number], { stream: string; partial: number; cr: number }>(
+			'SELECT stream, partial, instr(text, char(13)) > 0 AS cr FROM log_lines WHERE execution_id = ? AND n = ?'
+		),
+		openProgress: db.prepare<[string, number]>(
+			'INSERT OR IGNORE INTO log_progress (execution_id, start, end_n) VALUES (?, ?, NULL)'
+		),
+		closeProgress: db.prepare<[number, string, number]>(
+			'UPDATE log_progress SET end_n = ? WHERE execution_id = ? AND end_n IS NULL AND start <= ?'
+		),
+		readProgress: db.prepare<[string, number], { start: number; end_n: number | null }>(
+			'SELECT start, end_n FROM log_progress WHERE execution_id = ? ORDER BY start LIMIT ?'
+		),
 		readMarks: db.prepare<[string], LogMarkRow>(
 			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = ? ORDER BY n'
 		),
