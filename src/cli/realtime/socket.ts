@@ -6,18 +6,12 @@
  */
 import WebSocket from 'ws';
 import { WS_PATH } from '../../lib/protocol/limits';
+import type { WebSocketLike } from '../../lib/realtime/connection-types';
 
 export const WS_OPEN = 1;
 
-export interface SocketLike {
-	readonly readyState: number;
-	onopen: ((ev: unknown) => void) | null;
-	onclose: ((ev: { code: number; reason: string }) => void) | null;
-	onmessage: ((ev: { data: unknown }) => void) | null;
-	onerror: ((ev: unknown) => void) | null;
-	send(data: string): void;
-	close(code?: number, reason?: string): void;
-}
+/** the browser client's socket shape, so both clients are written against one interface */
+export type SocketLike = WebSocketLike;
 
 export type SocketFactory = (url: string) => SocketLike;
 
