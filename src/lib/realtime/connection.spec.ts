@@ -1,38 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RealtimeConnection, defaultHubUrl, type ConnectionOptions } from './connection.svelte';
-import { socketFactory } from './test-socket';
+import { defaultHubUrl } from './connection.svelte';
+import { connectionHarness } from './test-connection';
 
 const task = { task_id: 't1', run_id: null, progress: 10, message: null };
 
-function setup(options: ConnectionOptions = {}) {
-	const factory = socketFactory();
-	const target = new EventTarget();
-	let online = true;
-	const connection = new RealtimeConnection({
-		url: 'ws://aco.test/ws',
-		createSocket: factory.create,
-		target,
-		isOnline: () => online,
-		now: () => Date.now(),
-		backoff: { random: () => 0.5 },
-		...options
-	});
-	return {
-		connection,
-		factory,
-		target,
-		setOnline(value: boolean) {
-			online = value;
-			target.dispatchEvent(new Event(value ? 'online' : 'offline'));
-		},
-		/** opens the newest socket and sends the welcome */
-		accept(welcome: Parameters<ReturnType<typeof socketFactory>['last']['welcome']>[0] = {}) {
-			factory.last.open();
-			factory.last.welcome(welcome);
-			return factory.last;
-		}
-	};
-}
+const setup = connectionHarness;
 
 describe('RealtimeConnection', () => {
 	beforeEach(() => {
