@@ -35,7 +35,7 @@ export interface WorkflowRun {
 	id: string;
 	workflow: string;
 	status: RunStatus;
-	/** finished weight / total weight, 0–100 */
+	/** how far the run got, 0–100: each task's weight times its own progress (see run-state.ts) */
 	progress: number;
 	total_weight: number;
 	finished_weight: number;

@@ -117,25 +117,31 @@ describe('orchestrator', () => {
 		const end = await ended(run.id);
 		expect(end.type).toBe('workflow.completed');
 
-		expect(timeline(run)).toEqual([
+		// a task's own progress also moves the run, so `workflow.progress` comes between these too
+		// (how many depends on timing): they are checked below, the rest in order here
+		expect(timeline(run).filter((entry) => !entry.startsWith('workflow.progress'))).toEqual([
 			'task.created(first)',
 			'task.created(second)',
-			'workflow.progress:running',
 			'task.status:running(first)',
 			'tool.started(first)',
 			'tool.completed(first)',
 			'task.completed(first)',
-			'workflow.progress:running',
 			'task.status:running(second)',
 			'tool.started(second)',
 			'tool.completed(second)',
 			'task.completed(second)',
-			'workflow.progress:running',
 			'workflow.completed:succeeded'
 		]);
+		const line = timeline(run);
+		expect(line[2]).toBe('workflow.progress:running');
+		expect(line.at(-2)).toBe('workflow.progress:running');
 
+		// never backwards, from nothing through half (the first task done) to all
 		const progress = ofType('workflow.progress').map((event) => event.data.progress);
-		expect(progress).toEqual([0, 50, 100]);
+		expect(progress).toEqual([...progress].sort((a, b) => a - b));
+		expect(progress[0]).toBe(0);
+		expect(progress).toContain(50);
+		expect(progress.at(-1)).toBe(100);
 
 		// the output of a tool arrives between its start and its completion, numbered 1..n
 		const firstExec = ofType('tool.started')[0].data.execution;
@@ -242,6 +248,31 @@ describe('orchestrator', () => {
 		expect(ofType('tool.output').map((event) => event.data.output)).toContain(
 			'::progress value=30::thirty percent'
 		);
+	});
+
+	it("moves the run's progress with its tasks' own progress, and a failed run keeps how far it got", async () => {
+		workflow(
+			'partway',
+			`tasks:
+  build:
+    weight: 3
+    steps:
+      - run: echo "::progress value=40::compiling"; exit 1
+  ship:
+    needs: [build]
+    steps:
+      - run: "true"
+`
+		);
+		const run = await orchestrator.startRun('partway');
+		const end = await ended(run.id);
+		const progress = ofType('workflow.progress')
+			.filter((event) => event.data.run_id === run.id)
+			.map((event) => event.data.progress);
+		// 40 % of weight 3 out of 4, while the task was still running
+		expect(progress).toContain(30);
+		expect(end.data.run).toMatchObject({ status: 'failed', progress: 30 });
+		expect((await store.getRun(run.id))!.progress).toBe(30);
 	});
 
 	it('cancels a run: the running tool is killed quickly and queued tasks are cancelled', async () => {

@@ -10,6 +10,7 @@
  * (a run's last `workflow.progress` before its `workflow.completed`, never after).
  */
 import type {
+	AnyDomainEvent,
 	RunStatus,
 	Task,
 	TaskStatus,
@@ -59,10 +60,13 @@ class WorkflowOrchestrator implements Orchestrator {
 	/** startRun calls still writing their run's records */
 	#starting = new Set<Promise<WorkflowRun>>();
 	#reportedErrors = '[]';
+	#offBus: () => void;
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
 		this.#log = deps.logger.child({ module: 'orchestrator' });
+		// a task's own progress moves its run's progress (see runProgress)
+		this.#offBus = deps.bus.subscribe((event) => this.#onBusEvent(event));
 	}
 
 	async listWorkflows(): Promise<{ workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }> {
@@ -178,9 +182,25 @@ class WorkflowOrchestrator implements Orchestrator {
 			for (const state of runs) this.#interrupt(state);
 			this.#pump();
 			await Promise.all(runs.map((state) => state.done));
+			this.#offBus();
 			if (runs.length > 0) this.#log.info({ runs: runs.length }, 'running work marked interrupted');
 		})();
 		return this.#shutdown;
+	}
+
+	/** A running task reported progress: the run's progress follows, one write in flight per run. */
+	#onBusEvent(event: AnyDomainEvent): void {
+		if (event.type !== 'task.progress') return;
+		const state = this.#taskRuns.get(event.data.task_id);
+		const task = state && [...state.tasks.values()].find((t) => t.record.id === event.data.task_id);
+		if (!state || !task || state.ended || task.status !== 'running') return;
+		task.record = { ...task.record, progress: event.data.progress };
+		if (state.progressQueued) return;
+		state.progressQueued = true;
+		this.#enqueue(state, async () => {
+			state.progressQueued = false;
+			if (!state.ended) await this.#storeProgress(state);
+		});
 	}
 
 	#interrupt(state: RunState): void {

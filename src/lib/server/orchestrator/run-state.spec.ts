@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus, WorkflowRun } from '../../protocol';
-import { createRunState, INTERRUPTED_REASON, runEndPatch, runProgress, type RunState } from './run-state';
+import {
+	createRunState,
+	INTERRUPTED_REASON,
+	runEndPatch,
+	runProgress,
+	weightedProgress,
+	type RunState
+} from './run-state';
 import type { WorkflowDef } from './workflow-file';
 
 const workflow: WorkflowDef = {
@@ -16,9 +23,13 @@ const workflow: WorkflowDef = {
 
 const run = { id: 'run_1', total_weight: 5, started_at: '2026-01-01T00:00:00.000Z' } as WorkflowRun;
 
-function state(statuses: Record<string, TaskStatus>, blocked: string[] = []): RunState {
+function state(
+	statuses: Record<string, TaskStatus>,
+	blocked: string[] = [],
+	progress: Record<string, number> = {}
+): RunState {
 	const tasks = workflow.tasks.map(
-		(def) => ({ id: `task_${def.key}`, key: def.key, status: 'queued' }) as Task
+		(def) => ({ id: `task_${def.key}`, key: def.key, status: 'queued', progress: progress[def.key] ?? 0 }) as Task
 	);
 	const result = createRunState(run, workflow, tasks);
 	for (const [key, status] of Object.entries(statuses)) result.tasks.get(key)!.status = status;
@@ -27,17 +38,41 @@ function state(statuses: Record<string, TaskStatus>, blocked: string[] = []): Ru
 }
 
 describe('runProgress', () => {
-	it('counts the weight of succeeded, failed and cancelled tasks', () => {
-		expect(runProgress(state({}))).toEqual({ finished: 0, progress: 0 });
-		expect(runProgress(state({ setup: 'succeeded', build: 'running' }))).toEqual({
-			finished: 1,
-			progress: 20
-		});
-		expect(runProgress(state({ setup: 'succeeded', build: 'failed', lint: 'cancelled' }))).toEqual({
-			finished: 5,
-			progress: 100
-		});
+	it('counts finished weight for succeeded, failed and cancelled tasks', () => {
+		expect(runProgress(state({})).finished).toBe(0);
+		expect(runProgress(state({ setup: 'succeeded', build: 'running' })).finished).toBe(1);
+		expect(runProgress(state({ setup: 'succeeded', build: 'failed', lint: 'cancelled' })).finished).toBe(5);
 		expect(runProgress(state({ setup: 'interrupted' })).finished).toBe(0);
+	});
+
+	it('moves with the progress of running tasks, each weighted', () => {
+		expect(runProgress(state({})).progress).toBe(0);
+		// set up at 67 %: 0.67 of weight 1 out of 5
+		expect(runProgress(state({ setup: 'running' }, [], { setup: 67 })).progress).toBe(13.4);
+		// set up done, build (weight 3) half way: (1 + 1.5) / 5
+		expect(runProgress(state({ setup: 'succeeded', build: 'running' }, [], { build: 50 })).progress).toBe(50);
+	});
+
+	it('shows how far a failed run got rather than a full bar', () => {
+		// build failed at 20 %: (1 + 0.6) / 5, plus the optional lint that failed counts whole
+		const failed = state({ setup: 'succeeded', build: 'failed', lint: 'failed' }, [], { build: 20 });
+		expect(runProgress(failed).progress).toBe(52);
+		// a task that failed at once, before any progress: nothing
+		expect(runProgress(state({ setup: 'failed', build: 'failed' }, ['build'])).progress).toBe(0);
+		// a blocked task counts nothing even if its record says otherwise
+		expect(runProgress(state({ setup: 'failed', build: 'failed' }, ['build'], { build: 90 })).progress).toBe(0);
+	});
+});
+
+describe('weightedProgress', () => {
+	it('is 100 for a run without weight and never above 100', () => {
+		expect(weightedProgress([], 0)).toBe(100);
+		expect(
+			weightedProgress([{ status: 'running', progress: 250, weight: 2, optional: false }], 2)
+		).toBe(100);
+		expect(
+			weightedProgress([{ status: 'running', progress: Number.NaN, weight: 2, optional: false }], 2)
+		).toBe(0);
 	});
 });
 
