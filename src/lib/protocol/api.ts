@@ -7,17 +7,20 @@
  * | -------------------------------------- | ------------------------------------------ |
  * | GET  /api/v1/healthz                   | HealthResponse                             |
  * | GET  /api/v1/workflows                 | WorkflowsResponse                          |
+ * | GET  /api/v1/workflows/{name}          | WorkflowDetailResponse (also for a file that does not load; 404 otherwise) |
  * | POST /api/v1/workflows/{name}/runs     | 201 RunResponse (503 while shutting down)  |
- * | GET  /api/v1/runs?status=&workflow=&limit= | RunsResponse (newest first)            |
+ * | GET  /api/v1/runs?status=&workflow=&limit=&offset= | RunsResponse (newest first; `offset` ≤ 999, `has_more`) |
  * | GET  /api/v1/runs/{id}                 | RunDetailResponse                          |
+ * | GET  /api/v1/runs/{id}/log             | text attachment: every step of every task, each after a `=== task › Step i/n: name · status ===` header; `?format=ndjson` (lines carry task, step, execution_id); `?ansi=keep|strip`; named `<workflow>-run-<id>.log` |
  * | POST /api/v1/runs/{id}/cancel          | RunResponse (409 when already finished)    |
  * | GET  /api/v1/tasks?status=&run_id=&limit= | TasksResponse (newest first)            |
  * | POST /api/v1/tasks                     | 201 IngestTaskResponse (ingest; see ./ingest.ts) |
  * | POST /api/v1/tasks/{id}/events         | IngestEventsResponse (ingest; see ./ingest.ts)   |
  * | GET  /api/v1/tasks/{id}                | TaskResponse (with executions)             |
  * | POST /api/v1/tasks/{id}/cancel         | TaskResponse (409 when already finished)   |
+ * | GET  /api/v1/tasks/{id}/log            | like the run's log, for one task's steps; named `<workflow>-<task>.log` |
  * | GET  /api/v1/executions/{id}           | ExecutionResponse                          |
- * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?format=ndjson` one LogLine JSON per line; `?ansi=keep|strip` (text, default keep) |
+ * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?format=ndjson` one LogLine JSON per line; `?ansi=keep|strip` (text, default keep); named `<workflow>-<task>-<step>.log`, `.ansi.log` with `ansi=keep`, `.ndjson` |
  * | GET  /api/v1/executions/{id}/lines     | LogLinesResponse (see below)               |
  * | GET  /api/v1/executions/{id}/search    | LogSearchResponse (see below)              |
  * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |
@@ -98,6 +101,26 @@ export interface RunResponse {
 }
 export interface RunsResponse {
 	runs: WorkflowRun[];
+	/** more runs match after this page (`offset` + `limit`) */
+	has_more?: boolean;
+}
+
+/** A workflow file that does not load: the reason and the line it names (null when none). */
+export interface WorkflowFileError extends WorkflowLoadError {
+	line: number | null;
+}
+
+/** `GET /api/v1/workflows/{name}` */
+export interface WorkflowDetailResponse {
+	name: string;
+	/** null when the file does not load (then `error` says why) */
+	workflow: WorkflowSummary | null;
+	file: string;
+	/** the YAML as stored (null when it cannot be read) */
+	source: string | null;
+	/** the source was longer than 256 KiB and is cut */
+	source_truncated: boolean;
+	error: WorkflowFileError | null;
 }
 export interface RunDetailResponse {
 	run: WorkflowRun;

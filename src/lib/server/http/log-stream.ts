@@ -70,3 +70,61 @@ export function logStream(
 		}
 	});
 }
+
+/** One execution's log inside a combined download ("Download all" of a task or a run). */
+export interface LogSegment {
+	executionId: string;
+	/** text: a line written before the segment's lines (a step header) */
+	header: string;
+	/** ndjson: fields added to each line (which task and step it belongs to) */
+	fields: Record<string, unknown>;
+	/** the line count when the download began (a consistent prefix of a running tool) */
+	upTo: number;
+}
+
+/**
+ * Several logs one after the other, each after its header (text) or with its fields on every
+ * line (NDJSON). A header always starts on a line of its own, also after a partial last line.
+ */
+export function logSegmentsStream(
+	store: Store,
+	segments: LogSegment[],
+	options: FormatOptions
+): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
+	async function* chunks(): AsyncGenerator<string> {
+		let atLineStart = true;
+		for (const segment of segments) {
+			if (options.format === 'text') {
+				yield (atLineStart ? '' : '\n') + segment.header + '\n';
+				atLineStart = true;
+			}
+			for await (const chunk of store.iterateLogLines(segment.executionId, { chunk: 2000 })) {
+				const lines = chunk.filter((line) => line.n <= segment.upTo);
+				if (lines.length === 0) break;
+				if (options.format === 'ndjson') {
+					yield lines.map((line) => JSON.stringify({ ...segment.fields, ...line })).join('\n') + '\n';
+				} else {
+					yield formatLines(lines, options);
+					atLineStart = !lines[lines.length - 1].partial;
+				}
+				if (lines.length < chunk.length) break;
+			}
+		}
+	}
+	const iterator = chunks();
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			try {
+				const { value, done } = await iterator.next();
+				if (done) controller.close();
+				else controller.enqueue(encoder.encode(value));
+			} catch (err) {
+				controller.error(err);
+			}
+		},
+		async cancel() {
+			await iterator.return(undefined);
+		}
+	});
+}

@@ -29,7 +29,8 @@ function state(
 	progress: Record<string, number> = {}
 ): RunState {
 	const tasks = workflow.tasks.map(
-		(def) => ({ id: `task_${def.key}`, key: def.key, status: 'queued', progress: progress[def.key] ?? 0 }) as Task
+		(def) =>
+			({ id: `task_${def.key}`, key: def.key, status: 'queued', progress: progress[def.key] ?? 0 }) as Task
 	);
 	const result = createRunState(run, workflow, tasks);
 	for (const [key, status] of Object.entries(statuses)) result.tasks.get(key)!.status = status;
@@ -60,16 +61,16 @@ describe('runProgress', () => {
 		// a task that failed at once, before any progress: nothing
 		expect(runProgress(state({ setup: 'failed', build: 'failed' }, ['build'])).progress).toBe(0);
 		// a blocked task counts nothing even if its record says otherwise
-		expect(runProgress(state({ setup: 'failed', build: 'failed' }, ['build'], { build: 90 })).progress).toBe(0);
+		expect(runProgress(state({ setup: 'failed', build: 'failed' }, ['build'], { build: 90 })).progress).toBe(
+			0
+		);
 	});
 });
 
 describe('weightedProgress', () => {
 	it('is 100 for a run without weight and never above 100', () => {
 		expect(weightedProgress([], 0)).toBe(100);
-		expect(
-			weightedProgress([{ status: 'running', progress: 250, weight: 2, optional: false }], 2)
-		).toBe(100);
+		expect(weightedProgress([{ status: 'running', progress: 250, weight: 2, optional: false }], 2)).toBe(100);
 		expect(
 			weightedProgress([{ status: 'running', progress: Number.NaN, weight: 2, optional: false }], 2)
 		).toBe(0);

@@ -1,0 +1,123 @@
+/**
+ * The endpoints the run, workflow and task pages read: a workflow's detail with its YAML (and a
+ * broken file's reason and line), runs in pages, and downloads named for what they hold,
+ * including "Download all" of a task and of a run.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+	RunDetailResponse,
+	RunResponse,
+	RunsResponse,
+	TaskResponse,
+	WorkflowDetailResponse
+} from '../../src/lib/protocol';
+import { ROOT, startAco, type AcoProcess } from '../helpers/server';
+
+const FIXTURES = path.join(ROOT, 'tests/fixtures/workflows');
+
+describe('page endpoints', () => {
+	let aco: AcoProcess;
+
+	async function get<T>(url: string): Promise<{ status: number; body: T; headers: Headers }> {
+		const res = await fetch(aco.url + url);
+		return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+	}
+
+	async function runToEnd(workflow: string): Promise<RunDetailResponse> {
+		const res = await fetch(`${aco.url}/api/v1/workflows/${workflow}/runs`, { method: 'POST' });
+		const { run } = (await res.json()) as RunResponse;
+		for (;;) {
+			const detail = (await get<RunDetailResponse>(`/api/v1/runs/${run.id}`)).body;
+			if (detail.run.finished_at) return detail;
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+	}
+
+	beforeAll(async () => {
+		aco = await startAco({ workflowsDir: FIXTURES });
+	});
+	afterAll(async () => {
+		await aco?.stop();
+	});
+
+	it('shows a workflow with its YAML, and a broken file with its reason and line instead of a 404', async () => {
+		const quick = await get<WorkflowDetailResponse>('/api/v1/workflows/quick');
+		expect(quick.status).toBe(200);
+		expect(quick.body.workflow?.tasks.map((t) => [t.key, t.needs])).toEqual([
+			['first', []],
+			['second', ['first']]
+		]);
+		expect(quick.body.source).toContain('name: quick');
+		expect(quick.body.error).toBeNull();
+
+		const broken = await get<WorkflowDetailResponse>('/api/v1/workflows/broken');
+		expect(broken.status).toBe(200);
+		expect(broken.body.workflow).toBeNull();
+		expect(broken.body.source).toContain('does-not-exist');
+		expect(broken.body.error).toMatchObject({ line: 4 });
+		expect(broken.body.error?.reason).toContain("unknown task 'does-not-exist'");
+
+		const missing = await get<{ error: { code: string; message: string } }>('/api/v1/workflows/nope');
+		expect(missing.status).toBe(404);
+		expect(missing.body.error.code).toBe('workflow_not_found');
+		expect(missing.body.error.message).toContain('quick');
+	});
+
+	it('pages through runs with offset and says whether more follow', async () => {
+		for (let i = 0; i < 3; i++) await runToEnd('failing');
+		const first = await get<RunsResponse>('/api/v1/runs?workflow=failing&limit=2');
+		expect(first.body.runs).toHaveLength(2);
+		expect(first.body.has_more).toBe(true);
+		const second = await get<RunsResponse>('/api/v1/runs?workflow=failing&limit=2&offset=2');
+		expect(second.body.runs.length).toBeGreaterThanOrEqual(1);
+		expect(second.body.runs[0].id).not.toBe(first.body.runs[1].id);
+		expect(new Set([...first.body.runs, ...second.body.runs].map((r) => r.id)).size).toBe(
+			first.body.runs.length + second.body.runs.length
+		);
+		const failed = await get<RunsResponse>('/api/v1/runs?status=failed&limit=50');
+		expect(failed.body.runs.every((run) => run.status === 'failed')).toBe(true);
+		// a run whose failing task printed no progress got nowhere: not a full red bar
+		expect(failed.body.runs[0].progress).toBeLessThan(100);
+		expect((await get('/api/v1/runs?offset=-1')).status).toBe(400);
+	});
+
+	it('names downloads after workflow, task and step, and downloads all steps of a task and a run', async () => {
+		const { run, tasks } = await runToEnd('quick');
+		const second = tasks.find((t) => t.key === 'second')!;
+		const detail = (await get<TaskResponse>(`/api/v1/tasks/${second.id}`)).body.task;
+		const [one, two] = detail.executions;
+
+		const plain = await fetch(`${aco.url}/api/v1/executions/${one.id}/log?ansi=strip`);
+		expect(plain.headers.get('content-disposition')).toBe('attachment; filename="quick-second-one.log"');
+		const ansi = await fetch(`${aco.url}/api/v1/executions/${two.id}/log?ansi=keep`);
+		expect(ansi.headers.get('content-disposition')).toBe('attachment; filename="quick-second-two.ansi.log"');
+		const ndjson = await fetch(`${aco.url}/api/v1/executions/${one.id}/log?format=ndjson`);
+		expect(ndjson.headers.get('content-disposition')).toContain('quick-second-one.ndjson');
+
+		const all = await fetch(`${aco.url}/api/v1/tasks/${second.id}/log`);
+		expect(all.headers.get('content-disposition')).toBe('attachment; filename="quick-second.log"');
+		// each step after its header
+		expect(await all.text()).toBe(
+			'=== Second › Step 1/2: one · succeeded, exit code 0 ===\nsecond-a\n' +
+				'=== Second › Step 2/2: two · succeeded, exit code 0 ===\nno newline at end\n'
+		);
+
+		const runLog = await fetch(`${aco.url}/api/v1/runs/${run.id}/log`);
+		expect(runLog.headers.get('content-disposition')).toMatch(
+			/^attachment; filename="quick-run-[a-z0-9_-]+\.log"$/
+		);
+		const text = await runLog.text();
+		expect(text.indexOf('=== First › Step 1/1: count')).toBe(0);
+		expect(text).toContain('line 50\n');
+		expect(text.indexOf('=== Second › Step 1/2')).toBeGreaterThan(text.indexOf('line 50'));
+
+		const runNdjson = await fetch(`${aco.url}/api/v1/runs/${run.id}/log?format=ndjson`);
+		const rows = (await runNdjson.text())
+			.trim()
+			.split('\n')
+			.map((row) => JSON.parse(row) as { task: string; step: number; n: number; text: string });
+		expect(rows[0]).toMatchObject({ task: 'first', step: 0, n: 1, text: 'line 1' });
+		expect(rows.at(-1)).toMatchObject({ task: 'second', step: 1, n: 1, text: 'no newline at end' });
+	});
+});
