@@ -19,6 +19,7 @@ import {
 	type TaskResponse,
 	type TaskStatus,
 	type TasksResponse,
+	type WorkflowDetailResponse,
 	type WorkflowsResponse
 } from '$lib/protocol';
 
@@ -40,6 +41,8 @@ export interface ListRunsQuery {
 	status?: TaskStatus;
 	workflow?: string;
 	limit?: number;
+	/** runs to skip (newest first), for pages */
+	offset?: number;
 }
 
 export interface ListTasksQuery {
@@ -107,6 +110,11 @@ export class ApiClient {
 
 	listWorkflows(signal?: AbortSignal): Promise<WorkflowsResponse> {
 		return this.#json('GET', '/workflows', signal);
+	}
+
+	/** One workflow with its YAML, or a broken file's reason and line (404 for an unknown name). */
+	getWorkflow(name: string, signal?: AbortSignal): Promise<WorkflowDetailResponse> {
+		return this.#json('GET', `/workflows/${encodeURIComponent(name)}`, signal);
 	}
 
 	startRun(workflow: string): Promise<RunResponse> {

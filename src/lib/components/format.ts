@@ -68,3 +68,18 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function shortId(id: string): string {
 	return id.length > 8 ? id.slice(-8) : id;
 }
+
+/** "14:03:07" today, "2 Dec 14:03" on another day. */
+export function formatDateTime(iso: string | null | undefined, now = Date.now()): string {
+	if (!iso) return '—';
+	const date = new Date(iso);
+	if (Number.isNaN(date.getTime())) return '—';
+	if (new Date(now).toDateString() === date.toDateString()) return formatTime(iso);
+	return date.toLocaleString([], {
+		day: 'numeric',
+		month: 'short',
+		hour: '2-digit',
+		minute: '2-digit',
+		hour12: false
+	});
+}

@@ -70,8 +70,12 @@
  * newest output (it then reaches the last line so far). Runs are recorded at ingest (the rule:
  * src/lib/log/progress-runs.ts); logs stored before that have none.
  *
+ * `GET …/outline` also has `commands`: ranges of lines that are workflow commands which only
+ * act (`::progress`, `::add-mask::`, `::endgroup::`); a viewer hides them by default (the
+ * download keeps them: it is what the tool printed).
+ *
  * `GET …/outline` also has `truncated: true` when there were more than 10,000 groups,
- * annotations or progress runs.
+ * annotations, progress runs or command ranges.
  */
 import type {
 	Execution,
@@ -284,9 +288,21 @@ export interface LogProgressRun {
 	end: number | null;
 }
 
+/** Lines `start…end` (inclusive) are workflow commands a viewer may hide (see `…/outline`). */
+export interface LogCommandRange {
+	start: number;
+	end: number;
+}
+
 export interface LogOutlineResponse {
 	groups: LogGroup[];
 	annotations: LogAnnotation[];
 	progress: LogProgressRun[];
+	/**
+	 * workflow command lines that only act (`::progress`, `::add-mask::`, `::endgroup::`, …):
+	 * consecutive ones as one range, in line order. Absent from servers before this field, and
+	 * logs stored before it have none.
+	 */
+	commands?: LogCommandRange[];
 	truncated: boolean;
 }

@@ -12,6 +12,8 @@ export interface NotifyOptions {
 	url?: string;
 	/** a notification with the same tag replaces the previous one */
 	tag?: string;
+	/** called (after focusing the window) when the notification is clicked; else `url` is opened */
+	onclick?: () => void;
 }
 
 export class BrowserNotifications {
@@ -49,7 +51,8 @@ export class BrowserNotifications {
 			const notification = new Notification(title, { body: options.body, tag: options.tag });
 			notification.onclick = () => {
 				window.focus();
-				if (options.url) window.location.assign(options.url);
+				if (options.onclick) options.onclick();
+				else if (options.url) window.location.assign(options.url);
 				notification.close();
 			};
 			return true;

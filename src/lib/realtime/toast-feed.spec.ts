@@ -1,18 +1,25 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeConnection } from './connection.svelte';
-import { missedUpdatesText, startToastFeed, type Toaster } from './toast-feed';
+import { NotificationCentre } from '$lib/notifications/notification-centre.svelte';
+import { NotifyPrefs } from '$lib/notifications/notify-prefs.svelte';
+import { BURST_WINDOW_MS, missedUpdatesText, startToastFeed, type Toaster } from './toast-feed';
 import { socketFactory } from './test-socket';
 import { makeRun, makeTask } from './test-fixtures';
 
-function setup(options: { hidden?: boolean } = {}) {
+function setup(options: { hidden?: boolean; now?: () => number; prefs?: NotifyPrefs } = {}) {
 	const shown: string[] = [];
 	/** the id of each error toast, in order: toasts with one id replace each other on screen */
 	const errorIds: (string | undefined)[] = [];
+	const durations: number[] = [];
 	const toaster: Toaster = {
 		success: (m) => shown.push(`success: ${m}`),
 		error: (m, o) => shown.push(`error: ${m}`) && errorIds.push(o?.id),
 		blank: (m) => shown.push(`blank: ${m}`),
-		errorLink: (text, detail, href) => shown.push(`error: ${text} (${detail}) -> ${href}`)
+		link: (t) => {
+			shown.push(`${t.level}: ${t.text}${t.detail ? ` (${t.detail})` : ''} -> ${t.href}`);
+			durations.push(t.duration);
+			if (t.level === 'error') errorIds.push(t.id);
+		}
 	};
 	const notified: string[] = [];
 	const notifier = {
@@ -21,6 +28,7 @@ function setup(options: { hidden?: boolean } = {}) {
 			return !!options.hidden;
 		}
 	};
+	const centre = new NotificationCentre({ storage: null });
 	const factory = socketFactory();
 	const connection = new RealtimeConnection({
 		url: 'ws://aco.test/ws',
@@ -28,16 +36,22 @@ function setup(options: { hidden?: boolean } = {}) {
 		target: new EventTarget(),
 		backoff: { random: () => 0 }
 	});
-	const stop = startToastFeed(connection, { toaster, notifier });
+	const stop = startToastFeed(connection, {
+		toaster,
+		notifier,
+		centre,
+		notifyFilter: options.prefs,
+		now: options.now
+	});
 	connection.connect();
 	factory.last.open();
 	factory.last.welcome();
-	return { shown, errorIds, notified, factory, connection, stop };
+	return { shown, errorIds, durations, notified, centre, factory, connection, stop };
 }
 
 describe('toast feed', () => {
-	it('shows a failed task as an error toast with a link to the task', () => {
-		const { shown, factory, connection } = setup();
+	it('shows a failed task as an error toast with a link to the task that stays until dismissed', () => {
+		const { shown, durations, centre, factory, connection } = setup();
 		const task = makeTask({ id: 'abc', name: 'Flaky', status: 'failed' });
 		factory.last.event({
 			type: 'task.failed',
@@ -45,11 +59,13 @@ describe('toast feed', () => {
 			data: { task_id: 'abc', run_id: 'r1', status: 'failed', error: 'exit code 1', duration_ms: 3, task }
 		});
 		expect(shown).toEqual(['error: Task "Flaky" failed (exit code 1) -> /tasks/abc']);
+		expect(durations).toEqual([Infinity]);
+		expect(centre.items).toMatchObject([{ kind: 'task.failed', href: '/tasks/abc', read: false }]);
 		connection.destroy();
 	});
 
 	it('toasts a workflow that finished or failed, and stays quiet about tasks inside it', () => {
-		const { shown, factory, connection } = setup();
+		const { shown, durations, factory, connection } = setup();
 		const task = makeTask({ run_id: 'r1', status: 'succeeded' });
 		factory.last.event({
 			type: 'task.completed',
@@ -74,9 +90,12 @@ describe('toast feed', () => {
 			}
 		});
 		expect(shown).toEqual([
-			'success: Workflow "demo" succeeded',
-			'error: Workflow "nightly" failed: lint failed'
+			'success: Workflow "demo" succeeded -> /runs/r1',
+			'error: Workflow "nightly" failed (lint failed) -> /runs/r2'
 		]);
+		// a success goes quickly, a failure stays
+		expect(durations[0]).toBeLessThanOrEqual(3000);
+		expect(durations[1]).toBe(Infinity);
 		connection.destroy();
 	});
 
@@ -179,8 +198,8 @@ describe('toast feed', () => {
 		connection.destroy();
 	});
 
-	it('groups the tasks that did not run because a task they need failed into one toast per run', () => {
-		const { shown, errorIds, notified, factory, connection } = setup({ hidden: true });
+	it('keeps the tasks that did not run because a task they need failed out of the toasts, counted in one entry per run', () => {
+		const { shown, notified, centre, factory, connection } = setup({ hidden: true });
 		const root = makeTask({ id: 'root', name: 'Root', run_id: 'r1', status: 'failed' });
 		root.started_at = root.created_at;
 		factory.last.event({
@@ -197,16 +216,75 @@ describe('toast feed', () => {
 				data: { task_id: id, run_id: 'r1', status: 'failed', error, duration_ms: null, task }
 			});
 		});
-		expect(shown).toEqual([
-			'error: Task "Root" failed (exit 2) -> /tasks/root',
-			`error: Task "d1" did not run: needs 'root', which failed`,
-			'error: 2 tasks did not run because a task they need failed',
-			'error: 3 tasks did not run because a task they need failed'
-		]);
-		// one toast on screen for the three: each update replaces the last
-		expect(new Set(errorIds).size).toBe(1);
-		expect(errorIds[0]).toBeDefined();
+		expect(shown).toEqual(['error: Task "Root" failed (exit 2) -> /tasks/root']);
+		expect(centre.items.map((item) => item.title)).toEqual(['3 tasks did not run', 'Task "Root" failed']);
 		expect(notified).toEqual(['Task "Root" failed']);
+		connection.destroy();
+	});
+
+	it('groups a burst of failures into one toast that counts them', () => {
+		let clock = 1_000;
+		const { shown, errorIds, centre, factory, connection } = setup({ now: () => clock });
+		const fail = (id: string, runId: string, seq: number) => {
+			const task = makeTask({ id, name: id, run_id: runId, status: 'failed', started_at: 'x' });
+			factory.last.event({
+				type: 'task.failed',
+				seq,
+				data: { task_id: id, run_id: runId, status: 'failed', error: 'boom', duration_ms: 1, task }
+			});
+		};
+		for (let i = 1; i <= 5; i++) fail(`t${i}`, 'r1', i);
+		expect(shown.at(-1)).toBe('error: 5 tasks failed (…, t3, t4, t5) -> /runs/r1');
+		// one toast on screen: every update replaces it
+		expect(new Set(errorIds).size).toBe(1);
+		fail('t6', 'r2', 6);
+		expect(shown.at(-1)).toBe('error: 6 tasks failed (…, t4, t5, t6) -> /runs');
+		// a failure after a quiet while is a toast of its own
+		clock += BURST_WINDOW_MS + 1;
+		fail('t7', 'r2', 7);
+		expect(shown.at(-1)).toBe('error: Task "t7" failed (boom) -> /tasks/t7');
+		expect(new Set(errorIds).size).toBe(2);
+		// each failure is in the notification centre
+		expect(centre.items).toHaveLength(7);
+		connection.destroy();
+	});
+
+	it('notifies the browser only for the events and workflows the preferences allow', () => {
+		const prefs = new NotifyPrefs(null);
+		prefs.set({ runSucceeded: false });
+		prefs.setMuted('nightly', true);
+		const { notified, factory, connection } = setup({ hidden: true, prefs });
+		const ended = (seq: number, workflow: string, status: 'succeeded' | 'failed') =>
+			factory.last.event(
+				status === 'succeeded'
+					? {
+							type: 'workflow.completed',
+							seq,
+							data: {
+								run_id: `r${seq}`,
+								workflow,
+								status,
+								duration_ms: 1,
+								run: makeRun({ id: `r${seq}`, workflow })
+							}
+						}
+					: {
+							type: 'workflow.failed',
+							seq,
+							data: {
+								run_id: `r${seq}`,
+								workflow,
+								status,
+								error: 'x',
+								duration_ms: 1,
+								run: makeRun({ id: `r${seq}`, workflow })
+							}
+						}
+			);
+		ended(1, 'demo', 'succeeded');
+		ended(2, 'demo', 'failed');
+		ended(3, 'nightly', 'failed');
+		expect(notified).toEqual(['Workflow "demo" failed']);
 		connection.destroy();
 	});
 });

@@ -1,15 +1,17 @@
 /**
  * @module store/log-marks
- * The log outline (groups and annotations) as rows kept beside the lines: a mark is stored at
- * ingest for each `::group::`, `::endgroup::`, `::error::`, `::warning::` and `::notice::` line,
- * so the outline of a log of millions of lines is read from a few rows instead of a scan.
+ * The log outline (groups, annotations, command lines) as rows kept beside the lines: a mark is
+ * stored at ingest for each `::group::`, `::endgroup::`, `::error::`, `::warning::` and
+ * `::notice::` line, and for each other workflow command (`::progress`, `::add-mask::`, kind
+ * `command`), so the outline of a log of millions of lines is read from a few rows instead of a
+ * scan, and a viewer can leave command lines out without reading them.
  */
-import type { LogAnnotation, LogGroup, LogOutlineResponse } from '../../protocol/api';
-import { parseLogCommand } from '../../log/workflow-commands';
+import type { LogAnnotation, LogCommandRange, LogGroup, LogOutlineResponse } from '../../protocol/api';
+import { parseLogCommand, parseWorkflowCommand } from '../../log/workflow-commands';
 
 export interface LogMarkRow {
 	n: number;
-	kind: 'group' | 'endgroup' | 'error' | 'warning' | 'notice';
+	kind: 'group' | 'endgroup' | 'error' | 'warning' | 'notice' | 'command';
 	/** the group's name or the annotation's message */
 	text: string;
 	file: string | null;
@@ -23,7 +25,10 @@ export const MAX_OUTLINE_ENTRIES = 10_000;
 export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
 	if (!text.includes('::')) return null;
 	const command = parseLogCommand(text);
-	if (!command) return null;
+	if (!command) {
+		// a command that only acts (progress, masks): a viewer hides its line
+		return parseWorkflowCommand(text) ? { kind: 'command', text: '', file: null, file_line: null } : null;
+	}
 	if (command.kind === 'group') return { kind: 'group', text: command.name, file: null, file_line: null };
 	if (command.kind === 'endgroup') return { kind: 'endgroup', text: '', file: null, file_line: null };
 	return {
@@ -41,9 +46,18 @@ export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
 export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 	const groups: LogGroup[] = [];
 	const annotations: LogAnnotation[] = [];
+	const commands: LogCommandRange[] = [];
 	let open: LogGroup | null = null;
 	let truncated = false;
 	for (const mark of marks) {
+		// lines a viewer may hide: consecutive ones make one range
+		if (mark.kind === 'command' || mark.kind === 'endgroup') {
+			const last = commands.at(-1);
+			if (last && last.end === mark.n - 1) last.end = mark.n;
+			else if (commands.length < MAX_OUTLINE_ENTRIES) commands.push({ start: mark.n, end: mark.n });
+			else truncated = true;
+			if (mark.kind === 'command') continue;
+		}
 		if (mark.kind === 'group') {
 			if (open) open.end = mark.n - 1;
 			open = null;
@@ -65,5 +79,5 @@ export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 			truncated = true;
 		}
 	}
-	return { groups, annotations, progress: [], truncated };
+	return { groups, annotations, progress: [], commands, truncated };
 }

@@ -119,8 +119,33 @@ describe('log pages, outline and search', () => {
 				{ line: 8, level: 'notice', message: 'ok' }
 			],
 			progress: [],
+			commands: [{ start: 3, end: 3 }],
 			truncated: false
 		});
+	});
+
+	it('lists the lines of workflow commands that only act, consecutive ones as one range', async () => {
+		const texts = [
+			'::progress value=10::start',
+			'::add-mask::s3cret',
+			'output',
+			'::group::G',
+			'::endgroup::',
+			'::progress value=50::',
+			'::nonsense::not a command',
+			'::progress value=90::'
+		];
+		await store.appendLogLines(
+			executionId,
+			mixed(texts.length, (n) => texts[n - 1])
+		);
+		const outline = await store.readLogOutline(executionId);
+		expect(outline.commands).toEqual([
+			{ start: 1, end: 2 },
+			{ start: 5, end: 6 },
+			{ start: 8, end: 8 }
+		]);
+		expect(outline.groups).toEqual([{ name: 'G', start: 4, end: 5 }]);
 	});
 
 	describe('search', () => {
