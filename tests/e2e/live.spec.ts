@@ -87,7 +87,9 @@ test('a task page streams the log live from line 1, and Download and Copy give t
 	const expected = await aco.logText(execution.id);
 	expect(expected.split('\n').length - 1).toBe(execution.line_count);
 
-	// no gap and no duplicate: the (virtualized) view has N rows, 1..N in order from top to bottom
+	// no gap and no duplicate: the (virtualized) view has N rows, 1..N in order from top to bottom,
+	// once the workflow command lines (::progress, hidden by default) are shown too
+	await panel.getByTestId('show-commands').check();
 	const scroller = panel.getByTestId('log-lines');
 	await expect(scroller).toHaveAttribute('data-rows', String(execution.line_count));
 	const drawn = () =>

@@ -56,6 +56,9 @@ async function expectCompleteLogs(page: Page, aco: AcoServer, taskId: string): P
 	for (const execution of executions) {
 		const panel = page.locator(`[data-testid="execution"][data-execution-id="${execution.id}"]`);
 		if ((await panel.count()) === 0) continue; // a closed step renders no log
+		// workflow command lines (::progress) are hidden by default: show them, so every line has a row
+		const commands = panel.getByTestId('show-commands');
+		if (!(await commands.isChecked())) await commands.check();
 		const scroller = panel.getByTestId('log-lines');
 		await expect(scroller).toHaveAttribute('data-rows', String(execution.line_count));
 		const { lines } = await aco.api<LogLinesResponse>(

@@ -1,13 +1,13 @@
 /**
  * @module logview/folding
- * Folding math: which line numbers a set of collapsed `::group::` sections and the progress-bar
- * runs hide, and the mapping between view rows (0-based, hidden lines skipped) and line numbers
+ * Folding math: which line numbers a set of collapsed `::group::` sections, the progress-bar
+ * runs and workflow command lines hide, and the mapping between view rows (0-based, hidden lines skipped) and line numbers
  * (1-based). A group shows its first line (the toggle); a run, always folded, shows its last (the
  * bar's newest state).
  * Both directions are binary searches over the merged hidden ranges, so a log with thousands of
  * folded groups still maps a scroll position in microseconds.
  */
-import type { LogGroup, LogProgressRun } from './types';
+import type { LogCommandRange, LogGroup, LogProgressRun } from './types';
 
 /**
  * lines `from..to` (inclusive) are hidden; `shownAfter`: a hidden line is shown by the row after
@@ -28,9 +28,15 @@ export function hiddenRanges(
 	groups: readonly LogGroup[],
 	collapsed: ReadonlySet<number>,
 	total: number,
-	progress: readonly LogProgressRun[] = []
+	progress: readonly LogProgressRun[] = [],
+	commands: readonly LogCommandRange[] = []
 ): HiddenRange[] {
 	const raw: HiddenRange[] = [];
+	// workflow command lines (`::progress`, `::endgroup::`, …) take no row at all
+	for (const range of commands) {
+		const to = Math.min(range.end, total);
+		if (to >= range.start) raw.push({ from: range.start, to });
+	}
 	for (const group of groups) {
 		if (!collapsed.has(group.start)) continue;
 		const to = Math.min(group.end ?? total, total);
@@ -120,7 +126,8 @@ export class FoldMap {
 		}
 		if (found < 0) return n - 1;
 		const range = this.#ranges[found];
-		if (n <= range.to) return range.from - (range.shownAfter ? 1 : 2) - this.#before[found];
+		// a hidden line shows as the row before its range (a line hidden from line 1: the first row)
+		if (n <= range.to) return Math.max(0, range.from - (range.shownAfter ? 1 : 2) - this.#before[found]);
 		return n - 1 - (this.#before[found] + range.to - range.from + 1);
 	}
 

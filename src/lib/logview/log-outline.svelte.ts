@@ -17,7 +17,8 @@ import {
 	revealing,
 	toggled
 } from './outline-index';
-import type { LogAnnotation, LogGroup, LogLine, LogProgressRun } from './types';
+import { isHiddenCommand } from './commands';
+import type { LogAnnotation, LogCommandRange, LogGroup, LogLine, LogProgressRun } from './types';
 
 const STORAGE_PREFIX = 'aco.log.folds.';
 /** live output with many commands asks for the outline at most this often */
@@ -48,6 +49,9 @@ export class LogOutline {
 	#serverProgress = $state.raw<LogProgressRun[]>([]);
 	#liveStarts = $state.raw<number[]>([]);
 	#liveCloses = $state.raw<number[]>([]);
+	#serverCommands = $state.raw<LogCommandRange[]>([]);
+	/** command lines seen live since the last load, so they never show before it comes */
+	#liveCommands = $state.raw<number[]>([]);
 
 	readonly #api: ApiClient;
 	readonly #storage: Pick<Storage, 'getItem' | 'setItem'> | null;
@@ -76,6 +80,11 @@ export class LogOutline {
 		return this.#collapsed;
 	}
 
+	/** workflow command lines a viewer hides (server ranges plus live lines since) */
+	get commands(): LogCommandRange[] {
+		return this.#commands;
+	}
+
 	/** progress-bar runs, each shown as its last line */
 	get progress(): LogProgressRun[] {
 		return this.#progress;
@@ -98,6 +107,7 @@ export class LogOutline {
 	readonly #groupEnds = $derived(groupEnds(this.#groups));
 	readonly #annotationsByLine = $derived(annotationsByLine(this.#annotations));
 	readonly #progress = $derived(mergeProgress(this.#serverProgress, this.#liveStarts, this.#liveCloses));
+	readonly #commands = $derived(mergeCommands(this.#serverCommands, this.#liveCommands));
 
 	async load(): Promise<void> {
 		if (this.#loading) {
@@ -112,6 +122,9 @@ export class LogOutline {
 				this.#groups = outline.groups;
 				this.#annotations = outline.annotations;
 				this.#serverProgress = outline.progress ?? [];
+				this.#serverCommands = outline.commands ?? [];
+				const covered = this.#serverCommands.at(-1)?.end ?? 0;
+				this.#liveCommands = this.#liveCommands.filter((n) => n > covered);
 			} while (this.#again);
 		} catch (err) {
 			// the outline is an aid: the log still shows without it
@@ -135,6 +148,7 @@ export class LogOutline {
 	 * once, so the bar stays one row; the next load confirms it.
 	 */
 	noteLive(line: LogLine, previous: LogLine | undefined): void {
+		if (isHiddenCommand(line.text)) this.#liveCommands = [...this.#liveCommands.slice(1 - MAX_LIVE_RUN_EVENTS), line.n];
 		// the line before not held (a gap, a filtered view): the rule cannot be applied, the server can
 		if (previous === undefined) {
 			if (line.partial || this.#progress.at(-1)?.end === null) this.scheduleRefresh();
@@ -182,4 +196,22 @@ export class LogOutline {
 			return NO_LINES; // storage refused to read
 		}
 	}
+}
+
+/** The server's command ranges plus live command lines after them (or between, unseen), in order. */
+export function mergeCommands(server: readonly LogCommandRange[], live: readonly number[]): LogCommandRange[] {
+	if (live.length === 0) return server as LogCommandRange[];
+	const ranges = server.map((r) => ({ ...r }));
+	for (const n of [...live].sort((a, b) => a - b)) {
+		const last = ranges.at(-1);
+		if (last && n >= last.start && n <= last.end) continue;
+		if (last && n === last.end + 1) last.end = n;
+		else if (!last || n > last.end) ranges.push({ start: n, end: n });
+		else {
+			// earlier than the last range: insert in order (rare: a gap filled later)
+			const at = ranges.findIndex((r) => r.start > n);
+			ranges.splice(at, 0, { start: n, end: n });
+		}
+	}
+	return ranges;
 }

@@ -14,6 +14,7 @@ import { LogSearch } from './log-search.svelte';
 import type { LogFilter } from './types';
 
 const TIMESTAMPS_KEY = 'aco.log.timestamps';
+const COMMANDS_KEY = 'aco.log.commands';
 
 export interface LogViewerOptions {
 	api?: ApiClient;
@@ -26,6 +27,8 @@ export interface LogViewerOptions {
 export interface ScrollRequest {
 	row: number;
 	seq: number;
+	/** put the row at the top (not a third of the way down) */
+	top?: boolean;
 }
 
 export class LogViewer {
@@ -38,16 +41,25 @@ export class LogViewer {
 	#seen = $state(0);
 	#highlight = $state<number | null>(null);
 	#timestamps = $state(false);
+	/** show workflow command lines as printed (off: they take no row) */
+	#showCommands = $state(false);
 	#scrollRequest = $state<ScrollRequest | null>(null);
 
 	readonly #storage: LogOutlineOptions['storage'];
 	readonly #teardown: (() => void)[] = [];
 	#seq = 0;
+	#topRow = 0;
 
 	readonly #folds = $derived.by(() =>
 		this.log.filter === 'both'
 			? new FoldMap(
-					hiddenRanges(this.outline.groups, this.outline.collapsed, this.log.total, this.outline.progress)
+					hiddenRanges(
+						this.outline.groups,
+						this.outline.collapsed,
+						this.log.total,
+						this.outline.progress,
+						this.#showCommands ? [] : this.outline.commands
+					)
 				)
 			: new FoldMap()
 	);
@@ -59,6 +71,7 @@ export class LogViewer {
 		this.search = new LogSearch(log.executionId, { api });
 		this.#storage = options.storage === undefined ? globalThis.localStorage : options.storage;
 		this.#timestamps = this.#storage?.getItem(TIMESTAMPS_KEY) === '1';
+		this.#showCommands = this.#storage?.getItem(COMMANDS_KEY) === '1';
 		if (options.line) {
 			this.#following = false;
 			this.#highlight = options.line;
@@ -77,6 +90,9 @@ export class LogViewer {
 	}
 	get timestamps(): boolean {
 		return this.#timestamps;
+	}
+	get showCommands(): boolean {
+		return this.#showCommands;
 	}
 	get scrollRequest(): ScrollRequest | null {
 		return this.#scrollRequest;
@@ -163,6 +179,23 @@ export class LogViewer {
 		} catch {
 			// not remembered; still applies now
 		}
+	}
+
+	/** Shows or hides workflow command lines; the view stays on the line it showed. */
+	toggleCommands(): void {
+		const anchor = this.#following ? null : this.rowToPos(this.#topRow);
+		this.#showCommands = !this.#showCommands;
+		try {
+			this.#storage?.setItem(COMMANDS_KEY, this.#showCommands ? '1' : '0');
+		} catch {
+			// not remembered; still applies now
+		}
+		if (anchor !== null) this.#scrollRequest = { row: this.posToRow(anchor), seq: ++this.#seq, top: true };
+	}
+
+	/** The viewport reports its top row, so a change of what is hidden can keep the view in place. */
+	noteTopRow(row: number): void {
+		this.#topRow = row;
 	}
 
 	toggleGroup(start: number): void {

@@ -4,6 +4,7 @@
  */
 import type {
 	LogAnnotation,
+	LogCommandRange,
 	LogGroup,
 	LogLine,
 	LogLinesResponse,
@@ -17,6 +18,7 @@ import type {
 
 export type {
 	LogAnnotation,
+	LogCommandRange,
 	LogGroup,
 	LogLine,
 	LogLinesResponse,

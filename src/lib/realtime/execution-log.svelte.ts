@@ -15,6 +15,7 @@
  * Rendering cost is decoupled from the line rate: lines go into the cache as they come, and the
  * reactive counters (`total`, `version`) change at most once per animation frame.
  */
+import { stripAnsi } from '$lib/log/ansi';
 import { ApiClient, isAbortError } from '$lib/api';
 import { DEFAULT_PAGE_SIZE, LineCache } from '$lib/logview/line-cache';
 import type { LogFilter, LogLine, LogLinesResponse } from '$lib/logview/types';
@@ -270,7 +271,19 @@ export class ExecutionLog {
 	/** The whole log as plain text for Copy: from memory when every line is held, else from the server. */
 	async wholeText(): Promise<{ text: string; lines: number }> {
 		const held = this.#filter === 'both' ? this.#cache.prefix(this.#last) : null;
-		if (held) return { text: held.map((l) => l.text).join('\n'), lines: held.length };
+		if (held) {
+			// a partial line (a piece of an overlong line, a progress snapshot) runs on into the
+			// next: no newline at the split, as in the download
+			let text = '';
+			let lines = 0;
+			held.forEach((line, i) => {
+				text += stripAnsi(line.text);
+				if (!line.partial) lines++;
+				if (i < held.length - 1 && !line.partial) text += '\n';
+			});
+			if (held.at(-1)?.partial) lines++;
+			return { text, lines };
+		}
 		const text = await this.#api.getLogText(this.executionId, 'strip', this.#abort.signal);
 		const body = text.endsWith('\n') ? text.slice(0, -1) : text;
 		return { text: body, lines: body === '' ? 0 : body.split('\n').length };

@@ -1,0 +1,95 @@
+/**
+ * @module notifications/toast-dodge
+ * Toasts never cover the control a person is reaching for: when the pointer rests on a control
+ * that lies partly under the toasts, or the keyboard focuses one, the toasts move to the other
+ * side of the screen (left and right on a wide screen, bottom and top on a narrow one). Pointing
+ * at a toast itself moves nothing, so its own link and Dismiss stay where they are.
+ */
+
+export type ToastSide = 'bottom-left' | 'bottom-right' | 'bottom-center' | 'top-center';
+
+const CONTROLS = 'a[href], button, input, select, textarea, summary, [role="button"], [role="radio"], [tabindex]';
+/** below this width toasts span the screen: they move between bottom and top */
+export const NARROW_PX = 600;
+
+export interface Rect {
+	left: number;
+	top: number;
+	right: number;
+	bottom: number;
+}
+
+export function overlaps(a: Rect, b: Rect): boolean {
+	return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** where toasts go at first for a viewport width */
+export function defaultSide(width: number): ToastSide {
+	return width < NARROW_PX ? 'bottom-center' : 'bottom-left';
+}
+
+/** the other side */
+export function otherSide(side: ToastSide, width: number): ToastSide {
+	if (width < NARROW_PX) return side === 'top-center' ? 'bottom-center' : 'top-center';
+	return side === 'bottom-left' ? 'bottom-right' : 'bottom-left';
+}
+
+export interface DodgeOptions {
+	/** the toasts' container element */
+	container: () => HTMLElement | null;
+	side: () => ToastSide;
+	setSide: (side: ToastSide) => void;
+}
+
+/** The area the visible toasts cover, or null when none shows. */
+export function toastArea(container: HTMLElement | null): Rect | null {
+	if (!container) return null;
+	let area: Rect | null = null;
+	for (const bar of container.querySelectorAll<HTMLElement>('.base')) {
+		const r = bar.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0) continue;
+		area = area
+			? {
+					left: Math.min(area.left, r.left),
+					top: Math.min(area.top, r.top),
+					right: Math.max(area.right, r.right),
+					bottom: Math.max(area.bottom, r.bottom)
+				}
+			: { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+	}
+	return area;
+}
+
+/** Starts watching the pointer and focus; returns the function that stops. */
+export function startToastDodge(options: DodgeOptions): () => void {
+	let frame = 0;
+	let lastTarget: EventTarget | null = null;
+
+	function check(target: EventTarget | null): void {
+		const container = options.container();
+		if (!(target instanceof Element) || !container || container.contains(target)) return;
+		const control = target.closest(CONTROLS);
+		if (!control) return;
+		const area = toastArea(container);
+		if (area && overlaps(control.getBoundingClientRect(), area)) {
+			options.setSide(otherSide(options.side(), window.innerWidth));
+		}
+	}
+
+	const onPointerMove = (event: PointerEvent) => {
+		lastTarget = event.target;
+		if (frame) return;
+		frame = requestAnimationFrame(() => {
+			frame = 0;
+			check(lastTarget);
+		});
+	};
+	const onFocusIn = (event: FocusEvent) => check(event.target);
+	window.addEventListener('pointermove', onPointerMove, { passive: true });
+	window.addEventListener('focusin', onFocusIn);
+	return () => {
+		window.removeEventListener('pointermove', onPointerMove);
+		window.removeEventListener('focusin', onFocusIn);
+		if (frame) cancelAnimationFrame(frame);
+	};
+}
