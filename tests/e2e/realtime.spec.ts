@@ -134,7 +134,7 @@ test('after a server restart the task page tells what it missed, reloads, and go
 	await expectCompleteLogs(page, aco, build.id);
 
 	// live again on the same connection: a run started now appears without a page load
-	await page.getByRole('link', { name: '← Dashboard' }).click();
+	await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
 	const second = await aco.startRun('demo');
 	await expect(page.locator(`[data-testid="run-row"][data-run-id="${second.run.id}"]`)).toBeVisible();
 	// one reset, one toast
