@@ -104,6 +104,8 @@ describe('a tool flooding its output', () => {
 			],
 			// the bar's snapshot and the line that finished it show as one row
 			progress: [{ start: 6, end: 7 }],
+			// the ::endgroup:: line, which a viewer hides
+			commands: [{ start: 3, end: 3 }],
 			truncated: false
 		});
 		const ndjson = await (
