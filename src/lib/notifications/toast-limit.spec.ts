@@ -20,6 +20,9 @@ describe('toastsOverLimit', () => {
 				3
 			)
 		).toEqual(['e', 'a']);
+		expect(
+			toastsOverLimit([t('a', 'blank', 1), t('b', 'success', 2), t('c', 'error', 3), t('d', 'error', 4)], 3)
+		).toEqual(['b']);
 	});
 
 	it('does not count toasts already on their way out', () => {

@@ -1,7 +1,7 @@
 /**
  * @module notifications/toast-limit
- * At most a few toasts on screen: when one more shows, the oldest success or notice goes first,
- * then the oldest failure (which stays in the notification centre). Works on svelte-french-toast's
+ * At most a few toasts on screen: when one more shows, the oldest success goes first, then the
+ * oldest notice, then the oldest failure (which stays in the notification centre). Works on svelte-french-toast's
  * store, so it covers every toast, including those of `handleError`.
  */
 import toast, { useToasterStore, type Toast } from 'svelte-french-toast';
@@ -16,7 +16,9 @@ export function toastsOverLimit(
 	const visible = toasts.filter((t) => t.visible).sort((a, b) => a.createdAt - b.createdAt);
 	const excess = visible.length - max;
 	if (excess <= 0) return [];
-	const order = [...visible.filter((t) => t.type !== 'error'), ...visible.filter((t) => t.type === 'error')];
+	// successes first, then notices, failures last (they matter most and stay in the centre anyway)
+	const rank = (t: Pick<Toast, 'type'>) => (t.type === 'success' ? 0 : t.type === 'error' ? 2 : 1);
+	const order = [...visible].sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt);
 	return order.slice(0, excess).map((t) => t.id);
 }
 
