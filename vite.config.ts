@@ -62,6 +62,29 @@ function acoBundles(): Plugin {
 	};
 }
 
+/**
+ * Lines of `vite build` that tell an aco user nothing: SvelteKit's "Run npm run preview" hint
+ * (aco is served by `aco server`) and the empty chunks adapter-node's own Rollup build reports
+ * for modules that hold only types or env. Neither tool has an option for them.
+ */
+const BUILD_NOISE = [/to preview your production build locally/, /^Generated an empty chunk: /];
+
+function quietBuild(): Plugin {
+	return {
+		name: 'aco-quiet-build',
+		apply: (_config, { command }) => command === 'build' && !process.env.VITEST,
+		configResolved() {
+			for (const method of ['log', 'warn'] as const) {
+				const original = console[method];
+				console[method] = (...args: unknown[]) => {
+					const text = typeof args[0] === 'string' ? args[0] : '';
+					if (!BUILD_NOISE.some((noise) => noise.test(text))) original(...args);
+				};
+			}
+		}
+	};
+}
+
 /** Whether `file` is `mod` or (transitively) imports it. */
 function importedBy(mod: EnvironmentModuleNode, file: string): boolean {
 	const seen = new Set<EnvironmentModuleNode>();
@@ -76,7 +99,9 @@ function importedBy(mod: EnvironmentModuleNode, file: string): boolean {
 }
 
 export default defineConfig({
-	plugins: [sveltekit(), acoDev(), acoBundles()],
+	plugins: [sveltekit(), acoDev(), acoBundles(), quietBuild()],
+	// the "[PLUGIN_TIMINGS]" block Rolldown prints when plugins take a while: for plugin authors
+	build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 	server: { host: '127.0.0.1' },
 	test: {
 		projects: [
