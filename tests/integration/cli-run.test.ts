@@ -88,7 +88,7 @@ describe('aco run and aco logs', () => {
 		expect(result.code).toBe(0);
 		expect(result.stdout).toBe('out\n');
 		const [first] = result.stderr.split('\n');
-		const id = /^aco: task (task_\w+) · /.exec(first)?.[1];
+		const id = /^aco: task (task_[\w-]+) · /.exec(first)?.[1];
 		expect(first).toBe(`aco: task ${id} · ${aco.url}/tasks/${id}`);
 		const quiet = await runCli(['exec', '--quiet', '--', 'sh', '-c', 'echo out'], env);
 		expect(quiet).toMatchObject({ code: 0, stdout: 'out\n', stderr: '' });

@@ -102,7 +102,7 @@ describe('the npm package', () => {
 				env
 			});
 			expect(exec.stdout).toBe('from the package\n');
-			const line = /^aco: task (task_\w+) · (\S+)$/m.exec(exec.stderr);
+			const line = /^aco: task (task_[\w-]+) · (\S+)$/m.exec(exec.stderr);
 			expect(line, exec.stderr).not.toBeNull();
 			expect(line![2]).toBe(`${url}/tasks/${line![1]}`);
 			const logs = await run(aco, ['logs', line![1], '--url', url], { cwd: dir, env });
