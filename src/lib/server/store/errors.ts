@@ -6,6 +6,7 @@
  */
 
 export class StoreUnavailableError extends Error {
+	override readonly name = 'StoreUnavailableError';
 	readonly code = 'store_unavailable';
 	readonly retryable = true;
 	constructor(cause: unknown) {
@@ -16,6 +17,7 @@ export class StoreUnavailableError extends Error {
 	}
 }
 
+/** by name, not `instanceof`: routes load their own copy of this module (see ingest-error.ts) */
 export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
-	return err instanceof StoreUnavailableError;
+	return err instanceof Error && err.name === 'StoreUnavailableError';
 }
