@@ -13,10 +13,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './cli';
 
 export interface TestPostgres {
 	/** the server's `postgres` database (for admin work) */
@@ -66,17 +66,6 @@ function runAs(): { uid: number; gid: number } | null {
 		);
 	}
 	return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-export async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
 }
 
 export async function startPostgres(): Promise<TestPostgres> {

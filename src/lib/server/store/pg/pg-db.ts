@@ -108,6 +108,10 @@ export class PgDb {
 			throw classify(err);
 		}
 		let broken = false;
+		// a connection that drops between two statements emits 'error' on the client, which
+		// would end the process without a listener; the next statement reports it instead
+		const onError = () => (broken = true);
+		client.on('error', onError);
 		try {
 			await client.query(begin);
 			const result = await fn(client);
@@ -118,6 +122,7 @@ export class PgDb {
 			if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
 			throw classify(err);
 		} finally {
+			client.off('error', onError);
 			// a connection that failed mid-transaction is not given to the next caller
 			client.release(broken ? true : undefined);
 		}

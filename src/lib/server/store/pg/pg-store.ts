@@ -87,11 +87,14 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
 	for (let attempt = 1; ; attempt++) {
 		try {
 			const client = await db.pool.connect();
+			const onError = () => {};
+			client.on('error', onError);
 			try {
 				const applied = await migratePg(client, options.node);
 				if (applied.length) options.logger.info({ versions: applied }, 'applied database migrations');
 			} finally {
-				client.release();
+				client.off('error', onError);
+				client.release(true);
 			}
 			break;
 		} catch (err) {
