@@ -84,6 +84,7 @@ export async function createContext(
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
+		node: config.nodeId,
 		intercept: createProducerHandler({
 			ingest,
 			token: config.token,

@@ -407,13 +407,25 @@ class WorkflowOrchestrator implements Orchestrator {
 		// after an outage every node renews first: its tasks must not look abandoned to the others
 		if (Date.now() - this.#healthySince < this.#deps.config.leaseMs) return;
 		let released: ReleasedTask[];
+		let stalled: string[];
 		try {
 			released = await this.#queue.release({ expired: true }, NODE_LOST_REASON);
+			stalled = await this.#queue.stalledRuns(this.#deps.config.leaseMs);
 		} catch (err) {
 			this.#failed(err, 'looking for abandoned tasks failed; will try again');
 			return;
 		}
-		if (released.length === 0) return;
+		for (const runId of stalled) {
+			this.#log.warn(
+				{ run_id: runId },
+				'a run was left unplanned (its node died while starting it); planning it'
+			);
+			await this.#plan(runId);
+		}
+		if (released.length === 0) {
+			if (stalled.length) this.#pump();
+			return;
+		}
 		for (const item of released) {
 			this.#log.warn(
 				{ task_id: item.task.id, node: item.node, requeued: item.requeued },

@@ -162,6 +162,22 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 			expect(await store.queue.holder(a.task.id)).toMatchObject({ status: 'running', node: 'alive' });
 		});
 
+		it('finds open runs that were never planned, and only those', async () => {
+			const { run: lost } = await store.queue.createRun(
+				{ workflow: 'w', total_weight: 1 },
+				tasks({ key: 'a' })
+			);
+			const { run: planned } = await store.queue.createRun(
+				{ workflow: 'w', total_weight: 1 },
+				tasks({ key: 'a' })
+			);
+			await plan(store, planned.id);
+			expect(await store.queue.stalledRuns(60_000)).toEqual([]);
+			expect(await store.queue.stalledRuns(0)).toEqual([lost.id]);
+			await plan(store, lost.id);
+			expect(await store.queue.stalledRuns(0)).toEqual([]);
+		});
+
 		it('signals every listener, also across connections', async () => {
 			const other = await backend.open();
 			try {

@@ -118,6 +118,11 @@ export interface TaskQueue {
 	 * are marked interrupted. One transaction per call; locked rows are skipped.
 	 */
 	release(which: { node: string } | { expired: true }, reason: string): Promise<ReleasedTask[]>;
+	/**
+	 * Open runs older than `ageMs` with no task running or ready: their planning was lost (the
+	 * node that started them died between storing and planning); planning them again moves them on.
+	 */
+	stalledRuns(ageMs: number): Promise<string[]>;
 	/** tells every node (this one too) */
 	signal(signal: QueueSignal): Promise<void>;
 	/** listens to signals; returns the unsubscribe */

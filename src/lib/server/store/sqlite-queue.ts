@@ -264,6 +264,11 @@ export class SqliteQueue implements TaskQueue {
 		return this.#release(which.node, reason);
 	}
 
+	async stalledRuns(): Promise<string[]> {
+		// one process: a run it could not plan was marked interrupted when it started again
+		return [];
+	}
+
 	async signal(signal: QueueSignal): Promise<void> {
 		// asynchronous like a database notification, so a signal never runs inside its sender
 		setImmediate(() => {

@@ -277,6 +277,20 @@ export class PgQueue implements TaskQueue {
 		});
 	}
 
+	async stalledRuns(ageMs: number): Promise<string[]> {
+		const rows = await this.#db.query<{ id: string }>(
+			`SELECT r.id FROM runs r
+			 WHERE r.status IN ('queued', 'running') AND r.created_at < now() - $1::int * interval '1 millisecond'
+			 AND NOT EXISTS (
+				SELECT 1 FROM tasks t WHERE t.run_id = r.id
+				AND (t.status = 'running' OR (t.status = 'queued' AND t.ready_at IS NOT NULL))
+			 )
+			 LIMIT 20`,
+			[ageMs]
+		);
+		return rows.map((row) => row.id);
+	}
+
 	async signal(signal: QueueSignal): Promise<void> {
 		await notify(this.#db.pool, signal).catch((err) => {
 			throw classify(err);
