@@ -1,13 +1,13 @@
 /**
  * @module store/pg/pg-rows
  * How PostgreSQL rows map to the protocol models. node-postgres already gives numbers, booleans,
- * parsed `jsonb` and (with pg-db's parsers) ISO timestamps; records are still rebuilt key by key
- * so a new column can never leak into an API response unnoticed.
+ * parsed `jsonb` and (with pg-db's parsers) ISO timestamps, so runs, tasks and executions map
+ * through the same functions as SQLite's rows (store/rows); log lines differ (see `enc`).
  */
-import type { Execution, ExecutionStatus, LogLine, LogStream, Task, TaskStatus } from '../../../protocol';
-import { toRun, type RunRow } from '../rows';
+import type { LogLine, LogStream } from '../../../protocol';
+import { toExecution, toRun, toTask, type ExecutionRow, type RunRow, type TaskRow } from '../rows';
 
-export { toRun, type RunRow };
+export { toExecution, toRun, toTask, type ExecutionRow, type RunRow, type TaskRow };
 
 export const RUN_COLUMNS =
 	'id, workflow, status, progress, total_weight, finished_weight, created_at, started_at, finished_at, duration_ms, error';
@@ -19,9 +19,6 @@ export const EXECUTION_COLUMNS =
 	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error';
 
 export const LOG_COLUMNS = 'n, stream, ts, text, partial, enc';
-
-export type TaskRow = Task;
-export type ExecutionRow = Execution;
 
 export interface PgLogRow {
 	n: number;
@@ -45,47 +42,6 @@ export function toLogLine(row: PgLogRow): LogLine {
 	const line: LogLine = { n: row.n, stream: row.stream, ts: row.ts, text: decodeText(row.text, row.enc) };
 	if (row.partial) line.partial = true;
 	return line;
-}
-
-export function toTask(row: TaskRow): Task {
-	return {
-		id: row.id,
-		run_id: row.run_id,
-		key: row.key,
-		name: row.name,
-		status: row.status as TaskStatus,
-		progress: row.progress,
-		message: row.message,
-		needs: row.needs,
-		weight: row.weight,
-		optional: row.optional,
-		step_count: row.step_count,
-		created_at: row.created_at,
-		started_at: row.started_at,
-		finished_at: row.finished_at,
-		duration_ms: row.duration_ms,
-		error: row.error
-	};
-}
-
-export function toExecution(row: ExecutionRow): Execution {
-	return {
-		id: row.id,
-		task_id: row.task_id,
-		step: row.step,
-		name: row.name,
-		command: row.command,
-		args: row.args,
-		cwd: row.cwd,
-		status: row.status as ExecutionStatus,
-		exit_code: row.exit_code,
-		signal: row.signal,
-		started_at: row.started_at,
-		finished_at: row.finished_at,
-		duration_ms: row.duration_ms,
-		line_count: row.line_count,
-		error: row.error
-	};
 }
 
 /**
