@@ -1,6 +1,6 @@
 /**
  * Three real aco nodes on one real PostgreSQL (no mocks): migrations once at a simultaneous
- * start, work spread over the nodes, cancel across nodes, kill -9 of the node running a task
+ * start, work spread over the nodes, run progress from the node running a task, cancel across nodes, kill -9 of the node running a task
  * (interrupted, or started again elsewhere, within the lease; the stored log a gap-free prefix),
  * and PostgreSQL stopped and started (healthz 503, retryable ingest errors, then recovery).
  */
@@ -155,6 +155,22 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 			async () => ((await runOf(other, run.id)).run.status !== 'running' ? true : undefined),
 			'the run to end'
 		);
+	});
+
+	it("moves a run's progress with the progress its task reports on the node running it, and a cancelled run keeps it", async () => {
+		const { run, node } = await startOn(cluster.nodes[0], 'partway');
+		const witness = cluster.nodes.find((candidate) => candidate !== byId(node))!;
+		// 40 % of weight 3, out of 4: stored by the node running the task, read on another
+		await until(
+			async () => ((await runOf(witness, run.id)).run.progress === 30 ? true : undefined),
+			"the run's progress to follow its task"
+		);
+		await api(witness, 'POST', `/api/v1/runs/${run.id}/cancel`);
+		const ended = await until(async () => {
+			const detail = await runOf(witness, run.id);
+			return detail.run.status === 'running' ? undefined : detail;
+		}, 'the cancelled run to end');
+		expect(ended.run).toMatchObject({ status: 'cancelled', progress: 30 });
 	});
 
 	it('marks the task of a node killed with -9 interrupted within the lease, its stored log a gap-free prefix', async () => {
