@@ -64,7 +64,9 @@ describe('runProgress', () => {
 	it('counts finished weight for succeeded, failed and cancelled tasks', () => {
 		expect(runProgress(tasks({}), 5).finished).toBe(0);
 		expect(runProgress(tasks({ setup: 'succeeded', build: 'running' }), 5).finished).toBe(1);
-		expect(runProgress(tasks({ setup: 'succeeded', build: 'failed', lint: 'cancelled' }), 5).finished).toBe(5);
+		expect(runProgress(tasks({ setup: 'succeeded', build: 'failed', lint: 'cancelled' }), 5).finished).toBe(
+			5
+		);
 		expect(runProgress(tasks({ setup: 'interrupted' }), 5).finished).toBe(0);
 	});
 
