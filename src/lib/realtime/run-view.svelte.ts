@@ -8,9 +8,10 @@ import { ApiClient } from '$lib/api';
 import { isTerminal, type AnyEventEnvelope, type Task, type WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
+import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
 import { mergeById, mergeRecord, patchRecord } from './records';
 
-export type RunViewStatus = 'loading' | 'ready' | 'not_found' | 'error';
+export type RunViewStatus = RecordLoadStatus;
 
 export interface RunViewOptions {
 	connection: RealtimeConnection;
@@ -39,8 +40,6 @@ export class RunView {
 	readonly #onError: ErrorHandler;
 	readonly #abort = new AbortController();
 	#teardown: (() => void)[] = [];
-	#loading: Promise<void> | null = null;
-	#reloadAgain = false;
 
 	constructor(options: RunViewOptions) {
 		this.runId = options.runId;
@@ -96,19 +95,8 @@ export class RunView {
 		this.#abort.abort();
 	}
 
-	load(): Promise<void> {
-		if (this.#loading) {
-			this.#reloadAgain = true;
-			return this.#loading;
-		}
-		this.#loading = (async () => {
-			do {
-				this.#reloadAgain = false;
-				await this.#loadOnce();
-			} while (this.#reloadAgain);
-		})().finally(() => (this.#loading = null));
-		return this.#loading;
-	}
+	/** Loads the record over REST; concurrent calls share one load and one follow-up. */
+	readonly load = coalescedLoad(() => this.#loadOnce());
 
 	async #loadOnce(): Promise<void> {
 		try {
@@ -119,9 +107,9 @@ export class RunView {
 			this.#error = null;
 		} catch (err) {
 			if (this.#abort.signal.aborted) return;
-			const status = (err as { status?: number }).status;
-			this.#status = status === 404 ? 'not_found' : 'error';
-			this.#error = err instanceof Error ? err.message : String(err);
+			const failure = loadFailure(err);
+			this.#status = failure.status;
+			this.#error = failure.error;
 		}
 	}
 

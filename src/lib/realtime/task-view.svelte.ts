@@ -10,9 +10,10 @@ import { isTerminal, type AnyEventEnvelope, type Execution, type Task, type Task
 import type { RealtimeConnection } from './connection.svelte';
 import { DEFAULT_MAX_LINES, ExecutionLog } from './execution-log.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
+import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
 import { mergeById, mergeRecord } from './records';
 
-export type TaskViewStatus = 'loading' | 'ready' | 'not_found' | 'error';
+export type TaskViewStatus = RecordLoadStatus;
 
 export interface TaskViewOptions {
 	connection: RealtimeConnection;
@@ -49,8 +50,6 @@ export class TaskView {
 	readonly #logs = new Map<string, ExecutionLog>();
 	readonly #abort = new AbortController();
 	#teardown: (() => void)[] = [];
-	#loading: Promise<void> | null = null;
-	#reloadAgain = false;
 
 	constructor(options: TaskViewOptions) {
 		this.taskId = options.taskId;
@@ -118,19 +117,7 @@ export class TaskView {
 	}
 
 	/** Loads the task with its executions; concurrent calls share one load and one follow-up. */
-	load(): Promise<void> {
-		if (this.#loading) {
-			this.#reloadAgain = true;
-			return this.#loading;
-		}
-		this.#loading = (async () => {
-			do {
-				this.#reloadAgain = false;
-				await this.#loadOnce();
-			} while (this.#reloadAgain);
-		})().finally(() => (this.#loading = null));
-		return this.#loading;
-	}
+	readonly load = coalescedLoad(() => this.#loadOnce());
 
 	async #loadOnce(): Promise<void> {
 		try {
@@ -140,9 +127,9 @@ export class TaskView {
 			this.#error = null;
 		} catch (err) {
 			if (this.#abort.signal.aborted) return;
-			const status = (err as { status?: number }).status;
-			this.#status = status === 404 ? 'not_found' : 'error';
-			this.#error = err instanceof Error ? err.message : String(err);
+			const failure = loadFailure(err);
+			this.#status = failure.status;
+			this.#error = failure.error;
 		}
 	}
 

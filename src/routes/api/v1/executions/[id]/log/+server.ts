@@ -1,9 +1,8 @@
 import type { RequestHandler } from './$types';
-import { z } from 'zod';
 import { handle, notFound } from '$lib/server/http/responses';
 import { afterParam, parseQuery } from '$lib/server/http/query';
 import { logStream } from '$lib/server/http/log-stream';
-import { contentDisposition, downloadKind, downloadName } from '$lib/server/downloads/names';
+import { DOWNLOAD_QUERY, logDownloadResponse } from '$lib/server/downloads/response';
 import { workflowOf } from '$lib/server/downloads/segments';
 
 /**
@@ -15,29 +14,22 @@ export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
 			const { store } = locals.aco;
-			const query = parseQuery(url, {
-				after: afterParam,
-				format: z.enum(['text', 'ndjson']).optional(),
-				ansi: z.enum(['keep', 'strip']).optional()
-			});
+			const { after, format = 'text', ansi } = parseQuery(url, { after: afterParam, ...DOWNLOAD_QUERY });
 			const execution = await store.getExecution(params.id);
 			if (!execution) throw notFound('execution', params.id);
-			const format = query.format ?? 'text';
 			const task = await store.getTask(execution.task_id);
 			const workflow = task ? await workflowOf(store, task) : null;
-			const filename = downloadName([workflow, task?.key, execution.name], downloadKind(format, query.ansi));
 			const stream = logStream(store, execution.id, {
-				after: query.after,
+				after,
 				format,
-				ansi: query.ansi ?? 'keep',
+				ansi: ansi ?? 'keep',
 				upTo: execution.line_count
 			});
-			return new Response(stream, {
+			return logDownloadResponse(stream, {
+				format,
+				ansi,
+				nameParts: [workflow, task?.key, execution.name],
 				headers: {
-					'content-type':
-						format === 'ndjson' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8',
-					'content-disposition': contentDisposition(filename),
-					'cache-control': 'no-store',
 					'x-aco-line-count': String(execution.line_count),
 					'x-aco-execution-status': execution.status
 				}
