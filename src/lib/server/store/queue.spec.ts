@@ -73,8 +73,39 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 		expect(b.task.key).toBe('b');
 		await store.queue.updateClaimed(b.task.id, b.claim, { status: 'failed', error: 'exit 1' });
 		const end = await plan(store, run.id);
-		expect(end?.finished).toMatchObject({ status: 'failed', error: "task 'b' failed", progress: 100 });
+		// b failed before it got anywhere: the run shows how far it got, not a full bar
+		expect(end?.finished).toMatchObject({ status: 'failed', error: "task 'b' failed", progress: 50 });
 		expect(await plan(store, run.id)).toBeNull();
+	});
+
+	it("moves the run's progress with a running task's own progress, weighted, and a failed run keeps how far it got", async () => {
+		const { run } = await store.queue.createRun(
+			{ workflow: 'w', total_weight: 4 },
+			tasks({ key: 'a' }, { key: 'heavy' }, { key: 'b', needs: ['heavy'] }).map((task) =>
+				task.key === 'heavy' ? { ...task, weight: 2 } : task
+			)
+		);
+		await plan(store, run.id);
+		const claimed = await store.queue.claim('n1', 5, 5_000);
+		const a = claimed.find((c) => c.task.key === 'a')!;
+		const heavy = claimed.find((c) => c.task.key === 'heavy')!;
+		// as its runner does: started, then progress as the tool reports it
+		const startedAt = new Date().toISOString();
+		await store.queue.updateClaimed(a.task.id, a.claim, { started_at: startedAt, progress: 50 });
+		await store.queue.updateClaimed(heavy.task.id, heavy.claim, { started_at: startedAt, progress: 25 });
+		// a at 50 % of weight 1, heavy at 25 % of weight 2: 1 of 4
+		expect((await plan(store, run.id))!.progressed).toMatchObject({ progress: 25, finished_weight: 0 });
+		// a stored progress that did not change the run plans nothing new
+		expect((await plan(store, run.id))!.progressed).toBeNull();
+		await store.queue.updateClaimed(a.task.id, a.claim, { status: 'succeeded', progress: 100 });
+		await store.queue.updateClaimed(heavy.task.id, heavy.claim, { progress: 62.5 });
+		// a whole (1) + heavy 62.5 % of 2 (1.25): 2.25 of 4
+		expect((await plan(store, run.id))!.progressed).toMatchObject({ progress: 56.3, finished_weight: 1 });
+		await store.queue.updateClaimed(heavy.task.id, heavy.claim, { status: 'failed', error: 'exit 1' });
+		const end = await plan(store, run.id);
+		// b, which needs heavy, never starts: the run ends at how far it got, not at a full bar
+		expect(end!.finished).toMatchObject({ status: 'failed', progress: 56.3, finished_weight: 4 });
+		expect(await store.getRun(run.id)).toMatchObject({ status: 'failed', progress: 56.3 });
 	});
 
 	it('stops a run: returns its running tasks with their nodes, cancels the queued ones, claims none of it', async () => {
