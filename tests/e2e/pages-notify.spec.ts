@@ -132,8 +132,7 @@ test('the bell counts unread notifications, kept across reloads, with mark read,
 }) => {
 	await page.goto(pages.url);
 	await expect(page.getByTestId('connection-status')).toHaveText(/Connected/);
-	const { run } = await runToEnd(pages, 'failing');
-	await runToEnd(pages, 'quick');
+	const [{ run }] = await Promise.all([runToEnd(pages, 'failing'), runToEnd(pages, 'quick')]);
 	const count = page.getByTestId('unread-count');
 	// the compile task failed, its run failed, quick succeeded (the blocked deploy is one entry too)
 	await expect(count).toHaveText(/^[34]/);
@@ -202,15 +201,13 @@ test('browser notifications come after opting in with a click, follow the prefer
 	// hidden tab: a failing task and the run's end notify
 	await panel.getByLabel('a run succeeds').uncheck();
 	await page.evaluate(() => (window as unknown as { hideTab: (h: boolean) => void }).hideTab(true));
-	await runToEnd(pages, 'failing');
-	await runToEnd(pages, 'quick');
+	await Promise.all([runToEnd(pages, 'failing'), runToEnd(pages, 'quick')]);
 	await expect.poll(spy).toEqual(['Task "Compile" failed', 'Workflow "failing" failed']);
 
 	// a muted workflow stays quiet
 	await expect(panel.getByLabel('failing', { exact: true })).toBeChecked();
 	await panel.getByLabel('failing', { exact: true }).uncheck();
-	await runToEnd(pages, 'failing');
-	await runToEnd(pages, 'quick');
+	await Promise.all([runToEnd(pages, 'failing'), runToEnd(pages, 'quick')]);
 	await expect.poll(spy).toHaveLength(2);
 
 	// clicking the notification focuses the page on the task

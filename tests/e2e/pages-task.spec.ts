@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import type { Page } from '@playwright/test';
-import { expect, pageWidthOverflow, runToEnd, taskOf, test } from './pages-fixture';
+import { expect, pageWidthOverflow, taskOf, test } from './pages-fixture';
 
 function rowTexts(page: Page): Promise<{ n: string | null; text: string; cont: boolean }[]> {
 	return page.getByTestId('log-line').evaluateAll((els) =>
@@ -41,30 +41,33 @@ test('the log fills the viewport beside the steps, and the view moves to each st
 	expect(logBox.height).toBeGreaterThan(350);
 
 	// the running step is the one shown, and the view follows to the next when it starts
-	await expect(page.getByRole('heading', { name: /^Step 2: Second/ })).toBeVisible({ timeout: 30_000 });
+	await expect(page.getByRole('heading', { name: /^Step 1: First/ })).toBeVisible();
+	pages.gates.open('steps-1');
+	await expect(page.getByRole('heading', { name: /^Step 2: Second/ })).toBeVisible();
 	await expect(steps.nth(1)).toHaveAttribute('aria-current', 'step');
-	// it follows its newest lines (no "Follow" button: the view is at the end)
+	// it follows its newest lines: the last of 60 is in view, no "Follow" button
+	await expect(log.getByText('second 60', { exact: true })).toBeInViewport();
 	await expect(page.getByTestId('log-follow')).toHaveCount(0);
 
 	// picked: the first step stays on screen when the third starts
 	await steps.first().click();
 	await expect(page.getByRole('heading', { name: /^Step 1: First/ })).toBeVisible();
-	await expect.poll(async () => (await pages.task(task.id)).executions.length, { timeout: 30_000 }).toBe(3);
-	await expect(page.getByTestId('step').nth(2)).toHaveAttribute('data-status', /running|succeeded/);
+	pages.gates.open('steps-2');
+	await expect(steps.nth(2)).toHaveAttribute('data-status', 'running');
 	await expect(page.getByRole('heading', { name: /^Step 1: First/ })).toBeVisible();
 	await expect(steps.first()).toHaveAttribute('aria-current', 'step');
-	const follow = page.getByTestId('follow-running');
-	if (await follow.isVisible()) {
-		await follow.click();
-		await expect(page.getByRole('heading', { name: /^Step 3: Third/ })).toBeVisible();
-	}
+	await page.getByTestId('follow-running').click();
+	await expect(page.getByRole('heading', { name: /^Step 3: Third/ })).toBeVisible();
+	pages.gates.open('steps-3');
+	await expect(steps.nth(2)).toHaveAttribute('data-status', 'succeeded');
 });
 
 test('workflow command lines are hidden until the Commands toggle shows them, and the download keeps them', async ({
 	page,
-	pages
+	pages,
+	finished
 }) => {
-	const { tasks } = await runToEnd(pages, 'pipeline');
+	const { tasks } = finished.pipeline;
 	const build = await pages.task(taskOf(tasks, 'build').id);
 	const compile = build.executions[0];
 	await page.goto(`${pages.url}/tasks/${build.id}?exec=${compile.id}`);
@@ -101,10 +104,11 @@ test('workflow command lines are hidden until the Commands toggle shows them, an
 test('a line split for length is one line with a continuation mark, and Copy joins it without newlines', async ({
 	page,
 	context,
-	pages
+	pages,
+	finished
 }) => {
 	await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: pages.url });
-	const { run, tasks } = await runToEnd(pages, 'longline');
+	const { run, tasks } = finished.longline;
 	const task = await pages.task(taskOf(tasks, 'print').id);
 	const execution = task.executions[0];
 	await page.goto(`${pages.url}/tasks/${task.id}`);
