@@ -80,6 +80,16 @@ export default defineConfig({
 					testTimeout: 60_000,
 					hookTimeout: 60_000
 				}
+			},
+			{
+				extends: true,
+				test: {
+					name: 'security',
+					environment: 'node',
+					include: ['tests/security/**/*.test.ts'],
+					testTimeout: 60_000,
+					hookTimeout: 60_000
+				}
 			}
 		]
 	}

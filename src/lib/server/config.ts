@@ -11,6 +11,13 @@ import {
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
 import { parseOrigins } from './origin';
+import { DEFAULT_DISK_RESERVE_BYTES } from './disk-guard';
+import { parseNameList } from './masking/secret-env';
+import {
+	DEFAULT_OUTPUT_MAX_BYTES,
+	DEFAULT_OUTPUT_MAX_LINES,
+	type OutputLimitConfig
+} from './orchestrator/output-limit';
 
 export interface HubConfig {
 	maxConnections: number;
@@ -59,6 +66,19 @@ export interface OrchestratorConfig {
 	killGraceMs: number;
 	/** lines longer than this are split into continuation lines */
 	maxLineLength: number;
+	/** what one tool execution may keep of its output (also for ingested tools); 1 GiB when omitted */
+	outputLimit?: OutputLimitConfig;
+	/** more variable names or `*` patterns whose values are masked (`ACO_MASK_ENV`) */
+	maskEnv?: string[];
+	/** more of the server's variables kept from tools (`ACO_TOOL_ENV_REMOVE`), besides its credentials */
+	toolEnvRemove?: string[];
+}
+
+export interface IngestConfig {
+	/** a running ingested task that reports nothing for this long is failed ("lost contact"); 0: never */
+	silenceMs: number;
+	/** after a cancel is requested, how long the producer has to confirm it before the task is cancelled without it */
+	cancelTimeoutMs: number;
 }
 
 export interface AcoConfig {
@@ -70,6 +90,9 @@ export interface AcoConfig {
 	token: string | null;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
+	ingest: IngestConfig;
+	/** bytes kept free in the data folder so tasks can still be failed when its disk fills (disk-guard) */
+	diskReserveBytes: number;
 }
 
 export const DEFAULT_PORT = 3000;
@@ -91,6 +114,8 @@ export const DEFAULT_BATCH_FLUSH_MS = 100;
 export const DEFAULT_COMPRESSION_LEVEL: CompressionLevel = 'none';
 export const DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
 export const DEFAULT_COMPRESSION_CONCURRENCY = 10;
+export const DEFAULT_INGEST_SILENCE_MS = 5 * 60_000;
+export const DEFAULT_INGEST_CANCEL_TIMEOUT_MS = 30_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -158,7 +183,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),
 			killGraceMs: int(env, 'ACO_KILL_GRACE_MS', DEFAULT_KILL_GRACE_MS, 0),
-			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16)
-		}
+			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16),
+			outputLimit: {
+				maxBytes: int(env, 'ACO_OUTPUT_MAX_BYTES', DEFAULT_OUTPUT_MAX_BYTES, 1024),
+				maxLines: int(env, 'ACO_OUTPUT_MAX_LINES', DEFAULT_OUTPUT_MAX_LINES, 10)
+			},
+			maskEnv: parseNameList(env.ACO_MASK_ENV),
+			toolEnvRemove: parseNameList(env.ACO_TOOL_ENV_REMOVE)
+		},
+		ingest: {
+			silenceMs: int(env, 'ACO_INGEST_SILENCE_MS', DEFAULT_INGEST_SILENCE_MS, 0),
+			cancelTimeoutMs: int(env, 'ACO_INGEST_CANCEL_TIMEOUT_MS', DEFAULT_INGEST_CANCEL_TIMEOUT_MS, 0)
+		},
+		diskReserveBytes: int(env, 'ACO_DISK_RESERVE_BYTES', DEFAULT_DISK_RESERVE_BYTES, 0)
 	};
 }

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import type { AcoConfig } from './config';
 import { lockDataDir } from './data-lock';
+import { DiskGuard } from './disk-guard';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
 import type { EventBus } from './bus/types';
@@ -27,6 +28,8 @@ export interface AcoContext {
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
+	/** what happens when the data folder's disk fills up (fails the tasks whose logs cannot be stored) */
+	storage: DiskGuard;
 	startedAt: string;
 	/** stops tools, closes sockets with `closeCode`, closes the bus and the database; idempotent */
 	close(closeCode?: number): Promise<void>;
@@ -46,11 +49,17 @@ export async function createContext(
 		throw err;
 	}
 	const bus = new MemoryBus({ onError: (err) => logger.error({ err }, 'bus listener failed') });
+	const storage = new DiskGuard({
+		dataDir: config.dataDir,
+		reserveBytes: config.diskReserveBytes,
+		logger: logger.child({ component: 'storage' })
+	});
 	const orchestrator = createOrchestrator({
 		store,
 		bus,
 		config: config.orchestrator,
-		logger: logger.child({ component: 'orchestrator' })
+		logger: logger.child({ component: 'orchestrator' }),
+		storage
 	});
 	await orchestrator.recover();
 	const hub = createHub({
@@ -71,6 +80,7 @@ export async function createContext(
 		orchestrator,
 		hub,
 		system,
+		storage,
 		startedAt: new Date().toISOString(),
 		close(closeCode = 1001) {
 			closing ??= (async () => {
@@ -79,6 +89,7 @@ export async function createContext(
 				await orchestrator.shutdown();
 				await bus.close();
 				await store.close();
+				storage.close();
 				lock.release();
 			})();
 			return closing;

@@ -19,7 +19,9 @@ import type {
 } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
+import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
+import { secretNameTest, type SecretNameTest } from '../masking/secret-env';
 import type { Store } from '../store/types';
 import { taskChanged, taskCreated, workflowEnded, workflowProgress } from './emit';
 import { planSchedule } from './schedule';
@@ -32,6 +34,7 @@ import {
 	type TaskState
 } from './run-state';
 import { TaskRunner, type StopReason } from './task-runner';
+import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
 import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
 
@@ -42,6 +45,10 @@ export interface OrchestratorDeps {
 	bus: EventBus;
 	config: OrchestratorConfig;
 	logger: Logger;
+	/** the data folder's disk-full guard (see disk-guard) */
+	storage?: StorageGuard;
+	/** the environment tools start from; the server's own (process.env) when omitted */
+	env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
@@ -59,10 +66,18 @@ class WorkflowOrchestrator implements Orchestrator {
 	/** startRun calls still writing their run's records */
 	#starting = new Set<Promise<WorkflowRun>>();
 	#reportedErrors = '[]';
+	/** read once: the server's environment does not change while it runs */
+	#toolEnv: ToolEnvironment;
+	#isSecretName: SecretNameTest;
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
 		this.#log = deps.logger.child({ module: 'orchestrator' });
+		this.#toolEnv = toolEnvironment(deps.env ?? process.env, deps.config.toolEnvRemove ?? []);
+		this.#isSecretName = secretNameTest(deps.config.maskEnv ?? []);
+		if (this.#toolEnv.removed.length > 0) {
+			this.#log.info({ removed: this.#toolEnv.removed }, "the server's credentials are kept from tools");
+		}
 	}
 
 	async listWorkflows(): Promise<{ workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }> {
@@ -217,7 +232,16 @@ class WorkflowOrchestrator implements Orchestrator {
 		task.status = 'running';
 		this.#running++;
 		const runner = new TaskRunner(
-			{ store, bus, config, logger: this.#log, interruptedReason: INTERRUPTED_REASON },
+			{
+				store,
+				bus,
+				config,
+				logger: this.#log,
+				interruptedReason: INTERRUPTED_REASON,
+				toolEnv: this.#toolEnv,
+				isSecretName: this.#isSecretName,
+				storage: this.#deps.storage
+			},
 			task.record,
 			task.def
 		);

@@ -151,6 +151,15 @@ export const MIGRATIONS: readonly Migration[] = [
 				PRIMARY KEY (execution_id, start)
 			) WITHOUT ROWID;
 		`
+	},
+	{
+		version: 4,
+		name: 'output dropped past the output limit',
+		// what a tool printed past its execution's output limit: counted, never stored
+		up: `
+			ALTER TABLE executions ADD COLUMN output_dropped_lines INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE executions ADD COLUMN output_dropped_bytes INTEGER NOT NULL DEFAULT 0;
+		`
 	}
 ];
 
