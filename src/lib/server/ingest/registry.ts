@@ -5,6 +5,7 @@
  * well-known symbol on globalThis does not (as in ../global.ts).
  */
 import type { AcoContext } from '../context';
+import { toolEnvironment } from '../orchestrator/tool-env';
 import { IngestService } from './service';
 
 const KEY = Symbol.for('aco.ingest');
@@ -17,11 +18,18 @@ export function ingestFor(context: AcoContext): IngestService {
 	const services = (holder[KEY] ??= new WeakMap());
 	let service = services.get(context);
 	if (!service) {
+		const { config } = context;
 		service = new IngestService({
 			store: context.store,
 			bus: context.bus,
 			logger: context.logger.child({ component: 'ingest' }),
-			dataDir: context.config.dataDir
+			dataDir: config.dataDir,
+			outputLimit: config.orchestrator.outputLimit,
+			silenceMs: config.ingest.silenceMs,
+			cancelTimeoutMs: config.ingest.cancelTimeoutMs,
+			storage: context.storage,
+			// the server's own credentials are masked in ingested output too
+			secrets: toolEnvironment(process.env, config.orchestrator.toolEnvRemove).secrets
 		});
 		services.set(context, service);
 	}
