@@ -29,7 +29,7 @@ describe('ingest service', () => {
 		bus = new MemoryBus();
 		published = [];
 		bus.subscribe((e) => published.push(e));
-		service = new IngestService({ store, bus, logger, dataDir: dir });
+		service = new IngestService({ store, bus, logger });
 	});
 	afterEach(async () => {
 		await store.close();
@@ -38,7 +38,7 @@ describe('ingest service', () => {
 
 	it('remembers idempotency keys across a restart of the service', async () => {
 		const first = await service.createTask({ name: 'build' }, 'key-1');
-		const restarted = new IngestService({ store, bus, logger, dataDir: dir });
+		const restarted = new IngestService({ store, bus, logger });
 		const again = await restarted.createTask({ name: 'build' }, 'key-1');
 		expect(again).toMatchObject({ existing: true, task: { id: first.task.id } });
 		expect((await store.listTasks()).length).toBe(1);
@@ -172,7 +172,7 @@ describe('ingest service', () => {
 		};
 
 		it('masks the server secrets and ::add-mask:: values in output and fields, split pieces too', async () => {
-			const masked = new IngestService({ store, bus, logger, dataDir: dir, secrets: ['server-secret-1'] });
+			const masked = new IngestService({ store, bus, logger, secrets: ['server-secret-1'] });
 			const { task } = await masked.createTask({ name: 'run with server-secret-1' });
 			expect(task.name).toBe('run with ***');
 			await masked.applyEvents(
@@ -208,7 +208,6 @@ describe('ingest service', () => {
 				store,
 				bus,
 				logger,
-				dataDir: dir,
 				outputLimit: { maxBytes: 1_000_000, maxLines: 3 }
 			});
 			const { task } = await capped.createTask({ name: 't' });
@@ -230,7 +229,7 @@ describe('ingest service', () => {
 		});
 
 		it('fails a running task whose producer goes silent, and keeps one that sends heartbeats', async () => {
-			const watched = new IngestService({ store, bus, logger, dataDir: dir, silenceMs: 300 });
+			const watched = new IngestService({ store, bus, logger, silenceMs: 300 });
 			const quiet = await watched.createTask({ name: 'quiet' });
 			const beating = await watched.createTask({ name: 'beating' });
 			const started = Date.now();
@@ -258,7 +257,7 @@ describe('ingest service', () => {
 		});
 
 		it('cancels without the producer when it does not confirm in time', async () => {
-			const impatient = new IngestService({ store, bus, logger, dataDir: dir, cancelTimeoutMs: 200 });
+			const impatient = new IngestService({ store, bus, logger, cancelTimeoutMs: 200 });
 			const { task } = await impatient.createTask({ name: 't' });
 			await impatient.requestCancel(task.id);
 			while ((await store.getTask(task.id))?.status === 'running')
@@ -279,7 +278,7 @@ describe('ingest service', () => {
 					return typeof value === 'function' ? value.bind(target) : value;
 				}
 			});
-			const starved = new IngestService({ store: full, bus, logger, dataDir: dir });
+			const starved = new IngestService({ store: full, bus, logger });
 			const { task } = await starved.createTask({ name: 't' });
 			const attempt = starved.applyEvents(
 				task.id,

@@ -40,7 +40,6 @@ import {
 } from '../orchestrator/emit';
 import { parseWorkflowCommand } from '../orchestrator/workflow-commands';
 import type { Store, TaskPatch } from '../store/types';
-import { IdempotencyKeys } from './idempotency';
 import { IngestError } from './ingest-error';
 import { ExecutionIntake } from './intake';
 import { Liveness } from './liveness';
@@ -49,8 +48,6 @@ export interface IngestServiceOptions {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
-	/** where idempotency keys are kept across restarts; memory only when null */
-	dataDir: string | null;
 	/** what one ingested tool may keep of its output; 1 GiB when omitted */
 	outputLimit?: OutputLimitConfig;
 	/** a running task silent this long is failed as "lost contact"; 0 never (default) */
@@ -86,7 +83,6 @@ export const CANCEL_REQUESTED_MESSAGE = 'Cancel requested; waiting for the produ
 
 export class IngestService {
 	#options: IngestServiceOptions;
-	#keys: IdempotencyKeys;
 	/** the tail of each task's (or key's) queue of requests */
 	#queues = new Map<string, Promise<unknown>>();
 	#live = new Map<string, LiveTask>();
@@ -95,7 +91,6 @@ export class IngestService {
 
 	constructor(options: IngestServiceOptions) {
 		this.#options = options;
-		this.#keys = new IdempotencyKeys({ dir: options.dataDir, logger: options.logger });
 		this.#secrets = new MaskSet(options.secrets ?? []);
 		this.#liveness = new Liveness({
 			silenceMs: options.silenceMs ?? 0,
@@ -115,13 +110,8 @@ export class IngestService {
 		const key = idempotencyKey ?? request.idempotency_key ?? null;
 		const create = async (): Promise<IngestTaskResponse> => {
 			const { store, bus } = this.#options;
-			if (key !== null) {
-				const id = this.#keys.get(key);
-				const existing = id ? await store.getTask(id) : null;
-				if (existing) return { task: existing, existing: true };
-			}
 			const mask = (text: string) => this.#secrets.mask(text);
-			let task = await store.createTask({
+			const record = {
 				run_id: null,
 				key: mask(request.key ?? request.name),
 				name: mask(request.name),
@@ -129,8 +119,17 @@ export class IngestService {
 				weight: 1,
 				optional: false,
 				step_count: 0
-			});
-			if (key !== null) this.#keys.set(key, task.id);
+			};
+			// the key is stored in the task's own transaction: a crash cannot keep one without the other
+			const created =
+				key === null
+					? { task: await store.createTask(record), existing: false }
+					: await store.createTaskOnce(key, record);
+			if (created.existing) {
+				if (created.task.status === 'running') this.#liveness.heard(created.task.id);
+				return created;
+			}
+			let task = created.task;
 			taskCreated(bus, task);
 			const patch: TaskPatch = {};
 			if (request.progress !== undefined) patch.progress = request.progress;

@@ -1,6 +1,5 @@
 import type { RequestHandler } from './$types';
 import { ApiError, handle, json, notFound } from '$lib/server/http/responses';
-import { ingestFor } from '$lib/server/ingest/registry';
 import { isIngestError } from '$lib/server/ingest/ingest-error';
 import type { TaskResponse } from '$lib/protocol';
 
@@ -12,13 +11,13 @@ import type { TaskResponse } from '$lib/protocol';
 export const POST: RequestHandler = ({ locals, params }) =>
 	handle(
 		async () => {
-			const { store, orchestrator } = locals.aco;
+			const { store, orchestrator, ingest } = locals.aco;
 			const task = await store.getTask(params.id);
 			if (!task) throw notFound('task', params.id);
 			let cancelled: boolean;
 			if (task.run_id === null) {
 				try {
-					cancelled = (await ingestFor(locals.aco).requestCancel(task.id)) !== null;
+					cancelled = (await ingest.requestCancel(task.id)) !== null;
 				} catch (err) {
 					if (isIngestError(err)) throw new ApiError(err.status, err.code, err.message);
 					throw err;
