@@ -28,13 +28,16 @@ export interface DeliveryOptions {
 	onOnline?: () => void;
 	/** the server refused the spool for good (bad token, invalid event); delivery stops */
 	onRejected?: (err: HttpError) => void;
+	/** the server's answer to each delivered batch of events (it may ask for a cancel) */
+	onAnswer?: (answer: IngestEventsResponse) => void;
 }
 
 export type DeliveryOutcome = 'delivered' | 'pending' | 'rejected';
 
+type Hooks = 'onOffline' | 'onOnline' | 'onRejected' | 'onAnswer';
+
 export class Delivery {
-	#options: Required<Omit<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>> &
-		Pick<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>;
+	#options: Required<Omit<DeliveryOptions, Hooks>> & Pick<DeliveryOptions, Hooks>;
 	#running: Promise<void> | null = null;
 	#again = false;
 	#offline = false;
@@ -142,10 +145,13 @@ export class Delivery {
 		const from = spool.state.acked;
 		const events = this.#batch(from);
 		if (events.length === 0) return;
-		await http.request<IngestEventsResponse>('POST', `/tasks/${encodeURIComponent(taskId)}/events`, {
-			body: { events }
-		});
+		const answer = await http.request<IngestEventsResponse>(
+			'POST',
+			`/tasks/${encodeURIComponent(taskId)}/events`,
+			{ body: { events } }
+		);
 		spool.acknowledge(taskId, from + events.length);
+		this.#options.onAnswer?.(answer);
 	}
 
 	/** the events from `from` that fit one request (at least one) */
