@@ -23,7 +23,12 @@ export interface AcoApi {
 
 export function acoApi(server: Server, token?: string): AcoApi {
 	const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-	const request = async (method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}) => {
+	const request = async (
+		method: string,
+		urlPath: string,
+		body?: unknown,
+		headers: Record<string, string> = {}
+	) => {
 		const res = await fetch(server.url + urlPath, {
 			method,
 			headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -40,7 +45,8 @@ export function acoApi(server: Server, token?: string): AcoApi {
 	};
 	const ok = async <T>(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>) => {
 		const res = await request(method, urlPath, body, headers);
-		if (res.status >= 400) throw new Error(`${method} ${urlPath} → ${res.status} ${JSON.stringify(res.body)}`);
+		if (res.status >= 400)
+			throw new Error(`${method} ${urlPath} → ${res.status} ${JSON.stringify(res.body)}`);
 		return res.body as T;
 	};
 	return {
@@ -72,16 +78,22 @@ export async function waitForRun(api: AcoApi, runId: string, timeoutMs = 60_000)
 		const detail = await api.get<RunDetailResponse>(`/api/v1/runs/${runId}`);
 		if (detail.run.status !== 'running' && detail.run.status !== 'queued') {
 			const tasks = [];
-			for (const task of detail.tasks) tasks.push((await api.get<TaskResponse>(`/api/v1/tasks/${task.id}`)).task);
+			for (const task of detail.tasks)
+				tasks.push((await api.get<TaskResponse>(`/api/v1/tasks/${task.id}`)).task);
 			return { run: detail.run, tasks };
 		}
-		if (Date.now() > deadline) throw new Error(`run ${runId} still ${detail.run.status} after ${timeoutMs} ms`);
+		if (Date.now() > deadline)
+			throw new Error(`run ${runId} still ${detail.run.status} after ${timeoutMs} ms`);
 		await new Promise((resolve) => setTimeout(resolve, 50));
 	}
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'the condition'): Promise<T> {
+export async function waitFor<T>(
+	check: () => Promise<T | undefined | false> | T | undefined | false,
+	timeoutMs = 20_000,
+	what = 'the condition'
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await check();

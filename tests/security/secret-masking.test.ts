@@ -52,7 +52,12 @@ const rev = (text: string) => text.split('').reverse().join('');
  * base64 characters that come from the value alone at each of the three alignments */
 function spellings(value: string): string[] {
 	const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
-	for (const prefix of ['', 'a', 'ab']) forms.push(Buffer.from(prefix + value).toString('base64').slice(4, -4));
+	for (const prefix of ['', 'a', 'ab'])
+		forms.push(
+			Buffer.from(prefix + value)
+				.toString('base64')
+				.slice(4, -4)
+		);
 	return forms;
 }
 
@@ -180,7 +185,11 @@ describe('secrets in logs', () => {
 				{ type: 'status', status: 'succeeded' }
 			]
 		});
-		const producer = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
+		const producer = await connect(
+			aco.wsUrl,
+			{ headers: { authorization: `Bearer ${SERVER_TOKEN}` } },
+			10_000
+		);
 		await producer.nextOfType('welcome', 10_000);
 		await producer.request({ type: 'producer.hello', token: SERVER_TOKEN }, 10_000);
 		const created = await producer.request<{ type: string; data: { task: { id: string } } }>(
@@ -225,7 +234,11 @@ describe('secrets in logs', () => {
 		// …and after a clean stop, which checkpoints the WAL into the database
 		await healthy.stop();
 		await aco.stop();
-		await waitFor(() => aco.proc.exitCode !== null || aco.proc.signalCode !== null, 20_000, 'the server to stop');
+		await waitFor(
+			() => aco.proc.exitCode !== null || aco.proc.signalCode !== null,
+			20_000,
+			'the server to stop'
+		);
 		const files = dataFolderFiles(aco.dataDir);
 		expect(files.map((f) => f.file)).toContain('aco.db');
 		for (const { file, bytes } of files) {
