@@ -11,7 +11,7 @@ import {
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
 import { parseOrigins } from './origin';
-import { DEFAULT_DISK_RESERVE_BYTES } from './disk-guard';
+import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
 import { parseNameList } from './masking/secret-env';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
@@ -93,6 +93,8 @@ export interface AcoConfig {
 	ingest: IngestConfig;
 	/** bytes kept free in the data folder so tasks can still be failed when its disk fills (disk-guard) */
 	diskReserveBytes: number;
+	/** how often a full data folder is checked for room again */
+	diskRetryMs: number;
 }
 
 export const DEFAULT_PORT = 3000;
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			silenceMs: int(env, 'ACO_INGEST_SILENCE_MS', DEFAULT_INGEST_SILENCE_MS, 0),
 			cancelTimeoutMs: int(env, 'ACO_INGEST_CANCEL_TIMEOUT_MS', DEFAULT_INGEST_CANCEL_TIMEOUT_MS, 0)
 		},
-		diskReserveBytes: int(env, 'ACO_DISK_RESERVE_BYTES', DEFAULT_DISK_RESERVE_BYTES, 0)
+		diskReserveBytes: int(env, 'ACO_DISK_RESERVE_BYTES', DEFAULT_DISK_RESERVE_BYTES, 0),
+		diskRetryMs: int(env, 'ACO_DISK_RETRY_MS', DEFAULT_DISK_RETRY_MS, 10)
 	};
 }

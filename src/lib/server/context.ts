@@ -62,6 +62,7 @@ export async function createContext(
 	const storage = new DiskGuard({
 		dataDir: config.dataDir,
 		reserveBytes: config.diskReserveBytes,
+		retryMs: config.diskRetryMs,
 		logger: logger.child({ component: 'storage' })
 	});
 	const orchestrator = createOrchestrator({
