@@ -13,6 +13,7 @@ import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
 import { runLogQuery } from './log-query';
+import { runMasking } from './masking';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -25,6 +26,7 @@ const BENCHES: Bench[] = [
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
+	{ name: 'masking', run: runMasking },
 	{ name: 'cli-startup', run: runCliStartup }
 ];
 
