@@ -6,6 +6,7 @@
  * task cancelled. Healthy subscribers keep receiving meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlMessage } from '../../src/lib/protocol/messages';
 import type { EventEnvelope, IngestTaskResponse, Task, TaskResponse } from '../../src/lib/protocol';
 import { acoApi, waitFor, type AcoApi } from '../helpers/aco-api';
 import { startCli, type CliRun } from '../helpers/cli';
@@ -69,11 +70,11 @@ describe('producers that go silent or are cancelled', () => {
 		const producer = await connect(aco.wsUrl, AUTH, 10_000);
 		await producer.nextOfType('welcome', 10_000);
 		await producer.request({ type: 'producer.hello', token: TOKEN }, 10_000);
-		const created = await producer.request<{ type: string; data: { task: Task } }>(
+		const created = await producer.request<ControlMessage<'ingest.ack'>>(
 			{ type: 'ingest.create_task', task: { name: 'silent ws producer' } },
 			10_000
 		);
-		const wsTask = created.data.task.id;
+		const wsTask = (created.data as { task: { id: string } }).task.id;
 		const alive = await api.post<IngestTaskResponse>('/api/v1/tasks', { name: 'beating producer' });
 		const failed = Promise.all([nextStatus(silent.task.id), nextStatus(wsTask)]);
 		let beating = true;

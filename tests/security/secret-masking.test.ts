@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlMessage } from '../../src/lib/protocol/messages';
 import type { Execution, IngestTaskResponse, LogLine, TaskResponse } from '../../src/lib/protocol';
 import { acoApi, dataFolderFiles, runWorkflow, waitFor, type AcoApi } from '../helpers/aco-api';
 import { runCli } from '../helpers/cli';
@@ -192,12 +193,12 @@ describe('secrets in logs', () => {
 		);
 		await producer.nextOfType('welcome', 10_000);
 		await producer.request({ type: 'producer.hello', token: SERVER_TOKEN }, 10_000);
-		const created = await producer.request<{ type: string; data: { task: { id: string } } }>(
+		const created = await producer.request<ControlMessage<'ingest.ack'>>(
 			{ type: 'ingest.create_task', task: { name: 'ws producer' } },
 			10_000
 		);
-		const wsTask = created.data.task.id;
-		const ack = await producer.request<{ type: string }>(
+		const wsTask = (created.data as { task: { id: string } }).task.id;
+		const ack = await producer.request(
 			{
 				type: 'ingest.events',
 				task_id: wsTask,
