@@ -129,3 +129,29 @@ export function rssOf(pid: number): number {
 	if (!match) throw new Error(`no VmRSS for process ${pid}`);
 	return Number(match[1]) * 1024;
 }
+
+export interface OneStepWorkflow {
+	run: string;
+	args?: readonly string[];
+	env?: Record<string, string>;
+}
+
+/** Writes `<dir>/<name>.yml`: a workflow of one task with one step. */
+export function writeWorkflow(dir: string, name: string, step: OneStepWorkflow): void {
+	const lines = [
+		`name: ${name}`,
+		'tasks:',
+		'  run:',
+		'    name: Run',
+		'    steps:',
+		'      - name: run',
+		`        run: ${step.run}`,
+		`        args: ${JSON.stringify(step.args ?? [])}`
+	];
+	if (step.env) {
+		lines.push('        env:');
+		for (const [key, value] of Object.entries(step.env))
+			lines.push(`          ${key}: ${JSON.stringify(value)}`);
+	}
+	fs.writeFileSync(path.join(dir, `${name}.yml`), lines.join('\n') + '\n');
+}

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope, RunResponse, TasksResponse } from '../../src/lib/protocol';
-import { acoApi, runWorkflow, waitFor, waitForRun, type AcoApi } from '../helpers/aco-api';
+import { acoApi, runWorkflow, waitFor, waitForRun, writeWorkflow, type AcoApi } from '../helpers/aco-api';
 import { HealthyClients } from '../helpers/healthy-clients';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
@@ -36,10 +36,7 @@ describe.skipIf(!IS_ROOT)('a data folder that runs out of disk space', () => {
 		mounted = true;
 		workflows = tempDir('aco-disk-full-wf-');
 		const workflow = (name: string, script: string) =>
-			fs.writeFileSync(
-				path.join(workflows, `${name}.yml`),
-				`name: ${name}\ntasks:\n  run:\n    name: Run\n    steps:\n      - name: run\n        run: sh\n        args: ${JSON.stringify(['-c', script])}\n`
-			);
+			writeWorkflow(workflows, name, { run: 'sh', args: ['-c', script] });
 		workflow(
 			'fill',
 			"yes 'filling the data folder with this line of text, again and again' | head -c 300000000"

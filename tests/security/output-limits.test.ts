@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope, LogLinesResponse, RunResponse } from '../../src/lib/protocol';
 import type { SystemMetricsResponse } from '../../src/lib/protocol';
-import { acoApi, rssOf, waitForRun, type AcoApi } from '../helpers/aco-api';
+import { acoApi, rssOf, waitForRun, writeWorkflow, type AcoApi } from '../helpers/aco-api';
 import { HealthyClients } from '../helpers/healthy-clients';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
@@ -85,20 +85,7 @@ describe('tools that write too much', () => {
 		workflows = tempDir('aco-limits-wf-');
 		mark = path.join(workflows, 'flood-finished');
 		const workflow = (name: string, script: string) =>
-			fs.writeFileSync(
-				path.join(workflows, `${name}.yml`),
-				[
-					`name: ${name}`,
-					'tasks:',
-					'  write:',
-					'    name: Write',
-					'    steps:',
-					'      - name: write',
-					'        run: sh',
-					`        args: ${JSON.stringify(['-c', script])}`,
-					''
-				].join('\n')
-			);
+			writeWorkflow(workflows, name, { run: 'sh', args: ['-c', script] });
 		workflow('long-line', `head -c ${LONG_LINE_BYTES} /dev/zero | tr '\\0' a; echo; echo done`);
 		workflow('flood', `yes '${FLOOD_TEXT}' | head -n ${FLOOD_LINES}; echo finished >&2; touch '${mark}'`);
 		workflow('warm-up', `yes 'warming up' | head -n 20000; head -c 3000000 /dev/zero | tr '\\0' w`);

@@ -7,11 +7,17 @@
  * and the server's own token never reaches a tool. Healthy subscribers keep receiving meanwhile.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlMessage } from '../../src/lib/protocol/messages';
 import type { Execution, IngestTaskResponse, LogLine, TaskResponse } from '../../src/lib/protocol';
-import { acoApi, dataFolderFiles, runWorkflow, waitFor, type AcoApi } from '../helpers/aco-api';
+import {
+	acoApi,
+	dataFolderFiles,
+	runWorkflow,
+	waitFor,
+	writeWorkflow,
+	type AcoApi
+} from '../helpers/aco-api';
 import { runCli } from '../helpers/cli';
 import { HealthyClients } from '../helpers/healthy-clients';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
@@ -77,22 +83,11 @@ describe('secrets in logs', () => {
 
 	beforeAll(async () => {
 		workflows = tempDir('aco-secrets-wf-');
-		fs.writeFileSync(
-			path.join(workflows, 'leaky.yml'),
-			[
-				'name: leaky',
-				'tasks:',
-				'  leak:',
-				'    name: Leak',
-				'    steps:',
-				'      - name: print secrets',
-				'        run: node',
-				`        args: ${JSON.stringify(['-e', LEAKY_TOOL, 'DEPLOY_TOKEN', rev(ADDED_STEP)])}`,
-				'        env:',
-				`          DEPLOY_TOKEN: ${JSON.stringify(STEP_SECRET)}`,
-				''
-			].join('\n')
-		);
+		writeWorkflow(workflows, 'leaky', {
+			run: 'node',
+			args: ['-e', LEAKY_TOOL, 'DEPLOY_TOKEN', rev(ADDED_STEP)],
+			env: { DEPLOY_TOKEN: STEP_SECRET }
+		});
 		aco = await startAco({
 			workflowsDir: workflows,
 			env: { ACO_TOKEN: SERVER_TOKEN, ACO_MAX_LINE_LENGTH: String(LINE_SPLIT) }

@@ -9,6 +9,7 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { isIngestError } from './ingest-error';
+import { failingStore } from '../store/test-failing-store';
 import { formatLines } from '../http/log-stream';
 import { CANCEL_REQUESTED_MESSAGE, IngestService } from './service';
 
@@ -270,15 +271,7 @@ describe('ingest service', () => {
 		});
 
 		it('fails the task with a 507 when the data folder is full', async () => {
-			const diskFull = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-			const full = new Proxy(store, {
-				get: (target, prop) => {
-					if (prop === 'appendLogLines') return () => Promise.reject(diskFull);
-					const value = Reflect.get(target, prop);
-					return typeof value === 'function' ? value.bind(target) : value;
-				}
-			});
-			const starved = new IngestService({ store: full, bus, logger });
+			const starved = new IngestService({ store: failingStore(store, 'appendLogLines'), bus, logger });
 			const { task } = await starved.createTask({ name: 't' });
 			const attempt = starved.applyEvents(
 				task.id,

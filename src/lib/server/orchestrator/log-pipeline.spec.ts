@@ -8,6 +8,7 @@ import { MaskSet } from '../masking/mask-set';
 import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
+import { failingStore } from '../store/test-failing-store';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -199,14 +200,11 @@ describe('LogPipeline', () => {
 	});
 
 	it('reports a full disk at once and stores nothing more', async () => {
-		const full: Store = Object.create(store, {
-			appendLogLines: {
-				value: async () =>
-					Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))
-			}
-		});
 		const failures: string[] = [];
-		const log = pipeline({ store: full, onStoreFailure: (message) => failures.push(message) });
+		const log = pipeline({
+			store: failingStore(store, 'appendLogLines'),
+			onStoreFailure: (message) => failures.push(message)
+		});
 		log.push('stdout', 'a');
 		await new Promise((resolve) => setTimeout(resolve, 120));
 		log.push('stdout', 'b');

@@ -10,6 +10,7 @@ import { TaskRunner, type TaskRunnerDeps } from './task-runner';
 import { toolEnvironment } from './tool-env';
 import type { StepDef, TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
+import { failingStore } from '../store/test-failing-store';
 
 const logger = pino({ level: 'silent' });
 const REASON = 'the server stopped';
@@ -144,15 +145,10 @@ describe('TaskRunner', () => {
 	});
 
 	it('fails with a clear message and stops its tool when the disk is full', async () => {
-		const diskFull = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-		const full = new Proxy(store, {
-			get: (target, prop) => {
-				if (prop === 'appendLogLines') return () => Promise.reject(diskFull);
-				const value = Reflect.get(target, prop);
-				return typeof value === 'function' ? value.bind(target) : value;
-			}
-		});
-		const { runner, task } = await setupRunner([sh('echo first; sleep 30', 'writer')], full);
+		const { runner, task } = await setupRunner(
+			[sh('echo first; sleep 30', 'writer')],
+			failingStore(store, 'appendLogLines')
+		);
 		const started = Date.now();
 		const final = await runner.run();
 		expect(final).toMatchObject({ status: 'failed' });
