@@ -9,6 +9,7 @@ import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
 import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -231,5 +232,85 @@ describe('LogPipeline', () => {
 		await pressure;
 		await log.close();
 		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(2);
+	});
+
+	describe('while the store cannot be reached', () => {
+		/** a store whose appends fail as an unreachable PostgreSQL does until `back()` */
+		function awayStore() {
+			let away = true;
+			let attempts = 0;
+			const away_: Store = Object.create(store, {
+				appendLogLines: {
+					value: async (id: string, lines: never[]) => {
+						attempts++;
+						if (away) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+						return store.appendLogLines(id, lines);
+					}
+				}
+			});
+			return { store: away_, back: () => (away = false), attempts: () => attempts };
+		}
+
+		it('keeps retrying past the usual attempts and stores every line in order once it is back', async () => {
+			const db = awayStore();
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db.store,
+				flushIntervalMs: 5,
+				retryMaxMs: 10,
+				onStoreFailure: (message) => failures.push(message)
+			});
+			for (let i = 1; i <= 20; i++) log.push(i % 2 ? 'stdout' : 'stderr', `line ${i}`);
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(6);
+			db.back();
+			await closed;
+			expect(failures).toEqual([]);
+			const stored = await store.readLogLines(ids.execution_id, { limit: 100 });
+			expect(stored.map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 20 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('holds its reader back while a full batch waits, and lets it go once the store is back', async () => {
+			const db = awayStore();
+			const log = pipeline({ store: db.store, maxBatchBytes: 100, flushIntervalMs: 10_000, retryMaxMs: 10 });
+			log.push('stdout', 'a'.repeat(150));
+			// (a pressure is a promise: polled as a flag, or the poll would wait for it)
+			await expect.poll(() => log.pressure !== null).toBe(true);
+			const pressure = log.pressure!;
+			let released = false;
+			void pressure.then(() => (released = true));
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(5);
+			// still held after many attempts: nothing was stored, so the reader must not read on
+			expect(released).toBe(false);
+			expect(log.pressure).toBe(pressure);
+			db.back();
+			await expect.poll(() => released).toBe(true);
+			log.push('stdout', 'after');
+			await log.close();
+			expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual([
+				'a'.repeat(150),
+				'after'
+			]);
+		});
+
+		it('stops waiting once the task is interrupted, and reports the lines it could not store', async () => {
+			const db = awayStore();
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db.store,
+				flushIntervalMs: 5,
+				retryMaxMs: 60_000,
+				onStoreFailure: (message) => failures.push(message)
+			});
+			log.push('stdout', 'never stored');
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			log.stopWaitingForStore();
+			await closed;
+			expect(failures).toEqual([expect.stringMatching(/could not be stored.*database cannot be reached/)]);
+			expect(await store.readLogLines(ids.execution_id)).toEqual([]);
+		});
 	});
 });

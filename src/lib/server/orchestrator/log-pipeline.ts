@@ -7,8 +7,14 @@
  * never announces a log that a download could not yet return in full.
  *
  * Memory stays bounded whatever the tool prints: a batch is written once it holds
- * `maxBatchBytes`, and while a write is under way with that much waiting, {@link pressure}
- * tells the reader to stop reading the tool's pipes until it is done.
+ * `maxBatchBytes` (or `maxBatchLines`), and while a write is under way or being retried with
+ * that much waiting, {@link pressure} tells the reader to stop reading the tool's pipes until
+ * it is done.
+ *
+ * A batch the store refuses is retried a few times, then given up (the task fails, see
+ * `onStoreFailure`); a store that cannot be reached (PostgreSQL down or restarting, see
+ * store/errors) is retried with backoff until it is back, so an outage leaves no gap in the
+ * stored log: the tool waits on its full pipe meanwhile, as on a stalled terminal.
  */
 import type { LogLine, LogStream } from '../../protocol';
 import type { EventBus } from '../bus/types';
@@ -16,6 +22,7 @@ import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-g
 import type { Logger } from '../logger';
 import { DEFAULT_MAX_MASK_VALUES, MaskSet } from '../masking/mask-set';
 import { StreamMasker } from '../masking/stream-masker';
+import { isStoreUnavailable } from '../store/errors';
 import type { Store } from '../store/types';
 import { publish } from './emit';
 import {
@@ -47,6 +54,8 @@ export interface LogPipelineOptions {
 	masks?: MaskSet;
 	/** what the execution may keep */
 	outputLimit?: OutputLimitConfig;
+	/** longest wait between two writes while the store cannot be reached (backoff from 100 ms) */
+	retryMaxMs?: number;
 	/** the data folder's disk-full guard; while it says full, lines are not written */
 	storage?: StorageGuard;
 	/**
@@ -61,6 +70,9 @@ export const DEFAULT_MAX_BATCH_LINES = 500;
 export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 /** a batch the store refused this many times in a row is given up: the task fails */
 const MAX_WRITE_ATTEMPTS = 3;
+/** first wait before writing again to a store that cannot be reached; doubles up to `retryMaxMs` */
+const RETRY_FIRST_MS = 100;
+export const DEFAULT_RETRY_MAX_MS = 2_000;
 
 type OptionalHooks = 'onCommand' | 'storage' | 'onStoreFailure';
 
@@ -80,12 +92,20 @@ export class LogPipeline {
 	#limit: OutputLimit;
 	#lastPartial = false;
 	#pressure: { promise: Promise<void>; resolve: () => void } | null = null;
+	/** the wait before the next attempt at a batch the store refused */
+	#retry: { timer: NodeJS.Timeout; promise: Promise<void>; resolve: () => void } | null = null;
+	#retryDelayMs = RETRY_FIRST_MS;
+	/** false once the task is interrupted: an unreachable store is no longer waited for */
+	#waitForStore = true;
+	/** since when the store could not be reached (null: it could, last time) */
+	#unavailableSince: number | null = null;
 
 	constructor(options: LogPipelineOptions) {
 		this.#options = {
 			flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS,
 			maxBatchLines: DEFAULT_MAX_BATCH_LINES,
 			maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+			retryMaxMs: DEFAULT_RETRY_MAX_MS,
 			masks: new MaskSet(),
 			outputLimit: { maxBytes: DEFAULT_OUTPUT_MAX_BYTES, maxLines: DEFAULT_OUTPUT_MAX_LINES },
 			...options
@@ -164,15 +184,33 @@ export class LogPipeline {
 		});
 		if (!partial) this.#command(text);
 		if (this.#failed) return;
-		if (
-			this.#buffer.length >= this.#options.maxBatchLines ||
-			this.#bufferBytes >= this.#options.maxBatchBytes
-		) {
-			void this.#flush();
-			if (this.#writing) this.#holdReader();
+		if (this.#batchFull()) {
+			// while a refused batch waits for its retry, nothing is written sooner
+			if (!this.#retry) void this.#flush();
+			if (this.#writing || this.#retry) this.#holdReader();
 		} else {
 			this.#schedule();
 		}
+	}
+
+	#batchFull(): boolean {
+		return (
+			this.#buffer.length >= this.#options.maxBatchLines || this.#bufferBytes >= this.#options.maxBatchBytes
+		);
+	}
+
+	/**
+	 * The task is being interrupted (its node shuts down): a store that cannot be reached is no
+	 * longer waited for, so `close()` ends after a few more attempts (reported as a store failure).
+	 */
+	stopWaitingForStore(): void {
+		this.#waitForStore = false;
+		const retry = this.#retry;
+		if (!retry) return;
+		this.#retry = null;
+		clearTimeout(retry.timer);
+		retry.resolve();
+		void this.#flush();
 	}
 
 	/**
@@ -189,7 +227,10 @@ export class LogPipeline {
 		}
 		this.#closed = true;
 		this.#clearTimer();
-		while (this.#buffer.length > 0 || this.#writeQueued) await this.#flush();
+		while ((this.#buffer.length > 0 || this.#writeQueued || this.#retry) && !this.#failed) {
+			if (this.#retry) await this.#retry.promise;
+			else await this.#flush();
+		}
 		await this.#writes;
 		this.#releaseReader();
 	}
@@ -220,7 +261,7 @@ export class LogPipeline {
 	}
 
 	#schedule(): void {
-		if (this.#timer || this.#writeQueued) return;
+		if (this.#timer || this.#writeQueued || this.#retry) return;
 		this.#timer = setTimeout(() => {
 			this.#timer = null;
 			void this.#flush();
@@ -252,27 +293,82 @@ export class LogPipeline {
 		this.#bufferBytes = 0;
 		const { store, logger, execution_id, storage } = this.#options;
 		this.#writing = true;
+		let stored = false;
 		try {
 			if (storage?.full) throw new DataFolderFullError();
 			await store.appendLogLines(execution_id, batch);
-			this.#attempts = 0;
+			stored = true;
+			this.#stored();
 		} catch (err) {
-			this.#attempts++;
 			const full = storage ? storage.report(err) : isDiskFull(err);
-			if (!full && this.#attempts < MAX_WRITE_ATTEMPTS) {
+			// an unreachable database is waited for, however long: the next attempt may well work
+			const unavailable = !full && this.#waitForStore && isStoreUnavailable(err);
+			if (!unavailable) this.#attempts++;
+			if (!full && (unavailable || this.#attempts < MAX_WRITE_ATTEMPTS)) {
 				// line numbers must stay contiguous, so the batch goes back in front of newer lines
 				this.#buffer = batch.concat(this.#buffer);
 				this.#bufferBytes += batchBytes;
-				logger.warn({ err, execution_id, lines: batch.length }, 'storing log lines failed; will retry');
-				if (!this.#closed) this.#schedule();
+				if (unavailable) this.#unavailable(err);
+				else logger.warn({ err, execution_id, lines: batch.length }, 'storing log lines failed; will retry');
+				this.#retryAfter(unavailable ? this.#nextBackoff() : this.#options.flushIntervalMs);
 			} else {
 				this.#fail(err, batch);
 			}
 		} finally {
 			this.#writing = false;
 		}
-		if (this.#buffer.length > 0 && !this.#closed && !this.#failed) this.#schedule();
-		if (this.#bufferBytes < this.#options.maxBatchBytes) this.#releaseReader();
+		if (this.#failed) return;
+		if (!this.#batchFull()) {
+			this.#releaseReader();
+			if (this.#buffer.length > 0 && !this.#closed) this.#schedule();
+		} else if (stored) {
+			// the reader waits for this: write the next batch now, not after the flush interval
+			void this.#flush();
+		} else {
+			this.#holdReader();
+		}
+	}
+
+	/** waits `ms`, then writes again (close() waits along) */
+	#retryAfter(ms: number): void {
+		let resolve!: () => void;
+		const promise = new Promise<void>((r) => (resolve = r));
+		const timer = setTimeout(() => {
+			this.#retry = null;
+			resolve();
+			void this.#flush();
+		}, ms);
+		timer.unref();
+		this.#retry = { timer, promise, resolve };
+	}
+
+	#nextBackoff(): number {
+		const delay = this.#retryDelayMs;
+		this.#retryDelayMs = Math.min(this.#options.retryMaxMs, delay * 2);
+		return Math.min(delay, this.#options.retryMaxMs);
+	}
+
+	/** the store could not be reached: said once per outage, not per attempt */
+	#unavailable(err: unknown): void {
+		if (this.#unavailableSince !== null) return;
+		this.#unavailableSince = Date.now();
+		const { logger, execution_id } = this.#options;
+		logger.warn(
+			{ err: (err as Error)?.message ?? String(err), execution_id, lines: this.#buffer.length },
+			'the database cannot be reached; log lines are kept and stored once it is back (the tool waits meanwhile)'
+		);
+	}
+
+	#stored(): void {
+		this.#attempts = 0;
+		this.#retryDelayMs = RETRY_FIRST_MS;
+		if (this.#unavailableSince === null) return;
+		const { logger, execution_id } = this.#options;
+		logger.info(
+			{ execution_id, waited_ms: Date.now() - this.#unavailableSince },
+			'the database is back; the kept log lines are stored'
+		);
+		this.#unavailableSince = null;
 	}
 
 	/** the store cannot take this log: nothing more is kept, and the task is told */
@@ -282,6 +378,11 @@ export class LogPipeline {
 		this.#buffer = [];
 		this.#bufferBytes = 0;
 		this.#clearTimer();
+		if (this.#retry) {
+			clearTimeout(this.#retry.timer);
+			this.#retry.resolve();
+			this.#retry = null;
+		}
 		this.#releaseReader();
 		logger.error(
 			{ err, execution_id, from: batch[0].n, to: batch[batch.length - 1].n },

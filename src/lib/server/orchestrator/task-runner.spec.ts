@@ -11,6 +11,7 @@ import { toolEnvironment } from './tool-env';
 import type { StepDef, TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
 import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 
 const logger = pino({ level: 'silent' });
 const REASON = 'the server stopped';
@@ -157,5 +158,17 @@ describe('TaskRunner', () => {
 		);
 		expect(Date.now() - started).toBeLessThan(20_000);
 		expect((await store.listExecutions(task.id))[0]).toMatchObject({ status: 'failed' });
+	});
+
+	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {
+		const unreachable = new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+		const { runner } = await setupRunner(
+			[sh('echo first; sleep 30', 'writer')],
+			failingStore(store, 'appendLogLines', unreachable)
+		);
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		runner.stop('interrupted');
+		expect(await final).toMatchObject({ status: 'interrupted', error: REASON });
 	});
 });

@@ -61,6 +61,7 @@ export class TaskRunner {
 	#log: Logger;
 	#stop: StopReason | null = null;
 	#tool: ToolHandle | null = null;
+	#pipeline: LogPipeline | null = null;
 	#progress: TaskProgress | null = null;
 	/** once a tool reports `::progress`, finished steps no longer move the bar */
 	#progressFromTool = false;
@@ -82,6 +83,8 @@ export class TaskRunner {
 	stop(reason: StopReason): void {
 		this.#stop ??= reason;
 		this.#tool?.cancel();
+		// a node going away does not wait for a database that cannot be reached to store the rest
+		if (reason === 'interrupted') this.#pipeline?.stopWaitingForStore();
 	}
 
 	/** Runs the task to its end and returns its final stored record. */
@@ -158,6 +161,8 @@ export class TaskRunner {
 				tool?.cancel();
 			}
 		});
+		this.#pipeline = pipeline;
+		if (this.#stop === 'interrupted') pipeline.stopWaitingForStore();
 		tool = runTool(
 			{ command: step.command, args: step.args, cwd: step.cwd, env: step.env, timeoutMs: step.timeoutMs },
 			{
@@ -175,9 +180,13 @@ export class TaskRunner {
 		this.#tool = null;
 		// every line is stored before the completion is announced
 		await pipeline.close();
+		this.#pipeline = null;
 
+		// an interrupted task stays interrupted, even if the rest of its log could not be stored
 		const outcome: StepOutcome =
-			storeFailure !== null ? { status: 'failed', error: storeFailure } : this.#outcome(result);
+			storeFailure !== null && this.#stop !== 'interrupted'
+				? { status: 'failed', error: storeFailure }
+				: this.#outcome(result);
 		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
 		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
 		toolEnded(bus, task, execution);
