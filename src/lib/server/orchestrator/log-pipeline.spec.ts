@@ -272,27 +272,84 @@ describe('LogPipeline', () => {
 			);
 		});
 
-		it('holds its reader back while a full batch waits, and lets it go once the store is back', async () => {
+		it('lets the tool run on while it keeps lines, and writes the backlog in batches once the store is back', async () => {
 			const db = awayStore();
-			const log = pipeline({ store: db.store, maxBatchBytes: 100, flushIntervalMs: 10_000, retryMaxMs: 10 });
-			log.push('stdout', 'a'.repeat(150));
-			// (a pressure is a promise: polled as a flag, or the poll would wait for it)
-			await expect.poll(() => log.pressure !== null).toBe(true);
-			const pressure = log.pressure!;
-			let released = false;
-			void pressure.then(() => (released = true));
-			await expect.poll(db.attempts).toBeGreaterThanOrEqual(5);
-			// still held after many attempts: nothing was stored, so the reader must not read on
-			expect(released).toBe(false);
-			expect(log.pressure).toBe(pressure);
+			const batches: number[] = [];
+			const counting: Store = Object.create(db.store, {
+				appendLogLines: {
+					value: (id: string, lines: never[]) => {
+						batches.push(lines.length);
+						return db.store.appendLogLines(id, lines);
+					}
+				}
+			});
+			const log = pipeline({ store: counting, maxBatchLines: 10, flushIntervalMs: 5, retryMaxMs: 10 });
+			for (let i = 1; i <= 30; i++) log.push('stdout', `line ${i}`);
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(3);
+			// three batches' worth waits, yet the reader may go on: what is kept is bounded otherwise
+			for (let i = 31; i <= 45; i++) log.push('stdout', `line ${i}`);
+			expect(log.pressure).toBeNull();
+			const failedAttempts = batches.length;
 			db.back();
-			await expect.poll(() => released).toBe(true);
-			log.push('stdout', 'after');
 			await log.close();
-			expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual([
-				'a'.repeat(150),
-				'after'
+			expect(batches.slice(failedAttempts).every((size) => size <= 10)).toBe(true);
+			expect((await store.readLogLines(ids.execution_id, { limit: 100 })).map((line) => line.text)).toEqual(
+				Array.from({ length: 45 }, (_, i) => `line ${i + 1}`)
+			);
+		});
+
+		it('keeps no more than it may through an outage, says so once, and stores the kept lines once it is back', async () => {
+			const db = awayStore();
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db.store,
+				flushIntervalMs: 5,
+				retryMaxMs: 10,
+				storeOutage: { maxLines: 5 },
+				onStoreFailure: (message) => failures.push(message)
+			});
+			log.push('stdout', 'line 1');
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			for (let i = 2; i <= 12; i++) log.push('stdout', `line ${i}`);
+			expect(failures).toEqual([
+				expect.stringMatching(
+					/database could not be reached.*more meanwhile.*lines 1 to 5 are stored, later ones are not/
+				)
 			]);
+			// every line still streams live
+			expect(outputs().map((event) => event.data.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(4);
+			db.back();
+			await closed;
+			expect(failures).toHaveLength(1);
+			expect((await store.readLogLines(ids.execution_id)).map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 5 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('gives up keeping lines when the outage lasts longer than it waits', async () => {
+			const db = awayStore();
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db.store,
+				flushIntervalMs: 5,
+				retryMaxMs: 10,
+				storeOutage: { maxMs: 50 },
+				onStoreFailure: (message) => failures.push(message)
+			});
+			log.push('stdout', 'kept');
+			await expect
+				.poll(() => failures)
+				.toEqual([
+					expect.stringMatching(
+						/database could not be reached for [\d.]+ s, longer than a running task waits.*lines 1 to 1 are stored/
+					)
+				]);
+			log.push('stdout', 'not kept');
+			db.back();
+			await log.close();
+			expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual(['kept']);
 		});
 
 		it('stops waiting once the task is interrupted, and reports the lines it could not store', async () => {

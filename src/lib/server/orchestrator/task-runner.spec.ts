@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AnyDomainEvent, Task } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
@@ -158,6 +160,47 @@ describe('TaskRunner', () => {
 		);
 		expect(Date.now() - started).toBeLessThan(20_000);
 		expect((await store.listExecutions(task.id))[0]).toMatchObject({ status: 'failed' });
+	});
+
+	it('waits out a database that cannot be reached and stores how the task ended once it is back', async () => {
+		let away = false;
+		const calls: string[] = [];
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				return (...args: unknown[]) => {
+					if (away && typeof prop === 'string' && /^(update|create)/.test(prop)) {
+						calls.push(prop);
+						return Promise.reject(
+							new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
+						);
+					}
+					return value.apply(target, args);
+				};
+			}
+		});
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		const waits = {
+			...sh('echo before; while [ ! -e go ]; do sleep 0.01; done; echo after', 'waits'),
+			cwd: dir
+		};
+		const { runner, task } = await setupRunner([waits], flaky);
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		away = true;
+		fs.writeFileSync(path.join(dir, 'go'), '');
+		// the tool ended while the store was away: its end waits for it
+		await expect
+			.poll(() => calls.filter((call) => call === 'updateExecution').length)
+			.toBeGreaterThanOrEqual(2);
+		away = false;
+		expect(await final).toMatchObject({ status: 'succeeded', error: null });
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'succeeded' });
+		const [execution] = await store.listExecutions(task.id);
+		expect(execution).toMatchObject({ status: 'succeeded', line_count: 2 });
+		expect((await store.readLogLines(execution.id)).map((line) => line.text)).toEqual(['before', 'after']);
 	});
 
 	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {
