@@ -251,15 +251,22 @@ describe('LogPipeline', () => {
 			return { store: away_, back: () => (away = false), attempts: () => attempts };
 		}
 
-		it('keeps retrying past the usual attempts and stores every line in order once it is back', async () => {
-			const db = awayStore();
+		/** a pipeline on `db` that retries quickly and records what it reports as store failures */
+		function onAway(db: Store, options: Partial<LogPipelineOptions> = {}) {
 			const failures: string[] = [];
 			const log = pipeline({
-				store: db.store,
+				store: db,
 				flushIntervalMs: 5,
 				retryMaxMs: 10,
+				...options,
 				onStoreFailure: (message) => failures.push(message)
 			});
+			return { log, failures };
+		}
+
+		it('keeps retrying past the usual attempts and stores every line in order once it is back', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store);
 			for (let i = 1; i <= 20; i++) log.push(i % 2 ? 'stdout' : 'stderr', `line ${i}`);
 			const closed = log.close();
 			await expect.poll(db.attempts).toBeGreaterThanOrEqual(6);
@@ -300,14 +307,7 @@ describe('LogPipeline', () => {
 
 		it('keeps no more than it may through an outage, says so once, and stores the kept lines once it is back', async () => {
 			const db = awayStore();
-			const failures: string[] = [];
-			const log = pipeline({
-				store: db.store,
-				flushIntervalMs: 5,
-				retryMaxMs: 10,
-				storeOutage: { maxLines: 5 },
-				onStoreFailure: (message) => failures.push(message)
-			});
+			const { log, failures } = onAway(db.store, { storeOutage: { maxLines: 5 } });
 			log.push('stdout', 'line 1');
 			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
 			for (let i = 2; i <= 12; i++) log.push('stdout', `line ${i}`);
@@ -330,14 +330,7 @@ describe('LogPipeline', () => {
 
 		it('gives up keeping lines when the outage lasts longer than it waits', async () => {
 			const db = awayStore();
-			const failures: string[] = [];
-			const log = pipeline({
-				store: db.store,
-				flushIntervalMs: 5,
-				retryMaxMs: 10,
-				storeOutage: { maxMs: 50 },
-				onStoreFailure: (message) => failures.push(message)
-			});
+			const { log, failures } = onAway(db.store, { storeOutage: { maxMs: 50 } });
 			log.push('stdout', 'kept');
 			await expect
 				.poll(() => failures)
@@ -354,13 +347,7 @@ describe('LogPipeline', () => {
 
 		it('stops waiting once the task is interrupted, and reports the lines it could not store', async () => {
 			const db = awayStore();
-			const failures: string[] = [];
-			const log = pipeline({
-				store: db.store,
-				flushIntervalMs: 5,
-				retryMaxMs: 60_000,
-				onStoreFailure: (message) => failures.push(message)
-			});
+			const { log, failures } = onAway(db.store, { retryMaxMs: 60_000 });
 			log.push('stdout', 'never stored');
 			const closed = log.close();
 			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
