@@ -49,6 +49,8 @@ export interface ExpectHealthyOptions {
 	timeoutMs?: number;
 	/** fail when a line took longer than this to reach a client */
 	maxLatencyMs?: number;
+	/** the latency figures count only lines from this one on (e.g. those sent during an attack) */
+	fromLine?: number;
 }
 
 interface Server {
@@ -130,9 +132,9 @@ export class HealthyClients {
 	 */
 	async expectHealthy(options: ExpectHealthyOptions = {}): Promise<HealthFigures> {
 		const timeoutMs = options.timeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
-		await this.#inFlight;
 		await this.#tick();
 		if (this.#tickError) throw new Error(`the ticker failed: ${this.#tickError.message}`);
+		// the scheduler may send more meanwhile: the check covers lines up to this one
 		const last = this.#sent;
 		for (const client of this.clients) {
 			await client
@@ -144,7 +146,7 @@ export class HealthyClients {
 		const latencies: number[] = [];
 		for (const client of this.clients) {
 			if (!client.isOpen) throw new Error('a healthy client was disconnected');
-			const lines = this.#linesOf(client);
+			const lines = this.#linesOf(client).filter((r) => r.line <= last);
 			const expected = Array.from({ length: last }, (_, i) => i + 1);
 			const received = lines.map((r) => r.line);
 			if (received.length !== expected.length || received.some((n, i) => n !== expected[i])) {
@@ -152,7 +154,8 @@ export class HealthyClients {
 					`a healthy client received lines ${summarize(received)} instead of 1..${last} in order`
 				);
 			}
-			latencies.push(...lines.map((r) => r.latencyMs));
+			const from = options.fromLine ?? 1;
+			latencies.push(...lines.filter((r) => r.line >= from).map((r) => r.latencyMs));
 		}
 		latencies.sort((a, b) => a - b);
 		const figures: HealthFigures = {
@@ -191,11 +194,17 @@ export class HealthyClients {
 	#schedule(): void {
 		if (this.#stopped) return;
 		this.#timer = setTimeout(() => {
-			this.#inFlight = this.#tick().finally(() => this.#schedule());
+			void this.#tick().finally(() => this.#schedule());
 		}, this.#intervalMs);
 	}
 
-	async #tick(): Promise<void> {
+	/** Sends the next line after every tick before it (one at a time, so no number is sent twice). */
+	#tick(): Promise<void> {
+		this.#inFlight = this.#inFlight.then(() => this.#send());
+		return this.#inFlight;
+	}
+
+	async #send(): Promise<void> {
 		if (this.#tickError) return;
 		const n = this.#sent + 1;
 		try {
@@ -240,17 +249,31 @@ function summarize(lines: number[]): string {
 	return `[${lines.slice(0, 6).join(', ')}, …, ${lines.slice(-6).join(', ')}] (${lines.length})`;
 }
 
+/** connection errors worth one more try: a keep-alive socket the server closed as it was reused */
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const POST_ATTEMPTS = 3;
+
+/** A POST, tried again on a connection error (safe here: each line carries its number, a repeat is a duplicate). */
 async function post<T = unknown>(
 	server: Server,
 	path: string,
 	body: unknown,
 	headers: Record<string, string>
 ): Promise<T> {
-	const res = await fetch(`${server.url}/api/v1${path}`, {
-		method: 'POST',
-		headers,
-		body: JSON.stringify(body)
-	});
+	let res: Response;
+	for (let attempt = 1; ; attempt += 1) {
+		try {
+			res = await fetch(`${server.url}/api/v1${path}`, {
+				method: 'POST',
+				headers,
+				body: JSON.stringify(body)
+			});
+			break;
+		} catch (err) {
+			const code = (err as { cause?: { code?: string } }).cause?.code;
+			if (attempt >= POST_ATTEMPTS || !code || !RETRYABLE.has(code)) throw err;
+		}
+	}
 	const text = await res.text();
 	if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
 	return JSON.parse(text) as T;

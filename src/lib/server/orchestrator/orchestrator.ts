@@ -26,6 +26,7 @@ import type { ClaimedTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } fr
 import type { Store } from '../store/types';
 import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } from './emit';
 import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
+import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
@@ -148,7 +149,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				weight: def.weight,
 				optional: def.optional,
 				step_count: def.steps.length,
-				spec: def,
+				spec: withoutSecretValues(def, workflow.name, this.#isSecretName),
 				retries: def.retries
 			}))
 		);
@@ -293,6 +294,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				toolEnv: this.#toolEnv,
 				isSecretName: this.#isSecretName,
 				storage: this.#deps.storage,
+				runnableSteps: (def) => withSecretValues(def, config.workflowsDir),
 				updateTask: async (id, patch) => {
 					const updated = await queue.updateClaimed(id, claim, patch);
 					if (!updated) throw new ClaimLostError(id);

@@ -26,7 +26,8 @@ import { untilStored } from './store-retry';
 import { TaskProgress } from './task-progress';
 import type { ToolEnvironment } from './tool-env';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
-import type { StepDef, TaskDef } from './workflow-file';
+import type { RunnableStep } from './spec-secrets';
+import type { TaskDef } from './workflow-file';
 import type { WorkflowCommand } from './workflow-commands';
 
 export type StopReason = 'cancelled' | 'interrupted';
@@ -52,6 +53,11 @@ export interface TaskRunnerDeps {
 	 * writes only while this node still holds the task and throws ClaimLostError otherwise.
 	 */
 	updateTask?: (id: string, patch: TaskPatch) => Promise<Task>;
+	/**
+	 * The steps to run (default: the definition's own). The orchestrator hands in one that reads
+	 * the secret values, which the stored definition leaves out, again from the workflow.
+	 */
+	runnableSteps?: (def: TaskDef) => Promise<RunnableStep[]>;
 }
 
 /** The node no longer holds the task (its lease ran out and another node took it over). */
@@ -129,7 +135,7 @@ export class TaskRunner {
 		const updateTask = this.#updateTask;
 		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
 
-		const steps = this.#def.steps;
+		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
 		for (const [index, step] of steps.entries()) {
 			if (this.#stop) return this.#stopped();
 			if (!this.#progressFromTool)
@@ -144,7 +150,8 @@ export class TaskRunner {
 		return { status: 'succeeded', error: null };
 	}
 
-	async #runStep(index: number, step: StepDef): Promise<StepOutcome> {
+	async #runStep(index: number, step: RunnableStep): Promise<StepOutcome> {
+		if (step.unavailable) return { status: 'failed', error: step.unavailable };
 		const { store, bus, config, toolEnv, isSecretName, storage } = this.#deps;
 		const task = this.#task;
 		const masks = this.#masks;
