@@ -4,9 +4,12 @@ import type { AnyDomainEvent, DomainEvent } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
+import { MaskSet } from '../masking/mask-set';
 import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
+import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -136,5 +139,222 @@ describe('LogPipeline', () => {
 		await log.close();
 		log.push('stdout', 'late');
 		expect(outputs()).toEqual([]);
+	});
+
+	it('masks secrets before a line is streamed or stored, also ones announced on the way', async () => {
+		const log = pipeline({ masks: new MaskSet(['env-secret-1']) });
+		log.push('stdout', 'token env-secret-1');
+		log.push('stdout', '::add-mask::later-secret-2');
+		log.push('stderr', 'json {"k":"later-secret-2"} b64 ' + Buffer.from('later-secret-2').toString('base64'));
+		await log.close();
+		const texts = (await store.readLogLines(ids.execution_id)).map((line) => line.text);
+		// the last base64 characters also carry the padding, not only the secret
+		expect(texts).toEqual([
+			'token ***',
+			'::add-mask::***',
+			expect.stringMatching(/^json \{"k":"\*\*\*"\} b64 \*\*\*.{0,3}$/)
+		]);
+		expect(outputs().map((event) => event.data.output)).toEqual(texts);
+	});
+
+	it('masks a secret split across the pieces of an overlong line', async () => {
+		const log = pipeline({ masks: new MaskSet(['split-secret-3']) });
+		log.push('stdout', 'x'.repeat(10) + 'split-', true);
+		log.push('stdout', 'secret-3 tail', false);
+		await log.close();
+		const lines = await store.readLogLines(ids.execution_id);
+		expect(lines.map((line) => line.text).join('')).toBe('x'.repeat(10) + '*** tail');
+		expect(JSON.stringify(lines)).not.toContain('split-');
+	});
+
+	it('keeps output up to its limit, then counts it and says so in two marker lines', async () => {
+		const log = pipeline({ outputLimit: { maxBytes: 1_000, maxLines: 5 } });
+		for (let i = 1; i <= 8; i++) log.push('stdout', `line ${i}`);
+		await log.close();
+		const lines = await store.readLogLines(ids.execution_id);
+		expect(lines.map((line) => line.text)).toEqual([
+			'line 1',
+			'line 2',
+			'line 3',
+			'line 4',
+			'line 5',
+			expect.stringMatching(
+				/^::warning::Output limit reached: .*1,000 bytes or 5 lines.*counted but not stored/
+			),
+			expect.stringMatching(/^::warning::Output limit: 3 more lines \(21 bytes\)/)
+		]);
+		expect(lines.at(-1)!.stream).toBe('stderr');
+		expect(log.dropped).toEqual({ lines: 3, bytes: 21 });
+		expect(outputs()).toHaveLength(7);
+	});
+
+	it('still applies ::progress past the output limit', () => {
+		const commands: WorkflowCommand[] = [];
+		const log = pipeline({
+			outputLimit: { maxBytes: 1_000, maxLines: 1 },
+			onCommand: (c) => commands.push(c)
+		});
+		log.push('stdout', 'kept');
+		log.push('stdout', '::progress value=70::late');
+		expect(commands).toContainEqual({ kind: 'progress', value: 70, message: 'late' });
+		expect(outputs().map((event) => event.data.output)).not.toContain('::progress value=70::late');
+	});
+
+	it('reports a full disk at once and stores nothing more', async () => {
+		const failures: string[] = [];
+		const log = pipeline({
+			store: failingStore(store, 'appendLogLines'),
+			onStoreFailure: (message) => failures.push(message)
+		});
+		log.push('stdout', 'a');
+		await new Promise((resolve) => setTimeout(resolve, 120));
+		log.push('stdout', 'b');
+		await log.close();
+		expect(failures).toEqual([expect.stringMatching(/^the data folder is full.*database or disk is full/)]);
+	});
+
+	it('holds its reader back while a slow store is behind, then lets it go on', async () => {
+		let release!: () => void;
+		const gate = new Promise<void>((resolve) => (release = resolve));
+		const slow: Store = Object.create(store, {
+			appendLogLines: {
+				value: async (id: string, lines: never[]) => (await gate, store.appendLogLines(id, lines))
+			}
+		});
+		const log = pipeline({ store: slow, maxBatchBytes: 100, flushIntervalMs: 10_000 });
+		log.push('stdout', 'x'.repeat(150));
+		await new Promise((resolve) => setTimeout(resolve, 10));
+		expect(log.pressure).toBeNull();
+		log.push('stdout', 'y'.repeat(150));
+		const pressure = log.pressure;
+		expect(pressure).not.toBeNull();
+		release();
+		await pressure;
+		await log.close();
+		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(2);
+	});
+
+	describe('while the store cannot be reached', () => {
+		/** a store whose appends fail as an unreachable PostgreSQL does until `back()` */
+		function awayStore() {
+			let away = true;
+			let attempts = 0;
+			const away_: Store = Object.create(store, {
+				appendLogLines: {
+					value: async (id: string, lines: never[]) => {
+						attempts++;
+						if (away) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+						return store.appendLogLines(id, lines);
+					}
+				}
+			});
+			return { store: away_, back: () => (away = false), attempts: () => attempts };
+		}
+
+		/** a pipeline on `db` that retries quickly and records what it reports as store failures */
+		function onAway(db: Store, options: Partial<LogPipelineOptions> = {}) {
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db,
+				flushIntervalMs: 5,
+				retryMaxMs: 10,
+				...options,
+				onStoreFailure: (message) => failures.push(message)
+			});
+			return { log, failures };
+		}
+
+		it('keeps retrying past the usual attempts and stores every line in order once it is back', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store);
+			for (let i = 1; i <= 20; i++) log.push(i % 2 ? 'stdout' : 'stderr', `line ${i}`);
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(6);
+			db.back();
+			await closed;
+			expect(failures).toEqual([]);
+			const stored = await store.readLogLines(ids.execution_id, { limit: 100 });
+			expect(stored.map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 20 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('lets the tool run on while it keeps lines, and writes the backlog in batches once the store is back', async () => {
+			const db = awayStore();
+			const batches: number[] = [];
+			const counting: Store = Object.create(db.store, {
+				appendLogLines: {
+					value: (id: string, lines: never[]) => {
+						batches.push(lines.length);
+						return db.store.appendLogLines(id, lines);
+					}
+				}
+			});
+			const log = pipeline({ store: counting, maxBatchLines: 10, flushIntervalMs: 5, retryMaxMs: 10 });
+			for (let i = 1; i <= 30; i++) log.push('stdout', `line ${i}`);
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(3);
+			// three batches' worth waits, yet the reader may go on: what is kept is bounded otherwise
+			for (let i = 31; i <= 45; i++) log.push('stdout', `line ${i}`);
+			expect(log.pressure).toBeNull();
+			const failedAttempts = batches.length;
+			db.back();
+			await log.close();
+			expect(batches.slice(failedAttempts).every((size) => size <= 10)).toBe(true);
+			expect((await store.readLogLines(ids.execution_id, { limit: 100 })).map((line) => line.text)).toEqual(
+				Array.from({ length: 45 }, (_, i) => `line ${i + 1}`)
+			);
+		});
+
+		it('keeps no more than it may through an outage, says so once, and stores the kept lines once it is back', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { storeOutage: { maxLines: 5 } });
+			log.push('stdout', 'line 1');
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			for (let i = 2; i <= 12; i++) log.push('stdout', `line ${i}`);
+			expect(failures).toEqual([
+				expect.stringMatching(
+					/database could not be reached.*more meanwhile.*lines 1 to 5 are stored, later ones are not/
+				)
+			]);
+			// every line still streams live
+			expect(outputs().map((event) => event.data.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(4);
+			db.back();
+			await closed;
+			expect(failures).toHaveLength(1);
+			expect((await store.readLogLines(ids.execution_id)).map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 5 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('gives up keeping lines when the outage lasts longer than it waits', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { storeOutage: { maxMs: 50 } });
+			log.push('stdout', 'kept');
+			await expect
+				.poll(() => failures)
+				.toEqual([
+					expect.stringMatching(
+						/database could not be reached for [\d.]+ s, longer than a running task waits.*lines 1 to 1 are stored/
+					)
+				]);
+			log.push('stdout', 'not kept');
+			db.back();
+			await log.close();
+			expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual(['kept']);
+		});
+
+		it('stops waiting once the task is interrupted, and reports the lines it could not store', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { retryMaxMs: 60_000 });
+			log.push('stdout', 'never stored');
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			log.stopWaitingForStore();
+			await closed;
+			expect(failures).toEqual([expect.stringMatching(/could not be stored.*database cannot be reached/)]);
+			expect(await store.readLogLines(ids.execution_id)).toEqual([]);
+		});
 	});
 });

@@ -4,18 +4,30 @@
  * the first step that fails. Owns the task's records from `running` to its final status and
  * publishes their events. `run()` never rejects: whatever goes wrong (a tool, the store) ends
  * as a failed task with a reason, and the returned record always has a final status.
+ *
+ * A store that cannot be reached (PostgreSQL down) is waited out: the tool keeps running (its
+ * log pipeline keeps its lines, bounded), and the task's own records are written with backoff
+ * once the store is back, so its end (or the reason it failed) is stored, not lost. Only a node
+ * shutting down (`stop('interrupted')`) stops that wait.
  */
 import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
 import type { TaskPatch } from '../store/types';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
+import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
+import { MaskSet } from '../masking/mask-set';
+import { secretValues, type SecretNameTest } from '../masking/secret-env';
 import type { Store } from '../store/types';
 import { taskChanged, toolEnded, toolStarted } from './emit';
-import { LogPipeline } from './log-pipeline';
+import { LogPipeline, type StoreOutageConfig } from './log-pipeline';
+import type { OutputLimitConfig } from './output-limit';
+import { untilStored } from './store-retry';
 import { TaskProgress } from './task-progress';
+import type { ToolEnvironment } from './tool-env';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
-import type { StepDef, TaskDef } from './workflow-file';
+import type { RunnableStep } from './spec-secrets';
+import type { TaskDef } from './workflow-file';
 import type { WorkflowCommand } from './workflow-commands';
 
 export type StopReason = 'cancelled' | 'interrupted';
@@ -24,14 +36,28 @@ export interface TaskRunnerDeps {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
-	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'>;
+	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'> & {
+		outputLimit?: OutputLimitConfig;
+		/** what a tool's log keeps while the store cannot be reached, and for how long */
+		storeOutage?: StoreOutageConfig;
+	};
 	/** the error a task stopped by a shutdown is left with */
 	interruptedReason: string;
+	/** what tools inherit, and the server's secrets kept from them (masked all the same) */
+	toolEnv?: ToolEnvironment;
+	/** which variable names hold secrets whose values are masked */
+	isSecretName?: SecretNameTest;
+	storage?: StorageGuard;
 	/**
 	 * Writes the task's own record (default: store.updateTask). The orchestrator hands in one that
 	 * writes only while this node still holds the task and throws ClaimLostError otherwise.
 	 */
 	updateTask?: (id: string, patch: TaskPatch) => Promise<Task>;
+	/**
+	 * The steps to run (default: the definition's own). The orchestrator hands in one that reads
+	 * the secret values, which the stored definition leaves out, again from the workflow.
+	 */
+	runnableSteps?: (def: TaskDef) => Promise<RunnableStep[]>;
 }
 
 /** The node no longer holds the task (its lease ran out and another node took it over). */
@@ -51,9 +77,14 @@ export class TaskRunner {
 	#log: Logger;
 	#stop: StopReason | null = null;
 	#tool: ToolHandle | null = null;
+	#pipeline: LogPipeline | null = null;
+	/** aborted when the node shuts down: writes no longer wait for an unreachable store */
+	#shutdown = new AbortController();
 	#progress: TaskProgress | null = null;
 	/** once a tool reports `::progress`, finished steps no longer move the bar */
 	#progressFromTool = false;
+	/** the task's secrets: its steps' secret variables and what `::add-mask::` announced, for every later step too */
+	#masks: MaskSet;
 
 	constructor(deps: TaskRunnerDeps, task: Task, def: TaskDef) {
 		this.#deps = deps;
@@ -61,12 +92,20 @@ export class TaskRunner {
 		this.#task = task;
 		this.#def = def;
 		this.#log = deps.logger.child({ task_id: task.id, task: def.key });
+		const inherited =
+			deps.toolEnv && deps.isSecretName ? secretValues(deps.toolEnv.env, deps.isSecretName) : [];
+		this.#masks = new MaskSet([...(deps.toolEnv?.secrets ?? []), ...inherited]);
 	}
 
 	/** Stops the task: the running tool gets SIGTERM (SIGKILL after the grace period), no further step starts. */
 	stop(reason: StopReason): void {
 		this.#stop ??= reason;
 		this.#tool?.cancel();
+		// a node going away does not wait for a database that cannot be reached to store the rest
+		if (reason === 'interrupted') {
+			this.#pipeline?.stopWaitingForStore();
+			this.#shutdown.abort();
+		}
 	}
 
 	/** Runs the task to its end and returns its final stored record. */
@@ -89,12 +128,14 @@ export class TaskRunner {
 		const { bus } = this.#deps;
 		if (this.#stop) return this.#stopped();
 		const startedAt = new Date().toISOString();
-		this.#task = await this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt });
+		this.#task = await this.#untilStored('starting the task', () =>
+			this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt })
+		);
 		taskChanged(bus, this.#task);
 		const updateTask = this.#updateTask;
 		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
 
-		const steps = this.#def.steps;
+		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
 		for (const [index, step] of steps.entries()) {
 			if (this.#stop) return this.#stopped();
 			if (!this.#progressFromTool)
@@ -109,19 +150,26 @@ export class TaskRunner {
 		return { status: 'succeeded', error: null };
 	}
 
-	async #runStep(index: number, step: StepDef): Promise<StepOutcome> {
-		const { store, bus, config } = this.#deps;
+	async #runStep(index: number, step: RunnableStep): Promise<StepOutcome> {
+		if (step.unavailable) return { status: 'failed', error: step.unavailable };
+		const { store, bus, config, toolEnv, isSecretName, storage } = this.#deps;
 		const task = this.#task;
-		let execution = await store.createExecution({
-			task_id: task.id,
-			step: index,
-			name: step.name,
-			command: step.command,
-			args: step.args,
-			cwd: step.cwd
-		});
+		const masks = this.#masks;
+		for (const value of secretValues(step.env ?? {}, isSecretName ?? (() => false))) masks.add(value);
+		let execution = await this.#untilStored('starting a step', () =>
+			store.createExecution({
+				task_id: task.id,
+				step: index,
+				name: step.name,
+				command: masks.mask(step.command),
+				args: step.args.map((arg) => masks.mask(arg)),
+				cwd: step.cwd
+			})
+		);
 		toolStarted(bus, task, execution);
 		const log = this.#log.child({ execution_id: execution.id, step: index });
+		let storeFailure: string | null = null;
+		let tool: ToolHandle | null = null;
 		const pipeline = new LogPipeline({
 			store,
 			bus,
@@ -129,14 +177,27 @@ export class TaskRunner {
 			task_id: task.id,
 			run_id: task.run_id,
 			execution_id: execution.id,
-			onCommand: (command) => this.#command(command)
+			masks,
+			storage,
+			...(config.outputLimit ? { outputLimit: config.outputLimit } : {}),
+			...(config.storeOutage ? { storeOutage: config.storeOutage } : {}),
+			onCommand: (command) => this.#command(command),
+			onStoreFailure: (message) => {
+				// a log that cannot be kept is a failed task: nobody could see what the tool did
+				storeFailure ??= message;
+				tool?.cancel();
+			}
 		});
-		const tool = runTool(
+		this.#pipeline = pipeline;
+		if (this.#stop === 'interrupted') pipeline.stopWaitingForStore();
+		tool = runTool(
 			{ command: step.command, args: step.args, cwd: step.cwd, env: step.env, timeoutMs: step.timeoutMs },
 			{
 				killGraceMs: config.killGraceMs,
 				maxLineLength: config.maxLineLength,
-				onLine: (stream, text, partial) => pipeline.push(stream, text, partial)
+				onLine: (stream, text, partial) => pipeline.push(stream, text, partial),
+				pressure: () => pipeline.pressure,
+				...(toolEnv ? { baseEnv: toolEnv.env } : {})
 			}
 		);
 		this.#tool = tool;
@@ -146,10 +207,15 @@ export class TaskRunner {
 		this.#tool = null;
 		// every line is stored before the completion is announced
 		await pipeline.close();
+		this.#pipeline = null;
 
-		const outcome = this.#outcome(result);
+		// an interrupted task stays interrupted, even if the rest of its log could not be stored
+		const outcome: StepOutcome =
+			storeFailure !== null && this.#stop !== 'interrupted'
+				? { status: 'failed', error: storeFailure }
+				: this.#outcome(result);
 		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
-		execution = await this.#updateExecution(execution, result, outcome, log);
+		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
 		toolEnded(bus, task, execution);
 		return outcome;
 	}
@@ -170,7 +236,8 @@ export class TaskRunner {
 		execution: Execution,
 		result: ToolResult,
 		outcome: StepOutcome,
-		log: Logger
+		log: Logger,
+		dropped: { lines: number; bytes: number }
 	): Promise<Execution> {
 		const patch = {
 			status: outcome.status,
@@ -178,14 +245,34 @@ export class TaskRunner {
 			signal: result.signal,
 			error: outcome.error,
 			finished_at: new Date().toISOString(),
-			duration_ms: result.durationMs
+			duration_ms: result.durationMs,
+			...(dropped.lines > 0
+				? { output_dropped_lines: dropped.lines, output_dropped_bytes: dropped.bytes }
+				: {})
 		};
 		try {
-			return await this.#deps.store.updateExecution(execution.id, patch);
+			return await this.#untilStored('storing the end of a step', () =>
+				this.#deps.store.updateExecution(execution.id, patch)
+			);
 		} catch (err) {
 			log.error({ err }, 'storing the end of an execution failed');
-			return { ...execution, ...patch };
+			const { output_dropped_lines: lines, output_dropped_bytes: bytes, ...rest } = patch;
+			return { ...execution, ...rest, ...(lines ? { output_dropped: { lines, bytes: bytes ?? 0 } } : {}) };
 		}
+	}
+
+	/** `write`, tried again with backoff while the store cannot be reached (until the node shuts down) */
+	#untilStored<T>(what: string, write: () => Promise<T>): Promise<T> {
+		return untilStored(write, {
+			signal: this.#shutdown.signal,
+			onWait: (err, attempt) => {
+				if (attempt === 1)
+					this.#log.warn(
+						{ err: (err as Error)?.message ?? String(err) },
+						`${what}: the database cannot be reached; trying again until it is back`
+					);
+			}
+		});
 	}
 
 	#command(command: WorkflowCommand): void {
@@ -206,13 +293,16 @@ export class TaskRunner {
 		const now = new Date();
 		const startedAt = this.#task.started_at;
 		try {
-			this.#task = await this.#updateTask(this.#task.id, {
+			const patch: TaskPatch = {
 				status,
 				error,
 				finished_at: now.toISOString(),
 				duration_ms: startedAt ? now.getTime() - Date.parse(startedAt) : null,
 				...(status === 'succeeded' ? { progress: 100 } : {})
-			});
+			};
+			this.#task = await this.#untilStored('storing the end of the task', () =>
+				this.#updateTask(this.#task.id, patch)
+			);
 		} catch (err) {
 			if (err instanceof ClaimLostError) {
 				// another node owns the task's record now; what this node saw is no longer news
