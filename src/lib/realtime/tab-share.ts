@@ -1,0 +1,357 @@
+/**
+ * @module realtime/tab-share
+ * One WebSocket for all the tabs of a browser. Every tab asks for the leader lock (Web Locks);
+ * the tab holding it runs the connection (connection-host) for everyone, and the others talk to
+ * it over a BroadcastChannel: they announce their subscriptions, and it posts what the hub sends
+ * — events once, in seq order, for every tab to filter by its own subscriptions — plus the
+ * connection's state, the resyncs, and each tab's confirmations.
+ *
+ * Every tab keeps the register of every tab's subscriptions, so the tab that takes over when the
+ * leader goes (the browser frees the lock as the tab closes) subscribes the hub to the union at
+ * once and resumes from the last seq it saw: the hub replays the gap, every tab drops what it had
+ * already seen, and no tab loses or repeats an event. A tab that closes without saying so is
+ * noticed through its own lock, which the leader waits on: the browser frees it with the tab.
+ */
+import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
+import type { Subscription } from './connection-core';
+import { ConnectionHost, type HostOptions, type HostSnapshot, type HostOutput } from './connection-host';
+import type { ResyncReason } from './connection-types';
+import type { TabLink, TabSink } from './tab-link';
+
+/** The slice of the Web Locks API (`navigator.locks`) tab sharing uses. */
+export interface LockManagerLike {
+	request(
+		name: string,
+		options: { ifAvailable?: boolean; signal?: AbortSignal },
+		callback: (lock: unknown) => unknown
+	): Promise<unknown>;
+}
+
+/** The slice of a BroadcastChannel tab sharing uses. */
+export interface ChannelLike {
+	onmessage: ((ev: { data: unknown }) => void) | null;
+	postMessage(message: unknown): void;
+	close(): void;
+}
+
+/** Where the tab stands: waiting for its own lock, following the leader, or leading. */
+export type TabRole = 'starting' | 'follower' | 'leader';
+
+export interface TabShareOptions {
+	/** the connection's options, used when this tab leads */
+	hub: HostOptions;
+	/** `navigator.locks` by default */
+	locks?: LockManagerLike;
+	/** `new BroadcastChannel(name)` by default */
+	openChannel?: (name: string) => ChannelLike;
+	/** this tab's id; random by default */
+	tabId?: string;
+}
+
+/** What tabs tell each other. */
+export type TabMessage =
+	| { t: 'hello'; tab: string; subs: [string, Subscription][] }
+	| { t: 'sub'; tab: string; sub: string; subscription: Subscription }
+	| { t: 'unsub'; tab: string; sub: string }
+	| { t: 'bye'; tab: string }
+	| { t: 'retry' }
+	| { t: 'wake' }
+	| { t: 'leader'; tab: string }
+	| { t: 'gone'; tab: string }
+	| { t: 'events'; events: AnyEventEnvelope[] }
+	| { t: 'control'; message: AnyControlMessage }
+	| { t: 'resync'; reason: ResyncReason; missed: number | null }
+	| { t: 'snapshot'; snapshot: HostSnapshot }
+	| { t: 'confirmed'; tab: string; sub: string };
+
+/** Whether this browser can share one connection among its tabs. */
+export function canShareTabs(): boolean {
+	return (
+		typeof navigator !== 'undefined' &&
+		typeof navigator.locks?.request === 'function' &&
+		typeof BroadcastChannel !== 'undefined'
+	);
+}
+
+export class TabShare implements TabLink {
+	readonly shared = true;
+	readonly #options: TabShareOptions;
+	readonly #id: string;
+	readonly #scope: string;
+	/** every tab's subscriptions, this one's included, by tab id */
+	readonly #registry = new Map<string, Map<string, Subscription>>();
+	/** the other tabs the leader waits on, to notice when they close */
+	readonly #watched = new Map<string, AbortController>();
+	readonly #leaderRequest = new AbortController();
+	#locks: LockManagerLike | null = null;
+	#channel: ChannelLike | null = null;
+	#sink: TabSink | null = null;
+	#position: () => { epoch: string | null; seq: number } = () => ({ epoch: null, seq: 0 });
+	#host: ConnectionHost | null = null;
+	#role: TabRole = 'starting';
+	/** a leader was heard from before: taking over is a handover, not a first connect */
+	#sawLeader = false;
+	#outgoing: AnyEventEnvelope[] = [];
+	#flushQueued = false;
+	#releaseTab: (() => void) | null = null;
+	#releaseLeader: (() => void) | null = null;
+	#destroyed = false;
+
+	constructor(options: TabShareOptions) {
+		this.#options = options;
+		this.#id = options.tabId ?? randomId();
+		this.#scope = `aco:${options.hub.url}`;
+	}
+
+	get id(): string {
+		return this.#id;
+	}
+	get role(): TabRole {
+		return this.#role;
+	}
+
+	start(
+		sink: TabSink,
+		subscriptions: ReadonlyMap<string, Subscription>,
+		position?: () => { epoch: string | null; seq: number }
+	): void {
+		if (this.#sink || this.#destroyed) return;
+		this.#sink = sink;
+		if (position) this.#position = position;
+		this.#registry.set(this.#id, new Map(subscriptions));
+		const locks = this.#options.locks ?? (navigator.locks as unknown as LockManagerLike);
+		this.#locks = locks;
+		const open = this.#options.openChannel ?? ((name) => new BroadcastChannel(name) as unknown as ChannelLike);
+		const channel = open(this.#scope);
+		this.#channel = channel;
+		channel.onmessage = (ev) => this.#receive(ev.data as TabMessage);
+		this.#options.hub.target?.addEventListener('online', this.#onWake);
+		this.#options.hub.visibility?.target.addEventListener('visibilitychange', this.#onVisibility);
+		// hold this tab's own lock for its whole life first: the leader learns of its end by it
+		void locks
+			.request(this.#lockName(this.#id), {}, () => {
+				if (this.#destroyed) return;
+				this.#role = 'follower';
+				this.#post({ t: 'hello', tab: this.#id, subs: [...subscriptions] });
+				void locks
+					.request(`${this.#scope}:leader`, { signal: this.#leaderRequest.signal }, () => this.#lead())
+					.catch(() => {});
+				return new Promise<void>((resolve) => (this.#releaseTab = resolve));
+			})
+			.catch(() => {});
+	}
+
+	subscribe(sub: string, subscription: Subscription): void {
+		this.#registry.get(this.#id)?.set(sub, subscription);
+		if (this.#host) this.#host.addSub(this.#id, sub, subscription);
+		else this.#post({ t: 'sub', tab: this.#id, sub, subscription });
+	}
+
+	unsubscribe(sub: string): void {
+		this.#registry.get(this.#id)?.delete(sub);
+		if (this.#host) this.#host.removeSub(this.#id, sub);
+		else this.#post({ t: 'unsub', tab: this.#id, sub });
+	}
+
+	retryNow(): void {
+		if (this.#host) this.#host.retryNow();
+		else this.#post({ t: 'retry' });
+	}
+
+	/** Leaves: the leader closes its socket and hands over; a follower drops its subscriptions. */
+	destroy(): void {
+		if (this.#destroyed) return;
+		this.#flush();
+		this.#post({ t: 'bye', tab: this.#id });
+		this.#destroyed = true;
+		this.#options.hub.target?.removeEventListener('online', this.#onWake);
+		this.#options.hub.visibility?.target.removeEventListener('visibilitychange', this.#onVisibility);
+		this.#host?.destroy();
+		this.#host = null;
+		for (const watch of this.#watched.values()) watch.abort();
+		this.#watched.clear();
+		this.#leaderRequest.abort();
+		this.#releaseLeader?.();
+		this.#releaseTab?.();
+		this.#channel?.close();
+		this.#channel = null;
+	}
+
+	// ---------- leading ----------
+
+	#lead(): Promise<void> | undefined {
+		if (this.#destroyed) return undefined;
+		this.#role = 'leader';
+		const from = this.#position();
+		const host = new ConnectionHost(
+			{
+				...this.#options.hub,
+				resumeFrom: from.epoch !== null ? { epoch: from.epoch, seq: from.seq } : null,
+				handover: this.#sawLeader
+			},
+			this.#output
+		);
+		this.#host = host;
+		for (const [tab, subs] of this.#registry) {
+			for (const [sub, subscription] of subs) host.addSub(tab, sub, subscription);
+			if (tab !== this.#id) this.#watch(tab);
+		}
+		this.#post({ t: 'leader', tab: this.#id });
+		host.connect();
+		// held until this tab goes; the browser frees it when the tab closes
+		return new Promise<void>((resolve) => (this.#releaseLeader = resolve));
+	}
+
+	/** What the host says goes to this tab at once and to the others over the channel, in order. */
+	readonly #output: HostOutput = {
+		events: (events) => {
+			this.#sink?.events(events);
+			this.#outgoing.push(...events);
+			if (!this.#flushQueued) {
+				this.#flushQueued = true;
+				queueMicrotask(() => this.#flush());
+			}
+		},
+		control: (message) => {
+			this.#post({ t: 'control', message });
+			this.#sink?.control(message);
+		},
+		resync: (reason, missed) => {
+			this.#post({ t: 'resync', reason, missed });
+			this.#sink?.resync(reason, missed);
+		},
+		snapshot: (snapshot) => {
+			this.#post({ t: 'snapshot', snapshot });
+			this.#sink?.snapshot(snapshot);
+		},
+		confirmed: (tab, sub) => {
+			if (tab === this.#id) this.#sink?.confirmed(sub);
+			else this.#post({ t: 'confirmed', tab, sub });
+		}
+	};
+
+	/** Waits on another tab's lock: granted means the tab is gone. */
+	#watch(tab: string): void {
+		if (this.#watched.has(tab) || !this.#locks) return;
+		const watch = new AbortController();
+		this.#watched.set(tab, watch);
+		void this.#locks
+			.request(this.#lockName(tab), { signal: watch.signal }, () => {
+				if (this.#watched.get(tab) !== watch) return;
+				this.#forget(tab);
+				this.#post({ t: 'gone', tab });
+			})
+			.catch(() => {});
+	}
+
+	#forget(tab: string): void {
+		this.#registry.delete(tab);
+		this.#host?.removeTab(tab);
+		this.#watched.get(tab)?.abort();
+		this.#watched.delete(tab);
+	}
+
+	// ---------- the channel ----------
+
+	#receive(message: TabMessage): void {
+		if (this.#destroyed) return;
+		const sink = this.#sink!;
+		const host = this.#host;
+		switch (message.t) {
+			case 'hello':
+				this.#registry.set(message.tab, new Map(message.subs));
+				if (!host) return;
+				// the newcomer first learns where the connection stands, then its confirmations
+				this.#post({ t: 'snapshot', snapshot: host.snapshot() });
+				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
+				this.#watch(message.tab);
+				return;
+			case 'sub':
+				this.#subsOf(message.tab).set(message.sub, message.subscription);
+				host?.addSub(message.tab, message.sub, message.subscription);
+				if (host) this.#watch(message.tab);
+				return;
+			case 'unsub':
+				this.#registry.get(message.tab)?.delete(message.sub);
+				host?.removeSub(message.tab, message.sub);
+				return;
+			case 'bye':
+			case 'gone':
+				this.#forget(message.tab);
+				return;
+			case 'retry':
+				host?.retryNow();
+				return;
+			case 'wake':
+				host?.wake();
+				return;
+			case 'leader':
+				this.#sawLeader = true;
+				// the new leader may have missed this tab's latest subscriptions: say them again
+				this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
+				return;
+		}
+		// what a leader posts; once this tab leads, only a leader that is gone could have sent it,
+		// and its events are replayed by the resume this tab asked for
+		if (host) return;
+		switch (message.t) {
+			case 'events':
+				sink.events(message.events);
+				return;
+			case 'control':
+				sink.control(message.message);
+				return;
+			case 'resync':
+				sink.resync(message.reason, message.missed);
+				return;
+			case 'snapshot':
+				this.#sawLeader = true;
+				sink.snapshot(message.snapshot);
+				return;
+			case 'confirmed':
+				if (message.tab === this.#id) sink.confirmed(message.sub);
+				return;
+		}
+	}
+
+	#subsOf(tab: string): Map<string, Subscription> {
+		let subs = this.#registry.get(tab);
+		if (!subs) this.#registry.set(tab, (subs = new Map()));
+		return subs;
+	}
+
+	#post(message: TabMessage): void {
+		if (this.#destroyed || !this.#channel) return;
+		if (message.t !== 'events') this.#flush();
+		try {
+			this.#channel.postMessage(message);
+		} catch (err) {
+			this.#options.hub.log?.('could not post to the other tabs', err);
+		}
+	}
+
+	#flush(): void {
+		this.#flushQueued = false;
+		if (this.#outgoing.length === 0) return;
+		const events = this.#outgoing;
+		this.#outgoing = [];
+		this.#post({ t: 'events', events });
+	}
+
+	#lockName(tab: string): string {
+		return `${this.#scope}:tab:${tab}`;
+	}
+
+	readonly #onWake = () => {
+		if (!this.#host) this.#post({ t: 'wake' });
+	};
+
+	readonly #onVisibility = () => {
+		if (this.#options.hub.visibility?.isVisible()) this.#onWake();
+	};
+}
+
+function randomId(): string {
+	if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+	return Math.random().toString(36).slice(2) + Date.now().toString(36);
+}
