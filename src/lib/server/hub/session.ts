@@ -29,6 +29,7 @@ import type { FilterIndex } from './filter-index';
 import { encodeControl } from './frames';
 import type { HistoryEntry } from './history';
 import { HubError } from './hub-error';
+import { RateGate, rateInterval } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket } from './writer';
 
@@ -78,6 +79,8 @@ interface Subscription {
 	filter: EventFilter;
 	/** the hub seq when it was made: later events reach the session live */
 	since: number;
+	/** updates per second per task or run the client asked for (rate-gate) */
+	maxRate?: number;
 }
 
 export class Session {
@@ -97,6 +100,8 @@ export class Session {
 	#subscriptions = new Map<string, Subscription>();
 	#writer: Writer;
 	#limiter: RateLimiter | null;
+	/** made when a subscription asks for a slower rate */
+	#rateGate: RateGate | null = null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
 	#window: 'idle' | 'holding' | 'live' = 'idle';
 	#windowTimer: NodeJS.Timeout | null = null;
@@ -204,7 +209,8 @@ export class Session {
 	/** Queues a live event for this client (the broadcaster decided it matches). */
 	deliver(entry: HistoryEntry): void {
 		if (this.#state !== 'open') return;
-		this.#writer.deliver(entry);
+		if (this.#rateGate) this.#rateGate.offer(entry, rateInterval(this.#subscriptions.values(), entry));
+		else this.#writer.deliver(entry);
 		// a resume this late would cost events: rather let the stream flow and answer it with reset
 		if (this.#window === 'holding' && this.#writer.underPressure) this.endResumeWindow();
 	}
@@ -262,12 +268,19 @@ export class Session {
 	 * Adds the subscription, or replaces the filter of an existing one with the same id.
 	 * @throws {HubError} `too_many_subscriptions` when a new id would exceed the limit
 	 */
-	subscribe(sub: string, filter: EventFilter): void {
+	subscribe(sub: string, filter: EventFilter, options: { maxRate?: number } = {}): void {
 		if (this.#state !== 'open') return;
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
-		this.#subscriptions.set(sub, { filter, since: this.#options.position?.() ?? 0 });
+		const { maxRate } = options;
+		this.#subscriptions.set(sub, { filter, since: this.#options.position?.() ?? 0, maxRate });
+		if (maxRate && !this.#rateGate) {
+			this.#rateGate = new RateGate({
+				deliver: (entry) => this.#writer.deliver(entry),
+				onCoalesced: () => (this.#counters.rateCoalesced += 1)
+			});
+		}
 		this.#options.index?.set(this, sub, filter);
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
@@ -351,6 +364,7 @@ export class Session {
 	}
 
 	#release(): void {
+		this.#rateGate?.clear();
 		this.#subscriptions.clear();
 		this.#options.index?.removeOwner(this);
 		this.#writer.release();
