@@ -3,7 +3,12 @@
  * rate (`max_rate`, progress coalesced on the server) and the `system.stats` feed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AnyEventEnvelope, ControlMessage, ServerMessage } from '../../src/lib/protocol/messages';
+import type {
+	AnyEventEnvelope,
+	ControlMessage,
+	EventEnvelope,
+	ServerMessage
+} from '../../src/lib/protocol/messages';
 import { failed, progress, startHubServer, type HubServer } from '../helpers/hub-server';
 
 let s: HubServer;
@@ -48,7 +53,7 @@ describe('a subscription with max_rate', () => {
 		expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 		for (const taskId of ['t1', 't2']) {
 			const updates = got.filter(
-				(e): e is AnyEventEnvelope<'task.progress'> => e.type === 'task.progress' && e.data.task_id === taskId
+				(e): e is EventEnvelope<'task.progress'> => e.type === 'task.progress' && e.data.task_id === taskId
 			);
 			// 4 a second over the time it took, plus the first and a last one; the values held back
 			// went out ahead of the failure, so the last value arrived

@@ -37,7 +37,9 @@ export interface SystemStatsSample {
 	/** the replay history */
 	history_events: number;
 	history_bytes: number;
-	/** wire bytes / payload bytes; 1 without compression */
+	/** whether permessage-deflate is on */
+	compression_enabled: boolean;
+	/** wire bytes / payload bytes (frame headers make it a little over 1 without compression) */
 	compression_ratio: number;
 	/** event-loop delay over the interval, ms */
 	event_loop_delay_ms: { mean: number; p99: number; max: number };

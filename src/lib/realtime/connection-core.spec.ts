@@ -118,7 +118,9 @@ describe('HubConnection', () => {
 	});
 
 	it('retries at once when the page becomes visible while a retry waits', () => {
-		const { connection, factory, accept, setVisible } = setup({ backoff: { random: () => 0.999, baseMs: 4000 } });
+		const { connection, factory, accept, setVisible } = setup({
+			backoff: { random: () => 0.999, baseMs: 4000 }
+		});
 		connection.connect();
 		accept();
 		factory.last.serverClose(1006);
@@ -134,7 +136,9 @@ describe('HubConnection', () => {
 	});
 
 	it('retries at once when the browser says it is online while a retry waits, not after the server said stop', () => {
-		const { connection, factory, accept, setOnline } = setup({ backoff: { random: () => 0.999, baseMs: 4000 } });
+		const { connection, factory, accept, setOnline } = setup({
+			backoff: { random: () => 0.999, baseMs: 4000 }
+		});
 		connection.connect();
 		accept();
 		factory.last.serverClose(1006);
@@ -149,7 +153,7 @@ describe('HubConnection', () => {
 		connection.destroy();
 	});
 
-	it('taking over another tab\'s position, its first connect resumes from it', () => {
+	it("taking over another tab's position, its first connect resumes from it", () => {
 		const { connection, factory, accept, seen, resyncs } = setup({ resumeFrom: { epoch: 'e1', seq: 41 } });
 		connection.subscribe('dash', { types: ['task.*'] });
 		expect(connection.state).toBe('reconnecting');

@@ -96,7 +96,9 @@ export interface HubConnectionOptions extends SocketOptions {
 }
 
 /** The browser connection's options: everything has a default taken from the page. */
-export interface ConnectionOptions extends Partial<Omit<HubConnectionOptions, 'resumeFrom' | 'reconnecting'>> {
+export interface ConnectionOptions extends Partial<
+	Omit<HubConnectionOptions, 'resumeFrom' | 'reconnecting'>
+> {
 	/**
 	 * Share one socket among the tabs of this browser (Web Locks + BroadcastChannel). On by
 	 * default where both exist; `false` gives this tab a connection of its own.

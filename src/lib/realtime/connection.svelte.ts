@@ -58,10 +58,10 @@ export class RealtimeConnection {
 		this.#snapshot = this.#connection.snapshot();
 	}
 
-	/** Built on first use, so a page rendered on the server never reads `location` or `window`. */
+	/** Its link is made on connect(), so a page rendered on the server never reads `location`. */
 	get #connection(): TabConnection {
 		if (this.#tab) return this.#tab;
-		const tab = new TabConnection({ link: this.#link(), pauseLimit: this.#options.pauseLimit });
+		const tab = new TabConnection({ link: () => this.#link(), pauseLimit: this.#options.pauseLimit });
 		tab.onChange(() => this.#refresh());
 		this.#tab = tab;
 		return tab;
@@ -223,8 +223,7 @@ export class RealtimeConnection {
 			url: options.url ?? defaultHubUrl(),
 			createSocket: options.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike),
 			target: options.target ?? (typeof window === 'undefined' ? undefined : window),
-			isOnline:
-				options.isOnline ?? (() => typeof navigator === 'undefined' || navigator.onLine !== false),
+			isOnline: options.isOnline ?? (() => typeof navigator === 'undefined' || navigator.onLine !== false),
 			visibility: options.visibility ?? pageVisibility(),
 			now: this.#clock,
 			log: options.log ?? ((message, err) => console.error(`aco: ${message}`, err ?? ''))

@@ -13,7 +13,8 @@ import type { ResyncReason } from './connection-types';
 /** Updates held while paused before the page gives up holding and reloads on resume. */
 export const DEFAULT_PAUSE_LIMIT = 10_000;
 
-export type HeldUpdate = { kind: 'event'; event: AnyEventEnvelope } | { kind: 'control'; message: AnyControlMessage };
+export type HeldUpdate =
+	{ kind: 'event'; event: AnyEventEnvelope } | { kind: 'control'; message: AnyControlMessage };
 
 export interface DeferredResync {
 	reason: ResyncReason;

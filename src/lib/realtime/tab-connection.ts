@@ -56,7 +56,8 @@ export interface TabSnapshot {
 }
 
 export interface TabConnectionOptions {
-	link: TabLink;
+	/** the link, or how to make it when the tab connects (a page rendered on the server never does) */
+	link: TabLink | (() => TabLink);
 	/** updates held while paused before resuming becomes a reload */
 	pauseLimit?: number;
 }
@@ -77,7 +78,8 @@ const INITIAL: HostSnapshot = {
 };
 
 export class TabConnection {
-	readonly #link: TabLink;
+	readonly #makeLink: () => TabLink;
+	#link: TabLink | null = null;
 	readonly #position = new StreamPosition();
 	readonly #pause: PauseQueue;
 	readonly #subscriptions = new Map<string, Subscription>();
@@ -99,7 +101,8 @@ export class TabConnection {
 	readonly #changes = new Emitter<[]>();
 
 	constructor(options: TabConnectionOptions) {
-		this.#link = options.link;
+		const { link } = options;
+		this.#makeLink = typeof link === 'function' ? link : () => link;
 		this.#pause = new PauseQueue(options.pauseLimit);
 	}
 
@@ -107,7 +110,8 @@ export class TabConnection {
 		const host = this.#host;
 		const state = this.#state;
 		let status: ConnectionStatus = state === 'connected' ? 'live' : state;
-		if (state === 'connected' && (host.resuming || host.handover || this.#reloading > 0)) status = 'resyncing';
+		if (state === 'connected' && (host.resuming || host.handover || this.#reloading > 0))
+			status = 'resyncing';
 		return {
 			state,
 			status,
@@ -132,6 +136,7 @@ export class TabConnection {
 	connect(): void {
 		if (this.#started || this.#destroyed) return;
 		this.#started = true;
+		this.#link = this.#makeLink();
 		this.#link.start(this.#sink, this.#subscriptions, () => ({
 			epoch: this.#position.epoch,
 			seq: this.#position.seq
@@ -139,7 +144,7 @@ export class TabConnection {
 	}
 
 	retryNow(): void {
-		this.#link.retryNow();
+		this.#link?.retryNow();
 	}
 
 	/** Adds or replaces a subscription; it lasts across reconnects (and across tabs taking over). */
@@ -150,13 +155,13 @@ export class TabConnection {
 			this.#firstLoad.add(sub);
 			this.#firstLoadHadSubs = true;
 		}
-		if (this.#started && !this.#destroyed) this.#link.subscribe(sub, subscription);
+		if (!this.#destroyed) this.#link?.subscribe(sub, subscription);
 	}
 
 	unsubscribe(sub: string): void {
 		if (!this.#subscriptions.delete(sub)) return;
 		if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
-		if (this.#started && !this.#destroyed) this.#link.unsubscribe(sub);
+		if (!this.#destroyed) this.#link?.unsubscribe(sub);
 	}
 
 	/** Holds live updates back until {@link resume}; the page stays as it is. */
@@ -211,7 +216,7 @@ export class TabConnection {
 	destroy(): void {
 		if (this.#destroyed) return;
 		this.#destroyed = true;
-		this.#link.destroy();
+		this.#link?.destroy();
 		this.#setState('offline');
 		this.#pause.resume();
 		this.#events.clear();
@@ -230,7 +235,7 @@ export class TabConnection {
 			for (const event of events) {
 				if (!this.#position.advance(event)) continue;
 				// a shared connection carries what every tab asked for; the tab takes its own
-				if (this.#link.shared && !this.#wants(event)) continue;
+				if (this.#link?.shared && !this.#wants(event)) continue;
 				this.#apply({ kind: 'event', event }, true);
 			}
 		},
@@ -242,7 +247,7 @@ export class TabConnection {
 				this.#position.moveTo(message.data.epoch, message.data.seq);
 			}
 			if (message.type === SYSTEM_STATS_TYPE) {
-				if (this.#link.shared && !this.#wantsStats()) return;
+				if (this.#link?.shared && !this.#wantsStats()) return;
 				this.#apply({ kind: 'control', message }, true);
 				return;
 			}

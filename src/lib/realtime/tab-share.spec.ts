@@ -147,7 +147,7 @@ describe('TabShare', () => {
 		b.connection.destroy();
 	});
 
-	it('asks the hub for each tab\'s rate: the same filter at another rate is a subscription of its own', async () => {
+	it("asks the hub for each tab's rate: the same filter at another rate is a subscription of its own", async () => {
 		const { factory, open } = browserWithTabs();
 		const a = open('a');
 		a.connection.subscribe('dash', { types: ['task.*'] }, { maxRate: 4 });
@@ -188,11 +188,7 @@ describe('TabShare', () => {
 		socket.open();
 		socket.welcome({ epoch: 'e1', seq: 7 });
 		// the union of the tabs still open, then the resume from what they have seen
-		expect(socket.sent.map((m) => (m.type === 'subscribe' ? m.sub : m.type))).toEqual([
-			't1',
-			't2',
-			'resume'
-		]);
+		expect(socket.sent.map((m) => (m.type === 'subscribe' ? m.sub : m.type))).toEqual(['t1', 't2', 'resume']);
 		expect(socket.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
 		confirmAll(socket);
 		socket.event(progress(8, 't2'));

@@ -121,7 +121,8 @@ export class TabShare implements TabLink {
 		this.#registry.set(this.#id, new Map(subscriptions));
 		const locks = this.#options.locks ?? (navigator.locks as unknown as LockManagerLike);
 		this.#locks = locks;
-		const open = this.#options.openChannel ?? ((name) => new BroadcastChannel(name) as unknown as ChannelLike);
+		const open =
+			this.#options.openChannel ?? ((name) => new BroadcastChannel(name) as unknown as ChannelLike);
 		const channel = open(this.#scope);
 		this.#channel = channel;
 		channel.onmessage = (ev) => this.#receive(ev.data as TabMessage);

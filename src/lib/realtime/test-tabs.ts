@@ -86,7 +86,8 @@ export class FakeBrowser {
 	close(owner: string): void {
 		this.#closed.add(owner);
 		for (const channel of this.#channels) if (channel.owner === owner) channel.closed = true;
-		for (let i = this.#queue.length - 1; i >= 0; i--) if (this.#queue[i]!.owner === owner) this.#queue.splice(i, 1);
+		for (let i = this.#queue.length - 1; i >= 0; i--)
+			if (this.#queue[i]!.owner === owner) this.#queue.splice(i, 1);
 		for (const [name, held] of [...this.#held]) {
 			if (held.owner !== owner) continue;
 			this.#held.delete(name);

@@ -119,7 +119,8 @@ describe('RateGate', () => {
 			vi.advanceTimersByTime(10);
 		}
 		vi.advanceTimersByTime(250);
-		const perTask = (task: string) => out.filter((e) => (e.event.data as { task_id: string }).task_id === task);
+		const perTask = (task: string) =>
+			out.filter((e) => (e.event.data as { task_id: string }).task_id === task);
 		// 3 s of updates: 12 intervals plus the first one, and the last value always arrives
 		expect(perTask('t1').length).toBeLessThanOrEqual(14);
 		expect(perTask('t1').length).toBeGreaterThanOrEqual(12);

@@ -32,7 +32,7 @@ function stats(active: number): HubStats {
 		connections: { active },
 		backpressure: { clients_under_backpressure: 1, average_queue_depth: 2.5, max_queue_depth: 4 },
 		history: { events: 7, bytes: 700 },
-		compression: { ratio: 0.25 }
+		compression: { enabled: true, ratio: 0.25 }
 	} as unknown as HubStats;
 }
 
@@ -80,6 +80,7 @@ describe('SystemFeed', () => {
 			queue_depth: 5,
 			max_queue_depth: 4,
 			history_events: 7,
+			compression_enabled: true,
 			compression_ratio: 0.25,
 			event_loop_delay_ms: { mean: 1.23, p99: 5, max: 9 },
 			memory: { rss: 100, heap_used: 40 }

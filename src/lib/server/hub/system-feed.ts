@@ -65,7 +65,10 @@ export class SystemFeed {
 	constructor(options: SystemFeedOptions) {
 		this.#options = options;
 		this.#intervalMs = options.intervalMs ?? DEFAULT_SYSTEM_STATS_INTERVAL_MS;
-		this.#capacity = Math.max(1, Math.ceil((options.windowMs ?? DEFAULT_SYSTEM_STATS_WINDOW_MS) / this.#intervalMs));
+		this.#capacity = Math.max(
+			1,
+			Math.ceil((options.windowMs ?? DEFAULT_SYSTEM_STATS_WINDOW_MS) / this.#intervalMs)
+		);
 		this.#now = options.now ?? (() => Date.now());
 		this.#node = { pid: process.pid, started_at: new Date(this.#now()).toISOString() };
 	}
@@ -102,7 +105,8 @@ export class SystemFeed {
 		try {
 			const sample = this.#sample();
 			this.#samples.push(sample);
-			if (this.#samples.length > this.#capacity) this.#samples.splice(0, this.#samples.length - this.#capacity);
+			if (this.#samples.length > this.#capacity)
+				this.#samples.splice(0, this.#samples.length - this.#capacity);
 			this.#publish(sample);
 			return sample;
 		} catch (err) {
@@ -152,6 +156,7 @@ export class SystemFeed {
 			dropped_per_s: rate(totals.dropped, last.dropped),
 			history_events: stats.history.events,
 			history_bytes: stats.history.bytes,
+			compression_enabled: stats.compression.enabled,
 			compression_ratio: stats.compression.ratio,
 			event_loop_delay_ms: {
 				mean: round(proc?.event_loop_delay_ms.mean ?? 0),
