@@ -21,10 +21,8 @@ import { SYSTEM_STATS_TYPE } from '../protocol/system';
 import type { Subscription } from './connection-core';
 import type { HostSnapshot } from './connection-host';
 import type {
-	CloseInfo,
 	ConnectionState,
 	ConnectionStatus,
-	OfflineReason,
 	ResyncHandler,
 	ResyncInfo,
 	ResyncReason,
@@ -35,19 +33,9 @@ import { PauseQueue, type HeldUpdate } from './pause-queue';
 import { StreamPosition } from './stream-position';
 import type { TabLink, TabSink } from './tab-link';
 
-/** What one tab shows of the connection. */
-export interface TabSnapshot {
-	state: ConnectionState;
+/** What one tab shows of the connection: the connection's figures as this tab sees them. */
+export interface TabSnapshot extends Omit<HostSnapshot, 'resuming' | 'handover'> {
 	status: ConnectionStatus;
-	offlineReason: OfflineReason | null;
-	attempt: number;
-	maxAttempts: number;
-	nextRetryAt: number | null;
-	lastClose: CloseInfo | null;
-	hasConnected: boolean;
-	clientId: string | null;
-	epoch: string | null;
-	seq: number;
 	paused: boolean;
 	/** updates that arrived while paused */
 	heldCount: number;
