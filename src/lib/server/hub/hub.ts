@@ -24,6 +24,7 @@ import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
 import { Broadcaster } from './broadcast';
+import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions } from './compression';
 import { createCounters } from './counters';
 import { FilterIndex } from './filter-index';
@@ -38,20 +39,27 @@ import { createHistoryReplayer } from './resume';
 import { Router } from './router';
 import { Session, type RawSocket } from './session';
 import { SystemFeed } from './system-feed';
-import type { Hub } from './types';
+import type { FrameInterceptor, Hub } from './types';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
 /** How long `close()` waits for sockets to finish closing before terminating the rest. */
 export const DEFAULT_FORCE_CLOSE_MS = 1_500;
 export const DEFAULT_SHUTDOWN_REASON = 'server shutting down';
+export const STREAM_RESET_REASON = 'the event stream restarted; reload and go on live';
 
 export interface HubDeps {
 	bus: EventBus;
+	/** numbered events; by default the bus's events numbered in this process */
+	source?: EventSource;
+	/** the recent stream for replay and readers behind; by default in memory, bounded by the config */
+	history?: HistorySource;
 	config: HubConfig;
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
 	processMetrics?: boolean;
+	/** sees every text frame before the subscriber protocol (the node's producer role) */
+	intercept?: FrameInterceptor;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -63,17 +71,30 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const index = new FilterIndex<Session>();
-	const history = new History({
-		maxEvents: config.historyMaxEvents,
-		maxBytes: config.historyMaxBytes,
-		maxAgeMs: config.historyMaxAgeMs
-	});
+	const history =
+		deps.history ??
+		new History({
+			maxEvents: config.historyMaxEvents,
+			maxBytes: config.historyMaxBytes,
+			maxAgeMs: config.historyMaxAgeMs
+		});
 	const broadcaster = new Broadcaster({
-		bus,
+		source: deps.source ?? new LocalNumbering(bus),
 		index,
 		history,
 		counters,
-		logger: logger.child({ part: 'broadcast' })
+		logger: logger.child({ part: 'broadcast' }),
+		onReset: (position, missed) => {
+			// the stream restarted under the clients: each reloads over REST and goes on live from here
+			counters.resets += pool.size;
+			const frame = encodeControl('reset', {
+				missed,
+				epoch: position.epoch,
+				seq: position.seq,
+				reason: STREAM_RESET_REASON
+			});
+			for (const session of pool.values()) session.restartAt(position.seq, frame);
+		}
 	});
 	const position = () => broadcaster.position;
 	const figures: HubFigures = createFigures({
@@ -90,9 +111,10 @@ export function createHub(deps: HubDeps): Hub {
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,
-		replayer: createHistoryReplayer(history, position),
+		replayer: createHistoryReplayer(position),
 		counters,
-		logger: logger.child({ part: 'router' })
+		logger: logger.child({ part: 'router' }),
+		intercept: deps.intercept
 	});
 	const heartbeat = new Heartbeat({
 		sessions,
@@ -154,6 +176,7 @@ export function createHub(deps: HubDeps): Hub {
 			counters,
 			index,
 			position: () => broadcaster.seq,
+			history,
 			maxBufferedBytes: config.maxBufferedBytes,
 			queueMaxMessages: config.queueMaxMessages,
 			batchMaxEvents: config.batchMaxEvents,

@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyDomainEvent } from '../../protocol/events';
-import type { HistoryEntry } from './history';
 import { RateGate, rateInterval } from './rate-gate';
+import { createEntry, type HistoryEntry } from './stream';
 
 let seq = 0;
 function entry(event: AnyDomainEvent): HistoryEntry {
-	seq += 1;
-	return { seq, event, frame: Buffer.from(String(seq)), at: 0, storedAt: 0 };
+	return createEntry(++seq, event, 0);
 }
 const progress = (task: string, value: number) =>
 	entry({
@@ -36,7 +35,7 @@ function gate() {
 		onCoalesced: () => coalesced++,
 		now: () => Date.now()
 	});
-	const values = () => out.map((e) => `${(e.event.data as { task_id: string }).task_id}:${e.seq}`);
+	const values = () => out.map((e) => `${e.route.taskId}:${e.seq}`);
 	return { g, out, values, coalesced: () => coalesced };
 }
 
@@ -119,12 +118,11 @@ describe('RateGate', () => {
 			vi.advanceTimersByTime(10);
 		}
 		vi.advanceTimersByTime(250);
-		const perTask = (task: string) =>
-			out.filter((e) => (e.event.data as { task_id: string }).task_id === task);
+		const perTask = (task: string) => out.filter((e) => e.route.taskId === task);
 		// 3 s of updates: 12 intervals plus the first one, and the last value always arrives
 		expect(perTask('t1').length).toBeLessThanOrEqual(14);
 		expect(perTask('t1').length).toBeGreaterThanOrEqual(12);
-		expect((perTask('t2').at(-1)!.event.data as { progress: number }).progress).toBe(300);
+		expect(JSON.parse(perTask('t2').at(-1)!.frame.toString()).data.progress).toBe(300);
 	});
 
 	it('holds a bounded number of updates, and clear() forgets them and the timer', () => {

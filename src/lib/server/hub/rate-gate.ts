@@ -10,9 +10,9 @@
  * progress is ever held; status changes, output lines and failures pass at once. The gate holds
  * at most one update per task or run and at most `maxHeld` in all; past that it lets everything go.
  */
-import { matchesFilter } from '../../protocol/filter';
+import { matchesRoute } from '../../protocol/filter';
 import type { EventFilter } from '../../protocol/messages';
-import type { HistoryEntry } from './history';
+import type { HistoryEntry } from './stream';
 
 /** Most updates one client's gate holds at once before it releases them all. */
 export const DEFAULT_RATE_GATE_MAX_HELD = 1_000;
@@ -46,20 +46,14 @@ interface Held {
  * without a rate wants it. The fastest rate among the subscriptions that want it applies.
  */
 export function rateInterval(subscriptions: Iterable<RatedFilter>, entry: HistoryEntry): number | null {
-	if (coalesceKey(entry) === null) return null;
+	if (entry.coalesceKey === null) return null;
 	let fastest = 0;
 	for (const { filter, maxRate } of subscriptions) {
-		if (!matchesFilter(filter, entry.event)) continue;
+		if (!matchesRoute(filter, entry.route)) continue;
 		if (!maxRate) return null;
 		fastest = Math.max(fastest, maxRate);
 	}
 	return fastest > 0 ? 1000 / fastest : null;
-}
-
-function coalesceKey({ event }: HistoryEntry): string | null {
-	if (event.type === 'task.progress') return `t:${event.data.task_id}`;
-	if (event.type === 'workflow.progress') return `w:${event.data.run_id}`;
-	return null;
 }
 
 export class RateGate {
@@ -90,7 +84,8 @@ export class RateGate {
 	 * {@link rateInterval}; null: at once, after whatever is held).
 	 */
 	offer(entry: HistoryEntry, intervalMs: number | null): void {
-		const key = intervalMs === null ? null : coalesceKey(entry);
+		// progress of one task or run shares a key (the same key the writer coalesces by)
+		const key = intervalMs === null ? null : entry.coalesceKey;
 		if (key === null || intervalMs === null) {
 			this.flush();
 			this.#options.deliver(entry);
