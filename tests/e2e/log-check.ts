@@ -35,8 +35,19 @@ export async function expectCompleteLogs(page: Page, aco: AcoServer, taskId: str
 						loading: !!row.querySelector('.loading')
 					}))
 				);
-			await expect.poll(async () => (await rows()).some((row) => row.loading)).toBe(false);
-			for (const row of await rows()) seen.set(row.n, `${row.n} ${row.text}`);
+			// the view redraws on the frame after a scroll: read until two reads agree and none is loading
+			let previous = '';
+			let drawn: Awaited<ReturnType<typeof rows>> = [];
+			await expect
+				.poll(async () => {
+					drawn = await rows();
+					const key = drawn.map((row) => row.n).join(',');
+					const settled = key === previous && !drawn.some((row) => row.loading);
+					previous = key;
+					return settled;
+				})
+				.toBe(true);
+			for (const row of drawn) seen.set(row.n, `${row.n} ${row.text}`);
 			const next = await scroller.evaluate((el) =>
 				el.scrollTop + el.clientHeight >= el.scrollHeight - 1 ? null : el.scrollTop + el.clientHeight
 			);

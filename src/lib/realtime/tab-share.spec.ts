@@ -206,6 +206,35 @@ describe('TabShare', () => {
 		c.connection.destroy();
 	});
 
+	it('a tab that joins learns the subscriptions of the tabs before it, and takes them over', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { first: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 2 });
+		const b = open('b', { second: { task_ids: ['t2'] } });
+		await drain();
+		const c = open('c', { third: { task_ids: ['t3'] } });
+		await drain();
+		// a and b hang; c takes over with everyone's subscriptions, not only its own
+		browser.deafen('a');
+		browser.deafen('b');
+		c.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(c.link.role).toBe('leader');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 2 });
+		expect(
+			factory.last
+				.sentOfType('subscribe')
+				.map((m) => m.sub)
+				.sort()
+		).toEqual(['first', 'second', 'third']);
+		a.connection.destroy();
+		b.connection.destroy();
+		c.connection.destroy();
+	});
+
 	it('a tab that closes without a word loses its subscriptions at the hub', async () => {
 		const { factory, open } = browserWithTabs();
 		const a = open('a', { dash: { types: ['task.*'] } });
@@ -258,6 +287,33 @@ describe('TabShare', () => {
 		factory.last.welcome({ epoch: 'e1', seq: 3 });
 		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['yours']);
 		expect(factory.last.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 3 });
+		b.connection.destroy();
+	});
+
+	it('takes the connection over from a leader that does not answer, which steps down', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		// the leader hangs: it hears nothing more from the other tabs
+		browser.deafen('a');
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		expect(b.link.role).toBe('follower');
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		expect(a.link.role).toBe('follower');
+		// the old leader's socket is closed; it says which subscriptions it has, and the new leader
+		// subscribes them with its own
+		expect(factory.sockets[0]!.closedWith?.code).toBe(1000);
+		await drain();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['yours', 'mine']);
+		await drain();
+		expect(b.connection.snapshot()).toMatchObject({ state: 'connected' });
+		a.connection.destroy();
 		b.connection.destroy();
 	});
 

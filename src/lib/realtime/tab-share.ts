@@ -11,6 +11,9 @@
  * once and resumes from the last seq it saw: the hub replays the gap, every tab drops what it had
  * already seen, and no tab loses or repeats an event. A tab that closes without saying so is
  * noticed through its own lock, which the leader waits on: the browser frees it with the tab.
+ * A leader that does not answer a tab that needs it (one that just joined, asks to retry, or
+ * became visible) within {@link DEFAULT_LEADER_ANSWER_MS} is taken over (the lock is stolen):
+ * a hung or frozen tab must not hold every tab's connection hostage. The leader it was steps down.
  */
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { Subscription } from './connection-core';
@@ -18,11 +21,14 @@ import { ConnectionHost, type HostOptions, type HostSnapshot, type HostOutput } 
 import type { ResyncReason } from './connection-types';
 import type { TabLink, TabSink } from './tab-link';
 
+/** How long a tab waits for the leader to answer it before it takes the connection over. */
+export const DEFAULT_LEADER_ANSWER_MS = 5_000;
+
 /** The slice of the Web Locks API (`navigator.locks`) tab sharing uses. */
 export interface LockManagerLike {
 	request(
 		name: string,
-		options: { ifAvailable?: boolean; signal?: AbortSignal },
+		options: { ifAvailable?: boolean; signal?: AbortSignal; steal?: boolean },
 		callback: (lock: unknown) => unknown
 	): Promise<unknown>;
 }
@@ -46,16 +52,22 @@ export interface TabShareOptions {
 	openChannel?: (name: string) => ChannelLike;
 	/** this tab's id; random by default */
 	tabId?: string;
+	/** see {@link DEFAULT_LEADER_ANSWER_MS} */
+	leaderAnswerMs?: number;
 }
 
 /** What tabs tell each other. */
 export type TabMessage =
 	| { t: 'hello'; tab: string; subs: [string, Subscription][] }
+	/** the answer of every tab to a newcomer's hello: its own subscriptions, for the register */
+	| { t: 'here'; tab: string; subs: [string, Subscription][] }
 	| { t: 'sub'; tab: string; sub: string; subscription: Subscription }
 	| { t: 'unsub'; tab: string; sub: string }
 	| { t: 'bye'; tab: string }
 	| { t: 'retry' }
 	| { t: 'wake' }
+	/** a tab wants a sign of life from the leader (it answers with a snapshot) */
+	| { t: 'ping' }
 	| { t: 'leader'; tab: string }
 	| { t: 'gone'; tab: string }
 	| { t: 'events'; events: AnyEventEnvelope[] }
@@ -82,7 +94,9 @@ export class TabShare implements TabLink {
 	readonly #registry = new Map<string, Map<string, Subscription>>();
 	/** the other tabs the leader waits on, to notice when they close */
 	readonly #watched = new Map<string, AbortController>();
-	readonly #leaderRequest = new AbortController();
+	#leaderRequest = new AbortController();
+	/** runs out when the leader has not answered a tab that needs it */
+	#answerTimer: ReturnType<typeof setTimeout> | null = null;
 	#locks: LockManagerLike | null = null;
 	#channel: ChannelLike | null = null;
 	#sink: TabSink | null = null;
@@ -133,10 +147,8 @@ export class TabShare implements TabLink {
 			.request(this.#lockName(this.#id), {}, () => {
 				if (this.#destroyed) return;
 				this.#role = 'follower';
-				this.#post({ t: 'hello', tab: this.#id, subs: [...subscriptions] });
-				void locks
-					.request(`${this.#scope}:leader`, { signal: this.#leaderRequest.signal }, () => this.#lead())
-					.catch(() => {});
+				this.#askLeader({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
+				this.#requestLead(false);
 				return new Promise<void>((resolve) => (this.#releaseTab = resolve));
 			})
 			.catch(() => {});
@@ -156,7 +168,7 @@ export class TabShare implements TabLink {
 
 	retryNow(): void {
 		if (this.#host) this.#host.retryNow();
-		else this.#post({ t: 'retry' });
+		else this.#askLeader({ t: 'retry' });
 	}
 
 	/** Leaves: the leader closes its socket and hands over; a follower drops its subscriptions. */
@@ -172,6 +184,7 @@ export class TabShare implements TabLink {
 		for (const watch of this.#watched.values()) watch.abort();
 		this.#watched.clear();
 		this.#leaderRequest.abort();
+		this.#stopWaiting();
 		this.#releaseLeader?.();
 		this.#releaseTab?.();
 		this.#channel?.close();
@@ -180,8 +193,43 @@ export class TabShare implements TabLink {
 
 	// ---------- leading ----------
 
+	/**
+	 * Asks for the leader lock: in turn, or (`steal`) at once, taking it from a leader that did
+	 * not answer. A leader whose lock is taken learns it when its request fails, and steps down.
+	 */
+	#requestLead(steal: boolean): void {
+		const locks = this.#locks;
+		if (!locks || this.#destroyed) return;
+		this.#leaderRequest.abort();
+		const request = new AbortController();
+		this.#leaderRequest = request;
+		const options = steal ? { steal: true } : { signal: request.signal };
+		void locks
+			.request(`${this.#scope}:leader`, options, () => (request.signal.aborted ? undefined : this.#lead()))
+			.then(
+				() => this.#stepDown(request),
+				() => this.#stepDown(request)
+			);
+	}
+
+	/** This tab's leadership ended without it leaving (its lock was taken): it follows again. */
+	#stepDown(request: AbortController): void {
+		if (this.#destroyed || this.#leaderRequest !== request || !this.#host) return;
+		this.#options.hub.log?.('another tab took over the shared connection');
+		this.#host.destroy();
+		this.#host = null;
+		for (const watch of this.#watched.values()) watch.abort();
+		this.#watched.clear();
+		this.#role = 'follower';
+		this.#sawLeader = true;
+		// the new leader may not know this tab's subscriptions
+		this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
+		this.#requestLead(false);
+	}
+
 	#lead(): Promise<void> | undefined {
 		if (this.#destroyed) return undefined;
+		this.#stopWaiting();
 		this.#role = 'leader';
 		const from = this.#position();
 		const host = new ConnectionHost(
@@ -259,11 +307,21 @@ export class TabShare implements TabLink {
 		const sink = this.#sink!;
 		const host = this.#host;
 		switch (message.t) {
-			case 'hello':
+			case 'hello': {
+				const known = this.#registry.has(message.tab);
 				this.#registry.set(message.tab, new Map(message.subs));
+				// a newcomer learns every tab's subscriptions, so it can take over with all of them
+				if (!known) this.#post({ t: 'here', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				if (!host) return;
 				// the newcomer first learns where the connection stands, then its confirmations
 				this.#post({ t: 'snapshot', snapshot: host.snapshot() });
+				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
+				this.#watch(message.tab);
+				return;
+			}
+			case 'here':
+				this.#registry.set(message.tab, new Map(message.subs));
+				if (!host) return;
 				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
 				this.#watch(message.tab);
 				return;
@@ -286,8 +344,12 @@ export class TabShare implements TabLink {
 			case 'wake':
 				host?.wake();
 				return;
+			case 'ping':
+				if (host) this.#post({ t: 'snapshot', snapshot: host.snapshot() });
+				return;
 			case 'leader':
 				this.#sawLeader = true;
+				this.#stopWaiting();
 				// the new leader may have missed this tab's latest subscriptions: say them again
 				this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				return;
@@ -295,6 +357,7 @@ export class TabShare implements TabLink {
 		// what a leader posts; once this tab leads, only a leader that is gone could have sent it,
 		// and its events are replayed by the resume this tab asked for
 		if (host) return;
+		this.#stopWaiting();
 		switch (message.t) {
 			case 'events':
 				sink.events(message.events);
@@ -343,8 +406,27 @@ export class TabShare implements TabLink {
 		return `${this.#scope}:tab:${tab}`;
 	}
 
+	/** Posts `message` for the leader and takes over if no leader answers in time. */
+	#askLeader(message: TabMessage): void {
+		this.#post(message);
+		if (this.#answerTimer || this.#host || this.#destroyed) return;
+		this.#answerTimer = setTimeout(() => {
+			this.#answerTimer = null;
+			if (this.#host || this.#destroyed) return;
+			this.#options.hub.log?.('the tab holding the shared connection did not answer; taking over');
+			this.#requestLead(true);
+		}, this.#options.leaderAnswerMs ?? DEFAULT_LEADER_ANSWER_MS);
+	}
+
+	#stopWaiting(): void {
+		if (this.#answerTimer) clearTimeout(this.#answerTimer);
+		this.#answerTimer = null;
+	}
+
 	readonly #onWake = () => {
-		if (!this.#host) this.#post({ t: 'wake' });
+		if (this.#host) return;
+		this.#post({ t: 'wake' });
+		this.#askLeader({ t: 'ping' });
 	};
 
 	readonly #onVisibility = () => {

@@ -19,11 +19,14 @@ interface Request {
 interface Held {
 	owner: string;
 	release: () => void;
+	/** the lock was taken by a `steal` request: the holder's request fails */
+	steal: () => void;
 }
 
 class FakeChannel implements ChannelLike {
 	onmessage: ((ev: { data: unknown }) => void) | null = null;
 	closed = false;
+	deaf = false;
 
 	constructor(
 		readonly owner: string,
@@ -61,6 +64,12 @@ export class FakeBrowser {
 						return;
 					}
 					const request: Request = { owner, name, callback, signal: options.signal, resolve, reject };
+					if (options.steal) {
+						this.#held.get(name)?.steal();
+						this.#queue.unshift(request);
+						this.#grant();
+						return;
+					}
 					options.signal?.addEventListener('abort', () => {
 						const at = this.#queue.indexOf(request);
 						if (at === -1) return;
@@ -95,6 +104,11 @@ export class FakeBrowser {
 		this.#grant();
 	}
 
+	/** The tab hangs: messages no longer reach it (its locks stay held). */
+	deafen(owner: string): void {
+		for (const channel of this.#channels) if (channel.owner === owner) channel.deaf = true;
+	}
+
 	/** who holds a lock, if anyone */
 	holder(name: string): string | null {
 		return this.#held.get(name)?.owner ?? null;
@@ -104,7 +118,8 @@ export class FakeBrowser {
 		this.posted.push({ from: from.owner, message });
 		const receivers = this.#channels.filter((c) => c !== from && c.name === from.name && !c.closed);
 		queueMicrotask(() => {
-			for (const channel of receivers) if (!channel.closed) channel.onmessage?.({ data: message });
+			for (const channel of receivers)
+				if (!channel.closed && !channel.deaf) channel.onmessage?.({ data: message });
 		});
 	}
 
@@ -120,7 +135,12 @@ export class FakeBrowser {
 				if (this.#held.get(request.name)?.release === release) this.#held.delete(request.name);
 				this.#grant();
 			};
-			this.#held.set(request.name, { owner: request.owner, release });
+			const steal = () => {
+				released = true;
+				this.#held.delete(request.name);
+				request.reject(new DOMException('the lock was stolen', 'AbortError'));
+			};
+			this.#held.set(request.name, { owner: request.owner, release, steal });
 			let result: unknown;
 			try {
 				result = request.callback({ name: request.name });
