@@ -330,6 +330,8 @@ test('the system page shows live figures with charts of the last ten minutes, at
 		/Live connections, last \d+ (s|min)\. connections: low \d+, high \d+, now \d+/
 	);
 	await expect(page.getByRole('link', { name: 'Prometheus metrics' })).toHaveAttribute('href', '/metrics');
+	// the only tab holds the connection it would share with others
+	await expect(page.getByTestId('tab-sharing')).toHaveAttribute('data-sharing', 'leader');
 
 	// the keyboard reaches the links, with a visible focus ring
 	await page.getByRole('link', { name: 'samples as JSON' }).focus();

@@ -26,7 +26,7 @@ import type { HostOptions } from './connection-host';
 import { DEFAULT_STABLE_AFTER_MS, DEFAULT_WELCOME_TIMEOUT_MS } from './reconnecting-socket';
 import { secondsUntil } from './retry-schedule';
 import { TabConnection, type TabSnapshot } from './tab-connection';
-import { SoloLink, type TabLink } from './tab-link';
+import { SoloLink, type TabLink, type TabSharing } from './tab-link';
 import { canShareTabs, TabShare } from './tab-share';
 import { WS_PATH } from '$lib/protocol';
 
@@ -111,6 +111,10 @@ export class RealtimeConnection {
 	/** the newest event seq seen */
 	get seq(): number {
 		return this.#connection.snapshot().seq;
+	}
+	/** whose connection this tab uses: its own, the one it holds for all tabs, or another tab's */
+	get sharing(): TabSharing {
+		return this.#snapshot.sharing;
 	}
 	/** live updates are held back (the viewer paused) */
 	get paused(): boolean {

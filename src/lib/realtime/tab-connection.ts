@@ -31,11 +31,13 @@ import type {
 import { Emitter } from './emitter';
 import { PauseQueue, type HeldUpdate } from './pause-queue';
 import { StreamPosition } from './stream-position';
-import type { TabLink, TabSink } from './tab-link';
+import type { TabLink, TabSharing, TabSink } from './tab-link';
 
 /** What one tab shows of the connection: the connection's figures as this tab sees them. */
 export interface TabSnapshot extends Omit<HostSnapshot, 'resuming' | 'handover'> {
 	status: ConnectionStatus;
+	/** whose connection this tab uses */
+	sharing: TabSharing;
 	paused: boolean;
 	/** updates that arrived while paused */
 	heldCount: number;
@@ -76,6 +78,7 @@ export class TabConnection {
 	#firstLoadHadSubs = false;
 	#sawConnected = false;
 	#host: HostSnapshot = INITIAL;
+	#sharing: TabSharing = 'starting';
 	#state: ConnectionState = 'connecting';
 	/** resyncs whose reloads have not all settled */
 	#reloading = 0;
@@ -103,6 +106,7 @@ export class TabConnection {
 		return {
 			state,
 			status,
+			sharing: this.#sharing,
 			offlineReason: this.#destroyed ? 'destroyed' : host.offlineReason,
 			attempt: host.attempt,
 			maxAttempts: host.maxAttempts,
@@ -263,6 +267,10 @@ export class TabConnection {
 		confirmed: (sub) => {
 			if (this.#destroyed) return;
 			if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
+		},
+		sharing: (role) => {
+			this.#sharing = role;
+			this.#changed();
 		}
 	};
 

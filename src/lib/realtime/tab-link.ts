@@ -19,7 +19,15 @@ export interface TabSink {
 	snapshot(snapshot: HostSnapshot): void;
 	/** the hub has this tab's subscription `sub` */
 	confirmed(sub: string): void;
+	/** whose connection this tab uses now */
+	sharing(role: TabSharing): void;
 }
+
+/**
+ * Whose connection a tab uses: its own (`solo`: the browser cannot share, or sharing is off),
+ * the one it holds for every tab (`leader`), another tab's (`follower`), or not known yet.
+ */
+export type TabSharing = 'solo' | 'leader' | 'follower' | 'starting';
 
 /** What a tab asks of the connection. */
 export interface TabLink {
@@ -63,6 +71,7 @@ export class SoloLink implements TabLink {
 			confirmed: (_tab, sub) => sink.confirmed(sub)
 		});
 		this.#host = host;
+		sink.sharing('solo');
 		for (const [sub, subscription] of subscriptions) host.addSub(SELF, sub, subscription);
 		host.connect();
 	}

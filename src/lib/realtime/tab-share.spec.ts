@@ -98,6 +98,10 @@ describe('TabShare', () => {
 		confirmAll(factory.last);
 		await drain();
 		expect(b.connection.snapshot().status).toBe('live');
+		expect([a.connection.snapshot().sharing, b.connection.snapshot().sharing]).toEqual([
+			'leader',
+			'follower'
+		]);
 		expect(b.reasons).toEqual(['subscribed']);
 
 		factory.last.event(progress(1, 't1'));

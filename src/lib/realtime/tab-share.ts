@@ -146,7 +146,7 @@ export class TabShare implements TabLink {
 		void locks
 			.request(this.#lockName(this.#id), {}, () => {
 				if (this.#destroyed) return;
-				this.#role = 'follower';
+				this.#setRole('follower');
 				this.#askLeader({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				this.#requestLead(false);
 				return new Promise<void>((resolve) => (this.#releaseTab = resolve));
@@ -220,7 +220,7 @@ export class TabShare implements TabLink {
 		this.#host = null;
 		for (const watch of this.#watched.values()) watch.abort();
 		this.#watched.clear();
-		this.#role = 'follower';
+		this.#setRole('follower');
 		this.#sawLeader = true;
 		// the new leader may not know this tab's subscriptions
 		this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
@@ -230,7 +230,7 @@ export class TabShare implements TabLink {
 	#lead(): Promise<void> | undefined {
 		if (this.#destroyed) return undefined;
 		this.#stopWaiting();
-		this.#role = 'leader';
+		this.#setRole('leader');
 		const from = this.#position();
 		const host = new ConnectionHost(
 			{
@@ -376,6 +376,11 @@ export class TabShare implements TabLink {
 				if (message.tab === this.#id) sink.confirmed(message.sub);
 				return;
 		}
+	}
+
+	#setRole(role: TabRole): void {
+		this.#role = role;
+		this.#sink?.sharing(role);
 	}
 
 	#subsOf(tab: string): Map<string, Subscription> {
