@@ -60,6 +60,8 @@ export interface HubDeps {
 	processMetrics?: boolean;
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
+	/** this node's id, the `node` label of every metric */
+	node?: string;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -107,7 +109,12 @@ export function createHub(deps: HubDeps): Hub {
 		latency: () => metrics.latencySummary(),
 		startedAt
 	});
-	const metrics = new HubMetrics({ counters, live: figures.live, processMetrics: deps.processMetrics });
+	const metrics = new HubMetrics({
+		counters,
+		live: figures.live,
+		processMetrics: deps.processMetrics,
+		node: deps.node
+	});
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,
