@@ -1,6 +1,7 @@
 /**
  * The connection layer as a person meets it, against a real server in Chromium: two tabs on one
- * WebSocket and a leader closed mid-stream with nothing lost or repeated; a waiting reconnect
+ * WebSocket, a hung leader taken over and a leader closed mid-stream, with no line lost or
+ * repeated; a waiting reconnect
  * skipped when the tab becomes visible or the browser comes online; a graceful restart (1012)
  * back within a couple of seconds; pause and resume; the dashboard's slower rate; and the
  * /system page, with screenshots of it at 1280x800 and 390x844 in both themes.
@@ -110,68 +111,81 @@ async function finished(aco: AcoServer, taskId: string): Promise<TaskStatus> {
 	return (await aco.task(taskId)).status;
 }
 
-test('two tabs share one connection; closing the leading tab mid-stream loses and repeats nothing in the other', async ({
+test('two tabs share one connection; a hung leader is taken over, a closed one handed over, and no line is lost or repeated', async ({
 	context,
 	aco
 }, testInfo) => {
 	const task = await startStream(aco);
-	const leader = await context.newPage();
-	await leader.goto(aco.url);
-	await expect(leader.getByTestId('connection-status')).toHaveAttribute('data-status', 'live');
-
-	const follower = await context.newPage();
-	const frames = recordFrames(follower);
+	const taskPage = `${aco.url}/tasks/${task.id}`;
+	const first = await context.newPage();
+	const firstFrames = recordFrames(first);
 	const lineReads: string[] = [];
-	follower.on('request', (req) => {
+	first.on('request', (req) => {
 		if (req.url().includes('/lines')) lineReads.push(req.url());
 	});
-	await follower.goto(`${aco.url}/tasks/${task.id}`);
-	const status = follower.getByTestId('connection-status');
+	await first.goto(taskPage);
+	const status = first.getByTestId('connection-status');
 	await expect(status).toHaveAttribute('data-status', 'live');
-	await expect(follower.getByTestId('log-line').first()).toBeVisible();
-	// two tabs, one connection: the follower opened no socket of its own
-	await expect.poll(async () => (await hubStats(aco)).connections.active).toBe(1);
-	expect(frames.sockets).toBe(0);
-	expect((await hubStats(aco)).connections.total_created).toBe(1);
-
-	// mid-stream: the tool is still writing
-	expect((await aco.task(task.id)).executions[0]!.line_count).toBeLessThan(LINES);
+	await expect(first.getByTestId('log-line').first()).toBeVisible();
 	const readsBefore = lineReads.length;
-	const closedAt = Date.now();
-	await leader.close();
+
+	const second = await context.newPage();
+	const secondFrames = recordFrames(second);
+	await second.goto(taskPage);
+	await expect(second.getByTestId('connection-status')).toHaveAttribute('data-status', 'live');
+	await expect(second.getByTestId('log-line').first()).toBeVisible();
+	// two tabs, one connection: the second opened no socket of its own
+	await expect.poll(async () => (await hubStats(aco)).connections.active).toBe(1);
+	expect([firstFrames.sockets, secondFrames.sockets]).toEqual([1, 0]);
+	expect((await hubStats(aco)).connections.total_created).toBe(1);
+	const lineCount = async () => (await aco.task(task.id)).executions[0]!.line_count;
+	const resumes = (frames: ReturnType<typeof recordFrames>) =>
+		frames.controls.filter((c) => c.type === 'resumed' || c.type === 'reset').map((c) => c.type);
+
+	// the leading tab stops running (as a tab stuck in a long task): it keeps its locks and socket,
+	// and the other tab takes the connection over, resuming from the last seq it had
+	const debug = await context.newCDPSession(first);
+	await debug.send('Debugger.enable');
+	await debug.send('Debugger.pause');
+	const hungAt = Date.now();
+	await expect.poll(() => secondFrames.sockets, { intervals: [100], timeout: 30_000 }).toBe(1);
+	testInfo.annotations.push({
+		type: 'takeover',
+		description: `the other tab opened its own socket ${Date.now() - hungAt} ms after the leader hung`
+	});
+	await expect.poll(() => resumes(secondFrames)).toEqual(['resumed']);
+	let mark = await lineCount();
+	await expect.poll(lineCount).toBeGreaterThan(mark + 20);
+
+	// the hung tab comes back, sees it was replaced, closes its socket and follows: one connection
+	await debug.send('Debugger.resume');
+	await debug.send('Debugger.disable');
 	await expect
-		.poll(
-			async () => {
-				const stats = await hubStats(aco);
-				return stats.connections.total_created === 2 && stats.connections.active === 1;
-			},
-			{ intervals: [50], timeout: 15_000 }
-		)
-		.toBe(true);
-	const handoverMs = Date.now() - closedAt;
+		.poll(async () => (await hubStats(aco)).connections.active, { intervals: [100], timeout: 15_000 })
+		.toBe(1);
+	expect(firstFrames.sockets).toBe(1);
+
+	// mid-stream, the tab leading now closes: the first takes over at once from the last seq
+	mark = await lineCount();
+	expect(mark).toBeLessThan(LINES);
+	const closedAt = Date.now();
+	await second.close();
+	await expect.poll(() => firstFrames.sockets, { intervals: [50], timeout: 15_000 }).toBe(2);
 	testInfo.annotations.push({
 		type: 'handover',
-		description: `the next tab held the connection ${handoverMs} ms after the leader closed`
+		description: `the other tab opened its socket ${Date.now() - closedAt} ms after the leader closed`
 	});
-	// (the browser reports the new socket to the test a moment after the hub counts it)
-	await expect.poll(() => frames.sockets).toBe(1);
-
-	// it resumed from the last seq the tabs had seen: the hub replayed the gap
-	await expect
-		.poll(() => frames.controls.find((c) => c.type === 'resumed' || c.type === 'reset')?.type)
-		.toBe('resumed');
-	const atHandover = (await aco.task(task.id)).executions[0]!.line_count;
-	await expect
-		.poll(async () => (await aco.task(task.id)).executions[0]!.line_count)
-		.toBeGreaterThan(atHandover + 20);
+	await expect.poll(() => resumes(firstFrames)).toEqual(['resumed']);
+	await expect.poll(lineCount).toBeGreaterThan(mark + 20);
 	expect(await cancel(aco, task.id)).toBe('cancelled');
-	await expect(follower.getByTestId('task-header')).toHaveAttribute('data-status', 'cancelled');
-	await expectCompleteLogs(follower, aco, task.id);
-	// the replay brought what the leader had not passed on: no log line was fetched again
+	await expect(first.getByTestId('task-header')).toHaveAttribute('data-status', 'cancelled');
+	await expectCompleteLogs(first, aco, task.id);
+	// the replays brought what no tab had passed on: no log line was fetched again
 	expect(lineReads.slice(readsBefore)).toEqual([]);
-	await expect(follower.getByText(MISSED_TOAST)).toHaveCount(0);
+	await expect(first.getByText(MISSED_TOAST)).toHaveCount(0);
 	await expect(status).toHaveAttribute('data-status', 'live');
-	expect((await hubStats(aco)).connections.active).toBe(1);
+	const { connections } = await hubStats(aco);
+	expect([connections.active, connections.total_created]).toEqual([1, 3]);
 });
 
 test('a waiting reconnect happens at once when the tab becomes visible or the browser comes online', async ({

@@ -321,6 +321,119 @@ describe('TabShare', () => {
 		b.connection.destroy();
 	});
 
+	it('a follower keeps a quiet but living leader: it asks, the leader answers, nobody takes over', async () => {
+		const { factory, open, setVisible } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		// the leader's tab is hidden: its own timers may be slowed, but it answers from its handler
+		setVisible(false);
+		for (let i = 0; i < 30; i++) {
+			vi.advanceTimersByTime(1_000);
+			await drain();
+		}
+		expect([a.link.role, b.link.role]).toEqual(['leader', 'follower']);
+		expect(factory.sockets).toHaveLength(1);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('a follower that hears nothing from a hung leader takes over by itself and goes on receiving from the last seq', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		expect(b.seen).toEqual([1]);
+		// the leader hangs with nothing to say; the follower asks nothing of it on its own account
+		browser.hang('a');
+		factory.last.event(progress(2, 't2'));
+		vi.advanceTimersByTime(2_000 + 4_000);
+		await drain();
+		expect(b.link.role).toBe('follower');
+		vi.advanceTimersByTime(2_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		const socket = factory.last;
+		expect(factory.sockets).toHaveLength(2);
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 3 });
+		expect(socket.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 1 });
+		confirmAll(socket);
+		socket.receive({ type: 'batch', events: [progress(2, 't2'), progress(3, 't2')] });
+		socket.resumed(2);
+		await drain();
+		expect(b.seen).toEqual([1, 2, 3]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('after a takeover the tabs ignore what the deposed leader still posts, so none skips an event the new leader replays', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		const c = open('c', { theirs: { types: ['task.*'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		browser.hang('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		// the hung tab wakes and passes on an event its socket had (lacking a task the others want)
+		const stale = browser.channel('a')('aco:ws://aco.test/ws');
+		stale.postMessage({ t: 'events', from: 'a', events: [progress(3, 't2')] });
+		await drain();
+		expect(c.seen).toEqual([1]);
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 3 });
+		confirmAll(socket);
+		socket.receive({ type: 'batch', events: [progress(2, 't9'), progress(3, 't2')] });
+		socket.resumed(2);
+		await drain();
+		expect(c.seen).toEqual([1, 2, 3]);
+		expect(b.seen).toEqual([1, 3]);
+		a.connection.destroy();
+		b.connection.destroy();
+		c.connection.destroy();
+	});
+
+	it('a tab the browser refuses the locks connects on its own and gets its events', async () => {
+		const factory = socketFactory();
+		const link = new TabShare({
+			hub: { url: 'ws://aco.test/ws', createSocket: factory.create },
+			locks: { request: () => Promise.reject(new DOMException('no locks here', 'SecurityError')) },
+			openChannel: new FakeBrowser().channel('a'),
+			tabId: 'a'
+		});
+		const connection = new TabConnection({ link });
+		const seen: number[] = [];
+		connection.onEvent((event) => seen.push(event.seq));
+		connection.subscribe('mine', { task_ids: ['t1'] });
+		connection.connect();
+		await drain();
+		expect(link.role).toBe('solo');
+		expect(connection.snapshot().sharing).toBe('solo');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't1'));
+		await drain();
+		expect(seen).toEqual([1]);
+		connection.destroy();
+	});
+
 	it('leaves no timer behind when every tab is gone', async () => {
 		const { factory, open } = browserWithTabs();
 		const a = open('a', { dash: {} });

@@ -11,9 +11,14 @@
  * once and resumes from the last seq it saw: the hub replays the gap, every tab drops what it had
  * already seen, and no tab loses or repeats an event. A tab that closes without saying so is
  * noticed through its own lock, which the leader waits on: the browser frees it with the tab.
- * A leader that does not answer a tab that needs it (one that just joined, asks to retry, or
- * became visible) within {@link DEFAULT_LEADER_ANSWER_MS} is taken over (the lock is stolen):
- * a hung or frozen tab must not hold every tab's connection hostage. The leader it was steps down.
+ * A follower that has not heard from the leader for {@link DEFAULT_LEADER_QUIET_MS} asks it for a
+ * sign of life (as does a tab that just joined, asks to retry, or became visible); a leader that
+ * does not answer within {@link DEFAULT_LEADER_ANSWER_MS} is taken over (the lock is stolen): a
+ * hung or frozen tab must not hold every tab's connection hostage. The leader it was steps down,
+ * and until then the other tabs ignore what it still posts — its socket may lack a subscription
+ * made while it hung, and an event it passes on late must not move a tab past one the new leader
+ * replays. The asking is done by the followers (the leader answers from its message handler) so
+ * a leader in a hidden tab, whose timers the browser slows, is not taken for a hung one.
  */
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { Subscription } from './connection-core';
@@ -23,6 +28,8 @@ import type { TabLink, TabSink } from './tab-link';
 
 /** How long a tab waits for the leader to answer it before it takes the connection over. */
 export const DEFAULT_LEADER_ANSWER_MS = 5_000;
+/** How long a follower hears nothing from the leader before it asks for a sign of life. */
+export const DEFAULT_LEADER_QUIET_MS = 2_000;
 
 /** The slice of the Web Locks API (`navigator.locks`) tab sharing uses. */
 export interface LockManagerLike {
@@ -40,8 +47,11 @@ export interface ChannelLike {
 	close(): void;
 }
 
-/** Where the tab stands: waiting for its own lock, following the leader, or leading. */
-export type TabRole = 'starting' | 'follower' | 'leader';
+/**
+ * Where the tab stands: waiting for its own lock, following the leader, leading, or on its own
+ * (`solo`: the browser refused it the locks or the channel, as in a sandboxed frame).
+ */
+export type TabRole = 'starting' | 'follower' | 'leader' | 'solo';
 
 export interface TabShareOptions {
 	/** the connection's options, used when this tab leads */
@@ -54,6 +64,8 @@ export interface TabShareOptions {
 	tabId?: string;
 	/** see {@link DEFAULT_LEADER_ANSWER_MS} */
 	leaderAnswerMs?: number;
+	/** see {@link DEFAULT_LEADER_QUIET_MS} */
+	leaderQuietMs?: number;
 }
 
 /** What tabs tell each other. */
@@ -68,13 +80,19 @@ export type TabMessage =
 	| { t: 'wake' }
 	/** a tab wants a sign of life from the leader (it answers with a snapshot) */
 	| { t: 'ping' }
-	| { t: 'leader'; tab: string }
+	/** `tab` leads now; `stolen`: it took the lock from a leader that did not answer */
+	| { t: 'leader'; tab: string; stolen: boolean }
 	| { t: 'gone'; tab: string }
+	| LeaderOutput;
+
+/** What the leader posts of its connection, signed with its tab id (`from`). */
+type LeaderOutput = { from: string } & (
 	| { t: 'events'; events: AnyEventEnvelope[] }
 	| { t: 'control'; message: AnyControlMessage }
 	| { t: 'resync'; reason: ResyncReason; missed: number | null }
 	| { t: 'snapshot'; snapshot: HostSnapshot }
-	| { t: 'confirmed'; tab: string; sub: string };
+	| { t: 'confirmed'; tab: string; sub: string }
+);
 
 /** Whether this browser can share one connection among its tabs. */
 export function canShareTabs(): boolean {
@@ -97,6 +115,12 @@ export class TabShare implements TabLink {
 	#leaderRequest = new AbortController();
 	/** runs out when the leader has not answered a tab that needs it */
 	#answerTimer: ReturnType<typeof setTimeout> | null = null;
+	/** a follower's check that it still hears from the leader */
+	#watchdog: ReturnType<typeof setInterval> | null = null;
+	/** when this tab last heard from the leader (clock ms) */
+	#heardAt = 0;
+	/** after a takeover, the only tab whose output counts (the one deposed may still post) */
+	#onlyFrom: string | null = null;
 	#locks: LockManagerLike | null = null;
 	#channel: ChannelLike | null = null;
 	#sink: TabSink | null = null;
@@ -137,7 +161,13 @@ export class TabShare implements TabLink {
 		this.#locks = locks;
 		const open =
 			this.#options.openChannel ?? ((name) => new BroadcastChannel(name) as unknown as ChannelLike);
-		const channel = open(this.#scope);
+		let channel: ChannelLike;
+		try {
+			channel = open(this.#scope);
+		} catch (err) {
+			this.#goSolo(err);
+			return;
+		}
 		this.#channel = channel;
 		channel.onmessage = (ev) => this.#receive(ev.data as TabMessage);
 		this.#options.hub.target?.addEventListener('online', this.#onWake);
@@ -151,7 +181,7 @@ export class TabShare implements TabLink {
 				this.#requestLead(false);
 				return new Promise<void>((resolve) => (this.#releaseTab = resolve));
 			})
-			.catch(() => {});
+			.catch((err: unknown) => this.#goSolo(err));
 	}
 
 	subscribe(sub: string, subscription: Subscription): void {
@@ -185,6 +215,7 @@ export class TabShare implements TabLink {
 		this.#watched.clear();
 		this.#leaderRequest.abort();
 		this.#stopWaiting();
+		this.#stopWatchdog();
 		this.#releaseLeader?.();
 		this.#releaseTab?.();
 		this.#channel?.close();
@@ -205,16 +236,45 @@ export class TabShare implements TabLink {
 		this.#leaderRequest = request;
 		const options = steal ? { steal: true } : { signal: request.signal };
 		void locks
-			.request(`${this.#scope}:leader`, options, () => (request.signal.aborted ? undefined : this.#lead()))
+			.request(`${this.#scope}:leader`, options, () =>
+				request.signal.aborted ? undefined : this.#lead(steal)
+			)
 			.then(
 				() => this.#stepDown(request),
 				() => this.#stepDown(request)
 			);
 	}
 
-	/** This tab's leadership ended without it leaving (its lock was taken): it follows again. */
+	/** The browser refused this tab the locks or the channel: it connects on its own, as where tabs cannot share. */
+	#goSolo(err: unknown): void {
+		if (this.#destroyed || this.#host) return;
+		this.#options.hub.log?.('tabs cannot share a connection here; this tab connects on its own', err);
+		this.#leaderRequest.abort();
+		this.#stopWaiting();
+		this.#stopWatchdog();
+		this.#channel?.close();
+		this.#channel = null;
+		const from = this.#position();
+		const host = new ConnectionHost(
+			{ ...this.#options.hub, resumeFrom: from.epoch !== null ? { epoch: from.epoch, seq: from.seq } : null },
+			this.#output
+		);
+		this.#host = host;
+		for (const [sub, subscription] of this.#registry.get(this.#id) ?? [])
+			host.addSub(this.#id, sub, subscription);
+		this.#setRole('solo');
+		host.connect();
+	}
+
+	/** The leader lock asked for by `request` is gone without this tab leaving (it was taken). */
 	#stepDown(request: AbortController): void {
-		if (this.#destroyed || this.#leaderRequest !== request || !this.#host) return;
+		if (this.#leaderRequest !== request) return;
+		this.#resign();
+	}
+
+	/** This tab's leadership ended without it leaving (its lock was taken): it follows again. */
+	#resign(): void {
+		if (this.#destroyed || !this.#host || this.#role === 'solo') return;
 		this.#options.hub.log?.('another tab took over the shared connection');
 		this.#host.destroy();
 		this.#host = null;
@@ -227,9 +287,10 @@ export class TabShare implements TabLink {
 		this.#requestLead(false);
 	}
 
-	#lead(): Promise<void> | undefined {
+	#lead(stolen: boolean): Promise<void> | undefined {
 		if (this.#destroyed) return undefined;
 		this.#stopWaiting();
+		this.#onlyFrom = null;
 		this.#setRole('leader');
 		const from = this.#position();
 		const host = new ConnectionHost(
@@ -245,7 +306,7 @@ export class TabShare implements TabLink {
 			for (const [sub, subscription] of subs) host.addSub(tab, sub, subscription);
 			if (tab !== this.#id) this.#watch(tab);
 		}
-		this.#post({ t: 'leader', tab: this.#id });
+		this.#post({ t: 'leader', tab: this.#id, stolen });
 		host.connect();
 		// held until this tab goes; the browser frees it when the tab closes
 		return new Promise<void>((resolve) => (this.#releaseLeader = resolve));
@@ -262,20 +323,20 @@ export class TabShare implements TabLink {
 			}
 		},
 		control: (message) => {
-			this.#post({ t: 'control', message });
+			this.#post({ t: 'control', from: this.#id, message });
 			this.#sink?.control(message);
 		},
 		resync: (reason, missed) => {
-			this.#post({ t: 'resync', reason, missed });
+			this.#post({ t: 'resync', from: this.#id, reason, missed });
 			this.#sink?.resync(reason, missed);
 		},
 		snapshot: (snapshot) => {
-			this.#post({ t: 'snapshot', snapshot });
+			this.#post({ t: 'snapshot', from: this.#id, snapshot });
 			this.#sink?.snapshot(snapshot);
 		},
 		confirmed: (tab, sub) => {
 			if (tab === this.#id) this.#sink?.confirmed(sub);
-			else this.#post({ t: 'confirmed', tab, sub });
+			else this.#post({ t: 'confirmed', from: this.#id, tab, sub });
 		}
 	};
 
@@ -314,7 +375,7 @@ export class TabShare implements TabLink {
 				if (!known) this.#post({ t: 'here', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				if (!host) return;
 				// the newcomer first learns where the connection stands, then its confirmations
-				this.#post({ t: 'snapshot', snapshot: host.snapshot() });
+				this.#post({ t: 'snapshot', from: this.#id, snapshot: host.snapshot() });
 				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
 				this.#watch(message.tab);
 				return;
@@ -345,11 +406,17 @@ export class TabShare implements TabLink {
 				host?.wake();
 				return;
 			case 'ping':
-				if (host) this.#post({ t: 'snapshot', snapshot: host.snapshot() });
+				if (host) this.#post({ t: 'snapshot', from: this.#id, snapshot: host.snapshot() });
 				return;
 			case 'leader':
+				// a tab that took the lock from this one: this one's socket is no longer everyone's
+				if (host && message.stolen) this.#resign();
+				if (this.#host) return;
 				this.#sawLeader = true;
-				this.#stopWaiting();
+				// after a takeover the deposed leader may still post; after a handover the last
+				// posts of the leader that closed are still welcome (the new one resumes after them)
+				this.#onlyFrom = message.stolen ? message.tab : null;
+				this.#heard();
 				// the new leader may have missed this tab's latest subscriptions: say them again
 				this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				return;
@@ -357,7 +424,8 @@ export class TabShare implements TabLink {
 		// what a leader posts; once this tab leads, only a leader that is gone could have sent it,
 		// and its events are replayed by the resume this tab asked for
 		if (host) return;
-		this.#stopWaiting();
+		if (this.#onlyFrom !== null && message.from !== this.#onlyFrom) return;
+		this.#heard();
 		switch (message.t) {
 			case 'events':
 				sink.events(message.events);
@@ -380,7 +448,35 @@ export class TabShare implements TabLink {
 
 	#setRole(role: TabRole): void {
 		this.#role = role;
+		if (role === 'follower') this.#startWatchdog();
+		else this.#stopWatchdog();
 		this.#sink?.sharing(role);
+	}
+
+	/** The leader spoke: it is alive. */
+	#heard(): void {
+		this.#heardAt = this.#now();
+		this.#stopWaiting();
+	}
+
+	/** While following: a leader quiet for too long is asked for a sign of life (then taken over). */
+	#startWatchdog(): void {
+		if (this.#watchdog || this.#destroyed) return;
+		const quietMs = this.#options.leaderQuietMs ?? DEFAULT_LEADER_QUIET_MS;
+		this.#heardAt = this.#now();
+		this.#watchdog = setInterval(() => {
+			if (this.#host || this.#destroyed || this.#answerTimer) return;
+			if (this.#now() - this.#heardAt >= quietMs) this.#askLeader({ t: 'ping' });
+		}, quietMs / 2);
+	}
+
+	#stopWatchdog(): void {
+		if (this.#watchdog) clearInterval(this.#watchdog);
+		this.#watchdog = null;
+	}
+
+	#now(): number {
+		return (this.#options.hub.now ?? Date.now)();
 	}
 
 	#subsOf(tab: string): Map<string, Subscription> {
@@ -404,7 +500,7 @@ export class TabShare implements TabLink {
 		if (this.#outgoing.length === 0) return;
 		const events = this.#outgoing;
 		this.#outgoing = [];
-		this.#post({ t: 'events', events });
+		this.#post({ t: 'events', from: this.#id, events });
 	}
 
 	#lockName(tab: string): string {

@@ -27,6 +27,7 @@ class FakeChannel implements ChannelLike {
 	onmessage: ((ev: { data: unknown }) => void) | null = null;
 	closed = false;
 	deaf = false;
+	mute = false;
 
 	constructor(
 		readonly owner: string,
@@ -36,6 +37,7 @@ class FakeChannel implements ChannelLike {
 
 	postMessage(message: unknown): void {
 		if (this.closed) throw new Error('channel closed');
+		if (this.mute) return;
 		this.browser.deliver(this, structuredClone(message));
 	}
 
@@ -107,6 +109,18 @@ export class FakeBrowser {
 	/** The tab hangs: messages no longer reach it (its locks stay held). */
 	deafen(owner: string): void {
 		for (const channel of this.#channels) if (channel.owner === owner) channel.deaf = true;
+	}
+
+	/**
+	 * The tab hangs for the others: it neither hears nor is heard over the channels it has open
+	 * (its locks stay held; a channel it opens later is heard, as a tab that wakes up).
+	 */
+	hang(owner: string): void {
+		for (const channel of this.#channels) {
+			if (channel.owner !== owner) continue;
+			channel.deaf = true;
+			channel.mute = true;
+		}
 	}
 
 	/** who holds a lock, if anyone */
