@@ -409,6 +409,38 @@ describe('TabShare', () => {
 		c.connection.destroy();
 	});
 
+	it('a deposed leader stays ignored after the tab that took over hands over in turn', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		const c = open('c', { theirs: { task_ids: ['t3'] } });
+		const d = open('d', { all: { types: ['task.*'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		browser.hang('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		// the tab that took over closes; the next in line leads by the usual handover
+		b.crash();
+		await drain();
+		expect(c.link.role).toBe('leader');
+		// the hung tab wakes and passes on what its socket had
+		browser
+			.channel('a')('aco:ws://aco.test/ws')
+			.postMessage({ t: 'events', from: 'a', events: [progress(3, 't2')] });
+		await drain();
+		expect(d.seen).toEqual([1]);
+		a.connection.destroy();
+		c.connection.destroy();
+		d.connection.destroy();
+	});
+
 	it('a tab the browser refuses the locks connects on its own and gets its events', async () => {
 		const factory = socketFactory();
 		const link = new TabShare({

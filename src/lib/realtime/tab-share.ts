@@ -121,6 +121,10 @@ export class TabShare implements TabLink {
 	#heardAt = 0;
 	/** after a takeover, the only tab whose output counts (the one deposed may still post) */
 	#onlyFrom: string | null = null;
+	/** the tab last known to lead */
+	#leaderTab: string | null = null;
+	/** leaders whose lock was taken: what they post is ignored until they lead again */
+	readonly #deposed = new Set<string>();
 	#locks: LockManagerLike | null = null;
 	#channel: ChannelLike | null = null;
 	#sink: TabSink | null = null;
@@ -291,6 +295,7 @@ export class TabShare implements TabLink {
 		if (this.#destroyed) return undefined;
 		this.#stopWaiting();
 		this.#onlyFrom = null;
+		this.#leaderChanged(this.#id, stolen);
 		this.#setRole('leader');
 		const from = this.#position();
 		const host = new ConnectionHost(
@@ -398,6 +403,7 @@ export class TabShare implements TabLink {
 			case 'bye':
 			case 'gone':
 				this.#forget(message.tab);
+				this.#deposed.delete(message.tab);
 				return;
 			case 'retry':
 				host?.retryNow();
@@ -416,6 +422,7 @@ export class TabShare implements TabLink {
 				// after a takeover the deposed leader may still post; after a handover the last
 				// posts of the leader that closed are still welcome (the new one resumes after them)
 				this.#onlyFrom = message.stolen ? message.tab : null;
+				this.#leaderChanged(message.tab, message.stolen);
 				this.#heard();
 				// the new leader may have missed this tab's latest subscriptions: say them again
 				this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
@@ -425,6 +432,8 @@ export class TabShare implements TabLink {
 		// and its events are replayed by the resume this tab asked for
 		if (host) return;
 		if (this.#onlyFrom !== null && message.from !== this.#onlyFrom) return;
+		if (this.#deposed.has(message.from)) return;
+		this.#leaderTab = message.from;
 		this.#heard();
 		switch (message.t) {
 			case 'events':
@@ -451,6 +460,13 @@ export class TabShare implements TabLink {
 		if (role === 'follower') this.#startWatchdog();
 		else this.#stopWatchdog();
 		this.#sink?.sharing(role);
+	}
+
+	/** `tab` leads now; one that took the lock deposed the leader before it, which may still post. */
+	#leaderChanged(tab: string, stolen: boolean): void {
+		if (stolen && this.#leaderTab !== null && this.#leaderTab !== tab) this.#deposed.add(this.#leaderTab);
+		this.#deposed.delete(tab);
+		this.#leaderTab = tab;
 	}
 
 	/** The leader spoke: it is alive. */
