@@ -1,13 +1,16 @@
 /**
  * @module hub/compression
- * permessage-deflate settings for the hub's WebSocketServer from the configured level.
- * Compression is off by default: most frames are small JSON lines, and zlib per client costs
- * CPU and memory that a LAN dashboard rarely needs. When on, frames under the threshold go
- * uncompressed, ws bounds how many zlib jobs run at once, and inbound messages are checked
- * against `maxPayload` after inflating (so a small compressed "bomb" still closes with 1009).
+ * permessage-deflate settings from the configured level. Compression is off by default: most
+ * frames are small JSON lines that a LAN dashboard rarely needs compressed. When on, the hub
+ * compresses each outgoing frame once for every client (frame-cache.ts), which needs
+ * `server_no_context_takeover`: each message stands alone, so there is no zlib context per
+ * client. Frames under the threshold go uncompressed. Inbound messages are inflated by ws and
+ * checked against `maxPayload` after inflating (so a small compressed "bomb" still closes with
+ * 1009); the client's window is kept small, which bounds that inflater's memory.
  */
 import { constants as zlib } from 'node:zlib';
 import type { PerMessageDeflateOptions } from 'ws';
+import type { FrameCompression } from './frame-cache';
 import type { CompressionConfig, CompressionLevel } from '../config';
 
 export const ZLIB_LEVELS: Record<Exclude<CompressionLevel, 'none'>, number> = {
@@ -18,6 +21,8 @@ export const ZLIB_LEVELS: Record<Exclude<CompressionLevel, 'none'>, number> = {
 
 /** zlib memory per context: level 8 of 9 halves the default's memory at a small cost in ratio. */
 const MEM_LEVEL = 8;
+/** the client's compression window (2^10 bytes): what our inflater for its messages must hold */
+const CLIENT_WINDOW_BITS = 10;
 
 /** The `perMessageDeflate` option for ws: false when the level is "none". */
 export function deflateOptions(config: CompressionConfig): PerMessageDeflateOptions | false {
@@ -26,10 +31,17 @@ export function deflateOptions(config: CompressionConfig): PerMessageDeflateOpti
 		zlibDeflateOptions: { level: ZLIB_LEVELS[config.level], memLevel: MEM_LEVEL },
 		threshold: config.thresholdBytes,
 		concurrencyLimit: config.concurrency,
-		// a context per client kept across messages compresses repeated JSON keys well
-		serverNoContextTakeover: false,
-		clientNoContextTakeover: false
+		// every message stands alone, so one compressed frame serves every client
+		serverNoContextTakeover: true,
+		clientNoContextTakeover: true,
+		clientMaxWindowBits: CLIENT_WINDOW_BITS
 	};
+}
+
+/** How the hub compresses the frames it shares between clients; null when compression is off. */
+export function frameCompression(config: CompressionConfig): FrameCompression | null {
+	if (config.level === 'none') return null;
+	return { level: ZLIB_LEVELS[config.level], thresholdBytes: config.thresholdBytes };
 }
 
 export interface CompressionStats {
