@@ -44,12 +44,23 @@ export const MAX_PATTERN_LENGTH = 1_000;
 export const MAX_CACHED_MATCHES = 4_000_000;
 
 export class LogSearchError extends Error {
+	override readonly name = 'LogSearchError';
 	constructor(
 		readonly code: 'invalid_regex' | 'search_timeout' | 'invalid_query',
 		message: string
 	) {
 		super(message);
 	}
+}
+
+/**
+ * The searcher is built by server.ts and routes load their own copy of this module, so
+ * `instanceof` fails across them; the name and code do not.
+ */
+export function isLogSearchError(err: unknown): err is LogSearchError {
+	return (
+		err instanceof Error && err.name === 'LogSearchError' && typeof (err as LogSearchError).code === 'string'
+	);
 }
 
 /** The RegExp a query searches with (global, so every range is found). */
@@ -228,13 +239,4 @@ export class LogSearcher {
 		});
 		return { total: all.length, matches, truncated: lo + limit < all.length };
 	}
-}
-
-const searchers = new WeakMap<Store, LogSearcher>();
-
-/** the searcher of a store (one per store, so its cache is shared by every request) */
-export function logSearcherFor(store: Store, options?: LogSearchOptions): LogSearcher {
-	let searcher = searchers.get(store);
-	if (!searcher) searchers.set(store, (searcher = new LogSearcher(store, options)));
-	return searcher;
 }
