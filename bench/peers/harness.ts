@@ -8,7 +8,8 @@
  */
 import { BenchChild, type ChildReply } from '../lib/child';
 import { nowUs } from '../lib/stats';
-import type { ConnectCommand, LoadReport, Protocol } from './loadgen.child';
+import type { ChurnCommand, ConnectCommand, LoadReport, Protocol } from './loadgen.child';
+import type { IngestCommand, IngestResult } from './producers';
 import type { PublishCommand } from './server.child';
 import type { SystemName, SystemOptions } from './systems';
 
@@ -30,6 +31,8 @@ export class ServerHandle {
 	readonly child: BenchChild;
 	url = '';
 	httpUrl: string | null = null;
+	taskIds: string[] = [];
+	executionIds: string[] = [];
 	pid = 0;
 
 	constructor(system: SystemName, pin: boolean, profileDir?: string) {
@@ -40,10 +43,17 @@ export class ServerHandle {
 
 	async start(options: SystemOptions): Promise<this> {
 		this.child.send({ cmd: 'start', system: this.system, options });
-		const started = await this.child.next<{ ok: string; url: string; httpUrl: string | null; pid: number }>(
-			'started',
-			REPLY_MS
-		);
+		const started = await this.child.next<
+			ChildReply & {
+				url: string;
+				httpUrl: string | null;
+				pid: number;
+				taskIds: string[];
+				executionIds: string[];
+			}
+		>('started', REPLY_MS);
+		this.taskIds = started.taskIds;
+		this.executionIds = started.executionIds;
 		this.url = started.url;
 		this.httpUrl = started.httpUrl;
 		this.pid = started.pid;
@@ -68,6 +78,18 @@ export class ServerHandle {
 	async loop(): Promise<{ p50Ms: number; p99Ms: number; maxMs: number }> {
 		this.child.send({ cmd: 'loop' });
 		return this.child.next<ChildReply & { p50Ms: number; p99Ms: number; maxMs: number }>('loop', REPLY_MS);
+	}
+
+	async fds(): Promise<number> {
+		this.child.send({ cmd: 'fds' });
+		return (await this.child.next<ChildReply & { count: number }>('fds', REPLY_MS)).count;
+	}
+
+	/** GET a path of the system's HTTP API (aco) as JSON. */
+	async getJson<T>(path: string): Promise<T> {
+		const res = await fetch(`${this.httpUrl}${path}`);
+		if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+		return (await res.json()) as T;
 	}
 
 	async stored(): Promise<number> {
@@ -98,9 +120,26 @@ export class LoadGen {
 		return this.child.next<{ ok: string; seconds: number }>('connected', 10 * REPLY_MS);
 	}
 
-	async expect(group: string, counts: number[], contiguous: boolean[], latency = false): Promise<void> {
-		this.child.send({ cmd: 'expect', group, counts, contiguous, latency });
+	async expect(
+		group: string,
+		counts: number[],
+		contiguous: boolean[],
+		latency = false,
+		keep = false
+	): Promise<void> {
+		this.child.send({ cmd: 'expect', group, counts, contiguous, latency, keep });
 		await this.child.next('expecting', REPLY_MS);
+	}
+
+	/** Sends a task's output through aco's REST or WebSocket producer; resolves with its rate. */
+	async ingest(via: 'rest' | 'ws', command: IngestCommand): Promise<IngestResult> {
+		this.child.send({ cmd: `ingest-${via}`, ...command });
+		return this.child.next<ChildReply & IngestResult>('ingested', 10 * REPLY_MS);
+	}
+
+	async churn(command: ChurnCommand): Promise<{ seconds: number; failures: number }> {
+		this.child.send({ cmd: 'churn', ...command });
+		return this.child.next<ChildReply & { seconds: number; failures: number }>('churned', 10 * REPLY_MS);
 	}
 
 	/** Resolves when every client of the group has its events; false when the deadline passed first. */

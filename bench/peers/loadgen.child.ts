@@ -12,6 +12,7 @@
 import { reply, serveParent } from '../lib/child';
 import { nowUs, percentile } from '../lib/stats';
 import { EVENT_MARKER, readInt, readStamp } from './event';
+import { ingestRest, ingestWs, type IngestCommand } from './producers';
 import { RawClient } from './raw-client';
 
 export type Protocol = 'aco' | 'socketio' | 'plain';
@@ -21,10 +22,19 @@ export interface ConnectCommand {
 	url: string;
 	clients: number;
 	protocol: Protocol;
-	/** aco: the subscribe message of each class of clients; client i is of class i % classes */
-	subscribe?: object[];
+	/**
+	 * aco: what each class of clients sends once open (a subscribe message, or several messages
+	 * such as subscribe and resume); client i is of class i % classes unless `classes` says
+	 */
+	subscribe?: (object | object[])[];
+	/** the class of each client, when not round robin */
+	classes?: number[];
 	/** how many connect at once */
 	concurrency?: number;
+	/** negotiate permessage-deflate */
+	deflate?: boolean;
+	/** events each class of the new clients must receive (as `expect` would, without a reset) */
+	counts?: number[];
 }
 
 export interface ExpectCommand {
@@ -35,6 +45,8 @@ export interface ExpectCommand {
 	contiguous: boolean[];
 	/** record each event's latency (creation stamp → receipt) */
 	latency: boolean;
+	/** only change what each class must receive, keeping what arrived (the total is known late) */
+	keep?: boolean;
 }
 
 export interface LoadReport {
@@ -47,9 +59,15 @@ export interface LoadReport {
 	closes: string[];
 	frames: number;
 	bytes: number;
+	/** bytes read off the sockets (frame headers and compressed payloads as they came) */
+	wireBytes: number;
 	/** receipt of the first and the last event of the round (µs, shared monotonic clock) */
 	firstUs: number;
 	lastUs: number;
+	/** when the first client of the group sent its opening messages */
+	openedUs: number;
+	/** the lowest seq any client received this round */
+	minSeq: number;
 	latencyUs: { count: number; p50: number; p90: number; p99: number; max: number };
 	[key: string]: unknown;
 }
@@ -72,6 +90,12 @@ class Group {
 	bytes = 0;
 	firstUs = 0;
 	lastUs = 0;
+	openedUs = 0;
+	minSeq = 0;
+	/** the sockets' bytesRead when the round began */
+	readAtStart = 0;
+	/** when the newest event of the round arrived */
+	lastEventUs = 0;
 	latency: Float64Array | null = null;
 	latencyCount = 0;
 	orderErrors: string[] = [];
@@ -97,8 +121,12 @@ class Group {
 		for (let from = start; from < total; from += concurrency) {
 			const batch: Promise<void>[] = [];
 			for (let i = from; i < Math.min(total, from + concurrency); i++) {
-				this.classOf[i] = subscribe.length ? (i - start) % subscribe.length : 0;
-				batch.push(this.#open(i, url, path, subscribe[this.classOf[i]!]));
+				this.classOf[i] =
+					command.classes?.[i - start] ?? (subscribe.length ? (i - start) % subscribe.length : 0);
+				const want = command.counts?.[this.classOf[i]!] ?? 0;
+				this.expected[i] = want;
+				if (want > 0) this.remaining += 1;
+				batch.push(this.#open(i, url, path, subscribe[this.classOf[i]!], command.deflate === true));
 			}
 			await Promise.all(batch);
 		}
@@ -117,7 +145,13 @@ class Group {
 		this.expected = grow(this.expected, (n) => new Int32Array(n));
 	}
 
-	#open(i: number, url: URL, path: string, subscribe: object | undefined): Promise<void> {
+	#open(
+		i: number,
+		url: URL,
+		path: string,
+		subscribe: object | object[] | undefined,
+		deflate: boolean
+	): Promise<void> {
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(
 				() => reject(new Error(`${this.name}: client ${i} not ready in 30 s`)),
@@ -133,9 +167,14 @@ class Group {
 				host: url.hostname,
 				port: Number(url.port),
 				path,
+				deflate,
 				onOpen: () => {
-					if (this.protocol === 'aco')
-						client.send(JSON.stringify(subscribe ?? { type: 'subscribe', filter: {} }));
+					if (this.openedUs === 0) this.openedUs = nowUs();
+					if (this.protocol !== 'aco') return;
+					const messages = Array.isArray(subscribe)
+						? subscribe
+						: [subscribe ?? { type: 'subscribe', filter: {} }];
+					for (const message of messages) client.send(JSON.stringify(message));
 				},
 				onText: (data, start, end) => this.#onText(i, client, data, start, end, ready),
 				onClose: (code) => {
@@ -163,6 +202,7 @@ class Group {
 			return;
 		}
 		const now = nowUs();
+		this.lastEventUs = now;
 		this.frames += 1;
 		this.bytes += end - start;
 		if (this.firstUs === 0) this.firstUs = now;
@@ -172,6 +212,7 @@ class Group {
 		let last = this.lastSeq[i]!;
 		while (at >= 0 && at < end) {
 			const seq = readInt(data, at + EVENT_MARKER.length, end);
+			if (this.minSeq === 0 || seq < this.minSeq) this.minSeq = seq;
 			if (last !== 0 && (contiguous ? seq !== last + 1 : seq <= last)) this.#orderError(i, last, seq);
 			last = seq;
 			count += 1;
@@ -202,6 +243,17 @@ class Group {
 
 	expect(command: ExpectCommand): void {
 		const n = this.clients.length;
+		if (command.keep) {
+			this.remaining = 0;
+			for (let i = 0; i < n; i++) {
+				const want = command.counts[this.classOf[i]!] ?? 0;
+				if (this.counts[i]! < want) this.remaining += 1;
+				this.expected[i] = want;
+			}
+			if (this.remaining === 0) this.lastUs = this.lastEventUs;
+			this.#check();
+			return;
+		}
 		let total = 0;
 		this.remaining = 0;
 		for (let i = 0; i < n; i++) {
@@ -217,6 +269,10 @@ class Group {
 		this.bytes = 0;
 		this.firstUs = 0;
 		this.lastUs = 0;
+		this.openedUs = 0;
+		this.minSeq = 0;
+		this.lastEventUs = 0;
+		this.readAtStart = this.#bytesRead();
 		this.orderErrors = [];
 		this.orderErrorCount = 0;
 		this.latency = command.latency ? new Float64Array(total) : null;
@@ -261,8 +317,11 @@ class Group {
 			closes: [...this.closes].map(([code, n]) => `${n} ${this.name} clients closed with ${code}`),
 			frames: this.frames,
 			bytes: this.bytes,
+			wireBytes: this.#bytesRead() - this.readAtStart,
 			firstUs: this.firstUs,
 			lastUs: this.lastUs,
+			openedUs: this.openedUs,
+			minSeq: this.minSeq,
 			latencyUs: {
 				count: sorted.length,
 				p50: percentile(sorted, 50),
@@ -273,11 +332,70 @@ class Group {
 		};
 	}
 
+	#bytesRead(): number {
+		let n = 0;
+		for (const client of this.clients) n += client.socket.bytesRead;
+		return n;
+	}
+
 	close(): void {
 		this.closing = true;
 		for (const client of this.clients) client.close();
 		this.clients = [];
 	}
+}
+
+export interface ChurnCommand {
+	url: string;
+	protocol: Protocol;
+	/** connect, wait until subscribed, disconnect: this many times */
+	cycles: number;
+	/** cycles running at once */
+	concurrency: number;
+	subscribe?: object;
+}
+
+/** Opens and closes `cycles` connections, `concurrency` at a time; each waits for its greeting. */
+async function churn(command: ChurnCommand): Promise<{ seconds: number; failures: number }> {
+	const url = new URL(command.url);
+	const path = command.protocol === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : url.pathname;
+	let started = 0;
+	let failures = 0;
+	const begin = nowUs();
+	const one = () =>
+		new Promise<void>((resolve) => {
+			let done = false;
+			const finish = (ok: boolean) => {
+				if (done) return;
+				done = true;
+				if (!ok) failures += 1;
+				client.close();
+				resolve();
+			};
+			const client: RawClient = new RawClient({
+				host: url.hostname,
+				port: Number(url.port),
+				path,
+				onOpen: () => {
+					if (command.protocol !== 'aco') return;
+					client.send(JSON.stringify(command.subscribe ?? { type: 'subscribe', filter: {} }));
+				},
+				onText: (data, start, end) => {
+					const frame = data.subarray(start, end);
+					if (command.protocol === 'socketio' && frame[0] === 0x30 && frame[1] === 0x7b) client.send('40');
+					if (frame.includes('subscribed')) finish(true);
+				},
+				onClose: () => finish(false)
+			});
+		});
+	const worker = async () => {
+		while (started < command.cycles) {
+			started += 1;
+			await one();
+		}
+	};
+	await Promise.all(Array.from({ length: command.concurrency }, worker));
+	return { seconds: (nowUs() - begin) / 1e6, failures };
 }
 
 const groups = new Map<string, Group>();
@@ -325,6 +443,18 @@ serveParent(async (message) => {
 			groups.delete(message.group as string);
 			reply({ ok: 'closed' });
 			return;
+		case 'ingest-rest':
+		case 'ingest-ws': {
+			const command = message as unknown as IngestCommand;
+			const result = message.cmd === 'ingest-rest' ? await ingestRest(command) : await ingestWs(command);
+			reply({ ok: 'ingested', ...result });
+			return;
+		}
+		case 'churn': {
+			const result = await churn(message as unknown as ChurnCommand);
+			reply({ ok: 'churned', ...result });
+			return;
+		}
 		case 'cpu': {
 			const { user, system } = process.cpuUsage();
 			reply({ ok: 'cpu', us: user + system, at: nowUs(), rss: process.memoryUsage().rss });

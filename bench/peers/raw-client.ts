@@ -3,11 +3,14 @@
  * A minimal WebSocket client for the load generator: a raw TCP socket, the HTTP upgrade, and
  * a frame parser that hands each text frame's bytes over without copying or decoding them.
  * A full client library would spend more CPU per frame than the fastest server under test, and
- * the load generator must not be the bottleneck. No compression, no fragmented messages (the
- * servers under test send neither); pings are answered; client frames are masked.
+ * the load generator must not be the bottleneck. No fragmented messages (the servers under test
+ * send none); pings are answered; client frames are masked. With `deflate`, it offers
+ * permessage-deflate with `server_no_context_takeover` and inflates each compressed message on
+ * its own.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { constants, inflateRawSync } from 'node:zlib';
 
 export interface RawClientOptions {
 	host: string;
@@ -18,7 +21,11 @@ export interface RawClientOptions {
 	onText(data: Buffer, start: number, end: number): void;
 	onOpen?(): void;
 	onClose?(code: number): void;
+	/** negotiate permessage-deflate (each server message compressed on its own) */
+	deflate?: boolean;
 }
+
+const TRAILER = Buffer.from([0, 0, 0xff, 0xff]);
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const OP_TEXT = 1;
@@ -43,7 +50,11 @@ export class RawClient {
 			const key = randomBytes(16).toString('base64');
 			this.socket.write(
 				`GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\n` +
-					`Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+					`Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+					(options.deflate
+						? 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n'
+						: '') +
+					'\r\n'
 			);
 		});
 		this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -164,7 +175,12 @@ export class RawClient {
 			head = 10;
 		}
 		const start = at + head;
-		if (opcode === OP_TEXT || opcode === OP_BINARY) this.#options.onText(data, start, start + len);
+		if ((opcode === OP_TEXT || opcode === OP_BINARY) && data[at]! & 0x40) {
+			const inflated = inflateRawSync(Buffer.concat([data.subarray(start, start + len), TRAILER]), {
+				finishFlush: constants.Z_SYNC_FLUSH
+			});
+			this.#options.onText(inflated, 0, inflated.length);
+		} else if (opcode === OP_TEXT || opcode === OP_BINARY) this.#options.onText(data, start, start + len);
 		else if (opcode === OP_PING) this.#control(0x8a, data.subarray(start, start + len));
 		else if (opcode === OP_CLOSE) {
 			const code = len >= 2 ? data.readUInt16BE(start) : 1005;

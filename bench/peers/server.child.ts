@@ -7,6 +7,7 @@
  * collection; `loop` → event-loop delay since the last ask; `stored` → lines in the store (aco);
  * `close` → `closed`.
  */
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { reply, serveParent } from '../lib/child';
@@ -22,6 +23,11 @@ export interface PublishCommand {
 	rate: number;
 	/** characters per line */
 	textBytes: number;
+	/** aco: which task's output (its index); `spread`: each line to the next task in turn */
+	task?: number;
+	spread?: boolean;
+	/** the reply's kind (a publish running beside another one answers under its own name) */
+	replyAs?: string;
 }
 
 let system: SystemServer | null = null;
@@ -39,7 +45,7 @@ async function publish(command: PublishCommand): Promise<{ startUs: number; endU
 	if (command.rate <= 0) {
 		for (let sent = 0; sent < command.count;) {
 			const end = Math.min(command.count, sent + command.burst);
-			for (; sent < end; sent++) target.publish(lineText(++line, command.textBytes));
+			for (; sent < end; sent++) target.publish(lineText(++line, command.textBytes), taskOf(command, sent));
 			await nextTurn();
 		}
 		return { startUs, endUs: nowUs() };
@@ -48,10 +54,14 @@ async function publish(command: PublishCommand): Promise<{ startUs: number; endU
 	const perUs = command.rate / 1e6;
 	for (let sent = 0; sent < command.count;) {
 		const due = Math.min(command.count, Math.floor((nowUs() - startUs) * perUs) + 1);
-		for (; sent < due; sent++) target.publish(lineText(++line, command.textBytes));
+		for (; sent < due; sent++) target.publish(lineText(++line, command.textBytes), taskOf(command, sent));
 		if (sent < command.count) await sleep(1);
 	}
 	return { startUs, endUs: nowUs() };
+}
+
+function taskOf(command: PublishCommand, i: number): number {
+	return command.spread ? i : (command.task ?? 0);
 }
 
 function memory() {
@@ -64,12 +74,20 @@ serveParent(async (message) => {
 		case 'start': {
 			system = await startSystem(message.system as SystemName, message.options as SystemOptions);
 			loop.enable();
-			reply({ ok: 'started', url: system.url, httpUrl: system.httpUrl ?? null, pid: process.pid });
+			reply({
+				ok: 'started',
+				url: system.url,
+				httpUrl: system.httpUrl ?? null,
+				taskIds: system.taskIds ?? [],
+				executionIds: system.executionIds ?? [],
+				pid: process.pid
+			});
 			return;
 		}
 		case 'publish': {
-			const result = await publish(message as unknown as PublishCommand);
-			reply({ ok: 'published', ...result });
+			const command = message as unknown as PublishCommand;
+			const result = await publish(command);
+			reply({ ok: command.replyAs ?? 'published', ...result });
 			return;
 		}
 		case 'cpu': {
@@ -94,6 +112,9 @@ serveParent(async (message) => {
 			reply({ ok: 'loop', ...result });
 			return;
 		}
+		case 'fds':
+			reply({ ok: 'fds', count: fs.readdirSync('/proc/self/fd').length });
+			return;
 		case 'stored':
 			reply({ ok: 'stored', lines: (await current().storedLines?.()) ?? -1 });
 			return;

@@ -5,6 +5,7 @@
  */
 import { canPin } from '../lib/child';
 import { LoadGen, protocolOf, ServerHandle } from './harness';
+import type { ConnectCommand } from './loadgen.child';
 import type { MetricSpec, ScenarioResult } from './report';
 import type { SystemName, SystemOptions } from './systems';
 
@@ -68,15 +69,26 @@ export class Suite {
 	}
 
 	/** Connects `clients` clients of the load generator to `server` as group `group`. */
-	async connect(server: ServerHandle, group: string, clients: number, subscribe?: object[]): Promise<void> {
-		this.#groups.push(group);
+	async connect(
+		server: ServerHandle,
+		group: string,
+		clients: number,
+		options: Pick<ConnectCommand, 'subscribe' | 'classes' | 'deflate' | 'counts'> = {}
+	): Promise<void> {
+		if (!this.#groups.includes(group)) this.#groups.push(group);
 		await this.loadgen.connect({
 			group,
 			url: server.url,
 			clients,
 			protocol: protocolOf(server.system),
-			subscribe
+			...options
 		});
+	}
+
+	/** Closes a group of clients before the scenario ends. */
+	async disconnect(group: string): Promise<void> {
+		this.#groups = this.#groups.filter((g) => g !== group);
+		await this.loadgen.close(group);
 	}
 
 	/** Closes the scenario's client groups and servers. */

@@ -2,8 +2,9 @@
  * @module bench/peers/systems
  * The systems under test, each a WebSocket server on a loopback port that fans every event out
  * to all its connected clients (aco: to those whose subscription wants it):
- * - `aco`: the real server (server.ts: SvelteKit handler, hub, SQLite store); a line enters
- *   through the log pipeline, as a tool's output does (numbered, stored in batches, streamed).
+ * - `aco`: the real server as built for production (dist/server.js: SvelteKit handler, hub,
+ *   SQLite store); a line enters through the log pipeline, as a tool's output does (numbered,
+ *   stored in batches, streamed).
  * - `ws-stringify`: plain `ws`, `JSON.stringify` of the event for every client.
  * - `ws-cork`: plain `ws`, the event serialised once; each socket corked for the tick.
  * - `ws-frames`: `ws` for the handshake, then one buffer of pre-built frames per tick written to
@@ -21,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { peerEnvelope } from './event';
 
@@ -36,6 +38,8 @@ export interface SystemOptions {
 	workflowsDir?: string;
 	/** permessage-deflate for every frame (scenario 7) */
 	compression?: boolean;
+	/** aco: tasks whose output lines are made (one log pipeline each); 1 by default */
+	tasks?: number;
 }
 
 export interface SystemServer {
@@ -43,8 +47,11 @@ export interface SystemServer {
 	url: string;
 	/** the base of the HTTP API (aco only) */
 	httpUrl?: string;
-	/** hands one line to the system, which numbers it (seq), serialises it and fans it out */
-	publish(text: string): void;
+	/** aco: the tasks whose output lines `publish` makes, and their executions */
+	taskIds?: string[];
+	executionIds?: string[];
+	/** hands one line to the system, which numbers it (seq), serialises it and fans it out; aco: as a line of task `task` */
+	publish(text: string, task: number): void;
 	/** aco: how many lines the store holds for the bench's execution */
 	storedLines?(): Promise<number>;
 	close(): Promise<void>;
@@ -87,8 +94,15 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
 
 const SUBSCRIBED = '{"type":"subscribed"}';
 
+/** The server as production runs it: the bundle `npm run build` makes (dist/server.js), not tsx. */
+async function loadServer(): Promise<typeof import('../../server')> {
+	const bundle = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/server.js');
+	if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run "npm run build" first`);
+	return (await import(pathToFileURL(bundle).href)) as typeof import('../../server');
+}
+
 async function startAco(options: SystemOptions): Promise<SystemServer> {
-	const { startServer } = await import('../../server');
+	const { startServer } = await loadServer();
 	const { loadConfig } = await import('../../src/lib/server/config');
 	const { LogPipeline } = await import('../../src/lib/server/orchestrator/log-pipeline');
 	const { createStandaloneTask, createTestExecution } =
@@ -110,24 +124,30 @@ async function startAco(options: SystemOptions): Promise<SystemServer> {
 	});
 	const server = await startServer(config);
 	const { store, bus, logger } = server.context;
-	const task = await createStandaloneTask(store, { key: 'bench', name: 'bench' });
-	const execution = await createTestExecution(store, task.id, { name: 'bench', command: 'bench' });
-	const pipeline = new LogPipeline({
-		store,
-		bus,
-		logger,
-		task_id: task.id,
-		run_id: null,
-		execution_id: execution.id
-	});
+	const taskIds: string[] = [];
+	const executionIds: string[] = [];
+	const pipelines: InstanceType<typeof LogPipeline>[] = [];
+	for (let i = 0; i < (options.tasks ?? 1); i++) {
+		const task = await createStandaloneTask(store, { key: `bench-${i}`, name: `bench ${i}` });
+		const execution = await createTestExecution(store, task.id, { name: 'bench', command: 'bench' });
+		taskIds.push(task.id);
+		executionIds.push(execution.id);
+		pipelines.push(
+			new LogPipeline({ store, bus, logger, task_id: task.id, run_id: null, execution_id: execution.id })
+		);
+	}
 	return {
 		name: 'aco',
 		url: `${server.url.replace(/^http/, 'ws')}/ws`,
 		httpUrl: server.url,
-		publish: (text) => pipeline.push('stdout', text),
+		taskIds,
+		executionIds,
+		publish: (text, task) => pipelines[task % pipelines.length]!.push('stdout', text),
 		async storedLines() {
-			await pipeline.close();
-			return (await store.getExecution(execution.id))?.line_count ?? 0;
+			await Promise.all(pipelines.map((p) => p.close()));
+			let lines = 0;
+			for (const id of executionIds) lines += (await store.getExecution(id))?.line_count ?? 0;
+			return lines;
 		},
 		async close() {
 			await server.close();

@@ -6,7 +6,7 @@
  * `server_no_context_takeover`: each message stands alone, so there is no zlib context per
  * client. Frames under the threshold go uncompressed. Inbound messages are inflated by ws and
  * checked against `maxPayload` after inflating (so a small compressed "bomb" still closes with
- * 1009); the client's window is kept small, which bounds that inflater's memory.
+ * 1009).
  */
 import { constants as zlib } from 'node:zlib';
 import type { PerMessageDeflateOptions } from 'ws';
@@ -21,8 +21,6 @@ export const ZLIB_LEVELS: Record<Exclude<CompressionLevel, 'none'>, number> = {
 
 /** zlib memory per context: level 8 of 9 halves the default's memory at a small cost in ratio. */
 const MEM_LEVEL = 8;
-/** the client's compression window (2^10 bytes): what our inflater for its messages must hold */
-const CLIENT_WINDOW_BITS = 10;
 
 /** The `perMessageDeflate` option for ws: false when the level is "none". */
 export function deflateOptions(config: CompressionConfig): PerMessageDeflateOptions | false {
@@ -33,8 +31,7 @@ export function deflateOptions(config: CompressionConfig): PerMessageDeflateOpti
 		concurrencyLimit: config.concurrency,
 		// every message stands alone, so one compressed frame serves every client
 		serverNoContextTakeover: true,
-		clientNoContextTakeover: true,
-		clientMaxWindowBits: CLIENT_WINDOW_BITS
+		clientNoContextTakeover: true
 	};
 }
 
