@@ -11,6 +11,7 @@ import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
 import type { EventBus } from './bus/types';
+import { openPgStore } from './store/pg/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
 import { createOrchestrator } from './orchestrator/orchestrator';
@@ -49,7 +50,14 @@ export async function createContext(
 	const lock = lockDataDir(config.dataDir);
 	let store: Store;
 	try {
-		store = openSqliteStore(config.dataDir);
+		store = config.database.url
+			? await openPgStore({
+					url: config.database.url,
+					node: config.nodeId,
+					maxConnections: config.database.maxConnections,
+					logger: logger.child({ component: 'store' })
+				})
+			: openSqliteStore(config.dataDir);
 	} catch (err) {
 		lock.release();
 		throw err;
@@ -59,7 +67,8 @@ export async function createContext(
 		store,
 		bus,
 		config: config.orchestrator,
-		logger: logger.child({ component: 'orchestrator' })
+		logger: logger.child({ component: 'orchestrator' }),
+		node: config.nodeId
 	});
 	await orchestrator.recover();
 	const ingest = new IngestService({ store, bus, logger: logger.child({ component: 'ingest' }) });
@@ -75,6 +84,7 @@ export async function createContext(
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
+		node: config.nodeId,
 		intercept: createProducerHandler({
 			ingest,
 			token: config.token,

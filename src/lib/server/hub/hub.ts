@@ -61,6 +61,8 @@ export interface HubDeps {
 	processMetrics?: boolean;
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
+	/** this node's id, the `node` label of every metric */
+	node?: string;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -118,7 +120,12 @@ export function createHub(deps: HubDeps): Hub {
 		latency: () => metrics.latencySummary(),
 		startedAt
 	});
-	const metrics = new HubMetrics({ counters, live: figures.live, processMetrics: deps.processMetrics });
+	const metrics = new HubMetrics({
+		counters,
+		live: figures.live,
+		processMetrics: deps.processMetrics,
+		node: deps.node
+	});
 	const onDelivered = (ms: number, count: number) => metrics.observeLatency(ms, count);
 	const router = new Router({
 		position,
