@@ -1,20 +1,23 @@
 /**
  * @module bench/peers
- * `npm run bench -- peers [scenario…] [--quick] [--rounds N] [--clients N] [--peers a,b]
+ * `npm run bench -- peers [scenario…] [--quick | --short] [--rounds N] [--clients N] [--peers a,b]
  * [--profile dir] [--no-pin]`: aco
  * against the realtime servers people use today (plain `ws` two ways, Socket.IO 4,
  * uWebSockets.js), side by side in one run: each system in its own process pinned to one core,
  * the load generator pinned to the other, rounds interleaved. Prints a table per scenario with
  * every aco figure as a ratio against each peer and the issue's bars, and writes the run to
  * bench/results/. Scenarios by number or name (`peers 1 replay`); all of them by default.
+ * `--quick` is a smoke of a few seconds per scenario (20 clients, tiny sizes); `--short` keeps
+ * 1,000 clients but smaller logs and one round, about a minute per scenario; neither flag: the
+ * issue's sizes, three rounds.
  */
 import path from 'node:path';
 import { canPin } from './lib/child';
 import { printRows } from './lib/report';
 import { LoadGen } from './peers/harness';
-import { printScenario, writeResults, type ScenarioResult } from './peers/report';
+import { formatLimit, printScenario, writeResults, type ScenarioResult } from './peers/report';
 import { SCENARIOS } from './peers/scenarios';
-import { LABELS, Suite, type SuiteOptions } from './peers/suite';
+import { LABELS, Suite, type RunSize, type SuiteOptions } from './peers/suite';
 import { uwsLoads, type SystemName } from './peers/systems';
 
 export interface PeersRun {
@@ -25,6 +28,7 @@ export interface PeersRun {
 
 function parse(args: string[]): { options: SuiteOptions; wanted: string[] } {
 	const quick = args.includes('--quick');
+	const size: RunSize = quick ? 'quick' : args.includes('--short') ? 'short' : 'full';
 	const value = (flag: string, fallback: number) => {
 		const at = args.indexOf(flag);
 		return at >= 0 ? Number(args[at + 1]) : fallback;
@@ -42,8 +46,9 @@ function parse(args: string[]): { options: SuiteOptions; wanted: string[] } {
 	const profile = text('--profile');
 	return {
 		options: {
+			size,
 			quick,
-			rounds: value('--rounds', quick ? 1 : 3),
+			rounds: value('--rounds', size === 'full' ? 3 : 1),
 			clients: value('--clients', quick ? 20 : 1000),
 			pin: !args.includes('--no-pin'),
 			peers,
@@ -66,7 +71,7 @@ export async function runPeers(args: string[]): Promise<PeersRun> {
 		: SCENARIOS;
 	const pinned = options.pin && canPin();
 	console.log(
-		`\nPeers suite: ${selected.map((s) => s.id).join(', ')}; ${options.clients} clients; ${options.rounds} round(s); ` +
+		`\nPeers suite (${options.size}): ${selected.map((s) => s.id).join(', ')}; ${options.clients} clients; ${options.rounds} round(s); ` +
 			(pinned
 				? 'servers on core 0, load generator on core 1 (taskset)'
 				: 'not pinned (no taskset or one core)') +
@@ -109,7 +114,7 @@ export async function runPeers(args: string[]): Promise<PeersRun> {
 	} finally {
 		await loadgen.stop();
 	}
-	const file = writeResults({ options, pinned, results }, options.quick);
+	const file = writeResults({ options, pinned, results }, options.size);
 	printSummary(results);
 	console.log(`\nresults: ${file}`);
 	return { ok: results.every((r) => !r.error), file, results };
@@ -122,7 +127,12 @@ function printSummary(results: ScenarioResult[]): void {
 		if (r.error) rows.push([`${r.id} ${r.name}`, 'ran', '—', 'FAILED']);
 		for (const b of r.bars) {
 			const value = Math.abs(b.value) < 10 ? b.value.toFixed(2) : Math.round(b.value).toLocaleString('en-US');
-			rows.push([`${r.id} ${r.name}`, `${b.text} ${b.op} ${b.limit}`, value, b.pass ? 'PASS' : 'MISS']);
+			rows.push([
+				`${r.id} ${r.name}`,
+				`${b.text} ${b.op} ${formatLimit(b.limit)}`,
+				value,
+				b.pass ? 'PASS' : 'MISS'
+			]);
 		}
 	}
 	printRows(rows, [0, 1]);

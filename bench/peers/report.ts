@@ -102,38 +102,50 @@ export function printScenario(result: ScenarioResult, labels: Record<string, str
 		console.log(`  aco as a ratio against each (> 1 = aco better):`);
 		const metrics = result.metrics.filter((m) => result.ratios.some((r) => r.metric === m.key));
 		const rows = [['metric', ...peers.map((p) => labels[p] ?? p)]];
-		for (const m of metrics) {
-			rows.push([
-				m.label,
-				...peers.map((p) => {
-					const r = result.ratios.find((x) => x.peer === p && x.metric === m.key);
-					return r ? formatRatio(r.ratio) : '—';
-				})
-			]);
+		// several aco rows (e.g. a tool and the ingest APIs against one baseline): one line each
+		const subjects = [...new Set(result.ratios.map((r) => r.system))];
+		for (const system of subjects) {
+			for (const m of metrics) {
+				const mine = result.ratios.filter((x) => x.system === system && x.metric === m.key);
+				if (mine.length === 0) continue;
+				rows.push([
+					subjects.length > 1 ? `${labels[system] ?? system}: ${m.label}` : m.label,
+					...peers.map((p) => {
+						const r = mine.find((x) => x.peer === p);
+						return r ? formatRatio(r.ratio) : '—';
+					})
+				]);
+			}
 		}
 		printRows(rows);
 	}
 	for (const b of result.bars) {
 		const value = Math.abs(b.value) < 10 ? b.value.toFixed(2) : formatNumber(b.value);
-		console.log(`  ${b.pass ? 'PASS' : 'MISS'}  ${b.text}: ${value} (bar ${b.op} ${b.limit})`);
+		console.log(`  ${b.pass ? 'PASS' : 'MISS'}  ${b.text}: ${value} (bar ${b.op} ${formatLimit(b.limit)})`);
 	}
 	for (const note of result.notes) console.log(`  · ${note}`);
 }
 
+/** A bar's limit as printed: derived limits (e.g. 2x a baseline) get two decimals, not seventeen. */
+export function formatLimit(limit: number): string {
+	if (Number.isInteger(limit)) return limit.toLocaleString('en-US');
+	return Math.abs(limit) < 10 ? limit.toFixed(2) : formatNumber(limit);
+}
+
 export const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
-/** Writes the run to bench/results/peers-<time>.json (and peers-latest.json); returns the path. */
-export function writeResults(run: object, quick: boolean): string {
+/** Writes the run to bench/results/peers-[size-]<time>.json (and peers-latest.json unless a smoke); returns the path. */
+export function writeResults(run: object, size: 'quick' | 'short' | 'full'): string {
 	fs.mkdirSync(RESULTS_DIR, { recursive: true });
 	const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-	const file = path.join(RESULTS_DIR, `peers-${quick ? 'quick-' : ''}${stamp}.json`);
+	const file = path.join(RESULTS_DIR, `peers-${size === 'full' ? '' : `${size}-`}${stamp}.json`);
 	const body = JSON.stringify(
 		{ ...run, machine: machine(), finishedAt: new Date().toISOString() },
 		null,
 		'\t'
 	);
 	fs.writeFileSync(file, body + '\n');
-	if (!quick) fs.writeFileSync(path.join(RESULTS_DIR, 'peers-latest.json'), body + '\n');
+	if (size !== 'quick') fs.writeFileSync(path.join(RESULTS_DIR, 'peers-latest.json'), body + '\n');
 	return file;
 }
 

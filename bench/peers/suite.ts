@@ -9,8 +9,12 @@ import type { ConnectCommand } from './loadgen.child';
 import type { MetricSpec, ScenarioResult } from './report';
 import type { SystemName, SystemOptions } from './systems';
 
+/** How big a run is: `quick` a smoke of a few seconds per scenario, `short` the issue's loads at smaller sizes (about a minute per scenario on a quiet machine), `full` the issue's sizes. */
+export type RunSize = 'quick' | 'short' | 'full';
+
 export interface SuiteOptions {
-	/** a few seconds in all: small sizes, one round (CI's smoke) */
+	size: RunSize;
+	/** size === 'quick': a few seconds in all, small sizes, one round (CI's smoke) */
 	quick: boolean;
 	rounds: number;
 	/** clients per system where a scenario says "1,000 clients" */
@@ -98,6 +102,11 @@ export class Suite {
 		}
 		for (const server of this.#servers.splice(0)) await server.close();
 	}
+}
+
+/** A scenario's figure for the run's size. */
+export function pick<T>(size: RunSize, quick: T, short: T, full: T): T {
+	return size === 'quick' ? quick : size === 'short' ? short : full;
 }
 
 /** Per-system round figures → medians. */

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nowUs, percentile } from '../../lib/stats';
 import { round, type ServerHandle } from '../harness';
 import { bar, type MetricSpec } from '../report';
-import type { Scenario, Suite } from '../suite';
+import { pick, type Scenario, type Suite } from '../suite';
 import { fanoutRound, startFleet, TEXT_BYTES } from './fanout';
 
 const PAGE_GAP_MS = 20;
@@ -58,15 +58,15 @@ const METRICS: MetricSpec[] = [
 ];
 
 async function pagesUnderLoad(suite: Suite) {
-	const { clients, quick } = suite.options;
+	const { clients, size } = suite.options;
 	const [aco] = await startFleet(suite, ['aco'], clients);
 	const saturation = (await fanoutRound(suite, aco!)).deliveriesPerSecond / clients;
 	let stop = false;
-	const idleDone = sleep(quick ? 500 : 3_000).then(() => (stop = true));
+	const idleDone = sleep(pick(size, 500, 1_500, 3_000)).then(() => (stop = true));
 	const idle = await requests(aco!.server, '/', () => stop);
 	await idleDone;
 	const rate = saturation / 2;
-	const count = Math.round(rate * (quick ? 1 : 6));
+	const count = Math.round(rate * pick(size, 1, 3, 6));
 	await aco!.server.loop();
 	stop = false;
 	const pages = requests(aco!.server, '/', () => stop);
@@ -83,15 +83,15 @@ async function pagesUnderLoad(suite: Suite) {
 }
 
 async function downloadsWhileAppending(suite: Suite) {
-	const { quick } = suite.options;
+	const { quick, size } = suite.options;
 	const server = await suite.server('aco', { tasks: 2 });
-	const filled = quick ? 20_000 : 300_000;
+	const filled = pick(size, 20_000, 60_000, 300_000);
 	await server.publish({ count: filled, burst: 500, rate: 0, textBytes: 60, task: 0 });
 	await suite.connect(server, 'download-watchers', quick ? 10 : WATCHERS, {
 		subscribe: [{ type: 'subscribe', filter: { task_ids: [server.taskIds[1]] } }]
 	});
 	const measure = async (parallel: number) => {
-		const seconds = quick ? 1 : 8;
+		const seconds = pick(size, 1, 4, 8);
 		server.child.send({
 			cmd: 'publish',
 			count: APPEND_RATE * seconds,

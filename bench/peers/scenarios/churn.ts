@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { protocolOf } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, record, type Scenario } from '../suite';
+import { medians, pick, record, type Scenario } from '../suite';
 import type { SystemName } from '../systems';
 
 const CYCLES = 5_000;
@@ -25,9 +25,9 @@ export const churn: Scenario = {
 	name: 'churn',
 	title: 'Churn: 5,000 connect/subscribe/disconnect cycles × 10',
 	async run(suite) {
-		const { quick, peers } = suite.options;
-		const cycles = quick ? 100 : CYCLES;
-		const repeats = quick ? 2 : REPEATS;
+		const { size, peers } = suite.options;
+		const cycles = pick(size, 100, 1_000, CYCLES);
+		const repeats = pick(size, 2, 3, REPEATS);
 		const systems: SystemName[] = [
 			'aco',
 			...peers.filter((p) => p === 'ws-cork' || p === 'socketio' || p === 'uws')

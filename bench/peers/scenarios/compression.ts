@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { round } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, record, rotate, type Scenario } from '../suite';
+import { medians, pick, record, rotate, type Scenario } from '../suite';
 import type { SystemName } from '../systems';
 import { BURST, TEXT_BYTES } from './fanout';
 
@@ -30,8 +30,8 @@ export const compression: Scenario = {
 	name: 'compression',
 	title: 'Compression on: each event compressed once, not once per client',
 	async run(suite) {
-		const { clients, quick, peers, rounds: roundCount } = suite.options;
-		const events = quick ? 50 : 500;
+		const { clients, size, peers, rounds: roundCount } = suite.options;
+		const events = pick(size, 50, 200, 500);
 		const members: Member[] = [
 			{ name: 'aco', system: 'aco', compression: true },
 			{ name: 'aco-plain', system: 'aco', compression: false },

@@ -9,7 +9,7 @@
 import type { ServerHandle } from '../harness';
 import { round } from '../harness';
 import { bar, type MetricSpec } from '../report';
-import { medians, record, rotate, type Scenario, type Suite } from '../suite';
+import { medians, pick, record, rotate, type Scenario, type Suite } from '../suite';
 import { BURST, TEXT_BYTES } from './fanout';
 
 const TASKS = 50;
@@ -57,8 +57,8 @@ export const filtered: Scenario = {
 	name: 'filtered',
 	title: 'Filtered fan-out: 1,000 clients over 50 tasks plus 10 % watching everything',
 	async run(suite) {
-		const { clients, quick, rounds: roundCount } = suite.options;
-		const events = quick ? TASKS * 2 : TASKS * 20;
+		const { clients, size, rounds: roundCount } = suite.options;
+		const events = pick(size, TASKS * 2, TASKS * 10, TASKS * 20);
 		const everything = await suite.server('aco');
 		await suite.connect(everything, 'filtered-all', clients);
 		const filteredServer = await suite.server('aco', { tasks: TASKS });

@@ -4,15 +4,17 @@
  * clients watch; lines per second stored (SQLite, batched) and delivered to all of them, while
  * `/api/v1/healthz` is asked every 50 ms and must answer within 50 ms throughout. Then the same
  * number of lines through the ingest API: REST (`POST …/events`, one request at a time) and the
- * hub's WebSocket producer.
+ * hub's WebSocket producer. Baseline, in the same run: the same tool's lines read by a bare
+ * pipe (no aco), pinned like the server; every lines/s figure is also given as a ratio to it.
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskResponse } from '../../../src/lib/protocol/api';
 import { nowUs, percentile } from '../../lib/stats';
 import { bar, type MetricSpec } from '../report';
-import type { Scenario } from '../suite';
-import { floodWorkflows, runFlood } from './lossless';
+import { pick, type Scenario } from '../suite';
+import { SERVER_CPU } from '../harness';
+import { floodAlone, floodWorkflows, runFlood } from './lossless';
 
 const WATCHERS = 10;
 const HEALTH_GAP_MS = 50;
@@ -29,8 +31,8 @@ export const hugeLog: Scenario = {
 	name: 'huge-log',
 	title: 'One huge log: 1,000,000 lines stored and delivered; ingest over REST and WebSocket',
 	async run(suite) {
-		const { quick } = suite.options;
-		const lines = quick ? 20_000 : 1_000_000;
+		const { quick, size } = suite.options;
+		const lines = pick(size, 20_000, 100_000, 1_000_000);
 		const workflowsDir = floodWorkflows(lines);
 		try {
 			const server = await suite.server('aco', { workflowsDir });
@@ -65,10 +67,16 @@ export const hugeLog: Scenario = {
 			}
 			const deliveredSeconds = (report.lastUs - flood.startedUs) / 1e6;
 			const sorted = Float64Array.from(health).sort();
-			const ingest = { httpUrl: server.httpUrl!, wsUrl: server.url, lines: quick ? 20_000 : 200_000 };
+			const ingest = {
+				httpUrl: server.httpUrl!,
+				wsUrl: server.url,
+				lines: pick(size, 20_000, 50_000, 200_000)
+			};
 			const rest = await suite.loadgen.ingest('rest', { ...ingest, perMessage: 2_000 });
 			const ws = await suite.loadgen.ingest('ws', { ...ingest, perMessage: 800, window: 4 });
+			const alone = await floodAlone(lines, suite.pinned ? SERVER_CPU : undefined);
 			const figures: Record<string, Record<string, number>> = {
+				'tool alone, bare pipe': { linesPerSecond: alone },
 				'tool → stored and delivered': {
 					linesPerSecond: lines / Math.max(flood.seconds, deliveredSeconds),
 					seconds: Math.max(flood.seconds, deliveredSeconds),
@@ -83,7 +91,14 @@ export const hugeLog: Scenario = {
 				figures,
 				rounds: {},
 				metrics: METRICS,
-				ratios: [],
+				ratios: Object.keys(figures)
+					.filter((system) => system !== 'tool alone, bare pipe')
+					.map((system) => ({
+						system,
+						peer: 'tool alone, bare pipe',
+						metric: 'linesPerSecond',
+						ratio: figures[system]!.linesPerSecond! / alone
+					})),
 				bars: [
 					bar(
 						`lines/s of a ${lines.toLocaleString('en-US')}-line tool, stored and delivered`,

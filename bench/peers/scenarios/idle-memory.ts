@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, record, type Scenario } from '../suite';
+import { medians, pick, record, type Scenario } from '../suite';
 import type { SystemName } from '../systems';
 
 const METRICS: MetricSpec[] = [
@@ -22,8 +22,8 @@ export const idleMemory: Scenario = {
 	name: 'idle-memory',
 	title: 'Idle memory: 10,000 connections with one subscription each',
 	async run(suite) {
-		const { quick, peers } = suite.options;
-		const connections = quick ? 200 : 10_000;
+		const { size, peers } = suite.options;
+		const connections = pick(size, 200, 5_000, 10_000);
 		const systems: SystemName[] = [
 			'aco',
 			...peers.filter((p) => p === 'ws-cork' || p === 'socketio' || p === 'uws')

@@ -7,7 +7,7 @@
  */
 import { round } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, record, rotate, type Scenario } from '../suite';
+import { medians, pick, record, rotate, type Scenario } from '../suite';
 import type { SystemName } from '../systems';
 import { fanoutRound, startFleet, TEXT_BYTES } from './fanout';
 
@@ -27,7 +27,7 @@ export const latency: Scenario = {
 	name: 'latency',
 	title: 'Latency under load: lines paced at 10/50/80 % of aco saturation',
 	async run(suite) {
-		const { clients, quick, peers, rounds: roundCount } = suite.options;
+		const { clients, size, peers, rounds: roundCount } = suite.options;
 		const systems: SystemName[] = ['aco', ...peers.filter((p) => p !== 'ws-frames')];
 		const fleet = await startFleet(suite, systems, clients);
 		const aco = fleet.find((m) => m.system === 'aco')!;
@@ -37,7 +37,7 @@ export const latency: Scenario = {
 		for (let r = 0; r < roundCount; r++) {
 			for (const level of LEVELS) {
 				const rate = (saturation * level) / 100;
-				const count = Math.max(20, Math.round(rate * (quick ? 0.5 : ROUND_SECONDS)));
+				const count = Math.max(20, Math.round(rate * pick(size, 0.5, ROUND_SECONDS / 2, ROUND_SECONDS)));
 				for (const member of rotate(fleet, r)) {
 					const result = await round(member.server, suite.loadgen, {
 						group: member.group,

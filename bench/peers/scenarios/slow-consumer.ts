@@ -9,7 +9,7 @@
  */
 import { round, type ServerHandle } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, record, type Scenario, type Suite } from '../suite';
+import { medians, pick, record, type Scenario, type Suite } from '../suite';
 import type { SystemName } from '../systems';
 import { BURST, roundEvents, TEXT_BYTES } from './fanout';
 
@@ -49,8 +49,10 @@ async function measure(
 }
 
 /** 100 clients watching task 1's paced lines while task 0 logs 50 MB; p99 of the watchers. */
-async function bigLogRound(server: ServerHandle, suite: Suite, quick: boolean): Promise<number> {
-	const lines = Math.round((quick ? BIG_LOG_BYTES / 50 : BIG_LOG_BYTES) / BIG_LINE_BYTES);
+async function bigLogRound(server: ServerHandle, suite: Suite): Promise<number> {
+	const lines = Math.round(
+		pick(suite.options.size, BIG_LOG_BYTES / 50, BIG_LOG_BYTES / 5, BIG_LOG_BYTES) / BIG_LINE_BYTES
+	);
 	server.child.send({
 		cmd: 'publish',
 		count: lines,
@@ -60,7 +62,7 @@ async function bigLogRound(server: ServerHandle, suite: Suite, quick: boolean): 
 		task: 0,
 		replyAs: 'big-published'
 	});
-	const watched = Math.round(WATCHED_RATE * (quick ? 1 : 5));
+	const watched = Math.round(WATCHED_RATE * pick(suite.options.size, 1, 2, 5));
 	const result = await round(server, suite.loadgen, {
 		group: 'watchers',
 		counts: [watched],
@@ -125,10 +127,10 @@ export const slowConsumer: Scenario = {
 		await suite.connect(server, 'watchers', quick ? 10 : WATCHERS, {
 			subscribe: [{ type: 'subscribe', filter: { task_ids: [server.taskIds[1]] } }]
 		});
-		const alone = await bigLogRound(server, suite, quick);
+		const alone = await bigLogRound(server, suite);
 		await suite.connect(server, 'sitter', 1);
 		await suite.loadgen.pause('sitter', [0]);
-		const sat = await bigLogRound(server, suite, quick);
+		const sat = await bigLogRound(server, suite);
 		const figures = medians(rounds);
 		figures['aco 50 MB log'] = { p99Normal: alone, p99Paused: sat };
 		const kept = figures.aco!.throughputKept!;
@@ -151,7 +153,7 @@ export const slowConsumer: Scenario = {
 			notes: [
 				`${clients} clients per system, client 0 paused (its socket stops reading); flat-out rounds of ${events} lines, paced rounds at a third of each system's own flat-out rate; ` +
 					'the other clients got every event in order (checked)',
-				`50 MB log: ${quick ? 10 : WATCHERS} clients watch task B's ${WATCHED_RATE} lines/s while task A logs ${quick ? 1 : 50} MB flat out; ` +
+				`50 MB log: ${quick ? 10 : WATCHERS} clients watch task B's ${WATCHED_RATE} lines/s while task A logs ${pick(suite.options.size, 1, 10, 50)} MB flat out; ` +
 					`p99 ${alone.toFixed(1)} ms without a paused client, ${sat.toFixed(1)} ms with one subscribed to everything`
 			]
 		};
