@@ -2,7 +2,8 @@
  * @module hub/hub
  * The WebSocket hub: composes the pool (admission, registry), sessions (one client each, with
  * its rate limit and bounded queue), the heartbeat (liveness), the router (client messages),
- * the broadcaster (bus → filter index → clients), history (replay on resume), compression and
+ * the broadcaster (bus → channels of clients with the same subscriptions → clients), history
+ * (replay on resume, readers behind the stream), shared frames, compression and
  * metrics.
  * Each concern lives in its own module; this one wires them and owns the lifecycle
  * `running → closing → closed`.
@@ -25,9 +26,10 @@ import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
 import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
-import { deflateOptions } from './compression';
+import { deflateOptions, frameCompression } from './compression';
+import { FrameCache } from './frame-cache';
 import { createCounters } from './counters';
-import { FilterIndex } from './filter-index';
+import { Channels } from './channels';
 import { encodeControl } from './frames';
 import { Heartbeat } from './heartbeat';
 import { History } from './history';
@@ -37,7 +39,7 @@ import { createFigures, type HubFigures } from './figures';
 import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
 import { createHistoryReplayer } from './resume';
 import { Router } from './router';
-import { Session, type RawSocket } from './session';
+import { DEFAULT_WRITE_HIGH_WATER_BYTES, Session, type RawSocket } from './session';
 import { SystemFeed } from './system-feed';
 import type { FrameInterceptor, Hub } from './types';
 
@@ -72,7 +74,17 @@ export function createHub(deps: HubDeps): Hub {
 	const startedAt = Date.now();
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
-	const index = new FilterIndex<Session>();
+	const frames = new FrameCache(frameCompression(config.compression));
+	const channels = new Channels<Session>({
+		frames,
+		batchMaxEvents: config.batchMaxEvents,
+		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
+		onError: (err, session) => {
+			// one broken session must not keep the event from the others
+			counters.errors += 1;
+			logger.error({ err, client_id: session.id }, 'delivery to a session failed');
+		}
+	});
 	const history =
 		deps.history ??
 		new History({
@@ -82,7 +94,7 @@ export function createHub(deps: HubDeps): Hub {
 		});
 	const broadcaster = new Broadcaster({
 		source: deps.source ?? new LocalNumbering(bus),
-		index,
+		recipients: channels,
 		history,
 		counters,
 		logger: logger.child({ part: 'broadcast' }),
@@ -104,7 +116,7 @@ export function createHub(deps: HubDeps): Hub {
 		counters,
 		pool,
 		history,
-		index,
+		channels,
 		position: () => broadcaster.position,
 		latency: () => metrics.latencySummary(),
 		startedAt
@@ -115,7 +127,7 @@ export function createHub(deps: HubDeps): Hub {
 		processMetrics: deps.processMetrics,
 		node: deps.node
 	});
-	const onDelivered = (ms: number) => metrics.observeLatency(ms);
+	const onDelivered = (ms: number, count: number) => metrics.observeLatency(ms, count);
 	const router = new Router({
 		position,
 		replayer: createHistoryReplayer(position),
@@ -181,7 +193,7 @@ export function createHub(deps: HubDeps): Hub {
 			rawSocket: raw,
 			remoteAddress: remoteOf(req),
 			counters,
-			index,
+			channels,
 			position: () => broadcaster.seq,
 			history,
 			maxBufferedBytes: config.maxBufferedBytes,
@@ -194,6 +206,8 @@ export function createHub(deps: HubDeps): Hub {
 				maxViolations: config.rateLimitMaxViolations
 			},
 			onDelivered,
+			frames,
+			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: logger.child({ client_id: id }),
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {

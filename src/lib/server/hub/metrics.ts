@@ -98,12 +98,13 @@ class BucketHistogram {
 		this.#counts = new Float64Array(bounds.length + 1);
 	}
 
-	observe(value: number): void {
+	/** Counts `value` `times` times (events written together share one latency). */
+	observe(value: number, times = 1): void {
 		let i = 0;
 		while (i < this.#bounds.length && value > this.#bounds[i]!) i++;
-		this.#counts[i]! += 1;
-		this.sum += value;
-		this.count += 1;
+		this.#counts[i]! += times;
+		this.sum += value * times;
+		this.count += times;
 	}
 
 	/** What prom-client's registry reads from a metric when it formats the text. */
@@ -207,8 +208,8 @@ export class HubMetrics {
 		if (options.processMetrics) collectDefaultMetrics({ register: registry });
 	}
 
-	observeLatency(ms: number): void {
-		this.#latency.observe(ms / 1000);
+	observeLatency(ms: number, count = 1): void {
+		this.#latency.observe(ms / 1000, count);
 	}
 
 	/** events observed and their mean delivery latency */

@@ -24,8 +24,9 @@ import {
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
-import type { FilterIndex } from './filter-index';
+import type { Channels, ChannelMember, SharedRun } from './channels';
 import { encodeControl } from './frames';
+import type { FrameCache } from './frame-cache';
 import { HubError } from './hub-error';
 import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
@@ -57,7 +58,7 @@ export interface SessionOptions {
 	onClose: (session: Session, code: number, reason: string) => void;
 	rawSocket?: RawSocket;
 	/** where the session's subscriptions are filed for the broadcaster */
-	index?: FilterIndex<Session>;
+	channels?: Channels<Session>;
 	/** the seq of the newest event broadcast */
 	position?: () => number;
 	/** where the client reads when it falls behind its live queue, and replays from */
@@ -71,12 +72,16 @@ export interface SessionOptions {
 	batchFlushMs?: number;
 	writeHighWaterBytes?: number;
 	rateLimit?: RateLimitOptions;
-	/** delivery latency of each written event, ms */
-	onDelivered?: (latencyMs: number) => void;
+	/** mean delivery latency of `count` events written together, ms */
+	onDelivered?: (latencyMs: number, count: number) => void;
+	/** frames shared by every client of the hub */
+	frames?: FrameCache;
+	/** the client negotiated permessage-deflate: frames may go compressed */
+	deflate?: boolean;
 	now?: () => number;
 }
 
-export class Session {
+export class Session implements ChannelMember {
 	readonly id: string;
 	readonly connectedAt: number;
 	readonly remoteAddress: string;
@@ -128,7 +133,9 @@ export class Session {
 			wants: (entry) => this.#wantsRoute(entry),
 			isOpen: () => this.#state === 'open',
 			onOverflow: (what) => this.#slowClose(what),
-			onDelivered: options.onDelivered
+			onDelivered: options.onDelivered,
+			frames: options.frames,
+			deflate: options.deflate
 		});
 		this.remoteAddress = options.remoteAddress ?? '';
 		this.connectedAt = this.#now();
@@ -215,6 +222,17 @@ export class Session {
 		return this.#writer.send(data, afterSeq);
 	}
 
+	/** Takes its channel's runs of events for this tick. */
+	offer(runs: readonly SharedRun[]): void {
+		if (this.#state !== 'open') return;
+		// a slower-rate subscription coalesces progress per event, so its events go one by one
+		if (this.#rates.size > 0) {
+			for (const run of runs) for (const entry of run.entries) this.deliver(entry);
+			return;
+		}
+		this.#writer.offer(runs);
+	}
+
 	/** Hands the client a live event (the broadcaster decided it matches). */
 	deliver(entry: HistoryEntry): void {
 		if (this.#state !== 'open') return;
@@ -279,7 +297,7 @@ export class Session {
 		if (this.#subscriptions.size === 0) this.#liveSince = this.#options.position?.() ?? 0;
 		this.#subscriptions.set(sub, filter);
 		this.#setRate(sub, options.maxRate);
-		this.#options.index?.set(this, sub, filter);
+		this.#options.channels?.update(this, this.#subscriptions);
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
 			this.#writer.hold = true;
@@ -308,14 +326,14 @@ export class Session {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
 			this.#rates.clear();
-			this.#options.index?.removeOwner(this);
+			this.#options.channels?.leave(this);
 			return removed;
 		}
 		if (!this.#subscriptions.delete(sub)) {
 			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
 		}
 		this.#rates.delete(sub);
-		this.#options.index?.remove(this, sub);
+		this.#options.channels?.update(this, this.#subscriptions);
 		return [sub];
 	}
 
@@ -390,7 +408,7 @@ export class Session {
 	#release(): void {
 		this.#rateGate?.clear();
 		this.#subscriptions.clear();
-		this.#options.index?.removeOwner(this);
+		this.#options.channels?.leave(this);
 		this.#writer.release();
 		if (this.#windowTimer) {
 			clearTimeout(this.#windowTimer);
