@@ -9,10 +9,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { assertSafeBinding } from './src/lib/server/auth/bind';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
 import type { Logger } from './src/lib/server/logger';
+import {
+	applyServerLimits,
+	clientErrorResponse,
+	refuseRequest,
+	refuseUpgradeRequest,
+	serverOptions,
+	tooManyHeaders
+} from './src/lib/server/http/limits';
+import { BASE_SECURITY_HEADERS } from './src/lib/server/http/security-headers';
 import { hubUpgradeListener } from './src/lib/server/upgrade';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
@@ -47,20 +57,33 @@ export async function startServer(
 	config: AcoConfig = loadConfig(),
 	options: StartOptions = {}
 ): Promise<RunningServer> {
+	// before anything is opened: a server open to the network without credentials must not start
+	assertSafeBinding(config.host, config.access.tokens.length);
 	const handler = await loadHandler();
 	const context = await createContext(config, options.logger);
 	setContext(context);
 	const { logger } = context;
 
-	const server = http.createServer((req, res) => {
+	const server = http.createServer(serverOptions(config.http), (req, res) => {
+		if (tooManyHeaders(req, config.http)) {
+			refuseRequest(res, config.http);
+			return;
+		}
+		// static files are served before SvelteKit's hooks run; they get the same headers
+		for (const [name, value] of Object.entries(BASE_SECURITY_HEADERS)) res.setHeader(name, value);
 		handler(req, res, () => {
 			res.statusCode = 404;
 			res.end('Not found');
 		});
 	});
-	server.on('upgrade', hubUpgradeListener(context.hub));
-	server.on('clientError', (_err, socket) => {
-		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+	applyServerLimits(server, config.http);
+	const toHub = hubUpgradeListener(context.hub);
+	server.on('upgrade', (req, socket, head) => {
+		if (tooManyHeaders(req, config.http)) refuseUpgradeRequest(socket, config.http);
+		else toHub(req, socket, head);
+	});
+	server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+		if (socket.writable) socket.end(clientErrorResponse(err.code));
 		else socket.destroy();
 	});
 
@@ -79,13 +102,7 @@ export async function startServer(
 		throw err;
 	}
 	const { port } = server.address() as AddressInfo;
-	if (!isLoopback(config.host) && config.token === null) {
-		// Without ACO_TOKEN, anyone who can reach this address can start runs and read logs.
-		logger.warn(
-			{ host: config.host },
-			'listening beyond loopback without authentication: anyone who can reach this address can start workflows and read every log'
-		);
-	}
+	context.auth.listening(port);
 	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 	const url = `http://${host}:${port}`;
 	logger.info(
@@ -114,10 +131,6 @@ export async function startServer(
 			return closing;
 		}
 	};
-}
-
-function isLoopback(host: string): boolean {
-	return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 async function main(): Promise<void> {

@@ -5,8 +5,10 @@
  * plugin both use it; routes reach the result through `event.locals.aco` (global.ts hands it
  * to SvelteKit's separately bundled routes), never by importing these modules' state.
  */
-import fs from 'node:fs';
 import type { AcoConfig } from './config';
+import { createAuth, type AuthService } from './auth/auth';
+import { hubAccessOf } from './auth/upgrade';
+import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-dir';
 import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
@@ -33,6 +35,8 @@ export interface AcoContext {
 	ingest: IngestService;
 	/** whole-log search, one per node so its cache serves every request */
 	searcher: LogSearcher;
+	/** who may do what: tokens, sessions, allowed hosts and origins */
+	auth: AuthService;
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
@@ -45,11 +49,18 @@ export async function createContext(
 	config: AcoConfig,
 	logger: Logger = createLogger(config.logLevel)
 ): Promise<AcoContext> {
-	fs.mkdirSync(config.dataDir, { recursive: true });
+	// every log a tool printed lives here: the folder is the user's alone
+	const tightened: Tightened = (path, before) =>
+		logger.warn(
+			{ path, mode: before.toString(8) },
+			'made private: the data folder and its files are for aco alone'
+		);
+	preparePrivateDir(config.dataDir, tightened);
 	const lock = lockDataDir(config.dataDir);
+	preparePrivateFile(lock.path, { onTightened: tightened });
 	let store: Store;
 	try {
-		store = openSqliteStore(config.dataDir);
+		store = openSqliteStore(config.dataDir, { onTightened: tightened });
 	} catch (err) {
 		lock.release();
 		throw err;
@@ -70,6 +81,12 @@ export async function createContext(
 		logger.warn({ err }, 'could not move the old idempotency key file into the store');
 	}
 	const searcher = new LogSearcher(store);
+	const auth = createAuth({
+		config: config.access,
+		bindHost: config.host,
+		store,
+		logger: logger.child({ component: 'auth' })
+	});
 	const hub = createHub({
 		bus,
 		config: config.hub,
@@ -77,10 +94,12 @@ export async function createContext(
 		processMetrics: true,
 		intercept: createProducerHandler({
 			ingest,
-			token: config.token,
+			authorize: (principal, token) => auth.authorizeProducer(principal, token),
 			logger: logger.child({ component: 'producer' })
-		})
+		}),
+		access: hubAccessOf(auth)
 	});
+	auth.start();
 
 	const system = createSystemMetrics();
 
@@ -93,12 +112,14 @@ export async function createContext(
 		orchestrator,
 		ingest,
 		searcher,
+		auth,
 		hub,
 		system,
 		startedAt: new Date().toISOString(),
 		close(closeCode = 1001) {
 			closing ??= (async () => {
 				await hub.close(closeCode, 'server shutting down');
+				auth.close();
 				system.close();
 				await orchestrator.shutdown();
 				await bus.close();

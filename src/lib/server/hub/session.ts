@@ -23,6 +23,7 @@ import {
 	DEFAULT_QUEUE_MAX_MESSAGES
 } from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
+import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import type { FilterIndex } from './filter-index';
@@ -48,6 +49,8 @@ export type SessionSocket = Pick<
 
 export interface SessionOptions {
 	id: string;
+	/** who the client acts for (checked at the upgrade); the anonymous operator when omitted */
+	principal?: Principal;
 	socket: SessionSocket;
 	counters: HubCounters;
 	logger: Logger;
@@ -82,6 +85,7 @@ interface Subscription {
 
 export class Session {
 	readonly id: string;
+	readonly principal: Principal;
 	readonly connectedAt: number;
 	readonly remoteAddress: string;
 	#options: SessionOptions;
@@ -104,6 +108,7 @@ export class Session {
 
 	constructor(options: SessionOptions) {
 		this.id = options.id;
+		this.principal = options.principal ?? ANONYMOUS_OPERATOR;
 		this.#options = options;
 		this.#socket = options.socket;
 		this.#counters = options.counters;
