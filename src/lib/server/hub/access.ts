@@ -140,31 +140,37 @@ export class AccessWatch<C extends WatchedClient> {
 		for (const client of watched.clients) client.close(CloseCode.SESSION_ENDED, reason);
 	}
 
-	/** Closes the clients of expired sessions; now and then asks the store about the others. */
+	/**
+	 * Asks the store about sessions that look expired (use elsewhere may have moved their end),
+	 * and every `checkEveryMs` about all of them (a sign-out on another node); closes the ended.
+	 */
 	sweep(): void {
+		if (this.#checking || this.#bySession.size === 0) return;
 		const now = this.#now();
-		for (const [id, watched] of this.#bySession) {
-			if (watched.expiresAt <= now) this.end(id, SESSION_EXPIRED_REASON);
-		}
-		if (this.#checking || now - this.#lastCheck < this.#options.access.checkEveryMs) return;
-		this.#lastCheck = now;
+		const due = [...this.#bySession].filter(([, w]) => w.expiresAt <= now).map(([id]) => id);
+		const all = now - this.#lastCheck >= this.#options.access.checkEveryMs;
+		if (!all && due.length === 0) return;
+		if (all) this.#lastCheck = now;
 		this.#checking = true;
-		void this.#recheck().finally(() => (this.#checking = false));
+		void this.#recheck(all ? [...this.#bySession.keys()] : due, new Set(due)).finally(
+			() => (this.#checking = false)
+		);
 	}
 
-	async #recheck(): Promise<void> {
-		for (const id of [...this.#bySession.keys()]) {
+	async #recheck(ids: string[], due: Set<string>): Promise<void> {
+		for (const id of ids) {
 			let expiresAt: number | null;
 			try {
 				expiresAt = await this.#options.access.revalidate(id);
 			} catch (err) {
-				// the store is away: keep the clients, the next check asks again
+				// the store is away: a session past its known end closes, the others wait for the next check
 				this.#options.logger.warn({ err }, 'could not check a session again');
+				if (due.has(id)) this.end(id, SESSION_EXPIRED_REASON);
 				continue;
 			}
 			const watched = this.#bySession.get(id);
 			if (!watched) continue;
-			if (expiresAt === null) this.end(id, SESSION_EXPIRED_REASON);
+			if (expiresAt === null || expiresAt <= this.#now()) this.end(id, SESSION_EXPIRED_REASON);
 			else watched.expiresAt = expiresAt;
 		}
 	}
