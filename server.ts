@@ -35,7 +35,17 @@ export interface RunningServer {
 	close(): Promise<void>;
 }
 
+/**
+ * The request header adapter-node reads the scheme from. It assumes https when told nothing, so
+ * a page served over plain HTTP would have its own form posts refused as cross-site; server.ts
+ * sets it on every request (overwriting whatever a client sent).
+ */
+const SCHEME_HEADER = 'x-aco-scheme';
+
 async function loadHandler(): Promise<RequestHandler> {
+	// read by adapter-node once, when its module loads; not left behind for the tools' environment
+	const before = process.env.PROTOCOL_HEADER;
+	process.env.PROTOCOL_HEADER = SCHEME_HEADER;
 	const path = './build/handler.js';
 	try {
 		const mod = (await import(/* @vite-ignore */ path)) as { handler: RequestHandler };
@@ -44,6 +54,9 @@ async function loadHandler(): Promise<RequestHandler> {
 		throw new Error(
 			`Could not load the app from build/handler.js; run "npm run build" first. (${String(err)})`
 		);
+	} finally {
+		if (before === undefined) delete process.env.PROTOCOL_HEADER;
+		else process.env.PROTOCOL_HEADER = before;
 	}
 }
 
@@ -69,6 +82,7 @@ export async function startServer(
 			refuseRequest(res, config.http);
 			return;
 		}
+		req.headers[SCHEME_HEADER] = context.auth.hosts.schemeOf(req.headers.host);
 		// static files are served before SvelteKit's hooks run; they get the same headers
 		for (const [name, value] of Object.entries(BASE_SECURITY_HEADERS)) res.setHeader(name, value);
 		handler(req, res, () => {

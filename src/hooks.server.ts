@@ -35,7 +35,12 @@ export const handle: Handle = async ({ event, resolve }) => {
 	if (verdict.kind === 'sign_in') redirect(303, signInHref(url.pathname + url.search, verdict.reason));
 	if (verdict.kind === 'deny') {
 		const body = { error: { code: verdict.code, message: verdict.message } };
-		return withSecurityHeaders(json(body, verdict.status, verdict.headers), false);
+		const response = json(body, verdict.status, verdict.headers);
+		// SvelteKit adds `cookies` changes only to responses it made
+		if (session && sessionEnded) {
+			response.headers.append('set-cookie', cookies.serialize(SESSION_COOKIE, '', { path: '/', maxAge: 0 }));
+		}
+		return withSecurityHeaders(response, false);
 	}
 	event.locals.aco = aco;
 	event.locals.principal = verdict.principal;

@@ -103,6 +103,19 @@ export class HostPolicy {
 		return [...this.#origins];
 	}
 
+	/**
+	 * The scheme browsers use for a request to this `Host`: https for the host of an https public
+	 * URL (a TLS proxy in front), http otherwise (this server itself speaks plain HTTP).
+	 */
+	schemeOf(host: string | null | undefined): 'http' | 'https' {
+		const normal = normalizeHost(host, 'https');
+		for (const raw of this.#options.publicUrls ?? []) {
+			const url = new URL(raw);
+			if (url.protocol === 'https:' && url.host === normal) return 'https';
+		}
+		return 'http';
+	}
+
 	allowsHost(host: string | null | undefined): boolean {
 		const normal = normalizeHost(host);
 		return normal !== null && this.#hosts.has(normal);
