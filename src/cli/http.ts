@@ -6,6 +6,7 @@
  */
 import { API_BASE, type ApiErrorBody } from '../lib/protocol';
 import { CliError, type Connection } from './args';
+import { storedToken } from './credentials';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
@@ -49,7 +50,7 @@ export class AcoHttp {
 
 	constructor(connection: Connection) {
 		this.base = httpBase(connection.url);
-		this.#token = connection.token;
+		this.#token = connection.token ?? storedToken(this.base);
 	}
 
 	/** `path` is relative to /api/v1, e.g. `/tasks`. */
