@@ -15,6 +15,9 @@ export type AuthVia = 'anonymous' | 'token' | 'session';
 export const SIGN_IN_PATH = '/signin';
 export const SIGN_OUT_PATH = '/signout';
 
+/** The hub's close reason (with 4503) for a session signed out, so other tabs can say so. */
+export const SIGNED_OUT_REASON = 'signed out';
+
 /** `GET /api/v1/session`: who the caller is (401 when it presented no valid credentials). */
 export interface SessionResponse {
 	/** whether this server asks for credentials at all (false: loopback without any configured) */
@@ -37,6 +40,10 @@ export interface SignedInUser {
 export function isRole(value: unknown): value is Role {
 	return (ROLES as readonly unknown[]).includes(value);
 }
+
+/** What a viewer is told where an operator would see Run or Cancel. */
+export const VIEWER_REASON =
+	'You are signed in as a viewer: starting and cancelling runs needs an operator token.';
 
 /** Whether someone with this role may start, cancel and ingest work. */
 export function canOperate(role: Role | null | undefined): boolean {

@@ -10,6 +10,7 @@
  * session's WebSockets; expired rows are swept from the store every {@link SWEEP_EVERY_MS}.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { SIGNED_OUT_REASON } from '../../protocol/auth';
 import type { Logger } from '../logger';
 import type { AuthSession, Store } from '../store/types';
 import type { Principal } from './principal';
@@ -128,7 +129,7 @@ export class SessionManager {
 	/** Signs out the session of a cookie value; returns its id when there was one. */
 	async signOut(value: string): Promise<string | null> {
 		const id = sessionIdOf(value);
-		return (await this.end(id, 'signed out')) ? id : null;
+		return (await this.end(id, SIGNED_OUT_REASON)) ? id : null;
 	}
 
 	/** Ends a session and tells the listeners (who close its sockets). */
