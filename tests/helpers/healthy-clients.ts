@@ -240,17 +240,31 @@ function summarize(lines: number[]): string {
 	return `[${lines.slice(0, 6).join(', ')}, …, ${lines.slice(-6).join(', ')}] (${lines.length})`;
 }
 
+/** connection errors worth one more try: a keep-alive socket the server closed as it was reused */
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const POST_ATTEMPTS = 3;
+
+/** A POST, tried again on a connection error (safe here: each line carries its number, a repeat is a duplicate). */
 async function post<T = unknown>(
 	server: Server,
 	path: string,
 	body: unknown,
 	headers: Record<string, string>
 ): Promise<T> {
-	const res = await fetch(`${server.url}/api/v1${path}`, {
-		method: 'POST',
-		headers,
-		body: JSON.stringify(body)
-	});
+	let res: Response;
+	for (let attempt = 1; ; attempt += 1) {
+		try {
+			res = await fetch(`${server.url}/api/v1${path}`, {
+				method: 'POST',
+				headers,
+				body: JSON.stringify(body)
+			});
+			break;
+		} catch (err) {
+			const code = (err as { cause?: { code?: string } }).cause?.code;
+			if (attempt >= POST_ATTEMPTS || !code || !RETRYABLE.has(code)) throw err;
+		}
+	}
 	const text = await res.text();
 	if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
 	return JSON.parse(text) as T;
