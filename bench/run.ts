@@ -13,6 +13,7 @@ import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
 import { runLogQuery } from './log-query';
+import { runWsFlood } from './ws-flood';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -25,7 +26,8 @@ const BENCHES: Bench[] = [
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
-	{ name: 'cli-startup', run: runCliStartup }
+	{ name: 'cli-startup', run: runCliStartup },
+	{ name: 'ws-flood', run: runWsFlood }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */

@@ -5,11 +5,12 @@
  * plugin both use it; routes reach the result through `event.locals.aco` (global.ts hands it
  * to SvelteKit's separately bundled routes), never by importing these modules' state.
  */
+import path from 'node:path';
 import type { AcoConfig } from './config';
 import { createAuth, type AuthService } from './auth/auth';
 import { hubAccessOf } from './auth/upgrade';
 import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-dir';
-import { lockDataDir } from './data-lock';
+import { LOCK_FILENAME, lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
 import type { EventBus } from './bus/types';
@@ -56,8 +57,8 @@ export async function createContext(
 			'made private: the data folder and its files are for aco alone'
 		);
 	preparePrivateDir(config.dataDir, tightened);
+	preparePrivateFile(path.join(config.dataDir, LOCK_FILENAME), { create: true, onTightened: tightened });
 	const lock = lockDataDir(config.dataDir);
-	preparePrivateFile(lock.path, { onTightened: tightened });
 	let store: Store;
 	try {
 		store = openSqliteStore(config.dataDir, { onTightened: tightened });

@@ -11,8 +11,6 @@ import Database from 'better-sqlite3';
 export const LOCK_FILENAME = 'aco.lock';
 
 export interface DataLock {
-	/** the lock file */
-	readonly path: string;
 	/** releases the lock; idempotent */
 	release(): void;
 }
@@ -22,8 +20,7 @@ export interface DataLock {
  * @example const lock = lockDataDir('./data'); … lock.release();
  */
 export function lockDataDir(dataDir: string): DataLock {
-	const file = path.join(dataDir, LOCK_FILENAME);
-	const db = new Database(file, { timeout: 0 });
+	const db = new Database(path.join(dataDir, LOCK_FILENAME), { timeout: 0 });
 	try {
 		// in exclusive locking mode the lock a write takes is kept until the connection closes
 		db.pragma('locking_mode = EXCLUSIVE');
@@ -39,7 +36,6 @@ export function lockDataDir(dataDir: string): DataLock {
 		throw err;
 	}
 	return {
-		path: file,
 		release() {
 			if (db.open) db.close();
 		}
