@@ -109,11 +109,6 @@ export interface AcoConfig {
 	host: string;
 	dataDir: string;
 	logLevel: string;
-	/**
-	 * ACO_TOKEN as given: an operator token, only for clients inside this process (the terminal
-	 * dashboard of `aco server --tui`). Requests are checked against `access.tokens`' hashes.
-	 */
-	token: string | null;
 	access: AccessConfig;
 	http: HttpLimitsConfig;
 	hub: HubConfig;
@@ -246,7 +241,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		host: env.HOST || DEFAULT_HOST,
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
-		token: env.ACO_TOKEN || null,
 		access: loadAccessConfig(env, cwd),
 		http: loadHttpLimits(env),
 		hub: loadHubConfig(env),

@@ -13,6 +13,7 @@
  * auth.listening(port);
  * const who = await auth.identify({ authorization: req.headers.authorization, session: cookieValue });
  */
+import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../protocol/close-codes';
 import type { ProducerVerdict } from '../ingest/producer';
 import type { Logger } from '../logger';
@@ -60,6 +61,7 @@ export class AuthService {
 	readonly sessions: SessionManager;
 	readonly config: AccessConfig;
 	readonly #logger: Logger;
+	#localToken: string | null = null;
 
 	constructor(deps: AuthDeps) {
 		this.config = deps.config;
@@ -116,6 +118,20 @@ export class AuthService {
 			return principal ? { ok: true, principal } : { ok: false, reason: 'ended' };
 		}
 		return { ok: false, reason: 'missing' };
+	}
+
+	/**
+	 * An operator token for clients inside this process (the terminal dashboard of
+	 * `aco server --tui`), made on first use and valid until the process ends; it never leaves
+	 * the process's memory. Undefined when the server needs no credentials.
+	 */
+	localToken(): string | undefined {
+		if (!this.required) return undefined;
+		if (this.#localToken === null) {
+			this.#localToken = randomBytes(32).toString('base64url');
+			this.tokens.add(this.#localToken, 'operator', 'in-process');
+		}
+		return this.#localToken;
 	}
 
 	/** The entry of a token presented in a message body (a producer's hello, the sign-in form). */

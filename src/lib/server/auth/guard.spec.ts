@@ -143,6 +143,16 @@ describe('request guard', () => {
 		});
 	});
 
+	it('gives clients inside the process an operator token of their own, only when credentials are needed', async () => {
+		const local = auth.localToken()!;
+		expect(local).toMatch(/^[\w-]{43}$/);
+		expect(auth.localToken()).toBe(local);
+		expect(
+			await checkRequest(auth, facts({ authorization: bearer(local), method: 'POST', path: '/api/v1/tasks' }))
+		).toMatchObject({ kind: 'allow', principal: { role: 'operator', name: 'in-process' } });
+		expect(build({}).localToken()).toBeUndefined();
+	});
+
 	it('opens the sign-in page, sign-out, the health check and the app files without credentials', async () => {
 		for (const path of [
 			'/signin',

@@ -135,10 +135,17 @@ export function loadTokens(env: Env, options: LoadTokensOptions): TokenEntry[] {
 
 /** The configured tokens; verification compares hashes in constant time and looks at every one. */
 export class TokenSet {
-	readonly #entries: readonly TokenEntry[];
+	#entries: readonly TokenEntry[];
 
 	constructor(entries: readonly TokenEntry[]) {
 		this.#entries = entries;
+	}
+
+	/** Adds a token (kept as its hash, like the others). */
+	add(token: string, role: Role, name: string): TokenEntry {
+		const added = entry(token, role, name, name);
+		this.#entries = [...this.#entries, added];
+		return added;
 	}
 
 	get size(): number {
