@@ -158,42 +158,40 @@ export class HostPolicy {
 	}
 }
 
-/** Parses `ACO_PUBLIC_URL`: comma-separated http(s) origins such as https://aco.example.com. */
-export function parsePublicUrls(raw: string | undefined): string[] {
-	if (!raw) return [];
-	return raw
+/** the non-empty items of a comma-separated setting */
+function listOf(raw: string | undefined): string[] {
+	return (raw ?? '')
 		.split(',')
 		.map((part) => part.trim())
-		.filter(Boolean)
-		.map((value) => {
-			let url: URL;
-			try {
-				url = new URL(value);
-			} catch {
-				throw new Error(`ACO_PUBLIC_URL: "${value}" is not a URL such as https://aco.example.com`);
-			}
-			if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-				throw new Error(`ACO_PUBLIC_URL: "${value}" must start with https:// (or http://)`);
-			}
-			if (url.pathname !== '/' || url.search || url.hash || url.username) {
-				throw new Error(
-					`ACO_PUBLIC_URL: "${value}" must be an origin (scheme://host[:port]); aco is served at the root of its host`
-				);
-			}
-			return url.origin;
-		});
+		.filter(Boolean);
+}
+
+/** Parses `ACO_PUBLIC_URL`: comma-separated http(s) origins such as https://aco.example.com. */
+export function parsePublicUrls(raw: string | undefined): string[] {
+	return listOf(raw).map((value) => {
+		let url: URL;
+		try {
+			url = new URL(value);
+		} catch {
+			throw new Error(`ACO_PUBLIC_URL: "${value}" is not a URL such as https://aco.example.com`);
+		}
+		if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+			throw new Error(`ACO_PUBLIC_URL: "${value}" must start with https:// (or http://)`);
+		}
+		if (url.pathname !== '/' || url.search || url.hash || url.username) {
+			throw new Error(
+				`ACO_PUBLIC_URL: "${value}" must be an origin (scheme://host[:port]); aco is served at the root of its host`
+			);
+		}
+		return url.origin;
+	});
 }
 
 /** Parses `ACO_ALLOWED_HOSTS`: comma-separated `host[:port]` values accepted in the Host header. */
 export function parseAllowedHosts(raw: string | undefined): string[] {
-	if (!raw) return [];
-	return raw
-		.split(',')
-		.map((part) => part.trim())
-		.filter(Boolean)
-		.map((value) => {
-			const host = normalizeHost(value);
-			if (!host) throw new Error(`ACO_ALLOWED_HOSTS: "${value}" is not a host such as aco.internal:3000`);
-			return host;
-		});
+	return listOf(raw).map((value) => {
+		const host = normalizeHost(value);
+		if (!host) throw new Error(`ACO_ALLOWED_HOSTS: "${value}" is not a host such as aco.internal:3000`);
+		return host;
+	});
 }
