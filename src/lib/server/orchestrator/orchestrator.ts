@@ -33,7 +33,8 @@ import {
 } from './run-state';
 import { TaskRunner, type StopReason } from './task-runner';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
-import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
+import { OrchestratorClosedError, type Orchestrator } from './types';
+import { workflowStartError } from './workflow-errors';
 
 export { INTERRUPTED_REASON };
 
@@ -88,11 +89,11 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	async #startRun(workflowName: string): Promise<WorkflowRun> {
-		const { workflows } = await loadWorkflows(this.#deps.config.workflowsDir);
+		const loaded = await loadWorkflows(this.#deps.config.workflowsDir);
 		// nothing is stored yet, so a shutdown that began meanwhile can still refuse the run
 		if (this.#closed) throw new OrchestratorClosedError();
-		const workflow = workflows.find((candidate) => candidate.name === workflowName);
-		if (!workflow) throw new WorkflowNotFoundError(workflowName);
+		const workflow = loaded.workflows.find((candidate) => candidate.name === workflowName);
+		if (!workflow) throw workflowStartError(workflowName, loaded);
 
 		const { store, bus } = this.#deps;
 		const totalWeight = workflow.tasks.reduce((sum, task) => sum + task.weight, 0);

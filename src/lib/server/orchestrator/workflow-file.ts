@@ -82,21 +82,28 @@ type PathKey = string | number;
  * @example parseWorkflowFile(fs.readFileSync(file, 'utf8'), file)
  */
 export function parseWorkflowFile(text: string, file: string): ParseResult {
-	const fail = (reason: string): ParseResult => ({ ok: false, error: { file, reason } });
+	let declared: string | null = null;
+	const fail = (reason: string, line: number | null = null): ParseResult => ({
+		ok: false,
+		error: { file, reason, line, ...(declared ? { name: declared } : {}) }
+	});
 	const lineCounter = new LineCounter();
 	const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
 	if (doc.errors.length > 0) {
 		const err = doc.errors[0];
-		const line = err.linePos?.[0].line;
+		const line = err.linePos?.[0].line ?? null;
 		const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-		return fail(line ? `line ${line}: ${message}` : message);
+		return fail(line ? `line ${line}: ${message}` : message, line);
 	}
 	const input: unknown = doc.toJS();
+	const name = (input as { name?: unknown } | null)?.name;
+	if (typeof name === 'string' && NAME_PATTERN.test(name)) declared = name;
 	if (input === null || input === undefined) return fail('the file is empty');
 	if (!isMap(doc.contents)) return fail("expected a mapping with 'name' and 'tasks' at the top");
 
 	const parsed = workflowSchema.safeParse(input);
 	if (!parsed.success) {
+		let first: number | null = null;
 		const reasons = parsed.error.issues.map((issue) => {
 			// an unknown key is shown where it is written, not where its mapping starts
 			const at = [
@@ -104,25 +111,33 @@ export function parseWorkflowFile(text: string, file: string): ParseResult {
 				...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])
 			];
 			const where = lineOf(doc, lineCounter, at);
+			first ??= where;
 			const text = `${describePath(issue.path as PathKey[])}: ${describeIssue(issue, input)}`;
 			return where ? `line ${where}: ${text}` : text;
 		});
-		return fail(joinReasons(reasons));
+		return fail(joinReasons(reasons), first);
 	}
 
-	const name = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
-	if (!NAME_PATTERN.test(name)) {
-		return fail(`name: "${name}" (from the file name) must use letters, digits, '.', '_' or '-'; set 'name'`);
+	const workflowName = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
+	if (!NAME_PATTERN.test(workflowName)) {
+		return fail(
+			`name: "${workflowName}" (from the file name) must use letters, digits, '.', '_' or '-'; set 'name'`
+		);
 	}
 	const tasks = toTaskDefs(parsed.data, path.dirname(file));
+	let firstProblem: number | null = null;
 	const graphProblems = checkGraph(tasks).map((problem) => {
 		const where = lineOf(doc, lineCounter, problem.path);
+		firstProblem ??= where;
 		return where ? `line ${where}: ${problem.reason}` : problem.reason;
 	});
-	if (graphProblems.length > 0) return fail(joinReasons(graphProblems));
+	if (graphProblems.length > 0) return fail(joinReasons(graphProblems), firstProblem);
 	if (tasks.length === 0) return fail('tasks: a workflow needs at least one task');
 
-	return { ok: true, workflow: { name, description: parsed.data.description ?? null, file, tasks } };
+	return {
+		ok: true,
+		workflow: { name: workflowName, description: parsed.data.description ?? null, file, tasks }
+	};
 }
 
 function toTaskDefs(raw: RawWorkflow, dir: string): TaskDef[] {
