@@ -83,11 +83,18 @@ import type {
 
 export const API_BASE = '/api/v1';
 
+/**
+ * 200 with status "ok" while the node can serve; 503 with status "unavailable" (and the reason)
+ * while its database cannot be reached, so a proxy routes around it.
+ */
 export interface HealthResponse {
-	status: 'ok';
+	status: 'ok' | 'unavailable';
 	version: string;
 	started_at: string;
 	uptime_s: number;
+	/** this node's id (ACO_NODE_ID) */
+	node?: string;
+	database?: { kind: 'sqlite' | 'postgres'; ok: boolean; error?: string };
 }
 export interface WorkflowsResponse {
 	workflows: WorkflowSummary[];

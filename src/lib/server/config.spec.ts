@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultHubConfig, loadHubConfig } from './config';
+import { defaultHubConfig, loadConfig, loadHubConfig } from './config';
 
 describe('hub configuration', () => {
 	it('has the documented defaults', () => {
@@ -40,5 +40,31 @@ describe('hub configuration', () => {
 		expect(() => loadHubConfig({ ACO_QUEUE_MAX_MESSAGES: '0' })).toThrow(
 			/ACO_QUEUE_MAX_MESSAGES must be an integer ≥ 1/
 		);
+	});
+});
+
+describe('cluster configuration', () => {
+	it('uses the embedded database and a unique node id by default', () => {
+		const a = loadConfig({}, '/srv');
+		const b = loadConfig({}, '/srv');
+		expect(a.database.url).toBeNull();
+		expect(a.nodeId).not.toBe(b.nodeId);
+		expect(a.orchestrator.leaseMs).toBe(15_000);
+	});
+
+	it('reads the database URL, node id and lease, and refuses a URL that is not PostgreSQL without echoing its password', () => {
+		const config = loadConfig(
+			{ ACO_DATABASE_URL: 'postgres://aco:pw@db/aco', ACO_NODE_ID: 'node-a', ACO_LEASE_MS: '900' },
+			'/srv'
+		);
+		expect(config).toMatchObject({
+			nodeId: 'node-a',
+			database: { url: 'postgres://aco:pw@db/aco' },
+			orchestrator: { leaseMs: 900 }
+		});
+		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).toThrow(
+			/ACO_DATABASE_URL must be a postgres:\/\/ URL/
+		);
+		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).not.toThrow(/secret/);
 	});
 });

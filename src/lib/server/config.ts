@@ -4,6 +4,8 @@
  * test needs to shorten (timeouts, limits) is configurable here.
  */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import {
 	DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -67,6 +69,18 @@ export interface OrchestratorConfig {
 	killGraceMs: number;
 	/** lines longer than this are split into continuation lines */
 	maxLineLength: number;
+	/**
+	 * How long a node's hold on a task it runs lasts without renewal (PostgreSQL only; renewed
+	 * every third of it). A node that dies loses its tasks to another node within about this time.
+	 */
+	leaseMs: number;
+}
+
+export interface DatabaseConfig {
+	/** `postgres://…` puts the state in PostgreSQL, shared by every node; null: SQLite in `dataDir` */
+	url: string | null;
+	/** connections this node holds at most (PostgreSQL) */
+	maxConnections: number;
 }
 
 /** Who may do what, and from where (see src/lib/server/auth/). */
@@ -111,6 +125,9 @@ export interface AcoConfig {
 	logLevel: string;
 	access: AccessConfig;
 	http: HttpLimitsConfig;
+	/** this node's name among the nodes of a cluster (leases, metrics, stats); unique per process */
+	nodeId: string;
+	database: DatabaseConfig;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
 }
@@ -144,6 +161,8 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_MAX_HEADERS = 100;
 export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+export const DEFAULT_LEASE_MS = 15_000;
+export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
 
 type Env = Record<string, string | undefined>;
 
@@ -234,6 +253,22 @@ export function loadHttpLimits(env: Env): HttpLimitsConfig {
 	return limits;
 }
 
+/** `<hostname>-<6 random characters>`: unique per process, readable in logs */
+export function defaultNodeId(): string {
+	return `${os.hostname()}-${randomBytes(6).toString('base64url').slice(0, 6)}`;
+}
+
+function databaseUrl(env: Env): string | null {
+	const url = env.ACO_DATABASE_URL?.trim();
+	if (!url) return null;
+	if (!/^postgres(ql)?:\/\//.test(url)) {
+		throw new Error(
+			`ACO_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database), got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`
+		);
+	}
+	return url;
+}
+
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
 	return {
@@ -243,12 +278,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		logLevel: env.ACO_LOG_LEVEL || 'info',
 		access: loadAccessConfig(env, cwd),
 		http: loadHttpLimits(env),
+		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
+		database: {
+			url: databaseUrl(env),
+			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2)
+		},
 		hub: loadHubConfig(env),
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),
 			killGraceMs: int(env, 'ACO_KILL_GRACE_MS', DEFAULT_KILL_GRACE_MS, 0),
-			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16)
+			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16),
+			leaseMs: int(env, 'ACO_LEASE_MS', DEFAULT_LEASE_MS, 300)
 		}
 	};
 }

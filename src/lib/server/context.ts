@@ -14,6 +14,7 @@ import { LOCK_FILENAME, lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
 import type { EventBus } from './bus/types';
+import { openPgStore } from './store/pg/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
 import { createOrchestrator } from './orchestrator/orchestrator';
@@ -61,7 +62,14 @@ export async function createContext(
 	const lock = lockDataDir(config.dataDir);
 	let store: Store;
 	try {
-		store = openSqliteStore(config.dataDir, { onTightened: tightened });
+		store = config.database.url
+			? await openPgStore({
+					url: config.database.url,
+					node: config.nodeId,
+					maxConnections: config.database.maxConnections,
+					logger: logger.child({ component: 'store' })
+				})
+			: openSqliteStore(config.dataDir, { onTightened: tightened });
 	} catch (err) {
 		lock.release();
 		throw err;
@@ -71,7 +79,8 @@ export async function createContext(
 		store,
 		bus,
 		config: config.orchestrator,
-		logger: logger.child({ component: 'orchestrator' })
+		logger: logger.child({ component: 'orchestrator' }),
+		node: config.nodeId
 	});
 	await orchestrator.recover();
 	const ingest = new IngestService({ store, bus, logger: logger.child({ component: 'ingest' }) });
@@ -93,6 +102,7 @@ export async function createContext(
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
+		node: config.nodeId,
 		intercept: createProducerHandler({
 			ingest,
 			authorize: (principal, token) => auth.authorizeProducer(principal, token),

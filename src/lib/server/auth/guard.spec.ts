@@ -138,6 +138,10 @@ describe('request guard', () => {
 				facts({ ...operator, method: 'POST', path: '/api/v1/tasks', origin: 'http://evil.example:3000' })
 			)
 		).toMatchObject({ status: 403, code: 'forbidden_origin' });
+		// a load balancer asks for the health check by the node's internal name
+		expect(await checkRequest(auth, facts({ path: '/api/v1/healthz', host: 'aco-1:3000' }))).toMatchObject({
+			kind: 'allow'
+		});
 		expect(await checkRequest(auth, facts({ path: '/signin', host: 'evil.example' }))).toMatchObject({
 			code: 'forbidden_host'
 		});

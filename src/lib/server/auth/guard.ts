@@ -7,7 +7,9 @@
  * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in);
  * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
  * Only the sign-in page, sign-out, the health check and the app's own static files are
- * reachable without credentials.
+ * reachable without credentials. The health check skips the Host check too: load balancers and
+ * probes ask for it by the node's internal name (Caddy: `aco-1:3000`), and it tells nothing a
+ * rebinding page could use.
  */
 import { SIGN_IN_PATH, SIGN_OUT_PATH } from '../../protocol/auth';
 import type { AuthService, Identification } from './auth';
@@ -32,7 +34,8 @@ export type Verdict =
 	| { kind: 'deny'; status: 401 | 403; code: string; message: string; headers: Record<string, string> };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const PUBLIC_PATHS = new Set([SIGN_IN_PATH, SIGN_OUT_PATH, '/api/v1/healthz', '/favicon.svg', '/robots.txt']);
+export const HEALTH_PATH = '/api/v1/healthz';
+const PUBLIC_PATHS = new Set([SIGN_IN_PATH, SIGN_OUT_PATH, HEALTH_PATH, '/favicon.svg', '/robots.txt']);
 /** the app's own code and assets (SvelteKit's output), which hold no data */
 const PUBLIC_PREFIXES = ['/_app/'];
 
@@ -51,6 +54,9 @@ export function needsOperator(method: string, path: string): boolean {
 }
 
 export async function checkRequest(auth: AuthService, facts: RequestFacts): Promise<Verdict> {
+	if (facts.path === HEALTH_PATH && SAFE_METHODS.has(facts.method.toUpperCase())) {
+		return { kind: 'allow', principal: null };
+	}
 	if (!auth.hosts.allowsHost(facts.host)) {
 		return deny(
 			403,

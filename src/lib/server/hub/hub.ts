@@ -62,6 +62,8 @@ export interface HubDeps {
 	intercept?: FrameInterceptor;
 	/** who may connect (credentials, Host, Origin); without it everyone may, from same-host pages */
 	access?: HubAccess;
+	/** this node's id, the `node` label of every metric */
+	node?: string;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -110,7 +112,12 @@ export function createHub(deps: HubDeps): Hub {
 		latency: () => metrics.latencySummary(),
 		startedAt
 	});
-	const metrics = new HubMetrics({ counters, live: figures.live, processMetrics: deps.processMetrics });
+	const metrics = new HubMetrics({
+		counters,
+		live: figures.live,
+		processMetrics: deps.processMetrics,
+		node: deps.node
+	});
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,

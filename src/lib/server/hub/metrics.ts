@@ -71,6 +71,8 @@ export interface HubMetricsOptions {
 	live: () => LiveFigures;
 	/** also export the process figures (CPU, memory, event loop); once per process is enough */
 	processMetrics?: boolean;
+	/** labels every series `node="…"`: each node of a cluster exports its own figures */
+	node?: string;
 }
 
 /** A histogram with fixed buckets that a registry can export, observed with a short loop. */
@@ -132,6 +134,7 @@ export class HubMetrics {
 
 	constructor(options: HubMetricsOptions) {
 		const { counters, live, registry } = { ...options, registry: this.registry };
+		if (options.node) registry.setDefaultLabels({ node: options.node });
 		for (const [name, [help, field]] of Object.entries(COUNTER_METRICS)) {
 			new Counter({
 				name,

@@ -20,6 +20,7 @@ import {
 } from '../../protocol';
 import type { Principal } from '../auth/principal';
 import type { Logger } from '../logger';
+import { isStoreUnavailable } from '../store/errors';
 import { isIngestError } from './ingest-error';
 import type { IngestService } from './service';
 
@@ -123,6 +124,7 @@ async function handle(
 		return ack(peer, { kind: 'ingest.events', ...result, ...refField });
 	} catch (err) {
 		if (isIngestError(err)) return fail(peer, err.code, err.message, ref, err.status >= 500);
+		if (isStoreUnavailable(err)) return fail(peer, err.code, err.message, ref, true);
 		deps.logger.error({ err, client_id: peer.id, type: message.type }, 'producer message failed');
 		return fail(peer, 'internal', 'The server hit an unexpected error applying the message.', ref, true);
 	}

@@ -32,6 +32,7 @@ function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } 
 		concurrency: 4,
 		killGraceMs: 300,
 		maxLineLength: 1024,
+		leaseMs: 15_000,
 		...options.config
 	};
 	orchestrator = createOrchestrator({ store: options.store ?? store, bus, config, logger });

@@ -27,6 +27,8 @@ export interface TaskDef {
 	needs: string[];
 	optional: boolean;
 	weight: number;
+	/** times the task starts again on another node when the node running it dies or shuts down */
+	retries: number;
 	steps: StepDef[];
 }
 
@@ -44,6 +46,8 @@ export type ParseResult = { ok: true; workflow: WorkflowDef } | { ok: false; err
 /** Names go into URLs (`/workflows/{name}/runs`), so they stay plain. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** a task started more often than this is better fixed than retried */
+export const MAX_RETRIES = 10;
 /** shown issues per file; the rest are counted */
 const MAX_REASONS = 3;
 /** a step without a name is shown by its command line, cut to this length */
@@ -65,6 +69,7 @@ const taskSchema = z.strictObject({
 	needs: z.union([z.string(), z.array(z.string())]).optional(),
 	optional: z.boolean().optional(),
 	weight: z.number().positive().optional(),
+	retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 	steps: z.array(stepSchema).min(1)
 });
 
@@ -147,6 +152,7 @@ function toTaskDefs(raw: RawWorkflow, dir: string): TaskDef[] {
 		needs: typeof task.needs === 'string' ? [task.needs] : (task.needs ?? []),
 		optional: task.optional ?? false,
 		weight: task.weight ?? 1,
+		retries: task.retries ?? 0,
 		steps: task.steps.map((step) => {
 			// a command line without args goes through the shell, like `run:` in GitHub Actions
 			const shell = step.args === undefined;

@@ -18,6 +18,7 @@ import type {
 	WorkflowRun
 } from '../../protocol';
 import type { Role } from '../../protocol/auth';
+import type { TaskQueue } from './queue';
 
 export interface NewRun {
 	workflow: string;
@@ -132,6 +133,8 @@ export interface InterruptedCounts {
 }
 
 export interface Store {
+	/** where tasks of runs wait for a node to claim them (see store/queue) */
+	readonly queue: TaskQueue;
 	createRun(input: NewRun): Promise<WorkflowRun>;
 	updateRun(id: string, patch: RunPatch): Promise<WorkflowRun>;
 	getRun(id: string): Promise<WorkflowRun | null>;
@@ -189,6 +192,8 @@ export interface Store {
 	/** deletes every session whose `expires_at` is at or before `now`; returns how many */
 	expireSessions(now: string): Promise<number>;
 
+	/** resolves when the database answers; rejects (StoreUnavailableError for PostgreSQL) when it does not */
+	ping(): Promise<void>;
 	/** marks everything left `running` or `queued` by a process that died as `interrupted` */
 	markInterrupted(reason: string): Promise<InterruptedCounts>;
 	close(): Promise<void>;

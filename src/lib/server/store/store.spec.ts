@@ -7,6 +7,11 @@ import type { LogLine } from '../../protocol';
 import { MIGRATIONS } from './migrations';
 import { openSqliteStore } from './sqlite-store';
 import type { NewTask, Store } from './types';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
+import pg from 'pg';
+import { createLogger } from '../logger';
+import { openPgStore } from './pg/pg-store';
+import { PG_MIGRATIONS } from './pg/pg-migrations';
 
 const TS = '2024-01-01T00:00:00.000Z';
 
@@ -35,10 +40,11 @@ async function collect(iterable: AsyncIterable<LogLine[]>): Promise<LogLine[][]>
 	return chunks;
 }
 
-describe('sqlite store in memory', () => {
+describe.each(STORE_KINDS)('%s store', (kind) => {
+	const backend = useStoreBackend(kind);
 	let store: Store;
-	beforeEach(() => {
-		store = openSqliteStore('', { filename: ':memory:' });
+	beforeEach(async () => {
+		store = await backend.open();
 	});
 	afterEach(async () => {
 		await store.close();
@@ -368,6 +374,91 @@ describe('sqlite store in memory', () => {
 		expect(await store.createTaskOnce('old', newTask())).toEqual({ task, existing: true });
 		expect((await store.createTaskOnce('kept', newTask())).task.id).toBe(kept.task.id);
 		expect((await store.createTaskOnce('gone', newTask())).existing).toBe(false);
+	});
+
+	it('keeps lines with NUL, control characters and astral text exactly as given', async () => {
+		const task = await store.createTask(newTask());
+		const exec = await store.createExecution({
+			task_id: task.id,
+			step: 0,
+			name: 's',
+			command: 'c',
+			args: [],
+			cwd: null
+		});
+		const texts = ['a\u0000b', '\u001b[31mred\u001b[0m\r', '🚀 ünïcode', '"quoted" \\ back'];
+		await store.appendLogLines(
+			exec.id,
+			texts.map((text, i) => ({ n: i + 1, stream: 'stdout', ts: TS, text }))
+		);
+		expect((await store.readLogLines(exec.id)).map((l) => l.text)).toEqual(texts);
+		const scanned: string[] = [];
+		for await (const chunk of store.scanLogText(exec.id)) scanned.push(...chunk.map(([, text]) => text));
+		expect(scanned).toEqual(texts);
+	});
+
+	if (kind === 'postgres') {
+		it('applies each migration once when two nodes open an empty database at once', async () => {
+			const url = await backend.createDatabase();
+			const logger = createLogger('silent');
+			const stores = await Promise.all([
+				openPgStore({ url, node: 'a', logger }),
+				openPgStore({ url, node: 'b', logger })
+			]);
+			await Promise.all(stores.map((s) => s.close()));
+			const client = new pg.Client({ connectionString: url });
+			await client.connect();
+			try {
+				const { rows } = await client.query(
+					'SELECT version, applied_by FROM aco_migrations ORDER BY version'
+				);
+				expect(rows.map((row) => row.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
+				expect(new Set(rows.map((row) => row.applied_by)).size).toBe(1);
+			} finally {
+				await client.end();
+			}
+		});
+
+		it('refuses a database written by a newer schema', async () => {
+			const url = await backend.createDatabase();
+			const logger = createLogger('silent');
+			await (await openPgStore({ url, node: 'a', logger })).close();
+			const client = new pg.Client({ connectionString: url });
+			await client.connect();
+			await client.query(
+				"INSERT INTO aco_migrations (version, name, applied_by) VALUES (999, 'future', 'x')"
+			);
+			await client.end();
+			await expect(openPgStore({ url, node: 'a', logger })).rejects.toThrow(/newer than this aco knows/);
+		});
+	}
+
+	it('keeps sign-in sessions: creates, reads, touches, deletes and expires them', async () => {
+		const session = {
+			id: 'a'.repeat(64),
+			role: 'viewer' as const,
+			token_id: '0123456789abcdef',
+			created_at: '2024-01-01T00:00:00.000Z',
+			last_seen_at: '2024-01-01T00:00:00.000Z',
+			expires_at: '2024-01-01T08:00:00.000Z'
+		};
+		await store.createSession(session);
+		await store.createSession({ ...session, id: 'b'.repeat(64), expires_at: '2024-01-01T01:00:00.000Z' });
+		expect(await store.getSession(session.id)).toEqual(session);
+		expect(await store.getSession('c'.repeat(64))).toBeNull();
+		expect(await store.touchSession(session.id, '2024-01-01T02:00:00.000Z', '2024-01-01T10:00:00.000Z')).toBe(
+			true
+		);
+		expect(await store.getSession(session.id)).toMatchObject({
+			last_seen_at: '2024-01-01T02:00:00.000Z',
+			expires_at: '2024-01-01T10:00:00.000Z'
+		});
+		expect(await store.touchSession('c'.repeat(64), TS, TS)).toBe(false);
+		expect(await store.expireSessions('2024-01-01T01:00:00.000Z')).toBe(1);
+		expect(await store.getSession('b'.repeat(64))).toBeNull();
+		expect(await store.deleteSession(session.id)).toBe(true);
+		expect(await store.deleteSession(session.id)).toBe(false);
+		expect(await store.getSession(session.id)).toBeNull();
 	});
 
 	it('closes idempotently and refuses work afterwards', async () => {
