@@ -8,8 +8,9 @@ import { signInHref } from '$lib/protocol/auth';
 import { SESSION_COOKIE } from '$lib/server/auth/auth';
 import { checkRequest, isPagePath } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/global';
-import { json } from '$lib/server/http/responses';
+import { errorResponse, json } from '$lib/server/http/responses';
 import { withSecurityHeaders } from '$lib/server/http/security-headers';
+import { isStoreUnavailable } from '$lib/server/store/errors';
 
 export const handle: Handle = async ({ event, resolve }) => {
 	const aco = getContext();
@@ -19,14 +20,21 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const { request, url, cookies } = event;
 	const page = isPagePath(url.pathname);
 	const session = cookies.get(SESSION_COOKIE) ?? null;
-	const verdict = await checkRequest(aco.auth, {
-		method: request.method,
-		path: url.pathname,
-		host: request.headers.get('host'),
-		origin: request.headers.get('origin'),
-		authorization: request.headers.get('authorization'),
-		session
-	});
+	let verdict;
+	try {
+		verdict = await checkRequest(aco.auth, {
+			method: request.method,
+			path: url.pathname,
+			host: request.headers.get('host'),
+			origin: request.headers.get('origin'),
+			authorization: request.headers.get('authorization'),
+			session
+		});
+	} catch (err) {
+		// a session is looked up in the store; with the database away that is a 503, not a 500
+		if (!isStoreUnavailable(err)) throw err;
+		return withSecurityHeaders(errorResponse(err), false);
+	}
 	const sessionEnded =
 		(verdict.kind === 'sign_in' && verdict.reason === 'expired') ||
 		(verdict.kind === 'deny' && verdict.status === 401 && !request.headers.get('authorization'));

@@ -262,9 +262,16 @@ export function createHub(deps: HubDeps): Hub {
 				admitted(req, socket, head, admission.principal);
 			},
 			(err: unknown) => {
+				// e.g. the database that keeps sessions is away: a retryable refusal, not a dropped socket
 				counters.errors += 1;
-				logger.error({ err, url: req.url }, 'upgrade failed while checking credentials');
-				socket.destroy();
+				socket.off('error', onError);
+				logger.warn({ err, url: req.url }, 'could not check the credentials of an upgrade');
+				const error = new HubError(
+					'credentials_unavailable',
+					'The server cannot check credentials right now. Retry shortly.',
+					{ closeCode: CloseCode.OVERLOADED, retryable: true, cause: err }
+				);
+				refuseUpgrade(socket, 503, error, DEFAULT_RETRY_AFTER_S);
 			}
 		);
 	}
