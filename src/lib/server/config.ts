@@ -116,6 +116,8 @@ export interface HttpLimitsConfig {
 	headersTimeoutMs: number;
 	/** time to receive a whole request, body included (Node's `requestTimeout`) */
 	requestTimeoutMs: number;
+	/** how long an idle keep-alive connection stays open (Node's `keepAliveTimeout`) */
+	keepAliveTimeoutMs: number;
 }
 
 export interface AcoConfig {
@@ -161,6 +163,13 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_MAX_HEADERS = 100;
 export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * Clients (undici, browsers, proxies) reuse an idle connection for seconds after a response;
+ * closing it sooner races their next request ("other side closed"). 65 s is what load balancers
+ * expect. Node (18+) times headers from a request's first byte, so an idle connection is not
+ * cut by the shorter headers timeout.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
 
@@ -245,7 +254,8 @@ export function loadHttpLimits(env: Env): HttpLimitsConfig {
 		maxHeaderBytes: int(env, 'ACO_MAX_HEADER_BYTES', DEFAULT_MAX_HEADER_BYTES, 1024),
 		maxHeaders: int(env, 'ACO_MAX_HEADERS', DEFAULT_MAX_HEADERS, 16),
 		headersTimeoutMs: int(env, 'ACO_HEADERS_TIMEOUT_MS', DEFAULT_HEADERS_TIMEOUT_MS, 1_000),
-		requestTimeoutMs: int(env, 'ACO_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1_000)
+		requestTimeoutMs: int(env, 'ACO_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1_000),
+		keepAliveTimeoutMs: int(env, 'ACO_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 1_000)
 	};
 	if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
 		throw new Error('ACO_HEADERS_TIMEOUT_MS must not be longer than ACO_REQUEST_TIMEOUT_MS');

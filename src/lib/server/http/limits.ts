@@ -22,6 +22,7 @@ export function serverOptions(limits: HttpLimitsConfig): http.ServerOptions {
 export function applyServerLimits(server: http.Server, limits: HttpLimitsConfig): void {
 	// Node keeps at least this many headers (it parses in groups of 32), enough to see one too many
 	server.maxHeadersCount = limits.maxHeaders + 1;
+	server.keepAliveTimeout = limits.keepAliveTimeoutMs;
 }
 
 export function tooManyHeaders(req: http.IncomingMessage, limits: HttpLimitsConfig): boolean {
