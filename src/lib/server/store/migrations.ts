@@ -185,6 +185,15 @@ export const MIGRATIONS: readonly Migration[] = [
 	},
 	{
 		version: 6,
+		name: 'output dropped past the output limit',
+		// what a tool printed past its execution's output limit: counted, never stored
+		up: `
+			ALTER TABLE executions ADD COLUMN output_dropped_lines INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE executions ADD COLUMN output_dropped_bytes INTEGER NOT NULL DEFAULT 0;
+		`
+	},
+	{
+		version: 7,
 		name: 'browser sign-in sessions',
 		// id is the SHA-256 of the cookie value: the database never holds a usable session
 		up: `
