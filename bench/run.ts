@@ -17,6 +17,7 @@ import { runLogIngestPg } from './log-ingest-pg';
 import { runLogQuery } from './log-query';
 import { runMasking } from './masking';
 import { runPeers } from './peers';
+import { runWsFlood } from './ws-flood';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -31,7 +32,8 @@ const BENCHES: Bench[] = [
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
 	{ name: 'masking', run: runMasking },
-	{ name: 'cli-startup', run: runCliStartup }
+	{ name: 'cli-startup', run: runCliStartup },
+	{ name: 'ws-flood', run: runWsFlood }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */

@@ -143,7 +143,7 @@ describe('RealtimeClient', () => {
 		expect(factory.sockets).toHaveLength(1);
 		expect(client.state).toBe('offline');
 		expect(client.offlineReason).toBe('closed');
-		expect(client.lastClose?.description).toBe('A valid token is required.');
+		expect(client.lastClose?.description).toMatch(/^Valid credentials are required/);
 		expect(states).toEqual(['offline']);
 		client.destroy();
 	});

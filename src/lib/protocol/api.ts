@@ -133,7 +133,14 @@ export interface RealtimeStatsResponse {
 		total_created: number;
 		/** refused upgrades, all reasons */
 		rejected: number;
-		rejected_by_reason: { capacity: number; per_ip: number; origin: number; shutting_down: number };
+		rejected_by_reason: {
+			capacity: number;
+			per_ip: number;
+			origin: number;
+			host: number;
+			auth: number;
+			shutting_down: number;
+		};
 		max: number;
 		max_per_ip: number;
 		addresses: number;

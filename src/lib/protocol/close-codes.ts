@@ -38,7 +38,9 @@ export const CloseCode = {
 	RATE_LIMITED: 4003,
 	UNAUTHORIZED: 4500,
 	FORBIDDEN_ORIGIN: 4501,
-	PROTOCOL_VIOLATION: 4502
+	PROTOCOL_VIOLATION: 4502,
+	SESSION_ENDED: 4503,
+	FORBIDDEN: 4504
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -111,7 +113,12 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		description: 'The client sent too many messages; reconnect after backing off.',
 		retry: 'slow'
 	},
-	4500: { code: 4500, name: 'unauthorized', reconnect: false, description: 'A valid token is required.' },
+	4500: {
+		code: 4500,
+		name: 'unauthorized',
+		reconnect: false,
+		description: 'Valid credentials are required: a token, or a browser signed in.'
+	},
 	4501: {
 		code: 4501,
 		name: 'forbidden_origin',
@@ -123,6 +130,18 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		name: 'protocol_violation',
 		reconnect: false,
 		description: 'The client does not speak this protocol version.'
+	},
+	4503: {
+		code: 4503,
+		name: 'session_ended',
+		reconnect: false,
+		description: 'The sign-in session expired or was signed out; sign in again.'
+	},
+	4504: {
+		code: 4504,
+		name: 'forbidden',
+		reconnect: false,
+		description: 'The credentials are valid but their role may not do this (an operator token is needed).'
 	}
 };
 

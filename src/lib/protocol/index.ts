@@ -11,3 +11,4 @@ export * from './filter';
 export * from './api';
 export * from './ingest';
 export * from './system';
+export * from './auth';

@@ -13,7 +13,6 @@
  * server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
  * await hub.close(1001, 'server shutting down');
  */
-import { isAllowedOrigin } from '../origin';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,6 +23,8 @@ import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
 import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
+import type { Principal } from '../auth/principal';
+import { AccessWatch, openAccess, type HubAccess } from './access';
 import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression } from './compression';
@@ -62,6 +63,8 @@ export interface HubDeps {
 	processMetrics?: boolean;
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
+	/** who may connect (credentials, Host, Origin); without it everyone may, from same-host pages */
+	access?: HubAccess;
 	/** this node's id, the `node` label of every metric */
 	node?: string;
 }
@@ -70,6 +73,7 @@ type HubState = 'running' | 'closing' | 'closed';
 
 export function createHub(deps: HubDeps): Hub {
 	const { bus, config, logger } = deps;
+	const access = deps.access ?? openAccess(config.allowedOrigins);
 	const counters = createCounters();
 	const startedAt = Date.now();
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
@@ -141,11 +145,16 @@ export function createHub(deps: HubDeps): Hub {
 		idleTimeoutMs: config.idleTimeoutMs,
 		logger: logger.child({ part: 'heartbeat' })
 	});
+	const watch = new AccessWatch<Session>({ access, logger: logger.child({ part: 'access' }) });
 	// `closeTimeout` exists in ws ≥ 8.18 but not yet in @types/ws; it bounds a close
 	// handshake the peer never answers (half-open TCP) so the socket does not linger 30 s.
 	const wsOptions: ServerOptions & { closeTimeout: number } = {
 		noServer: true,
 		maxPayload: config.maxInboundBytes,
+		// A message in thousands of 1-byte fragments, or a frame trickled in as thousands of TCP
+		// reads, is held piece by piece until it completes; these bound the pieces (1008 past them).
+		maxFragments: config.maxFragments,
+		maxBufferedChunks: config.maxBufferedChunks,
 		perMessageDeflate: deflateOptions(config.compression),
 		clientTracking: false,
 		// Handlers are synchronous and cheap; yielding between frames would only add latency.
@@ -171,6 +180,7 @@ export function createHub(deps: HubDeps): Hub {
 	broadcaster.start();
 	heartbeat.start();
 	systemFeed.start();
+	watch.start();
 	logger.info({ epoch: broadcaster.epoch, max_connections: pool.max }, 'hub started');
 
 	function welcome(clientId: string): WelcomeData {
@@ -185,10 +195,11 @@ export function createHub(deps: HubDeps): Hub {
 		};
 	}
 
-	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket): void {
+	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket, principal: Principal): void {
 		const id = randomUUID();
 		const session = new Session({
 			id,
+			principal,
 			socket: ws,
 			rawSocket: raw,
 			remoteAddress: remoteOf(req),
@@ -212,26 +223,88 @@ export function createHub(deps: HubDeps): Hub {
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {
 				pool.remove(s);
+				watch.remove(s);
 				logger.debug({ client_id: s.id, code, reason, active: pool.size }, 'client disconnected');
 			}
 		});
 		pool.add(session);
-		logger.debug({ client_id: id, remote: req.socket.remoteAddress, active: pool.size }, 'client connected');
+		watch.add(session);
+		logger.debug(
+			{
+				client_id: id,
+				remote: req.socket.remoteAddress,
+				active: pool.size,
+				role: principal.role,
+				via: principal.via
+			},
+			'client connected'
+		);
 		session.send(encodeControl('welcome', welcome(id)));
 	}
 
 	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+		if (state !== 'running') {
+			pool.recordRejected('shutting_down');
+			refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
+			return;
+		}
+		// nothing listens to the socket until ws takes it; an error meanwhile must not crash the process
+		const onError = () => socket.destroy();
+		socket.on('error', onError);
+		access.admit(req).then(
+			(admission) => {
+				socket.off('error', onError);
+				if (socket.destroyed) return;
+				if (!admission.ok) {
+					pool.recordRejected(
+						admission.code === 'forbidden_host'
+							? 'host'
+							: admission.code === 'forbidden_origin'
+								? 'origin'
+								: 'auth'
+					);
+					logger.warn(
+						{
+							code: admission.code,
+							status: admission.status,
+							origin: req.headers.origin,
+							remote: remoteOf(req)
+						},
+						'upgrade refused'
+					);
+					const closeCode = admission.status === 401 ? CloseCode.UNAUTHORIZED : CloseCode.FORBIDDEN;
+					refuseUpgrade(
+						socket,
+						admission.status,
+						new HubError(admission.code, admission.message, { closeCode }),
+						undefined,
+						admission.headers
+					);
+					return;
+				}
+				admitted(req, socket, head, admission.principal);
+			},
+			(err: unknown) => {
+				// e.g. the database that keeps sessions is away: a retryable refusal, not a dropped socket
+				counters.errors += 1;
+				socket.off('error', onError);
+				logger.warn({ err, url: req.url }, 'could not check the credentials of an upgrade');
+				const error = new HubError(
+					'credentials_unavailable',
+					'The server cannot check credentials right now. Retry shortly.',
+					{ closeCode: CloseCode.OVERLOADED, retryable: true, cause: err }
+				);
+				refuseUpgrade(socket, 503, error, DEFAULT_RETRY_AFTER_S);
+			}
+		);
+	}
+
+	/** The checks that need no await, then the handshake (ws completes it synchronously). */
+	function admitted(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
 		try {
 			if (state !== 'running') {
 				pool.recordRejected('shutting_down');
 				refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
-				return;
-			}
-			const origin = req.headers.origin;
-			if (!isAllowedOrigin(origin, req.headers.host, config.allowedOrigins)) {
-				pool.recordRejected('origin');
-				logger.warn({ origin, remote: req.socket.remoteAddress }, 'upgrade from a foreign origin refused');
-				refuseUpgrade(socket, 403, HubError.forbiddenOrigin(String(origin)));
 				return;
 			}
 			if (!pool.hasCapacity()) {
@@ -264,7 +337,9 @@ export function createHub(deps: HubDeps): Hub {
 				return;
 			}
 			// A malformed handshake is answered by ws itself (400 and the reason), without a callback.
-			wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket as unknown as RawSocket));
+			wss.handleUpgrade(req, socket, head, (ws) =>
+				onConnection(ws, req, socket as unknown as RawSocket, principal)
+			);
 		} catch (err) {
 			counters.errors += 1;
 			logger.error({ err, url: req.url }, 'upgrade failed');
@@ -277,6 +352,7 @@ export function createHub(deps: HubDeps): Hub {
 		broadcaster.stop();
 		heartbeat.stop();
 		systemFeed.stop();
+		watch.stop();
 		const open = [...pool.values()];
 		logger.info({ code, connections: open.length }, 'hub closing');
 		for (const session of open) session.close(code, reason);

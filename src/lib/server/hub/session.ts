@@ -22,6 +22,7 @@ import {
 	DEFAULT_QUEUE_MAX_MESSAGES
 } from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
+import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import type { Channels, ChannelMember, SharedRun } from './channels';
@@ -49,6 +50,8 @@ export type SessionSocket = Pick<
 
 export interface SessionOptions {
 	id: string;
+	/** who the client acts for (checked at the upgrade); the anonymous operator when omitted */
+	principal?: Principal;
 	socket: SessionSocket;
 	counters: HubCounters;
 	logger: Logger;
@@ -83,6 +86,7 @@ export interface SessionOptions {
 
 export class Session implements ChannelMember {
 	readonly id: string;
+	readonly principal: Principal;
 	readonly connectedAt: number;
 	readonly remoteAddress: string;
 	#options: SessionOptions;
@@ -110,6 +114,7 @@ export class Session implements ChannelMember {
 
 	constructor(options: SessionOptions) {
 		this.id = options.id;
+		this.principal = options.principal ?? ANONYMOUS_OPERATOR;
 		this.#options = options;
 		this.#socket = options.socket;
 		this.#counters = options.counters;

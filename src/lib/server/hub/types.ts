@@ -6,13 +6,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RealtimeStatsResponse } from '../../protocol/api';
 import type { SystemStatsResponse } from '../../protocol/system';
+import type { Principal } from '../auth/principal';
 
 export type HubStats = RealtimeStatsResponse;
 
 /** What a frame interceptor may do with the client that sent the frame. */
 export interface HubPeer {
 	readonly id: string;
+	/** who the client acts for, as its upgrade's credentials said */
+	readonly principal: Principal;
 	send(data: string): boolean;
+	/** closes the connection (after what was sent); idempotent */
+	close(code: number, reason?: string): void;
 }
 
 /** Sees a client's text frame before the subscriber protocol; true when it took the frame. */
