@@ -3,18 +3,31 @@
  * and routes WebSocket upgrades on /ws to the hub. Configuration comes from the environment
  * (see src/lib/server/config.ts). Nothing else builds a server.
  *
- * Shutdown on SIGINT/SIGTERM, in order: stop accepting, close sockets with 1001, stop the
- * running tools (their tasks are marked interrupted), close the database.
+ * Shutdown on SIGINT/SIGTERM, in order: stop accepting, close sockets with 1012 (restart: a
+ * stopped server is nearly always started again — a deploy, systemd, a container — so clients
+ * come back within a couple of seconds of it, jittered), stop the running tools (their tasks
+ * are marked interrupted), close the database.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CloseCode } from './src/lib/protocol/close-codes';
 import { APP_ROOT } from './src/lib/server/app-root';
+import { assertSafeBinding } from './src/lib/server/auth/bind';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
 import { createConsoleLogger, logFormatFor, type Logger } from './src/lib/server/logger';
+import {
+	applyServerLimits,
+	clientErrorResponse,
+	refuseRequest,
+	refuseUpgradeRequest,
+	serverOptions,
+	tooManyHeaders
+} from './src/lib/server/http/limits';
+import { BASE_SECURITY_HEADERS } from './src/lib/server/http/security-headers';
 import { hubUpgradeListener } from './src/lib/server/upgrade';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
@@ -27,10 +40,17 @@ export interface RunningServer {
 	close(): Promise<void>;
 }
 
-/** how long an idle keep-alive connection stays open (above the usual client reuse windows) */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * The request header adapter-node reads the scheme from. It assumes https when told nothing, so
+ * a page served over plain HTTP would have its own form posts refused as cross-site; server.ts
+ * sets it on every request (overwriting whatever a client sent).
+ */
+const SCHEME_HEADER = 'x-aco-scheme';
 
 async function loadHandler(): Promise<RequestHandler> {
+	// read by adapter-node once, when its module loads; not left behind for the tools' environment
+	const before = process.env.PROTOCOL_HEADER;
+	process.env.PROTOCOL_HEADER = SCHEME_HEADER;
 	const file = pathToFileURL(path.join(APP_ROOT, 'build', 'handler.js')).href;
 	try {
 		const mod = (await import(/* @vite-ignore */ file)) as { handler: RequestHandler };
@@ -39,6 +59,9 @@ async function loadHandler(): Promise<RequestHandler> {
 		throw new Error(
 			`Could not load the app from build/handler.js; run "npm run build" first. (${String(err)})`
 		);
+	} finally {
+		if (before === undefined) delete process.env.PROTOCOL_HEADER;
+		else process.env.PROTOCOL_HEADER = before;
 	}
 }
 
@@ -52,23 +75,34 @@ export async function startServer(
 	config: AcoConfig = loadConfig(),
 	options: StartOptions = {}
 ): Promise<RunningServer> {
+	// before anything is opened: a server open to the network without credentials must not start
+	assertSafeBinding(config.host, config.access.tokens.length);
 	const handler = await loadHandler();
 	const context = await createContext(config, options.logger);
 	setContext(context);
 	const { logger } = context;
 
-	const server = http.createServer((req, res) => {
+	const server = http.createServer(serverOptions(config.http), (req, res) => {
+		if (tooManyHeaders(req, config.http)) {
+			refuseRequest(res, config.http);
+			return;
+		}
+		req.headers[SCHEME_HEADER] = context.auth.hosts.schemeOf(req.headers.host);
+		// static files are served before SvelteKit's hooks run; they get the same headers
+		for (const [name, value] of Object.entries(BASE_SECURITY_HEADERS)) res.setHeader(name, value);
 		handler(req, res, () => {
 			res.statusCode = 404;
 			res.end('Not found');
 		});
 	});
-	// clients (undici, browsers, proxies) reuse an idle connection for seconds after a response;
-	// closing it sooner races their next request ("other side closed"), so keep it like a proxy would
-	server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-	server.on('upgrade', hubUpgradeListener(context.hub));
-	server.on('clientError', (_err, socket) => {
-		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+	applyServerLimits(server, config.http);
+	const toHub = hubUpgradeListener(context.hub);
+	server.on('upgrade', (req, socket, head) => {
+		if (tooManyHeaders(req, config.http)) refuseUpgradeRequest(socket, config.http);
+		else toHub(req, socket, head);
+	});
+	server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+		if (socket.writable) socket.end(clientErrorResponse(err.code));
 		else socket.destroy();
 	});
 
@@ -87,13 +121,7 @@ export async function startServer(
 		throw err;
 	}
 	const { port } = server.address() as AddressInfo;
-	if (!isLoopback(config.host) && config.token === null) {
-		// Without ACO_TOKEN, anyone who can reach this address can start runs and read logs.
-		logger.warn(
-			{ host: config.host },
-			'listening beyond loopback without authentication: anyone who can reach this address can start workflows and read every log'
-		);
-	}
+	context.auth.listening(port);
 	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 	const url = `http://${host}:${port}`;
 	logger.info(
@@ -110,7 +138,7 @@ export async function startServer(
 			closing ??= (async () => {
 				logger.info('shutting down');
 				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-				await context.close(1001);
+				await context.close(CloseCode.RESTART);
 				server.closeIdleConnections();
 				const force = setTimeout(() => server.closeAllConnections(), 2_000);
 				force.unref();
@@ -122,10 +150,6 @@ export async function startServer(
 			return closing;
 		}
 	};
-}
-
-function isLoopback(host: string): boolean {
-	return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /**

@@ -7,6 +7,7 @@
  * @example
  * npm run bench                 # all of them
  * npm run bench -- hub-fanout   # only one
+ * npm run bench -- peers        # aco against ws, Socket.IO and uWebSockets.js (bench/peers.ts)
  */
 import { runCliStartup } from './cli-startup';
 import { runHubFanout } from './hub-fanout';
@@ -15,6 +16,8 @@ import { runLogIngest } from './log-ingest';
 import { runLogIngestPg } from './log-ingest-pg';
 import { runLogQuery } from './log-query';
 import { runMasking } from './masking';
+import { runPeers } from './peers';
+import { runWsFlood } from './ws-flood';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -29,7 +32,8 @@ const BENCHES: Bench[] = [
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
 	{ name: 'masking', run: runMasking },
-	{ name: 'cli-startup', run: runCliStartup }
+	{ name: 'cli-startup', run: runCliStartup },
+	{ name: 'ws-flood', run: runWsFlood }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */
@@ -43,10 +47,12 @@ function describe(metric: Metric): string {
 
 async function main(): Promise<number> {
 	const wanted = process.argv.slice(2);
+	// `peers` takes its own arguments (scenarios and flags), see bench/peers.ts
+	if (wanted[0] === 'peers') return (await runPeers(wanted.slice(1))).ok ? 0 : 1;
 	const unknown = wanted.filter((name) => !BENCHES.some((b) => b.name === name));
 	if (unknown.length) {
 		console.error(
-			`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')}`
+			`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')} or peers`
 		);
 		return 2;
 	}

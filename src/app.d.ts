@@ -1,3 +1,4 @@
+import type { Principal } from '$lib/server/auth/principal';
 import type { AcoContext } from '$lib/server/context';
 
 declare global {
@@ -7,6 +8,8 @@ declare global {
 		}
 		interface Locals {
 			aco: AcoContext;
+			/** who the request acts for; null only on public paths (sign-in, health) without credentials */
+			principal: Principal | null;
 		}
 	}
 }

@@ -1,42 +1,57 @@
-import type { Handle } from '@sveltejs/kit';
+/**
+ * Every request passes here before any route: the access guard (Host, Origin, credentials,
+ * role; see $lib/server/auth/guard.ts) decides first, then the route runs with
+ * `locals.principal`, and every response leaves with the security headers.
+ */
+import { redirect, type Handle } from '@sveltejs/kit';
+import { signInHref } from '$lib/protocol/auth';
+import { SESSION_COOKIE } from '$lib/server/auth/auth';
+import { checkRequest, isPagePath } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/global';
-import { json } from '$lib/server/http/responses';
-import { isAllowedOrigin } from '$lib/server/origin';
-import { assertAuthorized } from '$lib/server/ingest/auth';
-import { isIngestError } from '$lib/server/ingest/ingest-error';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { errorResponse, json } from '$lib/server/http/responses';
+import { withSecurityHeaders } from '$lib/server/http/security-headers';
+import { isStoreUnavailable } from '$lib/server/store/errors';
 
 export const handle: Handle = async ({ event, resolve }) => {
 	const aco = getContext();
 	if (!aco) {
 		return json({ error: { code: 'not_ready', message: 'The aco server is not started yet.' } }, 503);
 	}
-	// A cross-site page may send "simple" POSTs without a preflight; it must not start or
-	// cancel work. Requests without an Origin (curl, the CLI) are not from a browser page.
-	const { request, url } = event;
-	if (!SAFE_METHODS.has(request.method)) {
-		const origin = request.headers.get('origin');
-		if (!isAllowedOrigin(origin, url.host, aco.config.hub.allowedOrigins)) {
-			return json(
-				{
-					error: {
-						code: 'forbidden_origin',
-						message: `Requests from pages on ${origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
-					}
-				},
-				403
-			);
+	const { request, url, cookies } = event;
+	const page = isPagePath(url.pathname);
+	const session = cookies.get(SESSION_COOKIE) ?? null;
+	let verdict;
+	try {
+		verdict = await checkRequest(aco.auth, {
+			method: request.method,
+			path: url.pathname,
+			host: request.headers.get('host'),
+			origin: request.headers.get('origin'),
+			authorization: request.headers.get('authorization'),
+			session
+		});
+	} catch (err) {
+		// a session is looked up in the store; with the database away that is a 503, not a 500
+		if (!isStoreUnavailable(err)) throw err;
+		return withSecurityHeaders(errorResponse(err), false);
+	}
+	const sessionEnded =
+		(verdict.kind === 'sign_in' && verdict.reason === 'expired') ||
+		(verdict.kind === 'deny' && verdict.status === 401 && !request.headers.get('authorization'));
+	// the cookie of a session that has ended: the browser may forget it
+	if (session && sessionEnded) cookies.delete(SESSION_COOKIE, { path: '/' });
+	if (verdict.kind === 'sign_in') redirect(303, signInHref(url.pathname + url.search, verdict.reason));
+	if (verdict.kind === 'deny') {
+		const body = { error: { code: verdict.code, message: verdict.message } };
+		const response = json(body, verdict.status, verdict.headers);
+		// SvelteKit adds `cookies` changes only to responses it made
+		if (session && sessionEnded) {
+			response.headers.append('set-cookie', cookies.serialize(SESSION_COOKIE, '', { path: '/', maxAge: 0 }));
 		}
-		// with ACO_TOKEN set, anything that starts, cancels or ingests work needs the token
-		try {
-			assertAuthorized(request.headers.get('authorization'), aco.config.token);
-		} catch (err) {
-			if (!isIngestError(err)) throw err;
-			return json({ error: { code: err.code, message: err.message } }, 401, { 'www-authenticate': 'Bearer' });
-		}
+		return withSecurityHeaders(response, false);
 	}
 	event.locals.aco = aco;
+	event.locals.principal = verdict.principal;
 	const response = await resolve(event);
 	// SvelteKit answers a method an endpoint lacks itself, in plain text; the API promises JSON errors
 	if (
@@ -45,16 +60,19 @@ export const handle: Handle = async ({ event, resolve }) => {
 		!response.headers.get('content-type')?.includes('json')
 	) {
 		const allow = response.headers.get('allow') ?? '';
-		return json(
-			{
-				error: {
-					code: 'method_not_allowed',
-					message: `${request.method} is not allowed on ${url.pathname}; use ${allow || 'another method'}.`
-				}
-			},
-			405,
-			allow ? { allow } : {}
+		return withSecurityHeaders(
+			json(
+				{
+					error: {
+						code: 'method_not_allowed',
+						message: `${request.method} is not allowed on ${url.pathname}; use ${allow || 'another method'}.`
+					}
+				},
+				405,
+				allow ? { allow } : {}
+			),
+			false
 		);
 	}
-	return response;
+	return withSecurityHeaders(response, page);
 };

@@ -6,7 +6,8 @@
  *
  * Parent → child: any object. Child → parent: `{ ok: kind, ... }`, or `{ ok: 'error', message }`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export interface ChildReply {
@@ -32,12 +33,20 @@ export class BenchChild {
 	#exitCode: number | null = null;
 	#hasExited = false;
 
-	/** Starts `module` (a .ts file next to the caller) under the same node flags (tsx loader, --expose-gc). */
-	constructor(module: URL, args: string[] = []) {
-		this.#child = fork(fileURLToPath(module), args, {
-			execArgv: process.execArgv,
-			stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-		});
+	/**
+	 * Starts `module` (a .ts file next to the caller) under the same node flags (tsx loader,
+	 * --expose-gc); with `cpu`, pinned to that core (every thread) when `taskset` is available.
+	 */
+	constructor(module: URL, args: string[] = [], options: { cpu?: number; execArgv?: string[] } = {}) {
+		const file = fileURLToPath(module);
+		const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+		const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
+		this.#child =
+			options.cpu !== undefined && canPin()
+				? spawn('taskset', ['-c', String(options.cpu), process.execPath, ...execArgv, file, ...args], {
+						stdio
+					})
+				: fork(file, args, { execArgv, stdio });
 		this.#child.on('message', (message) => this.#receive(message as ChildReply));
 		// without a listener a failed spawn or send would crash the bench; the waits report it instead
 		this.#child.on('error', (err) => console.error('bench child:', err.message));
@@ -104,6 +113,14 @@ export class BenchChild {
 		if (reply.ok === 'error') waiter.reject(childError(reply));
 		else waiter.resolve(reply);
 	}
+}
+
+let pinnable: boolean | null = null;
+
+/** Whether processes can be pinned to cores here: `taskset` exists and there are at least two cores. */
+export function canPin(): boolean {
+	pinnable ??= os.cpus().length >= 2 && spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
+	return pinnable;
 }
 
 function childError(reply: ChildReply): Error {

@@ -7,6 +7,7 @@
 import { API_BASE } from '../lib/protocol/api';
 import type { ApiErrorBody } from '../lib/protocol/models';
 import { CliError, type Connection } from './args';
+import { storedToken } from './credentials';
 import { requestText } from './http-json';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -51,7 +52,7 @@ export class AcoHttp {
 
 	constructor(connection: Connection) {
 		this.base = httpBase(connection.url);
-		this.#token = connection.token;
+		this.#token = connection.token ?? storedToken(this.base);
 	}
 
 	/** `path` is relative to /api/v1, e.g. `/tasks`. */

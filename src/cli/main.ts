@@ -42,7 +42,9 @@ const COMMANDS: Record<CommandName, Command> = {
 	run: { load: async () => (await import('./commands/run')).run, connects: true },
 	exec: { load: async () => (await import('./commands/exec')).exec, connects: true },
 	logs: { load: async () => (await import('./commands/logs')).logs, connects: true },
-	watch: { load: async () => watch, connects: true }
+	watch: { load: async () => watch, connects: true },
+	login: { load: async () => (await import('./commands/login')).login, connects: false },
+	logout: { load: async () => (await import('./commands/login')).logout, connects: false }
 };
 
 function mainHelp(): string {
@@ -55,7 +57,7 @@ function mainHelp(): string {
 		'Commands:',
 		...Object.entries(SUMMARIES).map(([name, summary]) => `  ${name.padEnd(width)}${summary}`),
 		'',
-		'Server address and token: --url / --token, or ACO_URL / ACO_TOKEN.',
+		'Server address and token: --url / --token, or ACO_URL / ACO_TOKEN, or the token "aco login" kept.',
 		'Run "aco <command> --help" for a command\'s options.',
 		''
 	].join('\n');

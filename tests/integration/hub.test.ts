@@ -340,11 +340,28 @@ describe('hub: liveness', () => {
 	});
 
 	it('keeps a client that sends heartbeats open past the idle timeout', async () => {
-		const client = await s.join();
-		const beat = setInterval(() => client.send({ type: 'connection.heartbeat' }), HEARTBEAT_MS);
-		await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 2));
-		clearInterval(beat);
-		expect(client.isOpen).toBe(true);
+		// A hub of its own: an idle timeout ten beats long, so a loaded event loop (client and
+		// server share this process) that holds back a few beats cannot close the client, and no
+		// ping round during the test (pings have their own test).
+		const idleMs = 1_000;
+		const beatMs = 100;
+		const own = await startHubServer({ heartbeatIntervalMs: 60_000, idleTimeoutMs: idleMs });
+		let beat: NodeJS.Timeout | undefined;
+		try {
+			const beating = await own.join();
+			beat = setInterval(() => beating.send({ type: 'connection.heartbeat' }), beatMs);
+			const silent = await own.join();
+			// The silent client shows the idle sweep ran in this run; by then the beating one has
+			// been open longer than the idle timeout, and it must outlive another one and a half.
+			expect((await silent.waitForClose(idleMs * 20)).code).toBe(4000);
+			expect(beating.isOpen).toBe(true);
+			const closedEarly = await beating.waitForClose(idleMs * 1.5).catch(() => null);
+			expect(closedEarly).toBeNull();
+			expect(own.hub.stats().connections.active).toBe(1);
+		} finally {
+			clearInterval(beat);
+			await own.stop();
+		}
 	});
 
 	it('closes a client that does not answer pings with 4001', async () => {

@@ -1,5 +1,5 @@
 /**
- * The ingest API on the real server, with a token configured: stand-alone tasks created and
+ * The ingest API on the real server, with tokens configured: stand-alone tasks created and
  * reported on over REST and as a WebSocket producer, seen live by a subscriber, stored once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ import { startAco, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
 const TOKEN = 'ingest-test-token';
+const VIEWER = 'ingest-test-viewer-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 async function post<T>(
 	aco: AcoProcess,
@@ -31,7 +33,8 @@ async function post<T>(
 }
 
 async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {
-	const text = await (await fetch(`${aco.url}/api/v1/executions/${executionId}/log?format=ndjson`)).text();
+	const url = `${aco.url}/api/v1/executions/${executionId}/log?format=ndjson`;
+	const text = await (await fetch(url, { headers: AUTH })).text();
 	return text
 		.split('\n')
 		.filter(Boolean)
@@ -39,7 +42,7 @@ async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {
 }
 
 async function subscriber(aco: AcoProcess): Promise<TestClient> {
-	const client = await connect(aco.wsUrl);
+	const client = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${VIEWER}` } });
 	await client.nextOfType('welcome');
 	await client.request({ type: 'subscribe', sub: 'all', filter: {} });
 	return client;
@@ -57,7 +60,7 @@ describe('ingest API', () => {
 	let watcher: TestClient;
 
 	beforeAll(async () => {
-		aco = await startAco({ env: { ACO_TOKEN: TOKEN } });
+		aco = await startAco({ env: { ACO_TOKEN: TOKEN, ACO_TOKENS: `viewer:${VIEWER}` } });
 		watcher = await subscriber(aco);
 	});
 	afterAll(async () => {
@@ -117,7 +120,9 @@ describe('ingest API', () => {
 		});
 		expect(end.body.task).toMatchObject({ status: 'failed', error: 'upload failed' });
 
-		const detail = (await (await fetch(`${aco.url}/api/v1/tasks/${id}`)).json()) as TaskResponse;
+		const detail = (await (
+			await fetch(`${aco.url}/api/v1/tasks/${id}`, { headers: AUTH })
+		).json()) as TaskResponse;
 		const execution = detail.task.executions[0];
 		expect(execution).toMatchObject({ status: 'failed', exit_code: 1, line_count: 4 });
 		expect((await logOf(aco, execution.id)).map((l) => [l.n, l.stream, l.text])).toEqual([
@@ -173,8 +178,16 @@ describe('ingest API', () => {
 		expect(tooBig.body.error.message).toMatch(/fewer lines/);
 	});
 
-	it('accepts a producer on the WebSocket once it presented the token', async () => {
-		const producer = await connect(aco.wsUrl);
+	it('closes a producer whose hello carries a wrong token', async () => {
+		const producer = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${VIEWER}` } });
+		await producer.nextOfType('welcome');
+		const wrong = await producer.request<ControlMessage<'error'>>({ type: 'producer.hello', token: 'nope' });
+		expect(wrong.data.code).toBe('unauthorized');
+		expect(await producer.waitForClose()).toMatchObject({ code: 4500 });
+	});
+
+	it('accepts a producer on the WebSocket once it presented an operator token', async () => {
+		const producer = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${VIEWER}` } });
 		await producer.nextOfType('welcome');
 		const refused = await producer.request<ControlMessage<'error'>>({
 			type: 'ingest.create_task',
@@ -182,10 +195,8 @@ describe('ingest API', () => {
 		});
 		expect(refused).toMatchObject({ type: 'error', data: { code: 'unauthorized' } });
 
-		const wrong = await producer.request<ControlMessage<'error'>>({ type: 'producer.hello', token: 'nope' });
-		expect(wrong.data.code).toBe('unauthorized');
 		const hello = await producer.request({ type: 'producer.hello', token: TOKEN });
-		expect(hello.type).toBe('ingest.ack');
+		expect(hello).toMatchObject({ type: 'ingest.ack', data: { authenticated: true } });
 
 		const created = await producer.request<ControlMessage<'ingest.ack'>>({
 			type: 'ingest.create_task',

@@ -117,7 +117,7 @@ export async function server(argv: string[]): Promise<number> {
 	const { startTui } = await import('../tui/index');
 	const dashboard = startTui({
 		url: running.url,
-		token: config.token ?? undefined,
+		token: running.context.auth.localToken(),
 		onQuit: () => stop('quit')
 	});
 	const code = await stopped;

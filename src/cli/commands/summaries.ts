@@ -8,7 +8,9 @@ export const SUMMARIES = {
 	run: 'Start a workflow run on the aco server.',
 	exec: 'Run a command here and show it live on the aco server as a task.',
 	logs: 'Print the logs of a run (run_…), a task (task_…) or one step (exec_…).',
-	watch: "The terminal dashboard: live tasks with progress, the selected task's output, notifications."
+	watch: "The terminal dashboard: live tasks with progress, the selected task's output, notifications.",
+	login: 'Check a token with the aco server and keep it for the other commands.',
+	logout: 'Forget the token kept for the aco server.'
 } as const;
 
 export type CommandName = keyof typeof SUMMARIES;

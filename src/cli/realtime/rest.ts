@@ -11,6 +11,7 @@ import {
 	type TasksResponse
 } from '../../lib/protocol/api';
 import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/models';
+import { storedToken } from '../credentials';
 import { httpBase } from '../http';
 
 export class RestError extends Error {
@@ -39,7 +40,7 @@ export class RestClient {
 
 	constructor(options: RestOptions) {
 		this.base = httpBase(options.url);
-		this.#token = options.token;
+		this.#token = options.token ?? storedToken(this.base);
 		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 	}
 

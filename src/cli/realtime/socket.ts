@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { WS_PATH } from '../../lib/protocol/limits';
 import type { WebSocketLike } from '../../lib/realtime/connection-types';
+import { storedToken } from '../credentials';
 
 export const WS_OPEN = 1;
 
@@ -36,8 +37,11 @@ export function hubUrl(serverUrl: string): string {
 	return url.toString();
 }
 
-/** Opens a `ws` socket (with the token as a bearer header) that looks like a browser WebSocket. */
-export function createWsSocket(url: string, token?: string): SocketLike {
+/**
+ * Opens a `ws` socket that looks like a browser WebSocket, with the token (given, or kept by
+ * `aco login` for this server) as a bearer header on the upgrade.
+ */
+export function createWsSocket(url: string, token: string | undefined = storedToken(url)): SocketLike {
 	const ws = new WebSocket(url, {
 		headers: token ? { authorization: `Bearer ${token}` } : {},
 		handshakeTimeout: 10_000

@@ -26,6 +26,7 @@
  * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |
  * | GET  /api/v1/realtime/stats            | RealtimeStatsResponse                      |
  * | GET  /api/v1/system/metrics            | SystemMetricsResponse                      |
+ * | GET  /api/v1/system/stats              | SystemStatsResponse (protocol/system.ts): the last 10 min of samples |
  * | GET  /metrics                          | Prometheus text (prom-client)              |
  *
  * Log lines are the {@link LogLine} records as stored and as NDJSON downloads them:
@@ -159,7 +160,14 @@ export interface RealtimeStatsResponse {
 		total_created: number;
 		/** refused upgrades, all reasons */
 		rejected: number;
-		rejected_by_reason: { capacity: number; per_ip: number; origin: number; shutting_down: number };
+		rejected_by_reason: {
+			capacity: number;
+			per_ip: number;
+			origin: number;
+			host: number;
+			auth: number;
+			shutting_down: number;
+		};
 		max: number;
 		max_per_ip: number;
 		addresses: number;

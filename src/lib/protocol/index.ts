@@ -10,3 +10,5 @@ export * from './limits';
 export * from './filter';
 export * from './api';
 export * from './ingest';
+export * from './system';
+export * from './auth';

@@ -3,6 +3,7 @@
  * The server's configuration, read from the environment with named defaults. Everything a
  * test needs to shorten (timeouts, limits) is configurable here.
  */
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,9 @@ import {
 	DEFAULT_MAX_CONNECTIONS,
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
+import { parseAllowedHosts, parsePublicUrls } from './auth/hosts';
+import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from './auth/sessions';
+import { loadTokens, type TokenEntry } from './auth/tokens';
 import { parseOrigins } from './origin';
 import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
 import { parseNameList } from './masking/secret-env';
@@ -47,6 +51,10 @@ export interface HubConfig {
 	batchMaxEvents: number;
 	batchFlushMs: number;
 	compression: CompressionConfig;
+	/** fragments one inbound message may arrive in (ws's `maxFragments`; it defaults to 16,384) */
+	maxFragments: number;
+	/** received chunks ws may hold while a frame is incomplete (ws's `maxBufferedChunks`) */
+	maxBufferedChunks: number;
 }
 
 export const COMPRESSION_LEVELS = ['none', 'fast', 'default', 'best'] as const;
@@ -88,6 +96,43 @@ export interface DatabaseConfig {
 	maxConnections: number;
 }
 
+/** Who may do what, and from where (see src/lib/server/auth/). */
+export interface AccessConfig {
+	/**
+	 * API tokens with their roles, as hashes (ACO_TOKEN, ACO_TOKENS, ACO_TOKENS_FILE). With none,
+	 * a loopback server needs no credentials and any other refuses to start.
+	 */
+	tokens: TokenEntry[];
+	/** the app's public origins, e.g. https://aco.example.com (ACO_PUBLIC_URL) */
+	publicUrls: string[];
+	/** more `Host` values accepted (ACO_ALLOWED_HOSTS) */
+	allowedHosts: string[];
+	/** page origins besides the server's own allowed to call it (ACO_ALLOWED_ORIGINS) */
+	allowedOrigins: string[];
+	/** a browser session ends this long after its last use… */
+	sessionIdleMs: number;
+	/** …and at the latest this long after sign-in */
+	sessionMaxAgeMs: number;
+	/** how often the sessions of open WebSockets are checked against the store (sign-out on another node) */
+	sessionCheckMs: number;
+	/** things worth a warning at start (a tokens file others can read) */
+	warnings: string[];
+}
+
+/** Node's HTTP parser limits: what a request may cost before any route sees it. */
+export interface HttpLimitsConfig {
+	/** bytes of one request's header block (Node's `maxHeaderSize`) */
+	maxHeaderBytes: number;
+	/** header lines in one request; beyond it the answer is 431 */
+	maxHeaders: number;
+	/** time to receive a request's headers (Node's `headersTimeout`) */
+	headersTimeoutMs: number;
+	/** time to receive a whole request, body included (Node's `requestTimeout`) */
+	requestTimeoutMs: number;
+	/** how long an idle keep-alive connection stays open (Node's `keepAliveTimeout`) */
+	keepAliveTimeoutMs: number;
+}
+
 export interface IngestConfig {
 	/** a running ingested task that reports nothing for this long is failed ("lost contact"); 0: never */
 	silenceMs: number;
@@ -100,8 +145,8 @@ export interface AcoConfig {
 	host: string;
 	dataDir: string;
 	logLevel: string;
-	/** when set, mutations (REST POSTs) and WebSocket producers must present it as a bearer token */
-	token: string | null;
+	access: AccessConfig;
+	http: HttpLimitsConfig;
 	/** this node's name among the nodes of a cluster (leases, metrics, stats); unique per process */
 	nodeId: string;
 	database: DatabaseConfig;
@@ -133,6 +178,23 @@ export const DEFAULT_BATCH_FLUSH_MS = 100;
 export const DEFAULT_COMPRESSION_LEVEL: CompressionLevel = 'none';
 export const DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
 export const DEFAULT_COMPRESSION_CONCURRENCY = 10;
+/** no client of ours fragments its messages; a few fragments are tolerated, thousands are an attack */
+export const DEFAULT_MAX_FRAGMENTS = 16;
+/** a 64 KiB frame arriving in 1,460-byte segments is 45 chunks */
+export const DEFAULT_MAX_BUFFERED_CHUNKS = 1_024;
+export const DEFAULT_SESSION_CHECK_MS = 5_000;
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+/** browsers send about 20 header lines, proxies add a few */
+export const DEFAULT_MAX_HEADERS = 100;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * Clients (undici, browsers, proxies) reuse an idle connection for seconds after a response;
+ * closing it sooner races their next request ("other side closed"). 65 s is what load balancers
+ * expect. Node (18+) times headers from a request's first byte, so an idle connection is not
+ * cut by the shorter headers timeout.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
 export const DEFAULT_INGEST_SILENCE_MS = 5 * 60_000;
@@ -187,8 +249,45 @@ export function loadHubConfig(env: Env): HubConfig {
 			level: oneOf(env, 'ACO_COMPRESSION', COMPRESSION_LEVELS, DEFAULT_COMPRESSION_LEVEL),
 			thresholdBytes: int(env, 'ACO_COMPRESSION_THRESHOLD_BYTES', DEFAULT_COMPRESSION_THRESHOLD_BYTES, 0),
 			concurrency: int(env, 'ACO_COMPRESSION_CONCURRENCY', DEFAULT_COMPRESSION_CONCURRENCY, 1)
-		}
+		},
+		maxFragments: int(env, 'ACO_WS_MAX_FRAGMENTS', DEFAULT_MAX_FRAGMENTS, 1),
+		maxBufferedChunks: int(env, 'ACO_WS_MAX_BUFFERED_CHUNKS', DEFAULT_MAX_BUFFERED_CHUNKS, 16)
 	};
+}
+
+/** Reads who may do what (tokens, hosts, origins, sessions) from environment variables. */
+export function loadAccessConfig(env: Env, cwd = process.cwd()): AccessConfig {
+	const warnings: string[] = [];
+	const tokens = loadTokens(env, {
+		readFile: (file) => fs.readFileSync(path.resolve(cwd, file), 'utf8'),
+		statMode: (file) => fs.statSync(path.resolve(cwd, file)).mode,
+		warn: (message) => warnings.push(message)
+	});
+	return {
+		tokens,
+		publicUrls: parsePublicUrls(env.ACO_PUBLIC_URL),
+		allowedHosts: parseAllowedHosts(env.ACO_ALLOWED_HOSTS),
+		allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS),
+		sessionIdleMs: int(env, 'ACO_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, 1_000),
+		sessionMaxAgeMs: int(env, 'ACO_SESSION_MAX_AGE_MS', DEFAULT_SESSION_MAX_AGE_MS, 1_000),
+		sessionCheckMs: int(env, 'ACO_SESSION_CHECK_MS', DEFAULT_SESSION_CHECK_MS, 100),
+		warnings
+	};
+}
+
+/** Node's HTTP limits from environment variables. */
+export function loadHttpLimits(env: Env): HttpLimitsConfig {
+	const limits: HttpLimitsConfig = {
+		maxHeaderBytes: int(env, 'ACO_MAX_HEADER_BYTES', DEFAULT_MAX_HEADER_BYTES, 1024),
+		maxHeaders: int(env, 'ACO_MAX_HEADERS', DEFAULT_MAX_HEADERS, 16),
+		headersTimeoutMs: int(env, 'ACO_HEADERS_TIMEOUT_MS', DEFAULT_HEADERS_TIMEOUT_MS, 1_000),
+		requestTimeoutMs: int(env, 'ACO_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1_000),
+		keepAliveTimeoutMs: int(env, 'ACO_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 1_000)
+	};
+	if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+		throw new Error('ACO_HEADERS_TIMEOUT_MS must not be longer than ACO_REQUEST_TIMEOUT_MS');
+	}
+	return limits;
 }
 
 /** `<hostname>-<6 random characters>`: unique per process, readable in logs */
@@ -214,7 +313,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		host: env.HOST || DEFAULT_HOST,
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
-		token: env.ACO_TOKEN || null,
+		access: loadAccessConfig(env, cwd),
+		http: loadHttpLimits(env),
 		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
 		database: {
 			url: databaseUrl(env),

@@ -5,9 +5,12 @@
  * plugin both use it; routes reach the result through `event.locals.aco` (global.ts hands it
  * to SvelteKit's separately bundled routes), never by importing these modules' state.
  */
-import fs from 'node:fs';
+import path from 'node:path';
 import type { AcoConfig } from './config';
-import { lockDataDir } from './data-lock';
+import { createAuth, type AuthService } from './auth/auth';
+import { hubAccessOf } from './auth/upgrade';
+import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-dir';
+import { LOCK_FILENAME, lockDataDir } from './data-lock';
 import { DiskGuard } from './disk-guard';
 import { createLogger, type Logger } from './logger';
 import { MemoryBus } from './bus/memory-bus';
@@ -36,6 +39,8 @@ export interface AcoContext {
 	ingest: IngestService;
 	/** whole-log search, one per node so its cache serves every request */
 	searcher: LogSearcher;
+	/** who may do what: tokens, sessions, allowed hosts and origins */
+	auth: AuthService;
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
@@ -50,7 +55,14 @@ export async function createContext(
 	config: AcoConfig,
 	logger: Logger = createLogger(config.logLevel)
 ): Promise<AcoContext> {
-	fs.mkdirSync(config.dataDir, { recursive: true });
+	// every log a tool printed lives here: the folder is the user's alone
+	const tightened: Tightened = (path, before) =>
+		logger.warn(
+			{ path, mode: before.toString(8) },
+			'made private: the data folder and its files are for aco alone'
+		);
+	preparePrivateDir(config.dataDir, tightened);
+	preparePrivateFile(path.join(config.dataDir, LOCK_FILENAME), { create: true, onTightened: tightened });
 	const lock = lockDataDir(config.dataDir);
 	let store: Store;
 	try {
@@ -61,7 +73,7 @@ export async function createContext(
 					maxConnections: config.database.maxConnections,
 					logger: logger.child({ component: 'store' })
 				})
-			: openSqliteStore(config.dataDir);
+			: openSqliteStore(config.dataDir, { onTightened: tightened });
 	} catch (err) {
 		lock.release();
 		throw err;
@@ -100,6 +112,12 @@ export async function createContext(
 		logger.warn({ err }, 'could not move the old idempotency key file into the store');
 	}
 	const searcher = new LogSearcher(store);
+	const auth = createAuth({
+		config: config.access,
+		bindHost: config.host,
+		store,
+		logger: logger.child({ component: 'auth' })
+	});
 	const hub = createHub({
 		bus,
 		config: config.hub,
@@ -108,10 +126,12 @@ export async function createContext(
 		node: config.nodeId,
 		intercept: createProducerHandler({
 			ingest,
-			token: config.token,
+			authorize: (principal, token) => auth.authorizeProducer(principal, token),
 			logger: logger.child({ component: 'producer' })
-		})
+		}),
+		access: hubAccessOf(auth)
 	});
+	auth.start();
 
 	const system = createSystemMetrics();
 
@@ -124,6 +144,7 @@ export async function createContext(
 		orchestrator,
 		ingest,
 		searcher,
+		auth,
 		hub,
 		system,
 		storage,
@@ -131,6 +152,7 @@ export async function createContext(
 		close(closeCode = 1001) {
 			closing ??= (async () => {
 				await hub.close(closeCode, 'server shutting down');
+				auth.close();
 				system.close();
 				await orchestrator.shutdown();
 				ingest.close();

@@ -61,6 +61,13 @@ async function attach(httpServer: DevHttpServer, config: AcoConfig): Promise<Dev
 		if (isHubPath(req)) context.hub.handleUpgrade(req, socket, head);
 	};
 	httpServer.on('upgrade', onUpgrade);
+	// the allowed Host values carry the port Vite listens on (known once it does)
+	const onListening = () => {
+		const address = httpServer.address();
+		if (address && typeof address === 'object') context.auth.listening(address.port);
+	};
+	if (httpServer.listening) onListening();
+	else httpServer.once('listening', onListening);
 	context.logger.info({ workflowsDir: config.orchestrator.workflowsDir }, 'dev hub attached on /ws');
 
 	let closing: Promise<void> | null = null;
@@ -69,6 +76,7 @@ async function attach(httpServer: DevHttpServer, config: AcoConfig): Promise<Dev
 		close(closeCode = CloseCode.GOING_AWAY) {
 			closing ??= (async () => {
 				httpServer.off('upgrade', onUpgrade);
+				httpServer.off('listening', onListening);
 				if (getContext() === context) setContext(undefined);
 				await context.close(closeCode);
 			})();

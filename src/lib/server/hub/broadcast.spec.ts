@@ -5,7 +5,8 @@ import { MemoryBus } from '../bus/memory-bus';
 import { createLogger } from '../logger';
 import { Broadcaster, createEpoch } from './broadcast';
 import { createCounters } from './counters';
-import { FilterIndex } from './filter-index';
+import { Channels } from './channels';
+import { FrameCache } from './frame-cache';
 import { History } from './history';
 import { LocalNumbering } from './stream';
 import { Session, type SessionSocket } from './session';
@@ -26,8 +27,15 @@ function make() {
 		}
 	});
 	const counters = createCounters();
-	const index = new FilterIndex<Session>();
+
 	const history = new History({ maxEvents: 100, maxBytes: 1e6, maxAgeMs: 0 });
+	const frames = new FrameCache();
+	const channels = new Channels<Session>({
+		frames,
+		batchMaxEvents: 1,
+		runBytes: 65536,
+		onError: () => (counters.errors += 1)
+	});
 	const sessions: Session[] = [];
 	const sockets: FakeWebSocket[] = [];
 	const add = (taskIds?: string[]) => {
@@ -36,8 +44,9 @@ function make() {
 			id: `c${sessions.length}`,
 			socket: socket as unknown as SessionSocket,
 			counters,
-			index,
+			channels,
 			history,
+			frames,
 			position: () => broadcaster.seq,
 			batchMaxEvents: 1,
 			logger: createLogger('silent'),
@@ -52,7 +61,7 @@ function make() {
 	};
 	const broadcaster = new Broadcaster({
 		source: new LocalNumbering(bus, 'e1'),
-		index,
+		recipients: channels,
 		history,
 		counters,
 		logger: createLogger('silent')
@@ -63,7 +72,7 @@ function make() {
 		bus.publish(event);
 		return (counters.eventsByType[event.type] ?? 0) - before;
 	};
-	return { bus, counters, broadcaster, add, sessions, history, index, publish };
+	return { bus, counters, broadcaster, add, sessions, history, channels, publish };
 }
 
 describe('Broadcaster', () => {
@@ -92,8 +101,10 @@ describe('Broadcaster', () => {
 		const b = add(['t1']);
 		expect(broadcaster.publish(1, progress('t1'))).toBe(2);
 		await flushed();
-		expect(a.sent[0]!.data).toBeInstanceOf(Buffer);
-		expect(a.sent[0]!.data).toBe(b.sent[0]!.data);
+		const [x, y] = [a.sent[0]!.data as Buffer, b.sent[0]!.data as Buffer];
+		expect(x).toBeInstanceOf(Buffer);
+		// one frame in memory for both: views of the same bytes, not copies
+		expect([x.buffer, x.byteOffset, x.length]).toEqual([y.buffer, y.byteOffset, y.length]);
 	});
 
 	it('counts events by type once per event, whoever receives them', async () => {
@@ -111,22 +122,26 @@ describe('Broadcaster', () => {
 		const { broadcaster, counters, add, sessions } = make();
 		add(['t1']);
 		const healthy = add(['t1']);
-		sessions[0]!.deliver = () => {
+		sessions[0]!.offer = () => {
 			throw new Error('socket exploded');
 		};
-		expect(broadcaster.publish(1, progress('t1'))).toBe(1);
+		broadcaster.publish(1, progress('t1'));
 		await flushed();
 		expect(healthy.sent).toHaveLength(1);
 		expect(counters.errors).toBe(1);
 	});
 
-	it('asks the index, not every session, and forgets a closed session', async () => {
-		const { broadcaster, add, sessions, index } = make();
+	it('files sessions with the same subscriptions in one channel, and forgets a closed session', async () => {
+		const { broadcaster, add, sessions, channels } = make();
 		const socket = add(['t1']);
-		expect(index.size).toBe(1);
+		add(['t1']);
+		add(['t2']);
+		expect([channels.size, channels.subscriptions]).toEqual([2, 3]);
 		sessions[0]!.close(1000);
 		socket.finishClose();
-		expect(index.size).toBe(0);
+		expect([channels.size, channels.subscriptions]).toEqual([2, 2]);
+		sessions[1]!.close(1000);
+		expect(channels.size).toBe(1);
 		expect(broadcaster.publish(1, progress('t1'))).toBe(0);
 	});
 

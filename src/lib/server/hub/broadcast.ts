@@ -1,22 +1,32 @@
 /**
  * @module hub/broadcast
  * Takes numbered events from the stream's source, keeps them in history and hands them to the
- * sessions that want them. An event is serialised once and matched once, through the filter
- * index, however many sessions there are. The position (`epoch` + `seq`) is the stream offset
+ * channels of the clients that want them (channels.ts). An event is serialised once and matched
+ * once per channel, however many clients there are. The position (`epoch` + `seq`) is the stream offset
  * clients resume from; `seq` here is the newest event broadcast on this node.
  */
 import type { AnyDomainEvent } from '../../protocol/events';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
-import type { FilterIndex } from './filter-index';
-import type { Session } from './session';
-import { createEntry, type EventSource, type HistorySource, type StreamPosition } from './stream';
+import {
+	createEntry,
+	type EventSource,
+	type HistoryEntry,
+	type HistorySource,
+	type StreamPosition
+} from './stream';
 
 export { createEpoch, type StreamPosition } from './stream';
 
+/** Where the broadcaster hands each entry: the channels of the clients that want it (channels.ts). */
+export interface Recipients {
+	/** returns how many clients will get the event */
+	publish(entry: HistoryEntry, event: AnyDomainEvent): number;
+}
+
 export interface BroadcasterOptions {
 	source: EventSource;
-	index: FilterIndex<Session>;
+	recipients: Recipients;
 	history: HistorySource;
 	counters: HubCounters;
 	logger: Logger;
@@ -68,24 +78,20 @@ export class Broadcaster {
 		this.#unsubscribe = null;
 	}
 
-	/** Keeps event `seq` and hands it to every session that wants it; returns the recipients. */
+	/** Keeps event `seq` and hands it to every client that wants it; returns how many that is. */
 	publish(seq: number, event: AnyDomainEvent): number {
-		const { counters, logger, index, history } = this.#options;
+		const { counters, logger, recipients, history } = this.#options;
 		this.#seq = seq;
 		counters.eventsByType[event.type] = (counters.eventsByType[event.type] ?? 0) + 1;
 		const entry = createEntry(seq, event);
 		history.append(entry);
-		let recipients = 0;
-		for (const session of index.match(event)) {
-			try {
-				session.deliver(entry);
-				recipients += 1;
-			} catch (err) {
-				// One broken session must not keep the event from the others.
-				counters.errors += 1;
-				logger.error({ err, client_id: session.id, type: event.type, seq }, 'broadcast to session failed');
-			}
+		try {
+			return recipients.publish(entry, event);
+		} catch (err) {
+			// the event stays in history: a client that misses it live can still resume it
+			counters.errors += 1;
+			logger.error({ err, type: event.type, seq }, 'broadcast failed');
+			return 0;
 		}
-		return recipients;
 	}
 }

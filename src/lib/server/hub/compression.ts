@@ -1,13 +1,16 @@
 /**
  * @module hub/compression
- * permessage-deflate settings for the hub's WebSocketServer from the configured level.
- * Compression is off by default: most frames are small JSON lines, and zlib per client costs
- * CPU and memory that a LAN dashboard rarely needs. When on, frames under the threshold go
- * uncompressed, ws bounds how many zlib jobs run at once, and inbound messages are checked
- * against `maxPayload` after inflating (so a small compressed "bomb" still closes with 1009).
+ * permessage-deflate settings from the configured level. Compression is off by default: most
+ * frames are small JSON lines that a LAN dashboard rarely needs compressed. When on, the hub
+ * compresses each outgoing frame once for every client (frame-cache.ts), which needs
+ * `server_no_context_takeover`: each message stands alone, so there is no zlib context per
+ * client. Frames under the threshold go uncompressed. Inbound messages are inflated by ws and
+ * checked against `maxPayload` after inflating (so a small compressed "bomb" still closes with
+ * 1009).
  */
 import { constants as zlib } from 'node:zlib';
 import type { PerMessageDeflateOptions } from 'ws';
+import type { FrameCompression } from './frame-cache';
 import type { CompressionConfig, CompressionLevel } from '../config';
 
 export const ZLIB_LEVELS: Record<Exclude<CompressionLevel, 'none'>, number> = {
@@ -26,10 +29,16 @@ export function deflateOptions(config: CompressionConfig): PerMessageDeflateOpti
 		zlibDeflateOptions: { level: ZLIB_LEVELS[config.level], memLevel: MEM_LEVEL },
 		threshold: config.thresholdBytes,
 		concurrencyLimit: config.concurrency,
-		// a context per client kept across messages compresses repeated JSON keys well
-		serverNoContextTakeover: false,
-		clientNoContextTakeover: false
+		// every message stands alone, so one compressed frame serves every client
+		serverNoContextTakeover: true,
+		clientNoContextTakeover: true
 	};
+}
+
+/** How the hub compresses the frames it shares between clients; null when compression is off. */
+export function frameCompression(config: CompressionConfig): FrameCompression | null {
+	if (config.level === 'none') return null;
+	return { level: ZLIB_LEVELS[config.level], thresholdBytes: config.thresholdBytes };
 }
 
 export interface CompressionStats {

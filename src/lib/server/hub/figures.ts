@@ -7,7 +7,7 @@
 import type { HubConfig } from '../config';
 import { compressionStats } from './compression';
 import type { HubCounters } from './counters';
-import type { FilterIndex } from './filter-index';
+import type { Channels } from './channels';
 import type { LiveFigures } from './metrics';
 import type { SessionPool } from './pool';
 import type { Session } from './session';
@@ -19,7 +19,7 @@ export interface FiguresOptions {
 	counters: HubCounters;
 	pool: SessionPool;
 	history: HistorySource;
-	index: FilterIndex<Session>;
+	channels: Channels<Session>;
 	position: () => StreamPosition;
 	latency: () => { count: number; mean_ms: number };
 	/** Date.now() when the hub started */
@@ -32,7 +32,7 @@ export interface HubFigures {
 }
 
 export function createFigures(options: FiguresOptions): HubFigures {
-	const { config, counters, pool, history, index, position, latency, startedAt } = options;
+	const { config, counters, pool, history, channels, position, latency, startedAt } = options;
 
 	function backpressure() {
 		let under = 0;
@@ -67,7 +67,7 @@ export function createFigures(options: FiguresOptions): HubFigures {
 			queuedEvents: queues.depth,
 			historyEvents: historyStats.events,
 			historyBytes: historyStats.bytes,
-			subscriptions: index.size,
+			subscriptions: channels.subscriptions,
 			wireBytesSent: wireBytesSent()
 		};
 	}
@@ -113,7 +113,7 @@ export function createFigures(options: FiguresOptions): HubFigures {
 			},
 			compression: compressionStats(config.compression, counters.bytesSent, wireBytesSent()),
 			delivery_latency: latency(),
-			subscriptions: index.size,
+			subscriptions: channels.subscriptions,
 			errors: counters.errors,
 			transient_errors: counters.transientErrors,
 			slow_consumer_closes: counters.slowConsumerCloses

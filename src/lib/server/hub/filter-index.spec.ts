@@ -31,8 +31,8 @@ describe('FilterIndex', () => {
 	it('applies the rest of the filter to the candidates of a bucket', () => {
 		const index = new FilterIndex<string>();
 		index.set('a', 's', { task_ids: ['t1'], types: ['task.failed'] });
-		expect(index.match(progress('t1')).size).toBe(0);
-		expect(index.match(failed('t1')).size).toBe(1);
+		expect(index.match(progress('t1')).length).toBe(0);
+		expect(index.match(failed('t1')).length).toBe(1);
 	});
 
 	it('names each owner once however many subscriptions match, and forgets removed ones', () => {
@@ -42,9 +42,18 @@ describe('FilterIndex', () => {
 		expect([...index.match(progress('t1'))]).toEqual(['a']);
 		index.set('a', 's1', { task_ids: ['t2'] });
 		index.remove('a', 's2');
-		expect(index.match(progress('t1')).size).toBe(0);
+		expect(index.match(progress('t1')).length).toBe(0);
 		index.removeOwner('a');
-		expect(index.match(progress('t1')).size).toBe(0);
+		expect(index.match(progress('t1')).length).toBe(0);
 		expect([index.size, index.owners]).toEqual([0, 0]);
+	});
+
+	it('keeps no empty bucket behind for ids nobody watches any more', () => {
+		const index = new FilterIndex<string>();
+		for (let i = 0; i < 100; i++) index.set('a', 's', { task_ids: [`t${i}`] });
+		index.removeOwner('a');
+		index.set('b', 's', { task_ids: ['t0'] });
+		expect([...index.match(progress('t0'))]).toEqual(['b']);
+		expect(index.buckets).toBe(1);
 	});
 });

@@ -24,17 +24,92 @@ export function encodeEvent(event: AnyDomainEvent, seq: number): Buffer {
 const BATCH_HEAD = Buffer.from('{"type":"batch","events":[');
 const BATCH_TAIL = Buffer.from(']}');
 const COMMA = 0x2c;
+/** FIN + text opcode; with RSV1 for a compressed message */
+const FIN_TEXT = 0x81;
+const RSV1 = 0x40;
 
-/** A `batch` frame from already encoded envelopes, copied once into one buffer, never parsed again. */
-export function encodeBatch(items: readonly { frame: Buffer }[]): Buffer {
+/** Bytes of a server-to-client frame header (no mask) for a payload of `length` bytes. */
+export function wireHeadLength(length: number): number {
+	return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+function writeHead(out: Buffer, length: number, compressed: boolean): number {
+	out[0] = compressed ? FIN_TEXT | RSV1 : FIN_TEXT;
+	if (length < 126) {
+		out[1] = length;
+		return 2;
+	}
+	if (length < 65536) {
+		out[1] = 126;
+		out.writeUInt16BE(length, 2);
+		return 4;
+	}
+	out[1] = 127;
+	out.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+	out.writeUInt32BE(length >>> 0, 6);
+	return 10;
+}
+
+/**
+ * A whole WebSocket text frame (header and payload) ready for the socket, so the same bytes can
+ * be written to every client without ws framing them again per client. `compressed`: the payload
+ * is a permessage-deflate message (RSV1 set).
+ */
+export function wireFrame(payload: Buffer | string, compressed = false): Buffer {
+	const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+	const out = Buffer.allocUnsafe(wireHeadLength(length) + length);
+	const at = writeHead(out, length, compressed);
+	if (typeof payload === 'string') out.write(payload, at);
+	else payload.copy(out, at);
+	return out;
+}
+
+/** The payloads of whole frames written back to back (views, not copies). */
+export function payloadsOf(wire: Buffer): Buffer[] {
+	const out: Buffer[] = [];
+	for (let at = 0; at < wire.length;) {
+		let length = wire[at + 1]! & 0x7f;
+		let head = 2;
+		if (length === 126) {
+			length = wire.readUInt16BE(at + 2);
+			head = 4;
+		} else if (length === 127) {
+			length = wire.readUInt32BE(at + 6) + wire.readUInt32BE(at + 2) * 2 ** 32;
+			head = 10;
+		}
+		out.push(wire.subarray(at + head, at + head + length));
+		at += head + length;
+	}
+	return out;
+}
+
+/** The length of a `batch` payload of these encoded envelopes. */
+function batchLength(items: readonly { frame: Buffer }[]): number {
 	let size = BATCH_HEAD.length + BATCH_TAIL.length + items.length - 1;
 	for (const item of items) size += item.frame.length;
-	const out = Buffer.allocUnsafe(size);
-	let at = BATCH_HEAD.copy(out, 0);
+	return size;
+}
+
+function writeBatch(out: Buffer, at: number, items: readonly { frame: Buffer }[]): void {
+	at += BATCH_HEAD.copy(out, at);
 	for (let i = 0; i < items.length; i++) {
 		if (i > 0) out[at++] = COMMA;
 		at += items[i]!.frame.copy(out, at);
 	}
 	BATCH_TAIL.copy(out, at);
+}
+
+/** A `batch` payload from already encoded envelopes, copied once into one buffer, never parsed again. */
+export function encodeBatch(items: readonly { frame: Buffer }[]): Buffer {
+	const out = Buffer.allocUnsafe(batchLength(items));
+	writeBatch(out, 0, items);
+	return out;
+}
+
+/** A whole `batch` frame (header and payload) in one buffer: one allocation, one copy per event. */
+export function batchWireFrame(items: readonly { frame: Buffer }[]): Buffer {
+	const length = batchLength(items);
+	const out = Buffer.allocUnsafe(wireHeadLength(length) + length);
+	writeBatch(out, writeHead(out, length, false), items);
 	return out;
 }

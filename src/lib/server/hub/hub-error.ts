@@ -78,14 +78,6 @@ export class HubError extends Error {
 		);
 	}
 
-	static forbiddenOrigin(origin: string): HubError {
-		return new HubError(
-			'forbidden_origin',
-			`Pages from ${origin} may not open this hub. Serve the page from this server or add its origin to ACO_ALLOWED_ORIGINS.`,
-			{ closeCode: CloseCode.FORBIDDEN_ORIGIN, retryable: false }
-		);
-	}
-
 	static shuttingDown(): HubError {
 		return new HubError(
 			'shutting_down',

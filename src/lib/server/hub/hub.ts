@@ -2,7 +2,8 @@
  * @module hub/hub
  * The WebSocket hub: composes the pool (admission, registry), sessions (one client each, with
  * its rate limit and bounded queue), the heartbeat (liveness), the router (client messages),
- * the broadcaster (bus → filter index → clients), history (replay on resume), compression and
+ * the broadcaster (bus → channels of clients with the same subscriptions → clients), history
+ * (replay on resume, readers behind the stream), shared frames, compression and
  * metrics.
  * Each concern lives in its own module; this one wires them and owns the lifecycle
  * `running → closing → closed`.
@@ -12,7 +13,6 @@
  * server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
  * await hub.close(1001, 'server shutting down');
  */
-import { isAllowedOrigin } from '../origin';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -23,11 +23,14 @@ import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
 import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
+import type { Principal } from '../auth/principal';
+import { AccessWatch, openAccess, type HubAccess } from './access';
 import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
-import { deflateOptions } from './compression';
+import { deflateOptions, frameCompression } from './compression';
+import { FrameCache } from './frame-cache';
 import { createCounters } from './counters';
-import { FilterIndex } from './filter-index';
+import { Channels } from './channels';
 import { encodeControl } from './frames';
 import { Heartbeat } from './heartbeat';
 import { History } from './history';
@@ -37,7 +40,8 @@ import { createFigures, type HubFigures } from './figures';
 import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
 import { createHistoryReplayer } from './resume';
 import { Router } from './router';
-import { Session, type RawSocket } from './session';
+import { DEFAULT_WRITE_HIGH_WATER_BYTES, Session, type RawSocket } from './session';
+import { SystemFeed } from './system-feed';
 import type { FrameInterceptor, Hub } from './types';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
@@ -59,6 +63,8 @@ export interface HubDeps {
 	processMetrics?: boolean;
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
+	/** who may connect (credentials, Host, Origin); without it everyone may, from same-host pages */
+	access?: HubAccess;
 	/** this node's id, the `node` label of every metric */
 	node?: string;
 }
@@ -67,11 +73,22 @@ type HubState = 'running' | 'closing' | 'closed';
 
 export function createHub(deps: HubDeps): Hub {
 	const { bus, config, logger } = deps;
+	const access = deps.access ?? openAccess(config.allowedOrigins);
 	const counters = createCounters();
 	const startedAt = Date.now();
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
-	const index = new FilterIndex<Session>();
+	const frames = new FrameCache(frameCompression(config.compression));
+	const channels = new Channels<Session>({
+		frames,
+		batchMaxEvents: config.batchMaxEvents,
+		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
+		onError: (err, session) => {
+			// one broken session must not keep the event from the others
+			counters.errors += 1;
+			logger.error({ err, client_id: session.id }, 'delivery to a session failed');
+		}
+	});
 	const history =
 		deps.history ??
 		new History({
@@ -81,7 +98,7 @@ export function createHub(deps: HubDeps): Hub {
 		});
 	const broadcaster = new Broadcaster({
 		source: deps.source ?? new LocalNumbering(bus),
-		index,
+		recipients: channels,
 		history,
 		counters,
 		logger: logger.child({ part: 'broadcast' }),
@@ -103,7 +120,7 @@ export function createHub(deps: HubDeps): Hub {
 		counters,
 		pool,
 		history,
-		index,
+		channels,
 		position: () => broadcaster.position,
 		latency: () => metrics.latencySummary(),
 		startedAt
@@ -114,7 +131,7 @@ export function createHub(deps: HubDeps): Hub {
 		processMetrics: deps.processMetrics,
 		node: deps.node
 	});
-	const onDelivered = (ms: number) => metrics.observeLatency(ms);
+	const onDelivered = (ms: number, count: number) => metrics.observeLatency(ms, count);
 	const router = new Router({
 		position,
 		replayer: createHistoryReplayer(position),
@@ -128,11 +145,16 @@ export function createHub(deps: HubDeps): Hub {
 		idleTimeoutMs: config.idleTimeoutMs,
 		logger: logger.child({ part: 'heartbeat' })
 	});
+	const watch = new AccessWatch<Session>({ access, logger: logger.child({ part: 'access' }) });
 	// `closeTimeout` exists in ws ≥ 8.18 but not yet in @types/ws; it bounds a close
 	// handshake the peer never answers (half-open TCP) so the socket does not linger 30 s.
 	const wsOptions: ServerOptions & { closeTimeout: number } = {
 		noServer: true,
 		maxPayload: config.maxInboundBytes,
+		// A message in thousands of 1-byte fragments, or a frame trickled in as thousands of TCP
+		// reads, is held piece by piece until it completes; these bound the pieces (1008 past them).
+		maxFragments: config.maxFragments,
+		maxBufferedChunks: config.maxBufferedChunks,
 		perMessageDeflate: deflateOptions(config.compression),
 		clientTracking: false,
 		// Handlers are synchronous and cheap; yielding between frames would only add latency.
@@ -146,10 +168,19 @@ export function createHub(deps: HubDeps): Hub {
 		logger.error({ err }, 'WebSocket server error');
 	});
 
+	const systemFeed = new SystemFeed({
+		clients: sessions,
+		counters,
+		stats: figures.stats,
+		logger: logger.child({ part: 'system-feed' })
+	});
+
 	let state: HubState = 'running';
 	let closing: Promise<void> | null = null;
 	broadcaster.start();
 	heartbeat.start();
+	systemFeed.start();
+	watch.start();
 	logger.info({ epoch: broadcaster.epoch, max_connections: pool.max }, 'hub started');
 
 	function welcome(clientId: string): WelcomeData {
@@ -164,15 +195,16 @@ export function createHub(deps: HubDeps): Hub {
 		};
 	}
 
-	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket): void {
+	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket, principal: Principal): void {
 		const id = randomUUID();
 		const session = new Session({
 			id,
+			principal,
 			socket: ws,
 			rawSocket: raw,
 			remoteAddress: remoteOf(req),
 			counters,
-			index,
+			channels,
 			position: () => broadcaster.seq,
 			history,
 			maxBufferedBytes: config.maxBufferedBytes,
@@ -185,30 +217,94 @@ export function createHub(deps: HubDeps): Hub {
 				maxViolations: config.rateLimitMaxViolations
 			},
 			onDelivered,
+			frames,
+			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: logger.child({ client_id: id }),
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {
 				pool.remove(s);
+				watch.remove(s);
 				logger.debug({ client_id: s.id, code, reason, active: pool.size }, 'client disconnected');
 			}
 		});
 		pool.add(session);
-		logger.debug({ client_id: id, remote: req.socket.remoteAddress, active: pool.size }, 'client connected');
+		watch.add(session);
+		logger.debug(
+			{
+				client_id: id,
+				remote: req.socket.remoteAddress,
+				active: pool.size,
+				role: principal.role,
+				via: principal.via
+			},
+			'client connected'
+		);
 		session.send(encodeControl('welcome', welcome(id)));
 	}
 
 	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+		if (state !== 'running') {
+			pool.recordRejected('shutting_down');
+			refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
+			return;
+		}
+		// nothing listens to the socket until ws takes it; an error meanwhile must not crash the process
+		const onError = () => socket.destroy();
+		socket.on('error', onError);
+		access.admit(req).then(
+			(admission) => {
+				socket.off('error', onError);
+				if (socket.destroyed) return;
+				if (!admission.ok) {
+					pool.recordRejected(
+						admission.code === 'forbidden_host'
+							? 'host'
+							: admission.code === 'forbidden_origin'
+								? 'origin'
+								: 'auth'
+					);
+					logger.warn(
+						{
+							code: admission.code,
+							status: admission.status,
+							origin: req.headers.origin,
+							remote: remoteOf(req)
+						},
+						'upgrade refused'
+					);
+					const closeCode = admission.status === 401 ? CloseCode.UNAUTHORIZED : CloseCode.FORBIDDEN;
+					refuseUpgrade(
+						socket,
+						admission.status,
+						new HubError(admission.code, admission.message, { closeCode }),
+						undefined,
+						admission.headers
+					);
+					return;
+				}
+				admitted(req, socket, head, admission.principal);
+			},
+			(err: unknown) => {
+				// e.g. the database that keeps sessions is away: a retryable refusal, not a dropped socket
+				counters.errors += 1;
+				socket.off('error', onError);
+				logger.warn({ err, url: req.url }, 'could not check the credentials of an upgrade');
+				const error = new HubError(
+					'credentials_unavailable',
+					'The server cannot check credentials right now. Retry shortly.',
+					{ closeCode: CloseCode.OVERLOADED, retryable: true, cause: err }
+				);
+				refuseUpgrade(socket, 503, error, DEFAULT_RETRY_AFTER_S);
+			}
+		);
+	}
+
+	/** The checks that need no await, then the handshake (ws completes it synchronously). */
+	function admitted(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
 		try {
 			if (state !== 'running') {
 				pool.recordRejected('shutting_down');
 				refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
-				return;
-			}
-			const origin = req.headers.origin;
-			if (!isAllowedOrigin(origin, req.headers.host, config.allowedOrigins)) {
-				pool.recordRejected('origin');
-				logger.warn({ origin, remote: req.socket.remoteAddress }, 'upgrade from a foreign origin refused');
-				refuseUpgrade(socket, 403, HubError.forbiddenOrigin(String(origin)));
 				return;
 			}
 			if (!pool.hasCapacity()) {
@@ -241,7 +337,9 @@ export function createHub(deps: HubDeps): Hub {
 				return;
 			}
 			// A malformed handshake is answered by ws itself (400 and the reason), without a callback.
-			wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, socket as unknown as RawSocket));
+			wss.handleUpgrade(req, socket, head, (ws) =>
+				onConnection(ws, req, socket as unknown as RawSocket, principal)
+			);
 		} catch (err) {
 			counters.errors += 1;
 			logger.error({ err, url: req.url }, 'upgrade failed');
@@ -253,6 +351,8 @@ export function createHub(deps: HubDeps): Hub {
 		state = 'closing';
 		broadcaster.stop();
 		heartbeat.stop();
+		systemFeed.stop();
+		watch.stop();
 		const open = [...pool.values()];
 		logger.info({ code, connections: open.length }, 'hub closing');
 		for (const session of open) session.close(code, reason);
@@ -276,6 +376,7 @@ export function createHub(deps: HubDeps): Hub {
 	return {
 		handleUpgrade,
 		stats: figures.stats,
+		systemStats: () => systemFeed.response(),
 		async metrics() {
 			return { contentType: metrics.contentType, body: await metrics.text() };
 		},

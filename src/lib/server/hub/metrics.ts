@@ -41,6 +41,10 @@ export const COUNTER_METRICS: Record<string, [string, CounterKey]> = {
 	],
 	aco_hub_rate_limit_violations_total: ['Client messages refused by the rate limit.', 'rateLimitViolations'],
 	aco_hub_rate_limit_closes_total: ['Clients closed with 4003 for flooding.', 'rateLimitCloses'],
+	aco_hub_rate_coalesced_total: [
+		'Progress updates replaced by a newer value for clients that asked for a slower rate.',
+		'rateCoalesced'
+	],
 	aco_hub_slow_consumer_closes_total: ['Clients closed with 4002 as slow consumers.', 'slowConsumerCloses'],
 	aco_hub_errors_total: ['Protocol errors answered, socket errors and internal failures.', 'errors'],
 	aco_hub_transient_errors_total: ['Transient faults recovered from.', 'transientErrors'],
@@ -94,12 +98,13 @@ class BucketHistogram {
 		this.#counts = new Float64Array(bounds.length + 1);
 	}
 
-	observe(value: number): void {
+	/** Counts `value` `times` times (events written together share one latency). */
+	observe(value: number, times = 1): void {
 		let i = 0;
 		while (i < this.#bounds.length && value > this.#bounds[i]!) i++;
-		this.#counts[i]! += 1;
-		this.sum += value;
-		this.count += 1;
+		this.#counts[i]! += times;
+		this.sum += value * times;
+		this.count += times;
 	}
 
 	/** What prom-client's registry reads from a metric when it formats the text. */
@@ -203,8 +208,8 @@ export class HubMetrics {
 		if (options.processMetrics) collectDefaultMetrics({ register: registry });
 	}
 
-	observeLatency(ms: number): void {
-		this.#latency.observe(ms / 1000);
+	observeLatency(ms: number, count = 1): void {
+		this.#latency.observe(ms / 1000, count);
 	}
 
 	/** events observed and their mean delivery latency */

@@ -32,7 +32,7 @@ describe('SessionPool', () => {
 			active: 1,
 			total_created: 2,
 			rejected: 3,
-			rejected_by_reason: { capacity: 1, per_ip: 2, origin: 0, shutting_down: 0 },
+			rejected_by_reason: { capacity: 1, per_ip: 2, origin: 0, host: 0, auth: 0, shutting_down: 0 },
 			max: 5,
 			max_per_ip: 3,
 			addresses: 1

@@ -14,8 +14,8 @@ import type { Session } from './session';
 /** Seconds a refused client is told to wait before trying again. */
 export const DEFAULT_RETRY_AFTER_S = 5;
 
-/** Why an upgrade was refused. */
-export type RejectReason = 'capacity' | 'per_ip' | 'origin' | 'shutting_down';
+/** Why an upgrade was refused (`auth`: no, wrong or expired credentials, or a role that may not). */
+export type RejectReason = 'capacity' | 'per_ip' | 'origin' | 'host' | 'auth' | 'shutting_down';
 
 export interface PoolStats {
 	active: number;
@@ -34,7 +34,14 @@ export class SessionPool {
 	#sessions = new Map<string, Session>();
 	#perIp = new Map<string, number>();
 	#totalCreated = 0;
-	#rejected: Record<RejectReason, number> = { capacity: 0, per_ip: 0, origin: 0, shutting_down: 0 };
+	#rejected: Record<RejectReason, number> = {
+		capacity: 0,
+		per_ip: 0,
+		origin: 0,
+		host: 0,
+		auth: 0,
+		shutting_down: 0
+	};
 
 	constructor(maxConnections: number, maxPerIp = maxConnections) {
 		if (!Number.isInteger(maxConnections) || maxConnections < 1) {
@@ -116,14 +123,22 @@ export class SessionPool {
  * Answers an upgrade request with a plain HTTP error instead of the handshake and closes the
  * socket. The body is the REST API's error shape.
  */
-export function refuseUpgrade(socket: Duplex, status: number, error: HubError, retryAfterS?: number): void {
+export function refuseUpgrade(
+	socket: Duplex,
+	status: number,
+	error: HubError,
+	retryAfterS?: number,
+	extraHeaders: Record<string, string> = {}
+): void {
 	const body = JSON.stringify({ error: { code: error.code, message: error.message } } satisfies ApiErrorBody);
 	const headers = [
 		`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`,
 		'Connection: close',
 		'Content-Type: application/json; charset=utf-8',
 		`Content-Length: ${Buffer.byteLength(body)}`,
-		...(retryAfterS === undefined ? [] : [`Retry-After: ${retryAfterS}`])
+		...(retryAfterS === undefined ? [] : [`Retry-After: ${retryAfterS}`]),
+		// header values come from our own code, never from the request (no header injection)
+		...Object.entries(extraHeaders).map(([name, value]) => `${name}: ${value.replace(/[\r\n]/g, ' ')}`)
 	];
 	// The peer may already be gone; a write error must not become an uncaught exception.
 	socket.on('error', () => socket.destroy());

@@ -4,7 +4,8 @@ import type { AnyDomainEvent } from '../../protocol/events';
 import { createLogger } from '../logger';
 import { createCounters } from './counters';
 import type { Task } from '../../protocol/models';
-import { FilterIndex } from './filter-index';
+import { Channels } from './channels';
+import { FrameCache } from './frame-cache';
 import { History } from './history';
 import { HubError } from './hub-error';
 import { Session, type SessionOptions, type SessionSocket } from './session';
@@ -337,16 +338,18 @@ describe('Session', () => {
 		expect(session.state).toBe('closing');
 	});
 
-	it('frees its queue, timer and index entries when it closes', async () => {
-		const index = new FilterIndex<Session>();
-		const { session, socket, publish } = make({ index, batchFlushMs: 10_000, writeHighWaterBytes: 1 });
+	it('frees its queue, timer and channel membership when it closes', async () => {
+		const channels = new Channels<Session>({ frames: new FrameCache(), batchMaxEvents: 10, runBytes: 65536 });
+		const { session, socket, publish } = make({ channels, batchFlushMs: 10_000, writeHighWaterBytes: 1 });
 		session.subscribe('a', {});
 		socket.bufferedAmount = 10;
 		publish(progress('t1'));
 		await flushed();
 		expect(session.queueDepth).toBe(1);
 		socket.finishClose(1006, '');
-		expect([session.queueDepth, index.size, session.subscriptionCount]).toEqual([0, 0, 0]);
+		expect([session.queueDepth, channels.subscriptions, channels.size, session.subscriptionCount]).toEqual([
+			0, 0, 0, 0
+		]);
 	});
 });
 

@@ -22,11 +22,14 @@ import {
 	DEFAULT_QUEUE_MAX_MESSAGES
 } from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
+import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
-import type { FilterIndex } from './filter-index';
+import type { Channels, ChannelMember, SharedRun } from './channels';
 import { encodeControl } from './frames';
+import type { FrameCache } from './frame-cache';
 import { HubError } from './hub-error';
+import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import type { HistoryEntry, HistorySource } from './stream';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket, type ReplayOutcome } from './writer';
@@ -47,6 +50,8 @@ export type SessionSocket = Pick<
 
 export interface SessionOptions {
 	id: string;
+	/** who the client acts for (checked at the upgrade); the anonymous operator when omitted */
+	principal?: Principal;
 	socket: SessionSocket;
 	counters: HubCounters;
 	logger: Logger;
@@ -56,7 +61,7 @@ export interface SessionOptions {
 	onClose: (session: Session, code: number, reason: string) => void;
 	rawSocket?: RawSocket;
 	/** where the session's subscriptions are filed for the broadcaster */
-	index?: FilterIndex<Session>;
+	channels?: Channels<Session>;
 	/** the seq of the newest event broadcast */
 	position?: () => number;
 	/** where the client reads when it falls behind its live queue, and replays from */
@@ -70,13 +75,18 @@ export interface SessionOptions {
 	batchFlushMs?: number;
 	writeHighWaterBytes?: number;
 	rateLimit?: RateLimitOptions;
-	/** delivery latency of each written event, ms */
-	onDelivered?: (latencyMs: number) => void;
+	/** mean delivery latency of `count` events written together, ms */
+	onDelivered?: (latencyMs: number, count: number) => void;
+	/** frames shared by every client of the hub */
+	frames?: FrameCache;
+	/** the client negotiated permessage-deflate: frames may go compressed */
+	deflate?: boolean;
 	now?: () => number;
 }
 
-export class Session {
+export class Session implements ChannelMember {
 	readonly id: string;
+	readonly principal: Principal;
 	readonly connectedAt: number;
 	readonly remoteAddress: string;
 	#options: SessionOptions;
@@ -94,6 +104,9 @@ export class Session {
 	#liveSince = 0;
 	#writer: Writer;
 	#limiter: RateLimiter | null;
+	/** the rate each subscription asked for (rate-gate), and the gate, made for the first one */
+	#rates = new Map<string, number>();
+	#rateGate: RateGate | null = null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
 	#window: 'idle' | 'holding' | 'live' = 'idle';
 	#windowTimer: NodeJS.Timeout | null = null;
@@ -101,6 +114,7 @@ export class Session {
 
 	constructor(options: SessionOptions) {
 		this.id = options.id;
+		this.principal = options.principal ?? ANONYMOUS_OPERATOR;
 		this.#options = options;
 		this.#socket = options.socket;
 		this.#counters = options.counters;
@@ -124,7 +138,9 @@ export class Session {
 			wants: (entry) => this.#wantsRoute(entry),
 			isOpen: () => this.#state === 'open',
 			onOverflow: (what) => this.#slowClose(what),
-			onDelivered: options.onDelivered
+			onDelivered: options.onDelivered,
+			frames: options.frames,
+			deflate: options.deflate
 		});
 		this.remoteAddress = options.remoteAddress ?? '';
 		this.connectedAt = this.#now();
@@ -211,10 +227,22 @@ export class Session {
 		return this.#writer.send(data, afterSeq);
 	}
 
+	/** Takes its channel's runs of events for this tick. */
+	offer(runs: readonly SharedRun[]): void {
+		if (this.#state !== 'open') return;
+		// a slower-rate subscription coalesces progress per event, so its events go one by one
+		if (this.#rates.size > 0) {
+			for (const run of runs) for (const entry of run.entries) this.deliver(entry);
+			return;
+		}
+		this.#writer.offer(runs);
+	}
+
 	/** Hands the client a live event (the broadcaster decided it matches). */
 	deliver(entry: HistoryEntry): void {
 		if (this.#state !== 'open') return;
-		this.#writer.deliver(entry);
+		if (this.#rateGate) this.#rateGate.offer(entry, rateInterval(this.#rated(), entry));
+		else this.#writer.deliver(entry);
 	}
 
 	/**
@@ -266,14 +294,15 @@ export class Session {
 	 * Adds the subscription, or replaces the filter of an existing one with the same id.
 	 * @throws {HubError} `too_many_subscriptions` when a new id would exceed the limit
 	 */
-	subscribe(sub: string, filter: EventFilter): void {
+	subscribe(sub: string, filter: EventFilter, options: { maxRate?: number } = {}): void {
 		if (this.#state !== 'open') return;
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
 		if (this.#subscriptions.size === 0) this.#liveSince = this.#options.position?.() ?? 0;
 		this.#subscriptions.set(sub, filter);
-		this.#options.index?.set(this, sub, filter);
+		this.#setRate(sub, options.maxRate);
+		this.#options.channels?.update(this, this.#subscriptions);
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
 			this.#writer.hold = true;
@@ -301,14 +330,33 @@ export class Session {
 		if (sub === undefined) {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
-			this.#options.index?.removeOwner(this);
+			this.#rates.clear();
+			this.#options.channels?.leave(this);
 			return removed;
 		}
 		if (!this.#subscriptions.delete(sub)) {
 			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
 		}
-		this.#options.index?.remove(this, sub);
+		this.#rates.delete(sub);
+		this.#options.channels?.update(this, this.#subscriptions);
 		return [sub];
+	}
+
+	#setRate(sub: string, maxRate: number | undefined): void {
+		if (!maxRate) {
+			this.#rates.delete(sub);
+			return;
+		}
+		this.#rates.set(sub, maxRate);
+		this.#rateGate ??= new RateGate({
+			deliver: (entry) => this.#writer.deliver(entry),
+			onCoalesced: () => (this.#counters.rateCoalesced += 1)
+		});
+	}
+
+	/** The subscriptions with their rates, for the rate gate. */
+	*#rated(): Iterable<RatedFilter> {
+		for (const [sub, filter] of this.#subscriptions) yield { filter, maxRate: this.#rates.get(sub) };
 	}
 
 	/** Whether any subscription wants the event; a session without subscriptions wants none. */
@@ -363,8 +411,9 @@ export class Session {
 	}
 
 	#release(): void {
+		this.#rateGate?.clear();
 		this.#subscriptions.clear();
-		this.#options.index?.removeOwner(this);
+		this.#options.channels?.leave(this);
 		this.#writer.release();
 		if (this.#windowTimer) {
 			clearTimeout(this.#windowTimer);

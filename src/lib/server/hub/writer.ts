@@ -26,7 +26,9 @@ import { WebSocket } from 'ws';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import { HistoryCursor } from './cursor';
-import { encodeBatch, encodeControl } from './frames';
+import type { SharedRun } from './channels';
+import { FrameCache, frameCounts } from './frame-cache';
+import { encodeControl, payloadsOf } from './frames';
 import { Outbox } from './outbox';
 import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
 
@@ -34,17 +36,26 @@ import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
 export const DEFAULT_WRITE_HIGH_WATER_BYTES = 64 * 1024;
 /** Corked rounds of writing per flush before yielding to the event loop (a fast reader of a long backlog). */
 const ROUNDS_PER_FLUSH = 4;
+/** `{"type":"batch","events":[` and `]}` around a batch's events */
+const BATCH_OVERHEAD = 28;
+/** Batches written in one go per client (one buffer, shared by the clients that get the same events). */
+const RUN_BATCHES = 16;
 
 /** The parts of a `ws` WebSocket the writer uses. */
 export type WriterSocket = Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send'>;
 
-/** The TCP socket under the WebSocket: its `drain` resumes writing, `bytesWritten` counts wire bytes. */
+/**
+ * The TCP socket under the WebSocket: its `drain` resumes writing, `bytesWritten` counts wire
+ * bytes. With `write`, the writer writes whole frames itself (the same bytes for every client,
+ * see frame-cache.ts); ws still does the handshake, reading, pings and the close.
+ */
 export interface RawSocket {
 	bytesWritten: number;
 	on(event: 'drain', listener: () => void): unknown;
 	off(event: 'drain', listener: () => void): unknown;
 	cork?(): void;
 	uncork?(): void;
+	write?(chunk: Buffer): boolean;
 }
 
 export interface DroppedRange {
@@ -78,8 +89,12 @@ export interface WriterOptions {
 	isOpen: () => boolean;
 	/** the client cannot be served without losing what it must not lose: close it as slow */
 	onOverflow: (what: string) => void;
-	/** delivery latency of each written event, ms */
-	onDelivered?: (latencyMs: number) => void;
+	/** mean delivery latency of `count` events written together, ms */
+	onDelivered?: (latencyMs: number, count: number) => void;
+	/** frames shared by every client of the hub; one of its own when omitted */
+	frames?: FrameCache;
+	/** the client negotiated permessage-deflate: frames may go compressed */
+	deflate?: boolean;
 }
 
 interface Replay {
@@ -107,6 +122,7 @@ export class Writer {
 	#retryTimer: NodeJS.Timeout | null = null;
 	#immediate: NodeJS.Immediate | null = null;
 	#batch: HistoryEntry[] = [];
+	#frames: FrameCache;
 	#flushNow = () => this.#flush();
 	#onDrain = () => {
 		this.#waitingDrain = false;
@@ -115,6 +131,7 @@ export class Writer {
 
 	constructor(options: WriterOptions) {
 		this.#options = options;
+		this.#frames = options.frames ?? new FrameCache();
 		options.rawSocket?.on('drain', this.#onDrain);
 	}
 
@@ -178,6 +195,47 @@ export class Writer {
 		this.#outbox.pushEvent(entry);
 		if (this.#outbox.events > this.#options.maxMessages) this.#readBehind();
 		if (!this.#waitingDrain) this.#schedule(false);
+	}
+
+	/**
+	 * Takes a channel's runs (in order): while the client is caught up, has nothing of its own
+	 * waiting and its socket is writable, each run is written with one call (the same bytes for
+	 * every member); whatever is left goes the way of {@link deliver}.
+	 */
+	offer(runs: readonly SharedRun[]): void {
+		let i = 0;
+		if (!this.#cursor && this.#direct(runs[0]!)) {
+			const raw = this.#options.rawSocket;
+			const corked = runs.length > 1 && raw?.cork !== undefined;
+			if (corked) raw!.cork!();
+			for (; i < runs.length && this.#writable(); i++) this.#writeRun(runs[i]!);
+			if (corked) raw!.uncork!();
+		}
+		for (; i < runs.length; i++) for (const entry of runs[i]!.entries) this.deliver(entry);
+	}
+
+	/** Whether a run can be written now without passing anything this client still owes. */
+	#direct(run: SharedRun): boolean {
+		return (
+			this.#outbox.events === 0 &&
+			this.#outbox.controls === 0 &&
+			!this.#hold &&
+			this.#replay === null &&
+			this.#dropped === null &&
+			run.entries[0]!.seq > this.#liveFrom &&
+			this.#options.isOpen() &&
+			this.#writable()
+		);
+	}
+
+	#writeRun(run: SharedRun): void {
+		if (!this.#writeWire(run.wire(this.#options.deflate === true), run.size, run.frames)) return;
+		const { counters, onDelivered } = this.#options;
+		const n = run.entries.length;
+		counters.batchesSent += run.batches;
+		counters.eventsDelivered += n;
+		this.#lastWrittenSeq = run.entries[n - 1]!.seq;
+		onDelivered?.(performance.now() - run.meanAt, n);
 	}
 
 	/**
@@ -349,14 +407,16 @@ export class Writer {
 	}
 
 	/**
-	 * The next events to write, at most `batchMaxEvents`, none past a reply that is due or the end
-	 * of a replay; or why there are none: `boundary` (something is due first), `idle` (caught up),
-	 * `wait` (a page is on its way), `gone` (history moved past the reader).
+	 * The next events to write, at most RUN_BATCHES batches' worth, none past a reply that is due
+	 * or the end of a replay; or why there are none: `boundary` (something is due first), `idle`
+	 * (caught up), `wait` (a page is on its way), `gone` (history moved past the reader).
 	 */
 	#takeBatch(): HistoryEntry[] | 'boundary' | 'idle' | 'wait' | 'gone' {
 		const batch = this.#batch;
 		batch.length = 0;
-		const max = this.#options.batchMaxEvents;
+		const max = this.#options.batchMaxEvents * RUN_BATCHES;
+		// a run stops at the socket's high-water mark too: big events go a few at a time
+		let room = this.#options.writeHighWaterBytes;
 		const control = this.#outbox.peekControl();
 		const boundary = Math.min(
 			control ? control.afterSeq : Infinity,
@@ -364,17 +424,18 @@ export class Writer {
 		);
 		const cursor = this.#cursor;
 		if (!cursor) {
-			while (batch.length < max) {
+			while (batch.length < max && room > 0) {
 				const entry = this.#outbox.peekEvent();
 				if (!entry) return batch.length ? batch : 'idle';
 				if (entry.seq > boundary) return batch.length ? batch : 'boundary';
 				batch.push(this.#outbox.shiftEvent()!);
+				room -= entry.frame.length;
 			}
 			return batch;
 		}
 		const replay = this.#replay;
 		const shedding = !replay && this.#inDanger(cursor);
-		while (batch.length < max) {
+		while (batch.length < max && room > 0) {
 			const entry = cursor.peek();
 			if (typeof entry === 'string') {
 				if (entry === 'end') {
@@ -404,6 +465,7 @@ export class Writer {
 				}
 			}
 			batch.push(entry);
+			room -= entry.frame.length;
 		}
 		return batch;
 	}
@@ -470,32 +532,48 @@ export class Writer {
 	}
 
 	#writeEvents(batch: HistoryEntry[]): void {
-		const frame = batch.length === 1 ? batch[0]!.frame : encodeBatch(batch);
-		if (!this.#write(frame)) return;
-		const { counters, onDelivered } = this.#options;
-		if (batch.length > 1) counters.batchesSent += 1;
-		counters.eventsDelivered += batch.length;
-		this.#lastWrittenSeq = batch[batch.length - 1]!.seq;
+		const n = batch.length;
+		const { counters, onDelivered, batchMaxEvents } = this.#options;
+		const { frames, batches } = frameCounts(batch, batchMaxEvents);
+		let size = batches * BATCH_OVERHEAD + n - frames;
+		for (let i = 0; i < n; i++) size += batch[i]!.frame.length;
+		const wire = this.#frames.run(batch, batchMaxEvents, this.#options.deflate === true);
+		if (!this.#writeWire(wire, size, frames)) return;
+		counters.batchesSent += batches;
+		counters.eventsDelivered += n;
+		this.#lastWrittenSeq = batch[n - 1]!.seq;
 		if (onDelivered) {
-			const now = performance.now();
-			for (const entry of batch) onDelivered(now - entry.at);
+			let sum = 0;
+			for (let i = 0; i < n; i++) sum += batch[i]!.at;
+			onDelivered(performance.now() - sum / n, n);
 		}
 	}
 
+	/** Writes a control reply (a string or an encoded payload). */
 	#write(data: string | Buffer): boolean {
-		const { socket, counters } = this.#options;
-		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
+		if (!this.#options.isOpen() || this.#options.socket.readyState !== WebSocket.OPEN) return false;
 		const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+		return this.#writeWire(this.#frames.control(data, this.#options.deflate === true), size);
+	}
+
+	/**
+	 * Writes whole frames (`count` of them, back to back in `wire`); `size` is their payload before
+	 * compression, for the byte counters.
+	 */
+	#writeWire(wire: Buffer, size: number, count = 1): boolean {
+		const { socket, counters, rawSocket } = this.#options;
+		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
 		try {
-			// A Buffer is sent as text so one encoded broadcast frame can go to every client.
-			socket.send(data, { binary: false });
+			if (rawSocket?.write) rawSocket.write(wire);
+			// without the raw socket (specs), ws frames each payload itself; always as text
+			else for (const payload of payloadsOf(wire)) socket.send(payload, { binary: false });
 		} catch (err) {
 			// a socket that started closing under us: transient, the close handler cleans up
 			counters.transientErrors += 1;
 			this.#options.logger.debug({ err, client_id: this.#options.clientId }, 'write failed');
 			return false;
 		}
-		counters.messagesSent += 1;
+		counters.messagesSent += count;
 		counters.bytesSent += size;
 		return true;
 	}

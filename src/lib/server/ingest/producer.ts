@@ -1,9 +1,14 @@
 /**
  * @module ingest/producer
- * The producer role on the hub's WebSocket: `producer.hello` (with the token when the server
- * has one), then `ingest.create_task` and `ingest.events`, each answered with `ingest.ack` or
- * `error` carrying the message's `id` as `ref`. The hub's router hands every frame here first
- * ({@link handleProducerFrame}); frames of other types go on to the subscriber protocol.
+ * The producer role on the hub's WebSocket: `producer.hello`, then `ingest.create_task` and
+ * `ingest.events`, each answered with `ingest.ack` or `error` carrying the message's `id` as
+ * `ref`. The hub's router hands every frame here first; frames of other types go on to the
+ * subscriber protocol.
+ *
+ * Ingesting needs the operator role: the connection's own credentials (the upgrade's bearer
+ * token) or a token in `producer.hello`. A refused hello is answered with `error` and the
+ * connection is closed (4500 for a wrong token, 4504 for a viewer's): a producer that cannot
+ * ingest has nothing more to say, and a guesser gets one try per connection.
  */
 import {
 	PRODUCER_MESSAGE_TYPES,
@@ -13,22 +18,31 @@ import {
 	type ControlType,
 	type IngestAckData
 } from '../../protocol';
+import type { Principal } from '../auth/principal';
 import type { Logger } from '../logger';
 import { isStoreUnavailable } from '../store/errors';
-import { tokenMatches } from './auth';
 import { isIngestError } from './ingest-error';
 import type { IngestService } from './service';
 
 /** What the producer role needs of a hub session (kept narrow: the hub may change). */
 export interface ProducerPeer {
 	readonly id: string;
+	readonly principal: Principal;
 	send(data: string): boolean;
+	close(code: number, reason?: string): void;
 }
+
+export type ProducerVerdict =
+	/** `authenticated`: credentials were checked (false when the server needs none) */
+	| { ok: true; authenticated: boolean }
+	| { ok: false; code: 'unauthorized' | 'forbidden'; message: string; closeCode: number };
+
+/** Whether a client may ingest, by its connection's principal or the token its hello carries. */
+export type ProducerAuthorizer = (principal: Principal, helloToken: string | undefined) => ProducerVerdict;
 
 export interface ProducerDeps {
 	ingest: IngestService;
-	/** the bearer token producers must present in `producer.hello`; null: none needed */
-	token: string | null;
+	authorize: ProducerAuthorizer;
 	logger: Logger;
 }
 
@@ -80,26 +94,23 @@ async function handle(
 		);
 	}
 	const message = parsed.data;
-	const { token } = deps;
 	if (message.type === 'producer.hello') {
-		if (token !== null && !tokenMatches(message.token, token)) {
-			return fail(
-				peer,
-				'unauthorized',
-				message.token
-					? 'The token in "producer.hello" is not the one this server was started with (its ACO_TOKEN).'
-					: 'This server requires a token: send it as "token" in "producer.hello".',
-				ref
-			);
+		const verdict = deps.authorize(peer.principal, message.token);
+		if (!verdict.ok) {
+			deps.logger.warn({ client_id: peer.id, code: verdict.code }, 'producer refused, closing');
+			fail(peer, verdict.code, verdict.message, ref);
+			peer.close(verdict.closeCode, verdict.code === 'forbidden' ? 'operator role needed' : 'invalid token');
+			return;
 		}
 		authenticated.add(peer);
-		return ack(peer, { kind: 'producer.hello', authenticated: token !== null, ...refField });
+		return ack(peer, { kind: 'producer.hello', authenticated: verdict.authenticated, ...refField });
 	}
-	if (token !== null && !authenticated.has(peer)) {
+	// a connection made with an operator's credentials (or to a server that needs none) may ingest at once
+	if (!authenticated.has(peer) && !deps.authorize(peer.principal, undefined).ok) {
 		return fail(
 			peer,
 			'unauthorized',
-			'Send "producer.hello" with the server\'s token before ingesting.',
+			'Ingesting needs the operator role: send "producer.hello" with an operator token first.',
 			ref
 		);
 	}

@@ -191,6 +191,22 @@ export const MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE executions ADD COLUMN output_dropped_lines INTEGER NOT NULL DEFAULT 0;
 			ALTER TABLE executions ADD COLUMN output_dropped_bytes INTEGER NOT NULL DEFAULT 0;
 		`
+	},
+	{
+		version: 7,
+		name: 'browser sign-in sessions',
+		// id is the SHA-256 of the cookie value: the database never holds a usable session
+		up: `
+			CREATE TABLE sessions (
+				id TEXT PRIMARY KEY,
+				role TEXT NOT NULL,
+				token_id TEXT NOT NULL,
+				created_at TEXT NOT NULL,
+				last_seen_at TEXT NOT NULL,
+				expires_at TEXT NOT NULL
+			);
+			CREATE INDEX sessions_expires ON sessions (expires_at);
+		`
 	}
 ];
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../protocol';
+import { preparePrivateFile, type Tightened } from '../data-dir';
 import { newId } from '../ids';
 import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
@@ -17,6 +18,7 @@ import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
 import type {
+	AuthSession,
 	ExecutionPatch,
 	InterruptedCounts,
 	IterateLinesQuery,
@@ -47,6 +49,8 @@ export interface SqliteStoreOptions {
 	filename?: string;
 	/** how long a write waits for another connection's lock before failing */
 	busyTimeoutMs?: number;
+	/** told when a database file was readable by others and has been made private */
+	onTightened?: Tightened;
 }
 
 /**
@@ -60,6 +64,11 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
 	if (filename !== ':memory:') {
 		fs.mkdirSync(dataDir, { recursive: true });
 		location = path.resolve(dataDir, filename);
+		// SQLite gives the -wal and -shm files the mode of the database file, so all three stay 0600
+		preparePrivateFile(location, { create: true, onTightened: options.onTightened });
+		for (const suffix of ['-wal', '-shm']) {
+			preparePrivateFile(location + suffix, { onTightened: options.onTightened });
+		}
 	}
 	const db = new Database(location, { timeout: busyTimeoutMs });
 	try {
@@ -397,6 +406,31 @@ class SqliteStore implements Store {
 		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
 		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));
 		return outline;
+	}
+
+	async createSession(session: AuthSession): Promise<void> {
+		this.#assertOpen();
+		this.#stmt.insertSession.run(session);
+	}
+
+	async getSession(id: string): Promise<AuthSession | null> {
+		this.#assertOpen();
+		return this.#stmt.getSession.get(id) ?? null;
+	}
+
+	async touchSession(id: string, lastSeenAt: string, expiresAt: string): Promise<boolean> {
+		this.#assertOpen();
+		return this.#stmt.touchSession.run(lastSeenAt, expiresAt, id).changes > 0;
+	}
+
+	async deleteSession(id: string): Promise<boolean> {
+		this.#assertOpen();
+		return this.#stmt.deleteSession.run(id).changes > 0;
+	}
+
+	async expireSessions(now: string): Promise<number> {
+		this.#assertOpen();
+		return this.#stmt.expireSessions.run(now).changes;
 	}
 
 	async ping(): Promise<void> {

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, patchSql } from './rows';
 import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
 import type { LogMarkRow } from './log-marks';
+import type { AuthSession } from './types';
 
 export type Params = Record<string, string | number | null>;
 
@@ -130,7 +131,20 @@ export function prepareStatements(db: Database.Database) {
 		),
 		interruptExecutions: db.prepare<Params>(
 			`UPDATE executions SET status = 'interrupted', finished_at = @now, error = @reason WHERE status = 'running'`
-		)
+		),
+
+		insertSession: db.prepare<[AuthSession]>(
+			`INSERT INTO sessions (id, role, token_id, created_at, last_seen_at, expires_at)
+			 VALUES (@id, @role, @token_id, @created_at, @last_seen_at, @expires_at)`
+		),
+		getSession: db.prepare<[string], AuthSession>(
+			'SELECT id, role, token_id, created_at, last_seen_at, expires_at FROM sessions WHERE id = ?'
+		),
+		touchSession: db.prepare<[string, string, string]>(
+			'UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?'
+		),
+		deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
+		expireSessions: db.prepare<[string]>('DELETE FROM sessions WHERE expires_at <= ?')
 	};
 }
 

@@ -457,6 +457,34 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		});
 	}
 
+	it('keeps sign-in sessions: creates, reads, touches, deletes and expires them', async () => {
+		const session = {
+			id: 'a'.repeat(64),
+			role: 'viewer' as const,
+			token_id: '0123456789abcdef',
+			created_at: '2024-01-01T00:00:00.000Z',
+			last_seen_at: '2024-01-01T00:00:00.000Z',
+			expires_at: '2024-01-01T08:00:00.000Z'
+		};
+		await store.createSession(session);
+		await store.createSession({ ...session, id: 'b'.repeat(64), expires_at: '2024-01-01T01:00:00.000Z' });
+		expect(await store.getSession(session.id)).toEqual(session);
+		expect(await store.getSession('c'.repeat(64))).toBeNull();
+		expect(await store.touchSession(session.id, '2024-01-01T02:00:00.000Z', '2024-01-01T10:00:00.000Z')).toBe(
+			true
+		);
+		expect(await store.getSession(session.id)).toMatchObject({
+			last_seen_at: '2024-01-01T02:00:00.000Z',
+			expires_at: '2024-01-01T10:00:00.000Z'
+		});
+		expect(await store.touchSession('c'.repeat(64), TS, TS)).toBe(false);
+		expect(await store.expireSessions('2024-01-01T01:00:00.000Z')).toBe(1);
+		expect(await store.getSession('b'.repeat(64))).toBeNull();
+		expect(await store.deleteSession(session.id)).toBe(true);
+		expect(await store.deleteSession(session.id)).toBe(false);
+		expect(await store.getSession(session.id)).toBeNull();
+	});
+
 	it('closes idempotently and refuses work afterwards', async () => {
 		await store.close();
 		await store.close();

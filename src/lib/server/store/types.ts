@@ -17,6 +17,7 @@ import type {
 	TaskStatus,
 	WorkflowRun
 } from '../../protocol';
+import type { Role } from '../../protocol/auth';
 import type { TaskQueue } from './queue';
 
 export interface NewRun {
@@ -107,6 +108,22 @@ export interface IterateLinesQuery {
 	stream?: LogStream;
 }
 
+/**
+ * A browser's sign-in session. Timestamps are ISO-8601 UTC text like every other record; the
+ * cookie's value is never stored, only its hash (so a copy of the database signs no one in).
+ */
+export interface AuthSession {
+	/** hex SHA-256 of the session cookie's value */
+	id: string;
+	role: Role;
+	/** the token that signed in (its id, a prefix of its hash): the session ends with the token */
+	token_id: string;
+	created_at: string;
+	last_seen_at: string;
+	/** the session is over from this instant on */
+	expires_at: string;
+}
+
 /** what `createTaskOnce` did: created the task, or found the one the key created before */
 export interface TaskOnce {
 	task: Task;
@@ -168,6 +185,16 @@ export interface Store {
 	readLogLinesAt(executionId: string, lines: readonly number[]): Promise<LogLine[]>;
 	/** groups and annotations, kept at ingest */
 	readLogOutline(executionId: string): Promise<LogOutlineResponse>;
+
+	/** stores a new sign-in session (its id is new: ids are hashes of random values) */
+	createSession(session: AuthSession): Promise<void>;
+	getSession(id: string): Promise<AuthSession | null>;
+	/** records use of a session and moves its end; false when it no longer exists */
+	touchSession(id: string, lastSeenAt: string, expiresAt: string): Promise<boolean>;
+	/** ends a session (sign-out); false when it did not exist */
+	deleteSession(id: string): Promise<boolean>;
+	/** deletes every session whose `expires_at` is at or before `now`; returns how many */
+	expireSessions(now: string): Promise<number>;
 
 	/** resolves when the database answers; rejects (StoreUnavailableError for PostgreSQL) when it does not */
 	ping(): Promise<void>;

@@ -157,6 +157,22 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 			ALTER TABLE executions ADD COLUMN output_dropped_lines bigint NOT NULL DEFAULT 0;
 			ALTER TABLE executions ADD COLUMN output_dropped_bytes bigint NOT NULL DEFAULT 0;
 		`
+	},
+	{
+		version: 3,
+		name: 'browser sign-in sessions',
+		// id is the SHA-256 of the cookie value: the database never holds a usable session
+		up: `
+			CREATE TABLE sessions (
+				id text PRIMARY KEY,
+				role text NOT NULL,
+				token_id text NOT NULL,
+				created_at timestamptz NOT NULL,
+				last_seen_at timestamptz NOT NULL,
+				expires_at timestamptz NOT NULL
+			);
+			CREATE INDEX sessions_expires ON sessions (expires_at);
+		`
 	}
 ];
 

@@ -18,6 +18,7 @@ import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf, type LogMarkRow } from '.
 import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
 import { PATCHABLE } from '../rows';
 import type {
+	AuthSession,
 	ExecutionPatch,
 	InterruptedCounts,
 	IterateLinesQuery,
@@ -437,6 +438,50 @@ export class PgStore implements Store {
 		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
 		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));
 		return outline;
+	}
+
+	async createSession(session: AuthSession): Promise<void> {
+		this.#assertOpen();
+		await this.db.query(
+			`INSERT INTO sessions (id, role, token_id, created_at, last_seen_at, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6)`,
+			[
+				session.id,
+				session.role,
+				session.token_id,
+				session.created_at,
+				session.last_seen_at,
+				session.expires_at
+			]
+		);
+	}
+
+	async getSession(id: string): Promise<AuthSession | null> {
+		this.#assertOpen();
+		const [row] = await this.db.query<AuthSession>(
+			'SELECT id, role, token_id, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1',
+			[id]
+		);
+		return row ?? null;
+	}
+
+	async touchSession(id: string, lastSeenAt: string, expiresAt: string): Promise<boolean> {
+		this.#assertOpen();
+		const rows = await this.db.query(
+			'UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 RETURNING id',
+			[id, lastSeenAt, expiresAt]
+		);
+		return rows.length > 0;
+	}
+
+	async deleteSession(id: string): Promise<boolean> {
+		this.#assertOpen();
+		return (await this.db.query('DELETE FROM sessions WHERE id = $1 RETURNING id', [id])).length > 0;
+	}
+
+	async expireSessions(now: string): Promise<number> {
+		this.#assertOpen();
+		return (await this.db.query('DELETE FROM sessions WHERE expires_at <= $1 RETURNING id', [now])).length;
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {

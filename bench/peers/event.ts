@@ -1,0 +1,73 @@
+/**
+ * @module bench/peers/event
+ * The one event every system under test sends: aco's `tool.output` envelope, byte for byte the
+ * same size for each (same field names, ids of the same length, the same text). Its text starts
+ * with the time it was made (µs on the machine's monotonic clock, which every process shares), so
+ * the load generator measures latency from the line's creation to its receipt.
+ */
+import { nowUs } from '../lib/stats';
+
+/** What the load generator looks for: each occurrence is one event (batched or not). */
+export const EVENT_MARKER = Buffer.from('"type":"tool.output","seq":');
+export const STAMP_MARKER = Buffer.from('"output":"@');
+const STAMP_DIGITS = 16;
+
+export const PEER_TASK_ID = 'task_peer000000000000000';
+export const PEER_EXECUTION_ID = 'exec_peer000000000000000';
+const AT = '2026-01-01T00:00:00.000Z';
+
+/** Text of a line: its creation stamp, then filler up to `bytes` characters. */
+export function lineText(line: number, bytes: number, stampUs = nowUs()): string {
+	const head = `@${String(Math.floor(stampUs)).padStart(STAMP_DIGITS, '0')} line ${line} `;
+	return head.length >= bytes ? head : head + 'x'.repeat(bytes - head.length);
+}
+
+export interface PeerEnvelope {
+	type: 'tool.output';
+	seq: number;
+	timestamp: string;
+	data: {
+		task_id: string;
+		run_id: null;
+		execution_id: string;
+		line: number;
+		output: string;
+		is_stderr: boolean;
+		timestamp: string;
+	};
+}
+
+/** The envelope as aco's hub builds it for the same line (key order included). */
+export function peerEnvelope(seq: number, text: string): PeerEnvelope {
+	return {
+		type: 'tool.output',
+		seq,
+		timestamp: AT,
+		data: {
+			task_id: PEER_TASK_ID,
+			run_id: null,
+			execution_id: PEER_EXECUTION_ID,
+			line: seq,
+			output: text,
+			is_stderr: false,
+			timestamp: AT
+		}
+	};
+}
+
+/** The creation stamp in the event whose marker ends at `from`, or -1. */
+export function readStamp(data: Buffer, from: number, end: number): number {
+	const at = data.indexOf(STAMP_MARKER, from);
+	if (at < 0 || at >= end) return -1;
+	return readInt(data, at + STAMP_MARKER.length, end);
+}
+
+export function readInt(data: Buffer, from: number, end: number): number {
+	let n = 0;
+	for (let i = from; i < end; i++) {
+		const digit = data[i]! - 48;
+		if (digit < 0 || digit > 9) break;
+		n = n * 10 + digit;
+	}
+	return n;
+}

@@ -1,0 +1,123 @@
+/**
+ * @module bench/peers/scenarios/huge-log
+ * Scenario 10, one huge log: a real tool prints 1,000,000 lines as fast as its pipe allows, 10
+ * clients watch; lines per second stored (SQLite, batched) and delivered to all of them, while
+ * `/api/v1/healthz` is asked every 50 ms and must answer within 50 ms throughout. Then the same
+ * number of lines through the ingest API: REST (`POST …/events`, one request at a time) and the
+ * hub's WebSocket producer. Baseline, in the same run: the same tool's lines read by a bare
+ * pipe (no aco), pinned like the server; every lines/s figure is also given as a ratio to it.
+ */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TaskResponse } from '../../../src/lib/protocol/api';
+import { nowUs, percentile } from '../../lib/stats';
+import { bar, type MetricSpec } from '../report';
+import { pick, type Scenario } from '../suite';
+import { SERVER_CPU } from '../harness';
+import { floodAlone, floodWorkflows, runFlood } from './lossless';
+
+const WATCHERS = 10;
+const HEALTH_GAP_MS = 50;
+
+const METRICS: MetricSpec[] = [
+	{ key: 'linesPerSecond', label: 'lines/s', unit: '', better: 'higher' },
+	{ key: 'seconds', label: 'time', unit: 's', better: 'lower', digits: 1 },
+	{ key: 'healthP99Ms', label: 'healthz p99', unit: 'ms', better: 'lower', digits: 1 },
+	{ key: 'healthMaxMs', label: 'healthz max', unit: 'ms', better: 'lower', digits: 1 }
+];
+
+export const hugeLog: Scenario = {
+	id: 10,
+	name: 'huge-log',
+	title: 'One huge log: 1,000,000 lines stored and delivered; ingest over REST and WebSocket',
+	async run(suite) {
+		const { quick, size } = suite.options;
+		const lines = pick(size, 20_000, 100_000, 1_000_000);
+		const workflowsDir = floodWorkflows(lines);
+		try {
+			const server = await suite.server('aco', { workflowsDir });
+			const group = 'huge-log';
+			await suite.connect(server, group, quick ? 2 : WATCHERS);
+			// the clients count the run's output lines (its other events come between them)
+			await suite.loadgen.expect(group, [lines], [false]);
+			let running = true;
+			const health: number[] = [];
+			const probing = (async () => {
+				while (running) {
+					const t0 = nowUs();
+					const res = await fetch(`${server.httpUrl}/api/v1/healthz`);
+					await res.arrayBuffer();
+					health.push((nowUs() - t0) / 1000);
+					await sleep(HEALTH_GAP_MS);
+				}
+			})();
+			const flood = await runFlood(server);
+			const delivered = await suite.loadgen.delivered(group, 600_000);
+			running = false;
+			await probing;
+			const report = await suite.loadgen.report(group);
+			const detail = await server.getJson<{ tasks: { id: string }[] }>(`/api/v1/runs/${flood.runId}`);
+			const task = await server.getJson<TaskResponse>(`/api/v1/tasks/${detail.tasks[0]!.id}`);
+			const stored = task.task.executions[0]?.line_count ?? 0;
+			if (!delivered || report.complete !== report.clients || stored !== lines) {
+				throw new Error(
+					`stored ${stored} of ${lines} lines; ${report.complete} of ${report.clients} clients got every event in order` +
+						[...report.closes, ...report.orderErrors].map((l) => `; ${l}`).join('')
+				);
+			}
+			const deliveredSeconds = (report.lastUs - flood.startedUs) / 1e6;
+			const sorted = Float64Array.from(health).sort();
+			const ingest = {
+				httpUrl: server.httpUrl!,
+				wsUrl: server.url,
+				lines: pick(size, 20_000, 50_000, 200_000)
+			};
+			const rest = await suite.loadgen.ingest('rest', { ...ingest, perMessage: 2_000 });
+			const ws = await suite.loadgen.ingest('ws', { ...ingest, perMessage: 800, window: 4 });
+			const alone = await floodAlone(lines, suite.pinned ? SERVER_CPU : undefined);
+			const figures: Record<string, Record<string, number>> = {
+				'tool alone, bare pipe': { linesPerSecond: alone },
+				'tool → stored and delivered': {
+					linesPerSecond: lines / Math.max(flood.seconds, deliveredSeconds),
+					seconds: Math.max(flood.seconds, deliveredSeconds),
+					healthP99Ms: percentile(sorted, 99),
+					healthMaxMs: percentile(sorted, 100)
+				},
+				'ingest, REST': { linesPerSecond: rest.linesPerSecond, seconds: rest.seconds },
+				'ingest, WebSocket producer': { linesPerSecond: ws.linesPerSecond, seconds: ws.seconds }
+			};
+			const tool = figures['tool → stored and delivered']!;
+			return {
+				figures,
+				rounds: {},
+				metrics: METRICS,
+				ratios: Object.keys(figures)
+					.filter((system) => system !== 'tool alone, bare pipe')
+					.map((system) => ({
+						system,
+						peer: 'tool alone, bare pipe',
+						metric: 'linesPerSecond',
+						ratio: figures[system]!.linesPerSecond! / alone
+					})),
+				bars: [
+					bar(
+						`lines/s of a ${lines.toLocaleString('en-US')}-line tool, stored and delivered`,
+						tool.linesPerSecond!,
+						'>=',
+						200_000
+					),
+					bar('healthz slowest answer during it (ms)', tool.healthMaxMs!, '<=', 50),
+					bar('ingest over REST (lines/s)', rest.linesPerSecond, '>=', 100_000),
+					bar('ingest over the WebSocket producer (lines/s)', ws.linesPerSecond, '>=', 100_000)
+				],
+				notes: [
+					`tool: run ${flood.seconds.toFixed(1)} s, last line at the last of ${report.clients} watchers ${deliveredSeconds.toFixed(1)} s; ` +
+						`${health.length} healthz answers; every line stored (line_count) and delivered in order (checked)`,
+					`ingest: ${ingest.lines.toLocaleString('en-US')} lines, REST 2,000 lines per request one at a time, WebSocket 800 lines per frame, 4 in flight`
+				]
+			};
+		} finally {
+			fs.rmSync(workflowsDir, { recursive: true, force: true });
+		}
+	}
+};

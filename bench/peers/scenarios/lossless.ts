@@ -1,0 +1,158 @@
+/**
+ * @module bench/peers/scenarios/lossless
+ * Scenario 0, no healthy client misses a line: a real tool (a workflow step) prints LINES lines
+ * as fast as its pipe allows, watched by clients that read at full speed. Each must get every
+ * event of the run, in seq order, with no `dropped` notice and no close; and the run must end
+ * as fast as it does with no subscriber (within 1.5×): the fan-out may lag behind the tool, but
+ * must not hold it up.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RealtimeStatsResponse, RunDetailResponse, RunResponse } from '../../../src/lib/protocol/api';
+import { nowUs } from '../../lib/stats';
+import type { ServerHandle } from '../harness';
+import { bar, type MetricSpec } from '../report';
+import { medians, pick, record, type Scenario } from '../suite';
+
+const POLL_MS = 10;
+
+/** A Node script that prints `lines` numbered lines as fast as its stdout takes them. */
+function floodScript(lines: number): string {
+	return [
+		`const total = ${lines};`,
+		'let i = 1;',
+		'const pump = () => {',
+		'  while (i <= total) {',
+		"    let chunk = '';",
+		"    for (const end = Math.min(total, i + 2000); i <= end; i++) chunk += 'line ' + i + ' of the flood, printed as fast as the pipe allows\\n';",
+		"    if (!process.stdout.write(chunk)) return void process.stdout.once('drain', pump);",
+		'  }',
+		'};',
+		'pump();'
+	].join('\n');
+}
+
+/** A workflow whose one step prints `lines` numbered lines as fast as its stdout takes them. */
+export function floodWorkflows(lines: number): string {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-bench-flood-'));
+	const script = floodScript(lines);
+	fs.writeFileSync(
+		path.join(dir, 'flood.yml'),
+		`name: flood\ntasks:\n  flood:\n    name: Flood\n    steps:\n      - name: print\n        run: ${JSON.stringify(process.execPath)}\n        args: ["-e", ${JSON.stringify(script)}]\n`
+	);
+	return dir;
+}
+
+/**
+ * The baseline for a tool's lines/s: the same script with its stdout read by a bare pipe in this
+ * process (no aco), pinned like a server when `cpu` is given. Resolves with its lines/s.
+ */
+export async function floodAlone(lines: number, cpu?: number): Promise<number> {
+	const node = [process.execPath, '-e', floodScript(lines)];
+	const [command, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
+	const startedUs = nowUs();
+	const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+	let newlines = 0;
+	child.stdout.on('data', (chunk: Buffer) => {
+		for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) newlines += 1;
+	});
+	const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+	if (code !== 0 || newlines !== lines) {
+		throw new Error(`the flood alone exited ${code} after ${newlines} of ${lines} lines`);
+	}
+	return lines / ((nowUs() - startedUs) / 1e6);
+}
+
+/** Starts the flood run and resolves with its id and how long it took to finish. */
+export async function runFlood(
+	server: ServerHandle
+): Promise<{ runId: string; seconds: number; startedUs: number }> {
+	const startedUs = nowUs();
+	const res = await fetch(`${server.httpUrl}/api/v1/workflows/flood/runs`, { method: 'POST' });
+	if (res.status !== 201) throw new Error(`starting the flood run: HTTP ${res.status} ${await res.text()}`);
+	const { run } = (await res.json()) as RunResponse;
+	for (;;) {
+		const detail = await server.getJson<RunDetailResponse>(`/api/v1/runs/${run.id}`);
+		if (detail.run.status !== 'running' && detail.run.status !== 'queued') {
+			if (detail.run.status !== 'succeeded') throw new Error(`the flood run ended ${detail.run.status}`);
+			return { runId: run.id, seconds: (nowUs() - startedUs) / 1e6, startedUs };
+		}
+		await sleep(POLL_MS);
+	}
+}
+
+const METRICS: MetricSpec[] = [
+	{ key: 'runSeconds', label: 'run (tool start → run finished)', unit: 's', better: 'lower', digits: 2 },
+	{ key: 'deliveredSeconds', label: 'every line at every client', unit: 's', better: 'lower', digits: 2 },
+	{ key: 'deliveriesPerSecond', label: 'deliveries/s', unit: '', better: 'higher' }
+];
+
+export const lossless: Scenario = {
+	id: 0,
+	name: 'lossless',
+	title: 'No healthy client misses a line: a real tool printing flat out, clients reading at full speed',
+	async run(suite) {
+		const { size, clients } = suite.options;
+		const lines = pick(size, 2_000, 5_000, 20_000);
+		const workflowsDir = floodWorkflows(lines);
+		try {
+			const server = await suite.server('aco', { workflowsDir });
+			const rounds: Record<string, Record<string, number[]>> = {};
+			const roundCount = Math.min(2, suite.options.rounds);
+			// alone first, then watched: the tool and its store work the same either way
+			for (let r = 0; r < roundCount; r++) {
+				const alone = await runFlood(server);
+				record(rounds, 'aco-bare', { runSeconds: alone.seconds }, METRICS);
+			}
+			const group = 'lossless';
+			await suite.connect(server, group, clients);
+			for (let r = 0; r < roundCount; r++) {
+				const before = await server.getJson<RealtimeStatsResponse>('/api/v1/realtime/stats');
+				// the clients count the run's output lines (its other events come between them)
+				await suite.loadgen.expect(group, [lines], [false]);
+				const watched = await runFlood(server);
+				const complete = await suite.loadgen.delivered(group, 600_000);
+				const report = await suite.loadgen.report(group);
+				const stats = await server.getJson<RealtimeStatsResponse>('/api/v1/realtime/stats');
+				const lost = stats.backpressure.dropped - before.backpressure.dropped;
+				const closed = stats.backpressure.slow_consumer_closes - before.backpressure.slow_consumer_closes;
+				if (!complete || report.complete !== clients || lost > 0 || closed > 0) {
+					throw new Error(
+						`${report.complete} of ${clients} clients got all ${lines} lines of the run in order; ` +
+							`${lost} dropped, ${closed} closed as slow` +
+							[...report.closes, ...report.orderErrors].map((l) => `; ${l}`).join('')
+					);
+				}
+				const deliveredSeconds = (report.lastUs - watched.startedUs) / 1e6;
+				record(
+					rounds,
+					'aco',
+					{
+						runSeconds: watched.seconds,
+						deliveredSeconds,
+						deliveriesPerSecond: report.received / deliveredSeconds
+					},
+					METRICS
+				);
+			}
+			const figures = medians(rounds);
+			const slower = figures.aco!.runSeconds! / figures['aco-bare']!.runSeconds!;
+			return {
+				figures,
+				rounds,
+				metrics: METRICS,
+				ratios: [{ system: 'aco', peer: 'aco-bare', metric: 'runSeconds', ratio: 1 / slower }],
+				bars: [bar(`run time with ${clients} subscribers ÷ with none`, slower, '<=', 1.5)],
+				notes: [
+					`${lines.toLocaleString('en-US')} lines from a real tool (a workflow step), ${clients} clients subscribed to everything; ` +
+						'every client got every line of the run once, in seq order; no dropped notice, no slow-consumer close (checked)'
+				]
+			};
+		} finally {
+			fs.rmSync(workflowsDir, { recursive: true, force: true });
+		}
+	}
+};

@@ -1,0 +1,161 @@
+/**
+ * @module bench/peers/scenarios/slow-consumer
+ * Scenario 6, slow consumer: 1 of the clients stops reading; the others must keep at least 95 %
+ * of their throughput (flat out) and their p99 (paced), and the server's memory must stay within
+ * its caps. Every system, rounds with everyone reading against rounds with one paused client.
+ * Then aco alone: 100 clients watch one task's paced lines while another task logs 50 MB and a
+ * paused client subscribed to everything sits on the stream; their p99 against the same without
+ * the paused client.
+ */
+import { round, type ServerHandle } from '../harness';
+import { bar, ratiosAgainst, type MetricSpec } from '../report';
+import { medians, pick, record, type Scenario, type Suite } from '../suite';
+import type { SystemName } from '../systems';
+import { BURST, roundEvents, TEXT_BYTES } from './fanout';
+
+const METRICS: MetricSpec[] = [
+	{ key: 'throughputKept', label: 'throughput kept with one paused', unit: '', better: 'higher', digits: 2 },
+	{ key: 'p99Normal', label: 'p99 (all reading)', unit: 'ms', better: 'lower', digits: 1 },
+	{ key: 'p99Paused', label: 'p99 (one paused)', unit: 'ms', better: 'lower', digits: 1 },
+	{ key: 'rssGrowthMb', label: 'RSS growth while paused', unit: 'MB', better: 'lower', digits: 1 }
+];
+const BIG_LOG_BYTES = 50 * 1024 * 1024;
+const BIG_LINE_BYTES = 200;
+const WATCHERS = 100;
+const WATCHED_RATE = 100;
+
+/** Flat-out deliveries/s and paced p99 of `server`'s group, the paused client (class 1) expecting nothing. */
+async function measure(
+	server: ServerHandle,
+	suite: Suite,
+	group: string,
+	events: number,
+	rate: number,
+	paused: boolean
+) {
+	const flat = await round(server, suite.loadgen, {
+		group,
+		counts: [events, paused ? 0 : events],
+		publish: { count: events, burst: BURST, rate: 0, textBytes: TEXT_BYTES }
+	});
+	const pacedEvents = Math.round(rate * 2);
+	const paced = await round(server, suite.loadgen, {
+		group,
+		counts: [pacedEvents, paused ? 0 : pacedEvents],
+		latency: true,
+		publish: { count: pacedEvents, burst: 1, rate, textBytes: TEXT_BYTES }
+	});
+	return { deliveriesPerSecond: flat.deliveriesPerSecond, p99Ms: paced.p99Ms };
+}
+
+/** 100 clients watching task 1's paced lines while task 0 logs 50 MB; p99 of the watchers. */
+async function bigLogRound(server: ServerHandle, suite: Suite): Promise<number> {
+	const lines = Math.round(
+		pick(suite.options.size, BIG_LOG_BYTES / 50, BIG_LOG_BYTES / 5, BIG_LOG_BYTES) / BIG_LINE_BYTES
+	);
+	server.child.send({
+		cmd: 'publish',
+		count: lines,
+		burst: 200,
+		rate: 0,
+		textBytes: BIG_LINE_BYTES,
+		task: 0,
+		replyAs: 'big-published'
+	});
+	const watched = Math.round(WATCHED_RATE * pick(suite.options.size, 1, 2, 5));
+	const result = await round(server, suite.loadgen, {
+		group: 'watchers',
+		counts: [watched],
+		contiguous: [false],
+		latency: true,
+		timeoutMs: 300_000,
+		publish: { count: watched, burst: 1, rate: WATCHED_RATE, textBytes: 40, task: 1 }
+	});
+	await server.child.next('big-published', 600_000);
+	return result.p99Ms;
+}
+
+export const slowConsumer: Scenario = {
+	id: 6,
+	name: 'slow-consumer',
+	title: 'Slow consumer: one client stops reading',
+	async run(suite) {
+		const { clients, quick, peers, rounds: roundCount } = suite.options;
+		const systems: SystemName[] = ['aco', ...peers.filter((p) => p !== 'ws-frames' && p !== 'ws-stringify')];
+		const rounds: Record<string, Record<string, number[]>> = {};
+		const events = roundEvents(0, clients, quick);
+		const classes = Array.from({ length: clients }, (_, i) => (i === 0 ? 1 : 0));
+		for (const system of systems) {
+			const server = await suite.server(system);
+			const group = `slow-${system}`;
+			const subscribe = [
+				{ type: 'subscribe', filter: {} },
+				{ type: 'subscribe', filter: {} }
+			];
+			await suite.connect(server, group, clients, { subscribe, classes });
+			// warm up, then find the paced rate: a third of this system's flat-out rate
+			const warm = await round(server, suite.loadgen, {
+				group,
+				counts: [events, events],
+				publish: { count: events, burst: BURST, rate: 0, textBytes: TEXT_BYTES }
+			});
+			const rate = warm.deliveriesPerSecond / clients / 3;
+			const normal = await measure(server, suite, group, events, rate, false);
+			const before = await server.gc();
+			await suite.loadgen.pause(group, [0]);
+			for (let r = 0; r < roundCount; r++) {
+				const paused = await measure(server, suite, group, events, rate, true);
+				record(
+					rounds,
+					system,
+					{
+						throughputKept: paused.deliveriesPerSecond / normal.deliveriesPerSecond,
+						p99Normal: normal.p99Ms,
+						p99Paused: paused.p99Ms
+					},
+					METRICS
+				);
+			}
+			const after = await server.gc();
+			record(rounds, system, { rssGrowthMb: (after.rss - before.rss) / 1e6 }, METRICS);
+			await suite.disconnect(group);
+			await server.close();
+		}
+
+		// aco: a 50 MB log beside 100 watchers of another task, with and without a paused client
+		const server = await suite.server('aco', { tasks: 2 });
+		await suite.connect(server, 'watchers', quick ? 10 : WATCHERS, {
+			subscribe: [{ type: 'subscribe', filter: { task_ids: [server.taskIds[1]] } }]
+		});
+		const alone = await bigLogRound(server, suite);
+		await suite.connect(server, 'sitter', 1);
+		await suite.loadgen.pause('sitter', [0]);
+		const sat = await bigLogRound(server, suite);
+		const figures = medians(rounds);
+		figures['aco 50 MB log'] = { p99Normal: alone, p99Paused: sat };
+		const kept = figures.aco!.throughputKept!;
+		const p99Kept = figures.aco!.p99Normal! / figures.aco!.p99Paused!;
+		return {
+			figures,
+			rounds,
+			metrics: METRICS,
+			ratios: ratiosAgainst(figures, METRICS.slice(1), 'aco', systems.slice(1)),
+			bars: [
+				bar('aco throughput with one paused ÷ all reading', kept, '>=', 0.95),
+				bar('aco p99 all reading ÷ one paused', p99Kept, '>=', 0.95),
+				bar(
+					'aco p99 of status watchers beside a 50 MB log + paused client (ms)',
+					sat,
+					'<=',
+					2 * Math.max(alone, 16)
+				)
+			],
+			notes: [
+				`${clients} clients per system, client 0 paused (its socket stops reading); flat-out rounds of ${events} lines, paced rounds at a third of each system's own flat-out rate; ` +
+					'the other clients got every event in order (checked)',
+				`50 MB log: ${quick ? 10 : WATCHERS} clients watch task B's ${WATCHED_RATE} lines/s while task A logs ${pick(suite.options.size, 1, 10, 50)} MB flat out; ` +
+					`p99 ${alone.toFixed(1)} ms without a paused client, ${sat.toFixed(1)} ms with one subscribed to everything`
+			]
+		};
+	}
+};

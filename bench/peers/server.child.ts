@@ -1,0 +1,129 @@
+/**
+ * @module bench/peers/server.child
+ * One system under test in a process of its own (pinned to the server core), driven over IPC:
+ * `start` → `started {url}`; `publish` makes lines in this process, flat out in bursts (as a
+ * tool's output chunks arrive) or paced at a rate, and hands each to the system →
+ * `published`; `cpu` → the process's CPU time and memory; `gc` → memory after a full
+ * collection; `loop` → event-loop delay since the last ask; `stored` → lines in the store (aco);
+ * `close` → `closed`.
+ */
+import fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { reply, serveParent } from '../lib/child';
+import { collectGarbage, nowUs } from '../lib/stats';
+import { lineText } from './event';
+import { startSystem, type SystemName, type SystemOptions, type SystemServer } from './systems';
+
+export interface PublishCommand {
+	count: number;
+	/** lines per event-loop turn when flat out */
+	burst: number;
+	/** lines per second; 0 = flat out */
+	rate: number;
+	/** characters per line */
+	textBytes: number;
+	/** aco: which task's output (its index); `spread`: each line to the next task in turn */
+	task?: number;
+	spread?: boolean;
+	/** the reply's kind (a publish running beside another one answers under its own name) */
+	replyAs?: string;
+}
+
+let system: SystemServer | null = null;
+let line = 0;
+const loop = monitorEventLoopDelay({ resolution: 1 });
+
+function current(): SystemServer {
+	if (!system) throw new Error('no system started');
+	return system;
+}
+
+async function publish(command: PublishCommand): Promise<{ startUs: number; endUs: number }> {
+	const target = current();
+	const startUs = nowUs();
+	if (command.rate <= 0) {
+		for (let sent = 0; sent < command.count;) {
+			const end = Math.min(command.count, sent + command.burst);
+			for (; sent < end; sent++) target.publish(lineText(++line, command.textBytes), taskOf(command, sent));
+			await nextTurn();
+		}
+		return { startUs, endUs: nowUs() };
+	}
+	// paced: every millisecond, the lines due by now
+	const perUs = command.rate / 1e6;
+	for (let sent = 0; sent < command.count;) {
+		const due = Math.min(command.count, Math.floor((nowUs() - startUs) * perUs) + 1);
+		for (; sent < due; sent++) target.publish(lineText(++line, command.textBytes), taskOf(command, sent));
+		if (sent < command.count) await sleep(1);
+	}
+	return { startUs, endUs: nowUs() };
+}
+
+function taskOf(command: PublishCommand, i: number): number {
+	return command.spread ? i : (command.task ?? 0);
+}
+
+function memory() {
+	const m = process.memoryUsage();
+	return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+serveParent(async (message) => {
+	switch (message.cmd) {
+		case 'start': {
+			system = await startSystem(message.system as SystemName, message.options as SystemOptions);
+			loop.enable();
+			reply({
+				ok: 'started',
+				url: system.url,
+				httpUrl: system.httpUrl ?? null,
+				taskIds: system.taskIds ?? [],
+				executionIds: system.executionIds ?? [],
+				pid: process.pid
+			});
+			return;
+		}
+		case 'publish': {
+			const command = message as unknown as PublishCommand;
+			const result = await publish(command);
+			reply({ ok: command.replyAs ?? 'published', ...result });
+			return;
+		}
+		case 'cpu': {
+			const { user, system: sys } = process.cpuUsage();
+			reply({ ok: 'cpu', us: user + sys, sysUs: sys, at: nowUs(), ...memory() });
+			return;
+		}
+		case 'gc': {
+			collectGarbage(3);
+			await sleep(50);
+			collectGarbage(3);
+			reply({ ok: 'gc', ...memory() });
+			return;
+		}
+		case 'loop': {
+			const result = {
+				p50Ms: loop.percentile(50) / 1e6,
+				p99Ms: loop.percentile(99) / 1e6,
+				maxMs: loop.max / 1e6
+			};
+			loop.reset();
+			reply({ ok: 'loop', ...result });
+			return;
+		}
+		case 'fds':
+			reply({ ok: 'fds', count: fs.readdirSync('/proc/self/fd').length });
+			return;
+		case 'stored':
+			reply({ ok: 'stored', lines: (await current().storedLines?.()) ?? -1 });
+			return;
+		case 'close':
+			await system?.close();
+			system = null;
+			reply({ ok: 'closed' });
+			return;
+		default:
+			throw new Error(`unknown command ${JSON.stringify(message.cmd)}`);
+	}
+});

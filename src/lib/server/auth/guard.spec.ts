@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAccessConfig } from '../config';
+import { createLogger } from '../logger';
+import { openSqliteStore } from '../store/sqlite-store';
+import type { Store } from '../store/types';
+import { AuthService } from './auth';
+import { checkRequest, type RequestFacts } from './guard';
+
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
+const HOST = '127.0.0.1:3000';
+
+function facts(overrides: Partial<RequestFacts> = {}): RequestFacts {
+	return {
+		method: 'GET',
+		path: '/api/v1/tasks',
+		host: HOST,
+		origin: null,
+		authorization: null,
+		session: null,
+		...overrides
+	};
+}
+const bearer = (token: string) => `Bearer ${token}`;
+
+describe('request guard', () => {
+	let store: Store;
+	let auth: AuthService;
+
+	const build = (env: Record<string, string>) => {
+		const service = new AuthService({
+			config: loadAccessConfig(env),
+			bindHost: '127.0.0.1',
+			store,
+			logger: createLogger('silent')
+		});
+		service.listening(3000);
+		return service;
+	};
+
+	beforeEach(() => {
+		store = openSqliteStore('', { filename: ':memory:' });
+		auth = build({ ACO_TOKEN: OPERATOR, ACO_TOKENS: `viewer:${VIEWER}` });
+	});
+	afterEach(async () => {
+		auth.close();
+		await store.close();
+	});
+
+	it('lets anyone on loopback act as the operator when no credentials are configured', async () => {
+		const open = build({});
+		expect(
+			await checkRequest(open, facts({ method: 'POST', path: '/api/v1/workflows/demo/runs' }))
+		).toMatchObject({
+			kind: 'allow',
+			principal: { role: 'operator', via: 'anonymous' }
+		});
+		// the Host check holds without credentials too: it is what stops DNS rebinding
+		expect(await checkRequest(open, facts({ host: 'evil.example:3000' }))).toMatchObject({
+			status: 403,
+			code: 'forbidden_host'
+		});
+	});
+
+	it('asks for credentials on the API (401) and sends a page to the sign-in page', async () => {
+		expect(await checkRequest(auth, facts())).toMatchObject({
+			kind: 'deny',
+			status: 401,
+			code: 'unauthorized',
+			headers: { 'www-authenticate': 'Bearer realm="aco"' }
+		});
+		expect(await checkRequest(auth, facts({ path: '/tasks/task_1' }))).toEqual({ kind: 'sign_in' });
+		expect(await checkRequest(auth, facts({ path: '/metrics' }))).toMatchObject({ status: 401 });
+		expect(await checkRequest(auth, facts({ path: '/ws' }))).toMatchObject({ status: 401 });
+	});
+
+	it('refuses a forged token and an ended session', async () => {
+		expect(
+			await checkRequest(auth, facts({ authorization: bearer('forged-token-0123456789') }))
+		).toMatchObject({
+			status: 401,
+			headers: { 'www-authenticate': 'Bearer realm="aco", error="invalid_token"' }
+		});
+		expect(await checkRequest(auth, facts({ session: 'made-up' }))).toMatchObject({ status: 401 });
+		expect(await checkRequest(auth, facts({ path: '/', session: 'made-up' }))).toEqual({
+			kind: 'sign_in',
+			reason: 'expired'
+		});
+	});
+
+	it('lets a viewer read and refuses its changes with 403; an operator may both', async () => {
+		const viewer = { authorization: bearer(VIEWER) };
+		expect(await checkRequest(auth, facts(viewer))).toMatchObject({
+			kind: 'allow',
+			principal: { role: 'viewer' }
+		});
+		expect(
+			await checkRequest(auth, facts({ ...viewer, method: 'POST', path: '/api/v1/runs/r/cancel' }))
+		).toMatchObject({
+			status: 403,
+			code: 'forbidden'
+		});
+		expect(
+			await checkRequest(
+				auth,
+				facts({ authorization: bearer(OPERATOR), method: 'POST', path: '/api/v1/runs/r/cancel' })
+			)
+		).toMatchObject({ kind: 'allow', principal: { role: 'operator', via: 'token' } });
+	});
+
+	it('accepts a session cookie like the token it came from', async () => {
+		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		expect(await checkRequest(auth, facts({ session: value }))).toMatchObject({
+			kind: 'allow',
+			principal: { role: 'viewer', via: 'session' }
+		});
+		expect(
+			await checkRequest(auth, facts({ session: value, method: 'POST', path: '/api/v1/tasks' }))
+		).toMatchObject({
+			status: 403
+		});
+		// a wrong bearer token is not rescued by a good cookie
+		expect(
+			await checkRequest(auth, facts({ session: value, authorization: bearer('forged-token-0123456789') }))
+		).toMatchObject({
+			status: 401
+		});
+	});
+
+	it('checks Host and Origin before credentials, on public paths too', async () => {
+		const operator = { authorization: bearer(OPERATOR) };
+		expect(await checkRequest(auth, facts({ ...operator, host: 'evil.example:3000' }))).toMatchObject({
+			code: 'forbidden_host'
+		});
+		expect(
+			await checkRequest(
+				auth,
+				facts({ ...operator, method: 'POST', path: '/api/v1/tasks', origin: 'http://evil.example:3000' })
+			)
+		).toMatchObject({ status: 403, code: 'forbidden_origin' });
+		// a load balancer asks for the health check by the node's internal name
+		expect(await checkRequest(auth, facts({ path: '/api/v1/healthz', host: 'aco-1:3000' }))).toMatchObject({
+			kind: 'allow'
+		});
+		expect(await checkRequest(auth, facts({ path: '/signin', host: 'evil.example' }))).toMatchObject({
+			code: 'forbidden_host'
+		});
+	});
+
+	it('gives clients inside the process an operator token of their own, only when credentials are needed', async () => {
+		const local = auth.localToken()!;
+		expect(local).toMatch(/^[\w-]{43}$/);
+		expect(auth.localToken()).toBe(local);
+		expect(
+			await checkRequest(auth, facts({ authorization: bearer(local), method: 'POST', path: '/api/v1/tasks' }))
+		).toMatchObject({ kind: 'allow', principal: { role: 'operator', name: 'in-process' } });
+		expect(build({}).localToken()).toBeUndefined();
+	});
+
+	it('opens the sign-in page, sign-out, the health check and the app files without credentials', async () => {
+		for (const path of [
+			'/signin',
+			'/signout',
+			'/api/v1/healthz',
+			'/_app/immutable/entry/start.js',
+			'/favicon.svg'
+		]) {
+			expect(await checkRequest(auth, facts({ path }))).toEqual({ kind: 'allow', principal: null });
+		}
+		expect(await checkRequest(auth, facts({ method: 'POST', path: '/signin' }))).toMatchObject({
+			kind: 'allow'
+		});
+	});
+});

@@ -1,0 +1,117 @@
+/**
+ * @module auth/guard
+ * The decision every request and every WebSocket upgrade goes through before anything else
+ * runs, in this order:
+ * 1. `Host` must be one this server answers to (403 `forbidden_host`, DNS rebinding);
+ * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`);
+ * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in);
+ * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
+ * Only the sign-in page, sign-out, the health check and the app's own static files are
+ * reachable without credentials. The health check skips the Host check too: load balancers and
+ * probes ask for it by the node's internal name (Caddy: `aco-1:3000`), and it tells nothing a
+ * rebinding page could use.
+ */
+import { SIGN_IN_PATH, SIGN_OUT_PATH } from '../../protocol/auth';
+import type { AuthService, Identification } from './auth';
+import type { Principal } from './principal';
+
+export interface RequestFacts {
+	method: string;
+	/** the URL's path, without the query */
+	path: string;
+	host: string | null | undefined;
+	origin: string | null | undefined;
+	authorization: string | null | undefined;
+	/** the session cookie's value */
+	session: string | null | undefined;
+}
+
+export type Verdict =
+	/** go on; `principal` is null only on the public paths when no credentials came */
+	| { kind: 'allow'; principal: Principal | null }
+	/** a page asked for without credentials: show the sign-in page */
+	| { kind: 'sign_in'; reason?: 'expired' }
+	| { kind: 'deny'; status: 401 | 403; code: string; message: string; headers: Record<string, string> };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const HEALTH_PATH = '/api/v1/healthz';
+const PUBLIC_PATHS = new Set([SIGN_IN_PATH, SIGN_OUT_PATH, HEALTH_PATH, '/favicon.svg', '/robots.txt']);
+/** the app's own code and assets (SvelteKit's output), which hold no data */
+const PUBLIC_PREFIXES = ['/_app/'];
+
+export function isPublicPath(path: string): boolean {
+	return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
+/** A page people open in a browser (as opposed to the API, /metrics, the hub or a file). */
+export function isPagePath(path: string): boolean {
+	return !path.startsWith('/api/') && path !== '/metrics' && path !== '/ws' && !/\.\w+$/.test(path);
+}
+
+/** Whether the request changes something, which needs the operator role. */
+export function needsOperator(method: string, path: string): boolean {
+	return !SAFE_METHODS.has(method.toUpperCase()) && path !== SIGN_IN_PATH && path !== SIGN_OUT_PATH;
+}
+
+export async function checkRequest(auth: AuthService, facts: RequestFacts): Promise<Verdict> {
+	if (facts.path === HEALTH_PATH && SAFE_METHODS.has(facts.method.toUpperCase())) {
+		return { kind: 'allow', principal: null };
+	}
+	if (!auth.hosts.allowsHost(facts.host)) {
+		return deny(
+			403,
+			'forbidden_host',
+			`This server does not answer to the host "${facts.host ?? ''}". ` +
+				'Open it by an address it serves, or add the name to ACO_PUBLIC_URL or ACO_ALLOWED_HOSTS.'
+		);
+	}
+	if (!auth.hosts.allowsOrigin(facts.origin)) {
+		return deny(
+			403,
+			'forbidden_origin',
+			`Requests from pages on ${facts.origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
+		);
+	}
+	const identity: Identification = await auth.identify({
+		authorization: facts.authorization,
+		session: facts.session
+	});
+	if (isPublicPath(facts.path)) return { kind: 'allow', principal: identity.ok ? identity.principal : null };
+	if (!identity.ok) {
+		if (isPagePath(facts.path) && facts.method.toUpperCase() === 'GET' && !facts.authorization) {
+			return identity.reason === 'ended' ? { kind: 'sign_in', reason: 'expired' } : { kind: 'sign_in' };
+		}
+		return unauthorized(identity.reason);
+	}
+	const { principal } = identity;
+	if (needsOperator(facts.method, facts.path) && principal.role !== 'operator') {
+		return deny(
+			403,
+			'forbidden',
+			`Starting, cancelling and ingesting work needs the operator role; "${principal.name}" is a ${principal.role}. ` +
+				'Use an operator token, or sign in with one.'
+		);
+	}
+	return { kind: 'allow', principal };
+}
+
+function unauthorized(reason: 'missing' | 'invalid' | 'ended'): Verdict {
+	const messages = {
+		missing:
+			'This server requires credentials: send "Authorization: Bearer <token>" (the aco command: --token, ACO_TOKEN or "aco login"), or sign in at /signin in a browser.',
+		invalid:
+			"The bearer token is not one this server accepts; check it against the server's ACO_TOKEN, ACO_TOKENS or ACO_TOKENS_FILE.",
+		ended: 'The sign-in session has expired or was signed out; sign in again at /signin.'
+	};
+	const challenge = reason === 'invalid' ? 'Bearer realm="aco", error="invalid_token"' : 'Bearer realm="aco"';
+	return deny(401, 'unauthorized', messages[reason], { 'www-authenticate': challenge });
+}
+
+function deny(
+	status: 401 | 403,
+	code: string,
+	message: string,
+	headers: Record<string, string> = {}
+): Verdict {
+	return { kind: 'deny', status, code, message, headers };
+}

@@ -1,0 +1,181 @@
+/**
+ * @module auth/tokens
+ * API tokens with a role, from the environment and a file, kept only as SHA-256 hashes and
+ * checked in constant time.
+ *
+ * Sources, all optional and combined:
+ * - `ACO_TOKEN`: one operator token (as before roles existed).
+ * - `ACO_TOKENS`: several, comma- or space-separated `role:token` (e.g. `viewer:abc…,operator:def…`).
+ * - `ACO_TOKENS_FILE`: a file of lines `role token [name]`; `#` starts a comment.
+ * A token may be given as `sha256:<64 hex digits>` (the hash of the real token), so the file
+ * need not hold the token itself: `printf %s "$TOKEN" | sha256sum`.
+ *
+ * A token is random text of at least {@link MIN_TOKEN_LENGTH} characters; SHA-256 is enough
+ * for such values (a slow password hash protects guessable passwords, not random tokens).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ROLES, isRole, type Role } from '../../protocol/auth';
+
+export const MIN_TOKEN_LENGTH = 16;
+/** characters of the hash that name a token in sessions and logs (64 bits: unique, not reversible) */
+export const TOKEN_ID_LENGTH = 16;
+export const GENERATE_HINT = 'openssl rand -base64 32';
+
+export interface TokenEntry {
+	/** a prefix of the hash, to refer to the token without revealing it */
+	id: string;
+	hash: Buffer;
+	role: Role;
+	/** for people and logs: the name given in the file, or where the token came from */
+	name: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function hashToken(token: string): Buffer {
+	return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** One configured token as an entry that keeps only its hash. */
+function entry(secret: string, role: Role, name: string, where: string): TokenEntry {
+	let hash: Buffer;
+	const hashed = /^sha256:([0-9a-f]{64})$/i.exec(secret);
+	if (hashed) {
+		hash = Buffer.from(hashed[1], 'hex');
+	} else {
+		if (secret.length < MIN_TOKEN_LENGTH) {
+			throw new Error(
+				`${where}: a token must be at least ${MIN_TOKEN_LENGTH} characters of random text; make one with "${GENERATE_HINT}".`
+			);
+		}
+		hash = hashToken(secret);
+	}
+	return { id: hash.toString('hex').slice(0, TOKEN_ID_LENGTH), hash, role, name };
+}
+
+function roleOf(raw: string, where: string): Role {
+	const role = raw.toLowerCase();
+	if (!isRole(role)) {
+		throw new Error(`${where}: "${raw}" is not a role; use ${ROLES.join(' or ')}.`);
+	}
+	return role;
+}
+
+/** `ACO_TOKENS`: `role:token` items separated by commas or white space. */
+export function parseTokenList(raw: string, variable = 'ACO_TOKENS'): TokenEntry[] {
+	const entries: TokenEntry[] = [];
+	const items = raw.split(/[\s,]+/).filter(Boolean);
+	items.forEach((item, i) => {
+		const where = `${variable} item ${i + 1}`;
+		const colon = item.indexOf(':');
+		if (colon <= 0) throw new Error(`${where} must be "role:token", e.g. viewer:<token>.`);
+		const role = roleOf(item.slice(0, colon), where);
+		entries.push(entry(item.slice(colon + 1), role, `${variable}[${i + 1}]`, where));
+	});
+	return entries;
+}
+
+/** A tokens file: lines `role token [name]`, blank lines and `#` comments ignored. */
+export function parseTokensFile(text: string, file: string): TokenEntry[] {
+	const entries: TokenEntry[] = [];
+	text.split(/\r?\n/).forEach((rawLine, i) => {
+		const line = rawLine.replace(/(^|\s)#.*$/, '').trim();
+		if (!line) return;
+		const where = `${file} line ${i + 1}`;
+		const [roleText, secret, ...rest] = line.split(/\s+/);
+		if (!secret) throw new Error(`${where} must be "role token [name]", e.g. "viewer <token> grafana".`);
+		const role = roleOf(roleText, where);
+		entries.push(entry(secret, role, rest.join(' ') || `${file}:${i + 1}`, where));
+	});
+	return entries;
+}
+
+export interface LoadTokensOptions {
+	readFile: (path: string) => string;
+	/** tells about a tokens file others may read */
+	warn?: (message: string) => void;
+	statMode?: (path: string) => number;
+}
+
+/** Every token the environment configures; throws naming the variable, file and line of a bad one. */
+export function loadTokens(env: Env, options: LoadTokensOptions): TokenEntry[] {
+	const entries: TokenEntry[] = [];
+	if (env.ACO_TOKEN) entries.push(entry(env.ACO_TOKEN, 'operator', 'ACO_TOKEN', 'ACO_TOKEN'));
+	if (env.ACO_TOKENS) entries.push(...parseTokenList(env.ACO_TOKENS));
+	const file = env.ACO_TOKENS_FILE;
+	if (file) {
+		let text: string;
+		try {
+			text = options.readFile(file);
+		} catch (err) {
+			throw new Error(
+				`ACO_TOKENS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err}).`
+			);
+		}
+		const mode = options.statMode?.(file);
+		if (mode !== undefined && (mode & 0o077) !== 0) {
+			options.warn?.(
+				`${file} can be read by other users (mode ${(mode & 0o777).toString(8)}); "chmod 600 ${file}" keeps its tokens yours.`
+			);
+		}
+		entries.push(...parseTokensFile(text, file));
+	}
+	const seen = new Map<string, TokenEntry>();
+	for (const e of entries) {
+		const before = seen.get(e.id);
+		if (before && before.role !== e.role) {
+			throw new Error(
+				`${e.name} repeats the token of ${before.name} with another role; give each role its own token.`
+			);
+		}
+		seen.set(e.id, e);
+	}
+	return [...seen.values()];
+}
+
+/** The configured tokens; verification compares hashes in constant time and looks at every one. */
+export class TokenSet {
+	#entries: readonly TokenEntry[];
+
+	constructor(entries: readonly TokenEntry[]) {
+		this.#entries = entries;
+	}
+
+	/** Adds a token (kept as its hash, like the others). */
+	add(token: string, role: Role, name: string): TokenEntry {
+		const added = entry(token, role, name, name);
+		this.#entries = [...this.#entries, added];
+		return added;
+	}
+
+	get size(): number {
+		return this.#entries.length;
+	}
+
+	/** The entry of a presented token, or null. Takes the same time whichever entry matches. */
+	verify(token: string | null | undefined): TokenEntry | null {
+		if (!token) return null;
+		const hash = hashToken(token);
+		let found: TokenEntry | null = null;
+		for (const e of this.#entries) {
+			// no early exit: the time does not tell which entry (or whether one) matched
+			if (timingSafeEqual(hash, e.hash) && found === null) found = e;
+		}
+		return found;
+	}
+
+	byId(id: string): TokenEntry | undefined {
+		return this.#entries.find((e) => e.id === id);
+	}
+
+	/** names and roles, for the startup log (never a token or its hash) */
+	describe(): { name: string; role: Role }[] {
+		return this.#entries.map(({ name, role }) => ({ name, role }));
+	}
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerOf(header: string | null | undefined): string | null {
+	const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+	return match ? match[1] : null;
+}

@@ -1,0 +1,46 @@
+/**
+ * @module auth/upgrade
+ * The node's access control as the hub sees it: an upgrade goes through the same guard as any
+ * request (Host, Origin, credentials; a viewer may subscribe), and the hub learns of ended sessions.
+ */
+import type { IncomingMessage } from 'node:http';
+import { parse as parseCookies } from 'cookie';
+import type { HubAccess } from '../hub/access';
+import { SESSION_COOKIE, type AuthService } from './auth';
+import { checkRequest } from './guard';
+
+/** The session cookie's value in a raw request, or null. */
+export function sessionCookieOf(req: IncomingMessage): string | null {
+	const header = req.headers.cookie;
+	if (!header) return null;
+	return parseCookies(header)[SESSION_COOKIE] ?? null;
+}
+
+export function hubAccessOf(auth: AuthService): HubAccess {
+	return {
+		async admit(req) {
+			const verdict = await checkRequest(auth, {
+				method: 'GET',
+				path: '/ws',
+				host: req.headers.host,
+				origin: req.headers.origin,
+				authorization: req.headers.authorization,
+				session: sessionCookieOf(req)
+			});
+			if (verdict.kind === 'allow' && verdict.principal) return { ok: true, principal: verdict.principal };
+			if (verdict.kind === 'deny') {
+				return {
+					ok: false,
+					status: verdict.status,
+					code: verdict.code,
+					message: verdict.message,
+					headers: verdict.headers
+				};
+			}
+			return { ok: false, status: 401, code: 'unauthorized', message: 'Sign in first.' };
+		},
+		revalidate: (sessionId) => auth.sessions.revalidate(sessionId),
+		onSessionEnded: (listener) => auth.sessions.onEnded(listener),
+		checkEveryMs: auth.config.sessionCheckMs
+	};
+}

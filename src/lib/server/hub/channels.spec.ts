@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { AnyDomainEvent } from '../../protocol/events';
+import { channelKey, Channels, type ChannelMember, type SharedRun } from './channels';
+import { FrameCache } from './frame-cache';
+import { createEntry } from './stream';
+
+const output = (taskId: string, line: number): AnyDomainEvent => ({
+	type: 'tool.output',
+	timestamp: '2024-01-01T00:00:00.000Z',
+	data: {
+		task_id: taskId,
+		run_id: null,
+		execution_id: 'x',
+		line,
+		output: 'y'.repeat(100),
+		is_stderr: false,
+		timestamp: '2024-01-01T00:00:00.000Z'
+	}
+});
+
+class Member implements ChannelMember {
+	offers: (readonly SharedRun[])[] = [];
+	offer(runs: readonly SharedRun[]): void {
+		this.offers.push(runs);
+	}
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+function make(runBytes = 65536) {
+	return new Channels<Member>({ frames: new FrameCache(), batchMaxEvents: 10, runBytes });
+}
+
+describe('Channels', () => {
+	it('files clients with the same filters in one channel, whatever their ids and order', () => {
+		expect(
+			channelKey(
+				new Map([
+					['a', { task_ids: ['t2', 't1'] }],
+					['b', {}]
+				])
+			)
+		).toBe(
+			channelKey(
+				new Map([
+					['x', {}],
+					['y', { task_ids: ['t1', 't2'] }],
+					['z', {}]
+				])
+			)
+		);
+		const channels = make();
+		const [a, b, c] = [new Member(), new Member(), new Member()];
+		channels.update(a, new Map([['s', { task_ids: ['t1'] }]]));
+		channels.update(b, new Map([['other-id', { task_ids: ['t1'] }]]));
+		channels.update(c, new Map([['s', {}]]));
+		expect([channels.size, channels.subscriptions]).toEqual([2, 3]);
+		channels.update(c, new Map());
+		channels.leave(a);
+		expect([channels.size, channels.subscriptions]).toEqual([1, 1]);
+	});
+
+	it('offers the events of a tick once, as runs whose frames every member of the channel shares', async () => {
+		const channels = make();
+		const [a, b, none] = [new Member(), new Member(), new Member()];
+		for (const m of [a, b]) channels.update(m, new Map([['s', { task_ids: ['t1'] }]]));
+		channels.update(none, new Map([['s', { task_ids: ['t9'] }]]));
+		for (let seq = 1; seq <= 3; seq++) {
+			expect(
+				channels.publish(createEntry(seq, output(seq === 2 ? 't2' : 't1', seq)), output('t1', seq))
+			).toBe(2);
+		}
+		expect(a.offers).toEqual([]);
+		await tick();
+		expect([a.offers.length, b.offers.length, none.offers.length]).toEqual([1, 1, 0]);
+		expect(a.offers[0]).toBe(b.offers[0]);
+		const [run] = a.offers[0]!;
+		expect(run!.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+		expect(run!.wire(false)).toBe(run!.wire(false));
+	});
+
+	it('cuts a burst into runs of about a socket high-water mark of bytes', async () => {
+		const channels = make(1000);
+		const member = new Member();
+		channels.update(member, new Map([['s', {}]]));
+		for (let seq = 1; seq <= 50; seq++)
+			channels.publish(createEntry(seq, output('t1', seq)), output('t1', seq));
+		await tick();
+		const runs = member.offers[0]!;
+		expect(runs.length).toBeGreaterThan(1);
+		expect(runs.flatMap((r) => r.entries.map((e) => e.seq))).toEqual(
+			Array.from({ length: 50 }, (_, i) => i + 1)
+		);
+		for (const run of runs) expect(run.size).toBeLessThan(1000 + 400);
+	});
+});

@@ -1,0 +1,38 @@
+import { fail, redirect } from '@sveltejs/kit';
+import type { Actions, PageServerLoad } from './$types';
+import { safeNextPath } from '$lib/protocol/auth';
+import { SESSION_COOKIE } from '$lib/server/auth/auth';
+
+export const load: PageServerLoad = ({ locals, url }) => {
+	const next = safeNextPath(url.searchParams.get('next'));
+	// nothing to sign in to, or signed in already
+	if (!locals.aco.auth.required || locals.principal?.via === 'session') redirect(303, next);
+	const reason = url.searchParams.get('reason');
+	return { next, reason: reason === 'expired' || reason === 'signed_out' ? reason : null };
+};
+
+export const actions: Actions = {
+	/** Exchanges a token for a session cookie; a new session every time (the old one ends). */
+	default: async ({ request, cookies, locals, url, getClientAddress }) => {
+		const form = await request.formData();
+		const token = String(form.get('token') ?? '').trim();
+		const next = safeNextPath(String(form.get('next') ?? '/'));
+		const { auth, logger } = locals.aco;
+		if (!token) return fail(400, { error: 'Paste a token to sign in.', next });
+		const entry = auth.verifyToken(token);
+		if (!entry) {
+			logger.warn({ remote: getClientAddress() }, 'sign-in with a token this server does not know');
+			return fail(401, {
+				error: 'That token is not valid on this server. Check it with whoever runs aco here.',
+				next
+			});
+		}
+		const signedIn = await auth.sessions.create(entry, cookies.get(SESSION_COOKIE));
+		cookies.set(
+			SESSION_COOKIE,
+			signedIn.value,
+			auth.cookieOptions(url.protocol === 'https:', signedIn.maxAgeS)
+		);
+		redirect(303, next);
+	}
+};

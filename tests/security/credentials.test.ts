@@ -1,0 +1,223 @@
+/**
+ * Credentials and roles against the real server, tried as an attacker would: no token, a forged
+ * one, an expired session, a viewer doing an operator's work, a refused producer. Each case
+ * checks that nothing happened (no run started, no task created, nothing cancelled) and that the
+ * healthy subscribers kept receiving meanwhile.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlMessage, RunResponse, RunsResponse, TasksResponse } from '../../src/lib/protocol';
+import { HealthyClients } from '../helpers/healthy-clients';
+import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
+import { connect, upgradeRequest } from '../helpers/ws-client';
+
+const OPERATOR = 'sec-operator-token-0123456789';
+const VIEWER = 'sec-viewer-token-0123456789';
+const FORGED = 'sec-forged-token-0123456789';
+const SESSION_MAX_AGE_MS = 3_000;
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('credentials and roles', () => {
+	let aco: AcoProcess;
+	let healthy: HealthyClients;
+
+	async function request(method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+		const res = await fetch(`${aco.url}${path}`, {
+			method,
+			redirect: 'manual',
+			headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+			body: body === undefined ? undefined : JSON.stringify(body)
+		});
+		const text = await res.text();
+		return {
+			status: res.status,
+			headers: res.headers,
+			text,
+			json: () => JSON.parse(text) as { error: { code: string; message: string } }
+		};
+	}
+
+	const runsCount = async () =>
+		((await (await fetch(`${aco.url}/api/v1/runs`, { headers: auth(OPERATOR) })).json()) as RunsResponse).runs
+			.length;
+	const tasksCount = async () =>
+		((await (await fetch(`${aco.url}/api/v1/tasks`, { headers: auth(OPERATOR) })).json()) as TasksResponse)
+			.tasks.length;
+
+	/** signs in through the sign-in form and returns the session cookie */
+	async function signIn(token: string): Promise<string> {
+		const res = await fetch(`${aco.url}/signin`, {
+			method: 'POST',
+			redirect: 'manual',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
+			body: new URLSearchParams({ token, next: '/' })
+		});
+		expect(res.status).toBe(303);
+		const cookie = res.headers.get('set-cookie') ?? '';
+		expect(cookie).toMatch(/^aco_session=[\w-]+;/);
+		return cookie.split(';')[0];
+	}
+
+	beforeAll(async () => {
+		aco = await startAco({
+			workflowsDir: path.join(ROOT, 'tests/fixtures/workflows'),
+			env: {
+				ACO_TOKEN: OPERATOR,
+				ACO_TOKENS: `viewer:${VIEWER}`,
+				ACO_SESSION_MAX_AGE_MS: String(SESSION_MAX_AGE_MS),
+				ACO_SESSION_CHECK_MS: '500'
+			}
+		});
+		healthy = await HealthyClients.start(aco, { token: VIEWER, operatorToken: OPERATOR });
+	});
+	afterAll(async () => {
+		await healthy?.stop();
+		await aco?.stop();
+	});
+
+	it('refuses every read and write without a token: 401 on REST and before the 101 on the hub, and a page goes to sign-in', async () => {
+		const runs = await runsCount();
+		for (const path of [
+			'/api/v1/tasks',
+			'/api/v1/runs',
+			'/api/v1/workflows',
+			'/metrics',
+			'/api/v1/realtime/stats'
+		]) {
+			const res = await request('GET', path);
+			expect(res.status, path).toBe(401);
+			expect(res.headers.get('www-authenticate')).toBe('Bearer realm="aco"');
+			expect(res.json().error.message).toMatch(/Authorization: Bearer/);
+		}
+		const log = await request('GET', `/api/v1/executions/exec_anything/log`);
+		expect(log.status).toBe(401);
+		expect((await request('POST', '/api/v1/workflows/quick/runs')).status).toBe(401);
+		const page = await request('GET', '/tasks/task_1?exec=x');
+		expect(page.status).toBe(303);
+		expect(page.headers.get('location')).toBe('/signin?next=%2Ftasks%2Ftask_1%3Fexec%3Dx');
+		const upgrade = await upgradeRequest(aco.wsUrl);
+		expect(upgrade.status).toBe(401);
+		expect(JSON.parse(upgrade.body)).toMatchObject({ error: { code: 'unauthorized' } });
+		expect(await runsCount()).toBe(runs);
+		// the health check stays open for load balancers
+		expect((await request('GET', '/api/v1/healthz')).status).toBe(200);
+		await healthy.expectHealthy();
+	});
+
+	it('refuses a forged token the same way, on REST and on the hub', async () => {
+		const runs = await runsCount();
+		const read = await request('GET', '/api/v1/tasks', auth(FORGED));
+		expect(read.status).toBe(401);
+		expect(read.headers.get('www-authenticate')).toContain('invalid_token');
+		expect((await request('POST', '/api/v1/workflows/quick/runs', auth(FORGED))).status).toBe(401);
+		expect((await upgradeRequest(aco.wsUrl, auth(FORGED))).status).toBe(401);
+		// a token never shows up in the server's log, not even a wrong one
+		expect(aco.output()).not.toContain(FORGED);
+		expect(aco.output()).not.toContain(OPERATOR);
+		expect(await runsCount()).toBe(runs);
+		await healthy.expectHealthy();
+	});
+
+	it('lets a viewer read and subscribe, and refuses its runs, cancels and ingest with 403 and no effect', async () => {
+		expect((await request('GET', '/api/v1/tasks', auth(VIEWER))).status).toBe(200);
+		const started = await request('POST', '/api/v1/workflows/slow/runs', auth(OPERATOR));
+		expect(started.status).toBe(201);
+		const run = (JSON.parse(started.text) as RunResponse).run;
+		const runs = await runsCount();
+		const tasks = await tasksCount();
+
+		const start = await request('POST', '/api/v1/workflows/quick/runs', auth(VIEWER));
+		expect(start.status).toBe(403);
+		expect(start.json().error).toMatchObject({ code: 'forbidden' });
+		expect(start.json().error.message).toMatch(/operator role/);
+		expect((await request('POST', `/api/v1/runs/${run.id}/cancel`, auth(VIEWER))).status).toBe(403);
+		expect((await request('POST', '/api/v1/tasks', auth(VIEWER), { name: 'sneaky' })).status).toBe(403);
+
+		expect(await runsCount()).toBe(runs);
+		expect(await tasksCount()).toBe(tasks);
+		const after = (await (
+			await fetch(`${aco.url}/api/v1/runs/${run.id}`, { headers: auth(VIEWER) })
+		).json()) as RunResponse;
+		expect(['queued', 'running']).toContain(after.run.status);
+		expect((await request('POST', `/api/v1/runs/${run.id}/cancel`, auth(OPERATOR))).status).toBe(200);
+
+		const viewer = await connect(aco.wsUrl, { headers: auth(VIEWER) });
+		await viewer.nextOfType('welcome');
+		const refused = await viewer.request<ControlMessage<'error'>>({
+			type: 'ingest.create_task',
+			task: { name: 'x' }
+		});
+		expect(refused.data.code).toBe('unauthorized');
+		expect(viewer.isOpen).toBe(true);
+		await viewer.close();
+		expect(await tasksCount()).toBe(tasks);
+		await healthy.expectHealthy();
+	});
+
+	it('closes a producer whose hello is refused: a forged token with 4500, a viewer with 4504', async () => {
+		const tasks = await tasksCount();
+		const cases = [
+			{ headers: auth(VIEWER), hello: { token: FORGED }, code: 4500, error: 'unauthorized' },
+			{ headers: auth(VIEWER), hello: {}, code: 4504, error: 'forbidden' },
+			{ headers: auth(VIEWER), hello: { token: VIEWER }, code: 4504, error: 'forbidden' }
+		];
+		for (const c of cases) {
+			const producer = await connect(aco.wsUrl, { headers: c.headers });
+			await producer.nextOfType('welcome');
+			const reply = await producer.request<ControlMessage<'error'>>({ type: 'producer.hello', ...c.hello });
+			expect(reply.data.code).toBe(c.error);
+			expect((await producer.waitForClose(5_000)).code).toBe(c.code);
+		}
+		// an operator's connection needs no hello token
+		const operator = await connect(aco.wsUrl, { headers: auth(OPERATOR) });
+		await operator.nextOfType('welcome');
+		const hello = await operator.request({ type: 'producer.hello' });
+		expect(hello).toMatchObject({ type: 'ingest.ack', data: { authenticated: true } });
+		await operator.close();
+		expect(await tasksCount()).toBe(tasks);
+		await healthy.expectHealthy();
+	});
+
+	it('signs a browser in for a cookie session that works like its token until it expires, then refuses it', async () => {
+		const cookie = await signIn(VIEWER);
+		const session = await request('GET', '/api/v1/session', { cookie });
+		expect(session.status).toBe(200);
+		expect(JSON.parse(session.text)).toMatchObject({ role: 'viewer', via: 'session', auth_required: true });
+		expect((await request('POST', '/api/v1/workflows/quick/runs', { cookie, origin: aco.url })).status).toBe(
+			403
+		);
+		const socket = await connect(aco.wsUrl, { headers: { cookie } });
+		await socket.nextOfType('welcome');
+
+		// the session ends at its maximum age: its socket is closed with 4503 and the cookie refused
+		expect((await socket.waitForClose(SESSION_MAX_AGE_MS + 10_000)).code).toBe(4503);
+		const expired = await request('GET', '/api/v1/tasks', { cookie });
+		expect(expired.status).toBe(401);
+		expect(expired.json().error.message).toMatch(/expired/);
+		expect(expired.headers.get('set-cookie')).toMatch(/aco_session=;/);
+		expect((await upgradeRequest(aco.wsUrl, { cookie })).status).toBe(401);
+		const page = await request('GET', '/', { cookie });
+		expect(page.headers.get('location')).toBe('/signin?reason=expired');
+		await healthy.expectHealthy();
+	});
+
+	it('refuses a sign-in with a wrong token and sets no cookie', async () => {
+		const res = await fetch(`${aco.url}/signin`, {
+			method: 'POST',
+			redirect: 'manual',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
+			body: new URLSearchParams({ token: FORGED })
+		});
+		expect(res.status).toBe(401);
+		expect(res.headers.get('set-cookie')).toBeNull();
+		await healthy.expectHealthy();
+	});
+});
+
+describe('binding beyond loopback', () => {
+	it('refuses to start without credentials, saying how to configure them', async () => {
+		const started = startAco({ env: { HOST: '0.0.0.0' }, dataDir: tempDir() });
+		await expect(started).rejects.toThrow(/refusing to listen on 0.0.0.0 without credentials.*ACO_TOKEN/);
+	});
+});

@@ -1,0 +1,244 @@
+/**
+ * HTTP and WebSocket hardening against the real server: DNS rebinding (Host), foreign pages
+ * (Origin), security headers on pages and downloads, an oversized header block, a flood of
+ * 1-byte continuation frames from 50 connections, and the data folder's modes. Each case
+ * checks that the healthy subscribers kept receiving meanwhile.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestTaskResponse, RunsResponse, TaskResponse } from '../../src/lib/protocol';
+import { HealthyClients } from '../helpers/healthy-clients';
+import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
+import { upgradeRequest } from '../helpers/ws-client';
+import { floodBytes, fragmentFlood, peakRss } from '../helpers/ws-flood';
+
+const OPERATOR = 'hard-operator-token-0123456789';
+const VIEWER = 'hard-viewer-token-0123456789';
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+interface RawResponse {
+	status: number;
+	headers: http.IncomingHttpHeaders;
+	body: string;
+}
+
+/** A request with any headers, Host included (fetch does not let one set Host). */
+function rawRequest(
+	url: string,
+	options: { method?: string; headers?: Record<string, string>; body?: string } = {}
+) {
+	return new Promise<RawResponse>((resolve, reject) => {
+		const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (c: string) => (body += c));
+			res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+		});
+		req.on('error', reject);
+		req.end(options.body);
+	});
+}
+
+/** Writes raw bytes to the server and resolves with everything it answers until it closes. */
+function rawExchange(port: number, data: string | Buffer): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect(port, '127.0.0.1', () => socket.write(data));
+		let received = '';
+		socket.setEncoding('latin1');
+		socket.on('data', (chunk: string) => (received += chunk));
+		socket.on('error', (err: NodeJS.ErrnoException) =>
+			err.code === 'ECONNRESET' ? resolve(received) : reject(err)
+		);
+		socket.on('close', () => resolve(received));
+	});
+}
+
+describe('HTTP and WebSocket hardening', () => {
+	let aco: AcoProcess;
+	let healthy: HealthyClients;
+	let host: string;
+
+	beforeAll(async () => {
+		// a folder others could read, as an older aco (or a careless mkdir) left it
+		const dataDir = tempDir();
+		fs.chmodSync(dataDir, 0o755);
+		aco = await startAco({
+			dataDir,
+			workflowsDir: path.join(ROOT, 'tests/fixtures/workflows'),
+			env: { ACO_TOKEN: OPERATOR, ACO_TOKENS: `viewer:${VIEWER}` }
+		});
+		host = new URL(aco.url).host;
+		healthy = await HealthyClients.start(aco, { token: VIEWER, operatorToken: OPERATOR });
+	});
+	afterAll(async () => {
+		await healthy?.stop();
+		await aco?.stop();
+	});
+
+	const runsCount = async () =>
+		((await (await fetch(`${aco.url}/api/v1/runs`, { headers: auth(OPERATOR) })).json()) as RunsResponse).runs
+			.length;
+
+	it('refuses a rebound name (Host) with 403 on REST, pages and the hub, even with a valid token', async () => {
+		const runs = await runsCount();
+		const evil = `evil.example:${aco.port}`;
+		const rebound = { host: evil, origin: `http://${evil}`, ...auth(OPERATOR) };
+		const post = await rawRequest(`${aco.url}/api/v1/workflows/quick/runs`, {
+			method: 'POST',
+			headers: rebound
+		});
+		expect(post.status).toBe(403);
+		expect(JSON.parse(post.body)).toMatchObject({ error: { code: 'forbidden_host' } });
+		expect(
+			(await rawRequest(`${aco.url}/api/v1/tasks`, { headers: { host: evil, ...auth(OPERATOR) } })).status
+		).toBe(403);
+		expect((await rawRequest(`${aco.url}/`, { headers: { host: evil } })).status).toBe(403);
+		const upgrade = await upgradeRequest(aco.wsUrl, {
+			Host: evil,
+			Origin: `http://${evil}`,
+			...auth(VIEWER)
+		});
+		expect(upgrade.status).toBe(403);
+		expect(await runsCount()).toBe(runs);
+		await healthy.expectHealthy();
+	});
+
+	it('refuses pages of other sites (Origin) with 403 on REST and the hub, and admits its own', async () => {
+		const runs = await runsCount();
+		const foreign = { origin: 'https://evil.example', ...auth(OPERATOR) };
+		const post = await rawRequest(`${aco.url}/api/v1/workflows/quick/runs`, {
+			method: 'POST',
+			headers: foreign
+		});
+		expect(post.status).toBe(403);
+		expect(JSON.parse(post.body)).toMatchObject({ error: { code: 'forbidden_origin' } });
+		expect(
+			(await upgradeRequest(aco.wsUrl, { Origin: 'https://evil.example', ...auth(VIEWER) })).status
+		).toBe(403);
+		expect((await upgradeRequest(aco.wsUrl, { Origin: 'null', ...auth(VIEWER) })).status).toBe(403);
+		expect(await runsCount()).toBe(runs);
+		expect((await upgradeRequest(aco.wsUrl, { Origin: aco.url, ...auth(VIEWER) })).status).toBe(101);
+		await healthy.expectHealthy();
+	});
+
+	it('sends the security headers on every page, API answer, static file and download', async () => {
+		const created = (await (
+			await fetch(`${aco.url}/api/v1/tasks`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
+				body: JSON.stringify({ name: 'headers' })
+			})
+		).json()) as IngestTaskResponse;
+		await fetch(`${aco.url}/api/v1/tasks/${created.task.id}/events`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
+			body: JSON.stringify({
+				events: [
+					{ type: 'tool.start', step: 0, name: 'html' },
+					{ type: 'output', step: 0, lines: [{ text: '<script>alert(1)</script>' }] }
+				]
+			})
+		});
+		const detail = (await (
+			await fetch(`${aco.url}/api/v1/tasks/${created.task.id}`, { headers: auth(VIEWER) })
+		).json()) as TaskResponse;
+		const executionId = detail.task.executions[0].id;
+
+		for (const page of ['/', `/tasks/${created.task.id}`, '/signin', '/no-such-page']) {
+			const res = await fetch(`${aco.url}${page}`, { headers: auth(VIEWER), redirect: 'manual' });
+			const csp = res.headers.get('content-security-policy') ?? '';
+			expect(csp, page).toContain("frame-ancestors 'none'");
+			expect(res.headers.get('x-content-type-options'), page).toBe('nosniff');
+			expect(res.headers.get('referrer-policy'), page).toBe('same-origin');
+			if (res.headers.get('content-type')?.startsWith('text/html') && res.status === 200) {
+				const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
+				expect(scriptSrc, page).not.toContain('unsafe-inline');
+				const nonce = /'nonce-([^']+)'/.exec(scriptSrc)?.[1];
+				const html = await res.text();
+				// every inline script carries the response's nonce
+				for (const tag of html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? [])
+					expect(tag).toContain(`nonce="${nonce}"`);
+			}
+		}
+		const download = await fetch(`${aco.url}/api/v1/executions/${executionId}/log`, {
+			headers: auth(VIEWER)
+		});
+		expect(download.headers.get('content-disposition')).toMatch(/^attachment;/);
+		expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+		expect(download.headers.get('content-security-policy')).toContain('sandbox');
+		expect(await download.text()).toBe('<script>alert(1)</script>\n');
+		const ndjson = await fetch(`${aco.url}/api/v1/executions/${executionId}/log?format=ndjson`, {
+			headers: auth(VIEWER)
+		});
+		expect(ndjson.headers.get('x-content-type-options')).toBe('nosniff');
+		expect(ndjson.headers.get('content-disposition')).toMatch(/^attachment;/);
+
+		const api = await fetch(`${aco.url}/api/v1/tasks`, { headers: auth(VIEWER) });
+		expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
+		const page = await (await fetch(`${aco.url}/`, { headers: auth(VIEWER) })).text();
+		const asset = /"\.?(\/_app\/immutable\/[^"]+\.js)"/.exec(page)?.[1];
+		expect(asset).toBeDefined();
+		const file = await fetch(`${aco.url}${asset}`);
+		expect(file.status).toBe(200);
+		expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+		await healthy.expectHealthy();
+	});
+
+	it('refuses an upgrade with 2,004 header lines (23 KB) with 431, and a request with them too', async () => {
+		const lines = Array.from({ length: 2_000 }, (_, i) => `x-h${i}: v`);
+		const upgrade = [
+			'GET /ws HTTP/1.1',
+			`Host: ${host}`,
+			'Upgrade: websocket',
+			'Connection: Upgrade',
+			`Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+			'Sec-WebSocket-Version: 13',
+			`Authorization: Bearer ${VIEWER}`,
+			...lines.slice(0, 1_998),
+			'',
+			''
+		].join('\r\n');
+		expect(upgrade.split('\r\n').length - 3).toBe(2_004);
+		expect(upgrade.length).toBeGreaterThan(22_000);
+		expect((await rawExchange(aco.port, upgrade)).split('\r\n')[0]).toBe(
+			'HTTP/1.1 431 Request Header Fields Too Large'
+		);
+		const get = ['GET /api/v1/healthz HTTP/1.1', `Host: ${host}`, ...lines, '', ''].join('\r\n');
+		expect((await rawExchange(aco.port, get)).split('\r\n')[0]).toMatch(/^HTTP\/1.1 431/);
+		// a header block beyond maxHeaderSize is refused by Node's parser, also with 431
+		const huge = [
+			'GET /api/v1/healthz HTTP/1.1',
+			`Host: ${host}`,
+			`x-big: ${'a'.repeat(20_000)}`,
+			'',
+			''
+		].join('\r\n');
+		expect((await rawExchange(aco.port, huge)).split('\r\n')[0]).toMatch(/^HTTP\/1.1 431/);
+		await healthy.expectHealthy();
+	});
+
+	it('closes 50 connections flooding 1-byte continuation frames with 1008, with memory bounded and healthy clients served', async () => {
+		const before = peakRss(aco.proc.pid!);
+		const flood = floodBytes(20_000);
+		const codes = await Promise.all(
+			Array.from({ length: 50 }, () => fragmentFlood(aco.port, flood, { authorization: `Bearer ${VIEWER}` }))
+		);
+		expect(codes).toEqual(Array(50).fill(1008));
+		const grown = peakRss(aco.proc.pid!) - before;
+		// ws's default (16,384 fragments a message) let this flood grow the server by over 100 MB
+		expect(grown).toBeLessThan(40 * 1024 * 1024);
+		// every line reached every healthy client, in order (their latency is measured in `npm run bench -- ws-flood`)
+		await healthy.expectHealthy();
+	});
+
+	it('keeps the data folder private: 0700 (tightened at start), the database and its WAL 0600', () => {
+		expect(fs.statSync(aco.dataDir).mode & 0o777).toBe(0o700);
+		for (const file of ['aco.db', 'aco.db-wal', 'aco.lock']) {
+			expect(fs.statSync(path.join(aco.dataDir, file)).mode & 0o777, file).toBe(0o600);
+		}
+	});
+});
