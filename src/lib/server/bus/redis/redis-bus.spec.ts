@@ -221,7 +221,7 @@ describe('RedisBus', () => {
 		// an older snapshot: the counter went back; then every connection drops, as at a restart
 		await client.hset(`${prefix}meta`, 's', before.seq - 3);
 		await client.del(`${prefix}stream`);
-		await client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+		await client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 		client.disconnect();
 		await vi.waitFor(() => expect(bus.stream.position.epoch).not.toBe(before.epoch), WAIT);
 		expect(bus.stream.position.seq).toBeGreaterThan(before.seq);
