@@ -1,8 +1,9 @@
 /**
  * @module context
- * Builds the parts of one aco node (store, bus, orchestrator, hub) from a config and tears
- * them down in order. `server.ts` and the dev plugin both use it; routes reach the result
- * through `event.locals.aco` (see global.ts), never by importing these modules' state.
+ * Builds every part of one aco node (store, bus, orchestrator, ingest, log search, hub) from a
+ * config, hands each the parts it needs, and tears them down in order. `server.ts` and the dev
+ * plugin both use it; routes reach the result through `event.locals.aco` (global.ts hands it
+ * to SvelteKit's separately bundled routes), never by importing these modules' state.
  */
 import fs from 'node:fs';
 import type { AcoConfig } from './config';
@@ -16,6 +17,10 @@ import { createOrchestrator } from './orchestrator/orchestrator';
 import type { Orchestrator } from './orchestrator/types';
 import { createHub } from './hub/hub';
 import type { Hub } from './hub/types';
+import { importLegacyKeys } from './ingest/legacy-keys';
+import { createProducerHandler } from './ingest/producer';
+import { IngestService } from './ingest/service';
+import { LogSearcher } from './store/log-search';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 
 export interface AcoContext {
@@ -24,6 +29,10 @@ export interface AcoContext {
 	store: Store;
 	bus: EventBus;
 	orchestrator: Orchestrator;
+	/** stand-alone tasks reported by producers (REST and the hub's producer role) */
+	ingest: IngestService;
+	/** whole-log search, one per node so its cache serves every request */
+	searcher: LogSearcher;
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
@@ -53,11 +62,24 @@ export async function createContext(
 		logger: logger.child({ component: 'orchestrator' })
 	});
 	await orchestrator.recover();
+	const ingest = new IngestService({ store, bus, logger: logger.child({ component: 'ingest' }) });
+	try {
+		await importLegacyKeys(store, config.dataDir, logger.child({ component: 'ingest' }));
+	} catch (err) {
+		// the keys only guard against duplicates of tasks created before the upgrade
+		logger.warn({ err }, 'could not move the old idempotency key file into the store');
+	}
+	const searcher = new LogSearcher(store);
 	const hub = createHub({
 		bus,
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
-		processMetrics: true
+		processMetrics: true,
+		intercept: createProducerHandler({
+			ingest,
+			token: config.token,
+			logger: logger.child({ component: 'producer' })
+		})
 	});
 
 	const system = createSystemMetrics();
@@ -69,6 +91,8 @@ export async function createContext(
 		store,
 		bus,
 		orchestrator,
+		ingest,
+		searcher,
 		hub,
 		system,
 		startedAt: new Date().toISOString(),

@@ -37,7 +37,7 @@ import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
 import { createHistoryReplayer } from './resume';
 import { Router } from './router';
 import { Session, type RawSocket } from './session';
-import type { Hub } from './types';
+import type { FrameInterceptor, Hub } from './types';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
@@ -51,6 +51,8 @@ export interface HubDeps {
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
 	processMetrics?: boolean;
+	/** sees every text frame before the subscriber protocol (the node's producer role) */
+	intercept?: FrameInterceptor;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -91,7 +93,8 @@ export function createHub(deps: HubDeps): Hub {
 		position,
 		replayer: createHistoryReplayer(history, position),
 		counters,
-		logger: logger.child({ part: 'router' })
+		logger: logger.child({ part: 'router' }),
+		intercept: deps.intercept
 	});
 	const heartbeat = new Heartbeat({
 		sessions,

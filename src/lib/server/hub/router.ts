@@ -11,7 +11,6 @@ import {
 	type ControlDataMap,
 	type ControlType
 } from '../../protocol/messages';
-import { handleProducerFrame } from '../ingest/producer';
 import type { Logger } from '../logger';
 import type { StreamPosition } from './broadcast';
 import type { HubCounters } from './counters';
@@ -19,12 +18,15 @@ import { encodeControl } from './frames';
 import { HubError } from './hub-error';
 import type { Replayer } from './resume';
 import type { Session } from './session';
+import type { FrameInterceptor } from './types';
 
 export interface RouterOptions {
 	position: () => StreamPosition;
 	replayer: Replayer;
 	counters: HubCounters;
 	logger: Logger;
+	/** sees every text frame first and takes it by returning true (the producer role does) */
+	intercept?: FrameInterceptor;
 	now?: () => Date;
 }
 
@@ -45,7 +47,7 @@ export class Router {
 		}
 		const text = toText(data);
 		// producers (aco exec, scripts) share the socket; their messages live in ingest/producer
-		if (handleProducerFrame(session, text)) return;
+		if (this.#options.intercept?.(session, text)) return;
 		const parsed = parseClientMessage(text);
 		if (!parsed.ok) {
 			this.#fail(session, HubError.fromErrorData(parsed.error), parsed.error.ref);

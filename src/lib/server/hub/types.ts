@@ -8,6 +8,15 @@ import type { RealtimeStatsResponse } from '../../protocol/api';
 
 export type HubStats = RealtimeStatsResponse;
 
+/** What a frame interceptor may do with the client that sent the frame. */
+export interface HubPeer {
+	readonly id: string;
+	send(data: string): boolean;
+}
+
+/** Sees a client's text frame before the subscriber protocol; true when it took the frame. */
+export type FrameInterceptor = (peer: HubPeer, text: string) => boolean;
+
 export interface Hub {
 	/** handles an HTTP upgrade already routed to the hub's path */
 	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;

@@ -13,10 +13,10 @@ import {
 	type ControlType,
 	type IngestAckData
 } from '../../protocol';
-import { getContext } from '../global';
+import type { Logger } from '../logger';
 import { tokenMatches } from './auth';
 import { isIngestError } from './ingest-error';
-import { ingestFor } from './registry';
+import type { IngestService } from './service';
 
 /** What the producer role needs of a hub session (kept narrow: the hub may change). */
 export interface ProducerPeer {
@@ -24,31 +24,47 @@ export interface ProducerPeer {
 	send(data: string): boolean;
 }
 
-/** sessions that presented the server's token */
-const authenticated = new WeakSet<ProducerPeer>();
+export interface ProducerDeps {
+	ingest: IngestService;
+	/** the bearer token producers must present in `producer.hello`; null: none needed */
+	token: string | null;
+	logger: Logger;
+}
+
+/** Handles a frame if it is a producer message (true); false leaves it to the subscriber protocol. */
+export type ProducerFrameHandler = (peer: ProducerPeer, text: string) => boolean;
 
 const TYPE = /"type"\s*:\s*"(producer\.hello|ingest\.create_task|ingest\.events)"/;
 
 /**
- * Handles the frame if it is a producer message and returns true; false leaves it to the
- * subscriber protocol. Never throws; the answer is sent when the message has been applied.
+ * The producer role of one node. The handler never throws; the answer is sent when the message
+ * has been applied.
  */
-export function handleProducerFrame(peer: ProducerPeer, text: string): boolean {
-	// a cheap look first: subscribers' heartbeats must not pay for a second JSON parse
-	if (!TYPE.test(text)) return false;
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch {
-		return false;
-	}
-	const type = (json as { type?: unknown } | null)?.type;
-	if (!(PRODUCER_MESSAGE_TYPES as readonly unknown[]).includes(type)) return false;
-	void handle(peer, json).catch(() => {});
-	return true;
+export function createProducerHandler(deps: ProducerDeps): ProducerFrameHandler {
+	/** sessions that presented the server's token */
+	const authenticated = new WeakSet<ProducerPeer>();
+	return (peer, text) => {
+		// a cheap look first: subscribers' heartbeats must not pay for a second JSON parse
+		if (!TYPE.test(text)) return false;
+		let json: unknown;
+		try {
+			json = JSON.parse(text);
+		} catch {
+			return false;
+		}
+		const type = (json as { type?: unknown } | null)?.type;
+		if (!(PRODUCER_MESSAGE_TYPES as readonly unknown[]).includes(type)) return false;
+		void handle(deps, authenticated, peer, json).catch(() => {});
+		return true;
+	};
 }
 
-async function handle(peer: ProducerPeer, json: unknown): Promise<void> {
+async function handle(
+	deps: ProducerDeps,
+	authenticated: WeakSet<ProducerPeer>,
+	peer: ProducerPeer,
+	json: unknown
+): Promise<void> {
 	const ref = typeof (json as { id?: unknown }).id === 'string' ? (json as { id: string }).id : undefined;
 	const refField = ref === undefined ? {} : { ref };
 	const parsed = producerMessageSchema.safeParse(json);
@@ -62,11 +78,8 @@ async function handle(peer: ProducerPeer, json: unknown): Promise<void> {
 			ref
 		);
 	}
-	const context = getContext();
-	if (!context)
-		return fail(peer, 'ingest_unavailable', 'This hub has no server behind it to ingest into.', ref, true);
 	const message = parsed.data;
-	const token = context.config.token;
+	const { token } = deps;
 	if (message.type === 'producer.hello') {
 		if (token !== null && !tokenMatches(message.token, token)) {
 			return fail(
@@ -89,7 +102,7 @@ async function handle(peer: ProducerPeer, json: unknown): Promise<void> {
 			ref
 		);
 	}
-	const service = ingestFor(context);
+	const service = deps.ingest;
 	try {
 		if (message.type === 'ingest.create_task') {
 			const result = await service.createTask(message.task);
@@ -99,7 +112,7 @@ async function handle(peer: ProducerPeer, json: unknown): Promise<void> {
 		return ack(peer, { kind: 'ingest.events', ...result, ...refField });
 	} catch (err) {
 		if (isIngestError(err)) return fail(peer, err.code, err.message, ref, err.status >= 500);
-		context.logger.error({ err, client_id: peer.id, type: message.type }, 'producer message failed');
+		deps.logger.error({ err, client_id: peer.id, type: message.type }, 'producer message failed');
 		return fail(peer, 'internal', 'The server hit an unexpected error applying the message.', ref, true);
 	}
 }

@@ -29,7 +29,7 @@ describe('ingest service', () => {
 		bus = new MemoryBus();
 		published = [];
 		bus.subscribe((e) => published.push(e));
-		service = new IngestService({ store, bus, logger, dataDir: dir });
+		service = new IngestService({ store, bus, logger });
 	});
 	afterEach(async () => {
 		await store.close();
@@ -38,7 +38,7 @@ describe('ingest service', () => {
 
 	it('remembers idempotency keys across a restart of the service', async () => {
 		const first = await service.createTask({ name: 'build' }, 'key-1');
-		const restarted = new IngestService({ store, bus, logger, dataDir: dir });
+		const restarted = new IngestService({ store, bus, logger });
 		const again = await restarted.createTask({ name: 'build' }, 'key-1');
 		expect(again).toMatchObject({ existing: true, task: { id: first.task.id } });
 		expect((await store.listTasks()).length).toBe(1);

@@ -28,15 +28,12 @@ import {
 } from '../orchestrator/emit';
 import { parseWorkflowCommand } from '../orchestrator/workflow-commands';
 import type { Store, TaskPatch } from '../store/types';
-import { IdempotencyKeys } from './idempotency';
 import { IngestError } from './ingest-error';
 
 export interface IngestServiceOptions {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
-	/** where idempotency keys are kept across restarts; memory only when null */
-	dataDir: string | null;
 }
 
 type Counts = Omit<IngestEventsResponse, 'task' | 'line_counts'>;
@@ -52,13 +49,11 @@ interface Batch {
 
 export class IngestService {
 	#options: IngestServiceOptions;
-	#keys: IdempotencyKeys;
 	/** the tail of each task's (or key's) queue of requests */
 	#queues = new Map<string, Promise<unknown>>();
 
 	constructor(options: IngestServiceOptions) {
 		this.#options = options;
-		this.#keys = new IdempotencyKeys({ dir: options.dataDir, logger: options.logger });
 	}
 
 	/** Creates a stand-alone task, or returns the one an earlier request with the same key created. */
@@ -67,12 +62,7 @@ export class IngestService {
 		const key = idempotencyKey ?? request.idempotency_key ?? null;
 		const create = async (): Promise<IngestTaskResponse> => {
 			const { store, bus } = this.#options;
-			if (key !== null) {
-				const id = this.#keys.get(key);
-				const existing = id ? await store.getTask(id) : null;
-				if (existing) return { task: existing, existing: true };
-			}
-			let task = await store.createTask({
+			const record = {
 				run_id: null,
 				key: request.key ?? request.name,
 				name: request.name,
@@ -80,8 +70,14 @@ export class IngestService {
 				weight: 1,
 				optional: false,
 				step_count: 0
-			});
-			if (key !== null) this.#keys.set(key, task.id);
+			};
+			// the key is stored in the task's own transaction: a crash cannot keep one without the other
+			const created =
+				key === null
+					? { task: await store.createTask(record), existing: false }
+					: await store.createTaskOnce(key, record);
+			if (created.existing) return created;
+			let task = created.task;
 			taskCreated(bus, task);
 			const patch: TaskPatch = {};
 			if (request.progress !== undefined) patch.progress = request.progress;

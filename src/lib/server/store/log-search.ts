@@ -229,12 +229,3 @@ export class LogSearcher {
 		return { total: all.length, matches, truncated: lo + limit < all.length };
 	}
 }
-
-const searchers = new WeakMap<Store, LogSearcher>();
-
-/** the searcher of a store (one per store, so its cache is shared by every request) */
-export function logSearcherFor(store: Store, options?: LogSearchOptions): LogSearcher {
-	let searcher = searchers.get(store);
-	if (!searcher) searchers.set(store, (searcher = new LogSearcher(store, options)));
-	return searcher;
-}

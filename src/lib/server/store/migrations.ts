@@ -151,6 +151,19 @@ export const MIGRATIONS: readonly Migration[] = [
 				PRIMARY KEY (execution_id, start)
 			) WITHOUT ROWID;
 		`
+	},
+	{
+		version: 4,
+		name: 'ingest idempotency keys',
+		// written in the transaction that creates the key's task, so a crash cannot leave one without the other
+		up: `
+			CREATE TABLE ingest_keys (
+				key TEXT PRIMARY KEY,
+				task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+				created_at TEXT NOT NULL
+			);
+			CREATE INDEX ingest_keys_task ON ingest_keys (task_id);
+		`
 	}
 ];
 

@@ -340,6 +340,36 @@ describe('sqlite store in memory', () => {
 		expect(await store.markInterrupted('again')).toEqual({ runs: 0, tasks: 0, executions: 0 });
 	});
 
+	it('creates one task per idempotency key, also for concurrent calls, and returns it again', async () => {
+		const [a, b] = await Promise.all([
+			store.createTaskOnce('key-1', newTask({ key: 'a' })),
+			store.createTaskOnce('key-1', newTask({ key: 'a' }))
+		]);
+		expect(a.task.id).toBe(b.task.id);
+		expect([a.existing, b.existing].sort()).toEqual([false, true]);
+		const other = await store.createTaskOnce('key-2', newTask({ key: 'b' }));
+		expect(other).toMatchObject({ existing: false, task: { key: 'b', status: 'queued' } });
+		expect(await store.createTaskOnce('key-1', newTask({ key: 'c' }))).toEqual({
+			task: a.task,
+			existing: true
+		});
+		expect(await store.listTasks()).toHaveLength(2);
+	});
+
+	it('imports known keys, skipping keys already kept and keys whose task does not exist', async () => {
+		const task = await store.createTask(newTask());
+		const kept = await store.createTaskOnce('kept', newTask({ key: 'k' }));
+		const added = await store.importIdempotencyKeys([
+			['old', task.id],
+			['kept', task.id],
+			['gone', 'task_missing']
+		]);
+		expect(added).toBe(1);
+		expect(await store.createTaskOnce('old', newTask())).toEqual({ task, existing: true });
+		expect((await store.createTaskOnce('kept', newTask())).task.id).toBe(kept.task.id);
+		expect((await store.createTaskOnce('gone', newTask())).existing).toBe(false);
+	});
+
 	it('closes idempotently and refuses work afterwards', async () => {
 		await store.close();
 		await store.close();

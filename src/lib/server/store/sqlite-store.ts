@@ -29,6 +29,7 @@ import type {
 	ReadLinesQuery,
 	RunPatch,
 	Store,
+	TaskOnce,
 	TaskPatch
 } from './types';
 
@@ -100,6 +101,8 @@ class SqliteStore implements Store {
 	#closed = false;
 	#appendLines: (executionId: string, lines: LogLine[]) => void;
 	#markInterrupted: (reason: string, now: string) => InterruptedCounts;
+	#createTaskOnce: (key: string, input: NewTask) => TaskOnce;
+	#importKeys: (keys: ReadonlyArray<readonly [string, string]>, now: string) => number;
 
 	constructor(db: Database.Database) {
 		this.#db = db;
@@ -138,6 +141,18 @@ class SqliteStore implements Store {
 				prev = info;
 			}
 			stmt.syncLineCount.run({ id: executionId });
+		});
+		this.#createTaskOnce = db.transaction((key: string, input: NewTask): TaskOnce => {
+			const found = stmt.taskOfKey.get(key);
+			if (found) return { task: toTask(found), existing: true };
+			const task = this.#insertTask(input);
+			stmt.insertKey.run({ key, task_id: task.id, now: task.created_at });
+			return { task, existing: false };
+		});
+		this.#importKeys = db.transaction((keys: ReadonlyArray<readonly [string, string]>, now: string) => {
+			let added = 0;
+			for (const [key, taskId] of keys) added += stmt.insertKey.run({ key, task_id: taskId, now }).changes;
+			return added;
 		});
 		this.#markInterrupted = db.transaction((reason: string, now: string) => ({
 			runs: stmt.interruptRuns.run({ reason, now }).changes,
@@ -195,6 +210,20 @@ class SqliteStore implements Store {
 
 	async createTask(input: NewTask): Promise<Task> {
 		this.#assertOpen();
+		return this.#insertTask(input);
+	}
+
+	async createTaskOnce(idempotencyKey: string, input: NewTask): Promise<TaskOnce> {
+		this.#assertOpen();
+		return this.#createTaskOnce(idempotencyKey, input);
+	}
+
+	async importIdempotencyKeys(keys: ReadonlyArray<readonly [string, string]>): Promise<number> {
+		this.#assertOpen();
+		return this.#importKeys(keys, new Date().toISOString());
+	}
+
+	#insertTask(input: NewTask): Task {
 		try {
 			const row = this.#stmt.insertTask.get({
 				id: newId('task'),

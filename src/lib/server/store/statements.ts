@@ -38,6 +38,14 @@ export function prepareStatements(db: Database.Database) {
 		updateTask: db.prepare<Params, TaskRow>(patchSql('tasks', TASK_COLUMNS)),
 		getTask: db.prepare<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
 		listTasks: listVariants<TaskRow>('tasks', TASK_COLUMNS, ['status', 'run_id']),
+		taskOfKey: db.prepare<[string], TaskRow>(
+			`SELECT ${TASK_COLUMNS.replace(/(\w+)/g, 'tasks.$1')} FROM ingest_keys JOIN tasks ON tasks.id = ingest_keys.task_id
+			 WHERE ingest_keys.key = ?`
+		),
+		insertKey: db.prepare<[{ key: string; task_id: string; now: string }]>(
+			`INSERT OR IGNORE INTO ingest_keys (key, task_id, created_at)
+			 SELECT @key, id, @now FROM tasks WHERE id = @task_id`
+		),
 
 		insertExecution: db.prepare<Params, ExecutionRow>(
 			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)

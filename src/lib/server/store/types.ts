@@ -102,6 +102,12 @@ export interface IterateLinesQuery {
 	stream?: LogStream;
 }
 
+/** what `createTaskOnce` did: created the task, or found the one the key created before */
+export interface TaskOnce {
+	task: Task;
+	existing: boolean;
+}
+
 export interface InterruptedCounts {
 	runs: number;
 	tasks: number;
@@ -120,6 +126,16 @@ export interface Store {
 	getTask(id: string): Promise<Task | null>;
 	/** newest first */
 	listTasks(query?: ListTasksQuery): Promise<Task[]>;
+	/**
+	 * Creates a task and records its idempotency key in one transaction, or returns the task an
+	 * earlier call with the same key created (`existing`). Concurrent calls with one key create one task.
+	 */
+	createTaskOnce(idempotencyKey: string, input: NewTask): Promise<TaskOnce>;
+	/**
+	 * Adds keys kept elsewhere before (key → task id); keys already known and keys whose task does
+	 * not exist are skipped. Returns how many were added.
+	 */
+	importIdempotencyKeys(keys: ReadonlyArray<readonly [string, string]>): Promise<number>;
 
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { handle, json } from '$lib/server/http/responses';
 import { limitParam, parseQuery, statusParam } from '$lib/server/http/query';
 import { handleIngest } from '$lib/server/ingest/http';
-import { ingestFor } from '$lib/server/ingest/registry';
 import { readJson, validate } from '$lib/server/ingest/validate';
 import { createTaskSchema, type IngestTaskResponse, type TasksResponse } from '$lib/protocol';
 
@@ -27,7 +26,7 @@ export const POST: RequestHandler = ({ locals, request }) =>
 		async () => {
 			const input = validate(createTaskSchema, await readJson(request), 'task');
 			const key = request.headers.get('idempotency-key');
-			const body: IngestTaskResponse = await ingestFor(locals.aco).createTask(input, key || null);
+			const body: IngestTaskResponse = await locals.aco.ingest.createTask(input, key || null);
 			return json(body, body.existing ? 200 : 201, { location: `/api/v1/tasks/${body.task.id}` });
 		},
 		locals.aco.logger,

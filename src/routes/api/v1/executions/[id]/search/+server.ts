@@ -2,14 +2,14 @@ import type { RequestHandler } from './$types';
 import { z } from 'zod';
 import { ApiError, handle, json, notFound } from '$lib/server/http/responses';
 import { afterParam, flagParam, parseQuery, streamParam } from '$lib/server/http/query';
-import { LogSearchError, logSearcherFor } from '$lib/server/store/log-search';
+import { LogSearchError } from '$lib/server/store/log-search';
 import { MAX_LOG_SEARCH_MATCHES, type LogSearchResponse } from '$lib/protocol';
 
 /** Search the whole log on the server: exact count, the first `limit` matches after `after`. */
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
-			const { store } = locals.aco;
+			const { store, searcher } = locals.aco;
 			const query = parseQuery(url, {
 				q: z.string({ message: 'give the text to search for' }),
 				regex: flagParam,
@@ -21,7 +21,7 @@ export const GET: RequestHandler = ({ locals, params, url }) =>
 			const execution = await store.getExecution(params.id);
 			if (!execution) throw notFound('execution', params.id);
 			try {
-				const body: LogSearchResponse = await logSearcherFor(store).search(execution.id, {
+				const body: LogSearchResponse = await searcher.search(execution.id, {
 					q: query.q,
 					regex: query.regex,
 					caseSensitive: query.case,

@@ -1,7 +1,6 @@
 import type { RequestHandler } from './$types';
 import { json } from '$lib/server/http/responses';
 import { handleIngest } from '$lib/server/ingest/http';
-import { ingestFor } from '$lib/server/ingest/registry';
 import { readJson, validate } from '$lib/server/ingest/validate';
 import { ingestEventsSchema, type IngestEventsResponse } from '$lib/protocol';
 
@@ -10,7 +9,7 @@ export const POST: RequestHandler = ({ locals, params, request }) =>
 	handleIngest(
 		async () => {
 			const { events } = validate(ingestEventsSchema, await readJson(request), 'events');
-			const body: IngestEventsResponse = await ingestFor(locals.aco).applyEvents(params.id, events);
+			const body: IngestEventsResponse = await locals.aco.ingest.applyEvents(params.id, events);
 			return json(body);
 		},
 		locals.aco.logger,
