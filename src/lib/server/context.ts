@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import type { AcoConfig } from './config';
 import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
-import { MemoryBus } from './bus/memory-bus';
+import { createBus } from './bus/create-bus';
+import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
@@ -28,6 +29,8 @@ export interface AcoContext {
 	logger: Logger;
 	store: Store;
 	bus: EventBus;
+	/** the bus shared through Redis (ACO_REDIS_URL): its health and the cluster's figures; else null */
+	redis: RedisBus | null;
 	orchestrator: Orchestrator;
 	/** stand-alone tasks reported by producers (REST and the hub's producer role) */
 	ingest: IngestService;
@@ -54,7 +57,15 @@ export async function createContext(
 		lock.release();
 		throw err;
 	}
-	const bus = new MemoryBus({ onError: (err) => logger.error({ err }, 'bus listener failed') });
+	let bus: EventBus;
+	let redis: RedisBus | null;
+	try {
+		({ bus, redis } = await createBus(config, undefined, logger));
+	} catch (err) {
+		await store.close();
+		lock.release();
+		throw err;
+	}
 	const orchestrator = createOrchestrator({
 		store,
 		bus,
@@ -90,6 +101,7 @@ export async function createContext(
 		logger,
 		store,
 		bus,
+		redis,
 		orchestrator,
 		ingest,
 		searcher,

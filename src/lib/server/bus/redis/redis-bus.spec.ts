@@ -230,3 +230,23 @@ describe('RedisBus', () => {
 		expect(seen.events[5]!.seq).toBe(bus.stream.position.seq);
 	});
 });
+
+describe('RedisBus figures', () => {
+	it('shows every live node’s shared figures and forgets a node that stopped', async () => {
+		const prefix = testPrefix();
+		const a = await node(prefix, { nodeId: 'node-a' });
+		const b = await node(prefix, { nodeId: 'node-b' });
+		a.shareFigures(() => ({ connections: 1 }), 50);
+		b.shareFigures(() => ({ connections: 2 }), 50);
+		await vi.waitFor(async () => {
+			const nodes = await a.clusterFigures<{ connections: number }>();
+			expect(nodes.map((n) => [n.node_id, n.figures.connections])).toEqual([
+				['node-a', 1],
+				['node-b', 2]
+			]);
+		}, WAIT);
+		await b.close();
+		const nodes = await a.clusterFigures();
+		expect(nodes.map((n) => n.node_id)).toEqual(['node-a']);
+	});
+});

@@ -17,10 +17,11 @@ import type { Logger } from '../../logger';
 import type { BusListener, EventBus } from '../types';
 import { createClient, describeError } from './client';
 import type { NumberedEvent } from './codec';
+import { NodeFigures, type NodeFiguresEntry } from './node-figures';
 import { SharedHistory, type HistoryPage, type HistoryPageRequest } from './history';
 import { StreamPublisher, type PublisherFigures } from './publisher';
 import { StreamReader, type ReaderFigures, type StreamListener, type StreamPosition } from './reader';
-import { defineScripts, streamKeys, type ScriptedRedis } from './scripts';
+import { defineScripts, streamKeys, type ScriptedRedis, type StreamKeys } from './scripts';
 
 export const DEFAULT_PREFIX = 'aco:';
 /** How often a node applies the history's age and byte bounds. */
@@ -104,13 +105,18 @@ export class RedisBus implements EventBus {
 	#since = new Date();
 	#lastError: string | null = null;
 	#trimTimer: NodeJS.Timeout;
+	#figures: NodeFigures<unknown> | null = null;
+	#nodeId: string;
+	#keys: StreamKeys;
 	#closing: Promise<void> | null = null;
 
 	constructor(options: RedisBusOptions) {
 		this.#options = options;
 		const { logger } = options;
 		const keys = streamKeys(options.prefix ?? DEFAULT_PREFIX);
-		const name = `aco:${options.nodeId ?? 'node'}`;
+		this.#keys = keys;
+		this.#nodeId = options.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
+		const name = `aco:${this.#nodeId}`;
 		this.#publishClient = defineScripts(
 			createClient({
 				url: options.url,
@@ -205,6 +211,27 @@ export class RedisBus implements EventBus {
 		return this.#publisher.idle();
 	}
 
+	/** Shares this node's figures with the cluster every `everyMs` (see node-figures.ts). */
+	shareFigures(collect: () => unknown, everyMs?: number): void {
+		void this.#figures?.close();
+		this.#figures = new NodeFigures({
+			client: this.#publishClient,
+			keys: this.#keys,
+			nodeId: this.#nodeId,
+			collect,
+			everyMs,
+			logger: this.#options.logger
+		});
+		this.#figures.start();
+	}
+
+	/** Every live node's latest shared figures (empty when none are shared); rejects when Redis is down. */
+	async clusterFigures<T>(): Promise<NodeFiguresEntry<T>[]> {
+		if (!this.#figures) return [];
+		await this.#figures.write();
+		return (await this.#figures.read()) as NodeFiguresEntry<T>[];
+	}
+
 	health(): RedisHealth {
 		const position = this.#reader.position;
 		return {
@@ -223,6 +250,7 @@ export class RedisBus implements EventBus {
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
 			clearInterval(this.#trimTimer);
+			await this.#figures?.close();
 			await this.#publisher.close();
 			await this.#reader.close();
 			this.#publishClient.disconnect();
