@@ -8,6 +8,7 @@
  * npm run bench                 # all of them
  * npm run bench -- hub-fanout   # only one
  */
+import { runClusterFanout } from './cluster-fanout';
 import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
@@ -23,7 +24,8 @@ const BENCHES: Bench[] = [
 	{ name: 'log-ingest', run: runLogIngest },
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
-	{ name: 'log-query', run: runLogQuery }
+	{ name: 'log-query', run: runLogQuery },
+	{ name: 'cluster-fanout', run: runClusterFanout }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */

@@ -73,7 +73,7 @@ describe('aco nodes sharing Redis', () => {
 		const watcher = await subscribedClient(c!);
 		const { run } = (await post(a!, '/workflows/quick/runs', {})) as { run: { id: string } };
 		await watcher.next(
-			(m) => m.type === 'workflow.completed' && (m as Envelope).data.run_id === run.id,
+			(m) => m.type === 'workflow.completed' && (m as unknown as Envelope).data.run_id === run.id,
 			WAIT_MS
 		);
 
@@ -105,7 +105,7 @@ describe('aco nodes sharing Redis', () => {
 			]
 		});
 		await watcher.next(
-			(m) => m.type === 'task.completed' && (m as Envelope).data.task_id === task.id,
+			(m) => m.type === 'task.completed' && (m as unknown as Envelope).data.task_id === task.id,
 			WAIT_MS
 		);
 		const seen = events(watcher).filter((e) => e.data.task_id === task.id);

@@ -7,13 +7,16 @@
  */
 import type { AnyDomainEvent } from '../../../protocol/events';
 
-/** One entry of the shared stream as a reader sees it. */
+/** One entry of the shared stream as a reader sees it: a batch of consecutive seqs. */
 export interface StreamEntry {
+	/** the seq of its first event */
 	seq: number;
+	/** how many seqs it holds (1 for a marker) */
+	count: number;
 	epoch: string;
 	/** Redis's time when it was appended, ms */
 	time: number;
-	/** null for the marker that opens an epoch */
+	/** the events' JSON, one per line; null for the marker that opens an epoch */
 	payload: string | null;
 }
 
@@ -23,6 +26,9 @@ export interface NumberedEvent {
 	event: AnyDomainEvent;
 	frame: Buffer;
 }
+
+/** The payload lines of one batch: JSON escapes newlines, so a raw one separates events. */
+export const PAYLOAD_SEPARATOR = '\n';
 
 export function encodePayload(event: AnyDomainEvent): string {
 	return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
@@ -52,6 +58,7 @@ export function parseEntry(raw: [string, string[]]): StreamEntry {
 	const [id, fields] = raw;
 	let epoch = '';
 	let time = 0;
+	let count = 1;
 	let payload: string | null = null;
 	for (let i = 0; i + 1 < fields.length; i += 2) {
 		const value = fields[i + 1]!;
@@ -62,10 +69,36 @@ export function parseEntry(raw: [string, string[]]): StreamEntry {
 			case 't':
 				time = Number(value);
 				break;
+			case 'n':
+				count = Number(value);
+				break;
 			case 'd':
 				payload = value;
 				break;
 		}
 	}
-	return { seq: seqOfId(id), epoch, time, payload };
+	return { seq: seqOfId(id), count, epoch, time, payload };
+}
+
+/**
+ * The events of an entry from seq `from` on (earlier ones skipped, as when a page starts inside
+ * an entry); an event whose JSON is broken is left out and counted, its seq still used.
+ */
+export function decodeEntry(
+	entry: StreamEntry,
+	from = entry.seq
+): { events: NumberedEvent[]; corrupt: number } {
+	const events: NumberedEvent[] = [];
+	let corrupt = 0;
+	if (entry.payload === null) return { events, corrupt };
+	const lines = entry.payload.split(PAYLOAD_SEPARATOR);
+	if (lines.length !== entry.count) corrupt += Math.abs(entry.count - lines.length);
+	for (let i = Math.max(0, from - entry.seq); i < Math.min(lines.length, entry.count); i++) {
+		try {
+			events.push(decodePayload(lines[i]!, entry.seq + i));
+		} catch {
+			corrupt += 1;
+		}
+	}
+	return { events, corrupt };
 }

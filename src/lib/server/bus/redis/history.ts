@@ -8,10 +8,12 @@
  * Bounds are kept by the publish script (`MAXLEN ~`, so at least that many entries) and by
  * `trim()`, which any node may run now and then (age by `MINID`, bytes by Redis's own count).
  */
-import { decodePayload, parseEntry, type NumberedEvent } from './codec';
+import { decodeEntry, parseEntry, type NumberedEvent } from './codec';
 import type { ScriptedRedis, StreamKeys } from './scripts';
 
 export const DEFAULT_PAGE_SIZE = 1_000;
+/** entries read per page: `limit / this` (entries hold one to MAX_EVENTS_PER_ENTRY events) */
+const ENTRIES_PER_PAGE_DIVISOR = 10;
 
 export interface HistoryPageRequest {
 	epoch: string;
@@ -57,29 +59,39 @@ export class SharedHistory {
 		limit = DEFAULT_PAGE_SIZE
 	}: HistoryPageRequest): Promise<HistoryPage | null> {
 		if (after >= upTo) return { events: [], next: after, skipped: 0 };
+		const stream = this.#keys.stream;
+		// the entry holding after + 1 starts at or before it
+		const [head] = (await this.#client.xrevrange(stream, `${after + 1}-0`, '-', 'COUNT', 1)) as [
+			string,
+			string[]
+		][];
+		if (!head) return null;
 		const raw = (await this.#client.xrange(
-			this.#keys.stream,
-			`${after + 1}-0`,
+			stream,
+			head[0],
 			`${upTo}-0`,
 			'COUNT',
-			limit
+			Math.max(1, Math.ceil(limit / ENTRIES_PER_PAGE_DIVISOR))
 		)) as [string, string[]][];
-		if (raw.length === 0) return null;
 		const events: NumberedEvent[] = [];
-		let expected = after + 1;
+		let next = after;
 		let skipped = 0;
 		for (const item of raw) {
 			const entry = parseEntry(item);
-			if (entry.seq !== expected || entry.epoch !== epoch) return null;
-			expected += 1;
-			if (entry.payload === null) continue;
-			try {
-				events.push(decodePayload(entry.payload, entry.seq));
-			} catch {
-				skipped += 1;
-			}
+			const end = entry.seq + entry.count - 1;
+			// all or nothing: a page continues exactly from `after`, in the client's epoch
+			if (entry.epoch !== epoch || entry.seq > next + 1 || end <= next) return null;
+			const decoded = decodeEntry(entry, next + 1);
+			const room = limit - events.length;
+			const taken = decoded.events.filter((n) => n.seq <= upTo).slice(0, room);
+			events.push(...taken);
+			skipped += decoded.corrupt;
+			const last = Math.min(end, upTo);
+			next = taken.length < room ? last : taken.at(-1)!.seq;
+			if (events.length >= limit || next >= upTo) break;
 		}
-		return { events, next: expected - 1, skipped };
+		if (next === after) return null;
+		return { events, next, skipped };
 	}
 
 	/** Applies the age and byte bounds now; returns how many entries went. */

@@ -15,13 +15,13 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../logger';
 import type { AnyDomainEvent } from '../../../protocol/events';
 import { describeError, pause, whenReady } from './client';
-import { encodePayload } from './codec';
-import type { ScriptedRedis, StreamKeys } from './scripts';
+import { encodePayload, PAYLOAD_SEPARATOR } from './codec';
+import { MAX_EVENTS_PER_ENTRY, type ScriptedRedis, type StreamKeys } from './scripts';
 
 export const DEFAULT_BUFFER_MAX_EVENTS = 100_000;
 export const DEFAULT_BUFFER_MAX_BYTES = 64 * 1024 * 1024;
-/** Events and payload bytes per script call. */
-export const BATCH_MAX_EVENTS = 500;
+/** Events and payload bytes per script call (one stream entry). */
+export const BATCH_MAX_EVENTS = MAX_EVENTS_PER_ENTRY;
 export const BATCH_MAX_BYTES = 1024 * 1024;
 /** How long a publisher's ack key outlives its last batch (it only settles a lost reply). */
 const ACK_TTL_S = 3_600;
@@ -240,7 +240,8 @@ export class StreamPublisher {
 				ACK_TTL_S,
 				position.attached ? position.epoch : '',
 				position.seq,
-				...batch.items.map((item) => item.payload)
+				batch.items.length,
+				batch.items.map((item) => item.payload).join(PAYLOAD_SEPARATOR)
 			);
 		} catch (err) {
 			// Sent and unanswered (connection lost, timeout): settle it from the ack key once back.

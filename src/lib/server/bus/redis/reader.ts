@@ -15,11 +15,12 @@
  */
 import type { Logger } from '../../logger';
 import { describeError, pause, whenReady } from './client';
-import { decodePayload, parseEntry, type NumberedEvent } from './codec';
+import { decodeEntry, parseEntry, type NumberedEvent } from './codec';
 import type { ScriptedRedis, StreamKeys, StreamState } from './scripts';
 
 export const DEFAULT_BLOCK_MS = 2_000;
-export const DEFAULT_READ_COUNT = 1_000;
+/** stream entries per read; each holds up to MAX_EVENTS_PER_ENTRY events */
+export const DEFAULT_READ_COUNT = 20;
 /** Check Redis's epoch at least this often while entries keep coming (FLUSHALL under load). */
 export const VERIFY_EVERY_MS = 5_000;
 /** Pause after Redis answered a read with an error before reading again. */
@@ -217,40 +218,36 @@ export class StreamReader {
 		const { listener, logger } = this.#options;
 		for (const item of raw) {
 			const entry = parseEntry(item);
-			this.#figures.read += 1;
+			const end = entry.seq + entry.count - 1;
+			this.#figures.read += entry.count;
 			this.#lastId = String(entry.seq);
 			if (entry.epoch !== this.#position.epoch) {
 				const at = entry.payload === null ? entry.seq : entry.seq - 1;
 				this.#moveTo({ epoch: entry.epoch, seq: at }, null, 'epoch');
-			} else if (entry.seq <= this.#position.seq) {
+			} else if (end <= this.#position.seq) {
 				continue;
-			} else if (entry.seq !== this.#position.seq + 1) {
+			} else if (entry.seq > this.#position.seq + 1) {
 				const missed = entry.seq - 1 - this.#position.seq;
 				this.#moveTo({ epoch: entry.epoch, seq: entry.seq - 1 }, missed, 'gap');
 			}
-			if (entry.payload === null) {
-				this.#position = { epoch: entry.epoch, seq: entry.seq };
-				continue;
-			}
-			let numbered: NumberedEvent;
-			try {
-				numbered = decodePayload(entry.payload, entry.seq);
-			} catch (err) {
-				// a corrupt entry still takes its seq: skipping it must not look like a gap
-				this.#figures.corrupt += 1;
+			const { events, corrupt } = decodeEntry(entry, Math.max(entry.seq, this.#position.seq + 1));
+			if (corrupt > 0) {
+				// a corrupt event still takes its seq: skipping it must not look like a gap
+				this.#figures.corrupt += corrupt;
 				logger.error(
-					{ err: describeError(err), seq: entry.seq },
-					'skipped a stream entry that is not an event'
+					{ seq: entry.seq, count: entry.count, corrupt },
+					'skipped stream events that are not events'
 				);
-				this.#position = { epoch: entry.epoch, seq: entry.seq };
-				continue;
 			}
-			this.#position = { epoch: entry.epoch, seq: entry.seq };
-			try {
-				listener.event(numbered);
-			} catch (err) {
-				logger.error({ err, seq: entry.seq }, 'stream listener failed');
+			for (const numbered of events) {
+				this.#position = { epoch: entry.epoch, seq: numbered.seq };
+				try {
+					listener.event(numbered);
+				} catch (err) {
+					logger.error({ err, seq: numbered.seq }, 'stream listener failed');
+				}
 			}
+			this.#position = { epoch: entry.epoch, seq: end };
 		}
 		this.#wake();
 	}

@@ -6,8 +6,10 @@
  * Layout, after Centrifugo's Redis engine (one meta hash with epoch and top offset, history in a
  * stream whose ids are the offsets):
  * - `<prefix>meta` hash: `e` the epoch, `s` the newest seq, `since` the seq of the epoch's marker.
- * - `<prefix>stream`: one entry per seq, id `<seq>-0`, fields `e` (epoch), `t` (Redis time, ms)
- *   and `d` (the event) — or `m` instead of `d` for the marker that opens an epoch.
+ * - `<prefix>stream`: one entry per published batch, id `<first seq>-0`, fields `e` (epoch),
+ *   `t` (Redis time, ms), `n` (how many seqs it holds) and `d` (the events' JSON, one per line:
+ *   JSON has no raw newline) — or `m` instead of `d` for the marker that opens an epoch. One
+ *   entry per batch rather than per event keeps Redis's work per event near zero.
  * - `<prefix>ack:<publisher>`: the last batch a publisher got in, so it can tell after a lost
  *   reply whether that batch was applied (no duplicate, no loss).
  *
@@ -16,6 +18,9 @@
  * (`bump`): readers see an entry of another epoch and tell their clients to reset.
  */
 import type { Redis } from 'ioredis';
+
+/** The most events one publish call carries (a stream entry holds at most this many seqs). */
+export const MAX_EVENTS_PER_ENTRY = 500;
 
 /**
  * A shebang makes Redis 7 refuse a writing script up front when it is out of memory, instead of
@@ -34,16 +39,17 @@ local function open_epoch(meta, stream, epoch, floor)
   if floor > s then s = floor end
   s = s + 1
   redis.call('HSET', meta, 'e', epoch, 's', s, 'since', s)
-  redis.call('XADD', stream, s .. '-0', 'e', epoch, 't', now_ms(), 'm', 'epoch')
+  redis.call('XADD', stream, s .. '-0', 'e', epoch, 't', now_ms(), 'n', 1, 'm', 'epoch')
   return s
 end`;
 
 /**
- * KEYS: meta, stream, ack. ARGV: candidate epoch, max entries, batch id, ack ttl (s), the
- * publisher's known epoch and seq, payloads….
- * Numbers the payloads with consecutive seqs and appends them; returns `{epoch, first, last}`,
- * or `{epoch, 0, seq}` without appending when Redis's seq is behind what the publisher's node
+ * KEYS: meta, stream, ack. ARGV: candidate epoch, events to keep, batch id, ack ttl (s), the
+ * publisher's known epoch and seq, the number of events, their JSON lines.
+ * Numbers the events with consecutive seqs in one entry; returns `{epoch, first, last}`, or
+ * `{epoch, 0, seq}` without appending when Redis's seq is behind what the publisher's node
  * already delivered in that epoch (older data was restored: those seqs must not be reused).
+ * Trimming keeps at least the last `events to keep` events (whole entries, `MINID ~`).
  */
 export const PUBLISH_LUA = `${WRITES}
 ${NOW_MS}
@@ -57,14 +63,12 @@ elseif epoch == ARGV[5] then
   local s = tonumber(redis.call('HGET', meta, 's'))
   if s < tonumber(ARGV[6]) then return {epoch, 0, s} end
 end
-local n = #ARGV - 6
+local n = tonumber(ARGV[7])
 local last = redis.call('HINCRBY', meta, 's', n)
 local first = last - n + 1
-local t = now_ms()
-for i = 1, n do
-  redis.call('XADD', stream, (first + i - 1) .. '-0', 'e', epoch, 't', t, 'd', ARGV[6 + i])
-end
-redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[2])
+redis.call('XADD', stream, first .. '-0', 'e', epoch, 't', now_ms(), 'n', n, 'd', ARGV[8])
+local keep_from = last - tonumber(ARGV[2]) - ${MAX_EVENTS_PER_ENTRY} + 1
+if keep_from > 1 then redis.call('XTRIM', stream, 'MINID', '~', keep_from .. '-0') end
 redis.call('SET', ack, ARGV[3] .. ' ' .. first .. ' ' .. last, 'EX', ARGV[4])
 return {epoch, first, last}`;
 
@@ -109,28 +113,29 @@ ${NOW_MS}
 local stream = KEYS[1]
 local max_age, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
 local function seq_of(id) return tonumber(string.match(id, '^(%d+)')) end
+local function field(entry, name)
+  for i = 1, #entry[2], 2 do if entry[2][i] == name then return entry[2][i + 1] end end
+end
 local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
 if #oldest == 0 then return 0 end
 local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-local lo, hi = seq_of(oldest[1][1]), seq_of(newest[1][1])
+local lo = seq_of(oldest[1][1])
+local hi = seq_of(newest[1][1]) + tonumber(field(newest[1], 'n') or '1') - 1
 local cut = lo
 if max_age > 0 then
   local cutoff = now_ms() - max_age
-  local a, b = lo, hi + 1
+  local a, b = lo, seq_of(newest[1][1]) + 1
   while a < b do
     local mid = math.floor((a + b) / 2)
     local e = redis.call('XRANGE', stream, mid .. '-0', '+', 'COUNT', 1)
-    local t = 0
-    for i = 1, #e[1][2], 2 do if e[1][2][i] == 't' then t = tonumber(e[1][2][i + 1]) end end
-    if t < cutoff then a = seq_of(e[1][1]) + 1 else b = mid end
+    if tonumber(field(e[1], 't') or '0') < cutoff then a = seq_of(e[1][1]) + 1 else b = mid end
   end
   if a > cut then cut = a end
 end
 if max_bytes > 0 then
   local used = redis.call('MEMORY', 'USAGE', stream) or 0
   if used > max_bytes then
-    local len = redis.call('XLEN', stream)
-    local drop = math.ceil(len * (used - max_bytes) / used)
+    local drop = math.ceil((hi - lo + 1) * (used - max_bytes) / used)
     if lo + drop > cut then cut = lo + drop end
   end
 end
