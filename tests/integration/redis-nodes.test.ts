@@ -9,14 +9,15 @@ import { startRedis, type RedisServer } from '../helpers/redis';
 import { ROOT, startAco, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
-const WORKFLOWS = path.join(ROOT, 'tests/fixtures/workflows');
+const WORKFLOWS = path.join(ROOT, 'tests/fixtures/redis-workflows');
 const WAIT_MS = 30_000;
 
 let redis: RedisServer;
 let nodes: AcoProcess[] = [];
 
 beforeAll(async () => {
-	redis = await startRedis();
+	// persistent, so one test can restart it with its data and another without
+	redis = await startRedis({ persistent: true });
 	nodes = await Promise.all(
 		[1, 2, 3].map((n) =>
 			startAco({ workflowsDir: WORKFLOWS, env: { ACO_REDIS_URL: redis.url, ACO_NODE_ID: `node-${n}` } })
@@ -113,5 +114,154 @@ describe('aco nodes sharing Redis', () => {
 		const execution = seen.find((e) => e.type === 'tool.started')!.data.execution_id as string;
 		expect(outputLines(seen, execution)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
 		await watcher.close();
+	});
+});
+
+interface Hop {
+	node: number;
+	reply: string;
+}
+
+/** Reconnects to `node` and resumes from `from` (or only subscribes, the first time). */
+async function hop(
+	node: AcoProcess,
+	filter: Record<string, unknown>,
+	from: { epoch: string; seq: number } | null
+) {
+	const client = await connect(node.wsUrl);
+	const welcome = (await client.nextOfType('welcome')) as unknown as { data: { epoch: string; seq: number } };
+	await client.request({ type: 'subscribe', sub: 'all', filter });
+	const reply = from ? (await client.request({ type: 'resume', ...from }, WAIT_MS)).type : 'welcome';
+	return { client, welcome: welcome.data, reply };
+}
+
+function lastSeq(list: Envelope[], fallback: number): number {
+	return list.length ? list.at(-1)!.seq : fallback;
+}
+
+async function getJson<T>(node: AcoProcess, route: string): Promise<T> {
+	const res = await fetch(`${node.url}/api/v1${route}`);
+	expect(res.status).toBe(200);
+	return (await res.json()) as T;
+}
+
+describe('resume across nodes', () => {
+	it('resumes on another node with no gap and no repeat over 20 random reconnects', async () => {
+		const { task } = (await post(nodes[1]!, '/tasks', { name: 'hopping', status: 'running' })) as {
+			task: { id: string };
+		};
+		await post(nodes[1]!, `/tasks/${task.id}/events`, {
+			events: [{ type: 'tool.start', step: 1, name: 'feed' }]
+		});
+		let line = 0;
+		let producing = true;
+		const producer = (async () => {
+			while (producing) {
+				const lines = Array.from({ length: 10 }, () => ({ text: `line ${++line}` }));
+				await post(nodes[1]!, `/tasks/${task.id}/events`, { events: [{ type: 'output', step: 1, lines }] });
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		})();
+
+		const filter = { task_ids: [task.id] };
+		const received: Envelope[] = [];
+		const hops: Hop[] = [];
+		let at = Math.floor(Math.random() * 3);
+		let from: { epoch: string; seq: number } | null = null;
+		let epoch: string | null = null;
+		try {
+			for (let i = 0; i <= 20; i++) {
+				const { client, welcome, reply } = await hop(nodes[at]!, filter, from);
+				hops.push({ node: at, reply });
+				const before = received.length;
+				// stay until a few new events arrived, then drop the connection without a close frame
+				await client.next(() => events(client).length >= 15 + (i % 3) * 10, WAIT_MS);
+				received.push(...events(client));
+				epoch ??= welcome.epoch;
+				from = { epoch, seq: lastSeq(received, welcome.seq) };
+				expect(received.length).toBeGreaterThan(before);
+				client.terminate();
+				at = (at + 1 + Math.floor(Math.random() * 2)) % 3;
+			}
+		} finally {
+			producing = false;
+			await producer;
+		}
+		await post(nodes[1]!, `/tasks/${task.id}/events`, {
+			events: [
+				{ type: 'tool.end', step: 1, exit_code: 0 },
+				{ type: 'status', status: 'succeeded' }
+			]
+		});
+		const { client, reply } = await hop(nodes[at]!, filter, from);
+		hops.push({ node: at, reply });
+		await client.next((m) => m.type === 'task.completed', WAIT_MS);
+		received.push(...events(client));
+		await client.close();
+
+		expect(hops.slice(1).map((h) => h.reply)).toEqual(Array(21).fill('resumed'));
+		const seqs = received.map((e) => e.seq);
+		expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
+		const execution = received.find((e) => e.type === 'tool.started')!.data.execution_id as string;
+		expect(outputLines(received, execution)).toEqual(Array.from({ length: line }, (_, i) => i + 1));
+	});
+});
+
+describe('Redis restarts during a run', () => {
+	async function runWithRestart(keepData: boolean) {
+		const [a, b, c] = nodes;
+		const watcher = await subscribedClient(c!);
+		const { run } = (await post(a!, '/workflows/ticker/runs', {})) as { run: { id: string } };
+		const isOutput = (m: ServerMessage) =>
+			m.type === 'tool.output' && (m as unknown as Envelope).data.run_id === run.id;
+		await watcher.next((m) => isOutput(m) && ((m as unknown as Envelope).data.line as number) >= 40, WAIT_MS);
+		// a second client, on node B, loses its connection at the same moment and comes back after
+		const leaver = await subscribedClient(b!);
+		await leaver.next(isOutput, WAIT_MS);
+		const leaverSeen = events(leaver);
+		leaver.terminate();
+
+		await redis.restart({ keepData, kill: !keepData });
+		const { epoch } = (
+			leaver.messages.find((m) => m.type === 'welcome') as unknown as { data: { epoch: string } }
+		).data;
+		const { client: back, reply } = await hop(a!, {}, { epoch, seq: lastSeq(leaverSeen, 0) });
+		await watcher.next(
+			(m) => m.type === 'workflow.completed' && (m as unknown as Envelope).data.run_id === run.id,
+			60_000
+		);
+		await back.next(
+			(m) => m.type === 'workflow.completed' && (m as unknown as Envelope).data.run_id === run.id,
+			WAIT_MS
+		);
+
+		const seen = events(watcher).filter((e) => e.data.run_id === run.id);
+		const execution = seen.find((e) => e.type === 'tool.started')!.data.execution_id as string;
+		// nothing stored is missing: the node that ran the tool has every line
+		const stored = await getJson<{ lines: { n: number }[] }>(
+			a!,
+			`/executions/${execution}/lines?from=1&limit=5000`
+		);
+		expect(stored.lines.map((l) => l.n)).toEqual(Array.from({ length: 310 }, (_, i) => i + 1));
+		const resets = watcher.messages.filter((m) => m.type === 'reset');
+		const lines = outputLines(seen, execution);
+		// what the watcher got live is in order, each line once
+		expect(lines).toEqual([...new Set(lines)].sort((x, y) => x - y));
+		await watcher.close();
+		await back.close();
+		return { resets, lines, reply };
+	}
+
+	it('keeps every client whole when Redis restarts with its data: no reset, every line once', async () => {
+		const { resets, lines, reply } = await runWithRestart(true);
+		expect(resets).toEqual([]);
+		expect(lines).toEqual(Array.from({ length: 310 }, (_, i) => i + 1));
+		expect(reply).toBe('resumed');
+	});
+
+	it('resets every client when Redis comes back empty, and the log stays whole', async () => {
+		const { resets, reply } = await runWithRestart(false);
+		expect(resets.length).toBeGreaterThan(0);
+		expect(reply).toBe('reset');
 	});
 });
