@@ -16,6 +16,8 @@ export interface StreamEntry {
 	epoch: string;
 	/** Redis's time when it was appended, ms */
 	time: number;
+	/** the publisher that appended it ('' for a marker) */
+	publisher: string;
 	/** the events' JSON, one per line; null for the marker that opens an epoch */
 	payload: string | null;
 }
@@ -59,6 +61,7 @@ export function parseEntry(raw: [string, string[]]): StreamEntry {
 	let epoch = '';
 	let time = 0;
 	let count = 1;
+	let publisher = '';
 	let payload: string | null = null;
 	for (let i = 0; i + 1 < fields.length; i += 2) {
 		const value = fields[i + 1]!;
@@ -72,12 +75,15 @@ export function parseEntry(raw: [string, string[]]): StreamEntry {
 			case 'n':
 				count = Number(value);
 				break;
+			case 'p':
+				publisher = value;
+				break;
 			case 'd':
 				payload = value;
 				break;
 		}
 	}
-	return { seq: seqOfId(id), count, epoch, time, payload };
+	return { seq: seqOfId(id), count, epoch, time, publisher, payload };
 }
 
 /**

@@ -39,6 +39,11 @@ export interface PublisherOptions {
 	newEpoch: () => string;
 	/** the position this node's reader has reached: the epoch a loss is reported against */
 	known: () => { epoch: string; seq: number; attached: boolean };
+	/**
+	 * resolves when this node's reader first reached Redis: nothing is sent before, or the reader
+	 * would start after this node's own first events and its clients would not see them live
+	 */
+	readerAttached: Promise<void>;
 	logger: Logger;
 }
 
@@ -78,7 +83,7 @@ export class StreamPublisher {
 	#scheduled = false;
 	#closed = false;
 	#abort = new AbortController();
-	#publisherId = randomBytes(8).toString('base64url');
+	readonly #publisherId = randomBytes(8).toString('base64url');
 	#figures = { published: 0, batches: 0, lost: 0, epochBumps: 0, lastError: null as string | null };
 	#idle: (() => void)[] = [];
 
@@ -87,6 +92,11 @@ export class StreamPublisher {
 		this.#maxEvents = options.bufferMaxEvents ?? DEFAULT_BUFFER_MAX_EVENTS;
 		this.#maxBytes = options.bufferMaxBytes ?? DEFAULT_BUFFER_MAX_BYTES;
 		options.client.on('ready', this.#onReady);
+	}
+
+	/** names this publisher's entries in the stream (a node skips its own when it already had them) */
+	get id(): string {
+		return this.#publisherId;
 	}
 
 	get buffered(): number {
@@ -180,6 +190,7 @@ export class StreamPublisher {
 		try {
 			while (!this.#closed && (this.buffered > 0 || this.#unsettled || this.#lostSince)) {
 				if (client.status !== 'ready' && !(await whenReady(client, this.#abort.signal))) break;
+				if (!this.#options.known().attached && !(await this.#readerAttached())) break;
 				try {
 					if (this.#unsettled) await this.#settle(this.#unsettled);
 					else if (this.#lostSince) await this.#bump(this.#lostSince);
@@ -241,7 +252,8 @@ export class StreamPublisher {
 				position.attached ? position.epoch : '',
 				position.seq,
 				batch.items.length,
-				batch.items.map((item) => item.payload).join(PAYLOAD_SEPARATOR)
+				batch.items.map((item) => item.payload).join(PAYLOAD_SEPARATOR),
+				this.#publisherId
 			);
 		} catch (err) {
 			// Sent and unanswered (connection lost, timeout): settle it from the ack key once back.
@@ -281,6 +293,19 @@ export class StreamPublisher {
 		this.#lostSince = null;
 		this.#figures.epochBumps += 1;
 		logger.warn({ epoch, seq }, 'epoch bumped after events could not be published');
+	}
+
+	/** false when closed first */
+	#readerAttached(): Promise<boolean> {
+		const signal = this.#abort.signal;
+		return new Promise((resolve) => {
+			const onAbort = () => resolve(false);
+			signal.addEventListener('abort', onAbort, { once: true });
+			void this.#options.readerAttached.then(() => {
+				signal.removeEventListener('abort', onAbort);
+				resolve(!signal.aborted);
+			});
+		});
 	}
 
 	#notifyIdle(): void {

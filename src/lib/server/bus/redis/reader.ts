@@ -33,7 +33,8 @@ export interface StreamPosition {
 }
 
 export interface StreamListener {
-	event(numbered: NumberedEvent): void;
+	/** `publisher`: the id of the publisher that appended it (see StreamPublisher.id) */
+	event(numbered: NumberedEvent, publisher: string): void;
 	/**
 	 * The stream moved to `to` with events this node did not deliver (`missed`, null when
 	 * unknown): clients on this node must reset and reload.
@@ -242,7 +243,7 @@ export class StreamReader {
 			for (const numbered of events) {
 				this.#position = { epoch: entry.epoch, seq: numbered.seq };
 				try {
-					listener.event(numbered);
+					listener.event(numbered, entry.publisher);
 				} catch (err) {
 					logger.error({ err, seq: numbered.seq }, 'stream listener failed');
 				}

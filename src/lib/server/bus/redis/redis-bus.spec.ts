@@ -54,6 +54,23 @@ describe('RedisBus', () => {
 		expect(new Set(seen.map((r) => r.events[0] && a.stream.position.epoch)).size).toBe(1);
 	});
 
+	it('hands plain listeners this node’s events at once, and every other node’s once', async () => {
+		const prefix = testPrefix();
+		const a = await node(prefix);
+		const b = await node(prefix);
+		const plain: string[] = [];
+		a.subscribe((event) => {
+			const data = event.data as { task_id: string; line: number };
+			plain.push(`${data.task_id}:${data.line}`);
+		});
+		const seen = record(a);
+		a.publish(outputEvent('mine', 1));
+		expect(plain).toEqual(['mine:1']);
+		b.publish(outputEvent('theirs', 1));
+		await vi.waitFor(() => expect(seen.events).toHaveLength(2), WAIT);
+		expect(plain).toEqual(['mine:1', 'theirs:1']);
+	});
+
 	it('hands out the same envelope bytes the hub would encode', async () => {
 		const bus = await node(testPrefix());
 		const seen = record(bus);

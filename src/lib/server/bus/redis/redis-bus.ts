@@ -64,11 +64,17 @@ export interface RedisHealth {
 	reader: ReaderFigures;
 }
 
+/** What the hub hears from the shared stream. */
+export interface SharedStreamListener {
+	event(numbered: NumberedEvent): void;
+	reset: StreamListener['reset'];
+}
+
 /** The shared stream as the hub sees it: numbered events, position resets, history pages. */
 export interface SharedStream {
 	readonly position: StreamPosition;
 	/** one listener (the hub); returns the function that stops it */
-	listen(listener: StreamListener): () => void;
+	listen(listener: SharedStreamListener): () => void;
 	/** history after a seq, up to this node's position (see SharedHistory.page) */
 	page(request: HistoryPageRequest): Promise<HistoryPage | null>;
 	/** true once this node has delivered `seq` of its epoch; false after `timeoutMs` */
@@ -99,7 +105,7 @@ export class RedisBus implements EventBus {
 	#publisher: StreamPublisher;
 	#reader: StreamReader;
 	#history: SharedHistory;
-	#listener: StreamListener | null = null;
+	#listener: SharedStreamListener | null = null;
 	#plain = new Set<BusListener>();
 	#status: RedisStatus = 'down';
 	#since = new Date();
@@ -140,7 +146,7 @@ export class RedisBus implements EventBus {
 			blockMs: options.blockMs,
 			logger: logger.child({ part: 'redis-reader' }),
 			listener: {
-				event: (numbered) => this.#onEvent(numbered),
+				event: (numbered, publisher) => this.#onEvent(numbered, publisher),
 				reset: (to, missed, reason) => this.#listener?.reset(to, missed, reason)
 			}
 		});
@@ -152,6 +158,7 @@ export class RedisBus implements EventBus {
 			bufferMaxBytes: options.bufferMaxBytes,
 			newEpoch,
 			known: () => ({ ...this.#reader.position, attached: this.#reader.attached }),
+			readerAttached: this.#reader.attachedOnce,
 			logger: logger.child({ part: 'redis-publisher' })
 		});
 		const reader = this.#reader;
@@ -198,9 +205,14 @@ export class RedisBus implements EventBus {
 
 	publish(event: AnyDomainEvent): void {
 		this.#publisher.publish(event);
+		this.#toPlain(event);
 	}
 
-	/** Plain events, un-numbered, for listeners that do not need the position. */
+	/**
+	 * Plain events, un-numbered, for listeners that do not need the position (the orchestrator):
+	 * this node's own at once, as the in-process bus would (so they do not wait on, or stop
+	 * with, Redis), and every other node's as they arrive.
+	 */
 	subscribe(listener: BusListener): () => void {
 		this.#plain.add(listener);
 		return () => this.#plain.delete(listener);
@@ -260,11 +272,15 @@ export class RedisBus implements EventBus {
 		return this.#closing;
 	}
 
-	#onEvent(numbered: NumberedEvent): void {
+	#onEvent(numbered: NumberedEvent, publisher: string): void {
 		this.#listener?.event(numbered);
+		if (publisher !== this.#publisher.id) this.#toPlain(numbered.event);
+	}
+
+	#toPlain(event: AnyDomainEvent): void {
 		for (const listener of this.#plain) {
 			try {
-				listener(numbered.event);
+				listener(event);
 			} catch (err) {
 				this.#options.logger.error({ err }, 'bus listener failed');
 			}

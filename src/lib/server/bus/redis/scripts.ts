@@ -7,7 +7,7 @@
  * stream whose ids are the offsets):
  * - `<prefix>meta` hash: `e` the epoch, `s` the newest seq, `since` the seq of the epoch's marker.
  * - `<prefix>stream`: one entry per published batch, id `<first seq>-0`, fields `e` (epoch),
- *   `t` (Redis time, ms), `n` (how many seqs it holds) and `d` (the events' JSON, one per line:
+ *   `t` (Redis time, ms), `n` (how many seqs it holds), `p` (the publisher) and `d` (the events' JSON, one per line:
  *   JSON has no raw newline) — or `m` instead of `d` for the marker that opens an epoch. One
  *   entry per batch rather than per event keeps Redis's work per event near zero.
  * - `<prefix>ack:<publisher>`: the last batch a publisher got in, so it can tell after a lost
@@ -45,7 +45,7 @@ end`;
 
 /**
  * KEYS: meta, stream, ack. ARGV: candidate epoch, events to keep, batch id, ack ttl (s), the
- * publisher's known epoch and seq, the number of events, their JSON lines.
+ * publisher's known epoch and seq, the number of events, their JSON lines, the publisher's id.
  * Numbers the events with consecutive seqs in one entry; returns `{epoch, first, last}`, or
  * `{epoch, 0, seq}` without appending when Redis's seq is behind what the publisher's node
  * already delivered in that epoch (older data was restored: those seqs must not be reused).
@@ -66,7 +66,7 @@ end
 local n = tonumber(ARGV[7])
 local last = redis.call('HINCRBY', meta, 's', n)
 local first = last - n + 1
-redis.call('XADD', stream, first .. '-0', 'e', epoch, 't', now_ms(), 'n', n, 'd', ARGV[8])
+redis.call('XADD', stream, first .. '-0', 'e', epoch, 't', now_ms(), 'n', n, 'p', ARGV[9], 'd', ARGV[8])
 local keep_from = last - tonumber(ARGV[2]) - ${MAX_EVENTS_PER_ENTRY} + 1
 if keep_from > 1 then redis.call('XTRIM', stream, 'MINID', '~', keep_from .. '-0') end
 redis.call('SET', ack, ARGV[3] .. ' ' .. first .. ' ' .. last, 'EX', ARGV[4])

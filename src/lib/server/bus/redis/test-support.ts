@@ -3,6 +3,7 @@
  * What the Redis bus specs share: a bus on a test Redis with short timings, a listener that
  * records what a node delivered, and events to publish.
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { AnyDomainEvent } from '../../../protocol/events';
@@ -17,7 +18,7 @@ let prefixes = 0;
 /** A key prefix of its own per test, so tests on one Redis do not see each other. */
 export function testPrefix(): string {
 	prefixes += 1;
-	return `t${process.pid}-${prefixes}:`;
+	return `t${process.pid}-${randomBytes(3).toString('hex')}-${prefixes}:`;
 }
 
 export function outputEvent(task: string, line: number): AnyDomainEvent {
