@@ -8,7 +8,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { APP_ROOT } from './src/lib/server/app-root';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
@@ -26,9 +28,9 @@ export interface RunningServer {
 }
 
 async function loadHandler(): Promise<RequestHandler> {
-	const path = './build/handler.js';
+	const file = pathToFileURL(path.join(APP_ROOT, 'build', 'handler.js')).href;
 	try {
-		const mod = (await import(/* @vite-ignore */ path)) as { handler: RequestHandler };
+		const mod = (await import(/* @vite-ignore */ file)) as { handler: RequestHandler };
 		return mod.handler;
 	} catch (err) {
 		throw new Error(

@@ -3,6 +3,7 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import type { EnvironmentModuleNode, Plugin, ViteDevServer } from 'vite';
 import { defineConfig } from 'vitest/config';
 import type { DevAttachment } from './src/lib/server/dev';
+import { bundle } from './scripts/bundle.mjs';
 
 const DEV_MODULE = 'src/lib/server/dev.ts';
 
@@ -44,6 +45,23 @@ function acoDev(): Plugin {
 	};
 }
 
+/**
+ * `vite build` also builds the CLI and server bundles in dist/ (scripts/bundle.mjs), so
+ * `npm run build`, `npm start`, `npm test` and CI get them without a step of their own. SvelteKit
+ * runs more than one build in this process (server, client); the bundles are built once.
+ */
+function acoBundles(): Plugin {
+	let built: Promise<unknown> | undefined;
+	return {
+		name: 'aco-bundles',
+		apply: (_config, { command }) => command === 'build' && !process.env.VITEST,
+		async closeBundle() {
+			built ??= bundle({ quiet: true }).then(() => this.info('aco: CLI and server bundles built in dist/'));
+			await built;
+		}
+	};
+}
+
 /** Whether `file` is `mod` or (transitively) imports it. */
 function importedBy(mod: EnvironmentModuleNode, file: string): boolean {
 	const seen = new Set<EnvironmentModuleNode>();
@@ -58,7 +76,7 @@ function importedBy(mod: EnvironmentModuleNode, file: string): boolean {
 }
 
 export default defineConfig({
-	plugins: [sveltekit(), acoDev()],
+	plugins: [sveltekit(), acoDev(), acoBundles()],
 	server: { host: '127.0.0.1' },
 	test: {
 		projects: [

@@ -8,6 +8,7 @@
  * npm run bench                 # all of them
  * npm run bench -- hub-fanout   # only one
  */
+import { runCliStartup } from './cli-startup';
 import { runClusterFanout } from './cluster-fanout';
 import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
@@ -25,6 +26,7 @@ const BENCHES: Bench[] = [
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
+	{ name: 'cli-startup', run: runCliStartup },
 	{ name: 'cluster-fanout', run: runClusterFanout }
 ];
 

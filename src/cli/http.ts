@@ -4,7 +4,8 @@
  * become errors with one line a person can act on: {@link UnreachableError} when the server
  * cannot be reached (the caller may retry), {@link HttpError} for an answer that says no.
  */
-import { API_BASE, type ApiErrorBody } from '../lib/protocol';
+import { API_BASE } from '../lib/protocol/api';
+import type { ApiErrorBody } from '../lib/protocol/models';
 import { CliError, type Connection } from './args';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;

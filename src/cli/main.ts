@@ -5,6 +5,8 @@
  * server also deliver, on the side, logs earlier `aco exec` runs kept while the server was down.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { APP_ROOT } from '../lib/server/app-root';
 import { CONNECTION_OPTIONS, CliError, connectionOf, helpText, parseCommand, type CommandSpec } from './args';
 import { SUMMARIES, type CommandName } from './commands/summaries';
 import { deliverLeftovers } from './exec/leftovers';
@@ -60,7 +62,7 @@ function mainHelp(): string {
 }
 
 function version(): string {
-	const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+	const pkg = JSON.parse(readFileSync(path.join(APP_ROOT, 'package.json'), 'utf8')) as {
 		version: string;
 	};
 	return pkg.version;

@@ -1,7 +1,7 @@
 /**
- * Starts the real aco server (server.ts under tsx, on the adapter-node build) as a child
- * process on port 0 with its own data folder, and stops or restarts it. Used by integration
- * and end-to-end tests; requires `npm run build` to have run.
+ * Starts the real aco server (the server bundle dist/server.js, on the adapter-node build) as a
+ * child process on port 0 with its own data folder, and stops or restarts it. Used by
+ * integration and end-to-end tests; requires `npm run build` to have run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** what `npm run build` makes of server.ts (scripts/bundle.mjs) */
+export const SERVER_BUNDLE = path.join(ROOT, 'dist/server.js');
 
 export interface StartOptions {
 	/** data folder; a new temp folder when omitted */
@@ -41,7 +44,10 @@ export function tempDir(prefix = 'aco-test-'): string {
 export async function startAco(options: StartOptions = {}): Promise<AcoProcess> {
 	const dataDir = options.dataDir ?? tempDir();
 	const workflowsDir = options.workflowsDir ?? path.join(ROOT, 'workflows');
-	const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server.ts')], {
+	if (!fs.existsSync(SERVER_BUNDLE)) {
+		throw new Error(`${SERVER_BUNDLE} is missing: run "npm run build" before the tests that start aco`);
+	}
+	const proc = spawn(process.execPath, [SERVER_BUNDLE], {
 		cwd: ROOT,
 		env: {
 			...process.env,

@@ -79,12 +79,16 @@ export class Delivery {
 	/** Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed. */
 	async drain(timeoutMs: number): Promise<DeliveryOutcome> {
 		const deadline = Date.now() + timeoutMs;
-		this.kick();
-		while (this.outcome === 'pending' && !this.#stopped && Date.now() < deadline) {
-			this.#wakeNow();
-			// not unref'd: this wait is what keeps the process alive until delivery ends
-			await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))));
-			if (!this.#running && this.outcome === 'pending') this.kick();
+		while (this.outcome === 'pending' && !this.#stopped) {
+			const left = deadline - Date.now();
+			if (left <= 0) break;
+			this.kick();
+			if (!this.#running) break;
+			// resolves the moment the last answer arrives: `aco exec` exits without a polling delay
+			let timer: NodeJS.Timeout | undefined;
+			const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+			await Promise.race([this.#running, timeout]);
+			clearTimeout(timer);
 		}
 		return this.outcome;
 	}
