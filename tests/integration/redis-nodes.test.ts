@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HealthResponse, RealtimeStatsResponse } from '../../src/lib/protocol/api';
 import type { ServerMessage } from '../../src/lib/protocol/messages';
 import { startRedis, type RedisServer } from '../helpers/redis';
 import { ROOT, startAco, type AcoProcess } from '../helpers/server';
@@ -144,6 +145,29 @@ async function getJson<T>(node: AcoProcess, route: string): Promise<T> {
 	expect(res.status).toBe(200);
 	return (await res.json()) as T;
 }
+
+describe('node and cluster figures', () => {
+	it('says how Redis is doing on healthz, and lists every node with ?scope=cluster', async () => {
+		const health = await getJson<HealthResponse>(nodes[0]!, '/healthz');
+		expect(health).toMatchObject({ node_id: 'node-1', redis: { status: 'up', attached: true } });
+		// each node shares its figures every 2 s; all three show up
+		await expect
+			.poll(
+				async () =>
+					(
+						await getJson<RealtimeStatsResponse>(nodes[1]!, '/realtime/stats?scope=cluster')
+					).cluster?.nodes.map((n) => n.node_id),
+				{ timeout: WAIT_MS, interval: 200 }
+			)
+			.toEqual(['node-1', 'node-2', 'node-3']);
+		const stats = await getJson<RealtimeStatsResponse>(nodes[1]!, '/realtime/stats?scope=cluster');
+		expect(stats).toMatchObject({ node_id: 'node-2', redis: { status: 'up' }, cluster: { error: null } });
+		expect(stats.cluster!.totals.nodes).toBe(3);
+		expect(stats.cluster!.nodes.every((n) => n.redis?.epoch === stats.redis!.epoch)).toBe(true);
+		const res = await fetch(`${nodes[1]!.url}/api/v1/realtime/stats?scope=everything`);
+		expect(res.status).toBe(400);
+	});
+});
 
 describe('resume across nodes', () => {
 	it('resumes on another node with no gap and no repeat over 20 random reconnects', async () => {

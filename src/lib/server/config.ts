@@ -3,6 +3,8 @@
  * The server's configuration, read from the environment with named defaults. Everything a
  * test needs to shorten (timeouts, limits) is configurable here.
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import {
 	DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -103,6 +105,8 @@ export interface AcoConfig {
 	logLevel: string;
 	/** when set, mutations (REST POSTs) and WebSocket producers must present it as a bearer token */
 	token: string | null;
+	/** this node's name among the nodes of a cluster (leases, metrics, stats); unique per process */
+	nodeId: string;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
 	/** the event bus and replay history shared by every node; null: in-process */
@@ -182,6 +186,11 @@ export function loadHubConfig(env: Env): HubConfig {
 	};
 }
 
+/** `<hostname>-<6 random characters>`: unique per process, readable in logs */
+export function defaultNodeId(): string {
+	return `${os.hostname()}-${randomBytes(6).toString('base64url').slice(0, 6)}`;
+}
+
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
 	return {
@@ -190,6 +199,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
 		token: env.ACO_TOKEN || null,
+		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
 		hub: loadHubConfig(env),
 		redis: loadRedisConfig(env),
 		orchestrator: {

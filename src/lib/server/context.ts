@@ -60,7 +60,7 @@ export async function createContext(
 	let bus: EventBus;
 	let redis: RedisBus | null;
 	try {
-		({ bus, redis } = await createBus(config, undefined, logger));
+		({ bus, redis } = await createBus(config, config.nodeId, logger));
 	} catch (err) {
 		await store.close();
 		lock.release();
@@ -92,6 +92,9 @@ export async function createContext(
 			logger: logger.child({ component: 'producer' })
 		})
 	});
+
+	// every node's figures, for /api/v1/realtime/stats?scope=cluster
+	redis?.shareFigures(() => ({ stats: hub.stats(), redis: redis.health() }));
 
 	const system = createSystemMetrics();
 

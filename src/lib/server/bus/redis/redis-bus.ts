@@ -12,6 +12,7 @@
  * await bus.close();
  */
 import { randomBytes } from 'node:crypto';
+import type { RedisStatus } from '../../../protocol/api';
 import type { AnyDomainEvent } from '../../../protocol/events';
 import type { Logger } from '../../logger';
 import type { BusListener, EventBus } from '../types';
@@ -19,8 +20,8 @@ import { createClient, describeError } from './client';
 import type { NumberedEvent } from './codec';
 import { NodeFigures, type NodeFiguresEntry } from './node-figures';
 import { SharedHistory, type HistoryPage, type HistoryPageRequest } from './history';
-import { StreamPublisher, type PublisherFigures } from './publisher';
-import { StreamReader, type ReaderFigures, type StreamListener, type StreamPosition } from './reader';
+import { StreamPublisher } from './publisher';
+import { StreamReader, type StreamListener, type StreamPosition } from './reader';
 import { defineScripts, streamKeys, type ScriptedRedis, type StreamKeys } from './scripts';
 
 export const DEFAULT_PREFIX = 'aco:';
@@ -46,23 +47,8 @@ export interface RedisBusOptions {
 	logger: Logger;
 }
 
-export type RedisStatus = 'up' | 'down';
-
-export interface RedisHealth {
-	status: RedisStatus;
-	/** when the status last changed (ISO-8601) */
-	since: string;
-	/** the server address without credentials */
-	address: string;
-	last_error: string | null;
-	/** the node's position in the shared stream */
-	epoch: string;
-	seq: number;
-	/** false until the node first reached Redis (its position is provisional until then) */
-	attached: boolean;
-	publisher: PublisherFigures;
-	reader: ReaderFigures;
-}
+/** How Redis is doing, as this node sees it (the protocol's `RedisStatus`). */
+export type RedisHealth = RedisStatus;
 
 /** What the hub hears from the shared stream. */
 export interface SharedStreamListener {
@@ -107,7 +93,7 @@ export class RedisBus implements EventBus {
 	#history: SharedHistory;
 	#listener: SharedStreamListener | null = null;
 	#plain = new Set<BusListener>();
-	#status: RedisStatus = 'down';
+	#status: RedisStatus['status'] = 'down';
 	#since = new Date();
 	#lastError: string | null = null;
 	#trimTimer: NodeJS.Timeout;
@@ -244,6 +230,10 @@ export class RedisBus implements EventBus {
 		return (await this.#figures.read()) as NodeFiguresEntry<T>[];
 	}
 
+	get nodeId(): string {
+		return this.#nodeId;
+	}
+
 	health(): RedisHealth {
 		const position = this.#reader.position;
 		return {
@@ -300,7 +290,7 @@ export class RedisBus implements EventBus {
 
 	#onStatus(): void {
 		const up = this.#publishClient.status === 'ready' && this.#readClient.status === 'ready';
-		const status: RedisStatus = up ? 'up' : 'down';
+		const status: RedisStatus['status'] = up ? 'up' : 'down';
 		if (status === this.#status) return;
 		this.#status = status;
 		this.#since = new Date();

@@ -9,7 +9,10 @@ export const GET: RequestHandler = ({ locals }) => {
 		status: 'ok',
 		version: VERSION,
 		started_at: locals.aco.startedAt,
-		uptime_s: Math.round((Date.now() - Date.parse(locals.aco.startedAt)) / 1000)
+		uptime_s: Math.round((Date.now() - Date.parse(locals.aco.startedAt)) / 1000),
+		node_id: locals.aco.config.nodeId,
+		// Redis down is not unhealthy: tools run and logs are stored; live fan-out between nodes waits
+		redis: locals.aco.redis?.health() ?? null
 	};
 	return json(body);
 };
