@@ -6,8 +6,9 @@
  * node), with no gap, repeat or reordering. Seqs are read from the frame's bytes, not parsed,
  * so the clients stay cheap next to the servers they measure.
  *
- * Commands: `connect {group, urls, clients}` → `ready`; `expect {group, base, events}` →
- * `expecting`; `await {group, seq}` → `delivered` once every client of the group has `seq`;
+ * Commands: `connect {group, urls, clients}` → `ready`; `expect {group, events}` → `expecting`
+ * (a round of `events` begins after what each client has); `await {group}` → `delivered` once
+ * every client of the group has the round's events;
  * `report {group}` → `report`; `disconnect` → `disconnected`.
  */
 import WebSocket, { type RawData } from 'ws';
@@ -56,24 +57,24 @@ function eventSeqs(frame: Buffer): number[] {
 
 class Group {
 	sockets: WebSocket[] = [];
-	next = new Float64Array(0);
-	base = 0;
+	/** the newest seq each client has (from its welcome on) */
+	last = new Float64Array(0);
+	/** each client's seq when the round began */
+	start = new Float64Array(0);
 	events = 0;
 	received = 0;
 	frames = 0;
 	lastDeliveredUs = 0;
 	errors: string[] = [];
-	awaited = 0;
 	onProgress: (() => void) | null = null;
 
-	expect(base: number, events: number): void {
-		this.base = base;
+	expect(events: number): void {
 		this.events = events;
 		this.received = 0;
 		this.frames = 0;
 		this.lastDeliveredUs = 0;
 		this.errors = [];
-		this.next.fill(base + 1);
+		this.start = Float64Array.from(this.last);
 	}
 
 	onFrame(client: number, frame: Buffer): void {
@@ -81,21 +82,22 @@ class Group {
 		if (seqs.length === 0) return;
 		this.frames += 1;
 		for (const seq of seqs) {
-			if (seq <= this.base) continue;
-			if (seq !== this.next[client]) {
-				if (this.errors.length < MAX_ERRORS)
-					this.errors.push(`client ${client}: seq ${seq}, expected ${this.next[client]}`);
-				if (seq < this.next[client]!) continue;
+			if (seq !== this.last[client]! + 1) {
+				if (this.errors.length < MAX_ERRORS) {
+					this.errors.push(`client ${client}: seq ${seq} after ${this.last[client]}`);
+				}
+				if (seq <= this.last[client]!) continue;
 			}
-			this.next[client] = seq + 1;
+			this.last[client] = seq;
 			this.received += 1;
-			if (seq === this.base + this.events) this.lastDeliveredUs = nowUs();
+			if (seq === this.start[client]! + this.events) this.lastDeliveredUs = nowUs();
 		}
 		this.onProgress?.();
 	}
 
-	has(seq: number): boolean {
-		for (let i = 0; i < this.next.length; i++) if (this.next[i]! <= seq) return false;
+	/** whether every client has the round's events */
+	done(): boolean {
+		for (let i = 0; i < this.last.length; i++) if (this.last[i]! < this.start[i]! + this.events) return false;
 		return true;
 	}
 }
@@ -112,6 +114,7 @@ async function connectOne(group: Group, index: number, url: string): Promise<voi
 			if (!welcomed) {
 				const text = frame.toString();
 				if (text.includes('"type":"welcome"')) {
+					group.last[index] = (JSON.parse(text) as { data: { seq: number } }).data.seq;
 					ws.send(JSON.stringify({ type: 'subscribe', sub: 'all', filter: {}, id: 's' }));
 				} else if (text.includes('"type":"subscribed"')) {
 					welcomed = true;
@@ -134,7 +137,7 @@ serveParent(async (message) => {
 		case 'connect': {
 			const { group: name, urls, clients } = message as { group: string; urls: string[]; clients: number };
 			const group = new Group();
-			group.next = new Float64Array(clients);
+			group.last = new Float64Array(clients);
 			groups.set(name, group);
 			const batch = 50;
 			for (let i = 0; i < clients; i += batch) {
@@ -147,20 +150,19 @@ serveParent(async (message) => {
 			break;
 		}
 		case 'expect': {
-			const { group, base, events } = message as { group: string; base: number; events: number };
-			groups.get(group)!.expect(base, events);
+			const { group, events } = message as { group: string; events: number };
+			groups.get(group)!.expect(events);
 			reply({ ok: 'expecting' });
 			break;
 		}
 		case 'await': {
-			const { group: name, seq } = message as { group: string; seq: number };
-			const group = groups.get(name)!;
-			if (group.has(seq)) {
+			const group = groups.get(message.group as string)!;
+			if (group.done()) {
 				reply({ ok: 'delivered' });
 				break;
 			}
 			group.onProgress = () => {
-				if (!group.has(seq)) return;
+				if (!group.done()) return;
 				group.onProgress = null;
 				reply({ ok: 'delivered' });
 			};
@@ -169,12 +171,13 @@ serveParent(async (message) => {
 		case 'report': {
 			const group = groups.get(message.group as string)!;
 			let complete = 0;
-			for (let i = 0; i < group.next.length; i++)
-				if (group.next[i] === group.base + group.events + 1) complete += 1;
+			for (let i = 0; i < group.last.length; i++) {
+				if (group.last[i] === group.start[i]! + group.events) complete += 1;
+			}
 			const report: ClientsReport = {
 				ok: 'report',
 				received: group.received,
-				expected: group.events * group.next.length,
+				expected: group.events * group.last.length,
 				completeClients: complete,
 				errors: group.errors,
 				frames: group.frames,
