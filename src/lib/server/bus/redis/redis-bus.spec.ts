@@ -118,6 +118,36 @@ describe('RedisBus', () => {
 		expect(recent!.events).toHaveLength(100);
 	});
 
+	it('pages across entries of any size: every event once, in order, whatever the page size', async () => {
+		const bus = await node(testPrefix());
+		const seen = record(bus);
+		// entries of 7, 1, 30 and 12 events (one per publishing turn)
+		for (const size of [7, 1, 30, 12]) {
+			const before = seen.events.length;
+			for (let i = 0; i < size; i++) bus.publish(outputEvent('t', before + i + 1));
+			await vi.waitFor(() => expect(seen.events).toHaveLength(before + size), WAIT);
+		}
+		const { epoch, seq } = bus.stream.position;
+		const first = seen.events[0]!.seq;
+		for (const limit of [1, 5, 8, 50]) {
+			for (const start of [first - 1, first + 3, first + 7, first + 20]) {
+				const got: number[] = [];
+				let after = start;
+				while (after < seq) {
+					const page = await bus.stream.page({ epoch, after, upTo: seq, limit });
+					expect(page).not.toBeNull();
+					expect(page!.events.length).toBeLessThanOrEqual(limit);
+					got.push(...page!.events.map((n) => n.seq));
+					after = page!.next;
+				}
+				expect(got).toEqual(Array.from({ length: seq - start }, (_, i) => start + 1 + i));
+			}
+		}
+		// a page never runs past the node's position
+		const short = await bus.stream.page({ epoch, after: first - 1, upTo: first + 2 });
+		expect(short!.events.map((n) => n.seq)).toEqual([first, first + 1, first + 2]);
+	});
+
 	it('trims history older than the age bound', async () => {
 		const prefix = testPrefix();
 		const bus = await node(prefix, { history: { maxEvents: 10_000, maxBytes: 0, maxAgeMs: 200 } });
