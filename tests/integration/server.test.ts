@@ -203,6 +203,12 @@ describe('aco server', () => {
 		expect(await (await fetch(`${aco.url}/api/v1/executions/${partial.id}/log`)).text()).toBe(
 			'no newline at end\n'
 		);
+		// the searcher is built by the server, the route checks its error: both must agree on it
+		const bad = await fetch(
+			`${aco.url}/api/v1/executions/${counting.id}/search?q=${encodeURIComponent('(a')}&regex=1`
+		);
+		expect(bad.status).toBe(400);
+		expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_regex');
 		await client.close();
 	});
 

@@ -15,19 +15,52 @@ export function typeMatches(patterns: readonly string[] | undefined, type: strin
 	return false;
 }
 
-export function matchesFilter(filter: EventFilter, event: DomainEvent): boolean {
-	if (!typeMatches(filter.types, event.type)) return false;
+/** What a filter looks at in an event, kept apart from its payload (history holds only this). */
+export interface EventRoute {
+	type: string;
+	taskId: string | null;
+	runId: string | null;
+	status: string | null;
+}
+
+export function routeOf(event: DomainEvent): EventRoute {
 	const data = event.data as { task_id?: string; run_id?: string | null };
+	return {
+		type: event.type,
+		taskId: data.task_id ?? null,
+		runId: data.run_id ?? null,
+		status: eventStatus(event)
+	};
+}
+
+export function matchesFilter(filter: EventFilter, event: DomainEvent): boolean {
+	const data = event.data as { task_id?: string; run_id?: string | null };
+	return matches(filter, event.type, data.task_id ?? null, data.run_id ?? null, event);
+}
+
+export function matchesRoute(filter: EventFilter, route: EventRoute): boolean {
+	return matches(filter, route.type, route.taskId, route.runId, route.status);
+}
+
+function matches(
+	filter: EventFilter,
+	type: string,
+	taskId: string | null,
+	runId: string | null,
+	status: string | null | DomainEvent
+): boolean {
+	if (!typeMatches(filter.types, type)) return false;
 	const hasTasks = !!filter.task_ids?.length;
 	const hasRuns = !!filter.run_ids?.length;
 	if (hasTasks || hasRuns) {
-		const inTasks = hasTasks && data.task_id !== undefined && filter.task_ids!.includes(data.task_id);
-		const inRuns = hasRuns && !!data.run_id && filter.run_ids!.includes(data.run_id);
+		const inTasks = hasTasks && taskId !== null && filter.task_ids!.includes(taskId);
+		const inRuns = hasRuns && !!runId && filter.run_ids!.includes(runId);
 		if (!inTasks && !inRuns) return false;
 	}
 	if (filter.statuses?.length) {
-		const status = eventStatus(event);
-		if (status === null || !(filter.statuses as string[]).includes(status)) return false;
+		// the status is looked up only when a filter asks for one
+		const value = typeof status === 'object' && status !== null ? eventStatus(status) : status;
+		if (value === null || !(filter.statuses as string[]).includes(value)) return false;
 	}
 	return true;
 }

@@ -8,7 +8,7 @@ describe('hub configuration', () => {
 			heartbeatIntervalMs: 30_000,
 			idleTimeoutMs: 120_000,
 			maxInboundBytes: 64 * 1024,
-			historyMaxEvents: 10_000,
+			historyMaxEvents: 100_000,
 			rateLimitPerSecond: 100,
 			queueMaxMessages: 100,
 			batchMaxEvents: 10,

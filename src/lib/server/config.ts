@@ -19,7 +19,7 @@ export interface HubConfig {
 	heartbeatIntervalMs: number;
 	idleTimeoutMs: number;
 	maxInboundBytes: number;
-	/** byte cap of one client's outbound queue, its socket's unread bytes included */
+	/** byte cap of one client's waiting replies and its socket's unsent bytes */
 	maxBufferedBytes: number;
 	/** page origins besides the server's own that may open the hub and call the API from a browser */
 	allowedOrigins: string[];
@@ -34,7 +34,7 @@ export interface HubConfig {
 	rateLimitBurst: number;
 	/** refused messages within RATE_LIMIT_WINDOW_MS after which the client is closed with 4003 */
 	rateLimitMaxViolations: number;
-	/** events one client's outbound queue holds before low-priority ones are coalesced or dropped */
+	/** events one client's live queue holds; past it the client reads the stream from history */
 	queueMaxMessages: number;
 	/** events per `batch` frame, and the longest a queued event waits for a writable socket */
 	batchMaxEvents: number;
@@ -120,7 +120,7 @@ export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
-export const DEFAULT_HISTORY_MAX_EVENTS = 10_000;
+export const DEFAULT_HISTORY_MAX_EVENTS = 100_000;
 export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_HISTORY_MAX_AGE_MS = 10 * 60_000;
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 100;

@@ -7,6 +7,7 @@ import { Broadcaster, createEpoch } from './broadcast';
 import { createCounters } from './counters';
 import { FilterIndex } from './filter-index';
 import { History } from './history';
+import { LocalNumbering } from './stream';
 import { Session, type SessionSocket } from './session';
 
 /** Sessions write in a microtask after the events of a tick were queued. */
@@ -36,6 +37,8 @@ function make() {
 			socket: socket as unknown as SessionSocket,
 			counters,
 			index,
+			history,
+			position: () => broadcaster.seq,
 			batchMaxEvents: 1,
 			logger: createLogger('silent'),
 			onMessage: () => {},
@@ -48,14 +51,19 @@ function make() {
 		return socket;
 	};
 	const broadcaster = new Broadcaster({
-		bus,
+		source: new LocalNumbering(bus, 'e1'),
 		index,
 		history,
 		counters,
-		logger: createLogger('silent'),
-		epoch: 'e1'
+		logger: createLogger('silent')
 	});
-	return { bus, counters, broadcaster, add, sessions, history, index };
+	broadcaster.start();
+	const publish = (event: AnyDomainEvent) => {
+		const before = counters.eventsByType[event.type] ?? 0;
+		bus.publish(event);
+		return (counters.eventsByType[event.type] ?? 0) - before;
+	};
+	return { bus, counters, broadcaster, add, sessions, history, index, publish };
 }
 
 describe('Broadcaster', () => {
@@ -64,12 +72,11 @@ describe('Broadcaster', () => {
 		const t1 = add(['t1']);
 		const t2 = add(['t2']);
 		const none = add();
-		broadcaster.start();
 		bus.publish(progress('t1'));
 		bus.publish(progress('t2'));
 		bus.publish(progress('t1', 2));
 		await flushed();
-		expect(history.since(0)?.map((e) => e.seq)).toEqual([1, 2, 3]);
+		expect(history.readAfter(0, 10)?.map((e) => e.seq)).toEqual([1, 2, 3]);
 		expect(t1.json()).toEqual([
 			{ type: 'task.progress', seq: 1, timestamp: '2024-01-01T00:00:00.000Z', data: progress('t1').data },
 			{ type: 'task.progress', seq: 3, timestamp: '2024-01-01T00:00:00.000Z', data: progress('t1', 2).data }
@@ -83,18 +90,18 @@ describe('Broadcaster', () => {
 		const { broadcaster, add } = make();
 		const a = add(['t1']);
 		const b = add(['t1']);
-		expect(broadcaster.publish(progress('t1'))).toBe(2);
+		expect(broadcaster.publish(1, progress('t1'))).toBe(2);
 		await flushed();
 		expect(a.sent[0]!.data).toBeInstanceOf(Buffer);
 		expect(a.sent[0]!.data).toBe(b.sent[0]!.data);
 	});
 
 	it('counts events by type once per event, whoever receives them', async () => {
-		const { broadcaster, counters, add } = make();
+		const { publish, counters, add } = make();
 		add(['t1']);
 		add(['t1']);
-		broadcaster.publish(progress('t1'));
-		broadcaster.publish(progress('nobody'));
+		publish(progress('t1'));
+		publish(progress('nobody'));
 		await flushed();
 		expect(counters.eventsByType).toEqual({ 'task.progress': 2 });
 		expect(counters.messagesSent).toBe(2);
@@ -107,7 +114,7 @@ describe('Broadcaster', () => {
 		sessions[0]!.deliver = () => {
 			throw new Error('socket exploded');
 		};
-		expect(broadcaster.publish(progress('t1'))).toBe(1);
+		expect(broadcaster.publish(1, progress('t1'))).toBe(1);
 		await flushed();
 		expect(healthy.sent).toHaveLength(1);
 		expect(counters.errors).toBe(1);
@@ -120,13 +127,12 @@ describe('Broadcaster', () => {
 		sessions[0]!.close(1000);
 		socket.finishClose();
 		expect(index.size).toBe(0);
-		expect(broadcaster.publish(progress('t1'))).toBe(0);
+		expect(broadcaster.publish(1, progress('t1'))).toBe(0);
 	});
 
 	it('stops taking events from the bus after stop()', () => {
 		const { bus, broadcaster, add } = make();
 		const socket = add(['t1']);
-		broadcaster.start();
 		broadcaster.stop();
 		bus.publish(progress('t1'));
 		expect(socket.sent).toEqual([]);

@@ -1,63 +1,66 @@
 /**
  * @module hub/broadcast
- * Takes events from the bus, numbers them, keeps them in history and queues them for the
- * sessions that want them. The position (`epoch` + `seq`) is the stream offset clients resume
- * from: `seq` rises by one per event on this hub, and `epoch` is made fresh at every start
- * because nothing of the stream survives a restart. An event is serialised once and matched
- * once, through the filter index, however many sessions there are.
+ * Takes numbered events from the stream's source, keeps them in history and hands them to the
+ * sessions that want them. An event is serialised once and matched once, through the filter
+ * index, however many sessions there are. The position (`epoch` + `seq`) is the stream offset
+ * clients resume from; `seq` here is the newest event broadcast on this node.
  */
-import { randomBytes } from 'node:crypto';
 import type { AnyDomainEvent } from '../../protocol/events';
-import type { EventBus } from '../bus/types';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import type { FilterIndex } from './filter-index';
-import { encodeEvent } from './frames';
-import type { History, HistoryEntry } from './history';
 import type { Session } from './session';
+import { createEntry, type EventSource, type HistorySource, type StreamPosition } from './stream';
 
-export interface StreamPosition {
-	epoch: string;
-	/** the seq of the newest event numbered so far (0 before the first) */
-	seq: number;
-}
+export { createEpoch, type StreamPosition } from './stream';
 
 export interface BroadcasterOptions {
-	bus: EventBus;
+	source: EventSource;
 	index: FilterIndex<Session>;
-	history: History;
+	history: HistorySource;
 	counters: HubCounters;
 	logger: Logger;
-	epoch?: string;
-}
-
-/** A new random epoch, short enough to log and compare cheaply. */
-export function createEpoch(): string {
-	return randomBytes(9).toString('base64url');
+	/** the source restarted the stream at `position` (new epoch, or events lost): tell the live sessions */
+	onReset?: (position: StreamPosition, missed: number | null) => void;
 }
 
 export class Broadcaster {
-	readonly epoch: string;
 	#options: BroadcasterOptions;
-	#seq = 0;
+	#epoch: string;
+	#seq: number;
 	#unsubscribe: (() => void) | null = null;
 
 	constructor(options: BroadcasterOptions) {
 		this.#options = options;
-		this.epoch = options.epoch ?? createEpoch();
+		const { epoch, seq } = options.source.position;
+		this.#epoch = epoch;
+		this.#seq = seq;
+	}
+
+	get epoch(): string {
+		return this.#epoch;
 	}
 
 	get position(): StreamPosition {
-		return { epoch: this.epoch, seq: this.#seq };
+		return { epoch: this.#epoch, seq: this.#seq };
 	}
 
+	/** the seq of the newest event broadcast */
 	get seq(): number {
 		return this.#seq;
 	}
 
 	start(): void {
 		if (this.#unsubscribe) return;
-		this.#unsubscribe = this.#options.bus.subscribe((event) => this.publish(event));
+		this.#unsubscribe = this.#options.source.subscribe({
+			event: (seq, event) => this.publish(seq, event),
+			reset: (position, missed) => {
+				this.#epoch = position.epoch;
+				this.#seq = position.seq;
+				this.#options.history.restart(position.seq);
+				this.#options.onReset?.(position, missed);
+			}
+		});
 	}
 
 	stop(): void {
@@ -65,22 +68,17 @@ export class Broadcaster {
 		this.#unsubscribe = null;
 	}
 
-	/** Numbers the event, keeps it, and queues it for every session that wants it; returns the recipients. */
-	publish(event: AnyDomainEvent): number {
+	/** Keeps event `seq` and hands it to every session that wants it; returns the recipients. */
+	publish(seq: number, event: AnyDomainEvent): number {
 		const { counters, logger, index, history } = this.#options;
-		const seq = ++this.#seq;
+		this.#seq = seq;
 		counters.eventsByType[event.type] = (counters.eventsByType[event.type] ?? 0) + 1;
-		const entry: Omit<HistoryEntry, 'storedAt'> = {
-			seq,
-			event,
-			frame: encodeEvent(event, seq),
-			at: performance.now()
-		};
+		const entry = createEntry(seq, event);
 		history.append(entry);
 		let recipients = 0;
 		for (const session of index.match(event)) {
 			try {
-				session.deliver(entry as HistoryEntry);
+				session.deliver(entry);
 				recipients += 1;
 			} catch (err) {
 				// One broken session must not keep the event from the others.

@@ -5,21 +5,20 @@
  * are summed over the sessions when asked.
  */
 import type { HubConfig } from '../config';
-import type { StreamPosition } from './broadcast';
 import { compressionStats } from './compression';
 import type { HubCounters } from './counters';
 import type { FilterIndex } from './filter-index';
-import type { History } from './history';
 import type { LiveFigures } from './metrics';
 import type { SessionPool } from './pool';
 import type { Session } from './session';
+import type { HistorySource, StreamPosition } from './stream';
 import type { HubStats } from './types';
 
 export interface FiguresOptions {
 	config: HubConfig;
 	counters: HubCounters;
 	pool: SessionPool;
-	history: History;
+	history: HistorySource;
 	index: FilterIndex<Session>;
 	position: () => StreamPosition;
 	latency: () => { count: number; mean_ms: number };
@@ -59,14 +58,15 @@ export function createFigures(options: FiguresOptions): HubFigures {
 	function liveFigures(): LiveFigures {
 		const queues = backpressure();
 		const poolStats = pool.stats();
+		const historyStats = history.stats();
 		return {
 			connections: pool.size,
 			connectionsCreated: poolStats.total_created,
 			rejectedByReason: poolStats.rejected_by_reason,
 			clientsUnderBackpressure: queues.under,
 			queuedEvents: queues.depth,
-			historyEvents: history.size,
-			historyBytes: history.bytes,
+			historyEvents: historyStats.events,
+			historyBytes: historyStats.bytes,
 			subscriptions: index.size,
 			wireBytesSent: wireBytesSent()
 		};

@@ -1,22 +1,14 @@
 /**
  * @module hub/history
- * The recent stream kept for `resume`: every numbered event with its encoded frame, bounded by
- * count, bytes and age (oldest evicted first). Seqs in history are contiguous, so finding where
- * a client left off is arithmetic, not a search. Recovery is all or nothing: `since()` returns
- * every event after a seq, or null when some of them are gone.
+ * The recent stream kept in memory: every numbered event with its encoded frame, bounded by
+ * count, bytes and age (oldest evicted first). It serves replay on `resume` and clients reading
+ * behind their live queue, a page at a time. Seqs in history are contiguous, so finding where a
+ * reader left off is arithmetic, not a search. Recovery is all or nothing: `readAfter()` returns
+ * null once the entry after a seq is gone.
  */
-import type { AnyDomainEvent } from '../../protocol/events';
+import type { HistoryEntry, HistoryPage, HistorySource, HistoryStats } from './stream';
 
-export interface HistoryEntry {
-	seq: number;
-	event: AnyDomainEvent;
-	/** the encoded envelope, shared by every recipient and every replay */
-	frame: Buffer;
-	/** when the hub took the event from the bus (performance.now() ms), for delivery latency */
-	at: number;
-	/** when it was stored (Date.now() ms), for the age bound */
-	storedAt: number;
-}
+export type { HistoryEntry, HistoryStats } from './stream';
 
 export interface HistoryOptions {
 	maxEvents: number;
@@ -25,20 +17,12 @@ export interface HistoryOptions {
 	now?: () => number;
 }
 
-export interface HistoryStats {
-	events: number;
-	bytes: number;
-	oldest_seq: number | null;
-	newest_seq: number | null;
-	max_events: number;
-	max_bytes: number;
-	max_age_ms: number;
-}
-
 /** Per-entry bookkeeping beyond the frame bytes, so many tiny events still count against the byte cap. */
 const ENTRY_OVERHEAD_BYTES = 64;
+/** Evicted slots are cut off the array once there are this many and they are half of it. */
+const COMPACT_AFTER = 1024;
 
-export class History {
+export class History implements HistorySource {
 	#options: HistoryOptions;
 	#now: () => number;
 	/** a deque: live entries are #entries[#head..] */
@@ -62,15 +46,17 @@ export class History {
 	}
 
 	/** Appends the next event; `seq` must follow the previous one by exactly 1. */
-	append(entry: Omit<HistoryEntry, 'storedAt'>): void {
+	append(entry: HistoryEntry): void {
 		if (this.#newest !== 0 && entry.seq !== this.#newest + 1) {
 			throw new RangeError(`history seq ${entry.seq} does not follow ${this.#newest}`);
 		}
 		this.#newest = entry.seq;
 		if (this.#options.maxEvents === 0) return;
-		this.#entries.push({ ...entry, storedAt: this.#now() });
+		const now = this.#now();
+		entry.storedAt = now;
+		this.#entries.push(entry);
 		this.#bytes += entry.frame.length + ENTRY_OVERHEAD_BYTES;
-		this.trim();
+		this.trim(now);
 	}
 
 	/** Evicts entries beyond the count and byte bounds and those older than the age bound. */
@@ -82,26 +68,40 @@ export class History {
 				this.size > maxEvents || this.#bytes > maxBytes || (maxAgeMs > 0 && now - oldest.storedAt > maxAgeMs);
 			if (!over) break;
 			this.#bytes -= oldest.frame.length + ENTRY_OVERHEAD_BYTES;
+			this.#entries[this.#head] = undefined as unknown as HistoryEntry;
 			this.#head += 1;
 		}
 		// compact now and then, so the array does not grow with everything ever evicted
-		if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+		if (this.#head > COMPACT_AFTER && this.#head * 2 > this.#entries.length) {
 			this.#entries = this.#entries.slice(this.#head);
 			this.#head = 0;
 		}
 	}
 
+	firstSeq(): number {
+		return this.size > 0 ? this.#entries[this.#head]!.seq : this.#newest + 1;
+	}
+
 	/**
-	 * Every entry with a seq above `seq`, oldest first, or null when history no longer holds all
-	 * of them (or `seq` is beyond the newest: the client speaks of a stream this is not).
+	 * Up to `max` entries after `seq`, oldest first; `[]` for a reader that is up to date; null
+	 * when history no longer holds the next one (or `seq` is beyond the newest: the reader
+	 * speaks of a stream this is not).
 	 */
-	since(seq: number): HistoryEntry[] | null {
+	readAfter(seq: number, max: number): HistoryPage {
 		this.trim();
 		if (seq > this.#newest) return null;
 		if (seq === this.#newest) return [];
-		const oldest = this.size > 0 ? this.#entries[this.#head]!.seq : this.#newest + 1;
-		if (seq + 1 < oldest) return null;
-		return this.#entries.slice(this.#head + (seq + 1 - oldest));
+		const first = this.firstSeq();
+		if (seq + 1 < first) return null;
+		const from = this.#head + (seq + 1 - first);
+		return this.#entries.slice(from, Math.min(from + max, this.#entries.length));
+	}
+
+	restart(seq: number): void {
+		this.#entries = [];
+		this.#head = 0;
+		this.#bytes = 0;
+		this.#newest = seq;
 	}
 
 	stats(): HistoryStats {

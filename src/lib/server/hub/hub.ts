@@ -24,6 +24,7 @@ import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
 import { Broadcaster } from './broadcast';
+import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions } from './compression';
 import { createCounters } from './counters';
 import { FilterIndex } from './filter-index';
@@ -44,9 +45,14 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
 /** How long `close()` waits for sockets to finish closing before terminating the rest. */
 export const DEFAULT_FORCE_CLOSE_MS = 1_500;
 export const DEFAULT_SHUTDOWN_REASON = 'server shutting down';
+export const STREAM_RESET_REASON = 'the event stream restarted; reload and go on live';
 
 export interface HubDeps {
 	bus: EventBus;
+	/** numbered events; by default the bus's events numbered in this process */
+	source?: EventSource;
+	/** the recent stream for replay and readers behind; by default in memory, bounded by the config */
+	history?: HistorySource;
 	config: HubConfig;
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
@@ -64,17 +70,30 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const index = new FilterIndex<Session>();
-	const history = new History({
-		maxEvents: config.historyMaxEvents,
-		maxBytes: config.historyMaxBytes,
-		maxAgeMs: config.historyMaxAgeMs
-	});
+	const history =
+		deps.history ??
+		new History({
+			maxEvents: config.historyMaxEvents,
+			maxBytes: config.historyMaxBytes,
+			maxAgeMs: config.historyMaxAgeMs
+		});
 	const broadcaster = new Broadcaster({
-		bus,
+		source: deps.source ?? new LocalNumbering(bus),
 		index,
 		history,
 		counters,
-		logger: logger.child({ part: 'broadcast' })
+		logger: logger.child({ part: 'broadcast' }),
+		onReset: (position, missed) => {
+			// the stream restarted under the clients: each reloads over REST and goes on live from here
+			counters.resets += pool.size;
+			const frame = encodeControl('reset', {
+				missed,
+				epoch: position.epoch,
+				seq: position.seq,
+				reason: STREAM_RESET_REASON
+			});
+			for (const session of pool.values()) session.restartAt(position.seq, frame);
+		}
 	});
 	const position = () => broadcaster.position;
 	const figures: HubFigures = createFigures({
@@ -91,7 +110,7 @@ export function createHub(deps: HubDeps): Hub {
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,
-		replayer: createHistoryReplayer(history, position),
+		replayer: createHistoryReplayer(position),
 		counters,
 		logger: logger.child({ part: 'router' }),
 		intercept: deps.intercept
@@ -148,6 +167,7 @@ export function createHub(deps: HubDeps): Hub {
 			counters,
 			index,
 			position: () => broadcaster.seq,
+			history,
 			maxBufferedBytes: config.maxBufferedBytes,
 			queueMaxMessages: config.queueMaxMessages,
 			batchMaxEvents: config.batchMaxEvents,

@@ -1,243 +1,139 @@
 /**
  * @module hub/outbox
- * One client's bounded outbound queue. It holds events (with their priority) and control
- * replies in the order they are to be written; the session drains it in batches.
- *
- * When it is full (too many live events, or too many bytes counting what the socket itself
- * still buffers):
- * 1. a `task.progress`/`workflow.progress` replaces the queued one of the same task or run
- *    (latest value wins; "coalesced");
- * 2. else the oldest queued low-priority events are dropped to make room, and the drops are
- *    summed up in one `dropped {count, from_seq, to_seq}` notice written before the next frame;
- * 3. else a low-priority event is dropped itself, and a normal or high one is refused
- *    ("overflow"): the session closes with 4002 so the client resumes from history, because
- *    such an event must never be lost silently.
- * The wire order stays the seq order: a client resumes from the newest seq it has seen, so an
- * event written ahead of an older one would hide the older one from its resume.
- * Replayed events do not count against the bounds: they are references to history frames,
- * whose memory history already bounds.
+ * One client's live queue: the events it was handed while caught up (references to the shared
+ * entries, seq ascending, at most `maxEvents`) and its control replies, each reply tagged with
+ * the stream position it must follow (`afterSeq`: every event up to it goes first, none after it).
+ * Every operation is O(1); nothing is marked dead and kept. A client whose live queue would
+ * pass its bound stops using it and reads history instead (see writer.ts): the bound measures
+ * how much a client holds, never what it is owed.
  */
-import type { Priority } from '../../protocol/events';
-
-export interface EventItem {
-	kind: 'event';
-	seq: number;
-	priority: Priority;
-	frame: Buffer;
-	/** performance.now() when the hub took the event from the bus */
-	at: number;
-	/** events with the same key replace each other under pressure (progress), null for others */
-	coalesceKey: string | null;
-	replay: boolean;
-	dead?: boolean;
-}
+import type { HistoryEntry } from './stream';
 
 export interface ControlItem {
-	kind: 'control';
 	frame: string | Buffer;
-	dead?: boolean;
+	/** the reply goes out once every event up to this seq is written or passed over */
+	afterSeq: number;
+	size: number;
 }
 
-export type OutItem = EventItem | ControlItem;
-
-export type PushResult = 'queued' | 'coalesced' | 'dropped' | 'overflow';
-
-export interface DroppedRange {
-	count: number;
-	from_seq: number;
-	to_seq: number;
-}
-
-export interface OutboxOptions {
-	maxMessages: number;
-	maxBytes: number;
-}
-
-function sizeOf(item: OutItem): number {
-	return typeof item.frame === 'string' ? Buffer.byteLength(item.frame) : item.frame.length;
-}
-
-export class Outbox {
-	#options: OutboxOptions;
-	#items: OutItem[] = [];
+/** A FIFO on a ring buffer that doubles when full; push, peek and shift are O(1). */
+export class Deque<T> {
+	#ring: (T | undefined)[] = new Array<T | undefined>(16);
+	#mask = 15;
 	#head = 0;
 	#length = 0;
-	#live = 0;
-	#bytes = 0;
-	/** bytes of queued replayed events, which the bounds leave out */
-	#replayBytes = 0;
-	#coalescable = new Map<string, EventItem>();
-	#dropped: DroppedRange | null = null;
-	#droppedTotal = 0;
 
-	constructor(options: OutboxOptions) {
-		this.#options = options;
-	}
-
-	/** items waiting (events and control replies) */
 	get length(): number {
 		return this.#length;
 	}
 
-	/** live events waiting, the figure the message bound applies to */
-	get liveEvents(): number {
-		return this.#live;
+	push(item: T): void {
+		if (this.#length === this.#ring.length) this.#grow();
+		this.#ring[(this.#head + this.#length) & this.#mask] = item;
+		this.#length += 1;
 	}
 
-	get bytes(): number {
-		return this.#bytes;
+	peek(): T | undefined {
+		return this.#length ? this.#ring[this.#head] : undefined;
 	}
 
-	/** events dropped since the outbox was made */
-	get droppedTotal(): number {
-		return this.#droppedTotal;
-	}
-
-	/** Queues a live event; `socketBytes` is what the socket still buffers (bufferedAmount). */
-	push(item: EventItem, socketBytes: number): PushResult {
-		const size = item.frame.length;
-		const full = () =>
-			this.#live >= this.#options.maxMessages ||
-			this.#bytes - this.#replayBytes + socketBytes + size > this.#options.maxBytes;
-		if (!full()) {
-			this.#append(item);
-			return 'queued';
-		}
-		const previous = item.coalesceKey === null ? undefined : this.#coalescable.get(item.coalesceKey);
-		if (previous && !previous.dead) {
-			this.#kill(previous);
-			this.#append(item);
-			return 'coalesced';
-		}
-		while (full()) {
-			const victim = this.#oldestLow();
-			if (!victim) break;
-			this.#kill(victim);
-			this.#recordDrop(victim.seq);
-		}
-		if (!full()) {
-			this.#append(item);
-			return 'queued';
-		}
-		if (item.priority === 'low') {
-			this.#recordDrop(item.seq);
-			return 'dropped';
-		}
-		return 'overflow';
-	}
-
-	/** Queues a control reply; replies are few and client-driven (rate limited), so not bounded here. */
-	pushControl(frame: string | Buffer): void {
-		this.#append({ kind: 'control', frame });
-	}
-
-	/** Merges replayed events (ascending seq) into the queue by seq, ahead of newer queued events. */
-	insertReplay(items: EventItem[]): void {
-		if (items.length === 0) return;
-		const merged: OutItem[] = [];
-		let r = 0;
-		for (let i = this.#head; i < this.#items.length; i++) {
-			const item = this.#items[i]!;
-			if (item.dead) continue;
-			if (item.kind === 'event') {
-				while (r < items.length && items[r]!.seq < item.seq) merged.push(items[r++]!);
-			}
-			merged.push(item);
-		}
-		while (r < items.length) merged.push(items[r++]!);
-		for (const item of items) {
-			this.#length += 1;
-			this.#bytes += sizeOf(item);
-			this.#replayBytes += sizeOf(item);
-		}
-		this.#items = merged;
-		this.#head = 0;
-	}
-
-	/** The next item to write, without taking it. */
-	peek(): OutItem | undefined {
-		this.#skipDead();
-		return this.#items[this.#head];
-	}
-
-	shift(): OutItem | undefined {
-		this.#skipDead();
-		const item = this.#items[this.#head];
-		if (!item) return undefined;
-		this.#items[this.#head] = undefined as unknown as OutItem;
-		this.#head += 1;
-		this.#forget(item);
-		if (this.#head === this.#items.length) {
-			this.#items = [];
-			this.#head = 0;
-		}
+	shift(): T | undefined {
+		if (this.#length === 0) return undefined;
+		const item = this.#ring[this.#head];
+		this.#ring[this.#head] = undefined;
+		this.#head = (this.#head + 1) & this.#mask;
+		this.#length -= 1;
 		return item;
 	}
 
-	/** The drops since the last call, summed up for one notice, or null if none. */
-	takeDropped(): DroppedRange | null {
-		const dropped = this.#dropped;
-		this.#dropped = null;
-		return dropped;
+	clear(): void {
+		if (this.#ring.length > 16) {
+			this.#ring = new Array<T | undefined>(16);
+			this.#mask = 15;
+		} else this.#ring.fill(undefined);
+		this.#head = 0;
+		this.#length = 0;
+	}
+
+	#grow(): void {
+		const ring = new Array<T | undefined>(this.#ring.length * 2);
+		for (let i = 0; i < this.#length; i++) ring[i] = this.#ring[(this.#head + i) & this.#mask];
+		this.#ring = ring;
+		this.#mask = ring.length - 1;
+		this.#head = 0;
+	}
+}
+
+export class Outbox {
+	#events = new Deque<HistoryEntry>();
+	#controls = new Deque<ControlItem>();
+	#eventBytes = 0;
+	#controlBytes = 0;
+
+	/** live events waiting */
+	get events(): number {
+		return this.#events.length;
+	}
+
+	/** control replies waiting */
+	get controls(): number {
+		return this.#controls.length;
+	}
+
+	/** items held, events and replies */
+	get slots(): number {
+		return this.#events.length + this.#controls.length;
+	}
+
+	/** bytes of the frames held */
+	get bytes(): number {
+		return this.#eventBytes + this.#controlBytes;
+	}
+
+	get controlBytes(): number {
+		return this.#controlBytes;
+	}
+
+	pushEvent(entry: HistoryEntry): void {
+		this.#events.push(entry);
+		this.#eventBytes += entry.frame.length;
+	}
+
+	peekEvent(): HistoryEntry | undefined {
+		return this.#events.peek();
+	}
+
+	shiftEvent(): HistoryEntry | undefined {
+		const entry = this.#events.shift();
+		if (entry) this.#eventBytes -= entry.frame.length;
+		return entry;
+	}
+
+	/** Forgets the live events (the client reads them from history from now on). */
+	clearEvents(): void {
+		this.#events.clear();
+		this.#eventBytes = 0;
+	}
+
+	pushControl(frame: string | Buffer, afterSeq: number): void {
+		const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+		this.#controls.push({ frame, afterSeq, size });
+		this.#controlBytes += size;
+	}
+
+	peekControl(): ControlItem | undefined {
+		return this.#controls.peek();
+	}
+
+	shiftControl(): ControlItem | undefined {
+		const item = this.#controls.shift();
+		if (item) this.#controlBytes -= item.size;
+		return item;
 	}
 
 	clear(): void {
-		this.#items = [];
-		this.#head = 0;
-		this.#length = 0;
-		this.#live = 0;
-		this.#bytes = 0;
-		this.#replayBytes = 0;
-		this.#coalescable.clear();
-		this.#dropped = null;
-	}
-
-	#append(item: OutItem): void {
-		this.#items.push(item);
-		this.#length += 1;
-		this.#bytes += sizeOf(item);
-		if (item.kind === 'event') {
-			if (!item.replay) this.#live += 1;
-			if (item.coalesceKey !== null) this.#coalescable.set(item.coalesceKey, item);
-		}
-	}
-
-	#kill(item: OutItem): void {
-		item.dead = true;
-		this.#forget(item);
-	}
-
-	#forget(item: OutItem): void {
-		this.#length -= 1;
-		this.#bytes -= sizeOf(item);
-		if (item.kind !== 'event') return;
-		if (!item.replay) this.#live -= 1;
-		else this.#replayBytes -= sizeOf(item);
-		if (item.coalesceKey !== null && this.#coalescable.get(item.coalesceKey) === item) {
-			this.#coalescable.delete(item.coalesceKey);
-		}
-	}
-
-	#skipDead(): void {
-		while (this.#head < this.#items.length && this.#items[this.#head]!.dead) this.#head += 1;
-	}
-
-	#oldestLow(): EventItem | undefined {
-		for (let i = this.#head; i < this.#items.length; i++) {
-			const item = this.#items[i]!;
-			if (!item.dead && item.kind === 'event' && !item.replay && item.priority === 'low') return item;
-		}
-		return undefined;
-	}
-
-	#recordDrop(seq: number): void {
-		this.#droppedTotal += 1;
-		const d = this.#dropped;
-		if (!d) this.#dropped = { count: 1, from_seq: seq, to_seq: seq };
-		else {
-			d.count += 1;
-			d.from_seq = Math.min(d.from_seq, seq);
-			d.to_seq = Math.max(d.to_seq, seq);
-		}
+		this.clearEvents();
+		this.#controls.clear();
+		this.#controlBytes = 0;
 	}
 }

@@ -1,21 +1,25 @@
 /**
  * @module hub/resume
  * Answers a client's `resume {epoch, seq}`. Recovery is all or nothing, as in Centrifugo:
- * either every event the client missed that matches its subscriptions is queued for it, in
- * order and ahead of newer live events (`resumed {replayed}`), or the client is told to reload
- * a snapshot over REST (`reset {missed}`): another epoch (the server restarted), a seq older
- * than history reaches, or a seq this stream never had.
+ * either every event the client missed that matches its subscriptions streams to it from
+ * history, in order and ahead of newer live events, followed by `resumed {replayed}`; or the
+ * client is told to reload a snapshot over REST (`reset {missed}`): another epoch (the server
+ * restarted), a seq older than history reaches, or a seq this stream never had.
+ * The replay is read from history as the client's socket drains (writer.ts), so its size is
+ * bounded by history, not by the client's queue.
  */
-import type { StreamPosition } from './broadcast';
-import type { History } from './history';
 import type { Session } from './session';
+import type { StreamPosition } from './stream';
 
 export type ResumeOutcome =
 	{ kind: 'resumed'; replayed: number } | { kind: 'reset'; missed: number | null; reason: string };
 
+/** Builds the reply frame for an outcome; the session writes it at the outcome's place in its stream. */
+export type ResumeAnswer = (outcome: ResumeOutcome) => string | Buffer;
+
 export interface Replayer {
-	/** replays what `session` missed after `from` (queueing the events itself) or says it cannot */
-	resume(session: Session, from: StreamPosition): ResumeOutcome;
+	/** replays what `session` missed after `from`, or says it cannot, through `answer` (called once) */
+	resume(session: Session, from: StreamPosition, answer: ResumeAnswer): void;
 }
 
 export const OTHER_EPOCH_REASON = 'the server restarted; its event history began anew';
@@ -28,20 +32,24 @@ export const OVERTAKEN_REASON = 'newer events already reached this connection; r
  * (not just the client's subscriptions, which history may no longer hold): after a restart,
  * every event of the new epoch.
  */
-export function createHistoryReplayer(history: History, position: () => StreamPosition): Replayer {
+export function createHistoryReplayer(position: () => StreamPosition): Replayer {
 	return {
-		resume(session, from) {
+		resume(session, from, answer) {
 			const current = position();
 			if (from.epoch !== current.epoch) {
-				return { kind: 'reset', missed: current.seq, reason: OTHER_EPOCH_REASON };
+				session.send(answer({ kind: 'reset', missed: current.seq, reason: OTHER_EPOCH_REASON }));
+				return;
 			}
-			if (from.seq > current.seq) return { kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON };
-			const entries = history.since(from.seq);
-			if (!entries) return { kind: 'reset', missed: current.seq - from.seq, reason: TOO_OLD_REASON };
-			const replayed = session.replay(entries);
-			if (replayed === null)
-				return { kind: 'reset', missed: current.seq - from.seq, reason: OVERTAKEN_REASON };
-			return { kind: 'resumed', replayed };
+			if (from.seq > current.seq) {
+				session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));
+				return;
+			}
+			session.resume(from.seq, (outcome) => {
+				if (outcome.kind === 'resumed') return answer(outcome);
+				const missed = position().seq - from.seq;
+				const reason = outcome.kind === 'gone' ? TOO_OLD_REASON : OVERTAKEN_REASON;
+				return answer({ kind: 'reset', missed, reason });
+			});
 		}
 	};
 }

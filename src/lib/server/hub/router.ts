@@ -12,12 +12,12 @@ import {
 	type ControlType
 } from '../../protocol/messages';
 import type { Logger } from '../logger';
-import type { StreamPosition } from './broadcast';
 import type { HubCounters } from './counters';
 import { encodeControl } from './frames';
 import { HubError } from './hub-error';
-import type { Replayer } from './resume';
+import type { Replayer, ResumeOutcome } from './resume';
 import type { Session } from './session';
+import type { StreamPosition } from './stream';
 import type { FrameInterceptor } from './types';
 
 export interface RouterOptions {
@@ -90,32 +90,35 @@ export class Router {
 				session.unsubscribe(message.sub);
 				this.#reply(session, 'unsubscribed', { id: message.sub ?? null, ...refOf(ref) });
 				return;
-			case 'resume': {
-				const outcome = this.#options.replayer.resume(session, { epoch: message.epoch, seq: message.seq });
+			case 'resume':
+				this.#options.replayer.resume(session, { epoch: message.epoch, seq: message.seq }, (outcome) =>
+					this.#resumeReply(outcome, ref)
+				);
 				session.endResumeWindow();
-				if (outcome.kind === 'resumed') {
-					this.#options.counters.resumes += 1;
-					this.#options.counters.eventsReplayed += outcome.replayed;
-					this.#reply(session, 'resumed', { replayed: outcome.replayed, ...refOf(ref) });
-					return;
-				}
-				this.#options.counters.resets += 1;
-				const { epoch, seq } = this.#options.position();
-				this.#reply(session, 'reset', {
-					missed: outcome.missed,
-					epoch,
-					seq,
-					reason: outcome.reason,
-					...refOf(ref)
-				});
 				return;
-			}
 			default: {
 				// parseClientMessage only returns the types above; a new one must be routed here.
 				const unhandled: never = message;
 				throw new Error(`unrouted client message ${JSON.stringify(unhandled)}`);
 			}
 		}
+	}
+
+	/** The reply to a resume, built when its outcome is known (a replay ends after its events). */
+	#resumeReply(outcome: ResumeOutcome, ref: string | undefined): string {
+		const { counters } = this.#options;
+		if (outcome.kind === 'resumed') {
+			counters.resumes += 1;
+			counters.eventsReplayed += outcome.replayed;
+			return encodeControl('resumed', { replayed: outcome.replayed, ...refOf(ref) }, this.#now());
+		}
+		counters.resets += 1;
+		const { epoch, seq } = this.#options.position();
+		return encodeControl(
+			'reset',
+			{ missed: outcome.missed, epoch, seq, reason: outcome.reason, ...refOf(ref) },
+			this.#now()
+		);
 	}
 
 	#reply<T extends ControlType>(session: Session, type: T, data: ControlDataMap[T]): void {

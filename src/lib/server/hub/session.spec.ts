@@ -5,16 +5,23 @@ import { createLogger } from '../logger';
 import { createCounters } from './counters';
 import type { Task } from '../../protocol/models';
 import { FilterIndex } from './filter-index';
-import type { HistoryEntry } from './history';
+import { History } from './history';
 import { HubError } from './hub-error';
 import { Session, type SessionOptions, type SessionSocket } from './session';
+import { createEntry } from './stream';
 
-function make(overrides: Partial<SessionOptions> = {}) {
+function make(overrides: Partial<SessionOptions> & { historyMaxEvents?: number } = {}) {
 	const socket = new FakeWebSocket();
 	const counters = createCounters();
 	const onMessage = vi.fn();
 	const onClose = vi.fn();
 	let now = 1_000;
+	let head = 0;
+	const history = new History({
+		maxEvents: overrides.historyMaxEvents ?? 100_000,
+		maxBytes: 1e9,
+		maxAgeMs: 0
+	});
 	const session = new Session({
 		id: 'c1',
 		socket: socket as unknown as SessionSocket,
@@ -23,9 +30,18 @@ function make(overrides: Partial<SessionOptions> = {}) {
 		onMessage,
 		onClose,
 		now: () => now,
+		history,
+		position: () => head,
 		...overrides
 	});
-	return { session, socket, counters, onMessage, onClose, advance: (ms: number) => (now += ms) };
+	/** numbers the event, keeps it in history and hands it to the session, as the broadcaster does */
+	const publish = (event: AnyDomainEvent, wanted = true) => {
+		const entry = createEntry(++head, event);
+		history.append(entry);
+		if (wanted) session.deliver(entry);
+		return entry.seq;
+	};
+	return { session, socket, counters, onMessage, onClose, publish, advance: (ms: number) => (now += ms) };
 }
 
 const progress = (taskId: string): AnyDomainEvent => ({
@@ -153,70 +169,160 @@ describe('Session', () => {
 	});
 
 	it('writes the events of one tick as one batch frame, at once, and at most batchMaxEvents per frame', async () => {
-		const { session, socket, counters } = make({ batchMaxEvents: 3 });
-		for (let seq = 1; seq <= 4; seq++) session.deliver(entry(seq, progress(`t${seq}`)));
+		const { session, socket, counters, publish } = make({ batchMaxEvents: 3 });
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		for (let i = 1; i <= 4; i++) publish(progress(`t${i}`));
 		expect(socket.sent).toHaveLength(0);
 		await flushed();
-		const frames = socket.json<{ type: string; seq?: number; events?: { seq: number }[] }>();
-		expect(frames.map((f) => f.events?.map((e) => e.seq) ?? f.seq)).toEqual([[1, 2, 3], 4]);
+		expect(seqsOf(socket)).toEqual([[1, 2, 3], 4]);
 		expect([counters.eventsDelivered, counters.batchesSent, counters.messagesSent]).toEqual([4, 1, 2]);
 	});
 
 	it('holds events while the socket is backed up and writes them once it drains', async () => {
-		const { session, socket } = make({ batchFlushMs: 5, writeHighWaterBytes: 100 });
+		const { session, socket, publish } = make({ batchFlushMs: 5, writeHighWaterBytes: 100 });
+		session.subscribe('a', {});
+		session.endResumeWindow();
 		socket.bufferedAmount = 1000;
-		session.deliver(entry(1, progress('t1')));
+		publish(progress('t1'));
 		await flushed();
 		expect(socket.sent).toHaveLength(0);
 		socket.bufferedAmount = 0;
 		await new Promise((resolve) => setTimeout(resolve, 20));
-		expect(socket.json().map((f) => (f as { seq?: number }).seq)).toEqual([1]);
+		expect(seqsOf(socket)).toEqual([1]);
 	});
 
-	it('drops old low events for a full queue with one notice, and closes with 4002 rather than lose a failure', async () => {
-		const { session, socket, counters } = make({ queueMaxMessages: 2, writeHighWaterBytes: 100 });
+	it('reads what passes its live queue from history, so a burst reaches it whole and in order', async () => {
+		const { session, socket, counters, publish } = make({ queueMaxMessages: 5, batchMaxEvents: 10 });
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		for (let line = 1; line <= 1000; line++) publish(output(line));
+		expect(session.queueSlots).toBeLessThanOrEqual(5);
+		expect(session.behind).toBe(true);
+		await flushed();
+		expect(seqsOf(socket).flat()).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+		expect(session.behind).toBe(false);
+		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
+		publish(output(1001));
+		await flushed();
+		expect(seqsOf(socket).flat().at(-1)).toBe(1001);
+	});
+
+	it('costs the same per event however long a client has not read: its queue never holds more than its caps', () => {
+		const { session, socket, publish } = make({ queueMaxMessages: 100, writeHighWaterBytes: 100 });
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		// the client stopped reading: its socket holds unsent bytes (below the 4 MiB byte cap)
+		socket.bufferedAmount = 1_000_000;
+		let largest = 0;
+		for (let seq = 1; seq <= 60_000; seq++) {
+			publish(seq % 10 === 0 ? progress(`t${seq % 7}`) : output(seq));
+			largest = Math.max(largest, session.queueSlots);
+		}
+		// what the queue holds is bounded by the caps, not by how many events went by
+		expect(largest).toBeLessThanOrEqual(100 + 1);
+		expect(session.state).toBe('open');
+	});
+
+	it('coalesces progress for a client behind the stream, and sheds low events with one notice near the end of history, keeping failures', async () => {
+		const { session, socket, counters, publish } = make({
+			historyMaxEvents: 40,
+			queueMaxMessages: 2,
+			writeHighWaterBytes: 100
+		});
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		for (let line = 1; line <= 5; line++) publish(output(line));
+		await flushed();
 		socket.bufferedAmount = 1000;
-		session.deliver(entry(1, output(1)));
-		session.deliver(entry(2, output(2)));
-		session.deliver(entry(3, output(3)));
-		expect(counters.eventsDropped).toBe(1);
+		// 45 more: history (40) now starts at seq 11, and the client is at 5 + nothing read
+		// ... so give it the oldest quarter: it read up to 10 before stopping
+		for (let line = 6; line <= 10; line++) publish(output(line));
 		socket.bufferedAmount = 0;
 		await flushed();
-		const frames = socket.json<{ type: string; data?: unknown; events?: { seq: number }[] }>();
-		expect(frames[0]).toMatchObject({ type: 'dropped', data: { count: 1, from_seq: 1, to_seq: 1 } });
-		expect(frames[1]!.events?.map((e) => e.seq)).toEqual([2, 3]);
 		socket.bufferedAmount = 1000;
-		session.deliver(entry(4, failed()));
-		session.deliver(entry(5, failed()));
+		for (let seq = 11; seq <= 48; seq++) {
+			if (seq === 20) publish(failed());
+			else if (seq % 3 === 0) publish(progress('t1'));
+			else publish(output(seq));
+		}
 		expect(session.state).toBe('open');
-		session.deliver(entry(6, failed()));
+		socket.bufferedAmount = 0;
+		socket.emit('drain');
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		const frames = socket.json<{
+			type: string;
+			seq?: number;
+			data?: unknown;
+			events?: { seq: number; type: string }[];
+		}>();
+		const dropped = frames.filter((f) => f.type === 'dropped');
+		expect(dropped).toHaveLength(1);
+		const got = frames.flatMap((f) => f.events ?? (f.seq ? [{ seq: f.seq, type: f.type }] : []));
+		expect(got.filter((e) => e.type === 'task.failed').map((e) => e.seq)).toEqual([20]);
+		// the latest progress value arrived; nothing was both dropped and delivered
+		expect(got.filter((e) => e.type === 'task.progress').at(-1)?.seq).toBe(48);
+		const seqs = got.map((e) => e.seq);
+		expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+		expect(counters.eventsDropped).toBe((dropped[0]!.data as { count: number }).count);
+		expect(counters.eventsCoalesced).toBeGreaterThan(0);
+	});
+
+	it('closes with 4002 a client that history moved past while it did not read', async () => {
+		const { session, socket, counters, publish } = make({
+			historyMaxEvents: 10,
+			queueMaxMessages: 2,
+			writeHighWaterBytes: 100
+		});
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		socket.bufferedAmount = 1000;
+		for (let seq = 1; seq <= 30 && session.state === 'open'; seq++) publish(output(seq));
 		expect(socket.closeCalls).toEqual([{ code: 4002, reason: expect.stringContaining('resume') }]);
 		expect(counters.slowConsumerCloses).toBe(1);
 	});
 
-	it('replays only what did not reach it live, ahead of newer queued events', async () => {
-		let seq = 5;
-		const { session, socket } = make({ position: () => seq });
+	it('replays the missed events of its subscriptions from history ahead of newer ones, then says resumed', async () => {
+		const { session, socket, publish } = make({ batchMaxEvents: 2 });
+		for (let i = 1; i <= 6; i++) publish(progress(i % 2 ? 't1' : 't2'), false);
 		session.subscribe('a', { task_ids: ['t1'] });
-		seq = 6;
-		session.deliver(entry(6, progress('t1')));
-		const history = [4, 5, 6].map((n) => entry(n, progress('t1')));
-		expect(session.replay(history)).toBe(2);
+		publish(progress('t1')); // 7: reached it live, held in the resume window
+		session.resume(2, (outcome) => JSON.stringify({ type: 'answer', outcome }));
 		session.endResumeWindow();
+		publish(progress('t1')); // 8: after the resume
 		await flushed();
-		const frames = socket.json<{ events?: { seq: number }[] }>();
-		expect(frames[0]!.events?.map((e) => e.seq)).toEqual([4, 5, 6]);
+		const frames = socket.json<{
+			type: string;
+			seq?: number;
+			events?: { seq: number }[];
+			outcome?: unknown;
+		}>();
+		// 7 was published before the resume: the client never got it, so it is part of the replay
+		expect(frames.map((f) => f.events?.map((e) => e.seq) ?? f.seq ?? f.type)).toEqual([
+			[3, 5],
+			7,
+			'answer',
+			8
+		]);
+		expect(frames[2]!.outcome).toEqual({ kind: 'resumed', replayed: 3 });
 	});
 
 	it('holds live events from the first subscription until the resume window ends, then refuses an overtaken replay', async () => {
-		const { session, socket } = make({ position: () => 9 });
+		const { session, socket, publish } = make();
+		for (let i = 0; i < 5; i++) publish(progress('t1'), false);
 		session.subscribe('a', {});
-		session.deliver(entry(10, progress('t1')));
+		publish(progress('t1'));
 		await flushed();
 		expect(socket.sent).toHaveLength(0);
 		session.endResumeWindow();
 		await flushed();
-		expect(session.replay([entry(9, progress('t1'))])).toBeNull();
+		expect(seqsOf(socket)).toEqual([6]);
+		// 3…5 would now arrive after 6: only a reset is honest
+		session.resume(2, (outcome) => JSON.stringify(outcome));
+		expect(socket.json().at(-1)).toEqual({ kind: 'overtaken' });
+		// but everything after 5 went out on this connection: nothing to replay
+		session.resume(5, (outcome) => JSON.stringify(outcome));
+		expect(socket.json().at(-1)).toEqual({ kind: 'resumed', replayed: 0 });
 	});
 
 	it('throttles a flooding client with one error, then closes it with 4003', () => {
@@ -233,10 +339,10 @@ describe('Session', () => {
 
 	it('frees its queue, timer and index entries when it closes', async () => {
 		const index = new FilterIndex<Session>();
-		const { session, socket } = make({ index, batchFlushMs: 10_000, writeHighWaterBytes: 1 });
+		const { session, socket, publish } = make({ index, batchFlushMs: 10_000, writeHighWaterBytes: 1 });
 		session.subscribe('a', {});
 		socket.bufferedAmount = 10;
-		session.deliver(entry(1, progress('t1')));
+		publish(progress('t1'));
 		await flushed();
 		expect(session.queueDepth).toBe(1);
 		socket.finishClose(1006, '');
@@ -246,8 +352,12 @@ describe('Session', () => {
 
 const flushed = () => new Promise((resolve) => setImmediate(resolve));
 
-function entry(seq: number, event: AnyDomainEvent): HistoryEntry {
-	return { seq, event, frame: Buffer.from(JSON.stringify({ type: event.type, seq })), at: 0, storedAt: 0 };
+/** per frame: the seqs of a batch, the seq of an event, or the type of a control frame */
+function seqsOf(socket: FakeWebSocket): (number | number[])[] {
+	return socket
+		.json<{ type: string; seq?: number; events?: { seq: number }[] }>()
+		.filter((f) => f.events || f.seq !== undefined)
+		.map((f) => f.events?.map((e) => e.seq) ?? f.seq!);
 }
 
 function output(line: number): AnyDomainEvent {

@@ -1,20 +1,19 @@
 /**
  * @module hub/session
- * One connected client: its socket, subscriptions, liveness marks and rate limit; its queue
- * and batched writes are its {@link Writer} (writer.ts).
+ * One connected client: its socket, subscriptions, liveness marks and rate limit; its queue,
+ * its reads from history and its batched writes are its {@link Writer} (writer.ts).
  * Resume window: a reconnecting client sends `subscribe` and then `resume`. Were live events
  * written between the two, the replay would arrive after newer events and the client would
  * take it for repeats. So from its first subscription until its first other message (the
- * resume, a heartbeat) or `batchFlushMs`, whichever comes first, the session queues live
- * events without writing them; the replay is merged in ahead of them. A queue half full ends
- * the window early (a resume after that gets `reset` rather than costing events).
+ * resume, a heartbeat) or `batchFlushMs`, whichever comes first, the session holds live
+ * events back; a resume then reads them from history after the replayed ones.
  * Sending on a closing socket is a no-op, `close()` is idempotent and frees the queue, the
  * timers, the subscriptions and their index entries, and the socket always has an `'error'`
  * listener (without one, a socket error would crash the process).
  */
 import { WebSocket, type RawData } from 'ws';
 import type { AnyDomainEvent } from '../../protocol/events';
-import { matchesFilter } from '../../protocol/filter';
+import { matchesFilter, matchesRoute } from '../../protocol/filter';
 import { CloseCode } from '../../protocol/close-codes';
 import {
 	DEFAULT_BATCH_FLUSH_MS,
@@ -27,10 +26,10 @@ import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import type { FilterIndex } from './filter-index';
 import { encodeControl } from './frames';
-import type { HistoryEntry } from './history';
 import { HubError } from './hub-error';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
-import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket } from './writer';
+import type { HistoryEntry, HistorySource } from './stream';
+import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket, type ReplayOutcome } from './writer';
 
 export { DEFAULT_WRITE_HIGH_WATER_BYTES, type RawSocket } from './writer';
 
@@ -58,11 +57,13 @@ export interface SessionOptions {
 	rawSocket?: RawSocket;
 	/** where the session's subscriptions are filed for the broadcaster */
 	index?: FilterIndex<Session>;
-	/** the hub's newest seq, to know from which event a new subscription is live */
+	/** the seq of the newest event broadcast */
 	position?: () => number;
+	/** where the client reads when it falls behind its live queue, and replays from */
+	history?: HistorySource | null;
 	remoteAddress?: string;
 	maxSubscriptions?: number;
-	/** byte cap of the outbound queue, socket buffer included */
+	/** byte cap of the waiting replies and the socket's unsent bytes */
 	maxBufferedBytes?: number;
 	queueMaxMessages?: number;
 	batchMaxEvents?: number;
@@ -72,12 +73,6 @@ export interface SessionOptions {
 	/** delivery latency of each written event, ms */
 	onDelivered?: (latencyMs: number) => void;
 	now?: () => number;
-}
-
-interface Subscription {
-	filter: EventFilter;
-	/** the hub seq when it was made: later events reach the session live */
-	since: number;
 }
 
 export class Session {
@@ -94,7 +89,9 @@ export class Session {
 	#state: SessionState = 'open';
 	#lastSeenAt: number;
 	#awaitingPong = false;
-	#subscriptions = new Map<string, Subscription>();
+	#subscriptions = new Map<string, EventFilter>();
+	/** the seq when the subscriptions held now began: later events reach the client live */
+	#liveSince = 0;
 	#writer: Writer;
 	#limiter: RateLimiter | null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
@@ -122,6 +119,9 @@ export class Session {
 			batchMaxEvents: options.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS,
 			batchFlushMs: this.#batchFlushMs,
 			writeHighWaterBytes: options.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES,
+			history: options.history ?? null,
+			head: options.position ?? (() => 0),
+			wants: (entry) => this.#wantsRoute(entry),
 			isOpen: () => this.#state === 'open',
 			onOverflow: (what) => this.#slowClose(what),
 			onDelivered: options.onDelivered
@@ -166,16 +166,21 @@ export class Session {
 	}
 
 	get subscriptions(): ReadonlyMap<string, EventFilter> {
-		return new Map([...this.#subscriptions].map(([sub, { filter }]) => [sub, filter]));
+		return new Map(this.#subscriptions);
 	}
 
 	get subscriptionCount(): number {
 		return this.#subscriptions.size;
 	}
 
-	/** items waiting in the outbound queue */
+	/** what the client is owed: queued events and replies, and how far it reads behind the stream */
 	get queueDepth(): number {
 		return this.#writer.depth;
+	}
+
+	/** items the queue holds in memory (live events and replies) */
+	get queueSlots(): number {
+		return this.#writer.slots;
 	}
 
 	get queueBytes(): number {
@@ -192,42 +197,41 @@ export class Session {
 		return this.#closed;
 	}
 
-	/**
-	 * Sends a control frame, after anything already queued so replies keep their order.
-	 * Returns false (and sends nothing) once the session is closing.
-	 */
-	send(data: string | Buffer): boolean {
-		if (this.#state !== 'open') return false;
-		return this.#writer.send(data);
+	/** whether the client reads from history, behind the live stream */
+	get behind(): boolean {
+		return this.#writer.behind;
 	}
 
-	/** Queues a live event for this client (the broadcaster decided it matches). */
+	/**
+	 * Sends a control frame after every event broadcast before it (or up to `afterSeq`), so
+	 * replies keep their order. Returns false (and sends nothing) once the session is closing.
+	 */
+	send(data: string | Buffer, afterSeq?: number): boolean {
+		if (this.#state !== 'open') return false;
+		return this.#writer.send(data, afterSeq);
+	}
+
+	/** Hands the client a live event (the broadcaster decided it matches). */
 	deliver(entry: HistoryEntry): void {
 		if (this.#state !== 'open') return;
 		this.#writer.deliver(entry);
-		// a resume this late would cost events: rather let the stream flow and answer it with reset
-		if (this.#window === 'holding' && this.#writer.underPressure) this.endResumeWindow();
 	}
 
 	/**
-	 * Queues the events of `entries` (history after the client's seq) that match a subscription
-	 * and did not already reach the session live, ahead of newer queued events. Returns how many,
-	 * or null when some were already overtaken on the wire by a newer event (the client would
-	 * take them for repeats), so only a reset is honest.
+	 * Streams the events after `from` that match a subscription from history, ahead of newer
+	 * events, then goes on live. `answer` builds the reply: `resumed` is written right after the
+	 * replayed events; `gone` (history no longer holds them) and `overtaken` (a newer event was
+	 * already written, so the client would take the replay for repeats) go out at once.
 	 */
-	replay(entries: readonly HistoryEntry[]): number | null {
-		const missed: HistoryEntry[] = [];
-		for (const entry of entries) {
-			let wanted = false;
-			let live = false;
-			for (const { filter, since } of this.#subscriptions.values()) {
-				if (!matchesFilter(filter, entry.event)) continue;
-				wanted = true;
-				if (since < entry.seq) live = true;
-			}
-			if (wanted && !live) missed.push(entry);
-		}
-		return this.#writer.replay(missed);
+	resume(from: number, answer: (outcome: ReplayOutcome) => string | Buffer): void {
+		if (this.#state !== 'open') return;
+		this.#writer.resume(from, answer, this.#liveSince);
+	}
+
+	/** The stream restarted after `seq`: the client gets `frame` (a reset) and goes on live from there. */
+	restartAt(seq: number, frame: string | Buffer): void {
+		if (this.#state !== 'open') return;
+		this.#writer.restartAt(seq, frame);
 	}
 
 	ping(): void {
@@ -267,7 +271,8 @@ export class Session {
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
-		this.#subscriptions.set(sub, { filter, since: this.#options.position?.() ?? 0 });
+		if (this.#subscriptions.size === 0) this.#liveSince = this.#options.position?.() ?? 0;
+		this.#subscriptions.set(sub, filter);
 		this.#options.index?.set(this, sub, filter);
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
@@ -308,8 +313,15 @@ export class Session {
 
 	/** Whether any subscription wants the event; a session without subscriptions wants none. */
 	wants(event: AnyDomainEvent): boolean {
-		for (const { filter } of this.#subscriptions.values()) {
+		for (const filter of this.#subscriptions.values()) {
 			if (matchesFilter(filter, event)) return true;
+		}
+		return false;
+	}
+
+	#wantsRoute(entry: HistoryEntry): boolean {
+		for (const filter of this.#subscriptions.values()) {
+			if (matchesRoute(filter, entry.route)) return true;
 		}
 		return false;
 	}

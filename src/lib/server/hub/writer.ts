@@ -1,23 +1,39 @@
 /**
  * @module hub/writer
- * One client's write side: its bounded queue (outbox.ts) and the loop that drains it into the
- * socket. Events are queued and written by `#flush`, which runs in a microtask after the events
- * of one tick were queued (so an idle client gets them at once, in one frame) and writes only
- * while the socket is writable: runs of events as `batch` frames of at most `batchMaxEvents`,
- * control replies alone, in queue order. A backed-up socket is retried on its `drain` or after
- * `batchFlushMs`, whichever comes first. While `hold` is set (a session's resume window), events
- * stay queued; replies ahead of them still go out.
+ * One client's write side. While the client keeps up, the broadcaster hands it events into a
+ * small live queue (outbox.ts), written at the end of the tick as `batch` frames of at most
+ * `batchMaxEvents`. When the queue would pass `maxMessages` (a burst bigger than one tick can
+ * write, or a socket that stopped draining), the client drops its queue and reads the stream
+ * from history instead, after the last event it was given, a page at a time as its socket
+ * drains (cursor.ts); once it reaches the head it is live again. A burst therefore costs a
+ * reader a cursor, not a copy, and a client that reads at full speed misses nothing.
+ * A resume is the same path: the cursor starts at the client's seq, and `resumed` is written
+ * where the replay ends, before the first event after it.
+ *
+ * Under pressure: a reader behind the stream gets superseded progress coalesced (latest value
+ * wins); one that drifts into the oldest quarter of what history holds also sheds low-priority
+ * events (one `dropped {count, from_seq, to_seq}` notice before the next frame), so it catches up
+ * with every status and failure; one that history has moved past is closed with 4002 (resume).
+ * Replays are exact: nothing is coalesced or shed in them.
+ *
+ * Writes happen only while the socket's unsent bytes are below `writeHighWaterBytes`, corked so
+ * that one flush is one system call; `drain` (or `batchFlushMs` if it never comes) resumes.
+ * Control replies keep their place: each goes out once every event up to the stream position it
+ * was sent at has been written or passed over. While `hold` is set (a session's resume window)
+ * events wait; replies ahead of them still go out.
  */
 import { WebSocket } from 'ws';
-import { EVENT_PRIORITY } from '../../protocol/events';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
+import { HistoryCursor } from './cursor';
 import { encodeBatch, encodeControl } from './frames';
-import type { HistoryEntry } from './history';
-import { Outbox, type EventItem } from './outbox';
+import { Outbox } from './outbox';
+import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
 
 /** Unwritten bytes in the socket above which the writer stops writing and lets batches form. */
 export const DEFAULT_WRITE_HIGH_WATER_BYTES = 64 * 1024;
+/** Corked rounds of writing per flush before yielding to the event loop (a fast reader of a long backlog). */
+const ROUNDS_PER_FLUSH = 4;
 
 /** The parts of a `ws` WebSocket the writer uses. */
 export type WriterSocket = Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send'>;
@@ -27,7 +43,17 @@ export interface RawSocket {
 	bytesWritten: number;
 	on(event: 'drain', listener: () => void): unknown;
 	off(event: 'drain', listener: () => void): unknown;
+	cork?(): void;
+	uncork?(): void;
 }
+
+export interface DroppedRange {
+	count: number;
+	from_seq: number;
+	to_seq: number;
+}
+
+export type ReplayOutcome = { kind: 'resumed'; replayed: number } | { kind: 'gone' } | { kind: 'overtaken' };
 
 export interface WriterOptions {
 	socket: WriterSocket;
@@ -35,106 +61,232 @@ export interface WriterOptions {
 	counters: HubCounters;
 	logger: Logger;
 	clientId: string;
+	/** events the live queue holds before the client reads from history instead */
 	maxMessages: number;
+	/** bytes of replies the client may have waiting, its socket's unsent bytes included */
 	maxBytes: number;
 	batchMaxEvents: number;
 	batchFlushMs: number;
 	writeHighWaterBytes: number;
+	/** where a client behind the stream reads; without one, a client past its live queue is slow */
+	history: HistorySource | null;
+	/** the seq of the newest event broadcast */
+	head: () => number;
+	/** whether the client's subscriptions want an event read from history */
+	wants: (entry: HistoryEntry) => boolean;
 	/** whether the session still writes (false once it is closing) */
 	isOpen: () => boolean;
-	/** the queue cannot take `what`: the session must close as a slow consumer */
+	/** the client cannot be served without losing what it must not lose: close it as slow */
 	onOverflow: (what: string) => void;
 	/** delivery latency of each written event, ms */
 	onDelivered?: (latencyMs: number) => void;
 }
 
+interface Replay {
+	/** the head when the resume came: `resumed` goes right after it */
+	target: number;
+	replayed: number;
+	/** the first page is on its way (a shared history); events wait meanwhile */
+	checking: boolean;
+	answer: (outcome: ReplayOutcome) => string | Buffer;
+}
+
 export class Writer {
 	#options: WriterOptions;
-	#outbox: Outbox;
-	#flushScheduled = false;
-	#retryTimer: NodeJS.Timeout | null = null;
+	#outbox = new Outbox();
+	/** set while the client reads from history rather than its live queue */
+	#cursor: HistoryCursor | null = null;
+	/** live events up to this seq were already read from history */
+	#liveFrom = 0;
+	#replay: Replay | null = null;
+	#dropped: DroppedRange | null = null;
 	#lastWrittenSeq = 0;
 	#hold = false;
-	#onDrain = () => this.#flush();
+	#scheduled = false;
+	#waitingDrain = false;
+	#retryTimer: NodeJS.Timeout | null = null;
+	#immediate: NodeJS.Immediate | null = null;
+	#batch: HistoryEntry[] = [];
+	#flushNow = () => this.#flush();
+	#onDrain = () => {
+		this.#waitingDrain = false;
+		this.#schedule(true);
+	};
 
 	constructor(options: WriterOptions) {
 		this.#options = options;
-		this.#outbox = new Outbox({ maxMessages: options.maxMessages, maxBytes: options.maxBytes });
 		options.rawSocket?.on('drain', this.#onDrain);
 	}
 
-	/** items waiting (events and replies) */
+	/** what the client is owed: queued events and replies, and how far a reader is behind the head */
 	get depth(): number {
-		return this.#outbox.length;
+		const behind = this.#cursor ? Math.max(0, this.#options.head() - this.#cursor.position) : 0;
+		return this.#outbox.slots + behind;
 	}
 
+	/** bytes of the frames queued */
 	get bytes(): number {
 		return this.#outbox.bytes;
 	}
 
-	/** whether the queue is more than half full: a reason to end a resume window early */
-	get underPressure(): boolean {
-		return (
-			this.#outbox.bytes * 2 > this.#options.maxBytes ||
-			this.#outbox.liveEvents * 2 > this.#options.maxMessages
-		);
+	/** items held in memory (events and replies) */
+	get slots(): number {
+		return this.#outbox.slots;
+	}
+
+	/** whether the client reads from history (it is behind the live stream) */
+	get behind(): boolean {
+		return this.#cursor !== null;
 	}
 
 	/** Holds queued events back (true) or lets them flow (false). */
 	set hold(value: boolean) {
 		this.#hold = value;
-		if (!value) this.#scheduleFlush();
-	}
-
-	/** Sends a control frame after anything already queued; false once the session is closing. */
-	send(data: string | Buffer): boolean {
-		const { socket, maxBytes } = this.#options;
-		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
-		if (this.#outbox.length === 0 && this.#writable()) return this.#write(data);
-		const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-		if (this.#outbox.bytes + socket.bufferedAmount + size > maxBytes) {
-			this.#options.onOverflow('a reply');
-			return false;
-		}
-		this.#outbox.pushControl(data);
-		this.#scheduleFlush();
-		return true;
-	}
-
-	/** Queues a live event; a full queue coalesces, drops low events, or reports an overflow. */
-	deliver(entry: HistoryEntry): void {
-		const { counters } = this.#options;
-		const droppedBefore = this.#outbox.droppedTotal;
-		const result = this.#outbox.push(toItem(entry, false), this.#options.socket.bufferedAmount);
-		counters.eventsDropped += this.#outbox.droppedTotal - droppedBefore;
-		if (result === 'coalesced') counters.eventsCoalesced += 1;
-		else if (result === 'overflow') {
-			this.#options.onOverflow(`event ${entry.seq} (${entry.event.type})`);
-			return;
-		}
-		// a low event dropped in place of older ones still means a notice to send
-		this.#scheduleFlush();
+		if (!value) this.#schedule(false);
 	}
 
 	/**
-	 * Queues replayed entries ahead of newer queued events; returns how many, or null when a newer
-	 * event was already written (the client would take the replay for repeats).
+	 * Sends a control frame after every event up to `afterSeq` (by default: every event
+	 * broadcast so far); false once the session is closing or its replies pass the byte cap.
 	 */
-	replay(entries: readonly HistoryEntry[]): number | null {
-		if (entries.length > 0 && entries[0]!.seq <= this.#lastWrittenSeq) return null;
-		this.#outbox.insertReplay(entries.map((entry) => toItem(entry, true)));
-		this.#scheduleFlush();
-		return entries.length;
+	send(data: string | Buffer, afterSeq = this.#options.head()): boolean {
+		const { socket, maxBytes } = this.#options;
+		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
+		if (this.#outbox.controls === 0 && afterSeq <= this.#considered() && this.#writable()) {
+			return this.#write(data);
+		}
+		const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+		if (this.#outbox.controlBytes + socket.bufferedAmount + size > maxBytes) {
+			this.#options.onOverflow('a reply');
+			return false;
+		}
+		this.#outbox.pushControl(data, afterSeq);
+		this.#schedule(false);
+		return true;
 	}
 
-	/** Frees the queue, the timer and the drain listener. Idempotent. */
+	/** Takes a live event the client's subscriptions want. O(1) whatever the client's state. */
+	deliver(entry: HistoryEntry): void {
+		const cursor = this.#cursor;
+		if (cursor) {
+			// reading history: the event is there too; only notice when history moved past the reader
+			const history = this.#options.history!;
+			if (cursor.readFrom + 1 < history.firstSeq()) this.#fellOut();
+			return;
+		}
+		if (entry.seq <= this.#liveFrom) return;
+		this.#outbox.pushEvent(entry);
+		if (this.#outbox.events > this.#options.maxMessages) this.#readBehind();
+		if (!this.#waitingDrain) this.#schedule(false);
+	}
+
+	/**
+	 * Replays history after `from` ahead of newer events, then goes on live. `answer` is asked
+	 * once for the reply frame: `resumed` is written right after the replayed events; `gone`
+	 * (history no longer holds them) and `overtaken` (a newer event was already written, so the
+	 * client would take the replay for repeats) are sent at once. `liveSince` is the seq after
+	 * which the client's subscriptions were live on this connection.
+	 */
+	resume(from: number, answer: (outcome: ReplayOutcome) => string | Buffer, liveSince = 0): void {
+		const reply = (outcome: ReplayOutcome) => void this.send(answer(outcome));
+		if (this.#replay) return reply({ kind: 'overtaken' });
+		const history = this.#options.history;
+		if (!history || from + 1 < history.firstSeq()) return reply({ kind: 'gone' });
+		if (from < this.#lastWrittenSeq) {
+			// what came after `from` went out on this connection's own live stream: nothing was missed
+			return reply(from >= liveSince ? { kind: 'resumed', replayed: 0 } : { kind: 'overtaken' });
+		}
+		const target = this.#options.head();
+		if (from >= target) return reply({ kind: 'resumed', replayed: 0 });
+		const page = history.readAfter(from, this.#batchPageSize());
+		if (!isPromise(page)) return this.#startReplay(from, target, answer, page);
+		const replay: Replay = { target, replayed: 0, checking: true, answer };
+		this.#replay = replay;
+		const landed = (result: HistoryPage) => {
+			if (this.#replay !== replay || !this.#options.isOpen()) return;
+			this.#replay = null;
+			this.#startReplay(from, target, answer, result);
+			this.#schedule(false);
+		};
+		page.then(landed, () => landed(null));
+	}
+
+	/**
+	 * The stream restarted after `seq` (another epoch, or events lost): forget what the client
+	 * was owed, send `frame` (the reset), and go on live from there.
+	 */
+	restartAt(seq: number, frame: string | Buffer): void {
+		this.#outbox.clearEvents();
+		this.#cursor = null;
+		this.#replay = null;
+		this.#dropped = null;
+		this.#liveFrom = seq;
+		this.#lastWrittenSeq = 0;
+		this.send(frame, seq);
+	}
+
+	/** Frees the queue, the cursor, the timers and the drain listener. Idempotent. */
 	release(): void {
 		this.#outbox.clear();
+		this.#cursor = null;
+		this.#replay = null;
 		if (this.#retryTimer) {
 			clearTimeout(this.#retryTimer);
 			this.#retryTimer = null;
 		}
+		if (this.#immediate) {
+			clearImmediate(this.#immediate);
+			this.#immediate = null;
+		}
 		this.#options.rawSocket?.off('drain', this.#onDrain);
+	}
+
+	#batchPageSize(): number {
+		return Math.max(64, this.#options.batchMaxEvents * 50);
+	}
+
+	#startReplay(from: number, target: number, answer: Replay['answer'], page: HistoryPage): void {
+		if (page === null || (page.length > 0 && page[0]!.seq !== from + 1)) {
+			void this.send(answer({ kind: 'gone' }));
+			return;
+		}
+		// the replay and everything after it come from history, in seq order
+		this.#outbox.clearEvents();
+		this.#cursorAt(from, page);
+		this.#replay = { target, replayed: 0, checking: false, answer };
+		this.#schedule(false);
+	}
+
+	/** The live queue is past its bound: read the stream from history after the last event given. */
+	#readBehind(): void {
+		const first = this.#outbox.peekEvent()!;
+		if (!this.#options.history) {
+			this.#options.onOverflow(`event ${first.seq + this.#outbox.events - 1} (its queue is full)`);
+			return;
+		}
+		this.#outbox.clearEvents();
+		this.#cursorAt(first.seq - 1);
+	}
+
+	#cursorAt(seq: number, page?: readonly HistoryEntry[]): void {
+		this.#cursor ??= new HistoryCursor(
+			this.#options.history!,
+			() => this.#schedule(false),
+			this.#batchPageSize()
+		);
+		this.#cursor.moveTo(seq, page);
+	}
+
+	#fellOut(): void {
+		const position = this.#cursor?.position ?? 0;
+		this.#options.onOverflow(`events after seq ${position}, which history no longer holds`);
+	}
+
+	/** every event up to this seq has been written or passed over */
+	#considered(): number {
+		if (this.#cursor) return this.#cursor.position;
+		const first = this.#outbox.peekEvent();
+		return first ? first.seq - 1 : this.#options.head();
 	}
 
 	#writable(): boolean {
@@ -142,58 +294,191 @@ export class Writer {
 		return socket.readyState === WebSocket.OPEN && socket.bufferedAmount < writeHighWaterBytes;
 	}
 
-	#scheduleFlush(): void {
-		if (this.#flushScheduled || !this.#options.isOpen()) return;
-		this.#flushScheduled = true;
-		queueMicrotask(() => this.#flush());
+	/** A flush at the end of this tick (`soon`: after pending I/O, for a reader pulling a backlog). */
+	#schedule(soon: boolean): void {
+		if (this.#scheduled || !this.#options.isOpen()) return;
+		this.#scheduled = true;
+		if (soon) this.#immediate = setImmediate(this.#flushNow);
+		else queueMicrotask(this.#flushNow);
 	}
 
 	#flush(): void {
-		this.#flushScheduled = false;
+		this.#scheduled = false;
+		this.#immediate = null;
 		if (this.#retryTimer) {
 			clearTimeout(this.#retryTimer);
 			this.#retryTimer = null;
 		}
 		if (!this.#options.isOpen()) return;
-		for (;;) {
-			const dropped = this.#outbox.takeDropped();
-			if (dropped) {
-				this.#options.logger.debug(
-					{ client_id: this.#options.clientId, ...dropped },
-					'events dropped for a slow client'
-				);
-				this.#write(encodeControl('dropped', dropped));
+		const raw = this.#options.rawSocket;
+		for (let round = 0; ; round++) {
+			if (!this.#writable()) return this.#awaitDrain();
+			if (round === ROUNDS_PER_FLUSH) return this.#schedule(true);
+			raw?.cork?.();
+			let more: boolean;
+			try {
+				more = this.#writeSome();
+			} finally {
+				raw?.uncork?.();
 			}
-			if (this.#outbox.length === 0) return;
-			if (!this.#writable()) break;
-			if (this.#hold && this.#outbox.peek()?.kind === 'event') return;
-			const first = this.#outbox.shift()!;
-			if (first.kind === 'control') {
-				this.#write(first.frame);
-				continue;
-			}
-			const batch: EventItem[] = [first];
-			while (batch.length < this.#options.batchMaxEvents && this.#outbox.peek()?.kind === 'event') {
-				batch.push(this.#outbox.shift() as EventItem);
-			}
-			this.#writeEvents(batch);
-			if (!this.#options.isOpen()) return;
+			if (!more) return;
 		}
-		// backed up: `drain` resumes, and the timer bounds the wait if drain never comes (a closing socket)
-		this.#retryTimer = setTimeout(() => this.#flush(), this.#options.batchFlushMs);
+	}
+
+	/** Writes until the socket is full (true: more to write) or there is nothing to write now (false). */
+	#writeSome(): boolean {
+		for (;;) {
+			if (!this.#options.isOpen()) return false;
+			this.#finishReplay();
+			if (!this.#writeDueControls()) return false;
+			if (!this.#writable()) return true;
+			if (this.#hold || this.#replay?.checking) return false;
+			const batch = this.#takeBatch();
+			if (batch === 'boundary') continue;
+			if (batch === 'gone') {
+				this.#fellOut();
+				return false;
+			}
+			if (batch === 'wait' || batch === 'idle') {
+				this.#writeDropped();
+				return false;
+			}
+			this.#writeDropped();
+			this.#writeEvents(batch);
+		}
+	}
+
+	/**
+	 * The next events to write, at most `batchMaxEvents`, none past a reply that is due or the end
+	 * of a replay; or why there are none: `boundary` (something is due first), `idle` (caught up),
+	 * `wait` (a page is on its way), `gone` (history moved past the reader).
+	 */
+	#takeBatch(): HistoryEntry[] | 'boundary' | 'idle' | 'wait' | 'gone' {
+		const batch = this.#batch;
+		batch.length = 0;
+		const max = this.#options.batchMaxEvents;
+		const control = this.#outbox.peekControl();
+		const boundary = Math.min(
+			control ? control.afterSeq : Infinity,
+			this.#replay ? this.#replay.target : Infinity
+		);
+		const cursor = this.#cursor;
+		if (!cursor) {
+			while (batch.length < max) {
+				const entry = this.#outbox.peekEvent();
+				if (!entry) return batch.length ? batch : 'idle';
+				if (entry.seq > boundary) return batch.length ? batch : 'boundary';
+				batch.push(this.#outbox.shiftEvent()!);
+			}
+			return batch;
+		}
+		const replay = this.#replay;
+		const shedding = !replay && this.#inDanger(cursor);
+		while (batch.length < max) {
+			const entry = cursor.peek();
+			if (typeof entry === 'string') {
+				if (entry === 'end') {
+					if (cursor.position >= this.#options.head()) {
+						this.#liveFrom = cursor.position;
+						this.#cursor = null;
+						return batch.length ? batch : 'boundary';
+					}
+					// a shared history that has not caught up with this node yet
+					this.#retryLater();
+					return batch.length ? batch : 'wait';
+				}
+				return batch.length ? batch : entry;
+			}
+			if (entry.seq > boundary) return batch.length ? batch : 'boundary';
+			cursor.take();
+			if (!this.#options.wants(entry)) continue;
+			if (replay) replay.replayed += 1;
+			else if (entry.priority === 'low') {
+				if (cursor.superseded(entry)) {
+					this.#options.counters.eventsCoalesced += 1;
+					continue;
+				}
+				if (shedding && entry.coalesceKey === null) {
+					this.#recordDrop(entry.seq);
+					continue;
+				}
+			}
+			batch.push(entry);
+		}
+		return batch;
+	}
+
+	/** Whether the reader is in the oldest quarter of what history holds: close to falling out of it. */
+	#inDanger(cursor: HistoryCursor): boolean {
+		const first = this.#options.history!.firstSeq();
+		if (first <= 1) return false;
+		return (cursor.position - first) * 4 < this.#options.head() - first;
+	}
+
+	/** Writes `resumed` once the replay has reached its end and before any event after it. */
+	#finishReplay(): void {
+		const replay = this.#replay;
+		if (!replay || replay.checking || this.#considered() < replay.target) return;
+		this.#replay = null;
+		this.#write(replay.answer({ kind: 'resumed', replayed: replay.replayed }));
+	}
+
+	#writeDueControls(): boolean {
+		for (let control = this.#outbox.peekControl(); control; control = this.#outbox.peekControl()) {
+			if (control.afterSeq > this.#considered()) return true;
+			this.#outbox.shiftControl();
+			if (!this.#write(control.frame) && !this.#options.isOpen()) return false;
+		}
+		return true;
+	}
+
+	#recordDrop(seq: number): void {
+		this.#options.counters.eventsDropped += 1;
+		const d = this.#dropped;
+		if (!d) this.#dropped = { count: 1, from_seq: seq, to_seq: seq };
+		else {
+			d.count += 1;
+			d.to_seq = seq;
+		}
+	}
+
+	#writeDropped(): void {
+		const dropped = this.#dropped;
+		if (!dropped) return;
+		this.#dropped = null;
+		this.#options.logger.debug(
+			{ client_id: this.#options.clientId, ...dropped },
+			'events dropped for a slow client'
+		);
+		this.#write(encodeControl('dropped', dropped));
+	}
+
+	#awaitDrain(): void {
+		// `drain` resumes, and the timer bounds the wait if it never comes (a closing socket)
+		this.#waitingDrain = true;
+		this.#retryLater();
+	}
+
+	#retryLater(): void {
+		if (this.#retryTimer) return;
+		this.#retryTimer = setTimeout(() => {
+			this.#retryTimer = null;
+			this.#waitingDrain = false;
+			this.#flush();
+		}, this.#options.batchFlushMs);
 		this.#retryTimer.unref();
 	}
 
-	#writeEvents(batch: EventItem[]): void {
-		const frame = batch.length === 1 ? batch[0]!.frame : encodeBatch(batch.map((item) => item.frame));
+	#writeEvents(batch: HistoryEntry[]): void {
+		const frame = batch.length === 1 ? batch[0]!.frame : encodeBatch(batch);
 		if (!this.#write(frame)) return;
 		const { counters, onDelivered } = this.#options;
 		if (batch.length > 1) counters.batchesSent += 1;
 		counters.eventsDelivered += batch.length;
-		this.#lastWrittenSeq = Math.max(this.#lastWrittenSeq, batch[batch.length - 1]!.seq);
+		this.#lastWrittenSeq = batch[batch.length - 1]!.seq;
 		if (onDelivered) {
 			const now = performance.now();
-			for (const item of batch) onDelivered(now - item.at);
+			for (const entry of batch) onDelivered(now - entry.at);
 		}
 	}
 
@@ -216,18 +501,6 @@ export class Writer {
 	}
 }
 
-function toItem(entry: HistoryEntry, replay: boolean): EventItem {
-	const { event } = entry;
-	let coalesceKey: string | null = null;
-	if (event.type === 'task.progress') coalesceKey = `t:${event.data.task_id}`;
-	else if (event.type === 'workflow.progress') coalesceKey = `w:${event.data.run_id}`;
-	return {
-		kind: 'event',
-		seq: entry.seq,
-		priority: EVENT_PRIORITY[event.type],
-		frame: entry.frame,
-		at: entry.at,
-		coalesceKey,
-		replay
-	};
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+	return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -44,12 +44,23 @@ export const MAX_PATTERN_LENGTH = 1_000;
 export const MAX_CACHED_MATCHES = 4_000_000;
 
 export class LogSearchError extends Error {
+	override readonly name = 'LogSearchError';
 	constructor(
 		readonly code: 'invalid_regex' | 'search_timeout' | 'invalid_query',
 		message: string
 	) {
 		super(message);
 	}
+}
+
+/**
+ * The searcher is built by server.ts and routes load their own copy of this module, so
+ * `instanceof` fails across them; the name and code do not.
+ */
+export function isLogSearchError(err: unknown): err is LogSearchError {
+	return (
+		err instanceof Error && err.name === 'LogSearchError' && typeof (err as LogSearchError).code === 'string'
+	);
 }
 
 /** The RegExp a query searches with (global, so every range is found). */

@@ -2,7 +2,7 @@ import type { RequestHandler } from './$types';
 import { z } from 'zod';
 import { ApiError, handle, json, notFound } from '$lib/server/http/responses';
 import { afterParam, flagParam, parseQuery, streamParam } from '$lib/server/http/query';
-import { LogSearchError } from '$lib/server/store/log-search';
+import { isLogSearchError } from '$lib/server/store/log-search';
 import { MAX_LOG_SEARCH_MATCHES, type LogSearchResponse } from '$lib/protocol';
 
 /** Search the whole log on the server: exact count, the first `limit` matches after `after`. */
@@ -31,7 +31,7 @@ export const GET: RequestHandler = ({ locals, params, url }) =>
 				});
 				return json(body);
 			} catch (err) {
-				if (err instanceof LogSearchError) throw new ApiError(400, err.code, err.message);
+				if (isLogSearchError(err)) throw new ApiError(400, err.code, err.message);
 				throw err;
 			}
 		},
