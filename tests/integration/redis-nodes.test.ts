@@ -3,7 +3,7 @@
  * event stream, not the shared store): events reach every node in one global order, each once.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HealthResponse, RealtimeStatsResponse } from '../../src/lib/protocol/api';
 import type { ServerMessage } from '../../src/lib/protocol/messages';
 import { startRedis, type RedisServer } from '../helpers/redis';
@@ -129,10 +129,23 @@ async function hop(
 	filter: Record<string, unknown>,
 	from: { epoch: string; seq: number } | null
 ) {
-	const client = await connect(node.wsUrl);
-	const welcome = (await client.nextOfType('welcome')) as unknown as { data: { epoch: string; seq: number } };
-	await client.request({ type: 'subscribe', sub: 'all', filter });
-	const reply = from ? (await client.request({ type: 'resume', ...from }, WAIT_MS)).type : 'welcome';
+	const step = async <T>(name: string, work: Promise<T>): Promise<T> =>
+		work.catch((err: Error) => {
+			throw new Error(`${name} on ${node.url}: ${err.message}`);
+		});
+	const client = await step('connect', connect(node.wsUrl));
+	const welcome = (await step('welcome', client.nextOfType('welcome'))) as unknown as {
+		data: { epoch: string; seq: number };
+	};
+	await step('subscribe', client.request({ type: 'subscribe', sub: 'all', filter }));
+	const reply = from
+		? (
+				await step(
+					`resume from ${JSON.stringify(from)} (welcome ${JSON.stringify(welcome.data)})`,
+					client.request({ type: 'resume', ...from }, WAIT_MS)
+				)
+			).type
+		: 'welcome';
 	return { client, welcome: welcome.data, reply };
 }
 
@@ -174,18 +187,21 @@ describe('resume across nodes', () => {
 		const { task } = (await post(nodes[1]!, '/tasks', { name: 'hopping', status: 'running' })) as {
 			task: { id: string };
 		};
-		await post(nodes[1]!, `/tasks/${task.id}/events`, {
-			events: [{ type: 'tool.start', step: 1, name: 'feed' }]
-		});
 		let line = 0;
 		let producing = true;
-		const producer = (async () => {
-			while (producing) {
+		let producerError: unknown = null;
+		let producer: Promise<unknown> = Promise.resolve();
+		// an `aco exec` through node B: the tool starts once the first client listens, then prints on
+		const produce = async () => {
+			await post(nodes[1]!, `/tasks/${task.id}/events`, {
+				events: [{ type: 'tool.start', step: 1, name: 'feed' }]
+			});
+			while (producing && !producerError) {
 				const lines = Array.from({ length: 10 }, () => ({ text: `line ${++line}` }));
 				await post(nodes[1]!, `/tasks/${task.id}/events`, { events: [{ type: 'output', step: 1, lines }] });
 				await new Promise((resolve) => setTimeout(resolve, 20));
 			}
-		})();
+		};
 
 		const filter = { task_ids: [task.id] };
 		const received: Envelope[] = [];
@@ -197,9 +213,20 @@ describe('resume across nodes', () => {
 			for (let i = 0; i <= 20; i++) {
 				const { client, welcome, reply } = await hop(nodes[at]!, filter, from);
 				hops.push({ node: at, reply });
+				if (i === 0) producer = produce().catch((err: unknown) => (producerError = err));
 				const before = received.length;
 				// stay until a few new events arrived, then drop the connection without a close frame
-				await client.next(() => events(client).length >= 15 + (i % 3) * 10, WAIT_MS);
+				const wanted = 15 + (i % 3) * 10;
+				await vi
+					.waitFor(() => expect(events(client).length).toBeGreaterThanOrEqual(wanted), {
+						timeout: WAIT_MS,
+						interval: 20
+					})
+					.catch((err: Error) => {
+						throw new Error(
+							`hop ${i} to node ${at} (${reply}), producer ${String(producerError)}: ${err.message}`
+						);
+					});
 				received.push(...events(client));
 				epoch ??= welcome.epoch;
 				from = { epoch, seq: lastSeq(received, welcome.seq) };
@@ -211,6 +238,7 @@ describe('resume across nodes', () => {
 			producing = false;
 			await producer;
 		}
+		expect(producerError).toBeNull();
 		await post(nodes[1]!, `/tasks/${task.id}/events`, {
 			events: [
 				{ type: 'tool.end', step: 1, exit_code: 0 },
@@ -219,7 +247,10 @@ describe('resume across nodes', () => {
 		});
 		const { client, reply } = await hop(nodes[at]!, filter, from);
 		hops.push({ node: at, reply });
-		await client.next((m) => m.type === 'task.completed', WAIT_MS);
+		await vi.waitFor(() => expect(events(client).some((e) => e.type === 'task.completed')).toBe(true), {
+			timeout: WAIT_MS,
+			interval: 20
+		});
 		received.push(...events(client));
 		await client.close();
 
@@ -268,24 +299,27 @@ describe('Redis restarts during a run', () => {
 		);
 		expect(stored.lines.map((l) => l.n)).toEqual(Array.from({ length: 310 }, (_, i) => i + 1));
 		const resets = watcher.messages.filter((m) => m.type === 'reset');
+		const backResets = back.messages.filter((m) => m.type === 'reset');
 		const lines = outputLines(seen, execution);
 		// what the watcher got live is in order, each line once
 		expect(lines).toEqual([...new Set(lines)].sort((x, y) => x - y));
 		await watcher.close();
 		await back.close();
-		return { resets, lines, reply };
+		return { resets, backResets, lines, reply };
 	}
 
 	it('keeps every client whole when Redis restarts with its data: no reset, every line once', async () => {
-		const { resets, lines, reply } = await runWithRestart(true);
+		const { resets, backResets, lines, reply } = await runWithRestart(true);
 		expect(resets).toEqual([]);
+		expect(backResets).toEqual([]);
 		expect(lines).toEqual(Array.from({ length: 310 }, (_, i) => i + 1));
 		expect(reply).toBe('resumed');
 	});
 
 	it('resets every client when Redis comes back empty, and the log stays whole', async () => {
-		const { resets, reply } = await runWithRestart(false);
+		const { resets, backResets } = await runWithRestart(false);
 		expect(resets.length).toBeGreaterThan(0);
-		expect(reply).toBe('reset');
+		// the client back after the outage is told too: in answer to its resume, or once its node sees the new epoch
+		expect(backResets.length).toBeGreaterThan(0);
 	});
 });

@@ -77,8 +77,9 @@ export function createHub(deps: HubDeps): Hub {
 			maxBytes: config.historyMaxBytes,
 			maxAgeMs: config.historyMaxAgeMs
 		});
+	const source = deps.source ?? new LocalNumbering(bus);
 	const broadcaster = new Broadcaster({
-		source: deps.source ?? new LocalNumbering(bus),
+		source,
 		index,
 		history,
 		counters,
@@ -110,7 +111,7 @@ export function createHub(deps: HubDeps): Hub {
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,
-		replayer: createHistoryReplayer(position),
+		replayer: createHistoryReplayer(position, source),
 		counters,
 		logger: logger.child({ part: 'router' }),
 		intercept: deps.intercept

@@ -94,6 +94,15 @@ export class SharedHistory {
 		return { events, next, skipped };
 	}
 
+	/** The oldest seq the stream still holds (null when it is empty). */
+	async oldestSeq(): Promise<number | null> {
+		const [first] = (await this.#client.xrange(this.#keys.stream, '-', '+', 'COUNT', 1)) as [
+			string,
+			string[]
+		][];
+		return first ? parseEntry(first).seq : null;
+	}
+
 	/** Applies the age and byte bounds now; returns how many entries went. */
 	trim(maxAgeMs: number, maxBytes: number): Promise<number> {
 		return this.#client.acoTrim(this.#keys.stream, maxAgeMs, maxBytes);

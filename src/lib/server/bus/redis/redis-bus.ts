@@ -65,6 +65,8 @@ export interface SharedStream {
 	page(request: HistoryPageRequest): Promise<HistoryPage | null>;
 	/** true once this node has delivered `seq` of its epoch; false after `timeoutMs` */
 	caughtUp(seq: number, timeoutMs: number): Promise<boolean>;
+	/** the oldest seq the stream held when last looked at (every few seconds); null before */
+	readonly oldestSeq: number | null;
 }
 
 export function newEpoch(): string {
@@ -97,6 +99,7 @@ export class RedisBus implements EventBus {
 	#since = new Date();
 	#lastError: string | null = null;
 	#trimTimer: NodeJS.Timeout;
+	#oldestSeq: number | null = null;
 	#figures: NodeFigures<unknown> | null = null;
 	#nodeId: string;
 	#keys: StreamKeys;
@@ -148,9 +151,13 @@ export class RedisBus implements EventBus {
 			logger: logger.child({ part: 'redis-publisher' })
 		});
 		const reader = this.#reader;
+		const oldest = () => this.#oldestSeq;
 		this.stream = {
 			get position() {
 				return reader.position;
+			},
+			get oldestSeq() {
+				return oldest();
 			},
 			listen: (listener) => {
 				this.#listener = listener;
@@ -181,7 +188,8 @@ export class RedisBus implements EventBus {
 			})
 		]);
 		clearTimeout(timer);
-		if (!this.#reader.attached) {
+		if (this.#reader.attached) await this.#trim();
+		else {
 			logger.warn(
 				{ redis: redactUrl(this.#options.url), error: this.#lastError },
 				'Redis not reachable yet: the node starts without live fan-out between nodes and keeps trying'
@@ -304,11 +312,13 @@ export class RedisBus implements EventBus {
 			);
 	}
 
+	/** Applies the age and byte bounds and notes where the stream now begins. */
 	async #trim(): Promise<void> {
 		const { maxAgeMs, maxBytes } = this.#options.history;
-		if (this.#publishClient.status !== 'ready' || (maxAgeMs === 0 && maxBytes === 0)) return;
+		if (this.#publishClient.status !== 'ready') return;
 		try {
-			await this.#history.trim(maxAgeMs, maxBytes);
+			if (maxAgeMs > 0 || maxBytes > 0) await this.#history.trim(maxAgeMs, maxBytes);
+			this.#oldestSeq = await this.#history.oldestSeq();
 		} catch (err) {
 			this.#onError(err as Error);
 		}
