@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WS_PATH } from '../../src/lib/protocol/limits';
 import { createBus } from '../../src/lib/server/bus/create-bus';
+import { sharedStream } from '../../src/lib/server/bus/redis/hub-stream';
 import { loadConfig } from '../../src/lib/server/config';
 import { createHub } from '../../src/lib/server/hub/hub';
 import { createLogger } from '../../src/lib/server/logger';
@@ -44,8 +45,8 @@ serveParent(async (message) => {
 		}
 	};
 	const logger = createLogger('silent');
-	const { bus } = await createBus(config, nodeId, logger);
-	const hub = createHub({ bus, config: config.hub, logger });
+	const { bus, redis } = await createBus(config, nodeId, logger);
+	const hub = createHub({ bus, ...sharedStream(redis!, config.hub), config: config.hub, logger });
 	const server = http.createServer((_req, res) => {
 		res.statusCode = 404;
 		res.end();

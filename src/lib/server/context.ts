@@ -10,7 +10,7 @@ import type { AcoConfig } from './config';
 import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { createBus } from './bus/create-bus';
-import { SharedEventSource, SharedReplayHistory } from './bus/redis/hub-stream';
+import { sharedStream } from './bus/redis/hub-stream';
 import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
 import { openSqliteStore } from './store/sqlite-store';
@@ -85,14 +85,7 @@ export async function createContext(
 	const hub = createHub({
 		bus,
 		// with Redis the stream is numbered once for every node, and history reaches back into it
-		...(redis && {
-			source: new SharedEventSource(redis),
-			history: new SharedReplayHistory(redis, {
-				maxEvents: config.hub.historyMaxEvents,
-				maxBytes: config.hub.historyMaxBytes,
-				maxAgeMs: config.hub.historyMaxAgeMs
-			})
-		}),
+		...(redis && sharedStream(redis, config.hub)),
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,

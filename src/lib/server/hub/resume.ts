@@ -35,10 +35,7 @@ export const OVERTAKEN_REASON = 'newer events already reached this connection; r
  * (not just the client's subscriptions, which history may no longer hold): after a restart,
  * every event of the new epoch.
  */
-export function createHistoryReplayer(
-	position: () => StreamPosition,
-	source?: EventSource
-): Replayer {
+export function createHistoryReplayer(position: () => StreamPosition, source?: EventSource): Replayer {
 	return {
 		resume(session, from, answer) {
 			const current = position();
@@ -47,12 +44,14 @@ export function createHistoryReplayer(
 				return;
 			}
 			if (from.seq > current.seq) {
-				// a shared stream: the client may have seen newer events on another node than this one has read
+				// a shared stream: the client may have seen newer events on another node than this one
+				// has read; it gets the later ones live as this node reads them, once it has confirmed the seq
 				const waiting = source?.caughtUp?.(from.seq, CATCH_UP_WAIT_MS);
 				if (!waiting) {
 					session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));
 					return;
 				}
+				session.skipThrough(from.seq);
 				void waiting.then((reached) => {
 					if (reached) this.resume(session, from, answer);
 					else session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));

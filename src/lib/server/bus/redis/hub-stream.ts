@@ -9,6 +9,7 @@
  *   live never wait on Redis; older seqs — events from before this node started, or beyond its
  *   memory window — are read from the shared stream in pages.
  */
+import type { HubConfig } from '../../config';
 import type { RedisBus } from './redis-bus';
 import { History, type HistoryOptions } from '../../hub/history';
 import {
@@ -53,6 +54,8 @@ export class SharedReplayHistory implements HistorySource {
 	constructor(bus: RedisBus, options: HistoryOptions) {
 		this.#bus = bus;
 		this.#local = new History(options);
+		// memory holds what this node reads from now on; everything before is in Redis only
+		this.#local.restart(bus.stream.position.seq);
 	}
 
 	append(entry: HistoryEntry): void {
@@ -91,4 +94,19 @@ export class SharedReplayHistory implements HistorySource {
 		const shared = this.#bus.stream.oldestSeq;
 		return shared === null ? local : { ...local, oldest_seq: Math.min(shared, local.oldest_seq ?? shared) };
 	}
+}
+
+/** What `createHub` takes to run on the shared stream: `createHub({ bus, ...sharedStream(redis, config.hub), … })`. */
+export function sharedStream(
+	redis: RedisBus,
+	config: Pick<HubConfig, 'historyMaxEvents' | 'historyMaxBytes' | 'historyMaxAgeMs'>
+): { source: SharedEventSource; history: SharedReplayHistory } {
+	return {
+		source: new SharedEventSource(redis),
+		history: new SharedReplayHistory(redis, {
+			maxEvents: config.historyMaxEvents,
+			maxBytes: config.historyMaxBytes,
+			maxAgeMs: config.historyMaxAgeMs
+		})
+	};
 }
