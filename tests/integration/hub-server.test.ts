@@ -20,8 +20,15 @@ async function getJson<T>(aco: AcoProcess, url: string): Promise<T> {
 }
 
 /** `name{labels} value` lines of a Prometheus exposition, by name and label text. */
+/** The value of `series` (labels as written, less the `node` label every series of a node carries). */
 function promValue(text: string, series: string): number | undefined {
-	const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+	const unlabelled = text.split('\n').map((l) =>
+		l
+			.replace(/,?node="[^"]*"/, '')
+			.replace('{}', '')
+			.replace('{,', '{')
+	);
+	const line = unlabelled.find((l) => l.startsWith(series + ' '));
 	return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
@@ -74,6 +81,8 @@ describe('hub in the server', () => {
 		expect(promValue(text, 'aco_hub_events_published_total{type="tool.output"}')).toBe(outputs);
 		expect(promValue(text, 'aco_hub_events_delivered_total')).toBe(received.length);
 		expect(promValue(text, 'aco_hub_connections_active')).toBe(1);
+		// every series says which node it is from
+		expect(text).toMatch(/^aco_hub_connections_active\{node="[^"]+"\} 1$/m);
 		expect(promValue(text, 'aco_hub_delivery_latency_seconds_count')).toBe(received.length);
 		expect(text).toContain('process_resident_memory_bytes');
 

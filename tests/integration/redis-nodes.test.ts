@@ -179,6 +179,11 @@ describe('node and cluster figures', () => {
 		expect(stats.cluster!.nodes.every((n) => n.redis?.epoch === stats.redis!.epoch)).toBe(true);
 		const res = await fetch(`${nodes[1]!.url}/api/v1/realtime/stats?scope=everything`);
 		expect(res.status).toBe(400);
+		// Prometheus: every series names its node, the shared bus's included
+		const metrics = await (await fetch(`${nodes[2]!.url}/metrics`)).text();
+		expect(metrics).toMatch(/^aco_redis_up\{node="node-3"\} 1$/m);
+		expect(metrics).toMatch(/^aco_hub_connections_active\{node="node-3"\} \d+$/m);
+		expect(metrics).toMatch(/^aco_redis_lost_events_total\{node="node-3"\} 0$/m);
 	});
 });
 

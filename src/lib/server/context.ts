@@ -11,6 +11,7 @@ import { lockDataDir } from './data-lock';
 import { createLogger, type Logger } from './logger';
 import { createBus } from './bus/create-bus';
 import { sharedStream } from './bus/redis/hub-stream';
+import { redisMetrics } from './bus/redis/metrics';
 import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
 import { openSqliteStore } from './store/sqlite-store';
@@ -89,6 +90,8 @@ export async function createContext(
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
+		metricLabels: { node: config.nodeId },
+		extraMetrics: redis ? redisMetrics(() => redis.health()) : [],
 		intercept: createProducerHandler({
 			ingest,
 			token: config.token,

@@ -20,6 +20,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes';
 import { PROTOCOL_VERSION } from '../../protocol/limits';
 import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
+import type { Metric } from 'prom-client';
 import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
@@ -57,6 +58,10 @@ export interface HubDeps {
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
 	processMetrics?: boolean;
+	/** labels on every /metrics series (`{ node }`: rate limits, caps and counts are per node) */
+	metricLabels?: Record<string, string>;
+	/** more of this node's metrics for /metrics (the shared bus's) */
+	extraMetrics?: Metric[];
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
 }
@@ -107,7 +112,13 @@ export function createHub(deps: HubDeps): Hub {
 		latency: () => metrics.latencySummary(),
 		startedAt
 	});
-	const metrics = new HubMetrics({ counters, live: figures.live, processMetrics: deps.processMetrics });
+	const metrics = new HubMetrics({
+		counters,
+		live: figures.live,
+		processMetrics: deps.processMetrics,
+		labels: deps.metricLabels,
+		extra: deps.extraMetrics
+	});
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);
 	const router = new Router({
 		position,

@@ -71,6 +71,10 @@ export interface HubMetricsOptions {
 	live: () => LiveFigures;
 	/** also export the process figures (CPU, memory, event loop); once per process is enough */
 	processMetrics?: boolean;
+	/** labels on every series, e.g. `{ node: 'node-a' }`: the figures are this node's */
+	labels?: Record<string, string>;
+	/** more metrics of this node to export beside the hub's (the shared bus's) */
+	extra?: Metric[];
 }
 
 /** A histogram with fixed buckets that a registry can export, observed with a short loop. */
@@ -198,6 +202,8 @@ export class HubMetrics {
 		);
 		registry.registerMetric(this.#latency as unknown as Metric);
 		if (options.processMetrics) collectDefaultMetrics({ register: registry });
+		for (const metric of options.extra ?? []) registry.registerMetric(metric);
+		if (options.labels) registry.setDefaultLabels(options.labels);
 	}
 
 	observeLatency(ms: number): void {
