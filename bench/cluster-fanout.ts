@@ -29,7 +29,7 @@ export const ROUNDS = 3;
 export const BURST = 50;
 const NODE_MODULE = new URL('./cluster-fanout/node.child.ts', import.meta.url);
 const CLIENTS_MODULE = new URL('./cluster-fanout/clients.child.ts', import.meta.url);
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 60_000;
 const DELIVERY_TIMEOUT_MS = 120_000;
 const REPLY_TIMEOUT_MS = 10_000;
@@ -63,6 +63,9 @@ function outputEvents(count: number, round: number): AnyDomainEvent[] {
 	}));
 }
 
+/** every node process started, so a failed start still stops them all */
+const nodeProcesses: BenchChild[] = [];
+
 async function startNode(
 	redis: RedisServer,
 	prefix: string,
@@ -70,6 +73,7 @@ async function startNode(
 	clients: number
 ): Promise<{ child: BenchChild; url: string }> {
 	const child = new BenchChild(NODE_MODULE);
+	nodeProcesses.push(child);
 	child.send({ cmd: 'start', redisUrl: redis.url, prefix, nodeId, clients, queueMessages: EVENTS });
 	const { url } = await child.next<{ ok: string; url: string }>('started', START_TIMEOUT_MS);
 	return { child, url };
@@ -121,7 +125,6 @@ async function round(setup: Setup, clients: BenchChild, index: number): Promise<
 export async function runClusterFanout(): Promise<BenchSummary> {
 	const redis = await startRedis();
 	const logger = createLogger('silent');
-	const children: BenchChild[] = [];
 	const setups: Setup[] = [];
 	const clients = new BenchChild(CLIENTS_MODULE);
 	const runs: Record<Setup['name'], Round[]> = { one: [], three: [] };
@@ -131,10 +134,9 @@ export async function runClusterFanout(): Promise<BenchSummary> {
 			['three', 3]
 		] as const) {
 			const prefix = `bench-${name}:`;
-			const started = await Promise.all(
+			const nodes = await Promise.all(
 				Array.from({ length: count }, (_, i) => startNode(redis, prefix, `${name}-${i + 1}`, CLIENTS))
 			);
-			children.push(...started.map((s) => s.child));
 			const producer = new RedisBus({
 				url: redis.url,
 				prefix,
@@ -143,8 +145,8 @@ export async function runClusterFanout(): Promise<BenchSummary> {
 				logger
 			});
 			await producer.start();
-			setups.push({ name, nodes: started.map((s) => s.child), producer });
-			clients.send({ cmd: 'connect', group: name, urls: started.map((s) => s.url), clients: CLIENTS });
+			setups.push({ name, nodes: nodes.map((s) => s.child), producer });
+			clients.send({ cmd: 'connect', group: name, urls: nodes.map((s) => s.url), clients: CLIENTS });
 			await clients.next('ready', CONNECT_TIMEOUT_MS);
 		}
 		// warm-up: one round each, not counted
@@ -162,7 +164,7 @@ export async function runClusterFanout(): Promise<BenchSummary> {
 		}
 		await clients.stop();
 		await Promise.all(setups.map((s) => s.producer.close()));
-		await Promise.all(children.map((c) => c.stop()));
+		await Promise.all(nodeProcesses.splice(0).map((c) => c.stop()));
 		await redis.close();
 	}
 	const three = medianOf(runs.three);
