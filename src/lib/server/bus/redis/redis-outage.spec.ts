@@ -46,7 +46,7 @@ describe('RedisBus when Redis goes away', () => {
 		await vi.waitFor(() => expect(a.health().publisher.buffered).toBe(30), WAIT);
 		await redis.start({ keepData: true });
 
-		await vi.waitFor(() => expect(seenB.events).toHaveLength(40), WAIT);
+		await vi.waitFor(() => [seenA, seenB].forEach((seen) => expect(seen.events).toHaveLength(40)), WAIT);
 		expect(seenB.lines()).toEqual(lines(1, 40));
 		expect(seenA.lines()).toEqual(lines(1, 40));
 		expect(b.stream.position.epoch).toBe(epoch);
