@@ -2,7 +2,7 @@
  * @module bus/redis/cluster-stats
  * `GET /api/v1/realtime/stats?scope=cluster`: the figures every live node shared through Redis
  * (see node-figures.ts), with totals. Each node's limits and counts are its own; the totals only
- * add up what adds up.
+ * add up what adds up. Loaded by a route: it imports no Redis client, only types.
  */
 import type {
 	ClusterNodeStats,
@@ -10,7 +10,6 @@ import type {
 	RealtimeStatsResponse,
 	RedisStatus
 } from '../../../protocol/api';
-import { describeError } from './client';
 import type { RedisBus } from './redis-bus';
 
 /** What each node shares every few seconds. */
@@ -47,7 +46,8 @@ export async function clusterStats(redis: RedisBus | null, self: ClusterNodeStat
 				self
 			].sort((a, b) => a.node_id.localeCompare(b.node_id));
 		} catch (err) {
-			error = `the other nodes' figures could not be read from Redis: ${describeError(err)}`;
+			const reason = err instanceof Error ? err.message : String(err);
+			error = `the other nodes' figures could not be read from Redis: ${reason}`;
 		}
 	}
 	return { nodes, totals: clusterTotals(nodes), error };

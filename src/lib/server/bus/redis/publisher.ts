@@ -11,6 +11,7 @@
  * and, before anything newer, the epoch is bumped: every client of every node then resets and
  * reloads, so the loss is never a silent gap.
  */
+import type { RedisStatus } from '../../../protocol/api';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../logger';
 import type { AnyDomainEvent } from '../../../protocol/events';
@@ -47,16 +48,8 @@ export interface PublisherOptions {
 	logger: Logger;
 }
 
-export interface PublisherFigures {
-	published: number;
-	batches: number;
-	buffered: number;
-	buffered_bytes: number;
-	/** events dropped because the buffer overflowed during an outage (each loss bumps the epoch) */
-	lost: number;
-	epoch_bumps: number;
-	last_error: string | null;
-}
+/** what health() shows of the publisher (protocol/api.ts RedisStatus) */
+export type PublisherFigures = RedisStatus['publisher'];
 
 interface Pending {
 	payload: string;

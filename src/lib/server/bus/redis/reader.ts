@@ -13,6 +13,7 @@
  *   seq (`attach`): missing data opens a new epoch; a seq that went back (an older snapshot was
  *   restored) bumps the epoch, since its seqs would otherwise be numbered twice.
  */
+import type { RedisStatus } from '../../../protocol/api';
 import type { Logger } from '../../logger';
 import { describeError, pause, whenReady } from './client';
 import { decodeEntry, parseEntry, type NumberedEvent } from './codec';
@@ -61,17 +62,8 @@ export interface ReaderOptions {
 	logger: Logger;
 }
 
-export interface ReaderFigures {
-	attached: boolean;
-	epoch: string;
-	seq: number;
-	/** entries read from the stream */
-	read: number;
-	resets: number;
-	/** entries that could not be decoded (skipped, counted) */
-	corrupt: number;
-	last_error: string | null;
-}
+/** what health() shows of the reader (protocol/api.ts RedisStatus) */
+export type ReaderFigures = RedisStatus['reader'];
 
 interface Waiter {
 	seq: number;
