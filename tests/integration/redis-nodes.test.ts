@@ -2,10 +2,13 @@
  * Three aco nodes sharing one Redis (each with its own SQLite here: these tests are about the
  * event stream, not the shared store): events reach every node in one global order, each once.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HealthResponse, RealtimeStatsResponse } from '../../src/lib/protocol/api';
 import type { ServerMessage } from '../../src/lib/protocol/messages';
+import { runCli } from '../helpers/cli';
 import { startRedis, type RedisServer } from '../helpers/redis';
 import { ROOT, startAco, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
@@ -92,25 +95,26 @@ describe('aco nodes sharing Redis', () => {
 		await watcher.close();
 	});
 
-	it('shows a task ingested through node B on node A', async () => {
+	it('shows an `aco exec` through node B live on node A', async () => {
 		const [a, b] = nodes;
 		const watcher = await subscribedClient(a!);
-		const { task } = (await post(b!, '/tasks', { name: 'exec on b', status: 'running' })) as {
-			task: { id: string };
-		};
-		await post(b!, `/tasks/${task.id}/events`, {
-			events: [
-				{ type: 'tool.start', step: 1, name: 'sh' },
-				{ type: 'output', step: 1, lines: Array.from({ length: 30 }, (_, i) => ({ text: `out ${i + 1}` })) },
-				{ type: 'tool.end', step: 1, exit_code: 0 },
-				{ type: 'status', status: 'succeeded' }
-			]
-		});
-		await watcher.next(
-			(m) => m.type === 'task.completed' && (m as unknown as Envelope).data.task_id === task.id,
+		const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-spool-'));
+		try {
+			const result = await runCli(
+				['exec', '--name', 'exec on b', '--', 'sh', '-c', 'for i in $(seq 1 30); do echo "out $i"; done'],
+				{ ACO_URL: b!.url, ACO_SPOOL_DIR: spool }
+			);
+			expect(result.code).toBe(0);
+		} finally {
+			fs.rmSync(spool, { recursive: true, force: true });
+		}
+		const completed = (await watcher.next(
+			(m) =>
+				m.type === 'task.completed' &&
+				((m as unknown as Envelope).data.task as { name: string }).name === 'exec on b',
 			WAIT_MS
-		);
-		const seen = events(watcher).filter((e) => e.data.task_id === task.id);
+		)) as unknown as Envelope;
+		const seen = events(watcher).filter((e) => e.data.task_id === completed.data.task_id);
 		expect(seen[0]!.type).toBe('task.created');
 		const execution = seen.find((e) => e.type === 'tool.started')!.data.execution_id as string;
 		expect(outputLines(seen, execution)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -281,7 +285,24 @@ describe('Redis restarts during a run', () => {
 		const leaverSeen = events(leaver);
 		leaver.terminate();
 
-		await redis.restart({ keepData, kill: !keepData });
+		// Redis goes away for a while: the tool runs on and its lines are still stored
+		const execution = events(watcher).find((e) => e.type === 'tool.started' && e.data.run_id === run.id)!.data
+			.execution_id as string;
+		const storedSoFar = async () =>
+			(await getJson<{ lines: { n: number }[] }>(a!, `/executions/${execution}/lines?tail=1`)).lines[0]?.n ??
+			0;
+		if (keepData) await redis.stop();
+		else await redis.kill();
+		const atOutage = await storedSoFar();
+		await vi.waitFor(
+			async () => expect((await getJson<HealthResponse>(a!, '/healthz')).redis?.status).toBe('down'),
+			{ timeout: WAIT_MS, interval: 50 }
+		);
+		await vi.waitFor(async () => expect(await storedSoFar()).toBeGreaterThanOrEqual(atOutage + 20), {
+			timeout: WAIT_MS,
+			interval: 50
+		});
+		await redis.start({ keepData });
 		const { epoch } = (
 			leaver.messages.find((m) => m.type === 'welcome') as unknown as { data: { epoch: string } }
 		).data;
@@ -290,13 +311,15 @@ describe('Redis restarts during a run', () => {
 			(m) => m.type === 'workflow.completed' && (m as unknown as Envelope).data.run_id === run.id,
 			60_000
 		);
-		await back.next(
-			(m) => m.type === 'workflow.completed' && (m as unknown as Envelope).data.run_id === run.id,
-			WAIT_MS
+		await vi.waitFor(
+			() =>
+				expect(events(back).some((e) => e.type === 'workflow.completed' && e.data.run_id === run.id)).toBe(
+					true
+				),
+			{ timeout: WAIT_MS, interval: 20 }
 		);
 
 		const seen = events(watcher).filter((e) => e.data.run_id === run.id);
-		const execution = seen.find((e) => e.type === 'tool.started')!.data.execution_id as string;
 		// nothing stored is missing: the node that ran the tool has every line
 		const stored = await getJson<{ lines: { n: number }[] }>(
 			a!,
@@ -313,7 +336,7 @@ describe('Redis restarts during a run', () => {
 		return { resets, backResets, lines, reply };
 	}
 
-	it('keeps every client whole when Redis restarts with its data: no reset, every line once', async () => {
+	it('keeps every client whole when Redis is away a while and comes back with its data: no reset, every line once', async () => {
 		const { resets, backResets, lines, reply } = await runWithRestart(true);
 		expect(resets).toEqual([]);
 		expect(backResets).toEqual([]);
@@ -321,7 +344,7 @@ describe('Redis restarts during a run', () => {
 		expect(reply).toBe('resumed');
 	});
 
-	it('resets every client when Redis comes back empty, and the log stays whole', async () => {
+	it('resets every client when Redis dies and comes back empty, and the log stays whole', async () => {
 		const { resets, backResets } = await runWithRestart(false);
 		expect(resets.length).toBeGreaterThan(0);
 		// the client back after the outage is told too: in answer to its resume, or once its node sees the new epoch
