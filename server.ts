@@ -14,7 +14,7 @@ import { APP_ROOT } from './src/lib/server/app-root';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
-import type { Logger } from './src/lib/server/logger';
+import { createConsoleLogger, logFormatFor, type Logger } from './src/lib/server/logger';
 import { hubUpgradeListener } from './src/lib/server/upgrade';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
@@ -122,16 +122,47 @@ function isLoopback(host: string): boolean {
 	return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * What a person starting aco reads first (on stderr, so piped stdout stays JSON): where it
+ * listens, where its data is, and which workflows it found.
+ */
+export async function startupBanner(running: RunningServer): Promise<string> {
+	const { config } = running.context;
+	const { workflows, errors } = await running.context.orchestrator.listWorkflows();
+	const dir = config.orchestrator.workflowsDir;
+	const folderError = errors.find((e) => e.file === dir);
+	const names = workflows.map((w) => w.name);
+	const shown = names.slice(0, 6).join(', ') + (names.length > 6 ? ', …' : '');
+	const found = folderError
+		? `${folderError.reason}; point ACO_WORKFLOWS_DIR at one`
+		: names.length === 0
+			? 'no workflows in it'
+			: `${names.length} workflow${names.length === 1 ? '' : 's'}: ${shown}`;
+	const broken = errors.filter((e) => e !== folderError).map((e) => path.basename(e.file));
+	const notLoaded = broken.length ? `; not loaded: ${broken.join(', ')}` : '';
+	return [
+		`aco is running at ${running.url} (Ctrl-C to stop)`,
+		`  data       ${config.dataDir}`,
+		`  workflows  ${dir} (${found}${notLoaded})`,
+		''
+	].join('\n');
+}
+
 async function main(): Promise<void> {
 	let running: RunningServer;
+	let release = () => {};
 	try {
-		running = await startServer();
+		const config = loadConfig();
+		const log = createConsoleLogger(config.logLevel, logFormatFor(process.env, process.stdout));
+		release = log.release;
+		running = await startServer(config, { logger: log.logger });
 	} catch (err) {
-		console.error(`aco: ${err instanceof Error ? err.message : String(err)}`);
+		release();
+		process.stderr.write(`aco: ${err instanceof Error ? err.message : String(err)}\n`);
 		process.exit(1);
 	}
-	// The JSON logs go to stdout; a person starting the app wants the address in plain words.
-	process.stderr.write(`aco is running at ${running.url} (Ctrl-C to stop)\n`);
+	process.stderr.write(await startupBanner(running));
+	release();
 	let signals = 0;
 	const stop = (signal: string) => {
 		signals += 1;

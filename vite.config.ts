@@ -48,16 +48,46 @@ function acoDev(): Plugin {
 /**
  * `vite build` also builds the CLI and server bundles in dist/ (scripts/bundle.mjs), so
  * `npm run build`, `npm start`, `npm test` and CI get them without a step of their own. SvelteKit
- * runs more than one build in this process (server, client); the bundles are built once.
+ * builds the server and then the client, each with its own plugin instances; the bundles are
+ * built once, with the server.
  */
 function acoBundles(): Plugin {
-	let built: Promise<unknown> | undefined;
 	return {
 		name: 'aco-bundles',
 		apply: (_config, { command }) => command === 'build' && !process.env.VITEST,
 		async closeBundle() {
-			built ??= bundle({ quiet: true }).then(() => this.info('aco: CLI and server bundles built in dist/'));
-			await built;
+			if (this.environment.name !== 'ssr') return;
+			await bundle({ quiet: true });
+			this.info('aco: CLI and server bundles built in dist/');
+		}
+	};
+}
+
+/**
+ * Lines of `vite build` that tell an aco user nothing: SvelteKit's "Run npm run preview" hint
+ * (aco is served by `aco server`) and what adapter-node's own Rollup build says about code it
+ * bundles as it is (empty chunks of type-only modules, zod's comments and import cycles).
+ * Neither tool has an option for them.
+ */
+const BUILD_NOISE = [
+	/to preview your production build locally/,
+	/^Generated an empty chunk: /,
+	/contains an annotation that Rollup cannot interpret/,
+	/^Circular dependency: node_modules\//
+];
+
+function quietBuild(): Plugin {
+	return {
+		name: 'aco-quiet-build',
+		apply: (_config, { command }) => command === 'build' && !process.env.VITEST,
+		configResolved() {
+			for (const method of ['log', 'warn'] as const) {
+				const original = console[method];
+				console[method] = (...args: unknown[]) => {
+					const text = typeof args[0] === 'string' ? args[0] : '';
+					if (!BUILD_NOISE.some((noise) => noise.test(text))) original(...args);
+				};
+			}
 		}
 	};
 }
@@ -76,7 +106,9 @@ function importedBy(mod: EnvironmentModuleNode, file: string): boolean {
 }
 
 export default defineConfig({
-	plugins: [sveltekit(), acoDev(), acoBundles()],
+	plugins: [sveltekit(), acoDev(), acoBundles(), quietBuild()],
+	// the "[PLUGIN_TIMINGS]" block Rolldown prints when plugins take a while: for plugin authors
+	build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 	server: { host: '127.0.0.1' },
 	test: {
 		projects: [

@@ -13,6 +13,7 @@ import { runClusterFanout } from './cluster-fanout';
 import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
+import { runLogIngestPg } from './log-ingest-pg';
 import { runLogQuery } from './log-query';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
@@ -23,6 +24,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
 	{ name: 'log-ingest', run: runLogIngest },
+	{ name: 'log-ingest-pg', run: runLogIngestPg },
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },

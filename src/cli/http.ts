@@ -7,6 +7,7 @@
 import { API_BASE } from '../lib/protocol/api';
 import type { ApiErrorBody } from '../lib/protocol/models';
 import { CliError, type Connection } from './args';
+import { requestText } from './http-json';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
@@ -55,46 +56,82 @@ export class AcoHttp {
 
 	/** `path` is relative to /api/v1, e.g. `/tasks`. */
 	async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-		const response = await this.fetch(method, path, options);
-		return (await response.json()) as T;
+		let reply;
+		try {
+			reply = await requestText(`${this.base}${API_BASE}${path}`, {
+				method,
+				headers: this.#headers(options),
+				body: options.body === undefined ? undefined : JSON.stringify(options.body),
+				timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+			});
+		} catch (err) {
+			throw this.#unreachable(err);
+		}
+		if (reply.status < 200 || reply.status > 299) {
+			throw this.#refusal(method, path, reply.status, reply.statusText, parseJson(reply.text));
+		}
+		return JSON.parse(reply.text) as T;
 	}
 
 	/** The raw response of a successful request (for streamed bodies such as logs). */
 	async fetch(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
-		const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-		if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-		if (options.body !== undefined) headers['content-type'] = 'application/json';
 		let response: Response;
 		try {
 			response = await fetch(`${this.base}${API_BASE}${path}`, {
 				method,
-				headers,
+				headers: this.#headers(options),
 				body: options.body === undefined ? undefined : JSON.stringify(options.body),
 				signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
 			});
 		} catch (err) {
-			throw new UnreachableError(
-				`cannot reach the aco server at ${this.base} (${reasonOf(err)}); start it with "aco server" or point --url / ACO_URL at it.`
-			);
+			throw this.#unreachable(err);
 		}
 		if (response.ok) return response;
-		let body: Partial<ApiErrorBody> = {};
-		try {
-			body = (await response.json()) as ApiErrorBody;
-		} catch {
-			// not JSON: a proxy's error page, say; the status says enough
-		}
-		const code = body.error?.code ?? `http_${response.status}`;
-		const message =
-			body.error?.message ?? `${method} ${path} answered ${response.status} ${response.statusText}`;
+		throw this.#refusal(method, path, response.status, response.statusText, parseJson(await response.text()));
+	}
+
+	#headers(options: RequestOptions): Record<string, string> {
+		const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+		if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+		if (options.body !== undefined) headers['content-type'] = 'application/json';
+		return headers;
+	}
+
+	#unreachable(err: unknown): UnreachableError {
+		return new UnreachableError(
+			`cannot reach the aco server at ${this.base} (${reasonOf(err)}); start it with "aco server" or point --url / ACO_URL at it.`
+		);
+	}
+
+	/** the error for an answer that is not a success */
+	#refusal(
+		method: string,
+		path: string,
+		status: number,
+		statusText: string,
+		body: Partial<ApiErrorBody> | null
+	): CliError {
+		const code = body?.error?.code ?? `http_${status}`;
+		const message = body?.error?.message ?? `${method} ${path} answered ${status} ${statusText}`;
 		// a 5xx may pass (restart, overload); the caller decides whether to retry
-		if (response.status >= 500)
-			throw new UnreachableError(`the aco server at ${this.base} answered: ${message}`);
-		throw new HttpError(response.status, code, message);
+		if (status >= 500) return new UnreachableError(`the aco server at ${this.base} answered: ${message}`);
+		return new HttpError(status, code, message);
+	}
+}
+
+/** a JSON body, or null for anything else (a proxy's error page, say: the status says enough) */
+function parseJson(text: string): Partial<ApiErrorBody> | null {
+	try {
+		return JSON.parse(text) as Partial<ApiErrorBody>;
+	} catch {
+		return null;
 	}
 }
 
 function reasonOf(err: unknown): string {
+	const own = (err as { code?: unknown })?.code;
+	if (typeof own === 'string' && own !== 'ETIMEDOUT') return own;
+	if (own === 'ETIMEDOUT') return 'no answer in time';
 	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
 	if (cause?.code) return cause.code;
 	if ((err as Error)?.name === 'TimeoutError') return 'no answer in time';

@@ -2,8 +2,10 @@
  * Playwright fixtures: every test gets its own real aco server (server.ts on the build, a fresh
  * SQLite folder, the shipped demo workflow) that it can stop and start again on the same port.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { test as base, expect } from '@playwright/test';
-import { startAco, type AcoProcess, type StartOptions } from '../helpers/server';
+import { ROOT, startAco, tempDir, type AcoProcess, type StartOptions } from '../helpers/server';
 import type { RunResponse, TaskResponse, Task } from '../../src/lib/protocol';
 
 export class AcoServer {
@@ -59,7 +61,31 @@ export class AcoServer {
 	}
 }
 
-export const test = base.extend<{ aco: AcoServer }>({
+/** the `gated` workflow (tests/fixtures/e2e-live): its log grows only when the test opens a gate */
+export const GATED_WORKFLOWS = path.join(ROOT, 'tests/fixtures/e2e-live');
+
+/**
+ * The gates of the `gated` workflow's tool: it prints 5 lines, then 10 more for each gate
+ * opened, so a test looks at a log of a known length however slow the machine is.
+ */
+export class Gates {
+	readonly dir = tempDir('aco-gates-');
+
+	/** the server options that point the tool at these gates */
+	get options(): StartOptions {
+		return { workflowsDir: GATED_WORKFLOWS, env: { ACO_E2E_GATES: this.dir } };
+	}
+
+	open(gate: number | string): void {
+		fs.writeFileSync(path.join(this.dir, String(gate)), '');
+	}
+
+	remove(): void {
+		fs.rmSync(this.dir, { recursive: true, force: true });
+	}
+}
+
+export const test = base.extend<{ aco: AcoServer; gated: { aco: AcoServer; gates: Gates } }>({
 	// Playwright reads the fixture list from the first parameter, so it must be a pattern
 	// eslint-disable-next-line no-empty-pattern
 	aco: async ({}, use) => {
@@ -68,6 +94,15 @@ export const test = base.extend<{ aco: AcoServer }>({
 		await server.start();
 		await use(server);
 		await server.stop();
+	},
+	// eslint-disable-next-line no-empty-pattern
+	gated: async ({}, use) => {
+		const gates = new Gates();
+		const server = new AcoServer(gates.options);
+		await server.start();
+		await use({ aco: server, gates });
+		await server.stop();
+		gates.remove();
 	}
 });
 

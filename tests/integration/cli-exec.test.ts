@@ -103,7 +103,8 @@ describe('aco exec', () => {
 			ACO_SPOOL_DIR: spool,
 			ACO_EXEC_RETRY_MS: '20000'
 		});
-		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		// the server comes up only once aco has found it down
+		await expect.poll(run.stderr, { timeout: 20_000 }).toMatch(/cannot reach the aco server/);
 		const later = await startAco({ dataDir, port });
 		try {
 			const result = await run.done;

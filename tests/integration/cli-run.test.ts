@@ -43,11 +43,82 @@ describe('aco run and aco logs', () => {
 		expect(((await res.json()) as RunDetailResponse).run.workflow).toBe('quick');
 	});
 
-	it('names an unknown workflow in one line and exits 1', async () => {
-		const result = await runCli(['run', 'no-such-flow'], env);
+	it('names an unknown workflow in one line, lists the workflows there are and exits 1', async () => {
+		const result = await runCli(['run', 'quik'], env);
 		expect(result.code).toBe(1);
-		expect(result.stderr.trim().split('\n')).toHaveLength(1);
-		expect(result.stderr).toContain('No workflow named "no-such-flow"');
+		expect(result.stderr).toBe(
+			'aco: No workflow named "quik". Did you mean "quick"? Workflows: broken, failing, quick, slow.\n'
+		);
+		const far = await runCli(['run', 'no-such-flow'], env);
+		expect(far.stderr).toBe(
+			'aco: No workflow named "no-such-flow". Workflows: broken, failing, quick, slow.\n'
+		);
+	});
+
+	it('reports a workflow file that does not load by name, file, line and problem, from the CLI and the API', async () => {
+		const result = await runCli(['run', 'broken'], env);
+		expect(result.code).toBe(1);
+		expect(result.stderr).toBe(
+			`aco: Workflow "broken" does not load: broken.yml line 4: tasks.a.needs[0]: unknown task 'does-not-exist'\n`
+		);
+		const res = await fetch(`${aco.url}/api/v1/workflows/broken/runs`, { method: 'POST' });
+		expect(res.status).toBe(422);
+		expect(await res.json()).toEqual({
+			error: {
+				code: 'workflow_invalid',
+				message: `Workflow "broken" does not load: broken.yml line 4: tasks.a.needs[0]: unknown task 'does-not-exist'`,
+				details: {
+					workflow: 'broken',
+					file: path.join(FIXTURES, 'broken.yml'),
+					line: 4,
+					reason: "line 4: tasks.a.needs[0]: unknown task 'does-not-exist'"
+				}
+			}
+		});
+		const unknown = await fetch(`${aco.url}/api/v1/workflows/quik/runs`, { method: 'POST' });
+		expect(unknown.status).toBe(404);
+		expect(((await unknown.json()) as { error: { details: unknown } }).error.details).toEqual({
+			workflows: ['broken', 'failing', 'quick', 'slow'],
+			suggestion: 'quick'
+		});
+	});
+
+	it("aco exec says its task's id and link first on stderr, and --quiet keeps it quiet", async () => {
+		const result = await runCli(['exec', '--', 'sh', '-c', 'echo out'], env);
+		expect(result.code).toBe(0);
+		expect(result.stdout).toBe('out\n');
+		const [first] = result.stderr.split('\n');
+		const id = /^aco: task (task_[\w-]+) · /.exec(first)?.[1];
+		expect(first).toBe(`aco: task ${id} · ${aco.url}/tasks/${id}`);
+		const quiet = await runCli(['exec', '--quiet', '--', 'sh', '-c', 'echo out'], env);
+		expect(quiet).toMatchObject({ code: 0, stdout: 'out\n', stderr: '' });
+	});
+
+	it("prints a run's logs step by step under headers, and one step with --step", async () => {
+		const id = (await runCli(['run', 'quick'], env)).stdout.trim();
+		await expect
+			.poll(
+				async () =>
+					((await (await fetch(`${aco.url}/api/v1/runs/${id}`)).json()) as RunDetailResponse).run.status,
+				{
+					timeout: 30_000
+				}
+			)
+			.toBe('succeeded');
+		const all = await runCli(['logs', id], env);
+		expect(all.code).toBe(0);
+		const headers = all.stdout.split('\n').filter((l) => l.startsWith('== '));
+		expect(headers.length).toBeGreaterThan(0);
+		expect(headers[0]).toMatch(/^== \S+ \/ .+ \(exit 0\) ==$/);
+		expect(all.stdout).toContain('line 50\n');
+		const [, task, step] = /^== (\S+) \/ (.+) \(exit 0\) ==$/.exec(headers[0])!;
+		const one = await runCli(['logs', id, '--step', `${task}/${step}`], env);
+		expect(one.code).toBe(0);
+		expect(one.stdout).not.toContain('== ');
+		expect(all.stdout).toContain(one.stdout);
+		const wrong = await runCli(['logs', id, '--step', `${task}/nope`], env);
+		expect(wrong.code).toBe(1);
+		expect(wrong.stderr.split('\n')[0]).toMatch(/^aco logs: no step "[^"]+\/nope"; there (is|are): /);
 	});
 
 	it("prints a task's log as text and as NDJSON", async () => {
@@ -60,7 +131,10 @@ describe('aco run and aco logs', () => {
 			tasks: { id: string }[];
 		};
 		const text = await runCli(['logs', tasks[0].id], env);
-		expect(text).toMatchObject({ code: 0, stdout: 'one\ntwo\n' });
+		expect(text).toMatchObject({
+			code: 0,
+			stdout: 'for logs / sh (exit 0) ==\none\ntwo\n'.replace(/^/, '== ')
+		});
 
 		const { task } = (await (await fetch(`${aco.url}/api/v1/tasks/${tasks[0].id}`)).json()) as TaskResponse;
 		const ndjson = await runCli(['logs', '--ndjson', task.executions[0].id], env);

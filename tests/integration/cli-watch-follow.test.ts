@@ -66,9 +66,17 @@ describe('following runs and logs from a terminal', () => {
 
 	it('follows a running tool from the middle with no gap and no duplicate, and ends when it stops', async () => {
 		const runId = await startRun('slow');
-		// let it print for a while before following
-		await new Promise((resolve) => setTimeout(resolve, 700));
 		const { tasks } = await api<{ tasks: { id: string }[] }>(`/runs/${runId}`);
+		// follow from the middle: once it has printed a few lines
+		await expect
+			.poll(
+				async () =>
+					(await api<{ task: TaskDetail }>(`/tasks/${tasks[0].id}`)).task.executions[0]?.line_count ?? 0,
+				{
+					timeout: 30_000
+				}
+			)
+			.toBeGreaterThan(3);
 		const { task } = await api<{ task: TaskDetail }>(`/tasks/${tasks[0].id}`);
 		const executionId = task.executions[0].id;
 		const text = sink();
@@ -77,7 +85,10 @@ describe('following runs and logs from a terminal', () => {
 			followLog({ url: server.url, executionId, out: text.out, err: sink().out }),
 			followLog({ url: server.url, executionId, ndjson: true, out: json.out, err: sink().out })
 		]);
-		await new Promise((resolve) => setTimeout(resolve, 800));
+		// and stop it once both followers have printed more than ten lines
+		const printed = () => json.text().split('\n').length - 1;
+		await expect.poll(printed, { timeout: 30_000 }).toBeGreaterThan(10);
+		await expect.poll(() => text.text().split('\n').length - 1, { timeout: 30_000 }).toBeGreaterThan(10);
 		await api(`/runs/${runId}/cancel`, 'POST');
 		expect(await following).toEqual([0, 0]);
 

@@ -166,19 +166,19 @@ async function getJson<T>(node: AcoProcess, route: string): Promise<T> {
 describe('node and cluster figures', () => {
 	it('says how Redis is doing on healthz, and lists every node with ?scope=cluster', async () => {
 		const health = await getJson<HealthResponse>(nodes[0]!, '/healthz');
-		expect(health).toMatchObject({ node_id: 'node-1', redis: { status: 'up', attached: true } });
+		expect(health).toMatchObject({ node: 'node-1', redis: { status: 'up', attached: true } });
 		// each node shares its figures every 2 s; all three show up
 		await expect
 			.poll(
 				async () =>
 					(
 						await getJson<RealtimeStatsResponse>(nodes[1]!, '/realtime/stats?scope=cluster')
-					).cluster?.nodes.map((n) => n.node_id),
+					).cluster?.nodes.map((n) => n.node),
 				{ timeout: WAIT_MS, interval: 200 }
 			)
 			.toEqual(['node-1', 'node-2', 'node-3']);
 		const stats = await getJson<RealtimeStatsResponse>(nodes[1]!, '/realtime/stats?scope=cluster');
-		expect(stats).toMatchObject({ node_id: 'node-2', redis: { status: 'up' }, cluster: { error: null } });
+		expect(stats).toMatchObject({ node: 'node-2', redis: { status: 'up' }, cluster: { error: null } });
 		expect(stats.cluster!.totals.nodes).toBe(3);
 		expect(stats.cluster!.nodes.every((n) => n.redis?.epoch === stats.redis!.epoch)).toBe(true);
 		const res = await fetch(`${nodes[1]!.url}/api/v1/realtime/stats?scope=everything`);

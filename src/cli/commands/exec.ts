@@ -57,7 +57,11 @@ export const spec: CommandSpec = {
 			value: '<ms>',
 			description: `keep trying to deliver after the command ended (env ACO_EXEC_RETRY_MS, default ${DEFAULT_RETRY_FOR_MS})`
 		},
-		quiet: { type: 'boolean', short: 'q', description: 'do not print delivery notices on stderr' },
+		quiet: {
+			type: 'boolean',
+			short: 'q',
+			description: "print nothing of aco's own on stderr (the task's link, delivery notices)"
+		},
 		...CONNECTION_OPTIONS
 	},
 	positionals: { min: 1, max: Number.MAX_SAFE_INTEGER, names: 'the command to run (after --)' }
@@ -92,9 +96,12 @@ export async function exec(argv: string[]): Promise<number> {
 		url: connection.url,
 		task: { name: name.slice(0, MAX_NAME_LENGTH), message: null, status: 'running' }
 	});
+	const http = new AcoHttp(connection);
 	const delivery = new Delivery({
-		http: new AcoHttp(connection),
+		http,
 		spool,
+		// one line, as soon as the task exists, so `aco logs <id>` or the page can follow it up
+		onCreated: (taskId) => notice(`task ${taskId} · ${http.base}/tasks/${taskId}`),
 		onOffline: (err) =>
 			notice(`${err.message} The command runs anyway; its output is kept in ${spool.file}.`),
 		onOnline: () => notice(`reached the aco server again; sending the kept output.`),

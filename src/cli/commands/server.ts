@@ -7,6 +7,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig, type AcoConfig } from '../../lib/server/config';
+import { createConsoleLogger, logFormatFor, type ConsoleLogger } from '../../lib/server/logger';
 import type { RunningServer } from '../../../server';
 import { CliError, helpText, intOption, parseCommand, type CommandSpec } from '../args';
 import { SUMMARIES } from './summaries';
@@ -60,18 +61,30 @@ export async function server(argv: string[]): Promise<number> {
 	if (tui && !process.stdout.isTTY) {
 		throw new CliError('aco server --tui needs a terminal, and stdout is not one; leave out --tui.');
 	}
-	// the JSON log lines would tear the dashboard apart, so under --tui they go to a file
+	// the log lines would tear the dashboard apart, so under --tui they go to a file (as JSON)
 	const logFile = path.join(config.dataDir, TUI_LOG_FILE);
-	const logger = tui
-		? pino({ level: config.logLevel, base: { app: 'aco' } }, pino.destination({ dest: logFile, mkdir: true }))
-		: undefined;
+	let log: ConsoleLogger;
+	try {
+		log = tui
+			? {
+					logger: pino(
+						{ level: config.logLevel, base: { app: 'aco' } },
+						pino.destination({ dest: logFile, mkdir: true })
+					),
+					release: () => {}
+				}
+			: createConsoleLogger(config.logLevel, logFormatFor(process.env, process.stdout));
+	} catch (err) {
+		throw new CliError(`aco server: ${(err as Error).message}`);
+	}
 
 	let running: RunningServer;
+	// loaded here: the other commands should not pay for the server's modules
+	const { startServer, startupBanner } = await import('../../../server');
 	try {
-		// loaded here: the other commands should not pay for the server's modules
-		const { startServer } = await import('../../../server');
-		running = await startServer(config, { logger });
+		running = await startServer(config, { logger: log.logger });
 	} catch (err) {
+		log.release();
 		throw new CliError(`aco server: ${err instanceof Error ? err.message : String(err)}`, 1);
 	}
 	let stop: (reason: string) => void = () => {};
@@ -96,8 +109,9 @@ export async function server(argv: string[]): Promise<number> {
 	process.on('SIGINT', () => stop('SIGINT'));
 	process.on('SIGTERM', () => stop('SIGTERM'));
 	if (!tui) {
-		// the JSON logs go to stdout; a person starting the app wants the address in plain words
-		process.stderr.write(`aco is running at ${running.url} (Ctrl-C to stop)\n`);
+		// the logs go to stdout (JSON when piped); a person starting the app reads this first
+		process.stderr.write(await startupBanner(running));
+		log.release();
 		return stopped;
 	}
 	const { startTui } = await import('../tui/index');

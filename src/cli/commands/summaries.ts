@@ -7,7 +7,7 @@ export const SUMMARIES = {
 	server: 'Start the aco server: the web app, the REST API and the live hub on /ws.',
 	run: 'Start a workflow run on the aco server.',
 	exec: 'Run a command here and show it live on the aco server as a task.',
-	logs: 'Print the log of a tool execution (exec_…) or of every tool of a task (task_…).',
+	logs: 'Print the logs of a run (run_…), a task (task_…) or one step (exec_…).',
 	watch: "The terminal dashboard: live tasks with progress, the selected task's output, notifications."
 } as const;
 

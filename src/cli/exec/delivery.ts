@@ -28,13 +28,15 @@ export interface DeliveryOptions {
 	onOnline?: () => void;
 	/** the server refused the spool for good (bad token, invalid event); delivery stops */
 	onRejected?: (err: HttpError) => void;
+	/** the server created the task (called once, when it first answers with its id) */
+	onCreated?: (taskId: string) => void;
 }
 
 export type DeliveryOutcome = 'delivered' | 'pending' | 'rejected';
 
 export class Delivery {
-	#options: Required<Omit<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>> &
-		Pick<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected'>;
+	#options: Required<Omit<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected' | 'onCreated'>> &
+		Pick<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected' | 'onCreated'>;
 	#running: Promise<void> | null = null;
 	#again = false;
 	#offline = false;
@@ -142,6 +144,7 @@ export class Delivery {
 			});
 			taskId = created.task.id;
 			spool.acknowledge(taskId, 0);
+			this.#options.onCreated?.(taskId);
 		}
 		const from = spool.state.acked;
 		const events = this.#batch(from);

@@ -18,6 +18,7 @@ import {
 	type Paint
 } from './format';
 import { TailSet } from './tails';
+import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
 	url: string;
@@ -37,6 +38,7 @@ const PROGRESS_STEP = 10;
 /** What has been printed about each task, so a reload repeats nothing. */
 interface Printed {
 	status: string;
+	progress: number;
 	progressStep: number;
 }
 
@@ -56,19 +58,25 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		gapRetryDelayMs: options.gapRetryDelayMs
 	});
 
+	const out = new ProgressLines(options.out);
 	const label = (taskId: string) => tasks.get(taskId)?.key ?? taskId;
 	const printLines = (executionId: string, lines: LogLine[]) => {
 		const prefix = paint('dim', `[${label(execTask.get(executionId) ?? '?')}]`);
 		let chunk = '';
 		for (const line of lines) {
-			const text = cleanLine(line.text);
-			chunk += `${prefix} ${line.stream === 'stderr' ? paint('red', text) : text}\n`;
+			// workflow commands read as what they mean; ::progress shows as the task's progress line
+			const shown = showLine(line.text);
+			if (!shown) continue;
+			const color = shown.color ?? (line.stream === 'stderr' ? 'red' : null);
+			chunk += `${prefix} ${color ? paint(color, shown.text) : shown.text}\n`;
 		}
-		options.out.write(chunk);
+		out.write(chunk);
 	};
 	const noteTask = (task: Task) => {
 		tasks.set(task.id, task);
-		options.out.write(describeTask(task, printed, paint));
+		const change = describeTask(task, printed, paint, out.live);
+		out.write(change.lines);
+		if (change.progress) out.progress(task.id, change.progress);
 	};
 
 	return new Promise<number>((resolve) => {
@@ -88,7 +96,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 			tails.destroy();
 			const problem = error ?? failure;
 			if (problem) err.write(`aco: ${problem instanceof Error ? problem.message : String(problem)}\n`);
-			if (run) options.out.write(describeRun(run, paint));
+			if (run) out.write(describeRun(run, paint));
 			resolve(!problem && run?.status === 'succeeded' ? 0 : 1);
 		};
 
@@ -170,26 +178,74 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	});
 }
 
-/** The line(s) a task's change earns, or '' when nothing worth printing changed. */
-export function describeTask(task: Task, printed: Map<string, Printed>, paint: Paint): string {
+/**
+ * What a task's change earns: lines (started, ended) and a progress line. On a terminal every
+ * progress change is drawn (in place, see {@link ProgressLines}); elsewhere once per 10 %.
+ */
+export function describeTask(
+	task: Task,
+	printed: Map<string, Printed>,
+	paint: Paint,
+	live = false
+): { lines: string; progress: string | null } {
 	const before = printed.get(task.id);
 	const step = Math.floor(task.progress / PROGRESS_STEP);
 	const name = paint('bold', task.name || task.key);
-	let out = '';
+	let lines = '';
+	let progress: string | null = null;
 	if (!before || before.status !== task.status) {
-		if (task.status === 'running') out += `${paint('cyan', STATUS_MARK.running)} ${name} started\n`;
+		if (task.status === 'running') lines += `${paint('cyan', STATUS_MARK.running)} ${name} started\n`;
 		else if (isTerminal(task.status)) {
 			const took = formatDuration(task.duration_ms);
 			const why = task.status === 'failed' && task.error ? `: ${task.error}` : '';
 			const mark = paint(STATUS_COLOR[task.status], `${STATUS_MARK[task.status]} ${task.status}`);
-			out += `${mark} ${name}${took ? ` in ${took}` : ''}${why}\n`;
+			lines += `${mark} ${name}${took ? ` in ${took}` : ''}${why}\n`;
 		}
-	} else if (task.status === 'running' && step > before.progressStep) {
-		const message = task.message ? ` ${task.message}` : '';
-		out += `${paint('dim', `… ${task.name || task.key} ${Math.round(task.progress)}%${message}`)}\n`;
+	} else if (
+		task.status === 'running' &&
+		(live ? task.progress !== before.progress : step > before.progressStep)
+	) {
+		const message = task.message ? ` ${cleanLine(task.message)}` : '';
+		progress = `${paint('dim', `… ${task.name || task.key} ${Math.round(task.progress)}%${message}`)}\n`;
 	}
-	printed.set(task.id, { status: task.status, progressStep: Math.max(step, before?.progressStep ?? 0) });
-	return out;
+	printed.set(task.id, {
+		status: task.status,
+		progress: task.progress,
+		progressStep: Math.max(step, before?.progressStep ?? 0)
+	});
+	return { lines, progress };
+}
+
+/**
+ * Writes lines, and progress lines that a terminal redraws in place: while a task's progress
+ * line is the last thing printed, its next update overwrites it instead of adding a line.
+ */
+class ProgressLines {
+	readonly live: boolean;
+	#out: Output;
+	/** the task whose progress line is the last one printed (on a terminal) */
+	#open: string | null = null;
+
+	constructor(out: Output, env: NodeJS.ProcessEnv = process.env) {
+		this.#out = out;
+		this.live = !!out.isTTY && env.TERM !== 'dumb';
+	}
+
+	write(text: string): void {
+		if (!text) return;
+		this.#open = null;
+		this.#out.write(text);
+	}
+
+	progress(taskId: string, line: string): void {
+		if (!this.live) {
+			this.#out.write(line);
+			return;
+		}
+		// the cursor sits below the open line: go up, clear it, draw the new one
+		this.#out.write(this.#open === taskId ? `\x1b[1A\r\x1b[2K${line}` : line);
+		this.#open = taskId;
+	}
 }
 
 export function describeRun(run: WorkflowRun, paint: Paint): string {

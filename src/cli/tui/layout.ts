@@ -11,10 +11,11 @@
  *
  * Pure: the same model, size and clock give the same lines, so specs render it to a string.
  */
-import { isTerminal, type Task } from '../../lib/protocol/models';
+import { isTerminal, TASK_STATUSES, type Task } from '../../lib/protocol/models';
 import { cleanLine, formatDuration, STATUS_COLOR, STATUS_MARK, type Paint } from '../follow/format';
 import type { ConnectionView, DashboardModel } from './model';
 import { fit, progressBar, spread, width } from './text';
+import { showLine } from '../follow/workflow-lines';
 
 export interface LayoutOptions {
 	cols: number;
@@ -27,6 +28,8 @@ export interface LayoutOptions {
 }
 
 const BAR_COLS = 12;
+/** the status column fits the widest status with its mark ("! interrupted"), and a space */
+const STATUS_COLS = Math.max(...TASK_STATUSES.map((s) => width(`${STATUS_MARK[s]} ${s}`))) + 1;
 /** The list takes at most this share of the rows below the header. */
 const LIST_SHARE = 0.5;
 export const KEY_HELP = '↑↓/jk move · enter expand · c cancel · q quit';
@@ -50,7 +53,9 @@ export function renderDashboard(model: DashboardModel, options: LayoutOptions): 
 			1,
 			Math.min(Math.max(model.tasks.length, 1), Math.floor((body - 2) * LIST_SHARE))
 		);
-		lines.push(paint('dim', fit(`  ${'STATUS'.padEnd(13)}${'PROGRESS'.padEnd(BAR_COLS + 7)}TASK`, cols)));
+		lines.push(
+			paint('dim', fit(`  ${'STATUS'.padEnd(STATUS_COLS + 1)}${'PROGRESS'.padEnd(BAR_COLS + 7)}TASK`, cols))
+		);
 		lines.push(...taskList(model, cols, listRows, options));
 		lines.push(...outputPanel(model, cols, body - 1 - listRows, paint));
 	}
@@ -98,7 +103,7 @@ function taskList(model: DashboardModel, cols: number, listRows: number, options
 
 export function taskRow(task: Task, selected: boolean, cols: number, now: number, paint: Paint): string {
 	const marker = selected ? '›' : ' ';
-	const state = `${STATUS_MARK[task.status]} ${task.status}`.padEnd(12);
+	const state = `${STATUS_MARK[task.status]} ${task.status}`.padEnd(STATUS_COLS);
 	const progress = task.status === 'succeeded' ? 100 : task.progress;
 	const bar = `${progressBar(progress, BAR_COLS)} ${String(Math.round(progress)).padStart(3)}%`;
 	const elapsed =
@@ -107,7 +112,7 @@ export function taskRow(task: Task, selected: boolean, cols: number, now: number
 	const took = formatDuration(elapsed);
 	const message = task.message && !isTerminal(task.status) ? ` · ${cleanLine(task.message)}` : '';
 	const error = task.status === 'failed' && task.error ? ` · ${cleanLine(task.error)}` : '';
-	const fixed = 2 + 13 + BAR_COLS + 7;
+	const fixed = 2 + STATUS_COLS + 1 + BAR_COLS + 7;
 	const rest = spread(
 		`${task.name || task.key}${message}${error}`,
 		took ? ` ${took}` : '',
@@ -135,12 +140,17 @@ function outputPanel(model: DashboardModel, cols: number, rows: number, paint: P
 	else if (!panel || (!panel.lines.length && !panel.executionId))
 		body = [paint('dim', fit('   No output yet.', cols))];
 	else {
-		body = panel.lines.slice(-room).map((line) => {
-			const text = fit(` ${cleanLine(line.text)}`, cols);
-			if (line.stream === 'stderr') return paint('red', text);
-			// workflow commands (::progress, ::group:: …) steer the view; they are not the tool's output
-			return line.text.startsWith('::') ? paint('dim', text) : text;
-		});
+		// workflow commands read as what they mean (a group's title, an error); ::progress is the task's bar
+		const shown: string[] = [];
+		for (let i = panel.lines.length - 1; i >= 0 && shown.length < room; i--) {
+			const line = panel.lines[i];
+			const view = showLine(line.text);
+			if (!view) continue;
+			const text = fit(` ${view.text}`, cols);
+			const color = view.color ?? (line.stream === 'stderr' ? 'red' : null);
+			shown.push(color ? paint(color, text) : text);
+		}
+		body = shown.reverse();
 	}
 	return [separator, ...body.slice(0, room), ...blank(cols, room - body.length)];
 }

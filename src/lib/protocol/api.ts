@@ -83,13 +83,18 @@ import type {
 
 export const API_BASE = '/api/v1';
 
+/**
+ * 200 with status "ok" while the node can serve; 503 with status "unavailable" (and the reason)
+ * while its database cannot be reached, so a proxy routes around it.
+ */
 export interface HealthResponse {
-	status: 'ok';
+	status: 'ok' | 'unavailable';
 	version: string;
 	started_at: string;
 	uptime_s: number;
-	/** this node's name among the nodes of a cluster (ACO_NODE_ID) */
-	node_id?: string;
+	/** this node's id (ACO_NODE_ID) */
+	node?: string;
+	database?: { kind: 'sqlite' | 'postgres'; ok: boolean; error?: string };
 	/** the shared event stream's Redis (ACO_REDIS_URL); null when the bus is in-process */
 	redis?: RedisStatus | null;
 }
@@ -137,7 +142,7 @@ export interface RedisStatus {
 
 /** One node's figures as it last shared them through Redis (every 2 s, gone 10 s after it stops). */
 export interface ClusterNodeStats {
-	node_id: string;
+	node: string;
 	updated_at: string;
 	stats: RealtimeStatsResponse;
 	redis: RedisStatus | null;
@@ -239,7 +244,7 @@ export interface RealtimeStatsResponse {
 	/** clients closed with 4002 (kept for the first version of this response) */
 	slow_consumer_closes: number;
 	/** the node that answered (ACO_NODE_ID); set by the route */
-	node_id?: string;
+	node?: string;
 	/** the shared event stream's Redis; null when the bus is in-process; set by the route */
 	redis?: RedisStatus | null;
 	/** with `?scope=cluster` */

@@ -119,9 +119,15 @@ export interface WorkflowSummary {
 }
 
 /** A workflow file that could not be loaded. */
+/** A workflow file that does not load. */
 export interface WorkflowLoadError {
 	file: string;
+	/** a sentence that starts with the line it is on when there is one ("line 7: tasks.build…") */
 	reason: string;
+	/** the (first) line of the problem; null when it is not on a line (empty file, unreadable) */
+	line?: number | null;
+	/** the `name:` the file declares, when it can be read */
+	name?: string;
 }
 
 export interface ApiErrorBody {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultHubConfig, loadHubConfig, loadRedisConfig } from './config';
+import { defaultHubConfig, loadConfig, loadHubConfig, loadRedisConfig } from './config';
 
 describe('hub configuration', () => {
 	it('has the documented defaults', () => {
@@ -67,5 +67,31 @@ describe('Redis configuration', () => {
 	it('names the variable when the URL is not a Redis URL', () => {
 		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'localhost:6379' })).toThrow(/ACO_REDIS_URL/);
 		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'http://localhost:6379' })).toThrow(/redis:\/\//);
+	});
+});
+
+describe('cluster configuration', () => {
+	it('uses the embedded database and a unique node id by default', () => {
+		const a = loadConfig({}, '/srv');
+		const b = loadConfig({}, '/srv');
+		expect(a.database.url).toBeNull();
+		expect(a.nodeId).not.toBe(b.nodeId);
+		expect(a.orchestrator.leaseMs).toBe(15_000);
+	});
+
+	it('reads the database URL, node id and lease, and refuses a URL that is not PostgreSQL without echoing its password', () => {
+		const config = loadConfig(
+			{ ACO_DATABASE_URL: 'postgres://aco:pw@db/aco', ACO_NODE_ID: 'node-a', ACO_LEASE_MS: '900' },
+			'/srv'
+		);
+		expect(config).toMatchObject({
+			nodeId: 'node-a',
+			database: { url: 'postgres://aco:pw@db/aco' },
+			orchestrator: { leaseMs: 900 }
+		});
+		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).toThrow(
+			/ACO_DATABASE_URL must be a postgres:\/\/ URL/
+		);
+		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).not.toThrow(/secret/);
 	});
 });

@@ -61,6 +61,18 @@ export interface OrchestratorConfig {
 	killGraceMs: number;
 	/** lines longer than this are split into continuation lines */
 	maxLineLength: number;
+	/**
+	 * How long a node's hold on a task it runs lasts without renewal (PostgreSQL only; renewed
+	 * every third of it). A node that dies loses its tasks to another node within about this time.
+	 */
+	leaseMs: number;
+}
+
+export interface DatabaseConfig {
+	/** `postgres://…` puts the state in PostgreSQL, shared by every node; null: SQLite in `dataDir` */
+	url: string | null;
+	/** connections this node holds at most (PostgreSQL) */
+	maxConnections: number;
 }
 
 export interface RedisConfig {
@@ -107,6 +119,7 @@ export interface AcoConfig {
 	token: string | null;
 	/** this node's name among the nodes of a cluster (leases, metrics, stats); unique per process */
 	nodeId: string;
+	database: DatabaseConfig;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
 	/** the event bus and replay history shared by every node; null: in-process */
@@ -132,6 +145,8 @@ export const DEFAULT_BATCH_FLUSH_MS = 100;
 export const DEFAULT_COMPRESSION_LEVEL: CompressionLevel = 'none';
 export const DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
 export const DEFAULT_COMPRESSION_CONCURRENCY = 10;
+export const DEFAULT_LEASE_MS = 15_000;
+export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
 
 type Env = Record<string, string | undefined>;
 
@@ -191,6 +206,17 @@ export function defaultNodeId(): string {
 	return `${os.hostname()}-${randomBytes(6).toString('base64url').slice(0, 6)}`;
 }
 
+function databaseUrl(env: Env): string | null {
+	const url = env.ACO_DATABASE_URL?.trim();
+	if (!url) return null;
+	if (!/^postgres(ql)?:\/\//.test(url)) {
+		throw new Error(
+			`ACO_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database), got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`
+		);
+	}
+	return url;
+}
+
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
 	return {
@@ -200,13 +226,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		logLevel: env.ACO_LOG_LEVEL || 'info',
 		token: env.ACO_TOKEN || null,
 		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
+		database: {
+			url: databaseUrl(env),
+			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2)
+		},
 		hub: loadHubConfig(env),
 		redis: loadRedisConfig(env),
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),
 			killGraceMs: int(env, 'ACO_KILL_GRACE_MS', DEFAULT_KILL_GRACE_MS, 0),
-			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16)
+			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16),
+			leaseMs: int(env, 'ACO_LEASE_MS', DEFAULT_LEASE_MS, 300)
 		}
 	};
 }

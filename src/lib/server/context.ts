@@ -14,6 +14,7 @@ import { sharedStream } from './bus/redis/hub-stream';
 import { redisMetrics } from './bus/redis/metrics';
 import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
+import { openPgStore } from './store/pg/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
 import { createOrchestrator } from './orchestrator/orchestrator';
@@ -54,7 +55,14 @@ export async function createContext(
 	const lock = lockDataDir(config.dataDir);
 	let store: Store;
 	try {
-		store = openSqliteStore(config.dataDir);
+		store = config.database.url
+			? await openPgStore({
+					url: config.database.url,
+					node: config.nodeId,
+					maxConnections: config.database.maxConnections,
+					logger: logger.child({ component: 'store' })
+				})
+			: openSqliteStore(config.dataDir);
 	} catch (err) {
 		lock.release();
 		throw err;
@@ -72,7 +80,8 @@ export async function createContext(
 		store,
 		bus,
 		config: config.orchestrator,
-		logger: logger.child({ component: 'orchestrator' })
+		logger: logger.child({ component: 'orchestrator' }),
+		node: config.nodeId
 	});
 	await orchestrator.recover();
 	const ingest = new IngestService({ store, bus, logger: logger.child({ component: 'ingest' }) });
@@ -90,7 +99,7 @@ export async function createContext(
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
-		metricLabels: { node: config.nodeId },
+		node: config.nodeId,
 		extraMetrics: redis ? redisMetrics(() => redis.health()) : [],
 		intercept: createProducerHandler({
 			ingest,

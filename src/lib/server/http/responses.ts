@@ -4,6 +4,10 @@
  * with the matching status, so clients can branch on `code` and show `message`.
  */
 import type { ApiErrorBody } from '../../protocol/models';
+import { isStoreUnavailable } from '../store/errors';
+
+/** what a client is told to wait before retrying while the database is away */
+export const STORE_RETRY_AFTER_S = 2;
 
 export class ApiError extends Error {
 	constructor(
@@ -30,6 +34,11 @@ export function errorResponse(err: unknown): Response {
 		};
 		return json(body, err.status);
 	}
+	if (isStoreUnavailable(err)) {
+		// retryable: nothing was stored, and the node keeps trying to reach the database
+		const body: ApiErrorBody = { error: { code: err.code, message: err.message } };
+		return json(body, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) });
+	}
 	const body: ApiErrorBody = { error: { code: 'internal', message: 'The server hit an unexpected error.' } };
 	return json(body, 500);
 }
@@ -45,7 +54,7 @@ export async function handle(
 	try {
 		return await fn();
 	} catch (err) {
-		if (!(err instanceof ApiError)) onUnexpected?.(err);
+		if (!(err instanceof ApiError) && !isStoreUnavailable(err)) onUnexpected?.(err);
 		return errorResponse(err);
 	}
 }

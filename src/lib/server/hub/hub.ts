@@ -58,12 +58,12 @@ export interface HubDeps {
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
 	processMetrics?: boolean;
-	/** labels on every /metrics series (`{ node }`: rate limits, caps and counts are per node) */
-	metricLabels?: Record<string, string>;
 	/** more of this node's metrics for /metrics (the shared bus's) */
 	extraMetrics?: Metric[];
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
+	/** this node's id, the `node` label of every metric */
+	node?: string;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -116,7 +116,7 @@ export function createHub(deps: HubDeps): Hub {
 		counters,
 		live: figures.live,
 		processMetrics: deps.processMetrics,
-		labels: deps.metricLabels,
+		node: deps.node,
 		extra: deps.extraMetrics
 	});
 	const onDelivered = (ms: number) => metrics.observeLatency(ms);

@@ -44,6 +44,17 @@ describe('HubMetrics', () => {
 		expect(metrics.latencySummary()).toEqual({ count: 2, mean_ms: 15.1 });
 	});
 
+	it("labels every series with the node's id, so a cluster's scrapes tell the nodes apart", async () => {
+		const counters = createCounters();
+		counters.messagesSent = 2;
+		const metrics = new HubMetrics({ counters, live, node: 'node-b' });
+		metrics.observeLatency(1);
+		const text = await metrics.text();
+		expect(text).toContain('aco_hub_messages_sent_total{node="node-b"} 2');
+		expect(text).toContain('aco_hub_connections_rejected_total{reason="capacity",node="node-b"} 2');
+		expect(text).toContain('aco_hub_delivery_latency_seconds_count{node="node-b"} 1');
+	});
+
 	it('gives each hub its own registry, so two hubs in one process do not collide', () => {
 		expect(() => [0, 1].map(() => new HubMetrics({ counters: createCounters(), live }))).not.toThrow();
 	});

@@ -71,8 +71,8 @@ export interface HubMetricsOptions {
 	live: () => LiveFigures;
 	/** also export the process figures (CPU, memory, event loop); once per process is enough */
 	processMetrics?: boolean;
-	/** labels on every series, e.g. `{ node: 'node-a' }`: the figures are this node's */
-	labels?: Record<string, string>;
+	/** labels every series `node="…"`: each node of a cluster exports its own figures */
+	node?: string;
 	/** more metrics of this node to export beside the hub's (the shared bus's) */
 	extra?: Metric[];
 }
@@ -136,6 +136,7 @@ export class HubMetrics {
 
 	constructor(options: HubMetricsOptions) {
 		const { counters, live, registry } = { ...options, registry: this.registry };
+		if (options.node) registry.setDefaultLabels({ node: options.node });
 		for (const [name, [help, field]] of Object.entries(COUNTER_METRICS)) {
 			new Counter({
 				name,
@@ -203,7 +204,6 @@ export class HubMetrics {
 		registry.registerMetric(this.#latency as unknown as Metric);
 		if (options.processMetrics) collectDefaultMetrics({ register: registry });
 		for (const metric of options.extra ?? []) registry.registerMetric(metric);
-		if (options.labels) registry.setDefaultLabels(options.labels);
 	}
 
 	observeLatency(ms: number): void {

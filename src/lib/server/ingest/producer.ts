@@ -14,6 +14,7 @@ import {
 	type IngestAckData
 } from '../../protocol';
 import type { Logger } from '../logger';
+import { isStoreUnavailable } from '../store/errors';
 import { tokenMatches } from './auth';
 import { isIngestError } from './ingest-error';
 import type { IngestService } from './service';
@@ -112,6 +113,7 @@ async function handle(
 		return ack(peer, { kind: 'ingest.events', ...result, ...refField });
 	} catch (err) {
 		if (isIngestError(err)) return fail(peer, err.code, err.message, ref, err.status >= 500);
+		if (isStoreUnavailable(err)) return fail(peer, err.code, err.message, ref, true);
 		deps.logger.error({ err, client_id: peer.id, type: message.type }, 'producer message failed');
 		return fail(peer, 'internal', 'The server hit an unexpected error applying the message.', ref, true);
 	}

@@ -39,7 +39,13 @@ describe('the demo workflow', () => {
 			store,
 			bus,
 			logger: pino({ level: 'silent' }),
-			config: { workflowsDir: WORKFLOWS_DIR, concurrency: 4, killGraceMs: 1000, maxLineLength: 4096 }
+			config: {
+				workflowsDir: WORKFLOWS_DIR,
+				concurrency: 4,
+				killGraceMs: 1000,
+				maxLineLength: 4096,
+				leaseMs: 15_000
+			}
 		});
 		const { workflows, errors } = await orchestrator.listWorkflows();
 		expect(errors).toEqual([]);

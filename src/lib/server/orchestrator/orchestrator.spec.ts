@@ -9,7 +9,12 @@ import type { OrchestratorConfig } from '../config';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON } from './orchestrator';
-import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
+import {
+	OrchestratorClosedError,
+	WorkflowInvalidError,
+	WorkflowNotFoundError,
+	type Orchestrator
+} from './types';
 import { createStandaloneTask } from '../store/test-records';
 
 const logger = pino({ level: 'silent' });
@@ -27,6 +32,7 @@ function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } 
 		concurrency: 4,
 		killGraceMs: 300,
 		maxLineLength: 1024,
+		leaseMs: 15_000,
 		...options.config
 	};
 	orchestrator = createOrchestrator({ store: options.store ?? store, bus, config, logger });
@@ -454,10 +460,20 @@ describe('orchestrator', () => {
 		expect(ofType('task.failed')[0].data.error).toBe('internal error: disk I/O error');
 	});
 
-	it('rejects an unknown workflow and one whose file is broken', async () => {
+	it('rejects an unknown workflow listing the others, and a broken one with its file, line and problem', async () => {
+		workflow('good', 'tasks:\n  a:\n    steps: [{ run: echo hi }]\n');
 		workflow('bad', 'tasks:\n  a:\n    steps: [{ name: x }]\n');
-		await expect(orchestrator.startRun('nope')).rejects.toBeInstanceOf(WorkflowNotFoundError);
-		await expect(orchestrator.startRun('bad')).rejects.toBeInstanceOf(WorkflowNotFoundError);
+		const unknown = await orchestrator.startRun('goood').catch((err: unknown) => err);
+		expect(unknown).toBeInstanceOf(WorkflowNotFoundError);
+		expect((unknown as WorkflowNotFoundError).message).toBe(
+			'No workflow named "goood". Did you mean "good"? Workflows: bad, good.'
+		);
+		const broken = await orchestrator.startRun('bad').catch((err: unknown) => err);
+		expect(broken).toBeInstanceOf(WorkflowInvalidError);
+		expect((broken as WorkflowInvalidError).details).toMatchObject({ workflow: 'bad', line: 4 });
+		expect((broken as WorkflowInvalidError).message).toMatch(
+			/^Workflow "bad" does not load: bad\.yml line 4: tasks\.a\.steps\[0\]\.run: required$/
+		);
 	});
 
 	it('lists loadable workflows and reports the broken files', async () => {
@@ -466,7 +482,12 @@ describe('orchestrator', () => {
 		const { workflows, errors } = await orchestrator.listWorkflows();
 		expect(workflows.map((summary) => summary.name)).toEqual(['good']);
 		expect(errors).toEqual([
-			{ file: path.join(dir, 'bad.yml'), reason: 'line 4: tasks.a.steps[0].run: required' }
+			{
+				file: path.join(dir, 'bad.yml'),
+				reason: 'line 4: tasks.a.steps[0].run: required',
+				line: 4,
+				name: 'bad'
+			}
 		]);
 	});
 

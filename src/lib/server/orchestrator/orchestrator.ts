@@ -1,39 +1,34 @@
 /**
  * @module orchestrator/orchestrator
- * Runs workflows: creates a run and its tasks, starts tasks as their needs succeed (at most
- * `concurrency` at once across all runs), keeps the run's progress and ends it. Cancel and
- * shutdown stop tools through their task runners.
+ * Runs workflows on one node through the task queue (store/queue.ts): a run and its tasks are
+ * stored, the run is planned (which tasks may start), and this node claims ready tasks while it
+ * has free slots (`concurrency` per node). With PostgreSQL every node claims from the same
+ * queue, so the work of a run spreads over the nodes; with SQLite the same seam runs in process.
  *
- * Scheduling decisions are made on in-memory statuses, synchronously, so two decisions can never
- * start the same task; the store is written afterwards. Everything that changes one run's
- * records goes through that run's queue, so its events come out in the order things happened
- * (a run's last `workflow.progress` before its `workflow.completed`, never after).
+ * When a task ends, its node plans the run again (dependants become ready, blocked ones fail,
+ * progress moves, the run ends), then claims again. Cancel goes through the store: queued tasks
+ * end at once; running ones are stopped by the node holding them (a signal reaches it within a
+ * second). With a shared store each node renews leases on the tasks it runs, releases the tasks of
+ * nodes whose leases ran out (queued again where `retries` allows, interrupted otherwise), and
+ * looks for work on a timer as well as when signalled.
+ *
+ * Every write about a task this node runs is guarded by its claim, so a node that lost a task
+ * (it was too slow to renew) cannot overwrite what another node does with it. Plans of one run
+ * are serialised on a node, and by the run's row lock across nodes.
  */
-import type {
-	RunStatus,
-	Task,
-	TaskStatus,
-	WorkflowLoadError,
-	WorkflowRun,
-	WorkflowSummary
-} from '../../protocol';
+import type { WorkflowLoadError, WorkflowRun, WorkflowSummary } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
 import type { Logger } from '../logger';
+import type { ClaimedTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } from '../store/queue';
 import type { Store } from '../store/types';
-import { taskChanged, taskCreated, workflowEnded, workflowProgress } from './emit';
-import { planSchedule } from './schedule';
-import {
-	createRunState,
-	INTERRUPTED_REASON,
-	runEndPatch,
-	runProgress,
-	type RunState,
-	type TaskState
-} from './run-state';
-import { TaskRunner, type StopReason } from './task-runner';
+import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } from './emit';
+import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
+import { ClaimLostError, TaskRunner } from './task-runner';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
-import { OrchestratorClosedError, WorkflowNotFoundError, type Orchestrator } from './types';
+import type { TaskDef } from './workflow-file';
+import { OrchestratorClosedError, type Orchestrator } from './types';
+import { workflowStartError } from './workflow-errors';
 
 export { INTERRUPTED_REASON };
 
@@ -42,6 +37,21 @@ export interface OrchestratorDeps {
 	bus: EventBus;
 	config: OrchestratorConfig;
 	logger: Logger;
+	/** this node's id: who claims and holds tasks (default "local") */
+	node?: string;
+}
+
+/** why a task whose node stopped renewing its lease was released */
+export const NODE_LOST_REASON =
+	'the node running this task stopped renewing its hold on it (it died or lost the database)';
+
+export function nodeStoppedReason(node: string): string {
+	return `the node running this task (${node}) shut down`;
+}
+
+interface Running {
+	runner: TaskRunner;
+	runId: string;
 }
 
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
@@ -50,19 +60,36 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
 
 class WorkflowOrchestrator implements Orchestrator {
 	#deps: OrchestratorDeps;
+	#queue: TaskQueue;
+	#node: string;
 	#log: Logger;
-	#runs = new Map<string, RunState>();
-	#taskRuns = new Map<string, RunState>();
-	#running = 0;
+	/** tasks this node runs, by task id */
+	#running = new Map<string, Running>();
+	/** runs started here and not yet seen ending (embedded mode interrupts them on shutdown) */
+	#openRuns = new Set<string>();
+	/** per run, the tail of its plans on this node */
+	#plans = new Map<string, Promise<void>>();
+	/** runner completions and their follow-up, awaited on shutdown */
+	#work = new Set<Promise<unknown>>();
+	#pumping: Promise<void> | null = null;
+	#pumpAgain = false;
 	#closed = false;
 	#shutdown: Promise<void> | null = null;
 	/** startRun calls still writing their run's records */
 	#starting = new Set<Promise<WorkflowRun>>();
 	#reportedErrors = '[]';
+	#timers: NodeJS.Timeout[] = [];
+	#unlisten: () => void;
+	/** since when the database has answered without a failure (reaping waits a lease after one) */
+	#healthySince = Date.now();
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
+		this.#queue = deps.store.queue;
+		this.#node = deps.node ?? 'local';
 		this.#log = deps.logger.child({ module: 'orchestrator' });
+		this.#unlisten = this.#queue.onSignal((signal) => this.#onSignal(signal));
+		if (this.#queue.shared) this.#startTimers();
 	}
 
 	async listWorkflows(): Promise<{ workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }> {
@@ -88,213 +115,341 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	async #startRun(workflowName: string): Promise<WorkflowRun> {
-		const { workflows } = await loadWorkflows(this.#deps.config.workflowsDir);
+		const loaded = await loadWorkflows(this.#deps.config.workflowsDir);
 		// nothing is stored yet, so a shutdown that began meanwhile can still refuse the run
 		if (this.#closed) throw new OrchestratorClosedError();
-		const workflow = workflows.find((candidate) => candidate.name === workflowName);
-		if (!workflow) throw new WorkflowNotFoundError(workflowName);
+		const workflow = loaded.workflows.find((candidate) => candidate.name === workflowName);
+		if (!workflow) throw workflowStartError(workflowName, loaded);
 
-		const { store, bus } = this.#deps;
+		const { bus } = this.#deps;
 		const totalWeight = workflow.tasks.reduce((sum, task) => sum + task.weight, 0);
-		let run = await store.createRun({ workflow: workflow.name, total_weight: totalWeight });
-		const tasks: Task[] = [];
-		let state: RunState;
-		try {
-			for (const def of workflow.tasks) {
-				const record = await store.createTask({
-					run_id: run.id,
-					key: def.key,
-					name: def.name,
-					needs: def.needs,
-					weight: def.weight,
-					optional: def.optional,
-					step_count: def.steps.length
-				});
-				tasks.push(record);
-				taskCreated(bus, record);
-			}
-			run = await store.updateRun(run.id, { status: 'running', started_at: new Date().toISOString() });
-			workflowProgress(bus, run);
-			state = createRunState(run, workflow, tasks);
-		} catch (err) {
-			this.#log.error({ err, run_id: run.id }, 'starting a run failed');
-			// best effort: nothing is left looking queued for ever
-			const error = `could not start: ${(err as Error).message}`;
-			const finished_at = new Date().toISOString();
-			for (const task of tasks)
-				await store.updateTask(task.id, { status: 'failed', error, finished_at }).catch(() => {});
-			await store.updateRun(run.id, { status: 'failed', error, finished_at }).catch(() => {});
-			throw err;
-		}
-		this.#runs.set(run.id, state);
-		for (const task of state.tasks.values()) this.#taskRuns.set(task.record.id, state);
+		const { run, tasks } = await this.#queue.createRun(
+			{ workflow: workflow.name, total_weight: totalWeight },
+			workflow.tasks.map((def) => ({
+				run_id: null,
+				key: def.key,
+				name: def.name,
+				needs: def.needs,
+				weight: def.weight,
+				optional: def.optional,
+				step_count: def.steps.length,
+				spec: def,
+				retries: def.retries
+			}))
+		);
+		this.#openRuns.add(run.id);
+		for (const task of tasks) taskCreated(bus, task);
+		workflowProgress(bus, run);
 		this.#log.info({ run_id: run.id, workflow: workflow.name }, 'run started');
-		// a shutdown that began while this run was being stored must not leave it queued for ever
-		if (this.#closed) this.#interrupt(state);
+		await this.#plan(run.id);
 		this.#pump();
 		return run;
 	}
 
 	async cancelRun(runId: string): Promise<boolean> {
-		const state = this.#runs.get(runId);
-		if (!state || state.ended) return false;
-		state.stopping ??= 'cancelled';
-		for (const task of state.tasks.values()) this.#stopTask(state, task, 'cancelled');
-		this.#pump();
-		this.#log.info({ run_id: runId }, 'run cancelled');
+		const running = await this.#queue.stopRun(runId, 'cancelled');
+		if (running === null) return false;
+		for (const task of running) await this.#stopAnywhere(task.id, 'cancelled');
 		// queued tasks are stored as cancelled before this resolves; running ones follow when their tools exit
-		await state.queue;
+		await this.#plan(runId);
+		this.#log.info({ run_id: runId }, 'run cancelled');
 		return true;
 	}
 
 	async cancelTask(taskId: string): Promise<boolean> {
-		const state = this.#taskRuns.get(taskId);
-		const task = state && [...state.tasks.values()].find((candidate) => candidate.record.id === taskId);
-		if (!state || !task || (task.status !== 'queued' && task.status !== 'running')) return false;
-		this.#stopTask(state, task, 'cancelled');
-		this.#pump();
-		this.#log.info({ task_id: taskId }, 'task cancelled');
-		await state.queue;
-		return true;
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const holder = await this.#queue.holder(taskId);
+			if (!holder) return false;
+			if (holder.status === 'queued') {
+				const task = await this.#queue.cancelQueued(taskId, CANCELLED_BEFORE_START);
+				// claimed meanwhile: look again
+				if (!task) continue;
+				taskChanged(this.#deps.bus, task);
+				await this.#plan(holder.run_id);
+				this.#pump();
+			} else if (holder.status === 'running') {
+				await this.#stopAnywhere(taskId, 'cancelled');
+			} else {
+				return false;
+			}
+			this.#log.info({ task_id: taskId }, 'task cancelled');
+			return true;
+		}
+		return false;
 	}
 
 	async recover(): Promise<void> {
 		try {
-			const counts = await this.#deps.store.markInterrupted(INTERRUPTED_REASON);
-			if (counts.runs + counts.tasks + counts.executions > 0) {
-				this.#log.warn(counts, 'marked work left running by a previous process as interrupted');
+			if (!this.#queue.shared) {
+				// the only node: whatever a previous process left running or queued is over
+				const counts = await this.#deps.store.markInterrupted(INTERRUPTED_REASON);
+				if (counts.runs + counts.tasks + counts.executions > 0) {
+					this.#log.warn(counts, 'marked work left running by a previous process as interrupted');
+				}
+				return;
+			}
+			// other nodes may be running; only what this node id held before a restart is over
+			const released = await this.#queue.release({ node: this.#node }, nodeStoppedReason(this.#node));
+			if (released.length) {
+				this.#log.warn({ tasks: released.length }, 'released tasks this node held before it restarted');
+				await this.#afterRelease(released);
 			}
 		} catch (err) {
-			this.#log.error({ err }, 'marking interrupted work failed');
+			this.#log.error({ err }, 'recovering work left by a previous process failed');
 		}
 	}
 
 	shutdown(): Promise<void> {
 		this.#shutdown ??= (async () => {
 			this.#closed = true;
-			// a run whose records are being written joins #runs when they are, and is interrupted then
+			for (const timer of this.#timers) clearInterval(timer);
+			this.#timers = [];
+			// a run whose records are being written joins #openRuns when they are, and is stopped then
 			await Promise.allSettled([...this.#starting]);
-			const runs = [...this.#runs.values()];
-			for (const state of runs) this.#interrupt(state);
-			this.#pump();
-			await Promise.all(runs.map((state) => state.done));
-			if (runs.length > 0) this.#log.info({ runs: runs.length }, 'running work marked interrupted');
+			await this.#pumping;
+			if (!this.#queue.shared) {
+				for (const runId of [...this.#openRuns]) {
+					const running = await this.#queue.stopRun(runId, 'interrupted').catch(() => null);
+					for (const task of running ?? []) this.#running.get(task.id)?.runner.stop('interrupted');
+					await this.#plan(runId);
+				}
+			} else {
+				// hand the tasks to the other nodes first, so this node's late writes are refused
+				const released = await this.#queue
+					.release({ node: this.#node }, nodeStoppedReason(this.#node))
+					.catch((err) => {
+						this.#log.error({ err }, 'releasing this node’s tasks failed; their leases will run out');
+						return [] as ReleasedTask[];
+					});
+				for (const { runner } of this.#running.values()) runner.stop('interrupted');
+				await this.#afterRelease(released);
+				await this.#queue.leave(this.#node).catch(() => {});
+			}
+			const stopped = this.#running.size;
+			while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+			this.#unlisten();
+			if (stopped > 0) this.#log.info({ tasks: stopped }, 'running work stopped');
 		})();
 		return this.#shutdown;
 	}
 
-	#interrupt(state: RunState): void {
-		state.stopping = 'interrupted';
-		for (const task of state.tasks.values()) this.#stopTask(state, task, 'interrupted');
-	}
-
-	/** Starts what may start and ends what can no longer run, for every open run. */
+	/** Claims ready tasks while this node has free slots; one claim at a time. */
 	#pump(): void {
-		for (const state of this.#runs.values()) {
-			if (state.ended) continue;
-			const halted = this.#closed || state.stopping !== null;
-			const slots = halted ? 0 : Math.max(0, this.#deps.config.concurrency - this.#running);
-			const statuses = Object.fromEntries([...state.tasks].map(([key, task]) => [key, task.status]));
-			const plan = planSchedule(state.workflow.tasks, statuses, slots);
-
-			for (const { key, reason } of plan.blocked) {
-				const task = state.tasks.get(key)!;
-				task.status = 'failed';
-				task.blocked = true;
-				this.#enqueue(state, () => this.#endQueuedTask(task, 'failed', reason));
+		if (this.#closed) return;
+		if (this.#pumping) {
+			this.#pumpAgain = true;
+			return;
+		}
+		this.#pumping = this.#claim().finally(() => {
+			this.#pumping = null;
+			if (this.#pumpAgain) {
+				this.#pumpAgain = false;
+				this.#pump();
 			}
-			if (plan.blocked.length > 0) this.#enqueue(state, () => this.#storeProgress(state));
-			for (const key of plan.ready) this.#startTask(state, state.tasks.get(key)!);
-			if (plan.finished) {
-				state.ended = true;
-				this.#enqueue(state, () => this.#endRun(state, plan.status!));
-			}
-		}
-	}
-
-	#startTask(state: RunState, task: TaskState): void {
-		const { store, bus, config } = this.#deps;
-		task.status = 'running';
-		this.#running++;
-		const runner = new TaskRunner(
-			{ store, bus, config, logger: this.#log, interruptedReason: INTERRUPTED_REASON },
-			task.record,
-			task.def
-		);
-		task.runner = runner;
-		runner
-			.run()
-			.catch((err): Task => {
-				// run() does not reject; this only keeps the scheduler alive if that ever changes
-				this.#log.error({ err, task_id: task.record.id }, 'task runner rejected');
-				return { ...task.record, status: 'failed', error: 'internal error' };
-			})
-			.then((record) => {
-				task.record = record;
-				task.status = record.status;
-				task.runner = null;
-				this.#running--;
-				this.#enqueue(state, () => this.#storeProgress(state));
-				// the slot it frees may belong to another run, so every run is looked at
-				this.#enqueue(state, async () => this.#pump());
-			});
-	}
-
-	/** Cancels or interrupts a task: a running one through its runner, a queued one right here. */
-	#stopTask(state: RunState, task: TaskState, reason: StopReason): void {
-		if (task.status === 'running') {
-			task.runner?.stop(reason);
-		} else if (task.status === 'queued') {
-			task.status = reason;
-			const error = reason === 'interrupted' ? INTERRUPTED_REASON : 'cancelled before it started';
-			this.#enqueue(state, () => this.#endQueuedTask(task, reason, error));
-			this.#enqueue(state, () => this.#storeProgress(state));
-		}
-	}
-
-	async #endQueuedTask(task: TaskState, status: TaskStatus, error: string): Promise<void> {
-		try {
-			task.record = await this.#deps.store.updateTask(task.record.id, {
-				status,
-				error,
-				finished_at: new Date().toISOString()
-			});
-		} catch (err) {
-			this.#log.error({ err, task_id: task.record.id }, 'storing a task that will not run failed');
-			task.record = { ...task.record, status, error };
-		}
-		taskChanged(this.#deps.bus, task.record);
-	}
-
-	async #storeProgress(state: RunState): Promise<void> {
-		const { finished, progress } = runProgress(state);
-		try {
-			state.run = await this.#deps.store.updateRun(state.run.id, { progress, finished_weight: finished });
-		} catch (err) {
-			this.#log.error({ err, run_id: state.run.id }, 'storing run progress failed');
-			state.run = { ...state.run, progress, finished_weight: finished };
-		}
-		workflowProgress(this.#deps.bus, state.run);
-	}
-
-	async #endRun(state: RunState, planned: RunStatus): Promise<void> {
-		const patch = runEndPatch(state, planned);
-		try {
-			state.run = await this.#deps.store.updateRun(state.run.id, patch);
-		} catch (err) {
-			this.#log.error({ err, run_id: state.run.id }, 'storing the end of a run failed');
-			state.run = { ...state.run, ...patch };
-		}
-		workflowEnded(this.#deps.bus, state.run);
-		this.#log.info({ run_id: state.run.id, status: patch.status, error: patch.error }, 'run ended');
-		this.#runs.delete(state.run.id);
-		for (const task of state.tasks.values()) this.#taskRuns.delete(task.record.id);
-		state.resolveDone();
-	}
-
-	#enqueue(state: RunState, op: () => Promise<void>): void {
-		state.queue = state.queue.then(op).catch((err) => {
-			this.#log.error({ err, run_id: state.run.id }, 'run bookkeeping failed');
 		});
+	}
+
+	async #claim(): Promise<void> {
+		const { concurrency, leaseMs } = this.#deps.config;
+		const free = concurrency - this.#running.size;
+		if (free <= 0 || this.#closed) return;
+		let claimed: ClaimedTask[];
+		try {
+			claimed = await this.#queue.claim(this.#node, free, this.#queue.shared ? leaseMs : null);
+			this.#healthy();
+		} catch (err) {
+			this.#failed(err, 'claiming tasks failed; will try again');
+			return;
+		}
+		for (const task of claimed) this.#start(task);
+	}
+
+	#start({ task, spec, claim }: ClaimedTask): void {
+		const { store, bus, config } = this.#deps;
+		const queue = this.#queue;
+		const runId = task.run_id!;
+		const runner = new TaskRunner(
+			{
+				store,
+				bus,
+				config,
+				logger: this.#log,
+				interruptedReason: INTERRUPTED_REASON,
+				updateTask: async (id, patch) => {
+					const updated = await queue.updateClaimed(id, claim, patch);
+					if (!updated) throw new ClaimLostError(id);
+					return updated;
+				}
+			},
+			task,
+			spec as TaskDef
+		);
+		this.#running.set(task.id, { runner, runId });
+		const done = runner
+			.run()
+			.catch((err) => {
+				// run() does not reject; this only keeps the node alive if that ever changes
+				this.#log.error({ err, task_id: task.id }, 'task runner rejected');
+			})
+			.then(async () => {
+				this.#running.delete(task.id);
+				await this.#plan(runId);
+				this.#pump();
+			});
+		this.#track(done);
+	}
+
+	/** stops a running task: here, or on the node that holds it (through a signal) */
+	async #stopAnywhere(taskId: string, reason: StopReason): Promise<void> {
+		const local = this.#running.get(taskId);
+		if (local) {
+			local.runner.stop(reason);
+			return;
+		}
+		try {
+			await this.#queue.signal({ kind: 'cancel', task_id: taskId, reason });
+		} catch (err) {
+			this.#log.error({ err, task_id: taskId }, 'could not reach the node running the task');
+		}
+	}
+
+	#onSignal(signal: QueueSignal): void {
+		if (signal.kind === 'work') this.#pump();
+		else if (signal.kind === 'cancel') this.#running.get(signal.task_id)?.runner.stop(signal.reason);
+	}
+
+	/** plans a run (after anything earlier planned for it here) and announces what changed */
+	#plan(runId: string): Promise<void> {
+		const previous = this.#plans.get(runId) ?? Promise.resolve();
+		const next = previous.then(() => this.#planNow(runId));
+		this.#plans.set(runId, next);
+		void next.then(() => {
+			if (this.#plans.get(runId) === next) this.#plans.delete(runId);
+		});
+		return next;
+	}
+
+	async #planNow(runId: string): Promise<void> {
+		const { bus } = this.#deps;
+		let result;
+		try {
+			result = await this.#queue.planRun(runId, (input) => planRun(input));
+			this.#healthy();
+		} catch (err) {
+			this.#failed(err, 'planning a run failed; the next task end or sweep plans it again');
+			return;
+		}
+		if (!result) {
+			this.#openRuns.delete(runId);
+			return;
+		}
+		for (const task of result.ended) taskChanged(bus, task);
+		if (result.progressed) workflowProgress(bus, result.progressed);
+		if (result.finished) {
+			this.#openRuns.delete(runId);
+			workflowEnded(bus, result.finished);
+			const { status, error } = result.finished;
+			this.#log.info({ run_id: runId, status, error }, 'run ended');
+		}
+	}
+
+	/** announces released tasks and plans their runs */
+	async #afterRelease(released: ReleasedTask[]): Promise<void> {
+		const { bus } = this.#deps;
+		const runs = new Set<string>();
+		for (const { task, executions } of released) {
+			for (const execution of executions) toolEnded(bus, task, execution);
+			taskChanged(bus, task);
+			if (task.run_id) runs.add(task.run_id);
+		}
+		for (const runId of runs) await this.#plan(runId);
+	}
+
+	#startTimers(): void {
+		const { leaseMs } = this.#deps.config;
+		const every = (ms: number, fn: () => Promise<void>) => {
+			let busy = false;
+			const timer = setInterval(() => {
+				if (busy || this.#closed) return;
+				busy = true;
+				void fn().finally(() => (busy = false));
+			}, ms);
+			timer.unref();
+			this.#timers.push(timer);
+		};
+		every(Math.max(100, Math.floor(leaseMs / 3)), () => this.#renew());
+		every(Math.max(100, Math.floor(leaseMs / 2)), () => this.#reap());
+		// signals bring work at once; this catches what a lost signal connection missed
+		every(Math.max(100, Math.min(2_000, Math.floor(leaseMs / 2))), async () => this.#pump());
+	}
+
+	async #renew(): Promise<void> {
+		if (this.#running.size === 0) return;
+		const before = new Set(this.#running.keys());
+		let held: Set<string>;
+		try {
+			held = new Set(await this.#queue.renew(this.#node, this.#deps.config.leaseMs));
+			this.#healthy();
+		} catch (err) {
+			// tools keep running; the lease is renewed once the database answers again
+			this.#failed(err, 'renewing task leases failed; will try again');
+			return;
+		}
+		for (const id of before) {
+			const running = this.#running.get(id);
+			if (!running || held.has(id)) continue;
+			// another node took it over (this node was too slow to renew): stop the tool
+			this.#log.warn({ task_id: id }, 'lost the hold on a running task; stopping its tool');
+			running.runner.stop('interrupted');
+		}
+	}
+
+	async #reap(): Promise<void> {
+		// after an outage every node renews first: its tasks must not look abandoned to the others
+		if (Date.now() - this.#healthySince < this.#deps.config.leaseMs) return;
+		let released: ReleasedTask[];
+		let stalled: string[];
+		try {
+			released = await this.#queue.release({ expired: true }, NODE_LOST_REASON);
+			stalled = await this.#queue.stalledRuns(this.#deps.config.leaseMs);
+		} catch (err) {
+			this.#failed(err, 'looking for abandoned tasks failed; will try again');
+			return;
+		}
+		for (const runId of stalled) {
+			this.#log.warn(
+				{ run_id: runId },
+				'a run was left unplanned (its node died while starting it); planning it'
+			);
+			await this.#plan(runId);
+		}
+		if (released.length === 0) {
+			if (stalled.length) this.#pump();
+			return;
+		}
+		for (const item of released) {
+			this.#log.warn(
+				{ task_id: item.task.id, node: item.node, requeued: item.requeued },
+				item.requeued
+					? 'a node stopped renewing a task; it starts again'
+					: 'a node stopped renewing a task; it is interrupted'
+			);
+		}
+		await this.#afterRelease(released);
+		this.#pump();
+	}
+
+	#healthy(): void {
+		if (this.#healthySince === Infinity) this.#healthySince = Date.now();
+	}
+
+	#failed(err: unknown, message: string): void {
+		this.#healthySince = Infinity;
+		this.#log.warn({ err: (err as Error)?.message ?? String(err) }, message);
+	}
+
+	#track(promise: Promise<unknown>): void {
+		this.#work.add(promise);
+		void promise.finally(() => this.#work.delete(promise));
 	}
 }

@@ -1,43 +1,62 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus, WorkflowRun } from '../../protocol';
-import { createRunState, INTERRUPTED_REASON, runEndPatch, runProgress, type RunState } from './run-state';
-import type { WorkflowDef } from './workflow-file';
+import type { StopReason } from '../store/queue';
+import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun, runEndPatch, runProgress } from './run-state';
 
-const workflow: WorkflowDef = {
-	name: 'w',
-	description: null,
-	file: '/w.yml',
-	tasks: [
-		{ key: 'setup', name: 'setup', needs: [], optional: false, weight: 1, steps: [] },
-		{ key: 'build', name: 'build', needs: ['setup'], optional: false, weight: 3, steps: [] },
-		{ key: 'lint', name: 'lint', needs: [], optional: true, weight: 1, steps: [] }
-	]
-};
+const DEFS = [
+	{ key: 'setup', needs: [], optional: false, weight: 1 },
+	{ key: 'build', needs: ['setup'], optional: false, weight: 3 },
+	{ key: 'lint', needs: [], optional: true, weight: 1 }
+];
 
-const run = { id: 'run_1', total_weight: 5, started_at: '2026-01-01T00:00:00.000Z' } as WorkflowRun;
+const run = {
+	id: 'run_1',
+	total_weight: 5,
+	progress: 0,
+	finished_weight: 0,
+	started_at: '2026-01-01T00:00:00.000Z'
+} as WorkflowRun;
 
-function state(statuses: Record<string, TaskStatus>, blocked: string[] = []): RunState {
-	const tasks = workflow.tasks.map(
-		(def) => ({ id: `task_${def.key}`, key: def.key, status: 'queued' }) as Task
+/** the run's tasks; a task named in `started` has a start time (failed by itself, not blocked) */
+function tasks(statuses: Record<string, TaskStatus>, started: string[] = Object.keys(statuses)): Task[] {
+	return DEFS.map(
+		(def) =>
+			({
+				...def,
+				id: `task_${def.key}`,
+				name: def.key,
+				status: statuses[def.key] ?? 'queued',
+				started_at: started.includes(def.key) ? '2026-01-01T00:00:01.000Z' : null
+			}) as unknown as Task
 	);
-	const result = createRunState(run, workflow, tasks);
-	for (const [key, status] of Object.entries(statuses)) result.tasks.get(key)!.status = status;
-	for (const key of blocked) result.tasks.get(key)!.blocked = true;
-	return result;
+}
+
+function plan(
+	statuses: Record<string, TaskStatus>,
+	options: { stopping?: StopReason; ready?: string[] } = {}
+) {
+	return planRun(
+		{
+			run,
+			stopping: options.stopping ?? null,
+			tasks: tasks(statuses).map((task) => ({ task, ready: options.ready?.includes(task.key) ?? false }))
+		},
+		new Date('2026-01-01T00:00:02.500Z')
+	);
 }
 
 describe('runProgress', () => {
 	it('counts the weight of succeeded, failed and cancelled tasks', () => {
-		expect(runProgress(state({}))).toEqual({ finished: 0, progress: 0 });
-		expect(runProgress(state({ setup: 'succeeded', build: 'running' }))).toEqual({
+		expect(runProgress(tasks({}), 5)).toEqual({ finished: 0, progress: 0 });
+		expect(runProgress(tasks({ setup: 'succeeded', build: 'running' }), 5)).toEqual({
 			finished: 1,
 			progress: 20
 		});
-		expect(runProgress(state({ setup: 'succeeded', build: 'failed', lint: 'cancelled' }))).toEqual({
+		expect(runProgress(tasks({ setup: 'succeeded', build: 'failed', lint: 'cancelled' }), 5)).toEqual({
 			finished: 5,
 			progress: 100
 		});
-		expect(runProgress(state({ setup: 'interrupted' })).finished).toBe(0);
+		expect(runProgress(tasks({ setup: 'interrupted' }), 5).finished).toBe(0);
 	});
 });
 
@@ -46,7 +65,13 @@ describe('runEndPatch', () => {
 
 	it('ends a successful run with its duration and no error', () => {
 		expect(
-			runEndPatch(state({ setup: 'succeeded', build: 'succeeded', lint: 'failed' }), 'succeeded', now)
+			runEndPatch(
+				run,
+				tasks({ setup: 'succeeded', build: 'succeeded', lint: 'failed' }),
+				'succeeded',
+				null,
+				now
+			)
 		).toEqual({
 			status: 'succeeded',
 			progress: 100,
@@ -57,30 +82,74 @@ describe('runEndPatch', () => {
 		});
 	});
 
-	it('names the task that failed by itself rather than its dependants', () => {
+	it('names the task that failed by itself rather than its dependants, which never started', () => {
 		const patch = runEndPatch(
-			state({ setup: 'failed', build: 'failed', lint: 'succeeded' }, ['build']),
+			run,
+			tasks({ setup: 'failed', build: 'failed', lint: 'succeeded' }, ['setup', 'lint']),
 			'failed',
+			null,
 			now
 		);
 		expect(patch.error).toBe("task 'setup' failed");
 	});
 
 	it('says cancelled or interrupted when the run was stopped, unless everything had succeeded', () => {
-		const cancelled = state({ setup: 'cancelled', build: 'cancelled', lint: 'cancelled' });
-		cancelled.stopping = 'cancelled';
-		expect(runEndPatch(cancelled, 'cancelled', now)).toMatchObject({
+		const cancelled = tasks({ setup: 'cancelled', build: 'cancelled', lint: 'cancelled' });
+		expect(runEndPatch(run, cancelled, 'cancelled', 'cancelled', now)).toMatchObject({
 			status: 'cancelled',
 			error: 'cancelled'
 		});
-		const interrupted = state({ setup: 'succeeded', build: 'interrupted', lint: 'failed' });
-		interrupted.stopping = 'interrupted';
-		expect(runEndPatch(interrupted, 'interrupted', now)).toMatchObject({
+		const interrupted = tasks({ setup: 'succeeded', build: 'interrupted', lint: 'failed' });
+		expect(runEndPatch(run, interrupted, 'interrupted', 'interrupted', now)).toMatchObject({
 			status: 'interrupted',
 			error: INTERRUPTED_REASON
 		});
-		const late = state({ setup: 'succeeded', build: 'succeeded', lint: 'succeeded' });
-		late.stopping = 'cancelled';
-		expect(runEndPatch(late, 'succeeded', now).status).toBe('succeeded');
+		const late = tasks({ setup: 'succeeded', build: 'succeeded', lint: 'succeeded' });
+		expect(runEndPatch(run, late, 'succeeded', 'cancelled', now).status).toBe('succeeded');
+	});
+});
+
+describe('planRun', () => {
+	it('readies every task whose needs are met, once, and leaves progress alone when nothing ended', () => {
+		expect(plan({})).toEqual({ ready: ['task_setup', 'task_lint'], end: [], progress: null, finish: null });
+		expect(plan({}, { ready: ['setup'] }).ready).toEqual(['task_lint']);
+		expect(plan({ setup: 'succeeded', lint: 'running' }).ready).toEqual(['task_build']);
+	});
+
+	it('fails what needs a failed task, moves progress and ends the run naming the cause', () => {
+		const result = plan({ setup: 'failed', lint: 'succeeded' });
+		expect(result.end).toEqual([
+			{ id: 'task_build', status: 'failed', error: "needs 'setup', which failed" }
+		]);
+		expect(result.progress).toEqual({ progress: 100, finished_weight: 5 });
+		expect(result.finish).toMatchObject({
+			status: 'failed',
+			error: "task 'setup' failed",
+			duration_ms: 2500
+		});
+	});
+
+	it('ends the queued tasks of a stopping run with its reason and ends the run once nothing runs', () => {
+		const cancelling = plan({ setup: 'running' }, { stopping: 'cancelled' });
+		expect(cancelling.ready).toEqual([]);
+		expect(cancelling.end).toEqual([
+			{ id: 'task_build', status: 'cancelled', error: CANCELLED_BEFORE_START },
+			{ id: 'task_lint', status: 'cancelled', error: CANCELLED_BEFORE_START }
+		]);
+		expect(cancelling.finish).toBeNull();
+		const interrupted = plan({ setup: 'interrupted' }, { stopping: 'interrupted' });
+		expect(interrupted.end.map((end) => [end.status, end.error])).toEqual([
+			['interrupted', INTERRUPTED_REASON],
+			['interrupted', INTERRUPTED_REASON]
+		]);
+		expect(interrupted.finish).toMatchObject({ status: 'interrupted', error: INTERRUPTED_REASON });
+	});
+
+	it('interrupts the run when a task whose node died cannot start again', () => {
+		const result = plan({ setup: 'interrupted', lint: 'succeeded' });
+		expect(result.end).toEqual([
+			{ id: 'task_build', status: 'failed', error: "needs 'setup', which was interrupted" }
+		]);
+		expect(result.finish).toMatchObject({ status: 'interrupted' });
 	});
 });

@@ -11,7 +11,8 @@ import type { Store, TaskPatch } from '../store/types';
 import { taskProgress } from './emit';
 
 export interface TaskProgressOptions {
-	store: Store;
+	/** only its updateTask is used: the task runner hands in the claim-guarded one */
+	store: Pick<Store, 'updateTask'>;
 	bus: EventBus;
 	logger: Logger;
 	task: Task;

@@ -39,7 +39,7 @@ async function setupRunner(
 	steps: StepDef[],
 	target: Store = store
 ): Promise<{ runner: TaskRunner; task: Task }> {
-	const def: TaskDef = { key: 't', name: 't', needs: [], optional: false, weight: 1, steps };
+	const def: TaskDef = { key: 't', name: 't', needs: [], optional: false, weight: 1, retries: 0, steps };
 	const task = await createStandaloneTask(store, { step_count: steps.length });
 	const deps = {
 		store: target,

@@ -6,6 +6,7 @@
  * as a failed task with a reason, and the returned record always has a final status.
  */
 import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
+import type { TaskPatch } from '../store/types';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
 import type { Logger } from '../logger';
@@ -26,12 +27,25 @@ export interface TaskRunnerDeps {
 	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'>;
 	/** the error a task stopped by a shutdown is left with */
 	interruptedReason: string;
+	/**
+	 * Writes the task's own record (default: store.updateTask). The orchestrator hands in one that
+	 * writes only while this node still holds the task and throws ClaimLostError otherwise.
+	 */
+	updateTask?: (id: string, patch: TaskPatch) => Promise<Task>;
+}
+
+/** The node no longer holds the task (its lease ran out and another node took it over). */
+export class ClaimLostError extends Error {
+	constructor(taskId: string) {
+		super(`this node no longer holds task ${taskId}; another node has taken it over`);
+	}
 }
 
 type StepOutcome = { status: ExecutionStatus; error: string | null };
 
 export class TaskRunner {
 	#deps: TaskRunnerDeps;
+	#updateTask: (id: string, patch: TaskPatch) => Promise<Task>;
 	#def: TaskDef;
 	#task: Task;
 	#log: Logger;
@@ -43,6 +57,7 @@ export class TaskRunner {
 
 	constructor(deps: TaskRunnerDeps, task: Task, def: TaskDef) {
 		this.#deps = deps;
+		this.#updateTask = deps.updateTask ?? ((id, patch) => deps.store.updateTask(id, patch));
 		this.#task = task;
 		this.#def = def;
 		this.#log = deps.logger.child({ task_id: task.id, task: def.key });
@@ -60,6 +75,10 @@ export class TaskRunner {
 		try {
 			outcome = await this.#runSteps();
 		} catch (err) {
+			if (err instanceof ClaimLostError) {
+				this.#tool?.cancel();
+				return this.#task;
+			}
 			this.#log.error({ err }, 'task failed on an internal error');
 			outcome = { status: 'failed', error: `internal error: ${(err as Error)?.message ?? String(err)}` };
 		}
@@ -67,12 +86,13 @@ export class TaskRunner {
 	}
 
 	async #runSteps(): Promise<{ status: TaskStatus; error: string | null }> {
-		const { store, bus } = this.#deps;
+		const { bus } = this.#deps;
 		if (this.#stop) return this.#stopped();
 		const startedAt = new Date().toISOString();
-		this.#task = await store.updateTask(this.#task.id, { status: 'running', started_at: startedAt });
+		this.#task = await this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt });
 		taskChanged(bus, this.#task);
-		this.#progress = new TaskProgress({ store, bus, logger: this.#log, task: this.#task });
+		const updateTask = this.#updateTask;
+		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
 
 		const steps = this.#def.steps;
 		for (const [index, step] of steps.entries()) {
@@ -186,7 +206,7 @@ export class TaskRunner {
 		const now = new Date();
 		const startedAt = this.#task.started_at;
 		try {
-			this.#task = await this.#deps.store.updateTask(this.#task.id, {
+			this.#task = await this.#updateTask(this.#task.id, {
 				status,
 				error,
 				finished_at: now.toISOString(),
@@ -194,6 +214,11 @@ export class TaskRunner {
 				...(status === 'succeeded' ? { progress: 100 } : {})
 			});
 		} catch (err) {
+			if (err instanceof ClaimLostError) {
+				// another node owns the task's record now; what this node saw is no longer news
+				this.#log.warn({ status }, 'the task was taken over by another node; its end here is not stored');
+				return this.#task;
+			}
 			this.#log.error({ err, status }, 'storing the final task status failed');
 			this.#task = { ...this.#task, status, error, finished_at: now.toISOString() };
 		}

@@ -19,13 +19,7 @@ export interface Orchestrator {
 	shutdown(): Promise<void>;
 }
 
-/** Thrown by startRun for a workflow that does not exist or does not load. */
-export class WorkflowNotFoundError extends Error {
-	readonly code = 'workflow_not_found';
-	constructor(name: string) {
-		super(`No workflow named "${name}"`);
-	}
-}
+export { WorkflowInvalidError, WorkflowNotFoundError } from './workflow-errors';
 
 /** Thrown by startRun once shutdown has begun; the REST API answers it with 503. */
 export class OrchestratorClosedError extends Error {

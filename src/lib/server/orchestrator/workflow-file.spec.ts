@@ -29,6 +29,7 @@ tasks:
     needs: [setup]
     optional: true
     weight: 2
+    retries: 2
     steps:
       - name: compile
         run: node
@@ -51,6 +52,7 @@ tasks:
 					needs: [],
 					optional: false,
 					weight: 1,
+					retries: 0,
 					steps: [
 						{ name: 'npm ci', command: 'sh', args: ['-c', 'npm ci'], cwd: '/flows', env: {}, timeoutMs: null }
 					]
@@ -61,6 +63,7 @@ tasks:
 					needs: ['setup'],
 					optional: true,
 					weight: 2,
+					retries: 2,
 					steps: [
 						{
 							name: 'compile',
@@ -111,6 +114,13 @@ tasks:
 		expect(reason(parseWorkflowFile(text, FILE))).toBe(
 			'line 5: tasks.build.steps[0].timeout: must be a number'
 		);
+	});
+
+	it('reports retries that are not a small whole number', () => {
+		const text = 'tasks:\n  build:\n    retries: 1.5\n    steps:\n      - run: make\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 3: tasks\.build\.retries: /);
+		const many = 'tasks:\n  build:\n    retries: 99\n    steps:\n      - run: make\n';
+		expect(reason(parseWorkflowFile(many, FILE))).toMatch(/^line 3: tasks\.build\.retries: .*10/);
 	});
 
 	it('reports a need that names no task', () => {

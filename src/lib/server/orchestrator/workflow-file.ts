@@ -27,6 +27,8 @@ export interface TaskDef {
 	needs: string[];
 	optional: boolean;
 	weight: number;
+	/** times the task starts again on another node when the node running it dies or shuts down */
+	retries: number;
 	steps: StepDef[];
 }
 
@@ -44,6 +46,8 @@ export type ParseResult = { ok: true; workflow: WorkflowDef } | { ok: false; err
 /** Names go into URLs (`/workflows/{name}/runs`), so they stay plain. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** a task started more often than this is better fixed than retried */
+export const MAX_RETRIES = 10;
 /** shown issues per file; the rest are counted */
 const MAX_REASONS = 3;
 /** a step without a name is shown by its command line, cut to this length */
@@ -65,6 +69,7 @@ const taskSchema = z.strictObject({
 	needs: z.union([z.string(), z.array(z.string())]).optional(),
 	optional: z.boolean().optional(),
 	weight: z.number().positive().optional(),
+	retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 	steps: z.array(stepSchema).min(1)
 });
 
@@ -82,21 +87,28 @@ type PathKey = string | number;
  * @example parseWorkflowFile(fs.readFileSync(file, 'utf8'), file)
  */
 export function parseWorkflowFile(text: string, file: string): ParseResult {
-	const fail = (reason: string): ParseResult => ({ ok: false, error: { file, reason } });
+	let declared: string | null = null;
+	const fail = (reason: string, line: number | null = null): ParseResult => ({
+		ok: false,
+		error: { file, reason, line, ...(declared ? { name: declared } : {}) }
+	});
 	const lineCounter = new LineCounter();
 	const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
 	if (doc.errors.length > 0) {
 		const err = doc.errors[0];
-		const line = err.linePos?.[0].line;
+		const line = err.linePos?.[0].line ?? null;
 		const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-		return fail(line ? `line ${line}: ${message}` : message);
+		return fail(line ? `line ${line}: ${message}` : message, line);
 	}
 	const input: unknown = doc.toJS();
+	const name = (input as { name?: unknown } | null)?.name;
+	if (typeof name === 'string' && NAME_PATTERN.test(name)) declared = name;
 	if (input === null || input === undefined) return fail('the file is empty');
 	if (!isMap(doc.contents)) return fail("expected a mapping with 'name' and 'tasks' at the top");
 
 	const parsed = workflowSchema.safeParse(input);
 	if (!parsed.success) {
+		let first: number | null = null;
 		const reasons = parsed.error.issues.map((issue) => {
 			// an unknown key is shown where it is written, not where its mapping starts
 			const at = [
@@ -104,25 +116,33 @@ export function parseWorkflowFile(text: string, file: string): ParseResult {
 				...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])
 			];
 			const where = lineOf(doc, lineCounter, at);
+			first ??= where;
 			const text = `${describePath(issue.path as PathKey[])}: ${describeIssue(issue, input)}`;
 			return where ? `line ${where}: ${text}` : text;
 		});
-		return fail(joinReasons(reasons));
+		return fail(joinReasons(reasons), first);
 	}
 
-	const name = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
-	if (!NAME_PATTERN.test(name)) {
-		return fail(`name: "${name}" (from the file name) must use letters, digits, '.', '_' or '-'; set 'name'`);
+	const workflowName = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
+	if (!NAME_PATTERN.test(workflowName)) {
+		return fail(
+			`name: "${workflowName}" (from the file name) must use letters, digits, '.', '_' or '-'; set 'name'`
+		);
 	}
 	const tasks = toTaskDefs(parsed.data, path.dirname(file));
+	let firstProblem: number | null = null;
 	const graphProblems = checkGraph(tasks).map((problem) => {
 		const where = lineOf(doc, lineCounter, problem.path);
+		firstProblem ??= where;
 		return where ? `line ${where}: ${problem.reason}` : problem.reason;
 	});
-	if (graphProblems.length > 0) return fail(joinReasons(graphProblems));
+	if (graphProblems.length > 0) return fail(joinReasons(graphProblems), firstProblem);
 	if (tasks.length === 0) return fail('tasks: a workflow needs at least one task');
 
-	return { ok: true, workflow: { name, description: parsed.data.description ?? null, file, tasks } };
+	return {
+		ok: true,
+		workflow: { name: workflowName, description: parsed.data.description ?? null, file, tasks }
+	};
 }
 
 function toTaskDefs(raw: RawWorkflow, dir: string): TaskDef[] {
@@ -132,6 +152,7 @@ function toTaskDefs(raw: RawWorkflow, dir: string): TaskDef[] {
 		needs: typeof task.needs === 'string' ? [task.needs] : (task.needs ?? []),
 		optional: task.optional ?? false,
 		weight: task.weight ?? 1,
+		retries: task.retries ?? 0,
 		steps: task.steps.map((step) => {
 			// a command line without args goes through the shell, like `run:` in GitHub Actions
 			const shell = step.args === undefined;

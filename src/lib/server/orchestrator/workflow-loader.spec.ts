@@ -39,8 +39,12 @@ describe('loadWorkflows', () => {
 		const { workflows, errors } = await loadWorkflows(dir);
 		expect(workflows.map((workflow) => workflow.name)).toEqual(['good']);
 		expect(errors).toEqual([
-			{ file: path.join(dir, 'broken.yml'), reason: 'line 4: tasks.build.steps[0].run: required' },
-			{ file: path.join(dir, 'syntax.yml'), reason: expect.stringMatching(/^line \d+: /) }
+			{ file: path.join(dir, 'broken.yml'), reason: 'line 4: tasks.build.steps[0].run: required', line: 4 },
+			{
+				file: path.join(dir, 'syntax.yml'),
+				reason: expect.stringMatching(/^line \d+: /),
+				line: expect.any(Number)
+			}
 		]);
 	});
 

@@ -13,44 +13,79 @@ import { toLogLine } from './rows';
 import type { Statements } from './statements';
 import type { LogPage, LogPageQuery } from './types';
 
+type Awaitable<T> = T | Promise<T>;
+
+/** The reads a page is made of; each store answers them from its own indexes. */
+export interface LogPageReads {
+	/** the highest line number stored (0 for none) */
+	lastLine(executionId: string): Awaitable<number>;
+	/** lines stored of one stream */
+	streamCount(executionId: string, stream: LogStream): Awaitable<number>;
+	/** the first line numbered ≥ n, with its stream and rank in it */
+	firstLineFrom(
+		executionId: string,
+		n: number
+	): Awaitable<{ n: number; stream: string; sn: number } | undefined>;
+	/** lines numbered > after, in order */
+	readLines(executionId: string, after: number, limit: number): Awaitable<LogLine[]>;
+	/** lines of one stream ranked ≥ rank, in order */
+	readStreamLines(executionId: string, stream: LogStream, rank: number, limit: number): Awaitable<LogLine[]>;
+}
+
+/** the SQLite store's reads, from its prepared statements */
+export function sqlitePageReads(stmt: Statements): LogPageReads {
+	return {
+		lastLine: (id) => stmt.lastLine.get(id) ?? 0,
+		streamCount: (id, stream) => stmt.streamCount.get(id, stream) ?? 0,
+		firstLineFrom: (id, n) => stmt.firstLineFrom.get(id, n),
+		readLines: (id, after, limit) => stmt.readLines.all(id, after, limit).map(toLogLine),
+		readStreamLines: (id, stream, rank, limit) =>
+			stmt.readStreamLines.all(id, stream, rank, limit).map(toLogLine)
+	};
+}
+
 function clampLimit(limit: number | undefined): number {
 	if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LOG_PAGE_LINES;
 	return Math.min(MAX_LOG_PAGE_LINES, Math.max(1, Math.floor(limit)));
 }
 
-export function readLogPage(stmt: Statements, executionId: string, query: LogPageQuery = {}): LogPage {
+export async function readLogPage(
+	reads: LogPageReads,
+	executionId: string,
+	query: LogPageQuery = {}
+): Promise<LogPage> {
 	const limit = clampLimit(query.limit);
-	const lastLine = stmt.lastLine.get(executionId) ?? 0;
+	const lastLine = await reads.lastLine(executionId);
 	const stream = query.stream ?? 'both';
-	if (stream === 'both') return bothStreams(stmt, executionId, lastLine, limit, query);
-	return oneStream(stmt, executionId, stream, lastLine, limit, query);
+	if (stream === 'both') return bothStreams(reads, executionId, lastLine, limit, query);
+	return oneStream(reads, executionId, stream, lastLine, limit, query);
 }
 
-function bothStreams(
-	stmt: Statements,
+async function bothStreams(
+	reads: LogPageReads,
 	executionId: string,
 	lastLine: number,
 	limit: number,
 	query: LogPageQuery
-): LogPage {
+): Promise<LogPage> {
 	let from: number;
 	if (query.tail !== undefined) from = Math.max(1, lastLine - Math.max(0, query.tail) + 1);
 	else if (query.index !== undefined) from = Math.max(0, query.index) + 1;
 	else from = Math.max(1, query.from ?? 1);
 	const pageLimit = query.tail !== undefined ? Math.min(limit, Math.max(0, query.tail)) : limit;
-	const lines = pageLimit > 0 ? stmt.readLines.all(executionId, from - 1, pageLimit).map(toLogLine) : [];
+	const lines = pageLimit > 0 ? await reads.readLines(executionId, from - 1, pageLimit) : [];
 	return { total: lastLine, last_line: lastLine, first_index: lines.length ? lines[0].n - 1 : null, lines };
 }
 
-function oneStream(
-	stmt: Statements,
+async function oneStream(
+	reads: LogPageReads,
 	executionId: string,
 	stream: LogStream,
 	lastLine: number,
 	limit: number,
 	query: LogPageQuery
-): LogPage {
-	const total = stmt.streamCount.get(executionId, stream) ?? 0;
+): Promise<LogPage> {
+	const total = await reads.streamCount(executionId, stream);
 	let rank: number;
 	let pageLimit = limit;
 	if (query.tail !== undefined) {
@@ -60,18 +95,23 @@ function oneStream(
 	} else if (query.index !== undefined) {
 		rank = Math.max(0, query.index) + 1;
 	} else {
-		rank = rankFrom(stmt, executionId, stream, Math.max(1, query.from ?? 1));
+		rank = await rankFrom(reads, executionId, stream, Math.max(1, query.from ?? 1));
 	}
 	let lines: LogLine[] = [];
 	if (pageLimit > 0 && rank <= total) {
-		lines = stmt.readStreamLines.all(executionId, stream, rank, pageLimit).map(toLogLine);
+		lines = await reads.readStreamLines(executionId, stream, rank, pageLimit);
 	}
 	return { total, last_line: lastLine, first_index: lines.length ? rank - 1 : null, lines };
 }
 
 /** the rank in `stream` of its first line numbered ≥ from (past the end when there is none) */
-function rankFrom(stmt: Statements, executionId: string, stream: LogStream, from: number): number {
-	const at = stmt.firstLineFrom.get(executionId, from);
+export async function rankFrom(
+	reads: Pick<LogPageReads, 'firstLineFrom'>,
+	executionId: string,
+	stream: LogStream,
+	from: number
+): Promise<number> {
+	const at = await reads.firstLineFrom(executionId, from);
 	if (!at) return Number.MAX_SAFE_INTEGER;
 	return at.stream === stream ? at.sn : at.n - at.sn + 1;
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine, LogStream } from '../../protocol';
-import { openSqliteStore } from './sqlite-store';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
 import type { Store } from './types';
 
@@ -10,12 +10,13 @@ function line(n: number, text: string, partial = false, stream: LogStream = 'std
 	return partial ? { n, stream, ts: TS, text, partial } : { n, stream, ts: TS, text };
 }
 
-describe('progress runs recorded at ingest', () => {
+describe.each(STORE_KINDS)('%s store: progress runs recorded at ingest', (kind) => {
+	const backend = useStoreBackend(kind);
 	let store: Store;
 	let executionId: string;
 
 	beforeEach(async () => {
-		store = openSqliteStore('', { filename: ':memory:' });
+		store = await backend.open();
 		const task = await createStandaloneTask(store);
 		executionId = (await createTestExecution(store, task.id)).id;
 	});

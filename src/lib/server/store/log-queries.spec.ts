@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { LogSearcher } from './log-search';
-import { openSqliteStore } from './sqlite-store';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
 import type { Store } from './types';
 
@@ -15,12 +15,13 @@ function mixed(count: number, text = (n: number) => `line ${n}`, from = 1): LogL
 	});
 }
 
-describe('log pages, outline and search', () => {
+describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => {
+	const backend = useStoreBackend(kind);
 	let store: Store;
 	let executionId: string;
 
 	beforeEach(async () => {
-		store = openSqliteStore('', { filename: ':memory:' });
+		store = await backend.open();
 		const task = await createStandaloneTask(store);
 		executionId = (await createTestExecution(store, task.id)).id;
 	});

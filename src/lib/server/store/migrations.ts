@@ -164,6 +164,24 @@ export const MIGRATIONS: readonly Migration[] = [
 			);
 			CREATE INDEX ingest_keys_task ON ingest_keys (task_id);
 		`
+	},
+	{
+		version: 5,
+		name: 'the task queue',
+		// the same seam as PostgreSQL's (store/queue.ts): what to run, when it became claimable,
+		// who holds it; SQLite has one node, so leases stay empty
+		up: `
+			ALTER TABLE runs ADD COLUMN stopping TEXT;
+			ALTER TABLE tasks ADD COLUMN spec TEXT;
+			ALTER TABLE tasks ADD COLUMN ord INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE tasks ADD COLUMN ready_at TEXT;
+			ALTER TABLE tasks ADD COLUMN node TEXT;
+			ALTER TABLE tasks ADD COLUMN lease_until TEXT;
+			ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE tasks ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+			CREATE INDEX tasks_ready ON tasks (ready_at, ord, id) WHERE status = 'queued' AND ready_at IS NOT NULL;
+			CREATE INDEX tasks_held ON tasks (node) WHERE status = 'running' AND node IS NOT NULL;
+		`
 	}
 ];
 

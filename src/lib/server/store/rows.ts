@@ -28,14 +28,18 @@ export const LOG_COLUMNS = 'n, stream, ts, text, partial';
 
 export type RunRow = WorkflowRun;
 
+/** SQLite keeps lists as JSON text and flags as 0/1; PostgreSQL hands back parsed `jsonb` and booleans */
 export interface TaskRow extends Omit<Task, 'needs' | 'optional'> {
-	needs: string;
-	optional: number;
+	needs: string | string[];
+	optional: number | boolean;
 }
 
 export interface ExecutionRow extends Omit<Execution, 'args'> {
-	args: string;
+	args: string | string[];
 }
+
+const list = (value: string | string[]): string[] =>
+	typeof value === 'string' ? (JSON.parse(value) as string[]) : value;
 
 export interface LogRow {
 	n: number;
@@ -78,9 +82,9 @@ export function toTask(row: TaskRow): Task {
 		status: row.status as TaskStatus,
 		progress: row.progress,
 		message: row.message,
-		needs: JSON.parse(row.needs) as string[],
+		needs: list(row.needs),
 		weight: row.weight,
-		optional: row.optional !== 0,
+		optional: row.optional === true || row.optional === 1,
 		step_count: row.step_count,
 		created_at: row.created_at,
 		started_at: row.started_at,
@@ -97,7 +101,7 @@ export function toExecution(row: ExecutionRow): Execution {
 		step: row.step,
 		name: row.name,
 		command: row.command,
-		args: JSON.parse(row.args) as string[],
+		args: list(row.args),
 		cwd: row.cwd,
 		status: row.status as ExecutionStatus,
 		exit_code: row.exit_code,

@@ -11,8 +11,9 @@ import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowR
 import { newId } from '../ids';
 import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
-import { readLogPage } from './log-pages';
+import { readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
+import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
 import type {
@@ -96,6 +97,7 @@ function rethrowMissingParent(err: unknown, what: string): never {
 }
 
 class SqliteStore implements Store {
+	readonly queue: SqliteQueue;
 	#db: Database.Database;
 	#stmt: Statements;
 	#closed = false;
@@ -106,6 +108,7 @@ class SqliteStore implements Store {
 
 	constructor(db: Database.Database) {
 		this.#db = db;
+		this.queue = new SqliteQueue(db, () => this.#assertOpen());
 		const stmt = (this.#stmt = prepareStatements(db));
 		this.#appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
 			if (!stmt.executionExists.get(executionId)) throw new Error(`execution ${executionId} not found`);
@@ -374,7 +377,7 @@ class SqliteStore implements Store {
 
 	async readLogPage(executionId: string, query: LogPageQuery = {}): Promise<LogPage> {
 		this.#assertOpen();
-		return readLogPage(this.#stmt, executionId, query);
+		return readLogPage(sqlitePageReads(this.#stmt), executionId, query);
 	}
 
 	async readLogLinesAt(executionId: string, lines: readonly number[]): Promise<LogLine[]> {
@@ -394,6 +397,11 @@ class SqliteStore implements Store {
 		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
 		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));
 		return outline;
+	}
+
+	async ping(): Promise<void> {
+		this.#assertOpen();
+		this.#db.prepare('SELECT 1').get();
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {

@@ -125,7 +125,7 @@ export function prepareStatements(db: Database.Database) {
 			 WHERE status IN ('running', 'queued')`
 		),
 		interruptTasks: db.prepare<Params>(
-			`UPDATE tasks SET status = 'interrupted', finished_at = @now, error = @reason
+			`UPDATE tasks SET status = 'interrupted', finished_at = @now, error = @reason, ready_at = NULL, lease_until = NULL
 			 WHERE status IN ('running', 'queued')`
 		),
 		interruptExecutions: db.prepare<Params>(

@@ -17,6 +17,7 @@ import type {
 	TaskStatus,
 	WorkflowRun
 } from '../../protocol';
+import type { TaskQueue } from './queue';
 
 export interface NewRun {
 	workflow: string;
@@ -115,6 +116,8 @@ export interface InterruptedCounts {
 }
 
 export interface Store {
+	/** where tasks of runs wait for a node to claim them (see store/queue) */
+	readonly queue: TaskQueue;
 	createRun(input: NewRun): Promise<WorkflowRun>;
 	updateRun(id: string, patch: RunPatch): Promise<WorkflowRun>;
 	getRun(id: string): Promise<WorkflowRun | null>;
@@ -162,6 +165,8 @@ export interface Store {
 	/** groups and annotations, kept at ingest */
 	readLogOutline(executionId: string): Promise<LogOutlineResponse>;
 
+	/** resolves when the database answers; rejects (StoreUnavailableError for PostgreSQL) when it does not */
+	ping(): Promise<void>;
 	/** marks everything left `running` or `queued` by a process that died as `interrupted` */
 	markInterrupted(reason: string): Promise<InterruptedCounts>;
 	close(): Promise<void>;

@@ -41,10 +41,10 @@ export async function clusterStats(redis: RedisBus | null, self: ClusterNodeStat
 			// this node's figures as of now rather than as last shared
 			nodes = [
 				...shared
-					.filter((n) => n.node_id !== self.node_id)
-					.map((n) => ({ node_id: n.node_id, updated_at: n.updated_at, ...n.figures })),
+					.filter((n) => n.node !== self.node)
+					.map((n) => ({ node: n.node, updated_at: n.updated_at, ...n.figures })),
 				self
-			].sort((a, b) => a.node_id.localeCompare(b.node_id));
+			].sort((a, b) => a.node.localeCompare(b.node));
 		} catch (err) {
 			const reason = err instanceof Error ? err.message : String(err);
 			error = `the other nodes' figures could not be read from Redis: ${reason}`;

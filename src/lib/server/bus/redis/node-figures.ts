@@ -13,7 +13,7 @@ export const DEFAULT_FIGURES_EVERY_MS = 2_000;
 const TTL_REFRESHES = 5;
 
 export interface NodeFiguresEntry<T> {
-	node_id: string;
+	node: string;
 	/** when the node wrote them (its clock, ISO-8601) */
 	updated_at: string;
 	figures: T;
@@ -53,7 +53,7 @@ export class NodeFigures<T> {
 		this.#writing = true;
 		try {
 			const entry: NodeFiguresEntry<T> = {
-				node_id: nodeId,
+				node: nodeId,
 				updated_at: new Date().toISOString(),
 				figures: collect()
 			};

@@ -285,13 +285,13 @@ describe('RedisBus figures', () => {
 		b.shareFigures(() => ({ connections: 2 }), 50);
 		await vi.waitFor(async () => {
 			const nodes = await a.clusterFigures<{ connections: number }>();
-			expect(nodes.map((n) => [n.node_id, n.figures.connections])).toEqual([
+			expect(nodes.map((n) => [n.node, n.figures.connections])).toEqual([
 				['node-a', 1],
 				['node-b', 2]
 			]);
 		}, WAIT);
 		await b.close();
 		const nodes = await a.clusterFigures();
-		expect(nodes.map((n) => n.node_id)).toEqual(['node-a']);
+		expect(nodes.map((n) => n.node)).toEqual(['node-a']);
 	});
 });

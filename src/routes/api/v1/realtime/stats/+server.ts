@@ -13,12 +13,12 @@ export const GET: RequestHandler = ({ locals, url }) =>
 			const { hub, redis, config } = locals.aco;
 			const body: RealtimeStatsResponse = {
 				...hub.stats(),
-				node_id: config.nodeId,
+				node: config.nodeId,
 				redis: redis?.health() ?? null
 			};
 			if (scope === 'cluster') {
 				const self = {
-					node_id: config.nodeId,
+					node: config.nodeId,
 					updated_at: body.timestamp,
 					stats: { ...body },
 					redis: body.redis ?? null

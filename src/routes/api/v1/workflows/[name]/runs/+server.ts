@@ -1,6 +1,6 @@
 import type { RequestHandler } from './$types';
 import { ApiError, handle, json } from '$lib/server/http/responses';
-import { WorkflowNotFoundError } from '$lib/server/orchestrator/types';
+import { WORKFLOW_INVALID, WORKFLOW_NOT_FOUND } from '$lib/server/orchestrator/workflow-errors';
 import type { RunResponse } from '$lib/protocol';
 
 export const POST: RequestHandler = ({ locals, params }) =>
@@ -11,19 +11,11 @@ export const POST: RequestHandler = ({ locals, params }) =>
 				return json(body, 201, { location: `/api/v1/runs/${body.run.id}` });
 			} catch (err) {
 				// instanceof fails across bundles (routes and server.ts load separate copies), so match the code
-				if (
-					err instanceof WorkflowNotFoundError ||
-					(err as { code?: string })?.code === 'workflow_not_found'
-				) {
-					throw new ApiError(
-						404,
-						'workflow_not_found',
-						`No workflow named "${params.name}". GET /api/v1/workflows lists them.`
-					);
-				}
-				if ((err as { code?: string })?.code === 'shutting_down') {
-					throw new ApiError(503, 'shutting_down', (err as Error).message);
-				}
+				const { code, message, details } = err as { code?: string; message: string; details?: unknown };
+				if (code === WORKFLOW_NOT_FOUND) throw new ApiError(404, code, message, details);
+				// the file is there but does not load: name, file, line and problem (see workflow-errors.ts)
+				if (code === WORKFLOW_INVALID) throw new ApiError(422, code, message, details);
+				if (code === 'shutting_down') throw new ApiError(503, code, message);
 				throw err;
 			}
 		},

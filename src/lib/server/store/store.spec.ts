@@ -7,6 +7,11 @@ import type { LogLine } from '../../protocol';
 import { MIGRATIONS } from './migrations';
 import { openSqliteStore } from './sqlite-store';
 import type { NewTask, Store } from './types';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
+import pg from 'pg';
+import { createLogger } from '../logger';
+import { openPgStore } from './pg/pg-store';
+import { PG_MIGRATIONS } from './pg/pg-migrations';
 
 const TS = '2024-01-01T00:00:00.000Z';
 
@@ -35,10 +40,11 @@ async function collect(iterable: AsyncIterable<LogLine[]>): Promise<LogLine[][]>
 	return chunks;
 }
 
-describe('sqlite store in memory', () => {
+describe.each(STORE_KINDS)('%s store', (kind) => {
+	const backend = useStoreBackend(kind);
 	let store: Store;
-	beforeEach(() => {
-		store = openSqliteStore('', { filename: ':memory:' });
+	beforeEach(async () => {
+		store = await backend.open();
 	});
 	afterEach(async () => {
 		await store.close();
@@ -369,6 +375,63 @@ describe('sqlite store in memory', () => {
 		expect((await store.createTaskOnce('kept', newTask())).task.id).toBe(kept.task.id);
 		expect((await store.createTaskOnce('gone', newTask())).existing).toBe(false);
 	});
+
+	it('keeps lines with NUL, control characters and astral text exactly as given', async () => {
+		const task = await store.createTask(newTask());
+		const exec = await store.createExecution({
+			task_id: task.id,
+			step: 0,
+			name: 's',
+			command: 'c',
+			args: [],
+			cwd: null
+		});
+		const texts = ['a\u0000b', '\u001b[31mred\u001b[0m\r', '🚀 ünïcode', '"quoted" \\ back'];
+		await store.appendLogLines(
+			exec.id,
+			texts.map((text, i) => ({ n: i + 1, stream: 'stdout', ts: TS, text }))
+		);
+		expect((await store.readLogLines(exec.id)).map((l) => l.text)).toEqual(texts);
+		const scanned: string[] = [];
+		for await (const chunk of store.scanLogText(exec.id)) scanned.push(...chunk.map(([, text]) => text));
+		expect(scanned).toEqual(texts);
+	});
+
+	if (kind === 'postgres') {
+		it('applies each migration once when two nodes open an empty database at once', async () => {
+			const url = await backend.createDatabase();
+			const logger = createLogger('silent');
+			const stores = await Promise.all([
+				openPgStore({ url, node: 'a', logger }),
+				openPgStore({ url, node: 'b', logger })
+			]);
+			await Promise.all(stores.map((s) => s.close()));
+			const client = new pg.Client({ connectionString: url });
+			await client.connect();
+			try {
+				const { rows } = await client.query(
+					'SELECT version, applied_by FROM aco_migrations ORDER BY version'
+				);
+				expect(rows.map((row) => row.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
+				expect(new Set(rows.map((row) => row.applied_by)).size).toBe(1);
+			} finally {
+				await client.end();
+			}
+		});
+
+		it('refuses a database written by a newer schema', async () => {
+			const url = await backend.createDatabase();
+			const logger = createLogger('silent');
+			await (await openPgStore({ url, node: 'a', logger })).close();
+			const client = new pg.Client({ connectionString: url });
+			await client.connect();
+			await client.query(
+				"INSERT INTO aco_migrations (version, name, applied_by) VALUES (999, 'future', 'x')"
+			);
+			await client.end();
+			await expect(openPgStore({ url, node: 'a', logger })).rejects.toThrow(/newer than this aco knows/);
+		});
+	}
 
 	it('closes idempotently and refuses work afterwards', async () => {
 		await store.close();

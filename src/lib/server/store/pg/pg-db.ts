@@ -1,0 +1,134 @@
+/**
+ * @module store/pg/pg-db
+ * One connection pool to PostgreSQL (node-postgres), with the type parsing aco's records need
+ * (bigint as number, timestamps as ISO-8601 strings like SQLite's) and one rule for failures:
+ * anything that means "the database cannot be reached" becomes a StoreUnavailableError, so
+ * callers can answer 503 and retry instead of reporting an internal error.
+ */
+import pg from 'pg';
+import type { Logger } from '../../logger';
+import { StoreUnavailableError } from '../errors';
+
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+export interface PgDbOptions {
+	url: string;
+	/** connections this node holds at most */
+	maxConnections?: number;
+	/** how long a query waits for a connection before failing */
+	connectTimeoutMs?: number;
+	/** longest a statement may run */
+	statementTimeoutMs?: number;
+	logger: Logger;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 10;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+
+const TIMESTAMPTZ = 1184;
+const INT8 = 20;
+const parseTimestamp = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (value: string) => Date;
+
+/** node-postgres' parsers, except bigint → number and timestamptz → ISO string */
+export const TYPES = {
+	getTypeParser(oid: number, format?: 'text' | 'binary') {
+		if (oid === INT8) return (value: string) => Number(value);
+		if (oid === TIMESTAMPTZ) return (value: string) => parseTimestamp(value).toISOString();
+		return pg.types.getTypeParser(oid, format);
+	}
+} as pg.CustomTypesConfig;
+
+const UNREACHABLE_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ETIMEDOUT',
+	'EPIPE',
+	'ENOTFOUND',
+	'EHOSTUNREACH',
+	'57P01', // admin_shutdown
+	'57P02', // crash_shutdown
+	'57P03', // cannot_connect_now (starting up, shutting down)
+	'08000',
+	'08001',
+	'08003',
+	'08004',
+	'08006'
+]);
+
+/** whether an error means the database could not be reached (rather than a bad query) */
+export function isUnreachable(err: unknown): boolean {
+	const e = err as { code?: string; message?: string } | null;
+	if (!e) return false;
+	if (e.code && UNREACHABLE_CODES.has(e.code)) return true;
+	return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(
+		e.message ?? ''
+	);
+}
+
+export function classify(err: unknown): unknown {
+	return isUnreachable(err) ? new StoreUnavailableError(err) : err;
+}
+
+export class PgDb {
+	readonly pool: pg.Pool;
+	readonly url: string;
+
+	constructor(options: PgDbOptions) {
+		this.url = options.url;
+		this.pool = new pg.Pool({
+			connectionString: options.url,
+			max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+			connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+			idleTimeoutMillis: 30_000,
+			statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+			application_name: 'aco',
+			types: TYPES
+		});
+		// an idle connection dropped by the server (a restart) must not take the process down
+		this.pool.on('error', (err) =>
+			options.logger.warn({ err: err.message }, 'an idle database connection failed')
+		);
+	}
+
+	async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+		try {
+			return (await this.pool.query<R>(text, values)).rows;
+		} catch (err) {
+			throw classify(err);
+		}
+	}
+
+	/** runs `fn` in one transaction on one connection; rolls back when it throws */
+	async tx<T>(fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+		let client: pg.PoolClient;
+		try {
+			client = await this.pool.connect();
+		} catch (err) {
+			throw classify(err);
+		}
+		let broken = false;
+		// a connection that drops between two statements emits 'error' on the client, which
+		// would end the process without a listener; the next statement reports it instead
+		const onError = () => (broken = true);
+		client.on('error', onError);
+		try {
+			await client.query(begin);
+			const result = await fn(client);
+			await client.query('COMMIT');
+			return result;
+		} catch (err) {
+			broken = isUnreachable(err);
+			if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+			throw classify(err);
+		} finally {
+			client.off('error', onError);
+			// a connection that failed mid-transaction is not given to the next caller
+			client.release(broken ? true : undefined);
+		}
+	}
+
+	async close(): Promise<void> {
+		await this.pool.end();
+	}
+}

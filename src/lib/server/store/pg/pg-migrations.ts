@@ -1,0 +1,206 @@
+/**
+ * @module store/pg/pg-migrations
+ * The PostgreSQL schema as an ordered list of migrations, kept in step with the SQLite list
+ * (store/migrations.ts) but written for PostgreSQL: timestamps are `timestamptz`, lists `jsonb`,
+ * flags `boolean`. Append new migrations with the next version; never edit one that has shipped.
+ *
+ * Several nodes may start at once on an empty database: `migrate` holds a session advisory lock
+ * while it looks and applies, so exactly one node applies each migration and the others wait,
+ * then find nothing left to do. `aco_migrations` records who applied what, and when.
+ */
+import type pg from 'pg';
+
+export interface PgMigration {
+	version: number;
+	name: string;
+	up: string;
+}
+
+/** the advisory lock key of migrations (any constant; "aco" in ASCII) */
+export const MIGRATION_LOCK_KEY = 0x61636f;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+	{
+		version: 1,
+		name: 'runs, tasks, executions, log lines, marks, progress runs, ingest keys and the task queue',
+		up: `
+			CREATE TABLE runs (
+				id text PRIMARY KEY,
+				workflow text NOT NULL,
+				status text NOT NULL,
+				progress double precision NOT NULL DEFAULT 0,
+				total_weight double precision NOT NULL,
+				finished_weight double precision NOT NULL DEFAULT 0,
+				created_at timestamptz NOT NULL,
+				started_at timestamptz,
+				finished_at timestamptz,
+				duration_ms bigint,
+				error text,
+				-- cancelled | interrupted while the run winds down; null otherwise
+				stopping text
+			);
+			CREATE INDEX runs_created ON runs (created_at, id);
+			CREATE INDEX runs_status_created ON runs (status, created_at, id);
+			CREATE INDEX runs_workflow_created ON runs (workflow, created_at, id);
+
+			CREATE TABLE tasks (
+				id text PRIMARY KEY,
+				run_id text REFERENCES runs (id) ON DELETE CASCADE,
+				key text NOT NULL,
+				name text NOT NULL,
+				status text NOT NULL,
+				progress double precision NOT NULL DEFAULT 0,
+				message text,
+				needs jsonb NOT NULL DEFAULT '[]',
+				weight double precision NOT NULL DEFAULT 1,
+				optional boolean NOT NULL DEFAULT false,
+				step_count integer NOT NULL DEFAULT 0,
+				created_at timestamptz NOT NULL,
+				started_at timestamptz,
+				finished_at timestamptz,
+				duration_ms bigint,
+				error text,
+				-- the queue: what to run (a workflow's task definition), its place in the workflow,
+				-- when it became claimable, who holds it until when, and how often it may start again
+				spec jsonb,
+				ord integer NOT NULL DEFAULT 0,
+				ready_at timestamptz,
+				node text,
+				lease_until timestamptz,
+				attempt integer NOT NULL DEFAULT 0,
+				retries integer NOT NULL DEFAULT 0
+			);
+			CREATE INDEX tasks_created ON tasks (created_at, id);
+			CREATE INDEX tasks_run_created ON tasks (run_id, created_at, id);
+			CREATE INDEX tasks_status_created ON tasks (status, created_at, id);
+			-- claimable tasks, oldest first: the only rows a claim looks at
+			CREATE INDEX tasks_ready ON tasks (ready_at, ord, id) WHERE status = 'queued' AND ready_at IS NOT NULL;
+			CREATE INDEX tasks_held ON tasks (node) WHERE status = 'running' AND node IS NOT NULL;
+
+			CREATE TABLE executions (
+				id text PRIMARY KEY,
+				task_id text NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+				step integer NOT NULL,
+				name text NOT NULL,
+				command text NOT NULL,
+				args jsonb NOT NULL DEFAULT '[]',
+				cwd text,
+				status text NOT NULL,
+				exit_code integer,
+				signal text,
+				started_at timestamptz NOT NULL,
+				finished_at timestamptz,
+				duration_ms bigint,
+				line_count integer NOT NULL DEFAULT 0,
+				error text
+			);
+			CREATE INDEX executions_task_step ON executions (task_id, step, started_at, id);
+			CREATE INDEX executions_status ON executions (status) WHERE status = 'running';
+
+			-- sn: the line's 1-based rank within its own stream (see store/log-pages);
+			-- enc 1: text is JSON-encoded because it holds characters PostgreSQL text cannot (NUL).
+			-- No foreign key: its check per row cost 40 % of ingest, and every append locks its
+			-- execution row first and refuses an unknown one, which guards the same thing.
+			CREATE TABLE log_lines (
+				execution_id text NOT NULL,
+				n integer NOT NULL,
+				stream text NOT NULL,
+				ts text NOT NULL,
+				text text NOT NULL,
+				sn integer NOT NULL,
+				partial boolean NOT NULL DEFAULT false,
+				enc smallint NOT NULL DEFAULT 0,
+				PRIMARY KEY (execution_id, n)
+			);
+			CREATE INDEX log_lines_stream ON log_lines (execution_id, stream, sn);
+
+			CREATE TABLE log_marks (
+				execution_id text NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+				n integer NOT NULL,
+				kind text NOT NULL,
+				text text NOT NULL,
+				file text,
+				file_line integer,
+				PRIMARY KEY (execution_id, n)
+			);
+
+			CREATE TABLE log_progress (
+				execution_id text NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+				start integer NOT NULL,
+				end_n integer,
+				PRIMARY KEY (execution_id, start)
+			);
+
+			CREATE TABLE ingest_keys (
+				key text PRIMARY KEY,
+				task_id text NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+				created_at timestamptz NOT NULL
+			);
+			CREATE INDEX ingest_keys_task ON ingest_keys (task_id);
+
+			-- the nodes of a cluster: who is alive (seen_at), for leases, stats and operators
+			CREATE TABLE aco_nodes (
+				id text PRIMARY KEY,
+				url text,
+				started_at timestamptz NOT NULL,
+				seen_at timestamptz NOT NULL,
+				figures jsonb
+			);
+		`
+	}
+];
+
+/**
+ * Brings the database up to the last migration under an advisory lock; returns the versions this
+ * call applied (none when another node had applied them).
+ */
+export async function migratePg(
+	client: pg.ClientBase,
+	node: string,
+	migrations: readonly PgMigration[] = PG_MIGRATIONS
+): Promise<number[]> {
+	migrations.forEach((m, i) => {
+		if (m.version !== i + 1) {
+			throw new Error(`migration "${m.name}" has version ${m.version}, expected ${i + 1}`);
+		}
+	});
+	const applied: number[] = [];
+	await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+	try {
+		await client.query(`
+			CREATE TABLE IF NOT EXISTS aco_migrations (
+				version integer PRIMARY KEY,
+				name text NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now(),
+				applied_by text NOT NULL
+			)`);
+		const { rows } = await client.query<{ version: number | null }>(
+			'SELECT MAX(version) AS version FROM aco_migrations'
+		);
+		const from = rows[0].version ?? 0;
+		if (from > migrations.length) {
+			throw new Error(
+				`database schema version ${from} is newer than this aco knows (${migrations.length}); upgrade aco or use another database`
+			);
+		}
+		for (const migration of migrations.slice(from)) {
+			await client.query('BEGIN');
+			try {
+				await client.query(migration.up);
+				await client.query('INSERT INTO aco_migrations (version, name, applied_by) VALUES ($1, $2, $3)', [
+					migration.version,
+					migration.name,
+					node
+				]);
+				await client.query('COMMIT');
+			} catch (err) {
+				await client.query('ROLLBACK').catch(() => {});
+				throw err;
+			}
+			applied.push(migration.version);
+		}
+	} finally {
+		await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+	}
+	return applied;
+}

@@ -1,0 +1,669 @@
+/**
+ * @module store/pg/pg-store
+ * The `Store` on PostgreSQL (node-postgres), for several aco nodes sharing one database. It keeps
+ * the SQLite store's behaviour and answers (the store spec runs against both): keyset range
+ * reads, per-stream ranks, outline marks and progress runs kept at ingest, idempotency keys in
+ * the task's transaction.
+ *
+ * Log ingest batches: one append is one transaction of four round trips whatever its size (lock
+ * the execution row and read the stream ranks and the line before; insert every line through
+ * `unnest` arrays with the line count update in the same statement; commit), so lines go in at
+ * tens of thousands per second (`npm run bench -- log-ingest-pg`).
+ */
+import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../../protocol';
+import { type ProgressLineInfo, progressInfo, progressStep } from '../../../log/progress-runs';
+import { newId } from '../../ids';
+import type { Logger } from '../../logger';
+import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf, type LogMarkRow } from '../log-marks';
+import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
+import { PATCHABLE } from '../rows';
+import type {
+	ExecutionPatch,
+	InterruptedCounts,
+	IterateLinesQuery,
+	ListRunsQuery,
+	ListTasksQuery,
+	LogPage,
+	LogPageQuery,
+	NewExecution,
+	NewRun,
+	NewTask,
+	ReadLinesQuery,
+	RunPatch,
+	Store,
+	TaskOnce,
+	TaskPatch
+} from '../types';
+import { PgDb, isUnreachable, type Queryable } from './pg-db';
+import { migratePg } from './pg-migrations';
+import {
+	EXECUTION_COLUMNS,
+	LOG_COLUMNS,
+	RUN_COLUMNS,
+	TASK_COLUMNS,
+	encodeText,
+	decodeText,
+	patchSet,
+	toExecution,
+	toLogLine,
+	toRun,
+	toTask,
+	type ExecutionRow,
+	type PgLogRow,
+	type RunRow,
+	type TaskRow
+} from './pg-rows';
+import { PgQueue } from './pg-queue';
+
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1_000;
+export const DEFAULT_READ_LIMIT = 1_000;
+export const MAX_READ_LIMIT = 10_000;
+export const DEFAULT_CHUNK = 1_000;
+
+export interface PgStoreOptions {
+	url: string;
+	/** this node's id, recorded with the migrations it applies */
+	node: string;
+	logger: Logger;
+	maxConnections?: number;
+	connectTimeoutMs?: number;
+	/** attempts to reach the database at start before giving up (default: keep trying) */
+	connectAttempts?: number;
+}
+
+/**
+ * Connects, applies pending migrations under the migration lock, and returns the store.
+ * @example const store = await openPgStore({ url: 'postgres://aco@db/aco', node: 'a', logger });
+ */
+export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
+	const db = new PgDb({
+		url: options.url,
+		logger: options.logger,
+		maxConnections: options.maxConnections,
+		connectTimeoutMs: options.connectTimeoutMs
+	});
+	// a database still starting (or briefly away) is waited for, with backoff; anything else is fatal
+	for (let attempt = 1; ; attempt++) {
+		try {
+			const client = await db.pool.connect();
+			const onError = () => {};
+			client.on('error', onError);
+			try {
+				const applied = await migratePg(client, options.node);
+				if (applied.length) options.logger.info({ versions: applied }, 'applied database migrations');
+			} finally {
+				client.off('error', onError);
+				client.release(true);
+			}
+			break;
+		} catch (err) {
+			if (!isUnreachable(err) || attempt >= (options.connectAttempts ?? Infinity)) {
+				await db.close().catch(() => {});
+				throw new Error(`could not open the PostgreSQL database: ${(err as Error).message}`, { cause: err });
+			}
+			const delay = Math.min(5_000, 250 * 2 ** (attempt - 1));
+			options.logger.warn(
+				{ err: (err as Error).message, attempt, retry_in_ms: delay, database: redactUrl(options.url) },
+				'PostgreSQL is not reachable yet; retrying'
+			);
+			await new Promise((resolve) => setTimeout(resolve, delay));
+		}
+	}
+	return new PgStore(db, options.logger);
+}
+
+/** the URL without its password, for logs */
+export function redactUrl(url: string): string {
+	return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
+}
+
+function clampInt(value: number | undefined, fallback: number, min: number, max: number): number {
+	if (value === undefined || !Number.isFinite(value)) return fallback;
+	return Math.min(max, Math.max(min, Math.floor(value)));
+}
+
+/** WHERE clause and values for the given equality filters */
+function where(filters: Record<string, unknown>): { sql: string; values: unknown[] } {
+	const values: unknown[] = [];
+	const parts: string[] = [];
+	for (const [column, value] of Object.entries(filters)) {
+		if (value === undefined || value === null) continue;
+		values.push(value);
+		parts.push(`${column} = $${values.length}`);
+	}
+	return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', values };
+}
+
+function rethrowMissingParent(err: unknown, what: string): never {
+	if ((err as { code?: string }).code === '23503') throw new Error(`${what} does not exist`, { cause: err });
+	throw err;
+}
+
+const now = () => new Date().toISOString();
+
+export class PgStore implements Store {
+	readonly db: PgDb;
+	readonly queue: PgQueue;
+	#closed = false;
+
+	constructor(db: PgDb, logger: Logger) {
+		this.db = db;
+		this.queue = new PgQueue(db, logger);
+	}
+
+	#assertOpen(): void {
+		if (this.#closed) throw new Error('store is closed');
+	}
+
+	async ping(): Promise<void> {
+		this.#assertOpen();
+		await this.db.query('SELECT 1');
+	}
+
+	async createRun(input: NewRun): Promise<WorkflowRun> {
+		this.#assertOpen();
+		const [row] = await this.db.query<RunRow>(
+			`INSERT INTO runs (id, workflow, status, progress, total_weight, finished_weight, created_at)
+			 VALUES ($1, $2, 'queued', 0, $3, 0, $4) RETURNING ${RUN_COLUMNS}`,
+			[newId('run'), input.workflow, input.total_weight, now()]
+		);
+		return toRun(row);
+	}
+
+	async updateRun(id: string, patch: RunPatch): Promise<WorkflowRun> {
+		return toRun(await this.#patch<RunRow>('runs', RUN_COLUMNS, id, patch, 'run'));
+	}
+
+	async getRun(id: string): Promise<WorkflowRun | null> {
+		this.#assertOpen();
+		const [row] = await this.db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]);
+		return row ? toRun(row) : null;
+	}
+
+	async listRuns(query: ListRunsQuery = {}): Promise<WorkflowRun[]> {
+		this.#assertOpen();
+		const { sql, values } = where({ status: query.status, workflow: query.workflow });
+		values.push(clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT));
+		const rows = await this.db.query<RunRow>(
+			`SELECT ${RUN_COLUMNS} FROM runs${sql} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
+			values
+		);
+		return rows.map(toRun);
+	}
+
+	async createTask(input: NewTask): Promise<Task> {
+		this.#assertOpen();
+		return this.#insertTask(this.db.pool, input);
+	}
+
+	async #insertTask(db: Queryable, input: NewTask): Promise<Task> {
+		try {
+			const { rows } = await db.query<TaskRow>(
+				`INSERT INTO tasks (id, run_id, key, name, status, progress, needs, weight, optional, step_count, created_at)
+				 VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9) RETURNING ${TASK_COLUMNS}`,
+				[
+					newId('task'),
+					input.run_id,
+					input.key,
+					input.name,
+					JSON.stringify(input.needs),
+					input.weight,
+					input.optional,
+					input.step_count,
+					now()
+				]
+			);
+			return toTask(rows[0]);
+		} catch (err) {
+			rethrowMissingParent(err, `cannot create task "${input.key}": run ${input.run_id}`);
+		}
+	}
+
+	async createTaskOnce(idempotencyKey: string, input: NewTask): Promise<TaskOnce> {
+		this.#assertOpen();
+		return this.db.tx(async (client) => {
+			// serialises callers of one key across nodes; released with the transaction
+			await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [idempotencyKey]);
+			const found = await client.query<TaskRow>(
+				`SELECT ${TASK_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM ingest_keys k JOIN tasks t ON t.id = k.task_id WHERE k.key = $1`,
+				[idempotencyKey]
+			);
+			if (found.rows.length) return { task: toTask(found.rows[0]), existing: true };
+			const task = await this.#insertTask(client, input);
+			await client.query('INSERT INTO ingest_keys (key, task_id, created_at) VALUES ($1, $2, $3)', [
+				idempotencyKey,
+				task.id,
+				task.created_at
+			]);
+			return { task, existing: false };
+		});
+	}
+
+	async importIdempotencyKeys(keys: ReadonlyArray<readonly [string, string]>): Promise<number> {
+		this.#assertOpen();
+		if (keys.length === 0) return 0;
+		const rows = await this.db.query(
+			`INSERT INTO ingest_keys (key, task_id, created_at)
+			 SELECT k.key, t.id, now() FROM unnest($1::text[], $2::text[]) AS k (key, task_id)
+			 JOIN tasks t ON t.id = k.task_id
+			 ON CONFLICT (key) DO NOTHING RETURNING key`,
+			[keys.map(([key]) => key), keys.map(([, task]) => task)]
+		);
+		return rows.length;
+	}
+
+	async updateTask(id: string, patch: TaskPatch): Promise<Task> {
+		return toTask(await this.#patch<TaskRow>('tasks', TASK_COLUMNS, id, patch, 'task'));
+	}
+
+	async getTask(id: string): Promise<Task | null> {
+		this.#assertOpen();
+		const [row] = await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`, [id]);
+		return row ? toTask(row) : null;
+	}
+
+	async listTasks(query: ListTasksQuery = {}): Promise<Task[]> {
+		this.#assertOpen();
+		const { sql, values } = where({ status: query.status, run_id: query.run_id });
+		values.push(clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT));
+		const rows = await this.db.query<TaskRow>(
+			`SELECT ${TASK_COLUMNS} FROM tasks${sql} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
+			values
+		);
+		return rows.map(toTask);
+	}
+
+	async createExecution(input: NewExecution): Promise<Execution> {
+		this.#assertOpen();
+		try {
+			const [row] = await this.db.query<ExecutionRow>(
+				`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, 0) RETURNING ${EXECUTION_COLUMNS}`,
+				[
+					newId('exec'),
+					input.task_id,
+					input.step,
+					input.name,
+					input.command,
+					JSON.stringify(input.args),
+					input.cwd,
+					now()
+				]
+			);
+			return toExecution(row);
+		} catch (err) {
+			rethrowMissingParent(err, `cannot create execution "${input.name}": task ${input.task_id}`);
+		}
+	}
+
+	async updateExecution(id: string, patch: ExecutionPatch): Promise<Execution> {
+		return toExecution(
+			await this.#patch<ExecutionRow>('executions', EXECUTION_COLUMNS, id, patch, 'execution')
+		);
+	}
+
+	async getExecution(id: string): Promise<Execution | null> {
+		this.#assertOpen();
+		const [row] = await this.db.query<ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`,
+			[id]
+		);
+		return row ? toExecution(row) : null;
+	}
+
+	async listExecutions(taskId: string): Promise<Execution[]> {
+		this.#assertOpen();
+		const rows = await this.db.query<ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = $1 ORDER BY step, started_at, id`,
+			[taskId]
+		);
+		return rows.map(toExecution);
+	}
+
+	async #patch<Row extends object>(
+		table: keyof typeof PATCHABLE,
+		columns: string,
+		id: string,
+		patch: object,
+		what: string
+	): Promise<Row> {
+		this.#assertOpen();
+		const change = patchSet(PATCHABLE[table], patch);
+		const rows = change
+			? await this.db.query<Row & Record<string, unknown>>(
+					`UPDATE ${table} SET ${change.set} WHERE id = $1 RETURNING ${columns}`,
+					[id, ...change.values]
+				)
+			: await this.db.query<Row & Record<string, unknown>>(`SELECT ${columns} FROM ${table} WHERE id = $1`, [
+					id
+				]);
+		if (!rows[0]) throw new Error(`${what} ${id} not found`);
+		return rows[0];
+	}
+
+	async appendLogLines(executionId: string, lines: LogLine[]): Promise<void> {
+		this.#assertOpen();
+		if (lines.length === 0) return;
+		await this.db.tx((client) => appendLines(client, executionId, lines));
+	}
+
+	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
+		this.#assertOpen();
+		const limit = clampInt(query.limit, DEFAULT_READ_LIMIT, 0, MAX_READ_LIMIT);
+		return pageReads(this.db.pool).readLines(executionId, query.after ?? 0, limit);
+	}
+
+	/** keyset pages, each its own short query, so lines appended meanwhile show up (as in SQLite) */
+	async *iterateLogLines(
+		executionId: string,
+		query: IterateLinesQuery = {}
+	): AsyncGenerator<LogLine[], void, undefined> {
+		for await (const rows of this.#pages(executionId, query)) yield rows.map(toLogLine);
+	}
+
+	async *scanLogText(
+		executionId: string,
+		query: IterateLinesQuery = {}
+	): AsyncGenerator<[number, string][], void, undefined> {
+		for await (const rows of this.#pages(executionId, query)) {
+			yield rows.map((row): [number, string] => [row.n, decodeText(row.text, row.enc)]);
+		}
+	}
+
+	async *#pages(
+		executionId: string,
+		query: IterateLinesQuery
+	): AsyncGenerator<(PgLogRow & { sn: number })[]> {
+		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
+		const { stream } = query;
+		let last = query.after ?? 0;
+		let rank = stream ? await rankFrom(pageReads(this.db.pool), executionId, stream, last + 1) : 0;
+		for (;;) {
+			this.#assertOpen();
+			const rows = stream
+				? await this.db.query<PgLogRow & { sn: number }>(
+						`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND stream = $2 AND sn >= $3 ORDER BY sn LIMIT $4`,
+						[executionId, stream, rank, chunk]
+					)
+				: await this.db.query<PgLogRow & { sn: number }>(
+						`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND n > $2 ORDER BY n LIMIT $3`,
+						[executionId, last, chunk]
+					);
+			if (rows.length === 0) return;
+			last = rows[rows.length - 1].n;
+			rank = rows[rows.length - 1].sn + 1;
+			yield rows;
+			if (rows.length < chunk) return;
+		}
+	}
+
+	async readLogPage(executionId: string, query: LogPageQuery = {}): Promise<LogPage> {
+		this.#assertOpen();
+		// one snapshot, so the counts and the lines of a page agree while lines are appended
+		return this.db.tx(
+			(client) => readLogPage(pageReads(client), executionId, query),
+			'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
+		);
+	}
+
+	async readLogLinesAt(executionId: string, lines: readonly number[]): Promise<LogLine[]> {
+		this.#assertOpen();
+		if (lines.length === 0) return [];
+		const rows = await this.db.query<PgLogRow>(
+			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = $1 AND n = ANY($2::int[])`,
+			[executionId, lines]
+		);
+		const byN = new Map(rows.map((row) => [row.n, row]));
+		const found: LogLine[] = [];
+		for (const n of lines) {
+			const row = byN.get(n);
+			if (row) found.push(toLogLine(row));
+		}
+		return found;
+	}
+
+	async readLogOutline(executionId: string): Promise<LogOutlineResponse> {
+		this.#assertOpen();
+		const marks = await this.db.query<LogMarkRow>(
+			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = $1 ORDER BY n',
+			[executionId]
+		);
+		const outline = buildOutline(marks);
+		const runs = await this.db.query<{ start: number; end_n: number | null }>(
+			'SELECT start, end_n FROM log_progress WHERE execution_id = $1 ORDER BY start LIMIT $2',
+			[executionId, MAX_OUTLINE_ENTRIES + 1]
+		);
+		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
+		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));
+		return outline;
+	}
+
+	async markInterrupted(reason: string): Promise<InterruptedCounts> {
+		this.#assertOpen();
+		const at = now();
+		return this.db.tx(async (client) => {
+			const runs = await client.query(
+				`UPDATE runs SET status = 'interrupted', finished_at = $1, error = $2 WHERE status IN ('running', 'queued')`,
+				[at, reason]
+			);
+			const tasks = await client.query(
+				`UPDATE tasks SET status = 'interrupted', finished_at = $1, error = $2, ready_at = NULL, node = NULL, lease_until = NULL
+				 WHERE status IN ('running', 'queued')`,
+				[at, reason]
+			);
+			const executions = await client.query(
+				`UPDATE executions SET status = 'interrupted', finished_at = $1, error = $2 WHERE status = 'running'`,
+				[at, reason]
+			);
+			return { runs: runs.rowCount ?? 0, tasks: tasks.rowCount ?? 0, executions: executions.rowCount ?? 0 };
+		});
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		await this.queue.close();
+		await this.db.close();
+	}
+}
+
+/** the page reads on one connection (or the pool) */
+function pageReads(db: Queryable): LogPageReads {
+	const lines = async (sql: string, values: unknown[]) =>
+		(await db.query<PgLogRow>(sql, values)).rows.map(toLogLine);
+	return {
+		lastLine: async (id) =>
+			(
+				await db.query<{ n: number | null }>('SELECT MAX(n) AS n FROM log_lines WHERE execution_id = $1', [
+					id
+				])
+			).rows[0].n ?? 0,
+		streamCount: async (id, stream) =>
+			(
+				await db.query<{ sn: number | null }>(
+					'SELECT MAX(sn) AS sn FROM log_lines WHERE execution_id = $1 AND stream = $2',
+					[id, stream]
+				)
+			).rows[0].sn ?? 0,
+		firstLineFrom: async (id, n) =>
+			(
+				await db.query<{ n: number; stream: string; sn: number }>(
+					'SELECT n, stream, sn FROM log_lines WHERE execution_id = $1 AND n >= $2 ORDER BY n LIMIT 1',
+					[id, n]
+				)
+			).rows[0],
+		readLines: (id, after, limit) =>
+			lines(`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = $1 AND n > $2 ORDER BY n LIMIT $3`, [
+				id,
+				after,
+				limit
+			]),
+		readStreamLines: (id, stream, rank, limit) =>
+			lines(
+				`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = $1 AND stream = $2 AND sn >= $3 ORDER BY sn LIMIT $4`,
+				[id, stream, rank, limit]
+			)
+	};
+}
+
+interface AppendHead {
+	line_count: number;
+	stdout: number | null;
+	stderr: number | null;
+	prev_stream: LogStream | null;
+	prev_partial: boolean | null;
+	prev_cr: boolean | null;
+}
+
+/** one append in the caller's transaction; see the module comment */
+async function appendLines(client: Queryable, executionId: string, batch: LogLine[]): Promise<void> {
+	const first = batch[0].n;
+	const head = (
+		await client.query<AppendHead>(
+			`SELECT e.line_count,
+				(SELECT MAX(sn) FROM log_lines WHERE execution_id = $1 AND stream = 'stdout') AS stdout,
+				(SELECT MAX(sn) FROM log_lines WHERE execution_id = $1 AND stream = 'stderr') AS stderr,
+				p.stream AS prev_stream, p.partial AS prev_partial, strpos(p.text, E'\\r') > 0 AS prev_cr
+			 FROM executions e LEFT JOIN log_lines p ON p.execution_id = e.id AND p.n = $2
+			 WHERE e.id = $1 FOR UPDATE OF e`,
+			[executionId, first - 1]
+		)
+	).rows[0];
+	if (!head) throw new Error(`execution ${executionId} not found`);
+
+	// a line already stored (a repeated append) keeps its rank and adds none
+	let known: Set<number> | null = null;
+	if (batch.some((line) => line.n <= head.line_count)) {
+		const stored = await client.query<{ n: number }>(
+			'SELECT n FROM log_lines WHERE execution_id = $1 AND n = ANY($2::int[])',
+			[executionId, batch.map((line) => line.n)]
+		);
+		known = new Set(stored.rows.map((row) => row.n));
+	}
+	const ranks = { stdout: head.stdout ?? 0, stderr: head.stderr ?? 0 };
+	const ns: number[] = [];
+	const streams: string[] = [];
+	const tss: string[] = [];
+	const texts: string[] = [];
+	const encs: number[] = [];
+	const sns: number[] = [];
+	const partials: boolean[] = [];
+	const marks: { n: number; kind: string; text: string; file: string | null; file_line: number | null }[] =
+		[];
+	const progress: { open?: number; close?: number }[] = [];
+	const seen = new Set<number>();
+	let prev: ProgressLineInfo | undefined =
+		head.prev_stream === null
+			? undefined
+			: {
+					n: first - 1,
+					stream: head.prev_stream,
+					partial: head.prev_partial === true,
+					cr: head.prev_cr === true
+				};
+	let gapped = false;
+	for (const line of batch) {
+		if (known?.has(line.n) || seen.has(line.n)) continue;
+		seen.add(line.n);
+		const rank = (ranks[line.stream] += 1);
+		const [text, enc] = encodeText(line.text);
+		ns.push(line.n);
+		streams.push(line.stream);
+		tss.push(line.ts);
+		texts.push(text);
+		encs.push(enc);
+		sns.push(rank);
+		partials.push(line.partial === true);
+		const mark = logMarkOf(line.text);
+		if (mark) marks.push({ n: line.n, ...mark });
+		// the line before is the batch's previous one, or stored before (read with the head)
+		if (prev?.n !== line.n - 1) {
+			prev = undefined;
+			gapped = true;
+		}
+		const info = progressInfo(line);
+		const step = progressStep(prev, info);
+		if (step.closeAt !== null) progress.push({ close: step.closeAt });
+		if (step.start) progress.push({ open: line.n });
+		prev = info;
+	}
+	if (ns.length === 0) return;
+	await client.query(
+		`WITH added AS (
+			INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial, enc)
+			SELECT $1, l.n, l.stream, l.ts, l.text, l.sn, l.partial, l.enc
+			FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $8::smallint[])
+				AS l (n, stream, ts, text, sn, partial, enc)
+			ON CONFLICT (execution_id, n) DO NOTHING
+			RETURNING n
+		)
+		UPDATE executions SET line_count = GREATEST(line_count, COALESCE((SELECT MAX(n) FROM added), 0))
+		WHERE id = $1`,
+		[executionId, ns, streams, tss, texts, sns, partials, encs]
+	);
+	if (marks.length) {
+		await client.query(
+			`INSERT INTO log_marks (execution_id, n, kind, text, file, file_line)
+			 SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[])
+			 ON CONFLICT DO NOTHING`,
+			[
+				executionId,
+				marks.map((m) => m.n),
+				marks.map((m) => m.kind),
+				marks.map((m) => m.text),
+				marks.map((m) => m.file),
+				marks.map((m) => m.file_line)
+			]
+		);
+	}
+	if (gapped) {
+		// rare (lines out of order): recompute the steps, each with its line before as now stored
+		await fixGappedProgress(client, executionId, batch, known, progress);
+	}
+	for (const op of progress) {
+		if (op.close !== undefined) {
+			await client.query(
+				'UPDATE log_progress SET end_n = $1 WHERE execution_id = $2 AND end_n IS NULL AND start <= $1',
+				[op.close, executionId]
+			);
+		}
+		if (op.open !== undefined) {
+			await client.query(
+				'INSERT INTO log_progress (execution_id, start, end_n) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
+				[executionId, op.open]
+			);
+		}
+	}
+}
+
+/** the progress steps of a batch whose lines do not follow each other, each with its stored line before */
+async function fixGappedProgress(
+	client: Queryable,
+	executionId: string,
+	batch: LogLine[],
+	known: Set<number> | null,
+	into: { open?: number; close?: number }[]
+): Promise<void> {
+	into.length = 0;
+	const seen = new Set<number>();
+	let prev: ProgressLineInfo | undefined;
+	for (const line of batch) {
+		if (known?.has(line.n) || seen.has(line.n)) continue;
+		seen.add(line.n);
+		if (prev?.n !== line.n - 1) {
+			const row = (
+				await client.query<{ stream: LogStream; partial: boolean; cr: boolean }>(
+					`SELECT stream, partial, strpos(text, E'\\r') > 0 AS cr FROM log_lines WHERE execution_id = $1 AND n = $2`,
+					[executionId, line.n - 1]
+				)
+			).rows[0];
+			prev = row ? { n: line.n - 1, stream: row.stream, partial: row.partial, cr: row.cr } : undefined;
+		}
+		const info = progressInfo(line);
+		const step = progressStep(prev, info);
+		if (step.closeAt !== null) into.push({ close: step.closeAt });
+		if (step.start) into.push({ open: line.n });
+		prev = info;
+	}
+}
