@@ -27,6 +27,9 @@ export interface RunningServer {
 	close(): Promise<void>;
 }
 
+/** how long an idle keep-alive connection stays open (above the usual client reuse windows) */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 async function loadHandler(): Promise<RequestHandler> {
 	const file = pathToFileURL(path.join(APP_ROOT, 'build', 'handler.js')).href;
 	try {
@@ -60,6 +63,9 @@ export async function startServer(
 			res.end('Not found');
 		});
 	});
+	// clients (undici, browsers, proxies) reuse an idle connection for seconds after a response;
+	// closing it sooner races their next request ("other side closed"), so keep it like a proxy would
+	server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 	server.on('upgrade', hubUpgradeListener(context.hub));
 	server.on('clientError', (_err, socket) => {
 		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
