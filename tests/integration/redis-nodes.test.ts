@@ -1,6 +1,7 @@
 /**
- * Three aco nodes sharing one Redis (each with its own SQLite here: these tests are about the
- * event stream, not the shared store): events reach every node in one global order, each once.
+ * Three aco nodes sharing one PostgreSQL and one Redis, as a deployment runs them: events reach
+ * every node in one global order, each once; a client resumes on any node; Redis going away
+ * stops neither the tools nor the stored logs, and clients catch up when it is back.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,29 +10,27 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HealthResponse, RealtimeStatsResponse } from '../../src/lib/protocol/api';
 import type { ServerMessage } from '../../src/lib/protocol/messages';
 import { runCli } from '../helpers/cli';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { ROOT, startAco, type AcoProcess } from '../helpers/server';
+import { startCluster, type TestCluster } from '../helpers/cluster';
+import type { RedisServer } from '../helpers/redis';
+import { ROOT, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/redis-workflows');
 const WAIT_MS = 30_000;
 
+let cluster: TestCluster;
 let redis: RedisServer;
 let nodes: AcoProcess[] = [];
 
 beforeAll(async () => {
-	// persistent, so one test can restart it with its data and another without
-	redis = await startRedis({ persistent: true });
-	nodes = await Promise.all(
-		[1, 2, 3].map((n) =>
-			startAco({ workflowsDir: WORKFLOWS, env: { ACO_REDIS_URL: redis.url, ACO_NODE_ID: `node-${n}` } })
-		)
-	);
+	// a persistent Redis, so one test can restart it with its data and another without
+	cluster = await startCluster({ nodes: 3, redis: { persistent: true }, workflowsDir: WORKFLOWS });
+	redis = cluster.redis!;
+	nodes = cluster.nodes;
 });
 
 afterAll(async () => {
-	await Promise.all(nodes.map((node) => node.stop()));
-	await redis?.close();
+	await cluster?.stop();
 });
 
 interface Envelope {
@@ -166,7 +165,7 @@ async function getJson<T>(node: AcoProcess, route: string): Promise<T> {
 describe('node and cluster figures', () => {
 	it('says how Redis is doing on healthz, and lists every node with ?scope=cluster', async () => {
 		const health = await getJson<HealthResponse>(nodes[0]!, '/healthz');
-		expect(health).toMatchObject({ node: 'node-1', redis: { status: 'up', attached: true } });
+		expect(health).toMatchObject({ node: 'node-a', redis: { status: 'up', attached: true } });
 		// each node shares its figures every 2 s; all three show up
 		await expect
 			.poll(
@@ -176,18 +175,20 @@ describe('node and cluster figures', () => {
 					).cluster?.nodes.map((n) => n.node),
 				{ timeout: WAIT_MS, interval: 200 }
 			)
-			.toEqual(['node-1', 'node-2', 'node-3']);
+			.toEqual(['node-a', 'node-b', 'node-c']);
 		const stats = await getJson<RealtimeStatsResponse>(nodes[1]!, '/realtime/stats?scope=cluster');
-		expect(stats).toMatchObject({ node: 'node-2', redis: { status: 'up' }, cluster: { error: null } });
+		expect(stats).toMatchObject({ node: 'node-b', redis: { status: 'up' }, cluster: { error: null } });
 		expect(stats.cluster!.totals.nodes).toBe(3);
 		expect(stats.cluster!.nodes.every((n) => n.redis?.epoch === stats.redis!.epoch)).toBe(true);
 		const res = await fetch(`${nodes[1]!.url}/api/v1/realtime/stats?scope=everything`);
 		expect(res.status).toBe(400);
 		// Prometheus: every series names its node, the shared bus's included
 		const metrics = await (await fetch(`${nodes[2]!.url}/metrics`)).text();
-		expect(metrics).toMatch(/^aco_redis_up\{node="node-3"\} 1$/m);
-		expect(metrics).toMatch(/^aco_hub_connections_active\{node="node-3"\} \d+$/m);
-		expect(metrics).toMatch(/^aco_redis_lost_events_total\{node="node-3"\} 0$/m);
+		expect(metrics).toMatch(/^aco_redis_up\{node="node-c"\} 1$/m);
+		expect(metrics).toMatch(/^aco_hub_connections_active\{node="node-c"\} \d+$/m);
+		expect(metrics).toMatch(/^aco_redis_lost_events_total\{node="node-c"\} 0$/m);
+		// joining the stream at start is not a reset
+		expect(metrics).toMatch(/^aco_redis_stream_resets_total\{node="node-c"\} 0$/m);
 	});
 });
 

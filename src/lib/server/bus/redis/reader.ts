@@ -247,7 +247,8 @@ export class StreamReader {
 
 	#moveTo(to: StreamPosition, missed: number | null, reason: keyof typeof RESET_REASONS): void {
 		this.#position = to;
-		this.#figures.resets += 1;
+		// joining the stream is where a node starts, not the stream moving on under it
+		if (reason !== 'attached') this.#figures.resets += 1;
 		this.#options.logger.warn({ ...to, missed, reason }, 'shared event stream position reset');
 		try {
 			this.#options.listener.reset(to, missed, RESET_REASONS[reason]);
