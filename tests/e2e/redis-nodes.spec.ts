@@ -1,15 +1,14 @@
 /**
- * Two aco nodes on one Redis: a person with the dashboard open on one node watches a run that
- * was started through the other, live, from start to finish.
+ * Two aco nodes on one PostgreSQL and one Redis: a person with the dashboard open on one node
+ * watches a run that was started through the other, live, from start to finish.
  */
 import { test as base, expect } from '@playwright/test';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { startAco, type AcoProcess } from '../helpers/server';
+import { startCluster } from '../helpers/cluster';
+import type { AcoProcess } from '../helpers/server';
 import type { RunResponse } from '../../src/lib/protocol';
 
 interface TwoNodes {
-	redis: RedisServer;
-	/** runs the workflow */
+	/** starts the run */
 	a: AcoProcess;
 	/** serves the page */
 	c: AcoProcess;
@@ -18,15 +17,12 @@ interface TwoNodes {
 const test = base.extend<{ nodes: TwoNodes }>({
 	// eslint-disable-next-line no-empty-pattern
 	nodes: async ({}, use) => {
-		const redis = await startRedis();
-		const env = { ACO_REDIS_URL: redis.url, ACO_DEMO_TICK_MS: '80' };
-		const [a, c] = await Promise.all([
-			startAco({ env: { ...env, ACO_NODE_ID: 'node-a' } }),
-			startAco({ env: { ...env, ACO_NODE_ID: 'node-c' } })
-		]);
-		await use({ redis, a, c });
-		await Promise.all([a.stop(), c.stop()]);
-		await redis.close();
+		const cluster = await startCluster({ nodes: 2, redis: true, env: { ACO_DEMO_TICK_MS: '80' } });
+		try {
+			await use({ a: cluster.nodes[0]!, c: cluster.nodes[1]! });
+		} finally {
+			await cluster.stop();
+		}
 	}
 });
 
@@ -64,6 +60,10 @@ test('the dashboard on one node shows a run started on another live, up to its e
 	);
 	// the run shown is the one node A started
 	await expect(row).toHaveAttribute('data-run-id', run.id);
+	// after a reload node C reads the run from the shared database: still there, finished
+	await page.reload();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-run-id', run.id);
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'succeeded');
 
 	await page.screenshot({ path: testInfo.outputPath('node-c-dashboard-1280.png'), fullPage: true });
 	await page.setViewportSize({ width: 390, height: 844 });
