@@ -126,7 +126,7 @@ export default defineConfig({
 				test: {
 					name: 'integration',
 					environment: 'node',
-					include: ['tests/integration/**/*.test.ts'],
+					include: ['tests/integration/**/*.test.ts', 'tests/security/**/*.test.ts'],
 					testTimeout: 60_000,
 					hookTimeout: 60_000
 				}

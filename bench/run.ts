@@ -15,6 +15,7 @@ import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
 import { runLogIngestPg } from './log-ingest-pg';
 import { runLogQuery } from './log-query';
+import { runMasking } from './masking';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
 interface Bench {
@@ -28,6 +29,7 @@ const BENCHES: Bench[] = [
 	{ name: 'hub-fanout', run: runHubFanout },
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
+	{ name: 'masking', run: runMasking },
 	{ name: 'cli-startup', run: runCliStartup },
 	{ name: 'cluster-fanout', run: runClusterFanout }
 ];

@@ -6,11 +6,20 @@
  * runs the same when the server is down; what the server has not acknowledged when the command
  * ends is retried for `--retry-for` ms and otherwise left for the next `aco` invocation.
  * Exits with the command's own code (128 + signal number when a signal ended it).
+ *
+ * Secrets never leave the machine: the values of its secret-looking variables (`*_TOKEN`,
+ * `*_SECRET`, … and `ACO_MASK_ENV`), its token and what the command announces with
+ * `::add-mask::` are masked before anything is spooled or sent. While the command runs, a
+ * heartbeat tells the server it is alive, and a cancel from the dashboard stops the command
+ * (SIGTERM, SIGKILL after the grace period) and reports the task cancelled.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { IngestEventInput } from '../../lib/protocol/ingest';
+import { MaskSet } from '../../lib/server/masking/mask-set';
+import { parseNameList, secretNameTest, secretValues } from '../../lib/server/masking/secret-env';
+import { StreamMasker } from '../../lib/server/masking/stream-masker';
 import { LineSplitter } from '../../lib/server/orchestrator/line-splitter';
 import {
 	CONNECTION_OPTIONS,
@@ -22,6 +31,7 @@ import {
 	type CommandSpec
 } from '../args';
 import { SUMMARIES } from './summaries';
+import { DEFAULT_HEARTBEAT_MS, ProducerControl } from '../exec/control';
 import { Delivery } from '../exec/delivery';
 import { Spool, spoolDir } from '../exec/spool';
 import { AcoHttp } from '../http';
@@ -30,6 +40,8 @@ import { AcoHttp } from '../http';
 export const DEFAULT_FLUSH_MS = 50;
 /** how long to keep trying to reach the server after the command ended */
 export const DEFAULT_RETRY_FOR_MS = 30_000;
+/** after a cancel from the server, how long the command has between SIGTERM and SIGKILL */
+export const DEFAULT_KILL_GRACE_MS = 5_000;
 const MAX_LINE_LENGTH = 16 * 1024;
 /** one output event carries at most this much text, so a request stays small */
 const MAX_EVENT_BYTES = 128 * 1024;
@@ -43,7 +55,10 @@ export const spec: CommandSpec = {
 		'The output is printed as usual and streamed to the server line by line (stdout and stderr),',
 		'"::progress value=N::message" lines set the task progress, and aco exits with the command\'s',
 		'own exit code. When the server cannot be reached the command still runs; its output is kept',
-		`in ${spoolDir()} (ACO_SPOOL_DIR) and sent when the server is back, or by the next aco command.`
+		`in ${spoolDir()} (ACO_SPOOL_DIR) and sent when the server is back, or by the next aco command.`,
+		'Values of secret-looking variables (*_TOKEN, *_SECRET, *_PASSWORD, *_KEY, *_CREDENTIALS, and',
+		'ACO_MASK_ENV) and values announced with "::add-mask::value" are sent as ***. A cancel from the',
+		'dashboard stops the command (SIGTERM, then SIGKILL after --kill-grace) and reports it cancelled.'
 	],
 	options: {
 		name: {
@@ -56,6 +71,11 @@ export const spec: CommandSpec = {
 			type: 'string',
 			value: '<ms>',
 			description: `keep trying to deliver after the command ended (env ACO_EXEC_RETRY_MS, default ${DEFAULT_RETRY_FOR_MS})`
+		},
+		'kill-grace': {
+			type: 'string',
+			value: '<ms>',
+			description: `after a cancel from the server, time between SIGTERM and SIGKILL (env ACO_KILL_GRACE_MS, default ${DEFAULT_KILL_GRACE_MS})`
 		},
 		quiet: {
 			type: 'boolean',
@@ -86,6 +106,16 @@ export async function exec(argv: string[]): Promise<number> {
 		DEFAULT_RETRY_FOR_MS
 	);
 	const quiet = parsed.values.quiet === true;
+	const killGraceMs = intOption(
+		'exec',
+		'kill-grace',
+		parsed.values['kill-grace'] ?? process.env.ACO_KILL_GRACE_MS,
+		DEFAULT_KILL_GRACE_MS
+	);
+	const masks = new MaskSet([
+		...secretValues(process.env, secretNameTest(parseNameList(process.env.ACO_MASK_ENV))),
+		...(connection.token ? [connection.token] : [])
+	]);
 	const notice = (text: string) => {
 		if (!quiet) process.stderr.write(`aco: ${text}\n`);
 	};
@@ -94,9 +124,19 @@ export async function exec(argv: string[]): Promise<number> {
 	const spool = Spool.create(spoolDir(), {
 		id: randomUUID(),
 		url: connection.url,
-		task: { name: name.slice(0, MAX_NAME_LENGTH), message: null, status: 'running' }
+		task: { name: masks.mask(name).slice(0, MAX_NAME_LENGTH), message: null, status: 'running' }
 	});
 	const http = new AcoHttp(connection);
+	let child: RunningChild | null = null;
+	const control = new ProducerControl({
+		http,
+		taskId: () => spool.state.task_id,
+		intervalMs: intOption('exec', 'heartbeat', process.env.ACO_EXEC_HEARTBEAT_MS, DEFAULT_HEARTBEAT_MS),
+		onCancel: () => {
+			notice('the task was cancelled from the aco server; stopping the command.');
+			child?.stop(killGraceMs);
+		}
+	});
 	const delivery = new Delivery({
 		http,
 		spool,
@@ -106,7 +146,8 @@ export async function exec(argv: string[]): Promise<number> {
 			notice(`${err.message} The command runs anyway; its output is kept in ${spool.file}.`),
 		onOnline: () => notice(`reached the aco server again; sending the kept output.`),
 		onRejected: (err) =>
-			notice(`the server refused the task (${err.message}); its output stays in ${spool.file}.`)
+			notice(`the server refused the task (${err.message}); its output stays in ${spool.file}.`),
+		onAnswer: (answer) => control.observe(answer)
 	});
 	const report = (events: IngestEventInput[]) => {
 		spool.append(events);
@@ -117,24 +158,31 @@ export async function exec(argv: string[]): Promise<number> {
 		{
 			type: 'tool.start',
 			step: 0,
-			name: command[0],
-			command: command[0],
-			args: command.slice(1),
+			name: masks.mask(command[0]),
+			command: masks.mask(command[0]),
+			args: command.slice(1).map((arg) => masks.mask(arg)),
 			cwd: process.cwd()
 		}
 	]);
-	const result = await runChild(command, report);
+	child = runChild(command, report, masks);
+	control.start();
+	const result = await child.result;
+	control.stop();
+	const cancelled = control.cancelRequested;
 	report([
 		{
 			type: 'tool.end',
 			step: 0,
 			exit_code: result.code,
 			signal: result.signal,
+			...(cancelled ? { status: 'cancelled' as const, error: 'cancelled' } : {}),
 			...(result.error ? { error: result.error } : {})
 		},
-		result.code === 0
-			? { type: 'status', status: 'succeeded' }
-			: { type: 'status', status: 'failed', error: result.error ?? describeEnd(result) }
+		cancelled
+			? { type: 'status', status: 'cancelled' }
+			: result.code === 0
+				? { type: 'status', status: 'succeeded' }
+				: { type: 'status', status: 'failed', error: result.error ?? describeEnd(result) }
 	]);
 	spool.markComplete();
 
@@ -158,8 +206,19 @@ interface ChildResult {
 	exitCode: number;
 }
 
-function runChild(command: string[], report: (events: IngestEventInput[]) => void): Promise<ChildResult> {
-	return new Promise((resolve) => {
+interface RunningChild {
+	result: Promise<ChildResult>;
+	/** SIGTERM now, SIGKILL after `graceMs` if it is still running */
+	stop(graceMs: number): void;
+}
+
+function runChild(
+	command: string[],
+	report: (events: IngestEventInput[]) => void,
+	masks: MaskSet
+): RunningChild {
+	let stop: (graceMs: number) => void = () => {};
+	const result = new Promise<ChildResult>((resolve) => {
 		let n = 0;
 		let pending: { n: number; stream: 'stdout' | 'stderr'; text: string; ts: string; partial?: true }[] = [];
 		let pendingBytes = 0;
@@ -173,12 +232,18 @@ function runChild(command: string[], report: (events: IngestEventInput[]) => voi
 			pendingBytes = 0;
 		};
 		// a partial piece (a `\r` snapshot, part of an overlong line) says so, or the download would gain a newline
-		const line = (stream: 'stdout' | 'stderr') => (text: string, partial: boolean) => {
+		const emit = (stream: 'stdout' | 'stderr', text: string, partial: boolean) => {
 			const ts = new Date().toISOString();
 			pending.push({ n: ++n, stream, text, ts, ...(partial ? { partial: true as const } : {}) });
 			pendingBytes += text.length * 3; // UTF-8 at worst
 			if (pending.length >= 1_000 || pendingBytes >= MAX_EVENT_BYTES) flush();
 			else timer ??= setTimeout(flush, DEFAULT_FLUSH_MS);
+		};
+		// secrets are masked before a line is spooled: the spool file never holds one
+		const maskers = { stdout: new StreamMasker(masks), stderr: new StreamMasker(masks) };
+		const line = (stream: 'stdout' | 'stderr') => (text: string, partial: boolean) => {
+			const piece = maskers[stream].push(text, partial);
+			if (piece) emit(stream, piece.text, piece.partial);
 		};
 		const splitters = {
 			stdout: new LineSplitter(line('stdout'), { maxLineLength: MAX_LINE_LENGTH }),
@@ -208,10 +273,23 @@ function runChild(command: string[], report: (events: IngestEventInput[]) => voi
 					? `command not found: ${command[0]}`
 					: `could not run ${command[0]}: ${err.message}`;
 		});
+		let killTimer: NodeJS.Timeout | null = null;
+		stop = (graceMs) => {
+			if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
+			child.kill('SIGTERM');
+			killTimer = setTimeout(() => {
+				if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+			}, graceMs);
+		};
 		child.once('close', (code, signal) => {
+			if (killTimer) clearTimeout(killTimer);
 			for (const [name, handler] of signals) process.off(name, handler);
 			splitters.stdout.end();
 			splitters.stderr.end();
+			for (const stream of ['stdout', 'stderr'] as const) {
+				const rest = maskers[stream].flush();
+				if (rest) emit(stream, rest.text, rest.partial);
+			}
 			flush();
 			if (spawnError) {
 				process.stderr.write(`aco: ${spawnError}\n`);
@@ -227,6 +305,7 @@ function runChild(command: string[], report: (events: IngestEventInput[]) => voi
 			resolve({ code, signal, error: null, exitCode: signal ? 128 + number : (code ?? 1) });
 		});
 	});
+	return { result, stop: (graceMs) => stop(graceMs) };
 }
 
 function describeEnd(result: ChildResult): string {

@@ -30,13 +30,16 @@ export interface DeliveryOptions {
 	onRejected?: (err: HttpError) => void;
 	/** the server created the task (called once, when it first answers with its id) */
 	onCreated?: (taskId: string) => void;
+	/** the server's answer to each delivered batch of events (it may ask for a cancel) */
+	onAnswer?: (answer: IngestEventsResponse) => void;
 }
 
 export type DeliveryOutcome = 'delivered' | 'pending' | 'rejected';
 
+type Hooks = 'onOffline' | 'onOnline' | 'onRejected' | 'onCreated' | 'onAnswer';
+
 export class Delivery {
-	#options: Required<Omit<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected' | 'onCreated'>> &
-		Pick<DeliveryOptions, 'onOffline' | 'onOnline' | 'onRejected' | 'onCreated'>;
+	#options: Required<Omit<DeliveryOptions, Hooks>> & Pick<DeliveryOptions, Hooks>;
 	#running: Promise<void> | null = null;
 	#again = false;
 	#offline = false;
@@ -149,10 +152,13 @@ export class Delivery {
 		const from = spool.state.acked;
 		const events = this.#batch(from);
 		if (events.length === 0) return;
-		await http.request<IngestEventsResponse>('POST', `/tasks/${encodeURIComponent(taskId)}/events`, {
-			body: { events }
-		});
+		const answer = await http.request<IngestEventsResponse>(
+			'POST',
+			`/tasks/${encodeURIComponent(taskId)}/events`,
+			{ body: { events } }
+		);
 		spool.acknowledge(taskId, from + events.length);
+		this.#options.onAnswer?.(answer);
 	}
 
 	/** the events from `from` that fit one request (at least one) */

@@ -9,6 +9,12 @@
  * | POST /api/v1/tasks                 | CreateTaskRequest        | 201 IngestTaskResponse (200 when the Idempotency-Key was seen) |
  * | POST /api/v1/tasks/{id}/events     | { events: IngestEvent[] } | 200 IngestEventsResponse        |
  *
+ * A running task whose producer sends nothing for a while (ACO_INGEST_SILENCE_MS, 5 min by
+ * default) is failed as "lost contact"; a producer with nothing to report sends `heartbeat`.
+ * A cancel asked for in the dashboard or the API (POST /api/v1/tasks/{id}/cancel) reaches the
+ * producer as `cancel_requested: true` in its next answer: it stops its tool and reports
+ * `status: cancelled` (within ACO_INGEST_CANCEL_TIMEOUT_MS, or the server cancels without it).
+ *
  * Events apply in order. Tools are addressed by `step` (0-based, unique within the task), so a
  * producer needs no server id before it reports output. Output lines carry their number
  * (1-based, continuing the tool's log); a line whose number is already stored is counted as a
@@ -106,7 +112,9 @@ export const ingestEventSchema = z.discriminatedUnion('type', [
 			status: z.enum(['succeeded', 'failed', 'cancelled']).optional(),
 			error: text(2_000).nullable().optional()
 		})
-		.strict()
+		.strict(),
+	/** nothing to report, still running: keeps the task from being failed as "lost contact" */
+	z.object({ type: z.literal('heartbeat') }).strict()
 ]);
 
 export type IngestEvent = z.output<typeof ingestEventSchema>;
@@ -132,6 +140,8 @@ export interface IngestEventsResponse {
 	ignored: number;
 	/** the number of the last stored line of each step's log, for producers that resume */
 	line_counts: Record<string, number>;
+	/** a cancel was asked for: stop the tool and report `status: cancelled` */
+	cancel_requested: boolean;
 }
 
 // ---------- producer role on the WebSocket ----------

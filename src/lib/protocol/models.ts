@@ -86,6 +86,11 @@ export interface Execution {
 	/** number of log lines stored so far; line numbers run 1..line_count */
 	line_count: number;
 	error: string | null;
+	/**
+	 * present once the tool's output passed the execution's output limit: what it printed after
+	 * that, counted but not stored or streamed (the log has a marker line where it was cut)
+	 */
+	output_dropped?: { lines: number; bytes: number };
 }
 
 export type LogStream = 'stdout' | 'stderr';

@@ -13,6 +13,13 @@ import {
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
 import { parseOrigins } from './origin';
+import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
+import { parseNameList } from './masking/secret-env';
+import {
+	DEFAULT_OUTPUT_MAX_BYTES,
+	DEFAULT_OUTPUT_MAX_LINES,
+	type OutputLimitConfig
+} from './orchestrator/output-limit';
 
 export interface HubConfig {
 	maxConnections: number;
@@ -66,6 +73,12 @@ export interface OrchestratorConfig {
 	 * every third of it). A node that dies loses its tasks to another node within about this time.
 	 */
 	leaseMs: number;
+	/** what one tool execution may keep of its output (also for ingested tools); 1 GiB when omitted */
+	outputLimit?: OutputLimitConfig;
+	/** more variable names or `*` patterns whose values are masked (`ACO_MASK_ENV`) */
+	maskEnv?: string[];
+	/** more of the server's variables kept from tools (`ACO_TOOL_ENV_REMOVE`), besides its credentials */
+	toolEnvRemove?: string[];
 }
 
 export interface DatabaseConfig {
@@ -73,6 +86,13 @@ export interface DatabaseConfig {
 	url: string | null;
 	/** connections this node holds at most (PostgreSQL) */
 	maxConnections: number;
+}
+
+export interface IngestConfig {
+	/** a running ingested task that reports nothing for this long is failed ("lost contact"); 0: never */
+	silenceMs: number;
+	/** after a cancel is requested, how long the producer has to confirm it before the task is cancelled without it */
+	cancelTimeoutMs: number;
 }
 
 export interface RedisConfig {
@@ -122,6 +142,11 @@ export interface AcoConfig {
 	database: DatabaseConfig;
 	hub: HubConfig;
 	orchestrator: OrchestratorConfig;
+	ingest: IngestConfig;
+	/** bytes kept free in the data folder so tasks can still be failed when its disk fills (disk-guard) */
+	diskReserveBytes: number;
+	/** how often a full data folder is checked for room again */
+	diskRetryMs: number;
 	/** the event bus and replay history shared by every node; null: in-process */
 	redis: RedisConfig | null;
 }
@@ -147,6 +172,8 @@ export const DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
 export const DEFAULT_COMPRESSION_CONCURRENCY = 10;
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
+export const DEFAULT_INGEST_SILENCE_MS = 5 * 60_000;
+export const DEFAULT_INGEST_CANCEL_TIMEOUT_MS = 30_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -237,7 +264,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),
 			killGraceMs: int(env, 'ACO_KILL_GRACE_MS', DEFAULT_KILL_GRACE_MS, 0),
 			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16),
-			leaseMs: int(env, 'ACO_LEASE_MS', DEFAULT_LEASE_MS, 300)
-		}
+			leaseMs: int(env, 'ACO_LEASE_MS', DEFAULT_LEASE_MS, 300),
+			outputLimit: {
+				maxBytes: int(env, 'ACO_OUTPUT_MAX_BYTES', DEFAULT_OUTPUT_MAX_BYTES, 1024),
+				maxLines: int(env, 'ACO_OUTPUT_MAX_LINES', DEFAULT_OUTPUT_MAX_LINES, 10)
+			},
+			maskEnv: parseNameList(env.ACO_MASK_ENV),
+			toolEnvRemove: parseNameList(env.ACO_TOOL_ENV_REMOVE)
+		},
+		ingest: {
+			silenceMs: int(env, 'ACO_INGEST_SILENCE_MS', DEFAULT_INGEST_SILENCE_MS, 0),
+			cancelTimeoutMs: int(env, 'ACO_INGEST_CANCEL_TIMEOUT_MS', DEFAULT_INGEST_CANCEL_TIMEOUT_MS, 0)
+		},
+		diskReserveBytes: int(env, 'ACO_DISK_RESERVE_BYTES', DEFAULT_DISK_RESERVE_BYTES, 0),
+		diskRetryMs: int(env, 'ACO_DISK_RETRY_MS', DEFAULT_DISK_RETRY_MS, 10)
 	};
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { AcoConfig } from './config';
 import { lockDataDir } from './data-lock';
+import { DiskGuard } from './disk-guard';
 import { createLogger, type Logger } from './logger';
 import { createBus } from './bus/create-bus';
 import { sharedStream } from './bus/redis/hub-stream';
@@ -18,6 +19,7 @@ import { openPgStore } from './store/pg/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
 import { createOrchestrator } from './orchestrator/orchestrator';
+import { toolEnvironment } from './orchestrator/tool-env';
 import type { Orchestrator } from './orchestrator/types';
 import { createHub } from './hub/hub';
 import type { Hub } from './hub/types';
@@ -42,6 +44,8 @@ export interface AcoContext {
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
+	/** what happens when the data folder's disk fills up (fails the tasks whose logs cannot be stored) */
+	storage: DiskGuard;
 	startedAt: string;
 	/** stops tools, closes sockets with `closeCode`, closes the bus and the database; idempotent */
 	close(closeCode?: number): Promise<void>;
@@ -76,15 +80,32 @@ export async function createContext(
 		lock.release();
 		throw err;
 	}
+	const storage = new DiskGuard({
+		dataDir: config.dataDir,
+		reserveBytes: config.diskReserveBytes,
+		retryMs: config.diskRetryMs,
+		logger: logger.child({ component: 'storage' })
+	});
 	const orchestrator = createOrchestrator({
 		store,
 		bus,
 		config: config.orchestrator,
 		logger: logger.child({ component: 'orchestrator' }),
-		node: config.nodeId
+		node: config.nodeId,
+		storage
 	});
 	await orchestrator.recover();
-	const ingest = new IngestService({ store, bus, logger: logger.child({ component: 'ingest' }) });
+	const ingest = new IngestService({
+		store,
+		bus,
+		logger: logger.child({ component: 'ingest' }),
+		outputLimit: config.orchestrator.outputLimit,
+		silenceMs: config.ingest.silenceMs,
+		cancelTimeoutMs: config.ingest.cancelTimeoutMs,
+		storage,
+		// the server's own credentials are masked in ingested output too
+		secrets: toolEnvironment(process.env, config.orchestrator.toolEnvRemove).secrets
+	});
 	try {
 		await importLegacyKeys(store, config.dataDir, logger.child({ component: 'ingest' }));
 	} catch (err) {
@@ -125,14 +146,17 @@ export async function createContext(
 		searcher,
 		hub,
 		system,
+		storage,
 		startedAt: new Date().toISOString(),
 		close(closeCode = 1001) {
 			closing ??= (async () => {
 				await hub.close(closeCode, 'server shutting down');
 				system.close();
 				await orchestrator.shutdown();
+				ingest.close();
 				await bus.close();
 				await store.close();
+				storage.close();
 				lock.release();
 			})();
 			return closing;

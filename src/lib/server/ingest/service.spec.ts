@@ -9,8 +9,9 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { isIngestError } from './ingest-error';
+import { failingStore } from '../store/test-failing-store';
 import { formatLines } from '../http/log-stream';
-import { IngestService } from './service';
+import { CANCEL_REQUESTED_MESSAGE, IngestService } from './service';
 
 const logger = pino({ level: 'silent' });
 
@@ -163,5 +164,129 @@ describe('ingest service', () => {
 		await expect(service.applyEvents(task.id, events([{ type: 'progress', progress: 1 }]))).rejects.toSatisfy(
 			(err) => isIngestError(err) && err.code === 'not_standalone'
 		);
+	});
+
+	describe('secrets, limits and silence', () => {
+		const lines = async (taskId: string) => {
+			const [execution] = await store.listExecutions(taskId);
+			return store.readLogLines(execution.id, { limit: 1000 });
+		};
+
+		it('masks the server secrets and ::add-mask:: values in output and fields, split pieces too', async () => {
+			const masked = new IngestService({ store, bus, logger, secrets: ['server-secret-1'] });
+			const { task } = await masked.createTask({ name: 'run with server-secret-1' });
+			expect(task.name).toBe('run with ***');
+			await masked.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's', args: ['--token', 'server-secret-1'] },
+					{
+						type: 'output',
+						step: 0,
+						lines: [
+							{ text: '::add-mask::added-secret-2' },
+							{ text: 'value: added-sec', partial: true },
+							{ text: 'ret-2 done' },
+							{ text: 'encoded ' + encodeURIComponent('added-secret-2') }
+						]
+					},
+					{ type: 'progress', message: 'deploying added-secret-2' }
+				])
+			);
+			const stored = await lines(task.id);
+			expect(stored.map((l) => l.n)).toEqual([1, 2, 3, 4]);
+			expect(formatLines(stored, 'text')).toBe('::add-mask::***\nvalue: *** done\nencoded ***\n');
+			const everything = JSON.stringify([
+				published,
+				await store.listExecutions(task.id),
+				await store.getTask(task.id)
+			]);
+			expect(everything).not.toMatch(/server-secret-1|added-secret-2|added-sec/);
+		});
+
+		it('keeps output up to the limit, counts the rest on the execution and marks both ends', async () => {
+			const capped = new IngestService({
+				store,
+				bus,
+				logger,
+				outputLimit: { maxBytes: 1_000_000, maxLines: 3 }
+			});
+			const { task } = await capped.createTask({ name: 't' });
+			const out = (from: number, count: number) => ({
+				type: 'output' as const,
+				step: 0,
+				lines: Array.from({ length: count }, (_, i) => ({ n: from + i, text: `l${from + i}` }))
+			});
+			await capped.applyEvents(task.id, events([{ type: 'tool.start', step: 0, name: 's' }, out(1, 5)]));
+			const next = await capped.applyEvents(task.id, events([out(6, 4)]));
+			expect(next.duplicates).toBe(0);
+			await capped.applyEvents(task.id, events([{ type: 'tool.end', step: 0, exit_code: 0 }]));
+			const texts = (await lines(task.id)).map((l) => l.text);
+			expect(texts.slice(0, 3)).toEqual(['l1', 'l2', 'l3']);
+			expect(texts[3]).toMatch(/^::warning::Output limit reached/);
+			expect(texts[4]).toMatch(/^::warning::Output limit: 6 more lines/);
+			const [execution] = await store.listExecutions(task.id);
+			expect(execution).toMatchObject({ status: 'succeeded', output_dropped: { lines: 6, bytes: 18 } });
+		});
+
+		it('fails a running task whose producer goes silent, and keeps one that sends heartbeats', async () => {
+			const watched = new IngestService({ store, bus, logger, silenceMs: 300 });
+			const quiet = await watched.createTask({ name: 'quiet' });
+			const beating = await watched.createTask({ name: 'beating' });
+			const started = Date.now();
+			while (Date.now() - started < 900) {
+				await watched.applyEvents(beating.task.id, events([{ type: 'heartbeat' }]));
+				await new Promise((resolve) => setTimeout(resolve, 50));
+			}
+			expect(await store.getTask(quiet.task.id)).toMatchObject({
+				status: 'failed',
+				error: 'lost contact: the producer reported nothing for 0.3 s'
+			});
+			expect((await store.getTask(beating.task.id))?.status).toBe('running');
+			watched.close();
+		});
+
+		it('asks the producer to cancel in its next answer, then takes its cancelled status', async () => {
+			const { task } = await service.createTask({ name: 't', message: 'building' });
+			const requested = await service.requestCancel(task.id);
+			expect(requested).toMatchObject({ status: 'running', message: CANCEL_REQUESTED_MESSAGE });
+			const answer = await service.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+			expect(answer.cancel_requested).toBe(true);
+			const done = await service.applyEvents(task.id, events([{ type: 'status', status: 'cancelled' }]));
+			expect(done.task).toMatchObject({ status: 'cancelled', message: 'building' });
+			expect(await service.requestCancel(task.id)).toBeNull();
+		});
+
+		it('cancels without the producer when it does not confirm in time', async () => {
+			const impatient = new IngestService({ store, bus, logger, cancelTimeoutMs: 200 });
+			const { task } = await impatient.createTask({ name: 't' });
+			await impatient.requestCancel(task.id);
+			while ((await store.getTask(task.id))?.status === 'running')
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(await store.getTask(task.id)).toMatchObject({
+				status: 'cancelled',
+				error: expect.stringMatching(/did not confirm within 0.2 s/)
+			});
+			impatient.close();
+		});
+
+		it('fails the task with a 507 when the data folder is full', async () => {
+			const starved = new IngestService({ store: failingStore(store, 'appendLogLines'), bus, logger });
+			const { task } = await starved.createTask({ name: 't' });
+			const attempt = starved.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's' },
+					{ type: 'output', step: 0, lines: [{ text: 'x' }] }
+				])
+			);
+			await expect(attempt).rejects.toSatisfy(
+				(err) => isIngestError(err) && err.status === 507 && /data folder is full/.test(err.message)
+			);
+			expect(await store.getTask(task.id)).toMatchObject({
+				status: 'failed',
+				error: expect.stringMatching(/^the data folder is full/)
+			});
+		});
 	});
 });

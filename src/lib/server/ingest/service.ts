@@ -5,6 +5,11 @@
  * subscriber or a download never sees a line the store does not hold. Requests for one task
  * apply one at a time, in arrival order; everything is recomputed from the store, so nothing
  * is lost across a restart and a resent batch stores nothing twice.
+ *
+ * Output goes through the same masking and output limit as the runner's (ingest/intake); the
+ * task's secrets (`::add-mask::`, the server's own credentials) are kept in memory only. A
+ * running task whose producer goes silent is failed ("lost contact"), and a cancel reaches the
+ * producer in its next answer (ingest/liveness). A data folder that is full fails the task.
  */
 import type {
 	CreateTaskRequest,
@@ -17,7 +22,14 @@ import type {
 } from '../../protocol';
 import { createTaskSchema, isTerminal } from '../../protocol';
 import type { EventBus } from '../bus/types';
+import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
+import { MaskSet } from '../masking/mask-set';
+import {
+	DEFAULT_OUTPUT_MAX_BYTES,
+	DEFAULT_OUTPUT_MAX_LINES,
+	type OutputLimitConfig
+} from '../orchestrator/output-limit';
 import {
 	publish,
 	taskChanged,
@@ -29,14 +41,34 @@ import {
 import { parseWorkflowCommand } from '../orchestrator/workflow-commands';
 import type { Store, TaskPatch } from '../store/types';
 import { IngestError } from './ingest-error';
+import { ExecutionIntake } from './intake';
+import { Liveness } from './liveness';
 
 export interface IngestServiceOptions {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
+	/** what one ingested tool may keep of its output; 1 GiB when omitted */
+	outputLimit?: OutputLimitConfig;
+	/** a running task silent this long is failed as "lost contact"; 0 never (default) */
+	silenceMs?: number;
+	/** a cancel the producer does not confirm within this long is carried out without it; 0 never */
+	cancelTimeoutMs?: number;
+	/** the data folder's disk-full guard */
+	storage?: StorageGuard;
+	/** values masked in every task's output besides its own (the server's credentials) */
+	secrets?: readonly string[];
 }
 
-type Counts = Omit<IngestEventsResponse, 'task' | 'line_counts'>;
+/** What the service keeps in memory for a task that is still running. */
+interface LiveTask {
+	masks: MaskSet;
+	intakes: Map<number, ExecutionIntake>;
+	/** the task's message before "cancel requested" was shown in its place */
+	messageBeforeCancel?: string | null;
+}
+
+type Counts = Omit<IngestEventsResponse, 'task' | 'line_counts' | 'cancel_requested'>;
 
 /** The mutable state of one request being applied. */
 interface Batch {
@@ -47,13 +79,29 @@ interface Batch {
 	pending: Pick<TaskPatch, 'progress' | 'message'> | null;
 }
 
+export const CANCEL_REQUESTED_MESSAGE = 'Cancel requested; waiting for the producer to stop its tool';
+
 export class IngestService {
 	#options: IngestServiceOptions;
 	/** the tail of each task's (or key's) queue of requests */
 	#queues = new Map<string, Promise<unknown>>();
+	#live = new Map<string, LiveTask>();
+	#liveness: Liveness;
+	#secrets: MaskSet;
 
 	constructor(options: IngestServiceOptions) {
 		this.#options = options;
+		this.#secrets = new MaskSet(options.secrets ?? []);
+		this.#liveness = new Liveness({
+			silenceMs: options.silenceMs ?? 0,
+			cancelTimeoutMs: options.cancelTimeoutMs ?? 0,
+			onExpired: (taskId, why) => void this.#expire(taskId, why)
+		});
+	}
+
+	/** Stops watching for silent producers. */
+	close(): void {
+		this.#liveness.close();
 	}
 
 	/** Creates a stand-alone task, or returns the one an earlier request with the same key created. */
@@ -62,10 +110,11 @@ export class IngestService {
 		const key = idempotencyKey ?? request.idempotency_key ?? null;
 		const create = async (): Promise<IngestTaskResponse> => {
 			const { store, bus } = this.#options;
+			const mask = (text: string) => this.#secrets.mask(text);
 			const record = {
 				run_id: null,
-				key: request.key ?? request.name,
-				name: request.name,
+				key: mask(request.key ?? request.name),
+				name: mask(request.name),
 				needs: [],
 				weight: 1,
 				optional: false,
@@ -76,15 +125,19 @@ export class IngestService {
 				key === null
 					? { task: await store.createTask(record), existing: false }
 					: await store.createTaskOnce(key, record);
-			if (created.existing) return created;
+			if (created.existing) {
+				if (created.task.status === 'running') this.#liveness.heard(created.task.id);
+				return created;
+			}
 			let task = created.task;
 			taskCreated(bus, task);
 			const patch: TaskPatch = {};
 			if (request.progress !== undefined) patch.progress = request.progress;
-			if (request.message !== undefined) patch.message = request.message;
+			if (request.message !== undefined) patch.message = maskNullable(this.#secrets, request.message);
 			if (request.status === 'running') {
 				task = await store.updateTask(task.id, { ...patch, status: 'running', started_at: now() });
 				taskChanged(bus, task);
+				this.#liveness.heard(task.id);
 			} else if (Object.keys(patch).length > 0) {
 				task = await store.updateTask(task.id, patch);
 				taskProgress(bus, task);
@@ -98,47 +151,137 @@ export class IngestService {
 	applyEvents(taskId: string, events: IngestEvent[]): Promise<IngestEventsResponse> {
 		return this.#serial(`task:${taskId}`, async () => {
 			const { store } = this.#options;
-			const task = await store.getTask(taskId);
-			if (!task) {
-				throw new IngestError(
-					404,
-					'not_found',
-					`No task with id "${taskId}". Create it with POST /api/v1/tasks.`
-				);
-			}
-			if (task.run_id !== null) {
-				throw new IngestError(
-					409,
-					'not_standalone',
-					`Task "${taskId}" belongs to workflow run "${task.run_id}"; only stand-alone tasks accept events.`
-				);
-			}
+			const task = await this.#standaloneTask(taskId);
 			const executions = new Map((await store.listExecutions(taskId)).map((e) => [e.step, e]));
-			const batch: Batch = {
-				task,
-				executions,
-				counts: { applied: 0, duplicates: 0, ignored: 0 },
-				pending: null
-			};
+			const batch = this.#batch(task, executions);
 			try {
 				// the server restarted under a live producer: hearing from it again means it runs on
 				if (task.status === 'interrupted') await this.#start(batch, false);
 				for (const [index, event] of events.entries()) await this.#apply(batch, event, `events.${index}`);
 			} finally {
 				await this.#writeProgress(batch);
+				if (batch.task.status === 'running') this.#liveness.heard(taskId);
 			}
 			const line_counts: Record<string, number> = {};
 			for (const [step, execution] of batch.executions) line_counts[step] = execution.line_count;
-			return { task: batch.task, ...batch.counts, line_counts };
+			return {
+				task: batch.task,
+				...batch.counts,
+				line_counts,
+				cancel_requested: this.#liveness.cancelRequested(taskId)
+			};
 		});
 	}
 
+	/**
+	 * Asks a stand-alone task's producer to stop: a queued (or interrupted) task is cancelled at
+	 * once; a running one shows "cancel requested" until its producer confirms (or the cancel
+	 * timeout passes). Null when the task has already finished.
+	 */
+	requestCancel(taskId: string): Promise<Task | null> {
+		return this.#serial(`task:${taskId}`, async () => {
+			const task = await this.#standaloneTask(taskId);
+			if (isTerminal(task.status)) return null;
+			const batch = this.#batch(
+				task,
+				new Map((await this.#options.store.listExecutions(taskId)).map((e) => [e.step, e]))
+			);
+			if (task.status !== 'running') {
+				await this.#finish(
+					batch,
+					'cancelled',
+					undefined,
+					task.status === 'queued' ? 'cancelled before it started' : 'cancelled'
+				);
+				return batch.task;
+			}
+			if (this.#liveness.cancelRequested(taskId)) return task;
+			this.#liveness.requestCancel(taskId);
+			this.#liveTask(taskId).messageBeforeCancel = task.message;
+			const updated = await this.#options.store.updateTask(taskId, { message: CANCEL_REQUESTED_MESSAGE });
+			taskChanged(this.#options.bus, updated);
+			this.#options.logger.info({ task_id: taskId }, 'cancel requested from the producer');
+			return updated;
+		});
+	}
+
+	/** a producer went silent, or never confirmed a cancel: the task ends without it */
+	#expire(taskId: string, why: 'silent' | 'cancel'): Promise<void> {
+		return this.#serial(`task:${taskId}`, async () => {
+			const { store, logger, silenceMs, cancelTimeoutMs } = this.#options;
+			const task = await store.getTask(taskId);
+			if (!task || task.status !== 'running') return;
+			const batch = this.#batch(task, new Map((await store.listExecutions(taskId)).map((e) => [e.step, e])));
+			if (why === 'silent') {
+				const error = `lost contact: the producer reported nothing for ${seconds(silenceMs ?? 0)}`;
+				logger.warn({ task_id: taskId }, error);
+				await this.#finish(batch, 'failed', undefined, error);
+			} else {
+				const error = `cancelled; the producer did not confirm within ${seconds(cancelTimeoutMs ?? 0)} that it stopped`;
+				logger.warn({ task_id: taskId }, error);
+				await this.#finish(batch, 'cancelled', undefined, error);
+			}
+		}).catch((err) => this.#options.logger.error({ err, task_id: taskId }, 'ending a silent task failed'));
+	}
+
+	async #standaloneTask(taskId: string): Promise<Task> {
+		const task = await this.#options.store.getTask(taskId);
+		if (!task) {
+			throw new IngestError(
+				404,
+				'not_found',
+				`No task with id "${taskId}". Create it with POST /api/v1/tasks.`
+			);
+		}
+		if (task.run_id !== null) {
+			throw new IngestError(
+				409,
+				'not_standalone',
+				`Task "${taskId}" belongs to workflow run "${task.run_id}"; only stand-alone tasks accept events.`
+			);
+		}
+		return task;
+	}
+
+	#batch(task: Task, executions: Map<number, Execution>): Batch {
+		return { task, executions, counts: { applied: 0, duplicates: 0, ignored: 0 }, pending: null };
+	}
+
+	#liveTask(taskId: string): LiveTask {
+		let live = this.#live.get(taskId);
+		if (!live) {
+			live = { masks: new MaskSet(this.#options.secrets ?? []), intakes: new Map() };
+			this.#live.set(taskId, live);
+		}
+		return live;
+	}
+
+	#intake(batch: Batch, execution: Execution): ExecutionIntake {
+		const live = this.#liveTask(batch.task.id);
+		let intake = live.intakes.get(execution.step);
+		if (!intake) {
+			const limit = this.#options.outputLimit ?? {
+				maxBytes: DEFAULT_OUTPUT_MAX_BYTES,
+				maxLines: DEFAULT_OUTPUT_MAX_LINES
+			};
+			intake = new ExecutionIntake(live.masks, limit, execution);
+			live.intakes.set(execution.step, intake);
+		}
+		return intake;
+	}
+
 	async #apply(batch: Batch, event: IngestEvent, at: string): Promise<void> {
+		const masks = this.#liveTask(batch.task.id).masks;
 		switch (event.type) {
 			case 'status':
 				if (event.status === 'running') return this.#start(batch);
 				await this.#writeProgress(batch);
-				return this.#finish(batch, event.status, event.message, event.error);
+				return this.#finish(
+					batch,
+					event.status,
+					maskNullable(masks, event.message),
+					maskNullable(masks, event.error)
+				);
 			case 'progress':
 				if (isTerminal(batch.task.status)) {
 					batch.counts.ignored++;
@@ -147,16 +290,27 @@ export class IngestService {
 				batch.pending = {
 					...batch.pending,
 					...(event.progress !== undefined ? { progress: event.progress } : {}),
-					...(event.message !== undefined ? { message: event.message } : {})
+					...(event.message !== undefined ? { message: maskNullable(masks, event.message) } : {})
 				};
 				batch.counts.applied++;
 				return;
 			case 'tool.start':
-				return this.#toolStart(batch, event);
+				return this.#toolStart(batch, {
+					...event,
+					name: masks.mask(event.name),
+					command: masks.mask(event.command),
+					args: event.args.map((arg) => masks.mask(arg)),
+					cwd: maskNullable(masks, event.cwd)
+				});
 			case 'output':
 				return this.#output(batch, event, at);
 			case 'tool.end':
-				return this.#toolEnd(batch, event, at);
+				return this.#toolEnd(batch, { ...event, error: maskNullable(masks, event.error) }, at);
+			case 'heartbeat':
+				// hearing from the producer is the point; the task's watch is renewed after the request
+				if (isTerminal(batch.task.status)) batch.counts.ignored++;
+				else batch.counts.applied++;
+				return;
 		}
 	}
 
@@ -190,18 +344,26 @@ export class IngestService {
 		}
 		const finished = new Date();
 		const startedAt = task.started_at ?? task.created_at;
+		const live = this.#live.get(task.id);
 		// a tool still open when its task ends would show as running for ever
 		for (const execution of batch.executions.values()) {
 			if (execution.status !== 'running') continue;
+			const dropped = await this.#endOutput(batch, execution);
 			const closed = await store.updateExecution(execution.id, {
 				status: 'interrupted',
 				finished_at: finished.toISOString(),
 				duration_ms: finished.getTime() - Date.parse(execution.started_at),
-				error: 'the task ended before this tool reported its end'
+				error: 'the task ended before this tool reported its end',
+				...dropped
 			});
 			batch.executions.set(closed.step, closed);
 			toolEnded(bus, task, closed);
 		}
+		this.#liveness.forget(task.id);
+		this.#live.delete(task.id);
+		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
+		if (message === undefined && live && live.messageBeforeCancel !== undefined)
+			message = live.messageBeforeCancel;
 		batch.task = await store.updateTask(task.id, {
 			status,
 			started_at: startedAt,
@@ -240,36 +402,17 @@ export class IngestService {
 
 	async #output(batch: Batch, event: Extract<IngestEvent, { type: 'output' }>, at: string): Promise<void> {
 		let execution = this.#execution(batch, event.step, at);
-		let count = execution.line_count;
-		const accepted: LogLine[] = [];
-		for (const [index, line] of event.lines.entries()) {
-			const n = line.n ?? count + 1;
-			if (n <= count) {
-				batch.counts.duplicates++;
-				continue;
-			}
-			if (n !== count + 1) {
-				await this.#store(batch, execution, accepted);
-				throw new IngestError(
-					409,
-					'line_gap',
-					`${at}.lines.${index}.n: step ${event.step} has lines 1–${count} stored, so the next line is ${count + 1}, not ${n}. Resend the missing lines first.`
-				);
-			}
-			accepted.push({
-				n,
-				stream: line.stream,
-				ts: line.ts ?? now(),
-				text: line.text,
-				...(line.partial ? { partial: true as const } : {})
-			});
-			count = n;
-		}
-		execution = await this.#store(batch, execution, accepted);
-		if (accepted.length > 0) batch.counts.applied++;
+		const intake = this.#intake(batch, execution);
+		const taken = intake.take(event.lines, at, event.step);
+		batch.counts.duplicates += taken.duplicates;
+		const dropping = taken.dropped > 0;
+		execution = await this.#store(batch, execution, taken.lines);
+		if (dropping) execution = await this.#recordDropped(batch, execution, intake);
+		if (taken.error) throw taken.error;
+		if (taken.lines.length > 0 || dropping) batch.counts.applied++;
 		else batch.counts.ignored++;
 		if (isTerminal(batch.task.status)) return;
-		for (const line of accepted) {
+		for (const line of taken.lines) {
 			// as in the runner's pipeline: a line still being written is no command yet
 			if (line.partial) continue;
 			const command = parseWorkflowCommand(line.text);
@@ -282,11 +425,41 @@ export class IngestService {
 		}
 	}
 
+	/** output past the limit is counted on the execution as it comes, so a restart keeps the count */
+	async #recordDropped(batch: Batch, execution: Execution, intake: ExecutionIntake): Promise<Execution> {
+		const { lines, bytes } = intake.dropped;
+		const updated = await this.#options.store.updateExecution(execution.id, {
+			output_dropped_lines: lines,
+			output_dropped_bytes: bytes
+		});
+		batch.executions.set(updated.step, updated);
+		return updated;
+	}
+
+	/** a tool ended: what its intake still held is stored; the dropped counts for its record */
+	async #endOutput(
+		batch: Batch,
+		execution: Execution
+	): Promise<{ output_dropped_lines?: number; output_dropped_bytes?: number }> {
+		const intake = this.#live.get(batch.task.id)?.intakes.get(execution.step);
+		if (!intake) return {};
+		await this.#store(batch, execution, intake.end());
+		const { lines, bytes } = intake.dropped;
+		return lines > 0 ? { output_dropped_lines: lines, output_dropped_bytes: bytes } : {};
+	}
+
 	/** stores lines, then streams them, and returns the execution with its new line count */
 	async #store(batch: Batch, execution: Execution, lines: LogLine[]): Promise<Execution> {
 		if (lines.length === 0) return execution;
-		const { store, bus } = this.#options;
-		await store.appendLogLines(execution.id, lines);
+		const { store, bus, storage } = this.#options;
+		try {
+			if (storage?.full)
+				throw Object.assign(new Error('no space left in the data folder'), { code: 'ENOSPC' });
+			await store.appendLogLines(execution.id, lines);
+		} catch (err) {
+			if (!(storage ? storage.report(err) : isDiskFull(err))) throw err;
+			await this.#failForStorage(batch, err);
+		}
 		const updated: Execution = { ...execution, line_count: lines[lines.length - 1].n };
 		batch.executions.set(updated.step, updated);
 		const ref = { task_id: batch.task.id, run_id: null, execution_id: execution.id };
@@ -310,6 +483,8 @@ export class IngestService {
 			batch.counts.ignored++;
 			return;
 		}
+		const dropped = await this.#endOutput(batch, execution);
+		this.#live.get(batch.task.id)?.intakes.delete(execution.step);
 		const status = event.status ?? (event.exit_code === 0 && event.signal === null ? 'succeeded' : 'failed');
 		const finished = new Date();
 		const reason =
@@ -324,7 +499,8 @@ export class IngestService {
 			signal: event.signal,
 			finished_at: finished.toISOString(),
 			duration_ms: finished.getTime() - Date.parse(execution.started_at),
-			error: event.error ?? (status === 'failed' ? reason : null)
+			error: event.error ?? (status === 'failed' ? reason : null),
+			...dropped
 		});
 		batch.executions.set(ended.step, ended);
 		toolEnded(bus, batch.task, ended);
@@ -339,6 +515,23 @@ export class IngestService {
 			'unknown_step',
 			`${at}.step: task "${batch.task.id}" has no tool with step ${step}; send a "tool.start" event for it first.`
 		);
+	}
+
+	/**
+	 * The data folder is full: the task fails (the guard freed room for that) and the producer
+	 * is told with a 507, so it keeps its output instead of thinking it delivered.
+	 */
+	async #failForStorage(batch: Batch, err: unknown): Promise<never> {
+		const message = describeStorageFailure(err);
+		this.#options.logger.error({ err, task_id: batch.task.id }, 'ingested output could not be stored');
+		this.#live.delete(batch.task.id);
+		batch.pending = null;
+		try {
+			await this.#finish(batch, 'failed', undefined, message);
+		} catch (failure) {
+			this.#options.logger.error({ err: failure, task_id: batch.task.id }, 'failing the task failed too');
+		}
+		throw new IngestError(507, 'insufficient_storage', `The task failed: ${message}.`);
 	}
 
 	async #writeProgress(batch: Batch): Promise<void> {
@@ -364,4 +557,14 @@ export class IngestService {
 
 function now(): string {
 	return new Date().toISOString();
+}
+
+function maskNullable<T extends string | null | undefined>(masks: MaskSet, text: T): T {
+	return (typeof text === 'string' ? masks.mask(text) : text) as T;
+}
+
+/** 300000 → "300 s" */
+function seconds(ms: number): string {
+	const value = ms / 1000;
+	return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
 }

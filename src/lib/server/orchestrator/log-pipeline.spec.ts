@@ -4,9 +4,11 @@ import type { AnyDomainEvent, DomainEvent } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
+import { MaskSet } from '../masking/mask-set';
 import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
+import { failingStore } from '../store/test-failing-store';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -136,5 +138,98 @@ describe('LogPipeline', () => {
 		await log.close();
 		log.push('stdout', 'late');
 		expect(outputs()).toEqual([]);
+	});
+
+	it('masks secrets before a line is streamed or stored, also ones announced on the way', async () => {
+		const log = pipeline({ masks: new MaskSet(['env-secret-1']) });
+		log.push('stdout', 'token env-secret-1');
+		log.push('stdout', '::add-mask::later-secret-2');
+		log.push('stderr', 'json {"k":"later-secret-2"} b64 ' + Buffer.from('later-secret-2').toString('base64'));
+		await log.close();
+		const texts = (await store.readLogLines(ids.execution_id)).map((line) => line.text);
+		// the last base64 characters also carry the padding, not only the secret
+		expect(texts).toEqual([
+			'token ***',
+			'::add-mask::***',
+			expect.stringMatching(/^json \{"k":"\*\*\*"\} b64 \*\*\*.{0,3}$/)
+		]);
+		expect(outputs().map((event) => event.data.output)).toEqual(texts);
+	});
+
+	it('masks a secret split across the pieces of an overlong line', async () => {
+		const log = pipeline({ masks: new MaskSet(['split-secret-3']) });
+		log.push('stdout', 'x'.repeat(10) + 'split-', true);
+		log.push('stdout', 'secret-3 tail', false);
+		await log.close();
+		const lines = await store.readLogLines(ids.execution_id);
+		expect(lines.map((line) => line.text).join('')).toBe('x'.repeat(10) + '*** tail');
+		expect(JSON.stringify(lines)).not.toContain('split-');
+	});
+
+	it('keeps output up to its limit, then counts it and says so in two marker lines', async () => {
+		const log = pipeline({ outputLimit: { maxBytes: 1_000, maxLines: 5 } });
+		for (let i = 1; i <= 8; i++) log.push('stdout', `line ${i}`);
+		await log.close();
+		const lines = await store.readLogLines(ids.execution_id);
+		expect(lines.map((line) => line.text)).toEqual([
+			'line 1',
+			'line 2',
+			'line 3',
+			'line 4',
+			'line 5',
+			expect.stringMatching(
+				/^::warning::Output limit reached: .*1,000 bytes or 5 lines.*counted but not stored/
+			),
+			expect.stringMatching(/^::warning::Output limit: 3 more lines \(21 bytes\)/)
+		]);
+		expect(lines.at(-1)!.stream).toBe('stderr');
+		expect(log.dropped).toEqual({ lines: 3, bytes: 21 });
+		expect(outputs()).toHaveLength(7);
+	});
+
+	it('still applies ::progress past the output limit', () => {
+		const commands: WorkflowCommand[] = [];
+		const log = pipeline({
+			outputLimit: { maxBytes: 1_000, maxLines: 1 },
+			onCommand: (c) => commands.push(c)
+		});
+		log.push('stdout', 'kept');
+		log.push('stdout', '::progress value=70::late');
+		expect(commands).toContainEqual({ kind: 'progress', value: 70, message: 'late' });
+		expect(outputs().map((event) => event.data.output)).not.toContain('::progress value=70::late');
+	});
+
+	it('reports a full disk at once and stores nothing more', async () => {
+		const failures: string[] = [];
+		const log = pipeline({
+			store: failingStore(store, 'appendLogLines'),
+			onStoreFailure: (message) => failures.push(message)
+		});
+		log.push('stdout', 'a');
+		await new Promise((resolve) => setTimeout(resolve, 120));
+		log.push('stdout', 'b');
+		await log.close();
+		expect(failures).toEqual([expect.stringMatching(/^the data folder is full.*database or disk is full/)]);
+	});
+
+	it('holds its reader back while a slow store is behind, then lets it go on', async () => {
+		let release!: () => void;
+		const gate = new Promise<void>((resolve) => (release = resolve));
+		const slow: Store = Object.create(store, {
+			appendLogLines: {
+				value: async (id: string, lines: never[]) => (await gate, store.appendLogLines(id, lines))
+			}
+		});
+		const log = pipeline({ store: slow, maxBatchBytes: 100, flushIntervalMs: 10_000 });
+		log.push('stdout', 'x'.repeat(150));
+		await new Promise((resolve) => setTimeout(resolve, 10));
+		expect(log.pressure).toBeNull();
+		log.push('stdout', 'y'.repeat(150));
+		const pressure = log.pressure;
+		expect(pressure).not.toBeNull();
+		release();
+		await pressure;
+		await log.close();
+		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(2);
 	});
 });

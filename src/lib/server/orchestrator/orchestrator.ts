@@ -19,12 +19,16 @@
 import type { WorkflowLoadError, WorkflowRun, WorkflowSummary } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
+import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
+import { secretNameTest, type SecretNameTest } from '../masking/secret-env';
 import type { ClaimedTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } from '../store/queue';
 import type { Store } from '../store/types';
 import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } from './emit';
 import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
+import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
+import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
 import type { TaskDef } from './workflow-file';
 import { OrchestratorClosedError, type Orchestrator } from './types';
@@ -39,6 +43,10 @@ export interface OrchestratorDeps {
 	logger: Logger;
 	/** this node's id: who claims and holds tasks (default "local") */
 	node?: string;
+	/** the data folder's disk-full guard (see disk-guard) */
+	storage?: StorageGuard;
+	/** the environment tools start from; the server's own (process.env) when omitted */
+	env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** why a task whose node stopped renewing its lease was released */
@@ -82,12 +90,20 @@ class WorkflowOrchestrator implements Orchestrator {
 	#unlisten: () => void;
 	/** since when the database has answered without a failure (reaping waits a lease after one) */
 	#healthySince = Date.now();
+	/** read once: the server's environment does not change while it runs */
+	#toolEnv: ToolEnvironment;
+	#isSecretName: SecretNameTest;
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
 		this.#queue = deps.store.queue;
 		this.#node = deps.node ?? 'local';
 		this.#log = deps.logger.child({ module: 'orchestrator' });
+		this.#toolEnv = toolEnvironment(deps.env ?? process.env, deps.config.toolEnvRemove ?? []);
+		this.#isSecretName = secretNameTest(deps.config.maskEnv ?? []);
+		if (this.#toolEnv.removed.length > 0) {
+			this.#log.info({ removed: this.#toolEnv.removed }, "the server's credentials are kept from tools");
+		}
 		this.#unlisten = this.#queue.onSignal((signal) => this.#onSignal(signal));
 		if (this.#queue.shared) this.#startTimers();
 	}
@@ -133,7 +149,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				weight: def.weight,
 				optional: def.optional,
 				step_count: def.steps.length,
-				spec: def,
+				spec: withoutSecretValues(def, workflow.name, this.#isSecretName),
 				retries: def.retries
 			}))
 		);
@@ -275,6 +291,10 @@ class WorkflowOrchestrator implements Orchestrator {
 				config,
 				logger: this.#log,
 				interruptedReason: INTERRUPTED_REASON,
+				toolEnv: this.#toolEnv,
+				isSecretName: this.#isSecretName,
+				storage: this.#deps.storage,
+				runnableSteps: (def) => withSecretValues(def, config.workflowsDir),
 				updateTask: async (id, patch) => {
 					const updated = await queue.updateClaimed(id, claim, patch);
 					if (!updated) throw new ClaimLostError(id);

@@ -5,9 +5,12 @@ import type { AnyDomainEvent, Task } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
-import { TaskRunner } from './task-runner';
+import { secretNameTest } from '../masking/secret-env';
+import { TaskRunner, type TaskRunnerDeps } from './task-runner';
+import { toolEnvironment } from './tool-env';
 import type { StepDef, TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
+import { failingStore } from '../store/test-failing-store';
 
 const logger = pino({ level: 'silent' });
 const REASON = 'the server stopped';
@@ -37,7 +40,8 @@ const sh = (script: string, name = script): StepDef => ({
 
 async function setupRunner(
 	steps: StepDef[],
-	target: Store = store
+	target: Store = store,
+	more: Partial<TaskRunnerDeps> = {}
 ): Promise<{ runner: TaskRunner; task: Task }> {
 	const def: TaskDef = { key: 't', name: 't', needs: [], optional: false, weight: 1, retries: 0, steps };
 	const task = await createStandaloneTask(store, { step_count: steps.length });
@@ -46,7 +50,8 @@ async function setupRunner(
 		bus,
 		logger,
 		config: { killGraceMs: 300, maxLineLength: 1024 },
-		interruptedReason: REASON
+		interruptedReason: REASON,
+		...more
 	};
 	return { runner: new TaskRunner(deps, task, def), task };
 }
@@ -110,5 +115,47 @@ describe('TaskRunner', () => {
 			error: 'internal error: database is closed'
 		});
 		expect(events.at(-1)).toMatchObject({ type: 'task.failed' });
+	});
+
+	it("masks its steps' secret variables in every step's output and command line, never the server's token", async () => {
+		const step = {
+			...sh('', 'deploy'),
+			args: [
+				'-c',
+				'echo "$DEPLOY_TOKEN" "token:${ACO_TOKEN:-unset}"; v=announced; echo "::add-mask::$v-9"',
+				'deploy-token-77'
+			],
+			env: { DEPLOY_TOKEN: 'deploy-token-77' }
+		};
+		const later = sh('v=announced; echo later $v-9 deploy-token-77 server-token-55', 'later');
+		const toolEnv = toolEnvironment({ ...process.env, ACO_TOKEN: 'server-token-55' });
+		const { runner, task } = await setupRunner([step, later], store, {
+			toolEnv,
+			isSecretName: secretNameTest()
+		});
+		expect(await runner.run()).toMatchObject({ status: 'succeeded' });
+		const executions = await store.listExecutions(task.id);
+		const texts = [];
+		for (const execution of executions)
+			texts.push(...(await store.readLogLines(execution.id)).map((line) => line.text));
+		expect(texts).toEqual(['*** token:unset', '::add-mask::***', 'later *** *** ***']);
+		expect(executions[0].args.at(-1)).toBe('***');
+		expect(executions[1].args).toEqual(['-c', 'v=announced; echo later $v-9 *** ***']);
+		expect(JSON.stringify(events)).not.toMatch(/deploy-token-77|announced-9|server-token-55/);
+	});
+
+	it('fails with a clear message and stops its tool when the disk is full', async () => {
+		const { runner, task } = await setupRunner(
+			[sh('echo first; sleep 30', 'writer')],
+			failingStore(store, 'appendLogLines')
+		);
+		const started = Date.now();
+		const final = await runner.run();
+		expect(final).toMatchObject({ status: 'failed' });
+		expect(final.error).toMatch(
+			/^step 'writer' failed: the data folder is full, so this task's output could not be stored/
+		);
+		expect(Date.now() - started).toBeLessThan(20_000);
+		expect((await store.listExecutions(task.id))[0]).toMatchObject({ status: 'failed' });
 	});
 });

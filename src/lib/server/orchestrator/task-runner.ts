@@ -9,13 +9,19 @@ import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protoco
 import type { TaskPatch } from '../store/types';
 import type { EventBus } from '../bus/types';
 import type { OrchestratorConfig } from '../config';
+import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
+import { MaskSet } from '../masking/mask-set';
+import { secretValues, type SecretNameTest } from '../masking/secret-env';
 import type { Store } from '../store/types';
 import { taskChanged, toolEnded, toolStarted } from './emit';
 import { LogPipeline } from './log-pipeline';
+import type { OutputLimitConfig } from './output-limit';
 import { TaskProgress } from './task-progress';
+import type { ToolEnvironment } from './tool-env';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
-import type { StepDef, TaskDef } from './workflow-file';
+import type { RunnableStep } from './spec-secrets';
+import type { TaskDef } from './workflow-file';
 import type { WorkflowCommand } from './workflow-commands';
 
 export type StopReason = 'cancelled' | 'interrupted';
@@ -24,14 +30,24 @@ export interface TaskRunnerDeps {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
-	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'>;
+	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'> & { outputLimit?: OutputLimitConfig };
 	/** the error a task stopped by a shutdown is left with */
 	interruptedReason: string;
+	/** what tools inherit, and the server's secrets kept from them (masked all the same) */
+	toolEnv?: ToolEnvironment;
+	/** which variable names hold secrets whose values are masked */
+	isSecretName?: SecretNameTest;
+	storage?: StorageGuard;
 	/**
 	 * Writes the task's own record (default: store.updateTask). The orchestrator hands in one that
 	 * writes only while this node still holds the task and throws ClaimLostError otherwise.
 	 */
 	updateTask?: (id: string, patch: TaskPatch) => Promise<Task>;
+	/**
+	 * The steps to run (default: the definition's own). The orchestrator hands in one that reads
+	 * the secret values, which the stored definition leaves out, again from the workflow.
+	 */
+	runnableSteps?: (def: TaskDef) => Promise<RunnableStep[]>;
 }
 
 /** The node no longer holds the task (its lease ran out and another node took it over). */
@@ -54,6 +70,8 @@ export class TaskRunner {
 	#progress: TaskProgress | null = null;
 	/** once a tool reports `::progress`, finished steps no longer move the bar */
 	#progressFromTool = false;
+	/** the task's secrets: its steps' secret variables and what `::add-mask::` announced, for every later step too */
+	#masks: MaskSet;
 
 	constructor(deps: TaskRunnerDeps, task: Task, def: TaskDef) {
 		this.#deps = deps;
@@ -61,6 +79,9 @@ export class TaskRunner {
 		this.#task = task;
 		this.#def = def;
 		this.#log = deps.logger.child({ task_id: task.id, task: def.key });
+		const inherited =
+			deps.toolEnv && deps.isSecretName ? secretValues(deps.toolEnv.env, deps.isSecretName) : [];
+		this.#masks = new MaskSet([...(deps.toolEnv?.secrets ?? []), ...inherited]);
 	}
 
 	/** Stops the task: the running tool gets SIGTERM (SIGKILL after the grace period), no further step starts. */
@@ -94,7 +115,7 @@ export class TaskRunner {
 		const updateTask = this.#updateTask;
 		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
 
-		const steps = this.#def.steps;
+		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
 		for (const [index, step] of steps.entries()) {
 			if (this.#stop) return this.#stopped();
 			if (!this.#progressFromTool)
@@ -109,19 +130,24 @@ export class TaskRunner {
 		return { status: 'succeeded', error: null };
 	}
 
-	async #runStep(index: number, step: StepDef): Promise<StepOutcome> {
-		const { store, bus, config } = this.#deps;
+	async #runStep(index: number, step: RunnableStep): Promise<StepOutcome> {
+		if (step.unavailable) return { status: 'failed', error: step.unavailable };
+		const { store, bus, config, toolEnv, isSecretName, storage } = this.#deps;
 		const task = this.#task;
+		const masks = this.#masks;
+		for (const value of secretValues(step.env ?? {}, isSecretName ?? (() => false))) masks.add(value);
 		let execution = await store.createExecution({
 			task_id: task.id,
 			step: index,
 			name: step.name,
-			command: step.command,
-			args: step.args,
+			command: masks.mask(step.command),
+			args: step.args.map((arg) => masks.mask(arg)),
 			cwd: step.cwd
 		});
 		toolStarted(bus, task, execution);
 		const log = this.#log.child({ execution_id: execution.id, step: index });
+		let storeFailure: string | null = null;
+		let tool: ToolHandle | null = null;
 		const pipeline = new LogPipeline({
 			store,
 			bus,
@@ -129,14 +155,24 @@ export class TaskRunner {
 			task_id: task.id,
 			run_id: task.run_id,
 			execution_id: execution.id,
-			onCommand: (command) => this.#command(command)
+			masks,
+			storage,
+			...(config.outputLimit ? { outputLimit: config.outputLimit } : {}),
+			onCommand: (command) => this.#command(command),
+			onStoreFailure: (message) => {
+				// a log that cannot be kept is a failed task: nobody could see what the tool did
+				storeFailure ??= message;
+				tool?.cancel();
+			}
 		});
-		const tool = runTool(
+		tool = runTool(
 			{ command: step.command, args: step.args, cwd: step.cwd, env: step.env, timeoutMs: step.timeoutMs },
 			{
 				killGraceMs: config.killGraceMs,
 				maxLineLength: config.maxLineLength,
-				onLine: (stream, text, partial) => pipeline.push(stream, text, partial)
+				onLine: (stream, text, partial) => pipeline.push(stream, text, partial),
+				pressure: () => pipeline.pressure,
+				...(toolEnv ? { baseEnv: toolEnv.env } : {})
 			}
 		);
 		this.#tool = tool;
@@ -147,9 +183,10 @@ export class TaskRunner {
 		// every line is stored before the completion is announced
 		await pipeline.close();
 
-		const outcome = this.#outcome(result);
+		const outcome: StepOutcome =
+			storeFailure !== null ? { status: 'failed', error: storeFailure } : this.#outcome(result);
 		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
-		execution = await this.#updateExecution(execution, result, outcome, log);
+		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
 		toolEnded(bus, task, execution);
 		return outcome;
 	}
@@ -170,7 +207,8 @@ export class TaskRunner {
 		execution: Execution,
 		result: ToolResult,
 		outcome: StepOutcome,
-		log: Logger
+		log: Logger,
+		dropped: { lines: number; bytes: number }
 	): Promise<Execution> {
 		const patch = {
 			status: outcome.status,
@@ -178,13 +216,17 @@ export class TaskRunner {
 			signal: result.signal,
 			error: outcome.error,
 			finished_at: new Date().toISOString(),
-			duration_ms: result.durationMs
+			duration_ms: result.durationMs,
+			...(dropped.lines > 0
+				? { output_dropped_lines: dropped.lines, output_dropped_bytes: dropped.bytes }
+				: {})
 		};
 		try {
 			return await this.#deps.store.updateExecution(execution.id, patch);
 		} catch (err) {
 			log.error({ err }, 'storing the end of an execution failed');
-			return { ...execution, ...patch };
+			const { output_dropped_lines: lines, output_dropped_bytes: bytes, ...rest } = patch;
+			return { ...execution, ...rest, ...(lines ? { output_dropped: { lines, bytes: bytes ?? 0 } } : {}) };
 		}
 	}
 

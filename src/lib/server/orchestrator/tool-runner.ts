@@ -9,12 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { LogStream } from '../../protocol';
 import { DEFAULT_PROGRESS_FLUSH_MS, LineSplitter } from './line-splitter';
+import { toolEnvironment } from './tool-env';
 
 export interface ToolSpec {
 	command: string;
 	args: readonly string[];
 	cwd: string;
-	/** merged over process.env */
+	/** merged over the runner's `baseEnv` */
 	env?: Readonly<Record<string, string>>;
 	/** null or undefined: no timeout */
 	timeoutMs?: number | null;
@@ -26,6 +27,13 @@ export interface ToolRunnerOptions {
 	maxLineLength: number;
 	/** `partial`: no newline followed the text yet (see LineSplitter) */
 	onLine: (stream: LogStream, text: string, partial: boolean) => void;
+	/**
+	 * asked after each chunk of output: a promise while the consumer of the lines is behind, and
+	 * the tool's pipes are not read until it settles (the tool waits on a full pipe meanwhile)
+	 */
+	pressure?: () => Promise<void> | null;
+	/** what every tool inherits; by default the server's environment less its credentials (tool-env) */
+	baseEnv?: Readonly<Record<string, string>>;
 	/** how long a `\r`-redrawn line without newline waits before it is handed on (LineSplitter) */
 	progressFlushMs?: number;
 	/**
@@ -68,6 +76,8 @@ export function runTool(spec: ToolSpec, options: ToolRunnerOptions): ToolHandle 
 	return new ToolRun(spec, {
 		drainMs: DEFAULT_DRAIN_MS,
 		progressFlushMs: DEFAULT_PROGRESS_FLUSH_MS,
+		pressure: () => null,
+		baseEnv: options.baseEnv ?? toolEnvironment(process.env).env,
 		...options
 	});
 }
@@ -127,7 +137,7 @@ class ToolRun implements ToolHandle {
 		try {
 			child = spawn(spec.command, [...spec.args], {
 				cwd: spec.cwd,
-				env: { ...process.env, ...spec.env },
+				env: { ...this.#options.baseEnv, ...spec.env },
 				// its own process group, so a cancel reaches the grandchildren too
 				detached: true,
 				stdio: ['ignore', 'pipe', 'pipe']
@@ -173,13 +183,18 @@ class ToolRun implements ToolHandle {
 	 * Hands a pipe's chunks to its splitter, one chunk per event-loop turn. Left flowing, libuv
 	 * reads a flooding pipe many times per turn, and a tool printing as fast as it can would
 	 * starve every other request; paused between chunks, the tool waits on a full pipe instead,
-	 * as it would on a slow terminal.
+	 * as it would on a slow terminal. The same holds while the consumer is behind ({@link
+	 * ToolRunnerOptions.pressure}): a tool printing faster than its lines can be stored waits,
+	 * instead of its output piling up in memory.
 	 */
 	#pump(stream: NodeJS.ReadableStream, splitter: LineSplitter): void {
 		stream.on('data', (chunk: Buffer) => {
 			splitter.write(chunk);
 			stream.pause();
-			setImmediate(() => stream.resume());
+			const resume = () => setImmediate(() => stream.resume());
+			const pressure = this.#options.pressure();
+			if (pressure) void pressure.then(resume, resume);
+			else resume();
 		});
 	}
 

@@ -182,6 +182,15 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX tasks_ready ON tasks (ready_at, ord, id) WHERE status = 'queued' AND ready_at IS NOT NULL;
 			CREATE INDEX tasks_held ON tasks (node) WHERE status = 'running' AND node IS NOT NULL;
 		`
+	},
+	{
+		version: 6,
+		name: 'output dropped past the output limit',
+		// what a tool printed past its execution's output limit: counted, never stored
+		up: `
+			ALTER TABLE executions ADD COLUMN output_dropped_lines INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE executions ADD COLUMN output_dropped_bytes INTEGER NOT NULL DEFAULT 0;
+		`
 	}
 ];
 

@@ -22,7 +22,7 @@ export const TASK_COLUMNS =
 	'id, run_id, key, name, status, progress, message, needs, weight, optional, step_count, created_at, started_at, finished_at, duration_ms, error';
 
 export const EXECUTION_COLUMNS =
-	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error';
+	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error, output_dropped_lines, output_dropped_bytes';
 
 export const LOG_COLUMNS = 'n, stream, ts, text, partial';
 
@@ -34,8 +34,10 @@ export interface TaskRow extends Omit<Task, 'needs' | 'optional'> {
 	optional: number | boolean;
 }
 
-export interface ExecutionRow extends Omit<Execution, 'args'> {
+export interface ExecutionRow extends Omit<Execution, 'args' | 'output_dropped'> {
 	args: string | string[];
+	output_dropped_lines: number;
+	output_dropped_bytes: number;
 }
 
 const list = (value: string | string[]): string[] =>
@@ -110,7 +112,10 @@ export function toExecution(row: ExecutionRow): Execution {
 		finished_at: row.finished_at,
 		duration_ms: row.duration_ms,
 		line_count: row.line_count,
-		error: row.error
+		error: row.error,
+		...(row.output_dropped_lines > 0 || row.output_dropped_bytes > 0
+			? { output_dropped: { lines: row.output_dropped_lines, bytes: row.output_dropped_bytes } }
+			: {})
 	};
 }
 
@@ -140,7 +145,9 @@ const EXECUTION_PATCHABLE: Record<keyof ExecutionPatch, true> = {
 	signal: true,
 	finished_at: true,
 	duration_ms: true,
-	error: true
+	error: true,
+	output_dropped_lines: true,
+	output_dropped_bytes: true
 };
 
 export const PATCHABLE = {

@@ -209,6 +209,30 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		).rejects.toThrow(/task task_ghost does not exist/);
 	});
 
+	it('keeps the output an execution dropped past its limit, and reports it only once there is some', async () => {
+		const task = await store.createTask(newTask());
+		const execution = await store.createExecution({
+			task_id: task.id,
+			step: 0,
+			name: 'flood',
+			command: 'yes',
+			args: [],
+			cwd: null
+		});
+		expect(execution).not.toHaveProperty('output_dropped');
+		// past 2^31: a tool may print gigabytes after its limit
+		const bytes = 5 * 1024 ** 3;
+		const updated = await store.updateExecution(execution.id, {
+			output_dropped_lines: 1_200,
+			output_dropped_bytes: bytes
+		});
+		expect(updated.output_dropped).toEqual({ lines: 1_200, bytes });
+		const ended = await store.updateExecution(execution.id, { status: 'succeeded', exit_code: 0 });
+		expect(ended).toMatchObject({ status: 'succeeded', output_dropped: { lines: 1_200, bytes } });
+		expect((await store.getExecution(execution.id))?.output_dropped).toEqual({ lines: 1_200, bytes });
+		expect((await store.listExecutions(task.id))[0].output_dropped).toEqual({ lines: 1_200, bytes });
+	});
+
 	describe('log lines', () => {
 		let execId: string;
 		beforeEach(async () => {

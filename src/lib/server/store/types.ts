@@ -58,7 +58,11 @@ export interface NewExecution {
 }
 
 export type ExecutionPatch = Partial<
-	Pick<Execution, 'status' | 'exit_code' | 'signal' | 'finished_at' | 'duration_ms' | 'error'>
+	Pick<Execution, 'status' | 'exit_code' | 'signal' | 'finished_at' | 'duration_ms' | 'error'> & {
+		/** output counted past the execution's output limit (Execution.output_dropped) */
+		output_dropped_lines: number;
+		output_dropped_bytes: number;
+	}
 >;
 
 export interface ListRunsQuery {

@@ -147,6 +147,16 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 				figures jsonb
 			);
 		`
+	},
+	{
+		version: 2,
+		name: 'output dropped past the output limit',
+		// what a tool printed past its execution's output limit: counted, never stored (bigint:
+		// a tool may go on printing gigabytes past the limit)
+		up: `
+			ALTER TABLE executions ADD COLUMN output_dropped_lines bigint NOT NULL DEFAULT 0;
+			ALTER TABLE executions ADD COLUMN output_dropped_bytes bigint NOT NULL DEFAULT 0;
+		`
 	}
 ];
 

@@ -16,7 +16,7 @@ export const TASK_COLUMNS =
 	'id, run_id, key, name, status, progress, message, needs, weight, optional, step_count, created_at, started_at, finished_at, duration_ms, error';
 
 export const EXECUTION_COLUMNS =
-	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error';
+	'id, task_id, step, name, command, args, cwd, status, exit_code, signal, started_at, finished_at, duration_ms, line_count, error, output_dropped_lines, output_dropped_bytes';
 
 export const LOG_COLUMNS = 'n, stream, ts, text, partial, enc';
 

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { MaskSet } from './mask-set';
+import { StreamMasker, type MaskedPiece } from './stream-masker';
+
+const SECRET = 'correct-horse-battery';
+
+/** feeds pieces (text, partial) and returns what comes out, flushed at the end */
+function run(masks: MaskSet, pieces: [string, boolean][]): MaskedPiece[] {
+	const masker = new StreamMasker(masks);
+	const out: MaskedPiece[] = [];
+	for (const [text, partial] of pieces) {
+		const piece = masker.push(text, partial);
+		if (piece) out.push(piece);
+	}
+	const rest = masker.flush();
+	if (rest) out.push(rest);
+	return out;
+}
+
+/** what a download shows: a newline after every piece that is not partial */
+function joined(pieces: MaskedPiece[]): string {
+	return pieces.map((p) => p.text + (p.partial ? '' : '\n')).join('');
+}
+
+describe('StreamMasker', () => {
+	it('masks a secret split across the pieces of an overlong line, at every split point', () => {
+		const line = `token=${SECRET};rest`;
+		for (let cut = 1; cut < line.length; cut++) {
+			const out = run(new MaskSet([SECRET]), [
+				[line.slice(0, cut), true],
+				[line.slice(cut), false]
+			]);
+			expect(joined(out), `cut at ${cut}`).toBe('token=***;rest\n');
+			for (const piece of out) expect(piece.text).not.toContain(SECRET.slice(0, 8));
+		}
+	});
+
+	it('masks a secret spread over many small progress snapshots', () => {
+		const pieces: [string, boolean][] = [...`\r${SECRET}\r100%`].map((c) => [c, true]);
+		const out = run(new MaskSet([SECRET]), [...pieces, ['', false]]);
+		expect(joined(out)).toBe('\r***\r100%\n');
+	});
+
+	it('shows a harmless partial piece at once', () => {
+		const masker = new StreamMasker(new MaskSet([SECRET]));
+		expect(masker.push('\r 45% [=====     ]', true)).toEqual({ text: '\r 45% [=====     ]', partial: true });
+	});
+
+	it('flushes a held-back tail as the last line when the stream ends', () => {
+		expect(run(new MaskSet([SECRET]), [['done: correct-h', true]])).toEqual([
+			{ text: 'done: ', partial: true },
+			{ text: 'correct-h', partial: false }
+		]);
+	});
+
+	it('registers ::add-mask:: values before masking, so the command line hides its own value', () => {
+		const masks = new MaskSet();
+		const out = run(masks, [
+			['before swordfish-42', false],
+			['::add-mask::swordfish-42', false],
+			['after swordfish-42', false]
+		]);
+		expect(joined(out)).toBe('before swordfish-42\n::add-mask::***\nafter ***\n');
+		expect(masks.size).toBe(1);
+	});
+
+	it('undoes the command escapes in an ::add-mask:: value', () => {
+		const masks = new MaskSet();
+		const out = run(masks, [
+			['::add-mask::50%25-off-secret', false],
+			['price 50%-off-secret', false]
+		]);
+		expect(joined(out)).toBe('::add-mask::***\nprice ***\n');
+	});
+
+	it('never shows the value of an ::add-mask:: line that arrives in pieces', () => {
+		const masks = new MaskSet();
+		const out = run(masks, [
+			['::add-m', true],
+			['ask::piece', true],
+			['wise-value', false],
+			['piecewise-value again', false]
+		]);
+		expect(joined(out)).toBe('::add-mask::***\n*** again\n');
+		for (const piece of out) expect(piece.text).not.toContain('piece');
+	});
+
+	it('tells when an announced value was refused', () => {
+		const refused: boolean[] = [];
+		const masker = new StreamMasker(new MaskSet([], { maxValues: 1 }), (ok) => refused.push(ok));
+		masker.push('::add-mask::first-value', false);
+		masker.push('::add-mask::second-value', false);
+		expect(refused).toContain(false);
+		expect(masker.push('::add-mask::second-value', false)?.text).toBe('::add-mask::second-value');
+	});
+});

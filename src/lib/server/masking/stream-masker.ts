@@ -1,0 +1,136 @@
+/**
+ * @module masking/stream-masker
+ * Masks one output stream's lines as they come from a LineSplitter, including the pieces that
+ * come without a newline (`partial`: the pieces of an overlong line, `\r` progress snapshots).
+ * A secret may straddle two such pieces, so the tail of a piece that could be the beginning of
+ * one is held back and shown with the next piece, never half shown. What is held back is at
+ * most one character less than the longest masked text.
+ *
+ * `::add-mask::value` lines register their value before the line itself is masked, so the
+ * command's own line reads `::add-mask::***`. A command line that arrives in pieces is never
+ * shown with its value: its pieces read `***` and the value (up to MAX_MASK_LENGTH) is
+ * registered when its line ends.
+ */
+import { parseWorkflowCommand } from '../../log/workflow-commands';
+import { MAX_MASK_LENGTH } from './mask-forms';
+import { MASK, type MaskSet } from './mask-set';
+
+const ADD_MASK = '::add-mask::';
+/** a partial piece longer than this is no `::add-mask::` command in the making */
+const MAX_COMMAND_START = 1_024;
+/** `::add-mask::value` at a line's start; the same leading whitespace the command parser allows */
+const ADD_MASK_LINE = /^(\s*::add-mask::)(.*)$/is;
+
+export interface MaskedPiece {
+	text: string;
+	partial: boolean;
+}
+
+/** told about a value announced with `::add-mask::`; `accepted` false when the set was full */
+export type OnAddMask = (accepted: boolean) => void;
+
+/**
+ * @example
+ * const masker = new StreamMasker(masks);
+ * splitter = new LineSplitter((line, partial) => {
+ *   const piece = masker.push(line, partial);
+ *   if (piece) pipeline.push('stdout', piece.text, piece.partial);
+ * });
+ */
+export class StreamMasker {
+	#masks: MaskSet;
+	#onAddMask: OnAddMask | undefined;
+	/** held back from the previous partial piece */
+	#carry = '';
+	/** the next piece starts a line (the last one had a newline) */
+	#lineStart = true;
+	/** inside an `::add-mask::` line that is arriving in pieces: its value so far */
+	#addMaskValue: string | null = null;
+
+	constructor(masks: MaskSet, onAddMask?: OnAddMask) {
+		this.#masks = masks;
+		this.#onAddMask = onAddMask;
+	}
+
+	/** The piece to hand on for `text`, masked; null when all of it is held back for now. */
+	push(text: string, partial: boolean): MaskedPiece | null {
+		if (this.#addMaskValue !== null) return this.#continueAddMask(text, partial);
+		const full = this.#carry + text;
+		this.#carry = '';
+		const lineStart = this.#lineStart;
+		this.#lineStart = !partial;
+		if (lineStart) {
+			const command = ADD_MASK_LINE.exec(full);
+			if (command) {
+				if (!partial) {
+					this.#registerLine(full, command[2]);
+					return { text: this.#masks.mask(full), partial: false };
+				}
+				// the value is still coming: show none of it
+				this.#addMaskValue = command[2];
+				return { text: command[1] + MASK, partial: true };
+			}
+			if (partial && isCommandStart(full)) {
+				this.#carry = full;
+				this.#lineStart = true;
+				return null;
+			}
+		}
+		if (!partial) return { text: this.#masks.mask(full), partial: false };
+		const end = this.#masks.safeEnd(full);
+		this.#carry = full.slice(end);
+		if (end === 0) {
+			this.#lineStart = lineStart;
+			return null;
+		}
+		return { text: this.#masks.mask(full.slice(0, end)), partial: true };
+	}
+
+	/** What is still held back, masked, as the stream's last line; null when nothing is. */
+	flush(): MaskedPiece | null {
+		if (this.#addMaskValue !== null) {
+			this.#register(this.#addMaskValue);
+			this.#addMaskValue = null;
+			this.#lineStart = true;
+			return null;
+		}
+		const rest = this.#carry;
+		this.#carry = '';
+		this.#lineStart = true;
+		if (rest.length === 0) return null;
+		const command = ADD_MASK_LINE.exec(rest);
+		if (command) this.#registerLine(rest, command[2]);
+		return { text: this.#masks.mask(rest), partial: false };
+	}
+
+	#continueAddMask(text: string, partial: boolean): MaskedPiece | null {
+		if (this.#addMaskValue!.length < MAX_MASK_LENGTH) this.#addMaskValue += text;
+		if (partial) return null;
+		this.#register(this.#addMaskValue!);
+		this.#addMaskValue = null;
+		this.#lineStart = true;
+		// the line's end: its pieces so far were shown as `::add-mask::***`
+		return { text: '', partial: false };
+	}
+
+	/** a whole command line: its value as the command parser reads it (`%0A` escapes undone) and as written */
+	#registerLine(line: string, written: string): void {
+		const command = parseWorkflowCommand(line);
+		if (command?.kind === 'add-mask') this.#register(command.value);
+		this.#register(written);
+	}
+
+	#register(value: string): void {
+		const trimmed = value.trim();
+		if (!trimmed) return;
+		const accepted = this.#masks.add(trimmed.slice(0, MAX_MASK_LENGTH));
+		this.#onAddMask?.(accepted);
+	}
+}
+
+/** `text` (after leading whitespace) could still become `::add-mask::` */
+function isCommandStart(text: string): boolean {
+	if (text.length > MAX_COMMAND_START) return false;
+	const rest = text.trimStart();
+	return rest.length < ADD_MASK.length && ADD_MASK.toLowerCase().startsWith(rest.toLowerCase());
+}

@@ -1,0 +1,56 @@
+/**
+ * @module orchestrator/tool-env
+ * The environment tools start from: the server's own, less the server's credentials. A
+ * workflow step could otherwise print `ACO_TOKEN` (or a database URL with its password) into a
+ * log anyone with read access can download. A step's own `env` is laid over the result as it is:
+ * what a workflow file gives a step on purpose, the step gets.
+ */
+import { nameListTest, secretNameTest } from '../masking/secret-env';
+
+/**
+ * Server variables that are credentials whatever they are called: the token file, and the URLs
+ * of the services a cluster node uses (they carry passwords). Besides these, every `ACO_…`
+ * variable whose name looks secret (`ACO_TOKEN`, `ACO_SESSION_SECRET`, …) is removed.
+ */
+export const SERVER_CREDENTIAL_VARIABLES = [
+	'ACO_TOKEN',
+	'ACO_TOKENS',
+	'ACO_TOKENS_FILE',
+	'ACO_DATABASE_URL',
+	'ACO_POSTGRES_URL',
+	'ACO_PG_URL',
+	'ACO_REDIS_URL'
+] as const;
+
+export interface ToolEnvironment {
+	/** what every tool inherits */
+	env: Record<string, string>;
+	/** names that were removed */
+	removed: string[];
+	/** the values of the removed variables that are secrets (file paths are not), to mask as well */
+	secrets: string[];
+}
+
+/**
+ * @param extra more names or `*` patterns to remove (`ACO_TOOL_ENV_REMOVE`)
+ * @example toolEnvironment(process.env).env // process.env without ACO_TOKEN and friends
+ */
+export function toolEnvironment(
+	env: Readonly<Record<string, string | undefined>>,
+	extra: readonly string[] = []
+): ToolEnvironment {
+	const listed = nameListTest([...SERVER_CREDENTIAL_VARIABLES, ...extra]);
+	const looksSecret = secretNameTest();
+	const result: ToolEnvironment = { env: {}, removed: [], secrets: [] };
+	for (const [name, value] of Object.entries(env)) {
+		if (value === undefined) continue;
+		const serverSecret = name.toUpperCase().startsWith('ACO_') && looksSecret(name);
+		if (serverSecret || listed(name)) {
+			result.removed.push(name);
+			if (!name.toUpperCase().endsWith('_FILE')) result.secrets.push(value);
+			continue;
+		}
+		result.env[name] = value;
+	}
+	return result;
+}
