@@ -29,7 +29,7 @@ const test = base.extend<{ nodes: TwoNodes }>({
 test('the dashboard on one node shows a run started on another live, up to its end', async ({
 	page,
 	nodes
-}, testInfo) => {
+}) => {
 	await page.goto(nodes.c.url);
 	await expect(page.getByTestId('connection-status')).toHaveText(/Connected/);
 
@@ -64,8 +64,4 @@ test('the dashboard on one node shows a run started on another live, up to its e
 	await page.reload();
 	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-run-id', run.id);
 	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'succeeded');
-
-	await page.screenshot({ path: testInfo.outputPath('node-c-dashboard-1280.png'), fullPage: true });
-	await page.setViewportSize({ width: 390, height: 844 });
-	await page.screenshot({ path: testInfo.outputPath('node-c-dashboard-390.png'), fullPage: true });
 });

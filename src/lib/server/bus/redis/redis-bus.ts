@@ -299,7 +299,8 @@ export class RedisBus implements EventBus {
 	#onStatus(): void {
 		const up = this.#publishClient.status === 'ready' && this.#readClient.status === 'ready';
 		const status: RedisStatus['status'] = up ? 'up' : 'down';
-		if (status === this.#status) return;
+		// the node closing its own connections is not Redis going away
+		if (status === this.#status || this.#closing) return;
 		this.#status = status;
 		this.#since = new Date();
 		const log = this.#options.logger;
