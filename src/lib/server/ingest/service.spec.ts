@@ -10,6 +10,7 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { isIngestError } from './ingest-error';
 import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 import { formatLines } from '../http/log-stream';
 import { CANCEL_REQUESTED_MESSAGE, IngestService } from './service';
 
@@ -288,5 +289,49 @@ describe('ingest service', () => {
 				error: expect.stringMatching(/^the data folder is full/)
 			});
 		});
+	});
+
+	it('stores lines sent again after the database could not be reached, not counting them as duplicates', async () => {
+		let away = false;
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				if (prop === 'appendLogLines' && away)
+					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+				const value = Reflect.get(target, prop);
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		const producer = new IngestService({ store: flaky, bus, logger });
+		const { task } = await producer.createTask({ name: 't', status: 'running' });
+		await producer.applyEvents(
+			task.id,
+			events([
+				{ type: 'tool.start', step: 0, name: 's' },
+				{ type: 'output', step: 0, lines: [{ n: 1, text: 'one' }] }
+			])
+		);
+		const batch = events([
+			{
+				type: 'output',
+				step: 0,
+				lines: [
+					{ n: 2, text: 'two' },
+					{ n: 3, text: 'three' }
+				]
+			}
+		]);
+		away = true;
+		await expect(producer.applyEvents(task.id, batch)).rejects.toThrow(/cannot be reached/);
+		away = false;
+		// the producer got a retryable error and sends the same batch again
+		const again = await producer.applyEvents(task.id, batch);
+		expect(again).toMatchObject({ duplicates: 0, line_counts: { 0: 3 } });
+		const [execution] = await store.listExecutions(task.id);
+		expect((await store.readLogLines(execution.id)).map((line) => [line.n, line.text])).toEqual([
+			[1, 'one'],
+			[2, 'two'],
+			[3, 'three']
+		]);
+		producer.close();
 	});
 });

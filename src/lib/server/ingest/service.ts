@@ -457,7 +457,13 @@ export class IngestService {
 				throw Object.assign(new Error('no space left in the data folder'), { code: 'ENOSPC' });
 			await store.appendLogLines(execution.id, lines);
 		} catch (err) {
-			if (!(storage ? storage.report(err) : isDiskFull(err))) throw err;
+			if (!(storage ? storage.report(err) : isDiskFull(err))) {
+				// nothing was stored (the store cannot be reached, say): the intake counted these lines
+				// as taken, so it is built again from the stored execution, and the producer's resent
+				// batch is stored rather than counted as duplicates
+				this.#live.get(batch.task.id)?.intakes.delete(execution.step);
+				throw err;
+			}
 			await this.#failForStorage(batch, err);
 		}
 		const updated: Execution = { ...execution, line_count: lines[lines.length - 1].n };

@@ -9,6 +9,7 @@ import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
 import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -231,5 +232,129 @@ describe('LogPipeline', () => {
 		await pressure;
 		await log.close();
 		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(2);
+	});
+
+	describe('while the store cannot be reached', () => {
+		/** a store whose appends fail as an unreachable PostgreSQL does until `back()` */
+		function awayStore() {
+			let away = true;
+			let attempts = 0;
+			const away_: Store = Object.create(store, {
+				appendLogLines: {
+					value: async (id: string, lines: never[]) => {
+						attempts++;
+						if (away) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+						return store.appendLogLines(id, lines);
+					}
+				}
+			});
+			return { store: away_, back: () => (away = false), attempts: () => attempts };
+		}
+
+		/** a pipeline on `db` that retries quickly and records what it reports as store failures */
+		function onAway(db: Store, options: Partial<LogPipelineOptions> = {}) {
+			const failures: string[] = [];
+			const log = pipeline({
+				store: db,
+				flushIntervalMs: 5,
+				retryMaxMs: 10,
+				...options,
+				onStoreFailure: (message) => failures.push(message)
+			});
+			return { log, failures };
+		}
+
+		it('keeps retrying past the usual attempts and stores every line in order once it is back', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store);
+			for (let i = 1; i <= 20; i++) log.push(i % 2 ? 'stdout' : 'stderr', `line ${i}`);
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(6);
+			db.back();
+			await closed;
+			expect(failures).toEqual([]);
+			const stored = await store.readLogLines(ids.execution_id, { limit: 100 });
+			expect(stored.map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 20 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('lets the tool run on while it keeps lines, and writes the backlog in batches once the store is back', async () => {
+			const db = awayStore();
+			const batches: number[] = [];
+			const counting: Store = Object.create(db.store, {
+				appendLogLines: {
+					value: (id: string, lines: never[]) => {
+						batches.push(lines.length);
+						return db.store.appendLogLines(id, lines);
+					}
+				}
+			});
+			const log = pipeline({ store: counting, maxBatchLines: 10, flushIntervalMs: 5, retryMaxMs: 10 });
+			for (let i = 1; i <= 30; i++) log.push('stdout', `line ${i}`);
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(3);
+			// three batches' worth waits, yet the reader may go on: what is kept is bounded otherwise
+			for (let i = 31; i <= 45; i++) log.push('stdout', `line ${i}`);
+			expect(log.pressure).toBeNull();
+			const failedAttempts = batches.length;
+			db.back();
+			await log.close();
+			expect(batches.slice(failedAttempts).every((size) => size <= 10)).toBe(true);
+			expect((await store.readLogLines(ids.execution_id, { limit: 100 })).map((line) => line.text)).toEqual(
+				Array.from({ length: 45 }, (_, i) => `line ${i + 1}`)
+			);
+		});
+
+		it('keeps no more than it may through an outage, says so once, and stores the kept lines once it is back', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { storeOutage: { maxLines: 5 } });
+			log.push('stdout', 'line 1');
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			for (let i = 2; i <= 12; i++) log.push('stdout', `line ${i}`);
+			expect(failures).toEqual([
+				expect.stringMatching(
+					/database could not be reached.*more meanwhile.*lines 1 to 5 are stored, later ones are not/
+				)
+			]);
+			// every line still streams live
+			expect(outputs().map((event) => event.data.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(4);
+			db.back();
+			await closed;
+			expect(failures).toHaveLength(1);
+			expect((await store.readLogLines(ids.execution_id)).map((line) => [line.n, line.text])).toEqual(
+				Array.from({ length: 5 }, (_, i) => [i + 1, `line ${i + 1}`])
+			);
+		});
+
+		it('gives up keeping lines when the outage lasts longer than it waits', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { storeOutage: { maxMs: 50 } });
+			log.push('stdout', 'kept');
+			await expect
+				.poll(() => failures)
+				.toEqual([
+					expect.stringMatching(
+						/database could not be reached for [\d.]+ s, longer than a running task waits.*lines 1 to 1 are stored/
+					)
+				]);
+			log.push('stdout', 'not kept');
+			db.back();
+			await log.close();
+			expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual(['kept']);
+		});
+
+		it('stops waiting once the task is interrupted, and reports the lines it could not store', async () => {
+			const db = awayStore();
+			const { log, failures } = onAway(db.store, { retryMaxMs: 60_000 });
+			log.push('stdout', 'never stored');
+			const closed = log.close();
+			await expect.poll(db.attempts).toBeGreaterThanOrEqual(1);
+			log.stopWaitingForStore();
+			await closed;
+			expect(failures).toEqual([expect.stringMatching(/could not be stored.*database cannot be reached/)]);
+			expect(await store.readLogLines(ids.execution_id)).toEqual([]);
+		});
 	});
 });

@@ -7,8 +7,16 @@
  * never announces a log that a download could not yet return in full.
  *
  * Memory stays bounded whatever the tool prints: a batch is written once it holds
- * `maxBatchBytes`, and while a write is under way with that much waiting, {@link pressure}
- * tells the reader to stop reading the tool's pipes until it is done.
+ * `maxBatchBytes` (or `maxBatchLines`), and while a write is under way with that much waiting,
+ * {@link pressure} tells the reader to stop reading the tool's pipes until it is done.
+ *
+ * A batch the store refuses is retried a few times, then given up (the task fails, see
+ * `onStoreFailure`). A store that cannot be reached (PostgreSQL down or restarting, see
+ * store/errors) is different: the tool keeps running, its lines are kept in order and written
+ * with backoff once the store is back, so the outage leaves no gap. What is kept meanwhile is
+ * bounded (`storeOutage`): past that many lines or bytes, or an outage longer than `maxMs`,
+ * nothing more is kept and `onStoreFailure` is told (the task fails), while the lines already
+ * kept are still written once the store is back, so the stored log is a gap-free prefix.
  */
 import type { LogLine, LogStream } from '../../protocol';
 import type { EventBus } from '../bus/types';
@@ -16,17 +24,34 @@ import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-g
 import type { Logger } from '../logger';
 import { DEFAULT_MAX_MASK_VALUES, MaskSet } from '../masking/mask-set';
 import { StreamMasker } from '../masking/stream-masker';
+import { isStoreUnavailable } from '../store/errors';
 import type { Store } from '../store/types';
 import { publish } from './emit';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
 	DEFAULT_OUTPUT_MAX_LINES,
 	OutputLimit,
+	formatBytes,
 	formatCount,
 	type DroppedOutput,
 	type OutputLimitConfig
 } from './output-limit';
+import { Backoff, DEFAULT_RETRY_FIRST_MS, DEFAULT_RETRY_MAX_MS } from './store-retry';
 import { parseWorkflowCommand, type WorkflowCommand } from './workflow-commands';
+
+/** What an execution keeps while the store cannot be reached, and for how long it waits. */
+export interface StoreOutageConfig {
+	/** lines kept at most (default {@link DEFAULT_OUTAGE_MAX_LINES}) */
+	maxLines?: number;
+	/** bytes of text kept at most (default {@link DEFAULT_OUTAGE_MAX_BYTES}) */
+	maxBytes?: number;
+	/** the longest outage a running tool rides out (default {@link DEFAULT_OUTAGE_MAX_MS}) */
+	maxMs?: number;
+}
+
+export const DEFAULT_OUTAGE_MAX_LINES = 100_000;
+export const DEFAULT_OUTAGE_MAX_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_OUTAGE_MAX_MS = 5 * 60_000;
 
 export interface LogPipelineOptions {
 	store: Store;
@@ -47,11 +72,16 @@ export interface LogPipelineOptions {
 	masks?: MaskSet;
 	/** what the execution may keep */
 	outputLimit?: OutputLimitConfig;
+	/** longest wait between two writes while the store cannot be reached (backoff from 100 ms) */
+	retryMaxMs?: number;
+	/** what is kept while the store cannot be reached, and how long that is waited out */
+	storeOutage?: StoreOutageConfig;
 	/** the data folder's disk-full guard; while it says full, lines are not written */
 	storage?: StorageGuard;
 	/**
-	 * the lines cannot be stored (the disk is full, the store keeps failing): nothing more is
-	 * stored, and the caller should stop the tool and fail its task with `message`
+	 * the lines cannot be stored (the disk is full, the store keeps failing, an outage outlasts
+	 * `storeOutage`): nothing more is kept, and the caller should stop the tool and fail its
+	 * task with `message`
 	 */
 	onStoreFailure?: (message: string, err: unknown) => void;
 }
@@ -65,7 +95,9 @@ const MAX_WRITE_ATTEMPTS = 3;
 type OptionalHooks = 'onCommand' | 'storage' | 'onStoreFailure';
 
 export class LogPipeline {
-	#options: Required<Omit<LogPipelineOptions, OptionalHooks>> & Pick<LogPipelineOptions, OptionalHooks>;
+	#options: Required<Omit<LogPipelineOptions, OptionalHooks | 'storeOutage'>> &
+		Pick<LogPipelineOptions, OptionalHooks>;
+	#outage: Required<StoreOutageConfig>;
 	#count = 0;
 	#buffer: LogLine[] = [];
 	#bufferBytes = 0;
@@ -75,17 +107,36 @@ export class LogPipeline {
 	#attempts = 0;
 	#timer: NodeJS.Timeout | null = null;
 	#closed = false;
+	/** the store refused the log: nothing more is written */
 	#failed = false;
+	/** false once nothing more is kept (the store failed, or an outage outlasted what is kept) */
+	#keeping = true;
+	/** the number of the last line kept for storing */
+	#kept = 0;
 	#maskers: Record<LogStream, StreamMasker>;
 	#limit: OutputLimit;
 	#lastPartial = false;
 	#pressure: { promise: Promise<void>; resolve: () => void } | null = null;
+	/** the wait before the next attempt at a batch the store refused */
+	#retry: { timer: NodeJS.Timeout; promise: Promise<void>; resolve: () => void } | null = null;
+	#backoff: Backoff;
+	/** false once the task is interrupted: an unreachable store is no longer waited for */
+	#waitForStore = true;
+	/** since when the store could not be reached (null: it could, last time) */
+	#unavailableSince: number | null = null;
 
-	constructor(options: LogPipelineOptions) {
+	constructor({ storeOutage, ...options }: LogPipelineOptions) {
+		this.#outage = {
+			maxLines: DEFAULT_OUTAGE_MAX_LINES,
+			maxBytes: DEFAULT_OUTAGE_MAX_BYTES,
+			maxMs: DEFAULT_OUTAGE_MAX_MS,
+			...storeOutage
+		};
 		this.#options = {
 			flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS,
 			maxBatchLines: DEFAULT_MAX_BATCH_LINES,
 			maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+			retryMaxMs: DEFAULT_RETRY_MAX_MS,
 			masks: new MaskSet(),
 			outputLimit: { maxBytes: DEFAULT_OUTPUT_MAX_BYTES, maxLines: DEFAULT_OUTPUT_MAX_LINES },
 			...options
@@ -98,6 +149,7 @@ export class LogPipeline {
 			stderr: new StreamMasker(this.#options.masks, onAddMask)
 		};
 		this.#limit = new OutputLimit(this.#options.outputLimit);
+		this.#backoff = new Backoff(DEFAULT_RETRY_FIRST_MS, this.#options.retryMaxMs);
 	}
 
 	/** lines numbered so far (= the last line's number) */
@@ -111,8 +163,8 @@ export class LogPipeline {
 	}
 
 	/**
-	 * While a write is under way and a full batch waits behind it: resolves when the reader may
-	 * go on. Null when it may go on now.
+	 * While a write is under way and a full batch waits behind it (or a backlog kept during an
+	 * outage is being written): resolves when the reader may go on. Null when it may go on now.
 	 */
 	get pressure(): Promise<void> | null {
 		return this.#pressure?.promise ?? null;
@@ -148,9 +200,15 @@ export class LogPipeline {
 		const line: LogLine = { n: ++this.#count, stream, ts: new Date().toISOString(), text };
 		if (partial) line.partial = true;
 		this.#lastPartial = partial;
-		if (!this.#failed) {
+		if (this.#keeping && this.#unavailableSince !== null && this.#outageFull(text)) {
+			this.#giveUp(
+				`the database could not be reached and this task printed more meanwhile than aco keeps for it (${formatCount(this.#outage.maxLines)} lines or ${formatBytes(this.#outage.maxBytes)}); ${this.#keptPhrase()}`
+			);
+		}
+		if (this.#keeping) {
 			this.#buffer.push(line);
 			this.#bufferBytes += text.length;
+			this.#kept = line.n;
 		}
 		publish(bus, 'tool.output', {
 			task_id,
@@ -163,16 +221,44 @@ export class LogPipeline {
 			...(partial ? { partial: true as const } : {})
 		});
 		if (!partial) this.#command(text);
-		if (this.#failed) return;
-		if (
-			this.#buffer.length >= this.#options.maxBatchLines ||
-			this.#bufferBytes >= this.#options.maxBatchBytes
-		) {
-			void this.#flush();
-			if (this.#writing) this.#holdReader();
+		if (!this.#keeping) return;
+		if (this.#batchFull()) {
+			// while a refused batch waits for its retry, nothing is written sooner
+			if (!this.#retry) void this.#flush();
+			// during an outage the tool runs on: what is kept is bounded by `storeOutage` instead
+			if (this.#writing && this.#unavailableSince === null) this.#holdReader();
 		} else {
 			this.#schedule();
 		}
+	}
+
+	/** whether keeping one more line of `text` would pass what an outage may keep */
+	#outageFull(text: string): boolean {
+		return (
+			this.#buffer.length + 1 > this.#outage.maxLines ||
+			this.#bufferBytes + text.length > this.#outage.maxBytes
+		);
+	}
+
+	#batchFull(): boolean {
+		return (
+			this.#buffer.length >= this.#options.maxBatchLines || this.#bufferBytes >= this.#options.maxBatchBytes
+		);
+	}
+
+	/**
+	 * The task is being interrupted (its node shuts down): a store that cannot be reached is no
+	 * longer waited for, so `close()` ends after a few more attempts (reported as a store failure).
+	 * Its retry timer is cleared here.
+	 */
+	stopWaitingForStore(): void {
+		this.#waitForStore = false;
+		const retry = this.#retry;
+		if (!retry) return;
+		this.#retry = null;
+		clearTimeout(retry.timer);
+		retry.resolve();
+		void this.#flush();
 	}
 
 	/**
@@ -189,7 +275,10 @@ export class LogPipeline {
 		}
 		this.#closed = true;
 		this.#clearTimer();
-		while (this.#buffer.length > 0 || this.#writeQueued) await this.#flush();
+		while ((this.#buffer.length > 0 || this.#writeQueued || this.#retry) && !this.#failed) {
+			if (this.#retry) await this.#retry.promise;
+			else await this.#flush();
+		}
 		await this.#writes;
 		this.#releaseReader();
 	}
@@ -220,7 +309,7 @@ export class LogPipeline {
 	}
 
 	#schedule(): void {
-		if (this.#timer || this.#writeQueued) return;
+		if (this.#timer || this.#writeQueued || this.#retry) return;
 		this.#timer = setTimeout(() => {
 			this.#timer = null;
 			void this.#flush();
@@ -243,56 +332,179 @@ export class LogPipeline {
 		return this.#writes;
 	}
 
+	/** one write; never rejects, so a queued write cannot end the process */
 	async #write(): Promise<void> {
+		try {
+			await this.#writeBatch();
+		} catch (err) {
+			this.#options.logger.error(
+				{ err, execution_id: this.#options.execution_id },
+				'writing log lines failed'
+			);
+		}
+	}
+
+	/** the oldest batch's worth of the buffer (at least one line) */
+	#takeBatch(): { batch: LogLine[]; batchBytes: number } {
+		const { maxBatchLines, maxBatchBytes } = this.#options;
+		let count = 0;
+		let batchBytes = 0;
+		while (
+			count < this.#buffer.length &&
+			(count === 0 || (count < maxBatchLines && batchBytes < maxBatchBytes))
+		) {
+			batchBytes += this.#buffer[count].text.length;
+			count++;
+		}
+		const batch = count === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, count);
+		this.#buffer = count === this.#buffer.length ? [] : this.#buffer.slice(count);
+		this.#bufferBytes -= batchBytes;
+		return { batch, batchBytes };
+	}
+
+	async #writeBatch(): Promise<void> {
 		this.#writeQueued = false;
 		if (this.#buffer.length === 0 || this.#failed) return;
-		const batch = this.#buffer;
-		const batchBytes = this.#bufferBytes;
-		this.#buffer = [];
-		this.#bufferBytes = 0;
+		const { batch, batchBytes } = this.#takeBatch();
 		const { store, logger, execution_id, storage } = this.#options;
 		this.#writing = true;
+		let stored = false;
 		try {
 			if (storage?.full) throw new DataFolderFullError();
 			await store.appendLogLines(execution_id, batch);
-			this.#attempts = 0;
+			stored = true;
+			this.#stored();
 		} catch (err) {
-			this.#attempts++;
 			const full = storage ? storage.report(err) : isDiskFull(err);
-			if (!full && this.#attempts < MAX_WRITE_ATTEMPTS) {
+			// an unreachable database is waited for, however long: the next attempt may well work
+			const unavailable = !full && this.#waitForStore && isStoreUnavailable(err);
+			if (!unavailable) this.#attempts++;
+			if (!full && (unavailable || this.#attempts < MAX_WRITE_ATTEMPTS)) {
 				// line numbers must stay contiguous, so the batch goes back in front of newer lines
 				this.#buffer = batch.concat(this.#buffer);
 				this.#bufferBytes += batchBytes;
-				logger.warn({ err, execution_id, lines: batch.length }, 'storing log lines failed; will retry');
-				if (!this.#closed) this.#schedule();
+				if (unavailable) this.#unavailable(err);
+				else logger.warn({ err, execution_id, lines: batch.length }, 'storing log lines failed; will retry');
+				this.#retryAfter(unavailable ? this.#backoff.next() : this.#options.flushIntervalMs);
 			} else {
 				this.#fail(err, batch);
 			}
 		} finally {
 			this.#writing = false;
 		}
-		if (this.#buffer.length > 0 && !this.#closed && !this.#failed) this.#schedule();
-		if (this.#bufferBytes < this.#options.maxBatchBytes) this.#releaseReader();
+		if (this.#failed) return;
+		if (stored) {
+			// a backlog (a full batch, or lines kept through an outage) is written at once
+			if (this.#buffer.length > 0 && (this.#batchFull() || this.#closed)) void this.#flush();
+			else if (this.#buffer.length > 0) this.#schedule();
+			if (!this.#batchFull()) this.#releaseReader();
+		} else if (this.#unavailableSince !== null || !this.#batchFull()) {
+			// an outage is ridden out with the tool running (bounded by `storeOutage`)
+			this.#releaseReader();
+		} else {
+			this.#holdReader();
+		}
+	}
+
+	/** waits `ms`, then writes again (close() waits along) */
+	#retryAfter(ms: number): void {
+		let resolve!: () => void;
+		const promise = new Promise<void>((r) => (resolve = r));
+		const timer = setTimeout(() => {
+			this.#retry = null;
+			resolve();
+			void this.#flush();
+		}, ms);
+		timer.unref();
+		this.#retry = { timer, promise, resolve };
+	}
+
+	/** the store could not be reached: said once per outage; past `storeOutage.maxMs` the task is given up */
+	#unavailable(err: unknown): void {
+		const { logger, execution_id } = this.#options;
+		if (this.#unavailableSince === null) {
+			this.#unavailableSince = Date.now();
+			logger.warn(
+				{ err: (err as Error)?.message ?? String(err), execution_id, lines: this.#buffer.length },
+				'the database cannot be reached; log lines are kept and stored once it is back'
+			);
+		}
+		const waited = Date.now() - this.#unavailableSince;
+		if (this.#keeping && waited >= this.#outage.maxMs) {
+			this.#giveUp(
+				`the database could not be reached for ${formatSeconds(waited)}, longer than a running task waits (${formatSeconds(this.#outage.maxMs)}); ${this.#keptPhrase()}`
+			);
+		}
+	}
+
+	/**
+	 * Nothing more is kept and the task is told (its tool is stopped), but what is kept is still
+	 * written once the store is back: the stored log stays a gap-free prefix.
+	 */
+	#giveUp(message: string): void {
+		const { logger, execution_id, onStoreFailure } = this.#options;
+		this.#keeping = false;
+		this.#releaseReader();
+		logger.error({ execution_id, kept: this.#kept }, message);
+		try {
+			onStoreFailure?.(message, null);
+		} catch (failure) {
+			logger.warn({ err: failure }, 'handling a store failure failed');
+		}
+	}
+
+	/** which lines end up stored after a give-up */
+	#keptPhrase(): string {
+		return this.#kept === 0
+			? 'none of its lines are stored'
+			: `lines 1 to ${formatCount(this.#kept)} are stored, later ones are not`;
+	}
+
+	#stored(): void {
+		this.#attempts = 0;
+		this.#backoff.reset();
+		if (this.#unavailableSince === null) return;
+		const { logger, execution_id } = this.#options;
+		logger.info(
+			{ execution_id, waited_ms: Date.now() - this.#unavailableSince },
+			'the database is back; the kept log lines are stored'
+		);
+		this.#unavailableSince = null;
 	}
 
 	/** the store cannot take this log: nothing more is kept, and the task is told */
 	#fail(err: unknown, batch: LogLine[]): void {
 		const { logger, execution_id, onStoreFailure } = this.#options;
+		const told = !this.#keeping;
 		this.#failed = true;
+		this.#keeping = false;
 		this.#buffer = [];
 		this.#bufferBytes = 0;
 		this.#clearTimer();
+		if (this.#retry) {
+			clearTimeout(this.#retry.timer);
+			this.#retry.resolve();
+			this.#retry = null;
+		}
 		this.#releaseReader();
 		logger.error(
 			{ err, execution_id, from: batch[0].n, to: batch[batch.length - 1].n },
 			'storing log lines failed; no further output of this tool is stored'
 		);
+		if (told) return;
 		try {
 			onStoreFailure?.(describeStorageFailure(err), err);
 		} catch (failure) {
 			logger.warn({ err: failure }, 'handling a store failure failed');
 		}
 	}
+}
+
+/** 0.5 s, 90 s, 5 min */
+function formatSeconds(ms: number): string {
+	if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+	const seconds = Math.round(ms / 1000);
+	return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }
 
 /** the reason no line is written while the disk guard says the data folder is full */

@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AnyDomainEvent, Task } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
@@ -11,6 +13,7 @@ import { toolEnvironment } from './tool-env';
 import type { StepDef, TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
 import { failingStore } from '../store/test-failing-store';
+import { StoreUnavailableError } from '../store/errors';
 
 const logger = pino({ level: 'silent' });
 const REASON = 'the server stopped';
@@ -157,5 +160,58 @@ describe('TaskRunner', () => {
 		);
 		expect(Date.now() - started).toBeLessThan(20_000);
 		expect((await store.listExecutions(task.id))[0]).toMatchObject({ status: 'failed' });
+	});
+
+	it('waits out a database that cannot be reached and stores how the task ended once it is back', async () => {
+		let away = false;
+		const calls: string[] = [];
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				return (...args: unknown[]) => {
+					if (away && typeof prop === 'string' && /^(update|create)/.test(prop)) {
+						calls.push(prop);
+						return Promise.reject(
+							new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
+						);
+					}
+					return value.apply(target, args);
+				};
+			}
+		});
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		const waits = {
+			...sh('echo before; while [ ! -e go ]; do sleep 0.01; done; echo after', 'waits'),
+			cwd: dir
+		};
+		const { runner, task } = await setupRunner([waits], flaky);
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		away = true;
+		fs.writeFileSync(path.join(dir, 'go'), '');
+		// the tool ended while the store was away: its end waits for it
+		await expect
+			.poll(() => calls.filter((call) => call === 'updateExecution').length)
+			.toBeGreaterThanOrEqual(2);
+		away = false;
+		expect(await final).toMatchObject({ status: 'succeeded', error: null });
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'succeeded' });
+		const [execution] = await store.listExecutions(task.id);
+		expect(execution).toMatchObject({ status: 'succeeded', line_count: 2 });
+		expect((await store.readLogLines(execution.id)).map((line) => line.text)).toEqual(['before', 'after']);
+	});
+
+	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {
+		const unreachable = new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+		const { runner } = await setupRunner(
+			[sh('echo first; sleep 30', 'writer')],
+			failingStore(store, 'appendLogLines', unreachable)
+		);
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		runner.stop('interrupted');
+		expect(await final).toMatchObject({ status: 'interrupted', error: REASON });
 	});
 });

@@ -4,6 +4,11 @@
  * the first step that fails. Owns the task's records from `running` to its final status and
  * publishes their events. `run()` never rejects: whatever goes wrong (a tool, the store) ends
  * as a failed task with a reason, and the returned record always has a final status.
+ *
+ * A store that cannot be reached (PostgreSQL down) is waited out: the tool keeps running (its
+ * log pipeline keeps its lines, bounded), and the task's own records are written with backoff
+ * once the store is back, so its end (or the reason it failed) is stored, not lost. Only a node
+ * shutting down (`stop('interrupted')`) stops that wait.
  */
 import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
 import type { TaskPatch } from '../store/types';
@@ -15,8 +20,9 @@ import { MaskSet } from '../masking/mask-set';
 import { secretValues, type SecretNameTest } from '../masking/secret-env';
 import type { Store } from '../store/types';
 import { taskChanged, toolEnded, toolStarted } from './emit';
-import { LogPipeline } from './log-pipeline';
+import { LogPipeline, type StoreOutageConfig } from './log-pipeline';
 import type { OutputLimitConfig } from './output-limit';
+import { untilStored } from './store-retry';
 import { TaskProgress } from './task-progress';
 import type { ToolEnvironment } from './tool-env';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
@@ -30,7 +36,11 @@ export interface TaskRunnerDeps {
 	store: Store;
 	bus: EventBus;
 	logger: Logger;
-	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'> & { outputLimit?: OutputLimitConfig };
+	config: Pick<OrchestratorConfig, 'killGraceMs' | 'maxLineLength'> & {
+		outputLimit?: OutputLimitConfig;
+		/** what a tool's log keeps while the store cannot be reached, and for how long */
+		storeOutage?: StoreOutageConfig;
+	};
 	/** the error a task stopped by a shutdown is left with */
 	interruptedReason: string;
 	/** what tools inherit, and the server's secrets kept from them (masked all the same) */
@@ -67,6 +77,9 @@ export class TaskRunner {
 	#log: Logger;
 	#stop: StopReason | null = null;
 	#tool: ToolHandle | null = null;
+	#pipeline: LogPipeline | null = null;
+	/** aborted when the node shuts down: writes no longer wait for an unreachable store */
+	#shutdown = new AbortController();
 	#progress: TaskProgress | null = null;
 	/** once a tool reports `::progress`, finished steps no longer move the bar */
 	#progressFromTool = false;
@@ -88,6 +101,11 @@ export class TaskRunner {
 	stop(reason: StopReason): void {
 		this.#stop ??= reason;
 		this.#tool?.cancel();
+		// a node going away does not wait for a database that cannot be reached to store the rest
+		if (reason === 'interrupted') {
+			this.#pipeline?.stopWaitingForStore();
+			this.#shutdown.abort();
+		}
 	}
 
 	/** Runs the task to its end and returns its final stored record. */
@@ -110,7 +128,9 @@ export class TaskRunner {
 		const { bus } = this.#deps;
 		if (this.#stop) return this.#stopped();
 		const startedAt = new Date().toISOString();
-		this.#task = await this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt });
+		this.#task = await this.#untilStored('starting the task', () =>
+			this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt })
+		);
 		taskChanged(bus, this.#task);
 		const updateTask = this.#updateTask;
 		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
@@ -136,14 +156,16 @@ export class TaskRunner {
 		const task = this.#task;
 		const masks = this.#masks;
 		for (const value of secretValues(step.env ?? {}, isSecretName ?? (() => false))) masks.add(value);
-		let execution = await store.createExecution({
-			task_id: task.id,
-			step: index,
-			name: step.name,
-			command: masks.mask(step.command),
-			args: step.args.map((arg) => masks.mask(arg)),
-			cwd: step.cwd
-		});
+		let execution = await this.#untilStored('starting a step', () =>
+			store.createExecution({
+				task_id: task.id,
+				step: index,
+				name: step.name,
+				command: masks.mask(step.command),
+				args: step.args.map((arg) => masks.mask(arg)),
+				cwd: step.cwd
+			})
+		);
 		toolStarted(bus, task, execution);
 		const log = this.#log.child({ execution_id: execution.id, step: index });
 		let storeFailure: string | null = null;
@@ -158,6 +180,7 @@ export class TaskRunner {
 			masks,
 			storage,
 			...(config.outputLimit ? { outputLimit: config.outputLimit } : {}),
+			...(config.storeOutage ? { storeOutage: config.storeOutage } : {}),
 			onCommand: (command) => this.#command(command),
 			onStoreFailure: (message) => {
 				// a log that cannot be kept is a failed task: nobody could see what the tool did
@@ -165,6 +188,8 @@ export class TaskRunner {
 				tool?.cancel();
 			}
 		});
+		this.#pipeline = pipeline;
+		if (this.#stop === 'interrupted') pipeline.stopWaitingForStore();
 		tool = runTool(
 			{ command: step.command, args: step.args, cwd: step.cwd, env: step.env, timeoutMs: step.timeoutMs },
 			{
@@ -182,9 +207,13 @@ export class TaskRunner {
 		this.#tool = null;
 		// every line is stored before the completion is announced
 		await pipeline.close();
+		this.#pipeline = null;
 
+		// an interrupted task stays interrupted, even if the rest of its log could not be stored
 		const outcome: StepOutcome =
-			storeFailure !== null ? { status: 'failed', error: storeFailure } : this.#outcome(result);
+			storeFailure !== null && this.#stop !== 'interrupted'
+				? { status: 'failed', error: storeFailure }
+				: this.#outcome(result);
 		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
 		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
 		toolEnded(bus, task, execution);
@@ -222,12 +251,28 @@ export class TaskRunner {
 				: {})
 		};
 		try {
-			return await this.#deps.store.updateExecution(execution.id, patch);
+			return await this.#untilStored('storing the end of a step', () =>
+				this.#deps.store.updateExecution(execution.id, patch)
+			);
 		} catch (err) {
 			log.error({ err }, 'storing the end of an execution failed');
 			const { output_dropped_lines: lines, output_dropped_bytes: bytes, ...rest } = patch;
 			return { ...execution, ...rest, ...(lines ? { output_dropped: { lines, bytes: bytes ?? 0 } } : {}) };
 		}
+	}
+
+	/** `write`, tried again with backoff while the store cannot be reached (until the node shuts down) */
+	#untilStored<T>(what: string, write: () => Promise<T>): Promise<T> {
+		return untilStored(write, {
+			signal: this.#shutdown.signal,
+			onWait: (err, attempt) => {
+				if (attempt === 1)
+					this.#log.warn(
+						{ err: (err as Error)?.message ?? String(err) },
+						`${what}: the database cannot be reached; trying again until it is back`
+					);
+			}
+		});
 	}
 
 	#command(command: WorkflowCommand): void {
@@ -248,13 +293,16 @@ export class TaskRunner {
 		const now = new Date();
 		const startedAt = this.#task.started_at;
 		try {
-			this.#task = await this.#updateTask(this.#task.id, {
+			const patch: TaskPatch = {
 				status,
 				error,
 				finished_at: now.toISOString(),
 				duration_ms: startedAt ? now.getTime() - Date.parse(startedAt) : null,
 				...(status === 'succeeded' ? { progress: 100 } : {})
-			});
+			};
+			this.#task = await this.#untilStored('storing the end of the task', () =>
+				this.#updateTask(this.#task.id, patch)
+			);
 		} catch (err) {
 			if (err instanceof ClaimLostError) {
 				// another node owns the task's record now; what this node saw is no longer news
