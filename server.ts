@@ -3,13 +3,16 @@
  * and routes WebSocket upgrades on /ws to the hub. Configuration comes from the environment
  * (see src/lib/server/config.ts). Nothing else builds a server.
  *
- * Shutdown on SIGINT/SIGTERM, in order: stop accepting, close sockets with 1001, stop the
- * running tools (their tasks are marked interrupted), close the database.
+ * Shutdown on SIGINT/SIGTERM, in order: stop accepting, close sockets with 1012 (restart: a
+ * stopped server is nearly always started again — a deploy, systemd, a container — so clients
+ * come back within a couple of seconds of it, jittered), stop the running tools (their tasks
+ * are marked interrupted), close the database.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CloseCode } from './src/lib/protocol/close-codes';
 import { APP_ROOT } from './src/lib/server/app-root';
 import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
@@ -110,7 +113,7 @@ export async function startServer(
 			closing ??= (async () => {
 				logger.info('shutting down');
 				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-				await context.close(1001);
+				await context.close(CloseCode.RESTART);
 				server.closeIdleConnections();
 				const force = setTimeout(() => server.closeAllConnections(), 2_000);
 				force.unref();

@@ -16,6 +16,7 @@ import {
 	type RunDetailResponse,
 	type RunResponse,
 	type RunsResponse,
+	type SystemStatsResponse,
 	type TaskResponse,
 	type TaskStatus,
 	type TasksResponse,
@@ -171,6 +172,11 @@ export class ApiClient {
 	}
 
 	/** The whole log as text, ANSI codes stripped or kept. */
+	/** The last ten minutes of the node's system samples (the /system page). */
+	getSystemStats(signal?: AbortSignal): Promise<SystemStatsResponse> {
+		return this.#json('GET', '/system/stats', signal);
+	}
+
 	async getLogText(executionId: string, ansi: 'strip' | 'keep', signal?: AbortSignal): Promise<string> {
 		const res = await this.#send('GET', `${logDownloadUrl(executionId)}?ansi=${ansi}`, signal);
 		return res.text();

@@ -34,8 +34,9 @@ export class AcoServer {
 		});
 	}
 
-	async stop(): Promise<void> {
-		await this.#process?.stop('SIGTERM');
+	/** SIGTERM: a graceful stop (sockets closed with 1012); SIGKILL: the process dies */
+	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		await this.#process?.stop(signal);
 	}
 
 	async api<T>(method: string, path: string): Promise<T> {

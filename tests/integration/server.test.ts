@@ -250,13 +250,13 @@ describe('aco server', () => {
 });
 
 describe('aco server restart', () => {
-	it('closes sockets with 1001 on SIGTERM and marks what was running as interrupted on the next start', async () => {
+	it('closes sockets with 1012 (restart) on SIGTERM and marks what was running as interrupted on the next start', async () => {
 		const first = await startAco({ workflowsDir: FIXTURES });
 		const client = await subscriber(first, { types: ['tool.output'] });
 		const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
 		await client.next((m) => m.type === 'tool.output', 10_000);
 		expect(await first.stop('SIGTERM')).toBe(0);
-		expect((await client.waitForClose()).code).toBe(1001);
+		expect((await client.waitForClose()).code).toBe(1012);
 
 		const second = await startAco({ workflowsDir: FIXTURES, dataDir: first.dataDir });
 		try {

@@ -66,8 +66,8 @@ describe('RealtimeClient', () => {
 		client.destroy();
 	});
 
-	it('reconnects after a dropped connection, re-subscribes, resumes from the last seq and asks for a reload', () => {
-		const { client, factory, resyncs } = setup();
+	it('reconnects soon after a restart, re-subscribes, resumes from the last seq; a clean resume needs no reload', () => {
+		const { client, factory, resyncs, seen } = setup();
 		client.subscribe('tasks');
 		client.connect();
 		factory.last.open();
@@ -78,30 +78,57 @@ describe('RealtimeClient', () => {
 		expect(client.state).toBe('reconnecting');
 		expect(client.lastClose).toMatchObject({ code: 1012, description: 'The server is restarting.' });
 		expect(factory.sockets).toHaveLength(1);
-		vi.advanceTimersByTime(50); // full jitter: 0.5 × 100 ms
+		// a restart: a short jittered wait (0.25–2 s; 0.5 of it here), not the growing backoff
+		vi.advanceTimersByTime(1124);
+		expect(factory.sockets).toHaveLength(1);
+		vi.advanceTimersByTime(1);
 		expect(factory.sockets).toHaveLength(2);
 		factory.last.open();
 		factory.last.welcome({ epoch: 'e1', seq: 9 });
 		expect(factory.last.sent.map((m) => m.type)).toEqual(['subscribe', 'resume']);
 		expect(factory.last.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
 		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
-		expect(resyncs).toEqual(['subscribed', 'reconnect']);
+		// live 9 overtakes the replay of 5..8: held until the answer, then applied in order
+		factory.last.event(progress(9));
+		factory.last.receive({ type: 'batch', events: [progress(5), progress(6), progress(7), progress(8)] });
+		expect(seen).toEqual([4]);
+		factory.last.receive({ type: 'resumed', timestamp: '', data: { replayed: 4 } });
+		expect(seen).toEqual([4, 5, 6, 7, 8, 9]);
+		expect(resyncs).toEqual(['subscribed']);
 		client.destroy();
 	});
 
 	it('in a new epoch it still asks to resume (the hub answers reset with a count), takes the server position and reloads', () => {
 		const { client, factory, resyncs } = setup();
+		client.subscribe('tasks');
 		client.connect();
 		factory.last.open();
 		factory.last.welcome({ epoch: 'e1' });
+		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
 		factory.last.event(progress(4));
 		factory.last.serverClose(1001);
-		vi.advanceTimersByTime(100);
+		vi.advanceTimersByTime(2_000);
 		factory.last.open();
 		factory.last.welcome({ epoch: 'e2', seq: 2 });
 		expect(factory.last.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
 		expect(client.epoch).toBe('e2');
-		expect(resyncs).toEqual(['subscribed', 'reconnect']);
+		factory.last.reset({ missed: 7, epoch: 'e2', seq: 2 });
+		expect(resyncs).toEqual(['subscribed', 'reset']);
+		client.destroy();
+	});
+
+	it('reloads when the hub does not answer the resume in time', () => {
+		const { client, factory, resyncs } = setup();
+		client.connect();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1' });
+		factory.last.serverClose(1006);
+		vi.advanceTimersByTime(100);
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1' });
+		expect(resyncs).toEqual([]);
+		vi.advanceTimersByTime(10_000);
+		expect(resyncs).toEqual(['reconnect']);
 		client.destroy();
 	});
 
@@ -141,9 +168,11 @@ describe('RealtimeClient', () => {
 
 	it('reloads on reset (history lost) and on dropped (backpressure)', () => {
 		const { client, factory, resyncs } = setup();
+		client.subscribe('tasks');
 		client.connect();
 		factory.last.open();
 		factory.last.welcome();
+		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });
 		factory.last.receive({
 			type: 'reset',
 			timestamp: '',

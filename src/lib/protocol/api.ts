@@ -23,6 +23,7 @@
  * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |
  * | GET  /api/v1/realtime/stats            | RealtimeStatsResponse (`?scope=cluster`: with every node's) |
  * | GET  /api/v1/system/metrics            | SystemMetricsResponse                      |
+ * | GET  /api/v1/system/stats              | SystemStatsResponse (protocol/system.ts): the last 10 min of samples |
  * | GET  /metrics                          | Prometheus text (prom-client)              |
  *
  * Log lines are the {@link LogLine} records as stored and as NDJSON downloads them:

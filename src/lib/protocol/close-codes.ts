@@ -2,13 +2,26 @@
  * @module protocol/close-codes
  * Every WebSocket close code aco uses, with what it means and whether a client should
  * reconnect. 4000–4499: reconnect (with backoff); 4500–4999: do not reconnect.
+ * Clients read how to come back off this table (`retry`), so a new code is one new row.
  */
+
+/**
+ * How a client comes back after a close it may reconnect from:
+ * - `backoff` (the default): exponential backoff with full jitter;
+ * - `soon`: the server is restarting or going away and will be back shortly — quick retries,
+ *   jittered over a couple of seconds so a thousand clients do not arrive at once;
+ * - `now`: at once, resuming from the last seq (the server dropped a reader it wants back);
+ * - `slow`: back off for at least the client's slow-down delay (it was too much for the server).
+ */
+export type CloseRetry = 'backoff' | 'soon' | 'now' | 'slow';
 
 export interface CloseCodeInfo {
 	code: number;
 	name: string;
 	reconnect: boolean;
 	description: string;
+	/** how to come back when `reconnect` is true; `backoff` when missing */
+	retry?: CloseRetry;
 }
 
 export const CloseCode = {
@@ -41,7 +54,8 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		code: 1001,
 		name: 'going_away',
 		reconnect: true,
-		description: 'The server is shutting down; reconnect with backoff.'
+		description: 'The server is shutting down; reconnect with backoff.',
+		retry: 'soon'
 	},
 	1006: {
 		code: 1006,
@@ -57,12 +71,19 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		description: 'A frame was larger than the server accepts.'
 	},
 	1011: { code: 1011, name: 'internal', reconnect: true, description: 'The server hit an unexpected error.' },
-	1012: { code: 1012, name: 'restart', reconnect: true, description: 'The server is restarting.' },
+	1012: {
+		code: 1012,
+		name: 'restart',
+		reconnect: true,
+		description: 'The server is restarting.',
+		retry: 'soon'
+	},
 	1013: {
 		code: 1013,
 		name: 'overloaded',
 		reconnect: true,
-		description: 'The server is at its connection limit; try again later.'
+		description: 'The server is at its connection limit; try again later.',
+		retry: 'slow'
 	},
 	4000: {
 		code: 4000,
@@ -80,13 +101,15 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		code: 4002,
 		name: 'slow_consumer',
 		reconnect: true,
-		description: 'The client read too slowly; reconnect and resume from the last seq.'
+		description: 'The client read too slowly; reconnect and resume from the last seq.',
+		retry: 'now'
 	},
 	4003: {
 		code: 4003,
 		name: 'rate_limited',
 		reconnect: true,
-		description: 'The client sent too many messages; reconnect after backing off.'
+		description: 'The client sent too many messages; reconnect after backing off.',
+		retry: 'slow'
 	},
 	4500: { code: 4500, name: 'unauthorized', reconnect: false, description: 'A valid token is required.' },
 	4501: {
@@ -110,4 +133,10 @@ export function shouldReconnect(code: number): boolean {
 	if (code >= 4000 && code < 4500) return true;
 	if (code >= 4500 && code < 5000) return false;
 	return true;
+}
+
+/** How a client comes back after a close with this code (see {@link CloseRetry}); null: it does not. */
+export function closeRetry(code: number): CloseRetry | null {
+	if (!shouldReconnect(code)) return null;
+	return CLOSE_CODES[code]?.retry ?? 'backoff';
 }

@@ -4,7 +4,7 @@
  * tasks and runs; types and statuses narrow further. Empty lists mean "any".
  */
 import { eventStatus, type DomainEvent } from './events';
-import type { EventFilter } from './messages';
+import type { EventFilter, StreamType } from './messages';
 
 export function typeMatches(patterns: readonly string[] | undefined, type: string): boolean {
 	if (!patterns || patterns.length === 0) return true;
@@ -63,4 +63,9 @@ function matches(
 		if (value === null || !(filter.statuses as string[]).includes(value)) return false;
 	}
 	return true;
+}
+
+/** Whether a subscription asks for a stream type such as `system.stats`: only by naming it in `types`. */
+export function wantsStream(filter: EventFilter, type: StreamType): boolean {
+	return !!filter.types?.includes(type);
 }

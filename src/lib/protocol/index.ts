@@ -10,3 +10,4 @@ export * from './limits';
 export * from './filter';
 export * from './api';
 export * from './ingest';
+export * from './system';

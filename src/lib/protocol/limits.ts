@@ -19,3 +19,6 @@ export const MAX_FILTER_IDS = 1000;
 export const WS_PATH = '/ws';
 /** Protocol version spoken over WS_PATH. */
 export const PROTOCOL_VERSION = 1;
+/** Bounds of a subscription's `max_rate` (updates per second per task or run). */
+export const MIN_SUBSCRIPTION_RATE = 0.1;
+export const MAX_SUBSCRIPTION_RATE = 100;

@@ -7,8 +7,14 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventDataMap, type EventType } from './events';
 import { TASK_STATUSES } from './models';
-import { MAX_FILTER_IDS, MAX_SUBSCRIPTIONS_PER_CLIENT } from './limits';
+import {
+	MAX_FILTER_IDS,
+	MAX_SUBSCRIPTION_RATE,
+	MAX_SUBSCRIPTIONS_PER_CLIENT,
+	MIN_SUBSCRIPTION_RATE
+} from './limits';
 import type { IngestAckData } from './ingest';
+import { SYSTEM_STATS_TYPE, type SystemStatsData } from './system';
 
 // ---------- server → client ----------
 
@@ -45,7 +51,7 @@ export interface ErrorData {
 export interface ControlDataMap {
 	welcome: WelcomeData;
 	'connection.heartbeat': { server_time: string; ref?: string };
-	subscribed: { id: string; filter: EventFilter; ref?: string };
+	subscribed: { id: string; filter: EventFilter; max_rate?: number; ref?: string };
 	unsubscribed: { id: string | null; ref?: string };
 	/** the gap since the client's last seq was replayed */
 	resumed: { replayed: number; ref?: string };
@@ -56,6 +62,8 @@ export interface ControlDataMap {
 	error: ErrorData;
 	/** a producer's message was applied (see protocol/ingest) */
 	'ingest.ack': IngestAckData;
+	/** the node's figures, every couple of seconds, to subscriptions naming it (see protocol/system) */
+	'system.stats': SystemStatsData;
 }
 
 export type ControlType = keyof ControlDataMap;
@@ -81,6 +89,13 @@ export function isEventEnvelope(msg: ServerMessage): msg is AnyEventEnvelope {
 
 // ---------- client → server ----------
 
+/**
+ * Types a subscription may name that are not numbered events: the hub sends them only to
+ * subscriptions that list them in `types` (a filter without types does not get them).
+ */
+export const STREAM_TYPES = [SYSTEM_STATS_TYPE] as const;
+export type StreamType = (typeof STREAM_TYPES)[number];
+
 const id = z.string().min(1).max(128);
 const ids = z.array(id).max(MAX_FILTER_IDS);
 
@@ -95,13 +110,16 @@ export const eventFilterSchema = z
 				z
 					.string()
 					.refine(
-						(t) => (EVENT_TYPES as readonly string[]).includes(t) || /^(task|tool|workflow)\.\*$/.test(t),
+						(t) =>
+							(EVENT_TYPES as readonly string[]).includes(t) ||
+							(STREAM_TYPES as readonly string[]).includes(t) ||
+							/^(task|tool|workflow)\.\*$/.test(t),
 						{
 							message: 'unknown event type'
 						}
 					)
 			)
-			.max(EVENT_TYPES.length + 3)
+			.max(EVENT_TYPES.length + STREAM_TYPES.length + 3)
 			.optional(),
 		statuses: z.array(z.enum(TASK_STATUSES)).max(TASK_STATUSES.length).optional()
 	})
@@ -118,6 +136,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 		/** subscription id; a second subscribe with the same id replaces the filter */
 		sub: z.string().min(1).max(64).default('default'),
 		filter: eventFilterSchema.default({}),
+		/**
+		 * At most this many updates per second per task (or run) for the events only this kind of
+		 * subscription wants: progress is coalesced on the server (the latest value wins), other
+		 * events still go out at once and in order. Missing: every event as it happens.
+		 */
+		max_rate: z.number().min(MIN_SUBSCRIPTION_RATE).max(MAX_SUBSCRIPTION_RATE).optional(),
 		...base
 	}),
 	z.object({ type: z.literal('unsubscribe'), sub: z.string().min(1).max(64).optional(), ...base }),

@@ -3,10 +3,13 @@
  * Reconnect delays: exponential backoff with full jitter (delay = random(0, min(cap, base·2^n))),
  * which spreads a crowd of clients over the whole window instead of letting them return together
  * after a server restart. Pure apart from the injected `random`.
+ *
+ * The cap is short on purpose: a client that has backed off to the cap comes back on average
+ * half a cap after the server does, and a few thousand attempts a second are nothing to refuse.
  */
 
 export const DEFAULT_BACKOFF_BASE_MS = 500;
-export const DEFAULT_BACKOFF_CAP_MS = 30_000;
+export const DEFAULT_BACKOFF_CAP_MS = 5_000;
 
 export interface BackoffOptions {
 	/** the window of the first attempt */

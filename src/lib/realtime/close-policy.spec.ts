@@ -7,8 +7,13 @@ describe('reconnectPlan', () => {
 		expect(reconnectPlan(code, { attempt: 0 })).toEqual({ action: 'stop' });
 	});
 
-	it.each([1001, 1006, 1009, 1011, 1012, 4000, 4001, 4499])('backs off after a %i close', (code) => {
+	it.each([1006, 1009, 1011, 4000, 4001, 4499])('backs off after a %i close', (code) => {
 		expect(reconnectPlan(code, { attempt: 0 })).toEqual({ action: 'backoff', minDelayMs: 0 });
+	});
+
+	it.each([1001, 1012])('comes back soon after a %i close (the server restarts or goes away)', (code) => {
+		expect(reconnectPlan(code, { attempt: 0 })).toEqual({ action: 'soon' });
+		expect(reconnectPlan(code, { attempt: 3 })).toEqual({ action: 'soon' });
 	});
 
 	it('comes back at once after a slow-consumer close, unless the last attempt just failed too', () => {

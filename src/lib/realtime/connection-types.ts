@@ -1,11 +1,12 @@
 /**
  * @module realtime/connection-types
- * What the realtime connection (connection.svelte.ts, which re-exports all of this) promises the
- * rest of the browser code: its states and the reasons behind them, its options, the handler
- * signatures, and the slice of the DOM WebSocket it relies on, so specs can hand in a fake.
+ * What the realtime connection promises the code that uses it, in the browser and in the CLI:
+ * its states and the reasons behind them, its options, the handler signatures, and the slice of
+ * a WebSocket it relies on, so specs can hand in a fake and Node can hand in `ws`.
  */
-import type { AnyEventEnvelope, ControlDataMap, ControlMessage, ControlType } from '$lib/protocol';
+import type { AnyEventEnvelope, ControlDataMap, ControlMessage, ControlType } from '../protocol/messages';
 import type { BackoffOptions } from './backoff';
+import type { DelayWindow } from './retry-schedule';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 /** why the state is 'offline': the browser has no network, the attempts ran out, the server said stop, or destroy() */
@@ -17,10 +18,10 @@ export type OfflineReason = 'network' | 'gave_up' | 'closed' | 'destroyed';
 export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'reconnecting' | 'offline';
 /**
  * Why a store should reload what it shows: `reset` (the hub could not replay the gap),
- * `dropped` (the hub dropped low-priority events for this client under backpressure),
- * `reconnect` (back after a gap the hub was not asked about or did not answer for), or
- * `subscribed` — the first connect's subscriptions are now live, and anything loaded before
- * that may have changed unseen. A clean `resumed` needs no reload and asks for none.
+ * `dropped` (events were dropped for this client: by the hub under backpressure, or by the page
+ * while paused for too long), `reconnect` (back after a gap the hub was not asked about or did
+ * not answer for), or `subscribed` — the first connect's subscriptions are now live, and
+ * anything loaded before that may have changed unseen. A clean `resumed` needs no reload.
  */
 export type ResyncReason = 'reconnect' | 'reset' | 'dropped' | 'subscribed';
 
@@ -36,7 +37,7 @@ export interface CloseInfo {
 	reason: string;
 }
 
-/** The part of the DOM WebSocket this class uses, so tests can hand in a fake. */
+/** The part of the DOM WebSocket the clients use, so tests can hand in a fake and Node `ws`. */
 export interface WebSocketLike {
 	readonly readyState: number;
 	onopen: ((ev: unknown) => void) | null;
@@ -47,22 +48,64 @@ export interface WebSocketLike {
 	close(code?: number, reason?: string): void;
 }
 
-export interface ConnectionOptions {
-	/** ws:// or wss:// URL; the page's own origin + /ws by default */
-	url?: string;
-	createSocket?: (url: string) => WebSocketLike;
+/** A subscription as the client keeps it: the filter and the rate it asked the hub for. */
+export interface SubscribeOptions {
+	/** at most this many updates per second per task or run (progress coalesced by the hub) */
+	maxRate?: number;
+}
+
+/** Where a page learns it became visible again (a reason to retry at once). */
+export interface VisibilitySource {
+	target: EventTarget;
+	isVisible(): boolean;
+}
+
+/** How one socket is kept open (reconnecting-socket). */
+export interface SocketOptions {
+	/** ws:// or wss:// URL of the hub */
+	url: string;
+	createSocket: (url: string) => WebSocketLike;
 	backoff?: BackoffOptions;
+	/** a connection up this long counts as good: the backoff starts over */
 	stableAfterMs?: number;
 	welcomeTimeoutMs?: number;
 	/** the least wait after a close that asks the client to slow down (4003 rate-limited, 1013) */
 	slowDownDelayMs?: number;
+	/** the delays after a restart close (1012, 1001), and for how long they apply */
+	restartDelay?: DelayWindow;
+	restartWindowMs?: number;
+	/** where `online`/`offline` events come from (the browser's `window`) */
+	target?: EventTarget;
+	/** whether there is a network; always true when omitted */
+	isOnline?: () => boolean;
+	/** a page that becomes visible retries a waiting reconnect at once */
+	visibility?: VisibilitySource;
+	now?: () => number;
+	/** the first connect is a reconnect (a tab taking over a connection another tab held) */
+	reconnecting?: boolean;
+	/** where problems are reported; nowhere when omitted */
+	log?: (message: string, err?: unknown) => void;
+}
+
+/** The protocol client (connection-core) on top of the socket. */
+export interface HubConnectionOptions extends SocketOptions {
 	/** how long to wait for the answer to `resume` before reloading over REST anyway */
 	resumeTimeoutMs?: number;
-	/** where `online`/`offline` events come from; `window` by default */
-	target?: EventTarget;
-	/** whether the browser believes it has a network; `navigator.onLine` by default */
-	isOnline?: () => boolean;
-	now?: () => number;
+	/** ask the hub to resume from here on the first welcome (another tab's position) */
+	resumeFrom?: { epoch: string; seq: number } | null;
+}
+
+/** The browser connection's options: everything has a default taken from the page. */
+export interface ConnectionOptions extends Partial<
+	Omit<HubConnectionOptions, 'resumeFrom' | 'reconnecting'>
+> {
+	/**
+	 * Share one socket among the tabs of this browser (Web Locks + BroadcastChannel). On by
+	 * default where both exist; `false` gives this tab a connection of its own.
+	 */
+	share?: boolean;
+	/** events held while paused before the page gives up holding and reloads on resume */
+	pauseLimit?: number;
 }
 
 export type EventHandler = (event: AnyEventEnvelope) => void;

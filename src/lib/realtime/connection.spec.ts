@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { defaultHubUrl } from './connection.svelte';
+import { defaultHubUrl, RealtimeConnection } from './connection.svelte';
 import { connectionHarness } from './test-connection';
 
 const task = { task_id: 't1', run_id: null, progress: 10, message: null };
@@ -17,6 +17,17 @@ describe('RealtimeConnection', () => {
 	it('derives the hub URL from the page origin, wss on https', () => {
 		expect(defaultHubUrl({ protocol: 'http:', host: 'localhost:3000' })).toBe('ws://localhost:3000/ws');
 		expect(defaultHubUrl({ protocol: 'https:', host: 'aco.example' })).toBe('wss://aco.example/ws');
+	});
+
+	it('can be made, subscribed to and read without a page (server rendering), opening nothing', () => {
+		const connection = new RealtimeConnection();
+		connection.subscribe('dash', { types: ['task.*'] });
+		expect(connection.status).toBe('connecting');
+		expect(connection.secondsUntilRetry).toBeNull();
+		connection.retryNow();
+		connection.unsubscribe('dash');
+		connection.destroy();
+		expect(connection.offlineReason).toBe('destroyed');
 	});
 
 	it('is connecting until the welcome arrives, then connected', () => {

@@ -1,25 +1,12 @@
 /**
  * @module realtime/connection
- * The browser's one WebSocket to the hub: connects, says hello with heartbeats, remembers
- * subscriptions and re-sends them after every reconnect, then asks the hub to `resume` from the
- * last seq seen. A clean `resumed` replays the gap and needs nothing else; `reset` (the gap could
- * not be replayed) and `dropped` (backpressure dropped low-priority events) make stores reload
- * over REST, and the indicator says `resyncing` until they have. Components read its getters;
+ * The browser's realtime connection, as components and stores read it: a thin reactive face
+ * over tab-connection (what this tab sees) and connection-core (the socket lifecycle the `aco`
+ * CLI shares). Where the browser can (Web Locks and BroadcastChannel), the tabs of one browser
+ * share one WebSocket (tab-share); elsewhere each tab has its own. Components read its getters;
  * nothing else touches the socket.
- *
- * This module speaks the protocol; keeping the socket open is reconnecting-socket's job, the
- * position in the event stream is stream-position's, and ordering a replay is resume-gate's.
  */
-import {
-	DEFAULT_HEARTBEAT_INTERVAL_MS,
-	type AnyControlMessage,
-	type AnyEventEnvelope,
-	type ControlDataMap,
-	type ControlMessage,
-	type ControlType,
-	type EventFilter,
-	type WelcomeData
-} from '$lib/protocol';
+import type { ControlType, EventFilter } from '$lib/protocol';
 import type {
 	CloseInfo,
 	ConnectionOptions,
@@ -30,150 +17,160 @@ import type {
 	OfflineReason,
 	ResyncedHandler,
 	ResyncHandler,
-	ResyncInfo,
-	ResyncReason,
-	StateHandler
+	StateHandler,
+	SubscribeOptions,
+	VisibilitySource,
+	WebSocketLike
 } from './connection-types';
-import { Emitter } from './emitter';
-import {
-	DEFAULT_STABLE_AFTER_MS,
-	DEFAULT_WELCOME_TIMEOUT_MS,
-	ReconnectingSocket
-} from './reconnecting-socket.svelte';
-import { DEFAULT_RESUME_TIMEOUT_MS, ResumeGate } from './resume-gate';
-import { decodeFrame, StreamPosition } from './stream-position';
+import type { HostOptions } from './connection-host';
+import { DEFAULT_STABLE_AFTER_MS, DEFAULT_WELCOME_TIMEOUT_MS } from './reconnecting-socket';
+import { secondsUntil } from './retry-schedule';
+import { TabConnection, type TabSnapshot } from './tab-connection';
+import { SoloLink, type TabLink, type TabSharing } from './tab-link';
+import { canShareTabs, TabShare } from './tab-share';
+import { WS_PATH } from '$lib/protocol';
 
 export type * from './connection-types';
 export { DEFAULT_RESUME_TIMEOUT_MS } from './resume-gate';
 export { DEFAULT_SLOW_DOWN_DELAY_MS } from './close-policy';
-export {
-	DEFAULT_STABLE_AFTER_MS,
-	DEFAULT_WELCOME_TIMEOUT_MS,
-	defaultHubUrl
-} from './reconnecting-socket.svelte';
+export { DEFAULT_STABLE_AFTER_MS, DEFAULT_WELCOME_TIMEOUT_MS } from './reconnecting-socket';
+
+/** How often the "reconnecting in 4s" countdown refreshes while a retry waits. */
+export const COUNTDOWN_TICK_MS = 250;
+
+/** The hub URL for the current page: same origin, ws: or wss: by the page's protocol. */
+export function defaultHubUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
+	return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${WS_PATH}`;
+}
 
 export class RealtimeConnection {
-	#clientId = $state<string | null>(null);
-	/** a resume is waiting for its answer */
-	#resuming = $state(false);
-	/** resyncs whose reloads have not all settled */
-	#reloading = $state(0);
-
-	readonly #socket: ReconnectingSocket;
-	readonly #position = new StreamPosition();
-	readonly #gate = new ResumeGate();
-	readonly #now: () => number;
-	readonly #resumeTimeoutMs: number;
-	#destroyed = false;
-	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
-	readonly #subscriptions = new Map<string, EventFilter>();
-	// subscriptions made before the first connect, until the hub confirms them
-	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
-	readonly #unconfirmed = new Set<string>();
-	readonly #events = new Emitter<[AnyEventEnvelope]>();
-	readonly #controls = new Emitter<[AnyControlMessage]>();
-	readonly #resyncs = new Emitter<[ResyncReason], unknown>();
-	readonly #resynced = new Emitter<[ResyncInfo]>();
-	readonly #states = new Emitter<[ConnectionState, ConnectionState]>();
+	#snapshot = $state.raw<TabSnapshot>() as TabSnapshot;
+	/** the countdown's clock, ticking only while a retry waits */
+	#now = $state(0);
+	readonly #options: ConnectionOptions;
+	readonly #clock: () => number;
+	#tab: TabConnection | null = null;
+	#ticker: ReturnType<typeof setInterval> | null = null;
 
 	constructor(options: ConnectionOptions = {}) {
-		this.#now = options.now ?? (() => Date.now());
-		this.#resumeTimeoutMs = options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS;
-		this.#socket = new ReconnectingSocket(
-			{
-				stableAfterMs: DEFAULT_STABLE_AFTER_MS,
-				welcomeTimeoutMs: DEFAULT_WELCOME_TIMEOUT_MS,
-				...options,
-				now: this.#now
-			},
-			{
-				onText: (raw) => this.#onMessage(raw),
-				onStateChange: (state, previous) => this.#onStateChange(state, previous)
-			}
-		);
+		this.#options = options;
+		this.#clock = options.now ?? (() => Date.now());
+		this.#snapshot = this.#connection.snapshot();
+	}
+
+	/** Its link is made on connect(), so a page rendered on the server never reads `location`. */
+	get #connection(): TabConnection {
+		if (this.#tab) return this.#tab;
+		const tab = new TabConnection({ link: () => this.#link(), pauseLimit: this.#options.pauseLimit });
+		tab.onChange(() => this.#refresh());
+		this.#tab = tab;
+		return tab;
 	}
 
 	// ---------- state for components ----------
 
 	get state(): ConnectionState {
-		return this.#socket.state;
+		return this.#snapshot.state;
 	}
-	/** what the indicator shows: the socket's state, with `connected` split into `live` and `resyncing` */
+	/** what the indicator shows: the state, with `connected` split into `live` and `resyncing` */
 	get status(): ConnectionStatus {
-		const state = this.#socket.state;
-		if (state !== 'connected') return state;
-		return this.#resuming || this.#reloading > 0 ? 'resyncing' : 'live';
+		return this.#snapshot.status;
 	}
 	get offlineReason(): OfflineReason | null {
-		return this.#socket.offlineReason;
+		return this.#snapshot.offlineReason;
 	}
 	/** reconnect attempts since the last good connection */
 	get attempt(): number {
-		return this.#socket.attempt;
+		return this.#snapshot.attempt;
 	}
 	get maxAttempts(): number {
-		return this.#socket.maxAttempts;
+		return this.#snapshot.maxAttempts;
 	}
 	/** when the next attempt starts (epoch ms), while one is scheduled */
 	get nextRetryAt(): number | null {
-		return this.#socket.nextRetryAt;
+		return this.#snapshot.nextRetryAt;
 	}
 	/** whole seconds until the next attempt (rounded up), while one is scheduled */
 	get secondsUntilRetry(): number | null {
-		return this.#socket.secondsUntilRetry;
+		// reading #now makes the countdown re-render as the ticker moves it
+		return secondsUntil(this.#snapshot.nextRetryAt, Math.max(this.#now, this.#clock()));
 	}
 	get lastClose(): CloseInfo | null {
-		return this.#socket.lastClose;
+		return this.#snapshot.lastClose;
 	}
 	get clientId(): string | null {
-		return this.#clientId;
+		return this.#snapshot.clientId;
 	}
 	/** whether a welcome ever arrived (so later connects are REconnects) */
 	get hasConnected(): boolean {
-		return this.#socket.hasConnected;
+		return this.#snapshot.hasConnected;
 	}
 	get epoch(): string | null {
-		return this.#position.epoch;
+		return this.#connection.snapshot().epoch;
 	}
 	/** the newest event seq seen */
 	get seq(): number {
-		return this.#position.seq;
+		return this.#connection.snapshot().seq;
+	}
+	/** whose connection this tab uses: its own, the one it holds for all tabs, or another tab's */
+	get sharing(): TabSharing {
+		return this.#snapshot.sharing;
+	}
+	/** live updates are held back (the viewer paused) */
+	get paused(): boolean {
+		return this.#snapshot.paused;
+	}
+	/** updates that arrived while paused */
+	get heldCount(): number {
+		return this.#snapshot.heldCount;
+	}
+	/** more arrived while paused than the page holds: resuming reloads instead */
+	get heldOverflowed(): boolean {
+		return this.#snapshot.heldOverflowed;
 	}
 
 	// ---------- actions ----------
 
-	/** Opens the socket (once); later calls do nothing. Call from onMount: browsers only. */
+	/** Opens the connection (once); later calls do nothing. Call from onMount: browsers only. */
 	connect(): void {
-		this.#socket.connect();
+		this.#connection.connect();
 	}
 
 	/** Skips the wait (and starts over after giving up or a terminal close). */
 	retryNow(): void {
-		this.#socket.retryNow();
+		this.#connection.retryNow();
 	}
 
-	/** Adds or replaces a subscription; it is re-sent after every reconnect. */
-	subscribe(sub: string, filter: EventFilter = {}): void {
-		this.#subscriptions.set(sub, filter);
-		if (this.state === 'connected') this.#socket.send({ type: 'subscribe', sub, filter });
+	/**
+	 * Adds or replaces a subscription; it is re-sent after every reconnect. `maxRate` asks the
+	 * hub for at most that many updates per second per task or run (progress coalesced).
+	 */
+	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
+		this.#connection.subscribe(sub, filter, options);
 	}
 
 	unsubscribe(sub: string): void {
-		if (!this.#subscriptions.delete(sub)) return;
-		if (this.#unconfirmed.delete(sub) && this.#unconfirmed.size === 0) this.#resyncs.emit('subscribed');
-		if (this.state === 'connected') this.#socket.send({ type: 'unsubscribe', sub });
+		this.#connection.unsubscribe(sub);
 	}
 
-	/** Every event (batches unpacked). Returns the function that removes the handler. */
+	/** Holds live updates back: the page stays as it is until {@link resume}. */
+	pause(): void {
+		this.#connection.pause();
+	}
+
+	/** Applies what arrived while paused, in order (or reloads, past the limit). */
+	resume(): void {
+		this.#connection.resume();
+	}
+
+	/** Every event this tab subscribed to (batches unpacked, each once, in seq order). */
 	onEvent(handler: EventHandler): () => void {
-		return this.#events.add(handler);
+		return this.#connection.onEvent(handler);
 	}
 
-	/** Control messages of one type (`welcome`, `dropped`, `error`, …). */
+	/** Control messages of one type (`welcome`, `dropped`, `error`, `system.stats`, …). */
 	onControl<T extends ControlType>(type: T, handler: ControlHandler<T>): () => void {
-		return this.#controls.add((message) => {
-			if (message.type === type) handler(message.data as ControlDataMap[T], message as ControlMessage<T>);
-		});
+		return this.#connection.onControl(type, handler);
 	}
 
 	/**
@@ -184,133 +181,63 @@ export class RealtimeConnection {
 	 * return its reload's promise; the indicator shows `resyncing` until it settles.
 	 */
 	onReconnected(handler: ResyncHandler): () => void {
-		return this.#resyncs.add(handler);
+		return this.#connection.onReconnected(handler);
 	}
 
 	/** Called once per resync when every reload it asked for has settled (toasts "reloaded"). */
 	onResynced(handler: ResyncedHandler): () => void {
-		return this.#resynced.add(handler);
+		return this.#connection.onResynced(handler);
 	}
 
 	onStateChange(handler: StateHandler): () => void {
-		return this.#states.add(handler);
+		return this.#connection.onStateChange(handler);
 	}
 
-	/** Closes the socket, stops every timer and listener; the instance is done. Idempotent. */
+	/** Closes the socket (or leaves the shared one), stops every timer and listener. Idempotent. */
 	destroy(): void {
-		// the socket reports its last state ('offline', 'destroyed') before the handlers go
-		this.#socket.destroy();
-		this.#destroyed = true;
-		this.#gate.discard();
-		this.#events.clear();
-		this.#controls.clear();
-		this.#resyncs.clear();
-		this.#resynced.clear();
-		this.#states.clear();
+		this.#connection.destroy();
+		this.#refresh();
+		this.#stopTicker();
 	}
 
-	// ---------- messages ----------
-
-	#onMessage(raw: string): void {
-		const frame = decodeFrame(raw);
-		if (!frame) {
-			console.error('aco: ignored a frame that is not JSON');
-			return;
-		}
-		for (const event of frame.events) if (!this.#gate.hold(event)) this.#deliver(event);
-		if (frame.control) this.#onControl(frame.control);
+	#refresh(): void {
+		const snapshot = this.#connection.snapshot();
+		this.#snapshot = snapshot;
+		if (snapshot.nextRetryAt !== null && snapshot.offlineReason !== 'destroyed') this.#startTicker();
+		else this.#stopTicker();
 	}
 
-	#deliver(event: AnyEventEnvelope): void {
-		if (this.#position.advance(event)) this.#events.emit(event);
+	#startTicker(): void {
+		this.#now = this.#clock();
+		if (this.#ticker) return;
+		this.#ticker = setInterval(() => (this.#now = this.#clock()), COUNTDOWN_TICK_MS);
 	}
 
-	#onControl(message: AnyControlMessage): void {
-		switch (message.type) {
-			case 'welcome':
-				this.#onWelcome(message.data);
-				break;
-			case 'subscribed':
-				if (this.#unconfirmed.delete(message.data.id) && this.#unconfirmed.size === 0) {
-					this.#resync('subscribed');
-				}
-				break;
-			case 'resumed':
-				this.#endResume();
-				break;
-			case 'reset':
-				// what arrived meanwhile is newer than the gap: apply it, then take the server's position
-				this.#endResume();
-				this.#position.moveTo(message.data.epoch, message.data.seq);
-				this.#resync('reset', message.data.missed);
-				break;
-			case 'dropped':
-				this.#resync('dropped');
-				break;
-			case 'error':
-				// the hub refused the resume itself: reload rather than wait for the timeout
-				if (message.data.ref !== undefined && message.data.ref === this.#gate.ref) {
-					this.#endResume();
-					this.#resync('reconnect');
-				}
-				break;
-		}
-		this.#controls.emit(message);
+	#stopTicker(): void {
+		if (this.#ticker) clearInterval(this.#ticker);
+		this.#ticker = null;
 	}
 
-	#onWelcome(data: WelcomeData): void {
-		const isReconnect = this.#socket.hasConnected;
-		const resumeFrom = this.#position.welcome(data, isReconnect);
-		this.#clientId = data.client_id;
-		// subscriptions first: the hub replays what matches the subscriptions it holds
-		for (const [sub, filter] of this.#subscriptions) {
-			if (!isReconnect) this.#unconfirmed.add(sub);
-			this.#socket.send({ type: 'subscribe', sub, filter });
-		}
-		if (resumeFrom) {
-			const id = this.#gate.open(this.#resumeTimeoutMs, () => {
-				console.error('aco: the hub did not answer resume; reloading instead');
-				this.#endResume();
-				this.#resync('reconnect');
-			});
-			this.#resuming = true;
-			this.#socket.send({ type: 'resume', ...resumeFrom, id });
-		}
-		const heartbeatMs =
-			data.heartbeat_interval_ms > 0 ? data.heartbeat_interval_ms : DEFAULT_HEARTBEAT_INTERVAL_MS;
-		this.#socket.established(heartbeatMs, () => this.#heartbeat());
-		if (isReconnect && !resumeFrom) this.#resync('reconnect');
+	#link(): TabLink {
+		const options = this.#options;
+		const hub: HostOptions = {
+			stableAfterMs: DEFAULT_STABLE_AFTER_MS,
+			welcomeTimeoutMs: DEFAULT_WELCOME_TIMEOUT_MS,
+			...options,
+			url: options.url ?? defaultHubUrl(),
+			createSocket: options.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike),
+			target: options.target ?? (typeof window === 'undefined' ? undefined : window),
+			isOnline: options.isOnline ?? (() => typeof navigator === 'undefined' || navigator.onLine !== false),
+			visibility: options.visibility ?? pageVisibility(),
+			now: this.#clock,
+			log: options.log ?? ((message, err) => console.error(`aco: ${message}`, err ?? ''))
+		};
+		const share = options.share ?? canShareTabs();
+		return share ? new TabShare({ hub }) : new SoloLink(hub);
 	}
+}
 
-	/** The resume was answered (or given up on): apply what the gate held, in seq order. */
-	#endResume(): void {
-		this.#resuming = false;
-		for (const event of this.#gate.release()) this.#deliver(event);
-	}
-
-	#resync(reason: ResyncReason, missed: number | null = null): void {
-		// the first connect's reload is the page loading, not a resync worth showing
-		const shown = reason !== 'subscribed';
-		if (shown) this.#reloading++;
-		const reloads = this.#resyncs.emit(reason);
-		void Promise.allSettled(reloads).then(() => {
-			if (shown) this.#reloading--;
-			if (!this.#destroyed) this.#resynced.emit({ reason, missed });
-		});
-	}
-
-	#onStateChange(state: ConnectionState, previous: ConnectionState): void {
-		// the socket went before the resume was answered: the next one asks again from the same seq
-		if (state !== 'connected' && this.#gate.pending) {
-			this.#gate.discard();
-			this.#resuming = false;
-		}
-		this.#states.emit(state, previous);
-	}
-
-	#heartbeat(): void {
-		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a one-off timestamp, not state
-		const timestamp = new Date(this.#now()).toISOString();
-		this.#socket.send({ type: 'connection.heartbeat', timestamp });
-	}
+function pageVisibility(): VisibilitySource | undefined {
+	if (typeof document === 'undefined') return undefined;
+	return { target: document, isVisible: () => document.visibilityState === 'visible' };
 }

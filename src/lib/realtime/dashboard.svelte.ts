@@ -22,6 +22,8 @@ import { mergeSnapshot, patchRecord, uniqueById, upsertRecord } from './records'
 
 export const DEFAULT_RUN_LIMIT = 20;
 export const DEFAULT_TASK_LIMIT = 50;
+/** Progress updates per second per task or run the dashboard asks the hub for (coalesced there). */
+export const DASHBOARD_MAX_RATE = 4;
 export const DASHBOARD_SUBSCRIPTION = 'dashboard';
 
 export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -108,7 +110,12 @@ export class DashboardStore {
 			// returned, so the connection indicator says "resyncing" until the reload is in
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(DASHBOARD_SUBSCRIPTION, { types: ['task.*', 'workflow.*'] });
+		// a page of many progress bars: at most 4 updates a second per task or run is plenty to watch
+		this.#connection.subscribe(
+			DASHBOARD_SUBSCRIPTION,
+			{ types: ['task.*', 'workflow.*'] },
+			{ maxRate: DASHBOARD_MAX_RATE }
+		);
 		void this.load();
 	}
 

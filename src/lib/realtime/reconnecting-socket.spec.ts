@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ConnectionState } from './connection-types';
-import { ReconnectingSocket, type ReconnectingSocketOptions } from './reconnecting-socket.svelte';
+import type { ConnectionState, SocketOptions } from './connection-types';
+import { ReconnectingSocket } from './reconnecting-socket';
 import { socketFactory } from './test-socket';
 
-function setup(options: Partial<ReconnectingSocketOptions> = {}) {
+function setup(options: Partial<SocketOptions> = {}) {
 	const factory = socketFactory();
 	const texts: string[] = [];
 	const states: string[] = [];
@@ -16,6 +16,7 @@ function setup(options: Partial<ReconnectingSocketOptions> = {}) {
 			backoff: { random: () => 0.5 },
 			stableAfterMs: 5000,
 			welcomeTimeoutMs: 1000,
+			log: (message, err) => console.error(message, err),
 			...options
 		},
 		{

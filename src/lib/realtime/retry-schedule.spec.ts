@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RetrySchedule } from './retry-schedule.svelte';
+import { RetrySchedule } from './retry-schedule';
 
 describe('RetrySchedule', () => {
 	beforeEach(() => {
@@ -31,7 +31,7 @@ describe('RetrySchedule', () => {
 	});
 
 	it('counts down in whole seconds, rounded up, while the retry waits', () => {
-		const retry = schedule({ countdownTickMs: 100 });
+		const retry = schedule();
 		expect(retry.secondsUntilRetry).toBeNull();
 		retry.schedule(() => {});
 		expect(retry.nextRetryAt).toBe(Date.now() + 3996);
@@ -47,7 +47,7 @@ describe('RetrySchedule', () => {
 		const retry = schedule();
 		const fired = vi.fn();
 		retry.schedule(fired);
-		expect(vi.getTimerCount()).toBe(2);
+		expect(vi.getTimerCount()).toBe(1);
 		retry.cancel();
 		expect(vi.getTimerCount()).toBe(0);
 		expect(retry.nextRetryAt).toBeNull();
@@ -62,7 +62,7 @@ describe('RetrySchedule', () => {
 		const second = vi.fn();
 		retry.schedule(first);
 		retry.schedule(second);
-		expect(vi.getTimerCount()).toBe(2);
+		expect(vi.getTimerCount()).toBe(1);
 		vi.runAllTimers();
 		expect(first).not.toHaveBeenCalled();
 		expect(second).toHaveBeenCalledOnce();
@@ -102,6 +102,14 @@ describe('RetrySchedule', () => {
 		expect(retry.attempt).toBe(1);
 		vi.advanceTimersByTime(0);
 		expect(fired).toHaveBeenCalledOnce();
+	});
+
+	it('waits a delay from the window it is given instead of the backoff, still counting the attempt', () => {
+		const retry = schedule({ backoff: { random: () => 0.5, baseMs: 20_000 } });
+		retry.schedule(() => {}, { window: { minMs: 250, maxMs: 2250 } });
+		expect(retry.nextRetryAt).toBe(Date.now() + 1250);
+		expect(retry.attempt).toBe(1);
+		retry.cancel();
 	});
 
 	it('waits at least the minimum delay, with the jitter on top', () => {

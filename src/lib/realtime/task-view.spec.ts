@@ -34,7 +34,8 @@ function setup(
 		url: 'ws://aco.test/ws',
 		createSocket: factory.create,
 		target: new EventTarget(),
-		backoff: { random: () => 0 }
+		backoff: { random: () => 0 },
+		restartDelay: { minMs: 0, maxMs: 0 }
 	});
 	if (options.connected !== false) {
 		connection.connect();

@@ -32,6 +32,8 @@ export interface HubCounters {
 	rateLimitViolations: number;
 	/** clients closed with 4003 */
 	rateLimitCloses: number;
+	/** progress updates replaced by a newer one for clients that asked for a slower rate (rate-gate) */
+	rateCoalesced: number;
 	/** `resume` answered with `resumed`, and events replayed by them */
 	resumes: number;
 	eventsReplayed: number;
@@ -57,6 +59,7 @@ export function createCounters(): HubCounters {
 		eventsCoalesced: 0,
 		rateLimitViolations: 0,
 		rateLimitCloses: 0,
+		rateCoalesced: 0,
 		resumes: 0,
 		eventsReplayed: 0,
 		resets: 0,

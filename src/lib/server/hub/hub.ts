@@ -39,6 +39,7 @@ import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
 import { createHistoryReplayer } from './resume';
 import { Router } from './router';
 import { Session, type RawSocket } from './session';
+import { SystemFeed } from './system-feed';
 import type { FrameInterceptor, Hub } from './types';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
@@ -151,10 +152,18 @@ export function createHub(deps: HubDeps): Hub {
 		logger.error({ err }, 'WebSocket server error');
 	});
 
+	const systemFeed = new SystemFeed({
+		clients: sessions,
+		counters,
+		stats: figures.stats,
+		logger: logger.child({ part: 'system-feed' })
+	});
+
 	let state: HubState = 'running';
 	let closing: Promise<void> | null = null;
 	broadcaster.start();
 	heartbeat.start();
+	systemFeed.start();
 	logger.info({ epoch: broadcaster.epoch, max_connections: pool.max }, 'hub started');
 
 	function welcome(clientId: string): WelcomeData {
@@ -258,6 +267,7 @@ export function createHub(deps: HubDeps): Hub {
 		state = 'closing';
 		broadcaster.stop();
 		heartbeat.stop();
+		systemFeed.stop();
 		const open = [...pool.values()];
 		logger.info({ code, connections: open.length }, 'hub closing');
 		for (const session of open) session.close(code, reason);
@@ -281,6 +291,7 @@ export function createHub(deps: HubDeps): Hub {
 	return {
 		handleUpgrade,
 		stats: figures.stats,
+		systemStats: () => systemFeed.response(),
 		async metrics() {
 			return { contentType: metrics.contentType, body: await metrics.text() };
 		},

@@ -41,6 +41,10 @@ export const COUNTER_METRICS: Record<string, [string, CounterKey]> = {
 	],
 	aco_hub_rate_limit_violations_total: ['Client messages refused by the rate limit.', 'rateLimitViolations'],
 	aco_hub_rate_limit_closes_total: ['Clients closed with 4003 for flooding.', 'rateLimitCloses'],
+	aco_hub_rate_coalesced_total: [
+		'Progress updates replaced by a newer value for clients that asked for a slower rate.',
+		'rateCoalesced'
+	],
 	aco_hub_slow_consumer_closes_total: ['Clients closed with 4002 as slow consumers.', 'slowConsumerCloses'],
 	aco_hub_errors_total: ['Protocol errors answered, socket errors and internal failures.', 'errors'],
 	aco_hub_transient_errors_total: ['Transient faults recovered from.', 'transientErrors'],

@@ -83,8 +83,13 @@ export class Router {
 				});
 				return;
 			case 'subscribe':
-				session.subscribe(message.sub, message.filter);
-				this.#reply(session, 'subscribed', { id: message.sub, filter: message.filter, ...refOf(ref) });
+				session.subscribe(message.sub, message.filter, { maxRate: message.max_rate });
+				this.#reply(session, 'subscribed', {
+					id: message.sub,
+					filter: message.filter,
+					...(message.max_rate ? { max_rate: message.max_rate } : {}),
+					...refOf(ref)
+				});
 				return;
 			case 'unsubscribe':
 				session.unsubscribe(message.sub);

@@ -27,6 +27,7 @@ import type { HubCounters } from './counters';
 import type { FilterIndex } from './filter-index';
 import { encodeControl } from './frames';
 import { HubError } from './hub-error';
+import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import type { HistoryEntry, HistorySource } from './stream';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket, type ReplayOutcome } from './writer';
@@ -94,6 +95,9 @@ export class Session {
 	#liveSince = 0;
 	#writer: Writer;
 	#limiter: RateLimiter | null;
+	/** the rate each subscription asked for (rate-gate), and the gate, made for the first one */
+	#rates = new Map<string, number>();
+	#rateGate: RateGate | null = null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
 	#window: 'idle' | 'holding' | 'live' = 'idle';
 	#windowTimer: NodeJS.Timeout | null = null;
@@ -214,7 +218,8 @@ export class Session {
 	/** Hands the client a live event (the broadcaster decided it matches). */
 	deliver(entry: HistoryEntry): void {
 		if (this.#state !== 'open') return;
-		this.#writer.deliver(entry);
+		if (this.#rateGate) this.#rateGate.offer(entry, rateInterval(this.#rated(), entry));
+		else this.#writer.deliver(entry);
 	}
 
 	/**
@@ -272,13 +277,14 @@ export class Session {
 	 * Adds the subscription, or replaces the filter of an existing one with the same id.
 	 * @throws {HubError} `too_many_subscriptions` when a new id would exceed the limit
 	 */
-	subscribe(sub: string, filter: EventFilter): void {
+	subscribe(sub: string, filter: EventFilter, options: { maxRate?: number } = {}): void {
 		if (this.#state !== 'open') return;
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
 		if (this.#subscriptions.size === 0) this.#liveSince = this.#options.position?.() ?? 0;
 		this.#subscriptions.set(sub, filter);
+		this.#setRate(sub, options.maxRate);
 		this.#options.index?.set(this, sub, filter);
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
@@ -307,14 +313,33 @@ export class Session {
 		if (sub === undefined) {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
+			this.#rates.clear();
 			this.#options.index?.removeOwner(this);
 			return removed;
 		}
 		if (!this.#subscriptions.delete(sub)) {
 			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
 		}
+		this.#rates.delete(sub);
 		this.#options.index?.remove(this, sub);
 		return [sub];
+	}
+
+	#setRate(sub: string, maxRate: number | undefined): void {
+		if (!maxRate) {
+			this.#rates.delete(sub);
+			return;
+		}
+		this.#rates.set(sub, maxRate);
+		this.#rateGate ??= new RateGate({
+			deliver: (entry) => this.#writer.deliver(entry),
+			onCoalesced: () => (this.#counters.rateCoalesced += 1)
+		});
+	}
+
+	/** The subscriptions with their rates, for the rate gate. */
+	*#rated(): Iterable<RatedFilter> {
+		for (const [sub, filter] of this.#subscriptions) yield { filter, maxRate: this.#rates.get(sub) };
 	}
 
 	/** Whether any subscription wants the event; a session without subscriptions wants none. */
@@ -369,6 +394,7 @@ export class Session {
 	}
 
 	#release(): void {
+		this.#rateGate?.clear();
 		this.#subscriptions.clear();
 		this.#options.index?.removeOwner(this);
 		this.#writer.release();

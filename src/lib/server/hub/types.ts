@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RealtimeStatsResponse } from '../../protocol/api';
+import type { SystemStatsResponse } from '../../protocol/system';
 
 export type HubStats = RealtimeStatsResponse;
 
@@ -21,6 +22,8 @@ export interface Hub {
 	/** handles an HTTP upgrade already routed to the hub's path */
 	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 	stats(): HubStats;
+	/** the last ten minutes of system samples (system-feed), for the /system page */
+	systemStats(): SystemStatsResponse;
 	/** the Prometheus text exposition of the hub's metrics (and the process's, if enabled) */
 	metrics(): Promise<{ contentType: string; body: string }>;
 	/** closes every socket with the code (1001 on shutdown) and stops the timers; idempotent */

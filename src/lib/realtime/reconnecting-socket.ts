@@ -1,21 +1,28 @@
 /**
  * @module realtime/reconnecting-socket
  * Keeps one WebSocket to the hub open: opens it, drops one that is not established in time,
- * reconnects after a close as the close code says (close-policy: at once, with full-jitter
- * backoff, with a longer one, or not at all), waits while the browser is offline and tries at
- * once when it is back, and holds the state the connection indicator shows. It knows nothing of the protocol: its owner reads the frames and
- * calls {@link ReconnectingSocket.established} when the server's welcome arrives.
+ * reconnects after a close as the close-code table says (close-policy: at once, soon after a
+ * restart, with full-jitter backoff, with a longer one, or not at all), waits while the
+ * network is down, and tries at once when there is a reason to (the network is back, the page
+ * became visible, someone asked). It holds the figures an indicator shows. Plain TypeScript,
+ * the same in the browser and in Node; it knows nothing of the protocol: its owner reads the
+ * frames and calls {@link ReconnectingSocket.established} when the server's welcome arrives.
  */
-import { WS_PATH, type ClientMessage } from '$lib/protocol';
-import { reconnectPlan } from './close-policy';
+import type { ClientMessage } from '../protocol/messages';
+import {
+	DEFAULT_RESTART_DELAY,
+	DEFAULT_RESTART_WINDOW_MS,
+	reconnectPlan,
+	type ReconnectPlan
+} from './close-policy';
 import type {
 	CloseInfo,
-	ConnectionOptions,
 	ConnectionState,
 	OfflineReason,
+	SocketOptions,
 	WebSocketLike
 } from './connection-types';
-import { RetrySchedule } from './retry-schedule.svelte';
+import { RetrySchedule, type ScheduleOptions } from './retry-schedule';
 import { SessionTimers } from './session-timers';
 
 /** A connection that stayed up this long counts as good: the backoff starts over. */
@@ -26,43 +33,39 @@ const WS_OPEN = 1;
 /** Close code this client uses when it drops a silent socket itself (4000–4499: reconnect). */
 const CLIENT_DROP_CODE = 4000;
 
-export type ReconnectingSocketOptions = Omit<ConnectionOptions, 'stableAfterMs' | 'welcomeTimeoutMs'> &
-	Required<Pick<ConnectionOptions, 'stableAfterMs' | 'welcomeTimeoutMs'>>;
-
 /** What the owner hears from the socket. */
 export interface SocketListener {
 	onText(raw: string): void;
 	onStateChange(state: ConnectionState, previous: ConnectionState): void;
-}
-
-/** The hub URL for the current page: same origin, ws: or wss: by the page's protocol. */
-export function defaultHubUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
-	return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${WS_PATH}`;
+	/** any figure changed (attempt, next retry, last close, …); called after onStateChange */
+	onChange?(): void;
 }
 
 export class ReconnectingSocket {
-	#state = $state<ConnectionState>('connecting');
-	#offlineReason = $state<OfflineReason | null>(null);
-	#lastClose = $state.raw<CloseInfo | null>(null);
-	#hasConnected = $state(false);
-
-	readonly #options: ReconnectingSocketOptions;
+	readonly #options: SocketOptions;
 	readonly #listener: SocketListener;
-	readonly #createSocket: (url: string) => WebSocketLike;
 	readonly #isOnline: () => boolean;
+	readonly #now: () => number;
 	readonly #timers = new SessionTimers();
 	readonly #retry: RetrySchedule;
+	#state: ConnectionState;
+	#offlineReason: OfflineReason | null = null;
+	#lastClose: CloseInfo | null = null;
+	#hasConnected: boolean;
 	#socket: WebSocketLike | null = null;
+	/** until when retries come soon (a restart close), epoch ms */
+	#soonUntil = 0;
 	#started = false;
 	#destroyed = false;
 
-	constructor(options: ReconnectingSocketOptions, listener: SocketListener) {
+	constructor(options: SocketOptions, listener: SocketListener) {
 		this.#options = options;
 		this.#listener = listener;
-		this.#createSocket = options.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
-		this.#isOnline =
-			options.isOnline ?? (() => typeof navigator === 'undefined' || navigator.onLine !== false);
-		this.#retry = new RetrySchedule({ backoff: options.backoff, now: options.now });
+		this.#isOnline = options.isOnline ?? (() => true);
+		this.#now = options.now ?? (() => Date.now());
+		this.#retry = new RetrySchedule({ backoff: options.backoff, now: this.#now });
+		this.#hasConnected = options.reconnecting ?? false;
+		this.#state = this.#hasConnected ? 'reconnecting' : 'connecting';
 	}
 
 	get state(): ConnectionState {
@@ -98,9 +101,9 @@ export class ReconnectingSocket {
 	connect(): void {
 		if (this.#started || this.#destroyed) return;
 		this.#started = true;
-		const target = this.#target();
-		target?.addEventListener('online', this.#onOnline);
-		target?.addEventListener('offline', this.#onOffline);
+		this.#options.target?.addEventListener('online', this.#onOnline);
+		this.#options.target?.addEventListener('offline', this.#onOffline);
+		this.#options.visibility?.target.addEventListener('visibilitychange', this.#onVisibility);
 		if (!this.#isOnline()) this.#goOffline('network');
 		else this.#open();
 	}
@@ -109,6 +112,18 @@ export class ReconnectingSocket {
 	retryNow(): void {
 		if (!this.#started || this.#destroyed || this.#socket) return;
 		if (this.#retry.exhausted || this.#offlineReason === 'closed') this.#retry.restartDelays();
+		this.#open();
+	}
+
+	/**
+	 * There is a reason to believe the server is reachable now (the network came back, the page
+	 * became visible): a waiting retry happens at once, with delays starting over. A server that
+	 * said stop (4500–4999) is not asked again until someone presses Retry now.
+	 */
+	wake(): void {
+		if (!this.#started || this.#destroyed || this.#socket || this.#offlineReason === 'closed') return;
+		if (!this.#isOnline()) return;
+		this.#retry.restartDelays();
 		this.#open();
 	}
 
@@ -125,10 +140,14 @@ export class ReconnectingSocket {
 		this.#timers.welcomed({
 			heartbeatMs,
 			beat,
-			stableAfterMs: this.#options.stableAfterMs,
-			onStable: () => this.#retry.reset()
+			stableAfterMs: this.#options.stableAfterMs ?? DEFAULT_STABLE_AFTER_MS,
+			onStable: () => {
+				this.#retry.reset();
+				this.#listener.onChange?.();
+			}
 		});
 		this.#hasConnected = true;
+		this.#soonUntil = 0;
 		this.#retry.cancel();
 		this.#setState('connected', null);
 	}
@@ -137,17 +156,13 @@ export class ReconnectingSocket {
 	destroy(): void {
 		if (this.#destroyed) return;
 		this.#destroyed = true;
-		const target = this.#target();
-		target?.removeEventListener('online', this.#onOnline);
-		target?.removeEventListener('offline', this.#onOffline);
+		this.#options.target?.removeEventListener('online', this.#onOnline);
+		this.#options.target?.removeEventListener('offline', this.#onOffline);
+		this.#options.visibility?.target.removeEventListener('visibilitychange', this.#onVisibility);
 		this.#retry.cancel();
 		this.#timers.clear();
 		this.#detach(1000, 'client closed');
 		this.#setState('offline', 'destroyed');
-	}
-
-	#target(): EventTarget | undefined {
-		return this.#options.target ?? (typeof window === 'undefined' ? undefined : window);
 	}
 
 	#open(): void {
@@ -155,16 +170,16 @@ export class ReconnectingSocket {
 		this.#setState(this.#hasConnected ? 'reconnecting' : 'connecting', null);
 		let socket: WebSocketLike;
 		try {
-			socket = this.#createSocket(this.#options.url ?? defaultHubUrl());
+			socket = this.#options.createSocket(this.#options.url);
 		} catch (err) {
-			console.error('aco: could not open the WebSocket', err);
+			this.#options.log?.('could not open the WebSocket', err);
 			this.#handleClose(1006, 'could not open the socket');
 			return;
 		}
 		this.#socket = socket;
 		socket.onopen = () => {
 			if (socket !== this.#socket) return;
-			this.#timers.awaitWelcome(this.#options.welcomeTimeoutMs, () =>
+			this.#timers.awaitWelcome(this.#options.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS, () =>
 				this.#drop(CLIENT_DROP_CODE, 'no welcome from the server')
 			);
 		};
@@ -207,16 +222,23 @@ export class ReconnectingSocket {
 			attempt: this.#retry.attempt,
 			slowDownDelayMs: this.#options.slowDownDelayMs
 		});
+		if (plan.action === 'soon') {
+			this.#soonUntil = this.#now() + (this.#options.restartWindowMs ?? DEFAULT_RESTART_WINDOW_MS);
+		}
 		if (plan.action === 'stop') this.#goOffline('closed');
 		else if (!this.#isOnline()) this.#goOffline('network');
-		else if (
-			this.#retry.schedule(() => this.#open(), {
-				immediate: plan.action === 'now',
-				minDelayMs: plan.action === 'backoff' ? plan.minDelayMs : 0
-			})
-		)
+		else if (this.#retry.schedule(() => this.#open(), this.#scheduleFor(plan))) {
 			this.#setState('reconnecting', null);
-		else this.#goOffline('gave_up');
+		} else this.#goOffline('gave_up');
+	}
+
+	/** How long to wait: a failure while a restarted server is expected back also comes soon. */
+	#scheduleFor(plan: Exclude<ReconnectPlan, { action: 'stop' }>): ScheduleOptions {
+		if (plan.action === 'now') return { immediate: true };
+		if (plan.action === 'soon' || (plan.minDelayMs === 0 && this.#now() < this.#soonUntil)) {
+			return { window: this.#options.restartDelay ?? DEFAULT_RESTART_DELAY };
+		}
+		return { minDelayMs: plan.minDelayMs };
 	}
 
 	#goOffline(reason: OfflineReason): void {
@@ -227,17 +249,14 @@ export class ReconnectingSocket {
 	#setState(state: ConnectionState, offlineReason: OfflineReason | null): void {
 		const previous = this.#state;
 		this.#offlineReason = offlineReason;
-		if (previous === state) return;
-		this.#state = state;
-		this.#listener.onStateChange(state, previous);
+		if (previous !== state) {
+			this.#state = state;
+			this.#listener.onStateChange(state, previous);
+		}
+		this.#listener.onChange?.();
 	}
 
-	// a server that said stop (4500–4999) is not asked again until the user presses Retry now
-	readonly #onOnline = () => {
-		if (this.#destroyed || this.#socket || this.#offlineReason === 'closed') return;
-		this.#retry.restartDelays();
-		this.#open();
-	};
+	readonly #onOnline = () => this.wake();
 
 	// The browser knows before a TCP timeout would: stop retrying into the void and wait for `online`.
 	readonly #onOffline = () => {
@@ -245,5 +264,9 @@ export class ReconnectingSocket {
 		this.#detach(1000, 'browser went offline');
 		this.#timers.clear();
 		this.#goOffline('network');
+	};
+
+	readonly #onVisibility = () => {
+		if (this.#options.visibility?.isVisible()) this.wake();
 	};
 }

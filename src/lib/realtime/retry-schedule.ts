@@ -1,17 +1,21 @@
 /**
  * @module realtime/retry-schedule
- * When the connection tries again: the backoff's next delay, the timer that ends the wait, and
- * the reactive attempt count and countdown ("reconnecting in 4s") that components show.
+ * When the connection tries again: the backoff's next delay (or a short jittered one after a
+ * restart), the one timer that ends the wait, and the figures an indicator shows (attempt,
+ * when the next try starts). Plain TypeScript: the browser's reactive wrapper and the CLI read
+ * the same figures; a countdown is the reader's clock against {@link RetrySchedule.nextRetryAt}.
  */
 import { Backoff, type BackoffOptions } from './backoff';
-
-/** How often the countdown refreshes while a retry waits. */
-export const DEFAULT_COUNTDOWN_TICK_MS = 250;
 
 export interface RetryScheduleOptions {
 	backoff?: BackoffOptions;
 	now?: () => number;
-	countdownTickMs?: number;
+}
+
+/** A delay drawn evenly from `[minMs, maxMs)`, in place of the backoff's. */
+export interface DelayWindow {
+	minMs: number;
+	maxMs: number;
 }
 
 /** How one retry deviates from the plain backoff delay. */
@@ -20,23 +24,22 @@ export interface ScheduleOptions {
 	immediate?: boolean;
 	/** wait at least this long; the backoff's jitter is added on top */
 	minDelayMs?: number;
+	/** wait a delay from this window instead of the backoff's (the attempt still counts) */
+	window?: DelayWindow;
 }
 
 export class RetrySchedule {
-	#attempt = $state(0);
-	#nextRetryAt = $state<number | null>(null);
-	#now = $state(0);
-
 	readonly #backoff: Backoff;
 	readonly #clock: () => number;
-	readonly #tickMs: number;
+	readonly #random: () => number;
+	#attempt = 0;
+	#nextRetryAt: number | null = null;
 	#retryTimer: ReturnType<typeof setTimeout> | null = null;
-	#tickTimer: ReturnType<typeof setInterval> | null = null;
 
 	constructor(options: RetryScheduleOptions = {}) {
 		this.#backoff = new Backoff(options.backoff);
 		this.#clock = options.now ?? (() => Date.now());
-		this.#tickMs = options.countdownTickMs ?? DEFAULT_COUNTDOWN_TICK_MS;
+		this.#random = options.backoff?.random ?? Math.random;
 	}
 
 	/** attempts since the last good connection, as of the latest scheduled retry */
@@ -56,35 +59,36 @@ export class RetrySchedule {
 	}
 	/** whole seconds until the waiting retry (rounded up), or null when none waits */
 	get secondsUntilRetry(): number | null {
-		if (this.#nextRetryAt === null) return null;
-		return Math.max(0, Math.ceil((this.#nextRetryAt - this.#now) / 1000));
+		return secondsUntil(this.#nextRetryAt, this.#clock());
 	}
 
 	/**
-	 * Waits the backoff's next delay (or what `options` make of it), then ends the countdown and
-	 * calls `retry`. Returns false, scheduling nothing, once the attempt limit is reached.
+	 * Waits the backoff's next delay (or what `options` make of it), then calls `retry`.
+	 * Returns false, scheduling nothing, once the attempt limit is reached.
 	 */
 	schedule(retry: () => void, options: ScheduleOptions = {}): boolean {
 		this.cancel();
 		const jitter = this.#backoff.next();
 		if (jitter === null) return false;
-		const delay = options.immediate ? 0 : (options.minDelayMs ?? 0) + jitter;
+		let delay = (options.minDelayMs ?? 0) + jitter;
+		if (options.window) {
+			const { minMs, maxMs } = options.window;
+			delay = Math.floor(minMs + this.#random() * Math.max(0, maxMs - minMs));
+		}
+		if (options.immediate) delay = 0;
 		this.#attempt = this.#backoff.attempt;
-		this.#now = this.#clock();
-		this.#nextRetryAt = this.#now + delay;
+		this.#nextRetryAt = this.#clock() + delay;
 		this.#retryTimer = setTimeout(() => {
 			this.cancel();
 			retry();
 		}, delay);
-		this.#tickTimer = setInterval(() => (this.#now = this.#clock()), this.#tickMs);
 		return true;
 	}
 
-	/** Stops the waiting retry and its countdown, if any. */
+	/** Stops the waiting retry, if any. */
 	cancel(): void {
 		if (this.#retryTimer) clearTimeout(this.#retryTimer);
-		if (this.#tickTimer) clearInterval(this.#tickTimer);
-		this.#retryTimer = this.#tickTimer = null;
+		this.#retryTimer = null;
 		this.#nextRetryAt = null;
 	}
 
@@ -101,4 +105,10 @@ export class RetrySchedule {
 		this.#backoff.reset();
 		this.#attempt = 0;
 	}
+}
+
+/** Whole seconds from `now` until `at` (rounded up, never negative), or null without `at`. */
+export function secondsUntil(at: number | null, now: number): number | null {
+	if (at === null) return null;
+	return Math.max(0, Math.ceil((at - now) / 1000));
 }

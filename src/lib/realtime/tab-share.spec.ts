@@ -1,0 +1,481 @@
+/**
+ * One connection for all the tabs of a browser: the tabs' subscriptions reach the hub as their
+ * union, each tab gets exactly the events it asked for, and when the leading tab closes another
+ * takes over, resumes from the last seq, and no tab loses or repeats an event.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AnyEventEnvelope, EventFilter } from '$lib/protocol';
+import { TabConnection } from './tab-connection';
+import { TabShare } from './tab-share';
+import { drain, FakeBrowser } from './test-tabs';
+import { socketFactory, type FakeSocket } from './test-socket';
+
+const progress = (seq: number, task = 't1') =>
+	({
+		type: 'task.progress',
+		seq,
+		timestamp: '',
+		data: { task_id: task, run_id: null, progress: seq, message: null }
+	}) as AnyEventEnvelope;
+
+function browserWithTabs() {
+	const browser = new FakeBrowser();
+	const factory = socketFactory();
+	const visibility = new EventTarget();
+	let visible = true;
+	function open(id: string, subs: Record<string, EventFilter> = {}) {
+		const link = new TabShare({
+			hub: {
+				url: 'ws://aco.test/ws',
+				createSocket: factory.create,
+				backoff: { random: () => 0.5, baseMs: 20_000, capMs: 20_000 },
+				restartDelay: { minMs: 0, maxMs: 0 },
+				visibility: { target: visibility, isVisible: () => visible }
+			},
+			locks: browser.locks(id),
+			openChannel: browser.channel(id),
+			tabId: id
+		});
+		const connection = new TabConnection({ link });
+		const seen: number[] = [];
+		const reasons: string[] = [];
+		connection.onEvent((event) => seen.push(event.seq));
+		connection.onReconnected((reason) => void reasons.push(reason));
+		for (const [sub, filter] of Object.entries(subs)) connection.subscribe(sub, filter);
+		connection.connect();
+		return {
+			id,
+			link,
+			connection,
+			seen,
+			reasons,
+			/** the browser closes the tab: no goodbye, its locks freed, its page gone */
+			crash() {
+				browser.close(id);
+				connection.destroy();
+			}
+		};
+	}
+	return {
+		browser,
+		factory,
+		open,
+		setVisible(value: boolean) {
+			visible = value;
+			visibility.dispatchEvent(new Event('visibilitychange'));
+		}
+	};
+}
+
+function confirmAll(socket: FakeSocket): void {
+	for (const { sub, filter } of socket.sentOfType('subscribe')) {
+		socket.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter } });
+	}
+}
+
+describe('TabShare', () => {
+	beforeEach(() => {
+		vi.useFakeTimers();
+	});
+	afterEach(() => {
+		vi.useRealTimers();
+	});
+
+	it('gives the tabs of one browser one socket; each tab gets the events of its own subscriptions', async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		expect(a.link.role).toBe('leader');
+		factory.last.open();
+		factory.last.welcome({ seq: 0 });
+		const b = open('b', { 'task:t2': { task_ids: ['t2'] } });
+		await drain();
+		expect(b.link.role).toBe('follower');
+		expect(factory.sockets).toHaveLength(1);
+		expect(factory.last.sentOfType('subscribe').map((m) => [m.sub, m.filter])).toEqual([
+			['dash', { types: ['task.*'] }],
+			['task:t2', { task_ids: ['t2'] }]
+		]);
+		confirmAll(factory.last);
+		await drain();
+		expect(b.connection.snapshot().status).toBe('live');
+		expect([a.connection.snapshot().sharing, b.connection.snapshot().sharing]).toEqual([
+			'leader',
+			'follower'
+		]);
+		expect(b.reasons).toEqual(['subscribed']);
+
+		factory.last.event(progress(1, 't1'));
+		factory.last.event({
+			type: 'tool.output',
+			seq: 2,
+			data: {
+				task_id: 't2',
+				run_id: null,
+				execution_id: 'x2',
+				line: 1,
+				output: 'hi',
+				is_stderr: false,
+				timestamp: ''
+			}
+		});
+		factory.last.event(progress(3, 't2'));
+		await drain();
+		expect(a.seen).toEqual([1, 3]);
+		expect(b.seen).toEqual([2, 3]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it("subscribes the hub once for tabs asking the same; one tab's unsubscribe does not cut the other's", async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b', { dash: { types: ['task.*'] } });
+		await drain();
+		expect(factory.last.sentOfType('subscribe')).toHaveLength(1);
+		confirmAll(factory.last);
+		await drain();
+		expect(b.reasons).toEqual(['subscribed']);
+
+		a.connection.unsubscribe('dash');
+		expect(factory.last.sentOfType('unsubscribe')).toEqual([]);
+		factory.last.event(progress(1));
+		await drain();
+		expect(a.seen).toEqual([]);
+		expect(b.seen).toEqual([1]);
+		b.connection.unsubscribe('dash');
+		await drain();
+		expect(factory.last.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'dash' }]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it("asks the hub for each tab's rate: the same filter at another rate is a subscription of its own", async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a');
+		a.connection.subscribe('dash', { types: ['task.*'] }, { maxRate: 4 });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b', { dash: { types: ['task.*'] } });
+		await drain();
+		expect(factory.last.sentOfType('subscribe')).toEqual([
+			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4 },
+			{ type: 'subscribe', sub: 'dash~2', filter: { types: ['task.*'] } }
+		]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('when the leading tab closes, the next takes over, resumes from the last seq, and no tab loses or repeats an event', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { all: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { t1: { task_ids: ['t1'] } });
+		const c = open('c', { t2: { task_ids: ['t2'] } });
+		await drain();
+		confirmAll(factory.last);
+		for (let seq = 1; seq <= 4; seq++) factory.last.event(progress(seq, seq % 2 ? 't1' : 't2'));
+		await drain();
+		// 5 reaches the leader, which closes before posting it to the others
+		factory.last.event(progress(5, 't1'));
+		a.crash();
+		expect(browser.holder('aco:ws://aco.test/ws:leader')).toBe('b');
+		expect(b.link.role).toBe('leader');
+		expect(factory.sockets).toHaveLength(2);
+		await drain();
+		// the others stay connected while the new leader reconnects for them
+		expect(c.connection.snapshot()).toMatchObject({ state: 'connected', status: 'resyncing' });
+
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 7 });
+		// the union of the tabs still open, then the resume from what they have seen
+		expect(socket.sent.map((m) => (m.type === 'subscribe' ? m.sub : m.type))).toEqual(['t1', 't2', 'resume']);
+		expect(socket.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
+		confirmAll(socket);
+		socket.event(progress(8, 't2'));
+		socket.receive({ type: 'batch', events: [progress(5, 't1'), progress(6, 't2'), progress(7, 't1')] });
+		socket.resumed(3);
+		await drain();
+		expect(b.seen).toEqual([1, 3, 5, 7]);
+		expect(c.seen).toEqual([2, 4, 6, 8]);
+		expect([b.reasons, c.reasons]).toEqual([['subscribed'], ['subscribed']]);
+		expect(c.connection.snapshot()).toMatchObject({ state: 'connected', status: 'live' });
+		socket.event(progress(9, 't2'));
+		await drain();
+		expect(c.seen).toEqual([2, 4, 6, 8, 9]);
+		b.connection.destroy();
+		c.connection.destroy();
+	});
+
+	it('a tab that joins learns the subscriptions of the tabs before it, and takes them over', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { first: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 2 });
+		const b = open('b', { second: { task_ids: ['t2'] } });
+		await drain();
+		const c = open('c', { third: { task_ids: ['t3'] } });
+		await drain();
+		// a and b hang; c takes over with everyone's subscriptions, not only its own
+		browser.deafen('a');
+		browser.deafen('b');
+		c.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(c.link.role).toBe('leader');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 2 });
+		expect(
+			factory.last
+				.sentOfType('subscribe')
+				.map((m) => m.sub)
+				.sort()
+		).toEqual(['first', 'second', 'third']);
+		a.connection.destroy();
+		b.connection.destroy();
+		c.connection.destroy();
+	});
+
+	it('a tab that closes without a word loses its subscriptions at the hub', async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b', { 'task:t9': { task_ids: ['t9'] } });
+		await drain();
+		expect(factory.last.sentOfType('subscribe')).toHaveLength(2);
+		b.crash();
+		await drain();
+		expect(factory.last.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'task:t9' }]);
+		a.connection.destroy();
+	});
+
+	it("a follower's Retry now and its page becoming visible reach the leader's waiting socket", async () => {
+		const { factory, open, setVisible } = browserWithTabs();
+		const a = open('a', { dash: {} });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b', { dash: {} });
+		await drain();
+		factory.last.serverClose(1006);
+		await drain();
+		expect(b.connection.snapshot().state).toBe('reconnecting');
+		expect(b.connection.snapshot().nextRetryAt).not.toBeNull();
+		b.connection.retryNow();
+		await drain();
+		expect(factory.sockets).toHaveLength(2);
+		factory.last.serverClose(1006);
+		setVisible(false);
+		setVisible(true);
+		await drain();
+		expect(factory.sockets).toHaveLength(3);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('a tab leaving on purpose hands over at once and is not subscribed by the next leader', async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 3 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		a.connection.destroy();
+		await drain();
+		expect(factory.sockets[0]!.closedWith?.code).toBe(1000);
+		expect(b.link.role).toBe('leader');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 3 });
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['yours']);
+		expect(factory.last.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 3 });
+		b.connection.destroy();
+	});
+
+	it('takes the connection over from a leader that does not answer, which steps down', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		// the leader hangs: it hears nothing more from the other tabs
+		browser.deafen('a');
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		expect(b.link.role).toBe('follower');
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		expect(a.link.role).toBe('follower');
+		// the old leader's socket is closed; it says which subscriptions it has, and the new leader
+		// subscribes them with its own
+		expect(factory.sockets[0]!.closedWith?.code).toBe(1000);
+		await drain();
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['yours', 'mine']);
+		await drain();
+		expect(b.connection.snapshot()).toMatchObject({ state: 'connected' });
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('a follower keeps a quiet but living leader: it asks, the leader answers, nobody takes over', async () => {
+		const { factory, open, setVisible } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 5 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		// the leader's tab is hidden: its own timers may be slowed, but it answers from its handler
+		setVisible(false);
+		for (let i = 0; i < 30; i++) {
+			vi.advanceTimersByTime(1_000);
+			await drain();
+		}
+		expect([a.link.role, b.link.role]).toEqual(['leader', 'follower']);
+		expect(factory.sockets).toHaveLength(1);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('a follower that hears nothing from a hung leader takes over by itself and goes on receiving from the last seq', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		expect(b.seen).toEqual([1]);
+		// the leader hangs with nothing to say; the follower asks nothing of it on its own account
+		browser.hang('a');
+		factory.last.event(progress(2, 't2'));
+		vi.advanceTimersByTime(2_000 + 4_000);
+		await drain();
+		expect(b.link.role).toBe('follower');
+		vi.advanceTimersByTime(2_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		const socket = factory.last;
+		expect(factory.sockets).toHaveLength(2);
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 3 });
+		expect(socket.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 1 });
+		confirmAll(socket);
+		socket.receive({ type: 'batch', events: [progress(2, 't2'), progress(3, 't2')] });
+		socket.resumed(2);
+		await drain();
+		expect(b.seen).toEqual([1, 2, 3]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('after a takeover the tabs ignore what the deposed leader still posts, so none skips an event the new leader replays', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		const c = open('c', { theirs: { types: ['task.*'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		browser.hang('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		// the hung tab wakes and passes on an event its socket had (lacking a task the others want)
+		const stale = browser.channel('a')('aco:ws://aco.test/ws');
+		stale.postMessage({ t: 'events', from: 'a', events: [progress(3, 't2')] });
+		await drain();
+		expect(c.seen).toEqual([1]);
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 3 });
+		confirmAll(socket);
+		socket.receive({ type: 'batch', events: [progress(2, 't9'), progress(3, 't2')] });
+		socket.resumed(2);
+		await drain();
+		expect(c.seen).toEqual([1, 2, 3]);
+		expect(b.seen).toEqual([1, 3]);
+		a.connection.destroy();
+		b.connection.destroy();
+		c.connection.destroy();
+	});
+
+	it('a deposed leader stays ignored after the tab that took over hands over in turn', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t2'] } });
+		const c = open('c', { theirs: { task_ids: ['t3'] } });
+		const d = open('d', { all: { types: ['task.*'] } });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't2'));
+		await drain();
+		browser.hang('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		// the tab that took over closes; the next in line leads by the usual handover
+		b.crash();
+		await drain();
+		expect(c.link.role).toBe('leader');
+		// the hung tab wakes and passes on what its socket had
+		browser
+			.channel('a')('aco:ws://aco.test/ws')
+			.postMessage({ t: 'events', from: 'a', events: [progress(3, 't2')] });
+		await drain();
+		expect(d.seen).toEqual([1]);
+		a.connection.destroy();
+		c.connection.destroy();
+		d.connection.destroy();
+	});
+
+	it('a tab the browser refuses the locks connects on its own and gets its events', async () => {
+		const factory = socketFactory();
+		const link = new TabShare({
+			hub: { url: 'ws://aco.test/ws', createSocket: factory.create },
+			locks: { request: () => Promise.reject(new DOMException('no locks here', 'SecurityError')) },
+			openChannel: new FakeBrowser().channel('a'),
+			tabId: 'a'
+		});
+		const connection = new TabConnection({ link });
+		const seen: number[] = [];
+		connection.onEvent((event) => seen.push(event.seq));
+		connection.subscribe('mine', { task_ids: ['t1'] });
+		connection.connect();
+		await drain();
+		expect(link.role).toBe('solo');
+		expect(connection.snapshot().sharing).toBe('solo');
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't1'));
+		await drain();
+		expect(seen).toEqual([1]);
+		connection.destroy();
+	});
+
+	it('leaves no timer behind when every tab is gone', async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: {} });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b', { dash: {} });
+		await drain();
+		b.connection.destroy();
+		a.connection.destroy();
+		await drain();
+		expect(vi.getTimerCount()).toBe(0);
+	});
+});
