@@ -10,6 +10,7 @@
  * npm run bench -- peers        # aco against ws, Socket.IO and uWebSockets.js (bench/peers.ts)
  */
 import { runCliStartup } from './cli-startup';
+import { runClusterFanout } from './cluster-fanout';
 import { runHubFanout } from './hub-fanout';
 import { runLogDownload } from './log-download';
 import { runLogIngest } from './log-ingest';
@@ -33,7 +34,8 @@ const BENCHES: Bench[] = [
 	{ name: 'log-query', run: runLogQuery },
 	{ name: 'masking', run: runMasking },
 	{ name: 'cli-startup', run: runCliStartup },
-	{ name: 'ws-flood', run: runWsFlood }
+	{ name: 'ws-flood', run: runWsFlood },
+	{ name: 'cluster-fanout', run: runClusterFanout }
 ];
 
 /** After the summary, anything still holding the event loop is a leak in a bench; do not hang on it. */

@@ -24,7 +24,7 @@
  * | GET  /api/v1/executions/{id}/lines     | LogLinesResponse (see below)               |
  * | GET  /api/v1/executions/{id}/search    | LogSearchResponse (see below)              |
  * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |
- * | GET  /api/v1/realtime/stats            | RealtimeStatsResponse                      |
+ * | GET  /api/v1/realtime/stats            | RealtimeStatsResponse (`?scope=cluster`: with every node's) |
  * | GET  /api/v1/system/metrics            | SystemMetricsResponse                      |
  * | GET  /api/v1/system/stats              | SystemStatsResponse (protocol/system.ts): the last 10 min of samples |
  * | GET  /metrics                          | Prometheus text (prom-client)              |
@@ -103,6 +103,65 @@ export interface HealthResponse {
 	/** this node's id (ACO_NODE_ID) */
 	node?: string;
 	database?: { kind: 'sqlite' | 'postgres'; ok: boolean; error?: string };
+	/** the shared event stream's Redis (ACO_REDIS_URL); null when the bus is in-process */
+	redis?: RedisStatus | null;
+}
+
+/**
+ * How the Redis behind the shared event stream is doing, as one node sees it. While `status` is
+ * `down`, tools run and logs are stored; only live fan-out between nodes waits.
+ */
+export interface RedisStatus {
+	status: 'up' | 'down';
+	/** when the status last changed (ISO-8601) */
+	since: string;
+	/** the server, without credentials */
+	address: string;
+	last_error: string | null;
+	/** this node's position in the shared stream */
+	epoch: string;
+	seq: number;
+	/** false until the node first reached Redis (its position is provisional until then) */
+	attached: boolean;
+	publisher: {
+		published: number;
+		batches: number;
+		/** events waiting for Redis */
+		buffered: number;
+		buffered_bytes: number;
+		/** events dropped after the buffer overflowed during an outage (clients were reset) */
+		lost: number;
+		epoch_bumps: number;
+		last_error: string | null;
+	};
+	reader: {
+		attached: boolean;
+		epoch: string;
+		seq: number;
+		/** events read from the stream */
+		read: number;
+		/** times the stream moved on under this node (new epoch, trimmed past it) */
+		resets: number;
+		/** stream events that were not events (skipped) */
+		corrupt: number;
+		last_error: string | null;
+	};
+}
+
+/** One node's figures as it last shared them through Redis (every 2 s, gone 10 s after it stops). */
+export interface ClusterNodeStats {
+	node: string;
+	updated_at: string;
+	stats: RealtimeStatsResponse;
+	redis: RedisStatus | null;
+}
+
+/** `GET /api/v1/realtime/stats?scope=cluster`: every live node; limits and counts are per node. */
+export interface ClusterStats {
+	nodes: ClusterNodeStats[];
+	totals: { nodes: number; connections: number; events_delivered: number; messages_sent: number };
+	/** why the other nodes could not be listed (Redis unreachable); null when they were */
+	error: string | null;
 }
 export interface WorkflowsResponse {
 	workflows: WorkflowSummary[];
@@ -219,6 +278,12 @@ export interface RealtimeStatsResponse {
 	transient_errors: number;
 	/** clients closed with 4002 (kept for the first version of this response) */
 	slow_consumer_closes: number;
+	/** the node that answered (ACO_NODE_ID); set by the route */
+	node?: string;
+	/** the shared event stream's Redis; null when the bus is in-process; set by the route */
+	redis?: RedisStatus | null;
+	/** with `?scope=cluster` */
+	cluster?: ClusterStats;
 }
 
 /** `GET /api/v1/system/metrics`: the process and the hub. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultHubConfig, loadConfig, loadHubConfig } from './config';
+import { defaultHubConfig, loadConfig, loadHubConfig, loadRedisConfig } from './config';
 
 describe('hub configuration', () => {
 	it('has the documented defaults', () => {
@@ -40,6 +40,33 @@ describe('hub configuration', () => {
 		expect(() => loadHubConfig({ ACO_QUEUE_MAX_MESSAGES: '0' })).toThrow(
 			/ACO_QUEUE_MAX_MESSAGES must be an integer ≥ 1/
 		);
+	});
+});
+
+describe('Redis configuration', () => {
+	it('is off unless ACO_REDIS_URL is set', () => {
+		expect(loadRedisConfig({})).toBeNull();
+		expect(loadRedisConfig({ ACO_REDIS_URL: '' })).toBeNull();
+	});
+
+	it('reads the URL, prefix and outage buffer bounds', () => {
+		expect(
+			loadRedisConfig({
+				ACO_REDIS_URL: 'redis://10.0.0.5:6380/2',
+				ACO_REDIS_PREFIX: 'team:',
+				ACO_REDIS_BUFFER_EVENTS: '500'
+			})
+		).toEqual({
+			url: 'redis://10.0.0.5:6380/2',
+			prefix: 'team:',
+			bufferMaxEvents: 500,
+			bufferMaxBytes: 64 * 1024 * 1024
+		});
+	});
+
+	it('names the variable when the URL is not a Redis URL', () => {
+		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'localhost:6379' })).toThrow(/ACO_REDIS_URL/);
+		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'http://localhost:6379' })).toThrow(/redis:\/\//);
 	});
 });
 

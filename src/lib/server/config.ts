@@ -140,6 +140,41 @@ export interface IngestConfig {
 	cancelTimeoutMs: number;
 }
 
+export interface RedisConfig {
+	/** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS) */
+	url: string;
+	/** prefix of every key aco writes, so several clusters can share one Redis */
+	prefix: string;
+	/** events kept while Redis is unreachable; past either bound they are dropped and clients reset */
+	bufferMaxEvents: number;
+	bufferMaxBytes: number;
+}
+
+export const DEFAULT_REDIS_PREFIX = 'aco:';
+export const DEFAULT_REDIS_BUFFER_EVENTS = 100_000;
+export const DEFAULT_REDIS_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/** The Redis part of the configuration: null (the in-process bus) unless ACO_REDIS_URL is set. */
+export function loadRedisConfig(env: Env): RedisConfig | null {
+	const url = env.ACO_REDIS_URL;
+	if (!url) return null;
+	let scheme: string;
+	try {
+		scheme = new URL(url).protocol;
+	} catch {
+		throw new Error(`ACO_REDIS_URL must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(url)}`);
+	}
+	if (scheme !== 'redis:' && scheme !== 'rediss:') {
+		throw new Error(`ACO_REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(scheme)}`);
+	}
+	return {
+		url,
+		prefix: env.ACO_REDIS_PREFIX || DEFAULT_REDIS_PREFIX,
+		bufferMaxEvents: int(env, 'ACO_REDIS_BUFFER_EVENTS', DEFAULT_REDIS_BUFFER_EVENTS, 1),
+		bufferMaxBytes: int(env, 'ACO_REDIS_BUFFER_BYTES', DEFAULT_REDIS_BUFFER_BYTES, 1024)
+	};
+}
+
 export interface AcoConfig {
 	port: number;
 	host: string;
@@ -157,6 +192,8 @@ export interface AcoConfig {
 	diskReserveBytes: number;
 	/** how often a full data folder is checked for room again */
 	diskRetryMs: number;
+	/** the event bus and replay history shared by every node; null: in-process */
+	redis: RedisConfig | null;
 }
 
 export const DEFAULT_PORT = 3000;
@@ -321,6 +358,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2)
 		},
 		hub: loadHubConfig(env),
+		redis: loadRedisConfig(env),
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),

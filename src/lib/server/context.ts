@@ -13,7 +13,10 @@ import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-di
 import { LOCK_FILENAME, lockDataDir } from './data-lock';
 import { DiskGuard } from './disk-guard';
 import { createLogger, type Logger } from './logger';
-import { MemoryBus } from './bus/memory-bus';
+import { createBus } from './bus/create-bus';
+import { sharedStream } from './bus/redis/hub-stream';
+import { redisMetrics } from './bus/redis/metrics';
+import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
 import { openPgStore } from './store/pg/pg-store';
 import { openSqliteStore } from './store/sqlite-store';
@@ -34,6 +37,8 @@ export interface AcoContext {
 	logger: Logger;
 	store: Store;
 	bus: EventBus;
+	/** the bus shared through Redis (ACO_REDIS_URL): its health and the cluster's figures; else null */
+	redis: RedisBus | null;
 	orchestrator: Orchestrator;
 	/** stand-alone tasks reported by producers (REST and the hub's producer role) */
 	ingest: IngestService;
@@ -78,7 +83,15 @@ export async function createContext(
 		lock.release();
 		throw err;
 	}
-	const bus = new MemoryBus({ onError: (err) => logger.error({ err }, 'bus listener failed') });
+	let bus: EventBus;
+	let redis: RedisBus | null;
+	try {
+		({ bus, redis } = await createBus(config, config.nodeId, logger));
+	} catch (err) {
+		await store.close();
+		lock.release();
+		throw err;
+	}
 	const storage = new DiskGuard({
 		dataDir: config.dataDir,
 		reserveBytes: config.diskReserveBytes,
@@ -120,10 +133,13 @@ export async function createContext(
 	});
 	const hub = createHub({
 		bus,
+		// with Redis the stream is numbered once for every node, and history reaches back into it
+		...(redis && sharedStream(redis, config.hub)),
 		config: config.hub,
 		logger: logger.child({ component: 'hub' }),
 		processMetrics: true,
 		node: config.nodeId,
+		extraMetrics: redis ? redisMetrics(() => redis.health()) : [],
 		intercept: createProducerHandler({
 			ingest,
 			authorize: (principal, token) => auth.authorizeProducer(principal, token),
@@ -133,6 +149,9 @@ export async function createContext(
 	});
 	auth.start();
 
+	// every node's figures, for /api/v1/realtime/stats?scope=cluster
+	redis?.shareFigures(() => ({ stats: hub.stats(), redis: redis.health() }));
+
 	const system = createSystemMetrics();
 
 	let closing: Promise<void> | null = null;
@@ -141,6 +160,7 @@ export async function createContext(
 		logger,
 		store,
 		bus,
+		redis,
 		orchestrator,
 		ingest,
 		searcher,

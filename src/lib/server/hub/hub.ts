@@ -20,6 +20,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes';
 import { PROTOCOL_VERSION } from '../../protocol/limits';
 import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
+import type { Metric } from 'prom-client';
 import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
@@ -61,6 +62,8 @@ export interface HubDeps {
 	logger: Logger;
 	/** also export process metrics (CPU, memory, event loop) at /metrics; once per process */
 	processMetrics?: boolean;
+	/** more of this node's metrics for /metrics (the shared bus's) */
+	extraMetrics?: Metric[];
 	/** sees every text frame before the subscriber protocol (the node's producer role) */
 	intercept?: FrameInterceptor;
 	/** who may connect (credentials, Host, Origin); without it everyone may, from same-host pages */
@@ -96,8 +99,9 @@ export function createHub(deps: HubDeps): Hub {
 			maxBytes: config.historyMaxBytes,
 			maxAgeMs: config.historyMaxAgeMs
 		});
+	const source = deps.source ?? new LocalNumbering(bus);
 	const broadcaster = new Broadcaster({
-		source: deps.source ?? new LocalNumbering(bus),
+		source,
 		recipients: channels,
 		history,
 		counters,
@@ -129,12 +133,13 @@ export function createHub(deps: HubDeps): Hub {
 		counters,
 		live: figures.live,
 		processMetrics: deps.processMetrics,
-		node: deps.node
+		node: deps.node,
+		extra: deps.extraMetrics
 	});
 	const onDelivered = (ms: number, count: number) => metrics.observeLatency(ms, count);
 	const router = new Router({
 		position,
-		replayer: createHistoryReplayer(position),
+		replayer: createHistoryReplayer(position, source),
 		counters,
 		logger: logger.child({ part: 'router' }),
 		intercept: deps.intercept

@@ -77,6 +77,8 @@ export interface HubMetricsOptions {
 	processMetrics?: boolean;
 	/** labels every series `node="…"`: each node of a cluster exports its own figures */
 	node?: string;
+	/** more metrics of this node to export beside the hub's (the shared bus's) */
+	extra?: Metric[];
 }
 
 /** A histogram with fixed buckets that a registry can export, observed with a short loop. */
@@ -206,6 +208,7 @@ export class HubMetrics {
 		);
 		registry.registerMetric(this.#latency as unknown as Metric);
 		if (options.processMetrics) collectDefaultMetrics({ register: registry });
+		for (const metric of options.extra ?? []) registry.registerMetric(metric);
 	}
 
 	observeLatency(ms: number, count = 1): void {

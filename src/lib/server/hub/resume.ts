@@ -9,7 +9,10 @@
  * bounded by history, not by the client's queue.
  */
 import type { Session } from './session';
-import type { StreamPosition } from './stream';
+import type { EventSource, StreamPosition } from './stream';
+
+/** How long a resume waits for this node to read up to a seq the client saw on another node. */
+export const CATCH_UP_WAIT_MS = 2_000;
 
 export type ResumeOutcome =
 	{ kind: 'resumed'; replayed: number } | { kind: 'reset'; missed: number | null; reason: string };
@@ -32,7 +35,7 @@ export const OVERTAKEN_REASON = 'newer events already reached this connection; r
  * (not just the client's subscriptions, which history may no longer hold): after a restart,
  * every event of the new epoch.
  */
-export function createHistoryReplayer(position: () => StreamPosition): Replayer {
+export function createHistoryReplayer(position: () => StreamPosition, source?: EventSource): Replayer {
 	return {
 		resume(session, from, answer) {
 			const current = position();
@@ -41,7 +44,18 @@ export function createHistoryReplayer(position: () => StreamPosition): Replayer 
 				return;
 			}
 			if (from.seq > current.seq) {
-				session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));
+				// a shared stream: the client may have seen newer events on another node than this one
+				// has read; it gets the later ones live as this node reads them, once it has confirmed the seq
+				const waiting = source?.caughtUp?.(from.seq, CATCH_UP_WAIT_MS);
+				if (!waiting) {
+					session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));
+					return;
+				}
+				session.skipThrough(from.seq);
+				void waiting.then((reached) => {
+					if (reached) this.resume(session, from, answer);
+					else session.send(answer({ kind: 'reset', missed: null, reason: FUTURE_SEQ_REASON }));
+				});
 				return;
 			}
 			session.resume(from.seq, (outcome) => {

@@ -256,6 +256,12 @@ export class Session implements ChannelMember {
 		this.#writer.resume(from, answer, this.#liveSince);
 	}
 
+	/** The client has every event through `seq`, ahead of this node (see Writer.skipThrough). */
+	skipThrough(seq: number): void {
+		if (this.#state !== 'open') return;
+		this.#writer.skipThrough(seq);
+	}
+
 	/** The stream restarted after `seq`: the client gets `frame` (a reset) and goes on live from there. */
 	restartAt(seq: number, frame: string | Buffer): void {
 		if (this.#state !== 'open') return;

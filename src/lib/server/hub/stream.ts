@@ -41,6 +41,12 @@ export interface EventSource {
 	readonly position: StreamPosition;
 	/** delivers numbered events from now on, in seq order; returns the unsubscribe function */
 	subscribe(listener: SourceListener): () => void;
+	/**
+	 * A shared stream (Redis) that this node reads a little behind others: resolves true once
+	 * this node has delivered `seq` (a client saw it on another node), false after `timeoutMs`.
+	 * Absent for a source that numbers events itself: no seq ahead of it exists.
+	 */
+	caughtUp?(seq: number, timeoutMs: number): Promise<boolean>;
 }
 
 /**

@@ -270,6 +270,18 @@ export class Writer {
 	}
 
 	/**
+	 * The client already has every event through `seq`, a seq this node has not read yet (it saw
+	 * it on another node of a shared stream): drop what is queued, all of it older, and let only
+	 * later events through as this node reads them.
+	 */
+	skipThrough(seq: number): void {
+		if (seq <= this.#options.head()) return;
+		this.#outbox.clearEvents();
+		this.#cursor = null;
+		this.#liveFrom = Math.max(this.#liveFrom, seq);
+	}
+
+	/**
 	 * The stream restarted after `seq` (another epoch, or events lost): forget what the client
 	 * was owed, send `frame` (the reset), and go on live from there.
 	 */

@@ -6,7 +6,10 @@ const VERSION = '0.1.0';
 /** a database that takes longer than this to answer counts as away */
 const DATABASE_TIMEOUT_MS = 1_000;
 
-/** 200 while this node can serve, 503 while its database cannot be reached (a proxy routes around it). */
+/**
+ * 200 while this node can serve, 503 while its database cannot be reached (a proxy routes around
+ * it); says how the shared bus's Redis is doing either way.
+ */
 export const GET: RequestHandler = async ({ locals }) => {
 	const { config, store, startedAt } = locals.aco;
 	let error: string | null = null;
@@ -36,7 +39,9 @@ export const GET: RequestHandler = async ({ locals }) => {
 			kind: config.database.url ? 'postgres' : 'sqlite',
 			ok: error === null,
 			...(error === null ? {} : { error })
-		}
+		},
+		// Redis down is not unhealthy: tools run and logs are stored; live fan-out between nodes waits
+		redis: locals.aco.redis?.health() ?? null
 	};
 	return json(body, error === null ? 200 : 503, error === null ? {} : { 'retry-after': '2' });
 };

@@ -1,0 +1,87 @@
+/**
+ * @module bus/redis/test-support
+ * What the Redis bus specs share: a bus on a test Redis with short timings, a listener that
+ * records what a node delivered, and events to publish.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import type { AnyDomainEvent } from '../../../protocol/events';
+import type { NumberedEvent } from './codec';
+import { RedisBus, type RedisBusOptions } from './redis-bus';
+import type { StreamPosition } from './reader';
+
+export const quietLogger = pino({ level: 'silent' });
+
+let prefixes = 0;
+
+/** A key prefix of its own per test, so tests on one Redis do not see each other. */
+export function testPrefix(): string {
+	prefixes += 1;
+	return `t${process.pid}-${randomBytes(3).toString('hex')}-${prefixes}:`;
+}
+
+export function outputEvent(task: string, line: number): AnyDomainEvent {
+	return {
+		type: 'tool.output',
+		timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, line % 1000)).toISOString(),
+		data: {
+			task_id: task,
+			run_id: null,
+			execution_id: `exec_${task}`,
+			line,
+			output: `line ${line}`,
+			is_stderr: false,
+			timestamp: '2026-01-01T00:00:00.000Z'
+		}
+	};
+}
+
+export interface Recorded {
+	events: NumberedEvent[];
+	resets: { to: StreamPosition; missed: number | null; reason: string }[];
+	/** `task:line` per delivered tool.output, in delivery order */
+	lines(): string[];
+	seqs(): number[];
+}
+
+export function record(bus: RedisBus): Recorded {
+	const recorded: Recorded = {
+		events: [],
+		resets: [],
+		lines: () =>
+			recorded.events
+				.filter((n) => n.event.type === 'tool.output')
+				.map((n) => {
+					const data = n.event.data as { task_id: string; line: number };
+					return `${data.task_id}:${data.line}`;
+				}),
+		seqs: () => recorded.events.map((n) => n.seq)
+	};
+	bus.stream.listen({
+		event: (n) => recorded.events.push(n),
+		reset: (to, missed, reason) => recorded.resets.push({ to: { ...to }, missed, reason })
+	});
+	return recorded;
+}
+
+export type TestBusOptions = Partial<Omit<RedisBusOptions, 'url' | 'logger'>>;
+
+export async function startBus(url: string, prefix: string, options: TestBusOptions = {}): Promise<RedisBus> {
+	const bus = new RedisBus({
+		url,
+		prefix,
+		history: { maxEvents: 10_000, maxBytes: 0, maxAgeMs: 0 },
+		blockMs: 200,
+		startupWaitMs: 5_000,
+		logger: quietLogger,
+		...options
+	});
+	await bus.start();
+	return bus;
+}
+
+/** A plain client for poking at Redis from a test. */
+export function rawClient(url: string): Redis {
+	return new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+}
