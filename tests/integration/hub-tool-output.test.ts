@@ -29,6 +29,8 @@ describe('a tool printing flat out', () => {
 
 	it(`reaches each of ${CLIENTS} clients reading at full speed with every line, in order, nothing dropped`, async () => {
 		clients = await subscribedClients(aco.wsUrl, CLIENTS);
+		// the run's progress may be coalesced for a client behind the stream; its lines never are
+		for (const client of clients) client.allowSkips = true;
 		const res = await fetch(`${aco.url}/api/v1/workflows/flood/runs`, { method: 'POST' });
 		expect(res.status).toBe(201);
 		const { run } = (await res.json()) as RunResponse;
