@@ -48,6 +48,13 @@ export interface WebSocketLike {
 	close(code?: number, reason?: string): void;
 }
 
+/**
+ * Progress updates per second per task or run that a page of many progress bars asks the hub for
+ * (coalesced there). Every such subscription of a page must ask for it: one that wants progress
+ * at full rate makes the hub send every update, and keeps the order by releasing held ones.
+ */
+export const LIST_MAX_RATE = 4;
+
 /** A subscription as the client keeps it: the filter and the rate it asked the hub for. */
 export interface SubscribeOptions {
 	/** at most this many updates per second per task or run (progress coalesced by the hub) */

@@ -17,13 +17,14 @@ import {
 	type WorkflowSummary
 } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
+import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
 import { mergeSnapshot, patchRecord, uniqueById, upsertRecord } from './records';
 
 export const DEFAULT_RUN_LIMIT = 20;
 export const DEFAULT_TASK_LIMIT = 50;
 /** Progress updates per second per task or run the dashboard asks the hub for (coalesced there). */
-export const DASHBOARD_MAX_RATE = 4;
+export const DASHBOARD_MAX_RATE = LIST_MAX_RATE;
 export const DASHBOARD_SUBSCRIPTION = 'dashboard';
 
 export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';

@@ -7,6 +7,7 @@
 import { ApiClient } from '$lib/api';
 import type { AnyEventEnvelope, RunStatus, WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
+import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
 import { mergeRecord, newestFirst } from './records';
 
@@ -81,7 +82,7 @@ export class RunsList {
 				this.#connection.onEvent((event) => this.apply(event)),
 				this.#connection.onReconnected(() => this.load())
 			);
-			this.#connection.subscribe(RUNS_SUBSCRIPTION, { types: ['workflow.*'] });
+			this.#connection.subscribe(RUNS_SUBSCRIPTION, { types: ['workflow.*'] }, { maxRate: LIST_MAX_RATE });
 			void this.#loadWorkflows();
 		}
 		void this.load();

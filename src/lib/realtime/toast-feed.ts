@@ -16,6 +16,7 @@ import ToastLink from '$lib/components/ToastLink.svelte';
 import { runHref, runsHref, taskHref } from '$lib/components/paths';
 import type { NotificationCentre, NotificationKind } from '$lib/notifications/notification-centre.svelte';
 import { closeExplanation } from './close-policy';
+import { LIST_MAX_RATE } from './connection-types';
 import type { ConnectionState, RealtimeConnection, ResyncInfo } from './connection.svelte';
 import type { NotifyOptions } from './notifications.svelte';
 
@@ -359,9 +360,12 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 		toaster.blank(missedUpdatesText(missed), { id: RESYNC_TOAST_ID, duration: 6000 });
 	}
 
-	connection.subscribe(TOAST_SUBSCRIPTION, {
-		types: ['task.failed', 'task.completed', 'workflow.*']
-	});
+	// on every page: its workflow.progress (names of runs) must not undo a list's slower rate
+	connection.subscribe(
+		TOAST_SUBSCRIPTION,
+		{ types: ['task.failed', 'task.completed', 'workflow.*'] },
+		{ maxRate: LIST_MAX_RATE }
+	);
 	const offEvent = connection.onEvent(onEvent);
 	const offState = connection.onStateChange(onState);
 	const offResynced = connection.onResynced(onResynced);

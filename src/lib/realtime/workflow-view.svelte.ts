@@ -6,6 +6,7 @@
 import { ApiClient } from '$lib/api';
 import type { AnyEventEnvelope, WorkflowDetailResponse, WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
+import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
 import { upsertRecord } from './records';
 
@@ -67,7 +68,7 @@ export class WorkflowView {
 			this.#connection.onEvent((event) => this.apply(event)),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(this.#subscription(), { types: ['workflow.*'] });
+		this.#connection.subscribe(this.#subscription(), { types: ['workflow.*'] }, { maxRate: LIST_MAX_RATE });
 		void this.load();
 	}
 
