@@ -79,18 +79,22 @@ describe('Channels', () => {
 		expect(run!.wire(false)).toBe(run!.wire(false));
 	});
 
-	it('cuts a burst into runs of about a socket high-water mark of bytes', async () => {
-		const channels = make(1000);
+	it('cuts a burst into runs of about a socket high-water mark of bytes, each ending where a batch frame ends', async () => {
+		const channels = make(3000);
 		const member = new Member();
 		channels.update(member, new Map([['s', {}]]));
-		for (let seq = 1; seq <= 50; seq++)
+		for (let seq = 1; seq <= 55; seq++)
 			channels.publish(createEntry(seq, output('t1', seq)), output('t1', seq));
 		await tick();
 		const runs = member.offers[0]!;
 		expect(runs.length).toBeGreaterThan(1);
 		expect(runs.flatMap((r) => r.entries.map((e) => e.seq))).toEqual(
-			Array.from({ length: 50 }, (_, i) => i + 1)
+			Array.from({ length: 55 }, (_, i) => i + 1)
 		);
-		for (const run of runs) expect(run.size).toBeLessThan(1000 + 400);
+		const eventBytes = runs[0]!.entries[0]!.frame.length;
+		for (const run of runs) expect(run.size).toBeLessThan(3000 + 10 * (eventBytes + 1));
+		// a reader behind the stream takes whole batches (seq multiples of 10) and shares these frames
+		for (const run of runs.slice(0, -1)) expect(run.entries.at(-1)!.seq % 10).toBe(0);
+		expect(runs.at(-1)!.entries.at(-1)!.seq).toBe(55);
 	});
 });

@@ -176,6 +176,15 @@ export class Channels<M extends ChannelMember> {
 				for (let bytes = 0; to < pending.length && to - from < perRun && bytes < runBytes; to++) {
 					bytes += pending[to]!.frame.length;
 				}
+				// and where a batch frame ends, so a reader behind that takes these events from history
+				// gets the same frames (whole batches on seq boundaries, see frame-cache.ts)
+				while (
+					to < pending.length &&
+					pending[to - 1]!.seq % batchMaxEvents !== 0 &&
+					to - from < perRun + batchMaxEvents
+				) {
+					to++;
+				}
 				runs.push(new SharedRun(pending.slice(from, to), frames, batchMaxEvents));
 				from = to;
 			}

@@ -35,6 +35,19 @@ describe('FrameCache', () => {
 		expect(cache.run(all.slice(5, 10), 5, false)).toBe(later);
 	});
 
+	it('hands a reader its frames as separate buffers, the very batch frames every other reader of those events gets', () => {
+		const cache = new FrameCache();
+		const all = entries(1, 30);
+		const first = cache.parts(all.slice(0, 20), 10, false);
+		const second = cache.parts(all.slice(10, 30), 10, false);
+		expect(first.map(seqsIn)).toEqual([
+			[Array.from({ length: 10 }, (_, i) => i + 1)],
+			[Array.from({ length: 10 }, (_, i) => i + 11)]
+		]);
+		expect(second[0]).toBe(first[1]);
+		expect(Buffer.concat(second).equals(cache.run(all.slice(10, 30), 10, false))).toBe(true);
+	});
+
 	it('frames the mix of events a filtered client gets in batches of at most the batch size', () => {
 		const cache = new FrameCache();
 		const mix = entries(1, 9).filter((e) => e.seq % 2 === 1);

@@ -61,29 +61,14 @@ export class FrameCache {
 	/**
 	 * The frames of `entries` (ascending seqs) as one buffer: `batch` frames of at most
 	 * `batchMax` events, cut on seq boundaries when the events are consecutive; compressed when
-	 * `deflate`.
+	 * `deflate`. Kept for reuse (a channel's run, written to every member).
 	 */
 	run(entries: readonly HistoryEntry[], batchMax: number, deflate: boolean): Buffer {
+		if (!isConsecutive(entries)) return concat(this.parts(entries, batchMax, deflate));
+		const slot = this.#slot(entries[0]!, deflate && this.#compression !== null);
 		const n = entries.length;
-		const first = entries[0]!;
-		const z = deflate && this.#compression !== null;
-		const consecutive = entries[n - 1]!.seq - first.seq === n - 1;
-		if (!consecutive) {
-			// a filtered client's own mix of events: nobody else gets these frames
-			const parts: Buffer[] = [];
-			for (let i = 0; i < n; i = cut(entries, i, batchMax, false)) {
-				parts.push(this.#build(entries.slice(i, cut(entries, i, batchMax, false)), z));
-			}
-			return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-		}
-		const slot = this.#slot(first, z);
 		if (slot.runCount === n && slot.run) return slot.run;
-		const parts: Buffer[] = [];
-		for (let i = 0; i < n;) {
-			const end = cut(entries, i, batchMax, true);
-			parts.push(this.#batch(entries, i, end, z));
-			i = end;
-		}
+		const parts = this.parts(entries, batchMax, deflate);
 		if (parts.length === 1) return parts[0]!;
 		const run = Buffer.concat(parts);
 		const old = slot.run?.length ?? 0;
@@ -91,6 +76,31 @@ export class FrameCache {
 		slot.runCount = n;
 		this.#account(slot, run.length - old);
 		return run;
+	}
+
+	/**
+	 * The same frames as {@link run}, each its own buffer (the batch frames are shared with every
+	 * client that gets those events), for a writer that writes them corked: no copy into one buffer.
+	 */
+	parts(entries: readonly HistoryEntry[], batchMax: number, deflate: boolean): Buffer[] {
+		const n = entries.length;
+		const z = deflate && this.#compression !== null;
+		const parts: Buffer[] = [];
+		if (!isConsecutive(entries)) {
+			// a filtered client's own mix of events: nobody else gets these frames
+			for (let i = 0; i < n;) {
+				const end = cut(entries, i, batchMax, false);
+				parts.push(this.#build(entries.slice(i, end), z));
+				i = end;
+			}
+			return parts;
+		}
+		for (let i = 0; i < n;) {
+			const end = cut(entries, i, batchMax, true);
+			parts.push(this.#batch(entries, i, end, z));
+			i = end;
+		}
+		return parts;
 	}
 
 	/** A control reply's frame (compressed when `deflate` and big enough). */
@@ -165,6 +175,14 @@ export class FrameCache {
 		const deflated = deflateRawSync(payload, { level: c.level, finishFlush: constants.Z_SYNC_FLUSH });
 		return wireFrame(deflated.subarray(0, deflated.length - TRAILER_BYTES), true);
 	}
+}
+
+function concat(parts: Buffer[]): Buffer {
+	return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+function isConsecutive(entries: readonly HistoryEntry[]): boolean {
+	return entries[entries.length - 1]!.seq - entries[0]!.seq === entries.length - 1;
 }
 
 /**

@@ -435,8 +435,14 @@ export class Writer {
 			this.#replay ? this.#replay.target : Infinity
 		);
 		const cursor = this.#cursor;
+		const batchMax = this.#options.batchMaxEvents;
+		// past its limits a run still ends where a batch frame does, so every client reading the same
+		// stretch gets (and shares) the same frames, built once (frame-cache.ts)
+		const more = () =>
+			(batch.length < max && room > 0) ||
+			(batch.length < max + batchMax && batch[batch.length - 1]!.seq % batchMax !== 0);
 		if (!cursor) {
-			while (batch.length < max && room > 0) {
+			while (more()) {
 				const entry = this.#outbox.peekEvent();
 				if (!entry) return batch.length ? batch : 'idle';
 				if (entry.seq > boundary) return batch.length ? batch : 'boundary';
@@ -447,7 +453,7 @@ export class Writer {
 		}
 		const replay = this.#replay;
 		const shedding = !replay && this.#inDanger(cursor);
-		while (batch.length < max && room > 0) {
+		while (more()) {
 			const entry = cursor.peek();
 			if (typeof entry === 'string') {
 				if (entry === 'end') {
@@ -549,7 +555,8 @@ export class Writer {
 		const { frames, batches } = frameCounts(batch, batchMaxEvents);
 		let size = batches * BATCH_OVERHEAD + n - frames;
 		for (let i = 0; i < n; i++) size += batch[i]!.frame.length;
-		const wire = this.#frames.run(batch, batchMaxEvents, this.#options.deflate === true);
+		// written corked (see #flush): one system call, and no copy of the shared frames into one buffer
+		const wire = this.#frames.parts(batch, batchMaxEvents, this.#options.deflate === true);
 		if (!this.#writeWire(wire, size, frames)) return;
 		counters.batchesSent += batches;
 		counters.eventsDelivered += n;
@@ -569,16 +576,19 @@ export class Writer {
 	}
 
 	/**
-	 * Writes whole frames (`count` of them, back to back in `wire`); `size` is their payload before
-	 * compression, for the byte counters.
+	 * Writes whole frames (`count` of them, back to back in `wire` or its buffers); `size` is their
+	 * payload before compression, for the byte counters.
 	 */
-	#writeWire(wire: Buffer, size: number, count = 1): boolean {
+	#writeWire(wire: Buffer | readonly Buffer[], size: number, count = 1): boolean {
 		const { socket, counters, rawSocket } = this.#options;
 		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
 		try {
-			if (rawSocket?.write) rawSocket.write(wire);
+			const buffers = Buffer.isBuffer(wire) ? [wire] : wire;
+			if (rawSocket?.write) for (const buffer of buffers) rawSocket.write(buffer);
 			// without the raw socket (specs), ws frames each payload itself; always as text
-			else for (const payload of payloadsOf(wire)) socket.send(payload, { binary: false });
+			else
+				for (const buffer of buffers)
+					for (const payload of payloadsOf(buffer)) socket.send(payload, { binary: false });
 		} catch (err) {
 			// a socket that started closing under us: transient, the close handler cleans up
 			counters.transientErrors += 1;

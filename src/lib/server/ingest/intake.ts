@@ -8,6 +8,7 @@
  * when the tool ends is stored after its last line, with the limit's final marker.
  */
 import type { Execution, LogLine, LogStream } from '../../protocol';
+import { isoNow } from '../iso-now';
 import { MaskSet } from '../masking/mask-set';
 import { StreamMasker } from '../masking/stream-masker';
 import { OutputLimit, type DroppedOutput, type OutputLimitConfig } from '../orchestrator/output-limit';
@@ -78,7 +79,7 @@ export class ExecutionIntake {
 				break;
 			}
 			this.#taken = n;
-			const ts = line.ts ?? new Date().toISOString();
+			const ts = line.ts ?? isoNow();
 			// a piece held back whole is stored empty, so producer and stored numbers stay one for one
 			const piece = this.#maskers[line.stream].push(line.text, line.partial === true) ?? {
 				text: '',

@@ -13,6 +13,7 @@
  */
 import type {
 	CreateTaskRequest,
+	EventDataMap,
 	Execution,
 	IngestEvent,
 	IngestEventsResponse,
@@ -23,6 +24,7 @@ import type {
 import { createTaskSchema, isTerminal } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
+import { isoNow } from '../iso-now';
 import type { Logger } from '../logger';
 import { MaskSet } from '../masking/mask-set';
 import {
@@ -468,16 +470,21 @@ export class IngestService {
 		}
 		const updated: Execution = { ...execution, line_count: lines[lines.length - 1].n };
 		batch.executions.set(updated.step, updated);
-		const ref = { task_id: batch.task.id, run_id: null, execution_id: execution.id };
+		const task_id = batch.task.id;
+		const execution_id = execution.id;
+		const now = isoNow();
 		for (const line of lines) {
-			publish(bus, 'tool.output', {
-				...ref,
+			const output: EventDataMap['tool.output'] = {
+				task_id,
+				run_id: null,
+				execution_id,
 				line: line.n,
 				output: line.text,
 				is_stderr: line.stream === 'stderr',
-				timestamp: line.ts,
-				...(line.partial ? { partial: true as const } : {})
-			});
+				timestamp: line.ts
+			};
+			if (line.partial) output.partial = true;
+			publish(bus, 'tool.output', output, now);
 		}
 		return updated;
 	}

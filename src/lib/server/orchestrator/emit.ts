@@ -5,11 +5,17 @@
  */
 import type { AnyDomainEvent, EventDataMap, EventType, Execution, Task, WorkflowRun } from '../../protocol';
 import type { EventBus } from '../bus/types';
+import { isoNow } from '../iso-now';
 
-/** Publishes one event; a bus failure is the bus's problem, never the run's. */
-export function publish<T extends EventType>(bus: EventBus, type: T, data: EventDataMap[T]): void {
+/** Publishes one event (stamped now); a bus failure is the bus's problem, never the run's. */
+export function publish<T extends EventType>(
+	bus: EventBus,
+	type: T,
+	data: EventDataMap[T],
+	timestamp = isoNow()
+): void {
 	try {
-		bus.publish({ type, data, timestamp: new Date().toISOString() } as AnyDomainEvent);
+		bus.publish({ type, data, timestamp } as AnyDomainEvent);
 	} catch {
 		// MemoryBus isolates listeners already; a remote bus that throws must not fail a task
 	}

@@ -18,8 +18,9 @@
  * nothing more is kept and `onStoreFailure` is told (the task fails), while the lines already
  * kept are still written once the store is back, so the stored log is a gap-free prefix.
  */
-import type { LogLine, LogStream } from '../../protocol';
+import type { EventDataMap, LogLine, LogStream } from '../../protocol';
 import type { EventBus } from '../bus/types';
+import { isoNow } from '../iso-now';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
 import { DEFAULT_MAX_MASK_VALUES, MaskSet } from '../masking/mask-set';
@@ -91,6 +92,8 @@ export const DEFAULT_MAX_BATCH_LINES = 500;
 export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 /** a batch the store refused this many times in a row is given up: the task fails */
 const MAX_WRITE_ATTEMPTS = 3;
+
+type ToolOutputData = EventDataMap['tool.output'];
 
 type OptionalHooks = 'onCommand' | 'storage' | 'onStoreFailure';
 
@@ -197,7 +200,8 @@ export class LogPipeline {
 
 	#append(stream: LogStream, text: string, partial: boolean): void {
 		const { bus, task_id, run_id, execution_id } = this.#options;
-		const line: LogLine = { n: ++this.#count, stream, ts: new Date().toISOString(), text };
+		const ts = isoNow();
+		const line: LogLine = { n: ++this.#count, stream, ts, text };
 		if (partial) line.partial = true;
 		this.#lastPartial = partial;
 		if (this.#keeping && this.#unavailableSince !== null && this.#outageFull(text)) {
@@ -210,16 +214,17 @@ export class LogPipeline {
 			this.#bufferBytes += text.length;
 			this.#kept = line.n;
 		}
-		publish(bus, 'tool.output', {
+		const output: ToolOutputData = {
 			task_id,
 			run_id,
 			execution_id,
 			line: line.n,
 			output: text,
 			is_stderr: stream === 'stderr',
-			timestamp: line.ts,
-			...(partial ? { partial: true as const } : {})
-		});
+			timestamp: ts
+		};
+		if (partial) output.partial = true;
+		publish(bus, 'tool.output', output, ts);
 		if (!partial) this.#command(text);
 		if (!this.#keeping) return;
 		if (this.#batchFull()) {
