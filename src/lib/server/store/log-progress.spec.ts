@@ -78,4 +78,32 @@ describe.each(STORE_KINDS)('%s store: progress runs recorded at ingest', (kind) 
 			progress: [{ start: 1, end: 2 }]
 		});
 	});
+
+	it('stores a big batch as it stores the same lines one append at a time: ranks, outline and runs', async () => {
+		// 300 lines of both streams with groups, annotations and progress runs (some across statements)
+		const mixed = Array.from({ length: 300 }, (_, i) => {
+			const n = i + 1;
+			const stream: LogStream = n % 7 === 0 ? 'stderr' : 'stdout';
+			if (n % 50 === 1) return line(n, `::group::part ${n}`, false, stream);
+			if (n % 50 === 40) return line(n, '::endgroup::', false, stream);
+			if (n % 31 === 0) return line(n, `::warning::careful at ${n}`, false, stream);
+			if (n % 60 >= 61 - 4) return line(n, `\r${n % 60}/60`, n % 60 !== 0 && n % 60 < 59, 'stdout');
+			return line(n, `line ${n}`, false, stream);
+		});
+		const task = await createStandaloneTask(store);
+		const oneByOne = (await createTestExecution(store, task.id)).id;
+		await store.appendLogLines(executionId, mixed);
+		for (const l of mixed) await store.appendLogLines(oneByOne, [l]);
+		expect(await store.readLogOutline(executionId)).toEqual(await store.readLogOutline(oneByOne));
+		for (const stream of ['stdout', 'stderr'] as const) {
+			const page = await store.readLogPage(executionId, { stream, limit: 1000 });
+			expect(page).toEqual(await store.readLogPage(oneByOne, { stream, limit: 1000 }));
+			expect(page.lines.map((l) => l.n)).toEqual(mixed.filter((l) => l.stream === stream).map((l) => l.n));
+		}
+		const outline = await store.readLogOutline(executionId);
+		expect([outline.groups.length, outline.annotations.length, outline.progress.length]).toEqual([6, 9, 5]);
+		// appended again (a resent batch), nothing changes
+		await store.appendLogLines(executionId, mixed.slice(100, 200));
+		expect(await store.readLogOutline(executionId)).toEqual(outline);
+	});
 });
