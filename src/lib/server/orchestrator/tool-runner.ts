@@ -63,8 +63,6 @@ export interface ToolHandle {
 }
 
 export const DEFAULT_DRAIN_MS = 2_000;
-/** bytes of a tool's output handled per event-loop turn (see ToolRun#pump) */
-export const SLICE_BYTES = 16 * 1024;
 /** Node fires a timer set beyond 2^31 − 1 ms after 1 ms instead; a longer timeout waits this long */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -101,8 +99,6 @@ class ToolRun implements ToolHandle {
 	/** SIGKILL for the group after the grace period; outlives the result (see #terminate) */
 	#escalation: NodeJS.Timeout | null = null;
 	#splitters: Record<LogStream, LineSplitter>;
-	/** per stream, the chunk being handed on a slice per turn, and how far */
-	#held: Record<LogStream, { chunk: Buffer; at: number } | null> = { stdout: null, stderr: null };
 
 	constructor(spec: ToolSpec, options: Required<ToolRunnerOptions>) {
 		this.#options = options;
@@ -152,8 +148,8 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#child = child;
-		this.#pump(child.stdout!, 'stdout');
-		this.#pump(child.stderr!, 'stderr');
+		this.#pump(child.stdout!, this.#splitters.stdout);
+		this.#pump(child.stderr!, this.#splitters.stderr);
 		child.on('error', (err) => {
 			// after a successful start, 'error' only reports a failed kill; the exit still settles
 			if (child.pid !== undefined) return;
@@ -184,46 +180,22 @@ class ToolRun implements ToolHandle {
 	}
 
 	/**
-	 * Hands a pipe's chunks to its splitter, at most {@link SLICE_BYTES} per event-loop turn. Left
-	 * flowing, libuv reads a flooding pipe many times per turn, and a tool printing as fast as it
-	 * can would starve every other request; paused between slices, the tool waits on a full pipe
-	 * instead, as it would on a slow terminal. A whole 64 KiB read is a thousand short lines, each
-	 * masked, streamed and stored before the turn ends, so it goes a slice per turn: a health check
-	 * or a page waits for one slice, not one read. The same holds while the consumer is behind
-	 * ({@link ToolRunnerOptions.pressure}): a tool printing faster than its lines can be stored
-	 * waits, instead of its output piling up in memory.
+	 * Hands a pipe's chunks to its splitter, one chunk per event-loop turn. Left flowing, libuv
+	 * reads a flooding pipe many times per turn, and a tool printing as fast as it can would
+	 * starve every other request; paused between chunks, the tool waits on a full pipe instead,
+	 * as it would on a slow terminal. The same holds while the consumer is behind ({@link
+	 * ToolRunnerOptions.pressure}): a tool printing faster than its lines can be stored waits,
+	 * instead of its output piling up in memory.
 	 */
-	#pump(stream: NodeJS.ReadableStream, name: LogStream): void {
+	#pump(stream: NodeJS.ReadableStream, splitter: LineSplitter): void {
 		stream.on('data', (chunk: Buffer) => {
+			splitter.write(chunk);
 			stream.pause();
-			this.#held[name] = { chunk, at: 0 };
-			this.#feed(stream, name);
+			const resume = () => setImmediate(() => stream.resume());
+			const pressure = this.#options.pressure();
+			if (pressure) void pressure.then(resume, resume);
+			else resume();
 		});
-	}
-
-	/** hands on the next slice of the chunk in hand; the rest (then the next read) waits for a later turn */
-	#feed(stream: NodeJS.ReadableStream, name: LogStream): void {
-		const held = this.#held[name];
-		if (!held) return;
-		const { chunk, at } = held;
-		const to = Math.min(chunk.length, at + SLICE_BYTES);
-		held.at = to;
-		if (to === chunk.length) this.#held[name] = null;
-		this.#splitters[name].write(at === 0 && to === chunk.length ? chunk : chunk.subarray(at, to));
-		const next = to < chunk.length ? () => this.#feed(stream, name) : () => void stream.resume();
-		const go = () => setImmediate(next);
-		const pressure = this.#options.pressure();
-		if (pressure) void pressure.then(go, go);
-		else go();
-	}
-
-	/** what was read but not yet handed on (the process is over): handed on now, whole */
-	#feedHeld(): void {
-		for (const name of ['stdout', 'stderr'] as const) {
-			const held = this.#held[name];
-			this.#held[name] = null;
-			if (held) this.#splitters[name].write(held.chunk.subarray(held.at));
-		}
 	}
 
 	#terminate(): void {
@@ -279,7 +251,6 @@ class ToolRun implements ToolHandle {
 
 	#settle(): void {
 		if (this.#settled) return;
-		this.#feedHeld();
 		this.#splitters.stdout.end();
 		this.#splitters.stderr.end();
 		this.#settled = true;
