@@ -16,7 +16,7 @@ import { readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
-import { LINES_PER_INSERT, prepareStatements, type Params, type Statements } from './statements';
+import { prepareStatements, type Params, type Statements } from './statements';
 import type {
 	AuthSession,
 	ExecutionPatch,
@@ -125,19 +125,20 @@ class SqliteStore implements Store {
 				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
 				stderr: stmt.streamCount.get(executionId, 'stderr') ?? 0
 			};
-			// lines that all come after the last one stored (every append but a repeated one) cannot
-			// collide: they go in LINES_PER_INSERT rows per statement
-			const fresh = ascendingAfter(lines, stmt.lastLine.get(executionId) ?? 0);
-			const rows = fresh ? new InsertRows(stmt, executionId) : null;
 			let prev: ProgressLineInfo | undefined;
 			for (const line of lines) {
 				const rank = ranks[line.stream] + 1;
-				const partial = line.partial ? 1 : 0;
-				if (rows) rows.add(line.n, line.stream, line.ts, line.text, rank, partial);
 				// a line already stored (a repeated append) keeps its rank and adds none
-				else if (
-					stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text, rank, partial).changes ===
-					0
+				if (
+					stmt.insertLine.run(
+						executionId,
+						line.n,
+						line.stream,
+						line.ts,
+						line.text,
+						rank,
+						line.partial ? 1 : 0
+					).changes === 0
 				)
 					continue;
 				ranks[line.stream] = rank;
@@ -151,7 +152,6 @@ class SqliteStore implements Store {
 				if (step.start) stmt.openProgress.run(executionId, line.n);
 				prev = info;
 			}
-			rows?.finish();
 			stmt.syncLineCount.run({ id: executionId });
 		});
 		this.#createTaskOnce = db.transaction((key: string, input: NewTask): TaskOnce => {
@@ -453,58 +453,5 @@ class SqliteStore implements Store {
 			// ignored on purpose, see above
 		}
 		this.#db.close();
-	}
-}
-
-/** whether `lines` are numbered in strictly ascending order, all after `last` */
-function ascendingAfter(lines: readonly LogLine[], last: number): boolean {
-	let before = last;
-	for (const line of lines) {
-		if (line.n <= before) return false;
-		before = line.n;
-	}
-	return true;
-}
-
-/**
- * New log rows of one execution, written LINES_PER_INSERT to a statement: one statement per row
- * was most of what storing a line cost.
- */
-class InsertRows {
-	#stmt: Statements;
-	#executionId: string;
-	#params: (string | number)[] = [];
-	#rows = 0;
-
-	constructor(stmt: Statements, executionId: string) {
-		this.#stmt = stmt;
-		this.#executionId = executionId;
-	}
-
-	add(n: number, stream: string, ts: string, text: string, sn: number, partial: number): void {
-		this.#params.push(this.#executionId, n, stream, ts, text, sn, partial);
-		if (++this.#rows === LINES_PER_INSERT) {
-			this.#stmt.insertLines.run(this.#params);
-			this.#params.length = 0;
-			this.#rows = 0;
-		}
-	}
-
-	/** writes the rows short of a whole statement, one each */
-	finish(): void {
-		const params = this.#params;
-		for (let at = 0; at < params.length; at += 7) {
-			this.#stmt.insertLine.run(
-				params[at] as string,
-				params[at + 1] as number,
-				params[at + 2] as string,
-				params[at + 3] as string,
-				params[at + 4] as string,
-				params[at + 5] as number,
-				params[at + 6] as number
-			);
-		}
-		params.length = 0;
-		this.#rows = 0;
 	}
 }

@@ -9,9 +9,6 @@ import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
 import type { LogMarkRow } from './log-marks';
 import type { AuthSession } from './types';
 
-/** rows per statement when new log lines are written (`insertLines`) */
-export const LINES_PER_INSERT = 64;
-
 export type Params = Record<string, string | number | null>;
 
 export function prepareStatements(db: Database.Database) {
@@ -67,10 +64,6 @@ export function prepareStatements(db: Database.Database) {
 
 		insertLine: db.prepare<[string, number, string, string, string, number, number]>(
 			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
-		),
-		// new lines only (numbered after the last one stored), so no row can collide
-		insertLines: db.prepare<[(string | number)[]]>(
-			`INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES ${Array(LINES_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`
 		),
 		// MIN/MAX over an index prefix are one seek each
 		streamCount: db
