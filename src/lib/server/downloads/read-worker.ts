@@ -1,0 +1,88 @@
+/**
+ * @module downloads/read-worker
+ * A worker thread of the read pool: its own read-only connection to the SQLite file (WAL lets
+ * readers run beside the writer), reading and formatting downloads one chunk per request, so
+ * the event loop only passes bytes on. Every page is its own short read, as in the store, so
+ * no read transaction is held while a client is slow.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
+import { LOG_COLUMNS, toLogLine, type LogRow } from '../store/rows';
+import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-messages';
+
+const { file, busyTimeoutMs } = workerData as ReadWorkerData;
+const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+const readLines = db.prepare<[string, number, number], LogRow>(
+	`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?`
+);
+
+const source: LogLineSource = {
+	async *iterateLogLines(executionId, query = {}) {
+		const chunk = query.chunk ?? 1000;
+		let last = query.after ?? 0;
+		for (;;) {
+			const lines = readLines.all(executionId, last, chunk).map(toLogLine);
+			if (lines.length === 0) return;
+			last = lines[lines.length - 1].n;
+			yield lines;
+			if (lines.length < chunk) return;
+		}
+	}
+};
+
+const encoder = new TextEncoder();
+const downloads = new Map<number, AsyncGenerator<string, void, undefined>>();
+
+function chunksOf(request: ReadRequest): AsyncGenerator<string, void, undefined> {
+	return request.kind === 'log'
+		? logChunks(source, request.executionId, request)
+		: segmentChunks(source, request.segments, request);
+}
+
+/**
+ * A chunk is copied to the event loop's thread, not transferred: a copy counts as that
+ * thread's memory, so its garbage collector frees sent chunks in time; a transferred buffer
+ * does not count there, and an event loop with little else to do let them pile up.
+ */
+function reply(message: FromWorker): void {
+	parentPort!.postMessage(message);
+}
+
+async function next(id: number): Promise<void> {
+	const chunks = downloads.get(id);
+	if (!chunks) {
+		reply({ id, error: 'download not open' });
+		return;
+	}
+	try {
+		const { value, done } = await chunks.next();
+		if (done) {
+			downloads.delete(id);
+			reply({ id, done: true });
+		} else {
+			reply({ id, chunk: encoder.encode(value) });
+		}
+	} catch (err) {
+		downloads.delete(id);
+		reply({ id, error: err instanceof Error ? err.message : String(err) });
+	}
+}
+
+parentPort!.on('message', (message: ToWorker) => {
+	switch (message.op) {
+		case 'open':
+			downloads.set(message.id, chunksOf(message.request));
+			void next(message.id);
+			break;
+		case 'next':
+			void next(message.id);
+			break;
+		case 'close': {
+			const chunks = downloads.get(message.id);
+			downloads.delete(message.id);
+			void chunks?.return(undefined);
+			break;
+		}
+	}
+});
