@@ -94,7 +94,8 @@ async function downloadsWhileAppending(suite: Suite, onLoop = false) {
 	});
 	const filled = pick(size, 20_000, 60_000, 300_000);
 	await server.publish({ count: filled, burst: 500, rate: 0, textBytes: 60, task: 0 });
-	await suite.connect(server, 'download-watchers', quick ? 10 : WATCHERS, {
+	const group = onLoop ? 'download-watchers-loop' : 'download-watchers';
+	await suite.connect(server, group, quick ? 10 : WATCHERS, {
 		subscribe: [{ type: 'subscribe', filter: { task_ids: [server.taskIds[1]] } }]
 	});
 	const measure = async (parallel: number) => {
@@ -115,7 +116,7 @@ async function downloadsWhileAppending(suite: Suite, onLoop = false) {
 		await server.loop();
 		const watched = WATCHED_RATE * seconds;
 		const result = await round(server, suite.loadgen, {
-			group: 'download-watchers',
+			group,
 			counts: [watched],
 			// task 1's lines come between task 0's appends
 			contiguous: [false],

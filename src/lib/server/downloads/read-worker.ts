@@ -32,7 +32,17 @@ const source: LogLineSource = {
 };
 
 const encoder = new TextEncoder();
-const downloads = new Map<number, AsyncGenerator<string, void, undefined>>();
+
+/**
+ * A download open in this thread: its chunks, and the next one, read while the event loop
+ * passes the last one on (one chunk ahead, no more: a client that stops reading stops the reads).
+ */
+interface Download {
+	chunks: AsyncGenerator<string, void, undefined>;
+	ahead: Promise<FromWorker>;
+}
+
+const downloads = new Map<number, Download>();
 
 function chunksOf(request: ReadRequest): AsyncGenerator<string, void, undefined> {
 	return request.kind === 'log'
@@ -40,48 +50,46 @@ function chunksOf(request: ReadRequest): AsyncGenerator<string, void, undefined>
 		: segmentChunks(source, request.segments, request);
 }
 
+function read(id: number, chunks: AsyncGenerator<string, void, undefined>): Promise<FromWorker> {
+	return chunks.next().then(
+		({ value, done }): FromWorker => (done ? { id, done: true } : { id, chunk: encoder.encode(value) }),
+		(err: unknown): FromWorker => ({ id, error: err instanceof Error ? err.message : String(err) })
+	);
+}
+
 /**
  * A chunk is copied to the event loop's thread, not transferred: a copy counts as that
  * thread's memory, so its garbage collector frees sent chunks in time; a transferred buffer
  * does not count there, and an event loop with little else to do let them pile up.
  */
-function reply(message: FromWorker): void {
-	parentPort!.postMessage(message);
-}
-
-async function next(id: number): Promise<void> {
-	const chunks = downloads.get(id);
-	if (!chunks) {
-		reply({ id, error: 'download not open' });
+async function answer(id: number): Promise<void> {
+	const download = downloads.get(id);
+	if (!download) {
+		parentPort!.postMessage({ id, error: 'download not open' } satisfies FromWorker);
 		return;
 	}
-	try {
-		const { value, done } = await chunks.next();
-		if (done) {
-			downloads.delete(id);
-			reply({ id, done: true });
-		} else {
-			reply({ id, chunk: encoder.encode(value) });
-		}
-	} catch (err) {
-		downloads.delete(id);
-		reply({ id, error: err instanceof Error ? err.message : String(err) });
-	}
+	const message = await download.ahead;
+	if (downloads.get(id) !== download) return;
+	parentPort!.postMessage(message);
+	if ('chunk' in message) download.ahead = read(id, download.chunks);
+	else downloads.delete(id);
 }
 
 parentPort!.on('message', (message: ToWorker) => {
 	switch (message.op) {
-		case 'open':
-			downloads.set(message.id, chunksOf(message.request));
-			void next(message.id);
+		case 'open': {
+			const chunks = chunksOf(message.request);
+			downloads.set(message.id, { chunks, ahead: read(message.id, chunks) });
+			void answer(message.id);
 			break;
+		}
 		case 'next':
-			void next(message.id);
+			void answer(message.id);
 			break;
 		case 'close': {
-			const chunks = downloads.get(message.id);
+			const download = downloads.get(message.id);
 			downloads.delete(message.id);
-			void chunks?.return(undefined);
+			void download?.chunks.return(undefined);
 			break;
 		}
 	}
