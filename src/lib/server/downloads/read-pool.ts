@@ -22,7 +22,7 @@ import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-m
 /** two threads: enough to keep downloads off a 2-core machine's event loop without taking both cores */
 export const DEFAULT_READ_WORKERS = 2;
 export const DEFAULT_READ_BUSY_TIMEOUT_MS = 5_000;
-const READ_WORKER_YOUNG_MB = 4;
+const READ_WORKER_YOUNG_MB = 16;
 
 export interface ReadPoolOptions {
 	/** the SQLite database file */
@@ -63,7 +63,7 @@ class ReadThread {
 		this.worker = new Worker(url, {
 			workerData: data,
 			name: 'aco-log-reader',
-			// its garbage dies young (a page of rows, then its text): a small nursery keeps it small
+			// its garbage dies young (a page of rows, then its text): a bounded nursery bounds its memory
 			resourceLimits: { maxYoungGenerationSizeMb: READ_WORKER_YOUNG_MB }
 		});
 		// a thread waiting for work does not keep the process alive; one reading a download does
