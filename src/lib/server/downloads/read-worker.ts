@@ -5,8 +5,6 @@
  * the event loop only passes bytes on. Every page is its own short read, as in the store, so
  * no read transaction is held while a client is slow.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
@@ -14,26 +12,6 @@ import { LOG_COLUMNS, toLogLine, type LogRow } from '../store/rows';
 import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-messages';
 
 const { file, busyTimeoutMs } = workerData as ReadWorkerData;
-
-/**
- * Downloads give way to the event loop: on a core both want, the loop runs first and a
- * download takes what is left (a tenth or so). Linux sets a priority per thread, and this
- * thread's id is in /proc/thread-self; elsewhere the thread keeps the process's priority.
- */
-const NICER_BY = 10;
-
-function yieldToEventLoop(): void {
-	try {
-		const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-		if (!Number.isInteger(tid) || tid <= 0) return;
-		const { PRIORITY_LOW } = os.constants.priority;
-		os.setPriority(tid, Math.min(PRIORITY_LOW, os.getPriority(tid) + NICER_BY));
-	} catch {
-		// not Linux, or not allowed: the thread runs at the process's priority
-	}
-}
-
-yieldToEventLoop();
 const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
 const readLines = db.prepare<[string, number, number], LogRow>(
 	`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?`
