@@ -1,7 +1,9 @@
 /**
  * @module http/log-stream
- * Streams an execution's log out of the store chunk by chunk, so a download of any size holds
- * one chunk in memory and a slow reader slows the reads (pull-based ReadableStream).
+ * A log download as text chunks, read page by page from a {@link LogLineSource} (the store, or
+ * a read pool thread's read-only connection: both run these same generators, so both give the
+ * same bytes), and as a pull-based ReadableStream, so a download of any size holds a chunk in
+ * memory and a slow reader slows the reads.
  */
 import type { LogLine } from '../../protocol/models';
 import { stripAnsi } from '../../log/ansi';
