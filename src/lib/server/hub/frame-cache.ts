@@ -190,6 +190,15 @@ export function frameCounts(
 	return { frames, batches };
 }
 
+/** Where each frame `run()` makes of `entries` ends (the index after its last entry). */
+export function frameEnds(entries: readonly HistoryEntry[], batchMax: number): number[] {
+	const n = entries.length;
+	const consecutive = entries[n - 1]!.seq - entries[0]!.seq === n - 1;
+	const ends: number[] = [];
+	for (let i = 0; i < n; i = ends[ends.length - 1]!) ends.push(cut(entries, i, batchMax, consecutive));
+	return ends;
+}
+
 function sizeOf(cached: Cached): number {
 	return (cached.single?.length ?? 0) + (cached.batch?.length ?? 0) + (cached.run?.length ?? 0);
 }
