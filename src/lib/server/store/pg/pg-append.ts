@@ -21,8 +21,12 @@ import { logMarkOf, type LogMarkRow } from '../log-marks';
 import type { LogBatchSize } from '../types';
 import { encodeText } from './pg-rows';
 
-/** from this many new lines an append uses COPY (below it, COPY's extra round trip costs more than it saves) */
-export const COPY_FROM_LINES = 64;
+/**
+ * From this many new lines an append uses COPY: below it, COPY's extra round trip (it waits for
+ * the server's go-ahead before sending data) costs about what it saves, and a small append (an
+ * ingest request of a few lines) keeps to one statement.
+ */
+export const COPY_FROM_LINES = 256;
 
 /**
  * What one append should take when a backlog waits (Store.logBatch): the cost per line falls
