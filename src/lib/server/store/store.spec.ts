@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { MIGRATIONS } from './migrations';
 import { openSqliteStore } from './sqlite-store';
+import { createStandaloneTask, createTestExecution } from './test-records';
 import type { NewTask, Store } from './types';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import pg from 'pg';
@@ -333,16 +334,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		}
 
 		async function newExecution(): Promise<string> {
-			const task = await store.createTask(newTask());
-			const execution = await store.createExecution({
-				task_id: task.id,
-				step: 0,
-				name: 's',
-				command: 'c',
-				args: [],
-				cwd: null
-			});
-			return execution.id;
+			return (await createTestExecution(store, (await createStandaloneTask(store)).id)).id;
 		}
 
 		/** what a reader can see of a log: every line, each stream by rank, the outline */
