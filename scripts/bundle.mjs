@@ -53,7 +53,12 @@ export async function bundle({ quiet = false } = {}) {
 	fs.rmSync(OUT_DIR, { recursive: true, force: true });
 	const result = await esbuild.build({
 		absWorkingDir: ROOT,
-		entryPoints: { cli: 'src/cli/main.ts', server: 'server.ts' },
+		entryPoints: {
+			cli: 'src/cli/main.ts',
+			server: 'server.ts',
+			// the log read pool's worker thread: read-pool.ts finds it beside its own chunk
+			'read-worker': 'src/lib/server/downloads/read-worker.ts'
+		},
 		outdir: OUT_DIR,
 		bundle: true,
 		splitting: true,

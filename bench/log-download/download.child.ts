@@ -1,22 +1,27 @@
 /**
  * @module bench/log-download/download.child
  * One log download, measured in a fresh process so its memory figures start from a clean heap:
- * either through `logStream` (aco) or by reading every page with `readLogLines` into one
- * string first (baseline). Memory is sampled after every chunk or page; the growth reported is
+ * through `logStream` on this thread (aco before the read pool), through the read pool's
+ * worker threads (`pool`, as the server reads SQLite downloads), or by reading every page with
+ * `readLogLines` into one string first (baseline). Memory is sampled after every chunk or page; the growth reported is
  * the peak minus what the process held, after a full collection, just before the download.
  * In `live` runs every tenth sample (and the last) follows a full collection, so the peak is
  * what the download really holds rather than garbage V8 has not collected yet; those runs are
  * not timed.
  *
- * argv: <data dir> <execution id> <'stream' | 'whole'> <'observed' | 'live'>
+ * argv: <data dir> <execution id> <'stream' | 'pool' | 'whole'> <'observed' | 'live'>
  */
+import path from 'node:path';
+import { createReadPool } from '../../src/lib/server/downloads/read-pool';
+import type { LogReader } from '../../src/lib/server/downloads/log-reader';
 import { formatLines, logStream } from '../../src/lib/server/http/log-stream';
+import { createLogger } from '../../src/lib/server/logger';
 import { MAX_READ_LIMIT, openSqliteStore } from '../../src/lib/server/store/sqlite-store';
 import type { Store } from '../../src/lib/server/store/types';
 import { runInChild } from '../lib/child';
 import { collectGarbage, MB } from '../lib/stats';
 
-export type DownloadMode = 'stream' | 'whole';
+export type DownloadMode = 'stream' | 'pool' | 'whole';
 export type Sampling = 'observed' | 'live';
 
 export interface DownloadResult {
@@ -71,8 +76,8 @@ class PeakMemory {
 }
 
 /** aco: pull chunks from the ReadableStream into a sink that only counts them */
-async function streamed(store: Store, executionId: string, memory: PeakMemory): Promise<number> {
-	const reader = logStream(store, executionId, { format: 'text' }).getReader();
+async function streamed(stream: ReadableStream<Uint8Array>, memory: PeakMemory): Promise<number> {
+	const reader = stream.getReader();
 	let bytes = 0;
 	for (;;) {
 		const { value, done } = await reader.read();
@@ -100,13 +105,26 @@ async function whole(store: Store, executionId: string, memory: PeakMemory): Pro
 
 runInChild(async (): Promise<DownloadResult> => {
 	const [dir, executionId, mode, sampling] = process.argv.slice(2);
-	if (mode !== 'stream' && mode !== 'whole') throw new Error(`unknown download mode ${mode}`);
+	if (mode !== 'stream' && mode !== 'pool' && mode !== 'whole')
+		throw new Error(`unknown download mode ${mode}`);
 	if (sampling !== 'observed' && sampling !== 'live') throw new Error(`unknown sampling ${sampling}`);
 	const store = openSqliteStore(dir);
+	let pool: LogReader | null = null;
 	try {
+		if (mode === 'pool') {
+			pool = createReadPool({ file: path.join(dir, 'aco.db'), workers: 1, logger: createLogger('silent') });
+			// its thread started (and, from the sources, compiled) before the clock starts, as in a running server
+			await new Response(pool.log(executionId, { format: 'text', after: 0, upTo: 1 })).arrayBuffer();
+		}
 		const memory = new PeakMemory(sampling === 'live');
 		const started = performance.now();
-		const bytes = await (mode === 'stream' ? streamed : whole)(store, executionId, memory);
+		const bytes =
+			mode === 'whole'
+				? await whole(store, executionId, memory)
+				: await streamed(
+						pool?.log(executionId, { format: 'text' }) ?? logStream(store, executionId, { format: 'text' }),
+						memory
+					);
 		const seconds = (performance.now() - started) / 1000;
 		return {
 			ok: 'result',
@@ -117,6 +135,7 @@ runInChild(async (): Promise<DownloadResult> => {
 			exactGc: memory.exactGc
 		};
 	} finally {
+		await pool?.close();
 		await store.close();
 	}
 });

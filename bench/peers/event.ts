@@ -11,6 +11,13 @@ import { nowUs } from '../lib/stats';
 export const EVENT_MARKER = Buffer.from('"type":"tool.output","seq":');
 export const STAMP_MARKER = Buffer.from('"output":"@');
 const STAMP_DIGITS = 16;
+/**
+ * Bytes from one event's marker to the next one's at the least: the shortest envelope any system
+ * sends (a line of only its stamp) is longer. The load generator looks for the next marker this
+ * far on, so it scans a fraction of each event; were an event ever shorter, its marker would be
+ * passed over and the client would count a lost event (a seq gap), never a false success.
+ */
+export const MIN_EVENT_BYTES = 200;
 
 export const PEER_TASK_ID = 'task_peer000000000000000';
 export const PEER_EXECUTION_ID = 'exec_peer000000000000000';
@@ -35,6 +42,11 @@ export interface PeerEnvelope {
 		is_stderr: boolean;
 		timestamp: string;
 	};
+}
+
+/** The bytes of the shortest envelope, which MIN_EVENT_BYTES must not exceed. */
+export function shortestEnvelopeBytes(): number {
+	return Buffer.byteLength(JSON.stringify(peerEnvelope(1, lineText(1, 0, 0))));
 }
 
 /** The envelope as aco's hub builds it for the same line (key order included). */

@@ -28,6 +28,8 @@ export interface PublishCommand {
 	spread?: boolean;
 	/** the reply's kind (a publish running beside another one answers under its own name) */
 	replyAs?: string;
+	/** ws-frames: keep the lines in a backlog for the next client that connects (see SystemServer.keep) */
+	backlog?: boolean;
 }
 
 let system: SystemServer | null = null;
@@ -42,6 +44,11 @@ function current(): SystemServer {
 async function publish(command: PublishCommand): Promise<{ startUs: number; endUs: number }> {
 	const target = current();
 	const startUs = nowUs();
+	if (command.backlog) {
+		if (!target.keep) throw new Error(`${target.name} keeps no backlog`);
+		for (let sent = 0; sent < command.count; sent++) target.keep(lineText(++line, command.textBytes));
+		return { startUs, endUs: nowUs() };
+	}
 	if (command.rate <= 0) {
 		for (let sent = 0; sent < command.count;) {
 			const end = Math.min(command.count, sent + command.burst);

@@ -52,6 +52,12 @@ export interface SystemServer {
 	executionIds?: string[];
 	/** hands one line to the system, which numbers it (seq), serialises it and fans it out; aco: as a line of task `task` */
 	publish(text: string, task: number): void;
+	/**
+	 * ws-frames: numbers a line and keeps its frame in a backlog, sent to nobody now and written
+	 * whole (batches of BACKLOG_BATCH events, pre-built) to the next client that connects: the
+	 * baseline of a replay
+	 */
+	keep?(text: string): void;
 	/** aco: how many lines the store holds for the bench's execution */
 	storedLines?(): Promise<number>;
 	close(): Promise<void>;
@@ -231,13 +237,35 @@ function textFrame(payload: Buffer): Buffer {
 	return frame;
 }
 
+/** Events per `batch` frame of a ws-frames backlog (aco's default ACO_BATCH_MAX_EVENTS). */
+const BACKLOG_BATCH = 10;
+/** Frames per buffer of the backlog (about 200 KB), written one after the other. */
+const BACKLOG_CHUNK_FRAMES = 64;
+
 async function startFrames(options: SystemOptions): Promise<SystemServer> {
 	const server = http.createServer();
 	const wss = new WebSocketServer({ server, perMessageDeflate: false });
 	const sockets = new Set<{ write(chunk: Buffer): boolean }>();
+	// the backlog: chunks of whole batch frames, the frames of the chunk being filled, the events of
+	// the batch still open
+	const backlog: Buffer[] = [];
+	let frames: Buffer[] = [];
+	let open: string[] = [];
+	const closeBatch = () => {
+		if (open.length) frames.push(textFrame(Buffer.from(`{"type":"batch","events":[${open.join(',')}]}`)));
+		open = [];
+		if (frames.length >= BACKLOG_CHUNK_FRAMES) closeChunk();
+	};
+	const closeChunk = () => {
+		if (frames.length) backlog.push(Buffer.concat(frames));
+		frames = [];
+	};
 	wss.on('connection', (ws) => {
 		ws.send(SUBSCRIBED);
 		const raw = (ws as unknown as { _socket: { write(chunk: Buffer): boolean } })._socket;
+		closeBatch();
+		closeChunk();
+		for (const chunk of backlog.splice(0)) raw.write(chunk);
 		sockets.add(raw);
 		ws.on('error', () => sockets.delete(raw));
 		ws.on('close', () => sockets.delete(raw));
@@ -257,6 +285,10 @@ async function startFrames(options: SystemOptions): Promise<SystemServer> {
 		publish(text) {
 			if (pending.length === 0) process.nextTick(flush);
 			pending.push(textFrame(Buffer.from(JSON.stringify(peerEnvelope(++seq, text)))));
+		},
+		keep(text) {
+			open.push(JSON.stringify(peerEnvelope(++seq, text)));
+			if (open.length === BACKLOG_BATCH) closeBatch();
 		},
 		async close() {
 			for (const ws of wss.clients) ws.terminate();

@@ -2,12 +2,14 @@
  * @module bench/peers/scenarios/churn
  * Scenario 8, churn: CYCLES connect → subscribe (until the server confirms) → disconnect cycles,
  * CONCURRENCY at a time, ten times over; handshake rate against plain `ws`, and the server's
- * heap and open file descriptors back where they were once the clients are gone.
+ * heap and open file descriptors back where they were once the clients are gone. The systems'
+ * rounds interleave (each round starts with another system), so a change in the machine's load
+ * falls on all of them alike.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { protocolOf } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, pick, record, type Scenario } from '../suite';
+import { medians, pick, record, rotate, type Scenario } from '../suite';
 import type { SystemName } from '../systems';
 
 const CYCLES = 5_000;
@@ -33,19 +35,25 @@ export const churn: Scenario = {
 			...peers.filter((p) => p === 'ws-cork' || p === 'socketio' || p === 'uws')
 		];
 		const rounds: Record<string, Record<string, number[]>> = {};
+		// every system runs at once (idle but for its turn), so rounds interleave and each system's
+		// rounds see the same load as its neighbours'
+		const started = [];
 		for (const system of systems) {
 			const server = await suite.server(system, { maxConnections: CONCURRENCY * 4 });
-			// one short warm-up, then the baseline
+			// one short warm-up
 			await suite.loadgen.churn({
 				url: server.url,
 				protocol: protocolOf(system),
 				cycles: 200,
 				concurrency: CONCURRENCY
 			});
-			await sleep(300);
-			const heap0 = await server.gc();
-			const fds0 = await server.fds();
-			for (let r = 0; r < repeats; r++) {
+			started.push({ system, server });
+		}
+		await sleep(300);
+		const baselines = [];
+		for (const { server } of started) baselines.push({ heap: await server.gc(), fds: await server.fds() });
+		for (let r = 0; r < repeats; r++) {
+			for (const { system, server } of rotate(started, r)) {
 				const result = await suite.loadgen.churn({
 					url: server.url,
 					protocol: protocolOf(system),
@@ -55,14 +63,19 @@ export const churn: Scenario = {
 				if (result.failures > 0) throw new Error(`${system}: ${result.failures} of ${cycles} cycles failed`);
 				record(rounds, system, { cyclesPerSecond: cycles / result.seconds }, METRICS);
 			}
-			// closes finish on the server's side shortly after the client's
-			await sleep(1_500);
+		}
+		// closes finish on the server's side shortly after the client's
+		await sleep(1_500);
+		for (const [i, { system, server }] of started.entries()) {
 			const heap1 = await server.gc();
 			const fds1 = await server.fds();
 			record(
 				rounds,
 				system,
-				{ heapGrowthMb: (heap1.heapUsed - heap0.heapUsed) / 1e6, fdGrowth: fds1 - fds0 },
+				{
+					heapGrowthMb: (heap1.heapUsed - baselines[i]!.heap.heapUsed) / 1e6,
+					fdGrowth: fds1 - baselines[i]!.fds
+				},
 				METRICS
 			);
 			await server.close();
@@ -82,7 +95,7 @@ export const churn: Scenario = {
 				bar('aco file descriptors left over', figures.aco!.fdGrowth!, '<=', 0)
 			],
 			notes: [
-				`${cycles.toLocaleString('en-US')} cycles × ${repeats}, ${CONCURRENCY} at a time: open, subscribe (aco: until "subscribed"; peers: until their greeting), close`
+				`${cycles.toLocaleString('en-US')} cycles × ${repeats}, ${CONCURRENCY} at a time, the systems' rounds interleaved: open, subscribe (aco: until "subscribed"; peers: until their greeting), close`
 			]
 		};
 	}

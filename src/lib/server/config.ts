@@ -18,6 +18,7 @@ import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from './auth/sess
 import { loadTokens, type TokenEntry } from './auth/tokens';
 import { parseOrigins } from './origin';
 import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
+import { DEFAULT_READ_WORKERS } from './downloads/read-pool';
 import { parseNameList } from './masking/secret-env';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
@@ -192,6 +193,8 @@ export interface AcoConfig {
 	diskReserveBytes: number;
 	/** how often a full data folder is checked for room again */
 	diskRetryMs: number;
+	/** SQLite: threads that read log downloads off the event loop; 0 reads them on it */
+	logReadWorkers: number;
 	/** the event bus and replay history shared by every node; null: in-process */
 	redis: RedisConfig | null;
 }
@@ -377,6 +380,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			cancelTimeoutMs: int(env, 'ACO_INGEST_CANCEL_TIMEOUT_MS', DEFAULT_INGEST_CANCEL_TIMEOUT_MS, 0)
 		},
 		diskReserveBytes: int(env, 'ACO_DISK_RESERVE_BYTES', DEFAULT_DISK_RESERVE_BYTES, 0),
-		diskRetryMs: int(env, 'ACO_DISK_RETRY_MS', DEFAULT_DISK_RETRY_MS, 10)
+		diskRetryMs: int(env, 'ACO_DISK_RETRY_MS', DEFAULT_DISK_RETRY_MS, 10),
+		logReadWorkers: int(env, 'ACO_LOG_READ_WORKERS', DEFAULT_READ_WORKERS, 0)
 	};
 }

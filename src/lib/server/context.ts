@@ -19,7 +19,7 @@ import { redisMetrics } from './bus/redis/metrics';
 import type { RedisBus } from './bus/redis/redis-bus';
 import type { EventBus } from './bus/types';
 import { openPgStore } from './store/pg/pg-store';
-import { openSqliteStore } from './store/sqlite-store';
+import { DEFAULT_FILENAME as SQLITE_FILENAME, openSqliteStore } from './store/sqlite-store';
 import type { Store } from './store/types';
 import { createOrchestrator } from './orchestrator/orchestrator';
 import { toolEnvironment } from './orchestrator/tool-env';
@@ -30,6 +30,8 @@ import { importLegacyKeys } from './ingest/legacy-keys';
 import { createProducerHandler } from './ingest/producer';
 import { IngestService } from './ingest/service';
 import { LogSearcher } from './store/log-search';
+import { storeLogReader, type LogReader } from './downloads/log-reader';
+import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 
 export interface AcoContext {
@@ -42,6 +44,8 @@ export interface AcoContext {
 	orchestrator: Orchestrator;
 	/** stand-alone tasks reported by producers (REST and the hub's producer role) */
 	ingest: IngestService;
+	/** reads and formats log downloads (off the event loop on SQLite) */
+	logReader: LogReader;
 	/** whole-log search, one per node so its cache serves every request */
 	searcher: LogSearcher;
 	/** who may do what: tokens, sessions, allowed hosts and origins */
@@ -125,6 +129,15 @@ export async function createContext(
 		logger.warn({ err }, 'could not move the old idempotency key file into the store');
 	}
 	const searcher = new LogSearcher(store);
+	// PostgreSQL's reads are async already; SQLite's would hold the event loop page by page
+	const logReader =
+		config.database.url || config.logReadWorkers === 0
+			? storeLogReader(store)
+			: createReadPool({
+					file: path.resolve(config.dataDir, SQLITE_FILENAME),
+					workers: config.logReadWorkers,
+					logger: logger.child({ component: 'log-reader' })
+				});
 	const auth = createAuth({
 		config: config.access,
 		bindHost: config.host,
@@ -163,6 +176,7 @@ export async function createContext(
 		redis,
 		orchestrator,
 		ingest,
+		logReader,
 		searcher,
 		auth,
 		hub,
@@ -176,6 +190,7 @@ export async function createContext(
 				system.close();
 				await orchestrator.shutdown();
 				ingest.close();
+				await logReader.close();
 				await bus.close();
 				await store.close();
 				storage.close();

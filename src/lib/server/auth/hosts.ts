@@ -117,6 +117,9 @@ export class HostPolicy {
 	}
 
 	allowsHost(host: string | null | undefined): boolean {
+		// the header exactly as allowed (the usual case) needs no parse: an allowed host is in
+		// normal form already, and normalising it again gives itself
+		if (host && this.#hosts.has(host)) return true;
 		const normal = normalizeHost(host);
 		return normal !== null && this.#hosts.has(normal);
 	}

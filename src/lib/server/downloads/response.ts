@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { parseQuery } from '../http/query';
-import { logSegmentsStream, type LogSegment } from '../http/log-stream';
-import type { Store } from '../store/types';
+import type { LogSegment } from '../http/log-stream';
+import type { LogReader } from './log-reader';
 import { contentDisposition, downloadKind, downloadName } from './names';
 
 /** the query fields of every log download */
@@ -40,13 +40,13 @@ export function logDownloadResponse(stream: ReadableStream<Uint8Array>, download
 
 /** Every segment (step) of a task or run, one after the other ("Download all"). */
 export function combinedLogResponse(
-	store: Store,
+	reader: LogReader,
 	url: URL,
 	nameParts: (string | null | undefined)[],
 	segments: LogSegment[]
 ): Response {
 	const { format = 'text', ansi } = parseQuery(url, DOWNLOAD_QUERY);
-	const stream = logSegmentsStream(store, segments, { format, ansi: ansi ?? 'keep' });
+	const stream = reader.segments(segments, { format, ansi: ansi ?? 'keep' });
 	return logDownloadResponse(stream, {
 		format,
 		ansi,

@@ -1,11 +1,19 @@
 /**
  * @module http/log-stream
- * Streams an execution's log out of the store chunk by chunk, so a download of any size holds
- * one chunk in memory and a slow reader slows the reads (pull-based ReadableStream).
+ * A log download as text chunks, read page by page from a {@link LogLineSource} (the store, or
+ * a read pool thread's read-only connection: both run these same generators, so both give the
+ * same bytes), and as a pull-based ReadableStream, so a download of any size holds a chunk in
+ * memory and a slow reader slows the reads.
  */
 import type { LogLine } from '../../protocol/models';
 import { stripAnsi } from '../../log/ansi';
 import type { Store } from '../store/types';
+
+/** what a download reads: the store itself, or a read-only connection in a worker thread */
+export type LogLineSource = Pick<Store, 'iterateLogLines'>;
+
+/** lines a download reads at a time (and so about what one chunk of it holds) */
+export const DOWNLOAD_CHUNK_LINES = 2000;
 
 export type LogFormat = 'text' | 'ndjson';
 
@@ -35,42 +43,6 @@ export function formatLines(lines: LogLine[], options: FormatOptions | LogFormat
 	return out;
 }
 
-export function logStream(
-	store: Store,
-	executionId: string,
-	options: FormatOptions & { after?: number; upTo?: number }
-): ReadableStream<Uint8Array> {
-	const encoder = new TextEncoder();
-	const lines = store.iterateLogLines(executionId, { after: options.after ?? 0, chunk: 2000 });
-	const iterator = lines[Symbol.asyncIterator]();
-	// A running tool keeps appending: stop at the line count seen when the download began, so
-	// the file is a consistent prefix rather than a moving target.
-	const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
-	return new ReadableStream<Uint8Array>({
-		async pull(controller) {
-			try {
-				const { value, done } = await iterator.next();
-				if (done) {
-					controller.close();
-					return;
-				}
-				const lines =
-					value.length && value[value.length - 1].n > upTo ? value.filter((l) => l.n <= upTo) : value;
-				if (lines.length) controller.enqueue(encoder.encode(formatLines(lines, options)));
-				if (lines.length < value.length) {
-					await iterator.return?.();
-					controller.close();
-				}
-			} catch (err) {
-				controller.error(err);
-			}
-		},
-		async cancel() {
-			await iterator.return?.();
-		}
-	});
-}
-
 /** One execution's log inside a combined download ("Download all" of a task or a run). */
 export interface LogSegment {
 	executionId: string;
@@ -82,41 +54,69 @@ export interface LogSegment {
 	upTo: number;
 }
 
+/** which lines of one log: those after `after`, up to `upTo` (both line numbers) */
+export interface LogRange {
+	after?: number;
+	upTo?: number;
+}
+
+/**
+ * One execution's log as text chunks (a page of lines each). A running tool keeps appending:
+ * it stops at `upTo`, the line count seen when the download began, so the file is a consistent
+ * prefix rather than a moving target.
+ */
+export async function* logChunks(
+	source: LogLineSource,
+	executionId: string,
+	options: FormatOptions & LogRange
+): AsyncGenerator<string, void, undefined> {
+	const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
+	for await (const chunk of source.iterateLogLines(executionId, {
+		after: options.after ?? 0,
+		chunk: DOWNLOAD_CHUNK_LINES
+	})) {
+		const lines = chunk.length && chunk[chunk.length - 1].n > upTo ? chunk.filter((l) => l.n <= upTo) : chunk;
+		if (lines.length) yield formatLines(lines, options);
+		if (lines.length < chunk.length) return;
+	}
+}
+
 /**
  * Several logs one after the other, each after its header (text) or with its fields on every
  * line (NDJSON). A header always starts on a line of its own, also after a partial last line.
  */
-export function logSegmentsStream(
-	store: Store,
+export async function* segmentChunks(
+	source: LogLineSource,
 	segments: LogSegment[],
 	options: FormatOptions
-): ReadableStream<Uint8Array> {
-	const encoder = new TextEncoder();
-	async function* chunks(): AsyncGenerator<string> {
-		let atLineStart = true;
-		for (const segment of segments) {
-			if (options.format === 'text') {
-				yield (atLineStart ? '' : '\n') + segment.header + '\n';
-				atLineStart = true;
+): AsyncGenerator<string, void, undefined> {
+	let atLineStart = true;
+	for (const segment of segments) {
+		if (options.format === 'text') {
+			yield (atLineStart ? '' : '\n') + segment.header + '\n';
+			atLineStart = true;
+		}
+		for await (const chunk of source.iterateLogLines(segment.executionId, { chunk: DOWNLOAD_CHUNK_LINES })) {
+			const lines = chunk.filter((line) => line.n <= segment.upTo);
+			if (lines.length === 0) break;
+			if (options.format === 'ndjson') {
+				yield lines.map((line) => JSON.stringify({ ...segment.fields, ...line })).join('\n') + '\n';
+			} else {
+				yield formatLines(lines, options);
+				atLineStart = !lines[lines.length - 1].partial;
 			}
-			for await (const chunk of store.iterateLogLines(segment.executionId, { chunk: 2000 })) {
-				const lines = chunk.filter((line) => line.n <= segment.upTo);
-				if (lines.length === 0) break;
-				if (options.format === 'ndjson') {
-					yield lines.map((line) => JSON.stringify({ ...segment.fields, ...line })).join('\n') + '\n';
-				} else {
-					yield formatLines(lines, options);
-					atLineStart = !lines[lines.length - 1].partial;
-				}
-				if (lines.length < chunk.length) break;
-			}
+			if (lines.length < chunk.length) break;
 		}
 	}
-	const iterator = chunks();
+}
+
+/** A pull-based byte stream of `chunks`: one chunk is read per pull, so a slow reader slows the reads. */
+export function chunkStream(chunks: AsyncGenerator<string, void, undefined>): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
 	return new ReadableStream<Uint8Array>({
 		async pull(controller) {
 			try {
-				const { value, done } = await iterator.next();
+				const { value, done } = await chunks.next();
 				if (done) controller.close();
 				else controller.enqueue(encoder.encode(value));
 			} catch (err) {
@@ -124,7 +124,25 @@ export function logSegmentsStream(
 			}
 		},
 		async cancel() {
-			await iterator.return(undefined);
+			await chunks.return(undefined);
 		}
 	});
+}
+
+/** One execution's log read through the store on this thread (PostgreSQL's reads are async already). */
+export function logStream(
+	source: LogLineSource,
+	executionId: string,
+	options: FormatOptions & LogRange
+): ReadableStream<Uint8Array> {
+	return chunkStream(logChunks(source, executionId, options));
+}
+
+/** Several logs read through the store on this thread ("Download all" of a task or a run). */
+export function logSegmentsStream(
+	source: LogLineSource,
+	segments: LogSegment[],
+	options: FormatOptions
+): ReadableStream<Uint8Array> {
+	return chunkStream(segmentChunks(source, segments, options));
 }

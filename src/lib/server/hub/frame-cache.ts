@@ -9,7 +9,7 @@
  * stands alone). Frames hang on the entry that starts them; the newest are kept up to a byte
  * bound, older ones are rebuilt if a reader far behind needs them again.
  */
-import { constants, deflateRawSync } from 'node:zlib';
+import { deflateMessage } from './deflate';
 import { batchWireFrame, encodeBatch, wireFrame } from './frames';
 import type { HistoryEntry } from './stream';
 
@@ -36,8 +36,6 @@ interface Cached {
 	/** the same, compressed */
 	z?: Cached;
 }
-
-const TRAILER_BYTES = 4;
 
 export class FrameCache {
 	#maxBytes: number;
@@ -171,9 +169,7 @@ export class FrameCache {
 	#compressed(payload: Buffer): Buffer | null {
 		const c = this.#compression!;
 		if (payload.length < c.thresholdBytes) return null;
-		// a sync flush ends the data with an empty block whose 4-byte trailer the receiver adds back
-		const deflated = deflateRawSync(payload, { level: c.level, finishFlush: constants.Z_SYNC_FLUSH });
-		return wireFrame(deflated.subarray(0, deflated.length - TRAILER_BYTES), true);
+		return wireFrame(deflateMessage(payload, c.level), true);
 	}
 }
 
@@ -210,6 +206,15 @@ export function frameCounts(
 		i = end;
 	}
 	return { frames, batches };
+}
+
+/** Where each frame `run()` makes of `entries` ends (the index after its last entry). */
+export function frameEnds(entries: readonly HistoryEntry[], batchMax: number): number[] {
+	const n = entries.length;
+	const consecutive = entries[n - 1]!.seq - entries[0]!.seq === n - 1;
+	const ends: number[] = [];
+	for (let i = 0; i < n; i = ends[ends.length - 1]!) ends.push(cut(entries, i, batchMax, consecutive));
+	return ends;
 }
 
 function sizeOf(cached: Cached): number {

@@ -140,3 +140,45 @@ export function batchWireFrame(items: readonly { frame: Buffer }[]): Buffer {
 	writeBatch(out, writeHead(out, length, false), items);
 	return out;
 }
+
+/** The length of a `batch` payload of items[from, to). */
+function rangeBatchLength(items: readonly { frame: Buffer }[], from: number, to: number): number {
+	let size = BATCH_HEAD.length + BATCH_TAIL.length + (to - from) - 1;
+	for (let i = from; i < to; i++) size += items[i]!.frame.length;
+	return size;
+}
+
+/**
+ * Whole frames of `items` in one buffer, cut at `ends` (each the index after a frame's last
+ * item): an item alone as its own envelope, several as a `batch`. One allocation and one copy per
+ * event, for frames nobody else gets (a replay): no buffer per frame, no concatenation.
+ */
+export function framesWire(items: readonly { frame: Buffer }[], ends: readonly number[]): Buffer {
+	const lengths: number[] = [];
+	let total = 0;
+	let from = 0;
+	for (const end of ends) {
+		const length = end - from === 1 ? items[from]!.frame.length : rangeBatchLength(items, from, end);
+		lengths.push(length);
+		total += wireHeadLength(length) + length;
+		from = end;
+	}
+	const out = Buffer.allocUnsafe(total);
+	let at = 0;
+	from = 0;
+	for (let k = 0; k < ends.length; k++) {
+		const end = ends[k]!;
+		at += writeHead(out.subarray(at), lengths[k]!, false);
+		if (end - from === 1) at += items[from]!.frame.copy(out, at);
+		else {
+			at += BATCH_HEAD.copy(out, at);
+			for (let i = from; i < end; i++) {
+				if (i > from) out[at++] = COMMA;
+				at += items[i]!.frame.copy(out, at);
+			}
+			at += BATCH_TAIL.copy(out, at);
+		}
+		from = end;
+	}
+	return out;
+}

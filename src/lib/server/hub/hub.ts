@@ -151,6 +151,9 @@ export function createHub(deps: HubDeps): Hub {
 		logger: logger.child({ part: 'heartbeat' })
 	});
 	const watch = new AccessWatch<Session>({ access, logger: logger.child({ part: 'access' }) });
+	// one logger for every session: each of their lines names its client_id (a child logger per
+	// connection cost an object graph and a serialisation per handshake)
+	const sessionLogger = logger.child({ part: 'session' });
 	// `closeTimeout` exists in ws ≥ 8.18 but not yet in @types/ws; it bounds a close
 	// handshake the peer never answers (half-open TCP) so the socket does not linger 30 s.
 	const wsOptions: ServerOptions & { closeTimeout: number } = {
@@ -224,7 +227,7 @@ export function createHub(deps: HubDeps): Hub {
 			onDelivered,
 			frames,
 			deflate: ws.extensions.includes('permessage-deflate'),
-			logger: logger.child({ client_id: id }),
+			logger: sessionLogger,
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
 			onClose: (s, code, reason) => {
 				pool.remove(s);
@@ -342,9 +345,16 @@ export function createHub(deps: HubDeps): Hub {
 				return;
 			}
 			// A malformed handshake is answered by ws itself (400 and the reason), without a callback.
-			wss.handleUpgrade(req, socket, head, (ws) =>
-				onConnection(ws, req, socket as unknown as RawSocket, principal)
-			);
+			// ws answers 101 and calls back synchronously: corked, the 101 and the welcome leave in
+			// one write (one system call and one packet per handshake instead of two)
+			socket.cork();
+			try {
+				wss.handleUpgrade(req, socket, head, (ws) =>
+					onConnection(ws, req, socket as unknown as RawSocket, principal)
+				);
+			} finally {
+				socket.uncork();
+			}
 		} catch (err) {
 			counters.errors += 1;
 			logger.error({ err, url: req.url }, 'upgrade failed');

@@ -27,8 +27,8 @@ import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
 import { HistoryCursor } from './cursor';
 import type { SharedRun } from './channels';
-import { FrameCache, frameCounts } from './frame-cache';
-import { encodeControl, payloadsOf } from './frames';
+import { FrameCache, frameCounts, frameEnds } from './frame-cache';
+import { encodeControl, framesWire, payloadsOf } from './frames';
 import { Outbox } from './outbox';
 import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
 
@@ -556,8 +556,14 @@ export class Writer {
 		const { frames, batches } = frameCounts(batch, batchMaxEvents);
 		let size = batches * BATCH_OVERHEAD + n - frames;
 		for (let i = 0; i < n; i++) size += batch[i]!.frame.length;
-		// written corked (see #flush): one system call, and no copy of the shared frames into one buffer
-		const wire = this.#frames.parts(batch, batchMaxEvents, this.#options.deflate === true);
+		const deflate = this.#options.deflate === true;
+		// a replay's frames go to this client alone (bar clients resuming from the same seq at once):
+		// built straight into one buffer, one allocation and one copy per event; live events behind
+		// the stream take the batch frames every reader shares, written corked (see #flush) as they are
+		const wire =
+			this.#replay && !deflate
+				? framesWire(batch, frameEnds(batch, batchMaxEvents))
+				: this.#frames.parts(batch, batchMaxEvents, deflate);
 		if (!this.#writeWire(wire, size, frames)) return;
 		counters.batchesSent += batches;
 		counters.eventsDelivered += n;

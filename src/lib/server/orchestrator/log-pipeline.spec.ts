@@ -234,6 +234,61 @@ describe('LogPipeline', () => {
 		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(2);
 	});
 
+	it("takes what waited behind a slow write in one append, up to the store's preferred size, and holds the reader only then", async () => {
+		let release!: () => void;
+		const gate = new Promise<void>((resolve) => (release = resolve));
+		const batches: number[] = [];
+		const slow: Store = Object.create(store, {
+			logBatch: { value: { lines: 1000, bytes: 1024 * 1024 } },
+			appendLogLines: {
+				value: async (id: string, lines: never[]) => {
+					batches.push(lines.length);
+					if (batches.length === 1) await gate;
+					return store.appendLogLines(id, lines);
+				}
+			}
+		});
+		const log = pipeline({ store: slow, maxBatchLines: 100, flushIntervalMs: 10_000 });
+		for (let i = 1; i <= 100; i++) log.push('stdout', `line ${i}`);
+		await expect.poll(() => batches.length).toBe(1);
+		for (let i = 101; i <= 1099; i++) log.push('stdout', `line ${i}`);
+		expect(log.pressure).toBeNull();
+		log.push('stdout', 'line 1100');
+		const pressure = log.pressure;
+		expect(pressure).not.toBeNull();
+		release();
+		await pressure;
+		await log.close();
+		expect(batches).toEqual([100, 1000]);
+		expect((await store.readLogLines(ids.execution_id, { limit: 2000 })).map((line) => line.text)).toEqual(
+			Array.from({ length: 1100 }, (_, i) => `line ${i + 1}`)
+		);
+	});
+
+	it('writes a long backlog in order, whatever its length', async () => {
+		const batches: number[] = [];
+		let release!: () => void;
+		const gate = new Promise<void>((resolve) => (release = resolve));
+		const slow: Store = Object.create(store, {
+			appendLogLines: {
+				value: async (id: string, lines: never[]) => {
+					batches.push(lines.length);
+					await gate;
+					return store.appendLogLines(id, lines);
+				}
+			}
+		});
+		// a reader that does not heed `pressure`: the backlog grows far past one write
+		const log = pipeline({ store: slow, maxBatchLines: 7, flushIntervalMs: 10_000 });
+		for (let i = 1; i <= 5000; i++) log.push(i % 4 ? 'stdout' : 'stderr', `line ${i}`);
+		release();
+		await log.close();
+		expect(batches.reduce((a, b) => a + b, 0)).toBe(5000);
+		expect(batches.every((size) => size <= 7)).toBe(true);
+		const stored = await store.readLogLines(ids.execution_id, { limit: 10_000 });
+		expect(stored.map((line) => line.text)).toEqual(Array.from({ length: 5000 }, (_, i) => `line ${i + 1}`));
+	});
+
 	describe('while the store cannot be reached', () => {
 		/** a store whose appends fail as an unreachable PostgreSQL does until `back()` */
 		function awayStore() {

@@ -7,8 +7,10 @@
  * never announces a log that a download could not yet return in full.
  *
  * Memory stays bounded whatever the tool prints: a batch is written once it holds
- * `maxBatchBytes` (or `maxBatchLines`), and while a write is under way with that much waiting,
- * {@link pressure} tells the reader to stop reading the tool's pipes until it is done.
+ * `maxBatchBytes` (or `maxBatchLines`). Lines that arrive while a write is under way wait for
+ * the next one, which takes them all up to the store's preferred append (`Store.logBatch`:
+ * PostgreSQL stores a backlog fastest in appends of thousands of lines); once that much waits,
+ * {@link pressure} tells the reader to stop reading the tool's pipes until the write is done.
  *
  * A batch the store refuses is retried a few times, then given up (the task fails, see
  * `onStoreFailure`). A store that cannot be reached (PostgreSQL down or restarting, see
@@ -18,6 +20,7 @@
  * nothing more is kept and `onStoreFailure` is told (the task fails), while the lines already
  * kept are still written once the store is back, so the stored log is a gap-free prefix.
  */
+import Denque from 'denque';
 import type { EventDataMap, LogLine, LogStream } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { isoNow } from '../iso-now';
@@ -26,7 +29,7 @@ import type { Logger } from '../logger';
 import { DEFAULT_MAX_MASK_VALUES, MaskSet } from '../masking/mask-set';
 import { StreamMasker } from '../masking/stream-masker';
 import { isStoreUnavailable } from '../store/errors';
-import type { Store } from '../store/types';
+import type { LogBatchSize, Store } from '../store/types';
 import { publish } from './emit';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
@@ -69,6 +72,11 @@ export interface LogPipelineOptions {
 	maxBatchLines?: number;
 	/** a batch holding this many bytes of text is stored at once */
 	maxBatchBytes?: number;
+	/**
+	 * the most one write takes when more waits behind it (a backlog), and how much may wait
+	 * before the reader is held (default: the store's `logBatch`; never below the batch size)
+	 */
+	maxWrite?: LogBatchSize;
 	/** the task's secrets, masked in every line (and added to by `::add-mask::`) */
 	masks?: MaskSet;
 	/** what the execution may keep */
@@ -98,11 +106,14 @@ type ToolOutputData = EventDataMap['tool.output'];
 type OptionalHooks = 'onCommand' | 'storage' | 'onStoreFailure';
 
 export class LogPipeline {
-	#options: Required<Omit<LogPipelineOptions, OptionalHooks | 'storeOutage'>> &
+	#options: Required<Omit<LogPipelineOptions, OptionalHooks | 'storeOutage' | 'maxWrite'>> &
 		Pick<LogPipelineOptions, OptionalHooks>;
 	#outage: Required<StoreOutageConfig>;
+	/** what one write takes at most; see `maxWrite` */
+	#maxWrite: LogBatchSize;
 	#count = 0;
-	#buffer: LogLine[] = [];
+	/** lines kept and not yet taken by a write, oldest first */
+	#buffer = new Denque<LogLine>();
 	#bufferBytes = 0;
 	#writes: Promise<void> = Promise.resolve();
 	#writeQueued = false;
@@ -128,7 +139,7 @@ export class LogPipeline {
 	/** since when the store could not be reached (null: it could, last time) */
 	#unavailableSince: number | null = null;
 
-	constructor({ storeOutage, ...options }: LogPipelineOptions) {
+	constructor({ storeOutage, maxWrite, ...options }: LogPipelineOptions) {
 		this.#outage = {
 			maxLines: DEFAULT_OUTAGE_MAX_LINES,
 			maxBytes: DEFAULT_OUTAGE_MAX_BYTES,
@@ -143,6 +154,12 @@ export class LogPipeline {
 			masks: new MaskSet(),
 			outputLimit: { maxBytes: DEFAULT_OUTPUT_MAX_BYTES, maxLines: DEFAULT_OUTPUT_MAX_LINES },
 			...options
+		};
+		const { maxBatchLines, maxBatchBytes, store } = this.#options;
+		const preferred = maxWrite ?? store.logBatch;
+		this.#maxWrite = {
+			lines: Math.max(maxBatchLines, preferred?.lines ?? 0),
+			bytes: Math.max(maxBatchBytes, preferred?.bytes ?? 0)
 		};
 		const onAddMask = (accepted: boolean) => {
 			if (!accepted) this.#append('stderr', ADD_MASK_REFUSED, false);
@@ -166,8 +183,9 @@ export class LogPipeline {
 	}
 
 	/**
-	 * While a write is under way and a full batch waits behind it (or a backlog kept during an
-	 * outage is being written): resolves when the reader may go on. Null when it may go on now.
+	 * While a write is under way and a full write's worth waits behind it (or a backlog kept
+	 * during an outage is being written): resolves when the reader may go on. Null when it may go
+	 * on now.
 	 */
 	get pressure(): Promise<void> | null {
 		return this.#pressure?.promise ?? null;
@@ -231,7 +249,7 @@ export class LogPipeline {
 			// while a refused batch waits for its retry, nothing is written sooner
 			if (!this.#retry) void this.#flush();
 			// during an outage the tool runs on: what is kept is bounded by `storeOutage` instead
-			if (this.#writing && this.#unavailableSince === null) this.#holdReader();
+			if (this.#writing && this.#unavailableSince === null && this.#backlogFull()) this.#holdReader();
 		} else {
 			this.#schedule();
 		}
@@ -245,10 +263,16 @@ export class LogPipeline {
 		);
 	}
 
+	/** enough waits to be written at once */
 	#batchFull(): boolean {
 		return (
 			this.#buffer.length >= this.#options.maxBatchLines || this.#bufferBytes >= this.#options.maxBatchBytes
 		);
+	}
+
+	/** a whole write's worth waits: the reader is held while a write is under way */
+	#backlogFull(): boolean {
+		return this.#buffer.length >= this.#maxWrite.lines || this.#bufferBytes >= this.#maxWrite.bytes;
 	}
 
 	/**
@@ -349,22 +373,25 @@ export class LogPipeline {
 		}
 	}
 
-	/** the oldest batch's worth of the buffer (at least one line) */
+	/** the oldest write's worth of the buffer (at least one line); its cost is the batch's, not the backlog's */
 	#takeBatch(): { batch: LogLine[]; batchBytes: number } {
-		const { maxBatchLines, maxBatchBytes } = this.#options;
-		let count = 0;
+		const { lines, bytes } = this.#maxWrite;
+		const batch: LogLine[] = [];
 		let batchBytes = 0;
-		while (
-			count < this.#buffer.length &&
-			(count === 0 || (count < maxBatchLines && batchBytes < maxBatchBytes))
-		) {
-			batchBytes += this.#buffer[count].text.length;
-			count++;
+		while (batch.length < lines && batchBytes < bytes) {
+			const line = this.#buffer.shift();
+			if (!line) break;
+			batch.push(line);
+			batchBytes += line.text.length;
 		}
-		const batch = count === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, count);
-		this.#buffer = count === this.#buffer.length ? [] : this.#buffer.slice(count);
 		this.#bufferBytes -= batchBytes;
 		return { batch, batchBytes };
+	}
+
+	/** a batch the store refused goes back in front of newer lines: line numbers stay contiguous */
+	#putBack(batch: LogLine[], batchBytes: number): void {
+		for (let i = batch.length - 1; i >= 0; i--) this.#buffer.unshift(batch[i]);
+		this.#bufferBytes += batchBytes;
 	}
 
 	async #writeBatch(): Promise<void> {
@@ -373,6 +400,8 @@ export class LogPipeline {
 		const { batch, batchBytes } = this.#takeBatch();
 		const { store, logger, execution_id, storage } = this.#options;
 		this.#writing = true;
+		// what waited is taken: the reader may fill the next write while this one is under way
+		if (!this.#backlogFull()) this.#releaseReader();
 		let stored = false;
 		try {
 			if (storage?.full) throw new DataFolderFullError();
@@ -385,9 +414,7 @@ export class LogPipeline {
 			const unavailable = !full && this.#waitForStore && isStoreUnavailable(err);
 			if (!unavailable) this.#attempts++;
 			if (!full && (unavailable || this.#attempts < MAX_WRITE_ATTEMPTS)) {
-				// line numbers must stay contiguous, so the batch goes back in front of newer lines
-				this.#buffer = batch.concat(this.#buffer);
-				this.#bufferBytes += batchBytes;
+				this.#putBack(batch, batchBytes);
 				if (unavailable) this.#unavailable(err);
 				else logger.warn({ err, execution_id, lines: batch.length }, 'storing log lines failed; will retry');
 				this.#retryAfter(unavailable ? this.#backoff.next() : this.#options.flushIntervalMs);
@@ -402,8 +429,8 @@ export class LogPipeline {
 			// a backlog (a full batch, or lines kept through an outage) is written at once
 			if (this.#buffer.length > 0 && (this.#batchFull() || this.#closed)) void this.#flush();
 			else if (this.#buffer.length > 0) this.#schedule();
-			if (!this.#batchFull()) this.#releaseReader();
-		} else if (this.#unavailableSince !== null || !this.#batchFull()) {
+			if (!this.#backlogFull()) this.#releaseReader();
+		} else if (this.#unavailableSince !== null || !this.#backlogFull()) {
 			// an outage is ridden out with the tool running (bounded by `storeOutage`)
 			this.#releaseReader();
 		} else {
@@ -483,7 +510,7 @@ export class LogPipeline {
 		const told = !this.#keeping;
 		this.#failed = true;
 		this.#keeping = false;
-		this.#buffer = [];
+		this.#buffer.clear();
 		this.#bufferBytes = 0;
 		this.#clearTimer();
 		if (this.#retry) {

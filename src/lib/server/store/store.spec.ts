@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { MIGRATIONS } from './migrations';
 import { openSqliteStore } from './sqlite-store';
+import { createStandaloneTask, createTestExecution } from './test-records';
 import type { NewTask, Store } from './types';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import pg from 'pg';
@@ -307,6 +308,118 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 				[24999, 25000]
 			]);
 		});
+
+		/** 400 lines of every kind: both streams, marks, progress snapshots, characters that need escaping */
+		function mixedLines(): LogLine[] {
+			const kinds = [
+				(n: number) => `plain ${n}`,
+				(n: number) => `tab\there, back\\slash ${n}, "quoted"`,
+				(n: number) => `::group::Group ${n}`,
+				(n: number) => `::error file=src/a.ts,line=${n}::broke ${n}`,
+				() => `::endgroup::`,
+				(n: number) => `::progress value=${n % 100}::step ${n}`,
+				(n: number) => `nul \u0000 and newline \n inside ${n} 🚀`,
+				(n: number) => `\u001b[31mred ${n}\u001b[0m`
+			];
+			return Array.from({ length: 400 }, (_, i): LogLine => {
+				const n = i + 1;
+				if (n % 13 === 0 || n % 13 === 1) {
+					// a progress bar: snapshots redrawn with \r, then its last state
+					const line: LogLine = { n, stream: 'stderr', ts: TS, text: `\r[${'#'.repeat(n % 5)}] ${n}%` };
+					if (n % 13 === 0) line.partial = true;
+					return line;
+				}
+				return { n, stream: n % 7 === 0 ? 'stderr' : 'stdout', ts: TS, text: kinds[n % kinds.length](n) };
+			});
+		}
+
+		async function newExecution(): Promise<string> {
+			return (await createTestExecution(store, (await createStandaloneTask(store)).id)).id;
+		}
+
+		/** what a reader can see of a log: every line, each stream by rank, the outline */
+		async function view(id: string) {
+			const stderr = await store.readLogPage(id, { stream: 'stderr', index: 0, limit: 5000 });
+			return {
+				lines: await store.readLogLines(id, { limit: 5000 }),
+				stderr,
+				stdoutMiddle: await store.readLogPage(id, { stream: 'stdout', index: 101, limit: 7 }),
+				stderrMiddle: await store.readLogPage(id, { stream: 'stderr', index: 37, limit: 3 }),
+				outline: await store.readLogOutline(id),
+				lineCount: (await store.getExecution(id))!.line_count
+			};
+		}
+
+		it('stores a large append as the same lines appended one by one: text, ranks, marks and progress runs', async () => {
+			const all = mixedLines();
+			await store.appendLogLines(execId, all);
+			const oneByOne = await newExecution();
+			for (const line of all) await store.appendLogLines(oneByOne, [line]);
+			const large = await view(execId);
+			expect(large.lines).toEqual(all);
+			expect(large.stderr.lines).toEqual(all.filter((line) => line.stream === 'stderr'));
+			expect(large.outline.groups.length).toBeGreaterThan(0);
+			expect(large.outline.progress!.length).toBeGreaterThan(0);
+			expect(large).toEqual(await view(oneByOne));
+		});
+
+		it('adds only the new lines of a large append that repeats stored ones, ranked after them', async () => {
+			const all = mixedLines();
+			await store.appendLogLines(execId, all.slice(0, 250));
+			await store.appendLogLines(execId, all.slice(100, 400));
+			await store.appendLogLines(execId, all);
+			const whole = await newExecution();
+			await store.appendLogLines(whole, all);
+			expect(await view(execId)).toEqual(await view(whole));
+		});
+
+		it('keeps ranks gap-free and every line once when appends of one log race', async () => {
+			const all = mixedLines();
+			await Promise.all([
+				store.appendLogLines(execId, all.slice(0, 300)),
+				store.appendLogLines(execId, all.slice(0, 200)),
+				store.appendLogLines(execId, all)
+			]);
+			const whole = await newExecution();
+			await store.appendLogLines(whole, all);
+			const raced = await view(execId);
+			expect(raced.lines).toEqual(all);
+			expect(raced.stderr).toEqual((await view(whole)).stderr);
+			expect(raced.stdoutMiddle).toEqual((await view(whole)).stdoutMiddle);
+		});
+
+		if (kind === 'postgres') {
+			it('ranks the lines of an append after those of one that held the log while it waited', async () => {
+				const all = mixedLines();
+				const holder = new pg.Client({ connectionString: backend.url });
+				await holder.connect();
+				try {
+					await holder.query('BEGIN');
+					await holder.query('SELECT 1 FROM executions WHERE id = $1 FOR UPDATE', [execId]);
+					const appends = [
+						store.appendLogLines(execId, all.slice(0, 300)),
+						store.appendLogLines(execId, all)
+					];
+					// both appends have begun and wait for the execution row: one will wait for the other
+					const waiting = async () => {
+						// pg_stat_activity is read once per transaction unless its snapshot is cleared
+						await holder.query('SELECT pg_stat_clear_snapshot()');
+						const { rows } = await holder.query<{ n: number }>(
+							"SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+						);
+						return rows[0].n;
+					};
+					await expect.poll(waiting, { timeout: 20_000 }).toBe(2);
+					await holder.query('COMMIT');
+					await Promise.all(appends);
+				} finally {
+					await holder.end();
+				}
+				const whole = await newExecution();
+				await store.appendLogLines(whole, all);
+				expect(await view(execId)).toEqual(await view(whole));
+			});
+		}
 
 		it('sees lines appended while it iterates', async () => {
 			await store.appendLogLines(execId, lines(1, 2500));

@@ -173,6 +173,12 @@ export interface Store {
 	 * already stored is ignored, so a repeated append stores nothing twice.
 	 */
 	appendLogLines(executionId: string, lines: LogLine[]): Promise<void>;
+	/**
+	 * The most lines (and bytes of text) one append should take when a backlog waits behind a
+	 * write: a store whose appends cost mostly per call (PostgreSQL: round trips, one transaction)
+	 * stores a backlog faster in larger appends. Unset: the writer's own batch size is used.
+	 */
+	readonly logBatch?: LogBatchSize;
 	/** lines in number order */
 	readLogLines(executionId: string, query?: ReadLinesQuery): Promise<LogLine[]>;
 	/** the whole log (or the part after `after`) in chunks, so a download never holds it all */
@@ -201,6 +207,12 @@ export interface Store {
 	/** marks everything left `running` or `queued` by a process that died as `interrupted` */
 	markInterrupted(reason: string): Promise<InterruptedCounts>;
 	close(): Promise<void>;
+}
+
+/** a size of one append of log lines; see {@link Store.logBatch} */
+export interface LogBatchSize {
+	lines: number;
+	bytes: number;
 }
 
 export type { ExecutionStatus };

@@ -173,6 +173,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 			);
 			CREATE INDEX sessions_expires ON sessions (expires_at);
 		`
+	},
+	{
+		version: 4,
+		name: 'lines per stream on the execution',
+		// what an append ranks its lines from (log_lines.sn continues them), read with the
+		// execution row it locks: always the latest, where MAX(sn) read in the same statement
+		// could miss an append that committed while the lock was awaited
+		up: `
+			ALTER TABLE executions ADD COLUMN stdout_lines integer NOT NULL DEFAULT 0;
+			ALTER TABLE executions ADD COLUMN stderr_lines integer NOT NULL DEFAULT 0;
+			UPDATE executions e SET
+				stdout_lines = COALESCE((SELECT MAX(sn) FROM log_lines WHERE execution_id = e.id AND stream = 'stdout'), 0),
+				stderr_lines = COALESCE((SELECT MAX(sn) FROM log_lines WHERE execution_id = e.id AND stream = 'stderr'), 0)
+			WHERE e.line_count > 0;
+		`
 	}
 ];
 

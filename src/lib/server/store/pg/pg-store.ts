@@ -5,16 +5,15 @@
  * reads, per-stream ranks, outline marks and progress runs kept at ingest, idempotency keys in
  * the task's transaction.
  *
- * Log ingest batches: one append is one transaction of four round trips whatever its size (lock
- * the execution row and read the stream ranks and the line before; insert every line through
- * `unnest` arrays with the line count update in the same statement; commit), so lines go in at
- * tens of thousands per second (`npm run bench -- log-ingest-pg`).
+ * Log ingest batches: one append is one transaction whatever its size (see pg-append: lock the
+ * execution row, then COPY the new lines, or insert a few through `unnest` arrays), and it tells
+ * the log pipeline to write a backlog in appends of thousands of lines (`logBatch`), so lines go
+ * in at tens of thousands per second (`npm run bench -- log-ingest-pg`).
  */
-import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../../protocol';
-import { type ProgressLineInfo, progressInfo, progressStep } from '../../../log/progress-runs';
+import type { Execution, LogLine, LogOutlineResponse, Task, WorkflowRun } from '../../../protocol';
 import { newId } from '../../ids';
 import type { Logger } from '../../logger';
-import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf, type LogMarkRow } from '../log-marks';
+import { MAX_OUTLINE_ENTRIES, buildOutline, type LogMarkRow } from '../log-marks';
 import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
 import { PATCHABLE } from '../rows';
 import type {
@@ -35,6 +34,7 @@ import type {
 	TaskOnce,
 	TaskPatch
 } from '../types';
+import { PG_LOG_BATCH, appendLines } from './pg-append';
 import { PgDb, isUnreachable, type Queryable } from './pg-db';
 import { migratePg } from './pg-migrations';
 import {
@@ -42,7 +42,6 @@ import {
 	LOG_COLUMNS,
 	RUN_COLUMNS,
 	TASK_COLUMNS,
-	encodeText,
 	decodeText,
 	patchSet,
 	toExecution,
@@ -146,6 +145,7 @@ const now = () => new Date().toISOString();
 export class PgStore implements Store {
 	readonly db: PgDb;
 	readonly queue: PgQueue;
+	readonly logBatch = PG_LOG_BATCH;
 	#closed = false;
 
 	constructor(db: PgDb, logger: Logger) {
@@ -550,165 +550,4 @@ function pageReads(db: Queryable): LogPageReads {
 				[id, stream, rank, limit]
 			)
 	};
-}
-
-interface AppendHead {
-	line_count: number;
-	stdout: number | null;
-	stderr: number | null;
-	prev_stream: LogStream | null;
-	prev_partial: boolean | null;
-	prev_cr: boolean | null;
-}
-
-/** one append in the caller's transaction; see the module comment */
-async function appendLines(client: Queryable, executionId: string, batch: LogLine[]): Promise<void> {
-	const first = batch[0].n;
-	const head = (
-		await client.query<AppendHead>(
-			`SELECT e.line_count,
-				(SELECT MAX(sn) FROM log_lines WHERE execution_id = $1 AND stream = 'stdout') AS stdout,
-				(SELECT MAX(sn) FROM log_lines WHERE execution_id = $1 AND stream = 'stderr') AS stderr,
-				p.stream AS prev_stream, p.partial AS prev_partial, strpos(p.text, E'\\r') > 0 AS prev_cr
-			 FROM executions e LEFT JOIN log_lines p ON p.execution_id = e.id AND p.n = $2
-			 WHERE e.id = $1 FOR UPDATE OF e`,
-			[executionId, first - 1]
-		)
-	).rows[0];
-	if (!head) throw new Error(`execution ${executionId} not found`);
-
-	// a line already stored (a repeated append) keeps its rank and adds none
-	let known: Set<number> | null = null;
-	if (batch.some((line) => line.n <= head.line_count)) {
-		const stored = await client.query<{ n: number }>(
-			'SELECT n FROM log_lines WHERE execution_id = $1 AND n = ANY($2::int[])',
-			[executionId, batch.map((line) => line.n)]
-		);
-		known = new Set(stored.rows.map((row) => row.n));
-	}
-	const ranks = { stdout: head.stdout ?? 0, stderr: head.stderr ?? 0 };
-	const ns: number[] = [];
-	const streams: string[] = [];
-	const tss: string[] = [];
-	const texts: string[] = [];
-	const encs: number[] = [];
-	const sns: number[] = [];
-	const partials: boolean[] = [];
-	const marks: { n: number; kind: string; text: string; file: string | null; file_line: number | null }[] =
-		[];
-	const progress: { open?: number; close?: number }[] = [];
-	const seen = new Set<number>();
-	let prev: ProgressLineInfo | undefined =
-		head.prev_stream === null
-			? undefined
-			: {
-					n: first - 1,
-					stream: head.prev_stream,
-					partial: head.prev_partial === true,
-					cr: head.prev_cr === true
-				};
-	let gapped = false;
-	for (const line of batch) {
-		if (known?.has(line.n) || seen.has(line.n)) continue;
-		seen.add(line.n);
-		const rank = (ranks[line.stream] += 1);
-		const [text, enc] = encodeText(line.text);
-		ns.push(line.n);
-		streams.push(line.stream);
-		tss.push(line.ts);
-		texts.push(text);
-		encs.push(enc);
-		sns.push(rank);
-		partials.push(line.partial === true);
-		const mark = logMarkOf(line.text);
-		if (mark) marks.push({ n: line.n, ...mark });
-		// the line before is the batch's previous one, or stored before (read with the head)
-		if (prev?.n !== line.n - 1) {
-			prev = undefined;
-			gapped = true;
-		}
-		const info = progressInfo(line);
-		const step = progressStep(prev, info);
-		if (step.closeAt !== null) progress.push({ close: step.closeAt });
-		if (step.start) progress.push({ open: line.n });
-		prev = info;
-	}
-	if (ns.length === 0) return;
-	await client.query(
-		`WITH added AS (
-			INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial, enc)
-			SELECT $1, l.n, l.stream, l.ts, l.text, l.sn, l.partial, l.enc
-			FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $8::smallint[])
-				AS l (n, stream, ts, text, sn, partial, enc)
-			ON CONFLICT (execution_id, n) DO NOTHING
-			RETURNING n
-		)
-		UPDATE executions SET line_count = GREATEST(line_count, COALESCE((SELECT MAX(n) FROM added), 0))
-		WHERE id = $1`,
-		[executionId, ns, streams, tss, texts, sns, partials, encs]
-	);
-	if (marks.length) {
-		await client.query(
-			`INSERT INTO log_marks (execution_id, n, kind, text, file, file_line)
-			 SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[])
-			 ON CONFLICT DO NOTHING`,
-			[
-				executionId,
-				marks.map((m) => m.n),
-				marks.map((m) => m.kind),
-				marks.map((m) => m.text),
-				marks.map((m) => m.file),
-				marks.map((m) => m.file_line)
-			]
-		);
-	}
-	if (gapped) {
-		// rare (lines out of order): recompute the steps, each with its line before as now stored
-		await fixGappedProgress(client, executionId, batch, known, progress);
-	}
-	for (const op of progress) {
-		if (op.close !== undefined) {
-			await client.query(
-				'UPDATE log_progress SET end_n = $1 WHERE execution_id = $2 AND end_n IS NULL AND start <= $1',
-				[op.close, executionId]
-			);
-		}
-		if (op.open !== undefined) {
-			await client.query(
-				'INSERT INTO log_progress (execution_id, start, end_n) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
-				[executionId, op.open]
-			);
-		}
-	}
-}
-
-/** the progress steps of a batch whose lines do not follow each other, each with its stored line before */
-async function fixGappedProgress(
-	client: Queryable,
-	executionId: string,
-	batch: LogLine[],
-	known: Set<number> | null,
-	into: { open?: number; close?: number }[]
-): Promise<void> {
-	into.length = 0;
-	const seen = new Set<number>();
-	let prev: ProgressLineInfo | undefined;
-	for (const line of batch) {
-		if (known?.has(line.n) || seen.has(line.n)) continue;
-		seen.add(line.n);
-		if (prev?.n !== line.n - 1) {
-			const row = (
-				await client.query<{ stream: LogStream; partial: boolean; cr: boolean }>(
-					`SELECT stream, partial, strpos(text, E'\\r') > 0 AS cr FROM log_lines WHERE execution_id = $1 AND n = $2`,
-					[executionId, line.n - 1]
-				)
-			).rows[0];
-			prev = row ? { n: line.n - 1, stream: row.stream, partial: row.partial, cr: row.cr } : undefined;
-		}
-		const info = progressInfo(line);
-		const step = progressStep(prev, info);
-		if (step.closeAt !== null) into.push({ close: step.closeAt });
-		if (step.start) into.push({ open: line.n });
-		prev = info;
-	}
 }

@@ -1,7 +1,6 @@
 import type { RequestHandler } from './$types';
 import { handle, notFound } from '$lib/server/http/responses';
 import { afterParam, parseQuery } from '$lib/server/http/query';
-import { logStream } from '$lib/server/http/log-stream';
 import { DOWNLOAD_QUERY, logDownloadResponse } from '$lib/server/downloads/response';
 import { workflowOf } from '$lib/server/downloads/segments';
 
@@ -13,13 +12,13 @@ import { workflowOf } from '$lib/server/downloads/segments';
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
-			const { store } = locals.aco;
+			const { store, logReader } = locals.aco;
 			const { after, format = 'text', ansi } = parseQuery(url, { after: afterParam, ...DOWNLOAD_QUERY });
 			const execution = await store.getExecution(params.id);
 			if (!execution) throw notFound('execution', params.id);
 			const task = await store.getTask(execution.task_id);
 			const workflow = task ? await workflowOf(store, task) : null;
-			const stream = logStream(store, execution.id, {
+			const stream = logReader.log(execution.id, {
 				after,
 				format,
 				ansi: ansi ?? 'keep',

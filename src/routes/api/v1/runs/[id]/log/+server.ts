@@ -11,11 +11,11 @@ import { runSegments } from '$lib/server/downloads/segments';
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
-			const { store } = locals.aco;
+			const { store, logReader } = locals.aco;
 			const run = await store.getRun(params.id);
 			if (!run) throw notFound('workflow run', params.id);
 			const segments = await runSegments(store, run);
-			return combinedLogResponse(store, url, [run.workflow, 'run', run.id.slice(-8)], segments);
+			return combinedLogResponse(logReader, url, [run.workflow, 'run', run.id.slice(-8)], segments);
 		},
 		(err) => locals.aco.logger.error({ err }, 'GET /runs/:id/log failed')
 	);

@@ -11,11 +11,11 @@ import { taskSegments, workflowOf } from '$lib/server/downloads/segments';
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
 		async () => {
-			const { store } = locals.aco;
+			const { store, logReader } = locals.aco;
 			const task = await store.getTask(params.id);
 			if (!task) throw notFound('task', params.id);
 			const segments = await taskSegments(store, task);
-			return combinedLogResponse(store, url, [await workflowOf(store, task), task.key], segments);
+			return combinedLogResponse(logReader, url, [await workflowOf(store, task), task.key], segments);
 		},
 		(err) => locals.aco.logger.error({ err }, 'GET /tasks/:id/log failed')
 	);

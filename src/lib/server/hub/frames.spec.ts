@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { AnyDomainEvent } from '../../protocol/events';
+import { FrameCache, frameCounts, frameEnds } from './frame-cache';
+import { framesWire, payloadsOf } from './frames';
+import { createEntry, type HistoryEntry } from './stream';
+
+const event = (i: number): AnyDomainEvent => ({
+	type: 'tool.output',
+	timestamp: '2024-01-01T00:00:00.000Z',
+	data: {
+		task_id: 't',
+		run_id: null,
+		execution_id: 'e',
+		line: i,
+		output: `line ${i} ${'é'.repeat(i % 7)}${'x'.repeat(i * 13)}`,
+		is_stderr: false,
+		timestamp: '2024-01-01T00:00:00.000Z'
+	}
+});
+const entries = (from: number, to: number): HistoryEntry[] =>
+	Array.from({ length: to - from + 1 }, (_, i) => createEntry(from + i, event(from + i)));
+
+describe('framesWire', () => {
+	it('builds in one buffer the very frames the frame cache makes of a run, whatever its cuts', () => {
+		const all = entries(1, 40);
+		for (const run of [
+			all.slice(2, 3),
+			all.slice(2, 31),
+			all.slice(9, 40),
+			all.filter((e) => e.seq % 3 !== 0)
+		]) {
+			for (const batchMax of [1, 4, 10]) {
+				const wire = framesWire(run, frameEnds(run, batchMax));
+				expect(wire.equals(new FrameCache().run(run, batchMax, false))).toBe(true);
+				expect(payloadsOf(wire)).toHaveLength(frameCounts(run, batchMax).frames);
+			}
+		}
+	});
+
+	it('frames payloads past 125 and 65,535 bytes with the longer length headers', () => {
+		const big = entries(1, 300);
+		const wire = framesWire(big, [1, 300]);
+		const [one, batch] = payloadsOf(wire);
+		expect(JSON.parse(one!.toString()).seq).toBe(1);
+		expect(batch!.length).toBeGreaterThan(65_535);
+		expect((JSON.parse(batch!.toString()) as { events: { seq: number }[] }).events.map((e) => e.seq)).toEqual(
+			big.slice(1).map((e) => e.seq)
+		);
+	});
+});
