@@ -174,6 +174,46 @@ describe('runTool', () => {
 		expect(Date.now() - started).toBeLessThan(3_000);
 	});
 
+	it('reads to the end what a tool printed before it exited while its consumer held the pipe', async () => {
+		// the tool prints one line, waits until the consumer is behind (the gate file), then fills
+		// its pipe with what fits and exits while its pipe is paused; the drain time passes long
+		// before the consumer catches up, and every line must still arrive (Node resumes a child's
+		// output at its exit, so nothing is left in a pipe the drain timer closes)
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-drain-'));
+		const gate = path.join(dir, 'behind');
+		const count = 2_000; // ~30 KB: fits in the pipe, so the tool can exit with it unread
+		const script = `
+			const fs = require('node:fs');
+			fs.writeSync(1, 'first\\n');
+			while (!fs.existsSync(${JSON.stringify(gate)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+			let out = '';
+			for (let i = 1; i <= ${count}; i++) out += 'line ' + i + '\\n';
+			fs.writeSync(1, out);`;
+		let release!: () => void;
+		const caughtUp = new Promise<void>((resolve) => (release = resolve));
+		let asked = false;
+		const { tool, lines } = start(node(script), {
+			drainMs: 20,
+			pressure: () => {
+				if (asked) return null;
+				asked = true;
+				fs.writeFileSync(gate, '');
+				return caughtUp;
+			}
+		});
+		try {
+			// the tool has exited with its output still in the pipe, and the drain time has passed
+			await expect.poll(() => tool.pid !== null && !alive(tool.pid), { timeout: 10_000 }).toBe(true);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			release();
+			expect((await tool.result).exitCode).toBe(0);
+			expect(lines.length).toBe(count + 1);
+			expect(lines.at(-1)).toEqual(['stdout', `line ${count}`]);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it('reports a process killed by a signal', async () => {
 		const { tool } = start({ command: 'sh', args: ['-c', 'kill -9 $$'] });
 		expect(await tool.result).toMatchObject({
