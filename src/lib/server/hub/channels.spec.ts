@@ -4,7 +4,7 @@ import { channelKey, Channels, type ChannelMember, type SharedRun } from './chan
 import { FrameCache } from './frame-cache';
 import { createEntry } from './stream';
 
-const output = (taskId: string, line: number): AnyDomainEvent => ({
+const output = (taskId: string, line: number, bytes = 100): AnyDomainEvent => ({
 	type: 'tool.output',
 	timestamp: '2024-01-01T00:00:00.000Z',
 	data: {
@@ -12,7 +12,7 @@ const output = (taskId: string, line: number): AnyDomainEvent => ({
 		run_id: null,
 		execution_id: 'x',
 		line,
-		output: 'y'.repeat(100),
+		output: 'y'.repeat(bytes),
 		is_stderr: false,
 		timestamp: '2024-01-01T00:00:00.000Z'
 	}
@@ -96,5 +96,20 @@ describe('Channels', () => {
 		// a reader behind the stream takes whole batches (seq multiples of 10) and shares these frames
 		for (const run of runs.slice(0, -1)) expect(run.entries.at(-1)!.seq % 10).toBe(0);
 		expect(runs.at(-1)!.entries.at(-1)!.seq).toBe(55);
+	});
+
+	it('keeps a run of big events within about two high-water marks, batch edge or not', async () => {
+		const channels = make(3000);
+		const member = new Member();
+		channels.update(member, new Map([['s', {}]]));
+		for (let seq = 1; seq <= 30; seq++)
+			channels.publish(createEntry(seq, output('t1', seq, 2000)), output('t1', seq, 2000));
+		await tick();
+		const runs = member.offers[0]!;
+		expect(runs.flatMap((r) => r.entries.map((e) => e.seq))).toEqual(
+			Array.from({ length: 30 }, (_, i) => i + 1)
+		);
+		const eventBytes = runs[0]!.entries[0]!.frame.length;
+		for (const run of runs) expect(run.size).toBeLessThanOrEqual(2 * 3000 + eventBytes + 1);
 	});
 });

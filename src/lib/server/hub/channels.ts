@@ -176,16 +176,20 @@ export class Channels<M extends ChannelMember> {
 			for (let from = 0; from < pending.length;) {
 				// at most RUN_BATCHES batches, and about a socket's high-water mark of bytes
 				let to = from;
-				for (let bytes = 0; to < pending.length && to - from < perRun && bytes < runBytes; to++) {
+				let bytes = 0;
+				for (; to < pending.length && to - from < perRun && bytes < runBytes; to++) {
 					bytes += pending[to]!.frame.length;
 				}
 				// and where a batch frame ends, so a reader behind that takes these events from history
-				// gets the same frames (whole batches on seq boundaries, see frame-cache.ts)
+				// gets the same frames (whole batches on seq boundaries, see frame-cache.ts), within one
+				// more high-water mark of bytes (big events still go a few at a time)
 				while (
 					to < pending.length &&
 					pending[to - 1]!.seq % batchMaxEvents !== 0 &&
-					to - from < perRun + batchMaxEvents
+					to - from < perRun + batchMaxEvents &&
+					bytes < 2 * runBytes
 				) {
+					bytes += pending[to]!.frame.length;
 					to++;
 				}
 				runs.push(new SharedRun(pending.slice(from, to), frames, batchMaxEvents));

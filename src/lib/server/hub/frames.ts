@@ -19,31 +19,40 @@ export function encodeControl<T extends ControlType>(
 const SLAB_BYTES = 64 * 1024;
 /** Frames up to this size come from a slab; bigger ones get their own memory. */
 const SLAB_MAX_FRAME = SLAB_BYTES / 8;
-let slab: Buffer = Buffer.alloc(0);
-let slabAt = 0;
 
 /**
- * Memory for a frame of `size` bytes (contents undefined). Every event and batch frame is a few
- * hundred bytes to a few KB, made thousands of times a second under a flood; Node's own pool is
- * 8 KiB, so most of them cost a new ArrayBuffer, a measurable share of a line's cost. A slab
- * stays alive while a frame cut from it does, as with Node's pool.
+ * Memory for small frames, cut from 64 KiB slabs. Every event and batch frame is a few hundred
+ * bytes to a few KB, made thousands of times a second under a flood; Node's own pool is 8 KiB, so
+ * most of them cost a new ArrayBuffer, a measurable share of a line's cost. A slab stays alive
+ * while any frame cut from it does, so frames that live alike share slabs: event frames (kept in
+ * the replay history, evicted oldest first, so a slab goes when its last event does) apart from
+ * batch and wire frames (gone once written), or one kept event would hold a slab of them.
  */
-function allocFrame(size: number): Buffer {
-	if (size > SLAB_MAX_FRAME) return Buffer.allocUnsafe(size);
-	if (slabAt + size > slab.length) {
-		slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-		slabAt = 0;
+class FrameSlabs {
+	#slab: Buffer = Buffer.alloc(0);
+	#at = 0;
+
+	/** `size` bytes, contents undefined */
+	alloc(size: number): Buffer {
+		if (size > SLAB_MAX_FRAME) return Buffer.allocUnsafe(size);
+		if (this.#at + size > this.#slab.length) {
+			this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+			this.#at = 0;
+		}
+		const out = this.#slab.subarray(this.#at, this.#at + size);
+		this.#at = (this.#at + size + 7) & ~7;
+		return out;
 	}
-	const out = slab.subarray(slabAt, slabAt + size);
-	slabAt = (slabAt + size + 7) & ~7;
-	return out;
 }
+
+const eventSlabs = new FrameSlabs();
+const wireSlabs = new FrameSlabs();
 
 /** The seed's envelope `{type, seq, timestamp, data}`, as UTF-8 ready for the wire. */
 export function encodeEvent(event: AnyDomainEvent, seq: number): Buffer {
 	const envelope: EventEnvelope = { type: event.type, seq, timestamp: event.timestamp, data: event.data };
 	const json = JSON.stringify(envelope);
-	const out = allocFrame(Buffer.byteLength(json));
+	const out = eventSlabs.alloc(Buffer.byteLength(json));
 	out.write(json, 0);
 	return out;
 }
@@ -84,7 +93,7 @@ function writeHead(out: Buffer, length: number, compressed: boolean): number {
  */
 export function wireFrame(payload: Buffer | string, compressed = false): Buffer {
 	const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-	const out = allocFrame(wireHeadLength(length) + length);
+	const out = wireSlabs.alloc(wireHeadLength(length) + length);
 	const at = writeHead(out, length, compressed);
 	if (typeof payload === 'string') out.write(payload, at);
 	else payload.copy(out, at);
@@ -136,7 +145,7 @@ export function encodeBatch(items: readonly { frame: Buffer }[]): Buffer {
 /** A whole `batch` frame (header and payload) in one buffer: one allocation, one copy per event. */
 export function batchWireFrame(items: readonly { frame: Buffer }[]): Buffer {
 	const length = batchLength(items);
-	const out = allocFrame(wireHeadLength(length) + length);
+	const out = wireSlabs.alloc(wireHeadLength(length) + length);
 	writeBatch(out, writeHead(out, length, false), items);
 	return out;
 }

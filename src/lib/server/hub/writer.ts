@@ -209,8 +209,11 @@ export class Writer {
 			// a run is several frames: corked, they go out in one system call
 			const corked = raw?.cork !== undefined;
 			if (corked) raw!.cork!();
-			for (; i < runs.length && this.#writable(); i++) this.#writeRun(runs[i]!);
-			if (corked) raw!.uncork!();
+			try {
+				for (; i < runs.length && this.#writable(); i++) this.#writeRun(runs[i]!);
+			} finally {
+				if (corked) raw!.uncork!();
+			}
 		}
 		for (; i < runs.length; i++) for (const entry of runs[i]!.entries) this.deliver(entry);
 	}
@@ -439,9 +442,13 @@ export class Writer {
 		const batchMax = this.#options.batchMaxEvents;
 		// past its limits a run still ends where a batch frame does, so every client reading the same
 		// stretch gets (and shares) the same frames, built once (frame-cache.ts)
+		// (by at most one more high-water mark of bytes: big events still go a few at a time)
 		const more = () =>
 			(batch.length < max && room > 0) ||
-			(batch.length < max + batchMax && batch[batch.length - 1]!.seq % batchMax !== 0);
+			(batch.length > 0 &&
+				batch.length < max + batchMax &&
+				room > -this.#options.writeHighWaterBytes &&
+				batch[batch.length - 1]!.seq % batchMax !== 0);
 		if (!cursor) {
 			while (more()) {
 				const entry = this.#outbox.peekEvent();
