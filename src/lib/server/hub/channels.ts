@@ -31,8 +31,8 @@ export class SharedRun {
 	readonly meanAt: number;
 	#cache: FrameCache;
 	#batchMax: number;
-	#plain: readonly Buffer[] | null = null;
-	#deflated: readonly Buffer[] | null = null;
+	#plain: Buffer | null = null;
+	#deflated: Buffer | null = null;
 
 	constructor(entries: readonly HistoryEntry[], cache: FrameCache, batchMax: number) {
 		this.entries = entries;
@@ -52,12 +52,13 @@ export class SharedRun {
 	}
 
 	/**
-	 * The run's frames (compressed for a client that negotiated it), each batch frame its own
-	 * buffer: a member writes them corked, one system call and no copy into one buffer.
+	 * The run's frames in one buffer (compressed for a client that negotiated it), built once for
+	 * every member: each member writes it with one call. (A reader behind the stream takes the
+	 * same batch frames from the cache as separate buffers instead, see Writer.)
 	 */
-	wire(deflate: boolean): readonly Buffer[] {
-		if (deflate) return (this.#deflated ??= this.#cache.parts(this.entries, this.#batchMax, true));
-		return (this.#plain ??= this.#cache.parts(this.entries, this.#batchMax, false));
+	wire(deflate: boolean): Buffer {
+		if (deflate) return (this.#deflated ??= this.#cache.run(this.entries, this.#batchMax, true));
+		return (this.#plain ??= this.#cache.run(this.entries, this.#batchMax, false));
 	}
 }
 

@@ -206,8 +206,8 @@ export class Writer {
 		let i = 0;
 		if (!this.#cursor && this.#direct(runs[0]!)) {
 			const raw = this.#options.rawSocket;
-			// a run is several frames: corked, they go out in one system call
-			const corked = raw?.cork !== undefined;
+			// several runs, corked, go out in one system call
+			const corked = runs.length > 1 && raw?.cork !== undefined;
 			if (corked) raw!.cork!();
 			try {
 				for (; i < runs.length && this.#writable(); i++) this.#writeRun(runs[i]!);
