@@ -594,15 +594,13 @@ export class Writer {
 	 * payload before compression, for the byte counters.
 	 */
 	#writeWire(wire: Buffer | readonly Buffer[], size: number, count = 1): boolean {
-		const { socket, counters, rawSocket } = this.#options;
+		const { socket, counters } = this.#options;
 		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
 		try {
-			const buffers = Buffer.isBuffer(wire) ? [wire] : wire;
-			if (rawSocket?.write) for (const buffer of buffers) rawSocket.write(buffer);
-			// without the raw socket (specs), ws frames each payload itself; always as text
-			else
-				for (const buffer of buffers)
-					for (const payload of payloadsOf(buffer)) socket.send(payload, { binary: false });
+			// one buffer (a live run, every member's; a replay) or a reader's batch frames: no array
+			// is made per write for the first
+			if (Buffer.isBuffer(wire)) this.#send(wire);
+			else for (const buffer of wire) this.#send(buffer);
 		} catch (err) {
 			// a socket that started closing under us: transient, the close handler cleans up
 			counters.transientErrors += 1;
@@ -612,6 +610,13 @@ export class Writer {
 		counters.messagesSent += count;
 		counters.bytesSent += size;
 		return true;
+	}
+
+	#send(buffer: Buffer): void {
+		const { socket, rawSocket } = this.#options;
+		if (rawSocket?.write) rawSocket.write(buffer);
+		// without the raw socket (specs), ws frames each payload itself; always as text
+		else for (const payload of payloadsOf(buffer)) socket.send(payload, { binary: false });
 	}
 }
 
