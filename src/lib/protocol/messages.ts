@@ -14,6 +14,7 @@ import {
 	MIN_SUBSCRIPTION_RATE
 } from './limits';
 import type { IngestAckData } from './ingest';
+import { wellFormedClientMessage } from './message-fast-path';
 import { SYSTEM_STATS_TYPE, type SystemStatsData } from './system';
 
 // ---------- server → client ----------
@@ -170,6 +171,8 @@ export function parseClientMessage(raw: string): ParseResult {
 	if (typeof json !== 'object' || json === null || Array.isArray(json)) {
 		return fail('invalid_message', 'The message must be a JSON object with a "type" field.');
 	}
+	const plain = wellFormedClientMessage(json as Record<string, unknown>);
+	if (plain) return { ok: true, message: plain };
 	const result = clientMessageSchema.safeParse(json);
 	if (result.success) return { ok: true, message: result.data };
 	const ref = typeof (json as { id?: unknown }).id === 'string' ? (json as { id: string }).id : undefined;
