@@ -22,6 +22,19 @@ describe('Deque', () => {
 		expect(deque.shift()).toBeUndefined();
 		expect(deque.peek()).toBeUndefined();
 	});
+
+	it('takes items again after being cleared, whether it had grown or not', () => {
+		for (const held of [3, 40]) {
+			const deque = new Deque<number>();
+			for (let i = 0; i < held; i++) deque.push(i);
+			deque.clear();
+			expect([deque.length, deque.peek(), deque.shift()]).toEqual([0, undefined, undefined]);
+			for (let i = 0; i < 20; i++) deque.push(100 + i);
+			const out: number[] = [];
+			while (deque.length) out.push(deque.shift()!);
+			expect(out).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+		}
+	});
 });
 
 describe('Outbox', () => {

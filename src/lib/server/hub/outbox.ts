@@ -16,10 +16,19 @@ export interface ControlItem {
 	size: number;
 }
 
-/** A FIFO on a ring buffer that doubles when full; push, peek and shift are O(1). */
+/** Slots of a deque's first ring. */
+const FIRST_RING = 16;
+/** The ring of every deque that has held nothing yet: never written (a push grows it first). */
+const NO_RING: never[] = [];
+
+/**
+ * A FIFO on a ring buffer that doubles when full; push, peek and shift are O(1). The ring is made
+ * at the first push: most clients never queue anything, and a ring per queue per client was a
+ * share of each handshake's garbage.
+ */
 export class Deque<T> {
-	#ring: (T | undefined)[] = new Array<T | undefined>(16);
-	#mask = 15;
+	#ring: (T | undefined)[] = NO_RING;
+	#mask = 0;
 	#head = 0;
 	#length = 0;
 
@@ -47,16 +56,16 @@ export class Deque<T> {
 	}
 
 	clear(): void {
-		if (this.#ring.length > 16) {
-			this.#ring = new Array<T | undefined>(16);
-			this.#mask = 15;
-		} else this.#ring.fill(undefined);
+		if (this.#ring.length > FIRST_RING) {
+			this.#ring = NO_RING;
+			this.#mask = 0;
+		} else if (this.#length > 0) this.#ring.fill(undefined);
 		this.#head = 0;
 		this.#length = 0;
 	}
 
 	#grow(): void {
-		const ring = new Array<T | undefined>(this.#ring.length * 2);
+		const ring = new Array<T | undefined>(Math.max(FIRST_RING, this.#ring.length * 2));
 		for (let i = 0; i < this.#length; i++) ring[i] = this.#ring[(this.#head + i) & this.#mask];
 		this.#ring = ring;
 		this.#mask = ring.length - 1;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket } from '../../../../tests/helpers/fake-ws';
 import type { AnyDomainEvent } from '../../protocol/events';
@@ -97,6 +98,22 @@ describe('Session', () => {
 		expect(done).toBe(true);
 	});
 
+	it('resolves closed when asked only after the socket has closed, or while it is closing', async () => {
+		const closedFirst = make();
+		closedFirst.socket.terminate();
+		await expect(closedFirst.session.closed).resolves.toBeUndefined();
+		const closing = make();
+		closing.session.close(4000, 'idle');
+		const closed = closing.session.closed;
+		let done = false;
+		void closed.then(() => (done = true));
+		await Promise.resolve();
+		expect(done).toBe(false);
+		closing.socket.finishClose(4000, 'idle');
+		await closed;
+		expect(done).toBe(true);
+	});
+
 	it('cuts a close reason to the 123 bytes a close frame can carry, on a character boundary', () => {
 		const { session, socket } = make();
 		session.close(4000, 'é'.repeat(100));
@@ -191,6 +208,32 @@ describe('Session', () => {
 		socket.bufferedAmount = 0;
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(seqsOf(socket)).toEqual([1]);
+	});
+
+	it('writes again on the socket drain, before its retry timer, and stops listening for it once closed', async () => {
+		const raw = Object.assign(new EventEmitter(), { bytesWritten: 0 });
+		// a retry timer this long cannot be what resumes the writes below
+		const { session, socket, publish } = make({
+			batchFlushMs: 60_000,
+			writeHighWaterBytes: 100,
+			rawSocket: raw
+		});
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		publish(progress('t1'));
+		await flushed();
+		expect(seqsOf(socket)).toEqual([1]);
+		socket.bufferedAmount = 1000;
+		publish(progress('t2'));
+		await flushed();
+		expect(seqsOf(socket)).toEqual([1]);
+		socket.bufferedAmount = 0;
+		raw.emit('drain');
+		await flushed();
+		expect(seqsOf(socket)).toEqual([1, 2]);
+		session.close(4000, 'idle');
+		socket.finishClose(4000, 'idle');
+		expect(raw.listenerCount('drain')).toBe(0);
 	});
 
 	it('reads what passes its live queue from history, so a burst reaches it whole and in order', async () => {

@@ -105,12 +105,14 @@ export class Session implements ChannelMember {
 	#writer: Writer;
 	#limiter: RateLimiter | null;
 	/** the rate each subscription asked for (rate-gate), and the gate, made for the first one */
-	#rates = new Map<string, number>();
+	#rates: Map<string, number> | null = null;
 	#rateGate: RateGate | null = null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
 	#window: 'idle' | 'holding' | 'live' = 'idle';
 	#windowTimer: NodeJS.Timeout | null = null;
-	#closed: Promise<void>;
+	/** made when first asked for (only a shutdown waits on it) */
+	#closed: Promise<void> | null = null;
+	#resolveClosed: (() => void) | null = null;
 
 	constructor(options: SessionOptions) {
 		this.id = options.id;
@@ -147,8 +149,6 @@ export class Session implements ChannelMember {
 		this.#lastSeenAt = this.connectedAt;
 		this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, this.connectedAt) : null;
 
-		let resolveClosed!: () => void;
-		this.#closed = new Promise((resolve) => (resolveClosed = resolve));
 		const socket = this.#socket;
 		socket.on('error', (err: Error) => {
 			this.#counters.errors += 1;
@@ -163,7 +163,7 @@ export class Session implements ChannelMember {
 			this.#release();
 			if (options.rawSocket) this.#counters.closedWireBytes += options.rawSocket.bytesWritten;
 			options.onClose(this, code, reason.toString());
-			resolveClosed();
+			this.#resolveClosed?.();
 		});
 	}
 
@@ -210,6 +210,8 @@ export class Session implements ChannelMember {
 
 	/** resolves once the socket has closed */
 	get closed(): Promise<void> {
+		if (this.#state === 'closed') return this.#closed ?? Promise.resolve();
+		this.#closed ??= new Promise((resolve) => (this.#resolveClosed = resolve));
 		return this.#closed;
 	}
 
@@ -231,7 +233,7 @@ export class Session implements ChannelMember {
 	offer(runs: readonly SharedRun[]): void {
 		if (this.#state !== 'open') return;
 		// a slower-rate subscription coalesces progress per event, so its events go one by one
-		if (this.#rates.size > 0) {
+		if (this.#rates !== null && this.#rates.size > 0) {
 			for (const run of runs) for (const entry of run.entries) this.deliver(entry);
 			return;
 		}
@@ -336,24 +338,24 @@ export class Session implements ChannelMember {
 		if (sub === undefined) {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
-			this.#rates.clear();
+			this.#rates?.clear();
 			this.#options.channels?.leave(this);
 			return removed;
 		}
 		if (!this.#subscriptions.delete(sub)) {
 			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
 		}
-		this.#rates.delete(sub);
+		this.#rates?.delete(sub);
 		this.#options.channels?.update(this, this.#subscriptions);
 		return [sub];
 	}
 
 	#setRate(sub: string, maxRate: number | undefined): void {
 		if (!maxRate) {
-			this.#rates.delete(sub);
+			this.#rates?.delete(sub);
 			return;
 		}
-		this.#rates.set(sub, maxRate);
+		(this.#rates ??= new Map()).set(sub, maxRate);
 		this.#rateGate ??= new RateGate({
 			deliver: (entry) => this.#writer.deliver(entry),
 			onCoalesced: () => (this.#counters.rateCoalesced += 1)
@@ -362,7 +364,7 @@ export class Session implements ChannelMember {
 
 	/** The subscriptions with their rates, for the rate gate. */
 	*#rated(): Iterable<RatedFilter> {
-		for (const [sub, filter] of this.#subscriptions) yield { filter, maxRate: this.#rates.get(sub) };
+		for (const [sub, filter] of this.#subscriptions) yield { filter, maxRate: this.#rates?.get(sub) };
 	}
 
 	/** Whether any subscription wants the event; a session without subscriptions wants none. */

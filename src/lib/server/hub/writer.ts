@@ -119,6 +119,8 @@ export class Writer {
 	#hold = false;
 	#scheduled = false;
 	#waitingDrain = false;
+	/** `drain` is listened for from the first time the socket filled up (most clients never fill it) */
+	#drainListened = false;
 	#retryTimer: NodeJS.Timeout | null = null;
 	#immediate: NodeJS.Immediate | null = null;
 	#batch: HistoryEntry[] = [];
@@ -132,7 +134,6 @@ export class Writer {
 	constructor(options: WriterOptions) {
 		this.#options = options;
 		this.#frames = options.frames ?? new FrameCache();
-		options.rawSocket?.on('drain', this.#onDrain);
 	}
 
 	/** what the client is owed: queued events and replies, and how far a reader is behind the head */
@@ -312,7 +313,10 @@ export class Writer {
 			clearImmediate(this.#immediate);
 			this.#immediate = null;
 		}
-		this.#options.rawSocket?.off('drain', this.#onDrain);
+		if (this.#drainListened) {
+			this.#drainListened = false;
+			this.#options.rawSocket?.off('drain', this.#onDrain);
+		}
 	}
 
 	#batchPageSize(): number {
@@ -542,8 +546,13 @@ export class Writer {
 	}
 
 	#awaitDrain(): void {
-		// `drain` resumes, and the timer bounds the wait if it never comes (a closing socket)
+		// `drain` resumes, and the timer bounds the wait if it never comes (a closing socket); the
+		// socket holds unsent bytes now, so a `drain` is still to come after this listener is added
 		this.#waitingDrain = true;
+		if (!this.#drainListened && this.#options.isOpen()) {
+			this.#drainListened = true;
+			this.#options.rawSocket?.on('drain', this.#onDrain);
+		}
 		this.#retryLater();
 	}
 
