@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyDomainEvent } from '../../protocol/events';
+import type { EventFilter } from '../../protocol/messages';
 import { channelKey, Channels, type ChannelMember, type SharedRun } from './channels';
 import { FrameCache } from './frame-cache';
 import { createEntry } from './stream';
@@ -32,6 +33,29 @@ function make(runBytes = 65536) {
 }
 
 describe('Channels', () => {
+	it('gives one subscription the key of the same filter held twice, and empty lists the key of no filter', () => {
+		const one = (filter: EventFilter) => channelKey(new Map([['s', filter]]));
+		expect(one({ task_ids: ['t2', 't1'] })).toBe(
+			channelKey(
+				new Map([
+					['a', { task_ids: ['t1', 't2'] }],
+					['b', { task_ids: ['t2', 't1'] }]
+				])
+			)
+		);
+		expect(one({})).toBe(
+			channelKey(
+				new Map([
+					['a', { types: [] }],
+					['b', {}]
+				])
+			)
+		);
+		expect(one({ task_ids: [], run_ids: [], types: [], statuses: [] })).toBe(one({}));
+		expect(one({ types: ['task.*'] })).not.toBe(one({}));
+		expect(one({ statuses: ['failed'] })).not.toBe(one({ statuses: ['running'] }));
+	});
+
 	it('files clients with the same filters in one channel, whatever their ids and order', () => {
 		expect(
 			channelKey(

@@ -211,10 +211,23 @@ export class Channels<M extends ChannelMember> {
 
 /** One text per set of filters, whatever their ids, order or the order of their lists. */
 export function channelKey(subscriptions: ReadonlyMap<string, EventFilter>): string {
+	// most clients hold one subscription: its text is the key (what the set, sort and join give)
+	if (subscriptions.size === 1) for (const filter of subscriptions.values()) return canonical(filter);
 	return [...new Set([...subscriptions.values()].map(canonical))].sort().join('|');
 }
 
+/** The text of a filter that wants every event (no list, or only empty ones). */
+const ANY_EVENT = '{}';
+
 function canonical(filter: EventFilter): string {
+	if (
+		!filter.task_ids?.length &&
+		!filter.run_ids?.length &&
+		!filter.types?.length &&
+		!filter.statuses?.length
+	) {
+		return ANY_EVENT;
+	}
 	const list = (values: readonly string[] | undefined) => (values?.length ? [...values].sort() : undefined);
 	return JSON.stringify({
 		task_ids: list(filter.task_ids),

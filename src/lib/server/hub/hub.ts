@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes';
 import { PROTOCOL_VERSION } from '../../protocol/limits';
 import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
@@ -203,6 +203,23 @@ export function createHub(deps: HubDeps): Hub {
 		};
 	}
 
+	// what every session shares, made once rather than per handshake
+	const sessionPosition = () => broadcaster.seq;
+	const sessionRateLimit = {
+		perSecond: config.rateLimitPerSecond,
+		burst: config.rateLimitBurst,
+		maxViolations: config.rateLimitMaxViolations
+	};
+	const onSessionMessage = (s: Session, data: RawData, isBinary: boolean) =>
+		router.handleFrame(s, data, isBinary);
+	const onSessionClose = (s: Session, code: number, reason: string) => {
+		pool.remove(s);
+		watch.remove(s);
+		if (logger.isLevelEnabled('debug')) {
+			logger.debug({ client_id: s.id, code, reason, active: pool.size }, 'client disconnected');
+		}
+	};
+
 	function onConnection(ws: WebSocket, req: IncomingMessage, raw: RawSocket, principal: Principal): void {
 		const id = randomUUID();
 		const session = new Session({
@@ -213,40 +230,34 @@ export function createHub(deps: HubDeps): Hub {
 			remoteAddress: remoteOf(req),
 			counters,
 			channels,
-			position: () => broadcaster.seq,
+			position: sessionPosition,
 			history,
 			maxBufferedBytes: config.maxBufferedBytes,
 			queueMaxMessages: config.queueMaxMessages,
 			batchMaxEvents: config.batchMaxEvents,
 			batchFlushMs: config.batchFlushMs,
-			rateLimit: {
-				perSecond: config.rateLimitPerSecond,
-				burst: config.rateLimitBurst,
-				maxViolations: config.rateLimitMaxViolations
-			},
+			rateLimit: sessionRateLimit,
 			onDelivered,
 			frames,
 			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: sessionLogger,
-			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
-			onClose: (s, code, reason) => {
-				pool.remove(s);
-				watch.remove(s);
-				logger.debug({ client_id: s.id, code, reason, active: pool.size }, 'client disconnected');
-			}
+			onMessage: onSessionMessage,
+			onClose: onSessionClose
 		});
 		pool.add(session);
 		watch.add(session);
-		logger.debug(
-			{
-				client_id: id,
-				remote: req.socket.remoteAddress,
-				active: pool.size,
-				role: principal.role,
-				via: principal.via
-			},
-			'client connected'
-		);
+		if (logger.isLevelEnabled('debug')) {
+			logger.debug(
+				{
+					client_id: id,
+					remote: req.socket.remoteAddress,
+					active: pool.size,
+					role: principal.role,
+					via: principal.via
+				},
+				'client connected'
+			);
+		}
 		session.send(encodeControl('welcome', welcome(id)));
 	}
 
