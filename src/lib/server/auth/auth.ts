@@ -106,16 +106,21 @@ export class AuthService {
 	/**
 	 * Who presents these credentials. A bearer token is checked first and alone: a wrong one is
 	 * `invalid` even with a good cookie. Without configured tokens everyone is the anonymous operator.
+	 * Only a sign-in session is looked up in the store; everything else is answered at once, without
+	 * a promise (every WebSocket handshake asks).
 	 */
-	async identify(credentials: Credentials): Promise<Identification> {
+	identify(credentials: Credentials): Identification | Promise<Identification> {
 		if (!this.required) return { ok: true, principal: ANONYMOUS_OPERATOR };
 		if (credentials.authorization) {
 			const entry = this.tokens.verify(bearerOf(credentials.authorization));
 			return entry ? { ok: true, principal: principalOfToken(entry) } : { ok: false, reason: 'invalid' };
 		}
 		if (credentials.session) {
-			const principal = await this.sessions.resolve(credentials.session);
-			return principal ? { ok: true, principal } : { ok: false, reason: 'ended' };
+			return this.sessions
+				.resolve(credentials.session)
+				.then((principal): Identification =>
+					principal ? { ok: true, principal } : { ok: false, reason: 'ended' }
+				);
 		}
 		return { ok: false, reason: 'missing' };
 	}

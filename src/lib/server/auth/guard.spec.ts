@@ -127,6 +127,26 @@ describe('request guard', () => {
 		});
 	});
 
+	it('answers at once unless a sign-in session must be looked up, with the same verdicts', async () => {
+		// tokens, missing credentials and Host/Origin refusals need no I/O: no promise to wait on
+		for (const request of [
+			facts({ authorization: bearer(VIEWER), path: '/ws' }),
+			facts({ authorization: bearer('forged-token-0123456789'), path: '/ws' }),
+			facts({ path: '/ws' }),
+			facts({ host: 'evil.example:3000', path: '/ws' })
+		]) {
+			expect(checkRequest(auth, request)).not.toBeInstanceOf(Promise);
+		}
+		expect(checkRequest(build({}), facts({ path: '/ws' }))).toMatchObject({
+			kind: 'allow',
+			principal: { via: 'anonymous' }
+		});
+		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		const pending = checkRequest(auth, facts({ session: value, path: '/ws' }));
+		expect(pending).toBeInstanceOf(Promise);
+		expect(await pending).toMatchObject({ kind: 'allow', principal: { role: 'viewer', via: 'session' } });
+	});
+
 	it('checks Host and Origin before credentials, on public paths too', async () => {
 		const operator = { authorization: bearer(OPERATOR) };
 		expect(await checkRequest(auth, facts({ ...operator, host: 'evil.example:3000' }))).toMatchObject({

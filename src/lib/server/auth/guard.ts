@@ -53,7 +53,11 @@ export function needsOperator(method: string, path: string): boolean {
 	return !SAFE_METHODS.has(method.toUpperCase()) && path !== SIGN_IN_PATH && path !== SIGN_OUT_PATH;
 }
 
-export async function checkRequest(auth: AuthService, facts: RequestFacts): Promise<Verdict> {
+/**
+ * The verdict on a request; a promise only when a sign-in session must be looked up in the store
+ * (every WebSocket handshake asks, and most carry a token or nothing).
+ */
+export function checkRequest(auth: AuthService, facts: RequestFacts): Verdict | Promise<Verdict> {
 	if (facts.path === HEALTH_PATH && SAFE_METHODS.has(facts.method.toUpperCase())) {
 		return { kind: 'allow', principal: null };
 	}
@@ -72,10 +76,14 @@ export async function checkRequest(auth: AuthService, facts: RequestFacts): Prom
 			`Requests from pages on ${facts.origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
 		);
 	}
-	const identity: Identification = await auth.identify({
-		authorization: facts.authorization,
-		session: facts.session
-	});
+	const identity = auth.identify({ authorization: facts.authorization, session: facts.session });
+	return identity instanceof Promise
+		? identity.then((found) => verdictFor(facts, found))
+		: verdictFor(facts, identity);
+}
+
+/** Steps 3 and 4, once the credentials are known. */
+function verdictFor(facts: RequestFacts, identity: Identification): Verdict {
 	if (isPublicPath(facts.path)) return { kind: 'allow', principal: identity.ok ? identity.principal : null };
 	if (!identity.ok) {
 		if (isPagePath(facts.path) && facts.method.toUpperCase() === 'GET' && !facts.authorization) {

@@ -5,9 +5,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
-import type { HubAccess } from '../hub/access';
+import type { Admission, HubAccess } from '../hub/access';
 import { SESSION_COOKIE, type AuthService } from './auth';
-import { checkRequest } from './guard';
+import { checkRequest, type Verdict } from './guard';
 
 /** The session cookie's value in a raw request, or null. */
 export function sessionCookieOf(req: IncomingMessage): string | null {
@@ -16,10 +16,24 @@ export function sessionCookieOf(req: IncomingMessage): string | null {
 	return parseCookies(header)[SESSION_COOKIE] ?? null;
 }
 
+function admissionOf(verdict: Verdict): Admission {
+	if (verdict.kind === 'allow' && verdict.principal) return { ok: true, principal: verdict.principal };
+	if (verdict.kind === 'deny') {
+		return {
+			ok: false,
+			status: verdict.status,
+			code: verdict.code,
+			message: verdict.message,
+			headers: verdict.headers
+		};
+	}
+	return { ok: false, status: 401, code: 'unauthorized', message: 'Sign in first.' };
+}
+
 export function hubAccessOf(auth: AuthService): HubAccess {
 	return {
-		async admit(req) {
-			const verdict = await checkRequest(auth, {
+		admit(req) {
+			const verdict = checkRequest(auth, {
 				method: 'GET',
 				path: '/ws',
 				host: req.headers.host,
@@ -27,17 +41,7 @@ export function hubAccessOf(auth: AuthService): HubAccess {
 				authorization: req.headers.authorization,
 				session: sessionCookieOf(req)
 			});
-			if (verdict.kind === 'allow' && verdict.principal) return { ok: true, principal: verdict.principal };
-			if (verdict.kind === 'deny') {
-				return {
-					ok: false,
-					status: verdict.status,
-					code: verdict.code,
-					message: verdict.message,
-					headers: verdict.headers
-				};
-			}
-			return { ok: false, status: 401, code: 'unauthorized', message: 'Sign in first.' };
+			return verdict instanceof Promise ? verdict.then(admissionOf) : admissionOf(verdict);
 		},
 		revalidate: (sessionId) => auth.sessions.revalidate(sessionId),
 		onSessionEnded: (listener) => auth.sessions.onEnded(listener),

@@ -17,8 +17,11 @@ export type Admission =
 	| { ok: false; status: number; code: string; message: string; headers?: Record<string, string> };
 
 export interface HubAccess {
-	/** decides an upgrade from its headers, before the handshake */
-	admit(req: IncomingMessage): Promise<Admission>;
+	/**
+	 * decides an upgrade from its headers, before the handshake; a promise only when the answer
+	 * needs I/O (a sign-in session looked up in the store)
+	 */
+	admit(req: IncomingMessage): Admission | Promise<Admission>;
 	/** checks a browser session again: when it now ends (ms since the epoch), or null when it has ended */
 	revalidate(sessionId: string): Promise<number | null>;
 	/** sessions ended on this node (sign-out); returns the function that removes the listener */
@@ -43,7 +46,7 @@ export const SESSION_EXPIRED_REASON = 'sign-in session expired; sign in again';
  */
 export function openAccess(allowedOrigins: readonly string[]): HubAccess {
 	return {
-		async admit(req) {
+		admit(req) {
 			const origin = req.headers.origin;
 			if (isAllowedOrigin(origin, req.headers.host, allowedOrigins))
 				return { ok: true, principal: ANONYMOUS_OPERATOR };

@@ -25,7 +25,7 @@ import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
 import type { Logger } from '../logger';
 import type { Principal } from '../auth/principal';
-import { AccessWatch, openAccess, type HubAccess } from './access';
+import { AccessWatch, openAccess, type Admission, type HubAccess } from './access';
 import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression } from './compression';
@@ -267,55 +267,77 @@ export function createHub(deps: HubDeps): Hub {
 			refuseUpgrade(socket, 503, HubError.shuttingDown(), DEFAULT_RETRY_AFTER_S);
 			return;
 		}
+		let admission: Admission | Promise<Admission>;
+		try {
+			admission = access.admit(req);
+		} catch (err) {
+			uncheckable(req, socket, err);
+			return;
+		}
+		// most handshakes are decided at once (a token, or no credentials needed): no promise, no
+		// microtask and no interim listener between the upgrade event and ws taking the socket
+		if (!(admission instanceof Promise)) {
+			decided(req, socket, head, admission);
+			return;
+		}
 		// nothing listens to the socket until ws takes it; an error meanwhile must not crash the process
 		const onError = () => socket.destroy();
 		socket.on('error', onError);
-		access.admit(req).then(
-			(admission) => {
+		admission.then(
+			(answer) => {
 				socket.off('error', onError);
-				if (socket.destroyed) return;
-				if (!admission.ok) {
-					pool.recordRejected(
-						admission.code === 'forbidden_host'
-							? 'host'
-							: admission.code === 'forbidden_origin'
-								? 'origin'
-								: 'auth'
-					);
-					logger.warn(
-						{
-							code: admission.code,
-							status: admission.status,
-							origin: req.headers.origin,
-							remote: remoteOf(req)
-						},
-						'upgrade refused'
-					);
-					const closeCode = admission.status === 401 ? CloseCode.UNAUTHORIZED : CloseCode.FORBIDDEN;
-					refuseUpgrade(
-						socket,
-						admission.status,
-						new HubError(admission.code, admission.message, { closeCode }),
-						undefined,
-						admission.headers
-					);
-					return;
-				}
-				admitted(req, socket, head, admission.principal);
+				decided(req, socket, head, answer);
 			},
 			(err: unknown) => {
-				// e.g. the database that keeps sessions is away: a retryable refusal, not a dropped socket
-				counters.errors += 1;
 				socket.off('error', onError);
-				logger.warn({ err, url: req.url }, 'could not check the credentials of an upgrade');
-				const error = new HubError(
-					'credentials_unavailable',
-					'The server cannot check credentials right now. Retry shortly.',
-					{ closeCode: CloseCode.OVERLOADED, retryable: true, cause: err }
-				);
-				refuseUpgrade(socket, 503, error, DEFAULT_RETRY_AFTER_S);
+				uncheckable(req, socket, err);
 			}
 		);
+	}
+
+	/** Refuses the upgrade the access check turned down, or goes on with it. */
+	function decided(req: IncomingMessage, socket: Duplex, head: Buffer, admission: Admission): void {
+		if (socket.destroyed) return;
+		if (!admission.ok) {
+			pool.recordRejected(
+				admission.code === 'forbidden_host'
+					? 'host'
+					: admission.code === 'forbidden_origin'
+						? 'origin'
+						: 'auth'
+			);
+			logger.warn(
+				{
+					code: admission.code,
+					status: admission.status,
+					origin: req.headers.origin,
+					remote: remoteOf(req)
+				},
+				'upgrade refused'
+			);
+			const closeCode = admission.status === 401 ? CloseCode.UNAUTHORIZED : CloseCode.FORBIDDEN;
+			refuseUpgrade(
+				socket,
+				admission.status,
+				new HubError(admission.code, admission.message, { closeCode }),
+				undefined,
+				admission.headers
+			);
+			return;
+		}
+		admitted(req, socket, head, admission.principal);
+	}
+
+	/** The access check failed (e.g. the database that keeps sessions is away): a retryable refusal. */
+	function uncheckable(req: IncomingMessage, socket: Duplex, err: unknown): void {
+		counters.errors += 1;
+		logger.warn({ err, url: req.url }, 'could not check the credentials of an upgrade');
+		const error = new HubError(
+			'credentials_unavailable',
+			'The server cannot check credentials right now. Retry shortly.',
+			{ closeCode: CloseCode.OVERLOADED, retryable: true, cause: err }
+		);
+		refuseUpgrade(socket, 503, error, DEFAULT_RETRY_AFTER_S);
 	}
 
 	/** The checks that need no await, then the handshake (ws completes it synchronously). */
