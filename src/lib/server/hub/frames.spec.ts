@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { FrameCache, frameCounts, frameEnds } from './frame-cache';
-import { framesWire, payloadsOf } from './frames';
+import { encodeControl, framesWire, payloadsOf, welcomeEncoder } from './frames';
 import { createEntry, type HistoryEntry } from './stream';
 
 const event = (i: number): AnyDomainEvent => ({
@@ -46,5 +46,30 @@ describe('framesWire', () => {
 		expect((JSON.parse(batch!.toString()) as { events: { seq: number }[] }).events.map((e) => e.seq)).toEqual(
 			big.slice(1).map((e) => e.seq)
 		);
+	});
+});
+
+describe('welcomeEncoder', () => {
+	it('writes the very text encodeControl makes of the welcome, for any client id, epoch and position', () => {
+		const constants = {
+			protocol: 1,
+			heartbeat_interval_ms: 30_000,
+			idle_timeout_ms: 120_000,
+			limits: { max_message_bytes: 65_536, max_subscriptions: 32 }
+		};
+		const encode = welcomeEncoder(constants);
+		const now = new Date('2025-01-15T12:00:00.123Z');
+		for (const [clientId, epoch, seq] of [
+			['3f0e8a4c-0b7e-4c5e-9d55-2f1b8f6f0a11', 'e1', 0],
+			['c"\\é', 'ep"och\n', 9_007_199_254_740_991]
+		] as const) {
+			const data = { client_id: clientId, epoch, seq, ...constants };
+			expect(encode(clientId, epoch, seq, now)).toBe(encodeControl('welcome', data, now));
+			expect(JSON.parse(encode(clientId, epoch, seq, now))).toEqual({
+				type: 'welcome',
+				timestamp: now.toISOString(),
+				data
+			});
+		}
 	});
 });

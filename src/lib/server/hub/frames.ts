@@ -4,7 +4,13 @@
  * bytes go to every recipient; control messages are small and per-client.
  */
 import type { AnyDomainEvent } from '../../protocol/events';
-import type { ControlDataMap, ControlMessage, ControlType, EventEnvelope } from '../../protocol/messages';
+import type {
+	ControlDataMap,
+	ControlMessage,
+	ControlType,
+	EventEnvelope,
+	WelcomeData
+} from '../../protocol/messages';
 
 export function encodeControl<T extends ControlType>(
 	type: T,
@@ -13,6 +19,24 @@ export function encodeControl<T extends ControlType>(
 ): string {
 	const message: ControlMessage<T> = { type, timestamp: now.toISOString(), data };
 	return JSON.stringify(message);
+}
+
+/** The fields of `welcome` that are the same for every client of a hub. */
+export type WelcomeConstants = Omit<WelcomeData, 'client_id' | 'epoch' | 'seq'>;
+
+/**
+ * Encodes `welcome` as {@link encodeControl} does, byte for byte, with the fields every client
+ * shares serialised once: each handshake only writes its client id, epoch and position.
+ */
+export function welcomeEncoder(
+	constants: WelcomeConstants
+): (clientId: string, epoch: string, seq: number, now?: Date) => string {
+	const { protocol, heartbeat_interval_ms, idle_timeout_ms, limits, ...rest } = constants;
+	// spread in WelcomeData's order after seq, so the text is what JSON.stringify gives
+	const tail = JSON.stringify({ protocol, heartbeat_interval_ms, idle_timeout_ms, limits, ...rest }).slice(1);
+	return (clientId, epoch, seq, now = new Date()) =>
+		`{"type":"welcome","timestamp":"${now.toISOString()}","data":{"client_id":${JSON.stringify(clientId)},` +
+		`"epoch":${JSON.stringify(epoch)},"seq":${JSON.stringify(seq)},${tail}}`;
 }
 
 /** Bytes of each slab small frames are cut from. */

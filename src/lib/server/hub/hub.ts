@@ -19,7 +19,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes';
 import { PROTOCOL_VERSION } from '../../protocol/limits';
-import { MAX_SUBSCRIPTIONS, type WelcomeData } from '../../protocol/messages';
+import { MAX_SUBSCRIPTIONS } from '../../protocol/messages';
 import type { Metric } from 'prom-client';
 import type { EventBus } from '../bus/types';
 import type { HubConfig } from '../config';
@@ -32,7 +32,7 @@ import { deflateOptions, frameCompression } from './compression';
 import { FrameCache } from './frame-cache';
 import { createCounters } from './counters';
 import { Channels } from './channels';
-import { encodeControl } from './frames';
+import { encodeControl, welcomeEncoder } from './frames';
 import { Heartbeat } from './heartbeat';
 import { History } from './history';
 import { HubError } from './hub-error';
@@ -40,6 +40,7 @@ import { HubMetrics } from './metrics';
 import { createFigures, type HubFigures } from './figures';
 import { DEFAULT_RETRY_AFTER_S, refuseUpgrade, SessionPool } from './pool';
 import { createHistoryReplayer } from './resume';
+import { ResumeWindows } from './resume-windows';
 import { Router } from './router';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Session, type RawSocket } from './session';
 import { SystemFeed } from './system-feed';
@@ -191,19 +192,15 @@ export function createHub(deps: HubDeps): Hub {
 	watch.start();
 	logger.info({ epoch: broadcaster.epoch, max_connections: pool.max }, 'hub started');
 
-	function welcome(clientId: string): WelcomeData {
-		return {
-			client_id: clientId,
-			epoch: broadcaster.epoch,
-			seq: broadcaster.position.seq,
-			protocol: PROTOCOL_VERSION,
-			heartbeat_interval_ms: config.heartbeatIntervalMs,
-			idle_timeout_ms: config.idleTimeoutMs,
-			limits: { max_message_bytes: config.maxInboundBytes, max_subscriptions: MAX_SUBSCRIPTIONS }
-		};
-	}
+	const welcome = welcomeEncoder({
+		protocol: PROTOCOL_VERSION,
+		heartbeat_interval_ms: config.heartbeatIntervalMs,
+		idle_timeout_ms: config.idleTimeoutMs,
+		limits: { max_message_bytes: config.maxInboundBytes, max_subscriptions: MAX_SUBSCRIPTIONS }
+	});
 
 	// what every session shares, made once rather than per handshake
+	const resumeWindows = new ResumeWindows(config.batchFlushMs);
 	const sessionPosition = () => broadcaster.seq;
 	const sessionRateLimit = {
 		perSecond: config.rateLimitPerSecond,
@@ -239,6 +236,7 @@ export function createHub(deps: HubDeps): Hub {
 			rateLimit: sessionRateLimit,
 			onDelivered,
 			frames,
+			resumeWindows,
 			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: sessionLogger,
 			onMessage: onSessionMessage,
@@ -258,7 +256,7 @@ export function createHub(deps: HubDeps): Hub {
 				'client connected'
 			);
 		}
-		session.send(encodeControl('welcome', welcome(id)));
+		session.send(welcome(id, broadcaster.epoch, broadcaster.position.seq));
 	}
 
 	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -401,6 +399,7 @@ export function createHub(deps: HubDeps): Hub {
 		heartbeat.stop();
 		systemFeed.stop();
 		watch.stop();
+		resumeWindows.stop();
 		const open = [...pool.values()];
 		logger.info({ code, connections: open.length }, 'hub closing');
 		for (const session of open) session.close(code, reason);

@@ -31,6 +31,7 @@ import type { FrameCache } from './frame-cache';
 import { HubError } from './hub-error';
 import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
+import { ResumeWindows } from './resume-windows';
 import type { HistoryEntry, HistorySource } from './stream';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Writer, type RawSocket, type ReplayOutcome } from './writer';
 
@@ -79,6 +80,8 @@ export interface SessionOptions {
 	onDelivered?: (latencyMs: number, count: number) => void;
 	/** frames shared by every client of the hub */
 	frames?: FrameCache;
+	/** ends the resume windows of the hub's sessions (one timer for all); the session's own otherwise */
+	resumeWindows?: ResumeWindows;
 	/** the client negotiated permessage-deflate: frames may go compressed */
 	deflate?: boolean;
 	now?: () => number;
@@ -109,7 +112,8 @@ export class Session implements ChannelMember {
 	#rateGate: RateGate | null = null;
 	/** 'idle' until the first subscription, 'holding' during the resume window, then 'live' */
 	#window: 'idle' | 'holding' | 'live' = 'idle';
-	#windowTimer: NodeJS.Timeout | null = null;
+	/** made for a session without the hub's (specs): one timer of its own */
+	#ownWindows: ResumeWindows | null = null;
 	/** made when first asked for (only a shutdown waits on it) */
 	#closed: Promise<void> | null = null;
 	#resolveClosed: (() => void) | null = null;
@@ -314,17 +318,14 @@ export class Session implements ChannelMember {
 		if (this.#window === 'idle') {
 			this.#window = 'holding';
 			this.#writer.hold = true;
-			this.#windowTimer = setTimeout(() => this.endResumeWindow(), this.#batchFlushMs);
-			this.#windowTimer.unref();
+			const windows =
+				this.#options.resumeWindows ?? (this.#ownWindows ??= new ResumeWindows(this.#batchFlushMs));
+			windows.open(this);
 		}
 	}
 
 	/** Ends the resume window (see the module comment): live events flow from now on. Idempotent. */
 	endResumeWindow(): void {
-		if (this.#windowTimer) {
-			clearTimeout(this.#windowTimer);
-			this.#windowTimer = null;
-		}
 		if (this.#window === 'live') return;
 		this.#window = 'live';
 		this.#writer.hold = false;
@@ -423,10 +424,8 @@ export class Session implements ChannelMember {
 		this.#subscriptions.clear();
 		this.#options.channels?.leave(this);
 		this.#writer.release();
-		if (this.#windowTimer) {
-			clearTimeout(this.#windowTimer);
-			this.#windowTimer = null;
-		}
+		// the hub's windows let go of this session by its deadline; a closed session's end is a no-op
+		this.#ownWindows?.stop();
 	}
 }
 
