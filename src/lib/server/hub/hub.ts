@@ -30,6 +30,7 @@ import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression } from './compression';
 import { FrameCache } from './frame-cache';
+import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
 import { createCounters } from './counters';
 import { Channels } from './channels';
 import { encodeControl } from './frames';
@@ -82,10 +83,17 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const frames = new FrameCache(frameCompression(config.compression));
+	const turns = new WriteTurns({
+		onError: (err) => {
+			counters.errors += 1;
+			logger.error({ err }, 'writing to a session failed');
+		}
+	});
 	const channels = new Channels<Session>({
 		frames,
 		batchMaxEvents: config.batchMaxEvents,
 		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
+		sliceMs: DEFAULT_WRITE_SLICE_MS,
 		onError: (err, session) => {
 			// one broken session must not keep the event from the others
 			counters.errors += 1;
@@ -226,6 +234,7 @@ export function createHub(deps: HubDeps): Hub {
 			},
 			onDelivered,
 			frames,
+			turns,
 			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: sessionLogger,
 			onMessage: (s, data, isBinary) => router.handleFrame(s, data, isBinary),
@@ -384,6 +393,7 @@ export function createHub(deps: HubDeps): Hub {
 			await allClosed;
 		}
 		wss.close();
+		turns.close();
 		state = 'closed';
 		logger.info({ forced }, 'hub closed');
 	}
