@@ -21,8 +21,13 @@ const output = (taskId: string, line: number, bytes = 100): AnyDomainEvent => ({
 
 class Member implements ChannelMember {
 	offers: (readonly SharedRun[])[] = [];
-	offer(runs: readonly SharedRun[]): void {
+	/** whether each offer let the member write at once */
+	now: boolean[] = [];
+	onOffer = () => {};
+	offer(runs: readonly SharedRun[], now: boolean): void {
 		this.offers.push(runs);
+		this.now.push(now);
+		this.onOffer();
 	}
 }
 
@@ -135,5 +140,29 @@ describe('Channels', () => {
 		);
 		const eventBytes = runs[0]!.entries[0]!.frame.length;
 		for (const run of runs) expect(run.size).toBeLessThanOrEqual(2 * 3000 + eventBytes + 1);
+	});
+
+	it('lets the members it reaches within the slice write at once and the others take the runs in their turn', async () => {
+		let clock = 0;
+		const channels = new Channels<Member>({
+			frames: new FrameCache(),
+			batchMaxEvents: 10,
+			runBytes: 65536,
+			sliceMs: 5,
+			now: () => clock
+		});
+		const members = [new Member(), new Member(), new Member(), new Member()];
+		for (const m of members) channels.update(m, new Map([['s', {}]]));
+		// each member's writing takes 3 ms: the slice is spent after the second
+		for (const m of members) m.onOffer = () => (clock += 3);
+		channels.publish(createEntry(1, output('t1', 1)), output('t1', 1));
+		await tick();
+		expect(members.map((m) => m.now)).toEqual([[true], [true], [false], [false]]);
+		// every member got the same runs either way
+		expect(new Set(members.map((m) => m.offers[0]))).toHaveProperty('size', 1);
+		// the next tick has a slice of its own
+		channels.publish(createEntry(2, output('t1', 2)), output('t1', 2));
+		await tick();
+		expect(members.map((m) => m.now[1])).toEqual([true, true, false, false]);
 	});
 });

@@ -64,8 +64,11 @@ export class SharedRun {
 
 /** What a channel needs of a client. */
 export interface ChannelMember {
-	/** takes the runs (in order): writes what it can at once, queues the rest */
-	offer(runs: readonly SharedRun[]): void;
+	/**
+	 * takes the runs (in order): writes what it can at once, queues the rest; without `now` (the
+	 * tick's slice of writing is spent) writes nothing yet
+	 */
+	offer(runs: readonly SharedRun[], now: boolean): void;
 }
 
 class Channel<M extends ChannelMember> {
@@ -86,6 +89,13 @@ export interface ChannelsOptions<M> {
 	runBytes: number;
 	/** a member failed to take its runs; the others still get theirs */
 	onError?: (err: unknown, member: M) => void;
+	/**
+	 * ms of writing a tick's runs may take; the members after that take theirs in their turn
+	 * (write-turns.ts), so a burst to many clients does not hold up the loop. Unbounded if omitted.
+	 */
+	sliceMs?: number;
+	/** ms, monotonic (tests) */
+	now?: () => number;
 }
 
 export class Channels<M extends ChannelMember> {
@@ -166,7 +176,10 @@ export class Channels<M extends ChannelMember> {
 
 	#flushAll(): void {
 		this.#flushing = true;
-		const { frames, batchMaxEvents, runBytes } = this.#options;
+		const { frames, batchMaxEvents, runBytes, sliceMs } = this.#options;
+		const now = this.#options.now ?? (() => performance.now());
+		const until = sliceMs === undefined ? Infinity : now() + sliceMs;
+		let writing = true;
 		const perRun = batchMaxEvents * RUN_BATCHES;
 		for (let i = 0; i < this.#dirty.length; i++) {
 			const channel = this.#dirty[i]!;
@@ -198,10 +211,11 @@ export class Channels<M extends ChannelMember> {
 			}
 			for (const member of channel.members) {
 				try {
-					member.offer(runs);
+					member.offer(runs, writing);
 				} catch (err) {
 					this.#options.onError?.(err, member);
 				}
+				if (writing && until !== Infinity && now() >= until) writing = false;
 			}
 		}
 		this.#dirty.length = 0;

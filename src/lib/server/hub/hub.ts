@@ -30,6 +30,7 @@ import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression } from './compression';
 import { FrameCache } from './frame-cache';
+import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
 import { createCounters } from './counters';
 import { Channels } from './channels';
 import { encodeControl, welcomeEncoder } from './frames';
@@ -83,10 +84,17 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const frames = new FrameCache(frameCompression(config.compression));
+	const turns = new WriteTurns({
+		onError: (err) => {
+			counters.errors += 1;
+			logger.error({ err }, 'writing to a session failed');
+		}
+	});
 	const channels = new Channels<Session>({
 		frames,
 		batchMaxEvents: config.batchMaxEvents,
 		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
+		sliceMs: DEFAULT_WRITE_SLICE_MS,
 		onError: (err, session) => {
 			// one broken session must not keep the event from the others
 			counters.errors += 1;
@@ -236,6 +244,7 @@ export function createHub(deps: HubDeps): Hub {
 			rateLimit: sessionRateLimit,
 			onDelivered,
 			frames,
+			turns,
 			resumeWindows,
 			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: sessionLogger,
@@ -416,6 +425,7 @@ export function createHub(deps: HubDeps): Hub {
 			await allClosed;
 		}
 		wss.close();
+		turns.close();
 		state = 'closed';
 		logger.info({ forced }, 'hub closed');
 	}

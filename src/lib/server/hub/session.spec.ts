@@ -11,6 +11,7 @@ import { History } from './history';
 import { HubError } from './hub-error';
 import { Session, type SessionOptions, type SessionSocket } from './session';
 import { createEntry } from './stream';
+import { WriteTurns } from './write-turns';
 
 function make(overrides: Partial<SessionOptions> & { historyMaxEvents?: number } = {}) {
 	const socket = new FakeWebSocket();
@@ -43,7 +44,22 @@ function make(overrides: Partial<SessionOptions> & { historyMaxEvents?: number }
 		if (wanted) session.deliver(entry);
 		return entry.seq;
 	};
-	return { session, socket, counters, onMessage, onClose, publish, advance: (ms: number) => (now += ms) };
+	/** the same, through the channels (the hub's way) */
+	const broadcast = (channels: Channels<Session>, event: AnyDomainEvent) => {
+		const entry = createEntry(++head, event);
+		history.append(entry);
+		channels.publish(entry, event);
+	};
+	return {
+		session,
+		socket,
+		counters,
+		onMessage,
+		onClose,
+		publish,
+		broadcast,
+		advance: (ms: number) => (now += ms)
+	};
 }
 
 const progress = (taskId: string): AnyDomainEvent => ({
@@ -379,6 +395,33 @@ describe('Session', () => {
 		expect(counters.rateLimitViolations).toBe(4);
 		expect(socket.closeCalls.map((c) => c.code)).toEqual([4003]);
 		expect(session.state).toBe('closing');
+	});
+
+	it('writes nothing of a tick whose slice of writing is spent, and reads those events from history in its turn, all of them, in order', async () => {
+		const channels = new Channels<Session>({
+			frames: new FrameCache(),
+			batchMaxEvents: 10,
+			runBytes: 65536,
+			sliceMs: 0
+		});
+		const { session, socket, counters, broadcast } = make({ channels, turns: new WriteTurns() });
+		// a member ahead of it in the channel spends the slice
+		const ahead = { offer: vi.fn() };
+		channels.update(ahead as unknown as Session, new Map([['s', {}]]));
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		// progress too: a client that is not behind on its own gets every one, none coalesced
+		for (let line = 1; line <= 50; line++) broadcast(channels, line % 2 ? progress('t1') : output(line));
+		await Promise.resolve();
+		expect(ahead.offer).toHaveBeenCalledWith(expect.anything(), true);
+		expect(socket.sent).toHaveLength(0);
+		expect(session.behind).toBe(true);
+		await vi.waitFor(() => expect(session.behind).toBe(false));
+		expect(seqsOf(socket).flat()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+		broadcast(channels, output(51));
+		await vi.waitFor(() => expect(seqsOf(socket).flat().at(-1)).toBe(51));
+		expect(seqsOf(socket).flat()).toHaveLength(51);
+		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
 	});
 
 	it('frees its queue, timer and channel membership when it closes', async () => {

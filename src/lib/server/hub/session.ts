@@ -28,6 +28,7 @@ import type { HubCounters } from './counters';
 import type { Channels, ChannelMember, SharedRun } from './channels';
 import { encodeControl } from './frames';
 import type { FrameCache } from './frame-cache';
+import type { WriteTurns } from './write-turns';
 import { HubError } from './hub-error';
 import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
@@ -82,6 +83,8 @@ export interface SessionOptions {
 	frames?: FrameCache;
 	/** ends the resume windows of the hub's sessions (one timer for all); the session's own otherwise */
 	resumeWindows?: ResumeWindows;
+	/** where the hub's clients take turns catching up (write-turns.ts) */
+	turns?: WriteTurns;
 	/** the client negotiated permessage-deflate: frames may go compressed */
 	deflate?: boolean;
 	now?: () => number;
@@ -146,7 +149,8 @@ export class Session implements ChannelMember {
 			onOverflow: (what) => this.#slowClose(what),
 			onDelivered: options.onDelivered,
 			frames: options.frames,
-			deflate: options.deflate
+			deflate: options.deflate,
+			turns: options.turns
 		});
 		this.remoteAddress = options.remoteAddress ?? '';
 		this.connectedAt = this.#now();
@@ -233,15 +237,15 @@ export class Session implements ChannelMember {
 		return this.#writer.send(data, afterSeq);
 	}
 
-	/** Takes its channel's runs of events for this tick. */
-	offer(runs: readonly SharedRun[]): void {
+	/** Takes its channel's runs of events for this tick (`now`: it may write them at once, see Writer). */
+	offer(runs: readonly SharedRun[], now = true): void {
 		if (this.#state !== 'open') return;
 		// a slower-rate subscription coalesces progress per event, so its events go one by one
 		if (this.#rates !== null && this.#rates.size > 0) {
 			for (const run of runs) for (const entry of run.entries) this.deliver(entry);
 			return;
 		}
-		this.#writer.offer(runs);
+		this.#writer.offer(runs, now);
 	}
 
 	/** Hands the client a live event (the broadcaster decided it matches). */

@@ -10,6 +10,10 @@
  * A resume is the same path: the cursor starts at the client's seq, and `resumed` is written
  * where the replay ends, before the first event after it.
  *
+ * A caught-up client whose events come after the tick's slice of writing is spent (channels.ts)
+ * reads them from history too, in its turn among the hub's clients (write-turns.ts), exactly as
+ * they were: until its own socket backs up it is not under pressure.
+ *
  * Under pressure: a reader behind the stream gets superseded progress coalesced (latest value
  * wins); one that drifts into the oldest quarter of what history holds also sheds low-priority
  * events (one `dropped {count, from_seq, to_seq}` notice before the next frame), so it catches up
@@ -31,6 +35,7 @@ import { FrameCache, frameCounts, frameEnds } from './frame-cache';
 import { encodeControl, framesWire, payloadsOf } from './frames';
 import { Outbox } from './outbox';
 import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
+import type { WriteTurns } from './write-turns';
 
 /** Unwritten bytes in the socket above which the writer stops writing and lets batches form. */
 export const DEFAULT_WRITE_HIGH_WATER_BYTES = 64 * 1024;
@@ -95,6 +100,11 @@ export interface WriterOptions {
 	frames?: FrameCache;
 	/** the client negotiated permessage-deflate: frames may go compressed */
 	deflate?: boolean;
+	/**
+	 * where a flush after pending I/O waits its turn, shared by the hub's clients so that their
+	 * catching up is sliced (write-turns.ts); without it, each flush is a callback of its own
+	 */
+	turns?: WriteTurns;
 }
 
 interface Replay {
@@ -114,6 +124,8 @@ export class Writer {
 	/** live events up to this seq were already read from history */
 	#liveFrom = 0;
 	#replay: Replay | null = null;
+	/** reading history only because the tick's slice was spent: nothing is coalesced yet */
+	#deferred = false;
 	#dropped: DroppedRange | null = null;
 	#lastWrittenSeq = 0;
 	#hold = false;
@@ -201,11 +213,26 @@ export class Writer {
 	/**
 	 * Takes a channel's runs (in order): while the client is caught up, has nothing of its own
 	 * waiting and its socket is writable, each run is written with one call (the same bytes for
-	 * every member); whatever is left goes the way of {@link deliver}.
+	 * every member); whatever is left goes the way of {@link deliver}. Without `now` (this tick's
+	 * slice of writing is spent) nothing is written: a caught-up client reads these events from
+	 * history in its turn (write-turns.ts), like a reader behind the stream.
 	 */
-	offer(runs: readonly SharedRun[]): void {
+	offer(runs: readonly SharedRun[], now = true): void {
+		if (this.#cursor) {
+			// reading history: the events are there too (see deliver)
+			this.deliver(runs[0]!.entries[0]!);
+			return;
+		}
 		let i = 0;
-		if (!this.#cursor && this.#direct(runs[0]!)) {
+		if (!now) {
+			const first = runs[0]!.entries[0]!;
+			if (this.#options.history && this.#direct(first.seq, false)) {
+				this.#cursorAt(Math.max(first.seq - 1, this.#liveFrom));
+				this.#deferred = true;
+				this.#schedule(true);
+				return;
+			}
+		} else if (this.#direct(runs[0]!.entries[0]!.seq, true)) {
 			const raw = this.#options.rawSocket;
 			// several runs, corked, go out in one system call
 			const corked = runs.length > 1 && raw?.cork !== undefined;
@@ -219,17 +246,20 @@ export class Writer {
 		for (; i < runs.length; i++) for (const entry of runs[i]!.entries) this.deliver(entry);
 	}
 
-	/** Whether a run can be written now without passing anything this client still owes. */
-	#direct(run: SharedRun): boolean {
+	/**
+	 * Whether events from `seq` on can go out without passing anything this client still owes:
+	 * written now (`writable`: the socket takes them), or read from history in its turn.
+	 */
+	#direct(seq: number, writable: boolean): boolean {
 		return (
 			this.#outbox.events === 0 &&
 			this.#outbox.controls === 0 &&
 			!this.#hold &&
 			this.#replay === null &&
 			this.#dropped === null &&
-			run.entries[0]!.seq > this.#liveFrom &&
+			seq > this.#liveFrom &&
 			this.#options.isOpen() &&
-			this.#writable()
+			(!writable || this.#writable())
 		);
 	}
 
@@ -283,6 +313,7 @@ export class Writer {
 		if (seq <= this.#options.head()) return;
 		this.#outbox.clearEvents();
 		this.#cursor = null;
+		this.#deferred = false;
 		this.#liveFrom = Math.max(this.#liveFrom, seq);
 	}
 
@@ -293,6 +324,7 @@ export class Writer {
 	restartAt(seq: number, frame: string | Buffer): void {
 		this.#outbox.clearEvents();
 		this.#cursor = null;
+		this.#deferred = false;
 		this.#replay = null;
 		this.#dropped = null;
 		this.#liveFrom = seq;
@@ -304,6 +336,7 @@ export class Writer {
 	release(): void {
 		this.#outbox.clear();
 		this.#cursor = null;
+		this.#deferred = false;
 		this.#replay = null;
 		if (this.#retryTimer) {
 			clearTimeout(this.#retryTimer);
@@ -344,6 +377,7 @@ export class Writer {
 		}
 		this.#outbox.clearEvents();
 		this.#cursorAt(first.seq - 1);
+		this.#deferred = false;
 	}
 
 	#cursorAt(seq: number, page?: readonly HistoryEntry[]): void {
@@ -372,12 +406,16 @@ export class Writer {
 		return socket.readyState === WebSocket.OPEN && socket.bufferedAmount < writeHighWaterBytes;
 	}
 
-	/** A flush at the end of this tick (`soon`: after pending I/O, for a reader pulling a backlog). */
+	/**
+	 * A flush at the end of this tick, or (`soon`, and always for a reader behind the stream, whose
+	 * backlog may be long) after pending I/O, in its turn among the hub's clients.
+	 */
 	#schedule(soon: boolean): void {
 		if (this.#scheduled || !this.#options.isOpen()) return;
 		this.#scheduled = true;
-		if (soon) this.#immediate = setImmediate(this.#flushNow);
-		else queueMicrotask(this.#flushNow);
+		if (!soon && this.#cursor === null) queueMicrotask(this.#flushNow);
+		else if (this.#options.turns) this.#options.turns.enqueue(this.#flushNow);
+		else this.#immediate = setImmediate(this.#flushNow);
 	}
 
 	#flush(): void {
@@ -464,7 +502,8 @@ export class Writer {
 			return batch;
 		}
 		const replay = this.#replay;
-		const shedding = !replay && this.#inDanger(cursor);
+		const exact = replay !== null || this.#deferred;
+		const shedding = !exact && this.#inDanger(cursor);
 		while (more()) {
 			const entry = cursor.peek();
 			if (typeof entry === 'string') {
@@ -472,6 +511,7 @@ export class Writer {
 					if (cursor.position >= this.#options.head()) {
 						this.#liveFrom = cursor.position;
 						this.#cursor = null;
+						this.#deferred = false;
 						return batch.length ? batch : 'boundary';
 					}
 					// a shared history that has not caught up with this node yet
@@ -484,7 +524,7 @@ export class Writer {
 			cursor.take();
 			if (!this.#options.wants(entry)) continue;
 			if (replay) replay.replayed += 1;
-			else if (entry.priority === 'low') {
+			if (!exact && entry.priority === 'low') {
 				if (cursor.superseded(entry)) {
 					this.#options.counters.eventsCoalesced += 1;
 					continue;
@@ -546,6 +586,8 @@ export class Writer {
 	}
 
 	#awaitDrain(): void {
+		// its own socket is behind now: a reader of history is under pressure from here on
+		this.#deferred = false;
 		// `drain` resumes, and the timer bounds the wait if it never comes (a closing socket); the
 		// socket holds unsent bytes now, so a `drain` is still to come after this listener is added
 		this.#waitingDrain = true;

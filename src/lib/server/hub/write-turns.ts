@@ -1,0 +1,77 @@
+/**
+ * @module hub/write-turns
+ * Clients with more to write than one tick takes (a reader behind the stream, a replay, a socket
+ * that drained) take turns here instead of each scheduling a callback of its own: one callback
+ * per event-loop turn serves them round robin for at most a slice of time, then yields to I/O.
+ * However many clients are catching up, a loop turn stays short, so a tool's pipe, the store and
+ * the HTTP server get the loop between slices: the fan-out lags behind a fast tool instead of
+ * holding it up, and the clients still get everything (a client not served this turn is next).
+ */
+import Denque from 'denque';
+
+/** Time the clients catching up may take in one event-loop turn before I/O gets its turn. */
+export const DEFAULT_WRITE_SLICE_MS = 4;
+
+export interface WriteTurnsOptions {
+	sliceMs?: number;
+	/** a turn threw: the others still get theirs */
+	onError?: (err: unknown) => void;
+	/** ms, monotonic (tests) */
+	now?: () => number;
+}
+
+export class WriteTurns {
+	#queue = new Denque<() => void>();
+	#sliceMs: number;
+	#onError: (err: unknown) => void;
+	#now: () => number;
+	#immediate: NodeJS.Immediate | null = null;
+	#closed = false;
+	#serve = () => this.#serveSlice();
+
+	constructor(options: WriteTurnsOptions = {}) {
+		this.#sliceMs = options.sliceMs ?? DEFAULT_WRITE_SLICE_MS;
+		this.#onError = options.onError ?? (() => {});
+		this.#now = options.now ?? (() => performance.now());
+	}
+
+	/** turns waiting */
+	get waiting(): number {
+		return this.#queue.length;
+	}
+
+	/**
+	 * Queues `turn` to run after pending I/O, behind the turns already waiting. The caller queues
+	 * each of its turns once (a writer's `scheduled` flag); after `close()` nothing is queued.
+	 */
+	enqueue(turn: () => void): void {
+		if (this.#closed) return;
+		this.#queue.push(turn);
+		this.#immediate ??= setImmediate(this.#serve);
+	}
+
+	/** Drops what waits and stops serving (the hub is closing). Idempotent. */
+	close(): void {
+		this.#closed = true;
+		this.#queue.clear();
+		if (this.#immediate) clearImmediate(this.#immediate);
+		this.#immediate = null;
+	}
+
+	#serveSlice(): void {
+		this.#immediate = null;
+		const until = this.#now() + this.#sliceMs;
+		// the turns waiting when the slice began: one queued again meanwhile (it wrote its share and
+		// has more) waits for the next loop turn, when its socket may have drained
+		for (let n = this.#queue.length; n > 0 && !this.#closed; n--) {
+			const turn = this.#queue.shift()!;
+			try {
+				turn();
+			} catch (err) {
+				this.#onError(err);
+			}
+			if (this.#now() >= until) break;
+		}
+		if (this.#queue.length > 0 && !this.#closed) this.#immediate ??= setImmediate(this.#serve);
+	}
+}
