@@ -2,9 +2,11 @@
  * @module hub/resume-windows
  * Ends the sessions' resume windows (see session.ts) on one timer. Every window lasts the same
  * `ms`, so windows end in the order they opened: a FIFO of sessions and their deadlines, and one
- * timer for the oldest, instead of a timer made (and nearly always cleared) per subscribing client.
- * Bounded: a session opens its window once, and leaves the queue by its deadline at the latest,
- * whether its window ended earlier (ending it again is a no-op) or it closed meanwhile.
+ * timer that ticks every `ms / 10` while any window is open (re-armed with `refresh()`, never
+ * made anew), instead of a timer made (and nearly always cleared) per subscribing client. A
+ * window therefore ends between `ms` and `ms + ms / 10` after it opened, never before.
+ * Bounded: a session opens its window once, and leaves the queue by its deadline plus a tick at
+ * the latest, whether its window ended earlier (ending it again is a no-op) or it closed meanwhile.
  *
  * @example
  * const windows = new ResumeWindows(config.batchFlushMs);
@@ -20,15 +22,18 @@ export interface WindowHolder {
 
 export class ResumeWindows {
 	readonly #ms: number;
+	readonly #tickMs: number;
 	readonly #now: () => number;
 	readonly #holders = new Deque<WindowHolder>();
 	readonly #deadlines = new Deque<number>();
 	#timer: NodeJS.Timeout | null = null;
+	#armed = false;
 	#fire = () => this.#endDue();
 
 	/** `now` is monotonic (ms): a wall clock set back would hold the windows open */
 	constructor(ms: number, now: () => number = () => performance.now()) {
 		this.#ms = ms;
+		this.#tickMs = Math.max(1, Math.ceil(ms / 10));
 		this.#now = now;
 	}
 
@@ -41,24 +46,30 @@ export class ResumeWindows {
 	open(holder: WindowHolder): void {
 		this.#holders.push(holder);
 		this.#deadlines.push(this.#now() + this.#ms);
-		if (!this.#timer) this.#arm(this.#ms);
+		if (!this.#armed) this.#arm();
 	}
 
 	/** Forgets every waiting window and the timer. Idempotent. */
 	stop(): void {
 		if (this.#timer) clearTimeout(this.#timer);
 		this.#timer = null;
+		this.#armed = false;
 		this.#holders.clear();
 		this.#deadlines.clear();
 	}
 
-	#arm(ms: number): void {
-		this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(ms)));
+	#arm(): void {
+		this.#armed = true;
+		if (this.#timer) {
+			this.#timer.refresh();
+			return;
+		}
+		this.#timer = setTimeout(this.#fire, this.#tickMs);
 		this.#timer.unref();
 	}
 
 	#endDue(): void {
-		this.#timer = null;
+		this.#armed = false;
 		const now = this.#now();
 		try {
 			for (let at = this.#deadlines.peek(); at !== undefined && at <= now; at = this.#deadlines.peek()) {
@@ -67,8 +78,7 @@ export class ResumeWindows {
 			}
 		} finally {
 			// the later windows still end, whatever one of them threw
-			const next = this.#deadlines.peek();
-			if (next !== undefined && !this.#timer) this.#arm(next - now);
+			if (this.#deadlines.length > 0 && !this.#armed) this.#arm();
 		}
 	}
 }
