@@ -137,11 +137,9 @@ export class Writer {
 	#immediate: NodeJS.Immediate | null = null;
 	#batch: HistoryEntry[] = [];
 	#frames: FrameCache;
-	#flushNow = () => this.#flush();
-	#onDrain = () => {
-		this.#waitingDrain = false;
-		this.#schedule(true);
-	};
+	/** made at the first flush and the first wait for `drain`: a client that never queues makes neither */
+	#flushNow: (() => void) | null = null;
+	#onDrain: (() => void) | null = null;
 
 	constructor(options: WriterOptions) {
 		this.#options = options;
@@ -348,7 +346,7 @@ export class Writer {
 		}
 		if (this.#drainListened) {
 			this.#drainListened = false;
-			this.#options.rawSocket?.off('drain', this.#onDrain);
+			this.#options.rawSocket?.off('drain', this.#onDrain!);
 		}
 	}
 
@@ -413,9 +411,10 @@ export class Writer {
 	#schedule(soon: boolean): void {
 		if (this.#scheduled || !this.#options.isOpen()) return;
 		this.#scheduled = true;
-		if (!soon && this.#cursor === null) queueMicrotask(this.#flushNow);
-		else if (this.#options.turns) this.#options.turns.enqueue(this.#flushNow);
-		else this.#immediate = setImmediate(this.#flushNow);
+		const flush = (this.#flushNow ??= () => this.#flush());
+		if (!soon && this.#cursor === null) queueMicrotask(flush);
+		else if (this.#options.turns) this.#options.turns.enqueue(flush);
+		else this.#immediate = setImmediate(flush);
 	}
 
 	#flush(): void {
@@ -593,6 +592,10 @@ export class Writer {
 		this.#waitingDrain = true;
 		if (!this.#drainListened && this.#options.isOpen()) {
 			this.#drainListened = true;
+			this.#onDrain ??= () => {
+				this.#waitingDrain = false;
+				this.#schedule(true);
+			};
 			this.#options.rawSocket?.on('drain', this.#onDrain);
 		}
 		this.#retryLater();
