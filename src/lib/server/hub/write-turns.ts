@@ -7,7 +7,7 @@
  * the HTTP server get the loop between slices: the fan-out lags behind a fast tool instead of
  * holding it up, and the clients still get everything (a client not served this turn is next).
  */
-import Denque from 'denque';
+import { Deque } from './outbox';
 
 /** Time the clients catching up may take in one event-loop turn before I/O gets its turn. */
 export const DEFAULT_WRITE_SLICE_MS = 4;
@@ -21,7 +21,7 @@ export interface WriteTurnsOptions {
 }
 
 export class WriteTurns {
-	#queue = new Denque<() => void>();
+	#queue = new Deque<() => void>();
 	#sliceMs: number;
 	#onError: (err: unknown) => void;
 	#now: () => number;
