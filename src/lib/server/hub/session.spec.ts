@@ -424,6 +424,36 @@ describe('Session', () => {
 		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
 	});
 
+	it('loses nothing to a brief stall of its socket while it reads a spent slice from history: pressure starts past its queue bound', async () => {
+		const channels = new Channels<Session>({
+			frames: new FrameCache(),
+			batchMaxEvents: 10,
+			runBytes: 65536,
+			sliceMs: 0
+		});
+		const raw = Object.assign(new EventEmitter(), { bytesWritten: 0 });
+		const { session, socket, counters, broadcast } = make({
+			channels,
+			turns: new WriteTurns(),
+			queueMaxMessages: 100,
+			writeHighWaterBytes: 100,
+			rawSocket: raw
+		});
+		const ahead = { offer: vi.fn() };
+		channels.update(ahead as unknown as Session, new Map([['s', {}]]));
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		// its socket holds unsent bytes when its turn comes: it waits for drain
+		socket.bufferedAmount = 1000;
+		for (let line = 1; line <= 50; line++) broadcast(channels, line % 2 ? progress('t1') : output(line));
+		await vi.waitFor(() => expect(raw.listenerCount('drain')).toBe(1));
+		socket.bufferedAmount = 0;
+		raw.emit('drain');
+		await vi.waitFor(() => expect(session.behind).toBe(false));
+		expect(seqsOf(socket).flat()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
+	});
+
 	it('frees its queue, timer and channel membership when it closes', async () => {
 		const channels = new Channels<Session>({ frames: new FrameCache(), batchMaxEvents: 10, runBytes: 65536 });
 		const { session, socket, publish } = make({ channels, batchFlushMs: 10_000, writeHighWaterBytes: 1 });

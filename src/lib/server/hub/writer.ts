@@ -11,13 +11,13 @@
  * where the replay ends, before the first event after it.
  *
  * A caught-up client whose events come after the tick's slice of writing is spent (channels.ts)
- * reads them from history too, in its turn among the hub's clients (write-turns.ts), exactly as
- * they were: until its own socket backs up it is not under pressure.
+ * reads them from history too, in its turn among the hub's clients (write-turns.ts).
  *
- * Under pressure: a reader behind the stream gets superseded progress coalesced (latest value
- * wins); one that drifts into the oldest quarter of what history holds also sheds low-priority
- * events (one `dropped {count, from_seq, to_seq}` notice before the next frame), so it catches up
- * with every status and failure; one that history has moved past is closed with 4002 (resume).
+ * Under pressure, that is further behind the head than its live queue may hold (`maxMessages`, the
+ * same bound, so a brief stall of its socket costs a reader of history no more than a live queue):
+ * superseded progress is coalesced (latest value wins); a reader that drifts into the oldest
+ * quarter of what history holds also sheds low-priority events (one `dropped {count, from_seq,
+ * to_seq}` notice before the next frame), so it catches up with every status and failure; one that history has moved past is closed with 4002 (resume).
  * Replays are exact: nothing is coalesced or shed in them.
  *
  * Writes happen only while the socket's unsent bytes are below `writeHighWaterBytes`, corked so
@@ -124,8 +124,6 @@ export class Writer {
 	/** live events up to this seq were already read from history */
 	#liveFrom = 0;
 	#replay: Replay | null = null;
-	/** reading history only because the tick's slice was spent: nothing is coalesced yet */
-	#deferred = false;
 	#dropped: DroppedRange | null = null;
 	#lastWrittenSeq = 0;
 	#hold = false;
@@ -226,7 +224,6 @@ export class Writer {
 			const first = runs[0]!.entries[0]!;
 			if (this.#options.history && this.#direct(first.seq, false)) {
 				this.#cursorAt(Math.max(first.seq - 1, this.#liveFrom));
-				this.#deferred = true;
 				this.#schedule(true);
 				return;
 			}
@@ -311,7 +308,6 @@ export class Writer {
 		if (seq <= this.#options.head()) return;
 		this.#outbox.clearEvents();
 		this.#cursor = null;
-		this.#deferred = false;
 		this.#liveFrom = Math.max(this.#liveFrom, seq);
 	}
 
@@ -322,7 +318,6 @@ export class Writer {
 	restartAt(seq: number, frame: string | Buffer): void {
 		this.#outbox.clearEvents();
 		this.#cursor = null;
-		this.#deferred = false;
 		this.#replay = null;
 		this.#dropped = null;
 		this.#liveFrom = seq;
@@ -334,7 +329,6 @@ export class Writer {
 	release(): void {
 		this.#outbox.clear();
 		this.#cursor = null;
-		this.#deferred = false;
 		this.#replay = null;
 		if (this.#retryTimer) {
 			clearTimeout(this.#retryTimer);
@@ -375,7 +369,6 @@ export class Writer {
 		}
 		this.#outbox.clearEvents();
 		this.#cursorAt(first.seq - 1);
-		this.#deferred = false;
 	}
 
 	#cursorAt(seq: number, page?: readonly HistoryEntry[]): void {
@@ -501,7 +494,8 @@ export class Writer {
 			return batch;
 		}
 		const replay = this.#replay;
-		const exact = replay !== null || this.#deferred;
+		// under pressure only when further behind than the live queue may hold (or a replay: exact)
+		const exact = replay !== null || this.#options.head() - cursor.position <= this.#options.maxMessages;
 		const shedding = !exact && this.#inDanger(cursor);
 		while (more()) {
 			const entry = cursor.peek();
@@ -510,7 +504,6 @@ export class Writer {
 					if (cursor.position >= this.#options.head()) {
 						this.#liveFrom = cursor.position;
 						this.#cursor = null;
-						this.#deferred = false;
 						return batch.length ? batch : 'boundary';
 					}
 					// a shared history that has not caught up with this node yet
@@ -585,8 +578,6 @@ export class Writer {
 	}
 
 	#awaitDrain(): void {
-		// its own socket is behind now: a reader of history is under pressure from here on
-		this.#deferred = false;
 		// `drain` resumes, and the timer bounds the wait if it never comes (a closing socket); the
 		// socket holds unsent bytes now, so a `drain` is still to come after this listener is added
 		this.#waitingDrain = true;
