@@ -3,13 +3,17 @@
  * A worker thread of the read pool: its own read-only connection to the SQLite file (WAL lets
  * readers run beside the writer), reading and formatting downloads one chunk per request, so
  * the event loop only passes bytes on. Every page is its own short read, as in the store, so
- * no read transaction is held while a client is slow.
+ * no read transaction is held while a client is slow. The thread runs at a lower priority than
+ * the event loop's (thread-priority.ts), so downloads take the CPU the live stream leaves.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
 import { LOG_COLUMNS, toLogLine, type LogRow } from '../store/rows';
 import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-messages';
+import { lowerThreadPriority } from './thread-priority';
+
+lowerThreadPriority();
 
 const { file, busyTimeoutMs } = workerData as ReadWorkerData;
 const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
