@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogStream } from '../../protocol';
+import { PIPE_SLICE_BYTES } from './pipe-feed';
 import { runTool, type ToolRunnerOptions, type ToolSpec } from './tool-runner';
 
 type Line = [LogStream, string];
@@ -210,6 +211,66 @@ describe('runTool', () => {
 			expect(lines.length).toBe(count + 1);
 			expect(lines.at(-1)).toEqual(['stdout', `line ${count}`]);
 		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it('splits a long read into slices of lines, each in an event-loop turn of its own, none lost', async () => {
+		// the tool fills its pipe (~59 KB, read back as one chunk) while the consumer holds it, and exits
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-slices-'));
+		const gate = path.join(dir, 'behind');
+		const count = 6_000;
+		const script = `
+			const fs = require('node:fs');
+			fs.writeSync(1, 'first\\n');
+			while (!fs.existsSync(${JSON.stringify(gate)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+			let out = '';
+			for (let i = 1; i <= ${count}; i++) out += 'l ' + String(i).padStart(6, '0') + '\\n';
+			fs.writeSync(1, out);`;
+		let release!: () => void;
+		const caughtUp = new Promise<void>((resolve) => (release = resolve));
+		let asked = false;
+		// a turn counter: what runs between two of its ticks ran in one event-loop turn
+		let turn = 0;
+		let ticking = true;
+		const tick = () => {
+			turn += 1;
+			if (ticking) setImmediate(tick);
+		};
+		tick();
+		const turns: number[] = [];
+		const { tool, lines } = start(node(script), {
+			drainMs: 60_000,
+			onLine: (stream, text) => {
+				lines.push([stream, text]);
+				turns.push(turn);
+			},
+			pressure: () => {
+				if (asked) return null;
+				asked = true;
+				fs.writeFileSync(gate, '');
+				return caughtUp;
+			}
+		});
+		try {
+			await expect.poll(() => tool.pid !== null && !alive(tool.pid), { timeout: 10_000 }).toBe(true);
+			release();
+			expect((await tool.result).exitCode).toBe(0);
+			// every line, in order
+			expect(lines.map(([, text]) => text)).toEqual([
+				'first',
+				...Array.from({ length: count }, (_, i) => `l ${String(i + 1).padStart(6, '0')}`)
+			]);
+			const perTurn = new Map<number, number>();
+			for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+			// 10 bytes a line: a slice is at most this many lines (one more for a line cut in two); a
+			// chunk's first slice goes as it is read and its second in the same loop iteration's
+			// check phase, then one slice per iteration: at most two slices share a tick of the counter
+			const slice = Math.ceil(PIPE_SLICE_BYTES / 10) + 1;
+			expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(2 * slice);
+			expect(perTurn.size).toBeGreaterThanOrEqual(Math.ceil((count * 10) / PIPE_SLICE_BYTES));
+		} finally {
+			ticking = false;
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
 	});

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { LogStream } from '../../protocol';
 import { DEFAULT_PROGRESS_FLUSH_MS, LineSplitter } from './line-splitter';
+import { PipeFeed } from './pipe-feed';
 import { toolEnvironment } from './tool-env';
 
 export interface ToolSpec {
@@ -99,6 +100,8 @@ class ToolRun implements ToolHandle {
 	/** SIGKILL for the group after the grace period; outlives the result (see #terminate) */
 	#escalation: NodeJS.Timeout | null = null;
 	#splitters: Record<LogStream, LineSplitter>;
+	/** stdout's and stderr's, once the tool runs */
+	#feeds: PipeFeed[] = [];
 
 	constructor(spec: ToolSpec, options: Required<ToolRunnerOptions>) {
 		this.#options = options;
@@ -148,8 +151,14 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#child = child;
-		this.#pump(child.stdout!, this.#splitters.stdout);
-		this.#pump(child.stderr!, this.#splitters.stderr);
+		const pressure = this.#options.pressure;
+		this.#feeds = (['stdout', 'stderr'] as const).map(
+			(stream) =>
+				new PipeFeed(child[stream]!, {
+					write: (chunk) => this.#splitters[stream].write(chunk),
+					pressure
+				})
+		);
 		child.on('error', (err) => {
 			// after a successful start, 'error' only reports a failed kill; the exit still settles
 			if (child.pid !== undefined) return;
@@ -164,10 +173,10 @@ class ToolRun implements ToolHandle {
 				this.#killGroup('SIGKILL');
 				child.stdout?.destroy();
 				child.stderr?.destroy();
-				this.#settle();
+				this.#settleWhenFed();
 			});
 		});
-		child.on('close', () => this.#settle());
+		child.on('close', () => this.#settleWhenFed());
 		if (this.#timeoutMs !== null) {
 			this.#timer(this.#timeoutMs, () => {
 				// a cancel already under way stays a cancel, not a timeout
@@ -179,23 +188,11 @@ class ToolRun implements ToolHandle {
 		if (this.#cancelled) this.#terminate();
 	}
 
-	/**
-	 * Hands a pipe's chunks to its splitter, one chunk per event-loop turn. Left flowing, libuv
-	 * reads a flooding pipe many times per turn, and a tool printing as fast as it can would
-	 * starve every other request; paused between chunks, the tool waits on a full pipe instead,
-	 * as it would on a slow terminal. The same holds while the consumer is behind ({@link
-	 * ToolRunnerOptions.pressure}): a tool printing faster than its lines can be stored waits,
-	 * instead of its output piling up in memory.
-	 */
-	#pump(stream: NodeJS.ReadableStream, splitter: LineSplitter): void {
-		stream.on('data', (chunk: Buffer) => {
-			splitter.write(chunk);
-			stream.pause();
-			const resume = () => setImmediate(() => stream.resume());
-			const pressure = this.#options.pressure();
-			if (pressure) void pressure.then(resume, resume);
-			else resume();
-		});
+	/** Settles once every chunk the pipes gave has been split into lines (pipe-feed.ts). */
+	#settleWhenFed(): void {
+		const [stdout, stderr] = this.#feeds;
+		if (!stdout || !stderr) return this.#settle();
+		stdout.whenFed(() => stderr.whenFed(() => this.#settle()));
 	}
 
 	#terminate(): void {
@@ -251,6 +248,7 @@ class ToolRun implements ToolHandle {
 
 	#settle(): void {
 		if (this.#settled) return;
+		for (const feed of this.#feeds) feed.stop();
 		this.#splitters.stdout.end();
 		this.#splitters.stderr.end();
 		this.#settled = true;

@@ -1,0 +1,80 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
+import { PipeFeed } from './pipe-feed';
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+function make(options: { sliceBytes?: number; pressure?: () => Promise<void> | null } = {}) {
+	const stream = new PassThrough();
+	const got: string[] = [];
+	const feed = new PipeFeed(stream, { write: (chunk) => got.push(chunk.toString()), ...options });
+	return { stream, got, feed };
+}
+
+describe('PipeFeed', () => {
+	it('hands a chunk over a slice per event-loop turn, in order', async () => {
+		// a counter that ticks once per loop turn: no two slices may share a tick
+		let tick = 0;
+		let ticking = true;
+		const count = () => {
+			tick += 1;
+			if (ticking) setImmediate(count);
+		};
+		count();
+		const stream = new PassThrough();
+		const slices: [string, number][] = [];
+		const feed = new PipeFeed(stream, {
+			write: (chunk) => slices.push([chunk.toString(), tick]),
+			sliceBytes: 4
+		});
+		stream.write('abcdefghij');
+		await vi.waitFor(() => expect(slices.map(([text]) => text)).toEqual(['abcd', 'efgh', 'ij']));
+		ticking = false;
+		expect(new Set(slices.map(([, at]) => at)).size).toBe(3);
+		await new Promise<void>((resolve) => feed.whenFed(resolve));
+	});
+
+	it('keeps a chunk read while another is being cut behind it', async () => {
+		const { stream, got, feed } = make({ sliceBytes: 4 });
+		stream.write('0123456789');
+		await turn();
+		// as Node does with a child's pipes at its exit
+		stream.resume();
+		stream.write('abcdef');
+		stream.end('XYZ');
+		await new Promise<void>((resolve) => stream.once('end', resolve));
+		await new Promise<void>((resolve) => feed.whenFed(resolve));
+		expect(got.join('')).toBe('0123456789abcdefXYZ');
+		expect(got.every((slice) => slice.length <= 4)).toBe(true);
+	});
+
+	it('waits for the consumer between slices while it is behind', async () => {
+		let release!: () => void;
+		let behind: Promise<void> | null = new Promise<void>((resolve) => (release = resolve));
+		const { stream, got, feed } = make({ sliceBytes: 4, pressure: () => behind });
+		stream.write('abcdefgh');
+		await turn();
+		await turn();
+		expect(got).toEqual(['abcd']);
+		let fed = false;
+		feed.whenFed(() => (fed = true));
+		behind = null;
+		release();
+		await vi.waitFor(() => expect(fed).toBe(true));
+		expect(got).toEqual(['abcd', 'efgh']);
+	});
+
+	it('says at once when nothing waits, and drops what waits once stopped', async () => {
+		const { stream, got, feed } = make({ sliceBytes: 4 });
+		let fed = 0;
+		feed.whenFed(() => (fed += 1));
+		expect(fed).toBe(1);
+		stream.write('abcdefgh');
+		feed.whenFed(() => (fed += 1));
+		feed.stop();
+		expect(fed).toBe(2);
+		await turn();
+		await turn();
+		expect(got).toEqual(['abcd']);
+	});
+});
