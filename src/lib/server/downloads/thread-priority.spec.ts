@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { READ_THREAD_NICE } from './thread-priority';
+import { READ_THREAD_NICENESS } from './thread-priority';
 
 /** A thread that loads the module through tsx (as the read pool's dev worker does), lowers its own priority and reports. */
 const THREAD = `
@@ -12,7 +12,7 @@ const { getPriority } = require('node:os');
 (async () => {
 	const { tsImport } = await import('tsx/esm/api');
 	const { lowerThreadPriority } = await tsImport(workerData.module, workerData.module);
-	const lowered = lowerThreadPriority(workerData.nice);
+	const lowered = lowerThreadPriority(workerData.by);
 	const tid = Number(/\\/task\\/(\\d+)$/.exec(readlinkSync('/proc/thread-self'))[1]);
 	parentPort.postMessage({ lowered, nice: getPriority(tid), process: getPriority(process.pid) });
 })();
@@ -23,7 +23,7 @@ describe.runIf(existsSync('/proc/thread-self'))('lowerThreadPriority', () => {
 		const before = getPriority();
 		const worker = new Worker(THREAD, {
 			eval: true,
-			workerData: { module: new URL('./thread-priority.ts', import.meta.url).href, nice: READ_THREAD_NICE }
+			workerData: { module: new URL('./thread-priority.ts', import.meta.url).href, by: READ_THREAD_NICENESS }
 		});
 		const answer = await new Promise<{ lowered: boolean; nice: number; process: number }>(
 			(resolve, reject) => {
@@ -32,7 +32,11 @@ describe.runIf(existsSync('/proc/thread-self'))('lowerThreadPriority', () => {
 			}
 		);
 		await worker.terminate();
-		expect(answer).toEqual({ lowered: true, nice: Math.max(before, READ_THREAD_NICE), process: before });
+		expect(answer).toEqual({
+			lowered: true,
+			nice: Math.min(19, before + READ_THREAD_NICENESS),
+			process: before
+		});
 		expect(getPriority()).toBe(before);
 	});
 });

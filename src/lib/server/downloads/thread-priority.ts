@@ -6,18 +6,26 @@
  * elsewhere, or where that is not allowed, the thread keeps the default.
  */
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
-/** The nice value of a read thread: it yields the CPU to the event loop's thread (nice 0). */
-export const READ_THREAD_NICE = 10;
+/** How much nicer than the event loop's thread a read thread runs: it yields the CPU to it. */
+export const READ_THREAD_NICENESS = 10;
 
-/** Lowers the calling thread's priority to `nice`; whether it could. */
-export function lowerThreadPriority(nice = READ_THREAD_NICE): boolean {
+/** The highest nice value (the lowest priority) Linux knows. */
+const LOWEST = 19;
+
+/**
+ * Lowers the calling thread's priority by `by` nice steps from the process's (never raises it,
+ * whatever the privileges); whether it could.
+ */
+export function lowerThreadPriority(by = READ_THREAD_NICENESS): boolean {
 	try {
 		// `<pid>/task/<tid>`: the kernel's id of this thread
 		const tid = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1];
 		if (!tid) return false;
-		setPriority(Number(tid), nice);
+		const own = getPriority(Number(tid));
+		const nice = Math.min(LOWEST, Math.max(own, getPriority(process.pid) + by));
+		if (nice !== own) setPriority(Number(tid), nice);
 		return true;
 	} catch {
 		return false;

@@ -424,7 +424,8 @@ describe('Session', () => {
 		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
 	});
 
-	it('loses nothing to a brief stall of its socket while it reads a spent slice from history: pressure starts past its queue bound', async () => {
+	/** a session behind a member that spends the tick's slice, its socket stalled until `drain` */
+	function stalledBehindSlice(queueMaxMessages: number) {
 		const channels = new Channels<Session>({
 			frames: new FrameCache(),
 			batchMaxEvents: 10,
@@ -432,26 +433,61 @@ describe('Session', () => {
 			sliceMs: 0
 		});
 		const raw = Object.assign(new EventEmitter(), { bytesWritten: 0 });
-		const { session, socket, counters, broadcast } = make({
+		const made = make({
 			channels,
 			turns: new WriteTurns(),
-			queueMaxMessages: 100,
+			queueMaxMessages,
 			writeHighWaterBytes: 100,
 			rawSocket: raw
 		});
 		const ahead = { offer: vi.fn() };
 		channels.update(ahead as unknown as Session, new Map([['s', {}]]));
+		// its socket holds unsent bytes when its turn comes: it waits for drain
+		made.socket.bufferedAmount = 1000;
+		const drain = async () => {
+			await vi.waitFor(() => expect(raw.listenerCount('drain')).toBe(1));
+			made.socket.bufferedAmount = 0;
+			raw.emit('drain');
+			await vi.waitFor(() => expect(made.session.behind).toBe(false));
+		};
+		return { ...made, channels, drain };
+	}
+
+	it.each([
+		['every event', 0],
+		['one task of a busy stream (5 other events after each of its own)', 5]
+	])(
+		'loses nothing to a brief stall of its socket while it reads a spent slice from history: %s',
+		async (_, others) => {
+			const { session, socket, counters, broadcast, channels, drain } = stalledBehindSlice(100);
+			session.subscribe('a', others ? { task_ids: ['t1'] } : {});
+			session.endResumeWindow();
+			const mine: number[] = [];
+			let seq = 0;
+			for (let line = 1; line <= 50; line++) {
+				broadcast(channels, line % 2 ? progress('t1') : output(line));
+				mine.push(++seq);
+				for (let k = 0; k < others; k++, seq++) broadcast(channels, progress('t2'));
+			}
+			await drain();
+			// all 50 of its own, progress included, though the stream moved 300 events past it
+			expect(seqsOf(socket).flat()).toEqual(mine);
+			expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
+		}
+	);
+
+	it('coalesces progress for a reader of a spent slice once it owes more than its queue may hold', async () => {
+		const { session, socket, counters, broadcast, channels, drain } = stalledBehindSlice(10);
 		session.subscribe('a', {});
 		session.endResumeWindow();
-		// its socket holds unsent bytes when its turn comes: it waits for drain
-		socket.bufferedAmount = 1000;
 		for (let line = 1; line <= 50; line++) broadcast(channels, line % 2 ? progress('t1') : output(line));
-		await vi.waitFor(() => expect(raw.listenerCount('drain')).toBe(1));
-		socket.bufferedAmount = 0;
-		raw.emit('drain');
-		await vi.waitFor(() => expect(session.behind).toBe(false));
-		expect(seqsOf(socket).flat()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
+		await drain();
+		const seqs = seqsOf(socket).flat();
+		expect(counters.eventsCoalesced).toBeGreaterThan(0);
+		// every output line and the latest progress arrived, in order
+		expect(seqs.filter((seq) => seq % 2 === 0)).toEqual(Array.from({ length: 25 }, (_, i) => 2 * (i + 1)));
+		expect(seqs).toContain(49);
+		expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 	});
 
 	it('frees its queue, timer and channel membership when it closes', async () => {

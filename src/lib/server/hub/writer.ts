@@ -13,12 +13,14 @@
  * A caught-up client whose events come after the tick's slice of writing is spent (channels.ts)
  * reads them from history too, in its turn among the hub's clients (write-turns.ts).
  *
- * Under pressure, that is further behind the head than its live queue may hold (`maxMessages`, the
- * same bound, so a brief stall of its socket costs a reader of history no more than a live queue):
- * superseded progress is coalesced (latest value wins); a reader that drifts into the oldest
- * quarter of what history holds also sheds low-priority events (one `dropped {count, from_seq,
- * to_seq}` notice before the next frame), so it catches up with every status and failure; one that history has moved past is closed with 4002 (resume).
- * Replays are exact: nothing is coalesced or shed in them.
+ * A reader of history is under pressure once it owes the client more of the events it wants than
+ * its live queue may hold (`maxMessages`: a brief stall of its socket costs it no more than it
+ * would cost a live queue), or once it drifts into the oldest quarter of what history holds.
+ * Under pressure, superseded progress is coalesced (latest value wins); near the end of history
+ * low-priority events are shed too (one `dropped {count, from_seq, to_seq}` notice before the
+ * next frame), so the reader catches up with every status and failure; one that history has
+ * moved past is closed with 4002 (resume). Replays are exact: nothing is coalesced or shed in
+ * them.
  *
  * Writes happen only while the socket's unsent bytes are below `writeHighWaterBytes`, corked so
  * that one flush is one system call; `drain` (or `batchFlushMs` if it never comes) resumes.
@@ -124,6 +126,12 @@ export class Writer {
 	/** live events up to this seq were already read from history */
 	#liveFrom = 0;
 	#replay: Replay | null = null;
+	/**
+	 * wanted live events handed to a reader of history (after seq `#owedAfter`) that it has not
+	 * read yet: past `maxMessages` (what its live queue may hold) it is under pressure
+	 */
+	#owed = 0;
+	#owedAfter = 0;
 	#dropped: DroppedRange | null = null;
 	#lastWrittenSeq = 0;
 	#hold = false;
@@ -194,12 +202,7 @@ export class Writer {
 	/** Takes a live event the client's subscriptions want. O(1) whatever the client's state. */
 	deliver(entry: HistoryEntry): void {
 		const cursor = this.#cursor;
-		if (cursor) {
-			// reading history: the event is there too; only notice when history moved past the reader
-			const history = this.#options.history!;
-			if (cursor.readFrom + 1 < history.firstSeq()) this.#fellOut();
-			return;
-		}
+		if (cursor) return this.#owe(1);
 		if (entry.seq <= this.#liveFrom) return;
 		this.#outbox.pushEvent(entry);
 		if (this.#outbox.events > this.#options.maxMessages) this.#readBehind();
@@ -214,16 +217,12 @@ export class Writer {
 	 * history in its turn (write-turns.ts), like a reader behind the stream.
 	 */
 	offer(runs: readonly SharedRun[], now = true): void {
-		if (this.#cursor) {
-			// reading history: the events are there too (see deliver)
-			this.deliver(runs[0]!.entries[0]!);
-			return;
-		}
+		if (this.#cursor) return this.#owe(eventsOf(runs));
 		let i = 0;
 		if (!now) {
 			const first = runs[0]!.entries[0]!;
 			if (this.#options.history && this.#direct(first.seq, false)) {
-				this.#cursorAt(Math.max(first.seq - 1, this.#liveFrom));
+				this.#cursorAt(Math.max(first.seq - 1, this.#liveFrom), undefined, eventsOf(runs));
 				this.#schedule(true);
 				return;
 			}
@@ -355,7 +354,8 @@ export class Writer {
 		}
 		// the replay and everything after it come from history, in seq order
 		this.#outbox.clearEvents();
-		this.#cursorAt(from, page);
+		// the replay is exact; what comes after it is owed as live events are
+		this.#cursorAt(from, page, 0, target);
 		this.#replay = { target, replayed: 0, checking: false, answer };
 		this.#schedule(false);
 	}
@@ -367,17 +367,28 @@ export class Writer {
 			this.#options.onOverflow(`event ${first.seq + this.#outbox.events - 1} (its queue is full)`);
 			return;
 		}
+		const owed = this.#outbox.events;
 		this.#outbox.clearEvents();
-		this.#cursorAt(first.seq - 1);
+		this.#cursorAt(first.seq - 1, undefined, owed);
 	}
 
-	#cursorAt(seq: number, page?: readonly HistoryEntry[]): void {
+	/** Reads from history after `seq`, owing the reader `owed` wanted events after `owedAfter`. */
+	#cursorAt(seq: number, page?: readonly HistoryEntry[], owed = 0, owedAfter = seq): void {
+		this.#owed = owed;
+		this.#owedAfter = owedAfter;
 		this.#cursor ??= new HistoryCursor(
 			this.#options.history!,
 			() => this.#schedule(false),
 			this.#batchPageSize()
 		);
 		this.#cursor.moveTo(seq, page);
+	}
+
+	/** A reader of history is handed `n` more events it wants: they are there too, read in turn. */
+	#owe(n: number): void {
+		this.#owed += n;
+		// only notice when history moved past the reader
+		if (this.#cursor!.readFrom + 1 < this.#options.history!.firstSeq()) this.#fellOut();
 	}
 
 	#fellOut(): void {
@@ -494,9 +505,10 @@ export class Writer {
 			return batch;
 		}
 		const replay = this.#replay;
-		// under pressure only when further behind than the live queue may hold (or a replay: exact)
-		const exact = replay !== null || this.#options.head() - cursor.position <= this.#options.maxMessages;
-		const shedding = !exact && this.#inDanger(cursor);
+		// under pressure: owing more than the live queue may hold, or near the end of history
+		const danger = this.#inDanger(cursor);
+		const exact = replay !== null || (this.#owed <= this.#options.maxMessages && !danger);
+		const shedding = !exact && danger;
 		while (more()) {
 			const entry = cursor.peek();
 			if (typeof entry === 'string') {
@@ -515,6 +527,7 @@ export class Writer {
 			if (entry.seq > boundary) return batch.length ? batch : 'boundary';
 			cursor.take();
 			if (!this.#options.wants(entry)) continue;
+			if (entry.seq > this.#owedAfter && this.#owed > 0) this.#owed -= 1;
 			if (replay) replay.replayed += 1;
 			if (!exact && entry.priority === 'low') {
 				if (cursor.superseded(entry)) {
@@ -667,4 +680,11 @@ export class Writer {
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 	return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** how many events the runs hold */
+function eventsOf(runs: readonly SharedRun[]): number {
+	let n = 0;
+	for (const run of runs) n += run.entries.length;
+	return n;
 }

@@ -64,6 +64,22 @@ describe('PipeFeed', () => {
 		expect(got).toEqual(['abcd', 'efgh']);
 	});
 
+	it('goes on past a consumer that throws: the rest is handed over and it says when it is fed', async () => {
+		const stream = new PassThrough();
+		const got: string[] = [];
+		const feed = new PipeFeed(stream, {
+			write: (chunk) => {
+				got.push(chunk.toString());
+				if (got.length === 1) throw new Error('consumer broke');
+			},
+			sliceBytes: 4
+		});
+		stream.write('abcdefgh');
+		await vi.waitFor(() => expect(got).toEqual(['abcd', 'efgh']));
+		await new Promise<void>((resolve) => feed.whenFed(resolve));
+		expect(feed.feeding).toBe(false);
+	});
+
 	it('says at once when nothing waits, and drops what waits once stopped', async () => {
 		const { stream, got, feed } = make({ sliceBytes: 4 });
 		let fed = 0;

@@ -34,7 +34,7 @@ export class PipeFeed {
 	#immediate: NodeJS.Immediate | null = null;
 	#idle: (() => void)[] = [];
 	#next = () => {
-		this.#immediate = setImmediate(this.#turn);
+		if (!this.#stopped) this.#immediate = setImmediate(this.#turn);
 	};
 	#turn = () => {
 		this.#immediate = null;
@@ -60,6 +60,11 @@ export class PipeFeed {
 		});
 	}
 
+	/** whether a chunk read is still being handed over (or waits for the consumer) */
+	get feeding(): boolean {
+		return this.#feeding && !this.#stopped;
+	}
+
 	/** Calls `fn` once every chunk read so far has been handed over (now, if none waits). */
 	whenFed(fn: () => void): void {
 		if (!this.#feeding || this.#stopped) fn();
@@ -77,12 +82,15 @@ export class PipeFeed {
 
 	#feed(): void {
 		const chunk = this.#unfed[0]!;
+		let slice = chunk;
 		if (chunk.length > this.#sliceBytes) {
+			slice = chunk.subarray(0, this.#sliceBytes);
 			this.#unfed[0] = chunk.subarray(this.#sliceBytes);
-			this.#write(chunk.subarray(0, this.#sliceBytes));
-		} else {
-			this.#unfed.shift();
-			this.#write(chunk);
+		} else this.#unfed.shift();
+		try {
+			this.#write(slice);
+		} catch {
+			// a consumer that throws loses that slice, not the rest of the pipe nor the run's end
 		}
 		if (this.#stopped) return;
 		const pressure = this.#pressure();

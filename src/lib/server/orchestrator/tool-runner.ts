@@ -29,8 +29,9 @@ export interface ToolRunnerOptions {
 	/** `partial`: no newline followed the text yet (see LineSplitter) */
 	onLine: (stream: LogStream, text: string, partial: boolean) => void;
 	/**
-	 * asked after each chunk of output: a promise while the consumer of the lines is behind, and
-	 * the tool's pipes are not read until it settles (the tool waits on a full pipe meanwhile)
+	 * asked after each slice of output (pipe-feed.ts): a promise while the consumer of the lines
+	 * is behind, and the tool's pipes are not read until it settles (the tool waits on a full pipe
+	 * meanwhile)
 	 */
 	pressure?: () => Promise<void> | null;
 	/** what every tool inherits; by default the server's environment less its credentials (tool-env) */
@@ -169,12 +170,7 @@ class ToolRun implements ToolHandle {
 			this.#exited = true;
 			this.#exit = { code, signal };
 			// a background child may hold the pipes open; do not wait for it for ever
-			this.#timer(this.#options.drainMs, () => {
-				this.#killGroup('SIGKILL');
-				child.stdout?.destroy();
-				child.stderr?.destroy();
-				this.#settleWhenFed();
-			});
+			this.#timer(this.#options.drainMs, () => this.#drained(child));
 		});
 		child.on('close', () => this.#settleWhenFed());
 		if (this.#timeoutMs !== null) {
@@ -188,11 +184,32 @@ class ToolRun implements ToolHandle {
 		if (this.#cancelled) this.#terminate();
 	}
 
+	/**
+	 * The drain time after the exit has passed with the pipes still open. Time the pipes waited on
+	 * the consumer (pipe-feed.ts) is not the tool's: while a feed holds what it read, the pipes get
+	 * the drain time again once it is handed over. Then a child left in the group is killed and
+	 * the pipes closed: what a background process holds them open with is not waited for.
+	 */
+	#drained(child: ChildProcess): void {
+		if (this.#settled) return;
+		if (this.#feeds.some((feed) => feed.feeding)) {
+			return this.#whenFed(() => this.#timer(this.#options.drainMs, () => this.#drained(child)));
+		}
+		this.#killGroup('SIGKILL');
+		child.stdout?.destroy();
+		child.stderr?.destroy();
+		this.#settleWhenFed();
+	}
+
 	/** Settles once every chunk the pipes gave has been split into lines (pipe-feed.ts). */
 	#settleWhenFed(): void {
+		this.#whenFed(() => this.#settle());
+	}
+
+	#whenFed(fn: () => void): void {
 		const [stdout, stderr] = this.#feeds;
-		if (!stdout || !stderr) return this.#settle();
-		stdout.whenFed(() => stderr.whenFed(() => this.#settle()));
+		if (!stdout || !stderr) return fn();
+		stdout.whenFed(() => stderr.whenFed(fn));
 	}
 
 	#terminate(): void {
