@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
+import { countLoopTurns } from '../../../../tests/helpers/loop-turns';
 import { PipeFeed } from './pipe-feed';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -13,23 +14,17 @@ function make(options: { sliceBytes?: number; pressure?: () => Promise<void> | n
 
 describe('PipeFeed', () => {
 	it('hands a chunk over a slice per event-loop turn, in order', async () => {
-		// a counter that ticks once per loop turn: no two slices may share a tick
-		let tick = 0;
-		let ticking = true;
-		const count = () => {
-			tick += 1;
-			if (ticking) setImmediate(count);
-		};
-		count();
+		// no two slices may share a turn
+		const turns = countLoopTurns();
 		const stream = new PassThrough();
 		const slices: [string, number][] = [];
 		const feed = new PipeFeed(stream, {
-			write: (chunk) => slices.push([chunk.toString(), tick]),
+			write: (chunk) => slices.push([chunk.toString(), turns.turn]),
 			sliceBytes: 4
 		});
 		stream.write('abcdefghij');
 		await vi.waitFor(() => expect(slices.map(([text]) => text)).toEqual(['abcd', 'efgh', 'ij']));
-		ticking = false;
+		turns.stop();
 		expect(new Set(slices.map(([, at]) => at)).size).toBe(3);
 		await new Promise<void>((resolve) => feed.whenFed(resolve));
 	});

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogStream } from '../../protocol';
+import { countLoopTurns } from '../../../../tests/helpers/loop-turns';
 import { PIPE_SLICE_BYTES } from './pipe-feed';
 import { runTool, type ToolRunnerOptions, type ToolSpec } from './tool-runner';
 
@@ -42,6 +43,35 @@ function alive(pid: number): boolean {
 	} catch {
 		return true;
 	}
+}
+
+/**
+ * A tool that prints `first`, waits until its consumer is behind (a gate file the first call of
+ * `pressure` writes, whose promise `release` settles), then runs `rest`; the dir goes with `cleanUp`.
+ */
+function gated(rest: string) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-gate-'));
+	const gate = path.join(dir, 'behind');
+	const script = `
+		const fs = require('node:fs');
+		fs.writeSync(1, 'first\\n');
+		while (!fs.existsSync(${JSON.stringify(gate)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+		${rest}`;
+	let release!: () => void;
+	const caughtUp = new Promise<void>((resolve) => (release = resolve));
+	let asked = false;
+	const pressure = () => {
+		if (asked) return null;
+		asked = true;
+		fs.writeFileSync(gate, '');
+		return caughtUp;
+	};
+	return {
+		spec: node(script),
+		pressure,
+		release,
+		cleanUp: () => fs.rmSync(dir, { recursive: true, force: true })
+	};
 }
 
 describe('runTool', () => {
@@ -180,28 +210,12 @@ describe('runTool', () => {
 		// its pipe with what fits and exits while its pipe is paused; the drain time passes long
 		// before the consumer catches up, and every line must still arrive (Node resumes a child's
 		// output at its exit, so nothing is left in a pipe the drain timer closes)
-		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-drain-'));
-		const gate = path.join(dir, 'behind');
 		const count = 2_000; // ~30 KB: fits in the pipe, so the tool can exit with it unread
-		const script = `
-			const fs = require('node:fs');
-			fs.writeSync(1, 'first\\n');
-			while (!fs.existsSync(${JSON.stringify(gate)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+		const { spec, pressure, release, cleanUp } = gated(`
 			let out = '';
 			for (let i = 1; i <= ${count}; i++) out += 'line ' + i + '\\n';
-			fs.writeSync(1, out);`;
-		let release!: () => void;
-		const caughtUp = new Promise<void>((resolve) => (release = resolve));
-		let asked = false;
-		const { tool, lines } = start(node(script), {
-			drainMs: 20,
-			pressure: () => {
-				if (asked) return null;
-				asked = true;
-				fs.writeFileSync(gate, '');
-				return caughtUp;
-			}
-		});
+			fs.writeSync(1, out);`);
+		const { tool, lines } = start(spec, { drainMs: 20, pressure });
 		try {
 			// the tool has exited with its output still in the pipe, and the drain time has passed
 			await expect.poll(() => tool.pid !== null && !alive(tool.pid), { timeout: 10_000 }).toBe(true);
@@ -211,46 +225,26 @@ describe('runTool', () => {
 			expect(lines.length).toBe(count + 1);
 			expect(lines.at(-1)).toEqual(['stdout', `line ${count}`]);
 		} finally {
-			fs.rmSync(dir, { recursive: true, force: true });
+			cleanUp();
 		}
 	});
 
 	it('splits a long read into slices of lines, each in an event-loop turn of its own, none lost', async () => {
 		// the tool fills its pipe (~59 KB, read back as one chunk) while the consumer holds it, and exits
-		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-slices-'));
-		const gate = path.join(dir, 'behind');
 		const count = 6_000;
-		const script = `
-			const fs = require('node:fs');
-			fs.writeSync(1, 'first\\n');
-			while (!fs.existsSync(${JSON.stringify(gate)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+		const { spec, pressure, release, cleanUp } = gated(`
 			let out = '';
 			for (let i = 1; i <= ${count}; i++) out += 'l ' + String(i).padStart(6, '0') + '\\n';
-			fs.writeSync(1, out);`;
-		let release!: () => void;
-		const caughtUp = new Promise<void>((resolve) => (release = resolve));
-		let asked = false;
-		// a turn counter: what runs between two of its ticks ran in one event-loop turn
-		let turn = 0;
-		let ticking = true;
-		const tick = () => {
-			turn += 1;
-			if (ticking) setImmediate(tick);
-		};
-		tick();
+			fs.writeSync(1, out);`);
+		const loop = countLoopTurns();
 		const turns: number[] = [];
-		const { tool, lines } = start(node(script), {
+		const { tool, lines } = start(spec, {
 			drainMs: 60_000,
 			onLine: (stream, text) => {
 				lines.push([stream, text]);
-				turns.push(turn);
+				turns.push(loop.turn);
 			},
-			pressure: () => {
-				if (asked) return null;
-				asked = true;
-				fs.writeFileSync(gate, '');
-				return caughtUp;
-			}
+			pressure
 		});
 		try {
 			await expect.poll(() => tool.pid !== null && !alive(tool.pid), { timeout: 10_000 }).toBe(true);
@@ -270,8 +264,8 @@ describe('runTool', () => {
 			expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(2 * slice);
 			expect(perTurn.size).toBeGreaterThanOrEqual(Math.ceil((count * 10) / PIPE_SLICE_BYTES));
 		} finally {
-			ticking = false;
-			fs.rmSync(dir, { recursive: true, force: true });
+			loop.stop();
+			cleanUp();
 		}
 	});
 
