@@ -193,7 +193,9 @@ class ToolRun implements ToolHandle {
 	#drained(child: ChildProcess): void {
 		if (this.#settled) return;
 		if (this.#feeds.some((feed) => feed.feeding)) {
-			return this.#whenFed(() => this.#timer(this.#options.drainMs, () => this.#drained(child)));
+			return this.#whenFed(() => {
+				if (!this.#settled) this.#timer(this.#options.drainMs, () => this.#drained(child));
+			});
 		}
 		this.#killGroup('SIGKILL');
 		child.stdout?.destroy();
