@@ -26,8 +26,8 @@ export class ResumeWindows {
 	readonly #now: () => number;
 	readonly #holders = new Deque<WindowHolder>();
 	readonly #deadlines = new Deque<number>();
+	/** pending whenever a window waits (made once, then re-armed with `refresh()`) */
 	#timer: NodeJS.Timeout | null = null;
-	#armed = false;
 	#fire = () => this.#endDue();
 
 	/** `now` is monotonic (ms): a wall clock set back would hold the windows open */
@@ -46,20 +46,19 @@ export class ResumeWindows {
 	open(holder: WindowHolder): void {
 		this.#holders.push(holder);
 		this.#deadlines.push(this.#now() + this.#ms);
-		if (!this.#armed) this.#arm();
+		// the first window waiting: the timer was idle
+		if (this.#deadlines.length === 1) this.#arm();
 	}
 
 	/** Forgets every waiting window and the timer. Idempotent. */
 	stop(): void {
 		if (this.#timer) clearTimeout(this.#timer);
 		this.#timer = null;
-		this.#armed = false;
 		this.#holders.clear();
 		this.#deadlines.clear();
 	}
 
 	#arm(): void {
-		this.#armed = true;
 		if (this.#timer) {
 			this.#timer.refresh();
 			return;
@@ -69,7 +68,6 @@ export class ResumeWindows {
 	}
 
 	#endDue(): void {
-		this.#armed = false;
 		const now = this.#now();
 		try {
 			for (let at = this.#deadlines.peek(); at !== undefined && at <= now; at = this.#deadlines.peek()) {
@@ -78,7 +76,7 @@ export class ResumeWindows {
 			}
 		} finally {
 			// the later windows still end, whatever one of them threw
-			if (this.#deadlines.length > 0 && !this.#armed) this.#arm();
+			if (this.#deadlines.length > 0) this.#arm();
 		}
 	}
 }
