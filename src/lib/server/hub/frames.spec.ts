@@ -47,6 +47,18 @@ describe('framesWire', () => {
 			big.slice(1).map((e) => e.seq)
 		);
 	});
+
+	it('builds into a given buffer, leaving the bytes past the frames alone, and refuses one too small', () => {
+		const run = entries(1, 25);
+		const ends = frameEnds(run, 10);
+		const alone = framesWire(run, ends);
+		const into = Buffer.alloc(alone.length + 16, 0xee);
+		const wire = framesWire(run, ends, into);
+		expect(wire.buffer).toBe(into.buffer);
+		expect(wire.equals(alone)).toBe(true);
+		expect(into.subarray(alone.length).every((b) => b === 0xee)).toBe(true);
+		expect(() => framesWire(run, ends, Buffer.alloc(alone.length - 1))).toThrow(RangeError);
+	});
 });
 
 describe('welcomeEncoder', () => {

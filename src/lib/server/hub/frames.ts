@@ -183,10 +183,15 @@ function rangeBatchLength(items: readonly { frame: Buffer }[], from: number, to:
 
 /**
  * Whole frames of `items` in one buffer, cut at `ends` (each the index after a frame's last
- * item): an item alone as its own envelope, several as a `batch`. One allocation and one copy per
- * event, for frames nobody else gets (a replay): no buffer per frame, no concatenation.
+ * item): an item alone as its own envelope, several as a `batch`. One copy per event, for frames
+ * nobody else gets (a replay): no buffer per frame, no concatenation. Built at the start of `into`
+ * (and a view of it returned) when given; a RangeError if they do not fit in it.
  */
-export function framesWire(items: readonly { frame: Buffer }[], ends: readonly number[]): Buffer {
+export function framesWire(
+	items: readonly { frame: Buffer }[],
+	ends: readonly number[],
+	into?: Buffer
+): Buffer {
 	const lengths: number[] = [];
 	let total = 0;
 	let from = 0;
@@ -196,7 +201,9 @@ export function framesWire(items: readonly { frame: Buffer }[], ends: readonly n
 		total += wireHeadLength(length) + length;
 		from = end;
 	}
-	const out = Buffer.allocUnsafe(total);
+	if (into && into.length < total)
+		throw new RangeError(`${total} bytes of frames do not fit in ${into.length}`);
+	const out = into ? into.subarray(0, total) : Buffer.allocUnsafe(total);
 	let at = 0;
 	from = 0;
 	for (let k = 0; k < ends.length; k++) {

@@ -30,6 +30,7 @@ import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression } from './compression';
 import { FrameCache } from './frame-cache';
+import { WireBuffers } from './wire-buffers';
 import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
 import { createCounters } from './counters';
 import { Channels } from './channels';
@@ -209,6 +210,7 @@ export function createHub(deps: HubDeps): Hub {
 
 	// what every session shares, made once rather than per handshake
 	const resumeWindows = new ResumeWindows(config.batchFlushMs);
+	const wireBuffers = new WireBuffers();
 	const sessionPosition = () => broadcaster.seq;
 	const sessionRateLimit = {
 		perSecond: config.rateLimitPerSecond,
@@ -245,6 +247,7 @@ export function createHub(deps: HubDeps): Hub {
 			onDelivered,
 			frames,
 			turns,
+			wireBuffers,
 			resumeWindows,
 			deflate: ws.extensions.includes('permessage-deflate'),
 			logger: sessionLogger,

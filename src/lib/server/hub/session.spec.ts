@@ -10,7 +10,9 @@ import { FrameCache } from './frame-cache';
 import { History } from './history';
 import { HubError } from './hub-error';
 import { Session, type SessionOptions, type SessionSocket } from './session';
+import { payloadsOf } from './frames';
 import { createEntry } from './stream';
+import { WireBuffers } from './wire-buffers';
 import { WriteTurns } from './write-turns';
 
 function make(overrides: Partial<SessionOptions> & { historyMaxEvents?: number } = {}) {
@@ -365,6 +367,48 @@ describe('Session', () => {
 			8
 		]);
 		expect(frames[2]!.outcome).toEqual({ kind: 'resumed', replayed: 3 });
+	});
+
+	it('writes a replay in reused buffers, each taken again only once the socket is done with its bytes', async () => {
+		// a socket that finishes each write two writes later: some are still out when the next is built
+		const writes: { chunk: Buffer; copy: Buffer; done?: () => void }[] = [];
+		/** whether each write's bytes were still as written when the socket finished with them */
+		const intact: boolean[] = [];
+		const finish = (w: (typeof writes)[number]) => {
+			intact.push(w.chunk.equals(w.copy));
+			w.done?.();
+		};
+		const raw = Object.assign(new EventEmitter(), {
+			bytesWritten: 0,
+			write(chunk: Buffer, done?: () => void) {
+				writes.push({ chunk, copy: Buffer.from(chunk), done });
+				const finished = writes[writes.length - 3];
+				if (finished) finish(finished);
+				return true;
+			}
+		});
+		const { session, publish } = make({
+			batchMaxEvents: 2,
+			rawSocket: raw,
+			wireBuffers: new WireBuffers(16 * 1024, 4)
+		});
+		for (let line = 1; line <= 400; line++) publish(output(line), false);
+		session.subscribe('a', {});
+		session.resume(0, (outcome) => JSON.stringify({ type: 'answer', outcome }));
+		session.endResumeWindow();
+		const text = () => writes.flatMap((w) => payloadsOf(w.copy).map((p) => p.toString()));
+		await vi.waitFor(() => expect(text().at(-1)).toContain('answer'));
+		for (const w of writes.slice(-2)) finish(w);
+		expect(intact).toHaveLength(writes.length);
+		expect(intact.every(Boolean)).toBe(true);
+		const seqs = text()
+			.map((t) => JSON.parse(t) as { seq?: number; events?: { seq: number }[] })
+			.flatMap((f) => f.events?.map((e) => e.seq) ?? (f.seq === undefined ? [] : [f.seq]));
+		expect(seqs).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+		// the replay's runs shared a handful of buffers
+		const runs = writes.filter((w) => w.done);
+		expect(runs.length).toBeGreaterThan(6);
+		expect(new Set(runs.map((w) => w.chunk.buffer)).size).toBeLessThanOrEqual(3);
 	});
 
 	it('holds live events from the first subscription until the resume window ends, then refuses an overtaken replay', async () => {

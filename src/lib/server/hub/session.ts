@@ -28,6 +28,7 @@ import type { HubCounters } from './counters';
 import type { Channels, ChannelMember, SharedRun } from './channels';
 import { encodeControl } from './frames';
 import type { FrameCache } from './frame-cache';
+import type { WireBuffers } from './wire-buffers';
 import type { WriteTurns } from './write-turns';
 import { HubError } from './hub-error';
 import { RateGate, rateInterval, type RatedFilter } from './rate-gate';
@@ -85,6 +86,8 @@ export interface SessionOptions {
 	resumeWindows?: ResumeWindows;
 	/** where the hub's clients take turns catching up (write-turns.ts) */
 	turns?: WriteTurns;
+	/** memory the hub's replays reuse for their frames (wire-buffers.ts) */
+	wireBuffers?: WireBuffers;
 	/** the client negotiated permessage-deflate: frames may go compressed */
 	deflate?: boolean;
 	now?: () => number;
@@ -150,7 +153,8 @@ export class Session implements ChannelMember {
 			onDelivered: options.onDelivered,
 			frames: options.frames,
 			deflate: options.deflate,
-			turns: options.turns
+			turns: options.turns,
+			wireBuffers: options.wireBuffers
 		});
 		this.remoteAddress = options.remoteAddress ?? '';
 		this.connectedAt = this.#now();

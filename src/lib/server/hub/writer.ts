@@ -37,6 +37,7 @@ import { FrameCache, frameCounts, frameEnds } from './frame-cache';
 import { encodeControl, framesWire, payloadsOf } from './frames';
 import { Outbox } from './outbox';
 import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
+import type { WireBuffers } from './wire-buffers';
 import type { WriteTurns } from './write-turns';
 
 /** Unwritten bytes in the socket above which the writer stops writing and lets batches form. */
@@ -47,6 +48,8 @@ const ROUNDS_PER_FLUSH = 4;
 const BATCH_OVERHEAD = 28;
 /** Batches written in one go per client (one buffer, shared by the clients that get the same events). */
 const RUN_BATCHES = 16;
+/** The longest header of a server's frame (a payload of 64 KiB or more). */
+const MAX_WIRE_HEAD = 10;
 
 /** The parts of a `ws` WebSocket the writer uses. */
 export type WriterSocket = Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send'>;
@@ -62,7 +65,8 @@ export interface RawSocket {
 	off(event: 'drain', listener: () => void): unknown;
 	cork?(): void;
 	uncork?(): void;
-	write?(chunk: Buffer): boolean;
+	/** `done` once the bytes are handed to the kernel (or the write failed) */
+	write?(chunk: Buffer, done?: (err?: Error | null) => void): boolean;
 }
 
 export interface DroppedRange {
@@ -107,6 +111,8 @@ export interface WriterOptions {
 	 * catching up is sliced (write-turns.ts); without it, each flush is a callback of its own
 	 */
 	turns?: WriteTurns;
+	/** memory reused for a replay's frames (this client's alone); fresh memory per run when omitted */
+	wireBuffers?: WireBuffers;
 }
 
 interface Replay {
@@ -623,13 +629,18 @@ export class Writer {
 		for (let i = 0; i < n; i++) size += batch[i]!.frame.length;
 		const deflate = this.#options.deflate === true;
 		// a replay's frames go to this client alone (bar clients resuming from the same seq at once):
-		// built straight into one buffer, one allocation and one copy per event; live events behind
-		// the stream take the batch frames every reader shares, written corked (see #flush) as they are
-		const wire =
-			this.#replay && !deflate
-				? framesWire(batch, frameEnds(batch, batchMaxEvents))
-				: this.#frames.parts(batch, batchMaxEvents, deflate);
-		if (!this.#writeWire(wire, size, frames)) return;
+		// built straight into one buffer (reused memory, lent until the socket is done with it), one
+		// copy per event; live events behind the stream take the batch frames every reader shares,
+		// written corked (see #flush) as they are
+		const own = this.#replay !== null && !deflate;
+		const lease =
+			own && this.#options.rawSocket?.write
+				? (this.#options.wireBuffers?.lease(size + frames * MAX_WIRE_HEAD) ?? null)
+				: null;
+		const wire = own
+			? framesWire(batch, frameEnds(batch, batchMaxEvents), lease?.buffer)
+			: this.#frames.parts(batch, batchMaxEvents, deflate);
+		if (!this.#writeWire(wire, size, frames, lease?.release)) return;
 		counters.batchesSent += batches;
 		counters.eventsDelivered += n;
 		this.#lastWrittenSeq = batch[n - 1]!.seq;
@@ -649,15 +660,19 @@ export class Writer {
 
 	/**
 	 * Writes whole frames (`count` of them, back to back in `wire` or its buffers); `size` is their
-	 * payload before compression, for the byte counters.
+	 * payload before compression, for the byte counters. `done` (one buffer written to the raw
+	 * socket) once the socket is done with its bytes; at once when nothing is written.
 	 */
-	#writeWire(wire: Buffer | readonly Buffer[], size: number, count = 1): boolean {
+	#writeWire(wire: Buffer | readonly Buffer[], size: number, count = 1, done?: () => void): boolean {
 		const { socket, counters } = this.#options;
-		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) return false;
+		if (!this.#options.isOpen() || socket.readyState !== WebSocket.OPEN) {
+			done?.();
+			return false;
+		}
 		try {
 			// one buffer (a live run, every member's; a replay) or a reader's batch frames: no array
 			// is made per write for the first
-			if (Buffer.isBuffer(wire)) this.#send(wire);
+			if (Buffer.isBuffer(wire)) this.#send(wire, done);
 			else for (const buffer of wire) this.#send(buffer);
 		} catch (err) {
 			// a socket that started closing under us: transient, the close handler cleans up
@@ -670,9 +685,9 @@ export class Writer {
 		return true;
 	}
 
-	#send(buffer: Buffer): void {
+	#send(buffer: Buffer, done?: () => void): void {
 		const { socket, rawSocket } = this.#options;
-		if (rawSocket?.write) rawSocket.write(buffer);
+		if (rawSocket?.write) rawSocket.write(buffer, done);
 		// without the raw socket (specs), ws frames each payload itself; always as text
 		else for (const payload of payloadsOf(buffer)) socket.send(payload, { binary: false });
 	}
