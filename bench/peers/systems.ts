@@ -156,6 +156,8 @@ async function startAco(options: SystemOptions): Promise<SystemServer> {
 			return lines;
 		},
 		async close() {
+			// the bench's own pipelines first: lines still on their way are stored before the store closes
+			await Promise.all(pipelines.map((p) => p.close()));
 			await server.close();
 			fs.rmSync(dataDir, { recursive: true, force: true });
 		}
