@@ -9,7 +9,7 @@
  */
 import { round, type ServerHandle } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
-import { medians, pick, record, type Scenario, type Suite } from '../suite';
+import { median, medians, pick, record, type Scenario, type Suite } from '../suite';
 import type { SystemName } from '../systems';
 import { BURST, roundEvents, TEXT_BYTES } from './fanout';
 
@@ -23,8 +23,18 @@ const BIG_LOG_BYTES = 50 * 1024 * 1024;
 const BIG_LINE_BYTES = 200;
 const WATCHERS = 100;
 const WATCHED_RATE = 100;
+/**
+ * Flat-out rounds per measurement, their median taken: one round of a few hundred lines lasts a
+ * fraction of a second, and single rounds of the same server scattered by a third between runs.
+ */
+const FLAT_ROUNDS = 5;
+/** Paced rounds per measurement, the median of their p99s taken: one hiccup of the machine is one round's tail. */
+const PACED_ROUNDS = 3;
 
-/** Flat-out deliveries/s and paced p99 of `server`'s group, the paused client (class 1) expecting nothing. */
+/**
+ * Flat-out deliveries/s and paced p99 of `server`'s group (each the median of its rounds), the
+ * paused client (class 1) expecting nothing.
+ */
 async function measure(
 	server: ServerHandle,
 	suite: Suite,
@@ -33,19 +43,27 @@ async function measure(
 	rate: number,
 	paused: boolean
 ) {
-	const flat = await round(server, suite.loadgen, {
-		group,
-		counts: [events, paused ? 0 : events],
-		publish: { count: events, burst: BURST, rate: 0, textBytes: TEXT_BYTES }
-	});
+	const flat: number[] = [];
+	for (let r = 0; r < FLAT_ROUNDS; r++) {
+		const result = await round(server, suite.loadgen, {
+			group,
+			counts: [events, paused ? 0 : events],
+			publish: { count: events, burst: BURST, rate: 0, textBytes: TEXT_BYTES }
+		});
+		flat.push(result.deliveriesPerSecond);
+	}
 	const pacedEvents = Math.round(rate * 2);
-	const paced = await round(server, suite.loadgen, {
-		group,
-		counts: [pacedEvents, paused ? 0 : pacedEvents],
-		latency: true,
-		publish: { count: pacedEvents, burst: 1, rate, textBytes: TEXT_BYTES }
-	});
-	return { deliveriesPerSecond: flat.deliveriesPerSecond, p99Ms: paced.p99Ms };
+	const p99s: number[] = [];
+	for (let r = 0; r < PACED_ROUNDS; r++) {
+		const paced = await round(server, suite.loadgen, {
+			group,
+			counts: [pacedEvents, paused ? 0 : pacedEvents],
+			latency: true,
+			publish: { count: pacedEvents, burst: 1, rate, textBytes: TEXT_BYTES }
+		});
+		p99s.push(paced.p99Ms);
+	}
+	return { deliveriesPerSecond: median(flat), p99Ms: median(p99s) };
 }
 
 /** 100 clients watching task 1's paced lines while task 0 logs 50 MB; p99 of the watchers. */
@@ -151,7 +169,7 @@ export const slowConsumer: Scenario = {
 				)
 			],
 			notes: [
-				`${clients} clients per system, client 0 paused (its socket stops reading); flat-out rounds of ${events} lines, paced rounds at a third of each system's own flat-out rate; ` +
+				`${clients} clients per system, client 0 paused (its socket stops reading); throughput the median of ${FLAT_ROUNDS} flat-out rounds of ${events} lines each way, p99 the median of ${PACED_ROUNDS} paced rounds at a third of each system's own flat-out rate; ` +
 					'the other clients got every event in order (checked)',
 				`50 MB log: ${quick ? 10 : WATCHERS} clients watch task B's ${WATCHED_RATE} lines/s while task A logs ${pick(suite.options.size, 1, 10, 50)} MB flat out; ` +
 					`p99 ${alone.toFixed(1)} ms without a paused client, ${sat.toFixed(1)} ms with one subscribed to everything`
