@@ -34,7 +34,7 @@ import type { HubCounters } from './counters';
 import { HistoryCursor } from './cursor';
 import type { SharedRun } from './channels';
 import { FrameCache, frameCounts, frameEnds } from './frame-cache';
-import { encodeControl, framesWire, payloadsOf } from './frames';
+import { encodeControl, framesWire, payloadsOf, wireHeadLength } from './frames';
 import { Outbox } from './outbox';
 import type { HistoryEntry, HistoryPage, HistorySource } from './stream';
 import type { WireBuffers } from './wire-buffers';
@@ -48,8 +48,6 @@ const ROUNDS_PER_FLUSH = 4;
 const BATCH_OVERHEAD = 28;
 /** Batches written in one go per client (one buffer, shared by the clients that get the same events). */
 const RUN_BATCHES = 16;
-/** The longest header of a server's frame (a payload of 64 KiB or more). */
-const MAX_WIRE_HEAD = 10;
 
 /** The parts of a `ws` WebSocket the writer uses. */
 export type WriterSocket = Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send'>;
@@ -633,10 +631,11 @@ export class Writer {
 		// copy per event; live events behind the stream take the batch frames every reader shares,
 		// written corked (see #flush) as they are
 		const own = this.#replay !== null && !deflate;
+		// no frame's header is longer than that of one frame holding the whole run
 		const lease =
 			own && this.#options.rawSocket?.write
-				? (this.#options.wireBuffers?.lease(size + frames * MAX_WIRE_HEAD) ?? null)
-				: null;
+				? this.#options.wireBuffers?.lease(size + frames * wireHeadLength(size))
+				: undefined;
 		const wire = own
 			? framesWire(batch, frameEnds(batch, batchMaxEvents), lease?.buffer)
 			: this.#frames.parts(batch, batchMaxEvents, deflate);
