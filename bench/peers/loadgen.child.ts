@@ -11,6 +11,10 @@
  * `await` → `delivered`; `report` → `report`; `pause`/`resume` → `ok`; `close` → `closed`;
  * `cpu` → `cpu`.
  */
+import {
+	withConnectSubscriptions,
+	type ConnectSubscription
+} from '../../src/lib/protocol/connect-subscriptions';
 import { reply, serveParent } from '../lib/child';
 import { nowUs, percentile } from '../lib/stats';
 import { EVENT_MARKER, MIN_EVENT_BYTES, readInt, readStamp, shortestEnvelopeBytes } from './event';
@@ -75,7 +79,8 @@ export interface LoadReport {
 }
 
 const MAX_ERRORS = 5;
-if (shortestEnvelopeBytes() <= MIN_EVENT_BYTES) throw new Error('MIN_EVENT_BYTES passes over events: lower it');
+if (shortestEnvelopeBytes() <= MIN_EVENT_BYTES)
+	throw new Error('MIN_EVENT_BYTES passes over events: lower it');
 
 class Group {
 	readonly name: string;
@@ -356,13 +361,25 @@ export interface ChurnCommand {
 	cycles: number;
 	/** cycles running at once */
 	concurrency: number;
-	subscribe?: object;
+	/**
+	 * aco: subscribe in the upgrade URL, as aco's own clients do (protocol 2), or with a
+	 * `subscribe` message once the socket is open (protocol 1's only way)
+	 */
+	subscribeIn?: 'url' | 'message';
 }
+
+const SUBSCRIBE_ALL: ConnectSubscription = { sub: 'default', filter: {} };
 
 /** Opens and closes `cycles` connections, `concurrency` at a time; each waits for its greeting. */
 async function churn(command: ChurnCommand): Promise<{ seconds: number; failures: number }> {
 	const url = new URL(command.url);
-	const path = command.protocol === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : url.pathname;
+	const inUrl = command.protocol === 'aco' && command.subscribeIn !== 'message';
+	const path =
+		command.protocol === 'socketio'
+			? '/socket.io/?EIO=4&transport=websocket'
+			: inUrl
+				? withConnectSubscriptions(url.pathname, [SUBSCRIBE_ALL]).url
+				: url.pathname;
 	let started = 0;
 	let failures = 0;
 	const begin = nowUs();
@@ -381,8 +398,8 @@ async function churn(command: ChurnCommand): Promise<{ seconds: number; failures
 				port: Number(url.port),
 				path,
 				onOpen: () => {
-					if (command.protocol !== 'aco') return;
-					client.send(JSON.stringify(command.subscribe ?? { type: 'subscribe', filter: {} }));
+					if (command.protocol !== 'aco' || inUrl) return;
+					client.send(JSON.stringify({ type: 'subscribe', ...SUBSCRIBE_ALL }));
 				},
 				onText: (data, start, end) => {
 					const frame = data.subarray(start, end);

@@ -7,6 +7,9 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyDomainEvent, DomainEvent } from '../../src/lib/protocol/events';
 import type { AnyEventEnvelope, ControlMessage, ServerMessage } from '../../src/lib/protocol/messages';
+import { withConnectSubscriptions } from '../../src/lib/protocol/connect-subscriptions';
+import { PROTOCOL_VERSION } from '../../src/lib/protocol/limits';
+import type { EventFilter } from '../../src/lib/protocol/messages';
 import { isEventEnvelope, MAX_SUBSCRIPTIONS } from '../../src/lib/protocol/messages';
 import type { TaskStatus } from '../../src/lib/protocol/models';
 import { defaultHubConfig, type HubConfig } from '../../src/lib/server/config';
@@ -19,7 +22,7 @@ import {
 	task,
 	type HubServer
 } from '../helpers/hub-server';
-import { upgradeRequest, type TestClient } from '../helpers/ws-client';
+import { connect, upgradeRequest, type TestClient } from '../helpers/ws-client';
 
 // ---------- a hub on a real server ----------
 
@@ -97,7 +100,7 @@ describe('hub: connection, heartbeat and messages', () => {
 			client_id: expect.any(String),
 			epoch: s.hub.stats().epoch,
 			seq: s.hub.stats().seq,
-			protocol: 1,
+			protocol: PROTOCOL_VERSION,
 			heartbeat_interval_ms: BASE_CONFIG.heartbeatIntervalMs,
 			idle_timeout_ms: BASE_CONFIG.idleTimeoutMs,
 			limits: { max_message_bytes: BASE_CONFIG.maxInboundBytes, max_subscriptions: MAX_SUBSCRIPTIONS }
@@ -105,6 +108,36 @@ describe('hub: connection, heartbeat and messages', () => {
 		expect(welcomeA.data.seq).toBeGreaterThan(0);
 		expect(welcomeA.data.epoch.length).toBeGreaterThanOrEqual(8);
 		expect(welcomeB.data.client_id).not.toBe(welcomeA.data.client_id);
+	});
+
+	it('takes the subscriptions the upgrade URL names: answered after the welcome, events flow with no message sent', async () => {
+		const { url } = withConnectSubscriptions(s.url, [
+			{ sub: 'one', filter: { task_ids: ['t1'] } },
+			{ sub: 'bad', filter: { types: ['no.such.type'] } as EventFilter }
+		]);
+		const client = await connect(url);
+		try {
+			expect((await client.next()).type).toBe('welcome');
+			expect(await client.next()).toMatchObject({
+				type: 'subscribed',
+				data: { id: 'one', filter: { task_ids: ['t1'] } }
+			});
+			const error = await client.next<ControlMessage<'error'>>();
+			expect(error).toMatchObject({ type: 'error', data: { code: 'invalid_message', retryable: false } });
+			expect(error.data.message).toContain('subscribe parameter 2');
+			// nothing was sent: the subscription came with the handshake
+			s.bus.publish(progress('t2', null, 5));
+			s.bus.publish(progress('t1', null, 10));
+			const event = await client.next(isEventEnvelope);
+			expect(taskIdOf(event as AnyEventEnvelope)).toBe('t1');
+			expect(client.isOpen).toBe(true);
+			// the connection stays usable: messages subscribe as before
+			await subscribe(client, { task_ids: ['t2'] }, 'two');
+			const got = await publishAndSync(s, client, [progress('t2', null, 20)]);
+			expect(got.map((e) => taskIdOf(e))).toEqual(['t2']);
+		} finally {
+			client.terminate();
+		}
 	});
 
 	it('answers a heartbeat with the server time and the id it was sent with', async () => {

@@ -1,6 +1,7 @@
 /**
  * @module bench/peers/scenarios/churn
- * Scenario 8, churn: CYCLES connect → subscribe (until the server confirms) → disconnect cycles,
+ * Scenario 8, churn: CYCLES connect → subscribe (until the server confirms) → disconnect cycles
+ * (aco: subscribed in the upgrade URL as its clients do, and with a message after open as well),
  * CONCURRENCY at a time, ten times over; handshake rate against plain `ws`, and the server's
  * heap and open file descriptors back where they were once the clients are gone. The systems'
  * rounds interleave (each round starts with another system), so a change in the machine's load
@@ -18,6 +19,12 @@ const CONCURRENCY = 50;
 
 const METRICS: MetricSpec[] = [
 	{ key: 'cyclesPerSecond', label: 'connect/subscribe/close per second', unit: '', better: 'higher' },
+	{
+		key: 'messageCyclesPerSecond',
+		label: 'aco, subscribing with a message after open',
+		unit: '',
+		better: 'higher'
+	},
 	{ key: 'heapGrowthMb', label: 'heap growth after all', unit: 'MB', better: 'lower', digits: 2 },
 	{ key: 'fdGrowth', label: 'file descriptors left over', unit: '', better: 'lower', digits: 0 }
 ];
@@ -40,13 +47,18 @@ export const churn: Scenario = {
 		const started = [];
 		for (const system of systems) {
 			const server = await suite.server(system, { maxConnections: CONCURRENCY * 4 });
-			// one short warm-up
-			await suite.loadgen.churn({
-				url: server.url,
-				protocol: protocolOf(system),
-				cycles: 200,
-				concurrency: CONCURRENCY
-			});
+			// a warm-up as long as a round, each way (the optimising compiler takes a few thousand
+			// handshakes to settle: with 200, the first rounds measured the warm-up, and aco, which
+			// runs two ways per round, warmed up more than the peers)
+			for (const subscribeIn of ['url', 'message'] as const) {
+				await suite.loadgen.churn({
+					url: server.url,
+					protocol: protocolOf(system),
+					cycles,
+					concurrency: CONCURRENCY,
+					subscribeIn
+				});
+			}
 			started.push({ system, server });
 		}
 		await sleep(300);
@@ -54,14 +66,28 @@ export const churn: Scenario = {
 		for (const { server } of started) baselines.push({ heap: await server.gc(), fds: await server.fds() });
 		for (let r = 0; r < repeats; r++) {
 			for (const { system, server } of rotate(started, r)) {
-				const result = await suite.loadgen.churn({
-					url: server.url,
-					protocol: protocolOf(system),
-					cycles,
-					concurrency: CONCURRENCY
-				});
-				if (result.failures > 0) throw new Error(`${system}: ${result.failures} of ${cycles} cycles failed`);
-				record(rounds, system, { cyclesPerSecond: cycles / result.seconds }, METRICS);
+				const cyclesPerSecond = async (subscribeIn: 'url' | 'message') => {
+					const result = await suite.loadgen.churn({
+						url: server.url,
+						protocol: protocolOf(system),
+						cycles,
+						concurrency: CONCURRENCY,
+						subscribeIn
+					});
+					if (result.failures > 0)
+						throw new Error(`${system}: ${result.failures} of ${cycles} cycles failed`);
+					return cycles / result.seconds;
+				};
+				if (system !== 'aco') {
+					record(rounds, system, { cyclesPerSecond: await cyclesPerSecond('url') }, METRICS);
+					continue;
+				}
+				// aco both ways, which goes first alternating
+				const figures: Record<string, number> = {};
+				for (const way of r % 2 === 0 ? (['url', 'message'] as const) : (['message', 'url'] as const)) {
+					figures[way === 'url' ? 'cyclesPerSecond' : 'messageCyclesPerSecond'] = await cyclesPerSecond(way);
+				}
+				record(rounds, system, figures, METRICS);
 			}
 		}
 		// closes finish on the server's side shortly after the client's
@@ -95,7 +121,11 @@ export const churn: Scenario = {
 				bar('aco file descriptors left over', figures.aco!.fdGrowth!, '<=', 0)
 			],
 			notes: [
-				`${cycles.toLocaleString('en-US')} cycles × ${repeats}, ${CONCURRENCY} at a time, the systems' rounds interleaved: open, subscribe (aco: until "subscribed"; peers: until their greeting), close`
+				`${cycles.toLocaleString('en-US')} cycles × ${repeats}, ${CONCURRENCY} at a time, the systems' rounds interleaved: open, subscribe (aco: until "subscribed"; peers: until their greeting), close`,
+				'aco subscribes in the upgrade URL, as its own clients do (protocol 2: the answer leaves with the welcome); "aco, subscribing with a message after open" is the protocol 1 way, measured in the same rounds',
+				...(plain && figures.aco?.messageCyclesPerSecond
+					? [`the message way ÷ plain ws: ${(figures.aco.messageCyclesPerSecond / plain).toFixed(2)}`]
+					: [])
 			]
 		};
 	}

@@ -12,3 +12,4 @@ export * from './api';
 export * from './ingest';
 export * from './system';
 export * from './auth';
+export * from './connect-subscriptions';

@@ -17,8 +17,11 @@ export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
 export const MAX_FILTER_IDS = 1000;
 /** The WebSocket path. */
 export const WS_PATH = '/ws';
-/** Protocol version spoken over WS_PATH. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version spoken over WS_PATH. 2: the hub also takes subscriptions from the upgrade
+ * URL (connect-subscriptions.ts); a version 1 hub ignores them, so a client sends them again.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Bounds of a subscription's `max_rate` (updates per second per task or run). */
 export const MIN_SUBSCRIPTION_RATE = 0.1;
 export const MAX_SUBSCRIPTION_RATE = 100;

@@ -168,6 +168,11 @@ export function parseClientMessage(raw: string): ParseResult {
 	} catch {
 		return fail('invalid_json', 'The message is not valid JSON. Send one JSON object per frame.');
 	}
+	return validateClientMessage(json);
+}
+
+/** Checks an already parsed client message against the protocol. Never throws. */
+export function validateClientMessage(json: unknown): ParseResult {
 	if (typeof json !== 'object' || json === null || Array.isArray(json)) {
 		return fail('invalid_message', 'The message must be a JSON object with a "type" field.');
 	}

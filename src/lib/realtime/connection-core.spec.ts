@@ -3,6 +3,7 @@
  * back after a restart, an outage or a wake-up, and what it asks the hub for.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { connectSubscriptions } from '../protocol/connect-subscriptions';
 import { HubConnection } from './connection-core';
 import type { HubConnectionOptions } from './connection-types';
 import { socketFactory } from './test-socket';
@@ -191,6 +192,94 @@ describe('HubConnection', () => {
 		accept();
 		expect(factory.last.sentOfType('subscribe')[0]).toMatchObject({ max_rate: 4 });
 		connection.destroy();
+	});
+
+	describe('subscriptions in the URL (a protocol 2 hub takes them with its welcome)', () => {
+		/** the subscriptions the socket's URL carries, as the hub reads them */
+		function carried(url: string) {
+			const parsed = new URL(url);
+			return connectSubscriptions(parsed.pathname + parsed.search).map((r) => (r.ok ? r.message : r.error));
+		}
+
+		it('opens each socket with the subscriptions held and sends none of them again', () => {
+			const { connection, factory, accept } = setup();
+			connection.subscribe('dash', { types: ['task.*'] }, { maxRate: 4 });
+			connection.subscribe('task:t1', { task_ids: ['t1'] });
+			connection.connect();
+			expect(carried(factory.last.url)).toEqual([
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4 },
+				{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] } }
+			]);
+			accept({ protocol: 2 });
+			expect(factory.last.sent).toEqual([]);
+			// a reconnect carries what is held then, and resumes with its only message
+			connection.unsubscribe('task:t1');
+			factory.last.serverClose(1006);
+			vi.runOnlyPendingTimers();
+			expect(carried(factory.last.url).map((m) => 'sub' in m && m.sub)).toEqual(['dash']);
+			accept({ protocol: 2 });
+			expect(factory.last.sent.map((m) => m.type)).toEqual(['resume']);
+			connection.destroy();
+		});
+
+		it('sends what changed while the socket was opening: a new or replaced one, and the removal of a carried one', () => {
+			const { connection, factory, accept } = setup();
+			connection.subscribe('dash', { types: ['task.*'] });
+			connection.subscribe('old', { task_ids: ['t0'] });
+			connection.subscribe('same', { run_ids: ['r1'] });
+			connection.connect();
+			connection.subscribe('dash', { types: ['tool.*'] });
+			connection.unsubscribe('old');
+			connection.subscribe('new', { task_ids: ['t2'] });
+			accept({ protocol: 2 });
+			expect(factory.last.sent).toEqual([
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['tool.*'] } },
+				{ type: 'subscribe', sub: 'new', filter: { task_ids: ['t2'] } },
+				{ type: 'unsubscribe', sub: 'old' }
+			]);
+			connection.destroy();
+		});
+
+		it('sends them all as messages to an older hub, which ignores the URL', () => {
+			const { connection, factory, accept } = setup();
+			connection.subscribe('dash', { types: ['task.*'] });
+			connection.connect();
+			expect(carried(factory.last.url)).toHaveLength(1);
+			accept({ protocol: 1 });
+			expect(factory.last.sentOfType('subscribe')).toEqual([
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] } }
+			]);
+			connection.destroy();
+		});
+
+		it('counts them subscribed once the hub confirms them', () => {
+			const { connection, accept } = setup();
+			const reasons: string[] = [];
+			connection.onResync((reason) => reasons.push(reason));
+			connection.subscribe('dash', { types: ['task.*'] });
+			connection.connect();
+			const socket = accept({ protocol: 2 });
+			expect(reasons).toEqual([]);
+			socket.receive({
+				type: 'subscribed',
+				timestamp: new Date().toISOString(),
+				data: { id: 'dash', filter: {} }
+			});
+			expect(reasons).toEqual(['subscribed']);
+			connection.destroy();
+		});
+
+		it('sends a subscription too long for the URL as a message', () => {
+			const { connection, factory, accept } = setup();
+			const many = Array.from({ length: 300 }, (_, i) => `task-${i}-${'x'.repeat(24)}`);
+			connection.subscribe('dash', { types: ['task.*'] });
+			connection.subscribe('many', { task_ids: many });
+			connection.connect();
+			expect(carried(factory.last.url).map((m) => 'sub' in m && m.sub)).toEqual(['dash']);
+			accept({ protocol: 2 });
+			expect(factory.last.sent).toEqual([{ type: 'subscribe', sub: 'many', filter: { task_ids: many } }]);
+			connection.destroy();
+		});
 	});
 
 	it('reports every change of its figures, for an indicator to follow', () => {

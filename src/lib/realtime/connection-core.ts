@@ -2,7 +2,8 @@
  * @module realtime/connection-core
  * The socket lifecycle both clients share, the browser (connection.svelte.ts, directly or for
  * all tabs through tab-share) and the `aco` CLI (cli/realtime/client.ts): connect, handshake,
- * heartbeat, re-subscribe after every reconnect, `resume` from the last seq behind a resume gate,
+ * heartbeat, subscriptions in each socket's URL (re-sent as messages to an older hub) and after
+ * every reconnect, `resume` from the last seq behind a resume gate,
  * the close-code policy and the backoff. Plain TypeScript with no Svelte and no DOM: the
  * environment comes in through the options (a socket factory, `online`/`offline` and visibility
  * sources), and the state goes out through {@link HubConnection.snapshot} and `onChange`.
@@ -14,6 +15,11 @@
  * Keeping the socket open is reconnecting-socket's job, the position in the event stream is
  * stream-position's, and ordering a replay is resume-gate's.
  */
+import {
+	CONNECT_SUBSCRIPTIONS_SINCE,
+	withConnectSubscriptions,
+	type ConnectSubscription
+} from '../protocol/connect-subscriptions';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../protocol/limits';
 import type {
 	AnyControlMessage,
@@ -69,6 +75,8 @@ export class HubConnection {
 	readonly #subscriptions = new Map<string, Subscription>();
 	/** subscriptions made before the first connect, until the hub confirms them */
 	readonly #unconfirmed = new Set<string>();
+	/** the subscriptions the open socket's URL carries: a hub of protocol 2 holds them already */
+	#inUrl = new Map<string, Subscription>();
 	readonly #events = new Emitter<[AnyEventEnvelope]>();
 	readonly #controls = new Emitter<[AnyControlMessage]>();
 	readonly #resyncs = new Emitter<[ResyncReason, number | null]>();
@@ -89,7 +97,8 @@ export class HubConnection {
 			{
 				onText: (raw) => this.#onText(raw),
 				onStateChange: (state, previous) => this.#onStateChange(state, previous),
-				onChange: () => this.#changed()
+				onChange: () => this.#changed(),
+				urlFor: (url) => this.#connectUrl(url)
 			}
 		);
 	}
@@ -273,10 +282,18 @@ export class HubConnection {
 		const isReconnect = this.#socket.hasConnected;
 		const resumeFrom = this.#position.welcome(data, isReconnect);
 		this.#clientId = data.client_id;
+		// what the URL carried the hub has taken already, unless it is older than that
+		const taken =
+			data.protocol >= CONNECT_SUBSCRIPTIONS_SINCE ? this.#inUrl : new Map<string, Subscription>();
+		this.#inUrl = new Map();
 		// subscriptions first: the hub replays what matches the subscriptions it holds
 		for (const [sub, subscription] of this.#subscriptions) {
 			if (!isReconnect) this.#unconfirmed.add(sub);
-			this.#send(subscribeMessage(sub, subscription));
+			if (taken.get(sub) !== subscription) this.#send(subscribeMessage(sub, subscription));
+		}
+		// dropped while the socket was opening
+		for (const sub of taken.keys()) {
+			if (!this.#subscriptions.has(sub)) this.#send({ type: 'unsubscribe', sub });
 		}
 		if (resumeFrom) {
 			const id = this.#gate.open(this.#resumeTimeoutMs, () => {
@@ -320,6 +337,24 @@ export class HubConnection {
 	#heartbeat(): void {
 		this.#send({ type: 'connection.heartbeat', timestamp: new Date(this.#now()).toISOString() });
 	}
+
+	/**
+	 * The URL of the next socket: the subscriptions held now ride in it (connect-subscriptions),
+	 * so a hub of protocol 2 answers them with its welcome, with no round trip of their own.
+	 */
+	#connectUrl(url: string): string {
+		const held = [...this.#subscriptions];
+		const carrying = withConnectSubscriptions(
+			url,
+			held.map(([sub, subscription]) => connectSubscription(sub, subscription))
+		);
+		this.#inUrl = new Map(held.slice(0, carrying.carried));
+		return carrying.url;
+	}
+}
+
+function connectSubscription(sub: string, { filter, maxRate }: Subscription): ConnectSubscription {
+	return { sub, filter, ...(maxRate ? { max_rate: maxRate } : {}) };
 }
 
 function subscribeMessage(sub: string, { filter, maxRate }: Subscription): ClientMessage {

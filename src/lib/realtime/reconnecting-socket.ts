@@ -39,6 +39,8 @@ export interface SocketListener {
 	onStateChange(state: ConnectionState, previous: ConnectionState): void;
 	/** any figure changed (attempt, next retry, last close, …); called after onStateChange */
 	onChange?(): void;
+	/** the URL each attempt opens, made from the configured one (e.g. with subscriptions added) */
+	urlFor?(url: string): string;
 }
 
 export class ReconnectingSocket {
@@ -170,7 +172,7 @@ export class ReconnectingSocket {
 		this.#setState(this.#hasConnected ? 'reconnecting' : 'connecting', null);
 		let socket: WebSocketLike;
 		try {
-			socket = this.#options.createSocket(this.#options.url);
+			socket = this.#options.createSocket(this.#listener.urlFor?.(this.#options.url) ?? this.#options.url);
 		} catch (err) {
 			this.#options.log?.('could not open the WebSocket', err);
 			this.#handleClose(1006, 'could not open the socket');

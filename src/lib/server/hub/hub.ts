@@ -269,6 +269,8 @@ export function createHub(deps: HubDeps): Hub {
 			);
 		}
 		session.send(welcome(id, broadcaster.epoch, broadcaster.position.seq));
+		// still corked (admitted): their answers leave in the welcome's write
+		router.handleConnect(session, req.url);
 	}
 
 	function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -1,12 +1,15 @@
 /**
  * @module hub/router
- * Handles each frame a client sends: validates it against the protocol and answers it.
+ * Handles each frame a client sends, and the subscriptions its upgrade URL names: validates
+ * them against the protocol and answers them.
  * A bad frame (binary, not JSON, unknown type, wrong fields) is answered with an `error`
  * reply and never throws, so the connection stays usable.
  */
 import type { RawData } from 'ws';
+import { connectSubscriptions } from '../../protocol/connect-subscriptions';
 import {
 	parseClientMessage,
+	type ParseResult,
 	type ClientMessage,
 	type ControlDataMap,
 	type ControlType
@@ -48,7 +51,18 @@ export class Router {
 		const text = toText(data);
 		// producers (aco exec, scripts) share the socket; their messages live in ingest/producer
 		if (this.#options.intercept?.(session, text)) return;
-		const parsed = parseClientMessage(text);
+		this.#handle(session, parseClientMessage(text));
+	}
+
+	/**
+	 * Takes the subscriptions the upgrade request's URL names (connect-subscriptions), right
+	 * after the welcome: each is answered as the `subscribe` message would be. Never throws.
+	 */
+	handleConnect(session: Session, requestUrl: string | undefined): void {
+		for (const parsed of connectSubscriptions(requestUrl)) this.#handle(session, parsed);
+	}
+
+	#handle(session: Session, parsed: ParseResult): void {
 		if (!parsed.ok) {
 			this.#fail(session, HubError.fromErrorData(parsed.error), parsed.error.ref);
 			return;
