@@ -47,14 +47,15 @@ export const churn: Scenario = {
 		const started = [];
 		for (const system of systems) {
 			const server = await suite.server(system, { maxConnections: CONCURRENCY * 4 });
-			// a warm-up as long as a round, each way (the optimising compiler takes a few thousand
-			// handshakes to settle: with 200, the first rounds measured the warm-up, and aco, which
-			// runs two ways per round, warmed up more than the peers)
+			// a warm-up of 5,000 handshakes each way, whatever the size: the optimising compiler takes
+			// thousands to settle (with 200, or 1,000 in a short run, the rounds measured the warm-up:
+			// plain ws at 2,700/s where it settles at 6,000/s, and aco, which runs two ways per round,
+			// warmed up more than the peers)
 			for (const subscribeIn of ['url', 'message'] as const) {
 				await suite.loadgen.churn({
 					url: server.url,
 					protocol: protocolOf(system),
-					cycles,
+					cycles: pick(size, 200, CYCLES, CYCLES),
 					concurrency: CONCURRENCY,
 					subscribeIn
 				});
