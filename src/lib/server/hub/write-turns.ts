@@ -9,14 +9,8 @@
  */
 import { Deque } from './outbox';
 
-/**
- * Time the clients catching up may take in one event-loop turn before I/O gets its turn (and
- * the channels' direct writes of a tick, channels.ts). A fast tool's pipe is read a slice per
- * turn, so each turn's writes add to its run: with 1,000 readers of a 5,000-line tool, 4 ms
- * made the run 1.26–1.63× as long as with no reader (median 1.53, 10 runs), 2 ms 1.28–1.44×
- * (median 1.38, 7 runs), the fan-out's deliveries/s within the runs' scatter.
- */
-export const DEFAULT_WRITE_SLICE_MS = 2;
+/** Time the clients catching up may take in one event-loop turn before I/O gets its turn. */
+export const DEFAULT_WRITE_SLICE_MS = 4;
 
 export interface WriteTurnsOptions {
 	sliceMs?: number;
