@@ -54,7 +54,8 @@ async function sessionSocket(
 function nextHubSocket(page: Page): Promise<{ socket: WebSocket; closed: Promise<number> }> {
 	return new Promise((resolve) => {
 		const onSocket = (socket: WebSocket) => {
-			if (!socket.url().endsWith('/ws')) return;
+			// the hub's path; the query carries the page's subscriptions (protocol v2)
+			if (new URL(socket.url()).pathname !== '/ws') return;
 			page.off('websocket', onSocket);
 			resolve({ socket, closed: new Promise((done) => socket.on('close', () => done(Date.now()))) });
 		};
