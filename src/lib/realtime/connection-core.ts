@@ -364,6 +364,6 @@ function connectSubscription(sub: string, { filter, maxRate }: Subscription): Co
 	return { sub, filter, ...(maxRate ? { max_rate: maxRate } : {}) };
 }
 
-function subscribeMessage(sub: string, { filter, maxRate }: Subscription): ClientMessage {
-	return { type: 'subscribe', sub, filter, ...(maxRate ? { max_rate: maxRate } : {}) };
+function subscribeMessage(sub: string, subscription: Subscription): ClientMessage {
+	return { type: 'subscribe', ...connectSubscription(sub, subscription) };
 }
