@@ -28,6 +28,12 @@ export interface RawClientOptions {
 const TRAILER = Buffer.from([0, 0, 0xff, 0xff]);
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+/**
+ * Every client reads into this one buffer (Node's `onread`): a read allocates nothing, and its
+ * bytes are handled before the next read, so no client keeps a view of it (partial frames are
+ * copied). The default would allocate 64 KB per read and leave it to the collector.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const OP_TEXT = 1;
 const OP_BINARY = 2;
 const OP_CLOSE = 8;
@@ -44,7 +50,17 @@ export class RawClient {
 
 	constructor(options: RawClientOptions) {
 		this.#options = options;
-		this.socket = net.connect({ host: options.host, port: options.port });
+		this.socket = net.connect({
+			host: options.host,
+			port: options.port,
+			onread: {
+				buffer: READ_BUFFER,
+				callback: (n) => {
+					this.#onData(READ_BUFFER.subarray(0, n));
+					return true;
+				}
+			}
+		});
 		this.socket.setNoDelay(true);
 		this.socket.on('connect', () => {
 			const key = randomBytes(16).toString('base64');
@@ -57,7 +73,6 @@ export class RawClient {
 					'\r\n'
 			);
 		});
-		this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
 		this.socket.on('error', () => this.#onEnd(1006));
 		this.socket.on('close', () => this.#onEnd(1006));
 	}
@@ -113,7 +128,7 @@ export class RawClient {
 			const head = this.#head ? Buffer.concat([this.#head, chunk]) : chunk;
 			const end = head.indexOf(CRLF2);
 			if (end < 0) {
-				this.#head = head;
+				this.#head = Buffer.from(head);
 				return;
 			}
 			this.#head = null;
