@@ -57,11 +57,15 @@ async function publish(command: PublishCommand): Promise<{ startUs: number; endU
 		}
 		return { startUs, endUs: nowUs() };
 	}
-	// paced: every millisecond, the lines due by now
+	// paced: every millisecond, the lines due by now, each stamped with the time it was due. A
+	// tool prints on its own clock: a server whose loop was busy when a line fell due (its
+	// publish blocks, or its writes held the timer up) keeps the line waiting, and that wait is
+	// latency. Stamped when made instead, the wait would not count (coordinated omission).
 	const perUs = command.rate / 1e6;
 	for (let sent = 0; sent < command.count;) {
 		const due = Math.min(command.count, Math.floor((nowUs() - startUs) * perUs) + 1);
-		for (; sent < due; sent++) target.publish(lineText(++line, command.textBytes), taskOf(command, sent));
+		for (; sent < due; sent++)
+			target.publish(lineText(++line, command.textBytes, startUs + sent / perUs), taskOf(command, sent));
 		if (sent < command.count) await sleep(1);
 	}
 	return { startUs, endUs: nowUs() };

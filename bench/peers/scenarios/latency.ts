@@ -2,8 +2,9 @@
  * @module bench/peers/scenarios/latency
  * Scenario 3, latency under load: lines paced at 10 %, 50 % and 80 % of aco's saturation (its
  * flat-out deliveries per second from a fan-out round in the same run), the same rates for every
- * system; latency from a line's creation to its receipt, over every client and line: p50, p99,
- * max. A peer that cannot keep up with a rate shows it as growing latency.
+ * system; latency from the time a line was due (a tool prints on its own clock) to its receipt,
+ * over every client and line: p50, p99, max. A peer that cannot keep up with a rate shows it as
+ * growing latency, also one whose publish blocks the loop that makes the lines.
  */
 import { round } from '../harness';
 import { bar, ratiosAgainst, type MetricSpec } from '../report';
@@ -66,7 +67,7 @@ export const latency: Scenario = {
 				`aco saturation: ${Math.round(saturation * clients).toLocaleString('en-US')} deliveries/s to ${clients} clients ` +
 					`(${Math.round(saturation)} lines/s); the same line rates for every system: ` +
 					LEVELS.map((l) => `${l} % = ${Math.round((saturation * l) / 100)} lines/s`).join(', '),
-				'latency: the line made (µs stamp in its text) → the event read by the client; every client, every line'
+				'latency: the time the line was due at its rate (µs stamp in its text) → the event read by the client; every client, every line'
 			]
 		};
 	}
