@@ -1,8 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnyDomainEvent } from '../../protocol/events';
 import type { EventFilter } from '../../protocol/messages';
 import { channelKey, Channels, type ChannelMember, type SharedRun } from './channels';
-import { FlushPacer } from './flush-pacer';
 import { FrameCache } from './frame-cache';
 import { createEntry } from './stream';
 
@@ -165,97 +164,5 @@ describe('Channels', () => {
 		channels.publish(createEntry(2, output('t1', 2)), output('t1', 2));
 		await tick();
 		expect(members.map((m) => m.now[1])).toEqual([true, true, false, false]);
-	});
-
-	describe('with a pacer (the fan-out rests as long as it wrote)', () => {
-		/** channels whose every offer takes `writeMs` of a shared clock, and a pacer on that clock */
-		function paced(writeMs: number) {
-			const clock = { ms: 0 };
-			const now = () => clock.ms;
-			const channels = new Channels<Member>({
-				frames: new FrameCache(),
-				batchMaxEvents: 10,
-				runBytes: 65536,
-				pacer: new FlushPacer({ now }),
-				now
-			});
-			const member = () => {
-				const m = new Member();
-				m.onOffer = () => (clock.ms += writeMs);
-				return m;
-			};
-			const publish = (seq: number, task = 't1') =>
-				channels.publish(createEntry(seq, output(task, seq)), output(task, seq));
-			return { clock, channels, member, publish };
-		}
-		const seqs = (m: Member) => m.offers.map((runs) => runs.flatMap((r) => r.entries.map((e) => e.seq)));
-
-		it('sends events in their tick while writing is cheap', async () => {
-			const { channels, member, publish } = paced(0.1);
-			const a = member();
-			channels.update(a, new Map([['s', {}]]));
-			publish(1);
-			await tick();
-			publish(2);
-			await tick();
-			expect(seqs(a)).toEqual([[1], [2]]);
-		});
-
-		it('gathers the events of the ticks while it rests into one offer after the rest', async () => {
-			const { channels, member, publish } = paced(5);
-			const a = member();
-			channels.update(a, new Map([['s', {}]]));
-			publish(1);
-			await tick();
-			expect(seqs(a)).toEqual([[1]]);
-			// 5 ms of writing: the next events wait about 5 ms, whatever ticks pass meanwhile
-			publish(2);
-			await tick();
-			publish(3);
-			await tick();
-			expect(seqs(a)).toEqual([[1]]);
-			await vi.waitFor(() => expect(seqs(a)).toEqual([[1], [2, 3]]));
-			channels.close();
-		});
-
-		it('hands a member what waited in its old channel before it moves, and nothing from before it joined', async () => {
-			const { channels, member, publish } = paced(5);
-			const a = member();
-			const b = member();
-			channels.update(a, new Map([['s', {}]]));
-			channels.update(b, new Map([['s', { task_ids: ['t2'] }]]));
-			publish(1);
-			await tick();
-			publish(2);
-			publish(3, 't2');
-			await tick();
-			expect(seqs(a)).toEqual([[1]]);
-			// a narrows its subscription while 2 and 3 wait: it still gets them, its old channel wanted them
-			channels.update(a, new Map([['s', { task_ids: ['t2'] }]]));
-			expect(seqs(a)).toEqual([[1], [2, 3]]);
-			expect(seqs(b)).toEqual([[3]]);
-			// and the channel it joined holds nothing of before: the next event is the first it gets there
-			publish(4, 't2');
-			publish(5);
-			await vi.waitFor(() => expect(seqs(a)).toEqual([[1], [2, 3], [4]]));
-			expect(seqs(b)).toEqual([[3], [4]]);
-			channels.close();
-		});
-
-		it('hands the members what waits when it closes, and nothing after', async () => {
-			const { channels, member, publish } = paced(5);
-			const a = member();
-			channels.update(a, new Map([['s', {}]]));
-			publish(1);
-			await tick();
-			publish(2);
-			await tick();
-			channels.close();
-			expect(seqs(a)).toEqual([[1], [2]]);
-			publish(3);
-			await tick();
-			channels.close();
-			expect(seqs(a)).toEqual([[1], [2]]);
-		});
 	});
 });

@@ -11,7 +11,6 @@
 import type { EventFilter } from '../../protocol/messages';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { FilterIndex } from './filter-index';
-import type { FlushPacer } from './flush-pacer';
 import { frameCounts, type FrameCache } from './frame-cache';
 import type { HistoryEntry } from './stream';
 
@@ -95,11 +94,6 @@ export interface ChannelsOptions<M> {
 	 * (write-turns.ts), so a burst to many clients does not hold up the loop. Unbounded if omitted.
 	 */
 	sliceMs?: number;
-	/**
-	 * when the next flush may go (flush-pacer.ts): told how long each flush wrote. Without it,
-	 * every tick's events go out at the end of the tick.
-	 */
-	pacer?: FlushPacer;
 	/** ms, monotonic (tests) */
 	now?: () => number;
 }
@@ -112,13 +106,7 @@ export class Channels<M extends ChannelMember> {
 	#subscriptions = 0;
 	#dirty: Channel<M>[] = [];
 	#flushing = false;
-	/** a flush waiting for the fan-out's rest (flush-pacer.ts) */
-	#timer: NodeJS.Timeout | null = null;
-	#closed = false;
-	#flush = () => {
-		this.#timer = null;
-		if (!this.#closed) this.#flushAll();
-	};
+	#flush = () => this.#flushAll();
 
 	constructor(options: ChannelsOptions<M>) {
 		this.#options = options;
@@ -134,12 +122,7 @@ export class Channels<M extends ChannelMember> {
 		return this.#byKey.size;
 	}
 
-	/**
-	 * Files `member` under the channel of its subscriptions (none: it leaves). Events waiting in
-	 * the channel it leaves or joins (the fan-out resting, see flush-pacer.ts) go out first: the
-	 * member gets those its old subscriptions wanted and none from before its new ones, as if
-	 * they had gone out in the tick they were published.
-	 */
+	/** Files `member` under the channel of its subscriptions (none: it leaves). */
 	update(member: M, subscriptions: ReadonlyMap<string, EventFilter>): void {
 		const key = channelKey(subscriptions);
 		const current = this.#of.get(member);
@@ -148,7 +131,6 @@ export class Channels<M extends ChannelMember> {
 			current.subscriptions = subscriptions.size;
 			return;
 		}
-		if ((current?.channel.dirty || this.#byKey.get(key)?.dirty) && !this.#flushing) this.#flushNow();
 		this.leave(member);
 		if (subscriptions.size === 0) return;
 		let channel = this.#byKey.get(key);
@@ -186,44 +168,17 @@ export class Channels<M extends ChannelMember> {
 			if (!channel.dirty) {
 				channel.dirty = true;
 				this.#dirty.push(channel);
-				if (this.#dirty.length === 1 && !this.#flushing) this.#schedule();
+				if (this.#dirty.length === 1 && !this.#flushing) queueMicrotask(this.#flush);
 			}
 		}
 		return recipients;
 	}
 
-	/**
-	 * Hands the members what waits for the fan-out's rest, then stops flushing (the hub is
-	 * closing: its sessions are closed next). Idempotent.
-	 */
-	close(): void {
-		if (this.#closed) return;
-		if (!this.#flushing) this.#flushNow();
-		this.#closed = true;
-	}
-
-	#schedule(): void {
-		if (this.#timer || this.#closed) return;
-		const wait = this.#options.pacer?.wait() ?? 0;
-		if (wait === 0) return queueMicrotask(this.#flush);
-		this.#timer = setTimeout(this.#flush, wait);
-		this.#timer.unref();
-	}
-
-	/** Flushes what waits at once (a member changes channel). */
-	#flushNow(): void {
-		if (this.#timer) clearTimeout(this.#timer);
-		this.#timer = null;
-		this.#flushAll();
-	}
-
 	#flushAll(): void {
-		if (this.#dirty.length === 0) return;
 		this.#flushing = true;
-		const { frames, batchMaxEvents, runBytes, sliceMs, pacer } = this.#options;
+		const { frames, batchMaxEvents, runBytes, sliceMs } = this.#options;
 		const now = this.#options.now ?? (() => performance.now());
-		const started = now();
-		const until = sliceMs === undefined ? Infinity : started + sliceMs;
+		const until = sliceMs === undefined ? Infinity : now() + sliceMs;
 		let writing = true;
 		const perRun = batchMaxEvents * RUN_BATCHES;
 		for (let i = 0; i < this.#dirty.length; i++) {
@@ -265,7 +220,6 @@ export class Channels<M extends ChannelMember> {
 		}
 		this.#dirty.length = 0;
 		this.#flushing = false;
-		pacer?.wrote(now() - started);
 	}
 }
 

@@ -34,7 +34,6 @@ import { WireBuffers } from './wire-buffers';
 import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
 import { createCounters } from './counters';
 import { Channels } from './channels';
-import { FlushPacer } from './flush-pacer';
 import { encodeControl, welcomeEncoder } from './frames';
 import { Heartbeat } from './heartbeat';
 import { History } from './history';
@@ -86,10 +85,7 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const frames = new FrameCache(frameCompression(config.compression));
-	// the fan-out rests as long as it writes, live flushes and catching up alike (flush-pacer.ts)
-	const pacer = new FlushPacer();
 	const turns = new WriteTurns({
-		onSlice: (ms) => pacer.wrote(ms),
 		onError: (err) => {
 			counters.errors += 1;
 			logger.error({ err }, 'writing to a session failed');
@@ -100,7 +96,6 @@ export function createHub(deps: HubDeps): Hub {
 		batchMaxEvents: config.batchMaxEvents,
 		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
 		sliceMs: DEFAULT_WRITE_SLICE_MS,
-		pacer,
 		onError: (err, session) => {
 			// one broken session must not keep the event from the others
 			counters.errors += 1;
@@ -415,7 +410,6 @@ export function createHub(deps: HubDeps): Hub {
 	async function shutdown(code: number, reason: string): Promise<void> {
 		state = 'closing';
 		broadcaster.stop();
-		channels.close();
 		heartbeat.stop();
 		systemFeed.stop();
 		watch.stop();

@@ -16,8 +16,6 @@ export interface WriteTurnsOptions {
 	sliceMs?: number;
 	/** a turn threw: the others still get theirs */
 	onError?: (err: unknown) => void;
-	/** each slice, the ms it took (the fan-out rests as long, see flush-pacer.ts) */
-	onSlice?: (ms: number) => void;
 	/** ms, monotonic (tests) */
 	now?: () => number;
 }
@@ -26,7 +24,6 @@ export class WriteTurns {
 	#queue = new Deque<() => void>();
 	#sliceMs: number;
 	#onError: (err: unknown) => void;
-	#onSlice: ((ms: number) => void) | undefined;
 	#now: () => number;
 	#immediate: NodeJS.Immediate | null = null;
 	#closed = false;
@@ -35,7 +32,6 @@ export class WriteTurns {
 	constructor(options: WriteTurnsOptions = {}) {
 		this.#sliceMs = options.sliceMs ?? DEFAULT_WRITE_SLICE_MS;
 		this.#onError = options.onError ?? (() => {});
-		this.#onSlice = options.onSlice;
 		this.#now = options.now ?? (() => performance.now());
 	}
 
@@ -64,8 +60,7 @@ export class WriteTurns {
 
 	#serveSlice(): void {
 		this.#immediate = null;
-		const started = this.#now();
-		const until = started + this.#sliceMs;
+		const until = this.#now() + this.#sliceMs;
 		// the turns waiting when the slice began: one queued again meanwhile (it wrote its share and
 		// has more) waits for the next loop turn, when its socket may have drained
 		for (let n = this.#queue.length; n > 0 && !this.#closed; n--) {
@@ -77,7 +72,6 @@ export class WriteTurns {
 			}
 			if (this.#now() >= until) break;
 		}
-		this.#onSlice?.(this.#now() - started);
 		if (this.#queue.length > 0 && !this.#closed) this.#immediate ??= setImmediate(this.#serve);
 	}
 }
