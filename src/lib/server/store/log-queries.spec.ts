@@ -69,6 +69,27 @@ describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => 
 		expect(page.lines.map((l) => l.n)).toEqual([3, 6, 9, 12, 15]);
 	});
 
+	it('stores a batch of more lines than one insert takes, and one that repeats a number within itself', async () => {
+		await store.appendLogLines(executionId, mixed(70));
+		const repeated = mixed(6, (n) => `again ${n}`, 69);
+		await store.appendLogLines(executionId, [
+			...mixed(4, undefined, 71),
+			repeated[3]!,
+			...mixed(6, undefined, 75)
+		]);
+		const stored = await store.readLogLines(executionId, { limit: 100 });
+		expect(stored.map((l) => l.n)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+		expect(stored.map((l) => l.text)).toEqual(mixed(80).map((l) => l.text));
+		const page = await store.readLogPage(executionId, { stream: 'stderr', index: 0, limit: 100 });
+		expect(page.total).toBe(26);
+		expect(page.lines.map((l) => l.n)).toEqual(
+			mixed(80)
+				.filter((l) => l.stream === 'stderr')
+				.map((l) => l.n)
+		);
+		expect((await store.getExecution(executionId))!.line_count).toBe(80);
+	});
+
 	it('iterates one stream in chunks', async () => {
 		await store.appendLogLines(executionId, mixed(100));
 		const seen: number[] = [];

@@ -17,6 +17,7 @@ import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
+import { LineRows, onlyNewLines } from './sqlite-line-rows';
 import type {
 	AuthSession,
 	ExecutionPatch,
@@ -125,11 +126,14 @@ class SqliteStore implements Store {
 				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
 				stderr: stmt.streamCount.get(executionId, 'stderr') ?? 0
 			};
+			// the usual batch only adds lines: they go in rows of several per statement, as they come
+			const rows = onlyNewLines(stmt, executionId, lines) ? new LineRows(stmt, executionId) : null;
 			let prev: ProgressLineInfo | undefined;
 			for (const line of lines) {
 				const rank = ranks[line.stream] + 1;
+				if (rows) rows.add(line, rank);
 				// a line already stored (a repeated append) keeps its rank and adds none
-				if (
+				else if (
 					stmt.insertLine.run(
 						executionId,
 						line.n,
@@ -152,6 +156,7 @@ class SqliteStore implements Store {
 				if (step.start) stmt.openProgress.run(executionId, line.n);
 				prev = info;
 			}
+			rows?.flush();
 			stmt.syncLineCount.run({ id: executionId });
 		});
 		this.#createTaskOnce = db.transaction((key: string, input: NewTask): TaskOnce => {

@@ -11,6 +11,9 @@ import type { AuthSession } from './types';
 
 export type Params = Record<string, string | number | null>;
 
+/** log lines one `insertLines` takes (7 parameters a row; see sqlite-line-rows) */
+export const LINE_ROWS_PER_INSERT = 32;
+
 export function prepareStatements(db: Database.Database) {
 	const listVariants = <Row>(table: string, columns: string, filters: string[]) => {
 		const variants = new Map<string, Database.Statement<[Params], Row>>();
@@ -65,6 +68,16 @@ export function prepareStatements(db: Database.Database) {
 		insertLine: db.prepare<[string, number, string, string, string, number, number]>(
 			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
 		),
+		// new lines only (see lineInRange): a repeat would fail here rather than be skipped
+		insertLines: db.prepare<unknown[]>(
+			'INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES ' +
+				Array.from({ length: LINE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+		),
+		lineInRange: db
+			.prepare<[string, number, number], number>(
+				'SELECT 1 FROM log_lines WHERE execution_id = ? AND n BETWEEN ? AND ? LIMIT 1'
+			)
+			.pluck(),
 		// MIN/MAX over an index prefix are one seek each
 		streamCount: db
 			.prepare<[string, string], number | null>(
