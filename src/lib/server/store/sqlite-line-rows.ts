@@ -21,12 +21,21 @@ export function onlyNewLines(stmt: Statements, executionId: string, lines: LogLi
 
 const LINE_PARAMS = 7;
 
+/** One line by itself; whether it was stored (a line already stored is skipped, see `insertLine`). */
+export function insertLine(stmt: Statements, executionId: string, line: LogLine, rank: number): boolean {
+	return (
+		stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text, rank, line.partial ? 1 : 0)
+			.changes > 0
+	);
+}
+
 /** New lines' rows, inserted {@link LINE_ROWS_PER_INSERT} per statement; `flush()` writes the rest. */
 export class LineRows {
 	readonly #stmt: Statements;
 	readonly #executionId: string;
+	readonly #lines: LogLine[] = [];
+	readonly #ranks: number[] = [];
 	readonly #params: unknown[] = new Array(LINE_ROWS_PER_INSERT * LINE_PARAMS);
-	#at = 0;
 
 	constructor(stmt: Statements, executionId: string) {
 		this.#stmt = stmt;
@@ -34,35 +43,30 @@ export class LineRows {
 	}
 
 	add(line: LogLine, rank: number): void {
+		this.#lines.push(line);
+		this.#ranks.push(rank);
+		if (this.#lines.length < LINE_ROWS_PER_INSERT) return;
 		const p = this.#params;
-		let at = this.#at;
-		p[at++] = this.#executionId;
-		p[at++] = line.n;
-		p[at++] = line.stream;
-		p[at++] = line.ts;
-		p[at++] = line.text;
-		p[at++] = rank;
-		p[at++] = line.partial ? 1 : 0;
-		this.#at = at;
-		if (at === p.length) {
-			this.#stmt.insertLines.run(p);
-			this.#at = 0;
+		let at = 0;
+		for (let i = 0; i < LINE_ROWS_PER_INSERT; i++) {
+			const row = this.#lines[i]!;
+			p[at++] = this.#executionId;
+			p[at++] = row.n;
+			p[at++] = row.stream;
+			p[at++] = row.ts;
+			p[at++] = row.text;
+			p[at++] = this.#ranks[i];
+			p[at++] = row.partial ? 1 : 0;
 		}
+		this.#stmt.insertLines.run(p);
+		this.#lines.length = 0;
+		this.#ranks.length = 0;
 	}
 
 	flush(): void {
-		const p = this.#params;
-		for (let at = 0; at < this.#at; at += LINE_PARAMS) {
-			this.#stmt.insertLine.run(
-				this.#executionId,
-				p[at + 1] as number,
-				p[at + 2] as string,
-				p[at + 3] as string,
-				p[at + 4] as string,
-				p[at + 5] as number,
-				p[at + 6] as number
-			);
-		}
-		this.#at = 0;
+		for (let i = 0; i < this.#lines.length; i++)
+			insertLine(this.#stmt, this.#executionId, this.#lines[i]!, this.#ranks[i]!);
+		this.#lines.length = 0;
+		this.#ranks.length = 0;
 	}
 }

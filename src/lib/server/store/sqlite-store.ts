@@ -17,7 +17,7 @@ import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
-import { LineRows, onlyNewLines } from './sqlite-line-rows';
+import { insertLine, LineRows, onlyNewLines } from './sqlite-line-rows';
 import type {
 	AuthSession,
 	ExecutionPatch,
@@ -133,18 +133,7 @@ class SqliteStore implements Store {
 				const rank = ranks[line.stream] + 1;
 				if (rows) rows.add(line, rank);
 				// a line already stored (a repeated append) keeps its rank and adds none
-				else if (
-					stmt.insertLine.run(
-						executionId,
-						line.n,
-						line.stream,
-						line.ts,
-						line.text,
-						rank,
-						line.partial ? 1 : 0
-					).changes === 0
-				)
-					continue;
+				else if (!insertLine(stmt, executionId, line, rank)) continue;
 				ranks[line.stream] = rank;
 				const mark = logMarkOf(line.text);
 				if (mark) stmt.insertMark.run(executionId, line.n, mark.kind, mark.text, mark.file, mark.file_line);
