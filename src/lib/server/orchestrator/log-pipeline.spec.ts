@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyDomainEvent, DomainEvent } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
@@ -76,6 +76,30 @@ describe('LogPipeline', () => {
 		await new Promise((resolve) => setTimeout(resolve, 100));
 		expect((await store.readLogLines(ids.execution_id)).map((line) => line.text)).toEqual(['early']);
 		await log.close();
+	});
+
+	it('writes the lines of pipelines that began waiting at different times on the same tick', async () => {
+		const other = (await createTestExecution(store, ids.task_id, { step: 1 })).id;
+		const appends: Array<{ id: string; at: number }> = [];
+		const recording: Store = Object.create(store, {
+			appendLogLines: { value: async (id: string) => void appends.push({ id, at: Date.now() }) }
+		});
+		vi.useFakeTimers({ now: 1_000_010 });
+		try {
+			const first = pipeline({ store: recording, flushIntervalMs: 50 });
+			const second = pipeline({ store: recording, flushIntervalMs: 50, execution_id: other });
+			first.push('stdout', 'early');
+			await vi.advanceTimersByTimeAsync(15);
+			second.push('stdout', 'later');
+			await vi.advanceTimersByTimeAsync(50);
+			// both within their 50 ms, on the clock's next multiple of it
+			expect(appends).toEqual([
+				{ id: ids.execution_id, at: 1_000_050 },
+				{ id: other, at: 1_000_050 }
+			]);
+		} finally {
+			vi.useRealTimers();
+		}
 	});
 
 	it('writes a full batch at once, in few transactions', async () => {

@@ -337,12 +337,21 @@ export class LogPipeline {
 		}
 	}
 
+	/**
+	 * A line waits at most `flushIntervalMs`: the write is due at the next multiple of it on the
+	 * clock, so every pipeline with lines waiting writes on the same tick, and the store commits
+	 * their appends together (see store/sqlite-append-group).
+	 */
 	#schedule(): void {
 		if (this.#timer || this.#writeQueued || this.#retry) return;
-		this.#timer = setTimeout(() => {
-			this.#timer = null;
-			void this.#flush();
-		}, this.#options.flushIntervalMs);
+		const interval = this.#options.flushIntervalMs;
+		this.#timer = setTimeout(
+			() => {
+				this.#timer = null;
+				void this.#flush();
+			},
+			interval > 0 ? interval - (Date.now() % interval) : 0
+		);
 		this.#timer.unref();
 	}
 

@@ -2,7 +2,9 @@
  * @module store/sqlite-store
  * The embedded `Store`: one better-sqlite3 connection in WAL mode. Every statement is prepared
  * once; methods are async to honour the interface but do their work synchronously, which in
- * SQLite is faster than any hand-off to a thread would be for rows this small.
+ * SQLite is faster than any hand-off to a thread would be for rows this small. Log appends are
+ * the exception: those of one event-loop turn commit together at its end (see
+ * sqlite-append-group).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,7 @@ import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
 import { insertLine, LineRows, onlyNewLines } from './sqlite-line-rows';
+import { AppendGroup } from './sqlite-append-group';
 import type {
 	AuthSession,
 	ExecutionPatch,
@@ -111,7 +114,8 @@ class SqliteStore implements Store {
 	#db: Database.Database;
 	#stmt: Statements;
 	#closed = false;
-	#appendLines: (executionId: string, lines: LogLine[]) => void;
+	/** this turn's log appends, committed together */
+	#appends: AppendGroup;
 	#markInterrupted: (reason: string, now: string) => InterruptedCounts;
 	#createTaskOnce: (key: string, input: NewTask) => TaskOnce;
 	#importKeys: (keys: ReadonlyArray<readonly [string, string]>, now: string) => number;
@@ -120,7 +124,7 @@ class SqliteStore implements Store {
 		this.#db = db;
 		this.queue = new SqliteQueue(db, () => this.#assertOpen());
 		const stmt = (this.#stmt = prepareStatements(db));
-		this.#appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
+		const appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
 			if (!stmt.executionExists.get(executionId)) throw new Error(`execution ${executionId} not found`);
 			const ranks = {
 				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
@@ -148,6 +152,7 @@ class SqliteStore implements Store {
 			rows?.flush();
 			stmt.syncLineCount.run({ id: executionId });
 		});
+		this.#appends = new AppendGroup(db, appendLines);
 		this.#createTaskOnce = db.transaction((key: string, input: NewTask): TaskOnce => {
 			const found = stmt.taskOfKey.get(key);
 			if (found) return { task: toTask(found), existing: true };
@@ -308,7 +313,7 @@ class SqliteStore implements Store {
 	async appendLogLines(executionId: string, lines: LogLine[]): Promise<void> {
 		this.#assertOpen();
 		if (lines.length === 0) return;
-		this.#appendLines(executionId, lines);
+		return this.#appends.add(executionId, lines);
 	}
 
 	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
@@ -440,6 +445,8 @@ class SqliteStore implements Store {
 	async close(): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;
+		// appends already accepted are committed, not lost
+		this.#appends.flush();
 		try {
 			// lets SQLite refresh planner statistics it found worth keeping; never worth failing a shutdown for
 			this.#db.pragma('optimize');

@@ -284,6 +284,25 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 			expect(await store.readLogLines('exec_ghost')).toEqual([]);
 		});
 
+		it('stores appends made at once to several logs, refusing only the one for an unknown execution', async () => {
+			const ids = [execId, await newExecution(), await newExecution()];
+			const settled = await Promise.allSettled([
+				store.appendLogLines(ids[0], lines(1, 3)),
+				store.appendLogLines('exec_ghost', lines(1, 2)),
+				store.appendLogLines(ids[1], lines(1, 4)),
+				store.appendLogLines(ids[2], lines(1, 5))
+			]);
+			expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+			expect(String((settled[1] as PromiseRejectedResult).reason)).toContain(
+				'execution exec_ghost not found'
+			);
+			for (const [i, id] of ids.entries()) {
+				expect((await store.readLogLines(id)).map((l) => l.n)).toEqual(lines(1, 3 + i).map((l) => l.n));
+				expect((await store.getExecution(id))!.line_count).toBe(3 + i);
+			}
+			expect(await store.readLogLines('exec_ghost')).toEqual([]);
+		});
+
 		it('caps a read at 10000 lines and defaults to 1000', async () => {
 			await store.appendLogLines(execId, lines(1, 12_000));
 			expect(await store.readLogLines(execId)).toHaveLength(1000);
@@ -648,6 +667,26 @@ describe('sqlite store on disk', () => {
 			expect(await reopened.getExecution(exec.id)).toMatchObject({ args: ['a'], line_count: 300 });
 			expect(await reopened.readLogLines(exec.id, { after: 298 })).toEqual(lines(299, 300));
 			expect(await reopened.markInterrupted('restart')).toEqual({ runs: 1, tasks: 1, executions: 1 });
+		} finally {
+			await reopened.close();
+		}
+	});
+
+	it('stores the log lines of appends still waiting when it closes', async () => {
+		const store = openSqliteStore(dir);
+		const task = await store.createTask(newTask());
+		const execs = [
+			await createTestExecution(store, task.id),
+			await createTestExecution(store, task.id, { step: 1 })
+		];
+		const appends = execs.map((exec, i) => store.appendLogLines(exec.id, lines(1, 10 + i)));
+		await store.close();
+		await Promise.all(appends);
+		const reopened = openSqliteStore(dir);
+		try {
+			for (const [i, exec] of execs.entries()) {
+				expect(await reopened.readLogLines(exec.id)).toEqual(lines(1, 10 + i));
+			}
 		} finally {
 			await reopened.close();
 		}

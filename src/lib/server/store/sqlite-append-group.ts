@@ -1,0 +1,93 @@
+/**
+ * @module store/sqlite-append-group
+ * Log appends made in the same event-loop turn commit in one SQLite transaction. A commit writes
+ * every page it touched to the write-ahead log (the lines' table and index, the execution's row)
+ * and starts and ends a write transaction, so many executions appending a line or two each
+ * (parallel tasks whose pipelines flush on the same tick, see orchestrator/log-pipeline) cost
+ * much less per line together than in a commit each.
+ *
+ * Each append keeps a savepoint of its own: one that fails (an unknown execution, a constraint)
+ * is rolled back and rejected alone while the others commit. An error that ends the whole
+ * transaction (SQLite rolls back by itself on a full disk or an I/O error) or a failed commit
+ * rejects every append of the turn; none of them is stored, and each caller retries its own.
+ */
+import type Database from 'better-sqlite3';
+import type { LogLine } from '../../protocol';
+
+type Append = (executionId: string, lines: LogLine[]) => void;
+
+interface Pending {
+	executionId: string;
+	lines: LogLine[];
+	resolve: () => void;
+	reject: (err: unknown) => void;
+	/** set when this append's savepoint was rolled back */
+	error?: unknown;
+}
+
+export class AppendGroup {
+	#db: Database.Database;
+	#append: Append;
+	#pending: Pending[] = [];
+	#immediate: NodeJS.Immediate | null = null;
+	#commitAll: (group: Pending[]) => void;
+
+	/** `append` stores one execution's lines in a transaction of its own (a savepoint when nested) */
+	constructor(db: Database.Database, append: Append) {
+		this.#db = db;
+		this.#append = append;
+		this.#commitAll = db.transaction((group: Pending[]) => {
+			for (const item of group) {
+				try {
+					this.#append(item.executionId, item.lines);
+				} catch (err) {
+					// the whole transaction is gone: nothing of this turn is stored
+					if (!this.#db.inTransaction) throw err;
+					item.error = err;
+				}
+			}
+		});
+	}
+
+	/** resolves once `lines` are committed, at the end of this event-loop turn */
+	add(executionId: string, lines: LogLine[]): Promise<void> {
+		return new Promise<void>((resolve, reject) => {
+			this.#pending.push({ executionId, lines, resolve, reject });
+			this.#immediate ??= setImmediate(() => this.flush());
+		});
+	}
+
+	/** commits what waits now (the turn ended, or the store is closing) */
+	flush(): void {
+		if (this.#immediate) clearImmediate(this.#immediate);
+		this.#immediate = null;
+		const group = this.#pending;
+		if (group.length === 0) return;
+		this.#pending = [];
+		if (group.length === 1) {
+			const [only] = group;
+			settle(only, () => this.#append(only.executionId, only.lines));
+			return;
+		}
+		try {
+			this.#commitAll(group);
+		} catch (err) {
+			for (const item of group) item.reject(err);
+			return;
+		}
+		for (const item of group) {
+			if (item.error === undefined) item.resolve();
+			else item.reject(item.error);
+		}
+	}
+}
+
+function settle(item: Pending, run: () => void): void {
+	try {
+		run();
+	} catch (err) {
+		item.reject(err);
+		return;
+	}
+	item.resolve();
+}
