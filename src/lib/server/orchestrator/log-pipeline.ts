@@ -338,9 +338,10 @@ export class LogPipeline {
 	}
 
 	/**
-	 * A line waits at most `flushIntervalMs`: the write is due at the next multiple of it on the
-	 * clock, so every pipeline with lines waiting writes on the same tick, and the store commits
-	 * their appends together (see store/sqlite-append-group).
+	 * The first line of a batch waits at most `flushIntervalMs`: the write is due at the next
+	 * multiple of it on the clock, so the pipelines with lines waiting write at about the same
+	 * moment (in one loop turn, give or take the timers' millisecond), and SQLite commits their
+	 * appends together (see store/sqlite-append-group).
 	 */
 	#schedule(): void {
 		if (this.#timer || this.#writeQueued || this.#retry) return;

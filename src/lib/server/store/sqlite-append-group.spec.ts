@@ -60,19 +60,22 @@ describe('AppendGroup', () => {
 		]);
 	});
 
-	it('rejects every append of the turn, storing none, when the whole transaction is gone', async () => {
+	it('runs each append of the turn on its own when the whole transaction is gone: only the culprit fails', async () => {
 		const settled = await Promise.allSettled([
 			group.add('a', [line(1)]),
 			group.add('fatal', [line(1)]),
 			group.add('b', [line(1)])
 		]);
-		expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
-		// the append after the failure did not run outside a transaction either
-		expect(runs).toEqual(['a', 'fatal']);
-		expect(stored()).toEqual([]);
-		// and the next turn commits as usual
-		await group.add('c', [line(1)]);
-		expect(stored()).toEqual([{ id: 'c', n: 1 }]);
+		expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+		// the group stopped at the loss (nothing ran outside a transaction), then each went alone
+		expect(runs).toEqual(['a', 'fatal', 'a', 'fatal', 'b']);
+		expect(stored()).toEqual([
+			{ id: 'a', n: 1 },
+			{ id: 'b', n: 1 }
+		]);
+		// and the next turn commits together as usual
+		await Promise.all([group.add('c', [line(1)]), group.add('d', [line(1)])]);
+		expect(stored()).toHaveLength(4);
 	});
 
 	it('commits what waits when flushed at once (the store is closing)', async () => {

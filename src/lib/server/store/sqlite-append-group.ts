@@ -7,9 +7,10 @@
  * much less per line together than in a commit each.
  *
  * Each append keeps a savepoint of its own: one that fails (an unknown execution, a constraint)
- * is rolled back and rejected alone while the others commit. An error that ends the whole
- * transaction (SQLite rolls back by itself on a full disk or an I/O error) or a failed commit
- * rejects every append of the turn; none of them is stored, and each caller retries its own.
+ * is rolled back and rejected alone while the others commit. When the whole transaction is lost
+ * (SQLite may roll it back by itself after an I/O error or on a full disk) or its commit fails,
+ * each append of the turn runs again in a transaction of its own, so one append's failure is
+ * still its own and the others are stored (or fail for their own reasons).
  */
 import type Database from 'better-sqlite3';
 import type { LogLine } from '../../protocol';
@@ -49,7 +50,10 @@ export class AppendGroup {
 		});
 	}
 
-	/** resolves once `lines` are committed, at the end of this event-loop turn */
+	/**
+	 * Resolves once `lines` are committed, or rejects with why they were not: at the end of this
+	 * event-loop turn (from within an immediate callback, of the next).
+	 */
 	add(executionId: string, lines: LogLine[]): Promise<void> {
 		return new Promise<void>((resolve, reject) => {
 			this.#pending.push({ executionId, lines, resolve, reject });
@@ -64,15 +68,12 @@ export class AppendGroup {
 		const group = this.#pending;
 		if (group.length === 0) return;
 		this.#pending = [];
-		if (group.length === 1) {
-			const [only] = group;
-			settle(only, () => this.#append(only.executionId, only.lines));
-			return;
-		}
+		if (group.length === 1) return this.#alone(group[0]!);
 		try {
 			this.#commitAll(group);
-		} catch (err) {
-			for (const item of group) item.reject(err);
+		} catch {
+			// nothing of the group is stored: each goes again on its own
+			for (const item of group) this.#alone(item);
 			return;
 		}
 		for (const item of group) {
@@ -80,14 +81,15 @@ export class AppendGroup {
 			else item.reject(item.error);
 		}
 	}
-}
 
-function settle(item: Pending, run: () => void): void {
-	try {
-		run();
-	} catch (err) {
-		item.reject(err);
-		return;
+	/** `item` in a transaction of its own */
+	#alone(item: Pending): void {
+		try {
+			this.#append(item.executionId, item.lines);
+		} catch (err) {
+			item.reject(err);
+			return;
+		}
+		item.resolve();
 	}
-	item.resolve();
 }
