@@ -42,7 +42,7 @@ export class AppendGroup {
 				try {
 					this.#append(item.executionId, item.lines);
 				} catch (err) {
-					// the whole transaction is gone: nothing of this turn is stored
+					// the whole transaction is gone: nothing of this turn is stored (flush runs each alone)
 					if (!this.#db.inTransaction) throw err;
 					item.error = err;
 				}
