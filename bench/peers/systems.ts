@@ -117,7 +117,7 @@ async function startAco(options: SystemOptions): Promise<SystemServer> {
 	// heartbeats stay out of the measurements. The load generator's clients send nothing after
 	// they subscribe (they answer pings, which do not count as heard from), so the idle timeout
 	// must outlast the longest scenario: at the sizes scenario 3 takes over 10 minutes, and
-	// an idle timeout of 10 closed all its aco clients (4000) mid-run
+	// an idle timeout of 10 minutes closed all its aco clients (4000) mid-run
 	const heartbeat = String(20 * 60_000);
 	const idle = String(2 * 60 * 60_000);
 	const config = loadConfig({

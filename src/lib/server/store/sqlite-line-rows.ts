@@ -21,7 +21,7 @@ export function onlyNewLines(stmt: Statements, executionId: string, lines: LogLi
 
 const LINE_PARAMS = 7;
 
-/** One line by itself; whether it was stored (a line already stored is skipped, see `insertLine`). */
+/** One line by itself; whether it was stored (the statement is `INSERT OR IGNORE`: a line already stored is skipped). */
 export function insertLine(stmt: Statements, executionId: string, line: LogLine, rank: number): boolean {
 	return (
 		stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text, rank, line.partial ? 1 : 0)
