@@ -50,14 +50,26 @@ export function canOperate(role: Role | null | undefined): boolean {
 	return role === 'operator';
 }
 
+/** stands in for this site's origin while a path is resolved the way a browser would */
+const THIS_SITE = 'http://this-site.invalid';
+
 /**
  * Where to go back to after signing in: only a path on this site (an absolute URL or `//host`
- * would make the sign-in page an open redirect).
+ * would make the sign-in page an open redirect). The path is resolved as a browser resolves a
+ * `Location`, which drops tabs and newlines and reads `\\` as `/` (so `/\t/evil.example` is
+ * `//evil.example`), and given back in the form it resolved to.
  */
 export function safeNextPath(next: string | null | undefined): string {
-	if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-	if (next === SIGN_IN_PATH || next.startsWith(`${SIGN_IN_PATH}?`)) return '/';
-	return next;
+	if (!next || !next.startsWith('/')) return '/';
+	let url: URL;
+	try {
+		url = new URL(next, THIS_SITE);
+	} catch {
+		return '/';
+	}
+	if (url.origin !== THIS_SITE) return '/';
+	if (url.pathname === SIGN_IN_PATH) return '/';
+	return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** The sign-in page's address that comes back to `next` (and says why, e.g. "expired"). */
