@@ -50,6 +50,9 @@ describe('page endpoints', () => {
 		]);
 		expect(quick.body.source).toContain('name: quick');
 		expect(quick.body.error).toBeNull();
+		// the values of secret variables stay in the file: never shown, whatever the reader's role
+		expect(quick.body.source).toContain('API_KEY: ***, GREETING: hello');
+		expect(quick.body.source).not.toContain('fixture-api-key-5678');
 
 		const broken = await get<WorkflowDetailResponse>('/api/v1/workflows/broken');
 		expect(broken.status).toBe(200);
@@ -57,6 +60,8 @@ describe('page endpoints', () => {
 		expect(broken.body.source).toContain('does-not-exist');
 		expect(broken.body.error).toMatchObject({ line: 4 });
 		expect(broken.body.error?.reason).toContain("unknown task 'does-not-exist'");
+		expect(broken.body.source).toContain('DEPLOY_TOKEN: ***');
+		expect(broken.body.source).not.toContain('fixture-secret-value-1234');
 
 		const missing = await get<{ error: { code: string; message: string } }>('/api/v1/workflows/nope');
 		expect(missing.status).toBe(404);

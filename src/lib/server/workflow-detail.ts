@@ -3,10 +3,13 @@
  * One workflow as `GET /api/v1/workflows/{name}` shows it: its summary, the YAML it was read
  * from, and when the file does not load, the reason with its line. A broken file has no name
  * of its own yet, so it is found by its file name (`broken.yml` → `broken`) or by a `name:` line.
+ * The YAML is shown with the values of its secret variables masked (masking/workflow-source).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowDetailResponse, WorkflowLoadError, WorkflowSummary } from '../protocol';
+import type { SecretNameTest } from './masking/secret-env';
+import { redactWorkflowSource } from './masking/workflow-source';
 
 /** larger sources are cut (a workflow file is a few KiB) */
 export const MAX_SOURCE_BYTES = 256 * 1024;
@@ -22,6 +25,7 @@ export function reasonLine(reason: string): number | null {
 	return match ? Number(match[1]) : null;
 }
 
+/** the file as read, for finding a broken file by its `name:` line (never shown as it is) */
 async function readSource(file: string): Promise<{ source: string | null; truncated: boolean }> {
 	try {
 		const handle = await fs.open(file, 'r');
@@ -46,15 +50,27 @@ function declaredName(source: string | null): string | null {
 	return match ? match[1] : null;
 }
 
-/** The detail of `name`, or null when neither a workflow nor a broken file goes by it. */
+/**
+ * The detail of `name`, or null when neither a workflow nor a broken file goes by it;
+ * `isSecret` names the variables whose values the source shows as `***`.
+ */
 export async function workflowDetail(
 	name: string,
-	listed: { workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }
+	listed: { workflows: WorkflowSummary[]; errors: WorkflowLoadError[] },
+	isSecret: SecretNameTest
 ): Promise<WorkflowDetailResponse | null> {
+	const shown = (source: string | null) => (source === null ? null : redactWorkflowSource(source, isSecret));
 	const workflow = listed.workflows.find((candidate) => candidate.name === name);
 	if (workflow) {
 		const { source, truncated } = await readSource(workflow.file);
-		return { name, workflow, file: workflow.file, source, source_truncated: truncated, error: null };
+		return {
+			name,
+			workflow,
+			file: workflow.file,
+			source: shown(source),
+			source_truncated: truncated,
+			error: null
+		};
 	}
 	for (const error of listed.errors) {
 		const { source, truncated } = await readSource(error.file);
@@ -63,7 +79,7 @@ export async function workflowDetail(
 			name,
 			workflow: null,
 			file: error.file,
-			source,
+			source: shown(source),
 			source_truncated: truncated,
 			error: { file: error.file, reason: error.reason, line: reasonLine(error.reason) }
 		};

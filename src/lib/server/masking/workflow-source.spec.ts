@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { secretNameTest } from './secret-env';
+import { redactWorkflowSource } from './workflow-source';
+
+const isSecret = secretNameTest(['DATABASE_URL']);
+
+describe('redactWorkflowSource', () => {
+	it('hides the value of each secret variable, whatever its YAML form, and keeps the rest', () => {
+		const source = [
+			'name: deploy',
+			'tasks:',
+			'  ship:',
+			'    steps:',
+			'      - run: ./ship.sh',
+			'        env:',
+			'          DEPLOY_TOKEN: supersecretvalue123 # from the vault',
+			"          API_KEY: 'quoted-secret-value'",
+			'          DATABASE_URL: "postgres://u:pw@db/x"',
+			'          REGION: eu-west-1',
+			'          SIGNING_PASSWORD: |',
+			'            block-secret-line',
+			'      - run: ./notify.sh',
+			'        env: { SLACK_TOKEN: flow-secret-value, CHANNEL: ops }',
+			''
+		].join('\n');
+		const shown = redactWorkflowSource(source, isSecret);
+		for (const secret of [
+			'supersecretvalue123',
+			'quoted-secret-value',
+			'pw@db',
+			'block-secret-line',
+			'flow-secret-value'
+		])
+			expect(shown).not.toContain(secret);
+		expect(shown).toContain('DEPLOY_TOKEN: *** # from the vault');
+		expect(shown).toContain('REGION: eu-west-1');
+		expect(shown).toContain('CHANNEL: ops');
+		expect(shown).toContain('run: ./ship.sh');
+		// line for line: a load error's line number still points at its line
+		expect(shown.split('\n')).toHaveLength(source.split('\n').length);
+	});
+
+	it('hides a secret value where the file repeats it, and a short one where it is defined', () => {
+		const source = [
+			'tasks:',
+			'  a:',
+			'    steps:',
+			'      - run: curl -H "auth: supersecretvalue123" https://example.com',
+			'        env:',
+			'          NPM_TOKEN: supersecretvalue123',
+			'          PIN_KEY: 42',
+			''
+		].join('\n');
+		const shown = redactWorkflowSource(source, isSecret);
+		expect(shown).not.toContain('supersecretvalue123');
+		expect(shown).toContain('PIN_KEY: ***');
+	});
+
+	it('hides secret values in a file that is not valid YAML', () => {
+		const source = [
+			'tasks:',
+			'  a:',
+			'    steps:',
+			'      - run: [unclosed',
+			'        env:',
+			'          DEPLOY_TOKEN: supersecretvalue123',
+			'          CERT_SECRET: >',
+			'            folded-secret-text',
+			'          HOME_DIR: /home/x',
+			'\t bad: indentation',
+			''
+		].join('\n');
+		const shown = redactWorkflowSource(source, isSecret);
+		expect(shown).not.toContain('supersecretvalue123');
+		expect(shown).not.toContain('folded-secret-text');
+		expect(shown).toContain('HOME_DIR: /home/x');
+		expect(shown).toContain('run: [unclosed');
+		expect(shown.split('\n')).toHaveLength(source.split('\n').length);
+	});
+
+	it('leaves a file without secrets as it is', () => {
+		const source =
+			'name: hello\ntasks:\n  say:\n    steps:\n      - run: echo hi\n        env: { GREETING: hi }\n';
+		expect(redactWorkflowSource(source, isSecret)).toBe(source);
+	});
+});
