@@ -186,13 +186,29 @@ export function validateClientMessage(json: unknown): ParseResult {
 	if (typeof type !== 'string' || !known.includes(type)) {
 		return fail(
 			'unknown_type',
-			`Unknown message type ${JSON.stringify(type)}; expected one of ${known.join(', ')}.`,
+			`Unknown message type ${describeType(type)}; expected one of ${known.join(', ')}.`,
 			ref
 		);
 	}
 	const issue = result.error.issues[0];
 	const path = issue?.path.length ? issue.path.join('.') : '(message)';
 	return fail('invalid_message', `Invalid "${type}" message: ${path}: ${issue?.message ?? 'invalid'}.`, ref);
+}
+
+/** longest type named back in an error (a client may send a whole frame's worth) */
+const MAX_TYPE_SHOWN = 64;
+
+/**
+ * A type named in an error: a string quoted (cut to {@link MAX_TYPE_SHOWN}), anything else by
+ * its kind; a client's value is never serialised whole (a deeply nested array would overflow
+ * the stack).
+ */
+function describeType(type: unknown): string {
+	if (typeof type === 'string')
+		return JSON.stringify(type.length > MAX_TYPE_SHOWN ? `${type.slice(0, MAX_TYPE_SHOWN)}…` : type);
+	if (type === undefined) return '(none given)';
+	if (type === null || typeof type === 'number' || typeof type === 'boolean') return String(type);
+	return Array.isArray(type) ? '(an array)' : '(an object)';
 }
 
 function fail(code: string, message: string, ref?: string): ParseResult {

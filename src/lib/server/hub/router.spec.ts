@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { FakeWebSocket } from '../../../../tests/helpers/fake-ws';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { createLogger } from '../logger';
@@ -16,7 +17,7 @@ const progressEvent: AnyDomainEvent = {
 	data: { task_id: 't1', run_id: null, progress: 1, message: null }
 };
 
-function make(replayer?: Replayer) {
+function make(replayer?: Replayer, intercept?: (session: Session, text: string) => boolean) {
 	const counters = createCounters();
 	const position: StreamPosition = { epoch: 'e1', seq: 7 };
 	// history holds seqs 6 and 7 of the 7 events so far
@@ -29,7 +30,8 @@ function make(replayer?: Replayer) {
 		replayer: replayer ?? createHistoryReplayer(() => position),
 		counters,
 		logger: createLogger('silent'),
-		now: () => NOW
+		now: () => NOW,
+		intercept
 	});
 	const socket = new FakeWebSocket();
 	const session = new Session({
@@ -118,6 +120,28 @@ describe('Router', () => {
 		]);
 		expect(replies[1]!.data.ref).toBe('n');
 		expect(counters.errors).toBe(5);
+	});
+
+	it('names a type that is not a string by its kind, however deeply it nests', () => {
+		const { socket, send, last } = make();
+		// a 10 KB frame: serialising its type for the error once overflowed the stack and ended the process
+		const nested = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+		expect(() => send(`{"type":${nested},"id":"deep"}`)).not.toThrow();
+		expect(last()).toMatchObject({ type: 'error', data: { code: 'unknown_type', ref: 'deep' } });
+		expect(last().data.message).toContain('Unknown message type (an array)');
+		send({ type: 'x'.repeat(10_000) });
+		expect(last().data.message.length).toBeLessThan(200);
+		send({ type: 'connection.heartbeat', id: 'after' });
+		expect(last()).toMatchObject({ type: 'connection.heartbeat', data: { ref: 'after' } });
+		expect(socket.readyState).toBe(WebSocket.OPEN);
+	});
+
+	it('answers a frame whose handling throws with an internal error instead of throwing', () => {
+		const { send, last } = make(undefined, () => {
+			throw new Error('producer role failed');
+		});
+		expect(() => send({ type: 'connection.heartbeat' })).not.toThrow();
+		expect(last()).toMatchObject({ type: 'error', data: { code: 'internal', retryable: true } });
 	});
 
 	it('turns a failing handler into an internal error reply instead of throwing', () => {

@@ -42,16 +42,25 @@ export class Router {
 		this.#now = options.now ?? (() => new Date());
 	}
 
-	/** Entry point for a session's inbound frames. Never throws. */
+	/**
+	 * Entry point for a session's inbound frames. Never throws: it runs in the socket's message
+	 * listener, where an exception would take the process down, so whatever a frame makes fail
+	 * is answered with `error` (internal) and logged.
+	 */
 	handleFrame(session: Session, data: RawData, isBinary: boolean): void {
-		if (isBinary) {
-			this.#fail(session, HubError.binaryFrame());
-			return;
+		try {
+			if (isBinary) {
+				this.#fail(session, HubError.binaryFrame());
+				return;
+			}
+			const text = toText(data);
+			// producers (aco exec, scripts) share the socket; their messages live in ingest/producer
+			if (this.#options.intercept?.(session, text)) return;
+			this.#handle(session, parseClientMessage(text));
+		} catch (err) {
+			this.#options.logger.error({ err, client_id: session.id }, 'frame handling failed');
+			this.#fail(session, HubError.internal(err));
 		}
-		const text = toText(data);
-		// producers (aco exec, scripts) share the socket; their messages live in ingest/producer
-		if (this.#options.intercept?.(session, text)) return;
-		this.#handle(session, parseClientMessage(text));
 	}
 
 	/**
