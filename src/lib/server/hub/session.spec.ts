@@ -429,6 +429,27 @@ describe('Session', () => {
 		expect(socket.json().at(-1)).toEqual({ kind: 'resumed', replayed: 0 });
 	});
 
+	it('does not take its live stream for events a subscription added after it went live never got', async () => {
+		const { session, socket, publish } = make();
+		for (let i = 0; i < 2; i++) publish(progress('t1'), false);
+		session.subscribe('a', { task_ids: ['a'] });
+		session.endResumeWindow();
+		publish(progress('a')); // 3: live
+		publish(progress('b'), false); // 4: nobody here wants it yet
+		await flushed();
+		expect(seqsOf(socket)).toEqual([3]);
+		session.subscribe('b', { task_ids: ['b'] });
+		// the client had 2 when it reconnected: 4 is missing, so "nothing to replay" would lose it
+		session.resume(2, (outcome) => JSON.stringify(outcome));
+		expect(socket.json().at(-1)).toEqual({ kind: 'overtaken' });
+		// from 4 on, both went out live; subscribing again to the same filter changes nothing
+		publish(progress('b')); // 5: live
+		await flushed();
+		session.subscribe('b', { task_ids: ['b'] });
+		session.resume(4, (outcome) => JSON.stringify(outcome));
+		expect(socket.json().at(-1)).toEqual({ kind: 'resumed', replayed: 0 });
+	});
+
 	it('throttles a flooding client with one error, then closes it with 4003', () => {
 		const { session, socket, onMessage, counters } = make({
 			rateLimit: { perSecond: 1, burst: 2, maxViolations: 3 }

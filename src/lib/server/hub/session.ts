@@ -109,7 +109,10 @@ export class Session implements ChannelMember {
 	#lastSeenAt: number;
 	#awaitingPong = false;
 	#subscriptions = new Map<string, EventFilter>();
-	/** the seq when the subscriptions held now began: later events reach the client live */
+	/**
+	 * the seq when the subscriptions held now began (the last was added or changed): later
+	 * events reach the client live
+	 */
 	#liveSince = 0;
 	#writer: Writer;
 	#limiter: RateLimiter | null;
@@ -319,7 +322,11 @@ export class Session implements ChannelMember {
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
-		if (this.#subscriptions.size === 0) this.#liveSince = this.#options.position?.() ?? 0;
+		// events before now that only the new filter wants never went out live: a resume from
+		// before now must replay them (or reset), not take this connection's stream for them
+		const held = this.#subscriptions.get(sub);
+		if (!held || JSON.stringify(held) !== JSON.stringify(filter))
+			this.#liveSince = this.#options.position?.() ?? 0;
 		this.#subscriptions.set(sub, filter);
 		this.#setRate(sub, options.maxRate);
 		this.#options.channels?.update(this, this.#subscriptions);
