@@ -7,7 +7,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { APP_ROOT } from '../lib/server/app-root';
-import { CONNECTION_OPTIONS, CliError, connectionOf, helpText, parseCommand, type CommandSpec } from './args';
+import {
+	CONNECTION_OPTIONS,
+	CliError,
+	connectionOf,
+	helpText,
+	parseCommand,
+	type CommandSpec,
+	type Connection
+} from './args';
 import { SUMMARIES, type CommandName } from './commands/summaries';
 import { deliverLeftovers } from './exec/leftovers';
 
@@ -82,13 +90,14 @@ export async function main(argv: string[]): Promise<number> {
 	}
 	const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
 	if (!command) throw new CliError(`unknown command "${name}". Run "aco --help" for the list.`);
-	const leftovers =
-		command.connects && !rest.includes('--help') && !rest.includes('-h')
-			? deliverLeftovers({
-					token: tokenOf(rest),
-					notice: (text) => process.stderr.write(`aco: ${text}\n`)
-				}).catch(() => 0)
-			: Promise.resolve(0);
+	const connection =
+		command.connects && !rest.includes('--help') && !rest.includes('-h') ? connectionOfArgv(rest) : null;
+	const leftovers = connection
+		? deliverLeftovers({
+				...connection,
+				notice: (text) => process.stderr.write(`aco: ${text}\n`)
+			}).catch(() => 0)
+		: Promise.resolve(0);
 	try {
 		return await (
 			await command.load()
@@ -98,12 +107,23 @@ export async function main(argv: string[]): Promise<number> {
 	}
 }
 
-/** the token for leftover deliveries: --token if given before `--`, else ACO_TOKEN */
-function tokenOf(argv: string[]): string | undefined {
+/**
+ * the server and token for leftover deliveries: --url / --token if given before `--`, else
+ * ACO_URL / ACO_TOKEN (the token is meant for that server only); null for an address that is
+ * not one, which the command itself reports
+ */
+function connectionOfArgv(argv: string[]): Connection | null {
 	const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
-	const i = own.findIndex((a) => a === '--token' || a.startsWith('--token='));
-	const flag = i === -1 ? undefined : own[i].includes('=') ? own[i].slice('--token='.length) : own[i + 1];
-	return connectionOf({ token: flag, url: undefined }).token;
+	const flag = (name: string): string | undefined => {
+		const i = own.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+		if (i === -1) return undefined;
+		return own[i].includes('=') ? own[i].slice(`--${name}=`.length) : own[i + 1];
+	};
+	try {
+		return connectionOf({ url: flag('url'), token: flag('token') });
+	} catch {
+		return null;
+	}
 }
 
 /** exits once stdout and stderr have been written out (process.exit alone may cut a pipe short) */

@@ -3,8 +3,11 @@
  * Delivers the spools earlier `aco exec` runs could not (the server was down when they gave
  * up). Each `aco` command that talks to a server calls this on the side; a spool whose command
  * never finished (aco was killed) is closed as failed first, so its task does not run for ever.
+ * The command's token goes only to the command's own server: a spool kept for another server
+ * is sent with the token `aco login` kept for that server, if any.
  */
 import type { Connection } from '../args';
+import { serverKey } from '../credentials';
 import { AcoHttp } from '../http';
 import { Delivery } from './delivery';
 import { leftoverSpools, spoolDir } from './spool';
@@ -12,6 +15,8 @@ import { leftoverSpools, spoolDir } from './spool';
 export const DEFAULT_LEFTOVER_TIMEOUT_MS = 5_000;
 
 export interface LeftoverOptions {
+	/** the address the command talks to: only spools for this server get `token` */
+	url: Connection['url'];
 	token: Connection['token'];
 	timeoutMs?: number;
 	dir?: string;
@@ -20,7 +25,7 @@ export interface LeftoverOptions {
 
 /** Tries each leftover spool once (bounded by `timeoutMs`); returns how many were delivered. */
 export async function deliverLeftovers(options: LeftoverOptions): Promise<number> {
-	const { token, timeoutMs, dir, notice } = {
+	const { url, token, timeoutMs, dir, notice } = {
 		timeoutMs: DEFAULT_LEFTOVER_TIMEOUT_MS,
 		dir: spoolDir(),
 		...options
@@ -34,7 +39,11 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 			spool.markComplete();
 		}
 		const delivery = new Delivery({
-			http: new AcoHttp({ url: spool.header.url, token }),
+			http: new AcoHttp({
+				url: spool.header.url,
+				// undefined: AcoHttp falls back to the token kept for the spool's server
+				token: sameServer(spool.header.url, url) ? token : undefined
+			}),
 			spool,
 			retryMaxMs: 500,
 			// another command is waiting: one failed attempt is enough to know the server is still away
@@ -54,4 +63,14 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 		}
 	}
 	return delivered;
+}
+
+/** whether two addresses name the same server, as `aco login` keys its tokens */
+function sameServer(a: string, b: string): boolean {
+	try {
+		return serverKey(a) === serverKey(b);
+	} catch {
+		// a spool file anyone could have written may hold anything as its address
+		return false;
+	}
 }

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { saveToken } from '../credentials';
+import { deliverLeftovers } from './leftovers';
+import { Spool } from './spool';
+
+/** An aco server stand-in on port 0 that takes any task and records each request's Authorization. */
+async function recordingServer() {
+	const authorizations: (string | undefined)[] = [];
+	const server = http.createServer((req, res) => {
+		authorizations.push(req.headers.authorization);
+		req.resume();
+		req.on('end', () => {
+			res.setHeader('content-type', 'application/json');
+			res.end(JSON.stringify(req.url === '/api/v1/tasks' ? { task: { id: 'task_1' }, existing: false } : {}));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		authorizations,
+		close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+	};
+}
+
+type Server = Awaited<ReturnType<typeof recordingServer>>;
+
+describe('delivery of leftover spools', () => {
+	let dir: string;
+	let configDir: string;
+	let a: Server;
+	let b: Server;
+
+	beforeEach(async () => {
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-leftovers-spec-'));
+		configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-leftovers-config-'));
+		vi.stubEnv('ACO_CONFIG_DIR', configDir);
+		[a, b] = await Promise.all([recordingServer(), recordingServer()]);
+	});
+	afterEach(async () => {
+		vi.unstubAllEnvs();
+		await Promise.all([a.close(), b.close()]);
+		fs.rmSync(dir, { recursive: true, force: true });
+		fs.rmSync(configDir, { recursive: true, force: true });
+	});
+
+	/** a finished spool for `url`, left by an aco on another machine (so no live process owns it) */
+	function leftSpool(url: string): void {
+		const spool = Spool.create(dir, { id: 'left', url, task: { name: 'kept' } });
+		spool.append([{ type: 'output', step: 0, lines: [{ n: 1, text: 'a' }] }]);
+		spool.markComplete();
+		const [header, ...rest] = fs.readFileSync(spool.file, 'utf8').split('\n');
+		const moved = { ...(JSON.parse(header) as object), host: 'another-host' };
+		fs.writeFileSync(spool.file, [JSON.stringify(moved), ...rest].join('\n'));
+	}
+
+	it("sends a spool for another server without the command's token, with the one kept for that server", async () => {
+		leftSpool(a.url);
+		saveToken(a.url, 'tA', 'operator');
+		expect(await deliverLeftovers({ url: b.url, token: 'tB', dir })).toBe(1);
+		expect(a.authorizations.length).toBeGreaterThan(0);
+		expect(a.authorizations).not.toContain('Bearer tB');
+		expect(new Set(a.authorizations)).toEqual(new Set(['Bearer tA']));
+		expect(b.authorizations).toEqual([]);
+	});
+
+	it('sends a spool for another server with no token at all when none is kept for it', async () => {
+		leftSpool(a.url);
+		expect(await deliverLeftovers({ url: b.url, token: 'tB', dir })).toBe(1);
+		expect(new Set(a.authorizations)).toEqual(new Set([undefined]));
+	});
+
+	it("sends a spool for the command's own server with the command's token", async () => {
+		leftSpool(a.url);
+		saveToken(a.url, 'kept', 'operator');
+		expect(await deliverLeftovers({ url: `${a.url.replace('http:', 'ws:')}/ws`, token: 'tA', dir })).toBe(1);
+		expect(new Set(a.authorizations)).toEqual(new Set(['Bearer tA']));
+	});
+});
