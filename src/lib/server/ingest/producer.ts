@@ -9,6 +9,10 @@
  * token) or a token in `producer.hello`. A refused hello is answered with `error` and the
  * connection is closed (4500 for a wrong token, 4504 for a viewer's): a producer that cannot
  * ingest has nothing more to say, and a guesser gets one try per connection.
+ *
+ * A connection has at most {@link MAX_PRODUCER_IN_FLIGHT} messages waiting for their answer; one
+ * more is answered with a retryable `too_many_in_flight` error and not applied, so a producer
+ * that sends without waiting for answers cannot queue without bound while the store is slow.
  */
 import {
 	PRODUCER_MESSAGE_TYPES,
@@ -51,6 +55,9 @@ export type ProducerFrameHandler = (peer: ProducerPeer, text: string) => boolean
 
 const TYPE = /"type"\s*:\s*"(producer\.hello|ingest\.create_task|ingest\.events)"/;
 
+/** messages of one connection being applied at once, at most (`aco exec` keeps a few) */
+export const MAX_PRODUCER_IN_FLIGHT = 32;
+
 /**
  * The producer role of one node. The handler never throws; the answer is sent when the message
  * has been applied.
@@ -58,6 +65,8 @@ const TYPE = /"type"\s*:\s*"(producer\.hello|ingest\.create_task|ingest\.events)
 export function createProducerHandler(deps: ProducerDeps): ProducerFrameHandler {
 	/** sessions that presented the server's token */
 	const authenticated = new WeakSet<ProducerPeer>();
+	/** messages of each session not yet answered */
+	const inFlight = new WeakMap<ProducerPeer, number>();
 	return (peer, text) => {
 		// a cheap look first: subscribers' heartbeats must not pay for a second JSON parse
 		if (!TYPE.test(text)) return false;
@@ -69,7 +78,22 @@ export function createProducerHandler(deps: ProducerDeps): ProducerFrameHandler 
 		}
 		const type = (json as { type?: unknown } | null)?.type;
 		if (!(PRODUCER_MESSAGE_TYPES as readonly unknown[]).includes(type)) return false;
-		void handle(deps, authenticated, peer, json).catch(() => {});
+		const waiting = inFlight.get(peer) ?? 0;
+		if (waiting >= MAX_PRODUCER_IN_FLIGHT) {
+			const ref = (json as { id?: unknown }).id;
+			fail(
+				peer,
+				'too_many_in_flight',
+				`${MAX_PRODUCER_IN_FLIGHT} messages are still being applied: wait for their answers before sending more, then send this one again.`,
+				typeof ref === 'string' ? ref : undefined,
+				true
+			);
+			return true;
+		}
+		inFlight.set(peer, waiting + 1);
+		void handle(deps, authenticated, peer, json)
+			.catch(() => {})
+			.finally(() => inFlight.set(peer, (inFlight.get(peer) ?? 1) - 1));
 		return true;
 	};
 }
