@@ -61,33 +61,59 @@ function roleOf(raw: string, where: string): Role {
 	return role;
 }
 
+/** `ACO_TOKENS`' items: `role:token`, separated by commas or white space */
+function listItems(raw: string): string[] {
+	return raw.split(/[\s,]+/).filter(Boolean);
+}
+
+/** a tokens file's lines without comments: `[role, token, ...name]` (blank lines as []) */
+function fileLines(text: string): string[][] {
+	return text.split(/\r?\n/).map((rawLine) => {
+		const line = rawLine.replace(/(^|\s)#.*$/, '').trim();
+		return line ? line.split(/\s+/) : [];
+	});
+}
+
 /** `ACO_TOKENS`: `role:token` items separated by commas or white space. */
 export function parseTokenList(raw: string, variable = 'ACO_TOKENS'): TokenEntry[] {
-	const entries: TokenEntry[] = [];
-	const items = raw.split(/[\s,]+/).filter(Boolean);
-	items.forEach((item, i) => {
+	return listItems(raw).map((item, i) => {
 		const where = `${variable} item ${i + 1}`;
 		const colon = item.indexOf(':');
 		if (colon <= 0) throw new Error(`${where} must be "role:token", e.g. viewer:<token>.`);
 		const role = roleOf(item.slice(0, colon), where);
-		entries.push(entry(item.slice(colon + 1), role, `${variable}[${i + 1}]`, where));
+		return entry(item.slice(colon + 1), role, `${variable}[${i + 1}]`, where);
 	});
-	return entries;
 }
 
 /** A tokens file: lines `role token [name]`, blank lines and `#` comments ignored. */
 export function parseTokensFile(text: string, file: string): TokenEntry[] {
 	const entries: TokenEntry[] = [];
-	text.split(/\r?\n/).forEach((rawLine, i) => {
-		const line = rawLine.replace(/(^|\s)#.*$/, '').trim();
-		if (!line) return;
+	fileLines(text).forEach(([roleText, secret, ...rest], i) => {
+		if (roleText === undefined) return;
 		const where = `${file} line ${i + 1}`;
-		const [roleText, secret, ...rest] = line.split(/\s+/);
 		if (!secret) throw new Error(`${where} must be "role token [name]", e.g. "viewer <token> grafana".`);
 		const role = roleOf(roleText, where);
 		entries.push(entry(secret, role, rest.join(' ') || `${file}:${i + 1}`, where));
 	});
 	return entries;
+}
+
+/**
+ * The text of every token the environment configures, each on its own (not those given as
+ * `sha256:…`, whose text the server never sees), so that a tool that prints one is masked. A
+ * file that cannot be read gives none (the server would not have started with it).
+ */
+export function plainTokens(env: Env, readFile: (path: string) => string): string[] {
+	const texts = env.ACO_TOKEN ? [env.ACO_TOKEN] : [];
+	for (const item of listItems(env.ACO_TOKENS ?? '')) texts.push(item.slice(item.indexOf(':') + 1));
+	if (env.ACO_TOKENS_FILE) {
+		try {
+			for (const [, secret] of fileLines(readFile(env.ACO_TOKENS_FILE))) if (secret) texts.push(secret);
+		} catch {
+			// unreadable: loadTokens said so when the server started
+		}
+	}
+	return texts.filter((text) => text.length > 0 && !/^sha256:[0-9a-f]{64}$/i.test(text));
 }
 
 export interface LoadTokensOptions {

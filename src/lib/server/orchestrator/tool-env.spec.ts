@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MaskSet } from '../masking/mask-set';
 import { toolEnvironment } from './tool-env';
 
 describe('toolEnvironment', () => {
@@ -35,5 +36,38 @@ describe('toolEnvironment', () => {
 			'my_corp_sso'
 		]);
 		expect(env).toEqual({ KEEP: 'z' });
+	});
+
+	it("masks each of the server's tokens on its own, from ACO_TOKENS and the tokens file too", () => {
+		const files: Record<string, string> = {
+			'/etc/aco/tokens': [
+				'# role token name',
+				'viewer  file-viewer-token-333  grafana',
+				`operator sha256:${'ab'.repeat(32)}`,
+				''
+			].join('\n')
+		};
+		const { env, secrets } = toolEnvironment(
+			{
+				PATH: '/usr/bin',
+				ACO_TOKENS: 'viewer:list-viewer-token-111,operator:list-operator-token-222',
+				ACO_TOKENS_FILE: '/etc/aco/tokens'
+			},
+			[],
+			(file) => files[file]!
+		);
+		expect(env).toEqual({ PATH: '/usr/bin' });
+		const masks = new MaskSet(secrets);
+		expect(masks.mask('read from the config: list-operator-token-222')).toBe('read from the config: ***');
+		expect(masks.mask('list-viewer-token-111 and file-viewer-token-333')).toBe('*** and ***');
+		// a token given by its hash: the server never sees its text
+		expect(secrets.some((s) => s.startsWith('sha256:'))).toBe(false);
+	});
+
+	it('masks no tokens from a tokens file it cannot read', () => {
+		const { secrets } = toolEnvironment({ ACO_TOKENS_FILE: '/nowhere' }, [], () => {
+			throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+		});
+		expect(secrets).toEqual([]);
 	});
 });

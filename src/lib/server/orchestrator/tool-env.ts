@@ -5,6 +5,8 @@
  * log anyone with read access can download. A step's own `env` is laid over the result as it is:
  * what a workflow file gives a step on purpose, the step gets.
  */
+import fs from 'node:fs';
+import { plainTokens } from '../auth/tokens';
 import { nameListTest, secretNameTest } from '../masking/secret-env';
 
 /**
@@ -27,17 +29,22 @@ export interface ToolEnvironment {
 	env: Record<string, string>;
 	/** names that were removed */
 	removed: string[];
-	/** the values of the removed variables that are secrets (file paths are not), to mask as well */
+	/**
+	 * the values of the removed variables that are secrets (file paths are not), and each of
+	 * the server's tokens on its own (from ACO_TOKENS and the tokens file too), to mask as well
+	 */
 	secrets: string[];
 }
 
 /**
  * @param extra more names or `*` patterns to remove (`ACO_TOOL_ENV_REMOVE`)
+ * @param readFile reads `ACO_TOKENS_FILE` for its tokens
  * @example toolEnvironment(process.env).env // process.env without ACO_TOKEN and friends
  */
 export function toolEnvironment(
 	env: Readonly<Record<string, string | undefined>>,
-	extra: readonly string[] = []
+	extra: readonly string[] = [],
+	readFile: (path: string) => string = (file) => fs.readFileSync(file, 'utf8')
 ): ToolEnvironment {
 	const listed = nameListTest([...SERVER_CREDENTIAL_VARIABLES, ...extra]);
 	const looksSecret = secretNameTest();
@@ -52,5 +59,6 @@ export function toolEnvironment(
 		}
 		result.env[name] = value;
 	}
+	result.secrets = [...new Set([...result.secrets, ...plainTokens(env, readFile)])];
 	return result;
 }
