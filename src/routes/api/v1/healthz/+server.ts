@@ -1,14 +1,22 @@
 import type { RequestHandler } from './$types';
 import { json } from '$lib/server/http/responses';
 import type { HealthResponse } from '$lib/protocol';
+import { isStoreUnavailable } from '$lib/server/store/errors';
 
 const VERSION = '0.1.0';
 /** a database that takes longer than this to answer counts as away */
 const DATABASE_TIMEOUT_MS = 1_000;
 
+class DatabaseTimeout extends Error {
+	constructor() {
+		super(`The database gave no answer within ${DATABASE_TIMEOUT_MS} ms.`);
+	}
+}
+
 /**
  * 200 while this node can serve, 503 while its database cannot be reached (a proxy routes around
- * it); says how the shared bus's Redis is doing either way.
+ * it); says how the shared bus's Redis is doing either way. Anyone may ask (a load balancer has
+ * no credentials), so a failure is named in words of our own; the driver's error goes to the log.
  */
 export const GET: RequestHandler = async ({ locals }) => {
 	const { config, store, startedAt } = locals.aco;
@@ -18,14 +26,16 @@ export const GET: RequestHandler = async ({ locals }) => {
 		await Promise.race([
 			store.ping(),
 			new Promise((_, reject) => {
-				timer = setTimeout(
-					() => reject(new Error(`no answer within ${DATABASE_TIMEOUT_MS} ms`)),
-					DATABASE_TIMEOUT_MS
-				);
+				timer = setTimeout(() => reject(new DatabaseTimeout()), DATABASE_TIMEOUT_MS);
 			})
 		]);
 	} catch (err) {
-		error = (err as Error).message;
+		error = isStoreUnavailable(err)
+			? err.message
+			: err instanceof DatabaseTimeout
+				? err.message
+				: 'The database failed to answer; the server log says why.';
+		locals.aco.logger.warn({ err }, 'healthz: the database check failed');
 	} finally {
 		clearTimeout(timer);
 	}
