@@ -60,6 +60,11 @@ export class ExecutionIntake {
 		return this.#limit.dropped;
 	}
 
+	/** the last line number this intake stored (or found stored when it was made) */
+	get stored(): number {
+		return this.#stored;
+	}
+
 	/** `at`: where the event is in the request, for error messages; `step`: the tool's step */
 	take(lines: readonly IntakeLine[], at: string, step: number): IntakeResult {
 		const result: IntakeResult = { lines: [], duplicates: 0, dropped: 0, error: null };

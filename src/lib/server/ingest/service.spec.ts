@@ -55,6 +55,37 @@ describe('ingest service', () => {
 		expect(published.filter((e) => e.type === 'task.created')).toHaveLength(1);
 	});
 
+	it('takes a tool’s lines in turn from two nodes on one store (a proxy spreading the requests)', async () => {
+		const other = new IngestService({ store, bus, logger });
+		const { task } = await service.createTask({ name: 'spread' });
+		await service.applyEvents(
+			task.id,
+			events([
+				{ type: 'tool.start', step: 0, name: 's' },
+				{ type: 'output', step: 0, lines: [{ n: 1, text: 'one' }] }
+			])
+		);
+		await other.applyEvents(task.id, events([{ type: 'output', step: 0, lines: [{ n: 2, text: 'two' }] }]));
+		const third = await service.applyEvents(
+			task.id,
+			events([{ type: 'output', step: 0, lines: [{ n: 3, text: 'three' }, { text: 'four' }] }])
+		);
+		expect(third.line_counts).toEqual({ 0: 4 });
+		// and a batch resent to the other node is still seen as duplicates
+		const resent = await other.applyEvents(
+			task.id,
+			events([{ type: 'output', step: 0, lines: [{ n: 3, text: 'three' }] }])
+		);
+		expect(resent.duplicates).toBe(1);
+		const [execution] = await store.listExecutions(task.id);
+		expect((await store.readLogLines(execution!.id)).map((l) => [l.n, l.text])).toEqual([
+			[1, 'one'],
+			[2, 'two'],
+			[3, 'three'],
+			[4, 'four']
+		]);
+	});
+
 	it('numbers lines without n after the stored ones and refuses a gap, naming the field', async () => {
 		const { task } = await service.createTask({ name: 't' });
 		await service.applyEvents(

@@ -261,7 +261,9 @@ export class IngestService {
 	#intake(batch: Batch, execution: Execution): ExecutionIntake {
 		const live = this.#liveTask(batch.task.id);
 		let intake = live.intakes.get(execution.step);
-		if (!intake) {
+		// another node stored lines of this tool since (a cluster's proxy spread the producer's
+		// requests): the intake starts again from what is stored, or it would refuse the next line
+		if (!intake || intake.stored !== execution.line_count) {
 			const limit = this.#options.outputLimit ?? {
 				maxBytes: DEFAULT_OUTPUT_MAX_BYTES,
 				maxLines: DEFAULT_OUTPUT_MAX_LINES
