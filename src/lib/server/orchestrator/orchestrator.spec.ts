@@ -6,9 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import type { OrchestratorConfig } from '../config';
+import { StoreUnavailableError } from '../store/errors';
+import type { Claim, TaskQueue } from '../store/queue';
 import { openSqliteStore } from '../store/sqlite-store';
-import type { Store } from '../store/types';
-import { createOrchestrator, INTERRUPTED_REASON } from './orchestrator';
+import type { Store, TaskPatch } from '../store/types';
+import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
 import {
 	OrchestratorClosedError,
 	WorkflowInvalidError,
@@ -527,5 +529,144 @@ describe('orchestrator', () => {
 		await store.updateTask(task.id, { status: 'running' });
 		await orchestrator.recover();
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'interrupted', error: INTERRUPTED_REASON });
+	});
+});
+
+/**
+ * The SQLite store behind a queue posing as a shared one (PostgreSQL's), so this node renews
+ * leases; the test plays the other nodes, whose sweep releases this node's tasks.
+ */
+function sharedStore(): {
+	store: Store;
+	/** writes the queue refused because the claim no longer held */
+	refused: { claim: Claim; patch: TaskPatch }[];
+	/** the next claim that takes a task is stored, but its answer is lost (the connection broke) */
+	loseNextClaimAnswer(): void;
+} {
+	const refused: { claim: Claim; patch: TaskPatch }[] = [];
+	let loseAnswer = false;
+	const queue = new Proxy(store.queue, {
+		get(target, prop) {
+			if (prop === 'shared') return true;
+			if (prop === 'updateClaimed') {
+				return async (...[id, claim, patch]: Parameters<TaskQueue['updateClaimed']>) => {
+					const task = await target.updateClaimed(id, claim, patch);
+					if (!task) refused.push({ claim, patch });
+					return task;
+				};
+			}
+			if (prop === 'claim') {
+				return async (...args: Parameters<TaskQueue['claim']>) => {
+					const claimed = await target.claim(...args);
+					if (loseAnswer && claimed.length > 0) {
+						loseAnswer = false;
+						throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+					}
+					return claimed;
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	const shared = new Proxy(store, {
+		get(target, prop) {
+			if (prop === 'queue') return queue;
+			const value = Reflect.get(target, prop);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	return { store: shared, refused, loseNextClaimAnswer: () => (loseAnswer = true) };
+}
+
+describe('orchestrator on a shared queue', () => {
+	// attempt 1 holds its first step until `gate` exists; attempt 2 sleeps in it
+	const again = `tasks:
+  work:
+    retries: 1
+    steps:
+      - name: hold
+        run: sh
+        args: [-c, 'echo hold >> steps.log; if [ -e held ]; then exec sleep 30; fi; touch held; while [ ! -e gate ]; do sleep 0.02; done']
+      - name: after
+        run: sh
+        args: [-c, 'echo after >> steps.log']
+`;
+	const stepsLog = () => fs.readFileSync(path.join(dir, 'steps.log'), 'utf8');
+	const toolEnded = (executionId: string, timeoutMs: number) =>
+		waitFor(
+			(event) =>
+				(event.type === 'tool.completed' || event.type === 'tool.failed') &&
+				event.data.execution_id === executionId,
+			timeoutMs
+		);
+
+	/** resolves once attempt 1's first step is under way */
+	async function holding(): Promise<DomainEvent<'tool.started'>> {
+		const started = await waitFor((event) => event.type === 'tool.started');
+		await expect.poll(() => fs.existsSync(path.join(dir, 'held'))).toBe(true);
+		return started as DomainEvent<'tool.started'>;
+	}
+
+	/** what another node's sweep does when this node's lease ran out, then the reconnected signal */
+	async function takenOverAndQueuedAgain(): Promise<void> {
+		expect(await store.queue.release({ node: 'local' }, NODE_LOST_REASON)).toEqual([
+			expect.objectContaining({ requeued: true })
+		]);
+		await store.queue.signal({ kind: 'work' });
+	}
+
+	it('stops its earlier run of a task it claims again, runs no step twice, and cancels the new run', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		setup({ store: shared.store });
+		workflow('again', again);
+		const run = await orchestrator.startRun('again');
+		const first = await holding();
+		await takenOverAndQueuedAgain();
+		const second = (await waitFor(
+			(event) => event.type === 'tool.started' && event.data.execution_id !== first.data.execution_id
+		)) as DomainEvent<'tool.started'>;
+
+		try {
+			await toolEnded(first.data.execution_id, 3_000);
+		} finally {
+			// an earlier run still going would start the next step now (and a failed test ends it)
+			fs.writeFileSync(path.join(dir, 'gate'), '');
+		}
+		// the earlier run has ended: its end was refused, as the task is no longer its own
+		await expect
+			.poll(() => shared.refused.some(({ claim, patch }) => claim.attempt === 1 && patch.status))
+			.toBe(true);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+
+		expect(await orchestrator.cancelTask(first.data.task_id)).toBe(true);
+		const end = await ended(run.id, 3_000);
+		expect(end.data.status).toBe('cancelled');
+		expect(await store.getTask(first.data.task_id)).toMatchObject({
+			status: 'cancelled',
+			error: 'cancelled'
+		});
+		expect(await store.getExecution(second.data.execution_id)).toMatchObject({ status: 'cancelled' });
+		expect(await store.getExecution(first.data.execution_id)).toMatchObject({ status: 'interrupted' });
+		expect(ofType('tool.started').map((event) => event.data.execution.name)).toEqual(['hold', 'hold']);
+		expect(stepsLog()).toBe('hold\nhold\n');
+	});
+
+	it('stops a run of a task when renewing shows this node holds a later attempt of it', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		setup({ store: shared.store, config: { leaseMs: 300 } });
+		workflow('again', again);
+		await orchestrator.startRun('again');
+		const first = await holding();
+		// the claim of attempt 2 is stored, but this node never hears of it
+		shared.loseNextClaimAnswer();
+		await takenOverAndQueuedAgain();
+
+		await toolEnded(first.data.execution_id, 3_000);
+		expect(await store.getExecution(first.data.execution_id)).toMatchObject({ status: 'interrupted' });
+		expect(ofType('tool.started')).toHaveLength(1);
+		expect(stepsLog()).toBe('hold\n');
 	});
 });

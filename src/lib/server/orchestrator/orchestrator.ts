@@ -63,6 +63,8 @@ export function nodeStoppedReason(node: string): string {
 interface Running {
 	runner: TaskRunner;
 	runId: string;
+	/** the attempt of the task this runner's claim holds */
+	attempt: number;
 }
 
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
@@ -310,7 +312,18 @@ class WorkflowOrchestrator implements Orchestrator {
 			task,
 			spec as TaskDef
 		);
-		this.#running.set(task.id, { runner, runId });
+		// this node lost the task (cut off from the database for longer than its lease) and got it back
+		// as a new attempt; the earlier run may still be going and would run every step beside this one
+		const earlier = this.#running.get(task.id);
+		if (earlier) {
+			this.#log.warn(
+				{ task_id: task.id },
+				'claimed a task again that an earlier attempt here still runs; stopping it'
+			);
+			earlier.runner.stop('interrupted');
+		}
+		const running: Running = { runner, runId, attempt: claim.attempt };
+		this.#running.set(task.id, running);
 		const done = runner
 			.run()
 			.catch((err) => {
@@ -318,7 +331,8 @@ class WorkflowOrchestrator implements Orchestrator {
 				this.#log.error({ err, task_id: task.id }, 'task runner rejected');
 			})
 			.then(async () => {
-				this.#running.delete(task.id);
+				// a later attempt of the task may have taken this one's place
+				if (this.#running.get(task.id) === running) this.#running.delete(task.id);
 				await this.#plan(runId);
 				this.#pump();
 			});
@@ -424,20 +438,22 @@ class WorkflowOrchestrator implements Orchestrator {
 
 	async #renew(): Promise<void> {
 		if (this.#running.size === 0) return;
-		const before = new Set(this.#running.keys());
-		let held: Set<string>;
+		// only runners started before the answer was asked for are judged by it
+		const before = [...this.#running];
+		let held: Map<string, number>;
 		try {
-			held = new Set(await this.#queue.renew(this.#node, this.#deps.config.leaseMs));
+			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs);
+			held = new Map(renewed.map(({ id, attempt }) => [id, attempt]));
 			this.#healthy();
 		} catch (err) {
 			// tools keep running; the lease is renewed once the database answers again
 			this.#failed(err, 'renewing task leases failed; will try again');
 			return;
 		}
-		for (const id of before) {
-			const running = this.#running.get(id);
-			if (!running || held.has(id)) continue;
-			// another node took it over (this node was too slow to renew): stop the tool
+		for (const [id, running] of before) {
+			if (this.#running.get(id) !== running || held.get(id) === running.attempt) continue;
+			// another node took it over (this node was too slow to renew), or this node holds a later
+			// attempt of it (it got the task back): stop the tool
 			this.#log.warn({ task_id: id }, 'lost the hold on a running task; stopping its tool');
 			running.runner.stop('interrupted');
 		}

@@ -8,7 +8,7 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { secretNameTest } from '../masking/secret-env';
-import { TaskRunner, type TaskRunnerDeps } from './task-runner';
+import { ClaimLostError, TaskRunner, type TaskRunnerDeps } from './task-runner';
 import { toolEnvironment } from './tool-env';
 import type { StepDef, TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
@@ -201,6 +201,28 @@ describe('TaskRunner', () => {
 		const [execution] = await store.listExecutions(task.id);
 		expect(execution).toMatchObject({ status: 'succeeded', line_count: 2 });
 		expect((await store.readLogLines(execution.id)).map((line) => line.text)).toEqual(['before', 'after']);
+	});
+
+	it('starts no further step once another node has taken the task over', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		let lost = false;
+		// as the orchestrator's: writes only while this node still holds the task
+		const updateTask: TaskRunnerDeps['updateTask'] = async (id, patch) => {
+			if (lost) throw new ClaimLostError(id);
+			return store.updateTask(id, patch);
+		};
+		const waits = { ...sh('while [ ! -e go ]; do sleep 0.01; done', 'waits'), cwd: dir };
+		const { runner, task } = await setupRunner([waits, sh('echo never', 'next')], store, { updateTask });
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.started')).toBe(true);
+		// this node was cut off from the database for longer than its lease; another node holds the task now
+		lost = true;
+		fs.writeFileSync(path.join(dir, 'go'), '');
+		await final;
+		expect((await store.listExecutions(task.id)).map((execution) => execution.name)).toEqual(['waits']);
+		expect(events.filter((event) => event.type === 'tool.started')).toHaveLength(1);
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'running', finished_at: null });
 	});
 
 	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {

@@ -138,6 +138,9 @@ export class TaskRunner {
 		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
 		for (const [index, step] of steps.entries()) {
 			if (this.#stop) return this.#stopped();
+			// a node cut off from the database for longer than its lease may have lost the task meanwhile;
+			// a step started now would run beside the new holder's (ClaimLostError ends this run)
+			if (index > 0) await this.#untilStored('starting a step', () => this.#updateTask(this.#task.id, {}));
 			if (!this.#progressFromTool)
 				this.#progress.set(undefined, `${step.name} (${index + 1}/${steps.length})`);
 			const result = await this.#runStep(index, step);

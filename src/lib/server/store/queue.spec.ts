@@ -186,7 +186,7 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 			const [b] = await store.queue.claim('dead', 1, 300);
 			let released: Awaited<ReturnType<Store['queue']['release']>> = [];
 			while (released.length === 0) {
-				expect(await store.queue.renew('alive', 300)).toEqual([a.task.id]);
+				expect(await store.queue.renew('alive', 300)).toEqual([{ id: a.task.id, attempt: 1 }]);
 				released = await store.queue.release({ expired: true }, 'lease ran out');
 			}
 			expect(released.map((r) => [r.task.id, r.node])).toEqual([[b.task.id, 'dead']]);

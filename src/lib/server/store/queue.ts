@@ -67,6 +67,12 @@ export interface Claim {
 	attempt: number;
 }
 
+/** a task a node holds, in which attempt */
+export interface HeldTask {
+	id: string;
+	attempt: number;
+}
+
 export interface ClaimedTask {
 	task: Task;
 	spec: unknown;
@@ -108,8 +114,11 @@ export interface TaskQueue {
 	holder(taskId: string): Promise<{ status: Task['status']; node: string | null; run_id: string } | null>;
 	/** claims up to `limit` ready tasks for `node`, leased for `leaseMs` (null: no lease) */
 	claim(node: string, limit: number, leaseMs: number | null): Promise<ClaimedTask[]>;
-	/** renews the leases `node` holds; returns the ids of the tasks it still holds */
-	renew(node: string, leaseMs: number): Promise<string[]>;
+	/**
+	 * Renews the leases `node` holds; returns the tasks it still holds, each in the attempt it
+	 * holds (a node that got a task back after losing it holds a later attempt than it first ran).
+	 */
+	renew(node: string, leaseMs: number): Promise<HeldTask[]>;
 	/** updates a task only while `claim` still holds it; null when the claim is gone */
 	updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null>;
 	/**

@@ -10,6 +10,7 @@ import { newId } from '../ids';
 import type {
 	Claim,
 	ClaimedTask,
+	HeldTask,
 	NodeInfo,
 	NewRunTask,
 	QueueSignal,
@@ -245,8 +246,8 @@ export class SqliteQueue implements TaskQueue {
 		return this.#claim(node, limit);
 	}
 
-	async renew(node: string): Promise<string[]> {
-		return this.#stmt.heldBy.all(node).map((row) => row.id);
+	async renew(node: string): Promise<HeldTask[]> {
+		return this.#stmt.heldBy.all(node).map(({ id, attempt }) => ({ id, attempt }));
 	}
 
 	async updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null> {

@@ -17,6 +17,7 @@ import type { Logger } from '../../logger';
 import type {
 	Claim,
 	ClaimedTask,
+	HeldTask,
 	NewRunTask,
 	NodeInfo,
 	QueueSignal,
@@ -214,13 +215,12 @@ export class PgQueue implements TaskQueue {
 			.map((row) => ({ task: toTask(row), spec: row.spec, claim: { node, attempt: row.attempt } }));
 	}
 
-	async renew(node: string, leaseMs: number): Promise<string[]> {
-		const rows = await this.#db.query<{ id: string }>(
+	async renew(node: string, leaseMs: number): Promise<HeldTask[]> {
+		return this.#db.query<HeldTask>(
 			`UPDATE tasks SET lease_until = now() + $2::int * interval '1 millisecond'
-			 WHERE node = $1 AND status = 'running' RETURNING id`,
+			 WHERE node = $1 AND status = 'running' RETURNING id, attempt`,
 			[node, leaseMs]
 		);
-		return rows.map((row) => row.id);
 	}
 
 	async updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null> {
