@@ -555,6 +555,34 @@ describe('Session', () => {
 		expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 	});
 
+	it('lets a progress update its rate held go before newer events once the rate is dropped', async () => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+		try {
+			const channels = new Channels<Session>({
+				frames: new FrameCache(),
+				batchMaxEvents: 10,
+				runBytes: 65536
+			});
+			const { session, socket, broadcast } = make({ channels });
+			session.subscribe('a', {}, { maxRate: 1 });
+			session.endResumeWindow();
+			broadcast(channels, progress('t1'));
+			await flushed();
+			broadcast(channels, progress('t1'));
+			await flushed();
+			expect(seqsOf(socket).flat()).toEqual([1]);
+			// the same sub again, without a rate: its events no longer go through the gate
+			session.subscribe('a', {});
+			broadcast(channels, output(3));
+			await flushed();
+			vi.advanceTimersByTime(1_000);
+			await flushed();
+			expect(seqsOf(socket).flat()).toEqual([1, 2, 3]);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	it('frees its queue, timer and channel membership when it closes', async () => {
 		const channels = new Channels<Session>({ frames: new FrameCache(), batchMaxEvents: 10, runBytes: 65536 });
 		const { session, socket, publish } = make({ channels, batchFlushMs: 10_000, writeHighWaterBytes: 1 });

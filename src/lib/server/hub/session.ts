@@ -252,6 +252,9 @@ export class Session implements ChannelMember {
 			for (const run of runs) for (const entry of run.entries) this.deliver(entry);
 			return;
 		}
+		// the last rate went while the gate held updates: they go first, or they would follow newer
+		// events on the wire and the client would drop them as repeats
+		if (this.#rateGate !== null && this.#rateGate.held > 0) this.#rateGate.flush();
 		this.#writer.offer(runs, now);
 	}
 
