@@ -4,12 +4,16 @@
  * frames are small JSON lines that a LAN dashboard rarely needs compressed. When on, the hub
  * compresses each outgoing frame once for every client (frame-cache.ts), which needs
  * `server_no_context_takeover`: each message stands alone, so there is no zlib context per
- * client. Frames under the threshold go uncompressed. Inbound messages are inflated by ws and
+ * client. Those frames may use a window of up to 2^15 bytes (deflate.ts), so a client that asked
+ * for a smaller one (`server_max_window_bits`; browsers never do) gets its frames uncompressed:
+ * ws accepts the offer (an option refusing it would refuse the handshake with 400, not just the
+ * extension). Frames under the threshold go uncompressed. Inbound messages are inflated by ws and
  * checked against `maxPayload` after inflating (so a small compressed "bomb" still closes with
  * 1009).
  */
 import { constants as zlib } from 'node:zlib';
 import type { PerMessageDeflateOptions } from 'ws';
+import { MAX_WINDOW_BITS } from './deflate';
 import type { FrameCompression } from './frame-cache';
 import type { CompressionConfig, CompressionLevel } from '../config';
 
@@ -33,6 +37,18 @@ export function deflateOptions(config: CompressionConfig): PerMessageDeflateOpti
 		serverNoContextTakeover: true,
 		clientNoContextTakeover: true
 	};
+}
+
+/**
+ * Whether a handshake's response (ws's `'headers'` event) gave the client a deflate window too
+ * small to inflate the hub's shared frames: those must go to it uncompressed.
+ */
+export function narrowDeflateWindow(headers: readonly string[]): boolean {
+	for (const header of headers) {
+		const bits = /^sec-websocket-extensions:.*\bserver_max_window_bits=(\d+)/i.exec(header)?.[1];
+		if (bits !== undefined) return Number(bits) < MAX_WINDOW_BITS;
+	}
+	return false;
 }
 
 /** How the hub compresses the frames it shares between clients; null when compression is off. */

@@ -9,7 +9,7 @@ import { constants as zlib, deflateRawSync } from 'node:zlib';
 const MAX_MEM_LEVEL = 8;
 /** The smallest and largest LZ77 windows raw deflate takes (2^9 and 2^15 bytes). */
 const MIN_WINDOW_BITS = 9;
-const MAX_WINDOW_BITS = 15;
+export const MAX_WINDOW_BITS = 15;
 /** Output room beyond the payload's size: deflate's worst case adds a few bytes per block. */
 const CHUNK_SLACK = 64;
 /** The empty block a sync flush ends with; the receiver adds these 4 bytes back (RFC 7692 §7.2.1). */

@@ -28,7 +28,7 @@ import type { Principal } from '../auth/principal';
 import { AccessWatch, openAccess, type Admission, type HubAccess } from './access';
 import { Broadcaster } from './broadcast';
 import { LocalNumbering, type EventSource, type HistorySource } from './stream';
-import { deflateOptions, frameCompression } from './compression';
+import { deflateOptions, frameCompression, narrowDeflateWindow } from './compression';
 import { FrameCache } from './frame-cache';
 import { WireBuffers } from './wire-buffers';
 import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
@@ -185,6 +185,14 @@ export function createHub(deps: HubDeps): Hub {
 		counters.errors += 1;
 		logger.error({ err }, 'WebSocket server error');
 	});
+	// handshakes whose client inflates with a window smaller than the shared frames' (compression.ts);
+	// ws emits 'headers' just before it hands over the socket
+	const narrowWindows = new WeakSet<IncomingMessage>();
+	if (wsOptions.perMessageDeflate) {
+		wss.on('headers', (headers, req) => {
+			if (narrowDeflateWindow(headers)) narrowWindows.add(req);
+		});
+	}
 
 	const systemFeed = new SystemFeed({
 		clients: sessions,
@@ -249,7 +257,7 @@ export function createHub(deps: HubDeps): Hub {
 			turns,
 			wireBuffers,
 			resumeWindows,
-			deflate: ws.extensions.includes('permessage-deflate'),
+			deflate: ws.extensions.includes('permessage-deflate') && !narrowWindows.has(req),
 			logger: sessionLogger,
 			onMessage: onSessionMessage,
 			onClose: onSessionClose
