@@ -12,12 +12,17 @@
  * - after every reconnect, and now and then while idle, the reader checks Redis's epoch and
  *   seq (`attach`): missing data opens a new epoch; a seq that went back (an older snapshot was
  *   restored) bumps the epoch, since its seqs would otherwise be numbered twice.
+ * - older data may come back with its seq already past this node's again: a node whose reader
+ *   was behind published over seqs this node delivered. So the reader remembers the entry it
+ *   delivered its newest seq from, and bumps the epoch when Redis holds another entry there (at
+ *   `attach`) or when it reads an entry of its epoch starting at a seq it already delivered.
+ *   An entry trimmed away is no sign of that: trimming only ever drops the oldest.
  */
 import type { RedisStatus } from '../../../protocol/api';
 import type { Logger } from '../../logger';
 import { describeError, pause, whenReady } from './client';
-import { decodeEntry, parseEntry, type NumberedEvent } from './codec';
-import type { ScriptedRedis, StreamKeys, StreamState } from './scripts';
+import { decodeEntry, parseEntry, type NumberedEvent, type StreamEntry } from './codec';
+import type { AttachState, ScriptedRedis, StreamKeys } from './scripts';
 
 export const DEFAULT_BLOCK_MS = 2_000;
 /** stream entries per read; each holds up to MAX_EVENTS_PER_ENTRY events */
@@ -77,6 +82,10 @@ export class StreamReader {
 	#everAttached = false;
 	/** where the next XREAD starts (may be behind #position after an epoch change) */
 	#lastId = '0';
+	/** the entry #position.seq was delivered from (`entryMark`); null when Redis kept none */
+	#held: string | null = null;
+	/** an entry numbered seqs of this epoch that this node had already delivered */
+	#renumbered = false;
 	#lastVerify = 0;
 	#running: Promise<void> | null = null;
 	#abort = new AbortController();
@@ -175,19 +184,30 @@ export class StreamReader {
 	/** Learns Redis's epoch and seq and decides where to read from. */
 	async #attach(): Promise<void> {
 		const { client, keys, newEpoch, logger } = this.#options;
-		let [epoch, seq, since]: StreamState = await client.acoAttach(keys.meta, keys.stream, newEpoch());
+		// the entry Redis holds where this node's position is (Redis's newest seq before it has one)
+		const reply: AttachState = await client.acoAttach(
+			keys.meta,
+			keys.stream,
+			newEpoch(),
+			this.#everAttached ? this.#position.seq : 0
+		);
+		let [epoch, seq, since] = reply;
+		const held = reply[3] ? entryMark(parseEntry(reply[3])) : null;
 		this.#lastVerify = Date.now();
 		if (!this.#everAttached) {
 			// start live from Redis's newest seq; clients that connected meanwhile reset to it
 			this.#everAttached = true;
 			this.#attached = true;
 			this.#lastId = String(seq);
+			this.#held = held;
 			this.#moveTo({ epoch, seq }, null, 'attached');
 			logger.info({ epoch, seq }, 'joined the shared event stream');
 			this.#onAttached();
 			return;
 		}
-		if (epoch === this.#position.epoch && seq < this.#position.seq) {
+		// (an entry gone is trimmed; another entry there numbered our seqs again)
+		const renumbered = this.#renumbered || (held !== null && held !== this.#held);
+		if (epoch === this.#position.epoch && (seq < this.#position.seq || renumbered)) {
 			// reusing seqs we already delivered would hand clients different events under one number
 			[epoch, seq, since] = await client.acoBump(
 				keys.meta,
@@ -196,9 +216,10 @@ export class StreamReader {
 				newEpoch(),
 				this.#position.seq
 			);
-			logger.warn({ epoch, seq }, 'Redis came back with older data; epoch bumped');
+			logger.warn({ epoch, seq, renumbered }, 'Redis came back with older data; epoch bumped');
 		}
 		if (epoch !== this.#position.epoch) {
+			this.#renumbered = false;
 			// the new epoch's marker (or its first entry still kept) makes the switch
 			this.#lastId = String(since - 1);
 		}
@@ -217,8 +238,12 @@ export class StreamReader {
 			if (entry.epoch !== this.#position.epoch) {
 				const at = entry.payload === null ? entry.seq : entry.seq - 1;
 				this.#moveTo({ epoch: entry.epoch, seq: at }, null, 'epoch');
-			} else if (end <= this.#position.seq) {
-				continue;
+			} else if (entry.seq <= this.#position.seq) {
+				// never in one epoch of an intact stream: Redis went back and a node that was behind
+				// published over seqs delivered here. Read no further until #attach ended the epoch.
+				this.#renumbered = true;
+				this.#lastVerify = 0;
+				break;
 			} else if (entry.seq > this.#position.seq + 1) {
 				const missed = entry.seq - 1 - this.#position.seq;
 				this.#moveTo({ epoch: entry.epoch, seq: entry.seq - 1 }, missed, 'gap');
@@ -241,6 +266,7 @@ export class StreamReader {
 				}
 			}
 			this.#position = { epoch: entry.epoch, seq: end };
+			this.#held = entryMark(entry);
 		}
 		this.#wake();
 	}
@@ -269,4 +295,9 @@ export class StreamReader {
 		}
 		this.#waiters = still;
 	}
+}
+
+/** Which entry this is: a seq numbered again comes in an entry of another publisher or time. */
+function entryMark(entry: StreamEntry): string {
+	return `${entry.seq}+${entry.count} ${entry.time} ${entry.publisher}`;
 }

@@ -73,19 +73,26 @@ redis.call('SET', ack, ARGV[3] .. ' ' .. first .. ' ' .. last, 'EX', ARGV[4])
 return {epoch, first, last}`;
 
 /**
- * KEYS: meta, stream. ARGV: candidate epoch.
- * The stream's state `{epoch, seq, since}`, opening a new epoch if Redis has none (lost data).
+ * KEYS: meta, stream. ARGV: candidate epoch, the seq whose entry to return (0: the newest seq).
+ * The stream's state `{epoch, seq, since, entry}`, opening a new epoch if Redis has none (lost
+ * data). `entry` is the stream entry at or before that seq (`[id, fields]`, false when none is
+ * kept): the one a reader delivered it from, unless older data came back and it was numbered again.
  */
 export const ATTACH_LUA = `${WRITES}
 ${NOW_MS}
 ${OPEN_EPOCH}
 local meta, stream = KEYS[1], KEYS[2]
+local function entry_at(seq)
+  return redis.call('XREVRANGE', stream, seq .. '-0', '-', 'COUNT', 1)[1] or false
+end
 local m = redis.call('HMGET', meta, 'e', 's', 'since')
 if not m[1] then
   local s = open_epoch(meta, stream, ARGV[1], 0)
-  return {ARGV[1], s, s}
+  return {ARGV[1], s, s, entry_at(s)}
 end
-return {m[1], tonumber(m[2]), tonumber(m[3])}`;
+local at = tonumber(ARGV[2])
+if at == 0 then at = tonumber(m[2]) end
+return {m[1], tonumber(m[2]), tonumber(m[3]), entry_at(at)}`;
 
 /**
  * KEYS: meta, stream. ARGV: the epoch to end (`*`: whichever is current), the new epoch, a floor
@@ -145,6 +152,9 @@ return redis.call('XTRIM', stream, 'MINID', cut .. '-0')`;
 /** `[epoch, seq, since]` as the scripts return them. */
 export type StreamState = [epoch: string, seq: number, since: number];
 
+/** What ATTACH_LUA returns: the state and the entry at or before the seq asked about. */
+export type AttachState = [...StreamState, entry: [string, string[]] | null];
+
 export interface ScriptCommands {
 	acoPublish(
 		meta: string,
@@ -152,7 +162,7 @@ export interface ScriptCommands {
 		ack: string,
 		...args: (string | number)[]
 	): Promise<[string, number, number]>;
-	acoAttach(meta: string, stream: string, candidate: string): Promise<StreamState>;
+	acoAttach(meta: string, stream: string, candidate: string, at: number): Promise<AttachState>;
 	acoBump(meta: string, stream: string, expected: string, next: string, floor: number): Promise<StreamState>;
 	acoTrim(stream: string, maxAgeMs: number, maxBytes: number): Promise<number>;
 }
