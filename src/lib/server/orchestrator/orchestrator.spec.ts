@@ -7,7 +7,7 @@ import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../
 import { MemoryBus } from '../bus/memory-bus';
 import type { OrchestratorConfig } from '../config';
 import { StoreUnavailableError } from '../store/errors';
-import type { Claim, TaskQueue } from '../store/queue';
+import type { Claim, QueueSignal, TaskQueue } from '../store/queue';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store, TaskPatch } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
@@ -28,15 +28,19 @@ let bus: MemoryBus;
 let events: AnyDomainEvent[];
 let orchestrator: Orchestrator;
 
-function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } = {}): void {
-	const config: OrchestratorConfig = {
+function testConfig(overrides: Partial<OrchestratorConfig> = {}): OrchestratorConfig {
+	return {
 		workflowsDir: dir,
 		concurrency: 4,
 		killGraceMs: 300,
 		maxLineLength: 1024,
 		leaseMs: 15_000,
-		...options.config
+		...overrides
 	};
+}
+
+function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } = {}): void {
+	const config = testConfig(options.config);
 	orchestrator = createOrchestrator({ store: options.store ?? store, bus, config, logger });
 }
 
@@ -542,12 +546,30 @@ function sharedStore(): {
 	refused: { claim: Claim; patch: TaskPatch }[];
 	/** the next claim that takes a task is stored, but its answer is lost (the connection broke) */
 	loseNextClaimAnswer(): void;
+	/** cancel signals never reach this node (its signal connection is down, or silently dead) */
+	dropCancelSignals(): void;
+	/** called as this node releases tasks, before the release is stored */
+	onRelease(hook: () => void): void;
 } {
 	const refused: { claim: Claim; patch: TaskPatch }[] = [];
 	let loseAnswer = false;
+	let dropCancels = false;
+	let releasing = () => {};
 	const queue = new Proxy(store.queue, {
 		get(target, prop) {
 			if (prop === 'shared') return true;
+			if (prop === 'onSignal') {
+				return (listener: (signal: QueueSignal) => void) =>
+					target.onSignal((signal) => {
+						if (!(dropCancels && signal.kind === 'cancel')) listener(signal);
+					});
+			}
+			if (prop === 'release') {
+				return (...args: Parameters<TaskQueue['release']>) => {
+					releasing();
+					return target.release(...args);
+				};
+			}
 			if (prop === 'updateClaimed') {
 				return async (...[id, claim, patch]: Parameters<TaskQueue['updateClaimed']>) => {
 					const task = await target.updateClaimed(id, claim, patch);
@@ -576,7 +598,13 @@ function sharedStore(): {
 			return typeof value === 'function' ? value.bind(target) : value;
 		}
 	});
-	return { store: shared, refused, loseNextClaimAnswer: () => (loseAnswer = true) };
+	return {
+		store: shared,
+		refused,
+		loseNextClaimAnswer: () => (loseAnswer = true),
+		dropCancelSignals: () => (dropCancels = true),
+		onRelease: (hook) => (releasing = hook)
+	};
 }
 
 describe('orchestrator on a shared queue', () => {
@@ -668,5 +696,67 @@ describe('orchestrator on a shared queue', () => {
 		expect(await store.getExecution(first.data.execution_id)).toMatchObject({ status: 'interrupted' });
 		expect(ofType('tool.started')).toHaveLength(1);
 		expect(stepsLog()).toBe('hold\n');
+	});
+
+	it('stops a task cancelled on another node even when the cancel signal never reaches the node running it', async () => {
+		await orchestrator.shutdown();
+		const holder = sharedStore();
+		holder.dropCancelSignals();
+		setup({ store: holder.store, config: { leaseMs: 300 } });
+		workflow('long', `tasks:\n  work:\n    steps: [{ name: wait, run: sleep, args: ['30'] }]\n`);
+		const run = await orchestrator.startRun('long');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		const other = createOrchestrator({
+			store: sharedStore().store,
+			bus,
+			config: testConfig({ leaseMs: 300 }),
+			logger,
+			node: 'other'
+		});
+		try {
+			expect(await other.cancelTask(started.data.task_id)).toBe(true);
+			// the holder learns of the stored request when it next renews its lease (every lease / 3)
+			expect((await ended(run.id, 1_500)).data.status).toBe('cancelled');
+		} finally {
+			await other.shutdown();
+		}
+		expect(await store.getTask(started.data.task_id)).toMatchObject({
+			status: 'cancelled',
+			error: 'cancelled'
+		});
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'cancelled' });
+	});
+
+	it('hands its tasks over on shutdown only once their tools have exited, to start again elsewhere', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		const releases: string[] = [];
+		shared.onRelease(() =>
+			releases.push(fs.existsSync(path.join(dir, 'exited')) ? 'after the tool exited' : 'while the tool runs')
+		);
+		setup({ store: shared.store });
+		// takes a while to wind down on SIGTERM, within the kill grace period (300 ms here)
+		workflow(
+			'deploy',
+			`tasks:
+  deploy:
+    retries: 1
+    steps:
+      - name: deploy
+        run: sh
+        args: [-c, "trap 'sleep 0.15; touch exited; exit 143' TERM; touch started; while :; do sleep 0.02; done"]
+`
+		);
+		await orchestrator.startRun('deploy');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		await expect.poll(() => fs.existsSync(path.join(dir, 'started'))).toBe(true);
+		await orchestrator.shutdown();
+		expect(releases).toEqual(['after the tool exited']);
+		// this node's own end of the task was not stored: the release queued it for another node
+		expect(await store.getTask(started.data.task_id)).toMatchObject({
+			status: 'queued',
+			message: expect.stringMatching(/shut down; starting it again \(attempt 2 of 2\)/)
+		});
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
 	});
 });

@@ -11,7 +11,8 @@
  * progress, see run-state.runProgress) moves while its tasks do; such plans are coalesced to one
  * waiting per run. Cancel goes through the store: queued tasks
  * end at once; running ones are stopped by the node holding them (a signal reaches it within a
- * second). With a shared store each node renews leases on the tasks it runs, releases the tasks of
+ * second; the stop is stored too, and renewing the lease reports it, should the signal be lost).
+ * With a shared store each node renews leases on the tasks it runs, releases the tasks of
  * nodes whose leases ran out (queued again where `retries` allows, interrupted otherwise), and
  * looks for work on a timer as well as when signalled.
  *
@@ -25,7 +26,7 @@ import type { OrchestratorConfig } from '../config';
 import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
 import { secretNameTest, type SecretNameTest } from '../masking/secret-env';
-import type { ClaimedTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } from '../store/queue';
+import type { ClaimedTask, HeldTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } from '../store/queue';
 import type { Store } from '../store/types';
 import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } from './emit';
 import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
@@ -60,11 +61,19 @@ export function nodeStoppedReason(node: string): string {
 	return `the node running this task (${node}) shut down`;
 }
 
+/**
+ * How long a node shutting down waits, past the kill grace period (SIGTERM, then SIGKILL), for its
+ * runners to store their tools' last lines and ends before it hands their tasks over.
+ */
+export const HANDOVER_EXTRA_MS = 1_000;
+
 interface Running {
 	runner: TaskRunner;
 	runId: string;
 	/** the attempt of the task this runner's claim holds */
 	attempt: number;
+	/** settles once the runner has ended (its tool has exited) */
+	ended: Promise<unknown>;
 }
 
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
@@ -89,6 +98,8 @@ class WorkflowOrchestrator implements Orchestrator {
 	#pumping: Promise<void> | null = null;
 	#pumpAgain = false;
 	#closed = false;
+	/** shutting down with a shared store: the release, not the runners, decides how tasks go on */
+	#handingOver = false;
 	#shutdown: Promise<void> | null = null;
 	/** startRun calls still writing their run's records */
 	#starting = new Set<Promise<WorkflowRun>>();
@@ -172,7 +183,12 @@ class WorkflowOrchestrator implements Orchestrator {
 	async cancelRun(runId: string): Promise<boolean> {
 		const running = await this.#queue.stopRun(runId, 'cancelled');
 		if (running === null) return false;
-		for (const task of running) await this.#stopAnywhere(task.id, 'cancelled');
+		for (const task of running) {
+			// the run's stop is stored already: its holder's next renew reports it all the same
+			await this.#stopAnywhere(task.id, 'cancelled').catch((err) => {
+				this.#log.error({ err, task_id: task.id }, 'could not reach the node running the task');
+			});
+		}
 		// queued tasks are stored as cancelled before this resolves; running ones follow when their tools exit
 		await this.#plan(runId);
 		this.#log.info({ run_id: runId }, 'run cancelled');
@@ -191,7 +207,8 @@ class WorkflowOrchestrator implements Orchestrator {
 				await this.#plan(holder.run_id);
 				this.#pump();
 			} else if (holder.status === 'running') {
-				await this.#stopAnywhere(taskId, 'cancelled');
+				// ended or released meanwhile: look again
+				if (!(await this.#stopAnywhere(taskId, 'cancelled'))) continue;
 			} else {
 				return false;
 			}
@@ -230,6 +247,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			// a run whose records are being written joins #openRuns when they are, and is stopped then
 			await Promise.allSettled([...this.#starting]);
 			await this.#pumping;
+			const stopped = this.#running.size;
 			if (!this.#queue.shared) {
 				for (const runId of [...this.#openRuns]) {
 					const running = await this.#queue.stopRun(runId, 'interrupted').catch(() => null);
@@ -237,18 +255,25 @@ class WorkflowOrchestrator implements Orchestrator {
 					await this.#plan(runId);
 				}
 			} else {
-				// hand the tasks to the other nodes first, so this node's late writes are refused
+				// Stop the tools before handing their tasks over: released first, a task could start
+				// again on another node while its tool here still handles SIGTERM. Writes about the
+				// tasks are refused here meanwhile, as they are once released, so a runner cannot store
+				// its task as interrupted and the release still decides (queued again, or interrupted).
+				this.#handingOver = true;
+				const ended = [...this.#running.values()].map(({ runner, ended }) => {
+					runner.stop('interrupted');
+					return ended;
+				});
+				await settledWithin(ended, this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS);
 				const released = await this.#queue
 					.release({ node: this.#node }, nodeStoppedReason(this.#node))
 					.catch((err) => {
 						this.#log.error({ err }, 'releasing this node’s tasks failed; their leases will run out');
 						return [] as ReleasedTask[];
 					});
-				for (const { runner } of this.#running.values()) runner.stop('interrupted');
 				await this.#afterRelease(released);
 				await this.#queue.leave(this.#node).catch(() => {});
 			}
-			const stopped = this.#running.size;
 			while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
 			this.#unlisten();
 			if (stopped > 0) this.#log.info({ tasks: stopped }, 'running work stopped');
@@ -303,6 +328,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				storage: this.#deps.storage,
 				runnableSteps: (def) => withSecretValues(def, config.workflowsDir),
 				updateTask: async (id, patch) => {
+					if (this.#handingOver) throw new ClaimLostError(id);
 					const updated = await queue.updateClaimed(id, claim, patch);
 					if (!updated) throw new ClaimLostError(id);
 					if (patch.progress !== undefined && updated.status === 'running') this.#progressed(runId);
@@ -322,35 +348,32 @@ class WorkflowOrchestrator implements Orchestrator {
 			);
 			earlier.runner.stop('interrupted');
 		}
-		const running: Running = { runner, runId, attempt: claim.attempt };
+		const ended = runner.run().catch((err) => {
+			// run() does not reject; this only keeps the node alive if that ever changes
+			this.#log.error({ err, task_id: task.id }, 'task runner rejected');
+		});
+		const running: Running = { runner, runId, attempt: claim.attempt, ended };
 		this.#running.set(task.id, running);
-		const done = runner
-			.run()
-			.catch((err) => {
-				// run() does not reject; this only keeps the node alive if that ever changes
-				this.#log.error({ err, task_id: task.id }, 'task runner rejected');
-			})
-			.then(async () => {
-				// a later attempt of the task may have taken this one's place
-				if (this.#running.get(task.id) === running) this.#running.delete(task.id);
-				await this.#plan(runId);
-				this.#pump();
-			});
+		const done = ended.then(async () => {
+			// a later attempt of the task may have taken this one's place
+			if (this.#running.get(task.id) === running) this.#running.delete(task.id);
+			await this.#plan(runId);
+			this.#pump();
+		});
 		this.#track(done);
 	}
 
-	/** stops a running task: here, or on the node that holds it (through a signal) */
-	async #stopAnywhere(taskId: string, reason: StopReason): Promise<void> {
+	/**
+	 * Stops a running task: here, or on the node that holds it (stored, and signalled); false when
+	 * it was not running any more. Rejects when the stop could not be stored.
+	 */
+	async #stopAnywhere(taskId: string, reason: StopReason): Promise<boolean> {
 		const local = this.#running.get(taskId);
 		if (local) {
 			local.runner.stop(reason);
-			return;
+			return true;
 		}
-		try {
-			await this.#queue.signal({ kind: 'cancel', task_id: taskId, reason });
-		} catch (err) {
-			this.#log.error({ err, task_id: taskId }, 'could not reach the node running the task');
-		}
+		return this.#queue.stopTask(taskId, reason);
 	}
 
 	#onSignal(signal: QueueSignal): void {
@@ -440,10 +463,10 @@ class WorkflowOrchestrator implements Orchestrator {
 		if (this.#running.size === 0) return;
 		// only runners started before the answer was asked for are judged by it
 		const before = [...this.#running];
-		let held: Map<string, number>;
+		let held: Map<string, HeldTask>;
 		try {
 			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs);
-			held = new Map(renewed.map(({ id, attempt }) => [id, attempt]));
+			held = new Map(renewed.map((task) => [task.id, task]));
 			this.#healthy();
 		} catch (err) {
 			// tools keep running; the lease is renewed once the database answers again
@@ -451,7 +474,13 @@ class WorkflowOrchestrator implements Orchestrator {
 			return;
 		}
 		for (const [id, running] of before) {
-			if (this.#running.get(id) !== running || held.get(id) === running.attempt) continue;
+			if (this.#running.get(id) !== running) continue;
+			const task = held.get(id);
+			if (task?.attempt === running.attempt) {
+				// asked to stop on a node whose signal did not reach this one
+				if (task.stopping) running.runner.stop(task.stopping);
+				continue;
+			}
 			// another node took it over (this node was too slow to renew), or this node holds a later
 			// attempt of it (it got the task back): stop the tool
 			this.#log.warn({ task_id: id }, 'lost the hold on a running task; stopping its tool');
@@ -506,5 +535,20 @@ class WorkflowOrchestrator implements Orchestrator {
 	#track(promise: Promise<unknown>): void {
 		this.#work.add(promise);
 		void promise.finally(() => this.#work.delete(promise));
+	}
+}
+
+/** resolves once every promise has settled, or after `ms`, whichever comes first */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+	if (promises.length === 0) return;
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<void>((resolve) => {
+		timer = setTimeout(resolve, ms);
+		timer.unref();
+	});
+	try {
+		await Promise.race([Promise.allSettled(promises), timeout]);
+	} finally {
+		clearTimeout(timer);
 	}
 }

@@ -203,6 +203,29 @@ describe('TaskRunner', () => {
 		expect((await store.readLogLines(execution.id)).map((line) => line.text)).toEqual(['before', 'after']);
 	});
 
+	it('creates one execution per step when the reply to creating it was lost and the write is tried again', async () => {
+		let lose = true;
+		// the INSERT commits, then the connection drops before its reply arrives
+		const lossy: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				if (prop !== 'createExecution') return value.bind(target);
+				return async (...args: Parameters<Store['createExecution']>) => {
+					const created = await target.createExecution(...args);
+					if (!lose) return created;
+					lose = false;
+					throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+				};
+			}
+		});
+		const { runner, task } = await setupRunner([sh('echo once', 'only')], lossy);
+		expect(await runner.run()).toMatchObject({ status: 'succeeded' });
+		const executions = await store.listExecutions(task.id);
+		expect(executions.map((execution) => [execution.step, execution.status])).toEqual([[0, 'succeeded']]);
+		expect(events.filter((event) => event.type === 'tool.started')).toHaveLength(1);
+	});
+
 	it('starts no further step once another node has taken the task over', async () => {
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
 		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));

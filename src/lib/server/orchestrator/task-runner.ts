@@ -13,6 +13,7 @@
 import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
 import type { TaskPatch } from '../store/types';
 import type { EventBus } from '../bus/types';
+import { newId } from '../ids';
 import type { OrchestratorConfig } from '../config';
 import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
@@ -159,8 +160,11 @@ export class TaskRunner {
 		const task = this.#task;
 		const masks = this.#masks;
 		for (const value of secretValues(step.env ?? {}, isSecretName ?? (() => false))) masks.add(value);
+		// one id for every attempt: a write whose reply was lost is not stored twice when tried again
+		const executionId = newId('exec');
 		let execution = await this.#untilStored('starting a step', () =>
 			store.createExecution({
+				id: executionId,
 				task_id: task.id,
 				step: index,
 				name: step.name,

@@ -207,6 +207,12 @@ export const MIGRATIONS: readonly Migration[] = [
 			);
 			CREATE INDEX sessions_expires ON sessions (expires_at);
 		`
+	},
+	{
+		version: 8,
+		name: 'a stop asked of a running task',
+		// cancelled | interrupted: kept for the node holding the task, which a signal may miss
+		up: `ALTER TABLE tasks ADD COLUMN stopping TEXT;`
 	}
 ];
 

@@ -175,6 +175,34 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 		]);
 	});
 
+	it('keeps a stop asked of a running task for the node holding it, whose renew reports it, as it does a stopping run', async () => {
+		const { run } = await store.queue.createRun(
+			{ workflow: 'w', total_weight: 3 },
+			tasks({ key: 'a', retries: 1 }, { key: 'b' }, { key: 'c', needs: ['a'] })
+		);
+		await plan(store, run.id);
+		const claimed = await store.queue.claim('n1', 5, 5_000);
+		const [a, b] = ['a', 'b'].map((key) => claimed.find((c) => c.task.key === key)!.task);
+		const held = async () =>
+			Object.fromEntries((await store.queue.renew('n1', 5_000)).map((t) => [t.id, [t.attempt, t.stopping]]));
+		expect(await held()).toEqual({ [a.id]: [1, null], [b.id]: [1, null] });
+
+		expect(await store.queue.stopTask(a.id, 'cancelled')).toBe(true);
+		const c = (await store.listTasks({ run_id: run.id })).find((t) => t.key === 'c')!;
+		// not running: nothing to stop
+		expect(await store.queue.stopTask(c.id, 'cancelled')).toBe(false);
+		expect(await held()).toEqual({ [a.id]: [1, 'cancelled'], [b.id]: [1, null] });
+		await store.queue.stopRun(run.id, 'cancelled');
+		expect(await held()).toEqual({ [a.id]: [1, 'cancelled'], [b.id]: [1, 'cancelled'] });
+
+		// its node died before stopping it: the task asked to stop is not started again
+		const released = await store.queue.release({ node: 'n1' }, 'node n1 went away');
+		expect(released.find((r) => r.task.id === a.id)).toMatchObject({
+			requeued: false,
+			task: { status: 'interrupted' }
+		});
+	});
+
 	if (kind === 'postgres') {
 		it('releases the tasks whose lease ran out, and renewing keeps a lease alive', async () => {
 			const { run } = await store.queue.createRun(
@@ -186,7 +214,9 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 			const [b] = await store.queue.claim('dead', 1, 300);
 			let released: Awaited<ReturnType<Store['queue']['release']>> = [];
 			while (released.length === 0) {
-				expect(await store.queue.renew('alive', 300)).toEqual([{ id: a.task.id, attempt: 1 }]);
+				expect(await store.queue.renew('alive', 300)).toEqual([
+					{ id: a.task.id, attempt: 1, stopping: null }
+				]);
 				released = await store.queue.release({ expired: true }, 'lease ran out');
 			}
 			expect(released.map((r) => [r.task.id, r.node])).toEqual([[b.task.id, 'dead']]);

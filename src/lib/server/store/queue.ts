@@ -13,6 +13,8 @@
  *   allows retries, marked interrupted otherwise.
  * - Signals (PostgreSQL NOTIFY, in-process for SQLite) tell every node that work is ready or that
  *   a task is to be cancelled, so a cancel reaches the node running the tool within a second.
+ *   A signal can be lost (the listening connection is reconnecting, or silently dead), so a stop
+ *   is stored as well: the holder's next renew reports it.
  *
  * SQLite implements the same seam in process (one node; no leases), so both modes schedule alike.
  */
@@ -67,10 +69,12 @@ export interface Claim {
 	attempt: number;
 }
 
-/** a task a node holds, in which attempt */
+/** a task a node holds, in which attempt, and whether it was asked to stop */
 export interface HeldTask {
 	id: string;
 	attempt: number;
+	/** a stop asked of the task (stopTask) or of its run (stopRun); null: keep running */
+	stopping: StopReason | null;
 }
 
 export interface ClaimedTask {
@@ -108,6 +112,11 @@ export interface TaskQueue {
 	planRun(runId: string, planner: RunPlanner): Promise<RunPlanResult | null>;
 	/** asks a run to wind down; returns its running tasks (to stop), null when unknown or over */
 	stopRun(runId: string, reason: StopReason): Promise<{ id: string; node: string | null }[] | null>;
+	/**
+	 * Asks the node holding a running task to stop it: stored (its holder's renew reports it, so
+	 * a lost signal only delays the stop) and signalled. False when the task is not running.
+	 */
+	stopTask(taskId: string, reason: StopReason): Promise<boolean>;
 	/** ends a queued task of a run as cancelled; null when it is not queued (any more) */
 	cancelQueued(taskId: string, error: string): Promise<Task | null>;
 	/** the status and holder of a task of a run; null for an unknown or stand-alone task */
@@ -116,15 +125,17 @@ export interface TaskQueue {
 	claim(node: string, limit: number, leaseMs: number | null): Promise<ClaimedTask[]>;
 	/**
 	 * Renews the leases `node` holds; returns the tasks it still holds, each in the attempt it
-	 * holds (a node that got a task back after losing it holds a later attempt than it first ran).
+	 * holds (a node that got a task back after losing it holds a later attempt than it first ran)
+	 * and with any stop asked of it or its run.
 	 */
 	renew(node: string, leaseMs: number): Promise<HeldTask[]>;
 	/** updates a task only while `claim` still holds it; null when the claim is gone */
 	updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null>;
 	/**
 	 * Releases running tasks: those of `node`, or those whose lease expired. Each is queued again
-	 * when its attempts allow, otherwise marked interrupted with `reason`; its running executions
-	 * are marked interrupted. One transaction per call; locked rows are skipped.
+	 * when its attempts allow and it was not asked to stop, otherwise marked interrupted with
+	 * `reason`; its running executions are marked interrupted. One transaction per call; locked
+	 * rows are skipped.
 	 */
 	release(which: { node: string } | { expired: true }, reason: string): Promise<ReleasedTask[]>;
 	/**

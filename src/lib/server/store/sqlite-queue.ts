@@ -105,8 +105,15 @@ export class SqliteQueue implements TaskQueue {
 					"WHERE id = @id AND node = @claim_node AND attempt = @claim_attempt AND status = 'running'"
 				)
 			),
-			heldBy: db.prepare<[string], QueueTaskRow & { retries: number }>(
-				`SELECT ${TASK_COLUMNS}, 0 AS ready, spec, node, attempt, retries FROM tasks WHERE node = ? AND status = 'running'`
+			heldBy: db.prepare<[string], QueueTaskRow & { retries: number; stopping: StopReason | null }>(
+				`SELECT ${TASK_COLUMNS}, 0 AS ready, spec, node, attempt, retries, stopping FROM tasks WHERE node = ? AND status = 'running'`
+			),
+			held: db.prepare<[string], HeldTask>(
+				`SELECT t.id, t.attempt, COALESCE(t.stopping, r.stopping) AS stopping
+				 FROM tasks t LEFT JOIN runs r ON r.id = t.run_id WHERE t.node = ? AND t.status = 'running'`
+			),
+			askStop: db.prepare<{ id: string; reason: StopReason }>(
+				`UPDATE tasks SET stopping = COALESCE(stopping, @reason) WHERE id = @id AND status = 'running'`
 			),
 			requeue: db.prepare<{ id: string; message: string; now: string }, TaskRow>(
 				`UPDATE tasks SET status = 'queued', node = NULL, lease_until = NULL, ready_at = @now, message = @message
@@ -207,7 +214,8 @@ export class SqliteQueue implements TaskQueue {
 				const executions: Execution[] = stmt.interruptExecutions
 					.all({ task_id: row.id, reason, now: at })
 					.map(toExecution);
-				const requeued = row.attempt <= row.retries;
+				// a task asked to stop whose node died before stopping it is not started again
+				const requeued = row.attempt <= row.retries && row.stopping === null;
 				const task = requeued
 					? stmt.requeue.get({
 							id: row.id,
@@ -232,6 +240,12 @@ export class SqliteQueue implements TaskQueue {
 		return this.#stopRun(runId, reason);
 	}
 
+	async stopTask(taskId: string, reason: StopReason): Promise<boolean> {
+		if (this.#stmt.askStop.run({ id: taskId, reason }).changes === 0) return false;
+		await this.signal({ kind: 'cancel', task_id: taskId, reason });
+		return true;
+	}
+
 	async cancelQueued(taskId: string, error: string): Promise<Task | null> {
 		const row = this.#stmt.endQueued.get({ id: taskId, status: 'cancelled', error, now: now() });
 		return row ? toTask(row) : null;
@@ -247,7 +261,7 @@ export class SqliteQueue implements TaskQueue {
 	}
 
 	async renew(node: string): Promise<HeldTask[]> {
-		return this.#stmt.heldBy.all(node).map(({ id, attempt }) => ({ id, attempt }));
+		return this.#stmt.held.all(node);
 	}
 
 	async updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null> {

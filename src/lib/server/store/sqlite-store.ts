@@ -275,9 +275,17 @@ class SqliteStore implements Store {
 
 	async createExecution(input: NewExecution): Promise<Execution> {
 		this.#assertOpen();
+		// sent again (as on PostgreSQL, after a lost reply): the stored one is the answer
+		const stored = input.id === undefined ? undefined : this.#stmt.getExecution.get(input.id);
+		if (stored) {
+			if (stored.task_id !== input.task_id) {
+				throw new Error(`cannot create execution ${stored.id}: that id belongs to another task`);
+			}
+			return toExecution(stored);
+		}
 		try {
 			const row = this.#stmt.insertExecution.get({
-				id: newId('exec'),
+				id: input.id ?? newId('exec'),
 				task_id: input.task_id,
 				step: input.step,
 				name: input.name,

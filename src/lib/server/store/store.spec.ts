@@ -210,6 +210,26 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		).rejects.toThrow(/task task_ghost does not exist/);
 	});
 
+	it('creates an execution with a given id once: trying it again returns the stored one', async () => {
+		const task = await store.createTask(newTask());
+		const input = {
+			id: 'exec_given',
+			task_id: task.id,
+			step: 0,
+			name: 'build',
+			command: 'make',
+			args: [],
+			cwd: null
+		};
+		const first = await store.createExecution(input);
+		expect(first).toMatchObject({ id: 'exec_given', status: 'running', step: 0 });
+		// a retry after a lost reply: the first INSERT committed
+		expect(await store.createExecution(input)).toEqual(first);
+		expect((await store.listExecutions(task.id)).map((e) => e.id)).toEqual(['exec_given']);
+		const other = await store.createTask(newTask());
+		await expect(store.createExecution({ ...input, task_id: other.id })).rejects.toThrow(/exec_given/);
+	});
+
 	it('keeps the output an execution dropped past its limit, and reports it only once there is some', async () => {
 		const task = await store.createTask(newTask());
 		const execution = await store.createExecution({

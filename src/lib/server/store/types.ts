@@ -50,6 +50,11 @@ export type TaskPatch = Partial<
 >;
 
 export interface NewExecution {
+	/**
+	 * Given by a caller that may send the same write again (its reply was lost): an execution
+	 * with this id that is already stored is returned, not created twice. Default: a new id.
+	 */
+	id?: string;
 	task_id: string;
 	step: number;
 	name: string;

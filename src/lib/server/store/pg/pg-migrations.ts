@@ -188,6 +188,13 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 				stderr_lines = COALESCE((SELECT MAX(sn) FROM log_lines WHERE execution_id = e.id AND stream = 'stderr'), 0)
 			WHERE e.line_count > 0;
 		`
+	},
+	{
+		version: 5,
+		name: 'a stop asked of a running task',
+		// cancelled | interrupted: kept for the node holding the task, whose signal connection may
+		// miss the NOTIFY (reconnecting, or silently dead); its next renew reads it
+		up: `ALTER TABLE tasks ADD COLUMN stopping text;`
 	}
 ];
 

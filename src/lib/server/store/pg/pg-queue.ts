@@ -9,6 +9,8 @@
  * - Signals are `NOTIFY aco_queue` (sent inside the transaction that makes work ready, so they
  *   arrive after it commits); one dedicated connection per node LISTENs and reconnects with
  *   backoff, and after a reconnect the node is told to look for work, as it may have missed some.
+ *   A cancel is stored on the task too (`stopping`), and `renew` reports it: a NOTIFY missed while
+ *   reconnecting, or by a connection that died unnoticed, delays a stop by a renewal, no more.
  */
 import pg from 'pg';
 import type { Execution, Task, WorkflowRun } from '../../../protocol';
@@ -175,6 +177,18 @@ export class PgQueue implements TaskQueue {
 		});
 	}
 
+	async stopTask(taskId: string, reason: StopReason): Promise<boolean> {
+		return this.#db.tx(async (client) => {
+			const asked = await client.query(
+				`UPDATE tasks SET stopping = COALESCE(stopping, $2) WHERE id = $1 AND status = 'running' RETURNING id`,
+				[taskId, reason]
+			);
+			if (!asked.rowCount) return false;
+			await notify(client, { kind: 'cancel', task_id: taskId, reason });
+			return true;
+		});
+	}
+
 	async cancelQueued(taskId: string, error: string): Promise<Task | null> {
 		const [row] = await this.#db.query<TaskRow>(
 			`UPDATE tasks SET status = 'cancelled', error = $2, finished_at = $3, ready_at = NULL
@@ -217,8 +231,9 @@ export class PgQueue implements TaskQueue {
 
 	async renew(node: string, leaseMs: number): Promise<HeldTask[]> {
 		return this.#db.query<HeldTask>(
-			`UPDATE tasks SET lease_until = now() + $2::int * interval '1 millisecond'
-			 WHERE node = $1 AND status = 'running' RETURNING id, attempt`,
+			`UPDATE tasks t SET lease_until = now() + $2::int * interval '1 millisecond'
+			 WHERE node = $1 AND status = 'running'
+			 RETURNING id, attempt, COALESCE(stopping, (SELECT r.stopping FROM runs r WHERE r.id = t.run_id)) AS stopping`,
 			[node, leaseMs]
 		);
 	}
@@ -241,10 +256,16 @@ export class PgQueue implements TaskQueue {
 	async release(which: { node: string } | { expired: true }, reason: string): Promise<ReleasedTask[]> {
 		return this.#db.tx(async (client) => {
 			const held = (
-				await client.query<{ id: string; node: string | null; attempt: number; retries: number }>(
+				await client.query<{
+					id: string;
+					node: string | null;
+					attempt: number;
+					retries: number;
+					stopping: StopReason | null;
+				}>(
 					'node' in which
-						? `SELECT id, node, attempt, retries FROM tasks WHERE status = 'running' AND node = $1 FOR UPDATE SKIP LOCKED`
-						: `SELECT id, node, attempt, retries FROM tasks WHERE status = 'running' AND lease_until < now() FOR UPDATE SKIP LOCKED`,
+						? `SELECT id, node, attempt, retries, stopping FROM tasks WHERE status = 'running' AND node = $1 FOR UPDATE SKIP LOCKED`
+						: `SELECT id, node, attempt, retries, stopping FROM tasks WHERE status = 'running' AND lease_until < now() FOR UPDATE SKIP LOCKED`,
 					'node' in which ? [which.node] : []
 				)
 			).rows;
@@ -258,7 +279,8 @@ export class PgQueue implements TaskQueue {
 						[row.id, reason, at]
 					)
 				).rows.map(toExecution);
-				const requeued = row.attempt <= row.retries;
+				// a task asked to stop whose node died before stopping it is not started again
+				const requeued = row.attempt <= row.retries && row.stopping === null;
 				const { rows } = requeued
 					? await client.query<TaskRow>(
 							`UPDATE tasks SET status = 'queued', node = NULL, lease_until = NULL, ready_at = $2, message = $3
@@ -325,7 +347,10 @@ export class PgQueue implements TaskQueue {
 		const client = new pg.Client({
 			connectionString: this.#db.url,
 			types: TYPES,
-			application_name: 'aco-listen'
+			application_name: 'aco-listen',
+			// an idle LISTEN connection sends nothing: without keepalives a NAT or firewall that
+			// drops it goes unnoticed, and every signal after is lost
+			keepAlive: true
 		});
 		const lost = (err?: Error) => {
 			if (this.#listener !== client) return;

@@ -277,12 +277,15 @@ export class PgStore implements Store {
 
 	async createExecution(input: NewExecution): Promise<Execution> {
 		this.#assertOpen();
+		const id = input.id ?? newId('exec');
+		let created: ExecutionRow | undefined;
 		try {
-			const [row] = await this.db.query<ExecutionRow>(
+			[created] = await this.db.query<ExecutionRow>(
 				`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)
-				 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, 0) RETURNING ${EXECUTION_COLUMNS}`,
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, 0)
+				 ON CONFLICT (id) DO NOTHING RETURNING ${EXECUTION_COLUMNS}`,
 				[
-					newId('exec'),
+					id,
 					input.task_id,
 					input.step,
 					input.name,
@@ -292,10 +295,17 @@ export class PgStore implements Store {
 					now()
 				]
 			);
-			return toExecution(row);
 		} catch (err) {
 			rethrowMissingParent(err, `cannot create execution "${input.name}": task ${input.task_id}`);
 		}
+		if (created) return toExecution(created);
+		// sent again after a lost reply: the first attempt stored it
+		const [stored] = await this.db.query<ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1 AND task_id = $2`,
+			[id, input.task_id]
+		);
+		if (!stored) throw new Error(`cannot create execution ${id}: that id belongs to another task`);
+		return toExecution(stored);
 	}
 
 	async updateExecution(id: string, patch: ExecutionPatch): Promise<Execution> {
