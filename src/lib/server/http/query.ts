@@ -16,11 +16,22 @@ export const flagParam = z
 	.optional();
 export const streamParam = z.enum(['both', 'stdout', 'stderr']).optional();
 
-/** Parses `url.searchParams` against a shape of zod schemas; unknown parameters are ignored. */
+/**
+ * Parses `url.searchParams` against a shape of zod schemas; unknown parameters are ignored. A NUL
+ * character is refused in any of them: no id, name or search text has one (PostgreSQL cannot even
+ * compare with one).
+ */
 export function parseQuery<S extends z.ZodRawShape>(url: URL, shape: S): z.infer<z.ZodObject<S>> {
 	const raw: Record<string, string> = {};
 	for (const key of Object.keys(shape)) {
 		const value = url.searchParams.get(key);
+		if (value?.includes('\0')) {
+			throw new ApiError(
+				400,
+				'invalid_query',
+				`Query parameter "${key}" contains a NUL character; remove it.`
+			);
+		}
 		if (value !== null && value !== '') raw[key] = value;
 	}
 	const result = z.object(shape).safeParse(raw);

@@ -20,6 +20,11 @@ export interface LogMarkRow {
 
 /** groups and annotations each listed at most this many times; a log that has more says `truncated` */
 export const MAX_OUTLINE_ENTRIES = 10_000;
+/**
+ * marks an outline is built from at most: a tool printing a command on every line makes a mark of
+ * each, and reading millions of them would hold up every other request (SQLite reads synchronously)
+ */
+export const MAX_OUTLINE_MARKS = 4 * MAX_OUTLINE_ENTRIES;
 
 /** the mark a line makes, or null for an ordinary line (cheap for those: one `includes`) */
 export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
@@ -41,7 +46,8 @@ export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
 
 /**
  * Builds the outline from marks in line order (progress runs are added from their own table). Groups do not nest, as in GitHub Actions: a
- * `::group::` while one is open ends the open one on the line before it.
+ * `::group::` while one is open ends the open one on the line before it. Only the first
+ * MAX_OUTLINE_MARKS marks count: a store reads one more, so that one says the outline is truncated.
  */
 export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 	const groups: LogGroup[] = [];
@@ -49,7 +55,12 @@ export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 	const commands: LogCommandRange[] = [];
 	let open: LogGroup | null = null;
 	let truncated = false;
+	let read = 0;
 	for (const mark of marks) {
+		if (++read > MAX_OUTLINE_MARKS) {
+			truncated = true;
+			break;
+		}
 		// lines a viewer may hide: consecutive ones make one range
 		if (mark.kind === 'command' || mark.kind === 'endgroup') {
 			const last = commands.at(-1);

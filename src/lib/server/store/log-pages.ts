@@ -95,7 +95,7 @@ async function oneStream(
 	} else if (query.index !== undefined) {
 		rank = Math.max(0, query.index) + 1;
 	} else {
-		rank = await rankFrom(reads, executionId, stream, Math.max(1, query.from ?? 1));
+		rank = (await rankFrom(reads, executionId, stream, Math.max(1, query.from ?? 1))) ?? total + 1;
 	}
 	let lines: LogLine[] = [];
 	if (pageLimit > 0 && rank <= total) {
@@ -104,14 +104,17 @@ async function oneStream(
 	return { total, last_line: lastLine, first_index: lines.length ? rank - 1 : null, lines };
 }
 
-/** the rank in `stream` of its first line numbered ≥ from (past the end when there is none) */
+/**
+ * the rank in `stream` of its first line numbered ≥ from, or null when no line is: then there is
+ * nothing to read (a rank past the end would not even fit PostgreSQL's integer column)
+ */
 export async function rankFrom(
 	reads: Pick<LogPageReads, 'firstLineFrom'>,
 	executionId: string,
 	stream: LogStream,
 	from: number
-): Promise<number> {
+): Promise<number | null> {
 	const at = await reads.firstLineFrom(executionId, from);
-	if (!at) return Number.MAX_SAFE_INTEGER;
+	if (!at) return null;
 	return at.stream === stream ? at.sn : at.n - at.sn + 1;
 }

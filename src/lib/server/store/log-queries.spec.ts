@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
+import { MAX_OUTLINE_MARKS } from './log-marks';
 import { LogSearcher } from './log-search';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
@@ -168,6 +169,66 @@ describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => 
 			{ start: 8, end: 8 }
 		]);
 		expect(outline.groups).toEqual([{ name: 'G', start: 4, end: 5 }]);
+	});
+
+	it('reads nothing of one stream past its last line, and nothing of an empty log', async () => {
+		await store.appendLogLines(executionId, mixed(10));
+		const empty = (await createTestExecution(store, (await createStandaloneTask(store)).id)).id;
+		const read = async (id: string, query: { after: number; stream: 'stdout' | 'stderr' }) => {
+			const seen: number[] = [];
+			for await (const chunk of store.scanLogText(id, query)) seen.push(...chunk.map(([n]) => n));
+			for await (const chunk of store.iterateLogLines(id, query)) seen.push(...chunk.map((l) => l.n));
+			return seen;
+		};
+		// line 10 is stdout: no line follows it
+		expect(await read(executionId, { after: 10, stream: 'stdout' })).toEqual([]);
+		expect(await read(executionId, { after: 9, stream: 'stderr' })).toEqual([]);
+		expect(await read(empty, { after: 0, stream: 'stdout' })).toEqual([]);
+		expect(await store.readLogPage(executionId, { stream: 'stderr', from: 10 })).toMatchObject({
+			total: 3,
+			first_index: null,
+			lines: []
+		});
+	});
+
+	it('searches one stream again, and from past its last line, once the log ends on it', async () => {
+		await store.appendLogLines(executionId, mixed(10));
+		const searcher = new LogSearcher(store);
+		const first = await searcher.search(executionId, { q: 'line', stream: 'stdout', limit: 1 });
+		expect(first).toMatchObject({ total: 7, truncated: true, matches: [{ line: 1 }] });
+		const next = await searcher.search(executionId, { q: 'line', stream: 'stdout', after: 1, limit: 1 });
+		expect(next).toMatchObject({ total: 7, matches: [{ line: 2 }] });
+	});
+
+	it('reads nothing past the highest line number a store can hold, as past the last line', async () => {
+		await store.appendLogLines(executionId, mixed(10));
+		const far = 3_000_000_000;
+		for (const query of [{ from: far }, { index: far }, { stream: 'stdout', from: far }] as const) {
+			expect(await store.readLogPage(executionId, query)).toMatchObject({ first_index: null, lines: [] });
+		}
+		expect(await store.readLogPage(executionId, { stream: 'stderr', index: far })).toMatchObject({
+			lines: []
+		});
+		expect(await store.readLogLines(executionId, { after: far })).toEqual([]);
+		for (const query of [{ after: far }, { after: far, stream: 'stdout' }] as const) {
+			const seen: number[] = [];
+			for await (const chunk of store.iterateLogLines(executionId, query))
+				seen.push(...chunk.map((l) => l.n));
+			for await (const chunk of store.scanLogText(executionId, query)) seen.push(...chunk.map(([n]) => n));
+			expect(seen).toEqual([]);
+		}
+	});
+
+	it('stops the outline at a bound on the marks it reads, and says it is truncated', async () => {
+		// a tool printing ::progress on every line makes a mark of each
+		await store.appendLogLines(executionId, [
+			...mixed(MAX_OUTLINE_MARKS + 1, () => '::progress value=1::'),
+			{ n: MAX_OUTLINE_MARKS + 2, stream: 'stdout', ts: TS, text: '::group::late' }
+		]);
+		const outline = await store.readLogOutline(executionId);
+		expect(outline.truncated).toBe(true);
+		expect(outline.commands).toEqual([{ start: 1, end: MAX_OUTLINE_MARKS }]);
+		expect(outline.groups).toEqual([]);
 	});
 
 	describe('search', () => {

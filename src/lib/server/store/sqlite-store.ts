@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../protocol';
 import { preparePrivateFile, type Tightened } from '../data-dir';
 import { newId } from '../ids';
-import { MAX_OUTLINE_ENTRIES, buildOutline, logMarkOf } from './log-marks';
+import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
 import { readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
@@ -343,6 +343,7 @@ class SqliteStore implements Store {
 		let last = query.after ?? 0;
 		// one stream: keyset on its rank, starting at the rank of its first line after `after`
 		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
+		if (rank === null) return;
 		for (;;) {
 			this.#assertOpen();
 			let lines: LogLine[];
@@ -368,6 +369,7 @@ class SqliteStore implements Store {
 		const { stream } = query;
 		let last = query.after ?? 0;
 		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
+		if (rank === null) return;
 		for (;;) {
 			this.#assertOpen();
 			let rows: [number, string][];
@@ -385,9 +387,10 @@ class SqliteStore implements Store {
 		}
 	}
 
-	#rankAfter(executionId: string, stream: LogStream, after: number): number {
+	/** as rankFrom (log-pages): null when no line follows `after` */
+	#rankAfter(executionId: string, stream: LogStream, after: number): number | null {
 		const at = this.#stmt.firstLineFrom.get(executionId, after + 1);
-		if (!at) return Number.MAX_SAFE_INTEGER;
+		if (!at) return null;
 		return at.stream === stream ? at.sn : at.n - at.sn + 1;
 	}
 
@@ -408,7 +411,7 @@ class SqliteStore implements Store {
 
 	async readLogOutline(executionId: string): Promise<LogOutlineResponse> {
 		this.#assertOpen();
-		const outline = buildOutline(this.#stmt.readMarks.iterate(executionId));
+		const outline = buildOutline(this.#stmt.readMarks.iterate(executionId, MAX_OUTLINE_MARKS + 1));
 		const runs = this.#stmt.readProgress.all(executionId, MAX_OUTLINE_ENTRIES + 1);
 		if (runs.length > MAX_OUTLINE_ENTRIES) outline.truncated = true;
 		outline.progress = runs.slice(0, MAX_OUTLINE_ENTRIES).map((r) => ({ start: r.start, end: r.end_n }));

@@ -122,8 +122,8 @@ export function prepareStatements(db: Database.Database) {
 		readProgress: db.prepare<[string, number], { start: number; end_n: number | null }>(
 			'SELECT start, end_n FROM log_progress WHERE execution_id = ? ORDER BY start LIMIT ?'
 		),
-		readMarks: db.prepare<[string], LogMarkRow>(
-			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = ? ORDER BY n'
+		readMarks: db.prepare<[string, number], LogMarkRow>(
+			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = ? ORDER BY n LIMIT ?'
 		),
 		// MAX(n) over the primary key is one index seek, however long the log
 		syncLineCount: db.prepare<Params>(

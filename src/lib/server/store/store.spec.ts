@@ -573,6 +573,19 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(scanned).toEqual(texts);
 	});
 
+	it('finds nothing for an id or filter with a NUL in it, rather than failing', async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const task = await store.createTask(newTask({ run_id: run.id }));
+		await createTestExecution(store, task.id);
+		expect(await store.getRun(`${run.id}\u0000`)).toBeNull();
+		expect(await store.getTask('\u0000')).toBeNull();
+		expect(await store.getExecution('\u0000')).toBeNull();
+		expect(await store.listExecutions(`${task.id}\u0000`)).toEqual([]);
+		expect(await store.listTasks({ run_id: '\u0000' })).toEqual([]);
+		expect(await store.listRuns({ workflow: 'demo\u0000' })).toEqual([]);
+		await expect(store.updateTask('\u0000', { status: 'running' })).rejects.toThrow('task \u0000 not found');
+	});
+
 	if (kind === 'postgres') {
 		it('applies each migration once when two nodes open an empty database at once', async () => {
 			const url = await backend.createDatabase();

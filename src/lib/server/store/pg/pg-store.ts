@@ -13,7 +13,7 @@
 import type { Execution, LogLine, LogOutlineResponse, Task, WorkflowRun } from '../../../protocol';
 import { newId } from '../../ids';
 import type { Logger } from '../../logger';
-import { MAX_OUTLINE_ENTRIES, buildOutline, type LogMarkRow } from '../log-marks';
+import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, type LogMarkRow } from '../log-marks';
 import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
 import { PATCHABLE } from '../rows';
 import type {
@@ -135,6 +135,19 @@ function where(filters: Record<string, unknown>): { sql: string; values: unknown
 	return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', values };
 }
 
+/**
+ * Line numbers and ranks are `integer` columns, and PostgreSQL refuses a larger number even to
+ * compare with one; no line is numbered past this, so `n > MAX_LINE` matches none (as in SQLite).
+ */
+const MAX_LINE = 2_147_483_647;
+const belowLine = (after: number) => Math.min(after, MAX_LINE);
+
+/**
+ * PostgreSQL text cannot hold NUL, and it refuses one even to compare with, so no stored id or
+ * name has one: a key with a NUL matches nothing (as in SQLite) without asking.
+ */
+const hasNul = (key: string | null | undefined) => typeof key === 'string' && key.includes('\0');
+
 function rethrowMissingParent(err: unknown, what: string): never {
 	if ((err as { code?: string }).code === '23503') throw new Error(`${what} does not exist`, { cause: err });
 	throw err;
@@ -178,12 +191,14 @@ export class PgStore implements Store {
 
 	async getRun(id: string): Promise<WorkflowRun | null> {
 		this.#assertOpen();
+		if (hasNul(id)) return null;
 		const [row] = await this.db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]);
 		return row ? toRun(row) : null;
 	}
 
 	async listRuns(query: ListRunsQuery = {}): Promise<WorkflowRun[]> {
 		this.#assertOpen();
+		if (hasNul(query.workflow)) return [];
 		const { sql, values } = where({ status: query.status, workflow: query.workflow });
 		values.push(clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT));
 		const rows = await this.db.query<RunRow>(
@@ -260,12 +275,14 @@ export class PgStore implements Store {
 
 	async getTask(id: string): Promise<Task | null> {
 		this.#assertOpen();
+		if (hasNul(id)) return null;
 		const [row] = await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`, [id]);
 		return row ? toTask(row) : null;
 	}
 
 	async listTasks(query: ListTasksQuery = {}): Promise<Task[]> {
 		this.#assertOpen();
+		if (hasNul(query.run_id)) return [];
 		const { sql, values } = where({ status: query.status, run_id: query.run_id });
 		values.push(clampInt(query.limit, DEFAULT_LIST_LIMIT, 0, MAX_LIST_LIMIT));
 		const rows = await this.db.query<TaskRow>(
@@ -316,6 +333,7 @@ export class PgStore implements Store {
 
 	async getExecution(id: string): Promise<Execution | null> {
 		this.#assertOpen();
+		if (hasNul(id)) return null;
 		const [row] = await this.db.query<ExecutionRow>(
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`,
 			[id]
@@ -325,6 +343,7 @@ export class PgStore implements Store {
 
 	async listExecutions(taskId: string): Promise<Execution[]> {
 		this.#assertOpen();
+		if (hasNul(taskId)) return [];
 		const rows = await this.db.query<ExecutionRow>(
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = $1 ORDER BY step, started_at, id`,
 			[taskId]
@@ -340,6 +359,7 @@ export class PgStore implements Store {
 		what: string
 	): Promise<Row> {
 		this.#assertOpen();
+		if (hasNul(id)) throw new Error(`${what} ${id} not found`);
 		const change = patchSet(PATCHABLE[table], patch);
 		const rows = change
 			? await this.db.query<Row & Record<string, unknown>>(
@@ -388,8 +408,10 @@ export class PgStore implements Store {
 	): AsyncGenerator<(PgLogRow & { sn: number })[]> {
 		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
 		const { stream } = query;
-		let last = query.after ?? 0;
-		let rank = stream ? await rankFrom(pageReads(this.db.pool), executionId, stream, last + 1) : 0;
+		let last = belowLine(query.after ?? 0);
+		const first = stream ? await rankFrom(pageReads(this.db.pool), executionId, stream, last + 1) : 0;
+		if (first === null) return;
+		let rank = first;
 		for (;;) {
 			this.#assertOpen();
 			const rows = stream
@@ -437,8 +459,8 @@ export class PgStore implements Store {
 	async readLogOutline(executionId: string): Promise<LogOutlineResponse> {
 		this.#assertOpen();
 		const marks = await this.db.query<LogMarkRow>(
-			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = $1 ORDER BY n',
-			[executionId]
+			'SELECT n, kind, text, file, file_line FROM log_marks WHERE execution_id = $1 ORDER BY n LIMIT $2',
+			[executionId, MAX_OUTLINE_MARKS + 1]
 		);
 		const outline = buildOutline(marks);
 		const runs = await this.db.query<{ start: number; end_n: number | null }>(
@@ -544,14 +566,14 @@ function pageReads(db: Queryable): LogPageReads {
 		firstLineFrom: async (id, n) =>
 			(
 				await db.query<{ n: number; stream: string; sn: number }>(
-					'SELECT n, stream, sn FROM log_lines WHERE execution_id = $1 AND n >= $2 ORDER BY n LIMIT 1',
-					[id, n]
+					'SELECT n, stream, sn FROM log_lines WHERE execution_id = $1 AND n > $2 ORDER BY n LIMIT 1',
+					[id, belowLine(n - 1)]
 				)
 			).rows[0],
 		readLines: (id, after, limit) =>
 			lines(`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = $1 AND n > $2 ORDER BY n LIMIT $3`, [
 				id,
-				after,
+				belowLine(after),
 				limit
 			]),
 		readStreamLines: (id, stream, rank, limit) =>
