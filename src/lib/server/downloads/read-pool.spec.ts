@@ -7,7 +7,7 @@ import { createLogger } from '../logger';
 import { openSqliteStore } from '../store/sqlite-store';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
 import type { Store } from '../store/types';
-import type { LogSegment } from '../http/log-stream';
+import { DOWNLOAD_CHUNK_CHARS, type LogSegment } from '../http/log-stream';
 import { storeLogReader, type LogReader } from './log-reader';
 import { createReadPool } from './read-pool';
 
@@ -122,6 +122,32 @@ describe('the read pool', () => {
 			last = JSON.parse(Buffer.from(r.value).toString('utf8').trim().split('\n').at(-1)!).n;
 		}
 		expect(last).toBe(11_000);
+	});
+
+	it('downloads 200 lines of 64 KiB whole and in order, in chunks of a bounded size', async () => {
+		// what `cat` of a binary stores; NDJSON writes each control character as \u00XX
+		const binary = (n: number) => `${n}:`.padEnd(64 * 1024, '\u0001\u0002\u001b');
+		const task = await createStandaloneTask(store);
+		const execution = await createTestExecution(store, task.id, { name: 'binary' });
+		await store.appendLogLines(
+			execution.id,
+			Array.from({ length: 200 }, (_, i) => ({
+				n: i + 1,
+				stream: 'stdout' as const,
+				ts: 'now',
+				text: binary(i + 1)
+			}))
+		);
+		for (const format of ['ndjson', 'text'] as const) {
+			const chunks: Uint8Array[] = [];
+			const reader = pool.log(execution.id, { format }).getReader();
+			for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+			for (const chunk of chunks) expect(chunk.length).toBeLessThanOrEqual(DOWNLOAD_CHUNK_CHARS);
+			const rows = Buffer.concat(chunks).toString('utf8').slice(0, -1).split('\n');
+			const texts = format === 'ndjson' ? rows.map((row) => (JSON.parse(row) as LogLine).text) : rows;
+			expect(texts.length).toBe(200);
+			texts.forEach((text, i) => expect(text === binary(i + 1), `line ${i + 1}`).toBe(true));
+		}
 	});
 
 	it('keeps serving downloads after clients went away in the middle of theirs', async () => {

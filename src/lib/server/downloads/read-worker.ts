@@ -3,12 +3,14 @@
  * A worker thread of the read pool: its own read-only connection to the SQLite file (WAL lets
  * readers run beside the writer), reading and formatting downloads one chunk per request, so
  * the event loop only passes bytes on. Every page is its own short read, as in the store, so
- * no read transaction is held while a client is slow. The thread runs at a lower priority than
- * the event loop's (thread-priority.ts), so downloads take the CPU the live stream leaves.
+ * no read transaction is held while a client is slow; a page ends at its line count or once its
+ * text reaches {@link DOWNLOAD_CHUNK_CHARS} (a line may be 64 KiB). The thread runs at a lower
+ * priority than the event loop's (thread-priority.ts), so downloads take the CPU the live stream leaves.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
+import { DOWNLOAD_CHUNK_CHARS, logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
+import type { LogLine } from '../../protocol/models';
 import { LOG_COLUMNS, toLogLine, type LogRow } from '../store/rows';
 import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-messages';
 import { lowerThreadPriority } from './thread-priority';
@@ -26,11 +28,23 @@ const source: LogLineSource = {
 		const chunk = query.chunk ?? 1000;
 		let last = query.after ?? 0;
 		for (;;) {
-			const lines = readLines.all(executionId, last, chunk).map(toLogLine);
+			// stepped row by row and left at the budget (at least one line); all within this call,
+			// so the read ends before the page is handed on
+			const lines: LogLine[] = [];
+			let chars = 0;
+			let more = false;
+			for (const row of readLines.iterate(executionId, last, chunk)) {
+				if (chars >= DOWNLOAD_CHUNK_CHARS) {
+					more = true;
+					break;
+				}
+				chars += row.text.length;
+				lines.push(toLogLine(row));
+			}
 			if (lines.length === 0) return;
 			last = lines[lines.length - 1].n;
 			yield lines;
-			if (lines.length < chunk) return;
+			if (!more && lines.length < chunk) return;
 		}
 	}
 };

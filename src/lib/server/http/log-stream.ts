@@ -3,7 +3,9 @@
  * A log download as text chunks, read page by page from a {@link LogLineSource} (the store, or
  * a read pool thread's read-only connection: both run these same generators, so both give the
  * same bytes), and as a pull-based ReadableStream, so a download of any size holds a chunk in
- * memory and a slow reader slows the reads.
+ * memory and a slow reader slows the reads. A chunk is bounded in characters as well as in lines:
+ * a line may be 64 KiB, and NDJSON writes a control character as `\u00XX`, so a page of 2,000 such
+ * lines would be a string longer than V8 allows.
  */
 import type { LogLine } from '../../protocol/models';
 import { stripAnsi } from '../../log/ansi';
@@ -14,6 +16,11 @@ export type LogLineSource = Pick<Store, 'iterateLogLines'>;
 
 /** lines a download reads at a time (and so about what one chunk of it holds) */
 export const DOWNLOAD_CHUNK_LINES = 2000;
+/**
+ * characters one chunk of a download holds at most (unless one line alone is longer), and about
+ * the line text one page read holds: 2,000 ordinary lines fit, 2,000 lines of 64 KiB do not
+ */
+export const DOWNLOAD_CHUNK_CHARS = 1024 * 1024;
 
 export type LogFormat = 'text' | 'ndjson';
 
@@ -29,18 +36,41 @@ export interface FormatOptions {
  * next line continues.
  */
 export function formatLines(lines: LogLine[], options: FormatOptions | LogFormat): string {
-	const { format, ansi } = typeof options === 'string' ? { format: options, ansi: 'keep' } : options;
+	const format = lineFormatter(typeof options === 'string' ? { format: options } : options);
 	let out = '';
-	if (format === 'ndjson') {
-		for (const line of lines) out += JSON.stringify(line) + '\n';
-		return out;
-	}
-	const strip = ansi === 'strip';
-	for (const line of lines) {
-		const text = strip ? stripAnsi(line.text) : line.text;
-		out += line.partial ? text : text + '\n';
-	}
+	for (const line of lines) out += format(line);
 	return out;
+}
+
+/** one line as a download writes it; NDJSON with `fields` added first (a combined download's) */
+function lineFormatter(options: FormatOptions, fields?: Record<string, unknown>): (line: LogLine) => string {
+	if (options.format === 'ndjson') {
+		return fields
+			? (line) => JSON.stringify({ ...fields, ...line }) + '\n'
+			: (line) => JSON.stringify(line) + '\n';
+	}
+	const strip = options.ansi === 'strip';
+	return (line) => {
+		const text = strip ? stripAnsi(line.text) : line.text;
+		return line.partial ? text : text + '\n';
+	};
+}
+
+/** `lines` formatted, in chunks of at most {@link DOWNLOAD_CHUNK_CHARS} (or one line) */
+function* formatChunks(
+	lines: LogLine[],
+	format: (line: LogLine) => string
+): Generator<string, void, undefined> {
+	let out = '';
+	for (const line of lines) {
+		const text = format(line);
+		if (out.length > 0 && out.length + text.length > DOWNLOAD_CHUNK_CHARS) {
+			yield out;
+			out = '';
+		}
+		out += text;
+	}
+	if (out.length > 0) yield out;
 }
 
 /** One execution's log inside a combined download ("Download all" of a task or a run). */
@@ -71,12 +101,13 @@ export async function* logChunks(
 	options: FormatOptions & LogRange
 ): AsyncGenerator<string, void, undefined> {
 	const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
+	const format = lineFormatter(options);
 	for await (const chunk of source.iterateLogLines(executionId, {
 		after: options.after ?? 0,
 		chunk: DOWNLOAD_CHUNK_LINES
 	})) {
 		const lines = chunk.length && chunk[chunk.length - 1].n > upTo ? chunk.filter((l) => l.n <= upTo) : chunk;
-		if (lines.length) yield formatLines(lines, options);
+		yield* formatChunks(lines, format);
 		if (lines.length < chunk.length) return;
 	}
 }
@@ -96,15 +127,12 @@ export async function* segmentChunks(
 			yield (atLineStart ? '' : '\n') + segment.header + '\n';
 			atLineStart = true;
 		}
+		const format = lineFormatter(options, segment.fields);
 		for await (const chunk of source.iterateLogLines(segment.executionId, { chunk: DOWNLOAD_CHUNK_LINES })) {
 			const lines = chunk.filter((line) => line.n <= segment.upTo);
 			if (lines.length === 0) break;
-			if (options.format === 'ndjson') {
-				yield lines.map((line) => JSON.stringify({ ...segment.fields, ...line })).join('\n') + '\n';
-			} else {
-				yield formatLines(lines, options);
-				atLineStart = !lines[lines.length - 1].partial;
-			}
+			yield* formatChunks(lines, format);
+			atLineStart = !lines[lines.length - 1].partial;
 			if (lines.length < chunk.length) break;
 		}
 	}

@@ -8,11 +8,20 @@
  * at a time and yields to the event loop between chunks (`setImmediate`), so other requests and
  * the hub go on. Surviving a hostile regex: each chunk is matched inside `vm` with a timeout, which
  * V8 enforces even inside a catastrophically backtracking RegExp; a timeout ends the search with
- * `search_timeout`. The matching line numbers of recent searches are cached per log and pattern,
- * and extended by the lines stored since, so next/previous through the matches costs no rescan.
+ * `search_timeout`. A whole search has a time budget too (also `search_timeout`), and a signal
+ * (the request's) that ends it when the client goes away: both are checked between chunks, so no
+ * read follows them. The matching line numbers of recent searches are cached per log and pattern,
+ * and extended by the lines stored since, so next/previous through the matches costs no rescan; a
+ * scan stopped between chunks (over budget, or aborted) keeps what it found, and the next search
+ * of the pattern continues it.
+ *
+ * A line may be 64 KiB: the lines whose match ranges an answer reports are loaded a batch at a
+ * time up to a budget of characters, and an answer that reaches it ends early (`truncated`), so
+ * the next page (`after` its last line) continues with no gap.
  */
 import vm from 'node:vm';
 import type { LogSearchMatch, LogSearchResponse, LogStreamFilter } from '../../protocol/api';
+import type { LogLine } from '../../protocol/models';
 import { displayText } from '../../log/terminal';
 import type { Store } from './types';
 
@@ -25,6 +34,8 @@ export interface LogSearchQuery {
 	/** only matches on lines numbered greater than this */
 	after?: number;
 	stream?: LogStreamFilter;
+	/** ends the search between chunks, rejecting with the signal's reason (the client went away) */
+	signal?: AbortSignal;
 }
 
 export interface LogSearchOptions {
@@ -32,13 +43,22 @@ export interface LogSearchOptions {
 	chunkLines?: number;
 	/** longest time one chunk may take to match; beyond it the pattern is judged hostile */
 	chunkTimeoutMs?: number;
+	/** longest time a whole search may scan; beyond it the search ends with `search_timeout` */
+	timeoutMs?: number;
+	/** characters of line text one answer loads to find match ranges (at least one line is loaded) */
+	loadChars?: number;
 	/** recent searches whose matching line numbers are kept */
 	cacheEntries?: number;
 }
 
 export const DEFAULT_SEARCH_CHUNK_LINES = 2_000;
 export const DEFAULT_SEARCH_CHUNK_TIMEOUT_MS = 1_000;
+export const DEFAULT_SEARCH_TIMEOUT_MS = 30_000;
+/** 2 Mi characters: a page of 10,000 ordinary lines, or 32 lines of 64 KiB */
+export const DEFAULT_SEARCH_LOAD_CHARS = 2 * 1024 * 1024;
 export const DEFAULT_SEARCH_CACHE_ENTRIES = 16;
+/** lines read at a time while loading an answer's lines: the most read past the character budget */
+const LOAD_BATCH_LINES = 64;
 export const MAX_PATTERN_LENGTH = 1_000;
 /** matching line numbers kept over all cached searches; older searches are dropped beyond it */
 export const MAX_CACHED_MATCHES = 4_000_000;
@@ -117,6 +137,9 @@ interface CacheEntry {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** how a scan ended: at the end of the log, or stopped between chunks */
+type ScanEnd = 'done' | 'aborted' | 'over_budget';
+
 export class LogSearcher {
 	#store: Store;
 	#options: Required<LogSearchOptions>;
@@ -129,24 +152,44 @@ export class LogSearcher {
 		this.#options = {
 			chunkLines: DEFAULT_SEARCH_CHUNK_LINES,
 			chunkTimeoutMs: DEFAULT_SEARCH_CHUNK_TIMEOUT_MS,
+			timeoutMs: DEFAULT_SEARCH_TIMEOUT_MS,
+			loadChars: DEFAULT_SEARCH_LOAD_CHARS,
 			cacheEntries: DEFAULT_SEARCH_CACHE_ENTRIES,
 			...options
 		};
 	}
 
 	/**
-	 * @throws LogSearchError for an empty or invalid pattern, or one too slow to run
-	 * @example await searcher.search('exec_1', { q: 'error', limit: 100 })
+	 * @throws LogSearchError for an empty or invalid pattern, one too slow to run, or a search over
+	 * its time budget; the signal's reason when it is aborted
+	 * @example await searcher.search('exec_1', { q: 'error', limit: 100, signal: request.signal })
 	 */
 	async search(executionId: string, query: LogSearchQuery): Promise<LogSearchResponse> {
 		const re = compilePattern(query.q, query.regex, query.caseSensitive);
 		const stream = query.stream ?? 'both';
 		const key = [executionId, stream, re.flags, re.source].join('\0');
 		const entry = this.#entry(key);
-		const scan = entry.busy.then(() => this.#scan(executionId, stream, re, entry));
-		entry.busy = scan.catch(() => undefined);
+		const deadline = performance.now() + this.#options.timeoutMs;
+		const scan = entry.busy.then(() => this.#scan(executionId, stream, re, entry, deadline, query.signal));
+		entry.busy = scan.then(
+			() => undefined,
+			() => undefined
+		);
+		let end: ScanEnd;
 		try {
-			await scan;
+			end = await scan;
+		} catch (err) {
+			this.#cache.delete(key);
+			throw err;
+		}
+		query.signal?.throwIfAborted();
+		if (end === 'over_budget') {
+			throw new LogSearchError(
+				'search_timeout',
+				`The search took longer than ${this.#options.timeoutMs} ms and stopped after line ${entry.scannedTo}. Search again to continue from there, or narrow the pattern.`
+			);
+		}
+		try {
 			return await this.#page(executionId, re, entry, query);
 		} catch (err) {
 			this.#cache.delete(key);
@@ -175,7 +218,19 @@ export class LogSearcher {
 		return entry;
 	}
 
-	async #scan(executionId: string, stream: LogStreamFilter, re: RegExp, entry: CacheEntry): Promise<void> {
+	/** checks the signal and the deadline before each read, so a stopped scan reads no further */
+	async #scan(
+		executionId: string,
+		stream: LogStreamFilter,
+		re: RegExp,
+		entry: CacheEntry,
+		deadline: number,
+		signal: AbortSignal | undefined
+	): Promise<ScanEnd> {
+		const stop = (): ScanEnd | null =>
+			signal?.aborted ? 'aborted' : performance.now() >= deadline ? 'over_budget' : null;
+		let end = stop();
+		if (end) return end;
 		const chunks = this.#store.scanLogText(executionId, {
 			after: entry.scannedTo,
 			chunk: this.#options.chunkLines,
@@ -185,7 +240,10 @@ export class LogSearcher {
 			this.#matchChunk(re, lines, entry.lines);
 			entry.scannedTo = lines[lines.length - 1][0];
 			await yieldToEventLoop();
+			// leaving the loop ends the generator (its return()), so no further read runs
+			if ((end = stop())) return end;
 		}
+		return 'done';
 	}
 
 	#matchChunk(re: RegExp, lines: [number, string][], into: number[]): void {
@@ -231,12 +289,29 @@ export class LogSearcher {
 			else hi = mid;
 		}
 		const wanted = all.slice(lo, lo + limit);
-		const lines = await this.#store.readLogLinesAt(executionId, wanted);
-		// every range of a line can backtrack where finding its first match did not
-		let matches: LogSearchMatch[] = [];
-		this.#bounded(lines.length, () => {
-			matches = lines.map((line) => ({ line: line.n, ranges: matchRanges(re, displayText(line.text)) }));
-		});
-		return { total: all.length, matches, truncated: lo + limit < all.length };
+		const matches: LogSearchMatch[] = [];
+		let loaded = 0;
+		/** of `wanted`: how many are answered (or were missing) */
+		let taken = 0;
+		let full = false;
+		while (taken < wanted.length && !full) {
+			const asked = wanted.slice(taken, taken + LOAD_BATCH_LINES);
+			const lines: LogLine[] = [];
+			for (const line of await this.#store.readLogLinesAt(executionId, asked)) {
+				// at least one line, however long
+				full = matches.length + lines.length > 0 && loaded + line.text.length > this.#options.loadChars;
+				if (full) break;
+				loaded += line.text.length;
+				lines.push(line);
+			}
+			if (!full) taken += asked.length;
+			else if (lines.length) taken = wanted.indexOf(lines[lines.length - 1].n, taken) + 1;
+			// every range of a line can backtrack where finding its first match did not
+			this.#bounded(lines.length, () => {
+				for (const line of lines)
+					matches.push({ line: line.n, ranges: matchRanges(re, displayText(line.text)) });
+			});
+		}
+		return { total: all.length, matches, truncated: lo + taken < all.length };
 	}
 }

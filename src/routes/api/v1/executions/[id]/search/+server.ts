@@ -5,8 +5,11 @@ import { afterParam, flagParam, parseQuery, streamParam } from '$lib/server/http
 import { isLogSearchError } from '$lib/server/store/log-search';
 import { MAX_LOG_SEARCH_MATCHES, type LogSearchResponse } from '$lib/protocol';
 
-/** Search the whole log on the server: exact count, the first `limit` matches after `after`. */
-export const GET: RequestHandler = ({ locals, params, url }) =>
+/**
+ * Search the whole log on the server: exact count, the first `limit` matches after `after`.
+ * The request's signal ends the scan when the client goes away (a new search, a closed tab).
+ */
+export const GET: RequestHandler = ({ locals, params, request, url }) =>
 	handle(
 		async () => {
 			const { store, searcher } = locals.aco;
@@ -27,11 +30,14 @@ export const GET: RequestHandler = ({ locals, params, url }) =>
 					caseSensitive: query.case,
 					limit: query.limit,
 					after: query.after,
-					stream: query.stream
+					stream: query.stream,
+					signal: request.signal
 				});
 				return json(body);
 			} catch (err) {
 				if (isLogSearchError(err)) throw new ApiError(400, err.code, err.message);
+				// nobody reads this answer; an ApiError keeps it out of the error log
+				if (request.signal.aborted) throw new ApiError(499, 'client_closed', 'The client went away.');
 				throw err;
 			}
 		},

@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LogLine } from '../../protocol';
+import { DEFAULT_SEARCH_LOAD_CHARS, LogSearcher } from './log-search';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
+import { createStandaloneTask, createTestExecution } from './test-records';
+import type { Store } from './types';
+
+const TS = '2024-01-01T00:00:00.000Z';
+
+async function appendLines(store: Store, executionId: string, count: number, text: (n: number) => string) {
+	for (let from = 1; from <= count; from += 10_000) {
+		const lines: LogLine[] = [];
+		for (let n = from; n < Math.min(from + 10_000, count + 1); n++)
+			lines.push({ n, stream: 'stdout', ts: TS, text: text(n) });
+		await store.appendLogLines(executionId, lines);
+	}
+}
+
+interface Reads {
+	/** chunks the scan has read */
+	chunks: number;
+	/** characters of line text each `readLogLinesAt` call returned */
+	loaded: number[];
+}
+
+/** the store, counting the search's reads and running `onChunk` after each chunk it hands on */
+function watched(store: Store, onChunk: (reads: Reads) => Promise<void> | void = () => {}): [Store, Reads] {
+	const reads: Reads = { chunks: 0, loaded: [] };
+	const proxy = new Proxy(store, {
+		get(target, prop, receiver) {
+			if (prop === 'scanLogText') {
+				return async function* (...args: Parameters<Store['scanLogText']>) {
+					for await (const chunk of target.scanLogText(...args)) {
+						reads.chunks++;
+						await onChunk(reads);
+						yield chunk;
+					}
+				};
+			}
+			if (prop === 'readLogLinesAt') {
+				return async (...args: Parameters<Store['readLogLinesAt']>) => {
+					const lines = await target.readLogLinesAt(...args);
+					reads.loaded.push(lines.reduce((sum, line) => sum + line.text.length, 0));
+					return lines;
+				};
+			}
+			const value: unknown = Reflect.get(target, prop, receiver);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	return [proxy, reads];
+}
+
+describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
+	const backend = useStoreBackend(kind);
+	let store: Store;
+	let executionId: string;
+
+	beforeEach(async () => {
+		store = await backend.open();
+		const task = await createStandaloneTask(store);
+		executionId = (await createTestExecution(store, task.id)).id;
+	});
+	afterEach(async () => {
+		await store.close();
+	});
+
+	it('stops reading the log once its signal is aborted, and a search again continues the scan', async () => {
+		await appendLines(store, executionId, 100_000, (n) => (n % 10 === 0 ? `error ${n}` : `ok ${n}`));
+		const controller = new AbortController();
+		const [watchedStore, reads] = watched(store, ({ chunks }) => {
+			if (chunks === 3) controller.abort();
+		});
+		const searcher = new LogSearcher(watchedStore, { chunkLines: 1_000 });
+		await expect(
+			searcher.search(executionId, { q: 'error', signal: controller.signal })
+		).rejects.toMatchObject({
+			name: 'AbortError'
+		});
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		expect(reads.chunks).toBe(3);
+
+		const result = await searcher.search(executionId, { q: 'error', limit: 1 });
+		expect(result.total).toBe(10_000);
+		expect(reads.chunks).toBe(100);
+	});
+
+	it('answers search_timeout once the whole search is over its time budget, and a search again continues', async () => {
+		await appendLines(store, executionId, 20_000, (n) => `line ${n}`);
+		// each chunk of the first search takes 2 s, on a clock of the test's
+		let slow = true;
+		let skew = 0;
+		const now = performance.now.bind(performance);
+		const clock = vi.spyOn(performance, 'now').mockImplementation(() => now() + skew);
+		try {
+			const [watchedStore, reads] = watched(store, () => {
+				if (slow) skew += 2_000;
+			});
+			const searcher = new LogSearcher(watchedStore, { chunkLines: 1_000, timeoutMs: 5_000 });
+			await expect(searcher.search(executionId, { q: 'line 1' })).rejects.toMatchObject({
+				code: 'search_timeout',
+				message: expect.stringContaining('stopped after line 3000')
+			});
+			expect(reads.chunks).toBe(3);
+
+			slow = false;
+			expect((await searcher.search(executionId, { q: 'line 1' })).total).toBe(11_111);
+			expect(reads.chunks).toBe(20);
+		} finally {
+			clock.mockRestore();
+		}
+	});
+
+	it('loads the lines of an answer up to a character budget, and the next page continues with no gap', async () => {
+		// 200 lines of 64 KiB, every one a match
+		await appendLines(store, executionId, 200, (n) => `${n}:`.padEnd(64 * 1024, 'ab'));
+		const [watchedStore, reads] = watched(store);
+		const searcher = new LogSearcher(watchedStore);
+		const seen: number[] = [];
+		let after = 0;
+		for (let page = 0; page < 50; page++) {
+			reads.loaded = [];
+			const result = await searcher.search(executionId, { q: ':', limit: 10_000, after });
+			expect(result.total).toBe(200);
+			expect(result.matches.length).toBeGreaterThan(0);
+			// what it answers fits the budget; what it reads passes it by one batch of lines at most
+			expect(result.matches.length * 64 * 1024).toBeLessThanOrEqual(DEFAULT_SEARCH_LOAD_CHARS);
+			expect(reads.loaded.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
+				DEFAULT_SEARCH_LOAD_CHARS + 64 * 64 * 1024
+			);
+			for (const match of result.matches) {
+				expect(match.ranges).toEqual([[String(match.line).length, String(match.line).length + 1]]);
+				seen.push(match.line);
+			}
+			after = result.matches[result.matches.length - 1].line;
+			if (!result.truncated) break;
+		}
+		expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+	});
+});
