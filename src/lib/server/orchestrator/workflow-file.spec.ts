@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describePath, parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
+import {
+	describePath,
+	MAX_ANCHORS_AND_ALIASES,
+	parseWorkflowFile,
+	type ParseResult,
+	type WorkflowDef
+} from './workflow-file';
 
 const FILE = '/flows/ci.yml';
 
@@ -7,6 +13,23 @@ function ok(result: ParseResult): WorkflowDef {
 	if (!result.ok) throw new Error(`expected the file to load, got: ${result.error.reason}`);
 	return result.workflow;
 }
+
+/** `tasks` tasks that all run the first one's steps, which share one env */
+function matrixWorkflow(tasks: number): string {
+	const first =
+		'  t0:\n    steps: &steps\n      - run: make\n        env: &env { MODE: ci }\n      - run: make test\n        env: *env\n';
+	return (
+		'tasks:\n' +
+		first +
+		Array.from({ length: tasks - 1 }, (_, i) => `  t${i + 1}:\n    steps: *steps\n`).join('')
+	);
+}
+
+/** seven levels of ten aliases each: ten million values once written out */
+const ALIAS_BOMB = [
+	'a: &a [x, x, x, x, x, x, x, x, x, x]',
+	...[...'bcdefg'].map((name, i) => `${name}: &${name} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]`)
+].join('\n');
 
 function reason(result: ParseResult, file = FILE): string {
 	if (result.ok) throw new Error('expected the file to be rejected');
@@ -161,6 +184,64 @@ tasks:
 	it('reports duplicate task keys', () => {
 		const text = 'tasks:\n  a:\n    steps: [{run: ls}]\n  a:\n    steps: [{run: ls}]\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 4: .*unique/);
+	});
+
+	it('reports a repeated key in a flow mapping with its line', () => {
+		const text = 'tasks:\n  a:\n    steps: [{ run: ls, run: pwd }]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe(
+			"line 3: key 'run' appears twice in the same mapping; keys must be unique"
+		);
+	});
+
+	it('reads a matrix workflow whose tasks share their steps through more than 100 aliases', () => {
+		const workflow = ok(parseWorkflowFile(matrixWorkflow(102), FILE));
+		expect(workflow.tasks).toHaveLength(102);
+		expect(workflow.tasks[101].steps.map((step) => [step.name, step.env])).toEqual([
+			['make', { MODE: 'ci' }],
+			['make test', { MODE: 'ci' }]
+		]);
+	});
+
+	it('reports aliases that expand to millions of values instead of expanding them', () => {
+		expect(reason(parseWorkflowFile(ALIAS_BOMB, FILE))).toBe(
+			'the file expands to more than 1,000,000 values once its aliases are written out; repeat less through aliases'
+		);
+	});
+
+	it('reports a list that holds itself through an alias', () => {
+		const text = 'tasks:\n  a:\n    steps: &s [{ run: ls }, *s]\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^the file expands to more than/);
+	});
+
+	it('reports an alias without an anchor before it, with its line', () => {
+		const text = 'tasks:\n  a:\n    steps:\n      - run: *cmd\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe('line 4: alias *cmd has no anchor &cmd before it');
+	});
+
+	it('reports more anchors and aliases than a file may hold at the first one too many', () => {
+		const env = Array.from(
+			{ length: MAX_ANCHORS_AND_ALIASES / 2 + 1 },
+			(_, i) => `  a${i}: &a${i} x\n  b${i}: *a${i}\n`
+		);
+		const text =
+			'tasks:\n  a:\n    steps:\n      - run: ls\n        env:\n' + env.join('').replace(/^/gm, '        ');
+		const line = 5 + MAX_ANCHORS_AND_ALIASES + 1;
+		expect(parseWorkflowFile(text, FILE)).toMatchObject({
+			ok: false,
+			error: {
+				line,
+				reason: `line ${line}: more than 1000 anchors and aliases; write the repeated parts out or split the workflow`
+			}
+		});
+	});
+
+	it('shows the first few of tens of thousands of problems with their lines and counts the rest', () => {
+		const tasks = 40_000;
+		const text = 'tasks:\n' + Array.from({ length: tasks }, (_, i) => `  t${i}: { steps: [] }\n`).join('');
+		expect(reason(parseWorkflowFile(text, FILE))).toBe(
+			'line 2: tasks.t0.steps: needs at least 1 item; line 3: tasks.t1.steps: needs at least 1 item; ' +
+				`line 4: tasks.t2.steps: needs at least 1 item; and ${tasks - 3} more problems`
+		);
 	});
 
 	it('lists a few problems at once and counts the rest', () => {

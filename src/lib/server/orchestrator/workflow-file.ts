@@ -5,7 +5,7 @@
  * person can fix the file without reading a stack trace.
  */
 import path from 'node:path';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import type { WorkflowLoadError } from '../../protocol';
 
@@ -52,6 +52,16 @@ export const MAX_RETRIES = 10;
 const MAX_REASONS = 3;
 /** a step without a name is shown by its command line, cut to this length */
 const MAX_DEFAULT_STEP_NAME = 60;
+/**
+ * anchors (`&x`) plus aliases (`*x`) per file: yaml finds each alias's anchor by scanning all of
+ * them, so the work grows with the square of their count. A 1000-task matrix still fits.
+ */
+export const MAX_ANCHORS_AND_ALIASES = 1000;
+/**
+ * values once every alias is written out in full. 1 MiB of YAML holds fewer than this without
+ * aliases, so only aliases that repeat large parts (or a billion-laughs file) reach it.
+ */
+export const MAX_EXPANDED_VALUES = 1_000_000;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
@@ -93,14 +103,28 @@ export function parseWorkflowFile(text: string, file: string): ParseResult {
 		error: { file, reason, line, ...(declared ? { name: declared } : {}) }
 	});
 	const lineCounter = new LineCounter();
-	const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+	// yaml's uniqueKeys compares each key with every earlier one (quadratic); checkNodes uses a Set
+	const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
 	if (doc.errors.length > 0) {
 		const err = doc.errors[0];
 		const line = err.linePos?.[0].line ?? null;
 		const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 		return fail(line ? `line ${line}: ${message}` : message, line);
 	}
-	const input: unknown = doc.toJS();
+	const problem = checkNodes(doc, lineCounter);
+	if (problem) return fail(`line ${problem.line}: ${problem.reason}`, problem.line);
+	let input: unknown;
+	try {
+		// yaml's alias limit counts uses, not what they expand to; countValues bounds that below
+		input = doc.toJS({ maxAliasCount: -1 });
+	} catch (err) {
+		return fail(`cannot be read as YAML: ${(err as Error).message}`);
+	}
+	if (countValues(input, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES) {
+		return fail(
+			`the file expands to more than ${MAX_EXPANDED_VALUES.toLocaleString('en')} values once its aliases are written out; repeat less through aliases`
+		);
+	}
 	const name = (input as { name?: unknown } | null)?.name;
 	if (typeof name === 'string' && NAME_PATTERN.test(name)) declared = name;
 	if (input === null || input === undefined) return fail('the file is empty');
@@ -108,19 +132,13 @@ export function parseWorkflowFile(text: string, file: string): ParseResult {
 
 	const parsed = workflowSchema.safeParse(input);
 	if (!parsed.success) {
-		let first: number | null = null;
-		const reasons = parsed.error.issues.map((issue) => {
+		const problems = parsed.error.issues.map((issue) => ({
 			// an unknown key is shown where it is written, not where its mapping starts
-			const at = [
-				...(issue.path as PathKey[]),
-				...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])
-			];
-			const where = lineOf(doc, lineCounter, at);
-			first ??= where;
-			const text = `${describePath(issue.path as PathKey[])}: ${describeIssue(issue, input)}`;
-			return where ? `line ${where}: ${text}` : text;
-		});
-		return fail(joinReasons(reasons), first);
+			path: [...(issue.path as PathKey[]), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])],
+			reason: `${describePath(issue.path as PathKey[])}: ${describeIssue(issue, input)}`
+		}));
+		const { reason, line } = joinProblems(doc, lineCounter, problems);
+		return fail(reason, line);
 	}
 
 	const workflowName = parsed.data.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
@@ -130,13 +148,11 @@ export function parseWorkflowFile(text: string, file: string): ParseResult {
 		);
 	}
 	const tasks = toTaskDefs(parsed.data, path.dirname(file));
-	let firstProblem: number | null = null;
-	const graphProblems = checkGraph(tasks).map((problem) => {
-		const where = lineOf(doc, lineCounter, problem.path);
-		firstProblem ??= where;
-		return where ? `line ${where}: ${problem.reason}` : problem.reason;
-	});
-	if (graphProblems.length > 0) return fail(joinReasons(graphProblems), firstProblem);
+	const graphProblems = checkGraph(tasks);
+	if (graphProblems.length > 0) {
+		const { reason, line } = joinProblems(doc, lineCounter, graphProblems);
+		return fail(reason, line);
+	}
 	if (tasks.length === 0) return fail('tasks: a workflow needs at least one task');
 
 	return {
@@ -273,8 +289,84 @@ function lineOf(doc: Document, lineCounter: LineCounter, at: readonly PathKey[])
 	return null;
 }
 
-function joinReasons(reasons: string[]): string {
-	const shown = reasons.slice(0, MAX_REASONS).join('; ');
-	const more = reasons.length - MAX_REASONS;
-	return more > 0 ? `${shown}; and ${more} more problem${more === 1 ? '' : 's'}` : shown;
+/**
+ * The shown problems with their lines, and a count of the rest. Only shown problems are looked
+ * up: each look-up scans the mappings on its path, so doing all of them is quadratic.
+ */
+function joinProblems(
+	doc: Document,
+	lineCounter: LineCounter,
+	problems: { path: PathKey[]; reason: string }[]
+): { reason: string; line: number | null } {
+	let first: number | null = null;
+	const shown = problems.slice(0, MAX_REASONS).map((problem) => {
+		const where = lineOf(doc, lineCounter, problem.path);
+		first ??= where;
+		return where ? `line ${where}: ${problem.reason}` : problem.reason;
+	});
+	const more = problems.length - MAX_REASONS;
+	const reason = shown.join('; ') + (more > 0 ? `; and ${more} more problem${more === 1 ? '' : 's'}` : '');
+	return { reason, line: first };
+}
+
+/** Repeated keys, aliases without an earlier anchor, and too many anchors and aliases, in one pass. */
+function checkNodes(doc: Document, lineCounter: LineCounter): { line: number; reason: string } | null {
+	const anchors = new Set<string>();
+	let anchorsAndAliases = 0;
+	let problem: { line: number; reason: string } | null = null;
+	const lineAt = (node: { range?: readonly number[] | null }) =>
+		lineCounter.linePos(node.range?.[0] ?? 0).line;
+	visit(doc, {
+		Node(_key, node) {
+			if (isAlias(node) || node.anchor) anchorsAndAliases++;
+			if (anchorsAndAliases > MAX_ANCHORS_AND_ALIASES) {
+				problem = {
+					line: lineAt(node),
+					reason: `more than ${MAX_ANCHORS_AND_ALIASES} anchors and aliases; write the repeated parts out or split the workflow`
+				};
+				return visit.BREAK;
+			}
+			if (isAlias(node)) {
+				if (anchors.has(node.source)) return;
+				problem = {
+					line: lineAt(node),
+					reason: `alias *${node.source} has no anchor &${node.source} before it`
+				};
+				return visit.BREAK;
+			}
+			if (node.anchor) anchors.add(node.anchor);
+			if (!isMap(node)) return;
+			const keys = new Set<unknown>();
+			for (const pair of node.items) {
+				if (!isScalar(pair.key)) continue;
+				if (keys.has(pair.key.value)) {
+					problem = {
+						line: lineAt(pair.key),
+						reason: `key '${String(pair.key.value)}' appears twice in the same mapping; keys must be unique`
+					};
+					return visit.BREAK;
+				}
+				keys.add(pair.key.value);
+			}
+		}
+	});
+	return problem;
+}
+
+/**
+ * Values in `input`, a shared (aliased) part counted each time it appears; stops past `limit`.
+ * Counted as they are found, so a list that holds itself (`&a [1, *a]`) stops it too.
+ */
+function countValues(input: unknown, limit: number): number {
+	let count = 1;
+	const stack: unknown[] = [input];
+	while (stack.length > 0 && count <= limit) {
+		const value = stack.pop();
+		if (value === null || typeof value !== 'object') continue;
+		for (const item of Object.values(value)) {
+			stack.push(item);
+			if (++count > limit) break;
+		}
+	}
+	return count;
 }

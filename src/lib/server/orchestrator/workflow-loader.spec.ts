@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
+import { loadWorkflows, MAX_WORKFLOW_BYTES, toWorkflowSummary } from './workflow-loader';
 
 let dir: string;
 
@@ -57,6 +58,70 @@ describe('loadWorkflows', () => {
 			{
 				file: path.join(dir, 'two.yml'),
 				reason: "duplicate workflow name 'same' (already defined in one.yml)"
+			}
+		]);
+	});
+
+	it('loads a matrix workflow with more than 100 aliases and reports an alias bomb beside it', async () => {
+		const matrix =
+			'tasks:\n  t0:\n    steps: &steps\n      - run: make\n        env: &env { MODE: ci }\n' +
+			'      - run: make test\n        env: *env\n' +
+			Array.from({ length: 101 }, (_, i) => `  t${i + 1}:\n    steps: *steps\n`).join('');
+		// seven levels of ten aliases each: ten million values once written out
+		const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+		for (const [i, name] of [...'bcdefg'].entries()) {
+			bomb.push(`${name}: &${name} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]`);
+		}
+		write('matrix.yml', matrix);
+		write('bomb.yml', bomb.join('\n') + '\n');
+		write('good.yml', GOOD('good'));
+		const { workflows, errors } = await loadWorkflows(dir);
+		expect(workflows.map((workflow) => [workflow.name, workflow.tasks.length])).toEqual([
+			['good', 1],
+			['matrix', 102]
+		]);
+		expect(errors).toEqual([
+			{
+				file: path.join(dir, 'bomb.yml'),
+				reason: expect.stringMatching(/^the file expands to more than 1,000,000 values/),
+				line: null
+			}
+		]);
+	});
+
+	it('refuses a file over 1 MiB by its size and loads the others', async () => {
+		const text = GOOD('big');
+		write('big.yml', text + '#'.repeat(2 * MAX_WORKFLOW_BYTES - text.length - 1) + '\n');
+		write('good.yml', GOOD('good'));
+		const { workflows, errors } = await loadWorkflows(dir);
+		expect(workflows.map((workflow) => workflow.name)).toEqual(['good']);
+		expect(errors).toEqual([
+			{ file: path.join(dir, 'big.yml'), reason: 'is 2048 KiB; a workflow file may be at most 1024 KiB' }
+		]);
+	});
+
+	it('loads a workflow of nearly 1 MiB whose step sets 90,000 variables', async () => {
+		const keys = Array.from({ length: 90_000 }, (_, i) => `K${i}: v`);
+		const text = `name: wide\ntasks:\n  a:\n    steps:\n      - run: env\n        env: { ${keys.join(', ')} }\n`;
+		expect(text.length).toBeLessThan(MAX_WORKFLOW_BYTES);
+		write('wide.yml', text);
+		const { workflows, errors } = await loadWorkflows(dir);
+		expect(errors).toEqual([]);
+		const env = workflows[0].tasks[0].steps[0].env;
+		expect(Object.keys(env)).toHaveLength(90_000);
+		expect(env.K89999).toBe('v');
+	});
+
+	it('reports a link to a FIFO as not a regular file instead of waiting for a writer', async () => {
+		execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+		fs.symlinkSync(path.join(dir, 'pipe'), path.join(dir, 'piped.yml'));
+		write('good.yml', GOOD('good'));
+		const { workflows, errors } = await loadWorkflows(dir);
+		expect(workflows.map((workflow) => workflow.name)).toEqual(['good']);
+		expect(errors).toEqual([
+			{
+				file: path.join(dir, 'piped.yml'),
+				reason: 'is not a regular file; a workflow must be a file or a link to one'
 			}
 		]);
 	});

@@ -3,10 +3,11 @@
  * Reads every `*.yml` / `*.yaml` file at the top of the workflows folder. One broken file is
  * reported with its path and reason and never stops the others from loading.
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowLoadError, WorkflowSummary } from '../../protocol';
-import { parseWorkflowFile, type WorkflowDef } from './workflow-file';
+import { parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
 
 export interface LoadedWorkflows {
 	/** sorted by name */
@@ -16,6 +17,8 @@ export interface LoadedWorkflows {
 }
 
 const WORKFLOW_FILE = /\.ya?ml$/i;
+/** a workflow is a page or two of YAML; parsing runs on every listing and takes about 1 s per MiB */
+export const MAX_WORKFLOW_BYTES = 1024 * 1024;
 
 /**
  * Loads the workflows in `dir` (not its subfolders, which hold the workflows' helper scripts).
@@ -41,14 +44,18 @@ export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
 	const errors: WorkflowLoadError[] = [];
 	for (const entry of entries) {
 		const file = path.join(dir, entry);
-		let text: string;
-		try {
-			text = await fs.readFile(file, 'utf8');
-		} catch (err) {
-			errors.push({ file, reason: `cannot be read: ${(err as Error).message}` });
+		const read = await readWorkflowFile(file);
+		if ('reason' in read) {
+			errors.push({ file, reason: read.reason });
 			continue;
 		}
-		const result = parseWorkflowFile(text, file);
+		let result: ParseResult;
+		try {
+			result = parseWorkflowFile(read.text, file);
+		} catch (err) {
+			errors.push({ file, reason: `cannot be parsed: ${(err as Error).message}` });
+			continue;
+		}
 		if (!result.ok) {
 			errors.push(result.error);
 			continue;
@@ -65,6 +72,31 @@ export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
 	}
 	const workflows = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 	return { workflows, errors };
+}
+
+/** The text of a regular file of at most `MAX_WORKFLOW_BYTES`, or why not. */
+async function readWorkflowFile(file: string): Promise<{ text: string } | { reason: string }> {
+	let handle: fs.FileHandle;
+	try {
+		// without O_NONBLOCK, opening a FIFO (or a link to one) waits for a writer, forever
+		handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+	} catch (err) {
+		return { reason: `cannot be read: ${(err as Error).message}` };
+	}
+	try {
+		const stat = await handle.stat();
+		if (!stat.isFile())
+			return { reason: 'is not a regular file; a workflow must be a file or a link to one' };
+		if (stat.size > MAX_WORKFLOW_BYTES) {
+			const kib = Math.ceil(stat.size / 1024);
+			return { reason: `is ${kib} KiB; a workflow file may be at most ${MAX_WORKFLOW_BYTES / 1024} KiB` };
+		}
+		return { text: await handle.readFile('utf8') };
+	} catch (err) {
+		return { reason: `cannot be read: ${(err as Error).message}` };
+	} finally {
+		await handle.close();
+	}
 }
 
 /** The public view of a workflow, as `GET /api/v1/workflows` lists it. */
