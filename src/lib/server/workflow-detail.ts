@@ -5,6 +5,7 @@
  * of its own yet, so it is found by its file name (`broken.yml` → `broken`) or by a `name:` line.
  * The YAML is shown with the values of its secret variables masked (masking/workflow-source).
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowDetailResponse, WorkflowLoadError, WorkflowSummary } from '../protocol';
@@ -25,11 +26,15 @@ export function reasonLine(reason: string): number | null {
 	return match ? Number(match[1]) : null;
 }
 
-/** the file as read, for finding a broken file by its `name:` line (never shown as it is) */
+/**
+ * the file as read, for finding a broken file by its `name:` line (never shown as it is); null
+ * for what is not a regular file (opening a FIFO would wait for a writer for ever)
+ */
 async function readSource(file: string): Promise<{ source: string | null; truncated: boolean }> {
 	try {
-		const handle = await fs.open(file, 'r');
+		const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
 		try {
+			if (!(await handle.stat()).isFile()) return { source: null, truncated: false };
 			const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
 			const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
 			const truncated = bytesRead > MAX_SOURCE_BYTES;
