@@ -39,6 +39,10 @@
  *   index k is line k + 1, so a virtual list over a filtered view can address rows directly;
  * - `from=<line ≥ 1>` (default 1): lines numbered ≥ from (of the stream filter).
  * Plus `limit=<1…5000>` (default 1000) and `stream=both|stdout|stderr` (default both).
+ * A page of long lines holds fewer than `limit` (at least one): it ends at a budget of 192 Mi
+ * characters of JSON, each character counted as 6 (its longest escape, `\u00XX`), which a page
+ * of 500 lines of 64 KiB still fits whole. `first_index + lines.length < total` then says more
+ * follow (a tail too): continue with `from=<last n + 1>`, or `index=<first_index + lines.length>`.
  *
  * `GET …/search` — `q` (required, non-empty), `regex=0|1` (JavaScript RegExp syntax, default 0),
  * `case=0|1` (case-sensitive, default 0), `limit=<1…10000>` (default 1000), `after=<line>` (only

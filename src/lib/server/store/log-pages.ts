@@ -6,6 +6,12 @@
  *
  * Translating a line number into a stream rank needs no count: lines are numbered 1..n across
  * both streams, so at a line of the other stream with rank r, this stream has had n − r lines.
+ *
+ * A line may be 64 KiB, and JSON escapes a control character to `\u00XX`: 5,000 lines of a
+ * binary's output would pass V8's longest string and fail the answer. So a page also ends at a
+ * budget of characters (at least one line), its range scan read 512 lines at a time; a client
+ * continues after its last line with no gap. The browser's pages (500 lines) always fit whole: it
+ * fetches a short page again from its start, so a cut one would never complete.
  */
 import type { LogLine, LogStream } from '../../protocol/models';
 import { DEFAULT_LOG_PAGE_LINES, MAX_LOG_PAGE_LINES } from '../../protocol/api';
@@ -44,6 +50,40 @@ export function sqlitePageReads(stmt: Statements): LogPageReads {
 	};
 }
 
+/**
+ * characters of JSON a page's line texts may take, each character counted at its longest escape
+ * (`\u00XX`); a page holds at least one line however long. 500 lines of 64 KiB (the browser's
+ * page, logview/line-cache) fit whole, and an answer stays far below V8's longest string
+ * (2^29 − 24 characters), past which `JSON.stringify` throws.
+ */
+export const LOG_PAGE_JSON_CHARS = 192 * 1024 * 1024;
+const JSON_CHARS_PER_CHAR = 6;
+/** lines read at a time: as many lines of 64 KiB as the budget holds, so a page reads past it by one batch at most */
+const READ_BATCH_LINES = 512;
+
+/**
+ * Up to `limit` lines from `read(taken, count)` (the next `count` lines after those taken, in
+ * order) while their JSON fits the budget.
+ */
+async function readWithinBudget(
+	limit: number,
+	read: (taken: readonly LogLine[], count: number) => Awaitable<LogLine[]>
+): Promise<LogLine[]> {
+	const lines: LogLine[] = [];
+	let chars = 0;
+	while (lines.length < limit) {
+		const count = Math.min(READ_BATCH_LINES, limit - lines.length);
+		const batch = await read(lines, count);
+		for (const line of batch) {
+			chars += line.text.length * JSON_CHARS_PER_CHAR;
+			if (lines.length > 0 && chars > LOG_PAGE_JSON_CHARS) return lines;
+			lines.push(line);
+		}
+		if (batch.length < count) break;
+	}
+	return lines;
+}
+
 function clampLimit(limit: number | undefined): number {
 	if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LOG_PAGE_LINES;
 	return Math.min(MAX_LOG_PAGE_LINES, Math.max(1, Math.floor(limit)));
@@ -73,7 +113,9 @@ async function bothStreams(
 	else if (query.index !== undefined) from = Math.max(0, query.index) + 1;
 	else from = Math.max(1, query.from ?? 1);
 	const pageLimit = query.tail !== undefined ? Math.min(limit, Math.max(0, query.tail)) : limit;
-	const lines = pageLimit > 0 ? await reads.readLines(executionId, from - 1, pageLimit) : [];
+	const lines = await readWithinBudget(pageLimit, (taken, count) =>
+		reads.readLines(executionId, taken.at(-1)?.n ?? from - 1, count)
+	);
 	return { total: lastLine, last_line: lastLine, first_index: lines.length ? lines[0].n - 1 : null, lines };
 }
 
@@ -99,7 +141,9 @@ async function oneStream(
 	}
 	let lines: LogLine[] = [];
 	if (pageLimit > 0 && rank <= total) {
-		lines = await reads.readStreamLines(executionId, stream, rank, pageLimit);
+		lines = await readWithinBudget(pageLimit, (taken, count) =>
+			reads.readStreamLines(executionId, stream, rank + taken.length, count)
+		);
 	}
 	return { total, last_line: lastLine, first_index: lines.length ? rank - 1 : null, lines };
 }

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LogLine } from '../../protocol';
+import { MAX_LOG_PAGE_LINES, type LogLine } from '../../protocol';
+import { DEFAULT_PAGE_SIZE } from '../../logview/line-cache';
 import { MAX_OUTLINE_MARKS } from './log-marks';
+import { LOG_PAGE_JSON_CHARS } from './log-pages';
 import { LogSearcher } from './log-search';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
-import type { Store } from './types';
+import type { LogPage, LogPageQuery, Store } from './types';
 
 const TS = '2024-01-01T00:00:00.000Z';
 
@@ -60,6 +62,57 @@ describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => 
 			lines: []
 		});
 	});
+
+	it('cuts a page of long lines at a character budget and the next page continues with no gap', async () => {
+		// 64 KiB lines of control characters (a `cat` of a binary), most escaped to \u00XX in JSON
+		const binary = Array.from({ length: 64 * 1024 }, (_, i) => String.fromCharCode(1 + (i % 31))).join('');
+		const lines = Array.from({ length: 600 }, (_, i): LogLine => {
+			const n = i + 1;
+			return { n, stream: n % 10 === 0 ? 'stdout' : 'stderr', ts: TS, text: binary };
+		});
+		await store.appendLogLines(executionId, lines);
+		const jsonChars = (page: LogPage) =>
+			page.lines.reduce((sum, line) => sum + JSON.stringify(line.text).length - 2, 0);
+
+		/** reads page after page as a client continuing after a cut page does */
+		const readAll = async (query: LogPageQuery, next: (page: LogPage) => LogPageQuery) => {
+			const seen: number[] = [];
+			let pages = 0;
+			for (
+				let page = await store.readLogPage(executionId, query);
+				;
+				page = await store.readLogPage(executionId, next(page))
+			) {
+				if (page.lines.length === 0) break;
+				pages++;
+				expect(jsonChars(page)).toBeLessThanOrEqual(LOG_PAGE_JSON_CHARS);
+				expect(page.first_index).toBe(
+					query.stream && query.stream !== 'both' ? seen.length : page.lines[0].n - 1
+				);
+				seen.push(...page.lines.map((l) => l.n));
+				if (seen.length >= page.total) break;
+			}
+			return { seen, pages };
+		};
+		const limit = MAX_LOG_PAGE_LINES;
+		const both = await readAll({ from: 1, limit }, (page) => ({ from: page.lines.at(-1)!.n + 1, limit }));
+		expect(both.pages).toBeGreaterThan(1);
+		expect(both.seen).toEqual(lines.map((l) => l.n));
+		const stderr = await readAll({ stream: 'stderr', index: 0, limit }, (page) => ({
+			stream: 'stderr',
+			index: page.first_index! + page.lines.length,
+			limit
+		}));
+		expect(stderr.pages).toBeGreaterThan(1);
+		expect(stderr.seen).toEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.n));
+		// a tail cut short starts where it should; the rest follows its last line
+		const tail = await store.readLogPage(executionId, { tail: 600, limit });
+		expect(tail.first_index).toBe(0);
+		expect(tail.lines.length).toBeLessThan(600);
+		// the browser asks for pages of its own size and fetches a page again until it is whole: never cut
+		const browser = await store.readLogPage(executionId, { from: 1, limit: DEFAULT_PAGE_SIZE });
+		expect(browser.lines).toHaveLength(DEFAULT_PAGE_SIZE);
+	}, 120_000);
 
 	it('keeps stream ranks right across batches and ignores a repeated append', async () => {
 		await store.appendLogLines(executionId, mixed(10));
