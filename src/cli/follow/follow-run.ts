@@ -3,9 +3,15 @@
  * `aco run <workflow> --follow`: prints a run's tasks as they start and end, their progress in
  * steps of 10%, and every line of their tools' output (backlog over REST, then live, by line
  * number), until the run ends. Exit code 0 only when the run succeeded.
+ *
+ * REST snapshots and events race (a snapshot read before an event may arrive after it), so a
+ * task record is merged by the browser's lifecycle rule (records.mergeRecord): it never goes back
+ * from finished to running. A partial line (a piece of an overlong line, a progress snapshot)
+ * is continued by the next line of its tool on the same terminal line, as `aco logs` prints it.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
+import { mergeRecord } from '../../lib/realtime/records';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import {
@@ -63,16 +69,22 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const printLines = (executionId: string, lines: LogLine[]) => {
 		const prefix = paint('dim', `[${label(execTask.get(executionId) ?? '?')}]`);
 		let chunk = '';
+		let continues = out.openLine === executionId;
 		for (const line of lines) {
 			// workflow commands read as what they mean; ::progress shows as the task's progress line
-			const shown = showLine(line.text);
+			// (the rest of a partial line is not the start of one, so never a command)
+			const shown = continues ? { text: cleanLine(line.text) } : showLine(line.text);
 			if (!shown) continue;
 			const color = shown.color ?? (line.stream === 'stderr' ? 'red' : null);
-			chunk += `${prefix} ${color ? paint(color, shown.text) : shown.text}\n`;
+			const text = color ? paint(color, shown.text) : shown.text;
+			chunk += `${continues ? '' : `${prefix} `}${text}${line.partial ? '' : '\n'}`;
+			continues = !!line.partial;
 		}
-		out.write(chunk);
+		out.write(chunk, executionId, continues);
 	};
-	const noteTask = (task: Task) => {
+	// a snapshot or event never moves a task back along its lifecycle; progress events patch it
+	const noteTask = (incoming: Task) => showTask(mergeRecord(tasks.get(incoming.id), incoming));
+	const showTask = (task: Task) => {
 		tasks.set(task.id, task);
 		const change = describeTask(task, printed, paint, out.live);
 		out.write(change.lines);
@@ -137,7 +149,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				case 'task.progress': {
 					const task = tasks.get(event.data.task_id);
 					if (task && !isTerminal(task.status)) {
-						noteTask({ ...task, progress: event.data.progress, message: event.data.message });
+						showTask({ ...task, progress: event.data.progress, message: event.data.message });
 					}
 					return;
 				}
@@ -146,9 +158,18 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 					tails.ensure(event.data.execution_id);
 					return;
 				case 'tool.output': {
-					const { execution_id, task_id, line: n, output: text, is_stderr, timestamp: ts } = event.data;
+					const {
+						execution_id,
+						task_id,
+						line: n,
+						output: text,
+						is_stderr,
+						timestamp: ts,
+						partial
+					} = event.data;
 					execTask.set(execution_id, task_id);
-					tails.push(execution_id, { n, text, stream: is_stderr ? 'stderr' : 'stdout', ts });
+					const stream = is_stderr ? 'stderr' : 'stdout';
+					tails.push(execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
 					return;
 				}
 				case 'tool.completed':
@@ -218,26 +239,37 @@ export function describeTask(
 
 /**
  * Writes lines, and progress lines that a terminal redraws in place: while a task's progress
- * line is the last thing printed, its next update overwrites it instead of adding a line.
+ * line is the last thing printed, its next update overwrites it instead of adding a line. A
+ * tool's unfinished (partial) line stays open for its rest; anything else written first ends it.
  */
 class ProgressLines {
 	readonly live: boolean;
 	#out: Output;
 	/** the task whose progress line is the last one printed (on a terminal) */
 	#open: string | null = null;
+	/** the execution whose partial line, with no newline yet, is the last thing printed */
+	#openLine: string | null = null;
 
 	constructor(out: Output, env: NodeJS.ProcessEnv = process.env) {
 		this.#out = out;
 		this.live = !!out.isTTY && env.TERM !== 'dumb';
 	}
 
-	write(text: string): void {
+	get openLine(): string | null {
+		return this.#openLine;
+	}
+
+	/** `from`: the execution whose lines these are; `leavesOpen`: they end in a partial line */
+	write(text: string, from: string | null = null, leavesOpen = false): void {
 		if (!text) return;
+		if (this.#openLine !== null && this.#openLine !== from) text = `\n${text}`;
+		this.#openLine = leavesOpen ? from : null;
 		this.#open = null;
 		this.#out.write(text);
 	}
 
 	progress(taskId: string, line: string): void {
+		this.#endOpenLine();
 		if (!this.live) {
 			this.#out.write(line);
 			return;
@@ -245,6 +277,13 @@ class ProgressLines {
 		// the cursor sits below the open line: go up, clear it, draw the new one
 		this.#out.write(this.#open === taskId ? `\x1b[1A\r\x1b[2K${line}` : line);
 		this.#open = taskId;
+	}
+
+	#endOpenLine(): void {
+		if (this.#openLine === null) return;
+		this.#openLine = null;
+		this.#open = null;
+		this.#out.write('\n');
 	}
 }
 

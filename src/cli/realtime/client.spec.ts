@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import { hubUrl } from './socket';
@@ -219,5 +221,76 @@ describe('RealtimeClient', () => {
 		expect(client.offlineReason).toBe('destroyed');
 		vi.advanceTimersByTime(60_000);
 		expect(factory.sockets).toHaveLength(1);
+	});
+});
+
+describe('RealtimeClient against a server that refuses the upgrade', () => {
+	/** A real server on port 0 that answers every upgrade with `status`; counts the upgrades. */
+	async function refusingServer(status: number) {
+		const server = http.createServer();
+		const state = { upgrades: 0 };
+		server.on('upgrade', (_req, socket) => {
+			state.upgrades++;
+			const body = JSON.stringify({ error: { code: 'refused', message: 'refused' } });
+			socket.end(
+				`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n` +
+					`Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+			);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const client = new RealtimeClient({
+			url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+			token: 'revoked',
+			backoff: { baseMs: 5, capMs: 20 },
+			slowDownDelayMs: 5
+		});
+		const close = async () => {
+			client.destroy();
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
+		};
+		return { client, state, close };
+	}
+
+	it('stops after one attempt when the upgrade is refused with 401, saying credentials are needed', async () => {
+		const { client, state, close } = await refusingServer(401);
+		try {
+			client.connect();
+			await vi.waitFor(() => expect(client.state).toBe('offline'), { timeout: 10_000, interval: 5 });
+			expect(client.offlineReason).toBe('closed');
+			expect(client.lastClose).toMatchObject({ code: 4500, reason: expect.stringMatching(/HTTP 401/) });
+			expect(client.lastClose?.description).toMatch(/^Valid credentials are required/);
+			expect(state.upgrades).toBe(1);
+		} finally {
+			await close();
+		}
+	});
+
+	it('stops on 403 (the token may not do this)', async () => {
+		const { client, state, close } = await refusingServer(403);
+		try {
+			client.connect();
+			await vi.waitFor(() => expect(client.state).toBe('offline'), { timeout: 10_000, interval: 5 });
+			expect(client.offlineReason).toBe('closed');
+			expect(client.lastClose?.code).toBe(4504);
+			expect(state.upgrades).toBe(1);
+		} finally {
+			await close();
+		}
+	});
+
+	it('keeps retrying, slowed down, when the upgrade is refused with 503 (over capacity, shutting down)', async () => {
+		const { client, state, close } = await refusingServer(503);
+		try {
+			client.connect();
+			await vi.waitFor(() => expect(state.upgrades).toBeGreaterThanOrEqual(3), {
+				timeout: 10_000,
+				interval: 5
+			});
+			expect(client.state).not.toBe('offline');
+			expect(client.lastClose?.code).toBe(1013);
+		} finally {
+			await close();
+		}
 	});
 });

@@ -41,6 +41,8 @@ export interface RealtimeClientOptions {
 	welcomeTimeoutMs?: number;
 	stableAfterMs?: number;
 	resumeTimeoutMs?: number;
+	/** the least wait after a close that asks the client to slow down (4003, 1013) */
+	slowDownDelayMs?: number;
 	now?: () => number;
 }
 
@@ -59,6 +61,7 @@ export class RealtimeClient {
 			welcomeTimeoutMs: options.welcomeTimeoutMs,
 			stableAfterMs: options.stableAfterMs,
 			resumeTimeoutMs: options.resumeTimeoutMs,
+			slowDownDelayMs: options.slowDownDelayMs,
 			now: this.#now
 		});
 	}

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../lib/protocol/models';
 import { LogTail } from './log-tail';
 
@@ -81,5 +82,62 @@ describe('LogTail', () => {
 		const { t, got } = tail(rest, 7);
 		await t.open();
 		expect(got).toEqual([8, 9, 10]);
+	});
+
+	it('goes on handing live lines on while a tool prints faster than REST answers, without fetching again', async () => {
+		// a REST round trip of 5 ms while a line arrives every millisecond
+		const state = { count: 10, calls: 0 };
+		const rest = {
+			getLogLines: async (_id: string, after = 0) => {
+				state.calls++;
+				const lines = range(after + 1, state.count);
+				await new Promise((resolve) => setTimeout(resolve, 5));
+				return lines;
+			}
+		};
+		const { t, got } = tail(rest);
+		const total = 200;
+		const printer = setInterval(() => {
+			if (state.count === total) return clearInterval(printer);
+			t.push(line(++state.count));
+		}, 1);
+		await t.open();
+		const printedAtOpen = state.count;
+		await vi.waitFor(() => expect(state.count).toBe(total), { timeout: 10_000, interval: 5 });
+		await t.idle();
+		expect(printedAtOpen).toBeLessThan(total);
+		expect(got).toEqual(range(1, total).map((l) => l.n));
+		expect(state.calls).toBeLessThanOrEqual(3);
+	});
+
+	it('leaves no abort listener behind after the waits between tries at a hole', async () => {
+		// the store has each hole's lines only from the second time it is asked
+		const state = { count: 1, asked: new Set<number>(), signal: null as AbortSignal | null };
+		const rest = {
+			getLogLines: async (_id: string, after = 0, signal?: AbortSignal) => {
+				state.signal = signal ?? null;
+				const firstTime = !state.asked.has(after);
+				state.asked.add(after);
+				return firstTime && after > 0 ? [] : range(after + 1, state.count);
+			}
+		};
+		const warnings: Error[] = [];
+		const onWarning = (warning: Error) => warnings.push(warning);
+		process.on('warning', onWarning);
+		try {
+			const { t, got } = tail(rest);
+			await t.open();
+			for (let hole = 0; hole < 12; hole++) {
+				state.count += 2;
+				t.push(line(state.count));
+				await t.idle();
+			}
+			expect(got).toEqual(range(1, 25).map((l) => l.n));
+			expect(getEventListeners(state.signal!, 'abort')).toHaveLength(0);
+			await new Promise((resolve) => setImmediate(resolve));
+			expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+		} finally {
+			process.off('warning', onWarning);
+		}
 	});
 });

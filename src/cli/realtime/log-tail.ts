@@ -66,7 +66,9 @@ export class LogTail {
 		if (line.n <= this.#last) return;
 		if (!this.#opened || this.#fetching || line.n > this.#last + 1) {
 			this.#pending.set(line.n, line);
-			if (this.#opened) void this.#catchUp();
+			// a running fetch drains this line when it returns and goes on only for a hole left; asking
+			// it to fetch again would poll REST back to back for as long as the tool prints
+			if (this.#opened && !this.#fetching) void this.#catchUp();
 			return;
 		}
 		this.#accept([line]);
@@ -164,9 +166,12 @@ export class LogTail {
 	}
 
 	#sleep(ms: number): Promise<void> {
+		const signal = this.#abort.signal;
 		return new Promise((resolve) => {
-			const timer = setTimeout(resolve, ms);
-			this.#abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+			const onAbort = () => (clearTimeout(timer), resolve());
+			// each wait removes its listener when it ends: a long tail waits at many holes
+			const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+			signal.addEventListener('abort', onAbort, { once: true });
 		});
 	}
 }

@@ -3,8 +3,14 @@
  * The slice of a WebSocket the terminal client uses (the same shape as the browser's, so the
  * browser specs' FakeSocket fits), an adapter that gives a Node `ws` socket that shape, and the
  * hub URL for a server address such as `http://127.0.0.1:3000`.
+ *
+ * A hub that refuses the upgrade answers with plain HTTP (401, 403, 429, 503) before any
+ * WebSocket exists, which `ws` reports as a close 1006 like any dropped connection; the adapter
+ * reports the close code the hub would have sent instead, so a revoked token stops the client
+ * rather than having it reconnect forever.
  */
 import WebSocket from 'ws';
+import { CloseCode } from '../../lib/protocol/close-codes';
 import { WS_PATH } from '../../lib/protocol/limits';
 import type { WebSocketLike } from '../../lib/realtime/connection-types';
 import { storedToken } from '../credentials';
@@ -37,6 +43,14 @@ export function hubUrl(serverUrl: string): string {
 	return url.toString();
 }
 
+/** The close code an upgrade refused with this HTTP status stands for; others stay 1006 (retried). */
+export const REFUSED_UPGRADE_CLOSE: Readonly<Record<number, number>> = {
+	401: CloseCode.UNAUTHORIZED,
+	403: CloseCode.FORBIDDEN,
+	429: CloseCode.RATE_LIMITED,
+	503: CloseCode.OVERLOADED
+};
+
 /**
  * Opens a `ws` socket that looks like a browser WebSocket, with the token (given, or kept by
  * `aco login` for this server) as a bearer header on the upgrade.
@@ -65,7 +79,22 @@ export function createWsSocket(url: string, token: string | undefined = storedTo
 	ws.on('message', (data, isBinary) => {
 		if (!isBinary) socket.onmessage?.({ data: data.toString() });
 	});
-	ws.on('close', (code, reason) => socket.onclose?.({ code, reason: reason.toString() }));
+	let refusedWith: number | null = null;
+	// with a listener here ws leaves the refused handshake to us: note the status, then abort it
+	ws.on('unexpected-response', (_req, res) => {
+		refusedWith = res.statusCode ?? 0;
+		res.resume();
+		ws.terminate();
+	});
+	ws.on('close', (code, reason) => {
+		if (refusedWith === null) socket.onclose?.({ code, reason: reason.toString() });
+		else {
+			socket.onclose?.({
+				code: REFUSED_UPGRADE_CLOSE[refusedWith] ?? code,
+				reason: `the server refused the WebSocket upgrade with HTTP ${refusedWith}`
+			});
+		}
+	});
 	// an error is always followed by close; without a listener ws would throw it
 	ws.on('error', (err) => socket.onerror?.(err));
 	return socket;

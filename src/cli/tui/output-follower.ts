@@ -3,16 +3,23 @@
  * The output panel's feed: follows the selected task's newest tool. On a new selection it
  * subscribes to that task's `tool.*` events, asks REST for its executions and opens a LogTail on
  * the newest (the last DEFAULT_LOG_LINES of it), so backlog and live lines meet with no gap; a
- * later step replaces the panel's execution when it starts.
+ * later step replaces the panel's execution when it starts. A partial line (a piece of an
+ * overlong line, a progress snapshot) is shown as it comes and joined with its rest into one
+ * line when that arrives, as `aco logs` prints it.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
-import type { Execution, Task } from '../../lib/protocol/models';
+import type { Execution, LogLine, Task } from '../../lib/protocol/models';
 import type { RealtimeClient } from '../realtime/client';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
 import { DEFAULT_LOG_LINES, type DashboardModel } from './model';
 
 const OUTPUT_SUBSCRIPTION = 'watch-output';
+/**
+ * The most text a line joined from partial pieces keeps: the panel shows a line's start, one
+ * screen wide, and a tool printing without newlines must not grow one line without limit.
+ */
+const MAX_JOINED_LINE = 64 * 1024;
 
 export interface OutputFollowerOptions {
 	model: DashboardModel;
@@ -72,7 +79,8 @@ export class OutputFollower {
 					n: event.data.line,
 					text: event.data.output,
 					stream: event.data.is_stderr ? 'stderr' : 'stdout',
-					ts: event.data.timestamp
+					ts: event.data.timestamp,
+					...(event.data.partial ? { partial: event.data.partial } : {})
 				});
 				return;
 			case 'tool.completed':
@@ -122,7 +130,7 @@ export class OutputFollower {
 			rest,
 			after: Math.max(0, execution.line_count - DEFAULT_LOG_LINES),
 			onLines: (lines) => {
-				model.appendOutput(executionId, lines);
+				model.appendOutput(executionId, this.#continueLine(executionId, lines));
 				invalidate();
 			},
 			onError: (err) => this.#fail(execution.task_id, err)
@@ -130,6 +138,26 @@ export class OutputFollower {
 		this.#tail.noteLineCount(execution.line_count);
 		void this.#tail.open();
 		invalidate();
+	}
+
+	/**
+	 * `lines` with each partial line joined to the lines that continue it; a partial line the
+	 * panel ends with is taken back out of it to be joined too (it shows meanwhile as it is).
+	 */
+	#continueLine(executionId: string, lines: LogLine[]): LogLine[] {
+		const panel = this.#options.model.output;
+		const joined: LogLine[] = [];
+		if (panel?.executionId === executionId && panel.lines.at(-1)?.partial && lines.length) {
+			joined.push(panel.lines.at(-1)!);
+			panel.lines = panel.lines.slice(0, -1);
+		}
+		for (const line of lines) {
+			const open = joined.at(-1);
+			if (!open?.partial) joined.push(line);
+			// the piece's own flag says whether the line goes on still
+			else joined[joined.length - 1] = { ...line, text: (open.text + line.text).slice(0, MAX_JOINED_LINE) };
+		}
+		return joined;
 	}
 
 	#fail(taskId: string, err: unknown): void {

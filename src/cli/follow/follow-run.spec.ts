@@ -1,0 +1,151 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LogLine, Task, TaskStatus, WorkflowRun } from '../../lib/protocol/models';
+import { makeRun, makeTask } from '../../lib/realtime/test-fixtures';
+import { socketFactory } from '../../lib/realtime/test-socket';
+import { followRun } from './follow-run';
+
+/**
+ * A REST server on port 0 playing the aco server for one run `r1` with one task `t1`, and the
+ * hub played by a fake socket. `runAnswers` are served to GET /runs/r1 in turn (the last one
+ * again and again); an answer can be held back until the test lets it go.
+ */
+async function setup() {
+	const state = {
+		runAnswers: [] as Array<() => Promise<{ run: WorkflowRun; tasks: Task[] }>>,
+		task: makeTask({ id: 't1', run_id: 'r1', key: 'build', name: 'build' }),
+		lines: [] as LogLine[]
+	};
+	const server = http.createServer(async (req, res) => {
+		const url = new URL(req.url!, 'http://x');
+		let body: unknown;
+		if (url.pathname === '/api/v1/runs/r1') {
+			body = await (state.runAnswers.length > 1 ? state.runAnswers.shift()! : state.runAnswers[0])();
+		} else if (url.pathname === '/api/v1/tasks/t1') {
+			const executions = state.lines.length
+				? [{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.length }]
+				: [];
+			body = { task: { ...state.task, executions } };
+		} else if (url.pathname === '/api/v1/executions/x1/log') {
+			const after = Number(url.searchParams.get('after') ?? 0);
+			res.end(
+				state.lines
+					.filter((l) => l.n > after)
+					.map((l) => JSON.stringify(l) + '\n')
+					.join('')
+			);
+			return;
+		} else {
+			res.statusCode = 404;
+		}
+		res.setHeader('content-type', 'application/json');
+		res.end(JSON.stringify(body ?? { error: { code: 'not_found', message: req.url } }));
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const factory = socketFactory();
+	let printed = '';
+	let errors = '';
+	const exit = followRun({
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		token: 't',
+		runId: 'r1',
+		out: { write: (chunk: string) => (printed += chunk) },
+		err: { write: (chunk: string) => (errors += chunk) },
+		client: { createSocket: factory.create },
+		gapRetryDelayMs: 1
+	});
+	cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+	let seq = 0;
+	const hub = {
+		/** the hub's welcome and its answer to the subscription, which makes the follower load over REST */
+		connect() {
+			factory.last.open();
+			factory.last.welcome({ seq: 0 });
+			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-run', filter: {} } });
+		},
+		task(type: 'task.status' | 'task.completed', status: TaskStatus) {
+			const task = (state.task = { ...state.task, status });
+			factory.last.event({
+				type,
+				seq: ++seq,
+				data: { task_id: 't1', run_id: 'r1', status, message: null, task }
+			});
+		},
+		output(line: LogLine) {
+			state.lines.push(line);
+			factory.last.event({
+				type: 'tool.output',
+				seq: ++seq,
+				data: {
+					task_id: 't1',
+					run_id: 'r1',
+					execution_id: 'x1',
+					line: line.n,
+					output: line.text,
+					is_stderr: false,
+					timestamp: line.ts,
+					...(line.partial ? { partial: true } : {})
+				}
+			});
+		},
+		runEnds() {
+			const run = makeRun({ id: 'r1', status: 'succeeded' });
+			state.runAnswers = [async () => ({ run, tasks: [state.task] })];
+			factory.last.event({
+				type: 'workflow.completed',
+				seq: ++seq,
+				data: { run_id: 'r1', workflow: 'demo', status: 'succeeded', duration_ms: null, run }
+			});
+		}
+	};
+	return { state, hub, exit, printed: () => printed, errors: () => errors };
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 5 });
+afterEach(async () => {
+	for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+describe('followRun', () => {
+	it('does not print a task as started again when a snapshot read before its completion arrives after it', async () => {
+		const { state, hub, exit, printed } = await setup();
+		let release = () => {};
+		let asked = false;
+		const stale = { run: makeRun({ id: 'r1' }), tasks: [{ ...state.task, status: 'running' as const }] };
+		const current = async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] });
+		state.runAnswers = [
+			() => ((asked = true), new Promise((resolve) => (release = () => resolve(stale)))),
+			current,
+			current
+		];
+		hub.connect();
+		await until(() => expect(asked).toBe(true));
+		hub.task('task.status', 'running');
+		hub.task('task.completed', 'succeeded');
+		release();
+		// the reload goes on to ask for the run again once it has shown the stale snapshot
+		await until(() => expect(state.runAnswers).toHaveLength(1));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('▶ build started\n✔ succeeded build\n✔ Run demo succeeded\n');
+	});
+
+	it('prints a partial line and its rest as one line', async () => {
+		const { state, hub, exit, printed } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		const ts = '2030-01-01T00:00:00.000Z';
+		hub.output({ n: 1, stream: 'stdout', ts, text: 'downloading… ', partial: true });
+		hub.output({ n: 2, stream: 'stdout', ts, text: 'done' });
+		hub.output({ n: 3, stream: 'stdout', ts, text: 'next' });
+		await until(() => expect(printed()).toContain('next'));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			'▶ build started\n[build] downloading… done\n[build] next\n✔ Run demo succeeded\n'
+		);
+	});
+});
