@@ -18,6 +18,7 @@ import {
 	type Orchestrator
 } from './types';
 import { createStandaloneTask } from '../store/test-records';
+import { useStoreBackend } from '../../../../tests/helpers/store-backends';
 
 const logger = pino({ level: 'silent' });
 const NODE = JSON.stringify(process.execPath);
@@ -538,9 +539,10 @@ describe('orchestrator', () => {
 
 /**
  * The SQLite store behind a queue posing as a shared one (PostgreSQL's), so this node renews
- * leases; the test plays the other nodes, whose sweep releases this node's tasks.
+ * leases; the test plays the other nodes, whose sweep releases this node's tasks. Given a
+ * PostgreSQL store, only the faults (lost answers, dropped signals) are the test's.
  */
-function sharedStore(): {
+function sharedStore(base: Store = store): {
 	store: Store;
 	/** writes the queue refused because the claim no longer held */
 	refused: { claim: Claim; patch: TaskPatch }[];
@@ -555,7 +557,7 @@ function sharedStore(): {
 	let loseAnswer = false;
 	let dropCancels = false;
 	let releasing = () => {};
-	const queue = new Proxy(store.queue, {
+	const queue = new Proxy(base.queue, {
 		get(target, prop) {
 			if (prop === 'shared') return true;
 			if (prop === 'onSignal') {
@@ -591,7 +593,7 @@ function sharedStore(): {
 			return typeof value === 'function' ? value.bind(target) : value;
 		}
 	});
-	const shared = new Proxy(store, {
+	const shared = new Proxy(base, {
 		get(target, prop) {
 			if (prop === 'queue') return queue;
 			const value = Reflect.get(target, prop);
@@ -725,6 +727,43 @@ describe('orchestrator on a shared queue', () => {
 			error: 'cancelled'
 		});
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'cancelled' });
+	});
+
+	describe('on PostgreSQL', () => {
+		const backend = useStoreBackend('postgres');
+
+		it('renews only the tasks it runs: one whose claim lost its answer runs out its lease and starts again', async () => {
+			await orchestrator.shutdown();
+			const pgStore = await backend.open();
+			try {
+				const shared = sharedStore(pgStore);
+				setup({ store: shared.store, config: { leaseMs: 300 } });
+				workflow('long', `tasks:\n  work:\n    steps: [{ name: wait, run: sleep, args: ['30'] }]\n`);
+				workflow('quick', `tasks:\n  work:\n    retries: 1\n    steps: [{ name: done, run: 'true' }]\n`);
+				await orchestrator.startRun('long');
+				const long = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+				// the claim of quick's task is stored, but this node never hears of it and runs nothing for it
+				shared.loseNextClaimAnswer();
+				const run = await orchestrator.startRun('quick');
+
+				// renewing long's lease must not keep quick's alive: it runs out, and the sweep queues it again
+				expect((await ended(run.id, 5_000)).data.status).toBe('succeeded');
+				const requeued = ofType('task.status').filter(
+					(event) => event.data.run_id === run.id && event.data.status === 'queued'
+				);
+				expect(requeued.map((event) => event.data.message)).toEqual([
+					expect.stringMatching(/stopped renewing .* starting it again \(attempt 2 of 2\)/)
+				]);
+				expect(ofType('tool.started').filter((event) => event.data.run_id === run.id)).toHaveLength(1);
+				expect(await pgStore.queue.holder(long.data.task_id)).toMatchObject({
+					status: 'running',
+					node: 'local'
+				});
+			} finally {
+				await orchestrator.shutdown();
+				await pgStore.close();
+			}
+		});
 	});
 
 	it('hands its tasks over on shutdown only once their tools have exited, to start again elsewhere', async () => {

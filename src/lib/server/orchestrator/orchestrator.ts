@@ -12,7 +12,8 @@
  * waiting per run. Cancel goes through the store: queued tasks
  * end at once; running ones are stopped by the node holding them (a signal reaches it within a
  * second; the stop is stored too, and renewing the lease reports it, should the signal be lost).
- * With a shared store each node renews leases on the tasks it runs, releases the tasks of
+ * With a shared store each node renews leases on the tasks it runs (only those: a task it holds
+ * but runs nothing for, its claim's answer lost, is left to run out), releases the tasks of
  * nodes whose leases ran out (queued again where `retries` allows, interrupted otherwise), and
  * looks for work on a timer as well as when signalled.
  *
@@ -465,7 +466,13 @@ class WorkflowOrchestrator implements Orchestrator {
 		const before = [...this.#running];
 		let held: Map<string, HeldTask>;
 		try {
-			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs);
+			// Only the claims runners here hold: a task this node holds with no runner (its claim
+			// committed, but the answer was lost) must not be kept alive by every renewal; its lease
+			// runs out and the expired-lease release starts it again. A claim whose answer is on its
+			// way is missing here too, but the claim gave it a whole lease and its runner starts as
+			// the answer arrives, so the next renewal (a third of a lease on) names it.
+			const runs = before.map(([id, { attempt }]) => ({ id, attempt }));
+			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs, runs);
 			held = new Map(renewed.map((task) => [task.id, task]));
 			this.#healthy();
 		} catch (err) {

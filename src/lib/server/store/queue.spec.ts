@@ -183,8 +183,11 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 		await plan(store, run.id);
 		const claimed = await store.queue.claim('n1', 5, 5_000);
 		const [a, b] = ['a', 'b'].map((key) => claimed.find((c) => c.task.key === key)!.task);
+		const runs = claimed.map((c) => ({ id: c.task.id, attempt: c.claim.attempt }));
 		const held = async () =>
-			Object.fromEntries((await store.queue.renew('n1', 5_000)).map((t) => [t.id, [t.attempt, t.stopping]]));
+			Object.fromEntries(
+				(await store.queue.renew('n1', 5_000, runs)).map((t) => [t.id, [t.attempt, t.stopping]])
+			);
 		expect(await held()).toEqual({ [a.id]: [1, null], [b.id]: [1, null] });
 
 		expect(await store.queue.stopTask(a.id, 'cancelled')).toBe(true);
@@ -203,7 +206,41 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 		});
 	});
 
+	it('answers a renew only for the tasks named, each in the attempt named, while its node holds them', async () => {
+		const { run } = await store.queue.createRun(
+			{ workflow: 'w', total_weight: 2 },
+			tasks({ key: 'a' }, { key: 'b' })
+		);
+		await plan(store, run.id);
+		const claimed = await store.queue.claim('n1', 5, 5_000);
+		const [a, b] = ['a', 'b'].map((key) => claimed.find((c) => c.task.key === key)!.task);
+		expect(await store.queue.renew('n1', 5_000, [{ id: a.id, attempt: 1 }])).toEqual([
+			{ id: a.id, attempt: 1, stopping: null }
+		]);
+		expect(await store.queue.renew('n1', 5_000, [{ id: a.id, attempt: 2 }])).toEqual([]);
+		expect(await store.queue.renew('n2', 5_000, [{ id: b.id, attempt: 1 }])).toEqual([]);
+		expect(await store.queue.renew('n1', 5_000, [])).toEqual([]);
+	});
+
 	if (kind === 'postgres') {
+		it('lets the lease of a task its node holds but does not name in a renew run out, and releases it', async () => {
+			const { run } = await store.queue.createRun(
+				{ workflow: 'w', total_weight: 2 },
+				tasks({ key: 'runs' }, { key: 'orphan', retries: 1 })
+			);
+			await plan(store, run.id);
+			// both claimed by one node, which runs only the first (the answer of the other's claim was lost)
+			const [runs] = await store.queue.claim('n1', 1, 300);
+			const [orphan] = await store.queue.claim('n1', 1, 300);
+			let released: Awaited<ReturnType<Store['queue']['release']>> = [];
+			while (released.length === 0) {
+				await store.queue.renew('n1', 300, [{ id: runs.task.id, attempt: runs.claim.attempt }]);
+				released = await store.queue.release({ expired: true }, 'lease ran out');
+			}
+			expect(released.map((r) => [r.task.id, r.node, r.requeued])).toEqual([[orphan.task.id, 'n1', true]]);
+			expect(await store.queue.holder(runs.task.id)).toMatchObject({ status: 'running', node: 'n1' });
+		});
+
 		it('releases the tasks whose lease ran out, and renewing keeps a lease alive', async () => {
 			const { run } = await store.queue.createRun(
 				{ workflow: 'w', total_weight: 2 },
@@ -214,7 +251,7 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 			const [b] = await store.queue.claim('dead', 1, 300);
 			let released: Awaited<ReturnType<Store['queue']['release']>> = [];
 			while (released.length === 0) {
-				expect(await store.queue.renew('alive', 300)).toEqual([
+				expect(await store.queue.renew('alive', 300, [{ id: a.task.id, attempt: 1 }])).toEqual([
 					{ id: a.task.id, attempt: 1, stopping: null }
 				]);
 				released = await store.queue.release({ expired: true }, 'lease ran out');

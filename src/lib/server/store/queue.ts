@@ -69,6 +69,12 @@ export interface Claim {
 	attempt: number;
 }
 
+/** a task a node runs, in the attempt its runner's claim holds */
+export interface RenewedClaim {
+	id: string;
+	attempt: number;
+}
+
 /** a task a node holds, in which attempt, and whether it was asked to stop */
 export interface HeldTask {
 	id: string;
@@ -124,11 +130,14 @@ export interface TaskQueue {
 	/** claims up to `limit` ready tasks for `node`, leased for `leaseMs` (null: no lease) */
 	claim(node: string, limit: number, leaseMs: number | null): Promise<ClaimedTask[]>;
 	/**
-	 * Renews the leases `node` holds; returns the tasks it still holds, each in the attempt it
-	 * holds (a node that got a task back after losing it holds a later attempt than it first ran)
-	 * and with any stop asked of it or its run.
+	 * Renews the leases of `tasks` (each in the attempt its runner holds) that `node` still holds
+	 * in that attempt; returns those, with any stop asked of each or its run. A task missing from
+	 * the answer is no longer this runner's (released, taken over, or claimed again as a later
+	 * attempt). Only the tasks named are renewed: one the node holds but runs nothing for (the
+	 * claim committed but its answer was lost) is left to run out, and the expired-lease release
+	 * starts it again or marks it interrupted.
 	 */
-	renew(node: string, leaseMs: number): Promise<HeldTask[]>;
+	renew(node: string, leaseMs: number, tasks: readonly RenewedClaim[]): Promise<HeldTask[]>;
 	/** updates a task only while `claim` still holds it; null when the claim is gone */
 	updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null>;
 	/**

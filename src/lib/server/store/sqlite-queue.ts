@@ -15,6 +15,7 @@ import type {
 	NewRunTask,
 	QueueSignal,
 	ReleasedTask,
+	RenewedClaim,
 	RunPlanResult,
 	RunPlanner,
 	StopReason,
@@ -260,8 +261,10 @@ export class SqliteQueue implements TaskQueue {
 		return this.#claim(node, limit);
 	}
 
-	async renew(node: string): Promise<HeldTask[]> {
-		return this.#stmt.held.all(node);
+	async renew(node: string, _leaseMs: number, tasks: readonly RenewedClaim[]): Promise<HeldTask[]> {
+		// no leases to renew (one node); answers for the named tasks alone, as PostgreSQL does
+		const named = new Set(tasks.map((task) => `${task.id}:${task.attempt}`));
+		return this.#stmt.held.all(node).filter((held) => named.has(`${held.id}:${held.attempt}`));
 	}
 
 	async updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null> {
