@@ -40,6 +40,10 @@ describe('hub configuration', () => {
 		expect(() => loadHubConfig({ ACO_QUEUE_MAX_MESSAGES: '0' })).toThrow(
 			/ACO_QUEUE_MAX_MESSAGES must be an integer ≥ 1/
 		);
+		// a longer piece would not fit a page of the log view whole
+		expect(() => loadConfig({ ACO_MAX_LINE_LENGTH: String(128 * 1024) }, '/tmp')).toThrow(
+			/ACO_MAX_LINE_LENGTH must be an integer from 16 to 65536/
+		);
 	});
 });
 

@@ -242,12 +242,13 @@ export const DEFAULT_INGEST_CANCEL_TIMEOUT_MS = 30_000;
 
 type Env = Record<string, string | undefined>;
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
 	const raw = env[name];
 	if (raw === undefined || raw === '') return fallback;
 	const value = Number(raw);
-	if (!Number.isInteger(value) || value < min) {
-		throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+	if (!Number.isInteger(value) || value < min || value > max) {
+		const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+		throw new Error(`${name} must be an integer ${range}, got ${JSON.stringify(raw)}`);
 	}
 	return value;
 }
@@ -366,7 +367,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
 			concurrency: int(env, 'ACO_CONCURRENCY', DEFAULT_CONCURRENCY, 1),
 			killGraceMs: int(env, 'ACO_KILL_GRACE_MS', DEFAULT_KILL_GRACE_MS, 0),
-			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16),
+			// longer pieces would not fit a log page's budget (store/log-pages) or the ingest API's lines
+			maxLineLength: int(env, 'ACO_MAX_LINE_LENGTH', DEFAULT_MAX_LINE_LENGTH, 16, DEFAULT_MAX_LINE_LENGTH),
 			leaseMs: int(env, 'ACO_LEASE_MS', DEFAULT_LEASE_MS, 300),
 			outputLimit: {
 				maxBytes: int(env, 'ACO_OUTPUT_MAX_BYTES', DEFAULT_OUTPUT_MAX_BYTES, 1024),

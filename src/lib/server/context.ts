@@ -120,7 +120,7 @@ export async function createContext(
 		cancelTimeoutMs: config.ingest.cancelTimeoutMs,
 		storage,
 		// the server's own credentials are masked in ingested output too
-		secrets: toolEnvironment(process.env, config.orchestrator.toolEnvRemove).secrets
+		secrets: toolEnvironment(process.env, { remove: config.orchestrator.toolEnvRemove }).secrets
 	});
 	try {
 		await importLegacyKeys(store, config.dataDir, logger.child({ component: 'ingest' }));

@@ -5,12 +5,11 @@
  * of its own yet, so it is found by its file name (`broken.yml` → `broken`) or by a `name:` line.
  * The YAML is shown with the values of its secret variables masked (masking/workflow-source).
  */
-import { constants as fsConstants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowDetailResponse, WorkflowLoadError, WorkflowSummary } from '../protocol';
 import type { SecretNameTest } from './masking/secret-env';
 import { redactWorkflowSource } from './masking/workflow-source';
+import { openRegularFile } from './regular-file';
 
 /** larger sources are cut (a workflow file is a few KiB) */
 export const MAX_SOURCE_BYTES = 256 * 1024;
@@ -28,25 +27,24 @@ export function reasonLine(reason: string): number | null {
 
 /**
  * the file as read, for finding a broken file by its `name:` line (never shown as it is); null
- * for what is not a regular file (opening a FIFO would wait for a writer for ever)
+ * for what is not a regular file (regular-file)
  */
 async function readSource(file: string): Promise<{ source: string | null; truncated: boolean }> {
+	const opened = await openRegularFile(file);
+	if ('reason' in opened) return { source: null, truncated: false };
+	const { handle } = opened;
 	try {
-		const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-		try {
-			if (!(await handle.stat()).isFile()) return { source: null, truncated: false };
-			const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
-			const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-			const truncated = bytesRead > MAX_SOURCE_BYTES;
-			return {
-				source: buffer.subarray(0, Math.min(bytesRead, MAX_SOURCE_BYTES)).toString('utf8'),
-				truncated
-			};
-		} finally {
-			await handle.close();
-		}
+		const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+		const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+		const truncated = bytesRead > MAX_SOURCE_BYTES;
+		return {
+			source: buffer.subarray(0, Math.min(bytesRead, MAX_SOURCE_BYTES)).toString('utf8'),
+			truncated
+		};
 	} catch {
 		return { source: null, truncated: false };
+	} finally {
+		await handle.close();
 	}
 }
 

@@ -55,7 +55,7 @@ export type ProducerFrameHandler = (peer: ProducerPeer, text: string) => boolean
 
 const TYPE = /"type"\s*:\s*"(producer\.hello|ingest\.create_task|ingest\.events)"/;
 
-/** messages of one connection being applied at once, at most (`aco exec` keeps a few) */
+/** messages of one connection being applied at once, at most */
 export const MAX_PRODUCER_IN_FLIGHT = 32;
 
 /**

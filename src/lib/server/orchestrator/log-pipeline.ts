@@ -467,7 +467,7 @@ export class LogPipeline {
 		if (this.#unavailableSince === null) {
 			this.#unavailableSince = Date.now();
 			logger.warn(
-				{ err: (err as Error)?.message ?? String(err), execution_id, lines: this.#buffer.length },
+				{ err, execution_id, lines: this.#buffer.length },
 				'the database cannot be reached; log lines are kept and stored once it is back'
 			);
 		}

@@ -668,7 +668,6 @@ describe('orchestrator on a shared queue', () => {
 		await expect
 			.poll(() => shared.refused.some(({ claim, patch }) => claim.attempt === 1 && patch.status))
 			.toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 50));
 
 		expect(await orchestrator.cancelTask(first.data.task_id)).toBe(true);
 		const end = await ended(run.id, 3_000);

@@ -118,7 +118,7 @@ class WorkflowOrchestrator implements Orchestrator {
 		this.#queue = deps.store.queue;
 		this.#node = deps.node ?? 'local';
 		this.#log = deps.logger.child({ module: 'orchestrator' });
-		this.#toolEnv = toolEnvironment(deps.env ?? process.env, deps.config.toolEnvRemove ?? []);
+		this.#toolEnv = toolEnvironment(deps.env ?? process.env, { remove: deps.config.toolEnvRemove });
 		this.#isSecretName = secretNameTest(deps.config.maskEnv ?? []);
 		if (this.#toolEnv.removed.length > 0) {
 			this.#log.info({ removed: this.#toolEnv.removed }, "the server's credentials are kept from tools");
@@ -261,11 +261,20 @@ class WorkflowOrchestrator implements Orchestrator {
 				// tasks are refused here meanwhile, as they are once released, so a runner cannot store
 				// its task as interrupted and the release still decides (queued again, or interrupted).
 				this.#handingOver = true;
+				const waitMs = this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS;
+				// the renewals have stopped: the leases must outlast the wait, or another node's sweep
+				// would start a task again while its tool here still handles SIGTERM
+				const claims = [...this.#running].map(([id, { attempt }]) => ({ id, attempt }));
+				if (claims.length > 0) {
+					await this.#queue
+						.renew(this.#node, this.#deps.config.leaseMs + waitMs, claims)
+						.catch((err) => this.#failed(err, 'renewing task leases before handing them over failed'));
+				}
 				const ended = [...this.#running.values()].map(({ runner, ended }) => {
 					runner.stop('interrupted');
 					return ended;
 				});
-				await settledWithin(ended, this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS);
+				await settledWithin(ended, waitMs);
 				const released = await this.#queue
 					.release({ node: this.#node }, nodeStoppedReason(this.#node))
 					.catch((err) => {
@@ -536,7 +545,7 @@ class WorkflowOrchestrator implements Orchestrator {
 
 	#failed(err: unknown, message: string): void {
 		this.#healthySince = Infinity;
-		this.#log.warn({ err: (err as Error)?.message ?? String(err) }, message);
+		this.#log.warn({ err }, message);
 	}
 
 	#track(promise: Promise<unknown>): void {

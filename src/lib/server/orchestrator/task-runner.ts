@@ -275,7 +275,7 @@ export class TaskRunner {
 			onWait: (err, attempt) => {
 				if (attempt === 1)
 					this.#log.warn(
-						{ err: (err as Error)?.message ?? String(err) },
+						{ err },
 						`${what}: the database cannot be reached; trying again until it is back`
 					);
 			}

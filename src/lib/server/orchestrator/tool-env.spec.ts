@@ -31,10 +31,10 @@ describe('toolEnvironment', () => {
 	});
 
 	it('removes configured names and patterns too', () => {
-		const { env } = toolEnvironment({ VAULT_ADDR: 'x', MY_CORP_SSO: 'y', KEEP: 'z' }, [
-			'VAULT_*',
-			'my_corp_sso'
-		]);
+		const { env } = toolEnvironment(
+			{ VAULT_ADDR: 'x', MY_CORP_SSO: 'y', KEEP: 'z' },
+			{ remove: ['VAULT_*', 'my_corp_sso'] }
+		);
 		expect(env).toEqual({ KEEP: 'z' });
 	});
 
@@ -53,8 +53,7 @@ describe('toolEnvironment', () => {
 				ACO_TOKENS: 'viewer:list-viewer-token-111,operator:list-operator-token-222',
 				ACO_TOKENS_FILE: '/etc/aco/tokens'
 			},
-			[],
-			(file) => files[file]!
+			{ readFile: (file) => files[file]! }
 		);
 		expect(env).toEqual({ PATH: '/usr/bin' });
 		const masks = new MaskSet(secrets);
@@ -65,9 +64,14 @@ describe('toolEnvironment', () => {
 	});
 
 	it('masks no tokens from a tokens file it cannot read', () => {
-		const { secrets } = toolEnvironment({ ACO_TOKENS_FILE: '/nowhere' }, [], () => {
-			throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
-		});
+		const { secrets } = toolEnvironment(
+			{ ACO_TOKENS_FILE: '/nowhere' },
+			{
+				readFile: () => {
+					throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+				}
+			}
+		);
 		expect(secrets).toEqual([]);
 	});
 });

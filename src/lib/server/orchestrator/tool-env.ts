@@ -36,16 +36,19 @@ export interface ToolEnvironment {
 	secrets: string[];
 }
 
-/**
- * @param extra more names or `*` patterns to remove (`ACO_TOOL_ENV_REMOVE`)
- * @param readFile reads `ACO_TOKENS_FILE` for its tokens
- * @example toolEnvironment(process.env).env // process.env without ACO_TOKEN and friends
- */
+export interface ToolEnvironmentOptions {
+	/** more names or `*` patterns to remove (`ACO_TOOL_ENV_REMOVE`) */
+	remove?: readonly string[];
+	/** reads `ACO_TOKENS_FILE` for its tokens */
+	readFile?: (path: string) => string;
+}
+
+/** @example toolEnvironment(process.env).env // process.env without ACO_TOKEN and friends */
 export function toolEnvironment(
 	env: Readonly<Record<string, string | undefined>>,
-	extra: readonly string[] = [],
-	readFile: (path: string) => string = (file) => fs.readFileSync(file, 'utf8')
+	options: ToolEnvironmentOptions = {}
 ): ToolEnvironment {
+	const { remove: extra = [], readFile = (file: string) => fs.readFileSync(file, 'utf8') } = options;
 	const listed = nameListTest([...SERVER_CREDENTIAL_VARIABLES, ...extra]);
 	const looksSecret = secretNameTest();
 	const result: ToolEnvironment = { env: {}, removed: [], secrets: [] };

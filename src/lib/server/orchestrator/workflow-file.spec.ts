@@ -230,7 +230,7 @@ tasks:
 			ok: false,
 			error: {
 				line,
-				reason: `line ${line}: more than 1000 anchors and aliases; write the repeated parts out or split the workflow`
+				reason: `line ${line}: more than ${MAX_ANCHORS_AND_ALIASES} anchors and aliases; write the repeated parts out or split the workflow`
 			}
 		});
 	});

@@ -3,10 +3,10 @@
  * Reads every `*.yml` / `*.yaml` file at the top of the workflows folder. One broken file is
  * reported with its path and reason and never stops the others from loading.
  */
-import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowLoadError, WorkflowSummary } from '../../protocol';
+import { openRegularFile } from '../regular-file';
 import { parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
 
 export interface LoadedWorkflows {
@@ -76,19 +76,12 @@ export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
 
 /** The text of a regular file of at most `MAX_WORKFLOW_BYTES`, or why not. */
 async function readWorkflowFile(file: string): Promise<{ text: string } | { reason: string }> {
-	let handle: fs.FileHandle;
+	const opened = await openRegularFile(file);
+	if ('reason' in opened) return opened;
+	const { handle, size } = opened;
 	try {
-		// without O_NONBLOCK, opening a FIFO (or a link to one) waits for a writer, forever
-		handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-	} catch (err) {
-		return { reason: `cannot be read: ${(err as Error).message}` };
-	}
-	try {
-		const stat = await handle.stat();
-		if (!stat.isFile())
-			return { reason: 'is not a regular file; a workflow must be a file or a link to one' };
-		if (stat.size > MAX_WORKFLOW_BYTES) {
-			const kib = Math.ceil(stat.size / 1024);
+		if (size > MAX_WORKFLOW_BYTES) {
+			const kib = Math.ceil(size / 1024);
 			return { reason: `is ${kib} KiB; a workflow file may be at most ${MAX_WORKFLOW_BYTES / 1024} KiB` };
 		}
 		return { text: await handle.readFile('utf8') };

@@ -198,12 +198,13 @@ describe.each(STORE_KINDS)('%s task queue', (kind) => {
 		await store.queue.stopRun(run.id, 'cancelled');
 		expect(await held()).toEqual({ [a.id]: [1, 'cancelled'], [b.id]: [1, 'cancelled'] });
 
-		// its node died before stopping it: the task asked to stop is not started again
+		// its node died before stopping it: the task asked to stop is not started again, and ends as asked
 		const released = await store.queue.release({ node: 'n1' }, 'node n1 went away');
 		expect(released.find((r) => r.task.id === a.id)).toMatchObject({
 			requeued: false,
-			task: { status: 'interrupted' }
+			task: { status: 'cancelled', error: 'node n1 went away' }
 		});
+		expect(released.find((r) => r.task.id === b.id)).toMatchObject({ task: { status: 'interrupted' } });
 	});
 
 	it('answers a renew only for the tasks named, each in the attempt named, while its node holds them', async () => {

@@ -121,7 +121,8 @@ export class SqliteQueue implements TaskQueue {
 				 WHERE id = @id RETURNING ${TASK_COLUMNS}`
 			),
 			interrupt: db.prepare<{ id: string; reason: string; now: string }, TaskRow>(
-				`UPDATE tasks SET status = 'interrupted', error = @reason, finished_at = @now, lease_until = NULL
+				// a task asked to stop ends as asked (cancelled), with why its tool ended as it did
+				`UPDATE tasks SET status = COALESCE(stopping, 'interrupted'), error = @reason, finished_at = @now, lease_until = NULL
 				 WHERE id = @id RETURNING ${TASK_COLUMNS}`
 			),
 			interruptExecutions: db.prepare<{ task_id: string; reason: string; now: string }, ExecutionRow>(

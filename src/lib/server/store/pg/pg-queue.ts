@@ -291,7 +291,8 @@ export class PgQueue implements TaskQueue {
 							[row.id, at, retryMessage(reason, row.attempt, row.retries)]
 						)
 					: await client.query<TaskRow>(
-							`UPDATE tasks SET status = 'interrupted', error = $2, finished_at = $3, lease_until = NULL
+							// a task asked to stop ends as asked (cancelled), with why its tool ended as it did
+							`UPDATE tasks SET status = COALESCE(stopping, 'interrupted'), error = $2, finished_at = $3, lease_until = NULL
 							 WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
 							[row.id, reason, at]
 						);
