@@ -9,12 +9,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Execution, LogLine, LogOutlineResponse, LogStream, Task, WorkflowRun } from '../../protocol';
+import type { Execution, LogLine, LogOutlineResponse, Task, WorkflowRun } from '../../protocol';
 import { preparePrivateFile, type Tightened } from '../data-dir';
 import { newId } from '../ids';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
-import { readLogPage, sqlitePageReads } from './log-pages';
+import { rankFrom, readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
@@ -342,8 +342,9 @@ class SqliteStore implements Store {
 		const { stream } = query;
 		let last = query.after ?? 0;
 		// one stream: keyset on its rank, starting at the rank of its first line after `after`
-		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
-		if (rank === null) return;
+		const first = stream ? await rankFrom(sqlitePageReads(this.#stmt), executionId, stream, last + 1) : 0;
+		if (first === null) return;
+		let rank = first;
 		for (;;) {
 			this.#assertOpen();
 			let lines: LogLine[];
@@ -368,8 +369,9 @@ class SqliteStore implements Store {
 		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
 		const { stream } = query;
 		let last = query.after ?? 0;
-		let rank = stream ? this.#rankAfter(executionId, stream, last) : 0;
-		if (rank === null) return;
+		const first = stream ? await rankFrom(sqlitePageReads(this.#stmt), executionId, stream, last + 1) : 0;
+		if (first === null) return;
+		let rank = first;
 		for (;;) {
 			this.#assertOpen();
 			let rows: [number, string][];
@@ -385,13 +387,6 @@ class SqliteStore implements Store {
 			yield rows;
 			if (rows.length < chunk) return;
 		}
-	}
-
-	/** as rankFrom (log-pages): null when no line follows `after` */
-	#rankAfter(executionId: string, stream: LogStream, after: number): number | null {
-		const at = this.#stmt.firstLineFrom.get(executionId, after + 1);
-		if (!at) return null;
-		return at.stream === stream ? at.sn : at.n - at.sn + 1;
 	}
 
 	async readLogPage(executionId: string, query: LogPageQuery = {}): Promise<LogPage> {
