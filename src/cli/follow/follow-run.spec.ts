@@ -132,6 +132,20 @@ describe('followRun', () => {
 		expect(printed()).toBe('▶ build started\n✔ succeeded build\n✔ Run demo succeeded\n');
 	});
 
+	it('prints a task started again when it is sent back to the queue for a retry', async () => {
+		const { state, hub, exit, printed } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		hub.task('task.status', 'queued');
+		hub.task('task.status', 'running');
+		hub.task('task.completed', 'succeeded');
+		await until(() => expect(printed()).toContain('succeeded build'));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('▶ build started\n▶ build started\n✔ succeeded build\n✔ Run demo succeeded\n');
+	});
+
 	it('prints a partial line and its rest as one line', async () => {
 		const { state, hub, exit, printed } = await setup();
 		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];

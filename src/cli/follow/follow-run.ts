@@ -82,7 +82,8 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		}
 		out.write(chunk, executionId, continues);
 	};
-	// a snapshot or event never moves a task back along its lifecycle; progress events patch it
+	// a snapshot or event never moves a task back along its lifecycle (but a retry, below);
+	// progress events patch it
 	const noteTask = (incoming: Task) => showTask(mergeRecord(tasks.get(incoming.id), incoming));
 	const showTask = (task: Task) => {
 		tasks.set(task.id, task);
@@ -144,7 +145,10 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				case 'task.status':
 				case 'task.completed':
 				case 'task.failed':
-					noteTask(event.data.task);
+					// sent back to the queue (its node died and the workflow allows a retry): it goes back on
+					// purpose, and starts again; only `task.created` says queued otherwise
+					if (event.type === 'task.status' && event.data.task.status === 'queued') showTask(event.data.task);
+					else noteTask(event.data.task);
 					return;
 				case 'task.progress': {
 					const task = tasks.get(event.data.task_id);
