@@ -11,11 +11,12 @@
  *   afterEach(() => store.close());
  * });
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import pg from 'pg';
 import { createLogger } from '../../src/lib/server/logger';
 import { openPgStore } from '../../src/lib/server/store/pg/pg-store';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite-store';
+import { createStandaloneTask, createTestExecution } from '../../src/lib/server/store/test-records';
 import type { Store } from '../../src/lib/server/store/types';
 import { startPostgres, type TestPostgres } from './postgres';
 
@@ -74,4 +75,21 @@ export function useStoreBackend(kind: StoreKind): StoreBackend {
 		},
 		createDatabase: () => server!.createDatabase()
 	};
+}
+
+/**
+ * Registers, in the current describe block, a store of `kind` for each test with one execution of
+ * a stand-alone task to log into, closed after the test. Read `store` and `executionId` inside the
+ * test (each test gets new ones).
+ */
+export function useExecutionStore(kind: StoreKind): { readonly store: Store; readonly executionId: string } {
+	const backend = useStoreBackend(kind);
+	const current = { store: null as unknown as Store, executionId: '' };
+	beforeEach(async () => {
+		current.store = await backend.open();
+		const task = await createStandaloneTask(current.store);
+		current.executionId = (await createTestExecution(current.store, task.id)).id;
+	});
+	afterEach(() => current.store.close());
+	return current;
 }

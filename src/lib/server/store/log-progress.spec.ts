@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine, LogStream } from '../../protocol';
-import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
+import { STORE_KINDS, useExecutionStore } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
 import type { Store } from './types';
 
@@ -11,18 +11,10 @@ function line(n: number, text: string, partial = false, stream: LogStream = 'std
 }
 
 describe.each(STORE_KINDS)('%s store: progress runs recorded at ingest', (kind) => {
-	const backend = useStoreBackend(kind);
+	const current = useExecutionStore(kind);
 	let store: Store;
 	let executionId: string;
-
-	beforeEach(async () => {
-		store = await backend.open();
-		const task = await createStandaloneTask(store);
-		executionId = (await createTestExecution(store, task.id)).id;
-	});
-	afterEach(async () => {
-		await store.close();
-	});
+	beforeEach(() => ({ store, executionId } = current));
 
 	const progress = async () => (await store.readLogOutline(executionId)).progress;
 

@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_LOG_PAGE_LINES, type LogLine } from '../../protocol';
 import { DEFAULT_PAGE_SIZE } from '../../logview/line-cache';
 import { MAX_OUTLINE_MARKS } from './log-marks';
 import { LOG_PAGE_JSON_CHARS } from './log-pages';
 import { LogSearcher } from './log-search';
-import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
+import { STORE_KINDS, useExecutionStore } from '../../../../tests/helpers/store-backends';
 import { createStandaloneTask, createTestExecution } from './test-records';
 import type { LogPage, LogPageQuery, Store } from './types';
 
@@ -19,18 +19,10 @@ function mixed(count: number, text = (n: number) => `line ${n}`, from = 1): LogL
 }
 
 describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => {
-	const backend = useStoreBackend(kind);
+	const current = useExecutionStore(kind);
 	let store: Store;
 	let executionId: string;
-
-	beforeEach(async () => {
-		store = await backend.open();
-		const task = await createStandaloneTask(store);
-		executionId = (await createTestExecution(store, task.id)).id;
-	});
-	afterEach(async () => {
-		await store.close();
-	});
+	beforeEach(() => ({ store, executionId } = current));
 
 	it('pages by line number, by stream index, from a line number within a stream, and as a tail', async () => {
 		await store.appendLogLines(executionId, mixed(30));

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { DEFAULT_SEARCH_LOAD_CHARS, LogSearcher } from './log-search';
-import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
-import { createStandaloneTask, createTestExecution } from './test-records';
+import { STORE_KINDS, useExecutionStore } from '../../../../tests/helpers/store-backends';
 import type { Store } from './types';
 
 const TS = '2024-01-01T00:00:00.000Z';
@@ -52,18 +51,10 @@ function watched(store: Store, onChunk: (reads: Reads) => Promise<void> | void =
 }
 
 describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
-	const backend = useStoreBackend(kind);
+	const current = useExecutionStore(kind);
 	let store: Store;
 	let executionId: string;
-
-	beforeEach(async () => {
-		store = await backend.open();
-		const task = await createStandaloneTask(store);
-		executionId = (await createTestExecution(store, task.id)).id;
-	});
-	afterEach(async () => {
-		await store.close();
-	});
+	beforeEach(() => ({ store, executionId } = current));
 
 	it('stops reading the log once its signal is aborted, and a search again continues the scan', async () => {
 		await appendLines(store, executionId, 100_000, (n) => (n % 10 === 0 ? `error ${n}` : `ok ${n}`));
