@@ -65,6 +65,12 @@ export class ServerHandle {
 		return this.child.next<{ ok: string; startUs: number; endUs: number }>('published', 10 * REPLY_MS);
 	}
 
+	/** A peer: runs the flood tool for `lines` lines and publishes each as it arrives. */
+	async flood(lines: number): Promise<{ startUs: number; endUs: number }> {
+		this.child.send({ cmd: 'flood', lines });
+		return this.child.next<{ ok: string; startUs: number; endUs: number }>('flooded', 10 * REPLY_MS);
+	}
+
 	async cpu(): Promise<{ us: number; sysUs: number; at: number } & Memory> {
 		this.child.send({ cmd: 'cpu' });
 		return this.child.next<ChildReply & { us: number; sysUs: number; at: number } & Memory>('cpu', REPLY_MS);

@@ -5,6 +5,8 @@
  * tool's output chunks arrive) or paced at a rate, and hands each to the system →
  * `published`; `cpu` → the process's CPU time and memory; `gc` → memory after a full
  * collection; `loop` → event-loop delay since the last ask; `stored` → lines in the store (aco);
+ * `flood` (a peer) runs the flood tool on this process's core and publishes each line it prints
+ * as it arrives, as aco's workflow step would → `flooded`;
  * `close` → `closed`.
  */
 import fs from 'node:fs';
@@ -13,6 +15,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { reply, serveParent } from '../lib/child';
 import { collectGarbage, nowUs } from '../lib/stats';
 import { lineText } from './event';
+import { readFlood } from './flood';
 import { startSystem, type SystemName, type SystemOptions, type SystemServer } from './systems';
 
 export interface PublishCommand {
@@ -99,6 +102,14 @@ serveParent(async (message) => {
 			const command = message as unknown as PublishCommand;
 			const result = await publish(command);
 			reply({ ok: command.replyAs ?? 'published', ...result });
+			return;
+		}
+		case 'flood': {
+			const target = current();
+			const { startUs, endUs } = await readFlood(Number(message.lines), {
+				onLine: (text) => target.publish(text, 0)
+			});
+			reply({ ok: 'flooded', startUs, endUs });
 			return;
 		}
 		case 'cpu': {

@@ -8,22 +8,31 @@
  * the ingest API: REST (`POST …/events`, one request at a time) and the hub's WebSocket
  * producer, each a few times in turn, the median counting. Baseline, in the same run: the same
  * tool's lines read by a bare pipe (no aco), pinned like the server; every lines/s figure is
- * also given as a ratio to it.
+ * also given as a ratio to it. And the peers' ceiling: the same tool run by uWebSockets.js's and
+ * `ws`'s servers, each line published to the same watchers as it is read, nothing stored.
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskResponse } from '../../../src/lib/protocol/api';
 import { nowUs, percentile } from '../../lib/stats';
 import { bar, type MetricSpec } from '../report';
-import { pick, type Scenario } from '../suite';
+import { pick, type Scenario, type Suite } from '../suite';
 import { SERVER_CPU } from '../harness';
-import { floodAlone, floodWorkflows, runFlood } from './lossless';
+import { floodWorkflows, runFlood } from './lossless';
+import { readFlood } from '../flood';
 import type { IngestResult } from '../producers';
+import type { SystemName } from '../systems';
 
 const WATCHERS = 10;
 const HEALTH_GAP_MS = 50;
 /** times each ingest runs (at least; a run of more rounds runs it once a round) */
 const INGEST_REPEATS = 3;
+/**
+ * The peers that read the same tool through a bare pipe in their server and publish each line to
+ * the same watchers, storing nothing: how fast the fastest servers pass the tool's lines on, with
+ * the tool on their core, as aco's is on its own.
+ */
+const FLOOD_PEERS: SystemName[] = ['uws', 'ws-frames', 'ws-cork'];
 
 const METRICS: MetricSpec[] = [
 	{ key: 'linesPerSecond', label: 'lines/s', unit: '', better: 'higher' },
@@ -43,7 +52,8 @@ export const hugeLog: Scenario = {
 		try {
 			const server = await suite.server('aco', { workflowsDir });
 			const group = 'huge-log';
-			await suite.connect(server, group, quick ? 2 : WATCHERS);
+			const watchers = quick ? 2 : WATCHERS;
+			await suite.connect(server, group, watchers);
 			// the clients count the run's output lines (its other events come between them)
 			await suite.loadgen.expect(group, [lines], [false]);
 			const askHealth = async (): Promise<number> => {
@@ -92,7 +102,13 @@ export const hugeLog: Scenario = {
 			}
 			const rest = medianRun(restRuns);
 			const ws = medianRun(wsRuns);
-			const alone = await floodAlone(lines, suite.pinned ? SERVER_CPU : undefined);
+			const { linesPerSecond: alone } = await readFlood(lines, {
+				cpu: suite.pinned ? SERVER_CPU : undefined
+			});
+			const peers: Record<string, Record<string, number>> = {};
+			for (const peer of FLOOD_PEERS.filter((p) => suite.options.peers.includes(p))) {
+				peers[`tool → ${peer}, no store`] = { linesPerSecond: await peerFlood(suite, peer, lines, watchers) };
+			}
 			const figures: Record<string, Record<string, number>> = {
 				'tool alone, bare pipe': { linesPerSecond: alone },
 				'tool → stored and delivered': {
@@ -102,21 +118,30 @@ export const hugeLog: Scenario = {
 					healthMaxMs: percentile(sorted, 100)
 				},
 				'ingest, REST': { linesPerSecond: rest.linesPerSecond, seconds: rest.seconds },
-				'ingest, WebSocket producer': { linesPerSecond: ws.linesPerSecond, seconds: ws.seconds }
+				'ingest, WebSocket producer': { linesPerSecond: ws.linesPerSecond, seconds: ws.seconds },
+				...peers
 			};
 			const tool = figures['tool → stored and delivered']!;
 			return {
 				figures,
 				rounds: {},
 				metrics: METRICS,
-				ratios: Object.keys(figures)
-					.filter((system) => system !== 'tool alone, bare pipe')
-					.map((system) => ({
-						system,
-						peer: 'tool alone, bare pipe',
+				ratios: [
+					...Object.keys(figures)
+						.filter((system) => system !== 'tool alone, bare pipe' && !(system in peers))
+						.map((system) => ({
+							system,
+							peer: 'tool alone, bare pipe',
+							metric: 'linesPerSecond',
+							ratio: figures[system]!.linesPerSecond! / alone
+						})),
+					...Object.entries(peers).map(([peer, figure]) => ({
+						system: 'tool → stored and delivered',
+						peer,
 						metric: 'linesPerSecond',
-						ratio: figures[system]!.linesPerSecond! / alone
-					})),
+						ratio: tool.linesPerSecond! / figure.linesPerSecond!
+					}))
+				],
 				bars: [
 					bar(
 						`lines/s of a ${lines.toLocaleString('en-US')}-line tool, stored and delivered`,
@@ -132,6 +157,12 @@ export const hugeLog: Scenario = {
 					`tool: run ${flood.seconds.toFixed(1)} s, last line at the last of ${report.clients} watchers ${deliveredSeconds.toFixed(1)} s; ` +
 						`${health.length} healthz answers; every line stored (line_count) and delivered in order (checked)`,
 					`healthz asked once before the tool starts (its route's first request): ${firstHealthMs.toFixed(1)} ms, not counted`,
+					...(Object.keys(peers).length
+						? [
+								`"no store" rows: the same tool run by a peer's server on its core (as aco's step runs on aco's), each line ` +
+									`published as it is read to ${watchers} watchers, nothing stored; the ceiling for passing the lines on with the tool on that core`
+							]
+						: []),
 					`ingest: ${ingest.lines.toLocaleString('en-US')} lines, REST 2,000 lines per request one at a time, WebSocket 800 lines per frame, 4 in flight; ` +
 						`each ${repeats} times, alternating, the median shown (REST ${spread(restRuns)}, WebSocket ${spread(wsRuns)} lines/s)`
 				]
@@ -141,6 +172,29 @@ export const hugeLog: Scenario = {
 		}
 	}
 };
+
+/**
+ * Lines per second of `peer` reading the flood tool through a bare pipe in its server and
+ * publishing each line to `watchers` clients: from the tool's start to its last line at the last
+ * client, every line checked to arrive at each in order.
+ */
+async function peerFlood(suite: Suite, peer: SystemName, lines: number, watchers: number): Promise<number> {
+	const server = await suite.server(peer);
+	const group = `huge-log-${peer}`;
+	await suite.connect(server, group, watchers);
+	await suite.loadgen.expect(group, [lines], [true]);
+	const { startUs, endUs } = await server.flood(lines);
+	const delivered = await suite.loadgen.delivered(group, 600_000);
+	const report = await suite.loadgen.report(group);
+	if (!delivered || report.complete !== report.clients) {
+		throw new Error(
+			`${peer}: ${report.complete} of ${report.clients} clients got every line in order` +
+				[...report.closes, ...report.orderErrors].map((l) => `; ${l}`).join('')
+		);
+	}
+	await suite.disconnect(group);
+	return lines / ((Math.max(endUs, report.lastUs) - startUs) / 1e6);
+}
 
 /** the run whose lines/s is the median (of an odd number of runs; the upper middle of an even one) */
 function medianRun(runs: IngestResult[]): IngestResult {

@@ -6,13 +6,13 @@
  * as fast as it does with no subscriber (within 1.5×): the fan-out may lag behind the tool, but
  * must not hold it up.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RealtimeStatsResponse, RunDetailResponse, RunResponse } from '../../../src/lib/protocol/api';
 import { nowUs } from '../../lib/stats';
+import { floodScript } from '../flood';
 import type { ServerHandle } from '../harness';
 import { bar, type MetricSpec } from '../report';
 import { medians, pick, record, type Scenario } from '../suite';
@@ -25,22 +25,6 @@ import { medians, pick, record, type Scenario } from '../suite';
  */
 const POLL_MS = 100;
 
-/** A Node script that prints `lines` numbered lines as fast as its stdout takes them. */
-function floodScript(lines: number): string {
-	return [
-		`const total = ${lines};`,
-		'let i = 1;',
-		'const pump = () => {',
-		'  while (i <= total) {',
-		"    let chunk = '';",
-		"    for (const end = Math.min(total, i + 2000); i <= end; i++) chunk += 'line ' + i + ' of the flood, printed as fast as the pipe allows\\n';",
-		"    if (!process.stdout.write(chunk)) return void process.stdout.once('drain', pump);",
-		'  }',
-		'};',
-		'pump();'
-	].join('\n');
-}
-
 /** A workflow whose one step prints `lines` numbered lines as fast as its stdout takes them. */
 export function floodWorkflows(lines: number): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-bench-flood-'));
@@ -50,26 +34,6 @@ export function floodWorkflows(lines: number): string {
 		`name: flood\ntasks:\n  flood:\n    name: Flood\n    steps:\n      - name: print\n        run: ${JSON.stringify(process.execPath)}\n        args: ["-e", ${JSON.stringify(script)}]\n`
 	);
 	return dir;
-}
-
-/**
- * The baseline for a tool's lines/s: the same script with its stdout read by a bare pipe in this
- * process (no aco), pinned like a server when `cpu` is given. Resolves with its lines/s.
- */
-export async function floodAlone(lines: number, cpu?: number): Promise<number> {
-	const node = [process.execPath, '-e', floodScript(lines)];
-	const [command, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
-	const startedUs = nowUs();
-	const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-	let newlines = 0;
-	child.stdout.on('data', (chunk: Buffer) => {
-		for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) newlines += 1;
-	});
-	const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-	if (code !== 0 || newlines !== lines) {
-		throw new Error(`the flood alone exited ${code} after ${newlines} of ${lines} lines`);
-	}
-	return lines / ((nowUs() - startedUs) / 1e6);
 }
 
 /** Starts the flood run and resolves with its id and how long it took to finish. */
