@@ -18,7 +18,7 @@ import { nowUs, percentile } from '../../lib/stats';
 import { bar, type MetricSpec } from '../report';
 import { pick, type Scenario, type Suite } from '../suite';
 import { SERVER_CPU } from '../harness';
-import { floodWorkflows, runFlood } from './lossless';
+import { floodWorkflows, runFlood, warmUp } from './lossless';
 import { readFlood } from '../flood';
 import type { IngestResult } from '../producers';
 import type { SystemName } from '../systems';
@@ -51,6 +51,7 @@ export const hugeLog: Scenario = {
 		const workflowsDir = floodWorkflows(lines);
 		try {
 			const server = await suite.server('aco', { workflowsDir });
+			await warmUp(server);
 			const group = 'huge-log';
 			const watchers = quick ? 2 : WATCHERS;
 			await suite.connect(server, group, watchers);
