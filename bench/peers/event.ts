@@ -20,6 +20,11 @@ const STAMP_DIGITS = 16;
 export const MIN_EVENT_BYTES = 200;
 
 export const PEER_TASK_ID = 'task_peer000000000000000';
+
+/** Task `k`'s id for a peer that spreads lines over tasks: as long as aco's ids. */
+export function peerTaskId(k: number): string {
+	return `task_peer${String(k).padStart(15, '0')}`;
+}
 export const PEER_EXECUTION_ID = 'exec_peer000000000000000';
 const AT = '2026-01-01T00:00:00.000Z';
 
@@ -50,13 +55,13 @@ export function shortestEnvelopeBytes(): number {
 }
 
 /** The envelope as aco's hub builds it for the same line (key order included). */
-export function peerEnvelope(seq: number, text: string): PeerEnvelope {
+export function peerEnvelope(seq: number, text: string, taskId = PEER_TASK_ID): PeerEnvelope {
 	return {
 		type: 'tool.output',
 		seq,
 		timestamp: AT,
 		data: {
-			task_id: PEER_TASK_ID,
+			task_id: taskId,
 			run_id: null,
 			execution_id: PEER_EXECUTION_ID,
 			line: seq,

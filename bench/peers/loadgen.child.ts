@@ -174,7 +174,8 @@ class Group {
 				deflate,
 				onOpen: () => {
 					if (this.openedUs === 0) this.openedUs = nowUs();
-					if (this.protocol !== 'aco') return;
+					// a plain server is sent a subscription only when the scenario names one (uws topics)
+					if (this.protocol === 'socketio' || (this.protocol === 'plain' && subscribe === undefined)) return;
 					const messages = Array.isArray(subscribe)
 						? subscribe
 						: [subscribe ?? { type: 'subscribe', filter: {} }];

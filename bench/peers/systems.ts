@@ -24,7 +24,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
-import { peerEnvelope } from './event';
+import { peerEnvelope, peerTaskId } from './event';
 
 export const SYSTEMS = ['aco', 'ws-stringify', 'ws-cork', 'ws-frames', 'socketio', 'uws'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
@@ -38,7 +38,7 @@ export interface SystemOptions {
 	workflowsDir?: string;
 	/** permessage-deflate for every frame (scenario 7) */
 	compression?: boolean;
-	/** aco: tasks whose output lines are made (one log pipeline each); 1 by default */
+	/** aco: tasks whose output lines are made (one log pipeline each); 1 by default; uws: a topic per task */
 	tasks?: number;
 }
 
@@ -47,7 +47,7 @@ export interface SystemServer {
 	url: string;
 	/** the base of the HTTP API (aco only) */
 	httpUrl?: string;
-	/** aco: the tasks whose output lines `publish` makes, and their executions */
+	/** aco: the tasks whose output lines `publish` makes, and their executions; uws: its task topics */
 	taskIds?: string[];
 	executionIds?: string[];
 	/** hands one line to the system, which numbers it (seq), serialises it and fans it out; aco: as a line of task `task` */
@@ -360,6 +360,9 @@ async function startUws(options: SystemOptions): Promise<SystemServer> {
 	if (!uwsLoads()) throw new Error('the native uWebSockets.js binary does not load on this Node');
 	const uws = require('@trufflesuite/uws-js-unofficial') as UwsModule;
 	let token: unknown = null;
+	// with tasks, a topic per task: each client subscribes (aco's subscribe message) to one task's
+	// topic or, with no task named, to every line
+	const taskIds = options.tasks ? Array.from({ length: options.tasks }, (_, k) => peerTaskId(k)) : null;
 	const app = uws.App().ws('/*', {
 		compression: options.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
 		maxPayloadLength: 64 * 1024,
@@ -367,10 +370,17 @@ async function startUws(options: SystemOptions): Promise<SystemServer> {
 		maxBackpressure: 256 * 1024 * 1024,
 		idleTimeout: 0,
 		open: (ws: UwsSocket) => {
+			if (taskIds) return;
 			ws.subscribe('all');
 			ws.send(SUBSCRIBED, false);
 		},
-		message: () => {}
+		message: (ws: UwsSocket, message: ArrayBuffer) => {
+			if (!taskIds) return;
+			const { filter } = JSON.parse(Buffer.from(message).toString()) as { filter?: { task_ids?: string[] } };
+			const task = filter?.task_ids?.[0];
+			ws.subscribe(task ? `task:${task}` : 'all');
+			ws.send(SUBSCRIBED, false);
+		}
 	});
 	await new Promise<void>((resolve, reject) =>
 		app.listen('127.0.0.1', 0, (t) => {
@@ -380,12 +390,21 @@ async function startUws(options: SystemOptions): Promise<SystemServer> {
 		})
 	);
 	const port = uws.us_socket_local_port(token);
+	const compress = !!options.compression;
 	let seq = 0;
 	return {
 		name: 'uws',
 		url: `ws://127.0.0.1:${port}/`,
-		publish(text) {
-			app.publish('all', JSON.stringify(peerEnvelope(++seq, text)), false, !!options.compression);
+		...(taskIds ? { taskIds } : {}),
+		publish(text, task) {
+			if (!taskIds) {
+				app.publish('all', JSON.stringify(peerEnvelope(++seq, text)), false, compress);
+				return;
+			}
+			const id = taskIds[task % taskIds.length]!;
+			const json = JSON.stringify(peerEnvelope(++seq, text, id));
+			app.publish(`task:${id}`, json, false, compress);
+			app.publish('all', json, false, compress);
 		},
 		async close() {
 			uws.us_listen_socket_close(token);
