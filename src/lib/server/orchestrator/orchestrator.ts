@@ -34,7 +34,13 @@ import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state
 import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
-import { loadWorkflows, toWorkflowSummary } from './workflow-loader';
+import {
+	createWorkflowCache,
+	loadWorkflows,
+	toWorkflowSummary,
+	type LoadedWorkflows,
+	type WorkflowCache
+} from './workflow-loader';
 import type { TaskDef } from './workflow-file';
 import { OrchestratorClosedError, type Orchestrator } from './types';
 import { workflowStartError } from './workflow-errors';
@@ -112,6 +118,8 @@ class WorkflowOrchestrator implements Orchestrator {
 	/** read once: the server's environment does not change while it runs */
 	#toolEnv: ToolEnvironment;
 	#isSecretName: SecretNameTest;
+	/** listings parse only the workflow files that changed since the last one */
+	#workflowCache: WorkflowCache = createWorkflowCache();
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
@@ -128,7 +136,7 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	async listWorkflows(): Promise<{ workflows: WorkflowSummary[]; errors: WorkflowLoadError[] }> {
-		const { workflows, errors } = await loadWorkflows(this.#deps.config.workflowsDir);
+		const { workflows, errors } = await this.#loadWorkflows();
 		// the dashboard lists workflows often; a broken file is worth one warning, not one per page view
 		const reported = JSON.stringify(errors);
 		if (reported !== this.#reportedErrors) {
@@ -149,8 +157,12 @@ class WorkflowOrchestrator implements Orchestrator {
 		}
 	}
 
+	#loadWorkflows(): Promise<LoadedWorkflows> {
+		return loadWorkflows(this.#deps.config.workflowsDir, { cache: this.#workflowCache });
+	}
+
 	async #startRun(workflowName: string): Promise<WorkflowRun> {
-		const loaded = await loadWorkflows(this.#deps.config.workflowsDir);
+		const loaded = await this.#loadWorkflows();
 		// nothing is stored yet, so a shutdown that began meanwhile can still refuse the run
 		if (this.#closed) throw new OrchestratorClosedError();
 		const workflow = loaded.workflows.find((candidate) => candidate.name === workflowName);
@@ -336,7 +348,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				toolEnv: this.#toolEnv,
 				isSecretName: this.#isSecretName,
 				storage: this.#deps.storage,
-				runnableSteps: (def) => withSecretValues(def, config.workflowsDir),
+				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, { cache: this.#workflowCache }),
 				updateTask: async (id, patch) => {
 					if (this.#handingOver) throw new ClaimLostError(id);
 					const updated = await queue.updateClaimed(id, claim, patch);

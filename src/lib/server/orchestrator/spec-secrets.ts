@@ -6,7 +6,7 @@
  */
 import type { SecretNameTest } from '../masking/secret-env';
 import type { StepDef, TaskDef } from './workflow-file';
-import { loadWorkflows } from './workflow-loader';
+import { loadWorkflows, type LoadOptions } from './workflow-loader';
 
 /** a step as stored: `secret_env` names the variables whose values were left out */
 export interface StoredStep extends StepDef {
@@ -46,11 +46,12 @@ export function withoutSecretValues(def: TaskDef, workflow: string, isSecret: Se
  */
 export async function withSecretValues(
 	spec: TaskDef | StoredTaskDef,
-	workflowsDir: string
+	workflowsDir: string,
+	options: LoadOptions = {}
 ): Promise<RunnableStep[]> {
 	const steps = spec.steps as StoredStep[];
 	if (!('workflow' in spec) || !steps.some((step) => step.secret_env?.length)) return steps;
-	const { workflows } = await loadWorkflows(workflowsDir);
+	const { workflows } = await loadWorkflows(workflowsDir, options);
 	const current = workflows.find((w) => w.name === spec.workflow)?.tasks.find((t) => t.key === spec.key);
 	return steps.map((step, index) => {
 		const { secret_env: names = [], ...runnable } = step;

@@ -2,13 +2,21 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadWorkflows, MAX_WORKFLOW_BYTES, toWorkflowSummary } from './workflow-loader';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseWorkflowFile } from './workflow-file';
+import { createWorkflowCache, loadWorkflows, MAX_WORKFLOW_BYTES, toWorkflowSummary } from './workflow-loader';
+
+// counted, not changed: how many times each file is parsed
+vi.mock('./workflow-file', async (importOriginal) => {
+	const actual = await importOriginal<typeof import('./workflow-file')>();
+	return { ...actual, parseWorkflowFile: vi.fn(actual.parseWorkflowFile) };
+});
 
 let dir: string;
 
 beforeEach(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-loader-'));
+	vi.mocked(parseWorkflowFile).mockClear();
 });
 
 afterEach(() => {
@@ -132,6 +140,124 @@ describe('loadWorkflows', () => {
 			workflows: [],
 			errors: [{ file: missing, reason: 'the workflows folder does not exist' }]
 		});
+	});
+});
+
+/** the files parsed since the last call, by name */
+function parsed(): string[] {
+	const files = vi.mocked(parseWorkflowFile).mock.calls.map(([, file]) => path.basename(file));
+	vi.mocked(parseWorkflowFile).mockClear();
+	return files.sort();
+}
+
+/** a clock an hour ahead: every file's last change is long past, so its stat is trusted */
+const later = () => Date.now() + 3_600_000;
+
+describe('loadWorkflows with a cache', () => {
+	it('parses only the files that changed since the last listing', async () => {
+		write('a.yml', GOOD('alpha'));
+		write('b.yml', GOOD('beta'));
+		const cache = createWorkflowCache();
+		const first = await loadWorkflows(dir, { cache });
+		expect(parsed()).toEqual(['a.yml', 'b.yml']);
+
+		expect(await loadWorkflows(dir, { cache })).toEqual(first);
+		expect(parsed()).toEqual([]);
+
+		write('b.yml', GOOD('bravo'));
+		const { workflows } = await loadWorkflows(dir, { cache });
+		expect(workflows.map((workflow) => workflow.name)).toEqual(['alpha', 'bravo']);
+		expect(parsed()).toEqual(['b.yml']);
+	});
+
+	it('picks up a file rewritten with the same size and mtime once its ctime moves', async () => {
+		const file = path.join(dir, 'a.yml');
+		const rewrite = (name: string) => {
+			write('a.yml', GOOD(name));
+			fs.utimesSync(file, 1_700_000_000, 1_700_000_000);
+			return fs.statSync(file, { bigint: true });
+		};
+		const before = rewrite('one');
+		const cache = createWorkflowCache({ now: later });
+		expect((await loadWorkflows(dir, { cache })).workflows.map((workflow) => workflow.name)).toEqual(['one']);
+		expect((await loadWorkflows(dir, { cache })).workflows.map((workflow) => workflow.name)).toEqual(['one']);
+		expect(parsed()).toEqual(['a.yml']);
+
+		let after = rewrite('two');
+		// the ctime moves with the file system's clock tick (a few ms): write until it has
+		while (after.ctimeNs === before.ctimeNs) after = rewrite('two');
+		expect([after.ino, after.size, after.mtimeNs]).toEqual([before.ino, before.size, before.mtimeNs]);
+		expect((await loadWorkflows(dir, { cache })).workflows.map((workflow) => workflow.name)).toEqual(['two']);
+	});
+
+	it('shows added, removed and renamed files at once and forgets the removed ones', async () => {
+		write('a.yml', GOOD('alpha'));
+		write('b.yml', GOOD('beta'));
+		const cache = createWorkflowCache({ now: later });
+		await loadWorkflows(dir, { cache });
+		parsed();
+
+		write('c.yml', GOOD('gamma'));
+		fs.rmSync(path.join(dir, 'a.yml'));
+		fs.renameSync(path.join(dir, 'b.yml'), path.join(dir, 'b2.yaml'));
+		const { workflows, errors } = await loadWorkflows(dir, { cache });
+		expect(workflows.map((workflow) => [workflow.name, path.basename(workflow.file)])).toEqual([
+			['beta', 'b2.yaml'],
+			['gamma', 'c.yml']
+		]);
+		expect(errors).toEqual([]);
+		expect(parsed()).toEqual(['b2.yaml', 'c.yml']);
+		expect(cache.size).toBe(2);
+
+		fs.rmSync(dir, { recursive: true });
+		await loadWorkflows(dir, { cache });
+		expect(cache.size).toBe(0);
+	});
+
+	it("keeps a broken file's error with its line without parsing it again, and loads it once fixed", async () => {
+		write('broken.yml', 'tasks:\n  build:\n    steps:\n      - name: compile\n');
+		const cache = createWorkflowCache({ now: later });
+		const error = {
+			file: path.join(dir, 'broken.yml'),
+			reason: 'line 4: tasks.build.steps[0].run: required',
+			line: 4
+		};
+		expect((await loadWorkflows(dir, { cache })).errors).toEqual([error]);
+		expect((await loadWorkflows(dir, { cache })).errors).toEqual([error]);
+		expect(parsed()).toEqual(['broken.yml']);
+
+		write('broken.yml', GOOD('fixed'));
+		const { workflows, errors } = await loadWorkflows(dir, { cache });
+		expect(workflows.map((workflow) => workflow.name)).toEqual(['fixed']);
+		expect(errors).toEqual([]);
+	});
+
+	it('still decides duplicate names over the whole folder', async () => {
+		write('one.yml', GOOD('same'));
+		write('two.yml', GOOD('same'));
+		const cache = createWorkflowCache({ now: later });
+		expect((await loadWorkflows(dir, { cache })).errors).toHaveLength(1);
+		expect(parsed()).toEqual(['one.yml', 'two.yml']);
+
+		fs.rmSync(path.join(dir, 'one.yml'));
+		const { workflows, errors } = await loadWorkflows(dir, { cache });
+		expect(workflows.map((workflow) => path.basename(workflow.file))).toEqual(['two.yml']);
+		expect(errors).toEqual([]);
+		expect(parsed()).toEqual([]);
+	});
+
+	it('reports a FIFO and a file over 1 MiB on every listing, as without a cache', async () => {
+		execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+		fs.symlinkSync(path.join(dir, 'pipe'), path.join(dir, 'piped.yml'));
+		write('big.yml', '#'.repeat(MAX_WORKFLOW_BYTES + 1));
+		write('good.yml', GOOD('good'));
+		const cache = createWorkflowCache({ now: later });
+		const uncached = await loadWorkflows(dir);
+		expect(uncached.errors.map((error) => path.basename(error.file))).toEqual(['big.yml', 'piped.yml']);
+		parsed();
+		expect(await loadWorkflows(dir, { cache })).toEqual(uncached);
+		expect(await loadWorkflows(dir, { cache })).toEqual(uncached);
+		expect(parsed()).toEqual(['good.yml']);
 	});
 });
 

@@ -1,12 +1,16 @@
 /**
  * @module orchestrator/workflow-loader
  * Reads every `*.yml` / `*.yaml` file at the top of the workflows folder. One broken file is
- * reported with its path and reason and never stops the others from loading.
+ * reported with its path and reason and never stops the others from loading. With a
+ * `WorkflowCache` (one per folder, owned by whoever lists it), a file is parsed again only once it
+ * changed (see parse-cache); the folder itself is read every time, so added, removed and renamed
+ * files show at once.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowLoadError, WorkflowSummary } from '../../protocol';
 import { openRegularFile } from '../regular-file';
+import { ParseCache, type FileText, type ParseCacheOptions } from './parse-cache';
 import { parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
 
 export interface LoadedWorkflows {
@@ -17,14 +21,30 @@ export interface LoadedWorkflows {
 }
 
 const WORKFLOW_FILE = /\.ya?ml$/i;
-/** a workflow is a page or two of YAML; parsing runs on every listing and takes about 1 s per MiB */
+/** a workflow is a page or two of YAML; parsing takes about 1 s per MiB */
 export const MAX_WORKFLOW_BYTES = 1024 * 1024;
+
+/** each file's parse result, kept while the file is unchanged; shared, so never changed by callers */
+export type WorkflowCache = ParseCache<ParseResult>;
+
+export function createWorkflowCache(options: ParseCacheOptions = {}): WorkflowCache {
+	return new ParseCache<ParseResult>(options);
+}
+
+export interface LoadOptions {
+	/** without one, every file is read and parsed */
+	cache?: WorkflowCache;
+}
 
 /**
  * Loads the workflows in `dir` (not its subfolders, which hold the workflows' helper scripts).
  * Files are read in name order, so when two declare the same name the first one wins.
+ * @example
+ * const cache = createWorkflowCache();
+ * const { workflows, errors } = await loadWorkflows(dir, { cache });
  */
-export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
+export async function loadWorkflows(dir: string, options: LoadOptions = {}): Promise<LoadedWorkflows> {
+	const { cache } = options;
 	let entries: string[];
 	try {
 		const dirents = await fs.readdir(dir, { withFileTypes: true });
@@ -37,27 +57,23 @@ export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
 			(err as NodeJS.ErrnoException).code === 'ENOENT'
 				? 'the workflows folder does not exist'
 				: `the workflows folder cannot be read: ${(err as Error).message}`;
+		cache?.retain(new Set());
 		return { workflows: [], errors: [{ file: dir, reason }] };
 	}
 
+	const files = entries.map((entry) => path.join(dir, entry));
+	cache?.retain(new Set(files));
 	const byName = new Map<string, WorkflowDef>();
 	const errors: WorkflowLoadError[] = [];
-	for (const entry of entries) {
-		const file = path.join(dir, entry);
-		const read = await readWorkflowFile(file);
-		if ('reason' in read) {
-			errors.push({ file, reason: read.reason });
-			continue;
-		}
-		let result: ParseResult;
-		try {
-			result = parseWorkflowFile(read.text, file);
-		} catch (err) {
-			errors.push({ file, reason: `cannot be parsed: ${(err as Error).message}` });
+	for (const file of files) {
+		const parse = (text: string) => parseSafely(text, file);
+		const result = cache ? await cache.get(file, readWorkflowFile, parse) : await readAndParse(file, parse);
+		if ('reason' in result) {
+			errors.push({ file, reason: result.reason });
 			continue;
 		}
 		if (!result.ok) {
-			errors.push(result.error);
+			errors.push({ ...result.error });
 			continue;
 		}
 		const first = byName.get(result.workflow.name);
@@ -74,8 +90,24 @@ export async function loadWorkflows(dir: string): Promise<LoadedWorkflows> {
 	return { workflows, errors };
 }
 
+async function readAndParse(
+	file: string,
+	parse: (text: string) => ParseResult
+): Promise<ParseResult | { reason: string }> {
+	const read = await readWorkflowFile(file);
+	return 'reason' in read ? read : parse(read.text);
+}
+
+function parseSafely(text: string, file: string): ParseResult {
+	try {
+		return parseWorkflowFile(text, file);
+	} catch (err) {
+		return { ok: false, error: { file, reason: `cannot be parsed: ${(err as Error).message}` } };
+	}
+}
+
 /** The text of a regular file of at most `MAX_WORKFLOW_BYTES`, or why not. */
-async function readWorkflowFile(file: string): Promise<{ text: string } | { reason: string }> {
+async function readWorkflowFile(file: string): Promise<FileText> {
 	const opened = await openRegularFile(file);
 	if ('reason' in opened) return opened;
 	const { handle, size } = opened;
