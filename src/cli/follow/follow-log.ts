@@ -3,12 +3,15 @@
  * `aco logs <execution-or-task> --follow`: prints the stored log over REST, then the live
  * `tool.output` lines, with no gap and no duplicate (by line number), and returns once the tool
  * (or, for a task, the task and all its tools) has finished and every line is printed.
+ *
+ * A log the server says is gone (404) or refuses ends the follow at once with exit code 1; a
+ * failing server (5xx, out of reach) is asked again after a back-off, with one notice.
  */
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient, RestError } from '../realtime/rest';
 import { cleanLine, painter, type Output } from './format';
-import { TailSet } from './tails';
+import { retryNotice, TailSet } from './tails';
 
 export interface FollowLogOptions {
 	url: string;
@@ -53,11 +56,18 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 	};
 
 	let failure: unknown = null;
+	let refused = () => {};
+	const logRefused = new Promise<void>((resolve) => (refused = resolve));
 	const tails = new TailSet({
 		rest,
 		onLines: (_id, lines) => print(lines),
-		onError: (e) => (failure ??= e),
-		gapRetryDelayMs: options.gapRetryDelayMs
+		onError: (e) => {
+			failure ??= e;
+			refused();
+		},
+		onRetry: (executionId, e) => err.write(retryNotice(executionId, e)),
+		gapRetryDelayMs: options.gapRetryDelayMs,
+		backoff: options.client?.backoff
 	});
 
 	try {
@@ -68,7 +78,7 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 			await tails.idle();
 			return finish(failure, err);
 		}
-		return await followLive(options, rest, tails, target.taskId, err, () => failure);
+		return await followLive(options, rest, tails, target.taskId, err, () => failure, logRefused);
 	} catch (e) {
 		return finish(e, err);
 	} finally {
@@ -102,7 +112,9 @@ function followLive(
 	tails: TailSet,
 	taskId: string,
 	err: Output,
-	failure: () => unknown
+	failure: () => unknown,
+	/** settles when a log is gone or refused: waiting for more of it would be for ever */
+	logRefused: Promise<void>
 ): Promise<number> {
 	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
 	const wanted = (executionId: string) => !options.executionId || executionId === options.executionId;
@@ -165,6 +177,7 @@ function followLive(
 				);
 			}
 		});
+		void logRefused.then(() => end(null));
 		client.subscribe(SUBSCRIPTION, { task_ids: [taskId], types: ['tool.*', 'task.*'] });
 		client.connect();
 	});

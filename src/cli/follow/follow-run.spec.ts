@@ -9,13 +9,16 @@ import { followRun } from './follow-run';
 /**
  * A REST server on port 0 playing the aco server for one run `r1` with one task `t1`, and the
  * hub played by a fake socket. `runAnswers` are served to GET /runs/r1 in turn (the last one
- * again and again); an answer can be held back until the test lets it go.
+ * again and again); an answer can be held back until the test lets it go. `logStatus`, when
+ * set, is what GET …/x1/log answers instead of the lines.
  */
 async function setup() {
 	const state = {
 		runAnswers: [] as Array<() => Promise<{ run: WorkflowRun; tasks: Task[] }>>,
 		task: makeTask({ id: 't1', run_id: 'r1', key: 'build', name: 'build' }),
-		lines: [] as LogLine[]
+		lines: [] as LogLine[],
+		logStatus: null as number | null,
+		logRequests: 0
 	};
 	const server = http.createServer(async (req, res) => {
 		const url = new URL(req.url!, 'http://x');
@@ -27,7 +30,12 @@ async function setup() {
 				? [{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.length }]
 				: [];
 			body = { task: { ...state.task, executions } };
+		} else if (url.pathname === '/api/v1/executions/x1/log' && state.logStatus) {
+			state.logRequests++;
+			res.statusCode = state.logStatus;
+			body = { error: { code: 'not_found', message: 'No execution with id "x1".' } };
 		} else if (url.pathname === '/api/v1/executions/x1/log') {
+			state.logRequests++;
 			const after = Number(url.searchParams.get('after') ?? 0);
 			res.end(
 				state.lines
@@ -99,7 +107,9 @@ async function setup() {
 			});
 		}
 	};
-	return { state, hub, exit, printed: () => printed, errors: () => errors };
+	let code: number | null = null;
+	void exit.then((c) => (code = c));
+	return { state, hub, exit, code: () => code, printed: () => printed, errors: () => errors };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -161,5 +171,19 @@ describe('followRun', () => {
 		expect(printed()).toBe(
 			'▶ build started\n[build] downloading… done\n[build] next\n✔ Run demo succeeded\n'
 		);
+	});
+
+	it('ends at once with exit code 1 when the log of a tool it follows is gone (404), asking for it no more', async () => {
+		const { state, hub, code, errors } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		state.logStatus = 404;
+		hub.connect();
+		hub.task('task.status', 'running');
+		const ts = '2030-01-01T00:00:00.000Z';
+		hub.output({ n: 1, stream: 'stdout', ts, text: 'one' });
+		// the run goes on: without the end of the follow it would wait for the run's end
+		await until(() => expect(code()).toBe(1));
+		expect(errors()).toBe('aco: No execution with id "x1".\n');
+		expect(state.logRequests).toBe(1);
 	});
 });

@@ -8,6 +8,9 @@
  * task record is merged by the browser's lifecycle rule (records.mergeRecord): it never goes back
  * from finished to running. A partial line (a piece of an overlong line, a progress snapshot)
  * is continued by the next line of its tool on the same terminal line, as `aco logs` prints it.
+ *
+ * A log the server says is gone (404) or refuses ends the follow at once with exit code 1; a
+ * failing server (5xx, out of reach) is asked again after a back-off, with one notice.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
@@ -23,7 +26,7 @@ import {
 	type Output,
 	type Paint
 } from './format';
-import { TailSet } from './tails';
+import { retryNotice, TailSet } from './tails';
 import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
@@ -57,11 +60,19 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const printed = new Map<string, Printed>();
 	const execTask = new Map<string, string>();
 	let failure: unknown = null;
+	let refused = () => {};
+	// a log that is gone (404) or refused will not come by asking again: the follow ends now
+	const logRefused = new Promise<void>((resolve) => (refused = resolve));
 	const tails = new TailSet({
 		rest,
 		onLines: (executionId, lines) => printLines(executionId, lines),
-		onError: (e) => (failure ??= e),
-		gapRetryDelayMs: options.gapRetryDelayMs
+		onError: (e) => {
+			failure ??= e;
+			refused();
+		},
+		onRetry: (executionId, e) => err.write(retryNotice(executionId, e)),
+		gapRetryDelayMs: options.gapRetryDelayMs,
+		backoff: options.client?.backoff
 	});
 
 	const out = new ProgressLines(options.out);
@@ -198,6 +209,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				void end(null, new Error(why));
 			}
 		});
+		void logRefused.then(() => end(null));
 		client.subscribe(SUBSCRIPTION, { run_ids: [options.runId] });
 		client.connect();
 	});

@@ -3,8 +3,12 @@
  * The logs a follower prints: one {@link LogTail} per execution, opened one after another in
  * the order they became known (so backlogs print whole, not interleaved), each handing its lines
  * on exactly once. Live lines of an execution whose turn has not come wait in its tail.
+ *
+ * While the server fails (a proxy's 502 during a restart), the tails try again after a back-off;
+ * the owner hears of it once per outage however many tails are waiting.
  */
 import type { LogLine } from '../../lib/protocol/models';
+import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
 
@@ -12,13 +16,20 @@ export interface TailSetOptions {
 	rest: Pick<RestClient, 'getLogLines'>;
 	/** receives each execution's lines, in order, once */
 	onLines: (executionId: string, lines: LogLine[]) => void;
+	/** a tail stopped at a failure that asking again would not mend (404, 401, 403) */
 	onError: (err: unknown) => void;
+	/** a fetch failed and is being tried again, and no other tail was doing so already */
+	onRetry?: (executionId: string, err: unknown) => void;
 	gapRetryDelayMs?: number;
+	/** the waits between tries at a failing server */
+	backoff?: BackoffOptions;
 }
 
 export class TailSet {
 	readonly #options: TailSetOptions;
 	readonly #tails = new Map<string, LogTail>();
+	/** the executions whose tails are waiting to try a failing server again */
+	readonly #retrying = new Set<string>();
 	#chain: Promise<void> = Promise.resolve();
 
 	constructor(options: TailSetOptions) {
@@ -36,8 +47,17 @@ export class TailSet {
 		tail = new LogTail(executionId, {
 			rest: this.#options.rest,
 			onLines: (lines) => this.#options.onLines(executionId, lines),
-			onError: this.#options.onError,
-			gapRetryDelayMs: this.#options.gapRetryDelayMs
+			onError: (err) => {
+				this.#retrying.delete(executionId);
+				this.#options.onError(err);
+			},
+			onRetry: (err) => {
+				if (this.#retrying.size === 0) this.#options.onRetry?.(executionId, err);
+				this.#retrying.add(executionId);
+			},
+			onRecover: () => this.#retrying.delete(executionId),
+			gapRetryDelayMs: this.#options.gapRetryDelayMs,
+			backoff: this.#options.backoff
 		});
 		this.#tails.set(executionId, tail);
 		const opening = tail;
@@ -71,5 +91,12 @@ export class TailSet {
 	destroy(): void {
 		for (const tail of this.#tails.values()) tail.destroy();
 		this.#tails.clear();
+		this.#retrying.clear();
 	}
+}
+
+/** The one line that says a log is being asked for again (once per outage, not per try). */
+export function retryNotice(executionId: string, error: unknown): string {
+	const message = error instanceof Error ? error.message : String(error);
+	return `aco: fetching the log of ${executionId} failed, trying again with back-off: ${message}\n`;
 }

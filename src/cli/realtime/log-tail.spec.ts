@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../lib/protocol/models';
 import { LogTail } from './log-tail';
+import { RestError } from './rest';
 
 const line = (n: number): LogLine => ({
 	n,
@@ -22,6 +23,10 @@ function store(initial: number) {
 	};
 	return { state, rest };
 }
+
+const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 2 });
+const notFound = () => new RestError(404, 'not_found', 'No execution with id "x1".');
+const badGateway = () => new RestError(502, 'http_502', 'GET …/executions/x1/log failed with HTTP 502.');
 
 function tail(rest: { getLogLines: (id: string, after?: number) => Promise<LogLine[]> }, after = 0) {
 	const got: number[] = [];
@@ -139,5 +144,87 @@ describe('LogTail', () => {
 		} finally {
 			process.off('warning', onWarning);
 		}
+	});
+
+	it('stops at a 404 for good: reports it once and asks no more, however many lines arrive', async () => {
+		const calls: number[] = [];
+		const errors: unknown[] = [];
+		const t = new LogTail('x1', {
+			rest: {
+				getLogLines: async (_id: string, after = 0) => {
+					calls.push(after);
+					throw notFound();
+				}
+			},
+			onLines: () => expect.fail('no line can be handed on'),
+			onError: (err) => errors.push(err)
+		});
+		await t.open();
+		for (let n = 3; n < 40; n++) {
+			t.push(line(n));
+			t.noteLineCount(n);
+			await t.idle();
+		}
+		t.resync();
+		await t.idle();
+		expect(calls).toEqual([0]);
+		expect(errors.map((e) => (e as Error).message)).toEqual(['No execution with id "x1".']);
+		t.destroy();
+	});
+
+	it('tries a failing server (502) again after a back-off, says so per try, then hands every line on', async () => {
+		const state = { count: 3, failures: 3, calls: 0 };
+		const retries: number[] = [];
+		const t = new LogTail('x1', {
+			rest: {
+				getLogLines: async (_id: string, after = 0) => {
+					state.calls++;
+					if (state.failures > 0) {
+						state.failures--;
+						throw badGateway();
+					}
+					return range(after + 1, state.count);
+				}
+			},
+			backoff: { baseMs: 5, capMs: 5 },
+			onLines: (lines) => got.push(...lines.map((l) => l.n)),
+			onError: (err) => expect.fail(String(err)),
+			onRetry: (_err, attempt) => retries.push(attempt)
+		});
+		const got: number[] = [];
+		await t.open();
+		expect(got).toEqual([1, 2, 3]);
+		expect(retries).toEqual([1, 2, 3]);
+		expect(state.calls).toBe(4);
+		t.destroy();
+	});
+
+	it('waits out its back-off while the server fails: live lines do not make it ask again', async () => {
+		const state = { calls: 0 };
+		const retries: number[] = [];
+		const t = new LogTail('x1', {
+			rest: {
+				getLogLines: async () => {
+					state.calls++;
+					throw badGateway();
+				}
+			},
+			// the back-off outlasts the test: every request seen was asked for by a line
+			backoff: { baseMs: 600_000, capMs: 600_000 },
+			onLines: () => expect.fail('no line can be handed on'),
+			onRetry: (_err, attempt) => retries.push(attempt)
+		});
+		void t.open();
+		await until(() => expect(retries).toEqual([1]));
+		for (let n = 3; n < 40; n++) {
+			t.push(line(n));
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		t.noteLineCount(40);
+		t.resync();
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(state.calls).toBe(1);
+		t.destroy();
+		await t.idle();
 	});
 });

@@ -8,9 +8,16 @@
  * `pending`. A line at or before `last` is a duplicate; a live line past `last + 1` reveals a
  * hole, which is filled by fetching `?after=last`. A hole the server cannot fill after a few
  * tries is skipped rather than stalling the view.
+ *
+ * A fetch that fails in a way that may pass (a 5xx such as a proxy's 502 while the server
+ * restarts, the server out of reach) is tried again after a back-off, and live lines wait for
+ * it rather than each asking again. Any other failure (404: the execution is gone; 401, 403)
+ * ends the tail: it is reported once and nothing more is asked.
  */
 import type { LogLine } from '../../lib/protocol/models';
-import type { RestClient } from './rest';
+import { Backoff, type BackoffOptions } from '../../lib/realtime/backoff';
+import { DEFAULT_CLI_BACKOFF } from './client';
+import { RestError, type RestClient } from './rest';
 
 const GAP_RETRIES = 3;
 export const DEFAULT_GAP_RETRY_DELAY_MS = 300;
@@ -19,7 +26,14 @@ export interface LogTailOptions {
 	rest: Pick<RestClient, 'getLogLines'>;
 	/** receives lines in order, each exactly once */
 	onLines: (lines: LogLine[]) => void;
+	/** a failure that asking again would not mend; the tail has stopped */
 	onError?: (err: unknown) => void;
+	/** a fetch failed and is tried again after a back-off; `attempt` is 1 for each new outage */
+	onRetry?: (err: unknown, attempt: number) => void;
+	/** a fetch worked again after {@link LogTailOptions.onRetry} */
+	onRecover?: () => void;
+	/** the waits between tries at a failing server; the CLI's reconnect back-off by default */
+	backoff?: BackoffOptions;
 	/** start after this line (to show only the end of a long log) */
 	after?: number;
 	gapRetryDelayMs?: number;
@@ -27,12 +41,15 @@ export interface LogTailOptions {
 
 export class LogTail {
 	readonly executionId: string;
-	readonly #options: Required<Omit<LogTailOptions, 'after'>>;
+	readonly #options: Required<Omit<LogTailOptions, 'after' | 'backoff'>>;
 	readonly #pending = new Map<number, LogLine>();
 	readonly #abort = new AbortController();
+	readonly #backoff: Backoff;
 	#last: number;
 	#known = 0;
 	#opened = false;
+	/** a failure ended the tail (onError) */
+	#failed = false;
 	#fetching: Promise<void> | null = null;
 	#fetchAgain = false;
 
@@ -42,8 +59,11 @@ export class LogTail {
 		this.#options = {
 			gapRetryDelayMs: DEFAULT_GAP_RETRY_DELAY_MS,
 			onError: () => {},
+			onRetry: () => {},
+			onRecover: () => {},
 			...options
 		};
+		this.#backoff = new Backoff({ ...DEFAULT_CLI_BACKOFF, ...options.backoff });
 	}
 
 	/** the number of the newest line handed on */
@@ -51,7 +71,10 @@ export class LogTail {
 		return this.#last;
 	}
 
-	/** Loads the backlog and goes live. Idempotent; resolves once the backlog is handed on. */
+	/**
+	 * Loads the backlog and goes live. Idempotent; resolves once the backlog is handed on (after
+	 * waiting out a failing server) or the tail has stopped at a failure.
+	 */
 	open(): Promise<void> {
 		if (!this.#opened) {
 			this.#opened = true;
@@ -62,6 +85,7 @@ export class LogTail {
 
 	/** One live line from a `tool.output` event. */
 	push(line: LogLine): void {
+		if (this.#failed) return;
 		if (line.n > this.#known) this.#known = line.n;
 		if (line.n <= this.#last) return;
 		if (!this.#opened || this.#fetching || line.n > this.#last + 1) {
@@ -96,6 +120,7 @@ export class LogTail {
 	}
 
 	#catchUp(): Promise<void> {
+		if (this.#failed) return Promise.resolve();
 		if (this.#fetching) {
 			this.#fetchAgain = true;
 			return this.#fetching;
@@ -110,7 +135,22 @@ export class LogTail {
 			do {
 				this.#fetchAgain = false;
 				const before = this.#last;
-				const lines = await this.#options.rest.getLogLines(this.executionId, this.#last, this.#abort.signal);
+				let lines: LogLine[];
+				try {
+					lines = await this.#options.rest.getLogLines(this.executionId, this.#last, this.#abort.signal);
+				} catch (err) {
+					const delay = err instanceof RestError && err.retryable ? this.#backoff.next() : null;
+					if (delay === null || this.#abort.signal.aborted) throw err;
+					this.#options.onRetry(err, this.#backoff.attempt);
+					await this.#sleep(delay);
+					// whatever this fetch was for (the backlog, a resync) is still wanted
+					this.#fetchAgain = true;
+					continue;
+				}
+				if (this.#backoff.attempt > 0) {
+					this.#backoff.reset();
+					this.#options.onRecover();
+				}
 				this.#accept(lines);
 				if (!this.#hasHole() || this.#last > before) fruitless = 0;
 				else if (++fruitless >= GAP_RETRIES) {
@@ -120,8 +160,15 @@ export class LogTail {
 				} else await this.#sleep(this.#options.gapRetryDelayMs);
 			} while (!this.#abort.signal.aborted && (this.#fetchAgain || this.#hasHole()));
 		} catch (err) {
-			if (!this.#abort.signal.aborted) this.#options.onError(err);
+			if (!this.#abort.signal.aborted) this.#fail(err);
 		}
+	}
+
+	/** Asking again would not mend `err` (404, 401, 403, a malformed answer): the tail stops here. */
+	#fail(err: unknown): void {
+		this.#failed = true;
+		this.#pending.clear();
+		this.#options.onError(err);
 	}
 
 	#hasHole(): boolean {

@@ -14,7 +14,17 @@ import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/model
 import { storedToken } from '../credentials';
 import { httpBase } from '../http';
 
+/** Answers that may pass if asked again later: a timeout, slow down, a failing or restarting server. */
+const RETRYABLE_STATUS = new Set([0, 408, 429]);
+
 export class RestError extends Error {
+	/**
+	 * Whether asking again later may succeed: the server out of reach, timing out, asking to slow
+	 * down or failing (5xx, e.g. a proxy's 502 while the server restarts). A 404 or a refusal
+	 * (401, 403) stays as it is however often it is asked.
+	 */
+	readonly retryable: boolean;
+
 	constructor(
 		/** HTTP status; 0 when the server could not be reached */
 		readonly status: number,
@@ -23,6 +33,7 @@ export class RestError extends Error {
 	) {
 		super(message);
 		this.name = 'RestError';
+		this.retryable = RETRYABLE_STATUS.has(status) || status >= 500;
 	}
 }
 
@@ -73,8 +84,20 @@ export class RestClient {
 		const search = after > 0 ? `&after=${after}` : '';
 		const path = `/executions/${encodeURIComponent(executionId)}/log?format=ndjson${search}`;
 		const res = await this.#send('GET', path, signal);
+		let text: string;
+		try {
+			text = await res.text();
+		} catch (err) {
+			if ((err as Error)?.name === 'AbortError') throw err;
+			// the connection dropped mid-answer (a server going down): as retryable as not reaching it
+			throw new RestError(
+				0,
+				'network',
+				`The connection to the aco server at ${this.base} dropped during an answer.`
+			);
+		}
 		const lines: LogLine[] = [];
-		for (const row of (await res.text()).split('\n')) if (row.trim()) lines.push(JSON.parse(row) as LogLine);
+		for (const row of text.split('\n')) if (row.trim()) lines.push(JSON.parse(row) as LogLine);
 		return lines;
 	}
 

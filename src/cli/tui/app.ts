@@ -71,7 +71,8 @@ export class TuiApp {
 			model: this.model,
 			client: this.#client,
 			rest: this.#rest,
-			invalidate: () => this.#screen.invalidate()
+			invalidate: () => this.#screen.invalidate(),
+			backoff: options.client?.backoff
 		});
 		const paint = painter(options.stdout);
 		this.#screen = new Screen({

@@ -2,15 +2,18 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { LogLine } from '../../lib/protocol/models';
 import { makeExecution, makeTask } from '../../lib/realtime/test-fixtures';
+import { RestError } from '../realtime/rest';
 import { DashboardModel } from './model';
 import { OutputFollower } from './output-follower';
 
 const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 5 });
 
-function setup() {
+/** `failWith`: what GET …/x1/log throws, until a test sets `log.failWith` to null */
+function setup(failWith: RestError | null = null) {
 	const task = makeTask({ id: 't1' });
 	const execution = makeExecution({ id: 'x1', task_id: 't1' });
 	const stored: LogLine[] = [];
+	const log = { requests: 0, failWith };
 	const model = new DashboardModel();
 	model.tasks = [task];
 	model.selectedId = task.id;
@@ -19,9 +22,14 @@ function setup() {
 		client: { subscribe: () => {} },
 		rest: {
 			getTask: async () => ({ task: { ...task, executions: [execution] } }),
-			getLogLines: async (_id: string, after = 0) => stored.filter((line) => line.n > after)
+			getLogLines: async (_id: string, after = 0) => {
+				log.requests++;
+				if (log.failWith) throw log.failWith;
+				return stored.filter((line) => line.n > after);
+			}
 		},
-		invalidate: () => {}
+		invalidate: () => {},
+		backoff: { baseMs: 5, capMs: 5 }
 	});
 	follower.follow(task);
 	/** the tool prints a line: stored, then sent live */
@@ -50,7 +58,7 @@ function setup() {
 			}
 		} as AnyEventEnvelope);
 	};
-	return { model, follower, print };
+	return { model, follower, print, log };
 }
 
 describe('OutputFollower', () => {
@@ -67,6 +75,34 @@ describe('OutputFollower', () => {
 		await until(() => expect(model.output?.lines.at(-1)?.n).toBe(5));
 		expect(model.output?.lines.map((l) => l.text)).toEqual(['before', 'downloading… 50% done', 'after']);
 		expect(model.output?.lines.map((l) => l.n)).toEqual([1, 4, 5]);
+		follower.destroy();
+	});
+
+	it('shows a log the server says is gone (404) as the panel’s error and asks for it no more', async () => {
+		const { model, follower, print, log } = setup(
+			new RestError(404, 'not_found', 'No execution with id "x1".')
+		);
+		await until(() => expect(model.output?.error).toBe('No execution with id "x1".'));
+		// lines after the two the backlog would have had: each reveals a hole to fill
+		for (let n = 3; n < 20; n++) {
+			print(n, `line ${n}`);
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		expect(log.requests).toBe(1);
+		expect(model.output?.lines).toEqual([]);
+		follower.destroy();
+	});
+
+	it('says it is trying again while the server fails (502), then shows the lines instead', async () => {
+		const { model, follower, print, log } = setup(
+			new RestError(502, 'http_502', 'GET …/x1/log failed with HTTP 502.')
+		);
+		await until(() => expect(model.output?.error).toBe('GET …/x1/log failed with HTTP 502. Trying again…'));
+		await until(() => expect(log.requests).toBeGreaterThan(2));
+		print(1, 'after the restart');
+		log.failWith = null;
+		await until(() => expect(model.output?.lines.map((l) => l.text)).toEqual(['after the restart']));
+		expect(model.output?.error).toBeNull();
 		follower.destroy();
 	});
 });

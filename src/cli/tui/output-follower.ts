@@ -6,9 +6,13 @@
  * later step replaces the panel's execution when it starts. A partial line (a piece of an
  * overlong line, a progress snapshot) is shown as it comes and joined with its rest into one
  * line when that arrives, as `aco logs` prints it.
+ *
+ * A log the server says is gone (404) or refuses shows as the panel's error and is not asked for
+ * again; while the server fails (5xx, out of reach) the panel says it is trying again.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { Execution, LogLine, Task } from '../../lib/protocol/models';
+import type { BackoffOptions } from '../../lib/realtime/backoff';
 import type { RealtimeClient } from '../realtime/client';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
@@ -27,6 +31,8 @@ export interface OutputFollowerOptions {
 	rest: Pick<RestClient, 'getTask' | 'getLogLines'>;
 	/** something shown changed */
 	invalidate: () => void;
+	/** the waits between tries at a failing server */
+	backoff?: BackoffOptions;
 }
 
 export class OutputFollower {
@@ -105,7 +111,7 @@ export class OutputFollower {
 	}
 
 	#show(execution: Execution): void {
-		const { model, rest, invalidate } = this.#options;
+		const { model, rest, invalidate, backoff } = this.#options;
 		const current = model.output;
 		if (current?.executionId === execution.id && this.#tail) {
 			current.status = execution.status;
@@ -133,7 +139,10 @@ export class OutputFollower {
 				model.appendOutput(executionId, this.#continueLine(executionId, lines));
 				invalidate();
 			},
-			onError: (err) => this.#fail(execution.task_id, err)
+			onError: (err) => this.#fail(execution.task_id, err),
+			onRetry: (err) => this.#fail(execution.task_id, `${errorText(err)} Trying again…`),
+			onRecover: () => this.#recover(executionId),
+			backoff
 		});
 		this.#tail.noteLineCount(execution.line_count);
 		void this.#tail.open();
@@ -163,7 +172,19 @@ export class OutputFollower {
 	#fail(taskId: string, err: unknown): void {
 		const panel = this.#options.model.output;
 		if (this.#destroyed || this.#taskId !== taskId || !panel) return;
-		panel.error = err instanceof Error ? err.message : String(err);
+		panel.error = errorText(err);
 		this.#options.invalidate();
 	}
+
+	/** the server answers again: the panel shows the lines instead of the retry */
+	#recover(executionId: string): void {
+		const panel = this.#options.model.output;
+		if (this.#destroyed || panel?.executionId !== executionId || !panel.error) return;
+		panel.error = null;
+		this.#options.invalidate();
+	}
+}
+
+function errorText(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
 }
