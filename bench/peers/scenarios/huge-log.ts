@@ -103,6 +103,9 @@ export const hugeLog: Scenario = {
 			}
 			const rest = medianRun(restRuns);
 			const ws = medianRun(wsRuns);
+			// the baseline and the peers have the server core to themselves
+			await suite.disconnect(group);
+			await server.close();
 			const { linesPerSecond: alone } = await readFlood(lines, {
 				cpu: suite.pinned ? SERVER_CPU : undefined
 			});
@@ -177,7 +180,8 @@ export const hugeLog: Scenario = {
 /**
  * Lines per second of `peer` reading the flood tool through a bare pipe in its server and
  * publishing each line to `watchers` clients: from the tool's start to its last line at the last
- * client, every line checked to arrive at each in order.
+ * client, every line checked to arrive at each in order. The server is closed after, so the next
+ * one has the core to itself.
  */
 async function peerFlood(suite: Suite, peer: SystemName, lines: number, watchers: number): Promise<number> {
 	const server = await suite.server(peer);
@@ -194,6 +198,7 @@ async function peerFlood(suite: Suite, peer: SystemName, lines: number, watchers
 		);
 	}
 	await suite.disconnect(group);
+	await server.close();
 	return lines / ((Math.max(endUs, report.lastUs) - startUs) / 1e6);
 }
 

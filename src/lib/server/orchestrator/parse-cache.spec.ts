@@ -55,6 +55,20 @@ describe('ParseCache', () => {
 		expect({ reads, parses }).toEqual({ reads: 1, parses: 1 });
 	});
 
+	it('hands out its values frozen, so a caller cannot change what the next one gets', async () => {
+		const file = path.join(dir, 'a.yml');
+		fs.writeFileSync(file, 'one');
+		const cache = new ParseCache<{ steps: { env: Record<string, string> }[] }>({ now: later });
+		const parseSteps = (text: string) => ({ steps: [{ env: { TEXT: text } }] });
+		const first = await cache.get(file, read, parseSteps);
+		if ('reason' in first) throw new Error(first.reason);
+		expect(() => {
+			first.steps[0]!.env.TEXT = 'changed';
+		}).toThrow(TypeError);
+		expect(() => first.steps.push({ env: {} })).toThrow(TypeError);
+		expect(await cache.get(file, read, parseSteps)).toEqual({ steps: [{ env: { TEXT: 'one' } }] });
+	});
+
 	it('reads a file changed moments ago again on every look, but parses the same text only once', async () => {
 		// a write within the same tick of the file system's clock would leave the stat as it is
 		const file = path.join(dir, 'a.yml');

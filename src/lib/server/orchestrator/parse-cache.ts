@@ -77,8 +77,9 @@ export class ParseCache<T> {
 
 	/**
 	 * What `parse` makes of `file`'s text, as kept while the file is unchanged. `parse` must
-	 * depend on the text alone (and on `file`): its value is handed out again, shared, so nobody
-	 * may change it. What cannot be read (`{ reason }`) is returned and not kept.
+	 * depend on the text alone (and on `file`): its value is handed out again, shared, and frozen
+	 * (deeply), so a caller that changes it fails at once instead of changing it for the next.
+	 * What cannot be read (`{ reason }`) is returned and not kept.
 	 */
 	async get(
 		file: string,
@@ -98,7 +99,7 @@ export class ParseCache<T> {
 		const hash = createHash('sha256').update(got.text).digest('base64');
 		// looked up again: a listing running beside this one may have parsed the same text meanwhile
 		const latest = this.#entries.get(file);
-		const value = latest?.hash === hash ? latest.value : parse(got.text);
+		const value = latest?.hash === hash ? latest.value : deepFreeze(parse(got.text));
 		const changedNs = version.ctimeNs > version.mtimeNs ? version.ctimeNs : version.mtimeNs;
 		const settled = Number(changedNs / 1_000_000n) < lookedAt - this.#racyMs;
 		this.#entries.set(file, { version, hash, value, settled });
@@ -126,4 +127,12 @@ function sameVersion(a: Version, b: Version): boolean {
 		a.mtimeNs === b.mtimeNs &&
 		a.ctimeNs === b.ctimeNs
 	);
+}
+
+/** `value` with every object and array in it frozen */
+function deepFreeze<T>(value: T): T {
+	if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+	Object.freeze(value);
+	for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+	return value;
 }
