@@ -9,14 +9,30 @@ import { followLog } from './follow-log';
 /**
  * A REST server on port 0 playing the aco server for one running execution `x1` of task `t1`,
  * and the hub played by a fake socket. `logAnswers` are the statuses GET …/x1/log answers in
- * turn before it serves the stored lines.
+ * turn before it serves the stored lines, `executionAnswers` those of GET …/x1 before it serves
+ * the execution; setup returns once the follower opened its socket (`opensSocket: false`: at
+ * once). With `upgrade`, the client's socket is a real one and the server answers its
+ * upgrade with that HTTP status (a proxy that does not pass WebSocket upgrades on).
  */
-async function setup(logAnswers: number[]) {
-	const state = { lines: makeLines(1, 3), logAnswers, logRequests: 0 };
+async function setup(
+	logAnswers: number[],
+	options: { executionAnswers?: number[]; upgrade?: number; opensSocket?: boolean } = {}
+) {
+	const state = {
+		lines: makeLines(1, 3),
+		logAnswers,
+		logRequests: 0,
+		executionAnswers: options.executionAnswers ?? [],
+		upgrades: 0
+	};
 	const server = http.createServer((req, res) => {
 		const url = new URL(req.url!, 'http://x');
 		res.setHeader('content-type', 'application/json');
-		if (url.pathname === '/api/v1/executions/x1') {
+		const status = url.pathname === '/api/v1/executions/x1' ? state.executionAnswers.shift() : undefined;
+		if (status) {
+			res.statusCode = status;
+			res.end(JSON.stringify({ error: { code: `http_${status}`, message: `HTTP ${status} for x1.` } }));
+		} else if (url.pathname === '/api/v1/executions/x1') {
 			const execution = makeExecution({ id: 'x1', task_id: 't1', line_count: state.lines.length });
 			res.end(JSON.stringify({ execution }));
 		} else if (url.pathname === '/api/v1/executions/x1/log') {
@@ -39,23 +55,35 @@ async function setup(logAnswers: number[]) {
 			res.end(JSON.stringify({ error: { code: 'not_found', message: req.url } }));
 		}
 	});
+	server.on('upgrade', (_req, socket) => {
+		state.upgrades++;
+		socket.end(
+			`HTTP/1.1 ${options.upgrade} ${http.STATUS_CODES[options.upgrade!]}\r\nConnection: close\r\n\r\n`
+		);
+	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
 	const factory = socketFactory();
+	const port = (server.address() as AddressInfo).port;
 	let printed = '';
 	let errors = '';
 	let code: number | null = null;
 	const exit = followLog({
-		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		url: `http://127.0.0.1:${port}`,
 		token: 't',
 		executionId: 'x1',
 		out: { write: (chunk: string) => (printed += chunk) },
 		err: { write: (chunk: string) => (errors += chunk) },
-		client: { createSocket: factory.create, backoff: { baseMs: 5, capMs: 5 } },
+		client: {
+			...(options.upgrade ? {} : { createSocket: factory.create }),
+			backoff: { baseMs: 5, capMs: 5 }
+		},
 		gapRetryDelayMs: 1
 	}).then((c) => (code = c));
 	// the follower asks for the execution before it opens the socket
-	await until(() => expect(factory.sockets).toHaveLength(1));
+	if (!options.upgrade && options.opensSocket !== false) {
+		await until(() => expect(factory.sockets).toHaveLength(1));
+	}
 	let seq = 0;
 	const hub = {
 		/** the hub's welcome and its answer to the subscription, which makes the follower load over REST */
@@ -96,7 +124,7 @@ async function setup(logAnswers: number[]) {
 			});
 		}
 	};
-	return { state, hub, exit, code: () => code, printed: () => printed, errors: () => errors };
+	return { state, hub, exit, port, code: () => code, printed: () => printed, errors: () => errors };
 }
 
 function ndjsonAfter(lines: LogLine[], after: number): string {
@@ -139,5 +167,46 @@ describe('followLog', () => {
 			),
 			''
 		]);
+	});
+
+	it('ends with exit code 1, naming the URL, when the server answers the WebSocket upgrade with 404', async () => {
+		const { state, code, port, printed, errors } = await setup([], { upgrade: 404 });
+		await until(() => expect(code()).toBe(1));
+		expect(errors()).toBe(`aco: no aco WebSocket at ws://127.0.0.1:${port}/ws (HTTP 404): check --url\n`);
+		expect(state.upgrades).toBe(1);
+		expect(printed()).toBe('');
+	});
+
+	it('asks for the execution again while the server fails (5xx), with one notice, then follows it', async () => {
+		const { state, hub, exit, printed, errors } = await setup([], { executionAnswers: [502, 503, 504] });
+		// the socket opens once the execution has loaded
+		expect(state.executionAnswers).toEqual([]);
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(errors()).toBe(
+			'aco: fetching execution x1 failed, trying again with back-off: HTTP 502 for x1.\n'
+		);
+	});
+
+	it('asks again when the reload after (re)connecting meets a failing server (502), then follows on', async () => {
+		const { state, hub, exit, printed, errors } = await setup([]);
+		state.executionAnswers.push(502, 502);
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		expect(state.executionAnswers).toEqual([]);
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(errors()).toBe(
+			'aco: fetching execution x1 failed, trying again with back-off: HTTP 502 for x1.\n'
+		);
+	});
+
+	it('still ends at once when the execution is not there (404), asking once', async () => {
+		const { state, exit, errors } = await setup([], { executionAnswers: [404, 404], opensSocket: false });
+		expect(await exit).toBe(1);
+		expect(errors()).toBe('aco: HTTP 404 for x1.\n');
+		expect(state.executionAnswers).toEqual([404]);
 	});
 });

@@ -4,14 +4,17 @@
  * `tool.output` lines, with no gap and no duplicate (by line number), and returns once the tool
  * (or, for a task, the task and all its tools) has finished and every line is printed.
  *
- * A log the server says is gone (404) or refuses ends the follow at once with exit code 1; a
- * failing server (5xx, out of reach) is asked again after a back-off, with one notice.
+ * A log or task the server says is gone (404) or refuses ends the follow at once with exit
+ * code 1, and so does an address with no hub (the upgrade refused with a 404 or the like); a
+ * failing server (5xx, out of reach) is asked again after a back-off, with one notice per outage:
+ * for the log, and for the task or execution as first loaded and reloaded after a reconnect.
  */
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient, RestError } from '../realtime/rest';
-import { cleanLine, painter, type Output } from './format';
-import { retryNotice, TailSet } from './tails';
+import { RestRetry } from '../realtime/rest-retry';
+import { cleanLine, fetchRetryNotice, painter, type Output } from './format';
+import { followerTails, type TailSet } from './tails';
 
 export interface FollowLogOptions {
 	url: string;
@@ -55,33 +58,42 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 		options.out.write(chunk);
 	};
 
-	let failure: unknown = null;
-	let refused = () => {};
-	const logRefused = new Promise<void>((resolve) => (refused = resolve));
-	const tails = new TailSet({
-		rest,
-		onLines: (_id, lines) => print(lines),
-		onError: (e) => {
-			failure ??= e;
-			refused();
+	const {
+		tails,
+		failure,
+		refused: logRefused
+	} = followerTails(
+		{
+			rest,
+			onLines: (_id, lines) => print(lines),
+			gapRetryDelayMs: options.gapRetryDelayMs,
+			backoff: options.client?.backoff
 		},
-		onRetry: (executionId, e) => err.write(retryNotice(executionId, e)),
-		gapRetryDelayMs: options.gapRetryDelayMs,
+		err
+	);
+
+	// the follow's end stops a load that waits out a failing server
+	const stop = new AbortController();
+	const what = options.executionId ? `execution ${options.executionId}` : `task ${options.taskId}`;
+	const retry = new RestRetry({
+		signal: stop.signal,
+		onOutage: (e) => err.write(fetchRetryNotice(what, e)),
 		backoff: options.client?.backoff
 	});
-
+	const load = () => retry.run((signal) => loadTarget(rest, options, signal));
 	try {
 		// what to follow: one execution, or every execution of a task in step order
-		const target = await loadTarget(rest, options);
+		const target = await load();
 		if (target.done) {
 			for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
 			await tails.idle();
-			return finish(failure, err);
+			return finish(failure(), err);
 		}
-		return await followLive(options, rest, tails, target.taskId, err, () => failure, logRefused);
+		return await followLive(options, load, tails, target.taskId, err, failure, logRefused);
 	} catch (e) {
 		return finish(e, err);
 	} finally {
+		stop.abort();
 		tails.destroy();
 	}
 }
@@ -93,12 +105,12 @@ interface Target {
 	done: boolean;
 }
 
-async function loadTarget(rest: RestClient, options: FollowLogOptions): Promise<Target> {
+async function loadTarget(rest: RestClient, options: FollowLogOptions, signal: AbortSignal): Promise<Target> {
 	if (options.executionId) {
-		const { execution } = await rest.getExecution(options.executionId);
+		const { execution } = await rest.getExecution(options.executionId, signal);
 		return { taskId: execution.task_id, executions: [execution], done: execution.status !== 'running' };
 	}
-	const { task } = await rest.getTask(options.taskId!);
+	const { task } = await rest.getTask(options.taskId!, signal);
 	return { taskId: task.id, executions: byStep(task), done: isTerminal(task.status) };
 }
 
@@ -108,7 +120,8 @@ function byStep(task: TaskDetail): Execution[] {
 
 function followLive(
 	options: FollowLogOptions,
-	rest: RestClient,
+	/** the target as it is now, asked for again while the server fails */
+	loadTarget: () => Promise<Target>,
 	tails: TailSet,
 	taskId: string,
 	err: Output,
@@ -134,12 +147,13 @@ function followLive(
 		// reload what the target looks like now; finished means: print what is left, then stop
 		const reload = async () => {
 			try {
-				const target = await loadTarget(rest, options);
+				const target = await loadTarget();
 				for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
 				tails.resyncAll();
 				if (target.done) await end(null);
 			} catch (e) {
-				await end(finish(e, err));
+				// after the end the abort of a reload still waiting is no failure to report
+				if (!ended) await end(finish(e, err));
 			}
 		};
 
@@ -165,16 +179,8 @@ function followLive(
 		client.onStateChange((state) => {
 			if (state === 'reconnecting' && client.attempt <= 1)
 				err.write('aco: lost the connection to the server; reconnecting…\n');
-			if (state === 'offline' && client.offlineReason !== 'destroyed') {
-				const close = client.lastClose;
-				void end(
-					finish(
-						new Error(
-							`the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`
-						),
-						err
-					)
-				);
+			if (state === 'offline' && client.offlineReason !== 'destroyed' && !ended) {
+				void end(finish(new Error(client.offlineMessage), err));
 			}
 		});
 		void logRefused.then(() => end(null));

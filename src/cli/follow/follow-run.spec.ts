@@ -9,21 +9,31 @@ import { followRun } from './follow-run';
 /**
  * A REST server on port 0 playing the aco server for one run `r1` with one task `t1`, and the
  * hub played by a fake socket. `runAnswers` are served to GET /runs/r1 in turn (the last one
- * again and again); an answer can be held back until the test lets it go. `logStatus`, when
- * set, is what GET …/x1/log answers instead of the lines.
+ * again and again); an answer can be held back until the test lets it go. `runFailures` are
+ * HTTP statuses (a proxy's error page) GET /runs/r1 answers first, in turn. `logStatus`, when
+ * set, is what GET …/x1/log answers instead of the lines. With `upgrade`, the client's socket
+ * is a real one and the server answers its upgrade with that HTTP status.
  */
-async function setup() {
+async function setup(options: { upgrade?: number } = {}) {
 	const state = {
 		runAnswers: [] as Array<() => Promise<{ run: WorkflowRun; tasks: Task[] }>>,
+		runFailures: [] as number[],
 		task: makeTask({ id: 't1', run_id: 'r1', key: 'build', name: 'build' }),
 		lines: [] as LogLine[],
 		logStatus: null as number | null,
-		logRequests: 0
+		logRequests: 0,
+		upgrades: 0
 	};
 	const server = http.createServer(async (req, res) => {
 		const url = new URL(req.url!, 'http://x');
 		let body: unknown;
-		if (url.pathname === '/api/v1/runs/r1') {
+		const failure = url.pathname === '/api/v1/runs/r1' ? state.runFailures.shift() : undefined;
+		if (failure) {
+			res.statusCode = failure;
+			res.setHeader('content-type', 'text/html');
+			res.end('<html><body>Bad Gateway</body></html>');
+			return;
+		} else if (url.pathname === '/api/v1/runs/r1') {
 			body = await (state.runAnswers.length > 1 ? state.runAnswers.shift()! : state.runAnswers[0])();
 		} else if (url.pathname === '/api/v1/tasks/t1') {
 			const executions = state.lines.length
@@ -50,17 +60,27 @@ async function setup() {
 		res.setHeader('content-type', 'application/json');
 		res.end(JSON.stringify(body ?? { error: { code: 'not_found', message: req.url } }));
 	});
+	server.on('upgrade', (_req, socket) => {
+		state.upgrades++;
+		socket.end(
+			`HTTP/1.1 ${options.upgrade} ${http.STATUS_CODES[options.upgrade!]}\r\nConnection: close\r\n\r\n`
+		);
+	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const factory = socketFactory();
+	const port = (server.address() as AddressInfo).port;
 	let printed = '';
 	let errors = '';
 	const exit = followRun({
-		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		url: `http://127.0.0.1:${port}`,
 		token: 't',
 		runId: 'r1',
 		out: { write: (chunk: string) => (printed += chunk) },
 		err: { write: (chunk: string) => (errors += chunk) },
-		client: { createSocket: factory.create },
+		client: {
+			...(options.upgrade ? {} : { createSocket: factory.create }),
+			backoff: { baseMs: 5, capMs: 5 }
+		},
 		gapRetryDelayMs: 1
 	});
 	cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
@@ -109,7 +129,7 @@ async function setup() {
 	};
 	let code: number | null = null;
 	void exit.then((c) => (code = c));
-	return { state, hub, exit, code: () => code, printed: () => printed, errors: () => errors };
+	return { state, hub, factory, exit, port, code: () => code, printed: () => printed, errors: () => errors };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -185,5 +205,53 @@ describe('followRun', () => {
 		await until(() => expect(code()).toBe(1));
 		expect(errors()).toBe('aco: No execution with id "x1".\n');
 		expect(state.logRequests).toBe(1);
+	});
+
+	it('ends with exit code 1, naming the URL, when the server answers the WebSocket upgrade with 404', async () => {
+		const { state, code, port, errors } = await setup({ upgrade: 404 });
+		await until(() => expect(code()).toBe(1));
+		expect(errors()).toBe(`aco: no aco WebSocket at ws://127.0.0.1:${port}/ws (HTTP 404): check --url\n`);
+		expect(state.upgrades).toBe(1);
+	});
+
+	it('asks for the run again while the server fails (502, 503), with one notice, and follows on', async () => {
+		const { state, hub, exit, printed, errors } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		state.runFailures = [502, 503];
+		hub.connect();
+		await until(() => expect(state.runFailures).toEqual([]));
+		hub.task('task.status', 'running');
+		hub.task('task.completed', 'succeeded');
+		await until(() => expect(printed()).toContain('succeeded build'));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('▶ build started\n✔ succeeded build\n✔ Run demo succeeded\n');
+		expect(errors()).toMatch(
+			/^aco: fetching run r1 failed, trying again with back-off: GET http:\S+\/runs\/r1 failed with HTTP 502\.\n$/
+		);
+	});
+
+	it('asks again when the reload after a reconnect meets a failing server (502), and follows on', async () => {
+		const { state, hub, factory, exit, printed, errors } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		await until(() => expect(printed()).toBe('▶ build started\n'));
+		state.runFailures = [502, 502];
+		factory.last.serverClose(1006);
+		await until(() => expect(factory.sockets).toHaveLength(2));
+		factory.last.open();
+		factory.last.welcome({ seq: 10 });
+		// the hub cannot replay what was missed: the follower reloads the run
+		factory.last.reset({ seq: 10 });
+		await until(() => expect(state.runFailures).toEqual([]));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('▶ build started\n✔ Run demo succeeded\n');
+		expect(errors().split('\n')).toEqual([
+			'aco: lost the connection to the server; reconnecting…',
+			expect.stringMatching(/^aco: fetching run r1 failed, trying again with back-off: .*HTTP 502\.$/),
+			''
+		]);
 	});
 });

@@ -9,16 +9,20 @@
  * from finished to running. A partial line (a piece of an overlong line, a progress snapshot)
  * is continued by the next line of its tool on the same terminal line, as `aco logs` prints it.
  *
- * A log the server says is gone (404) or refuses ends the follow at once with exit code 1; a
- * failing server (5xx, out of reach) is asked again after a back-off, with one notice.
+ * A log the server says is gone (404) or refuses ends the follow at once with exit code 1, and
+ * so does an address with no hub (the upgrade refused with a 404 or the like); a failing server
+ * (5xx, out of reach) is asked again after a back-off, with one notice per outage: for the logs,
+ * and for the run and its tasks as loaded after (re)connecting and at the run's end.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
 import { mergeRecord } from '../../lib/realtime/records';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
+import { RestRetry } from '../realtime/rest-retry';
 import {
 	cleanLine,
+	fetchRetryNotice,
 	formatDuration,
 	painter,
 	STATUS_COLOR,
@@ -26,7 +30,7 @@ import {
 	type Output,
 	type Paint
 } from './format';
-import { retryNotice, TailSet } from './tails';
+import { followerTails } from './tails';
 import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
@@ -59,19 +63,25 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const tasks = new Map<string, Task>();
 	const printed = new Map<string, Printed>();
 	const execTask = new Map<string, string>();
-	let failure: unknown = null;
-	let refused = () => {};
-	// a log that is gone (404) or refused will not come by asking again: the follow ends now
-	const logRefused = new Promise<void>((resolve) => (refused = resolve));
-	const tails = new TailSet({
-		rest,
-		onLines: (executionId, lines) => printLines(executionId, lines),
-		onError: (e) => {
-			failure ??= e;
-			refused();
+	// a log that is gone (404) or refused will not come by asking again: the follow ends then
+	const {
+		tails,
+		failure,
+		refused: logRefused
+	} = followerTails(
+		{
+			rest,
+			onLines: (executionId, lines) => printLines(executionId, lines),
+			gapRetryDelayMs: options.gapRetryDelayMs,
+			backoff: options.client?.backoff
 		},
-		onRetry: (executionId, e) => err.write(retryNotice(executionId, e)),
-		gapRetryDelayMs: options.gapRetryDelayMs,
+		err
+	);
+	// the follow's end stops a load that waits out a failing server
+	const stop = new AbortController();
+	const retry = new RestRetry({
+		signal: stop.signal,
+		onOutage: (e) => err.write(fetchRetryNotice(`run ${options.runId}`, e)),
 		backoff: options.client?.backoff
 	});
 
@@ -108,17 +118,19 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		const end = async (run: WorkflowRun | null, error?: unknown) => {
 			if (ended) return;
 			ended = true;
+			let loadError: unknown = null;
 			if (run) {
 				try {
 					await loadExecutions(run.id);
 				} catch (e) {
-					failure ??= e;
+					loadError = e;
 				}
 				await tails.idle();
 			}
+			stop.abort();
 			client.destroy();
 			tails.destroy();
-			const problem = error ?? failure;
+			const problem = error ?? failure() ?? loadError;
 			if (problem) err.write(`aco: ${problem instanceof Error ? problem.message : String(problem)}\n`);
 			if (run) out.write(describeRun(run, paint));
 			resolve(!problem && run?.status === 'succeeded' ? 0 : 1);
@@ -126,10 +138,10 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 
 		// every task's executions: their tails open (backlog) and learn how many lines exist
 		const loadExecutions = async (runId: string) => {
-			const { tasks: list } = await rest.getRun(runId);
+			const { tasks: list } = await retry.run((signal) => rest.getRun(runId, signal));
 			for (const task of list.sort((a, b) => (a.started_at ?? '~').localeCompare(b.started_at ?? '~'))) {
 				if (task.status === 'queued') continue;
-				const { task: detail } = await rest.getTask(task.id);
+				const { task: detail } = await retry.run((signal) => rest.getTask(task.id, signal));
 				for (const execution of detail.executions.sort((a, b) => a.step - b.step)) {
 					execTask.set(execution.id, task.id);
 					tails.noteLineCount(execution.id, execution.line_count);
@@ -139,7 +151,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 
 		const reload = async () => {
 			try {
-				const { run, tasks: list } = await rest.getRun(options.runId);
+				const { run, tasks: list } = await retry.run((signal) => rest.getRun(options.runId, signal));
 				for (const task of list) noteTask(task);
 				await loadExecutions(run.id);
 				tails.resyncAll();
@@ -204,9 +216,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				err.write('aco: lost the connection to the server; reconnecting…\n');
 			}
 			if (state === 'offline' && client.offlineReason !== 'destroyed') {
-				const close = client.lastClose;
-				const why = `the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`;
-				void end(null, new Error(why));
+				void end(null, new Error(client.offlineMessage));
 			}
 		});
 		void logRefused.then(() => end(null));

@@ -1,7 +1,7 @@
 /**
  * @module cli/follow/format
- * How followers and the dashboard word things: durations, status marks, and colour that is on
- * only for a terminal and off under NO_COLOR (https://no-color.org).
+ * How followers and the dashboard word things: durations, status marks, retry notices, and
+ * colour that is on only for a terminal and off under NO_COLOR (https://no-color.org).
  */
 import stripAnsi from 'strip-ansi';
 import type { TaskStatus } from '../../lib/protocol/models';
@@ -49,6 +49,15 @@ export const STATUS_COLOR: Record<TaskStatus, Color> = {
 	cancelled: 'yellow',
 	interrupted: 'yellow'
 };
+
+/**
+ * The one line that says something is being asked for again (once per outage, not per try).
+ * @example fetchRetryNotice('task t1', err) // 'aco: fetching task t1 failed, trying again with back-off: …'
+ */
+export function fetchRetryNotice(what: string, error: unknown): string {
+	const message = error instanceof Error ? error.message : String(error);
+	return `aco: fetching ${what} failed, trying again with back-off: ${message}\n`;
+}
 
 /** 850ms, 3.2s, 1m05s, 2h03m. */
 export function formatDuration(ms: number | null | undefined): string {

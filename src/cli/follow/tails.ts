@@ -11,6 +11,7 @@ import type { LogLine } from '../../lib/protocol/models';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
+import { fetchRetryNotice, type Output } from './format';
 
 export interface TailSetOptions {
 	rest: Pick<RestClient, 'getLogLines'>;
@@ -97,6 +98,35 @@ export class TailSet {
 
 /** The one line that says a log is being asked for again (once per outage, not per try). */
 export function retryNotice(executionId: string, error: unknown): string {
-	const message = error instanceof Error ? error.message : String(error);
-	return `aco: fetching the log of ${executionId} failed, trying again with back-off: ${message}\n`;
+	return fetchRetryNotice(`the log of ${executionId}`, error);
+}
+
+export interface FollowerTails {
+	tails: TailSet;
+	/** the first failure a tail stopped at, or null */
+	failure(): unknown;
+	/** settles when a tail stopped at such a failure: waiting for more of its log would be for ever */
+	refused: Promise<void>;
+}
+
+/**
+ * The tails of `aco logs -f` and `aco run --follow`: a log that is gone (404) or refused ends the
+ * follow, and a failing server is told of on `err` once per outage.
+ */
+export function followerTails(
+	options: Omit<TailSetOptions, 'onError' | 'onRetry'>,
+	err: Output
+): FollowerTails {
+	let failure: unknown = null;
+	let refuse = () => {};
+	const refused = new Promise<void>((resolve) => (refuse = resolve));
+	const tails = new TailSet({
+		...options,
+		onError: (e) => {
+			failure ??= e;
+			refuse();
+		},
+		onRetry: (executionId, e) => err.write(retryNotice(executionId, e))
+	});
+	return { tails, failure: () => failure, refused };
 }

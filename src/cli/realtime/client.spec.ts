@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CloseCode } from '../../lib/protocol/close-codes';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import { hubUrl } from './socket';
 import { RealtimeClient, type ResyncReason } from './client';
@@ -278,6 +279,40 @@ describe('RealtimeClient against a server that refuses the upgrade', () => {
 			await close();
 		}
 	});
+
+	it.each([404, 400, 405, 426, 301])(
+		'stops after one attempt when the upgrade is refused with %i, naming the URL that has no hub',
+		async (status) => {
+			const { client, state, close } = await refusingServer(status);
+			try {
+				client.connect();
+				await vi.waitFor(() => expect(client.state).toBe('offline'), { timeout: 10_000, interval: 5 });
+				expect(client.offlineReason).toBe('closed');
+				expect(client.lastClose?.code).toBe(CloseCode.NO_HUB);
+				expect(client.offlineMessage).toBe(`no aco WebSocket at ${client.url} (HTTP ${status}): check --url`);
+				expect(state.upgrades).toBe(1);
+			} finally {
+				await close();
+			}
+		}
+	);
+
+	it.each([502, 504, 429])(
+		'keeps retrying with back-off when the upgrade is answered with %i (a proxy while the server restarts)',
+		async (status) => {
+			const { client, state, close } = await refusingServer(status);
+			try {
+				client.connect();
+				await vi.waitFor(() => expect(state.upgrades).toBeGreaterThanOrEqual(3), {
+					timeout: 10_000,
+					interval: 5
+				});
+				expect(client.state).not.toBe('offline');
+			} finally {
+				await close();
+			}
+		}
+	);
 
 	it('keeps retrying, slowed down, when the upgrade is refused with 503 (over capacity, shutting down)', async () => {
 		const { client, state, close } = await refusingServer(503);

@@ -7,7 +7,7 @@
  * at the interval the welcome names, reconnects as the close code says, and tells its owner when
  * what it loaded over REST may be stale (`onResync`), so the owner reloads a snapshot.
  */
-import { CLOSE_CODES } from '../../lib/protocol/close-codes';
+import { CLOSE_CODES, CloseCode } from '../../lib/protocol/close-codes';
 import type { AnyControlMessage, AnyEventEnvelope, EventFilter } from '../../lib/protocol/messages';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { HubConnection } from '../../lib/realtime/connection-core';
@@ -78,6 +78,17 @@ export class RealtimeClient {
 		const close = this.#core.lastClose;
 		if (!close) return null;
 		return { ...close, description: CLOSE_CODES[close.code]?.description ?? 'The connection closed.' };
+	}
+	/**
+	 * Why the client went offline, as the one line a command ends with: for an address with no
+	 * hub (an upgrade refused with a 404 or the like) the URL to check, else the close spelled out.
+	 */
+	get offlineMessage(): string {
+		const close = this.lastClose;
+		if (close?.code === CloseCode.NO_HUB) {
+			return `${close.reason || `no aco WebSocket at ${this.url}`}: check --url`;
+		}
+		return `the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`;
 	}
 	/** reconnect attempts since the last good connection */
 	get attempt(): number {

@@ -172,9 +172,9 @@ describe('LogTail', () => {
 		t.destroy();
 	});
 
-	it('tries a failing server (502) again after a back-off, says so per try, then hands every line on', async () => {
+	it('tries a failing server (502) again after a back-off, says so once, then hands every line on', async () => {
 		const state = { count: 3, failures: 3, calls: 0 };
-		const retries: number[] = [];
+		const retries: unknown[] = [];
 		const t = new LogTail('x1', {
 			rest: {
 				getLogLines: async (_id: string, after = 0) => {
@@ -189,19 +189,19 @@ describe('LogTail', () => {
 			backoff: { baseMs: 5, capMs: 5 },
 			onLines: (lines) => got.push(...lines.map((l) => l.n)),
 			onError: (err) => expect.fail(String(err)),
-			onRetry: (_err, attempt) => retries.push(attempt)
+			onRetry: (err) => retries.push(err)
 		});
 		const got: number[] = [];
 		await t.open();
 		expect(got).toEqual([1, 2, 3]);
-		expect(retries).toEqual([1, 2, 3]);
+		expect(retries).toHaveLength(1);
 		expect(state.calls).toBe(4);
 		t.destroy();
 	});
 
 	it('waits out its back-off while the server fails: live lines do not make it ask again', async () => {
 		const state = { calls: 0 };
-		const retries: number[] = [];
+		const retries: unknown[] = [];
 		const t = new LogTail('x1', {
 			rest: {
 				getLogLines: async () => {
@@ -212,10 +212,10 @@ describe('LogTail', () => {
 			// the back-off outlasts the test: every request seen was asked for by a line
 			backoff: { baseMs: 600_000, capMs: 600_000 },
 			onLines: () => expect.fail('no line can be handed on'),
-			onRetry: (_err, attempt) => retries.push(attempt)
+			onRetry: (err) => retries.push(err)
 		});
 		void t.open();
-		await until(() => expect(retries).toEqual([1]));
+		await until(() => expect(retries).toHaveLength(1));
 		for (let n = 3; n < 40; n++) {
 			t.push(line(n));
 			await new Promise((resolve) => setImmediate(resolve));
@@ -226,5 +226,43 @@ describe('LogTail', () => {
 		expect(state.calls).toBe(1);
 		t.destroy();
 		await t.idle();
+	});
+
+	it("stops at the server's own error (500): asking again would repeat it", async () => {
+		const state = { calls: 0 };
+		const errors: unknown[] = [];
+		const t = new LogTail('x1', {
+			rest: {
+				getLogLines: async () => {
+					state.calls++;
+					throw new RestError(500, 'internal', 'The server failed.');
+				}
+			},
+			backoff: { baseMs: 2, capMs: 2 },
+			onLines: () => expect.fail('no line can be handed on'),
+			onError: (err) => errors.push(err)
+		});
+		await t.open();
+		expect(state.calls).toBe(1);
+		expect(errors).toEqual([expect.objectContaining({ status: 500 })]);
+		t.destroy();
+	});
+
+	it('gives up on a server that keeps failing past its retry budget, and says why once', async () => {
+		const errors: unknown[] = [];
+		const t = new LogTail('x1', {
+			rest: {
+				getLogLines: async () => {
+					throw badGateway();
+				}
+			},
+			backoff: { baseMs: 2, capMs: 2 },
+			retryBudgetMs: 30,
+			onLines: () => expect.fail('no line can be handed on'),
+			onError: (err) => errors.push(err)
+		});
+		await t.open();
+		expect(errors).toEqual([expect.objectContaining({ status: 502 })]);
+		t.destroy();
 	});
 });

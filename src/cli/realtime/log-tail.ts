@@ -9,18 +9,21 @@
  * hole, which is filled by fetching `?after=last`. A hole the server cannot fill after a few
  * tries is skipped rather than stalling the view.
  *
- * A fetch that fails in a way that may pass (a 5xx such as a proxy's 502 while the server
- * restarts, the server out of reach) is tried again after a back-off, and live lines wait for
- * it rather than each asking again. Any other failure (404: the execution is gone; 401, 403)
- * ends the tail: it is reported once and nothing more is asked.
+ * A fetch that fails in a way that may pass (a proxy's 502 while the server restarts, the server
+ * out of reach) is tried again after a back-off (rest-retry), and live lines wait for it rather
+ * than each asking again; at most MAX_PENDING of them are kept meanwhile, the rest fetched once
+ * the server answers. Any other failure (404: the execution is gone; 401, 403, a 500), or one
+ * that lasts past the retry budget, ends the tail: it is reported once and nothing more is asked.
  */
 import type { LogLine } from '../../lib/protocol/models';
-import { Backoff, type BackoffOptions } from '../../lib/realtime/backoff';
-import { DEFAULT_CLI_BACKOFF } from './client';
-import { RestError, type RestClient } from './rest';
+import type { BackoffOptions } from '../../lib/realtime/backoff';
+import type { RestClient } from './rest';
+import { RestRetry } from './rest-retry';
 
 const GAP_RETRIES = 3;
 export const DEFAULT_GAP_RETRY_DELAY_MS = 300;
+/** live lines kept while the backlog loads or the server fails; later ones are fetched after */
+export const MAX_PENDING = 10_000;
 
 export interface LogTailOptions {
 	rest: Pick<RestClient, 'getLogLines'>;
@@ -28,12 +31,14 @@ export interface LogTailOptions {
 	onLines: (lines: LogLine[]) => void;
 	/** a failure that asking again would not mend; the tail has stopped */
 	onError?: (err: unknown) => void;
-	/** a fetch failed and is tried again after a back-off; `attempt` is 1 for each new outage */
-	onRetry?: (err: unknown, attempt: number) => void;
+	/** a fetch failed and is tried again after a back-off (once per outage) */
+	onRetry?: (err: unknown) => void;
 	/** a fetch worked again after {@link LogTailOptions.onRetry} */
 	onRecover?: () => void;
 	/** the waits between tries at a failing server; the CLI's reconnect back-off by default */
 	backoff?: BackoffOptions;
+	/** how long a failing fetch keeps asking (rest-retry's default) */
+	retryBudgetMs?: number;
 	/** start after this line (to show only the end of a long log) */
 	after?: number;
 	gapRetryDelayMs?: number;
@@ -41,10 +46,10 @@ export interface LogTailOptions {
 
 export class LogTail {
 	readonly executionId: string;
-	readonly #options: Required<Omit<LogTailOptions, 'after' | 'backoff'>>;
+	readonly #options: Required<Omit<LogTailOptions, 'after' | 'backoff' | 'retryBudgetMs'>>;
 	readonly #pending = new Map<number, LogLine>();
 	readonly #abort = new AbortController();
-	readonly #backoff: Backoff;
+	readonly #retry: RestRetry;
 	#last: number;
 	#known = 0;
 	#opened = false;
@@ -63,7 +68,13 @@ export class LogTail {
 			onRecover: () => {},
 			...options
 		};
-		this.#backoff = new Backoff({ ...DEFAULT_CLI_BACKOFF, ...options.backoff });
+		this.#retry = new RestRetry({
+			signal: this.#abort.signal,
+			onOutage: (err) => this.#options.onRetry(err),
+			onRecover: () => this.#options.onRecover(),
+			backoff: options.backoff,
+			budgetMs: options.retryBudgetMs
+		});
 	}
 
 	/** the number of the newest line handed on */
@@ -89,7 +100,8 @@ export class LogTail {
 		if (line.n > this.#known) this.#known = line.n;
 		if (line.n <= this.#last) return;
 		if (!this.#opened || this.#fetching || line.n > this.#last + 1) {
-			this.#pending.set(line.n, line);
+			// past the bound it is left to the fetch after (#known says it exists)
+			if (this.#pending.size < MAX_PENDING) this.#pending.set(line.n, line);
 			// a running fetch drains this line when it returns and goes on only for a hole left; asking
 			// it to fetch again would poll REST back to back for as long as the tool prints
 			if (this.#opened && !this.#fetching) void this.#catchUp();
@@ -135,22 +147,9 @@ export class LogTail {
 			do {
 				this.#fetchAgain = false;
 				const before = this.#last;
-				let lines: LogLine[];
-				try {
-					lines = await this.#options.rest.getLogLines(this.executionId, this.#last, this.#abort.signal);
-				} catch (err) {
-					const delay = err instanceof RestError && err.retryable ? this.#backoff.next() : null;
-					if (delay === null || this.#abort.signal.aborted) throw err;
-					this.#options.onRetry(err, this.#backoff.attempt);
-					await this.#sleep(delay);
-					// whatever this fetch was for (the backlog, a resync) is still wanted
-					this.#fetchAgain = true;
-					continue;
-				}
-				if (this.#backoff.attempt > 0) {
-					this.#backoff.reset();
-					this.#options.onRecover();
-				}
+				const lines = await this.#retry.run((signal) =>
+					this.#options.rest.getLogLines(this.executionId, this.#last, signal)
+				);
 				this.#accept(lines);
 				if (!this.#hasHole() || this.#last > before) fruitless = 0;
 				else if (++fruitless >= GAP_RETRIES) {
@@ -164,7 +163,7 @@ export class LogTail {
 		}
 	}
 
-	/** Asking again would not mend `err` (404, 401, 403, a malformed answer): the tail stops here. */
+	/** Asking again would not mend `err` (404, 401, 403, 500, a malformed answer, the budget spent): the tail stops here. */
 	#fail(err: unknown): void {
 		this.#failed = true;
 		this.#pending.clear();

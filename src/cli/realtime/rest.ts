@@ -14,14 +14,18 @@ import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/model
 import { storedToken } from '../credentials';
 import { httpBase } from '../http';
 
-/** Answers that may pass if asked again later: a timeout, slow down, a failing or restarting server. */
-const RETRYABLE_STATUS = new Set([0, 408, 429]);
+/**
+ * Answers that may pass if asked again later: no answer, a timeout, slow down, a proxy whose
+ * server is restarting or overloaded (502, 503, 504). A 500 is the server's own error, which
+ * asking again repeats.
+ */
+const RETRYABLE_STATUS = new Set([0, 408, 429, 502, 503, 504]);
 
 export class RestError extends Error {
 	/**
 	 * Whether asking again later may succeed: the server out of reach, timing out, asking to slow
-	 * down or failing (5xx, e.g. a proxy's 502 while the server restarts). A 404 or a refusal
-	 * (401, 403) stays as it is however often it is asked.
+	 * down, or a proxy's 502/503/504 while the server restarts. A 404, a refusal (401, 403) or the
+	 * server's own error (500) stays as it is however often it is asked.
 	 */
 	readonly retryable: boolean;
 
@@ -33,7 +37,7 @@ export class RestError extends Error {
 	) {
 		super(message);
 		this.name = 'RestError';
-		this.retryable = RETRYABLE_STATUS.has(status) || status >= 500;
+		this.retryable = RETRYABLE_STATUS.has(status);
 	}
 }
 

@@ -7,7 +7,9 @@
  * A hub that refuses the upgrade answers with plain HTTP (401, 403, 429, 503) before any
  * WebSocket exists, which `ws` reports as a close 1006 like any dropped connection; the adapter
  * reports the close code the hub would have sent instead, so a revoked token stops the client
- * rather than having it reconnect forever.
+ * rather than having it reconnect forever. So does an answer that is not the hub's at all and
+ * will not change by asking again (a 404 for a wrong base path or a proxy that does not pass
+ * upgrades on, 400, 405, 426, a redirect): it closes with NO_HUB, naming the URL.
  */
 import WebSocket from 'ws';
 import { CloseCode } from '../../lib/protocol/close-codes';
@@ -43,13 +45,37 @@ export function hubUrl(serverUrl: string): string {
 	return url.toString();
 }
 
-/** The close code an upgrade refused with this HTTP status stands for; others stay 1006 (retried). */
+/** The close code the hub means by refusing an upgrade with this HTTP status. */
 export const REFUSED_UPGRADE_CLOSE: Readonly<Record<number, number>> = {
 	401: CloseCode.UNAUTHORIZED,
 	403: CloseCode.FORBIDDEN,
 	429: CloseCode.RATE_LIMITED,
 	503: CloseCode.OVERLOADED
 };
+
+/** A request timeout may pass; a proxy may time out an upgrade while the server starts. */
+const RETRYABLE_REFUSAL = 408;
+
+/**
+ * The close code an upgrade refused with `status` stands for: the hub's own (above); NO_HUB for
+ * any other 3xx or 4xx, which asking again will not change; null for what may pass (408, a 5xx
+ * such as a proxy's 502 while the server restarts), which stays a dropped connection and is retried.
+ */
+export function refusedUpgradeClose(status: number): number | null {
+	const own = REFUSED_UPGRADE_CLOSE[status];
+	if (own !== undefined) return own;
+	if (status >= 300 && status < 500 && status !== RETRYABLE_REFUSAL) return CloseCode.NO_HUB;
+	return null;
+}
+
+/** Why an upgrade refused with `status` closed, for a person: NO_HUB names the URL to check. */
+function refusalReason(url: string, status: number, code: number | null): string {
+	if (code !== CloseCode.NO_HUB) return `the server refused the WebSocket upgrade with HTTP ${status}`;
+	const shown = new URL(url);
+	// the subscriptions a first connect carries are no part of the address to check
+	shown.search = shown.hash = '';
+	return `no aco WebSocket at ${shown} (HTTP ${status})`;
+}
 
 /**
  * Opens a `ws` socket that looks like a browser WebSocket, with the token (given, or kept by
@@ -89,10 +115,8 @@ export function createWsSocket(url: string, token: string | undefined = storedTo
 	ws.on('close', (code, reason) => {
 		if (refusedWith === null) socket.onclose?.({ code, reason: reason.toString() });
 		else {
-			socket.onclose?.({
-				code: REFUSED_UPGRADE_CLOSE[refusedWith] ?? code,
-				reason: `the server refused the WebSocket upgrade with HTTP ${refusedWith}`
-			});
+			const refusal = refusedUpgradeClose(refusedWith);
+			socket.onclose?.({ code: refusal ?? code, reason: refusalReason(url, refusedWith, refusal) });
 		}
 	});
 	// an error is always followed by close; without a listener ws would throw it

@@ -5,6 +5,7 @@
  * task's newest tool (output-follower), keys become actions, and the screen redraws what changed.
  * Every timer, listener and socket it makes is released by `close()`.
  */
+import { CloseCode } from '../../lib/protocol/close-codes';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal } from '../../lib/protocol/models';
 import { uniqueById } from '../../lib/realtime/records';
@@ -39,6 +40,12 @@ export interface TuiAppOptions {
 	stdout: TerminalOut & { isTTY?: boolean };
 	/** q or Ctrl-C */
 	onQuit: () => void;
+	/**
+	 * The address has no aco hub (the upgrade was refused with a 404 or the like, see
+	 * cli/realtime/socket): nothing will ever show, and `message` says which URL to check.
+	 * Without it the status line says so until the person quits.
+	 */
+	onNoHub?: (message: string) => void;
 	client?: Partial<RealtimeClientOptions>;
 	/** for specs: the fetch REST calls go through */
 	fetch?: typeof fetch;
@@ -90,7 +97,12 @@ export class TuiApp {
 			void this.reload();
 			this.#output.resync();
 		});
-		client.onStateChange(() => this.#syncConnection());
+		client.onStateChange((state) => {
+			this.#syncConnection();
+			if (state === 'offline' && client.lastClose?.code === CloseCode.NO_HUB && !this.#closed) {
+				this.#options.onNoHub?.(client.offlineMessage);
+			}
+		});
 		client.subscribe(TASKS_SUBSCRIPTION, { types: ['task.*', 'workflow.*'] });
 		this.#screen.start();
 		const { stdin } = this.#options;

@@ -6,7 +6,9 @@
  * quits, and the server then shuts down gracefully and calls `close()`).
  *
  * Either way the terminal is restored however the process ends: on quit, on a signal, on an
- * uncaught error, and in an `exit` handler as the last resort.
+ * uncaught error, and in an `exit` handler as the last resort. `aco watch` at an address with no
+ * hub (the upgrade refused with a 404 or the like) gives the terminal back and ends with exit
+ * code 1 and one line naming the URL, rather than waiting for a hub that will never answer.
  *
  * Under `--tui` nothing else may write to the terminal while the dashboard is up: the server's
  * logs belong in a file (see the report / README for `aco server --tui`).
@@ -20,7 +22,7 @@ export interface WatchOptions {
 	token?: string;
 	stdin?: TerminalIn;
 	stdout?: TerminalOut & { isTTY?: boolean };
-	/** where the one-line error goes when there is no terminal; stderr by default */
+	/** where the one-line error goes (no terminal, no hub at the URL); stderr by default */
 	stderr?: { write(chunk: string): unknown };
 	client?: Partial<RealtimeClientOptions>;
 }
@@ -70,7 +72,12 @@ export function watch(options: WatchOptions): Promise<number> {
 			stdin: options.stdin ?? process.stdin,
 			stdout,
 			client: options.client,
-			onQuit: () => finish(0)
+			onQuit: () => finish(0),
+			// a wrong --url (or a proxy that does not pass upgrades on) would wait for ever: end with why
+			onNoHub: (message) => {
+				finish(1);
+				(options.stderr ?? process.stderr).write(`aco: ${message}\n`);
+			}
 		});
 		const signalHandlers = (Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]).map(
 			(signal) => [signal, () => finish(SIGNAL_EXIT[signal]!)] as const

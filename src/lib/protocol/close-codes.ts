@@ -40,7 +40,13 @@ export const CloseCode = {
 	FORBIDDEN_ORIGIN: 4501,
 	PROTOCOL_VIOLATION: 4502,
 	SESSION_ENDED: 4503,
-	FORBIDDEN: 4504
+	FORBIDDEN: 4504,
+	/**
+	 * Never sent: the terminal client closes with it when the upgrade is refused with an HTTP
+	 * status that asking again will not change (404: a wrong base path, a proxy that does not pass
+	 * WebSocket upgrades on). A browser cannot see an upgrade's status and never meets it.
+	 */
+	NO_HUB: 4505
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -142,6 +148,13 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		name: 'forbidden',
 		reconnect: false,
 		description: 'The credentials are valid but their role may not do this (an operator token is needed).'
+	},
+	4505: {
+		code: 4505,
+		name: 'no_hub',
+		reconnect: false,
+		description:
+			'No aco hub answers at this address (the WebSocket upgrade was refused, e.g. HTTP 404); check the server URL.'
 	}
 };
 
