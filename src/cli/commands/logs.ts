@@ -5,7 +5,7 @@
  * order, each under a header (`== build / Compile (exit 0) ==`); `--step` picks one step.
  * `--follow` keeps printing new lines of a task or execution until it ends.
  */
-import type { Execution, Task } from '../../lib/protocol/models';
+import type { Execution, Task, TaskDetail } from '../../lib/protocol/models';
 import type { RunDetailResponse, TaskResponse } from '../../lib/protocol/api';
 import {
 	CONNECTION_OPTIONS,
@@ -13,7 +13,8 @@ import {
 	connectionOf,
 	helpText,
 	parseCommand,
-	type CommandSpec
+	type CommandSpec,
+	type Connection
 } from '../args';
 import { SUMMARIES } from './summaries';
 import { AcoHttp } from '../http';
@@ -73,7 +74,7 @@ export async function logs(argv: string[]): Promise<number> {
 			);
 		}
 		let executionId = kind === 'execution' ? id : undefined;
-		if (step !== undefined) executionId = pick(await stepsOfTask(http, id), step, 'task').execution.id;
+		if (step !== undefined) executionId = (await stepToFollow(connection, id, step)).execution.id;
 		const { followLog } = await import('../follow/follow-log');
 		return followLog({
 			url: connection.url,
@@ -109,7 +110,37 @@ export async function logs(argv: string[]): Promise<number> {
 
 async function stepsOfTask(http: AcoHttp, taskId: string): Promise<Step[]> {
 	const { task } = await http.request<TaskResponse>('GET', `/tasks/${encodeURIComponent(taskId)}`);
+	return byStep(task);
+}
+
+function byStep(task: TaskDetail): Step[] {
 	return [...task.executions].sort((a, b) => a.step - b.step).map((execution) => ({ task, execution }));
+}
+
+/**
+ * The step `--follow --step` follows, loaded as the follow loads what it follows: a failure that
+ * may pass (a proxy's 502 while the server restarts, the server out of reach) is asked again with
+ * back-off and one notice; anything else (404, 401, 403, 500) ends the command.
+ */
+async function stepToFollow(connection: Connection, taskId: string, wanted: string): Promise<Step> {
+	// the follow loads these anyway; a plain `aco logs` does without them
+	const [{ RestClient }, { RestRetry }, { fetchRetryNotice }] = await Promise.all([
+		import('../realtime/rest'),
+		import('../realtime/rest-retry'),
+		import('../follow/format')
+	]);
+	const rest = new RestClient(connection);
+	const stop = new AbortController();
+	const retry = new RestRetry({
+		signal: stop.signal,
+		onOutage: (err) => process.stderr.write(fetchRetryNotice(`task ${taskId}`, err))
+	});
+	try {
+		const { task } = await retry.run((signal) => rest.getTask(taskId, signal));
+		return pick(byStep(task), wanted, 'task');
+	} finally {
+		stop.abort();
+	}
 }
 
 async function stepsOfRun(http: AcoHttp, runId: string): Promise<Step[]> {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeExecution, makeLines, makeTask, ndjson, scriptedFetch } from '../../lib/realtime/test-fixtures';
 import { socketFactory } from '../../lib/realtime/test-socket';
+import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { TuiApp } from './app';
 
 class FakeStdin extends EventEmitter {
@@ -28,7 +29,12 @@ class FakeStdout extends EventEmitter {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
-function setup() {
+/**
+ * The dashboard on a scripted REST API and a fake hub. `tasks` answers GET /api/v1/tasks with
+ * that status while it is set (a proxy's error page for a 5xx, the server's error else).
+ */
+function setup(options: { backoff?: BackoffOptions; onOffline?: (message: string) => void } = {}) {
+	const tasks = { status: null as number | null };
 	const build = makeTask({
 		id: 't1',
 		name: 'Build',
@@ -45,7 +51,13 @@ function setup() {
 	});
 	const execution = makeExecution({ id: 'x1', task_id: 't1', name: 'Compile', line_count: 2 });
 	const api = scriptedFetch({
-		'GET /api/v1/tasks': () => ({ tasks: [lint, build] }),
+		'GET /api/v1/tasks': () => {
+			const status = tasks.status;
+			if (status === null) return { tasks: [lint, build] };
+			if (status >= 502) return new Response('<html><body>Bad Gateway</body></html>', { status });
+			const error = { code: `http_${status}`, message: `The server answered ${status}.` };
+			return new Response(JSON.stringify({ error }), { status });
+		},
 		'GET /api/v1/tasks/t1': () => ({ task: { ...build, executions: [execution] } }),
 		'GET /api/v1/tasks/t2': () => ({ task: { ...lint, executions: [] } }),
 		'GET /api/v1/executions/x1/log': () => ndjson(makeLines(1, 2)),
@@ -62,19 +74,29 @@ function setup() {
 		onQuit,
 		fetch: api.fetch,
 		frameMs: 1,
-		client: { createSocket: sockets.create }
+		onOffline: options.onOffline,
+		client: { createSocket: sockets.create, backoff: options.backoff ?? { baseMs: 5, capMs: 5 } }
 	});
-	return { app, api, sockets, stdin, stdout, onQuit };
+	return { app, api, sockets, stdin, stdout, onQuit, tasks };
 }
 
-/** connects and lets the first snapshot load */
-async function connected(ctx: ReturnType<typeof setup>) {
+/** connects, which makes the dashboard load the task list */
+function connect(ctx: ReturnType<typeof setup>) {
 	ctx.app.start();
 	ctx.sockets.last.open();
 	ctx.sockets.last.welcome();
 	ctx.sockets.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'watch', filter: {} } });
+}
+
+/** connects and lets the first snapshot load */
+async function connected(ctx: ReturnType<typeof setup>) {
+	connect(ctx);
 	await vi.waitFor(() => expect(ctx.app.model.tasks).toHaveLength(2));
 }
+
+const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 5 });
+const taskLoads = (ctx: ReturnType<typeof setup>) =>
+	ctx.api.calls.filter((c) => c.startsWith('GET /api/v1/tasks?')).length;
 
 describe('TuiApp keys', () => {
 	let ctx: ReturnType<typeof setup>;
@@ -177,5 +199,83 @@ describe('TuiApp keys', () => {
 			expect(ctx.stdout.written).toContain(' fresh line');
 			expect(ctx.stdout.written).toContain('✖ Build failed: exit code 1');
 		});
+	});
+});
+
+describe('TuiApp task list', () => {
+	let ctx: ReturnType<typeof setup>;
+	afterEach(() => ctx?.app.close());
+
+	it('asks a failing server (502) again, saying it is trying again, and shows the tasks once it answers', async () => {
+		ctx = setup();
+		ctx.tasks.status = 502;
+		connect(ctx);
+		await until(() => expect(ctx.stdout.written).toContain('Could not load the tasks, trying again: GET'));
+		expect(ctx.app.model.loadError).toMatch(/failed with HTTP 502\.$/);
+		const tries = taskLoads(ctx);
+		await until(() => expect(taskLoads(ctx)).toBeGreaterThan(tries));
+		ctx.tasks.status = null;
+		await until(() => expect(ctx.app.model.tasks).toHaveLength(2));
+		expect(ctx.app.model.loadError).toBeNull();
+		// no task was shown before: the row is drawn once the list loaded
+		await until(() => expect(ctx.stdout.written).toContain('▶ running'));
+	});
+
+	it('shows what asking again will not mend (401) and does not ask again', async () => {
+		ctx = setup();
+		ctx.tasks.status = 401;
+		connect(ctx);
+		await until(() =>
+			expect(ctx.stdout.written).toContain('Could not load the tasks: The server answered 401.')
+		);
+		// both halves of the one load (recent and running), and no second load
+		expect(taskLoads(ctx)).toBe(2);
+		expect(ctx.stdout.written).not.toContain('trying again');
+	});
+
+	it('says on the status line when a reload fails while tasks are shown, and clears it once one works', async () => {
+		ctx = setup();
+		await connected(ctx);
+		ctx.tasks.status = 500;
+		await ctx.app.reload();
+		expect(ctx.app.model.tasks).toHaveLength(2);
+		await until(() =>
+			expect(ctx.stdout.written).toContain(' Could not load the tasks: The server answered 500.')
+		);
+		ctx.tasks.status = 503;
+		const reloading = ctx.app.reload();
+		await until(() => expect(ctx.stdout.written).toMatch(/ Could not load the tasks, trying again: GET /));
+		ctx.tasks.status = null;
+		await reloading;
+		expect(ctx.app.model.loadError).toBeNull();
+	});
+
+	it('ends a reload waiting out a failing server at once on close, asking no more', async () => {
+		// a wait of about a minute: only close() can end it within the test
+		ctx = setup({ backoff: { baseMs: 60_000, capMs: 60_000, random: () => 0.99 } });
+		ctx.tasks.status = 502;
+		connect(ctx);
+		await until(() => expect(ctx.stdout.written).toContain('Could not load the tasks, trying again'));
+		let settled = false;
+		void ctx.app.reload().then(() => (settled = true));
+		const tries = taskLoads(ctx);
+		ctx.app.close();
+		await until(() => expect(settled).toBe(true));
+		expect(taskLoads(ctx)).toBe(tries);
+		expect(ctx.stdout.written.endsWith('\x1b[?1049l')).toBe(true);
+	});
+});
+
+describe('TuiApp connection', () => {
+	it('tells its owner why when the hub closes for good (a revoked token: 4500), and not on close()', async () => {
+		const offline: string[] = [];
+		const ctx = setup({ onOffline: (message) => offline.push(message) });
+		await connected(ctx);
+		ctx.sockets.last.serverClose(4500, 'token revoked');
+		expect(offline).toEqual([
+			'the server closed the connection: Valid credentials are required: a token, or a browser signed in. (4500)'
+		]);
+		ctx.app.close();
+		expect(offline).toHaveLength(1);
 	});
 });

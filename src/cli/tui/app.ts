@@ -5,13 +5,13 @@
  * task's newest tool (output-follower), keys become actions, and the screen redraws what changed.
  * Every timer, listener and socket it makes is released by `close()`.
  */
-import { CloseCode } from '../../lib/protocol/close-codes';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal } from '../../lib/protocol/models';
 import { uniqueById } from '../../lib/realtime/records';
 import { painter } from '../follow/format';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
+import { RestRetry } from '../realtime/rest-retry';
 import { keyAction, parseKeys, type Action } from './keys';
 import { renderDashboard } from './layout';
 import { DashboardModel } from './model';
@@ -41,11 +41,13 @@ export interface TuiAppOptions {
 	/** q or Ctrl-C */
 	onQuit: () => void;
 	/**
-	 * The address has no aco hub (the upgrade was refused with a 404 or the like, see
-	 * cli/realtime/socket): nothing will ever show, and `message` says which URL to check.
+	 * The connection is gone for good and will not come back by itself: the address has no aco
+	 * hub (the upgrade was refused with a 404 or the like, see cli/realtime/socket), the token is
+	 * wrong or was revoked (401/403, or the hub's 4500/4504 close), or another close that forbids
+	 * reconnecting. `message` is the one line a command ends with (for no hub: the URL to check).
 	 * Without it the status line says so until the person quits.
 	 */
-	onNoHub?: (message: string) => void;
+	onOffline?: (message: string) => void;
 	client?: Partial<RealtimeClientOptions>;
 	/** for specs: the fetch REST calls go through */
 	fetch?: typeof fetch;
@@ -67,6 +69,8 @@ export class TuiApp {
 	#loading: Promise<void> | null = null;
 	#reloadAgain = false;
 	#closed = false;
+	/** aborted by close(): ends a task-list load waiting out a failing server */
+	readonly #stop = new AbortController();
 
 	constructor(options: TuiAppOptions) {
 		this.#options = options;
@@ -99,8 +103,9 @@ export class TuiApp {
 		});
 		client.onStateChange((state) => {
 			this.#syncConnection();
-			if (state === 'offline' && client.lastClose?.code === CloseCode.NO_HUB && !this.#closed) {
-				this.#options.onNoHub?.(client.offlineMessage);
+			// as `aco logs -f` and `aco run --follow` do: only close() (destroyed) is no reason to stop
+			if (state === 'offline' && client.offlineReason !== 'destroyed' && !this.#closed) {
+				this.#options.onOffline?.(client.offlineMessage);
 			}
 		});
 		client.subscribe(TASKS_SUBSCRIPTION, { types: ['task.*', 'workflow.*'] });
@@ -119,6 +124,7 @@ export class TuiApp {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		this.#stop.abort();
 		if (this.#ticker) clearInterval(this.#ticker);
 		if (this.#selectTimer) clearTimeout(this.#selectTimer);
 		this.#output.destroy();
@@ -208,29 +214,42 @@ export class TuiApp {
 			await this.#rest.cancelTask(taskId);
 			this.model.notify('info', `Cancel requested for ${name}.`, this.#now());
 		} catch (err) {
-			this.model.notify(
-				'error',
-				`Could not cancel ${name}: ${err instanceof Error ? err.message : String(err)}`,
-				this.#now()
-			);
+			this.model.notify('error', `Could not cancel ${name}: ${errorText(err)}`, this.#now());
 		}
 		this.#screen.invalidate();
 	}
 
 	// ---------- data ----------
 
+	/**
+	 * One task-list load, asked for again while the server fails in a way that may pass (a proxy's
+	 * 502 while it restarts), as the output panel's log is; the screen says so meanwhile. Each load
+	 * retries on its own, so each one that meets a failing server shows that it tries again.
+	 */
 	async #loadOnce(): Promise<void> {
 		this.model.beginLoad();
 		this.#screen.invalidate();
+		const retry = new RestRetry({
+			signal: this.#stop.signal,
+			onOutage: (err) => {
+				this.model.retryLoad(errorText(err));
+				this.#screen.invalidate();
+			},
+			backoff: this.#options.client?.backoff
+		});
 		try {
-			const [recent, running] = await Promise.all([
-				this.#rest.listTasks({ limit: 100 }),
-				this.#rest.listTasks({ status: 'running', limit: 100 })
-			]);
+			const [recent, running] = await retry.run((signal) =>
+				Promise.all([
+					this.#rest.listTasks({ limit: 100 }, signal),
+					this.#rest.listTasks({ status: 'running', limit: 100 }, signal)
+				])
+			);
 			this.model.endLoad(uniqueById([...recent.tasks, ...running.tasks]));
 			this.#followSelected(true);
 		} catch (err) {
-			this.model.failLoad(err instanceof Error ? err.message : String(err));
+			// close() ended the wait: nothing is shown any more
+			if (this.#closed) return;
+			this.model.failLoad(errorText(err));
 		}
 		this.#screen.invalidate();
 	}
@@ -276,4 +295,8 @@ export class TuiApp {
 		this.model.expireNotice(this.#now());
 		this.#syncConnection();
 	}
+}
+
+function errorText(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
 }

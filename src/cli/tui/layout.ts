@@ -7,7 +7,7 @@
  *   task list   one row per task, the selected one highlighted (scrolls to keep it in view)
  *   separator   ─ Output · task › step (status) ─────────────
  *   output      the newest lines of the selected task's current tool
- *   status line a notice (failed/succeeded), the cancel question, or the keys
+ *   status line a notice (failed/succeeded), the cancel question, a failed reload, or the keys
  *
  * Pure: the same model, size and clock give the same lines, so specs render it to a string.
  */
@@ -84,7 +84,7 @@ function taskList(model: DashboardModel, cols: number, listRows: number, options
 	const { paint, now } = options;
 	if (!model.tasks.length) {
 		const text = model.loadError
-			? `Could not load the tasks: ${model.loadError}`
+			? loadErrorText(model)
 			: model.loaded
 				? 'No tasks yet: start one with "aco run <workflow>" or "aco exec -- <command>".'
 				: model.connection.state === 'connected'
@@ -177,8 +177,17 @@ function statusLine(model: DashboardModel, cols: number, paint: Paint): string {
 					: 'cyan';
 		return paint(color, fit(` ${notice.text}`, w)) + ' ';
 	}
+	// the list shows the tasks it had: the failed reload is said here, for as long as it lasts
+	if (model.loadError && model.tasks.length) return paint('red', fit(` ${loadErrorText(model)}`, w)) + ' ';
 	const counts = summary(model.tasks);
 	return paint('dim', spread(` ${KEY_HELP}`, counts, w)) + ' ';
+}
+
+/** "trying again" comes first: the error (a URL, a proxy's status) may not fit the width */
+function loadErrorText(model: DashboardModel): string {
+	return model.loadRetrying
+		? `Could not load the tasks, trying again: ${model.loadError}`
+		: `Could not load the tasks: ${model.loadError}`;
 }
 
 function summary(tasks: Task[]): string {

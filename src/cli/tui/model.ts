@@ -51,6 +51,8 @@ export class DashboardModel {
 	tasks: Task[] = [];
 	loaded = false;
 	loadError: string | null = null;
+	/** the load that failed with {@link loadError} is being asked for again (the failure may pass) */
+	loadRetrying = false;
 	selectedId: string | null = null;
 	/** until the person moves the selection, it jumps to each task that starts running */
 	followNewest = true;
@@ -98,12 +100,20 @@ export class DashboardModel {
 		this.#touched = null;
 		this.loaded = true;
 		this.loadError = null;
+		this.loadRetrying = false;
 		this.#keepSelection();
 	}
 
 	failLoad(message: string): void {
 		this.#touched = null;
 		this.loadError = message;
+		this.loadRetrying = false;
+	}
+
+	/** The load failed in a way that may pass and is asked for again; events are still remembered. */
+	retryLoad(message: string): void {
+		this.loadError = message;
+		this.loadRetrying = true;
 	}
 
 	/** Applies a task event; returns whether anything shown changed. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { watch } from './watch';
+import { startTui, watch } from './watch';
 
 class FakeStdin extends EventEmitter {
 	isTTY = true;
@@ -58,6 +58,54 @@ describe('aco watch', () => {
 		expect(errors).toBe(`aco: no aco WebSocket at ws://127.0.0.1:${port}/aco/ws (HTTP 404): check --url\n`);
 		// the alternate screen is left, so the line is seen on the person's terminal
 		expect(stdout.written.endsWith('\x1b[?1049l')).toBe(true);
+		expect(state.upgrades).toBe(1);
+	});
+
+	it.each([
+		[401, 'Valid credentials are required: a token, or a browser signed in. (4500)'],
+		[403, 'The credentials are valid but their role may not do this (an operator token is needed). (4504)']
+	])(
+		'gives the terminal back and ends with exit code 1 and the refusal when the upgrade is answered with %i (a wrong or revoked token)',
+		async (status, why) => {
+			const { state, port } = await refusingServer(status);
+			const stdout = new FakeStdout();
+			let errors = '';
+			let code: number | null = null;
+			void watch({
+				url: `http://127.0.0.1:${port}`,
+				stdin: new FakeStdin(),
+				stdout,
+				stderr: { write: (chunk: string) => (errors += chunk) },
+				client: { backoff: { baseMs: 5, capMs: 5 } }
+			}).then((c) => (code = c));
+			await vi.waitFor(() => expect(code).toBe(1), { timeout: 10_000, interval: 5 });
+			expect(errors).toBe(`aco: the server closed the connection: ${why}\n`);
+			expect(stdout.written.endsWith('\x1b[?1049l')).toBe(true);
+			expect(state.upgrades).toBe(1);
+		}
+	);
+});
+
+describe('aco server --tui', () => {
+	it('keeps the dashboard up and says why on the status line when the upgrade is answered with 401', async () => {
+		const { state, port } = await refusingServer(401);
+		const stdout = new FakeStdout();
+		let quit = false;
+		const tui = startTui({
+			url: `http://127.0.0.1:${port}`,
+			stdin: new FakeStdin(),
+			stdout,
+			client: { backoff: { baseMs: 5, capMs: 5 } }
+		});
+		cleanups.push(() => tui.close());
+		void tui.done.then(() => (quit = true));
+		await vi.waitFor(() => expect(stdout.written).toContain('✖ offline: Valid credentials are required'), {
+			timeout: 10_000,
+			interval: 5
+		});
+		expect(quit).toBe(false);
+		// still on the alternate screen: the server's dashboard stays until the person quits
+		expect(stdout.written.endsWith('\x1b[?1049l')).toBe(false);
 		expect(state.upgrades).toBe(1);
 	});
 });

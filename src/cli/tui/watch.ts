@@ -7,8 +7,10 @@
  *
  * Either way the terminal is restored however the process ends: on quit, on a signal, on an
  * uncaught error, and in an `exit` handler as the last resort. `aco watch` at an address with no
- * hub (the upgrade refused with a 404 or the like) gives the terminal back and ends with exit
- * code 1 and one line naming the URL, rather than waiting for a hub that will never answer.
+ * hub (the upgrade refused with a 404 or the like) or with a token the hub refuses (401/403, or
+ * revoked while connected) gives the terminal back and ends with exit code 1 and one line saying
+ * why (for no hub: the URL to check), as `aco logs -f` does, rather than waiting for a hub that
+ * will never answer. Under `aco server --tui` the status line says so until the person quits.
  *
  * Under `--tui` nothing else may write to the terminal while the dashboard is up: the server's
  * logs belong in a file (see the report / README for `aco server --tui`).
@@ -73,8 +75,9 @@ export function watch(options: WatchOptions): Promise<number> {
 			stdout,
 			client: options.client,
 			onQuit: () => finish(0),
-			// a wrong --url (or a proxy that does not pass upgrades on) would wait for ever: end with why
-			onNoHub: (message) => {
+			// a wrong --url, a proxy that does not pass upgrades on, a wrong or revoked token: the
+			// dashboard would wait for ever, so end with why
+			onOffline: (message) => {
 				finish(1);
 				(options.stderr ?? process.stderr).write(`aco: ${message}\n`);
 			}
