@@ -197,6 +197,8 @@ test('a workflow file that does not load shows its error with the line, and the 
 	await error.getByRole('link').click();
 	const box = page.getByTestId('workflow-load-error');
 	await expect(box).toContainText('line 7');
+	// the reason names the line already: the heading does not say it again
+	await expect(box.locator('strong')).toHaveText('This workflow file does not load:');
 	await expect(box).toContainText('broken-with-a-rather-long-file-name');
 	const marked = page.locator('[data-testid="yaml-source"] li.error-line');
 	await expect(marked).toHaveAttribute('data-line', '7');

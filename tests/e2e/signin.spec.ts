@@ -81,6 +81,8 @@ test.describe('browser sign-in', () => {
 		await page.goto(`${aco.url}/`);
 		await expect(page).toHaveURL(/\/signin$/);
 		await expect(page.getByRole('heading', { name: 'Sign in to aco' })).toBeVisible();
+		// signed out, the pages would only lead back here
+		await expect(page.getByRole('navigation', { name: 'Main' })).toHaveCount(0);
 
 		await signIn(page, 'not-a-token-0123456789');
 		await expect(page.getByRole('alert').filter({ hasText: 'not valid' })).toHaveText(
@@ -93,6 +95,7 @@ test.describe('browser sign-in', () => {
 		await firstSocket;
 		await expect(page.getByTestId('connection-status')).toHaveText(/Connected/);
 		await expect(page.getByTestId('user-menu')).toContainText('viewer');
+		await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
 		await expect(page.getByTestId('read-only-note')).toBeVisible();
 		await expect(page.getByTestId('workflow-row').first()).toBeVisible();
 		await expect(page.getByRole('button', { name: 'Run' })).toHaveCount(0);
