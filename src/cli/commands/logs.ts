@@ -130,16 +130,14 @@ async function stepToFollow(connection: Connection, taskId: string, wanted: stri
 		import('../follow/format')
 	]);
 	const rest = new RestClient(connection);
-	const stop = new AbortController();
 	const retry = new RestRetry({
-		signal: stop.signal,
 		onOutage: (err) => process.stderr.write(fetchRetryNotice(`task ${taskId}`, err))
 	});
 	try {
 		const { task } = await retry.run((signal) => rest.getTask(taskId, signal));
 		return pick(byStep(task), wanted, 'task');
 	} finally {
-		stop.abort();
+		retry.stop();
 	}
 }
 

@@ -11,9 +11,9 @@
  */
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
-import { RestClient, RestError } from '../realtime/rest';
+import { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
-import { cleanLine, fetchRetryNotice, painter, type Output } from './format';
+import { cleanLine, errorText, fetchRetryNotice, painter, type Output } from './format';
 import { followerTails, type TailSet } from './tails';
 
 export interface FollowLogOptions {
@@ -73,10 +73,8 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 	);
 
 	// the follow's end stops a load that waits out a failing server
-	const stop = new AbortController();
 	const what = options.executionId ? `execution ${options.executionId}` : `task ${options.taskId}`;
 	const retry = new RestRetry({
-		signal: stop.signal,
 		onOutage: (e) => err.write(fetchRetryNotice(what, e)),
 		backoff: options.client?.backoff
 	});
@@ -93,7 +91,7 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 	} catch (e) {
 		return finish(e, err);
 	} finally {
-		stop.abort();
+		retry.stop();
 		tails.destroy();
 	}
 }
@@ -191,7 +189,7 @@ function followLive(
 
 function finish(error: unknown, err: Output): number {
 	if (!error) return 0;
-	const message = error instanceof RestError || error instanceof Error ? error.message : String(error);
+	const message = errorText(error);
 	err.write(`aco: ${message}\n`);
 	return 1;
 }

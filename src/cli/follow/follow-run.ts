@@ -22,6 +22,7 @@ import { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
 import {
 	cleanLine,
+	errorText,
 	fetchRetryNotice,
 	formatDuration,
 	painter,
@@ -78,9 +79,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		err
 	);
 	// the follow's end stops a load that waits out a failing server
-	const stop = new AbortController();
 	const retry = new RestRetry({
-		signal: stop.signal,
 		onOutage: (e) => err.write(fetchRetryNotice(`run ${options.runId}`, e)),
 		backoff: options.client?.backoff
 	});
@@ -127,11 +126,11 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				}
 				await tails.idle();
 			}
-			stop.abort();
+			retry.stop();
 			client.destroy();
 			tails.destroy();
 			const problem = error ?? failure() ?? loadError;
-			if (problem) err.write(`aco: ${problem instanceof Error ? problem.message : String(problem)}\n`);
+			if (problem) err.write(`aco: ${errorText(problem)}\n`);
 			if (run) out.write(describeRun(run, paint));
 			resolve(!problem && run?.status === 'succeeded' ? 0 : 1);
 		};

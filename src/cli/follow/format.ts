@@ -55,8 +55,12 @@ export const STATUS_COLOR: Record<TaskStatus, Color> = {
  * @example fetchRetryNotice('task t1', err) // 'aco: fetching task t1 failed, trying again with back-off: …'
  */
 export function fetchRetryNotice(what: string, error: unknown): string {
-	const message = error instanceof Error ? error.message : String(error);
-	return `aco: fetching ${what} failed, trying again with back-off: ${message}\n`;
+	return `aco: fetching ${what} failed, trying again with back-off: ${errorText(error)}\n`;
+}
+
+/** What went wrong, as the one line a person reads: an error's message, anything else as text. */
+export function errorText(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
 }
 
 /** 850ms, 3.2s, 1m05s, 2h03m. */

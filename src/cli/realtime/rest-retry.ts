@@ -16,8 +16,11 @@ import { DEFAULT_CLI_BACKOFF } from './client';
 import { RestError } from './rest';
 
 export interface RestRetryOptions {
-	/** aborted when the owner is done: waits and requests end with an AbortError */
-	signal: AbortSignal;
+	/**
+	 * aborted when the owner is done: waits and requests end with an AbortError; without one the
+	 * retry has its own, aborted by {@link RestRetry.stop}
+	 */
+	signal?: AbortSignal;
 	/** a load failed in a way that may pass, and none was failing before it */
 	onOutage?: (err: unknown) => void;
 	/** a load worked after {@link RestRetryOptions.onOutage} */
@@ -40,15 +43,24 @@ export const DEFAULT_RETRY_BUDGET_MS = 120_000;
  */
 export class RestRetry {
 	readonly #options: RestRetryOptions;
+	readonly #own = new AbortController();
+	readonly #signal: AbortSignal;
 	#outage = false;
 
 	constructor(options: RestRetryOptions) {
 		this.#options = options;
+		this.#signal = options.signal ?? this.#own.signal;
+	}
+
+	/** Ends every wait and request of a retry that has no signal of its owner's (the view ended). */
+	stop(): void {
+		this.#own.abort();
 	}
 
 	/** `load`'s value once it works; throws what asking again will not mend, or the abort. */
 	async run<T>(load: (signal: AbortSignal) => Promise<T>): Promise<T> {
-		const { signal, budgetMs = DEFAULT_RETRY_BUDGET_MS, now = () => performance.now() } = this.#options;
+		const signal = this.#signal;
+		const { budgetMs = DEFAULT_RETRY_BUDGET_MS, now = () => performance.now() } = this.#options;
 		// each load backs off on its own: one that has just started waits little
 		const backoff = new Backoff({ ...DEFAULT_CLI_BACKOFF, ...this.#options.backoff });
 		let failingSince: number | null = null;

@@ -8,7 +8,7 @@
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal } from '../../lib/protocol/models';
 import { uniqueById } from '../../lib/realtime/records';
-import { painter } from '../follow/format';
+import { errorText, painter } from '../follow/format';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
@@ -295,8 +295,4 @@ export class TuiApp {
 		this.model.expireNotice(this.#now());
 		this.#syncConnection();
 	}
-}
-
-function errorText(err: unknown): string {
-	return err instanceof Error ? err.message : String(err);
 }

@@ -16,6 +16,7 @@ import type { BackoffOptions } from '../../lib/realtime/backoff';
 import type { RealtimeClient } from '../realtime/client';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
+import { errorText } from '../follow/format';
 import { DEFAULT_LOG_LINES, type DashboardModel } from './model';
 
 const OUTPUT_SUBSCRIPTION = 'watch-output';
@@ -183,8 +184,4 @@ export class OutputFollower {
 		panel.error = null;
 		this.#options.invalidate();
 	}
-}
-
-function errorText(err: unknown): string {
-	return err instanceof Error ? err.message : String(err);
 }
