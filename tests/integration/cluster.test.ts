@@ -193,7 +193,12 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 		expect(movedAfter).toBeLessThan(3 * LEASE_MS + 2_000);
 		expect(interrupted.error).toMatch(/stopped renewing its hold/);
 		expect(interrupted.executions[0]).toMatchObject({ id: execution.id, status: 'interrupted' });
-		expect((await runOf(witness, run.id)).run).toMatchObject({ status: 'interrupted' });
+		// the run is settled after its task is released, in a step of its own
+		const settled = await until(async () => {
+			const detail = await runOf(witness, run.id);
+			return detail.run.status === 'running' ? undefined : detail;
+		}, 'the run to settle');
+		expect(settled.run).toMatchObject({ status: 'interrupted' });
 
 		const lines = await linesOf(witness, execution.id);
 		expect(lines.length).toBeGreaterThan(20);

@@ -61,6 +61,8 @@ async function setup(options: { upgrade?: number } = {}) {
 		res.end(JSON.stringify(body ?? { error: { code: 'not_found', message: req.url } }));
 	});
 	server.on('upgrade', (_req, socket) => {
+		// a client that goes away while refused resets the socket: no error to throw
+		socket.on('error', () => {});
 		state.upgrades++;
 		socket.end(
 			`HTTP/1.1 ${options.upgrade} ${http.STATUS_CODES[options.upgrade!]}\r\nConnection: close\r\n\r\n`
