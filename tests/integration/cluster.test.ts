@@ -2,6 +2,7 @@
  * Three real aco nodes on one real PostgreSQL (no mocks): migrations once at a simultaneous
  * start, work spread over the nodes, run progress from the node running a task, cancel across nodes, kill -9 of the node running a task
  * (interrupted, or started again elsewhere, within the lease; the stored log a gap-free prefix),
+ * an ingested task whose node died with its producer (failed by another node as lost contact),
  * and PostgreSQL stopped and started (healthz 503, retryable ingest errors, then recovery).
  */
 import path from 'node:path';
@@ -20,6 +21,8 @@ import { ROOT, type AcoProcess } from '../helpers/server';
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/cluster-workflows');
 /** short, so a dead node's tasks move within seconds; renewed every third of it */
 const LEASE_MS = 1_500;
+/** how long an ingested task's producer may be silent before its task fails as "lost contact" */
+const SILENCE_MS = 2_000;
 
 async function api<T>(node: AcoProcess, method: string, url: string, body?: unknown): Promise<T> {
 	const res = await fetch(node.url + url, {
@@ -68,7 +71,12 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 		cluster = await startCluster({
 			nodes: 3,
 			workflowsDir: WORKFLOWS,
-			env: { ACO_LEASE_MS: String(LEASE_MS), ACO_CONCURRENCY: '1', ACO_KILL_GRACE_MS: '500' }
+			env: {
+				ACO_LEASE_MS: String(LEASE_MS),
+				ACO_CONCURRENCY: '1',
+				ACO_KILL_GRACE_MS: '500',
+				ACO_INGEST_SILENCE_MS: String(SILENCE_MS)
+			}
 		});
 	}, 120_000);
 	afterAll(async () => {
@@ -232,6 +240,44 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 		const rerun = await linesOf(witness, second.id);
 		expect(rerun[0].text).not.toBe(`ran on ${node}`);
 		expectGapFreePrefix(rerun, rerun[0].text.slice('ran on '.length));
+
+		await cluster.restart(victim);
+	}, 60_000);
+
+	it('fails an ingested task whose node died with its producer, from another node, and keeps one whose producer moved on', async () => {
+		const victim = 2;
+		const heartbeat = (node: AcoProcess, id: string) =>
+			api(node, 'POST', `/api/v1/tasks/${id}/events`, { events: [{ type: 'heartbeat' }] });
+		const start = async (node: AcoProcess, name: string) => {
+			const { task } = await api<{ task: { id: string } }>(node, 'POST', '/api/v1/tasks', {
+				name,
+				status: 'running'
+			});
+			await heartbeat(node, task.id);
+			return task.id;
+		};
+		const orphan = await start(cluster.nodes[victim], 'orphan');
+		const moved = await start(cluster.nodes[1], 'moved');
+		// the orphan's node dies with its producer; the other producer's requests go to another
+		// node from now on (a proxy), for three times the silence allowed
+		await cluster.nodes[victim].stop('SIGKILL');
+		const since = Date.now();
+		while (Date.now() - since < 3 * SILENCE_MS) {
+			await heartbeat(cluster.nodes[0], moved);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+		}
+		expect((await taskOf(cluster.nodes[1], moved)).status).toBe('running');
+		const failed = await until(async () => {
+			const task = await taskOf(cluster.nodes[1], orphan);
+			return task.status === 'running' ? undefined : task;
+		}, 'the orphaned task to end');
+		expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/^lost contact/) });
+		// the moved producer goes silent too
+		const silent = await until(async () => {
+			const task = await taskOf(cluster.nodes[0], moved);
+			return task.status === 'running' ? undefined : task;
+		}, 'the moved task to end once its producer is silent');
+		expect(silent).toMatchObject({ status: 'failed', error: expect.stringMatching(/^lost contact/) });
 
 		await cluster.restart(victim);
 	}, 60_000);

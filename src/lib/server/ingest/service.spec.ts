@@ -278,6 +278,50 @@ describe('ingest service', () => {
 			watched.close();
 		});
 
+		it('keeps a task whose producer went on at another node, and ends it once when it goes silent there', async () => {
+			const silenceMs = 1_000;
+			const first = new IngestService({ store, bus, logger, silenceMs });
+			const second = new IngestService({ store, bus, logger, silenceMs });
+			const { task } = await first.createTask({ name: 'moved' });
+			await first.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+			// a proxy sends the producer's requests to the other node from now on: the first one
+			// hears nothing more for three times the silence allowed
+			const moved = Date.now();
+			while (Date.now() - moved < 3 * silenceMs) {
+				await second.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+				await new Promise((resolve) => setTimeout(resolve, 50));
+			}
+			expect((await store.getTask(task.id))?.status).toBe('running');
+			// then the producer goes silent
+			while ((await store.getTask(task.id))?.status === 'running')
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(await store.getTask(task.id)).toMatchObject({
+				status: 'failed',
+				error: expect.stringMatching(/^lost contact/)
+			});
+			// both nodes watched it: give the other one time for several sweeps of its own
+			await new Promise((resolve) => setTimeout(resolve, silenceMs));
+			expect(published.filter((e) => e.type === 'task.failed' && e.data.task_id === task.id)).toHaveLength(1);
+			first.close();
+			second.close();
+		});
+
+		it('fails a task whose node went away together with its producer, from another node', async () => {
+			const gone = new IngestService({ store, bus, logger, silenceMs: 300 });
+			const { task } = await gone.createTask({ name: 'orphan' });
+			await gone.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+			gone.close();
+			// a node that never heard of the task
+			const other = new IngestService({ store, bus, logger, silenceMs: 300 });
+			while ((await store.getTask(task.id))?.status === 'running')
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(await store.getTask(task.id)).toMatchObject({
+				status: 'failed',
+				error: 'lost contact: the producer reported nothing for 0.3 s'
+			});
+			other.close();
+		});
+
 		it('asks the producer to cancel in its next answer, then takes its cancelled status', async () => {
 			const { task } = await service.createTask({ name: 't', message: 'building' });
 			const requested = await service.requestCancel(task.id);

@@ -45,6 +45,7 @@ import type { Store, TaskPatch } from '../store/types';
 import { IngestError } from './ingest-error';
 import { ExecutionIntake } from './intake';
 import { Liveness } from './liveness';
+import { SilentTasks } from './silent-tasks';
 
 export interface IngestServiceOptions {
 	store: Store;
@@ -89,6 +90,8 @@ export class IngestService {
 	#queues = new Map<string, Promise<unknown>>();
 	#live = new Map<string, LiveTask>();
 	#liveness: Liveness;
+	/** the same watch across the nodes, through the store */
+	#silent: SilentTasks;
 	#secrets: MaskSet;
 
 	constructor(options: IngestServiceOptions) {
@@ -99,11 +102,18 @@ export class IngestService {
 			cancelTimeoutMs: options.cancelTimeoutMs ?? 0,
 			onExpired: (taskId, why) => void this.#expire(taskId, why)
 		});
+		this.#silent = new SilentTasks({
+			store: options.store,
+			silenceMs: options.silenceMs ?? 0,
+			onSilent: (taskId) => this.#expire(taskId, 'silent'),
+			onError: (err, what) => options.logger.warn({ err }, what)
+		});
 	}
 
 	/** Stops watching for silent producers. */
 	close(): void {
 		this.#liveness.close();
+		this.#silent.close();
 	}
 
 	/** Creates a stand-alone task, or returns the one an earlier request with the same key created. */
@@ -128,7 +138,7 @@ export class IngestService {
 					? { task: await store.createTask(record), existing: false }
 					: await store.createTaskOnce(key, record);
 			if (created.existing) {
-				if (created.task.status === 'running') this.#liveness.heard(created.task.id);
+				if (created.task.status === 'running') await this.#heard(created.task.id);
 				return created;
 			}
 			let task = created.task;
@@ -139,7 +149,7 @@ export class IngestService {
 			if (request.status === 'running') {
 				task = await store.updateTask(task.id, { ...patch, status: 'running', started_at: now() });
 				taskChanged(bus, task);
-				this.#liveness.heard(task.id);
+				await this.#heard(task.id);
 			} else if (Object.keys(patch).length > 0) {
 				task = await store.updateTask(task.id, patch);
 				taskProgress(bus, task);
@@ -162,7 +172,7 @@ export class IngestService {
 				for (const [index, event] of events.entries()) await this.#apply(batch, event, `events.${index}`);
 			} finally {
 				await this.#writeProgress(batch);
-				if (batch.task.status === 'running') this.#liveness.heard(taskId);
+				if (batch.task.status === 'running') await this.#heard(taskId);
 			}
 			const line_counts: Record<string, number> = {};
 			for (const [step, execution] of batch.executions) line_counts[step] = execution.line_count;
@@ -207,10 +217,24 @@ export class IngestService {
 		});
 	}
 
-	/** a producer went silent, or never confirmed a cancel: the task ends without it */
+	/** a producer of running task `taskId` was heard from, here and for the other nodes */
+	async #heard(taskId: string): Promise<void> {
+		this.#liveness.heard(taskId);
+		await this.#silent.heard(taskId);
+	}
+
+	/**
+	 * A producer went silent (here, or on every node: ingest/silent-tasks), or never confirmed a
+	 * cancel: the task ends without it. A silent one ends only when no node heard its producer
+	 * since and no other node ended it first.
+	 */
 	#expire(taskId: string, why: 'silent' | 'cancel'): Promise<void> {
 		return this.#serial(`task:${taskId}`, async () => {
 			const { store, logger, silenceMs, cancelTimeoutMs } = this.#options;
+			if (why === 'silent') {
+				const before = new Date(Date.now() - (silenceMs ?? 0)).toISOString();
+				if (!(await store.claimSilentTask(taskId, before, now()))) return;
+			}
 			const task = await store.getTask(taskId);
 			if (!task || task.status !== 'running') return;
 			const batch = this.#batch(task, new Map((await store.listExecutions(taskId)).map((e) => [e.step, e])));
@@ -364,6 +388,7 @@ export class IngestService {
 			toolEnded(bus, task, closed);
 		}
 		this.#liveness.forget(task.id);
+		this.#silent.forget(task.id);
 		this.#live.delete(task.id);
 		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
 		if (message === undefined && live && live.messageBeforeCancel !== undefined)

@@ -213,6 +213,17 @@ export const MIGRATIONS: readonly Migration[] = [
 		name: 'a stop asked of a running task',
 		// cancelled | interrupted: kept for the node holding the task, which a signal may miss
 		up: `ALTER TABLE tasks ADD COLUMN stopping TEXT;`
+	},
+	{
+		version: 9,
+		name: 'when a stand-alone task’s producer was last heard from',
+		// written by whichever node heard it, so every node can tell a silent producer (see
+		// ingest/silent-tasks); the index holds only the running stand-alone tasks
+		up: `
+			ALTER TABLE tasks ADD COLUMN heard_at TEXT;
+			CREATE INDEX tasks_producers ON tasks (COALESCE(heard_at, started_at, created_at))
+				WHERE status = 'running' AND run_id IS NULL;
+		`
 	}
 ];
 

@@ -443,6 +443,21 @@ class SqliteStore implements Store {
 		this.#db.prepare('SELECT 1').get();
 	}
 
+	async noteHeard(id: string, at: string): Promise<void> {
+		this.#assertOpen();
+		this.#stmt.noteHeard.run(at, id);
+	}
+
+	async listSilentTasks(before: string, limit: number): Promise<string[]> {
+		this.#assertOpen();
+		return this.#stmt.silentTasks.all(before, limit);
+	}
+
+	async claimSilentTask(id: string, before: string, now: string): Promise<boolean> {
+		this.#assertOpen();
+		return this.#stmt.claimSilentTask.run(now, id, before).changes > 0;
+	}
+
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {
 		this.#assertOpen();
 		return this.#markInterrupted(reason, new Date().toISOString());

@@ -146,6 +146,21 @@ export function prepareStatements(db: Database.Database) {
 			`UPDATE executions SET status = 'interrupted', finished_at = @now, error = @reason WHERE status = 'running'`
 		),
 
+		noteHeard: db.prepare<[string, string]>(
+			`UPDATE tasks SET heard_at = ? WHERE id = ? AND status = 'running' AND run_id IS NULL`
+		),
+		silentTasks: db
+			.prepare<[string, number], string>(
+				`SELECT id FROM tasks WHERE status = 'running' AND run_id IS NULL
+				 AND COALESCE(heard_at, started_at, created_at) <= ?
+				 ORDER BY COALESCE(heard_at, started_at, created_at) LIMIT ?`
+			)
+			.pluck(),
+		claimSilentTask: db.prepare<[string, string, string]>(
+			`UPDATE tasks SET heard_at = ? WHERE id = ? AND status = 'running' AND run_id IS NULL
+			 AND COALESCE(heard_at, started_at, created_at) <= ?`
+		),
+
 		insertSession: db.prepare<[AuthSession]>(
 			`INSERT INTO sessions (id, role, token_id, created_at, last_seen_at, expires_at)
 			 VALUES (@id, @role, @token_id, @created_at, @last_seen_at, @expires_at)`

@@ -99,6 +99,37 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getTask(task.id)).toEqual(task);
 	});
 
+	it('finds running stand-alone tasks by when their producer was last heard from, and lets one node claim each', async () => {
+		const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s)).toISOString();
+		const start = async (startedAt: string) => {
+			const task = await store.createTask(newTask());
+			return store.updateTask(task.id, { status: 'running', started_at: startedAt });
+		};
+		const heardLate = await start(at(0));
+		const neverHeard = await start(at(5));
+		const ended = await start(at(0));
+		await store.updateTask(ended.id, { status: 'succeeded', finished_at: at(1) });
+		const run = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const ofRun = await store.createTask(newTask({ run_id: run.id }));
+		await store.updateTask(ofRun.id, { status: 'running', started_at: at(0) });
+
+		await store.noteHeard(heardLate.id, at(30));
+		await store.noteHeard(ended.id, at(30));
+		// never heard: silent since it started; tasks of runs and ended tasks are never listed
+		expect(await store.listSilentTasks(at(20), 10)).toEqual([neverHeard.id]);
+		expect(await store.listSilentTasks(at(40), 10)).toEqual([neverHeard.id, heardLate.id]);
+		expect(await store.listSilentTasks(at(40), 1)).toEqual([neverHeard.id]);
+
+		// heard since the cut-off: not claimed; claimed once, the claim counts as heard
+		expect(await store.claimSilentTask(heardLate.id, at(20), at(50))).toBe(false);
+		expect(await store.claimSilentTask(neverHeard.id, at(20), at(50))).toBe(true);
+		expect(await store.claimSilentTask(neverHeard.id, at(20), at(50))).toBe(false);
+		expect(await store.claimSilentTask(ended.id, at(40), at(50))).toBe(false);
+		expect(await store.claimSilentTask(ofRun.id, at(40), at(50))).toBe(false);
+		expect(await store.listSilentTasks(at(40), 10)).toEqual([heardLate.id]);
+		expect(await store.getTask(neverHeard.id)).toMatchObject({ status: 'running' });
+	});
+
 	it('applies a partial patch, can set a column back to null, and returns the updated record', async () => {
 		const task = await store.createTask(newTask());
 		const running = await store.updateTask(task.id, {

@@ -165,6 +165,22 @@ export interface Store {
 	 * not exist are skipped. Returns how many were added.
 	 */
 	importIdempotencyKeys(keys: ReadonlyArray<readonly [string, string]>): Promise<number>;
+	/**
+	 * The producer of running stand-alone task `id` was heard from at `at`: kept with the task, so
+	 * every node can tell when any node last heard it (see ingest/silent-tasks).
+	 */
+	noteHeard(id: string, at: string): Promise<void>;
+	/**
+	 * Running stand-alone tasks whose producer was last heard from (never heard: since the task
+	 * started) at or before `before`: their ids, the longest silent first, at most `limit`.
+	 */
+	listSilentTasks(before: string, limit: number): Promise<string[]>;
+	/**
+	 * Takes silent task `id` to end it: true when it is running and its producer was last heard
+	 * from at or before `before`, and then marks it heard at `now`, so no other node takes it as
+	 * well; false when a producer was heard from since, or the task ended.
+	 */
+	claimSilentTask(id: string, before: string, now: string): Promise<boolean>;
 
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;

@@ -195,6 +195,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 		// cancelled | interrupted: kept for the node holding the task, whose signal connection may
 		// miss the NOTIFY (reconnecting, or silently dead); its next renew reads it
 		up: `ALTER TABLE tasks ADD COLUMN stopping text;`
+	},
+	{
+		version: 6,
+		name: 'when a stand-alone task’s producer was last heard from',
+		// written by whichever node heard it, so every node can tell a silent producer (see
+		// ingest/silent-tasks); the index holds only the running stand-alone tasks
+		up: `
+			ALTER TABLE tasks ADD COLUMN heard_at timestamptz;
+			CREATE INDEX tasks_producers ON tasks ((COALESCE(heard_at, started_at, created_at)))
+				WHERE status = 'running' AND run_id IS NULL;
+		`
 	}
 ];
 

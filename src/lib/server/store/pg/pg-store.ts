@@ -516,6 +516,37 @@ export class PgStore implements Store {
 		return (await this.db.query('DELETE FROM sessions WHERE expires_at <= $1 RETURNING id', [now])).length;
 	}
 
+	async noteHeard(id: string, at: string): Promise<void> {
+		this.#assertOpen();
+		if (hasNul(id)) return;
+		await this.db.query(
+			`UPDATE tasks SET heard_at = $1 WHERE id = $2 AND status = 'running' AND run_id IS NULL`,
+			[at, id]
+		);
+	}
+
+	async listSilentTasks(before: string, limit: number): Promise<string[]> {
+		this.#assertOpen();
+		const rows = await this.db.query<{ id: string }>(
+			`SELECT id FROM tasks WHERE status = 'running' AND run_id IS NULL
+			 AND COALESCE(heard_at, started_at, created_at) <= $1
+			 ORDER BY COALESCE(heard_at, started_at, created_at) LIMIT $2`,
+			[before, limit]
+		);
+		return rows.map((row) => row.id);
+	}
+
+	async claimSilentTask(id: string, before: string, now: string): Promise<boolean> {
+		this.#assertOpen();
+		if (hasNul(id)) return false;
+		const rows = await this.db.query(
+			`UPDATE tasks SET heard_at = $1 WHERE id = $2 AND status = 'running' AND run_id IS NULL
+			 AND COALESCE(heard_at, started_at, created_at) <= $3 RETURNING id`,
+			[now, id, before]
+		);
+		return rows.length > 0;
+	}
+
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {
 		this.#assertOpen();
 		const at = now();
