@@ -3,6 +3,7 @@
  * start, work spread over the nodes, run progress from the node running a task, cancel across nodes, kill -9 of the node running a task
  * (interrupted, or started again elsewhere, within the lease; the stored log a gap-free prefix),
  * an ingested task whose node died with its producer (failed by another node as lost contact),
+ * a cancel of an ingested task asked of another node than the one its producer reports to,
  * and PostgreSQL stopped and started (healthz 503, retryable ingest errors, then recovery).
  */
 import path from 'node:path';
@@ -281,6 +282,25 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 
 		await cluster.restart(victim);
 	}, 60_000);
+
+	it('tells an ingested task’s producer reporting to one node of a cancel asked of another', async () => {
+		const { task } = await api<{ task: { id: string } }>(cluster.nodes[0], 'POST', '/api/v1/tasks', {
+			name: 'cancelled elsewhere',
+			status: 'running'
+		});
+		const report = (body: unknown) =>
+			api<{ cancel_requested: boolean; task: { status: string } }>(
+				cluster.nodes[0],
+				'POST',
+				`/api/v1/tasks/${task.id}/events`,
+				body
+			);
+		expect((await report({ events: [{ type: 'heartbeat' }] })).cancel_requested).toBe(false);
+		await api(cluster.nodes[1], 'POST', `/api/v1/tasks/${task.id}/cancel`);
+		expect((await report({ events: [{ type: 'heartbeat' }] })).cancel_requested).toBe(true);
+		const done = await report({ events: [{ type: 'status', status: 'cancelled' }] });
+		expect(done.task.status).toBe('cancelled');
+	});
 
 	it('answers 503 on healthz and refuses ingest retryably while PostgreSQL is down, then recovers', async () => {
 		await cluster.pg.stop();

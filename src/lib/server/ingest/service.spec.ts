@@ -333,6 +333,21 @@ describe('ingest service', () => {
 			expect(await service.requestCancel(task.id)).toBeNull();
 		});
 
+		it('tells the producer of a cancel asked of another node, and ends without that node’s message', async () => {
+			const other = new IngestService({ store, bus, logger });
+			const { task } = await service.createTask({ name: 't', message: 'building' });
+			expect((await other.applyEvents(task.id, events([{ type: 'heartbeat' }]))).cancel_requested).toBe(
+				false
+			);
+			await service.requestCancel(task.id);
+			// the producer's requests reach the other node
+			const answer = await other.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+			expect(answer.cancel_requested).toBe(true);
+			const done = await other.applyEvents(task.id, events([{ type: 'status', status: 'cancelled' }]));
+			expect(done.task).toMatchObject({ status: 'cancelled', message: null });
+			expect(done.cancel_requested).toBe(false);
+		});
+
 		it('cancels without the producer when it does not confirm in time', async () => {
 			const impatient = new IngestService({ store, bus, logger, cancelTimeoutMs: 200 });
 			const { task } = await impatient.createTask({ name: 't' });

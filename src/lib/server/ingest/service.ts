@@ -180,7 +180,7 @@ export class IngestService {
 				task: batch.task,
 				...batch.counts,
 				line_counts,
-				cancel_requested: this.#liveness.cancelRequested(taskId)
+				cancel_requested: await this.#cancelAsked(batch.task)
 			};
 		});
 	}
@@ -208,6 +208,8 @@ export class IngestService {
 				return batch.task;
 			}
 			if (this.#liveness.cancelRequested(taskId)) return task;
+			// kept with the task: the producer may report to another node
+			await this.#options.store.askProducerCancel(taskId);
 			this.#liveness.requestCancel(taskId);
 			this.#liveTask(taskId).messageBeforeCancel = task.message;
 			const updated = await this.#options.store.updateTask(taskId, { message: CANCEL_REQUESTED_MESSAGE });
@@ -215,6 +217,14 @@ export class IngestService {
 			this.#options.logger.info({ task_id: taskId }, 'cancel requested from the producer');
 			return updated;
 		});
+	}
+
+	/** whether the producer of `task` is to cancel: asked here, or of another node */
+	async #cancelAsked(task: Task): Promise<boolean> {
+		if (task.status !== 'running') return false;
+		return (
+			this.#liveness.cancelRequested(task.id) || (await this.#options.store.producerCancelAsked(task.id))
+		);
 	}
 
 	/** a producer of running task `taskId` was heard from, here and for the other nodes */
@@ -391,8 +401,10 @@ export class IngestService {
 		this.#silent.forget(task.id);
 		this.#live.delete(task.id);
 		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
+		// (none when the cancel was asked of another node, which kept that message)
 		if (message === undefined && live && live.messageBeforeCancel !== undefined)
 			message = live.messageBeforeCancel;
+		else if (message === undefined && task.message === CANCEL_REQUESTED_MESSAGE) message = null;
 		batch.task = await store.updateTask(task.id, {
 			status,
 			started_at: startedAt,

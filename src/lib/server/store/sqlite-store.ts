@@ -458,6 +458,16 @@ class SqliteStore implements Store {
 		return this.#stmt.claimSilentTask.run(now, id, before).changes > 0;
 	}
 
+	async askProducerCancel(id: string): Promise<boolean> {
+		this.#assertOpen();
+		return this.#stmt.askProducerCancel.run(id).changes > 0;
+	}
+
+	async producerCancelAsked(id: string): Promise<boolean> {
+		this.#assertOpen();
+		return this.#stmt.producerCancelAsked.get(id) === 1;
+	}
+
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {
 		this.#assertOpen();
 		return this.#markInterrupted(reason, new Date().toISOString());

@@ -161,6 +161,13 @@ export function prepareStatements(db: Database.Database) {
 			 AND COALESCE(heard_at, started_at, created_at) <= ?`
 		),
 
+		askProducerCancel: db.prepare<[string]>(
+			`UPDATE tasks SET stopping = COALESCE(stopping, 'cancelled') WHERE id = ? AND status = 'running' AND run_id IS NULL`
+		),
+		producerCancelAsked: db
+			.prepare<[string], number>(`SELECT stopping = 'cancelled' FROM tasks WHERE id = ? AND run_id IS NULL`)
+			.pluck(),
+
 		insertSession: db.prepare<[AuthSession]>(
 			`INSERT INTO sessions (id, role, token_id, created_at, last_seen_at, expires_at)
 			 VALUES (@id, @role, @token_id, @created_at, @last_seen_at, @expires_at)`

@@ -130,6 +130,25 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getTask(neverHeard.id)).toMatchObject({ status: 'running' });
 	});
 
+	it('keeps a cancel asked of a running stand-alone task for every node to read', async () => {
+		const running = await store.createTask(newTask());
+		await store.updateTask(running.id, { status: 'running', started_at: TS });
+		const queued = await store.createTask(newTask());
+		const run = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const ofRun = await store.createTask(newTask({ run_id: run.id }));
+		await store.updateTask(ofRun.id, { status: 'running', started_at: TS });
+
+		expect(await store.producerCancelAsked(running.id)).toBe(false);
+		expect(await store.askProducerCancel(running.id)).toBe(true);
+		expect(await store.askProducerCancel(running.id)).toBe(true);
+		expect(await store.producerCancelAsked(running.id)).toBe(true);
+		// not running, or a task of a run (its cancel goes through the queue): not asked
+		expect(await store.askProducerCancel(queued.id)).toBe(false);
+		expect(await store.askProducerCancel(ofRun.id)).toBe(false);
+		expect(await store.producerCancelAsked(queued.id)).toBe(false);
+		expect(await store.producerCancelAsked('task_missing')).toBe(false);
+	});
+
 	it('applies a partial patch, can set a column back to null, and returns the updated record', async () => {
 		const task = await store.createTask(newTask());
 		const running = await store.updateTask(task.id, {

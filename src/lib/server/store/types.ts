@@ -181,6 +181,13 @@ export interface Store {
 	 * well; false when a producer was heard from since, or the task ended.
 	 */
 	claimSilentTask(id: string, before: string, now: string): Promise<boolean>;
+	/**
+	 * Asks the producer of running stand-alone task `id` to cancel: kept with the task, so the node
+	 * its producer reports to says so in its next answer. False when the task is not running.
+	 */
+	askProducerCancel(id: string): Promise<boolean>;
+	/** whether a cancel was asked of stand-alone task `id`, on any node */
+	producerCancelAsked(id: string): Promise<boolean>;
 
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;

@@ -547,6 +547,27 @@ export class PgStore implements Store {
 		return rows.length > 0;
 	}
 
+	async askProducerCancel(id: string): Promise<boolean> {
+		this.#assertOpen();
+		if (hasNul(id)) return false;
+		const rows = await this.db.query(
+			`UPDATE tasks SET stopping = COALESCE(stopping, 'cancelled')
+			 WHERE id = $1 AND status = 'running' AND run_id IS NULL RETURNING id`,
+			[id]
+		);
+		return rows.length > 0;
+	}
+
+	async producerCancelAsked(id: string): Promise<boolean> {
+		this.#assertOpen();
+		if (hasNul(id)) return false;
+		const [row] = await this.db.query<{ asked: boolean | null }>(
+			`SELECT stopping = 'cancelled' AS asked FROM tasks WHERE id = $1 AND run_id IS NULL`,
+			[id]
+		);
+		return row?.asked === true;
+	}
+
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {
 		this.#assertOpen();
 		const at = now();
