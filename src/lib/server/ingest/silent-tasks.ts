@@ -80,9 +80,14 @@ export class SilentTasks {
 		if (this.#sweeping) return;
 		this.#sweeping = true;
 		const { store, silenceMs, now, onSilent, onError } = this.#options;
+		// a write this old is due again anyway: dropped, so tasks that ended on other nodes leave nothing here
+		const at = now();
+		for (const [taskId, written] of this.#written) {
+			if (at - written >= heardWriteMs(silenceMs)) this.#written.delete(taskId);
+		}
 		try {
 			// a heard time in the store may be older than the producer's last word by up to a write's wait
-			const before = new Date(now() - silenceMs - heardWriteMs(silenceMs)).toISOString();
+			const before = new Date(at - silenceMs - heardWriteMs(silenceMs)).toISOString();
 			for (const taskId of await store.listSilentTasks(before, SWEEP_LIMIT)) {
 				if (this.#timer === null) break;
 				await onSilent(taskId);
