@@ -12,9 +12,8 @@
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
-import { RestRetry } from '../realtime/rest-retry';
-import { cleanLine, errorText, fetchRetryNotice, painter, type Output } from './format';
-import { followerTails, type TailSet } from './tails';
+import { cleanLine, errorText, painter, type Output } from './format';
+import { followerRest, type TailSet } from './tails';
 
 export interface FollowLogOptions {
 	url: string;
@@ -58,24 +57,18 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 		options.out.write(chunk);
 	};
 
+	// the follow's end stops a load that waits out a failing server
 	const {
 		tails,
+		retry,
 		failure,
 		refused: logRefused
-	} = followerTails(
-		{
-			rest,
-			onLines: (_id, lines) => print(lines),
-			gapRetryDelayMs: options.gapRetryDelayMs,
-			backoff: options.client?.backoff
-		},
-		err
-	);
-
-	// the follow's end stops a load that waits out a failing server
-	const what = options.executionId ? `execution ${options.executionId}` : `task ${options.taskId}`;
-	const retry = new RestRetry({
-		onOutage: (e) => err.write(fetchRetryNotice(what, e)),
+	} = followerRest({
+		rest,
+		onLines: (_id, lines) => print(lines),
+		what: options.executionId ? `execution ${options.executionId}` : `task ${options.taskId}`,
+		err,
+		gapRetryDelayMs: options.gapRetryDelayMs,
 		backoff: options.client?.backoff
 	});
 	const load = () => retry.run((signal) => loadTarget(rest, options, signal));

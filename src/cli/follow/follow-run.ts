@@ -19,11 +19,9 @@ import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib
 import { mergeRecord } from '../../lib/realtime/records';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
-import { RestRetry } from '../realtime/rest-retry';
 import {
 	cleanLine,
 	errorText,
-	fetchRetryNotice,
 	formatDuration,
 	painter,
 	STATUS_COLOR,
@@ -31,7 +29,7 @@ import {
 	type Output,
 	type Paint
 } from './format';
-import { followerTails } from './tails';
+import { followerRest } from './tails';
 import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
@@ -64,23 +62,19 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const tasks = new Map<string, Task>();
 	const printed = new Map<string, Printed>();
 	const execTask = new Map<string, string>();
-	// a log that is gone (404) or refused will not come by asking again: the follow ends then
+	// a log that is gone (404) or refused will not come by asking again: the follow ends then;
+	// the follow's end stops a load that waits out a failing server
 	const {
 		tails,
+		retry,
 		failure,
 		refused: logRefused
-	} = followerTails(
-		{
-			rest,
-			onLines: (executionId, lines) => printLines(executionId, lines),
-			gapRetryDelayMs: options.gapRetryDelayMs,
-			backoff: options.client?.backoff
-		},
-		err
-	);
-	// the follow's end stops a load that waits out a failing server
-	const retry = new RestRetry({
-		onOutage: (e) => err.write(fetchRetryNotice(`run ${options.runId}`, e)),
+	} = followerRest({
+		rest,
+		onLines: (executionId, lines) => printLines(executionId, lines),
+		what: `run ${options.runId}`,
+		err,
+		gapRetryDelayMs: options.gapRetryDelayMs,
 		backoff: options.client?.backoff
 	});
 

@@ -5,12 +5,14 @@
  * on exactly once. Live lines of an execution whose turn has not come wait in its tail.
  *
  * While the server fails (a proxy's 502 during a restart), the tails try again after a back-off;
- * the owner hears of it once per outage however many tails are waiting.
+ * the owner hears of it once per outage however many tails are waiting. {@link followerRest}
+ * wires the tails and the snapshot retry of the two followers the same way.
  */
 import type { LogLine } from '../../lib/protocol/models';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
+import { RestRetry } from '../realtime/rest-retry';
 import { fetchRetryNotice, type Output } from './format';
 
 export interface TailSetOptions {
@@ -101,8 +103,17 @@ export function retryNotice(executionId: string, error: unknown): string {
 	return fetchRetryNotice(`the log of ${executionId}`, error);
 }
 
-export interface FollowerTails {
+export interface FollowerRestOptions extends Omit<TailSetOptions, 'onError' | 'onRetry'> {
+	/** what the follower's snapshots are of, as its notice names it: `run r1`, `task t1` */
+	what: string;
+	/** where the notices of a failing server go */
+	err: Output;
+}
+
+export interface FollowerRest {
 	tails: TailSet;
+	/** the snapshots the follower cannot go on without; stop() it when the follow ends */
+	retry: RestRetry;
 	/** the first failure a tail stopped at, or null */
 	failure(): unknown;
 	/** settles when a tail stopped at such a failure: waiting for more of its log would be for ever */
@@ -110,23 +121,29 @@ export interface FollowerTails {
 }
 
 /**
- * The tails of `aco logs -f` and `aco run --follow`: a log that is gone (404) or refused ends the
- * follow, and a failing server is told of on `err` once per outage.
+ * The REST side of `aco logs -f` and `aco run --follow`: their tails, where a log that is gone
+ * (404) or refused ends the follow, and the retry of their snapshots; a failing server is told
+ * of on `err` once per outage, by the tails and by the snapshots each.
+ *
+ * @example
+ * const { tails, retry, failure, refused } = followerRest({ rest, onLines, what: `run ${runId}`, err });
  */
-export function followerTails(
-	options: Omit<TailSetOptions, 'onError' | 'onRetry'>,
-	err: Output
-): FollowerTails {
+export function followerRest(options: FollowerRestOptions): FollowerRest {
+	const { what, err, ...tailOptions } = options;
 	let failure: unknown = null;
 	let refuse = () => {};
 	const refused = new Promise<void>((resolve) => (refuse = resolve));
 	const tails = new TailSet({
-		...options,
+		...tailOptions,
 		onError: (e) => {
 			failure ??= e;
 			refuse();
 		},
 		onRetry: (executionId, e) => err.write(retryNotice(executionId, e))
 	});
-	return { tails, failure: () => failure, refused };
+	const retry = new RestRetry({
+		onOutage: (e) => err.write(fetchRetryNotice(what, e)),
+		backoff: options.backoff
+	});
+	return { tails, retry, failure: () => failure, refused };
 }

@@ -8,7 +8,8 @@
  * line when that arrives, as `aco logs` prints it.
  *
  * A log the server says is gone (404) or refuses shows as the panel's error and is not asked for
- * again; while the server fails (5xx, out of reach) the panel says it is trying again.
+ * again; while the server fails (5xx, out of reach) the panel says it is trying again, for the
+ * task's first load (through rest-retry) as for its log.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { Execution, LogLine, Task } from '../../lib/protocol/models';
@@ -16,6 +17,7 @@ import type { BackoffOptions } from '../../lib/realtime/backoff';
 import type { RealtimeClient } from '../realtime/client';
 import { LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
+import { RestRetry } from '../realtime/rest-retry';
 import { errorText } from '../follow/format';
 import { DEFAULT_LOG_LINES, type DashboardModel } from './model';
 
@@ -42,6 +44,8 @@ export class OutputFollower {
 	/** the step of the execution the panel shows */
 	#shownStep: number | null = null;
 	#tail: LogTail | null = null;
+	/** the selected task's loads; a new selection or destroy() ends its waits */
+	#retry: RestRetry | null = null;
 	#destroyed = false;
 
 	constructor(options: OutputFollowerOptions) {
@@ -57,11 +61,18 @@ export class OutputFollower {
 			this.#shownStep = null;
 			this.#tail?.destroy();
 			this.#tail = null;
+			this.#retry?.stop();
+			const selected = task.id;
+			this.#retry = new RestRetry({
+				onOutage: (err) => this.#fail(selected, `${errorText(err)} Trying again…`),
+				onRecover: () => this.#recover(selected),
+				backoff: this.#options.backoff
+			});
 			model.showOutput({ taskId: task.id, executionId: null, title: '', status: task.status });
 			client.subscribe(OUTPUT_SUBSCRIPTION, { task_ids: [task.id], types: ['tool.*'] });
 		}
 		const taskId = task.id;
-		rest.getTask(taskId).then(
+		this.#retry!.run((signal) => rest.getTask(taskId, signal)).then(
 			({ task: detail }) => {
 				if (this.#destroyed || this.#taskId !== taskId) return;
 				const newest = [...detail.executions].sort((a, b) => b.step - a.step)[0];
@@ -107,6 +118,7 @@ export class OutputFollower {
 
 	destroy(): void {
 		this.#destroyed = true;
+		this.#retry?.stop();
 		this.#tail?.destroy();
 		this.#tail = null;
 	}
@@ -142,7 +154,7 @@ export class OutputFollower {
 			},
 			onError: (err) => this.#fail(execution.task_id, err),
 			onRetry: (err) => this.#fail(execution.task_id, `${errorText(err)} Trying again…`),
-			onRecover: () => this.#recover(executionId),
+			onRecover: () => this.#recover(execution.task_id, executionId),
 			backoff
 		});
 		this.#tail.noteLineCount(execution.line_count);
@@ -177,10 +189,14 @@ export class OutputFollower {
 		this.#options.invalidate();
 	}
 
-	/** the server answers again: the panel shows the lines instead of the retry */
-	#recover(executionId: string): void {
+	/**
+	 * the server answers again: the panel shows the lines instead of the retry (`executionId`: a
+	 * tail's fetch; without it the task's load)
+	 */
+	#recover(taskId: string, executionId?: string): void {
 		const panel = this.#options.model.output;
-		if (this.#destroyed || panel?.executionId !== executionId || !panel.error) return;
+		if (this.#destroyed || this.#taskId !== taskId || !panel?.error) return;
+		if (executionId !== undefined && panel.executionId !== executionId) return;
 		panel.error = null;
 		this.#options.invalidate();
 	}
