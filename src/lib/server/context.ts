@@ -33,6 +33,8 @@ import { LogSearcher } from './store/log-search';
 import { storeLogReader, type LogReader } from './downloads/log-reader';
 import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
+import { secretNameTest } from './masking/secret-env';
+import { WorkflowSources } from './workflow-detail';
 
 export interface AcoContext {
 	config: AcoConfig;
@@ -48,6 +50,8 @@ export interface AcoContext {
 	logReader: LogReader;
 	/** whole-log search, one per node so its cache serves every request */
 	searcher: LogSearcher;
+	/** the workflow files' sources as the detail view shows them (secret values masked), kept while unchanged */
+	workflowSources: WorkflowSources;
 	/** who may do what: tokens, sessions, allowed hosts and origins */
 	auth: AuthService;
 	hub: Hub;
@@ -129,6 +133,8 @@ export async function createContext(
 		logger.warn({ err }, 'could not move the old idempotency key file into the store');
 	}
 	const searcher = new LogSearcher(store);
+	// the secret names are read once, as the orchestrator does: they do not change while it runs
+	const workflowSources = new WorkflowSources(secretNameTest(config.orchestrator.maskEnv));
 	// PostgreSQL's reads are async already; SQLite's would hold the event loop page by page
 	const logReader =
 		config.database.url || config.logReadWorkers === 0
@@ -178,6 +184,7 @@ export async function createContext(
 		ingest,
 		logReader,
 		searcher,
+		workflowSources,
 		auth,
 		hub,
 		system,

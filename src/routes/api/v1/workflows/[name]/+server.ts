@@ -1,15 +1,14 @@
 import type { RequestHandler } from './$types';
 import { ApiError, handle, json } from '$lib/server/http/responses';
-import { secretNameTest } from '$lib/server/masking/secret-env';
 import { workflowDetail } from '$lib/server/workflow-detail';
 
 /** One workflow: summary, YAML source (secret values masked), and for a file that does not load, the reason and line. */
 export const GET: RequestHandler = ({ locals, params }) =>
 	handle(
 		async () => {
-			const listed = await locals.aco.orchestrator.listWorkflows();
-			const isSecret = secretNameTest(locals.aco.config.orchestrator.maskEnv);
-			const detail = await workflowDetail(params.name, listed, isSecret);
+			const { orchestrator, workflowSources } = locals.aco;
+			const listed = await orchestrator.listWorkflows();
+			const detail = await workflowDetail(params.name, listed, workflowSources);
 			if (!detail) {
 				const names = listed.workflows.map((workflow) => workflow.name);
 				throw new ApiError(
