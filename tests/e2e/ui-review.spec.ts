@@ -80,7 +80,8 @@ async function signIn(page: Page, review: ReviewServer, to: string): Promise<voi
 	await page.goto(review.url + to);
 	await page.getByLabel('API token').fill(TOKEN);
 	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page.getByTestId('user-menu')).toBeVisible();
+	// signed in (on a phone the user menu is behind the header's Menu)
+	await expect(page.getByTestId('user-menu')).toBeAttached();
 	await expect(page.getByTestId('connection-status')).toHaveText(/Connected/);
 	await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
 }
@@ -102,7 +103,9 @@ test('on a phone a run card keeps its status and percentage inside it, and the s
 	await expect(card).toContainText('Succeeded');
 	for (const overflow of await overflowPastBox(page, '[data-testid="run-row"]')) expect(overflow).toBe(0);
 
-	// operator badge, Sign out, the bell, Pause and "Connected": none cut off at the screen's edge
+	// operator badge, Sign out (behind the header's Menu on a phone), the bell, Pause and
+	// "Connected": none cut off at the screen's edge
+	await page.getByRole('button', { name: 'Menu' }).click();
 	for (const control of [
 		page.getByTestId('user-menu'),
 		page.getByTestId('notification-bell'),

@@ -1,16 +1,19 @@
 /**
  * @module notifications/toast-dodge
  * Toasts never cover the control a person is reaching for: when the pointer rests on a control
- * that lies partly under the toasts, or the keyboard focuses one, the toasts move to the other
- * side of the screen (left and right on a wide screen, bottom and top on a narrow one). Pointing
- * at a toast itself moves nothing, so its own link and Dismiss stay where they are.
+ * that lies partly under the toasts, or the keyboard focuses one, the toasts move between the
+ * bottom and the top of the screen. Both are on the right, on a wide screen and a phone alike:
+ * the left edge is where a log's line numbers are. Pointing at a toast itself moves nothing, so
+ * its own link and Dismiss stay where they are.
  */
 
-export type ToastSide = 'bottom-left' | 'bottom-right' | 'bottom-center' | 'top-center';
+export type ToastSide = 'bottom-right' | 'top-right';
 
-const CONTROLS = 'a[href], button, input, select, textarea, summary, [role="button"], [role="radio"], [tabindex]';
-/** below this width toasts span the screen: they move between bottom and top */
-export const NARROW_PX = 600;
+const CONTROLS =
+	'a[href], button, input, select, textarea, summary, [role="button"], [role="radio"], [tabindex]';
+
+/** where toasts go at first */
+export const DEFAULT_SIDE: ToastSide = 'bottom-right';
 
 export interface Rect {
 	left: number;
@@ -23,15 +26,9 @@ export function overlaps(a: Rect, b: Rect): boolean {
 	return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-/** where toasts go at first for a viewport width */
-export function defaultSide(width: number): ToastSide {
-	return width < NARROW_PX ? 'bottom-center' : 'bottom-left';
-}
-
 /** the other side */
-export function otherSide(side: ToastSide, width: number): ToastSide {
-	if (width < NARROW_PX) return side === 'top-center' ? 'bottom-center' : 'top-center';
-	return side === 'bottom-left' ? 'bottom-right' : 'bottom-left';
+export function otherSide(side: ToastSide): ToastSide {
+	return side === 'bottom-right' ? 'top-right' : 'bottom-right';
 }
 
 export interface DodgeOptions {
@@ -72,7 +69,7 @@ export function startToastDodge(options: DodgeOptions): () => void {
 		if (!control) return;
 		const area = toastArea(container);
 		if (area && overlaps(control.getBoundingClientRect(), area)) {
-			options.setSide(otherSide(options.side(), window.innerWidth));
+			options.setSide(otherSide(options.side()));
 		}
 	}
 
