@@ -18,6 +18,43 @@ const logger = pino({ level: 'silent' });
 
 const events = (list: IngestEventInput[]) => list.map((e) => ingestEventSchema.parse(e));
 
+/**
+ * `store` as another node sees it: its first `listExecutions` (how a node reads a task's tools
+ * before it ends it) waits until `open()`, so a test can end the task elsewhere meanwhile.
+ */
+function gatedExecutions(store: Store) {
+	let reach!: () => void;
+	let pass!: () => void;
+	let opened!: () => void;
+	const reached = new Promise<void>((resolve) => (reach = resolve));
+	const passed = new Promise<void>((resolve) => (pass = resolve));
+	const gate = new Promise<void>((resolve) => (opened = resolve));
+	let first = true;
+	const gated = new Proxy(store, {
+		get: (target, prop) => {
+			if (prop === 'listExecutions' && first) {
+				return async (taskId: string) => {
+					first = false;
+					reach();
+					await gate;
+					const list = await target.listExecutions(taskId);
+					pass();
+					return list;
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	return { store: gated, reached, passed, open: opened };
+}
+
+/** waits until `service` has nothing queued for `taskId` (its ending, if any, is done) */
+async function sweepingSettled(service: IngestService, taskId: string): Promise<void> {
+	// a request queued behind the ending runs once it is done
+	await service.applyEvents(taskId, events([])).catch(() => undefined);
+}
+
 describe('ingest service', () => {
 	let dir: string;
 	let store: Store;
@@ -346,6 +383,45 @@ describe('ingest service', () => {
 			const done = await other.applyEvents(task.id, events([{ type: 'status', status: 'cancelled' }]));
 			expect(done.task).toMatchObject({ status: 'cancelled', message: null });
 			expect(done.cancel_requested).toBe(false);
+		});
+
+		it('keeps the message of a cancel asked of two nodes, and ends without "cancel requested"', async () => {
+			const other = new IngestService({ store, bus, logger });
+			const { task } = await service.createTask({ name: 't', message: 'building' });
+			await service.requestCancel(task.id);
+			const again = await other.requestCancel(task.id);
+			expect(again).toMatchObject({ status: 'running', message: CANCEL_REQUESTED_MESSAGE });
+			const done = await other.applyEvents(task.id, events([{ type: 'status', status: 'cancelled' }]));
+			expect(done.task).toMatchObject({ status: 'cancelled', message: null });
+		});
+
+		it('ends a task once when another node ends it while a silent producer’s task is being ended', async () => {
+			const gate = gatedExecutions(store);
+			const sweeping = new IngestService({ store: gate.store, bus, logger, silenceMs: 200 });
+			const { task } = await service.createTask({ name: 't' });
+			// the other node has claimed the silent task and reads its tools when the producer,
+			// back at this node, reports the task cancelled
+			await gate.reached;
+			await service.applyEvents(task.id, events([{ type: 'status', status: 'cancelled' }]));
+			gate.open();
+			await gate.passed;
+			await sweepingSettled(sweeping, task.id);
+			expect(await store.getTask(task.id)).toMatchObject({ status: 'cancelled' });
+			expect(published.filter((e) => e.type === 'task.failed')).toHaveLength(0);
+			sweeping.close();
+		});
+
+		it('answers a cancel of a task another node ended meanwhile as ended, changing nothing', async () => {
+			const gate = gatedExecutions(store);
+			const asking = new IngestService({ store: gate.store, bus, logger });
+			const { task } = await service.createTask({ name: 't', message: 'building' });
+			const cancelled = asking.requestCancel(task.id);
+			await gate.reached;
+			await service.applyEvents(task.id, events([{ type: 'status', status: 'succeeded' }]));
+			gate.open();
+			expect(await cancelled).toBeNull();
+			expect(await store.getTask(task.id)).toMatchObject({ status: 'succeeded', message: 'building' });
+			expect(published.filter((e) => e.type === 'task.completed')).toHaveLength(1);
 		});
 
 		it('cancels without the producer when it does not confirm in time', async () => {

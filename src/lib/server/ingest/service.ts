@@ -192,6 +192,7 @@ export class IngestService {
 	 */
 	requestCancel(taskId: string): Promise<Task | null> {
 		return this.#serial(`task:${taskId}`, async () => {
+			const { store } = this.#options;
 			const task = await this.#standaloneTask(taskId);
 			if (isTerminal(task.status)) return null;
 			const batch = this.#batch(
@@ -209,10 +210,18 @@ export class IngestService {
 			}
 			if (this.#liveness.cancelRequested(taskId)) return task;
 			// kept with the task: the producer may report to another node
-			await this.#options.store.askProducerCancel(taskId);
+			const asked = await store.askProducerCancel(taskId);
+			if (asked === null) {
+				// ended meanwhile, on another node
+				this.#forget(taskId);
+				return null;
+			}
+			// this node carries out the timeout, whichever node the producer reports to
 			this.#liveness.requestCancel(taskId);
+			// asked of another node first, which shows it: nothing to change here
+			if (asked === 'already') return task;
 			this.#liveTask(taskId).messageBeforeCancel = task.message;
-			const updated = await this.#options.store.updateTask(taskId, { message: CANCEL_REQUESTED_MESSAGE });
+			const updated = await store.updateTask(taskId, { message: CANCEL_REQUESTED_MESSAGE });
 			taskChanged(this.#options.bus, updated);
 			this.#options.logger.info({ task_id: taskId }, 'cancel requested from the producer');
 			return updated;
@@ -222,9 +231,18 @@ export class IngestService {
 	/** whether the producer of `task` is to cancel: asked here, or of another node */
 	async #cancelAsked(task: Task): Promise<boolean> {
 		if (task.status !== 'running') return false;
-		return (
-			this.#liveness.cancelRequested(task.id) || (await this.#options.store.producerCancelAsked(task.id))
-		);
+		if (this.#liveness.cancelRequested(task.id)) return true;
+		if (!(await this.#options.store.producerCancelAsked(task.id))) return false;
+		// asked of another node: this one carries out the timeout as well, should that node be gone
+		this.#liveness.requestCancel(task.id);
+		return true;
+	}
+
+	/** what this node keeps for a task that ended (here or on another node) */
+	#forget(taskId: string): void {
+		this.#liveness.forget(taskId);
+		this.#silent.forget(taskId);
+		this.#live.delete(taskId);
 	}
 
 	/** a producer of running task `taskId` was heard from, here and for the other nodes */
@@ -241,12 +259,9 @@ export class IngestService {
 	#expire(taskId: string, why: 'silent' | 'cancel'): Promise<void> {
 		return this.#serial(`task:${taskId}`, async () => {
 			const { store, logger, silenceMs, cancelTimeoutMs } = this.#options;
-			if (why === 'silent') {
-				const before = new Date(Date.now() - (silenceMs ?? 0)).toISOString();
-				if (!(await store.claimSilentTask(taskId, before, now()))) return;
-			}
 			const task = await store.getTask(taskId);
-			if (!task || task.status !== 'running') return;
+			if (!task || task.status !== 'running') return this.#forget(taskId);
+			if (why === 'silent' && !(await store.claimSilentTask(taskId, silenceMs ?? 0))) return;
 			const batch = this.#batch(task, new Map((await store.listExecutions(taskId)).map((e) => [e.step, e])));
 			if (why === 'silent') {
 				const error = `lost contact: the producer reported nothing for ${seconds(silenceMs ?? 0)}`;
@@ -382,7 +397,29 @@ export class IngestService {
 		}
 		const finished = new Date();
 		const startedAt = task.started_at ?? task.created_at;
-		const live = this.#live.get(task.id);
+		const before = this.#live.get(task.id)?.messageBeforeCancel;
+		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
+		// (none when the cancel was asked of another node, which kept that message)
+		if (message === undefined && before !== undefined && before !== CANCEL_REQUESTED_MESSAGE)
+			message = before;
+		else if (message === undefined && (before !== undefined || task.message === CANCEL_REQUESTED_MESSAGE))
+			message = null;
+		// one ending wins, whichever request or node it comes from
+		const ended = await store.endTask(task.id, {
+			status,
+			started_at: startedAt,
+			finished_at: finished.toISOString(),
+			duration_ms: finished.getTime() - Date.parse(startedAt),
+			error: status === 'failed' ? (error ?? message ?? 'the producer reported a failure') : (error ?? null),
+			...(message !== undefined ? { message } : {}),
+			...(status === 'succeeded' ? { progress: 100 } : {})
+		});
+		if (!ended) {
+			this.#forget(task.id);
+			batch.task = (await store.getTask(task.id)) ?? task;
+			batch.counts.ignored++;
+			return;
+		}
 		// a tool still open when its task ends would show as running for ever
 		for (const execution of batch.executions.values()) {
 			if (execution.status !== 'running') continue;
@@ -397,23 +434,8 @@ export class IngestService {
 			batch.executions.set(closed.step, closed);
 			toolEnded(bus, task, closed);
 		}
-		this.#liveness.forget(task.id);
-		this.#silent.forget(task.id);
-		this.#live.delete(task.id);
-		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
-		// (none when the cancel was asked of another node, which kept that message)
-		if (message === undefined && live && live.messageBeforeCancel !== undefined)
-			message = live.messageBeforeCancel;
-		else if (message === undefined && task.message === CANCEL_REQUESTED_MESSAGE) message = null;
-		batch.task = await store.updateTask(task.id, {
-			status,
-			started_at: startedAt,
-			finished_at: finished.toISOString(),
-			duration_ms: finished.getTime() - Date.parse(startedAt),
-			error: status === 'failed' ? (error ?? message ?? 'the producer reported a failure') : (error ?? null),
-			...(message !== undefined ? { message } : {}),
-			...(status === 'succeeded' ? { progress: 100 } : {})
-		});
+		this.#forget(task.id);
+		batch.task = ended;
 		taskChanged(bus, batch.task);
 		batch.counts.applied++;
 	}

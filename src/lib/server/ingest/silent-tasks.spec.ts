@@ -1,20 +1,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { heardWriteMs, SilentTasks } from './silent-tasks';
 
+const until = async (check: () => boolean) => {
+	while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
 describe('SilentTasks', () => {
 	let silent: SilentTasks | null = null;
 	afterEach(() => silent?.close());
 
 	it('writes a heard time once per quarter of the silence, and again after a failed write', async () => {
 		let clock = 1_000_000;
-		const writes: [string, string][] = [];
+		const writes: string[] = [];
 		let failing = false;
 		const errors: string[] = [];
 		silent = new SilentTasks({
 			store: {
-				noteHeard: async (id, at) => {
+				noteHeard: async (id) => {
 					if (failing) throw new Error('store away');
-					writes.push([id, at]);
+					writes.push(id);
 				},
 				listSilentTasks: async () => []
 			},
@@ -28,44 +32,60 @@ describe('SilentTasks', () => {
 		clock += 14_999;
 		await silent.heard('a');
 		await silent.heard('b');
-		expect(writes.map(([id]) => id)).toEqual(['a', 'b']);
+		expect(writes).toEqual(['a', 'b']);
 		clock += 1;
 		failing = true;
 		await silent.heard('a');
 		expect(errors).toHaveLength(1);
 		failing = false;
 		await silent.heard('a');
-		expect(writes.map(([id]) => id)).toEqual(['a', 'b', 'a']);
-		expect(writes[2]![1]).toBe(new Date(clock).toISOString());
+		expect(writes).toEqual(['a', 'b', 'a']);
 		// an ended task starts over
 		silent.forget('b');
 		await silent.heard('b');
-		expect(writes.map(([id]) => id)).toEqual(['a', 'b', 'a', 'b']);
+		expect(writes).toEqual(['a', 'b', 'a', 'b']);
 	});
 
-	it('hands on the tasks silent for longer than allowed plus a write’s wait, and keeps sweeping after a failure', async () => {
-		const asked: string[] = [];
-		const handed: string[] = [];
-		let failures = 1;
+	it('hands on the tasks silent past the silence plus a write’s wait once the store has answered that long, again after a failure', async () => {
+		let clock = 0;
+		const asked: number[] = [];
+		const handed: number[] = [];
+		let failing = false;
 		const errors: string[] = [];
 		silent = new SilentTasks({
 			store: {
 				noteHeard: async () => {},
-				listSilentTasks: async (before) => {
-					asked.push(before);
-					if (failures-- > 0) throw new Error('store away');
-					return ['t1', 't2'];
+				listSilentTasks: async (silentForMs) => {
+					asked.push(silentForMs);
+					if (failing) throw new Error('store away');
+					return ['t1'];
 				}
 			},
 			silenceMs: 400,
-			onSilent: async (id) => void handed.push(id),
+			onSilent: async () => void handed.push(clock),
 			onError: (_err, what) => errors.push(what),
-			now: () => 10_000
+			now: () => clock
 		});
-		while (handed.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
-		expect(errors).toHaveLength(1);
-		expect(handed.slice(0, 2)).toEqual(['t1', 't2']);
-		expect(asked[0]).toBe(new Date(10_000 - 400 - 100).toISOString());
+		// each sweep sees the clock 100 ms on: the first answer at 100, hands on from 100 + 500
+		const tick = async () => {
+			const before = asked.length;
+			clock += 100;
+			await until(() => asked.length > before);
+		};
+		for (let i = 0; i < 5; i++) await tick();
+		expect(handed).toEqual([]);
+		await tick();
+		await until(() => handed.length === 1);
+		expect(handed).toEqual([600]);
+		expect(asked[0]).toBe(400 + 100);
+		// the store goes away, then answers again: a whole silence again before anything is handed on
+		failing = true;
+		await tick();
+		await until(() => errors.length === 1);
+		failing = false;
+		const resumed = clock + 100;
+		while (handed.length < 2) await tick();
+		expect(handed[1]! - resumed).toBeGreaterThanOrEqual(500);
 	});
 
 	it('neither writes nor sweeps when silence is never a failure', async () => {
@@ -77,6 +97,7 @@ describe('SilentTasks', () => {
 			onError: () => {}
 		});
 		await silent.heard('a');
+		await new Promise((resolve) => setTimeout(resolve, 200));
 		expect(calls).toBe(0);
 	});
 });

@@ -8,6 +8,9 @@
  * most every {@link heardWriteMs}), and one timer per node asks it for the tasks silent longer
  * than allowed. Each is handed to the service, which ends it only when it can claim it
  * (`store.claimSilentTask`: nobody heard the producer since, and no other node took it first).
+ * While the store was away nobody could write heard times: after a start or a failed sweep, a
+ * node hands nothing on until the store has answered for a whole silence, so producers that
+ * report again meanwhile are heard first (as nodes wait a lease before taking over leases).
  */
 import type { Store } from '../store/types';
 
@@ -39,6 +42,8 @@ export class SilentTasks {
 	#written = new Map<string, number>();
 	#timer: NodeJS.Timeout | null = null;
 	#sweeping = false;
+	/** when the store began answering the sweeps (since the start or the last failure) */
+	#answeringSince: number | null = null;
 
 	constructor(options: SilentTasksOptions) {
 		this.#options = { now: Date.now, ...options };
@@ -58,7 +63,7 @@ export class SilentTasks {
 		if (last !== undefined && at - last < heardWriteMs(silenceMs)) return;
 		this.#written.set(taskId, at);
 		try {
-			await store.noteHeard(taskId, new Date(at).toISOString());
+			await store.noteHeard(taskId);
 		} catch (err) {
 			this.#written.delete(taskId);
 			onError(err, 'noting when a producer was heard from failed');
@@ -85,14 +90,18 @@ export class SilentTasks {
 		for (const [taskId, written] of this.#written) {
 			if (at - written >= heardWriteMs(silenceMs)) this.#written.delete(taskId);
 		}
+		// a heard time in the store may be older than the producer's last word by up to a write's wait
+		const allowed = silenceMs + heardWriteMs(silenceMs);
 		try {
-			// a heard time in the store may be older than the producer's last word by up to a write's wait
-			const before = new Date(at - silenceMs - heardWriteMs(silenceMs)).toISOString();
-			for (const taskId of await store.listSilentTasks(before, SWEEP_LIMIT)) {
+			const silent = await store.listSilentTasks(allowed, SWEEP_LIMIT);
+			this.#answeringSince ??= at;
+			if (at - this.#answeringSince < allowed) return;
+			for (const taskId of silent) {
 				if (this.#timer === null) break;
 				await onSilent(taskId);
 			}
 		} catch (err) {
+			this.#answeringSince = null;
 			onError(err, 'looking for tasks whose producer went silent failed');
 		} finally {
 			this.#sweeping = false;

@@ -160,10 +160,14 @@ export const PATCHABLE = {
  * One UPDATE per table for every patch shape: each column is set only when its `set_` flag is 1,
  * so a patch may also set a column to NULL, and the statement is prepared once.
  */
-export function patchSql(table: keyof typeof PATCHABLE, returning: string): string {
+export function patchSql(table: keyof typeof PATCHABLE, returning: string, condition?: string): string {
 	const sets = PATCHABLE[table].map((c) => `${c} = CASE WHEN @set_${c} THEN @${c} ELSE ${c} END`);
-	return `UPDATE ${table} SET ${sets.join(', ')} WHERE id = @id RETURNING ${returning}`;
+	const where = condition ? `id = @id AND ${condition}` : 'id = @id';
+	return `UPDATE ${table} SET ${sets.join(', ')} WHERE ${where} RETURNING ${returning}`;
 }
+
+/** a task that has not ended yet (see Store.endTask) */
+export const TASK_NOT_ENDED = "status NOT IN ('succeeded', 'failed', 'cancelled', 'interrupted')";
 
 /** named parameters for `patchSql`; keys outside the table's patchable columns are ignored */
 export function patchParams(

@@ -37,7 +37,8 @@ import type {
 	RunPatch,
 	Store,
 	TaskOnce,
-	TaskPatch
+	TaskPatch,
+	ProducerCancel
 } from './types';
 
 export const DEFAULT_FILENAME = 'aco.db';
@@ -443,24 +444,35 @@ class SqliteStore implements Store {
 		this.#db.prepare('SELECT 1').get();
 	}
 
-	async noteHeard(id: string, at: string): Promise<void> {
+	async endTask(id: string, patch: TaskPatch): Promise<Task | null> {
 		this.#assertOpen();
-		this.#stmt.noteHeard.run(at, id);
+		const row = this.#stmt.endTask.get(patchParams('tasks', id, patch));
+		return row ? toTask(row) : null;
 	}
 
-	async listSilentTasks(before: string, limit: number): Promise<string[]> {
+	async noteHeard(id: string): Promise<void> {
 		this.#assertOpen();
-		return this.#stmt.silentTasks.all(before, limit);
+		const at = new Date().toISOString();
+		this.#stmt.noteHeard.run(at, id, at);
 	}
 
-	async claimSilentTask(id: string, before: string, now: string): Promise<boolean> {
+	async listSilentTasks(silentForMs: number, limit: number): Promise<string[]> {
 		this.#assertOpen();
-		return this.#stmt.claimSilentTask.run(now, id, before).changes > 0;
+		return this.#stmt.silentTasks.all(new Date(Date.now() - silentForMs).toISOString(), limit);
 	}
 
-	async askProducerCancel(id: string): Promise<boolean> {
+	async claimSilentTask(id: string, silentForMs: number): Promise<boolean> {
 		this.#assertOpen();
-		return this.#stmt.askProducerCancel.run(id).changes > 0;
+		const now = Date.now();
+		const before = new Date(now - silentForMs).toISOString();
+		return this.#stmt.claimSilentTask.run(new Date(now).toISOString(), id, before).changes > 0;
+	}
+
+	async askProducerCancel(id: string): Promise<ProducerCancel> {
+		this.#assertOpen();
+		if (this.#stmt.askProducerCancel.run(id).changes > 0) return 'asked';
+		const row = this.#stmt.standaloneStatus.get(id);
+		return row?.status === 'running' && row.stopping === 'cancelled' ? 'already' : null;
 	}
 
 	async producerCancelAsked(id: string): Promise<boolean> {

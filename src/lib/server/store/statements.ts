@@ -4,7 +4,7 @@
  * statement per combination of filters, so each can use its own index instead of `(@x IS NULL OR …)`.
  */
 import type Database from 'better-sqlite3';
-import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, patchSql } from './rows';
+import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, TASK_NOT_ENDED, patchSql } from './rows';
 import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
 import type { LogMarkRow } from './log-marks';
 import type { AuthSession } from './types';
@@ -40,6 +40,7 @@ export function prepareStatements(db: Database.Database) {
 			 RETURNING ${TASK_COLUMNS}`
 		),
 		updateTask: db.prepare<Params, TaskRow>(patchSql('tasks', TASK_COLUMNS)),
+		endTask: db.prepare<Params, TaskRow>(patchSql('tasks', TASK_COLUMNS, TASK_NOT_ENDED)),
 		getTask: db.prepare<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
 		listTasks: listVariants<TaskRow>('tasks', TASK_COLUMNS, ['status', 'run_id']),
 		taskOfKey: db.prepare<[string], TaskRow>(
@@ -146,8 +147,10 @@ export function prepareStatements(db: Database.Database) {
 			`UPDATE executions SET status = 'interrupted', finished_at = @now, error = @reason WHERE status = 'running'`
 		),
 
-		noteHeard: db.prepare<[string, string]>(
-			`UPDATE tasks SET heard_at = ? WHERE id = ? AND status = 'running' AND run_id IS NULL`
+		// heard times only move forward, whichever node writes
+		noteHeard: db.prepare<[string, string, string]>(
+			`UPDATE tasks SET heard_at = ? WHERE id = ? AND status = 'running' AND run_id IS NULL
+			 AND (heard_at IS NULL OR heard_at < ?)`
 		),
 		silentTasks: db
 			.prepare<[string, number], string>(
@@ -160,13 +163,16 @@ export function prepareStatements(db: Database.Database) {
 			`UPDATE tasks SET heard_at = ? WHERE id = ? AND status = 'running' AND run_id IS NULL
 			 AND COALESCE(heard_at, started_at, created_at) <= ?`
 		),
-
 		askProducerCancel: db.prepare<[string]>(
-			`UPDATE tasks SET stopping = COALESCE(stopping, 'cancelled') WHERE id = ? AND status = 'running' AND run_id IS NULL`
+			`UPDATE tasks SET stopping = 'cancelled'
+			 WHERE id = ? AND status = 'running' AND run_id IS NULL AND stopping IS NULL`
 		),
 		producerCancelAsked: db
 			.prepare<[string], number>(`SELECT stopping = 'cancelled' FROM tasks WHERE id = ? AND run_id IS NULL`)
 			.pluck(),
+		standaloneStatus: db.prepare<[string], { status: string; stopping: string | null }>(
+			'SELECT status, stopping FROM tasks WHERE id = ? AND run_id IS NULL'
+		),
 
 		insertSession: db.prepare<[AuthSession]>(
 			`INSERT INTO sessions (id, role, token_id, created_at, last_seen_at, expires_at)

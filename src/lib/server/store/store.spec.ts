@@ -99,35 +99,44 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getTask(task.id)).toEqual(task);
 	});
 
-	it('finds running stand-alone tasks by when their producer was last heard from, and lets one node claim each', async () => {
-		const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s)).toISOString();
-		const start = async (startedAt: string) => {
+	it('finds running stand-alone tasks by how long their producer has been silent, and lets one node claim each', async () => {
+		const secondsAgo = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+		const start = async (startedSecondsAgo: number) => {
 			const task = await store.createTask(newTask());
-			return store.updateTask(task.id, { status: 'running', started_at: startedAt });
+			return store.updateTask(task.id, { status: 'running', started_at: secondsAgo(startedSecondsAgo) });
 		};
-		const heardLate = await start(at(0));
-		const neverHeard = await start(at(5));
-		const ended = await start(at(0));
-		await store.updateTask(ended.id, { status: 'succeeded', finished_at: at(1) });
+		const heard = await start(100);
+		const longest = await start(80);
+		const neverHeard = await start(50);
+		const ended = await start(100);
+		await store.updateTask(ended.id, { status: 'succeeded', finished_at: secondsAgo(90) });
 		const run = await store.createRun({ workflow: 'demo', total_weight: 1 });
 		const ofRun = await store.createTask(newTask({ run_id: run.id }));
-		await store.updateTask(ofRun.id, { status: 'running', started_at: at(0) });
+		await store.updateTask(ofRun.id, { status: 'running', started_at: secondsAgo(100) });
 
-		await store.noteHeard(heardLate.id, at(30));
-		await store.noteHeard(ended.id, at(30));
+		await store.noteHeard(heard.id);
 		// never heard: silent since it started; tasks of runs and ended tasks are never listed
-		expect(await store.listSilentTasks(at(20), 10)).toEqual([neverHeard.id]);
-		expect(await store.listSilentTasks(at(40), 10)).toEqual([neverHeard.id, heardLate.id]);
-		expect(await store.listSilentTasks(at(40), 1)).toEqual([neverHeard.id]);
+		expect(await store.listSilentTasks(30_000, 10)).toEqual([longest.id, neverHeard.id]);
+		expect(await store.listSilentTasks(30_000, 1)).toEqual([longest.id]);
+		expect(await store.listSilentTasks(60_000, 10)).toEqual([longest.id]);
 
-		// heard since the cut-off: not claimed; claimed once, the claim counts as heard
-		expect(await store.claimSilentTask(heardLate.id, at(20), at(50))).toBe(false);
-		expect(await store.claimSilentTask(neverHeard.id, at(20), at(50))).toBe(true);
-		expect(await store.claimSilentTask(neverHeard.id, at(20), at(50))).toBe(false);
-		expect(await store.claimSilentTask(ended.id, at(40), at(50))).toBe(false);
-		expect(await store.claimSilentTask(ofRun.id, at(40), at(50))).toBe(false);
-		expect(await store.listSilentTasks(at(40), 10)).toEqual([heardLate.id]);
+		// heard since: not claimed; claimed once, the claim counts as heard
+		expect(await store.claimSilentTask(heard.id, 30_000)).toBe(false);
+		expect(await store.claimSilentTask(neverHeard.id, 30_000)).toBe(true);
+		expect(await store.claimSilentTask(neverHeard.id, 30_000)).toBe(false);
+		expect(await store.claimSilentTask(ended.id, 30_000)).toBe(false);
+		expect(await store.claimSilentTask(ofRun.id, 30_000)).toBe(false);
+		expect(await store.listSilentTasks(30_000, 10)).toEqual([longest.id]);
 		expect(await store.getTask(neverHeard.id)).toMatchObject({ status: 'running' });
+	});
+
+	it('ends a task once: a second ending finds it ended and changes nothing', async () => {
+		const task = await store.createTask(newTask());
+		await store.updateTask(task.id, { status: 'running', started_at: TS });
+		const ended = await store.endTask(task.id, { status: 'cancelled', finished_at: TS, message: null });
+		expect(ended).toMatchObject({ id: task.id, status: 'cancelled', message: null });
+		expect(await store.endTask(task.id, { status: 'failed', error: 'lost contact' })).toBeNull();
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'cancelled', error: null });
 	});
 
 	it('keeps a cancel asked of a running stand-alone task for every node to read', async () => {
@@ -139,12 +148,13 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		await store.updateTask(ofRun.id, { status: 'running', started_at: TS });
 
 		expect(await store.producerCancelAsked(running.id)).toBe(false);
-		expect(await store.askProducerCancel(running.id)).toBe(true);
-		expect(await store.askProducerCancel(running.id)).toBe(true);
+		expect(await store.askProducerCancel(running.id)).toBe('asked');
+		expect(await store.askProducerCancel(running.id)).toBe('already');
 		expect(await store.producerCancelAsked(running.id)).toBe(true);
 		// not running, or a task of a run (its cancel goes through the queue): not asked
-		expect(await store.askProducerCancel(queued.id)).toBe(false);
-		expect(await store.askProducerCancel(ofRun.id)).toBe(false);
+		expect(await store.askProducerCancel(queued.id)).toBeNull();
+		expect(await store.askProducerCancel(ofRun.id)).toBeNull();
+		expect(await store.askProducerCancel('task_missing')).toBeNull();
 		expect(await store.producerCancelAsked(queued.id)).toBe(false);
 		expect(await store.producerCancelAsked('task_missing')).toBe(false);
 	});

@@ -141,6 +141,9 @@ export interface InterruptedCounts {
 	executions: number;
 }
 
+/** what asking a producer to cancel did (Store.askProducerCancel) */
+export type ProducerCancel = 'asked' | 'already' | null;
+
 export interface Store {
 	/** where tasks of runs wait for a node to claim them (see store/queue) */
 	readonly queue: TaskQueue;
@@ -166,26 +169,34 @@ export interface Store {
 	 */
 	importIdempotencyKeys(keys: ReadonlyArray<readonly [string, string]>): Promise<number>;
 	/**
-	 * The producer of running stand-alone task `id` was heard from at `at`: kept with the task, so
-	 * every node can tell when any node last heard it (see ingest/silent-tasks).
+	 * Ends task `id` with `patch` unless it has ended already (succeeded, failed, cancelled or
+	 * interrupted): the ended task, or null when another request or node ended it first. One
+	 * ending wins.
 	 */
-	noteHeard(id: string, at: string): Promise<void>;
+	endTask(id: string, patch: TaskPatch): Promise<Task | null>;
+	/**
+	 * The producer of running stand-alone task `id` was heard from now: kept with the task, so every
+	 * node can tell when any node last heard it (see ingest/silent-tasks). On PostgreSQL the
+	 * database's clock keeps these times (as leases), so the nodes' clocks need not agree.
+	 */
+	noteHeard(id: string): Promise<void>;
 	/**
 	 * Running stand-alone tasks whose producer was last heard from (never heard: since the task
-	 * started) at or before `before`: their ids, the longest silent first, at most `limit`.
+	 * started) at least `silentForMs` ago: their ids, the longest silent first, at most `limit`.
 	 */
-	listSilentTasks(before: string, limit: number): Promise<string[]>;
+	listSilentTasks(silentForMs: number, limit: number): Promise<string[]>;
 	/**
 	 * Takes silent task `id` to end it: true when it is running and its producer was last heard
-	 * from at or before `before`, and then marks it heard at `now`, so no other node takes it as
+	 * from at least `silentForMs` ago, and then marks it heard now, so no other node takes it as
 	 * well; false when a producer was heard from since, or the task ended.
 	 */
-	claimSilentTask(id: string, before: string, now: string): Promise<boolean>;
+	claimSilentTask(id: string, silentForMs: number): Promise<boolean>;
 	/**
 	 * Asks the producer of running stand-alone task `id` to cancel: kept with the task, so the node
-	 * its producer reports to says so in its next answer. False when the task is not running.
+	 * its producer reports to says so in its next answer. `asked`: asked now; `already`: asked
+	 * before (of this node or another); null: the task is not running.
 	 */
-	askProducerCancel(id: string): Promise<boolean>;
+	askProducerCancel(id: string): Promise<ProducerCancel>;
 	/** whether a cancel was asked of stand-alone task `id`, on any node */
 	producerCancelAsked(id: string): Promise<boolean>;
 

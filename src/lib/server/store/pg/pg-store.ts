@@ -15,7 +15,7 @@ import { newId } from '../../ids';
 import type { Logger } from '../../logger';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, type LogMarkRow } from '../log-marks';
 import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
-import { PATCHABLE } from '../rows';
+import { PATCHABLE, TASK_NOT_ENDED } from '../rows';
 import type {
 	AuthSession,
 	ExecutionPatch,
@@ -32,7 +32,8 @@ import type {
 	RunPatch,
 	Store,
 	TaskOnce,
-	TaskPatch
+	TaskPatch,
+	ProducerCancel
 } from '../types';
 import { PG_LOG_BATCH, appendLines } from './pg-append';
 import { PgDb, isUnreachable, type Queryable } from './pg-db';
@@ -516,46 +517,66 @@ export class PgStore implements Store {
 		return (await this.db.query('DELETE FROM sessions WHERE expires_at <= $1 RETURNING id', [now])).length;
 	}
 
-	async noteHeard(id: string, at: string): Promise<void> {
+	async endTask(id: string, patch: TaskPatch): Promise<Task | null> {
+		this.#assertOpen();
+		if (hasNul(id)) return null;
+		const change = patchSet(PATCHABLE.tasks, patch);
+		if (!change) throw new Error('ending a task needs a patch');
+		const [row] = await this.db.query<TaskRow>(
+			`UPDATE tasks SET ${change.set} WHERE id = $1 AND ${TASK_NOT_ENDED} RETURNING ${TASK_COLUMNS}`,
+			[id, ...change.values]
+		);
+		return row ? toTask(row) : null;
+	}
+
+	// Heard times are the database's clock (as leases are): the nodes' clocks need not agree.
+
+	async noteHeard(id: string): Promise<void> {
 		this.#assertOpen();
 		if (hasNul(id)) return;
 		await this.db.query(
-			`UPDATE tasks SET heard_at = $1 WHERE id = $2 AND status = 'running' AND run_id IS NULL`,
-			[at, id]
+			`UPDATE tasks SET heard_at = GREATEST(heard_at, now())
+			 WHERE id = $1 AND status = 'running' AND run_id IS NULL`,
+			[id]
 		);
 	}
 
-	async listSilentTasks(before: string, limit: number): Promise<string[]> {
+	async listSilentTasks(silentForMs: number, limit: number): Promise<string[]> {
 		this.#assertOpen();
 		const rows = await this.db.query<{ id: string }>(
 			`SELECT id FROM tasks WHERE status = 'running' AND run_id IS NULL
-			 AND COALESCE(heard_at, started_at, created_at) <= $1
+			 AND COALESCE(heard_at, started_at, created_at) <= now() - $1 * interval '1 millisecond'
 			 ORDER BY COALESCE(heard_at, started_at, created_at) LIMIT $2`,
-			[before, limit]
+			[silentForMs, limit]
 		);
 		return rows.map((row) => row.id);
 	}
 
-	async claimSilentTask(id: string, before: string, now: string): Promise<boolean> {
+	async claimSilentTask(id: string, silentForMs: number): Promise<boolean> {
 		this.#assertOpen();
 		if (hasNul(id)) return false;
 		const rows = await this.db.query(
-			`UPDATE tasks SET heard_at = $1 WHERE id = $2 AND status = 'running' AND run_id IS NULL
-			 AND COALESCE(heard_at, started_at, created_at) <= $3 RETURNING id`,
-			[now, id, before]
+			`UPDATE tasks SET heard_at = now() WHERE id = $1 AND status = 'running' AND run_id IS NULL
+			 AND COALESCE(heard_at, started_at, created_at) <= now() - $2 * interval '1 millisecond' RETURNING id`,
+			[id, silentForMs]
 		);
 		return rows.length > 0;
 	}
 
-	async askProducerCancel(id: string): Promise<boolean> {
+	async askProducerCancel(id: string): Promise<ProducerCancel> {
 		this.#assertOpen();
-		if (hasNul(id)) return false;
-		const rows = await this.db.query(
-			`UPDATE tasks SET stopping = COALESCE(stopping, 'cancelled')
-			 WHERE id = $1 AND status = 'running' AND run_id IS NULL RETURNING id`,
+		if (hasNul(id)) return null;
+		const asked = await this.db.query(
+			`UPDATE tasks SET stopping = 'cancelled'
+			 WHERE id = $1 AND status = 'running' AND run_id IS NULL AND stopping IS NULL RETURNING id`,
 			[id]
 		);
-		return rows.length > 0;
+		if (asked.length > 0) return 'asked';
+		const [row] = await this.db.query<{ status: string; stopping: string | null }>(
+			'SELECT status, stopping FROM tasks WHERE id = $1 AND run_id IS NULL',
+			[id]
+		);
+		return row?.status === 'running' && row.stopping === 'cancelled' ? 'already' : null;
 	}
 
 	async producerCancelAsked(id: string): Promise<boolean> {
