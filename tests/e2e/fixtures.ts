@@ -11,9 +11,12 @@ import type { RunResponse, TaskResponse, Task } from '../../src/lib/protocol';
 export class AcoServer {
 	#process: AcoProcess | null = null;
 	#options: StartOptions;
+	#token: string | undefined;
 
-	constructor(options: StartOptions) {
+	/** `token`: sent with every `api` call (a server started with ACO_TOKEN) */
+	constructor(options: StartOptions, token?: string) {
 		this.#options = options;
+		this.#token = token;
 	}
 
 	get url(): string {
@@ -40,7 +43,8 @@ export class AcoServer {
 	}
 
 	async api<T>(method: string, path: string): Promise<T> {
-		const res = await fetch(this.url + path, { method });
+		const headers: Record<string, string> = this.#token ? { authorization: `Bearer ${this.#token}` } : {};
+		const res = await fetch(this.url + path, { method, headers });
 		if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
 		return (await res.json()) as T;
 	}

@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 import { test as base, expect } from '@playwright/test';
-import type { RunDetailResponse, RunResponse } from '../../src/lib/protocol';
-import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
+import { ROOT, tempDir } from '../helpers/server';
+import { AcoServer } from './fixtures';
+import { runToEnd } from './pages-fixture';
 
 const TOKEN = 'e2e-ui-polish-operator-token-01234';
 const PHONE = { width: 390, height: 844 };
@@ -24,45 +25,20 @@ interface Box {
 	height: number;
 }
 
-class PolishServer {
-	constructor(readonly aco: AcoProcess) {}
-
-	get url(): string {
-		return this.aco.url;
-	}
-
-	async api<T>(method: string, url: string): Promise<T> {
-		const res = await fetch(this.url + url, { method, headers: { authorization: `Bearer ${TOKEN}` } });
-		if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${await res.text()}`);
-		return (await res.json()) as T;
-	}
-
-	async runToEnd(workflow: string): Promise<RunDetailResponse> {
-		const { run } = await this.api<RunResponse>('POST', `/api/v1/workflows/${workflow}/runs`);
-		let detail!: RunDetailResponse;
-		await expect
-			.poll(
-				async () => {
-					detail = await this.api<RunDetailResponse>('GET', `/api/v1/runs/${run.id}`);
-					return detail.run.finished_at !== null;
-				},
-				{ timeout: 60_000 }
-			)
-			.toBe(true);
-		return detail;
-	}
-}
-
-const test = base.extend<object, { polish: PolishServer; bigTask: string }>({
+const test = base.extend<object, { polish: AcoServer; bigTask: string }>({
 	polish: [
 		// eslint-disable-next-line no-empty-pattern
 		async ({}, use) => {
 			const dir = tempDir('aco-ui-polish-');
 			for (const file of WORKFLOWS)
 				fs.copyFileSync(path.join(ROOT, 'tests/fixtures', file), path.join(dir, path.basename(file)));
-			const aco = await startAco({ workflowsDir: dir, env: { ACO_TOKEN: TOKEN, E2E_LOG_LINES: '3000' } });
-			await use(new PolishServer(aco));
-			await aco.stop();
+			const polish = new AcoServer(
+				{ workflowsDir: dir, env: { ACO_TOKEN: TOKEN, E2E_LOG_LINES: '3000' } },
+				TOKEN
+			);
+			await polish.start();
+			await use(polish);
+			await polish.stop();
 			fs.rmSync(dir, { recursive: true, force: true });
 		},
 		{ scope: 'worker', timeout: 60_000 }
@@ -70,14 +46,14 @@ const test = base.extend<object, { polish: PolishServer; bigTask: string }>({
 	/** the task of a finished run of `big` (3,000 lines) */
 	bigTask: [
 		async ({ polish }, use) => {
-			const { tasks } = await polish.runToEnd('big');
+			const { tasks } = await runToEnd(polish, 'big');
 			await use(tasks[0].id);
 		},
 		{ scope: 'worker', timeout: 60_000 }
 	]
 });
 
-async function signIn(page: Page, server: PolishServer, to: string): Promise<void> {
+async function signIn(page: Page, server: AcoServer, to: string): Promise<void> {
 	await page.goto(server.url + to);
 	await page.getByLabel('API token').fill(TOKEN);
 	await page.getByRole('button', { name: 'Sign in' }).click();
@@ -85,7 +61,7 @@ async function signIn(page: Page, server: PolishServer, to: string): Promise<voi
 	await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
 }
 
-async function openLog(page: Page, server: PolishServer, taskId: string): Promise<Locator> {
+async function openLog(page: Page, server: AcoServer, taskId: string): Promise<Locator> {
 	await signIn(page, server, `/tasks/${taskId}`);
 	const log = page.getByTestId('log-lines');
 	await expect(log.locator('[data-n="3000"]')).toBeVisible();
@@ -199,7 +175,7 @@ test("toasts do not cover a log's line numbers, on a wide screen and on a phone"
 	bigTask
 }) => {
 	const log = await openLog(page, polish, bigTask);
-	await polish.runToEnd('failing');
+	await runToEnd(polish, 'failing');
 	const toasts = page.locator('.aco-toaster .base');
 	await expect(toasts.filter({ hasText: 'Workflow "failing" failed' })).toBeVisible();
 

@@ -11,8 +11,10 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import { test as base, expect } from '@playwright/test';
-import type { RunDetailResponse, RunResponse } from '../../src/lib/protocol';
-import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
+import type { RunDetailResponse } from '../../src/lib/protocol';
+import { ROOT, tempDir } from '../helpers/server';
+import { AcoServer } from './fixtures';
+import { runToEnd } from './pages-fixture';
 
 const TOKEN = 'e2e-ui-review-operator-token-0123';
 const PHONE = { width: 390, height: 844 };
@@ -26,57 +28,27 @@ const WORKFLOWS = [
 	'e2e-pages/slow.yml'
 ];
 
-class ReviewServer {
-	constructor(readonly aco: AcoProcess) {}
-
-	get url(): string {
-		return this.aco.url;
-	}
-
-	async api<T>(method: string, url: string): Promise<T> {
-		const res = await fetch(this.url + url, { method, headers: { authorization: `Bearer ${TOKEN}` } });
-		if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${await res.text()}`);
-		return (await res.json()) as T;
-	}
-
-	async startRun(workflow: string): Promise<RunDetailResponse> {
-		const { run } = await this.api<RunResponse>('POST', `/api/v1/workflows/${workflow}/runs`);
-		return this.api<RunDetailResponse>('GET', `/api/v1/runs/${run.id}`);
-	}
-
-	async runToEnd(workflow: string): Promise<RunDetailResponse> {
-		const { run } = await this.startRun(workflow);
-		let detail!: RunDetailResponse;
-		await expect
-			.poll(async () => {
-				detail = await this.api<RunDetailResponse>('GET', `/api/v1/runs/${run.id}`);
-				return detail.run.finished_at !== null;
-			})
-			.toBe(true);
-		return detail;
-	}
-}
-
-const test = base.extend<object, { review: ReviewServer }>({
+const test = base.extend<object, { review: AcoServer }>({
 	review: [
 		// eslint-disable-next-line no-empty-pattern
 		async ({}, use) => {
 			const dir = tempDir('aco-ui-review-');
 			for (const file of WORKFLOWS)
 				fs.copyFileSync(path.join(ROOT, 'tests/fixtures', file), path.join(dir, path.basename(file)));
-			const aco = await startAco({
-				workflowsDir: dir,
-				env: { ACO_TOKEN: TOKEN, E2E_LOG_LINES: '3000' }
-			});
-			await use(new ReviewServer(aco));
-			await aco.stop();
+			const review = new AcoServer(
+				{ workflowsDir: dir, env: { ACO_TOKEN: TOKEN, E2E_LOG_LINES: '3000' } },
+				TOKEN
+			);
+			await review.start();
+			await use(review);
+			await review.stop();
 			fs.rmSync(dir, { recursive: true, force: true });
 		},
 		{ scope: 'worker', timeout: 60_000 }
 	]
 });
 
-async function signIn(page: Page, review: ReviewServer, to: string): Promise<void> {
+async function signIn(page: Page, review: AcoServer, to: string): Promise<void> {
 	await page.goto(review.url + to);
 	await page.getByLabel('API token').fill(TOKEN);
 	await page.getByRole('button', { name: 'Sign in' }).click();
@@ -95,7 +67,7 @@ test('on a phone a run card keeps its status and percentage inside it, and the s
 	page,
 	review
 }) => {
-	await review.runToEnd('longline');
+	await runToEnd(review, 'longline');
 	await page.setViewportSize(PHONE);
 	await signIn(page, review, '/');
 	const card = page.locator('[data-testid="run-row"][data-status="succeeded"]').first();
@@ -137,7 +109,7 @@ test("a log's line numbers pass a contrast check and its errors and warnings lin
 	page,
 	review
 }) => {
-	const { tasks } = await review.runToEnd('big');
+	const { tasks } = await runToEnd(review, 'big');
 	await page.setViewportSize(PHONE);
 	await signIn(page, review, `/tasks/${tasks[0].id}`);
 	const log = page.getByTestId('log-lines');
@@ -189,7 +161,8 @@ test('a workflow graph wider than a phone takes focus and scrolls from the keybo
 });
 
 test('a task page asks for its run once, not again on every progress event', async ({ page, review }) => {
-	const { run, tasks } = await review.startRun('slow');
+	const { run } = await review.startRun('slow');
+	const tasks = await review.runTasks(run.id);
 	const runPath = `/api/v1/runs/${run.id}`;
 	let fetches = 0;
 	page.on('request', (request) => {

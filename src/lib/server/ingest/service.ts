@@ -195,10 +195,7 @@ export class IngestService {
 			const { store } = this.#options;
 			const task = await this.#standaloneTask(taskId);
 			if (isTerminal(task.status)) return null;
-			const batch = this.#batch(
-				task,
-				new Map((await this.#options.store.listExecutions(taskId)).map((e) => [e.step, e]))
-			);
+			const batch = this.#batch(task, new Map((await store.listExecutions(taskId)).map((e) => [e.step, e])));
 			if (task.status !== 'running') {
 				await this.#finish(
 					batch,
@@ -400,10 +397,8 @@ export class IngestService {
 		const before = this.#live.get(task.id)?.messageBeforeCancel;
 		// a cancel the producer confirmed leaves the task's own last message, not "cancel requested"
 		// (none when the cancel was asked of another node, which kept that message)
-		if (message === undefined && before !== undefined && before !== CANCEL_REQUESTED_MESSAGE)
-			message = before;
-		else if (message === undefined && (before !== undefined || task.message === CANCEL_REQUESTED_MESSAGE))
-			message = null;
+		if (message === undefined && (before !== undefined || task.message === CANCEL_REQUESTED_MESSAGE))
+			message = before === undefined || before === CANCEL_REQUESTED_MESSAGE ? null : before;
 		// one ending wins, whichever request or node it comes from
 		const ended = await store.endTask(task.id, {
 			status,
