@@ -49,6 +49,38 @@ function gatedExecutions(store: Store) {
 	return { store: gated, reached, passed, open: opened };
 }
 
+/** `store` with every call recorded by method name, in order */
+function recordedCalls(store: Store) {
+	const calls: string[] = [];
+	const recorded = new Proxy(store, {
+		get: (target, prop) => {
+			const value = Reflect.get(target, prop);
+			if (typeof value !== 'function') return value;
+			return (...args: unknown[]) => {
+				calls.push(String(prop));
+				return (value as (...a: unknown[]) => unknown).apply(target, args);
+			};
+		}
+	});
+	return { store: recorded, calls };
+}
+
+/** whether `check` holds within `ms` (polled) */
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		if (await check()) return true;
+		if (Date.now() > deadline) return false;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
+
+/** resolves once the clock has moved past the current millisecond (stored times then differ) */
+async function nextMillisecond(): Promise<void> {
+	const now = Date.now();
+	while (Date.now() === now) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 /** waits until `service` has nothing queued for `taskId` (its ending, if any, is done) */
 async function sweepingSettled(service: IngestService, taskId: string): Promise<void> {
 	// a request queued behind the ending runs once it is done
@@ -409,6 +441,52 @@ describe('ingest service', () => {
 			expect(await store.getTask(task.id)).toMatchObject({ status: 'cancelled' });
 			expect(published.filter((e) => e.type === 'task.failed')).toHaveLength(0);
 			sweeping.close();
+		});
+
+		it('fails a node’s other silent tasks, in this sweep and later ones, while a request for one hangs there', async () => {
+			// the sweeping node's first read of a task's tools (the stuck task's request) never
+			// answers until the end: that task's requests on this node wait behind it
+			const gate = gatedExecutions(store);
+			const sweeping = new IngestService({ store: gate.store, bus, logger, silenceMs: 200 });
+			const ended = async (taskId: string) => (await store.getTask(taskId))?.status !== 'running';
+			try {
+				// the stuck task is the longest silent: the first a sweep hands on
+				const stuck = await service.createTask({ name: 'stuck' });
+				await nextMillisecond();
+				const quiet = await service.createTask({ name: 'quiet' });
+				const hung = sweeping.applyEvents(stuck.task.id, events([{ type: 'heartbeat' }]));
+				await gate.reached;
+				expect(await within(3_000, () => ended(quiet.task.id))).toBe(true);
+				expect(await store.getTask(quiet.task.id)).toMatchObject({
+					status: 'failed',
+					error: 'lost contact: the producer reported nothing for 0.2 s'
+				});
+				const later = await service.createTask({ name: 'later' });
+				expect(await within(3_000, () => ended(later.task.id))).toBe(true);
+				expect((await store.getTask(stuck.task.id))?.status).toBe('running');
+				gate.open();
+				expect((await hung).task.status).toBe('running');
+			} finally {
+				gate.open();
+				sweeping.close();
+			}
+		});
+
+		it('learns of a cancel asked of another node from the task row a request reads anyway', async () => {
+			const recorded = recordedCalls(store);
+			const other = new IngestService({ store: recorded.store, bus, logger });
+			const { task } = await service.createTask({ name: 't', message: 'building' });
+			const heartbeat = async () => {
+				recorded.calls.length = 0;
+				const answer = await other.applyEvents(task.id, events([{ type: 'heartbeat' }]));
+				// the task and its tools, as before a cancel was kept with the task
+				expect(recorded.calls).toHaveLength(2);
+				expect(recorded.calls).toContain('listExecutions');
+				return answer.cancel_requested;
+			};
+			expect(await heartbeat()).toBe(false);
+			await service.requestCancel(task.id);
+			expect(await heartbeat()).toBe(true);
 		});
 
 		it('answers a cancel of a task another node ended meanwhile as ended, changing nothing', async () => {

@@ -41,7 +41,7 @@ import {
 	toolStarted
 } from '../orchestrator/emit';
 import { parseWorkflowCommand } from '../orchestrator/workflow-commands';
-import type { Store, TaskPatch } from '../store/types';
+import type { ProducerTask, Store, TaskPatch } from '../store/types';
 import { IngestError } from './ingest-error';
 import { ExecutionIntake } from './intake';
 import { Liveness } from './liveness';
@@ -93,6 +93,7 @@ export class IngestService {
 	/** the same watch across the nodes, through the store */
 	#silent: SilentTasks;
 	#secrets: MaskSet;
+	#closed = false;
 
 	constructor(options: IngestServiceOptions) {
 		this.#options = options;
@@ -105,13 +106,14 @@ export class IngestService {
 		this.#silent = new SilentTasks({
 			store: options.store,
 			silenceMs: options.silenceMs ?? 0,
-			onSilent: (taskId) => this.#expire(taskId, 'silent'),
+			onSilent: (taskId) => this.#expireSilent(taskId),
 			onError: (err, what) => options.logger.warn({ err }, what)
 		});
 	}
 
-	/** Stops watching for silent producers. */
+	/** Stops watching for silent producers; an ending still queued then does nothing. */
 	close(): void {
+		this.#closed = true;
 		this.#liveness.close();
 		this.#silent.close();
 	}
@@ -163,7 +165,8 @@ export class IngestService {
 	applyEvents(taskId: string, events: IngestEvent[]): Promise<IngestEventsResponse> {
 		return this.#serial(`task:${taskId}`, async () => {
 			const { store } = this.#options;
-			const task = await this.#standaloneTask(taskId);
+			// the task row says too whether a cancel was asked of another node: no read of its own
+			const { task, cancelAsked } = await this.#standaloneTask(taskId);
 			const executions = new Map((await store.listExecutions(taskId)).map((e) => [e.step, e]));
 			const batch = this.#batch(task, executions);
 			try {
@@ -180,7 +183,7 @@ export class IngestService {
 				task: batch.task,
 				...batch.counts,
 				line_counts,
-				cancel_requested: await this.#cancelAsked(batch.task)
+				cancel_requested: this.#cancelAsked(batch.task, cancelAsked)
 			};
 		});
 	}
@@ -193,7 +196,7 @@ export class IngestService {
 	requestCancel(taskId: string): Promise<Task | null> {
 		return this.#serial(`task:${taskId}`, async () => {
 			const { store } = this.#options;
-			const task = await this.#standaloneTask(taskId);
+			const { task } = await this.#standaloneTask(taskId);
 			if (isTerminal(task.status)) return null;
 			const batch = this.#batch(task, new Map((await store.listExecutions(taskId)).map((e) => [e.step, e])));
 			if (task.status !== 'running') {
@@ -225,11 +228,14 @@ export class IngestService {
 		});
 	}
 
-	/** whether the producer of `task` is to cancel: asked here, or of another node */
-	async #cancelAsked(task: Task): Promise<boolean> {
+	/**
+	 * whether the producer of `task` is to cancel: asked here, or of another node (`askedInStore`,
+	 * read with the task at the start of the request)
+	 */
+	#cancelAsked(task: Task, askedInStore: boolean): boolean {
 		if (task.status !== 'running') return false;
 		if (this.#liveness.cancelRequested(task.id)) return true;
-		if (!(await this.#options.store.producerCancelAsked(task.id))) return false;
+		if (!askedInStore) return false;
 		// asked of another node: this one carries out the timeout as well, should that node be gone
 		this.#liveness.requestCancel(task.id);
 		return true;
@@ -249,12 +255,23 @@ export class IngestService {
 	}
 
 	/**
-	 * A producer went silent (here, or on every node: ingest/silent-tasks), or never confirmed a
-	 * cancel: the task ends without it. A silent one ends only when no node heard its producer
-	 * since and no other node ended it first.
+	 * A producer went silent on every node (ingest/silent-tasks). A task with a request under way
+	 * here is left for a later sweep: its ending would wait behind that request, which may never
+	 * complete (a store call or a request body that hangs), and its producer may be reporting.
+	 */
+	#expireSilent(taskId: string): Promise<void> {
+		if (this.#closed || this.#queues.has(`task:${taskId}`)) return Promise.resolve();
+		return this.#expire(taskId, 'silent');
+	}
+
+	/**
+	 * A producer went silent (here, or on every node), or never confirmed a cancel: the task ends
+	 * without it. A silent one ends only when no node heard its producer since and no other node
+	 * ended it first.
 	 */
 	#expire(taskId: string, why: 'silent' | 'cancel'): Promise<void> {
 		return this.#serial(`task:${taskId}`, async () => {
+			if (this.#closed) return;
 			const { store, logger, silenceMs, cancelTimeoutMs } = this.#options;
 			const task = await store.getTask(taskId);
 			if (!task || task.status !== 'running') return this.#forget(taskId);
@@ -272,23 +289,23 @@ export class IngestService {
 		}).catch((err) => this.#options.logger.error({ err, task_id: taskId }, 'ending a silent task failed'));
 	}
 
-	async #standaloneTask(taskId: string): Promise<Task> {
-		const task = await this.#options.store.getTask(taskId);
-		if (!task) {
+	async #standaloneTask(taskId: string): Promise<ProducerTask> {
+		const found = await this.#options.store.getProducerTask(taskId);
+		if (!found) {
 			throw new IngestError(
 				404,
 				'not_found',
 				`No task with id "${taskId}". Create it with POST /api/v1/tasks.`
 			);
 		}
-		if (task.run_id !== null) {
+		if (found.task.run_id !== null) {
 			throw new IngestError(
 				409,
 				'not_standalone',
-				`Task "${taskId}" belongs to workflow run "${task.run_id}"; only stand-alone tasks accept events.`
+				`Task "${taskId}" belongs to workflow run "${found.task.run_id}"; only stand-alone tasks accept events.`
 			);
 		}
-		return task;
+		return found;
 	}
 
 	#batch(task: Task, executions: Map<number, Execution>): Batch {

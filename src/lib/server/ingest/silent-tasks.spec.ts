@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { heardWriteMs, SilentTasks } from './silent-tasks';
 
-const until = async (check: () => boolean) => {
-	while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+/** waits until `check` holds; fails the spec when it does not within `ms` */
+const until = async (check: () => boolean, ms = 5_000) => {
+	const deadline = Date.now() + ms;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`still waiting for ${check.toString()} after ${ms} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
 };
 
 describe('SilentTasks', () => {
@@ -86,6 +91,61 @@ describe('SilentTasks', () => {
 		const resumed = clock + 100;
 		while (handed.length < 2) await tick();
 		expect(handed[1]! - resumed).toBeGreaterThanOrEqual(500);
+	});
+
+	it('hands on the other silent tasks while one task’s ending hangs, and that one again only once it settles', async () => {
+		let clock = 0;
+		const handed: string[] = [];
+		let settle!: () => void;
+		const hanging = new Promise<void>((resolve) => (settle = resolve));
+		let sweeps = 0;
+		silent = new SilentTasks({
+			store: {
+				noteHeard: async () => {},
+				listSilentTasks: async () => (sweeps++, ['stuck', 'quiet'])
+			},
+			silenceMs: 400,
+			// the stuck task's ending waits behind a request of that task that does not complete
+			onSilent: (taskId) => (handed.push(taskId), taskId === 'stuck' ? hanging : Promise.resolve()),
+			onError: () => {},
+			now: () => clock
+		});
+		await until(() => sweeps > 0);
+		// the store has answered for longer than the silence plus a write's wait
+		clock = 1_000;
+		await until(() => handed.filter((id) => id === 'quiet').length >= 3);
+		expect(handed.filter((id) => id === 'stuck')).toHaveLength(1);
+		settle();
+		await until(() => handed.filter((id) => id === 'stuck').length === 2);
+	});
+
+	it('hands nothing on once closed, even from a sweep under way', async () => {
+		let clock = 0;
+		const handed: string[] = [];
+		const sweep: { answer?: (ids: string[]) => void } = {};
+		let sweeps = 0;
+		silent = new SilentTasks({
+			store: {
+				noteHeard: async () => {},
+				listSilentTasks: () => {
+					sweeps++;
+					if (clock === 0) return Promise.resolve([]);
+					return new Promise<string[]>((resolve) => (sweep.answer = resolve));
+				}
+			},
+			silenceMs: 400,
+			onSilent: async (taskId) => void handed.push(taskId),
+			onError: () => {},
+			now: () => clock
+		});
+		await until(() => sweeps > 0);
+		clock = 1_000;
+		await until(() => sweep.answer !== undefined);
+		silent.close();
+		sweep.answer!(['quiet']);
+		// the sweep's answer is handled in the microtasks after it resolves
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(handed).toEqual([]);
 	});
 
 	it('neither writes nor sweeps when silence is never a failure', async () => {

@@ -11,6 +11,11 @@
  * While the store was away nobody could write heard times: after a start or a failed sweep, a
  * node hands nothing on until the store has answered for a whole silence, so producers that
  * report again meanwhile are heard first (as nodes wait a lease before taking over leases).
+ *
+ * A sweep waits only for the store's list, never for an ending: each ending waits behind its
+ * task's earlier requests, and one of those may never complete (a store call or a producer's
+ * request body that hangs). The tasks of a sweep are handed on at once; one whose ending has
+ * not settled is kept for a later sweep rather than handed on again.
  */
 import type { Store } from '../store/types';
 
@@ -29,7 +34,7 @@ export interface SilentTasksOptions {
 	store: Pick<Store, 'noteHeard' | 'listSilentTasks'>;
 	/** silent this long: lost contact; 0 never (no writes, no sweep) */
 	silenceMs: number;
-	/** a task silent on every node: ends it if it can claim it */
+	/** a task silent on every node: ends it if it can claim it (or leaves it for a later sweep) */
 	onSilent: (taskId: string) => Promise<void>;
 	/** a write or a sweep failed (the store is away): the next one tries again */
 	onError: (err: unknown, what: string) => void;
@@ -42,6 +47,8 @@ export class SilentTasks {
 	#written = new Map<string, number>();
 	#timer: NodeJS.Timeout | null = null;
 	#sweeping = false;
+	/** tasks handed on whose ending has not settled: not handed on again until it has */
+	#ending = new Set<string>();
 	/** when the store began answering the sweeps (since the start or the last failure) */
 	#answeringSince: number | null = null;
 
@@ -84,7 +91,7 @@ export class SilentTasks {
 	async #sweep(): Promise<void> {
 		if (this.#sweeping) return;
 		this.#sweeping = true;
-		const { store, silenceMs, now, onSilent, onError } = this.#options;
+		const { store, silenceMs, now, onError } = this.#options;
 		// a write this old is due again anyway: dropped, so tasks that ended on other nodes leave nothing here
 		const at = now();
 		for (const [taskId, written] of this.#written) {
@@ -93,18 +100,32 @@ export class SilentTasks {
 		// a heard time in the store may be older than the producer's last word by up to a write's wait
 		const allowed = silenceMs + heardWriteMs(silenceMs);
 		try {
-			const silent = await store.listSilentTasks(allowed, SWEEP_LIMIT);
+			// as many more as are still being ended (skipped below), so those cannot crowd out the rest
+			const silent = await store.listSilentTasks(allowed, SWEEP_LIMIT + this.#ending.size);
 			this.#answeringSince ??= at;
-			if (at - this.#answeringSince < allowed) return;
-			for (const taskId of silent) {
-				if (this.#timer === null) break;
-				await onSilent(taskId);
-			}
+			if (at - this.#answeringSince < allowed || this.#timer === null) return;
+			const due = silent.filter((taskId) => !this.#ending.has(taskId)).slice(0, SWEEP_LIMIT);
+			for (const taskId of due) this.#handOn(taskId);
 		} catch (err) {
 			this.#answeringSince = null;
 			onError(err, 'looking for tasks whose producer went silent failed');
 		} finally {
 			this.#sweeping = false;
 		}
+	}
+
+	/** ends `taskId` without waiting for it: its ending may wait behind a request that hangs */
+	#handOn(taskId: string): void {
+		const { onSilent, onError } = this.#options;
+		this.#ending.add(taskId);
+		void (async () => {
+			try {
+				await onSilent(taskId);
+			} catch (err) {
+				onError(err, 'ending a task whose producer went silent failed');
+			} finally {
+				this.#ending.delete(taskId);
+			}
+		})();
 	}
 }

@@ -38,7 +38,8 @@ import type {
 	Store,
 	TaskOnce,
 	TaskPatch,
-	ProducerCancel
+	ProducerCancel,
+	ProducerTask
 } from './types';
 
 export const DEFAULT_FILENAME = 'aco.db';
@@ -475,9 +476,10 @@ class SqliteStore implements Store {
 		return row?.status === 'running' && row.stopping === 'cancelled' ? 'already' : null;
 	}
 
-	async producerCancelAsked(id: string): Promise<boolean> {
+	async getProducerTask(id: string): Promise<ProducerTask | null> {
 		this.#assertOpen();
-		return this.#stmt.producerCancelAsked.get(id) === 1;
+		const row = this.#stmt.getProducerTask.get(id);
+		return row ? { task: toTask(row), cancelAsked: row.cancel_asked === 1 } : null;
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {

@@ -167,9 +167,9 @@ export function prepareStatements(db: Database.Database) {
 			`UPDATE tasks SET stopping = 'cancelled'
 			 WHERE id = ? AND status = 'running' AND run_id IS NULL AND stopping IS NULL`
 		),
-		producerCancelAsked: db
-			.prepare<[string], number>(`SELECT stopping = 'cancelled' FROM tasks WHERE id = ? AND run_id IS NULL`)
-			.pluck(),
+		getProducerTask: db.prepare<[string], TaskRow & { cancel_asked: number | null }>(
+			`SELECT ${TASK_COLUMNS}, run_id IS NULL AND stopping = 'cancelled' AS cancel_asked FROM tasks WHERE id = ?`
+		),
 		standaloneStatus: db.prepare<[string], { status: string; stopping: string | null }>(
 			'SELECT status, stopping FROM tasks WHERE id = ? AND run_id IS NULL'
 		),

@@ -139,7 +139,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'cancelled', error: null });
 	});
 
-	it('keeps a cancel asked of a running stand-alone task for every node to read', async () => {
+	it('keeps a cancel asked of a running stand-alone task for every node to read with the task', async () => {
 		const running = await store.createTask(newTask());
 		await store.updateTask(running.id, { status: 'running', started_at: TS });
 		const queued = await store.createTask(newTask());
@@ -147,16 +147,26 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		const ofRun = await store.createTask(newTask({ run_id: run.id }));
 		await store.updateTask(ofRun.id, { status: 'running', started_at: TS });
 
-		expect(await store.producerCancelAsked(running.id)).toBe(false);
+		const before = await store.getProducerTask(running.id);
+		expect(before).toEqual({ task: await store.getTask(running.id), cancelAsked: false });
 		expect(await store.askProducerCancel(running.id)).toBe('asked');
 		expect(await store.askProducerCancel(running.id)).toBe('already');
-		expect(await store.producerCancelAsked(running.id)).toBe(true);
+		expect(await store.getProducerTask(running.id)).toEqual({ task: before!.task, cancelAsked: true });
 		// not running, or a task of a run (its cancel goes through the queue): not asked
 		expect(await store.askProducerCancel(queued.id)).toBeNull();
 		expect(await store.askProducerCancel(ofRun.id)).toBeNull();
 		expect(await store.askProducerCancel('task_missing')).toBeNull();
-		expect(await store.producerCancelAsked(queued.id)).toBe(false);
-		expect(await store.producerCancelAsked('task_missing')).toBe(false);
+		expect(await store.getProducerTask(queued.id)).toMatchObject({
+			task: { id: queued.id },
+			cancelAsked: false
+		});
+		expect(await store.getProducerTask('task_missing')).toBeNull();
+		// a task of a run asked to stop through the queue is no producer's cancel
+		expect(await store.queue.stopTask(ofRun.id, 'cancelled')).toBe(true);
+		expect(await store.getProducerTask(ofRun.id)).toMatchObject({
+			task: { id: ofRun.id },
+			cancelAsked: false
+		});
 	});
 
 	it('applies a partial patch, can set a column back to null, and returns the updated record', async () => {

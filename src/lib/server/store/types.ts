@@ -144,6 +144,13 @@ export interface InterruptedCounts {
 /** what asking a producer to cancel did (Store.askProducerCancel) */
 export type ProducerCancel = 'asked' | 'already' | null;
 
+/** a task as the ingest service reads it for each request (Store.getProducerTask) */
+export interface ProducerTask {
+	task: Task;
+	/** a cancel was asked of its producer, on any node (Store.askProducerCancel); false for a task of a run */
+	cancelAsked: boolean;
+}
+
 export interface Store {
 	/** where tasks of runs wait for a node to claim them (see store/queue) */
 	readonly queue: TaskQueue;
@@ -197,8 +204,11 @@ export interface Store {
 	 * before (of this node or another); null: the task is not running.
 	 */
 	askProducerCancel(id: string): Promise<ProducerCancel>;
-	/** whether a cancel was asked of stand-alone task `id`, on any node */
-	producerCancelAsked(id: string): Promise<boolean>;
+	/**
+	 * Task `id` with whether a cancel was asked of its producer, in the one read `getTask` costs:
+	 * every ingest request reads its task, and so learns of a cancel asked of another node.
+	 */
+	getProducerTask(id: string): Promise<ProducerTask | null>;
 
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;

@@ -33,7 +33,8 @@ import type {
 	Store,
 	TaskOnce,
 	TaskPatch,
-	ProducerCancel
+	ProducerCancel,
+	ProducerTask
 } from '../types';
 import { PG_LOG_BATCH, appendLines } from './pg-append';
 import { PgDb, isUnreachable, type Queryable } from './pg-db';
@@ -579,14 +580,14 @@ export class PgStore implements Store {
 		return row?.status === 'running' && row.stopping === 'cancelled' ? 'already' : null;
 	}
 
-	async producerCancelAsked(id: string): Promise<boolean> {
+	async getProducerTask(id: string): Promise<ProducerTask | null> {
 		this.#assertOpen();
-		if (hasNul(id)) return false;
-		const [row] = await this.db.query<{ asked: boolean | null }>(
-			`SELECT stopping = 'cancelled' AS asked FROM tasks WHERE id = $1 AND run_id IS NULL`,
+		if (hasNul(id)) return null;
+		const [row] = await this.db.query<TaskRow & { cancel_asked: boolean | null }>(
+			`SELECT ${TASK_COLUMNS}, run_id IS NULL AND stopping = 'cancelled' AS cancel_asked FROM tasks WHERE id = $1`,
 			[id]
 		);
-		return row?.asked === true;
+		return row ? { task: toTask(row), cancelAsked: row.cancel_asked === true } : null;
 	}
 
 	async markInterrupted(reason: string): Promise<InterruptedCounts> {
