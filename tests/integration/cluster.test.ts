@@ -323,6 +323,15 @@ describe('a cluster of three nodes on one PostgreSQL', () => {
 			const { error } = (await refused.json()) as { error: { code: string; message: string } };
 			expect(error.code).toBe('store_unavailable');
 			expect(error.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+			// without a key too (a plain insert rather than a transaction)
+			const unkeyed = await fetch(`${cluster.nodes[1].url}/api/v1/tasks`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ name: 'unkeyed during outage' })
+			});
+			expect(unkeyed.status).toBe(503);
+			expect(unkeyed.headers.get('retry-after')).toBeTruthy();
+			expect(((await unkeyed.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
 		} finally {
 			await cluster.pg.start();
 		}

@@ -37,7 +37,7 @@ import type {
 	ProducerTask
 } from '../types';
 import { PG_LOG_BATCH, appendLines } from './pg-append';
-import { PgDb, isUnreachable, type Queryable } from './pg-db';
+import { PgDb, classify, isUnreachable, type Queryable } from './pg-db';
 import { migratePg } from './pg-migrations';
 import {
 	EXECUTION_COLUMNS,
@@ -150,6 +150,21 @@ const belowLine = (after: number) => Math.min(after, MAX_LINE);
  */
 const hasNul = (key: string | null | undefined) => typeof key === 'string' && key.includes('\0');
 
+/**
+ * `pool` whose errors are classified as PgDb.query's are: a database that cannot be reached is a
+ * StoreUnavailableError (503 store_unavailable), not an unexpected error.
+ */
+function classifying(pool: Queryable): Queryable {
+	const query = async (text: string, values?: unknown[]) => {
+		try {
+			return await pool.query(text, values);
+		} catch (err) {
+			throw classify(err);
+		}
+	};
+	return { query } as Queryable;
+}
+
 function rethrowMissingParent(err: unknown, what: string): never {
 	if ((err as { code?: string }).code === '23503') throw new Error(`${what} does not exist`, { cause: err });
 	throw err;
@@ -162,10 +177,13 @@ export class PgStore implements Store {
 	readonly queue: PgQueue;
 	readonly logBatch = PG_LOG_BATCH;
 	#closed = false;
+	/** the pool for one-statement queries that need its whole result, unreachable as PgDb.query's */
+	#pool: Queryable;
 
 	constructor(db: PgDb, logger: Logger) {
 		this.db = db;
 		this.queue = new PgQueue(db, logger);
+		this.#pool = classifying(db.pool);
 	}
 
 	#assertOpen(): void {
@@ -212,7 +230,7 @@ export class PgStore implements Store {
 
 	async createTask(input: NewTask): Promise<Task> {
 		this.#assertOpen();
-		return this.#insertTask(this.db.pool, input);
+		return this.#insertTask(this.#pool, input);
 	}
 
 	async #insertTask(db: Queryable, input: NewTask): Promise<Task> {
@@ -384,7 +402,7 @@ export class PgStore implements Store {
 	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
 		this.#assertOpen();
 		const limit = clampInt(query.limit, DEFAULT_READ_LIMIT, 0, MAX_READ_LIMIT);
-		return pageReads(this.db.pool).readLines(executionId, query.after ?? 0, limit);
+		return pageReads(this.#pool).readLines(executionId, query.after ?? 0, limit);
 	}
 
 	/** keyset pages, each its own short query, so lines appended meanwhile show up (as in SQLite) */
@@ -411,7 +429,7 @@ export class PgStore implements Store {
 		const chunk = clampInt(query.chunk, DEFAULT_CHUNK, 1, MAX_READ_LIMIT);
 		const { stream } = query;
 		let last = belowLine(query.after ?? 0);
-		const first = stream ? await rankFrom(pageReads(this.db.pool), executionId, stream, last + 1) : 0;
+		const first = stream ? await rankFrom(pageReads(this.#pool), executionId, stream, last + 1) : 0;
 		if (first === null) return;
 		let rank = first;
 		for (;;) {
