@@ -1,5 +1,52 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MaskSet } from './mask-set';
+import { maskForms } from './mask-forms';
+import { MASK, MaskSet, REGEXP_MAX_SOURCE } from './mask-set';
+import { escapeRegExp } from './secret-env';
+
+/** the definition: from each position on, the longest form starting at the first position where one does */
+function referenceMask(forms: readonly string[], text: string): string {
+	let out = '';
+	for (let at = 0; at < text.length;) {
+		const longest = Math.max(
+			0,
+			...forms.filter((form) => text.startsWith(form, at)).map((form) => form.length)
+		);
+		out += longest === 0 ? text[at] : MASK;
+		at += Math.max(1, longest);
+	}
+	return out;
+}
+
+/** the definition: before a tail that a longer form starts with, and before a match reaching into it */
+function referenceSafeEnd(forms: readonly string[], text: string): number {
+	let cut = text.length;
+	for (let at = 0; at < cut; at++) {
+		const tail = text.slice(at);
+		if (forms.some((form) => form.length > tail.length && form.startsWith(tail))) cut = at;
+	}
+	for (let at = 0; at < cut;) {
+		const longest = Math.max(
+			0,
+			...forms.filter((form) => text.startsWith(form, at)).map((form) => form.length)
+		);
+		if (longest > 0 && at + longest > cut) return at;
+		at += Math.max(1, longest);
+	}
+	return cut;
+}
+
+/** values of 8–64 characters, a third sharing a prefix with one before them, some with characters that JSON and URLs escape */
+function tokens(count: number): string[] {
+	const values: string[] = [];
+	for (let i = 0; i < count; i++) {
+		const length = 8 + ((i * 37) % 57);
+		const fresh = randomBytes(length).toString(i % 3 ? 'base64' : 'hex');
+		const value = i % 3 === 2 ? values[i - 1]!.slice(0, 6) + fresh : fresh;
+		values.push((i % 10 === 5 ? `p@ss "wörd" ${value}` : value).slice(0, length));
+	}
+	return values;
+}
 
 describe('MaskSet', () => {
 	it('masks every occurrence of every spelling', () => {
@@ -44,5 +91,36 @@ describe('MaskSet', () => {
 		expect(masks.safeEnd('pass=nothing')).toBe(12);
 		// "hunter22" is whole, but "ter22" may still grow into the other value: cut before both
 		expect(masks.safeEnd('pass=hunter22')).toBe(5);
+	});
+
+	it('masks a set past the RegExp limit exactly as the definition does', () => {
+		const values = tokens(400);
+		const forms = [...new Set(values.flatMap((value) => maskForms(value)))];
+		expect(forms.reduce((sum, form) => sum + escapeRegExp(form).length + 1, 0)).toBeGreaterThan(
+			REGEXP_MAX_SOURCE
+		);
+		const masks = new MaskSet(values);
+		const lines = values.map((value, i) => {
+			const form = forms[(i * 7) % forms.length]!;
+			// a value, a form, part of a value and a value glued to the next one
+			return `${i} ${value} b64=${form}; half=${value.slice(0, 5)} ${value}${values[(i + 1) % values.length]}`;
+		});
+		for (const line of lines) expect(masks.mask(line), line).toBe(referenceMask(forms, line));
+		expect(masks.mask(lines.join('\n'))).toBe(referenceMask(forms, lines.join('\n')));
+	});
+
+	it('holds back what the definition holds back, in a set past the RegExp limit', () => {
+		const values = tokens(400);
+		const forms = [...new Set(values.flatMap((value) => maskForms(value)))];
+		const masks = new MaskSet(values);
+		for (const [i, value] of values.entries()) {
+			if (i % 4 !== 0) continue;
+			const line = `${i} token=${value} and ${forms[(i * 7) % forms.length]} end`;
+			// pieces cut inside the value, inside the form, and past both
+			for (const cut of [9, 12, 9 + value.length, line.length - 12, line.length - 2, line.length]) {
+				const piece = line.slice(0, cut);
+				expect(masks.safeEnd(piece), piece).toBe(referenceSafeEnd(forms, piece));
+			}
+		}
 	});
 });

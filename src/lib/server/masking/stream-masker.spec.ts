@@ -93,4 +93,18 @@ describe('StreamMasker', () => {
 		expect(refused).toContain(false);
 		expect(masker.push('::add-mask::second-value', false)?.text).toBe('::add-mask::second-value');
 	});
+
+	it('masks a secret split across pieces at every split point, among a thousand other values', () => {
+		const others = Array.from({ length: 999 }, (_, i) => `other-${i}-${(i * 7919).toString(36)}-value`);
+		const masks = new MaskSet([...others, SECRET]);
+		const line = `token=${SECRET};${others[500]} rest`;
+		for (let cut = 1; cut < line.length; cut++) {
+			const out = run(masks, [
+				[line.slice(0, cut), true],
+				[line.slice(cut), false]
+			]);
+			expect(joined(out), `cut at ${cut}`).toBe('token=***;*** rest\n');
+			for (const piece of out) expect(piece.text).not.toContain(SECRET.slice(0, 8));
+		}
+	});
 });

@@ -83,4 +83,15 @@ describe('redactWorkflowSource', () => {
 			'name: hello\ntasks:\n  say:\n    steps:\n      - run: echo hi\n        env: { GREETING: hi }\n';
 		expect(redactWorkflowSource(source, isSecret)).toBe(source);
 	});
+
+	it('hides where the file repeats them the values of a file with more secrets than a task may mask', () => {
+		const count = 1_400;
+		const value = (i: number) => `value-${i}-${(i * 7919).toString(36)}-secret`;
+		const lines = ['tasks:', '  a:', '    steps:', '      - run: echo', '        env:'];
+		for (let i = 0; i < count; i++) lines.push(`          KEY_${i}_TOKEN: ${value(i)}`);
+		lines.push(`      - run: curl -u "${value(0)}" -H "x: ${value(count - 1)}" https://example.com`, '');
+		const shown = redactWorkflowSource(lines.join('\n'), isSecret);
+		for (let i = 0; i < count; i++) expect(shown).not.toContain(value(i));
+		expect(shown).toContain('run: curl -u "***" -H "x: ***" https://example.com');
+	});
 });

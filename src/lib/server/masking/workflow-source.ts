@@ -43,8 +43,9 @@ export function redactWorkflowSource(source: string, isSecret: SecretNameTest): 
 		out = `${out.slice(0, start)}${maskLines(out.slice(start, end))}${out.slice(end)}`;
 	}
 	if (doc.errors.length > 0) out = redactBlockPairs(out, isSecret, values);
-	// the same value elsewhere in the file (as short a value as it is, it is cut out above)
-	const masks = new MaskSet(values);
+	// the same value elsewhere in the file (as short a value as it is, it is cut out above); every
+	// value: the file bounds their number, and a task's limit would leave the rest shown
+	const masks = new MaskSet(values, { maxValues: Infinity });
 	return masks.size > 0 ? masks.mask(out) : out;
 }
 
