@@ -2,8 +2,9 @@
  * What a person sees after the second review at 1280x800 and 390x844, signed in with a token: on
  * a phone the log's controls lie in even rows and the sticky header is one row high with
  * everything still reachable behind its Menu; toasts never cover a log's line numbers; the
- * /system page never ends a line between a number and its unit; and a workflow file's line
- * numbers stay in place while its long lines scroll sideways.
+ * /system page never ends a line between a number and its unit; a workflow file's line numbers
+ * and a log's stay in place while their long lines scroll sideways; the header is one row at
+ * tablet widths too; and a log's long errors are listed in full.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,12 +12,17 @@ import type { Locator, Page } from '@playwright/test';
 import { test as base, expect } from '@playwright/test';
 import { ROOT, tempDir } from '../helpers/server';
 import { AcoServer } from './fixtures';
-import { runToEnd } from './pages-fixture';
+import { pageWidthOverflow, runToEnd } from './pages-fixture';
 
 const TOKEN = 'e2e-ui-polish-operator-token-01234';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
-const WORKFLOWS = ['e2e-logs/big.yml', 'e2e-pages/failing.yml', 'e2e-pages/longline.yml'];
+const WORKFLOWS = [
+	'e2e-logs/big.yml',
+	'e2e-pages/failing.yml',
+	'e2e-pages/longline.yml',
+	'e2e-pages/longerror.yml'
+];
 
 interface Box {
 	x: number;
@@ -288,4 +294,131 @@ test("a workflow file's line numbers stay in place while its long lines scroll s
 	});
 	expect(copied.trimStart().startsWith('name: longline')).toBe(true);
 	expect(copied).not.toMatch(/^\s*\d+\s/m);
+});
+
+test("a log's line numbers stay in place while its long lines scroll sideways, the short lines' too", async ({
+	page,
+	polish
+}) => {
+	const { tasks } = await runToEnd(polish, 'longline');
+	await page.setViewportSize(PHONE);
+	await signIn(page, polish, `/tasks/${tasks[0].id}`);
+	const log = page.getByTestId('log-lines');
+	// "before", 2,500 characters, "after"
+	const numbers = [1, 2, 3].map((n) => log.locator(`[data-n="${n}"] .n`));
+	await expect(numbers[2]).toHaveText('3');
+	const long = log.locator('[data-n="2"] .text');
+	const before = { numbers: await Promise.all(numbers.map(box)), text: await box(long) };
+
+	// further than the log is wide: the short lines' own text is scrolled past too
+	const by = Math.round((await box(log)).width * 1.5);
+	await log.evaluate((el, left) => el.scrollBy({ left, behavior: 'instant' }), by);
+	await expect
+		.poll(async () => ({
+			text: Math.round((await box(long)).x),
+			numbers: await Promise.all(numbers.map(async (n) => Math.round((await box(n)).x)))
+		}))
+		.toEqual({
+			text: Math.round(before.text.x - by),
+			numbers: before.numbers.map((b) => Math.round(b.x))
+		});
+	// drawn over the text that slid under them, not under it
+	for (const [i, number] of numbers.entries()) {
+		const b = await box(number);
+		const onTop = await page.evaluate(
+			({ x, y }) => document.elementFromPoint(x, y)?.closest('.n')?.textContent ?? null,
+			{ x: b.x + b.width - 12, y: b.y + b.height / 2 }
+		);
+		expect(onTop).toBe(String(i + 1));
+	}
+});
+
+test('from 601 to 1,000 px wide the signed-in header is one row, and its links and Sign out are reached by keyboard and pointer', async ({
+	page,
+	polish
+}) => {
+	await page.setViewportSize({ width: 1000, height: DESKTOP.height });
+	await signIn(page, polish, '/');
+	const header = page.locator('header.top');
+	const toggle = page.getByRole('button', { name: 'Menu' });
+	const nav = page.getByRole('navigation', { name: 'Main' });
+
+	// a person narrowing the window: every few pixels, down to the widest phone's
+	const widths = [...Array.from({ length: 45 }, (_, i) => 1000 - 9 * i), 601];
+	const tall: string[] = [];
+	for (const width of widths) {
+		await page.setViewportSize({ width, height: DESKTOP.height });
+		const height = (await box(header)).height;
+		if (height > 64) tall.push(`${Math.round(height)} px at ${width} px`);
+	}
+	expect(tall).toEqual([]);
+
+	for (const width of [1000, 700]) {
+		await page.setViewportSize({ width, height: DESKTOP.height });
+		// the keyboard: Tab from the brand to Menu, Enter opens it, Tab goes through every link to Sign out
+		await page.getByRole('link', { name: 'aco', exact: true }).focus();
+		await page.keyboard.press('Tab');
+		await expect(toggle).toBeFocused();
+		await page.keyboard.press('Enter');
+		await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+		for (const name of ['Dashboard', 'Runs', 'Workflows', 'System']) {
+			await page.keyboard.press('Tab');
+			await expect(nav.getByRole('link', { name })).toBeFocused();
+		}
+		await page.keyboard.press('Tab');
+		await expect(page.getByRole('button', { name: 'Sign out' })).toBeFocused();
+		for (const control of [nav, page.getByTestId('user-menu')]) {
+			const b = await box(control);
+			expect(b.x).toBeGreaterThanOrEqual(0);
+			expect(b.x + b.width).toBeLessThanOrEqual(width);
+		}
+		await page.keyboard.press('Escape');
+		await expect(nav).toBeHidden();
+		await expect(toggle).toBeFocused();
+
+		// the pointer: Menu, then a link; the menu is closed on the new page
+		await toggle.click();
+		await nav.getByRole('link', { name: width === 700 ? 'Runs' : 'Workflows' }).click();
+		await expect(page).toHaveURL(width === 700 ? /\/runs$/ : /\/workflows$/);
+		await expect(nav).toBeHidden();
+		expect((await box(header)).height).toBeLessThanOrEqual(64);
+	}
+});
+
+test("a log's long errors are listed in full, wrapped, on a phone and on a wide screen", async ({
+	page,
+	polish
+}) => {
+	const { tasks } = await runToEnd(polish, 'longerror');
+	const word = 'ImportError:' + 'x'.repeat(288);
+	const sentence = 'the configuration value for the deployment target could not be read because '
+		.repeat(4)
+		.slice(0, 300);
+
+	await page.setViewportSize(PHONE);
+	await signIn(page, polish, `/tasks/${tasks[0].id}`);
+	const annotations = page.getByTestId('log-annotations');
+	await expect(annotations).toContainText('2 errors');
+	const list = annotations.locator('ul');
+	const messages = annotations.locator('.message');
+	await expect(messages).toHaveText([word, sentence]);
+
+	for (const viewport of [PHONE, DESKTOP]) {
+		await page.setViewportSize(viewport);
+		for (const message of await messages.all()) {
+			await message.scrollIntoViewIfNeeded();
+			// nothing of it hidden in its box: no ellipsis, no clipped end
+			const hidden = await message.evaluate((el) => ({
+				x: el.scrollWidth - el.clientWidth,
+				y: el.scrollHeight - el.clientHeight
+			}));
+			expect(hidden).toEqual({ x: 0, y: 0 });
+			const b = await box(message);
+			expect(b.x).toBeGreaterThanOrEqual(0);
+			expect(b.x + b.width).toBeLessThanOrEqual(viewport.width);
+			// and seen whole in the list, which scrolls only when there are many
+			expect(b.height).toBeLessThanOrEqual((await box(list)).height);
+		}
+		expect(await pageWidthOverflow(page)).toBe(0);
+	}
 });
