@@ -1,7 +1,8 @@
 /**
  * The endpoints the run, workflow and task pages read: a workflow's detail with its YAML (and a
  * broken file's reason and line), runs in pages, and downloads named for what they hold,
- * including "Download all" of a task and of a run.
+ * including "Download all" of a task and of a run; and the sign-in page while the database
+ * cannot be reached.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import type {
 	TaskResponse,
 	WorkflowDetailResponse
 } from '../../src/lib/protocol';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
 import { ROOT, startAco, type AcoProcess } from '../helpers/server';
 
 const FIXTURES = path.join(ROOT, 'tests/fixtures/workflows');
@@ -124,5 +126,49 @@ describe('page endpoints', () => {
 			.map((row) => JSON.parse(row) as { task: string; step: number; n: number; text: string });
 		expect(rows[0]).toMatchObject({ task: 'first', step: 0, n: 1, text: 'line 1' });
 		expect(rows.at(-1)).toMatchObject({ task: 'second', step: 1, n: 1, text: 'no newline at end' });
+	});
+});
+
+describe('the sign-in page while the database cannot be reached', () => {
+	const TOKEN = 'pages-operator-token-0123456789';
+	let pg: TestPostgres;
+	let aco: AcoProcess;
+
+	const signIn = () =>
+		fetch(`${aco.url}/signin`, {
+			method: 'POST',
+			redirect: 'manual',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
+			body: new URLSearchParams({ token: TOKEN, next: '/' })
+		});
+
+	beforeAll(async () => {
+		pg = await startPostgres();
+		aco = await startAco({
+			workflowsDir: FIXTURES,
+			env: { ACO_DATABASE_URL: await pg.createDatabase(), ACO_TOKEN: TOKEN }
+		});
+	});
+	afterAll(async () => {
+		await aco?.stop();
+		await pg?.close();
+	});
+
+	it('answers 503 with the reason on the form, not an error page, and signs in once it is back', async () => {
+		await pg.stop();
+		try {
+			const res = await signIn();
+			const html = await res.text();
+			expect(res.status).toBe(503);
+			expect(res.headers.get('retry-after')).toBe('2');
+			expect(res.headers.get('set-cookie')).toBeNull();
+			expect(html).toContain('The database cannot be reached right now');
+			// the form is shown again, with the reason next to it
+			expect(html).toMatch(/<form method="POST"/);
+			expect(aco.output()).toMatch(/"msg":"sign-in refused: the database cannot be reached"/);
+		} finally {
+			await pg.start();
+		}
+		await expect.poll(async () => (await signIn()).status, { timeout: 15_000 }).toBe(303);
 	});
 });

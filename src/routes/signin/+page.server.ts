@@ -2,6 +2,12 @@ import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { safeNextPath } from '$lib/protocol/auth';
 import { SESSION_COOKIE } from '$lib/server/auth/auth';
+import { STORE_RETRY_AFTER_S } from '$lib/server/http/responses';
+import { isStoreUnavailable } from '$lib/server/store/errors';
+
+/** shown on the form when the session cannot be stored (PostgreSQL down or restarting) */
+const STORE_UNAVAILABLE_MESSAGE =
+	'The database cannot be reached right now, so no session could be started. Try again shortly.';
 
 export const load: PageServerLoad = ({ locals, url }) => {
 	const next = safeNextPath(url.searchParams.get('next'));
@@ -13,7 +19,7 @@ export const load: PageServerLoad = ({ locals, url }) => {
 
 export const actions: Actions = {
 	/** Exchanges a token for a session cookie; a new session every time (the old one ends). */
-	default: async ({ request, cookies, locals, url, getClientAddress }) => {
+	default: async ({ request, cookies, locals, url, getClientAddress, setHeaders }) => {
 		const form = await request.formData();
 		const token = String(form.get('token') ?? '').trim();
 		const next = safeNextPath(String(form.get('next') ?? '/'));
@@ -27,7 +33,16 @@ export const actions: Actions = {
 				next
 			});
 		}
-		const signedIn = await auth.sessions.create(entry, cookies.get(SESSION_COOKIE));
+		let signedIn;
+		try {
+			signedIn = await auth.sessions.create(entry, cookies.get(SESSION_COOKIE));
+		} catch (err) {
+			// sessions live in the store: with the database away this is a 503 on the form, not a 500 page
+			if (!isStoreUnavailable(err)) throw err;
+			logger.warn({ err, remote: getClientAddress() }, 'sign-in refused: the database cannot be reached');
+			setHeaders({ 'retry-after': String(STORE_RETRY_AFTER_S) });
+			return fail(503, { error: STORE_UNAVAILABLE_MESSAGE, next });
+		}
 		cookies.set(
 			SESSION_COOKIE,
 			signedIn.value,

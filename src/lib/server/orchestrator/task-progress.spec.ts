@@ -6,6 +6,10 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { TaskProgress } from './task-progress';
 import { createStandaloneTask } from '../store/test-records';
+import { StoreUnavailableError } from '../store/errors';
+import { failingStore } from '../store/test-failing-store';
+
+const unreachable = () => new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
 
 const logger = pino({ level: 'silent' });
 let store: Store;
@@ -79,5 +83,61 @@ describe('TaskProgress', () => {
 		progress.set(6);
 		await progress.idle();
 		expect(events.map((event) => event.data.progress)).toEqual([6]);
+	});
+
+	it('keeps the latest values while the database cannot be reached and stores them once it is back', async () => {
+		let away = true;
+		let attempts = 0;
+		const flaky: Store = Object.create(store, {
+			updateTask: {
+				value: async (id: string, patch: object) => {
+					if (away) {
+						attempts++;
+						throw unreachable();
+					}
+					return store.updateTask(id, patch);
+				}
+			}
+		});
+		const progress = new TaskProgress({ store: flaky, bus, logger, task });
+		progress.set(40, 'compiling');
+		await expect.poll(() => attempts).toBeGreaterThanOrEqual(2);
+		progress.set(60);
+		away = false;
+		await progress.idle();
+		expect(await store.getTask(task.id)).toMatchObject({ progress: 60, message: 'compiling' });
+		expect(events.map((event) => [event.data.progress, event.data.message])).toEqual([[60, 'compiling']]);
+	});
+
+	it('stops waiting for a database that stays unreachable once closed, dropping what is pending', async () => {
+		const progress = new TaskProgress({
+			store: failingStore(store, 'updateTask', unreachable()),
+			bus,
+			logger,
+			task
+		});
+		progress.set(60, 'linking');
+		const idle = progress.idle();
+		progress.close();
+		await idle;
+		expect(events).toEqual([]);
+		expect(await store.getTask(task.id)).toMatchObject({ progress: 0 });
+	});
+
+	it('stops waiting for a database that stays unreachable when its signal aborts', async () => {
+		const shutdown = new AbortController();
+		const unreachableStore = failingStore(store, 'updateTask', unreachable());
+		const progress = new TaskProgress({
+			store: unreachableStore,
+			bus,
+			logger,
+			task,
+			signal: shutdown.signal
+		});
+		progress.set(60);
+		const idle = progress.idle();
+		shutdown.abort();
+		await idle;
+		expect(events).toEqual([]);
 	});
 });

@@ -203,6 +203,57 @@ describe('TaskRunner', () => {
 		expect((await store.readLogLines(execution.id)).map((line) => line.text)).toEqual(['before', 'after']);
 	});
 
+	it('keeps progress set while the database cannot be reached and stores and announces it once it is back', async () => {
+		let away = false;
+		let attempts = 0;
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				return (...args: unknown[]) => {
+					if (away && prop === 'updateTask') {
+						attempts++;
+						return Promise.reject(
+							new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
+						);
+					}
+					return value.apply(target, args);
+				};
+			}
+		});
+		const warnings: string[] = [];
+		const recording = pino(
+			{ level: 'warn' },
+			{ write: (line: string) => warnings.push(JSON.parse(line).msg) }
+		);
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		const script =
+			'echo before; while [ ! -e go ]; do sleep 0.01; done; echo "::progress value=60::x"; ' +
+			'while [ ! -e end ]; do sleep 0.01; done';
+		const { runner, task } = await setupRunner([{ ...sh(script, 'links'), cwd: dir }], flaky, {
+			logger: recording
+		});
+		const final = runner.run();
+		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		away = true;
+		fs.writeFileSync(path.join(dir, 'go'), '');
+		// tried again, with backoff, while the store stays away
+		await expect.poll(() => attempts, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+		away = false;
+		// stored and announced while the tool still runs, not only by the task's end
+		await expect.poll(async () => (await store.getTask(task.id))?.message, { timeout: 5_000 }).toBe('x');
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'running', progress: 60, message: 'x' });
+		expect(events.filter((event) => event.type === 'task.progress').at(-1)?.data).toMatchObject({
+			progress: 60,
+			message: 'x'
+		});
+		fs.writeFileSync(path.join(dir, 'end'), '');
+		expect(await final).toMatchObject({ status: 'succeeded' });
+		// said once for the outage, not once per attempt
+		expect(warnings.filter((msg) => /progress/.test(msg))).toHaveLength(1);
+	});
+
 	it('creates one execution per step when the reply to creating it was lost and the write is tried again', async () => {
 		let lose = true;
 		// the INSERT commits, then the connection drops before its reply arrives

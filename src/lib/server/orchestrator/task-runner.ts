@@ -117,6 +117,8 @@ export class TaskRunner {
 		} catch (err) {
 			if (err instanceof ClaimLostError) {
 				this.#tool?.cancel();
+				// progress is the new holder's to report; nothing here waits for the store any more
+				this.#progress?.close();
 				return this.#task;
 			}
 			this.#log.error({ err }, 'task failed on an internal error');
@@ -134,7 +136,13 @@ export class TaskRunner {
 		);
 		taskChanged(bus, this.#task);
 		const updateTask = this.#updateTask;
-		this.#progress = new TaskProgress({ store: { updateTask }, bus, logger: this.#log, task: this.#task });
+		this.#progress = new TaskProgress({
+			store: { updateTask },
+			bus,
+			logger: this.#log,
+			task: this.#task,
+			signal: this.#shutdown.signal
+		});
 
 		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
 		for (const [index, step] of steps.entries()) {
@@ -274,10 +282,7 @@ export class TaskRunner {
 			signal: this.#shutdown.signal,
 			onWait: (err, attempt) => {
 				if (attempt === 1)
-					this.#log.warn(
-						{ err },
-						`${what}: the database cannot be reached; trying again until it is back`
-					);
+					this.#log.warn({ err }, `${what}: the database cannot be reached; trying again until it is back`);
 			}
 		});
 	}
