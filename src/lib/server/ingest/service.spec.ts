@@ -515,6 +515,84 @@ describe('ingest service', () => {
 			impatient.close();
 		});
 
+		describe('output that comes after its task ended', () => {
+			const SECRET = 'hunter2-very-secret';
+			const late = (n: number) =>
+				events([
+					{ type: 'output', step: 0, lines: [{ n, text: `late pw=${SECRET}` }] },
+					{ type: 'tool.end', step: 0, exit_code: 1, error: `failed with pw=${SECRET}` }
+				]);
+			/** a running task with one tool whose output announced SECRET and showed it masked */
+			const announced = async (producer: IngestService) => {
+				const { task } = await producer.createTask({ name: 't' });
+				await producer.applyEvents(
+					task.id,
+					events([
+						{ type: 'tool.start', step: 0, name: 's' },
+						{
+							type: 'output',
+							step: 0,
+							lines: [
+								{ n: 1, text: `::add-mask::${SECRET}` },
+								{ n: 2, text: `pw=${SECRET}` }
+							]
+						}
+					])
+				);
+				expect((await lines(task.id)).map((l) => l.text)).toEqual(['::add-mask::***', 'pw=***']);
+				return task;
+			};
+			/** nothing stored or published holds SECRET, and the tool's log is what it was when the task ended */
+			const expectNothingLeaked = async (taskId: string) => {
+				expect((await lines(taskId)).map((l) => l.text)).toEqual(['::add-mask::***', 'pw=***']);
+				const everything = JSON.stringify([
+					published,
+					await store.listExecutions(taskId),
+					await store.getTask(taskId)
+				]);
+				expect(everything).not.toContain(SECRET);
+			};
+
+			it('stores none of it once the cancel timeout ended the task, and answers that it was ignored', async () => {
+				const impatient = new IngestService({ store, bus, logger, cancelTimeoutMs: 100 });
+				const task = await announced(impatient);
+				await impatient.requestCancel(task.id);
+				expect(await within(5_000, async () => (await store.getTask(task.id))?.status === 'cancelled')).toBe(
+					true
+				);
+				// the producer did not hear of the cancel in time and reports on
+				const answer = await impatient.applyEvents(task.id, late(3));
+				expect(answer).toMatchObject({
+					applied: 0,
+					ignored: 2,
+					task: { status: 'cancelled' },
+					line_counts: { 0: 2 },
+					cancel_requested: false
+				});
+				await expectNothingLeaked(task.id);
+				impatient.close();
+			});
+
+			it('stores none of it after the producer’s own end, in the same request or a later one, on any node', async () => {
+				const task = await announced(service);
+				const same = await service.applyEvents(
+					task.id,
+					events([{ type: 'status', status: 'succeeded' }, ...late(3)])
+				);
+				expect(same).toMatchObject({ applied: 1, ignored: 2, task: { status: 'succeeded' } });
+				expect((await service.applyEvents(task.id, late(3))).ignored).toBe(2);
+				// a node that never heard the ::add-mask:: line takes the producer's resent backlog
+				const other = new IngestService({ store, bus, logger });
+				expect(await other.applyEvents(task.id, late(3))).toMatchObject({
+					applied: 0,
+					ignored: 2,
+					line_counts: { 0: 2 }
+				});
+				await expectNothingLeaked(task.id);
+				other.close();
+			});
+		});
+
 		it('fails the task with a 507 when the data folder is full', async () => {
 			const starved = new IngestService({ store: failingStore(store, 'appendLogLines'), bus, logger });
 			const { task } = await starved.createTask({ name: 't' });

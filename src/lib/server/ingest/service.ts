@@ -7,9 +7,11 @@
  * is lost across a restart and a resent batch stores nothing twice.
  *
  * Output goes through the same masking and output limit as the runner's (ingest/intake); the
- * task's secrets (`::add-mask::`, the server's own credentials) are kept in memory only. A
- * running task whose producer goes silent is failed ("lost contact"), and a cancel reaches the
- * producer in its next answer (ingest/liveness). A data folder that is full fails the task.
+ * task's secrets (`::add-mask::`, the server's own credentials) are kept in memory only, and
+ * only while it runs: events for a task that ended change nothing (counted as ignored), late
+ * output least of all. A running task whose producer goes silent is failed ("lost contact"),
+ * and a cancel reaches the producer in its next answer (ingest/liveness). A data folder that is
+ * full fails the task.
  */
 import type {
 	CreateTaskRequest,
@@ -167,6 +169,8 @@ export class IngestService {
 			const { store } = this.#options;
 			// the task row says too whether a cancel was asked of another node: no read of its own
 			const { task, cancelAsked } = await this.#standaloneTask(taskId);
+			// ended here or on another node: what this node still kept for it goes
+			if (isTerminal(task.status)) this.#forget(taskId);
 			const executions = new Map((await store.listExecutions(taskId)).map((e) => [e.step, e]));
 			const batch = this.#batch(task, executions);
 			try {
@@ -338,6 +342,14 @@ export class IngestService {
 	}
 
 	async #apply(batch: Batch, event: IngestEvent, at: string): Promise<void> {
+		// A task that ended stays as it ended, whatever comes late: a producer that missed a cancel
+		// or lost contact resends its backlog, or reports its end before its last lines. Its
+		// `::add-mask::` values went with its state (`#forget`), or were heard by another node, so
+		// late output or a late tool error could only be masked without them: none is stored.
+		if (isTerminal(batch.task.status)) {
+			batch.counts.ignored++;
+			return;
+		}
 		const masks = this.#liveTask(batch.task.id).masks;
 		switch (event.type) {
 			case 'status':
@@ -350,10 +362,6 @@ export class IngestService {
 					maskNullable(masks, event.error)
 				);
 			case 'progress':
-				if (isTerminal(batch.task.status)) {
-					batch.counts.ignored++;
-					return;
-				}
 				batch.pending = {
 					...batch.pending,
 					...(event.progress !== undefined ? { progress: event.progress } : {}),
@@ -375,8 +383,7 @@ export class IngestService {
 				return this.#toolEnd(batch, { ...event, error: maskNullable(masks, event.error) }, at);
 			case 'heartbeat':
 				// hearing from the producer is the point; the task's watch is renewed after the request
-				if (isTerminal(batch.task.status)) batch.counts.ignored++;
-				else batch.counts.applied++;
+				batch.counts.applied++;
 				return;
 		}
 	}
