@@ -4,11 +4,12 @@
  * checks that nothing happened (no run started, no task created, nothing cancelled) and that the
  * healthy subscribers kept receiving meanwhile.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlMessage, RunResponse, RunsResponse, TasksResponse } from '../../src/lib/protocol';
 import { HealthyClients } from '../helpers/healthy-clients';
-import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
+import { ROOT, startAco, tempDir, type AcoProcess, type StartOptions } from '../helpers/server';
 import { connect, upgradeRequest } from '../helpers/ws-client';
 
 const OPERATOR = 'sec-operator-token-0123456789';
@@ -215,9 +216,54 @@ describe('credentials and roles', () => {
 	});
 });
 
+/** What aco said when it refused to start; '' (after stopping it) when it started after all. */
+async function refusal(options: StartOptions): Promise<string> {
+	return startAco(options).then(
+		async (aco) => {
+			await aco.stop();
+			return '';
+		},
+		(err: Error) => err.message
+	);
+}
+
 describe('binding beyond loopback', () => {
 	it('refuses to start without credentials, saying how to configure them', async () => {
 		const started = startAco({ env: { HOST: '0.0.0.0' }, dataDir: tempDir() });
 		await expect(started).rejects.toThrow(/refusing to listen on 0.0.0.0 without credentials.*ACO_TOKEN/);
+	});
+
+	it('refuses to start behind a proxy on loopback when every token of its file was commented out', async () => {
+		// the README's "Behind TLS" setup after a revocation: the proxy connects from 127.0.0.1
+		const dir = tempDir();
+		const file = path.join(dir, 'tokens');
+		fs.writeFileSync(file, `# operator ${OPERATOR} alice (revoked)\n\n`, { mode: 0o600 });
+		const refused = await refusal({
+			env: { HOST: '127.0.0.1', ACO_PUBLIC_URL: 'https://aco.example.com', ACO_TOKENS_FILE: file },
+			dataDir: path.join(dir, 'data')
+		});
+		expect(refused).toMatch(
+			new RegExp(`ACO_TOKENS_FILE: ${file} holds no token.*refusing to start without credentials.*Add a line`)
+		);
+		expect(refused).not.toContain(OPERATOR);
+	});
+
+	it('refuses to start published by ACO_PUBLIC_URL on loopback without any token', async () => {
+		const refused = await refusal({ env: { ACO_PUBLIC_URL: 'https://aco.example.com' }, dataDir: tempDir() });
+		expect(refused).toMatch(
+			/refusing to start without credentials: ACO_PUBLIC_URL \(https:\/\/aco\.example\.com\).*ACO_TOKEN=.*or unset ACO_PUBLIC_URL/
+		);
+	});
+
+	it('still starts open to loopback callers when nothing is configured', async () => {
+		const aco = await startAco({ dataDir: tempDir() });
+		try {
+			expect(aco.output()).toContain('"required":false');
+			const session = await fetch(`${aco.url}/api/v1/session`);
+			expect(session.status).toBe(200);
+			expect(await session.json()).toMatchObject({ role: 'operator', auth_required: false });
+		} finally {
+			await aco.stop();
+		}
 	});
 });

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultHubConfig, loadConfig, loadHubConfig, loadRedisConfig } from './config';
 
@@ -97,5 +100,50 @@ describe('cluster configuration', () => {
 			/ACO_DATABASE_URL must be a postgres:\/\/ URL/
 		);
 		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).not.toThrow(/secret/);
+	});
+});
+
+describe('access configuration', () => {
+	const OPERATOR = 'config-operator-token-0123456789';
+
+	/** a folder holding a tokens file with `text`, mode 0600 */
+	function withTokensFile(text: string): string {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-config-'));
+		fs.writeFileSync(path.join(dir, 'tokens'), text, { mode: 0o600 });
+		return dir;
+	}
+
+	it('needs no credentials on loopback when nothing is configured', () => {
+		const config = loadConfig({}, '/srv');
+		expect(config.host).toBe('127.0.0.1');
+		expect(config.access).toMatchObject({ tokens: [], publicUrls: [], allowedHosts: [] });
+	});
+
+	it('refuses to start behind a proxy with a tokens file whose every token was commented out', () => {
+		const dir = withTokensFile(`# operator ${OPERATOR} alice (revoked)\n`);
+		const env = {
+			HOST: '127.0.0.1',
+			ACO_PUBLIC_URL: 'https://aco.example.com',
+			ACO_TOKENS_FILE: 'tokens'
+		};
+		expect(() => loadConfig(env, dir)).toThrow(/ACO_TOKENS_FILE: tokens holds no token/);
+		expect(() => loadConfig(env, dir)).not.toThrow(new RegExp(OPERATOR));
+		// the same file on a server nobody published is refused too: a revocation never opens it
+		expect(() => loadConfig({ ACO_TOKENS_FILE: 'tokens' }, dir)).toThrow(/holds no token/);
+		expect(() => loadConfig({ ...env, ACO_TOKEN: OPERATOR }, dir)).not.toThrow();
+	});
+
+	it('refuses to start published by ACO_PUBLIC_URL or ACO_ALLOWED_HOSTS without any token', () => {
+		expect(() => loadConfig({ ACO_PUBLIC_URL: 'https://aco.example.com' }, '/srv')).toThrow(
+			/refusing to start without credentials: ACO_PUBLIC_URL \(https:\/\/aco\.example\.com\)/
+		);
+		expect(() => loadConfig({ ACO_ALLOWED_HOSTS: 'aco.internal:3000' }, '/srv')).toThrow(
+			/ACO_ALLOWED_HOSTS \(aco\.internal:3000\)/
+		);
+		expect(() =>
+			loadConfig({ ACO_PUBLIC_URL: 'https://aco.example.com', ACO_TOKEN: OPERATOR }, '/srv')
+		).not.toThrow();
+		// a local proxy on another port publishes nothing beyond this machine
+		expect(() => loadConfig({ ACO_PUBLIC_URL: 'http://localhost:8080' }, '/srv')).not.toThrow();
 	});
 });

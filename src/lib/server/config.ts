@@ -13,6 +13,7 @@ import {
 	DEFAULT_MAX_CONNECTIONS,
 	DEFAULT_MAX_INBOUND_BYTES
 } from '../protocol';
+import { assertCredentialsWhenPublished } from './auth/bind';
 import { parseAllowedHosts, parsePublicUrls } from './auth/hosts';
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from './auth/sessions';
 import { loadTokens, type TokenEntry } from './auth/tokens';
@@ -95,13 +96,21 @@ export interface DatabaseConfig {
 	url: string | null;
 	/** connections this node holds at most (PostgreSQL) */
 	maxConnections: number;
+	/**
+	 * How long a statement may go unanswered before the database counts as unreachable and its
+	 * connection is dropped (PostgreSQL; keep it under a third of `leaseMs`, so a renewal that gets
+	 * no answer fails before the next is due)
+	 */
+	queryTimeoutMs: number;
 }
 
 /** Who may do what, and from where (see src/lib/server/auth/). */
 export interface AccessConfig {
 	/**
 	 * API tokens with their roles, as hashes (ACO_TOKEN, ACO_TOKENS, ACO_TOKENS_FILE). With none,
-	 * a loopback server needs no credentials and any other refuses to start.
+	 * a loopback server needs no credentials; one bound beyond loopback or published
+	 * (ACO_PUBLIC_URL, ACO_ALLOWED_HOSTS) refuses to start, and so does one whose ACO_TOKENS or
+	 * ACO_TOKENS_FILE is set but holds no token (see auth/bind.ts, auth/tokens.ts).
 	 */
 	tokens: TokenEntry[];
 	/** the app's public origins, e.g. https://aco.example.com (ACO_PUBLIC_URL) */
@@ -237,6 +246,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
+/** as store/pg/pg-db's DEFAULT_QUERY_TIMEOUT_MS (not imported: this module loads no database driver) */
+export const DEFAULT_DATABASE_QUERY_TIMEOUT_MS = 4_000;
 export const DEFAULT_INGEST_SILENCE_MS = 5 * 60_000;
 export const DEFAULT_INGEST_CANCEL_TIMEOUT_MS = 30_000;
 
@@ -304,10 +315,14 @@ export function loadAccessConfig(env: Env, cwd = process.cwd()): AccessConfig {
 		statMode: (file) => fs.statSync(path.resolve(cwd, file)).mode,
 		warn: (message) => warnings.push(message)
 	});
+	const publicUrls = parsePublicUrls(env.ACO_PUBLIC_URL);
+	const allowedHosts = parseAllowedHosts(env.ACO_ALLOWED_HOSTS);
+	// a proxy's requests come from loopback: a published server needs tokens wherever it binds
+	assertCredentialsWhenPublished({ tokens, publicUrls, allowedHosts });
 	return {
 		tokens,
-		publicUrls: parsePublicUrls(env.ACO_PUBLIC_URL),
-		allowedHosts: parseAllowedHosts(env.ACO_ALLOWED_HOSTS),
+		publicUrls,
+		allowedHosts,
 		allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS),
 		sessionIdleMs: int(env, 'ACO_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, 1_000),
 		sessionMaxAgeMs: int(env, 'ACO_SESSION_MAX_AGE_MS', DEFAULT_SESSION_MAX_AGE_MS, 1_000),
@@ -359,7 +374,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConf
 		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
 		database: {
 			url: databaseUrl(env),
-			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2)
+			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2),
+			queryTimeoutMs: int(env, 'ACO_DATABASE_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_QUERY_TIMEOUT_MS, 100)
 		},
 		hub: loadHubConfig(env),
 		redis: loadRedisConfig(env),

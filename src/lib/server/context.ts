@@ -84,6 +84,7 @@ export async function createContext(
 					url: config.database.url,
 					node: config.nodeId,
 					maxConnections: config.database.maxConnections,
+					queryTimeoutMs: config.database.queryTimeoutMs,
 					logger: logger.child({ component: 'store' })
 				})
 			: openSqliteStore(config.dataDir, { onTightened: tightened });

@@ -6,7 +6,8 @@
  * decided in ./guard.ts, for HTTP and for the WebSocket upgrade alike.
  *
  * Without configured tokens the server is open to anyone who reaches it, so it may only bind
- * loopback (see ./bind.ts); then every caller acts as the anonymous operator.
+ * loopback and must not be published under another name (see ./bind.ts); then every caller acts
+ * as the anonymous operator.
  *
  * @example
  * const auth = createAuth({ config: config.access, bindHost: config.host, store, logger });
@@ -18,6 +19,7 @@ import { CloseCode } from '../../protocol/close-codes';
 import type { ProducerVerdict } from '../ingest/producer';
 import type { Logger } from '../logger';
 import type { AccessConfig } from '../config';
+import { assertCredentialsWhenPublished } from './bind';
 import { HostPolicy } from './hosts';
 import { ANONYMOUS_OPERATOR, type Principal } from './principal';
 import { SessionManager, type SessionStore } from './sessions';
@@ -64,6 +66,8 @@ export class AuthService {
 	#localToken: string | null = null;
 
 	constructor(deps: AuthDeps) {
+		// loadConfig refuses this already; a configuration built in code must not slip past it
+		assertCredentialsWhenPublished(deps.config);
 		this.config = deps.config;
 		this.#logger = deps.logger;
 		this.tokens = new TokenSet(deps.config.tokens);

@@ -72,6 +72,38 @@ describe('tokens', () => {
 		expect(() => load({ ACO_TOKEN: OPERATOR, ACO_TOKENS: `viewer:${OPERATOR}` })).toThrow(/another role/);
 	});
 
+	it('refuses a token variable that is set but configures no token, naming it and the fix', () => {
+		// every token commented out to revoke it: the server must not open up
+		const revoked = `# operator ${OPERATOR} alice\n\n# viewer ${VIEWER}\n`;
+		let message = '';
+		try {
+			load({ ACO_TOKENS_FILE: '/etc/aco/tokens' }, { '/etc/aco/tokens': revoked });
+		} catch (err) {
+			message = (err as Error).message;
+		}
+		expect(message).toMatch(
+			/ACO_TOKENS_FILE: \/etc\/aco\/tokens holds no token.*Add a line "operator <token> <name>".*openssl rand.*or unset ACO_TOKENS_FILE/
+		);
+		expect(message).not.toContain(OPERATOR);
+		expect(message).not.toContain(VIEWER);
+		expect(() => load({ ACO_TOKENS_FILE: 'tokens' }, { tokens: '' })).toThrow(/tokens holds no token/);
+		expect(() => load({ ACO_TOKENS_FILE: '' })).toThrow(/ACO_TOKENS_FILE names no file/);
+		for (const list of ['', ' ', ', ,']) {
+			expect(() => load({ ACO_TOKENS: list })).toThrow(
+				/ACO_TOKENS holds no "role:token" item.*unset ACO_TOKENS/
+			);
+		}
+	});
+
+	it('accepts an emptied source while another still configures a token, and nothing set at all', () => {
+		expect(
+			load({ ACO_TOKEN: OPERATOR, ACO_TOKENS_FILE: 'tokens' }, { tokens: '# revoked\n' }).tokens
+		).toHaveLength(1);
+		expect(load({}).tokens).toEqual([]);
+		// an empty ACO_TOKEN is how a shell or a test clears the client's token for `aco` commands
+		expect(load({ ACO_TOKEN: '' }).tokens).toEqual([]);
+	});
+
 	it('warns when the tokens file can be read by others', () => {
 		const { warnings } = load(
 			{ ACO_TOKENS_FILE: 'tokens' },

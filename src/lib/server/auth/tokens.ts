@@ -123,7 +123,13 @@ export interface LoadTokensOptions {
 	statMode?: (path: string) => number;
 }
 
-/** Every token the environment configures; throws naming the variable, file and line of a bad one. */
+/**
+ * Every token the environment configures; throws naming the variable, file and line of a bad one,
+ * and when `ACO_TOKENS` or `ACO_TOKENS_FILE` is set and no token comes of it or of the others.
+ * Without tokens a loopback server lets every caller in, so a file whose tokens were all commented
+ * out to revoke them would open the server instead of closing it. An empty `ACO_TOKEN` counts as
+ * unset: it is how a shell or a test clears the token the `aco` commands send.
+ */
 export function loadTokens(env: Env, options: LoadTokensOptions): TokenEntry[] {
 	const entries: TokenEntry[] = [];
 	if (env.ACO_TOKEN) entries.push(entry(env.ACO_TOKEN, 'operator', 'ACO_TOKEN', 'ACO_TOKEN'));
@@ -156,7 +162,37 @@ export function loadTokens(env: Env, options: LoadTokensOptions): TokenEntry[] {
 		}
 		seen.set(e.id, e);
 	}
+	if (seen.size === 0 && (env.ACO_TOKENS !== undefined || file !== undefined)) {
+		throw new Error(emptySourceMessage(env));
+	}
 	return [...seen.values()];
+}
+
+/**
+ * Why a token source that is set configures nothing, and what to do. It names the variables and
+ * the file, never a value of ACO_TOKENS (whatever it holds, it is no valid token list).
+ */
+function emptySourceMessage(env: Env): string {
+	const file = env.ACO_TOKENS_FILE;
+	const empty: string[] = [];
+	const unset: string[] = [];
+	if (file !== undefined) {
+		empty.push(file ? `ACO_TOKENS_FILE: ${file} holds no token` : 'ACO_TOKENS_FILE names no file');
+		unset.push('ACO_TOKENS_FILE');
+	}
+	if (env.ACO_TOKENS !== undefined) {
+		empty.push('ACO_TOKENS holds no "role:token" item');
+		unset.unshift('ACO_TOKENS');
+	}
+	const add = file
+		? `Add a line "operator <token> <name>" to ${file}`
+		: 'Set ACO_TOKEN=<operator token>, ACO_TOKENS="viewer:<token>,operator:<token>" or ACO_TOKENS_FILE=<file>';
+	return (
+		`${empty.join(' and ')}, and no other token is configured: refusing to start without credentials, ` +
+		`since a token list emptied to revoke its tokens must not open the server to every caller. ` +
+		`${add} (make a token with "${GENERATE_HINT}"), ` +
+		`or unset ${unset.join(' and ')} to run without credentials, open to this machine's users only.`
+	);
 }
 
 /** The configured tokens; verification compares hashes in constant time and looks at every one. */

@@ -3,7 +3,9 @@
  * One connection pool to PostgreSQL (node-postgres), with the type parsing aco's records need
  * (bigint as number, timestamps as ISO-8601 strings like SQLite's) and one rule for failures:
  * anything that means "the database cannot be reached" becomes a StoreUnavailableError, so
- * callers can answer 503 and retry instead of reporting an internal error.
+ * callers can answer 503 and retry instead of reporting an internal error. A database that stops
+ * answering (a partition, a firewall dropping packets, a paused VM or server) counts too: a
+ * statement with no answer within `queryTimeoutMs` fails that way, and its connection is discarded.
  */
 import pg from 'pg';
 import type { Logger } from '../../logger';
@@ -17,14 +19,30 @@ export interface PgDbOptions {
 	maxConnections?: number;
 	/** how long a query waits for a connection before failing */
 	connectTimeoutMs?: number;
-	/** longest a statement may run */
+	/** longest a statement may run (PostgreSQL's `statement_timeout`, on the server) */
 	statementTimeoutMs?: number;
+	/**
+	 * How long this node waits for the answer to a statement before it counts the database as
+	 * unreachable and drops the connection (node-postgres' `query_timeout`). Without it, a database
+	 * that stops answering hangs every query for the whole outage instead of failing it.
+	 */
+	queryTimeoutMs?: number;
 	logger: Logger;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+/**
+ * Below a third of the default lease (15 s, renewed every 5 s): a renewal that gets no answer
+ * fails before the next one is due, which, on a fresh connection, still has two thirds of the
+ * lease left. A statement that is slow rather than unanswered runs on up to `statement_timeout`
+ * on the server, whose locks it holds; the client's transaction never commits it (no COMMIT is
+ * sent after a statement without an answer).
+ */
+export const DEFAULT_QUERY_TIMEOUT_MS = 4_000;
+/** probes start after this long idle: a NAT or firewall keeps the pool's connections, and a dead peer is found */
+const KEEP_ALIVE_DELAY_MS = 10_000;
 
 const TIMESTAMPTZ = 1184;
 const INT8 = 20;
@@ -61,7 +79,8 @@ export function isUnreachable(err: unknown): boolean {
 	const e = err as { code?: string; message?: string } | null;
 	if (!e) return false;
 	if (e.code && UNREACHABLE_CODES.has(e.code)) return true;
-	return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(
+	// 'Query read timeout': node-postgres' query_timeout, a statement without an answer in time
+	return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Query read timeout/i.test(
 		e.message ?? ''
 	);
 }
@@ -82,6 +101,11 @@ export class PgDb {
 			connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
 			idleTimeoutMillis: 30_000,
 			statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+			// the pool discards a connection released with an error (pool.query, tx below), and ending
+			// one whose statement has no answer destroys its socket: nothing asked later waits on it
+			query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+			keepAlive: true,
+			keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
 			application_name: 'aco',
 			types: TYPES
 		});

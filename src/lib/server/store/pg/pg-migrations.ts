@@ -9,6 +9,7 @@
  * then find nothing left to do. `aco_migrations` records who applied what, and when.
  */
 import type pg from 'pg';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from './pg-db';
 
 export interface PgMigration {
 	version: number;
@@ -18,6 +19,8 @@ export interface PgMigration {
 
 /** the advisory lock key of migrations (any constant; "aco" in ASCII) */
 export const MIGRATION_LOCK_KEY = 0x61636f;
+/** a migration's statements wait for their answer past the server's own limit on them */
+const MIGRATION_QUERY_TIMEOUT_MS = DEFAULT_STATEMENT_TIMEOUT_MS + 10_000;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
 	{
@@ -224,16 +227,20 @@ export async function migratePg(
 		}
 	});
 	const applied: number[] = [];
-	await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+	// a migration's statements may take as long as the server lets them (statement_timeout): the
+	// pool's query_timeout would count a long one as the database gone and retry it for ever
+	const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+		client.query<R>({ text, values, query_timeout: MIGRATION_QUERY_TIMEOUT_MS } as pg.QueryConfig);
+	await query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
 	try {
-		await client.query(`
+		await query(`
 			CREATE TABLE IF NOT EXISTS aco_migrations (
 				version integer PRIMARY KEY,
 				name text NOT NULL,
 				applied_at timestamptz NOT NULL DEFAULT now(),
 				applied_by text NOT NULL
 			)`);
-		const { rows } = await client.query<{ version: number | null }>(
+		const { rows } = await query<{ version: number | null }>(
 			'SELECT MAX(version) AS version FROM aco_migrations'
 		);
 		const from = rows[0].version ?? 0;
@@ -243,23 +250,23 @@ export async function migratePg(
 			);
 		}
 		for (const migration of migrations.slice(from)) {
-			await client.query('BEGIN');
+			await query('BEGIN');
 			try {
-				await client.query(migration.up);
-				await client.query('INSERT INTO aco_migrations (version, name, applied_by) VALUES ($1, $2, $3)', [
+				await query(migration.up);
+				await query('INSERT INTO aco_migrations (version, name, applied_by) VALUES ($1, $2, $3)', [
 					migration.version,
 					migration.name,
 					node
 				]);
-				await client.query('COMMIT');
+				await query('COMMIT');
 			} catch (err) {
-				await client.query('ROLLBACK').catch(() => {});
+				await query('ROLLBACK').catch(() => {});
 				throw err;
 			}
 			applied.push(migration.version);
 		}
 	} finally {
-		await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+		await query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
 	}
 	return applied;
 }

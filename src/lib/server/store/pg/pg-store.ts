@@ -70,6 +70,8 @@ export interface PgStoreOptions {
 	logger: Logger;
 	maxConnections?: number;
 	connectTimeoutMs?: number;
+	/** how long a statement may go unanswered before the database counts as unreachable (PgDb) */
+	queryTimeoutMs?: number;
 	/** attempts to reach the database at start before giving up (default: keep trying) */
 	connectAttempts?: number;
 }
@@ -83,7 +85,8 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
 		url: options.url,
 		logger: options.logger,
 		maxConnections: options.maxConnections,
-		connectTimeoutMs: options.connectTimeoutMs
+		connectTimeoutMs: options.connectTimeoutMs,
+		queryTimeoutMs: options.queryTimeoutMs
 	});
 	// a database still starting (or briefly away) is waited for, with backoff; anything else is fatal
 	for (let attempt = 1; ; attempt++) {
