@@ -243,3 +243,196 @@ describe('secrets in logs', () => {
 		}
 	});
 });
+
+describe('output a producer sends after its task ended', () => {
+	/** announced with ::add-mask:: while the task ran; the task's masks are gone once it ended */
+	const LATE_SECRET = 'late-Secret/v@lue+88';
+	let aco: AcoProcess;
+	let api: AcoApi;
+	let watcher: TestClient;
+
+	beforeAll(async () => {
+		aco = await startAco({ env: { ACO_TOKEN: SERVER_TOKEN, ACO_INGEST_CANCEL_TIMEOUT_MS: '300' } });
+		api = acoApi(aco, SERVER_TOKEN);
+		watcher = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
+		await watcher.nextOfType('welcome', 10_000);
+		await watcher.request({ type: 'subscribe', sub: 'all', filter: {} }, 10_000);
+	});
+
+	afterAll(async () => {
+		await watcher?.close().catch(() => {});
+		await aco?.stop();
+		if (aco) fs.rmSync(aco.dataDir, { recursive: true, force: true });
+	});
+
+	it('stores and streams none of it, after a cancel the producer missed or its own end, and answers that it was ignored', async () => {
+		const post = (taskId: string, events: unknown[]) =>
+			api.request('POST', `/api/v1/tasks/${taskId}/events`, { events });
+		const announce = [
+			{ type: 'tool.start', step: 0, name: 'p' },
+			{
+				type: 'output',
+				step: 0,
+				lines: [
+					{ n: 1, text: `::add-mask::${LATE_SECRET}` },
+					{ n: 2, text: `pw=${LATE_SECRET}` }
+				]
+			}
+		];
+		const late = [
+			{ type: 'output', step: 0, lines: [{ n: 3, text: `late pw=${LATE_SECRET}` }] },
+			{ type: 'tool.end', step: 0, exit_code: 1, error: `failed with pw=${LATE_SECRET}` }
+		];
+
+		// the producer does not confirm a cancel within ACO_INGEST_CANCEL_TIMEOUT_MS, then reports on
+		const missed = await api.post<IngestTaskResponse>('/api/v1/tasks', { name: 'missed the cancel' });
+		expect((await post(missed.task.id, announce)).status).toBe(200);
+		await api.post(`/api/v1/tasks/${missed.task.id}/cancel`);
+		await waitFor(
+			async () =>
+				(await api.get<TaskResponse>(`/api/v1/tasks/${missed.task.id}`)).task.status === 'cancelled',
+			10_000,
+			'the cancel timeout to end the task'
+		);
+		const afterCancel = await post(missed.task.id, late);
+		expect(afterCancel).toMatchObject({
+			status: 200,
+			body: { applied: 0, ignored: 2, task: { status: 'cancelled' }, line_counts: { 0: 2 } }
+		});
+
+		// the producer reports its end before its last lines
+		const early = await api.post<IngestTaskResponse>('/api/v1/tasks', { name: 'ended early' });
+		expect((await post(early.task.id, [...announce, { type: 'status', status: 'succeeded' }])).status).toBe(
+			200
+		);
+		const afterEnd = await post(early.task.id, late);
+		expect(afterEnd).toMatchObject({
+			status: 200,
+			body: { applied: 0, ignored: 2, task: { status: 'succeeded' }, line_counts: { 0: 2 } }
+		});
+
+		for (const id of [missed.task.id, early.task.id]) {
+			const detail = await api.get<TaskResponse>(`/api/v1/tasks/${id}`);
+			const [execution] = detail.task.executions;
+			expect(await api.text(`/api/v1/executions/${execution.id}/log`)).toBe('::add-mask::***\npw=***\n');
+			expect(JSON.stringify(detail)).not.toContain(LATE_SECRET);
+		}
+		// everything above has been streamed by now: a heartbeat round trip orders it
+		await watcher.sync(10_000);
+		const streamed = JSON.stringify(watcher.messages);
+		expect(streamed).toContain('pw=***');
+		for (const form of spellings(LATE_SECRET)) expect(streamed).not.toContain(form);
+		for (const { file, bytes } of dataFolderFiles(aco.dataDir)) {
+			const text = bytes.toString('latin1');
+			for (const form of spellings(LATE_SECRET)) expect(text.includes(form), file).toBe(false);
+		}
+	});
+});
+
+describe('secrets in step names and in steps before the one that holds them', () => {
+	const NAME_SECRET = 'Zq81-live-deploy-key';
+	const LATER_SECRET = 'Kx93-second-step-secret';
+	/** the step's default name is its command line: a curl that fails, without the network */
+	const PUSH_NAME = 'false -H X-Token:*** https://example.invalid';
+	let aco: AcoProcess;
+	let api: AcoApi;
+	let watcher: TestClient;
+	let workflows: string;
+
+	beforeAll(async () => {
+		workflows = tempDir('aco-secrets-names-');
+		fs.writeFileSync(
+			`${workflows}/push.yml`,
+			[
+				'name: push',
+				'tasks:',
+				'  push:',
+				'    steps:',
+				`      - run: 'false -H X-Token:${NAME_SECRET} https://example.invalid'`,
+				`        env: { DEPLOY_TOKEN: ${NAME_SECRET} }`
+			].join('\n') + '\n'
+		);
+		// the first step prints the file that holds the second step's secret
+		fs.writeFileSync(
+			`${workflows}/two.yml`,
+			[
+				'name: two',
+				'tasks:',
+				'  two:',
+				'    steps:',
+				'      - run: cat two.yml',
+				"      - run: 'true'",
+				`        env: { DEPLOY_TOKEN: ${LATER_SECRET} }`
+			].join('\n') + '\n'
+		);
+		aco = await startAco({ workflowsDir: workflows, env: { ACO_TOKEN: SERVER_TOKEN } });
+		api = acoApi(aco, SERVER_TOKEN);
+		watcher = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
+		await watcher.nextOfType('welcome', 10_000);
+		await watcher.request({ type: 'subscribe', sub: 'all', filter: {} }, 10_000);
+	});
+
+	afterAll(async () => {
+		await watcher?.close().catch(() => {});
+		await aco?.stop();
+		if (workflows) fs.rmSync(workflows, { recursive: true, force: true });
+		if (aco) fs.rmSync(aco.dataDir, { recursive: true, force: true });
+	});
+
+	it('shows a step named by its command line with the secret masked: execution, task message and error, run log, download name, live events', async () => {
+		const { run, tasks } = await runWorkflow(api, 'push');
+		const [task] = tasks;
+		const [execution] = task.executions;
+		expect(execution.name).toBe(PUSH_NAME);
+		expect(task).toMatchObject({
+			status: 'failed',
+			message: `${PUSH_NAME} (1/1)`,
+			error: `step '${PUSH_NAME}' failed: exited with code 1`
+		});
+		const runLog = await api.text(`/api/v1/runs/${run.id}/log`);
+		expect(runLog).toContain(`=== push › Step 1/1: ${PUSH_NAME} · failed, exit code 1 ===`);
+		const download = await fetch(`${aco.url}/api/v1/executions/${execution.id}/log`, {
+			headers: { authorization: `Bearer ${SERVER_TOKEN}` }
+		});
+		await download.arrayBuffer();
+		const filename = download.headers.get('content-disposition') ?? '';
+		expect(filename).toContain('push-push-false-h-x-token');
+		await watcher.sync(10_000);
+		const started = watcher.messages.filter((m) => m.type === 'tool.started');
+		expect(started.map((m) => (m.data as { execution: { name: string } }).execution.name)).toContain(
+			PUSH_NAME
+		);
+		const seen = [
+			JSON.stringify(await api.get(`/api/v1/runs/${run.id}`)),
+			JSON.stringify(await api.get(`/api/v1/tasks/${task.id}`)),
+			runLog,
+			await api.text(`/api/v1/tasks/${task.id}/log`),
+			filename.toLowerCase(),
+			JSON.stringify(watcher.messages)
+		];
+		for (const text of seen) {
+			// a name cut inside the secret would show its start
+			for (const form of [...spellings(NAME_SECRET), NAME_SECRET.slice(0, 6), 'zq81-l'])
+				expect(text).not.toContain(form);
+		}
+	});
+
+	it("masks a later step's secret in the output of the steps before it, from the first line on", async () => {
+		const { tasks } = await runWorkflow(api, 'two');
+		const [first, second] = tasks[0].executions;
+		expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
+		const printed = await api.text(`/api/v1/executions/${first.id}/log`);
+		expect(printed).toContain('        env: { DEPLOY_TOKEN: *** }\n');
+		await watcher.sync(10_000);
+		const streamed = JSON.stringify(watcher.messages);
+		expect(streamed).toContain('DEPLOY_TOKEN: ***');
+		for (const form of spellings(LATER_SECRET)) {
+			expect(printed).not.toContain(form);
+			expect(streamed).not.toContain(form);
+		}
+		for (const { file, bytes } of dataFolderFiles(aco.dataDir)) {
+			const text = bytes.toString('latin1');
+			for (const form of spellings(LATER_SECRET)) expect(text.includes(form), file).toBe(false);
+		}
+	});
+});

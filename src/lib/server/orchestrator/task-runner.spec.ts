@@ -10,7 +10,7 @@ import type { Store } from '../store/types';
 import { secretNameTest } from '../masking/secret-env';
 import { ClaimLostError, TaskRunner, type TaskRunnerDeps } from './task-runner';
 import { toolEnvironment } from './tool-env';
-import type { StepDef, TaskDef } from './workflow-file';
+import { parseWorkflowFile, type StepDef, type TaskDef } from './workflow-file';
 import { createStandaloneTask } from '../store/test-records';
 import { failingStore } from '../store/test-failing-store';
 import { StoreUnavailableError } from '../store/errors';
@@ -31,6 +31,13 @@ beforeEach(() => {
 afterEach(async () => {
 	await store.close();
 });
+
+/** the steps of the first task of a workflow file's text, named as the parser names them */
+function parsedSteps(yaml: string, dir = os.tmpdir()): StepDef[] {
+	const result = parseWorkflowFile(yaml, path.join(dir, 'flow.yml'));
+	if (!result.ok) throw new Error(result.error.reason);
+	return result.workflow.tasks[0].steps;
+}
 
 const sh = (script: string, name = script): StepDef => ({
 	name,
@@ -145,6 +152,64 @@ describe('TaskRunner', () => {
 		expect(executions[0].args.at(-1)).toBe('***');
 		expect(executions[1].args).toEqual(['-c', 'v=announced; echo later $v-9 *** ***']);
 		expect(JSON.stringify(events)).not.toMatch(/deploy-token-77|announced-9|server-token-55/);
+	});
+
+	it("shows its steps by names with their secrets masked, a command line's before it is cut, in executions, messages and errors", async () => {
+		const secret = 'Zq81-live-deploy-key';
+		// the default name is cut at 60 characters, inside the secret
+		const steps = parsedSteps(
+			[
+				'tasks:',
+				'  push:',
+				'    steps:',
+				`      - run: ': fetch the nightly release manifest, header=X-Token:${secret} https://example.invalid/manifest'`,
+				'        env: { DEPLOY_TOKEN: ' + secret + ' }',
+				`      - name: push with ${secret}`,
+				'        run: exit 3'
+			].join('\n')
+		);
+		expect(steps[0].name).toContain(secret.slice(0, 6));
+		const { runner, task } = await setupRunner(steps, store, { isSecretName: secretNameTest() });
+		const cut = ': fetch the nightly release manifest, header=X-Token:*** ht…';
+		expect(await runner.run()).toMatchObject({
+			status: 'failed',
+			error: "step 'push with ***' failed: exited with code 3"
+		});
+		const executions = await store.listExecutions(task.id);
+		expect(executions.map((execution) => execution.name)).toEqual([cut, 'push with ***']);
+		const messages = events.filter((event) => event.type === 'task.progress').map((event) => event.data);
+		expect(messages).toContainEqual(expect.objectContaining({ message: `${cut} (1/2)` }));
+		expect(messages).toContainEqual(expect.objectContaining({ message: 'push with *** (2/2)' }));
+		const started = events.filter((event) => event.type === 'tool.started');
+		expect(started.map((event) => (event.data as { execution: { name: string } }).execution.name)).toEqual([
+			cut,
+			'push with ***'
+		]);
+		expect(JSON.stringify(events)).not.toContain(secret.slice(0, 6));
+		expect(JSON.stringify(await store.getTask(task.id))).not.toContain(secret.slice(0, 6));
+	});
+
+	it("masks a later step's secret variables in the output of the steps before it", async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		const yaml = [
+			'tasks:',
+			'  two:',
+			'    steps:',
+			'      - run: cat two.yml',
+			'      - run: echo "second $DEPLOY_TOKEN"',
+			'        env: { DEPLOY_TOKEN: Kx93-second-step-secret }'
+		].join('\n');
+		fs.writeFileSync(path.join(dir, 'two.yml'), yaml + '\n');
+		const { runner, task } = await setupRunner(parsedSteps(yaml, dir), store, {
+			isSecretName: secretNameTest()
+		});
+		expect(await runner.run()).toMatchObject({ status: 'succeeded' });
+		const [first, second] = await store.listExecutions(task.id);
+		const texts = async (id: string) => (await store.readLogLines(id)).map((line) => line.text);
+		expect(await texts(first.id)).toContain('        env: { DEPLOY_TOKEN: *** }');
+		expect(await texts(second.id)).toEqual(['second ***']);
+		expect(JSON.stringify(events)).not.toContain('Kx93-second-step-secret');
 	});
 
 	it('fails with a clear message and stops its tool when the disk is full', async () => {

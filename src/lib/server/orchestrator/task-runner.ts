@@ -28,7 +28,7 @@ import { TaskProgress } from './task-progress';
 import type { ToolEnvironment } from './tool-env';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
 import type { RunnableStep } from './spec-secrets';
-import type { TaskDef } from './workflow-file';
+import { shownStepName, type TaskDef } from './workflow-file';
 import type { WorkflowCommand } from './workflow-commands';
 
 export type StopReason = 'cancelled' | 'interrupted';
@@ -145,17 +145,24 @@ export class TaskRunner {
 		});
 
 		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
+		// every step's secrets are masked from the first line on, as GitHub Actions masks a job's:
+		// an earlier step may print a later one's value (a `cat` of the workflow file, say)
+		const isSecretName = this.#deps.isSecretName ?? (() => false);
+		for (const step of steps)
+			for (const value of secretValues(step.env ?? {}, isSecretName)) this.#masks.add(value);
 		for (const [index, step] of steps.entries()) {
 			if (this.#stop) return this.#stopped();
 			// a node cut off from the database for longer than its lease may have lost the task meanwhile;
 			// a step started now would run beside the new holder's (ClaimLostError ends this run)
 			if (index > 0) await this.#untilStored('starting a step', () => this.#updateTask(this.#task.id, {}));
 			if (!this.#progressFromTool)
-				this.#progress.set(undefined, `${step.name} (${index + 1}/${steps.length})`);
+				this.#progress.set(undefined, `${this.#stepName(step)} (${index + 1}/${steps.length})`);
 			const result = await this.#runStep(index, step);
 			if (result.status !== 'succeeded') {
 				if (result.status === 'cancelled' || result.status === 'interrupted') return this.#stopped();
-				return { status: 'failed', error: `step '${step.name}' failed: ${result.error}` };
+				// masked again: the step may have announced more values with `::add-mask::` meanwhile
+				const error = `step '${this.#stepName(step)}' failed: ${result.error}`;
+				return { status: 'failed', error: this.#masks.mask(error) };
 			}
 			if (!this.#progressFromTool) this.#progress.set(Math.floor(((index + 1) / steps.length) * 100));
 		}
@@ -164,10 +171,9 @@ export class TaskRunner {
 
 	async #runStep(index: number, step: RunnableStep): Promise<StepOutcome> {
 		if (step.unavailable) return { status: 'failed', error: step.unavailable };
-		const { store, bus, config, toolEnv, isSecretName, storage } = this.#deps;
+		const { store, bus, config, toolEnv, storage } = this.#deps;
 		const task = this.#task;
 		const masks = this.#masks;
-		for (const value of secretValues(step.env ?? {}, isSecretName ?? (() => false))) masks.add(value);
 		// one id for every attempt: a write whose reply was lost is not stored twice when tried again
 		const executionId = newId('exec');
 		let execution = await this.#untilStored('starting a step', () =>
@@ -175,7 +181,7 @@ export class TaskRunner {
 				id: executionId,
 				task_id: task.id,
 				step: index,
-				name: step.name,
+				name: this.#stepName(step),
 				command: masks.mask(step.command),
 				args: step.args.map((arg) => masks.mask(arg)),
 				cwd: step.cwd
@@ -235,6 +241,11 @@ export class TaskRunner {
 		return outcome;
 	}
 
+	/** the step's name as viewers see it: masked against every secret the task knows so far */
+	#stepName(step: RunnableStep): string {
+		return shownStepName(step, (text) => this.#masks.mask(text));
+	}
+
 	#outcome(result: ToolResult): StepOutcome {
 		if (result.cancelled) {
 			const status = this.#stop ?? 'cancelled';
@@ -258,7 +269,8 @@ export class TaskRunner {
 			status: outcome.status,
 			exit_code: result.exitCode,
 			signal: result.signal,
-			error: outcome.error,
+			// a spawn error names the command, which may hold a secret
+			error: outcome.error === null ? null : this.#masks.mask(outcome.error),
 			finished_at: new Date().toISOString(),
 			duration_ms: result.durationMs,
 			...(dropped.lines > 0

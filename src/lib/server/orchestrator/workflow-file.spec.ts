@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { MaskSet } from '../masking/mask-set';
 import {
 	describePath,
 	MAX_ANCHORS_AND_ALIASES,
 	parseWorkflowFile,
+	shownStepName,
 	type ParseResult,
 	type WorkflowDef
 } from './workflow-file';
@@ -263,5 +265,41 @@ describe('describePath', () => {
 	it('writes keys with dots and indexes in brackets', () => {
 		expect(describePath(['tasks', 'build', 'steps', 0, 'run'])).toBe('tasks.build.steps[0].run');
 		expect(describePath([])).toBe('(top level)');
+	});
+});
+
+describe('shownStepName', () => {
+	const SECRET = 'Zq81-live-deploy-key';
+	const mask = (text: string) => new MaskSet([SECRET]).mask(text);
+	const steps = ok(
+		parseWorkflowFile(
+			[
+				'tasks:',
+				'  push:',
+				'    steps:',
+				`      - run: 'curl -H X-Token:${SECRET} https://example.invalid'`,
+				'      - run: node',
+				`        args: [-e, 'fetch("https://x.invalid/m",{headers:{t:"${SECRET}"}})']`,
+				`      - name: push with ${SECRET}`,
+				`        run: 'true ${SECRET}'`,
+				'      - name: build',
+				'        run: make'
+			].join('\n'),
+			FILE
+		)
+	).tasks[0].steps;
+
+	it("masks a command line whole before cutting it to a step's default name, in either form of step", () => {
+		// cut unmasked, the second name would end in the secret's first characters
+		expect(steps[1].name).toMatch(/t:"Zq81-live-…$/);
+		expect(steps.slice(0, 2).map((step) => shownStepName(step, mask))).toEqual([
+			'curl -H X-Token:*** https://example.invalid',
+			'node -e fetch("https://x.invalid/m",{headers:{t:"***"}})'
+		]);
+	});
+
+	it('masks a name the step gives itself, and leaves one without secrets as written', () => {
+		expect(shownStepName(steps[2], mask)).toBe('push with ***');
+		expect(shownStepName(steps[3], mask)).toBe('build');
 	});
 });

@@ -192,6 +192,32 @@ function defaultStepName(commandLine: string): string {
 	return line.length > MAX_DEFAULT_STEP_NAME ? line.slice(0, MAX_DEFAULT_STEP_NAME - 1) + '…' : line;
 }
 
+/**
+ * The name a step is shown (and its execution stored) by, with its secrets masked. A step
+ * without `name:` is named by its command line, which is masked whole before it is cut: masking
+ * the cut name would miss a secret the cut splits, and show its first characters. The parsed
+ * name stays unmasked in the definition (which masks are known only when the task runs), so the
+ * command line is found again from the step's command: the name is the default one exactly when
+ * it is what {@link defaultStepName} makes of it.
+ * @example shownStepName(step, (text) => masks.mask(text)) // 'curl -H X-Token:*** https://…'
+ */
+export function shownStepName(
+	step: Pick<StepDef, 'name' | 'command' | 'args'>,
+	mask: (text: string) => string
+): string {
+	for (const line of commandLines(step)) {
+		if (step.name === defaultStepName(line)) return defaultStepName(mask(line));
+	}
+	return mask(step.name);
+}
+
+/** the command lines a default step name may have been made from: `run:` alone (shell) or with its args */
+function commandLines(step: Pick<StepDef, 'command' | 'args'>): string[] {
+	const lines = [[step.command, ...step.args].join(' ')];
+	if (step.command === 'sh' && step.args.length === 2 && step.args[0] === '-c') lines.unshift(step.args[1]);
+	return lines;
+}
+
 /** Unknown needs and cycles, each with the YAML path it points at. */
 function checkGraph(tasks: TaskDef[]): { path: PathKey[]; reason: string }[] {
 	const byKey = new Map(tasks.map((task) => [task.key, task]));
