@@ -57,7 +57,9 @@ export async function bundle({ quiet = false } = {}) {
 			cli: 'src/cli/main.ts',
 			server: 'server.ts',
 			// the log read pool's worker thread: read-pool.ts finds it beside its own chunk
-			'read-worker': 'src/lib/server/downloads/read-worker.ts'
+			'read-worker': 'src/lib/server/downloads/read-worker.ts',
+			// the log search's regex worker thread: regex-pool.ts finds it beside its own chunk
+			'regex-worker': 'src/lib/server/store/regex-worker.ts'
 		},
 		outdir: OUT_DIR,
 		bundle: true,

@@ -79,6 +79,31 @@ describe('HTTP and WebSocket hardening', () => {
 		await aco?.stop();
 	});
 
+	/** an ingested task whose one tool printed `lines`: its id and its execution's */
+	async function loggedTask(name: string, tool: string, lines: string[]) {
+		const created = (await (
+			await fetch(`${aco.url}/api/v1/tasks`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
+				body: JSON.stringify({ name })
+			})
+		).json()) as IngestTaskResponse;
+		await fetch(`${aco.url}/api/v1/tasks/${created.task.id}/events`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
+			body: JSON.stringify({
+				events: [
+					{ type: 'tool.start', step: 0, name: tool },
+					{ type: 'output', step: 0, lines: lines.map((text) => ({ text })) }
+				]
+			})
+		});
+		const detail = (await (
+			await fetch(`${aco.url}/api/v1/tasks/${created.task.id}`, { headers: auth(VIEWER) })
+		).json()) as TaskResponse;
+		return { taskId: created.task.id, executionId: detail.task.executions[0].id };
+	}
+
 	const runsCount = async () =>
 		((await (await fetch(`${aco.url}/api/v1/runs`, { headers: auth(OPERATOR) })).json()) as RunsResponse).runs
 			.length;
@@ -126,29 +151,9 @@ describe('HTTP and WebSocket hardening', () => {
 	});
 
 	it('sends the security headers on every page, API answer, static file and download', async () => {
-		const created = (await (
-			await fetch(`${aco.url}/api/v1/tasks`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
-				body: JSON.stringify({ name: 'headers' })
-			})
-		).json()) as IngestTaskResponse;
-		await fetch(`${aco.url}/api/v1/tasks/${created.task.id}/events`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json', ...auth(OPERATOR) },
-			body: JSON.stringify({
-				events: [
-					{ type: 'tool.start', step: 0, name: 'html' },
-					{ type: 'output', step: 0, lines: [{ text: '<script>alert(1)</script>' }] }
-				]
-			})
-		});
-		const detail = (await (
-			await fetch(`${aco.url}/api/v1/tasks/${created.task.id}`, { headers: auth(VIEWER) })
-		).json()) as TaskResponse;
-		const executionId = detail.task.executions[0].id;
+		const { taskId, executionId } = await loggedTask('headers', 'html', ['<script>alert(1)</script>']);
 
-		for (const page of ['/', `/tasks/${created.task.id}`, '/signin', '/no-such-page']) {
+		for (const page of ['/', `/tasks/${taskId}`, '/signin', '/no-such-page']) {
 			const res = await fetch(`${aco.url}${page}`, { headers: auth(VIEWER), redirect: 'manual' });
 			const csp = res.headers.get('content-security-policy') ?? '';
 			expect(csp, page).toContain("frame-ancestors 'none'");
@@ -232,6 +237,51 @@ describe('HTTP and WebSocket hardening', () => {
 		// ws's default (16,384 fragments a message) let this flood grow the server by over 100 MB
 		expect(grown).toBeLessThan(40 * 1024 * 1024);
 		// every line reached every healthy client, in order (their latency is measured in `npm run bench -- ws-flood`)
+		await healthy.expectHealthy();
+	});
+
+	it('keeps answering health checks while viewers run catastrophically backtracking regex searches, which end with documented errors', async () => {
+		const { executionId } = await loggedTask(
+			'hostile-search',
+			'as',
+			Array.from({ length: 50 }, () => 'a'.repeat(40))
+		);
+
+		// (a+)+b<i> never matches a line of a's and backtracks 2^40 ways on each: only a time limit ends it
+		let pending = 16;
+		const hostile = Array.from({ length: 16 }, (_, i) =>
+			fetch(
+				`${aco.url}/api/v1/executions/${executionId}/search?regex=1&q=${encodeURIComponent(`(a+)+b${i}`)}`,
+				{ headers: auth(i % 2 ? VIEWER : OPERATOR) }
+			).then(async (res) => {
+				pending--;
+				const body = (await res.json()) as { error?: { code: string } };
+				return { status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after') };
+			})
+		);
+		// the searches that run are still matching (each until its time limit) when the health check answers
+		const health = await fetch(`${aco.url}/api/v1/healthz`);
+		expect(health.status).toBe(200);
+		expect(pending).toBeGreaterThan(0);
+
+		const answers = await Promise.all(hostile);
+		for (const answer of answers) {
+			if (answer.status === 400) expect(answer.code).toBe('search_timeout');
+			else {
+				expect([429, 503]).toContain(answer.status);
+				expect(['too_many_searches', 'search_busy']).toContain(answer.code);
+				expect(Number(answer.retryAfter)).toBeGreaterThan(0);
+			}
+		}
+		// a caller runs a few at a time; the rest are refused at once instead of queueing without bound
+		expect(answers.filter((a) => a.status === 400).length).toBeGreaterThan(0);
+		expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+		// the node still searches normally afterwards
+		const plain = await fetch(`${aco.url}/api/v1/executions/${executionId}/search?q=aaa&limit=1`, {
+			headers: auth(VIEWER)
+		});
+		expect(plain.status).toBe(200);
+		expect(((await plain.json()) as { total: number }).total).toBe(50);
 		await healthy.expectHealthy();
 	});
 

@@ -30,6 +30,7 @@ import { importLegacyKeys } from './ingest/legacy-keys';
 import { createProducerHandler } from './ingest/producer';
 import { IngestService } from './ingest/service';
 import { LogSearcher } from './store/log-search';
+import { createRegexPool } from './store/regex-pool';
 import { storeLogReader, type LogReader } from './downloads/log-reader';
 import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
@@ -133,7 +134,9 @@ export async function createContext(
 		// the keys only guard against duplicates of tasks created before the upgrade
 		logger.warn({ err }, 'could not move the old idempotency key file into the store');
 	}
-	const searcher = new LogSearcher(store);
+	// search matches in worker threads: a hostile regex holds one of them, never the event loop
+	const regexPool = createRegexPool({ logger: logger.child({ component: 'log-search' }) });
+	const searcher = new LogSearcher(store, { pool: regexPool });
 	// the secret names are read once, as the orchestrator does: they do not change while it runs
 	const workflowSources = new WorkflowSources(secretNameTest(config.orchestrator.maskEnv));
 	// PostgreSQL's reads are async already; SQLite's would hold the event loop page by page
@@ -199,6 +202,7 @@ export async function createContext(
 				await orchestrator.shutdown();
 				ingest.close();
 				await logReader.close();
+				await regexPool.close();
 				await bus.close();
 				await store.close();
 				storage.close();

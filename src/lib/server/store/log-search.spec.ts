@@ -1,6 +1,6 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../protocol';
-import { DEFAULT_SEARCH_LOAD_CHARS, LogSearcher } from './log-search';
+import { DEFAULT_SEARCH_LOAD_CHARS, LogSearcher, type LogSearchOptions } from './log-search';
 import { STORE_KINDS, useExecutionStore } from '../../../../tests/helpers/store-backends';
 import type { Store } from './types';
 
@@ -55,6 +55,16 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 	let store: Store;
 	let executionId: string;
 	beforeEach(() => ({ store, executionId } = current));
+	const searchers: LogSearcher[] = [];
+	/** a searcher with its own regex pool, closed after the test */
+	const searcherOf = (searchStore: Store, options?: LogSearchOptions) => {
+		const searcher = new LogSearcher(searchStore, options);
+		searchers.push(searcher);
+		return searcher;
+	};
+	afterEach(async () => {
+		await Promise.all(searchers.splice(0).map((s) => s.close()));
+	});
 
 	it('stops reading the log once its signal is aborted, and a search again continues the scan', async () => {
 		await appendLines(store, executionId, 100_000, (n) => (n % 10 === 0 ? `error ${n}` : `ok ${n}`));
@@ -62,7 +72,7 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 		const [watchedStore, reads] = watched(store, ({ chunks }) => {
 			if (chunks === 3) controller.abort();
 		});
-		const searcher = new LogSearcher(watchedStore, { chunkLines: 1_000 });
+		const searcher = searcherOf(watchedStore, { chunkLines: 1_000 });
 		await expect(
 			searcher.search(executionId, { q: 'error', signal: controller.signal })
 		).rejects.toMatchObject({
@@ -87,7 +97,7 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 			const [watchedStore, reads] = watched(store, () => {
 				if (slow) skew += 2_000;
 			});
-			const searcher = new LogSearcher(watchedStore, { chunkLines: 1_000, timeoutMs: 5_000 });
+			const searcher = searcherOf(watchedStore, { chunkLines: 1_000, timeoutMs: 5_000 });
 			await expect(searcher.search(executionId, { q: 'line 1' })).rejects.toMatchObject({
 				code: 'search_timeout',
 				message: expect.stringContaining('stopped after line 3000')
@@ -106,7 +116,7 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 		// 200 lines of 64 KiB, every one a match
 		await appendLines(store, executionId, 200, (n) => `${n}:`.padEnd(64 * 1024, 'ab'));
 		const [watchedStore, reads] = watched(store);
-		const searcher = new LogSearcher(watchedStore);
+		const searcher = searcherOf(watchedStore);
 		const seen: number[] = [];
 		let after = 0;
 		for (let page = 0; page < 50; page++) {
@@ -127,5 +137,38 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 			if (!result.truncated) break;
 		}
 		expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+	});
+
+	it('matches a hostile regex off the event loop: a timer fires while it backtracks, then search_timeout ends it', async () => {
+		// (a+)+$ backtracks 2^40 ways on each line: only the time limit ends a chunk
+		await appendLines(store, executionId, 50, () => 'a'.repeat(40) + '!');
+		// a timer set as the chunk is handed to matching: on this thread (under vm) it could fire only
+		// after the search had ended
+		let ended = false;
+		let firedFirst: Promise<boolean> | null = null;
+		const [watchedStore] = watched(store, () => {
+			firedFirst ??= new Promise((resolve) => setTimeout(() => resolve(!ended), 1));
+		});
+		const searcher = searcherOf(watchedStore, { chunkTimeoutMs: 1_000 });
+		const search = searcher.search(executionId, { q: '(a+)+$', regex: true }).finally(() => (ended = true));
+		await expect(search).rejects.toMatchObject({ code: 'search_timeout' });
+		expect(await firedFirst).toBe(true);
+	});
+
+	it('runs a caller’s regex searches a few at a time and refuses more with too_many_searches', async () => {
+		await appendLines(store, executionId, 50, () => 'a'.repeat(40) + '!');
+		const searcher = searcherOf(store, { chunkTimeoutMs: 500, regexSearchesPerCaller: 1 });
+		const hostile = expect(
+			searcher.search(executionId, { q: '(a+)+$', regex: true, caller: 'a' })
+		).rejects.toMatchObject({ code: 'search_timeout' });
+		await expect(searcher.search(executionId, { q: 'a!', regex: true, caller: 'a' })).rejects.toMatchObject({
+			code: 'too_many_searches',
+			retryAfterS: 1
+		});
+		// another caller, and plain text, search meanwhile
+		expect((await searcher.search(executionId, { q: 'a!', regex: true, caller: 'b' })).total).toBe(50);
+		expect((await searcher.search(executionId, { q: 'a!', caller: 'a' })).total).toBe(50);
+		await hostile;
+		expect((await searcher.search(executionId, { q: 'a!', regex: true, caller: 'a' })).total).toBe(50);
 	});
 });

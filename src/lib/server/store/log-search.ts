@@ -4,11 +4,13 @@
  * them (`displayText`: ANSI stripped, `\r` applied, tabs expanded) so match offsets line up with
  * what the browser draws.
  *
- * Keeping the server responsive on millions of lines: the scan reads and matches a chunk of lines
- * at a time and yields to the event loop between chunks (`setImmediate`), so other requests and
- * the hub go on. Surviving a hostile regex: each chunk is matched inside `vm` with a timeout, which
- * V8 enforces even inside a catastrophically backtracking RegExp; a timeout ends the search with
- * `search_timeout`. A whole search has a time budget too (also `search_timeout`), and a signal
+ * Keeping the server responsive on millions of lines: the scan reads a chunk of lines at a time and
+ * has it matched by a worker thread of the regex pool (store/regex-pool.ts), so other requests and
+ * the hub go on while it matches. Surviving a hostile regex: a chunk over the pool's time limit has
+ * its worker terminated (V8 stops even a catastrophically backtracking RegExp), which ends the
+ * search with `search_timeout`; and a caller runs only a few regex searches at once, the node a
+ * few more (store/search-slots.ts: `too_many_searches`, `search_busy`, with a time to retry after).
+ * A whole search has a time budget too (also `search_timeout`), and a signal
  * (the request's) that ends it when the client goes away: both are checked between chunks, so no
  * read follows them. The matching line numbers of recent searches are cached per log and pattern,
  * and extended by the lines stored since, so next/previous through the matches costs no rescan; a
@@ -19,11 +21,13 @@
  * time up to a budget of characters, and an answer that reaches it ends early (`truncated`), so
  * the next page (`after` its last line) continues with no gap.
  */
-import vm from 'node:vm';
 import type { LogSearchMatch, LogSearchResponse, LogStreamFilter } from '../../protocol/api';
 import type { LogLine } from '../../protocol/models';
-import { displayText } from '../../log/terminal';
+import { createRegexPool, DEFAULT_REGEX_TIME_LIMIT_MS, type RegexPool } from './regex-pool';
+import { SearchSlots, type SearchSlot } from './search-slots';
 import type { Store } from './types';
+
+export { matchRanges } from './search-match';
 
 export interface LogSearchQuery {
 	q: string;
@@ -36,13 +40,21 @@ export interface LogSearchQuery {
 	stream?: LogStreamFilter;
 	/** ends the search between chunks, rejecting with the signal's reason (the client went away) */
 	signal?: AbortSignal;
+	/** who searches (a token, a session, an address): whose share of regex searches this takes */
+	caller?: string;
 }
 
 export interface LogSearchOptions {
 	/** lines read and matched per step between yields */
 	chunkLines?: number;
-	/** longest time one chunk may take to match; beyond it the pattern is judged hostile */
+	/** where chunks are matched; without one the searcher starts its own (stopped by `close()`) */
+	pool?: RegexPool;
+	/** the time limit of a pool of its own: longest time one chunk may take to match */
 	chunkTimeoutMs?: number;
+	/** regex searches one caller runs at once */
+	regexSearchesPerCaller?: number;
+	/** regex searches the node runs at once */
+	regexSearches?: number;
 	/** longest time a whole search may scan; beyond it the search ends with `search_timeout` */
 	timeoutMs?: number;
 	/** characters of line text one answer loads to find match ranges (at least one line is loaded) */
@@ -52,7 +64,9 @@ export interface LogSearchOptions {
 }
 
 export const DEFAULT_SEARCH_CHUNK_LINES = 2_000;
-export const DEFAULT_SEARCH_CHUNK_TIMEOUT_MS = 1_000;
+export const DEFAULT_SEARCH_CHUNK_TIMEOUT_MS = DEFAULT_REGEX_TIME_LIMIT_MS;
+/** what a refused search is told to wait before it searches again */
+export const SEARCH_RETRY_AFTER_S = 1;
 export const DEFAULT_SEARCH_TIMEOUT_MS = 30_000;
 /** 2 Mi characters: a page of 10,000 ordinary lines, or 32 lines of 64 KiB */
 export const DEFAULT_SEARCH_LOAD_CHARS = 2 * 1024 * 1024;
@@ -66,8 +80,10 @@ export const MAX_CACHED_MATCHES = 4_000_000;
 export class LogSearchError extends Error {
 	override readonly name = 'LogSearchError';
 	constructor(
-		readonly code: 'invalid_regex' | 'search_timeout' | 'invalid_query',
-		message: string
+		readonly code: 'invalid_regex' | 'search_timeout' | 'invalid_query' | 'too_many_searches' | 'search_busy',
+		message: string,
+		/** seconds to wait before searching again (the refusals, which may pass) */
+		readonly retryAfterS?: number
 	) {
 		super(message);
 	}
@@ -105,27 +121,6 @@ export function compilePattern(q: string, regex = false, caseSensitive = false):
 	}
 }
 
-/** `[start, end)` of every non-empty match of `re` (global) in `text` */
-export function matchRanges(re: RegExp, text: string): [number, number][] {
-	const ranges: [number, number][] = [];
-	re.lastIndex = 0;
-	for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-		if (m[0].length === 0) re.lastIndex++;
-		else ranges.push([m.index, m.index + m[0].length]);
-	}
-	return ranges;
-}
-
-/** whether `text` has a non-empty match of `re` (global) */
-function hasMatch(re: RegExp, text: string): boolean {
-	re.lastIndex = 0;
-	for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-		if (m[0].length > 0) return true;
-		re.lastIndex++;
-	}
-	return false;
-}
-
 interface CacheEntry {
 	/** matching line numbers, ascending */
 	lines: number[];
@@ -142,10 +137,12 @@ type ScanEnd = 'done' | 'aborted' | 'over_budget';
 
 export class LogSearcher {
 	#store: Store;
-	#options: Required<LogSearchOptions>;
+	#options: Required<Omit<LogSearchOptions, 'pool' | 'regexSearchesPerCaller' | 'regexSearches'>>;
 	#cache = new Map<string, CacheEntry>();
-	#context = vm.createContext({ job: () => undefined });
-	#script = new vm.Script('job()');
+	#pool: RegexPool | null;
+	/** a pool of its own, started with the first search */
+	#ownPool: RegexPool | null = null;
+	#slots: SearchSlots;
 
 	constructor(store: Store, options: LogSearchOptions = {}) {
 		this.#store = store;
@@ -157,6 +154,16 @@ export class LogSearcher {
 			cacheEntries: DEFAULT_SEARCH_CACHE_ENTRIES,
 			...options
 		};
+		this.#pool = options.pool ?? null;
+		this.#slots = new SearchSlots({
+			perCaller: options.regexSearchesPerCaller,
+			total: options.regexSearches
+		});
+	}
+
+	/** stops the pool it started itself (one handed in is its owner's to close); idempotent */
+	async close(): Promise<void> {
+		await this.#ownPool?.close();
 	}
 
 	/**
@@ -166,6 +173,35 @@ export class LogSearcher {
 	 */
 	async search(executionId: string, query: LogSearchQuery): Promise<LogSearchResponse> {
 		const re = compilePattern(query.q, query.regex, query.caseSensitive);
+		// plain text matches in linear time; a regex may cost a worker its time limit on every chunk
+		const slot = query.regex ? this.#take(query.caller ?? '') : null;
+		try {
+			return await this.#search(executionId, re, query);
+		} finally {
+			slot?.release();
+		}
+	}
+
+	#take(caller: string): SearchSlot {
+		const slot = this.#slots.take(caller);
+		if (slot === 'caller') {
+			throw new LogSearchError(
+				'too_many_searches',
+				`You are running ${this.#slots.perCaller} regular-expression searches already; wait for them to end (or cancel them) and search again.`,
+				SEARCH_RETRY_AFTER_S
+			);
+		}
+		if (slot === 'total') {
+			throw new LogSearchError(
+				'search_busy',
+				`The server is running ${this.#slots.total} regular-expression searches already; search again in a moment.`,
+				SEARCH_RETRY_AFTER_S
+			);
+		}
+		return slot;
+	}
+
+	async #search(executionId: string, re: RegExp, query: LogSearchQuery): Promise<LogSearchResponse> {
 		const stream = query.stream ?? 'both';
 		const key = [executionId, stream, re.flags, re.source].join('\0');
 		const entry = this.#entry(key);
@@ -237,7 +273,8 @@ export class LogSearcher {
 			stream: stream === 'both' ? undefined : stream
 		});
 		for await (const lines of chunks) {
-			this.#matchChunk(re, lines, entry.lines);
+			const found = await this.#matched(lines.length, (pool) => pool.matchingLines(re, lines));
+			for (const n of found) entry.lines.push(n);
 			entry.scannedTo = lines[lines.length - 1][0];
 			await yieldToEventLoop();
 			// leaving the loop ends the generator (its return()), so no further read runs
@@ -246,29 +283,34 @@ export class LogSearcher {
 		return 'done';
 	}
 
-	#matchChunk(re: RegExp, lines: [number, string][], into: number[]): void {
-		const found: number[] = [];
-		this.#bounded(lines.length, () => {
-			for (const [n, text] of lines) if (hasMatch(re, displayText(text))) found.push(n);
-		});
-		for (const n of found) into.push(n);
+	get #matcher(): RegexPool {
+		if (this.#pool) return this.#pool;
+		this.#ownPool ??= createRegexPool({ timeLimitMs: this.#options.chunkTimeoutMs });
+		return this.#ownPool;
 	}
 
-	/** runs `job` under the chunk timeout (V8 interrupts even a backtracking RegExp) */
-	#bounded(lineCount: number, job: () => void): void {
-		this.#context.job = job;
+	/** runs a chunk's matching in the pool, telling a pattern over the time limit as `search_timeout` */
+	async #matched<T>(lineCount: number, job: (pool: RegexPool) => Promise<T>): Promise<T> {
+		const pool = this.#matcher;
 		try {
-			this.#script.runInContext(this.#context, { timeout: this.#options.chunkTimeoutMs });
+			return await job(pool);
 		} catch (err) {
-			if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+			const code =
+				(err as { name?: string; code?: string }).name === 'RegexPoolError' && (err as { code: string }).code;
+			if (code === 'regex_timeout') {
 				throw new LogSearchError(
 					'search_timeout',
-					`The pattern took longer than ${this.#options.chunkTimeoutMs} ms on ${lineCount} lines (catastrophic backtracking?). Simplify the regular expression, e.g. avoid nested quantifiers like (a+)+.`
+					`The pattern took longer than ${pool.timeLimitMs} ms on ${lineCount} lines (catastrophic backtracking?). Simplify the regular expression, e.g. avoid nested quantifiers like (a+)+.`
+				);
+			}
+			if (code === 'regex_busy') {
+				throw new LogSearchError(
+					'search_busy',
+					`The server has too many searches waiting to be matched; search again in a moment.`,
+					SEARCH_RETRY_AFTER_S
 				);
 			}
 			throw err;
-		} finally {
-			this.#context.job = () => undefined;
 		}
 	}
 
@@ -307,10 +349,9 @@ export class LogSearcher {
 			if (!full) taken += asked.length;
 			else if (lines.length) taken = wanted.indexOf(lines[lines.length - 1].n, taken) + 1;
 			// every range of a line can backtrack where finding its first match did not
-			this.#bounded(lines.length, () => {
-				for (const line of lines)
-					matches.push({ line: line.n, ranges: matchRanges(re, displayText(line.text)) });
-			});
+			const pairs = lines.map((line): [number, string] => [line.n, line.text]);
+			for (const match of await this.#matched(lines.length, (pool) => pool.lineMatches(re, pairs)))
+				matches.push(match);
 		}
 		return { total: all.length, matches, truncated: lo + taken < all.length };
 	}

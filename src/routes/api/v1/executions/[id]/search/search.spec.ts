@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '$lib/protocol';
+import type { Principal } from '$lib/server/auth/principal';
 import { createLogger } from '$lib/server/logger';
 import { LogSearcher, type LogSearchOptions } from '$lib/server/store/log-search';
+import type { RegexPool } from '$lib/server/store/regex-pool';
+import { lineMatches, matchingLines } from '$lib/server/store/search-match';
 import { openSqliteStore } from '$lib/server/store/sqlite-store';
 import { createStandaloneTask, createTestExecution } from '$lib/server/store/test-records';
 import type { Store } from '$lib/server/store/types';
@@ -9,9 +12,30 @@ import { GET } from './+server';
 
 const LINES = 20_000;
 
+const viewer = (tokenId: string): Principal => ({ role: 'viewer', via: 'token', name: tokenId, tokenId });
+
+/** a pool that matches on this thread, chunks of patterns starting `line` once `open` resolves */
+function gatedPool(open: Promise<void>) {
+	const calls = { entered: 0 };
+	const pool: RegexPool = {
+		timeLimitMs: 1_000,
+		async matchingLines(re, lines) {
+			if (re.source.startsWith('line')) {
+				calls.entered++;
+				await open;
+			}
+			return matchingLines(re, lines);
+		},
+		lineMatches: async (re, lines) => lineMatches(re, lines),
+		close: async () => {}
+	};
+	return { pool, calls };
+}
+
 describe('GET /api/v1/executions/:id/search', () => {
 	let store: Store;
 	let executionId: string;
+	const searchers: LogSearcher[] = [];
 
 	beforeEach(async () => {
 		store = openSqliteStore('', { filename: ':memory:' });
@@ -26,25 +50,39 @@ describe('GET /api/v1/executions/:id/search', () => {
 		await store.appendLogLines(executionId, lines);
 	});
 	afterEach(async () => {
+		await Promise.all(searchers.splice(0).map((s) => s.close()));
 		await store.close();
 	});
 
-	function search(searchStore: Store, options: LogSearchOptions, signal?: AbortSignal): Promise<Response> {
-		const url = new URL(`http://aco.test/api/v1/executions/${executionId}/search?q=line`);
+	function searcherOf(searchStore: Store, options: LogSearchOptions): LogSearcher {
+		const searcher = new LogSearcher(searchStore, options);
+		searchers.push(searcher);
+		return searcher;
+	}
+
+	function request(
+		searchStore: Store,
+		searcher: LogSearcher,
+		options: { signal?: AbortSignal; query?: string; principal?: Principal | null } = {}
+	): Promise<Response> {
+		const url = new URL(
+			`http://aco.test/api/v1/executions/${executionId}/search?${options.query ?? 'q=line'}`
+		);
 		const event = {
 			locals: {
-				aco: {
-					store: searchStore,
-					searcher: new LogSearcher(searchStore, options),
-					logger: createLogger('silent')
-				}
+				aco: { store: searchStore, searcher, logger: createLogger('silent') },
+				principal: options.principal ?? null
 			},
 			params: { id: executionId },
-			request: new Request(url, { signal }),
-			url
+			request: new Request(url, { signal: options.signal }),
+			url,
+			getClientAddress: () => '127.0.0.1'
 		};
 		return GET(event as unknown as Parameters<typeof GET>[0]) as Promise<Response>;
 	}
+
+	const search = (searchStore: Store, options: LogSearchOptions, signal?: AbortSignal) =>
+		request(searchStore, searcherOf(searchStore, options), { signal });
 
 	it('stops scanning the log when the client goes away', async () => {
 		const client = new AbortController();
@@ -72,5 +110,36 @@ describe('GET /api/v1/executions/:id/search', () => {
 		const response = await search(store, { chunkLines: 1_000, timeoutMs: 0 });
 		expect(response.status).toBe(400);
 		expect((await response.json()).error.code).toBe('search_timeout');
+	});
+
+	it('refuses a regex search past the caller’s share with 429 and past the node’s with 503, both with Retry-After', async () => {
+		let open!: () => void;
+		const { pool, calls } = gatedPool(new Promise<void>((resolve) => (open = resolve)));
+		const searcher = searcherOf(store, { pool, regexSearchesPerCaller: 1, regexSearches: 2 });
+		const regex = (principal: Principal, q = 'line') =>
+			request(store, searcher, { principal, query: `regex=1&q=${encodeURIComponent(q)}` });
+
+		const first = regex(viewer('a'));
+		await expect.poll(() => calls.entered).toBe(1);
+		const own = await regex(viewer('a'), 'line 1');
+		expect(own.status).toBe(429);
+		expect(own.headers.get('retry-after')).toBe('1');
+		expect((await own.json()).error.code).toBe('too_many_searches');
+
+		const other = regex(viewer('b'), 'line 2');
+		await expect.poll(() => calls.entered).toBe(2);
+		const third = await regex(viewer('c'), 'line 3');
+		expect(third.status).toBe(503);
+		expect(third.headers.get('retry-after')).toBe('1');
+		expect((await third.json()).error.code).toBe('search_busy');
+		// plain text takes no share
+		expect((await request(store, searcher, { principal: viewer('a'), query: 'q=ine 7' })).status).toBe(200);
+
+		open();
+		expect((await first).status).toBe(200);
+		expect(((await (await other).json()) as { total: number }).total).toBe(1_112);
+		// the shares are given back when the searches end
+		expect((await regex(viewer('a'), 'line 1')).status).toBe(200);
+		expect((await regex(viewer('c'), 'line 3')).status).toBe(200);
 	});
 });
