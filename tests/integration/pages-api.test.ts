@@ -171,4 +171,31 @@ describe('the sign-in page while the database cannot be reached', () => {
 		}
 		await expect.poll(async () => (await signIn()).status, { timeout: 15_000 }).toBe(303);
 	});
+
+	it('answers 503 to a sign-out and keeps the cookie, so signing out again once it is back ends the session', async () => {
+		const signedIn = await signIn();
+		expect(signedIn.status).toBe(303);
+		const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+		const signOut = () =>
+			fetch(`${aco.url}/signout`, {
+				method: 'POST',
+				redirect: 'manual',
+				headers: { cookie, accept: 'text/html', origin: aco.url }
+			});
+		await pg.stop();
+		try {
+			const res = await signOut();
+			expect(res.status).toBe(503);
+			expect(res.headers.get('retry-after')).toBe('2');
+			expect(res.headers.get('set-cookie')).toBeNull();
+			// the session cannot be looked up, let alone ended: the access check answers for the route
+			expect(((await res.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+		} finally {
+			await pg.start();
+		}
+		await expect.poll(async () => (await signOut()).status, { timeout: 15_000 }).toBe(303);
+		// ended: the cookie no longer signs anyone in
+		const session = await fetch(`${aco.url}/api/v1/session`, { headers: { cookie } });
+		expect(session.status).toBe(401);
+	});
 });

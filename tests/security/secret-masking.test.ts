@@ -244,6 +244,29 @@ describe('secrets in logs', () => {
 	});
 });
 
+/** A server of a describe's own, with a client watching every event it streams. */
+async function startWatched(
+	options: Parameters<typeof startAco>[0]
+): Promise<{ aco: AcoProcess; api: AcoApi; watcher: TestClient }> {
+	const aco = await startAco(options);
+	let watcher: TestClient | undefined;
+	try {
+		watcher = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
+		await watcher.nextOfType('welcome', 10_000);
+		await watcher.request({ type: 'subscribe', sub: 'all', filter: {} }, 10_000);
+	} catch (err) {
+		await stopWatched(aco, watcher);
+		throw err;
+	}
+	return { aco, api: acoApi(aco, SERVER_TOKEN), watcher };
+}
+
+async function stopWatched(aco: AcoProcess | undefined, watcher: TestClient | undefined): Promise<void> {
+	await watcher?.close().catch(() => {});
+	await aco?.stop();
+	if (aco) fs.rmSync(aco.dataDir, { recursive: true, force: true });
+}
+
 describe('output a producer sends after its task ended', () => {
 	/** announced with ::add-mask:: while the task ran; the task's masks are gone once it ended */
 	const LATE_SECRET = 'late-Secret/v@lue+88';
@@ -252,18 +275,12 @@ describe('output a producer sends after its task ended', () => {
 	let watcher: TestClient;
 
 	beforeAll(async () => {
-		aco = await startAco({ env: { ACO_TOKEN: SERVER_TOKEN, ACO_INGEST_CANCEL_TIMEOUT_MS: '300' } });
-		api = acoApi(aco, SERVER_TOKEN);
-		watcher = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
-		await watcher.nextOfType('welcome', 10_000);
-		await watcher.request({ type: 'subscribe', sub: 'all', filter: {} }, 10_000);
+		({ aco, api, watcher } = await startWatched({
+			env: { ACO_TOKEN: SERVER_TOKEN, ACO_INGEST_CANCEL_TIMEOUT_MS: '300' }
+		}));
 	});
 
-	afterAll(async () => {
-		await watcher?.close().catch(() => {});
-		await aco?.stop();
-		if (aco) fs.rmSync(aco.dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => stopWatched(aco, watcher));
 
 	it('stores and streams none of it, after a cancel the producer missed or its own end, and answers that it was ignored', async () => {
 		const post = (taskId: string, events: unknown[]) =>
@@ -365,18 +382,15 @@ describe('secrets in step names and in steps before the one that holds them', ()
 				`        env: { DEPLOY_TOKEN: ${LATER_SECRET} }`
 			].join('\n') + '\n'
 		);
-		aco = await startAco({ workflowsDir: workflows, env: { ACO_TOKEN: SERVER_TOKEN } });
-		api = acoApi(aco, SERVER_TOKEN);
-		watcher = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${SERVER_TOKEN}` } }, 10_000);
-		await watcher.nextOfType('welcome', 10_000);
-		await watcher.request({ type: 'subscribe', sub: 'all', filter: {} }, 10_000);
+		({ aco, api, watcher } = await startWatched({
+			workflowsDir: workflows,
+			env: { ACO_TOKEN: SERVER_TOKEN }
+		}));
 	});
 
 	afterAll(async () => {
-		await watcher?.close().catch(() => {});
-		await aco?.stop();
+		await stopWatched(aco, watcher);
 		if (workflows) fs.rmSync(workflows, { recursive: true, force: true });
-		if (aco) fs.rmSync(aco.dataDir, { recursive: true, force: true });
 	});
 
 	it('shows a step named by its command line with the secret masked: execution, task message and error, run log, download name, live events', async () => {
