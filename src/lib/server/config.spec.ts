@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultHubConfig, loadConfig, loadHubConfig, loadRedisConfig } from './config';
+import {
+	databaseTimingWarning,
+	defaultHubConfig,
+	loadConfig,
+	loadHubConfig,
+	loadRedisConfig
+} from './config';
 
 describe('hub configuration', () => {
 	it('has the documented defaults', () => {
@@ -84,6 +90,21 @@ describe('cluster configuration', () => {
 		expect(a.database.url).toBeNull();
 		expect(a.nodeId).not.toBe(b.nodeId);
 		expect(a.orchestrator.leaseMs).toBe(15_000);
+	});
+
+	it('warns of a PostgreSQL statement timeout not under a third of the lease, and only with PostgreSQL', () => {
+		const pg = { ACO_DATABASE_URL: 'postgres://aco@db/aco' };
+		expect(databaseTimingWarning(loadConfig(pg))).toBeNull();
+		expect(loadConfig(pg).database.queryTimeoutMs).toBe(4_000);
+		expect(databaseTimingWarning(loadConfig({ ...pg, ACO_LEASE_MS: '12000' }))).toMatch(
+			/ACO_DATABASE_QUERY_TIMEOUT_MS \(4000 ms\) is not under a third of ACO_LEASE_MS \(12000 ms\).*below 4000/
+		);
+		expect(
+			databaseTimingWarning(
+				loadConfig({ ...pg, ACO_LEASE_MS: '12000', ACO_DATABASE_QUERY_TIMEOUT_MS: '3000' })
+			)
+		).toBeNull();
+		expect(databaseTimingWarning(loadConfig({ ACO_LEASE_MS: '1000' }))).toBeNull();
 	});
 
 	it('reads the database URL, node id and lease, and refuses a URL that is not PostgreSQL without echoing its password', () => {

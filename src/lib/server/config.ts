@@ -362,6 +362,23 @@ function databaseUrl(env: Env): string | null {
 	return url;
 }
 
+/**
+ * A warning for a PostgreSQL statement timeout that is not under a third of the lease, or null:
+ * a renewal without an answer would then fail after the next one is due, and a statement sent
+ * before a node learnt of an outage could still run once the database answers again, after
+ * leases ran out (a release of expired leases among them).
+ */
+export function databaseTimingWarning(config: Pick<AcoConfig, 'database' | 'orchestrator'>): string | null {
+	const { url, queryTimeoutMs } = config.database;
+	const { leaseMs } = config.orchestrator;
+	if (!url || queryTimeoutMs * 3 < leaseMs) return null;
+	return (
+		`ACO_DATABASE_QUERY_TIMEOUT_MS (${queryTimeoutMs} ms) is not under a third of ACO_LEASE_MS (${leaseMs} ms): ` +
+		`a statement left without an answer may fail only after the lease it renews ran out; ` +
+		`set ACO_DATABASE_QUERY_TIMEOUT_MS below ${Math.ceil(leaseMs / 3)} or ACO_LEASE_MS above ${queryTimeoutMs * 3}`
+	);
+}
+
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
 	return {

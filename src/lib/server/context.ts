@@ -6,7 +6,7 @@
  * to SvelteKit's separately bundled routes), never by importing these modules' state.
  */
 import path from 'node:path';
-import type { AcoConfig } from './config';
+import { databaseTimingWarning, type AcoConfig } from './config';
 import { createAuth, type AuthService } from './auth/auth';
 import { hubAccessOf } from './auth/upgrade';
 import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-dir';
@@ -78,6 +78,8 @@ export async function createContext(
 	preparePrivateDir(config.dataDir, tightened);
 	preparePrivateFile(path.join(config.dataDir, LOCK_FILENAME), { create: true, onTightened: tightened });
 	const lock = lockDataDir(config.dataDir);
+	const timing = databaseTimingWarning(config);
+	if (timing) logger.warn(timing);
 	let store: Store;
 	try {
 		store = config.database.url
