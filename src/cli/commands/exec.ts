@@ -135,7 +135,11 @@ export async function exec(argv: string[]): Promise<number> {
 		onCancel: () => {
 			notice('the task was cancelled from the aco server; stopping the command.');
 			child?.stop(killGraceMs);
-		}
+		},
+		onEnded: (status, error) =>
+			notice(
+				`the aco server ended this task as ${status}${error ? ` (${error})` : ''}; the command runs on, but the server no longer records its output.`
+			)
 	});
 	const delivery = new Delivery({
 		http,

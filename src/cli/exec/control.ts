@@ -17,6 +17,11 @@ export interface ControlOptions {
 	taskId: () => string | null;
 	/** called once, when the server asks for the command to stop */
 	onCancel: () => void;
+	/**
+	 * called once, when an answer shows the server ended the task itself while the command runs
+	 * (failed as "lost contact" after a long partition): the server ignores what it prints from now on
+	 */
+	onEnded?: (status: 'succeeded' | 'failed', error: string | null) => void;
 	intervalMs?: number;
 }
 
@@ -32,10 +37,11 @@ export class ProducerControl {
 	#timer: NodeJS.Timeout | null = null;
 	#inFlight = false;
 	#cancelled = false;
+	#ended = false;
 	#stopped = false;
 
 	constructor(options: ControlOptions) {
-		this.#options = { intervalMs: DEFAULT_HEARTBEAT_MS, ...options };
+		this.#options = { intervalMs: DEFAULT_HEARTBEAT_MS, onEnded: () => {}, ...options };
 	}
 
 	get cancelRequested(): boolean {
@@ -51,9 +57,13 @@ export class ProducerControl {
 	/** Reads an answer of the server to anything this producer sent. */
 	observe(answer: Partial<IngestEventsResponse> | null | undefined): void {
 		if (!answer || this.#cancelled || this.#stopped) return;
-		if (answer.cancel_requested === true || answer.task?.status === 'cancelled') {
+		const task = answer.task;
+		if (answer.cancel_requested === true || task?.status === 'cancelled') {
 			this.#cancelled = true;
 			this.#options.onCancel();
+		} else if (!this.#ended && (task?.status === 'failed' || task?.status === 'succeeded')) {
+			this.#ended = true;
+			this.#options.onEnded(task.status, task.error ?? null);
 		}
 	}
 
