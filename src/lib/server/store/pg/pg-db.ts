@@ -92,6 +92,12 @@ export function classify(err: unknown): unknown {
 export class PgDb {
 	readonly pool: pg.Pool;
 	readonly url: string;
+	/**
+	 * The pool for one statement whose whole result the caller reads (`.rows`, `.rowCount`), its
+	 * errors classified as {@link query}'s: a database that cannot be reached is a
+	 * StoreUnavailableError (503 store_unavailable), not an unexpected error.
+	 */
+	readonly queryable: Queryable;
 
 	constructor(options: PgDbOptions) {
 		this.url = options.url;
@@ -113,14 +119,20 @@ export class PgDb {
 		this.pool.on('error', (err) =>
 			options.logger.warn({ err: err.message }, 'an idle database connection failed')
 		);
+		const pool = this.pool;
+		this.queryable = {
+			async query(text: string, values?: unknown[]) {
+				try {
+					return await pool.query(text, values);
+				} catch (err) {
+					throw classify(err);
+				}
+			}
+		} as Queryable;
 	}
 
 	async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-		try {
-			return (await this.pool.query<R>(text, values)).rows;
-		} catch (err) {
-			throw classify(err);
-		}
+		return (await this.queryable.query<R>(text, values)).rows;
 	}
 
 	/** runs `fn` in one transaction on one connection; rolls back when it throws */

@@ -37,7 +37,7 @@ import type {
 	ProducerTask
 } from '../types';
 import { PG_LOG_BATCH, appendLines } from './pg-append';
-import { PgDb, classify, isUnreachable, type Queryable } from './pg-db';
+import { PgDb, isUnreachable, type Queryable } from './pg-db';
 import { migratePg } from './pg-migrations';
 import {
 	EXECUTION_COLUMNS,
@@ -153,21 +153,6 @@ const belowLine = (after: number) => Math.min(after, MAX_LINE);
  */
 const hasNul = (key: string | null | undefined) => typeof key === 'string' && key.includes('\0');
 
-/**
- * `pool` whose errors are classified as PgDb.query's are: a database that cannot be reached is a
- * StoreUnavailableError (503 store_unavailable), not an unexpected error.
- */
-function classifying(pool: Queryable): Queryable {
-	const query = async (text: string, values?: unknown[]) => {
-		try {
-			return await pool.query(text, values);
-		} catch (err) {
-			throw classify(err);
-		}
-	};
-	return { query } as Queryable;
-}
-
 function rethrowMissingParent(err: unknown, what: string): never {
 	if ((err as { code?: string }).code === '23503') throw new Error(`${what} does not exist`, { cause: err });
 	throw err;
@@ -180,13 +165,13 @@ export class PgStore implements Store {
 	readonly queue: PgQueue;
 	readonly logBatch = PG_LOG_BATCH;
 	#closed = false;
-	/** the pool for one-statement queries that need its whole result, unreachable as PgDb.query's */
+	/** the pool for one-statement queries that need its whole result (PgDb.queryable) */
 	#pool: Queryable;
 
 	constructor(db: PgDb, logger: Logger) {
 		this.db = db;
 		this.queue = new PgQueue(db, logger);
-		this.#pool = classifying(db.pool);
+		this.#pool = db.queryable;
 	}
 
 	#assertOpen(): void {
