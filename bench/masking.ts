@@ -8,13 +8,18 @@
  * - The matcher alone: `MaskSet` (one RegExp alternation over every spelling) against the
  *   Aho–Corasick library modern-ahocorasick on the same lines and the same spellings, the
  *   comparison that chose the RegExp.
+ * - Values announced one by one: a tool printing {@link ANNOUNCED_VALUES} `::add-mask::` lines,
+ *   each followed by a line of output, through a `StreamMasker`, against the same lines with the
+ *   same values known from the start (a workflow's secrets): what announcing them costs in all,
+ *   and the longest a single line held the event loop. Every line is checked to show no value.
  */
 import { randomBytes } from 'node:crypto';
 import AhoCorasick from 'modern-ahocorasick';
 import { MemoryBus } from '../src/lib/server/bus/memory-bus';
 import { createLogger } from '../src/lib/server/logger';
 import { maskForms } from '../src/lib/server/masking/mask-forms';
-import { MASK, MaskSet } from '../src/lib/server/masking/mask-set';
+import { DEFAULT_MAX_MASK_VALUES, MASK, MaskSet } from '../src/lib/server/masking/mask-set';
+import { StreamMasker } from '../src/lib/server/masking/stream-masker';
 import { LogPipeline } from '../src/lib/server/orchestrator/log-pipeline';
 import { lineStream, lineText, openBenchStore } from './lib/fixtures';
 import { check, printTable, type BenchSummary, type Metric } from './lib/report';
@@ -26,6 +31,8 @@ export const MATCHER_LINES = 200_000;
 /** lines per event-loop turn, about what one 32 KiB read of a tool's stdout brings */
 const LINES_PER_READ = 256;
 const REPETITIONS = 3;
+/** as many as a task may announce */
+export const ANNOUNCED_VALUES = DEFAULT_MAX_MASK_VALUES;
 
 /** 20 token-like values, the same kind in every run */
 function secrets(): string[] {
@@ -95,6 +102,33 @@ function matcherRun(lines: readonly string[], mask: (text: string) => string): P
 	return { linesPerSecond: lines.length / seconds };
 }
 
+interface AnnounceRun extends Record<string, number> {
+	ms: number;
+	longestLineMs: number;
+}
+
+/**
+ * `values` announced by `::add-mask::` lines, each followed by an output line holding it and an
+ * earlier one, through one stream's masker; `known` values are in the set from the start.
+ */
+function announceRun(values: readonly string[], known: readonly string[]): AnnounceRun {
+	const masker = new StreamMasker(new MaskSet(known));
+	let longest = 0;
+	let shown = 0;
+	const started = performance.now();
+	for (const [i, value] of values.entries()) {
+		for (const line of [`::add-mask::${value}`, `step ${i}: token ${value} after ${values[(i * 7) % (i + 1)]}`]) {
+			const t0 = performance.now();
+			const piece = masker.push(line, false);
+			longest = Math.max(longest, performance.now() - t0);
+			if (piece && (piece.text.includes(value) || !piece.text.includes(MASK))) shown++;
+		}
+	}
+	const ms = performance.now() - started;
+	check(shown === 0, `${shown} lines showed the value they announced or held`);
+	return { ms, longestLineMs: longest };
+}
+
 export async function runMasking(): Promise<BenchSummary> {
 	const values = secrets();
 	// warm-up of both sides, so JIT compilation is not measured
@@ -147,5 +181,38 @@ export async function runMasking(): Promise<BenchSummary> {
 		[matcher],
 		['the library matches whole grapheme clusters (Intl.Segmenter), which also costs time per line']
 	);
-	return { headline: throughput, also: [matcher] };
+
+	const announced = Array.from({ length: ANNOUNCED_VALUES }, () => randomBytes(18).toString('base64url'));
+	announceRun(announced, []);
+	announceRun(announced, announced);
+	const oneByOne: AnnounceRun[] = [];
+	const atStart: AnnounceRun[] = [];
+	for (let r = 0; r < REPETITIONS; r++) {
+		oneByOne.push(announceRun(announced, []));
+		atStart.push(announceRun(announced, announced));
+		await yieldToLoop();
+	}
+	const announcing: Metric = {
+		label: `ms for ${ANNOUNCED_VALUES.toLocaleString('en-US')} values announced one by one vs known at the start`,
+		unit: 'ms',
+		aco: medianOf(oneByOne).ms,
+		baseline: medianOf(atStart).ms,
+		better: 'lower'
+	};
+	const stall: Metric = {
+		label: 'the longest one line held the event loop (ms)',
+		unit: 'ms',
+		aco: medianOf(oneByOne).longestLineMs,
+		baseline: medianOf(atStart).longestLineMs,
+		better: 'lower'
+	};
+	printTable(
+		`Values announced one by one: ${ANNOUNCED_VALUES.toLocaleString('en-US')} ::add-mask:: lines, each followed by a line of output, through a StreamMasker; median of ${REPETITIONS}`,
+		[announcing, stall],
+		[
+			'baseline: the same lines with every value in the set from the start (a workflow’s secrets); ' +
+				'the matcher is not rebuilt for every value announced (see masking/mask-set)'
+		]
+	);
+	return { headline: throughput, also: [matcher, announcing, stall] };
 }

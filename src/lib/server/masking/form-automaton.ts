@@ -22,6 +22,7 @@ export interface FormMatch {
 
 const ROOT = 0;
 const NONE = -1;
+const ASCII = 128;
 
 export class FormAutomaton {
 	/** length of the text a node stands for */
@@ -34,8 +35,11 @@ export class FormAutomaton {
 	#firstChild: Int32Array;
 	/** the code unit leading to a node from its parent */
 	#label: Uint16Array;
-	/** the root's child for every code unit (ROOT when none) */
-	#rootNext: Int32Array;
+	/**
+	 * the root's child for every ASCII code unit (ROOT when none); others are searched like any
+	 * node's (a table of all 65,536 would cost a build more than a small set's whole trie)
+	 */
+	#rootAscii: Int32Array;
 
 	/** `texts` must be distinct and not empty */
 	constructor(texts: Iterable<string>) {
@@ -79,9 +83,9 @@ export class FormAutomaton {
 		this.#depth = depth.slice(0, count);
 		this.#label = label.slice(0, count);
 		this.#firstChild = firstChild.slice(0, count + 1);
-		this.#rootNext = new Int32Array(0x10000);
+		this.#rootAscii = new Int32Array(ASCII);
 		for (let child = this.#firstChild[ROOT]!; child < this.#firstChild[ROOT + 1]!; child++) {
-			this.#rootNext[label[child]!] = child;
+			if (label[child]! < ASCII) this.#rootAscii[label[child]!] = child;
 		}
 		const fail = new Int32Array(count);
 		const match = new Int32Array(count);
@@ -145,7 +149,7 @@ export class FormAutomaton {
 		const firstChild = this.#firstChild;
 		const label = this.#label;
 		for (;;) {
-			if (state === ROOT) return this.#rootNext[unit]!;
+			if (state === ROOT && unit < ASCII) return this.#rootAscii[unit]!;
 			let lo = firstChild[state]!;
 			let hi = firstChild[state + 1]! - 1;
 			while (lo <= hi) {
@@ -155,6 +159,7 @@ export class FormAutomaton {
 				if (at < unit) lo = mid + 1;
 				else hi = mid - 1;
 			}
+			if (state === ROOT) return ROOT;
 			state = this.#fail[state]!;
 		}
 	}

@@ -123,4 +123,30 @@ describe('MaskSet', () => {
 			}
 		}
 	});
+
+	it('masks and holds back as the definition does while values are announced one by one between lines', () => {
+		// the values added since the matcher was last built are searched by a second one: a match in
+		// either, overlapping or sharing a start with one in the other, must come out as one set's
+		const values = tokens(240);
+		const masks = new MaskSet();
+		const forms = new Set<string>();
+		for (const [i, value] of values.entries()) {
+			masks.add(value);
+			for (const form of maskForms(value)) forms.add(form);
+			const known = [...forms];
+			const older = values[(i * 7) % (i + 1)]!;
+			const line = `${i} ${value} x${older}${value.slice(0, 5)} ${known[(i * 13) % known.length]} ${older.slice(0, 6)}`;
+			expect(masks.mask(line), line).toBe(referenceMask(known, line));
+			for (const cut of [line.length - 3, line.length - 9]) {
+				const piece = line.slice(0, cut);
+				expect(masks.safeEnd(piece), piece).toBe(referenceSafeEnd(known, piece));
+			}
+		}
+		// no more values: the last ones are merged in, and masked as before
+		const known = [...forms];
+		for (let i = 0; i < 100; i++) {
+			const line = `${values[239 - i]} ${values[i]}${values[(i * 31) % 240]!.slice(0, 9)}`;
+			expect(masks.mask(line), line).toBe(referenceMask(known, line));
+		}
+	});
 });

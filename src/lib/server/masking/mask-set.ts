@@ -2,28 +2,37 @@
  * @module masking/mask-set
  * The secrets one task's output is masked against: each value in all its spellings
  * ({@link maskForms}), replaced by `***` wherever it occurs. Matching is one RegExp alternation
- * of the escaped forms, longest first, built again only after a value was added; `npm run bench
- * -- masking` measured it against an Aho–Corasick library (see README, Security). Past
- * {@link REGEXP_MAX_SOURCE} characters of alternation V8 compiles it without optimizing, slowly,
- * and tries its alternatives one by one at every position (a workflow with 1,400 secret values
- * took 0.3–0.4 s to compile and 40–60 ms per 200 KiB): such a set is matched by a
- * {@link FormAutomaton} instead, which finds the same matches.
+ * of the escaped forms, longest first, or past {@link REGEXP_MAX_SOURCE} characters of it an
+ * Aho–Corasick automaton that finds the same matches (see form-matcher); `npm run bench --
+ * masking` measured it against an Aho–Corasick library (see README, Security).
+ *
+ * Building the matcher costs time in proportion to every form in the set, so it is not built
+ * again for every value added: values announced one by one (`::add-mask::` lines, up to the
+ * 1,000 a task may announce) would make that quadratic, seconds of a blocked event loop. Forms
+ * added since the last build get a small matcher of their own, both are searched, and the two
+ * are merged once the new forms reach a quarter of the built ones (so every form is built into
+ * the big matcher a bounded number of times), outgrow one RegExp, or have stopped coming.
  *
  * A value announced once stays masked for the rest of the task, in every step, as in GitHub
  * Actions; values are kept in memory only, never stored.
  */
-import { FormAutomaton, type FormMatch } from './form-automaton';
+import type { FormMatch } from './form-automaton';
+import { REGEXP_MAX_SOURCE, formMatcher, sourceLength, type FormMatcher } from './form-matcher';
 import { DEFAULT_MIN_MASK_LENGTH, maskForms } from './mask-forms';
-import { escapeRegExp } from './secret-env';
 
+export { REGEXP_MAX_SOURCE };
 export const MASK = '***';
 /** values one task may announce; more would make every line slower to mask */
 export const DEFAULT_MAX_MASK_VALUES = 1_000;
+/** the forms added since the last build are merged into it when they reach this share of it */
+const MERGE_SHARE = 1 / 4;
+/** ... or once this many texts were masked with no value added meanwhile (the values stopped coming) */
+const MERGE_WHEN_QUIET = 64;
 /**
- * the longest alternation matched by a RegExp; V8 stops optimizing a pattern at 20 KiB
- * (`kRegExpTooLargeToOptimize`), and a line then takes over ten times as long to mask
+ * the added forms' own matcher is built again for every value added: a RegExp only while it
+ * compiles in microseconds, an automaton past that
  */
-export const REGEXP_MAX_SOURCE = 16 * 1024;
+const ADDED_REGEXP_MAX = 2 * 1024;
 
 export interface MaskSetOptions {
 	/** values shorter than this are not masked (see mask-forms) */
@@ -42,13 +51,17 @@ export class MaskSet {
 	#options: Required<MaskSetOptions>;
 	#values = new Set<string>();
 	#forms = new Set<string>();
-	#regex: RegExp | null = null;
-	#automaton: FormAutomaton | null = null;
-	/** length of the RegExp alternation of all forms */
-	#source = 0;
+	/** the matcher of every form added before the last build; null before the first */
+	#built: FormMatcher | null = null;
+	/** RegExp alternation length of the built forms */
+	#builtSource = 0;
+	/** forms added since the last build */
+	#added: string[] = [];
+	#addedSource = 0;
+	#addedMatcher: FormMatcher | null = null;
+	/** texts masked since a value was last added */
+	#quiet = 0;
 	#longest = 0;
-	/** first UTF-16 unit of every form: where a secret could begin */
-	#starts = new Set<number>();
 
 	constructor(values: Iterable<string> = [], options: MaskSetOptions = {}) {
 		this.#options = { minLength: DEFAULT_MIN_MASK_LENGTH, maxValues: DEFAULT_MAX_MASK_VALUES, ...options };
@@ -78,20 +91,27 @@ export class MaskSet {
 		for (const form of forms) {
 			if (this.#forms.has(form)) continue;
 			this.#forms.add(form);
-			this.#starts.add(form.charCodeAt(0));
+			this.#added.push(form);
+			this.#addedSource += sourceLength(form);
+			this.#addedMatcher = null;
 			this.#longest = Math.max(this.#longest, form.length);
-			this.#source += escapeRegExp(form).length + 1;
-			this.#regex = null;
-			this.#automaton = null;
 		}
+		this.#quiet = 0;
 		return true;
 	}
 
 	/** `text` with every masked value replaced by `***` */
 	mask(text: string): string {
 		if (this.#forms.size === 0 || text.length === 0) return text;
-		if (this.#source > REGEXP_MAX_SOURCE) return this.#automatonOf().replace(text, MASK);
-		return text.replace(this.#pattern(), MASK);
+		this.#settle();
+		if (!this.#addedMatcher) return this.#built!.replace(text, MASK);
+		let out = '';
+		let shown = 0;
+		for (let match = this.#next(text, 0); match; match = this.#next(text, match.end)) {
+			out += text.slice(shown, match.start) + MASK;
+			shown = match.end;
+		}
+		return shown === 0 ? text : out + text.slice(shown);
 	}
 
 	/**
@@ -102,8 +122,10 @@ export class MaskSet {
 	 */
 	safeEnd(text: string): number {
 		if (this.#forms.size === 0) return text.length;
-		let cut = this.#openTail(text);
-		for (const match of this.#matches(text)) {
+		this.#settle();
+		let cut = this.#built!.openTail(text, this.#longest);
+		if (this.#addedMatcher) cut = Math.min(cut, this.#addedMatcher.openTail(text, this.#longest));
+		for (let match = this.#next(text, 0); match; match = this.#next(text, match.end)) {
 			if (match.end <= cut) continue;
 			if (match.start < cut) cut = match.start;
 			break;
@@ -111,43 +133,32 @@ export class MaskSet {
 		return cut;
 	}
 
-	/** where the longest tail of `text` begins that a longer form starts with; `text.length` if none */
-	#openTail(text: string): number {
-		if (this.#source > REGEXP_MAX_SOURCE) return this.#automatonOf().openTail(text, this.#longest);
-		const from = Math.max(0, text.length - this.#longest + 1);
-		for (let start = from; start < text.length; start++) {
-			if (!this.#starts.has(text.charCodeAt(start))) continue;
-			const tail = text.slice(start);
-			for (const form of this.#forms) if (form.length > tail.length && form.startsWith(tail)) return start;
-		}
-		return text.length;
+	/** the first match at or after `from` among all forms: the leftmost, then the longest */
+	#next(text: string, from: number): FormMatch | null {
+		const built = this.#built!.next(text, from);
+		const added = this.#addedMatcher?.next(text, from) ?? null;
+		if (!built || !added) return built ?? added;
+		if (built.start !== added.start) return built.start < added.start ? built : added;
+		return built.end >= added.end ? built : added;
 	}
 
-	/** the matches `mask` replaces, in order */
-	*#matches(text: string): Generator<FormMatch> {
-		if (this.#source > REGEXP_MAX_SOURCE) {
-			const automaton = this.#automatonOf();
-			for (let match = automaton.next(text, 0); match; match = automaton.next(text, match.end)) yield match;
+	/** builds what masking needs now: the added forms merged into the built matcher, or a matcher of their own */
+	#settle(): void {
+		this.#quiet++;
+		if (this.#added.length === 0) return;
+		const merge =
+			this.#built === null ||
+			this.#addedSource >= this.#builtSource * MERGE_SHARE ||
+			this.#addedSource > REGEXP_MAX_SOURCE ||
+			this.#quiet > MERGE_WHEN_QUIET;
+		if (!merge) {
+			this.#addedMatcher ??= formMatcher(this.#added, this.#addedSource, ADDED_REGEXP_MAX);
 			return;
 		}
-		const pattern = this.#pattern();
-		pattern.lastIndex = 0;
-		for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-			yield { start: match.index, end: match.index + match[0].length };
-		}
-	}
-
-	#pattern(): RegExp {
-		if (!this.#regex) {
-			// longest first: at one position the whole value wins over a shorter value it starts with
-			const forms = [...this.#forms].sort((a, b) => b.length - a.length);
-			this.#regex = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
-		}
-		return this.#regex;
-	}
-
-	#automatonOf(): FormAutomaton {
-		this.#automaton ??= new FormAutomaton(this.#forms);
-		return this.#automaton;
+		this.#builtSource += this.#addedSource;
+		this.#built = formMatcher([...this.#forms], this.#builtSource);
+		this.#added = [];
+		this.#addedSource = 0;
+		this.#addedMatcher = null;
 	}
 }
