@@ -46,11 +46,18 @@ export interface RunningServer {
  * sets it on every request (overwriting whatever a client sent).
  */
 const SCHEME_HEADER = 'x-aco-scheme';
+/**
+ * The request header adapter-node's `getClientAddress()` reads: the client's address as
+ * `context.clientAddress` finds it through trusted proxies, set by server.ts on every request
+ * (overwriting whatever a client sent), so routes count and log what the hub does.
+ */
+const ADDRESS_HEADER = 'x-aco-client-address';
 
 async function loadHandler(): Promise<RequestHandler> {
 	// read by adapter-node once, when its module loads; not left behind for the tools' environment
-	const before = process.env.PROTOCOL_HEADER;
+	const before = { PROTOCOL_HEADER: process.env.PROTOCOL_HEADER, ADDRESS_HEADER: process.env.ADDRESS_HEADER };
 	process.env.PROTOCOL_HEADER = SCHEME_HEADER;
+	process.env.ADDRESS_HEADER = ADDRESS_HEADER;
 	const file = pathToFileURL(path.join(APP_ROOT, 'build', 'handler.js')).href;
 	try {
 		const mod = (await import(/* @vite-ignore */ file)) as { handler: RequestHandler };
@@ -60,8 +67,10 @@ async function loadHandler(): Promise<RequestHandler> {
 			`Could not load the app from build/handler.js; run "npm run build" first. (${String(err)})`
 		);
 	} finally {
-		if (before === undefined) delete process.env.PROTOCOL_HEADER;
-		else process.env.PROTOCOL_HEADER = before;
+		for (const [name, value] of Object.entries(before)) {
+			if (value === undefined) delete process.env[name];
+			else process.env[name] = value;
+		}
 	}
 }
 
@@ -88,6 +97,7 @@ export async function startServer(
 			return;
 		}
 		req.headers[SCHEME_HEADER] = context.auth.hosts.schemeOf(req.headers.host);
+		req.headers[ADDRESS_HEADER] = context.clientAddress(req);
 		// static files are served before SvelteKit's hooks run; they get the same headers
 		for (const [name, value] of Object.entries(BASE_SECURITY_HEADERS)) res.setHeader(name, value);
 		handler(req, res, () => {

@@ -37,14 +37,16 @@ export const ANNOUNCED_VALUES = DEFAULT_MAX_MASK_VALUES;
 /** 20 token-like values, the same kind in every run */
 function secrets(): string[] {
 	// half of them with characters that URLs escape, so their URL-encoded spellings count too
-	return Array.from({ length: SECRET_COUNT }, (_, i) => randomBytes(18).toString(i % 2 ? 'base64' : 'base64url'));
+	return Array.from({ length: SECRET_COUNT }, (_, i) =>
+		randomBytes(18).toString(i % 2 ? 'base64' : 'base64url')
+	);
 }
 
 /** the i-th line; one in a hundred carries a secret, raw or in another spelling */
 function leakyLine(i: number, values: readonly string[]): string {
 	const text = lineText(i);
 	if (i % 100 !== 7) return text;
-	const secret = values[(i / 100) % values.length | 0];
+	const secret = values[((i / 100) % values.length) | 0];
 	const spellings = [secret, Buffer.from(`x${secret}`).toString('base64'), JSON.stringify({ secret })];
 	return `${text} token=${spellings[i % spellings.length]}`;
 }
@@ -66,7 +68,7 @@ async function ingest(values: readonly string[], masked: boolean): Promise<Pipel
 			masks: new MaskSet(masked ? values : [])
 		});
 		const started = performance.now();
-		for (let i = 0; i < PIPELINE_LINES; ) {
+		for (let i = 0; i < PIPELINE_LINES;) {
 			const end = Math.min(PIPELINE_LINES, i + LINES_PER_READ);
 			for (; i < end; i++) pipeline.push(lineStream(i), leakyLine(i, values));
 			await yieldToLoop();
@@ -75,7 +77,10 @@ async function ingest(values: readonly string[], masked: boolean): Promise<Pipel
 		const seconds = (performance.now() - started) / 1000;
 		const stored = await bench.store.readLogLines(bench.executionId, { after: 0, limit: 10_000 });
 		const execution = await bench.store.getExecution(bench.executionId);
-		check(execution?.line_count === PIPELINE_LINES, `stored ${execution?.line_count} of ${PIPELINE_LINES} lines`);
+		check(
+			execution?.line_count === PIPELINE_LINES,
+			`stored ${execution?.line_count} of ${PIPELINE_LINES} lines`
+		);
 		if (masked) {
 			let leaked = 0;
 			for await (const chunk of bench.store.iterateLogLines(bench.executionId)) {
@@ -117,7 +122,10 @@ function announceRun(values: readonly string[], known: readonly string[]): Annou
 	let shown = 0;
 	const started = performance.now();
 	for (const [i, value] of values.entries()) {
-		for (const line of [`::add-mask::${value}`, `step ${i}: token ${value} after ${values[(i * 7) % (i + 1)]}`]) {
+		for (const line of [
+			`::add-mask::${value}`,
+			`step ${i}: token ${value} after ${values[(i * 7) % (i + 1)]}`
+		]) {
 			const t0 = performance.now();
 			const piece = masker.push(line, false);
 			longest = Math.max(longest, performance.now() - t0);

@@ -20,6 +20,7 @@ import { loadTokens, type TokenEntry } from './auth/tokens';
 import { parseOrigins } from './origin';
 import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
 import { DEFAULT_READ_WORKERS } from './downloads/read-pool';
+import { parseTrustedProxies } from './http/client-address';
 import { parseNameList } from './masking/secret-env';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
@@ -119,6 +120,11 @@ export interface AccessConfig {
 	allowedHosts: string[];
 	/** page origins besides the server's own allowed to call it (ACO_ALLOWED_ORIGINS) */
 	allowedOrigins: string[];
+	/**
+	 * peers whose `X-Forwarded-For` names the client (ACO_TRUSTED_PROXIES; loopback by default):
+	 * what per-address limits and logs count behind a reverse proxy (see http/client-address)
+	 */
+	trustedProxies: string[];
 	/** a browser session ends this long after its last use… */
 	sessionIdleMs: number;
 	/** …and at the latest this long after sign-in */
@@ -324,6 +330,7 @@ export function loadAccessConfig(env: Env, cwd = process.cwd()): AccessConfig {
 		publicUrls,
 		allowedHosts,
 		allowedOrigins: parseOrigins(env.ACO_ALLOWED_ORIGINS),
+		trustedProxies: parseTrustedProxies(env.ACO_TRUSTED_PROXIES),
 		sessionIdleMs: int(env, 'ACO_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, 1_000),
 		sessionMaxAgeMs: int(env, 'ACO_SESSION_MAX_AGE_MS', DEFAULT_SESSION_MAX_AGE_MS, 1_000),
 		sessionCheckMs: int(env, 'ACO_SESSION_CHECK_MS', DEFAULT_SESSION_CHECK_MS, 100),

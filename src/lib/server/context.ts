@@ -36,6 +36,7 @@ import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 import { secretNameTest } from './masking/secret-env';
 import { WorkflowSources } from './workflow-detail';
+import { clientAddressOf, type ClientAddressOf } from './http/client-address';
 
 export interface AcoContext {
 	config: AcoConfig;
@@ -55,6 +56,8 @@ export interface AcoContext {
 	workflowSources: WorkflowSources;
 	/** who may do what: tokens, sessions, allowed hosts and origins */
 	auth: AuthService;
+	/** the address a request comes from, through trusted proxies (per-address limits, logs) */
+	clientAddress: ClientAddressOf;
 	hub: Hub;
 	/** process figures for /api/v1/system/metrics */
 	system: SystemMetrics;
@@ -156,6 +159,7 @@ export async function createContext(
 		store,
 		logger: logger.child({ component: 'auth' })
 	});
+	const clientAddress = clientAddressOf(config.access.trustedProxies);
 	const hub = createHub({
 		bus,
 		// with Redis the stream is numbered once for every node, and history reaches back into it
@@ -170,7 +174,8 @@ export async function createContext(
 			authorize: (principal, token) => auth.authorizeProducer(principal, token),
 			logger: logger.child({ component: 'producer' })
 		}),
-		access: hubAccessOf(auth)
+		access: hubAccessOf(auth),
+		clientAddress
 	});
 	auth.start();
 
@@ -192,6 +197,7 @@ export async function createContext(
 		searcher,
 		workflowSources,
 		auth,
+		clientAddress,
 		hub,
 		system,
 		storage,

@@ -47,6 +47,7 @@ import { Router } from './router';
 import { DEFAULT_WRITE_HIGH_WATER_BYTES, Session, type RawSocket } from './session';
 import { SystemFeed } from './system-feed';
 import type { FrameInterceptor, Hub } from './types';
+import type { ClientAddressOf } from '../http/client-address';
 
 /** How long ws waits for the peer's close frame before destroying the socket (ws's default is 30 s). */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
@@ -73,12 +74,15 @@ export interface HubDeps {
 	access?: HubAccess;
 	/** this node's id, the `node` label of every metric */
 	node?: string;
+	/** the address a connection comes from, as the per-address limit counts it; by default its peer's */
+	clientAddress?: ClientAddressOf;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
 
 export function createHub(deps: HubDeps): Hub {
 	const { bus, config, logger } = deps;
+	const remoteOf = deps.clientAddress ?? peerAddress;
 	const access = deps.access ?? openAccess(config.allowedOrigins);
 	const counters = createCounters();
 	const startedAt = Date.now();
@@ -268,7 +272,7 @@ export function createHub(deps: HubDeps): Hub {
 			logger.debug(
 				{
 					client_id: id,
-					remote: req.socket.remoteAddress,
+					remote: session.remoteAddress,
 					active: pool.size,
 					role: principal.role,
 					via: principal.via
@@ -370,10 +374,7 @@ export function createHub(deps: HubDeps): Hub {
 			}
 			if (!pool.hasCapacity()) {
 				pool.recordRejected('capacity');
-				logger.warn(
-					{ max: pool.max, remote: req.socket.remoteAddress },
-					'connection limit reached, upgrade refused'
-				);
+				logger.warn({ max: pool.max, remote: remoteOf(req) }, 'connection limit reached, upgrade refused');
 				refuseUpgrade(
 					socket,
 					503,
@@ -457,7 +458,7 @@ export function createHub(deps: HubDeps): Hub {
 	};
 }
 
-/** The peer's address as the pool counts it (no proxy headers are trusted). */
-function remoteOf(req: IncomingMessage): string {
+/** The peer's own address (no proxy header trusted). */
+function peerAddress(req: IncomingMessage): string {
 	return req.socket.remoteAddress ?? 'unknown';
 }
