@@ -141,6 +141,22 @@ tasks:
 		);
 	});
 
+	it('reports a weight or a timeout out of range, which would hang the run or fire at once', () => {
+		// weights of 1e308 add up to Infinity: the run's progress could never be stored
+		const heavy = 'tasks:\n  a:\n    weight: 1e308\n    steps:\n      - run: make\n';
+		expect(reason(parseWorkflowFile(heavy, FILE))).toMatch(/^line 3: tasks\.a\.weight: .*1000000/);
+		// 0.0001 s rounds to 0 ms; 1e9 s is past what a timer can wait, so it would fire at once
+		for (const timeout of ['0.0001', '1e9', '0', '-1']) {
+			const text = `tasks:\n  a:\n    steps:\n      - run: make\n        timeout: ${timeout}\n`;
+			expect(reason(parseWorkflowFile(text, FILE)), timeout).toMatch(
+				/^line 5: tasks\.a\.steps\[0\]\.timeout: /
+			);
+		}
+		const fine = 'tasks:\n  a:\n    weight: 1000000\n    steps:\n      - run: make\n        timeout: 0.001\n';
+		const parsed = parseWorkflowFile(fine, FILE);
+		expect(parsed.ok && parsed.workflow.tasks[0]!.steps[0]!.timeoutMs).toBe(1);
+	});
+
 	it('reports retries that are not a small whole number', () => {
 		const text = 'tasks:\n  build:\n    retries: 1.5\n    steps:\n      - run: make\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 3: tasks\.build\.retries: /);

@@ -48,6 +48,14 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /** a task started more often than this is better fixed than retried */
 export const MAX_RETRIES = 10;
+/**
+ * a task's share of its run's progress is at most this: the weights of every task in a file add up
+ * to a finite number (a run's progress is their weighted mean), and a larger share means nothing more
+ */
+export const MAX_WEIGHT = 1_000_000;
+/** a step's timeout in seconds: at least a millisecond, at most the longest a Node timer waits (about 24.8 days) */
+export const MIN_TIMEOUT_S = 0.001;
+export const MAX_TIMEOUT_S = 2_147_483;
 /** shown issues per file; the rest are counted */
 const MAX_REASONS = 3;
 /** a step without a name is shown by its command line, cut to this length */
@@ -72,14 +80,14 @@ const stepSchema = z.strictObject({
 	args: z.array(scalar).optional(),
 	cwd: z.string().min(1).optional(),
 	env: z.record(z.string(), scalar).optional(),
-	timeout: z.number().positive().optional()
+	timeout: z.number().min(MIN_TIMEOUT_S).max(MAX_TIMEOUT_S).optional()
 });
 
 const taskSchema = z.strictObject({
 	name: z.string().min(1).optional(),
 	needs: z.union([z.string(), z.array(z.string())]).optional(),
 	optional: z.boolean().optional(),
-	weight: z.number().positive().optional(),
+	weight: z.number().positive().max(MAX_WEIGHT).optional(),
 	retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 	steps: z.array(stepSchema).min(1)
 });
@@ -280,7 +288,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 			if (issue.origin === 'array')
 				return `needs at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
 			if (issue.origin === 'string') return 'must not be empty';
-			return `must be greater than ${issue.minimum}`;
+			return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum}`;
+		case 'too_big':
+			if (issue.origin === 'number' || issue.origin === 'bigint') return `must be at most ${issue.maximum}`;
+			return issue.message;
 		case 'invalid_key':
 			return "not a valid task key: start with a letter or '_', then letters, digits, '_' or '-'";
 		case 'invalid_union':
