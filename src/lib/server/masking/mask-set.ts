@@ -10,8 +10,9 @@
  * again for every value added: values announced one by one (`::add-mask::` lines, up to the
  * 1,000 a task may announce) would make that quadratic, seconds of a blocked event loop. Forms
  * added since the last build get a small matcher of their own, both are searched, and the two
- * are merged once the new forms reach a quarter of the built ones (so every form is built into
- * the big matcher a bounded number of times), outgrow one RegExp, or have stopped coming.
+ * are merged once the new forms reach a quarter of the built ones (so the big matcher is built a
+ * few dozen times as a set grows to its limit, not once per value), outgrow one RegExp, or have
+ * stopped coming.
  *
  * A value announced once stays masked for the rest of the task, in every step, as in GitHub
  * Actions; values are kept in memory only, never stored.
