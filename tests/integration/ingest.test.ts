@@ -178,6 +178,47 @@ describe('ingest API', () => {
 		expect(tooBig.body.error.message).toMatch(/fewer lines/);
 	});
 
+	it('refuses a NUL in a task’s or an event’s text with 400 naming the field, and stores output lines holding one', async () => {
+		type Refusal = { error: { code: string; message: string } };
+		const nulName = await post<Refusal>(aco, '/tasks', { name: 'a\u0000b' });
+		expect(nulName.status).toBe(400);
+		expect(nulName.body.error).toMatchObject({
+			code: 'invalid_request',
+			message: expect.stringContaining('name: contains a NUL character')
+		});
+		for (const [body, field] of [
+			[{ name: 'n', message: 'm\u0000' }, 'message'],
+			[{ name: 'n', idempotency_key: 'k\u0000' }, 'idempotency_key']
+		] as const) {
+			const refused = await post<Refusal>(aco, '/tasks', body);
+			expect(refused.status).toBe(400);
+			expect(refused.body.error.message).toContain(`${field}: contains a NUL character`);
+		}
+
+		const { body: created } = await post<IngestTaskResponse>(aco, '/tasks', { name: 'nul input' });
+		const events = (list: object[]) =>
+			post<Refusal>(aco, `/tasks/${created.task.id}/events`, { events: list });
+		for (const [event, field] of [
+			[{ type: 'tool.start', step: 0, name: 's\u0000' }, 'events.0.name'],
+			[{ type: 'progress', message: 'p\u0000' }, 'events.0.message'],
+			[{ type: 'status', status: 'failed', error: 'e\u0000' }, 'events.0.error']
+		] as const) {
+			const refused = await events([event]);
+			expect(refused.status).toBe(400);
+			expect(refused.body.error.message).toContain(`${field}: contains a NUL character`);
+		}
+
+		const texts = ['before', '::error::bad\u0000x', 'after'];
+		const stored = await post<IngestEventsResponse>(aco, `/tasks/${created.task.id}/events`, {
+			events: [
+				{ type: 'tool.start', step: 0, name: 'tool' },
+				{ type: 'output', step: 0, lines: texts.map((text, i) => ({ n: i + 1, text })) }
+			]
+		});
+		expect(stored).toMatchObject({ status: 200, body: { line_counts: { 0: 3 } } });
+		expect(stored.body.task).toMatchObject({ status: 'running', message: null, error: null });
+	});
+
 	it('closes a producer whose hello carries a wrong token', async () => {
 		const producer = await connect(aco.wsUrl, { headers: { authorization: `Bearer ${VIEWER}` } });
 		await producer.nextOfType('welcome');

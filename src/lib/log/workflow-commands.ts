@@ -28,7 +28,8 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | null {
 	if (!match) return null;
 	const name = match[1].toLowerCase();
 	const params = parseParams(match[2] ?? '');
-	const message = unescapeData(match[3]);
+	const data = unescapeData(match[3]);
+	const message = withoutNul(data);
 
 	switch (name) {
 		case 'progress': {
@@ -46,7 +47,8 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | null {
 		case 'notice':
 			return { kind: name, message, params };
 		case 'add-mask':
-			return message.trim() ? { kind: 'add-mask', value: message.trim() } : null;
+			// as printed: the value masks the lines that hold it, NUL and all
+			return data.trim() ? { kind: 'add-mask', value: data.trim() } : null;
 		default:
 			return null;
 	}
@@ -57,9 +59,18 @@ function parseParams(text: string): Record<string, string> {
 	for (const part of text.split(',')) {
 		const eq = part.indexOf('=');
 		if (eq <= 0) continue;
-		params[part.slice(0, eq).trim().toLowerCase()] = unescapeProperty(part.slice(eq + 1));
+		params[part.slice(0, eq).trim().toLowerCase()] = withoutNul(unescapeProperty(part.slice(eq + 1)));
 	}
 	return params;
+}
+
+/**
+ * What a command says (a message, a group's title, a file name) loses its NUL characters: a
+ * terminal shows none, and PostgreSQL text cannot hold one, so the outline, the task's message
+ * and the log view read the same on every store. The line itself keeps them.
+ */
+function withoutNul(text: string): string {
+	return text.includes('\0') ? text.replaceAll('\0', '') : text;
 }
 
 // GitHub's escaping: data escapes %, CR and LF; properties also escape ':' and ','
@@ -100,11 +111,22 @@ export function parseLogCommand(text: string): LogCommand | null {
 		case 'notice': {
 			const out: LogCommand = { kind: command.kind, message: command.message };
 			if (command.params.file) out.file = command.params.file;
-			const line = Number(command.params.line);
-			if (command.params.line && Number.isInteger(line) && line > 0) out.line = line;
+			const line = fileLine(command.params.line);
+			if (line !== null) out.line = line;
 			return out;
 		}
 		default:
 			return null;
 	}
+}
+
+/** the largest file line kept: stores keep it in a 32-bit integer (PostgreSQL `integer`) */
+export const MAX_FILE_LINE = 2_147_483_647;
+
+/** `line=12` → 12; a line that is not a whole number from 1 to {@link MAX_FILE_LINE} is left out */
+function fileLine(value: string | undefined): number | null {
+	const text = value?.trim() ?? '';
+	if (!/^\d+$/.test(text)) return null;
+	const line = Number(text);
+	return line >= 1 && line <= MAX_FILE_LINE ? line : null;
 }

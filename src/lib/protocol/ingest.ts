@@ -31,7 +31,15 @@ export const MAX_INGEST_EVENTS = 1_000;
 /** Longest line text accepted; longer lines are split by the producer. */
 export const MAX_INGEST_LINE_LENGTH = 64 * 1024;
 
-const text = (max: number) => z.string().max(max);
+/**
+ * A name, message, key or path: PostgreSQL text cannot hold NUL, so one is refused on every
+ * store, naming the field. Output lines may hold NUL (stores encode them), see {@link ingestLineSchema}.
+ */
+const text = (max: number) =>
+	z
+		.string()
+		.max(max)
+		.refine((value) => !value.includes('\0'), 'contains a NUL character; remove it');
 const step = z.number().int().min(0).max(10_000);
 
 export const createTaskSchema = z
@@ -54,7 +62,8 @@ export const ingestLineSchema = z
 	.object({
 		n: z.number().int().min(1).optional(),
 		stream: z.enum(['stdout', 'stderr']).default('stdout'),
-		text: text(MAX_INGEST_LINE_LENGTH),
+		/** exactly as the tool printed it, NUL and all */
+		text: z.string().max(MAX_INGEST_LINE_LENGTH),
 		/** when the line was written (ISO-8601); the server's clock when omitted */
 		ts: z.iso.datetime({ offset: true }).optional(),
 		/**

@@ -1,10 +1,12 @@
 /**
  * @module ingest/http
  * The REST side of ingest: runs a handler and answers an IngestError with its status and a
- * JSON error body, like every other API error.
+ * JSON error body, like every other API error. A value the database refused is a 422
+ * `invalid_data`, not a 500: a producer resends after a 500, and this would fail every time.
  */
 import { ApiError, handle } from '../http/responses';
 import type { Logger } from '../logger';
+import { isStoreDataError } from '../store/errors';
 import { isIngestError } from './ingest-error';
 
 export function handleIngest(fn: () => Promise<Response>, logger: Logger, what: string): Promise<Response> {
@@ -14,6 +16,10 @@ export function handleIngest(fn: () => Promise<Response>, logger: Logger, what: 
 				return await fn();
 			} catch (err) {
 				if (isIngestError(err)) throw new ApiError(err.status, err.code, err.message);
+				if (isStoreDataError(err)) {
+					logger.warn({ err }, `${what}: the database refused a value`);
+					throw new ApiError(422, err.code, err.message);
+				}
 				throw err;
 			}
 		},

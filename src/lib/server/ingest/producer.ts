@@ -24,7 +24,7 @@ import {
 } from '../../protocol';
 import type { Principal } from '../auth/principal';
 import type { Logger } from '../logger';
-import { isStoreUnavailable } from '../store/errors';
+import { isStoreDataError, isStoreUnavailable } from '../store/errors';
 import { isIngestError } from './ingest-error';
 import type { IngestService } from './service';
 
@@ -149,6 +149,11 @@ async function handle(
 	} catch (err) {
 		if (isIngestError(err)) return fail(peer, err.code, err.message, ref, err.status >= 500);
 		if (isStoreUnavailable(err)) return fail(peer, err.code, err.message, ref, true);
+		if (isStoreDataError(err)) {
+			// the same message would be refused again: said once, not resent for ever
+			deps.logger.warn({ err, client_id: peer.id, type: message.type }, 'the database refused a value');
+			return fail(peer, err.code, err.message, ref);
+		}
 		deps.logger.error({ err, client_id: peer.id, type: message.type }, 'producer message failed');
 		return fail(peer, 'internal', 'The server hit an unexpected error applying the message.', ref, true);
 	}

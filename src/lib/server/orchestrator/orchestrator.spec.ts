@@ -18,7 +18,7 @@ import {
 	type Orchestrator
 } from './types';
 import { createStandaloneTask } from '../store/test-records';
-import { useStoreBackend } from '../../../../tests/helpers/store-backends';
+import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 
 const logger = pino({ level: 'silent' });
 const NODE = JSON.stringify(process.execPath);
@@ -796,5 +796,51 @@ describe('orchestrator on a shared queue', () => {
 			message: expect.stringMatching(/shut down; starting it again \(attempt 2 of 2\)/)
 		});
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
+	});
+});
+
+describe.each(STORE_KINDS)('orchestrator on the %s store', (kind) => {
+	const backend = useStoreBackend(kind);
+
+	it('keeps the whole log of a tool whose workflow commands hold NUL or a file line no integer holds', async () => {
+		await orchestrator.shutdown();
+		const own = await backend.open();
+		try {
+			setup({ store: own });
+			// printf's \000 is a NUL byte
+			workflow(
+				'nul',
+				`tasks:
+  print:
+    steps:
+      - name: print
+        run: |
+          printf 'before\\n::error::bad\\000thing\\n::group::g\\000x\\n::warning file=a.ts,line=3000000000::w\\n::progress value=50::half\\000way\\nafter\\n'
+`
+			);
+			const run = await orchestrator.startRun('nul');
+			expect((await ended(run.id)).data.status).toBe('succeeded');
+			const [task] = await own.listTasks({ run_id: run.id });
+			expect(task).toMatchObject({ status: 'succeeded', error: null, message: 'halfway' });
+			const [execution] = await own.listExecutions(task.id);
+			expect((await own.readLogLines(execution.id)).map((line) => line.text)).toEqual([
+				'before',
+				'::error::bad\u0000thing',
+				'::group::g\u0000x',
+				'::warning file=a.ts,line=3000000000::w',
+				'::progress value=50::half\u0000way',
+				'after'
+			]);
+			expect(await own.readLogOutline(execution.id)).toMatchObject({
+				groups: [{ name: 'gx', start: 3 }],
+				annotations: [
+					{ line: 2, level: 'error', message: 'badthing' },
+					{ line: 4, level: 'warning', message: 'w', file: 'a.ts' }
+				]
+			});
+		} finally {
+			await orchestrator.shutdown();
+			await own.close();
+		}
 	});
 });

@@ -157,6 +157,26 @@ tasks:
 		expect(parsed.ok && parsed.workflow.tasks[0]!.steps[0]!.timeoutMs).toBe(1);
 	});
 
+	it('reports a NUL character in a name, command, argument or variable, where it is written', () => {
+		const step = (line: string) => `tasks:\n  build:\n    steps:\n      - run: make\n        ${line}\n`;
+		expect(reason(parseWorkflowFile(step('name: "a\\0b"'), FILE))).toBe(
+			'line 5: tasks.build.steps[0].name: contains a NUL character; remove it'
+		);
+		expect(reason(parseWorkflowFile(step('args: [x, "y\\0"]'), FILE))).toBe(
+			'line 5: tasks.build.steps[0].args[1]: contains a NUL character; remove it'
+		);
+		expect(reason(parseWorkflowFile(step('env: { A: "\\0" }'), FILE))).toBe(
+			'line 5: tasks.build.steps[0].env.A: contains a NUL character; remove it'
+		);
+		expect(reason(parseWorkflowFile(step('env: { "A\\0": x }'), FILE))).toBe(
+			'line 5: tasks.build.steps[0].env.A\u0000: contains a NUL character; remove it'
+		);
+		const run = 'tasks:\n  build:\n    name: "b\\0"\n    steps:\n      - run: "printf \\0"\n';
+		expect(reason(parseWorkflowFile(run, FILE))).toMatch(
+			/^line 3: tasks\.build\.name: contains a NUL character; remove it; line 5: tasks\.build\.steps\[0\]\.run: /
+		);
+	});
+
 	it('reports retries that are not a small whole number', () => {
 		const text = 'tasks:\n  build:\n    retries: 1.5\n    steps:\n      - run: make\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 3: tasks\.build\.retries: /);

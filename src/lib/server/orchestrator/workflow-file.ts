@@ -72,19 +72,24 @@ export const MAX_ANCHORS_AND_ALIASES = 5000;
  */
 export const MAX_EXPANDED_VALUES = 1_000_000;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+/**
+ * Text without NUL (YAML writes one as "\0"): no tool can be given one (its command line and
+ * environment are C strings), and PostgreSQL text cannot hold one, so the file is refused.
+ */
+const text = z.string().refine((value) => !value.includes('\0'), 'contains a NUL character; remove it');
+const scalar = z.union([text, z.number(), z.boolean()]).transform(String);
 
 const stepSchema = z.strictObject({
-	name: z.string().min(1).optional(),
-	run: z.string().trim().min(1),
+	name: text.min(1).optional(),
+	run: text.trim().min(1),
 	args: z.array(scalar).optional(),
-	cwd: z.string().min(1).optional(),
-	env: z.record(z.string(), scalar).optional(),
+	cwd: text.min(1).optional(),
+	env: z.record(text, scalar).optional(),
 	timeout: z.number().min(MIN_TIMEOUT_S).max(MAX_TIMEOUT_S).optional()
 });
 
 const taskSchema = z.strictObject({
-	name: z.string().min(1).optional(),
+	name: text.min(1).optional(),
 	needs: z.union([z.string(), z.array(z.string())]).optional(),
 	optional: z.boolean().optional(),
 	weight: z.number().positive().max(MAX_WEIGHT).optional(),
@@ -94,7 +99,7 @@ const taskSchema = z.strictObject({
 
 const workflowSchema = z.strictObject({
 	name: z.string().regex(NAME_PATTERN, "use letters, digits, '.', '_' or '-'").optional(),
-	description: z.string().optional(),
+	description: text.optional(),
 	tasks: z.record(z.string().regex(KEY_PATTERN, "use letters, digits, '_' or '-'"), taskSchema)
 });
 
@@ -293,6 +298,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 			if (issue.origin === 'number' || issue.origin === 'bigint') return `must be at most ${issue.maximum}`;
 			return issue.message;
 		case 'invalid_key':
+			// a variable's name with a NUL; any other key refused is a task's
+			if (issue.issues[0]?.code === 'custom') return issue.issues[0].message;
 			return "not a valid task key: start with a letter or '_', then letters, digits, '_' or '-'";
 		case 'invalid_union':
 			return 'has the wrong type';

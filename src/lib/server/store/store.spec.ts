@@ -472,6 +472,44 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 			expect(large).toEqual(await view(oneByOne));
 		});
 
+		it('keeps a log whole whose workflow commands hold NUL or a file line no integer holds, small or large appends', async () => {
+			const commands = [
+				'before',
+				'::error::bad\u0000thing',
+				'::group::g\u0000x',
+				'::warning file=a\u0000.ts,line=3000000000::w',
+				'::notice file=b.ts,line=2147483647::n',
+				'::error file=c.ts,line=2147483648::e',
+				'::error file=d.ts,line=-3::e',
+				'::progress value=50::half\u0000way',
+				'after'
+			];
+			const expected = {
+				groups: [{ name: 'gx', start: 3, end: null }],
+				annotations: [
+					{ line: 2, level: 'error', message: 'badthing' },
+					{ line: 4, level: 'warning', message: 'w', file: 'a.ts' },
+					{ line: 5, level: 'notice', message: 'n', file: 'b.ts', file_line: 2147483647 },
+					{ line: 6, level: 'error', message: 'e', file: 'c.ts' },
+					{ line: 7, level: 'error', message: 'e', file: 'd.ts' }
+				],
+				progress: [],
+				commands: [{ start: 8, end: 8 }],
+				truncated: false
+			};
+			const small: LogLine[] = commands.map((text, i) => ({ n: i + 1, stream: 'stdout', ts: TS, text }));
+			await store.appendLogLines(execId, small);
+			expect(await store.readLogLines(execId)).toEqual(small);
+			expect(await store.readLogOutline(execId)).toEqual(expected);
+
+			// past COPY_FROM_LINES, PostgreSQL writes lines and marks another way
+			const large = await newExecution();
+			const padded = [...small, ...lines(small.length + 1, 300)];
+			await store.appendLogLines(large, padded);
+			expect(await store.readLogLines(large, { limit: 5000 })).toEqual(padded);
+			expect(await store.readLogOutline(large)).toEqual(expected);
+		});
+
 		it('adds only the new lines of a large append that repeats stored ones, ranked after them', async () => {
 			const all = mixedLines();
 			await store.appendLogLines(execId, all.slice(0, 250));
@@ -657,6 +695,20 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 	});
 
 	if (kind === 'postgres') {
+		it('refuses a value PostgreSQL cannot hold as a data error no retry fixes, alone or in a transaction, and works on', async () => {
+			const task = await store.createTask(newTask());
+			const exec = await createTestExecution(store, task.id);
+			const refused = { name: 'StoreDataError', code: 'invalid_data', retryable: false };
+			// one statement: an exit code past `integer`
+			const outOfRange = store.updateExecution(exec.id, { exit_code: 3_000_000_000 });
+			await expect(outOfRange).rejects.toMatchObject(refused);
+			await expect(outOfRange).rejects.toThrow(/out of range for type integer/);
+			// a transaction: a key with a NUL
+			await expect(store.createTaskOnce('a\u0000b', newTask())).rejects.toMatchObject(refused);
+			expect(await store.updateExecution(exec.id, { exit_code: 3 })).toMatchObject({ exit_code: 3 });
+			expect((await store.createTaskOnce('ab', newTask())).existing).toBe(false);
+		});
+
 		it('applies each migration once when two nodes open an empty database at once', async () => {
 			const url = await backend.createDatabase();
 			const logger = createLogger('silent');

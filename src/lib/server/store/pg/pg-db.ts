@@ -6,10 +6,11 @@
  * callers can answer 503 and retry instead of reporting an internal error. A database that stops
  * answering (a partition, a firewall dropping packets, a paused VM or server) counts too: a
  * statement with no answer within `queryTimeoutMs` fails that way, and its connection is discarded.
+ * A value the database refuses becomes a StoreDataError, which no retry will fix.
  */
 import pg from 'pg';
 import type { Logger } from '../../logger';
-import { StoreUnavailableError } from '../errors';
+import { StoreDataError, StoreUnavailableError } from '../errors';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -85,8 +86,19 @@ export function isUnreachable(err: unknown): boolean {
 	);
 }
 
+/**
+ * whether PostgreSQL refused a value (SQLSTATE class 22, data exception: 22021 a NUL or bad
+ * UTF-8 in text, 22003 a number out of range, 22P05 a NUL in `jsonb`, …): the same statement
+ * fails the same way however often it is sent
+ */
+export function isDataError(err: unknown): boolean {
+	const code = (err as { code?: unknown } | null)?.code;
+	return typeof code === 'string' && code.length === 5 && code.startsWith('22');
+}
+
 export function classify(err: unknown): unknown {
-	return isUnreachable(err) ? new StoreUnavailableError(err) : err;
+	if (isUnreachable(err)) return new StoreUnavailableError(err);
+	return isDataError(err) ? new StoreDataError(err) : err;
 }
 
 export class PgDb {
