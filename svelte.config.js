@@ -6,6 +6,12 @@ const config = {
 	preprocess: vitePreprocess(),
 	kit: {
 		adapter: adapter({ out: 'build' }),
+		// SvelteKit's own CSRF check is off: it ran before src/hooks.server.ts and refused, in plain
+		// text, any POST with a form's content type and no matching Origin, so programs (curl's
+		// default type) could not reach the API. The hook's access guard does the job instead: an
+		// Origin must be allowed, a form posted to a page must name one, and the API reads bodies
+		// only as JSON (see src/lib/server/auth/guard.ts).
+		csrf: { trustedOrigins: ['*'] },
 		// Pages may run only the app's own scripts: SvelteKit's one inline bootstrap script gets a
 		// nonce per response, so 'unsafe-inline' is never needed for scripts. Styles allow inline
 		// style attributes (components set widths and colours through them); they cannot run code.

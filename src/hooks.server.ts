@@ -1,15 +1,17 @@
 /**
  * Every request passes here before any route: the access guard (Host, Origin, credentials,
  * role; see $lib/server/auth/guard.ts) decides first, then the route runs with
- * `locals.principal`, and every response leaves with the security headers.
+ * `locals.principal`, and every response leaves with the security headers. Errors no route
+ * answered are logged by `handleError` as one JSON line.
  */
-import { redirect, type Handle } from '@sveltejs/kit';
+import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
 import { signInHref } from '$lib/protocol/auth';
 import { SESSION_COOKIE } from '$lib/server/auth/auth';
 import { checkRequest, isPagePath } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/global';
 import { errorResponse, json } from '$lib/server/http/responses';
 import { withSecurityHeaders } from '$lib/server/http/security-headers';
+import { createLogger } from '$lib/server/logger';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
 export const handle: Handle = async ({ event, resolve }) => {
@@ -28,7 +30,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 			host: request.headers.get('host'),
 			origin: request.headers.get('origin'),
 			authorization: request.headers.get('authorization'),
-			session
+			session,
+			contentType: request.headers.get('content-type')
 		});
 	} catch (err) {
 		// a session is looked up in the store; with the database away that is a 503, not a 500
@@ -52,6 +55,11 @@ export const handle: Handle = async ({ event, resolve }) => {
 	}
 	event.locals.aco = aco;
 	event.locals.principal = verdict.principal;
+	// SvelteKit answers a path it cannot decode with its HTML error page; the API promises JSON errors
+	if (url.pathname.startsWith('/api/') && decodedPath(url.pathname) === null) {
+		const message = `The path ${url.pathname} has a malformed percent-encoding: each "%" must start two hex digits that together spell UTF-8; encode each segment with encodeURIComponent.`;
+		return withSecurityHeaders(json({ error: { code: 'invalid_path', message } }, 400), false);
+	}
 	const response = await resolve(event);
 	// SvelteKit answers a method an endpoint lacks itself, in plain text; the API promises JSON errors
 	if (
@@ -76,3 +84,28 @@ export const handle: Handle = async ({ event, resolve }) => {
 	}
 	return withSecurityHeaders(response, page);
 };
+
+/**
+ * Errors SvelteKit met outside a route's own handling (a page that threw, a path it could not
+ * decode, a page not found): one line in the server's log, and for the client only a message
+ * that shows no internals.
+ */
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	const logger = (event.locals.aco ?? getContext())?.logger ?? createLogger();
+	const where = { method: event.request.method, path: event.url.pathname, status };
+	if (status >= 500) {
+		logger.error({ ...where, err: error }, `${event.request.method} ${event.url.pathname} failed`);
+		return { message: 'The server hit an unexpected error.', code: 'internal' };
+	}
+	logger.debug(where, `${event.request.method} ${event.url.pathname}: ${message}`);
+	return { message };
+};
+
+/** the path decoded as SvelteKit will decode it, or null when its percent-encoding is malformed */
+function decodedPath(pathname: string): string | null {
+	try {
+		return decodeURI(pathname);
+	} catch {
+		return null;
+	}
+}

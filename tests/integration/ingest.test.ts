@@ -2,6 +2,8 @@
  * The ingest API on the real server, with tokens configured: stand-alone tasks created and
  * reported on over REST and as a WebSocket producer, seen live by a subscriber, stored once.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
 	AnyEventEnvelope,
@@ -9,7 +11,8 @@ import type {
 	IngestEventsResponse,
 	IngestTaskResponse,
 	LogLine,
-	TaskResponse
+	TaskResponse,
+	TasksResponse
 } from '../../src/lib/protocol';
 import { startAco, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
@@ -39,6 +42,13 @@ async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {
 		.split('\n')
 		.filter(Boolean)
 		.map((l) => JSON.parse(l) as LogLine);
+}
+
+async function tasksNamed(aco: AcoProcess, name: string): Promise<string[]> {
+	const { tasks } = (await (
+		await fetch(`${aco.url}/api/v1/tasks?limit=500`, { headers: AUTH })
+	).json()) as TasksResponse;
+	return tasks.filter((t) => t.name === name).map((t) => t.id);
 }
 
 async function subscriber(aco: AcoProcess): Promise<TestClient> {
@@ -217,6 +227,127 @@ describe('ingest API', () => {
 		});
 		expect(stored).toMatchObject({ status: 200, body: { line_counts: { 0: 3 } } });
 		expect(stored.body.task).toMatchObject({ status: 'running', message: null, error: null });
+	});
+
+	it('answers a body sent as anything but JSON with 415, saying which content type to send', async () => {
+		const body = JSON.stringify({ name: 'typed wrong' });
+		// curl -d sends the first; a browser's fetch with a string body the second
+		for (const type of [
+			'application/x-www-form-urlencoded',
+			'text/plain;charset=UTF-8',
+			'multipart/form-data; boundary=x'
+		]) {
+			const res = await fetch(`${aco.url}/api/v1/tasks`, {
+				method: 'POST',
+				headers: { ...AUTH, 'content-type': type },
+				body
+			});
+			expect(res.status, type).toBe(415);
+			expect(((await res.json()) as { error: unknown }).error, type).toEqual({
+				code: 'unsupported_media_type',
+				message: expect.stringContaining('send Content-Type: application/json') as string
+			});
+		}
+		// no content type at all: the body is not taken for empty
+		const untyped = await fetch(`${aco.url}/api/v1/tasks`, {
+			method: 'POST',
+			headers: AUTH,
+			body: new TextEncoder().encode(body)
+		});
+		expect(untyped.status).toBe(415);
+		const { body: created } = await post<IngestTaskResponse>(aco, '/tasks', { name: 'typed right' });
+		const events = await fetch(`${aco.url}/api/v1/tasks/${created.task.id}/events`, {
+			method: 'POST',
+			headers: { ...AUTH, 'content-type': 'text/plain' },
+			body: JSON.stringify({ events: [{ type: 'progress', progress: 50 }] })
+		});
+		expect(events.status).toBe(415);
+		const typed = await fetch(`${aco.url}/api/v1/tasks`, {
+			method: 'POST',
+			headers: { ...AUTH, 'content-type': 'application/json; charset=utf-8' },
+			body: JSON.stringify({ name: 'typed right' })
+		});
+		expect(typed.status).toBe(201);
+		expect(await tasksNamed(aco, 'typed wrong')).toEqual([]);
+		const task = (await (
+			await fetch(`${aco.url}/api/v1/tasks/${created.task.id}`, { headers: AUTH })
+		).json()) as TaskResponse;
+		expect(task.task.progress).toBe(0);
+	});
+
+	it('refuses a body that is not valid UTF-8 with 400 and stores none of it', async () => {
+		// one byte 0xff, which UTF-8 never has
+		const bytes = (json: string) => Uint8Array.from(json, (c) => c.charCodeAt(0));
+		const send = (path: string, body: Uint8Array<ArrayBuffer>) =>
+			fetch(`${aco.url}/api/v1${path}`, {
+				method: 'POST',
+				headers: { ...AUTH, 'content-type': 'application/json' },
+				body
+			});
+		const task = await send('/tasks', bytes('{"name":"bad \xff name"}'));
+		expect(task.status).toBe(400);
+		expect(await task.json()).toEqual({
+			error: { code: 'invalid_utf8', message: 'The request body is not valid UTF-8.' }
+		});
+		expect(await tasksNamed(aco, 'bad \ufffd name')).toEqual([]);
+
+		const { body: created } = await post<IngestTaskResponse>(aco, '/tasks', { name: 'utf-8 output' });
+		await post(aco, `/tasks/${created.task.id}/events`, {
+			events: [{ type: 'tool.start', step: 0, name: 't' }]
+		});
+		const output = await send(
+			`/tasks/${created.task.id}/events`,
+			bytes('{"events":[{"type":"output","step":0,"lines":[{"n":1,"text":"caf\xff"}]}]}')
+		);
+		expect(output.status).toBe(400);
+		expect(((await output.json()) as { error: { code: string } }).error.code).toBe('invalid_utf8');
+		const detail = (await (
+			await fetch(`${aco.url}/api/v1/tasks/${created.task.id}`, { headers: AUTH })
+		).json()) as TaskResponse;
+		expect(await logOf(aco, detail.task.executions[0].id)).toEqual([]);
+	});
+
+	it('holds the Idempotency-Key header to the 200 characters of the body field, with a 400 naming the header', async () => {
+		const withKey = (key: string, name: string) =>
+			post<IngestTaskResponse & { error?: { code: string; message: string } }>(
+				aco,
+				'/tasks',
+				{ name },
+				{ ...AUTH, 'idempotency-key': key }
+			);
+		for (const length of [201, 5_000]) {
+			const long = await withKey('k'.repeat(length), 'long key');
+			expect(long.status, String(length)).toBe(400);
+			expect(long.body.error?.code).toBe('invalid_request');
+			expect(long.body.error?.message).toMatch(/Idempotency-Key header.*200/);
+		}
+		expect(await tasksNamed(aco, 'long key')).toEqual([]);
+		const longest = await withKey('k'.repeat(200), 'longest key');
+		expect(longest.status).toBe(201);
+		expect((await withKey('k'.repeat(200), 'longest key')).body.task.id).toBe(longest.body.task.id);
+	});
+
+	it('takes a client that hangs up mid-upload for gone: a line at info, no error with a stack', async () => {
+		const socket = net.connect(aco.port, '127.0.0.1');
+		await once(socket, 'connect');
+		const answered = new Promise<string>((resolve) =>
+			socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')))
+		);
+		socket.write(
+			`POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1:${aco.port}\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+				'Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n'
+		);
+		// the server has the request and waits for its body
+		expect(await answered).toMatch(/^HTTP\/1.1 100/);
+		socket.write('{"name":');
+		socket.destroy();
+		await expect
+			.poll(() => aco.output(), { timeout: 15_000 })
+			.toMatch(
+				/"level":30,[^\n]*"msg":"POST \/tasks: the client went away before sending the whole request body"/
+			);
+		expect(aco.output()).not.toMatch(/"level":50,[^\n]*"message":"aborted"/);
+		expect(aco.output()).not.toMatch(/"msg":"POST \/tasks failed"/);
 	});
 
 	it('closes a producer whose hello carries a wrong token', async () => {

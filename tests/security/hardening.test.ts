@@ -10,7 +10,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestTaskResponse, RunsResponse, TaskResponse } from '../../src/lib/protocol';
+import type { IngestTaskResponse, RunsResponse, TaskResponse, TasksResponse } from '../../src/lib/protocol';
+import type { SessionResponse } from '../../src/lib/protocol/auth';
 import { HealthyClients } from '../helpers/healthy-clients';
 import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { upgradeRequest } from '../helpers/ws-client';
@@ -108,6 +109,13 @@ describe('HTTP and WebSocket hardening', () => {
 		((await (await fetch(`${aco.url}/api/v1/runs`, { headers: auth(OPERATOR) })).json()) as RunsResponse).runs
 			.length;
 
+	const tasksNamed = async (name: string) =>
+		(
+			(await (
+				await fetch(`${aco.url}/api/v1/tasks?limit=500`, { headers: auth(OPERATOR) })
+			).json()) as TasksResponse
+		).tasks.filter((t) => t.name === name);
+
 	it('refuses a rebound name (Host) with 403 on REST, pages and the hub, even with a valid token', async () => {
 		const runs = await runsCount();
 		const evil = `evil.example:${aco.port}`;
@@ -148,6 +156,145 @@ describe('HTTP and WebSocket hardening', () => {
 		expect(await runsCount()).toBe(runs);
 		expect((await upgradeRequest(aco.wsUrl, { Origin: aco.url, ...auth(VIEWER) })).status).toBe(101);
 		await healthy.expectHealthy();
+	});
+
+	it('refuses form posts from pages of other sites to sign-in, sign-out and the API, and form posts naming no Origin to pages', async () => {
+		const form = 'application/x-www-form-urlencoded';
+		const signIn = (headers: Record<string, string>) =>
+			fetch(`${aco.url}/signin`, {
+				method: 'POST',
+				redirect: 'manual',
+				headers: { 'content-type': form, accept: 'text/html', ...headers },
+				body: new URLSearchParams({ token: OPERATOR, next: '/' })
+			});
+		// Browsers send Origin with every POST: another site's; another port of this machine (the
+		// same site, so a SameSite=Lax cookie goes along); "null" from a sandboxed frame or a page
+		// that hides its address. Browsers from before that rule sent none with a form.
+		const sameSite = `http://localhost:${aco.port + 1}`;
+		for (const origin of ['https://evil.example', sameSite, 'null', undefined]) {
+			const res = await signIn(origin ? { origin } : {});
+			expect(res.status, origin).toBe(403);
+			expect(res.headers.get('set-cookie'), origin).toBeNull();
+		}
+		const signedIn = await signIn({ origin: aco.url });
+		expect(signedIn.status).toBe(303);
+		const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+
+		for (const origin of ['https://evil.example', sameSite, undefined]) {
+			const signOut = await fetch(`${aco.url}/signout`, {
+				method: 'POST',
+				redirect: 'manual',
+				headers: { cookie, 'content-type': form, ...(origin ? { origin } : {}) },
+				body: ''
+			});
+			expect(signOut.status, origin).toBe(403);
+		}
+		const session = await fetch(`${aco.url}/api/v1/session`, { headers: { cookie } });
+		expect(((await session.json()) as SessionResponse).via).toBe('session');
+
+		const runs = await runsCount();
+		// a form can send JSON-looking text as text/plain: {"name":"csrf","x":"="}
+		const jsonish = '{"name":"csrf","x":"="}';
+		for (const origin of ['https://evil.example', sameSite]) {
+			const start = await fetch(`${aco.url}/api/v1/workflows/quick/runs`, {
+				method: 'POST',
+				headers: { cookie, origin, 'content-type': form },
+				body: ''
+			});
+			expect(start.status, origin).toBe(403);
+			const create = await fetch(`${aco.url}/api/v1/tasks`, {
+				method: 'POST',
+				headers: { cookie, origin, 'content-type': 'text/plain' },
+				body: jsonish
+			});
+			expect(create.status, origin).toBe(403);
+		}
+		// no Origin: the API reads a body only when it is sent as JSON, which no form can do
+		const noOrigin = await fetch(`${aco.url}/api/v1/tasks`, {
+			method: 'POST',
+			headers: { cookie, 'content-type': 'text/plain' },
+			body: jsonish
+		});
+		expect(noOrigin.status).toBeGreaterThanOrEqual(400);
+		expect(await runsCount()).toBe(runs);
+		expect(await tasksNamed('csrf')).toEqual([]);
+		await healthy.expectHealthy();
+	});
+
+	it('answers programs that POST without a body whatever content type they name, in JSON', async () => {
+		// curl -X POST -d '' sends application/x-www-form-urlencoded; programs send no Origin
+		const start = await fetch(`${aco.url}/api/v1/workflows/quick/runs`, {
+			method: 'POST',
+			headers: { ...auth(OPERATOR), 'content-type': 'text/plain' }
+		});
+		expect(start.status).toBe(201);
+		const { taskId } = await loggedTask('cancelled by curl', 'sleep', ['zzz']);
+		const cancel = await fetch(`${aco.url}/api/v1/tasks/${taskId}/cancel`, {
+			method: 'POST',
+			headers: { ...auth(OPERATOR), 'content-type': 'application/x-www-form-urlencoded' },
+			body: ''
+		});
+		expect(cancel.status).toBe(200);
+		expect(((await cancel.json()) as TaskResponse).task.id).toBe(taskId);
+		const missing = await fetch(`${aco.url}/api/v1/tasks/no-such-task/cancel`, {
+			method: 'POST',
+			headers: { ...auth(OPERATOR), 'content-type': 'application/x-www-form-urlencoded' },
+			body: ''
+		});
+		expect(missing.status).toBe(404);
+		expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+		// a page of another site is refused as ever, and told why in JSON rather than plain text
+		const foreign = await fetch(`${aco.url}/api/v1/tasks/${taskId}/cancel`, {
+			method: 'POST',
+			headers: { ...auth(OPERATOR), origin: 'https://evil.example', 'content-type': 'text/plain' },
+			body: ''
+		});
+		expect(foreign.status).toBe(403);
+		expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('forbidden_origin');
+		await healthy.expectHealthy();
+	});
+
+	it('answers a sign-in form it cannot read with 400 on the form, and logs page errors as JSON lines', async () => {
+		const garbled = await fetch(`${aco.url}/signin`, {
+			method: 'POST',
+			redirect: 'manual',
+			headers: { origin: aco.url, accept: 'text/html', 'content-type': 'multipart/form-data; boundary=xx' },
+			body: 'garbage'
+		});
+		expect(garbled.status).toBe(400);
+		expect(garbled.headers.get('set-cookie')).toBeNull();
+		const html = await garbled.text();
+		expect(html).toContain('The sign-in form could not be read; send it again.');
+		expect(html).toMatch(/<form method="POST"/);
+		// a malformed path on a page: SvelteKit's own 400, logged through the app's logger
+		const page = await fetch(`${aco.url}/runs/%ZZ`, { headers: { ...auth(VIEWER), accept: 'text/html' } });
+		expect(page.status).toBe(400);
+		// the server wrote whatever it had to say before it answered; one more exchange lets it arrive
+		await fetch(`${aco.url}/api/v1/healthz`);
+		expect(aco.output()).not.toContain('Failed to parse body as FormData');
+		expect(aco.output()).not.toContain('Failed to decode URI');
+		// SvelteKit's own error printer writes coloured lines; the server's log is JSON
+		expect(aco.output()).not.toContain('\x1b[');
+		await healthy.expectHealthy();
+	});
+
+	it('answers a malformed percent-encoding in an API path with a JSON 400', async () => {
+		for (const p of ['/api/v1/tasks/%ZZ', '/api/v1/executions/%E0%A4%A/log']) {
+			const res = await fetch(`${aco.url}${p}`, { headers: auth(VIEWER) });
+			expect(res.status, p).toBe(400);
+			expect(res.headers.get('content-type'), p).toMatch(/^application\/json/);
+			expect(((await res.json()) as { error: { code: string; message: string } }).error, p).toEqual({
+				code: 'invalid_path',
+				message: expect.stringContaining('percent-encoding') as string
+			});
+		}
+		const post = await fetch(`${aco.url}/api/v1/tasks/%ZZ/cancel`, {
+			method: 'POST',
+			headers: auth(OPERATOR)
+		});
+		expect(post.status).toBe(400);
+		// credentials are still asked for first
+		expect((await fetch(`${aco.url}/api/v1/tasks/%ZZ`)).status).toBe(401);
 	});
 
 	it('sends the security headers on every page, API answer, static file and download', async () => {

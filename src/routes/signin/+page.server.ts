@@ -5,6 +5,8 @@ import { SESSION_COOKIE } from '$lib/server/auth/auth';
 import { STORE_RETRY_AFTER_S } from '$lib/server/http/responses';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
+/** shown on the form when its body cannot be parsed (a broken multipart body, a client that hung up) */
+const UNREADABLE_FORM_MESSAGE = 'The sign-in form could not be read; send it again.';
 /** shown on the form when the session cannot be stored (PostgreSQL down or restarting) */
 const STORE_UNAVAILABLE_MESSAGE =
 	'The database cannot be reached right now, so no session could be started. Try again shortly.';
@@ -20,7 +22,12 @@ export const load: PageServerLoad = ({ locals, url }) => {
 export const actions: Actions = {
 	/** Exchanges a token for a session cookie; a new session every time (the old one ends). */
 	default: async ({ request, cookies, locals, url, getClientAddress, setHeaders }) => {
-		const form = await request.formData();
+		let form: FormData;
+		try {
+			form = await request.formData();
+		} catch {
+			return fail(400, { error: UNREADABLE_FORM_MESSAGE, next: safeNextPath(url.searchParams.get('next')) });
+		}
 		const token = String(form.get('token') ?? '').trim();
 		const next = safeNextPath(String(form.get('next') ?? '/'));
 		const { auth, logger } = locals.aco;

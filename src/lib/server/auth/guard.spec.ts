@@ -167,6 +167,49 @@ describe('request guard', () => {
 		});
 	});
 
+	it('refuses a form posted to a page that names no Origin, and lets programs post to the API without one', async () => {
+		const form = 'application/x-www-form-urlencoded';
+		for (const path of ['/signin', '/signout', '/tasks/task_1']) {
+			for (const contentType of [form, 'multipart/form-data; boundary=x', 'Text/Plain;charset=UTF-8']) {
+				expect(
+					await checkRequest(auth, facts({ method: 'POST', path, contentType })),
+					`${path} ${contentType}`
+				).toMatchObject({
+					status: 403,
+					code: 'forbidden_origin'
+				});
+			}
+			// from the server's own page
+			expect(
+				await checkRequest(
+					auth,
+					facts({ method: 'POST', path, contentType: form, origin: 'http://127.0.0.1:3000' })
+				)
+			).not.toMatchObject({ code: 'forbidden_origin' });
+		}
+		expect(
+			await checkRequest(auth, facts({ method: 'POST', path: '/signin', contentType: 'application/json' }))
+		).toMatchObject({
+			kind: 'allow'
+		});
+		expect(
+			await checkRequest(
+				auth,
+				facts({
+					method: 'POST',
+					path: '/api/v1/tasks/t/cancel',
+					contentType: form,
+					authorization: bearer(OPERATOR)
+				})
+			)
+		).toMatchObject({ kind: 'allow' });
+		expect(
+			await checkRequest(auth, facts({ path: '/', contentType: form, authorization: bearer(VIEWER) }))
+		).toMatchObject({
+			kind: 'allow'
+		});
+	});
+
 	it('gives clients inside the process an operator token of their own, only when credentials are needed', async () => {
 		const local = auth.localToken()!;
 		expect(local).toMatch(/^[\w-]{43}$/);

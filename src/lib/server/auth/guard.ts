@@ -3,7 +3,8 @@
  * The decision every request and every WebSocket upgrade goes through before anything else
  * runs, in this order:
  * 1. `Host` must be one this server answers to (403 `forbidden_host`, DNS rebinding);
- * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`);
+ * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`); a form
+ *    posted to a page (sign-in, sign-out) must name one;
  * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in);
  * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
  * Only the sign-in page, sign-out, the health check and the app's own static files are
@@ -24,6 +25,8 @@ export interface RequestFacts {
 	authorization: string | null | undefined;
 	/** the session cookie's value */
 	session: string | null | undefined;
+	/** the request's Content-Type; none for an upgrade */
+	contentType?: string | null;
 }
 
 export type Verdict =
@@ -38,6 +41,12 @@ export const HEALTH_PATH = '/api/v1/healthz';
 const PUBLIC_PATHS = new Set([SIGN_IN_PATH, SIGN_OUT_PATH, HEALTH_PATH, '/favicon.svg', '/robots.txt']);
 /** the app's own code and assets (SvelteKit's output), which hold no data */
 const PUBLIC_PREFIXES = ['/_app/'];
+/** what an HTML form can send, so what another site's page can post without asking first (CORS) */
+const FORM_CONTENT_TYPES = new Set([
+	'application/x-www-form-urlencoded',
+	'multipart/form-data',
+	'text/plain'
+]);
 
 export function isPublicPath(path: string): boolean {
 	return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
@@ -76,10 +85,31 @@ export function checkRequest(auth: AuthService, facts: RequestFacts): Verdict | 
 			`Requests from pages on ${facts.origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
 		);
 	}
+	if (!facts.origin && isFormPostToPage(facts)) {
+		return deny(
+			403,
+			'forbidden_origin',
+			"A form may be posted here only from this server's own pages, and this request names no Origin. " +
+				'Send it from the page in a current browser.'
+		);
+	}
 	const identity = auth.identify({ authorization: facts.authorization, session: facts.session });
 	return identity instanceof Promise
 		? identity.then((found) => verdictFor(facts, found))
 		: verdictFor(facts, identity);
+}
+
+/**
+ * Browsers send `Origin` with every POST, so the check above refuses another site's page; a
+ * browser too old to do so would pass it. Pages (sign-in, sign-out) are for browsers, so a form
+ * sent to one must name its origin, as SvelteKit's own check required. The API is for programs
+ * too, which send none; it reads a body only as JSON (a 415 otherwise), which no form can send.
+ */
+function isFormPostToPage(facts: RequestFacts): boolean {
+	const type = facts.contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+	return (
+		!SAFE_METHODS.has(facts.method.toUpperCase()) && isPagePath(facts.path) && FORM_CONTENT_TYPES.has(type)
+	);
 }
 
 /** Steps 3 and 4, once the credentials are known. */

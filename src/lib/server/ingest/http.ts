@@ -8,6 +8,7 @@ import { ApiError, handle } from '../http/responses';
 import type { Logger } from '../logger';
 import { isStoreDataError } from '../store/errors';
 import { isIngestError } from './ingest-error';
+import { INCOMPLETE_BODY } from './validate';
 
 export function handleIngest(fn: () => Promise<Response>, logger: Logger, what: string): Promise<Response> {
 	return handle(
@@ -15,7 +16,13 @@ export function handleIngest(fn: () => Promise<Response>, logger: Logger, what: 
 			try {
 				return await fn();
 			} catch (err) {
-				if (isIngestError(err)) throw new ApiError(err.status, err.code, err.message);
+				if (isIngestError(err)) {
+					// a producer that went away (killed, network gone) is no fault of the server's
+					if (err.code === INCOMPLETE_BODY) {
+						logger.info(`${what}: the client went away before sending the whole request body`);
+					}
+					throw new ApiError(err.status, err.code, err.message);
+				}
 				if (isStoreDataError(err)) {
 					logger.warn({ err }, `${what}: the database refused a value`);
 					throw new ApiError(422, err.code, err.message);

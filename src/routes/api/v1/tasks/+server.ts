@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { handle, json } from '$lib/server/http/responses';
 import { limitParam, parseQuery, statusParam } from '$lib/server/http/query';
 import { handleIngest } from '$lib/server/ingest/http';
-import { readJson, validate } from '$lib/server/ingest/validate';
+import { readIdempotencyKey, readJson, validate } from '$lib/server/ingest/validate';
 import { createTaskSchema, type IngestTaskResponse, type TasksResponse } from '$lib/protocol';
 
 export const GET: RequestHandler = ({ locals, url }) =>
@@ -24,9 +24,9 @@ export const GET: RequestHandler = ({ locals, url }) =>
 export const POST: RequestHandler = ({ locals, request }) =>
 	handleIngest(
 		async () => {
+			const key = readIdempotencyKey(request);
 			const input = validate(createTaskSchema, await readJson(request), 'task');
-			const key = request.headers.get('idempotency-key');
-			const body: IngestTaskResponse = await locals.aco.ingest.createTask(input, key || null);
+			const body: IngestTaskResponse = await locals.aco.ingest.createTask(input, key);
 			return json(body, body.existing ? 200 : 201, { location: `/api/v1/tasks/${body.task.id}` });
 		},
 		locals.aco.logger,
