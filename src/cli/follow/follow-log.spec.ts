@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LogLine } from '../../lib/protocol/models';
-import { makeExecution, makeLines } from '../../lib/realtime/test-fixtures';
+import type { Execution, LogLine } from '../../lib/protocol/models';
+import { makeExecution, makeLines, makeTask } from '../../lib/realtime/test-fixtures';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import { followLog } from './follow-log';
 
@@ -129,6 +129,139 @@ async function setup(
 	return { state, hub, exit, port, code: () => code, printed: () => printed, errors: () => errors };
 }
 
+/**
+ * A REST server on port 0 playing the aco server for a running task `t1` whose steps are `x1`
+ * (step 0) and `x2` (step 1), each with the lines stored in `state.lines` (a step with none has
+ * not started yet); the hub played by a fake socket. While `state.hold` is set, GET /tasks/t1
+ * reads the task when asked and answers once the test calls `state.release()`. `stored` are the
+ * lines of each step when the follower first loads the task; setup returns once it has and has
+ * opened its socket.
+ */
+async function setupTask(stored: { x1?: string[]; x2?: string[]; done?: string[] } = {}) {
+	const state = {
+		lines: new Map<string, LogLine[]>([
+			['x1', numbered(stored.x1 ?? [])],
+			['x2', numbered(stored.x2 ?? [])]
+		]),
+		done: new Set<string>(stored.done),
+		taskDone: false,
+		hold: false,
+		/** a GET /tasks/t1 waits for this */
+		waiting: false,
+		release: () => {}
+	};
+	const executions = (): Execution[] =>
+		['x1', 'x2']
+			.filter((id) => state.lines.get(id)!.length > 0)
+			.map((id, step) =>
+				makeExecution({
+					id,
+					task_id: 't1',
+					step,
+					status: state.done.has(id) ? 'succeeded' : 'running',
+					line_count: state.lines.get(id)!.length
+				})
+			);
+	const server = http.createServer(async (req, res) => {
+		const url = new URL(req.url!, 'http://x');
+		res.setHeader('content-type', 'application/json');
+		const log = /^\/api\/v1\/executions\/(x[12])\/log$/.exec(url.pathname);
+		if (url.pathname === '/api/v1/tasks/t1') {
+			// the snapshot as it is when asked, answered when the test lets it go
+			const task = {
+				...makeTask({ id: 't1', status: state.taskDone ? 'succeeded' : 'running' }),
+				executions: executions()
+			};
+			if (state.hold) {
+				state.waiting = true;
+				await new Promise<void>((resolve) => (state.release = resolve));
+				state.waiting = false;
+			}
+			res.end(JSON.stringify({ task }));
+		} else if (log) {
+			res.end(ndjsonAfter(state.lines.get(log[1])!, Number(url.searchParams.get('after') ?? 0)));
+		} else {
+			res.statusCode = 404;
+			res.end(JSON.stringify({ error: { code: 'not_found', message: req.url } }));
+		}
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	cleanups.push(
+		() => new Promise((resolve) => (state.release(), server.closeAllConnections(), server.close(resolve)))
+	);
+	const factory = socketFactory();
+	let printed = '';
+	const exit = followLog({
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		token: 't',
+		taskId: 't1',
+		out: { write: (chunk: string) => (printed += chunk) },
+		err: { write: () => {} },
+		client: { createSocket: factory.create, backoff: { baseMs: 5, capMs: 5 } },
+		gapRetryDelayMs: 1
+	});
+	await until(() => expect(factory.sockets).toHaveLength(1));
+	let seq = 0;
+	const hub = {
+		factory,
+		connect() {
+			factory.last.open();
+			factory.last.welcome({ seq: 0 });
+			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-log', filter: {} } });
+		},
+		/**
+		 * the connection drops and comes back; the hub cannot replay the gap (a laptop asleep too
+		 * long): it sends what `meanwhile` sends while the resume is unanswered, then `reset`
+		 */
+		async reset(meanwhile: () => void) {
+			factory.last.serverClose(1006);
+			await until(() => expect(factory.sockets).toHaveLength(2));
+			factory.last.open();
+			factory.last.welcome({ seq: 100 });
+			seq = 100;
+			meanwhile();
+			factory.last.reset({ seq: 100 });
+		},
+		/** a line the tool printed: stored, and sent live when `live` */
+		print(executionId: string, text: string, live = true) {
+			const lines = state.lines.get(executionId)!;
+			const [line] = numbered([text], lines.length);
+			lines.push(line);
+			if (!live) return;
+			factory.last.event({
+				type: 'tool.output',
+				seq: ++seq,
+				data: {
+					task_id: 't1',
+					run_id: null,
+					execution_id: executionId,
+					line: line.n,
+					output: text,
+					is_stderr: false,
+					timestamp: line.ts
+				}
+			});
+		},
+		/** the task's last step ends, then the task */
+		taskEnds() {
+			for (const id of ['x1', 'x2']) state.done.add(id);
+			state.taskDone = true;
+			const task = makeTask({ id: 't1', status: 'succeeded' });
+			factory.last.event({
+				type: 'task.completed',
+				seq: ++seq,
+				data: { task_id: 't1', run_id: null, status: 'succeeded', duration_ms: 5, task }
+			});
+		}
+	};
+	return { state, hub, exit, printed: () => printed };
+}
+
+/** `texts` as stored lines numbered from `after + 1` */
+function numbered(texts: string[], after = 0): LogLine[] {
+	return texts.map((text, i) => ({ ...makeLines(after + i + 1, after + i + 1)[0], text }));
+}
+
 function ndjsonAfter(lines: LogLine[], after: number): string {
 	return lines
 		.filter((l) => l.n > after)
@@ -171,6 +304,26 @@ describe('followLog', () => {
 		]);
 	});
 
+	it('waits, saying so, for lines the stream went past while the store lags, and prints every line in order', async () => {
+		const { state, hub, exit, printed, errors } = await setup([]);
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// lines 4–5 went by unseen (dropped); 6–7 come live, and the store has none of them yet
+		hub.output(6);
+		hub.output(7);
+		await until(() => expect(errors()).toContain('not stored yet'));
+		state.lines.push(...makeLines(4, 7));
+		await until(() => expect(printed()).toContain('line 7'));
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			makeLines(1, 7)
+				.map((l) => `${l.text}\n`)
+				.join('')
+		);
+		expect(errors()).toBe('aco: Lines 4–5 of x1 are not stored yet. Asking again with back-off…\n');
+	});
+
 	it('ends with exit code 1, naming the URL, when the server answers the WebSocket upgrade with 404', async () => {
 		const { state, code, port, printed, errors } = await setup([], { upgrade: 404 });
 		await until(() => expect(code()).toBe(1));
@@ -196,8 +349,8 @@ describe('followLog', () => {
 		const { state, hub, exit, printed, errors } = await setup([]);
 		state.executionAnswers.push(502, 502);
 		hub.connect();
+		await until(() => expect(state.executionAnswers).toEqual([]));
 		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
-		expect(state.executionAnswers).toEqual([]);
 		hub.completed();
 		expect(await exit).toBe(0);
 		expect(errors()).toBe(
@@ -210,5 +363,65 @@ describe('followLog', () => {
 		expect(await exit).toBe(1);
 		expect(errors()).toBe('aco: HTTP 404 for x1.\n');
 		expect(state.executionAnswers).toEqual([404]);
+	});
+
+	it("prints a task's steps in order when a later step's live line comes before the reload after connecting", async () => {
+		// the task is on step 2 when the follower loads it
+		const { state, hub, exit, printed } = await setupTask({
+			x1: ['step1 a', 'step1 b'],
+			x2: ['step2 a'],
+			done: ['x1']
+		});
+		state.hold = true;
+		hub.connect();
+		await until(() => expect(state.waiting).toBe(true));
+		// step 2 prints while the reload after connecting is on its way (a slow round trip)
+		hub.print('x2', 'step2 b');
+		state.hold = false;
+		state.release();
+		await until(() => expect(printed()).toContain('step2 b'));
+		hub.taskEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('step1 a\nstep1 b\nstep2 a\nstep2 b\n');
+	});
+
+	it("prints a step that started while the socket opened after the earlier step's last lines", async () => {
+		// first loaded: step 1 running with one line; before the subscription is live, it prints
+		// another and ends, and step 2 starts
+		const { state, hub, exit, printed } = await setupTask({ x1: ['step1 a'] });
+		hub.print('x1', 'step1 b', false);
+		state.done.add('x1');
+		hub.print('x2', 'step2 a', false);
+		state.hold = true;
+		hub.connect();
+		await until(() => expect(state.waiting).toBe(true));
+		hub.print('x2', 'step2 b');
+		state.hold = false;
+		state.release();
+		await until(() => expect(printed()).toContain('step2 b'));
+		hub.taskEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('step1 a\nstep1 b\nstep2 a\nstep2 b\n');
+	});
+
+	it('prints the rest of a step before the next step after a reset (the hub could not replay the gap)', async () => {
+		const { state, hub, exit, printed } = await setupTask({ x1: ['step1 a'] });
+		hub.connect();
+		await until(() => expect(printed()).toBe('step1 a\n'));
+		// asleep: step 1 prints on and ends, step 2 starts, and none of it comes live
+		hub.print('x1', 'step1 b', false);
+		state.done.add('x1');
+		hub.print('x2', 'step2 a', false);
+		state.hold = true;
+		// step 2's next line comes while the resume is unanswered: the reset hands it on before the
+		// follower reloads the task
+		await hub.reset(() => hub.print('x2', 'step2 b'));
+		await until(() => expect(state.waiting).toBe(true));
+		state.hold = false;
+		state.release();
+		await until(() => expect(printed()).toContain('step2 b'));
+		hub.taskEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('step1 a\nstep1 b\nstep2 a\nstep2 b\n');
 	});
 });

@@ -2,7 +2,12 @@
  * @module cli/follow/follow-log
  * `aco logs <execution-or-task> --follow`: prints the stored log over REST, then the live
  * `tool.output` lines, with no gap and no duplicate (by line number), and returns once the tool
- * (or, for a task, the task and all its tools) has finished and every line is printed.
+ * (or, for a task, the task and all its tools) has finished and every line is printed. A task's
+ * steps print in step order, however their live lines and its snapshots race (tails).
+ *
+ * Lines the stream went past but the store has not written yet (it writes in batches, and after
+ * a database outage of its own) are waited for, with a notice on stderr; lines it still lacks after
+ * the retry budget are skipped with a notice, and printed under another once stored.
  *
  * A log or task the server says is gone (404) or refuses ends the follow at once with exit
  * code 1, and so does an address with no hub (the upgrade refused with a 404 or the like); a
@@ -73,10 +78,11 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 	});
 	const load = () => retry.run((signal) => loadTarget(rest, options, signal));
 	try {
-		// what to follow: one execution, or every execution of a task in step order
+		// what to follow: one execution, or every execution of a task in step order; their logs open
+		// now, in that order (the reload once the subscription is live fetches what came meanwhile)
 		const target = await load();
+		for (const execution of target.executions) tails.noteExecution(execution);
 		if (target.done) {
-			for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
 			await tails.idle();
 			return finish(failure(), err);
 		}
@@ -139,7 +145,7 @@ function followLive(
 		const reload = async () => {
 			try {
 				const target = await loadTarget();
-				for (const execution of target.executions) tails.noteLineCount(execution.id, execution.line_count);
+				for (const execution of target.executions) tails.noteExecution(execution);
 				tails.resyncAll();
 				if (target.done) await end(null);
 			} catch (e) {
@@ -150,16 +156,17 @@ function followLive(
 
 		client.onEvent((event) => {
 			if (event.type === 'tool.output' && wanted(event.data.execution_id)) {
+				// a step not placed yet (its record not loaded) keeps its lines until it is
 				const { line: n, output: text, is_stderr, timestamp: ts, partial } = event.data;
 				const stream = is_stderr ? 'stderr' : 'stdout';
 				tails.push(event.data.execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
 			} else if (event.type === 'tool.started' && wanted(event.data.execution_id)) {
-				tails.ensure(event.data.execution_id);
+				tails.noteExecution(event.data.execution);
 			} else if (
 				(event.type === 'tool.completed' || event.type === 'tool.failed') &&
 				wanted(event.data.execution_id)
 			) {
-				tails.noteLineCount(event.data.execution_id, event.data.line_count);
+				tails.noteExecution(event.data.execution);
 				if (options.executionId) void end(null);
 			} else if (event.type.startsWith('task.') && !options.executionId) {
 				const status = (event.data as { task?: { status: string } }).task?.status;

@@ -10,8 +10,9 @@ import { followRun } from './follow-run';
  * A REST server on port 0 playing the aco server for one run `r1` with one task `t1`, and the
  * hub played by a fake socket. `runAnswers` are served to GET /runs/r1 in turn (the last one
  * again and again); an answer can be held back until the test lets it go. `runFailures` are
- * HTTP statuses (a proxy's error page) GET /runs/r1 answers first, in turn. `logStatus`, when
- * set, is what GET …/x1/log answers instead of the lines. With `upgrade`, the client's socket
+ * HTTP statuses (a proxy's error page) GET /runs/r1 answers first, in turn. The task's first
+ * step `x1` has the stored `lines`, its second `x2` the stored `step2` (none: not started).
+ * `logStatus`, when set, is what GET …/x1/log answers instead of the lines. With `upgrade`, the client's socket
  * is a real one and the server answers its upgrade with that HTTP status.
  */
 async function setup(options: { upgrade?: number } = {}) {
@@ -20,6 +21,7 @@ async function setup(options: { upgrade?: number } = {}) {
 		runFailures: [] as number[],
 		task: makeTask({ id: 't1', run_id: 'r1', key: 'build', name: 'build' }),
 		lines: [] as LogLine[],
+		step2: [] as LogLine[],
 		logStatus: null as number | null,
 		logRequests: 0,
 		upgrades: 0
@@ -36,19 +38,20 @@ async function setup(options: { upgrade?: number } = {}) {
 		} else if (url.pathname === '/api/v1/runs/r1') {
 			body = await (state.runAnswers.length > 1 ? state.runAnswers.shift()! : state.runAnswers[0])();
 		} else if (url.pathname === '/api/v1/tasks/t1') {
-			const executions = state.lines.length
-				? [{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.length }]
-				: [];
+			const executions = [
+				{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.length },
+				{ id: 'x2', task_id: 't1', step: 1, line_count: state.step2.length }
+			].filter((execution) => execution.line_count > 0);
 			body = { task: { ...state.task, executions } };
 		} else if (url.pathname === '/api/v1/executions/x1/log' && state.logStatus) {
 			state.logRequests++;
 			res.statusCode = state.logStatus;
 			body = { error: { code: 'not_found', message: 'No execution with id "x1".' } };
-		} else if (url.pathname === '/api/v1/executions/x1/log') {
+		} else if (/^\/api\/v1\/executions\/x[12]\/log$/.test(url.pathname)) {
 			state.logRequests++;
 			const after = Number(url.searchParams.get('after') ?? 0);
 			res.end(
-				state.lines
+				(url.pathname.includes('x2') ? state.step2 : state.lines)
 					.filter((l) => l.n > after)
 					.map((l) => JSON.stringify(l) + '\n')
 					.join('')
@@ -106,15 +109,16 @@ async function setup(options: { upgrade?: number } = {}) {
 				data: { task_id: 't1', run_id: 'r1', status, message: null, task }
 			});
 		},
-		output(line: LogLine) {
-			state.lines.push(line);
+		/** a line of the task's first step (`x2`: of its second), stored and sent live */
+		output(line: LogLine, executionId: 'x1' | 'x2' = 'x1') {
+			(executionId === 'x1' ? state.lines : state.step2).push(line);
 			factory.last.event({
 				type: 'tool.output',
 				seq: ++seq,
 				data: {
 					task_id: 't1',
 					run_id: 'r1',
-					execution_id: 'x1',
+					execution_id: executionId,
 					line: line.n,
 					output: line.text,
 					is_stderr: false,
@@ -261,5 +265,34 @@ describe('followRun', () => {
 			expect.stringMatching(/^aco: fetching run r1 failed, trying again with back-off: .*HTTP 502\.$/),
 			''
 		]);
+	});
+
+	it("prints a task's steps in order when a later step's live line comes before the run's first load", async () => {
+		const { state, hub, exit, printed } = await setup();
+		const ts = '2030-01-01T00:00:00.000Z';
+		// the task is on step 2 when the follower connects
+		state.lines.push(
+			{ n: 1, stream: 'stdout', ts, text: 'step1 a' },
+			{ n: 2, stream: 'stdout', ts, text: 'step1 b' }
+		);
+		state.step2.push({ n: 1, stream: 'stdout', ts, text: 'step2 a' });
+		let release = () => {};
+		let asked = false;
+		const current = async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] });
+		state.runAnswers = [
+			() => ((asked = true), new Promise((resolve) => (release = () => void current().then(resolve)))),
+			current
+		];
+		hub.connect();
+		await until(() => expect(asked).toBe(true));
+		// step 2 prints while the run's load after connecting is on its way (a slow round trip)
+		hub.output({ n: 2, stream: 'stdout', ts, text: 'step2 b' }, 'x2');
+		release();
+		await until(() => expect(printed()).toContain('step2 b'));
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			'▶ build started\n[build] step1 a\n[build] step1 b\n[build] step2 a\n[build] step2 b\n✔ Run demo succeeded\n'
+		);
 	});
 });

@@ -8,6 +8,8 @@
  * task record is merged by the browser's lifecycle rule (records.mergeRecord): it never goes back
  * from finished to running. A partial line (a piece of an overlong line, a progress snapshot)
  * is continued by the next line of its tool on the same terminal line, as `aco logs` prints it.
+ * Logs print in task start order, a task's steps in step order, and lines the store is slow to
+ * write are waited for or skipped with notices, as `aco logs --follow` does (tails, log-tail).
  *
  * A log the server says is gone (404) or refuses ends the follow at once with exit code 1, and
  * so does an address with no hub (the upgrade refused with a 404 or the like); a failing server
@@ -137,7 +139,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				const { task: detail } = await retry.run((signal) => rest.getTask(task.id, signal));
 				for (const execution of detail.executions.sort((a, b) => a.step - b.step)) {
 					execTask.set(execution.id, task.id);
-					tails.noteLineCount(execution.id, execution.line_count);
+					tails.noteExecution(execution, task.started_at);
 				}
 			}
 		};
@@ -175,7 +177,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				}
 				case 'tool.started':
 					execTask.set(event.data.execution_id, event.data.task_id);
-					tails.ensure(event.data.execution_id);
+					tails.noteExecution(event.data.execution, tasks.get(event.data.task_id)?.started_at);
 					return;
 				case 'tool.output': {
 					const {
@@ -188,6 +190,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 						partial
 					} = event.data;
 					execTask.set(execution_id, task_id);
+					// a step not placed yet (its record not loaded) keeps its lines until it is
 					const stream = is_stderr ? 'stderr' : 'stdout';
 					tails.push(execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
 					return;
@@ -195,7 +198,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				case 'tool.completed':
 				case 'tool.failed':
 					execTask.set(event.data.execution_id, event.data.task_id);
-					tails.noteLineCount(event.data.execution_id, event.data.line_count);
+					tails.noteExecution(event.data.execution, tasks.get(event.data.task_id)?.started_at);
 					return;
 				case 'workflow.completed':
 				case 'workflow.failed':

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../lib/protocol/models';
-import { TailSet } from './tails';
+import { followerRest, TailSet } from './tails';
 
 const line = (n: number): LogLine => ({
 	n,
@@ -38,8 +38,9 @@ describe('TailSet', () => {
 			stored.set(id, n);
 			tails.push(id, line(n));
 		};
-		tails.ensure('a');
-		tails.ensure('b');
+		// two tasks' steps, running side by side
+		tails.noteExecution({ id: 'a', task_id: 'ta', step: 0, line_count: 0 }, '2026-01-01T00:00:00.000Z');
+		tails.noteExecution({ id: 'b', task_id: 'tb', step: 0, line_count: 0 }, '2026-01-01T00:00:01.000Z');
 		// step a prints a line every millisecond for a while; step b prints a few meanwhile
 		const total = 400;
 		const a = setInterval(() => (stored.get('a')! < total ? print('a') : clearInterval(a)), 1);
@@ -55,6 +56,38 @@ describe('TailSet', () => {
 		} finally {
 			clearInterval(a);
 		}
+		tails.destroy();
+	});
+
+	it('says which lines it goes on without while the store lags, and prints them with a notice once stored', async () => {
+		// the store has lines 1–2 until the test stores the rest
+		const state = { stored: 2 };
+		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		let out = '';
+		let err = '';
+		const { tails } = followerRest({
+			rest,
+			onLines: (_id, lines) => (out += lines.map((l) => `${l.text}\n`).join('')),
+			what: 'task t1',
+			err: { write: (chunk: string) => (err += chunk) },
+			gapRetryDelayMs: 1,
+			backoff: { baseMs: 5, capMs: 5 },
+			retryBudgetMs: 200
+		});
+		tails.noteExecution({ id: 'x1', task_id: 't1', step: 0, line_count: 2 });
+		await tails.idle();
+		tails.push('x1', line(5));
+		await vi.waitFor(() => expect(out).toContain('line 5'), { timeout: 10_000, interval: 5 });
+		state.stored = 5;
+		tails.noteLineCount('x1', 5);
+		await vi.waitFor(() => expect(out).toContain('line 4'), { timeout: 10_000, interval: 5 });
+		await tails.idle();
+		expect(out).toBe('line 1\nline 2\nline 5\nline 3\nline 4\n');
+		expect(err).toBe(
+			'aco: Lines 3–4 of x1 are not stored yet. Asking again with back-off…\n' +
+				'aco: lines 3–4 of x1 are not stored yet: skipped here, printed once stored (`aco logs x1` shows them in place)\n' +
+				'aco: lines 3–4 of x1, skipped above, stored now:\n'
+		);
 		tails.destroy();
 	});
 });

@@ -1,16 +1,24 @@
 /**
  * @module cli/follow/tails
- * The logs a follower prints: one {@link LogTail} per execution, opened one after another in
- * the order they became known (so backlogs print whole, not interleaved), each handing its lines
- * on exactly once. Live lines of an execution whose turn has not come wait in its tail.
+ * The logs a follower prints: one {@link LogTail} per execution, opened one after another (so
+ * backlogs print whole, not interleaved), each handing its lines on exactly once. Live lines of
+ * an execution whose turn has not come wait in its tail.
  *
- * While the server fails (a proxy's 502 during a restart), the tails try again after a back-off;
- * the owner hears of it once per outage however many tails are waiting. {@link followerRest}
- * wires the tails and the snapshot retry of the two followers the same way.
+ * The turn is the execution's place: by its task's start, then its step. A live line can come
+ * before anything says where its execution goes (a slow first load, the held events a `reset`
+ * delivers before the reload), so a tail is opened only once a record placed it (a snapshot,
+ * `tool.started`, `tool.completed`), and a task's step only once the steps before it have
+ * handed on all they know: a later step never prints before an earlier one.
+ *
+ * While the server fails (a proxy's 502 during a restart), or its store lags behind the stream,
+ * the tails try again after a back-off; the owner hears of it once per outage however many tails
+ * are waiting. Lines a tail goes on without (the store still lacks them after the retry budget),
+ * and the same lines when they come late, are told of each time. {@link followerRest} wires the
+ * tails and the snapshot retry of the two followers the same way.
  */
-import type { LogLine } from '../../lib/protocol/models';
+import type { Execution, LogLine } from '../../lib/protocol/models';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
-import { LogTail } from '../realtime/log-tail';
+import { LinesNotStoredError, lineRange, LogTail, type SkippedLines } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
 import { fetchRetryNotice, type Output } from './format';
@@ -23,17 +31,42 @@ export interface TailSetOptions {
 	onError: (err: unknown) => void;
 	/** a fetch failed and is being tried again, and no other tail was doing so already */
 	onRetry?: (executionId: string, err: unknown) => void;
+	/** a tail went on without lines the store does not have yet (LogTail's onSkip) */
+	onSkip?: (executionId: string, skipped: SkippedLines) => void;
+	/** lines skipped before, stored now: handed on after later ones (onLines gets them next) */
+	onLate?: (executionId: string, late: SkippedLines) => void;
 	gapRetryDelayMs?: number;
 	/** the waits between tries at a failing server */
 	backoff?: BackoffOptions;
+	/** how long a tail asks a failing server, or waits for lines not stored yet (rest-retry's default) */
+	retryBudgetMs?: number;
 }
+
+/** Where an execution's log goes among the others. */
+interface Place {
+	taskId: string;
+	step: number;
+}
+
+/** a task whose start is not known sorts after those whose start is (ISO times) */
+const UNKNOWN_START = '~';
 
 export class TailSet {
 	readonly #options: TailSetOptions;
 	readonly #tails = new Map<string, LogTail>();
+	/** each execution's place, once a record said it; a tail without one waits unopened */
+	readonly #places = new Map<string, Place>();
+	/** each task's start as first told, so all its steps sort together */
+	readonly #taskStarts = new Map<string, string>();
+	/** tails waiting for their turn to open, in turn order */
+	readonly #queue: string[] = [];
+	/** the tails queued to open, in the queue or since */
+	readonly #queued = new Set<string>();
+	/** the tail being opened; the next one opens when it is */
+	#opening: Promise<void> | null = null;
 	/** the executions whose tails are waiting to try a failing server again */
 	readonly #retrying = new Set<string>();
-	#chain: Promise<void> = Promise.resolve();
+	#destroyed = false;
 
 	constructor(options: TailSetOptions) {
 		this.#options = options;
@@ -43,8 +76,65 @@ export class TailSet {
 		return this.#tails.has(executionId);
 	}
 
-	/** The tail of an execution, created (and queued to open) on first sight. */
-	ensure(executionId: string): LogTail {
+	/**
+	 * An execution's record (a snapshot, `tool.started`, `tool.completed`): how many lines it has,
+	 * and where its log goes (`taskStartedAt`: when its task started, if known), so that its tail
+	 * opens in its turn. Give a task's records in step order: an earlier step told of lines it has
+	 * not handed on is then fetching them when a later step's turn comes, and goes first.
+	 */
+	noteExecution(
+		execution: Pick<Execution, 'id' | 'task_id' | 'step' | 'line_count'>,
+		taskStartedAt?: string | null
+	): void {
+		this.noteLineCount(execution.id, execution.line_count);
+		if (this.#places.has(execution.id) || this.#destroyed) return;
+		if (!this.#taskStarts.has(execution.task_id)) {
+			this.#taskStarts.set(execution.task_id, taskStartedAt ?? UNKNOWN_START);
+		}
+		const place = { taskId: execution.task_id, step: execution.step };
+		this.#places.set(execution.id, place);
+		this.#enqueue(execution.id, place);
+	}
+
+	push(executionId: string, line: LogLine): void {
+		this.#tail(executionId).push(line);
+	}
+
+	/** The execution has at least `count` lines (its record or its completion says so). */
+	noteLineCount(executionId: string, count: number): void {
+		this.#tail(executionId).noteLineCount(count);
+	}
+
+	resyncAll(): void {
+		for (const tail of this.#tails.values()) tail.resync();
+	}
+
+	/**
+	 * Resolves once every tail is open and has handed on all it knows of. A tail no record placed
+	 * by now opens too, after the others: its lines are printed late rather than not at all.
+	 */
+	async idle(): Promise<void> {
+		for (const id of this.#tails.keys()) this.#enqueue(id, null);
+		for (;;) {
+			if (this.#opening) {
+				await this.#opening;
+				continue;
+			}
+			await Promise.all([...this.#tails.values()].map((tail) => tail.idle()));
+			if (!this.#opening) return;
+		}
+	}
+
+	destroy(): void {
+		this.#destroyed = true;
+		this.#queue.length = 0;
+		for (const tail of this.#tails.values()) tail.destroy();
+		this.#tails.clear();
+		this.#retrying.clear();
+	}
+
+	/** The tail of an execution, created on first sight; it waits unopened until placed. */
+	#tail(executionId: string): LogTail {
 		let tail = this.#tails.get(executionId);
 		if (tail) return tail;
 		tail = new LogTail(executionId, {
@@ -59,51 +149,85 @@ export class TailSet {
 				this.#retrying.add(executionId);
 			},
 			onRecover: () => this.#retrying.delete(executionId),
+			onSkip: (skipped) => this.#options.onSkip?.(executionId, skipped),
+			onLate: (lines) => {
+				this.#options.onLate?.(executionId, { from: lines[0].n, to: lines.at(-1)!.n });
+				this.#options.onLines(executionId, lines);
+			},
 			gapRetryDelayMs: this.#options.gapRetryDelayMs,
-			backoff: this.#options.backoff
+			backoff: this.#options.backoff,
+			retryBudgetMs: this.#options.retryBudgetMs
 		});
 		this.#tails.set(executionId, tail);
-		const opening = tail;
-		this.#chain = this.#chain.then(() => opening.open());
 		return tail;
 	}
 
-	push(executionId: string, line: LogLine): void {
-		this.ensure(executionId).push(line);
+	/** Queues a tail to open in its turn (`null`: no place known, after all the others), once. */
+	#enqueue(executionId: string, place: Place | null): void {
+		if (this.#queued.has(executionId) || this.#destroyed) return;
+		this.#queued.add(executionId);
+		const before = place ? this.#queue.findIndex((id) => this.#compare(place, this.#places.get(id)) < 0) : -1;
+		this.#queue.splice(before < 0 ? this.#queue.length : before, 0, executionId);
+		this.#openNext();
 	}
 
-	/** The execution has at least `count` lines (its record or its completion says so). */
-	noteLineCount(executionId: string, count: number): void {
-		this.ensure(executionId).noteLineCount(count);
+	/** Opens the first tail in the queue, unless one is opening; the next follows when it has. */
+	#openNext(): void {
+		if (this.#opening || this.#destroyed) return;
+		const executionId = this.#queue.shift();
+		if (executionId === undefined) return;
+		this.#opening = this.#open(executionId).finally(() => {
+			this.#opening = null;
+			this.#openNext();
+		});
 	}
 
-	resyncAll(): void {
-		for (const tail of this.#tails.values()) tail.resync();
+	async #open(executionId: string): Promise<void> {
+		const place = this.#places.get(executionId);
+		// the steps before it hand on what they know first: after a reset, the rest of the step
+		// that was running comes before the backlog of the one that followed it
+		const earlier = [...this.#places]
+			.filter(([, other]) => place && other.taskId === place.taskId && other.step < place.step)
+			.map(([id]) => this.#tails.get(id)?.idle());
+		await Promise.all(earlier);
+		await this.#tails.get(executionId)?.open();
 	}
 
-	/** Resolves once every tail is open and has handed on all it knows of. */
-	async idle(): Promise<void> {
-		let chain: Promise<void>;
-		do {
-			chain = this.#chain;
-			await chain;
-			await Promise.all([...this.#tails.values()].map((tail) => tail.idle()));
-		} while (chain !== this.#chain);
-	}
-
-	destroy(): void {
-		for (const tail of this.#tails.values()) tail.destroy();
-		this.#tails.clear();
-		this.#retrying.clear();
+	/** < 0: `a` opens before `b`; an execution never placed (undefined) opens last */
+	#compare(a: Place, b: Place | undefined): number {
+		if (!b) return -1;
+		const startA = this.#taskStarts.get(a.taskId)!;
+		const startB = this.#taskStarts.get(b.taskId)!;
+		if (startA !== startB) return startA < startB ? -1 : 1;
+		if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
+		return a.step - b.step;
 	}
 }
 
 /** The one line that says a log is being asked for again (once per outage, not per try). */
 export function retryNotice(executionId: string, error: unknown): string {
+	if (error instanceof LinesNotStoredError) return `aco: ${error.message} Asking again with back-off…\n`;
 	return fetchRetryNotice(`the log of ${executionId}`, error);
 }
 
-export interface FollowerRestOptions extends Omit<TailSetOptions, 'onError' | 'onRetry'> {
+/** The line that says a log goes on without lines the store does not have yet. */
+export function skipNotice(executionId: string, skipped: SkippedLines): string {
+	const are = skipped.from === skipped.to ? 'is' : 'are';
+	return (
+		`aco: ${lineRange(skipped)} of ${executionId} ${are} not stored yet: skipped here, printed once ` +
+		`stored (\`aco logs ${executionId}\` shows them in place)\n`
+	);
+}
+
+/** The line before lines skipped earlier, printed late. */
+export function lateNotice(executionId: string, late: SkippedLines): string {
+	return `aco: ${lineRange(late)} of ${executionId}, skipped above, stored now:\n`;
+}
+
+export interface FollowerRestOptions extends Omit<
+	TailSetOptions,
+	'onError' | 'onRetry' | 'onSkip' | 'onLate'
+> {
 	/** what the follower's snapshots are of, as its notice names it: `run r1`, `task t1` */
 	what: string;
 	/** where the notices of a failing server go */
@@ -139,7 +263,9 @@ export function followerRest(options: FollowerRestOptions): FollowerRest {
 			failure ??= e;
 			refuse();
 		},
-		onRetry: (executionId, e) => err.write(retryNotice(executionId, e))
+		onRetry: (executionId, e) => err.write(retryNotice(executionId, e)),
+		onSkip: (executionId, skipped) => err.write(skipNotice(executionId, skipped)),
+		onLate: (executionId, late) => err.write(lateNotice(executionId, late))
 	});
 	const retry = new RestRetry({
 		onOutage: (e) => err.write(fetchRetryNotice(what, e)),

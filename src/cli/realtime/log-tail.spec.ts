@@ -73,13 +73,75 @@ describe('LogTail', () => {
 		expect(got).toEqual([1, 2, 3]);
 	});
 
-	it('skips a hole the server cannot fill rather than stall', async () => {
-		const { rest } = store(2);
-		const { t, got } = tail(rest);
+	it('waits with back-off for lines the stream showed later ones of while the store lags (1.2 s), and says so', async () => {
+		// the server streams each line at once and stores it 1.2 s later (a slow store)
+		const printedAt = new Map<number, number>();
+		const rest = {
+			getLogLines: async (_id: string, after = 0) =>
+				range(after + 1, 12).filter((l) => performance.now() - (printedAt.get(l.n) ?? Infinity) >= 1200)
+		};
+		const retries: unknown[] = [];
+		let recovered = 0;
+		const got: number[] = [];
+		const t = new LogTail('x1', {
+			rest,
+			gapRetryDelayMs: 1,
+			backoff: { baseMs: 20, capMs: 100 },
+			onLines: (lines) => got.push(...lines.map((l) => l.n)),
+			onError: (err) => expect.fail(String(err)),
+			onSkip: (skipped) => expect.fail(`skipped ${JSON.stringify(skipped)}`),
+			onRetry: (err) => retries.push(err),
+			onRecover: () => recovered++
+		});
+		// lines 1–5 were printed long ago; 6–9 just now, but their events were lost (dropped)
+		for (let n = 1; n <= 5; n++) printedAt.set(n, -Infinity);
+		for (let n = 6; n <= 12; n++) printedAt.set(n, performance.now());
 		await t.open();
-		t.push(line(5));
+		t.push(line(10));
+		t.push(line(11));
+		await until(() => expect(got).toContain(11));
+		t.push(line(12));
 		await t.idle();
-		expect(got).toEqual([1, 2, 5]);
+		expect(got).toEqual(range(1, 12).map((l) => l.n));
+		expect(retries.map((e) => (e as Error).message)).toEqual(['Lines 6–9 of x1 are not stored yet.']);
+		expect(recovered).toBe(1);
+		t.destroy();
+	});
+
+	it('says so when it goes on without lines the store still lacks after its budget, and hands them on once stored', async () => {
+		// the store has lines 1–5 until the test stores the rest
+		const state = { stored: 5 };
+		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		const events: string[] = [];
+		const t = new LogTail('x1', {
+			rest,
+			gapRetryDelayMs: 1,
+			backoff: { baseMs: 5, capMs: 5 },
+			retryBudgetMs: 200,
+			onLines: (lines) => events.push(...lines.map((l) => `line ${l.n}`)),
+			onLate: (lines) => events.push(...lines.map((l) => `late ${l.n}`)),
+			onSkip: ({ from, to }) => events.push(`skipped ${from}–${to}`),
+			onError: (err) => expect.fail(String(err))
+		});
+		await t.open();
+		t.push(line(10));
+		t.push(line(11));
+		await until(() => expect(events).toContain('line 11'));
+		t.push(line(12));
+		expect(events).toEqual([
+			...range(1, 5).map((l) => `line ${l.n}`),
+			'skipped 6–9',
+			'line 10',
+			'line 11',
+			'line 12'
+		]);
+		// the tool ends: by then every line is stored
+		state.stored = 12;
+		t.noteLineCount(12);
+		await until(() => expect(events).toContain('late 9'));
+		await t.idle();
+		expect(events.slice(9)).toEqual(['late 6', 'late 7', 'late 8', 'late 9']);
+		t.destroy();
 	});
 
 	it('starts after a given line to show only the end of a long log', async () => {

@@ -6,8 +6,16 @@
  *
  * Subscribe BEFORE {@link LogTail.open}: lines that arrive while the backlog loads wait in
  * `pending`. A line at or before `last` is a duplicate; a live line past `last + 1` reveals a
- * hole, which is filled by fetching `?after=last`. A hole the server cannot fill after a few
- * tries is skipped rather than stalling the view.
+ * hole, which is filled by fetching `?after=last`.
+ *
+ * The server streams each line at once but stores lines in batches, later, and through a
+ * database outage only once the store is back (log-pipeline): a hole below a line the stream
+ * showed (or a record counted) is lines the store does not have YET. After a few quick tries the
+ * tail asks again with back-off, says what it waits for (onRetry, once), and waits up to its retry
+ * budget, later lines waiting meanwhile. Only then does it go on without them, and says so
+ * (onSkip); the lines are asked for again when a record counts them (noteLineCount, e.g. the
+ * tool's completion, which comes once every line is stored) or after a resync, and handed on
+ * then (onLate). No line is skipped silently.
  *
  * A fetch that fails in a way that may pass (a proxy's 502 while the server restarts, the server
  * out of reach) is tried again after a back-off (rest-retry), and live lines wait for it rather
@@ -16,10 +24,12 @@
  * that lasts past the retry budget, ends the tail: it is reported once and nothing more is asked.
  */
 import type { LogLine } from '../../lib/protocol/models';
-import type { BackoffOptions } from '../../lib/realtime/backoff';
+import { Backoff, type BackoffOptions } from '../../lib/realtime/backoff';
+import { DEFAULT_CLI_BACKOFF } from './client';
 import type { RestClient } from './rest';
-import { RestRetry } from './rest-retry';
+import { DEFAULT_RETRY_BUDGET_MS, RestRetry } from './rest-retry';
 
+/** quick tries at a hole before it counts as the store lagging (a batch is on its way) */
 const GAP_RETRIES = 3;
 export const DEFAULT_GAP_RETRY_DELAY_MS = 300;
 /** live lines kept while the backlog loads or the server fails; later ones are fetched after */
@@ -33,21 +43,61 @@ export interface LogTailOptions {
 	onError?: (err: unknown) => void;
 	/** a fetch failed and is tried again after a back-off (once per outage) */
 	onRetry?: (err: unknown) => void;
-	/** a fetch worked again after {@link LogTailOptions.onRetry} */
+	/** a fetch worked again after {@link LogTailOptions.onRetry} (or the lines waited for came) */
 	onRecover?: () => void;
+	/**
+	 * lines the store still lacked when the retry budget ran out: the tail went on without them;
+	 * they come through {@link LogTailOptions.onLate} once stored
+	 */
+	onSkip?: (skipped: SkippedLines) => void;
+	/** lines skipped before (onSkip), now stored: in order among themselves, after later lines; onLines by default */
+	onLate?: (lines: LogLine[]) => void;
 	/** the waits between tries at a failing server; the CLI's reconnect back-off by default */
 	backoff?: BackoffOptions;
-	/** how long a failing fetch keeps asking (rest-retry's default) */
+	/** how long a failing fetch keeps asking, and missing lines are waited for (rest-retry's default) */
 	retryBudgetMs?: number;
 	/** start after this line (to show only the end of a long log) */
 	after?: number;
 	gapRetryDelayMs?: number;
 }
 
+/** Line numbers `from` to `to`, both included. */
+export interface SkippedLines {
+	from: number;
+	to: number;
+}
+
+/** `line 6`, `lines 6–9` */
+export function lineRange({ from, to }: SkippedLines): string {
+	return from === to ? `line ${from}` : `lines ${from}–${to}`;
+}
+
+/** What a tail waits for while the store lags behind the stream (given to onRetry). */
+export class LinesNotStoredError extends Error {
+	constructor(
+		readonly executionId: string,
+		readonly lines: SkippedLines
+	) {
+		const { from, to } = lines;
+		super(
+			from === to
+				? `Line ${from} of ${executionId} is not stored yet.`
+				: `Lines ${from}–${to} of ${executionId} are not stored yet.`
+		);
+		this.name = 'LinesNotStoredError';
+	}
+}
+
 export class LogTail {
 	readonly executionId: string;
 	readonly #options: Required<Omit<LogTailOptions, 'after' | 'backoff' | 'retryBudgetMs'>>;
+	readonly #backoff: BackoffOptions;
+	readonly #budgetMs: number;
 	readonly #pending = new Map<number, LogLine>();
+	/** lines skipped (onSkip) and not handed on since, oldest first */
+	readonly #skipped: SkippedLines[] = [];
+	/** ask for the skipped lines on the next fetch */
+	#fetchSkipped = false;
 	readonly #abort = new AbortController();
 	readonly #retry: RestRetry;
 	#last: number;
@@ -66,8 +116,12 @@ export class LogTail {
 			onError: () => {},
 			onRetry: () => {},
 			onRecover: () => {},
+			onSkip: () => {},
+			onLate: (lines) => this.#options.onLines(lines),
 			...options
 		};
+		this.#backoff = { ...DEFAULT_CLI_BACKOFF, ...options.backoff };
+		this.#budgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
 		this.#retry = new RestRetry({
 			signal: this.#abort.signal,
 			onOutage: (err) => this.#options.onRetry(err),
@@ -110,14 +164,20 @@ export class LogTail {
 		this.#accept([line]);
 	}
 
-	/** At least `count` lines exist (tool.completed's line_count): fetch the ones not seen. */
+	/**
+	 * At least `count` lines exist, stored (a record's line_count, tool.completed's): fetch the
+	 * ones not seen, and skipped ones it counts.
+	 */
 	noteLineCount(count: number): void {
 		if (count > this.#known) this.#known = count;
-		if (this.#opened && count > this.#last) void this.#catchUp();
+		const skippedStored = this.#skipped.some((skipped) => skipped.from <= count);
+		if (skippedStored) this.#fetchSkipped = true;
+		if (this.#opened && (count > this.#last || skippedStored)) void this.#catchUp();
 	}
 
-	/** After a reconnect or a drop: fetch whatever came after the last line. */
+	/** After a reconnect or a drop: fetch whatever came after the last line, and skipped lines. */
 	resync(): void {
+		if (this.#skipped.length) this.#fetchSkipped = true;
 		if (this.#opened) void this.#catchUp();
 	}
 
@@ -129,6 +189,7 @@ export class LogTail {
 	destroy(): void {
 		this.#abort.abort();
 		this.#pending.clear();
+		this.#skipped.length = 0;
 	}
 
 	#catchUp(): Promise<void> {
@@ -143,24 +204,70 @@ export class LogTail {
 
 	async #fetchLoop(): Promise<void> {
 		let fruitless = 0;
+		/** the store lags: since when (ms, monotonic), the back-off, and whether onRetry heard of it */
+		let lag: { since: number; backoff: Backoff; told: boolean } | null = null;
+		const endLag = () => {
+			if (lag?.told) this.#options.onRecover();
+			lag = null;
+		};
 		try {
 			do {
 				this.#fetchAgain = false;
+				if (this.#fetchSkipped) await this.#fetchLate();
 				const before = this.#last;
 				const lines = await this.#retry.run((signal) =>
 					this.#options.rest.getLogLines(this.executionId, this.#last, signal)
 				);
 				this.#accept(lines);
-				if (!this.#hasHole() || this.#last > before) fruitless = 0;
-				else if (++fruitless >= GAP_RETRIES) {
-					// the server does not have the missing lines: go on rather than stall
+				if (!this.#hasHole() || this.#last > before) {
+					fruitless = 0;
+					endLag();
+					continue;
+				}
+				// lines the stream showed later ones of (or a record counted) are not stored yet: the
+				// store writes in batches, and after an outage of its own only once it is back
+				lag ??= { since: performance.now(), backoff: new Backoff(this.#backoff), told: false };
+				if (++fruitless < GAP_RETRIES) await this.#sleep(this.#options.gapRetryDelayMs);
+				else if (performance.now() - lag.since < this.#budgetMs) {
+					if (!lag.told) {
+						lag.told = true;
+						this.#options.onRetry(new LinesNotStoredError(this.executionId, this.#hole()));
+					}
+					await this.#sleep(lag.backoff.next() ?? this.#options.gapRetryDelayMs);
+				} else {
+					endLag();
 					this.#skipHole();
 					fruitless = 0;
-				} else await this.#sleep(this.#options.gapRetryDelayMs);
-			} while (!this.#abort.signal.aborted && (this.#fetchAgain || this.#hasHole()));
+				}
+			} while (!this.#abort.signal.aborted && (this.#fetchAgain || this.#fetchSkipped || this.#hasHole()));
 		} catch (err) {
 			if (!this.#abort.signal.aborted) this.#fail(err);
 		}
+	}
+
+	/** The lines skipped before, as far as the store has them now: handed on late, in order. */
+	async #fetchLate(): Promise<void> {
+		this.#fetchSkipped = false;
+		const after = this.#skipped[0].from - 1;
+		const lines = await this.#retry.run((signal) =>
+			this.#options.rest.getLogLines(this.executionId, after, signal)
+		);
+		const byNumber = new Map(lines.map((line) => [line.n, line]));
+		const late: LogLine[] = [];
+		for (let i = 0; i < this.#skipped.length; i++) {
+			const skipped = this.#skipped[i];
+			// the store keeps a gap-free prefix: what it has of a skipped run starts at its first line
+			while (skipped.from <= skipped.to && byNumber.has(skipped.from))
+				late.push(byNumber.get(skipped.from++)!);
+			if (skipped.from > skipped.to) this.#skipped.splice(i--, 1);
+		}
+		if (late.length) this.#options.onLate(late);
+	}
+
+	/** The first run of missing lines: after `last`, up to the first line waiting (or known). */
+	#hole(): SkippedLines {
+		const next = this.#pending.size ? Math.min(...this.#pending.keys()) : this.#known + 1;
+		return { from: this.#last + 1, to: next - 1 };
 	}
 
 	/** Asking again would not mend `err` (404, 401, 403, 500, a malformed answer, the budget spent): the tail stops here. */
@@ -199,13 +306,18 @@ export class LogTail {
 		}
 	}
 
+	/** Goes on without the first run of missing lines, and says so: never silently. */
 	#skipHole(): void {
+		const hole = this.#hole();
+		this.#options.onSkip(hole);
 		if (this.#pending.size === 0) {
-			// lines the record counts but the store will not give: stop asking for them
+			// nothing later was handed on: a fetch after `last` (the next line, record or resync)
+			// still gets them in order once stored
 			this.#known = this.#last;
 			return;
 		}
-		this.#last = Math.min(...this.#pending.keys()) - 1;
+		this.#skipped.push({ ...hole });
+		this.#last = hole.to;
 		const out: LogLine[] = [];
 		this.#drainPending(out);
 		if (out.length) this.#options.onLines(out);

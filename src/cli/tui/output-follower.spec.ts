@@ -8,8 +8,11 @@ import { OutputFollower } from './output-follower';
 
 const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 5 });
 
-/** `failWith`: what GET …/x1/log throws, until a test sets `log.failWith` to null */
-function setup(failWith: RestError | null = null) {
+/**
+ * `failWith`: what GET …/x1/log throws, until a test sets `log.failWith` to null; `stored` is
+ * what it serves
+ */
+function setup(failWith: RestError | null = null, options: { retryBudgetMs?: number } = {}) {
 	const task = makeTask({ id: 't1' });
 	const execution = makeExecution({ id: 'x1', task_id: 't1' });
 	const stored: LogLine[] = [];
@@ -29,11 +32,12 @@ function setup(failWith: RestError | null = null) {
 			}
 		},
 		invalidate: () => {},
-		backoff: { baseMs: 5, capMs: 5 }
+		backoff: { baseMs: 5, capMs: 5 },
+		retryBudgetMs: options.retryBudgetMs
 	});
 	follower.follow(task);
-	/** the tool prints a line: stored, then sent live */
-	const print = (n: number, text: string, partial = false) => {
+	/** the tool prints a line: stored (unless `store` is false: the store lags), then sent live */
+	const print = (n: number, text: string, partial = false, store = true) => {
 		const line: LogLine = {
 			n,
 			stream: 'stdout',
@@ -41,7 +45,7 @@ function setup(failWith: RestError | null = null) {
 			text,
 			...(partial ? { partial } : {})
 		};
-		stored.push(line);
+		if (store) stored.push(line);
 		follower.onToolEvent({
 			type: 'tool.output',
 			seq: n,
@@ -58,7 +62,29 @@ function setup(failWith: RestError | null = null) {
 			}
 		} as AnyEventEnvelope);
 	};
-	return { model, follower, print, log };
+	/** the tool ends with `count` lines, all stored by then */
+	const completed = (count: number) =>
+		follower.onToolEvent({
+			type: 'tool.completed',
+			seq: 1000,
+			timestamp: '2030-01-01T00:00:00.000Z',
+			data: {
+				task_id: 't1',
+				run_id: null,
+				execution_id: 'x1',
+				exit_code: 0,
+				duration_ms: 5,
+				line_count: count,
+				execution: { ...execution, status: 'succeeded', line_count: count }
+			}
+		} as AnyEventEnvelope);
+	const lineOf = (n: number, text: string): LogLine => ({
+		n,
+		stream: 'stdout',
+		ts: '2030-01-01T00:00:00.000Z',
+		text
+	});
+	return { model, follower, print, completed, log, stored, lineOf };
 }
 
 describe('OutputFollower', () => {
@@ -102,6 +128,40 @@ describe('OutputFollower', () => {
 		print(1, 'after the restart');
 		log.failWith = null;
 		await until(() => expect(model.output?.lines.map((l) => l.text)).toEqual(['after the restart']));
+		expect(model.output?.error).toBeNull();
+		follower.destroy();
+	});
+
+	it('says it waits for lines the store does not have yet, then shows every line in order', async () => {
+		const { model, follower, print, stored, lineOf } = setup();
+		await until(() => expect(model.output?.executionId).toBe('x1'));
+		print(1, 'one');
+		await until(() => expect(model.output?.lines.map((l) => l.text)).toEqual(['one']));
+		// line 2 went by unseen (its event dropped), and the store has neither it nor line 3 yet
+		print(3, 'three', false, false);
+		await until(() => expect(model.output?.error).toBe('Line 2 of x1 is not stored yet. Trying again…'));
+		stored.push(lineOf(2, 'two'), lineOf(3, 'three'));
+		await until(() => expect(model.output?.lines.map((l) => l.text)).toEqual(['one', 'two', 'three']));
+		expect(model.output?.error).toBeNull();
+		follower.destroy();
+	});
+
+	it('shows where it went on without lines not stored after its budget, and shows them once stored', async () => {
+		const { model, follower, print, completed, stored, lineOf } = setup(null, { retryBudgetMs: 300 });
+		await until(() => expect(model.output?.executionId).toBe('x1'));
+		print(1, 'one');
+		print(3, 'three', false, false);
+		await until(() => expect(model.output?.lines.map((l) => l.text)).toContain('three'));
+		stored.push(lineOf(2, 'two'), lineOf(3, 'three'));
+		completed(3);
+		await until(() => expect(model.output?.lines.map((l) => l.text)).toContain('two'));
+		expect(model.output?.lines.map((l) => l.text)).toEqual([
+			'one',
+			'⋯ line 2 not stored yet: skipped here, shown below once stored',
+			'three',
+			'⋯ line 2, skipped above, stored now:',
+			'two'
+		]);
 		expect(model.output?.error).toBeNull();
 		follower.destroy();
 	});

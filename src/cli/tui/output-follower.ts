@@ -9,13 +9,15 @@
  *
  * A log the server says is gone (404) or refuses shows as the panel's error and is not asked for
  * again; while the server fails (5xx, out of reach) the panel says it is trying again, for the
- * task's first load (through rest-retry) as for its log.
+ * task's first load (through rest-retry) as for its log, and so it does while the store lags
+ * behind the stream. Lines the tail goes on without (still not stored after its retry budget)
+ * leave a line in the log that says so, and come later under a line that says what they are.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { Execution, LogLine, Task } from '../../lib/protocol/models';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
 import type { RealtimeClient } from '../realtime/client';
-import { LogTail } from '../realtime/log-tail';
+import { lineRange, LogTail } from '../realtime/log-tail';
 import type { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
 import { errorText } from '../follow/format';
@@ -36,6 +38,8 @@ export interface OutputFollowerOptions {
 	invalidate: () => void;
 	/** the waits between tries at a failing server */
 	backoff?: BackoffOptions;
+	/** how long a log is asked for at a failing server, or waited for while the store lags */
+	retryBudgetMs?: number;
 }
 
 export class OutputFollower {
@@ -124,7 +128,7 @@ export class OutputFollower {
 	}
 
 	#show(execution: Execution): void {
-		const { model, rest, invalidate, backoff } = this.#options;
+		const { model, rest, invalidate, backoff, retryBudgetMs } = this.#options;
 		const current = model.output;
 		if (current?.executionId === execution.id && this.#tail) {
 			current.status = execution.status;
@@ -155,7 +159,21 @@ export class OutputFollower {
 			onError: (err) => this.#fail(execution.task_id, err),
 			onRetry: (err) => this.#fail(execution.task_id, `${errorText(err)} Trying again…`),
 			onRecover: () => this.#recover(execution.task_id, executionId),
-			backoff
+			onSkip: (skipped) => {
+				const text = `⋯ ${lineRange(skipped)} not stored yet: skipped here, shown below once stored`;
+				model.appendOutput(executionId, [note(skipped.to, text)]);
+				invalidate();
+			},
+			onLate: (lines) => {
+				const late = lineRange({ from: lines[0].n, to: lines.at(-1)!.n });
+				model.appendOutput(executionId, [
+					note(lines.at(-1)!.n, `⋯ ${late}, skipped above, stored now:`),
+					...lines
+				]);
+				invalidate();
+			},
+			backoff,
+			retryBudgetMs
 		});
 		this.#tail.noteLineCount(execution.line_count);
 		void this.#tail.open();
@@ -200,4 +218,9 @@ export class OutputFollower {
 		panel.error = null;
 		this.#options.invalidate();
 	}
+}
+
+/** A line of the panel's own among a log's lines (red, as stderr), numbered as the last line it is about. */
+function note(n: number, text: string): LogLine {
+	return { n, stream: 'stderr', ts: new Date().toISOString(), text };
 }
