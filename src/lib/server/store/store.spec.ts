@@ -694,13 +694,21 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		await expect(store.updateTask('\u0000', { status: 'running' })).rejects.toThrow('task \u0000 not found');
 	});
 
+	it('keeps an exit code past 32 bits, as Windows reports a crash', async () => {
+		const task = await store.createTask(newTask());
+		const exec = await createTestExecution(store, task.id);
+		const ended = await store.updateExecution(exec.id, { status: 'failed', exit_code: 3_221_225_477 });
+		expect(ended.exit_code).toBe(3_221_225_477);
+		expect((await store.getExecution(exec.id))?.exit_code).toBe(3_221_225_477);
+	});
+
 	if (kind === 'postgres') {
 		it('refuses a value PostgreSQL cannot hold as a data error no retry fixes, alone or in a transaction, and works on', async () => {
 			const task = await store.createTask(newTask());
 			const exec = await createTestExecution(store, task.id);
 			const refused = { name: 'StoreDataError', code: 'invalid_data', retryable: false };
-			// one statement: an exit code past `integer`
-			const outOfRange = store.updateExecution(exec.id, { exit_code: 3_000_000_000 });
+			// one statement: a step count past `integer`
+			const outOfRange = store.updateTask(task.id, { step_count: 3_000_000_000 });
 			await expect(outOfRange).rejects.toMatchObject(refused);
 			await expect(outOfRange).rejects.toThrow(/out of range for type integer/);
 			// a transaction: a key with a NUL

@@ -209,6 +209,13 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 			CREATE INDEX tasks_producers ON tasks ((COALESCE(heard_at, started_at, created_at)))
 				WHERE status = 'running' AND run_id IS NULL;
 		`
+	},
+	{
+		version: 7,
+		name: 'exit codes past 32 bits',
+		// Windows reports a crash as an unsigned 32-bit code (3221225477 for an access violation),
+		// which a producer passes on and SQLite keeps; `integer` refused it and the tool's end was lost
+		up: `ALTER TABLE executions ALTER COLUMN exit_code TYPE bigint;`
 	}
 ];
 
