@@ -4,7 +4,7 @@
  * with the matching status, so clients can branch on `code` and show `message`.
  */
 import type { ApiErrorBody } from '../../protocol/models';
-import { isStoreUnavailable } from '../store/errors';
+import { isStoreDataError, isStoreUnavailable } from '../store/errors';
 
 /** what a client is told to wait before retrying while the database is away */
 export const STORE_RETRY_AFTER_S = 2;
@@ -38,6 +38,11 @@ export function errorResponse(err: unknown): Response {
 		// retryable: nothing was stored, and the node keeps trying to reach the database
 		const body: ApiErrorBody = { error: { code: err.code, message: err.message } };
 		return json(body, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) });
+	}
+	if (isStoreDataError(err)) {
+		// not retryable: the same value fails the same way (a NUL, a number past a column's range)
+		const body: ApiErrorBody = { error: { code: err.code, message: err.message } };
+		return json(body, 422);
 	}
 	const body: ApiErrorBody = { error: { code: 'internal', message: 'The server hit an unexpected error.' } };
 	return json(body, 500);
