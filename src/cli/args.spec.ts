@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CliError, DEFAULT_URL, connectionOf, helpText, parseCommand, type CommandSpec } from './args';
+import {
+	CliError,
+	DEFAULT_URL,
+	MAX_WAIT_MS,
+	connectionOf,
+	helpText,
+	intOption,
+	parseCommand,
+	type CommandSpec
+} from './args';
 
 const spec: CommandSpec = {
 	name: 'demo',
@@ -43,5 +52,57 @@ describe('command-line parsing', () => {
 		});
 		expect(connectionOf({}, {})).toEqual({ url: DEFAULT_URL, token: undefined });
 		expect(() => connectionOf({ url: 'nope' }, {})).toThrow(/"nope" is not a server address/);
+	});
+
+	it('trims the token from --token and ACO_TOKEN (a CRLF file read with $(cat …))', () => {
+		expect(connectionOf({ token: ' tok-1\r\n' }, {}).token).toBe('tok-1');
+		expect(connectionOf({}, { ACO_TOKEN: 'tok-2\r' }).token).toBe('tok-2');
+		expect(connectionOf({}, { ACO_TOKEN: ' \r\n' }).token).toBeUndefined();
+	});
+
+	it('refuses a token that still holds a control or non-ASCII character, as a usage error that says which', () => {
+		const refusal = (values: Record<string, string>, env: Record<string, string>) => {
+			try {
+				connectionOf(values, env);
+			} catch (err) {
+				return err as CliError;
+			}
+			throw new Error('accepted');
+		};
+		expect(refusal({ token: 'some\r\ntoken' }, {})).toMatchObject({
+			exitCode: 2,
+			message:
+				'the token from --token contains a control character (a carriage return from a Windows file?) at position 5; a token has only visible ASCII characters.'
+		});
+		expect(refusal({}, { ACO_TOKEN: 'to\u0007ken' })).toMatchObject({
+			exitCode: 2,
+			message: expect.stringMatching(/^the token from ACO_TOKEN contains a control character \(U\+0007\)/)
+		});
+		expect(refusal({}, { ACO_TOKEN: 'tøken' }).message).toMatch(
+			/a character outside visible ASCII \(U\+00F8\)/
+		);
+	});
+});
+
+describe('numeric options', () => {
+	it('refuses a time past its limit, naming the option and the range', () => {
+		expect(intOption('exec', 'retry-for', '86400000', 1, 0, MAX_WAIT_MS)).toBe(86_400_000);
+		expect(() => intOption('exec', 'retry-for', '1e12', 1, 0, MAX_WAIT_MS)).toThrow(
+			new CliError('aco exec: --retry-for must be a whole number from 0 to 86400000, got "1e12".')
+		);
+		expect(() => intOption('exec', 'kill-grace', '-5', 1, 0, MAX_WAIT_MS)).toThrow(/from 0 to 86400000/);
+	});
+
+	it("keeps node's hint for a value that starts with a dash", () => {
+		const withTime: CommandSpec = {
+			...spec,
+			options: { 'retry-for': { type: 'string', description: 'ms' } },
+			positionals: { min: 0, max: 1, names: 'x' }
+		};
+		expect(() => parseCommand(withTime, ['--retry-for', '-5'])).toThrow(
+			new CliError(
+				`aco demo: Option '--retry-for' argument is ambiguous; to specify an option argument starting with a dash use '--retry-for=-XYZ'. Run "aco demo --help" for its options.`
+			)
+		);
 	});
 });

@@ -66,9 +66,9 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
 	try {
 		parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
 	} catch (err) {
-		// node's message goes on about positionals after `--`; its first sentence is the point
-		const message = (err instanceof Error ? err.message : String(err)).split(/\.(\s|$)/)[0];
-		throw new CliError(`aco ${spec.name}: ${message}. Run "aco ${spec.name} --help" for its options.`);
+		throw new CliError(
+			`aco ${spec.name}: ${parseProblem(err)}. Run "aco ${spec.name} --help" for its options.`
+		);
 	}
 	const values = parsed.values as Parsed['values'];
 	const help = values.help === true;
@@ -82,6 +82,18 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
 		);
 	}
 	return { values, positionals: parsed.positionals, help };
+}
+
+/**
+ * node's message goes on about positionals after `--`, so its first sentence is the point; but a
+ * value that starts with a dash (`--retry-for -5`) is "ambiguous", and only node's last sentence
+ * (write `--retry-for=-XYZ`) says how to give it
+ */
+function parseProblem(err: unknown): string {
+	const message = err instanceof Error ? err.message : String(err);
+	const first = message.split(/\.(\s|$)/)[0];
+	const hint = /\n(To specify an option argument starting with a dash .*?)\.?$/.exec(message)?.[1];
+	return hint ? `${first}; ${hint[0].toLowerCase()}${hint.slice(1)}` : first;
 }
 
 export function helpText(spec: CommandSpec): string {
@@ -121,9 +133,43 @@ export function connectionOf(values: Parsed['values'], env: NodeJS.ProcessEnv = 
 			`"${raw}" is not an http(s) address; give one like ${DEFAULT_URL} (--url or ACO_URL).`
 		);
 	}
-	const token = (typeof values.token === 'string' && values.token) || env.ACO_TOKEN || undefined;
+	const token =
+		checkToken(typeof values.token === 'string' ? values.token : undefined, '--token') ??
+		checkToken(env.ACO_TOKEN, 'ACO_TOKEN');
 	return { url: raw.replace(/\/+$/, ''), token };
 }
+
+/**
+ * A token as given, without surrounding white space (`ACO_TOKEN=$(cat token.txt)` keeps the CR
+ * of a Windows file); undefined when nothing is left. A token that still holds a character no
+ * token has is a usage error here: node would refuse the header, which reads as a network failure.
+ */
+export function checkToken(raw: string | undefined, source: string): string | undefined {
+	const token = raw?.trim();
+	if (!token) return undefined;
+	const bad = /[^\x21-\x7e]/.exec(token);
+	if (bad) {
+		throw new CliError(
+			`the token from ${source} contains ${describeCharacter(bad[0])} at position ${bad.index + 1}; a token has only visible ASCII characters.`
+		);
+	}
+	return token;
+}
+
+function describeCharacter(char: string): string {
+	const code = char.codePointAt(0)!;
+	const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+	if (char === '\r') return 'a control character (a carriage return from a Windows file?)';
+	if (char === '\n') return 'a control character (a line break: two lines pasted?)';
+	if (code < 0x20 || code === 0x7f) return `a control character (${hex})`;
+	if (char === ' ') return 'a space';
+	return `a character outside visible ASCII (${hex})`;
+}
+
+/** the longest delay setTimeout takes; past it node warns and fires after 1 ms */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** the longest wait a command's option sets (--retry-for, --kill-grace): a day */
+export const MAX_WAIT_MS = 24 * 60 * 60 * 1000;
 
 /** An integer option, or its default; a CliError naming the option otherwise. */
 export function intOption(
@@ -131,12 +177,14 @@ export function intOption(
 	name: string,
 	value: string | boolean | undefined,
 	fallback: number,
-	min = 0
+	min = 0,
+	max = Number.MAX_SAFE_INTEGER
 ): number {
 	if (value === undefined || value === '') return fallback;
 	const n = Number(value);
-	if (!Number.isInteger(n) || n < min) {
-		throw new CliError(`aco ${command}: --${name} must be a whole number ≥ ${min}, got "${String(value)}".`);
+	if (!Number.isInteger(n) || n < min || n > max) {
+		const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+		throw new CliError(`aco ${command}: --${name} must be a whole number ${range}, got "${String(value)}".`);
 	}
 	return n;
 }

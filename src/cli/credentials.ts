@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Role } from '../lib/protocol/auth';
+import { checkToken } from './args';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
@@ -68,7 +69,10 @@ function write(file: string, content: CredentialsFile): void {
 	fs.renameSync(temp, file);
 }
 
-/** The token kept for the server at `url`, or undefined. */
+/**
+ * The token kept for the server at `url`, or undefined. The file may have been edited by hand:
+ * a kept token is trimmed and checked as `--token` is (a CliError names the file).
+ */
 export function storedToken(url: string, env: Env = process.env): string | undefined {
 	let key: string;
 	try {
@@ -76,7 +80,10 @@ export function storedToken(url: string, env: Env = process.env): string | undef
 	} catch {
 		return undefined;
 	}
-	return read(credentialsPath(env)).servers[key]?.token;
+	const file = credentialsPath(env);
+	const token: unknown = read(file).servers[key]?.token;
+	if (typeof token !== 'string') return undefined;
+	return checkToken(token, `${file} (kept for ${key}; run "aco login" again)`);
 }
 
 /** Keeps a token for the server at `url` (replacing one kept before); returns the file's path. */

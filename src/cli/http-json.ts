@@ -10,6 +10,8 @@ import https from 'node:https';
 export interface JsonReply {
 	status: number;
 	statusText: string;
+	/** the content-type header ('' without one) */
+	contentType: string;
 	/** the body as text ('' when empty) */
 	text: string;
 }
@@ -45,6 +47,7 @@ export function requestText(url: string, options: JsonRequest): Promise<JsonRepl
 					resolve({
 						status: res.statusCode ?? 0,
 						statusText: res.statusMessage ?? '',
+						contentType: res.headers['content-type'] ?? '',
 						text: Buffer.concat(chunks).toString('utf8')
 					})
 				);

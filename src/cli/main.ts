@@ -17,6 +17,7 @@ import {
 	type Connection
 } from './args';
 import { SUMMARIES, type CommandName } from './commands/summaries';
+import { storedToken } from './credentials';
 import { deliverLeftovers } from './exec/leftovers';
 
 const watchSpec: CommandSpec = {
@@ -33,9 +34,11 @@ async function watch(argv: string[]): Promise<number> {
 		return 0;
 	}
 	const connection = connectionOf(parsed.values);
+	// a kept token that is no token ends the command here, not in the dashboard's reconnects
+	const token = connection.token ?? storedToken(connection.url);
 	// loaded here: only the dashboard needs its modules
 	const { watch: runDashboard } = await import('./tui/index');
-	return runDashboard({ url: connection.url, token: connection.token });
+	return runDashboard({ url: connection.url, token });
 }
 
 interface Command {

@@ -155,4 +155,27 @@ describe('aco exec', () => {
 		expect(result.stderr.trim().split('\n')).toHaveLength(1);
 		expect(result.stderr).toMatch(/Unknown option '--nme'/);
 	});
+
+	it("refuses a wait past a day, naming the option and the range, and keeps node's hint for a negative one", async () => {
+		const env = { ACO_SPOOL_DIR: spool, ACO_URL: aco.url };
+		for (const args of [
+			['--retry-for', '99999999999'],
+			['--kill-grace', '1e12']
+		]) {
+			const result = await runCli(['exec', ...args, '--', 'echo', 'ran'], env);
+			expect(result).toMatchObject({
+				code: 2,
+				stdout: '',
+				stderr: `aco exec: ${args[0]} must be a whole number from 0 to 86400000, got "${args[1]}".\n`
+			});
+		}
+		const fromEnv = await runCli(['exec', '--', 'echo', 'ran'], { ...env, ACO_EXEC_RETRY_MS: '1e15' });
+		expect(fromEnv).toMatchObject({ code: 2, stdout: '' });
+		expect(fromEnv.stderr).not.toMatch(/TimeoutOverflowWarning/);
+		const negative = await runCli(['exec', '--retry-for', '-5', '--', 'echo', 'ran'], env);
+		expect(negative).toMatchObject({
+			code: 2,
+			stderr: `aco exec: Option '--retry-for' argument is ambiguous; to specify an option argument starting with a dash use '--retry-for=-XYZ'. Run "aco exec --help" for its options.\n`
+		});
+	});
 });

@@ -1,10 +1,16 @@
 /**
- * `aco run`, `aco logs` and `aco server` against the real server, run as a user would.
+ * `aco run`, `aco logs` and `aco server` against the real server, run as a user would; and the
+ * commands against servers that are not aco or that stop mid-answer.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/cli/http';
 import type { LogLine, RunDetailResponse, TaskResponse } from '../../src/lib/protocol';
-import { freePort, runCli, startCli } from '../helpers/cli';
+import { ACO_BIN, freePort, runCli, startCli } from '../helpers/cli';
 import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
 
 const FIXTURES = path.join(ROOT, 'tests/fixtures/workflows');
@@ -174,5 +180,129 @@ describe('aco run and aco logs', () => {
 		expect(health.status).toBe(200);
 		process.kill(server.pid!, 'SIGTERM');
 		expect((await server.done).code).toBe(0);
+	});
+});
+
+/** A server on port 0 answering every request with `handle`; `close` ends it and its connections. */
+async function fakeServer(
+	handle: http.RequestListener
+): Promise<{ url: string; close: () => Promise<void> }> {
+	const server = http.createServer(handle);
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
+	};
+}
+
+describe('aco against a server that is not aco', () => {
+	let page: Awaited<ReturnType<typeof fakeServer>>;
+	let other: Awaited<ReturnType<typeof fakeServer>>;
+	let env: Record<string, string>;
+
+	beforeAll(async () => {
+		// a web server at --url: a page for everything
+		page = await fakeServer((req, res) => {
+			req.resume();
+			res.setHeader('content-type', 'text/html');
+			res.end('<!doctype html><title>welcome</title>');
+		});
+		// another JSON API: its own answers, its own error shape
+		other = await fakeServer((req, res) => {
+			req.resume();
+			res.setHeader('content-type', 'application/json');
+			if (req.method === 'GET') res.end('{"ok":true}');
+			else {
+				res.statusCode = 400;
+				res.end(JSON.stringify({ error: { message: { reason: 'nested' } } }));
+			}
+		});
+		env = { ACO_SPOOL_DIR: tempDir('aco-spool-'), ACO_CONFIG_DIR: tempDir('aco-config-') };
+	});
+	afterAll(async () => {
+		await page?.close();
+		await other?.close();
+	});
+
+	it('says which URL answered what, in one line, and exits 1', async () => {
+		const run = await runCli(['run', 'quick', '--url', page.url], env);
+		expect(run).toMatchObject({
+			code: 1,
+			stderr: `aco: ${page.url}/api/v1/workflows/quick/runs answered 200 text/html, not aco's API: check --url or ACO_URL.\n`
+		});
+		const logs = await runCli(['logs', 'task_1', '--url', other.url], env);
+		expect(logs).toMatchObject({
+			code: 1,
+			stderr: `aco: ${other.url}/api/v1/tasks/task_1 answered 200 application/json without "task", not aco's API: check --url or ACO_URL.\n`
+		});
+		const refused = await runCli(['run', 'quick', '--url', other.url], env);
+		expect(refused).toMatchObject({
+			code: 1,
+			stderr: 'aco: POST /workflows/quick/runs answered 400 Bad Request\n'
+		});
+	});
+
+	it("aco login keeps nothing and exits 1 when the session answer is not aco's", async () => {
+		const login = await runCli(['login', '--url', other.url, '--token', 'tok-0123456789'], env);
+		expect(login).toMatchObject({
+			code: 1,
+			stderr: `aco: ${other.url}/api/v1/session answered 200 application/json without "auth_required", not aco's API: check --url or ACO_URL.\n`
+		});
+		expect(fs.existsSync(path.join(env.ACO_CONFIG_DIR, 'credentials.json'))).toBe(false);
+	});
+
+	it('aco exec runs the command, then says what answered instead of waiting as if the server were away', async () => {
+		const exec = await runCli(['exec', '--retry-for', '20000', '--url', page.url, '--', 'echo', 'hi'], {
+			...env,
+			ACO_SPOOL_DIR: tempDir('aco-spool-')
+		});
+		expect(exec.code).toBe(0);
+		expect(exec.stdout).toBe('hi\n');
+		expect(exec.stderr).toMatch(
+			new RegExp(
+				`^aco: ${page.url}/api/v1/tasks answered 200 text/html, not aco's API: check --url or ACO_URL\\. Its output stays in \\S+\\.ndjson\\.\\n$`
+			)
+		);
+	});
+});
+
+describe('aco logs, downloading', () => {
+	it('hands the whole log to a reader that pauses for longer than the request timeout', async () => {
+		const chunk = Buffer.alloc(64 * 1024, 'l');
+		const chunks = 80; // 5 MiB: far more than the pipes and buffers in between hold
+		const server = await fakeServer((_req, res) => {
+			res.setHeader('content-type', 'text/plain');
+			let sent = 0;
+			const more = () => {
+				while (sent < chunks) {
+					sent++;
+					if (!res.write(chunk)) return void res.once('drain', more);
+				}
+				res.end();
+			};
+			more();
+		});
+		const proc = spawn(process.execPath, [ACO_BIN, 'logs', 'exec_big', '--url', server.url], {
+			cwd: ROOT,
+			env: { ...process.env, ACO_URL: '', ACO_TOKEN: '', ACO_SPOOL_DIR: tempDir('aco-spool-') },
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		let bytes = 0;
+		let stderr = '';
+		proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+		proc.stdout.on('data', (c: Buffer) => (bytes += c.length));
+		// `aco logs … | less`, left alone: nothing is read for longer than the timeout
+		proc.stdout.pause();
+		const resume = setTimeout(() => proc.stdout.resume(), DEFAULT_REQUEST_TIMEOUT_MS + 2_000);
+		try {
+			const code = await new Promise<number | null>((resolve) => proc.once('close', resolve));
+			expect(stderr).toBe('');
+			expect(code).toBe(0);
+			expect(bytes).toBe(chunk.length * chunks);
+		} finally {
+			clearTimeout(resume);
+			proc.kill('SIGKILL');
+			await server.close();
+		}
 	});
 });

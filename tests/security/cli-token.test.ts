@@ -91,4 +91,28 @@ describe('aco login, logout and the token on every request', () => {
 		expect(refused.stderr).toMatch(/aco login/);
 		await healthy.expectHealthy();
 	});
+
+	it('uses a token with the line end of a Windows file as the token it is', async () => {
+		// ACO_TOKEN=$(cat token.txt) of a file saved on Windows
+		const run = await runCli(['run', 'quick'], { ...env, ACO_TOKEN: `${OPERATOR}\r` });
+		expect(run.stderr).toMatch(/started run run_/);
+		expect(run.code).toBe(0);
+		const flag = await runCli(['run', 'quick', '--token', ` ${OPERATOR}\r\n`], env);
+		expect(flag.code).toBe(0);
+	});
+
+	it('refuses a token with a control character inside as a usage error, and runs nothing', async () => {
+		const spool = tempDir('aco-spool-');
+		const message =
+			'aco: the token from --token contains a control character (a carriage return from a Windows file?) at position 5; a token has only visible ASCII characters.\n';
+		const run = await runCli(['run', 'quick', '--token', 'some\rtoken'], env);
+		expect(run).toMatchObject({ code: 2, stdout: '', stderr: message });
+		const exec = await runCli(['exec', '--token', 'some\rtoken', '--', 'echo', 'ran'], {
+			...env,
+			ACO_SPOOL_DIR: spool
+		});
+		expect(exec).toMatchObject({ code: 2, stdout: '', stderr: message });
+		expect(fs.readdirSync(spool)).toEqual([]);
+		await healthy.expectHealthy();
+	});
 });

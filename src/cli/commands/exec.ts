@@ -27,6 +27,8 @@ import {
 	connectionOf,
 	helpText,
 	intOption,
+	MAX_TIMER_MS,
+	MAX_WAIT_MS,
 	parseCommand,
 	type CommandSpec
 } from '../args';
@@ -34,7 +36,7 @@ import { SUMMARIES } from './summaries';
 import { DEFAULT_HEARTBEAT_MS, ProducerControl } from '../exec/control';
 import { Delivery } from '../exec/delivery';
 import { Spool, spoolDir } from '../exec/spool';
-import { AcoHttp } from '../http';
+import { AcoHttp, HttpError } from '../http';
 
 /** how long the last output waits to be sent with more */
 export const DEFAULT_FLUSH_MS = 50;
@@ -103,14 +105,18 @@ export async function exec(argv: string[]): Promise<number> {
 		'exec',
 		'retry-for',
 		parsed.values['retry-for'] ?? process.env.ACO_EXEC_RETRY_MS,
-		DEFAULT_RETRY_FOR_MS
+		DEFAULT_RETRY_FOR_MS,
+		0,
+		MAX_WAIT_MS
 	);
 	const quiet = parsed.values.quiet === true;
 	const killGraceMs = intOption(
 		'exec',
 		'kill-grace',
 		parsed.values['kill-grace'] ?? process.env.ACO_KILL_GRACE_MS,
-		DEFAULT_KILL_GRACE_MS
+		DEFAULT_KILL_GRACE_MS,
+		0,
+		MAX_WAIT_MS
 	);
 	const masks = new MaskSet([
 		...secretValues(process.env, secretNameTest(parseNameList(process.env.ACO_MASK_ENV))),
@@ -131,7 +137,14 @@ export async function exec(argv: string[]): Promise<number> {
 	const control = new ProducerControl({
 		http,
 		taskId: () => spool.state.task_id,
-		intervalMs: intOption('exec', 'heartbeat', process.env.ACO_EXEC_HEARTBEAT_MS, DEFAULT_HEARTBEAT_MS),
+		intervalMs: intOption(
+			'exec',
+			'heartbeat',
+			process.env.ACO_EXEC_HEARTBEAT_MS,
+			DEFAULT_HEARTBEAT_MS,
+			0,
+			MAX_WAIT_MS
+		),
 		onCancel: () => {
 			notice('the task was cancelled from the aco server; stopping the command.');
 			child?.stop(killGraceMs);
@@ -150,7 +163,11 @@ export async function exec(argv: string[]): Promise<number> {
 			notice(`${err.message} The command runs anyway; its output is kept in ${spool.file}.`),
 		onOnline: () => notice(`reached the aco server again; sending the kept output.`),
 		onRejected: (err) =>
-			notice(`the server refused the task (${err.message}); its output stays in ${spool.file}.`),
+			notice(
+				err instanceof HttpError
+					? `the server refused the task (${err.message}); its output stays in ${spool.file}.`
+					: `${err.message} Its output stays in ${spool.file}.`
+			),
 		onAnswer: (answer) => control.observe(answer)
 	});
 	const report = (events: IngestEventInput[]) => {
@@ -281,9 +298,13 @@ function runChild(
 		stop = (graceMs) => {
 			if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
 			child.kill('SIGTERM');
-			killTimer = setTimeout(() => {
-				if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-			}, graceMs);
+			// a longer delay would fire at once: SIGKILL right after SIGTERM
+			killTimer = setTimeout(
+				() => {
+					if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+				},
+				Math.min(graceMs, MAX_TIMER_MS)
+			);
 		};
 		child.once('close', (code, signal) => {
 			if (killTimer) clearTimeout(killTimer);

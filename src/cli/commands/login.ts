@@ -9,6 +9,7 @@ import type { SessionResponse } from '../../lib/protocol/auth';
 import {
 	CONNECTION_OPTIONS,
 	CliError,
+	checkToken,
 	connectionOf,
 	helpText,
 	parseCommand,
@@ -44,11 +45,14 @@ export async function login(argv: string[]): Promise<number> {
 		return 0;
 	}
 	const connection = connectionOf(parsed.values);
-	const token = (connection.token ?? (await readToken())).trim();
+	const token =
+		connection.token ?? checkToken(await readToken(), process.stdin.isTTY ? 'the prompt' : 'standard input');
 	if (!token) throw new CliError('aco login: no token given; paste one, pipe it in, or pass --token.');
 	let session: SessionResponse;
 	try {
-		session = await new AcoHttp({ url: connection.url, token }).request<SessionResponse>('GET', '/session');
+		session = await new AcoHttp({ url: connection.url, token }).request<SessionResponse>('GET', '/session', {
+			expect: ['auth_required']
+		});
 	} catch (err) {
 		if (err instanceof HttpError && err.status === 401) {
 			throw new CliError(`aco login: ${connection.url} does not accept this token; nothing was kept.`, 1);

@@ -99,3 +99,32 @@ describe('aco logs --follow --step', () => {
 		expect(state.taskRequests).toBe(1);
 	});
 });
+
+describe('aco logs <execution>', () => {
+	/** a server whose log download of `x1` sends `sent` bytes of `length`, then drops the connection */
+	async function droppingServer(sent: number, length: number) {
+		const server = http.createServer((_req, res) => {
+			res.setHeader('content-type', 'text/plain');
+			res.setHeader('content-length', String(length));
+			res.write('z'.repeat(sent), () => res.destroy());
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+		return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	}
+
+	it('says the download was cut off, where and after how much, when the server drops mid-log', async () => {
+		const url = await droppingServer(5_000, 100_000);
+		const seen = captured();
+		const err = await logs(['x1', '--url', url]).catch((e: Error) => e);
+		vi.restoreAllMocks();
+		expect(err).toMatchObject({ exitCode: 1 });
+		expect((err as Error).message).toMatch(
+			new RegExp(
+				`^the download from ${url}/api/v1/executions/x1/log was cut off after \\d+ bytes \\(.+\\)\\.$`
+			)
+		);
+		const bytes = Number(/after (\d+) bytes/.exec((err as Error).message)![1]);
+		expect(seen.out).toBe('z'.repeat(bytes));
+	});
+});

@@ -109,7 +109,9 @@ export async function logs(argv: string[]): Promise<number> {
 }
 
 async function stepsOfTask(http: AcoHttp, taskId: string): Promise<Step[]> {
-	const { task } = await http.request<TaskResponse>('GET', `/tasks/${encodeURIComponent(taskId)}`);
+	const { task } = await http.request<TaskResponse>('GET', `/tasks/${encodeURIComponent(taskId)}`, {
+		expect: ['task']
+	});
 	return byStep(task);
 }
 
@@ -142,7 +144,9 @@ async function stepToFollow(connection: Connection, taskId: string, wanted: stri
 }
 
 async function stepsOfRun(http: AcoHttp, runId: string): Promise<Step[]> {
-	const { tasks } = await http.request<RunDetailResponse>('GET', `/runs/${encodeURIComponent(runId)}`);
+	const { tasks } = await http.request<RunDetailResponse>('GET', `/runs/${encodeURIComponent(runId)}`, {
+		expect: ['run', 'tasks']
+	});
 	const steps: Step[] = [];
 	// in the order they started, so the output reads as the run went
 	const started = tasks
@@ -198,14 +202,11 @@ function splitOnce(text: string): [string, string] {
 }
 
 async function printLog(http: AcoHttp, executionId: string, ndjson: boolean): Promise<void> {
-	const response = await http.fetch(
-		'GET',
+	await http.download(
 		`/executions/${encodeURIComponent(executionId)}/log${ndjson ? '?format=ndjson' : ''}`,
+		write,
 		{ headers: { accept: '*/*' } }
 	);
-	if (!response.body) return;
-	const reader = response.body.getReader();
-	for (let part = await reader.read(); !part.done; part = await reader.read()) await write(part.value);
 }
 
 /** writes with backpressure, so `aco logs … | head` neither buffers the log nor crashes */

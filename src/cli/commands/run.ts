@@ -34,7 +34,8 @@ export async function run(argv: string[]): Promise<number> {
 	const [workflow] = parsed.positionals;
 	const { run: started } = await http.request<RunResponse>(
 		'POST',
-		`/workflows/${encodeURIComponent(workflow)}/runs`
+		`/workflows/${encodeURIComponent(workflow)}/runs`,
+		{ expect: ['run'] }
 	);
 	if (parsed.values.follow !== true) {
 		process.stdout.write(`${started.id}\n`);
@@ -55,7 +56,8 @@ export async function run(argv: string[]): Promise<number> {
 	// the exit code promises success: take it from the stored run, not from what was printed
 	const { run: finished } = await http.request<RunDetailResponse>(
 		'GET',
-		`/runs/${encodeURIComponent(started.id)}`
+		`/runs/${encodeURIComponent(started.id)}`,
+		{ expect: ['run'] }
 	);
 	return finished.status === 'succeeded' ? 0 : 1;
 }

@@ -7,6 +7,7 @@
  * second. Heartbeats are not spooled; one lost while the server is away costs nothing.
  */
 import type { IngestEventsResponse } from '../../lib/protocol/ingest';
+import { MAX_TIMER_MS } from '../args';
 import type { AcoHttp } from '../http';
 
 export const DEFAULT_HEARTBEAT_MS = 1_000;
@@ -50,7 +51,8 @@ export class ProducerControl {
 
 	start(): void {
 		if (this.#timer || this.#stopped) return;
-		this.#timer = setInterval(() => void this.#beat(), this.#options.intervalMs);
+		// a longer interval would fire every millisecond
+		this.#timer = setInterval(() => void this.#beat(), Math.min(this.#options.intervalMs, MAX_TIMER_MS));
 		this.#timer.unref();
 	}
 

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError, UnreachableError } from '../http';
+import type { CliError } from '../args';
+import { AcoHttp, HttpError, UnreachableError } from '../http';
 import { Delivery } from './delivery';
 import { Spool, leftoverSpools } from './spool';
 
@@ -111,7 +114,7 @@ describe('delivery of a spool', () => {
 	it('stops at a refusal and keeps the spool', async () => {
 		const spool = Spool.create(dir, { id: 'ghi', url: 'http://x', task: { name: 'n' } });
 		spool.markComplete();
-		const refused: HttpError[] = [];
+		const refused: CliError[] = [];
 		const delivery = new Delivery({
 			http: { request: async () => Promise.reject(new HttpError(401, 'unauthorized', 'token')) },
 			spool,
@@ -120,5 +123,59 @@ describe('delivery of a spool', () => {
 		expect(await delivery.drain(1_000)).toBe('rejected');
 		expect(refused).toHaveLength(1);
 		expect(fs.existsSync(spool.file)).toBe(true);
+	});
+
+	it("stops at an answer that is not aco's and says what answered, rather than retrying as if offline", async () => {
+		let requests = 0;
+		const server = http.createServer((_req, res) => {
+			requests++;
+			res.setHeader('content-type', 'text/html');
+			res.end('<!doctype html><p>a web server');
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		try {
+			const spool = Spool.create(dir, { id: 'web', url, task: { name: 'n' } });
+			spool.markComplete();
+			const rejected: CliError[] = [];
+			let offline = 0;
+			const delivery = new Delivery({
+				http: new AcoHttp({ url, token: undefined }),
+				spool,
+				retryMinMs: 5,
+				retryMaxMs: 10,
+				onOffline: () => offline++,
+				onRejected: (err) => rejected.push(err)
+			});
+			expect(await delivery.drain(10_000)).toBe('rejected');
+			expect(rejected.map((err) => err.message)).toEqual([
+				`${url}/api/v1/tasks answered 200 text/html, not aco's API: check --url or ACO_URL.`
+			]);
+			expect(offline).toBe(0);
+			expect(requests).toBe(1);
+			expect(fs.existsSync(spool.file)).toBe(true);
+		} finally {
+			await new Promise((resolve) => (server.closeAllConnections(), server.close(resolve)));
+		}
+	});
+
+	it('waits for a time past the longest timer without a TimeoutOverflowWarning', async () => {
+		const warnings: string[] = [];
+		const onWarning = (warning: Error) => warnings.push(warning.name);
+		process.on('warning', onWarning);
+		try {
+			const spool = Spool.create(dir, { id: 'long', url: 'http://x', task: { name: 'n' } });
+			spool.append([{ type: 'progress', progress: 1 }]);
+			spool.markComplete();
+			const server = fakeServer(3);
+			const delivery = new Delivery({ http: server.http, spool, retryMinMs: 5, retryMaxMs: 10 });
+			// --retry-for's own limit is a day; the wait itself must not overflow either
+			expect(await delivery.drain(10 ** 12)).toBe('delivered');
+			// node says it on the next tick
+			await new Promise((resolve) => setImmediate(resolve));
+			expect(warnings).not.toContain('TimeoutOverflowWarning');
+		} finally {
+			process.off('warning', onWarning);
+		}
 	});
 });

@@ -6,6 +6,7 @@
  * same task, same line numbers → stored once), so a batch whose answer was lost is resent safely.
  */
 import type { IngestEventInput, IngestEventsResponse, IngestTaskResponse } from '../../lib/protocol/ingest';
+import { CliError, MAX_TIMER_MS } from '../args';
 import { HttpError, UnreachableError, type AcoHttp } from '../http';
 import type { Spool } from './spool';
 
@@ -26,8 +27,11 @@ export interface DeliveryOptions {
 	onOffline?: (err: UnreachableError) => void;
 	/** the server answered again after an outage */
 	onOnline?: () => void;
-	/** the server refused the spool for good (bad token, invalid event); delivery stops */
-	onRejected?: (err: HttpError) => void;
+	/**
+	 * the server refused the spool for good (bad token, invalid event: an {@link HttpError}), or
+	 * what answers is not aco (a NotAcoError) or the request cannot be sent; delivery stops
+	 */
+	onRejected?: (err: CliError) => void;
 	/** the server created the task (called once, when it first answers with its id) */
 	onCreated?: (taskId: string) => void;
 	/** the server's answer to each delivered batch of events (it may ask for a cancel) */
@@ -43,7 +47,7 @@ export class Delivery {
 	#running: Promise<void> | null = null;
 	#again = false;
 	#offline = false;
-	#rejected: HttpError | null = null;
+	#rejected: CliError | null = null;
 	#timer: NodeJS.Timeout | null = null;
 	#wake: (() => void) | null = null;
 	#stopped = false;
@@ -91,7 +95,10 @@ export class Delivery {
 			if (!this.#running) break;
 			// resolves the moment the last answer arrives: `aco exec` exits without a polling delay
 			let timer: NodeJS.Timeout | undefined;
-			const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+			// a longer delay would fire at once (and warn): the loop waits again for what is left
+			const timeout = new Promise<void>(
+				(resolve) => (timer = setTimeout(resolve, Math.min(left, MAX_TIMER_MS)))
+			);
 			await Promise.race([this.#running, timeout]);
 			clearTimeout(timer);
 		}
@@ -116,7 +123,7 @@ export class Delivery {
 						this.#options.onOnline?.();
 					}
 				} catch (err) {
-					if (err instanceof HttpError && err.status !== 408 && err.status !== 429) {
+					if (final(err)) {
 						this.#rejected = err;
 						this.#options.onRejected?.(err);
 						return;
@@ -143,7 +150,8 @@ export class Delivery {
 		if (taskId === null) {
 			const created = await http.request<IngestTaskResponse>('POST', '/tasks', {
 				body: spool.header.task,
-				headers: { 'idempotency-key': spool.header.id }
+				headers: { 'idempotency-key': spool.header.id },
+				expect: ['task']
 			});
 			taskId = created.task.id;
 			spool.acknowledge(taskId, 0);
@@ -192,4 +200,14 @@ export class Delivery {
 		// only on stop: a drain must not cut the backoff short while the server is down
 		if (this.#stopped) this.#wake?.();
 	}
+}
+
+/**
+ * an error that asking again does not mend: a refusal (but 408 and 429, which ask for patience),
+ * an answer from something other than aco, a request node will not send. The server out of reach
+ * (or a 5xx) is retried; so is anything else (the spool's own file, say)
+ */
+function final(err: unknown): err is CliError {
+	if (err instanceof HttpError) return err.status !== 408 && err.status !== 429;
+	return err instanceof CliError && !(err instanceof UnreachableError);
 }

@@ -12,7 +12,7 @@ import {
 } from '../../lib/protocol/api';
 import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/models';
 import { storedToken } from '../credentials';
-import { httpBase } from '../http';
+import { NotAcoError, apiAnswer, httpBase, notAcoMessage } from '../http';
 
 /**
  * Answers that may pass if asked again later: no answer, a timeout, slow down, a proxy whose
@@ -60,7 +60,7 @@ export class RestClient {
 	}
 
 	getRun(id: string, signal?: AbortSignal): Promise<RunDetailResponse> {
-		return this.#json('GET', `/runs/${encodeURIComponent(id)}`, signal);
+		return this.#json('GET', `/runs/${encodeURIComponent(id)}`, ['run', 'tasks'], signal);
 	}
 
 	listTasks(q: { status?: TaskStatus; limit?: number } = {}, signal?: AbortSignal): Promise<TasksResponse> {
@@ -68,19 +68,19 @@ export class RestClient {
 		if (q.status) params.set('status', q.status);
 		if (q.limit) params.set('limit', String(q.limit));
 		const search = params.size ? `?${params}` : '';
-		return this.#json('GET', `/tasks${search}`, signal);
+		return this.#json('GET', `/tasks${search}`, ['tasks'], signal);
 	}
 
 	getTask(id: string, signal?: AbortSignal): Promise<TaskResponse> {
-		return this.#json('GET', `/tasks/${encodeURIComponent(id)}`, signal);
+		return this.#json('GET', `/tasks/${encodeURIComponent(id)}`, ['task'], signal);
 	}
 
 	cancelTask(id: string): Promise<TaskResponse> {
-		return this.#json('POST', `/tasks/${encodeURIComponent(id)}/cancel`);
+		return this.#json('POST', `/tasks/${encodeURIComponent(id)}/cancel`, ['task']);
 	}
 
 	getExecution(id: string, signal?: AbortSignal): Promise<ExecutionResponse> {
-		return this.#json('GET', `/executions/${encodeURIComponent(id)}`, signal);
+		return this.#json('GET', `/executions/${encodeURIComponent(id)}`, ['execution'], signal);
 	}
 
 	/** The stored lines of an execution after line `after`, in order. */
@@ -88,9 +88,41 @@ export class RestClient {
 		const search = after > 0 ? `&after=${after}` : '';
 		const path = `/executions/${encodeURIComponent(executionId)}/log?format=ndjson${search}`;
 		const res = await this.#send('GET', path, signal);
-		let text: string;
+		const text = await this.#text(res);
+		const lines: LogLine[] = [];
+		for (const row of text.split('\n')) {
+			if (!row.trim()) continue;
+			try {
+				lines.push(JSON.parse(row) as LogLine);
+			} catch {
+				const type = res.headers.get('content-type') ?? '';
+				const url = `${this.base}${API_BASE}${path}`;
+				throw new RestError(res.status, 'not_aco', notAcoMessage(url, res.status, type));
+			}
+		}
+		return lines;
+	}
+
+	/** the answer's JSON object; one without the fields in `expect` is not from aco */
+	async #json<T>(method: string, path: string, expect: readonly string[], signal?: AbortSignal): Promise<T> {
+		const res = await this.#send(method, path, signal);
+		const reply = { status: res.status, contentType: res.headers.get('content-type') ?? '' };
 		try {
-			text = await res.text();
+			return apiAnswer<T>(
+				`${this.base}${API_BASE}${path}`,
+				{ ...reply, text: await this.#text(res) },
+				expect
+			);
+		} catch (err) {
+			// asked again, the same server gives the same answer: not retryable, whatever its status
+			if (err instanceof NotAcoError) throw new RestError(res.status, 'not_aco', err.message);
+			throw err;
+		}
+	}
+
+	async #text(res: Response): Promise<string> {
+		try {
+			return await res.text();
 		} catch (err) {
 			if ((err as Error)?.name === 'AbortError') throw err;
 			// the connection dropped mid-answer (a server going down): as retryable as not reaching it
@@ -100,13 +132,6 @@ export class RestClient {
 				`The connection to the aco server at ${this.base} dropped during an answer.`
 			);
 		}
-		const lines: LogLine[] = [];
-		for (const row of text.split('\n')) if (row.trim()) lines.push(JSON.parse(row) as LogLine);
-		return lines;
-	}
-
-	async #json<T>(method: string, path: string, signal?: AbortSignal): Promise<T> {
-		return (await (await this.#send(method, path, signal)).json()) as T;
 	}
 
 	async #send(method: string, path: string, signal?: AbortSignal): Promise<Response> {
@@ -127,10 +152,14 @@ export class RestClient {
 		} catch {
 			// not JSON (a proxy's error page): the status line has to do
 		}
+		// a body from something other than aco may be any JSON: only strings are taken from it
+		const error = body?.error as { code?: unknown; message?: unknown } | undefined;
 		throw new RestError(
 			res.status,
-			body?.error?.code ?? `http_${res.status}`,
-			body?.error?.message ?? `${method} ${url} failed with HTTP ${res.status}.`
+			typeof error?.code === 'string' ? error.code : `http_${res.status}`,
+			typeof error?.message === 'string' && error.message
+				? error.message
+				: `${method} ${url} failed with HTTP ${res.status}.`
 		);
 	}
 }

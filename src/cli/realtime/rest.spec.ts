@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { RestClient, RestError } from './rest';
+
+const BASE = 'http://aco.test';
+
+/** a client whose every request gets a fresh copy of `answer` */
+function clientAnswering(status: number, contentType: string, body: string): RestClient {
+	return new RestClient({
+		url: BASE,
+		token: 't',
+		fetch: async () => new Response(body, { status, headers: { 'content-type': contentType } })
+	});
+}
+
+describe('RestClient against a server that is not aco', () => {
+	it('names the URL, the status and the content type, and does not ask again', async () => {
+		const client = clientAnswering(200, 'text/html', '<!doctype html><p>welcome');
+		const expected = (path: string) => ({
+			status: 200,
+			code: 'not_aco',
+			retryable: false,
+			message: `${BASE}/api/v1${path} answered 200 text/html, not aco's API: check --url or ACO_URL.`
+		});
+		const run = await client.getRun('run_1').catch((e: unknown) => e);
+		expect(run).toBeInstanceOf(RestError);
+		expect(run).toMatchObject(expected('/runs/run_1'));
+		expect(await client.getLogLines('x1').catch((e: unknown) => e)).toMatchObject(
+			expected('/executions/x1/log?format=ndjson')
+		);
+	});
+
+	it('says which field is missing from JSON that is not an answer of aco', async () => {
+		const client = clientAnswering(200, 'application/json', '{"ok":true}');
+		expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+			code: 'not_aco',
+			message: `${BASE}/api/v1/tasks/task_1 answered 200 application/json without "task", not aco's API: check --url or ACO_URL.`
+		});
+	});
+
+	it("takes a refusal's message from its body only when it is a string", async () => {
+		const client = clientAnswering(400, 'application/json', '{"error":{"code":1,"message":{"a":1}}}');
+		expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+			status: 400,
+			code: 'http_400',
+			message: `GET ${BASE}/api/v1/tasks/task_1 failed with HTTP 400.`
+		});
+	});
+});
