@@ -121,7 +121,7 @@ export interface AccessConfig {
 	/** page origins besides the server's own allowed to call it (ACO_ALLOWED_ORIGINS) */
 	allowedOrigins: string[];
 	/**
-	 * peers whose `X-Forwarded-For` names the client (ACO_TRUSTED_PROXIES; loopback by default):
+	 * peers whose `X-Forwarded-For` names the client (ACO_TRUSTED_PROXIES; none by default):
 	 * what per-address limits and logs count behind a reverse proxy (see http/client-address)
 	 */
 	trustedProxies: string[];

@@ -3,20 +3,22 @@
  * The address a request comes from, as the per-address limits (WebSocket connections, regex
  * searches of open access) and the logs count it. Behind a reverse proxy every request's peer is
  * the proxy, so a whole team would share one address's limits. When the peer is a trusted proxy
- * (ACO_TRUSTED_PROXIES; loopback by default, where the README's proxy runs), the client is the
- * nearest address in `X-Forwarded-For` that is not itself a trusted proxy, read from the right as
- * Express's `trust proxy` reads it (proxy-addr). From any other peer the header is ignored:
- * anyone can send one.
+ * (ACO_TRUSTED_PROXIES, none by default: any program on a trusted address could name itself
+ * anyone, and without a proxy there a loopback forwarder such as `ssh -L` passes a client's own
+ * header on), the client is the nearest address in `X-Forwarded-For` that is not itself a
+ * trusted proxy, read from the right as Express's `trust proxy` reads it (proxy-addr). From any
+ * other peer the header is ignored: anyone can send one.
  *
  * @example
  * const clientAddress = clientAddressOf(['loopback']);
  * clientAddress(req) // '203.0.113.7' for a request from 127.0.0.1 with X-Forwarded-For: 203.0.113.7
  */
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 
-/** where the README's reverse proxy runs; requests from loopback without the header keep their own address */
-export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ['loopback'];
+/** no peer is trusted unless named: the README's proxy setup names `loopback` */
+export const DEFAULT_TRUSTED_PROXIES: readonly string[] = [];
 
 export type ClientAddressOf = (req: IncomingMessage) => string;
 
@@ -52,11 +54,13 @@ export function clientAddressOf(proxies: readonly string[]): ClientAddressOf {
 		// a socket already closed has no address; proxy-addr cannot read one then
 		if (!peer) return 'unknown';
 		if (proxies.length === 0) return peer;
+		let address: string;
 		try {
-			return proxyAddr(req, trust);
+			address = proxyAddr(req, trust);
 		} catch {
-			// a malformed header (proxy-addr parses what it trusts) counts as the peer's own request
 			return peer;
 		}
+		// proxy-addr hands back an entry it cannot read as it is: a malformed header counts as the peer's own request
+		return isIP(address) ? address : peer;
 	};
 }
