@@ -209,13 +209,21 @@ describe('HTTP and WebSocket hardening', () => {
 			});
 			expect(create.status, origin).toBe(403);
 		}
-		// no Origin: the API reads a body only when it is sent as JSON, which no form can do
+		// no Origin (a browser too old to send one): a form's content type is refused with the
+		// cookie, also where no body is read (starting a run)
 		const noOrigin = await fetch(`${aco.url}/api/v1/tasks`, {
 			method: 'POST',
 			headers: { cookie, 'content-type': 'text/plain' },
 			body: jsonish
 		});
 		expect(noOrigin.status).toBeGreaterThanOrEqual(400);
+		const bodiless = await fetch(`${aco.url}/api/v1/workflows/quick/runs`, {
+			method: 'POST',
+			headers: { cookie, 'content-type': form },
+			body: ''
+		});
+		expect(bodiless.status).toBe(403);
+		expect(((await bodiless.json()) as { error: { code: string } }).error.code).toBe('forbidden_origin');
 		expect(await runsCount()).toBe(runs);
 		expect(await tasksNamed('csrf')).toEqual([]);
 		await healthy.expectHealthy();

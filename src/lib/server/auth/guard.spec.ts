@@ -210,6 +210,33 @@ describe('request guard', () => {
 		});
 	});
 
+	it('refuses a change asked with a form content type and no Origin on the API too, with a session or nothing, but not with a bearer token', async () => {
+		// a form needs no body to start a run or cancel one: an old browser that sends no Origin would carry the cookie
+		const operatorSession = (await auth.sessions.create(auth.verifyToken(OPERATOR)!)).value;
+		for (const path of ['/api/v1/workflows/quick/runs', '/api/v1/tasks/t/cancel', '/api/v1/runs/r/cancel']) {
+			for (const contentType of [
+				'application/x-www-form-urlencoded',
+				'text/plain',
+				'multipart/form-data; boundary=x'
+			]) {
+				expect(
+					await checkRequest(auth, facts({ method: 'POST', path, contentType, session: operatorSession })),
+					`${path} ${contentType}`
+				).toMatchObject({ status: 403, code: 'forbidden_origin' });
+			}
+			// programs: JSON, no content type, or a token
+			for (const more of [
+				{ contentType: 'application/json', session: operatorSession },
+				{ contentType: null, session: operatorSession },
+				{ contentType: 'text/plain', authorization: bearer(OPERATOR) }
+			]) {
+				expect(await checkRequest(auth, facts({ method: 'POST', path, ...more }))).toMatchObject({
+					kind: 'allow'
+				});
+			}
+		}
+	});
+
 	it('gives clients inside the process an operator token of their own, only when credentials are needed', async () => {
 		const local = auth.localToken()!;
 		expect(local).toMatch(/^[\w-]{43}$/);

@@ -3,8 +3,8 @@
  * The decision every request and every WebSocket upgrade goes through before anything else
  * runs, in this order:
  * 1. `Host` must be one this server answers to (403 `forbidden_host`, DNS rebinding);
- * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`); a form
- *    posted to a page (sign-in, sign-out) must name one;
+ * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`); a change
+ *    asked with a form's content type must name one, unless it carries a bearer token (not to a page);
  * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in);
  * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
  * Only the sign-in page, sign-out, the health check and the app's own static files are
@@ -85,12 +85,15 @@ export function checkRequest(auth: AuthService, facts: RequestFacts): Verdict | 
 			`Requests from pages on ${facts.origin} are not allowed. Add the origin to ACO_ALLOWED_ORIGINS to allow them.`
 		);
 	}
-	if (!facts.origin && isFormPostToPage(facts)) {
+	if (!facts.origin && isFormWithoutOrigin(facts)) {
 		return deny(
 			403,
 			'forbidden_origin',
-			"A form may be posted here only from this server's own pages, and this request names no Origin. " +
-				'Send it from the page in a current browser.'
+			isPagePath(facts.path)
+				? "A form may be posted here only from this server's own pages, and this request names no Origin. " +
+						'Send it from the page in a current browser.'
+				: 'A request with a form content type must name its Origin (browsers do) or carry a bearer token. ' +
+						'Programs: send Authorization: Bearer <token>, or send JSON (Content-Type: application/json) or no body.'
 		);
 	}
 	const identity = auth.identify({ authorization: facts.authorization, session: facts.session });
@@ -101,15 +104,17 @@ export function checkRequest(auth: AuthService, facts: RequestFacts): Verdict | 
 
 /**
  * Browsers send `Origin` with every POST, so the check above refuses another site's page; a
- * browser too old to do so would pass it. Pages (sign-in, sign-out) are for browsers, so a form
- * sent to one must name its origin, as SvelteKit's own check required. The API is for programs
- * too, which send none; it reads a body only as JSON (a 415 otherwise), which no form can send.
+ * browser too old to do so would pass it, with the session cookie (or on an open loopback server
+ * with nothing at all), and a form needs no body to start a run or cancel one. So a change
+ * asked with a form's content type must name its origin, as SvelteKit's own check required,
+ * unless it carries a bearer token, which no page of another site can add. Programs send no
+ * Origin: with a token, or JSON, or no content type, they are not held here.
  */
-function isFormPostToPage(facts: RequestFacts): boolean {
+function isFormWithoutOrigin(facts: RequestFacts): boolean {
+	if (SAFE_METHODS.has(facts.method.toUpperCase())) return false;
 	const type = facts.contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
-	return (
-		!SAFE_METHODS.has(facts.method.toUpperCase()) && isPagePath(facts.path) && FORM_CONTENT_TYPES.has(type)
-	);
+	if (!FORM_CONTENT_TYPES.has(type)) return false;
+	return isPagePath(facts.path) || !facts.authorization;
 }
 
 /** Steps 3 and 4, once the credentials are known. */
