@@ -49,8 +49,8 @@ describe('delivery of leftover spools', () => {
 	});
 
 	/** a finished spool for `url`, left by an aco on another machine (so no live process owns it) */
-	function leftSpool(url: string): void {
-		const spool = Spool.create(dir, { id: 'left', url, task: { name: 'kept' } });
+	function leftSpool(url: string, id = 'left'): void {
+		const spool = Spool.create(dir, { id, url, task: { name: `kept ${id}` } });
 		spool.append([{ type: 'output', step: 0, lines: [{ n: 1, text: 'a' }] }]);
 		spool.markComplete();
 		const [header, ...rest] = fs.readFileSync(spool.file, 'utf8').split('\n');
@@ -72,6 +72,26 @@ describe('delivery of leftover spools', () => {
 		leftSpool(a.url);
 		expect(await deliverLeftovers({ url: b.url, token: 'tB', dir })).toBe(1);
 		expect(new Set(a.authorizations)).toEqual(new Set([undefined]));
+	});
+
+	it('goes on to the other spools when the token kept for one server cannot be sent, and says so', async () => {
+		leftSpool(a.url, 'for-a');
+		leftSpool(b.url, 'for-b');
+		// a hand-edited credentials file: a token with a carriage return inside
+		saveToken(a.url, 'kept\rtoken-for-a', 'operator');
+		const notices: string[] = [];
+		expect(
+			await deliverLeftovers({ url: b.url, token: 'tB', dir, notice: (text) => notices.push(text) })
+		).toBe(1);
+		expect(new Set(b.authorizations)).toEqual(new Set(['Bearer tB']));
+		expect(a.authorizations).toEqual([]);
+		expect(notices).toEqual(
+			expect.arrayContaining([
+				expect.stringMatching(
+					/^kept the log of "kept for-a" for http:\/\/127\.0\.0\.1:\d+: .*control character/
+				)
+			])
+		);
 	});
 
 	it("sends a spool for the command's own server with the command's token", async () => {

@@ -38,12 +38,22 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 			]);
 			spool.markComplete();
 		}
-		const delivery = new Delivery({
-			http: new AcoHttp({
+		let http: AcoHttp;
+		try {
+			http = new AcoHttp({
 				url: spool.header.url,
 				// undefined: AcoHttp falls back to the token kept for the spool's server
 				token: sameServer(spool.header.url, url) ? token : undefined
-			}),
+			});
+		} catch (err) {
+			// the token kept for that server cannot be sent (hand-edited): this spool waits, the others go
+			notice?.(
+				`kept the log of "${spool.header.task.name}" for ${spool.header.url}: ${err instanceof Error ? err.message : String(err)}`
+			);
+			continue;
+		}
+		const delivery = new Delivery({
+			http,
 			spool,
 			retryMaxMs: 500,
 			// another command is waiting: one failed attempt is enough to know the server is still away

@@ -144,6 +144,40 @@ describe('LogTail', () => {
 		t.destroy();
 	});
 
+	it('hands on each skipped run by itself once stored, not the lines between them', async () => {
+		const state = { stored: 2 };
+		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		const late: number[][] = [];
+		const skips: string[] = [];
+		const got: number[] = [];
+		const t = new LogTail('x1', {
+			rest,
+			gapRetryDelayMs: 1,
+			backoff: { baseMs: 5, capMs: 5 },
+			retryBudgetMs: 200,
+			onLines: (lines) => got.push(...lines.map((l) => l.n)),
+			onLate: (lines) => late.push(lines.map((l) => l.n)),
+			onSkip: ({ from, to }) => skips.push(`${from}–${to}`),
+			onError: (err) => expect.fail(String(err))
+		});
+		await t.open();
+		t.push(line(5));
+		await until(() => expect(got).toContain(5));
+		t.push(line(6));
+		t.push(line(9));
+		await until(() => expect(got).toContain(9));
+		expect(skips).toEqual(['3–4', '7–8']);
+		state.stored = 9;
+		t.noteLineCount(9);
+		await until(() => expect(late).toHaveLength(2));
+		await t.idle();
+		expect(late).toEqual([
+			[3, 4],
+			[7, 8]
+		]);
+		t.destroy();
+	});
+
 	it('starts after a given line to show only the end of a long log', async () => {
 		const { rest } = store(10);
 		const { t, got } = tail(rest, 7);

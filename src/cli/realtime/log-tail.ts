@@ -50,7 +50,7 @@ export interface LogTailOptions {
 	 * they come through {@link LogTailOptions.onLate} once stored
 	 */
 	onSkip?: (skipped: SkippedLines) => void;
-	/** lines skipped before (onSkip), now stored: in order among themselves, after later lines; onLines by default */
+	/** lines skipped before (onSkip), now stored: one call per skipped run, in order, after later lines; onLines by default */
 	onLate?: (lines: LogLine[]) => void;
 	/** the waits between tries at a failing server; the CLI's reconnect back-off by default */
 	backoff?: BackoffOptions;
@@ -253,15 +253,18 @@ export class LogTail {
 			this.#options.rest.getLogLines(this.executionId, after, signal)
 		);
 		const byNumber = new Map(lines.map((line) => [line.n, line]));
-		const late: LogLine[] = [];
+		// each skipped run apart: the lines between two runs were handed on already
+		const runs: LogLine[][] = [];
 		for (let i = 0; i < this.#skipped.length; i++) {
 			const skipped = this.#skipped[i];
+			const late: LogLine[] = [];
 			// the store keeps a gap-free prefix: what it has of a skipped run starts at its first line
 			while (skipped.from <= skipped.to && byNumber.has(skipped.from))
 				late.push(byNumber.get(skipped.from++)!);
+			if (late.length) runs.push(late);
 			if (skipped.from > skipped.to) this.#skipped.splice(i--, 1);
 		}
-		if (late.length) this.#options.onLate(late);
+		for (const late of runs) this.#options.onLate(late);
 	}
 
 	/** The first run of missing lines: after `last`, up to the first line waiting (or known). */
