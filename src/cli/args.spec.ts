@@ -91,6 +91,10 @@ describe('numeric options', () => {
 			new CliError('aco exec: --retry-for must be a whole number from 0 to 86400000, got "1e12".')
 		);
 		expect(() => intOption('exec', 'kill-grace', '-5', 1, 0, MAX_WAIT_MS)).toThrow(/from 0 to 86400000/);
+		// a value read from the environment is named as its variable
+		expect(() => intOption('exec', 'ACO_EXEC_RETRY_MS', 'soon', 1, 0, MAX_WAIT_MS)).toThrow(
+			new CliError('aco exec: ACO_EXEC_RETRY_MS must be a whole number from 0 to 86400000, got "soon".')
+		);
 	});
 
 	it("keeps node's hint for a value that starts with a dash", () => {

@@ -184,7 +184,9 @@ export function intOption(
 	const n = Number(value);
 	if (!Number.isInteger(n) || n < min || n > max) {
 		const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-		throw new CliError(`aco ${command}: --${name} must be a whole number ${range}, got "${String(value)}".`);
+		// an environment variable's value is named as the variable, an option's as the option
+		const what = /^[A-Z][A-Z0-9_]*$/.test(name) ? name : `--${name}`;
+		throw new CliError(`aco ${command}: ${what} must be a whole number ${range}, got "${String(value)}".`);
 	}
 	return n;
 }

@@ -38,6 +38,9 @@ import { Delivery } from '../exec/delivery';
 import { Spool, spoolDir } from '../exec/spool';
 import { AcoHttp, HttpError } from '../http';
 
+/** heartbeats more often than this would be a flood of requests, not a sign of life (0 meant one every millisecond) */
+const MIN_HEARTBEAT_MS = 100;
+
 /** how long the last output waits to be sent with more */
 export const DEFAULT_FLUSH_MS = 50;
 /** how long to keep trying to reach the server after the command ended */
@@ -103,7 +106,7 @@ export async function exec(argv: string[]): Promise<number> {
 	const connection = connectionOf(parsed.values);
 	const retryFor = intOption(
 		'exec',
-		'retry-for',
+		parsed.values['retry-for'] === undefined ? 'ACO_EXEC_RETRY_MS' : 'retry-for',
 		parsed.values['retry-for'] ?? process.env.ACO_EXEC_RETRY_MS,
 		DEFAULT_RETRY_FOR_MS,
 		0,
@@ -112,10 +115,19 @@ export async function exec(argv: string[]): Promise<number> {
 	const quiet = parsed.values.quiet === true;
 	const killGraceMs = intOption(
 		'exec',
-		'kill-grace',
+		parsed.values['kill-grace'] === undefined ? 'ACO_KILL_GRACE_MS' : 'kill-grace',
 		parsed.values['kill-grace'] ?? process.env.ACO_KILL_GRACE_MS,
 		DEFAULT_KILL_GRACE_MS,
 		0,
+		MAX_WAIT_MS
+	);
+	// every setting is read before the spool exists: a wrong one must leave nothing to send later
+	const heartbeatMs = intOption(
+		'exec',
+		'ACO_EXEC_HEARTBEAT_MS',
+		process.env.ACO_EXEC_HEARTBEAT_MS,
+		DEFAULT_HEARTBEAT_MS,
+		MIN_HEARTBEAT_MS,
 		MAX_WAIT_MS
 	);
 	const masks = new MaskSet([
@@ -137,14 +149,7 @@ export async function exec(argv: string[]): Promise<number> {
 	const control = new ProducerControl({
 		http,
 		taskId: () => spool.state.task_id,
-		intervalMs: intOption(
-			'exec',
-			'heartbeat',
-			process.env.ACO_EXEC_HEARTBEAT_MS,
-			DEFAULT_HEARTBEAT_MS,
-			0,
-			MAX_WAIT_MS
-		),
+		intervalMs: heartbeatMs,
 		onCancel: () => {
 			notice('the task was cancelled from the aco server; stopping the command.');
 			child?.stop(killGraceMs);
