@@ -19,7 +19,7 @@ import {
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
-import { mergeSnapshot, mergeStatusEvent, patchRecord, uniqueById, upsertRecord } from './records';
+import { mergeSnapshot, patchRecord, uniqueById, upsertRecord } from './records';
 
 export const DEFAULT_RUN_LIMIT = 20;
 export const DEFAULT_TASK_LIMIT = 50;
@@ -115,7 +115,7 @@ export class DashboardStore {
 		this.#connection.subscribe(
 			DASHBOARD_SUBSCRIPTION,
 			{ types: ['task.*', 'workflow.*'] },
-			{ maxRate: DASHBOARD_MAX_RATE, reload: () => this.load() }
+			{ maxRate: DASHBOARD_MAX_RATE }
 		);
 		void this.load();
 	}
@@ -187,10 +187,8 @@ export class DashboardStore {
 	/** Applies one event (public for tests; the connection calls it). */
 	apply(event: AnyEventEnvelope): void {
 		switch (event.type) {
-			case 'task.status':
-				this.#upsertTask(event.data.task, mergeStatusEvent);
-				return;
 			case 'task.created':
+			case 'task.status':
 			case 'task.completed':
 			case 'task.failed':
 				this.#upsertTask(event.data.task);
@@ -244,9 +242,9 @@ export class DashboardStore {
 		}
 	}
 
-	#upsertTask(task: Task, merge?: (current: Task, incoming: Task) => Task): void {
+	#upsertTask(task: Task): void {
 		this.#touchedTasks?.set(task.id, task);
-		this.#tasks = upsertRecord(this.#tasks, task, this.#taskLimit, merge);
+		this.#tasks = upsertRecord(this.#tasks, task, this.#taskLimit);
 	}
 
 	#upsertRun(run: WorkflowRun): void {

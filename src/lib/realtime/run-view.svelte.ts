@@ -2,15 +2,14 @@
  * @module realtime/run-view
  * Everything /runs/[id] shows: the run and its tasks, loaded over REST and kept live by the
  * run's `task.*` and `workflow.*` events; Cancel, and Re-run (a new run of the same workflow).
- * Subscribes before it loads, and loads again once the hub confirms it, like the task view, so
- * nothing in between is missed.
+ * Subscribes before it loads, like the task view, so nothing in between is missed.
  */
 import { ApiClient } from '$lib/api';
 import { isTerminal, type AnyEventEnvelope, type Task, type WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
 import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
-import { mergeById, mergeRecord, mergeStatusEvent, patchRecord } from './records';
+import { mergeById, mergeRecord, patchRecord } from './records';
 
 export type RunViewStatus = RecordLoadStatus;
 
@@ -82,11 +81,10 @@ export class RunView {
 			this.#connection.onEvent((event) => this.apply(event)),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(
-			runSubscription(this.runId),
-			{ run_ids: [this.runId], types: ['task.*', 'workflow.*'] },
-			{ reload: () => this.load() }
-		);
+		this.#connection.subscribe(runSubscription(this.runId), {
+			run_ids: [this.runId],
+			types: ['task.*', 'workflow.*']
+		});
 		void this.load();
 	}
 
@@ -124,10 +122,11 @@ export class RunView {
 			case 'task.completed':
 			case 'task.failed': {
 				const task = event.data.task;
-				const merge = event.type === 'task.status' ? mergeStatusEvent : mergeRecord;
 				const known = this.#tasks.some((t) => t.id === task.id);
 				this.#setTasks(
-					known ? this.#tasks.map((t) => (t.id === task.id ? merge(t, task) : t)) : [...this.#tasks, task]
+					known
+						? this.#tasks.map((t) => (t.id === task.id ? mergeRecord(t, task) : t))
+						: [...this.#tasks, task]
 				);
 				return;
 			}

@@ -77,11 +77,7 @@ export class SystemStatsStore {
 			this.#connection.onControl(SYSTEM_STATS_TYPE, (data) => this.#add(data.node, [data.sample])),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(
-			SYSTEM_SUBSCRIPTION,
-			{ types: [SYSTEM_STATS_TYPE] },
-			{ reload: () => this.load() }
-		);
+		this.#connection.subscribe(SYSTEM_SUBSCRIPTION, { types: [SYSTEM_STATS_TYPE] });
 		void this.load();
 	}
 

@@ -73,12 +73,6 @@ function confirmAll(socket: FakeSocket): void {
 	}
 }
 
-function confirm(socket: FakeSocket, sub: string): void {
-	const sent = socket.sentOfType('subscribe').find((m) => m.sub === sub);
-	if (!sent) throw new Error(`the socket never sent subscription ${sub}`);
-	socket.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter: sent.filter } });
-}
-
 describe('TabShare', () => {
 	beforeEach(() => {
 		vi.useFakeTimers();
@@ -171,65 +165,6 @@ describe('TabShare', () => {
 		]);
 		a.connection.destroy();
 		b.connection.destroy();
-	});
-
-	it("a follower's subscription made once both tabs are live has its subscriber reload when the hub confirms it", async () => {
-		const { factory, open } = browserWithTabs();
-		const a = open('a', { dash: { types: ['task.*'] } });
-		factory.last.open();
-		factory.last.welcome();
-		const b = open('b');
-		await drain();
-		confirmAll(factory.last);
-		await drain();
-		expect(b.connection.snapshot().status).toBe('live');
-
-		// the page subscribes, then loads over REST at once; the hub hears of it only through the leader
-		const reloads: string[] = [];
-		b.connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => void reloads.push('task:t2') });
-		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash']);
-		await drain();
-		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash', 'task:t2']);
-		expect(reloads).toEqual([]);
-		confirm(factory.last, 'task:t2');
-		await drain();
-		expect(reloads).toEqual(['task:t2']);
-		// only the store that subscribed reloads, in this tab and in the other
-		expect([a.reasons, b.reasons]).toEqual([['subscribed'], []]);
-
-		// one that names no reload of its own has every store of its tab reload
-		b.connection.subscribe('task:t3', { task_ids: ['t3'] });
-		await drain();
-		confirm(factory.last, 'task:t3');
-		await drain();
-		expect([a.reasons, b.reasons]).toEqual([['subscribed'], ['subscribed']]);
-		a.connection.destroy();
-		b.connection.destroy();
-	});
-
-	it("the leading tab's subscription made once live has its subscriber reload when the hub confirms it, not before", async () => {
-		const { factory, open } = browserWithTabs();
-		const a = open('a', { dash: { types: ['task.*'] } });
-		factory.last.open();
-		factory.last.welcome();
-		confirmAll(factory.last);
-		await drain();
-		expect(a.connection.snapshot().status).toBe('live');
-		const reloads: string[] = [];
-		a.connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => void reloads.push('task:t2') });
-		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash', 'task:t2']);
-		await drain();
-		expect(reloads).toEqual([]);
-		confirm(factory.last, 'task:t2');
-		await drain();
-		expect(reloads).toEqual(['task:t2']);
-		// what the hub already carries was live before the page loaded: nothing to reload
-		a.connection.subscribe('again', { task_ids: ['t2'] }, { reload: () => void reloads.push('again') });
-		await drain();
-		expect(factory.last.sentOfType('subscribe')).toHaveLength(2);
-		expect(reloads).toEqual(['task:t2']);
-		expect(a.reasons).toEqual(['subscribed']);
-		a.connection.destroy();
 	});
 
 	it('when the leading tab closes, the next takes over, resumes from the last seq, and no tab loses or repeats an event', async () => {

@@ -5,7 +5,7 @@ import { TaskView } from './task-view.svelte';
 import { socketFactory } from './test-socket';
 import { heldNumbers } from '$lib/logview/test-log-server';
 import { deferred, makeExecution, makeLines, makeTask, scriptedFetch, settle } from './test-fixtures';
-import type { Execution, LogLine, Task } from '$lib/protocol';
+import type { Execution, LogLine } from '$lib/protocol';
 
 function setup(
 	options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void>; connected?: boolean } = {}
@@ -59,16 +59,6 @@ function output(n: number, text = `line ${n}`, is_stderr = false) {
 			is_stderr,
 			timestamp: '2030-01-01T00:00:00.000Z'
 		}
-	};
-}
-
-const STARTED = '2030-01-01T00:10:00.000Z';
-
-function statusEvent(seq: number, task: Task) {
-	return {
-		type: 'task.status' as const,
-		seq,
-		data: { task_id: task.id, run_id: task.run_id, status: task.status, message: task.message, task }
 	};
 }
 
@@ -335,61 +325,6 @@ describe('TaskView', () => {
 		view.start();
 		await settle();
 		expect(view.focusExecution?.id).toBe('x3');
-		view.destroy();
-		connection.destroy();
-	});
-
-	it('loads again once the hub confirms a subscription made on an open connection', async () => {
-		// the hub may take the subscription after the page's load was read: the task's end and its
-		// last lines, published in between, would otherwise never reach the page
-		const { view, state, calls, factory, connection } = setup({
-			executions: [makeExecution({ line_count: 2 })],
-			log: makeLines(1, 2)
-		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
-		state.task = { ...state.task, status: 'succeeded', progress: 100 };
-		state.executions = [makeExecution({ status: 'succeeded', exit_code: 0, line_count: 3 })];
-		state.log = makeLines(1, 3);
-		factory.last.receive({
-			type: 'subscribed',
-			timestamp: new Date().toISOString(),
-			data: { id: 'task:t1', filter: { task_ids: ['t1'] } }
-		});
-		await settle();
-		await settle();
-		expect(view.task?.status).toBe('succeeded');
-		expect(view.executions[0].status).toBe('succeeded');
-		expect(heldNumbers(log)).toEqual([1, 2, 3]);
-		expect(calls.filter((c) => c === 'GET /api/v1/tasks/t1')).toHaveLength(2);
-		view.destroy();
-		connection.destroy();
-	});
-
-	it('shows a running task sent back to the queue after its node died, with the retry message', async () => {
-		const { view, state, factory, connection } = setup();
-		state.task = { ...state.task, started_at: STARTED, progress: 60, message: 'compiling' };
-		view.start();
-		await settle();
-		expect(view.task).toMatchObject({ status: 'running', progress: 60 });
-		const retry = 'node n1 went away; starting it again (attempt 2 of 2)';
-		factory.last.event(statusEvent(1, { ...state.task, status: 'queued', message: retry }));
-		expect(view.task).toMatchObject({ status: 'queued', message: retry });
-		expect(view.canCancel).toBe(true);
-		view.destroy();
-		connection.destroy();
-	});
-
-	it('keeps a finished task finished when a queued status from before it finished arrives late', async () => {
-		const { view, state, factory, connection } = setup();
-		state.task = { ...state.task, status: 'succeeded', progress: 100, started_at: STARTED };
-		view.start();
-		await settle();
-		factory.last.event(statusEvent(1, { ...state.task, status: 'queued', progress: 60, message: 'retry' }));
-		expect(view.task).toMatchObject({ status: 'succeeded', progress: 100 });
 		view.destroy();
 		connection.destroy();
 	});

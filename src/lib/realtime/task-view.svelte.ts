@@ -2,9 +2,8 @@
  * @module realtime/task-view
  * Everything /tasks/[id] shows: the task, its executions and one {@link ExecutionLog} per
  * execution, loaded over REST and kept live by the task's `task.*` and `tool.*` events.
- * It subscribes before it loads anything, and loads again once the hub confirms the subscription:
- * the hub may take it after the first load was read (the socket was not up yet, or another tab's
- * socket sends it a little later), and what happened in between would never come live.
+ * It subscribes before it loads anything, so nothing that happens during the load is missed; when
+ * the socket was not up yet, the connection's resync (`subscribed`) loads it again.
  */
 import { ApiClient } from '$lib/api';
 import { isTerminal, type AnyEventEnvelope, type Execution, type Task, type TaskDetail } from '$lib/protocol';
@@ -12,7 +11,7 @@ import type { RealtimeConnection } from './connection.svelte';
 import { DEFAULT_MAX_LINES, ExecutionLog } from './execution-log.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
 import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
-import { mergeById, mergeRecord, mergeStatusEvent } from './records';
+import { mergeById, mergeRecord } from './records';
 
 export type TaskViewStatus = RecordLoadStatus;
 
@@ -105,11 +104,7 @@ export class TaskView {
 			// be missing): reload the task and fetch each open log's missing lines
 			this.#connection.onReconnected(() => this.#resync())
 		);
-		this.#connection.subscribe(
-			taskSubscription(this.taskId),
-			{ task_ids: [this.taskId] },
-			{ reload: () => this.#resync() }
-		);
+		this.#connection.subscribe(taskSubscription(this.taskId), { task_ids: [this.taskId] });
 		void this.load();
 	}
 
@@ -155,10 +150,8 @@ export class TaskView {
 	apply(event: AnyEventEnvelope): void {
 		if (!('task_id' in event.data) || event.data.task_id !== this.taskId) return;
 		switch (event.type) {
-			case 'task.status':
-				this.#task = mergeStatusEvent(this.#task, event.data.task);
-				return;
 			case 'task.created':
+			case 'task.status':
 			case 'task.completed':
 			case 'task.failed':
 				this.#task = mergeRecord(this.#task, event.data.task);
