@@ -208,18 +208,27 @@ export class AcoHttp {
 
 	/** the error for an answer that is not a success */
 	#refusal(method: string, path: string, status: number, statusText: string, body: unknown): CliError {
-		// a body from something other than aco may be any JSON: only strings are taken from it
-		const error = (body as Partial<ApiErrorBody> | null)?.error as
-			{ code?: unknown; message?: unknown } | undefined;
-		const code = typeof error?.code === 'string' ? error.code : `http_${status}`;
-		const message =
-			typeof error?.message === 'string' && error.message
-				? error.message
-				: `${method} ${path} answered ${status} ${statusText}`;
+		const error = apiErrorOf(body);
+		const code = error.code ?? `http_${status}`;
+		const message = error.message ?? `${method} ${path} answered ${status} ${statusText}`;
 		// a 5xx may pass (restart, overload); the caller decides whether to retry
 		if (status >= 500) return new UnreachableError(`the aco server at ${this.base} answered: ${message}`);
 		return new HttpError(status, code, message);
 	}
+}
+
+/**
+ * The code and message of an error answer's body, each only when it is a non-empty string: a body
+ * from something other than aco may be any JSON (`{"error":{"message":{…}}}` printed
+ * `[object Object]`).
+ */
+export function apiErrorOf(body: unknown): { code?: string; message?: string } {
+	const error = (body as Partial<ApiErrorBody> | null)?.error as
+		{ code?: unknown; message?: unknown } | undefined;
+	return {
+		...(typeof error?.code === 'string' && error.code ? { code: error.code } : {}),
+		...(typeof error?.message === 'string' && error.message ? { message: error.message } : {})
+	};
 }
 
 /** a JSON body, or null for anything else (a proxy's error page, say: the status says enough) */

@@ -72,10 +72,6 @@ export class TailSet {
 		this.#options = options;
 	}
 
-	has(executionId: string): boolean {
-		return this.#tails.has(executionId);
-	}
-
 	/**
 	 * An execution's record (a snapshot, `tool.started`, `tool.completed`): how many lines it has,
 	 * and where its log goes (`taskStartedAt`: when its task started, if known), so that its tail

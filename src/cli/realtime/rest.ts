@@ -10,9 +10,9 @@ import {
 	type TaskResponse,
 	type TasksResponse
 } from '../../lib/protocol/api';
-import type { ApiErrorBody, LogLine, TaskStatus } from '../../lib/protocol/models';
+import type { LogLine, TaskStatus } from '../../lib/protocol/models';
 import { storedToken } from '../credentials';
-import { NotAcoError, apiAnswer, httpBase, notAcoMessage } from '../http';
+import { NotAcoError, apiAnswer, apiErrorOf, httpBase, notAcoMessage } from '../http';
 
 /**
  * Answers that may pass if asked again later: no answer, a timeout, slow down, a proxy whose
@@ -146,20 +146,17 @@ export class RestClient {
 			throw new RestError(0, 'network', `Could not reach the aco server at ${this.base}; is it running?`);
 		}
 		if (res.ok) return res;
-		let body: Partial<ApiErrorBody> | null = null;
+		let body: unknown = null;
 		try {
-			body = (await res.json()) as Partial<ApiErrorBody>;
+			body = await res.json();
 		} catch {
 			// not JSON (a proxy's error page): the status line has to do
 		}
-		// a body from something other than aco may be any JSON: only strings are taken from it
-		const error = body?.error as { code?: unknown; message?: unknown } | undefined;
+		const error = apiErrorOf(body);
 		throw new RestError(
 			res.status,
-			typeof error?.code === 'string' ? error.code : `http_${res.status}`,
-			typeof error?.message === 'string' && error.message
-				? error.message
-				: `${method} ${url} failed with HTTP ${res.status}.`
+			error.code ?? `http_${res.status}`,
+			error.message ?? `${method} ${url} failed with HTTP ${res.status}.`
 		);
 	}
 }
