@@ -15,6 +15,8 @@ import type { SystemName, SystemOptions } from './systems';
 
 export const SERVER_CPU = 0;
 export const LOADGEN_CPU = 1;
+export type ServerCpu = { us: number; sysUs: number; childrenUs: number | null; at: number } & Memory;
+
 const SERVER_MODULE = new URL('./server.child.ts', import.meta.url);
 const LOADGEN_MODULE = new URL('./loadgen.child.ts', import.meta.url);
 const REPLY_MS = 60_000;
@@ -71,9 +73,10 @@ export class ServerHandle {
 		return this.child.next<{ ok: string; startUs: number; endUs: number }>('flooded', 10 * REPLY_MS);
 	}
 
-	async cpu(): Promise<{ us: number; sysUs: number; at: number } & Memory> {
+	/** the server process's CPU µs; `childrenUs`: its exited children's (tools), where known */
+	async cpu(): Promise<ServerCpu> {
 		this.child.send({ cmd: 'cpu' });
-		return this.child.next<ChildReply & { us: number; sysUs: number; at: number } & Memory>('cpu', REPLY_MS);
+		return this.child.next<ChildReply & ServerCpu>('cpu', REPLY_MS);
 	}
 
 	async gc(): Promise<Memory> {

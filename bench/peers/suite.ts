@@ -30,6 +30,7 @@ export interface SuiteOptions {
 export const LABELS: Record<string, string> = {
 	aco: 'aco',
 	'aco-bare': 'aco, no subscriber',
+	'uws-bare': 'uWebSockets.js, no subscriber',
 	'ws-stringify': 'ws, JSON.stringify per client',
 	'ws-cork': 'ws, serialise once + cork',
 	'ws-frames': 'ws, pre-built frames concatenated',

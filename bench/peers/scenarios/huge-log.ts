@@ -16,10 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskResponse } from '../../../src/lib/protocol/api';
 import { nowUs, percentile } from '../../lib/stats';
 import { bar, type MetricSpec } from '../report';
-import { pick, type Scenario, type Suite } from '../suite';
+import { pick, type Scenario } from '../suite';
 import { SERVER_CPU } from '../harness';
 import { floodWorkflows, runFlood, warmUp } from './lossless';
 import { readFlood } from '../flood';
+import { peerFlood } from '../peer-flood';
 import type { IngestResult } from '../producers';
 import type { SystemName } from '../systems';
 
@@ -117,7 +118,8 @@ export const hugeLog: Scenario = {
 			});
 			const peers: Record<string, Record<string, number>> = {};
 			for (const peer of FLOOD_PEERS.filter((p) => suite.options.peers.includes(p))) {
-				peers[`tool → ${peer}, no store`] = { linesPerSecond: await peerFlood(suite, peer, lines, watchers) };
+				const { deliveredSeconds } = await peerFlood(suite, peer, lines, watchers);
+				peers[`tool → ${peer}, no store`] = { linesPerSecond: lines / deliveredSeconds };
 			}
 			const figures: Record<string, Record<string, number>> = {
 				'tool alone, bare pipe': { linesPerSecond: alone },
@@ -184,31 +186,6 @@ export const hugeLog: Scenario = {
 		}
 	}
 };
-
-/**
- * Lines per second of `peer` reading the flood tool through a bare pipe in its server and
- * publishing each line to `watchers` clients: from the tool's start to its last line at the last
- * client, every line checked to arrive at each in order. The server is closed after, so the next
- * one has the core to itself.
- */
-async function peerFlood(suite: Suite, peer: SystemName, lines: number, watchers: number): Promise<number> {
-	const server = await suite.server(peer);
-	const group = `huge-log-${peer}`;
-	await suite.connect(server, group, watchers);
-	await suite.loadgen.expect(group, [lines], [true]);
-	const { startUs, endUs } = await server.flood(lines);
-	const delivered = await suite.loadgen.delivered(group, 600_000);
-	const report = await suite.loadgen.report(group);
-	if (!delivered || report.complete !== report.clients) {
-		throw new Error(
-			`${peer}: ${report.complete} of ${report.clients} clients got every line in order` +
-				[...report.closes, ...report.orderErrors].map((l) => `; ${l}`).join('')
-		);
-	}
-	await suite.disconnect(group);
-	await server.close();
-	return lines / ((Math.max(endUs, report.lastUs) - startUs) / 1e6);
-}
 
 /** the run whose lines/s is the median (of an odd number of runs; the upper middle of an even one) */
 function medianRun(runs: IngestResult[]): IngestResult {
