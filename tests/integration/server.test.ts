@@ -190,6 +190,14 @@ describe('aco server', () => {
 					.map((l) => l.output + '\n')
 					.join('')
 			);
+			// at most `limit` lines after `after`: a client fetching a few late lines of a long log
+			const some = await (
+				await fetch(`${aco.url}/api/v1/executions/${execution.id}/log?after=1&limit=1`)
+			).text();
+			expect(some).toBe(streamed.length > 1 ? streamed[1]!.output + '\n' : '');
+			const zero = await fetch(`${aco.url}/api/v1/executions/${execution.id}/log?limit=0`);
+			expect(zero.status).toBe(400);
+			expect(((await zero.json()) as { error: { message: string } }).error.message).toMatch(/limit/);
 		}
 		const counting = executions.find((e) => e.task_id === first)!;
 		const text = await (await fetch(`${aco.url}/api/v1/executions/${counting.id}/log?format=ndjson`)).text();

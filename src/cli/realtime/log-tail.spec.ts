@@ -14,11 +14,12 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 /** A store of `count` lines served over a fake REST call; `count` may grow while the test runs. */
 function store(initial: number) {
-	const state = { count: initial, calls: [] as number[] };
+	const state = { count: initial, calls: [] as number[], limits: [] as (number | undefined)[] };
 	const rest = {
-		getLogLines: async (_id: string, after = 0) => {
+		getLogLines: async (_id: string, after = 0, _signal?: AbortSignal, limit?: number) => {
 			state.calls.push(after);
-			return range(after + 1, state.count);
+			state.limits.push(limit);
+			return range(after + 1, limit === undefined ? state.count : Math.min(state.count, after + limit));
 		}
 	};
 	return { state, rest };
@@ -61,6 +62,51 @@ describe('LogTail', () => {
 		await t.idle();
 		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(state.calls).toEqual([0, 2]);
+	});
+
+	it('fetches a hole only up to the first line it holds: the lines after it came live', async () => {
+		const { state, rest } = store(2);
+		const { t, got } = tail(rest);
+		await t.open();
+		// a long log stored meanwhile: the hole is 3–5, and 7 on will come live as 6 did
+		state.count = 100_000;
+		t.push(line(6));
+		await t.idle();
+		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(state.calls).toEqual([0, 2]);
+		expect(state.limits).toEqual([undefined, 3]);
+		t.push(line(7));
+		expect(got.at(-1)).toBe(7);
+		t.destroy();
+	});
+
+	it('fetches skipped lines once stored, not everything after them', async () => {
+		const { state, rest } = store(2);
+		const late: number[][] = [];
+		const got: number[] = [];
+		const t = new LogTail('x1', {
+			rest,
+			gapRetryDelayMs: 1,
+			backoff: { baseMs: 5, capMs: 5 },
+			retryBudgetMs: 100,
+			onLines: (lines) => got.push(...lines.map((l) => l.n)),
+			onLate: (lines) => late.push(lines.map((l) => l.n)),
+			onSkip: () => {},
+			onError: (err) => expect.fail(String(err))
+		});
+		await t.open();
+		t.push(line(5));
+		await until(() => expect(got).toContain(5));
+		// stored now, with a long log after them
+		state.count = 100_000;
+		t.noteLineCount(5);
+		await until(() => expect(late).toEqual([[3, 4]]));
+		await t.idle();
+		// the late fetch asked for the two lines only; the lines after 5 are the tail's own to fetch
+		const lateFetch = state.calls.lastIndexOf(2);
+		expect(state.limits[lateFetch]).toBe(2);
+		expect(got.slice(0, 4)).toEqual([1, 2, 5, 6]);
+		t.destroy();
 	});
 
 	it('fetches lines a completion counts that never arrived live', async () => {

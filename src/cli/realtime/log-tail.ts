@@ -215,8 +215,11 @@ export class LogTail {
 				this.#fetchAgain = false;
 				if (this.#fetchSkipped) await this.#fetchLate();
 				const before = this.#last;
+				// up to the first line held (or the count known): what is past it came live already
+				const hole = this.#pending.size > 0 ? this.#hole().to - this.#last : 0;
+				const limit = hole > 0 ? hole : undefined;
 				const lines = await this.#retry.run((signal) =>
-					this.#options.rest.getLogLines(this.executionId, this.#last, signal)
+					this.#options.rest.getLogLines(this.executionId, this.#last, signal, limit)
 				);
 				this.#accept(lines);
 				if (!this.#hasHole() || this.#last > before) {
@@ -249,8 +252,10 @@ export class LogTail {
 	async #fetchLate(): Promise<void> {
 		this.#fetchSkipped = false;
 		const after = this.#skipped[0].from - 1;
+		// the skipped runs only: the lines after the last were handed on already
+		const limit = this.#skipped.at(-1)!.to - after;
 		const lines = await this.#retry.run((signal) =>
-			this.#options.rest.getLogLines(this.executionId, after, signal)
+			this.#options.rest.getLogLines(this.executionId, after, signal, limit)
 		);
 		const byNumber = new Map(lines.map((line) => [line.n, line]));
 		// each skipped run apart: the lines between two runs were handed on already

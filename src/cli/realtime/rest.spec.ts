@@ -46,3 +46,26 @@ describe('RestClient against a server that is not aco', () => {
 		});
 	});
 });
+
+describe('RestClient.getLogLines', () => {
+	it('asks for the lines after a line, at most as many as given, and reads them', async () => {
+		const urls: string[] = [];
+		const client = new RestClient({
+			url: BASE,
+			token: 't',
+			fetch: async (input) => {
+				urls.push(String(input));
+				const line = { n: 4, stream: 'stdout', ts: '2026-01-01T00:00:00.000Z', text: 'four' };
+				return new Response(`${JSON.stringify(line)}\n`, {
+					headers: { 'content-type': 'application/x-ndjson' }
+				});
+			}
+		});
+		expect((await client.getLogLines('x1', 3, undefined, 2)).map((l) => l.n)).toEqual([4]);
+		await client.getLogLines('x1');
+		expect(urls).toEqual([
+			`${BASE}/api/v1/executions/x1/log?format=ndjson&after=3&limit=2`,
+			`${BASE}/api/v1/executions/x1/log?format=ndjson`
+		]);
+	});
+});

@@ -83,9 +83,14 @@ export class RestClient {
 		return this.#json('GET', `/executions/${encodeURIComponent(id)}`, ['execution'], signal);
 	}
 
-	/** The stored lines of an execution after line `after`, in order. */
-	async getLogLines(executionId: string, after = 0, signal?: AbortSignal): Promise<LogLine[]> {
-		const search = after > 0 ? `&after=${after}` : '';
+	/** The stored lines of an execution after line `after` (at most `limit` of them), in order. */
+	async getLogLines(
+		executionId: string,
+		after = 0,
+		signal?: AbortSignal,
+		limit?: number
+	): Promise<LogLine[]> {
+		const search = (after > 0 ? `&after=${after}` : '') + (limit !== undefined ? `&limit=${limit}` : '');
 		const path = `/executions/${encodeURIComponent(executionId)}/log?format=ndjson${search}`;
 		const res = await this.#send('GET', path, signal);
 		const text = await this.#text(res);

@@ -20,7 +20,7 @@
  * | POST /api/v1/tasks/{id}/cancel         | TaskResponse (409 when already finished)   |
  * | GET  /api/v1/tasks/{id}/log            | like the run's log, for one task's steps; named `<workflow>-<task>.log` |
  * | GET  /api/v1/executions/{id}           | ExecutionResponse                          |
- * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?format=ndjson` one LogLine JSON per line; `?ansi=keep|strip` (text, default keep); named `<workflow>-<task>-<step>.log`, `.ansi.log` with `ansi=keep`, `.ndjson` |
+ * | GET  /api/v1/executions/{id}/log       | text/plain attachment, streamed; `?after=N` only lines after N; `?limit=N` at most N lines; `?format=ndjson` one LogLine JSON per line; `?ansi=keep|strip` (text, default keep); named `<workflow>-<task>-<step>.log`, `.ansi.log` with `ansi=keep`, `.ndjson` |
  * | GET  /api/v1/executions/{id}/lines     | LogLinesResponse (see below)               |
  * | GET  /api/v1/executions/{id}/search    | LogSearchResponse (see below)              |
  * | GET  /api/v1/executions/{id}/outline   | LogOutlineResponse                         |

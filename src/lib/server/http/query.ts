@@ -9,6 +9,8 @@ import { ApiError } from './responses';
 export const limitParam = z.coerce.number().int().min(1).max(1000).optional();
 export const statusParam = z.enum(TASK_STATUSES).optional();
 export const afterParam = z.coerce.number().int().min(0).optional();
+/** how many lines a log download holds at most (no cap of its own: the log is streamed) */
+export const lineCountParam = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional();
 /** `0|1` (also `false|true`) */
 export const flagParam = z
 	.enum(['0', '1', 'false', 'true'], { message: 'expected 0 or 1' })
