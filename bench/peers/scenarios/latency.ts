@@ -19,7 +19,15 @@ function metricsOf(): MetricSpec[] {
 	return LEVELS.flatMap((level): MetricSpec[] => [
 		{ key: `p50_${level}`, label: `p50 at ${level} %`, unit: 'ms', better: 'lower', digits: 1 },
 		{ key: `p99_${level}`, label: `p99 at ${level} %`, unit: 'ms', better: 'lower', digits: 1 },
-		{ key: `max_${level}`, label: `max at ${level} %`, unit: 'ms', better: 'lower', digits: 1 }
+		{ key: `max_${level}`, label: `max at ${level} %`, unit: 'ms', better: 'lower', digits: 1 },
+		{ key: `busy_${level}`, label: `server core busy at ${level} %`, unit: '', better: 'lower', digits: 2 },
+		{
+			key: `cpu_${level}`,
+			label: `CPU µs per delivery at ${level} %`,
+			unit: 'µs',
+			better: 'lower',
+			digits: 2
+		}
 	]);
 }
 
@@ -50,7 +58,9 @@ export const latency: Scenario = {
 					const figures = {
 						[`p50_${level}`]: result.p50Ms,
 						[`p99_${level}`]: result.p99Ms,
-						[`max_${level}`]: result.maxMs
+						[`max_${level}`]: result.maxMs,
+						[`busy_${level}`]: result.serverShare,
+						[`cpu_${level}`]: result.serverUsPerDelivery
 					};
 					record(rounds, member.system, figures, metrics);
 				}
@@ -67,7 +77,9 @@ export const latency: Scenario = {
 				`aco saturation: ${Math.round(saturation * clients).toLocaleString('en-US')} deliveries/s to ${clients} clients ` +
 					`(${Math.round(saturation)} lines/s); the same line rates for every system: ` +
 					LEVELS.map((l) => `${l} % = ${Math.round((saturation * l) / 100)} lines/s`).join(', '),
-				'latency: the time the line was due at its rate (µs stamp in its text) → the event read by the client; every client, every line'
+				'latency: the time the line was due at its rate (µs stamp in its text) → the event read by the client; every client, every line',
+				"server core busy: its CPU time ÷ the round's time. Saturation is measured with lines in bursts (many events a frame); " +
+					'paced lines come one or a few a loop turn, each a frame of its own to every client, so a delivery costs more and the core is busier than the level says'
 			]
 		};
 	}
