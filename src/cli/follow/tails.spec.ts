@@ -18,7 +18,7 @@ describe('TailSet', () => {
 			['b', 0]
 		]);
 		const rest = {
-			getLogLines: async (id: string, after = 0) => {
+			getLogLines: async (id: string, { after = 0 }: { after?: number } = {}) => {
 				const lines = range(after + 1, stored.get(id)!);
 				await new Promise((resolve) => setTimeout(resolve, 5));
 				return lines;
@@ -62,7 +62,10 @@ describe('TailSet', () => {
 	it('says which lines it goes on without while the store lags, and prints them with a notice once stored', async () => {
 		// the store has lines 1–2 until the test stores the rest
 		const state = { stored: 2 };
-		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		const rest = {
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) =>
+				range(after + 1, state.stored)
+		};
 		let out = '';
 		let err = '';
 		const { tails } = followerRest({

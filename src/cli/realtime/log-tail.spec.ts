@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../lib/protocol/models';
-import { LogTail } from './log-tail';
+import { LogTail, type LogTailOptions } from './log-tail';
 import { RestError } from './rest';
 
 const line = (n: number): LogLine => ({
@@ -16,7 +16,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 function store(initial: number) {
 	const state = { count: initial, calls: [] as number[], limits: [] as (number | undefined)[] };
 	const rest = {
-		getLogLines: async (_id: string, after = 0, _signal?: AbortSignal, limit?: number) => {
+		getLogLines: async (_id: string, { after = 0, limit }: { after?: number; limit?: number } = {}) => {
 			state.calls.push(after);
 			state.limits.push(limit);
 			return range(after + 1, limit === undefined ? state.count : Math.min(state.count, after + limit));
@@ -29,7 +29,7 @@ const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interv
 const notFound = () => new RestError(404, 'not_found', 'No execution with id "x1".');
 const badGateway = () => new RestError(502, 'http_502', 'GET …/executions/x1/log failed with HTTP 502.');
 
-function tail(rest: { getLogLines: (id: string, after?: number) => Promise<LogLine[]> }, after = 0) {
+function tail(rest: LogTailOptions['rest'], after = 0) {
 	const got: number[] = [];
 	const t = new LogTail('x1', {
 		rest,
@@ -69,7 +69,7 @@ describe('LogTail', () => {
 		const { t, got } = tail(rest);
 		await t.open();
 		// a long log stored meanwhile: the hole is 3–5, and 7 on will come live as 6 did
-		state.count = 100_000;
+		state.count = 1_000;
 		t.push(line(6));
 		await t.idle();
 		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
@@ -98,7 +98,7 @@ describe('LogTail', () => {
 		t.push(line(5));
 		await until(() => expect(got).toContain(5));
 		// stored now, with a long log after them
-		state.count = 100_000;
+		state.count = 1_000;
 		t.noteLineCount(5);
 		await until(() => expect(late).toEqual([[3, 4]]));
 		await t.idle();
@@ -123,7 +123,7 @@ describe('LogTail', () => {
 		// the server streams each line at once and stores it 1.2 s later (a slow store)
 		const printedAt = new Map<number, number>();
 		const rest = {
-			getLogLines: async (_id: string, after = 0) =>
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) =>
 				range(after + 1, 12).filter((l) => performance.now() - (printedAt.get(l.n) ?? Infinity) >= 1200)
 		};
 		const retries: unknown[] = [];
@@ -157,7 +157,10 @@ describe('LogTail', () => {
 	it('says so when it goes on without lines the store still lacks after its budget, and hands them on once stored', async () => {
 		// the store has lines 1–5 until the test stores the rest
 		const state = { stored: 5 };
-		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		const rest = {
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) =>
+				range(after + 1, state.stored)
+		};
 		const events: string[] = [];
 		const t = new LogTail('x1', {
 			rest,
@@ -191,8 +194,13 @@ describe('LogTail', () => {
 	});
 
 	it('hands on each skipped run by itself once stored, not the lines between them', async () => {
-		const state = { stored: 2 };
-		const rest = { getLogLines: async (_id: string, after = 0) => range(after + 1, state.stored) };
+		const state = { stored: 2, asked: [] as [number, number | undefined][] };
+		const rest = {
+			getLogLines: async (_id: string, { after = 0, limit }: { after?: number; limit?: number } = {}) => {
+				state.asked.push([after, limit]);
+				return range(after + 1, limit === undefined ? state.stored : Math.min(state.stored, after + limit));
+			}
+		};
 		const late: number[][] = [];
 		const skips: string[] = [];
 		const got: number[] = [];
@@ -221,6 +229,8 @@ describe('LogTail', () => {
 			[3, 4],
 			[7, 8]
 		]);
+		// one late fetch for both runs: from the first skipped line through the last, 3–8
+		expect(state.asked).toContainEqual([2, 6]);
 		t.destroy();
 	});
 
@@ -235,7 +245,7 @@ describe('LogTail', () => {
 		// a REST round trip of 5 ms while a line arrives every millisecond
 		const state = { count: 10, calls: 0 };
 		const rest = {
-			getLogLines: async (_id: string, after = 0) => {
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) => {
 				state.calls++;
 				const lines = range(after + 1, state.count);
 				await new Promise((resolve) => setTimeout(resolve, 5));
@@ -261,7 +271,10 @@ describe('LogTail', () => {
 		// the store has each hole's lines only from the second time it is asked
 		const state = { count: 1, asked: new Set<number>(), signal: null as AbortSignal | null };
 		const rest = {
-			getLogLines: async (_id: string, after = 0, signal?: AbortSignal) => {
+			getLogLines: async (
+				_id: string,
+				{ after = 0, signal }: { after?: number; signal?: AbortSignal } = {}
+			) => {
 				state.signal = signal ?? null;
 				const firstTime = !state.asked.has(after);
 				state.asked.add(after);
@@ -293,7 +306,7 @@ describe('LogTail', () => {
 		const errors: unknown[] = [];
 		const t = new LogTail('x1', {
 			rest: {
-				getLogLines: async (_id: string, after = 0) => {
+				getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) => {
 					calls.push(after);
 					throw notFound();
 				}
@@ -319,7 +332,7 @@ describe('LogTail', () => {
 		const retries: unknown[] = [];
 		const t = new LogTail('x1', {
 			rest: {
-				getLogLines: async (_id: string, after = 0) => {
+				getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) => {
 					state.calls++;
 					if (state.failures > 0) {
 						state.failures--;

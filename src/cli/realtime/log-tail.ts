@@ -215,11 +215,14 @@ export class LogTail {
 				this.#fetchAgain = false;
 				if (this.#fetchSkipped) await this.#fetchLate();
 				const before = this.#last;
-				// up to the first line held (or the count known): what is past it came live already
+				// lines held that follow on now (one came while a fetch or a wait was under way) go first
+				this.#accept([]);
+				// a hole before a line held: up to that line, what is past it came live already
+				// (with none held, the lines a record counted or a resync asks for: all of them)
 				const hole = this.#pending.size > 0 ? this.#hole().to - this.#last : 0;
 				const limit = hole > 0 ? hole : undefined;
 				const lines = await this.#retry.run((signal) =>
-					this.#options.rest.getLogLines(this.executionId, this.#last, signal, limit)
+					this.#options.rest.getLogLines(this.executionId, { after: this.#last, limit, signal })
 				);
 				this.#accept(lines);
 				if (!this.#hasHole() || this.#last > before) {
@@ -255,7 +258,7 @@ export class LogTail {
 		// the skipped runs only: the lines after the last were handed on already
 		const limit = this.#skipped.at(-1)!.to - after;
 		const lines = await this.#retry.run((signal) =>
-			this.#options.rest.getLogLines(this.executionId, after, signal, limit)
+			this.#options.rest.getLogLines(this.executionId, { after, limit, signal })
 		);
 		const byNumber = new Map(lines.map((line) => [line.n, line]));
 		// each skipped run apart: the lines between two runs were handed on already

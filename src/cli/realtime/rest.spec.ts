@@ -61,7 +61,7 @@ describe('RestClient.getLogLines', () => {
 				});
 			}
 		});
-		expect((await client.getLogLines('x1', 3, undefined, 2)).map((l) => l.n)).toEqual([4]);
+		expect((await client.getLogLines('x1', { after: 3, limit: 2 })).map((l) => l.n)).toEqual([4]);
 		await client.getLogLines('x1');
 		expect(urls).toEqual([
 			`${BASE}/api/v1/executions/x1/log?format=ndjson&after=3&limit=2`,

@@ -86,9 +86,7 @@ export class RestClient {
 	/** The stored lines of an execution after line `after` (at most `limit` of them), in order. */
 	async getLogLines(
 		executionId: string,
-		after = 0,
-		signal?: AbortSignal,
-		limit?: number
+		{ after = 0, limit, signal }: { after?: number; limit?: number; signal?: AbortSignal } = {}
 	): Promise<LogLine[]> {
 		const search = (after > 0 ? `&after=${after}` : '') + (limit !== undefined ? `&limit=${limit}` : '');
 		const path = `/executions/${encodeURIComponent(executionId)}/log?format=ndjson${search}`;

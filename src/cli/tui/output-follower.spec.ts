@@ -25,7 +25,7 @@ function setup(failWith: RestError | null = null, options: { retryBudgetMs?: num
 		client: { subscribe: () => {} },
 		rest: {
 			getTask: async () => ({ task: { ...task, executions: [execution] } }),
-			getLogLines: async (_id: string, after = 0) => {
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) => {
 				log.requests++;
 				if (log.failWith) throw log.failWith;
 				return stored.filter((line) => line.n > after);
