@@ -84,7 +84,9 @@ function taskOf(command: PublishCommand, i: number): number {
  */
 function childrenCpuUs(): number | null {
 	try {
-		const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+		const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+		// after the command name, which may hold ") " itself
+		const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
 		// cutime and cstime, the 16th and 17th fields (after pid and comm)
 		return (Number(fields[13]) + Number(fields[14])) * 10_000;
 	} catch {

@@ -78,7 +78,7 @@ export const latency: Scenario = {
 					`(${Math.round(saturation)} lines/s); the same line rates for every system: ` +
 					LEVELS.map((l) => `${l} % = ${Math.round((saturation * l) / 100)} lines/s`).join(', '),
 				'latency: the time the line was due at its rate (µs stamp in its text) → the event read by the client; every client, every line',
-				"server core busy: its CPU time ÷ the round's time. Saturation is measured with lines in bursts (many events a frame); " +
+				"server core busy: its CPU time ÷ the round's time (the paced line maker runs in the same process, for every system). Saturation is measured with lines in bursts (many events a frame); " +
 					'paced lines come one or a few a loop turn, each a frame of its own to every client, so a delivery costs more and the core is busier than the level says'
 			]
 		};

@@ -6,9 +6,9 @@ import { workflowOf } from '$lib/server/downloads/segments';
 
 /**
  * The whole log (or the lines after `after`, at most `limit` of them), streamed; also while the
- * tool still runs (what is stored when asked). Text is
- * as the tool printed it (`?ansi=strip` removes escape sequences); NDJSON has one LogLine a line.
- * Named `<workflow>-<task>-<step>.log` (`.ansi.log` with `ansi=keep`, `.ndjson`).
+ * tool still runs (what is stored when asked). Text is as the tool printed it (`?ansi=strip`
+ * removes escape sequences); NDJSON has one LogLine a line. Named `<workflow>-<task>-<step>.log`
+ * (`.ansi.log` with `ansi=keep`, `.ndjson`).
  */
 export const GET: RequestHandler = ({ locals, params, url }) =>
 	handle(
