@@ -239,6 +239,39 @@ describe('TabShare', () => {
 		c.connection.destroy();
 	});
 
+	it('a tab that takes over subscribes what the leader subscribed after it joined', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { first: { task_ids: ['t1'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { second: { task_ids: ['t2'] } });
+		await drain();
+		confirmAll(factory.last);
+		// the leader's page opens another view once the follower is there
+		a.connection.subscribe('later', { task_ids: ['t3'] });
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1, 't3'));
+		await drain();
+		expect(a.seen).toEqual([1]);
+		// the leader hangs; the follower takes over with every subscription, the leader's newest too
+		browser.hang('a');
+		vi.advanceTimersByTime(2_000 + 5_000 + 2_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 1 });
+		expect(
+			socket
+				.sentOfType('subscribe')
+				.map((m) => m.sub)
+				.sort()
+		).toEqual(['first', 'later', 'second']);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
 	it('a tab that closes without a word loses its subscriptions at the hub', async () => {
 		const { factory, open } = browserWithTabs();
 		const a = open('a', { dash: { types: ['task.*'] } });

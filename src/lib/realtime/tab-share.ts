@@ -188,16 +188,20 @@ export class TabShare implements TabLink {
 			.catch((err: unknown) => this.#goSolo(err));
 	}
 
+	/**
+	 * The leader subscribes the hub; every tab is told either way, the leader's own changes too:
+	 * a tab that takes over from a hung leader subscribes everything in the register at once.
+	 */
 	subscribe(sub: string, subscription: Subscription): void {
 		this.#registry.get(this.#id)?.set(sub, subscription);
-		if (this.#host) this.#host.addSub(this.#id, sub, subscription);
-		else this.#post({ t: 'sub', tab: this.#id, sub, subscription });
+		this.#host?.addSub(this.#id, sub, subscription);
+		this.#post({ t: 'sub', tab: this.#id, sub, subscription });
 	}
 
 	unsubscribe(sub: string): void {
 		this.#registry.get(this.#id)?.delete(sub);
-		if (this.#host) this.#host.removeSub(this.#id, sub);
-		else this.#post({ t: 'unsub', tab: this.#id, sub });
+		this.#host?.removeSub(this.#id, sub);
+		this.#post({ t: 'unsub', tab: this.#id, sub });
 	}
 
 	retryNow(): void {
