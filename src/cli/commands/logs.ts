@@ -26,7 +26,8 @@ export const spec: CommandSpec = {
 	details: [
 		'A run (run_…) or a task (task_…) prints every step, each under a header such as',
 		'"== build / Compile (exit 0) ==". --step picks one and prints it alone: a step number or',
-		'name for a task; "task/step" (or the task alone) for a run.'
+		'name for a task; "task/step" (or the task alone) for a run. With --follow, the exit code is',
+		'1 when lines the server never stored are missing from what was printed (each named on stderr).'
 	],
 	options: {
 		step: {

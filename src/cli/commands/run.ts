@@ -1,7 +1,8 @@
 /**
  * @module cli/commands/run
  * `aco run <workflow> [--follow]`: starts a workflow run on a server. With `--follow` it shows
- * the run's tasks and output until the run ends and exits 0 only when the run succeeded.
+ * the run's tasks and output until the run ends and exits 0 only when the run succeeded and
+ * every line was printed.
  */
 import type { RunDetailResponse, RunResponse } from '../../lib/protocol';
 import { CONNECTION_OPTIONS, connectionOf, helpText, parseCommand, type CommandSpec } from '../args';
@@ -14,7 +15,8 @@ export const spec: CommandSpec = {
 	summary: SUMMARIES.run,
 	details: [
 		"Prints the run id. With --follow, shows the run's tasks and output until it ends; the exit",
-		'code is then 0 only when the run succeeded (1 when it failed, was cancelled or interrupted).'
+		'code is then 0 only when the run succeeded (1 when it failed, was cancelled or interrupted)',
+		'and every line was printed (1 when lines the server never stored are missing, each named).'
 	],
 	options: {
 		follow: { type: 'boolean', short: 'f', description: 'show the run live until it ends' },

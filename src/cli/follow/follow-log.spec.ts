@@ -16,7 +16,12 @@ import { followLog } from './follow-log';
  */
 async function setup(
 	logAnswers: number[],
-	options: { executionAnswers?: number[]; upgrade?: number; opensSocket?: boolean } = {}
+	options: {
+		executionAnswers?: number[];
+		upgrade?: number;
+		opensSocket?: boolean;
+		retryBudgetMs?: number;
+	} = {}
 ) {
 	const state = {
 		lines: makeLines(1, 3),
@@ -80,7 +85,8 @@ async function setup(
 			...(options.upgrade ? {} : { createSocket: factory.create }),
 			backoff: { baseMs: 5, capMs: 5 }
 		},
-		gapRetryDelayMs: 1
+		gapRetryDelayMs: 1,
+		retryBudgetMs: options.retryBudgetMs
 	}).then((c) => (code = c));
 	// the follower asks for the execution before it opens the socket
 	if (!options.upgrade && options.opensSocket !== false) {
@@ -111,6 +117,7 @@ async function setup(
 		},
 		completed() {
 			const execution = makeExecution({ id: 'x1', task_id: 't1', status: 'succeeded', exit_code: 0 });
+			const lineCount = state.lines.at(-1)?.n ?? 0;
 			factory.last.event({
 				type: 'tool.completed',
 				seq: ++seq,
@@ -120,8 +127,8 @@ async function setup(
 					execution_id: 'x1',
 					exit_code: 0,
 					duration_ms: 5,
-					line_count: state.lines.length,
-					execution: { ...execution, line_count: state.lines.length }
+					line_count: lineCount,
+					execution: { ...execution, line_count: lineCount }
 				}
 			});
 		}
@@ -322,6 +329,22 @@ describe('followLog', () => {
 				.join('')
 		);
 		expect(errors()).toBe('aco: Lines 4–5 of x1 are not stored yet. Asking again with back-off…\n');
+	});
+
+	it('ends with exit code 1, naming them, when lines it went on without were never stored', async () => {
+		const { state, hub, exit, printed, errors } = await setup([], { retryBudgetMs: 30 });
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// lines 4–5 went by unseen (dropped) and the store never gets them; 6 comes live and is stored
+		hub.output(6);
+		await until(() => expect(errors()).toContain('skipped here'));
+		state.lines.push(...makeLines(6, 6));
+		hub.completed();
+		expect(await exit).toBe(1);
+		expect(printed()).toBe('line 1\nline 2\nline 3\nline 6\n');
+		expect(errors().split('\n').at(-2)).toBe(
+			'aco: lines 4–5 of x1 were never stored: the log printed above lacks them'
+		);
 	});
 
 	it('ends with exit code 1, naming the URL, when the server answers the WebSocket upgrade with 404', async () => {

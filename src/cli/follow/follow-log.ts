@@ -18,7 +18,7 @@ import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../..
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import { cleanLine, errorText, painter, type Output } from './format';
-import { followerRest, type TailSet } from './tails';
+import { followerRest, reportUnprinted, type TailSet } from './tails';
 
 export interface FollowLogOptions {
 	url: string;
@@ -34,11 +34,16 @@ export interface FollowLogOptions {
 	/** for tests: a socket factory, shorter backoff */
 	client?: Partial<RealtimeClientOptions>;
 	gapRetryDelayMs?: number;
+	/** how long to wait for lines the store lacks before going on without them (tests) */
+	retryBudgetMs?: number;
 }
 
 const SUBSCRIPTION = 'follow-log';
 
-/** Follows one execution's or one task's log; resolves with the exit code (0 when printed whole). */
+/**
+ * Follows one execution's or one task's log; resolves with the exit code: 0 when printed whole, 1
+ * when lines skipped on the way were never stored (each run named on `err`) or the follow failed.
+ */
 export async function followLog(options: FollowLogOptions): Promise<number> {
 	const err = options.err ?? process.stderr;
 	if (!options.executionId === !options.taskId) {
@@ -74,6 +79,7 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 		what: options.executionId ? `execution ${options.executionId}` : `task ${options.taskId}`,
 		err,
 		gapRetryDelayMs: options.gapRetryDelayMs,
+		retryBudgetMs: options.retryBudgetMs,
 		backoff: options.client?.backoff
 	});
 	const load = () => retry.run((signal) => loadTarget(rest, options, signal));
@@ -84,7 +90,7 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 		for (const execution of target.executions) tails.noteExecution(execution);
 		if (target.done) {
 			await tails.idle();
-			return finish(failure(), err);
+			return finish(failure(), err, tails);
 		}
 		return await followLive(options, load, tails, target.taskId, err, failure, logRefused);
 	} catch (e) {
@@ -135,7 +141,7 @@ function followLive(
 			ended = true;
 			if (code === null) {
 				await tails.idle();
-				code = finish(failure(), err);
+				code = finish(failure(), err, tails);
 			}
 			client.destroy();
 			resolve(code);
@@ -187,8 +193,9 @@ function followLive(
 	});
 }
 
-function finish(error: unknown, err: Output): number {
-	if (!error) return 0;
+/** The exit code; `tails` (once idle, at a whole follow's end) for the lines it never printed. */
+function finish(error: unknown, err: Output, tails?: TailSet): number {
+	if (!error) return tails && reportUnprinted(tails, err) ? 1 : 0;
 	const message = errorText(error);
 	err.write(`aco: ${message}\n`);
 	return 1;

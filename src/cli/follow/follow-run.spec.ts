@@ -15,7 +15,7 @@ import { followRun } from './follow-run';
  * `logStatus`, when set, is what GET …/x1/log answers instead of the lines. With `upgrade`, the client's socket
  * is a real one and the server answers its upgrade with that HTTP status.
  */
-async function setup(options: { upgrade?: number } = {}) {
+async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {}) {
 	const state = {
 		runAnswers: [] as Array<() => Promise<{ run: WorkflowRun; tasks: Task[] }>>,
 		runFailures: [] as number[],
@@ -86,7 +86,8 @@ async function setup(options: { upgrade?: number } = {}) {
 			...(options.upgrade ? {} : { createSocket: factory.create }),
 			backoff: { baseMs: 5, capMs: 5 }
 		},
-		gapRetryDelayMs: 1
+		gapRetryDelayMs: 1,
+		retryBudgetMs: options.retryBudgetMs
 	});
 	cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
 	let seq = 0;
@@ -200,6 +201,25 @@ describe('followRun', () => {
 		expect(await exit).toBe(0);
 		expect(printed()).toBe(
 			'▶ build started\n[build] downloading… done\n[build] next\n✔ Run demo succeeded\n'
+		);
+	});
+
+	it('ends with exit code 1, naming them, when lines it went on without were never stored', async () => {
+		const { state, hub, exit, printed, errors } = await setup({ retryBudgetMs: 30 });
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		const ts = '2030-01-01T00:00:00.000Z';
+		hub.output({ n: 1, stream: 'stdout', ts, text: 'one' });
+		// line 2 went by unseen (dropped) and the store never gets it
+		hub.output({ n: 3, stream: 'stdout', ts, text: 'three' });
+		await until(() => expect(errors()).toContain('skipped here'));
+		hub.task('task.completed', 'succeeded');
+		hub.runEnds();
+		expect(await exit).toBe(1);
+		expect(printed()).toContain('[build] one\n[build] three\n');
+		expect(errors().split('\n').at(-2)).toBe(
+			'aco: line 2 of x1 was never stored: the log printed above lacks it'
 		);
 	});
 

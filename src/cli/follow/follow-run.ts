@@ -2,7 +2,8 @@
  * @module cli/follow/follow-run
  * `aco run <workflow> --follow`: prints a run's tasks as they start and end, their progress in
  * steps of 10%, and every line of their tools' output (backlog over REST, then live, by line
- * number), until the run ends. Exit code 0 only when the run succeeded.
+ * number), until the run ends. Exit code 0 only when the run succeeded and every line was printed
+ * (lines skipped and never stored are named on stderr at the end).
  *
  * REST snapshots and events race (a snapshot read before an event may arrive after it), so a
  * task record is merged by the browser's lifecycle rule (records.mergeRecord): it never goes back
@@ -31,7 +32,7 @@ import {
 	type Output,
 	type Paint
 } from './format';
-import { followerRest } from './tails';
+import { followerRest, reportUnprinted } from './tails';
 import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
@@ -43,6 +44,8 @@ export interface FollowRunOptions {
 	err?: Output;
 	client?: Partial<RealtimeClientOptions>;
 	gapRetryDelayMs?: number;
+	/** how long to wait for lines the store lacks before going on without them (tests) */
+	retryBudgetMs?: number;
 }
 
 const SUBSCRIPTION = 'follow-run';
@@ -77,6 +80,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		what: `run ${options.runId}`,
 		err,
 		gapRetryDelayMs: options.gapRetryDelayMs,
+		retryBudgetMs: options.retryBudgetMs,
 		backoff: options.client?.backoff
 	});
 
@@ -122,13 +126,15 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 				}
 				await tails.idle();
 			}
+			const problem = error ?? failure() ?? loadError;
+			// what the follow printed lacks lines it skipped that were never stored: no clean exit
+			const incomplete = run !== null && !problem && reportUnprinted(tails, err);
 			retry.stop();
 			client.destroy();
 			tails.destroy();
-			const problem = error ?? failure() ?? loadError;
 			if (problem) err.write(`aco: ${errorText(problem)}\n`);
 			if (run) out.write(describeRun(run, paint));
-			resolve(!problem && run?.status === 'succeeded' ? 0 : 1);
+			resolve(!problem && !incomplete && run?.status === 'succeeded' ? 0 : 1);
 		};
 
 		// every task's executions: their tails open (backlog) and learn how many lines exist

@@ -121,6 +121,13 @@ export class TailSet {
 		}
 	}
 
+	/** Lines each tail skipped and has not handed on since (the store still lacks them), by execution. */
+	unprinted(): { executionId: string; lines: SkippedLines }[] {
+		return [...this.#tails].flatMap(([executionId, tail]) =>
+			tail.skipped.map((lines) => ({ executionId, lines }))
+		);
+	}
+
 	destroy(): void {
 		this.#destroyed = true;
 		this.#queue.length = 0;
@@ -213,6 +220,22 @@ export function skipNotice(executionId: string, skipped: SkippedLines): string {
 		`aco: ${lineRange(skipped)} of ${executionId} ${are} not stored yet: skipped here, printed once ` +
 		`stored (\`aco logs ${executionId}\` shows them in place)\n`
 	);
+}
+
+/**
+ * At a follow's end (after `idle()`), one line on `err` for each run of lines skipped and never
+ * stored since: the log printed lacks them. Returns whether there was any (the follow then exits 1,
+ * not 0: its output is not the whole log).
+ */
+export function reportUnprinted(tails: TailSet, err: Output): boolean {
+	const unprinted = tails.unprinted();
+	for (const { executionId, lines } of unprinted) {
+		const were = lines.from === lines.to ? 'was' : 'were';
+		err.write(
+			`aco: ${lineRange(lines)} of ${executionId} ${were} never stored: the log printed above lacks ${lines.from === lines.to ? 'it' : 'them'}\n`
+		);
+	}
+	return unprinted.length > 0;
 }
 
 /** The line before lines skipped earlier, printed late. */

@@ -181,6 +181,11 @@ export class LogTail {
 		if (this.#opened) void this.#catchUp();
 	}
 
+	/** The runs of lines skipped (onSkip) and not handed on since, oldest first. */
+	get skipped(): readonly SkippedLines[] {
+		return this.#skipped;
+	}
+
 	/** Resolves when no fetch is running (every line known so far has been handed on or skipped). */
 	async idle(): Promise<void> {
 		while (this.#fetching) await this.#fetching;
