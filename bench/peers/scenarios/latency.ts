@@ -21,6 +21,7 @@ function metricsOf(): MetricSpec[] {
 		{ key: `p99_${level}`, label: `p99 at ${level} %`, unit: 'ms', better: 'lower', digits: 1 },
 		{ key: `max_${level}`, label: `max at ${level} %`, unit: 'ms', better: 'lower', digits: 1 },
 		{ key: `busy_${level}`, label: `server core busy at ${level} %`, unit: '', better: 'lower', digits: 2 },
+		{ key: `gen_${level}`, label: `clients' core busy at ${level} %`, unit: '', better: 'lower', digits: 2 },
 		{
 			key: `cpu_${level}`,
 			label: `CPU µs per delivery at ${level} %`,
@@ -60,6 +61,7 @@ export const latency: Scenario = {
 						[`p99_${level}`]: result.p99Ms,
 						[`max_${level}`]: result.maxMs,
 						[`busy_${level}`]: result.serverShare,
+						[`gen_${level}`]: result.loadgenShare,
 						[`cpu_${level}`]: result.serverUsPerDelivery
 					};
 					record(rounds, member.system, figures, metrics);
@@ -79,7 +81,8 @@ export const latency: Scenario = {
 					LEVELS.map((l) => `${l} % = ${Math.round((saturation * l) / 100)} lines/s`).join(', '),
 				'latency: the time the line was due at its rate (µs stamp in its text) → the event read by the client; every client, every line',
 				"server core busy: its CPU time ÷ the round's time (the paced line maker runs in the same process, for every system). Saturation is measured with lines in bursts (many events a frame); " +
-					'paced lines come one or a few a loop turn, each a frame of its own to every client, so a delivery costs more and the core is busier than the level says'
+					'paced lines come one or a few a loop turn, each a frame of its own to every client, so a delivery costs more and the core is busier than the level says',
+				"clients' core busy: the load generator's CPU time ÷ the round's time; near 1, its one core reading every client's frames bounds the latency as much as the server does"
 			]
 		};
 	}
