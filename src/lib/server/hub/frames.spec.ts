@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyDomainEvent } from '../../protocol/events';
 import { FrameCache, frameCounts, frameEnds } from './frame-cache';
-import { encodeControl, framesWire, payloadsOf, welcomeEncoder } from './frames';
+import { encodeControl, encodeEvent, framesWire, payloadsOf, welcomeEncoder } from './frames';
 import { createEntry, type HistoryEntry } from './stream';
 
 const event = (i: number): AnyDomainEvent => ({
@@ -19,6 +19,31 @@ const event = (i: number): AnyDomainEvent => ({
 });
 const entries = (from: number, to: number): HistoryEntry[] =>
 	Array.from({ length: to - from + 1 }, (_, i) => createEntry(from + i, event(from + i)));
+
+describe('encodeEvent', () => {
+	it('gives the UTF-8 of the envelope, whatever the text, and leaves every earlier frame whole', () => {
+		const texts = [
+			'plain',
+			'é'.repeat(3000),
+			'€ and 😀 '.repeat(400),
+			'x'.repeat(20_000),
+			'',
+			'😀'.repeat(2000)
+		];
+		const made: { frame: Buffer; json: string }[] = [];
+		// enough events to cross many 64 KiB slabs, with texts near and beyond a slab's frame limit
+		for (let i = 1; i <= 3000; i++) {
+			const e = {
+				...event(i),
+				data: { ...event(i).data, output: texts[i % texts.length]! + i }
+			} as AnyDomainEvent;
+			const json = JSON.stringify({ type: e.type, seq: i, timestamp: e.timestamp, data: e.data });
+			made.push({ frame: encodeEvent(e, i), json });
+		}
+		for (const { frame, json } of made) expect(frame.toString('utf8')).toBe(json);
+		for (const { frame, json } of made) expect(frame.length).toBe(Buffer.byteLength(json));
+	});
+});
 
 describe('framesWire', () => {
 	it('builds in one buffer the very frames the frame cache makes of a run, whatever its cuts', () => {
