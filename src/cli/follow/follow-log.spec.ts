@@ -115,9 +115,9 @@ async function setup(
 				}
 			});
 		},
-		completed() {
+		/** the tool's completion, with `lineCount` lines (by default, as many as are stored) */
+		completed(lineCount = state.lines.at(-1)?.n ?? 0) {
 			const execution = makeExecution({ id: 'x1', task_id: 't1', status: 'succeeded', exit_code: 0 });
-			const lineCount = state.lines.at(-1)?.n ?? 0;
 			factory.last.event({
 				type: 'tool.completed',
 				seq: ++seq,
@@ -342,6 +342,19 @@ describe('followLog', () => {
 		hub.completed();
 		expect(await exit).toBe(1);
 		expect(printed()).toBe('line 1\nline 2\nline 3\nline 6\n');
+		expect(errors().split('\n').at(-2)).toBe(
+			'aco: lines 4–5 of x1 were never stored: the log printed above lacks them'
+		);
+	});
+
+	it('ends with exit code 1, naming them, when its last lines were never stored', async () => {
+		const { hub, exit, printed, errors } = await setup([], { retryBudgetMs: 30 });
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// the tool printed 5 lines; 4–5 went by unseen, and the store never gets them
+		hub.completed(5);
+		expect(await exit).toBe(1);
+		expect(printed()).toBe('line 1\nline 2\nline 3\n');
 		expect(errors().split('\n').at(-2)).toBe(
 			'aco: lines 4–5 of x1 were never stored: the log printed above lacks them'
 		);

@@ -39,8 +39,8 @@ async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {})
 			body = await (state.runAnswers.length > 1 ? state.runAnswers.shift()! : state.runAnswers[0])();
 		} else if (url.pathname === '/api/v1/tasks/t1') {
 			const executions = [
-				{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.length },
-				{ id: 'x2', task_id: 't1', step: 1, line_count: state.step2.length }
+				{ id: 'x1', task_id: 't1', step: 0, line_count: state.lines.at(-1)?.n ?? 0 },
+				{ id: 'x2', task_id: 't1', step: 1, line_count: state.step2.at(-1)?.n ?? 0 }
 			].filter((execution) => execution.line_count > 0);
 			body = { task: { ...state.task, executions } };
 		} else if (url.pathname === '/api/v1/executions/x1/log' && state.logStatus) {

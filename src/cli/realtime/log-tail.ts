@@ -96,6 +96,11 @@ export class LogTail {
 	readonly #pending = new Map<number, LogLine>();
 	/** lines skipped (onSkip) and not handed on since, oldest first */
 	readonly #skipped: SkippedLines[] = [];
+	/**
+	 * the last lines skipped with none after them: they are fetched in order once stored (nothing
+	 * waits behind them), but until then the log handed on lacks them
+	 */
+	#trailing: SkippedLines | null = null;
 	/** ask for the skipped lines on the next fetch */
 	#fetchSkipped = false;
 	readonly #abort = new AbortController();
@@ -183,7 +188,9 @@ export class LogTail {
 
 	/** The runs of lines skipped (onSkip) and not handed on since, oldest first. */
 	get skipped(): readonly SkippedLines[] {
-		return this.#skipped;
+		const trailing = this.#trailing;
+		if (!trailing || trailing.to <= this.#last) return this.#skipped;
+		return [...this.#skipped, { from: Math.max(trailing.from, this.#last + 1), to: trailing.to }];
 	}
 
 	/** Resolves when no fetch is running (every line known so far has been handed on or skipped). */
@@ -195,6 +202,7 @@ export class LogTail {
 		this.#abort.abort();
 		this.#pending.clear();
 		this.#skipped.length = 0;
+		this.#trailing = null;
 	}
 
 	#catchUp(): Promise<void> {
@@ -330,6 +338,7 @@ export class LogTail {
 			// nothing later was handed on: a fetch after `last` (the next line, record or resync)
 			// still gets them in order once stored
 			this.#known = this.#last;
+			this.#trailing = { ...hole };
 			return;
 		}
 		this.#skipped.push({ ...hole });
