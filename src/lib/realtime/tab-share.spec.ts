@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyEventEnvelope, EventFilter } from '$lib/protocol';
 import { TabConnection } from './tab-connection';
-import { TabShare } from './tab-share';
+import { MAX_UNHEARD_POSTS, TabShare } from './tab-share';
 import { drain, FakeBrowser } from './test-tabs';
 import { socketFactory, type FakeSocket } from './test-socket';
 
@@ -440,6 +440,83 @@ describe('TabShare', () => {
 		a.connection.destroy();
 		b.connection.destroy();
 		c.connection.destroy();
+	});
+
+	it('a leader paused while another took over takes what the new leader posted before it learned, once it steps down', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		const own = factory.last;
+		own.open();
+		own.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t1'] } });
+		await drain();
+		confirmAll(own);
+		own.event(progress(1));
+		await drain();
+		const reloads = a.reasons.length;
+		// a's page is paused (a debugger): b gets no answer and takes over; what b posts meanwhile,
+		// its `leader` message too, never reaches a
+		browser.freeze('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		const taken = factory.last;
+		taken.open();
+		taken.welcome({ epoch: 'e1', seq: 1 });
+		confirmAll(taken);
+		taken.resumed(0);
+		await drain();
+		// a runs again: it hears b's events while it still leads, its own socket brings 2, and only
+		// then does the browser tell it its lock was taken
+		browser.wake('a');
+		taken.event(progress(2));
+		taken.event(progress(3));
+		await drain();
+		own.event(progress(2));
+		await drain();
+		expect(a.link.role).toBe('leader');
+		browser.tellSteals('a');
+		await drain();
+		expect(a.link.role).toBe('follower');
+		taken.event(progress(4));
+		await drain();
+		expect(a.seen).toEqual([1, 2, 3, 4]);
+		expect(b.seen).toEqual([1, 2, 3, 4]);
+		expect(a.reasons.slice(reloads)).toEqual([]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it('a paused leader that hears more of the new leader than it keeps reloads once it steps down', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		const own = factory.last;
+		own.open();
+		own.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t1'] } });
+		await drain();
+		confirmAll(own);
+		own.event(progress(1));
+		await drain();
+		browser.freeze('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		browser.wake('a');
+		const fromB = browser.channel('b')('aco:ws://aco.test/ws');
+		for (let seq = 2; seq <= MAX_UNHEARD_POSTS + 2; seq++)
+			fromB.postMessage({ t: 'events', from: 'b', events: [progress(seq)] });
+		await drain();
+		expect(a.seen).toEqual([1]);
+		browser.tellSteals('a');
+		await drain();
+		expect(a.link.role).toBe('follower');
+		expect(a.reasons.at(-1)).toBe('dropped');
+		expect(a.seen).toEqual([1]);
+		a.connection.destroy();
+		b.connection.destroy();
 	});
 
 	it('a deposed leader stays ignored after the tab that took over hands over in turn', async () => {

@@ -17,7 +17,9 @@
  * hung or frozen tab must not hold every tab's connection hostage. The leader it was steps down,
  * and until then the other tabs ignore what it still posts — its socket may lack a subscription
  * made while it hung, and an event it passes on late must not move a tab past one the new leader
- * replays. The asking is done by the followers (the leader answers from its message handler) so
+ * replays. A leader that was paused (a debugger, a frozen page) loses what was posted meanwhile,
+ * the news of the takeover too, and wakes still leading: what the new leader posts before the
+ * browser tells it its lock was taken is kept, and taken once it steps down. The asking is done by the followers (the leader answers from its message handler) so
  * a leader in a hidden tab, whose timers the browser slows, is not taken for a hung one.
  */
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
@@ -30,6 +32,8 @@ import type { TabLink, TabSink } from './tab-link';
 export const DEFAULT_LEADER_ANSWER_MS = 5_000;
 /** How long a follower hears nothing from the leader before it asks for a sign of life. */
 export const DEFAULT_LEADER_QUIET_MS = 2_000;
+/** Posts of another leader a tab keeps while it still leads itself (see TabShare's `#unheard`). */
+export const MAX_UNHEARD_POSTS = 10_000;
 
 /** The slice of the Web Locks API (`navigator.locks`) tab sharing uses. */
 export interface LockManagerLike {
@@ -94,6 +98,9 @@ type LeaderOutput = { from: string } & (
 	| { t: 'confirmed'; tab: string; sub: string }
 );
 
+/** A leader's post as it comes over the channel. */
+type LeaderMessage = Extract<TabMessage, { from: string }>;
+
 /** Whether this browser can share one connection among its tabs. */
 export function canShareTabs(): boolean {
 	return (
@@ -125,6 +132,16 @@ export class TabShare implements TabLink {
 	#leaderTab: string | null = null;
 	/** leaders whose lock was taken: what they post is ignored until they lead again */
 	readonly #deposed = new Set<string>();
+	/** the leader before this tab led (its last posts after a handover are covered by the resume) */
+	#predecessor: string | null = null;
+	/**
+	 * What another tab posted as leader while this one still led. A tab paused (in a debugger, a
+	 * frozen page) loses what is posted meanwhile, the taking tab's `leader` message too: it wakes
+	 * still leading, hears the new leader's events before the browser tells it its lock was taken,
+	 * and takes them once it steps down. Dropped, it would go on with a hole from where its own
+	 * socket stopped. null: more came than {@link MAX_UNHEARD_POSTS}, so it reloads instead.
+	 */
+	#unheard: LeaderMessage[] | null = [];
 	#locks: LockManagerLike | null = null;
 	#channel: ChannelLike | null = null;
 	#sink: TabSink | null = null;
@@ -219,6 +236,7 @@ export class TabShare implements TabLink {
 		this.#options.hub.visibility?.target.removeEventListener('visibilitychange', this.#onVisibility);
 		this.#host?.destroy();
 		this.#host = null;
+		this.#unheard = [];
 		for (const watch of this.#watched.values()) watch.abort();
 		this.#watched.clear();
 		this.#leaderRequest.abort();
@@ -293,12 +311,19 @@ export class TabShare implements TabLink {
 		// the new leader may not know this tab's subscriptions
 		this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 		this.#requestLead(false);
+		// what the new leader posted while this tab still led: its events after this tab's own
+		const unheard = this.#unheard;
+		this.#unheard = [];
+		if (unheard === null) this.#sink?.resync('dropped', null);
+		else for (const message of unheard) this.#receive(message);
 	}
 
 	#lead(stolen: boolean): Promise<void> | undefined {
 		if (this.#destroyed) return undefined;
 		this.#stopWaiting();
 		this.#onlyFrom = null;
+		this.#predecessor = this.#leaderTab;
+		this.#unheard = [];
 		this.#leaderChanged(this.#id, stolen);
 		this.#setRole('leader');
 		const from = this.#position();
@@ -432,9 +457,15 @@ export class TabShare implements TabLink {
 				this.#post({ t: 'hello', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				return;
 		}
-		// what a leader posts; once this tab leads, only a leader that is gone could have sent it,
-		// and its events are replayed by the resume this tab asked for
-		if (host) return;
+		// what a leader posts; once this tab leads, a leader that is gone (its events are replayed
+		// by the resume this tab asked for, and it is ignored), or one that took over while this tab
+		// was paused: kept until this tab learns it no longer leads
+		if (host) {
+			if (message.from === this.#predecessor || this.#deposed.has(message.from) || !this.#unheard) return;
+			if (this.#unheard.length < MAX_UNHEARD_POSTS) this.#unheard.push(message);
+			else this.#unheard = null;
+			return;
+		}
 		if (this.#onlyFrom !== null && message.from !== this.#onlyFrom) return;
 		if (this.#deposed.has(message.from)) return;
 		this.#leaderTab = message.from;

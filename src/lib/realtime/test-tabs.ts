@@ -51,6 +51,10 @@ export class FakeBrowser {
 	readonly #queue: Request[] = [];
 	readonly #channels: FakeChannel[] = [];
 	readonly #closed = new Set<string>();
+	/** tabs paused (a debugger, a frozen page): a lock taken from them is told them only later */
+	readonly #frozen = new Set<string>();
+	/** the news of locks taken from a frozen tab, by tab, until {@link tellSteals} */
+	readonly #untold = new Map<string, (() => void)[]>();
 	/** every message posted, for specs that look at the traffic */
 	readonly posted: { from: string; message: unknown }[] = [];
 
@@ -123,6 +127,36 @@ export class FakeBrowser {
 		}
 	}
 
+	/**
+	 * The tab is paused, as in a debugger: it neither hears nor is heard (what is posted to it
+	 * meanwhile is lost, as Chrome loses it), and a lock taken from it is told it only once
+	 * {@link tellSteals} is called.
+	 */
+	freeze(owner: string): void {
+		this.#frozen.add(owner);
+		this.hang(owner);
+	}
+
+	/**
+	 * The paused tab runs again and hears the channels from now on; that its locks were taken it
+	 * learns later still ({@link tellSteals}), as a page runs the tasks queued while it was paused.
+	 */
+	wake(owner: string): void {
+		this.#frozen.delete(owner);
+		for (const channel of this.#channels) {
+			if (channel.owner !== owner) continue;
+			channel.deaf = false;
+			channel.mute = false;
+		}
+	}
+
+	/** Tells a tab that woke up which of its locks were taken while it was paused. */
+	tellSteals(owner: string): void {
+		const untold = this.#untold.get(owner) ?? [];
+		this.#untold.delete(owner);
+		for (const tell of untold) tell();
+	}
+
 	/** who holds a lock, if anyone */
 	holder(name: string): string | null {
 		return this.#held.get(name)?.owner ?? null;
@@ -152,7 +186,9 @@ export class FakeBrowser {
 			const steal = () => {
 				released = true;
 				this.#held.delete(request.name);
-				request.reject(new DOMException('the lock was stolen', 'AbortError'));
+				const tell = () => request.reject(new DOMException('the lock was stolen', 'AbortError'));
+				if (!this.#frozen.has(request.owner)) return tell();
+				this.#untold.set(request.owner, [...(this.#untold.get(request.owner) ?? []), tell]);
 			};
 			this.#held.set(request.name, { owner: request.owner, release, steal });
 			let result: unknown;
