@@ -488,6 +488,98 @@ describe('TabShare', () => {
 		b.connection.destroy();
 	});
 
+	it("a leader paused while the tab it took over from takes the lead back takes that tab's posts too", async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const b = open('b', { yours: { task_ids: ['t1'] } });
+		const first = factory.last;
+		first.open();
+		first.welcome({ epoch: 'e1', seq: 0 });
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		await drain();
+		confirmAll(first);
+		first.event(progress(1));
+		await drain();
+		// b is paused and a takes over; b wakes, learns it and says hello: it follows
+		browser.freeze('b');
+		a.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		const second = factory.last;
+		second.open();
+		second.welcome({ epoch: 'e1', seq: 1 });
+		confirmAll(second);
+		second.resumed(0);
+		browser.wake('b');
+		browser.tellSteals('b');
+		await drain();
+		expect([a.link.role, b.link.role]).toEqual(['leader', 'follower']);
+		second.event(progress(2));
+		await drain();
+		const reloads = a.reasons.length;
+		// now a is paused, and b takes the lead back
+		browser.freeze('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		expect(b.link.role).toBe('leader');
+		const third = factory.last;
+		third.open();
+		third.welcome({ epoch: 'e1', seq: 2 });
+		confirmAll(third);
+		third.resumed(0);
+		await drain();
+		browser.wake('a');
+		third.event(progress(3));
+		third.event(progress(4));
+		await drain();
+		second.event(progress(3));
+		await drain();
+		browser.tellSteals('a');
+		await drain();
+		expect(a.link.role).toBe('follower');
+		third.event(progress(5));
+		await drain();
+		expect(a.seen).toEqual([1, 2, 3, 4, 5]);
+		expect(a.reasons.slice(reloads)).toEqual([]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it("a paused leader whose own socket stopped before the new leader's first post it heard reloads once it steps down", async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { mine: { task_ids: ['t1'] } });
+		const own = factory.last;
+		own.open();
+		own.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b', { yours: { task_ids: ['t1'] } });
+		await drain();
+		confirmAll(own);
+		own.event(progress(1));
+		await drain();
+		browser.freeze('a');
+		b.connection.retryNow();
+		vi.advanceTimersByTime(5_000);
+		await drain();
+		const taken = factory.last;
+		taken.open();
+		taken.welcome({ epoch: 'e1', seq: 1 });
+		confirmAll(taken);
+		taken.resumed(0);
+		// posted while a is paused: lost to it, and its own socket brings nothing more
+		taken.event(progress(2));
+		await drain();
+		browser.wake('a');
+		taken.event(progress(3));
+		await drain();
+		browser.tellSteals('a');
+		await drain();
+		expect(a.link.role).toBe('follower');
+		expect(a.reasons.at(-1)).toBe('dropped');
+		expect(a.seen).toEqual([1]);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
 	it('a paused leader that hears more of the new leader than it keeps reloads once it steps down', async () => {
 		const { factory, browser, open } = browserWithTabs();
 		const a = open('a', { mine: { task_ids: ['t1'] } });

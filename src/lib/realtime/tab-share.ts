@@ -19,8 +19,10 @@
  * made while it hung, and an event it passes on late must not move a tab past one the new leader
  * replays. A leader that was paused (a debugger, a frozen page) loses what was posted meanwhile,
  * the news of the takeover too, and wakes still leading: what the new leader posts before the
- * browser tells it its lock was taken is kept, and taken once it steps down. The asking is done by the followers (the leader answers from its message handler) so
- * a leader in a hidden tab, whose timers the browser slows, is not taken for a hung one.
+ * browser tells it its lock was taken is kept, and taken once it steps down (a tab that says
+ * hello leads no more, so what it posted as leader is neither kept nor ignored from then on).
+ * The asking is done by the followers (the leader answers from its message handler) so a leader
+ * in a hidden tab, whose timers the browser slows, is not taken for a hung one.
  */
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { Subscription } from './connection-core';
@@ -302,6 +304,8 @@ export class TabShare implements TabLink {
 	#resign(): void {
 		if (this.#destroyed || !this.#host || this.#role === 'solo') return;
 		this.#options.hub.log?.('another tab took over the shared connection');
+		// what it passed on goes before its hello: after that the others no longer ignore it
+		this.#flush();
 		this.#host.destroy();
 		this.#host = null;
 		for (const watch of this.#watched.values()) watch.abort();
@@ -314,8 +318,20 @@ export class TabShare implements TabLink {
 		// what the new leader posted while this tab still led: its events after this tab's own
 		const unheard = this.#unheard;
 		this.#unheard = [];
-		if (unheard === null) this.#sink?.resync('dropped', null);
+		if (unheard === null || this.#startsPastPosition(unheard)) this.#sink?.resync('dropped', null);
 		else for (const message of unheard) this.#receive(message);
+	}
+
+	/**
+	 * Whether the first of `posts` is an event past the one after this tab's position: its own
+	 * socket stopped earlier (the hub closed it while the tab was paused) and what came between
+	 * was posted while it was paused, so lost.
+	 */
+	#startsPastPosition(posts: readonly LeaderMessage[]): boolean {
+		const first = posts[0];
+		if (first?.t !== 'events' || first.events.length === 0) return false;
+		const position = this.#position();
+		return first.events[0]!.seq > position.seq + 1;
 	}
 
 	#lead(stolen: boolean): Promise<void> | undefined {
@@ -403,6 +419,11 @@ export class TabShare implements TabLink {
 		const host = this.#host;
 		switch (message.t) {
 			case 'hello': {
+				// a tab that says hello has no socket: what it posts as leader from now on follows
+				// a `leader` message of its own (one this tab may miss while paused)
+				this.#deposed.delete(message.tab);
+				if (this.#predecessor === message.tab) this.#predecessor = null;
+				if (this.#unheard) this.#unheard = this.#unheard.filter((m) => m.from !== message.tab);
 				const known = this.#registry.has(message.tab);
 				this.#registry.set(message.tab, new Map(message.subs));
 				// a newcomer learns every tab's subscriptions, so it can take over with all of them
