@@ -73,6 +73,37 @@ function confirmAll(socket: FakeSocket): void {
 	}
 }
 
+/**
+ * Tab a leads (its own socket at seq 1) and b follows; then a's page is paused (a debugger): b
+ * gets no answer and takes over, its socket resumed from 1. What b posts meanwhile, its `leader`
+ * message too, never reaches a.
+ */
+async function pausedLeaderTakenOver() {
+	const { factory, browser, open } = browserWithTabs();
+	const a = open('a', { mine: { task_ids: ['t1'] } });
+	const own = factory.last;
+	own.open();
+	own.welcome({ epoch: 'e1', seq: 0 });
+	const b = open('b', { yours: { task_ids: ['t1'] } });
+	await drain();
+	confirmAll(own);
+	own.event(progress(1));
+	await drain();
+	const reloads = a.reasons.length;
+	browser.freeze('a');
+	b.connection.retryNow();
+	vi.advanceTimersByTime(5_000);
+	await drain();
+	expect(b.link.role).toBe('leader');
+	const taken = factory.last;
+	taken.open();
+	taken.welcome({ epoch: 'e1', seq: 1 });
+	confirmAll(taken);
+	taken.resumed(0);
+	await drain();
+	return { browser, a, b, own, taken, reloads };
+}
+
 describe('TabShare', () => {
 	beforeEach(() => {
 		vi.useFakeTimers();
@@ -443,30 +474,7 @@ describe('TabShare', () => {
 	});
 
 	it('a leader paused while another took over takes what the new leader posted before it learned, once it steps down', async () => {
-		const { factory, browser, open } = browserWithTabs();
-		const a = open('a', { mine: { task_ids: ['t1'] } });
-		const own = factory.last;
-		own.open();
-		own.welcome({ epoch: 'e1', seq: 0 });
-		const b = open('b', { yours: { task_ids: ['t1'] } });
-		await drain();
-		confirmAll(own);
-		own.event(progress(1));
-		await drain();
-		const reloads = a.reasons.length;
-		// a's page is paused (a debugger): b gets no answer and takes over; what b posts meanwhile,
-		// its `leader` message too, never reaches a
-		browser.freeze('a');
-		b.connection.retryNow();
-		vi.advanceTimersByTime(5_000);
-		await drain();
-		expect(b.link.role).toBe('leader');
-		const taken = factory.last;
-		taken.open();
-		taken.welcome({ epoch: 'e1', seq: 1 });
-		confirmAll(taken);
-		taken.resumed(0);
-		await drain();
+		const { browser, a, b, own, taken, reloads } = await pausedLeaderTakenOver();
 		// a runs again: it hears b's events while it still leads, its own socket brings 2, and only
 		// then does the browser tell it its lock was taken
 		browser.wake('a');
@@ -546,25 +554,7 @@ describe('TabShare', () => {
 	});
 
 	it("a paused leader whose own socket stopped before the new leader's first post it heard reloads once it steps down", async () => {
-		const { factory, browser, open } = browserWithTabs();
-		const a = open('a', { mine: { task_ids: ['t1'] } });
-		const own = factory.last;
-		own.open();
-		own.welcome({ epoch: 'e1', seq: 0 });
-		const b = open('b', { yours: { task_ids: ['t1'] } });
-		await drain();
-		confirmAll(own);
-		own.event(progress(1));
-		await drain();
-		browser.freeze('a');
-		b.connection.retryNow();
-		vi.advanceTimersByTime(5_000);
-		await drain();
-		const taken = factory.last;
-		taken.open();
-		taken.welcome({ epoch: 'e1', seq: 1 });
-		confirmAll(taken);
-		taken.resumed(0);
+		const { browser, a, b, taken } = await pausedLeaderTakenOver();
 		// posted while a is paused: lost to it, and its own socket brings nothing more
 		taken.event(progress(2));
 		await drain();
@@ -581,21 +571,7 @@ describe('TabShare', () => {
 	});
 
 	it('a paused leader that hears more of the new leader than it keeps reloads once it steps down', async () => {
-		const { factory, browser, open } = browserWithTabs();
-		const a = open('a', { mine: { task_ids: ['t1'] } });
-		const own = factory.last;
-		own.open();
-		own.welcome({ epoch: 'e1', seq: 0 });
-		const b = open('b', { yours: { task_ids: ['t1'] } });
-		await drain();
-		confirmAll(own);
-		own.event(progress(1));
-		await drain();
-		browser.freeze('a');
-		b.connection.retryNow();
-		vi.advanceTimersByTime(5_000);
-		await drain();
-		expect(b.link.role).toBe('leader');
+		const { browser, a, b } = await pausedLeaderTakenOver();
 		browser.wake('a');
 		const fromB = browser.channel('b')('aco:ws://aco.test/ws');
 		for (let seq = 2; seq <= MAX_UNHEARD_POSTS + 2; seq++)
