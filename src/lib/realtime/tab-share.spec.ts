@@ -73,35 +73,55 @@ function confirmAll(socket: FakeSocket): void {
 	}
 }
 
-/**
- * Tab a leads (its own socket at seq 1) and b follows; then a's page is paused (a debugger): b
- * gets no answer and takes over, its socket resumed from 1. What b posts meanwhile, its `leader`
- * message too, never reaches a.
- */
-async function pausedLeaderTakenOver() {
-	const { factory, browser, open } = browserWithTabs();
-	const a = open('a', { mine: { task_ids: ['t1'] } });
-	const own = factory.last;
+type Tabs = ReturnType<typeof browserWithTabs>;
+type Tab = ReturnType<Tabs['open']>;
+
+/** the subscription each tab of the paused-leader cases holds */
+const SUBS: Record<string, Record<string, EventFilter>> = {
+	a: { mine: { task_ids: ['t1'] } },
+	b: { yours: { task_ids: ['t1'] } }
+};
+
+/** `leader` opens first and leads (its socket at seq 1, every subscription confirmed); `follower` follows. */
+async function leaderAndFollower(tabs: Tabs, leader: string, follower: string) {
+	const lead = tabs.open(leader, SUBS[leader]);
+	const own = tabs.factory.last;
 	own.open();
 	own.welcome({ epoch: 'e1', seq: 0 });
-	const b = open('b', { yours: { task_ids: ['t1'] } });
+	const follow = tabs.open(follower, SUBS[follower]);
 	await drain();
 	confirmAll(own);
 	own.event(progress(1));
 	await drain();
-	const reloads = a.reasons.length;
-	browser.freeze('a');
-	b.connection.retryNow();
+	return { lead, follow, own };
+}
+
+/**
+ * `paused`'s page is paused (a debugger): `taking` gets no answer and takes over, its new socket
+ * resumed from `seq`. What `taking` posts meanwhile, its `leader` message too, never reaches it.
+ */
+async function takeOverFrom(tabs: Tabs, paused: Tab, taking: Tab, seq: number): Promise<FakeSocket> {
+	tabs.browser.freeze(paused.id);
+	taking.connection.retryNow();
 	vi.advanceTimersByTime(5_000);
 	await drain();
-	expect(b.link.role).toBe('leader');
-	const taken = factory.last;
-	taken.open();
-	taken.welcome({ epoch: 'e1', seq: 1 });
-	confirmAll(taken);
-	taken.resumed(0);
+	expect(taking.link.role).toBe('leader');
+	const socket = tabs.factory.last;
+	socket.open();
+	socket.welcome({ epoch: 'e1', seq });
+	confirmAll(socket);
+	socket.resumed(0);
 	await drain();
-	return { browser, a, b, own, taken, reloads };
+	return socket;
+}
+
+/** Tab a leads and b follows; then a is paused and b takes over (see {@link takeOverFrom}). */
+async function pausedLeaderTakenOver() {
+	const tabs = browserWithTabs();
+	const { lead: a, follow: b, own } = await leaderAndFollower(tabs, 'a', 'b');
+	const reloads = a.reasons.length;
+	const taken = await takeOverFrom(tabs, a, b, 1);
+	return { browser: tabs.browser, a, b, own, taken, reloads };
 }
 
 describe('TabShare', () => {
@@ -497,26 +517,11 @@ describe('TabShare', () => {
 	});
 
 	it("a leader paused while the tab it took over from takes the lead back takes that tab's posts too", async () => {
-		const { factory, browser, open } = browserWithTabs();
-		const b = open('b', { yours: { task_ids: ['t1'] } });
-		const first = factory.last;
-		first.open();
-		first.welcome({ epoch: 'e1', seq: 0 });
-		const a = open('a', { mine: { task_ids: ['t1'] } });
-		await drain();
-		confirmAll(first);
-		first.event(progress(1));
-		await drain();
+		const tabs = browserWithTabs();
+		const { browser } = tabs;
+		const { lead: b, follow: a } = await leaderAndFollower(tabs, 'b', 'a');
 		// b is paused and a takes over; b wakes, learns it and says hello: it follows
-		browser.freeze('b');
-		a.connection.retryNow();
-		vi.advanceTimersByTime(5_000);
-		await drain();
-		const second = factory.last;
-		second.open();
-		second.welcome({ epoch: 'e1', seq: 1 });
-		confirmAll(second);
-		second.resumed(0);
+		const second = await takeOverFrom(tabs, b, a, 1);
 		browser.wake('b');
 		browser.tellSteals('b');
 		await drain();
@@ -525,17 +530,7 @@ describe('TabShare', () => {
 		await drain();
 		const reloads = a.reasons.length;
 		// now a is paused, and b takes the lead back
-		browser.freeze('a');
-		b.connection.retryNow();
-		vi.advanceTimersByTime(5_000);
-		await drain();
-		expect(b.link.role).toBe('leader');
-		const third = factory.last;
-		third.open();
-		third.welcome({ epoch: 'e1', seq: 2 });
-		confirmAll(third);
-		third.resumed(0);
-		await drain();
+		const third = await takeOverFrom(tabs, a, b, 2);
 		browser.wake('a');
 		third.event(progress(3));
 		third.event(progress(4));
