@@ -118,6 +118,44 @@ describe('DashboardStore', () => {
 		connection.destroy();
 	});
 
+	it('shows a running task sent back to the queue after its node died, with the retry message', async () => {
+		const task = makeTask({ started_at: '2030-01-01T00:10:00.000Z', progress: 60, message: 'compiling' });
+		const { store, factory, connection } = setup({ tasks: [task] });
+		store.start();
+		await settle();
+		expect(store.runningTasks.map((t) => t.id)).toEqual(['t1']);
+		const retry = 'node n1 went away; starting it again (attempt 2 of 2)';
+		const queued = { ...task, status: 'queued' as const, message: retry };
+		factory.last.event({
+			type: 'task.status',
+			seq: 1,
+			data: { task_id: task.id, run_id: null, status: 'queued', message: retry, task: queued }
+		});
+		expect(store.tasks[0]).toMatchObject({ status: 'queued', message: retry });
+		expect(store.runningTasks).toEqual([]);
+		store.destroy();
+		connection.destroy();
+	});
+
+	it('keeps a task sent back to the queue while a snapshot read before it was in flight', async () => {
+		const task = makeTask({ started_at: '2030-01-01T00:10:00.000Z', progress: 60 });
+		const { store, state, factory, connection } = setup({ tasks: [task] });
+		const held = deferred();
+		state.hold = held.promise;
+		store.start();
+		const queued = { ...task, status: 'queued' as const, message: 'retry' };
+		factory.last.event({
+			type: 'task.status',
+			seq: 1,
+			data: { task_id: task.id, run_id: null, status: 'queued', message: 'retry', task: queued }
+		});
+		held.resolve();
+		await settle();
+		expect(store.tasks[0]).toMatchObject({ status: 'queued', message: 'retry' });
+		store.destroy();
+		connection.destroy();
+	});
+
 	it('keeps at most the task limit of finished tasks', async () => {
 		const tasks = ['a', 'b', 'c'].map((id) => makeTask({ id, status: 'succeeded' })).reverse();
 		const { store, factory, connection } = setup({ tasks });

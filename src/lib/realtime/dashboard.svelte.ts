@@ -19,7 +19,7 @@ import {
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
-import { mergeSnapshot, patchRecord, uniqueById, upsertRecord } from './records';
+import { mergeSnapshot, mergeStatusEvent, patchRecord, uniqueById, upsertRecord } from './records';
 
 export const DEFAULT_RUN_LIMIT = 20;
 export const DEFAULT_TASK_LIMIT = 50;
@@ -187,8 +187,10 @@ export class DashboardStore {
 	/** Applies one event (public for tests; the connection calls it). */
 	apply(event: AnyEventEnvelope): void {
 		switch (event.type) {
-			case 'task.created':
 			case 'task.status':
+				this.#upsertTask(event.data.task, mergeStatusEvent);
+				return;
+			case 'task.created':
 			case 'task.completed':
 			case 'task.failed':
 				this.#upsertTask(event.data.task);
@@ -242,9 +244,9 @@ export class DashboardStore {
 		}
 	}
 
-	#upsertTask(task: Task): void {
+	#upsertTask(task: Task, merge?: (current: Task, incoming: Task) => Task): void {
 		this.#touchedTasks?.set(task.id, task);
-		this.#tasks = upsertRecord(this.#tasks, task, this.#taskLimit);
+		this.#tasks = upsertRecord(this.#tasks, task, this.#taskLimit, merge);
 	}
 
 	#upsertRun(run: WorkflowRun): void {

@@ -2,7 +2,8 @@
  * @module realtime/records
  * How live stores merge records from two sources that race: REST snapshots and events. Neither
  * carries a version, so the lifecycle decides: a record never moves back from finished to
- * running, or from running to queued, whichever source arrived last.
+ * running, or from running to queued, whichever source arrived last — except a task sent back
+ * to the queue (its node died and it may be tried again), which is queued after running.
  */
 import { isTerminal } from '../protocol';
 
@@ -10,6 +11,7 @@ interface Lifecycle {
 	id: string;
 	status: string;
 	progress?: number;
+	started_at?: string | null;
 }
 
 interface Dated extends Lifecycle {
@@ -23,16 +25,65 @@ export function lifecycleRank(status: string): number {
 }
 
 /**
- * The record to keep when `incoming` meets `current`: the one further along its lifecycle; on a
- * tie the one with more progress, and `incoming` when they are level.
+ * The record to keep when `incoming` meets `current`: the one further along its lifecycle (a
+ * task sent back to the queue is further along than the attempt it took back); between two
+ * running records the later attempt, else the one with more progress, and `incoming` when they
+ * are level.
  */
 export function mergeRecord<T extends Lifecycle>(current: T | null | undefined, incoming: T): T {
 	if (!current) return incoming;
+	if (sentBack(incoming, current)) return incoming;
+	if (sentBack(current, incoming)) return current;
 	const a = lifecycleRank(current.status);
 	const b = lifecycleRank(incoming.status);
 	if (a !== b) return a > b ? current : incoming;
-	if (a === 1 && (current.progress ?? 0) > (incoming.progress ?? 0)) return current;
+	if (a === 1) {
+		// a later attempt of a task sent back to the queue is newer, whatever progress it has made
+		if (startedLater(incoming, current)) return incoming;
+		if (startedLater(current, incoming)) return current;
+		if ((current.progress ?? 0) > (incoming.progress ?? 0)) return current;
+	}
 	return incoming;
+}
+
+/**
+ * The record a live `task.status` event carries, merged into `current`. Events reach a store in
+ * seq order, so a `queued` one is newer than every running record events brought: the task was
+ * sent back to the queue, also when its attempt never got to start. Only a REST snapshot can be
+ * newer than the event — a running record that started later is the next attempt, and a finished
+ * task is never sent back — and those are kept, as by {@link mergeRecord}.
+ */
+export function mergeStatusEvent<T extends Lifecycle>(current: T | null | undefined, incoming: T): T {
+	if (
+		current &&
+		incoming.status === 'queued' &&
+		lifecycleRank(current.status) === 1 &&
+		!startedLater(current, incoming)
+	) {
+		return incoming;
+	}
+	return mergeRecord(current, incoming);
+}
+
+/**
+ * `queued` is `running` sent back to the queue: the queue keeps the start time of the attempt it
+ * takes back, and the next attempt starts later, so a running record with that same start time
+ * is older than the queued one, whichever source brought it.
+ */
+function sentBack(queued: Lifecycle, running: Lifecycle): boolean {
+	return (
+		queued.status === 'queued' &&
+		lifecycleRank(running.status) === 1 &&
+		(queued.started_at ?? null) !== null &&
+		queued.started_at === running.started_at
+	);
+}
+
+/** `a` started after `b` (a record that never started, started first) */
+function startedLater(a: Lifecycle, b: Lifecycle): boolean {
+	const at = a.started_at ?? null;
+	const bt = b.started_at ?? null;
+	return at !== null && (bt === null || at > bt);
 }
 
 /** Newest first by creation time; ids break ties so the order is stable. */
@@ -47,11 +98,16 @@ export function capRecords<T extends Dated>(sorted: T[], cap: number): T[] {
 	return sorted.filter((record, i) => i < cap || !isTerminal(record.status));
 }
 
-/** Inserts or merges one record into a newest-first list. Returns a new list. */
-export function upsertRecord<T extends Dated>(list: readonly T[], record: T, cap: number): T[] {
+/** Inserts or merges (by `merge`) one record into a newest-first list. Returns a new list. */
+export function upsertRecord<T extends Dated>(
+	list: readonly T[],
+	record: T,
+	cap: number,
+	merge: (current: T, incoming: T) => T = mergeRecord
+): T[] {
 	const index = list.findIndex((r) => r.id === record.id);
 	if (index === -1) return capRecords([...list, record].sort(newestFirst), cap);
-	const merged = mergeRecord(list[index], record);
+	const merged = merge(list[index], record);
 	if (merged === list[index]) return list as T[];
 	const next = list.slice();
 	next[index] = merged;

@@ -9,7 +9,7 @@ import { isTerminal, type AnyEventEnvelope, type Task, type WorkflowRun } from '
 import type { RealtimeConnection } from './connection.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
 import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
-import { mergeById, mergeRecord, patchRecord } from './records';
+import { mergeById, mergeRecord, mergeStatusEvent, patchRecord } from './records';
 
 export type RunViewStatus = RecordLoadStatus;
 
@@ -122,11 +122,10 @@ export class RunView {
 			case 'task.completed':
 			case 'task.failed': {
 				const task = event.data.task;
+				const merge = event.type === 'task.status' ? mergeStatusEvent : mergeRecord;
 				const known = this.#tasks.some((t) => t.id === task.id);
 				this.#setTasks(
-					known
-						? this.#tasks.map((t) => (t.id === task.id ? mergeRecord(t, task) : t))
-						: [...this.#tasks, task]
+					known ? this.#tasks.map((t) => (t.id === task.id ? merge(t, task) : t)) : [...this.#tasks, task]
 				);
 				return;
 			}

@@ -5,7 +5,7 @@ import { TaskView } from './task-view.svelte';
 import { socketFactory } from './test-socket';
 import { heldNumbers } from '$lib/logview/test-log-server';
 import { deferred, makeExecution, makeLines, makeTask, scriptedFetch, settle } from './test-fixtures';
-import type { Execution, LogLine } from '$lib/protocol';
+import type { Execution, LogLine, Task } from '$lib/protocol';
 
 function setup(
 	options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void>; connected?: boolean } = {}
@@ -59,6 +59,16 @@ function output(n: number, text = `line ${n}`, is_stderr = false) {
 			is_stderr,
 			timestamp: '2030-01-01T00:00:00.000Z'
 		}
+	};
+}
+
+const STARTED = '2030-01-01T00:10:00.000Z';
+
+function statusEvent(seq: number, task: Task) {
+	return {
+		type: 'task.status' as const,
+		seq,
+		data: { task_id: task.id, run_id: task.run_id, status: task.status, message: task.message, task }
 	};
 }
 
@@ -325,6 +335,35 @@ describe('TaskView', () => {
 		view.start();
 		await settle();
 		expect(view.focusExecution?.id).toBe('x3');
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('shows a running task sent back to the queue after its node died, with the retry message', async () => {
+		const { view, state, factory, connection } = setup();
+		state.task = { ...state.task, started_at: STARTED, progress: 60, message: 'compiling' };
+		view.start();
+		await settle();
+		expect(view.task).toMatchObject({ status: 'running', progress: 60 });
+		const retry = 'node n1 went away; starting it again (attempt 2 of 2)';
+		factory.last.event(statusEvent(1, { ...state.task, status: 'queued', message: retry }));
+		expect(view.task).toMatchObject({ status: 'queued', message: retry });
+		expect(view.canCancel).toBe(true);
+		// the next attempt starts: running again from its own progress, not the first attempt's
+		const later = '2030-01-01T00:11:00.000Z';
+		factory.last.event(statusEvent(2, { ...state.task, started_at: later, progress: 0, message: null }));
+		expect(view.task).toMatchObject({ status: 'running', started_at: later, progress: 0 });
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('keeps a finished task finished when a queued status from before it finished arrives late', async () => {
+		const { view, state, factory, connection } = setup();
+		state.task = { ...state.task, status: 'succeeded', progress: 100, started_at: STARTED };
+		view.start();
+		await settle();
+		factory.last.event(statusEvent(1, { ...state.task, status: 'queued', progress: 60, message: 'retry' }));
+		expect(view.task).toMatchObject({ status: 'succeeded', progress: 100 });
 		view.destroy();
 		connection.destroy();
 	});

@@ -11,7 +11,7 @@ import type { RealtimeConnection } from './connection.svelte';
 import { DEFAULT_MAX_LINES, ExecutionLog } from './execution-log.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
 import { coalescedLoad, loadFailure, type RecordLoadStatus } from './record-load';
-import { mergeById, mergeRecord } from './records';
+import { mergeById, mergeRecord, mergeStatusEvent } from './records';
 
 export type TaskViewStatus = RecordLoadStatus;
 
@@ -150,8 +150,10 @@ export class TaskView {
 	apply(event: AnyEventEnvelope): void {
 		if (!('task_id' in event.data) || event.data.task_id !== this.taskId) return;
 		switch (event.type) {
-			case 'task.created':
 			case 'task.status':
+				this.#task = mergeStatusEvent(this.#task, event.data.task);
+				return;
+			case 'task.created':
 			case 'task.completed':
 			case 'task.failed':
 				this.#task = mergeRecord(this.#task, event.data.task);
