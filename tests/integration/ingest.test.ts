@@ -188,7 +188,7 @@ describe('ingest API', () => {
 		expect(tooBig.body.error.message).toMatch(/fewer lines/);
 	});
 
-	it('refuses a NUL in a task’s or an event’s text with 400 naming the field, and stores output lines holding one', async () => {
+	it('refuses a NUL in a task’s or an event’s text, and a line break in an output line, with 400 naming the field, and stores output lines holding a NUL', async () => {
 		type Refusal = { error: { code: string; message: string } };
 		const nulName = await post<Refusal>(aco, '/tasks', { name: 'a\u0000b' });
 		expect(nulName.status).toBe(400);
@@ -217,6 +217,14 @@ describe('ingest API', () => {
 			expect(refused.status).toBe(400);
 			expect(refused.body.error.message).toContain(`${field}: contains a NUL character`);
 		}
+
+		// a line break would make two lines of one, the second read as text (an ::add-mask:: in it too)
+		const broken = await events([
+			{ type: 'tool.start', step: 0, name: 'tool' },
+			{ type: 'output', step: 0, lines: [{ n: 1, text: 'ok\n::add-mask::s3cr3t-value' }] }
+		]);
+		expect(broken.status).toBe(400);
+		expect(broken.body.error.message).toContain('events.1.lines.0.text: contains a line break');
 
 		const texts = ['before', '::error::bad\u0000x', 'after'];
 		const stored = await post<IngestEventsResponse>(aco, `/tasks/${created.task.id}/events`, {

@@ -62,8 +62,15 @@ export const ingestLineSchema = z
 	.object({
 		n: z.number().int().min(1).optional(),
 		stream: z.enum(['stdout', 'stderr']).default('stdout'),
-		/** exactly as the tool printed it, NUL and all */
-		text: z.string().max(MAX_INGEST_LINE_LENGTH),
+		/**
+		 * exactly as the tool printed it, NUL and all, without its line break: text holding one would
+		 * be two lines under one number, and a line after the break is no line's start (an
+		 * `::add-mask::` there would be read as text)
+		 */
+		text: z
+			.string()
+			.max(MAX_INGEST_LINE_LENGTH)
+			.refine((value) => !value.includes('\n'), 'contains a line break; send each line as a line of its own'),
 		/** when the line was written (ISO-8601); the server's clock when omitted */
 		ts: z.iso.datetime({ offset: true }).optional(),
 		/**

@@ -32,6 +32,28 @@ describe('maskForms', () => {
 		expect(forms).toContain(encodeURIComponent(value).replace(/%20/g, '+'));
 	});
 
+	it('covers the spellings of other common encoders: Python, Go, .NET and PHP', () => {
+		const value = `Pa55!w0rd*(x)&<y>/ä 'q"+`;
+		const forms = maskForms(value);
+		for (const [encoder, spelled] of [
+			// urllib.parse.quote_plus, Go's url.QueryEscape
+			['quote_plus', 'Pa55%21w0rd%2A%28x%29%26%3Cy%3E%2F%C3%A4+%27q%22%2B'],
+			// urllib.parse.quote (keeps /)
+			['quote', 'Pa55%21w0rd%2A%28x%29%26%3Cy%3E/%C3%A4%20%27q%22%2B'],
+			['lower-case hex', 'Pa55%21w0rd%2a%28x%29%26%3cy%3e%2f%c3%a4+%27q%22%2b'],
+			['json.dumps', `Pa55!w0rd*(x)&<y>/\\u00e4 'q\\"+`],
+			['Go encoding/json', `Pa55!w0rd*(x)\\u0026\\u003cy\\u003e/ä 'q\\"+`],
+			['.NET System.Text.Json', 'Pa55!w0rd*(x)\\u0026\\u003Cy\\u003E/\\u00E4 \\u0027q\\u0022\\u002B'],
+			['PHP json_encode', `Pa55!w0rd*(x)&<y>\\/\\u00e4 'q\\"+`]
+		]) {
+			expect(forms, encoder).toContain(spelled);
+		}
+		// a plain token has one spelling in each: nothing is added for it
+		expect(
+			maskForms('abcdEFGH1234-_.~').filter((form) => !base64Forms('abcdEFGH1234-_.~').includes(form))
+		).toEqual(['abcdEFGH1234-_.~']);
+	});
+
 	it('masks a value of several lines line by line, trimmed too', () => {
 		const forms = maskForms('first-line \r\nsecond-line\n\nok');
 		expect(forms).toContain('first-line ');

@@ -91,7 +91,11 @@ describe('StreamMasker', () => {
 		masker.push('::add-mask::first-value', false);
 		masker.push('::add-mask::second-value', false);
 		expect(refused).toContain(false);
-		expect(masker.push('::add-mask::second-value', false)?.text).toBe('::add-mask::second-value');
+		// refused, so not masked elsewhere; but never shown where it is announced
+		expect(masker.push('::add-mask::second-value', false)?.text).toBe('::add-mask::***');
+		expect(masker.push('uses second-value', false)?.text).toBe('uses second-value');
+		expect(masker.push('::add-mask::abc', false)?.text).toBe('::add-mask::***');
+		expect(masker.push('::add-mask::  ', false)?.text).toBe('::add-mask::  ');
 	});
 
 	it('masks a secret split across pieces at every split point, among a thousand other values', () => {

@@ -6,8 +6,8 @@
  * one is held back and shown with the next piece, never half shown. What is held back is at
  * most one character less than the longest masked text.
  *
- * `::add-mask::value` lines register their value before the line itself is masked, so the
- * command's own line reads `::add-mask::***`. A command line that arrives in pieces is never
+ * `::add-mask::value` lines register their value, and the command's own line reads
+ * `::add-mask::***` (also when the value was refused: the set was full). A command line that arrives in pieces is never
  * shown with its value: its pieces read `***` and the value (up to MAX_MASK_LENGTH) is
  * registered when its line ends.
  */
@@ -64,7 +64,7 @@ export class StreamMasker {
 			if (command) {
 				if (!partial) {
 					this.#registerLine(full, command[2]);
-					return { text: this.#masks.mask(full), partial: false };
+					return { text: commandShown(command), partial: false };
 				}
 				// the value is still coming: show none of it
 				this.#addMaskValue = command[2];
@@ -99,8 +99,9 @@ export class StreamMasker {
 		this.#lineStart = true;
 		if (rest.length === 0) return null;
 		const command = ADD_MASK_LINE.exec(rest);
-		if (command) this.#registerLine(rest, command[2]);
-		return { text: this.#masks.mask(rest), partial: false };
+		if (!command) return { text: this.#masks.mask(rest), partial: false };
+		this.#registerLine(rest, command[2]);
+		return { text: commandShown(command), partial: false };
 	}
 
 	#continueAddMask(text: string, partial: boolean): MaskedPiece | null {
@@ -126,6 +127,14 @@ export class StreamMasker {
 		const accepted = this.#masks.add(trimmed.slice(0, MAX_MASK_LENGTH));
 		this.#onAddMask?.(accepted);
 	}
+}
+
+/**
+ * An `::add-mask::` line as stored and shown: its value as `***`, also when the set refused it
+ * (full) or it is too short to mask elsewhere; the value is never shown where it is announced.
+ */
+function commandShown(command: RegExpExecArray): string {
+	return command[2]!.trim() ? command[1] + MASK : command[0];
 }
 
 /** `text` (after leading whitespace) could still become `::add-mask::` */

@@ -56,6 +56,27 @@ describe('redactWorkflowSource', () => {
 		expect(shown).toContain('PIN_KEY: ***');
 	});
 
+	it('hides a secret value a secret variable takes from an anchor, where the anchor writes it', () => {
+		const source = [
+			'x-secrets:',
+			'  token: &tok s3cr3t-value-9',
+			'  short: &pin abc',
+			'steps:',
+			'  - run: deploy',
+			'    env:',
+			'      DEPLOY_TOKEN: *tok',
+			'      OTHER_TOKEN: *tok',
+			'      PIN_PASSWORD: *pin',
+			'      MODE: *pin'
+		].join('\n');
+		const shown = redactWorkflowSource(source, secretNameTest());
+		expect(shown).not.toContain('s3cr3t-value-9');
+		expect(shown).not.toMatch(/&pin abc/);
+		expect(shown).toContain('DEPLOY_TOKEN: *tok');
+		expect(shown).toContain('MODE: *pin');
+		expect(shown.split('\n')).toHaveLength(source.split('\n').length);
+	});
+
 	it('hides secret values in a file that is not valid YAML', () => {
 		const source = [
 			'tasks:',

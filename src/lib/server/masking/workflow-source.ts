@@ -14,7 +14,7 @@
  * redactWorkflowSource('env:\n  DEPLOY_TOKEN: s3cr3t-value\n', secretNameTest())
  * // 'env:\n  DEPLOY_TOKEN: ***\n'
  */
-import { isPair, isScalar, parseDocument, visit } from 'yaml';
+import { isAlias, isPair, isScalar, parseDocument, visit } from 'yaml';
 import { MASK, MaskSet } from './mask-set';
 import type { SecretNameTest } from './secret-env';
 
@@ -28,13 +28,17 @@ export function redactWorkflowSource(source: string, isSecret: SecretNameTest): 
 	const values = new Set<string>();
 	visit(doc, {
 		Pair(_, pair) {
-			if (!isPair(pair) || !isScalar(pair.key) || !isScalar(pair.value)) return;
+			if (!isPair(pair) || !isScalar(pair.key)) return;
 			if (!isSecret(String(pair.key.value))) return;
-			const value = pair.value;
-			if (value.value === null || value.value === '') return;
+			// `NAME: *anchor`: the value is the anchored text, cut out where the anchor writes it
+			const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+			if (!isScalar(value) || value.value === null || value.value === '') return;
 			// a block scalar's lines one by one: masked elsewhere, each stays on its own line
 			for (const line of String(value.value).split('\n')) if (line.trim()) values.add(line.trim());
-			if (value.range) cuts.push([value.range[0], value.range[1]]);
+			// an anchored value is cut out once, however many aliases name it
+			if (value.range && !cuts.some(([start]) => start === value.range![0])) {
+				cuts.push([value.range[0], value.range[1]]);
+			}
 		}
 	});
 	let out = source;
