@@ -10,7 +10,7 @@
 import type { Execution, LogLine, LogStream } from '../../protocol';
 import { isoNow } from '../iso-now';
 import { MaskSet } from '../masking/mask-set';
-import { StreamMasker } from '../masking/stream-masker';
+import { StreamMasker, type MaskerState } from '../masking/stream-masker';
 import { OutputLimit, type DroppedOutput, type OutputLimitConfig } from '../orchestrator/output-limit';
 import { IngestError } from './ingest-error';
 
@@ -30,6 +30,15 @@ export interface IntakeResult {
 	dropped: number;
 	/** lines up to the first refused one were taken; this says why the rest were not */
 	error: IngestError | null;
+}
+
+/** where an intake stood (see ExecutionIntake.save) */
+export interface IntakeState {
+	readonly maskers: Readonly<Record<LogStream, MaskerState>>;
+	readonly limit: ReturnType<OutputLimit['save']>;
+	readonly stored: number;
+	readonly taken: number;
+	readonly lastPartial: boolean;
 }
 
 /**
@@ -63,6 +72,29 @@ export class ExecutionIntake {
 	/** the last line number this intake stored (or found stored when it was made) */
 	get stored(): number {
 		return this.#stored;
+	}
+
+	/**
+	 * Where it stands, to go back to with {@link restore} when the lines it handed out since could
+	 * not be stored: what its maskers hold back then comes with the producer's resent lines.
+	 */
+	save(): IntakeState {
+		return {
+			maskers: { stdout: this.#maskers.stdout.save(), stderr: this.#maskers.stderr.save() },
+			limit: this.#limit.save(),
+			stored: this.#stored,
+			taken: this.#taken,
+			lastPartial: this.#lastPartial
+		};
+	}
+
+	restore(state: IntakeState): void {
+		this.#maskers.stdout.restore(state.maskers.stdout);
+		this.#maskers.stderr.restore(state.maskers.stderr);
+		this.#limit.restore(state.limit);
+		this.#stored = state.stored;
+		this.#taken = state.taken;
+		this.#lastPartial = state.lastPartial;
 	}
 
 	/** `at`: where the event is in the request, for error messages; `step`: the tool's step */

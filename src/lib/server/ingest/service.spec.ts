@@ -656,4 +656,65 @@ describe('ingest service', () => {
 		]);
 		producer.close();
 	});
+
+	it('closes the open tools of a task before it ends it, so a status resent after the database went away still closes them', async () => {
+		let away = false;
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				if (prop === 'updateExecution' && away)
+					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+				const value = Reflect.get(target, prop);
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		const producer = new IngestService({ store: flaky, bus, logger });
+		const { task } = await producer.createTask({ name: 't', status: 'running' });
+		await producer.applyEvents(
+			task.id,
+			events([
+				{ type: 'tool.start', step: 0, name: 's' },
+				{ type: 'output', step: 0, lines: [{ n: 1, text: 'one' }] }
+			])
+		);
+		const end = events([{ type: 'status', status: 'succeeded' }]);
+		away = true;
+		await expect(producer.applyEvents(task.id, end)).rejects.toThrow(/cannot be reached/);
+		away = false;
+		expect(await producer.applyEvents(task.id, end)).toMatchObject({ task: { status: 'succeeded' } });
+		const [execution] = await store.listExecutions(task.id);
+		expect(execution).toMatchObject({ status: 'interrupted', line_count: 1 });
+		producer.close();
+	});
+
+	it('keeps what its masker held back when a batch could not be stored, so a secret split across it is masked once sent again', async () => {
+		let away = false;
+		const flaky: Store = new Proxy(store, {
+			get: (target, prop) => {
+				if (prop === 'appendLogLines' && away)
+					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+				const value = Reflect.get(target, prop);
+				return typeof value === 'function' ? value.bind(target) : value;
+			}
+		});
+		const secret = 'hunter22-secret';
+		const producer = new IngestService({ store: flaky, bus, logger, secrets: [secret] });
+		const { task } = await producer.createTask({ name: 't', status: 'running' });
+		// the line's first piece ends with the secret's start: held back until the rest shows
+		await producer.applyEvents(
+			task.id,
+			events([
+				{ type: 'tool.start', step: 0, name: 's' },
+				{ type: 'output', step: 0, lines: [{ n: 1, text: 'token=hu', partial: true }] }
+			])
+		);
+		const rest = events([{ type: 'output', step: 0, lines: [{ n: 2, text: 'nter22-secret done' }] }]);
+		away = true;
+		await expect(producer.applyEvents(task.id, rest)).rejects.toThrow(/cannot be reached/);
+		away = false;
+		expect(await producer.applyEvents(task.id, rest)).toMatchObject({ duplicates: 0, line_counts: { 0: 2 } });
+		const [execution] = await store.listExecutions(task.id);
+		const text = (await store.readLogLines(execution.id)).map((line) => line.text).join('');
+		expect(text).toBe('token=*** done');
+		producer.close();
+	});
 });

@@ -423,6 +423,22 @@ export class IngestService {
 		// (none when the cancel was asked of another node, which kept that message)
 		if (message === undefined && (before !== undefined || task.message === CANCEL_REQUESTED_MESSAGE))
 			message = before === undefined || before === CANCEL_REQUESTED_MESSAGE ? null : before;
+		// a tool still open when its task ends would show as running for ever: closed first, so a
+		// store that fails on the way leaves the task running, and the producer's resent status
+		// finds the tools closed and ends it (the other way round a resent status would be ignored)
+		for (const execution of batch.executions.values()) {
+			if (execution.status !== 'running') continue;
+			const dropped = await this.#endOutput(batch, execution);
+			const closed = await store.updateExecution(execution.id, {
+				status: 'interrupted',
+				finished_at: finished.toISOString(),
+				duration_ms: finished.getTime() - Date.parse(execution.started_at),
+				error: 'the task ended before this tool reported its end',
+				...dropped
+			});
+			batch.executions.set(closed.step, closed);
+			toolEnded(bus, task, closed);
+		}
 		// one ending wins, whichever request or node it comes from
 		const ended = await store.endTask(task.id, {
 			status,
@@ -438,20 +454,6 @@ export class IngestService {
 			batch.task = (await store.getTask(task.id)) ?? task;
 			batch.counts.ignored++;
 			return;
-		}
-		// a tool still open when its task ends would show as running for ever
-		for (const execution of batch.executions.values()) {
-			if (execution.status !== 'running') continue;
-			const dropped = await this.#endOutput(batch, execution);
-			const closed = await store.updateExecution(execution.id, {
-				status: 'interrupted',
-				finished_at: finished.toISOString(),
-				duration_ms: finished.getTime() - Date.parse(execution.started_at),
-				error: 'the task ended before this tool reported its end',
-				...dropped
-			});
-			batch.executions.set(closed.step, closed);
-			toolEnded(bus, task, closed);
 		}
 		this.#forget(task.id);
 		batch.task = ended;
@@ -485,10 +487,11 @@ export class IngestService {
 	async #output(batch: Batch, event: Extract<IngestEvent, { type: 'output' }>, at: string): Promise<void> {
 		let execution = this.#execution(batch, event.step, at);
 		const intake = this.#intake(batch, execution);
+		const before = intake.save();
 		const taken = intake.take(event.lines, at, event.step);
 		batch.counts.duplicates += taken.duplicates;
 		const dropping = taken.dropped > 0;
-		execution = await this.#store(batch, execution, taken.lines);
+		execution = await this.#store(batch, execution, taken.lines, () => intake.restore(before));
 		if (dropping) execution = await this.#recordDropped(batch, execution, intake);
 		if (taken.error) throw taken.error;
 		if (taken.lines.length > 0 || dropping) batch.counts.applied++;
@@ -525,13 +528,23 @@ export class IngestService {
 	): Promise<{ output_dropped_lines?: number; output_dropped_bytes?: number }> {
 		const intake = this.#live.get(batch.task.id)?.intakes.get(execution.step);
 		if (!intake) return {};
-		await this.#store(batch, execution, intake.end());
+		const before = intake.save();
+		await this.#store(batch, execution, intake.end(), () => intake.restore(before));
 		const { lines, bytes } = intake.dropped;
 		return lines > 0 ? { output_dropped_lines: lines, output_dropped_bytes: bytes } : {};
 	}
 
-	/** stores lines, then streams them, and returns the execution with its new line count */
-	async #store(batch: Batch, execution: Execution, lines: LogLine[]): Promise<Execution> {
+	/**
+	 * Stores lines, then streams them, and returns the execution with its new line count.
+	 * `unstored`: puts the intake back where it stood before it made `lines`, when none of them
+	 * could be stored.
+	 */
+	async #store(
+		batch: Batch,
+		execution: Execution,
+		lines: LogLine[],
+		unstored: () => void
+	): Promise<Execution> {
 		if (lines.length === 0) return execution;
 		const { store, bus, storage } = this.#options;
 		try {
@@ -540,10 +553,10 @@ export class IngestService {
 			await store.appendLogLines(execution.id, lines);
 		} catch (err) {
 			if (!(storage ? storage.report(err) : isDiskFull(err))) {
-				// nothing was stored (the store cannot be reached, say): the intake counted these lines
-				// as taken, so it is built again from the stored execution, and the producer's resent
-				// batch is stored rather than counted as duplicates
-				this.#live.get(batch.task.id)?.intakes.delete(execution.step);
+				// nothing was stored (the store cannot be reached, say): the intake goes back to where it
+				// stood, so the producer's resent batch is stored rather than counted as duplicates, and
+				// the tail its maskers held back (perhaps the start of a secret) comes with it
+				unstored();
 				throw err;
 			}
 			await this.#failForStorage(batch, err);

@@ -26,6 +26,13 @@ export interface MaskedPiece {
 	partial: boolean;
 }
 
+/** what a masker holds between pieces (see StreamMasker.save) */
+export interface MaskerState {
+	readonly carry: string;
+	readonly lineStart: boolean;
+	readonly addMaskValue: string | null;
+}
+
 /** told about a value announced with `::add-mask::`; `accepted` false when the set was full */
 export type OnAddMask = (accepted: boolean) => void;
 
@@ -50,6 +57,20 @@ export class StreamMasker {
 	constructor(masks: MaskSet, onAddMask?: OnAddMask) {
 		this.#masks = masks;
 		this.#onAddMask = onAddMask;
+	}
+
+	/**
+	 * What it holds between pieces (a held-back tail, an `::add-mask::` value still arriving), to
+	 * put back with {@link restore} when the pieces pushed since were not stored after all.
+	 */
+	save(): MaskerState {
+		return { carry: this.#carry, lineStart: this.#lineStart, addMaskValue: this.#addMaskValue };
+	}
+
+	restore(state: MaskerState): void {
+		this.#carry = state.carry;
+		this.#lineStart = state.lineStart;
+		this.#addMaskValue = state.addMaskValue;
 	}
 
 	/** The piece to hand on for `text`, masked; null when all of it is held back for now. */

@@ -56,6 +56,16 @@ export class OutputLimit {
 		return this.#dropped;
 	}
 
+	/** its counts, to put back with {@link restore} when what it admitted since was not stored */
+	save(): { kept: DroppedOutput; dropped: DroppedOutput } {
+		return { kept: { ...this.#kept }, dropped: { ...this.#dropped } };
+	}
+
+	restore(state: { kept: DroppedOutput; dropped: DroppedOutput }): void {
+		this.#kept = { ...state.kept };
+		this.#dropped = { ...state.dropped };
+	}
+
 	admit(text: string, partial: boolean): OutputVerdict {
 		const bytes = Buffer.byteLength(text) + (partial ? 0 : 1);
 		if (this.reached) {
