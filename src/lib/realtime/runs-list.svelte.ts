@@ -43,6 +43,8 @@ export class RunsList {
 	#teardown: (() => void)[] = [];
 	#abort: AbortController | null = null;
 	#generation = 0;
+	/** the runs events brought while the newest load was out: its answer may predate them */
+	#touched: Map<string, WorkflowRun> | null = null;
 
 	constructor(options: RunsListOptions) {
 		this.#connection = options.connection;
@@ -112,6 +114,9 @@ export class RunsList {
 		const generation = ++this.#generation;
 		const { workflow, status, page } = this.#filter;
 		if (this.#status !== 'ready') this.#status = 'loading';
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping during a load, never rendered
+		const touched = new Map<string, WorkflowRun>();
+		this.#touched = touched;
 		try {
 			const res = await this.#api.listRuns(
 				{
@@ -125,6 +130,8 @@ export class RunsList {
 			if (generation !== this.#generation) return;
 			this.#runs = res.runs;
 			this.#hasMore = res.has_more ?? false;
+			// a run that changed while the answer was on its way (finished, say) is shown as it is now
+			for (const run of touched.values()) this.#upsert(run);
 			this.#status = 'ready';
 			this.#error = null;
 			this.#noteWorkflows(res.runs.map((run) => run.workflow));
@@ -132,6 +139,8 @@ export class RunsList {
 			if (this.#abort?.signal.aborted || generation !== this.#generation) return;
 			this.#status = 'error';
 			this.#error = err instanceof Error ? err.message : String(err);
+		} finally {
+			if (this.#touched === touched) this.#touched = null;
 		}
 	}
 
@@ -149,6 +158,12 @@ export class RunsList {
 		)
 			return;
 		const run = event.data.run;
+		if (this.#touched) this.#touched.set(run.id, mergeRecord(this.#touched.get(run.id), run));
+		this.#upsert(run);
+	}
+
+	/** `run` merged into the page where it is, or added at the top of the first page when it matches */
+	#upsert(run: WorkflowRun): void {
 		const index = this.#runs.findIndex((r) => r.id === run.id);
 		if (index >= 0) {
 			const merged = mergeRecord(this.#runs[index], run);
