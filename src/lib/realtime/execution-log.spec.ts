@@ -92,6 +92,28 @@ describe('ExecutionLog', () => {
 		expect(heldNumbers(log)).toEqual(range(1, 8));
 	});
 
+	it('tells the outline when lines fetched to fill a gap carry a command, and not for plain ones', async () => {
+		const { server, log } = setup(3);
+		let changes = 0;
+		log.onOutlineChange(() => changes++);
+		log.open();
+		await settle();
+		server.state.lines = [
+			...makeLines(1, 5),
+			{ n: 6, stream: 'stdout', ts: '', text: '::group::Build' },
+			...makeLines(7, 8)
+		];
+		log.push(server.state.lines[7]!);
+		await settle();
+		expect(heldNumbers(log)).toEqual(range(1, 8));
+		expect(changes).toBe(1);
+		server.state.lines = makeLines(1, 12);
+		log.push(server.state.lines[11]!);
+		await settle();
+		expect(heldNumbers(log)).toEqual(range(1, 12));
+		expect(changes).toBe(1);
+	});
+
 	it('asks again for lines the server had not stored yet when asked', async () => {
 		const { server, log } = setup(3);
 		log.open();
@@ -200,5 +222,23 @@ describe('ExecutionLog', () => {
 		await settle();
 		expect(log.phase).toBe('live');
 		expect(heldNumbers(log)).toEqual([1]);
+	});
+
+	it('loads again on resync after its first load failed (the server was going down)', async () => {
+		let fail = true;
+		const server = logServer('x1', makeLines(1, 2));
+		const failing: typeof fetch = async (input, init) =>
+			fail
+				? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
+				: server.fetch(input, init);
+		const log = new ExecutionLog('x1', { api: new ApiClient(failing) });
+		log.open();
+		await settle();
+		expect(log.phase).toBe('error');
+		fail = false;
+		log.resync();
+		await settle();
+		expect([log.phase, log.error]).toEqual(['live', null]);
+		expect(heldNumbers(log)).toEqual([1, 2]);
 	});
 });

@@ -28,6 +28,11 @@ const REFETCH_DELAY_MS = 400;
 const STREAM_REFRESH_MS = 250;
 /** a workflow command that changes the outline (groups, annotations) */
 const OUTLINE_COMMAND = /^::(?:group|endgroup|error|warning|notice)\b/;
+/**
+ * a fetched line the outline may not know yet: a command it lists, one the view hides (the live
+ * ones are noted as they come), or a piece of a progress run
+ */
+const OUTLINE_LINE = /^\s*::(?:group|endgroup|error|warning|notice|progress|add-mask)\b/i;
 
 /** `previous`: the line numbered `line.n - 1`, when held */
 export type LiveLineListener = (line: LogLine, previous: LogLine | undefined) => void;
@@ -148,7 +153,10 @@ export class ExecutionLog {
 		};
 	}
 
-	/** Calls `listener` (at most once per frame) when live output carried a group or annotation command. */
+	/**
+	 * Calls `listener` (at most once per frame) when live output carried a group or annotation
+	 * command, or lines fetched to fill a gap carried a command or a progress snapshot.
+	 */
 	onOutlineChange(listener: () => void): () => void {
 		this.#outlineListeners.push(listener);
 		return () => {
@@ -224,8 +232,12 @@ export class ExecutionLog {
 		this.#schedulePublish();
 	}
 
-	/** After a reconnect: learn what came since the newest line held. */
+	/** After a reconnect: learn what came since the newest line held (or load it, if that failed). */
 	resync(): void {
+		if (this.#phase === 'error') {
+			this.retry();
+			return;
+		}
 		this.refetchFrom(this.#last + 1);
 	}
 
@@ -354,6 +366,12 @@ export class ExecutionLog {
 			);
 			if (epoch !== this.#epoch) return;
 			this.#apply(res, firstPos);
+			// lines that never came live (a gap, a refetch; not a filtered view's tail, re-read as
+			// lines come): what the outline knows may predate them
+			const filling = page === undefined && query.tail === undefined;
+			if (filling && res.lines.some((line) => line.partial || OUTLINE_LINE.test(line.text))) {
+				this.#outlineChanged = true;
+			}
 			this.#schedulePublish();
 			// the server may not have stored every line it has announced yet: ask again shortly
 			if (page !== undefined && !this.#cache.isComplete(page, this.#currentTotal())) this.#scheduleRetry();
