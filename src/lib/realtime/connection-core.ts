@@ -235,7 +235,7 @@ export class HubConnection {
 	#onText(raw: string): void {
 		const frame = decodeFrame(raw);
 		if (!frame) {
-			this.#log('ignored a frame that is not JSON');
+			this.#log('ignored a frame that is not a JSON message');
 			return;
 		}
 		for (const event of frame.events) if (!this.#gate.hold(event)) this.#deliver(event);

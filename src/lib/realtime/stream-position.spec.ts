@@ -24,6 +24,14 @@ describe('decodeFrame', () => {
 	it('returns null for a frame that is not JSON', () => {
 		expect(decodeFrame('{not json')).toBeNull();
 	});
+
+	it('returns null for JSON that is no message, and keeps only the events of a broken batch', () => {
+		for (const raw of ['null', '42', '"text"', '[]', '{"no":"type"}'])
+			expect(decodeFrame(raw), raw).toBeNull();
+		const batch = { type: 'batch', events: [event(1), null, 7, { type: 'x', seq: 'two' }, event(2)] };
+		expect(decodeFrame(JSON.stringify(batch))).toEqual({ events: [event(1), event(2)], control: null });
+		expect(decodeFrame('{"type":"batch","events":"none"}')).toEqual({ events: [], control: null });
+	});
 });
 
 describe('StreamPosition', () => {

@@ -18,17 +18,34 @@ export interface DecodedFrame {
 	control: AnyControlMessage | null;
 }
 
-/** Splits a text frame into its messages; null when the frame is not JSON. */
+/**
+ * Splits a text frame into its messages; null when the frame is not a JSON message (an object
+ * with a `type`). A batch keeps only what is an event (an object with a numbered `seq`).
+ */
 export function decodeFrame(raw: string): DecodedFrame | null {
-	let message: ServerMessage;
+	let message: unknown;
 	try {
-		message = JSON.parse(raw) as ServerMessage;
+		message = JSON.parse(raw);
 	} catch {
 		return null;
 	}
-	if (message.type === 'batch') return { events: message.events ?? [], control: null };
+	if (!isMessage(message)) return null;
+	if (message.type === 'batch') {
+		const events: unknown = (message as { events?: unknown }).events;
+		return { events: Array.isArray(events) ? events.filter(isEvent) : [], control: null };
+	}
 	if (isEventEnvelope(message)) return { events: [message], control: null };
 	return { events: [], control: message as AnyControlMessage };
+}
+
+function isMessage(value: unknown): value is ServerMessage {
+	return (
+		typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+	);
+}
+
+function isEvent(value: unknown): value is AnyEventEnvelope {
+	return isMessage(value) && isEventEnvelope(value);
 }
 
 export class StreamPosition {
