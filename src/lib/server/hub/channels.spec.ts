@@ -165,4 +165,28 @@ describe('Channels', () => {
 		await tick();
 		expect(members.map((m) => m.now[1])).toEqual([true, true, false, false]);
 	});
+
+	it('hands a member what waited in its old channel before it moves, and nothing from before it joined', async () => {
+		const channels = make();
+		const a = new Member();
+		const b = new Member();
+		channels.update(a, new Map([['s', {}]]));
+		channels.update(b, new Map([['s', { task_ids: ['t2'] }]]));
+		const seqs = (m: Member) => m.offers.map((runs) => runs.flatMap((r) => r.entries.map((e) => e.seq)));
+		const publish = (seq: number, task: string) =>
+			channels.publish(createEntry(seq, output(task, seq)), output(task, seq));
+		// published, and in the same stretch (before the tick's flush) a narrows its subscription
+		publish(1, 't1');
+		publish(2, 't2');
+		channels.update(a, new Map([['s', { task_ids: ['t2'] }]]));
+		// it still gets both: its old channel wanted them
+		expect(seqs(a)).toEqual([[1, 2]]);
+		expect(seqs(b)).toEqual([[2]]);
+		// the channel it joined holds nothing from before: the next event is the first it gets there
+		publish(3, 't2');
+		publish(4, 't1');
+		await tick();
+		expect(seqs(a)).toEqual([[1, 2], [3]]);
+		expect(seqs(b)).toEqual([[2], [3]]);
+	});
 });

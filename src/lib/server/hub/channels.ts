@@ -122,7 +122,13 @@ export class Channels<M extends ChannelMember> {
 		return this.#byKey.size;
 	}
 
-	/** Files `member` under the channel of its subscriptions (none: it leaves). */
+	/**
+	 * Files `member` under the channel of its subscriptions (none: it leaves). Events still
+	 * waiting for this tick's flush in the channel it leaves or joins go out first: the member
+	 * gets those its old subscriptions wanted and none from before its new ones, as if the flush
+	 * had come before the change (a producer's frame that publishes, then a subscribe in the same
+	 * read, would otherwise lose them for good: the member's stream has moved past them).
+	 */
 	update(member: M, subscriptions: ReadonlyMap<string, EventFilter>): void {
 		const key = channelKey(subscriptions);
 		const current = this.#of.get(member);
@@ -131,6 +137,7 @@ export class Channels<M extends ChannelMember> {
 			current.subscriptions = subscriptions.size;
 			return;
 		}
+		if ((current?.channel.dirty || this.#byKey.get(key)?.dirty) && !this.#flushing) this.#flushAll();
 		this.leave(member);
 		if (subscriptions.size === 0) return;
 		let channel = this.#byKey.get(key);
@@ -175,6 +182,8 @@ export class Channels<M extends ChannelMember> {
 	}
 
 	#flushAll(): void {
+		// flushed already, by a member changing channel
+		if (this.#dirty.length === 0) return;
 		this.#flushing = true;
 		const { frames, batchMaxEvents, runBytes, sliceMs } = this.#options;
 		const now = this.#options.now ?? (() => performance.now());

@@ -87,7 +87,8 @@ export class HistoryCursor {
 				if (e.coalesceKey !== null) this.#lastOfKey!.set(e.coalesceKey, i);
 			});
 		}
-		return (this.#lastOfKey.get(entry.coalesceKey) ?? -1) > this.#at;
+		// `entry` was taken: it sits at #at - 1, and any later index of its key supersedes it
+		return (this.#lastOfKey.get(entry.coalesceKey) ?? -1) >= this.#at;
 	}
 
 	#afterRead(): HistoryEntry | CursorState {
