@@ -489,6 +489,28 @@ describe('Session', () => {
 		expect([counters.eventsDropped, counters.eventsCoalesced]).toEqual([0, 0]);
 	});
 
+	it('queues the events of a spent slice when history keeps none, rather than closing a healthy client', async () => {
+		const channels = new Channels<Session>({
+			frames: new FrameCache(),
+			batchMaxEvents: 10,
+			runBytes: 65536,
+			sliceMs: 0
+		});
+		const { session, socket, counters, broadcast } = make({
+			channels,
+			turns: new WriteTurns(),
+			historyMaxEvents: 0
+		});
+		const ahead = { offer: vi.fn() };
+		channels.update(ahead as unknown as Session, new Map([['s', {}]]));
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		for (let line = 1; line <= 5; line++) broadcast(channels, output(line));
+		await vi.waitFor(() => expect(seqsOf(socket).flat()).toEqual([1, 2, 3, 4, 5]));
+		expect(session.state).toBe('open');
+		expect([socket.closeCalls, counters.slowConsumerCloses]).toEqual([[], 0]);
+	});
+
 	/** a session behind a member that spends the tick's slice, its socket stalled until `drain` */
 	function stalledBehindSlice(queueMaxMessages: number) {
 		const channels = new Channels<Session>({

@@ -225,7 +225,9 @@ export class Writer {
 		let i = 0;
 		if (!now) {
 			const first = runs[0]!.entries[0]!;
-			if (this.#options.history && this.#direct(first.seq, false)) {
+			const history = this.#options.history;
+			// read in its turn from history, if history still holds them (it may keep none at all)
+			if (history && history.firstSeq() <= first.seq && this.#direct(first.seq, false)) {
 				this.#cursorAt(Math.max(first.seq - 1, this.#liveFrom), undefined, eventsOf(runs));
 				this.#schedule(true);
 				return;
