@@ -15,6 +15,11 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
 /** Ids one filter may list (task ids, run ids). */
 export const MAX_FILTER_IDS = 1000;
+/**
+ * Entries all of one client's filters may list together (task ids, run ids, types, statuses):
+ * what the hub keeps and re-reads for each change of a client's subscriptions stays small.
+ */
+export const MAX_CLIENT_FILTER_IDS = 2000;
 /** The WebSocket path. */
 export const WS_PATH = '/ws';
 /**

@@ -52,6 +52,15 @@ export class HubError extends Error {
 		);
 	}
 
+	static tooManyFilterIds(max: number): HubError {
+		return new HubError(
+			'too_many_filter_ids',
+			`This connection's subscriptions would list more than ${max} task ids, run ids, types and ` +
+				'statuses together, the most allowed. Subscribe to a run or to types instead of many ' +
+				'tasks, or unsubscribe what is no longer watched.'
+		);
+	}
+
 	static unknownSubscription(sub: string, held: readonly string[]): HubError {
 		const list = held.length ? held.map((s) => JSON.stringify(s)).join(', ') : 'none';
 		return new HubError(

@@ -35,6 +35,14 @@ export class RateLimiter {
 		return this.#violations;
 	}
 
+	/**
+	 * Charges `tokens` more for a message taken already that costs more than most (a large
+	 * subscription): the messages after it wait for the bucket to refill.
+	 */
+	spend(tokens: number): void {
+		this.#tokens -= tokens;
+	}
+
 	/** Takes a token for one message; `first` is true for the window's first refusal (to report once). */
 	take(now: number): { decision: RateDecision; first: boolean } {
 		const { perSecond, burst, maxViolations, windowMs } = this.#options;

@@ -450,6 +450,33 @@ describe('Session', () => {
 		expect(socket.json().at(-1)).toEqual({ kind: 'resumed', replayed: 0 });
 	});
 
+	it('refuses subscriptions that would list more than the client may hold together, counting a replaced one once', () => {
+		const { session } = make();
+		const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+		session.subscribe('a', { task_ids: ids('t', 1000) });
+		session.subscribe('b', { run_ids: ids('r', 999), types: ['task.*'] });
+		expect(() => session.subscribe('c', { statuses: ['failed'] })).toThrow(
+			expect.objectContaining({ code: 'too_many_filter_ids' })
+		);
+		// the same id again replaces its filter: only the difference counts
+		session.subscribe('a', { task_ids: ids('t', 999) });
+		session.subscribe('c', { statuses: ['failed'] });
+		session.unsubscribe('b');
+		session.subscribe('d', { run_ids: ids('r', 1000) });
+		session.unsubscribe();
+		session.subscribe('e', { task_ids: ids('t', 1000), run_ids: ids('r', 1000) });
+	});
+
+	it('charges a large subscription more of the rate limit: the messages after it wait', () => {
+		const { session, socket, onMessage } = make({
+			rateLimit: { perSecond: 1, burst: 30, maxViolations: 100 }
+		});
+		session.subscribe('a', { task_ids: Array.from({ length: 1000 }, (_, i) => `t${i}`) });
+		for (let i = 0; i < 25; i++) socket.receive('{"type":"connection.heartbeat"}');
+		// 30 tokens, 10 of them for the 1,000 ids
+		expect(onMessage).toHaveBeenCalledTimes(20);
+	});
+
 	it('throttles a flooding client with one error, then closes it with 4003', () => {
 		const { session, socket, onMessage, counters } = make({
 			rateLimit: { perSecond: 1, burst: 2, maxViolations: 3 }

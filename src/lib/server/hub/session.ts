@@ -22,6 +22,7 @@ import {
 	DEFAULT_QUEUE_MAX_MESSAGES
 } from '../config';
 import { MAX_SUBSCRIPTIONS, type EventFilter } from '../../protocol/messages';
+import { MAX_CLIENT_FILTER_IDS } from '../../protocol/limits';
 import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal';
 import type { Logger } from '../logger';
 import type { HubCounters } from './counters';
@@ -41,6 +42,18 @@ export { DEFAULT_WRITE_HIGH_WATER_BYTES, type RawSocket } from './writer';
 
 /** A close frame's reason may hold at most 123 bytes (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
+/** a subscription change costs one more rate-limit token per this many entries the client's filters list */
+const FILTER_IDS_PER_TOKEN = 100;
+
+/** the entries a filter lists (task ids, run ids, types, statuses) */
+function idsOf(filter: EventFilter): number {
+	return (
+		(filter.task_ids?.length ?? 0) +
+		(filter.run_ids?.length ?? 0) +
+		(filter.types?.length ?? 0) +
+		(filter.statuses?.length ?? 0)
+	);
+}
 export const SLOW_CONSUMER_REASON = 'client reads too slowly; reconnect and resume';
 
 export type SessionState = 'open' | 'closing' | 'closed';
@@ -104,6 +117,8 @@ export class Session implements ChannelMember {
 	#logger: Logger;
 	#now: () => number;
 	#maxSubscriptions: number;
+	/** what the client's filters list together (see MAX_CLIENT_FILTER_IDS) */
+	#filterIds = 0;
 	#batchFlushMs: number;
 	#state: SessionState = 'open';
 	#lastSeenAt: number;
@@ -325,12 +340,17 @@ export class Session implements ChannelMember {
 		if (!this.#subscriptions.has(sub) && this.#subscriptions.size >= this.#maxSubscriptions) {
 			throw HubError.tooManySubscriptions(this.#maxSubscriptions);
 		}
+		const held = this.#subscriptions.get(sub);
+		const filterIds = this.#filterIds - (held ? idsOf(held) : 0) + idsOf(filter);
+		if (filterIds > MAX_CLIENT_FILTER_IDS) throw HubError.tooManyFilterIds(MAX_CLIENT_FILTER_IDS);
 		// events before now that only the new filter wants never went out live: a resume from
 		// before now must replay them (or reset), not take this connection's stream for them
-		const held = this.#subscriptions.get(sub);
 		if (!held || JSON.stringify(held) !== JSON.stringify(filter))
 			this.#liveSince = this.#options.position?.() ?? 0;
 		this.#subscriptions.set(sub, filter);
+		this.#filterIds = filterIds;
+		// a change re-reads every filter the client holds: the more they list, the more it costs
+		this.#limiter?.spend(Math.floor(filterIds / FILTER_IDS_PER_TOKEN));
 		this.#setRate(sub, options.maxRate);
 		this.#options.channels?.update(this, this.#subscriptions);
 		if (this.#window === 'idle') {
@@ -357,13 +377,15 @@ export class Session implements ChannelMember {
 		if (sub === undefined) {
 			const removed = [...this.#subscriptions.keys()];
 			this.#subscriptions.clear();
+			this.#filterIds = 0;
 			this.#rates?.clear();
 			this.#options.channels?.leave(this);
 			return removed;
 		}
-		if (!this.#subscriptions.delete(sub)) {
-			throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
-		}
+		const held = this.#subscriptions.get(sub);
+		if (!held) throw HubError.unknownSubscription(sub, [...this.#subscriptions.keys()]);
+		this.#subscriptions.delete(sub);
+		this.#filterIds -= idsOf(held);
 		this.#rates?.delete(sub);
 		this.#options.channels?.update(this, this.#subscriptions);
 		return [sub];
