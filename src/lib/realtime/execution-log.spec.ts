@@ -15,6 +15,17 @@ function setup(count: number, options: ExecutionLogOptions = {}) {
 	return { server, log };
 }
 
+/** a log of `count` lines on a server that answers 500 while `outage.down` */
+function failingAtFirst(count: number) {
+	const outage = { down: true };
+	const server = logServer('x1', makeLines(1, count));
+	const failing: typeof fetch = async (input, init) =>
+		outage.down
+			? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
+			: server.fetch(input, init);
+	return { log: new ExecutionLog('x1', { api: new ApiClient(failing) }), outage };
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('ExecutionLog', () => {
@@ -206,18 +217,12 @@ describe('ExecutionLog', () => {
 	});
 
 	it('reports a failed load and can retry', async () => {
-		let fail = true;
-		const server = logServer('x1', makeLines(1, 1));
-		const failing: typeof fetch = async (input, init) =>
-			fail
-				? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
-				: server.fetch(input, init);
-		const log = new ExecutionLog('x1', { api: new ApiClient(failing) });
+		const { log, outage } = failingAtFirst(1);
 		log.open();
 		await settle();
 		expect(log.phase).toBe('error');
 		expect(log.error).toBe('db down');
-		fail = false;
+		outage.down = false;
 		log.retry();
 		await settle();
 		expect(log.phase).toBe('live');
@@ -225,17 +230,11 @@ describe('ExecutionLog', () => {
 	});
 
 	it('loads again on resync after its first load failed (the server was going down)', async () => {
-		let fail = true;
-		const server = logServer('x1', makeLines(1, 2));
-		const failing: typeof fetch = async (input, init) =>
-			fail
-				? new Response('{"error":{"code":"internal","message":"db down"}}', { status: 500 })
-				: server.fetch(input, init);
-		const log = new ExecutionLog('x1', { api: new ApiClient(failing) });
+		const { log, outage } = failingAtFirst(2);
 		log.open();
 		await settle();
 		expect(log.phase).toBe('error');
-		fail = false;
+		outage.down = false;
 		log.resync();
 		await settle();
 		expect([log.phase, log.error]).toEqual(['live', null]);

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '$lib/api';
-import type { Task } from '$lib/protocol';
-import { RealtimeConnection } from './connection.svelte';
 import { RunView } from './run-view.svelte';
-import { makeRun, makeTask, scriptedFetch, settle } from './test-fixtures';
-import { socketFactory } from './test-socket';
+import { makeRun, makeTask, scriptedFetch, settle, statusEvent } from './test-fixtures';
+import { connectionHarness } from './test-connection';
 
 function setup() {
 	const state = {
@@ -14,26 +12,11 @@ function setup() {
 	const { fetch } = scriptedFetch({
 		'GET /api/v1/runs/r1': () => ({ run: state.run, tasks: state.tasks })
 	});
-	const factory = socketFactory();
-	const connection = new RealtimeConnection({
-		url: 'ws://aco.test/ws',
-		createSocket: factory.create,
-		target: new EventTarget(),
-		backoff: { random: () => 0 }
-	});
+	const { connection, factory, accept } = connectionHarness();
 	connection.connect();
-	factory.last.open();
-	factory.last.welcome();
+	accept();
 	const view = new RunView({ connection, runId: 'r1', api: new ApiClient(fetch), onError: () => {} });
 	return { state, factory, connection, view };
-}
-
-function statusEvent(seq: number, task: Task) {
-	return {
-		type: 'task.status' as const,
-		seq,
-		data: { task_id: task.id, run_id: task.run_id, status: task.status, message: task.message, task }
-	};
 }
 
 describe('RunView', () => {

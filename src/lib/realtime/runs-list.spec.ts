@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '$lib/api';
 import type { AnyEventEnvelope, WorkflowRun } from '$lib/protocol';
-import { RealtimeConnection } from './connection.svelte';
 import { RunsList } from './runs-list.svelte';
 import { deferred, makeRun, scriptedFetch, settle } from './test-fixtures';
-import { socketFactory } from './test-socket';
+import { connectionHarness } from './test-connection';
 
 function setup(runs: WorkflowRun[]) {
 	const state = { runs, hold: null as Promise<void> | null };
@@ -18,16 +17,9 @@ function setup(runs: WorkflowRun[]) {
 			return answer;
 		}
 	});
-	const factory = socketFactory();
-	const connection = new RealtimeConnection({
-		url: 'ws://aco.test/ws',
-		createSocket: factory.create,
-		target: new EventTarget(),
-		backoff: { random: () => 0 }
-	});
+	const { connection, factory, accept } = connectionHarness();
 	connection.connect();
-	factory.last.open();
-	factory.last.welcome();
+	accept();
 	const list = new RunsList({ connection, api: new ApiClient(fetch), onError: () => {} });
 	return { state, factory, connection, list };
 }

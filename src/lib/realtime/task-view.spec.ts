@@ -4,8 +4,16 @@ import { RealtimeConnection } from './connection.svelte';
 import { TaskView } from './task-view.svelte';
 import { socketFactory } from './test-socket';
 import { heldNumbers } from '$lib/logview/test-log-server';
-import { deferred, makeExecution, makeLines, makeTask, scriptedFetch, settle } from './test-fixtures';
-import type { Execution, LogLine, Task } from '$lib/protocol';
+import {
+	deferred,
+	makeExecution,
+	makeLines,
+	makeTask,
+	scriptedFetch,
+	settle,
+	statusEvent
+} from './test-fixtures';
+import type { Execution, LogLine } from '$lib/protocol';
 
 function setup(
 	options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void>; connected?: boolean } = {}
@@ -63,14 +71,6 @@ function output(n: number, text = `line ${n}`, is_stderr = false) {
 }
 
 const STARTED = '2030-01-01T00:10:00.000Z';
-
-function statusEvent(seq: number, task: Task) {
-	return {
-		type: 'task.status' as const,
-		seq,
-		data: { task_id: task.id, run_id: task.run_id, status: task.status, message: task.message, task }
-	};
-}
 
 describe('TaskView', () => {
 	it('subscribes to the task before it loads anything', async () => {

@@ -10,6 +10,15 @@ function stamp(): string {
 	return new Date(clock).toISOString();
 }
 
+/** the `task.status` event (seq `seq`) that carries `task` */
+export function statusEvent(seq: number, task: Task) {
+	return {
+		type: 'task.status' as const,
+		seq,
+		data: { task_id: task.id, run_id: task.run_id, status: task.status, message: task.message, task }
+	};
+}
+
 export function makeTask(fields: Partial<Task> = {}): Task {
 	return {
 		id: 't1',

@@ -489,13 +489,18 @@ describe('Session', () => {
 		expect(session.state).toBe('closing');
 	});
 
-	it('writes nothing of a tick whose slice of writing is spent, and reads those events from history in its turn, all of them, in order', async () => {
-		const channels = new Channels<Session>({
+	/** channels whose slice of writing is spent at once: the first member takes it */
+	function spentSliceChannels() {
+		return new Channels<Session>({
 			frames: new FrameCache(),
 			batchMaxEvents: 10,
 			runBytes: 65536,
 			sliceMs: 0
 		});
+	}
+
+	it('writes nothing of a tick whose slice of writing is spent, and reads those events from history in its turn, all of them, in order', async () => {
+		const channels = spentSliceChannels();
 		const { session, socket, counters, broadcast } = make({ channels, turns: new WriteTurns() });
 		// a member ahead of it in the channel spends the slice
 		const ahead = { offer: vi.fn() };
@@ -517,12 +522,7 @@ describe('Session', () => {
 	});
 
 	it('queues the events of a spent slice when history keeps none, rather than closing a healthy client', async () => {
-		const channels = new Channels<Session>({
-			frames: new FrameCache(),
-			batchMaxEvents: 10,
-			runBytes: 65536,
-			sliceMs: 0
-		});
+		const channels = spentSliceChannels();
 		const { session, socket, counters, broadcast } = make({
 			channels,
 			turns: new WriteTurns(),
@@ -540,12 +540,7 @@ describe('Session', () => {
 
 	/** a session behind a member that spends the tick's slice, its socket stalled until `drain` */
 	function stalledBehindSlice(queueMaxMessages: number) {
-		const channels = new Channels<Session>({
-			frames: new FrameCache(),
-			batchMaxEvents: 10,
-			runBytes: 65536,
-			sliceMs: 0
-		});
+		const channels = spentSliceChannels();
 		const raw = Object.assign(new EventEmitter(), { bytesWritten: 0 });
 		const made = make({
 			channels,

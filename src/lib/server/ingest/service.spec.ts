@@ -9,8 +9,7 @@ import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { isIngestError } from './ingest-error';
-import { failingStore } from '../store/test-failing-store';
-import { StoreUnavailableError } from '../store/errors';
+import { failingStore, storeWithOutage } from '../store/test-failing-store';
 import { formatLines } from '../http/log-stream';
 import { CANCEL_REQUESTED_MESSAGE, IngestService } from './service';
 
@@ -613,25 +612,27 @@ describe('ingest service', () => {
 		});
 	});
 
-	it('stores lines sent again after the database could not be reached, not counting them as duplicates', async () => {
-		let away = false;
-		const flaky: Store = new Proxy(store, {
-			get: (target, prop) => {
-				if (prop === 'appendLogLines' && away)
-					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
-				const value = Reflect.get(target, prop);
-				return typeof value === 'function' ? value.bind(target) : value;
-			}
-		});
-		const producer = new IngestService({ store: flaky, bus, logger });
+	/** a producer on a store whose `method` fails while `outage.away`, its task running a tool that sent `lines` */
+	async function startedWithOutage(
+		method: keyof Store,
+		lines: Extract<IngestEventInput, { type: 'output' }>['lines'],
+		secrets: string[] = []
+	) {
+		const { store: flaky, outage } = storeWithOutage(store, method);
+		const producer = new IngestService({ store: flaky, bus, logger, secrets });
 		const { task } = await producer.createTask({ name: 't', status: 'running' });
 		await producer.applyEvents(
 			task.id,
 			events([
 				{ type: 'tool.start', step: 0, name: 's' },
-				{ type: 'output', step: 0, lines: [{ n: 1, text: 'one' }] }
+				{ type: 'output', step: 0, lines }
 			])
 		);
+		return { producer, task, outage };
+	}
+
+	it('stores lines sent again after the database could not be reached, not counting them as duplicates', async () => {
+		const { producer, task, outage } = await startedWithOutage('appendLogLines', [{ n: 1, text: 'one' }]);
 		const batch = events([
 			{
 				type: 'output',
@@ -642,9 +643,9 @@ describe('ingest service', () => {
 				]
 			}
 		]);
-		away = true;
+		outage.away = true;
 		await expect(producer.applyEvents(task.id, batch)).rejects.toThrow(/cannot be reached/);
-		away = false;
+		outage.away = false;
 		// the producer got a retryable error and sends the same batch again
 		const again = await producer.applyEvents(task.id, batch);
 		expect(again).toMatchObject({ duplicates: 0, line_counts: { 0: 3 } });
@@ -658,28 +659,11 @@ describe('ingest service', () => {
 	});
 
 	it('closes the open tools of a task before it ends it, so a status resent after the database went away still closes them', async () => {
-		let away = false;
-		const flaky: Store = new Proxy(store, {
-			get: (target, prop) => {
-				if (prop === 'updateExecution' && away)
-					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
-				const value = Reflect.get(target, prop);
-				return typeof value === 'function' ? value.bind(target) : value;
-			}
-		});
-		const producer = new IngestService({ store: flaky, bus, logger });
-		const { task } = await producer.createTask({ name: 't', status: 'running' });
-		await producer.applyEvents(
-			task.id,
-			events([
-				{ type: 'tool.start', step: 0, name: 's' },
-				{ type: 'output', step: 0, lines: [{ n: 1, text: 'one' }] }
-			])
-		);
+		const { producer, task, outage } = await startedWithOutage('updateExecution', [{ n: 1, text: 'one' }]);
 		const end = events([{ type: 'status', status: 'succeeded' }]);
-		away = true;
+		outage.away = true;
 		await expect(producer.applyEvents(task.id, end)).rejects.toThrow(/cannot be reached/);
-		away = false;
+		outage.away = false;
 		expect(await producer.applyEvents(task.id, end)).toMatchObject({ task: { status: 'succeeded' } });
 		const [execution] = await store.listExecutions(task.id);
 		expect(execution).toMatchObject({ status: 'interrupted', line_count: 1 });
@@ -687,30 +671,16 @@ describe('ingest service', () => {
 	});
 
 	it('keeps what its masker held back when a batch could not be stored, so a secret split across it is masked once sent again', async () => {
-		let away = false;
-		const flaky: Store = new Proxy(store, {
-			get: (target, prop) => {
-				if (prop === 'appendLogLines' && away)
-					return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
-				const value = Reflect.get(target, prop);
-				return typeof value === 'function' ? value.bind(target) : value;
-			}
-		});
-		const secret = 'hunter22-secret';
-		const producer = new IngestService({ store: flaky, bus, logger, secrets: [secret] });
-		const { task } = await producer.createTask({ name: 't', status: 'running' });
 		// the line's first piece ends with the secret's start: held back until the rest shows
-		await producer.applyEvents(
-			task.id,
-			events([
-				{ type: 'tool.start', step: 0, name: 's' },
-				{ type: 'output', step: 0, lines: [{ n: 1, text: 'token=hu', partial: true }] }
-			])
+		const { producer, task, outage } = await startedWithOutage(
+			'appendLogLines',
+			[{ n: 1, text: 'token=hu', partial: true }],
+			['hunter22-secret']
 		);
 		const rest = events([{ type: 'output', step: 0, lines: [{ n: 2, text: 'nter22-secret done' }] }]);
-		away = true;
+		outage.away = true;
 		await expect(producer.applyEvents(task.id, rest)).rejects.toThrow(/cannot be reached/);
-		away = false;
+		outage.away = false;
 		expect(await producer.applyEvents(task.id, rest)).toMatchObject({ duplicates: 0, line_counts: { 0: 2 } });
 		const [execution] = await store.listExecutions(task.id);
 		const text = (await store.readLogLines(execution.id)).map((line) => line.text).join('');

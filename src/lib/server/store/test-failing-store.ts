@@ -3,6 +3,7 @@
  * For specs: a store that fails one method the way a full disk makes SQLite fail, while every
  * other method works on the real store underneath.
  */
+import { StoreUnavailableError } from './errors';
 import type { Store } from './types';
 
 export function diskFullError(): Error {
@@ -19,4 +20,27 @@ export function failingStore(store: Store, method: keyof Store, err: Error = dis
 			return typeof value === 'function' ? value.bind(target) : value;
 		}
 	});
+}
+
+/**
+ * `store` with `method` rejecting as an unreachable database while `outage.away` is true, and
+ * working on the real store otherwise.
+ * @example
+ * const { store: flaky, outage } = storeWithOutage(store, 'appendLogLines');
+ * outage.away = true;
+ */
+export function storeWithOutage(
+	store: Store,
+	method: keyof Store
+): { store: Store; outage: { away: boolean } } {
+	const outage = { away: false };
+	const flaky = new Proxy(store, {
+		get: (target, prop) => {
+			if (prop === method && outage.away)
+				return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+			const value = Reflect.get(target, prop);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	return { store: flaky, outage };
 }
