@@ -2,10 +2,11 @@
  * `aco exec` against the real server: the command's output printed and streamed as a task, its
  * exit code kept, and its log delivered complete even when the server comes up only later.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope, LogLine, TaskResponse, TasksResponse } from '../../src/lib/protocol';
-import { freePort, runCli, startCli } from '../helpers/cli';
+import { ACO_BIN, freePort, runCli, startCli } from '../helpers/cli';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
@@ -91,6 +92,25 @@ describe('aco exec', () => {
 		expect(result.code).toBe(143);
 		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
 		expect(tasks[0]).toMatchObject({ status: 'failed', progress: 60, message: 'most of it' });
+	});
+
+	it('ends as the command does when its output is cut short (| head): SIGPIPE, exit 141, and its task ends', async () => {
+		// with pipefail the pipeline's status is aco's: 141 as for the bare command, not 0
+		const script = `set -o pipefail; "${process.execPath}" "${ACO_BIN}" exec --name piped -- sh -c 'echo first; while :; do echo more; sleep 0.05; done' | head -1`;
+		const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+			const proc = spawn('bash', ['-c', script], {
+				env: { ...process.env, ACO_URL: aco.url, ACO_TOKEN: '', ACO_SPOOL_DIR: spool },
+				stdio: ['ignore', 'pipe', 'inherit']
+			});
+			let stdout = '';
+			proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+			proc.once('close', (code) => resolve({ code, stdout }));
+		});
+		expect(result).toEqual({ code: 141, stdout: 'first\n' });
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'piped', status: 'failed', error: 'killed by SIGPIPE' });
+		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
+		expect(task.executions[0]).toMatchObject({ status: 'failed', signal: 'SIGPIPE' });
 	});
 
 	it('runs the command while the server is down and delivers the whole log once it is up', async () => {

@@ -277,8 +277,15 @@ function runChild(
 		};
 
 		const child = spawn(command[0], command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'] });
+		// `aco exec … | head`: once the reader is gone, the command's output pipe is closed too, so
+		// the command meets the closed pipe (SIGPIPE) as it would without aco, and its end is reported
+		let stdoutOpen = true;
+		onStdoutClosed(() => {
+			stdoutOpen = false;
+			child.stdout.destroy();
+		});
 		child.stdout.on('data', (chunk: Buffer) => {
-			process.stdout.write(chunk);
+			if (stdoutOpen) process.stdout.write(chunk);
 			splitters.stdout.write(chunk);
 		});
 		child.stderr.on('data', (chunk: Buffer) => {
@@ -336,6 +343,25 @@ function runChild(
 		});
 	});
 	return { result, stop: (graceMs) => stop(graceMs) };
+}
+
+/**
+ * Calls `closed` when stdout's reader goes away (EPIPE), from now on, instead of the CLI's own
+ * handler, which exits at once (0): aco exec still has the command's end to report. Other errors
+ * still go to that handler.
+ */
+function onStdoutClosed(closed: () => void): void {
+	const others = process.stdout.listeners('error') as ((err: Error) => void)[];
+	process.stdout.removeAllListeners('error');
+	let called = false;
+	process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+		if (err.code !== 'EPIPE') {
+			for (const other of others) other(err);
+			return;
+		}
+		if (!called) closed();
+		called = true;
+	});
 }
 
 function describeEnd(result: ChildResult): string {
