@@ -113,6 +113,25 @@ describe('aco exec', () => {
 		expect(task.executions[0]).toMatchObject({ status: 'failed', signal: 'SIGPIPE' });
 	});
 
+	it('records a command with more or longer arguments than the server keeps, cut to size and saying so', async () => {
+		const args = Array.from({ length: 1_500 }, (_, i) => `file-${i}.ts`);
+		const long = 'x'.repeat(5_000);
+		const result = await runCli(['exec', '--name', 'many args', '--', 'sh', '-c', 'echo ok', long, ...args], {
+			ACO_URL: aco.url,
+			ACO_SPOOL_DIR: spool
+		});
+		expect([result.code, result.stdout]).toEqual([0, 'ok\n']);
+		expect(result.stderr).not.toMatch(/refused/);
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'many args', status: 'succeeded' });
+		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
+		const recorded = task.executions[0]!.args;
+		expect(recorded).toHaveLength(1_000);
+		expect(recorded.slice(0, 3)).toEqual(['-c', 'echo ok', `${'x'.repeat(3_999)}…`]);
+		expect(recorded.at(-1)).toBe('… and 504 more arguments');
+		expect(fs.readdirSync(spool)).toEqual([]);
+	});
+
 	it('runs the command while the server is down and delivers the whole log once it is up', async () => {
 		const dataDir = tempDir();
 		const port = await freePort();

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { IngestEventInput } from '../../lib/protocol/ingest';
+import { TOOL_LIMITS } from '../../lib/protocol/limits';
 import { MaskSet } from '../../lib/server/masking/mask-set';
 import { parseNameList, secretNameTest, secretValues } from '../../lib/server/masking/secret-env';
 import { StreamMasker } from '../../lib/server/masking/stream-masker';
@@ -184,10 +185,11 @@ export async function exec(argv: string[]): Promise<number> {
 		{
 			type: 'tool.start',
 			step: 0,
-			name: masks.mask(command[0]),
-			command: masks.mask(command[0]),
-			args: command.slice(1).map((arg) => masks.mask(arg)),
-			cwd: process.cwd()
+			// masked, then cut to what the server takes (a cut can show no part of a secret)
+			name: cut(masks.mask(command[0]), TOOL_LIMITS.name),
+			command: cut(masks.mask(command[0]), TOOL_LIMITS.text),
+			args: cutArgs(command.slice(1).map((arg) => masks.mask(arg))),
+			cwd: cut(process.cwd(), TOOL_LIMITS.text)
 		}
 	]);
 	child = runChild(command, report, masks);
@@ -362,6 +364,19 @@ function onStdoutClosed(closed: () => void): void {
 		if (!called) closed();
 		called = true;
 	});
+}
+
+/** `text`, or as much as fits in `max` characters ending with `…` */
+function cut(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** the arguments as the server takes them: each cut to size, the last kept one saying how many more there were */
+function cutArgs(args: string[]): string[] {
+	const cutOne = (arg: string) => cut(arg, TOOL_LIMITS.text);
+	if (args.length <= TOOL_LIMITS.args) return args.map(cutOne);
+	const kept = args.slice(0, TOOL_LIMITS.args - 1).map(cutOne);
+	return [...kept, `… and ${args.length - kept.length} more arguments`];
 }
 
 function describeEnd(result: ChildResult): string {

@@ -23,6 +23,7 @@
  */
 import { z } from 'zod';
 import type { Task } from './models';
+import { TOOL_LIMITS } from './limits';
 
 /** Lines one `output` event may carry; bigger batches are split by the producer. */
 export const MAX_INGEST_LINES = 5_000;
@@ -105,10 +106,10 @@ export const ingestEventSchema = z.discriminatedUnion('type', [
 		.object({
 			type: z.literal('tool.start'),
 			step,
-			name: text(200).min(1),
-			command: text(4_000).default(''),
-			args: z.array(text(4_000)).max(1_000).default([]),
-			cwd: text(4_000).nullable().default(null)
+			name: text(TOOL_LIMITS.name).min(1),
+			command: text(TOOL_LIMITS.text).default(''),
+			args: z.array(text(TOOL_LIMITS.text)).max(TOOL_LIMITS.args).default([]),
+			cwd: text(TOOL_LIMITS.text).nullable().default(null)
 		})
 		.strict(),
 	z

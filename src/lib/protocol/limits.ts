@@ -30,3 +30,5 @@ export const PROTOCOL_VERSION = 2;
 /** Bounds of a subscription's `max_rate` (updates per second per task or run). */
 export const MIN_SUBSCRIPTION_RATE = 0.1;
 export const MAX_SUBSCRIPTION_RATE = 100;
+/** How long an ingested tool's name, command, each argument and cwd may be, and how many arguments it may have. */
+export const TOOL_LIMITS = { name: 200, text: 4_000, args: 1_000 } as const;
