@@ -67,6 +67,15 @@ async function setupRunner(
 }
 
 describe('TaskRunner', () => {
+	it('starts a later attempt from no progress, not from where the attempt before it got', async () => {
+		const { runner, task } = await setupRunner([sh('true', 'only')]);
+		// the attempt before reached 60 % before its node died
+		await store.updateTask(task.id, { progress: 60 });
+		await runner.run();
+		const running = events.find((event) => event.type === 'task.status' && event.data.status === 'running');
+		expect(running?.data).toMatchObject({ task: { status: 'running', progress: 0 } });
+	});
+
 	it('runs the steps in order and moves progress with each finished step', async () => {
 		const { runner, task } = await setupRunner([sh('echo one', 'first'), sh('echo two', 'second')]);
 		const final = await runner.run();

@@ -132,7 +132,8 @@ export class TaskRunner {
 		if (this.#stop) return this.#stopped();
 		const startedAt = new Date().toISOString();
 		this.#task = await this.#untilStored('starting the task', () =>
-			this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt })
+			// a later attempt (its node died) starts from nothing, not from the progress the last one made
+			this.#updateTask(this.#task.id, { status: 'running', started_at: startedAt, progress: 0 })
 		);
 		taskChanged(bus, this.#task);
 		const updateTask = this.#updateTask;

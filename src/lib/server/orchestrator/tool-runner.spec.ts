@@ -205,6 +205,26 @@ describe('runTool', () => {
 		expect(Date.now() - started).toBeLessThan(3_000);
 	});
 
+	it('ends a step whose background process keeps printing flat out after the tool exited', async () => {
+		const { tool } = start({ command: 'sh', args: ['-c', 'yes & sleep 0.2'] }, { drainMs: 200 });
+		const result = await tool.result;
+		expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+	}, 20_000);
+
+	it('does not call a tool that exited in time timed out because a background process holds its output', async () => {
+		const { tool, lines } = start(
+			{
+				command: 'sh',
+				args: ['-c', 'sleep 30 & echo ok; exit 0'],
+				timeoutMs: 300
+			},
+			{ drainMs: 60_000 }
+		);
+		const result = await tool.result;
+		expect(result).toMatchObject({ exitCode: 0, timedOut: false, error: null });
+		expect(lines).toEqual([['stdout', 'ok']]);
+	});
+
 	it('reads to the end what a tool printed before it exited while its consumer held the pipe', async () => {
 		// the tool prints one line, waits until the consumer is behind (the gate file), then fills
 		// its pipe with what fits and exits while its pipe is paused; the drain time passes long

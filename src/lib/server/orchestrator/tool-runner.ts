@@ -177,6 +177,11 @@ class ToolRun implements ToolHandle {
 			this.#timer(this.#timeoutMs, () => {
 				// a cancel already under way stays a cancel, not a timeout
 				if (this.#cancelled) return;
+				// the tool ended in time; what a background child holds the pipes open with is not waited for
+				if (this.#exited) {
+					this.#killGroup('SIGKILL');
+					return;
+				}
 				this.#timedOut = true;
 				this.#terminate();
 			});
@@ -185,19 +190,20 @@ class ToolRun implements ToolHandle {
 	}
 
 	/**
-	 * The drain time after the exit has passed with the pipes still open. Time the pipes waited on
-	 * the consumer (pipe-feed.ts) is not the tool's: while a feed holds what it read, the pipes get
-	 * the drain time again once it is handed over. Then a child left in the group is killed and
-	 * the pipes closed: what a background process holds them open with is not waited for.
+	 * The drain time after the exit has passed with the pipes still open: a child left in the
+	 * group (a background process holding them open) is killed now, so nothing new comes, and
+	 * what the pipes already hold is read to its end. Time the pipes waited on the consumer
+	 * (pipe-feed.ts) is not the tool's: while a feed holds what it read, the pipes get the drain
+	 * time again once it is handed over; then they are closed.
 	 */
 	#drained(child: ChildProcess): void {
 		if (this.#settled) return;
+		this.#killGroup('SIGKILL');
 		if (this.#feeds.some((feed) => feed.feeding)) {
 			return this.#whenFed(() => {
 				if (!this.#settled) this.#timer(this.#options.drainMs, () => this.#drained(child));
 			});
 		}
-		this.#killGroup('SIGKILL');
 		child.stdout?.destroy();
 		child.stderr?.destroy();
 		this.#settleWhenFed();
