@@ -797,6 +797,31 @@ describe('orchestrator on a shared queue', () => {
 		});
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
 	});
+
+	it('ends a task cancelled here as cancelled when it hands the task over before the tool has exited', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		setup({ store: shared.store });
+		// takes a while to wind down on SIGTERM, within the kill grace period (300 ms here)
+		workflow(
+			'deploy',
+			`tasks:
+  deploy:
+    retries: 1
+    steps:
+      - name: deploy
+        run: sh
+        args: [-c, "trap 'sleep 0.15; exit 143' TERM; touch started; while :; do sleep 0.02; done"]
+`
+		);
+		await orchestrator.startRun('deploy');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		await expect.poll(() => fs.existsSync(path.join(dir, 'started'))).toBe(true);
+		expect(await orchestrator.cancelTask(started.data.task_id)).toBe(true);
+		await orchestrator.shutdown();
+		// not queued to start again on another node: it was cancelled
+		expect(await store.getTask(started.data.task_id)).toMatchObject({ status: 'cancelled' });
+	});
 });
 
 describe.each(STORE_KINDS)('orchestrator on the %s store', (kind) => {

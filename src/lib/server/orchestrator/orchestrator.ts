@@ -391,11 +391,16 @@ class WorkflowOrchestrator implements Orchestrator {
 	 */
 	async #stopAnywhere(taskId: string, reason: StopReason): Promise<boolean> {
 		const local = this.#running.get(taskId);
-		if (local) {
-			local.runner.stop(reason);
-			return true;
+		if (!local) return this.#queue.stopTask(taskId, reason);
+		local.runner.stop(reason);
+		// stored too where other nodes may take the task over: should this node hand it over or
+		// die before its tool has exited, the task ends as asked instead of starting again
+		if (this.#queue.shared) {
+			await this.#queue.stopTask(taskId, reason).catch((err: unknown) => {
+				this.#log.warn({ err, task_id: taskId }, 'could not store the stop; stopping the tool here');
+			});
 		}
-		return this.#queue.stopTask(taskId, reason);
+		return true;
 	}
 
 	#onSignal(signal: QueueSignal): void {
