@@ -69,3 +69,41 @@ describe('RestClient.getLogLines', () => {
 		]);
 	});
 });
+
+describe('RestClient against a server that takes the request and never answers', () => {
+	it('gives up waiting for the answer to begin and says so, retryable like a server out of reach', async () => {
+		let aborted = false;
+		const client = new RestClient({
+			url: BASE,
+			answerTimeoutMs: 20,
+			fetch: (_input, init) =>
+				new Promise<Response>((_resolve, reject) => {
+					init?.signal?.addEventListener('abort', () => {
+						aborted = true;
+						reject(new DOMException('aborted', 'AbortError'));
+					});
+				})
+		});
+		expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+			status: 0,
+			code: 'timeout',
+			retryable: true,
+			message: `The aco server at ${BASE} did not answer within 0.02 s.`
+		});
+		expect(aborted).toBe(true);
+	});
+
+	it("still stops at once when its caller's signal aborts", async () => {
+		const caller = new AbortController();
+		const client = new RestClient({
+			url: BASE,
+			fetch: (_input, init) =>
+				new Promise<Response>((_resolve, reject) => {
+					init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+				})
+		});
+		const asked = client.getTask('task_1', caller.signal).catch((e: unknown) => e);
+		caller.abort();
+		expect(await asked).toMatchObject({ name: 'AbortError' });
+	});
+});

@@ -46,14 +46,21 @@ export interface RestOptions {
 	url: string;
 	token?: string;
 	fetch?: typeof fetch;
+	/** ms a request waits for the answer to begin before it counts as out of reach (15 s) */
+	answerTimeoutMs?: number;
 }
+
+/** a server (or a proxy) that takes the request but does not answer counts as out of reach after this */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 15_000;
 
 export class RestClient {
 	readonly base: string;
 	readonly #token: string | undefined;
 	readonly #fetch: typeof fetch;
+	readonly #answerTimeoutMs: number;
 
 	constructor(options: RestOptions) {
+		this.#answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
 		this.base = httpBase(options.url);
 		this.#token = options.token ?? storedToken(this.base);
 		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -142,11 +149,28 @@ export class RestClient {
 		const headers: Record<string, string> = { accept: 'application/json' };
 		if (this.#token) headers.authorization = `Bearer ${this.#token}`;
 		let res: Response;
+		// only the wait for the answer to begin: a long log may take longer than that to read
+		const unanswered = new AbortController();
+		const timer = setTimeout(() => unanswered.abort(), this.#answerTimeoutMs);
 		try {
-			res = await this.#fetch(url, { method, headers, signal });
+			res = await this.#fetch(url, {
+				method,
+				headers,
+				signal: signal ? AbortSignal.any([signal, unanswered.signal]) : unanswered.signal
+			});
 		} catch (err) {
+			if (unanswered.signal.aborted && !signal?.aborted) {
+				const seconds = this.#answerTimeoutMs / 1000;
+				throw new RestError(
+					0,
+					'timeout',
+					`The aco server at ${this.base} did not answer within ${seconds} s.`
+				);
+			}
 			if ((err as Error)?.name === 'AbortError') throw err;
 			throw new RestError(0, 'network', `Could not reach the aco server at ${this.base}; is it running?`);
+		} finally {
+			clearTimeout(timer);
 		}
 		if (res.ok) return res;
 		let body: unknown = null;
