@@ -68,6 +68,11 @@ export class Delivery {
 		return this.#offline;
 	}
 
+	/** why the server refused the spool, once it did */
+	get rejection(): CliError | null {
+		return this.#rejected;
+	}
+
 	get outcome(): DeliveryOutcome {
 		if (this.#rejected) return 'rejected';
 		return this.#options.spool.delivered ? 'delivered' : 'pending';

@@ -29,6 +29,33 @@ async function recordingServer() {
 
 type Server = Awaited<ReturnType<typeof recordingServer>>;
 
+/** a server that answers every request with `status` */
+async function refusingServer(status: number) {
+	const server = http.createServer((req, res) => {
+		req.resume();
+		req.on('end', () => {
+			res.statusCode = status;
+			res.setHeader('content-type', 'application/json');
+			res.end(JSON.stringify({ error: { code: 'refused', message: `refused with ${status}` } }));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+	};
+}
+
+/** a port nothing listens on (it was free a moment ago) */
+function freePortOf(): Promise<number> {
+	return new Promise((resolve) => {
+		const probe = http.createServer().listen(0, '127.0.0.1', () => {
+			const { port } = probe.address() as AddressInfo;
+			probe.close(() => resolve(port));
+		});
+	});
+}
+
 describe('delivery of leftover spools', () => {
 	let dir: string;
 	let configDir: string;
@@ -92,6 +119,37 @@ describe('delivery of leftover spools', () => {
 				)
 			])
 		);
+	});
+
+	it('still sends the spools of a server that is up when an older one is for a server that is away', async () => {
+		const away = `http://127.0.0.1:${await freePortOf()}`;
+		leftSpool(away, 'for-away-1');
+		leftSpool(away, 'for-away-2');
+		leftSpool(b.url, 'for-b');
+		expect(await deliverLeftovers({ url: b.url, token: 'tB', dir })).toBe(1);
+		expect(fs.readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toHaveLength(2);
+	});
+
+	it('sets aside a spool a server refuses for good, saying so once, and keeps one refused for want of sign-in', async () => {
+		const [unprocessable, unauthorized] = await Promise.all([refusingServer(422), refusingServer(401)]);
+		try {
+			leftSpool(unprocessable.url, 'refused');
+			leftSpool(unauthorized.url, 'not-signed-in');
+			const notices: string[] = [];
+			const notice = (text: string) => notices.push(text);
+			expect(await deliverLeftovers({ url: b.url, token: 'tB', dir, notice })).toBe(0);
+			expect(await deliverLeftovers({ url: b.url, token: 'tB', dir, notice })).toBe(0);
+			expect(notices).toEqual([
+				expect.stringMatching(
+					/refused the kept log of "kept refused" \(.*422.*\); it is set aside in .*refused\.ndjson\.rejected\.$/
+				)
+			]);
+			expect(fs.readdirSync(dir).sort()).toEqual(
+				expect.arrayContaining(['not-signed-in.ndjson', 'refused.ndjson.rejected'])
+			);
+		} finally {
+			await Promise.all([unprocessable.close(), unauthorized.close()]);
+		}
 	});
 
 	it("sends a spool for the command's own server with the command's token", async () => {

@@ -6,9 +6,9 @@
  * The command's token goes only to the command's own server: a spool kept for another server
  * is sent with the token `aco login` kept for that server, if any.
  */
-import type { Connection } from '../args';
+import type { CliError, Connection } from '../args';
 import { serverKey } from '../credentials';
-import { AcoHttp } from '../http';
+import { AcoHttp, HttpError } from '../http';
 import { Delivery } from './delivery';
 import { leftoverSpools, spoolDir } from './spool';
 
@@ -31,7 +31,11 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 		...options
 	};
 	let delivered = 0;
+	// servers found away in this pass: their other spools wait, those for other servers still go
+	const away = new Set<string>();
 	for (const spool of leftoverSpools(dir)) {
+		const server = keyOf(spool.header.url);
+		if (away.has(server)) continue;
 		if (!spool.state.complete) {
 			spool.append([
 				{ type: 'status', status: 'failed', error: 'aco exec stopped before the command ended' }
@@ -68,11 +72,31 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 				`sent the kept log of "${spool.header.task.name}" to ${spool.header.url} (task ${spool.state.task_id}).`
 			);
 		} else if (outcome === 'pending') {
-			// still unreachable: stop here rather than wait the timeout once per spool
-			break;
+			// still unreachable: its other spools are not tried, rather than wait the timeout for each
+			away.add(server);
+		} else if (!waitsForSignIn(delivery.rejection)) {
+			// refused for good (the server would refuse it the same way every time): set aside, said once
+			const file = spool.setAside();
+			notice?.(
+				`${spool.header.url} refused the kept log of "${spool.header.task.name}" (${delivery.rejection?.message ?? 'refused'}); it is set aside in ${file}.`
+			);
 		}
 	}
 	return delivered;
+}
+
+/** a refusal that signing in (aco login) can undo: the spool waits for it */
+function waitsForSignIn(err: CliError | null): boolean {
+	return err instanceof HttpError && (err.status === 401 || err.status === 403);
+}
+
+/** the server a spool is for, as `aco login` keys its tokens (the address itself when it is none) */
+function keyOf(url: string): string {
+	try {
+		return serverKey(url);
+	} catch {
+		return url;
+	}
 }
 
 /** whether two addresses name the same server, as `aco login` keys its tokens */

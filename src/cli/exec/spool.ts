@@ -127,6 +127,17 @@ export class Spool {
 		return this.#state.complete && this.#state.task_id !== null && this.#state.acked >= this.events.length;
 	}
 
+	/**
+	 * Moves the spool aside (`….ndjson.rejected`, its state with it), out of the leftovers every
+	 * command tries; returns where it is now.
+	 */
+	setAside(): string {
+		const to = `${this.file}.rejected`;
+		fs.renameSync(this.file, to);
+		fs.rmSync(this.#stateFile, { force: true });
+		return to;
+	}
+
 	remove(): void {
 		fs.rmSync(this.file, { force: true });
 		fs.rmSync(this.#stateFile, { force: true });
@@ -139,7 +150,7 @@ export class Spool {
 	}
 }
 
-/** Spools in `dir` that no live `aco exec` on this machine is still writing. */
+/** Spools in `dir` that no live `aco exec` on this machine is still writing, oldest first. */
 export function leftoverSpools(dir: string): Spool[] {
 	let names: string[];
 	try {
@@ -155,7 +166,9 @@ export function leftoverSpools(dir: string): Spool[] {
 		if (host === os.hostname() && (pid === process.pid || isAlive(pid))) continue;
 		spools.push(spool);
 	}
-	return spools;
+	return spools.sort((a, b) =>
+		a.header.created_at < b.header.created_at ? -1 : a.header.created_at > b.header.created_at ? 1 : 0
+	);
 }
 
 function isAlive(pid: number): boolean {
