@@ -31,6 +31,18 @@ describe('safeNextPath', () => {
 			expect(safeNextPath(next)).toBe('/');
 	});
 
+	it('goes home for a path whose dot segments resolve to //host', () => {
+		for (const next of [
+			'/.//evil.example/x',
+			'/..//evil.example',
+			'/a/..//evil.example',
+			'/./\\evil.example'
+		])
+			expect(safeNextPath(next), next).toBe('/');
+		// a double slash further on stays a path on this site
+		expect(safeNextPath('/runs//r1')).toBe('/runs//r1');
+	});
+
 	it('never sends back to the sign-in page itself', () => {
 		expect(safeNextPath('/signin')).toBe('/');
 		expect(safeNextPath('/signin?next=/runs')).toBe('/');

@@ -69,6 +69,8 @@ export function safeNextPath(next: string | null | undefined): string {
 	}
 	if (url.origin !== THIS_SITE) return '/';
 	if (url.pathname === SIGN_IN_PATH) return '/';
+	// dot segments resolved away can leave `//host/…` (`/.//evil.example`): as a Location, another site
+	if (/^\/[/\\]/.test(url.pathname)) return '/';
 	return `${url.pathname}${url.search}${url.hash}`;
 }
 
