@@ -70,6 +70,9 @@ describe('request guard', () => {
 			headers: { 'www-authenticate': 'Bearer realm="aco"' }
 		});
 		expect(await checkRequest(auth, facts({ path: '/tasks/task_1' }))).toEqual({ kind: 'sign_in' });
+		// a workflow's name may hold a dot: still a page
+		for (const path of ['/workflows/deploy.prod', '/workflows/release-1.2'])
+			expect(await checkRequest(auth, facts({ path }))).toEqual({ kind: 'sign_in' });
 		expect(await checkRequest(auth, facts({ path: '/metrics' }))).toMatchObject({ status: 401 });
 		expect(await checkRequest(auth, facts({ path: '/ws' }))).toMatchObject({ status: 401 });
 	});

@@ -52,9 +52,16 @@ export function isPublicPath(path: string): boolean {
 	return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
+/**
+ * The kinds of file a browser asks for beside pages (the app's code, styles, images, fonts, a
+ * manifest): a path ending so is no page. Any other dot is part of a page's name (a workflow
+ * called `deploy.prod` or `release-1.2`).
+ */
+const FILE_PATH = /\.(?:m?js|css|map|json|ico|png|svg|jpe?g|gif|webp|avif|woff2?|ttf|txt|xml|webmanifest)$/i;
+
 /** A page people open in a browser (as opposed to the API, /metrics, the hub or a file). */
 export function isPagePath(path: string): boolean {
-	return !path.startsWith('/api/') && path !== '/metrics' && path !== '/ws' && !/\.\w+$/.test(path);
+	return !path.startsWith('/api/') && path !== '/metrics' && path !== '/ws' && !FILE_PATH.test(path);
 }
 
 /** Whether the request changes something, which needs the operator role. */
