@@ -142,6 +142,9 @@ describe('PostgreSQL that stops answering', () => {
 
 	it('counts a query read timeout as unreachable', () => {
 		expect(isUnreachable(new Error('Query read timeout'))).toBe(true);
+		// there, but not able to serve it now: asking again shortly may pass
+		for (const code of ['53300', '25006', '40001', '40P01'])
+			expect(isUnreachable(Object.assign(new Error('not now'), { code })), code).toBe(true);
 		expect(
 			isUnreachable(
 				Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })

@@ -75,11 +75,22 @@ const UNREACHABLE_CODES = new Set([
 	'08006'
 ]);
 
-/** whether an error means the database could not be reached (rather than a bad query) */
+/**
+ * The database is there but cannot serve the statement now, and asking again shortly may pass:
+ * too many connections, a standby that is read-only after a failover, a transaction that lost
+ * a race (serialization failure, deadlock). Not a statement timeout (57014): the same statement
+ * would take as long again.
+ */
+const NOT_NOW_CODES = new Set(['53300', '25006', '40001', '40P01']);
+
+/**
+ * whether an error means the database could not be reached, or could not serve the statement
+ * now (rather than a bad query): a 503 store_unavailable, retryable
+ */
 export function isUnreachable(err: unknown): boolean {
 	const e = err as { code?: string; message?: string } | null;
 	if (!e) return false;
-	if (e.code && UNREACHABLE_CODES.has(e.code)) return true;
+	if (e.code && (UNREACHABLE_CODES.has(e.code) || NOT_NOW_CODES.has(e.code))) return true;
 	// 'Query read timeout': node-postgres' query_timeout, a statement without an answer in time
 	return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Query read timeout/i.test(
 		e.message ?? ''
