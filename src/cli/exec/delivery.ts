@@ -5,7 +5,7 @@
  * be reached it retries with backoff; every request is idempotent on the server (same key →
  * same task, same line numbers → stored once), so a batch whose answer was lost is resent safely.
  */
-import type { IngestEventInput, IngestEventsResponse, IngestTaskResponse } from '../../lib/protocol/ingest';
+import type { IngestEventsResponse, IngestTaskResponse } from '../../lib/protocol/ingest';
 import { CliError, MAX_TIMER_MS } from '../args';
 import { HttpError, UnreachableError, type AcoHttp } from '../http';
 import type { Spool } from './spool';
@@ -146,7 +146,7 @@ export class Delivery {
 
 	#pending(): boolean {
 		const { spool } = this.#options;
-		return spool.state.task_id === null || spool.state.acked < spool.events.length;
+		return spool.state.task_id === null || spool.state.acked < spool.count;
 	}
 
 	async #sendOnce(): Promise<void> {
@@ -163,7 +163,7 @@ export class Delivery {
 			this.#options.onCreated?.(taskId);
 		}
 		const from = spool.state.acked;
-		const events = this.#batch(from);
+		const events = spool.unacknowledged(this.#options.batchEvents, this.#options.batchBytes);
 		if (events.length === 0) return;
 		const answer = await http.request<IngestEventsResponse>(
 			'POST',
@@ -172,20 +172,6 @@ export class Delivery {
 		);
 		spool.acknowledge(taskId, from + events.length);
 		this.#options.onAnswer?.(answer);
-	}
-
-	/** the events from `from` that fit one request (at least one) */
-	#batch(from: number): IngestEventInput[] {
-		const { spool, batchEvents, batchBytes } = this.#options;
-		const events: IngestEventInput[] = [];
-		let bytes = 0;
-		for (let i = from; i < spool.events.length && events.length < batchEvents; i++) {
-			const size = Buffer.byteLength(JSON.stringify(spool.events[i]));
-			if (events.length > 0 && bytes + size > batchBytes) break;
-			events.push(spool.events[i]);
-			bytes += size;
-		}
-		return events;
 	}
 
 	#sleep(ms: number): Promise<void> {

@@ -36,19 +36,28 @@ export function spoolDir(env: NodeJS.ProcessEnv = process.env): string {
 	return path.join(state, 'aco', 'spool');
 }
 
+/** bytes read from a spool file at a time */
+const READ_CHUNK_BYTES = 1 << 20;
+
 export class Spool {
 	readonly header: SpoolHeader;
-	readonly events: IngestEventInput[];
 	readonly file: string;
 	#state: SpoolState;
 	#stateFile: string;
+	/** events in the file */
+	#count: number;
+	/** where in the file the first event the server has not acknowledged starts */
+	#ackedAt: number;
+	/** what the last {@link unacknowledged} read: how many events, and where the next one starts */
+	#read: { from: number; count: number; end: number } | null = null;
 
-	private constructor(file: string, header: SpoolHeader, events: IngestEventInput[], state: SpoolState) {
+	private constructor(file: string, header: SpoolHeader, state: SpoolState, count: number, ackedAt: number) {
 		this.file = file;
 		this.header = header;
-		this.events = events;
 		this.#state = state;
 		this.#stateFile = file.replace(/\.ndjson$/, '.state.json');
+		this.#count = count;
+		this.#ackedAt = ackedAt;
 	}
 
 	static create(dir: string, header: Omit<SpoolHeader, 'v' | 'pid' | 'host' | 'created_at'>): Spool {
@@ -61,36 +70,19 @@ export class Spool {
 			created_at: new Date().toISOString()
 		};
 		const file = path.join(dir, `${header.id}.ndjson`);
-		fs.writeFileSync(file, JSON.stringify(full) + '\n');
-		const spool = new Spool(file, full, [], { task_id: null, acked: 0, complete: false });
+		const first = JSON.stringify(full) + '\n';
+		fs.writeFileSync(file, first);
+		const state = { task_id: null, acked: 0, complete: false };
+		const spool = new Spool(file, full, state, 0, Buffer.byteLength(first));
 		spool.#saveState();
 		return spool;
 	}
 
-	/** Reads a spool file; null when it is not one (or torn beyond its header). */
+	/**
+	 * Reads a spool file; null when it is not one (or torn beyond its header). Only counts its
+	 * events: they are read a batch at a time as they are sent, so a spool of any size opens.
+	 */
 	static open(file: string): Spool | null {
-		let lines: string[];
-		try {
-			lines = fs.readFileSync(file, 'utf8').split('\n');
-		} catch {
-			return null;
-		}
-		let header: SpoolHeader;
-		try {
-			header = JSON.parse(lines[0]) as SpoolHeader;
-			if (header.v !== 1 || typeof header.id !== 'string') return null;
-		} catch {
-			return null;
-		}
-		const events: IngestEventInput[] = [];
-		for (const line of lines.slice(1)) {
-			if (!line) continue;
-			try {
-				events.push(JSON.parse(line) as IngestEventInput);
-			} catch {
-				break; // a line torn by a crash ends what can be trusted
-			}
-		}
 		let state: SpoolState = { task_id: null, acked: 0, complete: false };
 		try {
 			state = {
@@ -100,17 +92,68 @@ export class Spool {
 		} catch {
 			// no state yet: deliver from the first event
 		}
-		return new Spool(file, header, events, { ...state, acked: Math.min(state.acked, events.length) });
+		let header: SpoolHeader | null = null;
+		let count = 0;
+		let ackedAt = 0;
+		try {
+			for (const { text, end } of fileLines(file, 0)) {
+				if (!header) {
+					header = JSON.parse(text) as SpoolHeader;
+					if (header.v !== 1 || typeof header.id !== 'string') return null;
+					ackedAt = end;
+					continue;
+				}
+				if (!text) continue;
+				// a line torn by a crash ends what can be trusted
+				if (!parsed(text)) break;
+				count++;
+				if (count <= state.acked) ackedAt = end;
+			}
+		} catch {
+			return null;
+		}
+		if (!header) return null;
+		return new Spool(file, header, { ...state, acked: Math.min(state.acked, count) }, count, ackedAt);
 	}
 
 	get state(): Readonly<SpoolState> {
 		return this.#state;
 	}
 
+	/** events spooled so far */
+	get count(): number {
+		return this.#count;
+	}
+
 	append(events: IngestEventInput[]): void {
 		if (events.length === 0) return;
 		fs.appendFileSync(this.file, events.map((e) => JSON.stringify(e) + '\n').join(''));
-		this.events.push(...events);
+		this.#count += events.length;
+	}
+
+	/**
+	 * The next events the server has not acknowledged, read from the file: at most `maxEvents`,
+	 * and no more than `maxBytes` of them unless one alone is larger (one at least).
+	 */
+	unacknowledged(maxEvents: number, maxBytes: number): IngestEventInput[] {
+		const events: IngestEventInput[] = [];
+		let bytes = 0;
+		let end = this.#ackedAt;
+		if (this.#state.acked < this.#count) {
+			for (const line of fileLines(this.file, this.#ackedAt)) {
+				if (!line.text) continue;
+				const size = Buffer.byteLength(line.text);
+				if (events.length > 0 && (events.length >= maxEvents || bytes + size > maxBytes)) break;
+				const event = parsed(line.text);
+				if (!event) break;
+				events.push(event);
+				bytes += size;
+				end = line.end;
+				if (this.#state.acked + events.length >= this.#count) break;
+			}
+		}
+		this.#read = { from: this.#state.acked, count: events.length, end };
+		return events;
 	}
 
 	markComplete(): void {
@@ -118,13 +161,18 @@ export class Spool {
 		this.#saveState();
 	}
 
+	/** The server has the first `acked` events (usually those the last {@link unacknowledged} read). */
 	acknowledge(taskId: string, acked: number): void {
+		const read = this.#read;
+		if (read && read.from === this.#state.acked && acked === read.from + read.count) this.#ackedAt = read.end;
+		else if (acked !== this.#state.acked) this.#ackedAt = this.#offsetOf(acked);
+		this.#read = null;
 		this.#state = { ...this.#state, task_id: taskId, acked };
 		this.#saveState();
 	}
 
 	get delivered(): boolean {
-		return this.#state.complete && this.#state.task_id !== null && this.#state.acked >= this.events.length;
+		return this.#state.complete && this.#state.task_id !== null && this.#state.acked >= this.#count;
 	}
 
 	/**
@@ -141,6 +189,18 @@ export class Spool {
 	remove(): void {
 		fs.rmSync(this.file, { force: true });
 		fs.rmSync(this.#stateFile, { force: true });
+	}
+
+	/** where event `index` (0-based) starts in the file */
+	#offsetOf(index: number): number {
+		let seen = -1;
+		let at = 0;
+		for (const { text, end } of fileLines(this.file, 0)) {
+			if (seen >= index) break;
+			if (seen === -1 || text) seen++;
+			at = end;
+		}
+		return at;
 	}
 
 	#saveState(): void {
@@ -177,5 +237,39 @@ function isAlive(pid: number): boolean {
 		return true;
 	} catch (err) {
 		return (err as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+/** an event line, or null for one a crash tore */
+function parsed(text: string): IngestEventInput | null {
+	try {
+		return JSON.parse(text) as IngestEventInput;
+	} catch {
+		return null;
+	}
+}
+
+/** The lines of `file` from byte `start` on, each with where the next one starts; a chunk at a time. */
+function* fileLines(file: string, start: number): Generator<{ text: string; end: number }> {
+	const fd = fs.openSync(file, 'r');
+	try {
+		let buffer = Buffer.alloc(0);
+		let at = start;
+		for (;;) {
+			const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+			const read = fs.readSync(fd, chunk, 0, chunk.length, at + buffer.length);
+			if (read === 0) break;
+			buffer = buffer.length ? Buffer.concat([buffer, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+			let from = 0;
+			for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, from)) {
+				yield { text: buffer.toString('utf8', from, nl), end: at + nl + 1 };
+				from = nl + 1;
+			}
+			at += from;
+			buffer = buffer.subarray(from);
+		}
+		// a last line without its newline is one being written or torn: not yet an event
+	} finally {
+		fs.closeSync(fd);
 	}
 }
