@@ -49,6 +49,8 @@ export const MAX_LIST_LIMIT = 1_000;
 export const DEFAULT_READ_LIMIT = 1_000;
 export const MAX_READ_LIMIT = 10_000;
 export const DEFAULT_CHUNK = 1_000;
+/** characters of line text one chunk of a scan (search) reads at most, past its first line */
+export const SCAN_CHUNK_CHARS = 1024 * 1024;
 
 export interface SqliteStoreOptions {
 	/** file name inside `dataDir` (default `aco.db`); `':memory:'` for a private in-memory database */
@@ -376,18 +378,27 @@ class SqliteStore implements Store {
 		let rank = first;
 		for (;;) {
 			this.#assertOpen();
-			let rows: [number, string][];
-			if (stream) {
-				const ranked = this.#stmt.scanStreamText.all(executionId, stream, rank, chunk);
-				if (ranked.length) rank = ranked[ranked.length - 1][2] + 1;
-				rows = ranked as unknown as [number, string][];
-			} else {
-				rows = this.#stmt.scanText.all(executionId, last, chunk);
+			// stepped row by row and left at the character budget (a line at least): 2,000 lines of
+			// 64 KiB would otherwise be read at once, on the event loop
+			const rows: [number, string][] = [];
+			let chars = 0;
+			let more = false;
+			const scan = stream
+				? this.#stmt.scanStreamText.iterate(executionId, stream, rank, chunk)
+				: this.#stmt.scanText.iterate(executionId, last, chunk);
+			for (const row of scan) {
+				if (chars >= SCAN_CHUNK_CHARS) {
+					more = true;
+					break;
+				}
+				chars += row[1].length;
+				if (stream) rank = (row as [number, string, number])[2] + 1;
+				rows.push(row as [number, string]);
 			}
 			if (rows.length === 0) return;
 			last = rows[rows.length - 1][0];
 			yield rows;
-			if (rows.length < chunk) return;
+			if (!more && rows.length < chunk) return;
 		}
 	}
 
