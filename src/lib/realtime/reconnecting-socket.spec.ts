@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionState, SocketOptions } from './connection-types';
-import { ReconnectingSocket } from './reconnecting-socket';
+import { MAX_UNANSWERED_HEARTBEATS, ReconnectingSocket } from './reconnecting-socket';
 import { socketFactory } from './test-socket';
 
 function setup(options: Partial<SocketOptions> = {}) {
@@ -113,5 +113,33 @@ describe('ReconnectingSocket', () => {
 		vi.advanceTimersByTime(10_000);
 		expect(beat).toHaveBeenCalledTimes(2);
 		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('drops a socket that leaves several heartbeats in a row unanswered (a silent network drop), and reconnects', () => {
+		const { socket, factory, states } = setup();
+		const beat = vi.fn();
+		socket.connect();
+		const first = factory.last;
+		first.open();
+		socket.established(1000, beat);
+		// answered: anything the server sends counts
+		for (let i = 0; i < 5; i++) {
+			vi.advanceTimersByTime(1000);
+			first.onmessage?.({ data: '{"type":"connection.heartbeat"}' });
+		}
+		expect(beat).toHaveBeenCalledTimes(5);
+		expect(socket.state).toBe('connected');
+		// then nothing comes back
+		vi.advanceTimersByTime(MAX_UNANSWERED_HEARTBEATS * 1000);
+		expect(beat).toHaveBeenCalledTimes(5 + MAX_UNANSWERED_HEARTBEATS);
+		expect(socket.state).toBe('connected');
+		vi.advanceTimersByTime(1000);
+		expect(beat).toHaveBeenCalledTimes(5 + MAX_UNANSWERED_HEARTBEATS);
+		expect(socket.state).toBe('reconnecting');
+		expect(socket.lastClose).toEqual({ code: 4000, reason: 'the server stopped answering' });
+		expect(states.at(-1)).toBe('connected->reconnecting');
+		vi.runOnlyPendingTimers();
+		expect(factory.last).not.toBe(first);
+		socket.destroy();
 	});
 });

@@ -32,6 +32,14 @@ export const DEFAULT_WELCOME_TIMEOUT_MS = 10_000;
 const WS_OPEN = 1;
 /** Close code this client uses when it drops a silent socket itself (4000–4499: reconnect). */
 const CLIENT_DROP_CODE = 4000;
+/**
+ * Heartbeats in a row the hub may leave without a word back before the socket counts as dead
+ * (the hub answers each at once): a network that drops the connection without a reset (a VM
+ * killed, a NAT or VPN timing out) is noticed in a few heartbeats instead of TCP's 15 minutes.
+ * More than one, so a tab paused in a debugger or frozen, whose timers may run before the
+ * messages that came meanwhile, is not dropped for it.
+ */
+export const MAX_UNANSWERED_HEARTBEATS = 3;
 
 /** What the owner hears from the socket. */
 export interface SocketListener {
@@ -57,6 +65,8 @@ export class ReconnectingSocket {
 	#socket: WebSocketLike | null = null;
 	/** until when retries come soon (a restart close), epoch ms */
 	#soonUntil = 0;
+	/** heartbeats sent since the socket last heard anything */
+	#unanswered = 0;
 	#started = false;
 	#destroyed = false;
 
@@ -139,9 +149,17 @@ export class ReconnectingSocket {
 
 	/** The server's welcome arrived: the state becomes `connected` and `beat` runs every `heartbeatMs`. */
 	established(heartbeatMs: number, beat: () => void): void {
+		this.#unanswered = 0;
 		this.#timers.welcomed({
 			heartbeatMs,
-			beat,
+			beat: () => {
+				if (this.#unanswered >= MAX_UNANSWERED_HEARTBEATS) {
+					this.#drop(CLIENT_DROP_CODE, 'the server stopped answering');
+					return;
+				}
+				this.#unanswered++;
+				beat();
+			},
 			stableAfterMs: this.#options.stableAfterMs ?? DEFAULT_STABLE_AFTER_MS,
 			onStable: () => {
 				this.#retry.reset();
@@ -186,7 +204,9 @@ export class ReconnectingSocket {
 			);
 		};
 		socket.onmessage = (ev) => {
-			if (socket === this.#socket && typeof ev.data === 'string') this.#listener.onText(ev.data);
+			if (socket !== this.#socket) return;
+			this.#unanswered = 0;
+			if (typeof ev.data === 'string') this.#listener.onText(ev.data);
 		};
 		socket.onclose = (ev) => {
 			if (socket !== this.#socket) return;
