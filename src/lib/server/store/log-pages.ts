@@ -57,6 +57,11 @@ export function sqlitePageReads(stmt: Statements): LogPageReads {
  * (2^29 − 24 characters), past which `JSON.stringify` throws.
  */
 export const LOG_PAGE_JSON_CHARS = 192 * 1024 * 1024;
+/**
+ * characters of line text one chunk of a scan (search) or a store's line iteration reads at most,
+ * past its first line: 2,000 lines of 64 KiB would be 128 MB read at once
+ */
+export const LOG_CHUNK_CHARS = 1024 * 1024;
 const JSON_CHARS_PER_CHAR = 6;
 /** lines read at a time: as many lines of 64 KiB as the budget holds, so a page reads past it by one batch at most */
 const READ_BATCH_LINES = 512;

@@ -14,7 +14,7 @@ import { preparePrivateFile, type Tightened } from '../data-dir';
 import { newId } from '../ids';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
-import { rankFrom, readLogPage, sqlitePageReads } from './log-pages';
+import { LOG_CHUNK_CHARS, rankFrom, readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
@@ -49,8 +49,6 @@ export const MAX_LIST_LIMIT = 1_000;
 export const DEFAULT_READ_LIMIT = 1_000;
 export const MAX_READ_LIMIT = 10_000;
 export const DEFAULT_CHUNK = 1_000;
-/** characters of line text one chunk of a scan (search) reads at most, past its first line */
-export const SCAN_CHUNK_CHARS = 1024 * 1024;
 
 export interface SqliteStoreOptions {
 	/** file name inside `dataDir` (default `aco.db`); `':memory:'` for a private in-memory database */
@@ -387,7 +385,7 @@ class SqliteStore implements Store {
 				? this.#stmt.scanStreamText.iterate(executionId, stream, rank, chunk)
 				: this.#stmt.scanText.iterate(executionId, last, chunk);
 			for (const row of scan) {
-				if (chars >= SCAN_CHUNK_CHARS) {
+				if (chars >= LOG_CHUNK_CHARS) {
 					more = true;
 					break;
 				}

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { MIGRATIONS } from './migrations';
-import { openSqliteStore, SCAN_CHUNK_CHARS } from './sqlite-store';
+import { openSqliteStore } from './sqlite-store';
+import { LOG_CHUNK_CHARS } from './log-pages';
 import { createStandaloneTask, createTestExecution } from './test-records';
 import type { NewTask, Store } from './types';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
@@ -49,6 +50,35 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 	});
 	afterEach(async () => {
 		await store.close();
+	});
+
+	it('reads long lines a character budget at a time, every line once and in order, on the whole log and on one stream', async () => {
+		const task = await createStandaloneTask(store);
+		const exec = await createTestExecution(store, task.id);
+		const long = 'x'.repeat(64 * 1024);
+		const lines: LogLine[] = Array.from({ length: 40 }, (_, i) => ({
+			n: i + 1,
+			stream: i % 2 ? 'stderr' : 'stdout',
+			ts: TS,
+			text: `${i + 1}${long}`
+		}));
+		await store.appendLogLines(exec.id, lines);
+		for (const stream of [undefined, 'stdout'] as const) {
+			const seen: number[] = [];
+			let chunks = 0;
+			for await (const chunk of store.scanLogText(exec.id, {
+				chunk: 2_000,
+				...(stream ? { stream } : {})
+			})) {
+				chunks++;
+				const chars = chunk.reduce((sum, [, text]) => sum + text.length, 0);
+				expect(chars).toBeLessThanOrEqual(LOG_CHUNK_CHARS + long.length + 2);
+				seen.push(...chunk.map(([n]) => n));
+			}
+			const expected = lines.filter((l) => !stream || l.stream === stream).map((l) => l.n);
+			expect(seen, String(stream)).toEqual(expected);
+			expect(chunks).toBeGreaterThan(1);
+		}
 	});
 
 	it('creates a run with defaults and reads it back', async () => {
@@ -883,41 +913,5 @@ describe('sqlite store on disk', () => {
 		db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
 		db.close();
 		expect(() => openSqliteStore(dir)).toThrow(/newer than this aco knows/);
-	});
-});
-
-describe('SQLite store scans (search)', () => {
-	it('reads long lines a character budget at a time, every line once and in order, on the whole log and on one stream', async () => {
-		const store = openSqliteStore('', { filename: ':memory:' });
-		try {
-			const task = await createStandaloneTask(store);
-			const exec = await createTestExecution(store, task.id);
-			const long = 'x'.repeat(64 * 1024);
-			const lines: LogLine[] = Array.from({ length: 40 }, (_, i) => ({
-				n: i + 1,
-				stream: i % 2 ? 'stderr' : 'stdout',
-				ts: TS,
-				text: `${i + 1}${long}`
-			}));
-			await store.appendLogLines(exec.id, lines);
-			for (const stream of [undefined, 'stdout'] as const) {
-				const seen: number[] = [];
-				let chunks = 0;
-				for await (const chunk of store.scanLogText(exec.id, {
-					chunk: 2_000,
-					...(stream ? { stream } : {})
-				})) {
-					chunks++;
-					const chars = chunk.reduce((sum, [, text]) => sum + text.length, 0);
-					expect(chars).toBeLessThanOrEqual(SCAN_CHUNK_CHARS + long.length + 2);
-					seen.push(...chunk.map(([n]) => n));
-				}
-				const expected = lines.filter((l) => !stream || l.stream === stream).map((l) => l.n);
-				expect(seen, String(stream)).toEqual(expected);
-				expect(chunks).toBeGreaterThan(1);
-			}
-		} finally {
-			await store.close();
-		}
 	});
 });

@@ -14,7 +14,7 @@ import type { Execution, LogLine, LogOutlineResponse, Task, WorkflowRun } from '
 import { newId } from '../../ids';
 import type { Logger } from '../../logger';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, type LogMarkRow } from '../log-marks';
-import { readLogPage, rankFrom, type LogPageReads } from '../log-pages';
+import { LOG_CHUNK_CHARS, readLogPage, rankFrom, type LogPageReads } from '../log-pages';
 import { PATCHABLE, TASK_NOT_ENDED } from '../rows';
 import type {
 	AuthSession,
@@ -422,20 +422,25 @@ export class PgStore implements Store {
 		let rank = first;
 		for (;;) {
 			this.#assertOpen();
-			const rows = stream
-				? await this.db.query<PgLogRow & { sn: number }>(
-						`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND stream = $2 AND sn >= $3 ORDER BY sn LIMIT $4`,
-						[executionId, stream, rank, chunk]
-					)
-				: await this.db.query<PgLogRow & { sn: number }>(
-						`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND n > $2 ORDER BY n LIMIT $3`,
-						[executionId, last, chunk]
-					);
+			// of the next `chunk` lines, those that start within the character budget (one at least):
+			// 2,000 lines of 64 KiB would otherwise come over at once, held whole by the driver
+			const [where, order, params] = stream
+				? ['stream = $2 AND sn >= $3', 'sn', [executionId, stream, rank]]
+				: ['n > $2', 'n', [executionId, last]];
+			const rows = await this.db.query<PgLogRow & { sn: number; fetched: number }>(
+				`SELECT ${LOG_COLUMNS}, sn, fetched FROM (
+					SELECT *, sum(char_length(text)) OVER (ORDER BY ${order}) - char_length(text) AS before,
+						count(*) OVER () AS fetched
+					FROM (SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND ${where}
+						ORDER BY ${order} LIMIT $${params.length + 1}) page
+				) budgeted WHERE before < $${params.length + 2} ORDER BY ${order}`,
+				[...params, chunk, LOG_CHUNK_CHARS]
+			);
 			if (rows.length === 0) return;
 			last = rows[rows.length - 1].n;
 			rank = rows[rows.length - 1].sn + 1;
 			yield rows;
-			if (rows.length < chunk) return;
+			if (rows.length === Number(rows[0].fetched) && rows.length < chunk) return;
 		}
 	}
 
