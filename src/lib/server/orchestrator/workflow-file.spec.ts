@@ -198,6 +198,19 @@ tasks:
 		);
 	});
 
+	it('reads a chain of thousands of tasks listed against the order they run in, and finds a cycle closing it', () => {
+		const count = 8_000;
+		// t0 needs t1, which needs t2, …: each task is listed before the one it needs; `closed`: the last needs t0
+		const chain = (closed: boolean) =>
+			'tasks:\n' +
+			Array.from({ length: count }, (_, i) => {
+				const need = i + 1 < count ? `t${i + 1}` : closed ? 't0' : null;
+				return `  t${i}:\n${need ? `    needs: [${need}]\n` : ''}    steps: [{run: ls}]\n`;
+			}).join('');
+		expect(ok(parseWorkflowFile(chain(false), FILE)).tasks).toHaveLength(count);
+		expect(reason(parseWorkflowFile(chain(true), FILE))).toMatch(/dependency cycle t\d+ → t\d+ → /);
+	});
+
 	it('reports a task that needs itself as a cycle', () => {
 		const text = 'tasks:\n  a:\n    needs: [a]\n    steps: [{run: ls}]\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toContain('dependency cycle a → a');

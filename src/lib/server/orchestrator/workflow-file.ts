@@ -245,20 +245,31 @@ function checkGraph(tasks: TaskDef[]): { path: PathKey[]; reason: string }[] {
 	}
 	if (problems.length > 0) return problems;
 
-	// depth-first search; a task met again while still on the stack closes a cycle
+	// depth-first search, on a stack of its own (a chain of thousands of tasks would overflow the
+	// call stack); a task met again while still on the stack closes a cycle
 	const state = new Map<string, 'visiting' | 'done'>();
-	const stack: string[] = [];
-	const visit = (key: string): string[] | null => {
-		if (state.get(key) === 'done') return null;
-		if (state.get(key) === 'visiting') return [...stack.slice(stack.indexOf(key)), key];
-		state.set(key, 'visiting');
-		stack.push(key);
-		for (const need of byKey.get(key)!.needs) {
-			const cycle = visit(need);
-			if (cycle) return cycle;
+	const visit = (start: string): string[] | null => {
+		if (state.get(start) === 'done') return null;
+		const stack: { key: string; next: number }[] = [{ key: start, next: 0 }];
+		state.set(start, 'visiting');
+		while (stack.length > 0) {
+			const top = stack[stack.length - 1]!;
+			const needs = byKey.get(top.key)!.needs;
+			if (top.next === needs.length) {
+				stack.pop();
+				state.set(top.key, 'done');
+				continue;
+			}
+			const need = needs[top.next++]!;
+			const seen = state.get(need);
+			if (seen === 'done') continue;
+			if (seen === 'visiting') {
+				const keys = stack.map((frame) => frame.key);
+				return [...keys.slice(keys.indexOf(need)), need];
+			}
+			state.set(need, 'visiting');
+			stack.push({ key: need, next: 0 });
 		}
-		stack.pop();
-		state.set(key, 'done');
 		return null;
 	};
 	for (const task of tasks) {
