@@ -164,7 +164,11 @@ export class Delivery {
 		}
 		const from = spool.state.acked;
 		const events = spool.unacknowledged(this.#options.batchEvents, this.#options.batchBytes);
-		if (events.length === 0) return;
+		if (events.length === 0) {
+			// counted but not readable (the file was torn or changed): sending again would not help
+			if (from < spool.count) throw new SpoolUnreadableError(spool.file, from);
+			return;
+		}
 		const answer = await http.request<IngestEventsResponse>(
 			'POST',
 			`/tasks/${encodeURIComponent(taskId)}/events`,
@@ -198,6 +202,14 @@ export class Delivery {
  * an answer from something other than aco, a request node will not send. The server out of reach
  * (or a 5xx) is retried; so is anything else (the spool's own file, say)
  */
+/** A spool whose events cannot be read back past some point. */
+export class SpoolUnreadableError extends CliError {
+	constructor(file: string, from: number) {
+		super(`the kept log ${file} cannot be read past its event ${from + 1}`);
+		this.name = 'SpoolUnreadableError';
+	}
+}
+
 function final(err: unknown): err is CliError {
 	if (err instanceof HttpError) return err.status !== 408 && err.status !== 429;
 	return err instanceof CliError && !(err instanceof UnreachableError);

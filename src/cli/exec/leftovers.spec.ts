@@ -29,12 +29,17 @@ async function recordingServer() {
 
 type Server = Awaited<ReturnType<typeof recordingServer>>;
 
-/** a server that answers every request with `status` */
+/** a server that answers every request with `status` (200: an HTML page, not aco's answer) */
 async function refusingServer(status: number) {
 	const server = http.createServer((req, res) => {
 		req.resume();
 		req.on('end', () => {
 			res.statusCode = status;
+			if (status === 200) {
+				res.setHeader('content-type', 'text/html');
+				res.end('<!doctype html><p>sign in to the Wi-Fi');
+				return;
+			}
 			res.setHeader('content-type', 'application/json');
 			res.end(JSON.stringify({ error: { code: 'refused', message: `refused with ${status}` } }));
 		});
@@ -149,6 +154,21 @@ describe('delivery of leftover spools', () => {
 			);
 		} finally {
 			await Promise.all([unprocessable.close(), unauthorized.close()]);
+		}
+	});
+
+	it('delivers a spool whose writer was killed mid-line, closed as failed, and keeps logs for a server that answers with a page that is not aco', async () => {
+		leftSpool(b.url, 'torn');
+		fs.appendFileSync(path.join(dir, 'torn.ndjson'), '{"type":"outp');
+		const portal = await refusingServer(200);
+		try {
+			leftSpool(portal.url, 'behind-a-portal');
+			expect(await deliverLeftovers({ url: b.url, token: 'tB', dir })).toBe(1);
+			expect(fs.readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toEqual([
+				'behind-a-portal.ndjson'
+			]);
+		} finally {
+			await portal.close();
 		}
 	});
 

@@ -9,7 +9,7 @@
 import type { CliError, Connection } from '../args';
 import { serverKey } from '../credentials';
 import { AcoHttp, HttpError } from '../http';
-import { Delivery } from './delivery';
+import { Delivery, SpoolUnreadableError } from './delivery';
 import { leftoverSpools, spoolDir } from './spool';
 
 export const DEFAULT_LEFTOVER_TIMEOUT_MS = 5_000;
@@ -74,20 +74,34 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 		} else if (outcome === 'pending') {
 			// still unreachable: its other spools are not tried, rather than wait the timeout for each
 			away.add(server);
-		} else if (!waitsForSignIn(delivery.rejection)) {
-			// refused for good (the server would refuse it the same way every time): set aside, said once
+		} else if (refusedForGood(delivery.rejection)) {
+			// the server would refuse it the same way every time: set aside, said once
 			const file = spool.setAside();
 			notice?.(
 				`${spool.header.url} refused the kept log of "${spool.header.task.name}" (${delivery.rejection?.message ?? 'refused'}); it is set aside in ${file}.`
 			);
+		} else {
+			// not aco answering (a captive portal, a maintenance page), or a refusal signing in may
+			// cure: this server's logs wait for the next command
+			away.add(server);
 		}
 	}
 	return delivered;
 }
 
-/** a refusal that signing in (aco login) can undo: the spool waits for it */
-function waitsForSignIn(err: CliError | null): boolean {
-	return err instanceof HttpError && (err.status === 401 || err.status === 403);
+/**
+ * aco refused the log with a 4xx that signing in (aco login, 401/403) cannot cure, or the log
+ * cannot be read back: sending it again would end the same way
+ */
+function refusedForGood(err: CliError | null): boolean {
+	if (err instanceof SpoolUnreadableError) return true;
+	return (
+		err instanceof HttpError &&
+		err.status >= 400 &&
+		err.status < 500 &&
+		err.status !== 401 &&
+		err.status !== 403
+	);
 }
 
 /** the server a spool is for, as `aco login` keys its tokens (the address itself when it is none) */

@@ -57,4 +57,20 @@ describe('Spool', () => {
 			Array.from({ length: batch.length }, (_, i) => i + 1)
 		);
 	});
+
+	it('cuts a torn tail away before it appends, so what it appends reads whole', () => {
+		const spool = Spool.create(dir, { id: 's4', url: 'http://x', task: { name: 'n' } });
+		spool.append([output(1)]);
+		fs.appendFileSync(spool.file, '{"type":"outp');
+		const reopened = Spool.open(spool.file)!;
+		reopened.append([
+			{ type: 'status', status: 'failed', error: 'aco exec stopped before the command ended' }
+		]);
+		expect(reopened.count).toBe(2);
+		expect(reopened.unacknowledged(10, 1e6)).toEqual([
+			output(1),
+			{ type: 'status', status: 'failed', error: 'aco exec stopped before the command ended' }
+		]);
+		expect(Spool.open(spool.file)!.count).toBe(2);
+	});
 });

@@ -50,14 +50,24 @@ export class Spool {
 	#ackedAt: number;
 	/** what the last {@link unacknowledged} read: how many events, and where the next one starts */
 	#read: { from: number; count: number; end: number } | null = null;
+	/** where a file opened with a torn tail (its writer was killed mid-line) stops being events */
+	#tornAt: number | null;
 
-	private constructor(file: string, header: SpoolHeader, state: SpoolState, count: number, ackedAt: number) {
+	private constructor(
+		file: string,
+		header: SpoolHeader,
+		state: SpoolState,
+		count: number,
+		ackedAt: number,
+		tornAt: number | null = null
+	) {
 		this.file = file;
 		this.header = header;
 		this.#state = state;
 		this.#stateFile = file.replace(/\.ndjson$/, '.state.json');
 		this.#count = count;
 		this.#ackedAt = ackedAt;
+		this.#tornAt = tornAt;
 	}
 
 	static create(dir: string, header: Omit<SpoolHeader, 'v' | 'pid' | 'host' | 'created_at'>): Spool {
@@ -95,17 +105,19 @@ export class Spool {
 		let header: SpoolHeader | null = null;
 		let count = 0;
 		let ackedAt = 0;
+		let goodEnd = 0;
 		try {
 			for (const { text, end } of fileLines(file, 0)) {
 				if (!header) {
 					header = JSON.parse(text) as SpoolHeader;
 					if (header.v !== 1 || typeof header.id !== 'string') return null;
-					ackedAt = end;
+					ackedAt = goodEnd = end;
 					continue;
 				}
-				if (!text) continue;
 				// a line torn by a crash ends what can be trusted
-				if (!parsed(text)) break;
+				if (text && !parsed(text)) break;
+				goodEnd = end;
+				if (!text) continue;
 				count++;
 				if (count <= state.acked) ackedAt = end;
 			}
@@ -113,7 +125,8 @@ export class Spool {
 			return null;
 		}
 		if (!header) return null;
-		return new Spool(file, header, { ...state, acked: Math.min(state.acked, count) }, count, ackedAt);
+		const tornAt = fs.statSync(file).size > goodEnd ? goodEnd : null;
+		return new Spool(file, header, { ...state, acked: Math.min(state.acked, count) }, count, ackedAt, tornAt);
 	}
 
 	get state(): Readonly<SpoolState> {
@@ -127,6 +140,11 @@ export class Spool {
 
 	append(events: IngestEventInput[]): void {
 		if (events.length === 0) return;
+		// what follows a torn tail would be read as part of it: the tail goes first (its writer is gone)
+		if (this.#tornAt !== null) {
+			fs.truncateSync(this.file, this.#tornAt);
+			this.#tornAt = null;
+		}
 		fs.appendFileSync(this.file, events.map((e) => JSON.stringify(e) + '\n').join(''));
 		this.#count += events.length;
 	}
