@@ -160,6 +160,11 @@ function rethrowMissingParent(err: unknown, what: string): never {
 
 const now = () => new Date().toISOString();
 
+/** the line columns of `log_lines l` */
+const JOINED_LOG_COLUMNS = LOG_COLUMNS.split(', ')
+	.map((col) => `l.${col}`)
+	.join(', ');
+
 export class PgStore implements Store {
 	readonly db: PgDb;
 	readonly queue: PgQueue;
@@ -422,18 +427,19 @@ export class PgStore implements Store {
 		let rank = first;
 		for (;;) {
 			this.#assertOpen();
-			// of the next `chunk` lines, those that start within the character budget (one at least):
-			// 2,000 lines of 64 KiB would otherwise come over at once, held whole by the driver
+			// of the next `chunk` lines, those that start within the budget (one at least): 2,000 lines
+			// of 64 KiB would otherwise come over at once, held whole by the driver. The cut is found
+			// from the stored sizes alone (octet_length reads no text); only the lines kept are read
 			const [where, order, params] = stream
 				? ['stream = $2 AND sn >= $3', 'sn', [executionId, stream, rank]]
 				: ['n > $2', 'n', [executionId, last]];
 			const rows = await this.db.query<PgLogRow & { sn: number; fetched: number }>(
-				`SELECT ${LOG_COLUMNS}, sn, fetched FROM (
-					SELECT *, sum(char_length(text)) OVER (ORDER BY ${order}) - char_length(text) AS before,
-						count(*) OVER () AS fetched
-					FROM (SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = $1 AND ${where}
-						ORDER BY ${order} LIMIT $${params.length + 1}) page
-				) budgeted WHERE before < $${params.length + 2} ORDER BY ${order}`,
+				`SELECT ${JOINED_LOG_COLUMNS}, l.sn, b.fetched FROM (
+					SELECT n, sum(bytes) OVER (ORDER BY ${order}) - bytes AS before, count(*) OVER () AS fetched
+					FROM (SELECT n, sn, octet_length(text) AS bytes FROM log_lines
+						WHERE execution_id = $1 AND ${where} ORDER BY ${order} LIMIT $${params.length + 1}) page
+				) b JOIN log_lines l ON l.execution_id = $1 AND l.n = b.n
+				WHERE b.before < $${params.length + 2} ORDER BY l.${order}`,
 				[...params, chunk, LOG_CHUNK_CHARS]
 			);
 			if (rows.length === 0) return;
