@@ -211,6 +211,12 @@ describe('runTool', () => {
 		expect(result).toMatchObject({ exitCode: 0, timedOut: false });
 	}, 20_000);
 
+	it('ends a step whose background process left the group and keeps printing, after a bounded wait', async () => {
+		const { tool } = start({ command: 'sh', args: ['-c', 'setsid yes & sleep 0.2'] }, { drainMs: 50 });
+		const result = await tool.result;
+		expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+	}, 20_000);
+
 	it('does not call a tool that exited in time timed out because a background process holds its output', async () => {
 		const { tool, lines } = start(
 			{

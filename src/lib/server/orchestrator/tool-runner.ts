@@ -65,6 +65,11 @@ export interface ToolHandle {
 }
 
 export const DEFAULT_DRAIN_MS = 2_000;
+/**
+ * drain times in a row the pipes may stay busy after the group was killed: only a process that
+ * left the group (setsid) can keep writing then, and it is not waited for past these
+ */
+const MAX_DRAIN_ROUNDS = 10;
 /** Node fires a timer set beyond 2^31 − 1 ms after 1 ms instead; a longer timeout waits this long */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -91,6 +96,8 @@ class ToolRun implements ToolHandle {
 	#startedAt = Date.now();
 	#resolve!: (result: ToolResult) => void;
 	#settled = false;
+	/** drain times passed since the tool exited (see MAX_DRAIN_ROUNDS) */
+	#drainRounds = 0;
 	#exited = false;
 	#exit: { code: number | null; signal: string | null } | null = null;
 	#spawnError: string | null = null;
@@ -199,7 +206,8 @@ class ToolRun implements ToolHandle {
 	#drained(child: ChildProcess): void {
 		if (this.#settled) return;
 		this.#killGroup('SIGKILL');
-		if (this.#feeds.some((feed) => feed.feeding)) {
+		this.#drainRounds += 1;
+		if (this.#feeds.some((feed) => feed.feeding) && this.#drainRounds < MAX_DRAIN_ROUNDS) {
 			return this.#whenFed(() => {
 				if (!this.#settled) this.#timer(this.#options.drainMs, () => this.#drained(child));
 			});
