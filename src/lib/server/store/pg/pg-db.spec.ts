@@ -9,7 +9,7 @@ import { startPausableProxy, type PausableProxy } from '../../../../../tests/hel
 import { startPostgres, type TestPostgres } from '../../../../../tests/helpers/postgres';
 import { createLogger } from '../../logger';
 import { isStoreUnavailable } from '../errors';
-import { DEFAULT_QUERY_TIMEOUT_MS, PgDb, isUnreachable } from './pg-db';
+import { DEFAULT_QUERY_TIMEOUT_MS, PgDb, classify, isUnreachable } from './pg-db';
 import { migratePg } from './pg-migrations';
 import { openPgStore } from './pg-store';
 
@@ -142,9 +142,11 @@ describe('PostgreSQL that stops answering', () => {
 
 	it('counts a query read timeout as unreachable', () => {
 		expect(isUnreachable(new Error('Query read timeout'))).toBe(true);
-		// there, but not able to serve it now: asking again shortly may pass
-		for (const code of ['53300', '25006', '40001', '40P01'])
-			expect(isUnreachable(Object.assign(new Error('not now'), { code })), code).toBe(true);
+		// there, but not able to serve it now: asking again shortly may pass (its connection is still good)
+		for (const code of ['53300', '25006', '40001', '40P01']) {
+			const err = Object.assign(new Error('not now'), { code });
+			expect([isUnreachable(err), isStoreUnavailable(classify(err))], code).toEqual([false, true]);
+		}
 		expect(
 			isUnreachable(
 				Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })

@@ -84,13 +84,13 @@ const UNREACHABLE_CODES = new Set([
 const NOT_NOW_CODES = new Set(['53300', '25006', '40001', '40P01']);
 
 /**
- * whether an error means the database could not be reached, or could not serve the statement
- * now (rather than a bad query): a 503 store_unavailable, retryable
+ * whether an error means the database could not be reached (rather than a bad query): the
+ * connection is gone, and one started anew may get through
  */
 export function isUnreachable(err: unknown): boolean {
 	const e = err as { code?: string; message?: string } | null;
 	if (!e) return false;
-	if (e.code && (UNREACHABLE_CODES.has(e.code) || NOT_NOW_CODES.has(e.code))) return true;
+	if (e.code && UNREACHABLE_CODES.has(e.code)) return true;
 	// 'Query read timeout': node-postgres' query_timeout, a statement without an answer in time
 	return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Query read timeout/i.test(
 		e.message ?? ''
@@ -107,8 +107,15 @@ export function isDataError(err: unknown): boolean {
 	return typeof code === 'string' && code.length === 5 && code.startsWith('22');
 }
 
+/** whether the database could not serve the statement now, its connection still good (NOT_NOW_CODES) */
+export function isNotNow(err: unknown): boolean {
+	const code = (err as { code?: unknown } | null)?.code;
+	return typeof code === 'string' && NOT_NOW_CODES.has(code);
+}
+
+/** unreachable or not now: a 503 store_unavailable, retryable; a bad value: a StoreDataError */
 export function classify(err: unknown): unknown {
-	if (isUnreachable(err)) return new StoreUnavailableError(err);
+	if (isUnreachable(err) || isNotNow(err)) return new StoreUnavailableError(err);
 	return isDataError(err) ? new StoreDataError(err) : err;
 }
 
