@@ -765,15 +765,12 @@ describe('orchestrator on a shared queue', () => {
 		});
 	});
 
-	it('hands its tasks over on shutdown only once their tools have exited, to start again elsewhere', async () => {
-		await orchestrator.shutdown();
-		const shared = sharedStore();
-		const releases: string[] = [];
-		shared.onRelease(() =>
-			releases.push(fs.existsSync(path.join(dir, 'exited')) ? 'after the tool exited' : 'while the tool runs')
-		);
+	/**
+	 * starts, on `shared`, a run whose one task (one retry allowed) takes a while to wind down on
+	 * SIGTERM, within the kill grace period (300 ms here): `exited` is touched as it ends
+	 */
+	async function slowToStop(shared: ReturnType<typeof sharedStore>): Promise<DomainEvent<'tool.started'>> {
 		setup({ store: shared.store });
-		// takes a while to wind down on SIGTERM, within the kill grace period (300 ms here)
 		workflow(
 			'deploy',
 			`tasks:
@@ -788,6 +785,17 @@ describe('orchestrator on a shared queue', () => {
 		await orchestrator.startRun('deploy');
 		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
 		await expect.poll(() => fs.existsSync(path.join(dir, 'started'))).toBe(true);
+		return started;
+	}
+
+	it('hands its tasks over on shutdown only once their tools have exited, to start again elsewhere', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		const releases: string[] = [];
+		shared.onRelease(() =>
+			releases.push(fs.existsSync(path.join(dir, 'exited')) ? 'after the tool exited' : 'while the tool runs')
+		);
+		const started = await slowToStop(shared);
 		await orchestrator.shutdown();
 		expect(releases).toEqual(['after the tool exited']);
 		// this node's own end of the task was not stored: the release queued it for another node
@@ -800,23 +808,7 @@ describe('orchestrator on a shared queue', () => {
 
 	it('ends a task cancelled here as cancelled when it hands the task over before the tool has exited', async () => {
 		await orchestrator.shutdown();
-		const shared = sharedStore();
-		setup({ store: shared.store });
-		// takes a while to wind down on SIGTERM, within the kill grace period (300 ms here)
-		workflow(
-			'deploy',
-			`tasks:
-  deploy:
-    retries: 1
-    steps:
-      - name: deploy
-        run: sh
-        args: [-c, "trap 'sleep 0.15; exit 143' TERM; touch started; while :; do sleep 0.02; done"]
-`
-		);
-		await orchestrator.startRun('deploy');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
-		await expect.poll(() => fs.existsSync(path.join(dir, 'started'))).toBe(true);
+		const started = await slowToStop(sharedStore());
 		expect(await orchestrator.cancelTask(started.data.task_id)).toBe(true);
 		await orchestrator.shutdown();
 		// not queued to start again on another node: it was cancelled
