@@ -54,6 +54,7 @@ function idsOf(filter: EventFilter): number {
 		(filter.statuses?.length ?? 0)
 	);
 }
+
 export const SLOW_CONSUMER_REASON = 'client reads too slowly; reconnect and resume';
 
 export type SessionState = 'open' | 'closing' | 'closed';
