@@ -197,11 +197,6 @@ export class Delivery {
 	}
 }
 
-/**
- * an error that asking again does not mend: a refusal (but 408 and 429, which ask for patience),
- * an answer from something other than aco, a request node will not send. The server out of reach
- * (or a 5xx) is retried; so is anything else (the spool's own file, say)
- */
 /** A spool whose events cannot be read back past some point. */
 export class SpoolUnreadableError extends CliError {
 	constructor(file: string, from: number) {
@@ -210,6 +205,12 @@ export class SpoolUnreadableError extends CliError {
 	}
 }
 
+/**
+ * an error that asking again does not mend: a refusal (but 408 and 429, which ask for patience),
+ * an answer from something other than aco, a request node will not send, a spool that cannot be
+ * read back. The server out of reach (or a 5xx) is retried; so is anything else (a failed write
+ * of the spool's state, say)
+ */
 function final(err: unknown): err is CliError {
 	if (err instanceof HttpError) return err.status !== 408 && err.status !== 429;
 	return err instanceof CliError && !(err instanceof UnreachableError);

@@ -34,7 +34,7 @@ export async function deliverLeftovers(options: LeftoverOptions): Promise<number
 	// servers found away in this pass: their other spools wait, those for other servers still go
 	const away = new Set<string>();
 	for (const spool of leftoverSpools(dir)) {
-		const server = keyOf(spool.header.url);
+		const server = keyOf(spool.header.url) ?? spool.header.url;
 		if (away.has(server)) continue;
 		if (!spool.state.complete) {
 			spool.append([
@@ -104,21 +104,18 @@ function refusedForGood(err: CliError | null): boolean {
 	);
 }
 
-/** the server a spool is for, as `aco login` keys its tokens (the address itself when it is none) */
-function keyOf(url: string): string {
+/** the server an address names, as `aco login` keys its tokens; null when it is no address */
+function keyOf(url: string): string | null {
 	try {
 		return serverKey(url);
 	} catch {
-		return url;
+		return null;
 	}
 }
 
 /** whether two addresses name the same server, as `aco login` keys its tokens */
 function sameServer(a: string, b: string): boolean {
-	try {
-		return serverKey(a) === serverKey(b);
-	} catch {
-		// a spool file anyone could have written may hold anything as its address
-		return false;
-	}
+	const key = keyOf(a);
+	// a spool file anyone could have written may hold anything as its address: never the same
+	return key !== null && key === keyOf(b);
 }

@@ -102,29 +102,16 @@ export class Spool {
 		} catch {
 			// no state yet: deliver from the first event
 		}
-		let header: SpoolHeader | null = null;
-		let count = 0;
-		let ackedAt = 0;
-		let goodEnd = 0;
+		let scan: EventScan;
+		let header: SpoolHeader;
 		try {
-			for (const { text, end } of fileLines(file, 0)) {
-				if (!header) {
-					header = JSON.parse(text) as SpoolHeader;
-					if (header.v !== 1 || typeof header.id !== 'string') return null;
-					ackedAt = goodEnd = end;
-					continue;
-				}
-				// a line torn by a crash ends what can be trusted
-				if (text && !parsed(text)) break;
-				goodEnd = end;
-				if (!text) continue;
-				count++;
-				if (count <= state.acked) ackedAt = end;
-			}
+			scan = scanEvents(file, state.acked);
+			header = JSON.parse(scan.header ?? '') as SpoolHeader;
+			if (header.v !== 1 || typeof header.id !== 'string') return null;
 		} catch {
 			return null;
 		}
-		if (!header) return null;
+		const { count, ackedAt, goodEnd } = scan;
 		const tornAt = fs.statSync(file).size > goodEnd ? goodEnd : null;
 		return new Spool(file, header, { ...state, acked: Math.min(state.acked, count) }, count, ackedAt, tornAt);
 	}
@@ -158,9 +145,11 @@ export class Spool {
 		let bytes = 0;
 		let end = this.#ackedAt;
 		if (this.#state.acked < this.#count) {
+			let start = this.#ackedAt;
 			for (const line of fileLines(this.file, this.#ackedAt)) {
+				const size = line.end - start - 1;
+				start = line.end;
 				if (!line.text) continue;
-				const size = Buffer.byteLength(line.text);
 				if (events.length > 0 && (events.length >= maxEvents || bytes + size > maxBytes)) break;
 				const event = parsed(line.text);
 				if (!event) break;
@@ -183,7 +172,7 @@ export class Spool {
 	acknowledge(taskId: string, acked: number): void {
 		const read = this.#read;
 		if (read && read.from === this.#state.acked && acked === read.from + read.count) this.#ackedAt = read.end;
-		else if (acked !== this.#state.acked) this.#ackedAt = this.#offsetOf(acked);
+		else if (acked !== this.#state.acked) this.#ackedAt = scanEvents(this.file, acked).ackedAt;
 		this.#read = null;
 		this.#state = { ...this.#state, task_id: taskId, acked };
 		this.#saveState();
@@ -207,18 +196,6 @@ export class Spool {
 	remove(): void {
 		fs.rmSync(this.file, { force: true });
 		fs.rmSync(this.#stateFile, { force: true });
-	}
-
-	/** where event `index` (0-based) starts in the file */
-	#offsetOf(index: number): number {
-		let seen = -1;
-		let at = 0;
-		for (const { text, end } of fileLines(this.file, 0)) {
-			if (seen >= index) break;
-			if (seen === -1 || text) seen++;
-			at = end;
-		}
-		return at;
 	}
 
 	#saveState(): void {
@@ -256,6 +233,36 @@ function isAlive(pid: number): boolean {
 	} catch (err) {
 		return (err as NodeJS.ErrnoException).code === 'EPERM';
 	}
+}
+
+interface EventScan {
+	/** the header line's text; null for an empty file */
+	header: string | null;
+	/** events before the first torn line */
+	count: number;
+	/** where event `acked` (0-based) starts, or the end of the events when there are fewer */
+	ackedAt: number;
+	/** where the events end: past it the file holds a torn line, or nothing */
+	goodEnd: number;
+}
+
+/** Reads `file` through once, counting its events; it holds none of them. */
+function scanEvents(file: string, acked: number): EventScan {
+	const scan: EventScan = { header: null, count: 0, ackedAt: 0, goodEnd: 0 };
+	for (const { text, end } of fileLines(file, 0)) {
+		if (scan.header === null) {
+			scan.header = text;
+			scan.ackedAt = scan.goodEnd = end;
+			continue;
+		}
+		// a line torn by a crash ends what can be trusted
+		if (text && !parsed(text)) break;
+		scan.goodEnd = end;
+		if (!text) continue;
+		scan.count++;
+		if (scan.count <= acked) scan.ackedAt = end;
+	}
+	return scan;
 }
 
 /** an event line, or null for one a crash tore */

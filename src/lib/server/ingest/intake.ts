@@ -11,7 +11,12 @@ import type { Execution, LogLine, LogStream } from '../../protocol';
 import { isoNow } from '../iso-now';
 import { MaskSet } from '../masking/mask-set';
 import { StreamMasker, type MaskerState } from '../masking/stream-masker';
-import { OutputLimit, type DroppedOutput, type OutputLimitConfig } from '../orchestrator/output-limit';
+import {
+	OutputLimit,
+	type DroppedOutput,
+	type OutputLimitConfig,
+	type OutputLimitState
+} from '../orchestrator/output-limit';
 import { IngestError } from './ingest-error';
 
 export interface IntakeLine {
@@ -35,7 +40,7 @@ export interface IntakeResult {
 /** where an intake stood (see ExecutionIntake.save) */
 export interface IntakeState {
 	readonly maskers: Readonly<Record<LogStream, MaskerState>>;
-	readonly limit: ReturnType<OutputLimit['save']>;
+	readonly limit: OutputLimitState;
 	readonly stored: number;
 	readonly taken: number;
 	readonly lastPartial: boolean;

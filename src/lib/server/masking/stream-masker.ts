@@ -7,9 +7,9 @@
  * most one character less than the longest masked text.
  *
  * `::add-mask::value` lines register their value, and the command's own line reads
- * `::add-mask::***` (also when the value was refused: the set was full). A command line that arrives in pieces is never
- * shown with its value: its pieces read `***` and the value (up to MAX_MASK_LENGTH) is
- * registered when its line ends.
+ * `::add-mask::***` (also when the value was refused: the set was full). A command line that
+ * arrives in pieces is never shown with its value: its pieces read `***` and the value (up to
+ * MAX_MASK_LENGTH) is registered when its line ends.
  */
 import { parseWorkflowCommand } from '../../log/workflow-commands';
 import { MAX_MASK_LENGTH } from './mask-forms';

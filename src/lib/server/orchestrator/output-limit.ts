@@ -23,6 +23,12 @@ export interface DroppedOutput {
 	bytes: number;
 }
 
+/** what an OutputLimit has counted (see OutputLimit.save) */
+export interface OutputLimitState {
+	readonly kept: DroppedOutput;
+	readonly dropped: DroppedOutput;
+}
+
 /** `store`: keep it; `limit`: this is the first line past the cap (write the marker); `drop`: count it only */
 export type OutputVerdict = 'store' | 'limit' | 'drop';
 
@@ -57,11 +63,11 @@ export class OutputLimit {
 	}
 
 	/** its counts, to put back with {@link restore} when what it admitted since was not stored */
-	save(): { kept: DroppedOutput; dropped: DroppedOutput } {
+	save(): OutputLimitState {
 		return { kept: { ...this.#kept }, dropped: { ...this.#dropped } };
 	}
 
-	restore(state: { kept: DroppedOutput; dropped: DroppedOutput }): void {
+	restore(state: OutputLimitState): void {
 		this.#kept = { ...state.kept };
 		this.#dropped = { ...state.dropped };
 	}
