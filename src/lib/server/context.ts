@@ -25,6 +25,7 @@ import { createOrchestrator } from './orchestrator/orchestrator';
 import { toolEnvironment } from './orchestrator/tool-env';
 import type { Orchestrator } from './orchestrator/types';
 import { createHub } from './hub/hub';
+import { LoopShare } from './loop-share';
 import type { Hub } from './hub/types';
 import { importLegacyKeys } from './ingest/legacy-keys';
 import { createProducerHandler } from './ingest/producer';
@@ -113,13 +114,16 @@ export async function createContext(
 		retryMs: config.diskRetryMs,
 		logger: logger.child({ component: 'storage' })
 	});
+	// the tools this node runs share its core with the hub's writes: these give way while one prints
+	const loopShare = new LoopShare();
 	const orchestrator = createOrchestrator({
 		store,
 		bus,
 		config: config.orchestrator,
 		logger: logger.child({ component: 'orchestrator' }),
 		node: config.nodeId,
-		storage
+		storage,
+		onToolRead: () => loopShare.toolInput()
 	});
 	await orchestrator.recover();
 	const ingest = new IngestService({
@@ -175,7 +179,8 @@ export async function createContext(
 			logger: logger.child({ component: 'producer' })
 		}),
 		access: hubAccessOf(auth),
-		clientAddress
+		clientAddress,
+		writeSliceMs: () => loopShare.writeSliceMs()
 	});
 	auth.start();
 

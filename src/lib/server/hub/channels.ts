@@ -91,9 +91,10 @@ export interface ChannelsOptions<M> {
 	onError?: (err: unknown, member: M) => void;
 	/**
 	 * ms of writing a tick's runs may take; the members after that take theirs in their turn
-	 * (write-turns.ts), so a burst to many clients does not hold up the loop. Unbounded if omitted.
+	 * (write-turns.ts), so a burst to many clients does not hold up the loop. Unbounded if omitted;
+	 * a function is asked at each tick (shorter while a tool's output comes in: loop-share.ts).
 	 */
-	sliceMs?: number;
+	sliceMs?: number | (() => number);
 	/** ms, monotonic (tests) */
 	now?: () => number;
 }
@@ -187,7 +188,8 @@ export class Channels<M extends ChannelMember> {
 		this.#flushing = true;
 		const { frames, batchMaxEvents, runBytes, sliceMs } = this.#options;
 		const now = this.#options.now ?? (() => performance.now());
-		const until = sliceMs === undefined ? Infinity : now() + sliceMs;
+		const until =
+			sliceMs === undefined ? Infinity : now() + (typeof sliceMs === 'number' ? sliceMs : sliceMs());
 		let writing = true;
 		const perRun = batchMaxEvents * RUN_BATCHES;
 		for (let i = 0; i < this.#dirty.length; i++) {

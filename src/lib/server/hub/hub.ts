@@ -76,6 +76,11 @@ export interface HubDeps {
 	node?: string;
 	/** the address a connection comes from, as the per-address limit counts it; by default its peer's */
 	clientAddress?: ClientAddressOf;
+	/**
+	 * the time writing to clients may take per loop turn, asked at each turn; by default the full
+	 * slice. The node's gives way while a tool it runs prints (loop-share.ts)
+	 */
+	writeSliceMs?: () => number;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -89,7 +94,9 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const frames = new FrameCache(frameCompression(config.compression));
+	const writeSliceMs = deps.writeSliceMs ?? (() => DEFAULT_WRITE_SLICE_MS);
 	const turns = new WriteTurns({
+		sliceMs: writeSliceMs,
 		onError: (err) => {
 			counters.errors += 1;
 			logger.error({ err }, 'writing to a session failed');
@@ -99,7 +106,7 @@ export function createHub(deps: HubDeps): Hub {
 		frames,
 		batchMaxEvents: config.batchMaxEvents,
 		runBytes: DEFAULT_WRITE_HIGH_WATER_BYTES,
-		sliceMs: DEFAULT_WRITE_SLICE_MS,
+		sliceMs: writeSliceMs,
 		onError: (err, session) => {
 			// one broken session must not keep the event from the others
 			counters.errors += 1;

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { countLoopTurns } from '../../../../tests/helpers/loop-turns';
 import { WriteTurns } from './write-turns';
 
 const nextLoopTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -31,6 +32,26 @@ describe('WriteTurns', () => {
 		turns.enqueue(() => order.push('b'));
 		turns.enqueue(() => order.push('c'));
 		await vi.waitFor(() => expect(order).toEqual(['a', 'io', 'b', 'c']));
+	});
+
+	it('asks for its slice at each loop turn when given a function (shorter while a tool prints)', async () => {
+		const loop = countLoopTurns();
+		let clock = 0;
+		let sliceMs = 5;
+		const turns = new WriteTurns({ sliceMs: () => sliceMs, now: () => clock });
+		const served: [string, number][] = [];
+		const turn = (name: string) => () => {
+			served.push([name, loop.turn]);
+			clock += 2;
+			sliceMs = 1;
+		};
+		for (const name of ['a', 'b', 'c', 'd', 'e']) turns.enqueue(turn(name));
+		await vi.waitFor(() => expect(served).toHaveLength(5));
+		loop.stop();
+		const at = Object.fromEntries(served);
+		// 5 ms asked at the first slice: three turns of 2 ms; then 1 ms: one per loop turn
+		expect(at.a).toBe(at.c);
+		expect(new Set([at.c, at.d, at.e]).size).toBe(3);
 	});
 
 	it('serves a turn queued again during a slice on the next loop turn, behind the others', async () => {

@@ -13,7 +13,8 @@ import { Deque } from './outbox';
 export const DEFAULT_WRITE_SLICE_MS = 4;
 
 export interface WriteTurnsOptions {
-	sliceMs?: number;
+	/** a number, or asked at each slice (shorter while a tool's output comes in: loop-share.ts) */
+	sliceMs?: number | (() => number);
 	/** a turn threw: the others still get theirs */
 	onError?: (err: unknown) => void;
 	/** ms, monotonic (tests) */
@@ -22,7 +23,7 @@ export interface WriteTurnsOptions {
 
 export class WriteTurns {
 	#queue = new Deque<() => void>();
-	#sliceMs: number;
+	#sliceMs: () => number;
 	#onError: (err: unknown) => void;
 	#now: () => number;
 	#immediate: NodeJS.Immediate | null = null;
@@ -30,7 +31,8 @@ export class WriteTurns {
 	#serve = () => this.#serveSlice();
 
 	constructor(options: WriteTurnsOptions = {}) {
-		this.#sliceMs = options.sliceMs ?? DEFAULT_WRITE_SLICE_MS;
+		const sliceMs = options.sliceMs ?? DEFAULT_WRITE_SLICE_MS;
+		this.#sliceMs = typeof sliceMs === 'number' ? () => sliceMs : sliceMs;
 		this.#onError = options.onError ?? (() => {});
 		this.#now = options.now ?? (() => performance.now());
 	}
@@ -60,7 +62,7 @@ export class WriteTurns {
 
 	#serveSlice(): void {
 		this.#immediate = null;
-		const until = this.#now() + this.#sliceMs;
+		const until = this.#now() + this.#sliceMs();
 		// the turns waiting when the slice began: one queued again meanwhile (it wrote its share and
 		// has more) waits for the next loop turn, when its socket may have drained
 		for (let n = this.#queue.length; n > 0 && !this.#closed; n--) {

@@ -40,9 +40,18 @@ function testConfig(overrides: Partial<OrchestratorConfig> = {}): OrchestratorCo
 	};
 }
 
-function setup(options: { config?: Partial<OrchestratorConfig>; store?: Store } = {}): void {
+function setup(
+	options: { config?: Partial<OrchestratorConfig>; store?: Store; onToolRead?: () => void } = {}
+): void {
 	const config = testConfig(options.config);
-	orchestrator = createOrchestrator({ store: options.store ?? store, bus, config, logger });
+	const { onToolRead } = options;
+	orchestrator = createOrchestrator({
+		store: options.store ?? store,
+		bus,
+		config,
+		logger,
+		...(onToolRead ? { onToolRead } : {})
+	});
 }
 
 beforeEach(() => {
@@ -176,6 +185,28 @@ describe('orchestrator', () => {
 		expect(end.data.run).toEqual(await store.getRun(run.id));
 		expect(end.data.run).toMatchObject({ status: 'succeeded', progress: 100, finished_weight: 2 });
 		expect(end.data.run.duration_ms).toBeGreaterThanOrEqual(0);
+	});
+
+	it("tells the node each time a tool's output is read (its hub gives way meanwhile)", async () => {
+		let reads = 0;
+		setup({ onToolRead: () => (reads += 1) });
+		workflow(
+			'quiet-then-loud',
+			`tasks:
+  quiet:
+    steps:
+      - run: ${NODE}
+        args: [-e, "0"]
+  loud:
+    needs: [quiet]
+    steps:
+      - run: echo loud
+`
+		);
+		const run = await orchestrator.startRun('quiet-then-loud');
+		await ended(run.id);
+		// the quiet tool printed nothing; the loud one, one line on stdout
+		expect(reads).toBe(1);
 	});
 
 	it('fails the dependants of a failed task and the run, naming the cause', async () => {

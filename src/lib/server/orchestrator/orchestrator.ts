@@ -58,6 +58,8 @@ export interface OrchestratorDeps {
 	storage?: StorageGuard;
 	/** the environment tools start from; the server's own (process.env) when omitted */
 	env?: Readonly<Record<string, string | undefined>>;
+	/** a tool's stdout or stderr was read: the node's hub gives way to it (loop-share.ts) */
+	onToolRead?: () => void;
 }
 
 /** why a task whose node stopped renewing its lease was released */
@@ -348,6 +350,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				toolEnv: this.#toolEnv,
 				isSecretName: this.#isSecretName,
 				storage: this.#deps.storage,
+				...(this.#deps.onToolRead ? { onToolRead: this.#deps.onToolRead } : {}),
 				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, { cache: this.#workflowCache }),
 				updateTask: async (id, patch) => {
 					if (this.#handingOver) throw new ClaimLostError(id);

@@ -5,27 +5,38 @@ import { PipeFeed } from './pipe-feed';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** a feed that hands one slice over per turn (its turn's time is spent by the first) */
 function make(options: { sliceBytes?: number; pressure?: () => Promise<void> | null } = {}) {
 	const stream = new PassThrough();
 	const got: string[] = [];
-	const feed = new PipeFeed(stream, { write: (chunk) => got.push(chunk.toString()), ...options });
+	const feed = new PipeFeed(stream, { write: (chunk) => got.push(chunk.toString()), turnMs: 0, ...options });
 	return { stream, got, feed };
 }
 
 describe('PipeFeed', () => {
-	it('hands a chunk over a slice per event-loop turn, in order', async () => {
-		// no two slices may share a turn
+	it('hands a chunk over in slices, in order, for at most its time per event-loop turn', async () => {
 		const turns = countLoopTurns();
 		const stream = new PassThrough();
 		const slices: [string, number][] = [];
+		let clock = 0;
+		let reads = 0;
 		const feed = new PipeFeed(stream, {
-			write: (chunk) => slices.push([chunk.toString(), turns.turn]),
-			sliceBytes: 4
+			write: (chunk) => {
+				slices.push([chunk.toString(), turns.turn]);
+				// each slice takes 3 ms: the second spends the turn's 5
+				clock += 3;
+			},
+			onRead: () => (reads += 1),
+			sliceBytes: 4,
+			turnMs: 5,
+			now: () => clock
 		});
-		stream.write('abcdefghij');
-		await vi.waitFor(() => expect(slices.map(([text]) => text)).toEqual(['abcd', 'efgh', 'ij']));
+		stream.write('abcdefghijklmn');
+		await vi.waitFor(() => expect(slices.map(([text]) => text)).toEqual(['abcd', 'efgh', 'ijkl', 'mn']));
 		turns.stop();
-		expect(new Set(slices.map(([, at]) => at)).size).toBe(3);
+		const [a, b, c, d] = slices.map(([, at]) => at);
+		expect([a === b, b === c, c === d, a === c]).toEqual([true, false, true, false]);
+		expect(reads).toBe(1);
 		await new Promise<void>((resolve) => feed.whenFed(resolve));
 	});
 

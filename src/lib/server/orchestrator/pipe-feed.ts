@@ -1,25 +1,39 @@
 /**
  * @module orchestrator/pipe-feed
- * Hands a tool's pipe to its line splitter a slice at a time, each slice in an event-loop turn
- * of its own. Left flowing, libuv reads a flooding pipe many times per turn, and one read is up
- * to 64 KB (thousands of short lines), so a tool printing as fast as it can would starve every
- * other request; paused between slices, the tool waits on a full pipe instead, as it would on a
- * slow terminal. While the consumer is behind (`pressure`), the next slice waits for it: a tool
- * printing faster than its lines can be stored waits, instead of its output piling up in memory.
+ * Hands a tool's pipe to its line splitter a few slices at a time, for at most a few
+ * milliseconds per event-loop turn. Left flowing, libuv reads a flooding pipe many times per
+ * turn, and one read is up to 64 KB (thousands of short lines), so a tool printing as fast as it
+ * can would starve every other request; paused between turns, the tool waits on a full pipe
+ * instead, as it would on a slow terminal. While the consumer is behind (`pressure`), the next
+ * slice waits for it: a tool printing faster than its lines can be stored waits, instead of its
+ * output piling up in memory. Each read is reported (`onRead`): the node's write turns give way
+ * while a tool's output comes in (loop-share.ts).
  *
  * Chunks are handed over in the order they were read, whole: Node resumes a child's pipes when it
  * exits, so another chunk may come while one is still being cut; it waits its turn.
  */
 
-/** Bytes of a pipe's output handed over per event-loop turn: a few hundred short lines. */
+/** Bytes of a pipe's output handed over at once: a few hundred short lines. */
 export const PIPE_SLICE_BYTES = 16 * 1024;
+
+/**
+ * Time one event-loop turn may spend handing slices over, as long as what was read lasts: as long
+ * as the write turns' full slice (write-turns.ts). With one slice per turn, a read of 64 KB took
+ * four turns, each of which also ran the hub's writes.
+ */
+export const FEED_TURN_MS = 4;
 
 export interface PipeFeedOptions {
 	/** the consumer of the bytes (a line splitter) */
 	write: (chunk: Buffer) => void;
 	/** a promise while the consumer is behind: the next slice waits for it */
 	pressure?: () => Promise<void> | null;
+	/** the pipe was read (called once per chunk, before it is handed over) */
+	onRead?: () => void;
 	sliceBytes?: number;
+	turnMs?: number;
+	/** ms, monotonic (tests) */
+	now?: () => number;
 }
 
 export class PipeFeed {
@@ -27,6 +41,8 @@ export class PipeFeed {
 	#write: (chunk: Buffer) => void;
 	#pressure: () => Promise<void> | null;
 	#sliceBytes: number;
+	#turnMs: number;
+	#now: () => number;
 	/** chunks read and not yet handed over, in order */
 	#unfed: Buffer[] = [];
 	#feeding = false;
@@ -50,8 +66,12 @@ export class PipeFeed {
 		this.#write = options.write;
 		this.#pressure = options.pressure ?? (() => null);
 		this.#sliceBytes = options.sliceBytes ?? PIPE_SLICE_BYTES;
+		this.#turnMs = options.turnMs ?? FEED_TURN_MS;
+		this.#now = options.now ?? (() => performance.now());
+		const onRead = options.onRead ?? (() => {});
 		stream.on('data', (chunk: Buffer) => {
 			stream.pause();
+			onRead();
 			if (this.#stopped) return;
 			this.#unfed.push(chunk);
 			if (this.#feeding) return;
@@ -80,7 +100,19 @@ export class PipeFeed {
 		for (const fn of this.#idle.splice(0)) fn();
 	}
 
+	/** Hands slices over until the turn's time is spent, nothing read waits or the consumer is behind. */
 	#feed(): void {
+		const until = this.#now() + this.#turnMs;
+		for (;;) {
+			this.#feedSlice();
+			if (this.#stopped) return;
+			const pressure = this.#pressure();
+			if (pressure) return void pressure.then(this.#next, this.#next);
+			if (this.#unfed.length === 0 || this.#now() >= until) return this.#next();
+		}
+	}
+
+	#feedSlice(): void {
 		const chunk = this.#unfed[0]!;
 		let slice = chunk;
 		if (chunk.length > this.#sliceBytes) {
@@ -92,9 +124,5 @@ export class PipeFeed {
 		} catch {
 			// a consumer that throws loses that slice, not the rest of the pipe nor the run's end
 		}
-		if (this.#stopped) return;
-		const pressure = this.#pressure();
-		if (pressure) void pressure.then(this.#next, this.#next);
-		else this.#next();
 	}
 }

@@ -59,6 +59,8 @@ export interface TaskRunnerDeps {
 	 * the secret values, which the stored definition leaves out, again from the workflow.
 	 */
 	runnableSteps?: (def: TaskDef) => Promise<RunnableStep[]>;
+	/** a tool's output was read (see OrchestratorDeps.onToolRead) */
+	onToolRead?: () => void;
 }
 
 /** The node no longer holds the task (its lease ran out and another node took it over). */
@@ -219,6 +221,7 @@ export class TaskRunner {
 				maxLineLength: config.maxLineLength,
 				onLine: (stream, text, partial) => pipeline.push(stream, text, partial),
 				pressure: () => pipeline.pressure,
+				...(this.#deps.onToolRead ? { onRead: this.#deps.onToolRead } : {}),
 				...(toolEnv ? { baseEnv: toolEnv.env } : {})
 			}
 		);

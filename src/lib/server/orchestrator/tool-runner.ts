@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { LogStream } from '../../protocol';
 import { DEFAULT_PROGRESS_FLUSH_MS, LineSplitter } from './line-splitter';
-import { PipeFeed } from './pipe-feed';
+import { FEED_TURN_MS, PipeFeed } from './pipe-feed';
 import { toolEnvironment } from './tool-env';
 
 export interface ToolSpec {
@@ -34,6 +34,10 @@ export interface ToolRunnerOptions {
 	 * meanwhile)
 	 */
 	pressure?: () => Promise<void> | null;
+	/** the tool's stdout or stderr was read (the node's write turns give way meanwhile: loop-share.ts) */
+	onRead?: () => void;
+	/** ms one event-loop turn may spend handing output over (pipe-feed.ts) */
+	feedTurnMs?: number;
 	/** what every tool inherits; by default the server's environment less its credentials (tool-env) */
 	baseEnv?: Readonly<Record<string, string>>;
 	/** how long a `\r`-redrawn line without newline waits before it is handed on (LineSplitter) */
@@ -84,6 +88,8 @@ export function runTool(spec: ToolSpec, options: ToolRunnerOptions): ToolHandle 
 		drainMs: DEFAULT_DRAIN_MS,
 		progressFlushMs: DEFAULT_PROGRESS_FLUSH_MS,
 		pressure: () => null,
+		onRead: () => {},
+		feedTurnMs: FEED_TURN_MS,
 		baseEnv: options.baseEnv ?? toolEnvironment(process.env).env,
 		...options
 	});
@@ -159,12 +165,14 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#child = child;
-		const pressure = this.#options.pressure;
+		const { pressure, onRead, feedTurnMs } = this.#options;
 		this.#feeds = (['stdout', 'stderr'] as const).map(
 			(stream) =>
 				new PipeFeed(child[stream]!, {
 					write: (chunk) => this.#splitters[stream].write(chunk),
-					pressure
+					pressure,
+					onRead,
+					turnMs: feedTurnMs
 				})
 		);
 		child.on('error', (err) => {
