@@ -123,7 +123,7 @@ export async function createContext(
 		logger: logger.child({ component: 'orchestrator' }),
 		node: config.nodeId,
 		storage,
-		onToolRead: () => loopShare.toolInput()
+		feedShare: loopShare
 	});
 	await orchestrator.recover();
 	const ingest = new IngestService({
@@ -180,7 +180,7 @@ export async function createContext(
 		}),
 		access: hubAccessOf(auth),
 		clientAddress,
-		writeSliceMs: () => loopShare.writeSliceMs()
+		writeShare: loopShare
 	});
 	auth.start();
 
@@ -213,6 +213,7 @@ export async function createContext(
 				auth.close();
 				system.close();
 				await orchestrator.shutdown();
+				loopShare.close();
 				ingest.close();
 				await logReader.close();
 				await regexPool.close();

@@ -31,7 +31,7 @@ import { LocalNumbering, type EventSource, type HistorySource } from './stream';
 import { deflateOptions, frameCompression, narrowDeflateWindow } from './compression';
 import { FrameCache } from './frame-cache';
 import { WireBuffers } from './wire-buffers';
-import { DEFAULT_WRITE_SLICE_MS, WriteTurns } from './write-turns';
+import { DEFAULT_WRITE_SLICE_MS, WriteTurns, type WriteShare } from './write-turns';
 import { createCounters } from './counters';
 import { Channels } from './channels';
 import { encodeControl, welcomeEncoder } from './frames';
@@ -77,10 +77,10 @@ export interface HubDeps {
 	/** the address a connection comes from, as the per-address limit counts it; by default its peer's */
 	clientAddress?: ClientAddressOf;
 	/**
-	 * the time writing to clients may take per loop turn, asked at each turn; by default the full
-	 * slice. The node's gives way while a tool it runs prints (loop-share.ts)
+	 * how much of each loop turn writing to clients may take, asked at each turn; by default the
+	 * full slice. The node's gives way while a tool it runs floods (loop-share.ts)
 	 */
-	writeSliceMs?: () => number;
+	writeShare?: WriteShare;
 }
 
 type HubState = 'running' | 'closing' | 'closed';
@@ -94,7 +94,9 @@ export function createHub(deps: HubDeps): Hub {
 	const pool = new SessionPool(config.maxConnections, config.maxConnectionsPerIp);
 	const sessions = () => pool.values();
 	const frames = new FrameCache(frameCompression(config.compression));
-	const writeSliceMs = deps.writeSliceMs ?? (() => DEFAULT_WRITE_SLICE_MS);
+	const writeShare = deps.writeShare;
+	const writeSliceMs = writeShare ? () => writeShare.writeSliceMs() : () => DEFAULT_WRITE_SLICE_MS;
+	const onFarBehind = writeShare ? () => writeShare.readerFarBehind() : undefined;
 	const turns = new WriteTurns({
 		sliceMs: writeSliceMs,
 		onError: (err) => {
@@ -266,6 +268,7 @@ export function createHub(deps: HubDeps): Hub {
 			onDelivered,
 			frames,
 			turns,
+			...(onFarBehind ? { onFarBehind } : {}),
 			wireBuffers,
 			resumeWindows,
 			deflate: ws.extensions.includes('permessage-deflate') && !narrowWindows.has(req),

@@ -330,6 +330,35 @@ describe('Session', () => {
 		expect(counters.eventsCoalesced).toBeGreaterThan(0);
 	});
 
+	it('says when it reads from the older half of a history that has let events go, and not before', async () => {
+		const onFarBehind = vi.fn();
+		const { session, socket, publish } = make({
+			historyMaxEvents: 40,
+			queueMaxMessages: 2,
+			writeHighWaterBytes: 100,
+			onFarBehind
+		});
+		session.subscribe('a', {});
+		session.endResumeWindow();
+		const received = () =>
+			socket
+				.json<{ events?: { seq: number }[]; seq?: number }>()
+				.flatMap((f): { seq: number }[] => f.events ?? (f.seq ? [{ seq: f.seq }] : []));
+		// a burst past its live queue: read from history, which holds every event so far
+		for (let line = 1; line <= 25; line++) publish(output(line));
+		await vi.waitFor(() => expect(received().at(-1)?.seq).toBe(25));
+		expect(onFarBehind).not.toHaveBeenCalled();
+		// stopped at 25 while 25 more came: history keeps 11-50, and 25 is in its older half (not
+		// yet the oldest quarter, which sheds output)
+		socket.bufferedAmount = 1000;
+		for (let line = 26; line <= 50; line++) publish(output(line));
+		socket.bufferedAmount = 0;
+		socket.emit('drain');
+		await vi.waitFor(() => expect(received().at(-1)?.seq).toBe(50));
+		expect(onFarBehind).toHaveBeenCalled();
+		expect(received().map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+	});
+
 	it('closes with 4002 a client that history moved past while it did not read', async () => {
 		const { session, socket, counters, publish } = make({
 			historyMaxEvents: 10,

@@ -100,6 +100,8 @@ export interface SessionOptions {
 	resumeWindows?: ResumeWindows;
 	/** where the hub's clients take turns catching up (write-turns.ts) */
 	turns?: WriteTurns;
+	/** the client reads from the older half of history (writer.ts) */
+	onFarBehind?: () => void;
 	/** memory the hub's replays reuse for their frames (wire-buffers.ts) */
 	wireBuffers?: WireBuffers;
 	/** the client negotiated permessage-deflate: frames may go compressed */
@@ -173,6 +175,7 @@ export class Session implements ChannelMember {
 			frames: options.frames,
 			deflate: options.deflate,
 			turns: options.turns,
+			...(options.onFarBehind ? { onFarBehind: options.onFarBehind } : {}),
 			wireBuffers: options.wireBuffers
 		});
 		this.remoteAddress = options.remoteAddress ?? '';

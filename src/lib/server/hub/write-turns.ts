@@ -12,6 +12,14 @@ import { Deque } from './outbox';
 /** Time the clients catching up may take in one event-loop turn before I/O gets its turn. */
 export const DEFAULT_WRITE_SLICE_MS = 4;
 
+/** How the node shares its event loop with the hub's writes (loop-share.ts). */
+export interface WriteShare {
+	/** ms the writes may take in this loop turn */
+	writeSliceMs(): number;
+	/** a client reads from the older half of history: the writes must not give way now */
+	readerFarBehind(): void;
+}
+
 export interface WriteTurnsOptions {
 	/** a number, or asked at each slice (shorter while a tool's output comes in: loop-share.ts) */
 	sliceMs?: number | (() => number);

@@ -109,6 +109,11 @@ export interface WriterOptions {
 	 * catching up is sliced (write-turns.ts); without it, each flush is a callback of its own
 	 */
 	turns?: WriteTurns;
+	/**
+	 * told at each read from the older half of history, whose oldest quarter sheds output: the
+	 * hub's writes must not give way to a flooding tool meanwhile (loop-share.ts)
+	 */
+	onFarBehind?: () => void;
 	/** memory reused for a replay's frames (this client's alone); fresh memory per run when omitted */
 	wireBuffers?: WireBuffers;
 }
@@ -511,6 +516,7 @@ export class Writer {
 			return batch;
 		}
 		const replay = this.#replay;
+		if (this.#options.onFarBehind && this.#farBehind(cursor)) this.#options.onFarBehind();
 		// under pressure: owing more than the live queue may hold, or near the end of history
 		const danger = this.#inDanger(cursor);
 		const exact = replay !== null || (this.#owed <= this.#options.maxMessages && !danger);
@@ -553,9 +559,19 @@ export class Writer {
 
 	/** Whether the reader is in the oldest quarter of what history holds: close to falling out of it. */
 	#inDanger(cursor: HistoryCursor): boolean {
+		return this.#behindBy(cursor, 4);
+	}
+
+	/** Whether the reader is in the older half of what history holds. */
+	#farBehind(cursor: HistoryCursor): boolean {
+		return this.#behindBy(cursor, 2);
+	}
+
+	/** Whether the reader is in the oldest 1/`parts` of a history that has let events go. */
+	#behindBy(cursor: HistoryCursor, parts: number): boolean {
 		const first = this.#options.history!.firstSeq();
 		if (first <= 1) return false;
-		return (cursor.position - first) * 4 < this.#options.head() - first;
+		return (cursor.position - first) * parts < this.#options.head() - first;
 	}
 
 	/** Writes `resumed` once the replay has reached its end and before any event after it. */

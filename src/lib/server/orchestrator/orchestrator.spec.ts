@@ -11,6 +11,7 @@ import type { Claim, QueueSignal, TaskQueue } from '../store/queue';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store, TaskPatch } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
+import type { FeedShare } from './pipe-feed';
 import {
 	OrchestratorClosedError,
 	WorkflowInvalidError,
@@ -41,16 +42,16 @@ function testConfig(overrides: Partial<OrchestratorConfig> = {}): OrchestratorCo
 }
 
 function setup(
-	options: { config?: Partial<OrchestratorConfig>; store?: Store; onToolRead?: () => void } = {}
+	options: { config?: Partial<OrchestratorConfig>; store?: Store; feedShare?: FeedShare } = {}
 ): void {
 	const config = testConfig(options.config);
-	const { onToolRead } = options;
+	const { feedShare } = options;
 	orchestrator = createOrchestrator({
 		store: options.store ?? store,
 		bus,
 		config,
 		logger,
-		...(onToolRead ? { onToolRead } : {})
+		...(feedShare ? { feedShare } : {})
 	});
 }
 
@@ -187,26 +188,31 @@ describe('orchestrator', () => {
 		expect(end.data.run.duration_ms).toBeGreaterThanOrEqual(0);
 	});
 
-	it("tells the node each time a tool's output is read (its hub gives way meanwhile)", async () => {
-		let reads = 0;
-		setup({ onToolRead: () => (reads += 1) });
+	it('tells the node when a tool floods its output, and not for a quiet one', async () => {
+		let floods = 0;
+		setup({ feedShare: { toolFlooding: () => (floods += 1), feedDeadline: () => performance.now() + 4 } });
 		workflow(
-			'quiet-then-loud',
+			'quiet',
 			`tasks:
   quiet:
     steps:
-      - run: ${NODE}
-        args: [-e, "0"]
-  loud:
-    needs: [quiet]
-    steps:
-      - run: echo loud
+      - run: echo one short line
 `
 		);
-		const run = await orchestrator.startRun('quiet-then-loud');
-		await ended(run.id);
-		// the quiet tool printed nothing; the loud one, one line on stdout
-		expect(reads).toBe(1);
+		workflow(
+			'loud',
+			`tasks:
+  loud:
+    steps:
+      - run: ${NODE}
+        args: [-e, "process.stdout.write(('y'.repeat(99) + String.fromCharCode(10)).repeat(2000))"]
+`
+		);
+		expect((await ended((await orchestrator.startRun('quiet')).id)).type).toBe('workflow.completed');
+		expect(floods).toBe(0);
+		expect((await ended((await orchestrator.startRun('loud')).id)).type).toBe('workflow.completed');
+		// 200 KB at once: read in pipe-fulls
+		expect(floods).toBeGreaterThanOrEqual(1);
 	});
 
 	it('fails the dependants of a failed task and the run, naming the cause', async () => {

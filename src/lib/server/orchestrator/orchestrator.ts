@@ -44,6 +44,7 @@ import {
 import type { TaskDef } from './workflow-file';
 import { OrchestratorClosedError, type Orchestrator } from './types';
 import { workflowStartError } from './workflow-errors';
+import type { FeedShare } from './pipe-feed';
 
 export { INTERRUPTED_REASON };
 
@@ -58,8 +59,8 @@ export interface OrchestratorDeps {
 	storage?: StorageGuard;
 	/** the environment tools start from; the server's own (process.env) when omitted */
 	env?: Readonly<Record<string, string | undefined>>;
-	/** a tool's stdout or stderr was read: the node's hub gives way to it (loop-share.ts) */
-	onToolRead?: () => void;
+	/** what the pipe feeds of the node's tools share: a budget per loop turn, word of a flood (loop-share.ts) */
+	feedShare?: FeedShare;
 }
 
 /** why a task whose node stopped renewing its lease was released */
@@ -350,7 +351,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				toolEnv: this.#toolEnv,
 				isSecretName: this.#isSecretName,
 				storage: this.#deps.storage,
-				...(this.#deps.onToolRead ? { onToolRead: this.#deps.onToolRead } : {}),
+				...(this.#deps.feedShare ? { feedShare: this.#deps.feedShare } : {}),
 				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, { cache: this.#workflowCache }),
 				updateTask: async (id, patch) => {
 					if (this.#handingOver) throw new ClaimLostError(id);

@@ -1,15 +1,32 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { countLoopTurns } from '../../../../tests/helpers/loop-turns';
-import { PipeFeed } from './pipe-feed';
+import { PipeFeed, type FeedShare } from './pipe-feed';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** a feed that hands one slice over per turn (its turn's time is spent by the first) */
+/** a budget that is spent by the first slice of each turn */
+const oneSlicePerTurn: FeedShare = { toolFlooding: () => {}, feedDeadline: () => -Infinity };
+
+/** a feed of 4-byte slices that counts the floods it reports */
+function makeCounting(toolFlooding: () => void) {
+	const stream = new PassThrough();
+	const feed = new PipeFeed(stream, {
+		write: () => {},
+		share: { ...oneSlicePerTurn, toolFlooding },
+		sliceBytes: 4
+	});
+	return { stream, feed };
+}
+
 function make(options: { sliceBytes?: number; pressure?: () => Promise<void> | null } = {}) {
 	const stream = new PassThrough();
 	const got: string[] = [];
-	const feed = new PipeFeed(stream, { write: (chunk) => got.push(chunk.toString()), turnMs: 0, ...options });
+	const feed = new PipeFeed(stream, {
+		write: (chunk) => got.push(chunk.toString()),
+		share: oneSlicePerTurn,
+		...options
+	});
 	return { stream, got, feed };
 }
 
@@ -19,16 +36,15 @@ describe('PipeFeed', () => {
 		const stream = new PassThrough();
 		const slices: [string, number][] = [];
 		let clock = 0;
-		let reads = 0;
+		let floods = 0;
 		const feed = new PipeFeed(stream, {
 			write: (chunk) => {
 				slices.push([chunk.toString(), turns.turn]);
 				// each slice takes 3 ms: the second spends the turn's 5
 				clock += 3;
 			},
-			onRead: () => (reads += 1),
+			share: { toolFlooding: () => (floods += 1), feedDeadline: () => clock + 5 },
 			sliceBytes: 4,
-			turnMs: 5,
 			now: () => clock
 		});
 		stream.write('abcdefghijklmn');
@@ -36,7 +52,20 @@ describe('PipeFeed', () => {
 		turns.stop();
 		const [a, b, c, d] = slices.map(([, at]) => at);
 		expect([a === b, b === c, c === d, a === c]).toEqual([true, false, true, false]);
-		expect(reads).toBe(1);
+		// a read of a slice or more: the tool floods
+		expect(floods).toBe(1);
+		await new Promise<void>((resolve) => feed.whenFed(resolve));
+	});
+
+	it('calls a read a flood when it fills a slice, not when it is shorter', async () => {
+		let floods = 0;
+		const { stream, feed } = makeCounting(() => (floods += 1));
+		stream.write('abc');
+		await new Promise<void>((resolve) => feed.whenFed(resolve));
+		await turn();
+		expect(floods).toBe(0);
+		stream.write('defg');
+		await vi.waitFor(() => expect(floods).toBe(1));
 		await new Promise<void>((resolve) => feed.whenFed(resolve));
 	});
 

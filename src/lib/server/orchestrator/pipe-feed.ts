@@ -6,8 +6,9 @@
  * can would starve every other request; paused between turns, the tool waits on a full pipe
  * instead, as it would on a slow terminal. While the consumer is behind (`pressure`), the next
  * slice waits for it: a tool printing faster than its lines can be stored waits, instead of its
- * output piling up in memory. Each read is reported (`onRead`): the node's write turns give way
- * while a tool's output comes in (loop-share.ts).
+ * output piling up in memory. The node's feeds share one budget per loop turn, and a read that
+ * shows the tool printing flat out is reported: the node's writes to clients give way to it
+ * meanwhile (`share`, loop-share.ts).
  *
  * Chunks are handed over in the order they were read, whole: Node resumes a child's pipes when it
  * exits, so another chunk may come while one is still being cut; it waits its turn.
@@ -23,15 +24,22 @@ export const PIPE_SLICE_BYTES = 16 * 1024;
  */
 export const FEED_TURN_MS = 4;
 
+/** What a node's pipe feeds share (loop-share.ts). */
+export interface FeedShare {
+	/** a tool prints flat out: a read of a slice or more (a trickle, or a progress bar's redraws, is not) */
+	toolFlooding(): void;
+	/** when the feeds' time in this loop turn runs out (ms, on the feed's `now` clock) */
+	feedDeadline(): number;
+}
+
 export interface PipeFeedOptions {
 	/** the consumer of the bytes (a line splitter) */
 	write: (chunk: Buffer) => void;
 	/** a promise while the consumer is behind: the next slice waits for it */
 	pressure?: () => Promise<void> | null;
-	/** the pipe was read (called once per chunk, before it is handed over) */
-	onRead?: () => void;
+	/** the node's feeds' budget and word of a flood; by default {@link FEED_TURN_MS} per turn of its own */
+	share?: FeedShare;
 	sliceBytes?: number;
-	turnMs?: number;
 	/** ms, monotonic (tests) */
 	now?: () => number;
 }
@@ -41,7 +49,7 @@ export class PipeFeed {
 	#write: (chunk: Buffer) => void;
 	#pressure: () => Promise<void> | null;
 	#sliceBytes: number;
-	#turnMs: number;
+	#share: FeedShare;
 	#now: () => number;
 	/** chunks read and not yet handed over, in order */
 	#unfed: Buffer[] = [];
@@ -66,13 +74,12 @@ export class PipeFeed {
 		this.#write = options.write;
 		this.#pressure = options.pressure ?? (() => null);
 		this.#sliceBytes = options.sliceBytes ?? PIPE_SLICE_BYTES;
-		this.#turnMs = options.turnMs ?? FEED_TURN_MS;
-		this.#now = options.now ?? (() => performance.now());
-		const onRead = options.onRead ?? (() => {});
+		const now = (this.#now = options.now ?? (() => performance.now()));
+		this.#share = options.share ?? { toolFlooding: () => {}, feedDeadline: () => now() + FEED_TURN_MS };
 		stream.on('data', (chunk: Buffer) => {
 			stream.pause();
-			onRead();
 			if (this.#stopped) return;
+			if (chunk.length >= this.#sliceBytes) this.#share.toolFlooding();
 			this.#unfed.push(chunk);
 			if (this.#feeding) return;
 			this.#feeding = true;
@@ -100,9 +107,12 @@ export class PipeFeed {
 		for (const fn of this.#idle.splice(0)) fn();
 	}
 
-	/** Hands slices over until the turn's time is spent, nothing read waits or the consumer is behind. */
+	/**
+	 * Hands slices over until the turn's time is spent (at least one: a feed whose turn came is not
+	 * passed over), nothing read waits or the consumer is behind.
+	 */
 	#feed(): void {
-		const until = this.#now() + this.#turnMs;
+		const until = this.#share.feedDeadline();
 		for (;;) {
 			this.#feedSlice();
 			if (this.#stopped) return;

@@ -26,6 +26,7 @@ import type { OutputLimitConfig } from './output-limit';
 import { untilStored } from './store-retry';
 import { TaskProgress } from './task-progress';
 import type { ToolEnvironment } from './tool-env';
+import type { FeedShare } from './pipe-feed';
 import { runTool, type ToolHandle, type ToolResult } from './tool-runner';
 import type { RunnableStep } from './spec-secrets';
 import { shownStepName, type TaskDef } from './workflow-file';
@@ -59,8 +60,8 @@ export interface TaskRunnerDeps {
 	 * the secret values, which the stored definition leaves out, again from the workflow.
 	 */
 	runnableSteps?: (def: TaskDef) => Promise<RunnableStep[]>;
-	/** a tool's output was read (see OrchestratorDeps.onToolRead) */
-	onToolRead?: () => void;
+	/** what the node's pipe feeds share (see OrchestratorDeps.feedShare) */
+	feedShare?: FeedShare;
 }
 
 /** The node no longer holds the task (its lease ran out and another node took it over). */
@@ -221,7 +222,7 @@ export class TaskRunner {
 				maxLineLength: config.maxLineLength,
 				onLine: (stream, text, partial) => pipeline.push(stream, text, partial),
 				pressure: () => pipeline.pressure,
-				...(this.#deps.onToolRead ? { onRead: this.#deps.onToolRead } : {}),
+				share: this.#deps.feedShare ?? null,
 				...(toolEnv ? { baseEnv: toolEnv.env } : {})
 			}
 		);

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { LogStream } from '../../protocol';
 import { DEFAULT_PROGRESS_FLUSH_MS, LineSplitter } from './line-splitter';
-import { FEED_TURN_MS, PipeFeed } from './pipe-feed';
+import { PipeFeed, type FeedShare } from './pipe-feed';
 import { toolEnvironment } from './tool-env';
 
 export interface ToolSpec {
@@ -34,10 +34,8 @@ export interface ToolRunnerOptions {
 	 * meanwhile)
 	 */
 	pressure?: () => Promise<void> | null;
-	/** the tool's stdout or stderr was read (the node's write turns give way meanwhile: loop-share.ts) */
-	onRead?: () => void;
-	/** ms one event-loop turn may spend handing output over (pipe-feed.ts) */
-	feedTurnMs?: number;
+	/** what the node's pipe feeds share (pipe-feed.ts, loop-share.ts); by default a budget of each feed's own */
+	share?: FeedShare | null;
 	/** what every tool inherits; by default the server's environment less its credentials (tool-env) */
 	baseEnv?: Readonly<Record<string, string>>;
 	/** how long a `\r`-redrawn line without newline waits before it is handed on (LineSplitter) */
@@ -88,8 +86,7 @@ export function runTool(spec: ToolSpec, options: ToolRunnerOptions): ToolHandle 
 		drainMs: DEFAULT_DRAIN_MS,
 		progressFlushMs: DEFAULT_PROGRESS_FLUSH_MS,
 		pressure: () => null,
-		onRead: () => {},
-		feedTurnMs: FEED_TURN_MS,
+		share: null,
 		baseEnv: options.baseEnv ?? toolEnvironment(process.env).env,
 		...options
 	});
@@ -165,14 +162,13 @@ class ToolRun implements ToolHandle {
 			return;
 		}
 		this.#child = child;
-		const { pressure, onRead, feedTurnMs } = this.#options;
+		const { pressure, share } = this.#options;
 		this.#feeds = (['stdout', 'stderr'] as const).map(
 			(stream) =>
 				new PipeFeed(child[stream]!, {
 					write: (chunk) => this.#splitters[stream].write(chunk),
 					pressure,
-					onRead,
-					turnMs: feedTurnMs
+					...(share ? { share } : {})
 				})
 		);
 		child.on('error', (err) => {
