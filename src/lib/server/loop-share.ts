@@ -27,8 +27,9 @@ import { FEED_TURN_MS, type FeedShare } from './orchestrator/pipe-feed';
 
 /**
  * The writes' slice while a tool floods, against the feeds' 4 ms. A 20,000-line tool watched by
- * 1,000 clients took 1.43–1.55× its unwatched time with it, 2.02–2.19× without (`npm run bench --
- * peers 0`, the two builds run alternately); its watchers had every line as soon as before.
+ * 1,000 clients took 1.05–1.55× its unwatched time with it (five runs), 2.02–2.79× without (four;
+ * `npm run bench -- peers 0`, the two builds run alternately); its watchers had every line as
+ * soon as before.
  */
 export const FLOOD_WRITE_SLICE_MS = 1;
 
