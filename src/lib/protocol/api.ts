@@ -53,7 +53,8 @@
  * non-empty match). `total` counts matching lines in the whole log as stored when the search ran.
  * Errors: 400 `invalid_regex` (message names the problem), 400 `search_timeout` (the pattern
  * took too long on a chunk of lines, a catastrophic-backtracking regex; or the whole scan passed
- * its 30 s budget: searching again continues where it stopped), 400 `invalid_query`.
+ * its 30 s budget; either way the message names the line it stopped after, and searching again
+ * continues from there), 400 `invalid_query`.
  *
  * `GET …/outline` — `::group::name` / `::endgroup::` sections and `::error|warning|notice::`
  * annotations, kept at ingest so it is cheap on any log size. Groups do not nest (as in GitHub

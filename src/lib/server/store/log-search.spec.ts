@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLine } from '../../protocol';
 import { DEFAULT_SEARCH_LOAD_CHARS, LogSearcher, type LogSearchOptions } from './log-search';
+import { RegexPoolError, type RegexPool } from './regex-pool';
+import { lineMatches, matchingLines } from './search-match';
 import { STORE_KINDS, useExecutionStore } from '../../../../tests/helpers/store-backends';
 import type { Store } from './types';
 
@@ -48,6 +50,27 @@ function watched(store: Store, onChunk: (reads: Reads) => Promise<void> | void =
 		}
 	});
 	return [proxy, reads];
+}
+
+/**
+ * a pool on this thread whose matching runs over its time limit when `overLimit` says so (asked
+ * once per call, counting `lines` and `ranges` calls apart from 1)
+ */
+function flakyPool(overLimit: (op: 'lines' | 'ranges', call: number) => boolean): RegexPool {
+	const calls = { lines: 0, ranges: 0 };
+	const timedOut = () => new RegexPoolError('regex_timeout', 'over the time limit');
+	return {
+		timeLimitMs: 1_000,
+		async matchingLines(re, lines) {
+			if (overLimit('lines', ++calls.lines)) throw timedOut();
+			return matchingLines(re, lines);
+		},
+		async lineMatches(re, lines) {
+			if (overLimit('ranges', ++calls.ranges)) throw timedOut();
+			return lineMatches(re, lines);
+		},
+		close: async () => {}
+	};
 }
 
 describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
@@ -110,6 +133,51 @@ describe.each(STORE_KINDS)('%s store: a search of a large log', (kind) => {
 		} finally {
 			clock.mockRestore();
 		}
+	});
+
+	it('continues after a chunk over the pattern’s time limit when searched again, so retries get through a large log', async () => {
+		await appendLines(store, executionId, 20_000, (n) => `line ${n}`);
+		const [watchedStore, reads] = watched(store);
+		// every 4th chunk handed to matching runs over the time limit (a loaded node, a slow pattern)
+		const pool = flakyPool((op, call) => op === 'lines' && call % 4 === 0);
+		const searcher = searcherOf(watchedStore, { chunkLines: 1_000, pool });
+		const first: unknown = await searcher.search(executionId, { q: 'line 1' }).catch((err: unknown) => err);
+		expect(first).toMatchObject({ code: 'search_timeout' });
+		expect(reads.chunks).toBe(4);
+
+		let timeouts = 1;
+		let total: number | null = null;
+		while (total === null && timeouts < 20) {
+			try {
+				total = (await searcher.search(executionId, { q: 'line 1' })).total;
+			} catch (err) {
+				expect(err).toMatchObject({ code: 'search_timeout' });
+				timeouts++;
+			}
+		}
+		expect(total).toBe(11_111);
+		// each of the 20 chunks is read once, and once more for each time it ran over
+		expect(reads.chunks).toBe(20 + timeouts);
+		// and the first answer said how far it had got
+		expect((first as Error).message).toContain('stopped after line 3000');
+	});
+
+	it('keeps the scan when finding an answer’s match ranges runs over the time limit, so a search again reads no chunk', async () => {
+		await appendLines(store, executionId, 20_000, (n) => `line ${n}`);
+		const [watchedStore, reads] = watched(store);
+		const searcher = searcherOf(watchedStore, {
+			chunkLines: 1_000,
+			pool: flakyPool((op, call) => op === 'ranges' && call === 1)
+		});
+		await expect(searcher.search(executionId, { q: 'line 1', limit: 10 })).rejects.toMatchObject({
+			code: 'search_timeout'
+		});
+		expect(reads.chunks).toBe(20);
+
+		const result = await searcher.search(executionId, { q: 'line 1', limit: 10 });
+		expect(result.total).toBe(11_111);
+		expect(result.matches.map((match) => match.line)).toEqual([1, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
+		expect(reads.chunks).toBe(20);
 	});
 
 	it('loads the lines of an answer up to a character budget, and the next page continues with no gap', async () => {

@@ -14,8 +14,8 @@
  * (the request's) that ends it when the client goes away: both are checked between chunks, so no
  * read follows them. The matching line numbers of recent searches are cached per log and pattern,
  * and extended by the lines stored since, so next/previous through the matches costs no rescan; a
- * scan stopped between chunks (over budget, or aborted) keeps what it found, and the next search
- * of the pattern continues it.
+ * scan that stops (over budget, aborted, or a chunk over the pattern's time limit) keeps what it
+ * found, and the next search of the pattern continues it.
  *
  * A line may be 64 KiB: the lines whose match ranges an answer reports are loaded a batch at a
  * time up to a budget of characters, and an answer that reaches it ends early (`truncated`), so
@@ -215,7 +215,13 @@ export class LogSearcher {
 		try {
 			end = await scan;
 		} catch (err) {
-			this.#cache.delete(key);
+			// the entry keeps every chunk matched before this one failed: a search again continues it
+			if (isLogSearchError(err) && err.code === 'search_timeout') {
+				throw new LogSearchError(
+					'search_timeout',
+					`${err.message} The scan stopped after line ${entry.scannedTo}; searching again continues from there.`
+				);
+			}
 			throw err;
 		}
 		query.signal?.throwIfAborted();
@@ -225,12 +231,8 @@ export class LogSearcher {
 				`The search took longer than ${this.#options.timeoutMs} ms and stopped after line ${entry.scannedTo}. Search again to continue from there, or narrow the pattern.`
 			);
 		}
-		try {
-			return await this.#page(executionId, re, entry, query);
-		} catch (err) {
-			this.#cache.delete(key);
-			throw err;
-		}
+		// a page reads the entry and never changes it, so one that fails leaves the scan to the next
+		return this.#page(executionId, re, entry, query);
 	}
 
 	#entry(key: string): CacheEntry {
