@@ -19,6 +19,7 @@ import {
 	type Orchestrator
 } from './types';
 import { createStandaloneTask } from '../store/test-records';
+import { storeWithQueueFailingOnce } from '../store/test-failing-store';
 import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-backends';
 
 const logger = pino({ level: 'silent' });
@@ -533,6 +534,47 @@ describe('orchestrator', () => {
 		const end = await ended(run.id);
 		expect(end.data.status).toBe('failed');
 		expect(ofType('task.failed')[0].data.error).toBe('internal error: disk I/O error');
+	});
+
+	it('fails a run whose planning fails as it starts, naming the cause, and tells the caller', async () => {
+		await orchestrator.shutdown();
+		setup({ store: storeWithQueueFailingOnce(store, 'planRun') });
+		workflow(
+			'pair',
+			'tasks:\n  a:\n    steps: [{ run: echo a }]\n  b:\n    needs: [a]\n    steps: [{ run: echo b }]\n'
+		);
+		const refused = await orchestrator.startRun('pair').then(
+			() => null,
+			(err: unknown) => err
+		);
+
+		const [run] = await store.listRuns();
+		expect(run).toMatchObject({
+			status: 'failed',
+			error: expect.stringContaining('database or disk is full')
+		});
+		expect(refused).toMatchObject({
+			code: 'run_not_started',
+			message: expect.stringMatching(/"pair" did not start.*database or disk is full.*marked failed/)
+		});
+		const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+		const tasks = (await store.listTasks({ run_id: run.id })).sort(byKey);
+		expect(tasks.map((task) => [task.key, task.status])).toEqual([
+			['a', 'failed'],
+			['b', 'failed']
+		]);
+		expect(tasks[0].error).toContain('database or disk is full');
+		// pages learn of it: the end and each task's end are published with the records as stored
+		expect((await ended(run.id)).data.run).toEqual(run);
+		expect(
+			ofType('task.failed')
+				.map((event) => event.data.task)
+				.sort(byKey)
+		).toEqual(tasks);
+
+		// the store failed once: the next start runs
+		const next = await orchestrator.startRun('pair');
+		expect((await ended(next.id)).data.status).toBe('succeeded');
 	});
 
 	it('rejects an unknown workflow listing the others, and a broken one with its file, line and problem', async () => {

@@ -5,6 +5,9 @@
  * has free slots (`concurrency` per node). With PostgreSQL every node claims from the same
  * queue, so the work of a run spreads over the nodes; with SQLite the same seam runs in process.
  *
+ * A run whose first plan fails ends failed at once, naming the cause, and startRun rejects with
+ * it: on SQLite nothing else would plan the run before a restart, and the caller is waiting.
+ *
  * When a task ends, its node plans the run again (dependants become ready, blocked ones fail,
  * progress moves, the run ends), then claims again. When a running task's progress is stored,
  * the node running it plans its run too, so the run's progress (weighted by each task's own
@@ -27,10 +30,18 @@ import type { OrchestratorConfig } from '../config';
 import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
 import { secretNameTest, type SecretNameTest } from '../masking/secret-env';
-import type { ClaimedTask, HeldTask, QueueSignal, ReleasedTask, StopReason, TaskQueue } from '../store/queue';
+import type {
+	ClaimedTask,
+	HeldTask,
+	QueueSignal,
+	ReleasedTask,
+	RunPlanner,
+	StopReason,
+	TaskQueue
+} from '../store/queue';
 import type { Store } from '../store/types';
 import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } from './emit';
-import { CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
+import { abortRunPlan, CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
 import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
@@ -43,7 +54,7 @@ import {
 } from './workflow-loader';
 import type { TaskDef } from './workflow-file';
 import { OrchestratorClosedError, type Orchestrator } from './types';
-import { workflowStartError } from './workflow-errors';
+import { RunNotStartedError, storeFailureReason, workflowStartError } from './workflow-errors';
 import type { FeedShare } from './pipe-feed';
 
 export { INTERRUPTED_REASON };
@@ -100,7 +111,7 @@ class WorkflowOrchestrator implements Orchestrator {
 	/** runs started here and not yet seen ending (embedded mode interrupts them on shutdown) */
 	#openRuns = new Set<string>();
 	/** per run, the tail of its plans on this node */
-	#plans = new Map<string, Promise<void>>();
+	#plans = new Map<string, Promise<unknown>>();
 	/** runs with a plan for a task's progress waiting to start (one is enough for any number) */
 	#progressPlans = new Set<string>();
 	/** runner completions and their follow-up, awaited on shutdown */
@@ -191,9 +202,21 @@ class WorkflowOrchestrator implements Orchestrator {
 		for (const task of tasks) taskCreated(bus, task);
 		workflowProgress(bus, run);
 		this.#log.info({ run_id: run.id, workflow: workflow.name }, 'run started');
-		await this.#plan(run.id);
+		const failure = await this.#plan(run.id);
+		if (failure !== null) throw await this.#abortStart(workflow.name, run.id, failure);
 		this.#pump();
 		return run;
+	}
+
+	/** ends a run whose first plan failed with `cause`; returns what its caller is told */
+	async #abortStart(workflow: string, runId: string, cause: unknown): Promise<RunNotStartedError> {
+		const reason = storeFailureReason(cause);
+		const aborted = `planning the run failed as it started: ${reason}`;
+		const failure = await this.#plan(runId, { planner: (input) => abortRunPlan(input, aborted) });
+		const ended = failure === null && !this.#openRuns.has(runId);
+		const outcome = ended ? 'failed' : this.#queue.shared ? 'open-shared' : 'open';
+		this.#log.error({ err: cause, run_id: runId, outcome }, 'a run could not be planned as it started');
+		return new RunNotStartedError(workflow, runId, reason, outcome, cause);
 	}
 
 	async cancelRun(runId: string): Promise<boolean> {
@@ -419,15 +442,18 @@ class WorkflowOrchestrator implements Orchestrator {
 	#progressed(runId: string): void {
 		if (this.#progressPlans.has(runId)) return;
 		this.#progressPlans.add(runId);
-		this.#track(this.#plan(runId, () => this.#progressPlans.delete(runId)));
+		this.#track(this.#plan(runId, { starting: () => this.#progressPlans.delete(runId) }));
 	}
 
-	/** plans a run (after anything earlier planned for it here) and announces what changed */
-	#plan(runId: string, starting?: () => void): Promise<void> {
+	/**
+	 * Plans a run (after anything earlier planned for it here) and announces what changed; resolves
+	 * with the error when planning failed (logged here), null otherwise.
+	 */
+	#plan(runId: string, options: { starting?: () => void; planner?: RunPlanner } = {}): Promise<unknown> {
 		const previous = this.#plans.get(runId) ?? Promise.resolve();
 		const next = previous.then(() => {
-			starting?.();
-			return this.#planNow(runId);
+			options.starting?.();
+			return this.#planNow(runId, options.planner ?? ((input) => planRun(input)));
 		});
 		this.#plans.set(runId, next);
 		void next.then(() => {
@@ -436,19 +462,19 @@ class WorkflowOrchestrator implements Orchestrator {
 		return next;
 	}
 
-	async #planNow(runId: string): Promise<void> {
+	async #planNow(runId: string, planner: RunPlanner): Promise<unknown> {
 		const { bus } = this.#deps;
 		let result;
 		try {
-			result = await this.#queue.planRun(runId, (input) => planRun(input));
+			result = await this.#queue.planRun(runId, planner);
 			this.#healthy();
 		} catch (err) {
 			this.#failed(err, 'planning a run failed; the next task end or sweep plans it again');
-			return;
+			return err;
 		}
 		if (!result) {
 			this.#openRuns.delete(runId);
-			return;
+			return null;
 		}
 		for (const task of result.ended) taskChanged(bus, task);
 		if (result.progressed) workflowProgress(bus, result.progressed);
@@ -458,6 +484,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			const { status, error } = result.finished;
 			this.#log.info({ run_id: runId, status, error }, 'run ended');
 		}
+		return null;
 	}
 
 	/** announces released tasks and plans their runs */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus, WorkflowRun } from '../../protocol';
 import type { StopReason } from '../store/queue';
 import {
+	abortRunPlan,
 	CANCELLED_BEFORE_START,
 	INTERRUPTED_REASON,
 	planRun,
@@ -210,5 +211,28 @@ describe('planRun', () => {
 			{ id: 'task_build', status: 'failed', error: "needs 'setup', which was interrupted" }
 		]);
 		expect(result.finish).toMatchObject({ status: 'interrupted' });
+	});
+});
+
+describe('abortRunPlan', () => {
+	const reason = 'planning the run failed as it started: database or disk is full';
+	const abort = (statuses: Record<string, TaskStatus>) =>
+		abortRunPlan(
+			{ run, stopping: null, tasks: tasks(statuses, []).map((task) => ({ task, ready: false })) },
+			reason,
+			new Date('2026-01-01T00:00:02.500Z')
+		);
+
+	it('fails every queued task and the run with the reason, readying nothing', () => {
+		const plan = abort({});
+		expect(plan.ready).toEqual([]);
+		expect(plan.end).toEqual(DEFS.map((def) => ({ id: `task_${def.key}`, status: 'failed', error: reason })));
+		expect(plan.finish).toMatchObject({ status: 'failed', error: reason, duration_ms: 2_500 });
+	});
+
+	it('leaves the run open while a task some node claimed still runs', () => {
+		const plan = abort({ setup: 'running' });
+		expect(plan.end.map((end) => end.id)).toEqual(['task_build', 'task_lint']);
+		expect(plan.finish).toBeNull();
 	});
 });

@@ -149,3 +149,21 @@ export function planRun(input: RunPlanInput, now = new Date()): RunPlan {
 	if (outcome.finished) plan.finish = runEndPatch(run, tasks, outcome.status!, stopping, now);
 	return plan;
 }
+
+/**
+ * Ends a run that cannot go on (its planning failed as it started): its queued tasks fail with
+ * `reason`, and so does the run once none of its tasks runs.
+ */
+export function abortRunPlan(input: RunPlanInput, reason: string, now = new Date()): RunPlan {
+	const tasks = input.tasks.map(({ task }) => ({ ...task }));
+	const plan: RunPlan = { ready: [], end: [], progress: null, finish: null };
+	for (const task of tasks) {
+		if (task.status !== 'queued') continue;
+		plan.end.push({ id: task.id, status: 'failed', error: reason });
+		task.status = 'failed';
+	}
+	// a task some node claimed meanwhile (the failed plan was stored, its answer lost) ends first
+	if (tasks.some((task) => task.status === 'running')) return plan;
+	plan.finish = { ...runEndPatch(input.run, tasks, 'failed', null, now), error: reason };
+	return plan;
+}

@@ -4,7 +4,9 @@
  * - a file that does not load → `workflow_invalid` (HTTP 422) with the workflow's name, its
  *   file, the line and the problem;
  * - a name nothing goes by → `workflow_not_found` (HTTP 404) listing the workflows there are,
- *   with the closest one as a suggestion ("did you mean demo?").
+ *   with the closest one as a suggestion ("did you mean demo?");
+ * - a run stored but not planned (the store failed, the disk is full) → `run_not_started`
+ *   (HTTP 503) naming the cause and what became of the run.
  *
  * A broken file is found by the `name:` it declares or by its file name (`broken.yml` → broken).
  * Errors are matched by `code`, not `instanceof`: SvelteKit's routes and server.ts are separate
@@ -13,9 +15,11 @@
 import path from 'node:path';
 import leven from 'leven';
 import type { WorkflowLoadError } from '../../protocol';
+import { isStoreUnavailable } from '../store/errors';
 
 export const WORKFLOW_INVALID = 'workflow_invalid';
 export const WORKFLOW_NOT_FOUND = 'workflow_not_found';
+export const RUN_NOT_STARTED = 'run_not_started';
 
 /** the `details` of a `workflow_invalid` error */
 export interface WorkflowInvalidDetails {
@@ -110,4 +114,38 @@ export function workflowStartError(
 	if (broken) return new WorkflowInvalidError(name, broken);
 	const names = [...loaded.workflows.map((w) => w.name), ...loaded.errors.map(nameOf)];
 	return new WorkflowNotFoundError(name, [...new Set(names.filter((n): n is string => n !== null))]);
+}
+
+/**
+ * Why a store write failed, fit for a run's error that anyone may read: an unreachable
+ * database is named as such (its driver's message may name the host), anything else by its message.
+ */
+export function storeFailureReason(err: unknown): string {
+	if (isStoreUnavailable(err)) return 'the database could not be reached';
+	return err instanceof Error ? err.message : String(err);
+}
+
+/** what became of a run whose first plan failed */
+export type UnplannedRun = 'failed' | 'open' | 'open-shared';
+
+const UNPLANNED_OUTCOME: Record<UnplannedRun, string> = {
+	failed: 'The run is marked failed; start it again once that is fixed.',
+	open: 'The run could not be marked failed either; it is marked interrupted when the server starts again.',
+	'open-shared': 'The run stays open; a node plans it again once the database answers.'
+};
+
+/** Thrown by startRun when the run was stored but planning it failed. */
+export class RunNotStartedError extends Error {
+	readonly code = RUN_NOT_STARTED;
+	readonly details: { run_id: string; outcome: UnplannedRun };
+
+	constructor(name: string, runId: string, reason: string, outcome: UnplannedRun, cause: unknown) {
+		super(
+			`Workflow "${name}" did not start: planning its run failed (${reason}). ${UNPLANNED_OUTCOME[outcome]}`,
+			{
+				cause
+			}
+		);
+		this.details = { run_id: runId, outcome };
+	}
 }

@@ -4,6 +4,7 @@
  * other method works on the real store underneath.
  */
 import { StoreUnavailableError } from './errors';
+import type { TaskQueue } from './queue';
 import type { Store } from './types';
 
 export function diskFullError(): Error {
@@ -17,6 +18,37 @@ export function failingStore(store: Store, method: keyof Store, err: Error = dis
 			if (prop === method) return () => Promise.reject(err);
 			const value = Reflect.get(target, prop);
 			// the store keeps private fields: its own methods must run on it, not on the proxy
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+}
+
+/**
+ * `store` whose task queue's `method` rejects with `err` (a full disk by default) the first time
+ * it is called, and works on the real queue from then on.
+ */
+export function storeWithQueueFailingOnce(
+	store: Store,
+	method: keyof TaskQueue,
+	err: Error = diskFullError()
+): Store {
+	let failed = false;
+	const queue = new Proxy(store.queue, {
+		get: (target, prop) => {
+			if (prop === method && !failed) {
+				return () => {
+					failed = true;
+					return Promise.reject(err);
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === 'function' ? value.bind(target) : value;
+		}
+	});
+	return new Proxy(store, {
+		get: (target, prop) => {
+			if (prop === 'queue') return queue;
+			const value = Reflect.get(target, prop);
 			return typeof value === 'function' ? value.bind(target) : value;
 		}
 	});

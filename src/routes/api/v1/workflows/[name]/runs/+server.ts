@@ -1,6 +1,10 @@
 import type { RequestHandler } from './$types';
 import { ApiError, handle, json } from '$lib/server/http/responses';
-import { WORKFLOW_INVALID, WORKFLOW_NOT_FOUND } from '$lib/server/orchestrator/workflow-errors';
+import {
+	RUN_NOT_STARTED,
+	WORKFLOW_INVALID,
+	WORKFLOW_NOT_FOUND
+} from '$lib/server/orchestrator/workflow-errors';
 import type { RunResponse } from '$lib/protocol';
 
 export const POST: RequestHandler = ({ locals, params }) =>
@@ -16,6 +20,8 @@ export const POST: RequestHandler = ({ locals, params }) =>
 				// the file is there but does not load: name, file, line and problem (see workflow-errors.ts)
 				if (code === WORKFLOW_INVALID) throw new ApiError(422, code, message, details);
 				if (code === 'shutting_down') throw new ApiError(503, code, message);
+				// stored but not planned (the disk is full, the store failed): the message says why and what became of the run
+				if (code === RUN_NOT_STARTED) throw new ApiError(503, code, message, details);
 				throw err;
 			}
 		},
