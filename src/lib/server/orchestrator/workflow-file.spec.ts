@@ -237,6 +237,15 @@ tasks:
 		expect(reason(parseWorkflowFile(text, FILE))).toMatch(/^line 4: .*unique/);
 	});
 
+	it("refuses a '__proto__' key, a task's or a variable's, with its line, instead of dropping it", () => {
+		const message = "key '__proto__' cannot be used in a workflow; choose another name";
+		const task =
+			'tasks:\n  __proto__:\n    steps: [{run: ls}]\n  b:\n    needs: [__proto__]\n    steps: [{run: ls}]\n';
+		expect(reason(parseWorkflowFile(task, FILE))).toBe(`line 2: ${message}`);
+		const variable = 'tasks:\n  a:\n    steps:\n      - run: ls\n        env: { A: x, "__proto__": y }\n';
+		expect(reason(parseWorkflowFile(variable, FILE))).toBe(`line 5: ${message}`);
+	});
+
 	it('reports a repeated key in a flow mapping with its line', () => {
 		const text = 'tasks:\n  a:\n    steps: [{ run: ls, run: pwd }]\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toBe(

@@ -365,7 +365,11 @@ function joinProblems(
 	return { reason, line: first };
 }
 
-/** Repeated keys, aliases without an earlier anchor, and too many anchors and aliases, in one pass. */
+/**
+ * Repeated keys, a `__proto__` key (reading the file into objects would drop it without a word:
+ * a task so named "unknown" to its dependants, a variable unset), aliases without an earlier
+ * anchor, and too many anchors and aliases, in one pass.
+ */
 function checkNodes(doc: Document, lineCounter: LineCounter): { line: number; reason: string } | null {
 	const anchors = new Set<string>();
 	let anchorsAndAliases = 0;
@@ -395,6 +399,13 @@ function checkNodes(doc: Document, lineCounter: LineCounter): { line: number; re
 			const keys = new Set<unknown>();
 			for (const pair of node.items) {
 				if (!isScalar(pair.key)) continue;
+				if (pair.key.value === '__proto__') {
+					problem = {
+						line: lineAt(pair.key),
+						reason: "key '__proto__' cannot be used in a workflow; choose another name"
+					};
+					return visit.BREAK;
+				}
 				if (keys.has(pair.key.value)) {
 					problem = {
 						line: lineAt(pair.key),
