@@ -516,9 +516,11 @@ export class Writer {
 			return batch;
 		}
 		const replay = this.#replay;
-		if (this.#options.onFarBehind && this.#farBehind(cursor)) this.#options.onFarBehind();
-		// under pressure: owing more than the live queue may hold, or near the end of history
-		const danger = this.#inDanger(cursor);
+		const depth = this.#depthInHistory(cursor);
+		if (depth < 1 / 2) this.#options.onFarBehind?.();
+		// under pressure: owing more than the live queue may hold, or in the oldest quarter of
+		// history, close to falling out of it
+		const danger = depth < 1 / 4;
 		const exact = replay !== null || (this.#owed <= this.#options.maxMessages && !danger);
 		const shedding = !exact && danger;
 		while (more()) {
@@ -557,21 +559,16 @@ export class Writer {
 		return batch;
 	}
 
-	/** Whether the reader is in the oldest quarter of what history holds: close to falling out of it. */
-	#inDanger(cursor: HistoryCursor): boolean {
-		return this.#behindBy(cursor, 4);
-	}
-
-	/** Whether the reader is in the older half of what history holds. */
-	#farBehind(cursor: HistoryCursor): boolean {
-		return this.#behindBy(cursor, 2);
-	}
-
-	/** Whether the reader is in the oldest 1/`parts` of a history that has let events go. */
-	#behindBy(cursor: HistoryCursor, parts: number): boolean {
+	/**
+	 * Where the reader is in what history holds, as a share of it: 0 at its oldest event, 1 at the
+	 * head (below 0: history moved past it). 1 while history has let no event go: nothing is lost yet.
+	 */
+	#depthInHistory(cursor: HistoryCursor): number {
 		const first = this.#options.history!.firstSeq();
-		if (first <= 1) return false;
-		return (cursor.position - first) * parts < this.#options.head() - first;
+		if (first <= 1) return 1;
+		const behind = cursor.position - first;
+		const held = this.#options.head() - first;
+		return held > 0 ? behind / held : behind < 0 ? -1 : 1;
 	}
 
 	/** Writes `resumed` once the replay has reached its end and before any event after it. */

@@ -11,16 +11,25 @@ export function diskFullError(): Error {
 	return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 }
 
-/** `store` with `method` rejecting with `err` (a full disk by default) */
-export function failingStore(store: Store, method: keyof Store, err: Error = diskFullError()): Store {
-	return new Proxy(store, {
-		get: (target, prop) => {
-			if (prop === method) return () => Promise.reject(err);
-			const value = Reflect.get(target, prop);
-			// the store keeps private fields: its own methods must run on it, not on the proxy
-			return typeof value === 'function' ? value.bind(target) : value;
+/**
+ * `target` with the members `override` answers for (anything but undefined) replaced, and every
+ * other member its own: the stores keep private fields, so their methods must run on them, not
+ * on the proxy.
+ */
+function overriding<T extends object>(target: T, override: (prop: string | symbol) => unknown): T {
+	return new Proxy(target, {
+		get: (object, prop) => {
+			const replaced = override(prop);
+			if (replaced !== undefined) return replaced;
+			const value = Reflect.get(object, prop);
+			return typeof value === 'function' ? value.bind(object) : value;
 		}
 	});
+}
+
+/** `store` with `method` rejecting with `err` (a full disk by default) */
+export function failingStore(store: Store, method: keyof Store, err: Error = diskFullError()): Store {
+	return overriding(store, (prop) => (prop === method ? () => Promise.reject(err) : undefined));
 }
 
 /**
@@ -33,25 +42,12 @@ export function storeWithQueueFailingOnce(
 	err: Error = diskFullError()
 ): Store {
 	let failed = false;
-	const queue = new Proxy(store.queue, {
-		get: (target, prop) => {
-			if (prop === method && !failed) {
-				return () => {
-					failed = true;
-					return Promise.reject(err);
-				};
-			}
-			const value = Reflect.get(target, prop);
-			return typeof value === 'function' ? value.bind(target) : value;
-		}
-	});
-	return new Proxy(store, {
-		get: (target, prop) => {
-			if (prop === 'queue') return queue;
-			const value = Reflect.get(target, prop);
-			return typeof value === 'function' ? value.bind(target) : value;
-		}
-	});
+	const failOnce = () => {
+		failed = true;
+		return Promise.reject(err);
+	};
+	const queue = overriding(store.queue, (prop) => (prop === method && !failed ? failOnce : undefined));
+	return overriding(store, (prop) => (prop === 'queue' ? queue : undefined));
 }
 
 /**
@@ -66,13 +62,7 @@ export function storeWithOutage(
 	method: keyof Store
 ): { store: Store; outage: { away: boolean } } {
 	const outage = { away: false };
-	const flaky = new Proxy(store, {
-		get: (target, prop) => {
-			if (prop === method && outage.away)
-				return () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
-			const value = Reflect.get(target, prop);
-			return typeof value === 'function' ? value.bind(target) : value;
-		}
-	});
+	const away = () => Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+	const flaky = overriding(store, (prop) => (prop === method && outage.away ? away : undefined));
 	return { store: flaky, outage };
 }
