@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import type { Logger } from '../logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
@@ -43,7 +44,7 @@ function testConfig(overrides: Partial<OrchestratorConfig> = {}): OrchestratorCo
 }
 
 function setup(
-	options: { config?: Partial<OrchestratorConfig>; store?: Store; feedShare?: FeedShare } = {}
+	options: { config?: Partial<OrchestratorConfig>; store?: Store; feedShare?: FeedShare; logger?: Logger } = {}
 ): void {
 	const config = testConfig(options.config);
 	const { feedShare } = options;
@@ -51,7 +52,7 @@ function setup(
 		store: options.store ?? store,
 		bus,
 		config,
-		logger,
+		logger: options.logger ?? logger,
 		...(feedShare ? { feedShare } : {})
 	});
 }
@@ -538,7 +539,9 @@ describe('orchestrator', () => {
 
 	it('fails a run whose planning fails as it starts, naming the cause, and tells the caller', async () => {
 		await orchestrator.shutdown();
-		setup({ store: storeWithQueueFailingOnce(store, 'planRun') });
+		const logged: { level: number; msg: string; outcome?: string }[] = [];
+		const recording = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+		setup({ store: storeWithQueueFailingOnce(store, 'planRun'), logger: recording });
 		workflow(
 			'pair',
 			'tasks:\n  a:\n    steps: [{ run: echo a }]\n  b:\n    needs: [a]\n    steps: [{ run: echo b }]\n'
@@ -564,6 +567,11 @@ describe('orchestrator', () => {
 			['b', 'failed']
 		]);
 		expect(tasks[0].error).toContain('database or disk is full');
+		// the log says once what happened, not also that a later plan would retry it
+		const warnings = logged.filter((record) => record.level >= 40);
+		expect(warnings).toEqual([
+			expect.objectContaining({ msg: 'a run could not be planned as it started', outcome: 'failed' })
+		]);
 		// pages learn of it: the end and each task's end are published with the records as stored
 		expect((await ended(run.id)).data.run).toEqual(run);
 		expect(

@@ -202,7 +202,8 @@ class WorkflowOrchestrator implements Orchestrator {
 		for (const task of tasks) taskCreated(bus, task);
 		workflowProgress(bus, run);
 		this.#log.info({ run_id: run.id, workflow: workflow.name }, 'run started');
-		const failure = await this.#plan(run.id);
+		// a failure here is reported once, by #abortStart, with what became of the run
+		const failure = await this.#plan(run.id, { failure: null });
 		if (failure !== null) throw await this.#abortStart(workflow.name, run.id, failure);
 		this.#pump();
 		return run;
@@ -212,7 +213,10 @@ class WorkflowOrchestrator implements Orchestrator {
 	async #abortStart(workflow: string, runId: string, cause: unknown): Promise<RunNotStartedError> {
 		const reason = storeFailureReason(cause);
 		const aborted = `planning the run failed as it started: ${reason}`;
-		const failure = await this.#plan(runId, { planner: (input) => abortRunPlan(input, aborted) });
+		const failure = await this.#plan(runId, {
+			planner: (input) => abortRunPlan(input, aborted),
+			failure: 'ending a run whose first plan failed failed too'
+		});
 		const ended = failure === null && !this.#openRuns.has(runId);
 		const outcome = ended ? 'failed' : this.#queue.shared ? 'open-shared' : 'open';
 		this.#log.error({ err: cause, run_id: runId, outcome }, 'a run could not be planned as it started');
@@ -447,13 +451,23 @@ class WorkflowOrchestrator implements Orchestrator {
 
 	/**
 	 * Plans a run (after anything earlier planned for it here) and announces what changed; resolves
-	 * with the error when planning failed (logged here), null otherwise.
+	 * with the error when planning failed, null otherwise. A failure is logged as `options.failure`
+	 * says (by default as one the next task end or sweep plans again); null: the caller reports it.
 	 */
-	#plan(runId: string, options: { starting?: () => void; planner?: RunPlanner } = {}): Promise<unknown> {
+	#plan(
+		runId: string,
+		options: { starting?: () => void; planner?: RunPlanner; failure?: string | null } = {}
+	): Promise<unknown> {
 		const previous = this.#plans.get(runId) ?? Promise.resolve();
 		const next = previous.then(() => {
 			options.starting?.();
-			return this.#planNow(runId, options.planner ?? ((input) => planRun(input)));
+			return this.#planNow(
+				runId,
+				options.planner ?? ((input) => planRun(input)),
+				options.failure === undefined
+					? 'planning a run failed; the next task end or sweep plans it again'
+					: options.failure
+			);
 		});
 		this.#plans.set(runId, next);
 		void next.then(() => {
@@ -462,14 +476,14 @@ class WorkflowOrchestrator implements Orchestrator {
 		return next;
 	}
 
-	async #planNow(runId: string, planner: RunPlanner): Promise<unknown> {
+	async #planNow(runId: string, planner: RunPlanner, failure: string | null): Promise<unknown> {
 		const { bus } = this.#deps;
 		let result;
 		try {
 			result = await this.#queue.planRun(runId, planner);
 			this.#healthy();
 		} catch (err) {
-			this.#failed(err, 'planning a run failed; the next task end or sweep plans it again');
+			this.#failed(err, failure);
 			return err;
 		}
 		if (!result) {
@@ -591,9 +605,10 @@ class WorkflowOrchestrator implements Orchestrator {
 		if (this.#healthySince === Infinity) this.#healthySince = Date.now();
 	}
 
-	#failed(err: unknown, message: string): void {
+	/** the store failed under this node; logged as `message` (null: the caller reports it) */
+	#failed(err: unknown, message: string | null): void {
 		this.#healthySince = Infinity;
-		this.#log.warn({ err }, message);
+		if (message !== null) this.#log.warn({ err }, message);
 	}
 
 	#track(promise: Promise<unknown>): void {
