@@ -18,6 +18,7 @@ import { runLogIngestPg } from './log-ingest-pg';
 import { runLogQuery } from './log-query';
 import { runMasking } from './masking';
 import { runPeers } from './peers';
+import { runRunPlan } from './run-plan';
 import { runWsFlood } from './ws-flood';
 import { formatRatio, printRows, type BenchSummary, type Metric } from './lib/report';
 
@@ -33,6 +34,7 @@ const BENCHES: Bench[] = [
 	{ name: 'log-download', run: runLogDownload },
 	{ name: 'log-query', run: runLogQuery },
 	{ name: 'masking', run: runMasking },
+	{ name: 'run-plan', run: runRunPlan },
 	{ name: 'cli-startup', run: runCliStartup },
 	{ name: 'ws-flood', run: runWsFlood },
 	{ name: 'cluster-fanout', run: runClusterFanout }

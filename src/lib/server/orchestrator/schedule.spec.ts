@@ -72,6 +72,76 @@ describe('planSchedule', () => {
 		expect(planSchedule(tasks, { a: 'failed' }, 1).blocked.map((b) => b.key)).toEqual(['b', 'c']);
 	});
 
+	it('blocks the whole of a long chain defined from its end, each task naming the one before', () => {
+		const length = 5_000;
+		const tasks = Array.from({ length }, (_, i) =>
+			task(`t${length - 1 - i}`, i === length - 1 ? [] : [`t${length - 2 - i}`])
+		);
+		const plan = planSchedule(tasks, { t0: 'failed' }, 4);
+		expect(plan.blocked).toHaveLength(length - 1);
+		expect(plan.blocked[0]).toEqual({ key: 't1', reason: "needs 't0', which failed" });
+		expect(plan.blocked.at(-1)).toEqual({
+			key: `t${length - 1}`,
+			reason: `needs 't${length - 2}', which failed`
+		});
+		expect(plan).toMatchObject({ ready: [], finished: true, status: 'failed' });
+	});
+
+	it('stops forgiving an optional task that ended once a need it waited for is blocked', () => {
+		// 'lint' was cancelled before it ran, while 'build' still waited for 'setup'
+		const tasks = [
+			task('setup'),
+			task('build', ['setup']),
+			task('lint', ['build'], true),
+			task('package', ['lint'])
+		];
+		const plan = planSchedule(tasks, { setup: 'failed', lint: 'cancelled' }, 4);
+		expect(plan.blocked).toEqual([
+			{ key: 'build', reason: "needs 'setup', which failed" },
+			{ key: 'package', reason: "needs 'lint', which was cancelled" }
+		]);
+	});
+
+	it('blocks the same tasks as checking every task again until nothing changes, on random workflows', () => {
+		const statusesToPick: TaskStatus[] = [
+			'queued',
+			'queued',
+			'queued',
+			'succeeded',
+			'failed',
+			'cancelled',
+			'running'
+		];
+		let seed = 7;
+		const random = (n: number) => {
+			seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+			return seed % n;
+		};
+		for (let round = 0; round < 300; round++) {
+			const size = 2 + random(12);
+			const keys = Array.from({ length: size }, (_, i) => `k${i}`);
+			// needs only on tasks of a lower number (no cycles), defined in a shuffled order
+			const tasks = keys.map((key, i) =>
+				task(
+					key,
+					keys.slice(0, i).filter(() => random(3) === 0),
+					random(3) === 0
+				)
+			);
+			for (let i = tasks.length - 1; i > 0; i--) {
+				const j = random(i + 1);
+				[tasks[i], tasks[j]] = [tasks[j], tasks[i]];
+			}
+			const statuses = Object.fromEntries(
+				keys.map((key) => [key, statusesToPick[random(statusesToPick.length)]])
+			);
+			const plan = planSchedule(tasks, statuses, 100);
+			expect(new Set(plan.blocked.map((b) => b.key)), JSON.stringify({ tasks, statuses })).toEqual(
+				blockedByRescanning(tasks, statuses)
+			);
+		}
+	});
+
 	it('ends a run with a failed non-optional task as failed once nothing runs', () => {
 		const tasks = [task('setup'), task('build', ['setup']), task('lint')];
 		const result = simulate(tasks, (key) => (key === 'setup' ? 'failed' : 'succeeded'));
@@ -116,3 +186,25 @@ describe('planSchedule', () => {
 		expect(planSchedule(tasks, { a: 'succeeded', b: 'succeeded' }, 1).status).toBe('succeeded');
 	});
 });
+
+/** the rule stated plainly: rescan every queued task until none is newly held back by a need that blocks */
+function blockedByRescanning(tasks: ScheduledTask[], given: Record<string, TaskStatus>): Set<string> {
+	const status = new Map(tasks.map((t) => [t.key, given[t.key] ?? 'queued']));
+	const byKey = new Map(tasks.map((t) => [t.key, t]));
+	const blocks = (key: string): boolean => {
+		const t = byKey.get(key)!;
+		const ended = ['failed', 'cancelled', 'interrupted'].includes(status.get(key)!);
+		return ended && (!t.optional || t.needs.some(blocks));
+	};
+	const blocked = new Set<string>();
+	for (let changed = true; changed;) {
+		changed = false;
+		for (const t of tasks) {
+			if (status.get(t.key) !== 'queued' || !t.needs.some(blocks)) continue;
+			status.set(t.key, 'failed');
+			blocked.add(t.key);
+			changed = true;
+		}
+	}
+	return blocked;
+}

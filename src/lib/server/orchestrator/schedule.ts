@@ -68,19 +68,58 @@ export function planSchedule(
 		return result;
 	};
 
+	// who needs each task, in definition order (built once something is blocked): a task that
+	// starts to block passes it on to them
+	let dependants: Map<string, ScheduledTask[]> | null = null;
+	const dependantsOf = (key: string): readonly ScheduledTask[] => {
+		if (!dependants) {
+			dependants = new Map();
+			for (const task of tasks) {
+				for (const need of task.needs) {
+					const list = dependants.get(need);
+					if (list) list.push(task);
+					else dependants.set(need, [task]);
+				}
+			}
+		}
+		return dependants.get(key) ?? [];
+	};
+	/**
+	 * `key` blocks from now on: queued tasks that need it are checked in the next wave, and an
+	 * optional task that ended without success and was forgiven so far no longer is (its own need
+	 * now blocks). Values only ever go from not blocking to blocking, so the memo stays right.
+	 */
+	const startBlocking = (key: string, next: ScheduledTask[]): void => {
+		const stack = [key];
+		blocking.set(key, true);
+		for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+			for (const dependant of dependantsOf(at)) {
+				if (status.get(dependant.key) === 'queued') next.push(dependant);
+				else if (blocking.get(dependant.key) === false && NOT_SUCCEEDED.has(status.get(dependant.key)!)) {
+					blocking.set(dependant.key, true);
+					stack.push(dependant.key);
+				}
+			}
+		}
+	};
+
+	// waves: the queued tasks a blocking need holds back, then the ones those hold back, and so
+	// on; each task and each need is looked at a bounded number of times, whatever the order of
+	// definition (a rescan of every task until nothing changed took seconds for a long chain
+	// defined from its end)
 	const blocked: BlockedTask[] = [];
-	// definition order is not always dependency order, so repeat until nothing new is blocked
-	for (let changed = true; changed;) {
-		changed = false;
-		for (const task of tasks) {
+	let wave = tasks.filter((task) => status.get(task.key) === 'queued' && task.needs.some(isBlocking));
+	while (wave.length > 0) {
+		const next: ScheduledTask[] = [];
+		for (const task of wave) {
 			if (status.get(task.key) !== 'queued') continue;
 			const need = task.needs.find(isBlocking);
 			if (need === undefined) continue;
 			blocked.push({ key: task.key, reason: `needs '${need}', which ${PAST_TENSE[status.get(need)!]}` });
 			status.set(task.key, 'failed');
-			blocking.clear();
-			changed = true;
+			startBlocking(task.key, next);
 		}
+		wave = next;
 	}
 
 	const isMet = (need: string): boolean => {
