@@ -4,7 +4,9 @@
  * records and events the workflow runner uses: stored first, then published on the bus, so a
  * subscriber or a download never sees a line the store does not hold. Requests for one task
  * apply one at a time, in arrival order; everything is recomputed from the store, so nothing
- * is lost across a restart and a resent batch stores nothing twice.
+ * is lost across a restart and a resent batch stores nothing twice. Two nodes taking the same
+ * request at once (a producer that retried on another) make one execution of a tool (the store
+ * keeps one per step), and each line is published by the node that stored it.
  *
  * Output goes through the same masking and output limit as the runner's (ingest/intake); the
  * task's secrets (`::add-mask::`, the server's own credentials) are kept in memory only, and
@@ -26,6 +28,7 @@ import type {
 import { createTaskSchema, isTerminal } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
+import { newId } from '../ids';
 import { isoNow } from '../iso-now';
 import type { Logger } from '../logger';
 import { MaskSet } from '../masking/mask-set';
@@ -468,15 +471,24 @@ export class IngestService {
 			return;
 		}
 		await this.#start(batch, false);
+		const id = newId('exec');
 		const execution = await store.createExecution({
+			id,
 			task_id: batch.task.id,
 			step: event.step,
 			name: event.name,
 			command: event.command,
 			args: event.args,
-			cwd: event.cwd
+			cwd: event.cwd,
+			one_per_step: true
 		});
 		batch.executions.set(event.step, execution);
+		// the same start taken by another node at once (a producer retrying there, say) made it first,
+		// and announces it: this request goes on with that one, as with a start it read stored
+		if (execution.id !== id) {
+			batch.counts.ignored++;
+			return;
+		}
 		if (batch.task.step_count <= event.step) {
 			batch.task = await store.updateTask(batch.task.id, { step_count: event.step + 1 });
 		}
@@ -491,13 +503,17 @@ export class IngestService {
 		const taken = intake.take(event.lines, at, event.step);
 		batch.counts.duplicates += taken.duplicates;
 		const dropping = taken.dropped > 0;
-		execution = await this.#store(batch, execution, taken.lines, () => intake.restore(before));
+		const stored = await this.#store(batch, execution, taken.lines, () => intake.restore(before));
+		execution = stored.execution;
+		// lines another node stored first (it took the same batch at once) count as sent before
+		batch.counts.duplicates += taken.lines.length - stored.lines.length;
 		if (dropping) execution = await this.#recordDropped(batch, execution, intake);
 		if (taken.error) throw taken.error;
-		if (taken.lines.length > 0 || dropping) batch.counts.applied++;
+		if (stored.lines.length > 0 || dropping) batch.counts.applied++;
 		else batch.counts.ignored++;
 		if (isTerminal(batch.task.status)) return;
-		for (const line of taken.lines) {
+		// a line's command takes effect once, on the node that stored the line
+		for (const line of stored.lines) {
 			// as in the runner's pipeline: a line still being written is no command yet
 			if (line.partial) continue;
 			const command = parseWorkflowCommand(line.text);
@@ -535,22 +551,24 @@ export class IngestService {
 	}
 
 	/**
-	 * Stores lines, then streams them, and returns the execution with its new line count.
-	 * `unstored`: puts the intake back where it stood before it made `lines`, when none of them
-	 * could be stored.
+	 * Stores lines, then streams those this call stored, and returns them with the execution at its
+	 * new line count. A line another node stored first (it took the same request at once) is that
+	 * node's to stream, so each line goes out once. `unstored`: puts the intake back where it stood
+	 * before it made `lines`, when none of them could be stored.
 	 */
 	async #store(
 		batch: Batch,
 		execution: Execution,
 		lines: LogLine[],
 		unstored: () => void
-	): Promise<Execution> {
-		if (lines.length === 0) return execution;
+	): Promise<{ execution: Execution; lines: LogLine[] }> {
+		if (lines.length === 0) return { execution, lines };
 		const { store, bus, storage } = this.#options;
+		let stored: LogLine[];
 		try {
 			if (storage?.full)
 				throw Object.assign(new Error('no space left in the data folder'), { code: 'ENOSPC' });
-			await store.appendLogLines(execution.id, lines);
+			stored = await store.appendLogLines(execution.id, lines);
 		} catch (err) {
 			if (!(storage ? storage.report(err) : isDiskFull(err))) {
 				// nothing was stored (the store cannot be reached, say): the intake goes back to where it
@@ -559,14 +577,14 @@ export class IngestService {
 				unstored();
 				throw err;
 			}
-			await this.#failForStorage(batch, err);
+			return this.#failForStorage(batch, err);
 		}
 		const updated: Execution = { ...execution, line_count: lines[lines.length - 1].n };
 		batch.executions.set(updated.step, updated);
 		const task_id = batch.task.id;
 		const execution_id = execution.id;
 		const now = isoNow();
-		for (const line of lines) {
+		for (const line of stored) {
 			const output: EventDataMap['tool.output'] = {
 				task_id,
 				run_id: null,
@@ -579,7 +597,7 @@ export class IngestService {
 			if (line.partial) output.partial = true;
 			publish(bus, 'tool.output', output, now);
 		}
-		return updated;
+		return { execution: updated, lines: stored };
 	}
 
 	async #toolEnd(batch: Batch, event: Extract<IngestEvent, { type: 'tool.end' }>, at: string): Promise<void> {

@@ -224,6 +224,18 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX tasks_producers ON tasks (COALESCE(heard_at, started_at, created_at))
 				WHERE status = 'running' AND run_id IS NULL;
 		`
+	},
+	{
+		version: 10,
+		name: 'one execution per step of a producer’s task',
+		// a producer's tool (NewExecution.one_per_step) is its task's only execution of its step,
+		// whichever node took the `tool.start` first; a workflow step keeps one per attempt, unflagged.
+		// Rows stored before keep 0, so a database holding two of one step (made by two nodes
+		// racing, before) migrates as it is and keeps both.
+		up: `
+			ALTER TABLE executions ADD COLUMN one_per_step INTEGER NOT NULL DEFAULT 0;
+			CREATE UNIQUE INDEX executions_one_per_step ON executions (task_id, step) WHERE one_per_step = 1;
+		`
 	}
 ];
 

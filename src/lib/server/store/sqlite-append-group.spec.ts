@@ -13,16 +13,17 @@ describe('AppendGroup', () => {
 
 	beforeEach(() => {
 		db = new Database(':memory:');
-		db.exec('CREATE TABLE lines (execution_id TEXT, n INTEGER)');
+		db.exec('CREATE TABLE lines (execution_id TEXT, n INTEGER, UNIQUE (execution_id, n))');
 		runs = [];
-		const insert = db.prepare('INSERT INTO lines VALUES (?, ?)');
+		const insert = db.prepare('INSERT OR IGNORE INTO lines VALUES (?, ?)');
 		group = new AppendGroup(
 			db,
 			db.transaction((executionId: string, lines: LogLine[]) => {
 				runs.push(executionId);
-				for (const l of lines) insert.run(executionId, l.n);
+				const added = lines.filter((l) => insert.run(executionId, l.n).changes > 0);
 				if (executionId === 'bad') throw new Error('bad append');
 				if (executionId === 'fatal') db.exec('ROLLBACK');
+				return added;
 			})
 		);
 	});
@@ -37,7 +38,7 @@ describe('AppendGroup', () => {
 			group.add('a', [line(3)])
 		];
 		expect(stored()).toEqual([]);
-		await Promise.all(appends);
+		expect(await Promise.all(appends)).toEqual([[line(1), line(2)], [line(1)], [line(3)]]);
 		expect(runs).toEqual(['a', 'b', 'a']);
 		expect(stored()).toEqual([
 			{ id: 'a', n: 1 },
@@ -45,6 +46,13 @@ describe('AppendGroup', () => {
 			{ id: 'b', n: 1 },
 			{ id: 'a', n: 3 }
 		]);
+	});
+
+	it('resolves each append with the lines it stored, without those an earlier append of the turn stored', async () => {
+		const appends = [group.add('a', [line(1), line(2)]), group.add('a', [line(2), line(3)])];
+		expect(await Promise.all(appends)).toEqual([[line(1), line(2)], [line(3)]]);
+		// alone too (a turn with one append)
+		expect(await group.add('a', [line(3), line(4)])).toEqual([line(4)]);
 	});
 
 	it('rolls back and rejects only the append that failed; the others of its turn are stored', async () => {

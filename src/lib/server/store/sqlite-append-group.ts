@@ -15,13 +15,16 @@
 import type Database from 'better-sqlite3';
 import type { LogLine } from '../../protocol';
 
-type Append = (executionId: string, lines: LogLine[]) => void;
+/** stores one execution's lines; returns those it stored (see Store.appendLogLines) */
+type Append = (executionId: string, lines: LogLine[]) => LogLine[];
 
 interface Pending {
 	executionId: string;
 	lines: LogLine[];
-	resolve: () => void;
+	resolve: (stored: LogLine[]) => void;
 	reject: (err: unknown) => void;
+	/** what the append stored, once its savepoint is released */
+	stored?: LogLine[];
 	/** set when this append's savepoint was rolled back */
 	error?: unknown;
 }
@@ -40,7 +43,7 @@ export class AppendGroup {
 		this.#commitAll = db.transaction((group: Pending[]) => {
 			for (const item of group) {
 				try {
-					this.#append(item.executionId, item.lines);
+					item.stored = this.#append(item.executionId, item.lines);
 				} catch (err) {
 					// the whole transaction is gone: nothing of this turn is stored (flush runs each alone)
 					if (!this.#db.inTransaction) throw err;
@@ -51,11 +54,11 @@ export class AppendGroup {
 	}
 
 	/**
-	 * Resolves once `lines` are committed, or rejects with why they were not: at the end of this
-	 * event-loop turn (from within an immediate callback, of the next).
+	 * Resolves with the lines stored once they are committed, or rejects with why they were not: at
+	 * the end of this event-loop turn (from within an immediate callback, of the next).
 	 */
-	add(executionId: string, lines: LogLine[]): Promise<void> {
-		return new Promise<void>((resolve, reject) => {
+	add(executionId: string, lines: LogLine[]): Promise<LogLine[]> {
+		return new Promise<LogLine[]>((resolve, reject) => {
 			this.#pending.push({ executionId, lines, resolve, reject });
 			this.#immediate ??= setImmediate(() => this.flush());
 		});
@@ -77,19 +80,20 @@ export class AppendGroup {
 			return;
 		}
 		for (const item of group) {
-			if (item.error === undefined) item.resolve();
+			if (item.error === undefined) item.resolve(item.stored!);
 			else item.reject(item.error);
 		}
 	}
 
 	/** `item` in a transaction of its own */
 	#alone(item: Pending): void {
+		let stored: LogLine[];
 		try {
-			this.#append(item.executionId, item.lines);
+			stored = this.#append(item.executionId, item.lines);
 		} catch (err) {
 			item.reject(err);
 			return;
 		}
-		item.resolve();
+		item.resolve(stored);
 	}
 }

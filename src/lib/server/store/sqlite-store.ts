@@ -17,7 +17,7 @@ import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/pro
 import { LOG_CHUNK_CHARS, rankFrom, readLogPage, sqlitePageReads } from './log-pages';
 import { migrate } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
-import { patchParams, toExecution, toLogLine, toRun, toTask } from './rows';
+import { patchParams, toExecution, toLogLine, toRun, toTask, type ExecutionRow } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
 import { insertLine, LineRows, onlyNewLines } from './sqlite-line-rows';
 import { AppendGroup } from './sqlite-append-group';
@@ -134,12 +134,15 @@ class SqliteStore implements Store {
 			};
 			// the usual batch only adds lines: they go in rows of several per statement, as they come
 			const rows = onlyNewLines(stmt, executionId, lines) ? new LineRows(stmt, executionId) : null;
+			// the lines stored here, listed only when some may not be: otherwise all of them
+			const stored: LogLine[] | null = rows ? null : [];
 			let prev: ProgressLineInfo | undefined;
 			for (const line of lines) {
 				const rank = ranks[line.stream] + 1;
 				if (rows) rows.add(line, rank);
 				// a line already stored (a repeated append) keeps its rank and adds none
 				else if (!insertLine(stmt, executionId, line, rank)) continue;
+				stored?.push(line);
 				ranks[line.stream] = rank;
 				const mark = logMarkOf(line.text);
 				if (mark) stmt.insertMark.run(executionId, line.n, mark.kind, mark.text, mark.file, mark.file_line);
@@ -153,6 +156,7 @@ class SqliteStore implements Store {
 			}
 			rows?.flush();
 			stmt.syncLineCount.run({ id: executionId });
+			return stored ?? lines;
 		});
 		this.#appends = new AppendGroup(db, appendLines);
 		this.#createTaskOnce = db.transaction((key: string, input: NewTask): TaskOnce => {
@@ -285,8 +289,9 @@ class SqliteStore implements Store {
 			}
 			return toExecution(stored);
 		}
+		let row: ExecutionRow | undefined;
 		try {
-			const row = this.#stmt.insertExecution.get({
+			row = this.#stmt.insertExecution.get({
 				id: input.id ?? newId('exec'),
 				task_id: input.task_id,
 				step: input.step,
@@ -294,12 +299,20 @@ class SqliteStore implements Store {
 				command: input.command,
 				args: JSON.stringify(input.args),
 				cwd: input.cwd,
-				started_at: new Date().toISOString()
+				started_at: new Date().toISOString(),
+				one_per_step: input.one_per_step ? 1 : 0
 			});
-			return toExecution(row!);
 		} catch (err) {
 			rethrowMissingParent(err, `cannot create execution "${input.name}": task ${input.task_id}`);
 		}
+		// a producer's tool another request started first: the task keeps that one
+		row ??= this.#stmt.executionOfStep.get(input.task_id, input.step);
+		if (!row) {
+			throw new Error(
+				`cannot create execution "${input.name}": its id or step ${input.step} of task ${input.task_id} is stored already`
+			);
+		}
+		return toExecution(row);
 	}
 
 	async updateExecution(id: string, patch: ExecutionPatch): Promise<Execution> {
@@ -320,9 +333,9 @@ class SqliteStore implements Store {
 		return this.#stmt.listExecutions.all(taskId).map(toExecution);
 	}
 
-	async appendLogLines(executionId: string, lines: LogLine[]): Promise<void> {
+	async appendLogLines(executionId: string, lines: LogLine[]): Promise<LogLine[]> {
 		this.#assertOpen();
-		if (lines.length === 0) return;
+		if (lines.length === 0) return [];
 		return this.#appends.add(executionId, lines);
 	}
 

@@ -52,10 +52,14 @@ export function prepareStatements(db: Database.Database) {
 			 SELECT @key, id, @now FROM tasks WHERE id = @task_id`
 		),
 
+		// no row: a `one_per_step` step the task has already (executionOfStep reads it)
 		insertExecution: db.prepare<Params, ExecutionRow>(
-			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)
-			 VALUES (@id, @task_id, @step, @name, @command, @args, @cwd, 'running', @started_at, 0)
-			 RETURNING ${EXECUTION_COLUMNS}`
+			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count, one_per_step)
+			 VALUES (@id, @task_id, @step, @name, @command, @args, @cwd, 'running', @started_at, 0, @one_per_step)
+			 ON CONFLICT DO NOTHING RETURNING ${EXECUTION_COLUMNS}`
+		),
+		executionOfStep: db.prepare<[string, number], ExecutionRow>(
+			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = ? AND step = ? AND one_per_step = 1`
 		),
 		updateExecution: db.prepare<Params, ExecutionRow>(patchSql('executions', EXECUTION_COLUMNS)),
 		getExecution: db.prepare<[string], ExecutionRow>(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../protocol';
-import { MIGRATIONS } from './migrations';
+import { MIGRATIONS, migrate } from './migrations';
 import { openSqliteStore } from './sqlite-store';
 import { LOG_CHUNK_CHARS } from './log-pages';
 import { createStandaloneTask, createTestExecution } from './test-records';
@@ -13,7 +13,7 @@ import { STORE_KINDS, useStoreBackend } from '../../../../tests/helpers/store-ba
 import pg from 'pg';
 import { createLogger } from '../logger';
 import { openPgStore } from './pg/pg-store';
-import { PG_MIGRATIONS } from './pg/pg-migrations';
+import { PG_MIGRATIONS, migratePg } from './pg/pg-migrations';
 
 const TS = '2024-01-01T00:00:00.000Z';
 
@@ -330,6 +330,43 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		await expect(store.createExecution({ ...input, task_id: other.id })).rejects.toThrow(/exec_given/);
 	});
 
+	it('keeps one execution of a step created as one per step, however many create it at once', async () => {
+		const task = await store.createTask(newTask({ step_count: 2 }));
+		const input = (id: string, step = 0) => ({
+			id,
+			task_id: task.id,
+			step,
+			name: 'build',
+			command: 'make',
+			args: [],
+			cwd: null,
+			one_per_step: true
+		});
+		// at once: on PostgreSQL each on a connection of its own, as nodes would
+		const created = await Promise.all(
+			['exec_a', 'exec_b', 'exec_c', 'exec_d'].map((id) => store.createExecution(input(id)))
+		);
+		const stored = await store.listExecutions(task.id);
+		expect(stored).toHaveLength(1);
+		expect(created.map((e) => e.id)).toEqual(Array(4).fill(stored[0].id));
+		// later too, and another step is one of its own
+		expect((await store.createExecution(input('exec_e'))).id).toBe(stored[0].id);
+		expect((await store.createExecution(input('exec_f', 1))).id).toBe('exec_f');
+		// the given id of the first is still its own to send again after a lost reply
+		expect((await store.createExecution(input(stored[0].id))).id).toBe(stored[0].id);
+		// a workflow step runs once per attempt of its task, each attempt with an execution of its own
+		const again = { ...input('exec_g', 1), one_per_step: false };
+		expect((await store.createExecution(again)).id).toBe('exec_g');
+		expect((await store.listExecutions(task.id)).map((e) => e.id)).toEqual([
+			stored[0].id,
+			'exec_f',
+			'exec_g'
+		]);
+		await expect(store.createExecution({ ...input('exec_h'), task_id: 'task_ghost' })).rejects.toThrow(
+			/task task_ghost does not exist/
+		);
+	});
+
 	it('keeps the output an execution dropped past its limit, and reports it only once there is some', async () => {
 		const task = await store.createTask(newTask());
 		const execution = await store.createExecution({
@@ -395,6 +432,40 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 			expect(stored.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 			expect(stored[3]).toEqual({ n: 4, stream: 'stdout', ts: TS, text: 'line 4' });
 			expect((await store.getExecution(execId))!.line_count).toBe(7);
+		});
+
+		it('returns the lines each append stored: all of a new batch, none of a repeat, the new ones of an overlap', async () => {
+			const batch = lines(1, 3);
+			expect(await store.appendLogLines(execId, batch)).toEqual(batch);
+			expect(await store.appendLogLines(execId, lines(1, 3))).toEqual([]);
+			expect(
+				await store.appendLogLines(execId, [
+					...lines(2, 4),
+					{ n: 4, stream: 'stderr', ts: TS, text: 'twice' }
+				])
+			).toEqual(lines(4, 4));
+			expect(await store.appendLogLines(execId, [])).toEqual([]);
+		});
+
+		it('gives each line to one of the appends that send it at once, as two nodes taking one batch', async () => {
+			// large enough for PostgreSQL's COPY path, and a small one beside it
+			for (const size of [3, 600]) {
+				const from = (await store.getExecution(execId))!.line_count + 1;
+				const batch = lines(from, from + size - 1);
+				const stored = await Promise.all(
+					[0, 1, 2].map(() =>
+						store.appendLogLines(
+							execId,
+							batch.map((l) => ({ ...l }))
+						)
+					)
+				);
+				expect(stored.flat().map((l) => l.n)).toEqual(batch.map((l) => l.n));
+				expect(stored.filter((s) => s.length > 0)).toHaveLength(1);
+				expect((await store.readLogLines(execId, { after: from - 1, limit: 1000 })).map((l) => l.n)).toEqual(
+					batch.map((l) => l.n)
+				);
+			}
 		});
 
 		it('rejects lines for an unknown execution and stores none of them', async () => {
@@ -768,6 +839,45 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 			}
 		});
 
+		it('migrates a database holding two executions of one step of a producer’s task, keeping both', async () => {
+			const url = await backend.createDatabase();
+			const client = new pg.Client({ connectionString: url });
+			await client.connect();
+			try {
+				// the schema before executions were one per step, with what two nodes racing left in it
+				await migratePg(client, 'old', PG_MIGRATIONS.slice(0, 7));
+				await client.query(
+					`INSERT INTO tasks (id, key, name, status, created_at) VALUES ('task_old', 'k', 'k', 'running', now());
+					 INSERT INTO executions (id, task_id, step, name, command, status, started_at)
+					 VALUES ('exec_1', 'task_old', 0, 's', '', 'running', now()),
+					        ('exec_2', 'task_old', 0, 's', '', 'running', now())`
+				);
+			} finally {
+				await client.end();
+			}
+			const migrated = await openPgStore({ url, node: 'new', logger: createLogger('silent') });
+			try {
+				expect((await migrated.listExecutions('task_old')).map((e) => e.id).sort()).toEqual([
+					'exec_1',
+					'exec_2'
+				]);
+				// a new one per step is one of its own beside them
+				const next = {
+					task_id: 'task_old',
+					step: 1,
+					name: 's',
+					command: '',
+					args: [],
+					cwd: null,
+					one_per_step: true
+				};
+				const created = await migrated.createExecution({ ...next, id: 'exec_3' });
+				expect((await migrated.createExecution({ ...next, id: 'exec_4' })).id).toBe(created.id);
+			} finally {
+				await migrated.close();
+			}
+		});
+
 		it('refuses a database written by a newer schema', async () => {
 			const url = await backend.createDatabase();
 			const logger = createLogger('silent');
@@ -903,6 +1013,35 @@ describe('sqlite store on disk', () => {
 		db.close();
 		try {
 			expect((await store.listRuns()).map((r) => r.id)).toEqual([a.id, c.id, b.id]);
+		} finally {
+			await store.close();
+		}
+	});
+
+	it('migrates a database holding two executions of one step of a producer’s task, keeping both', async () => {
+		const db = new Database(path.join(dir, 'aco.db'));
+		// the schema before executions were one per step, with what two requests racing left in it
+		migrate(db, MIGRATIONS.slice(0, 9));
+		db.exec(`
+			INSERT INTO tasks (id, key, name, status, created_at) VALUES ('task_old', 'k', 'k', 'running', '${TS}');
+			INSERT INTO executions (id, task_id, step, name, command, status, started_at)
+			VALUES ('exec_1', 'task_old', 0, 's', '', 'running', '${TS}'), ('exec_2', 'task_old', 0, 's', '', 'running', '${TS}');
+		`);
+		db.close();
+		const store = openSqliteStore(dir);
+		try {
+			expect((await store.listExecutions('task_old')).map((e) => e.id)).toEqual(['exec_1', 'exec_2']);
+			const next = {
+				task_id: 'task_old',
+				step: 1,
+				name: 's',
+				command: '',
+				args: [],
+				cwd: null,
+				one_per_step: true
+			};
+			const created = await store.createExecution({ ...next, id: 'exec_3' });
+			expect((await store.createExecution({ ...next, id: 'exec_4' })).id).toBe(created.id);
 		} finally {
 			await store.close();
 		}

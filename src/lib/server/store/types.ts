@@ -61,6 +61,13 @@ export interface NewExecution {
 	command: string;
 	args: string[];
 	cwd: string | null;
+	/**
+	 * The task keeps one execution of this step (a producer's tool, see ingest/service): when it has
+	 * one already, made by another request or node meanwhile, that one is returned instead of a
+	 * second. Default false: a workflow step runs once per attempt of its task, each attempt with
+	 * an execution of its own.
+	 */
+	one_per_step?: boolean;
 }
 
 export type ExecutionPatch = Partial<
@@ -210,6 +217,10 @@ export interface Store {
 	 */
 	getProducerTask(id: string): Promise<ProducerTask | null>;
 
+	/**
+	 * A new running execution; the stored one for an `id` stored before, and for a `one_per_step`
+	 * step the task has already (an id other than `input.id` then tells the caller it came second).
+	 */
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;
 	getExecution(id: string): Promise<Execution | null>;
@@ -220,8 +231,12 @@ export interface Store {
 	 * Appends lines to an execution's log in one transaction and advances its `line_count`.
 	 * Line numbers must continue the log (n = line_count + 1, + 2, …); a line whose number is
 	 * already stored is ignored, so a repeated append stores nothing twice.
+	 *
+	 * Returns the lines this call stored, in their order: `lines` itself when all of them were new
+	 * (the usual case, which costs nothing to tell), without those another append (on any node)
+	 * stored first otherwise. Whoever gets a line back is the one to publish it.
 	 */
-	appendLogLines(executionId: string, lines: LogLine[]): Promise<void>;
+	appendLogLines(executionId: string, lines: LogLine[]): Promise<LogLine[]>;
 	/**
 	 * The most lines (and bytes of text) one append should take when a backlog waits behind a
 	 * write: a store whose appends cost mostly per call (PostgreSQL: round trips, one transaction)

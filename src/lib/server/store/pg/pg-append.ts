@@ -61,12 +61,15 @@ interface NewLines {
 	gapped: boolean;
 }
 
-/** one append in the caller's transaction; see the module comment */
+/**
+ * One append in the caller's transaction (see the module comment); returns the lines it wrote,
+ * which under the lock are exactly those no append before it stored (Store.appendLogLines).
+ */
 export async function appendLines(
 	client: pg.ClientBase,
 	executionId: string,
 	batch: LogLine[]
-): Promise<void> {
+): Promise<LogLine[]> {
 	const first = batch[0].n;
 	// the lock comes first: what the statements after it read includes every append before it
 	const head = (
@@ -90,7 +93,7 @@ export async function appendLines(
 		known = new Set(stored.rows.map((row) => row.n));
 	}
 	const fresh = newLines(batch, head, known);
-	if (fresh.lines.length === 0) return;
+	if (fresh.lines.length === 0) return fresh.lines;
 	const counts = [executionId, Math.max(head.line_count, fresh.last), fresh.added.stdout, fresh.added.stderr];
 	if (fresh.lines.length >= COPY_FROM_LINES) {
 		await copyLines(client, executionId, fresh);
@@ -133,6 +136,7 @@ export async function appendLines(
 			);
 		}
 	}
+	return fresh.lines;
 }
 
 function newLines(batch: LogLine[], head: AppendHead, known: Set<number> | null): NewLines {

@@ -216,6 +216,18 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 		// Windows reports a crash as an unsigned 32-bit code (3221225477 for an access violation),
 		// which a producer passes on and SQLite keeps; `integer` refused it and the tool's end was lost
 		up: `ALTER TABLE executions ALTER COLUMN exit_code TYPE bigint;`
+	},
+	{
+		version: 8,
+		name: 'one execution per step of a producer’s task',
+		// a producer's tool (NewExecution.one_per_step) is its task's only execution of its step,
+		// whichever node took the `tool.start` first; a workflow step keeps one per attempt, unflagged.
+		// Rows stored before keep false, so a database holding two of one step (made by two nodes
+		// racing, before) migrates as it is and keeps both.
+		up: `
+			ALTER TABLE executions ADD COLUMN one_per_step boolean NOT NULL DEFAULT false;
+			CREATE UNIQUE INDEX executions_one_per_step ON executions (task_id, step) WHERE one_per_step;
+		`
 	}
 ];
 

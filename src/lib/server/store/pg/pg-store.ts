@@ -310,10 +310,12 @@ export class PgStore implements Store {
 		const id = input.id ?? newId('exec');
 		let created: ExecutionRow | undefined;
 		try {
+			// no target: a `one_per_step` step the task has already conflicts too (on its unique index,
+			// waiting for another node's insert to commit or roll back), and is read below
 			[created] = await this.db.query<ExecutionRow>(
-				`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count)
-				 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, 0)
-				 ON CONFLICT (id) DO NOTHING RETURNING ${EXECUTION_COLUMNS}`,
+				`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count, one_per_step)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, 0, $9)
+				 ON CONFLICT DO NOTHING RETURNING ${EXECUTION_COLUMNS}`,
 				[
 					id,
 					input.task_id,
@@ -322,19 +324,25 @@ export class PgStore implements Store {
 					input.command,
 					JSON.stringify(input.args),
 					input.cwd,
-					now()
+					now(),
+					input.one_per_step === true
 				]
 			);
 		} catch (err) {
 			rethrowMissingParent(err, `cannot create execution "${input.name}": task ${input.task_id}`);
 		}
 		if (created) return toExecution(created);
-		// sent again after a lost reply: the first attempt stored it
-		const [stored] = await this.db.query<ExecutionRow>(
-			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1 AND task_id = $2`,
-			[id, input.task_id]
+		// sent again after a lost reply (the first attempt stored it), or a producer's tool another
+		// request or node started first: the task keeps that one
+		const [stored] = await this.db.query<ExecutionRow & { mine: boolean }>(
+			`SELECT ${EXECUTION_COLUMNS}, id = $1 AS mine FROM executions
+			 WHERE id = $1 OR (task_id = $2 AND step = $3 AND one_per_step AND $4)
+			 ORDER BY id = $1 DESC LIMIT 1`,
+			[id, input.task_id, input.step, input.one_per_step === true]
 		);
-		if (!stored) throw new Error(`cannot create execution ${id}: that id belongs to another task`);
+		if (!stored || (stored.mine && stored.task_id !== input.task_id)) {
+			throw new Error(`cannot create execution ${id}: that id belongs to another task`);
+		}
 		return toExecution(stored);
 	}
 
@@ -386,10 +394,10 @@ export class PgStore implements Store {
 		return rows[0];
 	}
 
-	async appendLogLines(executionId: string, lines: LogLine[]): Promise<void> {
+	async appendLogLines(executionId: string, lines: LogLine[]): Promise<LogLine[]> {
 		this.#assertOpen();
-		if (lines.length === 0) return;
-		await this.db.tx((client) => appendLines(client, executionId, lines));
+		if (lines.length === 0) return [];
+		return this.db.tx((client) => appendLines(client, executionId, lines));
 	}
 
 	async readLogLines(executionId: string, query: ReadLinesQuery = {}): Promise<LogLine[]> {
