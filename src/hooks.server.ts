@@ -7,6 +7,7 @@
 import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
 import { signInHref } from '$lib/protocol/auth';
 import { SESSION_COOKIE } from '$lib/server/auth/auth';
+import { bearerHeader } from '$lib/server/auth/tokens';
 import { checkRequest, isPagePath } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/global';
 import { errorResponse, json } from '$lib/server/http/responses';
@@ -40,7 +41,9 @@ export const handle: Handle = async ({ event, resolve }) => {
 	}
 	const sessionEnded =
 		(verdict.kind === 'sign_in' && verdict.reason === 'expired') ||
-		(verdict.kind === 'deny' && verdict.status === 401 && !request.headers.get('authorization'));
+		(verdict.kind === 'deny' &&
+			verdict.status === 401 &&
+			!bearerHeader(request.headers.get('authorization')));
 	// the cookie of a session that has ended: the browser may forget it
 	if (session && sessionEnded) cookies.delete(SESSION_COOKIE, { path: '/' });
 	if (verdict.kind === 'sign_in') redirect(303, signInHref(url.pathname + url.search, verdict.reason));

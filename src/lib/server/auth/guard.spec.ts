@@ -130,6 +130,39 @@ describe('request guard', () => {
 		});
 	});
 
+	it("takes the session cookie beside another scheme's Authorization (a proxy's HTTP Basic), which exempts nothing", async () => {
+		const basic = 'Basic dXNlcjpwYXNz';
+		const { value } = await auth.sessions.create(auth.verifyToken(OPERATOR)!);
+		expect(await checkRequest(auth, facts({ authorization: basic, session: value }))).toMatchObject({
+			kind: 'allow',
+			principal: { role: 'operator', via: 'session' }
+		});
+		// without a session it is as if nothing came: a page goes to sign in, the API says what is missing
+		expect(await checkRequest(auth, facts({ authorization: basic, path: '/' }))).toEqual({ kind: 'sign_in' });
+		expect(await checkRequest(auth, facts({ authorization: basic }))).toMatchObject({
+			status: 401,
+			headers: { 'www-authenticate': 'Bearer realm="aco"' }
+		});
+		// it is no bearer token: a form posted without an Origin is refused, as with the cookie alone
+		expect(
+			await checkRequest(
+				auth,
+				facts({
+					method: 'POST',
+					path: '/api/v1/tasks/t/cancel',
+					contentType: 'text/plain',
+					authorization: basic,
+					session: value
+				})
+			)
+		).toMatchObject({ status: 403, code: 'forbidden_origin' });
+		// a Bearer header without its token is still a wrong bearer token
+		expect(await checkRequest(auth, facts({ authorization: 'Bearer', session: value }))).toMatchObject({
+			status: 401,
+			headers: { 'www-authenticate': 'Bearer realm="aco", error="invalid_token"' }
+		});
+	});
+
 	it('answers at once unless a sign-in session must be looked up, with the same verdicts', async () => {
 		// tokens, missing credentials and Host/Origin refusals need no I/O: no promise to wait on
 		for (const request of [

@@ -5,7 +5,8 @@
  * 1. `Host` must be one this server answers to (403 `forbidden_host`, DNS rebinding);
  * 2. an `Origin`, when the request has one, must be allowed (403 `forbidden_origin`); a change
  *    asked with a form's content type must name one, unless it carries a bearer token (not to a page);
- * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in);
+ * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in); an
+ *    `Authorization` header of another scheme (a proxy's HTTP Basic) is not aco's and is ignored;
  * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
  * Only the sign-in page, sign-out, the health check and the app's own static files are
  * reachable without credentials. The health check skips the Host check too: load balancers and
@@ -15,6 +16,7 @@
 import { SIGN_IN_PATH, SIGN_OUT_PATH } from '../../protocol/auth';
 import type { AuthService, Identification } from './auth';
 import type { Principal } from './principal';
+import { bearerHeader } from './tokens';
 
 export interface RequestFacts {
 	method: string;
@@ -27,6 +29,12 @@ export interface RequestFacts {
 	session: string | null | undefined;
 	/** the request's Content-Type; none for an upgrade */
 	contentType?: string | null;
+}
+
+/** The facts with `authorization` kept only when it is a bearer token (see {@link bearerHeader}). */
+function withBearerOnly(facts: RequestFacts): RequestFacts {
+	const authorization = bearerHeader(facts.authorization);
+	return authorization === facts.authorization ? facts : { ...facts, authorization };
 }
 
 export type Verdict =
@@ -73,7 +81,8 @@ export function needsOperator(method: string, path: string): boolean {
  * The verdict on a request; a promise only when a sign-in session must be looked up in the store
  * (every WebSocket handshake asks, and most carry a token or nothing).
  */
-export function checkRequest(auth: AuthService, facts: RequestFacts): Verdict | Promise<Verdict> {
+export function checkRequest(auth: AuthService, request: RequestFacts): Verdict | Promise<Verdict> {
+	const facts = withBearerOnly(request);
 	if (facts.path === HEALTH_PATH && SAFE_METHODS.has(facts.method.toUpperCase())) {
 		return { kind: 'allow', principal: null };
 	}

@@ -236,6 +236,15 @@ export class TokenSet {
 	}
 }
 
+/**
+ * The header when it uses the Bearer scheme (well formed or not), else null: another scheme (a
+ * proxy in front asking for HTTP Basic, which browsers then send with every request) is not
+ * meant for aco, and the request's session cookie counts instead.
+ */
+export function bearerHeader(header: string | null | undefined): string | null {
+	return header && /^Bearer(?:[ \t]|$)/i.test(header) ? header : null;
+}
+
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerOf(header: string | null | undefined): string | null {
 	const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
