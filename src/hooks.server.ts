@@ -21,7 +21,7 @@ export const handle: Handle = async ({ event, resolve }) => {
 		return json({ error: { code: 'not_ready', message: 'The aco server is not started yet.' } }, 503);
 	}
 	const { request, url, cookies } = event;
-	const page = isPagePath(url.pathname);
+	const page = isPagePath(url.pathname, event.route.id);
 	const session = cookies.get(SESSION_COOKIE) ?? null;
 	let verdict;
 	try {
@@ -32,7 +32,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 			origin: request.headers.get('origin'),
 			authorization: request.headers.get('authorization'),
 			session,
-			contentType: request.headers.get('content-type')
+			contentType: request.headers.get('content-type'),
+			routeId: event.route.id
 		});
 	} catch (err) {
 		// a session is looked up in the store; with the database away that is a 503, not a 500

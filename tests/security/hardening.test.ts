@@ -314,6 +314,9 @@ describe('HTTP and WebSocket hardening', () => {
 			expect(csp, page).toContain("frame-ancestors 'none'");
 			expect(res.headers.get('x-content-type-options'), page).toBe('nosniff');
 			expect(res.headers.get('referrer-policy'), page).toBe('same-origin');
+			// a page names who is signed in: no cache shared between people may keep it
+			if (res.headers.get('content-type')?.startsWith('text/html'))
+				expect(res.headers.get('cache-control'), page).toBe('private, no-cache');
 			if (res.headers.get('content-type')?.startsWith('text/html') && res.status === 200) {
 				const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
 				expect(scriptSrc, page).not.toContain('unsafe-inline');
@@ -324,6 +327,18 @@ describe('HTTP and WebSocket hardening', () => {
 					expect(tag).toContain(`nonce="${nonce}"`);
 			}
 		}
+		// a workflow's name may end like a file's: its page is still a page (scripts run), and a
+		// visitor who is not signed in is sent to sign in
+		const named = await fetch(`${aco.url}/workflows/config.json`, { headers: auth(VIEWER) });
+		expect(named.headers.get('content-type')).toMatch(/^text\/html/);
+		expect(named.headers.get('content-security-policy')).toMatch(/script-src [^;]*'nonce-/);
+		expect(named.headers.get('content-security-policy')).not.toContain('sandbox');
+		const anonymous = await fetch(`${aco.url}/workflows/config.json`, { redirect: 'manual' });
+		expect([anonymous.status, anonymous.headers.get('location')]).toEqual([
+			303,
+			`/signin?next=${encodeURIComponent('/workflows/config.json')}`
+		]);
+
 		const download = await fetch(`${aco.url}/api/v1/executions/${executionId}/log`, {
 			headers: auth(VIEWER)
 		});

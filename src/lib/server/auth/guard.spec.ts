@@ -4,7 +4,7 @@ import { createLogger } from '../logger';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { AuthService } from './auth';
-import { checkRequest, type RequestFacts } from './guard';
+import { checkRequest, isPagePath, type RequestFacts } from './guard';
 
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -73,6 +73,13 @@ describe('request guard', () => {
 		// a workflow's name may hold a dot: still a page
 		for (const path of ['/workflows/deploy.prod', '/workflows/release-1.2'])
 			expect(await checkRequest(auth, facts({ path }))).toEqual({ kind: 'sign_in' });
+		// even a name that ends like a file, once the path matched the page's route
+		const named = { path: '/workflows/config.json', routeId: '/workflows/[name]' };
+		expect(await checkRequest(auth, facts(named))).toEqual({ kind: 'sign_in' });
+		expect(isPagePath(named.path, named.routeId)).toBe(true);
+		expect(isPagePath(named.path, null)).toBe(false);
+		expect(isPagePath('/api/v1/workflows/config.json', '/api/v1/workflows/[name]')).toBe(false);
+		expect(isPagePath('/metrics', '/metrics')).toBe(false);
 		expect(await checkRequest(auth, facts({ path: '/metrics' }))).toMatchObject({ status: 401 });
 		expect(await checkRequest(auth, facts({ path: '/ws' }))).toMatchObject({ status: 401 });
 	});

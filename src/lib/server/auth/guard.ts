@@ -29,6 +29,8 @@ export interface RequestFacts {
 	session: string | null | undefined;
 	/** the request's Content-Type; none for an upgrade */
 	contentType?: string | null;
+	/** the app's route the path matched (SvelteKit's `route.id`): null for none; none for an upgrade */
+	routeId?: string | null;
 }
 
 /** The facts with `authorization` kept only when it is a bearer token (see {@link bearerHeader}). */
@@ -62,13 +64,19 @@ export function isPublicPath(path: string): boolean {
 
 /**
  * The kinds of file a browser asks for beside pages (the app's code, styles, images, fonts, a
- * manifest): a path ending so is no page. Any other dot is part of a page's name (a workflow
- * called `deploy.prod` or `release-1.2`).
+ * manifest): a path that matched no route and ends so is no page. Any other dot is part of a
+ * page's name (a workflow called `deploy.prod` or `release-1.2`).
  */
 const FILE_PATH = /\.(?:m?js|css|map|json|ico|png|svg|jpe?g|gif|webp|avif|woff2?|ttf|txt|xml|webmanifest)$/i;
 
-/** A page people open in a browser (as opposed to the API, /metrics, the hub or a file). */
-export function isPagePath(path: string): boolean {
+/**
+ * A page people open in a browser (as opposed to the API, /metrics, the hub or a file). A path
+ * that matched a route (`routeId`) is a page unless the route is the API's or /metrics, whatever it
+ * ends in (a workflow called `config.json`); one that matched none (null, or not known: the hub's
+ * upgrade) by its look.
+ */
+export function isPagePath(path: string, routeId?: string | null): boolean {
+	if (routeId) return !routeId.startsWith('/api/') && routeId !== '/metrics';
 	return !path.startsWith('/api/') && path !== '/metrics' && path !== '/ws' && !FILE_PATH.test(path);
 }
 
@@ -105,7 +113,7 @@ export function checkRequest(auth: AuthService, request: RequestFacts): Verdict 
 		return deny(
 			403,
 			'forbidden_origin',
-			isPagePath(facts.path)
+			isPagePath(facts.path, facts.routeId)
 				? "A form may be posted here only from this server's own pages, and this request names no Origin. " +
 						'Send it from the page in a current browser.'
 				: 'A request with a form content type must name its Origin (browsers do) or carry a bearer token. ' +
@@ -130,14 +138,18 @@ function isFormWithoutOrigin(facts: RequestFacts): boolean {
 	if (SAFE_METHODS.has(facts.method.toUpperCase())) return false;
 	const type = facts.contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
 	if (!FORM_CONTENT_TYPES.has(type)) return false;
-	return isPagePath(facts.path) || !facts.authorization;
+	return isPagePath(facts.path, facts.routeId) || !facts.authorization;
 }
 
 /** Steps 3 and 4, once the credentials are known. */
 function verdictFor(facts: RequestFacts, identity: Identification): Verdict {
 	if (isPublicPath(facts.path)) return { kind: 'allow', principal: identity.ok ? identity.principal : null };
 	if (!identity.ok) {
-		if (isPagePath(facts.path) && facts.method.toUpperCase() === 'GET' && !facts.authorization) {
+		if (
+			isPagePath(facts.path, facts.routeId) &&
+			facts.method.toUpperCase() === 'GET' &&
+			!facts.authorization
+		) {
 			return identity.reason === 'ended' ? { kind: 'sign_in', reason: 'expired' } : { kind: 'sign_in' };
 		}
 		return unauthorized(identity.reason);

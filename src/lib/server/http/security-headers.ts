@@ -36,8 +36,18 @@ export function withSecurityHeaders(response: Response, page: boolean): Response
 	return out;
 }
 
+/**
+ * Pages carry who is signed in (name and role) and what they may see: no cache shared between
+ * people (a proxy in front) may keep one. `no-cache`, not `no-store`: the browser's own back and
+ * forward cache may still keep a page for the person who saw it.
+ */
+export const PAGE_CACHE_CONTROL = 'private, no-cache';
+
 function apply(headers: Headers, page: boolean): void {
 	for (const [name, value] of Object.entries(BASE_SECURITY_HEADERS)) headers.set(name, value);
+	if (page && !headers.has('cache-control') && headers.get('content-type')?.startsWith('text/html')) {
+		headers.set('cache-control', PAGE_CACHE_CONTROL);
+	}
 	if (!page || !headers.has('content-security-policy')) {
 		const isHtml = headers.get('content-type')?.startsWith('text/html') ?? false;
 		// an HTML page without SvelteKit's policy (an error page) still may not be framed
