@@ -48,7 +48,7 @@ describe('RealtimeClient', () => {
 		factory.last.welcome({ epoch: 'e1', seq: 7 });
 		expect(client.state).toBe('connected');
 		expect(factory.last.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'tasks', filter: { types: ['task.*'] } }
+			{ type: 'subscribe', sub: 'tasks', filter: { types: ['task.*'] }, id: 'sub:tasks' }
 		]);
 		expect(resyncs).toEqual([]);
 		factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'tasks', filter: {} } });

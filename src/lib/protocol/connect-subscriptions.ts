@@ -23,6 +23,8 @@ export interface ConnectSubscription {
 	sub: string;
 	filter: EventFilter;
 	max_rate?: number;
+	/** the message id the hub names (`ref`) in its answer, an `error` included */
+	id?: string;
 }
 
 /**

@@ -185,7 +185,7 @@ describe('HubConnection', () => {
 		connection.connect();
 		accept();
 		expect(factory.last.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4 }
+			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4, id: 'sub:dash' }
 		]);
 		factory.last.serverClose(1006);
 		vi.runOnlyPendingTimers();
@@ -207,8 +207,8 @@ describe('HubConnection', () => {
 			connection.subscribe('task:t1', { task_ids: ['t1'] });
 			connection.connect();
 			expect(carried(factory.last.url)).toEqual([
-				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4 },
-				{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] } }
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4, id: 'sub:dash' },
+				{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] }, id: 'sub:task:t1' }
 			]);
 			accept({ protocol: 2 });
 			expect(factory.last.sent).toEqual([]);
@@ -233,8 +233,8 @@ describe('HubConnection', () => {
 			connection.subscribe('new', { task_ids: ['t2'] });
 			accept({ protocol: 2 });
 			expect(factory.last.sent).toEqual([
-				{ type: 'subscribe', sub: 'dash', filter: { types: ['tool.*'] } },
-				{ type: 'subscribe', sub: 'new', filter: { task_ids: ['t2'] } },
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['tool.*'] }, id: 'sub:dash' },
+				{ type: 'subscribe', sub: 'new', filter: { task_ids: ['t2'] }, id: 'sub:new' },
 				{ type: 'unsubscribe', sub: 'old' }
 			]);
 			connection.destroy();
@@ -247,7 +247,7 @@ describe('HubConnection', () => {
 			expect(carried(factory.last.url)).toHaveLength(1);
 			accept({ protocol: 1 });
 			expect(factory.last.sentOfType('subscribe')).toEqual([
-				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] } }
+				{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, id: 'sub:dash' }
 			]);
 			connection.destroy();
 		});
@@ -277,9 +277,40 @@ describe('HubConnection', () => {
 			connection.connect();
 			expect(carried(factory.last.url).map((m) => 'sub' in m && m.sub)).toEqual(['dash']);
 			accept({ protocol: 2 });
-			expect(factory.last.sent).toEqual([{ type: 'subscribe', sub: 'many', filter: { task_ids: many } }]);
+			expect(factory.last.sent).toEqual([
+				{ type: 'subscribe', sub: 'many', filter: { task_ids: many }, id: 'sub:many' }
+			]);
 			connection.destroy();
 		});
+	});
+
+	it("reports the hub's error answering a subscribe as that subscription's refusal, and does not unsubscribe what the hub never held", () => {
+		const { connection, accept, resyncs } = setup();
+		const refusals: [string, string][] = [];
+		connection.onRefused((sub, error) => refusals.push([sub, error.code]));
+		connection.subscribe('dash', { types: ['task.*'] });
+		connection.subscribe('task:t1', { task_ids: ['t1'] });
+		connection.connect();
+		const socket = accept();
+		const error = (code: string, ref?: string) =>
+			socket.receive({ type: 'error', timestamp: '', data: { code, message: code, retryable: false, ref } });
+		// not a subscribe's answer: nobody's refusal
+		error('rate_limited');
+		error('invalid_message', 'resume-1');
+		socket.receive({
+			type: 'subscribed',
+			timestamp: '',
+			data: { id: 'dash', filter: { types: ['task.*'] } }
+		});
+		error('too_many_subscriptions', 'sub:task:t1');
+		expect(refusals).toEqual([['task:t1', 'too_many_subscriptions']]);
+		// settled: the first connect's subscriptions do not wait for the refused one
+		expect(resyncs).toEqual(['subscribed']);
+
+		connection.unsubscribe('task:t1');
+		connection.unsubscribe('dash');
+		expect(socket.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'dash' }]);
+		connection.destroy();
 	});
 
 	it('reports every change of its figures, for an indicator to follow', () => {

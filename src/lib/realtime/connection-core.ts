@@ -12,6 +12,9 @@
  * replayed), `dropped` (backpressure dropped low-priority events) and a reconnect the hub was
  * not asked about or did not answer make the owner reload over REST (`onResync`).
  *
+ * Every `subscribe` carries an id ({@link subscribeRef}), so an `error` the hub answers it with
+ * (too many subscriptions, too many ids) is known for that subscription's refusal (`onRefused`).
+ *
  * Keeping the socket open is reconnecting-socket's job, the position in the event stream is
  * stream-position's, and ordering a replay is resume-gate's.
  */
@@ -20,11 +23,12 @@ import {
 	withConnectSubscriptions,
 	type ConnectSubscription
 } from '../protocol/connect-subscriptions';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../protocol/limits';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, MAX_SUBSCRIPTIONS_PER_CLIENT } from '../protocol/limits';
 import type {
 	AnyControlMessage,
 	AnyEventEnvelope,
 	ClientMessage,
+	ErrorData,
 	EventFilter,
 	WelcomeData
 } from '../protocol/messages';
@@ -65,6 +69,18 @@ export interface Subscription extends SubscribeOptions {
 	filter: EventFilter;
 }
 
+const SUBSCRIBE_REF = 'sub:';
+
+/** The id a `subscribe` for `sub` is sent with: the hub names it (`ref`) in its answer. */
+export function subscribeRef(sub: string): string {
+	return `${SUBSCRIBE_REF}${sub}`;
+}
+
+/** The subscription an answer's `ref` names, if it answers a `subscribe`. */
+function subOfRef(ref: string | undefined): string | null {
+	return ref?.startsWith(SUBSCRIBE_REF) ? ref.slice(SUBSCRIBE_REF.length) : null;
+}
+
 export class HubConnection {
 	readonly #socket: ReconnectingSocket;
 	readonly #position = new StreamPosition();
@@ -77,9 +93,16 @@ export class HubConnection {
 	readonly #unconfirmed = new Set<string>();
 	/** the subscriptions the open socket's URL carries: a hub of protocol 2 holds them already */
 	#inUrl = new Map<string, Subscription>();
+	/** subscribes sent on this socket that the hub has not answered yet, by subscription */
+	readonly #unanswered = new Map<string, number>();
+	/** subscriptions the hub confirmed on this socket */
+	readonly #held = new Set<string>();
+	/** subscriptions the hub refused on this socket and does not hold: nothing to unsubscribe */
+	readonly #notHeld = new Set<string>();
 	readonly #events = new Emitter<[AnyEventEnvelope]>();
 	readonly #controls = new Emitter<[AnyControlMessage]>();
 	readonly #resyncs = new Emitter<[ResyncReason, number | null]>();
+	readonly #refusals = new Emitter<[string, ErrorData]>();
 	readonly #states = new Emitter<[ConnectionState, ConnectionState]>();
 	readonly #changes = new Emitter<[]>();
 	#clientId: string | null = null;
@@ -180,12 +203,15 @@ export class HubConnection {
 	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
 		const subscription: Subscription = { filter, ...(options.maxRate ? { maxRate: options.maxRate } : {}) };
 		this.#subscriptions.set(sub, subscription);
-		if (this.state === 'connected') this.#send(subscribeMessage(sub, subscription));
+		if (this.state === 'connected') this.#sendSubscribe(sub, subscription);
 	}
 
 	unsubscribe(sub: string): void {
 		if (!this.#subscriptions.delete(sub)) return;
 		this.#confirm(sub);
+		this.#held.delete(sub);
+		// the hub answers an unsubscribe of what it does not hold with an error
+		if (this.#notHeld.delete(sub)) return;
 		if (this.state === 'connected') this.#send({ type: 'unsubscribe', sub });
 	}
 
@@ -203,6 +229,14 @@ export class HubConnection {
 	 */
 	onResync(handler: (reason: ResyncReason, missed: number | null) => void): () => void {
 		return this.#resyncs.add(handler);
+	}
+	/**
+	 * The hub answered subscription `sub`'s `subscribe` with an error: it does not deliver what
+	 * that subscribe asked for (a replaced filter: the hub keeps the one it held). A later
+	 * `subscribed` for `sub` (a reconnect, a change) lifts it.
+	 */
+	onRefused(handler: (sub: string, error: ErrorData) => void): () => void {
+		return this.#refusals.add(handler);
 	}
 	onStateChange(handler: (state: ConnectionState, previous: ConnectionState) => void): () => void {
 		return this.#states.add(handler);
@@ -222,6 +256,7 @@ export class HubConnection {
 		this.#events.clear();
 		this.#controls.clear();
 		this.#resyncs.clear();
+		this.#refusals.clear();
 		this.#states.clear();
 		this.#changes.clear();
 	}
@@ -252,6 +287,9 @@ export class HubConnection {
 				this.#onWelcome(message.data);
 				break;
 			case 'subscribed':
+				this.#answered(message.data.id);
+				this.#held.add(message.data.id);
+				this.#notHeld.delete(message.data.id);
 				this.#confirm(message.data.id);
 				break;
 			case 'resumed':
@@ -272,6 +310,7 @@ export class HubConnection {
 					this.#endResume();
 					this.#resyncs.emit('reconnect', null);
 				}
+				this.#onRefused(subOfRef(message.data.ref), message.data);
 				break;
 		}
 		this.#controls.emit(message);
@@ -286,10 +325,15 @@ export class HubConnection {
 		const taken =
 			data.protocol >= CONNECT_SUBSCRIPTIONS_SINCE ? this.#inUrl : new Map<string, Subscription>();
 		this.#inUrl = new Map();
+		this.#unanswered.clear();
+		this.#held.clear();
+		this.#notHeld.clear();
+		// what the URL carried is answered after the welcome as a message would be
+		for (const sub of taken.keys()) this.#unanswered.set(sub, 1);
 		// subscriptions first: the hub replays what matches the subscriptions it holds
 		for (const [sub, subscription] of this.#subscriptions) {
 			if (!isReconnect) this.#unconfirmed.add(sub);
-			if (taken.get(sub) !== subscription) this.#send(subscribeMessage(sub, subscription));
+			if (taken.get(sub) !== subscription) this.#sendSubscribe(sub, subscription);
 		}
 		// dropped while the socket was opening
 		for (const sub of taken.keys()) {
@@ -309,6 +353,30 @@ export class HubConnection {
 			data.heartbeat_interval_ms > 0 ? data.heartbeat_interval_ms : DEFAULT_HEARTBEAT_INTERVAL_MS;
 		this.#socket.established(heartbeatMs, () => this.#heartbeat());
 		if (isReconnect && !resumeFrom) this.#resyncs.emit('reconnect', null);
+	}
+
+	#sendSubscribe(sub: string, subscription: Subscription): void {
+		if (!this.#send(subscribeMessage(sub, subscription))) return;
+		this.#unanswered.set(sub, (this.#unanswered.get(sub) ?? 0) + 1);
+		this.#notHeld.delete(sub);
+	}
+
+	/** One subscribe of `sub` was answered; returns whether another is still on its way. */
+	#answered(sub: string): boolean {
+		const left = (this.#unanswered.get(sub) ?? 0) - 1;
+		if (left > 0) this.#unanswered.set(sub, left);
+		else this.#unanswered.delete(sub);
+		return left > 0;
+	}
+
+	#onRefused(sub: string | null, error: ErrorData): void {
+		if (sub === null || !this.#subscriptions.has(sub)) return;
+		const more = this.#answered(sub);
+		// a refused first subscribe leaves the hub without it; a refused replacement keeps the old
+		if (!more && !this.#held.has(sub)) this.#notHeld.add(sub);
+		// settled: the first connect's subscriptions do not wait for it
+		this.#confirm(sub);
+		this.#refusals.emit(sub, error);
 	}
 
 	#confirm(sub: string): void {
@@ -350,7 +418,8 @@ export class HubConnection {
 			this.#inUrl = new Map();
 			return url;
 		}
-		const held = [...this.#subscriptions];
+		// more than a client may hold is refused in one error naming none of them: those go as messages
+		const held = [...this.#subscriptions].slice(0, MAX_SUBSCRIPTIONS_PER_CLIENT);
 		const carrying = withConnectSubscriptions(
 			url,
 			held.map(([sub, subscription]) => connectSubscription(sub, subscription))
@@ -361,7 +430,7 @@ export class HubConnection {
 }
 
 function connectSubscription(sub: string, { filter, maxRate }: Subscription): ConnectSubscription {
-	return { sub, filter, ...(maxRate ? { max_rate: maxRate } : {}) };
+	return { sub, filter, ...(maxRate ? { max_rate: maxRate } : {}), id: subscribeRef(sub) };
 }
 
 function subscribeMessage(sub: string, subscription: Subscription): ClientMessage {

@@ -1,16 +1,28 @@
 /**
  * @module realtime/connection-host
  * The one hub connection of a browser, serving every tab that shares it (or just its own tab):
- * it subscribes the hub to the union of the tabs' subscriptions — one hub subscription per
- * distinct filter and rate, counted by the tabs using it, so one tab's unsubscribe never cuts
- * another's — and hands out what the hub sends: events in seq order, control messages, the
- * resyncs every tab must do, the connection's snapshot, and per tab the confirmation of each of
- * its subscriptions. Which events a tab wants is the tab's business (tab-connection filters by
- * its own subscriptions), so events go out once, whoever asked for them.
+ * it subscribes the hub to the union of the tabs' subscriptions and hands out what the hub
+ * sends: events in seq order, control messages, the resyncs every tab must do, the connection's
+ * snapshot, and per tab the confirmation — or the hub's refusal — of each of its subscriptions.
+ * Which events a tab wants is the tab's business (tab-connection filters by its own
+ * subscriptions), so events go out once, whoever asked for them.
+ *
+ * The hub holds at most 32 subscriptions per connection (MAX_SUBSCRIPTIONS_PER_CLIENT), and
+ * every task or run page subscribes to its own id. So subscriptions of one shape (filter-merge:
+ * the same filter but for their task and run ids, the same rate) share one hub subscription
+ * listing the union of their ids, up to {@link MAX_FILTER_IDS} ids (then another of that shape
+ * starts); identical unscoped ones share one too. The union grows and shrinks by subscribing
+ * again with the same hub id, which replaces the filter at the hub with no gap for the tabs it
+ * already serves. A tab's subscription is confirmed once the hub confirms a filter that holds
+ * its ids; one the hub refuses (or that would take the connection past
+ * {@link MAX_CLIENT_FILTER_IDS} entries) is reported refused, and tried again when another
+ * subscription frees room (the hub's refusals also on every new socket).
  */
-import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
+import { MAX_CLIENT_FILTER_IDS, MAX_FILTER_IDS } from '../protocol/limits';
+import type { AnyControlMessage, AnyEventEnvelope, EventFilter } from '../protocol/messages';
 import { HubConnection, type HubSnapshot, type Subscription } from './connection-core';
-import type { HubConnectionOptions, ResyncReason } from './connection-types';
+import type { HubConnectionOptions, ResyncReason, SubscriptionRefusal } from './connection-types';
+import { covers, IdUnion, isScoped, keyOf, listedIn, shapeOf, withoutIds } from './filter-merge';
 
 /** The connection as tabs see it: `handover` while a tab that just took over reconnects for the others. */
 export interface HostSnapshot extends HubSnapshot {
@@ -21,13 +33,15 @@ export interface HostSnapshot extends HubSnapshot {
 export interface HostOutput {
 	/** events in seq order, each once, as they arrive */
 	events(events: AnyEventEnvelope[]): void;
-	/** control messages, except the hub's (un)subscribe replies, which become `confirmed` */
+	/** control messages, except the hub's answers to (un)subscribes, which become `confirmed` and `refused` */
 	control(message: AnyControlMessage): void;
 	/** every tab reloads what it shows (`reset`, `dropped`, `reconnect`) */
 	resync(reason: ResyncReason, missed: number | null): void;
 	snapshot(snapshot: HostSnapshot): void;
 	/** the hub confirmed tab `tab`'s subscription `sub` */
 	confirmed(tab: string, sub: string): void;
+	/** the hub refused tab `tab`'s subscription `sub`: it gets no live updates */
+	refused(tab: string, sub: string, refusal: SubscriptionRefusal): void;
 }
 
 export interface HostOptions extends HubConnectionOptions {
@@ -38,21 +52,46 @@ export interface HostOptions extends HubConnectionOptions {
 /** Longest hub subscription id (the protocol allows 64 characters). */
 const MAX_SUB_ID = 64;
 
+/** A subscription the host does not send: the connection's filters would list too much. */
+const TOO_MANY_ENTRIES: SubscriptionRefusal = {
+	code: 'too_many_filter_ids',
+	message:
+		`This connection's subscriptions would list more than ${MAX_CLIENT_FILTER_IDS} task ids, run ` +
+		'ids, types and statuses together, the most the hub allows. Close pages you no longer watch.'
+};
+
+/** One hub subscription and the tab subscriptions it serves. */
 interface UnionEntry {
 	hubSub: string;
-	subscription: Subscription;
-	/** `tab \0 sub` of every tab subscription this entry serves */
-	users: Set<string>;
-	/** the hub confirmed it on the current socket */
-	confirmed: boolean;
+	shape: string;
+	/** the filter without its ids (scoped), or the whole filter (unscoped), and the rate */
+	base: Subscription;
+	/** the ids of its users; null for an unscoped entry */
+	ids: IdUnion | null;
+	/** `tab \0 sub` of every tab subscription it serves, with what that subscription asks for */
+	users: Map<string, Subscription>;
+	/** what the core holds for it (sent, or sent on the next welcome); null until first sent */
+	sent: Subscription | null;
+	/** the filter the hub confirmed last on the current socket */
+	held: EventFilter | null;
+	/** users told they are confirmed on the current socket */
+	confirmed: Set<string>;
+	/** users told they are refused, and why, until a confirmation covers them */
+	refused: Map<string, SubscriptionRefusal>;
+	/** the hub refused its last subscribe, and none was sent since */
+	refusal: SubscriptionRefusal | null;
 }
 
 export class ConnectionHost {
 	readonly #core: HubConnection;
 	readonly #out: HostOutput;
-	readonly #byKey = new Map<string, UnionEntry>();
 	readonly #byHubSub = new Map<string, UnionEntry>();
-	readonly #userKey = new Map<string, string>();
+	readonly #byShape = new Map<string, UnionEntry[]>();
+	readonly #entryOf = new Map<string, UnionEntry>();
+	/** users refused here, not sent (see TOO_MANY_ENTRIES), in the order they came */
+	readonly #waiting = new Map<string, Subscription>();
+	/** entries changed by the current action, sent when it ends */
+	readonly #dirty = new Set<UnionEntry>();
 	#handover: boolean;
 	#lastSnapshot = '';
 	#destroyed = false;
@@ -63,6 +102,7 @@ export class ConnectionHost {
 		this.#core = new HubConnection(options);
 		this.#core.onEvent((event) => this.#out.events([event]));
 		this.#core.onControl((message) => this.#onControl(message));
+		this.#core.onRefused((hubSub, error) => this.#onRefused(hubSub, error));
 		this.#core.onResync((reason, missed) => {
 			// a tab knows itself when its first subscriptions are confirmed
 			if (reason === 'subscribed') return;
@@ -70,7 +110,12 @@ export class ConnectionHost {
 		});
 		this.#core.onStateChange((state) => {
 			if (state === 'connected') return;
-			for (const entry of this.#byKey.values()) entry.confirmed = false;
+			// the next socket is a new hub client: it confirms (or refuses) everything again
+			for (const entry of this.#byHubSub.values()) {
+				entry.held = null;
+				entry.confirmed.clear();
+				entry.refusal = null;
+			}
 		});
 		this.#core.onChange(() => this.#publishSnapshot());
 	}
@@ -81,35 +126,37 @@ export class ConnectionHost {
 		return { ...snapshot, handover: this.#handover };
 	}
 
-	/** Subscribes tab `tab`'s subscription `sub`; confirmed through the output once the hub has it. */
+	/** Subscribes tab `tab`'s subscription `sub`; confirmed (or refused) through the output once the hub answers. */
 	addSub(tab: string, sub: string, subscription: Subscription): void {
 		const user = userOf(tab, sub);
-		const key = keyOf(subscription);
-		const previous = this.#userKey.get(user);
-		if (previous !== undefined && previous !== key) this.#removeUser(user);
-		let entry = this.#byKey.get(key);
-		if (!entry) {
-			entry = { hubSub: this.#freeHubSub(sub), subscription, users: new Set(), confirmed: false };
-			this.#byKey.set(key, entry);
-			this.#byHubSub.set(entry.hubSub, entry);
-			entry.users.add(user);
-			this.#userKey.set(user, key);
-			this.#core.subscribe(entry.hubSub, subscription.filter, { maxRate: subscription.maxRate });
+		const entry = this.#entryOf.get(user);
+		const same = entry?.users.get(user) ?? this.#waiting.get(user);
+		if (same && keyOf(same) === keyOf(subscription)) {
+			// asked again (a tab saying hello again): it learns where it stands
+			if (entry) this.#tell(entry, user, true);
+			else this.#out.refused(tab, sub, TOO_MANY_ENTRIES);
 			return;
 		}
-		entry.users.add(user);
-		this.#userKey.set(user, key);
-		if (entry.confirmed) this.#out.confirmed(tab, sub);
+		this.#leave(user);
+		if (!this.#admit(user, sub, subscription)) {
+			this.#waiting.set(user, subscription);
+			this.#out.refused(tab, sub, TOO_MANY_ENTRIES);
+		}
+		this.#sync();
 	}
 
 	removeSub(tab: string, sub: string): void {
-		this.#removeUser(userOf(tab, sub));
+		this.#leave(userOf(tab, sub));
+		this.#sync();
 	}
 
 	/** A tab went away: its subscriptions go, and the hub's with them where no other tab uses them. */
 	removeTab(tab: string): void {
 		const prefix = userOf(tab, '');
-		for (const user of [...this.#userKey.keys()]) if (user.startsWith(prefix)) this.#removeUser(user);
+		for (const user of [...this.#entryOf.keys(), ...this.#waiting.keys()]) {
+			if (user.startsWith(prefix)) this.#leave(user);
+		}
+		this.#sync();
 	}
 
 	connect(): void {
@@ -132,20 +179,150 @@ export class ConnectionHost {
 		this.#core.destroy();
 	}
 
-	#removeUser(user: string): void {
-		const key = this.#userKey.get(user);
-		if (key === undefined) return;
-		this.#userKey.delete(user);
-		const entry = this.#byKey.get(key);
-		if (!entry) return;
-		entry.users.delete(user);
-		if (entry.users.size > 0) return;
-		this.#byKey.delete(key);
-		this.#byHubSub.delete(entry.hubSub);
-		this.#core.unsubscribe(entry.hubSub);
+	// ---------- the union ----------
+
+	/**
+	 * Puts `user` in an entry of its shape with room, or a new one. Returns false, leaving it
+	 * out, when the connection's filters would list more than the hub allows a client.
+	 */
+	#admit(user: string, sub: string, subscription: Subscription): boolean {
+		const shape = shapeOf(subscription);
+		const scoped = isScoped(subscription.filter);
+		const room = MAX_CLIENT_FILTER_IDS - this.#listed();
+		for (const entry of this.#byShape.get(shape) ?? []) {
+			const more = entry.ids?.missing(subscription.filter) ?? 0;
+			if (entry.ids && entry.ids.size + more > MAX_FILTER_IDS) continue;
+			if (more > room) return false;
+			this.#join(entry, user, subscription);
+			return true;
+		}
+		if (listedIn(subscription.filter) > room) return false;
+		const entry: UnionEntry = {
+			hubSub: this.#freeHubSub(sub),
+			shape,
+			base: scoped ? { ...subscription, filter: withoutIds(subscription.filter) } : subscription,
+			ids: scoped ? new IdUnion() : null,
+			users: new Map(),
+			sent: null,
+			held: null,
+			confirmed: new Set(),
+			refused: new Map(),
+			refusal: null
+		};
+		this.#byHubSub.set(entry.hubSub, entry);
+		this.#byShape.set(shape, [...(this.#byShape.get(shape) ?? []), entry]);
+		this.#join(entry, user, subscription);
+		return true;
 	}
 
-	/** A readable hub id: the first tab's own name for it, made unique. */
+	#join(entry: UnionEntry, user: string, subscription: Subscription): void {
+		entry.users.set(user, subscription);
+		entry.ids?.add(subscription.filter);
+		this.#entryOf.set(user, entry);
+		this.#dirty.add(entry);
+	}
+
+	#leave(user: string): void {
+		if (this.#waiting.delete(user)) return;
+		const entry = this.#entryOf.get(user);
+		const subscription = entry?.users.get(user);
+		if (!entry || !subscription) return;
+		this.#entryOf.delete(user);
+		entry.users.delete(user);
+		entry.ids?.remove(subscription.filter);
+		entry.confirmed.delete(user);
+		entry.refused.delete(user);
+		this.#dirty.add(entry);
+	}
+
+	/**
+	 * Tells the hub what the last action changed: entries left without users are unsubscribed
+	 * first (that frees room), changed ones subscribed again under their hub id. Then what waits
+	 * for room is tried again, and each user added learns at once where it stands if it can.
+	 */
+	#sync(retry = true): void {
+		const dirty = [...this.#dirty];
+		this.#dirty.clear();
+		let freed = false;
+		for (const entry of dirty) {
+			if (entry.users.size > 0) continue;
+			this.#byHubSub.delete(entry.hubSub);
+			const same = (this.#byShape.get(entry.shape) ?? []).filter((e) => e !== entry);
+			if (same.length) this.#byShape.set(entry.shape, same);
+			else this.#byShape.delete(entry.shape);
+			if (entry.sent) this.#core.unsubscribe(entry.hubSub);
+			freed = true;
+		}
+		for (const entry of dirty) {
+			if (entry.users.size === 0) continue;
+			const next = this.#wanted(entry);
+			if (!entry.sent || keyOf(next) !== keyOf(entry.sent)) {
+				if (entry.sent && listedIn(next.filter) < listedIn(entry.sent.filter)) freed = true;
+				this.#send(entry, next);
+			}
+			for (const user of entry.users.keys()) this.#tell(entry, user);
+		}
+		if (freed && retry) this.#retry();
+	}
+
+	/** Room was freed: subscriptions refused for the lack of it are tried again. */
+	#retry(): void {
+		const waiting = [...this.#waiting];
+		this.#waiting.clear();
+		for (const [user, subscription] of waiting) {
+			// still no room: it was told already
+			if (!this.#admit(user, splitUser(user)[1], subscription)) this.#waiting.set(user, subscription);
+		}
+		this.#sync(false);
+		for (const entry of this.#byHubSub.values()) {
+			if (entry.refusal && entry.sent) this.#send(entry, entry.sent);
+		}
+	}
+
+	#send(entry: UnionEntry, subscription: Subscription): void {
+		entry.sent = subscription;
+		entry.refusal = null;
+		this.#core.subscribe(entry.hubSub, subscription.filter, { maxRate: subscription.maxRate });
+	}
+
+	/** What the hub should hold for `entry`: its base with the union of its users' ids. */
+	#wanted(entry: UnionEntry): Subscription {
+		if (!entry.ids) return entry.base;
+		return { ...entry.base, filter: entry.ids.filter(entry.base.filter) };
+	}
+
+	/** Entries all of the connection's filters list (as the hub counts them), as they will be sent. */
+	#listed(): number {
+		let total = 0;
+		for (const entry of this.#byHubSub.values()) {
+			if (entry.users.size > 0) total += listedIn(entry.base.filter) + (entry.ids?.size ?? 0);
+		}
+		return total;
+	}
+
+	/**
+	 * Confirms `user` once the hub holds a filter that serves it, or refuses it when the hub
+	 * refused the last subscribe; says nothing new unless `again` (it asked where it stands).
+	 */
+	#tell(entry: UnionEntry, user: string, again = false): void {
+		const subscription = entry.users.get(user);
+		if (!subscription) return;
+		const [tab, sub] = splitUser(user);
+		if (entry.held && covers(entry.held, subscription.filter)) {
+			if (entry.confirmed.has(user) && !again) return;
+			entry.confirmed.add(user);
+			entry.refused.delete(user);
+			this.#out.confirmed(tab, sub);
+			return;
+		}
+		const told = entry.refused.get(user);
+		const refusal = entry.refusal ?? (again ? told : undefined);
+		if (!refusal || (told?.code === refusal.code && !again)) return;
+		entry.refused.set(user, refusal);
+		this.#out.refused(tab, sub, refusal);
+	}
+
+	/** A hub id of the first tab's own name for it, made unique. */
 	#freeHubSub(sub: string): string {
 		if (!this.#byHubSub.has(sub)) return sub;
 		for (let n = 2; ; n++) {
@@ -155,19 +332,27 @@ export class ConnectionHost {
 		}
 	}
 
+	// ---------- what the hub says ----------
+
 	#onControl(message: AnyControlMessage): void {
 		if (message.type === 'subscribed') {
 			const entry = this.#byHubSub.get(message.data.id);
 			if (!entry) return;
-			entry.confirmed = true;
-			for (const user of entry.users) {
-				const [tab, sub] = splitUser(user);
-				this.#out.confirmed(tab, sub);
-			}
+			entry.held = message.data.filter ?? {};
+			entry.refusal = null;
+			for (const user of entry.users.keys()) this.#tell(entry, user);
 			return;
 		}
 		if (message.type === 'unsubscribed') return;
 		this.#out.control(message);
+	}
+
+	/** The hub kept what it held for `hubSub` (if anything): the users that filter does not serve are refused. */
+	#onRefused(hubSub: string, error: SubscriptionRefusal): void {
+		const entry = this.#byHubSub.get(hubSub);
+		if (!entry) return;
+		entry.refusal = { code: error.code, message: error.message };
+		for (const user of entry.users.keys()) this.#tell(entry, user);
 	}
 
 	#publishSnapshot(): void {
@@ -187,20 +372,4 @@ function userOf(tab: string, sub: string): string {
 function splitUser(user: string): [string, string] {
 	const at = user.indexOf('\u0000');
 	return [user.slice(0, at), user.slice(at + 1)];
-}
-
-/** Subscriptions with the same filter and rate share one hub subscription. */
-function keyOf({ filter, maxRate }: Subscription): string {
-	return JSON.stringify([sortKeys(filter), maxRate ?? null]);
-}
-
-function sortKeys(value: unknown): unknown {
-	if (Array.isArray(value)) return value.map(sortKeys);
-	if (value === null || typeof value !== 'object') return value;
-	return Object.fromEntries(
-		Object.entries(value as Record<string, unknown>)
-			.filter(([, v]) => v !== undefined)
-			.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-			.map(([k, v]) => [k, sortKeys(v)])
-	);
 }

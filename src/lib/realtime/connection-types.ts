@@ -12,10 +12,23 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'off
 /** why the state is 'offline': the browser has no network, the attempts ran out, the server said stop, or destroy() */
 export type OfflineReason = 'network' | 'gave_up' | 'closed' | 'destroyed';
 /**
- * What the connection indicator shows: the socket's state, with `connected` split into `live`
- * and `resyncing` (a resume is unanswered, or stores are reloading what they may have missed).
+ * What the connection indicator shows: the socket's state, with `connected` split into `live`,
+ * `resyncing` (a resume is unanswered, or stores are reloading what they may have missed) and
+ * `unavailable` (the hub refused one of the tab's subscriptions: see {@link SubscriptionRefusal}).
  */
-export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'reconnecting' | 'offline';
+export type ConnectionStatus =
+	'connecting' | 'live' | 'resyncing' | 'unavailable' | 'reconnecting' | 'offline';
+
+/**
+ * The hub refused a subscription (an `error` answering its `subscribe`: too many subscriptions,
+ * too many ids, …): what it was subscribed for gets no live updates, and the page says so.
+ */
+export interface SubscriptionRefusal {
+	/** the hub's machine code, e.g. `too_many_subscriptions` */
+	code: string;
+	/** the hub's words for it */
+	message: string;
+}
 /**
  * Why a store should reload what it shows: `reset` (the hub could not replay the gap),
  * `dropped` (events were dropped for this client: by the hub under backpressure, or by the page

@@ -59,7 +59,7 @@ describe('RealtimeConnection', () => {
 		connection.connect();
 		const first = accept();
 		expect(first.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] } }
+			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, id: 'sub:dash' }
 		]);
 
 		connection.subscribe('task:t1', { task_ids: ['t1'] });

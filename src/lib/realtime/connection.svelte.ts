@@ -19,6 +19,7 @@ import type {
 	ResyncHandler,
 	StateHandler,
 	SubscribeOptions,
+	SubscriptionRefusal,
 	VisibilitySource,
 	WebSocketLike
 } from './connection-types';
@@ -111,6 +112,10 @@ export class RealtimeConnection {
 	/** the newest event seq seen */
 	get seq(): number {
 		return this.#connection.snapshot().seq;
+	}
+	/** the hub refused one of this tab's subscriptions, and why (status `unavailable`) */
+	get unavailable(): SubscriptionRefusal | null {
+		return this.#snapshot.unavailable;
 	}
 	/** whose connection this tab uses: its own, the one it holds for all tabs, or another tab's */
 	get sharing(): TabSharing {

@@ -77,7 +77,13 @@ describe('DashboardStore', () => {
 		const { store, factory, connection } = setup();
 		store.start();
 		expect(factory.last.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'dashboard', filter: { types: ['task.*', 'workflow.*'] }, max_rate: 4 }
+			{
+				type: 'subscribe',
+				sub: 'dashboard',
+				filter: { types: ['task.*', 'workflow.*'] },
+				max_rate: 4,
+				id: 'sub:dashboard'
+			}
 		]);
 		store.destroy();
 		expect(factory.last.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', sub: 'dashboard' }]);

@@ -3,7 +3,8 @@
  * The realtime connection as one tab sees it, in plain TypeScript (connection.svelte.ts is its
  * reactive face): the tab's own subscriptions, the events that match them — each once, in seq
  * order, also when the connection is another tab's and carries what other tabs asked for — the
- * reloads its stores must do, the status its indicator shows, and the viewer's pause.
+ * reloads its stores must do, the status its indicator shows (`unavailable` while the hub refuses
+ * one of its subscriptions), and the viewer's pause.
  *
  * The socket itself is behind a {@link TabLink}: a connection of the tab's own, or the one a
  * tab holds for every tab of the browser (tab-share).
@@ -26,7 +27,8 @@ import type {
 	ResyncHandler,
 	ResyncInfo,
 	ResyncReason,
-	SubscribeOptions
+	SubscribeOptions,
+	SubscriptionRefusal
 } from './connection-types';
 import { Emitter } from './emitter';
 import { PauseQueue, type HeldUpdate } from './pause-queue';
@@ -43,6 +45,8 @@ export interface TabSnapshot extends Omit<HostSnapshot, 'resuming' | 'handover'>
 	heldCount: number;
 	/** more arrived than the page holds: resuming reloads */
 	heldOverflowed: boolean;
+	/** the hub refused one of this tab's subscriptions, and why: what it shows is not live */
+	unavailable: SubscriptionRefusal | null;
 }
 
 export interface TabConnectionOptions {
@@ -73,6 +77,8 @@ export class TabConnection {
 	readonly #position = new StreamPosition();
 	readonly #pause: PauseQueue;
 	readonly #subscriptions = new Map<string, Subscription>();
+	/** the tab's subscriptions the hub refused, until it confirms them */
+	readonly #refused = new Map<string, SubscriptionRefusal>();
 	/** the subscriptions made before the tab was first connected, until the hub confirms them */
 	#firstLoad: Set<string> | null = new Set();
 	#firstLoadHadSubs = false;
@@ -103,6 +109,8 @@ export class TabConnection {
 		let status: ConnectionStatus = state === 'connected' ? 'live' : state;
 		if (state === 'connected' && (host.resuming || host.handover || this.#reloading > 0))
 			status = 'resyncing';
+		const unavailable = this.#refused.values().next().value ?? null;
+		if (state === 'connected' && unavailable) status = 'unavailable';
 		return {
 			state,
 			status,
@@ -118,7 +126,8 @@ export class TabConnection {
 			seq: this.#position.seq,
 			paused: this.#pause.paused,
 			heldCount: this.#pause.count,
-			heldOverflowed: this.#pause.overflowed
+			heldOverflowed: this.#pause.overflowed,
+			unavailable
 		};
 	}
 
@@ -143,6 +152,8 @@ export class TabConnection {
 	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
 		const subscription: Subscription = { filter, ...(options.maxRate ? { maxRate: options.maxRate } : {}) };
 		this.#subscriptions.set(sub, subscription);
+		// a new filter is asked for anew: refused or not, the hub says again
+		if (this.#refused.delete(sub)) this.#changed();
 		if (this.#firstLoad && !this.#sawConnected) {
 			this.#firstLoad.add(sub);
 			this.#firstLoadHadSubs = true;
@@ -152,6 +163,7 @@ export class TabConnection {
 
 	unsubscribe(sub: string): void {
 		if (!this.#subscriptions.delete(sub)) return;
+		if (this.#refused.delete(sub)) this.#changed();
 		if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
 		if (!this.#destroyed) this.#link?.unsubscribe(sub);
 	}
@@ -266,7 +278,15 @@ export class TabConnection {
 		},
 		confirmed: (sub) => {
 			if (this.#destroyed) return;
+			if (this.#refused.delete(sub)) this.#changed();
 			if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
+		},
+		refused: (sub, refusal) => {
+			if (this.#destroyed || !this.#subscriptions.has(sub)) return;
+			this.#refused.set(sub, refusal);
+			// the page loads what it shows all the same; it is just not kept live
+			if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
+			this.#changed();
 		},
 		sharing: (role) => {
 			this.#sharing = role;

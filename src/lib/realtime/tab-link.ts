@@ -8,7 +8,7 @@
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { Subscription } from './connection-core';
 import { ConnectionHost, type HostOptions, type HostSnapshot } from './connection-host';
-import type { ResyncReason } from './connection-types';
+import type { ResyncReason, SubscriptionRefusal } from './connection-types';
 
 /** What a tab hears from the connection. */
 export interface TabSink {
@@ -19,6 +19,8 @@ export interface TabSink {
 	snapshot(snapshot: HostSnapshot): void;
 	/** the hub has this tab's subscription `sub` */
 	confirmed(sub: string): void;
+	/** the hub refused this tab's subscription `sub` (until a later `confirmed`) */
+	refused(sub: string, refusal: SubscriptionRefusal): void;
 	/** whose connection this tab uses now */
 	sharing(role: TabSharing): void;
 }
@@ -68,7 +70,8 @@ export class SoloLink implements TabLink {
 			control: (message) => sink.control(message),
 			resync: (reason, missed) => sink.resync(reason, missed),
 			snapshot: (snapshot) => sink.snapshot(snapshot),
-			confirmed: (_tab, sub) => sink.confirmed(sub)
+			confirmed: (_tab, sub) => sink.confirmed(sub),
+			refused: (_tab, sub, refusal) => sink.refused(sub, refusal)
 		});
 		this.#host = host;
 		sink.sharing('solo');

@@ -8,7 +8,7 @@ import type { AnyEventEnvelope, EventFilter } from '$lib/protocol';
 import { TabConnection } from './tab-connection';
 import { MAX_UNHEARD_POSTS, TabShare } from './tab-share';
 import { drain, FakeBrowser } from './test-tabs';
-import { socketFactory, type FakeSocket } from './test-socket';
+import { FakeHubSubscriptions, socketFactory, type FakeSocket } from './test-socket';
 
 const progress = (seq: number, task = 't1') =>
 	({
@@ -71,6 +71,12 @@ function confirmAll(socket: FakeSocket): void {
 	for (const { sub, filter } of socket.sentOfType('subscribe')) {
 		socket.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter } });
 	}
+}
+
+/** the task ids a socket's subscribes name, each once, sorted */
+function subscribedTasks(socket: FakeSocket): string[] {
+	const ids = socket.sentOfType('subscribe').flatMap((m) => m.filter.task_ids ?? []);
+	return [...new Set(ids)].sort();
 }
 
 type Tabs = ReturnType<typeof browserWithTabs>;
@@ -211,8 +217,8 @@ describe('TabShare', () => {
 		const b = open('b', { dash: { types: ['task.*'] } });
 		await drain();
 		expect(factory.last.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4 },
-			{ type: 'subscribe', sub: 'dash~2', filter: { types: ['task.*'] } }
+			{ type: 'subscribe', sub: 'dash', filter: { types: ['task.*'] }, max_rate: 4, id: 'sub:dash' },
+			{ type: 'subscribe', sub: 'dash~2', filter: { types: ['task.*'] }, id: 'sub:dash~2' }
 		]);
 		a.connection.destroy();
 		b.connection.destroy();
@@ -242,8 +248,11 @@ describe('TabShare', () => {
 		const socket = factory.last;
 		socket.open();
 		socket.welcome({ epoch: 'e1', seq: 7 });
-		// the union of the tabs still open, then the resume from what they have seen
-		expect(socket.sent.map((m) => (m.type === 'subscribe' ? m.sub : m.type))).toEqual(['t1', 't2', 'resume']);
+		// the union of the tabs still open (one subscription for both tasks), then the resume from what they have seen
+		expect(socket.sent.map((m) => (m.type === 'subscribe' ? [m.sub, m.filter] : m.type))).toEqual([
+			['t1', { task_ids: ['t1', 't2'] }],
+			'resume'
+		]);
 		expect(socket.sentOfType('resume')[0]).toMatchObject({ epoch: 'e1', seq: 4 });
 		confirmAll(socket);
 		socket.event(progress(8, 't2'));
@@ -279,12 +288,7 @@ describe('TabShare', () => {
 		expect(c.link.role).toBe('leader');
 		factory.last.open();
 		factory.last.welcome({ epoch: 'e1', seq: 2 });
-		expect(
-			factory.last
-				.sentOfType('subscribe')
-				.map((m) => m.sub)
-				.sort()
-		).toEqual(['first', 'second', 'third']);
+		expect(subscribedTasks(factory.last)).toEqual(['t1', 't2', 't3']);
 		a.connection.destroy();
 		b.connection.destroy();
 		c.connection.destroy();
@@ -313,12 +317,7 @@ describe('TabShare', () => {
 		const socket = factory.last;
 		socket.open();
 		socket.welcome({ epoch: 'e1', seq: 1 });
-		expect(
-			socket
-				.sentOfType('subscribe')
-				.map((m) => m.sub)
-				.sort()
-		).toEqual(['first', 'later', 'second']);
+		expect(subscribedTasks(socket)).toEqual(['t1', 't2', 't3']);
 		a.connection.destroy();
 		b.connection.destroy();
 	});
@@ -398,7 +397,9 @@ describe('TabShare', () => {
 		await drain();
 		factory.last.open();
 		factory.last.welcome({ epoch: 'e1', seq: 5 });
-		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['yours', 'mine']);
+		expect(factory.last.sentOfType('subscribe').map((m) => [m.sub, m.filter])).toEqual([
+			['yours', { task_ids: ['t2', 't1'] }]
+		]);
 		await drain();
 		expect(b.connection.snapshot()).toMatchObject({ state: 'connected' });
 		a.connection.destroy();
@@ -637,6 +638,87 @@ describe('TabShare', () => {
 		await drain();
 		expect(seen).toEqual([1]);
 		connection.destroy();
+	});
+
+	it('serves 40 task pages in four tabs with one hub subscription; each tab gets only its own tasks, and closing tabs shrinks it until the last unsubscribes', async () => {
+		const { factory, open } = browserWithTabs();
+		const taskIds = (n: number) => Array.from({ length: 10 }, (_, i) => `t${n * 10 + i}`);
+		const tabs = ['a', 'b', 'c', 'd'].map((id, n) =>
+			open(id, Object.fromEntries(taskIds(n).map((task) => [`task:${task}`, { task_ids: [task] }])))
+		);
+		await drain();
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 0 });
+		const hub = new FakeHubSubscriptions(socket);
+		hub.answer();
+		await drain();
+		expect(factory.sockets).toHaveLength(1);
+		const held = () => [...hub.held.values()].flatMap((filter) => filter.task_ids ?? []).sort();
+		expect(hub.held.size).toBe(1);
+		expect(held()).toEqual([0, 1, 2, 3].flatMap(taskIds).sort());
+		for (const tab of tabs) {
+			expect(tab.connection.snapshot().status).toBe('live');
+			expect(tab.reasons).toEqual(['subscribed']);
+		}
+
+		for (let i = 0; i < 40; i++) socket.event(progress(i + 1, `t${i}`));
+		await drain();
+		tabs.forEach((tab, n) => expect(tab.seen).toEqual(taskIds(n).map((_, i) => n * 10 + i + 1)));
+
+		tabs[3]!.crash();
+		await drain();
+		tabs[1]!.connection.destroy();
+		await drain();
+		hub.answer();
+		expect(held()).toEqual([0, 2].flatMap(taskIds).sort());
+		tabs[2]!.connection.destroy();
+		await drain();
+		hub.answer();
+		expect(held()).toEqual(taskIds(0).sort());
+		expect(socket.sentOfType('unsubscribe')).toEqual([]);
+		for (const task of taskIds(0)) tabs[0]!.connection.unsubscribe(`task:${task}`);
+		hub.answer();
+		expect(socket.sentOfType('unsubscribe')).toHaveLength(1);
+		expect(hub.held.size).toBe(0);
+		tabs[0]!.connection.destroy();
+	});
+
+	it("shows a tab whose subscription the hub refuses as 'unavailable' with the hub's reason, across tabs, until the hub takes it", async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a');
+		// 32 subscriptions the hub holds, which cannot share (each at a rate of its own)
+		for (let i = 0; i < 32; i++)
+			a.connection.subscribe(`rate${i}`, { types: ['task.*'] }, { maxRate: i + 1 });
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 0 });
+		const hub = new FakeHubSubscriptions(socket);
+		const b = open('b', { 'task:t1': { task_ids: ['t1'] } });
+		await drain();
+		expect(b.link.role).toBe('follower');
+		hub.answer();
+		await drain();
+		expect(b.connection.snapshot()).toMatchObject({
+			state: 'connected',
+			status: 'unavailable',
+			unavailable: { code: 'too_many_subscriptions', message: expect.stringContaining('32 subscriptions') }
+		});
+		expect(a.connection.snapshot()).toMatchObject({ status: 'live', unavailable: null });
+		// the page loaded what it shows all the same
+		expect(b.reasons).toEqual(['subscribed']);
+
+		// a subscription of another tab goes: the refused one is asked for again and taken
+		a.connection.unsubscribe('rate0');
+		await drain();
+		hub.answer();
+		await drain();
+		expect(b.connection.snapshot()).toMatchObject({ status: 'live', unavailable: null });
+		socket.event(progress(1, 't1'));
+		await drain();
+		expect(b.seen).toEqual([1]);
+		a.connection.destroy();
+		b.connection.destroy();
 	});
 
 	it('leaves no timer behind when every tab is gone', async () => {

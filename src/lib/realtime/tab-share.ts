@@ -4,7 +4,7 @@
  * the tab holding it runs the connection (connection-host) for everyone, and the others talk to
  * it over a BroadcastChannel: they announce their subscriptions, and it posts what the hub sends
  * — events once, in seq order, for every tab to filter by its own subscriptions — plus the
- * connection's state, the resyncs, and each tab's confirmations.
+ * connection's state, the resyncs, and each tab's confirmations and refusals.
  *
  * Every tab keeps the register of every tab's subscriptions, so the tab that takes over when the
  * leader goes (the browser frees the lock as the tab closes) subscribes the hub to the union at
@@ -27,7 +27,7 @@
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { Subscription } from './connection-core';
 import { ConnectionHost, type HostOptions, type HostSnapshot, type HostOutput } from './connection-host';
-import type { ResyncReason } from './connection-types';
+import type { ResyncReason, SubscriptionRefusal } from './connection-types';
 import type { TabLink, TabSink } from './tab-link';
 
 /** How long a tab waits for the leader to answer it before it takes the connection over. */
@@ -98,6 +98,7 @@ type LeaderOutput = { from: string } & (
 	| { t: 'resync'; reason: ResyncReason; missed: number | null }
 	| { t: 'snapshot'; snapshot: HostSnapshot }
 	| { t: 'confirmed'; tab: string; sub: string }
+	| { t: 'refused'; tab: string; sub: string; refusal: SubscriptionRefusal }
 );
 
 /** A leader's post as it comes over the channel. */
@@ -387,6 +388,10 @@ export class TabShare implements TabLink {
 		confirmed: (tab, sub) => {
 			if (tab === this.#id) this.#sink?.confirmed(sub);
 			else this.#post({ t: 'confirmed', from: this.#id, tab, sub });
+		},
+		refused: (tab, sub, refusal) => {
+			if (tab === this.#id) this.#sink?.refused(sub, refusal);
+			else this.#post({ t: 'refused', from: this.#id, tab, sub, refusal });
 		}
 	};
 
@@ -507,6 +512,9 @@ export class TabShare implements TabLink {
 				return;
 			case 'confirmed':
 				if (message.tab === this.#id) sink.confirmed(message.sub);
+				return;
+			case 'refused':
+				if (message.tab === this.#id) sink.refused(message.sub, message.refusal);
 				return;
 		}
 	}

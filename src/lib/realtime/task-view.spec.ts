@@ -77,7 +77,7 @@ describe('TaskView', () => {
 		const { view, factory, calls, connection } = setup();
 		view.start();
 		expect(factory.last.sentOfType('subscribe')).toEqual([
-			{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] } }
+			{ type: 'subscribe', sub: 'task:t1', filter: { task_ids: ['t1'] }, id: 'sub:task:t1' }
 		]);
 		expect(calls).toEqual(['GET /api/v1/tasks/t1']);
 		await settle();

@@ -3,7 +3,7 @@
  * A scripted stand-in for the browser WebSocket, for specs of the connection and the stores:
  * records what the client sent and lets a test play the server's part.
  */
-import type { AnyEventEnvelope, ClientMessage, WelcomeData } from '$lib/protocol';
+import type { AnyEventEnvelope, ClientMessage, EventFilter, WelcomeData } from '$lib/protocol';
 import type { WebSocketLike } from './connection.svelte';
 
 export class FakeSocket implements WebSocketLike {
@@ -85,6 +85,54 @@ export class FakeSocket implements WebSocketLike {
 
 	sentOfType<T extends ClientMessage['type']>(type: T): Extract<ClientMessage, { type: T }>[] {
 		return this.sent.filter((m): m is Extract<ClientMessage, { type: T }> => m.type === type);
+	}
+}
+
+/**
+ * Plays the hub's part for subscriptions on a fake socket: answers the subscribes and
+ * unsubscribes sent since the last call, in order, as the hub does — a subscribe with the id of
+ * one it holds replaces that one's filter, a new one past `maxSubscriptions` is refused with
+ * `too_many_subscriptions` naming the message's id.
+ */
+export class FakeHubSubscriptions {
+	readonly held = new Map<string, EventFilter>();
+	#answered = 0;
+
+	constructor(
+		readonly socket: FakeSocket,
+		readonly maxSubscriptions = 32
+	) {}
+
+	/** Answers up to `count` subscribes (every one sent so far by default). */
+	answer(count = Number.POSITIVE_INFINITY): void {
+		const { sent } = this.socket;
+		let left = count;
+		while (this.#answered < sent.length && left > 0) {
+			const message = sent[this.#answered++]!;
+			if (message.type === 'unsubscribe' && message.sub !== undefined) this.held.delete(message.sub);
+			if (message.type !== 'subscribe') continue;
+			left--;
+			const ref = message.id === undefined ? {} : { ref: message.id };
+			if (!this.held.has(message.sub) && this.held.size >= this.maxSubscriptions) {
+				this.socket.receive({
+					type: 'error',
+					timestamp: new Date().toISOString(),
+					data: {
+						code: 'too_many_subscriptions',
+						message: `This connection already holds ${this.maxSubscriptions} subscriptions, the most allowed.`,
+						retryable: false,
+						...ref
+					}
+				});
+				continue;
+			}
+			this.held.set(message.sub, message.filter);
+			this.socket.receive({
+				type: 'subscribed',
+				timestamp: new Date().toISOString(),
+				data: { id: message.sub, filter: message.filter, ...ref }
+			});
+		}
 	}
 }
 
