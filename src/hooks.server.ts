@@ -33,7 +33,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 			authorization: request.headers.get('authorization'),
 			session,
 			contentType: request.headers.get('content-type'),
-			routeId: event.route.id
+			routeId: event.route.id,
+			address: event.getClientAddress()
 		});
 	} catch (err) {
 		// a session is looked up in the store; with the database away that is a 503, not a 500

@@ -216,6 +216,54 @@ describe('credentials and roles', () => {
 	});
 });
 
+describe('guessing tokens', () => {
+	let aco: AcoProcess;
+	beforeAll(async () => {
+		aco = await startAco({ env: { ACO_TOKEN: OPERATOR, ACO_AUTH_FAILURES_PER_MINUTE: '3' } });
+	});
+	afterAll(async () => {
+		await aco?.stop();
+	});
+
+	const signIn = (token: string) =>
+		fetch(`${aco.url}/signin`, {
+			method: 'POST',
+			redirect: 'manual',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
+			body: new URLSearchParams({ token })
+		});
+
+	it('makes a client that presented too many wrong tokens wait, on the sign-in form, REST and the producer hello alike, logging it twice', async () => {
+		// a session made before: a cookie is no guess, and is not held
+		const signedIn = await signIn(OPERATOR);
+		expect(signedIn.status).toBe(303);
+		const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+		for (let i = 0; i < 3; i++) expect((await signIn(`${FORGED}-${i}`)).status).toBe(401);
+		// out of tries: even the right token is not looked at, wherever it is presented
+		const form = await signIn(OPERATOR);
+		expect(form.status).toBe(429);
+		expect(form.headers.get('set-cookie')).toBeNull();
+		expect(Number(form.headers.get('retry-after'))).toBeGreaterThan(0);
+		expect(await form.text()).toContain('Too many wrong tokens from this address: try again in');
+		const rest = await fetch(`${aco.url}/api/v1/tasks`, { headers: auth(OPERATOR) });
+		expect(rest.status).toBe(429);
+		expect(((await rest.json()) as { error: { code: string } }).error.code).toBe('too_many_attempts');
+		expect((await upgradeRequest(aco.wsUrl, auth(OPERATOR))).status).toBe(429);
+		expect((await fetch(`${aco.url}/api/v1/tasks`, { headers: { cookie } })).status).toBe(200);
+		const producer = await connect(aco.wsUrl, { headers: { cookie } });
+		await producer.nextOfType('welcome');
+		const reply = await producer.request<ControlMessage<'error'>>({
+			type: 'producer.hello',
+			token: OPERATOR
+		});
+		expect(reply.data.code).toBe('too_many_attempts');
+		expect((await producer.waitForClose(5_000)).code).toBe(4500);
+		// the log says when the guessing started and when the client ran out, not every guess
+		const lines = aco.output().split('\n');
+		expect(lines.filter((line) => line.includes('this server does not know')).length).toBe(2);
+	});
+});
+
 /** What aco said when it refused to start; '' (after stopping it) when it started after all. */
 async function refusal(options: StartOptions): Promise<string> {
 	return startAco(options).then(

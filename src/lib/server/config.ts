@@ -3,6 +3,7 @@
  * The server's configuration, read from the environment with named defaults. Everything a
  * test needs to shorten (timeouts, limits) is configurable here.
  */
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/attempt-limit';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -129,6 +130,11 @@ export interface AccessConfig {
 	sessionIdleMs: number;
 	/** …and at the latest this long after sign-in */
 	sessionMaxAgeMs: number;
+	/**
+	 * wrong tokens one client address may present at once, and per minute after that, before it
+	 * is answered 429 (ACO_AUTH_FAILURES_PER_MINUTE; see auth/attempt-limit)
+	 */
+	authFailuresPerMinute: number;
 	/** how often the sessions of open WebSockets are checked against the store (sign-out on another node) */
 	sessionCheckMs: number;
 	/** things worth a warning at start (a tokens file others can read) */
@@ -334,6 +340,7 @@ export function loadAccessConfig(env: Env, cwd = process.cwd()): AccessConfig {
 		sessionIdleMs: int(env, 'ACO_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, 1_000),
 		sessionMaxAgeMs: int(env, 'ACO_SESSION_MAX_AGE_MS', DEFAULT_SESSION_MAX_AGE_MS, 1_000),
 		sessionCheckMs: int(env, 'ACO_SESSION_CHECK_MS', DEFAULT_SESSION_CHECK_MS, 100),
+		authFailuresPerMinute: int(env, 'ACO_AUTH_FAILURES_PER_MINUTE', DEFAULT_AUTH_FAILURES_PER_MINUTE, 1),
 		warnings
 	};
 }

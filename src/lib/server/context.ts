@@ -175,10 +175,10 @@ export async function createContext(
 		extraMetrics: redis ? redisMetrics(() => redis.health()) : [],
 		intercept: createProducerHandler({
 			ingest,
-			authorize: (principal, token) => auth.authorizeProducer(principal, token),
+			authorize: (principal, token, address) => auth.authorizeProducer(principal, token, address),
 			logger: logger.child({ component: 'producer' })
 		}),
-		access: hubAccessOf(auth),
+		access: hubAccessOf(auth, clientAddress),
 		clientAddress,
 		writeShare: loopShare
 	});

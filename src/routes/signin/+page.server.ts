@@ -1,7 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { safeNextPath } from '$lib/protocol/auth';
-import { SESSION_COOKIE } from '$lib/server/auth/auth';
+import { SESSION_COOKIE, tooManyAttemptsMessage } from '$lib/server/auth/auth';
 import { STORE_RETRY_AFTER_S } from '$lib/server/http/responses';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
@@ -32,14 +32,19 @@ export const actions: Actions = {
 		const next = safeNextPath(String(form.get('next') ?? '/'));
 		const { auth, logger } = locals.aco;
 		if (!token) return fail(400, { error: 'Paste a token to sign in.', next });
-		const entry = auth.verifyToken(token);
-		if (!entry) {
-			logger.warn({ remote: getClientAddress() }, 'sign-in with a token this server does not know');
+		// a wrong token is counted against the address (and logged) by checkToken
+		const checked = auth.checkToken(token, getClientAddress(), 'sign-in with a token');
+		if (!checked.ok && checked.reason === 'too_many') {
+			setHeaders({ 'retry-after': String(Math.ceil(checked.retryAfterMs / 1000)) });
+			return fail(429, { error: tooManyAttemptsMessage(checked.retryAfterMs), next });
+		}
+		if (!checked.ok) {
 			return fail(401, {
 				error: 'That token is not valid on this server. Check it with whoever runs aco here.',
 				next
 			});
 		}
+		const entry = checked.entry;
 		let signedIn;
 		try {
 			signedIn = await auth.sessions.create(entry, cookies.get(SESSION_COOKIE));

@@ -22,6 +22,7 @@ import type { AccessConfig } from '../config';
 import { assertCredentialsWhenPublished } from './bind';
 import { HostPolicy } from './hosts';
 import { ANONYMOUS_OPERATOR, type Principal } from './principal';
+import { AttemptLimit } from './attempt-limit';
 import { SessionManager, type SessionStore } from './sessions';
 import { TokenSet, bearerOf, type TokenEntry } from './tokens';
 
@@ -33,10 +34,21 @@ export interface Credentials {
 	authorization?: string | null;
 	/** the session cookie's value */
 	session?: string | null;
+	/** the client's address, whose wrong tokens are counted (see {@link AttemptLimit}) */
+	address?: string;
 }
 
 export type Identification =
-	{ ok: true; principal: Principal } | { ok: false; reason: 'missing' | 'invalid' | 'ended' };
+	| { ok: true; principal: Principal }
+	| { ok: false; reason: 'missing' | 'invalid' | 'ended' }
+	/** the client presented too many wrong tokens: its token was not looked at */
+	| { ok: false; reason: 'too_many'; retryAfterMs: number };
+
+/** A token presented in a message body (the sign-in form, a producer's hello), checked. */
+export type TokenCheck =
+	| { ok: true; entry: TokenEntry }
+	| { ok: false; reason: 'invalid' }
+	| { ok: false; reason: 'too_many'; retryAfterMs: number };
 
 export interface AuthDeps {
 	config: AccessConfig;
@@ -62,6 +74,8 @@ export class AuthService {
 	readonly hosts: HostPolicy;
 	readonly sessions: SessionManager;
 	readonly config: AccessConfig;
+	/** wrong tokens per client address, on this node */
+	readonly attempts: AttemptLimit;
 	readonly #logger: Logger;
 	#localToken: string | null = null;
 
@@ -71,6 +85,7 @@ export class AuthService {
 		this.config = deps.config;
 		this.#logger = deps.logger;
 		this.tokens = new TokenSet(deps.config.tokens);
+		this.attempts = new AttemptLimit({ perMinute: deps.config.authFailuresPerMinute, now: deps.now });
 		this.hosts = new HostPolicy({
 			bindHost: deps.bindHost,
 			publicUrls: deps.config.publicUrls,
@@ -116,8 +131,12 @@ export class AuthService {
 	identify(credentials: Credentials): Identification | Promise<Identification> {
 		if (!this.required) return { ok: true, principal: ANONYMOUS_OPERATOR };
 		if (credentials.authorization) {
-			const entry = this.tokens.verify(bearerOf(credentials.authorization));
-			return entry ? { ok: true, principal: principalOfToken(entry) } : { ok: false, reason: 'invalid' };
+			const checked = this.checkToken(
+				bearerOf(credentials.authorization),
+				credentials.address,
+				'a bearer token'
+			);
+			return checked.ok ? { ok: true, principal: principalOfToken(checked.entry) } : checked;
 		}
 		if (credentials.session) {
 			return this.sessions
@@ -149,14 +168,49 @@ export class AuthService {
 	}
 
 	/**
+	 * Checks a token the client at `address` presented (`what`: where, for the log), counting a
+	 * wrong one against it: a client out of tries is refused without its token being looked at.
+	 * Logged once when a client starts presenting wrong tokens and once when it runs out, not
+	 * for every one (a guesser would fill the log). Without an address nothing is counted.
+	 */
+	checkToken(token: string | null | undefined, address: string | undefined, what: string): TokenCheck {
+		if (address !== undefined) {
+			const retryAfterMs = this.attempts.retryAfterMs(address);
+			if (retryAfterMs > 0) return { ok: false, reason: 'too_many', retryAfterMs };
+		}
+		const entry = this.tokens.verify(token);
+		if (entry) return { ok: true, entry };
+		if (address !== undefined) {
+			const { first, exhausted } = this.attempts.failed(address);
+			if (exhausted) {
+				this.#logger.warn(
+					{ remote: address, per_minute: this.config.authFailuresPerMinute },
+					`${what} this server does not know, again: the client waits before its next token is looked at`
+				);
+			} else if (first) {
+				this.#logger.warn({ remote: address }, `${what} this server does not know`);
+			}
+		}
+		return { ok: false, reason: 'invalid' };
+	}
+
+	/**
 	 * Whether a WebSocket producer may ingest: by a token in its `producer.hello`, else by its
 	 * connection's own credentials. Ingesting needs the operator role.
 	 */
-	authorizeProducer(principal: Principal, helloToken: string | undefined): ProducerVerdict {
+	authorizeProducer(principal: Principal, helloToken: string | undefined, address?: string): ProducerVerdict {
 		if (!this.required) return { ok: true, authenticated: false };
 		if (helloToken !== undefined) {
-			const entry = this.tokens.verify(helloToken);
-			if (!entry) {
+			const checked = this.checkToken(helloToken, address, 'a producer.hello token');
+			if (!checked.ok && checked.reason === 'too_many') {
+				return {
+					ok: false,
+					code: 'too_many_attempts',
+					message: tooManyAttemptsMessage(checked.retryAfterMs),
+					closeCode: CloseCode.UNAUTHORIZED
+				};
+			}
+			if (!checked.ok) {
 				return {
 					ok: false,
 					code: 'unauthorized',
@@ -165,7 +219,7 @@ export class AuthService {
 					closeCode: CloseCode.UNAUTHORIZED
 				};
 			}
-			principal = principalOfToken(entry);
+			principal = principalOfToken(checked.entry);
 		}
 		if (principal.role === 'operator') return { ok: true, authenticated: true };
 		return {
@@ -190,6 +244,14 @@ export class AuthService {
 	close(): void {
 		this.sessions.close();
 	}
+}
+
+/** What a client out of tries is told (see {@link AttemptLimit}). */
+export function tooManyAttemptsMessage(retryAfterMs: number): string {
+	return (
+		`Too many wrong tokens from this address: try again in ${Math.ceil(retryAfterMs / 1000)} s. ` +
+		"Check the token against the server's ACO_TOKEN, ACO_TOKENS or ACO_TOKENS_FILE."
+	);
 }
 
 export function principalOfToken(entry: TokenEntry): Principal {

@@ -27,12 +27,13 @@ describe('request guard', () => {
 	let store: Store;
 	let auth: AuthService;
 
-	const build = (env: Record<string, string>) => {
+	const build = (env: Record<string, string>, now?: () => number) => {
 		const service = new AuthService({
 			config: loadAccessConfig(env),
 			bindHost: '127.0.0.1',
 			store,
-			logger: createLogger('silent')
+			logger: createLogger('silent'),
+			now
 		});
 		service.listening(3000);
 		return service;
@@ -167,6 +168,53 @@ describe('request guard', () => {
 		expect(await checkRequest(auth, facts({ authorization: 'Bearer', session: value }))).toMatchObject({
 			status: 401,
 			headers: { 'www-authenticate': 'Bearer realm="aco", error="invalid_token"' }
+		});
+	});
+
+	it('makes a client that presented too many wrong tokens wait (429), its next token not looked at', async () => {
+		const clock = { ms: Date.now() };
+		auth.close();
+		auth = build({ ACO_TOKEN: OPERATOR, ACO_TOKENS: `viewer:${VIEWER}` }, () => clock.ms);
+		const guesser = { address: '203.0.113.9' };
+		for (let i = 0; i < 10; i++) {
+			expect(
+				await checkRequest(auth, facts({ ...guesser, authorization: bearer(`guess-${i}-0123456789abcdef`) }))
+			).toMatchObject({ status: 401 });
+		}
+		const waiting = await checkRequest(auth, facts({ ...guesser, authorization: bearer(OPERATOR) }));
+		expect(waiting).toMatchObject({
+			kind: 'deny',
+			status: 429,
+			code: 'too_many_attempts',
+			message: expect.stringMatching(/^Too many wrong tokens from this address: try again in 6 s\./),
+			headers: { 'retry-after': '6' }
+		});
+		// so does the hub's upgrade from there; another address is not held, nor a session from there
+		expect(
+			await checkRequest(auth, facts({ ...guesser, path: '/ws', authorization: bearer(VIEWER) }))
+		).toMatchObject({
+			status: 429
+		});
+		expect(
+			await checkRequest(auth, facts({ address: '203.0.113.10', authorization: bearer(OPERATOR) }))
+		).toMatchObject({ kind: 'allow' });
+		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		expect(await checkRequest(auth, facts({ ...guesser, session: value }))).toMatchObject({ kind: 'allow' });
+		// an ended session is no guess
+		for (let i = 0; i < 12; i++) {
+			expect(
+				await checkRequest(auth, facts({ address: '203.0.113.11', session: `gone-${i}` }))
+			).toMatchObject({
+				status: 401
+			});
+		}
+		expect(
+			await checkRequest(auth, facts({ address: '203.0.113.11', authorization: bearer(OPERATOR) }))
+		).toMatchObject({ kind: 'allow' });
+		// a try comes back every 6 s
+		clock.ms += 6_000;
+		expect(await checkRequest(auth, facts({ ...guesser, authorization: bearer(OPERATOR) }))).toMatchObject({
+			kind: 'allow'
 		});
 	});
 

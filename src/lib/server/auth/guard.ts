@@ -7,6 +7,7 @@
  *    asked with a form's content type must name one, unless it carries a bearer token (not to a page);
  * 3. credentials: a bearer token or the session cookie (401; a page is sent to sign in); an
  *    `Authorization` header of another scheme (a proxy's HTTP Basic) is not aco's and is ignored;
+ *    a client that presented too many wrong tokens waits (429 `too_many_attempts`, auth/attempt-limit);
  * 4. the role: changing anything (any method but GET/HEAD/OPTIONS) needs `operator` (403 `forbidden`).
  * Only the sign-in page, sign-out, the health check and the app's own static files are
  * reachable without credentials. The health check skips the Host check too: load balancers and
@@ -14,7 +15,7 @@
  * rebinding page could use.
  */
 import { SIGN_IN_PATH, SIGN_OUT_PATH } from '../../protocol/auth';
-import type { AuthService, Identification } from './auth';
+import { tooManyAttemptsMessage, type AuthService, type Identification } from './auth';
 import type { Principal } from './principal';
 import { bearerHeader } from './tokens';
 
@@ -31,6 +32,8 @@ export interface RequestFacts {
 	contentType?: string | null;
 	/** the app's route the path matched (SvelteKit's `route.id`): null for none; none for an upgrade */
 	routeId?: string | null;
+	/** the client's address, whose wrong tokens are counted */
+	address?: string;
 }
 
 /** The facts with `authorization` kept only when it is a bearer token (see {@link bearerHeader}). */
@@ -44,7 +47,7 @@ export type Verdict =
 	| { kind: 'allow'; principal: Principal | null }
 	/** a page asked for without credentials: show the sign-in page */
 	| { kind: 'sign_in'; reason?: 'expired' }
-	| { kind: 'deny'; status: 401 | 403; code: string; message: string; headers: Record<string, string> };
+	| { kind: 'deny'; status: 401 | 403 | 429; code: string; message: string; headers: Record<string, string> };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const HEALTH_PATH = '/api/v1/healthz';
@@ -120,7 +123,11 @@ export function checkRequest(auth: AuthService, request: RequestFacts): Verdict 
 						'Programs: send Authorization: Bearer <token>, or send JSON (Content-Type: application/json) or no body.'
 		);
 	}
-	const identity = auth.identify({ authorization: facts.authorization, session: facts.session });
+	const identity = auth.identify({
+		authorization: facts.authorization,
+		session: facts.session,
+		address: facts.address
+	});
 	return identity instanceof Promise
 		? identity.then((found) => verdictFor(facts, found))
 		: verdictFor(facts, identity);
@@ -144,6 +151,11 @@ function isFormWithoutOrigin(facts: RequestFacts): boolean {
 /** Steps 3 and 4, once the credentials are known. */
 function verdictFor(facts: RequestFacts, identity: Identification): Verdict {
 	if (isPublicPath(facts.path)) return { kind: 'allow', principal: identity.ok ? identity.principal : null };
+	if (!identity.ok && identity.reason === 'too_many') {
+		return deny(429, 'too_many_attempts', tooManyAttemptsMessage(identity.retryAfterMs), {
+			'retry-after': String(Math.ceil(identity.retryAfterMs / 1000))
+		});
+	}
 	if (!identity.ok) {
 		if (
 			isPagePath(facts.path, facts.routeId) &&
@@ -179,7 +191,7 @@ function unauthorized(reason: 'missing' | 'invalid' | 'ended'): Verdict {
 }
 
 function deny(
-	status: 401 | 403,
+	status: 401 | 403 | 429,
 	code: string,
 	message: string,
 	headers: Record<string, string> = {}

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
+import type { ClientAddressOf } from '../http/client-address';
 import type { Admission, HubAccess } from '../hub/access';
 import { SESSION_COOKIE, type AuthService } from './auth';
 import { checkRequest, type Verdict } from './guard';
@@ -30,7 +31,8 @@ function admissionOf(verdict: Verdict): Admission {
 	return { ok: false, status: 401, code: 'unauthorized', message: 'Sign in first.' };
 }
 
-export function hubAccessOf(auth: AuthService): HubAccess {
+/** `clientAddress`: the client's address through trusted proxies, whose wrong tokens are counted */
+export function hubAccessOf(auth: AuthService, clientAddress: ClientAddressOf): HubAccess {
 	return {
 		admit(req) {
 			const verdict = checkRequest(auth, {
@@ -39,7 +41,8 @@ export function hubAccessOf(auth: AuthService): HubAccess {
 				host: req.headers.host,
 				origin: req.headers.origin,
 				authorization: req.headers.authorization,
-				session: sessionCookieOf(req)
+				session: sessionCookieOf(req),
+				address: clientAddress(req)
 			});
 			return verdict instanceof Promise ? verdict.then(admissionOf) : admissionOf(verdict);
 		},

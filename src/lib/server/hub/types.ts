@@ -15,6 +15,8 @@ export interface HubPeer {
 	readonly id: string;
 	/** who the client acts for, as its upgrade's credentials said */
 	readonly principal: Principal;
+	/** the client's address (through trusted proxies) */
+	readonly remoteAddress: string;
 	send(data: string): boolean;
 	/** closes the connection (after what was sent); idempotent */
 	close(code: number, reason?: string): void;

@@ -32,6 +32,8 @@ import type { IngestService } from './service';
 export interface ProducerPeer {
 	readonly id: string;
 	readonly principal: Principal;
+	/** the client's address (wrong tokens are counted per address) */
+	readonly remoteAddress?: string;
 	send(data: string): boolean;
 	close(code: number, reason?: string): void;
 }
@@ -39,10 +41,19 @@ export interface ProducerPeer {
 export type ProducerVerdict =
 	/** `authenticated`: credentials were checked (false when the server needs none) */
 	| { ok: true; authenticated: boolean }
-	| { ok: false; code: 'unauthorized' | 'forbidden'; message: string; closeCode: number };
+	| {
+			ok: false;
+			code: 'unauthorized' | 'forbidden' | 'too_many_attempts';
+			message: string;
+			closeCode: number;
+	  };
 
 /** Whether a client may ingest, by its connection's principal or the token its hello carries. */
-export type ProducerAuthorizer = (principal: Principal, helloToken: string | undefined) => ProducerVerdict;
+export type ProducerAuthorizer = (
+	principal: Principal,
+	helloToken: string | undefined,
+	address?: string
+) => ProducerVerdict;
 
 export interface ProducerDeps {
 	ingest: IngestService;
@@ -54,6 +65,13 @@ export interface ProducerDeps {
 export type ProducerFrameHandler = (peer: ProducerPeer, text: string) => boolean;
 
 const TYPE = /"type"\s*:\s*"(producer\.hello|ingest\.create_task|ingest\.events)"/;
+
+/** why a producer's connection is closed, by the refusal's code */
+const CLOSE_REASONS = {
+	forbidden: 'operator role needed',
+	unauthorized: 'invalid token',
+	too_many_attempts: 'too many wrong tokens'
+} as const;
 
 /** messages of one connection being applied at once, at most */
 export const MAX_PRODUCER_IN_FLIGHT = 32;
@@ -119,11 +137,12 @@ async function handle(
 	}
 	const message = parsed.data;
 	if (message.type === 'producer.hello') {
-		const verdict = deps.authorize(peer.principal, message.token);
+		const verdict = deps.authorize(peer.principal, message.token, peer.remoteAddress);
 		if (!verdict.ok) {
-			deps.logger.warn({ client_id: peer.id, code: verdict.code }, 'producer refused, closing');
+			// a wrong token is logged where it is counted (auth), not once per guess
+			if (verdict.code === 'forbidden') deps.logger.warn({ client_id: peer.id }, 'producer refused, closing');
 			fail(peer, verdict.code, verdict.message, ref);
-			peer.close(verdict.closeCode, verdict.code === 'forbidden' ? 'operator role needed' : 'invalid token');
+			peer.close(verdict.closeCode, CLOSE_REASONS[verdict.code]);
 			return;
 		}
 		authenticated.add(peer);

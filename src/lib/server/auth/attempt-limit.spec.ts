@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { AttemptLimit, clientKey } from './attempt-limit';
+
+function limited(perMinute: number, maxClients?: number) {
+	const clock = { ms: 1_000_000 };
+	const limit = new AttemptLimit({ perMinute, maxClients, now: () => clock.ms });
+	return { limit, clock };
+}
+
+describe('AttemptLimit', () => {
+	it('lets a client present `perMinute` wrong tokens at once, then one more every 60/perMinute s', () => {
+		const { limit, clock } = limited(10);
+		const outcomes = Array.from({ length: 10 }, () => {
+			expect(limit.retryAfterMs('203.0.113.7')).toBe(0);
+			return limit.failed('203.0.113.7');
+		});
+		expect(outcomes[0]).toEqual({ first: true, exhausted: false });
+		expect(outcomes.slice(1, 9).every((o) => !o.first && !o.exhausted)).toBe(true);
+		expect(outcomes[9]).toEqual({ first: false, exhausted: true });
+		expect(limit.retryAfterMs('203.0.113.7')).toBe(6_000);
+		clock.ms += 4_000;
+		expect(limit.retryAfterMs('203.0.113.7')).toBe(2_000);
+		clock.ms += 2_000;
+		expect(limit.retryAfterMs('203.0.113.7')).toBe(0);
+		// one try came back: the next wrong one spends it
+		expect(limit.failed('203.0.113.7')).toEqual({ first: false, exhausted: true });
+		expect(limit.retryAfterMs('203.0.113.7')).toBe(6_000);
+	});
+
+	it('counts each address on its own, and forgets one whose tries have all come back', () => {
+		const { limit, clock } = limited(2);
+		limit.failed('198.51.100.1');
+		limit.failed('198.51.100.1');
+		expect(limit.retryAfterMs('198.51.100.1')).toBe(30_000);
+		expect(limit.retryAfterMs('198.51.100.2')).toBe(0);
+		expect(limit.size).toBe(1);
+		clock.ms += 60_000;
+		expect(limit.retryAfterMs('198.51.100.1')).toBe(0);
+		expect(limit.size).toBe(0);
+		expect(limit.failed('198.51.100.1').first).toBe(true);
+	});
+
+	it('counts an IPv6 host by its /64, and an IPv4 address written as IPv6 as itself', () => {
+		const { limit } = limited(2);
+		limit.failed('2001:db8:1:2::1');
+		limit.failed('2001:0db8:0001:0002:ffff:ffff:ffff:fffe');
+		expect(limit.retryAfterMs('2001:db8:1:2:abcd::9')).toBeGreaterThan(0);
+		expect(limit.retryAfterMs('2001:db8:1:3::1')).toBe(0);
+		expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+		expect(clientKey('::1')).toBe('0:0:0:0::/64');
+		expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+	});
+
+	it('keeps at most maxClients addresses, making way from the one heard from least recently', () => {
+		const { limit } = limited(1, 3);
+		for (const address of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) limit.failed(address);
+		// heard from again: now the most recent
+		limit.failed('192.0.2.1');
+		limit.failed('192.0.2.4');
+		expect(limit.size).toBe(3);
+		expect(limit.retryAfterMs('192.0.2.2')).toBe(0);
+		for (const address of ['192.0.2.1', '192.0.2.3', '192.0.2.4'])
+			expect(limit.retryAfterMs(address), address).toBeGreaterThan(0);
+	});
+});
