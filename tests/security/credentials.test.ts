@@ -219,7 +219,9 @@ describe('credentials and roles', () => {
 describe('guessing tokens', () => {
 	let aco: AcoProcess;
 	beforeAll(async () => {
-		aco = await startAco({ env: { ACO_TOKEN: OPERATOR, ACO_AUTH_FAILURES_PER_MINUTE: '3' } });
+		aco = await startAco({
+			env: { ACO_TOKEN: OPERATOR, ACO_TOKENS: `viewer:${VIEWER}`, ACO_AUTH_FAILURES_PER_MINUTE: '3' }
+		});
 	});
 	afterAll(async () => {
 		await aco?.stop();
@@ -233,9 +235,9 @@ describe('guessing tokens', () => {
 			body: new URLSearchParams({ token })
 		});
 
-	it('makes a client that presented too many wrong tokens wait, on the sign-in form, REST and the producer hello alike, logging it twice', async () => {
-		// a session made before: a cookie is no guess, and is not held
-		const signedIn = await signIn(OPERATOR);
+	it('makes a client that presented too many wrong tokens wait, on the sign-in form, REST and the producer hello alike, but for a token taken from it before; logging it twice', async () => {
+		// a session made before: a cookie is no guess, and is not held; nor is the token it was made with
+		const signedIn = await signIn(VIEWER);
 		expect(signedIn.status).toBe(303);
 		const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
 		for (let i = 0; i < 3; i++) expect((await signIn(`${FORGED}-${i}`)).status).toBe(401);
@@ -250,6 +252,7 @@ describe('guessing tokens', () => {
 		expect(((await rest.json()) as { error: { code: string } }).error.code).toBe('too_many_attempts');
 		expect((await upgradeRequest(aco.wsUrl, auth(OPERATOR))).status).toBe(429);
 		expect((await fetch(`${aco.url}/api/v1/tasks`, { headers: { cookie } })).status).toBe(200);
+		expect((await fetch(`${aco.url}/api/v1/tasks`, { headers: auth(VIEWER) })).status).toBe(200);
 		const producer = await connect(aco.wsUrl, { headers: { cookie } });
 		await producer.nextOfType('welcome');
 		const reply = await producer.request<ControlMessage<'error'>>({
@@ -257,7 +260,7 @@ describe('guessing tokens', () => {
 			token: OPERATOR
 		});
 		expect(reply.data.code).toBe('too_many_attempts');
-		expect((await producer.waitForClose(5_000)).code).toBe(4500);
+		expect((await producer.waitForClose(5_000)).code).toBe(4004);
 		// the log says when the guessing started and when the client ran out, not every guess
 		const lines = aco.output().split('\n');
 		expect(lines.filter((line) => line.includes('this server does not know')).length).toBe(2);

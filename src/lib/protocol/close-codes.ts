@@ -36,6 +36,7 @@ export const CloseCode = {
 	PING_TIMEOUT: 4001,
 	SLOW_CONSUMER: 4002,
 	RATE_LIMITED: 4003,
+	TOO_MANY_ATTEMPTS: 4004,
 	UNAUTHORIZED: 4500,
 	FORBIDDEN_ORIGIN: 4501,
 	PROTOCOL_VIOLATION: 4502,
@@ -117,6 +118,14 @@ export const CLOSE_CODES: Record<number, CloseCodeInfo> = {
 		name: 'rate_limited',
 		reconnect: true,
 		description: 'The client sent too many messages; reconnect after backing off.',
+		retry: 'slow'
+	},
+	4004: {
+		code: 4004,
+		name: 'too_many_attempts',
+		reconnect: true,
+		description:
+			'Too many wrong tokens came from the client\'s address (auth/attempt-limit); reconnect after backing off, with a right token.',
 		retry: 'slow'
 	},
 	4500: {

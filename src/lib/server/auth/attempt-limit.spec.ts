@@ -22,9 +22,28 @@ describe('AttemptLimit', () => {
 		expect(limit.retryAfterMs('203.0.113.7')).toBe(2_000);
 		clock.ms += 2_000;
 		expect(limit.retryAfterMs('203.0.113.7')).toBe(0);
-		// one try came back: the next wrong one spends it
-		expect(limit.failed('203.0.113.7')).toEqual({ first: false, exhausted: true });
+		// one try came back: the next wrong one spends it (running out again is no news)
+		expect(limit.failed('203.0.113.7')).toEqual({ first: false, exhausted: false });
 		expect(limit.retryAfterMs('203.0.113.7')).toBe(6_000);
+		// all back after a minute: running out is news again
+		clock.ms += 60_000;
+		for (let i = 0; i < 9; i++) limit.failed('203.0.113.7');
+		expect(limit.failed('203.0.113.7')).toEqual({ first: false, exhausted: true });
+	});
+
+	it('lets a token taken from an address within the hour through while the address waits', () => {
+		const { limit, clock } = limited(2);
+		limit.took('198.51.100.7', 'tok_ci');
+		limit.failed('198.51.100.7');
+		limit.failed('198.51.100.7');
+		expect(limit.retryAfterMs('198.51.100.7')).toBeGreaterThan(0);
+		expect(limit.proven('198.51.100.7', 'tok_ci')).toBe(true);
+		expect(limit.proven('198.51.100.7', 'tok_other')).toBe(false);
+		expect(limit.proven('198.51.100.8', 'tok_ci')).toBe(false);
+		clock.ms += 60 * 60_000;
+		expect(limit.proven('198.51.100.7', 'tok_ci')).toBe(false);
+		// nothing left to remember about it
+		expect(limit.size).toBe(0);
 	});
 
 	it('counts each address on its own, and forgets one whose tries have all come back', () => {

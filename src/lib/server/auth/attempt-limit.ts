@@ -3,17 +3,23 @@
  * How many wrong tokens a client may present (a bearer header, the sign-in form, a producer's
  * hello) before it is told to wait: `perMinute` at once, then one more every `60 / perMinute`
  * seconds (a bucket that refills), counted per client address — per /64 for IPv6, the block one
- * host is given — on this node. A client out of tries is answered 429 with `Retry-After`, its
- * token not even looked at, so guessing goes at that pace whatever the client sends.
+ * host is given — on this node. A client out of tries is answered 429 with `Retry-After`, and
+ * its token is not taken, so guessing goes at that pace whatever the client sends.
+ *
+ * Clients behind one address (a NAT, a proxy not named in ACO_TRUSTED_PROXIES) share its tries,
+ * so one that keeps presenting a stale token would hold back the others: a token that was taken
+ * from an address within the last hour still is while the address waits ({@link proven}). That
+ * tells a guesser nothing: a token proves itself only by being taken while it had tries.
  *
  * Memory stays bounded: at most `maxClients` addresses are kept, the one heard from least
- * recently making way for a new one, and an address whose bucket has refilled is forgotten
- * when it is next seen. No timer: buckets refill by the clock when asked.
+ * recently making way for a new one, and an address whose tries are all back and that proved no
+ * token is forgotten when it is next seen. No timer: tries come back by the clock when asked.
  *
  * @example
  * const limit = new AttemptLimit({ perMinute: 10 });
- * if (limit.retryAfterMs(address) > 0) return tooMany();
- * if (!valid) limit.failed(address);
+ * const wait = limit.retryAfterMs(address);
+ * if (wait > 0 && !(entry && limit.proven(address, entry.id))) return tooMany(wait);
+ * if (!entry) limit.failed(address); else limit.took(address, entry.id);
  */
 import { isIPv6 } from 'node:net';
 
@@ -30,24 +36,32 @@ export interface AttemptLimitOptions {
 export interface FailedAttempt {
 	/** the client had all its tries before this one: worth a line in the log */
 	first: boolean;
-	/** that was its last try: it waits from now on (also worth a line) */
+	/** that was its last try, the first time since its tries were all back: worth a line too */
 	exhausted: boolean;
 }
 
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 const DEFAULT_MAX_CLIENTS = 10_000;
 const MINUTE_MS = 60_000;
+/** how long a token taken from an address still is while the address waits */
+export const PROVEN_MS = 60 * MINUTE_MS;
+
+interface Client {
+	/** when all its tries are back (each wrong token puts that `#msPerTry` later); 0: they are */
+	fullAt: number;
+	/** it ran out since its tries were last all back (logged once) */
+	ranOut: boolean;
+	/** ids of the tokens taken from it, with when they were last */
+	proven: Map<string, number>;
+}
 
 export class AttemptLimit {
 	readonly #capacity: number;
 	readonly #msPerTry: number;
 	readonly #maxClients: number;
 	readonly #now: () => number;
-	/**
-	 * per address, when all its tries are back (each wrong token puts that `#msPerTry` later);
-	 * in the order the addresses were last heard from, least recent first
-	 */
-	readonly #fullAt = new Map<string, number>();
+	/** in the order the addresses were last heard from, least recent first */
+	readonly #clients = new Map<string, Client>();
 
 	constructor(options: AttemptLimitOptions) {
 		this.#capacity = options.perMinute;
@@ -56,35 +70,66 @@ export class AttemptLimit {
 		this.#now = options.now ?? Date.now;
 	}
 
-	/** How long the client at `address` must wait before its next token is looked at; 0: it may now. */
+	/** How long the client at `address` must wait before a token of its is taken; 0: it may now. */
 	retryAfterMs(address: string): number {
-		const owed = this.#owed(clientKey(address), this.#now());
+		const owed = this.#owed(this.#current(clientKey(address)), this.#now());
 		return Math.max(0, Math.ceil(owed - (this.#capacity - 1) * this.#msPerTry));
 	}
 
 	/** The client at `address` presented a wrong token. */
 	failed(address: string): FailedAttempt {
-		const key = clientKey(address);
 		const now = this.#now();
-		const owed = this.#owed(key, now);
-		this.#fullAt.delete(key);
-		this.#fullAt.set(key, now + owed + this.#msPerTry);
-		if (this.#fullAt.size > this.#maxClients) this.#fullAt.delete(this.#fullAt.keys().next().value!);
-		return { first: owed === 0, exhausted: owed + this.#msPerTry > (this.#capacity - 1) * this.#msPerTry };
+		const client = this.#touch(clientKey(address));
+		const owed = this.#owed(client, now);
+		client.fullAt = now + owed + this.#msPerTry;
+		const out = owed + this.#msPerTry > (this.#capacity - 1) * this.#msPerTry;
+		const exhausted = out && !client.ranOut;
+		if (out) client.ranOut = true;
+		return { first: owed === 0, exhausted };
+	}
+
+	/** Token `tokenId` was taken from `address`: it still is for an hour while the address waits. */
+	took(address: string, tokenId: string): void {
+		this.#touch(clientKey(address)).proven.set(tokenId, this.#now());
+	}
+
+	/** Whether token `tokenId` was taken from `address` within the last hour. */
+	proven(address: string, tokenId: string): boolean {
+		const at = this.#current(clientKey(address))?.proven.get(tokenId);
+		return at !== undefined && this.#now() - at < PROVEN_MS;
 	}
 
 	/** Addresses kept (for tests and metrics). */
 	get size(): number {
-		return this.#fullAt.size;
+		return this.#clients.size;
 	}
 
-	/** ms until all of `key`'s tries are back; 0 (and forgotten) once they are. */
-	#owed(key: string, now: number): number {
-		const fullAt = this.#fullAt.get(key);
-		if (fullAt === undefined) return 0;
-		if (fullAt > now) return fullAt - now;
-		this.#fullAt.delete(key);
-		return 0;
+	/** ms until all of `client`'s tries are back; 0 once they are. */
+	#owed(client: Client | undefined, now: number): number {
+		if (!client || client.fullAt <= now) return 0;
+		return client.fullAt - now;
+	}
+
+	/** The client kept for `key`, forgotten first if nothing about it matters any more. */
+	#current(key: string): Client | undefined {
+		const client = this.#clients.get(key);
+		if (!client) return undefined;
+		const now = this.#now();
+		if (client.fullAt > now) return client;
+		client.ranOut = false;
+		for (const [id, at] of client.proven) if (now - at >= PROVEN_MS) client.proven.delete(id);
+		if (client.proven.size > 0) return client;
+		this.#clients.delete(key);
+		return undefined;
+	}
+
+	/** The client for `key`, made the most recently heard from (and made if new). */
+	#touch(key: string): Client {
+		const client = this.#current(key) ?? { fullAt: 0, ranOut: false, proven: new Map() };
+		this.#clients.delete(key);
+		this.#clients.set(key, client);
+		if (this.#clients.size > this.#maxClients) this.#clients.delete(this.#clients.keys().next().value!);
+		return client;
 	}
 }
 

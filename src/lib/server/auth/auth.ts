@@ -169,27 +169,30 @@ export class AuthService {
 
 	/**
 	 * Checks a token the client at `address` presented (`what`: where, for the log), counting a
-	 * wrong one against it: a client out of tries is refused without its token being looked at.
-	 * Logged once when a client starts presenting wrong tokens and once when it runs out, not
-	 * for every one (a guesser would fill the log). Without an address nothing is counted.
+	 * wrong one against it. A client out of tries is refused whatever it sends, unless the token
+	 * was taken from that address within the hour (see {@link AttemptLimit}). Logged once when a
+	 * client starts presenting wrong tokens and once when it runs out, not for every one (a guesser
+	 * would fill the log). Without an address nothing is counted.
 	 */
 	checkToken(token: string | null | undefined, address: string | undefined, what: string): TokenCheck {
-		if (address !== undefined) {
-			const retryAfterMs = this.attempts.retryAfterMs(address);
-			if (retryAfterMs > 0) return { ok: false, reason: 'too_many', retryAfterMs };
-		}
 		const entry = this.tokens.verify(token);
-		if (entry) return { ok: true, entry };
-		if (address !== undefined) {
-			const { first, exhausted } = this.attempts.failed(address);
-			if (exhausted) {
-				this.#logger.warn(
-					{ remote: address, per_minute: this.config.authFailuresPerMinute },
-					`${what} this server does not know, again: the client waits before its next token is looked at`
-				);
-			} else if (first) {
-				this.#logger.warn({ remote: address }, `${what} this server does not know`);
-			}
+		if (address === undefined) return entry ? { ok: true, entry } : { ok: false, reason: 'invalid' };
+		const retryAfterMs = this.attempts.retryAfterMs(address);
+		if (retryAfterMs > 0 && !(entry && this.attempts.proven(address, entry.id))) {
+			return { ok: false, reason: 'too_many', retryAfterMs };
+		}
+		if (entry) {
+			this.attempts.took(address, entry.id);
+			return { ok: true, entry };
+		}
+		const { first, exhausted } = this.attempts.failed(address);
+		if (exhausted) {
+			this.#logger.warn(
+				{ remote: address, per_minute: this.config.authFailuresPerMinute },
+				`${what} this server does not know, again: the client waits before its next token is taken`
+			);
+		} else if (first) {
+			this.#logger.warn({ remote: address }, `${what} this server does not know`);
 		}
 		return { ok: false, reason: 'invalid' };
 	}
@@ -207,7 +210,8 @@ export class AuthService {
 					ok: false,
 					code: 'too_many_attempts',
 					message: tooManyAttemptsMessage(checked.retryAfterMs),
-					closeCode: CloseCode.UNAUTHORIZED
+					// for a while: a producer comes back (another one at its address may be guessing)
+					closeCode: CloseCode.TOO_MANY_ATTEMPTS
 				};
 			}
 			if (!checked.ok) {
