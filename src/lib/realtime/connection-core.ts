@@ -210,6 +210,7 @@ export class HubConnection {
 		if (!this.#subscriptions.delete(sub)) return;
 		this.#confirm(sub);
 		this.#held.delete(sub);
+		this.#unanswered.delete(sub);
 		// the hub answers an unsubscribe of what it does not hold with an error
 		if (this.#notHeld.delete(sub)) return;
 		if (this.state === 'connected') this.#send({ type: 'unsubscribe', sub });
@@ -235,6 +236,11 @@ export class HubConnection {
 	 * that subscribe asked for (a replaced filter: the hub keeps the one it held). A later
 	 * `subscribed` for `sub` (a reconnect, a change) lifts it.
 	 */
+	/** Whether a subscribe of `sub` sent on this socket is still unanswered (a later filter is on its way). */
+	answering(sub: string): boolean {
+		return this.#unanswered.has(sub);
+	}
+
 	onRefused(handler: (sub: string, error: ErrorData) => void): () => void {
 		return this.#refusals.add(handler);
 	}
@@ -287,6 +293,8 @@ export class HubConnection {
 				this.#onWelcome(message.data);
 				break;
 			case 'subscribed':
+				// the answer to a subscribe of something unsubscribed since: the unsubscribe follows it
+				if (!this.#subscriptions.has(message.data.id)) break;
 				this.#answered(message.data.id);
 				this.#held.add(message.data.id);
 				this.#notHeld.delete(message.data.id);

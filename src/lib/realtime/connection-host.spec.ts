@@ -67,9 +67,10 @@ describe('ConnectionHost', () => {
 		expect(socket.sentOfType('unsubscribe')).toEqual([]);
 		expect(confirmed).toEqual([]);
 
-		// the first answers hold only the first ids: only those are confirmed
+		// the first answers hold only the first ids, and a later union is on its way: the hub may
+		// not hold what they said by the time the tab hears of it (a shrink can come between)
 		hub.answer(2);
-		expect(confirmed).toEqual(['tab0/task:t0', 'tab1/task:t1']);
+		expect(confirmed).toEqual([]);
 		hub.answer();
 		expect(confirmed).toHaveLength(40);
 		expect(new Set(confirmed).size).toBe(40);
@@ -281,6 +282,93 @@ describe('ConnectionHost', () => {
 		hub.answer();
 		host.removeTab('b');
 		expect(socket.sentOfType('unsubscribe')).toEqual([]);
+		host.destroy();
+	});
+
+	it('confirms a newcomer only once the hub holds the union last sent, not from the answer to a shrink before it', () => {
+		const { host, confirmed, accept } = setup();
+		const { socket, hub } = accept();
+		host.addSub('a', 'task:t1', { filter: { task_ids: ['t1'] } });
+		host.addSub('b', 'task:t2', { filter: { task_ids: ['t2'] } });
+		hub.answer();
+		expect(confirmed).toEqual(['a/task:t1', 'b/task:t2']);
+		// b goes ([t1] is sent), c comes for t2 ([t1, t2] is sent): the hub will hold [t1] in between
+		host.removeTab('b');
+		host.addSub('c', 'task:t2', { filter: { task_ids: ['t2'] } });
+		expect(
+			socket
+				.sentOfType('subscribe')
+				.slice(-2)
+				.map((m) => m.filter)
+		).toEqual([{ task_ids: ['t1'] }, { task_ids: ['t1', 't2'] }]);
+		expect(confirmed).toEqual(['a/task:t1', 'b/task:t2']);
+		hub.answer(1);
+		expect(confirmed).toEqual(['a/task:t1', 'b/task:t2']);
+		hub.answer();
+		expect(confirmed).toEqual(['a/task:t1', 'b/task:t2', 'c/task:t2']);
+		host.destroy();
+	});
+
+	it('never gives a hub id unsubscribed on this socket to another subscription, so a late answer to it misleads nobody', () => {
+		const { host, confirmed, accept } = setup();
+		const { socket, hub } = accept();
+		host.addSub('a', 'run', { filter: { run_ids: ['r1'] } });
+		hub.answer();
+		host.removeTab('a');
+		// the same page name, another shape: a hub id of its own
+		host.addSub('b', 'run', { filter: { run_ids: ['r1'], types: ['task.*'] } });
+		const last = socket.sentOfType('subscribe').at(-1)!;
+		expect(last.sub).not.toBe('run');
+		// an answer to the first id's subscribe, late: nothing is confirmed by it
+		socket.receive({ type: 'subscribed', timestamp: '', data: { id: 'run', filter: { run_ids: ['r1'] } } });
+		expect(confirmed).toEqual(['a/run']);
+		hub.answer();
+		expect(confirmed).toEqual(['a/run', 'b/run']);
+		host.destroy();
+	});
+
+	it('keeps a subscription the hub would refuse (an id too long) out of the shared one, so its refusal stays its own', () => {
+		const { host, confirmed, refused, accept } = setup();
+		const { socket } = accept();
+		const mangled = 'x'.repeat(200);
+		host.addSub('a', 'task:t1', { filter: { task_ids: ['t1'] } });
+		host.addSub('b', 'task:mangled', { filter: { task_ids: [mangled] } });
+		host.addSub('c', 'task:t2', { filter: { task_ids: ['t2'] } });
+		expect(subscriptionsOf(socket)).toEqual(
+			new Map([
+				['task:t1', { task_ids: ['t1', 't2'] }],
+				['task:mangled', { task_ids: [mangled] }]
+			])
+		);
+		// the hub takes the shared one's two subscribes and refuses b's
+		const subscribed = (filter: { task_ids: string[] }) =>
+			socket.receive({
+				type: 'subscribed',
+				timestamp: '',
+				data: { id: 'task:t1', filter, ref: 'sub:task:t1' }
+			});
+		subscribed({ task_ids: ['t1'] });
+		socket.receive({
+			type: 'error',
+			timestamp: '',
+			data: { code: 'invalid_message', message: 'id too long', retryable: false, ref: 'sub:task:mangled' }
+		});
+		subscribed({ task_ids: ['t1', 't2'] });
+		expect(confirmed).toEqual(['a/task:t1', 'c/task:t2']);
+		expect(refused).toEqual([['b/task:mangled', { code: 'invalid_message', message: 'id too long' }]]);
+		host.destroy();
+	});
+
+	it('starts another shared subscription before the ids of one would make its message too long for the hub', () => {
+		const { host, accept } = setup();
+		const { socket } = accept();
+		// 120-character ids: 1,000 of them would be a 123 KB message, past the hub's 64 KiB
+		const long = (i: number) => `${String(i).padStart(4, '0')}${'t'.repeat(116)}`;
+		for (let i = 0; i < 1_000; i++) host.addSub('a', `task:${i}`, { filter: { task_ids: [long(i)] } });
+		const held = [...subscriptionsOf(socket).values()];
+		expect(held.length).toBeGreaterThan(3);
+		for (const filter of held) expect(JSON.stringify(filter).length).toBeLessThan(33 * 1024);
+		expect(held.flatMap((filter) => filter.task_ids ?? [])).toHaveLength(1_000);
 		host.destroy();
 	});
 });

@@ -22,6 +22,7 @@ import { MAX_CLIENT_FILTER_IDS, MAX_FILTER_IDS } from '../protocol/limits';
 import type { AnyControlMessage, AnyEventEnvelope, EventFilter } from '../protocol/messages';
 import { HubConnection, type HubSnapshot, type Subscription } from './connection-core';
 import type { HubConnectionOptions, ResyncReason, SubscriptionRefusal } from './connection-types';
+import { validateClientMessage } from '../protocol/messages';
 import { covers, IdUnion, isScoped, keyOf, listedIn, shapeOf, withoutIds } from './filter-merge';
 
 /** The connection as tabs see it: `handover` while a tab that just took over reconnects for the others. */
@@ -51,6 +52,12 @@ export interface HostOptions extends HubConnectionOptions {
 
 /** Longest hub subscription id (the protocol allows 64 characters). */
 const MAX_SUB_ID = 64;
+/**
+ * The most characters of ids one shared subscription lists: half the hub's default largest
+ * message (DEFAULT_MAX_INBOUND_BYTES, 64 KiB), so a subscribe of 1,000 long ids is never
+ * refused for its size (then another subscription of that shape starts).
+ */
+const MAX_UNION_CHARS = 32 * 1024;
 
 /** A subscription the host does not send: the connection's filters would list too much. */
 const TOO_MANY_ENTRIES: SubscriptionRefusal = {
@@ -92,6 +99,11 @@ export class ConnectionHost {
 	readonly #waiting = new Map<string, Subscription>();
 	/** entries changed by the current action, sent when it ends */
 	readonly #dirty = new Set<UnionEntry>();
+	/**
+	 * hub ids unsubscribed on the current socket: never given to another entry while an answer
+	 * to what they were last subscribed with may still come
+	 */
+	readonly #retired = new Set<string>();
 	#handover: boolean;
 	#lastSnapshot = '';
 	#destroyed = false;
@@ -111,6 +123,7 @@ export class ConnectionHost {
 		this.#core.onStateChange((state) => {
 			if (state === 'connected') return;
 			// the next socket is a new hub client: it confirms (or refuses) everything again
+			this.#retired.clear();
 			for (const entry of this.#byHubSub.values()) {
 				entry.held = null;
 				entry.confirmed.clear();
@@ -186,13 +199,21 @@ export class ConnectionHost {
 	 * out, when the connection's filters would list more than the hub allows a client.
 	 */
 	#admit(user: string, sub: string, subscription: Subscription): boolean {
-		const shape = shapeOf(subscription);
-		const scoped = isScoped(subscription.filter);
+		// one the hub would refuse (an id too long, say) shares with nobody: the refusal stays its own
+		const valid = validateClientMessage({
+			type: 'subscribe',
+			sub,
+			filter: subscription.filter,
+			...(subscription.maxRate ? { max_rate: subscription.maxRate } : {})
+		}).ok;
+		const shape = valid ? shapeOf(subscription) : `alone\u0000${user}`;
+		const scoped = valid && isScoped(subscription.filter);
 		const room = MAX_CLIENT_FILTER_IDS - this.#listed();
 		for (const entry of this.#byShape.get(shape) ?? []) {
-			const more = entry.ids?.missing(subscription.filter) ?? 0;
-			if (entry.ids && entry.ids.size + more > MAX_FILTER_IDS) continue;
-			if (more > room) return false;
+			const more = entry.ids?.missing(subscription.filter) ?? { ids: 0, chars: 0 };
+			if (entry.ids && entry.ids.size + more.ids > MAX_FILTER_IDS) continue;
+			if (entry.ids && entry.ids.chars + more.chars > MAX_UNION_CHARS) continue;
+			if (more.ids > room) return false;
 			this.#join(entry, user, subscription);
 			return true;
 		}
@@ -250,7 +271,10 @@ export class ConnectionHost {
 			const same = (this.#byShape.get(entry.shape) ?? []).filter((e) => e !== entry);
 			if (same.length) this.#byShape.set(entry.shape, same);
 			else this.#byShape.delete(entry.shape);
-			if (entry.sent) this.#core.unsubscribe(entry.hubSub);
+			if (entry.sent) {
+				this.#core.unsubscribe(entry.hubSub);
+				this.#retired.add(entry.hubSub);
+			}
 			freed = true;
 		}
 		for (const entry of dirty) {
@@ -308,7 +332,15 @@ export class ConnectionHost {
 		const subscription = entry.users.get(user);
 		if (!subscription) return;
 		const [tab, sub] = splitUser(user);
-		if (entry.held && covers(entry.held, subscription.filter)) {
+		// a user confirmed stays served (every union since lists its ids); a newcomer only once every
+		// subscribe sent is answered: an answer to an earlier union (a shrink, while a grow is on its
+		// way) says nothing of what the hub will hold
+		const { held } = entry;
+		const served =
+			held !== null &&
+			covers(held, subscription.filter) &&
+			(entry.confirmed.has(user) || !this.#core.answering(entry.hubSub));
+		if (served) {
 			if (entry.confirmed.has(user) && !again) return;
 			entry.confirmed.add(user);
 			entry.refused.delete(user);
@@ -324,11 +356,12 @@ export class ConnectionHost {
 
 	/** A hub id of the first tab's own name for it, made unique. */
 	#freeHubSub(sub: string): string {
-		if (!this.#byHubSub.has(sub)) return sub;
+		const taken = (id: string) => this.#byHubSub.has(id) || this.#retired.has(id);
+		if (!taken(sub)) return sub;
 		for (let n = 2; ; n++) {
 			const suffix = `~${n}`;
 			const id = sub.slice(0, MAX_SUB_ID - suffix.length) + suffix;
-			if (!this.#byHubSub.has(id)) return id;
+			if (!taken(id)) return id;
 		}
 	}
 

@@ -67,25 +67,39 @@ export function covers(held: EventFilter, filter: EventFilter): boolean {
 /** The ids of the subscriptions sharing one hub subscription, counted by how many name each. */
 export class IdUnion {
 	readonly #counts: Record<IdList, Map<string, number>> = { task_ids: new Map(), run_ids: new Map() };
+	#chars = 0;
 
 	/** distinct ids, all lists together */
 	get size(): number {
 		return this.#counts.task_ids.size + this.#counts.run_ids.size;
 	}
 
-	/** How many of `filter`'s ids the union does not list yet. */
-	missing(filter: EventFilter): number {
-		let count = 0;
+	/** about how many characters the ids take in a subscribe message (the hub caps a message's size) */
+	get chars(): number {
+		return this.#chars;
+	}
+
+	/** `filter`'s ids the union does not list yet: how many, and their characters in a message. */
+	missing(filter: EventFilter): { ids: number; chars: number } {
+		const missing = { ids: 0, chars: 0 };
 		for (const list of ID_LISTS) {
-			for (const id of new Set(filter[list] ?? [])) if (!this.#counts[list].has(id)) count++;
+			for (const id of new Set(filter[list] ?? [])) {
+				if (this.#counts[list].has(id)) continue;
+				missing.ids++;
+				missing.chars += charsOf(id);
+			}
 		}
-		return count;
+		return missing;
 	}
 
 	add(filter: EventFilter): void {
 		for (const list of ID_LISTS) {
 			const counts = this.#counts[list];
-			for (const id of new Set(filter[list] ?? [])) counts.set(id, (counts.get(id) ?? 0) + 1);
+			for (const id of new Set(filter[list] ?? [])) {
+				const count = counts.get(id) ?? 0;
+				if (count === 0) this.#chars += charsOf(id);
+				counts.set(id, count + 1);
+			}
 		}
 	}
 
@@ -95,7 +109,7 @@ export class IdUnion {
 			for (const id of new Set(filter[list] ?? [])) {
 				const left = (counts.get(id) ?? 0) - 1;
 				if (left > 0) counts.set(id, left);
-				else counts.delete(id);
+				else if (counts.delete(id)) this.#chars -= charsOf(id);
 			}
 		}
 	}
@@ -109,6 +123,11 @@ export class IdUnion {
 		}
 		return merged;
 	}
+}
+
+/** An id's characters in a message: itself, its quotes and a comma (escapes are rare in ids). */
+function charsOf(id: string): number {
+	return id.length + 3;
 }
 
 /** The value with keys in order and lists sorted: lists in a filter are sets (order means nothing to the hub). */

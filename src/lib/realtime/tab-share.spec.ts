@@ -322,6 +322,25 @@ describe('TabShare', () => {
 		b.connection.destroy();
 	});
 
+	it('a tab that lists its subscriptions again loses at the hub those the list lacks (an unsubscribe the leader missed)', async () => {
+		const { factory, browser, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		const socket = factory.last;
+		socket.open();
+		socket.welcome();
+		const b = open('b', { 'task:t1': { task_ids: ['t1'] }, 'task:t2': { task_ids: ['t2'] } });
+		await drain();
+		confirmAll(socket);
+		expect(socket.sentOfType('subscribe').at(-1)!.filter).toEqual({ task_ids: ['t1', 't2'] });
+		// b's page left t2 while the leader did not hear it; b then says which it has (as after a takeover)
+		const channel = browser.channel('b')('aco:ws://aco.test/ws');
+		channel.postMessage({ t: 'hello', tab: 'b', subs: [['task:t1', { filter: { task_ids: ['t1'] } }]] });
+		await drain();
+		expect(socket.sentOfType('subscribe').at(-1)!.filter).toEqual({ task_ids: ['t1'] });
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
 	it('a tab that closes without a word loses its subscriptions at the hub', async () => {
 		const { factory, open } = browserWithTabs();
 		const a = open('a', { dash: { types: ['task.*'] } });

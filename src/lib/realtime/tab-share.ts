@@ -418,6 +418,24 @@ export class TabShare implements TabLink {
 
 	// ---------- the channel ----------
 
+	/**
+	 * `tab` says which subscriptions it has: the register takes the list, and returns those it
+	 * held for the tab that the list lacks (an unsubscribe this tab missed while paused or deaf).
+	 */
+	#register(tab: string, subs: [string, Subscription][]): string[] {
+		const before = this.#registry.get(tab);
+		const now = new Map(subs);
+		this.#registry.set(tab, now);
+		return [...(before?.keys() ?? [])].filter((sub) => !now.has(sub));
+	}
+
+	/** The host serves `tab` its listed subscriptions, and no longer those `dropped`. */
+	#hold(host: ConnectionHost, tab: string, subs: [string, Subscription][], dropped: string[]): void {
+		for (const sub of dropped) host.removeSub(tab, sub);
+		for (const [sub, subscription] of subs) host.addSub(tab, sub, subscription);
+		this.#watch(tab);
+	}
+
 	#receive(message: TabMessage): void {
 		if (this.#destroyed) return;
 		const sink = this.#sink!;
@@ -430,22 +448,20 @@ export class TabShare implements TabLink {
 				if (this.#predecessor === message.tab) this.#predecessor = null;
 				if (this.#unheard) this.#unheard = this.#unheard.filter((m) => m.from !== message.tab);
 				const known = this.#registry.has(message.tab);
-				this.#registry.set(message.tab, new Map(message.subs));
+				const dropped = this.#register(message.tab, message.subs);
 				// a newcomer learns every tab's subscriptions, so it can take over with all of them
 				if (!known) this.#post({ t: 'here', tab: this.#id, subs: [...(this.#registry.get(this.#id) ?? [])] });
 				if (!host) return;
 				// the newcomer first learns where the connection stands, then its confirmations
 				this.#post({ t: 'snapshot', from: this.#id, snapshot: host.snapshot() });
-				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
-				this.#watch(message.tab);
+				this.#hold(host, message.tab, message.subs, dropped);
 				return;
 			}
-			case 'here':
-				this.#registry.set(message.tab, new Map(message.subs));
-				if (!host) return;
-				for (const [sub, subscription] of message.subs) host.addSub(message.tab, sub, subscription);
-				this.#watch(message.tab);
+			case 'here': {
+				const dropped = this.#register(message.tab, message.subs);
+				if (host) this.#hold(host, message.tab, message.subs, dropped);
 				return;
+			}
 			case 'sub':
 				this.#subsOf(message.tab).set(message.sub, message.subscription);
 				host?.addSub(message.tab, message.sub, message.subscription);
