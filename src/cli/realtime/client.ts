@@ -41,7 +41,7 @@ export interface RealtimeClientOptions {
 	welcomeTimeoutMs?: number;
 	stableAfterMs?: number;
 	resumeTimeoutMs?: number;
-	/** the least wait after a close that asks the client to slow down (4003, 1013) */
+	/** the least wait after a close that asks the client to slow down (4003, 4004, 1013) */
 	slowDownDelayMs?: number;
 	now?: () => number;
 }

@@ -313,6 +313,29 @@ describe('HubConnection', () => {
 		connection.destroy();
 	});
 
+	it('counts a subscribe as on its way until answered, and none once the hub says it dropped messages unnamed', () => {
+		const { connection, accept } = setup();
+		connection.connect();
+		const socket = accept();
+		connection.subscribe('task:t1', { task_ids: ['t1'] });
+		connection.subscribe('task:t1', { task_ids: ['t1', 't2'] });
+		expect(connection.answering('task:t1')).toBe(true);
+		socket.receive({
+			type: 'subscribed',
+			timestamp: '',
+			data: { id: 'task:t1', filter: { task_ids: ['t1'] } }
+		});
+		expect(connection.answering('task:t1')).toBe(true);
+		// the second was dropped for going too fast: it will never be answered
+		socket.receive({
+			type: 'error',
+			timestamp: '',
+			data: { code: 'rate_limited', message: 'slow down', retryable: true }
+		});
+		expect(connection.answering('task:t1')).toBe(false);
+		connection.destroy();
+	});
+
 	it('reports every change of its figures, for an indicator to follow', () => {
 		const { connection, factory, accept } = setup({ backoff: { random: () => 0.5 } });
 		const snapshots: string[] = [];

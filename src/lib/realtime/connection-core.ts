@@ -231,16 +231,16 @@ export class HubConnection {
 	onResync(handler: (reason: ResyncReason, missed: number | null) => void): () => void {
 		return this.#resyncs.add(handler);
 	}
-	/**
-	 * The hub answered subscription `sub`'s `subscribe` with an error: it does not deliver what
-	 * that subscribe asked for (a replaced filter: the hub keeps the one it held). A later
-	 * `subscribed` for `sub` (a reconnect, a change) lifts it.
-	 */
 	/** Whether a subscribe of `sub` sent on this socket is still unanswered (a later filter is on its way). */
 	answering(sub: string): boolean {
 		return this.#unanswered.has(sub);
 	}
 
+	/**
+	 * The hub answered subscription `sub`'s `subscribe` with an error: it does not deliver what
+	 * that subscribe asked for (a replaced filter: the hub keeps the one it held). A later
+	 * `subscribed` for `sub` (a reconnect, a change) lifts it.
+	 */
 	onRefused(handler: (sub: string, error: ErrorData) => void): () => void {
 		return this.#refusals.add(handler);
 	}
@@ -318,6 +318,8 @@ export class HubConnection {
 					this.#endResume();
 					this.#resyncs.emit('reconnect', null);
 				}
+				// the hub dropped messages for going too fast, not saying which: none counts as on its way
+				if (message.data.code === 'rate_limited' && message.data.ref === undefined) this.#unanswered.clear();
 				this.#onRefused(subOfRef(message.data.ref), message.data);
 				break;
 		}
@@ -337,7 +339,7 @@ export class HubConnection {
 		this.#held.clear();
 		this.#notHeld.clear();
 		// what the URL carried is answered after the welcome as a message would be
-		for (const sub of taken.keys()) this.#unanswered.set(sub, 1);
+		for (const sub of taken.keys()) if (this.#subscriptions.has(sub)) this.#unanswered.set(sub, 1);
 		// subscriptions first: the hub replays what matches the subscriptions it holds
 		for (const [sub, subscription] of this.#subscriptions) {
 			if (!isReconnect) this.#unconfirmed.add(sub);

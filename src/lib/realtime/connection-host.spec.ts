@@ -371,4 +371,18 @@ describe('ConnectionHost', () => {
 		expect(held.flatMap((filter) => filter.task_ids ?? [])).toHaveLength(1_000);
 		host.destroy();
 	});
+
+	it('shares a subscription whose page name is too long for a hub id, under a hub id that fits', () => {
+		const { host, confirmed, accept } = setup();
+		const { socket, hub } = accept();
+		const long = `workflow:${'w'.repeat(80)}`;
+		host.addSub('a', 'workflows', { filter: { types: ['workflow.*'] }, maxRate: 2 });
+		host.addSub('b', long, { filter: { types: ['workflow.*'] }, maxRate: 2 });
+		host.addSub('c', long, { filter: { types: ['workflow.*'] }, maxRate: 4 });
+		const subs = socket.sentOfType('subscribe').map((m) => m.sub);
+		expect(subs).toEqual(['workflows', long.slice(0, 64)]);
+		hub.answer();
+		expect(confirmed).toEqual(['a/workflows', `b/${long}`, `c/${long}`]);
+		host.destroy();
+	});
 });

@@ -200,9 +200,10 @@ export class ConnectionHost {
 	 */
 	#admit(user: string, sub: string, subscription: Subscription): boolean {
 		// one the hub would refuse (an id too long, say) shares with nobody: the refusal stays its own
+		// (its filter and rate are checked; the hub id is made to fit, see #freeHubSub)
 		const valid = validateClientMessage({
 			type: 'subscribe',
-			sub,
+			sub: 'any',
 			filter: subscription.filter,
 			...(subscription.maxRate ? { max_rate: subscription.maxRate } : {})
 		}).ok;
@@ -355,8 +356,9 @@ export class ConnectionHost {
 	}
 
 	/** A hub id of the first tab's own name for it, made unique. */
-	#freeHubSub(sub: string): string {
+	#freeHubSub(name: string): string {
 		const taken = (id: string) => this.#byHubSub.has(id) || this.#retired.has(id);
+		const sub = name.slice(0, MAX_SUB_ID);
 		if (!taken(sub)) return sub;
 		for (let n = 2; ; n++) {
 			const suffix = `~${n}`;

@@ -89,7 +89,7 @@ export interface SocketOptions {
 	/** a connection up this long counts as good: the backoff starts over */
 	stableAfterMs?: number;
 	welcomeTimeoutMs?: number;
-	/** the least wait after a close that asks the client to slow down (4003 rate-limited, 1013) */
+	/** the least wait after a close that asks the client to slow down (4003 rate-limited, 4004 too many wrong tokens, 1013) */
 	slowDownDelayMs?: number;
 	/** the delays after a restart close (1012, 1001), and for how long they apply */
 	restartDelay?: DelayWindow;

@@ -46,6 +46,36 @@ describe('AttemptLimit', () => {
 		expect(limit.size).toBe(0);
 	});
 
+	it('closes the pass for proven tokens once wrong ones, counted on while the address waits, reach twice its tries', () => {
+		const { limit, clock } = limited(2);
+		limit.took('198.51.100.9', 'tok_ci');
+		limit.failed('198.51.100.9');
+		limit.failed('198.51.100.9');
+		expect(limit.retryAfterMs('198.51.100.9')).toBe(30_000);
+		// a guesser behind the same address goes on: two more are counted, then the pass closes
+		limit.failed('198.51.100.9');
+		expect(limit.proven('198.51.100.9', 'tok_ci')).toBe(true);
+		limit.failed('198.51.100.9');
+		expect(limit.proven('198.51.100.9', 'tok_ci')).toBe(false);
+		// what it owes stops at twice its tries: the wait is bounded
+		for (let i = 0; i < 100; i++) limit.failed('198.51.100.9');
+		expect(limit.retryAfterMs('198.51.100.9')).toBe(90_000);
+		clock.ms += 30_000;
+		expect(limit.proven('198.51.100.9', 'tok_ci')).toBe(true);
+	});
+
+	it('makes room from an address that owes nothing before one that waits', () => {
+		const { limit } = limited(1, 3);
+		limit.failed('192.0.2.2');
+		limit.took('192.0.2.1', 'tok');
+		limit.failed('192.0.2.3');
+		limit.failed('192.0.2.4');
+		expect(limit.size).toBe(3);
+		expect(limit.proven('192.0.2.1', 'tok')).toBe(false);
+		for (const address of ['192.0.2.2', '192.0.2.3', '192.0.2.4'])
+			expect(limit.retryAfterMs(address), address).toBeGreaterThan(0);
+	});
+
 	it('counts each address on its own, and forgets one whose tries have all come back', () => {
 		const { limit, clock } = limited(2);
 		limit.failed('198.51.100.1');

@@ -8,12 +8,16 @@
  *
  * Clients behind one address (a NAT, a proxy not named in ACO_TRUSTED_PROXIES) share its tries,
  * so one that keeps presenting a stale token would hold back the others: a token that was taken
- * from an address within the last hour still is while the address waits ({@link proven}). That
- * tells a guesser nothing: a token proves itself only by being taken while it had tries.
+ * from an address within the last hour still is while the address waits ({@link proven}), as
+ * long as the address owes less than twice its tries. Wrong tokens go on counting while it waits,
+ * up to that: so a guesser behind the same address, who could tell such a token from a wrong one,
+ * gets at most twice the tries at once, then one every `60 / perMinute` s as before, and once it
+ * has spent them every token waits, proven or not.
  *
- * Memory stays bounded: at most `maxClients` addresses are kept, the one heard from least
- * recently making way for a new one, and an address whose tries are all back and that proved no
- * token is forgotten when it is next seen. No timer: tries come back by the clock when asked.
+ * Memory stays bounded: at most `maxClients` addresses are kept, one that owes nothing (among
+ * those heard from least recently) making way for a new one, and an address whose tries are all
+ * back and that proved no token is forgotten when it is next seen. No timer: tries come back by
+ * the clock when asked.
  *
  * @example
  * const limit = new AttemptLimit({ perMinute: 10 });
@@ -43,6 +47,8 @@ export interface FailedAttempt {
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 const DEFAULT_MAX_CLIENTS = 10_000;
 const MINUTE_MS = 60_000;
+/** addresses looked at, least recent first, for one that owes nothing when one must go */
+const EVICTION_SCAN = 64;
 /** how long a token taken from an address still is while the address waits */
 export const PROVEN_MS = 60 * MINUTE_MS;
 
@@ -58,6 +64,8 @@ interface Client {
 export class AttemptLimit {
 	readonly #capacity: number;
 	readonly #msPerTry: number;
+	/** the most an address owes: twice its tries (wrong tokens beyond are not counted further) */
+	readonly #maxOwed: number;
 	readonly #maxClients: number;
 	readonly #now: () => number;
 	/** in the order the addresses were last heard from, least recent first */
@@ -66,6 +74,7 @@ export class AttemptLimit {
 	constructor(options: AttemptLimitOptions) {
 		this.#capacity = options.perMinute;
 		this.#msPerTry = MINUTE_MS / options.perMinute;
+		this.#maxOwed = 2 * MINUTE_MS;
 		this.#maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
 		this.#now = options.now ?? Date.now;
 	}
@@ -76,12 +85,12 @@ export class AttemptLimit {
 		return Math.max(0, Math.ceil(owed - (this.#capacity - 1) * this.#msPerTry));
 	}
 
-	/** The client at `address` presented a wrong token. */
+	/** The client at `address` presented a wrong token (also while it waits: see {@link proven}). */
 	failed(address: string): FailedAttempt {
 		const now = this.#now();
 		const client = this.#touch(clientKey(address));
 		const owed = this.#owed(client, now);
-		client.fullAt = now + owed + this.#msPerTry;
+		client.fullAt = now + Math.min(owed + this.#msPerTry, this.#maxOwed);
 		const out = owed + this.#msPerTry > (this.#capacity - 1) * this.#msPerTry;
 		const exhausted = out && !client.ranOut;
 		if (out) client.ranOut = true;
@@ -93,10 +102,16 @@ export class AttemptLimit {
 		this.#touch(clientKey(address)).proven.set(tokenId, this.#now());
 	}
 
-	/** Whether token `tokenId` was taken from `address` within the last hour. */
+	/**
+	 * Whether token `tokenId` was taken from `address` within the last hour, and the address owes
+	 * less than twice its tries: then it is taken while the address waits.
+	 */
 	proven(address: string, tokenId: string): boolean {
-		const at = this.#current(clientKey(address))?.proven.get(tokenId);
-		return at !== undefined && this.#now() - at < PROVEN_MS;
+		const client = this.#current(clientKey(address));
+		const at = client?.proven.get(tokenId);
+		const now = this.#now();
+		if (at === undefined || now - at >= PROVEN_MS) return false;
+		return this.#owed(client, now) + this.#msPerTry <= this.#maxOwed;
 	}
 
 	/** Addresses kept (for tests and metrics). */
@@ -128,8 +143,26 @@ export class AttemptLimit {
 		const client = this.#current(key) ?? { fullAt: 0, ranOut: false, proven: new Map() };
 		this.#clients.delete(key);
 		this.#clients.set(key, client);
-		if (this.#clients.size > this.#maxClients) this.#clients.delete(this.#clients.keys().next().value!);
+		if (this.#clients.size > this.#maxClients) this.#makeRoom(key);
 		return client;
+	}
+
+	/**
+	 * Forgets one address: among those heard from least recently, the first that owes nothing (it
+	 * only proved tokens), so a crowd of good clients does not give a waiting guesser its tries
+	 * back (never `keep`, just heard from); the least recent of all when each of those owes.
+	 */
+	#makeRoom(keep: string): void {
+		const now = this.#now();
+		let looked = 0;
+		for (const [key, client] of this.#clients) {
+			if (key !== keep && client.fullAt <= now) {
+				this.#clients.delete(key);
+				return;
+			}
+			if (++looked >= EVICTION_SCAN) break;
+		}
+		this.#clients.delete(this.#clients.keys().next().value!);
 	}
 }
 

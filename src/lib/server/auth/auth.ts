@@ -179,7 +179,9 @@ export class AuthService {
 		if (address === undefined) return entry ? { ok: true, entry } : { ok: false, reason: 'invalid' };
 		const retryAfterMs = this.attempts.retryAfterMs(address);
 		if (retryAfterMs > 0 && !(entry && this.attempts.proven(address, entry.id))) {
-			return { ok: false, reason: 'too_many', retryAfterMs };
+			// a wrong one still counts: the pass for proven tokens closes if guessing goes on
+			if (!entry) this.attempts.failed(address);
+			return { ok: false, reason: 'too_many', retryAfterMs: this.attempts.retryAfterMs(address) };
 		}
 		if (entry) {
 			this.attempts.took(address, entry.id);

@@ -224,6 +224,12 @@ describe('request guard', () => {
 		expect(await checkRequest(auth, facts({ ...office, authorization: bearer(OPERATOR) }))).toMatchObject({
 			status: 429
 		});
+		// a guesser there goes on: its wrong tokens still count, and the pass closes for everyone
+		for (let i = 0; i < 10; i++)
+			await checkRequest(auth, facts({ ...office, authorization: bearer(`more-${i}-0123456789abcdef`) }));
+		expect(await checkRequest(auth, facts({ ...office, authorization: bearer(VIEWER) }))).toMatchObject({
+			status: 429
+		});
 		// a try comes back every 6 s
 		clock.ms += 6_000;
 		expect(await checkRequest(auth, facts({ ...guesser, authorization: bearer(OPERATOR) }))).toMatchObject({
