@@ -862,17 +862,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 					'exec_2'
 				]);
 				// a new one per step is one of its own beside them
-				const next = {
-					task_id: 'task_old',
-					step: 1,
-					name: 's',
-					command: '',
-					args: [],
-					cwd: null,
-					one_per_step: true
-				};
-				const created = await migrated.createExecution({ ...next, id: 'exec_3' });
-				expect((await migrated.createExecution({ ...next, id: 'exec_4' })).id).toBe(created.id);
+				await expectOnePerStep(migrated, 'task_old');
 			} finally {
 				await migrated.close();
 			}
@@ -1031,17 +1021,7 @@ describe('sqlite store on disk', () => {
 		const store = openSqliteStore(dir);
 		try {
 			expect((await store.listExecutions('task_old')).map((e) => e.id)).toEqual(['exec_1', 'exec_2']);
-			const next = {
-				task_id: 'task_old',
-				step: 1,
-				name: 's',
-				command: '',
-				args: [],
-				cwd: null,
-				one_per_step: true
-			};
-			const created = await store.createExecution({ ...next, id: 'exec_3' });
-			expect((await store.createExecution({ ...next, id: 'exec_4' })).id).toBe(created.id);
+			await expectOnePerStep(store, 'task_old');
 		} finally {
 			await store.close();
 		}
@@ -1054,3 +1034,10 @@ describe('sqlite store on disk', () => {
 		expect(() => openSqliteStore(dir)).toThrow(/newer than this aco knows/);
 	});
 });
+
+/** Step 1 of `taskId` made twice as a producer's tool (one per step) is one execution. */
+async function expectOnePerStep(store: Store, taskId: string): Promise<void> {
+	const next = { task_id: taskId, step: 1, name: 's', command: '', args: [], cwd: null, one_per_step: true };
+	const created = await store.createExecution({ ...next, id: 'exec_3' });
+	expect((await store.createExecution({ ...next, id: 'exec_4' })).id).toBe(created.id);
+}
