@@ -3,8 +3,9 @@
  * WebSocket, a hung leader taken over and a leader closed mid-stream, with no line lost or
  * repeated; a waiting reconnect
  * skipped when the tab becomes visible or the browser comes online; a graceful restart (1012)
- * back within a couple of seconds; pause and resume; the dashboard's slower rate; and the
- * /system page, with screenshots of it at 1280x800 and 390x844 in both themes.
+ * back within a couple of seconds; pause and resume; the dashboard's slower rate; a subscription
+ * the hub refuses, said on the page; and the /system page, with screenshots of it at 1280x800 and
+ * 390x844 in both themes.
  */
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -186,6 +187,46 @@ test('two tabs share one connection; a hung leader is taken over, a closed one h
 	await expect(status).toHaveAttribute('data-status', 'live');
 	const { connections } = await hubStats(aco);
 	expect([connections.active, connections.total_created]).toEqual([1, 3]);
+});
+
+test('a page whose subscription the hub refuses says live updates are unavailable, and why, at desktop and phone sizes', async ({
+	page,
+	aco
+}, testInfo) => {
+	const task = await startStream(aco);
+	const refusal = 'This connection already holds 32 subscriptions, the most allowed.';
+	// between the page and the hub: the hub's answer to the task page's subscription becomes the
+	// refusal it gives a 33rd (no page of the app makes that many since they are shared)
+	await page.routeWebSocket(/\/ws/, (ws) => {
+		const server = ws.connectToServer();
+		server.onMessage((message) => {
+			const parsed = JSON.parse(String(message)) as { type: string; data?: { id?: string; ref?: string } };
+			if (parsed.type === 'subscribed' && parsed.data?.id?.startsWith('task:')) {
+				ws.send(
+					JSON.stringify({
+						type: 'error',
+						timestamp: new Date().toISOString(),
+						data: { code: 'too_many_subscriptions', message: refusal, retryable: false, ref: parsed.data.ref }
+					})
+				);
+				return;
+			}
+			ws.send(message);
+		});
+	});
+	await page.setViewportSize({ width: 1280, height: 800 });
+	await page.goto(`${aco.url}/tasks/${task.id}`);
+	const status = page.getByTestId('connection-status');
+	await expect(status).toHaveAttribute('data-status', 'unavailable');
+	await expect(status).toContainText('Live updates unavailable');
+	await expect(status).toContainText(refusal);
+	// what the page shows is loaded all the same, just not kept live
+	await expect(page.getByTestId('log-line').first()).toBeVisible();
+	await page.screenshot({ path: testInfo.outputPath('unavailable-1280x800.png') });
+	await page.setViewportSize({ width: 390, height: 844 });
+	await expect(status).toBeInViewport();
+	await page.screenshot({ path: testInfo.outputPath('unavailable-390x844.png') });
+	expect(await cancel(aco, task.id)).toBe('cancelled');
 });
 
 test('a waiting reconnect happens at once when the tab becomes visible or the browser comes online', async ({
