@@ -59,7 +59,9 @@ export async function bundle({ quiet = false } = {}) {
 			// the log read pool's worker thread: read-pool.ts finds it beside its own chunk
 			'read-worker': 'src/lib/server/downloads/read-worker.ts',
 			// the log search's regex worker thread: regex-pool.ts finds it beside its own chunk
-			'regex-worker': 'src/lib/server/store/regex-worker.ts'
+			'regex-worker': 'src/lib/server/store/regex-worker.ts',
+			// a large workflow file's parse thread: workflow-parse.ts finds it beside its own chunk
+			'parse-worker': 'src/lib/server/orchestrator/parse-worker.ts'
 		},
 		outdir: OUT_DIR,
 		bundle: true,

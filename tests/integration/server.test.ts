@@ -2,6 +2,7 @@
  * The whole server as a user runs it (server.ts on the adapter-node build, SQLite, real tools),
  * driven over REST and real WebSocket clients.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -13,7 +14,7 @@ import type {
 	TaskResponse,
 	WorkflowsResponse
 } from '../../src/lib/protocol';
-import { ROOT, startAco, type AcoProcess } from '../helpers/server';
+import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, upgradeRequest, type TestClient } from '../helpers/ws-client';
 
 const FIXTURES = path.join(ROOT, 'tests/fixtures/workflows');
@@ -319,5 +320,35 @@ describe('aco server restart', () => {
 		} finally {
 			await second.stop();
 		}
+	});
+});
+
+describe('a large workflow file', () => {
+	let aco: AcoProcess;
+	const TASKS = 2_000;
+	beforeAll(async () => {
+		const workflowsDir = tempDir('aco-big-workflow-');
+		let text = 'name: big\ntasks:\n';
+		for (let i = 0; i < TASKS; i++) text += `  t${i}:\n    steps: [{ run: "echo ${i}" }]\n`;
+		fs.writeFileSync(path.join(workflowsDir, 'big.yml'), text);
+		fs.writeFileSync(
+			path.join(workflowsDir, 'small.yml'),
+			'name: small\ntasks:\n  a:\n    steps: [{ run: "true" }]\n'
+		);
+		aco = await startAco({ workflowsDir });
+	});
+	afterAll(async () => {
+		await aco?.stop();
+	});
+
+	it('is parsed in a thread of its own by the built server, and lists like a small one', async () => {
+		const { status, body } = await api<WorkflowsResponse>(aco, 'GET', '/api/v1/workflows');
+		expect(status).toBe(200);
+		expect(body.workflows.map((w) => [w.name, w.tasks.length])).toEqual([
+			['big', TASKS],
+			['small', 1]
+		]);
+		// the thread's module was found beside the bundle: the server never fell back to its loop
+		expect(aco.output()).not.toContain('parsing a large workflow file in a thread failed');
 	});
 });

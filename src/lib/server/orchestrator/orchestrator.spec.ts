@@ -44,7 +44,12 @@ function testConfig(overrides: Partial<OrchestratorConfig> = {}): OrchestratorCo
 }
 
 function setup(
-	options: { config?: Partial<OrchestratorConfig>; store?: Store; feedShare?: FeedShare; logger?: Logger } = {}
+	options: {
+		config?: Partial<OrchestratorConfig>;
+		store?: Store;
+		feedShare?: FeedShare;
+		logger?: Logger;
+	} = {}
 ): void {
 	const config = testConfig(options.config);
 	const { feedShare } = options;
@@ -540,7 +545,10 @@ describe('orchestrator', () => {
 	it('fails a run whose planning fails as it starts, naming the cause, and tells the caller', async () => {
 		await orchestrator.shutdown();
 		const logged: { level: number; msg: string; outcome?: string }[] = [];
-		const recording = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+		const recording = pino(
+			{ level: 'info' },
+			{ write: (line: string) => void logged.push(JSON.parse(line)) }
+		);
 		setup({ store: storeWithQueueFailingOnce(store, 'planRun'), logger: recording });
 		workflow(
 			'pair',

@@ -172,7 +172,14 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	#loadWorkflows(): Promise<LoadedWorkflows> {
-		return loadWorkflows(this.#deps.config.workflowsDir, { cache: this.#workflowCache });
+		return loadWorkflows(this.#deps.config.workflowsDir, {
+			cache: this.#workflowCache,
+			onThreadFailed: (file, err) =>
+				this.#log.warn(
+					{ err, file },
+					'parsing a large workflow file in a thread failed; parsed it on the event loop'
+				)
+		});
 	}
 
 	async #startRun(workflowName: string): Promise<WorkflowRun> {

@@ -2,7 +2,7 @@
  * @module orchestrator/parse-cache
  * Keeps what was parsed from each file while the file is unchanged, so listing the workflows
  * (every page view, `GET /api/v1/workflows`, every run started) costs one `stat` per file rather
- * than a YAML parse, which takes about 1 s per MiB on the event loop.
+ * than a YAML parse, which takes about 1 s per MiB (in a worker thread past 32 KiB: workflow-parse).
  *
  * Unchanged means the same device, inode, size, mtime and ctime, to the nanosecond where the
  * file system keeps them. A rename over the file changes its inode; a write in place changes its
@@ -84,7 +84,7 @@ export class ParseCache<T> {
 	async get(
 		file: string,
 		read: (file: string) => Promise<FileText>,
-		parse: (text: string) => T
+		parse: (text: string) => T | Promise<T>
 	): Promise<T | { reason: string }> {
 		const lookedAt = this.#now();
 		const version = await versionOf(file);
@@ -99,7 +99,7 @@ export class ParseCache<T> {
 		const hash = createHash('sha256').update(got.text).digest('base64');
 		// looked up again: a listing running beside this one may have parsed the same text meanwhile
 		const latest = this.#entries.get(file);
-		const value = latest?.hash === hash ? latest.value : deepFreeze(parse(got.text));
+		const value = latest?.hash === hash ? latest.value : deepFreeze(await parse(got.text));
 		const changedNs = version.ctimeNs > version.mtimeNs ? version.ctimeNs : version.mtimeNs;
 		const settled = Number(changedNs / 1_000_000n) < lookedAt - this.#racyMs;
 		this.#entries.set(file, { version, hash, value, settled });

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { WorkflowLoadError, WorkflowSummary } from '../../protocol';
 import { openRegularFile } from '../regular-file';
 import { ParseCache, type FileText, type ParseCacheOptions } from './parse-cache';
-import { parseWorkflowFile, type ParseResult, type WorkflowDef } from './workflow-file';
+import type { ParseResult, WorkflowDef } from './workflow-file';
+import { parseWorkflowOffLoop } from './workflow-parse';
 
 export interface LoadedWorkflows {
 	/** sorted by name */
@@ -21,7 +22,7 @@ export interface LoadedWorkflows {
 }
 
 const WORKFLOW_FILE = /\.ya?ml$/i;
-/** a workflow is a page or two of YAML; parsing takes about 1 s per MiB */
+/** a workflow is a page or two of YAML; parsing takes about 1 s per MiB (see workflow-parse) */
 export const MAX_WORKFLOW_BYTES = 1024 * 1024;
 
 /** each file's parse result, kept while the file is unchanged; shared, so never changed by callers */
@@ -34,6 +35,8 @@ export function createWorkflowCache(options: ParseCacheOptions = {}): WorkflowCa
 export interface LoadOptions {
 	/** without one, every file is read and parsed */
 	cache?: WorkflowCache;
+	/** a large file's parse thread failed (it was parsed on the event loop instead) */
+	onThreadFailed?: (file: string, err: unknown) => void;
 }
 
 /**
@@ -44,7 +47,7 @@ export interface LoadOptions {
  * const { workflows, errors } = await loadWorkflows(dir, { cache });
  */
 export async function loadWorkflows(dir: string, options: LoadOptions = {}): Promise<LoadedWorkflows> {
-	const { cache } = options;
+	const { cache, onThreadFailed } = options;
 	let entries: string[];
 	try {
 		const dirents = await fs.readdir(dir, { withFileTypes: true });
@@ -66,7 +69,8 @@ export async function loadWorkflows(dir: string, options: LoadOptions = {}): Pro
 	const byName = new Map<string, WorkflowDef>();
 	const errors: WorkflowLoadError[] = [];
 	for (const file of files) {
-		const parse = (text: string) => parseSafely(text, file);
+		const parse = (text: string) =>
+			parseWorkflowOffLoop(text, file, onThreadFailed && ((err) => onThreadFailed(file, err)));
 		const result = cache ? await cache.get(file, readWorkflowFile, parse) : await readAndParse(file, parse);
 		if ('reason' in result) {
 			errors.push({ file, reason: result.reason });
@@ -92,18 +96,10 @@ export async function loadWorkflows(dir: string, options: LoadOptions = {}): Pro
 
 async function readAndParse(
 	file: string,
-	parse: (text: string) => ParseResult
+	parse: (text: string) => Promise<ParseResult>
 ): Promise<ParseResult | { reason: string }> {
 	const read = await readWorkflowFile(file);
 	return 'reason' in read ? read : parse(read.text);
-}
-
-function parseSafely(text: string, file: string): ParseResult {
-	try {
-		return parseWorkflowFile(text, file);
-	} catch (err) {
-		return { ok: false, error: { file, reason: `cannot be parsed: ${(err as Error).message}` } };
-	}
 }
 
 /** The text of a regular file of at most `MAX_WORKFLOW_BYTES`, or why not. */

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseWorkflowFile } from './workflow-file';
+import { INLINE_PARSE_BYTES, parseWorkflowOffLoop } from './workflow-parse';
+
+/** a chain of `count` tasks, each needing the one before, using every field a workflow has */
+function chain(count: number): string {
+	let text = 'name: chain\ndescription: a long one\ntasks:\n';
+	for (let i = 0; i < count; i++) {
+		text +=
+			`  t${i}:\n${i ? `    needs: [t${i - 1}]\n` : ''}` +
+			`    optional: ${i % 2 === 0}\n    weight: ${(i % 7) + 0.5}\n    retries: ${i % 3}\n` +
+			`    steps:\n      - run: "echo task ${i}"\n        args: [a, ${i}, true]\n` +
+			`        env: { N: ${i}, GREETING: "hé ${i}" }\n        timeout: ${(i % 5) + 0.25}\n      - run: "true"\n`;
+	}
+	return text;
+}
+
+/** How many event-loop turns pass while `work` runs. */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+	let turns = 0;
+	let turning = true;
+	const spin = () => {
+		if (!turning) return;
+		turns++;
+		setImmediate(spin);
+	};
+	setImmediate(spin);
+	const value = await work();
+	turning = false;
+	return { value, turns };
+}
+
+describe('parseWorkflowOffLoop', () => {
+	it('parses a large workflow in a thread of its own, the loop turning meanwhile, to what the loop would make of it', async () => {
+		const text = chain(2_000);
+		expect(text.length).toBeGreaterThan(INLINE_PARSE_BYTES);
+		const { value, turns } = await turnsDuring(() => parseWorkflowOffLoop(text, '/flows/chain.yml'));
+		expect(turns).toBeGreaterThan(0);
+		expect(value).toStrictEqual(parseWorkflowFile(text, '/flows/chain.yml'));
+		expect(value.ok && value.workflow.tasks).toHaveLength(2_000);
+	});
+
+	it('parses a small one at once, on the loop', async () => {
+		const text = chain(3);
+		const { value, turns } = await turnsDuring(() => parseWorkflowOffLoop(text, '/flows/small.yml'));
+		expect(turns).toBe(0);
+		expect(value).toEqual(parseWorkflowFile(text, '/flows/small.yml'));
+	});
+
+	it('reports a large broken file with its line as the loop would', async () => {
+		const text = `${chain(2_000)}  broken: [unclosed\n`;
+		const value = await parseWorkflowOffLoop(text, '/flows/broken.yml');
+		expect(value.ok).toBe(false);
+		expect(value).toEqual(parseWorkflowFile(text, '/flows/broken.yml'));
+	});
+});
