@@ -50,6 +50,7 @@ import {
 	loadWorkflows,
 	toWorkflowSummary,
 	type LoadedWorkflows,
+	type LoadOptions,
 	type WorkflowCache
 } from './workflow-loader';
 import type { TaskDef } from './workflow-file';
@@ -134,6 +135,16 @@ class WorkflowOrchestrator implements Orchestrator {
 	#isSecretName: SecretNameTest;
 	/** listings parse only the workflow files that changed since the last one */
 	#workflowCache: WorkflowCache = createWorkflowCache();
+	/** how this node reads its workflow files (listings and a step's secrets alike) */
+	readonly #loadOptions: LoadOptions = {
+		cache: this.#workflowCache,
+		// the warning the README promises; the file was parsed all the same
+		onThreadFailed: (file, err) =>
+			this.#log.warn(
+				{ err, file },
+				'parsing a large workflow file in a thread failed; parsed it on the event loop'
+			)
+	};
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
@@ -172,14 +183,7 @@ class WorkflowOrchestrator implements Orchestrator {
 	}
 
 	#loadWorkflows(): Promise<LoadedWorkflows> {
-		return loadWorkflows(this.#deps.config.workflowsDir, {
-			cache: this.#workflowCache,
-			onThreadFailed: (file, err) =>
-				this.#log.warn(
-					{ err, file },
-					'parsing a large workflow file in a thread failed; parsed it on the event loop'
-				)
-		});
+		return loadWorkflows(this.#deps.config.workflowsDir, this.#loadOptions);
 	}
 
 	async #startRun(workflowName: string): Promise<WorkflowRun> {
@@ -386,7 +390,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				isSecretName: this.#isSecretName,
 				storage: this.#deps.storage,
 				...(this.#deps.feedShare ? { feedShare: this.#deps.feedShare } : {}),
-				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, { cache: this.#workflowCache }),
+				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, this.#loadOptions),
 				updateTask: async (id, patch) => {
 					if (this.#handingOver) throw new ClaimLostError(id);
 					const updated = await queue.updateClaimed(id, claim, patch);

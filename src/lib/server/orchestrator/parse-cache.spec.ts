@@ -55,6 +55,35 @@ describe('ParseCache', () => {
 		expect({ reads, parses }).toEqual({ reads: 1, parses: 1 });
 	});
 
+	it('parses a text once for listings that meet it while its parse is under way (a slow one, in a thread)', async () => {
+		const file = path.join(dir, 'a.yml');
+		fs.writeFileSync(file, 'name: a');
+		const cache = new ParseCache<{ text: string }>({ now: later });
+		let release!: () => void;
+		const gate = new Promise<void>((resolve) => (release = resolve));
+		let slowParses = 0;
+		const slowParse = async (text: string) => {
+			slowParses++;
+			await gate;
+			return { text };
+		};
+		let readsDone = 0;
+		const readAll = async (name: string) => {
+			const text = await read(name);
+			readsDone++;
+			return text;
+		};
+		const listings = [1, 2, 3].map(() => cache.get(file, readAll, slowParse));
+		// every listing has read the text (and so, a turn later, meets the parse under way)
+		await until(() => readsDone === 3);
+		await new Promise((resolve) => setImmediate(resolve));
+		release();
+		const values = await Promise.all(listings);
+		expect(slowParses).toBe(1);
+		expect(new Set(values).size).toBe(1);
+		expect(Object.isFrozen(values[0])).toBe(true);
+	});
+
 	it('hands out its values frozen, so a caller cannot change what the next one gets', async () => {
 		const file = path.join(dir, 'a.yml');
 		fs.writeFileSync(file, 'one');
@@ -158,3 +187,8 @@ describe('ParseCache', () => {
 		expect({ reads, parses }).toEqual({ reads: 3, parses: 1 });
 	});
 });
+
+/** resolves once `condition` holds, looking again after each I/O turn */
+async function until(condition: () => boolean): Promise<void> {
+	while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -56,6 +56,11 @@ interface Entry<T> {
 
 export class ParseCache<T> {
 	#entries = new Map<string, Entry<T>>();
+	/**
+	 * parses under way, by file and text hash: listings that meet the same text while it is parsed
+	 * (a large file parses for a second, in a thread) wait for that parse, not each start one
+	 */
+	#parsing = new Map<string, Promise<T>>();
 	#racyMs: number;
 	#now: () => number;
 
@@ -99,11 +104,26 @@ export class ParseCache<T> {
 		const hash = createHash('sha256').update(got.text).digest('base64');
 		// looked up again: a listing running beside this one may have parsed the same text meanwhile
 		const latest = this.#entries.get(file);
-		const value = latest?.hash === hash ? latest.value : deepFreeze(await parse(got.text));
+		const value = latest?.hash === hash ? latest.value : await this.#parseOnce(file, hash, got.text, parse);
 		const changedNs = version.ctimeNs > version.mtimeNs ? version.ctimeNs : version.mtimeNs;
 		const settled = Number(changedNs / 1_000_000n) < lookedAt - this.#racyMs;
-		this.#entries.set(file, { version, hash, value, settled });
+		// a listing that read a newer text while this one parsed has stored it: keep that
+		if (this.#entries.get(file) === latest) this.#entries.set(file, { version, hash, value, settled });
 		return value;
+	}
+
+	/** `parse(text)`, frozen; one parse at a time per file and text, shared by whoever asks meanwhile */
+	#parseOnce(file: string, hash: string, text: string, parse: (text: string) => T | Promise<T>): Promise<T> {
+		const key = `${file}\u0000${hash}`;
+		let parsing = this.#parsing.get(key);
+		if (!parsing) {
+			parsing = Promise.resolve()
+				.then(() => parse(text))
+				.then((value) => deepFreeze(value))
+				.finally(() => this.#parsing.delete(key));
+			this.#parsing.set(key, parsing);
+		}
+		return parsing;
 	}
 }
 

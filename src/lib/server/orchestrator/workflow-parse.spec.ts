@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseWorkflowFile } from './workflow-file';
-import { INLINE_PARSE_BYTES, parseWorkflowOffLoop } from './workflow-parse';
+import { INLINE_PARSE_BYTES, parseWorkflowOffLoop, replyFor } from './workflow-parse';
 
 /** a chain of `count` tasks, each needing the one before, using every field a workflow has */
 function chain(count: number): string {
@@ -52,5 +52,18 @@ describe('parseWorkflowOffLoop', () => {
 		const value = await parseWorkflowOffLoop(text, '/flows/broken.yml');
 		expect(value.ok).toBe(false);
 		expect(value).toEqual(parseWorkflowFile(text, '/flows/broken.yml'));
+	});
+
+	it('parses on the loop a text whose result JSON would make far larger (a long string its aliases share)', async () => {
+		let text = `name: shared\ntasks:\n  t0:\n    steps: [{ run: &s "${'x'.repeat(20_000)}" }]\n`;
+		for (let i = 1; i < 600; i++) text += `  t${i}:\n    steps: [{ run: *s }]\n`;
+		expect(text.length).toBeGreaterThan(INLINE_PARSE_BYTES);
+		const onLoop = parseWorkflowFile(text, '/flows/shared.yml');
+		// 600 copies of 20,000 characters: not sent back as JSON
+		expect(replyFor(onLoop, text)).toEqual({ tooLarge: true });
+		expect(await parseWorkflowOffLoop(text, '/flows/shared.yml')).toStrictEqual(onLoop);
+		// an ordinary large one is
+		const ordinary = chain(2_000);
+		expect(replyFor(parseWorkflowFile(ordinary, '/flows/chain.yml'), ordinary)).toHaveProperty('json');
 	});
 });

@@ -7,6 +7,11 @@
  * in a worker thread of its own, started for it and stopped once it answers. Should the thread
  * fail to start or die, the text is parsed on the loop after all: a workflow always loads.
  *
+ * The thread answers with the result as JSON, which the loop reads back faster than a cloned
+ * object graph. JSON writes out in full each string that YAML aliases share (`*steps`), so a
+ * result that would be far larger than its text (a long string reused by thousands of tasks) is
+ * not sent: the thread says so, and the loop parses the text itself, sharing them.
+ *
  * @example
  * const result = await parseWorkflowOffLoop(text, file); // ParseResult, as parseWorkflowFile's
  */
@@ -20,6 +25,37 @@ export const INLINE_PARSE_BYTES = 32 * 1024;
 export interface ToParseWorker {
 	text: string;
 	file: string;
+}
+
+/** the thread's answer: the result as JSON, or that it would be too large to send as such */
+export type FromParseWorker = { json: string } | { tooLarge: true };
+
+/** a result at most this many characters, or this many times its text, goes back as JSON */
+const MIN_REPLY_CHARS = 8 * 1024 * 1024;
+const REPLY_PER_TEXT_CHAR = 8;
+
+/** What the parse thread sends back for `text`'s result (see {@link FromParseWorker}). */
+export function replyFor(result: ParseResult, text: string): FromParseWorker {
+	const limit = Math.max(MIN_REPLY_CHARS, REPLY_PER_TEXT_CHAR * text.length);
+	return charsAtMost(result, limit) ? { json: JSON.stringify(result) } : { tooLarge: true };
+}
+
+/** Whether `value` written as JSON takes at most `limit` characters (roughly: strings, and 8 per value). */
+function charsAtMost(value: unknown, limit: number): boolean {
+	let left = limit;
+	const stack: unknown[] = [value];
+	while (stack.length > 0) {
+		const next = stack.pop();
+		left -= typeof next === 'string' ? next.length + 8 : 8;
+		if (left < 0) return false;
+		if (next !== null && typeof next === 'object') {
+			for (const [key, child] of Object.entries(next)) {
+				left -= key.length;
+				stack.push(child);
+			}
+		}
+	}
+	return true;
 }
 
 /** What parseWorkflowFile makes of `text`, or why it could not (a parser that threw). */
@@ -40,20 +76,22 @@ export async function parseWorkflowOffLoop(
 	file: string,
 	onThreadFailed?: (err: unknown) => void
 ): Promise<ParseResult> {
-	if (text.length <= INLINE_PARSE_BYTES) return parseWorkflowText(text, file);
+	if (Buffer.byteLength(text) <= INLINE_PARSE_BYTES) return parseWorkflowText(text, file);
+	let reply: FromParseWorker;
 	try {
-		return await inWorker({ text, file });
+		reply = await inWorker({ text, file });
 	} catch (err) {
 		onThreadFailed?.(err);
 		return parseWorkflowText(text, file);
 	}
+	return 'json' in reply ? (JSON.parse(reply.json) as ParseResult) : parseWorkflowText(text, file);
 }
 
-function inWorker(job: ToParseWorker): Promise<ParseResult> {
-	return new Promise<ParseResult>((resolve, reject) => {
+function inWorker(job: ToParseWorker): Promise<FromParseWorker> {
+	return new Promise<FromParseWorker>((resolve, reject) => {
 		const worker = new Worker(workerUrl(), { name: 'aco-workflow-parse' });
-		worker.once('message', (json: string) => {
-			resolve(JSON.parse(json) as ParseResult);
+		worker.once('message', (reply: FromParseWorker) => {
+			resolve(reply);
 			void worker.terminate();
 		});
 		worker.once('error', reject);
