@@ -1,7 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { safeNextPath } from '$lib/protocol/auth';
-import { SESSION_COOKIE, tooManyAttemptsMessage } from '$lib/server/auth/auth';
+import { retryAfterSeconds, SESSION_COOKIE, tooManyAttemptsMessage } from '$lib/server/auth/auth';
 import { STORE_RETRY_AFTER_S } from '$lib/server/http/responses';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
@@ -35,7 +35,7 @@ export const actions: Actions = {
 		// a wrong token is counted against the address (and logged) by checkToken
 		const checked = auth.checkToken(token, getClientAddress(), 'sign-in with a token');
 		if (!checked.ok && checked.reason === 'too_many') {
-			setHeaders({ 'retry-after': String(Math.ceil(checked.retryAfterMs / 1000)) });
+			setHeaders({ 'retry-after': retryAfterSeconds(checked.retryAfterMs) });
 			return fail(429, { error: tooManyAttemptsMessage(checked.retryAfterMs), next });
 		}
 		if (!checked.ok) {

@@ -38,17 +38,16 @@ export interface Credentials {
 	address?: string;
 }
 
+/** the client presented too many wrong tokens: its token was not taken (see {@link AttemptLimit}) */
+export type TooManyAttempts = { ok: false; reason: 'too_many'; retryAfterMs: number };
+
 export type Identification =
 	| { ok: true; principal: Principal }
 	| { ok: false; reason: 'missing' | 'invalid' | 'ended' }
-	/** the client presented too many wrong tokens: its token was not looked at */
-	| { ok: false; reason: 'too_many'; retryAfterMs: number };
+	| TooManyAttempts;
 
 /** A token presented in a message body (the sign-in form, a producer's hello), checked. */
-export type TokenCheck =
-	| { ok: true; entry: TokenEntry }
-	| { ok: false; reason: 'invalid' }
-	| { ok: false; reason: 'too_many'; retryAfterMs: number };
+export type TokenCheck = { ok: true; entry: TokenEntry } | { ok: false; reason: 'invalid' } | TooManyAttempts;
 
 export interface AuthDeps {
 	config: AccessConfig;
@@ -162,11 +161,6 @@ export class AuthService {
 		return this.#localToken;
 	}
 
-	/** The entry of a token presented in a message body (a producer's hello, the sign-in form). */
-	verifyToken(token: string | null | undefined): TokenEntry | null {
-		return this.tokens.verify(token);
-	}
-
 	/**
 	 * Checks a token the client at `address` presented (`what`: where, for the log), counting a
 	 * wrong one against it. A client out of tries is refused whatever it sends, unless the token
@@ -252,10 +246,15 @@ export class AuthService {
 	}
 }
 
+/** A wait in whole seconds, as `Retry-After` and the words a client out of tries is told give it. */
+export function retryAfterSeconds(retryAfterMs: number): string {
+	return String(Math.ceil(retryAfterMs / 1000));
+}
+
 /** What a client out of tries is told (see {@link AttemptLimit}). */
 export function tooManyAttemptsMessage(retryAfterMs: number): string {
 	return (
-		`Too many wrong tokens from this address: try again in ${Math.ceil(retryAfterMs / 1000)} s. ` +
+		`Too many wrong tokens from this address: try again in ${retryAfterSeconds(retryAfterMs)} s. ` +
 		"Check the token against the server's ACO_TOKEN, ACO_TOKENS or ACO_TOKENS_FILE."
 	);
 }

@@ -120,7 +120,7 @@ describe('request guard', () => {
 	});
 
 	it('accepts a session cookie like the token it came from', async () => {
-		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		const { value } = await auth.sessions.create(auth.tokens.verify(VIEWER)!);
 		expect(await checkRequest(auth, facts({ session: value }))).toMatchObject({
 			kind: 'allow',
 			principal: { role: 'viewer', via: 'session' }
@@ -140,7 +140,7 @@ describe('request guard', () => {
 
 	it("takes the session cookie beside another scheme's Authorization (a proxy's HTTP Basic), which exempts nothing", async () => {
 		const basic = 'Basic dXNlcjpwYXNz';
-		const { value } = await auth.sessions.create(auth.verifyToken(OPERATOR)!);
+		const { value } = await auth.sessions.create(auth.tokens.verify(OPERATOR)!);
 		expect(await checkRequest(auth, facts({ authorization: basic, session: value }))).toMatchObject({
 			kind: 'allow',
 			principal: { role: 'operator', via: 'session' }
@@ -198,7 +198,7 @@ describe('request guard', () => {
 		expect(
 			await checkRequest(auth, facts({ address: '203.0.113.10', authorization: bearer(OPERATOR) }))
 		).toMatchObject({ kind: 'allow' });
-		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		const { value } = await auth.sessions.create(auth.tokens.verify(VIEWER)!);
 		expect(await checkRequest(auth, facts({ ...guesser, session: value }))).toMatchObject({ kind: 'allow' });
 		// an ended session is no guess
 		for (let i = 0; i < 12; i++) {
@@ -251,7 +251,7 @@ describe('request guard', () => {
 			kind: 'allow',
 			principal: { via: 'anonymous' }
 		});
-		const { value } = await auth.sessions.create(auth.verifyToken(VIEWER)!);
+		const { value } = await auth.sessions.create(auth.tokens.verify(VIEWER)!);
 		const pending = checkRequest(auth, facts({ session: value, path: '/ws' }));
 		expect(pending).toBeInstanceOf(Promise);
 		expect(await pending).toMatchObject({ kind: 'allow', principal: { role: 'viewer', via: 'session' } });
@@ -322,7 +322,7 @@ describe('request guard', () => {
 
 	it('refuses a change asked with a form content type and no Origin on the API too, with a session or nothing, but not with a bearer token', async () => {
 		// a form needs no body to start a run or cancel one: an old browser that sends no Origin would carry the cookie
-		const operatorSession = (await auth.sessions.create(auth.verifyToken(OPERATOR)!)).value;
+		const operatorSession = (await auth.sessions.create(auth.tokens.verify(OPERATOR)!)).value;
 		for (const path of ['/api/v1/workflows/quick/runs', '/api/v1/tasks/t/cancel', '/api/v1/runs/r/cancel']) {
 			for (const contentType of [
 				'application/x-www-form-urlencoded',

@@ -15,7 +15,7 @@
  * rebinding page could use.
  */
 import { SIGN_IN_PATH, SIGN_OUT_PATH } from '../../protocol/auth';
-import { tooManyAttemptsMessage, type AuthService, type Identification } from './auth';
+import { retryAfterSeconds, tooManyAttemptsMessage, type AuthService, type Identification } from './auth';
 import type { Principal } from './principal';
 import { bearerHeader } from './tokens';
 
@@ -153,7 +153,7 @@ function verdictFor(facts: RequestFacts, identity: Identification): Verdict {
 	if (isPublicPath(facts.path)) return { kind: 'allow', principal: identity.ok ? identity.principal : null };
 	if (!identity.ok && identity.reason === 'too_many') {
 		return deny(429, 'too_many_attempts', tooManyAttemptsMessage(identity.retryAfterMs), {
-			'retry-after': String(Math.ceil(identity.retryAfterMs / 1000))
+			'retry-after': retryAfterSeconds(identity.retryAfterMs)
 		});
 	}
 	if (!identity.ok) {
