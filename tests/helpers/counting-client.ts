@@ -2,8 +2,9 @@
  * @module tests/helpers/counting-client
  * A WebSocket client for flow tests that reads as fast as it can and checks that event seqs
  * rise by exactly one, counting events by type without keeping them, so tens of thousands of
- * events stay cheap to receive. Control frames are kept. `until()` fails fast on a seq error,
- * a `dropped` notice or a close.
+ * events stay cheap to receive. The lines of `tool.lines` events are counted too, and checked to
+ * continue their execution's numbering (no gap, no repeat, in order). Control frames are kept.
+ * `until()` fails fast on a seq or line error, a `dropped` notice or a close.
  */
 import WebSocket, { type RawData } from 'ws';
 import type { WelcomeData } from '../../src/lib/protocol/messages';
@@ -12,7 +13,12 @@ export interface Frame {
 	type: string;
 	seq?: number;
 	data?: Record<string, unknown>;
-	events?: { seq: number; type: string }[];
+	events?: { seq: number; type: string; data?: Record<string, unknown> }[];
+}
+
+interface LinesData {
+	execution_id: string;
+	lines: { line: number }[];
 }
 
 export class CountingClient {
@@ -22,6 +28,8 @@ export class CountingClient {
 	readonly byType = new Map<string, number>();
 	welcome: WelcomeData | null = null;
 	received = 0;
+	/** lines of all `tool.lines` events received */
+	lines = 0;
 	/** the seq expected next; 0 until the first event sets it (set it before a resume) */
 	next = 0;
 	/**
@@ -32,6 +40,8 @@ export class CountingClient {
 	/** seqs skipped (with `allowSkips`) */
 	skipped = 0;
 	closeCode: number | null = null;
+	/** the last line number received, by execution */
+	#lastLine = new Map<string, number>();
 	#waiters = new Set<() => void>();
 
 	constructor(url: string) {
@@ -86,12 +96,13 @@ export class CountingClient {
 
 	describe(): string {
 		const types = this.controls.map((c) => c.type).join(', ');
-		return `received ${this.received} events, next ${this.next}; controls: ${types}; errors: ${this.errors.join('; ')}`;
+		return `received ${this.received} events (${this.lines} lines), next ${this.next}; controls: ${types}; errors: ${this.errors.join('; ')}`;
 	}
 
 	#onFrame(frame: Frame): void {
-		if (frame.type === 'batch') for (const event of frame.events!) this.#onEvent(event.seq, event.type);
-		else if (typeof frame.seq === 'number') this.#onEvent(frame.seq, frame.type);
+		if (frame.type === 'batch')
+			for (const event of frame.events!) this.#onEvent(event.seq, event.type, event.data);
+		else if (typeof frame.seq === 'number') this.#onEvent(frame.seq, frame.type, frame.data);
 		else {
 			if (frame.type === 'welcome') this.welcome = frame.data as unknown as WelcomeData;
 			this.controls.push(frame);
@@ -99,7 +110,7 @@ export class CountingClient {
 		this.#notify();
 	}
 
-	#onEvent(seq: number, type: string): void {
+	#onEvent(seq: number, type: string, data: Record<string, unknown> | undefined): void {
 		if (this.next !== 0 && seq > this.next && this.allowSkips) this.skipped += seq - this.next;
 		else if (this.next !== 0 && seq !== this.next && this.errors.length < 5) {
 			this.errors.push(`expected seq ${this.next}, got ${seq}`);
@@ -107,6 +118,23 @@ export class CountingClient {
 		this.received += 1;
 		this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
 		this.next = seq + 1;
+		if (type === 'tool.lines') this.#onLines(data as unknown as LinesData);
+	}
+
+	/**
+	 * Lines are never coalesced: an event's lines go on from the last line of its execution so far
+	 * (the execution's first event sets where it starts, for a client that joined mid-stream).
+	 */
+	#onLines({ execution_id, lines }: LinesData): void {
+		let last = this.#lastLine.get(execution_id);
+		for (const { line } of lines) {
+			if (last !== undefined && line !== last + 1 && this.errors.length < 5) {
+				this.errors.push(`expected line ${last + 1} of ${execution_id}, got ${line}`);
+			}
+			last = line;
+		}
+		if (last !== undefined) this.#lastLine.set(execution_id, last);
+		this.lines += lines.length;
 	}
 
 	#notify(): void {

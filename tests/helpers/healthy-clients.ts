@@ -18,7 +18,8 @@
  *   await healthy.stop();
  * }
  */
-import type { EventEnvelope, IngestTaskResponse } from '../../src/lib/protocol';
+import type { IngestTaskResponse } from '../../src/lib/protocol';
+import { carriesLine, isToolLines } from './live-lines';
 import { connect, type TestClient } from './ws-client';
 
 export const DEFAULT_HEALTHY_CLIENTS = 3;
@@ -138,7 +139,7 @@ export class HealthyClients {
 		const last = this.#sent;
 		for (const client of this.clients) {
 			await client
-				.next((m) => m.type === 'tool.output' && lineOf(m) === last && taskOf(m) === this.taskId, timeoutMs)
+				.next((m) => carriesLine(m, last) && m.data.task_id === this.taskId, timeoutMs)
 				.catch((err: Error) => {
 					throw new Error(`a healthy client did not receive line ${last}: ${err.message}`);
 				});
@@ -183,10 +184,12 @@ export class HealthyClients {
 	#linesOf(client: TestClient): Receipt[] {
 		const receipts: Receipt[] = [];
 		for (const message of client.messages) {
-			if (message.type !== 'tool.output' || taskOf(message) !== this.taskId) continue;
-			const { data } = message as EventEnvelope<'tool.output'>;
-			const sentAt = Number(/sent=(\d+)/.exec(data.output)?.[1] ?? NaN);
-			receipts.push({ line: data.line, latencyMs: (arrivals.get(message) ?? Date.now()) - sentAt });
+			if (!isToolLines(message) || message.data.task_id !== this.taskId) continue;
+			const arrived = arrivals.get(message) ?? Date.now();
+			for (const { line, output } of message.data.lines) {
+				const sentAt = Number(/sent=(\d+)/.exec(output)?.[1] ?? NaN);
+				receipts.push({ line, latencyMs: arrived - sentAt });
+			}
 		}
 		return receipts;
 	}
@@ -234,14 +237,6 @@ function recordArrivals(client: TestClient): void {
 		const now = Date.now();
 		for (; seen < client.messages.length; seen += 1) arrivals.set(client.messages[seen] as object, now);
 	});
-}
-
-function lineOf(message: { data?: unknown }): number | undefined {
-	return (message.data as { line?: number } | undefined)?.line;
-}
-
-function taskOf(message: { data?: unknown }): string | undefined {
-	return (message.data as { task_id?: string } | undefined)?.task_id;
 }
 
 function summarize(lines: number[]): string {

@@ -120,23 +120,21 @@ export function failed(taskId: string, runId: string | null): DomainEvent<'task.
 	};
 }
 
+/** A `tool.lines` event carrying one line, `line`, of task `taskId`'s execution `${taskId}-x`. */
 export function output(
 	taskId: string,
 	runId: string | null,
 	line: number,
 	text = `line ${line}`
-): DomainEvent<'tool.output'> {
+): DomainEvent<'tool.lines'> {
 	return {
-		type: 'tool.output',
+		type: 'tool.lines',
 		timestamp: NOW,
 		data: {
 			task_id: taskId,
 			run_id: runId,
 			execution_id: `${taskId}-x`,
-			line,
-			output: text,
-			is_stderr: false,
-			timestamp: NOW
+			lines: [{ line, output: text, is_stderr: false, timestamp: NOW }]
 		}
 	};
 }

@@ -23,7 +23,8 @@ describe('hub: a burst of output', () => {
 		s = await startHubServer({ maxConnections: 100, maxConnectionsPerIp: 100 });
 		const clients = await subscribedClients(s.url, 20);
 		const total = 20_000;
-		// like a tool's pipe read or an ingest message: many lines in one event-loop turn
+		// many events in one event-loop turn: the hub's worst case (a tool's pipe read or an ingest
+		// message now goes as one event; here each line is an event of its own, as a peer's would be)
 		const chunks = [5_000, 500, 500, 2_000, 12_000];
 		let line = 0;
 		for (const size of chunks) {

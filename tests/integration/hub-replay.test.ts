@@ -165,7 +165,7 @@ describe('hub: 20 clients, 10,000 events, random disconnects', () => {
 			{ run_ids: ['r2'] },
 			{ types: ['task.*'] },
 			{ statuses: ['failed'] },
-			{ task_ids: ['t3', 't4'], types: ['tool.output'] }
+			{ task_ids: ['t3', 't4'], types: ['tool.lines'] }
 		];
 		const clients = Array.from(
 			{ length: 20 },

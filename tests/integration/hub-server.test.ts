@@ -79,9 +79,9 @@ describe('hub in the server', () => {
 		const res = await fetch(`${aco.url}/metrics`);
 		expect(res.headers.get('content-type')).toContain('text/plain');
 		const text = await res.text();
-		const outputs = received.filter((e) => e.type === 'tool.output').length;
+		const outputs = received.filter((e) => e.type === 'tool.lines').length;
 		expect(outputs).toBeGreaterThan(0);
-		expect(promValue(text, 'aco_hub_events_published_total{type="tool.output"}')).toBe(outputs);
+		expect(promValue(text, 'aco_hub_events_published_total{type="tool.lines"}')).toBe(outputs);
 		expect(promValue(text, 'aco_hub_events_delivered_total')).toBe(received.length);
 		expect(promValue(text, 'aco_hub_connections_active')).toBe(1);
 		expect(promValue(text, 'aco_hub_delivery_latency_seconds_count')).toBe(received.length);

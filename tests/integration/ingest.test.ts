@@ -14,6 +14,7 @@ import type {
 	TaskResponse,
 	TasksResponse
 } from '../../src/lib/protocol';
+import { isToolLines, liveLines } from '../helpers/live-lines';
 import { startAco, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
@@ -144,8 +145,9 @@ describe('ingest API', () => {
 
 		await watcher.next((m) => m.type === 'task.failed' && (m.data as { task_id: string }).task_id === id);
 		const seen = eventsFor(watcher, id);
-		const output = seen.filter((e) => e.type === 'tool.output').map((e) => e.data.line);
-		expect(output).toEqual([1, 2, 3, 4]);
+		// each request's new lines go as one event; the repeated ones are not streamed again
+		const output = seen.filter(isToolLines).map((e) => e.data.lines.map((l) => l.line));
+		expect(output).toEqual([[1, 2, 3], [4]]);
 		expect(seen.map((e) => e.type)).toEqual(
 			expect.arrayContaining(['task.created', 'tool.started', 'task.progress', 'tool.failed', 'task.failed'])
 		);
@@ -403,9 +405,9 @@ describe('ingest API', () => {
 		expect(invalid.data).toMatchObject({ code: 'invalid_message' });
 		expect(invalid.data.message).toContain('events.0.type');
 
-		await watcher.next((m) => m.type === 'tool.output' && (m.data as { task_id: string }).task_id === taskId);
+		await watcher.next((m) => isToolLines(m) && m.data.task_id === taskId);
 		await watcher.sync();
-		expect(eventsFor(watcher, taskId).filter((e) => e.type === 'tool.output')).toHaveLength(1);
+		expect(liveLines(eventsFor(watcher, taskId)).map((l) => l.output)).toEqual(['over the socket']);
 		await producer.close();
 	});
 });

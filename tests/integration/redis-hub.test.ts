@@ -81,7 +81,7 @@ async function startNode(prefix: string, id: string, overrides: Partial<HubConfi
 
 function seqsOf(client: TestClient): number[] {
 	return client.messages
-		.filter((m): m is ServerMessage & { seq: number } => m.type === 'tool.output')
+		.filter((m): m is ServerMessage & { seq: number } => m.type === 'tool.lines')
 		.map((m) => m.seq);
 }
 

@@ -11,6 +11,7 @@ import type { HealthResponse, RealtimeStatsResponse } from '../../src/lib/protoc
 import type { ServerMessage } from '../../src/lib/protocol/messages';
 import { runCli } from '../helpers/cli';
 import { startCluster, type TestCluster } from '../helpers/cluster';
+import { isToolLines, liveLines, type ToolLinesEvent } from '../helpers/live-lines';
 import type { RedisServer } from '../helpers/redis';
 import { ROOT, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
@@ -66,9 +67,9 @@ async function post(node: AcoProcess, route: string, body: unknown): Promise<Rec
 }
 
 function outputLines(list: Envelope[], executionId: string): number[] {
-	return list
-		.filter((e) => e.type === 'tool.output' && e.data.execution_id === executionId)
-		.map((e) => e.data.line as number);
+	return liveLines(list)
+		.filter((l) => l.execution_id === executionId)
+		.map((l) => l.line);
 }
 
 describe('aco nodes sharing Redis', () => {
@@ -225,8 +226,9 @@ describe('resume across nodes', () => {
 				hops.push({ node: at, reply });
 				if (i === 0) producer = produce().catch((err: unknown) => (producerError = err));
 				const before = received.length;
-				// stay until a few new events arrived, then drop the connection without a close frame
-				const wanted = 15 + (i % 3) * 10;
+				// stay until a few new events arrived (each post's 10 lines are one `tool.lines`), then
+				// drop the connection without a close frame
+				const wanted = 2 + (i % 3);
 				await vi
 					.waitFor(() => expect(events(client).length).toBeGreaterThanOrEqual(wanted), {
 						timeout: WAIT_MS,
@@ -277,9 +279,9 @@ describe('Redis restarts during a run', () => {
 		const [a, b, c] = nodes;
 		const watcher = await subscribedClient(c!);
 		const { run } = (await post(a!, '/workflows/ticker/runs', {})) as { run: { id: string } };
-		const isOutput = (m: ServerMessage) =>
-			m.type === 'tool.output' && (m as unknown as Envelope).data.run_id === run.id;
-		await watcher.next((m) => isOutput(m) && ((m as unknown as Envelope).data.line as number) >= 40, WAIT_MS);
+		const isOutput = (m: ServerMessage): m is ServerMessage & ToolLinesEvent =>
+			isToolLines(m) && m.data.run_id === run.id;
+		await watcher.next((m) => isOutput(m) && m.data.lines.at(-1)!.line >= 40, WAIT_MS);
 		// a second client, on node B, loses its connection at the same moment and comes back after
 		const leaver = await subscribedClient(b!);
 		await leaver.next(isOutput, WAIT_MS);

@@ -14,6 +14,7 @@ import type {
 	TaskResponse,
 	WorkflowsResponse
 } from '../../src/lib/protocol';
+import { liveLines } from '../helpers/live-lines';
 import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, upgradeRequest, type TestClient } from '../helpers/ws-client';
 
@@ -139,7 +140,7 @@ describe('aco server', () => {
 		const second = byKey.second.id;
 		expect(order(of('task.created', first))).toBeGreaterThanOrEqual(0);
 		expect(order(of('task.created', first))).toBeLessThan(order(of('tool.started', first)));
-		expect(order(of('tool.started', first))).toBeLessThan(order(of('tool.output', first)));
+		expect(order(of('tool.started', first))).toBeLessThan(order(of('tool.lines', first)));
 		expect(order(of('tool.completed', first))).toBeLessThan(order(of('task.completed', first)));
 		expect(order(of('task.completed', first))).toBeLessThan(order(of('tool.started', second)));
 		expect(order(of('task.completed', second))).toBeLessThan(all.length - 1);
@@ -159,12 +160,7 @@ describe('aco server', () => {
 		const executions = tasks.flatMap((t) => t.body.task.executions);
 		expect(executions).toHaveLength(3);
 		for (const execution of executions) {
-			const streamed = all
-				.filter(
-					(e): e is EventEnvelope<'tool.output'> =>
-						e.type === 'tool.output' && e.data.execution_id === execution.id
-				)
-				.map((e) => e.data);
+			const streamed = liveLines(all).filter((l) => l.execution_id === execution.id);
 			expect(streamed.map((l) => l.line)).toEqual(streamed.map((_, i) => i + 1));
 			expect(execution.line_count).toBe(streamed.length);
 
@@ -242,9 +238,9 @@ describe('aco server', () => {
 	});
 
 	it('cancels a running workflow and says so when asked twice', async () => {
-		const client = await subscriber(aco, { types: ['tool.output', 'workflow.*'] });
+		const client = await subscriber(aco, { types: ['tool.lines', 'workflow.*'] });
 		const { body } = await api<RunResponse>(aco, 'POST', '/api/v1/workflows/slow/runs');
-		await client.next((m) => m.type === 'tool.output', 10_000);
+		await client.next((m) => m.type === 'tool.lines', 10_000);
 		const started = Date.now();
 		const cancel = await api<RunResponse>(aco, 'POST', `/api/v1/runs/${body.run.id}/cancel`);
 		expect(cancel.status).toBe(200);
@@ -261,9 +257,9 @@ describe('aco server', () => {
 describe('aco server restart', () => {
 	it('closes sockets with 1012 (restart) on SIGTERM and marks what was running as interrupted on the next start', async () => {
 		const first = await startAco({ workflowsDir: FIXTURES });
-		const client = await subscriber(first, { types: ['tool.output'] });
+		const client = await subscriber(first, { types: ['tool.lines'] });
 		const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
-		await client.next((m) => m.type === 'tool.output', 10_000);
+		await client.next((m) => m.type === 'tool.lines', 10_000);
 		expect(await first.stop('SIGTERM')).toBe(0);
 		expect((await client.waitForClose()).code).toBe(1012);
 
@@ -286,9 +282,9 @@ describe('aco server restart', () => {
 	it("refuses to start a second server on a data folder in use, leaving the first one's running work alone", async () => {
 		const first = await startAco({ workflowsDir: FIXTURES });
 		try {
-			const client = await subscriber(first, { types: ['tool.output'] });
+			const client = await subscriber(first, { types: ['tool.lines'] });
 			const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
-			await client.next((m) => m.type === 'tool.output', 10_000);
+			await client.next((m) => m.type === 'tool.lines', 10_000);
 			const second = startAco({ workflowsDir: FIXTURES, dataDir: first.dataDir });
 			// a second server that did start must not outlive the test
 			second.then((aco) => aco.stop()).catch(() => {});
@@ -304,9 +300,9 @@ describe('aco server restart', () => {
 
 	it('marks what a killed process left running as interrupted when it starts again', async () => {
 		const first = await startAco({ workflowsDir: FIXTURES });
-		const client = await subscriber(first, { types: ['tool.output'] });
+		const client = await subscriber(first, { types: ['tool.lines'] });
 		const { body } = await api<RunResponse>(first, 'POST', '/api/v1/workflows/slow/runs');
-		await client.next((m) => m.type === 'tool.output', 10_000);
+		await client.next((m) => m.type === 'tool.lines', 10_000);
 		await first.stop('SIGKILL');
 
 		const second = await startAco({ workflowsDir: FIXTURES, dataDir: first.dataDir });

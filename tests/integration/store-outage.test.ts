@@ -58,7 +58,8 @@ describe('a running tool while PostgreSQL is stopped and started', () => {
 		errors = [];
 		const runnerLogger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
 		bus.subscribe((event: AnyDomainEvent) => {
-			if (event.type === 'tool.output') published = Math.max(published, event.data.line);
+			// an event's lines are in order: its last is its highest
+			if (event.type === 'tool.lines') published = Math.max(published, event.data.lines.at(-1)!.line);
 		});
 		const def: TaskDef = {
 			key: 'ticker',

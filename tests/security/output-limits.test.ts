@@ -20,6 +20,7 @@ import type { EventEnvelope, LogLinesResponse, RunResponse } from '../../src/lib
 import type { SystemMetricsResponse } from '../../src/lib/protocol';
 import { acoApi, rssOf, waitForRun, writeWorkflow, type AcoApi } from '../helpers/aco-api';
 import { HealthyClients } from '../helpers/healthy-clients';
+import { liveLines } from '../helpers/live-lines';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
 
@@ -131,7 +132,7 @@ describe('tools that write too much', () => {
 				{
 					type: 'subscribe',
 					sub: 'flood',
-					filter: { task_ids: [created.data.task.id], types: ['tool.output'] }
+					filter: { task_ids: [created.data.task.id], types: ['tool.lines'] }
 				},
 				10_000
 			);
@@ -166,11 +167,9 @@ describe('tools that write too much', () => {
 			expect(outline.annotations.map((a) => a.level)).toEqual(['warning', 'warning']);
 			// nothing past the cut was streamed either: the last line a subscriber got is the final marker
 			await watcher.sync(10_000);
-			const streamed = watcher.messages.filter(
-				(m) => m.type === 'tool.output'
-			) as EventEnvelope<'tool.output'>[];
-			expect(streamed.at(-1)?.data.line).toBe(MAX_LINES + 2);
-			expect(streamed.every((m) => m.data.line <= MAX_LINES + 2)).toBe(true);
+			const streamed = liveLines(watcher.messages);
+			expect(streamed.at(-1)?.line).toBe(MAX_LINES + 2);
+			expect(streamed.every((l) => l.line <= MAX_LINES + 2)).toBe(true);
 			await watcher.close();
 			report('output limit', before, peak);
 			expect(peak.heap - before.heap).toBeLessThan(HEAP_BOUND);

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { toOutputLine } from '../../lib/protocol/events';
+import { PROTOCOL_VERSION } from '../../lib/protocol/limits';
 import type { Execution, LogLine } from '../../lib/protocol/models';
 import { makeExecution, makeLines, makeTask } from '../../lib/realtime/test-fixtures';
 import { socketFactory } from '../../lib/realtime/test-socket';
@@ -73,13 +75,15 @@ async function setup(
 	const factory = socketFactory();
 	const port = (server.address() as AddressInfo).port;
 	let printed = '';
+	/** each write to `out`, to see a multi-line event printed in one */
+	const writes: string[] = [];
 	let errors = '';
 	let code: number | null = null;
 	const exit = followLog({
 		url: `http://127.0.0.1:${port}`,
 		token: 't',
 		executionId: 'x1',
-		out: { write: (chunk: string) => (printed += chunk) },
+		out: { write: (chunk: string) => (writes.push(chunk), (printed += chunk)) },
 		err: { write: (chunk: string) => (errors += chunk) },
 		client: {
 			...(options.upgrade ? {} : { createSocket: factory.create }),
@@ -94,24 +98,25 @@ async function setup(
 	}
 	let seq = 0;
 	const hub = {
-		/** the hub's welcome and its answer to the subscription, which makes the follower load over REST */
-		connect() {
+		/**
+		 * the hub's welcome and its answer to the subscription, which makes the follower load over
+		 * REST; `protocol`: the version the hub speaks
+		 */
+		connect(protocol = PROTOCOL_VERSION) {
 			factory.last.open();
-			factory.last.welcome({ seq: 0 });
+			factory.last.welcome({ seq: 0, protocol });
 			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-log', filter: {} } });
 		},
-		output(n: number) {
+		/** one `tool.lines` event with lines `from` to `to` (`line n`), as one read of the tool's pipes */
+		output(from: number, to = from) {
 			factory.last.event({
-				type: 'tool.output',
+				type: 'tool.lines',
 				seq: ++seq,
 				data: {
 					task_id: 't1',
 					run_id: null,
 					execution_id: 'x1',
-					line: n,
-					output: `line ${n}`,
-					is_stderr: false,
-					timestamp: '2030-01-01T00:00:00.000Z'
+					lines: makeLines(from, to).map(toOutputLine)
 				}
 			});
 		},
@@ -133,7 +138,16 @@ async function setup(
 			});
 		}
 	};
-	return { state, hub, exit, port, code: () => code, printed: () => printed, errors: () => errors };
+	return {
+		state,
+		hub,
+		exit,
+		port,
+		code: () => code,
+		printed: () => printed,
+		writes,
+		errors: () => errors
+	};
 }
 
 /**
@@ -213,7 +227,7 @@ async function setupTask(stored: { x1?: string[]; x2?: string[]; done?: string[]
 		factory,
 		connect() {
 			factory.last.open();
-			factory.last.welcome({ seq: 0 });
+			factory.last.welcome({ seq: 0, protocol: PROTOCOL_VERSION });
 			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-log', filter: {} } });
 		},
 		/**
@@ -224,7 +238,7 @@ async function setupTask(stored: { x1?: string[]; x2?: string[]; done?: string[]
 			factory.last.serverClose(1006);
 			await until(() => expect(factory.sockets).toHaveLength(2));
 			factory.last.open();
-			factory.last.welcome({ seq: 100 });
+			factory.last.welcome({ seq: 100, protocol: PROTOCOL_VERSION });
 			seq = 100;
 			meanwhile();
 			factory.last.reset({ seq: 100 });
@@ -236,17 +250,9 @@ async function setupTask(stored: { x1?: string[]; x2?: string[]; done?: string[]
 			lines.push(line);
 			if (!live) return;
 			factory.last.event({
-				type: 'tool.output',
+				type: 'tool.lines',
 				seq: ++seq,
-				data: {
-					task_id: 't1',
-					run_id: null,
-					execution_id: executionId,
-					line: line.n,
-					output: text,
-					is_stderr: false,
-					timestamp: line.ts
-				}
+				data: { task_id: 't1', run_id: null, execution_id: executionId, lines: [toOutputLine(line)] }
 			});
 		},
 		/** the task's last step ends, then the task */
@@ -309,6 +315,63 @@ describe('followLog', () => {
 			),
 			''
 		]);
+	});
+
+	it('prints every line of a multi-line event in order, in one write', async () => {
+		const { state, hub, exit, printed, writes, errors } = await setup([]);
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// the backlog and the reload after connecting have asked: only the event brings what follows
+		await until(() => expect(state.logRequests).toBe(2));
+		const before = writes.length;
+		state.lines.push(...makeLines(4, 8));
+		hub.output(4, 8);
+		await until(() => expect(printed()).toContain('line 8'));
+		expect(writes.slice(before)).toEqual(['line 4\nline 5\nline 6\nline 7\nline 8\n']);
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			makeLines(1, 8)
+				.map((l) => `${l.text}\n`)
+				.join('')
+		);
+		expect(errors()).toBe('');
+	});
+
+	it('says once that a server older than protocol 3 streams lines it does not read, and prints the log as the step ends', async () => {
+		const { state, hub, exit, printed, errors } = await setup([]);
+		hub.connect(2);
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// a version 2 hub sends `tool.output`: not read, so the lines come with the step's end
+		state.lines.push(...makeLines(4, 5));
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
+		expect(errors()).toBe(
+			`aco: the server speaks realtime protocol 2, this aco ${PROTOCOL_VERSION}: its live lines are not read here, so output prints as each step ends (update the server)\n`
+		);
+	});
+
+	it('fetches the lines of an event dropped between two others over REST, and prints all in order', async () => {
+		const { state, hub, exit, printed, errors } = await setup([]);
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		// the backlog and the reload after connecting have asked: what follows comes by the events
+		await until(() => expect(state.logRequests).toBe(2));
+		state.lines.push(...makeLines(4, 9));
+		hub.output(4, 5);
+		// the event with 6–7 was dropped under backpressure; the store has them
+		hub.output(8, 9);
+		// 9 prints only after 6–7, which only REST has: fetched for the hole, before any completion
+		await until(() => expect(printed()).toContain('line 9'));
+		hub.completed();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			makeLines(1, 9)
+				.map((l) => `${l.text}\n`)
+				.join('')
+		);
+		expect(errors()).toBe('');
 	});
 
 	it('waits, saying so, for lines the stream went past while the store lags, and prints every line in order', async () => {

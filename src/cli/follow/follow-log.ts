@@ -1,9 +1,10 @@
 /**
  * @module cli/follow/follow-log
- * `aco logs <execution-or-task> --follow`: prints the stored log over REST, then the live
- * `tool.output` lines, with no gap and no duplicate (by line number), and returns once the tool
- * (or, for a task, the task and all its tools) has finished and every line is printed. A task's
- * steps print in step order, however their live lines and its snapshots race (tails).
+ * `aco logs <execution-or-task> --follow`: prints the stored log over REST, then the lines of
+ * live `tool.lines` events (one write per event), with no gap and no duplicate (by line number),
+ * and returns once the tool (or, for a task, the task and all its tools) has finished and every
+ * line is printed. A task's steps print in step order, however their live lines and its
+ * snapshots race (tails).
  *
  * Lines the stream went past but the store has not written yet (it writes in batches, and after
  * a database outage of its own) are waited for, with a notice on stderr; lines it still lacks after
@@ -14,10 +15,12 @@
  * failing server (5xx, out of reach) is asked again after a back-off, with one notice per outage:
  * for the log, and for the task or execution as first loaded and reloaded after a reconnect.
  */
+import { fromOutputLine } from '../../lib/protocol/events';
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import { cleanLine, errorText, painter, type Output } from './format';
+import { noticeOlderHub } from './older-hub';
 import { followerRest, reportUnprinted, type TailSet } from './tails';
 
 export interface FollowLogOptions {
@@ -133,6 +136,7 @@ function followLive(
 	logRefused: Promise<void>
 ): Promise<number> {
 	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	noticeOlderHub(client, err);
 	const wanted = (executionId: string) => !options.executionId || executionId === options.executionId;
 	return new Promise<number>((resolve) => {
 		let ended = false;
@@ -161,11 +165,9 @@ function followLive(
 		};
 
 		client.onEvent((event) => {
-			if (event.type === 'tool.output' && wanted(event.data.execution_id)) {
+			if (event.type === 'tool.lines' && wanted(event.data.execution_id)) {
 				// a step not placed yet (its record not loaded) keeps its lines until it is
-				const { line: n, output: text, is_stderr, timestamp: ts, partial } = event.data;
-				const stream = is_stderr ? 'stderr' : 'stdout';
-				tails.push(event.data.execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
+				tails.pushLines(event.data.execution_id, event.data.lines.map(fromOutputLine));
 			} else if (event.type === 'tool.started' && wanted(event.data.execution_id)) {
 				tails.noteExecution(event.data.execution);
 			} else if (

@@ -1,8 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { toOutputLine } from '../../lib/protocol/events';
+import { PROTOCOL_VERSION } from '../../lib/protocol/limits';
 import type { LogLine, Task, TaskStatus, WorkflowRun } from '../../lib/protocol/models';
-import { makeRun, makeTask } from '../../lib/realtime/test-fixtures';
+import { makeExecution, makeRun, makeTask } from '../../lib/realtime/test-fixtures';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import { followRun } from './follow-run';
 
@@ -99,7 +101,7 @@ async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {})
 		/** the hub's welcome and its answer to the subscription, which makes the follower load over REST */
 		connect() {
 			factory.last.open();
-			factory.last.welcome({ seq: 0 });
+			factory.last.welcome({ seq: 0, protocol: PROTOCOL_VERSION });
 			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-run', filter: {} } });
 		},
 		task(type: 'task.status' | 'task.completed', status: TaskStatus) {
@@ -110,22 +112,31 @@ async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {})
 				data: { task_id: 't1', run_id: 'r1', status, message: null, task }
 			});
 		},
-		/** a line of the task's first step (`x2`: of its second), stored and sent live */
-		output(line: LogLine, executionId: 'x1' | 'x2' = 'x1') {
-			(executionId === 'x1' ? state.lines : state.step2).push(line);
+		/**
+		 * lines of the task's first step (`x2`: of its second), sent live as one `tool.lines` event;
+		 * stored first unless `store` is false (the store lags)
+		 */
+		output(lines: LogLine | LogLine[], executionId: 'x1' | 'x2' = 'x1', store = true) {
+			const sent = [lines].flat();
+			if (store) (executionId === 'x1' ? state.lines : state.step2).push(...sent);
 			factory.last.event({
-				type: 'tool.output',
+				type: 'tool.lines',
 				seq: ++seq,
 				data: {
 					task_id: 't1',
 					run_id: 'r1',
 					execution_id: executionId,
-					line: line.n,
-					output: line.text,
-					is_stderr: false,
-					timestamp: line.ts,
-					...(line.partial ? { partial: true } : {})
+					lines: sent.map(toOutputLine)
 				}
+			});
+		},
+		/** the task's first step starts */
+		started() {
+			const execution = makeExecution({ id: 'x1', task_id: 't1', step: 0, line_count: 0 });
+			factory.last.event({
+				type: 'tool.started',
+				seq: ++seq,
+				data: { task_id: 't1', run_id: 'r1', execution_id: 'x1', execution }
 			});
 		},
 		runEnds() {
@@ -204,6 +215,33 @@ describe('followRun', () => {
 		);
 	});
 
+	it('prints every line of a multi-line event with its prefix, in order', async () => {
+		const { state, hub, exit, printed, errors } = await setup();
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		hub.started();
+		const ts = '2030-01-01T00:00:00.000Z';
+		const lines: LogLine[] = [
+			{ n: 1, stream: 'stdout', ts, text: 'compiling a' },
+			{ n: 2, stream: 'stderr', ts, text: 'warning: b' },
+			{ n: 3, stream: 'stdout', ts, text: 'linking… ', partial: true },
+			{ n: 4, stream: 'stdout', ts, text: 'done' },
+			{ n: 5, stream: 'stdout', ts, text: 'tests passed' }
+		];
+		// two reads of the tool's pipes; the store writes them later, so only the events bring them
+		hub.output(lines.slice(0, 4), 'x1', false);
+		hub.output(lines.slice(4), 'x1', false);
+		await until(() => expect(printed()).toContain('tests passed'));
+		state.lines.push(...lines);
+		hub.runEnds();
+		expect(await exit).toBe(0);
+		expect(printed()).toBe(
+			'▶ build started\n[build] compiling a\n[build] warning: b\n[build] linking… done\n[build] tests passed\n✔ Run demo succeeded\n'
+		);
+		expect(errors()).toBe('');
+	});
+
 	it('ends with exit code 1, naming them, when lines it went on without were never stored', async () => {
 		const { state, hub, exit, printed, errors } = await setup({ retryBudgetMs: 30 });
 		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
@@ -271,7 +309,7 @@ describe('followRun', () => {
 		factory.last.serverClose(1006);
 		await until(() => expect(factory.sockets).toHaveLength(2));
 		factory.last.open();
-		factory.last.welcome({ seq: 10 });
+		factory.last.welcome({ seq: 10, protocol: PROTOCOL_VERSION });
 		// the hub cannot replay what was missed: the follower reloads the run
 		factory.last.reset({ seq: 10 });
 		// an event numbered at or before the welcome's seq would be taken for one seen already

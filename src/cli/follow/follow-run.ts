@@ -17,6 +17,7 @@
  * (5xx, out of reach) is asked again after a back-off, with one notice per outage: for the logs,
  * and for the run and its tasks as loaded after (re)connecting and at the run's end.
  */
+import { fromOutputLine } from '../../lib/protocol/events';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
 import { mergeRecord } from '../../lib/realtime/records';
@@ -32,6 +33,7 @@ import {
 	type Output,
 	type Paint
 } from './format';
+import { noticeOlderHub } from './older-hub';
 import { followerRest, reportUnprinted } from './tails';
 import { showLine } from './workflow-lines';
 
@@ -64,6 +66,7 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const rest = new RestClient(options);
 	const paint = painter(options.out);
 	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	noticeOlderHub(client, err);
 	const tasks = new Map<string, Task>();
 	const printed = new Map<string, Printed>();
 	const execTask = new Map<string, string>();
@@ -185,22 +188,11 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 					execTask.set(event.data.execution_id, event.data.task_id);
 					tails.noteExecution(event.data.execution, tasks.get(event.data.task_id)?.started_at);
 					return;
-				case 'tool.output': {
-					const {
-						execution_id,
-						task_id,
-						line: n,
-						output: text,
-						is_stderr,
-						timestamp: ts,
-						partial
-					} = event.data;
-					execTask.set(execution_id, task_id);
+				case 'tool.lines':
+					execTask.set(event.data.execution_id, event.data.task_id);
 					// a step not placed yet (its record not loaded) keeps its lines until it is
-					const stream = is_stderr ? 'stderr' : 'stdout';
-					tails.push(execution_id, { n, text, stream, ts, ...(partial ? { partial } : {}) });
+					tails.pushLines(event.data.execution_id, event.data.lines.map(fromOutputLine));
 					return;
-				}
 				case 'tool.completed':
 				case 'tool.failed':
 					execTask.set(event.data.execution_id, event.data.task_id);

@@ -36,7 +36,7 @@ describe('TailSet', () => {
 		const print = (id: string) => {
 			const n = stored.get(id)! + 1;
 			stored.set(id, n);
-			tails.push(id, line(n));
+			tails.pushLines(id, [line(n)]);
 		};
 		// two tasks' steps, running side by side
 		tails.noteExecution({ id: 'a', task_id: 'ta', step: 0, line_count: 0 }, '2026-01-01T00:00:00.000Z');
@@ -79,7 +79,7 @@ describe('TailSet', () => {
 		});
 		tails.noteExecution({ id: 'x1', task_id: 't1', step: 0, line_count: 2 });
 		await tails.idle();
-		tails.push('x1', line(5));
+		tails.pushLines('x1', [line(5)]);
 		await vi.waitFor(() => expect(out).toContain('line 5'), { timeout: 10_000, interval: 5 });
 		state.stored = 5;
 		tails.noteLineCount('x1', 5);

@@ -92,8 +92,9 @@ export class TailSet {
 		this.#enqueue(execution.id, place);
 	}
 
-	push(executionId: string, line: LogLine): void {
-		this.#tail(executionId).push(line);
+	/** The lines of one `tool.lines` event of the execution (LogTail.pushLines). */
+	pushLines(executionId: string, lines: readonly LogLine[]): void {
+		this.#tail(executionId).pushLines(lines);
 	}
 
 	/** The execution has at least `count` lines (its record or its completion says so). */

@@ -44,13 +44,41 @@ describe('LogTail', () => {
 	it('hands on the backlog, then live lines, each line once', async () => {
 		const { state, rest } = store(3);
 		const { t, got } = tail(rest);
-		t.push(line(3)); // arrived while subscribed, before the backlog loaded
-		t.push(line(4));
+		t.pushLines([line(3)]); // arrived while subscribed, before the backlog loaded
+		t.pushLines([line(4)]);
 		state.count = 4;
 		await t.open();
-		t.push(line(4));
-		t.push(line(5));
+		t.pushLines([line(4)]);
+		t.pushLines([line(5)]);
 		expect(got).toEqual([1, 2, 3, 4, 5]);
+	});
+
+	it('hands on the lines of one event together, in order, after the backlog', async () => {
+		const { state, rest } = store(2);
+		const batches: number[][] = [];
+		const t = new LogTail('x1', { rest, onLines: (lines) => batches.push(lines.map((l) => l.n)) });
+		await t.open();
+		state.count = 6;
+		// 2 again (a duplicate of the backlog's last line), then the new lines
+		t.pushLines(range(2, 6));
+		expect(batches).toEqual([
+			[1, 2],
+			[3, 4, 5, 6]
+		]);
+		expect(state.calls).toEqual([0]);
+	});
+
+	it('fetches a hole before an event once, however many of its lines wait behind it', async () => {
+		const { state, rest } = store(2);
+		const { t, got } = tail(rest);
+		await t.open();
+		// the event with 3–5 was dropped; the next one brings 6–9
+		state.count = 9;
+		t.pushLines(range(6, 9));
+		await t.idle();
+		expect(got).toEqual(range(1, 9).map((l) => l.n));
+		expect(state.calls).toEqual([0, 2]);
+		expect(state.limits).toEqual([undefined, 3]);
 	});
 
 	it('fills a hole a live line reveals by fetching after the last line', async () => {
@@ -58,7 +86,7 @@ describe('LogTail', () => {
 		const { t, got } = tail(rest);
 		await t.open();
 		state.count = 6;
-		t.push(line(6));
+		t.pushLines([line(6)]);
 		await t.idle();
 		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(state.calls).toEqual([0, 2]);
@@ -70,12 +98,12 @@ describe('LogTail', () => {
 		await t.open();
 		// a long log stored meanwhile: the hole is 3–5, and 7 on will come live as 6 did
 		state.count = 1_000;
-		t.push(line(6));
+		t.pushLines([line(6)]);
 		await t.idle();
 		expect(got).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(state.calls).toEqual([0, 2]);
 		expect(state.limits).toEqual([undefined, 3]);
-		t.push(line(7));
+		t.pushLines([line(7)]);
 		expect(got.at(-1)).toBe(7);
 		t.destroy();
 	});
@@ -95,7 +123,7 @@ describe('LogTail', () => {
 			onError: (err) => expect.fail(String(err))
 		});
 		await t.open();
-		t.push(line(5));
+		t.pushLines([line(5)]);
 		await until(() => expect(got).toContain(5));
 		// stored now, with a long log after them
 		state.count = 1_000;
@@ -143,10 +171,10 @@ describe('LogTail', () => {
 		for (let n = 1; n <= 5; n++) printedAt.set(n, -Infinity);
 		for (let n = 6; n <= 12; n++) printedAt.set(n, performance.now());
 		await t.open();
-		t.push(line(10));
-		t.push(line(11));
+		t.pushLines([line(10)]);
+		t.pushLines([line(11)]);
 		await until(() => expect(got).toContain(11));
-		t.push(line(12));
+		t.pushLines([line(12)]);
 		await t.idle();
 		expect(got).toEqual(range(1, 12).map((l) => l.n));
 		expect(retries.map((e) => (e as Error).message)).toEqual(['Lines 6–9 of x1 are not stored yet.']);
@@ -173,10 +201,10 @@ describe('LogTail', () => {
 			onError: (err) => expect.fail(String(err))
 		});
 		await t.open();
-		t.push(line(10));
-		t.push(line(11));
+		t.pushLines([line(10)]);
+		t.pushLines([line(11)]);
 		await until(() => expect(events).toContain('line 11'));
-		t.push(line(12));
+		t.pushLines([line(12)]);
 		expect(events).toEqual([
 			...range(1, 5).map((l) => `line ${l.n}`),
 			'skipped 6–9',
@@ -215,10 +243,10 @@ describe('LogTail', () => {
 			onError: (err) => expect.fail(String(err))
 		});
 		await t.open();
-		t.push(line(5));
+		t.pushLines([line(5)]);
 		await until(() => expect(got).toContain(5));
-		t.push(line(6));
-		t.push(line(9));
+		t.pushLines([line(6)]);
+		t.pushLines([line(9)]);
 		await until(() => expect(got).toContain(9));
 		expect(skips).toEqual(['3–4', '7–8']);
 		state.stored = 9;
@@ -256,7 +284,7 @@ describe('LogTail', () => {
 		const total = 200;
 		const printer = setInterval(() => {
 			if (state.count === total) return clearInterval(printer);
-			t.push(line(++state.count));
+			t.pushLines([line(++state.count)]);
 		}, 1);
 		await t.open();
 		const printedAtOpen = state.count;
@@ -289,7 +317,7 @@ describe('LogTail', () => {
 			await t.open();
 			for (let hole = 0; hole < 12; hole++) {
 				state.count += 2;
-				t.push(line(state.count));
+				t.pushLines([line(state.count)]);
 				await t.idle();
 			}
 			expect(got).toEqual(range(1, 25).map((l) => l.n));
@@ -316,7 +344,7 @@ describe('LogTail', () => {
 		});
 		await t.open();
 		for (let n = 3; n < 40; n++) {
-			t.push(line(n));
+			t.pushLines([line(n)]);
 			t.noteLineCount(n);
 			await t.idle();
 		}
@@ -372,7 +400,7 @@ describe('LogTail', () => {
 		void t.open();
 		await until(() => expect(retries).toHaveLength(1));
 		for (let n = 3; n < 40; n++) {
-			t.push(line(n));
+			t.pushLines([line(n)]);
 			await new Promise((resolve) => setImmediate(resolve));
 		}
 		t.noteLineCount(40);

@@ -1,12 +1,13 @@
 /**
  * @module cli/realtime/log-tail
- * One execution's log for a terminal: the backlog over REST, then live `tool.output` lines,
- * handed on in line-number order with no gap and no duplicate (the Node counterpart of the
- * browser's ExecutionLog, without its rendering state).
+ * One execution's log for a terminal: the backlog over REST, then the lines of live `tool.lines`
+ * events, handed on in line-number order with no gap and no duplicate (the Node counterpart of
+ * the browser's ExecutionLog, without its rendering state).
  *
  * Subscribe BEFORE {@link LogTail.open}: lines that arrive while the backlog loads wait in
  * `pending`. A line at or before `last` is a duplicate; a live line past `last + 1` reveals a
- * hole, which is filled by fetching `?after=last`.
+ * hole (an event dropped before its own), which is filled by fetching `?after=last`, once per
+ * event however many of its lines wait behind the hole.
  *
  * The server streams each line at once but stores lines in batches, later, and through a
  * database outage only once the store is back (log-pipeline): a hole below a line the stream
@@ -153,20 +154,34 @@ export class LogTail {
 		return this.idle();
 	}
 
-	/** One live line from a `tool.output` event. */
-	push(line: LogLine): void {
+	/**
+	 * The lines of one `tool.lines` event, in order: those that follow on are handed on together
+	 * (one onLines call, so one print or redraw per event), and a hole before or among them is
+	 * fetched once for the event, not once per line.
+	 */
+	pushLines(lines: readonly LogLine[]): void {
 		if (this.#failed) return;
-		if (line.n > this.#known) this.#known = line.n;
-		if (line.n <= this.#last) return;
-		if (!this.#opened || this.#fetching || line.n > this.#last + 1) {
-			// past the bound it is left to the fetch after (#known says it exists)
-			if (this.#pending.size < MAX_PENDING) this.#pending.set(line.n, line);
-			// a running fetch drains this line when it returns and goes on only for a hole left; asking
-			// it to fetch again would poll REST back to back for as long as the tool prints
-			if (this.#opened && !this.#fetching) void this.#catchUp();
-			return;
+		// while the backlog loads or a fetch runs, the lines wait: the fetch drains them when it returns
+		// and goes on only for a hole left; asking it to fetch again would poll REST back to back for
+		// as long as the tool prints
+		const direct = this.#opened && !this.#fetching;
+		const out: LogLine[] = [];
+		for (const line of lines) {
+			if (line.n > this.#known) this.#known = line.n;
+			if (line.n <= this.#last) continue;
+			if (direct && line.n === this.#last + 1) {
+				out.push(line);
+				this.#last = line.n;
+			} else if (this.#pending.size < MAX_PENDING) {
+				// past the bound it is left to the fetch after (#known says it exists)
+				this.#pending.set(line.n, line);
+			}
 		}
-		this.#accept([line]);
+		if (!direct) return;
+		this.#drainPending(out);
+		if (out.length) this.#options.onLines(out);
+		// a line past `last + 1` (an event dropped before this one): one fetch for the event
+		if (this.#hasHole()) void this.#catchUp();
 	}
 
 	/**

@@ -163,17 +163,18 @@ describe('TuiApp keys', () => {
 		ctx = setup();
 		await connected(ctx);
 		await vi.waitFor(() => expect(ctx.app.model.output?.lines).toHaveLength(2));
+		// one read of the tool's pipes: two lines in one event
 		ctx.sockets.last.event({
-			type: 'tool.output',
+			type: 'tool.lines',
 			seq: 1,
 			data: {
 				task_id: 't1',
 				run_id: null,
 				execution_id: 'x1',
-				line: 3,
-				output: 'fresh line',
-				is_stderr: false,
-				timestamp: ''
+				lines: [
+					{ line: 3, output: 'fresh line', is_stderr: false, timestamp: '' },
+					{ line: 4, output: 'and its neighbour', is_stderr: true, timestamp: '' }
+				]
 			}
 		});
 		const failed = makeTask({
@@ -197,8 +198,15 @@ describe('TuiApp keys', () => {
 		});
 		await vi.waitFor(() => {
 			expect(ctx.stdout.written).toContain(' fresh line');
+			expect(ctx.stdout.written).toContain(' and its neighbour');
 			expect(ctx.stdout.written).toContain('✖ Build failed: exit code 1');
 		});
+		expect(ctx.app.model.output?.lines.map((l) => [l.n, l.stream, l.text])).toEqual([
+			[1, 'stdout', 'line 1'],
+			[2, 'stdout', 'line 2'],
+			[3, 'stdout', 'fresh line'],
+			[4, 'stderr', 'and its neighbour']
+		]);
 	});
 });
 

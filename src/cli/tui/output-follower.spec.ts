@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
+import { toOutputLine } from '../../lib/protocol/events';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { LogLine } from '../../lib/protocol/models';
-import { makeExecution, makeTask } from '../../lib/realtime/test-fixtures';
+import { makeExecution, makeLines, makeTask } from '../../lib/realtime/test-fixtures';
 import { RestError } from '../realtime/rest';
 import { DashboardModel } from './model';
 import { OutputFollower } from './output-follower';
@@ -17,6 +18,8 @@ function setup(failWith: RestError | null = null, options: { retryBudgetMs?: num
 	const execution = makeExecution({ id: 'x1', task_id: 't1' });
 	const stored: LogLine[] = [];
 	const log = { requests: 0, failWith };
+	/** how often the panel asked to be drawn again */
+	let draws = 0;
 	const model = new DashboardModel();
 	model.tasks = [task];
 	model.selectedId = task.id;
@@ -31,37 +34,27 @@ function setup(failWith: RestError | null = null, options: { retryBudgetMs?: num
 				return stored.filter((line) => line.n > after);
 			}
 		},
-		invalidate: () => {},
+		invalidate: () => draws++,
 		backoff: { baseMs: 5, capMs: 5 },
 		retryBudgetMs: options.retryBudgetMs
 	});
 	follower.follow(task);
-	/** the tool prints a line: stored (unless `store` is false: the store lags), then sent live */
-	const print = (n: number, text: string, partial = false, store = true) => {
-		const line: LogLine = {
-			n,
-			stream: 'stdout',
-			ts: '2030-01-01T00:00:00.000Z',
-			text,
-			...(partial ? { partial } : {})
-		};
-		if (store) stored.push(line);
+	/**
+	 * the tool prints `lines`, which reach the panel as one `tool.lines` event: stored (unless `store`
+	 * is false: the store lags), then sent live
+	 */
+	const send = (lines: LogLine[], store = true) => {
+		if (store) stored.push(...lines);
 		follower.onToolEvent({
-			type: 'tool.output',
-			seq: n,
-			timestamp: line.ts,
-			data: {
-				task_id: 't1',
-				run_id: null,
-				execution_id: 'x1',
-				line: n,
-				output: text,
-				is_stderr: false,
-				timestamp: line.ts,
-				...(partial ? { partial } : {})
-			}
+			type: 'tool.lines',
+			seq: lines[0].n,
+			timestamp: lines[0].ts,
+			data: { task_id: 't1', run_id: null, execution_id: 'x1', lines: lines.map(toOutputLine) }
 		} as AnyEventEnvelope);
 	};
+	/** the tool prints a line, on its own in its event */
+	const print = (n: number, text: string, partial = false, store = true) =>
+		send([{ ...lineOf(n, text), ...(partial ? { partial } : {}) }], store);
 	/** the tool ends with `count` lines, all stored by then */
 	const completed = (count: number) =>
 		follower.onToolEvent({
@@ -84,7 +77,12 @@ function setup(failWith: RestError | null = null, options: { retryBudgetMs?: num
 		ts: '2030-01-01T00:00:00.000Z',
 		text
 	});
-	return { model, follower, print, completed, log, stored, lineOf };
+	/** the backlog loaded (none stored): live lines are shown as their events come */
+	const backlogLoaded = async () => {
+		await until(() => expect(log.requests).toBe(1));
+		await new Promise((resolve) => setImmediate(resolve));
+	};
+	return { model, follower, send, print, completed, log, stored, lineOf, backlogLoaded, draws: () => draws };
 }
 
 describe('OutputFollower', () => {
@@ -163,6 +161,43 @@ describe('OutputFollower', () => {
 			'two'
 		]);
 		expect(model.output?.error).toBeNull();
+		follower.destroy();
+	});
+
+	it('shows every line of an event in order, drawn once for the event', async () => {
+		const { model, follower, send, backlogLoaded, draws } = setup();
+		await backlogLoaded();
+		const before = draws();
+		send(makeLines(1, 5));
+		expect(model.output?.lines.map((l) => l.text)).toEqual(makeLines(1, 5).map((l) => l.text));
+		expect(draws()).toBe(before + 1);
+		follower.destroy();
+	});
+
+	it('joins a partial line and its rest that come in one event, and with the next event', async () => {
+		const { model, follower, send, lineOf, backlogLoaded } = setup();
+		await backlogLoaded();
+		send([
+			lineOf(1, 'before'),
+			{ ...lineOf(2, 'downloading… '), partial: true },
+			{ ...lineOf(3, '50% '), partial: true }
+		]);
+		send([lineOf(4, 'done'), lineOf(5, 'after')]);
+		expect(model.output?.lines.map((l) => l.text)).toEqual(['before', 'downloading… 50% done', 'after']);
+		follower.destroy();
+	});
+
+	it('fetches the lines between two events once over REST, and shows them in order', async () => {
+		const { model, follower, send, stored, log, backlogLoaded } = setup();
+		await backlogLoaded();
+		send(makeLines(1, 2));
+		expect(log.requests).toBe(1);
+		// lines 3–5 went by unseen (their event dropped under backpressure) but are stored
+		stored.push(...makeLines(3, 5));
+		send(makeLines(6, 8));
+		await until(() => expect(model.output?.lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]));
+		expect(model.output?.lines.map((l) => l.text)).toEqual(makeLines(1, 8).map((l) => l.text));
+		expect(log.requests).toBe(2);
 		follower.destroy();
 	});
 });

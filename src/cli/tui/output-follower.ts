@@ -13,6 +13,7 @@
  * behind the stream. Lines the tail goes on without (still not stored after its retry budget)
  * leave a line in the log that says so, and come later under a line that says what they are.
  */
+import { fromOutputLine } from '../../lib/protocol/events';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import type { Execution, LogLine, Task } from '../../lib/protocol/models';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
@@ -86,7 +87,7 @@ export class OutputFollower {
 		);
 	}
 
-	/** A `tool.*` event: a new step, a line, or the end of the step shown. */
+	/** A `tool.*` event: a new step, lines, or the end of the step shown. */
 	onToolEvent(event: AnyEventEnvelope): void {
 		const data = event.data as { task_id?: string; execution_id?: string };
 		if (!this.#taskId || data.task_id !== this.#taskId) return;
@@ -95,15 +96,10 @@ export class OutputFollower {
 			case 'tool.started':
 				this.#show(event.data.execution);
 				return;
-			case 'tool.output':
+			case 'tool.lines':
 				if (panel?.executionId !== data.execution_id) return;
-				this.#tail?.push({
-					n: event.data.line,
-					text: event.data.output,
-					stream: event.data.is_stderr ? 'stderr' : 'stdout',
-					ts: event.data.timestamp,
-					...(event.data.partial ? { partial: event.data.partial } : {})
-				});
+				// the event's lines reach the panel together: one redraw for them all
+				this.#tail?.pushLines(event.data.lines.map(fromOutputLine));
 				return;
 			case 'tool.completed':
 			case 'tool.failed':

@@ -31,7 +31,7 @@
  *
  * Log lines are the {@link LogLine} records as stored and as NDJSON downloads them:
  * `{ n, stream, ts, text }` (`n` is the 1-based line number, `ts` the ISO timestamp), the same
- * shape everywhere, so the browser merges REST pages and live `tool.output` events by `n`.
+ * shape everywhere, so the browser merges REST pages and live `tool.lines` events by `n`.
  *
  * `GET …/lines` — one of these selects the page, in this order of precedence:
  * - `tail=<n ≥ 1>`: the last n lines (of the stream filter);
@@ -63,7 +63,7 @@
  *
  * Live progress bars: a tool that redraws a line with `\r` and prints no newline for 1 s has
  * the line so far stored and streamed as a line with `partial: true` (LogLine.partial, also on
- * `tool.output`); the pieces of an overlong line (> 64 KiB) are partial too. The next line
+ * `tool.lines`); the pieces of an overlong line (> 64 KiB) are partial too. The next line
  * continues the same terminal line: the text download writes no newline after a partial line,
  * so it stays byte-identical to what the tool printed (CRLF aside, stored as LF). A viewer may
  * show a partial line followed by its continuation as one row, e.g. only the continuation

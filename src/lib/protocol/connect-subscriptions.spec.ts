@@ -9,7 +9,7 @@ import {
 const tasks: ConnectSubscription = { sub: 'tasks', filter: { types: ['task.*'] } };
 const one: ConnectSubscription = {
 	sub: 'task-1',
-	filter: { task_ids: ['t 1+&=?#'], types: ['tool.output'] },
+	filter: { task_ids: ['t 1+&=?#'], types: ['tool.lines'] },
 	max_rate: 4
 };
 
@@ -30,7 +30,7 @@ describe('withConnectSubscriptions', () => {
 				message: {
 					type: 'subscribe',
 					sub: 'task-1',
-					filter: { task_ids: ['t 1+&=?#'], types: ['tool.output'] },
+					filter: { task_ids: ['t 1+&=?#'], types: ['tool.lines'] },
 					max_rate: 4
 				}
 			}

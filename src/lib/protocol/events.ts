@@ -3,7 +3,7 @@
  * The realtime event map shared by server and browser. A changed payload gets a new event
  * name (`…V2`) rather than a silent change.
  */
-import type { Execution, RunStatus, Task, TaskStatus, WorkflowRun } from './models';
+import type { Execution, LogLine, RunStatus, Task, TaskStatus, WorkflowRun } from './models';
 
 export interface TaskRef {
 	task_id: string;
@@ -14,6 +14,43 @@ export interface ExecutionRef extends TaskRef {
 	execution_id: string;
 }
 
+/** One line of a tool's output, as `tool.lines` carries it. */
+export interface OutputLine {
+	/** the line's number in its execution's log (1..n across stdout and stderr) */
+	line: number;
+	/** the text without its line terminator */
+	output: string;
+	is_stderr: boolean;
+	timestamp: string;
+	/** the tool printed no newline after `output` yet; the next line continues it (LogLine.partial) */
+	partial?: true;
+}
+
+/** A stored line as `tool.lines` carries it. */
+export function toOutputLine(line: LogLine): OutputLine {
+	const out: OutputLine = {
+		line: line.n,
+		output: line.text,
+		is_stderr: line.stream === 'stderr',
+		timestamp: line.ts
+	};
+	if (line.partial) out.partial = true;
+	return out;
+}
+
+/** A `tool.lines` line as the record REST pages return ({@link LogLine}), to merge the two by number. */
+export function fromOutputLine(line: OutputLine): LogLine {
+	const out: LogLine = {
+		n: line.line,
+		stream: line.is_stderr ? 'stderr' : 'stdout',
+		ts: line.timestamp,
+		text: line.output
+	};
+	// a progress snapshot the next line continues: drawn as the stored line is
+	if (line.partial) out.partial = true;
+	return out;
+}
+
 export interface EventDataMap {
 	'task.created': TaskRef & { task: Task };
 	/** any status change that is not a completion or failure (running, cancelled, interrupted) */
@@ -22,15 +59,13 @@ export interface EventDataMap {
 	'task.completed': TaskRef & { status: 'succeeded'; duration_ms: number | null; task: Task };
 	'task.failed': TaskRef & { status: 'failed'; error: string | null; duration_ms: number | null; task: Task };
 	'tool.started': ExecutionRef & { execution: Execution };
-	/** one line of a tool's output; `output` is the text without its line terminator */
-	'tool.output': ExecutionRef & {
-		line: number;
-		output: string;
-		is_stderr: boolean;
-		timestamp: string;
-		/** the tool printed no newline after `output` yet; the next line continues it (LogLine.partial) */
-		partial?: true;
-	};
+	/**
+	 * Lines of a tool's output, one or more, numbered one after another in the order printed:
+	 * the lines that arrived together (one read of the tool's pipes, one ingest batch) go as one
+	 * event, so a tool printing flat out costs one event per batch rather than one per line.
+	 * (Protocol version 2 sent one `tool.output` event per line.)
+	 */
+	'tool.lines': ExecutionRef & { lines: OutputLine[] };
 	'tool.completed': ExecutionRef & {
 		exit_code: number | null;
 		duration_ms: number | null;
@@ -81,7 +116,7 @@ export const EVENT_TYPES = [
 	'task.completed',
 	'task.failed',
 	'tool.started',
-	'tool.output',
+	'tool.lines',
 	'tool.completed',
 	'tool.failed',
 	'workflow.progress',
@@ -111,7 +146,7 @@ export const EVENT_PRIORITY: Record<EventType, Priority> = {
 	'tool.started': 'normal',
 	'tool.completed': 'normal',
 	'workflow.completed': 'normal',
-	'tool.output': 'low',
+	'tool.lines': 'low',
 	'task.progress': 'low',
 	'workflow.progress': 'low'
 };

@@ -11,6 +11,10 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_INBOUND_BYTES = 64 * 1024;
 /** Connections one server accepts; the upgrade is refused with 503 beyond it. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** Lines one `tool.lines` event carries at most. */
+export const MAX_LINES_PER_EVENT = 1_000;
+/** Characters of text one `tool.lines` event carries at most (a longer line goes alone). */
+export const MAX_EVENT_TEXT = 256 * 1024;
 /** Subscriptions one client may hold at once. */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
 /** Ids one filter may list (task ids, run ids). */
@@ -25,8 +29,12 @@ export const WS_PATH = '/ws';
 /**
  * Protocol version spoken over WS_PATH. 2: the hub also takes subscriptions from the upgrade
  * URL (connect-subscriptions.ts); a version 1 hub ignores them, so a client sends them again.
+ * 3: a tool's output comes as `tool.lines`, the lines that arrived together in one event, in
+ * place of one `tool.output` event per line.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** The first protocol version whose hub sends a tool's output as `tool.lines`. */
+export const TOOL_LINES_SINCE = 3;
 /** Bounds of a subscription's `max_rate` (updates per second per task or run). */
 export const MIN_SUBSCRIPTION_RATE = 0.1;
 export const MAX_SUBSCRIPTION_RATE = 100;

@@ -31,7 +31,8 @@ const FIELD_VALUES: Record<string, unknown[]> = {
 		{ task_ids: [1] },
 		{ task_ids: 't1' },
 		{ run_ids: ['r1', 'r2'] },
-		{ types: ['task.*', 'tool.output', 'system.stats'] },
+		{ types: ['task.*', 'tool.lines', 'system.stats'] },
+		{ types: ['tool.output'] },
 		{ types: [...EVENT_TYPES, 'system.stats', 'task.*', 'tool.*', 'workflow.*'] },
 		{ types: [...EVENT_TYPES, 'system.stats', 'task.*', 'tool.*', 'workflow.*', 'task.*'] },
 		{ types: ['task.exploded'] },
@@ -114,6 +115,7 @@ describe('wellFormedClientMessage', () => {
 		for (const raw of [
 			'{"type":"subscribe","filter":{"colour":"red"}}',
 			'{"type":"subscribe","filter":{"types":["task.exploded"]}}',
+			'{"type":"subscribe","filter":{"types":["tool.output"]}}',
 			'{"type":"subscribe","sub":""}',
 			'{"type":"subscribe","max_rate":1000}',
 			'{"type":"resume","epoch":"e","seq":-1}',

@@ -29,7 +29,7 @@ describe('parseClientMessage', () => {
 			JSON.stringify({
 				type: 'subscribe',
 				sub: 'task-page',
-				filter: { task_ids: ['t1'], run_ids: ['r1'], types: ['task.*', 'tool.output'], statuses: ['failed'] }
+				filter: { task_ids: ['t1'], run_ids: ['r1'], types: ['task.*', 'tool.lines'], statuses: ['failed'] }
 			})
 		);
 		expect(result.ok).toBe(true);
@@ -59,6 +59,14 @@ describe('parseClientMessage', () => {
 		expect(e.message).toContain('filter.types.0');
 		expect(error('{"type":"resume","epoch":"e","seq":-1}').message).toContain('seq');
 		expect(error('{"type":"subscribe","filter":{"colour":"red"}}').message).toContain('filter');
+	});
+
+	it("refuses the version 2 event type 'tool.output' as unknown: its lines now come as 'tool.lines'", () => {
+		const e = error('{"type":"subscribe","filter":{"types":["task.*","tool.output"]}}');
+		expect(e.code).toBe('invalid_message');
+		expect(e.message).toContain('filter.types.1');
+		expect(e.message).toContain('unknown event type');
+		expect(parseClientMessage('{"type":"subscribe","filter":{"types":["tool.lines"]}}').ok).toBe(true);
 	});
 
 	it('bounds the size of filters', () => {

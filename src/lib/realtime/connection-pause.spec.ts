@@ -82,6 +82,41 @@ describe('RealtimeConnection pause', () => {
 		connection.destroy();
 	});
 
+	it('counts the lines of a tool.lines event towards the count and the limit, as one event each before', () => {
+		const { connection, socket, seen, reasons } = live({ pauseLimit: 2_500 });
+		const lines = (seq: number, from: number, count: number) =>
+			({
+				type: 'tool.lines',
+				seq,
+				timestamp: '',
+				data: {
+					task_id: 't1',
+					run_id: null,
+					execution_id: 'e1',
+					lines: Array.from({ length: count }, (_, i) => ({
+						line: from + i,
+						output: `line ${from + i}`,
+						is_stderr: false,
+						timestamp: ''
+					}))
+				}
+			}) as AnyEventEnvelope;
+		connection.pause();
+		socket.event(lines(1, 1, 1_000));
+		socket.event(ev(2));
+		socket.event(lines(3, 1_001, 1_000));
+		expect(connection.heldCount).toBe(2_001);
+		expect(connection.heldOverflowed).toBe(false);
+		// 2,001 held and 1,000 more would pass the 2,500 a page holds: resuming reloads instead
+		socket.event(lines(4, 2_001, 1_000));
+		expect(connection.heldCount).toBe(3_001);
+		expect(connection.heldOverflowed).toBe(true);
+		connection.resume();
+		expect(seen).toEqual([]);
+		expect(reasons).toEqual(['dropped']);
+		connection.destroy();
+	});
+
 	it('holds the system figures too, and keeps the connection itself going while paused', () => {
 		const { connection, socket, factory } = live();
 		const stats: number[] = [];

@@ -75,7 +75,8 @@ describe('ExecutionLog', () => {
 		const held = deferred();
 		server.state.hold = held.promise;
 		log.open();
-		for (const line of makeLines(4, 7)) log.push(line);
+		log.pushLines(makeLines(4, 5));
+		log.pushLines(makeLines(6, 7));
 		held.resolve();
 		await settle();
 		expect(heldNumbers(log)).toEqual(range(1, 7));
@@ -85,11 +86,59 @@ describe('ExecutionLog', () => {
 		const { log } = setup(3);
 		log.open();
 		await settle();
-		for (const line of [...makeLines(2, 4), ...makeLines(3, 5)]) log.push(line);
+		log.pushLines(makeLines(2, 4));
+		log.pushLines(makeLines(3, 5));
 		await settle();
 		expect(log.total).toBe(5);
 		expect(heldNumbers(log)).toEqual(range(1, 5));
 		expect(log.held).toBe(5);
+	});
+
+	it('stores every line of an event in order, each told to the listeners with the line before it', async () => {
+		const { server, log } = setup(3);
+		const seen: [number, number | undefined][] = [];
+		log.onLiveLine((line, previous) => seen.push([line.n, previous?.n]));
+		log.open();
+		await settle();
+		log.pushLines([...makeLines(4, 5), ...makeLines(6, 7, 'stderr')]);
+		await settle();
+		expect(heldNumbers(log)).toEqual(range(1, 7));
+		expect(range(4, 7).map((n) => log.line(n)?.stream)).toEqual(['stdout', 'stdout', 'stderr', 'stderr']);
+		expect(seen).toEqual([
+			[4, 3],
+			[5, 4],
+			[6, 5],
+			[7, 6]
+		]);
+		// nothing was missing: nothing is asked after the first page
+		expect(server.calls).toHaveLength(1);
+	});
+
+	it('fetches the lines between two events when an event between them never came', async () => {
+		const { server, log } = setup(3);
+		log.open();
+		await settle();
+		log.pushLines(makeLines(4, 5));
+		server.state.lines = makeLines(1, 10);
+		// the event with lines 6–8 was dropped
+		log.pushLines(makeLines(9, 10));
+		await settle();
+		expect(server.calls.slice(1)).toEqual(['GET /api/v1/executions/x1/lines?from=6&limit=3&stream=both']);
+		expect(heldNumbers(log)).toEqual(range(1, 10));
+	});
+
+	it('fetches each hole an event skips by its line numbers, inside the event as well', async () => {
+		const { server, log } = setup(3);
+		log.open();
+		await settle();
+		server.state.lines = makeLines(1, 9);
+		log.pushLines([...makeLines(5, 6), ...makeLines(9, 9)]);
+		await settle();
+		expect(server.calls.slice(1)).toEqual([
+			'GET /api/v1/executions/x1/lines?from=4&limit=1&stream=both',
+			'GET /api/v1/executions/x1/lines?from=7&limit=2&stream=both'
+		]);
+		expect(heldNumbers(log)).toEqual(range(1, 9));
 	});
 
 	it('fetches the missing lines when a live line skips ahead', async () => {
@@ -97,7 +146,7 @@ describe('ExecutionLog', () => {
 		log.open();
 		await settle();
 		server.state.lines = makeLines(1, 8);
-		log.push(makeLines(8, 8)[0]);
+		log.pushLines(makeLines(8, 8));
 		await settle();
 		expect(server.calls.at(-1)).toBe('GET /api/v1/executions/x1/lines?from=4&limit=4&stream=both');
 		expect(heldNumbers(log)).toEqual(range(1, 8));
@@ -114,12 +163,12 @@ describe('ExecutionLog', () => {
 			{ n: 6, stream: 'stdout', ts: '', text: '::group::Build' },
 			...makeLines(7, 8)
 		];
-		log.push(server.state.lines[7]!);
+		log.pushLines([server.state.lines[7]!]);
 		await settle();
 		expect(heldNumbers(log)).toEqual(range(1, 8));
 		expect(changes).toBe(1);
 		server.state.lines = makeLines(1, 12);
-		log.push(server.state.lines[11]!);
+		log.pushLines([server.state.lines[11]!]);
 		await settle();
 		expect(heldNumbers(log)).toEqual(range(1, 12));
 		expect(changes).toBe(1);
@@ -129,7 +178,7 @@ describe('ExecutionLog', () => {
 		const { server, log } = setup(3);
 		log.open();
 		await settle();
-		log.push(makeLines(6, 6)[0]);
+		log.pushLines(makeLines(6, 6));
 		await settle();
 		expect(heldNumbers(log)).toEqual([1, 2, 3, null, null, 6]);
 		server.state.lines = makeLines(1, 6);
@@ -167,7 +216,8 @@ describe('ExecutionLog', () => {
 		await settle();
 		frames.splice(0).forEach((cb) => cb());
 		const before = log.version;
-		for (const line of makeLines(1, 10_000)) log.push(line);
+		// ten events of a thousand lines each
+		for (let from = 1; from <= 10_000; from += 1_000) log.pushLines(makeLines(from, from + 999));
 		expect(log.total).toBe(0);
 		expect(frames).toHaveLength(1);
 		frames.splice(0).forEach((cb) => cb());
@@ -210,7 +260,7 @@ describe('ExecutionLog', () => {
 
 	it('holds no lines before it is opened, but counts them', async () => {
 		const { server, log } = setup(0);
-		for (const line of makeLines(1, 3)) log.push(line);
+		log.pushLines(makeLines(1, 3));
 		await settle();
 		expect(log.held).toBe(0);
 		expect(server.calls).toEqual([]);

@@ -1,8 +1,8 @@
 /**
  * @module realtime/execution-log
  * One execution's log as the page holds it, at any size: a bounded window of lines
- * ({@link LineCache}) filled by range requests for what the reader looks at, and by live
- * `tool.output` lines. Line numbers decide everything: a line is stored under its number, so a
+ * ({@link LineCache}) filled by range requests for what the reader looks at, and by the lines of
+ * live `tool.lines` events. Line numbers decide everything: a line is stored under its number, so a
  * backlog page and a live line can never duplicate each other, and a live line numbered past the
  * newest known one tells how many lines exist (the lines in between are fetched).
  *
@@ -196,25 +196,48 @@ export class ExecutionLog {
 		void this.#loadTail();
 	}
 
-	/** One live line from a `tool.output` event. */
-	push(line: LogLine): void {
-		const previous = this.#last;
-		if (line.n > this.#last) this.#last = line.n;
+	/**
+	 * The lines of one `tool.lines` event, in the order they came. Each is stored and shown to the
+	 * line listeners as a lone line was; the work an event needs once (a publish, a stream
+	 * re-read, fetching what it skipped) is done once for all of them.
+	 */
+	pushLines(lines: readonly LogLine[]): void {
+		if (lines.length === 0) return;
+		// holes: numbers past the newest known line that these lines skip (an event before them was
+		// dropped under backpressure, say); an event's own lines follow one another, but a hole
+		// between two of them would be found the same way
+		const holes: [from: number, to: number][] = [];
+		for (const line of lines) {
+			if (line.n > this.#last + 1) holes.push([this.#last + 1, line.n - 1]);
+			if (line.n > this.#last) this.#last = line.n;
+		}
 		if (this.#phase === 'idle') {
 			this.#schedulePublish();
 			return;
 		}
-		if (OUTLINE_COMMAND.test(line.text)) this.#outlineChanged = true;
-		if (this.#lineListeners.length > 0) {
-			const before = this.#filter === 'both' ? this.#cache.get(line.n - 1) : undefined;
-			for (const listener of this.#lineListeners) listener(line, before);
+		const all = this.#filter === 'both';
+		let inStream = false;
+		for (const line of lines) {
+			if (OUTLINE_COMMAND.test(line.text)) this.#outlineChanged = true;
+			// `previous` may be the line before it in this same event: stored just before
+			if (this.#lineListeners.length > 0) {
+				const before = all ? this.#cache.get(line.n - 1) : undefined;
+				for (const listener of this.#lineListeners) listener(line, before);
+			}
+			if (all) this.#cache.set(line.n, line);
+			else if (line.stream === this.#filter) inStream = true;
 		}
-		if (this.#filter === 'both') {
-			this.#cache.set(line.n, line);
-			// a hole: lines previous+1 … n-1 exist but never came (dropped under backpressure, say)
-			if (this.#phase === 'live' && line.n > previous + 1) this.#fetchGap(previous + 1, line.n - 1);
-		} else if (line.stream === this.#filter) this.#scheduleStreamRefresh();
+		if (!all) {
+			if (inStream) this.#scheduleStreamRefresh();
+		} else if (this.#phase === 'live') {
+			for (const [from, to] of holes) this.#fetchGap(from, to);
+		}
 		this.#schedulePublish();
+	}
+
+	/** One live line, as an event of that line alone would bring it. */
+	push(line: LogLine): void {
+		this.pushLines([line]);
 	}
 
 	/** Records that at least `count` lines exist (an execution record); the visible ones get fetched. */

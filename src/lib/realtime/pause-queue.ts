@@ -5,13 +5,19 @@
  * meanwhile. Resuming hands them back in order so the page applies them as if live, then the
  * reload. Bounded: past the limit it stops holding and the page reloads on resume instead
  * (a `dropped` resync), so a page paused for a day costs no more memory than one paused for a
- * minute.
+ * minute. A `tool.lines` event counts as its lines, as they came one event each before protocol 3:
+ * the limit bounds lines held, and the count says how many lines and other updates arrived.
  */
 import type { AnyControlMessage, AnyEventEnvelope } from '../protocol/messages';
 import type { ResyncReason } from './connection-types';
 
 /** Updates held while paused before the page gives up holding and reloads on resume. */
 export const DEFAULT_PAUSE_LIMIT = 10_000;
+
+/** What an update counts as: a `tool.lines` event its lines, anything else one. */
+function weight(update: HeldUpdate): number {
+	return update.kind === 'event' && update.event.type === 'tool.lines' ? update.event.data.lines.length : 1;
+}
 
 export type HeldUpdate =
 	{ kind: 'event'; event: AnyEventEnvelope } | { kind: 'control'; message: AnyControlMessage };
@@ -34,6 +40,8 @@ export class PauseQueue {
 	readonly #limit: number;
 	#paused = false;
 	#held: HeldUpdate[] = [];
+	/** what the held updates count as (see weight) */
+	#heldWeight = 0;
 	#count = 0;
 	#overflowed = false;
 	#resync: DeferredResync | null = null;
@@ -45,7 +53,7 @@ export class PauseQueue {
 	get paused(): boolean {
 		return this.#paused;
 	}
-	/** updates that arrived since the pause (also those no longer held after an overflow) */
+	/** updates that arrived since the pause, a line each (also those no longer held after an overflow) */
 	get count(): number {
 		return this.#count;
 	}
@@ -61,15 +69,18 @@ export class PauseQueue {
 	/** Keeps `update` back while paused; returns whether it did. */
 	hold(update: HeldUpdate): boolean {
 		if (!this.#paused) return false;
-		this.#count++;
+		const counts = weight(update);
+		this.#count += counts;
 		if (this.#overflowed) return true;
-		if (this.#held.length >= this.#limit) {
+		if (this.#heldWeight + counts > this.#limit) {
 			this.#overflowed = true;
 			this.#held = [];
+			this.#heldWeight = 0;
 			this.deferResync('dropped', null);
 			return true;
 		}
 		this.#held.push(update);
+		this.#heldWeight += counts;
 		return true;
 	}
 
@@ -89,6 +100,7 @@ export class PauseQueue {
 		const resumed = { updates: this.#held, resync: this.#resync };
 		this.#paused = false;
 		this.#held = [];
+		this.#heldWeight = 0;
 		this.#count = 0;
 		this.#overflowed = false;
 		this.#resync = null;

@@ -163,16 +163,13 @@ describe('TabShare', () => {
 
 		factory.last.event(progress(1, 't1'));
 		factory.last.event({
-			type: 'tool.output',
+			type: 'tool.lines',
 			seq: 2,
 			data: {
 				task_id: 't2',
 				run_id: null,
 				execution_id: 'x2',
-				line: 1,
-				output: 'hi',
-				is_stderr: false,
-				timestamp: ''
+				lines: [{ line: 1, output: 'hi', is_stderr: false, timestamp: '' }]
 			}
 		});
 		factory.last.event(progress(3, 't2'));

@@ -13,7 +13,7 @@ import {
 	settle,
 	statusEvent
 } from './test-fixtures';
-import type { Execution, LogLine } from '$lib/protocol';
+import type { Execution, LogLine, OutputLine } from '$lib/protocol';
 
 function setup(
 	options: { executions?: Execution[]; log?: LogLine[]; holdLog?: Promise<void>; connected?: boolean } = {}
@@ -54,20 +54,22 @@ function setup(
 	return { state, calls, factory, connection, view };
 }
 
-function output(n: number, text = `line ${n}`, is_stderr = false) {
+function outputLine(n: number, text = `line ${n}`, is_stderr = false): OutputLine {
+	return { line: n, output: text, is_stderr, timestamp: '2030-01-01T00:00:00.000Z' };
+}
+
+/** a `tool.lines` event of execution x1 carrying `lines` */
+function linesEvent(lines: OutputLine[], seq = 100 + lines[0].line) {
 	return {
-		type: 'tool.output' as const,
-		seq: 100 + n,
-		data: {
-			task_id: 't1',
-			run_id: null,
-			execution_id: 'x1',
-			line: n,
-			output: text,
-			is_stderr,
-			timestamp: '2030-01-01T00:00:00.000Z'
-		}
+		type: 'tool.lines' as const,
+		seq,
+		data: { task_id: 't1', run_id: null, execution_id: 'x1', lines }
 	};
+}
+
+/** a `tool.lines` event of execution x1 carrying the one line `n` */
+function output(n: number, text = `line ${n}`, is_stderr = false) {
+	return linesEvent([outputLine(n, text, is_stderr)]);
 }
 
 const STARTED = '2030-01-01T00:10:00.000Z';
@@ -124,6 +126,68 @@ describe('TaskView', () => {
 		connection.destroy();
 	});
 
+	it('shows every line of a multi-line event, in order, without asking REST', async () => {
+		const { view, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		const before = calls.length;
+		factory.last.event(
+			linesEvent([outputLine(3, 'compiling'), outputLine(4, 'warning: unused', true), outputLine(5, 'done')])
+		);
+		await settle();
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5]);
+		expect([3, 4, 5].map((n) => [log.line(n)?.stream, log.line(n)?.text])).toEqual([
+			['stdout', 'compiling'],
+			['stderr', 'warning: unused'],
+			['stdout', 'done']
+		]);
+		expect(calls.slice(before)).toEqual([]);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('fetches over REST the lines between two events when the event between them was dropped', async () => {
+		const { view, state, factory, calls, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		view.start();
+		await settle();
+		const log = view.logFor('x1');
+		log.open();
+		await settle();
+		factory.last.event(linesEvent([outputLine(3), outputLine(4)], 103));
+		// the event with lines 5–6 (seq 104) never came
+		state.log = makeLines(1, 8);
+		factory.last.event(linesEvent([outputLine(7), outputLine(8)], 105));
+		await settle();
+		expect(calls).toContain('GET /api/v1/executions/x1/lines?from=5&limit=2&stream=both');
+		expect(heldNumbers(log)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('loads the record of an execution it never heard start once for a multi-line event', async () => {
+		const { view, state, factory, calls, connection } = setup();
+		view.start();
+		await settle();
+		// the tool.started event came before the page subscribed
+		state.executions = [makeExecution({ line_count: 3 })];
+		state.log = makeLines(1, 3);
+		factory.last.event(linesEvent([outputLine(1), outputLine(2), outputLine(3)]));
+		await settle();
+		expect(view.executions.map((e) => e.id)).toEqual(['x1']);
+		expect(calls.filter((c) => c === 'GET /api/v1/tasks/t1')).toHaveLength(2);
+		view.destroy();
+		connection.destroy();
+	});
+
 	it('keeps a live progress snapshot marked partial, as the stored line is', async () => {
 		const { view, factory, connection } = setup({
 			executions: [makeExecution({ line_count: 0 })],
@@ -134,10 +198,7 @@ describe('TaskView', () => {
 		const log = view.logFor('x1');
 		log.open();
 		await settle();
-		factory.last.event({
-			...output(1, ' 40%|####'),
-			data: { ...output(1, ' 40%|####').data, partial: true }
-		});
+		factory.last.event(linesEvent([{ ...outputLine(1, ' 40%|####'), partial: true }]));
 		factory.last.event(output(2, '\r100%|##########|'));
 		await settle();
 		expect(log.line(1)).toMatchObject({ text: ' 40%|####', partial: true });

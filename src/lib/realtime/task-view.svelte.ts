@@ -6,7 +6,14 @@
  * the socket was not up yet, the connection's resync (`subscribed`) loads it again.
  */
 import { ApiClient } from '$lib/api';
-import { isTerminal, type AnyEventEnvelope, type Execution, type Task, type TaskDetail } from '$lib/protocol';
+import {
+	fromOutputLine,
+	isTerminal,
+	type AnyEventEnvelope,
+	type Execution,
+	type Task,
+	type TaskDetail
+} from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { DEFAULT_MAX_LINES, ExecutionLog } from './execution-log.svelte';
 import { handleError, type ErrorHandler } from './handle-error';
@@ -168,16 +175,9 @@ export class TaskView {
 			case 'tool.failed':
 				this.#upsertExecution(event.data.execution);
 				return;
-			case 'tool.output': {
-				const { execution_id, line, output, is_stderr, timestamp, partial } = event.data;
-				this.logFor(execution_id).push({
-					n: line,
-					stream: is_stderr ? 'stderr' : 'stdout',
-					ts: timestamp,
-					text: output,
-					// a progress snapshot the next line continues: drawn as the stored line is
-					...(partial ? { partial } : {})
-				});
+			case 'tool.lines': {
+				const { execution_id, lines } = event.data;
+				this.logFor(execution_id).pushLines(lines.map(fromOutputLine));
 				// output of an execution this page never heard start: fetch its record
 				if (!this.#executions.some((e) => e.id === execution_id)) void this.load();
 				return;

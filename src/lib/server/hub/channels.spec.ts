@@ -6,16 +6,13 @@ import { FrameCache } from './frame-cache';
 import { createEntry } from './stream';
 
 const output = (taskId: string, line: number, bytes = 100): AnyDomainEvent => ({
-	type: 'tool.output',
+	type: 'tool.lines',
 	timestamp: '2024-01-01T00:00:00.000Z',
 	data: {
 		task_id: taskId,
 		run_id: null,
 		execution_id: 'x',
-		line,
-		output: 'y'.repeat(bytes),
-		is_stderr: false,
-		timestamp: '2024-01-01T00:00:00.000Z'
+		lines: [{ line, output: 'y'.repeat(bytes), is_stderr: false, timestamp: '2024-01-01T00:00:00.000Z' }]
 	}
 });
 

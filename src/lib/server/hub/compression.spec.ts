@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { output, startHubServer, type HubServer } from '../../../../tests/helpers/hub-server';
+import { startHubServer, type HubServer } from '../../../../tests/helpers/hub-server';
 import { compressionStats, deflateOptions, narrowDeflateWindow } from './compression';
 
 describe('compression', () => {
@@ -47,9 +47,19 @@ describe('compression with real clients', () => {
 		// 60 KB whose last 40 KB repeat what came 20 KB before: matches a 512-byte window cannot reach
 		const block = randomBytes(15_000).toString('base64');
 		const text = block.repeat(3);
-		s.bus.publish(output('t1', null, 1, text));
-		const line = await client.next((m) => m.type === 'tool.output');
-		expect((line as { data: { output: string } }).data.output).toBe(text);
+		const timestamp = '2024-01-01T00:00:00.000Z';
+		s.bus.publish({
+			type: 'tool.lines',
+			timestamp,
+			data: {
+				task_id: 't1',
+				run_id: null,
+				execution_id: 'x1',
+				lines: [{ line: 1, output: text, is_stderr: false, timestamp }]
+			}
+		});
+		const event = await client.next((m) => m.type === 'tool.lines');
+		expect((event as { data: { lines: { output: string }[] } }).data.lines[0]!.output).toBe(text);
 		expect(client.isOpen).toBe(true);
 	});
 });

@@ -13,9 +13,9 @@ const json = (bytes: number) => {
 	for (let i = 0; Buffer.byteLength(events.join(',')) < bytes; i++) {
 		events.push(
 			JSON.stringify({
-				type: 'tool.output',
+				type: 'tool.lines',
 				seq: i,
-				data: { line: i, output: `line ${i} ${'x'.repeat(i % 37)}` }
+				data: { lines: [{ line: i, output: `line ${i} ${'x'.repeat(i % 37)}` }] }
 			})
 		);
 	}

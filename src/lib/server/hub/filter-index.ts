@@ -26,7 +26,7 @@ interface Entry<T> {
 	places: [Map<string, Set<Entry<T>>>, string][];
 }
 
-/** `tool.output` → `tool.*`, looked up rather than built per event */
+/** `tool.lines` → `tool.*`, looked up rather than built per event */
 const FAMILY: Record<string, string> = Object.fromEntries(
 	EVENT_TYPES.map((type) => [type, `${type.slice(0, type.indexOf('.'))}.*`])
 );

@@ -4,17 +4,21 @@ import { FrameCache, frameCounts, frameEnds } from './frame-cache';
 import { encodeControl, encodeEvent, framesWire, payloadsOf, welcomeEncoder } from './frames';
 import { createEntry, type HistoryEntry } from './stream';
 
-const event = (i: number): AnyDomainEvent => ({
-	type: 'tool.output',
+const event = (i: number, text = `line ${i} ${'é'.repeat(i % 7)}${'x'.repeat(i * 13)}`): AnyDomainEvent => ({
+	type: 'tool.lines',
 	timestamp: '2024-01-01T00:00:00.000Z',
 	data: {
 		task_id: 't',
 		run_id: null,
 		execution_id: 'e',
-		line: i,
-		output: `line ${i} ${'é'.repeat(i % 7)}${'x'.repeat(i * 13)}`,
-		is_stderr: false,
-		timestamp: '2024-01-01T00:00:00.000Z'
+		lines: [
+			{
+				line: i,
+				output: text,
+				is_stderr: false,
+				timestamp: '2024-01-01T00:00:00.000Z'
+			}
+		]
 	}
 });
 const entries = (from: number, to: number): HistoryEntry[] =>
@@ -36,10 +40,7 @@ describe('encodeEvent', () => {
 		const made: { frame: Buffer; json: string }[] = [];
 		// enough events to cross many 64 KiB slabs, with texts near and beyond a slab's frame limit
 		for (let i = 1; i <= 3000; i++) {
-			const e = {
-				...event(i),
-				data: { ...event(i).data, output: texts[i % texts.length]! + i }
-			} as AnyDomainEvent;
+			const e = event(i, texts[i % texts.length]! + i);
 			const json = JSON.stringify({ type: e.type, seq: i, timestamp: e.timestamp, data: e.data });
 			made.push({ frame: encodeEvent(e, i), json });
 		}

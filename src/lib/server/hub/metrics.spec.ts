@@ -20,11 +20,11 @@ describe('HubMetrics', () => {
 		const metrics = new HubMetrics({ counters, live });
 		counters.messagesSent = 12;
 		counters.eventsDropped = 4;
-		counters.eventsByType['tool.output'] = 30;
+		counters.eventsByType['tool.lines'] = 30;
 		const text = await metrics.text();
 		expect(text).toContain('aco_hub_messages_sent_total 12');
 		expect(text).toContain('aco_hub_events_dropped_total 4');
-		expect(text).toContain('aco_hub_events_published_total{type="tool.output"} 30');
+		expect(text).toContain('aco_hub_events_published_total{type="tool.lines"} 30');
 		expect(text).toContain('aco_hub_connections_rejected_total{reason="capacity"} 2');
 		expect(text).toContain('aco_hub_connections_active 3');
 		expect(text).toContain('aco_hub_queued_events 7');

@@ -683,16 +683,13 @@ function seqsOf(socket: FakeWebSocket): (number | number[])[] {
 
 function output(line: number): AnyDomainEvent {
 	return {
-		type: 'tool.output',
+		type: 'tool.lines',
 		timestamp: '2024-01-01T00:00:00.000Z',
 		data: {
 			task_id: 't1',
 			run_id: null,
 			execution_id: 'x1',
-			line,
-			output: 'x',
-			is_stderr: false,
-			timestamp: '2024-01-01T00:00:00.000Z'
+			lines: [{ line, output: 'x', is_stderr: false, timestamp: '2024-01-01T00:00:00.000Z' }]
 		}
 	};
 }

@@ -7,7 +7,7 @@
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AnyDomainEvent, IngestEventInput } from '../../protocol';
+import type { AnyDomainEvent, DomainEvent, IngestEventInput } from '../../protocol';
 import { ingestEventSchema } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import type { Store } from '../store/types';
@@ -88,10 +88,13 @@ describe.each(STORE_KINDS)('two nodes taking one producer’s request at once (%
 		return Promise.all(nodes.map((node) => node.applyEvents(taskId, events(list))));
 	}
 
+	const lineEvents = (taskId: string) =>
+		published.filter(
+			(e): e is DomainEvent<'tool.lines'> => e.type === 'tool.lines' && e.data.task_id === taskId
+		);
+	/** `[n, text]` of every line streamed for the task, in the order published */
 	const outputLines = (taskId: string) =>
-		published
-			.filter((e) => e.type === 'tool.output' && e.data.task_id === taskId)
-			.map((e) => (e.type === 'tool.output' ? [e.data.line, e.data.output] : []));
+		lineEvents(taskId).flatMap((e) => e.data.lines.map((line) => [line.line, line.output]));
 
 	it('creates one execution for a tool both start, and announces it once', async () => {
 		const { task } = await nodes[0].createTask({ name: 'raced', status: 'running' });
@@ -133,6 +136,8 @@ describe.each(STORE_KINDS)('two nodes taking one producer’s request at once (%
 			batch.map((l) => [l.n, l.text])
 		);
 		expect(outputLines(task.id)).toEqual(batch.map((l) => [l.n, l.text]));
+		// in one event, from the node that stored them: the other, which stored none, sends none
+		expect(lineEvents(task.id)).toHaveLength(1);
 		// the line's progress command took effect once, on the node that stored it
 		expect(published.filter((e) => e.type === 'task.progress')).toHaveLength(1);
 		expect((await stores[0].getTask(task.id))?.progress).toBe(40);

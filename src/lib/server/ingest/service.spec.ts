@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AnyDomainEvent, IngestEventInput } from '../../protocol';
-import { ingestEventSchema } from '../../protocol';
+import type { AnyDomainEvent, DomainEvent, IngestEventInput } from '../../protocol';
+import { MAX_EVENT_TEXT, MAX_LINES_PER_EVENT, ingestEventSchema } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
@@ -195,11 +195,79 @@ describe('ingest service', () => {
 		const stored = await store.readLogLines(execution.id);
 		expect(stored.map((l) => l.partial ?? false)).toEqual([true, false, false]);
 		expect(formatLines(stored, 'text')).toBe('working 50%\rworking 100%\n::error::boom\n');
-		const output = published.filter((e) => e.type === 'tool.output');
-		expect(output.map((e) => e.data.partial ?? false)).toEqual([true, false, false]);
+		const output = published.filter((e) => e.type === 'tool.lines').flatMap((e) => e.data.lines);
+		expect(output.map((line) => line.partial ?? false)).toEqual([true, false, false]);
 		expect((await store.readLogOutline(execution.id)).annotations).toMatchObject([
 			{ line: 3, level: 'error' }
 		]);
+	});
+
+	describe('streaming what a batch stored', () => {
+		const lineEvents = () => published.filter((e): e is DomainEvent<'tool.lines'> => e.type === 'tool.lines');
+		/** the numbers of the lines each `tool.lines` event carried */
+		const numbersPerEvent = () => lineEvents().map((e) => e.data.lines.map((line) => line.line));
+		const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+		it('publishes a batch of more than MAX_LINES_PER_EVENT lines as several events, every stored line once, in order', async () => {
+			const { task } = await service.createTask({ name: 't' });
+			const count = 2 * MAX_LINES_PER_EVENT + 500;
+			const lines = range(1, count).map((n) => ({ n, text: `line ${n}` }));
+			await service.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's' },
+					{ type: 'output', step: 0, lines }
+				])
+			);
+			const [execution] = await store.listExecutions(task.id);
+			expect(numbersPerEvent()).toEqual([
+				range(1, MAX_LINES_PER_EVENT),
+				range(MAX_LINES_PER_EVENT + 1, 2 * MAX_LINES_PER_EVENT),
+				range(2 * MAX_LINES_PER_EVENT + 1, count)
+			]);
+			const streamed = lineEvents().flatMap((e) => e.data.lines.map((line) => [line.line, line.output]));
+			expect(streamed).toEqual(
+				(await store.readLogLines(execution!.id, { limit: count })).map((l) => [l.n, l.text])
+			);
+			expect(lineEvents().every((e) => e.data.execution_id === execution!.id)).toBe(true);
+		});
+
+		it('keeps each event within MAX_EVENT_TEXT characters', async () => {
+			const { task } = await service.createTask({ name: 't' });
+			// 60,000 characters each: four fit in an event, a fifth would pass the limit
+			const lines = range(1, 10).map((n) => ({ n, text: String(n % 10).repeat(60_000) }));
+			await service.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's' },
+					{ type: 'output', step: 0, lines }
+				])
+			);
+			expect(numbersPerEvent()).toEqual([range(1, 4), range(5, 8), range(9, 10)]);
+			for (const event of lineEvents()) {
+				const chars = event.data.lines.reduce((sum, line) => sum + line.output.length, 0);
+				expect(chars).toBeLessThanOrEqual(MAX_EVENT_TEXT);
+			}
+		});
+
+		it('publishes none of the lines it already stored when a batch is sent again, only the new ones', async () => {
+			const { task } = await service.createTask({ name: 't' });
+			const out = (from: number, to: number) => ({
+				type: 'output' as const,
+				step: 0,
+				lines: range(from, to).map((n) => ({ n, text: `line ${n}` }))
+			});
+			await service.applyEvents(task.id, events([{ type: 'tool.start', step: 0, name: 's' }, out(1, 3)]));
+			expect(numbersPerEvent()).toEqual([[1, 2, 3]]);
+			published.length = 0;
+			// the producer did not hear the answer and sends lines 1..3 again with two more
+			const again = await service.applyEvents(task.id, events([out(1, 5)]));
+			expect(again).toMatchObject({ duplicates: 3, line_counts: { 0: 5 } });
+			expect(numbersPerEvent()).toEqual([[4, 5]]);
+			published.length = 0;
+			expect(await service.applyEvents(task.id, events([out(1, 5)]))).toMatchObject({ duplicates: 5 });
+			expect(lineEvents()).toEqual([]);
+		});
 	});
 
 	it('coalesces progress lines of one batch into one write and one event', async () => {

@@ -17,7 +17,6 @@
  */
 import type {
 	CreateTaskRequest,
-	EventDataMap,
 	Execution,
 	IngestEvent,
 	IngestEventsResponse,
@@ -29,7 +28,6 @@ import { createTaskSchema, isTerminal } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
 import { newId } from '../ids';
-import { isoNow } from '../iso-now';
 import type { Logger } from '../logger';
 import { MaskSet } from '../masking/mask-set';
 import {
@@ -38,11 +36,11 @@ import {
 	type OutputLimitConfig
 } from '../orchestrator/output-limit';
 import {
-	publish,
 	taskChanged,
 	taskCreated,
 	taskProgress,
 	toolEnded,
+	toolLines,
 	toolStarted
 } from '../orchestrator/emit';
 import { parseWorkflowCommand } from '../orchestrator/workflow-commands';
@@ -581,22 +579,7 @@ export class IngestService {
 		}
 		const updated: Execution = { ...execution, line_count: lines[lines.length - 1].n };
 		batch.executions.set(updated.step, updated);
-		const task_id = batch.task.id;
-		const execution_id = execution.id;
-		const now = isoNow();
-		for (const line of stored) {
-			const output: EventDataMap['tool.output'] = {
-				task_id,
-				run_id: null,
-				execution_id,
-				line: line.n,
-				output: line.text,
-				is_stderr: line.stream === 'stderr',
-				timestamp: line.ts
-			};
-			if (line.partial) output.partial = true;
-			publish(bus, 'tool.output', output, now);
-		}
+		toolLines(bus, { task_id: batch.task.id, run_id: null, execution_id: execution.id }, stored);
 		return { execution: updated, lines: stored };
 	}
 

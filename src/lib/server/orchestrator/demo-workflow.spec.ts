@@ -75,7 +75,7 @@ describe('the demo workflow', () => {
 			package: 'succeeded'
 		});
 		expect(ofType('task.progress').some((event) => event.data.message?.startsWith('Compiled'))).toBe(true);
-		expect(ofType('tool.output').some((event) => event.data.is_stderr)).toBe(true);
+		expect(ofType('tool.lines').some((event) => event.data.lines.some((line) => line.is_stderr))).toBe(true);
 
 		// build and test run side by side once setup is done
 		const order = ofType('task.status')

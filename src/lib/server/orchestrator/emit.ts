@@ -3,7 +3,20 @@
  * Builds every event the orchestrator publishes from the record as stored right after the
  * change, so a payload can never disagree with what REST returns a moment later.
  */
-import type { AnyDomainEvent, EventDataMap, EventType, Execution, Task, WorkflowRun } from '../../protocol';
+import {
+	MAX_EVENT_TEXT,
+	MAX_LINES_PER_EVENT,
+	toOutputLine,
+	type AnyDomainEvent,
+	type EventDataMap,
+	type EventType,
+	type Execution,
+	type ExecutionRef,
+	type LogLine,
+	type OutputLine,
+	type Task,
+	type WorkflowRun
+} from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { isoNow } from '../iso-now';
 
@@ -19,6 +32,27 @@ export function publish<T extends EventType>(
 	} catch {
 		// MemoryBus isolates listeners already; a remote bus that throws must not fail a task
 	}
+}
+
+/** Stored lines of one execution, as few `tool.lines` events as the protocol's limits allow. */
+export function toolLines(bus: EventBus, ref: ExecutionRef, stored: readonly LogLine[]): void {
+	const timestamp = isoNow();
+	let lines: OutputLine[] = [];
+	let chars = 0;
+	for (const line of stored) {
+		// an event carries at most MAX_EVENT_TEXT characters: a line that would pass it starts the next
+		if (
+			lines.length === MAX_LINES_PER_EVENT ||
+			(lines.length > 0 && chars + line.text.length > MAX_EVENT_TEXT)
+		) {
+			publish(bus, 'tool.lines', { ...ref, lines }, timestamp);
+			lines = [];
+			chars = 0;
+		}
+		lines.push(toOutputLine(line));
+		chars += line.text.length;
+	}
+	if (lines.length > 0) publish(bus, 'tool.lines', { ...ref, lines }, timestamp);
 }
 
 export function taskCreated(bus: EventBus, task: Task): void {

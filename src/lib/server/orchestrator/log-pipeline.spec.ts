@@ -1,10 +1,11 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AnyDomainEvent, DomainEvent } from '../../protocol';
+import { MAX_EVENT_TEXT, MAX_LINES_PER_EVENT, type AnyDomainEvent, type DomainEvent } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store } from '../store/types';
 import { MaskSet } from '../masking/mask-set';
+import { publish } from './emit';
 import { LogPipeline, type LogPipelineOptions } from './log-pipeline';
 import type { WorkflowCommand } from './workflow-commands';
 import { createStandaloneTask, createTestExecution } from '../store/test-records';
@@ -35,21 +36,126 @@ function pipeline(options: Partial<LogPipelineOptions> = {}): LogPipeline {
 	return new LogPipeline({ store, bus, logger, ...ids, ...options });
 }
 
-const outputs = () =>
-	events.filter((event): event is DomainEvent<'tool.output'> => event.type === 'tool.output');
+const lineEvents = () =>
+	events.filter((event): event is DomainEvent<'tool.lines'> => event.type === 'tool.lines');
+/** every line streamed so far, in the order published */
+const streamed = () => lineEvents().flatMap((event) => event.data.lines);
+/** the numbers of the lines each `tool.lines` event carried */
+const numbersPerEvent = () => lineEvents().map((event) => event.data.lines.map((line) => line.line));
+/** lets the microtasks queued so far run: the pipeline publishes the lines of one go in one */
+const microtask = () => Promise.resolve();
+/** `from`..`to` */
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('LogPipeline', () => {
-	it('numbers lines across both streams in arrival order and publishes each at once', () => {
+	it('numbers lines across both streams in arrival order and streams them with their execution', async () => {
 		const log = pipeline();
 		log.push('stdout', 'one');
 		log.push('stderr', 'two');
 		log.push('stdout', 'three');
-		expect(outputs().map((event) => event.data)).toEqual([
-			{ ...ids, line: 1, output: 'one', is_stderr: false, timestamp: expect.any(String) },
-			{ ...ids, line: 2, output: 'two', is_stderr: true, timestamp: expect.any(String) },
-			{ ...ids, line: 3, output: 'three', is_stderr: false, timestamp: expect.any(String) }
+		await microtask();
+		expect(lineEvents().map((event) => event.data)).toEqual([
+			{
+				...ids,
+				lines: [
+					{ line: 1, output: 'one', is_stderr: false, timestamp: expect.any(String) },
+					{ line: 2, output: 'two', is_stderr: true, timestamp: expect.any(String) },
+					{ line: 3, output: 'three', is_stderr: false, timestamp: expect.any(String) }
+				]
+			}
 		]);
 		expect(log.lineCount).toBe(3);
+		await log.close();
+	});
+
+	it('streams the lines pushed in one go as one event once that code is done, and a later line as the next', async () => {
+		const log = pipeline();
+		for (let i = 1; i <= 5; i++) log.push(i % 2 ? 'stdout' : 'stderr', `line ${i}`);
+		// nothing leaves while the read that pushed them is still being handled
+		expect(lineEvents()).toEqual([]);
+		await microtask();
+		expect(numbersPerEvent()).toEqual([[1, 2, 3, 4, 5]]);
+		expect(streamed().map((line) => line.output)).toEqual(range(1, 5).map((i) => `line ${i}`));
+		log.push('stdout', 'line 6');
+		await microtask();
+		expect(numbersPerEvent()).toEqual([[1, 2, 3, 4, 5], [6]]);
+		await log.close();
+		expect(numbersPerEvent()).toEqual([[1, 2, 3, 4, 5], [6]]);
+	});
+
+	it('splits what arrives in one go at MAX_LINES_PER_EVENT lines and MAX_EVENT_TEXT characters; a longer line goes alone', async () => {
+		const log = pipeline();
+		const many = 2 * MAX_LINES_PER_EVENT + 5;
+		for (let i = 1; i <= many; i++) log.push('stdout', `line ${i}`);
+		await microtask();
+		expect(lineEvents().map((event) => event.data.lines.length)).toEqual([
+			MAX_LINES_PER_EVENT,
+			MAX_LINES_PER_EVENT,
+			5
+		]);
+		expect(streamed().map((line) => line.output)).toEqual(range(1, many).map((i) => `line ${i}`));
+
+		// five lines of 100,000 characters: two fit in an event, a third would pass the limit
+		events.length = 0;
+		for (let i = 1; i <= 5; i++) log.push('stdout', String(i).repeat(100_000));
+		await microtask();
+		expect(numbersPerEvent()).toEqual([[many + 1, many + 2], [many + 3, many + 4], [many + 5]]);
+
+		events.length = 0;
+		const long = 'x'.repeat(MAX_EVENT_TEXT + 1);
+		log.push('stdout', 'before');
+		log.push('stdout', long);
+		log.push('stdout', 'after');
+		await microtask();
+		expect(numbersPerEvent()).toEqual([[many + 6], [many + 7], [many + 8]]);
+		expect(lineEvents()[1]!.data.lines[0]!.output).toBe(long);
+		await log.close();
+	});
+
+	it("streams the lines before a workflow command, the command's own line included, before what the command publishes", async () => {
+		const log = pipeline({
+			// as the task runner's ::progress handling does (task.progress), but at once
+			onCommand: (command) => {
+				if (command.kind !== 'progress') return;
+				const { task_id, run_id } = ids;
+				publish(bus, 'task.progress', { task_id, run_id, progress: command.value, message: command.message });
+			}
+		});
+		log.push('stdout', 'one');
+		log.push('stderr', 'two');
+		log.push('stdout', '::progress value=50::half way');
+		log.push('stdout', 'three');
+		await microtask();
+		const order = events.map((event) =>
+			event.type === 'tool.lines'
+				? `lines ${event.data.lines.map((line) => line.line).join(',')}`
+				: `${event.type} ${(event.data as { progress?: number }).progress}`
+		);
+		expect(order).toEqual(['lines 1,2,3', 'task.progress 50', 'lines 4']);
+		await log.close();
+	});
+
+	it('streams every line it still holds by the time close() returns, the held-back masking tail included, each once', async () => {
+		const log = pipeline({ masks: new MaskSet(['held-secret-5']) });
+		for (let i = 1; i <= 3; i++) log.push('stdout', `line ${i}`);
+		// the end of this piece could begin the secret: the masker holds it back until it knows
+		log.push('stdout', 'line 4 held-sec', true);
+		const closing = log.close();
+		const expected = [
+			[1, 'line 1'],
+			[2, 'line 2'],
+			[3, 'line 3'],
+			[4, 'line 4 '],
+			[5, 'held-sec']
+		];
+		// already out when close() returns, not left to the queued microtask (which awaiting close()
+		// alone would let run, at close's first await)
+		expect(streamed().map((line) => [line.line, line.output])).toEqual(expected);
+		await closing;
+		// and nothing is streamed twice after it
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		expect(streamed().map((line) => [line.line, line.output])).toEqual(expected);
+		expect((await store.readLogLines(ids.execution_id)).map((line) => [line.n, line.text])).toEqual(expected);
 	});
 
 	it('stores every line with the number and timestamp it was streamed with once closed', async () => {
@@ -59,11 +165,11 @@ describe('LogPipeline', () => {
 		const stored = await store.readLogLines(ids.execution_id, { limit: 5000 });
 		expect(stored).toHaveLength(1234);
 		expect(stored.map((line) => ({ n: line.n, text: line.text, stream: line.stream, ts: line.ts }))).toEqual(
-			outputs().map((event) => ({
-				n: event.data.line,
-				text: event.data.output,
-				stream: event.data.is_stderr ? 'stderr' : 'stdout',
-				ts: event.data.timestamp
+			streamed().map((line) => ({
+				n: line.line,
+				text: line.output,
+				stream: line.is_stderr ? 'stderr' : 'stdout',
+				ts: line.timestamp
 			}))
 		);
 		expect((await store.getExecution(ids.execution_id))!.line_count).toBe(1234);
@@ -151,18 +257,16 @@ describe('LogPipeline', () => {
 		log.push('stdout', '::progress value=40::halfway there');
 		log.push('stdout', 'plain');
 		expect(commands).toEqual([{ kind: 'progress', value: 40, message: 'halfway there' }]);
-		expect(outputs().map((event) => event.data.output)).toEqual([
-			'::progress value=40::halfway there',
-			'plain'
-		]);
 		await log.close();
+		expect(streamed().map((line) => line.output)).toEqual(['::progress value=40::halfway there', 'plain']);
 	});
 
 	it('ignores lines pushed after close', async () => {
 		const log = pipeline();
 		await log.close();
 		log.push('stdout', 'late');
-		expect(outputs()).toEqual([]);
+		await microtask();
+		expect(lineEvents()).toEqual([]);
 	});
 
 	it('masks secrets before a line is streamed or stored, also ones announced on the way', async () => {
@@ -178,7 +282,7 @@ describe('LogPipeline', () => {
 			'::add-mask::***',
 			expect.stringMatching(/^json \{"k":"\*\*\*"\} b64 \*\*\*.{0,3}$/)
 		]);
-		expect(outputs().map((event) => event.data.output)).toEqual(texts);
+		expect(streamed().map((line) => line.output)).toEqual(texts);
 	});
 
 	it('masks a secret split across the pieces of an overlong line', async () => {
@@ -209,10 +313,10 @@ describe('LogPipeline', () => {
 		]);
 		expect(lines.at(-1)!.stream).toBe('stderr');
 		expect(log.dropped).toEqual({ lines: 3, bytes: 21 });
-		expect(outputs()).toHaveLength(7);
+		expect(streamed().map((line) => line.line)).toEqual(range(1, 7));
 	});
 
-	it('still applies ::progress past the output limit', () => {
+	it('still applies ::progress past the output limit', async () => {
 		const commands: WorkflowCommand[] = [];
 		const log = pipeline({
 			outputLimit: { maxBytes: 1_000, maxLines: 1 },
@@ -221,7 +325,8 @@ describe('LogPipeline', () => {
 		log.push('stdout', 'kept');
 		log.push('stdout', '::progress value=70::late');
 		expect(commands).toContainEqual({ kind: 'progress', value: 70, message: 'late' });
-		expect(outputs().map((event) => event.data.output)).not.toContain('::progress value=70::late');
+		await log.close();
+		expect(streamed().map((line) => line.output)).not.toContain('::progress value=70::late');
 	});
 
 	it('reports a full disk at once and stores nothing more', async () => {
@@ -396,7 +501,8 @@ describe('LogPipeline', () => {
 				)
 			]);
 			// every line still streams live
-			expect(outputs().map((event) => event.data.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+			await microtask();
+			expect(streamed().map((line) => line.line)).toEqual(range(1, 12));
 			const closed = log.close();
 			await expect.poll(db.attempts).toBeGreaterThanOrEqual(4);
 			db.back();

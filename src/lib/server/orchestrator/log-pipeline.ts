@@ -2,7 +2,13 @@
  * @module orchestrator/log-pipeline
  * Where one execution's output lines go: masked (the task's secrets become `***`, see
  * masking/), held to the execution's output limit, numbered 1..n in arrival order across
- * stdout and stderr, streamed at once as `tool.output`, and stored in batched transactions.
+ * stdout and stderr, streamed at once as `tool.lines`, and stored in batched transactions.
+ *
+ * The lines that arrive together (one read of the tool's pipes, handled in one go) leave as one
+ * `tool.lines` event once that read is handled (a microtask), at most {@link MAX_LINES_PER_EVENT}
+ * lines or {@link MAX_EVENT_TEXT} characters each: a tool printing flat out costs an event per
+ * read rather than per line, and a line printed alone still leaves at once. Lines always leave
+ * before anything their commands publish (`::progress`), and before `close()` returns.
  * `close()` resolves only when every line is stored, so a `tool.completed` published after it
  * never announces a log that a download could not yet return in full.
  *
@@ -21,7 +27,14 @@
  * kept are still written once the store is back, so the stored log is a gap-free prefix.
  */
 import Denque from 'denque';
-import type { EventDataMap, LogLine, LogStream } from '../../protocol';
+import {
+	MAX_EVENT_TEXT,
+	MAX_LINES_PER_EVENT,
+	toOutputLine,
+	type LogLine,
+	type LogStream,
+	type OutputLine
+} from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { isoNow } from '../iso-now';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
@@ -101,8 +114,6 @@ export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 /** a batch the store refused this many times in a row is given up: the task fails */
 const MAX_WRITE_ATTEMPTS = 3;
 
-type ToolOutputData = EventDataMap['tool.output'];
-
 type OptionalHooks = 'onCommand' | 'storage' | 'onStoreFailure';
 
 export class LogPipeline {
@@ -130,6 +141,11 @@ export class LogPipeline {
 	#maskers: Record<LogStream, StreamMasker>;
 	#limit: OutputLimit;
 	#lastPartial = false;
+	/** lines numbered and not yet published, oldest first */
+	#live: OutputLine[] = [];
+	#liveChars = 0;
+	/** a microtask will publish #live */
+	#liveQueued = false;
 	#pressure: { promise: Promise<void>; resolve: () => void } | null = null;
 	/** the wait before the next attempt at a batch the store refused */
 	#retry: { timer: NodeJS.Timeout; promise: Promise<void>; resolve: () => void } | null = null;
@@ -217,7 +233,6 @@ export class LogPipeline {
 	}
 
 	#append(stream: LogStream, text: string, partial: boolean): void {
-		const { bus, task_id, run_id, execution_id } = this.#options;
 		const ts = isoNow();
 		const line: LogLine = { n: ++this.#count, stream, ts, text };
 		if (partial) line.partial = true;
@@ -232,17 +247,15 @@ export class LogPipeline {
 			this.#bufferBytes += text.length;
 			this.#kept = line.n;
 		}
-		const output: ToolOutputData = {
-			task_id,
-			run_id,
-			execution_id,
-			line: line.n,
-			output: text,
-			is_stderr: stream === 'stderr',
-			timestamp: ts
-		};
-		if (partial) output.partial = true;
-		publish(bus, 'tool.output', output, ts);
+		// an event carries at most MAX_EVENT_TEXT characters: a line that would pass it starts the next
+		if (this.#liveChars + text.length > MAX_EVENT_TEXT) this.#publishLive();
+		this.#live.push(toOutputLine(line));
+		this.#liveChars += text.length;
+		if (this.#live.length >= MAX_LINES_PER_EVENT || this.#liveChars >= MAX_EVENT_TEXT) this.#publishLive();
+		else if (!this.#liveQueued) {
+			this.#liveQueued = true;
+			queueMicrotask(this.#publishQueued);
+		}
 		if (!partial) this.#command(text);
 		if (!this.#keeping) return;
 		if (this.#batchFull()) {
@@ -253,6 +266,21 @@ export class LogPipeline {
 		} else {
 			this.#schedule();
 		}
+	}
+
+	#publishQueued = (): void => {
+		this.#liveQueued = false;
+		this.#publishLive();
+	};
+
+	/** publishes the lines not yet published, as one `tool.lines` event */
+	#publishLive(): void {
+		const lines = this.#live;
+		if (lines.length === 0) return;
+		this.#live = [];
+		this.#liveChars = 0;
+		const { bus, task_id, run_id, execution_id } = this.#options;
+		publish(bus, 'tool.lines', { task_id, run_id, execution_id, lines }, lines[lines.length - 1]!.timestamp);
 	}
 
 	/** whether keeping one more line of `text` would pass what an outage may keep */
@@ -302,6 +330,7 @@ export class LogPipeline {
 			}
 			if (this.#limit.reached) this.#marker(this.#limit.finalLine());
 		}
+		this.#publishLive();
 		this.#closed = true;
 		this.#clearTimer();
 		while ((this.#buffer.length > 0 || this.#writeQueued || this.#retry) && !this.#failed) {
@@ -330,6 +359,8 @@ export class LogPipeline {
 		if (!onCommand) return;
 		const command = parseWorkflowCommand(text);
 		if (!command) return;
+		// what the command publishes comes after the lines before it, its own line included
+		this.#publishLive();
 		try {
 			onCommand(command);
 		} catch (err) {

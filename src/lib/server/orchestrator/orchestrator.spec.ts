@@ -117,7 +117,7 @@ function timeline(run: WorkflowRun): string[] {
 	const keys = new Map<string, string>();
 	for (const event of ofType('task.created')) keys.set(event.data.task_id, event.data.task.key);
 	return events
-		.filter((event) => event.type !== 'tool.output' && event.type !== 'task.progress')
+		.filter((event) => event.type !== 'tool.lines' && event.type !== 'task.progress')
 		.filter((event) => !('run_id' in event.data) || event.data.run_id === run.id)
 		.map((event) => {
 			const data = event.data as { task_id?: string; status?: string };
@@ -175,14 +175,15 @@ describe('orchestrator', () => {
 
 		// the output of a tool arrives between its start and its completion, numbered 1..n
 		const firstExec = ofType('tool.started')[0].data.execution;
-		const output = ofType('tool.output').filter((event) => event.data.execution_id === firstExec.id);
-		expect(output.map((event) => [event.data.line, event.data.output, event.data.is_stderr])).toEqual([
+		const output = ofType('tool.lines').filter((event) => event.data.execution_id === firstExec.id);
+		const lines = output.flatMap((event) => event.data.lines);
+		expect(lines.map((line) => [line.line, line.output, line.is_stderr])).toEqual([
 			[1, 'hello', false],
 			[2, 'careful', true]
 		]);
 		const completed = ofType('tool.completed')[0].data;
 		expect(completed).toMatchObject({ exit_code: 0, line_count: 2 });
-		expect(events.indexOf(output[1])).toBeLessThan(events.indexOf(ofType('tool.completed')[0]));
+		expect(events.indexOf(output.at(-1)!)).toBeLessThan(events.indexOf(ofType('tool.completed')[0]));
 		expect((await store.readLogLines(firstExec.id)).map((line) => line.text)).toEqual(['hello', 'careful']);
 
 		// payloads carry the records as stored
@@ -302,7 +303,7 @@ describe('orchestrator', () => {
 		const reported = ofType('task.completed').find((event) => event.data.task.key === 'reported')!;
 		expect(reported.data.task.progress).toBe(100);
 		// the ::progress lines stay in the log
-		expect(ofType('tool.output').map((event) => event.data.output)).toContain(
+		expect(ofType('tool.lines').flatMap((event) => event.data.lines.map((line) => line.output))).toContain(
 			'::progress value=30::thirty percent'
 		);
 	});

@@ -106,7 +106,7 @@ describe('TaskRunner', () => {
 	it('is interrupted mid-step by a stop, its execution too', async () => {
 		const { runner, task } = await setupRunner([sh('echo started; sleep 30')]);
 		const done = runner.run();
-		while (!events.some((event) => event.type === 'tool.output'))
+		while (!events.some((event) => event.type === 'tool.lines'))
 			await new Promise((resolve) => setTimeout(resolve, 10));
 		runner.stop('interrupted');
 		expect(await done).toMatchObject({ status: 'interrupted', error: REASON });
@@ -262,7 +262,7 @@ describe('TaskRunner', () => {
 		};
 		const { runner, task } = await setupRunner([waits], flaky);
 		const final = runner.run();
-		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		await expect.poll(() => events.some((event) => event.type === 'tool.lines')).toBe(true);
 		away = true;
 		fs.writeFileSync(path.join(dir, 'go'), '');
 		// the tool ended while the store was away: its end waits for it
@@ -309,7 +309,7 @@ describe('TaskRunner', () => {
 			logger: recording
 		});
 		const final = runner.run();
-		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		await expect.poll(() => events.some((event) => event.type === 'tool.lines')).toBe(true);
 		away = true;
 		fs.writeFileSync(path.join(dir, 'go'), '');
 		// tried again, with backoff, while the store stays away
@@ -380,7 +380,7 @@ describe('TaskRunner', () => {
 			failingStore(store, 'appendLogLines', unreachable)
 		);
 		const final = runner.run();
-		await expect.poll(() => events.some((event) => event.type === 'tool.output')).toBe(true);
+		await expect.poll(() => events.some((event) => event.type === 'tool.lines')).toBe(true);
 		runner.stop('interrupted');
 		expect(await final).toMatchObject({ status: 'interrupted', error: REASON });
 	});

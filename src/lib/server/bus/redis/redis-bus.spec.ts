@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startRedis, type RedisServer } from '../../../../../tests/helpers/redis';
 import { encodeEvent } from '../../hub/frames';
 import type { RedisBus } from './redis-bus';
-import { outputEvent, rawClient, record, startBus, testPrefix } from './test-support';
+import { lineKeys, outputEvent, rawClient, record, startBus, testPrefix } from './test-support';
 
 let redis: RedisServer;
 const open: RedisBus[] = [];
@@ -59,10 +59,7 @@ describe('RedisBus', () => {
 		const a = await node(prefix);
 		const b = await node(prefix);
 		const plain: string[] = [];
-		a.subscribe((event) => {
-			const data = event.data as { task_id: string; line: number };
-			plain.push(`${data.task_id}:${data.line}`);
-		});
+		a.subscribe((event) => plain.push(...lineKeys(event)));
 		const seen = record(a);
 		a.publish(outputEvent('mine', 1));
 		expect(plain).toEqual(['mine:1']);
@@ -212,7 +209,7 @@ describe('RedisBus', () => {
 		await vi.waitFor(() => expect(seen.events).toHaveLength(1), WAIT);
 		const { epoch, seq } = bus.stream.position;
 		const client = rawClient(redis.url);
-		const payload = JSON.stringify({ type: 'tool.output', timestamp: 'x', data: {} });
+		const payload = JSON.stringify({ type: 'tool.lines', timestamp: 'x', data: {} });
 		// as if these entries had been trimmed before this node read them
 		await client.hset(`${prefix}meta`, 's', seq + 3);
 		await client.xadd(`${prefix}stream`, `${seq + 3}-0`, 'e', epoch, 't', Date.now(), 'd', payload);
@@ -233,7 +230,8 @@ describe('RedisBus', () => {
 		const missed = seen.resets.reduce((sum, r) => sum + (r.missed ?? 0), 0);
 		expect(seen.events.length + missed).toBe(20_000);
 		// what was delivered is in order, each once
-		const lines = seen.events.map((n) => (n.event.data as { line: number }).line);
+		const lines = seen.events.flatMap((n) => lineKeys(n.event)).map((key) => Number(key.split(':')[1]));
+		expect(lines).toHaveLength(seen.events.length);
 		expect(lines).toEqual([...lines].sort((x, y) => x - y));
 		expect(new Set(lines).size).toBe(lines.length);
 	});

@@ -3,7 +3,15 @@ import { startRedis, type RedisServer } from '../../../../../tests/helpers/redis
 import { encodePayload, PAYLOAD_SEPARATOR } from './codec';
 import { newEpoch, type RedisBus } from './redis-bus';
 import { PUBLISH_LUA } from './scripts';
-import { outputEvent, rawClient, record, startBus, testPrefix, type TestBusOptions } from './test-support';
+import {
+	lineKeys,
+	outputEvent,
+	rawClient,
+	record,
+	startBus,
+	testPrefix,
+	type TestBusOptions
+} from './test-support';
 
 const WAIT = { timeout: 20_000, interval: 25 };
 const servers: RedisServer[] = [];
@@ -151,10 +159,7 @@ describe('RedisBus when Redis goes away', () => {
 function timeline(bus: RedisBus): string[] {
 	const seen: string[] = [];
 	bus.stream.listen({
-		event: (n) => {
-			const data = n.event.data as { task_id: string; line: number };
-			seen.push(`${n.seq} ${data.task_id}:${data.line}`);
-		},
+		event: (n) => seen.push(`${n.seq} ${lineKeys(n.event).join(' ')}`),
 		reset: () => seen.push('reset')
 	});
 	return seen;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import type { AnyDomainEvent } from '../../../protocol/events';
+import type { AnyDomainEvent, OutputLine } from '../../../protocol/events';
 import type { NumberedEvent } from './codec';
 import { RedisBus, type RedisBusOptions } from './redis-bus';
 import type { StreamPosition } from './reader';
@@ -21,26 +21,30 @@ export function testPrefix(): string {
 	return `t${process.pid}-${randomBytes(3).toString('hex')}-${prefixes}:`;
 }
 
+/** A `tool.lines` event carrying the one line `line` of `task`. */
 export function outputEvent(task: string, line: number): AnyDomainEvent {
 	return {
-		type: 'tool.output',
+		type: 'tool.lines',
 		timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, line % 1000)).toISOString(),
 		data: {
 			task_id: task,
 			run_id: null,
 			execution_id: `exec_${task}`,
-			line,
-			output: `line ${line}`,
-			is_stderr: false,
-			timestamp: '2026-01-01T00:00:00.000Z'
+			lines: [{ line, output: `line ${line}`, is_stderr: false, timestamp: '2026-01-01T00:00:00.000Z' }]
 		}
 	};
+}
+
+/** `task:line` for each line a `tool.lines` event carries, in order (none for another event). */
+export function lineKeys(event: AnyDomainEvent): string[] {
+	if (event.type !== 'tool.lines') return [];
+	return event.data.lines.map((line: OutputLine) => `${event.data.task_id}:${line.line}`);
 }
 
 export interface Recorded {
 	events: NumberedEvent[];
 	resets: { to: StreamPosition; missed: number | null; reason: string }[];
-	/** `task:line` per delivered tool.output, in delivery order */
+	/** `task:line` per line of the delivered `tool.lines` events, in delivery order */
 	lines(): string[];
 	seqs(): number[];
 }
@@ -49,13 +53,7 @@ export function record(bus: RedisBus): Recorded {
 	const recorded: Recorded = {
 		events: [],
 		resets: [],
-		lines: () =>
-			recorded.events
-				.filter((n) => n.event.type === 'tool.output')
-				.map((n) => {
-					const data = n.event.data as { task_id: string; line: number };
-					return `${data.task_id}:${data.line}`;
-				}),
+		lines: () => recorded.events.flatMap((n) => lineKeys(n.event)),
 		seqs: () => recorded.events.map((n) => n.seq)
 	};
 	bus.stream.listen({
