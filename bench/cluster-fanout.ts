@@ -49,16 +49,20 @@ interface Round extends Record<string, number> {
 function outputEvents(count: number, round: number): AnyDomainEvent[] {
 	const text = 'x'.repeat(120);
 	return Array.from({ length: count }, (_, i) => ({
-		type: 'tool.output',
+		type: 'tool.lines',
 		timestamp: new Date().toISOString(),
 		data: {
 			task_id: 'task_bench',
 			run_id: null,
 			execution_id: 'exec_bench',
-			line: round * count + i + 1,
-			output: `${i} ${text}`,
-			is_stderr: false,
-			timestamp: new Date().toISOString()
+			lines: [
+				{
+					line: round * count + i + 1,
+					output: `${i} ${text}`,
+					is_stderr: false,
+					timestamp: new Date().toISOString()
+				}
+			]
 		}
 	}));
 }
@@ -199,7 +203,7 @@ export async function runClusterFanout(): Promise<BenchSummary> {
 			}
 		],
 		[
-			`a round: ${EVENTS} tool.output events (~250 bytes) appended to the shared stream flat out, ${BURST} per turn`,
+			`a round: ${EVENTS} tool.lines events of one line each (~250 bytes) appended to the shared stream flat out, ${BURST} per turn`,
 			'every client received every event once, in global seq order (checked)',
 			`this machine has ${os.availableParallelism()} cores for the nodes, Redis, the producer and the clients; ` +
 				'three nodes can use at most all of them, one node at most one'

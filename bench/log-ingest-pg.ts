@@ -1,6 +1,6 @@
 /**
  * @module bench/log-ingest-pg
- * Log ingest into PostgreSQL: the real `LogPipeline` (numbering, `tool.output` on a MemoryBus,
+ * Log ingest into PostgreSQL: the real `LogPipeline` (numbering, `tool.lines` on a MemoryBus,
  * batched writes) into the real PostgreSQL store, fed as fast as a tool's output could arrive
  * (reads of 256 lines, held back by the pipeline's `pressure` as a tool's pipes are), until
  * `close()` says every line is stored. Baselines: the same store with one `appendLogLines` per

@@ -1,6 +1,6 @@
 /**
  * @module bench/log-ingest
- * Log ingest: the real `LogPipeline` (numbering, `tool.output` on a MemoryBus, batched
+ * Log ingest: the real `LogPipeline` (numbering, `tool.lines` on a MemoryBus, batched
  * writes) into the real SQLite store, fed as fast as a tool's output could arrive, until
  * `close()` says every line is stored. Baseline: the same store with one `appendLogLines`
  * per line, i.e. one transaction per line, as an unbatched writer would do.
@@ -33,7 +33,9 @@ async function ingestWithPipeline(lines: number): Promise<IngestRun> {
 	try {
 		const bus = new MemoryBus();
 		let published = 0;
-		bus.subscribe(() => (published += 1));
+		bus.subscribe((event) => {
+			if (event.type === 'tool.lines') published += event.data.lines.length;
+		});
 		const pipeline = new LogPipeline({
 			store: bench.store,
 			bus,
@@ -53,7 +55,7 @@ async function ingestWithPipeline(lines: number): Promise<IngestRun> {
 		const stored = performance.now();
 		const execution = await bench.store.getExecution(bench.executionId);
 		check(execution?.line_count === lines, `pipeline stored ${execution?.line_count} of ${lines} lines`);
-		check(published === lines, `pipeline published ${published} of ${lines} tool.output events`);
+		check(published === lines, `pipeline published ${published} of ${lines} lines as tool.lines`);
 		const seconds = (stored - started) / 1000;
 		return { lines, seconds, linesPerSecond: lines / seconds, lagMs: stored - pushed };
 	} finally {
@@ -125,7 +127,7 @@ export async function runLogIngest(): Promise<BenchSummary> {
 			}
 		],
 		[
-			`aco also publishes every line as tool.output on the bus; the baseline only stores`,
+			`aco also publishes every line (as tool.lines) on the bus; the baseline only stores`,
 			`storage lag after the last line was pushed (aco): ${a.lagMs.toFixed(1)} ms`,
 			`lines arrive ${LINES_PER_READ} per event-loop turn, as from a tool's stdout`
 		]

@@ -2,7 +2,7 @@
  * @module bench/masking
  * What masking secrets costs. Two tables:
  * - Log ingest with masking: the real `LogPipeline` (masking, output limit, numbering,
- *   `tool.output` on a MemoryBus, batched SQLite writes) with 20 secret values masked, against
+ *   `tool.lines` on a MemoryBus, batched SQLite writes) with 20 secret values masked, against
  *   the same pipeline masking nothing, in the same run. One line in a hundred holds a secret in
  *   one of its spellings; every stored line is checked to hold none.
  * - The matcher alone: `MaskSet` (one RegExp alternation over every spelling) against the

@@ -1,7 +1,7 @@
 /**
  * @module bench/hub-fanout/events
- * The events the fan-out bench publishes: a mix like a busy run's, mostly `tool.output`
- * lines, some `task.progress`, and a `task.status` carrying the whole task now and then.
+ * The events the fan-out bench publishes: a mix like a busy run's, mostly `tool.lines`
+ * of one line each, some `task.progress`, and a `task.status` carrying the whole task now and then.
  */
 import type { AnyDomainEvent } from '../../src/lib/protocol/events';
 import type { Task } from '../../src/lib/protocol/models';
@@ -33,7 +33,7 @@ function task(i: number): Task {
 	};
 }
 
-/** Event `i` (0-based) of the mix: every 20th a task.status, every 10th a task.progress, else tool.output. */
+/** Event `i` (0-based) of the mix: every 20th a task.status, every 10th a task.progress, else a tool.lines of one line. */
 export function mixedEvent(i: number): AnyDomainEvent {
 	const ref = { task_id: TASK_ID, run_id: RUN_ID };
 	if (i % 20 === 19) {
@@ -47,15 +47,12 @@ export function mixedEvent(i: number): AnyDomainEvent {
 		return { type: 'task.progress', timestamp: AT, data: { ...ref, progress: i % 100, message: null } };
 	}
 	return {
-		type: 'tool.output',
+		type: 'tool.lines',
 		timestamp: AT,
 		data: {
 			...ref,
 			execution_id: EXECUTION_ID,
-			line: i + 1,
-			output: lineText(i),
-			is_stderr: false,
-			timestamp: AT
+			lines: [{ line: i + 1, output: lineText(i), is_stderr: false, timestamp: AT }]
 		}
 	};
 }

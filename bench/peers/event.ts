@@ -1,23 +1,27 @@
 /**
  * @module bench/peers/event
- * The one event every system under test sends: aco's `tool.output` envelope, byte for byte the
- * same size for each (same field names, ids of the same length, the same text). Its text starts
- * with the time it was made (µs on the machine's monotonic clock, which every process shares), so
- * the load generator measures latency from the line's creation to its receipt.
+ * The one event every system under test sends: aco's `tool.lines` envelope, byte for byte the
+ * same size for each (same field names, ids of the same length, the same text). A peer sends one
+ * line per event, as it publishes each line as it comes; aco sends the lines that came together
+ * in one event (as a tool's pipe read does), so the load generator counts lines, not events. A
+ * line's text starts with the time it was made (µs on the machine's monotonic clock, which every
+ * process shares), so the load generator measures latency from the line's creation to its receipt.
  */
 import { nowUs } from '../lib/stats';
 
-/** What the load generator looks for: each occurrence is one event (batched or not). */
-export const EVENT_MARKER = Buffer.from('"type":"tool.output","seq":');
+/** Where an event starts (one or more of them in a frame); its seq follows. */
+export const EVENT_MARKER = Buffer.from('"type":"tool.lines","seq":');
+/** Each occurrence inside an event is one line of it. */
+export const LINE_MARKER = Buffer.from('{"line":');
 export const STAMP_MARKER = Buffer.from('"output":"@');
 const STAMP_DIGITS = 16;
 /**
- * Bytes from one event's marker to the next one's at the least: the shortest envelope any system
- * sends (a line of only its stamp) is longer. The load generator looks for the next marker this
- * far on, so it scans a fraction of each event; were an event ever shorter, its marker would be
- * passed over and the client would count a lost event (a seq gap), never a false success.
+ * Bytes from one line's marker to the next one's at the least: the shortest line any system
+ * sends (one of only its stamp) is longer. The load generator looks for the next marker this far
+ * on, so it scans a fraction of each line; were a line ever shorter, its marker would be passed
+ * over and the client would count a lost line, never a false success.
  */
-export const MIN_EVENT_BYTES = 200;
+export const MIN_LINE_BYTES = 80;
 
 export const PEER_TASK_ID = 'task_peer000000000000000';
 
@@ -35,39 +39,34 @@ export function lineText(line: number, bytes: number, stampUs = nowUs()): string
 }
 
 export interface PeerEnvelope {
-	type: 'tool.output';
+	type: 'tool.lines';
 	seq: number;
 	timestamp: string;
 	data: {
 		task_id: string;
 		run_id: null;
 		execution_id: string;
-		line: number;
-		output: string;
-		is_stderr: boolean;
-		timestamp: string;
+		lines: { line: number; output: string; is_stderr: boolean; timestamp: string }[];
 	};
 }
 
-/** The bytes of the shortest envelope, which MIN_EVENT_BYTES must not exceed. */
-export function shortestEnvelopeBytes(): number {
-	return Buffer.byteLength(JSON.stringify(peerEnvelope(1, lineText(1, 0, 0))));
+/** The bytes of the shortest line inside an envelope, which MIN_LINE_BYTES must not exceed. */
+export function shortestLineBytes(): number {
+	const { lines } = peerEnvelope(1, lineText(1, 0, 0)).data;
+	return Buffer.byteLength(JSON.stringify(lines[0]));
 }
 
-/** The envelope as aco's hub builds it for the same line (key order included). */
+/** The envelope as aco's hub builds it for the same line alone (key order included). */
 export function peerEnvelope(seq: number, text: string, taskId = PEER_TASK_ID): PeerEnvelope {
 	return {
-		type: 'tool.output',
+		type: 'tool.lines',
 		seq,
 		timestamp: AT,
 		data: {
 			task_id: taskId,
 			run_id: null,
 			execution_id: PEER_EXECUTION_ID,
-			line: seq,
-			output: text,
-			is_stderr: false,
-			timestamp: AT
+			lines: [{ line: seq, output: text, is_stderr: false, timestamp: AT }]
 		}
 	};
 }

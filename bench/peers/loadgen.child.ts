@@ -1,11 +1,12 @@
 /**
  * @module bench/peers/loadgen.child
  * The load generator: groups of raw WebSocket clients (raw-client.ts), one group per system
- * under test, all in this process (pinned to its own core). Each client counts the events it
- * receives by their marker bytes, checks their seq order, and notes when it had them all; in
- * latency rounds it also reads each event's creation stamp. Nothing is parsed as JSON, and each
- * event is scanned from MIN_EVENT_BYTES after the previous marker on (about 150 ns an event, so
- * one client takes several million events a second).
+ * under test, all in this process (pinned to its own core). Each client counts the lines it
+ * receives by their marker bytes (an event holds one line or, from aco, several), checks the
+ * events' seq order, and notes when it had them all; in latency rounds it also reads each line's
+ * creation stamp. Nothing is parsed as JSON: each line is found by its marker, the next one from
+ * MIN_LINE_BYTES after it on, and an event's seq is read before its first line (about 150 ns a
+ * line, so one client takes several million lines a second).
  *
  * Commands (IPC, see bench/lib/child.ts): `connect` → `connected`; `expect` → `expecting`;
  * `await` → `delivered`; `report` → `report`; `pause`/`resume` → `ok`; `close` → `closed`;
@@ -13,7 +14,7 @@
  */
 import { reply, serveParent } from '../lib/child';
 import { nowUs, percentile } from '../lib/stats';
-import { EVENT_MARKER, MIN_EVENT_BYTES, readInt, readStamp, shortestEnvelopeBytes } from './event';
+import { EVENT_MARKER, LINE_MARKER, MIN_LINE_BYTES, readInt, readStamp, shortestLineBytes } from './event';
 import { ingestRest, ingestWs, type IngestCommand } from './producers';
 import { RawClient } from './raw-client';
 
@@ -75,8 +76,8 @@ export interface LoadReport {
 }
 
 const MAX_ERRORS = 5;
-if (shortestEnvelopeBytes() <= MIN_EVENT_BYTES)
-	throw new Error('MIN_EVENT_BYTES passes over events: lower it');
+const OPEN_BRACKET = 0x5b;
+if (shortestLineBytes() <= MIN_LINE_BYTES) throw new Error('MIN_LINE_BYTES passes over lines: lower it');
 
 class Group {
 	readonly name: string;
@@ -196,8 +197,8 @@ class Group {
 	}
 
 	#onText(i: number, client: RawClient, data: Buffer, start: number, end: number, ready: () => void): void {
-		let at = data.indexOf(EVENT_MARKER, start);
-		if (at < 0 || at >= end) {
+		let line = data.indexOf(LINE_MARKER, start);
+		if (line < 0 || line >= end) {
 			// control frames: readiness, Socket.IO's handshake and pings
 			if (this.protocol === 'socketio') {
 				if (end - start === 1 && data[start] === 0x32) client.send('3');
@@ -215,19 +216,25 @@ class Group {
 		const contiguous = this.contiguous[cls] ?? true;
 		let count = this.counts[i]!;
 		let last = this.lastSeq[i]!;
-		while (at >= 0 && at < end) {
-			const seq = readInt(data, at + EVENT_MARKER.length, end);
-			if (this.minSeq === 0 || seq < this.minSeq) this.minSeq = seq;
-			if (last !== 0 && (contiguous ? seq !== last + 1 : seq <= last)) this.#orderError(i, last, seq);
-			last = seq;
+		while (line >= 0 && line < end) {
+			// an event's first line follows `"lines":[`: the event's marker, and its seq, lie just before
+			if (data[line - 1] === OPEN_BRACKET) {
+				const at = data.lastIndexOf(EVENT_MARKER, line);
+				if (at >= start) {
+					const seq = readInt(data, at + EVENT_MARKER.length, end);
+					if (this.minSeq === 0 || seq < this.minSeq) this.minSeq = seq;
+					if (last !== 0 && (contiguous ? seq !== last + 1 : seq <= last)) this.#orderError(i, last, seq);
+					last = seq;
+				}
+			}
 			count += 1;
 			if (this.latency) {
-				const stamp = readStamp(data, at, end);
+				const stamp = readStamp(data, line, end);
 				if (stamp > 0 && this.latencyCount < this.latency.length)
 					this.latency[this.latencyCount++] = now - stamp;
 			}
-			// the next event's marker is MIN_EVENT_BYTES on at least (a shorter event would show as a gap)
-			at = data.indexOf(EVENT_MARKER, at + MIN_EVENT_BYTES);
+			// the next line's marker is MIN_LINE_BYTES on at least (a shorter line would show as a gap)
+			line = data.indexOf(LINE_MARKER, line + MIN_LINE_BYTES);
 		}
 		const before = this.counts[i]!;
 		this.received += count - before;

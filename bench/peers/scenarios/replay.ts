@@ -125,9 +125,11 @@ async function resumeBehind(
 	quick: boolean
 ): Promise<number> {
 	const { epoch, seq } = await stats(server);
-	await server.publish({ count: size, burst: 500, rate: 0, textBytes: TEXT_BYTES });
-	// the lines reach the hub through the log pipeline (stored first): the client is `size`
-	// events behind once the hub has numbered them all, not when the tool printed them
+	// one line a turn: the log pipeline sends the lines of one turn as one event, and the client is
+	// to be `size` events behind (a line each, the most events for its lines)
+	await server.publish({ count: size, burst: 1, rate: 0, textBytes: TEXT_BYTES });
+	// the lines reach the hub through the log pipeline: the client is `size` events behind once
+	// the hub has numbered them all, not when the tool printed them
 	await until(async () => (await stats(server)).seq >= seq + size, 120_000);
 	const live = Math.round(LIVE_RATE * (quick ? 0.5 : LIVE_SECONDS));
 	server.child.send({
