@@ -15,6 +15,14 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const MAX_LINES_PER_EVENT = 1_000;
 /** Characters of text one `tool.lines` event carries at most (a longer line goes alone). */
 export const MAX_EVENT_TEXT = 256 * 1024;
+
+/**
+ * Whether a line of `chars` characters must start a new `tool.lines` event after one holding
+ * `count` lines of `held` characters: the caps above, and a line past MAX_EVENT_TEXT alone.
+ */
+export function startsNewEvent(count: number, held: number, chars: number): boolean {
+	return count > 0 && (count >= MAX_LINES_PER_EVENT || held + chars > MAX_EVENT_TEXT);
+}
 /** Subscriptions one client may hold at once. */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
 /** Ids one filter may list (task ids, run ids). */

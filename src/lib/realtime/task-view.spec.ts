@@ -54,6 +54,16 @@ function setup(
 	return { state, calls, factory, connection, view };
 }
 
+/** starts `view` and opens execution x1's log, both settled */
+async function openedLog(view: TaskView) {
+	view.start();
+	await settle();
+	const log = view.logFor('x1');
+	log.open();
+	await settle();
+	return log;
+}
+
 function outputLine(n: number, text = `line ${n}`, is_stderr = false): OutputLine {
 	return { line: n, output: text, is_stderr, timestamp: '2030-01-01T00:00:00.000Z' };
 }
@@ -131,11 +141,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		const before = calls.length;
 		factory.last.event(
 			linesEvent([outputLine(3, 'compiling'), outputLine(4, 'warning: unused', true), outputLine(5, 'done')])
@@ -157,11 +163,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		factory.last.event(linesEvent([outputLine(3), outputLine(4)], 103));
 		// the event with lines 5–6 (seq 104) never came
 		state.log = makeLines(1, 8);
@@ -193,11 +195,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 0 })],
 			log: []
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		factory.last.event(linesEvent([{ ...outputLine(1, ' 40%|####'), partial: true }]));
 		factory.last.event(output(2, '\r100%|##########|'));
 		await settle();
@@ -265,11 +263,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		state.log = makeLines(1, 6);
 		state.task = { ...state.task, status: 'succeeded', progress: 100 };
 		factory.last.serverClose(1012);
@@ -290,11 +284,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 100_000 })],
 			log: makeLines(1, 100_000)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		factory.last.serverClose(1012);
 		await new Promise((r) => setTimeout(r, 5));
 		// 50,000 lines were written meanwhile; a live line comes in a batch before the answer
@@ -327,11 +317,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		factory.last.event(output(3));
 		factory.last.serverClose(1006);
 		await new Promise((r) => setTimeout(r, 5));
@@ -357,11 +343,7 @@ describe('TaskView', () => {
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		// lines 3–5 were written but their events were dropped under backpressure; none came after
 		state.log = makeLines(1, 5);
 		factory.last.dropped(3, 103, 105);
@@ -437,11 +419,7 @@ describe('TaskView', () => {
 			log: makeLines(1, 2),
 			connected: false
 		});
-		view.start();
-		await settle();
-		const log = view.logFor('x1');
-		log.open();
-		await settle();
+		const log = await openedLog(view);
 		state.task = { ...state.task, status: 'succeeded', progress: 100 };
 		state.executions = [makeExecution({ status: 'succeeded', exit_code: 0, line_count: 3 })];
 		state.log = makeLines(1, 3);

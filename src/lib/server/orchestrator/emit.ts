@@ -4,8 +4,7 @@
  * change, so a payload can never disagree with what REST returns a moment later.
  */
 import {
-	MAX_EVENT_TEXT,
-	MAX_LINES_PER_EVENT,
+	startsNewEvent,
 	toOutputLine,
 	type AnyDomainEvent,
 	type EventDataMap,
@@ -40,11 +39,7 @@ export function toolLines(bus: EventBus, ref: ExecutionRef, stored: readonly Log
 	let lines: OutputLine[] = [];
 	let chars = 0;
 	for (const line of stored) {
-		// an event carries at most MAX_EVENT_TEXT characters: a line that would pass it starts the next
-		if (
-			lines.length === MAX_LINES_PER_EVENT ||
-			(lines.length > 0 && chars + line.text.length > MAX_EVENT_TEXT)
-		) {
+		if (startsNewEvent(lines.length, chars, line.text.length)) {
 			publish(bus, 'tool.lines', { ...ref, lines }, timestamp);
 			lines = [];
 			chars = 0;

@@ -5,8 +5,8 @@
  * stdout and stderr, streamed at once as `tool.lines`, and stored in batched transactions.
  *
  * The lines that arrive together (one read of the tool's pipes, handled in one go) leave as one
- * `tool.lines` event once that read is handled (a microtask), at most {@link MAX_LINES_PER_EVENT}
- * lines or {@link MAX_EVENT_TEXT} characters each: a tool printing flat out costs an event per
+ * `tool.lines` event once that read is handled (a microtask), at most `MAX_LINES_PER_EVENT`
+ * lines or `MAX_EVENT_TEXT` characters each: a tool printing flat out costs an event per
  * read rather than per line, and a line printed alone still leaves at once. Lines always leave
  * before anything their commands publish (`::progress`), and before `close()` returns.
  * `close()` resolves only when every line is stored, so a `tool.completed` published after it
@@ -27,14 +27,7 @@
  * kept are still written once the store is back, so the stored log is a gap-free prefix.
  */
 import Denque from 'denque';
-import {
-	MAX_EVENT_TEXT,
-	MAX_LINES_PER_EVENT,
-	toOutputLine,
-	type LogLine,
-	type LogStream,
-	type OutputLine
-} from '../../protocol';
+import { startsNewEvent, toOutputLine, type LogLine, type LogStream, type OutputLine } from '../../protocol';
 import type { EventBus } from '../bus/types';
 import { isoNow } from '../iso-now';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
@@ -247,12 +240,10 @@ export class LogPipeline {
 			this.#bufferBytes += text.length;
 			this.#kept = line.n;
 		}
-		// an event carries at most MAX_EVENT_TEXT characters: a line that would pass it starts the next
-		if (this.#liveChars + text.length > MAX_EVENT_TEXT) this.#publishLive();
+		if (startsNewEvent(this.#live.length, this.#liveChars, text.length)) this.#publishLive();
 		this.#live.push(toOutputLine(line));
 		this.#liveChars += text.length;
-		if (this.#live.length >= MAX_LINES_PER_EVENT || this.#liveChars >= MAX_EVENT_TEXT) this.#publishLive();
-		else if (!this.#liveQueued) {
+		if (!this.#liveQueued) {
 			this.#liveQueued = true;
 			queueMicrotask(this.#publishQueued);
 		}
