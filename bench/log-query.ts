@@ -13,6 +13,7 @@ import type { LogLine } from '../src/lib/protocol/models';
 import { displayText } from '../src/lib/log/terminal';
 import { LogSearcher } from '../src/lib/server/store/log-search';
 import { createRegexPool } from '../src/lib/server/store/regex-pool';
+import { LOG_KEY_PARAM, LOG_STREAM } from '../src/lib/server/store/rows';
 import { lineStream, lineText, openBenchStore } from './lib/fixtures';
 import { check, printTable, type BenchSummary } from './lib/report';
 import { median } from './lib/stats';
@@ -61,7 +62,7 @@ export async function runLogQuery(): Promise<BenchSummary> {
 		const stdoutTotal = (await store.readLogPage(executionId, { stream: 'stdout', limit: 1 })).total;
 		const offsets = Array.from({ length: PAGES }, (_, i) => stdoutTotal - PAGE_LINES - i * 7_919);
 		const naivePage = db.prepare<[string, number, number], LogLine>(
-			`SELECT n, stream, ts, text FROM log_lines WHERE execution_id = ? AND stream = 'stdout' ORDER BY n LIMIT ? OFFSET ?`
+			`SELECT n, ${LOG_STREAM} AS stream, ts, text FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND stream = 0 ORDER BY n LIMIT ? OFFSET ?`
 		);
 
 		const acoPages: number[] = [];
@@ -104,7 +105,7 @@ export async function runLogQuery(): Promise<BenchSummary> {
 				await withStallProbe(() => {
 					const all = db
 						.prepare<[string], { text: string }>(
-							'SELECT text FROM log_lines WHERE execution_id = ? ORDER BY n'
+							`SELECT text FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} ORDER BY n`
 						)
 						.all(executionId);
 					naiveTotal = 0;

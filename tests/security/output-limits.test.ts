@@ -202,7 +202,7 @@ describe('tools that write too much', () => {
 			try {
 				const stored = db
 					.prepare(
-						'SELECT count(*) AS lines, sum(length(text)) AS chars, sum(partial) AS partial FROM log_lines WHERE execution_id = ?'
+						'SELECT count(*) AS lines, sum(length(text)) AS chars, sum(partial) AS partial FROM log_lines JOIN executions USING (log_key) WHERE executions.id = ?'
 					)
 					.get(execution.id);
 				expect(stored).toEqual({ lines: pieces + 1, chars: LONG_LINE_BYTES + 4, partial: pieces - 1 });

@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DOWNLOAD_CHUNK_CHARS, logChunks, segmentChunks, type LogLineSource } from '../http/log-stream';
 import type { LogLine } from '../../protocol/models';
-import { LOG_COLUMNS, toLogLine, type LogRow } from '../store/rows';
+import { LOG_COLUMNS, LOG_KEY_PARAM, toLogLine, type LogRow } from '../store/rows';
 import type { FromWorker, ReadRequest, ReadWorkerData, ToWorker } from './read-messages';
 import { lowerThreadPriority } from './thread-priority';
 
@@ -20,7 +20,7 @@ lowerThreadPriority();
 const { file, busyTimeoutMs } = workerData as ReadWorkerData;
 const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
 const readLines = db.prepare<[string, number, number], LogRow>(
-	`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?`
+	`SELECT ${LOG_COLUMNS} FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n > ? ORDER BY n LIMIT ?`
 );
 
 const source: LogLineSource = {

@@ -236,6 +236,40 @@ export const MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE executions ADD COLUMN one_per_step INTEGER NOT NULL DEFAULT 0;
 			CREATE UNIQUE INDEX executions_one_per_step ON executions (task_id, step) WHERE one_per_step = 1;
 		`
+	},
+	{
+		version: 11,
+		name: 'log lines keyed by a number',
+		// A row per line is most of what a log costs to write: each repeated the execution's id
+		// (26 characters) in the table and again in the stream index, and its stream's name. Now
+		// a line's key is its execution's log_key (a number, unique, given at insert: see
+		// statements) and its stream 0 (stdout) or 1 (stderr): a log takes a third less room and
+		// is written about as much faster. Readers still ask by execution id (rows.ts).
+		// log_marks and log_progress keep execution_id: they hold a row per group or progress run.
+		up: `
+			ALTER TABLE executions ADD COLUMN log_key INTEGER;
+			UPDATE executions SET log_key = rowid;
+			CREATE UNIQUE INDEX executions_log_key ON executions (log_key);
+
+			CREATE TABLE log_lines_keyed (
+				log_key INTEGER NOT NULL REFERENCES executions (log_key) ON DELETE CASCADE,
+				n INTEGER NOT NULL,
+				stream INTEGER NOT NULL,
+				ts TEXT NOT NULL,
+				text TEXT NOT NULL,
+				sn INTEGER NOT NULL,
+				partial INTEGER NOT NULL DEFAULT 0,
+				PRIMARY KEY (log_key, n)
+			) WITHOUT ROWID;
+			INSERT INTO log_lines_keyed (log_key, n, stream, ts, text, sn, partial)
+				SELECT executions.log_key, log_lines.n, log_lines.stream = 'stderr', log_lines.ts, log_lines.text,
+					log_lines.sn, log_lines.partial
+				FROM log_lines JOIN executions ON executions.id = log_lines.execution_id
+				ORDER BY executions.log_key, log_lines.n;
+			DROP TABLE log_lines;
+			ALTER TABLE log_lines_keyed RENAME TO log_lines;
+			CREATE INDEX log_lines_stream ON log_lines (log_key, stream, sn);
+		`
 	}
 ];
 

@@ -6,6 +6,7 @@
  * goes line by line, skipping what is stored.
  */
 import type { LogLine } from '../../protocol';
+import { streamCode } from './rows';
 import { LINE_ROWS_PER_INSERT, type Statements } from './statements';
 
 /**
@@ -21,25 +22,36 @@ export function onlyNewLines(stmt: Statements, executionId: string, lines: LogLi
 
 const LINE_PARAMS = 7;
 
-/** One line by itself; whether it was stored (the statement is `INSERT OR IGNORE`: a line already stored is skipped). */
-export function insertLine(stmt: Statements, executionId: string, line: LogLine, rank: number): boolean {
+/**
+ * One line by itself, under its execution's `log_key`; whether it was stored (the statement is
+ * `INSERT OR IGNORE`: a line already stored is skipped).
+ */
+export function insertLine(stmt: Statements, logKey: number, line: LogLine, rank: number): boolean {
 	return (
-		stmt.insertLine.run(executionId, line.n, line.stream, line.ts, line.text, rank, line.partial ? 1 : 0)
-			.changes > 0
+		stmt.insertLine.run(
+			logKey,
+			line.n,
+			streamCode(line.stream),
+			line.ts,
+			line.text,
+			rank,
+			line.partial ? 1 : 0
+		).changes > 0
 	);
 }
 
 /** New lines' rows, inserted {@link LINE_ROWS_PER_INSERT} per statement; `flush()` writes the rest. */
 export class LineRows {
 	readonly #stmt: Statements;
-	readonly #executionId: string;
+	/** the execution's `log_key` */
+	readonly #logKey: number;
 	readonly #lines: LogLine[] = [];
 	readonly #ranks: number[] = [];
 	readonly #params: unknown[] = new Array(LINE_ROWS_PER_INSERT * LINE_PARAMS);
 
-	constructor(stmt: Statements, executionId: string) {
+	constructor(stmt: Statements, logKey: number) {
 		this.#stmt = stmt;
-		this.#executionId = executionId;
+		this.#logKey = logKey;
 	}
 
 	add(line: LogLine, rank: number): void {
@@ -50,9 +62,9 @@ export class LineRows {
 		let at = 0;
 		for (let i = 0; i < LINE_ROWS_PER_INSERT; i++) {
 			const row = this.#lines[i]!;
-			p[at++] = this.#executionId;
+			p[at++] = this.#logKey;
 			p[at++] = row.n;
-			p[at++] = row.stream;
+			p[at++] = streamCode(row.stream);
 			p[at++] = row.ts;
 			p[at++] = row.text;
 			p[at++] = this.#ranks[i];
@@ -65,7 +77,7 @@ export class LineRows {
 
 	flush(): void {
 		for (let i = 0; i < this.#lines.length; i++)
-			insertLine(this.#stmt, this.#executionId, this.#lines[i]!, this.#ranks[i]!);
+			insertLine(this.#stmt, this.#logKey, this.#lines[i]!, this.#ranks[i]!);
 		this.#lines.length = 0;
 		this.#ranks.length = 0;
 	}

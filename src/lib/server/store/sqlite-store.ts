@@ -127,13 +127,14 @@ class SqliteStore implements Store {
 		this.queue = new SqliteQueue(db, () => this.#assertOpen());
 		const stmt = (this.#stmt = prepareStatements(db));
 		const appendLines = db.transaction((executionId: string, lines: LogLine[]) => {
-			if (!stmt.executionExists.get(executionId)) throw new Error(`execution ${executionId} not found`);
+			const logKey = stmt.logKey.get(executionId);
+			if (logKey === undefined) throw new Error(`execution ${executionId} not found`);
 			const ranks = {
 				stdout: stmt.streamCount.get(executionId, 'stdout') ?? 0,
 				stderr: stmt.streamCount.get(executionId, 'stderr') ?? 0
 			};
 			// the usual batch only adds lines: they go in rows of several per statement, as they come
-			const rows = onlyNewLines(stmt, executionId, lines) ? new LineRows(stmt, executionId) : null;
+			const rows = onlyNewLines(stmt, executionId, lines) ? new LineRows(stmt, logKey) : null;
 			// the lines stored here, listed only when some may not be: otherwise all of them
 			const stored: LogLine[] | null = rows ? null : [];
 			let prev: ProgressLineInfo | undefined;
@@ -141,7 +142,7 @@ class SqliteStore implements Store {
 				const rank = ranks[line.stream] + 1;
 				if (rows) rows.add(line, rank);
 				// a line already stored (a repeated append) keeps its rank and adds none
-				else if (!insertLine(stmt, executionId, line, rank)) continue;
+				else if (!insertLine(stmt, logKey, line, rank)) continue;
 				stored?.push(line);
 				ranks[line.stream] = rank;
 				const mark = logMarkOf(line.text);

@@ -4,7 +4,17 @@
  * statement per combination of filters, so each can use its own index instead of `(@x IS NULL OR …)`.
  */
 import type Database from 'better-sqlite3';
-import { EXECUTION_COLUMNS, LOG_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, TASK_NOT_ENDED, patchSql } from './rows';
+import {
+	EXECUTION_COLUMNS,
+	LOG_COLUMNS,
+	LOG_KEY_PARAM,
+	LOG_STREAM,
+	RUN_COLUMNS,
+	STREAM_PARAM,
+	TASK_COLUMNS,
+	TASK_NOT_ENDED,
+	patchSql
+} from './rows';
 import type { ExecutionRow, LogRow, RunRow, TaskRow } from './rows';
 import type { LogMarkRow } from './log-marks';
 import type { AuthSession } from './types';
@@ -52,10 +62,12 @@ export function prepareStatements(db: Database.Database) {
 			 SELECT @key, id, @now FROM tasks WHERE id = @task_id`
 		),
 
-		// no row: a `one_per_step` step the task has already (executionOfStep reads it)
+		// no row: a `one_per_step` step the task has already (executionOfStep reads it). The next
+		// log_key is one seek of its index, taken under the write lock the insert holds
 		insertExecution: db.prepare<Params, ExecutionRow>(
-			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count, one_per_step)
-			 VALUES (@id, @task_id, @step, @name, @command, @args, @cwd, 'running', @started_at, 0, @one_per_step)
+			`INSERT INTO executions (id, task_id, step, name, command, args, cwd, status, started_at, line_count, one_per_step, log_key)
+			 VALUES (@id, @task_id, @step, @name, @command, @args, @cwd, 'running', @started_at, 0, @one_per_step,
+			 (SELECT IFNULL(MAX(log_key), 0) + 1 FROM executions))
 			 ON CONFLICT DO NOTHING RETURNING ${EXECUTION_COLUMNS}`
 		),
 		executionOfStep: db.prepare<[string, number], ExecutionRow>(
@@ -68,55 +80,56 @@ export function prepareStatements(db: Database.Database) {
 		listExecutions: db.prepare<[string], ExecutionRow>(
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = ? ORDER BY step, started_at, id`
 		),
-		executionExists: db.prepare<[string], number>('SELECT 1 FROM executions WHERE id = ?').pluck(),
+		logKey: db.prepare<[string], number>('SELECT log_key FROM executions WHERE id = ?').pluck(),
 
-		insertLine: db.prepare<[string, number, string, string, string, number, number]>(
-			'INSERT OR IGNORE INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
+		// the lines' statements below take the execution's id, except these two (its log_key: see rows)
+		insertLine: db.prepare<[number, number, number, string, string, number, number]>(
+			'INSERT OR IGNORE INTO log_lines (log_key, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
 		),
 		// new lines only (see lineInRange): a repeat would fail here rather than be skipped
 		insertLines: db.prepare<unknown[]>(
-			'INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES ' +
+			'INSERT INTO log_lines (log_key, n, stream, ts, text, sn, partial) VALUES ' +
 				Array.from({ length: LINE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
 		),
 		lineInRange: db
 			.prepare<[string, number, number], number>(
-				'SELECT 1 FROM log_lines WHERE execution_id = ? AND n BETWEEN ? AND ? LIMIT 1'
+				`SELECT 1 FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n BETWEEN ? AND ? LIMIT 1`
 			)
 			.pluck(),
 		// MIN/MAX over an index prefix are one seek each
 		streamCount: db
 			.prepare<[string, string], number | null>(
-				'SELECT MAX(sn) FROM log_lines WHERE execution_id = ? AND stream = ?'
+				`SELECT MAX(sn) FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND stream = ${STREAM_PARAM}`
 			)
 			.pluck(),
 		lastLine: db
-			.prepare<[string], number | null>('SELECT MAX(n) FROM log_lines WHERE execution_id = ?')
+			.prepare<[string], number | null>(`SELECT MAX(n) FROM log_lines WHERE log_key = ${LOG_KEY_PARAM}`)
 			.pluck(),
 		firstLineFrom: db.prepare<[string, number], { n: number; stream: string; sn: number }>(
-			'SELECT n, stream, sn FROM log_lines WHERE execution_id = ? AND n >= ? ORDER BY n LIMIT 1'
+			`SELECT n, ${LOG_STREAM} AS stream, sn FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n >= ? ORDER BY n LIMIT 1`
 		),
 		readStreamLines: db.prepare<[string, string, number, number], LogRow & { sn: number }>(
-			`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE execution_id = ? AND stream = ? AND sn >= ? ORDER BY sn LIMIT ?`
+			`SELECT ${LOG_COLUMNS}, sn FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND stream = ${STREAM_PARAM} AND sn >= ? ORDER BY sn LIMIT ?`
 		),
 		// search reads millions of lines: only what it matches, as arrays (no row objects)
 		scanText: db
 			.prepare<[string, number, number], [number, string]>(
-				'SELECT n, text FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?'
+				`SELECT n, text FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n > ? ORDER BY n LIMIT ?`
 			)
 			.raw(),
 		scanStreamText: db
 			.prepare<[string, string, number, number], [number, string, number]>(
-				'SELECT n, text, sn FROM log_lines WHERE execution_id = ? AND stream = ? AND sn >= ? ORDER BY sn LIMIT ?'
+				`SELECT n, text, sn FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND stream = ${STREAM_PARAM} AND sn >= ? ORDER BY sn LIMIT ?`
 			)
 			.raw(),
 		readLine: db.prepare<[string, number], LogRow>(
-			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n = ?`
+			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n = ?`
 		),
 		insertMark: db.prepare<[string, number, string, string, string | null, number | null]>(
 			'INSERT OR IGNORE INTO log_marks (execution_id, n, kind, text, file, file_line) VALUES (?, ?, ?, ?, ?, ?)'
 		),
 		lineProgressInfo: db.prepare<[string, number], { stream: string; partial: number; cr: number }>(
-			'SELECT stream, partial, instr(text, char(13)) > 0 AS cr FROM log_lines WHERE execution_id = ? AND n = ?'
+			`SELECT ${LOG_STREAM} AS stream, partial, instr(text, char(13)) > 0 AS cr FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n = ?`
 		),
 		openProgress: db.prepare<[string, number]>(
 			'INSERT OR IGNORE INTO log_progress (execution_id, start, end_n) VALUES (?, ?, NULL)'
@@ -132,11 +145,11 @@ export function prepareStatements(db: Database.Database) {
 		),
 		// MAX(n) over the primary key is one index seek, however long the log
 		syncLineCount: db.prepare<Params>(
-			`UPDATE executions SET line_count = COALESCE((SELECT MAX(n) FROM log_lines WHERE execution_id = @id), 0)
+			`UPDATE executions SET line_count = COALESCE((SELECT MAX(n) FROM log_lines WHERE log_key = executions.log_key), 0)
 			 WHERE id = @id`
 		),
 		readLines: db.prepare<[string, number, number], LogRow>(
-			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE execution_id = ? AND n > ? ORDER BY n LIMIT ?`
+			`SELECT ${LOG_COLUMNS} FROM log_lines WHERE log_key = ${LOG_KEY_PARAM} AND n > ? ORDER BY n LIMIT ?`
 		),
 
 		interruptRuns: db.prepare<Params>(

@@ -1027,6 +1027,62 @@ describe('sqlite store on disk', () => {
 		}
 	});
 
+	it('migrates the log lines of a database from before lines were keyed by number, every reader seeing the same log', async () => {
+		const db = new Database(path.join(dir, 'aco.db'));
+		migrate(db, MIGRATIONS.slice(0, 10));
+		db.exec(`
+			INSERT INTO tasks (id, key, name, status, created_at) VALUES ('task_old', 'k', 'k', 'running', '${TS}');
+			INSERT INTO executions (id, task_id, step, name, command, status, started_at, line_count)
+			VALUES ('exec_1', 'task_old', 0, 's', '', 'running', '${TS}', 4), ('exec_2', 'task_old', 1, 's', '', 'running', '${TS}', 1);
+		`);
+		const insert = db.prepare(
+			'INSERT INTO log_lines (execution_id, n, stream, ts, text, sn, partial) VALUES (?, ?, ?, ?, ?, ?, ?)'
+		);
+		const old: [string, LogLine, number][] = [
+			['exec_1', { n: 1, stream: 'stdout', ts: TS, text: 'one' }, 1],
+			['exec_1', { n: 2, stream: 'stderr', ts: TS, text: 'two' }, 1],
+			['exec_1', { n: 3, stream: 'stdout', ts: TS, text: 'three' }, 2],
+			['exec_1', { n: 4, stream: 'stderr', ts: TS, text: 'four', partial: true }, 2],
+			['exec_2', { n: 1, stream: 'stderr', ts: TS, text: 'other' }, 1]
+		];
+		for (const [exec, line, sn] of old) {
+			insert.run(exec, line.n, line.stream, line.ts, line.text, sn, line.partial ? 1 : 0);
+		}
+		db.close();
+		const store = openSqliteStore(dir);
+		try {
+			const of = (exec: string) => old.filter(([e]) => e === exec).map(([, line]) => line);
+			expect(await store.readLogLines('exec_1')).toEqual(of('exec_1'));
+			expect(await store.readLogLines('exec_2')).toEqual(of('exec_2'));
+			// appended after: numbered and ranked on from the migrated lines
+			const more = lines(5, 6, 'stderr');
+			await store.appendLogLines('exec_1', more);
+			const stderr = await store.readLogPage('exec_1', { stream: 'stderr', index: 1, limit: 10 });
+			expect(stderr.lines).toEqual([of('exec_1')[3], ...more]);
+			expect(stderr.total).toBe(4);
+			expect((await store.getExecution('exec_1'))!.line_count).toBe(6);
+			const lines2: string[] = [];
+			for await (const page of store.scanLogText('exec_1', { stream: 'stdout' }))
+				lines2.push(...page.map(([, t]) => t));
+			expect(lines2).toEqual(['one', 'three']);
+			// a new execution's log starts empty, beside the migrated ones
+			const fresh = await store.createExecution({
+				task_id: 'task_old',
+				step: 2,
+				name: 's',
+				command: '',
+				args: [],
+				cwd: null
+			});
+			expect(await store.readLogLines(fresh.id)).toEqual([]);
+			await store.appendLogLines(fresh.id, lines(1, 2));
+			expect(await store.readLogLines(fresh.id)).toEqual(lines(1, 2));
+			expect(await store.readLogLines('exec_2')).toEqual(of('exec_2'));
+		} finally {
+			await store.close();
+		}
+	});
+
 	it('refuses a database written by a newer schema', async () => {
 		const db = new Database(path.join(dir, 'aco.db'));
 		db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
