@@ -94,7 +94,11 @@ export async function createContext(
 					queryTimeoutMs: config.database.queryTimeoutMs,
 					logger: logger.child({ component: 'store' })
 				})
-			: openSqliteStore(config.dataDir, { onTightened: tightened });
+			: openSqliteStore(config.dataDir, {
+					onTightened: tightened,
+					onMigration: ({ version, name }) =>
+						logger.info({ component: 'store', version, name }, 'upgrading the database')
+				});
 	} catch (err) {
 		lock.release();
 		throw err;

@@ -1,8 +1,9 @@
 /**
  * @module store/log-pages
  * Pages of a log for a virtual list, each one or two index seeks plus a range scan, however long
- * the log: by line number over the primary key (execution_id, n), by position within one stream
- * over (execution_id, stream, sn), where `sn` is a line's 1-based rank in its own stream.
+ * the log: by line number over the primary key (log_key, n), by position within one stream
+ * over (log_key, stream, sn), where `sn` is a line's 1-based rank in its own stream (SQLite keys
+ * a log by its execution's `log_key`, PostgreSQL by `execution_id`).
  *
  * Translating a line number into a stream rank needs no count: lines are numbered 1..n across
  * both streams, so at a line of the other stream with rank r, this stream has had n − r lines.

@@ -275,9 +275,14 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /**
  * Brings the database up to the last migration, each in its own IMMEDIATE transaction so two
- * processes opening the same file cannot both apply one.
+ * processes opening the same file cannot both apply one. `onApply` is told before each one this
+ * call applies: some rewrite a table, which takes seconds per million log lines.
  */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+export function migrate(
+	db: Db,
+	migrations: readonly Migration[] = MIGRATIONS,
+	onApply?: (migration: Migration) => void
+): { from: number; to: number } {
 	migrations.forEach((m, i) => {
 		if (m.version !== i + 1) {
 			throw new Error(
@@ -297,6 +302,7 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
 		db.transaction(() => {
 			// another process may have applied it while we waited for the write lock
 			if (userVersion() >= migration.version) return;
+			onApply?.(migration);
 			if (typeof migration.up === 'string') db.exec(migration.up);
 			else migration.up(db);
 			db.pragma(`user_version = ${migration.version}`);

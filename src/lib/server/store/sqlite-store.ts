@@ -15,7 +15,7 @@ import { newId } from '../ids';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, logMarkOf } from './log-marks';
 import { type ProgressLineInfo, progressInfo, progressStep } from '../../log/progress-runs';
 import { LOG_CHUNK_CHARS, rankFrom, readLogPage, sqlitePageReads } from './log-pages';
-import { migrate } from './migrations';
+import { MIGRATIONS, migrate, type Migration } from './migrations';
 import { SqliteQueue } from './sqlite-queue';
 import { patchParams, toExecution, toLogLine, toRun, toTask, type ExecutionRow } from './rows';
 import { prepareStatements, type Params, type Statements } from './statements';
@@ -57,6 +57,8 @@ export interface SqliteStoreOptions {
 	busyTimeoutMs?: number;
 	/** told when a database file was readable by others and has been made private */
 	onTightened?: Tightened;
+	/** told before each migration the database needs is applied (see store/migrations) */
+	onMigration?: (migration: Migration) => void;
 }
 
 /**
@@ -82,7 +84,7 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
 		// NORMAL under WAL loses at most the last commits on power loss, never consistency
 		db.pragma('synchronous = NORMAL');
 		db.pragma('foreign_keys = ON');
-		migrate(db);
+		migrate(db, MIGRATIONS, options.onMigration);
 		return new SqliteStore(db);
 	} catch (err) {
 		db.close();

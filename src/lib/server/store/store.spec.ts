@@ -1049,8 +1049,10 @@ describe('sqlite store on disk', () => {
 			insert.run(exec, line.n, line.stream, line.ts, line.text, sn, line.partial ? 1 : 0);
 		}
 		db.close();
-		const store = openSqliteStore(dir);
+		const applied: number[] = [];
+		const store = openSqliteStore(dir, { onMigration: (m) => applied.push(m.version) });
 		try {
+			expect(applied).toEqual(MIGRATIONS.slice(10).map((m) => m.version));
 			const of = (exec: string) => old.filter(([e]) => e === exec).map(([, line]) => line);
 			expect(await store.readLogLines('exec_1')).toEqual(of('exec_1'));
 			expect(await store.readLogLines('exec_2')).toEqual(of('exec_2'));
