@@ -246,6 +246,8 @@ export const MIGRATIONS: readonly Migration[] = [
 		// statements) and its stream 0 (stdout) or 1 (stderr): a log takes a third less room and
 		// is written about as much faster. Readers still ask by execution id (rows.ts).
 		// log_marks and log_progress keep execution_id: they hold a row per group or progress run.
+		// The copy needs about the old lines' size again in free disk; the old table's pages are
+		// then free for new lines (the file does not shrink unless VACUUMed).
 		up: `
 			ALTER TABLE executions ADD COLUMN log_key INTEGER;
 			UPDATE executions SET log_key = rowid;
@@ -261,10 +263,12 @@ export const MIGRATIONS: readonly Migration[] = [
 				partial INTEGER NOT NULL DEFAULT 0,
 				PRIMARY KEY (log_key, n)
 			) WITHOUT ROWID;
+			-- execution by execution (CROSS JOIN keeps that order): each log is one range of the old
+			-- primary key, already in line order, so nothing is sorted in a temporary file
 			INSERT INTO log_lines_keyed (log_key, n, stream, ts, text, sn, partial)
 				SELECT executions.log_key, log_lines.n, log_lines.stream = 'stderr', log_lines.ts, log_lines.text,
 					log_lines.sn, log_lines.partial
-				FROM log_lines JOIN executions ON executions.id = log_lines.execution_id
+				FROM executions CROSS JOIN log_lines ON log_lines.execution_id = executions.id
 				ORDER BY executions.log_key, log_lines.n;
 			DROP TABLE log_lines;
 			ALTER TABLE log_lines_keyed RENAME TO log_lines;
@@ -276,7 +280,8 @@ export const MIGRATIONS: readonly Migration[] = [
 /**
  * Brings the database up to the last migration, each in its own IMMEDIATE transaction so two
  * processes opening the same file cannot both apply one. `onApply` is told before each one this
- * call applies: some rewrite a table, which takes seconds per million log lines.
+ * call applies to a database made before (not a new one): some rewrite a table, which takes
+ * seconds per million log lines.
  */
 export function migrate(
 	db: Db,
@@ -302,7 +307,7 @@ export function migrate(
 		db.transaction(() => {
 			// another process may have applied it while we waited for the write lock
 			if (userVersion() >= migration.version) return;
-			onApply?.(migration);
+			if (from > 0) onApply?.(migration);
 			if (typeof migration.up === 'string') db.exec(migration.up);
 			else migration.up(db);
 			db.pragma(`user_version = ${migration.version}`);

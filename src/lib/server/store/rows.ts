@@ -27,7 +27,7 @@ export const EXECUTION_COLUMNS =
 /**
  * `log_lines` keys a line by its execution's `log_key` (a number, not the execution's id) and
  * keeps its stream as 0 (stdout) or 1 (stderr): a row per line is most of what a log costs to
- * write, and these make it a third smaller (migration 11). The statements speak ids and stream
+ * write, and these make a log a third smaller (migration 11). The statements speak ids and stream
  * names all the same, through these fragments.
  */
 export const LOG_STREAM = "CASE stream WHEN 1 THEN 'stderr' ELSE 'stdout' END";

@@ -57,7 +57,7 @@ export interface SqliteStoreOptions {
 	busyTimeoutMs?: number;
 	/** told when a database file was readable by others and has been made private */
 	onTightened?: Tightened;
-	/** told before each migration the database needs is applied (see store/migrations) */
+	/** told before each migration an existing database needs is applied (see store/migrations) */
 	onMigration?: (migration: Migration) => void;
 }
 
