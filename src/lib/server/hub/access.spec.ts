@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger';
 import type { Principal } from '../auth/principal';
-import { AccessWatch, SESSION_EXPIRED_REASON, type HubAccess, type WatchedClient } from './access';
+import {
+	AccessWatch,
+	ENDED_MEMORY_MS,
+	SESSION_EXPIRED_REASON,
+	type HubAccess,
+	type WatchedClient
+} from './access';
 
 class Client implements WatchedClient {
 	closed: { code: number; reason?: string } | null = null;
@@ -55,6 +61,25 @@ describe('access watch', () => {
 		expect(other.closed).toBeNull();
 		h.watch.stop();
 		expect(h.listeners.size).toBe(0);
+	});
+
+	it('closes a socket whose handshake ends just after its session was signed out, as it arrives', () => {
+		const h = harness();
+		// admitted (the store still had the session), then signed out before the socket was added
+		h.endSession('s1');
+		const late = new Client(session('s1', h.at() + 60_000));
+		h.watch.add(late);
+		expect(late.closed).toEqual({ code: 4503, reason: 'signed out' });
+		const other = new Client(session('s2', h.at() + 60_000));
+		h.watch.add(other);
+		expect(other.closed).toBeNull();
+		// ended sessions are remembered for a while only; the periodic check covers what comes later
+		h.advance(ENDED_MEMORY_MS);
+		h.watch.sweep();
+		const later = new Client(session('s1', h.at() + 60_000));
+		h.watch.add(later);
+		expect(later.closed).toBeNull();
+		h.watch.stop();
 	});
 
 	it('closes a session expiring mid-stream at the sweep after its end, once the store agrees', async () => {

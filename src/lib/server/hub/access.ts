@@ -5,6 +5,8 @@
  * carries its principal. A client signed in through a browser session is closed with 4503 the
  * moment that session ends: at once on sign-out on this node, within a second of its expiry,
  * and within `checkEveryMs` when it ended elsewhere (another node of a cluster shares the store).
+ * A client whose upgrade was admitted just before its session ended on this node, and whose
+ * handshake finished just after, is closed as it arrives: the watch remembers ended sessions a while.
  */
 import type { IncomingMessage } from 'node:http';
 import { CloseCode } from '../../protocol/close-codes';
@@ -38,6 +40,13 @@ export interface WatchedClient {
 
 /** how often expiries are looked at: a session that ends is closed within this */
 export const EXPIRY_SWEEP_MS = 1_000;
+/**
+ * how long, and how many, sessions ended on this node are remembered for clients still in their
+ * handshake (an admission looks the session up in the store before the socket is added); past
+ * either the periodic check closes such a client
+ */
+export const ENDED_MEMORY_MS = 60_000;
+export const ENDED_MEMORY_MAX = 10_000;
 export const SESSION_EXPIRED_REASON = 'sign-in session expired; sign in again';
 
 /**
@@ -84,6 +93,8 @@ export class AccessWatch<C extends WatchedClient> {
 	readonly #options: AccessWatchOptions;
 	readonly #now: () => number;
 	readonly #bySession = new Map<string, Watched<C>>();
+	/** sessions ended lately, oldest first: why, and when (ids are random, never reused) */
+	readonly #ended = new Map<string, { reason: string; at: number }>();
 	#timer: NodeJS.Timeout | null = null;
 	#lastCheck = 0;
 	#checking = false;
@@ -108,12 +119,18 @@ export class AccessWatch<C extends WatchedClient> {
 		this.#unlisten?.();
 		this.#unlisten = null;
 		this.#bySession.clear();
+		this.#ended.clear();
 	}
 
-	/** Watches a client if it came with a browser session. */
+	/** Watches a client if it came with a browser session; closes it at once if that has ended. */
 	add(client: C): void {
 		const { sessionId, expiresAt } = client.principal;
 		if (!sessionId) return;
+		const ended = this.#ended.get(sessionId);
+		if (ended) {
+			client.close(CloseCode.SESSION_ENDED, ended.reason);
+			return;
+		}
 		let watched = this.#bySession.get(sessionId);
 		if (!watched) {
 			watched = { clients: new Set(), expiresAt: expiresAt ?? Number.POSITIVE_INFINITY };
@@ -133,6 +150,7 @@ export class AccessWatch<C extends WatchedClient> {
 
 	/** Closes every client of the session at once (4503). */
 	end(sessionId: string, reason: string): void {
+		this.#remember(sessionId, reason);
 		const watched = this.#bySession.get(sessionId);
 		if (!watched) return;
 		this.#bySession.delete(sessionId);
@@ -148,8 +166,12 @@ export class AccessWatch<C extends WatchedClient> {
 	 * and every `checkEveryMs` about all of them (a sign-out on another node); closes the ended.
 	 */
 	sweep(): void {
-		if (this.#checking || this.#bySession.size === 0) return;
 		const now = this.#now();
+		for (const [id, { at }] of this.#ended) {
+			if (now - at < ENDED_MEMORY_MS) break;
+			this.#ended.delete(id);
+		}
+		if (this.#checking || this.#bySession.size === 0) return;
 		const due = [...this.#bySession].filter(([, w]) => w.expiresAt <= now).map(([id]) => id);
 		const all = now - this.#lastCheck >= this.#options.access.checkEveryMs;
 		if (!all && due.length === 0) return;
@@ -158,6 +180,12 @@ export class AccessWatch<C extends WatchedClient> {
 		void this.#recheck(all ? [...this.#bySession.keys()] : due, new Set(due)).finally(
 			() => (this.#checking = false)
 		);
+	}
+
+	#remember(sessionId: string, reason: string): void {
+		this.#ended.delete(sessionId);
+		this.#ended.set(sessionId, { reason, at: this.#now() });
+		if (this.#ended.size > ENDED_MEMORY_MAX) this.#ended.delete(this.#ended.keys().next().value!);
 	}
 
 	async #recheck(ids: string[], due: Set<string>): Promise<void> {

@@ -8,10 +8,12 @@ import { MAX_LOG_SEARCH_MATCHES, type ApiErrorBody, type LogSearchResponse } fro
 /** a refused search: the caller's share (429) or the node's (503) of regex searches is taken */
 const REFUSED: Record<string, number> = { too_many_searches: 429, search_busy: 503 };
 
-/** whose share of regex searches a request takes: its token, its session, else its address */
+/**
+ * whose share of regex searches a request takes: its credential's, the token a bearer header or a
+ * sign-in session was made from (so signing in again gets no second share), else its address
+ */
 function callerOf(principal: App.Locals['principal'], address: () => string): string {
 	if (principal?.tokenId) return `token:${principal.tokenId}`;
-	if (principal?.sessionId) return `session:${principal.sessionId}`;
 	return `address:${address()}`;
 }
 

@@ -13,6 +13,12 @@ import { GET } from './+server';
 const LINES = 20_000;
 
 const viewer = (tokenId: string): Principal => ({ role: 'viewer', via: 'token', name: tokenId, tokenId });
+/** a browser session signed in with token `tokenId` */
+const signedIn = (tokenId: string, sessionId: string): Principal => ({
+	...viewer(tokenId),
+	via: 'session',
+	sessionId
+});
 
 /** a pool that matches on this thread, chunks of patterns starting `line` once `open` resolves */
 function gatedPool(open: Promise<void>) {
@@ -141,5 +147,43 @@ describe('GET /api/v1/executions/:id/search', () => {
 		// the shares are given back when the searches end
 		expect((await regex(viewer('a'), 'line 1')).status).toBe(200);
 		expect((await regex(viewer('c'), 'line 3')).status).toBe(200);
+	});
+
+	it('gives the sessions of one token and the token itself one share of regex searches, not one each', async () => {
+		let open!: () => void;
+		const { pool, calls } = gatedPool(new Promise<void>((resolve) => (open = resolve)));
+		const searcher = searcherOf(store, { pool, regexSearchesPerCaller: 1, regexSearches: 4 });
+		const regex = (principal: Principal, q: string) =>
+			request(store, searcher, { principal, query: `regex=1&q=${encodeURIComponent(q)}` });
+
+		/** the answer, or 'admitted' once the search waits at the gate (it was given a share) */
+		async function answerOrAdmitted(answer: Promise<Response>): Promise<Response | 'admitted'> {
+			const entered = calls.entered;
+			let timer: NodeJS.Timeout | undefined;
+			const admitted = new Promise<'admitted'>((resolve) => {
+				timer = setInterval(() => calls.entered > entered && resolve('admitted'), 5);
+			});
+			try {
+				return await Promise.race([answer, admitted]);
+			} finally {
+				clearInterval(timer);
+			}
+		}
+
+		const first = regex(signedIn('a', 'session-1'), 'line 1');
+		await expect.poll(() => calls.entered).toBe(1);
+		// signing in again with the same token, or using the token itself, gets no second share
+		for (const principal of [signedIn('a', 'session-2'), viewer('a')]) {
+			const refused = await answerOrAdmitted(regex(principal, 'line 2'));
+			expect(refused, principal.via).not.toBe('admitted');
+			expect((refused as Response).status).toBe(429);
+			expect((await (refused as Response).json()).error.code).toBe('too_many_searches');
+		}
+		// another token's session has its own
+		const other = regex(signedIn('b', 'session-3'), 'line 3');
+		await expect.poll(() => calls.entered).toBe(2);
+		open();
+		expect((await first).status).toBe(200);
+		expect((await other).status).toBe(200);
 	});
 });
