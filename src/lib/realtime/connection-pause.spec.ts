@@ -68,6 +68,23 @@ describe('RealtimeConnection pause', () => {
 		connection.destroy();
 	});
 
+	it('holds the reload a subscription made while live asks for until resume', () => {
+		const { connection, socket, reasons } = live();
+		const reloads: string[] = [];
+		connection.subscribe('task:t1', { task_ids: ['t1'] }, { reload: () => void reloads.push('task:t1') });
+		connection.pause();
+		socket.receive({
+			type: 'subscribed',
+			timestamp: '',
+			data: { id: 'task:t1', filter: { task_ids: ['t1'] } }
+		});
+		expect([reloads, reasons]).toEqual([[], []]);
+		connection.resume();
+		// the page reloads as a whole on resume, as for the other reloads asked for while paused
+		expect(reasons).toEqual(['subscribed']);
+		connection.destroy();
+	});
+
 	it('stops holding past the limit and reloads on resume instead', () => {
 		const { connection, socket, seen, reasons } = live({ pauseLimit: 3 });
 		connection.pause();

@@ -33,8 +33,9 @@ export interface SubscriptionRefusal {
  * Why a store should reload what it shows: `reset` (the hub could not replay the gap),
  * `dropped` (events were dropped for this client: by the hub under backpressure, or by the page
  * while paused for too long), `reconnect` (back after a gap the hub was not asked about or did
- * not answer for), or `subscribed` — the first connect's subscriptions are now live, and
- * anything loaded before that may have changed unseen. A clean `resumed` needs no reload.
+ * not answer for), or `subscribed` — the first connect's subscriptions (or a later one that
+ * names no reload of its own: TabSubscribeOptions) are now live, and anything loaded before
+ * that may have changed unseen. A clean `resumed` needs no reload.
  */
 export type ResyncReason = 'reconnect' | 'reset' | 'dropped' | 'subscribed';
 
@@ -72,6 +73,22 @@ export const LIST_MAX_RATE = 4;
 export interface SubscribeOptions {
 	/** at most this many updates per second per task or run (progress coalesced by the hub) */
 	maxRate?: number;
+}
+
+/** A page's subscription: the hub's options, and what its subscriber reloads once it is live. */
+export interface TabSubscribeOptions extends SubscribeOptions {
+	/**
+	 * Reloads what the subscriber loaded over REST (merging: records.ts keeps what is further
+	 * along). Called once the hub confirms a subscription made on a connection already up: the
+	 * page loads at once, but the hub may take the subscription after that load was read
+	 * (another tab's socket sends it later still), and an event in between never reaches the
+	 * page. Not called when the hub already carried the subscription's filter, nor when the
+	 * subscription went to the hub ahead of a resume (a reconnect, a tab taking over the shared
+	 * connection): the replay brings what the load lacks. Without it every store of the tab
+	 * reloads (`onReconnected`, reason `subscribed`), as for the subscriptions made before the
+	 * first connect. May return the reload's promise.
+	 */
+	reload?: () => unknown;
 }
 
 /** Where a page learns it became visible again (a reason to retry at once). */

@@ -88,11 +88,50 @@ describe('RealtimeConnection', () => {
 		expect(reasons).toEqual([]);
 		confirm('task:t1');
 		expect(reasons).toEqual(['subscribed']);
-		// a subscription made on the open connection, and repeated confirmations, ask for nothing
-		connection.subscribe('task:t2', { task_ids: ['t2'] });
-		confirm('task:t2');
+		// a subscription made on the open connection reloads its own store once confirmed (it
+		// shares task:t1's hub subscription), not every store; repeated confirmations ask for nothing
+		const reloads: string[] = [];
+		connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => reloads.push('task:t2') });
+		expect(reloads).toEqual([]);
+		confirm('task:t1');
+		confirm('task:t1');
 		confirm('dash');
+		expect(reloads).toEqual(['task:t2']);
 		expect(reasons).toEqual(['subscribed']);
+		// one that names no reload of its own has every store reload
+		connection.subscribe('task:t3', { task_ids: ['t3'] });
+		confirm('task:t1');
+		expect(reasons).toEqual(['subscribed', 'subscribed']);
+		connection.destroy();
+	});
+
+	it('does not reload a subscription the socket dropped before confirming: the next one asks for it ahead of its resume, which replays it', () => {
+		const { connection, accept } = setup();
+		const reasons: string[] = [];
+		const reloads: string[] = [];
+		connection.onReconnected((reason) => reasons.push(reason));
+		connection.connect();
+		const first = accept({ epoch: 'e1', seq: 3 });
+		connection.subscribe('task:t1', { task_ids: ['t1'] }, { reload: () => reloads.push('task:t1') });
+		first.serverClose(1006);
+		vi.runOnlyPendingTimers();
+		// made while the socket is down: it goes ahead of the resume too
+		connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => reloads.push('task:t2') });
+		const second = accept({ epoch: 'e1', seq: 5 });
+		// made once the resume went: the replay went by the filters before it
+		connection.subscribe('task:t3', { task_ids: ['t3'] }, { reload: () => reloads.push('task:t3') });
+		// task pages share one hub subscription listing their ids
+		expect(second.sent.map((m) => (m.type === 'subscribe' ? m.filter : m.type))).toEqual([
+			{ task_ids: ['t1', 't2'] },
+			'resume',
+			{ task_ids: ['t1', 't2', 't3'] }
+		]);
+		for (const { sub, filter } of second.sentOfType('subscribe')) {
+			second.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter } });
+		}
+		second.resumed(2);
+		expect(reloads).toEqual(['task:t3']);
+		expect(reasons).toEqual([]);
 		connection.destroy();
 	});
 

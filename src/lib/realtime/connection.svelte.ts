@@ -18,8 +18,8 @@ import type {
 	ResyncedHandler,
 	ResyncHandler,
 	StateHandler,
-	SubscribeOptions,
 	SubscriptionRefusal,
+	TabSubscribeOptions,
 	VisibilitySource,
 	WebSocketLike
 } from './connection-types';
@@ -148,9 +148,11 @@ export class RealtimeConnection {
 
 	/**
 	 * Adds or replaces a subscription; it is re-sent after every reconnect. `maxRate` asks the
-	 * hub for at most that many updates per second per task or run (progress coalesced).
+	 * hub for at most that many updates per second per task or run (progress coalesced);
+	 * `reload` is what the subscriber reloads once a subscription made on an open connection is
+	 * confirmed (see TabSubscribeOptions).
 	 */
-	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
+	subscribe(sub: string, filter: EventFilter = {}, options: TabSubscribeOptions = {}): void {
 		this.#connection.subscribe(sub, filter, options);
 	}
 
@@ -182,7 +184,8 @@ export class RealtimeConnection {
 	 * Called when what a store loaded may be stale: on `reset`, on `dropped`, after a reconnect
 	 * the hub did not answer a resume for, and once the subscriptions made before the first
 	 * connect are confirmed (a page loads before the socket is up, so nothing reached it in
-	 * between). Not after a clean `resumed`: the replay brought everything. The handler may
+	 * between), and once a later subscription that names no `reload` of its own is. Not after
+	 * a clean `resumed`: the replay brought everything. The handler may
 	 * return its reload's promise; the indicator shows `resyncing` until it settles.
 	 */
 	onReconnected(handler: ResyncHandler): () => void {

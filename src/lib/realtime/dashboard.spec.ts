@@ -310,17 +310,29 @@ describe('DashboardStore', () => {
 		connection.destroy();
 	});
 
-	it('does not reload on the acknowledgement when it subscribed on an open connection', async () => {
-		const { store, calls, factory, connection } = setup();
+	it('reloads once the hub confirms the subscription it made on an open connection, not at later acknowledgements', async () => {
+		// the hub may take the subscription after the snapshot was read: a task that ended in
+		// between would otherwise stay "running"
+		const task = makeTask();
+		const { store, state, calls, factory, connection } = setup({ tasks: [task] });
 		store.start();
 		await settle();
-		factory.last.receive({
-			type: 'subscribed',
-			timestamp: new Date().toISOString(),
-			data: { id: 'dashboard', filter: { types: ['task.*', 'workflow.*'] } }
-		});
-		await settle();
 		expect(calls.length).toBe(5);
+		state.tasks = [{ ...task, status: 'succeeded', progress: 100 }];
+		const acknowledge = () =>
+			factory.last.receive({
+				type: 'subscribed',
+				timestamp: new Date().toISOString(),
+				data: { id: 'dashboard', filter: { types: ['task.*', 'workflow.*'] } }
+			});
+		acknowledge();
+		await settle();
+		expect(calls.length).toBe(10);
+		expect(store.tasks[0].status).toBe('succeeded');
+		expect(connection.status).toBe('live');
+		acknowledge();
+		await settle();
+		expect(calls.length).toBe(10);
 		store.destroy();
 		connection.destroy();
 	});

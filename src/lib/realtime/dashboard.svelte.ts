@@ -115,7 +115,7 @@ export class DashboardStore {
 		this.#connection.subscribe(
 			DASHBOARD_SUBSCRIPTION,
 			{ types: ['task.*', 'workflow.*'] },
-			{ maxRate: DASHBOARD_MAX_RATE }
+			{ maxRate: DASHBOARD_MAX_RATE, reload: () => this.load() }
 		);
 		void this.load();
 	}

@@ -2,7 +2,8 @@
  * @module realtime/run-view
  * Everything /runs/[id] shows: the run and its tasks, loaded over REST and kept live by the
  * run's `task.*` and `workflow.*` events; Cancel, and Re-run (a new run of the same workflow).
- * Subscribes before it loads, like the task view, so nothing in between is missed.
+ * Subscribes before it loads, and loads again once the hub confirms it, like the task view, so
+ * nothing in between is missed.
  */
 import { ApiClient } from '$lib/api';
 import { isTerminal, type AnyEventEnvelope, type Task, type WorkflowRun } from '$lib/protocol';
@@ -81,10 +82,11 @@ export class RunView {
 			this.#connection.onEvent((event) => this.apply(event)),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(runSubscription(this.runId), {
-			run_ids: [this.runId],
-			types: ['task.*', 'workflow.*']
-		});
+		this.#connection.subscribe(
+			runSubscription(this.runId),
+			{ run_ids: [this.runId], types: ['task.*', 'workflow.*'] },
+			{ reload: () => this.load() }
+		);
 		void this.load();
 	}
 

@@ -84,7 +84,11 @@ export class RunsList {
 				this.#connection.onEvent((event) => this.apply(event)),
 				this.#connection.onReconnected(() => this.load())
 			);
-			this.#connection.subscribe(RUNS_SUBSCRIPTION, { types: ['workflow.*'] }, { maxRate: LIST_MAX_RATE });
+			this.#connection.subscribe(
+				RUNS_SUBSCRIPTION,
+				{ types: ['workflow.*'] },
+				{ maxRate: LIST_MAX_RATE, reload: () => this.load() }
+			);
 			void this.#loadWorkflows();
 		}
 		void this.load();

@@ -77,7 +77,11 @@ export class SystemStatsStore {
 			this.#connection.onControl(SYSTEM_STATS_TYPE, (data) => this.#add(data.node, [data.sample])),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(SYSTEM_SUBSCRIPTION, { types: [SYSTEM_STATS_TYPE] });
+		this.#connection.subscribe(
+			SYSTEM_SUBSCRIPTION,
+			{ types: [SYSTEM_STATS_TYPE] },
+			{ reload: () => this.load() }
+		);
 		void this.load();
 	}
 

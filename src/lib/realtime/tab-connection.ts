@@ -27,8 +27,8 @@ import type {
 	ResyncHandler,
 	ResyncInfo,
 	ResyncReason,
-	SubscribeOptions,
-	SubscriptionRefusal
+	SubscriptionRefusal,
+	TabSubscribeOptions
 } from './connection-types';
 import { Emitter } from './emitter';
 import { PauseQueue, type HeldUpdate } from './pause-queue';
@@ -82,6 +82,12 @@ export class TabConnection {
 	/** the subscriptions made before the tab was first connected, until the hub confirms them */
 	#firstLoad: Set<string> | null = new Set();
 	#firstLoadHadSubs = false;
+	/** the subscriptions made once the tab was connected, until the hub confirms them */
+	readonly #late = new Set<string>();
+	/** what each subscription's subscriber reloads once a late one is live */
+	readonly #reloads = new Map<string, () => unknown>();
+	/** the subscription being handed to the link: confirmed meanwhile, the hub carried it before */
+	#handing: string | null = null;
 	#sawConnected = false;
 	#host: HostSnapshot = INITIAL;
 	#sharing: TabSharing = 'starting';
@@ -148,21 +154,39 @@ export class TabConnection {
 		this.#link?.retryNow();
 	}
 
-	/** Adds or replaces a subscription; it lasts across reconnects (and across tabs taking over). */
-	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
+	/**
+	 * Adds or replaces a subscription; it lasts across reconnects (and across tabs taking over).
+	 * One made once connected has its subscriber reload when the hub confirms it (see
+	 * {@link TabSubscribeOptions.reload}), unless the hub carried it already or a resume replays it.
+	 */
+	subscribe(sub: string, filter: EventFilter = {}, options: TabSubscribeOptions = {}): void {
+		// the link gets the hub's options only: a function does not cross to another tab
 		const subscription: Subscription = { filter, ...(options.maxRate ? { maxRate: options.maxRate } : {}) };
 		this.#subscriptions.set(sub, subscription);
 		// a new filter is asked for anew: refused or not, the hub says again
 		if (this.#refused.delete(sub)) this.#changed();
+		if (this.#destroyed) return;
+		if (options.reload) this.#reloads.set(sub, options.reload);
+		else this.#reloads.delete(sub);
 		if (this.#firstLoad && !this.#sawConnected) {
 			this.#firstLoad.add(sub);
 			this.#firstLoadHadSubs = true;
+		} else {
+			// the page loads at once, but the hub may take it later: its events in between never come
+			this.#late.add(sub);
 		}
-		if (!this.#destroyed) this.#link?.subscribe(sub, subscription);
+		this.#handing = sub;
+		try {
+			this.#link?.subscribe(sub, subscription);
+		} finally {
+			this.#handing = null;
+		}
 	}
 
 	unsubscribe(sub: string): void {
 		if (!this.#subscriptions.delete(sub)) return;
+		this.#late.delete(sub);
+		this.#reloads.delete(sub);
 		if (this.#refused.delete(sub)) this.#changed();
 		if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
 		if (!this.#destroyed) this.#link?.unsubscribe(sub);
@@ -221,6 +245,8 @@ export class TabConnection {
 		if (this.#destroyed) return;
 		this.#destroyed = true;
 		this.#link?.destroy();
+		this.#late.clear();
+		this.#reloads.clear();
 		this.#setState('offline');
 		this.#pause.resume();
 		this.#events.clear();
@@ -276,10 +302,13 @@ export class TabConnection {
 			}
 			this.#changed();
 		},
-		confirmed: (sub) => {
+		confirmed: (sub, replayed) => {
 			if (this.#destroyed) return;
 			if (this.#refused.delete(sub)) this.#changed();
 			if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
+			// confirmed while being handed to the link: the hub carried it before the page loaded;
+			// asked for ahead of a resume: the replay brings what the page's load lacks
+			if (this.#late.delete(sub) && !replayed && this.#handing !== sub) this.#lateLive(sub);
 		},
 		refused: (sub, refusal) => {
 			if (this.#destroyed || !this.#subscriptions.has(sub)) return;
@@ -322,6 +351,21 @@ export class TabConnection {
 		this.#firstLoad = null;
 		if (this.#firstLoadHadSubs && !this.#pause.deferResync('subscribed', null)) {
 			this.#resync('subscribed', null);
+		}
+	}
+
+	/** A subscription made once connected is live: its subscriber's load may lack what came before. */
+	#lateLive(sub: string): void {
+		if (this.#pause.deferResync('subscribed', null)) return;
+		const reload = this.#reloads.get(sub);
+		if (!reload) {
+			this.#resync('subscribed', null);
+			return;
+		}
+		try {
+			void Promise.allSettled([reload()]);
+		} catch (err) {
+			console.error('aco: a realtime handler threw', err);
 		}
 	}
 

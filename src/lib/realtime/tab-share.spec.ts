@@ -73,6 +73,15 @@ function confirmAll(socket: FakeSocket): void {
 	}
 }
 
+function confirm(socket: FakeSocket, sub: string): void {
+	const sent = socket
+		.sentOfType('subscribe')
+		.filter((m) => m.sub === sub)
+		.at(-1);
+	if (!sent) throw new Error(`the socket never sent subscription ${sub}`);
+	socket.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter: sent.filter } });
+}
+
 /** the task ids a socket's subscribes name, each once, sorted */
 function subscribedTasks(socket: FakeSocket): string[] {
 	const ids = socket.sentOfType('subscribe').flatMap((m) => m.filter.task_ids ?? []);
@@ -219,6 +228,109 @@ describe('TabShare', () => {
 		]);
 		a.connection.destroy();
 		b.connection.destroy();
+	});
+
+	it("a follower's subscription made once both tabs are live has its subscriber reload when the hub confirms it", async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome();
+		const b = open('b');
+		await drain();
+		confirmAll(factory.last);
+		await drain();
+		expect(b.connection.snapshot().status).toBe('live');
+
+		// the page subscribes, then loads over REST at once; the hub hears of it only through the leader
+		const reloads: string[] = [];
+		b.connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => void reloads.push('task:t2') });
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash']);
+		await drain();
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash', 'task:t2']);
+		expect(reloads).toEqual([]);
+		confirm(factory.last, 'task:t2');
+		await drain();
+		expect(reloads).toEqual(['task:t2']);
+		// only the store that subscribed reloads, in this tab and in the other
+		expect([a.reasons, b.reasons]).toEqual([['subscribed'], []]);
+
+		// one that names no reload of its own has every store of its tab reload
+		b.connection.subscribe('task:t3', { task_ids: ['t3'] });
+		await drain();
+		confirm(factory.last, 'task:t2');
+		await drain();
+		expect([a.reasons, b.reasons]).toEqual([['subscribed'], ['subscribed']]);
+		expect(reloads).toEqual(['task:t2']);
+		a.connection.destroy();
+		b.connection.destroy();
+	});
+
+	it("the leading tab's subscription made once live has its subscriber reload when the hub confirms it, not before, nor when the hub carried it already", async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome();
+		confirmAll(factory.last);
+		await drain();
+		expect(a.connection.snapshot().status).toBe('live');
+		const reloads: string[] = [];
+		a.connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => void reloads.push('task:t2') });
+		expect(factory.last.sentOfType('subscribe').map((m) => m.sub)).toEqual(['dash', 'task:t2']);
+		await drain();
+		expect(reloads).toEqual([]);
+		confirm(factory.last, 'task:t2');
+		await drain();
+		expect(reloads).toEqual(['task:t2']);
+		// what the hub already carries was live before the page loaded: nothing to reload
+		a.connection.subscribe('again', { task_ids: ['t2'] }, { reload: () => void reloads.push('again') });
+		await drain();
+		expect(factory.last.sentOfType('subscribe')).toHaveLength(2);
+		expect(reloads).toEqual(['task:t2']);
+		expect(a.reasons).toEqual(['subscribed']);
+		a.connection.destroy();
+	});
+
+	it('a subscription left unconfirmed when the leading tab closes is not reloaded once the next leader confirms it ahead of its resume; one made after the resume went is', async () => {
+		const { factory, open } = browserWithTabs();
+		const a = open('a', { dash: { types: ['task.*'] } });
+		factory.last.open();
+		factory.last.welcome({ epoch: 'e1', seq: 0 });
+		const b = open('b');
+		const c = open('c');
+		await drain();
+		confirmAll(factory.last);
+		factory.last.event(progress(1));
+		await drain();
+		const reloads: string[] = [];
+		const reloading = (sub: string) => () => void reloads.push(sub);
+		// a page in each following tab: the leader sends their subscriptions; the hub has not answered
+		b.connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: reloading('b task:t2') });
+		c.connection.subscribe('task:t3', { task_ids: ['t3'] }, { reload: reloading('c task:t3') });
+		await drain();
+		expect(subscribedTasks(factory.last)).toEqual(['t2', 't3']);
+		a.crash();
+		expect(b.link.role).toBe('leader');
+		await drain();
+
+		const socket = factory.last;
+		socket.open();
+		socket.welcome({ epoch: 'e1', seq: 1 });
+		// the union of the pages ahead of the resume: the replay brings what their loads lacked
+		expect(socket.sent.map((m) => (m.type === 'subscribe' ? m.filter : m.type))).toEqual([
+			{ task_ids: ['t2', 't3'] },
+			'resume'
+		]);
+		// a page opened after the resume went: the replay went by the filter before it
+		b.connection.subscribe('task:t4', { task_ids: ['t4'] }, { reload: reloading('b task:t4') });
+		await drain();
+		confirmAll(socket);
+		socket.resumed(0);
+		await drain();
+		expect(reloads).toEqual(['b task:t4']);
+		expect([b.reasons, c.reasons]).toEqual([[], []]);
+		expect(c.connection.snapshot()).toMatchObject({ state: 'connected', status: 'live' });
+		b.connection.destroy();
+		c.connection.destroy();
 	});
 
 	it('when the leading tab closes, the next takes over, resumes from the last seq, and no tab loses or repeats an event', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiClient } from '$lib/api';
 import { RealtimeConnection } from './connection.svelte';
 import { TaskView } from './task-view.svelte';
-import { socketFactory } from './test-socket';
+import { socketFactory, type FakeSocket } from './test-socket';
 import { heldNumbers } from '$lib/logview/test-log-server';
 import {
 	deferred,
@@ -50,8 +50,15 @@ function setup(
 		factory.last.open();
 		factory.last.welcome();
 	}
-	const view = new TaskView({ connection, taskId: 't1', api: new ApiClient(fetch), onError: () => {} });
-	return { state, calls, factory, connection, view };
+	const api = new ApiClient(fetch);
+	const view = new TaskView({ connection, taskId: 't1', api, onError: () => {} });
+	return { state, calls, api, factory, connection, view };
+}
+
+/** the hub's answer to the task page's subscription (the last subscribe the socket sent) */
+function confirmTask(socket: FakeSocket) {
+	const { sub, filter } = socket.sentOfType('subscribe').at(-1)!;
+	socket.receive({ type: 'subscribed', timestamp: new Date().toISOString(), data: { id: sub, filter } });
 }
 
 /** starts `view` and opens execution x1's log, both settled */
@@ -408,6 +415,66 @@ describe('TaskView', () => {
 		factory.last.event(statusEvent(1, { ...state.task, status: 'queued', progress: 60, message: 'retry' }));
 		expect(view.task).toMatchObject({ status: 'succeeded', progress: 100 });
 		view.destroy();
+		connection.destroy();
+	});
+
+	it('loads again, merging, once the hub confirms a subscription made on an open connection, and only then', async () => {
+		// the hub may take the subscription after the page's load was read: the task's end and its
+		// last lines, published in between, would otherwise never reach the page
+		const { view, state, calls, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		const log = await openedLog(view);
+		const taskReads = () => calls.filter((c) => c === 'GET /api/v1/tasks/t1').length;
+		state.executions = [makeExecution({ status: 'succeeded', exit_code: 0, line_count: 3 })];
+		state.log = makeLines(1, 3);
+		// the task's end came live; the reload is read before it was stored
+		factory.last.event(statusEvent(1, { ...state.task, status: 'succeeded', progress: 100 }));
+		expect(taskReads()).toBe(1);
+		confirmTask(factory.last);
+		await settle();
+		await settle();
+		expect(taskReads()).toBe(2);
+		expect(view.task).toMatchObject({ status: 'succeeded', progress: 100 });
+		expect(view.executions[0].status).toBe('succeeded');
+		expect(heldNumbers(log)).toEqual([1, 2, 3]);
+		// the hub repeating its answer loads nothing more
+		confirmTask(factory.last);
+		await settle();
+		expect(taskReads()).toBe(2);
+		view.destroy();
+		connection.destroy();
+	});
+
+	it('does not load again for a subscription the next socket asked for ahead of its resume: the replay brings what the load lacked', async () => {
+		const { view, calls, api, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		const log = await openedLog(view);
+		// the socket goes before the hub answers the page's subscription
+		factory.last.serverClose(1006);
+		await new Promise((r) => setTimeout(r, 5));
+		const before = calls.length;
+		factory.last.open();
+		factory.last.welcome();
+		expect(factory.last.sent.map((m) => m.type)).toEqual(['subscribe', 'resume']);
+		confirmTask(factory.last);
+		factory.last.receive({ type: 'batch', events: [{ ...output(3), timestamp: '' }] });
+		factory.last.resumed(1);
+		await settle();
+		expect(heldNumbers(log)).toEqual([1, 2, 3]);
+		expect(calls.length).toBe(before);
+		// a page opened now, on the open connection, loads again once the hub confirms it
+		view.destroy();
+		const next = new TaskView({ connection, taskId: 't1', api: api, onError: () => {} });
+		next.start();
+		await settle();
+		confirmTask(factory.last);
+		await settle();
+		expect(calls.slice(before)).toEqual(['GET /api/v1/tasks/t1', 'GET /api/v1/tasks/t1']);
+		next.destroy();
 		connection.destroy();
 	});
 

@@ -2,8 +2,9 @@
  * @module realtime/task-view
  * Everything /tasks/[id] shows: the task, its executions and one {@link ExecutionLog} per
  * execution, loaded over REST and kept live by the task's `task.*` and `tool.*` events.
- * It subscribes before it loads anything, so nothing that happens during the load is missed; when
- * the socket was not up yet, the connection's resync (`subscribed`) loads it again.
+ * It subscribes before it loads anything, and loads again once the hub confirms the subscription:
+ * the hub may take it after the first load was read (the socket was not up yet, or another tab's
+ * socket sends it a little later), and what happened in between would never come live.
  */
 import { ApiClient } from '$lib/api';
 import {
@@ -111,7 +112,11 @@ export class TaskView {
 			// be missing): reload the task and fetch each open log's missing lines
 			this.#connection.onReconnected(() => this.#resync())
 		);
-		this.#connection.subscribe(taskSubscription(this.taskId), { task_ids: [this.taskId] });
+		this.#connection.subscribe(
+			taskSubscription(this.taskId),
+			{ task_ids: [this.taskId] },
+			{ reload: () => this.#resync() }
+		);
 		void this.load();
 	}
 

@@ -68,7 +68,11 @@ export class WorkflowView {
 			this.#connection.onEvent((event) => this.apply(event)),
 			this.#connection.onReconnected(() => this.load())
 		);
-		this.#connection.subscribe(this.#subscription(), { types: ['workflow.*'] }, { maxRate: LIST_MAX_RATE });
+		this.#connection.subscribe(
+			this.#subscription(),
+			{ types: ['workflow.*'] },
+			{ maxRate: LIST_MAX_RATE, reload: () => this.load() }
+		);
 		void this.load();
 	}
 
