@@ -19,6 +19,7 @@ import { loadConfig, type AcoConfig } from './src/lib/server/config';
 import { createContext, type AcoContext } from './src/lib/server/context';
 import { setContext } from './src/lib/server/global';
 import { createConsoleLogger, logFormatFor, type Logger } from './src/lib/server/logger';
+import { capConnections } from './src/lib/server/http/connection-cap';
 import {
 	applyServerLimits,
 	clientErrorResponse,
@@ -106,6 +107,7 @@ export async function startServer(
 		});
 	});
 	applyServerLimits(server, config.http);
+	capConnections(server, { max: config.http.maxConnections, logger });
 	const toHub = hubUpgradeListener(context.hub);
 	server.on('upgrade', (req, socket, head) => {
 		if (tooManyHeaders(req, config.http)) refuseUpgradeRequest(socket, config.http);

@@ -6,6 +6,7 @@ import {
 	databaseTimingWarning,
 	defaultHubConfig,
 	loadConfig,
+	loadHttpLimits,
 	loadHubConfig,
 	loadRedisConfig
 } from './config';
@@ -52,6 +53,32 @@ describe('hub configuration', () => {
 		// a longer piece would not fit a page of the log view whole
 		expect(() => loadConfig({ ACO_MAX_LINE_LENGTH: String(128 * 1024) }, '/tmp')).toThrow(
 			/ACO_MAX_LINE_LENGTH must be an integer from 16 to 65536/
+		);
+	});
+});
+
+describe('HTTP connection cap', () => {
+	it('defaults to 10,000 connections, or 8 per WebSocket the hub allows when that is more', () => {
+		expect(loadConfig({}, '/tmp').http.maxConnections).toBe(10_000);
+		expect(loadConfig({ ACO_MAX_CONNECTIONS: '5000' }, '/tmp').http.maxConnections).toBe(40_000);
+		expect(loadConfig({ ACO_MAX_CONNECTIONS: '5' }, '/tmp').http.maxConnections).toBe(10_000);
+	});
+
+	it('reads ACO_MAX_HTTP_CONNECTIONS', () => {
+		const config = loadConfig({ ACO_MAX_HTTP_CONNECTIONS: '20', ACO_MAX_CONNECTIONS: '5' }, '/tmp');
+		expect(config.http.maxConnections).toBe(20);
+		expect(config.hub.maxConnections).toBe(5);
+	});
+
+	it('refuses a cap the WebSockets alone could fill, naming both variables', () => {
+		expect(() => loadConfig({ ACO_MAX_HTTP_CONNECTIONS: '1000' }, '/tmp')).toThrow(
+			/ACO_MAX_HTTP_CONNECTIONS \(1000\) must be greater than ACO_MAX_CONNECTIONS \(1000\)/
+		);
+		expect(() => loadHttpLimits({ ACO_MAX_HTTP_CONNECTIONS: '50' }, 100)).toThrow(
+			/ACO_MAX_CONNECTIONS \(100\)/
+		);
+		expect(() => loadHttpLimits({ ACO_MAX_HTTP_CONNECTIONS: '0' })).toThrow(
+			/ACO_MAX_HTTP_CONNECTIONS must be an integer ≥ 1/
 		);
 	});
 });

@@ -153,6 +153,11 @@ export interface HttpLimitsConfig {
 	requestTimeoutMs: number;
 	/** how long an idle keep-alive connection stays open (Node's `keepAliveTimeout`) */
 	keepAliveTimeoutMs: number;
+	/**
+	 * TCP connections open at once, WebSockets included (Node's `maxConnections`); past it a new
+	 * connection is closed unread. Always above the hub's `maxConnections` (see http/connection-cap).
+	 */
+	maxConnections: number;
 }
 
 export interface IngestConfig {
@@ -256,6 +261,18 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
  * cut by the shorter headers timeout.
  */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * The floor of the default cap on open HTTP connections (ACO_MAX_HTTP_CONNECTIONS). Every
+ * WebSocket is one of them, so the default grows with ACO_MAX_CONNECTIONS, by
+ * {@link HTTP_CONNECTIONS_PER_WEBSOCKET}.
+ */
+export const DEFAULT_MAX_HTTP_CONNECTIONS = 10_000;
+/**
+ * A browser tab holds one WebSocket and up to six HTTP/1.1 connections to a host, each kept alive
+ * for ACO_KEEP_ALIVE_TIMEOUT_MS after its last response; one more for the CLI or a probe. With the
+ * hub full of tabs, their page loads and downloads still fit under the default cap.
+ */
+export const HTTP_CONNECTIONS_PER_WEBSOCKET = 8;
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_DATABASE_MAX_CONNECTIONS = 10;
 /** as store/pg/pg-db's DEFAULT_QUERY_TIMEOUT_MS (not imported: this module loads no database driver) */
@@ -345,17 +362,35 @@ export function loadAccessConfig(env: Env, cwd = process.cwd()): AccessConfig {
 	};
 }
 
-/** Node's HTTP limits from environment variables. */
-export function loadHttpLimits(env: Env): HttpLimitsConfig {
+/**
+ * Node's HTTP limits from environment variables. `webSockets` is the hub's cap
+ * (ACO_MAX_CONNECTIONS): WebSockets are HTTP connections too, so the cap on those must be above it,
+ * or the server would refuse page loads, and then WebSockets without a word, before the hub ever
+ * answered 503.
+ */
+export function loadHttpLimits(env: Env, webSockets = DEFAULT_MAX_CONNECTIONS): HttpLimitsConfig {
 	const limits: HttpLimitsConfig = {
 		maxHeaderBytes: int(env, 'ACO_MAX_HEADER_BYTES', DEFAULT_MAX_HEADER_BYTES, 1024),
 		maxHeaders: int(env, 'ACO_MAX_HEADERS', DEFAULT_MAX_HEADERS, 16),
 		headersTimeoutMs: int(env, 'ACO_HEADERS_TIMEOUT_MS', DEFAULT_HEADERS_TIMEOUT_MS, 1_000),
 		requestTimeoutMs: int(env, 'ACO_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1_000),
-		keepAliveTimeoutMs: int(env, 'ACO_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 1_000)
+		keepAliveTimeoutMs: int(env, 'ACO_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 1_000),
+		maxConnections: int(
+			env,
+			'ACO_MAX_HTTP_CONNECTIONS',
+			Math.max(DEFAULT_MAX_HTTP_CONNECTIONS, webSockets * HTTP_CONNECTIONS_PER_WEBSOCKET),
+			1
+		)
 	};
 	if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
 		throw new Error('ACO_HEADERS_TIMEOUT_MS must not be longer than ACO_REQUEST_TIMEOUT_MS');
+	}
+	if (limits.maxConnections <= webSockets) {
+		throw new Error(
+			`ACO_MAX_HTTP_CONNECTIONS (${limits.maxConnections}) must be greater than ACO_MAX_CONNECTIONS (${webSockets}): ` +
+				'every WebSocket is an HTTP connection too, and pages need some of their own; leave room for about ' +
+				`${HTTP_CONNECTIONS_PER_WEBSOCKET} per WebSocket (${webSockets * HTTP_CONNECTIONS_PER_WEBSOCKET})`
+		);
 	}
 	return limits;
 }
@@ -395,20 +430,21 @@ export function databaseTimingWarning(config: Pick<AcoConfig, 'database' | 'orch
 
 /** Reads the configuration from environment variables; throws with the variable's name on a bad value. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AcoConfig {
+	const hub = loadHubConfig(env);
 	return {
 		port: int(env, 'PORT', DEFAULT_PORT),
 		host: env.HOST || DEFAULT_HOST,
 		dataDir: path.resolve(cwd, env.ACO_DATA_DIR || 'data'),
 		logLevel: env.ACO_LOG_LEVEL || 'info',
 		access: loadAccessConfig(env, cwd),
-		http: loadHttpLimits(env),
+		http: loadHttpLimits(env, hub.maxConnections),
 		nodeId: env.ACO_NODE_ID?.trim() || defaultNodeId(),
 		database: {
 			url: databaseUrl(env),
 			maxConnections: int(env, 'ACO_DATABASE_MAX_CONNECTIONS', DEFAULT_DATABASE_MAX_CONNECTIONS, 2),
 			queryTimeoutMs: int(env, 'ACO_DATABASE_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_QUERY_TIMEOUT_MS, 100)
 		},
-		hub: loadHubConfig(env),
+		hub,
 		redis: loadRedisConfig(env),
 		orchestrator: {
 			workflowsDir: path.resolve(cwd, env.ACO_WORKFLOWS_DIR || 'workflows'),
