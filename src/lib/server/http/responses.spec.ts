@@ -3,7 +3,7 @@ import { StoreDataError, StoreUnavailableError } from '../store/errors';
 import { ApiError, handle } from './responses';
 
 describe('handle', () => {
-	it('answers what a route threw as the API promises: its own error, a retryable outage, a value no retry stores, else a bare 500', async () => {
+	it('answers what a route threw as the API promises: its own error, a retryable outage, a shutdown, a value no retry stores, else a bare 500', async () => {
 		const seen: unknown[] = [];
 		const answer = async (err: unknown) => {
 			const res = await handle(
@@ -27,6 +27,13 @@ describe('handle', () => {
 		);
 		expect(data).toMatchObject({ status: 422, retryAfter: null, body: { error: { code: 'invalid_data' } } });
 		expect(data.body.error.message).toMatch(/out of range for type integer/);
+		const closing = Object.assign(new Error('The server is shutting down; try again once it is back.'), {
+			code: 'shutting_down'
+		});
+		expect(await answer(closing)).toMatchObject({
+			status: 503,
+			body: { error: { code: 'shutting_down', message: closing.message } }
+		});
 		const internal = await answer(new Error('SELECT … failed at /srv/aco/secret.ts'));
 		expect(internal).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
 		expect(JSON.stringify(internal.body)).not.toMatch(/secret|SELECT/);

@@ -39,6 +39,10 @@ export function errorResponse(err: unknown): Response {
 		const body: ApiErrorBody = { error: { code: err.code, message: err.message } };
 		return json(body, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) });
 	}
+	if (isShuttingDown(err)) {
+		// a request that met the shutdown (a workflow file's parse it stopped): another node, or this one back, answers it
+		return json({ error: { code: err.code, message: err.message } } satisfies ApiErrorBody, 503);
+	}
 	if (isStoreDataError(err)) {
 		// not retryable: the same value fails the same way (a NUL, a number past a column's range)
 		const body: ApiErrorBody = { error: { code: err.code, message: err.message } };
@@ -46,6 +50,11 @@ export function errorResponse(err: unknown): Response {
 	}
 	const body: ApiErrorBody = { error: { code: 'internal', message: 'The server hit an unexpected error.' } };
 	return json(body, 500);
+}
+
+/** the orchestrator's refusals once shutdown began; matched by code, as instanceof fails across bundles */
+function isShuttingDown(err: unknown): err is Error & { code: 'shutting_down' } {
+	return err instanceof Error && (err as { code?: unknown }).code === 'shutting_down';
 }
 
 export const notFound = (what: string, id: string) =>
@@ -59,7 +68,7 @@ export async function handle(
 	try {
 		return await fn();
 	} catch (err) {
-		if (!(err instanceof ApiError) && !isStoreUnavailable(err)) onUnexpected?.(err);
+		if (!(err instanceof ApiError) && !isStoreUnavailable(err) && !isShuttingDown(err)) onUnexpected?.(err);
 		return errorResponse(err);
 	}
 }

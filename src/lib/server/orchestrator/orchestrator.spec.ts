@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../logger';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../protocol';
 import { MemoryBus } from '../bus/memory-bus';
 import type { OrchestratorConfig } from '../config';
@@ -13,6 +13,7 @@ import { openSqliteStore } from '../store/sqlite-store';
 import type { Store, TaskPatch } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
 import type { FeedShare } from './pipe-feed';
+import { ParseThreads } from './workflow-parse';
 import {
 	OrchestratorClosedError,
 	WorkflowInvalidError,
@@ -49,16 +50,18 @@ function setup(
 		store?: Store;
 		feedShare?: FeedShare;
 		logger?: Logger;
+		parseThreads?: ParseThreads;
 	} = {}
 ): void {
 	const config = testConfig(options.config);
-	const { feedShare } = options;
+	const { feedShare, parseThreads } = options;
 	orchestrator = createOrchestrator({
 		store: options.store ?? store,
 		bus,
 		config,
 		logger: options.logger ?? logger,
-		...(feedShare ? { feedShare } : {})
+		...(feedShare ? { feedShare } : {}),
+		...(parseThreads ? { parseThreads } : {})
 	});
 }
 
@@ -444,6 +447,37 @@ describe('orchestrator', () => {
 		await orchestrator.shutdown();
 		await expect(starting).rejects.toMatchObject({ code: 'shutting_down' });
 		await expect(orchestrator.startRun('quick')).rejects.toBeInstanceOf(OrchestratorClosedError);
+	});
+
+	it('stops a large workflow file being parsed for a listing on shutdown: the listing fails as shutting down, nothing is logged', async () => {
+		await orchestrator.shutdown();
+		const logged: { level: number; msg: string }[] = [];
+		const recording = pino(
+			{ level: 'info' },
+			{ write: (line: string) => void logged.push(JSON.parse(line)) }
+		);
+		const parseThreads = new ParseThreads();
+		setup({ logger: recording, parseThreads });
+		// about 900 KiB: parsed in a thread of its own, for most of a second
+		let tasks = 'tasks:\n';
+		for (let i = 0; i < 12_000; i++)
+			tasks += `  task${i}:\n    steps: [{ run: echo ${i}, env: { N: '${i}' } }]\n`;
+		workflow('large', tasks);
+		let settled = false;
+		const outcome = orchestrator.listWorkflows().then(
+			() => 'listed',
+			(err: unknown) => err
+		);
+		void outcome.finally(() => (settled = true));
+		// the thread has started (a shutdown before it would refuse the parse: not what this is about)
+		await vi.waitFor(() => expect(parseThreads.size).toBe(1), { timeout: 10_000, interval: 5 });
+		await orchestrator.shutdown();
+		// the thread was stopped, not waited for: none is left, and the listing has its answer
+		expect(parseThreads.size).toBe(0);
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(settled).toBe(true);
+		await expect(outcome).resolves.toMatchObject({ code: 'shutting_down' });
+		expect(logged.filter((record) => record.level >= 40)).toEqual([]);
 	});
 
 	it('waits for a run being stored when shutdown begins, and leaves it interrupted rather than queued', async () => {

@@ -54,6 +54,7 @@ import {
 	type WorkflowCache
 } from './workflow-loader';
 import type { TaskDef } from './workflow-file';
+import { ParseThreads } from './workflow-parse';
 import { OrchestratorClosedError, type Orchestrator } from './types';
 import { RunNotStartedError, storeFailureReason, workflowStartError } from './workflow-errors';
 import type { FeedShare } from './pipe-feed';
@@ -73,6 +74,8 @@ export interface OrchestratorDeps {
 	env?: Readonly<Record<string, string | undefined>>;
 	/** what the pipe feeds of the node's tools share: a budget per loop turn, word of a flood (loop-share.ts) */
 	feedShare?: FeedShare;
+	/** the threads large workflow files parse in (default: its own); shutdown closes them either way */
+	parseThreads?: ParseThreads;
 }
 
 /** why a task whose node stopped renewing its lease was released */
@@ -135,16 +138,10 @@ class WorkflowOrchestrator implements Orchestrator {
 	#isSecretName: SecretNameTest;
 	/** listings parse only the workflow files that changed since the last one */
 	#workflowCache: WorkflowCache = createWorkflowCache();
+	/** large workflow files parse in these threads; shutdown stops one still parsing */
+	readonly #parseThreads: ParseThreads;
 	/** how this node reads its workflow files (listings and a step's secrets alike) */
-	readonly #loadOptions: LoadOptions = {
-		cache: this.#workflowCache,
-		// the warning the README promises; the file was parsed all the same
-		onThreadFailed: (file, err) =>
-			this.#log.warn(
-				{ err, file },
-				'parsing a large workflow file in a thread failed; parsed it on the event loop'
-			)
-	};
+	readonly #loadOptions: LoadOptions;
 
 	constructor(deps: OrchestratorDeps) {
 		this.#deps = deps;
@@ -153,6 +150,17 @@ class WorkflowOrchestrator implements Orchestrator {
 		this.#log = deps.logger.child({ module: 'orchestrator' });
 		this.#toolEnv = toolEnvironment(deps.env ?? process.env, { remove: deps.config.toolEnvRemove });
 		this.#isSecretName = secretNameTest(deps.config.maskEnv ?? []);
+		this.#parseThreads = deps.parseThreads ?? new ParseThreads();
+		this.#loadOptions = {
+			cache: this.#workflowCache,
+			threads: this.#parseThreads,
+			// the warning the README promises; the file was parsed all the same
+			onThreadFailed: (file, err) =>
+				this.#log.warn(
+					{ err, file },
+					'parsing a large workflow file in a thread failed; parsed it on the event loop'
+				)
+		};
 		if (this.#toolEnv.removed.length > 0) {
 			this.#log.info({ removed: this.#toolEnv.removed }, "the server's credentials are kept from tools");
 		}
@@ -308,6 +316,7 @@ class WorkflowOrchestrator implements Orchestrator {
 					for (const task of running ?? []) this.#running.get(task.id)?.runner.stop('interrupted');
 					await this.#plan(runId);
 				}
+				await this.#stopParsing();
 			} else {
 				// Stop the tools before handing their tasks over: released first, a task could start
 				// again on another node while its tool here still handles SIGTERM. Writes about the
@@ -327,6 +336,7 @@ class WorkflowOrchestrator implements Orchestrator {
 					runner.stop('interrupted');
 					return ended;
 				});
+				await this.#stopParsing();
 				await settledWithin(ended, waitMs);
 				const released = await this.#queue
 					.release({ node: this.#node }, nodeStoppedReason(this.#node))
@@ -342,6 +352,15 @@ class WorkflowOrchestrator implements Orchestrator {
 			if (stopped > 0) this.#log.info({ tasks: stopped }, 'running work stopped');
 		})();
 		return this.#shutdown;
+	}
+
+	/**
+	 * Stops the threads still parsing a large workflow file: a listing's, or a runner's reading its
+	 * secret values (which ends as stopped: its runner was told to stop first, so this comes after).
+	 * A run being started has been stored or refused by now (`#starting` was awaited).
+	 */
+	#stopParsing(): Promise<void> {
+		return this.#parseThreads.close();
 	}
 
 	/** Claims ready tasks while this node has free slots; one claim at a time. */

@@ -113,6 +113,24 @@ describe('TaskRunner', () => {
 		expect((await store.listExecutions(task.id))[0]).toMatchObject({ status: 'interrupted', error: REASON });
 	});
 
+	it('ends interrupted, not failed, when a shutdown stops the reading of its steps after stopping it', async () => {
+		let readStarted = false;
+		let failRead!: (err: Error) => void;
+		const { runner, task } = await setupRunner([sh('echo never')], store, {
+			// reading the secret values again parses a large workflow file in a thread, which the shutdown stops
+			runnableSteps: () => {
+				readStarted = true;
+				return new Promise((_, reject) => (failRead = reject));
+			}
+		});
+		const done = runner.run();
+		while (!readStarted) await new Promise((resolve) => setTimeout(resolve, 5));
+		runner.stop('interrupted');
+		failRead(Object.assign(new Error('The server is shutting down'), { code: 'shutting_down' }));
+		expect(await done).toMatchObject({ status: 'interrupted', error: REASON });
+		expect(await store.listExecutions(task.id)).toEqual([]);
+	});
+
 	it('ends as cancelled without running anything when stopped before it starts', async () => {
 		const { runner, task } = await setupRunner([sh('echo never')]);
 		runner.stop('cancelled');

@@ -148,7 +148,14 @@ export class TaskRunner {
 			signal: this.#shutdown.signal
 		});
 
-		const steps: RunnableStep[] = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
+		let steps: RunnableStep[];
+		try {
+			steps = (await this.#deps.runnableSteps?.(this.#def)) ?? this.#def.steps;
+		} catch (err) {
+			// a shutdown stops the parse of a large workflow file its runners wait for (once they are told to stop)
+			if (this.#stop) return this.#stopped();
+			throw err;
+		}
 		// every step's secrets are masked from the first line on, as GitHub Actions masks a job's:
 		// an earlier step may print a later one's value (a `cat` of the workflow file, say)
 		const isSecretName = this.#deps.isSecretName ?? (() => false);

@@ -12,7 +12,7 @@ import type { WorkflowLoadError, WorkflowSummary } from '../../protocol';
 import { openRegularFile } from '../regular-file';
 import { ParseCache, type FileText, type ParseCacheOptions } from './parse-cache';
 import type { ParseResult, WorkflowDef } from './workflow-file';
-import { parseWorkflowOffLoop } from './workflow-parse';
+import { parseWorkflowOffLoop, type ParseThreads } from './workflow-parse';
 
 export interface LoadedWorkflows {
 	/** sorted by name */
@@ -37,6 +37,8 @@ export interface LoadOptions {
 	cache?: WorkflowCache;
 	/** a large file's parse thread failed (it was parsed on the event loop instead) */
 	onThreadFailed?: (file: string, err: unknown) => void;
+	/** the owner of the large files' parse threads, which stops them on shutdown (see workflow-parse) */
+	threads?: ParseThreads;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface LoadOptions {
  * const { workflows, errors } = await loadWorkflows(dir, { cache });
  */
 export async function loadWorkflows(dir: string, options: LoadOptions = {}): Promise<LoadedWorkflows> {
-	const { cache, onThreadFailed } = options;
+	const { cache, onThreadFailed, threads } = options;
 	let entries: string[];
 	try {
 		const dirents = await fs.readdir(dir, { withFileTypes: true });
@@ -70,7 +72,10 @@ export async function loadWorkflows(dir: string, options: LoadOptions = {}): Pro
 	const errors: WorkflowLoadError[] = [];
 	for (const file of files) {
 		const parse = (text: string) =>
-			parseWorkflowOffLoop(text, file, onThreadFailed && ((err) => onThreadFailed(file, err)));
+			parseWorkflowOffLoop(text, file, {
+				threads,
+				onThreadFailed: onThreadFailed && ((err) => onThreadFailed(file, err))
+			});
 		const result = cache ? await cache.get(file, readWorkflowFile, parse) : await readAndParse(file, parse);
 		if ('reason' in result) {
 			errors.push({ file, reason: result.reason });

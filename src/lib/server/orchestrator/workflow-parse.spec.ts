@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseWorkflowFile } from './workflow-file';
-import { INLINE_PARSE_BYTES, parseWorkflowOffLoop, replyFor } from './workflow-parse';
+import {
+	INLINE_PARSE_BYTES,
+	parseWorkflowOffLoop,
+	ParseThreads,
+	ParseThreadsClosedError,
+	replyFor
+} from './workflow-parse';
 
 /** a chain of `count` tasks, each needing the one before, using every field a workflow has */
 function chain(count: number): string {
@@ -65,5 +71,42 @@ describe('parseWorkflowOffLoop', () => {
 		// an ordinary large one is
 		const ordinary = chain(2_000);
 		expect(replyFor(parseWorkflowFile(ordinary, '/flows/chain.yml'), ordinary)).toHaveProperty('json');
+	});
+});
+
+describe('ParseThreads', () => {
+	it('stops a parse under way on close: the parse fails as shutting down, at once, with no thread left and no fallback', async () => {
+		const threads = new ParseThreads();
+		const onThreadFailed = vi.fn();
+		// about a second of parsing, far longer than a terminate
+		const parsing = parseWorkflowOffLoop(chain(4_000), '/flows/chain.yml', { threads, onThreadFailed });
+		let settled = false;
+		const outcome = parsing
+			.then(
+				() => 'parsed',
+				(err: unknown) => err
+			)
+			.finally(() => (settled = true));
+		await vi.waitFor(() => expect(threads.size).toBe(1));
+		await threads.close();
+		expect(threads.size).toBe(0);
+		expect(settled).toBe(true);
+		const err = await outcome;
+		expect(err).toBeInstanceOf(ParseThreadsClosedError);
+		expect(err).toMatchObject({ code: 'shutting_down' });
+		// neither reported as a failed thread nor parsed on the loop after all
+		expect(onThreadFailed).not.toHaveBeenCalled();
+	});
+
+	it('starts no thread once closed, and close() is idempotent', async () => {
+		const threads = new ParseThreads();
+		await threads.close();
+		await expect(parseWorkflowOffLoop(chain(2_000), '/flows/chain.yml', { threads })).rejects.toBeInstanceOf(
+			ParseThreadsClosedError
+		);
+		expect(threads.size).toBe(0);
+		await threads.close();
+		// a small text needs no thread: it still parses
+		expect((await parseWorkflowOffLoop(chain(3), '/flows/small.yml', { threads })).ok).toBe(true);
 	});
 });

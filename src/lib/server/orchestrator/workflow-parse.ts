@@ -12,8 +12,15 @@
  * result that would be far larger than its text (a long string reused by thousands of tasks) is
  * not sent: the thread says so, and the loop parses the text itself, sharing them.
  *
+ * The threads belong to a {@link ParseThreads}, the node's: its `close()` (on shutdown) stops one
+ * still parsing, and the parse fails with a `shutting_down` error rather than go on past the
+ * store and logger it would report to.
+ *
  * @example
- * const result = await parseWorkflowOffLoop(text, file); // ParseResult, as parseWorkflowFile's
+ * const threads = new ParseThreads();
+ * const result = await parseWorkflowOffLoop(text, file, { threads }); // ParseResult, as parseWorkflowFile's
+ * // on shutdown:
+ * await threads.close();
  */
 import { Worker } from 'node:worker_threads';
 import { BUNDLED } from '../app-root';
@@ -67,37 +74,95 @@ export function parseWorkflowText(text: string, file: string): ParseResult {
 	}
 }
 
-/**
- * {@link parseWorkflowText}, off the event loop for a large text; `onThreadFailed` hears why a
- * thread could not do it (the text is then parsed on the loop).
- */
+export interface OffLoopOptions {
+	/** who stops the thread on shutdown (default: a ParseThreads of this parse's own) */
+	threads?: ParseThreads;
+	/** why a thread could not do it (the text is then parsed on the loop); not after `close()` */
+	onThreadFailed?: (err: unknown) => void;
+}
+
+/** {@link parseWorkflowText}, off the event loop for a large text. */
 export async function parseWorkflowOffLoop(
 	text: string,
 	file: string,
-	onThreadFailed?: (err: unknown) => void
+	options: OffLoopOptions = {}
 ): Promise<ParseResult> {
 	if (Buffer.byteLength(text) <= INLINE_PARSE_BYTES) return parseWorkflowText(text, file);
+	const { threads = new ParseThreads(), onThreadFailed } = options;
 	let reply: FromParseWorker;
 	try {
-		reply = await inWorker({ text, file });
+		reply = await threads.run({ text, file });
 	} catch (err) {
+		// stopped by a shutdown: parsing on the loop instead would hold up the very shutdown
+		if (err instanceof ParseThreadsClosedError) throw err;
 		onThreadFailed?.(err);
 		return parseWorkflowText(text, file);
 	}
 	return 'json' in reply ? (JSON.parse(reply.json) as ParseResult) : parseWorkflowText(text, file);
 }
 
-function inWorker(job: ToParseWorker): Promise<FromParseWorker> {
-	return new Promise<FromParseWorker>((resolve, reject) => {
-		const worker = new Worker(workerUrl(), { name: 'aco-workflow-parse' });
-		worker.once('message', (reply: FromParseWorker) => {
-			resolve(reply);
-			void worker.terminate();
+/** A parse that `ParseThreads.close()` stopped, or that came after it; the REST API's 503. */
+export class ParseThreadsClosedError extends Error {
+	override readonly name = 'ParseThreadsClosedError';
+	readonly code = 'shutting_down';
+	constructor() {
+		super('The server is shutting down; workflow files are not read any more. Try again once it is back.');
+	}
+}
+
+interface Thread {
+	worker: Worker;
+	reject: (err: unknown) => void;
+	exited: Promise<void>;
+}
+
+/**
+ * The workflow parse threads of one owner (the orchestrator): one per large file being parsed,
+ * stopped once it answers, and every one still parsing by {@link ParseThreads.close}.
+ */
+export class ParseThreads {
+	#threads = new Set<Thread>();
+	#closing: Promise<void> | null = null;
+
+	/** threads started and not yet exited */
+	get size(): number {
+		return this.#threads.size;
+	}
+
+	/** The thread's answer for `job`; rejects with {@link ParseThreadsClosedError} once closed. */
+	run(job: ToParseWorker): Promise<FromParseWorker> {
+		if (this.#closing) return Promise.reject(new ParseThreadsClosedError());
+		return new Promise<FromParseWorker>((resolve, reject) => {
+			const worker = new Worker(workerUrl(), { name: 'aco-workflow-parse' });
+			let exit!: () => void;
+			const thread: Thread = { worker, reject, exited: new Promise((done) => (exit = done)) };
+			this.#threads.add(thread);
+			worker.once('message', (reply: FromParseWorker) => {
+				resolve(reply);
+				void worker.terminate();
+			});
+			worker.once('error', reject);
+			worker.once('exit', (code) => {
+				this.#threads.delete(thread);
+				reject(new Error(`the parse thread exited with ${code}`));
+				exit();
+			});
+			worker.postMessage(job);
 		});
-		worker.once('error', reject);
-		worker.once('exit', (code) => reject(new Error(`the parse thread exited with ${code}`)));
-		worker.postMessage(job);
-	});
+	}
+
+	/** Stops every thread still parsing (their parses fail as closed) and what would start; idempotent. */
+	close(): Promise<void> {
+		this.#closing ??= (async () => {
+			const threads = [...this.#threads];
+			for (const { worker, reject } of threads) {
+				reject(new ParseThreadsClosedError());
+				void worker.terminate();
+			}
+			await Promise.all(threads.map(({ exited }) => exited));
+		})();
+		return this.#closing;
+	}
 }
 
 /** The worker's module: beside this chunk in the bundle (scripts/bundle.mjs), else through tsx. */
