@@ -3,7 +3,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeExecution, makeLines, makeTask, ndjson, scriptedFetch } from '../../lib/realtime/test-fixtures';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
+import { PROTOCOL_VERSION, TOOL_LINES_SINCE } from '../../lib/protocol/limits';
+import { olderHubNotice } from '../follow/older-hub';
 import { TuiApp } from './app';
+import { KEY_HELP } from './layout';
 
 class FakeStdin extends EventEmitter {
 	isTTY = true;
@@ -285,5 +288,25 @@ describe('TuiApp connection', () => {
 		]);
 		ctx.app.close();
 		expect(offline).toHaveLength(1);
+	});
+
+	it('says on its status line, drawn with the screen, that an older hub’s live lines are not read, while connected to one', async () => {
+		const ctx = setup();
+		ctx.app.start();
+		ctx.sockets.last.open();
+		ctx.sockets.last.welcome({ protocol: TOOL_LINES_SINCE - 1 });
+		const notice = olderHubNotice(TOOL_LINES_SINCE - 1)!;
+		// the status line is 79 columns: as much of the notice as fits
+		await until(() => expect(ctx.stdout.written).toContain(` ${notice.slice(0, 60)}`));
+		expect(ctx.app.model.olderHub).toBe(notice);
+		// the connection comes back to an updated server: the keys are shown again
+		ctx.sockets.last.serverClose(1006);
+		await until(() => expect(ctx.sockets.sockets).toHaveLength(2));
+		const before = ctx.stdout.written.length;
+		ctx.sockets.last.open();
+		ctx.sockets.last.welcome({ protocol: PROTOCOL_VERSION });
+		await until(() => expect(ctx.stdout.written.slice(before)).toContain(KEY_HELP));
+		expect(ctx.app.model.olderHub).toBeNull();
+		ctx.app.close();
 	});
 });

@@ -2,7 +2,9 @@ import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { makeLines, makeTask } from '../../lib/realtime/test-fixtures';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
-import { renderDashboard } from './layout';
+import { TOOL_LINES_SINCE } from '../../lib/protocol/limits';
+import { olderHubNotice } from '../follow/older-hub';
+import { KEY_HELP, renderDashboard } from './layout';
 import { DashboardModel } from './model';
 
 const NOW = Date.parse('2030-01-01T00:10:00Z');
@@ -153,5 +155,24 @@ describe('dashboard layout', () => {
 		const screen = draw(model);
 		for (const line of screen) expect(stringWidth(line)).toBe(80);
 		expect(screen.join('\n')).not.toContain('\x1b');
+	});
+});
+
+describe('dashboard status line with an older hub', () => {
+	it('says what the older hub means for the output while nothing more pressing is said, cut to the width', () => {
+		const model = dashboard();
+		model.olderHub = olderHubNotice(TOOL_LINES_SINCE - 1);
+		let status = draw(model).at(-1)!;
+		expect(stringWidth(status)).toBe(80);
+		expect(status).toMatch(/^ the server speaks realtime protocol 2, this aco \d+: its live lines .*… $/);
+		expect(status).not.toContain(KEY_HELP);
+		expect(draw(model, 200).at(-1)!).toContain('so output prints as each step ends (update the server)');
+		// a notice and a failed reload come first, as they do before the keys
+		model.notify('succeeded', '✔ Build succeeded', NOW);
+		expect(draw(model).at(-1)).toMatch(/^ ✔ Build succeeded +$/);
+		model.notice = null;
+		model.olderHub = null;
+		status = draw(model).at(-1)!;
+		expect(status).toContain(KEY_HELP);
 	});
 });

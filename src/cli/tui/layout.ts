@@ -7,7 +7,8 @@
  *   task list   one row per task, the selected one highlighted (scrolls to keep it in view)
  *   separator   ─ Output · task › step (status) ─────────────
  *   output      the newest lines of the selected task's current tool
- *   status line a notice (failed/succeeded), the cancel question, a failed reload, or the keys
+ *   status line a notice (failed/succeeded), the cancel question, a failed reload, an older hub,
+ *               or the keys
  *
  * Pure: the same model, size and clock give the same lines, so specs render it to a string.
  */
@@ -179,6 +180,8 @@ function statusLine(model: DashboardModel, cols: number, paint: Paint): string {
 	}
 	// the list shows the tasks it had: the failed reload is said here, for as long as it lasts
 	if (model.loadError && model.tasks.length) return paint('red', fit(` ${loadErrorText(model)}`, w)) + ' ';
+	// as long as it lasts too: the output panel's lines come only as each step ends meanwhile
+	if (model.olderHub) return paint('yellow', fit(` ${model.olderHub}`, w)) + ' ';
 	const counts = summary(model.tasks);
 	return paint('dim', spread(` ${KEY_HELP}`, counts, w)) + ' ';
 }

@@ -2,7 +2,8 @@
  * @module cli/tui/model
  * What the dashboard shows, with no terminal and no network: the task list (a REST snapshot
  * merged with `task.*` events by the browser's record rules), the selection, the output panel of
- * the selected task, the status-line notice, the cancel confirmation and the connection state.
+ * the selected task, the status-line notice, the cancel confirmation and the connection state
+ * (with what an older hub means for the output).
  * The app feeds it; the layout reads it.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
@@ -61,6 +62,8 @@ export class DashboardModel {
 	/** the task whose cancel waits for y/n */
 	confirmCancel: string | null = null;
 	notice: Notice | null = null;
+	/** while the hub speaks an older protocol, what that means for the output panel (follow/older-hub) */
+	olderHub: string | null = null;
 	output: OutputPanel | null = null;
 	connection: ConnectionView = {
 		state: 'connecting',
