@@ -99,8 +99,6 @@ export class HubConnection {
 	readonly #held = new Set<string>();
 	/** subscriptions the hub refused on this socket and does not hold: nothing to unsubscribe */
 	readonly #notHeld = new Set<string>();
-	/** subscriptions last sent in this socket's welcome of a reconnect, before its resume */
-	readonly #replayed = new Set<string>();
 	readonly #events = new Emitter<[AnyEventEnvelope]>();
 	readonly #controls = new Emitter<[AnyControlMessage]>();
 	readonly #resyncs = new Emitter<[ResyncReason, number | null]>();
@@ -205,10 +203,7 @@ export class HubConnection {
 	subscribe(sub: string, filter: EventFilter = {}, options: SubscribeOptions = {}): void {
 		const subscription: Subscription = { filter, ...(options.maxRate ? { maxRate: options.maxRate } : {}) };
 		this.#subscriptions.set(sub, subscription);
-		if (this.state !== 'connected') return;
-		// sent after this socket's resume: the replay went by the filters held before it
-		this.#replayed.delete(sub);
-		this.#sendSubscribe(sub, subscription);
+		if (this.state === 'connected') this.#sendSubscribe(sub, subscription);
 	}
 
 	unsubscribe(sub: string): void {
@@ -216,7 +211,6 @@ export class HubConnection {
 		this.#confirm(sub);
 		this.#held.delete(sub);
 		this.#unanswered.delete(sub);
-		this.#replayed.delete(sub);
 		// the hub answers an unsubscribe of what it does not hold with an error
 		if (this.#notHeld.delete(sub)) return;
 		if (this.state === 'connected') this.#send({ type: 'unsubscribe', sub });
@@ -240,16 +234,6 @@ export class HubConnection {
 	/** Whether a subscribe of `sub` sent on this socket is still unanswered (a later filter is on its way). */
 	answering(sub: string): boolean {
 		return this.#unanswered.has(sub);
-	}
-
-	/**
-	 * Whether `sub` went to the hub, as it stands, in this socket's welcome of a reconnect, ahead
-	 * of the resume: the hub replays what matched it since the last seq (or, should it not
-	 * replay, the owner reloads on `onResync`), so nothing since that seq is missed for it.
-	 * False on a first connect and for a subscribe sent after the welcome.
-	 */
-	replays(sub: string): boolean {
-		return this.#replayed.has(sub);
 	}
 
 	/**
@@ -354,13 +338,11 @@ export class HubConnection {
 		this.#unanswered.clear();
 		this.#held.clear();
 		this.#notHeld.clear();
-		this.#replayed.clear();
 		// what the URL carried is answered after the welcome as a message would be
 		for (const sub of taken.keys()) if (this.#subscriptions.has(sub)) this.#unanswered.set(sub, 1);
 		// subscriptions first: the hub replays what matches the subscriptions it holds
 		for (const [sub, subscription] of this.#subscriptions) {
 			if (!isReconnect) this.#unconfirmed.add(sub);
-			else this.#replayed.add(sub);
 			if (taken.get(sub) !== subscription) this.#sendSubscribe(sub, subscription);
 		}
 		// dropped while the socket was opening

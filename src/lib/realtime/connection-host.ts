@@ -39,12 +39,8 @@ export interface HostOutput {
 	/** every tab reloads what it shows (`reset`, `dropped`, `reconnect`) */
 	resync(reason: ResyncReason, missed: number | null): void;
 	snapshot(snapshot: HostSnapshot): void;
-	/**
-	 * the hub confirmed tab `tab`'s subscription `sub`; `replayed`: it is confirmed on a socket
-	 * that asked for it ahead of its resume, so what matched it since the tab's last seq comes in
-	 * the replay (or every tab reloads, should the hub not replay)
-	 */
-	confirmed(tab: string, sub: string, replayed: boolean): void;
+	/** the hub confirmed tab `tab`'s subscription `sub` */
+	confirmed(tab: string, sub: string): void;
 	/** the hub refused tab `tab`'s subscription `sub`: it gets no live updates */
 	refused(tab: string, sub: string, refusal: SubscriptionRefusal): void;
 }
@@ -87,8 +83,6 @@ interface UnionEntry {
 	held: EventFilter | null;
 	/** users told they are confirmed on the current socket */
 	confirmed: Set<string>;
-	/** users the current socket subscribed ahead of its resume (see HubConnection.replays) */
-	replayed: Set<string>;
 	/** users told they are refused, and why, until a confirmation covers them */
 	refused: Map<string, SubscriptionRefusal>;
 	/** the hub refused its last subscribe, and none was sent since */
@@ -133,7 +127,6 @@ export class ConnectionHost {
 			for (const entry of this.#byHubSub.values()) {
 				entry.held = null;
 				entry.confirmed.clear();
-				entry.replayed.clear();
 				entry.refusal = null;
 			}
 		});
@@ -235,7 +228,6 @@ export class ConnectionHost {
 			sent: null,
 			held: null,
 			confirmed: new Set(),
-			replayed: new Set(),
 			refused: new Map(),
 			refusal: null
 		};
@@ -261,7 +253,6 @@ export class ConnectionHost {
 		entry.users.delete(user);
 		entry.ids?.remove(subscription.filter);
 		entry.confirmed.delete(user);
-		entry.replayed.delete(user);
 		entry.refused.delete(user);
 		this.#dirty.add(entry);
 	}
@@ -354,7 +345,7 @@ export class ConnectionHost {
 			if (entry.confirmed.has(user) && !again) return;
 			entry.confirmed.add(user);
 			entry.refused.delete(user);
-			this.#out.confirmed(tab, sub, entry.replayed.has(user));
+			this.#out.confirmed(tab, sub);
 			return;
 		}
 		const told = entry.refused.get(user);
@@ -388,12 +379,6 @@ export class ConnectionHost {
 			return;
 		}
 		if (message.type === 'unsubscribed') return;
-		if (message.type === 'welcome') {
-			// the users each subscribe of the welcome serves: a later one (a grow) is not replayed
-			for (const entry of this.#byHubSub.values()) {
-				if (this.#core.replays(entry.hubSub)) for (const user of entry.users.keys()) entry.replayed.add(user);
-			}
-		}
 		this.#out.control(message);
 	}
 

@@ -82,11 +82,13 @@ export interface TabSubscribeOptions extends SubscribeOptions {
 	 * along). Called once the hub confirms a subscription made on a connection already up: the
 	 * page loads at once, but the hub may take the subscription after that load was read
 	 * (another tab's socket sends it later still), and an event in between never reaches the
-	 * page. Not called when the hub already carried the subscription's filter, nor when the
-	 * subscription went to the hub ahead of a resume (a reconnect, a tab taking over the shared
-	 * connection): the replay brings what the load lacks. Without it every store of the tab
-	 * reloads (`onReconnected`, reason `subscribed`), as for the subscriptions made before the
-	 * first connect. May return the reload's promise.
+	 * page. Also when the hub confirms it only on a later socket (a reconnect, a tab taking over
+	 * the shared connection): that socket's replay starts after the newest seq the tab saw on
+	 * any subscription, which may be past such an event. Not called when the hub already carried
+	 * the subscription's filter. So it must be cheap and idempotent: fetch only what the page
+	 * lacks (a task page asks for the lines past those it holds, none when it has them all).
+	 * Without it every store of the tab reloads (`onReconnected`, reason `subscribed`), as for
+	 * the subscriptions made before the first connect. May return the reload's promise.
 	 */
 	reload?: () => unknown;
 }

@@ -105,7 +105,9 @@ describe('RealtimeConnection', () => {
 		connection.destroy();
 	});
 
-	it('does not reload a subscription the socket dropped before confirming: the next one asks for it ahead of its resume, which replays it', () => {
+	it('reloads a subscription the socket dropped before confirming once the next one confirms it, after its resume too', () => {
+		// the resume starts after the newest seq the tab saw on any subscription: an event for one
+		// the hub had not taken yet may lie before it, and the replay would not bring it
 		const { connection, accept } = setup();
 		const reasons: string[] = [];
 		const reloads: string[] = [];
@@ -118,7 +120,7 @@ describe('RealtimeConnection', () => {
 		// made while the socket is down: it goes ahead of the resume too
 		connection.subscribe('task:t2', { task_ids: ['t2'] }, { reload: () => reloads.push('task:t2') });
 		const second = accept({ epoch: 'e1', seq: 5 });
-		// made once the resume went: the replay went by the filters before it
+		// made once the resume went
 		connection.subscribe('task:t3', { task_ids: ['t3'] }, { reload: () => reloads.push('task:t3') });
 		// task pages share one hub subscription listing their ids
 		expect(second.sent.map((m) => (m.type === 'subscribe' ? m.filter : m.type))).toEqual([
@@ -130,7 +132,8 @@ describe('RealtimeConnection', () => {
 			second.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter } });
 		}
 		second.resumed(2);
-		expect(reloads).toEqual(['task:t3']);
+		// each page once, whichever of the union's answers covered it; no other store
+		expect(reloads.sort()).toEqual(['task:t1', 'task:t2', 'task:t3']);
 		expect(reasons).toEqual([]);
 		connection.destroy();
 	});

@@ -157,7 +157,7 @@ export class TabConnection {
 	/**
 	 * Adds or replaces a subscription; it lasts across reconnects (and across tabs taking over).
 	 * One made once connected has its subscriber reload when the hub confirms it (see
-	 * {@link TabSubscribeOptions.reload}), unless the hub carried it already or a resume replays it.
+	 * {@link TabSubscribeOptions.reload}), unless the hub carried it already.
 	 */
 	subscribe(sub: string, filter: EventFilter = {}, options: TabSubscribeOptions = {}): void {
 		// the link gets the hub's options only: a function does not cross to another tab
@@ -302,13 +302,15 @@ export class TabConnection {
 			}
 			this.#changed();
 		},
-		confirmed: (sub, replayed) => {
+		confirmed: (sub) => {
 			if (this.#destroyed) return;
 			if (this.#refused.delete(sub)) this.#changed();
 			if (this.#firstLoad?.delete(sub)) this.#checkFirstLoad();
-			// confirmed while being handed to the link: the hub carried it before the page loaded;
-			// asked for ahead of a resume: the replay brings what the page's load lacks
-			if (this.#late.delete(sub) && !replayed && this.#handing !== sub) this.#lateLive(sub);
+			// confirmed while being handed to the link: the hub carried it before the page loaded.
+			// Confirmed after a reconnect's resume, it reloads all the same: the resume starts after
+			// the newest seq this tab saw on any subscription, which may be past an event for this
+			// one that the hub published before taking it (and the replay would not bring that).
+			if (this.#late.delete(sub) && this.#handing !== sub) this.#lateLive(sub);
 		},
 		refused: (sub, refusal) => {
 			if (this.#destroyed || !this.#subscriptions.has(sub)) return;

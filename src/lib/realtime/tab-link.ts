@@ -17,11 +17,8 @@ export interface TabSink {
 	control(message: AnyControlMessage): void;
 	resync(reason: ResyncReason, missed: number | null): void;
 	snapshot(snapshot: HostSnapshot): void;
-	/**
-	 * the hub has this tab's subscription `sub`; `replayed`: the socket asked for it ahead of its
-	 * resume, so what matched it since the last seq comes in the replay (HostOutput.confirmed)
-	 */
-	confirmed(sub: string, replayed: boolean): void;
+	/** the hub has this tab's subscription `sub` */
+	confirmed(sub: string): void;
 	/** the hub refused this tab's subscription `sub` (until a later `confirmed`) */
 	refused(sub: string, refusal: SubscriptionRefusal): void;
 	/** whose connection this tab uses now */
@@ -73,7 +70,7 @@ export class SoloLink implements TabLink {
 			control: (message) => sink.control(message),
 			resync: (reason, missed) => sink.resync(reason, missed),
 			snapshot: (snapshot) => sink.snapshot(snapshot),
-			confirmed: (_tab, sub, replayed) => sink.confirmed(sub, replayed),
+			confirmed: (_tab, sub) => sink.confirmed(sub),
 			refused: (_tab, sub, refusal) => sink.refused(sub, refusal)
 		});
 		this.#host = host;

@@ -97,8 +97,8 @@ type LeaderOutput = { from: string } & (
 	| { t: 'control'; message: AnyControlMessage }
 	| { t: 'resync'; reason: ResyncReason; missed: number | null }
 	| { t: 'snapshot'; snapshot: HostSnapshot }
-	/** `replayed`: see HostOutput.confirmed (a leader of an older version leaves it out: not replayed) */
-	| { t: 'confirmed'; tab: string; sub: string; replayed?: boolean }
+	/** a leader of the version before sends `replayed` too: ignored (every confirmation reloads) */
+	| { t: 'confirmed'; tab: string; sub: string }
 	| { t: 'refused'; tab: string; sub: string; refusal: SubscriptionRefusal }
 );
 
@@ -386,9 +386,9 @@ export class TabShare implements TabLink {
 			this.#post({ t: 'snapshot', from: this.#id, snapshot });
 			this.#sink?.snapshot(snapshot);
 		},
-		confirmed: (tab, sub, replayed) => {
-			if (tab === this.#id) this.#sink?.confirmed(sub, replayed);
-			else this.#post({ t: 'confirmed', from: this.#id, tab, sub, replayed });
+		confirmed: (tab, sub) => {
+			if (tab === this.#id) this.#sink?.confirmed(sub);
+			else this.#post({ t: 'confirmed', from: this.#id, tab, sub });
 		},
 		refused: (tab, sub, refusal) => {
 			if (tab === this.#id) this.#sink?.refused(sub, refusal);
@@ -528,7 +528,7 @@ export class TabShare implements TabLink {
 				sink.snapshot(message.snapshot);
 				return;
 			case 'confirmed':
-				if (message.tab === this.#id) sink.confirmed(message.sub, message.replayed === true);
+				if (message.tab === this.#id) sink.confirmed(message.sub);
 				return;
 			case 'refused':
 				if (message.tab === this.#id) sink.refused(message.sub, message.refusal);

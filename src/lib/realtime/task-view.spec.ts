@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '$lib/api';
 import { RealtimeConnection } from './connection.svelte';
 import { TaskView } from './task-view.svelte';
@@ -8,6 +8,7 @@ import {
 	deferred,
 	makeExecution,
 	makeLines,
+	makeRun,
 	makeTask,
 	scriptedFetch,
 	settle,
@@ -447,15 +448,18 @@ describe('TaskView', () => {
 		connection.destroy();
 	});
 
-	it('does not load again for a subscription the next socket asked for ahead of its resume: the replay brings what the load lacked', async () => {
-		const { view, calls, api, factory, connection } = setup({
+	it('loads again for a subscription the next socket confirms after its resume, fetching no line the replay brought', async () => {
+		const { view, state, calls, api, factory, connection } = setup({
 			executions: [makeExecution({ line_count: 2 })],
 			log: makeLines(1, 2)
 		});
 		const log = await openedLog(view);
 		// the socket goes before the hub answers the page's subscription
 		factory.last.serverClose(1006);
-		await new Promise((r) => setTimeout(r, 5));
+		await vi.waitFor(() => expect(factory.sockets).toHaveLength(2));
+		// line 3 is stored (and published) meanwhile
+		state.executions = [makeExecution({ line_count: 3 })];
+		state.log = makeLines(1, 3);
 		const before = calls.length;
 		factory.last.open();
 		factory.last.welcome();
@@ -464,8 +468,10 @@ describe('TaskView', () => {
 		factory.last.receive({ type: 'batch', events: [{ ...output(3), timestamp: '' }] });
 		factory.last.resumed(1);
 		await settle();
+		await settle();
 		expect(heldNumbers(log)).toEqual([1, 2, 3]);
-		expect(calls.length).toBe(before);
+		// the task is read again; its line count asks for no line: the replay brought line 3
+		expect(calls.slice(before)).toEqual(['GET /api/v1/tasks/t1']);
 		// a page opened now, on the open connection, loads again once the hub confirms it
 		view.destroy();
 		const next = new TaskView({ connection, taskId: 't1', api: api, onError: () => {} });
@@ -473,8 +479,51 @@ describe('TaskView', () => {
 		await settle();
 		confirmTask(factory.last);
 		await settle();
-		expect(calls.slice(before)).toEqual(['GET /api/v1/tasks/t1', 'GET /api/v1/tasks/t1']);
+		expect(calls.slice(before)).toEqual(Array(3).fill('GET /api/v1/tasks/t1'));
 		next.destroy();
+		connection.destroy();
+	});
+
+	it('gets an event published before the hub took its subscription, also when a later event of another subscription moved the resume past it', async () => {
+		// the page loads; the task ends (seq 5) before the hub takes the page's filter, so it never
+		// comes; a dashboard event (seq 6) moves the tab's position; the socket drops and the next
+		// one resumes after seq 6: the replay cannot bring seq 5, the reload must
+		const { view, state, factory, connection } = setup({
+			executions: [makeExecution({ line_count: 2 })],
+			log: makeLines(1, 2)
+		});
+		connection.subscribe('dash', { types: ['workflow.*'] }, { reload: () => {} });
+		factory.last.receive({
+			type: 'subscribed',
+			timestamp: '',
+			data: { id: 'dash', filter: { types: ['workflow.*'] } }
+		});
+		const log = await openedLog(view);
+		state.task = { ...state.task, status: 'succeeded', progress: 100 };
+		state.executions = [makeExecution({ status: 'succeeded', exit_code: 0, line_count: 3 })];
+		state.log = makeLines(1, 3);
+		const run = makeRun({ id: 'r9' });
+		const { status, progress, finished_weight, total_weight } = run;
+		factory.last.event({
+			type: 'workflow.progress',
+			seq: 6,
+			data: { run_id: run.id, workflow: run.workflow, run, status, progress, finished_weight, total_weight }
+		});
+		factory.last.serverClose(1006);
+		await vi.waitFor(() => expect(factory.sockets).toHaveLength(2));
+		factory.last.open();
+		factory.last.welcome();
+		expect(factory.last.sentOfType('resume')).toMatchObject([{ epoch: 'e1', seq: 6 }]);
+		for (const { sub, filter } of factory.last.sentOfType('subscribe')) {
+			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: sub, filter } });
+		}
+		factory.last.resumed(0);
+		await settle();
+		await settle();
+		expect(view.task).toMatchObject({ status: 'succeeded', progress: 100 });
+		expect(view.executions[0].status).toBe('succeeded');
+		expect(heldNumbers(log)).toEqual([1, 2, 3]);
+		view.destroy();
 		connection.destroy();
 	});
 

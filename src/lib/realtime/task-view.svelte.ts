@@ -112,10 +112,12 @@ export class TaskView {
 			// be missing): reload the task and fetch each open log's missing lines
 			this.#connection.onReconnected(() => this.#resync())
 		);
+		// the reload asks only for lines past those the page holds: after a resume that brought
+		// them, it fetches none
 		this.#connection.subscribe(
 			taskSubscription(this.taskId),
 			{ task_ids: [this.taskId] },
-			{ reload: () => this.#resync() }
+			{ reload: () => this.load() }
 		);
 		void this.load();
 	}

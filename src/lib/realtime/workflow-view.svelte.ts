@@ -1,13 +1,15 @@
 /**
  * @module realtime/workflow-view
  * /workflows/[name]: the workflow (description, YAML, tasks and needs, or why its file does not
- * load) and its recent runs, live, with Run.
+ * load) and its recent runs, live, with Run. A load merges the runs it reads with those events
+ * brought (records.ts), so an answer read before an event never undoes it.
  */
 import { ApiClient } from '$lib/api';
 import type { AnyEventEnvelope, WorkflowDetailResponse, WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
+import { coalescedLoad } from './record-load';
 import { upsertRecord } from './records';
 
 export const WORKFLOW_RUNS_LIMIT = 20;
@@ -83,7 +85,13 @@ export class WorkflowView {
 		this.#abort.abort();
 	}
 
-	async load(): Promise<void> {
+	/**
+	 * Loads the workflow and its runs; concurrent calls (the mount's and the confirmation's, a
+	 * resync's) share one load and one follow-up, so an older answer never lands after a newer one.
+	 */
+	readonly load = coalescedLoad(() => this.#loadOnce());
+
+	async #loadOnce(): Promise<void> {
 		const signal = this.#abort.signal;
 		try {
 			const [detail, runs] = await Promise.all([
