@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlMessage, RunResponse, RunsResponse, TasksResponse } from '../../src/lib/protocol';
 import { HealthyClients } from '../helpers/healthy-clients';
+import { signInCookie } from '../helpers/sign-in';
 import { ROOT, startAco, tempDir, type AcoProcess, type StartOptions } from '../helpers/server';
 import { connect, upgradeRequest } from '../helpers/ws-client';
 
@@ -46,19 +47,7 @@ describe('credentials and roles', () => {
 		((await (await fetch(`${aco.url}/api/v1/tasks`, { headers: auth(OPERATOR) })).json()) as TasksResponse)
 			.tasks.length;
 
-	/** signs in through the sign-in form and returns the session cookie */
-	async function signIn(token: string): Promise<string> {
-		const res = await fetch(`${aco.url}/signin`, {
-			method: 'POST',
-			redirect: 'manual',
-			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
-			body: new URLSearchParams({ token, next: '/' })
-		});
-		expect(res.status).toBe(303);
-		const cookie = res.headers.get('set-cookie') ?? '';
-		expect(cookie).toMatch(/^aco_session=[\w-]+;/);
-		return cookie.split(';')[0];
-	}
+	const signIn = (token: string) => signInCookie(aco.url, token);
 
 	beforeAll(async () => {
 		aco = await startAco({

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNED_OUT_REASON } from '../../src/lib/protocol/auth';
+import { signInCookie } from '../helpers/sign-in';
 import { ROOT, startAco, type AcoProcess } from '../helpers/server';
 import { connect, upgradeRequest } from '../helpers/ws-client';
 
@@ -18,17 +19,7 @@ const AT_ONCE_MS = 10_000;
 describe('sign-out', () => {
 	let aco: AcoProcess;
 
-	/** signs in through the sign-in form and returns the session cookie */
-	async function signIn(token: string): Promise<string> {
-		const res = await fetch(`${aco.url}/signin`, {
-			method: 'POST',
-			redirect: 'manual',
-			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', origin: aco.url },
-			body: new URLSearchParams({ token, next: '/' })
-		});
-		expect(res.status).toBe(303);
-		return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-	}
+	const signIn = (token: string) => signInCookie(aco.url, token);
 
 	beforeAll(async () => {
 		aco = await startAco({

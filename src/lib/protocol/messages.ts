@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type EventDataMap, type EventType } from './events';
-import { TASK_STATUSES } from './models';
+import { TASK_STATUSES, type WorkflowRun } from './models';
 import {
 	MAX_FILTER_IDS,
 	MAX_SUBSCRIPTION_RATE,
@@ -28,6 +28,18 @@ export interface EventEnvelope<T extends EventType = EventType> {
 }
 
 export type AnyEventEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
+
+/** the run a `workflow.*` event carries whole, or null for any other event */
+export function workflowRunOf(event: AnyEventEnvelope): WorkflowRun | null {
+	switch (event.type) {
+		case 'workflow.progress':
+		case 'workflow.completed':
+		case 'workflow.failed':
+			return event.data.run;
+		default:
+			return null;
+	}
+}
 
 export interface WelcomeData {
 	client_id: string;

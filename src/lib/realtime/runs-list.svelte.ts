@@ -5,7 +5,7 @@
  * updated in place (and leaves the list when it no longer matches the status filter).
  */
 import { ApiClient } from '$lib/api';
-import type { AnyEventEnvelope, RunStatus, WorkflowRun } from '$lib/protocol';
+import { workflowRunOf, type AnyEventEnvelope, type RunStatus, type WorkflowRun } from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
@@ -155,13 +155,8 @@ export class RunsList {
 
 	/** Applies one event (public for tests). */
 	apply(event: AnyEventEnvelope): void {
-		if (
-			event.type !== 'workflow.progress' &&
-			event.type !== 'workflow.completed' &&
-			event.type !== 'workflow.failed'
-		)
-			return;
-		const run = event.data.run;
+		const run = workflowRunOf(event);
+		if (!run) return;
 		if (this.#touched) this.#touched.set(run.id, mergeRecord(this.#touched.get(run.id), run));
 		this.#upsert(run);
 	}

@@ -5,7 +5,12 @@
  * brought (records.ts), so an answer read before an event never undoes it.
  */
 import { ApiClient } from '$lib/api';
-import type { AnyEventEnvelope, WorkflowDetailResponse, WorkflowRun } from '$lib/protocol';
+import {
+	workflowRunOf,
+	type AnyEventEnvelope,
+	type WorkflowDetailResponse,
+	type WorkflowRun
+} from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { handleError, type ErrorHandler } from './handle-error';
@@ -113,14 +118,9 @@ export class WorkflowView {
 	}
 
 	apply(event: AnyEventEnvelope): void {
-		if (
-			event.type !== 'workflow.progress' &&
-			event.type !== 'workflow.completed' &&
-			event.type !== 'workflow.failed'
-		)
-			return;
-		if (event.data.workflow !== this.name) return;
-		this.#runs = upsertRecord(this.#runs, event.data.run, WORKFLOW_RUNS_LIMIT);
+		const run = workflowRunOf(event);
+		if (run?.workflow !== this.name) return;
+		this.#runs = upsertRecord(this.#runs, run, WORKFLOW_RUNS_LIMIT);
 	}
 
 	/** Starts a run; returns it (the page opens it), or null after showing the error. */

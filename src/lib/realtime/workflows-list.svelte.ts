@@ -6,7 +6,13 @@
  * before an event never puts back an older run or an earlier state of the same one.
  */
 import { ApiClient } from '$lib/api';
-import type { AnyEventEnvelope, WorkflowLoadError, WorkflowRun, WorkflowSummary } from '$lib/protocol';
+import {
+	workflowRunOf,
+	type AnyEventEnvelope,
+	type WorkflowLoadError,
+	type WorkflowRun,
+	type WorkflowSummary
+} from '$lib/protocol';
 import type { RealtimeConnection } from './connection.svelte';
 import { LIST_MAX_RATE } from './connection-types';
 import { coalescedLoad } from './record-load';
@@ -112,13 +118,8 @@ export class WorkflowsList {
 
 	/** Applies one event (public for tests; the connection calls it). */
 	apply(event: AnyEventEnvelope): void {
-		if (
-			event.type !== 'workflow.progress' &&
-			event.type !== 'workflow.completed' &&
-			event.type !== 'workflow.failed'
-		)
-			return;
-		const run = event.data.run;
+		const run = workflowRunOf(event);
+		if (!run) return;
 		const current = this.#lastRuns[run.workflow];
 		const next = lastRun(current, run);
 		if (next !== current) this.#lastRuns = { ...this.#lastRuns, [run.workflow]: next };
