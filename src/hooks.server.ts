@@ -6,7 +6,6 @@
  */
 import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
 import { signInHref } from '$lib/protocol/auth';
-import { SESSION_COOKIE } from '$lib/server/auth/auth';
 import { bearerHeader } from '$lib/server/auth/tokens';
 import { checkRequest, isPagePath } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/global';
@@ -22,7 +21,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 	}
 	const { request, url, cookies } = event;
 	const page = isPagePath(url.pathname, event.route.id);
-	const session = cookies.get(SESSION_COOKIE) ?? null;
+	const sessionCookie = aco.auth.sessionCookie;
+	const session = cookies.get(sessionCookie) ?? null;
 	let verdict;
 	try {
 		verdict = await checkRequest(aco.auth, {
@@ -47,14 +47,15 @@ export const handle: Handle = async ({ event, resolve }) => {
 			verdict.status === 401 &&
 			!bearerHeader(request.headers.get('authorization')));
 	// the cookie of a session that has ended: the browser may forget it
-	if (session && sessionEnded) cookies.delete(SESSION_COOKIE, { path: '/' });
+	const cleared = aco.auth.cookieOptions(url.protocol === 'https:', 0);
+	if (session && sessionEnded) cookies.delete(sessionCookie, cleared);
 	if (verdict.kind === 'sign_in') redirect(303, signInHref(url.pathname + url.search, verdict.reason));
 	if (verdict.kind === 'deny') {
 		const body = { error: { code: verdict.code, message: verdict.message } };
 		const response = json(body, verdict.status, verdict.headers);
 		// SvelteKit adds `cookies` changes only to responses it made
 		if (session && sessionEnded) {
-			response.headers.append('set-cookie', cookies.serialize(SESSION_COOKIE, '', { path: '/', maxAge: 0 }));
+			response.headers.append('set-cookie', cookies.serialize(sessionCookie, '', cleared));
 		}
 		return withSecurityHeaders(response, false);
 	}

@@ -5,6 +5,7 @@
  * healthy subscribers kept receiving meanwhile.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlMessage, RunResponse, RunsResponse, TasksResponse } from '../../src/lib/protocol';
@@ -202,6 +203,75 @@ describe('credentials and roles', () => {
 		expect(res.status).toBe(401);
 		expect(res.headers.get('set-cookie')).toBeNull();
 		await healthy.expectHealthy();
+	});
+});
+
+describe('the session cookie behind TLS', () => {
+	const PUBLIC_URL = 'https://aco.example.test';
+	const PUBLIC_HOST = new URL(PUBLIC_URL).host;
+	let aco: AcoProcess;
+	beforeAll(async () => {
+		aco = await startAco({ env: { ACO_TOKEN: OPERATOR, ACO_PUBLIC_URL: PUBLIC_URL } });
+	});
+	afterAll(async () => {
+		await aco?.stop();
+	});
+
+	/** A request as the TLS proxy passes it on: for the public host, the page's own origin. */
+	function proxied(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
+		return new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
+			const req = http.request(`${aco.url}${path}`, {
+				method,
+				headers: { host: PUBLIC_HOST, origin: PUBLIC_URL, ...headers }
+			});
+			req.on('response', (res) => {
+				res.resume();
+				res.on('end', () =>
+					resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie'] ?? [] })
+				);
+				res.on('error', reject);
+			});
+			req.on('error', reject);
+			req.end(body);
+		});
+	}
+
+	it('is a __Host- cookie (Secure, Path=/, no Domain) that REST and the hub take, under that name only, and sign-out clears', async () => {
+		const signedIn = await proxied(
+			'POST',
+			'/signin',
+			{ 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+			new URLSearchParams({ token: OPERATOR, next: '/' }).toString()
+		);
+		expect(signedIn.status).toBe(303);
+		expect(signedIn.setCookie).toHaveLength(1);
+		const [pair, ...attributes] = signedIn.setCookie[0]!.split(';').map((part) => part.trim());
+		expect(pair).toMatch(/^__Host-aco_session=[\w-]+$/);
+		const lower = attributes.map((attribute) => attribute.toLowerCase());
+		expect(lower).toContain('secure');
+		expect(lower).toContain('path=/');
+		expect(lower.some((attribute) => attribute.startsWith('domain'))).toBe(false);
+
+		const cookie = pair!;
+		expect((await proxied('GET', '/api/v1/tasks', { cookie })).status).toBe(200);
+		expect((await upgradeRequest(aco.wsUrl, { Host: PUBLIC_HOST, Origin: PUBLIC_URL, cookie })).status).toBe(
+			101
+		);
+		// the same session under the plain-http name is not read: that name anyone could have set
+		const plain = `aco_session=${cookie.slice(cookie.indexOf('=') + 1)}`;
+		expect((await proxied('GET', '/api/v1/tasks', { cookie: plain })).status).toBe(401);
+		expect(
+			(await upgradeRequest(aco.wsUrl, { Host: PUBLIC_HOST, Origin: PUBLIC_URL, cookie: plain })).status
+		).toBe(401);
+
+		const signedOut = await proxied('POST', '/signout', { cookie });
+		expect(signedOut.status).toBe(303);
+		// a browser drops a __Host- cookie only when told so with Secure and Path=/
+		expect(signedOut.setCookie).toHaveLength(1);
+		expect(signedOut.setCookie[0]).toMatch(/^__Host-aco_session=;/);
+		expect(signedOut.setCookie[0]!.toLowerCase()).toMatch(/; secure(;|$)/);
+		expect(signedOut.setCookie[0]!.toLowerCase()).toContain('path=/');
+		expect((await proxied('GET', '/api/v1/tasks', { cookie })).status).toBe(401);
 	});
 });
 

@@ -1,7 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { safeNextPath } from '$lib/protocol/auth';
-import { retryAfterSeconds, SESSION_COOKIE, tooManyAttemptsMessage } from '$lib/server/auth/auth';
+import { retryAfterSeconds, tooManyAttemptsMessage } from '$lib/server/auth/auth';
 import { STORE_RETRY_AFTER_S } from '$lib/server/http/responses';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
@@ -47,7 +47,7 @@ export const actions: Actions = {
 		const entry = checked.entry;
 		let signedIn;
 		try {
-			signedIn = await auth.sessions.create(entry, cookies.get(SESSION_COOKIE));
+			signedIn = await auth.sessions.create(entry, cookies.get(auth.sessionCookie));
 		} catch (err) {
 			// sessions live in the store: with the database away this is a 503 on the form, not a 500 page
 			if (!isStoreUnavailable(err)) throw err;
@@ -56,7 +56,7 @@ export const actions: Actions = {
 			return fail(503, { error: STORE_UNAVAILABLE_MESSAGE, next });
 		}
 		cookies.set(
-			SESSION_COOKIE,
+			auth.sessionCookie,
 			signedIn.value,
 			auth.cookieOptions(url.protocol === 'https:', signedIn.maxAgeS)
 		);

@@ -26,8 +26,14 @@ import { AttemptLimit } from './attempt-limit';
 import { SessionManager, type SessionStore } from './sessions';
 import { TokenSet, bearerOf, type TokenEntry } from './tokens';
 
-/** the session cookie */
+/** the session cookie's name over plain HTTP (loopback, a LAN without TLS) */
 export const SESSION_COOKIE = 'aco_session';
+/**
+ * the session cookie's name when the app is served over https: browsers take a `__Host-` cookie
+ * only with `Secure`, `Path=/` and no `Domain`, from a secure origin, so neither a sibling
+ * subdomain nor a plain-http page can plant or overwrite it (a fixed session, a signed-out user)
+ */
+export const SECURE_SESSION_COOKIE = '__Host-aco_session';
 
 export interface Credentials {
 	/** the `Authorization` header */
@@ -230,7 +236,18 @@ export class AuthService {
 		};
 	}
 
-	/** The session cookie's attributes: HttpOnly, SameSite=Lax, Secure when the app is served over https. */
+	/**
+	 * The session cookie's name on this server: `__Host-` prefixed when its public URL is https
+	 * (the cookie is then always `Secure`), the plain name otherwise. Only this name is read.
+	 */
+	get sessionCookie(): string {
+		return this.hosts.secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+	}
+
+	/**
+	 * The session cookie's attributes: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure when the
+	 * app is served over https; `maxAgeS` 0 clears it (a `__Host-` one needs `Secure` for that too).
+	 */
 	cookieOptions(requestIsHttps: boolean, maxAgeS: number): CookieOptions {
 		return {
 			path: '/',

@@ -7,14 +7,14 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
 import type { ClientAddressOf } from '../http/client-address';
 import type { Admission, HubAccess } from '../hub/access';
-import { SESSION_COOKIE, type AuthService } from './auth';
+import type { AuthService } from './auth';
 import { checkRequest, type Verdict } from './guard';
 
-/** The session cookie's value in a raw request, or null. */
-export function sessionCookieOf(req: IncomingMessage): string | null {
+/** The value of the session cookie `name` (see {@link AuthService.sessionCookie}) in a raw request, or null. */
+export function sessionCookieOf(req: IncomingMessage, name: string): string | null {
 	const header = req.headers.cookie;
 	if (!header) return null;
-	return parseCookies(header)[SESSION_COOKIE] ?? null;
+	return parseCookies(header)[name] ?? null;
 }
 
 function admissionOf(verdict: Verdict): Admission {
@@ -41,7 +41,7 @@ export function hubAccessOf(auth: AuthService, clientAddress: ClientAddressOf): 
 				host: req.headers.host,
 				origin: req.headers.origin,
 				authorization: req.headers.authorization,
-				session: sessionCookieOf(req),
+				session: sessionCookieOf(req, auth.sessionCookie),
 				address: clientAddress(req)
 			});
 			return verdict instanceof Promise ? verdict.then(admissionOf) : admissionOf(verdict);
