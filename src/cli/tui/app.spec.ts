@@ -4,7 +4,7 @@ import { makeExecution, makeLines, makeTask, ndjson, scriptedFetch } from '../..
 import { socketFactory } from '../../lib/realtime/test-socket';
 import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { PROTOCOL_VERSION, TOOL_LINES_SINCE } from '../../lib/protocol/limits';
-import { olderHubNotice } from '../follow/older-hub';
+import { olderHubStatus } from '../follow/older-hub';
 import { TuiApp } from './app';
 import { KEY_HELP } from './layout';
 
@@ -295,10 +295,13 @@ describe('TuiApp connection', () => {
 		ctx.app.start();
 		ctx.sockets.last.open();
 		ctx.sockets.last.welcome({ protocol: TOOL_LINES_SINCE - 1 });
-		const notice = olderHubNotice(TOOL_LINES_SINCE - 1)!;
-		// the status line is 79 columns: as much of the notice as fits
-		await until(() => expect(ctx.stdout.written).toContain(` ${notice.slice(0, 60)}`));
-		expect(ctx.app.model.olderHub).toBe(notice);
+		// the status line is 79 columns: the notice fits whole, with the server's protocol and what to do
+		await until(() =>
+			expect(ctx.stdout.written).toMatch(
+				/ older server \(protocol 2\): update it for live output +0 running · 0 failed /
+			)
+		);
+		expect(ctx.app.model.olderHub).toBe(olderHubStatus(TOOL_LINES_SINCE - 1));
 		// the connection comes back to an updated server: the keys are shown again
 		ctx.sockets.last.serverClose(1006);
 		await until(() => expect(ctx.sockets.sockets).toHaveLength(2));

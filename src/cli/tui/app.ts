@@ -9,7 +9,7 @@ import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal } from '../../lib/protocol/models';
 import { uniqueById } from '../../lib/realtime/records';
 import { errorText, painter } from '../follow/format';
-import { olderHubNotice } from '../follow/older-hub';
+import { olderHubStatus } from '../follow/older-hub';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import { RestRetry } from '../realtime/rest-retry';
@@ -101,7 +101,7 @@ export class TuiApp {
 		// every welcome: a reconnect may reach an updated server (or another node of an older one)
 		client.onControl((message) => {
 			if (message.type !== 'welcome') return;
-			this.model.olderHub = olderHubNotice(message.data.protocol);
+			this.model.olderHub = olderHubStatus(message.data.protocol);
 			this.#screen.invalidate();
 		});
 		client.onResync(() => {

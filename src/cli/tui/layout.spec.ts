@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { makeLines, makeTask } from '../../lib/realtime/test-fixtures';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { TOOL_LINES_SINCE } from '../../lib/protocol/limits';
-import { olderHubNotice } from '../follow/older-hub';
+import { olderHubStatus } from '../follow/older-hub';
 import { KEY_HELP, renderDashboard } from './layout';
 import { DashboardModel } from './model';
 
@@ -159,14 +159,16 @@ describe('dashboard layout', () => {
 });
 
 describe('dashboard status line with an older hub', () => {
-	it('says what the older hub means for the output while nothing more pressing is said, cut to the width', () => {
+	it('says in short what the older hub means for the output, whole at 80 columns beside the task counts, while nothing more pressing is said', () => {
 		const model = dashboard();
-		model.olderHub = olderHubNotice(TOOL_LINES_SINCE - 1);
+		model.olderHub = olderHubStatus(TOOL_LINES_SINCE - 1);
 		let status = draw(model).at(-1)!;
 		expect(stringWidth(status)).toBe(80);
-		expect(status).toMatch(/^ the server speaks realtime protocol 2, this aco \d+: its live lines .*… $/);
+		expect(status).toMatch(
+			/^ older server \(protocol 2\): update it for live output +1 running · 1 failed {2}$/
+		);
+		expect(status).not.toContain('…');
 		expect(status).not.toContain(KEY_HELP);
-		expect(draw(model, 200).at(-1)!).toContain('so output prints as each step ends (update the server)');
 		// a notice and a failed reload come first, as they do before the keys
 		model.notify('succeeded', '✔ Build succeeded', NOW);
 		expect(draw(model).at(-1)).toMatch(/^ ✔ Build succeeded +$/);

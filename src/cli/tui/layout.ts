@@ -180,9 +180,12 @@ function statusLine(model: DashboardModel, cols: number, paint: Paint): string {
 	}
 	// the list shows the tasks it had: the failed reload is said here, for as long as it lasts
 	if (model.loadError && model.tasks.length) return paint('red', fit(` ${loadErrorText(model)}`, w)) + ' ';
-	// as long as it lasts too: the output panel's lines come only as each step ends meanwhile
-	if (model.olderHub) return paint('yellow', fit(` ${model.olderHub}`, w)) + ' ';
 	const counts = summary(model.tasks);
+	// as long as it lasts too, in place of the keys: the output panel's lines come only as each step ends
+	if (model.olderHub) {
+		const room = Math.max(0, w - width(counts));
+		return paint('yellow', fit(` ${model.olderHub}`, room)) + paint('dim', fit(counts, w - room)) + ' ';
+	}
 	return paint('dim', spread(` ${KEY_HELP}`, counts, w)) + ' ';
 }
 

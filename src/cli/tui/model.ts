@@ -62,7 +62,7 @@ export class DashboardModel {
 	/** the task whose cancel waits for y/n */
 	confirmCancel: string | null = null;
 	notice: Notice | null = null;
-	/** while the hub speaks an older protocol, what that means for the output panel (follow/older-hub) */
+	/** while the hub speaks an older protocol, what that means for the output panel, in short (follow/older-hub) */
 	olderHub: string | null = null;
 	output: OutputPanel | null = null;
 	connection: ConnectionView = {
