@@ -36,6 +36,7 @@ import { storeLogReader, type LogReader } from './downloads/log-reader';
 import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 import { secretNameTest } from './masking/secret-env';
+import { connectMaskRegistry, type MaskRegistry } from './masking/mask-registry';
 import { WorkflowSources } from './workflow-detail';
 import { clientAddressOf, type ClientAddressOf } from './http/client-address';
 
@@ -130,6 +131,15 @@ export async function createContext(
 		feedShare: loopShare
 	});
 	await orchestrator.recover();
+	// a producer's requests may reach any node: what its tasks announce with ::add-mask:: reaches every node
+	const maskRegistry: MaskRegistry | null = config.redis
+		? await connectMaskRegistry({
+				url: config.redis.url,
+				prefix: config.redis.prefix,
+				nodeId: config.nodeId,
+				logger: logger.child({ component: 'mask-registry' })
+			})
+		: null;
 	const ingest = new IngestService({
 		store,
 		bus,
@@ -139,7 +149,8 @@ export async function createContext(
 		cancelTimeoutMs: config.ingest.cancelTimeoutMs,
 		storage,
 		// the server's own credentials are masked in ingested output too
-		secrets: toolEnvironment(process.env, { remove: config.orchestrator.toolEnvRemove }).secrets
+		secrets: toolEnvironment(process.env, { remove: config.orchestrator.toolEnvRemove }).secrets,
+		maskRegistry
 	});
 	try {
 		await importLegacyKeys(store, config.dataDir, logger.child({ component: 'ingest' }));
@@ -219,6 +230,7 @@ export async function createContext(
 				await orchestrator.shutdown();
 				loopShare.close();
 				ingest.close();
+				await maskRegistry?.close();
 				await logReader.close();
 				await regexPool.close();
 				await bus.close();

@@ -10,10 +10,10 @@
  *
  * Output goes through the same masking and output limit as the runner's (ingest/intake); the
  * task's secrets (`::add-mask::`, the server's own credentials) are kept in memory only, and
- * only while it runs: events for a task that ended change nothing (counted as ignored), late
- * output least of all. A running task whose producer goes silent is failed ("lost contact"),
- * and a cancel reaches the producer in its next answer (ingest/liveness). A data folder that is
- * full fails the task.
+ * only while it runs (in a cluster its `::add-mask::` values in Redis's too, ingest/task-masks):
+ * events for a task that ended change nothing (counted as ignored), late output least of all. A
+ * running task whose producer goes silent is failed ("lost contact"), and a cancel reaches the
+ * producer in its next answer (ingest/liveness). A data folder that is full fails the task.
  */
 import type {
 	CreateTaskRequest,
@@ -29,6 +29,7 @@ import type { EventBus } from '../bus/types';
 import { describeStorageFailure, isDiskFull, type StorageGuard } from '../disk-guard';
 import { newId } from '../ids';
 import type { Logger } from '../logger';
+import type { MaskRegistry } from '../masking/mask-registry';
 import { MaskSet } from '../masking/mask-set';
 import {
 	DEFAULT_OUTPUT_MAX_BYTES,
@@ -49,6 +50,7 @@ import { IngestError } from './ingest-error';
 import { ExecutionIntake } from './intake';
 import { Liveness } from './liveness';
 import { SilentTasks } from './silent-tasks';
+import { TaskMasks } from './task-masks';
 
 export interface IngestServiceOptions {
 	store: Store;
@@ -64,11 +66,13 @@ export interface IngestServiceOptions {
 	storage?: StorageGuard;
 	/** values masked in every task's output besides its own (the server's credentials) */
 	secrets?: readonly string[];
+	/** where the nodes of a cluster share what tasks announced with `::add-mask::` (Redis); none alone */
+	maskRegistry?: MaskRegistry | null;
 }
 
 /** What the service keeps in memory for a task that is still running. */
 interface LiveTask {
-	masks: MaskSet;
+	masks: TaskMasks;
 	intakes: Map<number, ExecutionIntake>;
 	/** the task's message before "cancel requested" was shown in its place */
 	messageBeforeCancel?: string | null;
@@ -177,6 +181,14 @@ export class IngestService {
 			try {
 				// the server restarted under a live producer: hearing from it again means it runs on
 				if (task.status === 'interrupted') await this.#start(batch, false);
+				// values this task announced to other nodes mask what this request brings too (a
+				// heartbeat brings nothing to mask: it keeps the task alive while Redis is away)
+				if (
+					this.#options.maskRegistry &&
+					!isTerminal(batch.task.status) &&
+					events.some((event) => event.type !== 'heartbeat')
+				)
+					await this.#liveTask(taskId).masks.catchUp();
 				for (const [index, event] of events.entries()) await this.#apply(batch, event, `events.${index}`);
 			} finally {
 				await this.#writeProgress(batch);
@@ -253,6 +265,18 @@ export class IngestService {
 		this.#live.delete(taskId);
 	}
 
+	/** a task ended here: the values it announced leave Redis now rather than at their expiry */
+	async #forgetShared(taskId: string): Promise<void> {
+		try {
+			await this.#options.maskRegistry?.forget(taskId);
+		} catch (err) {
+			this.#options.logger.warn(
+				{ err, task_id: taskId },
+				'could not remove the ended task’s mask values from Redis'
+			);
+		}
+	}
+
 	/** a producer of running task `taskId` was heard from, here and for the other nodes */
 	async #heard(taskId: string): Promise<void> {
 		this.#liveness.heard(taskId);
@@ -320,7 +344,9 @@ export class IngestService {
 	#liveTask(taskId: string): LiveTask {
 		let live = this.#live.get(taskId);
 		if (!live) {
-			live = { masks: new MaskSet(this.#options.secrets ?? []), intakes: new Map() };
+			const { secrets = [], maskRegistry = null, logger } = this.#options;
+			const masks = new TaskMasks({ taskId, secrets, registry: maskRegistry, logger });
+			live = { masks, intakes: new Map() };
 			this.#live.set(taskId, live);
 		}
 		return live;
@@ -336,7 +362,7 @@ export class IngestService {
 				maxBytes: DEFAULT_OUTPUT_MAX_BYTES,
 				maxLines: DEFAULT_OUTPUT_MAX_LINES
 			};
-			intake = new ExecutionIntake(live.masks, limit, execution);
+			intake = new ExecutionIntake(live.masks.set, limit, execution);
 			live.intakes.set(execution.step, intake);
 		}
 		return intake;
@@ -351,7 +377,7 @@ export class IngestService {
 			batch.counts.ignored++;
 			return;
 		}
-		const masks = this.#liveTask(batch.task.id).masks;
+		const masks = this.#liveTask(batch.task.id).masks.set;
 		switch (event.type) {
 			case 'status':
 				if (event.status === 'running') return this.#start(batch);
@@ -460,6 +486,7 @@ export class IngestService {
 		batch.task = ended;
 		taskChanged(bus, batch.task);
 		batch.counts.applied++;
+		await this.#forgetShared(task.id);
 	}
 
 	async #toolStart(batch: Batch, event: Extract<IngestEvent, { type: 'tool.start' }>): Promise<void> {
@@ -562,6 +589,14 @@ export class IngestService {
 	): Promise<{ execution: Execution; lines: LogLine[] }> {
 		if (lines.length === 0) return { execution, lines };
 		const { store, bus, storage } = this.#options;
+		try {
+			// a value these lines announce reaches the other nodes before the lines are stored, so a
+			// resent request (to whichever node) announces it again if Redis cannot take it now
+			await this.#live.get(batch.task.id)?.masks.share();
+		} catch (err) {
+			unstored();
+			throw err;
+		}
 		let stored: LogLine[];
 		try {
 			if (storage?.full)

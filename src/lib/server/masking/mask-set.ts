@@ -74,6 +74,14 @@ export class MaskSet {
 		return this.#values.size;
 	}
 
+	/**
+	 * The values added after the first `count`, in the order they were added (a cluster's nodes
+	 * share what a task announced: see ingest/task-masks).
+	 */
+	valuesSince(count: number): string[] {
+		return count >= this.#values.size ? [] : [...this.#values].slice(count);
+	}
+
 	/** the longest text masked; a piece of output must hold back at most one less than this */
 	get longest(): number {
 		return this.#longest;

@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../../../tests/helpers/redis';
+import { quietLogger, rawClient, testPrefix } from '../bus/redis/test-support';
+import { connectMaskRegistry, type MaskRegistry, type MaskRegistryOptions } from './mask-registry';
+
+let redis: RedisServer;
+let raw: Redis;
+const open: MaskRegistry[] = [];
+
+beforeAll(async () => {
+	redis = await startRedis();
+	raw = rawClient(redis.url);
+});
+
+afterAll(async () => {
+	raw?.disconnect();
+	await redis?.close();
+});
+
+afterEach(async () => {
+	await Promise.all(open.splice(0).map((registry) => registry.close()));
+});
+
+async function node(prefix: string, options: Partial<MaskRegistryOptions> = {}): Promise<MaskRegistry> {
+	const registry = await connectMaskRegistry({
+		url: redis.url,
+		prefix,
+		nodeId: `node-${open.length}`,
+		logger: quietLogger,
+		...options
+	});
+	open.push(registry);
+	return registry;
+}
+
+describe('mask registry', () => {
+	it('hands a value added on one node to another, and each read only what came after the index it holds', async () => {
+		const prefix = testPrefix();
+		const a = await node(prefix);
+		const b = await node(prefix);
+		expect(await b.read('task_1', 0)).toEqual({ length: 0, values: [] });
+
+		expect(await a.add('task_1', ['s3cr3t-value', 'other-secret'])).toBe(2);
+		expect(await b.read('task_1', 0)).toEqual({ length: 2, values: ['s3cr3t-value', 'other-secret'] });
+		expect(await b.read('task_1', 2)).toEqual({ length: 2, values: [] });
+
+		await b.add('task_1', ['third-secret']);
+		expect(await a.read('task_1', 2)).toEqual({ length: 3, values: ['third-secret'] });
+		// another task's values are its own
+		expect(await a.read('task_2', 0)).toEqual({ length: 0, values: [] });
+		// kept under the configured prefix
+		expect(await raw.lrange(`${prefix}masks:task_1`, 0, -1)).toEqual([
+			's3cr3t-value',
+			'other-secret',
+			'third-secret'
+		]);
+	});
+
+	it('keeps at most the cap of values per task', async () => {
+		const registry = await node(testPrefix(), { maxValues: 3 });
+		expect(await registry.add('t', ['one-value', 'two-value'])).toBe(2);
+		expect(await registry.add('t', ['three-value', 'four-value'])).toBe(1);
+		expect(await registry.add('t', ['five-value'])).toBe(0);
+		expect(await registry.read('t', 0)).toEqual({
+			length: 3,
+			values: ['one-value', 'two-value', 'three-value']
+		});
+	});
+
+	it('lets a task’s values expire, renews them on each read and add, and removes them when told', async () => {
+		const prefix = testPrefix();
+		const registry = await node(prefix, { ttlMs: 60_000 });
+		const key = `${prefix}masks:t`;
+		await registry.add('t', ['s3cr3t-value']);
+		const ttl = await raw.pttl(key);
+		expect(ttl).toBeGreaterThan(0);
+		expect(ttl).toBeLessThanOrEqual(60_000);
+
+		await raw.pexpire(key, 5_000);
+		await registry.read('t', 1);
+		expect(await raw.pttl(key)).toBeGreaterThan(5_000);
+		await raw.pexpire(key, 5_000);
+		await registry.add('t', ['other-secret']);
+		expect(await raw.pttl(key)).toBeGreaterThan(5_000);
+
+		await registry.forget('t');
+		expect(await raw.exists(key)).toBe(0);
+	});
+
+	it('hands every value again when the list began anew (it expired) shorter than a node’s index', async () => {
+		const prefix = testPrefix();
+		const registry = await node(prefix);
+		await registry.add('t', ['one-value', 'two-value', 'three-value']);
+		await raw.del(`${prefix}masks:t`);
+		await registry.add('t', ['four-value']);
+		expect(await registry.read('t', 3)).toEqual({ length: 1, values: ['four-value'] });
+	});
+
+	it('rejects promptly while Redis is down, and works again once it is back', async () => {
+		const registry = await node(testPrefix(), { commandTimeoutMs: 1_000 });
+		await redis.stop();
+		try {
+			await expect(registry.add('t', ['s3cr3t-value'])).rejects.toThrow();
+			await expect(registry.read('t', 0)).rejects.toThrow();
+		} finally {
+			await redis.start();
+		}
+		await expect.poll(() => registry.add('t', ['s3cr3t-value']).catch(() => -1), { timeout: 20_000 }).toBe(1);
+		expect(await registry.read('t', 0)).toEqual({ length: 1, values: ['s3cr3t-value'] });
+	});
+});

@@ -1,0 +1,155 @@
+/**
+ * @module masking/mask-registry
+ * The values stand-alone tasks announced with `::add-mask::`, shared by the nodes of a cluster
+ * through Redis, so a line that reaches another node than the announcement did is masked all the
+ * same. One list per task, `<prefix>masks:<task id>`, in Redis's memory only (never in the
+ * database): appended to before the request that announced a value is answered, read past what a
+ * node already holds before a request's output is applied, removed when the task ends, and gone
+ * by itself after {@link DEFAULT_MASK_TTL_MS} without a request (each read or append renews it).
+ * A list holds at most {@link DEFAULT_MAX_MASK_VALUES} values, as a task's mask set does.
+ *
+ * @example
+ * const registry = await connectMaskRegistry({ url, prefix: 'aco:', nodeId, logger });
+ * await registry.add(taskId, ['s3cr3t-value']);          // on the node that heard it
+ * const { length, values } = await registry.read(taskId, 0); // on any node
+ * await registry.close();
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import { createClient, describeError, whenReady } from '../bus/redis/client';
+import { DEFAULT_MAX_MASK_VALUES } from './mask-set';
+
+/** A task's list lives this long after its last read or append (a producer silent longer loses it). */
+export const DEFAULT_MASK_TTL_MS = 24 * 60 * 60 * 1000;
+/** A read or append without a reply within this time fails the request (retryable). */
+export const DEFAULT_MASK_COMMAND_TIMEOUT_MS = 5_000;
+/** How long connecting waits for Redis before the node starts without it (it keeps trying). */
+export const DEFAULT_MASK_STARTUP_WAIT_MS = 5_000;
+
+/**
+ * KEYS: the list. ARGV: the first index wanted, the ttl (ms). Returns `{length, values}`: the
+ * values from that index, or all of them when the list is shorter than that (it expired and
+ * began again: values a node holds already are no harm to add twice). Renews the ttl.
+ * No shebang: a read with a ttl renewal still works when Redis is out of memory.
+ */
+const READ_LUA = `
+local n = redis.call('LLEN', KEYS[1])
+if n == 0 then return {0, {}} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local from = tonumber(ARGV[1])
+if from > n then from = 0 end
+return {n, redis.call('LRANGE', KEYS[1], from, -1)}`;
+
+/**
+ * KEYS: the list. ARGV: the most values it may hold, the ttl (ms), the values. Appends as many
+ * as fit and renews the ttl; returns how many it appended.
+ */
+const ADD_LUA = `#!lua
+local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1])
+local take = #ARGV - 2
+if take > room then take = room end
+if take > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV, 3, 2 + take)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return math.max(take, 0)`;
+
+export interface MaskRegistry {
+	/** the task's values from index `from` on, and how many the list holds; rejects when Redis cannot answer */
+	read(taskId: string, from: number): Promise<{ length: number; values: string[] }>;
+	/** appends values (as many as the cap allows); resolves once Redis holds them, with how many it took */
+	add(taskId: string, values: readonly string[]): Promise<number>;
+	/** the task ended: its values go */
+	forget(taskId: string): Promise<void>;
+	close(): Promise<void>;
+}
+
+export interface MaskRegistryOptions {
+	url: string;
+	/** the cluster's key prefix (ACO_REDIS_PREFIX) */
+	prefix: string;
+	/** names the connection in Redis's CLIENT LIST */
+	nodeId: string;
+	logger: Logger;
+	ttlMs?: number;
+	maxValues?: number;
+	commandTimeoutMs?: number;
+	startupWaitMs?: number;
+}
+
+interface ScriptedClient extends Redis {
+	acoMasksRead(key: string, from: number, ttlMs: number): Promise<[number, string[]]>;
+	acoMasksAdd(key: string, max: number, ttlMs: number, ...values: string[]): Promise<number>;
+}
+
+class RedisMaskRegistry implements MaskRegistry {
+	#client: ScriptedClient;
+	#options: MaskRegistryOptions;
+	#ttlMs: number;
+	#maxValues: number;
+	#lastError: string | null = null;
+	#closing: Promise<void> | null = null;
+
+	constructor(options: MaskRegistryOptions) {
+		this.#options = options;
+		this.#ttlMs = options.ttlMs ?? DEFAULT_MASK_TTL_MS;
+		this.#maxValues = options.maxValues ?? DEFAULT_MAX_MASK_VALUES;
+		const client = createClient({
+			url: options.url,
+			name: `aco:${options.nodeId}:masks`,
+			commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_MASK_COMMAND_TIMEOUT_MS
+		});
+		client.defineCommand('acoMasksRead', { numberOfKeys: 1, lua: READ_LUA });
+		client.defineCommand('acoMasksAdd', { numberOfKeys: 1, lua: ADD_LUA });
+		// without a listener ioredis would print every failed reconnect; said once per error here
+		client.on('error', (err: Error) => this.#onError(err));
+		client.on('ready', () => (this.#lastError = null));
+		this.#client = client as ScriptedClient;
+	}
+
+	/** Connects; waits up to `startupWaitMs` for Redis, then goes on (ioredis keeps trying). */
+	async start(): Promise<void> {
+		this.#client.connect().catch(() => {});
+		const wait = AbortSignal.timeout(this.#options.startupWaitMs ?? DEFAULT_MASK_STARTUP_WAIT_MS);
+		await whenReady(this.#client, wait);
+	}
+
+	async read(taskId: string, from: number): Promise<{ length: number; values: string[] }> {
+		const [length, values] = await this.#client.acoMasksRead(this.#key(taskId), from, this.#ttlMs);
+		return { length: Number(length), values };
+	}
+
+	async add(taskId: string, values: readonly string[]): Promise<number> {
+		if (values.length === 0) return 0;
+		return Number(await this.#client.acoMasksAdd(this.#key(taskId), this.#maxValues, this.#ttlMs, ...values));
+	}
+
+	async forget(taskId: string): Promise<void> {
+		await this.#client.del(this.#key(taskId));
+	}
+
+	close(): Promise<void> {
+		this.#closing ??= this.#client.quit().then(
+			() => {},
+			() => this.#client.disconnect()
+		);
+		return this.#closing;
+	}
+
+	#key(taskId: string): string {
+		return `${this.#options.prefix}masks:${taskId}`;
+	}
+
+	#onError(err: Error): void {
+		const message = describeError(err);
+		if (message !== this.#lastError) {
+			this.#options.logger.warn({ err: message }, 'Redis connection error (shared mask values)');
+		}
+		this.#lastError = message;
+	}
+}
+
+/** The registry on the cluster's Redis, connected (or still trying after `startupWaitMs`). */
+export async function connectMaskRegistry(options: MaskRegistryOptions): Promise<MaskRegistry> {
+	const registry = new RedisMaskRegistry(options);
+	await registry.start();
+	return registry;
+}
