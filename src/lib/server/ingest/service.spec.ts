@@ -12,6 +12,7 @@ import { isIngestError } from './ingest-error';
 import { failingStore, storeWithOutage } from '../store/test-failing-store';
 import { formatLines } from '../http/log-stream';
 import { CANCEL_REQUESTED_MESSAGE, IngestService } from './service';
+import { memoryMaskRegistry } from '../masking/test-mask-registry';
 
 const logger = pino({ level: 'silent' });
 
@@ -339,6 +340,33 @@ describe('ingest service', () => {
 			const [execution] = await store.listExecutions(taskId);
 			return store.readLogLines(execution.id, { limit: 1000 });
 		};
+
+		it('hands on to the other nodes a value the tool’s end closed, before it answers', async () => {
+			const { registry, valuesOf } = memoryMaskRegistry();
+			const a = new IngestService({ store, bus, logger, maskRegistry: registry });
+			const b = new IngestService({ store, bus, logger, maskRegistry: registry });
+			const { task } = await a.createTask({ name: 'spread' });
+			await a.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's' },
+					{ type: 'output', step: 0, lines: [{ text: '::add-mask::s3cr3t-value', partial: true }] }
+				])
+			);
+			// the piece is stored as it came; the tool's end makes it a line, and the value with it
+			await a.applyEvents(task.id, events([{ type: 'tool.end', step: 0, exit_code: 0 }]));
+			expect(valuesOf(task.id)).toEqual(['s3cr3t-value']);
+			await b.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 1, name: 't' },
+					{ type: 'output', step: 1, lines: [{ text: 'token is s3cr3t-value' }] }
+				])
+			);
+			const second = (await store.listExecutions(task.id)).find((e) => e.step === 1)!;
+			const stored = await store.readLogLines(second.id, { limit: 10 });
+			expect(stored.map((l) => l.text)).toEqual(['token is ***']);
+		});
 
 		it('masks the server secrets and ::add-mask:: values in output and fields, split pieces too', async () => {
 			const masked = new IngestService({ store, bus, logger, secrets: ['server-secret-1'] });

@@ -190,6 +190,9 @@ export class IngestService {
 				)
 					await this.#liveTask(taskId).masks.catchUp();
 				for (const [index, event] of events.entries()) await this.#apply(batch, event, `events.${index}`);
+				// a value heard with no line stored after it (a piece of an `::add-mask::` line the
+				// tool's end closed) reaches the other nodes before the request is answered too
+				await this.#live.get(taskId)?.masks.share();
 			} finally {
 				await this.#writeProgress(batch);
 				if (batch.task.status === 'running') await this.#heard(taskId);

@@ -1,36 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { MaskRegistry } from '../masking/mask-registry';
+import { memoryMaskRegistry } from '../masking/test-mask-registry';
 import { isIngestError } from './ingest-error';
 import { TaskMasks } from './task-masks';
 
 const logger = pino({ level: 'silent' });
-
-/** Redis's lists as one Map: `down` makes every call reject, as a Redis that cannot be reached */
-function memoryRegistry() {
-	const lists = new Map<string, string[]>();
-	const state = { down: false };
-	const reachable = () => {
-		if (state.down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
-	};
-	const registry: MaskRegistry = {
-		async read(taskId, from) {
-			reachable();
-			const list = lists.get(taskId) ?? [];
-			return { length: list.length, values: list.slice(from > list.length ? 0 : from) };
-		},
-		async add(taskId, values) {
-			reachable();
-			lists.set(taskId, [...(lists.get(taskId) ?? []), ...values]);
-			return values.length;
-		},
-		async forget(taskId) {
-			lists.delete(taskId);
-		},
-		async close() {}
-	};
-	return { registry, lists, state };
-}
 
 function nodeMasks(registry: MaskRegistry | null, secrets: string[] = []): TaskMasks {
 	return new TaskMasks({ taskId: 't', secrets, registry, logger });
@@ -38,23 +13,23 @@ function nodeMasks(registry: MaskRegistry | null, secrets: string[] = []): TaskM
 
 describe('TaskMasks', () => {
 	it('masks on one node a value another node heard and shared, and never shares the server’s secrets', async () => {
-		const { registry, lists } = memoryRegistry();
+		const { registry, valuesOf } = memoryMaskRegistry();
 		const a = nodeMasks(registry, ['server-credential']);
 		const b = nodeMasks(registry);
 		a.set.add('s3cr3t-value');
 		await a.share();
 		await b.catchUp();
 		expect(b.set.mask('token is s3cr3t-value')).toBe('token is ***');
-		expect(lists.get('t')).toEqual(['s3cr3t-value']);
+		expect(valuesOf('t')).toEqual(['s3cr3t-value']);
 
 		// nothing new: nothing handed on again, and B reads only past what it holds
 		await a.share();
 		await b.catchUp();
-		expect(lists.get('t')).toEqual(['s3cr3t-value']);
+		expect(valuesOf('t')).toEqual(['s3cr3t-value']);
 	});
 
 	it('fails with a retryable 503 while the registry cannot be reached, and hands the value on once it can', async () => {
-		const { registry, lists, state } = memoryRegistry();
+		const { registry, valuesOf, state } = memoryMaskRegistry();
 		const a = nodeMasks(registry);
 		a.set.add('s3cr3t-value');
 		state.down = true;
@@ -69,21 +44,69 @@ describe('TaskMasks', () => {
 
 		state.down = false;
 		await a.share();
-		expect(lists.get('t')).toEqual(['s3cr3t-value']);
+		expect(valuesOf('t')).toEqual(['s3cr3t-value']);
 	});
 
 	it('hands its values on again when the list began anew (Redis lost it)', async () => {
-		const { registry, lists } = memoryRegistry();
+		const { registry, lose } = memoryMaskRegistry();
 		const a = nodeMasks(registry);
 		a.set.add('s3cr3t-value');
 		await a.share();
 		await a.catchUp();
-		lists.clear();
+		lose();
 		await a.catchUp();
 		await a.share();
 		const late = nodeMasks(registry);
 		await late.catchUp();
 		expect(late.set.mask('s3cr3t-value')).toBe('***');
+	});
+
+	it('tells a list made again from the one it read by its generation, not its length: each node hands its values on and reads all of the new list', async () => {
+		const { registry, valuesOf, lose } = memoryMaskRegistry();
+		const a = nodeMasks(registry);
+		for (const value of ['a-secret-1', 'a-secret-2', 'a-secret-3']) a.set.add(value);
+		await a.share();
+		await a.catchUp();
+		lose();
+		// a node that never read the old list hears more values than it held: the new list is longer
+		const c = nodeMasks(registry);
+		for (const value of ['c-secret-1', 'c-secret-2', 'c-secret-3', 'c-secret-4']) c.set.add(value);
+		await c.share();
+		await a.catchUp();
+		// A reads all of the new list, not from the index it held in the old one
+		expect(a.set.mask('c-secret-1 c-secret-3')).toBe('*** ***');
+		// and A's values are on the list again before its catch-up resolves
+		const late = nodeMasks(registry);
+		await late.catchUp();
+		expect(late.set.mask('a-secret-1 c-secret-1')).toBe('*** ***');
+		expect(valuesOf('t')).toHaveLength(7);
+	});
+
+	it('finds the list lost when it hands on a value, and hands on every value it holds', async () => {
+		const { registry, lose } = memoryMaskRegistry();
+		const a = nodeMasks(registry);
+		a.set.add('a-secret-1');
+		await a.share();
+		await a.catchUp();
+		lose();
+		a.set.add('a-secret-2');
+		await a.share();
+		const late = nodeMasks(registry);
+		await late.catchUp();
+		expect(late.set.mask('a-secret-1 a-secret-2')).toBe('*** ***');
+	});
+
+	it('keeps each value on the list once, however many nodes hand it on', async () => {
+		const { registry, valuesOf } = memoryMaskRegistry();
+		const a = nodeMasks(registry);
+		const b = nodeMasks(registry);
+		a.set.add('s3cr3t-value');
+		b.set.add('s3cr3t-value');
+		await a.share();
+		await b.share();
+		await b.catchUp();
+		await a.catchUp();
+		expect(valuesOf('t')).toEqual(['s3cr3t-value']);
 	});
 
 	it('does nothing without a registry (one node)', async () => {

@@ -26,13 +26,15 @@ export class TaskMasks {
 	/** what this task's output is masked with */
 	readonly set: MaskSet;
 	#options: TaskMasksOptions;
-	/** the registry's values this node has read (its index past them) */
+	/** the generation of the registry's list this node read or added to; null before it knew one */
+	#generation: string | null = null;
+	/** the values of that list this node has read (its index past them) */
 	#heard = 0;
 	/** how many of the set's values are the server's secrets (the first ones) */
 	#secrets: number;
 	/** the set's values that are the secrets, came from the registry or were handed to it */
 	#known: number;
-	/** values heard here that the registry does not hold yet (a handing on failed) */
+	/** values heard here that the registry does not hold yet (a handing on failed, or the list was lost) */
 	#unshared: string[] = [];
 
 	constructor(options: TaskMasksOptions) {
@@ -42,21 +44,25 @@ export class TaskMasks {
 		this.#known = this.set.size;
 	}
 
-	/** Adds the values other nodes heard since the last call: one round trip to Redis. */
+	/**
+	 * Adds the values other nodes heard since the last call: one round trip to Redis. When the
+	 * list this node knew was lost, every value it holds goes back before this resolves, for the
+	 * nodes that had not read them.
+	 */
 	async catchUp(): Promise<void> {
 		const { registry, taskId } = this.#options;
 		if (!registry) return;
 		this.#collect();
-		const { length, values } = await this.#guard(registry.read(taskId, this.#heard), 'read');
-		for (const value of values) this.set.add(value);
-		// the list began anew (Redis lost it, or it expired): what this node holds goes back with its
-		// next lines, for the nodes that had not read it yet
-		if (length < this.#heard) {
-			const listed = new Set(values);
-			this.#unshared = this.set.valuesSince(this.#secrets).filter((value) => !listed.has(value));
-		}
-		this.#heard = length;
+		const list = await this.#guard(registry.read(taskId, this.#heard, this.#generation), 'read');
+		for (const value of list.values) this.set.add(value);
 		this.#known = this.set.size;
+		this.#heard = list.length;
+		if (list.generation !== this.#generation) {
+			// a list this node did not know: one it never read (nothing lost), or one made again
+			if (this.#generation !== null) this.#lost();
+			this.#generation = list.generation;
+		}
+		await this.share();
 	}
 
 	/** Hands on the values heard here since the last call; resolves once Redis holds them. */
@@ -68,11 +74,26 @@ export class TaskMasks {
 		const values = this.#unshared;
 		this.#unshared = [];
 		try {
-			await this.#guard(registry.add(taskId, values), 'add');
+			const added = await this.#guard(registry.add(taskId, values), 'add');
+			if (this.#generation === null) {
+				// the first list this node knows (it read none, so its index is 0)
+				this.#generation = added.generation;
+			} else if (added.generation !== this.#generation) {
+				// the list was lost since this node last read it, and this made it again
+				this.#lost();
+				this.#generation = added.generation;
+				this.#heard = 0;
+				await this.share();
+			}
 		} catch (err) {
 			this.#unshared = [...values, ...this.#unshared];
 			throw err;
 		}
+	}
+
+	/** the list was lost: every value heard goes on it again (it holds each value once) */
+	#lost(): void {
+		this.#unshared = this.set.valuesSince(this.#secrets);
 	}
 
 	/** values the set took since it was last looked at go on the list to hand on */

@@ -39,46 +39,54 @@ describe('mask registry', () => {
 		const prefix = testPrefix();
 		const a = await node(prefix);
 		const b = await node(prefix);
-		expect(await b.read('task_1', 0)).toEqual({ length: 0, values: [] });
+		expect(await b.read('task_1', 0, null)).toEqual({ length: 0, generation: null, values: [] });
 
-		expect(await a.add('task_1', ['s3cr3t-value', 'other-secret'])).toBe(2);
-		expect(await b.read('task_1', 0)).toEqual({ length: 2, values: ['s3cr3t-value', 'other-secret'] });
-		expect(await b.read('task_1', 2)).toEqual({ length: 2, values: [] });
+		const first = await a.add('task_1', ['s3cr3t-value', 'other-secret']);
+		expect(first).toEqual({ taken: 2, generation: expect.stringMatching(/^generation:/) });
+		const { generation } = first;
+		expect(await b.read('task_1', 0, null)).toEqual({
+			length: 2,
+			generation,
+			values: ['s3cr3t-value', 'other-secret']
+		});
+		expect(await b.read('task_1', 2, generation)).toEqual({ length: 2, generation, values: [] });
 
-		await b.add('task_1', ['third-secret']);
-		expect(await a.read('task_1', 2)).toEqual({ length: 3, values: ['third-secret'] });
+		expect(await b.add('task_1', ['third-secret'])).toEqual({ taken: 1, generation });
+		expect(await a.read('task_1', 2, generation)).toEqual({
+			length: 3,
+			generation,
+			values: ['third-secret']
+		});
 		// another task's values are its own
-		expect(await a.read('task_2', 0)).toEqual({ length: 0, values: [] });
-		// kept under the configured prefix
+		expect(await a.read('task_2', 0, null)).toEqual({ length: 0, generation: null, values: [] });
+		// kept under the configured prefix, after the entry naming the list's generation
 		expect(await raw.lrange(`${prefix}masks:task_1`, 0, -1)).toEqual([
+			generation,
 			's3cr3t-value',
 			'other-secret',
 			'third-secret'
 		]);
 	});
 
-	it('keeps at most the cap of values per task', async () => {
+	it('keeps each value once, and at most the cap of values per task', async () => {
 		const registry = await node(testPrefix(), { maxValues: 3 });
-		expect(await registry.add('t', ['one-value', 'two-value'])).toBe(2);
-		expect(await registry.add('t', ['three-value', 'four-value'])).toBe(1);
-		expect(await registry.add('t', ['five-value'])).toBe(0);
-		expect(await registry.read('t', 0)).toEqual({
-			length: 3,
-			values: ['one-value', 'two-value', 'three-value']
-		});
+		expect((await registry.add('t', ['one-value', 'two-value', 'one-value'])).taken).toBe(2);
+		expect((await registry.add('t', ['two-value', 'three-value', 'four-value'])).taken).toBe(1);
+		expect((await registry.add('t', ['five-value'])).taken).toBe(0);
+		expect((await registry.read('t', 0, null)).values).toEqual(['one-value', 'two-value', 'three-value']);
 	});
 
 	it('lets a task’s values expire, renews them on each read and add, and removes them when told', async () => {
 		const prefix = testPrefix();
 		const registry = await node(prefix, { ttlMs: 60_000 });
 		const key = `${prefix}masks:t`;
-		await registry.add('t', ['s3cr3t-value']);
+		const { generation } = await registry.add('t', ['s3cr3t-value']);
 		const ttl = await raw.pttl(key);
 		expect(ttl).toBeGreaterThan(0);
 		expect(ttl).toBeLessThanOrEqual(60_000);
 
 		await raw.pexpire(key, 5_000);
-		await registry.read('t', 1);
+		await registry.read('t', 1, generation);
 		expect(await raw.pttl(key)).toBeGreaterThan(5_000);
 		await raw.pexpire(key, 5_000);
 		await registry.add('t', ['other-secret']);
@@ -88,13 +96,18 @@ describe('mask registry', () => {
 		expect(await raw.exists(key)).toBe(0);
 	});
 
-	it('hands every value again when the list began anew (it expired) shorter than a node’s index', async () => {
+	it('gives a list made again another generation, and a reader of the old one all of the new one, however long', async () => {
 		const prefix = testPrefix();
 		const registry = await node(prefix);
-		await registry.add('t', ['one-value', 'two-value', 'three-value']);
+		const old = await registry.add('t', ['one-value']);
 		await raw.del(`${prefix}masks:t`);
-		await registry.add('t', ['four-value']);
-		expect(await registry.read('t', 3)).toEqual({ length: 1, values: ['four-value'] });
+		const again = await registry.add('t', ['two-value', 'three-value', 'four-value']);
+		expect(again.generation).not.toBe(old.generation);
+		expect(await registry.read('t', 1, old.generation)).toEqual({
+			length: 3,
+			generation: again.generation,
+			values: ['two-value', 'three-value', 'four-value']
+		});
 	});
 
 	it('rejects promptly while Redis is down, and works again once it is back', async () => {
@@ -102,11 +115,20 @@ describe('mask registry', () => {
 		await redis.stop();
 		try {
 			await expect(registry.add('t', ['s3cr3t-value'])).rejects.toThrow();
-			await expect(registry.read('t', 0)).rejects.toThrow();
+			await expect(registry.read('t', 0, null)).rejects.toThrow();
 		} finally {
 			await redis.start();
 		}
-		await expect.poll(() => registry.add('t', ['s3cr3t-value']).catch(() => -1), { timeout: 20_000 }).toBe(1);
-		expect(await registry.read('t', 0)).toEqual({ length: 1, values: ['s3cr3t-value'] });
+		await expect
+			.poll(
+				() =>
+					registry.add('t', ['s3cr3t-value']).then(
+						({ taken }) => taken,
+						() => -1
+					),
+				{ timeout: 20_000 }
+			)
+			.toBe(1);
+		expect((await registry.read('t', 0, null)).values).toEqual(['s3cr3t-value']);
 	});
 });

@@ -6,14 +6,16 @@
  * database): appended to before the request that announced a value is answered, read past what a
  * node already holds before a request's output is applied, removed when the task ends, and gone
  * by itself after {@link DEFAULT_MASK_TTL_MS} without a request (each read or append renews it).
- * A list holds at most {@link DEFAULT_MAX_MASK_VALUES} values, as a task's mask set does.
+ * A list holds each value once, at most {@link DEFAULT_MAX_MASK_VALUES} of them, as a task's mask
+ * set does, after an entry that names its generation (below).
  *
  * @example
  * const registry = await connectMaskRegistry({ url, prefix: 'aco:', nodeId, logger });
  * await registry.add(taskId, ['s3cr3t-value']);          // on the node that heard it
- * const { length, values } = await registry.read(taskId, 0); // on any node
+ * const { length, generation, values } = await registry.read(taskId, 0, null); // on any node
  * await registry.close();
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { createClient, describeError, whenReady } from '../bus/redis/client';
@@ -27,36 +29,65 @@ export const DEFAULT_MASK_COMMAND_TIMEOUT_MS = 5_000;
 export const DEFAULT_MASK_STARTUP_WAIT_MS = 5_000;
 
 /**
- * KEYS: the list. ARGV: the first index wanted, the ttl (ms). Returns `{length, values}`: the
- * values from that index, or all of them when the list is shorter than that (it expired and
- * began again: values a node holds already are no harm to add twice). Renews the ttl.
+ * A list's first entry names its generation, a random id given when it is made: a list that was
+ * lost (Redis restarted without its data, a failover dropped it, it expired) and made again by
+ * another node is told from the one a node read before, whatever its length, and the node then
+ * hands on every value it holds (see ingest/task-masks). Values follow, each once.
+ *
+ * KEYS: the list. ARGV: the first value index wanted, the ttl (ms), the generation the reader
+ * knows (empty: none). Returns `{length, generation, values}`: the values from that index, or all
+ * of them when the list is of another generation. No list: `{0, false, {}}`. Renews the ttl.
  * No shebang: a read with a ttl renewal still works when Redis is out of memory.
  */
 const READ_LUA = `
 local n = redis.call('LLEN', KEYS[1])
-if n == 0 then return {0, {}} end
+if n == 0 then return {0, false, {}} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local generation = redis.call('LINDEX', KEYS[1], 0)
 local from = tonumber(ARGV[1])
-if from > n then from = 0 end
-return {n, redis.call('LRANGE', KEYS[1], from, -1)}`;
+if generation ~= ARGV[3] then from = 0 end
+return {n - 1, generation, redis.call('LRANGE', KEYS[1], from + 1, -1)}`;
 
 /**
- * KEYS: the list. ARGV: the most values it may hold, the ttl (ms), the values. Appends as many
- * as fit and renews the ttl; returns how many it appended.
+ * KEYS: the list. ARGV: the most values it may hold, the ttl (ms), the generation a new list is
+ * given, the values. Makes the list if there is none, appends the values it does not hold yet
+ * (as many as fit) and renews the ttl; returns `{taken, generation}`.
  */
 const ADD_LUA = `#!lua
-local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1])
-local take = #ARGV - 2
-if take > room then take = room end
-if take > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV, 3, 2 + take)) end
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[3]) end
+local room = tonumber(ARGV[1]) + 1 - redis.call('LLEN', KEYS[1])
+local taken = 0
+for i = 4, #ARGV do
+  if taken >= room then break end
+  if not redis.call('LPOS', KEYS[1], ARGV[i]) then
+    redis.call('RPUSH', KEYS[1], ARGV[i])
+    taken = taken + 1
+  end
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return math.max(take, 0)`;
+return {taken, redis.call('LINDEX', KEYS[1], 0)}`;
+
+/** What a read of a task's list found. */
+export interface MaskList {
+	/** values the list holds */
+	length: number;
+	/** the list's generation; null when there is none */
+	generation: string | null;
+	/** the values from the index asked for, or all of them when the list is not of the generation given */
+	values: string[];
+}
 
 export interface MaskRegistry {
-	/** the task's values from index `from` on, and how many the list holds; rejects when Redis cannot answer */
-	read(taskId: string, from: number): Promise<{ length: number; values: string[] }>;
-	/** appends values (as many as the cap allows); resolves once Redis holds them, with how many it took */
-	add(taskId: string, values: readonly string[]): Promise<number>;
+	/**
+	 * The task's values from index `from` on when its list is of `generation`, all of them when it
+	 * is not; rejects when Redis cannot answer.
+	 */
+	read(taskId: string, from: number, generation: string | null): Promise<MaskList>;
+	/**
+	 * Appends the values the list does not hold yet (as many as the cap allows), making the list
+	 * if there is none; resolves once Redis holds them, with how many it took and the list's generation.
+	 */
+	add(taskId: string, values: readonly string[]): Promise<{ taken: number; generation: string }>;
 	/** the task ended: its values go */
 	forget(taskId: string): Promise<void>;
 	close(): Promise<void>;
@@ -76,8 +107,19 @@ export interface MaskRegistryOptions {
 }
 
 interface ScriptedClient extends Redis {
-	acoMasksRead(key: string, from: number, ttlMs: number): Promise<[number, string[]]>;
-	acoMasksAdd(key: string, max: number, ttlMs: number, ...values: string[]): Promise<number>;
+	acoMasksRead(
+		key: string,
+		from: number,
+		ttlMs: number,
+		generation: string
+	): Promise<[number, string | null, string[]]>;
+	acoMasksAdd(
+		key: string,
+		max: number,
+		ttlMs: number,
+		generation: string,
+		...values: string[]
+	): Promise<[number, string]>;
 }
 
 class RedisMaskRegistry implements MaskRegistry {
@@ -112,14 +154,25 @@ class RedisMaskRegistry implements MaskRegistry {
 		await whenReady(this.#client, wait);
 	}
 
-	async read(taskId: string, from: number): Promise<{ length: number; values: string[] }> {
-		const [length, values] = await this.#client.acoMasksRead(this.#key(taskId), from, this.#ttlMs);
-		return { length: Number(length), values };
+	async read(taskId: string, from: number, generation: string | null): Promise<MaskList> {
+		const [length, found, values] = await this.#client.acoMasksRead(
+			this.#key(taskId),
+			from,
+			this.#ttlMs,
+			generation ?? ''
+		);
+		return { length: Number(length), generation: found ?? null, values };
 	}
 
-	async add(taskId: string, values: readonly string[]): Promise<number> {
-		if (values.length === 0) return 0;
-		return Number(await this.#client.acoMasksAdd(this.#key(taskId), this.#maxValues, this.#ttlMs, ...values));
+	async add(taskId: string, values: readonly string[]): Promise<{ taken: number; generation: string }> {
+		const [taken, generation] = await this.#client.acoMasksAdd(
+			this.#key(taskId),
+			this.#maxValues,
+			this.#ttlMs,
+			`generation:${randomUUID()}`,
+			...values
+		);
+		return { taken: Number(taken), generation };
 	}
 
 	async forget(taskId: string): Promise<void> {
