@@ -368,6 +368,30 @@ describe('ingest service', () => {
 			expect(stored.map((l) => l.text)).toEqual(['token is ***']);
 		});
 
+		it('refuses a tool’s end whose closed value cannot reach the other nodes, and takes it again once it can', async () => {
+			const { registry, state, valuesOf } = memoryMaskRegistry();
+			const node = new IngestService({ store, bus, logger, maskRegistry: registry });
+			const { task } = await node.createTask({ name: 'spread' });
+			await node.applyEvents(
+				task.id,
+				events([
+					{ type: 'tool.start', step: 0, name: 's' },
+					{ type: 'output', step: 0, lines: [{ text: '::add-mask::s3cr3t-value', partial: true }] }
+				])
+			);
+			state.addsDown = true;
+			const end = events([{ type: 'tool.end', step: 0, exit_code: 0 }]);
+			await expect(node.applyEvents(task.id, end)).rejects.toSatisfy(
+				(err) => isIngestError(err) && err.status === 503 && err.code === 'masks_unavailable'
+			);
+			// the tool did not end: the producer's resent end is taken, not ignored
+			expect((await store.listExecutions(task.id))[0]!.status).toBe('running');
+			state.addsDown = false;
+			await node.applyEvents(task.id, end);
+			expect((await store.listExecutions(task.id))[0]!.status).toBe('succeeded');
+			expect(valuesOf(task.id)).toEqual(['s3cr3t-value']);
+		});
+
 		it('masks the server secrets and ::add-mask:: values in output and fields, split pieces too', async () => {
 			const masked = new IngestService({ store, bus, logger, secrets: ['server-secret-1'] });
 			const { task } = await masked.createTask({ name: 'run with server-secret-1' });

@@ -190,9 +190,6 @@ export class IngestService {
 				)
 					await this.#liveTask(taskId).masks.catchUp();
 				for (const [index, event] of events.entries()) await this.#apply(batch, event, `events.${index}`);
-				// a value heard with no line stored after it (a piece of an `::add-mask::` line the
-				// tool's end closed) reaches the other nodes before the request is answered too
-				await this.#live.get(taskId)?.masks.share();
 			} finally {
 				await this.#writeProgress(batch);
 				if (batch.task.status === 'running') await this.#heard(taskId);
@@ -590,16 +587,18 @@ export class IngestService {
 		lines: LogLine[],
 		unstored: () => void
 	): Promise<{ execution: Execution; lines: LogLine[] }> {
-		if (lines.length === 0) return { execution, lines };
-		const { store, bus, storage } = this.#options;
 		try {
-			// a value these lines announce reaches the other nodes before the lines are stored, so a
-			// resent request (to whichever node) announces it again if Redis cannot take it now
+			// a value the intake heard reaches the other nodes before the lines are stored, so a resent
+			// request (to whichever node) announces it again if Redis cannot take it now; also with no
+			// line to store (a piece of an `::add-mask::` line closed by the tool's end, or lines past
+			// the output limit), or the value would stay on this node
 			await this.#live.get(batch.task.id)?.masks.share();
 		} catch (err) {
 			unstored();
 			throw err;
 		}
+		if (lines.length === 0) return { execution, lines };
+		const { store, bus, storage } = this.#options;
 		let stored: LogLine[];
 		try {
 			if (storage?.full)

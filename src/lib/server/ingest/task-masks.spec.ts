@@ -82,6 +82,26 @@ describe('TaskMasks', () => {
 		expect(valuesOf('t')).toHaveLength(7);
 	});
 
+	it('reads whole a list rolled back to an older copy and grown again past its position, and hands on what the copy lacks', async () => {
+		const { registry, rollBack } = memoryMaskRegistry();
+		const a = nodeMasks(registry);
+		const b = nodeMasks(registry);
+		for (const value of ['v-secret-1', 'v-secret-2', 'v-secret-3', 'v-secret-4', 'v-secret-5'])
+			b.set.add(value);
+		await b.share();
+		await a.catchUp();
+		rollBack('t', 3);
+		const c = nodeMasks(registry);
+		for (const value of ['w-secret-1', 'w-secret-2', 'w-secret-3']) c.set.add(value);
+		await c.share();
+		await a.catchUp();
+		// the list is longer than A's position: read from there, A would have had only w-secret-3
+		expect(a.set.mask('w-secret-1 w-secret-2')).toBe('*** ***');
+		const late = nodeMasks(registry);
+		await late.catchUp();
+		expect(late.set.mask('v-secret-4 v-secret-5')).toBe('*** ***');
+	});
+
 	it('finds the list lost when it hands on a value, and hands on every value it holds', async () => {
 		const { registry, lose } = memoryMaskRegistry();
 		const a = nodeMasks(registry);

@@ -9,7 +9,7 @@
  * a registry (one node) both do nothing and cost nothing.
  */
 import type { Logger } from '../logger';
-import type { MaskRegistry } from '../masking/mask-registry';
+import type { MaskListPosition, MaskRegistry } from '../masking/mask-registry';
 import { MaskSet } from '../masking/mask-set';
 import { IngestError } from './ingest-error';
 
@@ -26,10 +26,8 @@ export class TaskMasks {
 	/** what this task's output is masked with */
 	readonly set: MaskSet;
 	#options: TaskMasksOptions;
-	/** the generation of the registry's list this node read or added to; null before it knew one */
-	#generation: string | null = null;
-	/** the values of that list this node has read (its index past them) */
-	#heard = 0;
+	/** where this node stands in the registry's list for the task: what it read of it */
+	#at: MaskListPosition = { generation: null, length: 0, last: null };
 	/** how many of the set's values are the server's secrets (the first ones) */
 	#secrets: number;
 	/** the set's values that are the secrets, came from the registry or were handed to it */
@@ -46,22 +44,20 @@ export class TaskMasks {
 
 	/**
 	 * Adds the values other nodes heard since the last call: one round trip to Redis. When the
-	 * list this node knew was lost, every value it holds goes back before this resolves, for the
-	 * nodes that had not read them.
+	 * list this node read was lost or rolled back, every value it holds goes back before this
+	 * resolves, for the nodes that had not read them.
 	 */
 	async catchUp(): Promise<void> {
 		const { registry, taskId } = this.#options;
 		if (!registry) return;
 		this.#collect();
-		const list = await this.#guard(registry.read(taskId, this.#heard, this.#generation), 'read');
+		const list = await this.#guard(registry.read(taskId, this.#at), 'read');
 		for (const value of list.values) this.set.add(value);
 		this.#known = this.set.size;
-		this.#heard = list.length;
-		if (list.generation !== this.#generation) {
-			// a list this node did not know: one it never read (nothing lost), or one made again
-			if (this.#generation !== null) this.#lost();
-			this.#generation = list.generation;
-		}
+		// not the list this node read (made again, or an older copy of it): it may lack its values
+		const known = this.#at.generation;
+		if (list.rolledBack || (known !== null && list.generation !== known)) this.#lost();
+		this.#at = { generation: list.generation, length: list.length, last: list.last };
 		await this.share();
 	}
 
@@ -69,25 +65,25 @@ export class TaskMasks {
 	async share(): Promise<void> {
 		const { registry, taskId } = this.#options;
 		if (!registry) return;
-		this.#collect();
-		if (this.#unshared.length === 0) return;
-		const values = this.#unshared;
-		this.#unshared = [];
-		try {
-			const added = await this.#guard(registry.add(taskId, values), 'add');
-			if (this.#generation === null) {
-				// the first list this node knows (it read none, so its index is 0)
-				this.#generation = added.generation;
-			} else if (added.generation !== this.#generation) {
-				// the list was lost since this node last read it, and this made it again
-				this.#lost();
-				this.#generation = added.generation;
-				this.#heard = 0;
-				await this.share();
+		// twice at most: an add that made the list again (it was lost since this node read it) is
+		// followed by one with every value this node holds
+		for (let attempt = 0; attempt < 2; attempt++) {
+			this.#collect();
+			if (this.#unshared.length === 0) return;
+			const values = this.#unshared;
+			this.#unshared = [];
+			let added: { generation: string };
+			try {
+				added = await this.#guard(registry.add(taskId, values), 'add');
+			} catch (err) {
+				this.#unshared = [...values, ...this.#unshared];
+				throw err;
 			}
-		} catch (err) {
-			this.#unshared = [...values, ...this.#unshared];
-			throw err;
+			const known = this.#at.generation;
+			// a list this node has read none of yet, the first it knows or one made again
+			if (known !== added.generation) this.#at = { generation: added.generation, length: 0, last: null };
+			if (known === null || known === added.generation) return;
+			this.#lost();
 		}
 	}
 

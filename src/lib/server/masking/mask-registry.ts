@@ -12,7 +12,8 @@
  * @example
  * const registry = await connectMaskRegistry({ url, prefix: 'aco:', nodeId, logger });
  * await registry.add(taskId, ['s3cr3t-value']);          // on the node that heard it
- * const { length, generation, values } = await registry.read(taskId, 0, null); // on any node
+ * const list = await registry.read(taskId, { generation: null, length: 0, last: null }); // on any node
+ * // list.values; next time read from where it stands: list (a MaskListPosition)
  * await registry.close();
  */
 import { randomUUID } from 'node:crypto';
@@ -29,24 +30,34 @@ export const DEFAULT_MASK_COMMAND_TIMEOUT_MS = 5_000;
 export const DEFAULT_MASK_STARTUP_WAIT_MS = 5_000;
 
 /**
- * A list's first entry names its generation, a random id given when it is made: a list that was
- * lost (Redis restarted without its data, a failover dropped it, it expired) and made again by
- * another node is told from the one a node read before, whatever its length, and the node then
- * hands on every value it holds (see ingest/task-masks). Values follow, each once.
+ * A list's first entry names its generation, a random id given when it is made; values follow,
+ * each once, in the order they were added. A reader says where it stands ({@link MaskListPosition}):
+ * the generation it read, how many values, and the last of them. A list of another generation
+ * (lost and made again: Redis restarted without its data, it expired) or one that no longer holds
+ * that last value where the reader read it (rolled back to an older copy: a restore, an
+ * append-only file that lost its last second, a failover to a replica that lagged) is read whole
+ * and said to be `anew`, whatever its length: the reader then hands on every value it holds (see
+ * ingest/task-masks).
  *
- * KEYS: the list. ARGV: the first value index wanted, the ttl (ms), the generation the reader
- * knows (empty: none). Returns `{length, generation, values}`: the values from that index, or all
- * of them when the list is of another generation. No list: `{0, false, {}}`. Renews the ttl.
+ * KEYS: the list. ARGV: the values the reader holds, the ttl (ms), its generation (empty: none),
+ * the last value it read. Returns `{length, generation, values, anew}`: the values past the
+ * reader's, or all of them with `anew` 1. No list: `{0, false, {}, 0}`. Renews the ttl.
  * No shebang: a read with a ttl renewal still works when Redis is out of memory.
  */
 const READ_LUA = `
 local n = redis.call('LLEN', KEYS[1])
-if n == 0 then return {0, false, {}} end
+if n == 0 then return {0, false, {}, 0} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local generation = redis.call('LINDEX', KEYS[1], 0)
 local from = tonumber(ARGV[1])
-if generation ~= ARGV[3] then from = 0 end
-return {n - 1, generation, redis.call('LRANGE', KEYS[1], from + 1, -1)}`;
+local anew = 0
+if generation ~= ARGV[3] then
+  from = 0
+elseif from > 0 and redis.call('LINDEX', KEYS[1], from) ~= ARGV[4] then
+  from = 0
+  anew = 1
+end
+return {n - 1, generation, redis.call('LRANGE', KEYS[1], from + 1, -1), anew}`;
 
 /**
  * KEYS: the list. ARGV: the most values it may hold, the ttl (ms), the generation a new list is
@@ -67,22 +78,33 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {taken, redis.call('LINDEX', KEYS[1], 0)}`;
 
-/** What a read of a task's list found. */
-export interface MaskList {
-	/** values the list holds */
-	length: number;
+/** Where a node stands in a task's list: what it read of it. */
+export interface MaskListPosition {
 	/** the list's generation; null when there is none */
 	generation: string | null;
-	/** the values from the index asked for, or all of them when the list is not of the generation given */
+	/** values the list holds (read: how many of them the node has) */
+	length: number;
+	/** the last of them; null when none */
+	last: string | null;
+}
+
+/** What a read of a task's list found. */
+export interface MaskList extends MaskListPosition {
+	/** the values past the reader's position, or all of them when the list is not the one it read */
 	values: string[];
+	/**
+	 * The list is of the reader's generation but no longer the one it read (rolled back to an older
+	 * copy): read whole. (One of another generation is read whole too, and tells by its generation.)
+	 */
+	rolledBack: boolean;
 }
 
 export interface MaskRegistry {
 	/**
-	 * The task's values from index `from` on when its list is of `generation`, all of them when it
-	 * is not; rejects when Redis cannot answer.
+	 * The task's values past what a node read (`at`), or all of them when the list is not the one it
+	 * read; rejects when Redis cannot answer.
 	 */
-	read(taskId: string, from: number, generation: string | null): Promise<MaskList>;
+	read(taskId: string, at: MaskListPosition): Promise<MaskList>;
 	/**
 	 * Appends the values the list does not hold yet (as many as the cap allows), making the list
 	 * if there is none; resolves once Redis holds them, with how many it took and the list's generation.
@@ -111,8 +133,9 @@ interface ScriptedClient extends Redis {
 		key: string,
 		from: number,
 		ttlMs: number,
-		generation: string
-	): Promise<[number, string | null, string[]]>;
+		generation: string,
+		last: string
+	): Promise<[number, string | null, string[], number]>;
 	acoMasksAdd(
 		key: string,
 		max: number,
@@ -154,14 +177,23 @@ class RedisMaskRegistry implements MaskRegistry {
 		await whenReady(this.#client, wait);
 	}
 
-	async read(taskId: string, from: number, generation: string | null): Promise<MaskList> {
-		const [length, found, values] = await this.#client.acoMasksRead(
+	async read(taskId: string, at: MaskListPosition): Promise<MaskList> {
+		const [length, generation, values, rolledBack] = await this.#client.acoMasksRead(
 			this.#key(taskId),
-			from,
+			at.length,
 			this.#ttlMs,
-			generation ?? ''
+			at.generation ?? '',
+			at.last ?? ''
 		);
-		return { length: Number(length), generation: found ?? null, values };
+		const n = Number(length);
+		return {
+			generation: generation ?? null,
+			length: n,
+			// nothing new: the reader's last value is still the list's (the script checked it)
+			last: values.at(-1) ?? (n === 0 ? null : at.last),
+			values,
+			rolledBack: rolledBack === 1
+		};
 	}
 
 	async add(taskId: string, values: readonly string[]): Promise<{ taken: number; generation: string }> {
