@@ -33,15 +33,16 @@ export const DEFAULT_MASK_STARTUP_WAIT_MS = 5_000;
  * A list's first entry names its generation, a random id given when it is made; values follow,
  * each once, in the order they were added. A reader says where it stands ({@link MaskListPosition}):
  * the generation it read, how many values, and the last of them. A list of another generation
- * (lost and made again: Redis restarted without its data, it expired) or one that no longer holds
- * that last value where the reader read it (rolled back to an older copy: a restore, an
- * append-only file that lost its last second, a failover to a replica that lagged) is read whole
- * and said to be `anew`, whatever its length: the reader then hands on every value it holds (see
- * ingest/task-masks).
+ * (lost and made again: Redis restarted without its data, it expired) is read whole, and so is one
+ * of the same generation that no longer holds that last value where the reader read it (rolled
+ * back to an older copy: a restore, an append-only file that lost its last second, a failover to
+ * a replica that lagged), whatever its length; either way the reader then hands on every value it
+ * holds (see ingest/task-masks).
  *
  * KEYS: the list. ARGV: the values the reader holds, the ttl (ms), its generation (empty: none),
- * the last value it read. Returns `{length, generation, values, anew}`: the values past the
- * reader's, or all of them with `anew` 1. No list: `{0, false, {}, 0}`. Renews the ttl.
+ * the last value it read. Returns `{length, generation, values, rolled_back}`: the values past
+ * the reader's, or all of them (`rolled_back` 1 when the generation is the reader's). No list:
+ * `{0, false, {}, 0}`. Renews the ttl.
  * No shebang: a read with a ttl renewal still works when Redis is out of memory.
  */
 const READ_LUA = `
@@ -50,14 +51,14 @@ if n == 0 then return {0, false, {}, 0} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local generation = redis.call('LINDEX', KEYS[1], 0)
 local from = tonumber(ARGV[1])
-local anew = 0
+local rolled_back = 0
 if generation ~= ARGV[3] then
   from = 0
 elseif from > 0 and redis.call('LINDEX', KEYS[1], from) ~= ARGV[4] then
   from = 0
-  anew = 1
+  rolled_back = 1
 end
-return {n - 1, generation, redis.call('LRANGE', KEYS[1], from + 1, -1), anew}`;
+return {n - 1, generation, redis.call('LRANGE', KEYS[1], from + 1, -1), rolled_back}`;
 
 /**
  * KEYS: the list. ARGV: the most values it may hold, the ttl (ms), the generation a new list is
