@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { databaseTimingWarning, type AcoConfig } from './config';
 import { createAuth, type AuthService } from './auth/auth';
+import { connectSessionRelay } from './auth/session-relay';
 import { hubAccessOf } from './auth/upgrade';
 import { preparePrivateDir, preparePrivateFile, type Tightened } from './data-dir';
 import { LOCK_FILENAME, lockDataDir } from './data-lock';
@@ -172,11 +173,21 @@ export async function createContext(
 					workers: config.logReadWorkers,
 					logger: logger.child({ component: 'log-reader' })
 				});
+	// a sign-out on one node closes the session's sockets on every node at once
+	const sessionRelay = config.redis
+		? await connectSessionRelay({
+				url: config.redis.url,
+				prefix: config.redis.prefix,
+				nodeId: config.nodeId,
+				logger: logger.child({ component: 'session-relay' })
+			})
+		: null;
 	const auth = createAuth({
 		config: config.access,
 		bindHost: config.host,
 		store,
-		logger: logger.child({ component: 'auth' })
+		logger: logger.child({ component: 'auth' }),
+		sessionRelay
 	});
 	const clientAddress = clientAddressOf(config.access.trustedProxies);
 	const hub = createHub({
@@ -226,6 +237,7 @@ export async function createContext(
 			closing ??= (async () => {
 				await hub.close(closeCode, 'server shutting down');
 				auth.close();
+				await sessionRelay?.close();
 				system.close();
 				await orchestrator.shutdown();
 				loopShare.close();

@@ -23,7 +23,7 @@ import { assertCredentialsWhenPublished } from './bind';
 import { HostPolicy } from './hosts';
 import { ANONYMOUS_OPERATOR, type Principal } from './principal';
 import { AttemptLimit } from './attempt-limit';
-import { SessionManager, type SessionStore } from './sessions';
+import { SessionManager, type SessionRelay, type SessionStore } from './sessions';
 import { TokenSet, bearerOf, type TokenEntry } from './tokens';
 
 /** the session cookie's name over plain HTTP (loopback, a LAN without TLS) */
@@ -64,6 +64,8 @@ export interface AuthDeps {
 	now?: () => number;
 	/** the machine's addresses, for a server bound to all of them */
 	interfaces?: () => string[];
+	/** a cluster's: sessions ended on one node close their sockets on every node at once */
+	sessionRelay?: SessionRelay | null;
 }
 
 export interface CookieOptions {
@@ -103,7 +105,8 @@ export class AuthService {
 			tokens: this.tokens,
 			policy: { idleMs: deps.config.sessionIdleMs, maxAgeMs: deps.config.sessionMaxAgeMs },
 			logger: deps.logger,
-			now: deps.now
+			now: deps.now,
+			relay: deps.sessionRelay ?? null
 		});
 	}
 

@@ -99,6 +99,39 @@ describe('browser sessions', () => {
 		expect(await sessions.revalidate(sessionIdOf(value))).toBeNull();
 	});
 
+	it('announces a session it ended to the other nodes, and tells its listeners of one they ended', async () => {
+		const announced: string[] = [];
+		const remote = new Set<(id: string, reason: string) => void>();
+		const relay = {
+			announce: (id: string, reason: string) => void announced.push(`${id}:${reason}`),
+			onEnded(listener: (id: string, reason: string) => void) {
+				remote.add(listener);
+				return () => remote.delete(listener);
+			}
+		};
+		const node = new SessionManager({
+			store,
+			tokens,
+			policy: { idleMs: IDLE, maxAgeMs: MAX_AGE },
+			logger: createLogger('silent'),
+			now: () => now,
+			relay
+		});
+		const ended: string[] = [];
+		node.onEnded((id, reason) => ended.push(`${id}:${reason}`));
+		const { value } = await node.create(tokens.verify(VIEWER)!);
+		await node.signOut(value);
+		expect(announced).toEqual([`${sessionIdOf(value)}:signed out`]);
+		// a session no longer stored (ended already, on this node or another) is not announced again
+		await node.signOut(value);
+		expect(announced).toHaveLength(1);
+
+		for (const listener of remote) listener('b'.repeat(64), 'signed out');
+		expect(ended.at(-1)).toBe(`${'b'.repeat(64)}:signed out`);
+		node.close();
+		expect(remote.size).toBe(0);
+	});
+
 	it('ends the sessions of a token no longer configured, and follows a changed role', async () => {
 		const { value } = await sessions.create(tokens.verify(VIEWER)!);
 		const operatorOnly = manager(tokensOf({ ACO_TOKEN: OPERATOR }));

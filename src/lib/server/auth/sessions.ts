@@ -7,7 +7,8 @@
  *
  * Use is written at most once per {@link TOUCH_EVERY_MS}, so a busy page costs one read per
  * request, not a write. Ended sessions (sign-out) are announced to listeners, which close the
- * session's WebSockets; expired rows are swept from the store every {@link SWEEP_EVERY_MS}.
+ * session's WebSockets, and in a cluster to the other nodes' (auth/session-relay); expired rows
+ * are swept from the store every {@link SWEEP_EVERY_MS}.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { SIGNED_OUT_REASON } from '../../protocol/auth';
@@ -41,6 +42,8 @@ export interface SessionManagerDeps {
 	policy: SessionPolicy;
 	logger: Logger;
 	now?: () => number;
+	/** a cluster's: sessions ended here are announced to the other nodes, theirs to this one's listeners */
+	relay?: SessionRelay | null;
 }
 
 export interface SignedIn {
@@ -53,6 +56,14 @@ export interface SignedIn {
 
 export type SessionEndedListener = (sessionId: string, reason: string) => void;
 
+/** Tells the other nodes of a cluster of sessions ended here, and this one of theirs (auth/session-relay). */
+export interface SessionRelay {
+	/** a session ended on this node: the others are told (never throws, never waits) */
+	announce(sessionId: string, reason: string): void;
+	/** sessions ended on other nodes; returns the function that removes the listener */
+	onEnded(listener: SessionEndedListener): () => void;
+}
+
 /** The stored id of a cookie value. */
 export function sessionIdOf(value: string): string {
 	return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -63,10 +74,13 @@ export class SessionManager {
 	readonly #now: () => number;
 	readonly #listeners = new Set<SessionEndedListener>();
 	#sweeper: NodeJS.Timeout | null = null;
+	#unrelay: (() => void) | null;
 
 	constructor(deps: SessionManagerDeps) {
 		this.#deps = deps;
 		this.#now = deps.now ?? Date.now;
+		// ended on another node: its sockets here close as ours do (the store no longer has it)
+		this.#unrelay = deps.relay?.onEnded((id, reason) => this.#tell(id, reason)) ?? null;
 	}
 
 	get policy(): SessionPolicy {
@@ -84,6 +98,8 @@ export class SessionManager {
 	close(): void {
 		if (this.#sweeper) clearInterval(this.#sweeper);
 		this.#sweeper = null;
+		this.#unrelay?.();
+		this.#unrelay = null;
 		this.#listeners.clear();
 	}
 
@@ -132,16 +148,21 @@ export class SessionManager {
 		return (await this.end(id, SIGNED_OUT_REASON)) ? id : null;
 	}
 
-	/** Ends a session and tells the listeners (who close its sockets). */
+	/** Ends a session and tells the listeners (who close its sockets), here and on the other nodes. */
 	async end(sessionId: string, reason: string): Promise<boolean> {
 		const existed = await this.#deps.store.deleteSession(sessionId);
-		for (const listener of this.#listeners) listener(sessionId, reason);
+		this.#tell(sessionId, reason);
+		if (existed) this.#deps.relay?.announce(sessionId, reason);
 		return existed;
 	}
 
 	onEnded(listener: SessionEndedListener): () => void {
 		this.#listeners.add(listener);
 		return () => this.#listeners.delete(listener);
+	}
+
+	#tell(sessionId: string, reason: string): void {
+		for (const listener of this.#listeners) listener(sessionId, reason);
 	}
 
 	/** Deletes expired sessions from the store; returns how many. Never throws. */

@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../../../tests/helpers/redis';
+import { quietLogger, rawClient, testPrefix } from '../bus/redis/test-support';
+import { connectSessionRelay } from './session-relay';
+
+let redis: RedisServer;
+let raw: Redis;
+const open: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+	redis = await startRedis();
+	raw = rawClient(redis.url);
+});
+afterAll(async () => {
+	raw?.disconnect();
+	await redis?.close();
+});
+afterEach(async () => {
+	await Promise.all(open.splice(0).map((relay) => relay.close()));
+});
+
+/** A node's relay on `prefix`, once Redis lists it as the channel's `subscribers`th subscriber. */
+async function node(prefix: string, nodeId: string, subscribers: number) {
+	const relay = await connectSessionRelay({ url: redis.url, prefix, nodeId, logger: quietLogger });
+	open.push(relay);
+	const heard: [string, string][] = [];
+	relay.onEnded((session, reason) => heard.push([session, reason]));
+	// subscribed once Redis lists the node's subscription
+	await expect
+		.poll(
+			async () => ((await raw.call('PUBSUB', 'NUMSUB', `${prefix}sessions:ended`)) as [string, number])[1]
+		)
+		.toBe(subscribers);
+	return { relay, heard };
+}
+
+const SESSION = 'a'.repeat(64);
+
+describe('session relay', () => {
+	it('tells the other nodes of a session ended on one, not the node itself, and ignores what is not an announcement', async () => {
+		const prefix = testPrefix();
+		const a = await node(prefix, 'node-a', 1);
+		const b = await node(prefix, 'node-b', 2);
+		// anything may be published on the channel: malformed messages are ignored, later ones heard
+		await raw.publish(`${prefix}sessions:ended`, 'not json');
+		await raw.publish(
+			`${prefix}sessions:ended`,
+			JSON.stringify({ node: 'x', session: '../etc', reason: 'r' })
+		);
+		a.relay.announce(SESSION, 'signed out');
+		await expect.poll(() => b.heard).toEqual([[SESSION, 'signed out']]);
+		expect(a.heard).toEqual([]);
+	});
+
+	it('keeps clusters with other prefixes apart', async () => {
+		const prefix = testPrefix();
+		const a = await node(prefix, 'node-a', 1);
+		const c = await node(prefix, 'node-c', 2);
+		const elsewhere = await node(testPrefix(), 'node-b', 1);
+		a.relay.announce(SESSION, 'signed out');
+		await expect.poll(() => c.heard).toEqual([[SESSION, 'signed out']]);
+		// published on the other cluster's channel only
+		expect(elsewhere.heard).toEqual([]);
+	});
+});
