@@ -37,7 +37,7 @@ import { storeLogReader, type LogReader } from './downloads/log-reader';
 import { createReadPool } from './downloads/read-pool';
 import { createSystemMetrics, type SystemMetrics } from './system-metrics';
 import { secretNameTest } from './masking/secret-env';
-import { connectMaskRegistry, type MaskRegistry } from './masking/mask-registry';
+import { connectMaskRegistry } from './masking/mask-registry';
 import { WorkflowSources } from './workflow-detail';
 import { clientAddressOf, type ClientAddressOf } from './http/client-address';
 
@@ -132,15 +132,19 @@ export async function createContext(
 		feedShare: loopShare
 	});
 	await orchestrator.recover();
-	// a producer's requests may reach any node: what its tasks announce with ::add-mask:: reaches every node
-	const maskRegistry: MaskRegistry | null = config.redis
-		? await connectMaskRegistry({
-				url: config.redis.url,
-				prefix: config.redis.prefix,
-				nodeId: config.nodeId,
-				logger: logger.child({ component: 'mask-registry' })
-			})
-		: null;
+	// with Redis: what a producer's tasks announce with ::add-mask:: reaches every node (its
+	// requests may reach any), and a sign-out on one node closes the session's sockets on all
+	const redisShared = config.redis && {
+		url: config.redis.url,
+		prefix: config.redis.prefix,
+		nodeId: config.nodeId
+	};
+	const [maskRegistry, sessionRelay] = redisShared
+		? await Promise.all([
+				connectMaskRegistry({ ...redisShared, logger: logger.child({ component: 'mask-registry' }) }),
+				connectSessionRelay({ ...redisShared, logger: logger.child({ component: 'session-relay' }) })
+			])
+		: [null, null];
 	const ingest = new IngestService({
 		store,
 		bus,
@@ -173,15 +177,6 @@ export async function createContext(
 					workers: config.logReadWorkers,
 					logger: logger.child({ component: 'log-reader' })
 				});
-	// a sign-out on one node closes the session's sockets on every node at once
-	const sessionRelay = config.redis
-		? await connectSessionRelay({
-				url: config.redis.url,
-				prefix: config.redis.prefix,
-				nodeId: config.nodeId,
-				logger: logger.child({ component: 'session-relay' })
-			})
-		: null;
 	const auth = createAuth({
 		config: config.access,
 		bindHost: config.host,

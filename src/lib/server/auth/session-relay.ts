@@ -13,6 +13,7 @@
  * relay.announce(sessionId, 'signed out'); // ended here
  * await relay.close();
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createClient, describeError, whenReady } from '../bus/redis/client';
 import type { Logger } from '../logger';
@@ -29,14 +30,15 @@ export interface SessionRelayOptions {
 	url: string;
 	/** the cluster's key prefix (ACO_REDIS_PREFIX) */
 	prefix: string;
-	/** this node: its own announcements are not heard back */
+	/** names this node's connections in Redis's CLIENT LIST */
 	nodeId: string;
 	logger: Logger;
 	startupWaitMs?: number;
 }
 
 interface Announcement {
-	node: string;
+	/** the announcing relay (random per process: two nodes given one ACO_NODE_ID still hear each other) */
+	from: string;
 	session: string;
 	reason: string;
 }
@@ -44,6 +46,8 @@ interface Announcement {
 class RedisSessionRelay implements SessionRelay {
 	#options: SessionRelayOptions;
 	#channel: string;
+	/** this relay's own announcements are not heard back */
+	#self = randomUUID();
 	#publisher: Redis;
 	#subscriber: Redis;
 	#listeners = new Set<SessionEndedListener>();
@@ -86,7 +90,7 @@ class RedisSessionRelay implements SessionRelay {
 
 	announce(sessionId: string, reason: string): void {
 		if (this.#closing) return;
-		const announcement: Announcement = { node: this.#options.nodeId, session: sessionId, reason };
+		const announcement: Announcement = { from: this.#self, session: sessionId, reason };
 		this.#publisher.publish(this.#channel, JSON.stringify(announcement)).catch((err: unknown) => {
 			this.#options.logger.warn(
 				{ err: describeError(err) },
@@ -101,16 +105,12 @@ class RedisSessionRelay implements SessionRelay {
 	}
 
 	close(): Promise<void> {
+		// at once: announcements are best effort, and a QUIT a frozen Redis never answers would hold
+		// the node's shutdown up
 		this.#closing ??= (async () => {
 			this.#listeners.clear();
-			await Promise.all(
-				[this.#publisher, this.#subscriber].map((client) =>
-					client.quit().then(
-						() => {},
-						() => client.disconnect()
-					)
-				)
-			);
+			this.#publisher.disconnect();
+			this.#subscriber.disconnect();
 		})();
 		return this.#closing;
 	}
@@ -121,7 +121,7 @@ class RedisSessionRelay implements SessionRelay {
 			this.#options.logger.warn('ignored a malformed session announcement from Redis');
 			return;
 		}
-		if (announcement.node === this.#options.nodeId) return;
+		if (announcement.from === this.#self) return;
 		for (const listener of this.#listeners) {
 			try {
 				listener(announcement.session, announcement.reason);
@@ -149,10 +149,10 @@ function parseAnnouncement(text: string): Announcement | null {
 		return null;
 	}
 	if (typeof value !== 'object' || value === null) return null;
-	const { node, session, reason } = value as Record<string, unknown>;
-	if (typeof node !== 'string' || typeof session !== 'string' || typeof reason !== 'string') return null;
+	const { from, session, reason } = value as Record<string, unknown>;
+	if (typeof from !== 'string' || typeof session !== 'string' || typeof reason !== 'string') return null;
 	if (!/^[0-9a-f]{64}$/.test(session)) return null;
-	return { node, session, reason: reason.slice(0, MAX_REASON_LENGTH) };
+	return { from, session, reason: reason.slice(0, MAX_REASON_LENGTH) };
 }
 
 /** The relay on the cluster's Redis, connected (or still trying after `startupWaitMs`). */
