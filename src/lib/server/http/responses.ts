@@ -14,7 +14,9 @@ export class ApiError extends Error {
 		readonly status: number,
 		readonly code: string,
 		message: string,
-		readonly details?: unknown
+		readonly details?: unknown,
+		/** sent with the answer (`retry-after` on a retryable 503) */
+		readonly headers?: Record<string, string>
 	) {
 		super(message);
 	}
@@ -32,7 +34,7 @@ export function errorResponse(err: unknown): Response {
 		const body: ApiErrorBody = {
 			error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
 		};
-		return json(body, err.status);
+		return json(body, err.status, err.headers);
 	}
 	if (isStoreUnavailable(err)) {
 		// retryable: nothing was stored, and the node keeps trying to reach the database

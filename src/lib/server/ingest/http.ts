@@ -1,10 +1,11 @@
 /**
  * @module ingest/http
  * The REST side of ingest: runs a handler and answers an IngestError with its status and a
- * JSON error body, like every other API error. A value the database refused is a 422
+ * JSON error body, like every other API error; a 503 (Redis, which holds a task's mask values
+ * for every node, cannot be reached) says when to try again. A value the database refused is a 422
  * `invalid_data`, not a 500: a producer resends after a 500, and this would fail every time.
  */
-import { ApiError, handle } from '../http/responses';
+import { ApiError, STORE_RETRY_AFTER_S, handle } from '../http/responses';
 import type { Logger } from '../logger';
 import { isStoreDataError } from '../store/errors';
 import { isIngestError } from './ingest-error';
@@ -21,7 +22,8 @@ export function handleIngest(fn: () => Promise<Response>, logger: Logger, what: 
 					if (err.code === INCOMPLETE_BODY) {
 						logger.info(`${what}: the client went away before sending the whole request body`);
 					}
-					throw new ApiError(err.status, err.code, err.message);
+					const retry = err.status === 503 ? { 'retry-after': String(STORE_RETRY_AFTER_S) } : undefined;
+					throw new ApiError(err.status, err.code, err.message, undefined, retry);
 				}
 				if (isStoreDataError(err)) {
 					logger.warn({ err }, `${what}: the database refused a value`);
