@@ -1,35 +1,21 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../../../../tests/helpers/redis';
-import { quietLogger, rawClient, testPrefix } from '../bus/redis/test-support';
+import { describe, expect, it } from 'vitest';
+import { quietLogger, testPrefix, useTestRedis } from '../bus/redis/test-support';
 import { connectSessionRelay } from './session-relay';
 
-let redis: RedisServer;
-let raw: Redis;
-const open: { close(): Promise<void> }[] = [];
-
-beforeAll(async () => {
-	redis = await startRedis();
-	raw = rawClient(redis.url);
-});
-afterAll(async () => {
-	raw?.disconnect();
-	await redis?.close();
-});
-afterEach(async () => {
-	await Promise.all(open.splice(0).map((relay) => relay.close()));
-});
+const redis = useTestRedis();
 
 /** A node's relay on `prefix`, once Redis lists it as the channel's `subscribers`th subscriber. */
 async function node(prefix: string, nodeId: string, subscribers: number) {
-	const relay = await connectSessionRelay({ url: redis.url, prefix, nodeId, logger: quietLogger });
-	open.push(relay);
+	const relay = redis.track(
+		await connectSessionRelay({ url: redis.server.url, prefix, nodeId, logger: quietLogger })
+	);
 	const heard: [string, string][] = [];
 	relay.onEnded((session, reason) => heard.push([session, reason]));
 	// subscribed once Redis lists the node's subscription
 	await expect
 		.poll(
-			async () => ((await raw.call('PUBSUB', 'NUMSUB', `${prefix}sessions:ended`)) as [string, number])[1]
+			async () =>
+				((await redis.raw.call('PUBSUB', 'NUMSUB', `${prefix}sessions:ended`)) as [string, number])[1]
 		)
 		.toBe(subscribers);
 	return { relay, heard };
@@ -44,8 +30,8 @@ describe('session relay', () => {
 		const a = await node(prefix, 'node-a', 1);
 		const b = await node(prefix, 'node-b', 2);
 		// anything may be published on the channel: malformed messages are ignored, later ones heard
-		await raw.publish(`${prefix}sessions:ended`, 'not json');
-		await raw.publish(
+		await redis.raw.publish(`${prefix}sessions:ended`, 'not json');
+		await redis.raw.publish(
 			`${prefix}sessions:ended`,
 			JSON.stringify({ from: 'x', session: '../etc', reason: 'r' })
 		);
@@ -73,7 +59,10 @@ describe('session relay', () => {
 		a.relay.announce(SESSION, 'signed out');
 		await expect.poll(() => c.heard).toEqual([[SESSION, 'signed out']]);
 		// published on the other cluster's channel after A's: once heard, A's would have been too
-		await raw.publish(`${other}sessions:ended`, JSON.stringify({ from: 'x', session: MARKER, reason: 'r' }));
+		await redis.raw.publish(
+			`${other}sessions:ended`,
+			JSON.stringify({ from: 'x', session: MARKER, reason: 'r' })
+		);
 		await expect.poll(() => elsewhere.heard).toEqual([[MARKER, 'r']]);
 	});
 
@@ -81,10 +70,11 @@ describe('session relay', () => {
 		const prefix = testPrefix();
 		const a = await node(prefix, 'node-a', 1);
 		const b = await node(prefix, 'node-b', 2);
-		await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+		await redis.raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
 		await expect
 			.poll(
-				async () => ((await raw.call('PUBSUB', 'NUMSUB', `${prefix}sessions:ended`)) as [string, number])[1],
+				async () =>
+					((await redis.raw.call('PUBSUB', 'NUMSUB', `${prefix}sessions:ended`)) as [string, number])[1],
 				{
 					timeout: 20_000
 				}

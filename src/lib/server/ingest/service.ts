@@ -587,18 +587,20 @@ export class IngestService {
 		lines: LogLine[],
 		unstored: () => void
 	): Promise<{ execution: Execution; lines: LogLine[] }> {
-		try {
-			// a value the intake heard reaches the other nodes before the lines are stored, so a resent
-			// request (to whichever node) announces it again if Redis cannot take it now; also with no
-			// line to store (a piece of an `::add-mask::` line closed by the tool's end, or lines past
-			// the output limit), or the value would stay on this node
-			await this.#live.get(batch.task.id)?.masks.share();
-		} catch (err) {
-			unstored();
-			throw err;
+		const { store, bus, storage, maskRegistry } = this.#options;
+		// a value the intake heard reaches the other nodes before the lines are stored, so a resent
+		// request (to whichever node) announces it again if Redis cannot take it now; also with no
+		// line to store (a piece of an `::add-mask::` line closed by the tool's end, or lines past
+		// the output limit), or the value would stay on this node. Alone, no await on this path.
+		if (maskRegistry) {
+			try {
+				await this.#live.get(batch.task.id)?.masks.share();
+			} catch (err) {
+				unstored();
+				throw err;
+			}
 		}
 		if (lines.length === 0) return { execution, lines };
-		const { store, bus, storage } = this.#options;
 		let stored: LogLine[];
 		try {
 			if (storage?.full)

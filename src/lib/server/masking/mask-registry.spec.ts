@@ -1,7 +1,5 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../../../../tests/helpers/redis';
-import { quietLogger, rawClient, testPrefix } from '../bus/redis/test-support';
+import { describe, expect, it } from 'vitest';
+import { quietLogger, testPrefix, useTestRedis } from '../bus/redis/test-support';
 import {
 	connectMaskRegistry,
 	type MaskListPosition,
@@ -12,34 +10,18 @@ import {
 /** a node that has read nothing */
 const START: MaskListPosition = { generation: null, length: 0, last: null };
 
-let redis: RedisServer;
-let raw: Redis;
-const open: MaskRegistry[] = [];
-
-beforeAll(async () => {
-	redis = await startRedis();
-	raw = rawClient(redis.url);
-});
-
-afterAll(async () => {
-	raw?.disconnect();
-	await redis?.close();
-});
-
-afterEach(async () => {
-	await Promise.all(open.splice(0).map((registry) => registry.close()));
-});
+const redis = useTestRedis();
 
 async function node(prefix: string, options: Partial<MaskRegistryOptions> = {}): Promise<MaskRegistry> {
-	const registry = await connectMaskRegistry({
-		url: redis.url,
-		prefix,
-		nodeId: `node-${open.length}`,
-		logger: quietLogger,
-		...options
-	});
-	open.push(registry);
-	return registry;
+	return redis.track(
+		await connectMaskRegistry({
+			url: redis.server.url,
+			prefix,
+			nodeId: `node-${redis.tracked}`,
+			logger: quietLogger,
+			...options
+		})
+	);
 }
 
 describe('mask registry', () => {
@@ -73,7 +55,7 @@ describe('mask registry', () => {
 		// another task's values are its own
 		expect((await a.read('task_2', START)).values).toEqual([]);
 		// kept under the configured prefix, after the entry naming the list's generation
-		expect(await raw.lrange(`${prefix}masks:task_1`, 0, -1)).toEqual([
+		expect(await redis.raw.lrange(`${prefix}masks:task_1`, 0, -1)).toEqual([
 			generation,
 			's3cr3t-value',
 			'other-secret',
@@ -94,19 +76,19 @@ describe('mask registry', () => {
 		const registry = await node(prefix, { ttlMs: 60_000 });
 		const key = `${prefix}masks:t`;
 		await registry.add('t', ['s3cr3t-value']);
-		const ttl = await raw.pttl(key);
+		const ttl = await redis.raw.pttl(key);
 		expect(ttl).toBeGreaterThan(0);
 		expect(ttl).toBeLessThanOrEqual(60_000);
 
-		await raw.pexpire(key, 5_000);
+		await redis.raw.pexpire(key, 5_000);
 		await registry.read('t', START);
-		expect(await raw.pttl(key)).toBeGreaterThan(5_000);
-		await raw.pexpire(key, 5_000);
+		expect(await redis.raw.pttl(key)).toBeGreaterThan(5_000);
+		await redis.raw.pexpire(key, 5_000);
 		await registry.add('t', ['other-secret']);
-		expect(await raw.pttl(key)).toBeGreaterThan(5_000);
+		expect(await redis.raw.pttl(key)).toBeGreaterThan(5_000);
 
 		await registry.forget('t');
-		expect(await raw.exists(key)).toBe(0);
+		expect(await redis.raw.exists(key)).toBe(0);
 	});
 
 	it('reads whole a list made again (another generation) or rolled back to an older copy, however long', async () => {
@@ -115,7 +97,7 @@ describe('mask registry', () => {
 		const registry = await node(prefix);
 		const old = await registry.add('t', ['one-value']);
 		const read = await registry.read('t', START);
-		await raw.del(key);
+		await redis.raw.del(key);
 		const again = await registry.add('t', ['two-value', 'three-value', 'four-value']);
 		expect(again.generation).not.toBe(old.generation);
 		expect(await registry.read('t', read)).toEqual({
@@ -128,7 +110,7 @@ describe('mask registry', () => {
 
 		// an older copy of the same generation, grown again past the reader's position
 		const at = await registry.read('t', START);
-		await raw.ltrim(key, 0, 1);
+		await redis.raw.ltrim(key, 0, 1);
 		await registry.add('t', ['five-value', 'six-value', 'seven-value']);
 		expect(await registry.read('t', at)).toEqual({
 			generation: again.generation,
@@ -141,12 +123,12 @@ describe('mask registry', () => {
 
 	it('rejects promptly while Redis is down, and works again once it is back', async () => {
 		const registry = await node(testPrefix(), { commandTimeoutMs: 1_000 });
-		await redis.stop();
+		await redis.server.stop();
 		try {
 			await expect(registry.add('t', ['s3cr3t-value'])).rejects.toThrow();
 			await expect(registry.read('t', START)).rejects.toThrow();
 		} finally {
-			await redis.start();
+			await redis.server.start();
 		}
 		await expect
 			.poll(

@@ -1,11 +1,13 @@
 /**
  * @module bus/redis/test-support
- * What the Redis bus specs share: a bus on a test Redis with short timings, a listener that
- * records what a node delivered, and events to publish.
+ * What the Redis specs share: a real Redis per spec file ({@link useTestRedis}), a bus on it with
+ * short timings, a listener that records what a node delivered, and events to publish.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedis, type RedisServer } from '../../../../../tests/helpers/redis';
 import type { AnyDomainEvent, OutputLine } from '../../../protocol/events';
 import type { NumberedEvent } from './codec';
 import { RedisBus, type RedisBusOptions } from './redis-bus';
@@ -82,4 +84,41 @@ export async function startBus(url: string, prefix: string, options: TestBusOpti
 /** A plain client for poking at Redis from a test. */
 export function rawClient(url: string): Redis {
 	return new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+}
+
+/**
+ * A real Redis for the spec file that calls this at its top: started before its tests and stopped
+ * after them, with a raw client on it; what a test `track`s is closed after that test.
+ */
+export function useTestRedis() {
+	let server: RedisServer | undefined;
+	let client: Redis | undefined;
+	const open: { close(): Promise<void> }[] = [];
+	beforeAll(async () => {
+		server = await startRedis();
+		client = rawClient(server.url);
+	});
+	afterAll(async () => {
+		client?.disconnect();
+		await server?.close();
+	});
+	afterEach(async () => {
+		await Promise.all(open.splice(0).map((opened) => opened.close()));
+	});
+	return {
+		get server(): RedisServer {
+			return server!;
+		},
+		get raw(): Redis {
+			return client!;
+		},
+		/** how many the running test has opened */
+		get tracked(): number {
+			return open.length;
+		},
+		track<T extends { close(): Promise<void> }>(opened: T): T {
+			open.push(opened);
+			return opened;
+		}
+	};
 }
