@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createClient, describeError, whenReady } from '../bus/redis/client';
+import { createClient, describeError, warnConnectionErrors, whenReady } from '../bus/redis/client';
 import type { Logger } from '../logger';
 import type { SessionEndedListener, SessionRelay } from './sessions';
 
@@ -51,7 +51,6 @@ class RedisSessionRelay implements SessionRelay {
 	#publisher: Redis;
 	#subscriber: Redis;
 	#listeners = new Set<SessionEndedListener>();
-	#lastError: string | null = null;
 	#closing: Promise<void> | null = null;
 
 	constructor(options: SessionRelayOptions) {
@@ -63,14 +62,10 @@ class RedisSessionRelay implements SessionRelay {
 			commandTimeoutMs: PUBLISH_TIMEOUT_MS
 		});
 		this.#subscriber = createClient({ url: options.url, name: `aco:${options.nodeId}:sessions-sub` });
-		for (const client of [this.#publisher, this.#subscriber]) {
-			// without a listener ioredis would print every failed reconnect; said once per error here
-			client.on('error', (err: Error) => this.#onError(err));
-		}
+		const warn = warnConnectionErrors([this.#publisher, this.#subscriber], options.logger, 'ended sessions');
 		// (again) after each reconnect: a subscription made while Redis was away failed
 		this.#subscriber.on('ready', () => {
-			this.#lastError = null;
-			this.#subscriber.subscribe(this.#channel).catch((err: unknown) => this.#onError(err));
+			this.#subscriber.subscribe(this.#channel).catch(warn);
 		});
 		this.#subscriber.on('message', (channel: string, text: string) => {
 			if (channel === this.#channel) this.#heard(text);
@@ -129,14 +124,6 @@ class RedisSessionRelay implements SessionRelay {
 				this.#options.logger.warn({ err }, 'a listener failed on a session ended on another node');
 			}
 		}
-	}
-
-	#onError(err: unknown): void {
-		const message = describeError(err);
-		if (message !== this.#lastError) {
-			this.#options.logger.warn({ err: message }, 'Redis connection error (ended sessions)');
-		}
-		this.#lastError = message;
 	}
 }
 

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { createClient, describeError, whenReady } from '../bus/redis/client';
+import { createClient, warnConnectionErrors, whenReady } from '../bus/redis/client';
 import { DEFAULT_MAX_MASK_VALUES } from './mask-set';
 
 /** A task's list lives this long after its last read or append (a producer silent longer loses it). */
@@ -151,7 +151,6 @@ class RedisMaskRegistry implements MaskRegistry {
 	#options: MaskRegistryOptions;
 	#ttlMs: number;
 	#maxValues: number;
-	#lastError: string | null = null;
 	#closing: Promise<void> | null = null;
 
 	constructor(options: MaskRegistryOptions) {
@@ -165,9 +164,7 @@ class RedisMaskRegistry implements MaskRegistry {
 		});
 		client.defineCommand('acoMasksRead', { numberOfKeys: 1, lua: READ_LUA });
 		client.defineCommand('acoMasksAdd', { numberOfKeys: 1, lua: ADD_LUA });
-		// without a listener ioredis would print every failed reconnect; said once per error here
-		client.on('error', (err: Error) => this.#onError(err));
-		client.on('ready', () => (this.#lastError = null));
+		warnConnectionErrors([client], options.logger, 'shared mask values');
 		this.#client = client as ScriptedClient;
 	}
 
@@ -222,14 +219,6 @@ class RedisMaskRegistry implements MaskRegistry {
 
 	#key(taskId: string): string {
 		return `${this.#options.prefix}masks:${taskId}`;
-	}
-
-	#onError(err: Error): void {
-		const message = describeError(err);
-		if (message !== this.#lastError) {
-			this.#options.logger.warn({ err: message }, 'Redis connection error (shared mask values)');
-		}
-		this.#lastError = message;
 	}
 }
 

@@ -6,6 +6,7 @@
  * Reconnects go on forever with a capped backoff: an outage ends when Redis is back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../logger';
 
 /** Longest wait between reconnect attempts. */
 export const DEFAULT_RECONNECT_MAX_MS = 1_000;
@@ -58,6 +59,25 @@ export function whenReady(client: Redis, signal: AbortSignal): Promise<boolean> 
 		client.on('ready', onReady);
 		signal.addEventListener('abort', onAbort);
 	});
+}
+
+/**
+ * Logs `clients`' connection errors, each once until one of the clients is ready again (without
+ * an `error` listener ioredis prints every failed reconnect). Returns the same once-only warning
+ * for errors the caller meets itself.
+ */
+export function warnConnectionErrors(clients: Redis[], logger: Logger, what: string): (err: unknown) => void {
+	let last: string | null = null;
+	const warn = (err: unknown) => {
+		const message = describeError(err);
+		if (message !== last) logger.warn({ err: message }, `Redis connection error (${what})`);
+		last = message;
+	};
+	for (const client of clients) {
+		client.on('error', warn);
+		client.on('ready', () => (last = null));
+	}
+	return warn;
 }
 
 /** The error message without the stack, for logs and health figures. */
