@@ -30,14 +30,9 @@ export async function taskSegments(store: Store, task: Task): Promise<LogSegment
 	}));
 }
 
-/** A run's tasks in the order its workflow file lists them (the order they were created). */
-export async function runTasks(store: Store, run: WorkflowRun): Promise<Task[]> {
-	return (await store.listTasks({ run_id: run.id, limit: 1000 })).reverse();
-}
-
 export async function runSegments(store: Store, run: WorkflowRun): Promise<LogSegment[]> {
 	const segments: LogSegment[] = [];
-	for (const task of await runTasks(store, run)) segments.push(...(await taskSegments(store, task)));
+	for (const task of await store.runTasks(run.id)) segments.push(...(await taskSegments(store, task)));
 	return segments;
 }
 

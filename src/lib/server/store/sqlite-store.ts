@@ -282,6 +282,11 @@ class SqliteStore implements Store {
 		return this.#stmt.listTasks.get(key)!.all(params).map(toTask);
 	}
 
+	async runTasks(runId: string): Promise<Task[]> {
+		this.#assertOpen();
+		return this.#stmt.runTasks.all(runId).map(toTask);
+	}
+
 	async createExecution(input: NewExecution): Promise<Execution> {
 		this.#assertOpen();
 		// sent again (as on PostgreSQL, after a lost reply): the stored one is the answer

@@ -53,6 +53,9 @@ export function prepareStatements(db: Database.Database) {
 		endTask: db.prepare<Params, TaskRow>(patchSql('tasks', TASK_COLUMNS, TASK_NOT_ENDED)),
 		getTask: db.prepare<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
 		listTasks: listVariants<TaskRow>('tasks', TASK_COLUMNS, ['status', 'run_id']),
+		runTasks: db.prepare<[string], TaskRow>(
+			`SELECT ${TASK_COLUMNS} FROM tasks WHERE run_id = ? ORDER BY created_at, id`
+		),
 		taskOfKey: db.prepare<[string], TaskRow>(
 			`SELECT ${TASK_COLUMNS.replace(/(\w+)/g, 'tasks.$1')} FROM ingest_keys JOIN tasks ON tasks.id = ingest_keys.task_id
 			 WHERE ingest_keys.key = ?`

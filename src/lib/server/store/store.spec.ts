@@ -269,6 +269,19 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.listTasks({ limit: 5000 })).toHaveLength(1000);
 	});
 
+	it("lists every task of a run oldest first, past listTasks' cap, and none of another run's", async () => {
+		const run = await store.createRun({ workflow: 'demo', total_weight: 1100 });
+		const other = await store.createRun({ workflow: 'demo', total_weight: 1 });
+		const keys = Array.from({ length: 1100 }, (_, i) => `t${i}`);
+		for (const key of keys) await store.createTask(newTask({ run_id: run.id, key }));
+		await store.createTask(newTask({ run_id: other.id, key: 'elsewhere' }));
+		await store.createTask(newTask({ key: 'alone' }));
+
+		expect((await store.runTasks(run.id)).map((t) => t.key)).toEqual(keys);
+		expect((await store.runTasks(other.id)).map((t) => t.key)).toEqual(['elsewhere']);
+		expect(await store.runTasks('run_unknown')).toEqual([]);
+	});
+
 	it('creates executions running with args from JSON and lists them in step order', async () => {
 		const task = await store.createTask(newTask({ step_count: 2 }));
 		const second = await store.createExecution({
@@ -791,6 +804,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getExecution('\u0000')).toBeNull();
 		expect(await store.listExecutions(`${task.id}\u0000`)).toEqual([]);
 		expect(await store.listTasks({ run_id: '\u0000' })).toEqual([]);
+		expect(await store.runTasks('\u0000')).toEqual([]);
 		expect(await store.listRuns({ workflow: 'demo\u0000' })).toEqual([]);
 		await expect(store.updateTask('\u0000', { status: 'running' })).rejects.toThrow('task \u0000 not found');
 	});

@@ -173,6 +173,11 @@ export interface Store {
 	/** newest first */
 	listTasks(query?: ListTasksQuery): Promise<Task[]>;
 	/**
+	 * Every task of a run, oldest first (the order its workflow file lists them): the run's page
+	 * and its whole-run download show them all, however many (listTasks stops at MAX_LIST_LIMIT).
+	 */
+	runTasks(runId: string): Promise<Task[]>;
+	/**
 	 * Creates a task and records its idempotency key in one transaction, or returns the task an
 	 * earlier call with the same key created (`existing`). Concurrent calls with one key create one task.
 	 */

@@ -305,6 +305,16 @@ export class PgStore implements Store {
 		return rows.map(toTask);
 	}
 
+	async runTasks(runId: string): Promise<Task[]> {
+		this.#assertOpen();
+		if (hasNul(runId)) return [];
+		const rows = await this.db.query<TaskRow>(
+			`SELECT ${TASK_COLUMNS} FROM tasks WHERE run_id = $1 ORDER BY created_at, id`,
+			[runId]
+		);
+		return rows.map(toTask);
+	}
+
 	async createExecution(input: NewExecution): Promise<Execution> {
 		this.#assertOpen();
 		const id = input.id ?? newId('exec');

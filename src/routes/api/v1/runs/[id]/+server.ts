@@ -8,8 +8,7 @@ export const GET: RequestHandler = ({ locals, params }) =>
 			const { store } = locals.aco;
 			const run = await store.getRun(params.id);
 			if (!run) throw notFound('workflow run', params.id);
-			const tasks = await store.listTasks({ run_id: run.id, limit: 1000 });
-			const body: RunDetailResponse = { run, tasks: tasks.reverse() };
+			const body: RunDetailResponse = { run, tasks: await store.runTasks(run.id) };
 			return json(body);
 		},
 		(err) => locals.aco.logger.error({ err }, 'GET /runs/:id failed')
