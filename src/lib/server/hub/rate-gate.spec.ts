@@ -135,4 +135,21 @@ describe('RateGate', () => {
 		expect(g.held).toBe(0);
 		expect(vi.getTimerCount()).toBe(0);
 	});
+
+	it('forgets a task quiet for longer than any rate allows, though it never had to hold anything', () => {
+		const { g, out } = gate();
+		// a dashboard left open: every task reports progress once, spaced wider than the interval
+		for (let i = 0; i < 2_000; i++) {
+			g.offer(progress(`t${i}`, 1), 250);
+			vi.advanceTimersByTime(300);
+		}
+		expect(g.held).toBe(0);
+		expect(out).toHaveLength(2_000);
+		// 10 s (the slowest rate's interval) of tasks at 300 ms apart are all it needs to keep
+		expect(g.remembered).toBeLessThanOrEqual(35);
+		// and a task it remembers is still held to its rate
+		g.offer(progress('t1999', 2), 250);
+		g.offer(progress('t1999', 3), 250);
+		expect(g.held).toBe(1);
+	});
 });

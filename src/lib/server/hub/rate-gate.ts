@@ -11,11 +11,14 @@
  * at most one update per task or run and at most `maxHeld` in all; past that it lets everything go.
  */
 import { matchesRoute } from '../../protocol/filter';
+import { MIN_SUBSCRIPTION_RATE } from '../../protocol/limits';
 import type { EventFilter } from '../../protocol/messages';
 import type { HistoryEntry } from './stream';
 
 /** Most updates one client's gate holds at once before it releases them all. */
 export const DEFAULT_RATE_GATE_MAX_HELD = 1_000;
+/** The longest interval a rate allows: a task's last update older than this holds nothing back. */
+const FORGET_AFTER_MS = 1000 / MIN_SUBSCRIPTION_RATE;
 
 export interface RateGateOptions {
 	/** hands an event on to the client's queue */
@@ -63,7 +66,7 @@ export class RateGate {
 	/** held updates in seq order */
 	#held: Held[] = [];
 	readonly #heldByKey = new Map<string, Held>();
-	/** when each task's or run's last update left */
+	/** when each task's or run's last update left, oldest first (re-inserted at each update) */
 	readonly #lastSent = new Map<string, number>();
 	#timer: NodeJS.Timeout | null = null;
 	#timerDue = Number.POSITIVE_INFINITY;
@@ -77,6 +80,11 @@ export class RateGate {
 	/** updates held back now */
 	get held(): number {
 		return this.#held.length;
+	}
+
+	/** tasks and runs whose last update is recent enough to hold a next one back */
+	get remembered(): number {
+		return this.#lastSent.size;
 	}
 
 	/**
@@ -135,7 +143,10 @@ export class RateGate {
 	}
 
 	#send(entry: HistoryEntry, key: string, now: number): void {
+		// in the order they left, so the stale ones are at the front
+		this.#lastSent.delete(key);
 		this.#lastSent.set(key, now);
+		this.#forgetOld(now);
 		this.#options.deliver(entry);
 	}
 
@@ -149,7 +160,6 @@ export class RateGate {
 			this.#heldByKey.delete(key);
 			this.#send(entry, key, now);
 		}
-		this.#forgetOld(now);
 		this.#arm();
 	}
 
@@ -168,9 +178,15 @@ export class RateGate {
 		this.#timerDue = Number.POSITIVE_INFINITY;
 	}
 
-	/** Tasks quiet for a while need no memory of their last update. */
+	/**
+	 * Tasks quiet for longer than any interval need no memory of their last update: a dashboard
+	 * left open for days on a gate that never had to hold anything would otherwise keep one entry
+	 * for every task that ever reported progress. Each call looks only at what it removes, and one more.
+	 */
 	#forgetOld(now: number): void {
-		if (this.#lastSent.size <= this.#maxHeld) return;
-		for (const [key, at] of this.#lastSent) if (now - at > 10_000) this.#lastSent.delete(key);
+		for (const [key, at] of this.#lastSent) {
+			if (now - at <= FORGET_AFTER_MS) return;
+			this.#lastSent.delete(key);
+		}
 	}
 }
