@@ -18,11 +18,15 @@ describe('workflow command lines in the view', () => {
 	});
 
 	it('adds live command lines to the ranges the server listed', () => {
-		expect(mergeCommands([{ start: 2, end: 3 }], [4, 6, 3])).toEqual([
+		const live = [
+			{ start: 3, end: 4 },
+			{ start: 6, end: 6 }
+		];
+		expect(mergeCommands([{ start: 2, end: 3 }], live)).toEqual([
 			{ start: 2, end: 4 },
 			{ start: 6, end: 6 }
 		]);
-		expect(mergeCommands([{ start: 5, end: 5 }], [1])).toEqual([
+		expect(mergeCommands([{ start: 5, end: 5 }], [{ start: 1, end: 1 }])).toEqual([
 			{ start: 1, end: 1 },
 			{ start: 5, end: 5 }
 		]);

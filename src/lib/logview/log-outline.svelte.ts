@@ -6,6 +6,7 @@
  * folded — remembered per execution in localStorage.
  */
 import { ApiClient, isAbortError } from '$lib/api';
+import { MAX_OUTLINE_ENTRIES } from '$lib/protocol';
 import { progressInfo, progressStep } from '$lib/log/progress-runs';
 import {
 	NO_LINES,
@@ -50,8 +51,13 @@ export class LogOutline {
 	#liveStarts = $state.raw<number[]>([]);
 	#liveCloses = $state.raw<number[]>([]);
 	#serverCommands = $state.raw<LogCommandRange[]>([]);
-	/** command lines seen live since the last load, so they never show before it comes */
-	#liveCommands = $state.raw<number[]>([]);
+	/**
+	 * command lines seen live past what the last load covered, so they never show before the next
+	 * one comes: ranges in line order, changed in place (a line at a time, often), so a counter
+	 * tells the view
+	 */
+	readonly #liveCommands: LogCommandRange[] = [];
+	#liveCommandsChanged = $state(0);
 
 	readonly #api: ApiClient;
 	readonly #storage: Pick<Storage, 'getItem' | 'setItem'> | null;
@@ -107,7 +113,10 @@ export class LogOutline {
 	readonly #groupEnds = $derived(groupEnds(this.#groups));
 	readonly #annotationsByLine = $derived(annotationsByLine(this.#annotations));
 	readonly #progress = $derived(mergeProgress(this.#serverProgress, this.#liveStarts, this.#liveCloses));
-	readonly #commands = $derived(mergeCommands(this.#serverCommands, this.#liveCommands));
+	readonly #commands = $derived.by(() => {
+		void this.#liveCommandsChanged;
+		return mergeCommands(this.#serverCommands, this.#liveCommands);
+	});
 
 	async load(): Promise<void> {
 		if (this.#loading) {
@@ -123,8 +132,7 @@ export class LogOutline {
 				this.#annotations = outline.annotations;
 				this.#serverProgress = outline.progress ?? [];
 				this.#serverCommands = outline.commands ?? [];
-				const covered = this.#serverCommands.at(-1)?.end ?? 0;
-				this.#liveCommands = this.#liveCommands.filter((n) => n > covered);
+				this.#forgetCovered(this.#serverCommands.at(-1)?.end ?? 0);
 			} while (this.#again);
 		} catch (err) {
 			// the outline is an aid: the log still shows without it
@@ -148,7 +156,10 @@ export class LogOutline {
 	 * once, so the bar stays one row; the next load confirms it.
 	 */
 	noteLive(line: LogLine, previous: LogLine | undefined): void {
-		if (isHiddenCommand(line.text)) this.#liveCommands = [...this.#liveCommands.slice(1 - MAX_LIVE_RUN_EVENTS), line.n];
+		if (isHiddenCommand(line.text)) {
+			const room = this.#commandRoom(this.#liveCommands[0]?.start ?? line.n);
+			if (addCommandLine(this.#liveCommands, line.n, room)) this.#liveCommandsChanged++;
+		}
 		// the line before not held (a gap, a filtered view): the rule cannot be applied, the server can
 		if (previous === undefined) {
 			if (line.partial || this.#progress.at(-1)?.end === null) this.scheduleRefresh();
@@ -180,6 +191,30 @@ export class LogOutline {
 		this.#timer = null;
 	}
 
+	/**
+	 * Ranges the live lines may hold: the server lists the FIRST command ranges, so past them a
+	 * command line shows (a reload shows it too); dropping the oldest instead would turn a hidden
+	 * line near the top back into a row with every new one, moving what a reader looks at.
+	 */
+	#commandRoom(first = this.#liveCommands[0]?.start): number {
+		const last = this.#serverCommands.at(-1);
+		// a live range right after the server's last one joins it: it takes no room of its own
+		const joined = last !== undefined && first === last.end + 1 ? 1 : 0;
+		return Math.max(0, MAX_OUTLINE_ENTRIES - this.#serverCommands.length + joined);
+	}
+
+	/** Live command lines up to `covered` are the server's outline's to list now. */
+	#forgetCovered(covered: number): void {
+		const live = this.#liveCommands;
+		if (live.length === 0) return;
+		const after = live.findIndex((r) => r.end > covered);
+		live.splice(0, after < 0 ? live.length : after);
+		if (live.length > 0 && live[0].start <= covered) live[0] = { start: covered + 1, end: live[0].end };
+		// the ranges the load brought leave less room
+		live.splice(this.#commandRoom());
+		this.#liveCommandsChanged++;
+	}
+
 	#setCollapsed(next: ReadonlySet<number>): void {
 		this.#collapsed = next;
 		try {
@@ -198,20 +233,55 @@ export class LogOutline {
 	}
 }
 
-/** The server's command ranges plus live command lines after them (or between, unseen), in order. */
-export function mergeCommands(server: readonly LogCommandRange[], live: readonly number[]): LogCommandRange[] {
-	if (live.length === 0) return server as LogCommandRange[];
-	const ranges = server.map((r) => ({ ...r }));
-	for (const n of [...live].sort((a, b) => a - b)) {
-		const last = ranges.at(-1);
-		if (last && n >= last.start && n <= last.end) continue;
-		if (last && n === last.end + 1) last.end = n;
-		else if (!last || n > last.end) ranges.push({ start: n, end: n });
-		else {
-			// earlier than the last range: insert in order (rare: a gap filled later)
-			const at = ranges.findIndex((r) => r.start > n);
-			ranges.splice(at, 0, { start: n, end: n });
-		}
+/**
+ * Adds line `n` to `ranges` (in line order, apart, each consecutive lines), in place, as the
+ * server builds them: a line next to a range extends it; a new range only while there are fewer
+ * than `max`, the later ones going first. Returns whether `ranges` changed.
+ */
+export function addCommandLine(ranges: LogCommandRange[], n: number, max: number): boolean {
+	const last = ranges.at(-1);
+	if (!last || n > last.end + 1) {
+		if (ranges.length >= max) return false;
+		ranges.push({ start: n, end: n });
+		return true;
 	}
-	return ranges;
+	// rare past here: a line seen again, or one before the newest (a gap filled later)
+	const at = ranges.findIndex((r) => r.end >= n - 1);
+	const range = ranges[at];
+	if (range.start <= n && n <= range.end) return false;
+	if (n === range.end + 1) {
+		range.end = n;
+		const next = ranges[at + 1];
+		if (next?.start === n + 1) ranges.splice(at, 2, { start: range.start, end: next.end });
+	} else if (n === range.start - 1) {
+		range.start = n;
+	} else {
+		if (max <= 0) return false;
+		ranges.splice(at, 0, { start: n, end: n });
+		if (ranges.length > max) ranges.pop();
+	}
+	return true;
+}
+
+/**
+ * The server's command ranges and the live ones, as one list in line order (ranges that touch
+ * joined), at most MAX_OUTLINE_ENTRIES of them: the first, as the server keeps.
+ */
+export function mergeCommands(
+	server: readonly LogCommandRange[],
+	live: readonly LogCommandRange[]
+): LogCommandRange[] {
+	if (live.length === 0) return server as LogCommandRange[];
+	const out: LogCommandRange[] = [];
+	let i = 0;
+	let j = 0;
+	while (i < server.length || j < live.length) {
+		const next =
+			j >= live.length || (i < server.length && server[i].start <= live[j].start) ? server[i++] : live[j++];
+		const last = out.at(-1);
+		if (last && next.start <= last.end + 1) last.end = Math.max(last.end, next.end);
+		else if (out.length < MAX_OUTLINE_ENTRIES) out.push({ ...next });
+		else break;
+	}
+	return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '$lib/api';
 import { ExecutionLog } from '$lib/realtime/execution-log.svelte';
+import { MAX_OUTLINE_ENTRIES } from '$lib/protocol';
 import { makeLines, settle } from '$lib/realtime/test-fixtures';
 import { LogViewer } from './log-viewer.svelte';
 import { logServer } from './test-log-server';
@@ -135,5 +136,29 @@ describe('LogViewer', () => {
 		log.push({ n: 7, stream: 'stdout', ts: '2024-01-01T00:00:00.000Z', text: '\r60%', partial: true });
 		await settle();
 		expect(viewer.outline.progress).toEqual([]);
+	});
+
+	it('keeps hidden command lines hidden as more arrive past the outline cap, so rows above do not move', async () => {
+		const { log, viewer } = setup(0);
+		viewer.start();
+		await settle();
+		const line = (n: number) =>
+			({
+				n,
+				stream: 'stdout',
+				ts: '2024-01-01T00:00:00.000Z',
+				text: n % 2 ? `::progress value=${n % 100}::step ${n}` : `item ${n}`
+			}) as const;
+		// every odd line a command of its own: 2,000 more command ranges than an outline lists
+		const count = 2 * (MAX_OUTLINE_ENTRIES + 2_000);
+		for (let n = 1; n <= count; n++) log.push(line(n));
+		await settle();
+		// the first 10,000 commands hidden (as the server's outline has them), the 2,000 after shown
+		expect(viewer.rows).toBe(count / 2 + 2_000);
+		expect([viewer.posToRow(2), viewer.posToRow(4)]).toEqual([0, 1]);
+		log.push(line(count + 1));
+		await settle();
+		expect(viewer.rows).toBe(count / 2 + 2_001);
+		expect([viewer.posToRow(2), viewer.posToRow(4)]).toEqual([0, 1]);
 	});
 });

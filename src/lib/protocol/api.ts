@@ -316,6 +316,11 @@ export const MAX_LOG_PAGE_LINES = 5_000;
 export const DEFAULT_LOG_PAGE_LINES = 1_000;
 export const MAX_LOG_SEARCH_MATCHES = 10_000;
 export const DEFAULT_LOG_SEARCH_MATCHES = 1_000;
+/**
+ * `GET …/outline` lists at most this many groups, annotations, progress runs and command ranges
+ * of each (the first ones, in line order); a viewer following live lines keeps to the same rule
+ */
+export const MAX_OUTLINE_ENTRIES = 10_000;
 
 export interface LogLinesResponse {
 	execution_id: string;

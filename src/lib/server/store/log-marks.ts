@@ -6,7 +6,13 @@
  * `command`), so the outline of a log of millions of lines is read from a few rows instead of a
  * scan, and a viewer can leave command lines out without reading them.
  */
-import type { LogAnnotation, LogCommandRange, LogGroup, LogOutlineResponse } from '../../protocol/api';
+import {
+	MAX_OUTLINE_ENTRIES,
+	type LogAnnotation,
+	type LogCommandRange,
+	type LogGroup,
+	type LogOutlineResponse
+} from '../../protocol/api';
 import { parseLogCommand, parseWorkflowCommand } from '../../log/workflow-commands';
 
 export interface LogMarkRow {
@@ -18,8 +24,8 @@ export interface LogMarkRow {
 	file_line: number | null;
 }
 
-/** groups and annotations each listed at most this many times; a log that has more says `truncated` */
-export const MAX_OUTLINE_ENTRIES = 10_000;
+/** groups, annotations and command ranges each listed at most this many times; a log that has more says `truncated` */
+export { MAX_OUTLINE_ENTRIES };
 /**
  * marks an outline is built from at most: a tool printing a command on every line makes a mark of
  * each, and reading millions of them would hold up every other request (SQLite reads synchronously)
