@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFICATIONS_KEY, NotificationCentre, parseStored } from './notification-centre.svelte';
+import {
+	MAX_COUNTED_IDS,
+	NOTIFICATIONS_KEY,
+	NotificationCentre,
+	countedOnce,
+	parseStored
+} from './notification-centre.svelte';
 import { NotifyPrefs, PREFS_KEY } from './notify-prefs.svelte';
 
 function memoryStorage(): Storage {
@@ -51,6 +57,37 @@ describe('NotificationCentre', () => {
 			['a', 'changed', false],
 			['b', 'Task b failed', true]
 		]);
+	});
+
+	it('updates an entry from what is stored now, also when another tab wrote it since, or leaves it be', () => {
+		const storage = memoryStorage();
+		const tab = new NotificationCentre({ storage, now: () => 1 });
+		tab.start();
+		const other = new NotificationCentre({ storage, now: () => 2 });
+		other.start();
+		other.add({ ...entry('a'), title: 'from the other tab' });
+		const seen: (string | undefined)[] = [];
+		tab.update('a', (previous) => (seen.push(previous?.title), { ...entry('a'), title: 'updated' }));
+		expect(seen).toEqual(['from the other tab']);
+		expect(parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((i) => i.title)).toEqual(['updated']);
+		tab.markAllRead();
+		expect(tab.update('a', () => null)).toMatchObject({ title: 'updated', read: true });
+		expect(tab.unread).toBe(0);
+	});
+
+	it('counts an id once, keeps the newest ids within the bound, and never counts down', () => {
+		expect(countedOnce(undefined, 't1')).toEqual({ count: 1, counted: ['t1'] });
+		expect(countedOnce({ count: 1, counted: ['t1'] }, 't1')).toBeNull();
+		// an entry stored before ids were kept
+		expect(countedOnce({ count: 4 }, 't5')).toEqual({ count: 5, counted: ['t5'] });
+		const full = Array.from({ length: MAX_COUNTED_IDS }, (_, i) => `t${i}`);
+		const next = countedOnce({ count: MAX_COUNTED_IDS, counted: full }, 'new');
+		expect(next?.count).toBe(MAX_COUNTED_IDS + 1);
+		expect(next?.counted).toHaveLength(MAX_COUNTED_IDS);
+		expect(next?.counted.at(-1)).toBe('new');
+		const bad = JSON.stringify([{ ...entry('x'), at: 1, read: false, count: -1, counted: [1] }]);
+		expect(parseStored(bad)[0]).not.toHaveProperty('count');
+		expect(parseStored(bad)[0]).not.toHaveProperty('counted');
 	});
 
 	it('ignores stored data it cannot read', () => {

@@ -24,10 +24,23 @@ export interface AppNotification {
 	/** ms since the epoch */
 	at: number;
 	read: boolean;
+	/** what an entry that counts happenings (`tasks.blocked`) counted so far, never less */
+	count?: number;
+	/**
+	 * the ids it counted (the newest MAX_COUNTED_IDS), so that another tab or a reload that sees
+	 * one of them again does not count it twice
+	 */
+	counted?: string[];
 }
 
 export const NOTIFICATIONS_KEY = 'aco.notifications';
 export const MAX_NOTIFICATIONS = 200;
+/**
+ * ids one counting entry remembers (a run's tasks that did not run: rarely more), so that 200
+ * entries stay well within a browser's 5 MB of storage; tabs hear the same events within moments,
+ * so an id another tab sees again is among the newest
+ */
+export const MAX_COUNTED_IDS = 200;
 
 type StorageLike = Pick<Storage, 'getItem' | 'setItem'>;
 
@@ -69,10 +82,41 @@ export function parseStored(raw: string | null | undefined, limit = MAX_NOTIFICA
 					typeof item.title === 'string' &&
 					typeof item.at === 'number'
 			)
-			.slice(0, limit);
+			.slice(0, limit)
+			.map(withValidCount);
 	} catch {
 		return [];
 	}
+}
+
+/** `item` without a count or counted ids it cannot use */
+function withValidCount(item: AppNotification): AppNotification {
+	const countOk = item.count === undefined || (Number.isSafeInteger(item.count) && item.count >= 0);
+	const countedOk =
+		item.counted === undefined ||
+		(Array.isArray(item.counted) && item.counted.every((id) => typeof id === 'string'));
+	if (countOk && countedOk && (item.counted?.length ?? 0) <= MAX_COUNTED_IDS) return item;
+	const { count, counted, ...rest } = item;
+	return {
+		...rest,
+		...(countOk ? { count } : {}),
+		...(countedOk && counted ? { counted: counted.slice(-MAX_COUNTED_IDS) } : {})
+	};
+}
+
+/**
+ * `previous`'s count and ids with `id` counted once: an id it holds already changes nothing
+ * (null), so two tabs that both see it, or a reload that sees it again, count it once.
+ */
+export function countedOnce(
+	previous: Pick<AppNotification, 'count' | 'counted'> | undefined,
+	id: string
+): { count: number; counted: string[] } | null {
+	const counted = previous?.counted ?? [];
+	if (counted.includes(id)) return null;
+	// an entry from before ids were kept: its count is all that is known
+	const count = Math.max(previous?.count ?? 0, counted.length) + 1;
+	return { count, counted: [...counted.slice(1 - MAX_COUNTED_IDS), id] };
 }
 
 export class NotificationCentre {
@@ -123,6 +167,24 @@ export class NotificationCentre {
 		const item: AppNotification = { ...entry, at: entry.at ?? this.#now(), read: false };
 		this.#set([item, ...this.#items.filter((other) => other.id !== item.id)]);
 		return item;
+	}
+
+	/**
+	 * Changes the entry with this id from what is stored NOW (another tab may have written it since
+	 * this one last heard): `next` gets it (undefined: none yet) and returns the new entry, added
+	 * as {@link add} does, or null to leave everything as it is. Returns the stored entry, if any.
+	 */
+	update(
+		id: string,
+		next: (
+			previous: AppNotification | undefined
+		) => (Omit<AppNotification, 'at' | 'read'> & { at?: number }) | null
+	): AppNotification | undefined {
+		const stored = this.#read();
+		if (stored !== null) this.#items = parseStored(stored, this.#limit);
+		const previous = this.#items.find((item) => item.id === id);
+		const entry = next(previous);
+		return entry ? this.add({ ...entry, id }) : previous;
 	}
 
 	has(id: string): boolean {

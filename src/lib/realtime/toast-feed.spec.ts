@@ -1,12 +1,23 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeConnection } from './connection.svelte';
-import { NotificationCentre } from '$lib/notifications/notification-centre.svelte';
+import {
+	NOTIFICATIONS_KEY,
+	NotificationCentre,
+	parseStored
+} from '$lib/notifications/notification-centre.svelte';
 import { NotifyPrefs } from '$lib/notifications/notify-prefs.svelte';
 import { BURST_WINDOW_MS, missedUpdatesText, startToastFeed, type Toaster } from './toast-feed';
 import { socketFactory } from './test-socket';
 import { makeRun, makeTask } from './test-fixtures';
 
-function setup(options: { hidden?: boolean; now?: () => number; prefs?: NotifyPrefs } = {}) {
+function setup(
+	options: {
+		hidden?: boolean;
+		now?: () => number;
+		prefs?: NotifyPrefs;
+		storage?: Pick<Storage, 'getItem' | 'setItem'>;
+	} = {}
+) {
 	const shown: string[] = [];
 	/** the id of each error toast, in order: toasts with one id replace each other on screen */
 	const errorIds: (string | undefined)[] = [];
@@ -28,7 +39,8 @@ function setup(options: { hidden?: boolean; now?: () => number; prefs?: NotifyPr
 			return !!options.hidden;
 		}
 	};
-	const centre = new NotificationCentre({ storage: null });
+	const centre = new NotificationCentre({ storage: options.storage ?? null });
+	centre.start();
 	const factory = socketFactory();
 	const connection = new RealtimeConnection({
 		url: 'ws://aco.test/ws',
@@ -220,6 +232,52 @@ describe('toast feed', () => {
 		expect(centre.items.map((item) => item.title)).toEqual(['3 tasks did not run', 'Task "Root" failed']);
 		expect(notified).toEqual(['Task "Root" failed']);
 		connection.destroy();
+	});
+
+	it('counts each task that did not run once, in every tab and across a reload, never fewer than were counted', () => {
+		const data = new Map<string, string>();
+		// one browser's localStorage; the tabs hear nothing of each other's writes (no storage events)
+		const storage = {
+			getItem: (k: string) => data.get(k) ?? null,
+			setItem: (k: string, v: string) => void data.set(k, v)
+		};
+		const stored = () => parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title);
+		const error = "needs 'root', which failed";
+		let seq = 0;
+		const didNotRun = (tab: ReturnType<typeof setup>, id: string) =>
+			tab.factory.last.event({
+				type: 'task.failed',
+				seq: ++seq,
+				data: {
+					task_id: id,
+					run_id: 'r1',
+					status: 'failed',
+					error,
+					duration_ms: null,
+					task: makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error })
+				}
+			});
+
+		const first = setup({ storage });
+		for (const id of ['d1', 'd2', 'd3']) didNotRun(first, id);
+		expect(stored()).toEqual(['3 tasks did not run']);
+		// a tab opened mid-run hears of the fourth only
+		const second = setup({ storage });
+		didNotRun(second, 'd4');
+		expect(stored()).toEqual(['4 tasks did not run']);
+		// both tabs hear of the fourth and the fifth: each counted once
+		didNotRun(first, 'd4');
+		didNotRun(first, 'd5');
+		didNotRun(second, 'd5');
+		expect(stored()).toEqual(['5 tasks did not run']);
+		// the first tab reloaded
+		first.connection.destroy();
+		const reloaded = setup({ storage });
+		didNotRun(reloaded, 'd6');
+		expect(stored()).toEqual(['6 tasks did not run']);
+		expect(reloaded.centre.items.map((item) => item.title)).toEqual(['6 tasks did not run']);
+		second.connection.destroy();
+		reloaded.connection.destroy();
 	});
 
 	it('groups a burst of failures into one toast that counts them', () => {

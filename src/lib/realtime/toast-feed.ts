@@ -14,7 +14,11 @@ import type { ResolvedPathname } from '$app/types';
 import type { AnyEventEnvelope, Task } from '$lib/protocol';
 import ToastLink from '$lib/components/ToastLink.svelte';
 import { runHref, runsHref, taskHref } from '$lib/components/paths';
-import type { NotificationCentre, NotificationKind } from '$lib/notifications/notification-centre.svelte';
+import {
+	countedOnce,
+	type NotificationCentre,
+	type NotificationKind
+} from '$lib/notifications/notification-centre.svelte';
 import { closeExplanation } from './close-policy';
 import { LIST_MAX_RATE } from './connection-types';
 import type { ConnectionState, RealtimeConnection, ResyncInfo } from './connection.svelte';
@@ -76,7 +80,7 @@ export interface ToastFeedOptions {
 	toaster?: Toaster;
 	notifier?: Notifier;
 	notifyFilter?: NotifyFilter;
-	centre?: Pick<NotificationCentre, 'add' | 'has'>;
+	centre?: Pick<NotificationCentre, 'add' | 'has' | 'update'>;
 	/** the workflow of a run this feed has not heard of yet (REST), for per-workflow preferences */
 	lookupWorkflow?: (runId: string) => Promise<string | null>;
 	/** opens a task or run page when a browser notification is clicked */
@@ -115,8 +119,6 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	const taskSucceeded = options.taskSucceeded ?? 'standalone';
 	const now = options.now ?? Date.now;
 	const seen = new Set<string>();
-	/** per run, how many tasks failed without running because a task they need failed */
-	const blockedByRun = new Map<string, number>();
 	const workflowOfRun = new Map<string, string>();
 	let burst: Burst | null = null;
 	let bursts = 0;
@@ -169,7 +171,8 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 				const { task, error } = event.data;
 				if (!once(`task.failed:${task.id}`)) return;
 				withWorkflow(task, (workflow) => {
-					if (task.run_id !== null && task.started_at === null) blocked(task.run_id, workflow, error);
+					if (task.run_id !== null && task.started_at === null)
+						blocked(task.run_id, task.id, workflow, error);
 					else failed(task, error, workflow);
 				});
 				return;
@@ -313,19 +316,22 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 
 	// A failure fails every task that needs it: one centre entry per run counts them (the failure
 	// itself and the workflow have their own toasts), rather than a stack of toasts covering the page.
-	function blocked(runId: string, workflow: string | null, error: string | null): void {
-		const count = (blockedByRun.get(runId) ?? 0) + 1;
-		blockedByRun.delete(runId);
-		blockedByRun.set(runId, count);
-		if (blockedByRun.size > SEEN_LIMIT) blockedByRun.delete(blockedByRun.keys().next().value as string);
-		centre?.add({
-			id: `blocked:${runId}`,
-			kind: 'tasks.blocked',
-			level: 'error',
-			title: count === 1 ? '1 task did not run' : `${count} tasks did not run`,
-			body: error,
-			href: runHref(runId),
-			workflow
+	// The count is the entry's, shared by every tab (and kept over a reload) through the centre's
+	// storage: the tasks it holds are counted once, whichever tab saw them first.
+	function blocked(runId: string, taskId: string, workflow: string | null, error: string | null): void {
+		centre?.update(`blocked:${runId}`, (previous) => {
+			const next = countedOnce(previous, taskId);
+			if (!next) return null;
+			return {
+				id: `blocked:${runId}`,
+				kind: 'tasks.blocked',
+				level: 'error',
+				title: next.count === 1 ? '1 task did not run' : `${next.count} tasks did not run`,
+				body: error,
+				href: runHref(runId),
+				workflow,
+				...next
+			};
 		});
 	}
 
