@@ -109,8 +109,22 @@ export interface HealthResponse {
 	/** this node's id (ACO_NODE_ID) */
 	node?: string;
 	database?: { kind: 'sqlite' | 'postgres'; ok: boolean; error?: string };
-	/** the shared event stream's Redis (ACO_REDIS_URL); null when the bus is in-process */
-	redis?: RedisStatus | null;
+	/**
+	 * the shared event stream's Redis (ACO_REDIS_URL); null when the bus is in-process. Only up or
+	 * down: anyone may ask, so where it is and why it is down are in `/api/v1/realtime/stats`
+	 */
+	redis?: RedisHealthSummary | null;
+}
+
+/** Redis as healthz tells of it, without credentials: none of its address, none of the driver's words. */
+export interface RedisHealthSummary {
+	status: 'up' | 'down';
+	/** when the status last changed (ISO-8601) */
+	since: string;
+	/** false until the node first reached Redis */
+	attached: boolean;
+	/** while down: what that means, in words of our own */
+	message?: string;
 }
 
 /**
@@ -121,7 +135,7 @@ export interface RedisStatus {
 	status: 'up' | 'down';
 	/** when the status last changed (ISO-8601) */
 	since: string;
-	/** the server, without credentials */
+	/** the server; its password (also one in the query string) reads `***` */
 	address: string;
 	last_error: string | null;
 	/** this node's position in the shared stream */

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisStatus } from '../../../protocol/api';
 import type { AnyDomainEvent } from '../../../protocol/events';
 import type { Logger } from '../../logger';
+import { redactUrl } from '../../redact-url';
 import type { BusListener, EventBus } from '../types';
 import { createClient, describeError } from './client';
 import type { NumberedEvent } from './codec';
@@ -71,18 +72,6 @@ export interface SharedStream {
 
 export function newEpoch(): string {
 	return randomBytes(9).toString('base64url');
-}
-
-/** `redis://user:secret@host:6379/0` → `redis://host:6379/0`, for logs and health. */
-export function redactUrl(url: string): string {
-	try {
-		const parsed = new URL(url);
-		parsed.username = '';
-		parsed.password = '';
-		return parsed.toString();
-	} catch {
-		return 'redis://(unparsable url)';
-	}
 }
 
 export class RedisBus implements EventBus {

@@ -13,6 +13,7 @@
 import type { Execution, LogLine, LogOutlineResponse, Task, WorkflowRun } from '../../../protocol';
 import { newId } from '../../ids';
 import type { Logger } from '../../logger';
+import { redactUrl } from '../../redact-url';
 import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS, buildOutline, type LogMarkRow } from '../log-marks';
 import { LOG_CHUNK_CHARS, readLogPage, rankFrom, type LogPageReads } from '../log-pages';
 import { PATCHABLE, TASK_NOT_ENDED } from '../rows';
@@ -116,11 +117,6 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
 		}
 	}
 	return new PgStore(db, options.logger);
-}
-
-/** the URL without its password, for logs */
-export function redactUrl(url: string): string {
-	return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 }
 
 function clampInt(value: number | undefined, fallback: number, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from './$types';
 import { json } from '$lib/server/http/responses';
 import type { HealthResponse } from '$lib/protocol';
+import { publicRedisHealth } from '$lib/server/bus/redis/public-health';
 import { isStoreUnavailable } from '$lib/server/store/errors';
 
 const VERSION = '0.1.0';
@@ -15,8 +16,9 @@ class DatabaseTimeout extends Error {
 
 /**
  * 200 while this node can serve, 503 while its database cannot be reached (a proxy routes around
- * it); says how the shared bus's Redis is doing either way. Anyone may ask (a load balancer has
- * no credentials), so a failure is named in words of our own; the driver's error goes to the log.
+ * it); says whether the shared bus's Redis is up either way. Anyone may ask (a load balancer has
+ * no credentials, and any Host is answered), so a failure is named in words of our own and no
+ * address is given; the driver's error goes to the log, Redis's detail to /api/v1/realtime/stats.
  */
 export const GET: RequestHandler = async ({ locals }) => {
 	const { config, store, startedAt } = locals.aco;
@@ -51,7 +53,7 @@ export const GET: RequestHandler = async ({ locals }) => {
 			...(error === null ? {} : { error })
 		},
 		// Redis down is not unhealthy: tools run and logs are stored; live fan-out between nodes waits
-		redis: locals.aco.redis?.health() ?? null
+		redis: locals.aco.redis ? publicRedisHealth(locals.aco.redis.health()) : null
 	};
 	return json(body, error === null ? 200 : 503, error === null ? {} : { 'retry-after': '2' });
 };
