@@ -18,6 +18,25 @@ export type WorkflowCommand =
 const COMMAND = /^\s*::([a-z][a-z-]*)(?:\s+([^:]*))?::(.*)$/i;
 
 /**
+ * An `add-mask` line in {@link COMMAND}'s grammar (GitHub's runner reads the same): [1] all before
+ * the value (leading whitespace, the name, params if any: `::add-mask ::`, `::add-mask k=v::`),
+ * [2] the value as written. The masker recognises add-mask lines by it, so every line the parser
+ * (and so the log view) takes for one has its value masked.
+ */
+export const ADD_MASK_LINE = /^(\s*::add-mask(?:\s+[^:]*)?::)(.*)$/is;
+
+const ADD_MASK_NAME = '::add-mask';
+/** past the name: params so far, then at most the first colon of the closing `::` */
+const ADD_MASK_UNFINISHED = /^::add-mask(?:\s[^:]*)?:?$/s;
+
+/** Whether a line beginning so could, continued, still be an {@link ADD_MASK_LINE} (`::add-mask k=v:`). */
+export function couldBeAddMaskLine(start: string): boolean {
+	const rest = start.trimStart().toLowerCase();
+	if (rest.length <= ADD_MASK_NAME.length) return ADD_MASK_NAME.startsWith(rest);
+	return ADD_MASK_UNFINISHED.test(rest);
+}
+
+/**
  * @example
  * parseWorkflowCommand('::progress value=45::Compiling') // { kind: 'progress', value: 45, message: 'Compiling' }
  * parseWorkflowCommand('plain output') // null

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseWorkflowCommand } from '../../log/workflow-commands';
 import { MaskSet } from './mask-set';
 import { StreamMasker, type MaskedPiece } from './stream-masker';
 
@@ -83,6 +84,53 @@ describe('StreamMasker', () => {
 		]);
 		expect(joined(out)).toBe('::add-mask::***\n*** again\n');
 		for (const piece of out) expect(piece.text).not.toContain('piece');
+	});
+
+	it('masks the value of every ::add-mask form the command parser reads, params and all', () => {
+		const lines = ['::add-mask ::hunter2222', '::add-mask x=1::s3cretvalue', '  ::ADD-MASK::upperval99'];
+		for (const line of lines) expect(parseWorkflowCommand(line)?.kind, line).toBe('add-mask');
+		const masks = new MaskSet();
+		const out = run(masks, [
+			...lines.map((line): [string, boolean] => [line, false]),
+			['later hunter2222 s3cretvalue upperval99', false]
+		]);
+		expect(joined(out)).toBe('::add-mask ::***\n::add-mask x=1::***\n  ::ADD-MASK::***\nlater *** *** ***\n');
+		expect(masks.size).toBe(3);
+	});
+
+	it('never shows the value of an ::add-mask line with params that arrives in pieces', () => {
+		const out = run(new MaskSet(), [
+			['::add-mask x', true],
+			['=1:', true],
+			[':piecewise', true],
+			['-secret', false],
+			['piecewise-secret again', false]
+		]);
+		expect(joined(out)).toBe('::add-mask x=1::***\n*** again\n');
+		for (const piece of out) expect(piece.text).not.toContain('piece');
+	});
+
+	it('registers the escaped value of an ::add-mask line that arrives in pieces as a whole line would', () => {
+		for (const cut of [
+			'::add-mask::abc%'.length,
+			'::add-mask::abc%25'.length,
+			'::add-mask::abc%25def'.length
+		]) {
+			const line = '::add-mask::abc%25defgh';
+			const out = run(new MaskSet(), [
+				[line.slice(0, cut), true],
+				[line.slice(cut), false],
+				['value abc%defgh and abc%25defgh', false]
+			]);
+			expect(joined(out), `cut at ${cut}`).toBe('::add-mask::***\nvalue *** and ***\n');
+		}
+		// the stream ending inside the line registers it the same way
+		const masks = new MaskSet();
+		const masker = new StreamMasker(masks);
+		masker.push('::add-mask::xyz%25', true);
+		masker.push('uvwst', true);
+		expect(masker.flush()).toBeNull();
+		expect(masks.mask('xyz%uvwst and xyz%25uvwst')).toBe('*** and ***');
 	});
 
 	it('tells when an announced value was refused', () => {

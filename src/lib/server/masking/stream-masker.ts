@@ -6,20 +6,18 @@
  * one is held back and shown with the next piece, never half shown. What is held back is at
  * most one character less than the longest masked text.
  *
- * `::add-mask::value` lines register their value, and the command's own line reads
+ * `::add-mask::value` lines (also `::add-mask ::value`, `::add-mask k=v::value`: every form the
+ * command parser reads) register their value, and the command's own line reads
  * `::add-mask::***` (also when the value was refused: the set was full). A command line that
  * arrives in pieces is never shown with its value: its pieces read `***` and the value (up to
- * MAX_MASK_LENGTH) is registered when its line ends.
+ * MAX_MASK_LENGTH) is registered when its line ends, as written and as the parser reads it.
  */
-import { parseWorkflowCommand } from '../../log/workflow-commands';
+import { ADD_MASK_LINE, couldBeAddMaskLine, parseWorkflowCommand } from '../../log/workflow-commands';
 import { MAX_MASK_LENGTH } from './mask-forms';
 import { MASK, type MaskSet } from './mask-set';
 
-const ADD_MASK = '::add-mask::';
 /** a partial piece longer than this is no `::add-mask::` command in the making */
 const MAX_COMMAND_START = 1_024;
-/** `::add-mask::value` at a line's start; the same leading whitespace the command parser allows */
-const ADD_MASK_LINE = /^(\s*::add-mask::)(.*)$/is;
 
 export interface MaskedPiece {
 	text: string;
@@ -110,7 +108,7 @@ export class StreamMasker {
 	/** What is still held back, masked, as the stream's last line; null when nothing is. */
 	flush(): MaskedPiece | null {
 		if (this.#addMaskValue !== null) {
-			this.#register(this.#addMaskValue);
+			this.#registerValue(this.#addMaskValue);
 			this.#addMaskValue = null;
 			this.#lineStart = true;
 			return null;
@@ -128,7 +126,7 @@ export class StreamMasker {
 	#continueAddMask(text: string, partial: boolean): MaskedPiece | null {
 		if (this.#addMaskValue!.length < MAX_MASK_LENGTH) this.#addMaskValue += text;
 		if (partial) return null;
-		this.#register(this.#addMaskValue!);
+		this.#registerValue(this.#addMaskValue!);
 		this.#addMaskValue = null;
 		this.#lineStart = true;
 		// the line's end: its pieces so far were shown as `::add-mask::***`
@@ -140,6 +138,14 @@ export class StreamMasker {
 		const command = parseWorkflowCommand(line);
 		if (command?.kind === 'add-mask') this.#register(command.value);
 		this.#register(written);
+	}
+
+	/**
+	 * A value that arrived in pieces, registered as a whole line's would be: the command's params
+	 * and leading whitespace do not change what the parser reads of its value.
+	 */
+	#registerValue(written: string): void {
+		this.#registerLine(`::add-mask::${written}`, written);
 	}
 
 	#register(value: string): void {
@@ -158,9 +164,7 @@ function commandShown(command: RegExpExecArray): string {
 	return command[2]!.trim() ? command[1] + MASK : command[0];
 }
 
-/** `text` (after leading whitespace) could still become `::add-mask::` */
+/** `text` could still become an `::add-mask::` line */
 function isCommandStart(text: string): boolean {
-	if (text.length > MAX_COMMAND_START) return false;
-	const rest = text.trimStart();
-	return rest.length < ADD_MASK.length && ADD_MASK.toLowerCase().startsWith(rest.toLowerCase());
+	return text.length <= MAX_COMMAND_START && couldBeAddMaskLine(text);
 }
