@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseWorkflowFile } from '../orchestrator/workflow-file';
 import { secretNameTest } from './secret-env';
 import { redactWorkflowSource } from './workflow-source';
 
@@ -74,6 +75,26 @@ describe('redactWorkflowSource', () => {
 		expect(shown).not.toMatch(/&pin abc/);
 		expect(shown).toContain('DEPLOY_TOKEN: *tok');
 		expect(shown).toContain('MODE: *pin');
+		expect(shown.split('\n')).toHaveLength(source.split('\n').length);
+	});
+
+	it('hides the value of a secret variable whose name is an alias, as the loader reads it', () => {
+		const source = [
+			'name: w',
+			'description: &tok DEPLOY_TOKEN',
+			'tasks:',
+			'  t:',
+			'    steps:',
+			'      - run: echo hi',
+			'        env:',
+			'          *tok : supersecret123',
+			''
+		].join('\n');
+		const loaded = parseWorkflowFile(source, '/tmp/w.yml');
+		expect(loaded.ok && loaded.workflow.tasks[0]!.steps[0]!.env).toEqual({ DEPLOY_TOKEN: 'supersecret123' });
+		const shown = redactWorkflowSource(source, secretNameTest());
+		expect(shown).not.toContain('supersecret123');
+		expect(shown).toContain('*tok : ***');
 		expect(shown.split('\n')).toHaveLength(source.split('\n').length);
 	});
 

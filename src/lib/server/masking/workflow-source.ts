@@ -28,8 +28,10 @@ export function redactWorkflowSource(source: string, isSecret: SecretNameTest): 
 	const values = new Set<string>();
 	visit(doc, {
 		Pair(_, pair) {
-			if (!isPair(pair) || !isScalar(pair.key)) return;
-			if (!isSecret(String(pair.key.value))) return;
+			if (!isPair(pair)) return;
+			// `*name : value`: the key is the anchored text, as the loader reads it
+			const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+			if (!isScalar(key) || !isSecret(String(key.value))) return;
 			// `NAME: *anchor`: the value is the anchored text, cut out where the anchor writes it
 			const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
 			if (!isScalar(value) || value.value === null || value.value === '') return;
