@@ -216,6 +216,28 @@ describe('TaskRunner', () => {
 		expect(JSON.stringify(await store.getTask(task.id))).not.toContain(secret.slice(0, 6));
 	});
 
+	it('logs a step that could not start with its secrets masked, as it stores it', async () => {
+		const secret = 'Kd93-spawn-deploy-key';
+		const lines: string[] = [];
+		const recording = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+		const step: StepDef = {
+			...sh('unused', 'deploy'),
+			command: `/nonexistent/deploy-${secret}`,
+			args: [],
+			env: { DEPLOY_TOKEN: secret }
+		};
+		const { runner, task } = await setupRunner([step], store, {
+			isSecretName: secretNameTest(),
+			logger: recording
+		});
+		expect(await runner.run()).toMatchObject({ status: 'failed' });
+		const [execution] = await store.listExecutions(task.id);
+		expect(execution!.error).toContain('/nonexistent/deploy-***');
+		const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'step failed');
+		expect(failed?.error).toContain('/nonexistent/deploy-***');
+		expect(lines.join('\n')).not.toContain(secret.slice(0, 8));
+	});
+
 	it("masks a later step's secret variables in the output of the steps before it", async () => {
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
 		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));

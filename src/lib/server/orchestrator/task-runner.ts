@@ -247,7 +247,9 @@ export class TaskRunner {
 			storeFailure !== null && this.#stop !== 'interrupted'
 				? { status: 'failed', error: storeFailure }
 				: this.#outcome(result);
-		if (outcome.status === 'failed') log.info({ error: outcome.error }, 'step failed');
+		// masked as the stored copy is: a spawn error names the command, which may hold a secret
+		if (outcome.status === 'failed')
+			log.info({ error: outcome.error === null ? null : masks.mask(outcome.error) }, 'step failed');
 		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
 		toolEnded(bus, task, execution);
 		return outcome;
