@@ -3,7 +3,9 @@
  * partition, a firewall dropping packets, a paused VM), through tests/helpers/pausable-proxy.ts.
  * A request answers 503 `store_unavailable` within the query timeout instead of hanging for the
  * outage; each node notices the outage, so after it the node running a task renews its lease
- * before the other takes anything over, and the task ends `succeeded` on its node, attempt 1.
+ * before the other takes anything over, and a task without retries ends `succeeded` on its node,
+ * attempt 1. A task with a retry left is stopped on its node during the outage (the node cannot
+ * tell it from a partition, in which the other node would start it again) and starts again after.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +34,7 @@ describe('a cluster whose PostgreSQL stops answering', () => {
 	let cluster: TestCluster;
 	let dir: string;
 	const stopFile = () => path.join(dir, 'stop');
+	const retriedStopFile = () => path.join(dir, 'stop-retried');
 
 	beforeAll(async () => {
 		dir = tempDir('aco-unanswered-');
@@ -42,9 +45,19 @@ describe('a cluster whose PostgreSQL stops answering', () => {
 				'name: through',
 				'tasks:',
 				'  ticker:',
-				'    retries: 1',
 				'    steps:',
 				`      - run: 'echo "ran on $ACO_NODE_ID"; i=0; while [ ! -e ${stopFile()} ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done'`
+			].join('\n') + '\n'
+		);
+		fs.writeFileSync(
+			path.join(dir, 'retried.yml'),
+			[
+				'name: retried',
+				'tasks:',
+				'  ticker:',
+				'    retries: 1',
+				'    steps:',
+				`      - run: 'echo "ran on $ACO_NODE_ID"; while [ ! -e ${retriedStopFile()} ]; do sleep 0.05; done'`
 			].join('\n') + '\n'
 		);
 		pg = await startPostgres();
@@ -65,6 +78,7 @@ describe('a cluster whose PostgreSQL stops answering', () => {
 	}, 120_000);
 	afterAll(async () => {
 		if (dir) fs.writeFileSync(stopFile(), '');
+		if (dir) fs.writeFileSync(retriedStopFile(), '');
 		proxy?.resume();
 		await cluster?.stop();
 		await proxy?.close();
@@ -164,5 +178,47 @@ describe('a cluster whose PostgreSQL stops answering', () => {
 		const lines = await logOf();
 		expect(lines[0].text).toBe(`ran on ${owner}`);
 		lines.forEach((line, i) => expect(line.n).toBe(i + 1));
+	}, 90_000);
+
+	it('stops the tool of a task with a retry left during a pause of two leases, says why, and starts it again after', async () => {
+		for (const node of cluster.nodes) await healthy(node);
+		const api = acoApi(cluster.nodes[0]);
+		const { run } = await api.post<RunResponse>('/api/v1/workflows/retried/runs');
+		type Detail = { task: { status: string; executions: { status: string; error: string | null }[] } };
+		const taskId = await waitFor(
+			async () => {
+				const detail = await api.get<{ tasks: { id: string; status: string }[] }>(`/api/v1/runs/${run.id}`);
+				const task = detail.tasks[0];
+				if (task?.status !== 'running') return undefined;
+				const { task: full } = await api.get<Detail>(`/api/v1/tasks/${task.id}`);
+				return full.executions.length === 1 ? task.id : undefined;
+			},
+			20_000,
+			'the task to run'
+		);
+		const pausedAt = Date.now();
+		proxy.pause();
+		try {
+			await waitFor(() => Date.now() - pausedAt > 2 * LEASE_MS, 4 * LEASE_MS, 'two leases');
+		} finally {
+			proxy.resume();
+		}
+		// its step's end is stored with why its tool was stopped; its lease runs out, and it starts again
+		const executions = await waitFor(
+			async () => {
+				const { task } = await api.get<Detail>(`/api/v1/tasks/${taskId}`);
+				return task.executions.length === 2 ? task.executions : undefined;
+			},
+			6 * LEASE_MS,
+			'the task to start again'
+		);
+		expect(executions[0]).toMatchObject({
+			status: 'interrupted',
+			error: expect.stringMatching(/^this node could not reach the database to renew its hold on the task/)
+		});
+		fs.writeFileSync(retriedStopFile(), '');
+		const { run: ended, tasks } = await waitForRun(api, run.id, 30_000);
+		expect(ended.status).toBe('succeeded');
+		expect(tasks[0].executions.map((execution) => execution.status)).toEqual(['interrupted', 'succeeded']);
 	}, 90_000);
 });

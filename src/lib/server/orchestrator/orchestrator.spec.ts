@@ -12,6 +12,7 @@ import type { Claim, QueueSignal, TaskQueue } from '../store/queue';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store, TaskPatch } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
+import { FENCED_REASON } from './fence';
 import type { FeedShare } from './pipe-feed';
 import { ParseThreads } from './workflow-parse';
 import {
@@ -682,14 +683,23 @@ function sharedStore(base: Store = store): {
 	dropCancelSignals(): void;
 	/** called as this node releases tasks, before the release is stored */
 	onRelease(hook: () => void): void;
+	/** renewals fail as with a database that cannot be reached (true), or work again (false) */
+	failRenewals(failing: boolean): void;
 } {
 	const refused: { claim: Claim; patch: TaskPatch }[] = [];
 	let loseAnswer = false;
 	let dropCancels = false;
 	let releasing = () => {};
+	let renewalsFail = false;
 	const queue = new Proxy(base.queue, {
 		get(target, prop) {
 			if (prop === 'shared') return true;
+			if (prop === 'renew') {
+				return (...args: Parameters<TaskQueue['renew']>) =>
+					renewalsFail
+						? Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))
+						: target.renew(...args);
+			}
 			if (prop === 'onSignal') {
 				return (listener: (signal: QueueSignal) => void) =>
 					target.onSignal((signal) => {
@@ -735,7 +745,8 @@ function sharedStore(base: Store = store): {
 		refused,
 		loseNextClaimAnswer: () => (loseAnswer = true),
 		dropCancelSignals: () => (dropCancels = true),
-		onRelease: (hook) => (releasing = hook)
+		onRelease: (hook) => (releasing = hook),
+		failRenewals: (failing) => (renewalsFail = failing)
 	};
 }
 
@@ -789,15 +800,17 @@ describe('orchestrator on a shared queue', () => {
 		)) as DomainEvent<'tool.started'>;
 
 		try {
-			await toolEnded(first.data.execution_id, 3_000);
+			// the earlier run has ended: its end was refused, as the task is no longer its own (and its
+			// step's end too, which the release closed: that node announced it)
+			await expect
+				.poll(() => shared.refused.some(({ claim, patch }) => claim.attempt === 1 && patch.status), {
+					timeout: 3_000
+				})
+				.toBe(true);
 		} finally {
 			// an earlier run still going would start the next step now (and a failed test ends it)
 			fs.writeFileSync(path.join(dir, 'gate'), '');
 		}
-		// the earlier run has ended: its end was refused, as the task is no longer its own
-		await expect
-			.poll(() => shared.refused.some(({ claim, patch }) => claim.attempt === 1 && patch.status))
-			.toBe(true);
 
 		expect(await orchestrator.cancelTask(first.data.task_id)).toBe(true);
 		const end = await ended(run.id, 3_000);
@@ -823,8 +836,15 @@ describe('orchestrator on a shared queue', () => {
 		shared.loseNextClaimAnswer();
 		await takenOverAndQueuedAgain();
 
-		await toolEnded(first.data.execution_id, 3_000);
-		expect(await store.getExecution(first.data.execution_id)).toMatchObject({ status: 'interrupted' });
+		await expect
+			.poll(() => shared.refused.some(({ claim, patch }) => claim.attempt === 1 && patch.status), {
+				timeout: 3_000
+			})
+			.toBe(true);
+		expect(await store.getExecution(first.data.execution_id)).toMatchObject({
+			status: 'interrupted',
+			error: NODE_LOST_REASON
+		});
 		expect(ofType('tool.started')).toHaveLength(1);
 		expect(stepsLog()).toBe('hold\n');
 	});
@@ -856,6 +876,47 @@ describe('orchestrator on a shared queue', () => {
 			error: 'cancelled'
 		});
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'cancelled' });
+	});
+
+	it('stops the tool of a task with a retry left before its unrenewed lease can run out, and keeps one without', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		// fenced two thirds of a lease after the last renewal that succeeded was sent (2 s)
+		const leaseMs = 3_000;
+		setup({ store: shared.store, config: { leaseMs, killGraceMs: 300 } });
+		workflow(
+			'retried',
+			`tasks:\n  deploy:\n    retries: 1\n    steps: [{ name: deploy, run: sleep, args: ['30'] }, { name: next, run: 'true' }]\n`
+		);
+		workflow('last', `tasks:\n  deploy:\n    steps: [{ name: only, run: sleep, args: ['30'] }]\n`);
+		await orchestrator.startRun('retried');
+		await orchestrator.startRun('last');
+		await expect.poll(() => ofType('tool.started').length).toBe(2);
+		const [retried, last] = ['deploy', 'only'].map((name) =>
+			ofType('tool.started').find((event) => event.data.execution.name === name)!
+		);
+
+		shared.failRenewals(true);
+		const failedAt = performance.now();
+		const fenced = await toolEnded(retried.data.execution_id, 2 * leaseMs);
+		const after = performance.now() - failedAt;
+		// not after one failed renewal, and gone before the lease the last one set can have run out
+		expect(after).toBeGreaterThan(leaseMs / 3);
+		expect(after).toBeLessThan(leaseMs + 1_000);
+		expect(fenced).toMatchObject({ type: 'tool.failed' });
+		expect(await store.getExecution(retried.data.execution_id)).toMatchObject({
+			status: 'interrupted',
+			error: FENCED_REASON
+		});
+		// its end is left to the release (once its lease runs out) that starts it again
+		expect(await store.getTask(retried.data.task_id)).toMatchObject({ status: 'running', finished_at: null });
+		// a task another node would only mark interrupted keeps running through the outage, past a lease
+		await expect
+			.poll(() => performance.now() - failedAt > leaseMs + 500, { timeout: 3 * leaseMs })
+			.toBe(true);
+		expect(await store.getExecution(last.data.execution_id)).toMatchObject({ status: 'running' });
+		expect(ofType('tool.started').map((event) => event.data.execution.name)).toEqual(['deploy', 'only']);
+		shared.failRenewals(false);
 	});
 
 	describe('on PostgreSQL', () => {

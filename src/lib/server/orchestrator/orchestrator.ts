@@ -23,6 +23,10 @@
  * Every write about a task this node runs is guarded by its claim, so a node that lost a task
  * (it was too slow to renew) cannot overwrite what another node does with it. Plans of one run
  * are serialised on a node, and by the run's row lock across nodes.
+ *
+ * A node that cannot renew its hold on a task that another node would start again (a retry left)
+ * stops its tool before the lease can run out elsewhere (orchestrator/fence), so that two nodes
+ * never run it at once; a task without a retry left keeps running through the outage.
  */
 import type { WorkflowLoadError, WorkflowRun, WorkflowSummary } from '../../protocol';
 import type { EventBus } from '../bus/types';
@@ -44,6 +48,7 @@ import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } 
 import { abortRunPlan, CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
 import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
+import { FENCED_REASON, fenceCheckMs, mustFence } from './fence';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import {
 	createWorkflowCache,
@@ -97,6 +102,15 @@ interface Running {
 	runId: string;
 	/** the attempt of the task this runner's claim holds */
 	attempt: number;
+	/** times the task may start again (see fence.wouldStartAgain) */
+	retries: number;
+	/**
+	 * When this node last sent a claim or renewal of this hold that succeeded (performance.now()):
+	 * the lease lasts at least `leaseMs` from then
+	 */
+	heldSince: number;
+	/** its tool was stopped as this node could not renew the hold (fence.ts); it is renewed no more */
+	fenced: boolean;
 	/** settles once the runner has ended (its tool has exited) */
 	ended: Promise<unknown>;
 }
@@ -326,7 +340,9 @@ class WorkflowOrchestrator implements Orchestrator {
 				const waitMs = this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS;
 				// the renewals have stopped: the leases must outlast the wait, or another node's sweep
 				// would start a task again while its tool here still handles SIGTERM
-				const claims = [...this.#running].map(([id, { attempt }]) => ({ id, attempt }));
+				const claims = [...this.#running]
+					.filter(([, running]) => !running.fenced)
+					.map(([id, { attempt }]) => ({ id, attempt }));
 				if (claims.length > 0) {
 					await this.#queue
 						.renew(this.#node, this.#deps.config.leaseMs + waitMs, claims)
@@ -384,6 +400,8 @@ class WorkflowOrchestrator implements Orchestrator {
 		const free = concurrency - this.#running.size;
 		if (free <= 0 || this.#closed) return;
 		let claimed: ClaimedTask[];
+		// the lease starts when PostgreSQL runs the claim, after this
+		const sent = performance.now();
 		try {
 			claimed = await this.#queue.claim(this.#node, free, this.#queue.shared ? leaseMs : null);
 			this.#healthy();
@@ -391,10 +409,10 @@ class WorkflowOrchestrator implements Orchestrator {
 			this.#failed(err, 'claiming tasks failed; will try again');
 			return;
 		}
-		for (const task of claimed) this.#start(task);
+		for (const task of claimed) this.#start(task, sent);
 	}
 
-	#start({ task, spec, claim }: ClaimedTask): void {
+	#start({ task, spec, claim, retries }: ClaimedTask, heldSince: number): void {
 		const { store, bus, config } = this.#deps;
 		const queue = this.#queue;
 		const runId = task.run_id!;
@@ -435,7 +453,15 @@ class WorkflowOrchestrator implements Orchestrator {
 			// run() does not reject; this only keeps the node alive if that ever changes
 			this.#log.error({ err, task_id: task.id }, 'task runner rejected');
 		});
-		const running: Running = { runner, runId, attempt: claim.attempt, ended };
+		const running: Running = {
+			runner,
+			runId,
+			attempt: claim.attempt,
+			retries,
+			heldSince,
+			fenced: false,
+			ended
+		};
 		this.#running.set(task.id, running);
 		const done = ended.then(async () => {
 			// a later attempt of the task may have taken this one's place
@@ -556,6 +582,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			this.#timers.push(timer);
 		};
 		every(Math.max(100, Math.floor(leaseMs / 3)), () => this.#renew());
+		every(fenceCheckMs(this.#deps.config), async () => this.#fence());
 		every(Math.max(100, Math.floor(leaseMs / 2)), () => this.#reap());
 		// signals bring work at once; this catches what a lost signal connection missed
 		every(Math.max(100, Math.min(2_000, Math.floor(leaseMs / 2))), async () => this.#pump());
@@ -563,9 +590,13 @@ class WorkflowOrchestrator implements Orchestrator {
 
 	async #renew(): Promise<void> {
 		if (this.#running.size === 0) return;
-		// only runners started before the answer was asked for are judged by it
-		const before = [...this.#running];
+		// only runners started before the answer was asked for are judged by it; a fenced one's hold
+		// is left to run out, so that its release starts the task again
+		const before = [...this.#running].filter(([, running]) => !running.fenced);
+		if (before.length === 0) return;
 		let held: Map<string, HeldTask>;
+		// the renewed leases last from when PostgreSQL ran the renewal, after this
+		const sent = performance.now();
 		try {
 			// Only the claims runners here hold: a task this node holds with no runner (its claim
 			// committed, but the answer was lost) must not be kept alive by every renewal; its lease
@@ -585,6 +616,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			if (this.#running.get(id) !== running) continue;
 			const task = held.get(id);
 			if (task?.attempt === running.attempt) {
+				running.heldSince = Math.max(running.heldSince, sent);
 				// asked to stop on a node whose signal did not reach this one
 				if (task.stopping) running.runner.stop(task.stopping);
 				continue;
@@ -593,6 +625,23 @@ class WorkflowOrchestrator implements Orchestrator {
 			// attempt of it (it got the task back): stop the tool
 			this.#log.warn({ task_id: id }, 'lost the hold on a running task; stopping its tool');
 			running.runner.stop('interrupted');
+		}
+	}
+
+	/**
+	 * Stops the tools of tasks whose hold this node could not renew for long enough that another
+	 * node may soon start them again (fence.ts says which, and when).
+	 */
+	#fence(): void {
+		const now = performance.now();
+		for (const [id, running] of this.#running) {
+			if (!mustFence(running, now, this.#deps.config)) continue;
+			if (!running.runner.fence(FENCED_REASON)) continue;
+			running.fenced = true;
+			this.#log.warn(
+				{ task_id: id, attempt: running.attempt, unrenewed_ms: Math.round(now - running.heldSince) },
+				'could not renew the hold on a running task that another node would start again; stopping its tool'
+			);
 		}
 	}
 

@@ -66,6 +66,12 @@ async function setupRunner(
 	return { runner: new TaskRunner(deps, task, def), task };
 }
 
+/** resolves once an event of `type` was published */
+async function waitForEvent(type: AnyDomainEvent['type']): Promise<AnyDomainEvent> {
+	await expect.poll(() => events.some((event) => event.type === type)).toBe(true);
+	return events.find((event) => event.type === type)!;
+}
+
 describe('TaskRunner', () => {
 	it('starts a later attempt from no progress, not from where the attempt before it got', async () => {
 		const { runner, task } = await setupRunner([sh('true', 'only')]);
@@ -284,7 +290,7 @@ describe('TaskRunner', () => {
 				const value = Reflect.get(target, prop);
 				if (typeof value !== 'function') return value;
 				return (...args: unknown[]) => {
-					if (away && typeof prop === 'string' && /^(update|create)/.test(prop)) {
+					if (away && typeof prop === 'string' && /^(update|create|end)/.test(prop)) {
 						calls.push(prop);
 						return Promise.reject(
 							new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
@@ -306,9 +312,7 @@ describe('TaskRunner', () => {
 		away = true;
 		fs.writeFileSync(path.join(dir, 'go'), '');
 		// the tool ended while the store was away: its end waits for it
-		await expect
-			.poll(() => calls.filter((call) => call === 'updateExecution').length)
-			.toBeGreaterThanOrEqual(2);
+		await expect.poll(() => calls.filter((call) => call === 'endExecution').length).toBeGreaterThanOrEqual(2);
 		away = false;
 		expect(await final).toMatchObject({ status: 'succeeded', error: null });
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'succeeded' });
@@ -411,6 +415,49 @@ describe('TaskRunner', () => {
 		expect((await store.listExecutions(task.id)).map((execution) => execution.name)).toEqual(['waits']);
 		expect(events.filter((event) => event.type === 'tool.started')).toHaveLength(1);
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'running', finished_at: null });
+	});
+
+	it("writes nothing over a step's execution another node closed meanwhile, and announces no end for it", async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
+		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+		const waits = { ...sh('while [ ! -e go ]; do sleep 0.01; done', 'waits'), cwd: dir };
+		const { runner } = await setupRunner([waits]);
+		const final = runner.run();
+		const started = (await waitForEvent('tool.started')) as { data: { execution_id: string } };
+		// this node was cut off for longer than its lease: another node released the task, closing the step
+		const closed = {
+			status: 'interrupted',
+			error: 'taken over',
+			finished_at: '2026-01-02T03:04:05.000Z'
+		} as const;
+		await store.endExecution(started.data.execution_id, closed);
+		fs.writeFileSync(path.join(dir, 'go'), '');
+		await final;
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ ...closed, exit_code: null });
+		expect(events.filter((event) => event.type === 'tool.completed' || event.type === 'tool.failed')).toEqual(
+			[]
+		);
+	});
+
+	it('stops its tool when fenced: the step ends interrupted with why, no further step starts, the task is left running', async () => {
+		const { runner, task } = await setupRunner([
+			sh('echo started; sleep 30', 'long'),
+			sh('echo never', 'next')
+		]);
+		const final = runner.run();
+		await waitForEvent('tool.lines');
+		expect(runner.fence('could not renew')).toBe(true);
+		// a later stop changes nothing of why
+		runner.stop('interrupted');
+		await final;
+		const executions = await store.listExecutions(task.id);
+		expect(executions.map((execution) => [execution.name, execution.status, execution.error])).toEqual([
+			['long', 'interrupted', 'could not renew']
+		]);
+		expect(events.filter((event) => event.type === 'tool.failed')).toHaveLength(1);
+		// its end is the release's to store: queued again, as another node would start it
+		expect(await store.getTask(task.id)).toMatchObject({ status: 'running', finished_at: null });
+		expect(runner.fence('again')).toBe(false);
 	});
 
 	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {

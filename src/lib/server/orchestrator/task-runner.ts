@@ -9,6 +9,11 @@
  * log pipeline keeps its lines, bounded), and the task's own records are written with backoff
  * once the store is back, so its end (or the reason it failed) is stored, not lost. Only a node
  * shutting down (`stop('interrupted')`) stops that wait.
+ *
+ * A step's end is written only while its execution still runs: a node cut off from the database
+ * for longer than its lease writes nothing over the record the node that took the task over
+ * closed, and announces nothing. A node that fences the task (`fence`, see orchestrator/fence)
+ * stops its tool, stores the step's end with why, and leaves the task's own end to the release.
  */
 import type { Execution, ExecutionStatus, Task, TaskStatus } from '../../protocol';
 import type { TaskPatch } from '../store/types';
@@ -73,6 +78,16 @@ export class ClaimLostError extends Error {
 
 type StepOutcome = { status: ExecutionStatus; error: string | null };
 
+/** the result of a step stopped before its tool started */
+const NOT_STARTED: ToolResult = {
+	exitCode: null,
+	signal: null,
+	error: null,
+	timedOut: false,
+	cancelled: true,
+	durationMs: 0
+};
+
 export class TaskRunner {
 	#deps: TaskRunnerDeps;
 	#updateTask: (id: string, patch: TaskPatch) => Promise<Task>;
@@ -80,6 +95,10 @@ export class TaskRunner {
 	#task: Task;
 	#log: Logger;
 	#stop: StopReason | null = null;
+	/** why the task was stopped, when not the usual reason for its StopReason */
+	#stopError: string | null = null;
+	/** stopped by `fence`: the task's end is the release's to store */
+	#fenced = false;
 	#tool: ToolHandle | null = null;
 	#pipeline: LogPipeline | null = null;
 	/** aborted when the node shuts down: writes no longer wait for an unreachable store */
@@ -110,6 +129,22 @@ export class TaskRunner {
 			this.#pipeline?.stopWaitingForStore();
 			this.#shutdown.abort();
 		}
+	}
+
+	/**
+	 * Stops the task because this node cannot renew its hold on it and another node would start it
+	 * again: as `stop('interrupted')`, with `error` as the reason its step ends with, but the step's
+	 * end still waits for the database (it is written only while no other node has closed it), and
+	 * the task's own end is not stored: its lease runs out and the release queues it again. False,
+	 * doing nothing, when the task is stopping already (a cancel ends it as asked).
+	 */
+	fence(error: string): boolean {
+		if (this.#stop) return false;
+		this.#stop = 'interrupted';
+		this.#stopError = error;
+		this.#fenced = true;
+		this.#tool?.cancel();
+		return true;
 	}
 
 	/** Runs the task to its end and returns its final stored record. */
@@ -165,7 +200,11 @@ export class TaskRunner {
 			if (this.#stop) return this.#stopped();
 			// a node cut off from the database for longer than its lease may have lost the task meanwhile;
 			// a step started now would run beside the new holder's (ClaimLostError ends this run)
-			if (index > 0) await this.#untilStored('starting a step', () => this.#updateTask(this.#task.id, {}));
+			if (index > 0) {
+				await this.#untilStored('starting a step', () => this.#updateTask(this.#task.id, {}));
+				// stopped (fenced, say) while that waited for the database
+				if (this.#stop) return this.#stopped();
+			}
 			if (!this.#progressFromTool)
 				this.#progress.set(undefined, `${this.#stepName(step)} (${index + 1}/${steps.length})`);
 			const result = await this.#runStep(index, step);
@@ -187,7 +226,7 @@ export class TaskRunner {
 		const masks = this.#masks;
 		// one id for every attempt: a write whose reply was lost is not stored twice when tried again
 		const executionId = newId('exec');
-		let execution = await this.#untilStored('starting a step', () =>
+		const execution = await this.#untilStored('starting a step', () =>
 			store.createExecution({
 				id: executionId,
 				task_id: task.id,
@@ -200,6 +239,12 @@ export class TaskRunner {
 		);
 		toolStarted(bus, task, execution);
 		const log = this.#log.child({ execution_id: execution.id, step: index });
+		if (this.#stop) {
+			// stopped while the execution was being created (it waited for the database): no tool starts
+			const outcome = this.#stopped();
+			await this.#endExecution(execution, NOT_STARTED, outcome, log, { lines: 0, bytes: 0 });
+			return outcome;
+		}
 		let storeFailure: string | null = null;
 		let tool: ToolHandle | null = null;
 		const pipeline = new LogPipeline({
@@ -234,8 +279,6 @@ export class TaskRunner {
 			}
 		);
 		this.#tool = tool;
-		// a stop that arrived while the execution was being created
-		if (this.#stop) tool.cancel();
 		const result = await tool.result;
 		this.#tool = null;
 		// every line is stored before the completion is announced
@@ -250,8 +293,7 @@ export class TaskRunner {
 		// masked as the stored copy is: a spawn error names the command, which may hold a secret
 		if (outcome.status === 'failed')
 			log.info({ error: outcome.error === null ? null : masks.mask(outcome.error) }, 'step failed');
-		execution = await this.#updateExecution(execution, result, outcome, log, pipeline.dropped);
-		toolEnded(bus, task, execution);
+		await this.#endExecution(execution, result, outcome, log, pipeline.dropped);
 		return outcome;
 	}
 
@@ -261,24 +303,25 @@ export class TaskRunner {
 	}
 
 	#outcome(result: ToolResult): StepOutcome {
-		if (result.cancelled) {
-			const status = this.#stop ?? 'cancelled';
-			return { status, error: status === 'interrupted' ? this.#deps.interruptedReason : 'cancelled' };
-		}
+		if (result.cancelled) return this.#stopped();
 		if (result.error) return { status: 'failed', error: result.error };
 		if (result.signal) return { status: 'failed', error: `killed by ${result.signal}` };
 		if (result.exitCode !== 0) return { status: 'failed', error: `exited with code ${result.exitCode}` };
 		return { status: 'succeeded', error: null };
 	}
 
-	/** Stores how the step ended; a store failure is logged and the step's outcome still counts. */
-	async #updateExecution(
+	/**
+	 * Stores how the step ended and announces it; nothing when another node closed the execution
+	 * first (it released the task). A store failure is logged, the end announced as this node saw
+	 * it (unless the task was fenced: another node may have closed it), and the outcome still counts.
+	 */
+	async #endExecution(
 		execution: Execution,
 		result: ToolResult,
 		outcome: StepOutcome,
 		log: Logger,
 		dropped: { lines: number; bytes: number }
-	): Promise<Execution> {
+	): Promise<void> {
 		const patch = {
 			status: outcome.status,
 			exit_code: result.exitCode,
@@ -291,15 +334,25 @@ export class TaskRunner {
 				? { output_dropped_lines: dropped.lines, output_dropped_bytes: dropped.bytes }
 				: {})
 		};
+		let ended: Execution | null;
 		try {
-			return await this.#untilStored('storing the end of a step', () =>
-				this.#deps.store.updateExecution(execution.id, patch)
+			ended = await this.#untilStored('storing the end of a step', () =>
+				this.#deps.store.endExecution(execution.id, patch)
 			);
 		} catch (err) {
 			log.error({ err }, 'storing the end of an execution failed');
+			if (this.#fenced) return;
 			const { output_dropped_lines: lines, output_dropped_bytes: bytes, ...rest } = patch;
-			return { ...execution, ...rest, ...(lines ? { output_dropped: { lines, bytes: bytes ?? 0 } } : {}) };
+			ended = { ...execution, ...rest, ...(lines ? { output_dropped: { lines, bytes: bytes ?? 0 } } : {}) };
 		}
+		if (ended === null) {
+			log.warn(
+				{ status: outcome.status },
+				'the execution was closed by another node (it took the task over); its end here is not stored'
+			);
+			return;
+		}
+		toolEnded(this.#deps.bus, this.#task, ended);
 	}
 
 	/** `write`, tried again with backoff while the store cannot be reached (until the node shuts down) */
@@ -320,13 +373,23 @@ export class TaskRunner {
 		this.#progress?.set(command.value, command.message ?? undefined);
 	}
 
-	#stopped(): { status: TaskStatus; error: string | null } {
+	#stopped(): { status: 'cancelled' | 'interrupted'; error: string } {
 		const status = this.#stop ?? 'cancelled';
-		return { status, error: status === 'interrupted' ? this.#deps.interruptedReason : 'cancelled' };
+		if (status === 'cancelled') return { status, error: 'cancelled' };
+		return { status, error: this.#stopError ?? this.#deps.interruptedReason };
 	}
 
 	/** Stores the final status; if even that fails, the caller still gets a final record. */
 	async #finish(status: TaskStatus, error: string | null): Promise<Task> {
+		if (this.#fenced && status === 'interrupted') {
+			// stored as interrupted here, the task would never start again; its lease runs out instead,
+			// and whichever node releases it then queues it again. Progress is the next attempt's. (A
+			// task whose last step ended by itself as the fence came is stored as it ended, should
+			// this node still hold it.)
+			this.#progress?.close();
+			this.#log.warn({ error }, 'the task was fenced; its release (once its lease runs out) starts it again');
+			return this.#task;
+		}
 		await this.#progress?.idle();
 		const now = new Date();
 		const startedAt = this.#task.started_at;

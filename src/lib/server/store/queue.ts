@@ -87,6 +87,8 @@ export interface ClaimedTask {
 	task: Task;
 	spec: unknown;
 	claim: Claim;
+	/** times the task may start again; while `claim.attempt` is at most this, a release queues it again */
+	retries: number;
 }
 
 export interface ReleasedTask {

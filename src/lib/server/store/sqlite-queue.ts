@@ -96,9 +96,9 @@ export class SqliteQueue implements TaskQueue {
 				 WHERE t.status = 'queued' AND t.ready_at IS NOT NULL AND r.stopping IS NULL
 				 ORDER BY t.ready_at, t.ord, t.id LIMIT ?`
 			),
-			claimOne: db.prepare<{ id: string; node: string }, TaskRow & { attempt: number }>(
+			claimOne: db.prepare<{ id: string; node: string }, TaskRow & { attempt: number; retries: number }>(
 				`UPDATE tasks SET status = 'running', node = @node, attempt = attempt + 1, ready_at = NULL
-				 WHERE id = @id AND status = 'queued' RETURNING ${TASK_COLUMNS}, attempt`
+				 WHERE id = @id AND status = 'queued' RETURNING ${TASK_COLUMNS}, attempt, retries`
 			),
 			updateClaimed: db.prepare<Record<string, unknown>, TaskRow>(
 				patchSql('tasks', TASK_COLUMNS).replace(
@@ -204,7 +204,8 @@ export class SqliteQueue implements TaskQueue {
 				claimed.push({
 					task: toTask(task),
 					spec: row.spec === null ? null : JSON.parse(row.spec),
-					claim: { node, attempt: task.attempt }
+					claim: { node, attempt: task.attempt },
+					retries: task.retries
 				});
 			}
 			return claimed;

@@ -330,6 +330,12 @@ class SqliteStore implements Store {
 		return toExecution(row);
 	}
 
+	async endExecution(id: string, patch: ExecutionPatch): Promise<Execution | null> {
+		this.#assertOpen();
+		const row = this.#stmt.endExecution.get(patchParams('executions', id, patch));
+		return row ? toExecution(row) : null;
+	}
+
 	async getExecution(id: string): Promise<Execution | null> {
 		this.#assertOpen();
 		const row = this.#stmt.getExecution.get(id);

@@ -77,6 +77,9 @@ export function prepareStatements(db: Database.Database) {
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = ? AND step = ? AND one_per_step = 1`
 		),
 		updateExecution: db.prepare<Params, ExecutionRow>(patchSql('executions', EXECUTION_COLUMNS)),
+		endExecution: db.prepare<Params, ExecutionRow>(
+			patchSql('executions', EXECUTION_COLUMNS, "status = 'running'")
+		),
 		getExecution: db.prepare<[string], ExecutionRow>(
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = ?`
 		),

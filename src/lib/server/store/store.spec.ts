@@ -169,6 +169,22 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.getTask(task.id)).toMatchObject({ status: 'cancelled', error: null });
 	});
 
+	it('ends an execution only while it runs: an end written after another node closed it changes nothing', async () => {
+		const task = await createStandaloneTask(store);
+		const exec = await createTestExecution(store, task.id);
+		const closed = { status: 'interrupted', error: 'taken over', finished_at: TS } as const;
+		expect(await store.endExecution(exec.id, closed)).toMatchObject({ id: exec.id, ...closed });
+		const late = {
+			status: 'succeeded',
+			exit_code: 0,
+			error: null,
+			finished_at: new Date().toISOString()
+		} as const;
+		expect(await store.endExecution(exec.id, late)).toBeNull();
+		expect(await store.getExecution(exec.id)).toMatchObject({ ...closed, exit_code: null });
+		expect(await store.endExecution('exec_ghost', late)).toBeNull();
+	});
+
 	it('keeps a cancel asked of a running stand-alone task for every node to read with the task', async () => {
 		const running = await store.createTask(newTask());
 		await store.updateTask(running.id, { status: 'running', started_at: TS });

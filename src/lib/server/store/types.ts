@@ -228,6 +228,12 @@ export interface Store {
 	 */
 	createExecution(input: NewExecution): Promise<Execution>;
 	updateExecution(id: string, patch: ExecutionPatch): Promise<Execution>;
+	/**
+	 * Ends execution `id` with `patch` while it is still running: the ended execution, or null when
+	 * it is not running any more (the release of its task by another node closed it first). A node
+	 * back from a partition so writes nothing over what the node that took its task over stored.
+	 */
+	endExecution(id: string, patch: ExecutionPatch): Promise<Execution | null>;
 	getExecution(id: string): Promise<Execution | null>;
 	/** in step order */
 	listExecutions(taskId: string): Promise<Execution[]>;

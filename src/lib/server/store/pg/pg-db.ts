@@ -43,7 +43,7 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 4_000;
 /** probes start after this long idle: a NAT or firewall keeps the pool's connections, and a dead peer is found */
-const KEEP_ALIVE_DELAY_MS = 10_000;
+export const KEEP_ALIVE_DELAY_MS = 10_000;
 
 const TIMESTAMPTZ = 1184;
 const INT8 = 20;
@@ -122,6 +122,8 @@ export function classify(err: unknown): unknown {
 export class PgDb {
 	readonly pool: pg.Pool;
 	readonly url: string;
+	/** how long opening a connection may take (the pool's, and the signal connection's in pg-queue) */
+	readonly connectTimeoutMs: number;
 	/**
 	 * The pool for one statement whose whole result the caller reads (`.rows`, `.rowCount`), its
 	 * errors classified as {@link query}'s: a database that cannot be reached is a
@@ -131,10 +133,11 @@ export class PgDb {
 
 	constructor(options: PgDbOptions) {
 		this.url = options.url;
+		this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
 		this.pool = new pg.Pool({
 			connectionString: options.url,
 			max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-			connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+			connectionTimeoutMillis: this.connectTimeoutMs,
 			idleTimeoutMillis: 30_000,
 			statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
 			// the pool discards a connection released with an error (pool.query, tx below), and ending

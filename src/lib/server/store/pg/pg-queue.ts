@@ -33,7 +33,7 @@ import type {
 import { PATCHABLE } from '../rows';
 import { retryMessage } from '../sqlite-queue';
 import type { NewRun, TaskPatch } from '../types';
-import { TYPES, classify, type PgDb, type Queryable } from './pg-db';
+import { KEEP_ALIVE_DELAY_MS, TYPES, classify, type PgDb, type Queryable } from './pg-db';
 import {
 	EXECUTION_COLUMNS,
 	RUN_COLUMNS,
@@ -210,7 +210,7 @@ export class PgQueue implements TaskQueue {
 	async claim(node: string, limit: number, leaseMs: number | null): Promise<ClaimedTask[]> {
 		if (limit <= 0) return [];
 		const rows = await this.#db.query<
-			TaskRow & { spec: unknown; attempt: number; ready_at: string; ord: number }
+			TaskRow & { spec: unknown; attempt: number; retries: number; ready_at: string; ord: number }
 		>(
 			`WITH picked AS (
 				SELECT t.id, t.ready_at, t.ord FROM tasks t JOIN runs r ON r.id = t.run_id
@@ -222,12 +222,17 @@ export class PgQueue implements TaskQueue {
 			UPDATE tasks t SET status = 'running', node = $1, attempt = t.attempt + 1, ready_at = NULL,
 				lease_until = CASE WHEN $3::int IS NULL THEN NULL ELSE now() + $3::int * interval '1 millisecond' END
 			FROM picked WHERE t.id = picked.id
-			RETURNING ${T_COLUMNS}, t.spec, t.attempt, picked.ready_at, picked.ord`,
+			RETURNING ${T_COLUMNS}, t.spec, t.attempt, t.retries, picked.ready_at, picked.ord`,
 			[node, limit, leaseMs]
 		);
 		return rows
 			.sort((a, b) => a.ready_at.localeCompare(b.ready_at) || a.ord - b.ord)
-			.map((row) => ({ task: toTask(row), spec: row.spec, claim: { node, attempt: row.attempt } }));
+			.map((row) => ({
+				task: toTask(row),
+				spec: row.spec,
+				claim: { node, attempt: row.attempt },
+				retries: row.retries
+			}));
 	}
 
 	async renew(node: string, leaseMs: number, tasks: readonly RenewedClaim[]): Promise<HeldTask[]> {
@@ -353,8 +358,12 @@ export class PgQueue implements TaskQueue {
 			types: TYPES,
 			application_name: 'aco-listen',
 			// an idle LISTEN connection sends nothing: without keepalives a NAT or firewall that
-			// drops it goes unnoticed, and every signal after is lost
-			keepAlive: true
+			// drops it goes unnoticed, and every signal after is lost. Probes start as the pool's do
+			// (the system's default waits two hours), and a connect that gets no answer fails as the
+			// pool's does, so the reconnect loop goes on rather than hanging on it
+			keepAlive: true,
+			keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
+			connectionTimeoutMillis: this.#db.connectTimeoutMs
 		});
 		const lost = (err?: Error) => {
 			if (this.#listener !== client) return;

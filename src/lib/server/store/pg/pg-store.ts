@@ -358,6 +358,18 @@ export class PgStore implements Store {
 		);
 	}
 
+	async endExecution(id: string, patch: ExecutionPatch): Promise<Execution | null> {
+		this.#assertOpen();
+		if (hasNul(id)) return null;
+		const change = patchSet(PATCHABLE.executions, patch);
+		if (!change) throw new Error('ending an execution needs a patch');
+		const [row] = await this.db.query<ExecutionRow>(
+			`UPDATE executions SET ${change.set} WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
+			[id, ...change.values]
+		);
+		return row ? toExecution(row) : null;
+	}
+
 	async getExecution(id: string): Promise<Execution | null> {
 		this.#assertOpen();
 		if (hasNul(id)) return null;
