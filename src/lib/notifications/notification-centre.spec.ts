@@ -75,19 +75,62 @@ describe('NotificationCentre', () => {
 		expect(tab.unread).toBe(0);
 	});
 
-	it('counts an id once, keeps the newest ids within the bound, and never counts down', () => {
-		expect(countedOnce(undefined, 't1')).toEqual({ count: 1, counted: ['t1'] });
-		expect(countedOnce({ count: 1, counted: ['t1'] }, 't1')).toBeNull();
-		// an entry stored before ids were kept
-		expect(countedOnce({ count: 4 }, 't5')).toEqual({ count: 5, counted: ['t5'] });
-		const full = Array.from({ length: MAX_COUNTED_IDS }, (_, i) => `t${i}`);
-		const next = countedOnce({ count: MAX_COUNTED_IDS, counted: full }, 'new');
-		expect(next?.count).toBe(MAX_COUNTED_IDS + 1);
-		expect(next?.counted).toHaveLength(MAX_COUNTED_IDS);
-		expect(next?.counted.at(-1)).toBe('new');
+	it('counts an id once while it holds every id it counted, whatever their number', () => {
+		expect(countedOnce(undefined, 't1')).toEqual({ count: 1, counted: 't1' });
+		expect(countedOnce({ count: 1, counted: 't1' }, 't1')).toBeNull();
+		expect(countedOnce({ count: 2, counted: 't1 t2' }, 't2')).toBeNull();
+		expect(countedOnce({ count: 2, counted: 't1 t2' }, 't')).toEqual({ count: 3, counted: 't1 t2 t' });
+		// far more than a tab hears twice within moments: none of them counted again
+		let entry: { count: number; counted?: string } | undefined;
+		const ids = Array.from({ length: 1_000 }, (_, i) => `task_${i}`);
+		for (const id of ids) entry = countedOnce(entry, id) ?? entry;
+		for (const id of ids) expect(countedOnce(entry, id, 1)).toBeNull();
+		expect(entry?.count).toBe(1_000);
+		expect(MAX_COUNTED_IDS).toBeGreaterThanOrEqual(5_000);
+	});
+
+	it('past the ids it keeps, counts what this tab knows for sure: never twice, never down', () => {
+		// holds every id (2 of max 2): a new one is counted, but no longer kept
+		const full = countedOnce({ count: 2, counted: 'a b' }, 'c', 1, 2);
+		expect(full).toEqual({ count: 3, counted: 'a b' });
+		// now `d` may have been counted by another tab: the stored count stands unless this tab saw more
+		expect(countedOnce(full!, 'd', 2, 2)).toBeNull();
+		expect(countedOnce(full!, 'd', 4, 2)).toEqual({ count: 4, counted: 'a b' });
+		expect(countedOnce(full!, 'a', 5, 2)).toEqual({ count: 5, counted: 'a b' });
+		expect(countedOnce(full!, 'a', 1, 2)).toBeNull();
+		// an entry that lost what it held (dropped from the list) starts from what this tab saw
+		expect(countedOnce(undefined, 'e', 7)).toEqual({ count: 7, counted: 'e' });
+	});
+
+	it('keeps the number of an entry stored before counts were kept, and reads ids stored as a list', () => {
+		const old = (title: string, more: object = {}) =>
+			JSON.stringify([{ ...entry('blocked:r1'), kind: 'tasks.blocked', title, at: 1, read: false, ...more }]);
+		const [legacy] = parseStored(old('5 tasks did not run'));
+		expect(legacy.count).toBe(5);
+		// no ids: whichever task a tab sees may be among the five
+		expect(countedOnce(legacy, 't6')).toBeNull();
+		expect(countedOnce(legacy, 't6', 6)).toMatchObject({ count: 6 });
+		expect(parseStored(old('1 task did not run'))[0].count).toBe(1);
+		const [list] = parseStored(old('3 tasks did not run', { count: 3, counted: ['a', 'b', 'c'] }));
+		expect(list).toMatchObject({ count: 3, counted: 'a b c' });
 		const bad = JSON.stringify([{ ...entry('x'), at: 1, read: false, count: -1, counted: [1] }]);
 		expect(parseStored(bad)[0]).not.toHaveProperty('count');
 		expect(parseStored(bad)[0]).not.toHaveProperty('counted');
+	});
+
+	it('keeps the counted ids of the newest entries within the budget, and every count', () => {
+		const storage = memoryStorage();
+		let clock = 0;
+		const centre = new NotificationCentre({ storage, now: () => ++clock, countedBudget: 10 });
+		centre.start();
+		for (const run of ['r1', 'r2', 'r3'])
+			centre.add({ ...entry(`blocked:${run}`), kind: 'tasks.blocked', count: 2, counted: `${run}a ${run}b` });
+		const stored = parseStored(storage.getItem(NOTIFICATIONS_KEY));
+		expect(stored.map((item) => [item.id, item.count, item.counted])).toEqual([
+			['blocked:r3', 2, 'r3a r3b'],
+			['blocked:r2', 2, undefined],
+			['blocked:r1', 2, undefined]
+		]);
 	});
 
 	it('ignores stored data it cannot read', () => {

@@ -27,20 +27,27 @@ export interface AppNotification {
 	/** what an entry that counts happenings (`tasks.blocked`) counted so far, never less */
 	count?: number;
 	/**
-	 * the ids it counted (the newest MAX_COUNTED_IDS), so that another tab or a reload that sees
-	 * one of them again does not count it twice
+	 * the ids it counted, space-separated (compact, and cheap to search and to store again with
+	 * each change), so another tab or a reload that sees one again does not count it twice. All of
+	 * them while there are as many as `count`; fewer (past MAX_COUNTED_IDS, dropped to keep the
+	 * centre small, an entry from before ids were kept) and an id not among them may have been
+	 * counted: see {@link countedOnce}
 	 */
-	counted?: string[];
+	counted?: string;
 }
 
 export const NOTIFICATIONS_KEY = 'aco.notifications';
 export const MAX_NOTIFICATIONS = 200;
 /**
- * ids one counting entry remembers (a run's tasks that did not run: rarely more), so that 200
- * entries stay well within a browser's 5 MB of storage; tabs hear the same events within moments,
- * so an id another tab sees again is among the newest
+ * ids one counting entry keeps (a run's tasks that did not run; a generated matrix can have
+ * thousands): ~26 characters each, so 130 KB at most
  */
-export const MAX_COUNTED_IDS = 200;
+export const MAX_COUNTED_IDS = 5_000;
+/**
+ * characters of ids all entries keep together (~20,000 ids), so the centre stays well within a
+ * browser's 5 MB of storage; past it the oldest entries drop theirs (their counts stay)
+ */
+export const MAX_COUNTED_CHARS = 500_000;
 
 type StorageLike = Pick<Storage, 'getItem' | 'setItem'>;
 
@@ -48,6 +55,8 @@ export interface NotificationCentreOptions {
 	storage?: StorageLike | null;
 	limit?: number;
 	now?: () => number;
+	/** characters of counted ids all entries keep together (MAX_COUNTED_CHARS) */
+	countedBudget?: number;
 }
 
 function browserStorage(): StorageLike | null {
@@ -91,32 +100,84 @@ export function parseStored(raw: string | null | undefined, limit = MAX_NOTIFICA
 
 /** `item` without a count or counted ids it cannot use */
 function withValidCount(item: AppNotification): AppNotification {
-	const countOk = item.count === undefined || (Number.isSafeInteger(item.count) && item.count >= 0);
-	const countedOk =
-		item.counted === undefined ||
-		(Array.isArray(item.counted) && item.counted.every((id) => typeof id === 'string'));
-	if (countOk && countedOk && (item.counted?.length ?? 0) <= MAX_COUNTED_IDS) return item;
 	const { count, counted, ...rest } = item;
-	return {
-		...rest,
-		...(countOk ? { count } : {}),
-		...(countedOk && counted ? { counted: counted.slice(-MAX_COUNTED_IDS) } : {})
-	};
+	const valid: AppNotification = rest;
+	if (Number.isSafeInteger(count) && count! >= 0) valid.count = count;
+	// an entry from before counts were kept: its number is in its title
+	else if (count === undefined && item.kind === 'tasks.blocked') {
+		const number = /^(\d+) tasks? did not run$/.exec(item.title)?.[1];
+		if (number !== undefined && Number.isSafeInteger(Number(number))) valid.count = Number(number);
+	}
+	if (valid.count === undefined) return valid;
+	const raw: unknown = counted;
+	const ids: unknown[] = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(' ') : [];
+	// a list (stored by an earlier version) is joined; ids that would not read back are left out,
+	// which only makes the entry count the careful way
+	const usable = ids.filter((id): id is string => typeof id === 'string' && id !== '' && !id.includes(' '));
+	if (usable.length > 0) valid.counted = usable.slice(-MAX_COUNTED_IDS).join(' ');
+	return valid;
+}
+
+/** how many ids `counted` holds */
+export function countedIds(counted: string | undefined): number {
+	if (!counted) return 0;
+	let ids = 1;
+	for (let at = counted.indexOf(' '); at >= 0; at = counted.indexOf(' ', at + 1)) ids++;
+	return ids;
+}
+
+function holds(counted: string | undefined, id: string): boolean {
+	if (!counted) return false;
+	if (counted === id || counted.startsWith(`${id} `) || counted.endsWith(` ${id}`)) return true;
+	return counted.includes(` ${id} `);
 }
 
 /**
- * `previous`'s count and ids with `id` counted once: an id it holds already changes nothing
- * (null), so two tabs that both see it, or a reload that sees it again, count it once.
+ * `previous`'s count with `id` counted once, or null when it changes nothing: two tabs that both
+ * see an id, or a reload that sees it again, count it once.
+ *
+ * While the entry holds every id it counted, one it does not hold is new: counted, and kept (up
+ * to `max`). Once it holds fewer, one it does not hold may be among those it lost, so the count
+ * becomes what this tab knows for sure: the larger of the stored count and `seenHere` (the ids
+ * this tab saw for the entry, `id` among them, all of them, in memory). It neither counts a task
+ * twice nor goes down; it can only fall behind when tabs saw different tasks past the bound.
  */
 export function countedOnce(
 	previous: Pick<AppNotification, 'count' | 'counted'> | undefined,
-	id: string
-): { count: number; counted: string[] } | null {
-	const counted = previous?.counted ?? [];
-	if (counted.includes(id)) return null;
-	// an entry from before ids were kept: its count is all that is known
-	const count = Math.max(previous?.count ?? 0, counted.length) + 1;
-	return { count, counted: [...counted.slice(1 - MAX_COUNTED_IDS), id] };
+	id: string,
+	seenHere = 1,
+	max = MAX_COUNTED_IDS
+): { count: number; counted?: string } | null {
+	const counted = previous?.counted;
+	const count = previous?.count ?? 0;
+	const held = countedIds(counted);
+	if (holds(counted, id)) return seenHere > count ? { count: seenHere, counted } : null;
+	if (held >= count) {
+		const keep = held < max && id !== '' && !id.includes(' ');
+		return {
+			// more seen here than it holds: it lost some (dropped from the list, storage cleared),
+			// and from now on counts the careful way
+			count: Math.max(held + 1, seenHere),
+			counted: keep ? (counted ? `${counted} ${id}` : id) : counted
+		};
+	}
+	const sure = Math.max(count, seenHere);
+	return sure > count ? { count: sure, counted } : null;
+}
+
+/**
+ * `items` with the counted ids of the oldest entries left out once all of them hold more than
+ * `budget` characters (their counts stay): the newest entries, the ones still counting, keep theirs.
+ */
+export function withinCountedBudget(items: AppNotification[], budget = MAX_COUNTED_CHARS): AppNotification[] {
+	let used = 0;
+	return items.map((item) => {
+		if (!item.counted) return item;
+		used += item.counted.length;
+		if (used <= budget) return item;
+		const { counted: _dropped, ...rest } = item;
+		return rest;
+	});
 }
 
 export class NotificationCentre {
@@ -124,12 +185,16 @@ export class NotificationCentre {
 	readonly #storage: StorageLike | null;
 	readonly #limit: number;
 	readonly #now: () => number;
+	readonly #countedBudget: number;
+	/** the stored text #items was last read from or written as */
+	#lastRaw: string | null = null;
 	#offStorage: (() => void) | null = null;
 
 	constructor(options: NotificationCentreOptions = {}) {
 		this.#storage = options.storage === undefined ? browserStorage() : options.storage;
 		this.#limit = options.limit ?? MAX_NOTIFICATIONS;
 		this.#now = options.now ?? Date.now;
+		this.#countedBudget = options.countedBudget ?? MAX_COUNTED_CHARS;
 	}
 
 	/** newest first */
@@ -145,10 +210,13 @@ export class NotificationCentre {
 
 	/** Reads what earlier visits kept and follows other tabs. Call from onMount. */
 	start(): void {
-		this.#items = parseStored(this.#read(), this.#limit);
+		this.#lastRaw = this.#read();
+		this.#items = parseStored(this.#lastRaw, this.#limit);
 		if (typeof window === 'undefined' || this.#offStorage) return;
 		const onStorage = (event: StorageEvent) => {
-			if (event.key === NOTIFICATIONS_KEY) this.#items = parseStored(event.newValue, this.#limit);
+			if (event.key !== NOTIFICATIONS_KEY) return;
+			this.#items = parseStored(event.newValue, this.#limit);
+			this.#lastRaw = event.newValue;
 		};
 		window.addEventListener('storage', onStorage);
 		this.#offStorage = () => window.removeEventListener('storage', onStorage);
@@ -181,7 +249,11 @@ export class NotificationCentre {
 		) => (Omit<AppNotification, 'at' | 'read'> & { at?: number }) | null
 	): AppNotification | undefined {
 		const stored = this.#read();
-		if (stored !== null) this.#items = parseStored(stored, this.#limit);
+		// unchanged since this tab last wrote or read it (most calls in a burst): nothing to parse
+		if (stored !== null && stored !== this.#lastRaw) {
+			this.#items = parseStored(stored, this.#limit);
+			this.#lastRaw = stored;
+		}
 		const previous = this.#items.find((item) => item.id === id);
 		const entry = next(previous);
 		return entry ? this.add({ ...entry, id }) : previous;
@@ -206,9 +278,11 @@ export class NotificationCentre {
 	}
 
 	#set(items: AppNotification[]): void {
-		this.#items = items.slice(0, this.#limit);
+		this.#items = withinCountedBudget(items.slice(0, this.#limit), this.#countedBudget);
 		try {
-			this.#storage?.setItem(NOTIFICATIONS_KEY, JSON.stringify(this.#items));
+			const raw = JSON.stringify(this.#items);
+			this.#storage?.setItem(NOTIFICATIONS_KEY, raw);
+			this.#lastRaw = raw;
 		} catch {
 			// quota or privacy mode: kept for this visit only
 		}

@@ -280,6 +280,77 @@ describe('toast feed', () => {
 		reloaded.connection.destroy();
 	});
 
+	it('counts a large run once when a second tab hears its tasks that did not run long after the first', () => {
+		const data = new Map<string, string>();
+		const storage = {
+			getItem: (k: string) => data.get(k) ?? null,
+			setItem: (k: string, v: string) => void data.set(k, v)
+		};
+		const stored = () => parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title);
+		const error = "needs 'root', which failed";
+		let seq = 0;
+		const didNotRun = (tab: ReturnType<typeof setup>, id: string) =>
+			tab.factory.last.event({
+				type: 'task.failed',
+				seq: ++seq,
+				data: {
+					task_id: id,
+					run_id: 'r1',
+					status: 'failed',
+					error,
+					duration_ms: null,
+					task: makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error })
+				}
+			});
+		const ids = Array.from({ length: 500 }, (_, i) => `task_${String(i).padStart(19, '0')}`);
+		const first = setup({ storage });
+		const second = setup({ storage });
+		// a matrix blocked at once: the second tab (asleep, reconnecting) hears of it all after the first
+		for (const id of ids) didNotRun(first, id);
+		for (const id of ids) didNotRun(second, id);
+		expect(stored()).toEqual(['500 tasks did not run']);
+		first.connection.destroy();
+		second.connection.destroy();
+	});
+
+	it('keeps the number of an entry stored before counts were kept', () => {
+		const data = new Map<string, string>();
+		const storage = {
+			getItem: (k: string) => data.get(k) ?? null,
+			setItem: (k: string, v: string) => void data.set(k, v)
+		};
+		const old = {
+			id: 'blocked:r1',
+			kind: 'tasks.blocked',
+			level: 'error',
+			title: '5 tasks did not run',
+			body: null,
+			href: '/runs/r1',
+			workflow: null,
+			at: 1,
+			read: false
+		};
+		storage.setItem(NOTIFICATIONS_KEY, JSON.stringify([old]));
+		const tab = setup({ storage });
+		const error = "needs 'root', which failed";
+		tab.factory.last.event({
+			type: 'task.failed',
+			seq: 1,
+			data: {
+				task_id: 'd6',
+				run_id: 'r1',
+				status: 'failed',
+				error,
+				duration_ms: null,
+				task: makeTask({ id: 'd6', name: 'd6', run_id: 'r1', status: 'failed', started_at: null, error })
+			}
+		});
+		expect(parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title)).toEqual([
+			'5 tasks did not run'
+		]);
+		tab.connection.destroy();
+	});
+
 	it('groups a burst of failures into one toast that counts them', () => {
 		let clock = 1_000;
 		const { shown, errorIds, centre, factory, connection } = setup({ now: () => clock });

@@ -36,6 +36,8 @@ export const BURST_WINDOW_MS = 5_000;
 export const SUCCESS_TOAST_MS = 3_000;
 /** run ids whose workflow name is remembered */
 const RUN_NAMES_LIMIT = 500;
+/** runs whose tasks that did not run this tab remembers (each run's all, for countedOnce) */
+const BLOCKED_RUNS_LIMIT = 200;
 
 /**
  * The toast after a `reset` whose reload finished. Without a count (or with 0: after a restart
@@ -120,6 +122,8 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	const now = options.now ?? Date.now;
 	const seen = new Set<string>();
 	const workflowOfRun = new Map<string, string>();
+	/** per run, every task this tab heard did not run: what it knows for sure past the stored ids */
+	const blockedHere = new Map<string, Set<string>>();
 	let burst: Burst | null = null;
 	let bursts = 0;
 	let wasConnected = false;
@@ -317,10 +321,20 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	// A failure fails every task that needs it: one centre entry per run counts them (the failure
 	// itself and the workflow have their own toasts), rather than a stack of toasts covering the page.
 	// The count is the entry's, shared by every tab (and kept over a reload) through the centre's
-	// storage: the tasks it holds are counted once, whichever tab saw them first.
+	// storage: the tasks it holds are counted once, whichever tab saw them first; past the ids it
+	// holds, a tab raises it only to the number it saw itself (countedOnce).
 	function blocked(runId: string, taskId: string, workflow: string | null, error: string | null): void {
+		let here = blockedHere.get(runId);
+		if (!here) {
+			here = new Set();
+			blockedHere.set(runId, here);
+			if (blockedHere.size > BLOCKED_RUNS_LIMIT)
+				blockedHere.delete(blockedHere.keys().next().value as string);
+		}
+		here.add(taskId);
+		const seenHere = here.size;
 		centre?.update(`blocked:${runId}`, (previous) => {
-			const next = countedOnce(previous, taskId);
+			const next = countedOnce(previous, taskId, seenHere);
 			if (!next) return null;
 			return {
 				id: `blocked:${runId}`,
