@@ -106,6 +106,8 @@ describe('a tool flooding its output', () => {
 			progress: [{ start: 6, end: 7 }],
 			// the ::endgroup:: line, which a viewer hides
 			commands: [{ start: 3, end: 3 }],
+			// the group, the ::endgroup::, the warning and the error, read to line 5
+			marks: { count: 4, last: 5 },
 			truncated: false
 		});
 		const ndjson = await (

@@ -5,13 +5,24 @@
  * `::notice::` read as "Error: message". The same rule as the server's outline (store/log-marks),
  * applied to live lines and to lines the outline does not cover. A toggle shows the raw text.
  */
-import { parseWorkflowCommand } from '$lib/log/workflow-commands';
+import { parseLogCommand, parseWorkflowCommand } from '$lib/log/workflow-commands';
+
+/**
+ * whether the server's outline keeps a mark for a line (a group, an annotation or a workflow
+ * command: store/log-marks' logMarkOf is not null), which its MAX_OUTLINE_MARKS counts
+ */
+export function isLogMark(text: string): boolean {
+	if (!text.includes('::')) return false;
+	return parseLogCommand(text) !== null || parseWorkflowCommand(text) !== null;
+}
 
 /** whether a line only acts (hidden by default) */
 export function isHiddenCommand(text: string): boolean {
 	if (!text.includes('::')) return false;
 	const command = parseWorkflowCommand(text);
-	return !!command && (command.kind === 'progress' || command.kind === 'add-mask' || command.kind === 'endgroup');
+	return (
+		!!command && (command.kind === 'progress' || command.kind === 'add-mask' || command.kind === 'endgroup')
+	);
 }
 
 /**
@@ -32,7 +43,9 @@ export function commandText(text: string): string | null {
 		case 'group':
 			return null;
 		default: {
-			const where = command.params.file ? ` (${command.params.file}${command.params.line ? `:${command.params.line}` : ''})` : '';
+			const where = command.params.file
+				? ` (${command.params.file}${command.params.line ? `:${command.params.line}` : ''})`
+				: '';
 			const label = command.kind === 'error' ? 'Error' : command.kind === 'warning' ? 'Warning' : 'Notice';
 			return `${label}: ${command.message}${where}`;
 		}

@@ -6,7 +6,7 @@
  * folded — remembered per execution in localStorage.
  */
 import { ApiClient, isAbortError } from '$lib/api';
-import { MAX_OUTLINE_ENTRIES } from '$lib/protocol';
+import { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS } from '$lib/protocol';
 import { progressInfo, progressStep } from '$lib/log/progress-runs';
 import {
 	NO_LINES,
@@ -18,7 +18,7 @@ import {
 	revealing,
 	toggled
 } from './outline-index';
-import { isHiddenCommand } from './commands';
+import { isHiddenCommand, isLogMark } from './commands';
 import type { LogAnnotation, LogCommandRange, LogGroup, LogLine, LogProgressRun } from './types';
 
 const STORAGE_PREFIX = 'aco.log.folds.';
@@ -58,6 +58,16 @@ export class LogOutline {
 	 */
 	readonly #liveCommands: LogCommandRange[] = [];
 	#liveCommandsChanged = $state(0);
+	/**
+	 * The server reads an outline from its first MAX_OUTLINE_MARKS marks only, so command lines
+	 * past the last of them show after a reload: the marks the last load read (null: a server that
+	 * does not say, and has no such limit to follow), the mark lines seen live after them (in
+	 * order; as many as can still count), and from those the line past which no command line is
+	 * hidden.
+	 */
+	#serverMarks: { count: number; last: number } | null = { count: 0, last: 0 };
+	readonly #liveMarks: number[] = [];
+	#commandsThrough = Infinity;
 
 	readonly #api: ApiClient;
 	readonly #storage: Pick<Storage, 'getItem' | 'setItem'> | null;
@@ -132,7 +142,8 @@ export class LogOutline {
 				this.#annotations = outline.annotations;
 				this.#serverProgress = outline.progress ?? [];
 				this.#serverCommands = outline.commands ?? [];
-				this.#forgetCovered(this.#serverCommands.at(-1)?.end ?? 0);
+				this.#serverMarks = outline.marks ?? null;
+				this.#forgetCovered(this.#serverCommands.at(-1)?.end ?? 0, outline.commands_through);
 			} while (this.#again);
 		} catch (err) {
 			// the outline is an aid: the log still shows without it
@@ -156,7 +167,8 @@ export class LogOutline {
 	 * once, so the bar stays one row; the next load confirms it.
 	 */
 	noteLive(line: LogLine, previous: LogLine | undefined): void {
-		if (isHiddenCommand(line.text)) {
+		if (isLogMark(line.text)) this.#noteMark(line.n);
+		if (line.n <= this.#commandsThrough && isHiddenCommand(line.text) && !this.#serverHolds(line.n)) {
 			const room = this.#commandRoom(this.#liveCommands[0]?.start ?? line.n);
 			if (addCommandLine(this.#liveCommands, line.n, room)) this.#liveCommandsChanged++;
 		}
@@ -203,15 +215,64 @@ export class LogOutline {
 		return Math.max(0, MAX_OUTLINE_ENTRIES - this.#serverCommands.length + joined);
 	}
 
-	/** Live command lines up to `covered` are the server's outline's to list now. */
-	#forgetCovered(covered: number): void {
+	/** A live line that makes a mark: the one that reaches MAX_OUTLINE_MARKS is the last a reload reads. */
+	#noteMark(n: number): void {
+		const marks = this.#serverMarks;
+		const live = this.#liveMarks;
+		// read by the last load already, or out of order (a gap filled later: the next load counts it)
+		if (!marks || n <= marks.last || n <= (live.at(-1) ?? 0)) return;
+		if (marks.count + live.length >= MAX_OUTLINE_MARKS) return;
+		live.push(n);
+		if (marks.count + live.length === MAX_OUTLINE_MARKS) this.#setCommandsThrough(n);
+	}
+
+	/** whether the last load's command ranges hold line `n` */
+	#serverHolds(n: number): boolean {
+		const ranges = this.#serverCommands;
+		if (n > (ranges.at(-1)?.end ?? 0)) return false;
+		let lo = 0;
+		let hi = ranges.length - 1;
+		while (lo <= hi) {
+			const mid = (lo + hi) >> 1;
+			if (ranges[mid].end < n) lo = mid + 1;
+			else if (ranges[mid].start > n) hi = mid - 1;
+			else return true;
+		}
+		return false;
+	}
+
+	/**
+	 * Live command lines up to `covered` are the server's outline's to list now; those past
+	 * `commandsThrough` (where it stopped reading) it will not list.
+	 */
+	#forgetCovered(covered: number, commandsThrough: number | undefined): void {
 		const live = this.#liveCommands;
-		if (live.length === 0) return;
 		const after = live.findIndex((r) => r.end > covered);
 		live.splice(0, after < 0 ? live.length : after);
 		if (live.length > 0 && live[0].start <= covered) live[0] = { start: covered + 1, end: live[0].end };
 		// the ranges the load brought leave less room
 		live.splice(this.#commandRoom());
+		// the mark lines seen live that this load read are in its count
+		const marks = this.#serverMarks;
+		const liveMarks = this.#liveMarks;
+		if (!marks) liveMarks.length = 0;
+		else {
+			const unread = liveMarks.findIndex((n) => n > marks.last);
+			liveMarks.splice(0, unread < 0 ? liveMarks.length : unread);
+			liveMarks.splice(Math.max(0, MAX_OUTLINE_MARKS - marks.count));
+		}
+		const lastRead = marks ? liveMarks[MAX_OUTLINE_MARKS - marks.count - 1] : undefined;
+		this.#setCommandsThrough(commandsThrough ?? lastRead ?? Infinity);
+		this.#liveCommandsChanged++;
+	}
+
+	/** No live command line past `n` is hidden: a reload's outline would not list it. */
+	#setCommandsThrough(n: number): void {
+		this.#commandsThrough = n;
+		const live = this.#liveCommands;
+		while (live.length > 0 && live[live.length - 1].start > n) live.pop();
+		const last = live.at(-1);
+		if (last && last.end > n) live[live.length - 1] = { start: last.start, end: n };
 		this.#liveCommandsChanged++;
 	}
 
@@ -236,7 +297,7 @@ export class LogOutline {
 /**
  * Adds line `n` to `ranges` (in line order, apart, each consecutive lines), in place, as the
  * server builds them: a line next to a range extends it; a new range only while there are fewer
- * than `max`, the later ones going first. Returns whether `ranges` changed.
+ * than `max` (never at the cost of one held already). Returns whether `ranges` changed.
  */
 export function addCommandLine(ranges: LogCommandRange[], n: number, max: number): boolean {
 	const last = ranges.at(-1);
@@ -256,9 +317,10 @@ export function addCommandLine(ranges: LogCommandRange[], n: number, max: number
 	} else if (n === range.start - 1) {
 		range.start = n;
 	} else {
-		if (max <= 0) return false;
+		// full: pushing the last range out would show its hidden lines again, moving what a reader
+		// looks at; this line shows instead until the next load lists it
+		if (ranges.length >= max) return false;
 		ranges.splice(at, 0, { start: n, end: n });
-		if (ranges.length > max) ranges.pop();
 	}
 	return true;
 }

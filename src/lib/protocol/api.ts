@@ -82,7 +82,9 @@
  * download keeps them: it is what the tool printed).
  *
  * `GET …/outline` also has `truncated: true` when there were more than 10,000 groups,
- * annotations, progress runs or command ranges.
+ * annotations, progress runs or command ranges, or more than 40,000 marks (lines that are a group,
+ * an annotation or a workflow command) to read: it reads the first 40,000 only, and then says in
+ * `commands_through` the line its command ranges reach (`marks` counts what it read).
  */
 import type {
 	Execution,
@@ -335,6 +337,11 @@ export const DEFAULT_LOG_SEARCH_MATCHES = 1_000;
  * of each (the first ones, in line order); a viewer following live lines keeps to the same rule
  */
 export const MAX_OUTLINE_ENTRIES = 10_000;
+/**
+ * `GET …/outline` reads at most this many marks (lines that are a group, an annotation or a
+ * workflow command), the first ones; past them it lists nothing, and says so (`commands_through`)
+ */
+export const MAX_OUTLINE_MARKS = 4 * MAX_OUTLINE_ENTRIES;
 
 export interface LogLinesResponse {
 	execution_id: string;
@@ -409,5 +416,17 @@ export interface LogOutlineResponse {
 	 * logs stored before it have none.
 	 */
 	commands?: LogCommandRange[];
+	/**
+	 * present when the outline stopped reading at MAX_OUTLINE_MARKS marks: `commands` covers the
+	 * lines up to this one only, and command lines after it are not listed (a viewer shows them,
+	 * as it does past MAX_OUTLINE_ENTRIES ranges)
+	 */
+	commands_through?: number;
+	/**
+	 * how many marks the outline was read from (at most MAX_OUTLINE_MARKS) and the line of the
+	 * last of them (0: none), so a viewer following live lines can tell where a reload's outline
+	 * would stop. Absent from servers before this field.
+	 */
+	marks?: { count: number; last: number };
 	truncated: boolean;
 }

@@ -8,6 +8,7 @@
  */
 import {
 	MAX_OUTLINE_ENTRIES,
+	MAX_OUTLINE_MARKS,
 	type LogAnnotation,
 	type LogCommandRange,
 	type LogGroup,
@@ -25,12 +26,12 @@ export interface LogMarkRow {
 }
 
 /** groups, annotations and command ranges each listed at most this many times; a log that has more says `truncated` */
-export { MAX_OUTLINE_ENTRIES };
 /**
- * marks an outline is built from at most: a tool printing a command on every line makes a mark of
- * each, and reading millions of them would hold up every other request (SQLite reads synchronously)
+ * marks an outline is built from at most (MAX_OUTLINE_MARKS): a tool printing a command on every
+ * line makes a mark of each, and reading millions of them would hold up every other request
+ * (SQLite reads synchronously)
  */
-export const MAX_OUTLINE_MARKS = 4 * MAX_OUTLINE_ENTRIES;
+export { MAX_OUTLINE_ENTRIES, MAX_OUTLINE_MARKS };
 
 /** the mark a line makes, or null for an ordinary line (cheap for those: one `includes`) */
 export function logMarkOf(text: string): Omit<LogMarkRow, 'n'> | null {
@@ -62,11 +63,17 @@ export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 	let open: LogGroup | null = null;
 	let truncated = false;
 	let read = 0;
+	let last = 0;
+	let commandsThrough: number | undefined;
 	for (const mark of marks) {
-		if (++read > MAX_OUTLINE_MARKS) {
+		if (read === MAX_OUTLINE_MARKS) {
 			truncated = true;
+			// what follows is unread: a viewer must not hide command lines past the last mark read
+			commandsThrough = last;
 			break;
 		}
+		read++;
+		last = mark.n;
 		// lines a viewer may hide: consecutive ones make one range
 		if (mark.kind === 'command' || mark.kind === 'endgroup') {
 			const last = commands.at(-1);
@@ -96,5 +103,14 @@ export function buildOutline(marks: Iterable<LogMarkRow>): LogOutlineResponse {
 			truncated = true;
 		}
 	}
-	return { groups, annotations, progress: [], commands, truncated };
+	const outline: LogOutlineResponse = {
+		groups,
+		annotations,
+		progress: [],
+		commands,
+		marks: { count: read, last },
+		truncated
+	};
+	if (commandsThrough !== undefined) outline.commands_through = commandsThrough;
+	return outline;
 }

@@ -188,6 +188,7 @@ describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => 
 			],
 			progress: [],
 			commands: [{ start: 3, end: 3 }],
+			marks: { count: 7, last: 8 },
 			truncated: false
 		});
 	});
@@ -274,6 +275,19 @@ describe.each(STORE_KINDS)('%s store: log pages, outline and search', (kind) => 
 		expect(outline.truncated).toBe(true);
 		expect(outline.commands).toEqual([{ start: 1, end: MAX_OUTLINE_MARKS }]);
 		expect(outline.groups).toEqual([]);
+		// line MAX_OUTLINE_MARKS + 1 is a command too, but unread: a viewer must show it
+		expect(outline.commands_through).toBe(MAX_OUTLINE_MARKS);
+		expect(outline.marks).toEqual({ count: MAX_OUTLINE_MARKS, last: MAX_OUTLINE_MARKS });
+	});
+
+	it('says how many marks the outline read and where the last is, and no limit when it read them all', async () => {
+		await store.appendLogLines(
+			executionId,
+			mixed(6, (n) => (n === 6 ? 'done' : n % 2 ? '::progress value=1::' : 'output'))
+		);
+		const outline = await store.readLogOutline(executionId);
+		expect(outline.marks).toEqual({ count: 3, last: 5 });
+		expect(outline).not.toHaveProperty('commands_through');
 	});
 
 	describe('search', () => {

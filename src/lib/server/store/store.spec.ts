@@ -625,6 +625,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 				],
 				progress: [],
 				commands: [{ start: 8, end: 8 }],
+				marks: { count: 7, last: 8 },
 				truncated: false
 			};
 			const small: LogLine[] = commands.map((text, i) => ({ n: i + 1, stream: 'stdout', ts: TS, text }));
