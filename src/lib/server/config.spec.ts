@@ -108,7 +108,24 @@ describe('Redis configuration', () => {
 		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'localhost:6379' })).toThrow(/ACO_REDIS_URL/);
 		expect(() => loadRedisConfig({ ACO_REDIS_URL: 'http://localhost:6379' })).toThrow(/redis:\/\//);
 	});
+
+	it('shows a URL that does not parse without its password, and says to percent-encode it', () => {
+		// a password with an unencoded `/` and `#`
+		const error = errorOf(() => loadRedisConfig({ ACO_REDIS_URL: 'redis://:hunt/er2#x@10.0.0.5:6379' }));
+		expect(error).toContain('redis://:***@10.0.0.5:6379');
+		expect(error).toMatch(/percent-encode/);
+		expect(error).not.toMatch(/hunt|er2/);
+	});
 });
+
+function errorOf(run: () => unknown): string {
+	try {
+		run();
+	} catch (err) {
+		return (err as Error).message;
+	}
+	throw new Error('did not throw');
+}
 
 describe('cluster configuration', () => {
 	it('uses the embedded database and a unique node id by default', () => {
@@ -148,6 +165,13 @@ describe('cluster configuration', () => {
 			/ACO_DATABASE_URL must be a postgres:\/\/ URL/
 		);
 		expect(() => loadConfig({ ACO_DATABASE_URL: 'mysql://root:secret@db/aco' })).not.toThrow(/secret/);
+		// a password with an unencoded `/` or `#` hid from the old redaction
+		for (const url of ['postgress://aco:hunt/er2@db/aco', 'mysql://aco:hunt#er2@db/aco']) {
+			const error = errorOf(() => loadConfig({ ACO_DATABASE_URL: url }));
+			expect(error).toMatch(/aco:\*\*\*@db\/aco/);
+			expect(error).toMatch(/percent-encode/);
+			expect(error).not.toMatch(/hunt|er2/);
+		}
 	});
 });
 

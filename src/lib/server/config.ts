@@ -19,6 +19,7 @@ import { parseAllowedHosts, parsePublicUrls } from './auth/hosts';
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from './auth/sessions';
 import { loadTokens, type TokenEntry } from './auth/tokens';
 import { parseOrigins } from './origin';
+import { redactUrl } from './redact-url';
 import { DEFAULT_DISK_RESERVE_BYTES, DEFAULT_DISK_RETRY_MS } from './disk-guard';
 import { DEFAULT_READ_WORKERS } from './downloads/read-pool';
 import { parseTrustedProxies } from './http/client-address';
@@ -181,6 +182,13 @@ export const DEFAULT_REDIS_PREFIX = 'aco:';
 export const DEFAULT_REDIS_BUFFER_EVENTS = 100_000;
 export const DEFAULT_REDIS_BUFFER_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Said after a service URL that does not read: it is shown redacted (the password as `***`), and
+ * the usual cause is a password with a character a URL gives a meaning to
+ */
+const PERCENT_ENCODE_HINT =
+	' (password shown as ***; if the password holds / # ? @ : or %, percent-encode them: / as %2F, # as %23, ? as %3F, @ as %40, : as %3A, % as %25)';
+
 /** The Redis part of the configuration: null (the in-process bus) unless ACO_REDIS_URL is set. */
 export function loadRedisConfig(env: Env): RedisConfig | null {
 	const url = env.ACO_REDIS_URL;
@@ -189,7 +197,9 @@ export function loadRedisConfig(env: Env): RedisConfig | null {
 	try {
 		scheme = new URL(url).protocol;
 	} catch {
-		throw new Error(`ACO_REDIS_URL must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(url)}`);
+		throw new Error(
+			`ACO_REDIS_URL must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(redactUrl(url))}${PERCENT_ENCODE_HINT}`
+		);
 	}
 	if (scheme !== 'redis:' && scheme !== 'rediss:') {
 		throw new Error(`ACO_REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(scheme)}`);
@@ -405,7 +415,7 @@ function databaseUrl(env: Env): string | null {
 	if (!url) return null;
 	if (!/^postgres(ql)?:\/\//.test(url)) {
 		throw new Error(
-			`ACO_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database), got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`
+			`ACO_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database), got ${JSON.stringify(redactUrl(url))}${PERCENT_ENCODE_HINT}`
 		);
 	}
 	return url;

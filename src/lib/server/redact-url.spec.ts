@@ -27,11 +27,27 @@ describe('redactUrl', () => {
 		}
 	});
 
+	it('redacts by shape a URL the parser refuses, so a Unix-socket URL still says where it points', () => {
+		expect(redactUrl('postgresql://aco:hunter2@/aco?host=/var/run/postgresql')).toBe(
+			'postgresql://aco:***@/aco?host=/var/run/postgresql'
+		);
+		expect(redactUrl('postgresql://aco@/aco?host=/var/run/postgresql&password=hunter2')).toBe(
+			'postgresql://aco@/aco?host=/var/run/postgresql&password=***'
+		);
+		// a password holding an unencoded `/`, `?`, `#` or `@`: everything up to the last `@` is hidden
+		for (const password of ['hunt/er2', 'hunt#er2', '12/hunter2', '12?hunter2', '12#hunter2', 'hu@nt/er2']) {
+			const shown = redactUrl(`postgres://aco:${password}@db.internal:5432/aco`);
+			expect(shown).toBe('postgres://aco:***@db.internal:5432/aco');
+		}
+		expect(redactUrl('redis://:hunter2@[::1')).toBe('redis://:***@[::1');
+		expect(redactUrl('redis://h:6379/0#hunter2')).toBe('redis://h:6379/0#***');
+	});
+
 	it('keeps a URL without secrets as it was, and shows none of one that does not parse', () => {
 		expect(redactUrl('redis://10.0.0.5:6379/2')).toBe('redis://10.0.0.5:6379/2');
 		expect(redactUrl('postgres://aco@db:5432/aco?sslmode=require')).toBe(
 			'postgres://aco@db:5432/aco?sslmode=require'
 		);
-		expect(redactUrl('redis://:hunter2@[::1')).toBe(UNPARSABLE_URL);
+		expect(redactUrl('not a url: hunter2')).toBe(UNPARSABLE_URL);
 	});
 });
