@@ -129,6 +129,12 @@ tasks:
 		expect(reason(parseWorkflowFile(text, FILE))).toBe('line 4: tasks.build.steps[0].run: required');
 	});
 
+	it('reports a misspelt key whose value is a block on the line of the key', () => {
+		const text =
+			'tasks:\n  build:\n    steps:\n      - run: make\n        name: x\n        envv:\n          A: b\n';
+		expect(reason(parseWorkflowFile(text, FILE))).toBe("line 6: tasks.build.steps[0]: unknown key 'envv'");
+	});
+
 	it('reports a misspelt key where it is written', () => {
 		const text = 'tasks:\n  build:\n    steps:\n      - run: make\n        timeot: 5\n';
 		expect(reason(parseWorkflowFile(text, FILE))).toBe("line 5: tasks.build.steps[0]: unknown key 'timeot'");

@@ -334,15 +334,27 @@ function valueAt(input: unknown, at: readonly PathKey[]): unknown {
 	return value;
 }
 
-/** The line of the deepest node on `at` that exists in the document (a missing key → its parent). */
+/**
+ * The line of the deepest node on `at` that exists in the document (a missing key → its parent).
+ * A mapping's entry is where its key is written: a block value starts on the line below it.
+ */
 function lineOf(doc: Document, lineCounter: LineCounter, at: readonly PathKey[]): number | null {
 	for (let depth = at.length; depth >= 0; depth--) {
-		const node = doc.getIn(at.slice(0, depth), true);
+		const node = keyAt(doc, at.slice(0, depth)) ?? doc.getIn(at.slice(0, depth), true);
 		if (node && typeof node === 'object' && 'range' in node && Array.isArray(node.range)) {
 			return lineCounter.linePos(node.range[0]).line;
 		}
 	}
 	return null;
+}
+
+/** The key node of the mapping entry `at` names, when its last step is a key of a mapping. */
+function keyAt(doc: Document, at: readonly PathKey[]): unknown {
+	if (at.length === 0) return undefined;
+	const parent = doc.getIn(at.slice(0, -1), true);
+	if (!isMap(parent)) return undefined;
+	const name = String(at.at(-1));
+	return parent.items.find((pair) => (isScalar(pair.key) ? String(pair.key.value) : pair.key) === name)?.key;
 }
 
 /**
