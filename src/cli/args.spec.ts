@@ -48,7 +48,12 @@ describe('command-line parsing', () => {
 		expect(connectionOf({ url: 'http://a:1/' }, { ACO_URL: 'http://b:2' }).url).toBe('http://a:1');
 		expect(connectionOf({}, { ACO_URL: 'http://b:2', ACO_TOKEN: 't' })).toEqual({
 			url: 'http://b:2',
-			token: 't'
+			token: 't',
+			tokenSource: 'ACO_TOKEN'
+		});
+		expect(connectionOf({ token: 'f' }, { ACO_TOKEN: 't' })).toMatchObject({
+			token: 'f',
+			tokenSource: '--token'
 		});
 		expect(connectionOf({}, {})).toEqual({ url: DEFAULT_URL, token: undefined });
 		expect(() => connectionOf({ url: 'nope' }, {})).toThrow(/"nope" is not a server address/);

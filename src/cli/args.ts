@@ -117,7 +117,12 @@ export function helpText(spec: CommandSpec): string {
 export interface Connection {
 	url: string;
 	token: string | undefined;
+	/** where `token` came from; without a token, the one `aco login` kept is sent, if any */
+	tokenSource?: TokenSource;
 }
+
+/** where a token given to a command came from, as an error names it */
+export type TokenSource = '--token' | 'ACO_TOKEN';
 
 /** The server address and token: flags first, then ACO_URL / ACO_TOKEN, then the default address. */
 export function connectionOf(values: Parsed['values'], env: NodeJS.ProcessEnv = process.env): Connection {
@@ -133,10 +138,10 @@ export function connectionOf(values: Parsed['values'], env: NodeJS.ProcessEnv = 
 			`"${raw}" is not an http(s) address; give one like ${DEFAULT_URL} (--url or ACO_URL).`
 		);
 	}
-	const token =
-		checkToken(typeof values.token === 'string' ? values.token : undefined, '--token') ??
-		checkToken(env.ACO_TOKEN, 'ACO_TOKEN');
-	return { url: raw.replace(/\/+$/, ''), token };
+	const flag = checkToken(typeof values.token === 'string' ? values.token : undefined, '--token');
+	const token = flag ?? checkToken(env.ACO_TOKEN, 'ACO_TOKEN');
+	const tokenSource: TokenSource | undefined = flag ? '--token' : token ? 'ACO_TOKEN' : undefined;
+	return { url: raw.replace(/\/+$/, ''), token, ...(tokenSource ? { tokenSource } : {}) };
 }
 
 /**

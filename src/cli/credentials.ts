@@ -86,6 +86,36 @@ export function storedToken(url: string, env: Env = process.env): string | undef
 	return checkToken(token, `${file} (kept for ${key}; run "aco login" again)`);
 }
 
+/**
+ * For a refusal of the token sent to `url` (401): where it came from, as a sentence that says
+ * what to do — the source a command was given it from (`--token`, `ACO_TOKEN`), else the file
+ * `aco login` kept it in (sign in again, or log out), else that none was sent. Null for a token
+ * handed over without a source (`aco login` checking the one it is given).
+ */
+export function tokenOrigin(
+	url: string,
+	given: { token?: string; tokenSource?: string },
+	env: Env = process.env
+): string | null {
+	if (given.token !== undefined)
+		return given.tokenSource ? `The token sent came from ${given.tokenSource}.` : null;
+	let key: string;
+	let kept: string | undefined;
+	try {
+		key = serverKey(url);
+		kept = storedToken(url, env);
+	} catch {
+		return null;
+	}
+	if (kept === undefined) {
+		return `No token was sent: give one with --token or ACO_TOKEN, or keep one with "aco login --url ${key}".`;
+	}
+	return (
+		`The token sent is the one "aco login" kept for ${key} in ${credentialsPath(env)}: sign in ` +
+		`again with "aco login --url ${key}", or forget it with "aco logout --url ${key}".`
+	);
+}
+
 /** Keeps a token for the server at `url` (replacing one kept before); returns the file's path. */
 export function saveToken(url: string, token: string, role: Role, env: Env = process.env): string {
 	const file = credentialsPath(env);

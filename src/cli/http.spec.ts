@@ -46,19 +46,92 @@ describe('AcoHttp.request against a server that is not aco', () => {
 		});
 	});
 
-	it("takes a refusal's code and message from its body only when they are strings", async () => {
+	it("takes a refusal's message from its body only when it is a string", async () => {
 		const url = await serve((_req, res) => {
 			res.statusCode = 400;
 			res.setHeader('content-type', 'application/json');
-			res.end(JSON.stringify({ error: { code: 7, message: { text: 'nested' } } }));
+			res.end(JSON.stringify({ error: { code: 'invalid', message: { text: 'nested' } } }));
 		});
 		const err = await new AcoHttp({ url, token: undefined })
 			.request('POST', '/workflows/a/runs')
 			.catch((e) => e);
 		expect(err).toMatchObject({
 			status: 400,
-			code: 'http_400',
+			code: 'invalid',
 			message: 'POST /workflows/a/runs answered 400 Bad Request'
+		});
+	});
+
+	it("says an error answer without aco's error body is not aco's API, but for one that may pass", async () => {
+		const answers: Record<string, [number, string, string]> = {
+			// a wrong base path on a SvelteKit or other web server
+			'/api/v1/tasks/task_x': [404, 'text/html', '<!doctype html><p>Not Found'],
+			// python's http.server has no POST
+			'/api/v1/tasks': [501, 'text/html;charset=utf-8', '<p>Unsupported method'],
+			// JSON, but not aco's: an error code that is no string
+			'/api/v1/other': [400, 'application/json', '{"error":{"code":7}}'],
+			// a proxy while the server restarts: asked again
+			'/api/v1/proxy': [502, 'text/html', '<p>Bad Gateway']
+		};
+		const url = await serve((req, res) => {
+			const [status, type, body] = answers[req.url!];
+			res.statusCode = status;
+			res.setHeader('content-type', type);
+			res.end(body);
+		});
+		const client = new AcoHttp({ url, token: undefined });
+		const failure = (method: string, path: string) =>
+			client.request(method, path, { body: method === 'POST' ? {} : undefined }).then(
+				() => new Error('no failure'),
+				(e: Error) => e
+			);
+		const notAco = (path: string, status: number, type: string) => ({
+			name: 'NotAcoError',
+			exitCode: 1,
+			message: `${url}/api/v1${path} answered ${status} ${type}, not aco's API: check --url or ACO_URL.`
+		});
+
+		expect(await failure('GET', '/tasks/task_x')).toMatchObject(notAco('/tasks/task_x', 404, 'text/html'));
+		expect(await failure('POST', '/tasks')).toMatchObject(notAco('/tasks', 501, 'text/html'));
+		expect(await failure('GET', '/other')).toMatchObject(notAco('/other', 400, 'application/json'));
+		const proxy = await failure('GET', '/proxy');
+		expect(proxy).toBeInstanceOf(UnreachableError);
+		expect(proxy.message).toBe(`the aco server at ${url} answered: GET /proxy answered 502 Bad Gateway`);
+	});
+
+	it("says a download answered with an error page is not aco's API", async () => {
+		const url = await serve((_req, res) => {
+			res.statusCode = 404;
+			res.setHeader('content-type', 'text/html');
+			res.end('<p>Not Found');
+		});
+		const err = await new AcoHttp({ url, token: undefined })
+			.download('/executions/x/log', async () => {})
+			.catch((e) => e);
+		expect(err).toMatchObject({
+			name: 'NotAcoError',
+			message: `${url}/api/v1/executions/x/log answered 404 text/html, not aco's API: check --url or ACO_URL.`
+		});
+	});
+});
+
+describe('AcoHttp.request refused the token (401)', () => {
+	it('says where the token came from', async () => {
+		const url = await serve((_req, res) => {
+			res.statusCode = 401;
+			res.setHeader('content-type', 'application/json');
+			res.end(
+				JSON.stringify({
+					error: { code: 'unauthorized', message: 'The bearer token is not one this server accepts' }
+				})
+			);
+		});
+		const err = await new AcoHttp({ url, token: 'stale', tokenSource: '--token' })
+			.request('GET', '/tasks')
+			.catch((e) => e);
+		expect(err).toMatchObject({
+			status: 401,
+			message: 'The bearer token is not one this server accepts. The token sent came from --token.'
 		});
 	});
 });

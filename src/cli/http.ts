@@ -8,10 +8,16 @@
 import { API_BASE } from '../lib/protocol/api';
 import type { ApiErrorBody } from '../lib/protocol/models';
 import { CliError, MAX_TIMER_MS, type Connection } from './args';
-import { storedToken } from './credentials';
+import { storedToken, tokenOrigin } from './credentials';
 import { requestText, type JsonReply } from './http-json';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * Statuses that may pass if asked again (a timeout, slow down, a proxy's answer while the server
+ * restarts or is busy): whatever their body, they are no sign of a wrong --url.
+ */
+export const MAY_PASS_STATUS: ReadonlySet<number> = new Set([408, 429, 502, 503, 504]);
 
 export class HttpError extends CliError {
 	constructor(
@@ -95,10 +101,12 @@ export function notAcoMessage(url: string, status: number, contentType: string, 
 export class AcoHttp {
 	readonly base: string;
 	readonly #token: string | undefined;
+	readonly #connection: Connection;
 
 	constructor(connection: Connection) {
 		this.base = httpBase(connection.url);
 		this.#token = connection.token ?? storedToken(this.base);
+		this.#connection = connection;
 	}
 
 	/** `path` is relative to /api/v1, e.g. `/tasks`. */
@@ -116,7 +124,7 @@ export class AcoHttp {
 			throw this.#failure(err);
 		}
 		if (reply.status < 200 || reply.status > 299) {
-			throw this.#refusal(method, path, reply.status, reply.statusText, parseJson(reply.text));
+			throw this.#refusal(method, path, reply, parseJson(reply.text));
 		}
 		return apiAnswer<T>(url, reply, options.expect);
 	}
@@ -149,13 +157,12 @@ export class AcoHttp {
 				signal: controller.signal
 			});
 			if (!response.ok) {
-				throw this.#refusal(
-					'GET',
-					path,
-					response.status,
-					response.statusText,
-					parseJson(await response.text())
-				);
+				const reply = {
+					status: response.status,
+					statusText: response.statusText,
+					contentType: response.headers.get('content-type') ?? ''
+				};
+				throw this.#refusal('GET', path, reply, parseJson(await response.text()));
 			}
 		} catch (err) {
 			throw err instanceof CliError ? err : this.#failure(err);
@@ -206,11 +213,26 @@ export class AcoHttp {
 		);
 	}
 
-	/** the error for an answer that is not a success */
-	#refusal(method: string, path: string, status: number, statusText: string, body: unknown): CliError {
+	/**
+	 * the error for an answer that is not a success; one without aco's error body (a web page's
+	 * 404, another server's 501) is not aco's API, but for a status that may pass
+	 */
+	#refusal(
+		method: string,
+		path: string,
+		reply: Pick<JsonReply, 'status' | 'statusText' | 'contentType'>,
+		body: unknown
+	): CliError {
+		const { status, statusText } = reply;
+		if (!isApiError(body) && !MAY_PASS_STATUS.has(status)) {
+			return new NotAcoError(notAcoMessage(`${this.base}${API_BASE}${path}`, status, reply.contentType));
+		}
 		const error = apiErrorOf(body);
 		const code = error.code ?? `http_${status}`;
-		const message = error.message ?? `${method} ${path} answered ${status} ${statusText}`;
+		let message = error.message ?? `${method} ${path} answered ${status} ${statusText}`;
+		// a token refused: which one, so that a stale one `aco login` kept is found
+		const origin = status === 401 ? tokenOrigin(this.base, this.#connection) : null;
+		if (origin) message = `${message.replace(/\.?$/, '.')} ${origin}`;
 		// a 5xx may pass (restart, overload); the caller decides whether to retry
 		if (status >= 500) return new UnreachableError(`the aco server at ${this.base} answered: ${message}`);
 		return new HttpError(status, code, message);
@@ -229,6 +251,11 @@ export function apiErrorOf(body: unknown): { code?: string; message?: string } {
 		...(typeof error?.code === 'string' && error.code ? { code: error.code } : {}),
 		...(typeof error?.message === 'string' && error.message ? { message: error.message } : {})
 	};
+}
+
+/** Whether an error answer's body is aco's ({@link ApiErrorBody}: an `error` with a string code). */
+export function isApiError(body: unknown): boolean {
+	return apiErrorOf(body).code !== undefined;
 }
 
 /** a JSON body, or null for anything else (a proxy's error page, say: the status says enough) */

@@ -35,10 +35,11 @@ async function watch(argv: string[]): Promise<number> {
 	}
 	const connection = connectionOf(parsed.values);
 	// a kept token that is no token ends the command here, not in the dashboard's reconnects
-	const token = connection.token ?? storedToken(connection.url);
+	if (connection.token === undefined) storedToken(connection.url);
 	// loaded here: only the dashboard needs its modules
 	const { watch: runDashboard } = await import('./tui/index');
-	return runDashboard({ url: connection.url, token });
+	// without a token of its own the dashboard sends the kept one, and names it if refused
+	return runDashboard({ url: connection.url, token: connection.token, tokenSource: connection.tokenSource });
 }
 
 interface Command {

@@ -18,6 +18,8 @@ export interface CliRun {
 	pid: number | undefined;
 	/** stderr so far */
 	stderr(): string;
+	/** stdout so far */
+	stdout(): string;
 	done: Promise<CliResult>;
 }
 
@@ -41,7 +43,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, timeo
 			resolve({ code, signal, stdout, stderr });
 		});
 	});
-	return { pid: proc.pid, stderr: () => stderr, done };
+	return { pid: proc.pid, stderr: () => stderr, stdout: () => stdout, done };
 }
 
 export function runCli(

@@ -198,6 +198,8 @@ async function fakeServer(
 describe('aco against a server that is not aco', () => {
 	let page: Awaited<ReturnType<typeof fakeServer>>;
 	let other: Awaited<ReturnType<typeof fakeServer>>;
+	let missing: Awaited<ReturnType<typeof fakeServer>>;
+	let python: Awaited<ReturnType<typeof fakeServer>>;
 	let env: Record<string, string>;
 
 	beforeAll(async () => {
@@ -217,11 +219,27 @@ describe('aco against a server that is not aco', () => {
 				res.end(JSON.stringify({ error: { message: { reason: 'nested' } } }));
 			}
 		});
+		// a web server with nothing at the path --url names: a 404 page for everything
+		missing = await fakeServer((req, res) => {
+			req.resume();
+			res.statusCode = 404;
+			res.setHeader('content-type', 'text/html');
+			res.end('<!doctype html><title>Not Found</title>');
+		});
+		// python's http.server: files for GET, 501 for the rest
+		python = await fakeServer((req, res) => {
+			req.resume();
+			res.statusCode = req.method === 'GET' ? 404 : 501;
+			res.setHeader('content-type', 'text/html;charset=utf-8');
+			res.end('<!DOCTYPE HTML><title>Error response</title>');
+		});
 		env = { ACO_SPOOL_DIR: tempDir('aco-spool-'), ACO_CONFIG_DIR: tempDir('aco-config-') };
 	});
 	afterAll(async () => {
 		await page?.close();
 		await other?.close();
+		await missing?.close();
+		await python?.close();
 	});
 
 	it('says which URL answered what, in one line, and exits 1', async () => {
@@ -235,11 +253,47 @@ describe('aco against a server that is not aco', () => {
 			code: 1,
 			stderr: `aco: ${other.url}/api/v1/tasks/task_1 answered 200 application/json without "task", not aco's API: check --url or ACO_URL.\n`
 		});
+		// its error body is not aco's either
 		const refused = await runCli(['run', 'quick', '--url', other.url], env);
 		expect(refused).toMatchObject({
 			code: 1,
-			stderr: 'aco: POST /workflows/quick/runs answered 400 Bad Request\n'
+			stderr: `aco: ${other.url}/api/v1/workflows/quick/runs answered 400 application/json, not aco's API: check --url or ACO_URL.\n`
 		});
+	});
+
+	it("says an error page at --url (a wrong base path's 404, another server's 501) is not aco's API", async () => {
+		const logs = await runCli(['logs', 'task_x', '--url', `${missing.url}/foo`], env);
+		expect(logs).toMatchObject({
+			code: 1,
+			stderr: `aco: ${missing.url}/foo/api/v1/tasks/task_x answered 404 text/html, not aco's API: check --url or ACO_URL.\n`
+		});
+		const follow = await runCli(['logs', 'task_x', '--follow', '--url', `${missing.url}/foo`], env);
+		expect(follow).toMatchObject({
+			code: 1,
+			stderr: `aco: ${missing.url}/foo/api/v1/tasks/task_x answered 404 text/html, not aco's API: check --url or ACO_URL.\n`
+		});
+		const run = await runCli(['run', 'quick', '--url', python.url], env);
+		expect(run).toMatchObject({
+			code: 1,
+			stderr: `aco: ${python.url}/api/v1/workflows/quick/runs answered 501 text/html, not aco's API: check --url or ACO_URL.\n`
+		});
+	});
+
+	it('keeps the log of aco exec at a wrong --url for a later command, never setting it aside as refused', async () => {
+		const spoolDir = tempDir('aco-spool-');
+		const exec = await runCli(['exec', '--retry-for', '500', '--url', missing.url, '--', 'echo', 'hi'], {
+			...env,
+			ACO_SPOOL_DIR: spoolDir
+		});
+		expect(exec).toMatchObject({ code: 0, stdout: 'hi\n' });
+		expect(exec.stderr).toContain(`${missing.url}/api/v1/tasks answered 404 text/html, not aco's API`);
+		const kept = fs.readdirSync(spoolDir).sort();
+		expect(kept.filter((f) => f.endsWith('.ndjson'))).toHaveLength(1);
+		// the next command tries to send it and meets the same page: the log waits for a right address
+		const next = await runCli(['logs', 'task_x', '--url', missing.url], { ...env, ACO_SPOOL_DIR: spoolDir });
+		expect(next.code).toBe(1);
+		expect(next.stderr).not.toContain('set aside');
+		expect(fs.readdirSync(spoolDir).sort()).toEqual(kept);
 	});
 
 	it("aco login keeps nothing and exits 1 when the session answer is not aco's", async () => {

@@ -12,6 +12,7 @@ import {
 	CliError,
 	connectionOf,
 	helpText,
+	intOption,
 	parseCommand,
 	type CommandSpec,
 	type Connection
@@ -76,13 +77,23 @@ export async function logs(argv: string[]): Promise<number> {
 		}
 		let executionId = kind === 'execution' ? id : undefined;
 		if (step !== undefined) executionId = (await stepToFollow(connection, id, step)).execution.id;
-		const { followLog } = await import('../follow/follow-log');
+		const { DEFAULT_RESUME_WAIT_MS, followLog } = await import('../follow/follow-log');
+		// the server's silence limit, where the command runs with the server's settings; 0 (the
+		// server never gives up on a producer) keeps the default, so the follow still ends
+		const silenceMs = intOption(
+			'logs',
+			'ACO_INGEST_SILENCE_MS',
+			process.env.ACO_INGEST_SILENCE_MS,
+			DEFAULT_RESUME_WAIT_MS
+		);
 		return followLog({
 			url: connection.url,
 			token: connection.token,
+			tokenSource: connection.tokenSource,
 			...(executionId ? { executionId } : { taskId: id }),
 			ndjson,
-			out: process.stdout
+			out: process.stdout,
+			resumeWaitMs: silenceMs || DEFAULT_RESUME_WAIT_MS
 		});
 	}
 

@@ -51,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
 	const code = await followRun({
 		url: connection.url,
 		token: connection.token,
+		tokenSource: connection.tokenSource,
 		runId: started.id,
 		out: process.stdout
 	});

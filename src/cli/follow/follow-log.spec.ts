@@ -23,6 +23,7 @@ async function setup(
 		upgrade?: number;
 		opensSocket?: boolean;
 		retryBudgetMs?: number;
+		reconnectBudgetMs?: number;
 	} = {}
 ) {
 	const state = {
@@ -90,7 +91,8 @@ async function setup(
 			backoff: { baseMs: 5, capMs: 5 }
 		},
 		gapRetryDelayMs: 1,
-		retryBudgetMs: options.retryBudgetMs
+		retryBudgetMs: options.retryBudgetMs,
+		reconnectBudgetMs: options.reconnectBudgetMs
 	}).then((c) => (code = c));
 	// the follower asks for the execution before it opens the socket
 	if (!options.upgrade && options.opensSocket !== false) {
@@ -106,6 +108,10 @@ async function setup(
 			factory.last.open();
 			factory.last.welcome({ seq: 0, protocol });
 			factory.last.receive({ type: 'subscribed', timestamp: '', data: { id: 'follow-log', filter: {} } });
+		},
+		/** the connection drops; the sockets the client opens to reconnect never open */
+		drop() {
+			factory.last.serverClose(1006);
 		},
 		/** one `tool.lines` event with lines `from` to `to` (`line n`), as one read of the tool's pipes */
 		output(from: number, to = from) {
@@ -429,6 +435,18 @@ describe('followLog', () => {
 		expect(errors()).toBe(`aco: no aco WebSocket at ws://127.0.0.1:${port}/ws (HTTP 404): check --url\n`);
 		expect(state.upgrades).toBe(1);
 		expect(printed()).toBe('');
+	});
+
+	it('gives up with exit code 1 and one line naming the hub when no connection comes back within the budget', async () => {
+		const { hub, code, port, printed, errors } = await setup([], { reconnectBudgetMs: 300 });
+		hub.connect();
+		await until(() => expect(printed()).toBe('line 1\nline 2\nline 3\n'));
+		hub.drop();
+		await until(() => expect(code()).toBe(1));
+		expect(errors()).toBe(
+			'aco: lost the connection to the server; reconnecting…\n' +
+				`aco: no connection to the aco server at ws://127.0.0.1:${port}/ws for 0.3 s; giving up (is it running? check --url or ACO_URL).\n`
+		);
 	});
 
 	it('asks for the execution again while the server fails (5xx), with one notice, then follows it', async () => {

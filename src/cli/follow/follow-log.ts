@@ -13,19 +13,29 @@
  * A log or task the server says is gone (404) or refuses ends the follow at once with exit
  * code 1, and so does an address with no hub (the upgrade refused with a 404 or the like); a
  * failing server (5xx, out of reach) is asked again after a back-off, with one notice per outage:
- * for the log, and for the task or execution as first loaded and reloaded after a reconnect.
+ * for the log, and for the task or execution as first loaded and reloaded after a reconnect. A
+ * hub not reached for the retry budget (reconnect-budget) ends it with exit code 1 too.
+ *
+ * A stand-alone task (`aco exec`, the ingest API) that the server marked `interrupted` at its
+ * start is not over: the server resumes it when its producer reports again, and never ends it
+ * otherwise. The follow waits for that for as long as the server would wait for a silent running
+ * producer (ACO_INGEST_SILENCE_MS) since the interruption, then ends with the task as it stands.
  */
 import { fromOutputLine } from '../../lib/protocol/events';
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
+import { MAX_TIMER_MS, type TokenSource } from '../args';
 import { RealtimeClient, type RealtimeClientOptions } from '../realtime/client';
 import { RestClient } from '../realtime/rest';
 import { cleanLine, errorText, painter, type Output } from './format';
 import { noticeOlderHub } from './older-hub';
+import { watchReconnects } from './reconnect-budget';
 import { followerRest, reportUnprinted, type TailSet } from './tails';
 
 export interface FollowLogOptions {
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the server refuses it */
+	tokenSource?: TokenSource;
 	/** one of the two */
 	executionId?: string;
 	taskId?: string;
@@ -39,7 +49,17 @@ export interface FollowLogOptions {
 	gapRetryDelayMs?: number;
 	/** how long to wait for lines the store lacks before going on without them (tests) */
 	retryBudgetMs?: number;
+	/** how long without a connection to the hub before giving up (DEFAULT_RETRY_BUDGET_MS) */
+	reconnectBudgetMs?: number;
+	/**
+	 * how long after its interruption a stand-alone task is waited for to resume: the server's
+	 * ACO_INGEST_SILENCE_MS (DEFAULT_RESUME_WAIT_MS)
+	 */
+	resumeWaitMs?: number;
 }
+
+/** the server's default ACO_INGEST_SILENCE_MS: a producer silent this long has lost contact */
+export const DEFAULT_RESUME_WAIT_MS = 5 * 60_000;
 
 const SUBSCRIPTION = 'follow-log';
 
@@ -85,7 +105,8 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 		retryBudgetMs: options.retryBudgetMs,
 		backoff: options.client?.backoff
 	});
-	const load = () => retry.run((signal) => loadTarget(rest, options, signal));
+	const resumeWaitMs = options.resumeWaitMs ?? DEFAULT_RESUME_WAIT_MS;
+	const load = () => retry.run((signal) => loadTarget(rest, options, resumeWaitMs, signal));
 	try {
 		// what to follow: one execution, or every execution of a task in step order; their logs open
 		// now, in that order (the reload once the subscription is live fetches what came meanwhile)
@@ -95,7 +116,7 @@ export async function followLog(options: FollowLogOptions): Promise<number> {
 			await tails.idle();
 			return finish(failure(), err, tails);
 		}
-		return await followLive(options, load, tails, target.taskId, err, failure, logRefused);
+		return await followLive(options, load, target, tails, err, failure, logRefused);
 	} catch (e) {
 		return finish(e, err);
 	} finally {
@@ -109,15 +130,48 @@ interface Target {
 	executions: Execution[];
 	/** nothing more will be written */
 	done: boolean;
+	/** an interrupted stand-alone task: when to stop waiting for it to resume (ms since the epoch) */
+	resumableUntil: number | null;
 }
 
-async function loadTarget(rest: RestClient, options: FollowLogOptions, signal: AbortSignal): Promise<Target> {
+async function loadTarget(
+	rest: RestClient,
+	options: FollowLogOptions,
+	resumeWaitMs: number,
+	signal: AbortSignal
+): Promise<Target> {
 	if (options.executionId) {
 		const { execution } = await rest.getExecution(options.executionId, signal);
-		return { taskId: execution.task_id, executions: [execution], done: execution.status !== 'running' };
+		return {
+			taskId: execution.task_id,
+			executions: [execution],
+			done: execution.status !== 'running',
+			resumableUntil: null
+		};
 	}
 	const { task } = await rest.getTask(options.taskId!, signal);
-	return { taskId: task.id, executions: byStep(task), done: isTerminal(task.status) };
+	const resumableUntil = resumableUntilOf(task, resumeWaitMs);
+	return {
+		taskId: task.id,
+		executions: byStep(task),
+		done: isTerminal(task.status) && resumableUntil === null,
+		resumableUntil
+	};
+}
+
+/**
+ * Until when an interrupted stand-alone task may still be resumed by its producer (the server
+ * restarted under it), or null: a task of a workflow run, or one interrupted longer ago.
+ */
+function resumableUntilOf(
+	task: Pick<TaskDetail, 'status' | 'run_id' | 'finished_at'>,
+	resumeWaitMs: number,
+	now = Date.now()
+): number | null {
+	if (task.status !== 'interrupted' || task.run_id !== null) return null;
+	// a server clock ahead of ours counts from now
+	const at = Math.min(Date.parse(task.finished_at ?? '') || now, now);
+	return at + resumeWaitMs > now ? at + resumeWaitMs : null;
 }
 
 function byStep(task: TaskDetail): Execution[] {
@@ -128,21 +182,53 @@ function followLive(
 	options: FollowLogOptions,
 	/** the target as it is now, asked for again while the server fails */
 	loadTarget: () => Promise<Target>,
+	first: Target,
 	tails: TailSet,
-	taskId: string,
 	err: Output,
 	failure: () => unknown,
 	/** settles when a log is gone or refused: waiting for more of it would be for ever */
 	logRefused: Promise<void>
 ): Promise<number> {
-	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	const client = new RealtimeClient({
+		url: options.url,
+		token: options.token,
+		tokenSource: options.tokenSource,
+		...options.client
+	});
 	noticeOlderHub(client, err);
 	const wanted = (executionId: string) => !options.executionId || executionId === options.executionId;
 	return new Promise<number>((resolve) => {
 		let ended = false;
+		/** looks again once an interrupted task may no longer be resumed */
+		let recheck: NodeJS.Timeout | null = null;
+		/** whether the wait for the current interruption has been told of */
+		let told = false;
+		const waitForResume = (target: Target) => {
+			if (recheck) clearTimeout(recheck);
+			recheck = null;
+			if (target.resumableUntil === null || ended) {
+				told = false;
+				return;
+			}
+			const delay = Math.min(Math.max(0, target.resumableUntil - Date.now()), MAX_TIMER_MS);
+			if (!told) {
+				told = true;
+				err.write(
+					`aco: task ${target.taskId} was interrupted (the server restarted under it); waiting up to ` +
+						`${Math.ceil(delay / 1000)} s for its producer to resume it…\n`
+				);
+			}
+			recheck = setTimeout(() => void reload(), delay);
+		};
+		const stopWatching = watchReconnects(client, {
+			budgetMs: options.reconnectBudgetMs,
+			onGiveUp: (message) => void end(finish(new Error(message), err))
+		});
 		const end = async (code: number | null) => {
 			if (ended) return;
 			ended = true;
+			if (recheck) clearTimeout(recheck);
+			stopWatching();
 			if (code === null) {
 				await tails.idle();
 				code = finish(failure(), err, tails);
@@ -158,6 +244,7 @@ function followLive(
 				for (const execution of target.executions) tails.noteExecution(execution);
 				tails.resyncAll();
 				if (target.done) await end(null);
+				else waitForResume(target);
 			} catch (e) {
 				// after the end the abort of a reload still waiting is no failure to report
 				if (!ended) await end(finish(e, err));
@@ -190,7 +277,8 @@ function followLive(
 			}
 		});
 		void logRefused.then(() => end(null));
-		client.subscribe(SUBSCRIPTION, { task_ids: [taskId], types: ['tool.*', 'task.*'] });
+		waitForResume(first);
+		client.subscribe(SUBSCRIPTION, { task_ids: [first.taskId], types: ['tool.*', 'task.*'] });
 		client.connect();
 	});
 }

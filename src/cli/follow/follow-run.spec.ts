@@ -17,7 +17,7 @@ import { followRun } from './follow-run';
  * `logStatus`, when set, is what GET …/x1/log answers instead of the lines. With `upgrade`, the client's socket
  * is a real one and the server answers its upgrade with that HTTP status.
  */
-async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {}) {
+async function setup(options: { upgrade?: number; retryBudgetMs?: number; reconnectBudgetMs?: number } = {}) {
 	const state = {
 		runAnswers: [] as Array<() => Promise<{ run: WorkflowRun; tasks: Task[] }>>,
 		runFailures: [] as number[],
@@ -89,7 +89,8 @@ async function setup(options: { upgrade?: number; retryBudgetMs?: number } = {})
 			backoff: { baseMs: 5, capMs: 5 }
 		},
 		gapRetryDelayMs: 1,
-		retryBudgetMs: options.retryBudgetMs
+		retryBudgetMs: options.retryBudgetMs,
+		reconnectBudgetMs: options.reconnectBudgetMs
 	});
 	cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
 	let seq = 0;
@@ -280,6 +281,20 @@ describe('followRun', () => {
 		await until(() => expect(code()).toBe(1));
 		expect(errors()).toBe(`aco: no aco WebSocket at ws://127.0.0.1:${port}/ws (HTTP 404): check --url\n`);
 		expect(state.upgrades).toBe(1);
+	});
+
+	it('gives up with exit code 1 and one line naming the hub when no connection comes back within the budget', async () => {
+		const { state, hub, factory, exit, port, printed, errors } = await setup({ reconnectBudgetMs: 300 });
+		state.runAnswers = [async () => ({ run: makeRun({ id: 'r1' }), tasks: [state.task] })];
+		hub.connect();
+		hub.task('task.status', 'running');
+		await until(() => expect(printed()).toContain('build started'));
+		factory.last.serverClose(1006);
+		expect(await exit).toBe(1);
+		expect(errors()).toBe(
+			'aco: lost the connection to the server; reconnecting…\n' +
+				`aco: no connection to the aco server at ws://127.0.0.1:${port}/ws for 0.3 s; giving up (is it running? check --url or ACO_URL).\n`
+		);
 	});
 
 	it('asks for the run again while the server fails (502, 503), with one notice, and follows on', async () => {

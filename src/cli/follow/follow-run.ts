@@ -15,9 +15,11 @@
  * A log the server says is gone (404) or refuses ends the follow at once with exit code 1, and
  * so does an address with no hub (the upgrade refused with a 404 or the like); a failing server
  * (5xx, out of reach) is asked again after a back-off, with one notice per outage: for the logs,
- * and for the run and its tasks as loaded after (re)connecting and at the run's end.
+ * and for the run and its tasks as loaded after (re)connecting and at the run's end. A hub not
+ * reached for the retry budget (reconnect-budget) ends it with exit code 1 too.
  */
 import { fromOutputLine } from '../../lib/protocol/events';
+import type { TokenSource } from '../args';
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
 import { isTerminal, type LogLine, type Task, type WorkflowRun } from '../../lib/protocol/models';
 import { mergeRecord } from '../../lib/realtime/records';
@@ -34,12 +36,15 @@ import {
 	type Paint
 } from './format';
 import { noticeOlderHub } from './older-hub';
+import { watchReconnects } from './reconnect-budget';
 import { followerRest, reportUnprinted } from './tails';
 import { showLine } from './workflow-lines';
 
 export interface FollowRunOptions {
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the server refuses it */
+	tokenSource?: TokenSource;
 	runId: string;
 	out: Output;
 	/** where errors and connection notes go; stderr by default */
@@ -48,6 +53,8 @@ export interface FollowRunOptions {
 	gapRetryDelayMs?: number;
 	/** how long to wait for lines the store lacks before going on without them (tests) */
 	retryBudgetMs?: number;
+	/** how long without a connection to the hub before giving up (DEFAULT_RETRY_BUDGET_MS) */
+	reconnectBudgetMs?: number;
 }
 
 const SUBSCRIPTION = 'follow-run';
@@ -65,7 +72,12 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 	const err = options.err ?? process.stderr;
 	const rest = new RestClient(options);
 	const paint = painter(options.out);
-	const client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+	const client = new RealtimeClient({
+		url: options.url,
+		token: options.token,
+		tokenSource: options.tokenSource,
+		...options.client
+	});
 	noticeOlderHub(client, err);
 	const tasks = new Map<string, Task>();
 	const printed = new Map<string, Printed>();
@@ -84,7 +96,9 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 		err,
 		gapRetryDelayMs: options.gapRetryDelayMs,
 		retryBudgetMs: options.retryBudgetMs,
-		backoff: options.client?.backoff
+		backoff: options.client?.backoff,
+		// a workflow's steps: a live record of step 2 may come before the snapshot placing step 1
+		stepsInOrder: true
 	});
 
 	const out = new ProgressLines(options.out);
@@ -117,9 +131,14 @@ export function followRun(options: FollowRunOptions): Promise<number> {
 
 	return new Promise<number>((resolve) => {
 		let ended = false;
+		const stopWatching = watchReconnects(client, {
+			budgetMs: options.reconnectBudgetMs,
+			onGiveUp: (message) => void end(null, new Error(message))
+		});
 		const end = async (run: WorkflowRun | null, error?: unknown) => {
 			if (ended) return;
 			ended = true;
+			stopWatching();
 			let loadError: unknown = null;
 			if (run) {
 				try {

@@ -59,6 +59,52 @@ describe('TailSet', () => {
 		tails.destroy();
 	});
 
+	it("prints a workflow task's step 0 before step 1 when step 1's live record is placed first", async () => {
+		const stored = new Map([
+			['s0', 3],
+			['s1', 2]
+		]);
+		const rest = {
+			getLogLines: async (id: string, { after = 0 }: { after?: number } = {}) =>
+				range(after + 1, stored.get(id)!)
+		};
+		const printed: string[] = [];
+		const tails = new TailSet({
+			rest,
+			onLines: (id, lines) => printed.push(...lines.map((l) => `${id}:${l.n}`)),
+			onError: (err) => expect.fail(String(err)),
+			stepsInOrder: true
+		});
+		// a live tool.completed of step 1, before the snapshot that places step 0 has come
+		tails.noteExecution({ id: 's1', task_id: 't', step: 1, line_count: 2 }, '2026-01-01T00:00:00.000Z');
+		tails.pushLines('s1', [line(3)]);
+		stored.set('s1', 3);
+		// a turn of the event loop: the backlog of step 1, were its tail open, is printed by then
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(printed).toEqual([]);
+		tails.noteExecution({ id: 's0', task_id: 't', step: 0, line_count: 3 }, '2026-01-01T00:00:00.000Z');
+		await tails.idle();
+		expect(printed).toEqual(['s0:1', 's0:2', 's0:3', 's1:1', 's1:2', 's1:3']);
+		tails.destroy();
+	});
+
+	it('still prints a later step at the end when an earlier one is never placed', async () => {
+		const rest = {
+			getLogLines: async (_id: string, { after = 0 }: { after?: number } = {}) => range(after + 1, 2)
+		};
+		const printed: number[] = [];
+		const tails = new TailSet({
+			rest,
+			onLines: (_id, lines) => printed.push(...lines.map((l) => l.n)),
+			onError: (err) => expect.fail(String(err)),
+			stepsInOrder: true
+		});
+		tails.noteExecution({ id: 's2', task_id: 't', step: 2, line_count: 2 });
+		await tails.idle();
+		expect(printed).toEqual([1, 2]);
+		tails.destroy();
+	});
+
 	it('says which lines it goes on without while the store lags, and prints them with a notice once stored', async () => {
 		// the store has lines 1–2 until the test stores the rest
 		const state = { stored: 2 };

@@ -8,7 +8,10 @@
  * before anything says where its execution goes (a slow first load, the held events a `reset`
  * delivers before the reload), so a tail is opened only once a record placed it (a snapshot,
  * `tool.started`, `tool.completed`), and a task's step only once the steps before it have
- * handed on all they know: a later step never prints before an earlier one.
+ * handed on all they know: a later step never prints before an earlier one. A live record of a
+ * later step can come before the snapshot that places an earlier one: where steps are numbered
+ * from 0 without gaps (a workflow's, `stepsInOrder`), a step opens only once every earlier step
+ * of its task is placed, or at the follow's end ({@link TailSet.idle}).
  *
  * While the server fails (a proxy's 502 during a restart), or its store lags behind the stream,
  * the tails try again after a back-off; the owner hears of it once per outage however many tails
@@ -40,6 +43,11 @@ export interface TailSetOptions {
 	backoff?: BackoffOptions;
 	/** how long a tail asks a failing server, or waits for lines not stored yet (rest-retry's default) */
 	retryBudgetMs?: number;
+	/**
+	 * every task's steps are numbered 0, 1, 2… and run one after another (a workflow's): step N
+	 * does not open before steps 0…N-1 are placed. A stand-alone task's producer may skip numbers.
+	 */
+	stepsInOrder?: boolean;
 }
 
 /** Where an execution's log goes among the others. */
@@ -64,6 +72,10 @@ export class TailSet {
 	readonly #queued = new Set<string>();
 	/** the tail being opened; the next one opens when it is */
 	#opening: Promise<void> | null = null;
+	/** each task's placed steps (stepsInOrder) */
+	readonly #placedSteps = new Map<string, Set<number>>();
+	/** the follow is ending: tails open without waiting for earlier steps to be placed */
+	#draining = false;
 	/** the executions whose tails are waiting to try a failing server again */
 	readonly #retrying = new Set<string>();
 	#destroyed = false;
@@ -89,6 +101,9 @@ export class TailSet {
 		}
 		const place = { taskId: execution.task_id, step: execution.step };
 		this.#places.set(execution.id, place);
+		let steps = this.#placedSteps.get(place.taskId);
+		if (!steps) this.#placedSteps.set(place.taskId, (steps = new Set()));
+		steps.add(place.step);
 		this.#enqueue(execution.id, place);
 	}
 
@@ -111,7 +126,9 @@ export class TailSet {
 	 * by now opens too, after the others: its lines are printed late rather than not at all.
 	 */
 	async idle(): Promise<void> {
+		this.#draining = true;
 		for (const id of this.#tails.keys()) this.#enqueue(id, null);
+		this.#openNext();
 		for (;;) {
 			if (this.#opening) {
 				await this.#opening;
@@ -135,6 +152,7 @@ export class TailSet {
 		for (const tail of this.#tails.values()) tail.destroy();
 		this.#tails.clear();
 		this.#retrying.clear();
+		this.#placedSteps.clear();
 	}
 
 	/** The tail of an execution, created on first sight; it waits unopened until placed. */
@@ -175,15 +193,29 @@ export class TailSet {
 		this.#openNext();
 	}
 
-	/** Opens the first tail in the queue, unless one is opening; the next follows when it has. */
+	/**
+	 * Opens the first tail in the queue whose earlier steps are placed, unless one is opening; the
+	 * next follows when it has (or when a record places what a waiting one lacks).
+	 */
 	#openNext(): void {
 		if (this.#opening || this.#destroyed) return;
-		const executionId = this.#queue.shift();
-		if (executionId === undefined) return;
+		const index = this.#queue.findIndex((id) => this.#ready(id));
+		if (index < 0) return;
+		const [executionId] = this.#queue.splice(index, 1);
 		this.#opening = this.#open(executionId).finally(() => {
 			this.#opening = null;
 			this.#openNext();
 		});
+	}
+
+	/** whether every step before the execution's is placed (stepsInOrder), or need not be */
+	#ready(executionId: string): boolean {
+		const place = this.#places.get(executionId);
+		if (!this.#options.stepsInOrder || this.#draining || !place) return true;
+		// steps are distinct: all of 0…N-1 are placed when N of those placed are below N
+		let below = 0;
+		for (const step of this.#placedSteps.get(place.taskId)!) if (step < place.step) below++;
+		return below === place.step;
 	}
 
 	async #open(executionId: string): Promise<void> {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode } from '../../lib/protocol/close-codes';
 import { socketFactory } from '../../lib/realtime/test-socket';
 import { hubUrl } from './socket';
-import { RealtimeClient, type ResyncReason } from './client';
+import { RealtimeClient, type RealtimeClientOptions, type ResyncReason } from './client';
 
 const progress = (seq: number, value = seq) => ({
 	type: 'task.progress' as const,
@@ -12,9 +12,10 @@ const progress = (seq: number, value = seq) => ({
 	data: { task_id: 't1', run_id: null, progress: value, message: null }
 });
 
-function setup() {
+function setup(given: Pick<RealtimeClientOptions, 'token' | 'tokenSource'> = {}) {
 	const factory = socketFactory();
 	const client = new RealtimeClient({
+		...given,
 		url: 'http://aco.test:3000',
 		createSocket: factory.create,
 		backoff: { baseMs: 100, capMs: 1000, random: () => 0.5 },
@@ -148,6 +149,16 @@ describe('RealtimeClient', () => {
 		expect(client.offlineReason).toBe('closed');
 		expect(client.lastClose?.description).toMatch(/^Valid credentials are required/);
 		expect(states).toEqual(['offline']);
+		client.destroy();
+	});
+
+	it('names where the token came from when the hub refuses it (4500)', () => {
+		const { client, factory } = setup({ token: 'stale', tokenSource: '--token' });
+		client.connect();
+		factory.last.serverClose(4500, 'the server refused the WebSocket upgrade with HTTP 401');
+		expect(client.offlineMessage).toMatch(
+			/^the server closed the connection: Valid credentials .*\(4500\)\. The token sent came from --token\.$/
+		);
 		client.destroy();
 	});
 

@@ -13,6 +13,8 @@ import type { BackoffOptions } from '../../lib/realtime/backoff';
 import { HubConnection } from '../../lib/realtime/connection-core';
 import type { ConnectionState, ResyncReason, SubscribeOptions } from '../../lib/realtime/connection-types';
 import { secondsUntil } from '../../lib/realtime/retry-schedule';
+import type { TokenSource } from '../args';
+import { tokenOrigin } from '../credentials';
 import { createWsSocket, hubUrl, type SocketFactory } from './socket';
 
 export { DEFAULT_STABLE_AFTER_MS, DEFAULT_WELCOME_TIMEOUT_MS } from '../../lib/realtime/reconnecting-socket';
@@ -36,6 +38,8 @@ export interface RealtimeClientOptions {
 	/** the server's address (http://host:port) or the hub's (ws://host:port/ws) */
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the hub refuses it */
+	tokenSource?: TokenSource;
 	createSocket?: SocketFactory;
 	backoff?: BackoffOptions;
 	welcomeTimeoutMs?: number;
@@ -50,9 +54,11 @@ export class RealtimeClient {
 	readonly url: string;
 	readonly #core: HubConnection;
 	readonly #now: () => number;
+	readonly #given: Pick<RealtimeClientOptions, 'token' | 'tokenSource'>;
 
 	constructor(options: RealtimeClientOptions) {
 		this.url = hubUrl(options.url);
+		this.#given = { token: options.token, tokenSource: options.tokenSource };
 		this.#now = options.now ?? (() => Date.now());
 		this.#core = new HubConnection({
 			url: this.url,
@@ -88,7 +94,10 @@ export class RealtimeClient {
 		if (close?.code === CloseCode.NO_HUB) {
 			return `${close.reason || `no aco WebSocket at ${this.url}`}: check --url`;
 		}
-		return `the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`;
+		const text = `the server closed the connection: ${close?.description ?? 'unknown reason'} (${close?.code ?? '?'})`;
+		// a token refused: which one, so that a stale one `aco login` kept is found
+		const origin = close?.code === CloseCode.UNAUTHORIZED ? tokenOrigin(this.url, this.#given) : null;
+		return origin ? `${text}. ${origin}` : text;
 	}
 	/** reconnect attempts since the last good connection */
 	get attempt(): number {

@@ -38,11 +38,54 @@ describe('RestClient against a server that is not aco', () => {
 	});
 
 	it("takes a refusal's message from its body only when it is a string", async () => {
-		const client = clientAnswering(400, 'application/json', '{"error":{"code":1,"message":{"a":1}}}');
+		const client = clientAnswering(400, 'application/json', '{"error":{"code":"bad","message":{"a":1}}}');
 		expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
 			status: 400,
-			code: 'http_400',
+			code: 'bad',
 			message: `GET ${BASE}/api/v1/tasks/task_1 failed with HTTP 400.`
+		});
+	});
+
+	it("says an error page (a wrong --url's 404, another server's 501) is not aco's API, and does not ask again", async () => {
+		for (const status of [404, 501]) {
+			const client = clientAnswering(status, 'text/html', '<p>no such page');
+			expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+				status,
+				code: 'not_aco',
+				retryable: false,
+				message: `${BASE}/api/v1/tasks/task_1 answered ${status} text/html, not aco's API: check --url or ACO_URL.`
+			});
+		}
+		// a proxy's page while the server restarts may pass
+		const proxy = clientAnswering(502, 'text/html', '<p>Bad Gateway');
+		expect(await proxy.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+			status: 502,
+			code: 'http_502',
+			retryable: true
+		});
+	});
+});
+
+describe('RestClient refused the token (401)', () => {
+	it('says where the token came from', async () => {
+		const body = JSON.stringify({
+			error: {
+				code: 'unauthorized',
+				message:
+					"The bearer token is not one this server accepts; check it against the server's ACO_TOKEN, ACO_TOKENS or ACO_TOKENS_FILE."
+			}
+		});
+		const client = new RestClient({
+			url: BASE,
+			token: 't',
+			tokenSource: 'ACO_TOKEN',
+			fetch: async () => new Response(body, { status: 401, headers: { 'content-type': 'application/json' } })
+		});
+		expect(await client.getTask('task_1').catch((e: unknown) => e)).toMatchObject({
+			status: 401,
+			code: 'unauthorized',
+			message:
+				"The bearer token is not one this server accepts; check it against the server's ACO_TOKEN, ACO_TOKENS or ACO_TOKENS_FILE. The token sent came from ACO_TOKEN."
 		});
 	});
 });

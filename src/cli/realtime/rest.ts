@@ -11,15 +11,24 @@ import {
 	type TasksResponse
 } from '../../lib/protocol/api';
 import type { LogLine, TaskStatus } from '../../lib/protocol/models';
-import { storedToken } from '../credentials';
-import { NotAcoError, apiAnswer, apiErrorOf, httpBase, notAcoMessage } from '../http';
+import type { TokenSource } from '../args';
+import { storedToken, tokenOrigin } from '../credentials';
+import {
+	MAY_PASS_STATUS,
+	NotAcoError,
+	apiAnswer,
+	apiErrorOf,
+	httpBase,
+	isApiError,
+	notAcoMessage
+} from '../http';
 
 /**
  * Answers that may pass if asked again later: no answer, a timeout, slow down, a proxy whose
  * server is restarting or overloaded (502, 503, 504). A 500 is the server's own error, which
  * asking again repeats.
  */
-const RETRYABLE_STATUS = new Set([0, 408, 429, 502, 503, 504]);
+const RETRYABLE_STATUS = new Set([0, ...MAY_PASS_STATUS]);
 
 export class RestError extends Error {
 	/**
@@ -45,6 +54,8 @@ export interface RestOptions {
 	/** the server's address, e.g. http://127.0.0.1:3000 */
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the server refuses it */
+	tokenSource?: TokenSource;
 	fetch?: typeof fetch;
 	/** ms a request waits for the answer to begin before it counts as out of reach (15 s) */
 	answerTimeoutMs?: number;
@@ -58,8 +69,10 @@ export class RestClient {
 	readonly #token: string | undefined;
 	readonly #fetch: typeof fetch;
 	readonly #answerTimeoutMs: number;
+	readonly #given: Pick<RestOptions, 'token' | 'tokenSource'>;
 
 	constructor(options: RestOptions) {
+		this.#given = { token: options.token, tokenSource: options.tokenSource };
 		this.#answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
 		this.base = httpBase(options.url);
 		this.#token = options.token ?? storedToken(this.base);
@@ -179,11 +192,16 @@ export class RestClient {
 		} catch {
 			// not JSON (a proxy's error page): the status line has to do
 		}
+		// an error page (a wrong --url's 404, another server's 501) stays the same however often asked
+		if (!isApiError(body) && !MAY_PASS_STATUS.has(res.status)) {
+			const type = res.headers.get('content-type') ?? '';
+			throw new RestError(res.status, 'not_aco', notAcoMessage(url, res.status, type));
+		}
 		const error = apiErrorOf(body);
-		throw new RestError(
-			res.status,
-			error.code ?? `http_${res.status}`,
-			error.message ?? `${method} ${url} failed with HTTP ${res.status}.`
-		);
+		let message = error.message ?? `${method} ${url} failed with HTTP ${res.status}.`;
+		// a token refused: which one, so that a stale one `aco login` kept is found
+		const origin = res.status === 401 ? tokenOrigin(this.base, this.#given) : null;
+		if (origin) message = `${message.replace(/\.?$/, '.')} ${origin}`;
+		throw new RestError(res.status, error.code ?? `http_${res.status}`, message);
 	}
 }

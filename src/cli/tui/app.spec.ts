@@ -283,8 +283,11 @@ describe('TuiApp connection', () => {
 		const ctx = setup({ onOffline: (message) => offline.push(message) });
 		await connected(ctx);
 		ctx.sockets.last.serverClose(4500, 'token revoked');
+		// and which token was refused (none here; the kept one where `aco login` kept one)
 		expect(offline).toEqual([
-			'the server closed the connection: Valid credentials are required: a token, or a browser signed in. (4500)'
+			expect.stringMatching(
+				/^the server closed the connection: Valid credentials are required: a token, or a browser signed in\. \(4500\)\. (No token was sent|The token sent is the one "aco login" kept)/
+			)
 		]);
 		ctx.app.close();
 		expect(offline).toHaveLength(1);

@@ -6,6 +6,7 @@
  * Every timer, listener and socket it makes is released by `close()`.
  */
 import type { AnyEventEnvelope } from '../../lib/protocol/messages';
+import type { TokenSource } from '../args';
 import { isTerminal } from '../../lib/protocol/models';
 import { uniqueById } from '../../lib/realtime/records';
 import { errorText, painter } from '../follow/format';
@@ -37,6 +38,8 @@ export interface TerminalIn {
 export interface TuiAppOptions {
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the server refuses it */
+	tokenSource?: TokenSource;
 	stdin: TerminalIn;
 	stdout: TerminalOut & { isTTY?: boolean };
 	/** q or Ctrl-C */
@@ -76,7 +79,12 @@ export class TuiApp {
 	constructor(options: TuiAppOptions) {
 		this.#options = options;
 		this.#now = options.now ?? (() => Date.now());
-		this.#client = new RealtimeClient({ url: options.url, token: options.token, ...options.client });
+		this.#client = new RealtimeClient({
+			url: options.url,
+			token: options.token,
+			tokenSource: options.tokenSource,
+			...options.client
+		});
 		this.#rest = new RestClient(options);
 		this.#server = new URL(this.#rest.base).host;
 		this.#output = new OutputFollower({

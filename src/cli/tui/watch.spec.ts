@@ -64,7 +64,10 @@ describe('aco watch', () => {
 	});
 
 	it.each([
-		[401, 'Valid credentials are required: a token, or a browser signed in. (4500)'],
+		[
+			401,
+			'Valid credentials are required: a token, or a browser signed in. (4500). The token sent came from ACO_TOKEN.'
+		],
 		[403, 'The credentials are valid but their role may not do this (an operator token is needed). (4504)']
 	])(
 		'gives the terminal back and ends with exit code 1 and the refusal when the upgrade is answered with %i (a wrong or revoked token)',
@@ -75,6 +78,8 @@ describe('aco watch', () => {
 			let code: number | null = null;
 			void watch({
 				url: `http://127.0.0.1:${port}`,
+				token: 'revoked',
+				tokenSource: 'ACO_TOKEN',
 				stdin: new FakeStdin(),
 				stdout,
 				stderr: { write: (chunk: string) => (errors += chunk) },

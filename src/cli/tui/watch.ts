@@ -15,6 +15,7 @@
  * Under `--tui` nothing else may write to the terminal while the dashboard is up: the server's
  * logs belong in a file (see the report / README for `aco server --tui`).
  */
+import type { TokenSource } from '../args';
 import type { RealtimeClientOptions } from '../realtime/client';
 import { TuiApp, type TerminalIn } from './app';
 import type { TerminalOut } from './screen';
@@ -22,6 +23,8 @@ import type { TerminalOut } from './screen';
 export interface WatchOptions {
 	url: string;
 	token?: string;
+	/** where `token` came from, named when the server refuses it */
+	tokenSource?: TokenSource;
 	stdin?: TerminalIn;
 	stdout?: TerminalOut & { isTTY?: boolean };
 	/** where the one-line error goes (no terminal, no hub at the URL); stderr by default */
@@ -71,6 +74,7 @@ export function watch(options: WatchOptions): Promise<number> {
 		const app = new TuiApp({
 			url: options.url,
 			token: options.token,
+			tokenSource: options.tokenSource,
 			stdin: options.stdin ?? process.stdin,
 			stdout,
 			client: options.client,
@@ -111,6 +115,7 @@ export function startTui(options: StartTuiOptions): TuiHandle {
 	const app = new TuiApp({
 		url: options.url,
 		token: options.token,
+		tokenSource: options.tokenSource,
 		stdin: options.stdin ?? process.stdin,
 		stdout,
 		client: options.client,
