@@ -126,43 +126,45 @@ export function countedIds(counted: string | undefined): number {
 	return ids;
 }
 
-function holds(counted: string | undefined, id: string): boolean {
-	if (!counted) return false;
-	if (counted === id || counted.startsWith(`${id} `) || counted.endsWith(` ${id}`)) return true;
-	return counted.includes(` ${id} `);
-}
-
 /**
- * `previous`'s count with `id` counted once, or null when it changes nothing: two tabs that both
- * see an id, or a reload that sees it again, count it once.
+ * `previous`'s count with `ids` counted once each, or null when it changes nothing: two tabs that
+ * both see an id, or a reload that sees it again, count it once.
  *
  * While the entry holds every id it counted, one it does not hold is new: counted, and kept (up
  * to `max`). Once it holds fewer, one it does not hold may be among those it lost, so the count
  * becomes what this tab knows for sure: the larger of the stored count and `seenHere` (the ids
- * this tab saw for the entry, `id` among them, all of them, in memory). It neither counts a task
+ * this tab saw for the entry, `ids` among them, all of them, in memory). It neither counts a task
  * twice nor goes down; it can only fall behind when tabs saw different tasks past the bound.
+ * One call takes a whole burst: the stored ids are split once, not once per id.
  */
 export function countedOnce(
 	previous: Pick<AppNotification, 'count' | 'counted'> | undefined,
-	id: string,
+	ids: string | readonly string[],
 	seenHere = 1,
 	max = MAX_COUNTED_IDS
 ): { count: number; counted?: string } | null {
-	const counted = previous?.counted;
-	const count = previous?.count ?? 0;
-	const held = countedIds(counted);
-	if (holds(counted, id)) return seenHere > count ? { count: seenHere, counted } : null;
-	if (held >= count) {
-		const keep = held < max && id !== '' && !id.includes(' ');
-		return {
-			// more seen here than it holds: it lost some (dropped from the list, storage cleared),
-			// and from now on counts the careful way
-			count: Math.max(held + 1, seenHere),
-			counted: keep ? (counted ? `${counted} ${id}` : id) : counted
-		};
+	const before = previous?.count ?? 0;
+	let count = before;
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a lookup inside one call, never rendered
+	const held = new Set(previous?.counted ? previous.counted.split(' ') : []);
+	const added: string[] = [];
+	for (const id of typeof ids === 'string' ? [ids] : ids) {
+		if (held.has(id)) continue;
+		if (held.size >= count) {
+			// every id counted is held: this one is new
+			count = held.size + 1;
+			if (held.size < max && id !== '' && !id.includes(' ')) {
+				held.add(id);
+				added.push(id);
+			}
+		}
+		// past what it holds it may have been counted: only what this tab saw itself is sure (below)
 	}
-	const sure = Math.max(count, seenHere);
-	return sure > count ? { count: sure, counted } : null;
+	count = Math.max(count, seenHere);
+	if (count === before && added.length === 0) return null;
+	const counted =
+		added.length === 0 ? previous?.counted : [previous?.counted, ...added].filter(Boolean).join(' ');
+	return { count, counted };
 }
 
 /**

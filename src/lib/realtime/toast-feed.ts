@@ -124,6 +124,9 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	const workflowOfRun = new Map<string, string>();
 	/** per run, every task this tab heard did not run: what it knows for sure past the stored ids */
 	const blockedHere = new Map<string, Set<string>>();
+	/** tasks that did not run heard since the centre was last written, per run (see writeBlocked) */
+	const pendingBlocked = new Map<string, { ids: string[]; workflow: string | null; error: string | null }>();
+	let blockedFlushDue = false;
 	let burst: Burst | null = null;
 	let bursts = 0;
 	let wasConnected = false;
@@ -332,21 +335,37 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 				blockedHere.delete(blockedHere.keys().next().value as string);
 		}
 		here.add(taskId);
-		const seenHere = here.size;
-		centre?.update(`blocked:${runId}`, (previous) => {
-			const next = countedOnce(previous, taskId, seenHere);
-			if (!next) return null;
-			return {
-				id: `blocked:${runId}`,
-				kind: 'tasks.blocked',
-				level: 'error',
-				title: next.count === 1 ? '1 task did not run' : `${next.count} tasks did not run`,
-				body: error,
-				href: runHref(runId),
-				workflow,
-				...next
-			};
-		});
+		const pending = pendingBlocked.get(runId);
+		if (pending) pending.ids.push(taskId);
+		else pendingBlocked.set(runId, { ids: [taskId], workflow, error });
+		// a failure blocks a whole matrix at once: its tasks arrive by the hundred in one frame, and
+		// the centre rewrites its stored list at each change, so they are written together
+		if (!blockedFlushDue) {
+			blockedFlushDue = true;
+			queueMicrotask(writeBlocked);
+		}
+	}
+
+	function writeBlocked(): void {
+		blockedFlushDue = false;
+		for (const [runId, { ids, workflow, error }] of pendingBlocked) {
+			const seenHere = blockedHere.get(runId)?.size ?? ids.length;
+			centre?.update(`blocked:${runId}`, (previous) => {
+				const next = countedOnce(previous, ids, seenHere);
+				if (!next) return null;
+				return {
+					id: `blocked:${runId}`,
+					kind: 'tasks.blocked',
+					level: 'error',
+					title: next.count === 1 ? '1 task did not run' : `${next.count} tasks did not run`,
+					body: error,
+					href: runHref(runId),
+					workflow,
+					...next
+				};
+			});
+		}
+		pendingBlocked.clear();
 	}
 
 	function onState(state: ConnectionState, previous: ConnectionState): void {
@@ -390,6 +409,7 @@ export function startToastFeed(connection: RealtimeConnection, options: ToastFee
 	const offState = connection.onStateChange(onState);
 	const offResynced = connection.onResynced(onResynced);
 	return () => {
+		if (blockedFlushDue) writeBlocked();
 		stopped = true;
 		offEvent();
 		offState();
