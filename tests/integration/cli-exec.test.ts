@@ -14,6 +14,21 @@ async function getJson<T>(aco: AcoProcess, path: string): Promise<T> {
 	return (await (await fetch(`${aco.url}/api/v1${path}`)).json()) as T;
 }
 
+/** whether the process runs (a zombie no init has reaped yet counts as ended) */
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+	} catch {
+		return false;
+	}
+	try {
+		// "pid (name) S …": the state follows the name
+		return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+	} catch {
+		return true;
+	}
+}
+
 async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {
 	const text = await (await fetch(`${aco.url}/api/v1/executions/${executionId}/log?format=ndjson`)).text();
 	return text
@@ -94,10 +109,11 @@ describe('aco exec', () => {
 		expect(tasks[0]).toMatchObject({ status: 'failed', progress: 60, message: 'most of it' });
 	});
 
-	it('ends as the command does when its output is cut short (| head): SIGPIPE, exit 141, and its task ends', async () => {
-		// with pipefail the pipeline's status is aco's: 141 as for the bare command, not 0
-		const script = `set -o pipefail; "${process.execPath}" "${ACO_BIN}" exec --name piped -- sh -c 'echo first; while :; do echo more; sleep 0.05; done' | head -1`;
-		const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+	/** `aco exec … | head -1` with pipefail: the pipeline's status is aco's (141 as for the bare command, not 0) */
+	function pipedToHead(args: string[]): Promise<{ code: number | null; stdout: string }> {
+		const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+		const script = `set -o pipefail; "${process.execPath}" "${ACO_BIN}" exec ${quoted} | head -1`;
+		return new Promise((resolve) => {
 			const proc = spawn('bash', ['-c', script], {
 				env: { ...process.env, ACO_URL: aco.url, ACO_TOKEN: '', ACO_SPOOL_DIR: spool },
 				stdio: ['ignore', 'pipe', 'inherit']
@@ -106,11 +122,103 @@ describe('aco exec', () => {
 			proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
 			proc.once('close', (code) => resolve({ code, stdout }));
 		});
-		expect(result).toEqual({ code: 141, stdout: 'first\n' });
+	}
+
+	async function expectEndedBySigpipe(name: string): Promise<void> {
 		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
-		expect(tasks[0]).toMatchObject({ name: 'piped', status: 'failed', error: 'killed by SIGPIPE' });
+		expect(tasks[0]).toMatchObject({ name, status: 'failed', error: 'killed by SIGPIPE' });
 		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
 		expect(task.executions[0]).toMatchObject({ status: 'failed', signal: 'SIGPIPE' });
+	}
+
+	it('ends as the command does when its output is cut short (| head): SIGPIPE, exit 141, and its task ends', async () => {
+		const result = await pipedToHead([
+			'--name',
+			'piped',
+			'--',
+			'sh',
+			'-c',
+			'echo first; while :; do echo more; sleep 0.05; done'
+		]);
+		expect(result).toEqual({ code: 141, stdout: 'first\n' });
+		await expectEndedBySigpipe('piped');
+	});
+
+	it.each([
+		['seq', ['seq', '1', '1000000'], '1\n'],
+		['yes', ['yes'], 'y\n']
+	])(
+		'ends a fast writer cut short (%s | head) by SIGPIPE too, not by a write error',
+		async (name, command, first) => {
+			// aco closes its end with output still unread: the command must meet SIGPIPE all the same
+			const result = await pipedToHead(['--name', `fast ${name}`, '--', ...command]);
+			expect(result).toEqual({ code: 141, stdout: first });
+			await expectEndedBySigpipe(`fast ${name}`);
+		}
+	);
+
+	it('stops the whole command on a cancel, a child that ignores SIGTERM too, and ends cancelled after the grace', async () => {
+		// sh and its child ignore SIGTERM; the child holds the output pipe open
+		const script = 'trap "" TERM; echo started; sleep 60 & echo "child $!" >&2; wait';
+		const run = startCli(['exec', '--name', 'cancel me', '--kill-grace', '1000', '--', 'sh', '-c', script], {
+			ACO_URL: aco.url,
+			ACO_SPOOL_DIR: spool,
+			ACO_EXEC_HEARTBEAT_MS: '200'
+		});
+		await expect.poll(run.stderr, { timeout: 20_000 }).toMatch(/child \d+/);
+		await expect.poll(run.stderr, { timeout: 20_000 }).toMatch(/task task_\S+/);
+		const grandchild = Number(/child (\d+)/.exec(run.stderr())![1]);
+		const taskId = /task (task_\S+)/.exec(run.stderr())![1];
+		try {
+			const cancelledAt = Date.now();
+			const answer = await fetch(`${aco.url}/api/v1/tasks/${taskId}/cancel`, { method: 'POST' });
+			expect(answer.ok).toBe(true);
+			const result = await run.done;
+			// far below the child's 60 s: the grace (1 s), the next heartbeat, and a loaded machine
+			expect(Date.now() - cancelledAt).toBeLessThan(20_000);
+			expect(result).toMatchObject({ code: 137, stdout: 'started\n' });
+			expect(alive(grandchild)).toBe(false);
+			const { task } = await getJson<TaskResponse>(aco, `/tasks/${taskId}`);
+			expect(task).toMatchObject({ status: 'cancelled' });
+		} finally {
+			if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+		}
+	});
+
+	it('ends soon after the command when a child it left running holds the output open', async () => {
+		const started = Date.now();
+		const result = await runCli(
+			['exec', '--name', 'left running', '--', 'sh', '-c', 'sleep 60 & echo "child $!"; echo started'],
+			{ ACO_URL: aco.url, ACO_SPOOL_DIR: spool }
+		);
+		const grandchild = Number(/child (\d+)/.exec(result.stdout)?.[1]);
+		try {
+			// far below the child's 60 s
+			expect(Date.now() - started).toBeLessThan(20_000);
+			expect(result.code).toBe(0);
+			expect(result.stdout).toMatch(/started\n$/);
+			expect(result.stderr).toMatch(/processes it left running still hold its output open/);
+			const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+			expect(tasks[0]).toMatchObject({ name: 'left running', status: 'succeeded' });
+			// the bare command would leave it running too
+			expect(alive(grandchild)).toBe(true);
+		} finally {
+			if (grandchild > 0 && alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+		}
+	});
+
+	it('delivers the end with --retry-for 0 when the server is up, and keeps no spool', async () => {
+		const ownSpool = tempDir('aco-spool-');
+		const result = await runCli(['exec', '--name', 'no retry', '--retry-for', '0', '--', 'echo', 'once'], {
+			ACO_URL: aco.url,
+			ACO_SPOOL_DIR: ownSpool
+		});
+		expect([result.code, result.stdout]).toEqual([0, 'once\n']);
+		expect(result.stderr).toMatch(/^aco: task task_\S+ · /);
+		expect(result.stderr).not.toMatch(/could not reach/);
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'no retry', status: 'succeeded' });
+		expect(fs.readdirSync(ownSpool)).toEqual([]);
 	});
 
 	it('records a command with more or longer arguments than the server keeps, cut to size and saying so', async () => {

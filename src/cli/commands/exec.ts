@@ -11,11 +11,10 @@
  * `*_SECRET`, … and `ACO_MASK_ENV`), its token and what the command announces with
  * `::add-mask::` are masked before anything is spooled or sent. While the command runs, a
  * heartbeat tells the server it is alive, and a cancel from the dashboard stops the command
- * (SIGTERM, SIGKILL after the grace period) and reports the task cancelled.
+ * (SIGTERM, SIGKILL after the grace period; its whole process group when aco runs without a
+ * terminal) and reports the task cancelled. How the command is run: cli/exec/child.ts.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import type { IngestEventInput } from '../../lib/protocol/ingest';
 import { TOOL_LIMITS } from '../../lib/protocol/limits';
 import { MaskSet } from '../../lib/server/masking/mask-set';
@@ -28,12 +27,12 @@ import {
 	connectionOf,
 	helpText,
 	intOption,
-	MAX_TIMER_MS,
 	MAX_WAIT_MS,
 	parseCommand,
 	type CommandSpec
 } from '../args';
 import { SUMMARIES } from './summaries';
+import { atTerminal, runChild, type ChildResult, type OutputStream, type RunningChild } from '../exec/child';
 import { DEFAULT_HEARTBEAT_MS, ProducerControl } from '../exec/control';
 import { Delivery } from '../exec/delivery';
 import { Spool, spoolDir } from '../exec/spool';
@@ -64,7 +63,9 @@ export const spec: CommandSpec = {
 		`in ${spoolDir()} (ACO_SPOOL_DIR) and sent when the server is back, or by the next aco command.`,
 		'Values of secret-looking variables (*_TOKEN, *_SECRET, *_PASSWORD, *_KEY, *_CREDENTIALS, and',
 		'ACO_MASK_ENV) and values announced with "::add-mask::value" are sent as ***. A cancel from the',
-		'dashboard stops the command (SIGTERM, then SIGKILL after --kill-grace) and reports it cancelled.'
+		'dashboard stops the command (SIGTERM, then SIGKILL after --kill-grace; without a terminal, its',
+		'children too) and reports it cancelled. aco ends with the command: processes it left running',
+		'(`sleep 60 &`) get 1 s of quiet output (10 s at most) before aco stops reading and says so.'
 	],
 	options: {
 		name: {
@@ -192,9 +193,17 @@ export async function exec(argv: string[]): Promise<number> {
 			cwd: cut(process.cwd(), TOOL_LIMITS.text)
 		}
 	]);
-	child = runChild(command, report, masks);
+	const output = outputReporter(report, masks);
+	child = runChild({
+		command,
+		onOutput: output.write,
+		notice,
+		// at a terminal the command stays in aco's process group: see cli/exec/child.ts
+		ownGroup: !atTerminal()
+	});
 	control.start();
 	const result = await child.result;
+	output.end();
 	control.stop();
 	const cancelled = control.cancelRequested;
 	report([
@@ -219,110 +228,55 @@ export async function exec(argv: string[]): Promise<number> {
 	if (outcome === 'delivered') {
 		spool.remove();
 	} else if (outcome === 'pending') {
-		notice(
-			`could not reach the aco server at ${connection.url} within ${retryFor} ms; the log is kept in ${spool.file} and the next aco command will send it.`
-		);
+		// said as it happened: a server still away, or one that answered but did not take it all in time
+		const within = retryFor > 0 ? ` within ${retryFor} ms` : '';
+		const what = delivery.offline
+			? `could not reach the aco server at ${connection.url}${within}`
+			: `the aco server at ${connection.url} did not take the whole log${within}`;
+		notice(`${what}; the log is kept in ${spool.file} and the next aco command will send it.`);
 	}
 	return result.exitCode;
 }
 
-interface ChildResult {
-	code: number | null;
-	signal: string | null;
-	/** why the command could not run at all (not found, not executable) */
-	error: string | null;
-	exitCode: number;
-}
-
-interface RunningChild {
-	result: Promise<ChildResult>;
-	/** SIGTERM now, SIGKILL after `graceMs` if it is still running */
-	stop(graceMs: number): void;
-}
-
-function runChild(
-	command: string[],
-	report: (events: IngestEventInput[]) => void,
-	masks: MaskSet
-): RunningChild {
-	let stop: (graceMs: number) => void = () => {};
-	const result = new Promise<ChildResult>((resolve) => {
-		let n = 0;
-		let pending: { n: number; stream: 'stdout' | 'stderr'; text: string; ts: string; partial?: true }[] = [];
-		let pendingBytes = 0;
-		let timer: NodeJS.Timeout | null = null;
-		const flush = () => {
-			if (timer) clearTimeout(timer);
-			timer = null;
-			if (pending.length === 0) return;
-			report([{ type: 'output', step: 0, lines: pending }]);
-			pending = [];
-			pendingBytes = 0;
-		};
-		// a partial piece (a `\r` snapshot, part of an overlong line) says so, or the download would gain a newline
-		const emit = (stream: 'stdout' | 'stderr', text: string, partial: boolean) => {
-			const ts = new Date().toISOString();
-			pending.push({ n: ++n, stream, text, ts, ...(partial ? { partial: true as const } : {}) });
-			pendingBytes += text.length * 3; // UTF-8 at worst
-			if (pending.length >= 1_000 || pendingBytes >= MAX_EVENT_BYTES) flush();
-			else timer ??= setTimeout(flush, DEFAULT_FLUSH_MS);
-		};
-		// secrets are masked before a line is spooled: the spool file never holds one
-		const maskers = { stdout: new StreamMasker(masks), stderr: new StreamMasker(masks) };
-		const line = (stream: 'stdout' | 'stderr') => (text: string, partial: boolean) => {
-			const piece = maskers[stream].push(text, partial);
-			if (piece) emit(stream, piece.text, piece.partial);
-		};
-		const splitters = {
-			stdout: new LineSplitter(line('stdout'), { maxLineLength: MAX_LINE_LENGTH }),
-			stderr: new LineSplitter(line('stderr'), { maxLineLength: MAX_LINE_LENGTH })
-		};
-
-		const child = spawn(command[0], command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'] });
-		// `aco exec … | head`: once the reader is gone, the command's output pipe is closed too, so
-		// the command meets the closed pipe (SIGPIPE) as it would without aco, and its end is reported
-		let stdoutOpen = true;
-		onStdoutClosed(() => {
-			stdoutOpen = false;
-			child.stdout.destroy();
-		});
-		child.stdout.on('data', (chunk: Buffer) => {
-			if (stdoutOpen) process.stdout.write(chunk);
-			splitters.stdout.write(chunk);
-		});
-		child.stderr.on('data', (chunk: Buffer) => {
-			process.stderr.write(chunk);
-			splitters.stderr.write(chunk);
-		});
-		// the command decides what a signal means; aco only passes it on and waits for the end
-		const forward = (signal: NodeJS.Signals) => () => {
-			if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-		};
-		const signals = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
-		for (const [signal, handler] of signals) process.on(signal, handler);
-
-		let spawnError: string | null = null;
-		child.once('error', (err: NodeJS.ErrnoException) => {
-			spawnError =
-				err.code === 'ENOENT'
-					? `command not found: ${command[0]}`
-					: `could not run ${command[0]}: ${err.message}`;
-		});
-		let killTimer: NodeJS.Timeout | null = null;
-		stop = (graceMs) => {
-			if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
-			child.kill('SIGTERM');
-			// a longer delay would fire at once: SIGKILL right after SIGTERM
-			killTimer = setTimeout(
-				() => {
-					if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-				},
-				Math.min(graceMs, MAX_TIMER_MS)
-			);
-		};
-		child.once('close', (code, signal) => {
-			if (killTimer) clearTimeout(killTimer);
-			for (const [name, handler] of signals) process.off(name, handler);
+/**
+ * Turns the command's output into numbered `output` events, masked before they are spooled, and
+ * sent together when they come in quick succession.
+ */
+function outputReporter(report: (events: IngestEventInput[]) => void, masks: MaskSet) {
+	let n = 0;
+	let pending: { n: number; stream: OutputStream; text: string; ts: string; partial?: true }[] = [];
+	let pendingBytes = 0;
+	let timer: NodeJS.Timeout | null = null;
+	const flush = () => {
+		if (timer) clearTimeout(timer);
+		timer = null;
+		if (pending.length === 0) return;
+		report([{ type: 'output', step: 0, lines: pending }]);
+		pending = [];
+		pendingBytes = 0;
+	};
+	// a partial piece (a `\r` snapshot, part of an overlong line) says so, or the download would gain a newline
+	const emit = (stream: OutputStream, text: string, partial: boolean) => {
+		const ts = new Date().toISOString();
+		pending.push({ n: ++n, stream, text, ts, ...(partial ? { partial: true as const } : {}) });
+		pendingBytes += text.length * 3; // UTF-8 at worst
+		if (pending.length >= 1_000 || pendingBytes >= MAX_EVENT_BYTES) flush();
+		else timer ??= setTimeout(flush, DEFAULT_FLUSH_MS);
+	};
+	// secrets are masked before a line is spooled: the spool file never holds one
+	const maskers = { stdout: new StreamMasker(masks), stderr: new StreamMasker(masks) };
+	const line = (stream: OutputStream) => (text: string, partial: boolean) => {
+		const piece = maskers[stream].push(text, partial);
+		if (piece) emit(stream, piece.text, piece.partial);
+	};
+	const splitters = {
+		stdout: new LineSplitter(line('stdout'), { maxLineLength: MAX_LINE_LENGTH }),
+		stderr: new LineSplitter(line('stderr'), { maxLineLength: MAX_LINE_LENGTH })
+	};
+	return {
+		write: (stream: OutputStream, chunk: Buffer) => splitters[stream].write(chunk),
+		/** the command's output has ended: its last pieces are reported now */
+		end: () => {
 			splitters.stdout.end();
 			splitters.stderr.end();
 			for (const stream of ['stdout', 'stderr'] as const) {
@@ -330,40 +284,8 @@ function runChild(
 				if (rest) emit(stream, rest.text, rest.partial);
 			}
 			flush();
-			if (spawnError) {
-				process.stderr.write(`aco: ${spawnError}\n`);
-				resolve({
-					code: null,
-					signal: null,
-					error: spawnError,
-					exitCode: spawnError.startsWith('command not found') ? 127 : 126
-				});
-				return;
-			}
-			const number = signal ? (os.constants.signals[signal] ?? 0) : 0;
-			resolve({ code, signal, error: null, exitCode: signal ? 128 + number : (code ?? 1) });
-		});
-	});
-	return { result, stop: (graceMs) => stop(graceMs) };
-}
-
-/**
- * Calls `closed` when stdout's reader goes away (EPIPE), from now on, instead of the CLI's own
- * handler, which exits at once (0): aco exec still has the command's end to report. Other errors
- * still go to that handler.
- */
-function onStdoutClosed(closed: () => void): void {
-	const others = process.stdout.listeners('error') as ((err: Error) => void)[];
-	process.stdout.removeAllListeners('error');
-	let called = false;
-	process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-		if (err.code !== 'EPIPE') {
-			for (const other of others) other(err);
-			return;
 		}
-		if (!called) closed();
-		called = true;
-	});
+	};
 }
 
 /** `text`, or as much as fits in `max` characters ending with `…` */

@@ -68,6 +68,41 @@ describe('delivery of a spool', () => {
 		expect(server.calls.flatMap((c) => (c.body as { events?: unknown[] }).events ?? [])).toHaveLength(3);
 	});
 
+	it('makes one attempt with what the spool holds even with no time to retry: the end reaches a server that is up', async () => {
+		const spool = Spool.create(dir, { id: 'now', url: 'http://x', task: { name: 'n' } });
+		const server = fakeServer(0);
+		const delivery = new Delivery({ http: server.http, spool });
+		spool.append([{ type: 'tool.start', step: 0, name: 's' }]);
+		// an attempt is under way when the command ends; it does not carry the end
+		delivery.kick();
+		spool.append([{ type: 'status', status: 'succeeded' }]);
+		spool.markComplete();
+		expect(await delivery.drain(0)).toBe('delivered');
+		expect(server.calls.flatMap((c) => (c.body as { events?: unknown[] }).events ?? [])).toHaveLength(2);
+	});
+
+	it('asks a server that is down once more without waiting out the backoff when there is no time to retry', async () => {
+		const spool = Spool.create(dir, { id: 'away', url: 'http://x', task: { name: 'n' } });
+		const server = fakeServer(Number.MAX_SAFE_INTEGER);
+		let asked = 0;
+		const http = {
+			request<T>(...args: Parameters<typeof server.http.request>): Promise<T> {
+				asked++;
+				return server.http.request<T>(...args);
+			}
+		};
+		const delivery = new Delivery({ http, spool, retryMinMs: 60_000 });
+		spool.append([{ type: 'tool.start', step: 0, name: 's' }]);
+		delivery.kick();
+		await expect.poll(() => delivery.offline).toBe(true);
+		spool.markComplete();
+		const started = Date.now();
+		expect(await delivery.drain(0)).toBe('pending');
+		expect(Date.now() - started).toBeLessThan(10_000);
+		expect(asked).toBe(2);
+		delivery.stop();
+	}, 20_000);
+
 	it('splits events into requests that stay under the byte budget', async () => {
 		const spool = Spool.create(dir, { id: 'big', url: 'http://x', task: { name: 'n' } });
 		const text = 'x'.repeat(1_000);

@@ -52,6 +52,10 @@ export class Delivery {
 	#wake: (() => void) | null = null;
 	#stopped = false;
 	#delay: number;
+	#attemptsBegun = 0;
+	#attemptsDone = 0;
+	/** drains waiting for an attempt to end (at most one at a time) */
+	#attemptWaiters: (() => void)[] = [];
 
 	constructor(options: DeliveryOptions) {
 		this.#options = {
@@ -90,21 +94,32 @@ export class Delivery {
 		});
 	}
 
-	/** Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed. */
+	/**
+	 * Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed, but
+	 * always for one attempt begun now (with what the spool holds now): with `timeoutMs` 0 a
+	 * server that is up still gets the end, and one that is down is asked once.
+	 */
 	async drain(timeoutMs: number): Promise<DeliveryOutcome> {
 		const deadline = Date.now() + timeoutMs;
+		const first = this.#attemptsBegun + 1;
 		while (this.outcome === 'pending' && !this.#stopped) {
 			const left = deadline - Date.now();
-			if (left <= 0) break;
+			const tried = this.#attemptsDone >= first;
+			if (left <= 0 && tried) break;
 			this.kick();
 			if (!this.#running) break;
+			// past the deadline the backoff is not waited out: the one attempt is made now
+			if (left <= 0) this.#wake?.();
 			// resolves the moment the last answer arrives: `aco exec` exits without a polling delay
 			let timer: NodeJS.Timeout | undefined;
+			const waits: Promise<void>[] = [this.#running];
+			if (!tried) waits.push(new Promise<void>((resolve) => this.#attemptWaiters.push(resolve)));
 			// a longer delay would fire at once (and warn): the loop waits again for what is left
-			const timeout = new Promise<void>(
-				(resolve) => (timer = setTimeout(resolve, Math.min(left, MAX_TIMER_MS)))
-			);
-			await Promise.race([this.#running, timeout]);
+			if (left > 0)
+				waits.push(
+					new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(left, MAX_TIMER_MS))))
+				);
+			await Promise.race(waits);
 			clearTimeout(timer);
 		}
 		return this.outcome;
@@ -114,20 +129,24 @@ export class Delivery {
 	stop(): void {
 		this.#stopped = true;
 		this.#wakeNow();
+		for (const resolve of this.#attemptWaiters.splice(0)) resolve();
 	}
 
 	async #loop(): Promise<void> {
 		do {
 			this.#again = false;
 			while (!this.#stopped && !this.#rejected && this.#pending()) {
+				this.#attemptsBegun += 1;
 				try {
 					await this.#sendOnce();
+					this.#attemptDone();
 					this.#delay = this.#options.retryMinMs;
 					if (this.#offline) {
 						this.#offline = false;
 						this.#options.onOnline?.();
 					}
 				} catch (err) {
+					this.#attemptDone();
 					if (final(err)) {
 						this.#rejected = err;
 						this.#options.onRejected?.(err);
@@ -142,6 +161,11 @@ export class Delivery {
 				}
 			}
 		} while (this.#again && !this.#stopped);
+	}
+
+	#attemptDone(): void {
+		this.#attemptsDone += 1;
+		for (const resolve of this.#attemptWaiters.splice(0)) resolve();
 	}
 
 	#pending(): boolean {
@@ -192,7 +216,7 @@ export class Delivery {
 	}
 
 	#wakeNow(): void {
-		// only on stop: a drain must not cut the backoff short while the server is down
+		// only on stop (and for a drain's one attempt): the backoff is not cut short while the server is down
 		if (this.#stopped) this.#wake?.();
 	}
 }

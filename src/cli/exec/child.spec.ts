@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runChild, type OutputStream } from './child';
+
+/** a child that ignores SIGTERM and prints a line every 50 ms, holding the output open for 30 s */
+const CHATTY_LEFTOVER =
+	'trap "" TERM; (i=0; while [ $i -lt 600 ]; do echo tick; i=$((i+1)); sleep 0.05; done) & echo "child $!" >&2';
+
+function start(script: string, options: { ownGroup: boolean; wait?: boolean }) {
+	const notices: string[] = [];
+	const output: Record<OutputStream, string> = { stdout: '', stderr: '' };
+	const child = runChild({
+		command: ['sh', '-c', options.wait ? `${script}; wait` : script],
+		onOutput: (stream, chunk) => (output[stream] += chunk.toString()),
+		notice: (text) => notices.push(text),
+		ownGroup: options.ownGroup,
+		leftoverDrainMs: 200,
+		maxLeftoverDrainMs: 3_000
+	});
+	const childPid = async () => {
+		await expect.poll(() => output.stderr).toMatch(/child \d+/);
+		return Number(/child (\d+)/.exec(output.stderr)![1]);
+	};
+	return { child, notices, output, childPid };
+}
+
+/** whether the process runs (a zombie no init has reaped yet counts as ended) */
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+	} catch {
+		return false;
+	}
+	try {
+		// "pid (name) S …": the state follows the name
+		return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+	} catch {
+		return true;
+	}
+}
+
+function kill(pid: number): void {
+	try {
+		process.kill(pid, 'SIGKILL');
+	} catch {
+		// gone already
+	}
+}
+
+describe('the command aco exec runs', () => {
+	it('is let go at most the longest drain after its exit, however often what it left running prints', async () => {
+		const { child, notices, childPid } = start(CHATTY_LEFTOVER, { ownGroup: false });
+		const pid = await childPid();
+		try {
+			const started = Date.now();
+			expect(await child.result).toMatchObject({ code: 0, exitCode: 0 });
+			expect(Date.now() - started).toBeLessThan(10_000);
+			expect(notices).toEqual([
+				expect.stringMatching(/processes it left running still hold its output open/)
+			]);
+		} finally {
+			kill(pid);
+		}
+	});
+
+	it('ends a cancel a second after the grace at a terminal, where a child out of reach holds the output', async () => {
+		// no process group: the SIGKILL after the grace reaches sh, not the child it started
+		const { child, notices, childPid } = start(CHATTY_LEFTOVER, { ownGroup: false, wait: true });
+		const pid = await childPid();
+		try {
+			const cancelledAt = Date.now();
+			child.stop(300);
+			expect(await child.result).toMatchObject({ signal: 'SIGKILL', exitCode: 137 });
+			// grace + one quiet window, far below the 3 s the drain would otherwise allow, plus slack
+			expect(Date.now() - cancelledAt).toBeLessThan(2_000);
+			expect(notices).toHaveLength(1);
+			expect(alive(pid)).toBe(true);
+		} finally {
+			kill(pid);
+		}
+	});
+
+	it('kills its whole group on a cancel when it has one, the child that ignores SIGTERM too', async () => {
+		const { child, childPid } = start(CHATTY_LEFTOVER, { ownGroup: true, wait: true });
+		const pid = await childPid();
+		try {
+			child.stop(300);
+			expect(await child.result).toMatchObject({ signal: 'SIGKILL', exitCode: 137 });
+			expect(alive(pid)).toBe(false);
+		} finally {
+			kill(pid);
+		}
+	});
+});

@@ -1,0 +1,290 @@
+/**
+ * @module cli/exec/child
+ * Runs `aco exec`'s command so that it behaves as it would without aco: its output is echoed to
+ * aco's own stdout and stderr (and handed on to be reported), signals aco gets are passed on, a
+ * reader that goes away (`| head`) makes the command meet SIGPIPE, and aco ends when the command
+ * does, not when the last process it left running closes the output.
+ *
+ * Without a terminal the command gets its own process group (node's `detached`, a new session),
+ * so a cancel and forwarded signals reach its children too. At a terminal it stays in aco's: a
+ * new session has no controlling terminal, and a prompt, an editor or `less` must keep using it.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { isatty } from 'node:tty';
+import type { Readable } from 'node:stream';
+import { MAX_TIMER_MS } from '../args';
+
+/**
+ * Once the command has exited, how long its output may stay quiet before aco stops reading it.
+ * What the command itself wrote is already in the pipe and is read within milliseconds; only
+ * processes it left running (`sleep 60 &`) keep the pipe open. A second still takes the last
+ * words of a child that finishes just after its parent, and is short next to the command.
+ */
+export const LEFTOVER_DRAIN_MS = 1_000;
+/** …and at most this long after the exit, however often the processes left running print */
+export const MAX_LEFTOVER_DRAIN_MS = 10_000;
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ChildResult {
+	code: number | null;
+	signal: string | null;
+	/** why the command could not run at all (not found, not executable) */
+	error: string | null;
+	exitCode: number;
+}
+
+export interface RunningChild {
+	result: Promise<ChildResult>;
+	/** SIGTERM now, SIGKILL after `graceMs` to whatever of the command is still running */
+	stop(graceMs: number): void;
+}
+
+export interface RunChildOptions {
+	command: string[];
+	/** each chunk of output, after it was echoed */
+	onOutput: (stream: OutputStream, chunk: Buffer) => void;
+	/** one of aco's own notices (the caller decides whether to print it) */
+	notice: (text: string) => void;
+	/** its own process group (when aco runs without a terminal) */
+	ownGroup: boolean;
+	leftoverDrainMs?: number;
+	maxLeftoverDrainMs?: number;
+}
+
+/** Whether aco runs at a terminal: any of its standard streams is one. */
+export function atTerminal(): boolean {
+	return [0, 1, 2].some((fd) => isatty(fd));
+}
+
+export function runChild(options: RunChildOptions): RunningChild {
+	const { command, onOutput, notice, ownGroup } = options;
+	const quietMs = options.leftoverDrainMs ?? LEFTOVER_DRAIN_MS;
+	const maxDrainMs = options.maxLeftoverDrainMs ?? MAX_LEFTOVER_DRAIN_MS;
+
+	const stdoutPipe = realPipe();
+	let child: ChildProcess;
+	try {
+		child = spawn(command[0], command.slice(1), {
+			stdio: ['inherit', stdoutPipe?.writeFd ?? 'pipe', 'pipe'],
+			detached: ownGroup
+		});
+	} finally {
+		// the command holds its end now; aco's copy would keep the pipe from ever closing
+		if (stdoutPipe) fs.closeSync(stdoutPipe.writeFd);
+	}
+	const readers: Record<OutputStream, Readable> = {
+		stdout: stdoutPipe ? stdoutPipe.reader : child.stdout!,
+		stderr: child.stderr!
+	};
+
+	let settled = false;
+	let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+	let spawnError: string | null = null;
+	let exitedAt = 0;
+	/** when aco stops reading at the latest: the exit plus the longest drain, or a second after a cancel's SIGKILL */
+	let drainDeadline = Number.POSITIVE_INFINITY;
+	let lastOutputAt = Date.now();
+	let open = 2;
+	let drainTimer: NodeJS.Timeout | null = null;
+	/** aco has stopped reading what the processes left running print */
+	let cutOff = false;
+	let killTimer: NodeJS.Timeout | null = null;
+	let resolve: (result: ChildResult) => void = () => {};
+	const result = new Promise<ChildResult>((r) => (resolve = r));
+
+	/** to the whole group when it has one: a cancel or a Ctrl-C reaches the command's children too */
+	const signalCommand = (signal: NodeJS.Signals): void => {
+		if (child.pid === undefined) return;
+		if (ownGroup) {
+			try {
+				process.kill(-child.pid, signal);
+			} catch {
+				// ESRCH: nothing of the group is left
+			}
+		} else if (!exit) {
+			child.kill(signal);
+		}
+	};
+
+	// `aco exec … | head`: once the reader is gone, aco closes its end of the command's output
+	// pipe, and the command's next write meets SIGPIPE as it would without aco
+	let echoStdout = true;
+	onStdoutClosed(() => {
+		echoStdout = false;
+		readers.stdout.destroy();
+	});
+	for (const stream of ['stdout', 'stderr'] as const) {
+		readers[stream].on('data', (chunk: Buffer) => {
+			if (stream === 'stderr') process.stderr.write(chunk);
+			else if (echoStdout) process.stdout.write(chunk);
+			onOutput(stream, chunk);
+			lastOutputAt = Date.now();
+		});
+		readers[stream].once('close', () => {
+			open -= 1;
+			finish();
+		});
+		// a read error ends that stream like its end would; 'close' follows
+		readers[stream].on('error', () => {});
+	}
+
+	// the command decides what a signal means; aco only passes it on and waits for the end
+	const signals = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map(
+		(signal) => [signal, () => signalCommand(signal)] as const
+	);
+	for (const [signal, handler] of signals) process.on(signal, handler);
+
+	child.once('error', (err: NodeJS.ErrnoException) => {
+		// after a successful start, 'error' only reports a failed kill
+		if (child.pid !== undefined) return;
+		spawnError =
+			err.code === 'ENOENT'
+				? `command not found: ${command[0]}`
+				: `could not run ${command[0]}: ${err.message}`;
+		// nothing will write to aco's end of the pipe, but only the command's exit would close it
+		readers.stdout.destroy();
+		exited(null, null);
+	});
+	child.once('exit', (code, signal) => exited(code, signal));
+
+	function exited(code: number | null, signal: NodeJS.Signals | null): void {
+		if (exit) return;
+		exit = { code, signal };
+		exitedAt = Date.now();
+		drainDeadline = Math.min(drainDeadline, exitedAt + maxDrainMs);
+		if (open > 0) scheduleDrain();
+		finish();
+	}
+
+	/** Output that goes on after the exit comes from processes the command left running. */
+	function scheduleDrain(): void {
+		if (drainTimer) clearTimeout(drainTimer);
+		const quietUntil = Math.max(lastOutputAt, exitedAt) + quietMs;
+		drainTimer = setTimeout(
+			// after the poll phase: what a blocked write to aco's own stdout held up is read first
+			() => setImmediate(checkDrain),
+			Math.max(0, Math.min(quietUntil, drainDeadline) - Date.now())
+		);
+	}
+
+	function checkDrain(): void {
+		drainTimer = null;
+		if (settled || open === 0 || cutOff) return;
+		const now = Date.now();
+		const quietFor = now - Math.max(lastOutputAt, exitedAt);
+		if (quietFor < quietMs && now < drainDeadline) return scheduleDrain();
+		cutOff = true;
+		notice(
+			'the command has ended, but processes it left running still hold its output open; ' +
+				'aco stops reading it, so what they print from now on is not captured.'
+		);
+		readers.stdout.destroy();
+		readers.stderr.destroy();
+	}
+
+	function finish(): void {
+		if (settled || !exit || open > 0) return;
+		// a cancel ends once the grace is over: what is left of the group is killed then
+		if (killTimer && ownGroup && groupAlive(child.pid)) return;
+		settled = true;
+		if (drainTimer) clearTimeout(drainTimer);
+		if (killTimer) clearTimeout(killTimer);
+		for (const [signal, handler] of signals) process.off(signal, handler);
+		if (spawnError) {
+			process.stderr.write(`aco: ${spawnError}\n`);
+			resolve({
+				code: null,
+				signal: null,
+				error: spawnError,
+				exitCode: spawnError.startsWith('command not found') ? 127 : 126
+			});
+			return;
+		}
+		const { code, signal } = exit;
+		const number = signal ? (os.constants.signals[signal] ?? 0) : 0;
+		resolve({ code, signal, error: null, exitCode: signal ? 128 + number : (code ?? 1) });
+	}
+
+	const stop = (graceMs: number): void => {
+		if (settled || killTimer) return;
+		signalCommand('SIGTERM');
+		// a longer delay would fire at once: SIGKILL right after SIGTERM
+		killTimer = setTimeout(
+			() => {
+				signalCommand('SIGKILL');
+				killTimer = null;
+				// the grace is over: a child out of reach (at a terminal, or one that left the group)
+				// that holds the output open gets one more quiet second, however much it prints
+				drainDeadline = Math.min(drainDeadline, Date.now() + quietMs);
+				if (exit && open > 0) scheduleDrain();
+				finish();
+			},
+			Math.min(graceMs, MAX_TIMER_MS)
+		);
+	};
+	return { result, stop };
+}
+
+function groupAlive(pid: number | undefined): boolean {
+	if (pid === undefined) return false;
+	try {
+		process.kill(-pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * A pipe (a FIFO, unlinked at once) for the command's stdout. Node gives a child a socketpair,
+ * and a socket closed with unread data in it fails the writer's next write with ECONNRESET
+ * (`seq: write error: Connection reset by peer`, exit 1) instead of SIGPIPE: `aco exec -- seq 1
+ * 1000000 | head -1` would not end as the bare command does. A real pipe without a reader always
+ * raises SIGPIPE. Null when no FIFO can be made (no `mkfifo`): node's socketpair then.
+ */
+function realPipe(): { reader: net.Socket; writeFd: number } | null {
+	let dir: string | null = null;
+	try {
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-exec-'));
+		const fifo = path.join(dir, 'stdout');
+		execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
+		// the read end first, without waiting for a writer; then the write end opens at once
+		const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+		let writeFd: number;
+		try {
+			writeFd = fs.openSync(fifo, fs.constants.O_WRONLY);
+		} catch (err) {
+			fs.closeSync(readFd);
+			throw err;
+		}
+		return { reader: new net.Socket({ fd: readFd, readable: true, writable: false }), writeFd };
+	} catch {
+		return null;
+	} finally {
+		if (dir) fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Calls `closed` when stdout's reader goes away (EPIPE), from now on, instead of the CLI's own
+ * handler, which exits at once (0): aco exec still has the command's end to report. Other errors
+ * still go to that handler.
+ */
+function onStdoutClosed(closed: () => void): void {
+	const others = process.stdout.listeners('error') as ((err: Error) => void)[];
+	process.stdout.removeAllListeners('error');
+	let called = false;
+	process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+		if (err.code !== 'EPIPE') {
+			for (const other of others) other(err);
+			return;
+		}
+		if (!called) closed();
+		called = true;
+	});
+}
