@@ -157,8 +157,9 @@ describe('aco exec', () => {
 		}
 	);
 
-	it('stops the whole command on a cancel, a child that ignores SIGTERM too, and ends cancelled after the grace', async () => {
-		// sh and its child ignore SIGTERM; the child holds the output pipe open
+	it('stops the command on a cancel and ends cancelled soon after the grace, though a child it left holds the output', async () => {
+		// sh and its child ignore SIGTERM; the child holds the output pipe open. The SIGKILL after the
+		// grace reaches sh; the child is left running, as when the bare command is killed
 		const script = 'trap "" TERM; echo started; sleep 60 & echo "child $!" >&2; wait';
 		const run = startCli(['exec', '--name', 'cancel me', '--kill-grace', '1000', '--', 'sh', '-c', script], {
 			ACO_URL: aco.url,
@@ -177,12 +178,54 @@ describe('aco exec', () => {
 			// far below the child's 60 s: the grace (1 s), the next heartbeat, and a loaded machine
 			expect(Date.now() - cancelledAt).toBeLessThan(20_000);
 			expect(result).toMatchObject({ code: 137, stdout: 'started\n' });
-			expect(alive(grandchild)).toBe(false);
+			expect(result.stderr).toMatch(/processes it left running still hold its output open/);
 			const { task } = await getJson<TaskResponse>(aco, `/tasks/${taskId}`);
 			expect(task).toMatchObject({ status: 'cancelled' });
 		} finally {
 			if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
 		}
+	});
+
+	it("keeps the command in aco's process group: a SIGKILL to that group (timeout -k, a CI runner) stops the command too", async () => {
+		// aco started as a job of its own (a group of its own), as a shell or a CI runner starts it
+		const proc = spawn(
+			process.execPath,
+			[ACO_BIN, 'exec', '--name', 'group kill', '--', 'sh', '-c', 'echo "command $$"; sleep 60'],
+			{
+				env: { ...process.env, ACO_URL: aco.url, ACO_TOKEN: '', ACO_SPOOL_DIR: spool },
+				stdio: ['ignore', 'pipe', 'ignore'],
+				detached: true
+			}
+		);
+		let stdout = '';
+		proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+		const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+		await expect.poll(() => stdout, { timeout: 20_000 }).toMatch(/command \d+/);
+		const command = Number(/command (\d+)/.exec(stdout)![1]);
+		try {
+			process.kill(-proc.pid!, 'SIGKILL');
+			await closed;
+			await expect.poll(() => alive(command), { timeout: 10_000 }).toBe(false);
+		} finally {
+			if (alive(command)) process.kill(command, 'SIGKILL');
+		}
+	});
+
+	it('lets the command write to /dev/stdout and /dev/stderr and captures both', async () => {
+		const result = await runCli(
+			['exec', '--name', 'dev paths', '--', 'sh', '-c', 'echo x >/dev/stdout; echo y >/dev/stderr'],
+			{ ACO_URL: aco.url, ACO_SPOOL_DIR: spool }
+		);
+		expect([result.code, result.stdout]).toEqual([0, 'x\n']);
+		expect(result.stderr).toMatch(/^y$/m);
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'dev paths', status: 'succeeded' });
+		const { task } = await getJson<TaskResponse>(aco, `/tasks/${tasks[0].id}`);
+		const lines = await logOf(aco, task.executions[0].id);
+		expect(lines.map((l) => [l.stream, l.text])).toEqual([
+			['stdout', 'x'],
+			['stderr', 'y']
+		]);
 	});
 
 	it('ends soon after the command when a child it left running holds the output open', async () => {

@@ -11,8 +11,8 @@
  * `*_SECRET`, … and `ACO_MASK_ENV`), its token and what the command announces with
  * `::add-mask::` are masked before anything is spooled or sent. While the command runs, a
  * heartbeat tells the server it is alive, and a cancel from the dashboard stops the command
- * (SIGTERM, SIGKILL after the grace period; its whole process group when aco runs without a
- * terminal) and reports the task cancelled. How the command is run: cli/exec/child.ts.
+ * (SIGTERM, SIGKILL after the grace period) and reports the task cancelled. How the command is
+ * run: cli/exec/child.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IngestEventInput } from '../../lib/protocol/ingest';
@@ -63,9 +63,9 @@ export const spec: CommandSpec = {
 		`in ${spoolDir()} (ACO_SPOOL_DIR) and sent when the server is back, or by the next aco command.`,
 		'Values of secret-looking variables (*_TOKEN, *_SECRET, *_PASSWORD, *_KEY, *_CREDENTIALS, and',
 		'ACO_MASK_ENV) and values announced with "::add-mask::value" are sent as ***. A cancel from the',
-		'dashboard stops the command (SIGTERM, then SIGKILL after --kill-grace; without a terminal, its',
-		'children too) and reports it cancelled. aco ends with the command: processes it left running',
-		'(`sleep 60 &`) get 1 s of quiet output (10 s at most) before aco stops reading and says so.'
+		'dashboard stops the command (SIGTERM, then SIGKILL after --kill-grace) and reports it cancelled.',
+		'aco ends with the command: processes it left running (`sleep 60 &`) get 1 s of quiet output',
+		'(10 s at most) before aco stops reading and says so; they are left running.'
 	],
 	options: {
 		name: {
@@ -198,8 +198,8 @@ export async function exec(argv: string[]): Promise<number> {
 		command,
 		onOutput: output.write,
 		notice,
-		// at a terminal the command stays in aco's process group: see cli/exec/child.ts
-		ownGroup: !atTerminal()
+		// at a terminal its Ctrl-C reaches the command without aco: see cli/exec/child.ts
+		atTerminal: atTerminal()
 	});
 	control.start();
 	const result = await child.result;

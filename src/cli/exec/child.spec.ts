@@ -1,19 +1,19 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runChild, type OutputStream } from './child';
+import { forwardedSignals, runChild, type OutputStream } from './child';
 
 /** a child that ignores SIGTERM and prints a line every 50 ms, holding the output open for 30 s */
 const CHATTY_LEFTOVER =
 	'trap "" TERM; (i=0; while [ $i -lt 600 ]; do echo tick; i=$((i+1)); sleep 0.05; done) & echo "child $!" >&2';
 
-function start(script: string, options: { ownGroup: boolean; wait?: boolean }) {
+function start(script: string, options: { wait?: boolean } = {}) {
 	const notices: string[] = [];
 	const output: Record<OutputStream, string> = { stdout: '', stderr: '' };
 	const child = runChild({
 		command: ['sh', '-c', options.wait ? `${script}; wait` : script],
 		onOutput: (stream, chunk) => (output[stream] += chunk.toString()),
 		notice: (text) => notices.push(text),
-		ownGroup: options.ownGroup,
+		atTerminal: false,
 		leftoverDrainMs: 200,
 		maxLeftoverDrainMs: 3_000
 	});
@@ -49,7 +49,7 @@ function kill(pid: number): void {
 
 describe('the command aco exec runs', () => {
 	it('is let go at most the longest drain after its exit, however often what it left running prints', async () => {
-		const { child, notices, childPid } = start(CHATTY_LEFTOVER, { ownGroup: false });
+		const { child, notices, childPid } = start(CHATTY_LEFTOVER);
 		const pid = await childPid();
 		try {
 			const started = Date.now();
@@ -63,9 +63,9 @@ describe('the command aco exec runs', () => {
 		}
 	});
 
-	it('ends a cancel a second after the grace at a terminal, where a child out of reach holds the output', async () => {
-		// no process group: the SIGKILL after the grace reaches sh, not the child it started
-		const { child, notices, childPid } = start(CHATTY_LEFTOVER, { ownGroup: false, wait: true });
+	it('ends a cancel a second after the grace when a child the SIGKILL does not reach holds the output', async () => {
+		// the SIGKILL after the grace reaches sh, not the child it started: that one is left running
+		const { child, notices, childPid } = start(CHATTY_LEFTOVER, { wait: true });
 		const pid = await childPid();
 		try {
 			const cancelledAt = Date.now();
@@ -80,15 +80,20 @@ describe('the command aco exec runs', () => {
 		}
 	});
 
-	it('kills its whole group on a cancel when it has one, the child that ignores SIGTERM too', async () => {
-		const { child, childPid } = start(CHATTY_LEFTOVER, { ownGroup: true, wait: true });
-		const pid = await childPid();
-		try {
-			child.stop(300);
-			expect(await child.result).toMatchObject({ signal: 'SIGKILL', exitCode: 137 });
-			expect(alive(pid)).toBe(false);
-		} finally {
-			kill(pid);
-		}
+	it('lets the command write to /dev/stdout and /dev/stderr, as without aco', async () => {
+		// Linux cannot open a socket by its /proc path (ENXIO): both streams must be real pipes
+		const { child, output } = start('echo x >/dev/stdout && echo y >/dev/stderr');
+		expect(await child.result).toMatchObject({ code: 0, exitCode: 0 });
+		expect(output).toEqual({ stdout: 'x\n', stderr: 'y\n' });
+	});
+});
+
+describe('the signals aco passes on to the command', () => {
+	it('leaves out SIGINT at a terminal, whose Ctrl-C reaches the command itself', () => {
+		expect(forwardedSignals(true)).toEqual(['SIGTERM', 'SIGHUP']);
+	});
+
+	it('passes on SIGINT, SIGTERM and SIGHUP without a terminal', () => {
+		expect(forwardedSignals(false)).toEqual(['SIGINT', 'SIGTERM', 'SIGHUP']);
 	});
 });

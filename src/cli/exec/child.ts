@@ -5,9 +5,10 @@
  * reader that goes away (`| head`) makes the command meet SIGPIPE, and aco ends when the command
  * does, not when the last process it left running closes the output.
  *
- * Without a terminal the command gets its own process group (node's `detached`, a new session),
- * so a cancel and forwarded signals reach its children too. At a terminal it stays in aco's: a
- * new session has no controlling terminal, and a prompt, an editor or `less` must keep using it.
+ * The command stays in aco's process group, as a bare command stays in its shell's: whatever
+ * stops aco's job by its group (`timeout -k`, a CI runner's SIGKILL, `kill -9 %1`) stops the
+ * command with it. A cancel and forwarded signals go to the command itself; children it leaves
+ * running are not stopped by aco, as by no one when the bare command ends.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,8 +51,8 @@ export interface RunChildOptions {
 	onOutput: (stream: OutputStream, chunk: Buffer) => void;
 	/** one of aco's own notices (the caller decides whether to print it) */
 	notice: (text: string) => void;
-	/** its own process group (when aco runs without a terminal) */
-	ownGroup: boolean;
+	/** aco runs at a terminal ({@link atTerminal}): its Ctrl-C reaches the command without aco */
+	atTerminal: boolean;
 	leftoverDrainMs?: number;
 	maxLeftoverDrainMs?: number;
 }
@@ -61,25 +62,42 @@ export function atTerminal(): boolean {
 	return [0, 1, 2].some((fd) => isatty(fd));
 }
 
+/**
+ * The signals aco passes on to the command. At a terminal a Ctrl-C (SIGINT) goes to the whole
+ * foreground process group, the command included: passed on as well, the command would get it
+ * twice. SIGTERM and SIGHUP are sent to aco alone (`kill`, a supervisor, a shell passing on its
+ * hang-up to its jobs), so they are always passed on.
+ */
+export function forwardedSignals(atTerminal: boolean): NodeJS.Signals[] {
+	return atTerminal ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+}
+
 export function runChild(options: RunChildOptions): RunningChild {
-	const { command, onOutput, notice, ownGroup } = options;
+	const { command, onOutput, notice } = options;
 	const quietMs = options.leftoverDrainMs ?? LEFTOVER_DRAIN_MS;
 	const maxDrainMs = options.maxLeftoverDrainMs ?? MAX_LEFTOVER_DRAIN_MS;
 
-	const stdoutPipe = realPipe();
+	const pipes = { stdout: realPipe(), stderr: realPipe() };
 	let child: ChildProcess;
 	try {
 		child = spawn(command[0], command.slice(1), {
-			stdio: ['inherit', stdoutPipe?.writeFd ?? 'pipe', 'pipe'],
-			detached: ownGroup
+			stdio: ['inherit', pipes.stdout?.writeFd ?? 'pipe', pipes.stderr?.writeFd ?? 'pipe']
 		});
+	} catch (err) {
+		for (const pipe of Object.values(pipes)) pipe?.reader.destroy();
+		throw err;
 	} finally {
-		// the command holds its end now; aco's copy would keep the pipe from ever closing
-		if (stdoutPipe) fs.closeSync(stdoutPipe.writeFd);
+		// the command holds its ends now; aco's copies would keep the pipes from ever closing
+		for (const pipe of Object.values(pipes)) if (pipe) fs.closeSync(pipe.writeFd);
 	}
-	const readers: Record<OutputStream, Readable> = {
-		stdout: stdoutPipe ? stdoutPipe.reader : child.stdout!,
-		stderr: child.stderr!
+	// null when the spawn failed before node made the streams (EMFILE, ENFILE): nothing to read
+	const readers: Record<OutputStream, Readable | null> = {
+		stdout: pipes.stdout?.reader ?? child.stdout,
+		stderr: pipes.stderr?.reader ?? child.stderr
+	};
+	const destroyReaders = (): void => {
+		readers.stdout?.destroy();
+		readers.stderr?.destroy();
 	};
 
 	let settled = false;
@@ -89,7 +107,7 @@ export function runChild(options: RunChildOptions): RunningChild {
 	/** when aco stops reading at the latest: the exit plus the longest drain, or a second after a cancel's SIGKILL */
 	let drainDeadline = Number.POSITIVE_INFINITY;
 	let lastOutputAt = Date.now();
-	let open = 2;
+	let open = (readers.stdout ? 1 : 0) + (readers.stderr ? 1 : 0);
 	let drainTimer: NodeJS.Timeout | null = null;
 	/** aco has stopped reading what the processes left running print */
 	let cutOff = false;
@@ -97,18 +115,9 @@ export function runChild(options: RunChildOptions): RunningChild {
 	let resolve: (result: ChildResult) => void = () => {};
 	const result = new Promise<ChildResult>((r) => (resolve = r));
 
-	/** to the whole group when it has one: a cancel or a Ctrl-C reaches the command's children too */
+	/** to the command itself, while it runs */
 	const signalCommand = (signal: NodeJS.Signals): void => {
-		if (child.pid === undefined) return;
-		if (ownGroup) {
-			try {
-				process.kill(-child.pid, signal);
-			} catch {
-				// ESRCH: nothing of the group is left
-			}
-		} else if (!exit) {
-			child.kill(signal);
-		}
+		if (child.pid !== undefined && !exit) child.kill(signal);
 	};
 
 	// `aco exec … | head`: once the reader is gone, aco closes its end of the command's output
@@ -116,25 +125,27 @@ export function runChild(options: RunChildOptions): RunningChild {
 	let echoStdout = true;
 	onStdoutClosed(() => {
 		echoStdout = false;
-		readers.stdout.destroy();
+		readers.stdout?.destroy();
 	});
 	for (const stream of ['stdout', 'stderr'] as const) {
-		readers[stream].on('data', (chunk: Buffer) => {
+		const reader = readers[stream];
+		if (!reader) continue;
+		reader.on('data', (chunk: Buffer) => {
 			if (stream === 'stderr') process.stderr.write(chunk);
 			else if (echoStdout) process.stdout.write(chunk);
 			onOutput(stream, chunk);
 			lastOutputAt = Date.now();
 		});
-		readers[stream].once('close', () => {
+		reader.once('close', () => {
 			open -= 1;
 			finish();
 		});
 		// a read error ends that stream like its end would; 'close' follows
-		readers[stream].on('error', () => {});
+		reader.on('error', () => {});
 	}
 
 	// the command decides what a signal means; aco only passes it on and waits for the end
-	const signals = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map(
+	const signals = forwardedSignals(options.atTerminal).map(
 		(signal) => [signal, () => signalCommand(signal)] as const
 	);
 	for (const [signal, handler] of signals) process.on(signal, handler);
@@ -146,8 +157,8 @@ export function runChild(options: RunChildOptions): RunningChild {
 			err.code === 'ENOENT'
 				? `command not found: ${command[0]}`
 				: `could not run ${command[0]}: ${err.message}`;
-		// nothing will write to aco's end of the pipe, but only the command's exit would close it
-		readers.stdout.destroy();
+		// nothing will write to aco's ends of the pipes, but only the command's exit would close them
+		destroyReaders();
 		exited(null, null);
 	});
 	child.once('exit', (code, signal) => exited(code, signal));
@@ -183,14 +194,11 @@ export function runChild(options: RunChildOptions): RunningChild {
 			'the command has ended, but processes it left running still hold its output open; ' +
 				'aco stops reading it, so what they print from now on is not captured.'
 		);
-		readers.stdout.destroy();
-		readers.stderr.destroy();
+		destroyReaders();
 	}
 
 	function finish(): void {
 		if (settled || !exit || open > 0) return;
-		// a cancel ends once the grace is over: what is left of the group is killed then
-		if (killTimer && ownGroup && groupAlive(child.pid)) return;
 		settled = true;
 		if (drainTimer) clearTimeout(drainTimer);
 		if (killTimer) clearTimeout(killTimer);
@@ -218,8 +226,8 @@ export function runChild(options: RunChildOptions): RunningChild {
 			() => {
 				signalCommand('SIGKILL');
 				killTimer = null;
-				// the grace is over: a child out of reach (at a terminal, or one that left the group)
-				// that holds the output open gets one more quiet second, however much it prints
+				// the grace is over: a child the command left running that holds the output open gets
+				// one more quiet second, however much it prints, and is left running
 				drainDeadline = Math.min(drainDeadline, Date.now() + quietMs);
 				if (exit && open > 0) scheduleDrain();
 				finish();
@@ -230,28 +238,20 @@ export function runChild(options: RunChildOptions): RunningChild {
 	return { result, stop };
 }
 
-function groupAlive(pid: number | undefined): boolean {
-	if (pid === undefined) return false;
-	try {
-		process.kill(-pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
 /**
- * A pipe (a FIFO, unlinked at once) for the command's stdout. Node gives a child a socketpair,
- * and a socket closed with unread data in it fails the writer's next write with ECONNRESET
- * (`seq: write error: Connection reset by peer`, exit 1) instead of SIGPIPE: `aco exec -- seq 1
- * 1000000 | head -1` would not end as the bare command does. A real pipe without a reader always
- * raises SIGPIPE. Null when no FIFO can be made (no `mkfifo`): node's socketpair then.
+ * A pipe (a FIFO, unlinked at once) for the command's stdout or stderr. Node gives a child a
+ * socketpair, and a socket closed with unread data in it fails the writer's next write with
+ * ECONNRESET (`seq: write error: Connection reset by peer`, exit 1) instead of SIGPIPE: `aco exec
+ * -- seq 1 1000000 | head -1` would not end as the bare command does. A real pipe without a
+ * reader always raises SIGPIPE. And Linux cannot open a socket by its /proc path: `echo x
+ * >/dev/stderr` fails with ENXIO on a socketpair. Null when no FIFO can be made (no `mkfifo`):
+ * node's socketpair then.
  */
 function realPipe(): { reader: net.Socket; writeFd: number } | null {
 	let dir: string | null = null;
 	try {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-exec-'));
-		const fifo = path.join(dir, 'stdout');
+		const fifo = path.join(dir, 'fifo');
 		execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
 		// the read end first, without waiting for a writer; then the write end opens at once
 		const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);

@@ -103,6 +103,45 @@ describe('delivery of a spool', () => {
 		delivery.stop();
 	}, 20_000);
 
+	it('sends everything with no time to retry while the server takes it, not one batch only', async () => {
+		const spool = Spool.create(dir, { id: 'burst', url: 'http://x', task: { name: 'n' } });
+		const server = fakeServer(0);
+		const delivery = new Delivery({ http: server.http, spool });
+		// a burst at the end: more than one request's worth (200 events)
+		spool.append(
+			Array.from({ length: 502 }, (_, i) => ({
+				type: 'output' as const,
+				step: 0,
+				lines: [{ n: i + 1, text: `line ${i + 1}` }]
+			}))
+		);
+		spool.markComplete();
+		expect(await delivery.drain(0)).toBe('delivered');
+		expect(spool.state.acked).toBe(502);
+		expect(server.calls.flatMap((c) => (c.body as { events?: unknown[] }).events ?? [])).toHaveLength(502);
+	});
+
+	it('waits with no time to retry at most its bound, a request under way included', async () => {
+		const spool = Spool.create(dir, { id: 'slow', url: 'http://x', task: { name: 'n' } });
+		let asked = 0;
+		// a server that never answers (until the request's own timeout, far later)
+		const http = {
+			request<T>(): Promise<T> {
+				asked++;
+				return new Promise<T>(() => {});
+			}
+		};
+		const delivery = new Delivery({ http, spool, lastChanceMs: 300 });
+		spool.append([{ type: 'tool.start', step: 0, name: 's' }]);
+		delivery.kick();
+		spool.markComplete();
+		const started = Date.now();
+		expect(await delivery.drain(0)).toBe('pending');
+		expect(Date.now() - started).toBeLessThan(5_000);
+		expect(asked).toBe(1);
+		delivery.stop();
+	}, 20_000);
+
 	it('splits events into requests that stay under the byte budget', async () => {
 		const spool = Spool.create(dir, { id: 'big', url: 'http://x', task: { name: 'n' } });
 		const text = 'x'.repeat(1_000);

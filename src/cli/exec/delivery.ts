@@ -7,7 +7,7 @@
  */
 import type { IngestEventsResponse, IngestTaskResponse } from '../../lib/protocol/ingest';
 import { CliError, MAX_TIMER_MS } from '../args';
-import { HttpError, UnreachableError, type AcoHttp } from '../http';
+import { DEFAULT_REQUEST_TIMEOUT_MS, HttpError, UnreachableError, type AcoHttp } from '../http';
 import type { Spool } from './spool';
 
 export const DEFAULT_BATCH_EVENTS = 200;
@@ -15,6 +15,11 @@ export const DEFAULT_BATCH_EVENTS = 200;
 export const DEFAULT_BATCH_BYTES = 256 * 1024;
 export const DEFAULT_RETRY_MIN_MS = 200;
 export const DEFAULT_RETRY_MAX_MS = 2_000;
+/**
+ * How long a drain with no time to retry (`--retry-for 0`) waits at most, a request under way
+ * included: one request's timeout, not that one's and then another's.
+ */
+export const DEFAULT_LAST_CHANCE_MS = DEFAULT_REQUEST_TIMEOUT_MS;
 
 export interface DeliveryOptions {
 	http: Pick<AcoHttp, 'request'>;
@@ -23,6 +28,8 @@ export interface DeliveryOptions {
 	batchBytes?: number;
 	retryMinMs?: number;
 	retryMaxMs?: number;
+	/** what {@link Delivery.drain} with no time to retry waits at most */
+	lastChanceMs?: number;
 	/** the server could not be reached (called once per outage) */
 	onOffline?: (err: UnreachableError) => void;
 	/** the server answered again after an outage */
@@ -52,10 +59,10 @@ export class Delivery {
 	#wake: (() => void) | null = null;
 	#stopped = false;
 	#delay: number;
-	#attemptsBegun = 0;
-	#attemptsDone = 0;
-	/** drains waiting for an attempt to end (at most one at a time) */
-	#attemptWaiters: (() => void)[] = [];
+	/** requests that failed (the server away, or not taking them) */
+	#failures = 0;
+	/** a drain waiting for the request under way to end (at most one) */
+	#attemptWaiter: (() => void) | null = null;
 
 	constructor(options: DeliveryOptions) {
 		this.#options = {
@@ -63,6 +70,7 @@ export class Delivery {
 			batchBytes: DEFAULT_BATCH_BYTES,
 			retryMinMs: DEFAULT_RETRY_MIN_MS,
 			retryMaxMs: DEFAULT_RETRY_MAX_MS,
+			lastChanceMs: DEFAULT_LAST_CHANCE_MS,
 			...options
 		};
 		this.#delay = this.#options.retryMinMs;
@@ -95,32 +103,56 @@ export class Delivery {
 	}
 
 	/**
-	 * Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed, but
-	 * always for one attempt begun now (with what the spool holds now): with `timeoutMs` 0 a
-	 * server that is up still gets the end, and one that is down is asked once.
+	 * Waits until everything is delivered, delivery is refused, or `timeoutMs` has passed. With no
+	 * time to retry (`timeoutMs` 0) it still sends what the spool holds, for as long as the server
+	 * takes it: it stops at the first request that fails, and after `lastChanceMs` in all.
 	 */
 	async drain(timeoutMs: number): Promise<DeliveryOutcome> {
+		if (timeoutMs <= 0) return this.#lastChance();
 		const deadline = Date.now() + timeoutMs;
-		const first = this.#attemptsBegun + 1;
 		while (this.outcome === 'pending' && !this.#stopped) {
 			const left = deadline - Date.now();
-			const tried = this.#attemptsDone >= first;
-			if (left <= 0 && tried) break;
+			if (left <= 0) break;
 			this.kick();
 			if (!this.#running) break;
-			// past the deadline the backoff is not waited out: the one attempt is made now
-			if (left <= 0) this.#wake?.();
 			// resolves the moment the last answer arrives: `aco exec` exits without a polling delay
 			let timer: NodeJS.Timeout | undefined;
-			const waits: Promise<void>[] = [this.#running];
-			if (!tried) waits.push(new Promise<void>((resolve) => this.#attemptWaiters.push(resolve)));
 			// a longer delay would fire at once (and warn): the loop waits again for what is left
-			if (left > 0)
-				waits.push(
-					new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(left, MAX_TIMER_MS))))
-				);
-			await Promise.race(waits);
+			const timeout = new Promise<void>(
+				(resolve) => (timer = setTimeout(resolve, Math.min(left, MAX_TIMER_MS)))
+			);
+			await Promise.race([this.#running, timeout]);
 			clearTimeout(timer);
+		}
+		return this.outcome;
+	}
+
+	async #lastChance(): Promise<DeliveryOutcome> {
+		const failures = this.#failures;
+		let timer: NodeJS.Timeout | undefined;
+		let over = false;
+		const bound = new Promise<void>(
+			(resolve) =>
+				(timer = setTimeout(
+					() => {
+						over = true;
+						resolve();
+					},
+					Math.min(this.#options.lastChanceMs, MAX_TIMER_MS)
+				))
+		);
+		try {
+			while (this.outcome === 'pending' && !this.#stopped && !over && this.#failures === failures) {
+				this.kick();
+				if (!this.#running) break;
+				// a backoff after an earlier failure is not waited out: the request is made now
+				this.#wake?.();
+				const attempt = new Promise<void>((resolve) => (this.#attemptWaiter = resolve));
+				await Promise.race([this.#running, attempt, bound]);
+			}
+		} finally {
+			clearTimeout(timer);
+			this.#attemptWaiter = null;
 		}
 		return this.outcome;
 	}
@@ -129,14 +161,13 @@ export class Delivery {
 	stop(): void {
 		this.#stopped = true;
 		this.#wakeNow();
-		for (const resolve of this.#attemptWaiters.splice(0)) resolve();
+		this.#attemptDone();
 	}
 
 	async #loop(): Promise<void> {
 		do {
 			this.#again = false;
 			while (!this.#stopped && !this.#rejected && this.#pending()) {
-				this.#attemptsBegun += 1;
 				try {
 					await this.#sendOnce();
 					this.#attemptDone();
@@ -146,6 +177,7 @@ export class Delivery {
 						this.#options.onOnline?.();
 					}
 				} catch (err) {
+					this.#failures += 1;
 					this.#attemptDone();
 					if (final(err)) {
 						this.#rejected = err;
@@ -164,8 +196,9 @@ export class Delivery {
 	}
 
 	#attemptDone(): void {
-		this.#attemptsDone += 1;
-		for (const resolve of this.#attemptWaiters.splice(0)) resolve();
+		const waiter = this.#attemptWaiter;
+		this.#attemptWaiter = null;
+		waiter?.();
 	}
 
 	#pending(): boolean {
@@ -216,7 +249,7 @@ export class Delivery {
 	}
 
 	#wakeNow(): void {
-		// only on stop (and for a drain's one attempt): the backoff is not cut short while the server is down
+		// only on stop (and for a last chance): the backoff is not cut short while the server is down
 		if (this.#stopped) this.#wake?.();
 	}
 }
