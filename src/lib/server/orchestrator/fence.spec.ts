@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fenceAfterMs, fenceCheckMs, mustFence, type FenceCandidate } from './fence';
+import { fenceAfterMs, fenceDeadline, mustFence, renewRetryMs, type FenceCandidate } from './fence';
 
 const held = (overrides: Partial<FenceCandidate> = {}): FenceCandidate => ({
 	heldSince: 1_000,
@@ -37,9 +37,16 @@ describe('fencing a task this node cannot renew', () => {
 		expect(mustFence(held({ fenced: true }), late, config)).toBe(false);
 	});
 
-	it('checks often enough that a fence comes at most a twelfth of a lease late, and at most a second', () => {
-		expect(fenceCheckMs({ leaseMs: 3_000 })).toBe(250);
-		expect(fenceCheckMs({ leaseMs: 60_000 })).toBe(1_000);
-		expect(fenceCheckMs({ leaseMs: 300 })).toBe(50);
+	it('is due at an exact moment for a task with a retry left, never for one without or fenced already', () => {
+		const config = { leaseMs: 30_000, killGraceMs: 5_000 };
+		expect(fenceDeadline(held(), config)).toBe(1_000 + 24_000);
+		expect(fenceDeadline(held({ retries: 0 }), config)).toBeNull();
+		expect(fenceDeadline(held({ fenced: true }), config)).toBeNull();
+	});
+
+	it('tries a failed renewal again well before the fence is due: a twelfth of a lease, a second at most', () => {
+		expect(renewRetryMs({ leaseMs: 3_000 })).toBe(250);
+		expect(renewRetryMs({ leaseMs: 15_000 })).toBe(1_000);
+		expect(renewRetryMs({ leaseMs: 300 })).toBe(50);
 	});
 });

@@ -17,7 +17,7 @@
 export const FENCED_REASON =
 	'this node could not reach the database to renew its hold on the task; its tool was stopped so that another node can start the task again';
 
-/** kept between the fenced tool's last moment (past its kill grace) and the lease's end */
+/** kept between the fenced tool's last moment (past its kill grace) and the lease's end, for timer lag */
 export const FENCE_MARGIN_MS = 1_000;
 
 export interface FenceConfig {
@@ -43,11 +43,16 @@ export interface FenceCandidate {
  * How long after its last successful renewal was sent a task with a retry left is fenced.
  *
  * The tool must be gone (SIGTERM, then SIGKILL after the kill grace) before the lease can run out
- * elsewhere, with a margin for the timer and the signal: `leaseMs - killGraceMs - 1 s`. But never
- * before two renewals in a row went without an answer (two thirds of the lease): one lost to a
- * blip, a failover or a slow statement must not stop a deploy. Where the grace does not fit
- * between the two (a kill grace above a third of the lease less the margin), a tool that takes
- * its whole grace may outlive the lease; a longer ACO_LEASE_MS fits it (the README says so).
+ * elsewhere, with a margin for the timer's lag and the signal: `leaseMs - killGraceMs - 1 s`. But
+ * never before two thirds of the lease: renewals go out every third of it, and one that fails is
+ * tried again after `renewRetryMs` (not a third later), so a database that answers again within
+ * about a third of a lease of the failed renewal (a blip, a failover's reconnect) renews the hold
+ * before this deadline and stops no deploy. A renewal that hangs until the query timeout uses up
+ * that room (keep `ACO_DATABASE_QUERY_TIMEOUT_MS` well under a third of the lease); the deadline
+ * holds whatever a renewal still on its way would answer. Where the grace does not fit between
+ * the two (a kill grace above a third of the lease less the margin), a tool that takes its whole
+ * grace may outlive the lease; a longer ACO_LEASE_MS or a shorter ACO_KILL_GRACE_MS fits it (the
+ * README says so).
  */
 export function fenceAfterMs({ leaseMs, killGraceMs }: FenceConfig): number {
 	return Math.max(Math.ceil((leaseMs * 2) / 3), leaseMs - killGraceMs - FENCE_MARGIN_MS);
@@ -58,12 +63,26 @@ export function wouldStartAgain({ attempt, retries }: Pick<FenceCandidate, 'atte
 	return attempt <= retries;
 }
 
-/** whether `candidate` is to be fenced at `now` (performance.now()) */
-export function mustFence(candidate: FenceCandidate, now: number, config: FenceConfig): boolean {
-	return !candidate.fenced && wouldStartAgain(candidate) && now - candidate.heldSince >= fenceAfterMs(config);
+/**
+ * When (performance.now()) `candidate` is to be fenced: `fenceAfterMs` after its last successful
+ * renewal was sent; null when it never is (no retry left, or fenced already). The orchestrator
+ * sets a timer for the earliest, so a fence comes at its deadline, not a check interval later.
+ */
+export function fenceDeadline(candidate: FenceCandidate, config: FenceConfig): number | null {
+	if (candidate.fenced || !wouldStartAgain(candidate)) return null;
+	return candidate.heldSince + fenceAfterMs(config);
 }
 
-/** how often the rule is checked: a fence comes at most this late */
-export function fenceCheckMs({ leaseMs }: Pick<FenceConfig, 'leaseMs'>): number {
+/** whether `candidate` is to be fenced at `now` (performance.now()) */
+export function mustFence(candidate: FenceCandidate, now: number, config: FenceConfig): boolean {
+	const deadline = fenceDeadline(candidate, config);
+	return deadline !== null && now >= deadline;
+}
+
+/**
+ * How soon a renewal that failed is tried again: a twelfth of a lease, 1 s at most (50 ms at
+ * least). Waiting the usual third would send the next one at about the fence's deadline.
+ */
+export function renewRetryMs({ leaseMs }: Pick<FenceConfig, 'leaseMs'>): number {
 	return Math.max(50, Math.min(1_000, Math.floor(leaseMs / 12)));
 }

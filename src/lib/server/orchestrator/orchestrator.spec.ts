@@ -8,11 +8,11 @@ import type { AnyDomainEvent, DomainEvent, EventType, WorkflowRun } from '../../
 import { MemoryBus } from '../bus/memory-bus';
 import type { OrchestratorConfig } from '../config';
 import { StoreUnavailableError } from '../store/errors';
-import type { Claim, QueueSignal, TaskQueue } from '../store/queue';
+import type { Claim, ClaimedTask, HeldTask, QueueSignal, TaskQueue } from '../store/queue';
 import { openSqliteStore } from '../store/sqlite-store';
 import type { Store, TaskPatch } from '../store/types';
 import { createOrchestrator, INTERRUPTED_REASON, NODE_LOST_REASON } from './orchestrator';
-import { FENCED_REASON } from './fence';
+import { FENCED_REASON, fenceAfterMs } from './fence';
 import type { FeedShare } from './pipe-feed';
 import { ParseThreads } from './workflow-parse';
 import {
@@ -685,20 +685,32 @@ function sharedStore(base: Store = store): {
 	onRelease(hook: () => void): void;
 	/** renewals fail as with a database that cannot be reached (true), or work again (false) */
 	failRenewals(failing: boolean): void;
+	/** renewals (`claims` too) go through `hook`, which may delay, fail or pass them on; null: as they are */
+	interceptRenewals(hook: Intercept<HeldTask[]> | null): void;
+	interceptClaims(hook: Intercept<ClaimedTask[]> | null): void;
+	/** when the last renewal that succeeded was sent (performance.now()); 0 before one */
+	renewedAt(): number;
 } {
 	const refused: { claim: Claim; patch: TaskPatch }[] = [];
 	let loseAnswer = false;
 	let dropCancels = false;
 	let releasing = () => {};
 	let renewalsFail = false;
+	let renewHook: Intercept<HeldTask[]> | null = null;
+	let claimHook: Intercept<ClaimedTask[]> | null = null;
+	let renewedAt = 0;
 	const queue = new Proxy(base.queue, {
 		get(target, prop) {
 			if (prop === 'shared') return true;
 			if (prop === 'renew') {
-				return (...args: Parameters<TaskQueue['renew']>) =>
-					renewalsFail
-						? Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))
-						: target.renew(...args);
+				return async (...args: Parameters<TaskQueue['renew']>) => {
+					const sent = performance.now();
+					if (renewalsFail) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+					const renew = () => target.renew(...args);
+					const renewed = await (renewHook ? renewHook(renew) : renew());
+					renewedAt = Math.max(renewedAt, sent);
+					return renewed;
+				};
 			}
 			if (prop === 'onSignal') {
 				return (listener: (signal: QueueSignal) => void) =>
@@ -721,7 +733,8 @@ function sharedStore(base: Store = store): {
 			}
 			if (prop === 'claim') {
 				return async (...args: Parameters<TaskQueue['claim']>) => {
-					const claimed = await target.claim(...args);
+					const claim = () => target.claim(...args);
+					const claimed = await (claimHook ? claimHook(claim) : claim());
 					if (loseAnswer && claimed.length > 0) {
 						loseAnswer = false;
 						throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
@@ -746,9 +759,21 @@ function sharedStore(base: Store = store): {
 		loseNextClaimAnswer: () => (loseAnswer = true),
 		dropCancelSignals: () => (dropCancels = true),
 		onRelease: (hook) => (releasing = hook),
-		failRenewals: (failing) => (renewalsFail = failing)
+		failRenewals: (failing) => (renewalsFail = failing),
+		interceptRenewals: (hook) => (renewHook = hook),
+		interceptClaims: (hook) => (claimHook = hook),
+		renewedAt: () => renewedAt
 	};
 }
+
+/** stands between the orchestrator and a queue call (`call` makes it) */
+type Intercept<T> = (call: () => Promise<T>) => Promise<T>;
+
+/** a database that does not answer: `ms` of nothing, then the connection fails */
+const unanswered = <T>(ms: number): Promise<T> =>
+	new Promise((_, reject) =>
+		setTimeout(() => reject(new StoreUnavailableError(new Error('Query read timeout'))), ms)
+	);
 
 describe('orchestrator on a shared queue', () => {
 	// attempt 1 holds its first step until `gate` exists; attempt 2 sleeps in it
@@ -878,16 +903,32 @@ describe('orchestrator on a shared queue', () => {
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'cancelled' });
 	});
 
-	it('stops the tool of a task with a retry left before its unrenewed lease can run out, and keeps one without', async () => {
+	/** a logger that keeps how long each fenced task had gone unrenewed (its warning says) */
+	function fenceRecorder(): { logger: Logger; unrenewed: number[] } {
+		const unrenewed: number[] = [];
+		const logger = pino(
+			{ level: 'warn' },
+			{
+				write: (line: string) => {
+					const entry = JSON.parse(line) as { unrenewed_ms?: number };
+					if (typeof entry.unrenewed_ms === 'number') unrenewed.push(entry.unrenewed_ms);
+				}
+			}
+		);
+		return { logger, unrenewed };
+	}
+
+	const retriedSleep = `tasks:\n  deploy:\n    retries: 1\n    steps: [{ name: deploy, run: sleep, args: ['30'] }, { name: next, run: 'true' }]\n`;
+
+	it('stops the tool of a task with a retry left at its deadline, before its unrenewed lease can run out, and keeps one without', async () => {
 		await orchestrator.shutdown();
 		const shared = sharedStore();
+		const fences = fenceRecorder();
 		// fenced two thirds of a lease after the last renewal that succeeded was sent (2 s)
-		const leaseMs = 3_000;
-		setup({ store: shared.store, config: { leaseMs, killGraceMs: 300 } });
-		workflow(
-			'retried',
-			`tasks:\n  deploy:\n    retries: 1\n    steps: [{ name: deploy, run: sleep, args: ['30'] }, { name: next, run: 'true' }]\n`
-		);
+		const config = { leaseMs: 3_000, killGraceMs: 300 };
+		const { leaseMs } = config;
+		setup({ store: shared.store, config, logger: fences.logger });
+		workflow('retried', retriedSleep);
 		workflow('last', `tasks:\n  deploy:\n    steps: [{ name: only, run: sleep, args: ['30'] }]\n`);
 		await orchestrator.startRun('retried');
 		await orchestrator.startRun('last');
@@ -895,14 +936,19 @@ describe('orchestrator on a shared queue', () => {
 		const [retried, last] = ['deploy', 'only'].map((name) =>
 			ofType('tool.started').find((event) => event.data.execution.name === name)!
 		);
+		await expect.poll(() => shared.renewedAt(), { timeout: leaseMs }).toBeGreaterThan(0);
 
 		shared.failRenewals(true);
 		const failedAt = performance.now();
 		const fenced = await toolEnded(retried.data.execution_id, 2 * leaseMs);
-		const after = performance.now() - failedAt;
+		const endedAt = performance.now() - shared.renewedAt();
+		// at its deadline, not a check interval later (a timer's lag on a loaded machine is allowed for)
+		expect(fences.unrenewed).toHaveLength(1);
+		expect(fences.unrenewed[0]).toBeGreaterThanOrEqual(fenceAfterMs(config));
+		expect(fences.unrenewed[0]).toBeLessThan(fenceAfterMs(config) + 100);
 		// not after one failed renewal, and gone before the lease the last one set can have run out
-		expect(after).toBeGreaterThan(leaseMs / 3);
-		expect(after).toBeLessThan(leaseMs + 1_000);
+		expect(endedAt).toBeGreaterThan(fenceAfterMs(config) - 50);
+		expect(endedAt).toBeLessThan(leaseMs);
 		expect(fenced).toMatchObject({ type: 'tool.failed' });
 		expect(await store.getExecution(retried.data.execution_id)).toMatchObject({
 			status: 'interrupted',
@@ -918,6 +964,107 @@ describe('orchestrator on a shared queue', () => {
 		expect(ofType('tool.started').map((event) => event.data.execution.name)).toEqual(['deploy', 'only']);
 		shared.failRenewals(false);
 	});
+
+	it('fences each task at its own deadline, not at the next of some periodic check', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		const fences = fenceRecorder();
+		const config = { leaseMs: 3_000, killGraceMs: 300 };
+		setup({ store: shared.store, config, logger: fences.logger });
+		const claimedAt: number[] = [];
+		shared.interceptClaims(async (claim) => {
+			const sent = performance.now();
+			const claimed = await claim();
+			if (claimed.length > 0) claimedAt.push(sent);
+			return claimed;
+		});
+		// no renewal ever succeeds: each task is fenced two thirds of a lease after its claim was sent
+		shared.failRenewals(true);
+		// claims 80 ms or more apart: any check interval of 160 ms or more is late for one of them by
+		// more than the timer lag allowed for below
+		for (let i = 0; i < 3; i++) {
+			workflow(`retried${i}`, retriedSleep);
+			await orchestrator.startRun(`retried${i}`);
+			await expect.poll(() => claimedAt.length).toBe(i + 1);
+			await expect.poll(() => performance.now() - claimedAt[i] >= 80).toBe(true);
+		}
+		await expect.poll(() => fences.unrenewed.length, { timeout: 2 * config.leaseMs }).toBe(3);
+		for (const unrenewed of fences.unrenewed) {
+			expect(unrenewed).toBeGreaterThanOrEqual(fenceAfterMs(config));
+			expect(unrenewed).toBeLessThan(fenceAfterMs(config) + 80);
+		}
+		await expect.poll(() => ofType('tool.failed').length).toBe(3);
+		shared.failRenewals(false);
+	});
+
+	it('keeps the tool of a task with a retry left through one failed renewal whose next answers late', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		const fences = fenceRecorder();
+		const config = { leaseMs: 3_000, killGraceMs: 300 };
+		setup({ store: shared.store, config, logger: fences.logger });
+		workflow('retried', retriedSleep);
+		await orchestrator.startRun('retried');
+		const started = await waitFor((event) => event.type === 'tool.started');
+		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+
+		// a blip: the next renewal fails, every one after it answers 300 ms late (a failover's reconnect)
+		let failed = 0;
+		let answered = 0;
+		shared.interceptRenewals(async (renew) => {
+			if (failed === 0) {
+				failed++;
+				throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+			}
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			const renewed = await renew();
+			answered++;
+			return renewed;
+		});
+		const blipAt = performance.now();
+		// past the lease the renewal before the blip set: it would have been fenced by now
+		await expect
+			.poll(() => performance.now() - blipAt > config.leaseMs, { timeout: 2 * config.leaseMs })
+			.toBe(true);
+		expect(fences.unrenewed).toEqual([]);
+		expect([failed, answered >= 2]).toEqual([1, true]);
+		expect(ofType('tool.failed')).toEqual([]);
+		expect(
+			await store.getExecution((started as DomainEvent<'tool.started'>).data.execution_id)
+		).toMatchObject({
+			status: 'running'
+		});
+		shared.interceptRenewals(null);
+	});
+
+	it('stops the tool of a task with a retry left before its lease runs out when the node shuts down cut off from the database', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		const config = { leaseMs: 3_000, killGraceMs: 300 };
+		setup({ store: shared.store, config });
+		workflow('retried', retriedSleep);
+		await orchestrator.startRun('retried');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+
+		// a partition: claims and renewals get no answer until their query timeout (longer than a lease)
+		let claiming = 0;
+		shared.interceptRenewals(() => unanswered(2 * config.leaseMs));
+		shared.interceptClaims(() => {
+			claiming++;
+			return unanswered(2 * config.leaseMs);
+		});
+		// a claim hangs (the periodic pump's), then the node is told to stop
+		await expect.poll(() => claiming, { timeout: config.leaseMs }).toBeGreaterThan(0);
+		const shutdown = orchestrator.shutdown();
+		await toolEnded(started.data.execution_id, 2 * config.leaseMs);
+		expect(performance.now() - shared.renewedAt()).toBeLessThan(config.leaseMs);
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({
+			status: 'interrupted',
+			error: FENCED_REASON
+		});
+		await shutdown;
+	}, 30_000);
 
 	describe('on PostgreSQL', () => {
 		const backend = useStoreBackend('postgres');

@@ -48,7 +48,7 @@ import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } 
 import { abortRunPlan, CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
 import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
-import { FENCED_REASON, fenceCheckMs, mustFence } from './fence';
+import { FENCED_REASON, fenceDeadline, mustFence, renewRetryMs } from './fence';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import {
 	createWorkflowCache,
@@ -144,6 +144,14 @@ class WorkflowOrchestrator implements Orchestrator {
 	#starting = new Set<Promise<WorkflowRun>>();
 	#reportedErrors = '[]';
 	#timers: NodeJS.Timeout[] = [];
+	/** the next renewal (renewals are sent one after another: every third of a lease, sooner after a failure) */
+	#renewTimer: NodeJS.Timeout | null = null;
+	/** set for the earliest fence deadline of the tasks running here (a shared store only) */
+	#fenceTimer: NodeJS.Timeout | null = null;
+	/** the runners are stopped (at shutdown): no fence is needed any more */
+	#fenceOff = false;
+	/** renewals have failed since the last that succeeded (retried often: said once) */
+	#renewFailing = false;
 	#unlisten: () => void;
 	/** since when the database has answered without a failure (reaping waits a lease after one) */
 	#healthySince = Date.now();
@@ -320,6 +328,11 @@ class WorkflowOrchestrator implements Orchestrator {
 			this.#closed = true;
 			for (const timer of this.#timers) clearInterval(timer);
 			this.#timers = [];
+			if (this.#renewTimer) clearTimeout(this.#renewTimer);
+			this.#renewTimer = null;
+			// The fence timer stays until the runners have been told to stop: cut off from the database,
+			// the claim awaited here and the handover's renewal may each hang until their timeout while
+			// the leases run out, and another node must not start a task whose tool still runs here.
 			// a run whose records are being written joins #openRuns when they are, and is stopped then
 			await Promise.allSettled([...this.#starting]);
 			await this.#pumping;
@@ -352,6 +365,7 @@ class WorkflowOrchestrator implements Orchestrator {
 					runner.stop('interrupted');
 					return ended;
 				});
+				this.#stopFencing();
 				await this.#stopParsing();
 				await settledWithin(ended, waitMs);
 				const released = await this.#queue
@@ -363,6 +377,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				await this.#afterRelease(released);
 				await this.#queue.leave(this.#node).catch(() => {});
 			}
+			this.#stopFencing();
 			while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
 			this.#unlisten();
 			if (stopped > 0) this.#log.info({ tasks: stopped }, 'running work stopped');
@@ -463,6 +478,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			ended
 		};
 		this.#running.set(task.id, running);
+		this.#armFence();
 		const done = ended.then(async () => {
 			// a later attempt of the task may have taken this one's place
 			if (this.#running.get(task.id) === running) this.#running.delete(task.id);
@@ -581,19 +597,45 @@ class WorkflowOrchestrator implements Orchestrator {
 			timer.unref();
 			this.#timers.push(timer);
 		};
-		every(Math.max(100, Math.floor(leaseMs / 3)), () => this.#renew());
-		every(fenceCheckMs(this.#deps.config), async () => this.#fence());
+		this.#scheduleRenewal(this.#renewEveryMs());
 		every(Math.max(100, Math.floor(leaseMs / 2)), () => this.#reap());
 		// signals bring work at once; this catches what a lost signal connection missed
 		every(Math.max(100, Math.min(2_000, Math.floor(leaseMs / 2))), async () => this.#pump());
 	}
 
-	async #renew(): Promise<void> {
-		if (this.#running.size === 0) return;
+	#renewEveryMs(): number {
+		return Math.max(100, Math.floor(this.#deps.config.leaseMs / 3));
+	}
+
+	/**
+	 * Sends the next renewal in `delayMs`: a third of a lease after the last one was sent, or soon
+	 * (fence.renewRetryMs) after one failed, so that a blip is repaired well before a fence is due.
+	 */
+	#scheduleRenewal(delayMs: number): void {
+		if (this.#closed) return;
+		this.#renewTimer = setTimeout(() => {
+			this.#renewTimer = null;
+			const sent = performance.now();
+			void this.#renew()
+				.catch(() => false)
+				.then((renewed) =>
+					this.#scheduleRenewal(
+						renewed
+							? Math.max(0, sent + this.#renewEveryMs() - performance.now())
+							: renewRetryMs(this.#deps.config)
+					)
+				);
+		}, delayMs);
+		this.#renewTimer.unref();
+	}
+
+	/** false when the renewal failed (the database could not be reached) */
+	async #renew(): Promise<boolean> {
+		if (this.#running.size === 0) return true;
 		// only runners started before the answer was asked for are judged by it; a fenced one's hold
 		// is left to run out, so that its release starts the task again
 		const before = [...this.#running].filter(([, running]) => !running.fenced);
-		if (before.length === 0) return;
+		if (before.length === 0) return true;
 		let held: Map<string, HeldTask>;
 		// the renewed leases last from when PostgreSQL ran the renewal, after this
 		const sent = performance.now();
@@ -608,10 +650,12 @@ class WorkflowOrchestrator implements Orchestrator {
 			held = new Map(renewed.map((task) => [task.id, task]));
 			this.#healthy();
 		} catch (err) {
-			// tools keep running; the lease is renewed once the database answers again
-			this.#failed(err, 'renewing task leases failed; will try again');
-			return;
+			// tools keep running (but fenced ones: #fence); the lease is renewed once the database answers again
+			this.#failed(err, this.#renewFailing ? null : 'renewing task leases failed; will try again');
+			this.#renewFailing = true;
+			return false;
 		}
+		this.#renewFailing = false;
 		for (const [id, running] of before) {
 			if (this.#running.get(id) !== running) continue;
 			const task = held.get(id);
@@ -626,6 +670,8 @@ class WorkflowOrchestrator implements Orchestrator {
 			this.#log.warn({ task_id: id }, 'lost the hold on a running task; stopping its tool');
 			running.runner.stop('interrupted');
 		}
+		this.#armFence();
+		return true;
 	}
 
 	/**
@@ -643,6 +689,30 @@ class WorkflowOrchestrator implements Orchestrator {
 				'could not renew the hold on a running task that another node would start again; stopping its tool'
 			);
 		}
+		this.#armFence();
+	}
+
+	/**
+	 * Sets the fence timer for the earliest fence deadline of the tasks running here, so a fence
+	 * comes at its deadline (the margin before the lease's end is for the timer's lag, not for a
+	 * check interval). Only a shared store has leases to fence for.
+	 */
+	#armFence(): void {
+		if (this.#fenceTimer) clearTimeout(this.#fenceTimer);
+		this.#fenceTimer = null;
+		if (!this.#queue.shared || this.#fenceOff) return;
+		let next = Infinity;
+		for (const running of this.#running.values())
+			next = Math.min(next, fenceDeadline(running, this.#deps.config) ?? Infinity);
+		if (next === Infinity) return;
+		// a timer may fire a little before performance.now() says it is due: #fence sets it again then
+		this.#fenceTimer = setTimeout(() => this.#fence(), Math.max(0, Math.ceil(next - performance.now())));
+		this.#fenceTimer.unref();
+	}
+
+	#stopFencing(): void {
+		this.#fenceOff = true;
+		this.#armFence();
 	}
 
 	async #reap(): Promise<void> {

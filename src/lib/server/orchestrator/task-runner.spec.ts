@@ -460,6 +460,64 @@ describe('TaskRunner', () => {
 		expect(runner.fence('again')).toBe(false);
 	});
 
+	it('stores no execution for a step whose creation waited for the database when the task was fenced', async () => {
+		let away = true;
+		let tries = 0;
+		const unreachable: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				if (prop !== 'createExecution') return value.bind(target);
+				return (...args: Parameters<Store['createExecution']>) => {
+					tries++;
+					return away
+						? Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))
+						: target.createExecution(...args);
+				};
+			}
+		});
+		const { runner, task } = await setupRunner([sh('echo never', 'only')], unreachable);
+		const final = runner.run();
+		await expect.poll(() => tries).toBeGreaterThan(0);
+		expect(runner.fence('could not renew')).toBe(true);
+		// the database is back, and another node may hold the task by now
+		away = false;
+		await final;
+		expect(await store.listExecutions(task.id)).toEqual([]);
+		expect(events.filter((event) => event.type.startsWith('tool.'))).toEqual([]);
+	});
+
+	it('closes without announcing a step stored as the task was fenced, and starts no tool for it', async () => {
+		let answer = () => {};
+		const answered = new Promise<void>((resolve) => (answer = resolve));
+		let asked = false;
+		// the INSERT is on its way (stored once PostgreSQL runs it) when the fence comes
+		const slow: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				if (prop !== 'createExecution') return value.bind(target);
+				return async (...args: Parameters<Store['createExecution']>) => {
+					asked = true;
+					await answered;
+					return target.createExecution(...args);
+				};
+			}
+		});
+		const { runner, task } = await setupRunner([sh('echo never', 'only')], slow);
+		const final = runner.run();
+		await expect.poll(() => asked).toBe(true);
+		expect(runner.fence('could not renew')).toBe(true);
+		answer();
+		await final;
+		const executions = await store.listExecutions(task.id);
+		expect(executions.map((execution) => [execution.status, execution.error])).toEqual([
+			['interrupted', 'could not renew']
+		]);
+		expect(await store.readLogLines(executions[0].id)).toEqual([]);
+		expect(events.filter((event) => event.type.startsWith('tool.'))).toEqual([]);
+	});
+
 	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {
 		const unreachable = new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
 		const { runner } = await setupRunner(

@@ -227,18 +227,31 @@ export class TaskRunner {
 		// one id for every attempt: a write whose reply was lost is not stored twice when tried again
 		const executionId = newId('exec');
 		const execution = await this.#untilStored('starting a step', () =>
-			store.createExecution({
-				id: executionId,
-				task_id: task.id,
-				step: index,
-				name: this.#stepName(step),
-				command: masks.mask(step.command),
-				args: step.args.map((arg) => masks.mask(arg)),
-				cwd: step.cwd
-			})
+			// Fenced while this waited for the database: another node may hold the task by the next try,
+			// and an execution stored now would be a step of its attempt. (One a lost answer may have
+			// stored already is still running: the release closes it.)
+			this.#fenced
+				? Promise.resolve(null)
+				: store.createExecution({
+						id: executionId,
+						task_id: task.id,
+						step: index,
+						name: this.#stepName(step),
+						command: masks.mask(step.command),
+						args: step.args.map((arg) => masks.mask(arg)),
+						cwd: step.cwd
+					})
 		);
-		toolStarted(bus, task, execution);
+		if (execution === null) return this.#stopped();
 		const log = this.#log.child({ execution_id: execution.id, step: index });
+		if (this.#fenced) {
+			// fenced while the try that stored it was on its way: closed (should the release not have
+			// closed it yet), announced neither as started nor as ended, as no tool ran
+			const outcome = this.#stopped();
+			await this.#endExecution(execution, NOT_STARTED, outcome, log, { lines: 0, bytes: 0 }, { quiet: true });
+			return outcome;
+		}
+		toolStarted(bus, task, execution);
 		if (this.#stop) {
 			// stopped while the execution was being created (it waited for the database): no tool starts
 			const outcome = this.#stopped();
@@ -314,13 +327,15 @@ export class TaskRunner {
 	 * Stores how the step ended and announces it; nothing when another node closed the execution
 	 * first (it released the task). A store failure is logged, the end announced as this node saw
 	 * it (unless the task was fenced: another node may have closed it), and the outcome still counts.
+	 * `quiet`: stored, not announced (an execution no viewer was told had started).
 	 */
 	async #endExecution(
 		execution: Execution,
 		result: ToolResult,
 		outcome: StepOutcome,
 		log: Logger,
-		dropped: { lines: number; bytes: number }
+		dropped: { lines: number; bytes: number },
+		{ quiet = false }: { quiet?: boolean } = {}
 	): Promise<void> {
 		const patch = {
 			status: outcome.status,
@@ -352,7 +367,7 @@ export class TaskRunner {
 			);
 			return;
 		}
-		toolEnded(this.#deps.bus, this.#task, ended);
+		if (!quiet) toolEnded(this.#deps.bus, this.#task, ended);
 	}
 
 	/** `write`, tried again with backoff while the store cannot be reached (until the node shuts down) */
