@@ -1,7 +1,8 @@
 /**
  * The log view at size, in Chromium against the real server: a 200,000-line log opens at its
  * end fast and scrolls anywhere by range requests; a 10,000 lines/s stream keeps the main thread
- * free; follow mode pauses and resumes; search, line links, folding, download and copy work.
+ * free; follow mode pauses and resumes, and a paused view of a 600,000-line log (a scaled scroll
+ * space) holds still as it grows; search, line links, folding, download and copy work.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -347,6 +348,66 @@ test('follow mode pauses when the reader scrolls up and resumes from the "new li
 	await page.keyboard.press('End');
 	await expect(button).toBeHidden();
 	await expect.poll(newest).toBeGreaterThan(Math.max(...held) + unseen);
+	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+});
+
+test('a reader paused in a 600,000-line log (past the browser height cap) keeps their line while lines keep coming', async ({
+	page,
+	logs
+}) => {
+	const taskId = await runOnly(logs, 'huge');
+	// the log is written at once, then grows by a line every 20 ms
+	await expect
+		.poll(async () => (await logs.task(taskId)).executions[0]?.line_count ?? 0, {
+			timeout: 90_000,
+			intervals: [500]
+		})
+		.toBeGreaterThan(600_000);
+	const executionId = (await logs.task(taskId)).executions[0].id;
+	const scroller = page.getByTestId('log-lines');
+	const total = async () => Number(await scroller.getAttribute('data-total'));
+	/** the rows on screen once they hold still (the same twice in a row) */
+	const resting = async () => {
+		let previous = '';
+		await expect
+			.poll(async () => {
+				const now = JSON.stringify(await visibleNumbers(page));
+				const still = now === previous;
+				previous = now;
+				return still;
+			})
+			.toBe(true);
+		return JSON.parse(previous) as number[];
+	};
+	const linesArrive = async (count: number) => {
+		const from = await total();
+		await expect.poll(total, { timeout: 30_000 }).toBeGreaterThan(from + count);
+	};
+
+	// a line link: the jump lands, and stays while 200 lines arrive (each raises the scale)
+	await page.goto(`${logs.url}/tasks/${taskId}?exec=${executionId}#L300000`);
+	await expect(scroller.locator('[data-n="300000"]')).toBeInViewport({ timeout: 30_000 });
+	const landed = await resting();
+	expect(landed).toContain(300_000);
+	/** px from the top of the log's viewport to the top of line 300,000 */
+	const lineTop = () =>
+		scroller.evaluate(
+			(el) =>
+				el.querySelector('[data-n="300000"]')!.getBoundingClientRect().top - el.getBoundingClientRect().top
+		);
+	const landedTop = await lineTop();
+	await linesArrive(200);
+	expect(await visibleNumbers(page)).toEqual(landed);
+	// to the pixel: the rows do not shift by a fraction of a row with each line either
+	expect(Math.abs((await lineTop()) - landedTop)).toBeLessThan(0.5);
+
+	// the reader scrolls on from there: the view stays where the wheel left it
+	await scroller.hover();
+	await page.mouse.wheel(0, -200);
+	const held = await resting();
+	expect(held[0]).toBeLessThan(landed[0]);
+	await linesArrive(200);
+	expect(await visibleNumbers(page)).toEqual(held);
 	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
 });
 
