@@ -132,10 +132,47 @@ test('a reader scrolled up in the running step keeps it on screen when the next 
 	await page.screenshot({ path: test.info().outputPath('reading-pinned-390.png'), fullPage: true });
 	await page.setViewportSize({ width: 1280, height: 800 });
 
+	// at the end of the finished step (its result, its error: what the reader came for) the page
+	// stays on it; only a running step lets go when its end is reached
+	await log.focus();
+	await page.keyboard.press('End');
+	await expect(page.getByTestId('log-follow')).toHaveCount(0);
+	await expect(page.getByRole('heading', { name: /^Step 1: Stream/ })).toBeVisible();
+	await expect(steps.first()).toHaveAttribute('aria-current', 'step');
+	await expect(log.getByTestId('log-line').last()).toBeInViewport();
+
 	// back to the running step, and on to the next as it starts
 	await followRunning.click();
 	await expect(page.getByRole('heading', { name: /^Step 2: Next/ })).toBeVisible();
 	await expect(page.getByTestId('log-follow')).toHaveCount(0);
 	pages.gates.open('reading-2');
 	await expect(steps.nth(1)).toHaveAttribute('data-status', 'succeeded');
+});
+
+test('a search jumps to its match in each step picked in turn', async ({ page, pages }) => {
+	// both gates open (as the test above leaves them): each step prints its 80 lines and ends
+	pages.gates.open('reading-1');
+	pages.gates.open('reading-2');
+	const { run } = await pages.startRun('reading');
+	const [task] = await pages.runTasks(run.id);
+	await page.goto(`${pages.url}/tasks/${task.id}`);
+	const steps = page.getByTestId('step');
+	await expect(steps.nth(1)).toHaveAttribute('data-status', 'succeeded');
+	const search = page.getByTestId('log-search');
+	const current = page.locator('[data-testid="log-line"][aria-current="true"]');
+
+	await steps.first().click();
+	await expect(page.getByRole('heading', { name: /^Step 1: Stream/ })).toBeVisible();
+	await search.fill('first 3');
+	await search.press('Enter');
+	await expect(current).toHaveAttribute('data-n', '3');
+	await expect(current).toBeInViewport();
+
+	// the next step's log numbers its jumps afresh: its first is not taken for one already made
+	await steps.nth(1).click();
+	await expect(page.getByRole('heading', { name: /^Step 2: Next/ })).toBeVisible();
+	await search.fill('next 3');
+	await search.press('Enter');
+	await expect(current).toHaveAttribute('data-n', '3');
+	await expect(current).toBeInViewport();
 });

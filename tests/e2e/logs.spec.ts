@@ -366,16 +366,29 @@ test('a reader paused in a 600,000-line log (past the browser height cap) keeps 
 	const executionId = (await logs.task(taskId)).executions[0].id;
 	const scroller = page.getByTestId('log-lines');
 	const total = async () => Number(await scroller.getAttribute('data-total'));
-	/** the rows on screen once they hold still (the same twice in a row) */
+	/**
+	 * The rows on screen once they hold still: the same in every poll for a second (five times the
+	 * view's 200 ms settle time, with a line arriving every 20 ms), so a view that drifts and is put
+	 * back after a scroll settles is not taken for one at rest.
+	 */
 	const resting = async () => {
 		let previous = '';
+		let since = 0;
+		let polls = 0;
 		await expect
-			.poll(async () => {
-				const now = JSON.stringify(await visibleNumbers(page));
-				const still = now === previous;
-				previous = now;
-				return still;
-			})
+			.poll(
+				async () => {
+					const now = JSON.stringify(await visibleNumbers(page));
+					if (now !== previous) {
+						previous = now;
+						since = Date.now();
+						polls = 0;
+					}
+					polls += 1;
+					return polls >= 5 && Date.now() - since >= 1_000;
+				},
+				{ timeout: 30_000, intervals: [100, 250] }
+			)
 			.toBe(true);
 		return JSON.parse(previous) as number[];
 	};
@@ -401,11 +414,37 @@ test('a reader paused in a 600,000-line log (past the browser height cap) keeps 
 	// to the pixel: the rows do not shift by a fraction of a row with each line either
 	expect(Math.abs((await lineTop()) - landedTop)).toBeLessThan(0.5);
 
-	// the reader scrolls on from there: the view stays where the wheel left it
+	// the reader scrolls on from there: the view stays where the wheel left it, and on its way
+	// there moves only the way the wheel turned (it does not slide down with the lines arriving
+	// while the scroll settles, to be put back once it has)
+	const sampled = await scroller.evaluateHandle((el) => {
+		const firsts: number[] = [];
+		let on = true;
+		const sample = () => {
+			if (!on) return;
+			const box = el.getBoundingClientRect();
+			const shown = [...el.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
+				.filter((row) => row.getBoundingClientRect().top >= box.top - 1)
+				.map((row) => Number(row.dataset.n));
+			if (shown.length > 0) firsts.push(Math.min(...shown));
+			requestAnimationFrame(sample);
+		};
+		requestAnimationFrame(sample);
+		return {
+			stop: () => {
+				on = false;
+				return firsts;
+			}
+		};
+	});
 	await scroller.hover();
 	await page.mouse.wheel(0, -200);
 	const held = await resting();
 	expect(held[0]).toBeLessThan(landed[0]);
+	const firsts = await sampled.evaluate((s) => s.stop());
+	expect(firsts.length).toBeGreaterThan(10);
+	expect(firsts.filter((n, i) => i > 0 && n > firsts[i - 1])).toEqual([]);
+	expect(firsts.at(-1)).toBe(held[0]);
 	await linesArrive(200);
 	expect(await visibleNumbers(page)).toEqual(held);
 	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ScrollAnchor, isScaled, rowOffset, scrollTopFor, spacerHeight, topRowAt } from './scroll-scale';
+import {
+	SETTLE_MS,
+	ScrollAnchor,
+	isScaled,
+	rowOffset,
+	scrollTopFor,
+	spacerHeight,
+	topRowAt
+} from './scroll-scale';
 
 describe('scroll-scale', () => {
 	const small = { rows: 1000, rowHeight: 20, viewportHeight: 400 };
@@ -34,18 +42,18 @@ describe('scroll-scale', () => {
 		it('keeps the row a paused reader scrolled to at the top while a scaled log grows', () => {
 			const anchor = new ScrollAnchor();
 			const reading = Math.round(scrollTopFor(300_000, at(600_000)));
-			expect(anchor.scrolled(reading, at(600_000))).toBe(true);
+			expect(anchor.scrolled(reading, at(600_000), 0)).toBe(true);
 			// left alone, the same offset shows a row further down with every line that arrives
 			expect(Math.round(shown(reading, 601_000))).toBe(300_500);
 			expect(Math.round(shown(reading, 610_000))).toBe(305_000);
 
 			let scrollTop = reading;
 			for (let rows = 600_001; rows <= 610_000; rows += 7) {
-				const target = anchor.reanchor(at(rows));
+				const target = anchor.reanchor(at(rows), SETTLE_MS);
 				expect(target).not.toBeNull();
 				scrollTop = Math.round(target!);
 				// the scroll event the write causes is not the reader's: the anchor stays
-				expect(anchor.scrolled(scrollTop, at(rows))).toBe(false);
+				expect(anchor.scrolled(scrollTop, at(rows), 0)).toBe(false);
 				expect(Math.abs(shown(scrollTop, rows) - 300_000)).toBeLessThan(0.1);
 				// and the rows are drawn from the anchored row itself, not from the rounded offset
 				expect(anchor.topIn(at(rows))).toBe(anchor.row);
@@ -58,22 +66,69 @@ describe('scroll-scale', () => {
 			anchor.wrote(spacerHeight(at(600_000)) - 400, at(600_000));
 			expect(anchor.row).toBe(600_000 - 20);
 			// the echo of the write leaves it; the reader's next scroll moves it
-			expect(anchor.scrolled(spacerHeight(at(600_000)) - 400, at(600_000))).toBe(false);
-			expect(anchor.scrolled(scrollTopFor(1_000, at(600_000)), at(600_000))).toBe(true);
+			expect(anchor.scrolled(spacerHeight(at(600_000)) - 400, at(600_000), 0)).toBe(false);
+			expect(anchor.scrolled(scrollTopFor(1_000, at(600_000)), at(600_000), 0)).toBe(true);
 			expect(anchor.row).toBeCloseTo(1_000, 6);
-			const target = anchor.reanchor(at(700_000));
+			const target = anchor.reanchor(at(700_000), SETTLE_MS);
 			expect(topRowAt(target!, at(700_000))).toBeCloseTo(1_000, 6);
 			// no new rows: nothing to write
-			expect(anchor.reanchor(at(700_000))).toBeNull();
+			expect(anchor.reanchor(at(700_000), SETTLE_MS)).toBeNull();
 			// fewer rows than the anchor's: the top row goes no further down than the last page allows
 			anchor.wrote(scrollTopFor(650_000, at(700_000)), at(700_000));
 			expect(anchor.topIn(at(600_001))).toBe(600_001 - 20);
 		});
 
+		it('holds the row while a scroll settles, and writes its offset only once it has come to rest', () => {
+			const anchor = new ScrollAnchor();
+			const reading = Math.round(scrollTopFor(300_000, at(600_000)));
+			anchor.scrolled(reading, at(600_000), 1_000);
+			const start = anchor.row;
+			// 750 rows arrive in the next 150 ms (10,000 lines/s): the row drawn on top stays, and the
+			// offset is not written under a scroll that may still be moving
+			expect(anchor.reanchor(at(600_750), 1_150)).toBeNull();
+			expect(anchor.topIn(at(600_750))).toBeCloseTo(start, 6);
+			// at rest: the offset that shows the same row at the new count
+			const target = anchor.reanchor(at(600_750), 1_000 + SETTLE_MS);
+			expect(topRowAt(target!, at(600_750))).toBeCloseTo(start, 6);
+		});
+
+		it('moves the row by what the reader scrolled when lines arrived since the offset was matched', () => {
+			const anchor = new ScrollAnchor();
+			const reading = Math.round(scrollTopFor(300_000, at(600_000)));
+			anchor.scrolled(reading, at(600_000), 1_000);
+			const start = anchor.row;
+			// a fling goes on while 10,000 rows arrive: each of its events moves the row by its own
+			// pixels, not to the row its offset stands for at the new count (5,000 rows further down)
+			const g = at(610_000);
+			const perPx = (g.rows - 20) / (spacerHeight(g) - 400);
+			expect(anchor.scrolled(reading - 100, g, 1_050)).toBe(true);
+			expect(anchor.row).toBeCloseTo(start - 100 * perPx, 3);
+			expect(anchor.scrolled(reading - 300, g, 1_100)).toBe(true);
+			expect(anchor.row).toBeCloseTo(start - 300 * perPx, 3);
+			expect(anchor.topIn(g)).toBeCloseTo(start - 300 * perPx, 3);
+			// at rest the offset is matched to the new count, and the next scroll reads from it again
+			const target = anchor.reanchor(g, 1_100 + SETTLE_MS);
+			expect(topRowAt(target!, g)).toBeCloseTo(start - 300 * perPx, 3);
+			anchor.scrolled(target!, g, 2_000);
+			anchor.scrolled(scrollTopFor(1_000, g), g, 2_050);
+			expect(anchor.row).toBeCloseTo(1_000, 6);
+			// a scroll to the very top is the first row, whatever arrived
+			anchor.scrolled(0, at(620_000), 2_100);
+			expect(anchor.row).toBe(0);
+		});
+
+		it('counts input as movement: no write right after a wheel or touch', () => {
+			const anchor = new ScrollAnchor();
+			anchor.wrote(scrollTopFor(300_000, at(600_000)), at(600_000));
+			anchor.input(5_000);
+			expect(anchor.reanchor(at(601_000), 5_100)).toBeNull();
+			expect(anchor.reanchor(at(601_000), 5_000 + SETTLE_MS)).not.toBeNull();
+		});
+
 		it('leaves an unscaled view alone: an offset is a row there', () => {
 			const anchor = new ScrollAnchor();
-			anchor.scrolled(20_000, at(10_000));
-			expect(anchor.reanchor(at(20_000))).toBeNull();
+			anchor.scrolled(20_000, at(10_000), 0);
+			expect(anchor.reanchor(at(20_000), SETTLE_MS)).toBeNull();
 			expect(anchor.row).toBe(1_000);
 		});
 	});

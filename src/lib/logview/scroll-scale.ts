@@ -60,43 +60,77 @@ export function rowOffset(
 /** px a scroll event may differ from an offset written here and still be its echo (rounding) */
 const ECHO_SLACK_PX = 1;
 
+/** ms without input or a scroll event of the reader's after which a scroll has come to rest */
+export const SETTLE_MS = 200;
+
 /**
  * Keeps the reader's top row in place while a scaled log grows under a paused view. Past
  * {@link MAX_SCROLL_PX} a scroll offset stands for a fraction of the log, not a row: new lines
  * move the row an unchanged offset shows. The anchor remembers the row the reader (or a jump)
- * put at the top and gives the offset that shows it again. A scroll event that only echoes an
- * offset written here leaves the anchor where it was, so rounding never walks it away; and the
- * view draws its rows from {@link ScrollAnchor.topIn} (not from the rounded offset), so they do
- * not shift by a fraction of a pixel with each line either.
+ * put at the top, and the view draws its rows from {@link ScrollAnchor.topIn} (not from the
+ * offset), so new lines neither slide the text nor shift it by a fraction of a pixel.
+ *
+ * The offset that shows the anchored row again is written only once a scroll has come to rest
+ * (writing it would stop a fling or a smooth scroll): until then the offset still stands for the
+ * row count of its last match, so a scroll of the reader's moves the anchor by as many rows as
+ * the offset moved rather than reading a row from it. A scroll event that only echoes an offset
+ * written here leaves the anchor where it was, so rounding never walks it away.
  *
  * @example
  * const anchor = new ScrollAnchor();
- * anchor.scrolled(el.scrollTop, geometry); // on every scroll event
- * const target = anchor.reanchor(geometry); // when the rows change, while paused
+ * anchor.input(performance.now()); // on wheel, key, touch and pointer input
+ * anchor.scrolled(el.scrollTop, geometry, performance.now()); // on every scroll event
+ * const target = anchor.reanchor(geometry, performance.now()); // when the rows change, while paused
  * if (target !== null) el.scrollTop = target; // and draw with anchor.topIn(geometry) on top
  */
 export class ScrollAnchor {
+	readonly #settleMs: number;
 	/** the (fractional) top row */
 	#row = 0;
-	/** the row count the offset was last matched to */
+	/** the row count the offset was last matched to (it shows {@link #row} at that count) */
 	#rows = 0;
+	/** the offset of the last scroll event or write */
+	#offset = 0;
 	/** an offset written here whose scroll event has not come yet */
 	#written: number | null = null;
+	/** when the reader last gave input or scrolled */
+	#lastMove = -Infinity;
+
+	constructor(settleMs = SETTLE_MS) {
+		this.#settleMs = settleMs;
+	}
 
 	get row(): number {
 		return this.#row;
+	}
+
+	/** The reader gave input (wheel, key, touch, pointer) at `now`: a scroll may be under way. */
+	input(now: number): void {
+		this.#lastMove = now;
 	}
 
 	/**
 	 * A scroll event at `scrollTop`: the reader's moves the anchor, the echo of a write does not.
 	 * Returns whether it was the reader's.
 	 */
-	scrolled(scrollTop: number, g: ScrollGeometry): boolean {
+	scrolled(scrollTop: number, g: ScrollGeometry, now: number): boolean {
 		const echo = this.#written !== null && Math.abs(scrollTop - this.#written) <= ECHO_SLACK_PX;
 		this.#written = null;
+		const moved = scrollTop - this.#offset;
+		this.#offset = scrollTop;
 		if (echo) return false;
-		this.#row = topRowAt(scrollTop, g);
-		this.#rows = g.rows;
+		this.#lastMove = now;
+		if (g.rows === this.#rows || !isScaled(g)) {
+			this.#row = topRowAt(scrollTop, g);
+			this.#rows = g.rows;
+			return true;
+		}
+		// the offset still stands for the old count (its rewrite waits for rest): read from it, the
+		// row would jump by the rows that arrived since; move the row the reader sees instead
+		const { maxScroll, maxTop } = ranges(g);
+		if (scrollTop <= 0) this.#row = 0;
+		else if (scrollTop >= maxScroll) this.#row = maxTop;
+		else this.#row = Math.min(maxTop, Math.max(0, this.#row + (moved / maxScroll) * maxTop));
 		return true;
 	}
 
@@ -105,19 +139,26 @@ export class ScrollAnchor {
 		this.#row = topRowAt(scrollTop, g);
 		this.#rows = g.rows;
 		this.#written = scrollTop;
+		this.#offset = scrollTop;
 		return scrollTop;
 	}
 
 	/**
-	 * The offset that shows the anchored row at the top now that the rows are `g.rows`, or null
-	 * when the view need not move (the count is the one the anchor knows, or the space is not
-	 * scaled: an offset is a row there).
+	 * The offset to write so that it shows the anchored row now that the rows are `g.rows`, or
+	 * null when there is none to write: the count is the one the offset was matched to, the space
+	 * is not scaled (an offset is a row there), or a scroll moved within {@link SETTLE_MS} of
+	 * `now` (it may still be moving; the view keeps drawing from {@link topIn} meanwhile).
 	 */
-	reanchor(g: ScrollGeometry): number | null {
+	reanchor(g: ScrollGeometry, now: number): number | null {
 		if (g.rows === this.#rows) return null;
+		if (!isScaled(g)) {
+			this.#rows = g.rows;
+			return null;
+		}
+		if (now - this.#lastMove < this.#settleMs) return null;
 		this.#rows = g.rows;
-		if (!isScaled(g)) return null;
 		this.#written = scrollTopFor(this.#row, g);
+		this.#offset = this.#written;
 		return this.#written;
 	}
 

@@ -36,16 +36,37 @@ describe('StepFocus', () => {
 		next();
 		expect(focus.selected?.id).toBe('x1');
 		expect(focus.followsRunning).toBe(false);
-		// back at the end of the log they read: the page goes on to the running step
-		focus.noteLogFollowing('x1', true);
+		focus.followRunning();
 		expect(focus.selected?.id).toBe('x2');
 		expect(focus.followsRunning).toBe(true);
 
 		focus.noteLogFollowing('x2', false);
 		next();
 		expect(focus.selected?.id).toBe('x2');
+		focus.pick('x1');
+		expect(focus.selected?.id).toBe('x1');
+	});
+
+	it('lets a reader rest at the end of a step that has finished: only a running step lets go there', () => {
+		const { source, next } = steps();
+		const focus = new StepFocus(source);
+		// back at the end while the step still runs: the page follows the running step again
+		focus.noteLogFollowing('x1', false);
+		focus.noteLogFollowing('x1', true);
+		expect(focus.picked).toBeNull();
+		next();
+		expect(focus.selected?.id).toBe('x2');
+
+		// once the next step has started, the end of the one read (its result, its error) stays
+		focus.noteLogFollowing('x2', false);
+		next();
+		focus.noteLogFollowing('x2', true);
+		expect(focus.selected?.id).toBe('x2');
+		expect(focus.followsRunning).toBe(false);
+		next();
+		expect(focus.selected?.id).toBe('x2');
 		focus.followRunning();
-		expect(focus.selected?.id).toBe('x3');
+		expect(focus.selected?.id).toBe('x4');
 	});
 
 	it('keeps a clicked step when its log follows its end, and a click moves a pin made by reading', () => {

@@ -3,8 +3,9 @@
  * Which step the task page shows. With none picked it is the running one, and the page moves to
  * the next step when it starts. A click on a step (or a `?exec=` link) picks it; so does reading:
  * a reader who scrolls up in the running step's log keeps that step on screen when the next one
- * starts, until they pick another, follow the running step again, or go back to the end of the
- * log they were reading.
+ * starts, until they pick another or follow the running step again. Going back to the end of that
+ * log lets go too, but only while the step is still running: once the next one has started, the
+ * end of the finished step (its result, its error) is what the reader came for, and it stays.
  */
 import type { Execution } from '$lib/protocol';
 
@@ -57,14 +58,19 @@ export class StepFocus {
 	/**
 	 * The log of the step shown paused (the reader scrolled up) or follows its end again. Pausing
 	 * pins the step, so the next one starting does not take the page away mid-reading; following
-	 * again lets go of a pin that pausing made (not one a click made).
+	 * again lets go of a pin that pausing made (not one a click made) while that step is still the
+	 * running one.
 	 */
 	noteLogFollowing(executionId: string, following: boolean): void {
 		if (!following) {
 			if (this.#picked !== null) return;
 			this.#picked = executionId;
 			this.#pinnedByReading = true;
-		} else if (this.#pinnedByReading && this.#picked === executionId) {
+		} else if (
+			this.#pinnedByReading &&
+			this.#picked === executionId &&
+			this.#source.executions.find((e) => e.id === executionId)?.status === 'running'
+		) {
 			this.followRunning();
 		}
 	}
