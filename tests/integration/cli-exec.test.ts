@@ -110,9 +110,10 @@ describe('aco exec', () => {
 	});
 
 	/** `aco exec … | head -1` with pipefail: the pipeline's status is aco's (141 as for the bare command, not 0) */
-	function pipedToHead(args: string[]): Promise<{ code: number | null; stdout: string }> {
+	function pipedToHead(args: string[], stderrToo = false): Promise<{ code: number | null; stdout: string }> {
 		const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-		const script = `set -o pipefail; "${process.execPath}" "${ACO_BIN}" exec ${quoted} | head -1`;
+		const pipe = stderrToo ? '2>&1 |' : '|';
+		const script = `set -o pipefail; "${process.execPath}" "${ACO_BIN}" exec ${quoted} ${pipe} head -1`;
 		return new Promise((resolve) => {
 			const proc = spawn('bash', ['-c', script], {
 				env: { ...process.env, ACO_URL: aco.url, ACO_TOKEN: '', ACO_SPOOL_DIR: spool },
@@ -142,6 +143,44 @@ describe('aco exec', () => {
 		]);
 		expect(result).toEqual({ code: 141, stdout: 'first\n' });
 		await expectEndedBySigpipe('piped');
+	});
+
+	it('ends as the command does when its stderr is cut short too (2>&1 | head): SIGPIPE, exit 141, no crash of its own', async () => {
+		// aco echoes the command's stderr on its own: a write there once the reader is gone must not
+		// end aco with an uncaught EPIPE and leave the task unfinished
+		const result = await pipedToHead(
+			[
+				'--name',
+				'piped stderr',
+				'--quiet',
+				'--',
+				'sh',
+				'-c',
+				'echo first; while :; do echo more >&2; sleep 0.05; done'
+			],
+			true
+		);
+		expect(result).toEqual({ code: 141, stdout: 'first\n' });
+		await expectEndedBySigpipe('piped stderr');
+	});
+
+	it('outlives a Ctrl-C at a terminal: the command handles it, and aco reports its end and exits with its code', async () => {
+		// `script` gives aco and the command a terminal; a Ctrl-C typed there reaches the whole
+		// foreground group, the command included (aco does not pass it on a second time)
+		const command = `"${process.execPath}" "${ACO_BIN}" exec --name ctrl-c -- sh -c 'trap "echo got INT; exit 3" INT; echo ready; while :; do sleep 0.1; done'`;
+		const proc = spawn('script', ['-qefc', command, '/dev/null'], {
+			env: { ...process.env, ACO_URL: aco.url, ACO_TOKEN: '', ACO_SPOOL_DIR: spool },
+			stdio: ['pipe', 'pipe', 'inherit']
+		});
+		let output = '';
+		proc.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+		const closed = new Promise<number | null>((resolve) => proc.once('close', resolve));
+		await expect.poll(() => output, { timeout: 30_000 }).toContain('ready');
+		proc.stdin.write('\x03');
+		expect(await closed).toBe(3);
+		expect(output).toContain('got INT');
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({ name: 'ctrl-c', status: 'failed', error: 'exited with code 3' });
 	});
 
 	it.each([

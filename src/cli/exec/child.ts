@@ -63,10 +63,16 @@ export function atTerminal(): boolean {
 }
 
 /**
+ * The signals that would end aco while the command runs: aco outlives each of them and ends when
+ * the command does, reporting how it ended (the command decides what a signal means).
+ */
+export const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
  * The signals aco passes on to the command. At a terminal a Ctrl-C (SIGINT) goes to the whole
  * foreground process group, the command included: passed on as well, the command would get it
- * twice. SIGTERM and SIGHUP are sent to aco alone (`kill`, a supervisor, a shell passing on its
- * hang-up to its jobs), so they are always passed on.
+ * twice (aco still outlives it: see HANDLED_SIGNALS). SIGTERM and SIGHUP are passed on: sent to
+ * aco alone (`kill`, a supervisor) they would not reach the command otherwise.
  */
 export function forwardedSignals(atTerminal: boolean): NodeJS.Signals[] {
 	return atTerminal ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -122,17 +128,20 @@ export function runChild(options: RunChildOptions): RunningChild {
 
 	// `aco exec … | head`: once the reader is gone, aco closes its end of the command's output
 	// pipe, and the command's next write meets SIGPIPE as it would without aco
-	let echoStdout = true;
-	onStdoutClosed(() => {
-		echoStdout = false;
-		readers.stdout?.destroy();
-	});
+	// (`aco exec … 2>&1 | head`: the same for its stderr; a write to a closed stderr would
+	// otherwise end aco with an uncaught EPIPE and leave the task unfinished)
+	const echo = { stdout: true, stderr: true };
+	for (const stream of ['stdout', 'stderr'] as const) {
+		onClosed(process[stream], () => {
+			echo[stream] = false;
+			readers[stream]?.destroy();
+		});
+	}
 	for (const stream of ['stdout', 'stderr'] as const) {
 		const reader = readers[stream];
 		if (!reader) continue;
 		reader.on('data', (chunk: Buffer) => {
-			if (stream === 'stderr') process.stderr.write(chunk);
-			else if (echoStdout) process.stdout.write(chunk);
+			if (echo[stream]) process[stream].write(chunk);
 			onOutput(stream, chunk);
 			lastOutputAt = Date.now();
 		});
@@ -144,9 +153,11 @@ export function runChild(options: RunChildOptions): RunningChild {
 		reader.on('error', () => {});
 	}
 
-	// the command decides what a signal means; aco only passes it on and waits for the end
-	const signals = forwardedSignals(options.atTerminal).map(
-		(signal) => [signal, () => signalCommand(signal)] as const
+	// the command decides what a signal means; aco passes it on where it would not reach the
+	// command otherwise, and waits for the end
+	const forwarded = new Set(forwardedSignals(options.atTerminal));
+	const signals = HANDLED_SIGNALS.map(
+		(signal) => [signal, () => (forwarded.has(signal) ? signalCommand(signal) : undefined)] as const
 	);
 	for (const [signal, handler] of signals) process.on(signal, handler);
 
@@ -271,15 +282,15 @@ function realPipe(): { reader: net.Socket; writeFd: number } | null {
 }
 
 /**
- * Calls `closed` when stdout's reader goes away (EPIPE), from now on, instead of the CLI's own
- * handler, which exits at once (0): aco exec still has the command's end to report. Other errors
- * still go to that handler.
+ * Calls `closed` when the reader of `stream` (aco's stdout or stderr) goes away (EPIPE), from now
+ * on, instead of the CLI's own handler, which exits at once: aco exec still has the command's end
+ * to report. Other errors still go to that handler.
  */
-function onStdoutClosed(closed: () => void): void {
-	const others = process.stdout.listeners('error') as ((err: Error) => void)[];
-	process.stdout.removeAllListeners('error');
+function onClosed(stream: NodeJS.WriteStream, closed: () => void): void {
+	const others = stream.listeners('error') as ((err: Error) => void)[];
+	stream.removeAllListeners('error');
 	let called = false;
-	process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+	stream.on('error', (err: NodeJS.ErrnoException) => {
 		if (err.code !== 'EPIPE') {
 			for (const other of others) other(err);
 			return;
