@@ -83,7 +83,7 @@ export function runChild(options: RunChildOptions): RunningChild {
 	const quietMs = options.leftoverDrainMs ?? LEFTOVER_DRAIN_MS;
 	const maxDrainMs = options.maxLeftoverDrainMs ?? MAX_LEFTOVER_DRAIN_MS;
 
-	const pipes = { stdout: realPipe(), stderr: realPipe() };
+	const pipes = realPipes();
 	let child: ChildProcess;
 	try {
 		child = spawn(command[0], command.slice(1), {
@@ -249,8 +249,13 @@ export function runChild(options: RunChildOptions): RunningChild {
 	return { result, stop };
 }
 
+interface RealPipe {
+	reader: net.Socket;
+	writeFd: number;
+}
+
 /**
- * A pipe (a FIFO, unlinked at once) for the command's stdout or stderr. Node gives a child a
+ * Pipes (FIFOs, unlinked at once) for the command's stdout and stderr. Node gives a child a
  * socketpair, and a socket closed with unread data in it fails the writer's next write with
  * ECONNRESET (`seq: write error: Connection reset by peer`, exit 1) instead of SIGPIPE: `aco exec
  * -- seq 1 1000000 | head -1` would not end as the bare command does. A real pipe without a
@@ -258,12 +263,24 @@ export function runChild(options: RunChildOptions): RunningChild {
  * >/dev/stderr` fails with ENXIO on a socketpair. Null when no FIFO can be made (no `mkfifo`):
  * node's socketpair then.
  */
-function realPipe(): { reader: net.Socket; writeFd: number } | null {
+function realPipes(): Record<OutputStream, RealPipe | null> {
 	let dir: string | null = null;
 	try {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-exec-'));
-		const fifo = path.join(dir, 'fifo');
-		execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
+		const stdout = path.join(dir, 'stdout');
+		const stderr = path.join(dir, 'stderr');
+		// one process for both: each start of mkfifo costs milliseconds before the command runs
+		execFileSync('mkfifo', ['-m', '600', stdout, stderr], { stdio: 'ignore' });
+		return { stdout: openFifo(stdout), stderr: openFifo(stderr) };
+	} catch {
+		return { stdout: null, stderr: null };
+	} finally {
+		if (dir) fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+function openFifo(fifo: string): RealPipe | null {
+	try {
 		// the read end first, without waiting for a writer; then the write end opens at once
 		const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
 		let writeFd: number;
@@ -276,8 +293,6 @@ function realPipe(): { reader: net.Socket; writeFd: number } | null {
 		return { reader: new net.Socket({ fd: readFd, readable: true, writable: false }), writeFd };
 	} catch {
 		return null;
-	} finally {
-		if (dir) fs.rmSync(dir, { recursive: true, force: true });
 	}
 }
 
