@@ -423,9 +423,9 @@ function databaseUrl(env: Env): string | null {
 
 /**
  * A warning for a PostgreSQL statement timeout that is not under a third of the lease, or null:
- * a renewal without an answer would then fail after the next one is due, and a statement sent
- * before a node learnt of an outage could still run once the database answers again, after
- * leases ran out (a release of expired leases among them).
+ * a statement sent before a node learnt of an outage could still run once the database answers
+ * again, after leases ran out (a release of expired leases among them). (Renewals wait a sixth of
+ * the lease at most whatever this is: orchestrator/fence renewTimeoutMs.)
  */
 export function databaseTimingWarning(config: Pick<AcoConfig, 'database' | 'orchestrator'>): string | null {
 	const { url, queryTimeoutMs } = config.database;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fenceAfterMs, fenceDeadline, mustFence, renewRetryMs, type FenceCandidate } from './fence';
+import {
+	fenceAfterMs,
+	fenceDeadline,
+	mustFence,
+	renewRetryMs,
+	renewTimeoutMs,
+	type FenceCandidate
+} from './fence';
 
 const held = (overrides: Partial<FenceCandidate> = {}): FenceCandidate => ({
 	heldSince: 1_000,
@@ -48,5 +55,19 @@ describe('fencing a task this node cannot renew', () => {
 		expect(renewRetryMs({ leaseMs: 3_000 })).toBe(250);
 		expect(renewRetryMs({ leaseMs: 15_000 })).toBe(1_000);
 		expect(renewRetryMs({ leaseMs: 300 })).toBe(50);
+	});
+
+	it("waits for a renewal's answer a sixth of a lease: one left unanswered fails while its retry can still beat the fence", () => {
+		for (const config of [
+			{ leaseMs: 15_000, killGraceMs: 5_000 },
+			{ leaseMs: 3_000, killGraceMs: 300 },
+			{ leaseMs: 60_000, killGraceMs: 5_000 }
+		]) {
+			const renewedAt = config.leaseMs / 3;
+			const retriedAt = Math.max(renewedAt + renewTimeoutMs(config), renewedAt + renewRetryMs(config));
+			expect(fenceAfterMs(config) - retriedAt).toBeGreaterThanOrEqual(config.leaseMs / 6);
+		}
+		expect(renewTimeoutMs({ leaseMs: 15_000 })).toBe(2_500);
+		expect(renewTimeoutMs({ leaseMs: 300 })).toBe(250);
 	});
 });

@@ -47,9 +47,8 @@ export interface FenceCandidate {
  * never before two thirds of the lease: renewals go out every third of it, and one that fails is
  * tried again after `renewRetryMs` (not a third later), so a database that answers again within
  * about a third of a lease of the failed renewal (a blip, a failover's reconnect) renews the hold
- * before this deadline and stops no deploy. A renewal that hangs until the query timeout uses up
- * that room (keep `ACO_DATABASE_QUERY_TIMEOUT_MS` well under a third of the lease); the deadline
- * holds whatever a renewal still on its way would answer. Where the grace does not fit between
+ * before this deadline and stops no deploy. A renewal that hangs uses up at most half that room
+ * (`renewTimeoutMs`); the deadline holds whatever a renewal still on its way would answer. Where the grace does not fit between
  * the two (a kill grace above a third of the lease less the margin), a tool that takes its whole
  * grace may outlive the lease; a longer ACO_LEASE_MS or a shorter ACO_KILL_GRACE_MS fits it (the
  * README says so).
@@ -80,9 +79,21 @@ export function mustFence(candidate: FenceCandidate, now: number, config: FenceC
 }
 
 /**
- * How soon a renewal that failed is tried again: a twelfth of a lease, 1 s at most (50 ms at
- * least). Waiting the usual third would send the next one at about the fence's deadline.
+ * How soon after a renewal that failed was sent it is tried again (at once, should its failure
+ * have taken longer): a twelfth of a lease, 1 s at most (50 ms at least). Waiting the usual third
+ * would send the next one at about the fence's deadline, and so would timing it from the failure
+ * of a renewal that hung until its timeout.
  */
 export function renewRetryMs({ leaseMs }: Pick<FenceConfig, 'leaseMs'>): number {
 	return Math.max(50, Math.min(1_000, Math.floor(leaseMs / 12)));
+}
+
+/**
+ * How long a renewal's answer is waited for (the store waits no longer than for any statement's):
+ * a sixth of a lease. One sent a third of a lease after the last that succeeded and left without
+ * an answer so fails half a lease after it, and the retry still has a sixth before the fence.
+ * 250 ms at least: shorter leases are for tests, whose loaded machine may well take that long.
+ */
+export function renewTimeoutMs({ leaseMs }: Pick<FenceConfig, 'leaseMs'>): number {
+	return Math.max(250, Math.floor(leaseMs / 6));
 }

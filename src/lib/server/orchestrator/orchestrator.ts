@@ -48,7 +48,7 @@ import { taskChanged, taskCreated, toolEnded, workflowEnded, workflowProgress } 
 import { abortRunPlan, CANCELLED_BEFORE_START, INTERRUPTED_REASON, planRun } from './run-state';
 import { withSecretValues, withoutSecretValues } from './spec-secrets';
 import { ClaimLostError, TaskRunner } from './task-runner';
-import { FENCED_REASON, fenceDeadline, mustFence, renewRetryMs } from './fence';
+import { FENCED_REASON, fenceDeadline, mustFence, renewRetryMs, renewTimeoutMs } from './fence';
 import { toolEnvironment, type ToolEnvironment } from './tool-env';
 import {
 	createWorkflowCache,
@@ -111,6 +111,12 @@ interface Running {
 	heldSince: number;
 	/** its tool was stopped as this node could not renew the hold (fence.ts); it is renewed no more */
 	fenced: boolean;
+	/**
+	 * Its fence came due while its runner was stopping already (a cancel, which ends the task as
+	 * asked): no fence is tried again, or the fence timer, its deadline past, would fire at once
+	 * until the runner ends. It is still renewed.
+	 */
+	fenceDeclined: boolean;
 	/** settles once the runner has ended (its tool has exited) */
 	ended: Promise<unknown>;
 }
@@ -475,6 +481,7 @@ class WorkflowOrchestrator implements Orchestrator {
 			retries,
 			heldSince,
 			fenced: false,
+			fenceDeclined: false,
 			ended
 		};
 		this.#running.set(task.id, running);
@@ -609,7 +616,8 @@ class WorkflowOrchestrator implements Orchestrator {
 
 	/**
 	 * Sends the next renewal in `delayMs`: a third of a lease after the last one was sent, or soon
-	 * (fence.renewRetryMs) after one failed, so that a blip is repaired well before a fence is due.
+	 * (fence.renewRetryMs) after one that failed was sent, so that a blip is repaired well before a
+	 * fence is due. Both are timed from the send: one that hung until its timeout is tried again at once.
 	 */
 	#scheduleRenewal(delayMs: number): void {
 		if (this.#closed) return;
@@ -618,13 +626,10 @@ class WorkflowOrchestrator implements Orchestrator {
 			const sent = performance.now();
 			void this.#renew()
 				.catch(() => false)
-				.then((renewed) =>
-					this.#scheduleRenewal(
-						renewed
-							? Math.max(0, sent + this.#renewEveryMs() - performance.now())
-							: renewRetryMs(this.#deps.config)
-					)
-				);
+				.then((renewed) => {
+					const afterMs = renewed ? this.#renewEveryMs() : renewRetryMs(this.#deps.config);
+					this.#scheduleRenewal(Math.max(0, sent + afterMs - performance.now()));
+				});
 		}, delayMs);
 		this.#renewTimer.unref();
 	}
@@ -646,7 +651,10 @@ class WorkflowOrchestrator implements Orchestrator {
 			// way is missing here too, but the claim gave it a whole lease and its runner starts as
 			// the answer arrives, so the next renewal (a third of a lease on) names it.
 			const runs = before.map(([id, { attempt }]) => ({ id, attempt }));
-			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs, runs);
+			// no answer within a sixth of a lease: tried again while the fence is still a sixth away
+			const renewed = await this.#queue.renew(this.#node, this.#deps.config.leaseMs, runs, {
+				timeoutMs: renewTimeoutMs(this.#deps.config)
+			});
 			held = new Map(renewed.map((task) => [task.id, task]));
 			this.#healthy();
 		} catch (err) {
@@ -681,8 +689,11 @@ class WorkflowOrchestrator implements Orchestrator {
 	#fence(): void {
 		const now = performance.now();
 		for (const [id, running] of this.#running) {
-			if (!mustFence(running, now, this.#deps.config)) continue;
-			if (!running.runner.fence(FENCED_REASON)) continue;
+			if (running.fenceDeclined || !mustFence(running, now, this.#deps.config)) continue;
+			if (!running.runner.fence(FENCED_REASON)) {
+				running.fenceDeclined = true;
+				continue;
+			}
 			running.fenced = true;
 			this.#log.warn(
 				{ task_id: id, attempt: running.attempt, unrenewed_ms: Math.round(now - running.heldSince) },
@@ -703,7 +714,8 @@ class WorkflowOrchestrator implements Orchestrator {
 		if (!this.#queue.shared || this.#fenceOff) return;
 		let next = Infinity;
 		for (const running of this.#running.values())
-			next = Math.min(next, fenceDeadline(running, this.#deps.config) ?? Infinity);
+			if (!running.fenceDeclined)
+				next = Math.min(next, fenceDeadline(running, this.#deps.config) ?? Infinity);
 		if (next === Infinity) return;
 		// a timer may fire a little before performance.now() says it is due: #fence sets it again then
 		this.#fenceTimer = setTimeout(() => this.#fence(), Math.max(0, Math.ceil(next - performance.now())));

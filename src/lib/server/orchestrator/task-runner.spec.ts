@@ -395,6 +395,37 @@ describe('TaskRunner', () => {
 		expect(events.filter((event) => event.type === 'tool.started')).toHaveLength(1);
 	});
 
+	it("announces a step's end when the reply to storing it was lost and the write is tried again", async () => {
+		let lose = true;
+		// the UPDATE commits, then the answer is lost (a query timeout, a dropped connection)
+		const lossy: Store = new Proxy(store, {
+			get: (target, prop) => {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== 'function') return value;
+				if (prop !== 'endExecution') return value.bind(target);
+				return async (...args: Parameters<Store['endExecution']>) => {
+					const ended = await target.endExecution(...args);
+					if (!lose) return ended;
+					lose = false;
+					throw new StoreUnavailableError(new Error('Query read timeout'));
+				};
+			}
+		});
+		const { runner, task } = await setupRunner([sh('echo once', 'only')], lossy);
+		expect(await runner.run()).toMatchObject({ status: 'succeeded' });
+		const [execution] = await store.listExecutions(task.id);
+		expect(execution).toMatchObject({ status: 'succeeded', exit_code: 0 });
+		const ends = events.filter((event) => event.type === 'tool.completed' || event.type === 'tool.failed');
+		expect(ends).toHaveLength(1);
+		expect(ends[0]).toMatchObject({
+			type: 'tool.completed',
+			data: {
+				execution_id: execution.id,
+				execution: { status: 'succeeded', finished_at: execution.finished_at }
+			}
+		});
+	});
+
 	it('starts no further step once another node has taken the task over', async () => {
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aco-runner-'));
 		onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -343,6 +343,7 @@ export class TaskRunner {
 			signal: result.signal,
 			// a spawn error names the command, which may hold a secret
 			error: outcome.error === null ? null : this.#masks.mask(outcome.error),
+			// fixed for every try: one tried again after a lost answer finds its own end by it
 			finished_at: new Date().toISOString(),
 			duration_ms: result.durationMs,
 			...(dropped.lines > 0

@@ -137,9 +137,15 @@ export interface TaskQueue {
 	 * the answer is no longer this runner's (released, taken over, or claimed again as a later
 	 * attempt). Only the tasks named are renewed: one the node holds but runs nothing for (the
 	 * claim committed but its answer was lost) is left to run out, and the expired-lease release
-	 * starts it again or marks it interrupted.
+	 * starts it again or marks it interrupted. `timeoutMs`: how long its answer is waited for at
+	 * most (never longer than any statement's), then it fails as the database not answering.
 	 */
-	renew(node: string, leaseMs: number, tasks: readonly RenewedClaim[]): Promise<HeldTask[]>;
+	renew(
+		node: string,
+		leaseMs: number,
+		tasks: readonly RenewedClaim[],
+		options?: { timeoutMs?: number }
+	): Promise<HeldTask[]>;
 	/** updates a task only while `claim` still holds it; null when the claim is gone */
 	updateClaimed(taskId: string, claim: Claim, patch: TaskPatch): Promise<Task | null>;
 	/**

@@ -78,7 +78,12 @@ export function prepareStatements(db: Database.Database) {
 		),
 		updateExecution: db.prepare<Params, ExecutionRow>(patchSql('executions', EXECUTION_COLUMNS)),
 		endExecution: db.prepare<Params, ExecutionRow>(
-			patchSql('executions', EXECUTION_COLUMNS, "status = 'running'")
+			// or ended by this very patch: a try whose answer was lost committed it already
+			patchSql(
+				'executions',
+				EXECUTION_COLUMNS,
+				"(status = 'running' OR (status = @status AND finished_at = @finished_at))"
+			)
 		),
 		getExecution: db.prepare<[string], ExecutionRow>(
 			`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = ?`

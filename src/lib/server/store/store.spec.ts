@@ -185,6 +185,23 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
 		expect(await store.endExecution('exec_ghost', late)).toBeNull();
 	});
 
+	it('ends an execution again with the same end: a write tried again after its answer was lost finds its own', async () => {
+		const task = await createStandaloneTask(store);
+		const exec = await createTestExecution(store, task.id);
+		const end = {
+			status: 'succeeded',
+			exit_code: 0,
+			error: null,
+			finished_at: new Date().toISOString()
+		} as const;
+		expect(await store.endExecution(exec.id, end)).toMatchObject({ id: exec.id, ...end });
+		expect(await store.endExecution(exec.id, end)).toMatchObject({ id: exec.id, ...end });
+		// another end (a takeover's, a later write's) is still not its own
+		expect(await store.endExecution(exec.id, { ...end, finished_at: TS })).toBeNull();
+		expect(await store.endExecution(exec.id, { ...end, status: 'interrupted' })).toBeNull();
+		expect(await store.getExecution(exec.id)).toMatchObject(end);
+	});
+
 	it('keeps a cancel asked of a running stand-alone task for every node to read with the task', async () => {
 		const running = await store.createTask(newTask());
 		await store.updateTask(running.id, { status: 'running', started_at: TS });

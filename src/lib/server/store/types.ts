@@ -232,6 +232,8 @@ export interface Store {
 	 * Ends execution `id` with `patch` while it is still running: the ended execution, or null when
 	 * it is not running any more (the release of its task by another node closed it first). A node
 	 * back from a partition so writes nothing over what the node that took its task over stored.
+	 * An execution this same patch (its `status` and `finished_at`) ended already is returned too:
+	 * the write tried again after its answer was lost finds its own end, not another node's.
 	 */
 	endExecution(id: string, patch: ExecutionPatch): Promise<Execution | null>;
 	getExecution(id: string): Promise<Execution | null>;

@@ -119,6 +119,30 @@ describe('PostgreSQL that stops answering', () => {
 		}
 	});
 
+	it("fails a renewal that gets no answer within its own shorter timeout, never waiting past any statement's", async () => {
+		const store = await openPgStore({ url: proxy.url(url), node: 'spec', logger });
+		const db = new PgDb({ url: proxy.url(url), logger, queryTimeoutMs: QUERY_TIMEOUT_MS });
+		const claims = [{ id: 'task_probe', attempt: 1 }];
+		try {
+			await store.queue.renew('spec', 15_000, claims); // a pooled connection to hang
+			await db.query('SELECT 1');
+			proxy.pause();
+			const renewal = store.queue.renew('spec', 15_000, claims, { timeoutMs: QUERY_TIMEOUT_MS / 2 });
+			const outcome = await outcomeWithin(renewal, QUERY_TIMEOUT_MS / 2 + SLACK_MS);
+			expectUnavailableWithin(outcome, QUERY_TIMEOUT_MS / 2);
+			expect((outcome as { afterMs: number }).afterMs).toBeLessThan(DEFAULT_QUERY_TIMEOUT_MS);
+			const capped = db.query('SELECT 1', [], { timeoutMs: 60_000 });
+			expectUnavailableWithin(await outcomeWithin(capped, QUERY_TIMEOUT_MS + SLACK_MS), QUERY_TIMEOUT_MS);
+			proxy.resume();
+			expect(
+				await outcomeWithin(store.queue.renew('spec', 15_000, claims, { timeoutMs: 1_000 }), 10_000)
+			).toBe('answered');
+		} finally {
+			proxy.resume();
+			await Promise.all([store.close(), db.close()]);
+		}
+	});
+
 	it('keeps a slow query that is answered within the timeout', async () => {
 		const db = new PgDb({ url: proxy.url(url), logger, queryTimeoutMs: QUERY_TIMEOUT_MS });
 		try {

@@ -124,6 +124,8 @@ export class PgDb {
 	readonly url: string;
 	/** how long opening a connection may take (the pool's, and the signal connection's in pg-queue) */
 	readonly connectTimeoutMs: number;
+	/** how long a statement's answer is waited for (see PgDbOptions.queryTimeoutMs) */
+	readonly queryTimeoutMs: number;
 	/**
 	 * The pool for one statement whose whole result the caller reads (`.rows`, `.rowCount`), its
 	 * errors classified as {@link query}'s: a database that cannot be reached is a
@@ -134,6 +136,7 @@ export class PgDb {
 	constructor(options: PgDbOptions) {
 		this.url = options.url;
 		this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+		this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
 		this.pool = new pg.Pool({
 			connectionString: options.url,
 			max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -142,7 +145,7 @@ export class PgDb {
 			statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
 			// the pool discards a connection released with an error (pool.query, tx below), and ending
 			// one whose statement has no answer destroys its socket: nothing asked later waits on it
-			query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+			query_timeout: this.queryTimeoutMs,
 			keepAlive: true,
 			keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
 			application_name: 'aco',
@@ -164,8 +167,24 @@ export class PgDb {
 		} as Queryable;
 	}
 
-	async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-		return (await this.queryable.query<R>(text, values)).rows;
+	/**
+	 * One statement's rows. `timeoutMs`: its answer is waited for this long at most (never longer
+	 * than `queryTimeoutMs`), then it fails as unanswered and its connection is dropped, as any
+	 * statement's is at `queryTimeoutMs`. (Waiting for a connection is bounded by `connectTimeoutMs`.)
+	 */
+	async query<R extends pg.QueryResultRow>(
+		text: string,
+		values?: unknown[],
+		{ timeoutMs }: { timeoutMs?: number } = {}
+	): Promise<R[]> {
+		if (timeoutMs === undefined) return (await this.queryable.query<R>(text, values)).rows;
+		// node-postgres' per-statement query_timeout (the pool's is the default), missing from its types
+		const query_timeout = Math.max(1, Math.min(timeoutMs, this.queryTimeoutMs));
+		try {
+			return (await this.pool.query<R>({ text, values, query_timeout } as pg.QueryConfig)).rows;
+		} catch (err) {
+			throw classify(err);
+		}
 	}
 
 	/** runs `fn` in one transaction on one connection; rolls back when it throws */

@@ -235,14 +235,20 @@ export class PgQueue implements TaskQueue {
 			}));
 	}
 
-	async renew(node: string, leaseMs: number, tasks: readonly RenewedClaim[]): Promise<HeldTask[]> {
+	async renew(
+		node: string,
+		leaseMs: number,
+		tasks: readonly RenewedClaim[],
+		{ timeoutMs }: { timeoutMs?: number } = {}
+	): Promise<HeldTask[]> {
 		if (tasks.length === 0) return [];
 		return this.#db.query<HeldTask>(
 			`UPDATE tasks t SET lease_until = now() + $2::int * interval '1 millisecond'
 			 FROM unnest($3::text[], $4::int[]) AS runs_here(id, attempt)
 			 WHERE t.id = runs_here.id AND t.attempt = runs_here.attempt AND t.node = $1 AND t.status = 'running'
 			 RETURNING t.id, t.attempt, COALESCE(t.stopping, (SELECT r.stopping FROM runs r WHERE r.id = t.run_id)) AS stopping`,
-			[node, leaseMs, tasks.map((task) => task.id), tasks.map((task) => task.attempt)]
+			[node, leaseMs, tasks.map((task) => task.id), tasks.map((task) => task.attempt)],
+			{ timeoutMs }
 		);
 	}
 

@@ -363,9 +363,13 @@ export class PgStore implements Store {
 		if (hasNul(id)) return null;
 		const change = patchSet(PATCHABLE.executions, patch);
 		if (!change) throw new Error('ending an execution needs a patch');
+		// or ended by this very patch: a try whose answer was lost committed it already
+		const own = change.values.length + 2;
 		const [row] = await this.db.query<ExecutionRow>(
-			`UPDATE executions SET ${change.set} WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
-			[id, ...change.values]
+			`UPDATE executions SET ${change.set}
+			 WHERE id = $1 AND (status = 'running' OR (status = $${own} AND finished_at = $${own + 1}))
+			 RETURNING ${EXECUTION_COLUMNS}`,
+			[id, ...change.values, patch.status ?? null, patch.finished_at ?? null]
 		);
 		return row ? toExecution(row) : null;
 	}
