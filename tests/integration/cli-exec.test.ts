@@ -9,24 +9,10 @@ import type { EventEnvelope, LogLine, TaskResponse, TasksResponse } from '../../
 import { ACO_BIN, freePort, runCli, startCli } from '../helpers/cli';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 import { connect, type TestClient } from '../helpers/ws-client';
+import { alive } from '../helpers/processes';
 
 async function getJson<T>(aco: AcoProcess, path: string): Promise<T> {
 	return (await (await fetch(`${aco.url}/api/v1${path}`)).json()) as T;
-}
-
-/** whether the process runs (a zombie no init has reaped yet counts as ended) */
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-	} catch {
-		return false;
-	}
-	try {
-		// "pid (name) S …": the state follows the name
-		return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-	} catch {
-		return true;
-	}
 }
 
 async function logOf(aco: AcoProcess, executionId: string): Promise<LogLine[]> {

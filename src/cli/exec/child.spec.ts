@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { forwardedSignals, runChild, type OutputStream } from './child';
+import { alive } from '../../../tests/helpers/processes';
 
 /** a child that ignores SIGTERM and prints a line every 50 ms, holding the output open for 30 s */
 const CHATTY_LEFTOVER =
@@ -22,21 +22,6 @@ function start(script: string, options: { wait?: boolean } = {}) {
 		return Number(/child (\d+)/.exec(output.stderr)![1]);
 	};
 	return { child, notices, output, childPid };
-}
-
-/** whether the process runs (a zombie no init has reaped yet counts as ended) */
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-	} catch {
-		return false;
-	}
-	try {
-		// "pid (name) S …": the state follows the name
-		return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-	} catch {
-		return true;
-	}
 }
 
 function kill(pid: number): void {

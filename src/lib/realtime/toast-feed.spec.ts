@@ -61,6 +61,40 @@ function setup(
 	return { shown, errorIds, durations, notified, centre, factory, connection, stop };
 }
 
+/**
+ * One browser's localStorage, shared by the tabs a case sets up (they hear nothing of each
+ * other's writes: no storage events): the titles it holds, how many writes it took, and a task
+ * of run r1 that did not run (a task it needs failed) as a tab hears of it.
+ */
+function sharedBrowser() {
+	const data = new Map<string, string>();
+	let writes = 0;
+	const storage = {
+		getItem: (k: string) => data.get(k) ?? null,
+		setItem: (k: string, v: string) => {
+			writes++;
+			data.set(k, v);
+		}
+	};
+	const stored = () => parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title);
+	const error = "needs 'root', which failed";
+	let seq = 0;
+	const didNotRun = (tab: ReturnType<typeof setup>, id: string) =>
+		tab.factory.last.event({
+			type: 'task.failed',
+			seq: ++seq,
+			data: {
+				task_id: id,
+				run_id: 'r1',
+				status: 'failed',
+				error,
+				duration_ms: null,
+				task: makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error })
+			}
+		});
+	return { storage, stored, didNotRun, writes: () => writes };
+}
+
 /** the centre is written once per burst, when the events of the moment have been heard */
 const written = () => Promise.resolve();
 
@@ -239,28 +273,7 @@ describe('toast feed', () => {
 	});
 
 	it('counts each task that did not run once, in every tab and across a reload, never fewer than were counted', async () => {
-		const data = new Map<string, string>();
-		// one browser's localStorage; the tabs hear nothing of each other's writes (no storage events)
-		const storage = {
-			getItem: (k: string) => data.get(k) ?? null,
-			setItem: (k: string, v: string) => void data.set(k, v)
-		};
-		const stored = () => parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title);
-		const error = "needs 'root', which failed";
-		let seq = 0;
-		const didNotRun = (tab: ReturnType<typeof setup>, id: string) =>
-			tab.factory.last.event({
-				type: 'task.failed',
-				seq: ++seq,
-				data: {
-					task_id: id,
-					run_id: 'r1',
-					status: 'failed',
-					error,
-					duration_ms: null,
-					task: makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error })
-				}
-			});
+		const { storage, stored, didNotRun } = sharedBrowser();
 
 		const first = setup({ storage });
 		for (const id of ['d1', 'd2', 'd3']) didNotRun(first, id);
@@ -290,31 +303,7 @@ describe('toast feed', () => {
 	});
 
 	it('counts a large run once when a second tab hears its tasks that did not run long after the first', async () => {
-		const data = new Map<string, string>();
-		const storage = {
-			getItem: (k: string) => data.get(k) ?? null,
-			setItem: (k: string, v: string) => {
-				writes++;
-				data.set(k, v);
-			}
-		};
-		let writes = 0;
-		const stored = () => parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title);
-		const error = "needs 'root', which failed";
-		let seq = 0;
-		const didNotRun = (tab: ReturnType<typeof setup>, id: string) =>
-			tab.factory.last.event({
-				type: 'task.failed',
-				seq: ++seq,
-				data: {
-					task_id: id,
-					run_id: 'r1',
-					status: 'failed',
-					error,
-					duration_ms: null,
-					task: makeTask({ id, name: id, run_id: 'r1', status: 'failed', started_at: null, error })
-				}
-			});
+		const { storage, stored, didNotRun, writes } = sharedBrowser();
 		const ids = Array.from({ length: 500 }, (_, i) => `task_${String(i).padStart(19, '0')}`);
 		const first = setup({ storage });
 		const second = setup({ storage });
@@ -322,7 +311,7 @@ describe('toast feed', () => {
 		for (const id of ids) didNotRun(first, id);
 		await written();
 		// a matrix blocked at once is written once, not once per task (each write holds every id)
-		expect(writes).toBe(1);
+		expect(writes()).toBe(1);
 		for (const id of ids) didNotRun(second, id);
 		await written();
 		expect(stored()).toEqual(['500 tasks did not run']);
@@ -331,11 +320,7 @@ describe('toast feed', () => {
 	});
 
 	it('keeps the number of an entry stored before counts were kept', async () => {
-		const data = new Map<string, string>();
-		const storage = {
-			getItem: (k: string) => data.get(k) ?? null,
-			setItem: (k: string, v: string) => void data.set(k, v)
-		};
+		const { storage, stored, didNotRun } = sharedBrowser();
 		const old = {
 			id: 'blocked:r1',
 			kind: 'tasks.blocked',
@@ -349,23 +334,9 @@ describe('toast feed', () => {
 		};
 		storage.setItem(NOTIFICATIONS_KEY, JSON.stringify([old]));
 		const tab = setup({ storage });
-		const error = "needs 'root', which failed";
-		tab.factory.last.event({
-			type: 'task.failed',
-			seq: 1,
-			data: {
-				task_id: 'd6',
-				run_id: 'r1',
-				status: 'failed',
-				error,
-				duration_ms: null,
-				task: makeTask({ id: 'd6', name: 'd6', run_id: 'r1', status: 'failed', started_at: null, error })
-			}
-		});
+		didNotRun(tab, 'd6');
 		await written();
-		expect(parseStored(storage.getItem(NOTIFICATIONS_KEY)).map((item) => item.title)).toEqual([
-			'5 tasks did not run'
-		]);
+		expect(stored()).toEqual(['5 tasks did not run']);
 		tab.connection.destroy();
 	});
 

@@ -6,6 +6,7 @@ import type { LogStream } from '../../protocol';
 import { countLoopTurns } from '../../../../tests/helpers/loop-turns';
 import { PIPE_SLICE_BYTES } from './pipe-feed';
 import { runTool, type ToolRunnerOptions, type ToolSpec } from './tool-runner';
+import { alive } from '../../../../tests/helpers/processes';
 
 type Line = [LogStream, string];
 
@@ -29,20 +30,6 @@ function start(
 
 function node(script: string) {
 	return { command: process.execPath, args: ['-e', script] };
-}
-
-/** true while a process with this id runs (a zombie waiting to be reaped does not count) */
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-	} catch {
-		return false;
-	}
-	try {
-		return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-	} catch {
-		return true;
-	}
 }
 
 /**
