@@ -355,99 +355,123 @@ test('a reader paused in a 600,000-line log (past the browser height cap) keeps 
 	page,
 	logs
 }) => {
+	// writing 600,000 lines and reading them through takes a while on a loaded machine; the stream
+	// goes on until the task is cancelled at the end, so neither runs out before the test does
+	test.setTimeout(300_000);
 	const taskId = await runOnly(logs, 'huge');
-	// the log is written at once, then grows by a line every 20 ms
-	await expect
-		.poll(async () => (await logs.task(taskId)).executions[0]?.line_count ?? 0, {
-			timeout: 90_000,
-			intervals: [500]
-		})
-		.toBeGreaterThan(600_000);
-	const executionId = (await logs.task(taskId)).executions[0].id;
-	const scroller = page.getByTestId('log-lines');
-	const total = async () => Number(await scroller.getAttribute('data-total'));
-	/**
-	 * The rows on screen once they hold still: the same in every poll for a second (five times the
-	 * view's 200 ms settle time, with a line arriving every 20 ms), so a view that drifts and is put
-	 * back after a scroll settles is not taken for one at rest.
-	 */
-	const resting = async () => {
-		let previous = '';
-		let since = 0;
-		let polls = 0;
+	try {
+		// the log is written at once, then grows by a line every 20 ms
 		await expect
-			.poll(
-				async () => {
-					const now = JSON.stringify(await visibleNumbers(page));
-					if (now !== previous) {
-						previous = now;
-						since = Date.now();
-						polls = 0;
-					}
-					polls += 1;
-					return polls >= 5 && Date.now() - since >= 1_000;
-				},
-				{ timeout: 30_000, intervals: [100, 250] }
-			)
-			.toBe(true);
-		return JSON.parse(previous) as number[];
-	};
-	const linesArrive = async (count: number) => {
-		const from = await total();
-		await expect.poll(total, { timeout: 30_000 }).toBeGreaterThan(from + count);
-	};
+			.poll(async () => (await logs.task(taskId)).executions[0]?.line_count ?? 0, {
+				timeout: 90_000,
+				intervals: [500]
+			})
+			.toBeGreaterThan(600_000);
+		const executionId = (await logs.task(taskId)).executions[0].id;
+		const scroller = page.getByTestId('log-lines');
+		const total = async () => Number(await scroller.getAttribute('data-total'));
+		/**
+		 * The rows on screen once they hold still: the same in every poll for a second (five times the
+		 * view's 200 ms settle time, with a line arriving every 20 ms), so a view that drifts and is put
+		 * back after a scroll settles is not taken for one at rest.
+		 */
+		const resting = async () => {
+			let previous = '';
+			let since = 0;
+			let polls = 0;
+			await expect
+				.poll(
+					async () => {
+						const now = JSON.stringify(await visibleNumbers(page));
+						if (now !== previous) {
+							previous = now;
+							since = Date.now();
+							polls = 0;
+						}
+						polls += 1;
+						return polls >= 5 && Date.now() - since >= 1_000;
+					},
+					{ timeout: 30_000, intervals: [100, 250] }
+				)
+				.toBe(true);
+			return JSON.parse(previous) as number[];
+		};
+		const linesArrive = async (count: number) => {
+			const from = await total();
+			await expect.poll(total, { timeout: 30_000 }).toBeGreaterThan(from + count);
+		};
 
-	// a line link: the jump lands, and stays while 200 lines arrive (each raises the scale)
-	await page.goto(`${logs.url}/tasks/${taskId}?exec=${executionId}#L300000`);
-	await expect(scroller.locator('[data-n="300000"]')).toBeInViewport({ timeout: 30_000 });
-	const landed = await resting();
-	expect(landed).toContain(300_000);
-	/** px from the top of the log's viewport to the top of line 300,000 */
-	const lineTop = () =>
-		scroller.evaluate(
-			(el) =>
-				el.querySelector('[data-n="300000"]')!.getBoundingClientRect().top - el.getBoundingClientRect().top
-		);
-	const landedTop = await lineTop();
-	await linesArrive(200);
-	expect(await visibleNumbers(page)).toEqual(landed);
-	// to the pixel: the rows do not shift by a fraction of a row with each line either
-	expect(Math.abs((await lineTop()) - landedTop)).toBeLessThan(0.5);
+		// a line link: the jump lands, and stays while 200 lines arrive (each raises the scale)
+		await page.goto(`${logs.url}/tasks/${taskId}?exec=${executionId}#L300000`);
+		await expect(scroller.locator('[data-n="300000"]')).toBeInViewport({ timeout: 30_000 });
+		const landed = await resting();
+		expect(landed).toContain(300_000);
+		/** px from the top of the log's viewport to the top of line 300,000 */
+		const lineTop = () =>
+			scroller.evaluate(
+				(el) =>
+					el.querySelector('[data-n="300000"]')!.getBoundingClientRect().top - el.getBoundingClientRect().top
+			);
+		const landedTop = await lineTop();
+		await linesArrive(200);
+		expect(await visibleNumbers(page)).toEqual(landed);
+		// to the pixel: the rows do not shift by a fraction of a row with each line either
+		expect(Math.abs((await lineTop()) - landedTop)).toBeLessThan(0.5);
 
-	// the reader scrolls on from there: the view stays where the wheel left it, and on its way
-	// there moves only the way the wheel turned (it does not slide down with the lines arriving
-	// while the scroll settles, to be put back once it has)
-	const sampled = await scroller.evaluateHandle((el) => {
-		const firsts: number[] = [];
-		let on = true;
-		const sample = () => {
-			if (!on) return;
-			const box = el.getBoundingClientRect();
-			const shown = [...el.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
-				.filter((row) => row.getBoundingClientRect().top >= box.top - 1)
-				.map((row) => Number(row.dataset.n));
-			if (shown.length > 0) firsts.push(Math.min(...shown));
+		// the reader scrolls on from there: the view stays where the wheel left it, and on its way
+		// there moves only the way the wheel turned (it does not slide down with the lines arriving
+		// while the scroll settles, to be put back once it has)
+		const sampled = await scroller.evaluateHandle((el) => {
+			const firsts: number[] = [];
+			let on = true;
+			const sample = () => {
+				if (!on) return;
+				const box = el.getBoundingClientRect();
+				const shown = [...el.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
+					.filter((row) => row.getBoundingClientRect().top >= box.top - 1)
+					.map((row) => Number(row.dataset.n));
+				if (shown.length > 0) firsts.push(Math.min(...shown));
+				requestAnimationFrame(sample);
+			};
 			requestAnimationFrame(sample);
-		};
-		requestAnimationFrame(sample);
-		return {
-			stop: () => {
-				on = false;
-				return firsts;
-			}
-		};
-	});
-	await scroller.hover();
-	await page.mouse.wheel(0, -200);
-	const held = await resting();
-	expect(held[0]).toBeLessThan(landed[0]);
-	const firsts = await sampled.evaluate((s) => s.stop());
-	expect(firsts.length).toBeGreaterThan(10);
-	expect(firsts.filter((n, i) => i > 0 && n > firsts[i - 1])).toEqual([]);
-	expect(firsts.at(-1)).toBe(held[0]);
-	await linesArrive(200);
-	expect(await visibleNumbers(page)).toEqual(held);
-	await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+			return {
+				stop: () => {
+					on = false;
+					return firsts;
+				}
+			};
+		});
+		await scroller.hover();
+		await page.mouse.wheel(0, -200);
+		const held = await resting();
+		expect(held[0]).toBeLessThan(landed[0]);
+		const firsts = await sampled.evaluate((s) => s.stop());
+		expect(firsts.length).toBeGreaterThan(10);
+		expect(firsts.filter((n, i) => i > 0 && n > firsts[i - 1])).toEqual([]);
+		expect(firsts.at(-1)).toBe(held[0]);
+		await linesArrive(200);
+		expect(await visibleNumbers(page)).toEqual(held);
+
+		// following again, the newest line stays in view while lines arrive (the end's offset no
+		// longer moves once scaled); a wheel turned up from there starts from the rows shown, not
+		// from where following began (200 lines and more back)
+		const newest = async () => Math.max(...(await visibleNumbers(page)));
+		await scroller.focus();
+		await page.keyboard.press('End');
+		const resumed = await total();
+		await expect.poll(newest, { timeout: 30_000 }).toBeGreaterThanOrEqual(resumed);
+		await linesArrive(200);
+		await expect.poll(newest, { timeout: 30_000 }).toBeGreaterThan(resumed + 200);
+		const followed = await newest();
+		await scroller.hover();
+		await page.mouse.wheel(0, -100);
+		const paused = await resting();
+		// a 100 px turn moves about 6 rows in a scaled log of 600,000 rows
+		expect(paused.at(-1)).toBeGreaterThan(followed - 40);
+		expect(paused.at(-1)).toBeLessThan(await total());
+	} finally {
+		await logs.api('POST', `/api/v1/tasks/${taskId}/cancel`);
+	}
 });
 
 test('a \\r progress bar shows as one row that changes, ending at 100 % above "done"', async ({

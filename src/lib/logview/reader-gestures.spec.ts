@@ -34,4 +34,27 @@ describe('ReaderGestures', () => {
 		gestures.touchEnd();
 		expect(gestures.touchMove(100, 400, 5_000)).toBe(false);
 	});
+
+	it('reads keys: Home and the keys that scroll up pause only a log that can move up, End follows', () => {
+		const gestures = new ReaderGestures();
+		expect(gestures.key('Home', false, 400)).toBe('top');
+		expect(gestures.key('ArrowUp', false, 400)).toBe('pause');
+		expect(gestures.key('PageUp', false, 400)).toBe('pause');
+		expect(gestures.key(' ', true, 400)).toBe('pause');
+		// at the top (or too short to scroll): nothing to pause, following goes on
+		for (const [key, shift] of [
+			['Home', false],
+			['ArrowUp', false],
+			['PageUp', false],
+			[' ', true]
+		] as const)
+			expect(gestures.key(key, shift, 0)).toBeNull();
+		expect(gestures.key('End', false, 0)).toBe('follow');
+		expect(gestures.key('End', false, 400)).toBe('follow');
+		// selecting (Shift+Home/End), scrolling down, typing: the browser's
+		expect(gestures.key('Home', true, 400)).toBeNull();
+		expect(gestures.key('End', true, 400)).toBeNull();
+		expect(gestures.key(' ', false, 400)).toBeNull();
+		expect(gestures.key('ArrowDown', false, 400)).toBeNull();
+	});
 });

@@ -9,8 +9,13 @@
 /** px a finger must move down (and more down than sideways) before a drag reads as a scroll up */
 export const TOUCH_SLOP_PX = 4;
 
+const UP_KEYS = new Set(['ArrowUp', 'PageUp']);
+
+/** what a key does to a log: see {@link ReaderGestures.key} */
+export type KeyAction = 'pause' | 'follow' | 'top' | null;
+
 /**
- * Reads touch drags and wheel turns on one log.
+ * Reads touch drags, wheel turns and keys on one log.
  *
  * @example
  * const gestures = new ReaderGestures();
@@ -50,5 +55,18 @@ export class ReaderGestures {
 	/** A wheel turned by `deltaY` over the log at `scrollTop`: whether it scrolls the log up. */
 	wheel(deltaY: number, scrollTop: number): boolean {
 		return deltaY < 0 && scrollTop > 0;
+	}
+
+	/**
+	 * A key pressed on the log at `scrollTop`: 'top' (Home: pause and go straight to the first
+	 * line), 'pause' (a key that scrolls up), 'follow' (End) or null (the browser's scroll, if
+	 * any, does). Home and the keys that scroll up do nothing on a log that cannot move up.
+	 */
+	key(key: string, shift: boolean, scrollTop: number): KeyAction {
+		if (key === 'End' && !shift) return 'follow';
+		if (scrollTop <= 0) return null;
+		if (key === 'Home' && !shift) return 'top';
+		if (UP_KEYS.has(key) || (key === ' ' && shift)) return 'pause';
+		return null;
 	}
 }

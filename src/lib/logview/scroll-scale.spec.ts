@@ -117,6 +117,28 @@ describe('scroll-scale', () => {
 			expect(anchor.row).toBe(0);
 		});
 
+		it("follow, grow, pause: the row on top is the one shown while following (± the wheel's move)", () => {
+			// the view's calls: following writes the end's offset, which stays the same once scaled
+			const anchor = new ScrollAnchor();
+			const bottom = spacerHeight(at(600_000)) - 400;
+			anchor.atEnd(at(600_000));
+			anchor.wrote(bottom, at(600_000));
+			anchor.scrolled(bottom, at(600_000), 0);
+			// 1,000 lines arrive while following: no new offset, the anchor is kept at the end
+			for (let rows = 600_100; rows <= 601_000; rows += 100) anchor.atEnd(at(rows));
+			const g = at(601_000);
+			const shown = topRowAt(bottom, g);
+			// a wheel turned up pauses: the row drawn on top is the one shown, not where following began
+			anchor.input(10_000);
+			expect(anchor.reanchor(g, 10_000)).toBeNull();
+			expect(anchor.topIn(g)).toBeCloseTo(shown, 6);
+			// and the wheel's scroll moves it by its 100 px (about 6 rows), not 1,000 rows back
+			anchor.scrolled(bottom - 100, g, 10_016);
+			const perPx = (g.rows - 20) / (spacerHeight(g) - 400);
+			expect(anchor.topIn(g)).toBeCloseTo(shown - 100 * perPx, 3);
+			expect(shown - anchor.topIn(g)).toBeLessThan(10);
+		});
+
 		it('counts input as movement: no write right after a wheel or touch', () => {
 			const anchor = new ScrollAnchor();
 			anchor.wrote(scrollTopFor(300_000, at(600_000)), at(600_000));

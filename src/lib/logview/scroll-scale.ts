@@ -144,6 +144,17 @@ export class ScrollAnchor {
 	}
 
 	/**
+	 * The view follows the end of `g`'s rows: the anchor is the last top row, at `g`'s count, so
+	 * a pause (a wheel turned up, a key) starts from the rows shown and not from the ones of the
+	 * last write. Past {@link MAX_SCROLL_PX} the end's offset stays the same as lines arrive, so
+	 * following writes no new offset that would move the anchor along; this writes none either.
+	 */
+	atEnd(g: ScrollGeometry): void {
+		this.#row = ranges(g).maxTop;
+		this.#rows = g.rows;
+	}
+
+	/**
 	 * The offset to write so that it shows the anchored row now that the rows are `g.rows`, or
 	 * null when there is none to write: the count is the one the offset was matched to, the space
 	 * is not scaled (an offset is a row there), or a scroll moved within {@link SETTLE_MS} of
