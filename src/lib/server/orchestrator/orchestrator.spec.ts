@@ -999,7 +999,12 @@ describe('orchestrator on a shared queue', () => {
 		shared.failRenewals(false);
 	});
 
-	it('keeps the tool of a task with a retry left through one failed renewal whose next answers late', async () => {
+	/**
+	 * This node alone on a shared store (a 3 s lease, a 0.3 s kill grace), its fences recorded,
+	 * running the tool of a task with a retry left, its hold renewed once: where the cases on a
+	 * renewal that fails or hangs start.
+	 */
+	async function runningRetried() {
 		await orchestrator.shutdown();
 		const shared = sharedStore();
 		const fences = fenceRecorder();
@@ -1007,8 +1012,13 @@ describe('orchestrator on a shared queue', () => {
 		setup({ store: shared.store, config, logger: fences.logger });
 		workflow('retried', retriedSleep);
 		await orchestrator.startRun('retried');
-		const started = await waitFor((event) => event.type === 'tool.started');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
 		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+		return { shared, fences, config, started };
+	}
+
+	it('keeps the tool of a task with a retry left through one failed renewal whose next answers late', async () => {
+		const { shared, fences, config, started } = await runningRetried();
 
 		// a blip: the next renewal fails, every one after it answers 300 ms late (a failover's reconnect)
 		let failed = 0;
@@ -1031,24 +1041,14 @@ describe('orchestrator on a shared queue', () => {
 		expect(fences.unrenewed).toEqual([]);
 		expect([failed, answered >= 2]).toEqual([1, true]);
 		expect(ofType('tool.failed')).toEqual([]);
-		expect(
-			await store.getExecution((started as DomainEvent<'tool.started'>).data.execution_id)
-		).toMatchObject({
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({
 			status: 'running'
 		});
 		shared.interceptRenewals(null);
 	});
 
 	it('keeps the tool of a task with a retry left through a renewal that hangs until its timeout: the retry is timed from its send', async () => {
-		await orchestrator.shutdown();
-		const shared = sharedStore();
-		const fences = fenceRecorder();
-		const config = { leaseMs: 3_000, killGraceMs: 300 };
-		setup({ store: shared.store, config, logger: fences.logger });
-		workflow('retried', retriedSleep);
-		await orchestrator.startRun('retried');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
-		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+		const { shared, fences, config, started } = await runningRetried();
 
 		// the next renewal gets no answer for 4/15 of a lease (as the default 4 s query timeout is of the
 		// default 15 s lease), then the database answers again: tried again only a twelfth of a lease
