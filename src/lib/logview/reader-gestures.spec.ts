@@ -2,11 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { ReaderGestures } from './reader-gestures';
 
 describe('ReaderGestures', () => {
-	it('reads a finger moving down a scrolled log as a scroll up, once past a few px', () => {
+	it('reads a finger moving down a scrolled log as a scroll up, once past the slop', () => {
 		const gestures = new ReaderGestures();
 		gestures.touchStart(100, 300);
 		expect(gestures.touchMove(100, 302, 5_000)).toBe(false);
-		expect(gestures.touchMove(101, 310, 5_000)).toBe(true);
+		expect(gestures.touchMove(101, 320, 5_000)).toBe(true);
+	});
+
+	it("does not read a tap's drift as a scroll up: a tap on a line link or a fold keeps following", () => {
+		const gestures = new ReaderGestures();
+		gestures.touchStart(100, 300);
+		expect(gestures.touchMove(101, 306, 5_000)).toBe(false);
+		expect(gestures.touchMove(102, 312, 5_000)).toBe(false);
+		gestures.touchEnd();
+	});
+
+	it('reads a drag back to the end in the same touch as no scroll up, so following can start again', () => {
+		const gestures = new ReaderGestures();
+		gestures.touchStart(100, 300);
+		expect(gestures.touchMove(100, 360, 5_000)).toBe(true);
+		// back up towards where it went down (the log scrolls down to its end): still below the start
+		expect(gestures.touchMove(100, 340, 5_000)).toBe(false);
+		expect(gestures.touchMove(100, 330, 5_000)).toBe(false);
+		// down again: a scroll up again
+		expect(gestures.touchMove(100, 345, 5_000)).toBe(true);
 	});
 
 	it('leaves a log alone that cannot move up: at its top, or too short to scroll', () => {

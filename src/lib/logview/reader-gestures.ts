@@ -6,8 +6,12 @@
  * following for nothing (and, on the task page, pin its step).
  */
 
-/** px a finger must move down (and more down than sideways) before a drag reads as a scroll up */
-export const TOUCH_SLOP_PX = 4;
+/**
+ * px a finger must move down (and more down than sideways) before a drag reads as a scroll up:
+ * a tap drifts a few px, and Chromium (Android: 8 dp) scrolls nothing for about this much, so a tap
+ * on a line link or a fold must not stop following
+ */
+export const TOUCH_SLOP_PX = 15;
 
 const UP_KEYS = new Set(['ArrowUp', 'PageUp']);
 
@@ -28,6 +32,8 @@ export class ReaderGestures {
 	readonly #slopPx: number;
 	/** where the finger went down; null: no touch under way */
 	#start: { x: number; y: number } | null = null;
+	/** where it was at the move before */
+	#lastY = 0;
 
 	constructor(slopPx = TOUCH_SLOP_PX) {
 		this.#slopPx = slopPx;
@@ -35,6 +41,7 @@ export class ReaderGestures {
 
 	touchStart(x: number, y: number): void {
 		this.#start = { x, y };
+		this.#lastY = y;
 	}
 
 	touchEnd(): void {
@@ -44,10 +51,14 @@ export class ReaderGestures {
 	/**
 	 * The finger is at (`x`, `y`) with the log at `scrollTop`: whether this drag scrolls the log
 	 * up. A finger moving down scrolls it up, once it has moved past the slop and more down than
-	 * sideways since it went down (a sideways swipe, a tap's jitter, a drag up do not).
+	 * sideways since it went down (a sideways swipe, a tap's jitter, a drag up do not), and only
+	 * while it moves down: a reader who drags back to the end in the same touch follows again.
 	 */
 	touchMove(x: number, y: number, scrollTop: number): boolean {
-		if (!this.#start || scrollTop <= 0) return false;
+		if (!this.#start) return false;
+		const down = y > this.#lastY;
+		this.#lastY = y;
+		if (!down || scrollTop <= 0) return false;
 		const dy = y - this.#start.y;
 		return dy > this.#slopPx && dy > Math.abs(x - this.#start.x);
 	}
