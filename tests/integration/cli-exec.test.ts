@@ -67,6 +67,23 @@ describe('aco exec', () => {
 		expect(fs.readdirSync(spool)).toEqual([]);
 	});
 
+	it('reports a command it cannot start for any reason as the shell would: exit 126, a failed task, nothing kept', async () => {
+		// node throws ENOTDIR at once rather than reporting it as it does a missing command
+		const result = await runCli(['exec', '--name', 'not a dir', '--', '/etc/passwd/x'], {
+			ACO_URL: aco.url,
+			ACO_SPOOL_DIR: spool
+		});
+		expect(result.code).toBe(126);
+		expect(result.stderr).toContain('aco: could not run /etc/passwd/x: spawn ENOTDIR\n');
+		const { tasks } = await getJson<TasksResponse>(aco, '/tasks?limit=1');
+		expect(tasks[0]).toMatchObject({
+			name: 'not a dir',
+			status: 'failed',
+			error: 'could not run /etc/passwd/x: spawn ENOTDIR'
+		});
+		expect(fs.readdirSync(spool)).toEqual([]);
+	});
+
 	it('gives an overlong line back whole in the download and in aco logs', async () => {
 		const result = await runCli(
 			['exec', '--name', 'long', '--', 'sh', '-c', 'head -c 40000 /dev/zero | tr "\\0" x; echo; echo end'],

@@ -90,8 +90,13 @@ export function runChild(options: RunChildOptions): RunningChild {
 			stdio: ['inherit', pipes.stdout?.writeFd ?? 'pipe', pipes.stderr?.writeFd ?? 'pipe']
 		});
 	} catch (err) {
+		// node throws at once for the errors it does not report by 'error' (ENOTDIR, EINVAL…):
+		// the command could not run, as said for any other reason (the bare shell exits 126)
 		for (const pipe of Object.values(pipes)) pipe?.reader.destroy();
-		throw err;
+		const error = `could not run ${command[0]}: ${(err as Error).message}`;
+		process.stderr.write(`aco: ${error}\n`);
+		const result = Promise.resolve<ChildResult>({ code: null, signal: null, error, exitCode: 126 });
+		return { result, stop: () => {} };
 	} finally {
 		// the command holds its ends now; aco's copies would keep the pipes from ever closing
 		for (const pipe of Object.values(pipes)) if (pipe) fs.closeSync(pipe.writeFd);
