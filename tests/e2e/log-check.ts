@@ -60,3 +60,18 @@ export async function expectCompleteLogs(page: Page, aco: AcoServer, taskId: str
 		expect([...seen.keys()].sort((a, b) => a - b).map((n) => seen.get(n))).toEqual(expected);
 	}
 }
+
+/** the line numbers drawn inside the open log's viewport (not the overscan), top to bottom */
+export async function visibleNumbers(page: Page): Promise<number[]> {
+	return page.getByTestId('log-lines').evaluate((scroller) => {
+		const box = scroller.getBoundingClientRect();
+		return [...scroller.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
+			.filter((row) => {
+				const r = row.getBoundingClientRect();
+				return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+			})
+			.map((row) => ({ n: Number(row.dataset.n), top: row.getBoundingClientRect().top }))
+			.sort((a, b) => a.top - b.top)
+			.map((row) => row.n);
+	});
+}

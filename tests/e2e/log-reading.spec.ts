@@ -6,21 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test, type PagesServer } from './pages-fixture';
-
-/** the line numbers drawn inside the log's viewport (not the overscan), top to bottom */
-function visibleNumbers(page: Page): Promise<number[]> {
-	return page.getByTestId('log-lines').evaluate((scroller) => {
-		const box = scroller.getBoundingClientRect();
-		return [...scroller.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
-			.filter((row) => {
-				const r = row.getBoundingClientRect();
-				return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
-			})
-			.map((row) => ({ n: Number(row.dataset.n), top: row.getBoundingClientRect().top }))
-			.sort((a, b) => a.top - b.top)
-			.map((row) => row.n);
-	});
-}
+import { visibleNumbers } from './log-check';
 
 /** lines the open log holds (its `data-total`) */
 async function total(page: Page): Promise<number> {

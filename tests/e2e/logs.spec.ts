@@ -10,6 +10,7 @@ import type { Page } from '@playwright/test';
 import type { LogOutlineResponse } from '../../src/lib/protocol';
 import { ROOT } from '../helpers/server';
 import { AcoServer, Gates, test as base, expect } from './fixtures';
+import { visibleNumbers } from './log-check';
 
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/e2e-logs');
 const BIG_LINES = 200_000;
@@ -68,21 +69,6 @@ test.use({ viewport: { width: 1280, height: 1100 }, trace: 'off' });
 
 function panel(page: Page) {
 	return page.getByTestId('execution').first();
-}
-
-/** the line numbers drawn inside the viewport (not the overscan), top to bottom */
-async function visibleNumbers(page: Page): Promise<number[]> {
-	return page.getByTestId('log-lines').evaluate((scroller) => {
-		const box = scroller.getBoundingClientRect();
-		return [...scroller.querySelectorAll<HTMLElement>('[data-testid="log-line"]')]
-			.filter((row) => {
-				const r = row.getBoundingClientRect();
-				return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
-			})
-			.map((row) => ({ n: Number(row.dataset.n), top: row.getBoundingClientRect().top }))
-			.sort((a, b) => a.top - b.top)
-			.map((row) => row.n);
-	});
 }
 
 test('a 200,000-line log opens at its last line and shows the right lines in the middle', async ({
