@@ -19,7 +19,7 @@ import type {
 import { connect } from '../helpers/ws-client';
 import { ROOT } from '../helpers/server';
 import { AcoServer, test as base, expect } from './fixtures';
-import { expectCompleteLogs } from './log-check';
+import { expectCompleteLogs, readThrough } from './log-check';
 
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/e2e-live');
 // long enough to outlast any page load on a loaded machine; tests cancel it once they have seen enough
@@ -121,13 +121,26 @@ test('two tabs share one connection; a hung leader is taken over, a closed one h
 	const first = await context.newPage();
 	const firstFrames = recordFrames(first);
 	const lineReads: string[] = [];
+	let pendingReads = 0;
 	first.on('request', (req) => {
+		if (!req.url().includes('/api/')) return;
+		pendingReads += 1;
 		if (req.url().includes('/lines')) lineReads.push(req.url());
 	});
+	for (const done of ['requestfinished', 'requestfailed'] as const) {
+		first.on(done, (req) => {
+			if (req.url().includes('/api/')) pendingReads -= 1;
+		});
+	}
 	await first.goto(taskPage);
 	const status = first.getByTestId('connection-status');
 	await expect(status).toHaveAttribute('data-status', 'live');
 	await expect(first.getByTestId('log-line').first()).toBeVisible();
+	// the tab's own start is over: what it fetched to join the stream (a gap between its first read
+	// and the subscription taking effect, lines the server had not stored yet when asked) is in,
+	// every line so far held, and it follows the end again
+	await readThrough(first.getByTestId('log-lines'));
+	await expect.poll(() => pendingReads).toBe(0);
 	const readsBefore = lineReads.length;
 
 	const second = await context.newPage();

@@ -1,7 +1,7 @@
 /**
  * What a person sees of a task's logs, checked against the server's record.
  */
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { displayText } from '../../src/lib/log/terminal';
 import type { LogLinesResponse } from '../../src/lib/protocol';
 import { expect, type AcoServer } from './fixtures';
@@ -27,37 +27,70 @@ export async function expectCompleteLogs(page: Page, aco: AcoServer, taskId: str
 		);
 		const expected = lines.map((line) => `${line.n} ${displayText(line.text)}`);
 		const seen = new Map<number, string>();
-		for (let top = 0; ;) {
-			await scroller.evaluate((el, y) => (el.scrollTop = y), top);
-			// the rows drawn here (overscan included), once their lines have arrived
-			const rows = async () =>
-				scroller.evaluate((el) =>
-					[...el.querySelectorAll<HTMLElement>('[data-testid="log-line"]')].map((row) => ({
+		await readThrough(scroller, (drawn) => {
+			for (const row of drawn) seen.set(row.n, `${row.n} ${row.text}`);
+		});
+		expect([...seen.keys()].sort((a, b) => a - b).map((n) => seen.get(n))).toEqual(expected);
+	}
+}
+
+interface DrawnRow {
+	n: number;
+	text: string;
+	loading: boolean;
+}
+
+/**
+ * Scrolls a log view from its top to its end a screen at a time, handing on the rows drawn at
+ * each stop once their lines have arrived (the view fetches what it does not hold as it goes).
+ * It ends at the end, where a live log follows again.
+ */
+export async function readThrough(
+	scroller: Locator,
+	onScreen: (drawn: DrawnRow[]) => void = () => {}
+): Promise<void> {
+	for (let top = 0; ;) {
+		await scroller.evaluate((el, y) => (el.scrollTop = y), top);
+		// the rows drawn here (overscan included), how many of them are in the viewport, and whether
+		// it shows the end, once their lines have arrived
+		const screen = async () =>
+			scroller.evaluate((el) => {
+				const box = el.getBoundingClientRect();
+				const rows = [...el.querySelectorAll<HTMLElement>('[data-testid="log-line"]')];
+				return {
+					drawn: rows.map((row) => ({
 						n: Number(row.dataset.n),
 						text: row.querySelector('.text')?.textContent ?? '',
 						loading: !!row.querySelector('.loading')
-					}))
-				);
-			// the view redraws on the frame after a scroll: read until two reads agree and none is loading
-			let previous = '';
-			let drawn: Awaited<ReturnType<typeof rows>> = [];
-			await expect
-				.poll(async () => {
-					drawn = await rows();
-					const key = drawn.map((row) => row.n).join(',');
-					const settled = key === previous && !drawn.some((row) => row.loading);
-					previous = key;
-					return settled;
-				})
-				.toBe(true);
-			for (const row of drawn) seen.set(row.n, `${row.n} ${row.text}`);
-			const next = await scroller.evaluate((el) =>
-				el.scrollTop + el.clientHeight >= el.scrollHeight - 1 ? null : el.scrollTop + el.clientHeight
-			);
-			if (next === null) break;
-			top = next;
-		}
-		expect([...seen.keys()].sort((a, b) => a - b).map((n) => seen.get(n))).toEqual(expected);
+					})),
+					inView: rows.filter((row) => {
+						const r = row.getBoundingClientRect();
+						return r.bottom > box.top && r.top < box.bottom;
+					}).length,
+					atEnd: el.scrollTop + el.clientHeight >= el.scrollHeight - 1
+				};
+			});
+		// the view redraws on the frame after a scroll: read until rows fill the viewport, none is
+		// loading and two reads agree (at the end of a live log, where lines keep coming, the first two)
+		let previous = '';
+		let drawn: DrawnRow[] = [];
+		await expect
+			.poll(async () => {
+				const now = await screen();
+				drawn = now.drawn;
+				const key = drawn.map((row) => row.n).join(',');
+				const settled =
+					now.inView > 0 && !drawn.some((row) => row.loading) && (key === previous || now.atEnd);
+				previous = key;
+				return settled;
+			})
+			.toBe(true);
+		onScreen(drawn);
+		const next = await scroller.evaluate((el) =>
+			el.scrollTop + el.clientHeight >= el.scrollHeight - 1 ? null : el.scrollTop + el.clientHeight
+		);
+		if (next === null) break;
+		top = next;
 	}
 }
 
