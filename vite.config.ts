@@ -111,6 +111,9 @@ export default defineConfig({
 	build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 	server: { host: '127.0.0.1' },
 	test: {
+		// a condition a test waits for may take a spawned tool or a database write: a loaded 2-core
+		// machine needs more than the default second (a poll still ends as soon as it holds)
+		expect: { poll: { timeout: 10_000 } },
 		projects: [
 			{
 				extends: true,

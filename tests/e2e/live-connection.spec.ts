@@ -8,7 +8,7 @@
  * 390x844 in both themes.
  */
 import path from 'node:path';
-import type { Page } from '@playwright/test';
+import type { Page, Request } from '@playwright/test';
 import type {
 	AnyEventEnvelope,
 	EventEnvelope,
@@ -127,11 +127,11 @@ test('two tabs share one connection; a hung leader is taken over, a closed one h
 		pendingReads += 1;
 		if (req.url().includes('/lines')) lineReads.push(req.url());
 	});
-	for (const done of ['requestfinished', 'requestfailed'] as const) {
-		first.on(done, (req) => {
-			if (req.url().includes('/api/')) pendingReads -= 1;
-		});
-	}
+	const answered = (req: Request) => {
+		if (req.url().includes('/api/')) pendingReads -= 1;
+	};
+	first.on('requestfinished', answered);
+	first.on('requestfailed', answered);
 	await first.goto(taskPage);
 	const status = first.getByTestId('connection-status');
 	await expect(status).toHaveAttribute('data-status', 'live');

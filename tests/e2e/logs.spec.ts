@@ -462,11 +462,16 @@ test('a reader paused in a 600,000-line log (past the browser height cap) keeps 
 
 test('a \\r progress bar shows as one row that changes, ending at 100 % above "done"', async ({
 	page,
-	logs
+	logs,
+	streamGate
 }) => {
 	const taskId = await runOnly(logs, 'progress');
 	await page.goto(`${logs.url}/tasks/${taskId}`);
 	const log = panel(page);
+	// the bar starts once the page shows the line before it, so the page sees it move however
+	// long the page took to load
+	await expect(log.locator('[data-testid="log-line"]', { hasText: /\bstart\b/ })).toHaveCount(1);
+	streamGate.open('progress');
 	const bars = log.locator('[data-testid="log-line"]', { hasText: /\[[# ]{10}\] \d+%/ });
 	// live: one bar row at any time, whose state moves on. Counted from the bar's first change: a
 	// page that opens mid-bar may show the snapshot it got live beside the one it loaded until the

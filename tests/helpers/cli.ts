@@ -3,7 +3,6 @@
  * exit code and output.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './server';
 
@@ -52,14 +51,4 @@ export function runCli(
 	timeoutMs?: number
 ): Promise<CliResult> {
 	return startCli(args, env, timeoutMs).done;
-}
-
-/** a port nothing listens on (it was free a moment ago) */
-export function freePort(): Promise<number> {
-	return new Promise((resolve) => {
-		const probe = net.createServer().listen(0, '127.0.0.1', () => {
-			const { port } = probe.address() as net.AddressInfo;
-			probe.close(() => resolve(port));
-		});
-	});
 }

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from './cli';
+import { freePort } from './ports';
 
 export interface TestPostgres {
 	/** the server's `postgres` database (for admin work) */

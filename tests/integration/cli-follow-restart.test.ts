@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskResponse, TasksResponse } from '../../src/lib/protocol';
-import { freePort, startCli, type CliRun } from '../helpers/cli';
+import { startCli, type CliRun } from '../helpers/cli';
+import { freePort } from '../helpers/ports';
 import { startAco, tempDir, type AcoProcess } from '../helpers/server';
 
 async function getJson<T>(aco: AcoProcess, p: string): Promise<T> {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/cli/http';
 import type { LogLine, RunDetailResponse, TaskResponse } from '../../src/lib/protocol';
-import { ACO_BIN, freePort, runCli, startCli } from '../helpers/cli';
+import { ACO_BIN, runCli, startCli } from '../helpers/cli';
+import { freePort } from '../helpers/ports';
 import { ROOT, startAco, tempDir, type AcoProcess } from '../helpers/server';
 
 const FIXTURES = path.join(ROOT, 'tests/fixtures/workflows');

@@ -13,7 +13,11 @@ const SESSION = 'watch';
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/workflows');
 
 function tmux(...args: string[]): string {
-	return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+	// no user or system configuration, and a known shell for the command, whatever the machine has
+	return execFileSync('tmux', ['-f', '/dev/null', '-L', SOCKET, ...args], {
+		encoding: 'utf8',
+		env: { ...process.env, SHELL: '/bin/sh' }
+	});
 }
 
 function screen(): string {
@@ -85,7 +89,10 @@ describe('aco watch in a terminal', () => {
 		// is not printed as output
 		const progress = (text: string) =>
 			Number(/ticker/.test(text) && /▶ running +[█░]+ +(\d+)%/.exec(text)?.[1]);
-		const before = progress(screen());
+		// read from a whole screen that shows the task below 90 % (it stops at 99)
+		const before = progress(
+			await waitForScreen((text) => progress(text) < 90, 20_000, 'the ticker below 90 %')
+		);
 		const moved = await waitForScreen((text) => progress(text) > before, 20_000, `progress past ${before}%`);
 		expect(moved).not.toContain('::progress');
 	});
