@@ -1,8 +1,9 @@
 /**
- * `aco logs task_… --follow` on a stand-alone task (`aco exec`) while the server restarts under
- * it: the server marks the task `interrupted` at its start and resumes it when its producer
- * reports again, so the follow goes on to the task's real end; a producer that never comes back
- * ends the follow once the server's silence limit (ACO_INGEST_SILENCE_MS) has passed.
+ * `aco logs task_… --follow` (and `exec_…`, one of its executions) on a stand-alone task
+ * (`aco exec`) while the server restarts under it: the server marks the task `interrupted` at its
+ * start and resumes it when its producer reports again, so the follow goes on to the task's real
+ * end; a producer that never comes back ends the follow once the server's silence limit
+ * (ACO_INGEST_SILENCE_MS) has passed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,7 +65,11 @@ describe('aco logs --follow while the server restarts under aco exec', () => {
 	 * A task of `aco exec` with 5 lines stored, followed; then the server restarts. `told`: the
 	 * follower must say it waits (only where its wait cannot have run out before it reconnects)
 	 */
-	async function followAcrossRestart(followEnv: Record<string, string> = {}, told = true) {
+	async function followAcrossRestart(
+		followEnv: Record<string, string> = {},
+		told = true,
+		what: 'task' | 'execution' = 'task'
+	) {
 		const dataDir = tempDir();
 		const port = await freePort();
 		const url = `http://127.0.0.1:${port}`;
@@ -81,7 +86,11 @@ describe('aco logs --follow while the server restarts under aco exec', () => {
 		});
 		clis.push(exec);
 		const taskId = await taskWithLines(first, 5);
-		const follow = startCli(['logs', taskId, '--follow'], { ACO_URL: url, ...followEnv }, 60_000);
+		const followed =
+			what === 'task'
+				? taskId
+				: (await getJson<TaskResponse>(first, `/tasks/${taskId}`)).task.executions[0]!.id;
+		const follow = startCli(['logs', followed, '--follow'], { ACO_URL: url, ...followEnv }, 60_000);
 		clis.push(follow);
 		await expect.poll(follow.stdout, { timeout: 20_000 }).toBe(lines(1, 5));
 
@@ -112,6 +121,19 @@ describe('aco logs --follow while the server restarts under aco exec', () => {
 		expect(result.code).toBe(0);
 		const { task } = await getJson<TaskResponse>(second, `/tasks/${taskId}`);
 		expect(task.status).toBe('succeeded');
+	});
+
+	it('follows one of its executions on too: the resumed producer goes on writing to it and ends it', async () => {
+		const { second, exec, follow, gate, taskId } = await followAcrossRestart({}, true, 'execution');
+		const { task } = await getJson<TaskResponse>(second, `/tasks/${taskId}`);
+		expect(task.executions[0]).toMatchObject({ status: 'interrupted' });
+		fs.writeFileSync(gate, '');
+		expect((await exec.done).code).toBe(0);
+		const result = await follow.done;
+		expect(result.stdout).toBe(lines(1, 20));
+		expect(result.code).toBe(0);
+		const { task: ended } = await getJson<TaskResponse>(second, `/tasks/${taskId}`);
+		expect(ended.executions[0]).toMatchObject({ status: 'succeeded', line_count: 20 });
 	});
 
 	it('ends once the silence limit has passed when the producer never comes back', async () => {

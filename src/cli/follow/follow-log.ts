@@ -20,6 +20,8 @@
  * start is not over: the server resumes it when its producer reports again, and never ends it
  * otherwise. The follow waits for that for as long as the server would wait for a silent running
  * producer (ACO_INGEST_SILENCE_MS) since the interruption, then ends with the task as it stands.
+ * So does the follow of one of its executions, closed as `interrupted` with it: a resumed producer
+ * goes on writing to it and ends it (or ends the task and leaves it so).
  */
 import { fromOutputLine } from '../../lib/protocol/events';
 import { isTerminal, type Execution, type LogLine, type TaskDetail } from '../../lib/protocol/models';
@@ -142,11 +144,24 @@ async function loadTarget(
 ): Promise<Target> {
 	if (options.executionId) {
 		const { execution } = await rest.getExecution(options.executionId, signal);
+		if (execution.status !== 'interrupted') {
+			return {
+				taskId: execution.task_id,
+				executions: [execution],
+				done: execution.status !== 'running',
+				resumableUntil: null
+			};
+		}
+		// interrupted by a restart under its stand-alone task's producer: that task may resume, and the
+		// producer then goes on writing to this execution and ends it
+		const { task } = await rest.getTask(execution.task_id, signal);
+		const resumableUntil = resumableUntilOf(task, resumeWaitMs);
+		const resumed = task.run_id === null && !isTerminal(task.status);
 		return {
-			taskId: execution.task_id,
+			taskId: task.id,
 			executions: [execution],
-			done: execution.status !== 'running',
-			resumableUntil: null
+			done: !resumed && resumableUntil === null,
+			resumableUntil
 		};
 	}
 	const { task } = await rest.getTask(options.taskId!, signal);
@@ -262,8 +277,10 @@ function followLive(
 				wanted(event.data.execution_id)
 			) {
 				tails.noteExecution(event.data.execution);
-				if (options.executionId) void end(null);
-			} else if (event.type.startsWith('task.') && !options.executionId) {
+				// an execution closed as interrupted may still be resumed with its task: looked at again
+				if (options.executionId) void (event.data.execution.status === 'interrupted' ? reload() : end(null));
+			} else if (event.type.startsWith('task.')) {
+				// the end of a task whose followed execution was left interrupted ends the follow too
 				const status = (event.data as { task?: { status: string } }).task?.status;
 				if (status && isTerminal(status)) void reload();
 			}
