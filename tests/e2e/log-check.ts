@@ -50,7 +50,11 @@ export async function readThrough(
 	onScreen: (drawn: DrawnRow[]) => void = () => {}
 ): Promise<void> {
 	for (let top = 0; ;) {
-		await scroller.evaluate((el, y) => (el.scrollTop = y), top);
+		await scroller.evaluate(async (el, y) => {
+			el.scrollTop = y;
+			// the view redraws on the frame after a scroll: read once that frame is over
+			await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+		}, top);
 		// the rows drawn here (overscan included), how many of them are in the viewport, and whether
 		// it shows the end, once their lines have arrived
 		const screen = async () =>
@@ -70,8 +74,8 @@ export async function readThrough(
 					atEnd: el.scrollTop + el.clientHeight >= el.scrollHeight - 1
 				};
 			});
-		// the view redraws on the frame after a scroll: read until rows fill the viewport, none is
-		// loading and two reads agree (at the end of a live log, where lines keep coming, the first two)
+		// read until rows fill the viewport, none is loading and two reads agree (at the end of a live
+		// log, where lines keep coming, the first read)
 		let previous = '';
 		let drawn: DrawnRow[] = [];
 		await expect

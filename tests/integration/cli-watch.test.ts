@@ -87,8 +87,10 @@ describe('aco watch in a terminal', () => {
 		await waitForScreen((text) => newestTick(text) > seen, 20_000, `a tick after ${seen}`);
 		// ::progress every 10 ticks (1 s): the bar and the percentage move, and the command itself
 		// is not printed as output
-		const progress = (text: string) =>
-			Number(/ticker/.test(text) && /▶ running +[█░]+ +(\d+)%/.exec(text)?.[1]);
+		const progress = (text: string) => {
+			const bar = /ticker/.test(text) ? /▶ running +[█░]+ +(\d+)%/.exec(text) : null;
+			return bar ? Number(bar[1]) : Number.NaN;
+		};
 		// read from a whole screen that shows the task below 90 % (it stops at 99)
 		const before = progress(
 			await waitForScreen((text) => progress(text) < 90, 20_000, 'the ticker below 90 %')

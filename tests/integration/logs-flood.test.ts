@@ -90,9 +90,9 @@ describe('a tool flooding its output', () => {
 				`max=${Math.max(...healthMs).toFixed(1)} ms`
 		);
 		expect(healthMs.length).toBeGreaterThan(2);
-		// the server kept answering through the flood: a typical answer is quick (one stall of a loaded
-		// machine is not the server's, so the slowest few are reported above, not held to a bar)
-		expect(percentile(healthMs, 50)).toBeLessThan(1_000);
+		// the server kept answering through the flood (about 0.1 s at worst on a loaded CI machine; a
+		// bound with room for a stall of the machine's own, not one of a blocked server)
+		expect(percentile(healthMs, 95)).toBeLessThan(3_000);
 	}, 120_000);
 
 	it('keeps the outline and shows a \\r progress bar before its newline', async () => {
