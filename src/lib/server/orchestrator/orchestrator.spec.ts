@@ -1251,6 +1251,47 @@ describe('orchestrator on a shared queue', () => {
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'interrupted' });
 	});
 
+	it('keeps the end of a task that succeeded as the node stopped, instead of handing it over to run again', async () => {
+		await orchestrator.shutdown();
+		const shared = sharedStore();
+		setup({ store: shared.store });
+		// the step exits at once, but a child it leaves holds its output open: the node waits for
+		// that (the drain) when it is told to stop
+		workflow(
+			'deploy',
+			`tasks:
+  deploy:
+    retries: 1
+    steps:
+      - name: deploy
+        run: sh
+        args: [-c, "echo $$ > pid; sleep 30 & echo deployed"]
+`
+		);
+		await orchestrator.startRun('deploy');
+		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		const pidFile = path.join(dir, 'pid');
+		await expect
+			.poll(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'))
+			.toBe(true);
+		const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+		// the step has exited and been reaped, so its exit is known here, while its child runs on
+		const reaped = () => {
+			try {
+				process.kill(pid, 0);
+				return false;
+			} catch {
+				return true;
+			}
+		};
+		await expect.poll(reaped).toBe(true);
+		await orchestrator.shutdown();
+		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'succeeded' });
+		// stored as it ended: not queued to deploy a second time on another node
+		expect(await store.getTask(started.data.task_id)).toMatchObject({ status: 'succeeded', error: null });
+		expect(shared.refused.map(({ patch }) => patch.status)).not.toContain('succeeded');
+	});
+
 	it('ends a task cancelled here as cancelled when it hands the task over before the tool has exited', async () => {
 		await orchestrator.shutdown();
 		const started = await slowToStop(sharedStore());

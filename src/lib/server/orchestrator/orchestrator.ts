@@ -354,7 +354,9 @@ class WorkflowOrchestrator implements Orchestrator {
 				// Stop the tools before handing their tasks over: released first, a task could start
 				// again on another node while its tool here still handles SIGTERM. Writes about the
 				// tasks are refused here meanwhile, as they are once released, so a runner cannot store
-				// its task as interrupted and the release still decides (queued again, or interrupted).
+				// its task as interrupted and the release still decides (queued again, or interrupted);
+				// only a task's own end is stored (one that succeeded as the node stopped must not run
+				// again elsewhere).
 				this.#handingOver = true;
 				const waitMs = this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS;
 				// the renewals have stopped: the leases must outlast the wait, or another node's sweep
@@ -450,7 +452,10 @@ class WorkflowOrchestrator implements Orchestrator {
 				...(this.#deps.feedShare ? { feedShare: this.#deps.feedShare } : {}),
 				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, this.#loadOptions),
 				updateTask: async (id, patch) => {
-					if (this.#handingOver) throw new ClaimLostError(id);
+					// handing over, only the end a task came to by itself (its last step ended on its own,
+					// before or while the tools were told to stop) is stored: the release decides the rest
+					if (this.#handingOver && patch.status !== 'succeeded' && patch.status !== 'failed')
+						throw new ClaimLostError(id);
 					const updated = await queue.updateClaimed(id, claim, patch);
 					if (!updated) throw new ClaimLostError(id);
 					if (patch.progress !== undefined && updated.status === 'running') this.#progressed(runId);

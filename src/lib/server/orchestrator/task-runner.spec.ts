@@ -494,18 +494,9 @@ describe('TaskRunner', () => {
 	it('stores no execution for a step whose creation waited for the database when the task was fenced', async () => {
 		let away = true;
 		let tries = 0;
-		const unreachable: Store = new Proxy(store, {
-			get: (target, prop) => {
-				const value = Reflect.get(target, prop);
-				if (typeof value !== 'function') return value;
-				if (prop !== 'createExecution') return value.bind(target);
-				return (...args: Parameters<Store['createExecution']>) => {
-					tries++;
-					return away
-						? Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))
-						: target.createExecution(...args);
-				};
-			}
+		const unreachable = creatingExecutions(store, () => {
+			tries++;
+			return away;
 		});
 		const { runner, task } = await setupRunner([sh('echo never', 'only')], unreachable);
 		const final = runner.run();
@@ -549,6 +540,21 @@ describe('TaskRunner', () => {
 		expect(events.filter((event) => event.type.startsWith('tool.'))).toEqual([]);
 	});
 
+	it('ends interrupted, not failed, when its node shuts down while a step waits for the database', async () => {
+		let tries = 0;
+		const { runner } = await setupRunner(
+			[sh('echo never', 'only')],
+			creatingExecutions(store, () => {
+				tries++;
+				return true;
+			})
+		);
+		const final = runner.run();
+		await expect.poll(() => tries).toBeGreaterThan(0);
+		runner.stop('interrupted');
+		expect(await final).toMatchObject({ status: 'interrupted', error: REASON });
+	});
+
 	it('ends interrupted when its node shuts down, without waiting for a database that cannot be reached', async () => {
 		const unreachable = new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
 		const { runner } = await setupRunner(
@@ -561,3 +567,18 @@ describe('TaskRunner', () => {
 		expect(await final).toMatchObject({ status: 'interrupted', error: REASON });
 	});
 });
+
+/** `base`, whose creation of an execution fails as with a database that cannot be reached while `away()` */
+function creatingExecutions(base: Store, away: () => boolean): Store {
+	return new Proxy(base, {
+		get: (target, prop) => {
+			const value = Reflect.get(target, prop);
+			if (typeof value !== 'function') return value;
+			if (prop !== 'createExecution') return value.bind(target);
+			return (...args: Parameters<Store['createExecution']>) =>
+				away()
+					? Promise.reject(new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')))
+					: target.createExecution(...args);
+		}
+	});
+}

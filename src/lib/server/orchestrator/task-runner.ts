@@ -24,6 +24,7 @@ import type { StorageGuard } from '../disk-guard';
 import type { Logger } from '../logger';
 import { MaskSet } from '../masking/mask-set';
 import { secretValues, type SecretNameTest } from '../masking/secret-env';
+import { isStoreUnavailable } from '../store/errors';
 import type { Store } from '../store/types';
 import { taskChanged, toolEnded, toolStarted } from './emit';
 import { LogPipeline, type StoreOutageConfig } from './log-pipeline';
@@ -159,8 +160,13 @@ export class TaskRunner {
 				this.#progress?.close();
 				return this.#task;
 			}
-			this.#log.error({ err }, 'task failed on an internal error');
-			outcome = { status: 'failed', error: `internal error: ${(err as Error)?.message ?? String(err)}` };
+			if (this.#stop && isStoreUnavailable(err)) {
+				// a wait for the database that the stop ended (the node shuts down): stopped, not failed
+				outcome = this.#stopped();
+			} else {
+				this.#log.error({ err }, 'task failed on an internal error');
+				outcome = { status: 'failed', error: `internal error: ${(err as Error)?.message ?? String(err)}` };
+			}
 		}
 		return this.#finish(outcome.status, outcome.error);
 	}
