@@ -91,6 +91,14 @@ describe('runProgress', () => {
 		const blocked = tasks({ setup: 'failed', build: 'failed' }, ['setup'], { build: 90 });
 		expect(runProgress(blocked, 5).progress).toBe(0);
 	});
+
+	it('counts an optional task that never started as nothing, not whole: a failed or cancelled run shows how far it got', () => {
+		// setup failed at 50 %; lint (optional) was blocked, or cancelled before it started
+		for (const lint of ['failed', 'cancelled'] as const) {
+			const ended = tasks({ setup: 'failed', build: 'failed', lint }, ['setup'], { setup: 50 });
+			expect(runProgress(ended, 5).progress).toBe(10);
+		}
+	});
 });
 
 describe('weightedProgress', () => {

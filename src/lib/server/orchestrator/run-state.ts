@@ -28,14 +28,17 @@ export interface ProgressPart {
 	progress: number;
 	weight: number;
 	optional: boolean;
+	/** false for a task that never started (blocked, cancelled while queued) */
+	started?: boolean;
 }
 
 /**
  * How far a run has got, 0–100 with one decimal: each task counts its weight times how far it
  * got, so the run moves while its tasks do, not only when one ends. A succeeded task counts whole;
  * a running, failed, cancelled or interrupted one counts its own progress (a failed run shows how
- * far it got, not a full bar); an optional task that did not succeed counts whole, because the
- * run goes on without it; a queued task counts nothing.
+ * far it got, not a full bar); an optional task that did not succeed counts whole once it has
+ * started, because the run goes on without it; a queued task, and one that never started (blocked
+ * by a need, cancelled while queued), count nothing: a failed or cancelled run shows how far it got.
  */
 export function weightedProgress(parts: Iterable<ProgressPart>, totalWeight: number): number {
 	if (totalWeight <= 0) return 100;
@@ -44,7 +47,7 @@ export function weightedProgress(parts: Iterable<ProgressPart>, totalWeight: num
 		const share = Number.isFinite(part.progress) ? Math.min(100, Math.max(0, part.progress)) / 100 : 0;
 		if (part.status === 'succeeded') done += part.weight;
 		else if (part.status === 'queued') continue;
-		else if (part.optional && part.status !== 'running') done += part.weight;
+		else if (part.optional && part.status !== 'running' && part.started !== false) done += part.weight;
 		else done += part.weight * share;
 	}
 	return Math.min(100, Math.round((done / totalWeight) * 1000) / 10);
@@ -67,7 +70,8 @@ export function runProgress(
 			// a task that never started (blocked, cancelled while queued) got nowhere
 			progress: task.started_at === null ? 0 : task.progress,
 			weight: task.weight,
-			optional: task.optional
+			optional: task.optional,
+			started: task.started_at !== null
 		});
 	}
 	return { finished, progress: weightedProgress(parts, totalWeight) };
