@@ -155,6 +155,16 @@ describe('runEndPatch', () => {
 			status: 'interrupted',
 			error: INTERRUPTED_REASON
 		});
+		// on a cluster, a node that died holding a task: the run names it and why, not a server stop
+		const lost = interrupted.map((task) =>
+			task.key === 'build'
+				? { ...task, error: 'the node running this task stopped renewing its hold on it' }
+				: task
+		);
+		expect(runEndPatch(run, lost, 'interrupted', null, now)).toMatchObject({
+			status: 'interrupted',
+			error: "task 'build' was interrupted: the node running this task stopped renewing its hold on it"
+		});
 		const late = tasks({ setup: 'succeeded', build: 'succeeded', lint: 'succeeded' });
 		expect(runEndPatch(run, late, 'succeeded', 'cancelled', now).status).toBe('succeeded');
 	});

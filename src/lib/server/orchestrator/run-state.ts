@@ -19,7 +19,7 @@ export const CANCELLED_BEFORE_START = 'cancelled before it started';
 const COUNTED_AS_FINISHED: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 type ProgressTask = Pick<Task, 'status' | 'weight' | 'optional' | 'progress' | 'started_at'>;
-type RunTask = ProgressTask & Pick<Task, 'key'>;
+type RunTask = ProgressTask & Pick<Task, 'key' | 'error'>;
 
 /** what the run's progress needs to know of one task */
 export interface ProgressPart {
@@ -105,7 +105,14 @@ export function runEndPatch(
 function runError(tasks: readonly RunTask[], status: RunStatus): string | null {
 	if (status === 'succeeded') return null;
 	if (status === 'cancelled') return 'cancelled';
-	if (status === 'interrupted') return INTERRUPTED_REASON;
+	if (status === 'interrupted') {
+		// a task a lost node left interrupted (on a cluster, where the server answering is fine) is
+		// named with its reason, as a failure names its task; a stopped server's reason stands alone
+		const lost = tasks.find(
+			(task) => task.status === 'interrupted' && task.error && task.error !== INTERRUPTED_REASON
+		);
+		return lost ? `task '${lost.key}' was interrupted: ${lost.error}` : INTERRUPTED_REASON;
+	}
 	const unsuccessful = tasks.filter((task) => !task.optional && task.status !== 'succeeded');
 	// name the task that failed by itself, not the dependants that failed with it (those never started)
 	const cause =
