@@ -1210,11 +1210,11 @@ describe('orchestrator on a shared queue', () => {
 		});
 	});
 
-	/**
-	 * starts, on `shared`, a run whose one task (one retry allowed) takes a while to wind down on
-	 * SIGTERM, within the kill grace period (300 ms here): `exited` is touched as it ends
-	 */
-	async function slowToStop(shared: ReturnType<typeof sharedStore>): Promise<DomainEvent<'tool.started'>> {
+	/** starts, on `shared`, a run whose one task (one retry allowed) runs `sh -c script` */
+	async function startDeploy(
+		shared: ReturnType<typeof sharedStore>,
+		script: string
+	): Promise<DomainEvent<'tool.started'>> {
 		setup({ store: shared.store });
 		workflow(
 			'deploy',
@@ -1224,11 +1224,22 @@ describe('orchestrator on a shared queue', () => {
     steps:
       - name: deploy
         run: sh
-        args: [-c, "trap 'sleep 0.15; touch exited; exit 143' TERM; touch started; while :; do sleep 0.02; done"]
+        args: [-c, ${JSON.stringify(script)}]
 `
 		);
 		await orchestrator.startRun('deploy');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		return (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+	}
+
+	/**
+	 * starts, on `shared`, a run whose one task (one retry allowed) takes a while to wind down on
+	 * SIGTERM, within the kill grace period (300 ms here): `exited` is touched as it ends
+	 */
+	async function slowToStop(shared: ReturnType<typeof sharedStore>): Promise<DomainEvent<'tool.started'>> {
+		const started = await startDeploy(
+			shared,
+			"trap 'sleep 0.15; touch exited; exit 143' TERM; touch started; while :; do sleep 0.02; done"
+		);
 		await expect.poll(() => fs.existsSync(path.join(dir, 'started'))).toBe(true);
 		return started;
 	}
@@ -1254,22 +1265,9 @@ describe('orchestrator on a shared queue', () => {
 	it('keeps the end of a task that succeeded as the node stopped, instead of handing it over to run again', async () => {
 		await orchestrator.shutdown();
 		const shared = sharedStore();
-		setup({ store: shared.store });
 		// the step exits at once, but a child it leaves holds its output open: the node waits for
 		// that (the drain) when it is told to stop
-		workflow(
-			'deploy',
-			`tasks:
-  deploy:
-    retries: 1
-    steps:
-      - name: deploy
-        run: sh
-        args: [-c, "echo $$ > pid; sleep 30 & echo deployed"]
-`
-		);
-		await orchestrator.startRun('deploy');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
+		const started = await startDeploy(shared, 'echo $$ > pid; sleep 30 & echo deployed');
 		const pidFile = path.join(dir, 'pid');
 		await expect
 			.poll(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'))
