@@ -355,8 +355,7 @@ class WorkflowOrchestrator implements Orchestrator {
 				// again on another node while its tool here still handles SIGTERM. Writes about the
 				// tasks are refused here meanwhile, as they are once released, so a runner cannot store
 				// its task as interrupted and the release still decides (queued again, or interrupted);
-				// only a task's own end is stored (one that succeeded as the node stopped must not run
-				// again elsewhere).
+				// only a task that succeeded is stored (it must not run again elsewhere).
 				this.#handingOver = true;
 				const waitMs = this.#deps.config.killGraceMs + HANDOVER_EXTRA_MS;
 				// the renewals have stopped: the leases must outlast the wait, or another node's sweep
@@ -452,10 +451,11 @@ class WorkflowOrchestrator implements Orchestrator {
 				...(this.#deps.feedShare ? { feedShare: this.#deps.feedShare } : {}),
 				runnableSteps: (def) => withSecretValues(def, config.workflowsDir, this.#loadOptions),
 				updateTask: async (id, patch) => {
-					// handing over, only the end a task came to by itself (its last step ended on its own,
-					// before or while the tools were told to stop) is stored: the release decides the rest
-					if (this.#handingOver && patch.status !== 'succeeded' && patch.status !== 'failed')
-						throw new ClaimLostError(id);
+					// handing over, only a task that succeeded (its last step ended well on its own, before
+					// or while the tools were told to stop) is stored: the release decides the rest. A
+					// failure may be the shutdown's own doing (systemd signals a unit's whole control group,
+					// so a tool can die of that SIGTERM before the runner tells it to stop)
+					if (this.#handingOver && patch.status !== 'succeeded') throw new ClaimLostError(id);
 					const updated = await queue.updateClaimed(id, claim, patch);
 					if (!updated) throw new ClaimLostError(id);
 					if (patch.progress !== undefined && updated.status === 'running') this.#progressed(runId);
