@@ -904,7 +904,6 @@ describe('orchestrator on a shared queue', () => {
 		expect(await store.getExecution(started.data.execution_id)).toMatchObject({ status: 'cancelled' });
 	});
 
-	/** a logger that keeps how long each fenced task had gone unrenewed (its warning says) */
 	/**
 	 * How late a 10 ms timer fired around a moment: the machine's own lag there (a GC pause, a
 	 * loaded CI run), which held up a fence's timer due then as much, and is allowed for at its
@@ -926,7 +925,10 @@ describe('orchestrator on a shared queue', () => {
 		};
 	}
 
-	/** the fences this node logs: how long each task went unrenewed, and when (performance.now()) */
+	/**
+	 * a logger that keeps how long each fenced task had gone unrenewed (its warning says), and when
+	 * (performance.now())
+	 */
 	function fenceRecorder(): { logger: Logger; unrenewed: number[]; at: number[] } {
 		const unrenewed: number[] = [];
 		const at: number[] = [];
