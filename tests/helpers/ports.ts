@@ -6,8 +6,9 @@ import net from 'node:net';
 
 /**
  * The ports the kernel hands out for port 0 (`net.ipv4.ip_local_port_range`). A server that a
- * test stops and starts again (Redis, PostgreSQL, aco) must keep its port meanwhile, so it is picked outside this range:
- * no server started on port 0 elsewhere (another test file) can take it while it is down.
+ * test stops and starts again (Redis, PostgreSQL, aco) must keep its port meanwhile, so it is
+ * picked outside this range: no server started on port 0 elsewhere (another test file) can take
+ * it while it is down.
  */
 function ephemeralRange(): [number, number] {
 	try {
@@ -32,7 +33,10 @@ function canListen(port: number): Promise<boolean> {
 	});
 }
 
-/** A free port outside the kernel's ephemeral range (the server may still lose a race for it; callers retry). */
+/**
+ * A free port outside the kernel's ephemeral range. Another test may pick the same one first, if
+ * rarely (10,000 to pick from); Redis's start tries another port then.
+ */
 export async function freePort(): Promise<number> {
 	const [low, high] = ephemeralRange();
 	const [from, to] = low - 10_000 >= 10_000 ? [low - 10_000, low] : [high + 1, 65_536];

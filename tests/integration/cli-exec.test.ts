@@ -170,8 +170,8 @@ describe('aco exec', () => {
 
 	it('outlives a Ctrl-C at a terminal: the command handles it, and aco reports its end and exits with its code', async () => {
 		// `script` gives aco and the command a terminal; a Ctrl-C typed there reaches the whole
-		// foreground group, the command included (aco does not pass it on a second time). `exec`:
-		// the shell script starts aco with must not stay in that group, or the Ctrl-C ends it (dash
+		// foreground group, the command included (aco does not pass it on a second time). `exec`: the
+		// shell through which script starts aco must not stay in that group, or the Ctrl-C ends it (dash
 		// does not exec a lone command) and script reports 130 whatever aco does
 		const command = `exec "${process.execPath}" "${ACO_BIN}" exec --name ctrl-c -- sh -c 'trap "echo got INT; exit 3" INT; echo ready; while :; do sleep 0.1; done'`;
 		const proc = spawn('script', ['-qefc', command, '/dev/null'], {
