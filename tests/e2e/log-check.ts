@@ -112,3 +112,17 @@ export async function visibleNumbers(page: Page): Promise<number[]> {
 			.map((row) => row.n);
 	});
 }
+
+/** waits until the view has come to rest (the same rows twice in a row) and returns its rows */
+export async function restingRows(page: Page): Promise<number[]> {
+	let previous = '';
+	await expect
+		.poll(async () => {
+			const now = JSON.stringify(await visibleNumbers(page));
+			const still = now === previous;
+			previous = now;
+			return still;
+		})
+		.toBe(true);
+	return JSON.parse(previous) as number[];
+}

@@ -6,7 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test, type PagesServer } from './pages-fixture';
-import { visibleNumbers } from './log-check';
+import { restingRows, visibleNumbers } from './log-check';
 
 /** lines the open log holds (its `data-total`) */
 async function total(page: Page): Promise<number> {
@@ -19,20 +19,6 @@ async function linesArrive(page: Page, count: number): Promise<void> {
 	await expect
 		.poll(() => total(page), { timeout: 20_000, intervals: [20, 50, 100] })
 		.toBeGreaterThanOrEqual(from + count);
-}
-
-/** waits until the view has come to rest (the same rows twice in a row) and returns its rows */
-async function restingRows(page: Page): Promise<number[]> {
-	let previous = '';
-	await expect
-		.poll(async () => {
-			const now = JSON.stringify(await visibleNumbers(page));
-			const still = now === previous;
-			previous = now;
-			return still;
-		})
-		.toBe(true);
-	return JSON.parse(previous) as number[];
 }
 
 /** opens a `reading` run's task page and waits until its first step streams, followed */

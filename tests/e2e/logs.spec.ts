@@ -10,7 +10,7 @@ import type { Page } from '@playwright/test';
 import type { LogOutlineResponse } from '../../src/lib/protocol';
 import { ROOT } from '../helpers/server';
 import { AcoServer, Gates, test as base, expect } from './fixtures';
-import { visibleNumbers } from './log-check';
+import { restingRows, visibleNumbers } from './log-check';
 
 const WORKFLOWS = path.join(ROOT, 'tests/fixtures/e2e-logs');
 const BIG_LINES = 200_000;
@@ -303,17 +303,8 @@ test('follow mode pauses when the reader scrolls up and resumes from the "new li
 	await page.mouse.wheel(0, -300);
 	const button = log.getByTestId('log-follow');
 	await expect(button).toBeVisible();
-	// a wheel scroll is animated: wait until it has come to rest (the same rows twice in a row)
-	let previous = '';
-	await expect
-		.poll(async () => {
-			const now = JSON.stringify(await visibleNumbers(page));
-			const still = now === previous;
-			previous = now;
-			return still;
-		})
-		.toBe(true);
-	const held = await visibleNumbers(page);
+	// a wheel scroll is animated: wait until it has come to rest
+	const held = await restingRows(page);
 	await expect(button).toHaveText(/↓ \d+ new lines?/);
 	// paused: the view holds still while lines keep coming
 	const countWhenPaused = await lineCount();

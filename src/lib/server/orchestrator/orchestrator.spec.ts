@@ -1030,13 +1030,13 @@ describe('orchestrator on a shared queue', () => {
 	});
 
 	/**
-	 * This node alone on a shared store (a 3 s lease, a 0.3 s kill grace), its fences recorded,
-	 * running the tool of a task with a retry left, its hold renewed once: where the cases on a
-	 * renewal that fails or hangs start.
+	 * This node alone on a shared store over `base` (a 3 s lease, a 0.3 s kill grace), its fences
+	 * recorded, running the tool of a task with a retry left, its hold renewed once: where the cases
+	 * on a renewal that fails, hangs or gets no answer start.
 	 */
-	async function runningRetried() {
+	async function runningRetried(base: Store = store) {
 		await orchestrator.shutdown();
-		const shared = sharedStore();
+		const shared = sharedStore(base);
 		const fences = fenceRecorder();
 		const config = { leaseMs: 3_000, killGraceMs: 300 };
 		setup({ store: shared.store, config, logger: fences.logger });
@@ -1045,6 +1045,30 @@ describe('orchestrator on a shared queue', () => {
 		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
 		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
 		return { shared, fences, config, started };
+	}
+
+	/**
+	 * Renewals from now on: the next goes to `bad` (it fails, or hangs until its timeout), each one
+	 * after it is passed on, `lateMs` late. Returns how many went each way so far.
+	 */
+	function oneBadRenewal(
+		shared: ReturnType<typeof sharedStore>,
+		bad: () => Promise<HeldTask[]>,
+		lateMs = 0
+	): () => [bad: number, answered: number] {
+		let bads = 0;
+		let answered = 0;
+		shared.interceptRenewals(async (renew) => {
+			if (bads === 0) {
+				bads++;
+				return bad();
+			}
+			if (lateMs > 0) await new Promise((resolve) => setTimeout(resolve, lateMs));
+			const renewed = await renew();
+			answered++;
+			return renewed;
+		});
+		return () => [bads, answered];
 	}
 
 	/** A lease on from now, nothing was fenced and the tool `started` still runs. */
@@ -1064,20 +1088,14 @@ describe('orchestrator on a shared queue', () => {
 		const { shared, fences, config, started } = await runningRetried();
 
 		// a blip: the next renewal fails, every one after it answers 300 ms late (a failover's reconnect)
-		let failed = 0;
-		let answered = 0;
-		shared.interceptRenewals(async (renew) => {
-			if (failed === 0) {
-				failed++;
-				throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
-			}
-			await new Promise((resolve) => setTimeout(resolve, 300));
-			const renewed = await renew();
-			answered++;
-			return renewed;
-		});
+		const counts = oneBadRenewal(
+			shared,
+			() => Promise.reject(new StoreUnavailableError(new Error('Connection terminated unexpectedly'))),
+			300
+		);
 		// past the lease the renewal before the blip set: it would have been fenced by now
 		await stillRunningALeaseOn(config.leaseMs, fences, started);
+		const [failed, answered] = counts();
 		expect([failed, answered >= 2]).toEqual([1, true]);
 		shared.interceptRenewals(null);
 	});
@@ -1088,24 +1106,14 @@ describe('orchestrator on a shared queue', () => {
 		// the next renewal gets no answer for 4/15 of a lease (as the default 4 s query timeout is of the
 		// default 15 s lease), then the database answers again: tried again only a twelfth of a lease
 		// after that failure, the retry would come after the fence (two thirds of a lease)
-		let hung = 0;
-		let answered = 0;
-		shared.interceptRenewals(async (renew) => {
-			if (hung === 0) {
-				hung++;
-				return unanswered((config.leaseMs * 4) / 15);
-			}
-			const renewed = await renew();
-			answered++;
-			return renewed;
-		});
+		const counts = oneBadRenewal(shared, () => unanswered((config.leaseMs * 4) / 15));
 		await stillRunningALeaseOn(config.leaseMs, fences, started);
+		const [hung, answered] = counts();
 		expect([hung, answered >= 2]).toEqual([1, true]);
 		shared.interceptRenewals(null);
 	});
 
 	it('checks no fence again for a task whose fence came due while it was being cancelled', async () => {
-		await orchestrator.shutdown();
 		// the cancelled step's end waits for the database, so its runner lives on past the fence's deadline
 		let endsFail = false;
 		const base = new Proxy(store, {
@@ -1117,13 +1125,7 @@ describe('orchestrator on a shared queue', () => {
 				return typeof value === 'function' ? value.bind(target) : value;
 			}
 		}) as Store;
-		const shared = sharedStore(base);
-		const config = { leaseMs: 3_000, killGraceMs: 300 };
-		setup({ store: shared.store, config });
-		workflow('retried', retriedSleep);
-		await orchestrator.startRun('retried');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
-		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+		const { shared, config, started } = await runningRetried(base);
 		const fence = vi.spyOn(TaskRunner.prototype, 'fence');
 		onTestFinished(() => fence.mockRestore());
 		shared.failRenewals(true);
@@ -1147,14 +1149,7 @@ describe('orchestrator on a shared queue', () => {
 	});
 
 	it('stops the tool of a task with a retry left before its lease runs out when the node shuts down cut off from the database', async () => {
-		await orchestrator.shutdown();
-		const shared = sharedStore();
-		const config = { leaseMs: 3_000, killGraceMs: 300 };
-		setup({ store: shared.store, config });
-		workflow('retried', retriedSleep);
-		await orchestrator.startRun('retried');
-		const started = (await waitFor((event) => event.type === 'tool.started')) as DomainEvent<'tool.started'>;
-		await expect.poll(() => shared.renewedAt(), { timeout: config.leaseMs }).toBeGreaterThan(0);
+		const { shared, config, started } = await runningRetried();
 
 		// a partition: claims and renewals get no answer until their query timeout (longer than a lease)
 		let claiming = 0;
